@@ -1,0 +1,71 @@
+// The builder: network + config -> optimized, tactic-timed EngineDesc (and plan bytes).
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <vector>
+
+#include "clrt/core/logger.h"
+#include "clrt/ir/network.h"
+#include "clrt/ocl/device.h"
+#include "clrt/runtime/engine_desc.h"
+
+namespace clrt::builder {
+
+// TensorRT's BuilderFlag numbering.
+enum class BuilderFlag : int32_t {
+  kFP16 = 0,
+  kINT8 = 1,
+  kDEBUG = 2,
+  kGPU_FALLBACK = 3,
+  kREFIT = 5,
+  kDISABLE_TIMING_CACHE = 6,
+  kTF32 = 7,
+  kSPARSE_WEIGHTS = 8,
+  kSAFETY_SCOPE = 9,
+  kOBEY_PRECISION_CONSTRAINTS = 10,
+  kPREFER_PRECISION_CONSTRAINTS = 11,
+  kDIRECT_IO = 12,
+  kREJECT_EMPTY_ALGORITHMS = 13,
+  kVERSION_COMPATIBLE = 14,
+  kEXCLUDE_LEAN_RUNTIME = 15,
+  kFP8 = 16,
+  kERROR_ON_TIMING_CACHE_MISS = 17,
+  kBF16 = 18,
+  kDISABLE_COMPILATION_CACHE = 19,
+  kSTRIP_PLAN = 20,
+  kREFIT_IDENTICAL = 21,
+  kWEIGHT_STREAMING = 22,
+  kINT4 = 23,
+};
+
+struct BuilderConfig {
+  uint64_t flags = 0;  // bit i = BuilderFlag i
+  uint64_t workspace_limit = std::numeric_limits<uint64_t>::max();
+  int optimization_level = 3;  // 0: no timing, take each kind's preferred tactic
+  std::vector<runtime::Profile> profiles;
+  bool getFlag(BuilderFlag f) const { return (flags >> static_cast<int>(f)) & 1u; }
+  void setFlag(BuilderFlag f, bool on) {
+    const uint64_t bit = uint64_t{1} << static_cast<int>(f);
+    flags = on ? (flags | bit) : (flags & ~bit);
+  }
+};
+
+class Builder {
+ public:
+  Builder(ILogger* logger, std::shared_ptr<ocl::Device> dev) : logger_(logger), dev_(std::move(dev)) {}
+  // Throws Error(kBuild) naming the layer/tensor on any failure (missing profile for a dynamic
+  // input, no tactic fits the workspace limit, no outputs, ...).
+  runtime::EngineDesc build(const ir::Network& network, const BuilderConfig& config);
+  std::vector<uint8_t> buildSerialized(const ir::Network& network, const BuilderConfig& config);
+  bool platformHasFastFp16() const;
+  bool platformHasFastInt8() const;
+  std::shared_ptr<ocl::Device> device() const { return dev_; }
+
+ private:
+  ILogger* logger_;
+  std::shared_ptr<ocl::Device> dev_;
+};
+
+}  // namespace clrt::builder

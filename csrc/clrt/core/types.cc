@@ -1,0 +1,282 @@
+// Data type helpers, dimension utilities, host tensor conversions.
+#include "clrt/core/types.h"
+
+#include <cmath>
+
+#include "clrt/core/error.h"
+
+namespace clrt {
+
+size_t dtypeSize(DataType t) {
+  switch (t) {
+    case DataType::kFLOAT:
+    case DataType::kINT32:
+      return 4;
+    case DataType::kHALF:
+    case DataType::kBF16:
+      return 2;
+    case DataType::kINT8:
+    case DataType::kBOOL:
+    case DataType::kUINT8:
+    case DataType::kFP8:
+      return 1;
+    case DataType::kINT64:
+      return 8;
+  }
+  return 0;
+}
+
+const char* dtypeName(DataType t) {
+  switch (t) {
+    case DataType::kFLOAT:
+      return "FLOAT";
+    case DataType::kHALF:
+      return "HALF";
+    case DataType::kINT8:
+      return "INT8";
+    case DataType::kINT32:
+      return "INT32";
+    case DataType::kBOOL:
+      return "BOOL";
+    case DataType::kUINT8:
+      return "UINT8";
+    case DataType::kFP8:
+      return "FP8";
+    case DataType::kBF16:
+      return "BF16";
+    case DataType::kINT64:
+      return "INT64";
+  }
+  return "UNKNOWN";
+}
+
+int64_t volume(const Dims& d) {
+  int64_t v = 1;
+  for (auto x : d) {
+    if (x < 0) return -1;
+    v *= x;
+  }
+  return v;
+}
+
+bool isStatic(const Dims& d) {
+  for (auto x : d)
+    if (x < 0) return false;
+  return true;
+}
+
+std::string dimsToString(const Dims& d) {
+  std::string s = "(";
+  for (size_t i = 0; i < d.size(); ++i) {
+    if (i) s += ", ";
+    s += std::to_string(d[i]);
+  }
+  if (d.size() == 1) s += ",";
+  return s + ")";
+}
+
+HostTensor::HostTensor(DataType t, Dims d) : dtype(t), dims(std::move(d)) {
+  bytes.assign(static_cast<size_t>(numel()) * dtypeSize(t), 0);
+}
+
+HostTensor HostTensor::fromFloats(Dims d, const std::vector<float>& v) {
+  HostTensor h(DataType::kFLOAT, std::move(d));
+  CLRT_CHECK(static_cast<int64_t>(v.size()) == h.numel(), kValue, "fromFloats: ", v.size(),
+             " values for shape ", dimsToString(h.dims));
+  std::memcpy(h.bytes.data(), v.data(), v.size() * 4);
+  return h;
+}
+
+HostTensor HostTensor::fromInt64(Dims d, const std::vector<int64_t>& v) {
+  HostTensor h(DataType::kINT64, std::move(d));
+  CLRT_CHECK(static_cast<int64_t>(v.size()) == h.numel(), kValue, "fromInt64: ", v.size(),
+             " values for shape ", dimsToString(h.dims));
+  std::memcpy(h.bytes.data(), v.data(), v.size() * 8);
+  return h;
+}
+
+int64_t HostTensor::numel() const {
+  int64_t v = 1;
+  for (auto x : dims) v *= x;
+  return v;
+}
+
+namespace {
+template <typename T, typename F>
+std::vector<T> convertAll(const HostTensor& h, F&& cast) {
+  const int64_t n = h.numel();
+  std::vector<T> out(static_cast<size_t>(n));
+  const uint8_t* p = h.bytes.data();
+  CLRT_CHECK(h.bytes.size() >= static_cast<size_t>(n) * dtypeSize(h.dtype), kValue,
+             "host tensor holds ", h.bytes.size(), " bytes, shape ", dimsToString(h.dims),
+             " needs more");
+  for (int64_t i = 0; i < n; ++i) {
+    switch (h.dtype) {
+      case DataType::kFLOAT: {
+        float x;
+        std::memcpy(&x, p + 4 * i, 4);
+        out[i] = cast(double(x));
+        break;
+      }
+      case DataType::kHALF: {
+        uint16_t x;
+        std::memcpy(&x, p + 2 * i, 2);
+        out[i] = cast(double(halfToFloat(x)));
+        break;
+      }
+      case DataType::kINT32: {
+        int32_t x;
+        std::memcpy(&x, p + 4 * i, 4);
+        out[i] = cast(double(x));
+        break;
+      }
+      case DataType::kINT64: {
+        int64_t x;
+        std::memcpy(&x, p + 8 * i, 8);
+        out[i] = static_cast<T>(x);
+        break;
+      }
+      case DataType::kINT8:
+        out[i] = cast(double(static_cast<int8_t>(p[i])));
+        break;
+      case DataType::kUINT8:
+      case DataType::kBOOL:
+        out[i] = cast(double(p[i]));
+        break;
+      default:
+        fail(ErrorKind::kUnsupported,
+             str("cannot convert host tensor of dtype ", dtypeName(h.dtype)));
+    }
+  }
+  return out;
+}
+}  // namespace
+
+std::vector<float> HostTensor::asFloats() const {
+  return convertAll<float>(*this, [](double x) { return static_cast<float>(x); });
+}
+
+std::vector<int64_t> HostTensor::asInt64() const {
+  return convertAll<int64_t>(*this, [](double x) { return static_cast<int64_t>(x); });
+}
+
+HostTensor HostTensor::castTo(DataType t) const {
+  if (t == dtype) return *this;
+  HostTensor out(t, dims);
+  const int64_t n = numel();
+  if (t == DataType::kINT64) {
+    auto v = asInt64();
+    std::memcpy(out.bytes.data(), v.data(), n * 8);
+    return out;
+  }
+  auto v = asFloats();
+  for (int64_t i = 0; i < n; ++i) {
+    switch (t) {
+      case DataType::kFLOAT:
+        std::memcpy(out.bytes.data() + 4 * i, &v[i], 4);
+        break;
+      case DataType::kHALF: {
+        uint16_t h = floatToHalf(v[i]);
+        std::memcpy(out.bytes.data() + 2 * i, &h, 2);
+        break;
+      }
+      case DataType::kINT32: {
+        int32_t x = static_cast<int32_t>(v[i]);
+        std::memcpy(out.bytes.data() + 4 * i, &x, 4);
+        break;
+      }
+      case DataType::kINT8:
+        out.bytes[i] = static_cast<uint8_t>(static_cast<int8_t>(v[i]));
+        break;
+      case DataType::kUINT8:
+        out.bytes[i] = static_cast<uint8_t>(v[i]);
+        break;
+      case DataType::kBOOL:
+        out.bytes[i] = v[i] != 0.f;
+        break;
+      default:
+        fail(ErrorKind::kUnsupported, str("cannot cast host tensor to ", dtypeName(t)));
+    }
+  }
+  return out;
+}
+
+std::vector<int64_t> stridesOf(const Dims& d) {
+  std::vector<int64_t> s(d.size(), 1);
+  for (int i = static_cast<int>(d.size()) - 2; i >= 0; --i) s[i] = s[i + 1] * d[i + 1];
+  return s;
+}
+
+Dims broadcastShapes(const Dims& a, const Dims& b, const std::string& what) {
+  const size_t r = std::max(a.size(), b.size());
+  Dims out(r);
+  for (size_t i = 0; i < r; ++i) {
+    int64_t x = i < r - a.size() ? 1 : a[i - (r - a.size())];
+    int64_t y = i < r - b.size() ? 1 : b[i - (r - b.size())];
+    if (x == y || y == 1)
+      out[i] = x;
+    else if (x == 1)
+      out[i] = y;
+    else if (x < 0 || y < 0)
+      out[i] = x < 0 ? y : x;  // dynamic: trust the static side
+    else
+      fail(ErrorKind::kValue,
+           str(what, ": shapes ", dimsToString(a), " and ", dimsToString(b), " do not broadcast"));
+  }
+  return out;
+}
+
+int64_t normalizeAxis(int64_t axis, int64_t rank, const std::string& what) {
+  CLRT_CHECK(axis >= -rank && axis < std::max<int64_t>(rank, 1), kValue, what, ": axis ", axis,
+             " out of range for rank ", rank);
+  return axis < 0 ? axis + rank : axis;
+}
+
+float halfToFloat(uint16_t h) {
+  const uint32_t sign = (h & 0x8000u) << 16;
+  uint32_t exp = (h >> 10) & 0x1f, mant = h & 0x3ff, bits;
+  if (exp == 0) {
+    if (mant == 0)
+      bits = sign;
+    else {
+      exp = 127 - 15 + 1;
+      while (!(mant & 0x400)) {
+        mant <<= 1;
+        --exp;
+      }
+      bits = sign | (exp << 23) | ((mant & 0x3ff) << 13);
+    }
+  } else if (exp == 31)
+    bits = sign | 0x7f800000u | (mant << 13);
+  else
+    bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+uint16_t floatToHalf(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  const uint32_t sign = (x >> 16) & 0x8000u;
+  int32_t exp = static_cast<int32_t>((x >> 23) & 0xff) - 127 + 15;
+  uint32_t mant = x & 0x7fffffu;
+  if (((x >> 23) & 0xff) == 0xff)
+    return static_cast<uint16_t>(sign | 0x7c00u | (mant ? 0x200u : 0));
+  if (exp >= 31) return static_cast<uint16_t>(sign | 0x7c00u);
+  if (exp <= 0) {
+    if (exp < -10) return static_cast<uint16_t>(sign);
+    mant |= 0x800000u;
+    const uint32_t shift = static_cast<uint32_t>(14 - exp);
+    uint32_t h = mant >> shift;
+    const uint32_t rem = mant & ((1u << shift) - 1), half = 1u << (shift - 1);
+    if (rem > half || (rem == half && (h & 1))) ++h;
+    return static_cast<uint16_t>(sign | h);
+  }
+  uint32_t h = sign | (static_cast<uint32_t>(exp) << 10) | (mant >> 13);
+  const uint32_t rem = mant & 0x1fffu;
+  if (rem > 0x1000u || (rem == 0x1000u && (h & 1))) ++h;
+  return static_cast<uint16_t>(h);
+}
+
+}  // namespace clrt

@@ -1,0 +1,73 @@
+// Basic value types shared by every room: data types, dimensions, host tensors.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace clrt {
+
+// Numbering follows TensorRT's DataType so values cross the Python edge unchanged.
+enum class DataType : int32_t {
+  kFLOAT = 0,
+  kHALF = 1,
+  kINT8 = 2,
+  kINT32 = 3,
+  kBOOL = 4,
+  kUINT8 = 5,
+  kFP8 = 6,
+  kBF16 = 7,
+  kINT64 = 8,
+};
+
+size_t dtypeSize(DataType t);
+const char* dtypeName(DataType t);
+
+// Dimensions; -1 marks a dimension unknown until runtime (dynamic).
+using Dims = std::vector<int64_t>;
+
+int64_t volume(const Dims& d);  // product; -1 if any dim is dynamic
+bool isStatic(const Dims& d);
+std::string dimsToString(const Dims& d);  // "(1, 3, 224, 224)"
+
+// A dense, row-major tensor held on the host: weights, constants and shape values.
+struct HostTensor {
+  DataType dtype = DataType::kFLOAT;
+  Dims dims;
+  std::vector<uint8_t> bytes;
+
+  HostTensor() = default;
+  HostTensor(DataType t, Dims d);  // zero-filled
+  static HostTensor fromFloats(Dims d, const std::vector<float>& v);
+  static HostTensor fromInt64(Dims d, const std::vector<int64_t>& v);
+  static HostTensor scalarInt64(int64_t v) { return fromInt64({}, {v}); }
+
+  int64_t numel() const;  // product of dims (1 for a scalar)
+  bool empty() const { return bytes.empty(); }
+  float* f32() { return reinterpret_cast<float*>(bytes.data()); }
+  const float* f32() const { return reinterpret_cast<const float*>(bytes.data()); }
+  int64_t* i64() { return reinterpret_cast<int64_t*>(bytes.data()); }
+  const int64_t* i64() const { return reinterpret_cast<const int64_t*>(bytes.data()); }
+
+  // Values converted to a common type, whatever the stored dtype
+  // (float/half/int32/int64/bool/int8/uint8).
+  std::vector<float> asFloats() const;
+  std::vector<int64_t> asInt64() const;
+  HostTensor castTo(DataType t) const;
+};
+
+// Row-major strides of a shape, in elements.
+std::vector<int64_t> stridesOf(const Dims& d);
+
+// NumPy broadcasting of two shapes; throws ValueError naming `what` when incompatible.
+Dims broadcastShapes(const Dims& a, const Dims& b, const std::string& what);
+
+// Normalises a possibly negative axis against a rank; throws ValueError naming `what`.
+int64_t normalizeAxis(int64_t axis, int64_t rank, const std::string& what);
+
+float halfToFloat(uint16_t h);
+uint16_t floatToHalf(float f);
+
+}  // namespace clrt

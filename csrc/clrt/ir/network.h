@@ -1,0 +1,158 @@
+// The network: tensors and layers (kind + attributes + weights). Knows nothing of ONNX or OpenCL.
+//
+// Layer kinds and their contract (inputs / weights / attrs). Every importer, pass, shape rule,
+// host evaluator and tactic follows this table; ir/shape_inference.cc is its executable form.
+//
+//  kCONVOLUTION   in: x [N,C,H,W] (1-D conv: [N,C,W] is handled as H=1), optional residual r
+//                     (same shape as the output, added before the activation).
+//                 weights: "kernel" [K, C/group, kh, kw] float32, optional "bias" [K].
+//                 attrs: strides[2], dilations[2], pads[4] = {top, left, bottom, right},
+//                     group, auto_pad ("NOTSET" | "SAME_UPPER" | "SAME_LOWER" | "VALID"),
+//                     epilogue (see below).
+//  kACTIVATION    in: x. attrs: type = "RELU" | "LEAKY_RELU" | "CLIP" | "SIGMOID" | "TANH" |
+//                     "HARD_SIGMOID" | "HARD_SWISH" | "ELU" | "SOFTPLUS" | "GELU_ERF" |
+//                     "GELU_TANH", alpha, beta (LEAKY_RELU: alpha slope; CLIP: alpha=min,
+//                     beta=max; HARD_SIGMOID/HARD_SWISH: alpha, beta as ONNX).
+//  kUNARY         in: x. attrs: op = "EXP" | "LOG" | "SQRT" | "RECIP" | "ABS" | "NEG" | "ERF" |
+//                     "SIN" | "COS" | "FLOOR" | "CEIL" | "NOT".
+//  kELEMENTWISE   in: a, b (NumPy broadcasting). attrs: op = "SUM" | "SUB" | "PROD" | "DIV" |
+//                     "POW" | "MAX" | "MIN" | "EQUAL" | "GREATER" | "LESS" | "AND" | "OR".
+//  kPOOLING       in: x [N,C,H,W]. attrs: type = "MAX" | "AVERAGE"; global (0/1); window[2],
+//                     strides[2], pads[4], dilations[2], ceil_mode, count_include_pad.
+//  kMATRIX_MULTIPLY in: a, and b unless weights "kernel" hold it. NumPy matmul semantics
+//                     (batched, broadcast batch dims, 1-D operands promoted). attrs: trans_a,
+//                     trans_b (transpose the last two dims). weights: optional "kernel" (the b
+//                     operand), optional "bias" [N] added to the last dim; epilogue.
+//  kSOFTMAX       in: x. attrs: axis (one axis, normalised at import).
+//  kLOG_SOFTMAX   same as kSOFTMAX.
+//  kCONCATENATION in: x0..xn. attrs: axis.
+//  kSHUFFLE       TensorRT's shuffle: in: x, optional shape tensor (reshape dims). attrs:
+//                     first_transpose (perm, empty = identity), has_reshape, reshape_dims
+//                     (0 = copy the input dim when zero_is_placeholder, -1 = infer),
+//                     zero_is_placeholder (default 1), second_transpose.
+//  kRESHAPE       in: x, optional shape tensor. attrs: shape (when constant), allowzero.
+//  kTRANSPOSE     in: x. attrs: perm.
+//  kFLATTEN       in: x. attrs: axis.
+//  kSQUEEZE       in: x. attrs: axes (empty = all 1-dims).
+//  kUNSQUEEZE     in: x. attrs: axes (positions in the output).
+//  kCONSTANT      in: none. weights: "value" (any dtype). The output has its dtype/dims.
+//  kREDUCE        in: x. attrs: op = "SUM" | "MEAN" | "MAX" | "MIN" | "PROD" | "SUM_SQUARE" |
+//                     "L2"; axes (empty = all, unless noop_with_empty_axes); keepdims.
+//  kNORMALIZATION LayerNormalization. in: x. weights: "scale", optional "bias" (shape of the
+//                     normalised dims). attrs: axis (first normalised axis), epsilon.
+//  kSLICE         in: x, then optional starts, ends, axes, steps tensors (host-known values).
+//                     attrs (used when inputs are absent): starts, ends, axes, steps.
+//  kGATHER        in: data, indices. attrs: axis.
+//  kSHAPE         in: x. out: INT64 1-D host tensor of x's dims. attrs: start, end (opset 15).
+//  kCAST          in: x. attrs: to (DataType as int).
+//  kIDENTITY      in: x.
+//  kSPLIT         in: x, optional split sizes tensor. attrs: axis, split (sizes). n outputs.
+//  kSCALE         per-channel affine (BatchNormalization after folding its statistics).
+//                     in: x. weights: "scale" [C], "shift" [C]. attrs: channel_axis (default 1).
+//                     y = x * scale[c] + shift[c].
+//  kRANGE, kCONSTANT_OF_SHAPE, kEXPAND, kWHERE: as ONNX (host-evaluated when inputs are known).
+//
+// Epilogue attrs (kCONVOLUTION, kMATRIX_MULTIPLY): act = "" | activation type as kACTIVATION,
+// act_alpha, act_beta; a residual input (index 1 for conv, last input for matmul) is added
+// before the activation: y = act(op(x) + bias + residual).
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "clrt/core/types.h"
+#include "clrt/ir/attrs.h"
+
+namespace clrt::ir {
+
+enum class LayerKind : int32_t {
+  kCONVOLUTION,
+  kACTIVATION,
+  kUNARY,
+  kELEMENTWISE,
+  kPOOLING,
+  kMATRIX_MULTIPLY,
+  kSOFTMAX,
+  kLOG_SOFTMAX,
+  kCONCATENATION,
+  kSHUFFLE,
+  kRESHAPE,
+  kTRANSPOSE,
+  kFLATTEN,
+  kSQUEEZE,
+  kUNSQUEEZE,
+  kCONSTANT,
+  kREDUCE,
+  kNORMALIZATION,
+  kSLICE,
+  kGATHER,
+  kSHAPE,
+  kCAST,
+  kIDENTITY,
+  kSPLIT,
+  kRANGE,
+  kCONSTANT_OF_SHAPE,
+  kEXPAND,
+  kWHERE,
+  kSCALE,
+};
+
+const char* layerKindName(LayerKind k);       // "CONVOLUTION"
+LayerKind layerKindFromName(const std::string& s);  // throws kValue
+// TensorRT's LayerType name for the Python API (kRESHAPE/kTRANSPOSE/... report "SHUFFLE").
+const char* trtLayerTypeName(LayerKind k);
+
+struct Tensor {
+  std::string name;
+  DataType dtype = DataType::kFLOAT;
+  Dims dims;                  // -1 = dynamic
+  int producer = -1;          // layer index, -1 for network inputs
+  bool is_input = false;
+  bool is_output = false;
+  std::optional<std::pair<float, float>> dynamic_range;  // INT8 (later issues)
+};
+
+struct Layer {
+  std::string name;
+  LayerKind kind = LayerKind::kIDENTITY;
+  std::vector<int> inputs;   // tensor ids; -1 = optional input absent
+  std::vector<int> outputs;  // tensor ids
+  Attrs attrs;
+  std::map<std::string, HostTensor> weights;
+  std::vector<std::string> onnx_nodes;  // the ONNX nodes this layer holds (fusion appends)
+  // Precision controls (TensorRT semantics; enforced by the builder in later issues).
+  std::optional<DataType> precision;
+  std::vector<std::optional<DataType>> output_types;
+  bool dead = false;  // removed by a pass; compact() drops it
+};
+
+class Network {
+ public:
+  std::vector<Tensor> tensors;
+  std::vector<Layer> layers;
+  std::vector<int> inputs;   // tensor ids of network inputs, in order
+  std::vector<int> outputs;  // tensor ids of network outputs, in order
+
+  int addInput(const std::string& name, DataType t, const Dims& dims);  // throws on duplicate name
+  // Adds a layer with `nOutputs` fresh output tensors named "<name>_output_<i>" unless given.
+  int addLayer(LayerKind kind, const std::string& name, const std::vector<int>& inputs,
+               int nOutputs = 1, const std::vector<std::string>& outputNames = {});
+  void markOutput(int tensor);
+  void unmarkOutput(int tensor);
+
+  int findTensor(const std::string& name) const;  // -1 if absent
+  int findLayer(const std::string& name) const;   // -1 if absent
+  std::vector<std::vector<int>> consumers() const;  // per tensor: layer ids reading it
+  std::vector<int> topoOrder() const;  // live layers, producers first; throws on a cycle
+  // Drops dead layers and unreferenced tensors, renumbering ids; keeps names.
+  void compact();
+  // Re-runs shape inference over the whole network (static dims propagated, -1 kept).
+  void inferShapes();
+  std::string uniqueTensorName(const std::string& base) const;
+  std::string uniqueLayerName(const std::string& base) const;
+};
+
+}  // namespace clrt::ir

@@ -1,0 +1,35 @@
+// Output shapes and dtypes of each layer kind, given input dims and any host-known input values.
+// Used by the parser (static propagation), the builder and the runtime (per input shape).
+#pragma once
+
+#include <vector>
+
+#include "clrt/core/types.h"
+#include "clrt/ir/network.h"
+
+namespace clrt::ir {
+
+struct TensorInfo {
+  DataType dtype = DataType::kFLOAT;
+  Dims dims;
+  const HostTensor* value = nullptr;  // known on the host (constants, shape tensors), else null
+};
+
+// Returns (dtype, dims) of every output. Unknown dims stay -1 when inputs are dynamic.
+// Throws Error(kValue) naming the layer when the inputs are inconsistent.
+std::vector<std::pair<DataType, Dims>> inferLayer(const Layer& layer,
+                                                  const std::vector<TensorInfo>& inputs);
+
+// Computes a layer's outputs on the host when every input is host-known; used for constant
+// folding and for shape tensors at runtime. Supports the shape-subgraph kinds (SHAPE, GATHER,
+// CAST, CONCATENATION, SLICE, SQUEEZE, UNSQUEEZE, RESHAPE, FLATTEN, TRANSPOSE, ELEMENTWISE,
+// UNARY, CONSTANT, IDENTITY, RANGE, CONSTANT_OF_SHAPE, EXPAND, WHERE, REDUCE, SPLIT) on
+// INT64 and FLOAT values. Returns false when the kind cannot be evaluated on the host.
+// Inputs carry dims always and a value when host-known (SHAPE needs only the dims).
+bool evalOnHost(const Layer& layer, const std::vector<TensorInfo>& inputs,
+                std::vector<HostTensor>& outputs);
+
+// Whether evalOnHost handles this kind at all.
+bool canEvalOnHost(LayerKind k);
+
+}  // namespace clrt::ir

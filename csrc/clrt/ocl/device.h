@@ -1,0 +1,148 @@
+// OpenCL platform/device choice, context, queue, buffers, program build + binary cache, events.
+#pragma once
+
+#define CL_TARGET_OPENCL_VERSION 120
+#ifndef CL_USE_DEPRECATED_OPENCL_1_2_APIS
+#define CL_USE_DEPRECATED_OPENCL_1_2_APIS
+#endif
+#include <CL/cl.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "clrt/core/error.h"
+
+namespace clrt::ocl {
+
+// Throws Error(kDevice) "OpenCL error <name> (<code>) in <what>" when err != CL_SUCCESS.
+void check(cl_int err, const char* what);
+const char* clErrorName(cl_int err);
+
+struct DeviceInfo {
+  int index = 0;  // position in getDevices()
+  std::string name, vendor, version, driver, platform;
+  bool is_gpu = false;
+  bool is_nvidia = false;
+  uint64_t global_mem = 0, max_alloc = 0, local_mem = 0;
+  size_t max_work_group = 0;
+  int compute_units = 0;
+  bool has_fp16 = false;  // cl_khr_fp16
+  std::string extensions;
+  // Identifies device + driver: stored in engine files and program cache keys.
+  std::string fingerprint() const;
+};
+
+// All OpenCL devices on all platforms, in a stable order.
+std::vector<DeviceInfo> getDevices();
+
+// Holds one device's context and a profiling-enabled in-order queue. One per device, shared.
+class Device {
+ public:
+  static std::shared_ptr<Device> open(int index);
+  // CLRT_DEVICE (index or name substring) if set, else the first GPU, else the first device.
+  static std::shared_ptr<Device> getDefault();
+  static void setDefault(int index);  // what getDefault returns from now on
+  // An index from a user string: a number, or a case-insensitive name substring.
+  static int resolve(const std::string& spec);
+
+  ~Device();
+  const DeviceInfo& info() const { return info_; }
+  cl_context context() const { return ctx_; }
+  cl_device_id id() const { return dev_; }
+  cl_command_queue queue() const { return queue_; }  // the device's default queue
+  cl_command_queue createQueue() const;              // a new profiling in-order queue
+
+  // Buffers. alloc throws kDevice on failure (naming the size).
+  cl_mem alloc(size_t bytes) const;
+  void write(cl_command_queue q, cl_mem buf, size_t offset, size_t bytes, const void* src,
+             bool blocking) const;
+  void read(cl_command_queue q, cl_mem buf, size_t offset, size_t bytes, void* dst) const;
+
+  // Builds (or loads from the in-process, plan-provided or disk cache) a program from the
+  // embedded kernel file `file` (e.g. "conv.cl") with build options `options` (-D...).
+  // Thread-safe. Returns a retained program owned by the device's cache.
+  cl_program program(const std::string& file, const std::string& options);
+  // Programs built or loaded in this process, for the engine file: key -> binary.
+  std::map<std::string, std::vector<uint8_t>> programBinaries(const std::vector<std::string>& keys);
+  // Makes binaries from an engine file available; program() then never compiles them.
+  void addProgramBinaries(const std::map<std::string, std::vector<uint8_t>>& bins);
+  static std::string programKey(const std::string& file, const std::string& options);
+  int compileCount() const { return compile_count_; }  // compilations done in this process
+
+  // A kernel object from a cached program (new object each call; caller releases).
+  cl_kernel kernel(const std::string& file, const std::string& options, const char* name);
+
+ private:
+  Device() = default;
+  DeviceInfo info_;
+  cl_device_id dev_ = nullptr;
+  cl_context ctx_ = nullptr;
+  cl_command_queue queue_ = nullptr;
+  std::mutex mu_;
+  std::map<std::string, cl_program> programs_;
+  std::map<std::string, std::vector<uint8_t>> plan_binaries_;
+  int compile_count_ = 0;
+};
+
+// While alive on a thread, records the keys of every program that thread asks for, so the
+// builder can store exactly the binaries an engine's kernels use.
+class ProgramRecorder {
+ public:
+  ProgramRecorder();
+  ~ProgramRecorder();
+  ProgramRecorder(const ProgramRecorder&) = delete;
+  ProgramRecorder& operator=(const ProgramRecorder&) = delete;
+  const std::vector<std::string>& keys() const { return keys_; }
+  void add(const std::string& key);
+
+ private:
+  std::vector<std::string> keys_;
+  ProgramRecorder* prev_;
+};
+
+// RAII for cl_mem / cl_kernel / cl_event.
+struct MemHandle {
+  cl_mem m = nullptr;
+  MemHandle() = default;
+  explicit MemHandle(cl_mem x) : m(x) {}
+  MemHandle(const MemHandle&) = delete;
+  MemHandle& operator=(const MemHandle&) = delete;
+  MemHandle(MemHandle&& o) noexcept : m(o.m) { o.m = nullptr; }
+  MemHandle& operator=(MemHandle&& o) noexcept;
+  ~MemHandle();
+  cl_mem get() const { return m; }
+};
+
+struct KernelHandle {
+  cl_kernel k = nullptr;
+  KernelHandle() = default;
+  explicit KernelHandle(cl_kernel x) : k(x) {}
+  KernelHandle(const KernelHandle&) = delete;
+  KernelHandle& operator=(const KernelHandle&) = delete;
+  KernelHandle(KernelHandle&& o) noexcept : k(o.k) { o.k = nullptr; }
+  KernelHandle& operator=(KernelHandle&& o) noexcept;
+  ~KernelHandle();
+  cl_kernel get() const { return k; }
+};
+
+// Sets kernel arguments in order: setArgs(k, buf, n, 1.0f, ...). Each arg passed by value.
+template <typename... Args>
+void setArgs(cl_kernel k, const Args&... args) {
+  cl_uint i = 0;
+  (check(clSetKernelArg(k, i++, sizeof(Args), &args), "clSetKernelArg"), ...);
+}
+
+// Enqueues a kernel with a 1/2/3-D global size rounded up to the local size (local may be
+// empty for "driver chooses"). Kernels must bounds-check. Returns the event if `ev` non-null.
+void launch(cl_command_queue q, cl_kernel k, std::vector<size_t> global,
+            std::vector<size_t> local = {}, cl_event* ev = nullptr);
+
+// Embedded kernel sources (generated at build time from csrc/clrt/kernels/*.cl).
+const std::string& kernelSource(const std::string& file);  // throws if unknown
+std::vector<std::string> kernelFiles();
+
+}  // namespace clrt::ocl

@@ -1,0 +1,42 @@
+// ONNX ModelProto -> ir::Network. One importer per op (onnx/importers/*.cc), every node checked
+// before anything is built, all problems reported together.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "clrt/core/logger.h"
+#include "clrt/ir/network.h"
+
+namespace clrt::onnx {
+
+struct ParserError {
+  int node_index = -1;    // -1 for model-level problems (bad bytes, opset, missing file)
+  std::string node_name;  // may be empty
+  std::string op_type;
+  std::string reason;
+  std::string hint;       // a remedy, when one exists
+  // "node 12 (Conv_12, op Conv): <reason>. Hint: <hint>"
+  std::string toString() const;
+};
+
+class OnnxParser {
+ public:
+  OnnxParser(ir::Network& network, ILogger* logger) : net_(network), logger_(logger) {}
+  // model_dir resolves external-data files; empty means the current directory.
+  // Returns false and records errors when anything fails; the network is then left unchanged.
+  bool parse(const void* data, size_t size, const std::string& model_dir = "");
+  bool parseFromFile(const std::string& path);
+  const std::vector<ParserError>& errors() const { return errors_; }
+  void clearErrors() { errors_.clear(); }
+  // The op types clrt can import (for the support matrix and supports_operator()).
+  static std::vector<std::string> supportedOps();
+  static bool supportsOperator(const std::string& op_type);
+
+ private:
+  ir::Network& net_;
+  ILogger* logger_;
+  std::vector<ParserError> errors_;
+};
+
+}  // namespace clrt::onnx

@@ -1,0 +1,118 @@
+// Engine and ExecutionContext: kernels instantiated from an EngineDesc, memory planning
+// (one activation arena, lifetimes reused), enqueue, and the NumPy-friendly infer().
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "clrt/core/logger.h"
+#include "clrt/ocl/device.h"
+#include "clrt/runtime/engine_desc.h"
+#include "clrt/tactics/tactic.h"
+
+namespace clrt::runtime {
+
+enum class TensorIOMode { kNONE = 0, kINPUT = 1, kOUTPUT = 2 };
+
+class ExecutionContext;
+
+class Engine : public std::enable_shared_from_this<Engine> {
+ public:
+  // Checks the device fingerprint (kEngineFormat naming both devices on mismatch), registers the
+  // program binaries, instantiates every layer's tactic (compiles nothing when the binaries are
+  // present), uploads constants.
+  static std::shared_ptr<Engine> create(EngineDesc desc, std::shared_ptr<ocl::Device> dev,
+                                        ILogger* logger);
+  static std::shared_ptr<Engine> deserialize(const uint8_t* data, size_t size,
+                                             std::shared_ptr<ocl::Device> dev, ILogger* logger);
+  std::vector<uint8_t> serialize() const;
+
+  const EngineDesc& desc() const { return desc_; }
+  ocl::Device& device() const { return *dev_; }
+  std::shared_ptr<ocl::Device> devicePtr() const { return dev_; }
+  ILogger* logger() const { return logger_; }
+
+  // I/O tensors: inputs first (network order), then outputs.
+  int numIOTensors() const { return static_cast<int>(io_.size()); }
+  const std::string& ioName(int i) const;  // throws kValue on a bad index
+  int ioTensorId(const std::string& name) const;  // tensor id; throws kValue naming the tensor
+  TensorIOMode ioMode(const std::string& name) const;  // kNONE for unknown names
+  Dims ioShape(const std::string& name) const;  // build-time dims, -1 for dynamic
+  DataType ioDtype(const std::string& name) const;
+  int numProfiles() const { return static_cast<int>(desc_.profiles.size()); }
+  // {min, opt, max} for an input under a profile; throws kValue when out of range/unknown.
+  ShapeRange profileShape(const std::string& input, int profile) const;
+
+  int numLayers() const { return static_cast<int>(desc_.net.layers.size()); }
+  uint64_t peakActivationBytes() const { return desc_.peak_activation_bytes; }
+
+  std::unique_ptr<ExecutionContext> createExecutionContext();
+
+  // Internal, used by ExecutionContext.
+  tactics::Kernel* kernel(int layer) const { return kernels_[layer].get(); }
+  cl_mem constantBuffer(int tensor) const;  // device copy of a constant, or nullptr
+
+ private:
+  Engine() = default;
+  EngineDesc desc_;
+  std::shared_ptr<ocl::Device> dev_;
+  ILogger* logger_ = nullptr;
+  std::vector<int> io_;  // tensor ids
+  std::vector<std::unique_ptr<tactics::Kernel>> kernels_;  // per layer; null for host layers
+  std::map<int, ocl::MemHandle> const_bufs_;               // tensor id -> device copy
+};
+
+class ExecutionContext {
+ public:
+  explicit ExecutionContext(std::shared_ptr<Engine> engine);
+  ~ExecutionContext();
+
+  Engine& engine() const { return *engine_; }
+  // Validates against the engine's dims and the active profile (kValue naming the input, the
+  // given shape and the allowed range).
+  void setInputShape(const std::string& name, const Dims& dims);
+  Dims getTensorShape(const std::string& name);  // resolved dims of any I/O tensor
+  bool allInputShapesSpecified() const;
+  void setOptimizationProfile(int index);
+  int optimizationProfile() const { return profile_; }
+
+  // A user buffer (from mem_alloc) for an I/O tensor; checked to be large enough at enqueue.
+  void setTensorAddress(const std::string& name, cl_mem buf);
+  cl_mem getTensorAddress(const std::string& name) const;
+  // Enqueues the whole network on `queue` (the context's own queue when null); does not wait.
+  void enqueue(cl_command_queue queue = nullptr);
+  // execute_v2: one buffer per I/O tensor in I/O order; waits for completion.
+  void execute(const std::vector<cl_mem>& bindings);
+  // Sets shapes from the arrays, uploads, runs, downloads. Names/dtypes/shapes are checked
+  // (kValue naming the tensor and what was expected). Inputs are converted to the tensor dtype.
+  std::map<std::string, HostTensor> infer(const std::map<std::string, HostTensor>& inputs);
+  void synchronize();
+  cl_command_queue queue() const { return queue_; }
+
+  // Per-layer profiling (filled when enabled): layer name -> last run's milliseconds.
+  void setProfiling(bool on) { profiling_ = on; }
+  const std::vector<std::pair<std::string, double>>& layerTimes() const { return layer_times_; }
+
+ private:
+  struct Resolved;
+  void resolve();  // shapes, host values, memory plan, sub-buffers (cached per input shapes)
+  std::shared_ptr<Engine> engine_;
+  int profile_ = 0;
+  cl_command_queue queue_ = nullptr;
+  std::map<std::string, Dims> input_shapes_;
+  std::map<std::string, cl_mem> addresses_;
+  std::unique_ptr<Resolved> resolved_;
+  bool profiling_ = false;
+  std::vector<std::pair<std::string, double>> layer_times_;
+};
+
+// Device buffers handed to Python as integers (trt.mem_alloc), like pycuda's DeviceAllocation.
+uintptr_t memAlloc(std::shared_ptr<ocl::Device> dev, size_t bytes);
+void memFree(uintptr_t ptr);
+cl_mem lookupAllocation(uintptr_t ptr, size_t* size = nullptr);  // throws kValue if unknown
+void memcpyHtoD(uintptr_t dst, const void* src, size_t bytes);
+void memcpyDtoH(void* dst, uintptr_t src, size_t bytes);
+
+}  // namespace clrt::runtime

@@ -1,0 +1,38 @@
+// What an engine is, independent of the device objects: the optimized network, the tactic
+// chosen per layer, optimization profiles, device fingerprint and program binaries.
+// plan/ turns it into bytes and back; runtime/ turns it into kernels.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "clrt/core/types.h"
+#include "clrt/ir/network.h"
+
+namespace clrt::runtime {
+
+struct ShapeRange {
+  Dims min, opt, max;
+};
+
+// One optimization profile: a range per input that has dynamic dims.
+struct Profile {
+  std::map<std::string, ShapeRange> shapes;
+};
+
+struct EngineDesc {
+  ir::Network net;                    // optimized, compacted; layers in execution order
+  std::vector<std::string> tactics;   // per layer: chosen tactic name; "" for host layers
+  std::vector<uint8_t> on_host;       // per layer: 1 when evaluated on the host (shape math)
+  std::vector<Profile> profiles;      // empty when every input is static
+  std::string device_fingerprint;     // ocl::DeviceInfo::fingerprint() of the build device
+  std::string device_name;
+  std::string clrt_version;
+  std::map<std::string, std::vector<uint8_t>> program_binaries;  // program key -> binary
+  uint64_t peak_activation_bytes = 0;  // activation arena at the largest profile shapes
+  uint64_t workspace_bytes = 0;        // tactic workspace at the largest profile shapes
+};
+
+}  // namespace clrt::runtime

@@ -1,0 +1,84 @@
+// Tactics: implementations of a layer kind on a device, chosen by timing on the real shapes.
+// Adding a faster kernel touches only its tactic file and its .cl file.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "clrt/core/types.h"
+#include "clrt/ir/network.h"
+#include "clrt/ir/shape_inference.h"
+#include "clrt/ocl/device.h"
+
+namespace clrt::tactics {
+
+// A tensor in device memory. `buf` is a whole buffer or a sub-buffer; data starts at offset 0,
+// dense row-major, `dims` fully known at enqueue time.
+struct DeviceTensor {
+  cl_mem buf = nullptr;  // null for an absent optional input
+  Dims dims;
+  DataType dtype = DataType::kFLOAT;
+};
+
+struct ExecArgs {
+  cl_command_queue queue = nullptr;
+  std::vector<DeviceTensor> inputs;             // one per layer input (buf null if absent)
+  std::vector<const HostTensor*> input_values;  // host-known value of each input, else null
+  std::vector<DeviceTensor> outputs;
+  cl_mem workspace = nullptr;  // at least workspaceSize() bytes, may be null when 0
+};
+
+// A tactic instantiated for one layer on one device. Owns its device weights and cl_kernels.
+// enqueue() must not block; it only enqueues on args.queue. It must work for every input
+// shape the layer can see at runtime (shapes arrive in ExecArgs), not only the build shapes.
+class Kernel {
+ public:
+  virtual ~Kernel() = default;
+  virtual size_t workspaceSize(const std::vector<Dims>& inputDims,
+                               const std::vector<Dims>& outputDims) const {
+    (void)inputDims;
+    (void)outputDims;
+    return 0;
+  }
+  virtual void enqueue(const ExecArgs& args) = 0;
+};
+
+class Tactic {
+ public:
+  virtual ~Tactic() = default;
+  // Unique and stable: it is stored in engine files ("conv.direct", "conv.im2col_clblast").
+  virtual std::string name() const = 0;
+  virtual ir::LayerKind kind() const = 0;
+  // Whether this tactic can run `layer` for inputs like these (dims may hold -1 for dynamic
+  // dims; values are set for host-known inputs) on `dev`.
+  virtual bool eligible(const ir::Layer& layer, const std::vector<ir::TensorInfo>& inputs,
+                        const ocl::DeviceInfo& dev) const = 0;
+  // Uploads weights, creates kernels. Programs come from dev.program()/dev.kernel().
+  virtual std::unique_ptr<Kernel> instantiate(const ir::Layer& layer, ocl::Device& dev) const = 0;
+  // Order among eligible tactics when the builder does not time them (lower = preferred).
+  virtual int priority() const { return 0; }
+};
+
+void registerTactic(std::unique_ptr<Tactic> t);
+// Eligible-or-not tactics of a kind, in priority order. Registers the built-ins on first use.
+std::vector<const Tactic*> tacticsFor(ir::LayerKind kind);
+const Tactic* findTactic(const std::string& name);  // nullptr if unknown
+
+// Built-in tactic families, one per tactics/<family>.cc; called once by the registry.
+void registerConvolutionTactics();  // tactics/convolution.cc
+void registerMatMulTactics();       // tactics/matmul.cc
+void registerPoolingTactics();      // tactics/pooling.cc
+void registerPointwiseTactics();    // tactics/pointwise.cc: ACTIVATION, UNARY, ELEMENTWISE, SCALE,
+                                    // CAST, IDENTITY, WHERE
+void registerNormalizationTactics();  // tactics/normalization.cc: SOFTMAX, LOG_SOFTMAX,
+                                      // NORMALIZATION, REDUCE
+void registerMovementTactics();       // tactics/movement.cc: SHUFFLE, RESHAPE, TRANSPOSE, FLATTEN,
+                                      // SQUEEZE, UNSQUEEZE, CONCATENATION, SLICE, GATHER, SPLIT,
+                                      // EXPAND, CONSTANT (device copy of a value)
+
+// Helpers shared by tactics.
+cl_mem uploadWeights(ocl::Device& dev, const HostTensor& t);  // float32 copy on the device
+inline size_t gsize(int64_t n) { return static_cast<size_t>(n < 1 ? 1 : n); }
+
+}  // namespace clrt::tactics
