@@ -1,0 +1,329 @@
+// Network graph operations: kind names, building, ordering, compaction and shape propagation.
+#include "clrt/ir/network.h"
+
+#include <algorithm>
+#include <functional>
+#include <memory>
+#include <queue>
+#include <unordered_set>
+
+#include "clrt/core/error.h"
+#include "clrt/ir/shape_inference.h"
+
+namespace clrt::ir {
+
+namespace {
+
+struct KindNames {
+  LayerKind kind;
+  const char* name;
+  const char* trt;  // TensorRT LayerType the Python API reports
+};
+
+constexpr KindNames kKinds[] = {
+    {LayerKind::kCONVOLUTION, "CONVOLUTION", "CONVOLUTION"},
+    {LayerKind::kACTIVATION, "ACTIVATION", "ACTIVATION"},
+    {LayerKind::kUNARY, "UNARY", "UNARY"},
+    {LayerKind::kELEMENTWISE, "ELEMENTWISE", "ELEMENTWISE"},
+    {LayerKind::kPOOLING, "POOLING", "POOLING"},
+    {LayerKind::kMATRIX_MULTIPLY, "MATRIX_MULTIPLY", "MATRIX_MULTIPLY"},
+    {LayerKind::kSOFTMAX, "SOFTMAX", "SOFTMAX"},
+    {LayerKind::kLOG_SOFTMAX, "LOG_SOFTMAX", "SOFTMAX"},
+    {LayerKind::kCONCATENATION, "CONCATENATION", "CONCATENATION"},
+    {LayerKind::kSHUFFLE, "SHUFFLE", "SHUFFLE"},
+    {LayerKind::kRESHAPE, "RESHAPE", "SHUFFLE"},
+    {LayerKind::kTRANSPOSE, "TRANSPOSE", "SHUFFLE"},
+    {LayerKind::kFLATTEN, "FLATTEN", "SHUFFLE"},
+    {LayerKind::kSQUEEZE, "SQUEEZE", "SHUFFLE"},
+    {LayerKind::kUNSQUEEZE, "UNSQUEEZE", "SHUFFLE"},
+    {LayerKind::kCONSTANT, "CONSTANT", "CONSTANT"},
+    {LayerKind::kREDUCE, "REDUCE", "REDUCE"},
+    {LayerKind::kNORMALIZATION, "NORMALIZATION", "NORMALIZATION"},
+    {LayerKind::kSLICE, "SLICE", "SLICE"},
+    {LayerKind::kGATHER, "GATHER", "GATHER"},
+    {LayerKind::kSHAPE, "SHAPE", "SHAPE"},
+    {LayerKind::kCAST, "CAST", "CAST"},
+    {LayerKind::kIDENTITY, "IDENTITY", "IDENTITY"},
+    {LayerKind::kSPLIT, "SPLIT", "SLICE"},
+    {LayerKind::kRANGE, "RANGE", "FILL"},
+    {LayerKind::kCONSTANT_OF_SHAPE, "CONSTANT_OF_SHAPE", "FILL"},
+    {LayerKind::kEXPAND, "EXPAND", "SLICE"},  // TensorRT expands with a stride-0 slice
+    {LayerKind::kWHERE, "WHERE", "SELECT"},
+    {LayerKind::kSCALE, "SCALE", "SCALE"},
+};
+
+const KindNames* lookup(LayerKind k) {
+  for (const auto& e : kKinds)
+    if (e.kind == k) return &e;
+  return nullptr;
+}
+
+}  // namespace
+
+const char* layerKindName(LayerKind k) {
+  const KindNames* e = lookup(k);
+  return e ? e->name : "UNKNOWN";
+}
+
+LayerKind layerKindFromName(const std::string& s) {
+  for (const auto& e : kKinds)
+    if (s == e.name) return e.kind;
+  fail(ErrorKind::kValue, str("unknown layer kind '", s, "'"));
+}
+
+const char* trtLayerTypeName(LayerKind k) {
+  const KindNames* e = lookup(k);
+  return e ? e->trt : "UNKNOWN";
+}
+
+int Network::addInput(const std::string& name, DataType t, const Dims& dims) {
+  CLRT_CHECK(!name.empty(), kValue, "network input needs a non-empty name");
+  CLRT_CHECK(findTensor(name) < 0, kValue, "network input '", name,
+             "': a tensor with this name already exists");
+  Tensor tensor;
+  tensor.name = name;
+  tensor.dtype = t;
+  tensor.dims = dims;
+  tensor.is_input = true;
+  tensors.push_back(std::move(tensor));
+  const int id = static_cast<int>(tensors.size()) - 1;
+  inputs.push_back(id);
+  return id;
+}
+
+int Network::addLayer(LayerKind kind, const std::string& name, const std::vector<int>& ins,
+                      int nOutputs, const std::vector<std::string>& outputNames) {
+  CLRT_CHECK(nOutputs >= 0, kValue, "layer '", name, "': negative output count ", nOutputs);
+  for (int t : ins)
+    CLRT_CHECK(t >= -1 && t < static_cast<int>(tensors.size()), kValue, "layer '", name,
+               "': input tensor id ", t, " does not exist (network has ", tensors.size(),
+               " tensors)");
+  Layer layer;
+  layer.kind = kind;
+  layer.name = name.empty() ? uniqueLayerName(layerKindName(kind)) : name;
+  layer.inputs = ins;
+  const int id = static_cast<int>(layers.size());
+  for (int i = 0; i < nOutputs; ++i) {
+    Tensor t;
+    const bool given = i < static_cast<int>(outputNames.size()) && !outputNames[i].empty();
+    if (given) {
+      // An explicit name is what users look tensors up by: renaming it silently would hide bugs.
+      CLRT_CHECK(findTensor(outputNames[i]) < 0, kValue, "layer '", layer.name, "': output name '",
+                 outputNames[i], "' is already used by another tensor");
+      t.name = outputNames[i];
+    } else {
+      t.name = uniqueTensorName(str(layer.name, "_output_", i));
+    }
+    t.producer = id;
+    tensors.push_back(std::move(t));
+    layer.outputs.push_back(static_cast<int>(tensors.size()) - 1);
+  }
+  layers.push_back(std::move(layer));
+  return id;
+}
+
+void Network::markOutput(int tensor) {
+  CLRT_CHECK(tensor >= 0 && tensor < static_cast<int>(tensors.size()), kValue,
+             "markOutput: tensor id ", tensor, " does not exist");
+  if (std::find(outputs.begin(), outputs.end(), tensor) == outputs.end()) outputs.push_back(tensor);
+  tensors[tensor].is_output = true;
+}
+
+void Network::unmarkOutput(int tensor) {
+  CLRT_CHECK(tensor >= 0 && tensor < static_cast<int>(tensors.size()), kValue,
+             "unmarkOutput: tensor id ", tensor, " does not exist");
+  CLRT_CHECK(tensors[tensor].is_output, kValue, "unmarkOutput: tensor '", tensors[tensor].name,
+             "' is not a network output");
+  outputs.erase(std::remove(outputs.begin(), outputs.end(), tensor), outputs.end());
+  tensors[tensor].is_output = false;
+}
+
+int Network::findTensor(const std::string& name) const {
+  for (size_t i = 0; i < tensors.size(); ++i)
+    if (tensors[i].name == name) return static_cast<int>(i);
+  return -1;
+}
+
+int Network::findLayer(const std::string& name) const {
+  for (size_t i = 0; i < layers.size(); ++i)
+    if (layers[i].name == name) return static_cast<int>(i);
+  return -1;
+}
+
+std::vector<std::vector<int>> Network::consumers() const {
+  std::vector<std::vector<int>> out(tensors.size());
+  for (size_t l = 0; l < layers.size(); ++l) {
+    if (layers[l].dead) continue;
+    for (int t : layers[l].inputs) {
+      if (t < 0 || t >= static_cast<int>(tensors.size())) continue;
+      auto& c = out[t];
+      // A layer reading a tensor twice (x * x) is still one consumer.
+      if (c.empty() || c.back() != static_cast<int>(l)) c.push_back(static_cast<int>(l));
+    }
+  }
+  return out;
+}
+
+std::vector<int> Network::topoOrder() const {
+  const int n = static_cast<int>(layers.size());
+  std::vector<int> indeg(n, 0);
+  std::vector<std::vector<int>> succ(n);
+  for (int l = 0; l < n; ++l) {
+    if (layers[l].dead) continue;
+    std::unordered_set<int> seen;
+    for (int t : layers[l].inputs) {
+      if (t < 0 || t >= static_cast<int>(tensors.size())) continue;
+      const int p = tensors[t].producer;
+      if (p < 0 || p >= n || layers[p].dead || !seen.insert(p).second) continue;
+      succ[p].push_back(l);
+      ++indeg[l];
+    }
+  }
+  // Smallest index first keeps the order close to insertion order (stable, deterministic).
+  std::priority_queue<int, std::vector<int>, std::greater<int>> ready;
+  int live = 0;
+  for (int l = 0; l < n; ++l) {
+    if (layers[l].dead) continue;
+    ++live;
+    if (indeg[l] == 0) ready.push(l);
+  }
+  std::vector<int> order;
+  order.reserve(live);
+  while (!ready.empty()) {
+    const int l = ready.top();
+    ready.pop();
+    order.push_back(l);
+    for (int s : succ[l])
+      if (--indeg[s] == 0) ready.push(s);
+  }
+  if (static_cast<int>(order.size()) != live) {
+    for (int l = 0; l < n; ++l)
+      if (!layers[l].dead && indeg[l] > 0)
+        fail(ErrorKind::kBuild, str("network has a cycle through layer '", layers[l].name, "' (",
+                                    layerKindName(layers[l].kind), ")"));
+  }
+  return order;
+}
+
+void Network::compact() {
+  const int nt = static_cast<int>(tensors.size());
+  std::vector<char> keepT(nt, 0);
+  for (int t : inputs)
+    if (t >= 0 && t < nt) keepT[t] = 1;
+  for (int t : outputs)
+    if (t >= 0 && t < nt) keepT[t] = 1;
+  for (int t = 0; t < nt; ++t)
+    if (tensors[t].is_input || tensors[t].is_output) keepT[t] = 1;
+  std::vector<int> layerMap(layers.size(), -1);
+  int nl = 0;
+  for (size_t l = 0; l < layers.size(); ++l) {
+    if (layers[l].dead) continue;
+    layerMap[l] = nl++;
+    for (int t : layers[l].inputs)
+      if (t >= 0 && t < nt) keepT[t] = 1;
+    for (int t : layers[l].outputs)
+      if (t >= 0 && t < nt) keepT[t] = 1;
+  }
+  std::vector<int> tensorMap(nt, -1);
+  std::vector<Tensor> newTensors;
+  for (int t = 0; t < nt; ++t) {
+    if (!keepT[t]) continue;
+    tensorMap[t] = static_cast<int>(newTensors.size());
+    Tensor tensor = std::move(tensors[t]);
+    const int p = tensor.producer;
+    tensor.producer = (p >= 0 && p < static_cast<int>(layerMap.size())) ? layerMap[p] : -1;
+    newTensors.push_back(std::move(tensor));
+  }
+  auto remap = [&](std::vector<int>& ids, bool dropMissing) {
+    std::vector<int> out;
+    for (int t : ids) {
+      const int m = (t >= 0 && t < nt) ? tensorMap[t] : -1;
+      if (m >= 0 || !dropMissing) out.push_back(m);
+    }
+    ids = std::move(out);
+  };
+  std::vector<Layer> newLayers;
+  newLayers.reserve(nl);
+  for (auto& layer : layers) {
+    if (layer.dead) continue;
+    remap(layer.inputs, false);  // -1 marks an absent optional input: position matters
+    remap(layer.outputs, true);
+    newLayers.push_back(std::move(layer));
+  }
+  remap(inputs, true);
+  remap(outputs, true);
+  tensors = std::move(newTensors);
+  layers = std::move(newLayers);
+}
+
+void Network::inferShapes() {
+  // Host-known values: constants, plus small shape subgraphs folded on the way so that
+  // Shape -> Gather -> Concat -> Reshape chains give static dims.
+  std::vector<const HostTensor*> known(tensors.size(), nullptr);
+  std::vector<std::unique_ptr<HostTensor>> folded;
+  constexpr int64_t kFoldLimit = 1 << 16;
+  for (int l : topoOrder()) {
+    Layer& layer = layers[l];
+    std::vector<TensorInfo> infos;
+    infos.reserve(layer.inputs.size());
+    bool allKnown = true;
+    for (int t : layer.inputs) {
+      TensorInfo info;
+      if (t >= 0 && t < static_cast<int>(tensors.size())) {
+        info.dtype = tensors[t].dtype;
+        info.dims = tensors[t].dims;
+        info.value = known[t];
+        if (!info.value && layer.kind != LayerKind::kSHAPE) allKnown = false;
+        if (info.value && info.value->numel() > kFoldLimit) allKnown = false;
+      }
+      infos.push_back(info);
+    }
+    auto results = inferLayer(layer, infos);
+    CLRT_CHECK(results.size() == layer.outputs.size(), kBuild, "layer '", layer.name, "' (",
+               layerKindName(layer.kind), "): shape inference gave ", results.size(),
+               " outputs, the layer has ", layer.outputs.size());
+    for (size_t i = 0; i < results.size(); ++i) {
+      const int t = layer.outputs[i];
+      if (t < 0 || t >= static_cast<int>(tensors.size())) continue;
+      tensors[t].dtype = results[i].first;
+      tensors[t].dims = results[i].second;
+    }
+    if (layer.kind == LayerKind::kCONSTANT) {
+      auto it = layer.weights.find("value");
+      if (it != layer.weights.end() && !layer.outputs.empty() && layer.outputs[0] >= 0)
+        known[layer.outputs[0]] = &it->second;
+      continue;
+    }
+    if (!allKnown || !canEvalOnHost(layer.kind)) continue;
+    bool smallOut = true;
+    for (auto& r : results)
+      smallOut = smallOut && isStatic(r.second) && volume(r.second) <= kFoldLimit;
+    if (!smallOut) continue;
+    std::vector<HostTensor> outs;
+    if (!evalOnHost(layer, infos, outs) || outs.size() != layer.outputs.size()) continue;
+    for (size_t i = 0; i < outs.size(); ++i) {
+      const int t = layer.outputs[i];
+      if (t < 0 || t >= static_cast<int>(tensors.size())) continue;
+      folded.push_back(std::make_unique<HostTensor>(std::move(outs[i])));
+      known[t] = folded.back().get();
+    }
+  }
+}
+
+std::string Network::uniqueTensorName(const std::string& base) const {
+  if (findTensor(base) < 0) return base;
+  for (int i = 1;; ++i) {
+    std::string s = str(base, "_", i);
+    if (findTensor(s) < 0) return s;
+  }
+}
+
+std::string Network::uniqueLayerName(const std::string& base) const {
+  if (findLayer(base) < 0) return base;
+  for (int i = 1;; ++i) {
+    std::string s = str(base, "_", i);
+    if (findLayer(s) < 0) return s;
+  }
+}
+
+}  // namespace clrt::ir

@@ -1,0 +1,54 @@
+// Helpers shared by the ir/ shape rules and host evaluator (not part of the public contract).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "clrt/ir/shape_inference.h"
+
+namespace clrt::ir::detail {
+
+// Throws Error(kValue, "layer '<name>' (<KIND>): <what>, got <got>").
+[[noreturn]] void layerFail(const Layer& layer, const std::string& what, const std::string& got);
+[[noreturn]] void layerFail(const Layer& layer, const std::string& what, const Dims& got);
+
+// Whether optional input i is present (the layer wires a tensor there and the caller passed it).
+bool hasInput(const Layer& layer, const std::vector<TensorInfo>& ins, size_t i);
+
+// The host-known integer values of input i, or false when absent/unknown.
+bool inputInts(const Layer& layer, const std::vector<TensorInfo>& ins, size_t i,
+               std::vector<int64_t>& out);
+
+// Broadcast of two shapes with the layer-naming error.
+Dims broadcast(const Layer& layer, const Dims& a, const Dims& b);
+
+// Normalised axis in [0, rank) (or [0, rank] with inclusive), layer-naming error.
+int64_t axisOf(const Layer& layer, int64_t axis, int64_t rank, const Dims& got,
+               bool inclusive = false);
+
+// Per input dimension: first element, step and output length after ONNX Slice clamping.
+// len is -1 where the input dim or a needed value is unknown; start is meaningful only when
+// len >= 0.
+struct SliceParams {
+  std::vector<int64_t> start, step, len;
+};
+SliceParams resolveSlice(const Layer& layer, const std::vector<TensorInfo>& ins);
+
+// Sizes of each SPLIT output along the axis (-1 where unknown).
+std::vector<int64_t> splitSizes(const Layer& layer, const std::vector<TensorInfo>& ins,
+                                int64_t axis, int64_t dim, size_t nOut);
+
+// Resolves a reshape spec (0 copies the input dim unless allowzero, -1 inferred).
+Dims reshapeDims(const Layer& layer, const Dims& in, const std::vector<int64_t>& spec,
+                 bool allowzero);
+
+// The permutation of a transpose (empty = reverse) validated against the rank.
+std::vector<int64_t> resolvePerm(const Layer& layer, std::vector<int64_t> perm, const Dims& in);
+
+// Axes of SQUEEZE / UNSQUEEZE / REDUCE: from input 1 when given, else the `axes` attr.
+// Returns false when input 1 is present but its value is unknown.
+bool layerAxes(const Layer& layer, const std::vector<TensorInfo>& ins, std::vector<int64_t>& axes);
+
+bool isBoolOp(const std::string& op);  // elementwise ops producing BOOL
+
+}  // namespace clrt::ir::detail

@@ -1,0 +1,194 @@
+// Convolution kernels: register-blocked direct conv, depthwise conv, im2col, bias+act epilogue.
+// Shapes are runtime arguments; only the activation (ACT) is a build option, so one program
+// per activation serves every convolution layer.
+
+// ---- Epilogue activation (same block in gemm.cl: kernel files cannot include each other) ----
+#ifndef ACT
+#define ACT 0
+#endif
+// Codes: 0 none, 1 RELU, 2 LEAKY_RELU, 3 CLIP, 4 SIGMOID, 5 TANH, 6 HARD_SIGMOID,
+// 7 HARD_SWISH, 8 GELU_ERF, 9 ELU, 10 SOFTPLUS, 11 GELU_TANH (tactics/layer_params.h).
+inline float apply_act(float x, float a, float b) {
+#if ACT == 1
+  return fmax(x, 0.0f);
+#elif ACT == 2
+  return x >= 0.0f ? x : a * x;
+#elif ACT == 3
+  return fmin(fmax(x, a), b);
+#elif ACT == 4
+  return 1.0f / (1.0f + exp(-x));
+#elif ACT == 5
+  return tanh(x);
+#elif ACT == 6
+  return fmin(fmax(a * x + b, 0.0f), 1.0f);
+#elif ACT == 7
+  return x * fmin(fmax(a * x + b, 0.0f), 1.0f);
+#elif ACT == 8
+  return 0.5f * x * (1.0f + erf(x * 0.70710678118654752f));
+#elif ACT == 9
+  return x >= 0.0f ? x : a * (exp(x) - 1.0f);
+#elif ACT == 10
+  return x > 20.0f ? x : log1p(exp(x));
+#elif ACT == 11
+  return 0.5f * x * (1.0f + tanh(0.79788456080286536f * (x + 0.044715f * x * x * x)));
+#else
+  return x;
+#endif
+}
+// ---- end of the epilogue block ----
+
+// Direct conv tiling: each work-item computes CONV_KB output channels x CONV_PB output columns
+// of one output row. Weights are pre-packed by the host as [G][Kg/KB][Cg][kh][kw][KB] (zero
+// padded) so the KB weights of one tap are one vector load; the PB inputs of one tap are one
+// vector load when stride is 1 and the row segment is inside the image.
+#define CONV_KB 16
+#define CONV_PB 8
+
+__kernel void conv_direct(__global const float* x, __global const float* wp,
+                          __global const float* bp, __global const float* res,
+                          __global float* y, int N, int C, int H, int W, int K, int OH, int OW,
+                          int G, int kh, int kw, int sh, int sw, int dh, int dw, int pt, int pl,
+                          int has_res, float alpha, float beta) {
+  const int nowb = (OW + CONV_PB - 1) / CONV_PB;
+  const int pix = get_global_id(0);
+  const int oh = pix / nowb;
+  const int ow0 = (pix - oh * nowb) * CONV_PB;
+  const int Cg = C / G, Kg = K / G;
+  const int nkb = (Kg + CONV_KB - 1) / CONV_KB;
+  const int gk = get_global_id(1);  // g * nkb + kblk
+  const int n = get_global_id(2);
+  if (oh >= OH || gk >= G * nkb || n >= N) return;
+  const int g = gk / nkb, kblk = gk - g * nkb;
+
+  const __global float* xb = x + ((size_t)n * C + (size_t)g * Cg) * H * W;
+  const __global float* wb = wp + (size_t)gk * Cg * kh * kw * CONV_KB;
+  const int ih0 = oh * sh - pt, iw0 = ow0 * sw - pl;
+  const bool vec_w = sw == 1 && iw0 >= 0 && iw0 + (kw - 1) * dw + CONV_PB <= W;
+
+  float16 acc[CONV_PB];
+  for (int j = 0; j < CONV_PB; ++j) acc[j] = (float16)(0.0f);
+
+  for (int c = 0; c < Cg; ++c) {
+    for (int r = 0; r < kh; ++r) {
+      const int ih = ih0 + r * dh;
+      if (ih < 0 || ih >= H) continue;
+      const __global float* xr = xb + ((size_t)c * H + ih) * W;
+      const __global float* wr = wb + (size_t)((c * kh + r) * kw) * CONV_KB;
+      for (int s = 0; s < kw; ++s) {
+        const float16 wv = vload16(s, wr);
+        const int iw = iw0 + s * dw;
+        float xv[CONV_PB];
+        if (vec_w) {
+          vstore8(vload8(0, xr + iw), 0, xv);
+        } else {
+          for (int j = 0; j < CONV_PB; ++j) {
+            const int q = iw + j * sw;
+            xv[j] = (q >= 0 && q < W) ? xr[q] : 0.0f;
+          }
+        }
+        for (int j = 0; j < CONV_PB; ++j) acc[j] = fma((float16)(xv[j]), wv, acc[j]);
+      }
+    }
+  }
+
+  float bias[CONV_KB];
+  vstore16(vload16(gk, bp), 0, bias);
+  for (int kk = 0; kk < CONV_KB; ++kk) {
+    const int k = kblk * CONV_KB + kk;
+    if (k >= Kg) break;
+    const size_t o = (((size_t)n * K + (size_t)g * Kg + k) * OH + oh) * OW + ow0;
+    for (int j = 0; j < CONV_PB; ++j) {
+      if (ow0 + j >= OW) break;
+      float a[CONV_KB];
+      vstore16(acc[j], 0, a);
+      float v = a[kk] + bias[kk];
+      if (has_res) v += res[o + j];
+      y[o + j] = apply_act(v, alpha, beta);
+    }
+  }
+}
+
+// Depthwise conv (group == C == K): each work-item computes CONV_PB output columns of one
+// channel's output row. Weights [C][kh][kw], bias [C] (zeros when the layer has none).
+__kernel void conv_depthwise(__global const float* x, __global const float* w,
+                             __global const float* bias, __global const float* res,
+                             __global float* y, int N, int C, int H, int W, int OH, int OW,
+                             int kh, int kw, int sh, int sw, int dh, int dw, int pt, int pl,
+                             int has_res, float alpha, float beta) {
+  const int nowb = (OW + CONV_PB - 1) / CONV_PB;
+  const int pix = get_global_id(0);
+  const int oh = pix / nowb;
+  const int ow0 = (pix - oh * nowb) * CONV_PB;
+  const int c = get_global_id(1);
+  const int n = get_global_id(2);
+  if (oh >= OH || c >= C || n >= N) return;
+
+  const __global float* xc = x + ((size_t)n * C + c) * H * W;
+  const __global float* wc = w + (size_t)c * kh * kw;
+  const int ih0 = oh * sh - pt, iw0 = ow0 * sw - pl;
+  const bool vec_w = sw == 1 && iw0 >= 0 && iw0 + (kw - 1) * dw + CONV_PB <= W;
+  float8 acc = (float8)(0.0f);
+  for (int r = 0; r < kh; ++r) {
+    const int ih = ih0 + r * dh;
+    if (ih < 0 || ih >= H) continue;
+    const __global float* xr = xc + (size_t)ih * W;
+    for (int s = 0; s < kw; ++s) {
+      const float wv = wc[r * kw + s];
+      const int iw = iw0 + s * dw;
+      float8 xv;
+      if (vec_w) {
+        xv = vload8(0, xr + iw);
+      } else {
+        float t[CONV_PB];
+        for (int j = 0; j < CONV_PB; ++j) {
+          const int q = iw + j * sw;
+          t[j] = (q >= 0 && q < W) ? xr[q] : 0.0f;
+        }
+        xv = vload8(0, t);
+      }
+      acc = fma(xv, (float8)(wv), acc);
+    }
+  }
+  float a[CONV_PB];
+  vstore8(acc, 0, a);
+  const size_t o = (((size_t)n * C + c) * OH + oh) * OW + ow0;
+  const float b = bias[c];
+  for (int j = 0; j < CONV_PB; ++j) {
+    if (ow0 + j >= OW) break;
+    float v = a[j] + b;
+    if (has_res) v += res[o + j];
+    y[o + j] = apply_act(v, alpha, beta);
+  }
+}
+
+// im2col of one image (x points at image n via x_off): col[(c*kh + r)*kw + s][oh*OW + ow].
+__kernel void im2col(__global const float* x, long x_off, __global float* col, int C, int H,
+                     int W, int OH, int OW, int kh, int kw, int sh, int sw, int dh, int dw, int pt,
+                     int pl) {
+  const int p = get_global_id(0);
+  const int row = get_global_id(1);
+  const int P = OH * OW;
+  if (p >= P || row >= C * kh * kw) return;
+  const int s = row % kw, r = (row / kw) % kh, c = row / (kw * kh);
+  const int oh = p / OW, ow = p - oh * OW;
+  const int ih = oh * sh - pt + r * dh, iw = ow * sw - pl + s * dw;
+  float v = 0.0f;
+  if (ih >= 0 && ih < H && iw >= 0 && iw < W) v = x[x_off + ((size_t)c * H + ih) * W + iw];
+  col[(size_t)row * P + p] = v;
+}
+
+// In-place epilogue after a GEMM: y[o][i] = act(y + bias + res), o = outer index (gid 1),
+// i = inner index (gid 0). The bias index is i when bias_inner (MatMul: bias over the last dim)
+// else o % nbias (conv: bias per output channel, outer = n*K + k).
+__kernel void bias_act(__global float* y, __global const float* bias, __global const float* res,
+                       int inner, int outer, int nbias, int bias_inner, int has_bias, int has_res,
+                       float alpha, float beta) {
+  const int i = get_global_id(0);
+  const int o = get_global_id(1);
+  if (i >= inner || o >= outer) return;
+  const size_t idx = (size_t)o * inner + i;
+  float v = y[idx];
+  if (has_bias) v += bias[bias_inner ? i : o % nbias];
+  if (has_res) v += res[idx];
+  y[idx] = apply_act(v, alpha, beta);
+}

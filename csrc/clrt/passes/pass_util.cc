@@ -1,0 +1,251 @@
+// Helpers shared by the graph passes: fusion eligibility, per-channel constants, rewiring, notes.
+#include "clrt/passes/pass_util.h"
+
+#include <algorithm>
+
+namespace clrt::passes::detail {
+
+using ir::Layer;
+using ir::LayerKind;
+using ir::Network;
+
+namespace {
+thread_local ILogger* tPassLogger = nullptr;
+thread_local bool tPassLoggerActive = false;
+}  // namespace
+
+ScopedPassLogger::ScopedPassLogger(ILogger* logger)
+    : prev_(tPassLogger), prevActive_(tPassLoggerActive) {
+  tPassLogger = logger;
+  tPassLoggerActive = true;
+}
+
+ScopedPassLogger::~ScopedPassLogger() {
+  tPassLogger = prev_;
+  tPassLoggerActive = prevActive_;
+}
+
+void note(const std::string& msg) {
+  // Without a pipeline around us (a pass called alone) there is nobody to tell.
+  if (tPassLoggerActive) logMessage(tPassLogger, Severity::kVERBOSE, msg);
+}
+
+bool hasConstraint(const Layer& l) {
+  if (l.precision) return true;
+  return std::any_of(l.output_types.begin(), l.output_types.end(),
+                     [](const std::optional<DataType>& t) { return t.has_value(); });
+}
+
+bool sameConstraints(const Layer& a, const Layer& b) {
+  if (!hasConstraint(a) && !hasConstraint(b)) return true;
+  if (a.precision != b.precision) return false;
+  size_t n = std::max(a.output_types.size(), b.output_types.size());
+  for (size_t i = 0; i < n; ++i) {
+    std::optional<DataType> ta = i < a.output_types.size() ? a.output_types[i] : std::nullopt;
+    std::optional<DataType> tb = i < b.output_types.size() ? b.output_types[i] : std::nullopt;
+    if (ta != tb) return false;
+  }
+  return true;
+}
+
+std::vector<int> liveConsumers(const Network& net, const Consumers& cons, int t) {
+  std::vector<int> out;
+  if (t < 0 || t >= static_cast<int>(cons.size())) return out;
+  for (int l : cons[t])
+    if (!net.layers[l].dead && std::find(out.begin(), out.end(), l) == out.end()) out.push_back(l);
+  return out;
+}
+
+const HostTensor* constantValue(const Network& net, int t) {
+  if (t < 0) return nullptr;
+  int p = net.tensors[t].producer;
+  if (p < 0) return nullptr;
+  const Layer& l = net.layers[p];
+  if (l.dead || l.kind != LayerKind::kCONSTANT) return nullptr;
+  auto it = l.weights.find("value");
+  return it == l.weights.end() ? nullptr : &it->second;
+}
+
+bool isConvOrMatmul(const Layer& l) {
+  return l.kind == LayerKind::kCONVOLUTION || l.kind == LayerKind::kMATRIX_MULTIPLY;
+}
+
+bool hasResidual(const Layer& l) {
+  if (l.attrs.i("has_residual", 0) != 0) return true;
+  return l.kind == LayerKind::kCONVOLUTION && l.inputs.size() > 1 && l.inputs[1] >= 0;
+}
+
+bool hasActivation(const Layer& l) { return !l.attrs.s("act", "").empty(); }
+
+int fusionHost(const Network& net, const Consumers& cons, int t, int user) {
+  if (t < 0) return -1;
+  const ir::Tensor& tensor = net.tensors[t];
+  if (tensor.is_output || tensor.is_input) return -1;
+  int p = tensor.producer;
+  if (p < 0 || p == user) return -1;
+  const Layer& host = net.layers[p];
+  if (host.dead || !isConvOrMatmul(host)) return -1;
+  if (host.outputs.size() != 1 || host.outputs[0] != t) return -1;
+  std::vector<int> readers = liveConsumers(net, cons, t);
+  if (readers.size() != 1 || readers[0] != user) return -1;
+  if (!sameConstraints(host, net.layers[user])) return -1;
+  return p;
+}
+
+static const HostTensor* weight(const Layer& l, const char* name) {
+  auto it = l.weights.find(name);
+  return it == l.weights.end() ? nullptr : &it->second;
+}
+
+int64_t outputChannels(const Network& net, const Layer& l) {
+  const HostTensor* k = weight(l, "kernel");
+  if (l.kind == LayerKind::kCONVOLUTION) return k && !k->dims.empty() ? k->dims[0] : -1;
+  if (l.kind != LayerKind::kMATRIX_MULTIPLY) return -1;
+  if (k) {
+    // The bias runs along the last output dim, which is N only for a 2-D kernel.
+    if (k->dims.size() != 2) return -1;
+    return l.attrs.i("trans_b", 0) ? k->dims[0] : k->dims[1];
+  }
+  // Without a kernel, N is the last dim of a >= 2-D b operand.
+  if (l.inputs.size() < 2 || l.inputs[1] < 0) return -1;
+  const Dims& b = net.tensors[l.inputs[1]].dims;
+  if (b.size() < 2) return -1;
+  int64_t n = l.attrs.i("trans_b", 0) ? b[b.size() - 2] : b.back();
+  const Dims& out = net.tensors[l.outputs[0]].dims;
+  return !out.empty() && out.back() == n ? n : -1;
+}
+
+int64_t channelAxis(const Network& net, const Layer& l) {
+  if (l.kind == LayerKind::kCONVOLUTION) return 1;
+  return static_cast<int64_t>(net.tensors[l.outputs[0]].dims.size()) - 1;
+}
+
+std::optional<std::vector<float>> perChannel(const HostTensor& c, int64_t outRank, int64_t chAxis,
+                                             int64_t channels) {
+  if (c.dtype != DataType::kFLOAT && c.dtype != DataType::kHALF) return std::nullopt;
+  int64_t r = static_cast<int64_t>(c.dims.size());
+  if (channels <= 0 || r > outRank || chAxis < 0 || chAxis >= outRank) return std::nullopt;
+  for (int64_t j = 0; j < r; ++j) {
+    int64_t axis = outRank - r + j;
+    if (c.dims[j] == 1) continue;
+    if (axis == chAxis && c.dims[j] == channels) continue;
+    return std::nullopt;
+  }
+  std::vector<float> v = c.asFloats();
+  if (v.size() == 1) return std::vector<float>(static_cast<size_t>(channels), v[0]);
+  if (static_cast<int64_t>(v.size()) != channels) return std::nullopt;
+  return v;
+}
+
+bool foldAffine(Layer& host, const std::vector<float>& scale, const std::vector<float>& shift) {
+  const int64_t k = static_cast<int64_t>(shift.size());
+  if (k <= 0 || (!scale.empty() && static_cast<int64_t>(scale.size()) != k)) return false;
+  std::vector<float> bias(static_cast<size_t>(k), 0.f);
+  if (const HostTensor* b = weight(host, "bias")) {
+    if (b->numel() != k) return false;
+    bias = b->asFloats();
+  }
+  if (!scale.empty()) {
+    auto it = host.weights.find("kernel");
+    if (it == host.weights.end() || it->second.dtype != DataType::kFLOAT) return false;
+    HostTensor& w = it->second;
+    const int64_t n = w.numel();
+    float* p = w.f32();
+    if (host.kind == LayerKind::kCONVOLUTION) {
+      if (w.dims.empty() || w.dims[0] != k) return false;
+      const int64_t row = n / k;  // one output channel's filter is contiguous
+      for (int64_t c = 0; c < k; ++c)
+        for (int64_t i = 0; i < row; ++i) p[c * row + i] *= scale[c];
+    } else {
+      if (w.dims.size() != 2) return false;
+      if (host.attrs.i("trans_b", 0)) {  // [N, K]: one row per output channel
+        if (w.dims[0] != k) return false;
+        for (int64_t c = 0; c < k; ++c)
+          for (int64_t i = 0; i < w.dims[1]; ++i) p[c * w.dims[1] + i] *= scale[c];
+      } else {  // [K, N]: one column per output channel
+        if (w.dims[1] != k) return false;
+        for (int64_t r = 0; r < w.dims[0]; ++r)
+          for (int64_t c = 0; c < k; ++c) p[r * k + c] *= scale[c];
+      }
+    }
+    for (int64_t c = 0; c < k; ++c) bias[c] *= scale[c];
+  }
+  for (int64_t c = 0; c < k; ++c) bias[c] += shift[c];
+  host.weights["bias"] = HostTensor::fromFloats({k}, bias);
+  return true;
+}
+
+bool foldElementwiseConstant(Network& net, const Consumers& cons, int user, bool allowScale,
+                             const char* pass) {
+  const Layer& ew = net.layers[user];
+  if (ew.dead || ew.kind != LayerKind::kELEMENTWISE || ew.inputs.size() != 2) return false;
+  if (ew.outputs.size() != 1) return false;
+  const std::string op = ew.attrs.s("op");
+  const bool isScale = op == "PROD" || op == "DIV";
+  if (op != "SUM" && op != "SUB" && !(allowScale && isScale)) return false;
+  const bool commutes = op == "SUM" || op == "PROD";
+  for (int slot = 0; slot < (commutes ? 2 : 1); ++slot) {
+    int x = ew.inputs[slot];
+    const HostTensor* c = constantValue(net, ew.inputs[1 - slot]);
+    int h = fusionHost(net, cons, x, user);
+    if (!c || h < 0) continue;
+    Layer& host = net.layers[h];
+    if (hasActivation(host) || (isScale && hasResidual(host))) continue;
+    const int64_t outRank = static_cast<int64_t>(net.tensors[x].dims.size());
+    const int64_t k = outputChannels(net, host);
+    std::optional<std::vector<float>> v = perChannel(*c, outRank, channelAxis(net, host), k);
+    if (!v) continue;
+    std::vector<float> scale, shift(static_cast<size_t>(k), 0.f);
+    if (op == "SUM") shift = *v;
+    if (op == "SUB")
+      for (int64_t i = 0; i < k; ++i) shift[i] = -(*v)[i];
+    if (op == "PROD") scale = *v;
+    if (op == "DIV") {
+      if (std::any_of(v->begin(), v->end(), [](float f) { return f == 0.f; })) continue;
+      for (float f : *v) scale.push_back(1.f / f);
+    }
+    if (!foldAffine(host, scale, shift)) continue;
+    note(str(pass, ": folded ELEMENTWISE ", op, " '", ew.name, "' into ",
+             ir::layerKindName(host.kind), " '", host.name, "'"));
+    absorb(net, h, user);
+    return true;
+  }
+  return false;
+}
+
+void absorb(Network& net, int host, int victim) {
+  Layer& v = net.layers[victim];
+  Layer& h = net.layers[host];
+  int out = v.outputs[0];
+  net.tensors[h.outputs[0]].producer = -1;  // orphaned; compact() drops it
+  h.outputs[0] = out;
+  net.tensors[out].producer = host;
+  h.onnx_nodes.insert(h.onnx_nodes.end(), v.onnx_nodes.begin(), v.onnx_nodes.end());
+  v.dead = true;
+}
+
+void replaceUses(Network& net, int from, int to) {
+  for (Layer& l : net.layers) {
+    if (l.dead) continue;
+    for (int& in : l.inputs)
+      if (in == from) in = to;
+  }
+}
+
+bool dependsOnLayer(const Network& net, int t, int layer) {
+  std::vector<char> seen(net.layers.size(), 0);
+  std::vector<int> stack{t};
+  while (!stack.empty()) {
+    int cur = stack.back();
+    stack.pop_back();
+    if (cur < 0) continue;
+    int p = net.tensors[cur].producer;
+    if (p < 0 || seen[p]) continue;
+    if (p == layer) return true;
+    seen[p] = 1;
+    for (int in : net.layers[p].inputs) stack.push_back(in);
+  }
+  return false;
+}
+
+}  // namespace clrt::passes::detail

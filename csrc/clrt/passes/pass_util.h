@@ -1,0 +1,79 @@
+// Helpers shared by the graph passes: fusion eligibility, per-channel constants, rewiring, notes.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "clrt/core/logger.h"
+#include "clrt/ir/network.h"
+
+namespace clrt::passes::detail {
+
+using Consumers = std::vector<std::vector<int>>;
+
+// Passes return only a bool; the pipeline installs its logger here (per thread) so each rewrite
+// can say at VERBOSE what it did.
+class ScopedPassLogger {
+ public:
+  explicit ScopedPassLogger(ILogger* logger);
+  ~ScopedPassLogger();
+  ScopedPassLogger(const ScopedPassLogger&) = delete;
+  ScopedPassLogger& operator=(const ScopedPassLogger&) = delete;
+
+ private:
+  ILogger* prev_;
+  bool prevActive_;
+};
+void note(const std::string& msg);  // VERBOSE to the installed logger; dropped when none
+
+// The one precision rule of every fusion: two layers may merge only when their precision and
+// output-type constraints are the same (both unconstrained, or equal).
+bool hasConstraint(const ir::Layer& l);
+bool sameConstraints(const ir::Layer& a, const ir::Layer& b);
+
+// Live layers reading tensor t (net.consumers() may still list layers marked dead).
+std::vector<int> liveConsumers(const ir::Network& net, const Consumers& cons, int t);
+
+// The value of tensor t when a live CONSTANT layer produces it, else nullptr.
+const HostTensor* constantValue(const ir::Network& net, int t);
+
+bool isConvOrMatmul(const ir::Layer& l);
+bool hasResidual(const ir::Layer& l);
+bool hasActivation(const ir::Layer& l);
+
+// The conv/matmul producing tensor t that may absorb `user`, the only live reader of t: t is
+// not a network output and the constraints match. Returns its layer index, else -1.
+int fusionHost(const ir::Network& net, const Consumers& cons, int t, int user);
+
+// Output channels of a conv/matmul (conv: kernel dim 0; matmul: last output dim), or -1.
+int64_t outputChannels(const ir::Network& net, const ir::Layer& l);
+// The axis of the host's output that holds channels: 1 for conv, the last one for matmul.
+int64_t channelAxis(const ir::Network& net, const ir::Layer& l);
+
+// A float constant that broadcasts over the host's output as one value per channel: every dim
+// is 1 except, optionally, the channel axis which equals `channels`; its rank is at most the
+// output rank so the broadcast never grows the output. Returns `channels` values, else nullopt.
+std::optional<std::vector<float>> perChannel(const HostTensor& c, int64_t outRank,
+                                             int64_t chAxis, int64_t channels);
+
+// y = scale[c] * host(x) + shift[c] folded into the host's "kernel" (scale; needs a float
+// kernel) and "bias" (created when absent). With scale empty only the bias changes.
+bool foldAffine(ir::Layer& host, const std::vector<float>& scale, const std::vector<float>& shift);
+
+// ELEMENTWISE layer `user` = op(conv/matmul output, per-channel constant) folded into the host:
+// SUM, SUB (constant second) always; PROD, DIV (constant second) when `allowScale`. The host
+// must have no activation, and no residual for a scale. `pass` names the caller in the note.
+bool foldElementwiseConstant(ir::Network& net, const Consumers& cons, int user, bool allowScale,
+                             const char* pass);
+
+// `host` takes over `victim`'s single output tensor and ONNX nodes; `victim` is marked dead.
+void absorb(ir::Network& net, int host, int victim);
+
+// Every live layer reading `from` reads `to` instead.
+void replaceUses(ir::Network& net, int from, int to);
+
+// Whether tensor t is computed (transitively) from layer `layer`'s outputs.
+bool dependsOnLayer(const ir::Network& net, int t, int layer);
+
+}  // namespace clrt::passes::detail

@@ -1,0 +1,81 @@
+// Device buffers handed to Python as integers (trt.mem_alloc), validated on every use.
+#include <map>
+#include <mutex>
+
+#include "clrt/runtime/engine.h"
+
+namespace clrt::runtime {
+namespace {
+
+struct Allocation {
+  std::shared_ptr<ocl::Device> dev;
+  ocl::MemHandle mem;
+  size_t bytes;
+};
+
+std::mutex g_mu;
+std::map<uintptr_t, Allocation>& table() {
+  static auto* t = new std::map<uintptr_t, Allocation>();  // never destroyed: outlives devices
+  return *t;
+}
+
+Allocation& find(uintptr_t ptr) {
+  auto it = table().find(ptr);
+  CLRT_CHECK(it != table().end(), kValue, "0x", std::hex, ptr,
+             " is not a live device allocation from clrt.mem_alloc()");
+  return it->second;
+}
+
+}  // namespace
+
+uintptr_t memAlloc(std::shared_ptr<ocl::Device> dev, size_t bytes) {
+  cl_mem m = dev->alloc(bytes);
+  const auto ptr = reinterpret_cast<uintptr_t>(m);
+  std::lock_guard<std::mutex> lock(g_mu);
+  table()[ptr] = Allocation{std::move(dev), ocl::MemHandle(m), bytes};
+  return ptr;
+}
+
+void memFree(uintptr_t ptr) {
+  std::lock_guard<std::mutex> lock(g_mu);
+  find(ptr);
+  table().erase(ptr);
+}
+
+cl_mem lookupAllocation(uintptr_t ptr, size_t* size) {
+  std::lock_guard<std::mutex> lock(g_mu);
+  Allocation& a = find(ptr);
+  if (size) *size = a.bytes;
+  return a.mem.get();
+}
+
+void memcpyHtoD(uintptr_t dst, const void* src, size_t bytes) {
+  std::shared_ptr<ocl::Device> dev;
+  cl_mem m;
+  {
+    std::lock_guard<std::mutex> lock(g_mu);
+    Allocation& a = find(dst);
+    CLRT_CHECK(bytes <= a.bytes, kValue, "memcpy_htod: copying ", bytes,
+               " bytes into an allocation of ", a.bytes);
+    dev = a.dev;
+    m = a.mem.get();
+  }
+  dev->write(dev->queue(), m, 0, bytes, src, true);
+}
+
+void memcpyDtoH(void* dst, uintptr_t src, size_t bytes) {
+  std::shared_ptr<ocl::Device> dev;
+  cl_mem m;
+  {
+    std::lock_guard<std::mutex> lock(g_mu);
+    Allocation& a = find(src);
+    CLRT_CHECK(bytes <= a.bytes, kValue, "memcpy_dtoh: copying ", bytes,
+               " bytes out of an allocation of ", a.bytes);
+    dev = a.dev;
+    m = a.mem.get();
+  }
+  // Reads on the device's default queue; contexts run on their own queues, so wait for all.
+  dev->read(dev->queue(), m, 0, bytes, dst);
+}
+
+}  // namespace clrt::runtime

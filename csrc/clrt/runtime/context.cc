@@ -1,0 +1,269 @@
+// ExecutionContext: input shapes, per-shape resolution (dims, host values, arena, sub-buffers),
+// enqueue of every device layer, and the NumPy-style infer().
+#include <algorithm>
+#include <chrono>
+
+#include "clrt/runtime/engine.h"
+#include "clrt/runtime/shape_resolver.h"
+
+namespace clrt::runtime {
+
+struct ExecutionContext::Resolved {
+  std::map<std::string, Dims> key;
+  ResolvedShapes shapes;
+  MemoryPlan plan;
+  ocl::MemHandle arena;
+  std::vector<ocl::MemHandle> sub;            // per tensor: arena sub-buffer
+  std::map<int, ocl::MemHandle> host_copies;  // host-derived values read by device layers
+  ocl::MemHandle workspace;
+  std::map<std::string, std::pair<ocl::MemHandle, size_t>> io;  // infer()'s own I/O buffers
+};
+
+ExecutionContext::ExecutionContext(std::shared_ptr<Engine> engine) : engine_(std::move(engine)) {
+  // The device's shared in-order queue: mem_alloc copies (memcpy_dtoh after execute_async_v3)
+  // are then ordered after the inference without an explicit stream.
+  queue_ = engine_->device().queue();
+  clRetainCommandQueue(queue_);
+  for (int t : engine_->desc().net.inputs) {
+    const auto& tensor = engine_->desc().net.tensors[t];
+    if (isStatic(tensor.dims)) input_shapes_[tensor.name] = tensor.dims;
+  }
+}
+
+ExecutionContext::~ExecutionContext() {
+  resolved_.reset();
+  if (queue_) {
+    clFinish(queue_);
+    clReleaseCommandQueue(queue_);
+  }
+}
+
+void ExecutionContext::setOptimizationProfile(int index) {
+  const int n = std::max(engine_->numProfiles(), 1);
+  CLRT_CHECK(index >= 0 && index < n, kValue, "optimization profile ", index,
+             " out of range [0, ", n, ")");
+  profile_ = index;
+}
+
+void ExecutionContext::setInputShape(const std::string& name, const Dims& dims) {
+  CLRT_CHECK(engine_->ioMode(name) == TensorIOMode::kINPUT, kValue, "'", name,
+             "' is not an input of this engine");
+  const Dims declared = engine_->ioShape(name);
+  const ShapeRange r = engine_->profileShape(name, profile_);
+  bool ok = dims.size() == declared.size();
+  for (size_t i = 0; ok && i < dims.size(); ++i) {
+    if (declared[i] >= 0) ok = dims[i] == declared[i];
+    else ok = dims[i] >= r.min[i] && dims[i] <= r.max[i];
+  }
+  CLRT_CHECK(ok, kValue, "input '", name, "': shape ", dimsToString(dims),
+             " is outside what the engine accepts: declared ", dimsToString(declared),
+             ", profile ", profile_, " range min ", dimsToString(r.min), " max ",
+             dimsToString(r.max));
+  input_shapes_[name] = dims;
+}
+
+bool ExecutionContext::allInputShapesSpecified() const {
+  for (int t : engine_->desc().net.inputs)
+    if (!input_shapes_.count(engine_->desc().net.tensors[t].name)) return false;
+  return true;
+}
+
+void ExecutionContext::resolve() {
+  if (resolved_ && resolved_->key == input_shapes_) return;
+  const auto& desc = engine_->desc();
+  const auto& net = desc.net;
+  std::map<int, Dims> in;
+  for (int t : net.inputs) {
+    auto it = input_shapes_.find(net.tensors[t].name);
+    CLRT_CHECK(it != input_shapes_.end(), kValue, "input '", net.tensors[t].name,
+               "' has dynamic dims ", dimsToString(net.tensors[t].dims),
+               " and no shape set; call set_input_shape() first");
+    in[t] = it->second;
+  }
+  auto r = std::make_unique<Resolved>();
+  if (resolved_) r->io = std::move(resolved_->io);
+  resolved_.reset();
+  r->key = input_shapes_;
+  r->shapes = resolveShapes(net, desc.on_host, in);
+  ocl::Device& dev = engine_->device();
+  cl_uint alignBits = 0;
+  clGetDeviceInfo(dev.id(), CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof alignBits, &alignBits, nullptr);
+  const uint64_t align = std::max<uint64_t>(256, alignBits / 8);
+  r->plan = planMemory(net, desc.on_host, r->shapes.dims, align);
+  r->arena = ocl::MemHandle(dev.alloc(std::max<uint64_t>(r->plan.arena_bytes, 4)));
+  r->sub.resize(net.tensors.size());
+  for (size_t t = 0; t < net.tensors.size(); ++t) {
+    if (r->plan.offset[t] < 0) continue;
+    cl_buffer_region region{static_cast<size_t>(r->plan.offset[t]),
+                            std::max<size_t>(volume(r->shapes.dims[t]) *
+                                                 dtypeSize(net.tensors[t].dtype), 4)};
+    cl_int err = CL_SUCCESS;
+    cl_mem m = clCreateSubBuffer(r->arena.get(), CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION,
+                                 &region, &err);
+    ocl::check(err, "clCreateSubBuffer");
+    r->sub[t] = ocl::MemHandle(m);
+  }
+  size_t ws = 0;
+  for (size_t li = 0; li < net.layers.size(); ++li) {
+    const auto& l = net.layers[li];
+    if (desc.on_host[li]) continue;
+    std::vector<Dims> inD, outD;
+    for (int t : l.inputs) inD.push_back(t >= 0 ? r->shapes.dims[t] : Dims{});
+    for (int t : l.outputs) outD.push_back(r->shapes.dims[t]);
+    ws = std::max(ws, engine_->kernel(static_cast<int>(li))->workspaceSize(inD, outD));
+    for (int t : l.inputs) {
+      if (t < 0 || !r->shapes.values[t] || engine_->constantBuffer(t) || r->host_copies.count(t))
+        continue;
+      const HostTensor& v = *r->shapes.values[t];
+      ocl::MemHandle m(dev.alloc(std::max<size_t>(v.bytes.size(), 4)));
+      dev.write(queue_, m.get(), 0, v.bytes.size(), v.bytes.data(), true);
+      r->host_copies[t] = std::move(m);
+    }
+  }
+  if (ws) r->workspace = ocl::MemHandle(dev.alloc(ws));
+  resolved_ = std::move(r);
+}
+
+Dims ExecutionContext::getTensorShape(const std::string& name) {
+  const int t = engine_->ioTensorId(name);
+  if (engine_->ioMode(name) == TensorIOMode::kINPUT) {
+    auto it = input_shapes_.find(name);
+    return it != input_shapes_.end() ? it->second : engine_->ioShape(name);
+  }
+  if (!allInputShapesSpecified()) return engine_->ioShape(name);
+  resolve();
+  return resolved_->shapes.dims[t];
+}
+
+void ExecutionContext::setTensorAddress(const std::string& name, cl_mem buf) {
+  engine_->ioTensorId(name);  // validates the name
+  addresses_[name] = buf;
+}
+
+cl_mem ExecutionContext::getTensorAddress(const std::string& name) const {
+  auto it = addresses_.find(name);
+  return it == addresses_.end() ? nullptr : it->second;
+}
+
+void ExecutionContext::enqueue(cl_command_queue queue) {
+  cl_command_queue q = queue ? queue : queue_;
+  resolve();
+  const auto& desc = engine_->desc();
+  const auto& net = desc.net;
+  std::vector<cl_mem> io(net.tensors.size(), nullptr);
+  for (int i = 0; i < engine_->numIOTensors(); ++i) {
+    const std::string& name = engine_->ioName(i);
+    const int t = engine_->ioTensorId(name);
+    auto it = addresses_.find(name);
+    CLRT_CHECK(it != addresses_.end() && it->second, kValue, "no device buffer set for tensor '",
+               name, "'; call set_tensor_address()");
+    size_t have = 0;
+    clGetMemObjectInfo(it->second, CL_MEM_SIZE, sizeof have, &have, nullptr);
+    const size_t need = volume(resolved_->shapes.dims[t]) * dtypeSize(net.tensors[t].dtype);
+    CLRT_CHECK(have >= need, kValue, "buffer for tensor '", name, "' holds ", have,
+               " bytes; shape ", dimsToString(resolved_->shapes.dims[t]), " needs ", need);
+    io[t] = it->second;
+  }
+  auto bufferOf = [&](int t) -> cl_mem {
+    if (io[t]) return io[t];
+    if (cl_mem c = engine_->constantBuffer(t)) return c;
+    if (auto it = resolved_->host_copies.find(t); it != resolved_->host_copies.end())
+      return it->second.get();
+    return resolved_->sub[t].get();
+  };
+  layer_times_.clear();
+  for (size_t li = 0; li < net.layers.size(); ++li) {
+    if (desc.on_host[li]) continue;
+    const auto& l = net.layers[li];
+    tactics::ExecArgs a;
+    a.queue = q;
+    for (int t : l.inputs) {
+      if (t < 0) {
+        a.inputs.push_back({});
+        a.input_values.push_back(nullptr);
+        continue;
+      }
+      a.inputs.push_back({bufferOf(t), resolved_->shapes.dims[t], net.tensors[t].dtype});
+      a.input_values.push_back(resolved_->shapes.values[t] ? &*resolved_->shapes.values[t]
+                                                           : nullptr);
+    }
+    for (int t : l.outputs)
+      a.outputs.push_back({bufferOf(t), resolved_->shapes.dims[t], net.tensors[t].dtype});
+    a.workspace = resolved_->workspace.get();
+    auto t0 = std::chrono::steady_clock::now();
+    engine_->kernel(static_cast<int>(li))->enqueue(a);
+    if (profiling_) {
+      clFinish(q);
+      const double ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      layer_times_.push_back({l.name, ms});
+    }
+  }
+  // Outputs computed on the host (shape math, constants) are written after the device layers.
+  for (int t : net.outputs)
+    if (resolved_->shapes.values[t]) {
+      const HostTensor& v = *resolved_->shapes.values[t];
+      engine_->device().write(q, io[t], 0, v.bytes.size(), v.bytes.data(), false);
+    }
+}
+
+void ExecutionContext::synchronize() { ocl::check(clFinish(queue_), "clFinish"); }
+
+void ExecutionContext::execute(const std::vector<cl_mem>& bindings) {
+  CLRT_CHECK(static_cast<int>(bindings.size()) == engine_->numIOTensors(), kValue,
+             "execute_v2 expects ", engine_->numIOTensors(), " buffers (inputs then outputs), got ",
+             bindings.size());
+  for (int i = 0; i < engine_->numIOTensors(); ++i) addresses_[engine_->ioName(i)] = bindings[i];
+  enqueue();
+  synchronize();
+}
+
+std::map<std::string, HostTensor> ExecutionContext::infer(
+    const std::map<std::string, HostTensor>& inputs) {
+  const auto& net = engine_->desc().net;
+  std::string expected;
+  for (int t : net.inputs) expected += (expected.empty() ? "'" : ", '") + net.tensors[t].name + "'";
+  for (auto& [name, v] : inputs)
+    CLRT_CHECK(engine_->ioMode(name) == TensorIOMode::kINPUT, kValue, "infer: '", name,
+               "' is not an input of this engine; inputs are ", expected);
+  for (int t : net.inputs) {
+    const auto& tensor = net.tensors[t];
+    auto it = inputs.find(tensor.name);
+    CLRT_CHECK(it != inputs.end(), kValue, "infer: missing input '", tensor.name,
+               "'; inputs are ", expected);
+    CLRT_CHECK(it->second.dtype == tensor.dtype, kValue, "infer: input '", tensor.name,
+               "' has dtype ", dtypeName(it->second.dtype), ", the engine expects ",
+               dtypeName(tensor.dtype));
+    setInputShape(tensor.name, it->second.dims);
+  }
+  resolve();
+  ocl::Device& dev = engine_->device();
+  auto ioBuffer = [&](const std::string& name, size_t bytes) -> cl_mem {
+    auto& slot = resolved_->io[name];
+    if (!slot.first.get() || slot.second < bytes) {
+      slot.first = ocl::MemHandle(dev.alloc(std::max<size_t>(bytes, 4)));
+      slot.second = bytes;
+    }
+    return slot.first.get();
+  };
+  for (int t : net.inputs) {
+    const HostTensor& v = inputs.at(net.tensors[t].name);
+    cl_mem b = ioBuffer(net.tensors[t].name, v.bytes.size());
+    dev.write(queue_, b, 0, v.bytes.size(), v.bytes.data(), false);
+    addresses_[net.tensors[t].name] = b;
+  }
+  for (int t : net.outputs) {
+    const size_t bytes = volume(resolved_->shapes.dims[t]) * dtypeSize(net.tensors[t].dtype);
+    addresses_[net.tensors[t].name] = ioBuffer(net.tensors[t].name, bytes);
+  }
+  enqueue();
+  std::map<std::string, HostTensor> out;
+  for (int t : net.outputs) {
+    HostTensor h(net.tensors[t].dtype, resolved_->shapes.dims[t]);
+    dev.read(queue_, addresses_[net.tensors[t].name], 0, h.bytes.size(), h.bytes.data());
+    out[net.tensors[t].name] = std::move(h);
+  }
+  return out;
+}
+
+}  // namespace clrt::runtime

@@ -1,0 +1,113 @@
+// Shape resolution over the execution order, and lifetime-based arena planning.
+#include "clrt/runtime/shape_resolver.h"
+
+#include <algorithm>
+
+#include "clrt/core/error.h"
+#include "clrt/ir/shape_inference.h"
+
+namespace clrt::runtime {
+
+ResolvedShapes resolveShapes(const ir::Network& net, const std::vector<uint8_t>& on_host,
+                             const std::map<int, Dims>& input_dims) {
+  ResolvedShapes r;
+  r.dims.resize(net.tensors.size());
+  r.values.resize(net.tensors.size());
+  for (int id : net.inputs) {
+    auto it = input_dims.find(id);
+    r.dims[id] = it != input_dims.end() ? it->second : net.tensors[id].dims;
+    CLRT_CHECK(isStatic(r.dims[id]), kValue, "input '", net.tensors[id].name,
+               "' has no shape set: its dims are ", dimsToString(r.dims[id]),
+               "; call context.set_input_shape()");
+  }
+  for (size_t li = 0; li < net.layers.size(); ++li) {
+    const ir::Layer& l = net.layers[li];
+    std::vector<ir::TensorInfo> in;
+    for (int t : l.inputs) {
+      ir::TensorInfo ti;
+      if (t >= 0) {
+        ti.dtype = net.tensors[t].dtype;
+        ti.dims = r.dims[t];
+        ti.value = r.values[t] ? &*r.values[t] : nullptr;
+      }
+      in.push_back(ti);
+    }
+    if (on_host[li]) {
+      std::vector<HostTensor> outs;
+      if (l.kind == ir::LayerKind::kCONSTANT) {
+        auto it = l.weights.find("value");
+        CLRT_CHECK(it != l.weights.end(), kValue, "constant layer '", l.name, "' has no value");
+        outs.push_back(it->second);
+      } else {
+        CLRT_CHECK(ir::evalOnHost(l, in, outs) && outs.size() == l.outputs.size(), kValue,
+                   "layer '", l.name, "' (", ir::layerKindName(l.kind),
+                   ") could not be evaluated on the host for these input shapes");
+      }
+      for (size_t o = 0; o < l.outputs.size(); ++o) {
+        r.dims[l.outputs[o]] = outs[o].dims;
+        r.values[l.outputs[o]] = std::move(outs[o]);
+      }
+      continue;
+    }
+    auto outs = ir::inferLayer(l, in);
+    for (size_t o = 0; o < l.outputs.size() && o < outs.size(); ++o) {
+      CLRT_CHECK(isStatic(outs[o].second), kValue, "layer '", l.name, "' (",
+                 ir::layerKindName(l.kind), "): output ", o, " shape ",
+                 dimsToString(outs[o].second), " could not be resolved at runtime");
+      r.dims[l.outputs[o]] = outs[o].second;
+    }
+  }
+  return r;
+}
+
+MemoryPlan planMemory(const ir::Network& net, const std::vector<uint8_t>& on_host,
+                      const std::vector<Dims>& dims, uint64_t alignment) {
+  MemoryPlan plan;
+  plan.offset.assign(net.tensors.size(), -1);
+  const int n = static_cast<int>(net.layers.size());
+  std::vector<int> first(net.tensors.size(), -1), last(net.tensors.size(), -1);
+  for (int li = 0; li < n; ++li) {
+    const auto& l = net.layers[li];
+    if (on_host[li]) continue;
+    for (int t : l.outputs)
+      if (!net.tensors[t].is_output) first[t] = li, last[t] = li;
+  }
+  for (int li = 0; li < n; ++li)
+    for (int t : net.layers[li].inputs)
+      if (t >= 0 && first[t] >= 0) last[t] = std::max(last[t], li);
+
+  struct Item {
+    int tensor;
+    uint64_t bytes;
+  };
+  std::vector<Item> items;
+  for (size_t t = 0; t < net.tensors.size(); ++t) {
+    if (first[t] < 0) continue;
+    uint64_t bytes = static_cast<uint64_t>(std::max<int64_t>(volume(dims[t]), 1)) *
+                     dtypeSize(net.tensors[t].dtype);
+    bytes = (bytes + alignment - 1) / alignment * alignment;
+    items.push_back({static_cast<int>(t), bytes});
+  }
+  std::stable_sort(items.begin(), items.end(),
+                   [](const Item& a, const Item& b) { return a.bytes > b.bytes; });
+  std::vector<Item> placed;
+  for (auto& it : items) {
+    // Intervals already taken by tensors alive at the same time, sorted by offset.
+    std::vector<std::pair<uint64_t, uint64_t>> busy;
+    for (auto& p : placed)
+      if (!(last[p.tensor] < first[it.tensor] || last[it.tensor] < first[p.tensor]))
+        busy.push_back({static_cast<uint64_t>(plan.offset[p.tensor]), p.bytes});
+    std::sort(busy.begin(), busy.end());
+    uint64_t off = 0;
+    for (auto& [o, b] : busy) {
+      if (off + it.bytes <= o) break;
+      off = std::max(off, o + b);
+    }
+    plan.offset[it.tensor] = static_cast<int64_t>(off);
+    plan.arena_bytes = std::max(plan.arena_bytes, off + it.bytes);
+    placed.push_back(it);
+  }
+  return plan;
+}
+
+}  // namespace clrt::runtime

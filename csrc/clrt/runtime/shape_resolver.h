@@ -1,0 +1,35 @@
+// Runtime shape resolution and memory planning, shared by the builder (at profile shapes) and
+// the execution context (at the shapes the user set).
+#pragma once
+
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "clrt/core/types.h"
+#include "clrt/ir/network.h"
+
+namespace clrt::runtime {
+
+struct ResolvedShapes {
+  std::vector<Dims> dims;                         // per tensor
+  std::vector<std::optional<HostTensor>> values;  // per tensor: host-known values
+};
+
+// Walks the layers in order: host layers are evaluated (their values become known), device
+// layers get their output dims from shape inference. Throws Error(kValue) naming the layer when
+// a shape cannot be resolved or the inputs are inconsistent.
+ResolvedShapes resolveShapes(const ir::Network& net, const std::vector<uint8_t>& on_host,
+                             const std::map<int, Dims>& input_dims);
+
+struct MemoryPlan {
+  std::vector<int64_t> offset;  // per tensor: byte offset in the arena, -1 when not in it
+  uint64_t arena_bytes = 0;
+};
+
+// Activation tensors (outputs of device layers that are not network outputs) get arena offsets;
+// tensors whose lifetimes do not overlap share memory (greedy by size, lowest fitting offset).
+MemoryPlan planMemory(const ir::Network& net, const std::vector<uint8_t>& on_host,
+                      const std::vector<Dims>& dims, uint64_t alignment);
+
+}  // namespace clrt::runtime
