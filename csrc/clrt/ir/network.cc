@@ -214,11 +214,10 @@ void Network::compact() {
     if (t >= 0 && t < nt) keepT[t] = 1;
   for (int t = 0; t < nt; ++t)
     if (tensors[t].is_input || tensors[t].is_output) keepT[t] = 1;
-  std::vector<int> layerMap(layers.size(), -1);
   int nl = 0;
   for (size_t l = 0; l < layers.size(); ++l) {
     if (layers[l].dead) continue;
-    layerMap[l] = nl++;
+    ++nl;
     for (int t : layers[l].inputs)
       if (t >= 0 && t < nt) keepT[t] = 1;
     for (int t : layers[l].outputs)
@@ -230,8 +229,7 @@ void Network::compact() {
     if (!keepT[t]) continue;
     tensorMap[t] = static_cast<int>(newTensors.size());
     Tensor tensor = std::move(tensors[t]);
-    const int p = tensor.producer;
-    tensor.producer = (p >= 0 && p < static_cast<int>(layerMap.size())) ? layerMap[p] : -1;
+    tensor.producer = -1;  // re-derived below from the live layers' outputs
     newTensors.push_back(std::move(tensor));
   }
   auto remap = [&](std::vector<int>& ids, bool dropMissing) {
@@ -250,6 +248,9 @@ void Network::compact() {
     remap(layer.outputs, true);
     newLayers.push_back(std::move(layer));
   }
+  // Producers follow the outputs lists, so a tensor a pass took away from a layer is orphaned.
+  for (size_t l = 0; l < newLayers.size(); ++l)
+    for (int t : newLayers[l].outputs) newTensors[t].producer = static_cast<int>(l);
   remap(inputs, true);
   remap(outputs, true);
   tensors = std::move(newTensors);

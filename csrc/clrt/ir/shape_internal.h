@@ -51,4 +51,32 @@ bool layerAxes(const Layer& layer, const std::vector<TensorInfo>& ins, std::vect
 
 bool isBoolOp(const std::string& op);  // elementwise ops producing BOOL
 
+// Output dims of the compute-heavy kinds (shape_rules_nn.cc).
+Dims inferConv(const Layer& layer, const std::vector<TensorInfo>& ins);
+Dims inferPool(const Layer& layer, const std::vector<TensorInfo>& ins);
+Dims inferMatmul(const Layer& layer, const std::vector<TensorInfo>& ins);
+
+// ---- host evaluation helpers (host_eval*.cc) ----
+bool isFloatType(DataType t);  // FLOAT or HALF: computed in double on the host
+// Source element index of every output element: base + sum(idx[k] * strides[k]).
+std::vector<int64_t> stridedIndex(const Dims& out, int64_t base,
+                                  const std::vector<int64_t>& strides);
+// Strides reading `in` broadcast to `out` (0 on broadcast dims).
+std::vector<int64_t> broadcastStrides(const Dims& out, const Dims& in);
+// Host tensors of dtype t from computed values (float -> int truncates toward zero).
+HostTensor fromInt64(DataType t, const Dims& d, const std::vector<int64_t>& v);
+HostTensor fromDouble(DataType t, const Dims& d, const std::vector<double>& v);
+std::vector<double> asDoubles(const HostTensor& h);
+
+// Math kinds; each returns false when the op or dtype is not handled on the host.
+bool evalElementwise(const Layer& layer, const std::vector<const HostTensor*>& in, DataType outT,
+                     const Dims& outD, HostTensor& out);
+bool evalUnary(const Layer& layer, const HostTensor& x, DataType outT, HostTensor& out);
+bool evalActivation(const Layer& layer, const HostTensor& x, HostTensor& out);
+bool evalScale(const Layer& layer, const HostTensor& x, HostTensor& out);
+bool evalReduce(const Layer& layer, const std::vector<TensorInfo>& ins, const Dims& outD,
+                HostTensor& out);
+bool evalMatmul(const Layer& layer, const std::vector<TensorInfo>& ins, const Dims& outD,
+                HostTensor& out);
+
 }  // namespace clrt::ir::detail

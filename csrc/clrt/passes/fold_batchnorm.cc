@@ -40,8 +40,8 @@ bool foldScaleLayer(Network& net, const detail::Consumers& cons, int u) {
   auto scale = values("scale", 1.f);
   auto shift = values("shift", 0.f);
   if (!scale || !shift || !detail::foldAffine(host, *scale, *shift)) return false;
-  detail::note(str("foldBatchNorm: folded SCALE '", s.name, "' into ",
-                   ir::layerKindName(host.kind), " '", host.name, "'"));
+  detail::note(str("foldBatchNorm: folded SCALE '", s.name, "' into ", ir::layerKindName(host.kind),
+                   " '", host.name, "'"));
   detail::absorb(net, h, u);
   return true;
 }

@@ -13,8 +13,7 @@ namespace {
 
 bool fuseAt(Network& net, const detail::Consumers& cons, int u) {
   const Layer& add = net.layers[u];
-  if (add.inputs.size() != 2 || add.outputs.size() != 1 || add.attrs.s("op") != "SUM")
-    return false;
+  if (add.inputs.size() != 2 || add.outputs.size() != 1 || add.attrs.s("op") != "SUM") return false;
   const ir::Tensor& out = net.tensors[add.outputs[0]];
   for (int slot = 0; slot < 2; ++slot) {
     int a = add.inputs[slot];

@@ -39,12 +39,14 @@ bool hasConstraint(const Layer& l) {
 bool sameConstraints(const Layer& a, const Layer& b) {
   if (!hasConstraint(a) && !hasConstraint(b)) return true;
   if (a.precision != b.precision) return false;
+  // A missing entry and an unset one mean the same: no output type asked for.
+  auto typeAt = [](const Layer& l, size_t i) -> int {
+    return i < l.output_types.size() && l.output_types[i] ? static_cast<int>(*l.output_types[i])
+                                                          : -1;
+  };
   size_t n = std::max(a.output_types.size(), b.output_types.size());
-  for (size_t i = 0; i < n; ++i) {
-    std::optional<DataType> ta = i < a.output_types.size() ? a.output_types[i] : std::nullopt;
-    std::optional<DataType> tb = i < b.output_types.size() ? b.output_types[i] : std::nullopt;
-    if (ta != tb) return false;
-  }
+  for (size_t i = 0; i < n; ++i)
+    if (typeAt(a, i) != typeAt(b, i)) return false;
   return true;
 }
 

@@ -54,8 +54,8 @@ int64_t channelAxis(const ir::Network& net, const ir::Layer& l);
 // A float constant that broadcasts over the host's output as one value per channel: every dim
 // is 1 except, optionally, the channel axis which equals `channels`; its rank is at most the
 // output rank so the broadcast never grows the output. Returns `channels` values, else nullopt.
-std::optional<std::vector<float>> perChannel(const HostTensor& c, int64_t outRank,
-                                             int64_t chAxis, int64_t channels);
+std::optional<std::vector<float>> perChannel(const HostTensor& c, int64_t outRank, int64_t chAxis,
+                                             int64_t channels);
 
 // y = scale[c] * host(x) + shift[c] folded into the host's "kernel" (scale; needs a float
 // kernel) and "bias" (created when absent). With scale empty only the bias changes.

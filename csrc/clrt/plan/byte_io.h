@@ -96,8 +96,8 @@ class Reader {
 
   [[noreturn]] void malformed(const std::string& field, size_t at, const std::string& why) const {
     fail(ErrorKind::kEngineFormat,
-         clrt::str("engine file malformed: ", context.empty() ? "" : context + " ", field, " at offset ",
-             at, ": ", why));
+         clrt::str("engine file malformed: ", context.empty() ? "" : context + " ", field,
+                   " at offset ", at, ": ", why));
   }
 
   uint8_t u8(const std::string& field) { return fixed<uint8_t>(field); }
@@ -123,7 +123,7 @@ class Reader {
     if (c > remaining() / minElemBytes)
       malformed(field, at,
                 clrt::str("count ", c, " needs at least ", minElemBytes, " bytes each, only ",
-                    remaining(), " bytes left"));
+                          remaining(), " bytes left"));
     return static_cast<size_t>(c);
   }
 

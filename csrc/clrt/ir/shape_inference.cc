@@ -1,0 +1,355 @@
+// inferLayer: the executable form of the layer kind table in ir/network.h (ONNX semantics).
+#include "clrt/ir/shape_inference.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "clrt/core/error.h"
+#include "clrt/ir/shape_internal.h"
+
+namespace clrt::ir {
+
+using namespace detail;
+
+namespace {
+
+using Result = std::vector<std::pair<DataType, Dims>>;
+
+// Reshape target from shape input `idx` (value, or only its length when unknown) or attr.
+bool reshapeSpec(const Layer& layer, const std::vector<TensorInfo>& ins, size_t idx,
+                 const char* attr, std::vector<int64_t>& spec, Dims& unknownOut) {
+  if (hasInput(layer, ins, idx)) {
+    if (inputInts(layer, ins, idx, spec)) return true;
+    const Dims& sd = ins[idx].dims;
+    if (sd.size() != 1 || sd[0] < 0)
+      layerFail(layer, "shape input must be 1-D with a known length", sd);
+    unknownOut.assign(sd[0], -1);
+    return false;
+  }
+  if (!layer.attrs.has(attr))
+    layerFail(layer, str("needs a shape input or attr '", attr, "'"), ins[0].dims);
+  spec = layer.attrs.ints(attr);
+  return true;
+}
+
+Dims permute(const Dims& d, const std::vector<int64_t>& perm) {
+  Dims out(perm.size());
+  for (size_t i = 0; i < perm.size(); ++i) out[i] = d[perm[i]];
+  return out;
+}
+
+Dims inferShuffle(const Layer& layer, const std::vector<TensorInfo>& ins) {
+  Dims d = ins[0].dims;
+  auto first = layer.attrs.ints("first_transpose");
+  if (!first.empty()) d = permute(d, resolvePerm(layer, first, d));
+  if (layer.attrs.i("has_reshape", 0) || hasInput(layer, ins, 1)) {
+    std::vector<int64_t> spec;
+    Dims unknown;
+    if (reshapeSpec(layer, ins, 1, "reshape_dims", spec, unknown))
+      d = reshapeDims(layer, d, spec, layer.attrs.i("zero_is_placeholder", 1) == 0);
+    else
+      d = unknown;
+  }
+  auto second = layer.attrs.ints("second_transpose");
+  if (!second.empty()) d = permute(d, resolvePerm(layer, second, d));
+  return d;
+}
+
+Dims inferReduce(const Layer& layer, const std::vector<TensorInfo>& ins) {
+  const Dims& x = ins[0].dims;
+  const int64_t r = static_cast<int64_t>(x.size());
+  std::vector<int64_t> axes;
+  if (!layerAxes(layer, ins, axes)) layerFail(layer, "reduce axes must be known at build time", x);
+  if (axes.empty()) {
+    if (layer.attrs.i("noop_with_empty_axes", 0)) return x;
+    for (int64_t i = 0; i < r; ++i) axes.push_back(i);
+  }
+  std::vector<char> red(r, 0);
+  for (int64_t a : axes) red[axisOf(layer, a, r, x)] = 1;
+  const bool keep = layer.attrs.i("keepdims", 1) != 0;
+  Dims out;
+  for (int64_t i = 0; i < r; ++i) {
+    if (!red[i])
+      out.push_back(x[i]);
+    else if (keep)
+      out.push_back(1);
+  }
+  return out;
+}
+
+Dims inferSqueeze(const Layer& layer, const std::vector<TensorInfo>& ins) {
+  const Dims& x = ins[0].dims;
+  const int64_t r = static_cast<int64_t>(x.size());
+  std::vector<int64_t> axes;
+  if (!layerAxes(layer, ins, axes)) layerFail(layer, "squeeze axes must be known at build time", x);
+  std::vector<char> drop(r, 0);
+  if (axes.empty()) {
+    for (int64_t i = 0; i < r; ++i) drop[i] = x[i] == 1;  // dynamic dims are assumed not 1
+  }
+  for (int64_t a : axes) {
+    const int64_t ax = axisOf(layer, a, r, x);
+    if (x[ax] != 1 && x[ax] >= 0)
+      layerFail(layer, str("cannot squeeze axis ", a, " of size ", x[ax]), x);
+    drop[ax] = 1;
+  }
+  Dims out;
+  for (int64_t i = 0; i < r; ++i)
+    if (!drop[i]) out.push_back(x[i]);
+  return out;
+}
+
+Dims inferUnsqueeze(const Layer& layer, const std::vector<TensorInfo>& ins) {
+  const Dims& x = ins[0].dims;
+  std::vector<int64_t> axes;
+  if (!layerAxes(layer, ins, axes))
+    layerFail(layer, "unsqueeze axes must be known at build time", x);
+  const int64_t r = static_cast<int64_t>(x.size() + axes.size());
+  std::vector<char> ins1(r, 0);
+  for (int64_t a : axes) {
+    const int64_t ax = axisOf(layer, a, r, x);
+    if (ins1[ax]) layerFail(layer, str("axis ", a, " repeated in unsqueeze axes"), x);
+    ins1[ax] = 1;
+  }
+  Dims out;
+  size_t k = 0;
+  for (int64_t i = 0; i < r; ++i) out.push_back(ins1[i] ? 1 : x[k++]);
+  return out;
+}
+
+Dims inferConcat(const Layer& layer, const std::vector<TensorInfo>& ins) {
+  const Dims* first = nullptr;
+  Dims out;
+  int64_t axis = 0;
+  for (size_t i = 0; i < ins.size(); ++i) {
+    if (!hasInput(layer, ins, i)) continue;
+    const Dims& d = ins[i].dims;
+    if (!first) {
+      first = &d;
+      out = d;
+      if (d.empty()) layerFail(layer, "cannot concatenate scalars", d);
+      axis = axisOf(layer, layer.attrs.i("axis", 0), d.size(), d);
+      continue;
+    }
+    if (d.size() != out.size())
+      layerFail(layer, str("input ", i, " has rank ", d.size(), ", input 0 has ", first->size()),
+                d);
+    for (size_t k = 0; k < d.size(); ++k) {
+      if (static_cast<int64_t>(k) == axis) {
+        out[k] = (out[k] < 0 || d[k] < 0) ? -1 : out[k] + d[k];
+      } else if (d[k] >= 0 && out[k] >= 0 && d[k] != out[k]) {
+        layerFail(layer, str("input ", i, " differs from ", dimsToString(*first), " on axis ", k),
+                  d);
+      } else if (out[k] < 0) {
+        out[k] = d[k];
+      }
+    }
+  }
+  if (!first) layerFail(layer, "needs at least one input", Dims{});
+  return out;
+}
+
+Dims inferRange(const Layer& layer, const std::vector<TensorInfo>& ins) {
+  for (size_t i = 0; i < 3; ++i)
+    if (!hasInput(layer, ins, i)) layerFail(layer, "needs start, limit and delta inputs", Dims{});
+  for (size_t i = 0; i < 3; ++i)
+    if (!ins[i].value) return {-1};
+  const DataType t = ins[0].dtype;
+  if (t == DataType::kFLOAT || t == DataType::kHALF) {
+    const double s = ins[0].value->asFloats().at(0), l = ins[1].value->asFloats().at(0),
+                 dl = ins[2].value->asFloats().at(0);
+    if (dl == 0) layerFail(layer, "delta is 0", Dims{});
+    return {std::max<int64_t>(static_cast<int64_t>(std::ceil((l - s) / dl)), 0)};
+  }
+  const int64_t s = ins[0].value->asInt64().at(0), l = ins[1].value->asInt64().at(0),
+                dl = ins[2].value->asInt64().at(0);
+  if (dl == 0) layerFail(layer, "delta is 0", Dims{});
+  const int64_t span = l - s;
+  const int64_t n =
+      dl > 0 ? (span > 0 ? (span + dl - 1) / dl : 0) : (span < 0 ? (-span - dl - 1) / -dl : 0);
+  return {n};
+}
+
+Dims inferExpand(const Layer& layer, const std::vector<TensorInfo>& ins) {
+  const Dims& x = ins[0].dims;
+  if (!hasInput(layer, ins, 1)) layerFail(layer, "needs a shape input", x);
+  std::vector<int64_t> shape;
+  if (inputInts(layer, ins, 1, shape)) return broadcast(layer, x, shape);
+  const Dims& sd = ins[1].dims;
+  if (sd.size() != 1 || sd[0] < 0)
+    layerFail(layer, "shape input must be 1-D with a known length", sd);
+  const size_t r = std::max<size_t>(x.size(), sd[0]);
+  Dims out(r, -1);
+  for (size_t i = 0; i < x.size(); ++i)
+    if (x[i] > 1) out[r - x.size() + i] = x[i];  // a non-1 dim survives any valid broadcast
+  return out;
+}
+
+Dims inferConstantOfShape(const Layer& layer, const std::vector<TensorInfo>& ins) {
+  if (!hasInput(layer, ins, 0)) layerFail(layer, "needs a shape input", Dims{});
+  std::vector<int64_t> shape;
+  if (inputInts(layer, ins, 0, shape)) {
+    for (int64_t s : shape)
+      if (s < 0) layerFail(layer, "shape values must be >= 0", shape);
+    return shape;
+  }
+  const Dims& sd = ins[0].dims;
+  if (sd.size() != 1 || sd[0] < 0)
+    layerFail(layer, "shape input must be 1-D with a known length", sd);
+  return Dims(sd[0], -1);
+}
+
+Dims inferShape(const Layer& layer, const Dims& x) {
+  const int64_t r = static_cast<int64_t>(x.size());
+  auto clampEnd = [r](int64_t v) { return std::clamp<int64_t>(v < 0 ? v + r : v, 0, r); };
+  const int64_t s = clampEnd(layer.attrs.i("start", 0)), e = clampEnd(layer.attrs.i("end", r));
+  return {std::max<int64_t>(e - s, 0)};
+}
+
+DataType castTarget(const Layer& layer, const Dims& x) {
+  const int64_t to = layer.attrs.i("to", -1);
+  if (to < 0 || to > static_cast<int64_t>(DataType::kINT64))
+    layerFail(layer, str("invalid cast target ", to), x);
+  return static_cast<DataType>(to);
+}
+
+// Inputs each kind needs wired (optional ones are checked where used).
+size_t requiredInputs(LayerKind k) {
+  switch (k) {
+    case LayerKind::kCONSTANT:
+    case LayerKind::kCONCATENATION:
+      return 0;
+    case LayerKind::kELEMENTWISE:
+    case LayerKind::kGATHER:
+    case LayerKind::kEXPAND:
+      return 2;
+    case LayerKind::kWHERE:
+    case LayerKind::kRANGE:
+      return 3;
+    default:
+      return 1;
+  }
+}
+
+}  // namespace
+
+std::vector<std::pair<DataType, Dims>> inferLayer(const Layer& layer,
+                                                  const std::vector<TensorInfo>& ins) {
+  const size_t need = requiredInputs(layer.kind);
+  for (size_t i = 0; i < need; ++i)
+    if (!hasInput(layer, ins, i))
+      layerFail(layer, str("input ", i, " is required"), str(ins.size(), " inputs"));
+  const DataType t0 = need > 0 ? ins[0].dtype : DataType::kFLOAT;
+  const Dims x = need > 0 ? ins[0].dims : Dims{};
+  const int64_t r = static_cast<int64_t>(x.size());
+  auto one = [&](Dims d, DataType t) { return Result{{t, std::move(d)}}; };
+  switch (layer.kind) {
+    case LayerKind::kCONVOLUTION:
+      return one(inferConv(layer, ins), t0);
+    case LayerKind::kPOOLING:
+      return one(inferPool(layer, ins), t0);
+    case LayerKind::kMATRIX_MULTIPLY:
+      return one(inferMatmul(layer, ins), t0);
+    case LayerKind::kACTIVATION:
+    case LayerKind::kIDENTITY:
+      return one(x, t0);
+    case LayerKind::kUNARY:
+      return one(x, layer.attrs.s("op") == "NOT" ? DataType::kBOOL : t0);
+    case LayerKind::kSOFTMAX:
+    case LayerKind::kLOG_SOFTMAX:
+    case LayerKind::kNORMALIZATION:
+      if (r > 0) axisOf(layer, layer.attrs.i("axis", -1), r, x);
+      return one(x, t0);
+    case LayerKind::kSCALE: {
+      if (r > 0) {
+        const int64_t ax = axisOf(layer, layer.attrs.i("channel_axis", 1), r, x);
+        auto s = layer.weights.find("scale");
+        if (s != layer.weights.end() && x[ax] >= 0 && s->second.numel() != x[ax] &&
+            s->second.numel() != 1)
+          layerFail(layer, str("scale has ", s->second.numel(), " values for ", x[ax], " channels"),
+                    x);
+      }
+      return one(x, t0);
+    }
+    case LayerKind::kELEMENTWISE:
+      return one(broadcast(layer, x, ins[1].dims),
+                 isBoolOp(layer.attrs.s("op")) ? DataType::kBOOL : t0);
+    case LayerKind::kWHERE:
+      return one(broadcast(layer, broadcast(layer, x, ins[1].dims), ins[2].dims), ins[1].dtype);
+    case LayerKind::kCONCATENATION: {
+      DataType t = DataType::kFLOAT;
+      for (size_t i = 0; i < ins.size(); ++i)
+        if (hasInput(layer, ins, i)) {
+          t = ins[i].dtype;
+          break;
+        }
+      return one(inferConcat(layer, ins), t);
+    }
+    case LayerKind::kSHUFFLE:
+      return one(inferShuffle(layer, ins), t0);
+    case LayerKind::kRESHAPE: {
+      std::vector<int64_t> spec;
+      Dims unknown;
+      if (!reshapeSpec(layer, ins, 1, "shape", spec, unknown)) return one(unknown, t0);
+      return one(reshapeDims(layer, x, spec, layer.attrs.i("allowzero", 0) != 0), t0);
+    }
+    case LayerKind::kTRANSPOSE:
+      return one(permute(x, resolvePerm(layer, layer.attrs.ints("perm"), x)), t0);
+    case LayerKind::kFLATTEN: {
+      const int64_t ax = axisOf(layer, layer.attrs.i("axis", 1), r, x, true);
+      const int64_t a = volume(Dims(x.begin(), x.begin() + ax));
+      const int64_t b = volume(Dims(x.begin() + ax, x.end()));
+      return one({a, b}, t0);
+    }
+    case LayerKind::kSQUEEZE:
+      return one(inferSqueeze(layer, ins), t0);
+    case LayerKind::kUNSQUEEZE:
+      return one(inferUnsqueeze(layer, ins), t0);
+    case LayerKind::kCONSTANT: {
+      auto it = layer.weights.find("value");
+      if (it == layer.weights.end()) layerFail(layer, "missing 'value' weights", Dims{});
+      return one(it->second.dims, it->second.dtype);
+    }
+    case LayerKind::kREDUCE:
+      return one(inferReduce(layer, ins), t0);
+    case LayerKind::kSLICE:
+      return one(resolveSlice(layer, ins).len, t0);
+    case LayerKind::kGATHER: {
+      if (r == 0) layerFail(layer, "cannot gather from a scalar", x);
+      const int64_t ax = axisOf(layer, layer.attrs.i("axis", 0), r, x);
+      Dims out(x.begin(), x.begin() + ax);
+      out.insert(out.end(), ins[1].dims.begin(), ins[1].dims.end());
+      out.insert(out.end(), x.begin() + ax + 1, x.end());
+      return one(out, t0);
+    }
+    case LayerKind::kSHAPE:
+      return one(inferShape(layer, x), DataType::kINT64);
+    case LayerKind::kCAST:
+      return one(x, castTarget(layer, x));
+    case LayerKind::kSPLIT: {
+      if (r == 0) layerFail(layer, "cannot split a scalar", x);
+      const int64_t ax = axisOf(layer, layer.attrs.i("axis", 0), r, x);
+      size_t n = layer.outputs.size();
+      if (n == 0) n = std::max<size_t>(layer.attrs.ints("split").size(), 1);
+      Result res;
+      for (int64_t s : splitSizes(layer, ins, ax, x[ax], n)) {
+        Dims d = x;
+        d[ax] = s;
+        res.push_back({t0, d});
+      }
+      return res;
+    }
+    case LayerKind::kRANGE:
+      return one(inferRange(layer, ins), t0);
+    case LayerKind::kCONSTANT_OF_SHAPE: {
+      auto it = layer.weights.find("value");
+      return one(inferConstantOfShape(layer, ins),
+                 it == layer.weights.end() ? DataType::kFLOAT : it->second.dtype);
+    }
+    case LayerKind::kEXPAND:
+      return one(inferExpand(layer, ins), t0);
+  }
+  fail(ErrorKind::kValue,
+       str("layer '", layer.name, "': unknown layer kind ", static_cast<int>(layer.kind)));
+}
+
+}  // namespace clrt::ir

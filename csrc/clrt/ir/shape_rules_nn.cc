@@ -1,0 +1,160 @@
+// Shape rules of the compute kinds: convolution, pooling, matrix multiply.
+#include <algorithm>
+
+#include "clrt/core/error.h"
+#include "clrt/ir/shape_internal.h"
+
+namespace clrt::ir::detail {
+
+namespace {
+
+// A per-spatial-dim attr; 1-D layers may carry the 2-D form with H first (H = 1).
+std::vector<int64_t> spatialAttr(const Layer& layer, const char* name, int64_t def, size_t nsp,
+                                 const Dims& x) {
+  std::vector<int64_t> v = layer.attrs.ints(name);
+  if (v.empty()) return std::vector<int64_t>(nsp, def);
+  if (v.size() == nsp) return v;
+  if (nsp == 1 && v.size() == 2) return {v[1]};
+  layerFail(layer, str("attr ", name, " ", dimsToString(v), " does not fit ", nsp, " spatial dims"),
+            x);
+}
+
+// Pads as (begin, end) per spatial dim; ONNX order {begins..., ends...}.
+void spatialPads(const Layer& layer, size_t nsp, const Dims& x, std::vector<int64_t>& begin,
+                 std::vector<int64_t>& end) {
+  std::vector<int64_t> v = layer.attrs.ints("pads");
+  begin.assign(nsp, 0);
+  end.assign(nsp, 0);
+  if (v.empty()) return;
+  if (v.size() == 2 * nsp) {
+    std::copy(v.begin(), v.begin() + nsp, begin.begin());
+    std::copy(v.begin() + nsp, v.end(), end.begin());
+  } else if (nsp == 1 && v.size() == 4) {  // {top, left, bottom, right} of an H=1 layer
+    begin[0] = v[1];
+    end[0] = v[3];
+  } else {
+    layerFail(layer, str("pads ", dimsToString(v), " do not fit ", nsp, " spatial dims"), x);
+  }
+}
+
+int64_t windowOut(const Layer& layer, const Dims& x, int64_t in, int64_t k, int64_t s, int64_t dil,
+                  int64_t pb, int64_t pe, const std::string& autoPad, bool ceilMode) {
+  if (s <= 0 || dil <= 0 || k <= 0)
+    layerFail(layer, str("kernel ", k, ", stride ", s, ", dilation ", dil, " must be positive"), x);
+  if (in < 0) return -1;
+  if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") return (in + s - 1) / s;
+  if (autoPad == "VALID")
+    pb = pe = 0;
+  else if (!autoPad.empty() && autoPad != "NOTSET")
+    layerFail(layer, str("unknown auto_pad '", autoPad, "'"), x);
+  const int64_t num = in + pb + pe - dil * (k - 1) - 1;
+  if (num < 0)
+    layerFail(layer,
+              str("window ", dil * (k - 1) + 1, " is larger than the padded input ", in + pb + pe),
+              x);
+  int64_t out = (ceilMode ? (num + s - 1) / s : num / s) + 1;
+  // The last window must start inside the input or the left padding (ONNX / PyTorch rule).
+  if (ceilMode && (out - 1) * s >= in + pb) --out;
+  return out;
+}
+
+Dims windowDims(const Layer& layer, const Dims& x, const std::vector<int64_t>& ks, int64_t outC,
+                bool ceilMode) {
+  const size_t nsp = x.size() - 2;
+  auto strides = spatialAttr(layer, "strides", 1, nsp, x);
+  auto dils = spatialAttr(layer, "dilations", 1, nsp, x);
+  std::vector<int64_t> pb, pe;
+  spatialPads(layer, nsp, x, pb, pe);
+  const std::string autoPad = layer.attrs.s("auto_pad", "NOTSET");
+  Dims out = {x[0], outC};
+  for (size_t i = 0; i < nsp; ++i)
+    out.push_back(
+        windowOut(layer, x, x[2 + i], ks[i], strides[i], dils[i], pb[i], pe[i], autoPad, ceilMode));
+  return out;
+}
+
+}  // namespace
+
+Dims inferConv(const Layer& layer, const std::vector<TensorInfo>& ins) {
+  const Dims& x = ins.at(0).dims;
+  if (x.size() < 3) layerFail(layer, "expects input [N, C, ...spatial]", x);
+  auto it = layer.weights.find("kernel");
+  if (it == layer.weights.end()) layerFail(layer, "missing 'kernel' weights", x);
+  const Dims& kd = it->second.dims;
+  const size_t nsp = x.size() - 2;
+  std::vector<int64_t> ks;
+  if (kd.size() == nsp + 2)
+    ks.assign(kd.begin() + 2, kd.end());
+  else if (nsp == 1 && kd.size() == 4 && kd[2] == 1)
+    ks = {kd[3]};
+  else
+    layerFail(layer, str("kernel ", dimsToString(kd), " does not fit the input rank"), x);
+  const int64_t group = layer.attrs.i("group", 1);
+  if (group <= 0 || kd[0] % group != 0)
+    layerFail(layer, str("group ", group, " does not divide the ", kd[0], " output channels"), x);
+  if (x[1] >= 0 && x[1] != kd[1] * group)
+    layerFail(layer,
+              str("input channels do not match kernel ", dimsToString(kd), " with group ", group,
+                  " (expected ", kd[1] * group, ")"),
+              x);
+  Dims out = windowDims(layer, x, ks, kd[0], false);
+  auto b = layer.weights.find("bias");
+  if (b != layer.weights.end() && b->second.numel() != kd[0])
+    layerFail(layer, str("bias has ", b->second.numel(), " values for ", kd[0], " channels"),
+              b->second.dims);
+  if (hasInput(layer, ins, 1)) {
+    const Dims& r = ins[1].dims;
+    bool ok = r.size() == out.size();
+    for (size_t i = 0; ok && i < r.size(); ++i) ok = r[i] < 0 || out[i] < 0 || r[i] == out[i];
+    if (!ok)
+      layerFail(layer, str("residual input must have the output shape ", dimsToString(out)), r);
+  }
+  return out;
+}
+
+Dims inferPool(const Layer& layer, const std::vector<TensorInfo>& ins) {
+  const Dims& x = ins.at(0).dims;
+  if (x.size() < 3) layerFail(layer, "expects input [N, C, ...spatial]", x);
+  const size_t nsp = x.size() - 2;
+  if (layer.attrs.i("global", 0)) {
+    Dims out = {x[0], x[1]};
+    out.resize(x.size(), 1);
+    return out;
+  }
+  if (!layer.attrs.has("window")) layerFail(layer, "missing attr 'window'", x);
+  auto ks = spatialAttr(layer, "window", 1, nsp, x);
+  return windowDims(layer, x, ks, x[1], layer.attrs.i("ceil_mode", 0) != 0);
+}
+
+Dims inferMatmul(const Layer& layer, const std::vector<TensorInfo>& ins) {
+  Dims a = ins.at(0).dims, b;
+  auto it = layer.weights.find("kernel");
+  if (it != layer.weights.end())
+    b = it->second.dims;
+  else if (hasInput(layer, ins, 1))
+    b = ins[1].dims;
+  else
+    layerFail(layer, "needs operand b as input 1 or 'kernel' weights", a);
+  if (a.empty() || b.empty())
+    layerFail(layer, "operands must have rank >= 1", dimsToString(a) + " and " + dimsToString(b));
+  if (layer.attrs.i("trans_a", 0) && a.size() >= 2) std::swap(a[a.size() - 1], a[a.size() - 2]);
+  if (layer.attrs.i("trans_b", 0) && b.size() >= 2) std::swap(b[b.size() - 1], b[b.size() - 2]);
+  const bool a1 = a.size() == 1, b1 = b.size() == 1;
+  if (a1) a = {1, a[0]};
+  if (b1) b = {b[0], 1};
+  const int64_t ka = a.back(), kb = b[b.size() - 2];
+  if (ka >= 0 && kb >= 0 && ka != kb)
+    layerFail(layer, str("inner dimensions differ (", ka, " vs ", kb, ")"),
+              dimsToString(ins[0].dims) + " and " + dimsToString(b));
+  Dims out = broadcast(layer, Dims(a.begin(), a.end() - 2), Dims(b.begin(), b.end() - 2));
+  if (!a1) out.push_back(a[a.size() - 2]);
+  if (!b1) out.push_back(b.back());
+  auto bias = layer.weights.find("bias");
+  if (bias != layer.weights.end() && !b1 && b.back() >= 0 && bias->second.numel() != b.back() &&
+      bias->second.numel() != 1)
+    layerFail(layer, str("bias has ", bias->second.numel(), " values for ", b.back(), " columns"),
+              bias->second.dims);
+  return out;
+}
+
+}  // namespace clrt::ir::detail

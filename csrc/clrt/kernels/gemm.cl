@@ -1,0 +1,141 @@
+// GEMM kernels for MatMul: a local-memory tiled batched GEMM with NumPy batch broadcasting and
+// a fused epilogue, and the bias+act epilogue run after CLBlast. Only ACT is a build option.
+
+// ---- Epilogue activation (same block in conv.cl: kernel files cannot include each other) ----
+#ifndef ACT
+#define ACT 0
+#endif
+// Codes: 0 none, 1 RELU, 2 LEAKY_RELU, 3 CLIP, 4 SIGMOID, 5 TANH, 6 HARD_SIGMOID,
+// 7 HARD_SWISH, 8 GELU_ERF, 9 ELU, 10 SOFTPLUS, 11 GELU_TANH (tactics/layer_params.h).
+inline float apply_act(float x, float a, float b) {
+#if ACT == 1
+  return fmax(x, 0.0f);
+#elif ACT == 2
+  return x >= 0.0f ? x : a * x;
+#elif ACT == 3
+  return fmin(fmax(x, a), b);
+#elif ACT == 4
+  return 1.0f / (1.0f + exp(-x));
+#elif ACT == 5
+  return tanh(x);
+#elif ACT == 6
+  return fmin(fmax(a * x + b, 0.0f), 1.0f);
+#elif ACT == 7
+  return x * fmin(fmax(a * x + b, 0.0f), 1.0f);
+#elif ACT == 8
+  return 0.5f * x * (1.0f + erf(x * 0.70710678118654752f));
+#elif ACT == 9
+  return x >= 0.0f ? x : a * (exp(x) - 1.0f);
+#elif ACT == 10
+  return x > 20.0f ? x : log1p(exp(x));
+#elif ACT == 11
+  return 0.5f * x * (1.0f + tanh(0.79788456080286536f * (x + 0.044715f * x * x * x)));
+#else
+  return x;
+#endif
+}
+// ---- end of the epilogue block ----
+
+// Tiling: a work-group of GEMM_WGN x GEMM_WGM work-items computes a GEMM_TM x GEMM_TN tile of C
+// from GEMM_TK-deep tiles of A and B staged in local memory; each work-item keeps GEMM_RM rows x
+// 16 columns in float16 registers (an outer product per k: one vector of B, RM scalars of A).
+#define GEMM_WGN 8
+#define GEMM_WGM 8
+#define GEMM_RM 8
+#define GEMM_TK 16
+#define GEMM_TN (GEMM_WGN * 16)
+#define GEMM_TM (GEMM_WGM * GEMM_RM)
+
+// C[b] = op(A)[b] (M x K) * op(B)[b] (K x N), row-major C [batch, M, N]. op() is folded into
+// element strides: op(A)[m][k] = A[a_off + m*a_sm + k*a_sk], op(B)[k][n] = B[b_off + k*b_sk +
+// n*b_sn]. Batch b is decomposed over the output batch dims bdims[0..nbd) (row-major); a_bs/b_bs
+// are each operand's element stride per batch dim (0 where it broadcasts).
+__kernel __attribute__((reqd_work_group_size(GEMM_WGN, GEMM_WGM, 1))) void gemm_tiled(
+    __global const float* A, __global const float* B, __global const float* bias,
+    __global const float* res, __global float* Cm, int M, int N, int K, long a_sm, long a_sk,
+    long b_sk, long b_sn, int8 bdims, long8 a_bs, long8 b_bs, int nbd, int has_bias, int has_res,
+    float alpha, float beta) {
+  __local float As[GEMM_TK][GEMM_TM];
+  __local float Bs[GEMM_TK][GEMM_TN];
+  const int tx = get_local_id(0), ty = get_local_id(1);
+  const int n0 = get_group_id(0) * GEMM_TN, m0 = get_group_id(1) * GEMM_TM;
+  const int bat = get_global_id(2);
+
+  int dims[8];
+  long as[8], bs[8];
+  vstore8(bdims, 0, dims);
+  vstore8(a_bs, 0, as);
+  vstore8(b_bs, 0, bs);
+  long a_off = 0, b_off = 0;
+  int rem = bat;
+  for (int d = nbd - 1; d >= 0; --d) {
+    const int i = rem % dims[d];
+    rem /= dims[d];
+    a_off += i * as[d];
+    b_off += i * bs[d];
+  }
+  const __global float* Ab = A + a_off;
+  const __global float* Bb = B + b_off;
+
+  float16 acc[GEMM_RM];
+  for (int i = 0; i < GEMM_RM; ++i) acc[i] = (float16)(0.0f);
+
+  const int lid = ty * GEMM_WGN + tx;
+  const int nwi = GEMM_WGN * GEMM_WGM;
+  // Tile loads: consecutive work-items walk the operand's contiguous dimension.
+  const bool a_kfast = a_sk == 1;
+  const bool b_nfast = b_sn == 1;
+  for (int k0 = 0; k0 < K; k0 += GEMM_TK) {
+    for (int l = lid; l < GEMM_TK * GEMM_TM; l += nwi) {
+      const int kk = a_kfast ? l % GEMM_TK : l / GEMM_TM;
+      const int mm = a_kfast ? l / GEMM_TK : l % GEMM_TM;
+      const int m = m0 + mm, k = k0 + kk;
+      As[kk][mm] = (m < M && k < K) ? Ab[m * a_sm + k * a_sk] : 0.0f;
+    }
+    for (int l = lid; l < GEMM_TK * GEMM_TN; l += nwi) {
+      const int kk = b_nfast ? l / GEMM_TN : l % GEMM_TK;
+      const int nn = b_nfast ? l % GEMM_TN : l / GEMM_TK;
+      const int n = n0 + nn, k = k0 + kk;
+      Bs[kk][nn] = (n < N && k < K) ? Bb[k * b_sk + n * b_sn] : 0.0f;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int kk = 0; kk < GEMM_TK; ++kk) {
+      const float16 b = vload16(tx, &Bs[kk][0]);
+      for (int i = 0; i < GEMM_RM; ++i)
+        acc[i] = fma((float16)(As[kk][ty * GEMM_RM + i]), b, acc[i]);
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+
+  for (int i = 0; i < GEMM_RM; ++i) {
+    const int m = m0 + ty * GEMM_RM + i;
+    if (m >= M) break;
+    float v16[16];
+    vstore16(acc[i], 0, v16);
+    for (int j = 0; j < 16; ++j) {
+      const int n = n0 + tx * 16 + j;
+      if (n >= N) break;
+      const size_t idx = ((size_t)bat * M + m) * N + n;
+      float v = v16[j];
+      if (has_bias) v += bias[n];
+      if (has_res) v += res[idx];
+      Cm[idx] = apply_act(v, alpha, beta);
+    }
+  }
+}
+
+// In-place epilogue after a GEMM: y[o][i] = act(y + bias + res), o = outer index (gid 1),
+// i = inner index (gid 0). The bias index is i when bias_inner (MatMul: bias over the last dim)
+// else o % nbias (conv: bias per output channel, outer = n*K + k).
+__kernel void bias_act(__global float* y, __global const float* bias, __global const float* res,
+                       int inner, int outer, int nbias, int bias_inner, int has_bias, int has_res,
+                       float alpha, float beta) {
+  const int i = get_global_id(0);
+  const int o = get_global_id(1);
+  if (i >= inner || o >= outer) return;
+  const size_t idx = (size_t)o * inner + i;
+  float v = y[idx];
+  if (has_bias) v += bias[bias_inner ? i : o % nbias];
+  if (has_res) v += res[idx];
+  y[idx] = apply_act(v, alpha, beta);
+}

@@ -1,0 +1,234 @@
+// Normalization kernels: softmax / log-softmax over one axis, LayerNorm over trailing dims, and
+// reductions over any set of axes. Shapes and ops are runtime arguments (one program).
+// Work-group variants need a power-of-two local size of at most WG_MAX.
+
+#ifndef WG_MAX
+#define WG_MAX 256
+#endif
+
+typedef struct {
+  int rank;
+  int dims[8];
+  int s[3][8];
+} IndexPack;
+
+inline int pack_offset(const IndexPack* p, int k, int i) {
+  int off = 0;
+  for (int d = p->rank - 1; d >= 0; --d) {
+    const int n = p->dims[d];
+    const int q = i / n;
+    off += (i - q * n) * p->s[k][d];
+    i = q;
+  }
+  return off;
+}
+
+// Combines of the reductions: 0 sum, 1 max, 2 min, 3 product.
+inline float combine(float a, float b, int c) {
+  return c == 0 ? a + b : c == 1 ? fmax(a, b) : c == 2 ? fmin(a, b) : a * b;
+}
+
+// Reduces v over the work-group; every item gets the result. red holds get_local_size(0).
+inline float group_reduce(__local float* red, float v, int c) {
+  const int lid = get_local_id(0);
+  red[lid] = v;
+  barrier(CLK_LOCAL_MEM_FENCE);
+  for (int s = get_local_size(0) / 2; s > 0; s >>= 1) {
+    if (lid < s) red[lid] = combine(red[lid], red[lid + s], c);
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+  const float r = red[0];
+  barrier(CLK_LOCAL_MEM_FENCE);
+  return r;
+}
+
+// Compensated (Kahan) accumulation for the serial loops: long rows summed by one work-item
+// would otherwise lose digits (the work-group variants sum in a tree).
+inline void kahan_add(float* sum, float* comp, float v) {
+  const float y = v - *comp;
+  const float t = *sum + y;
+  *comp = (t - *sum) - y;
+  *sum = t;
+}
+
+// ---- softmax over the middle axis of [outer, len, inner] ----
+// One work-group per row (inner == 1), for long rows.
+__kernel void softmax_rows(__global const float* x, __global float* y, int len, int log_mode) {
+  __local float red[WG_MAX];
+  const int lid = get_local_id(0), L = get_local_size(0);
+  const long base = (long)get_group_id(0) * len;
+  __global const float* xr = x + base;
+  __global float* yr = y + base;
+  float m = -INFINITY;
+  for (int j = lid; j < len; j += L) m = fmax(m, xr[j]);
+  m = group_reduce(red, m, 1);
+  float s = 0.0f;
+  for (int j = lid; j < len; j += L) s += exp(xr[j] - m);
+  s = group_reduce(red, s, 0);
+  if (log_mode) {
+    const float ls = log(s);
+    for (int j = lid; j < len; j += L) yr[j] = xr[j] - m - ls;
+  } else {
+    for (int j = lid; j < len; j += L) yr[j] = exp(xr[j] - m) / s;
+  }
+}
+
+// One work-item per (outer, inner) column: short rows, or any inner > 1 (coalesced over inner).
+__kernel void softmax_cols(__global const float* x, __global float* y, int outer, int len,
+                           int inner, int log_mode) {
+  const int g = get_global_id(0);
+  if (g >= outer * inner) return;
+  const int o = g / inner, in = g - o * inner;
+  const long base = (long)o * len * inner + in;
+  float m = -INFINITY;
+  for (int j = 0; j < len; ++j) m = fmax(m, x[base + (long)j * inner]);
+  float s = 0.0f, comp = 0.0f;
+  for (int j = 0; j < len; ++j) kahan_add(&s, &comp, exp(x[base + (long)j * inner] - m));
+  const float ls = log(s);
+  for (int j = 0; j < len; ++j) {
+    const long k = base + (long)j * inner;
+    y[k] = log_mode ? x[k] - m - ls : exp(x[k] - m) / s;
+  }
+}
+
+// ---- LayerNorm: rows of len values; scale/bias repeat every sn/bn values (broadcast over
+// leading normalized dims). stats bit 0 writes the mean, bit 1 1/sqrt(var + eps) per row. ----
+inline void ln_write(__global const float* xr, __global float* yr, int j, float mean, float rstd,
+                     __global const float* scale, __global const float* bias, int sn, int bn) {
+  float v = (xr[j] - mean) * rstd * scale[j % sn];
+  if (bn > 0) v += bias[j % bn];
+  yr[j] = v;
+}
+
+__kernel void layernorm_rows(__global const float* x, __global const float* scale,
+                             __global const float* bias, __global float* y,
+                             __global float* mean_out, __global float* rstd_out, int len, int sn,
+                             int bn, float eps, int stats) {
+  __local float red[WG_MAX];
+  const int lid = get_local_id(0), L = get_local_size(0);
+  const int row = get_group_id(0);
+  const long base = (long)row * len;
+  __global const float* xr = x + base;
+  float s = 0.0f;
+  for (int j = lid; j < len; j += L) s += xr[j];
+  const float mean = group_reduce(red, s, 0) / len;
+  float q = 0.0f;
+  for (int j = lid; j < len; j += L) {
+    const float d = xr[j] - mean;
+    q += d * d;
+  }
+  const float rstd = 1.0f / sqrt(group_reduce(red, q, 0) / len + eps);
+  for (int j = lid; j < len; j += L) ln_write(xr, y + base, j, mean, rstd, scale, bias, sn, bn);
+  if ((stats & 1) && lid == 0) mean_out[row] = mean;
+  if ((stats & 2) && lid == 0) rstd_out[row] = rstd;
+}
+
+// One work-item per row, for short rows.
+__kernel void layernorm_small(__global const float* x, __global const float* scale,
+                              __global const float* bias, __global float* y,
+                              __global float* mean_out, __global float* rstd_out, int rows,
+                              int len, int sn, int bn, float eps, int stats) {
+  const int row = get_global_id(0);
+  if (row >= rows) return;
+  const long base = (long)row * len;
+  __global const float* xr = x + base;
+  float s = 0.0f, comp = 0.0f;
+  for (int j = 0; j < len; ++j) kahan_add(&s, &comp, xr[j]);
+  const float mean = s / len;
+  float q = 0.0f;
+  comp = 0.0f;
+  for (int j = 0; j < len; ++j) kahan_add(&q, &comp, (xr[j] - mean) * (xr[j] - mean));
+  const float rstd = 1.0f / sqrt(q / len + eps);
+  for (int j = 0; j < len; ++j) ln_write(xr, y + base, j, mean, rstd, scale, bias, sn, bn);
+  if (stats & 1) mean_out[row] = mean;
+  if (stats & 2) rstd_out[row] = rstd;
+}
+
+// ---- reductions. op: 0 SUM, 1 MEAN, 2 MAX, 3 MIN, 4 PROD, 5 SUM_SQUARE, 6 L2, 7 L1, 8 LOG_SUM,
+// 9 LOG_SUM_EXP. outp: kept dims (operand 0 = input strides); redp: reduced dims. ----
+inline int reduce_combine(int op) { return op == 2 ? 1 : op == 3 ? 2 : op == 4 ? 3 : 0; }
+inline float reduce_init(int op) {
+  return op == 2 ? -INFINITY : op == 3 ? INFINITY : op == 4 ? 1.0f : 0.0f;
+}
+inline float reduce_map(float v, int op, float shift) {
+  return op == 5 || op == 6 ? v * v : op == 7 ? fabs(v) : op == 9 ? exp(v - shift) : v;
+}
+inline float reduce_final(float acc, int op, int count, float shift) {
+  switch (op) {
+    case 1: return acc / count;
+    case 6: return sqrt(acc);
+    case 8: return log(acc);
+    case 9: return shift + log(acc);
+    default: return acc;
+  }
+}
+
+// Folds the reduced positions of one output; c is the combine, shift feeds LOG_SUM_EXP.
+inline float reduce_serial(__global const float* x, int base, const IndexPack* r, int count,
+                           int op, int c, float shift) {
+  float acc = c == 1 ? -INFINITY : reduce_init(op), comp = 0.0f;
+  if (r->rank == 1) {
+    const int st = r->s[0][0];
+    for (int k = 0; k < count; ++k) {
+      const float v = x[base + k * st];
+      if (c == 0)
+        kahan_add(&acc, &comp, reduce_map(v, op, shift));
+      else
+        acc = combine(acc, c == 1 ? v : reduce_map(v, op, shift), c);
+    }
+    return acc;
+  }
+  int idx[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int off = base;
+  for (int k = 0; k < count; ++k) {
+    const float v = x[off];
+    if (c == 0)
+      kahan_add(&acc, &comp, reduce_map(v, op, shift));
+    else
+      acc = combine(acc, c == 1 ? v : reduce_map(v, op, shift), c);
+    for (int d = r->rank - 1; d >= 0; --d) {  // odometer step over the reduced dims
+      off += r->s[0][d];
+      if (++idx[d] < r->dims[d]) break;
+      off -= r->s[0][d] * r->dims[d];
+      idx[d] = 0;
+    }
+  }
+  return acc;
+}
+
+// One work-item per output: many outputs.
+__kernel void reduce_item(__global const float* x, __global float* y, int nout, IndexPack outp,
+                          IndexPack redp, int count, int op) {
+  const int o = get_global_id(0);
+  if (o >= nout) return;
+  const int base = pack_offset(&outp, 0, o);
+  float shift = 0.0f;
+  if (op == 9) {
+    shift = reduce_serial(x, base, &redp, count, op, 1, 0.0f);
+    if (isinf(shift)) shift = 0.0f;
+  }
+  const float acc = reduce_serial(x, base, &redp, count, op, reduce_combine(op), shift);
+  y[o] = reduce_final(acc, op, count, shift);
+}
+
+// One work-group per output: few outputs over many reduced positions.
+__kernel void reduce_group(__global const float* x, __global float* y, IndexPack outp,
+                           IndexPack redp, int count, int op) {
+  __local float red[WG_MAX];
+  const int lid = get_local_id(0), L = get_local_size(0);
+  const int o = get_group_id(0);
+  const int base = pack_offset(&outp, 0, o);
+  float shift = 0.0f;
+  if (op == 9) {
+    float m = -INFINITY;
+    for (int k = lid; k < count; k += L) m = fmax(m, x[base + pack_offset(&redp, 0, k)]);
+    shift = group_reduce(red, m, 1);
+    if (isinf(shift)) shift = 0.0f;
+  }
+  const int c = reduce_combine(op);
+  float acc = reduce_init(op);
+  for (int k = lid; k < count; k += L)
+    acc = combine(acc, reduce_map(x[base + pack_offset(&redp, 0, k)], op, shift), c);
+  acc = group_reduce(red, acc, c);
+  if (lid == 0) y[o] = reduce_final(acc, op, count, shift);
+}

@@ -1,0 +1,200 @@
+// Pointwise kernels: activations and unary math, broadcast binary ops, per-channel scale, casts
+// and where. The op and every shape are runtime arguments, so one program serves every
+// pointwise layer of every shape (codes: tactics/pointwise.cc).
+
+// Dims and per-operand element strides of an iteration space, collapsed by the host
+// (tactics/strided.h IndexPack; same layout).
+typedef struct {
+  int rank;
+  int dims[8];
+  int s[3][8];
+} IndexPack;
+
+// Offset of flat index i in operand k of p.
+inline int pack_offset(const IndexPack* p, int k, int i) {
+  int off = 0;
+  for (int d = p->rank - 1; d >= 0; --d) {
+    const int n = p->dims[d];
+    const int q = i / n;
+    off += (i - q * n) * p->s[k][d];
+    i = q;
+  }
+  return off;
+}
+
+// Operand offsets of a binary op. mode 0: both dense, 1: b scalar, 2: a scalar, 3: broadcast.
+inline int2 binary_offsets(const IndexPack* p, int mode, int i) {
+  if (mode == 0) return (int2)(i, i);
+  if (mode == 1) return (int2)(i, 0);
+  if (mode == 2) return (int2)(0, i);
+  return (int2)(pack_offset(p, 0, i), pack_offset(p, 1, i));
+}
+
+// ---- activations (1..11, same codes as the conv epilogue) and unary math (20..30) ----
+inline float unary_op(float x, int op, float a, float b) {
+  switch (op) {
+    case 1: return fmax(x, 0.0f);
+    case 2: return x >= 0.0f ? x : a * x;
+    case 3: return fmin(fmax(x, a), b);
+    case 4: return 1.0f / (1.0f + exp(-x));
+    case 5: return tanh(x);
+    case 6: return fmin(fmax(a * x + b, 0.0f), 1.0f);
+    case 7: return x * fmin(fmax(a * x + b, 0.0f), 1.0f);
+    case 8: return 0.5f * x * (1.0f + erf(x * 0.70710678118654752f));
+    case 9: return x >= 0.0f ? x : a * (exp(x) - 1.0f);
+    case 10: return x > 20.0f ? x : log1p(exp(x));
+    case 11: return 0.5f * x * (1.0f + tanh(0.79788456080286536f * (x + 0.044715f * x * x * x)));
+    case 20: return exp(x);
+    case 21: return log(x);
+    case 22: return sqrt(x);
+    case 23: return 1.0f / x;
+    case 24: return fabs(x);
+    case 25: return -x;
+    case 26: return erf(x);
+    case 27: return sin(x);
+    case 28: return cos(x);
+    case 29: return floor(x);
+    case 30: return ceil(x);
+    default: return x;
+  }
+}
+
+__kernel void unary_f(__global const float* x, __global float* y, int n, int op, float a,
+                      float b) {
+  const int i = get_global_id(0);
+  if (i < n) y[i] = unary_op(x[i], op, a, b);
+}
+
+// Integer ABS (24) / NEG (25); NOT on bool is not_b.
+#define UNARY_INT(NAME, T)                                                       \
+  __kernel void NAME(__global const T* x, __global T* y, int n, int op) {       \
+    const int i = get_global_id(0);                                              \
+    if (i < n) y[i] = op == 24 ? (x[i] < (T)0 ? (T)0 - x[i] : x[i]) : (T)0 - x[i]; \
+  }
+UNARY_INT(unary_i, int)
+UNARY_INT(unary_l, long)
+
+__kernel void not_b(__global const uchar* x, __global uchar* y, int n) {
+  const int i = get_global_id(0);
+  if (i < n) y[i] = x[i] ? 0 : 1;
+}
+
+// ---- binary ops: 0 SUM, 1 SUB, 2 PROD, 3 DIV, 4 POW, 5 MAX, 6 MIN; 7 EQUAL, 8 GREATER,
+// 9 LESS (to bool); 10 AND, 11 OR (bool) ----
+inline float binop_f(float a, float b, int op) {
+  switch (op) {
+    case 0: return a + b;
+    case 1: return a - b;
+    case 2: return a * b;
+    case 3: return a / b;
+    case 4: return pow(a, b);
+    case 5: return fmax(a, b);
+    default: return fmin(a, b);
+  }
+}
+
+// Integer division truncates (as C and onnxruntime); x/0 gives 0 instead of a trap, and
+// MIN/-1 wraps instead of trapping.
+#define BINOP_INT(NAME, T)                                   \
+  inline T NAME(T a, T b, int op) {                          \
+    switch (op) {                                            \
+      case 0: return a + b;                                  \
+      case 1: return a - b;                                  \
+      case 2: return a * b;                                  \
+      case 3: return b == 0 ? (T)0 : b == -1 ? (T)0 - a : a / b; \
+      case 4: {                                              \
+        if (b < 0) return a == 1 ? 1 : a == -1 ? ((b & 1) ? -1 : 1) : 0; \
+        T r = 1;                                             \
+        while (b > 0) {                                      \
+          if (b & 1) r *= a;                                 \
+          a *= a;                                            \
+          b >>= 1;                                           \
+        }                                                    \
+        return r;                                            \
+      }                                                      \
+      case 5: return a > b ? a : b;                          \
+      default: return a < b ? a : b;                         \
+    }                                                        \
+  }
+BINOP_INT(binop_i, int)
+BINOP_INT(binop_l, long)
+
+inline uchar binop_b(uchar a, uchar b, int op) {
+  return op == 10 ? (a && b) : op == 11 ? (a || b) : ((a != 0) == (b != 0));
+}
+
+#define BINARY(NAME, T, FN)                                                                    \
+  __kernel void NAME(__global const T* a, __global const T* b, __global T* y, int n, int op,   \
+                     int mode, IndexPack p) {                                                  \
+    const int i = get_global_id(0);                                                            \
+    if (i >= n) return;                                                                        \
+    const int2 o = binary_offsets(&p, mode, i);                                                \
+    y[i] = FN(a[o.x], b[o.y], op);                                                             \
+  }
+BINARY(binary_f, float, binop_f)
+BINARY(binary_i, int, binop_i)
+BINARY(binary_l, long, binop_l)
+BINARY(binary_b, uchar, binop_b)
+
+#define COMPARE(NAME, T)                                                                     \
+  __kernel void NAME(__global const T* a, __global const T* b, __global uchar* y, int n,     \
+                     int op, int mode, IndexPack p) {                                        \
+    const int i = get_global_id(0);                                                          \
+    if (i >= n) return;                                                                      \
+    const int2 o = binary_offsets(&p, mode, i);                                              \
+    const T u = a[o.x], v = b[o.y];                                                          \
+    y[i] = op == 7 ? u == v : op == 8 ? u > v : u < v;                                       \
+  }
+COMPARE(compare_f, float)
+COMPARE(compare_i, int)
+COMPARE(compare_l, long)
+
+// ---- per-channel affine: channel = (i / inner) % C ----
+__kernel void scale_f(__global const float* x, __global const float* scale,
+                      __global const float* shift, __global float* y, int n, int inner, int C) {
+  const int i = get_global_id(0);
+  if (i >= n) return;
+  const int c = (i / inner) % C;
+  y[i] = x[i] * scale[c] + shift[c];
+}
+
+// ---- casts between FLOAT 0, HALF 1, INT8 2, INT32 3, BOOL 4, UINT8 5, INT64 8 (DataType) ----
+// Float to integer truncates toward zero and saturates (NaN gives 0).
+__kernel void cast_any(__global const uchar* x, __global uchar* y, int n, int st, int dt) {
+  const int i = get_global_id(0);
+  if (i >= n) return;
+  float f = 0.0f;
+  long l = 0;
+  int is_float = 0;
+  switch (st) {
+    case 0: f = ((__global const float*)x)[i]; is_float = 1; break;
+    case 1: f = vload_half(i, (__global const half*)x); is_float = 1; break;
+    case 2: l = ((__global const char*)x)[i]; break;
+    case 3: l = ((__global const int*)x)[i]; break;
+    case 4: l = x[i] != 0; break;
+    case 5: l = x[i]; break;
+    default: l = ((__global const long*)x)[i]; break;
+  }
+  switch (dt) {
+    case 0: ((__global float*)y)[i] = is_float ? f : (float)l; break;
+    case 1: vstore_half_rte(is_float ? f : (float)l, i, (__global half*)y); break;
+    case 2: ((__global char*)y)[i] = is_float ? convert_char_sat_rtz(f) : (char)l; break;
+    case 3: ((__global int*)y)[i] = is_float ? convert_int_sat_rtz(f) : (int)l; break;
+    case 4: y[i] = is_float ? f != 0.0f : l != 0; break;
+    case 5: y[i] = is_float ? convert_uchar_sat_rtz(f) : (uchar)l; break;
+    default: ((__global long*)y)[i] = is_float ? convert_long_sat_rtz(f) : l; break;
+  }
+}
+
+// ---- where(cond, x, y) with broadcasting: operand 0 cond, 1 x, 2 y; any element size ----
+#define WHERE(NAME, T)                                                                  \
+  __kernel void NAME(__global const uchar* c, __global const T* x, __global const T* y, \
+                     __global T* out, int n, IndexPack p) {                             \
+    const int i = get_global_id(0);                                                     \
+    if (i >= n) return;                                                                 \
+    out[i] = c[pack_offset(&p, 0, i)] ? x[pack_offset(&p, 1, i)] : y[pack_offset(&p, 2, i)]; \
+  }
+WHERE(where_1, uchar)
+WHERE(where_2, ushort)
+WHERE(where_4, uint)
+WHERE(where_8, ulong)

@@ -1,0 +1,79 @@
+// optimize: the ordered list of graph passes, run to a fixed point, then the network compacted.
+#include "clrt/passes/pass_util.h"
+#include "clrt/passes/passes.h"
+
+namespace clrt::passes {
+
+using ir::Network;
+
+namespace {
+
+struct Pass {
+  const char* name;
+  bool (*run)(Network&);
+};
+
+// Folding first exposes static shapes and dead shape subgraphs; BatchNorm and bias folding
+// must see the conv before an activation or residual joins its epilogue (a scale cannot pass
+// either); dead layers go last so each round starts from a clean graph.
+constexpr Pass kPipeline[] = {
+    {"foldConstants", foldConstants},       {"removeIdentities", removeIdentities},
+    {"foldBatchNorm", foldBatchNorm},       {"fuseBias", fuseBias},
+    {"fuseResidualAdd", fuseResidualAdd},   {"fuseActivation", fuseActivation},
+    {"removeDeadLayers", removeDeadLayers},
+};
+
+// Every pass shrinks the graph or turns a layer into a constant, so a handful of rounds
+// reaches the fixed point; the cap only guards against a pass that keeps reporting changes.
+constexpr int kMaxRounds = 64;
+
+size_t liveLayers(const Network& net) {
+  size_t n = 0;
+  for (const auto& l : net.layers) n += l.dead ? 0 : 1;
+  return n;
+}
+
+// Fusions may give a layer an input produced later in index order (a residual branch, a
+// constant split off a folded layer); layers are put back in topological order so that
+// whoever walks them by index sees producers first. Dead layers are dropped here.
+void sortTopologically(Network& net) {
+  std::vector<int> order = net.topoOrder();
+  std::vector<ir::Layer> sorted;
+  sorted.reserve(order.size());
+  for (int u : order) sorted.push_back(std::move(net.layers[u]));
+  net.layers = std::move(sorted);
+  for (auto& t : net.tensors) t.producer = -1;
+  for (size_t j = 0; j < net.layers.size(); ++j)
+    for (int out : net.layers[j].outputs)
+      if (out >= 0) net.tensors[out].producer = static_cast<int>(j);
+}
+
+}  // namespace
+
+void optimize(Network& net, ILogger* logger) {
+  detail::ScopedPassLogger scoped(logger);
+  const size_t before = liveLayers(net);
+  int round = 0;
+  bool changed = true;
+  for (; changed && round < kMaxRounds; ++round) {
+    changed = false;
+    for (const Pass& pass : kPipeline) {
+      const size_t live = liveLayers(net);
+      if (!pass.run(net)) continue;
+      changed = true;
+      logf(logger, Severity::kVERBOSE, "optimize: round ", round + 1, ": ", pass.name,
+           " changed the network (", live, " -> ", liveLayers(net), " live layers)");
+      // Folded values make more dims static, which the next passes match on.
+      if (pass.run == foldConstants) net.inferShapes();
+    }
+  }
+  if (changed)
+    logf(logger, Severity::kWARNING, "optimize: graph passes still changing the network after ",
+         kMaxRounds, " rounds; stopping there");
+  sortTopologically(net);
+  net.compact();
+  logf(logger, Severity::kVERBOSE, "optimize: ", before, " layers -> ", net.layers.size(),
+       " layers after ", round, " round(s)");
+}
+
+}  // namespace clrt::passes

@@ -1,0 +1,336 @@
+// Convolution tactics: direct (any group/stride/dilation/pads), depthwise, im2col + CLBlast SGEMM
+// and 1x1 as one CLBlast SGEMM, each with the fused y = act(conv + bias + residual) epilogue.
+#include <mutex>
+#include <tuple>
+
+#include "clrt/tactics/compute_common.h"
+
+namespace clrt::tactics {
+namespace {
+
+constexpr const char* kFile = "conv.cl";
+constexpr int64_t kKB = 16;  // CONV_KB in conv.cl: output channels per direct work-item
+constexpr int64_t kPB = 8;   // CONV_PB in conv.cl: output columns per direct/depthwise work-item
+
+// What a conv layer is, read once from its weights and attrs.
+struct ConvSpec {
+  std::string layer;
+  int64_t K = 0, Cg = 0, G = 1;
+  int rank = 4;  // of x, y and the kernel: 4, or 3 for 1-D
+  Window2d win;
+  Epilogue ep;
+  bool has_bias = false;
+};
+
+// False when the layer is outside what every conv tactic handles (FLOAT, 1-D/2-D, known act).
+bool readSpec(const ir::Layer& l, ConvSpec* s) {
+  auto kit = l.weights.find("kernel");
+  if (kit == l.weights.end()) return false;
+  const Dims& kd = kit->second.dims;
+  if (kd.size() != 3 && kd.size() != 4) return false;
+  s->layer = l.name;
+  s->rank = static_cast<int>(kd.size());
+  s->K = kd[0];
+  s->Cg = kd[1];
+  s->win.kh = kd.size() == 4 ? kd[2] : 1;
+  s->win.kw = kd.back();
+  s->G = l.attrs.i("group", 1);
+  if (s->G < 1 || s->K < 1 || s->Cg < 1 || s->K % s->G != 0) return false;
+  if (!readWindow(l.attrs, &s->win)) return false;
+  auto ep = readEpilogue(l.attrs);
+  if (!ep) return false;
+  s->ep = *ep;
+  auto bit = l.weights.find("bias");
+  s->has_bias = bit != l.weights.end();
+  if (s->has_bias && bit->second.numel() != s->K) return false;
+  return true;
+}
+
+ConvSpec specOf(const ir::Layer& l) {
+  ConvSpec s;
+  CLRT_CHECK(readSpec(l, &s), kBuild, "convolution layer '", l.name,
+             "' has weights/attributes no conv tactic supports");
+  return s;
+}
+
+// The layer-independent part of eligibility, shared by every conv tactic.
+bool convEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in, ConvSpec* s) {
+  if (!readSpec(l, s) || in.empty() || !isFloat(in[0])) return false;
+  if (static_cast<int>(in[0].dims.size()) != s->rank) return false;
+  const int64_t C = in[0].dims[1];
+  if (C >= 0 && C != s->Cg * s->G) return false;
+  if (in.size() > 1 && !in[1].dims.empty() && !isFloat(in[1])) return false;
+  return true;
+}
+
+// The sizes of one run, checked against the layer.
+struct ConvRun {
+  cl_mem x = nullptr, res = nullptr, y = nullptr;
+  int64_t N = 0, C = 0, H = 0, W = 0, OH = 0, OW = 0;
+  Pads p;
+};
+
+ConvRun runOf(const ConvSpec& s, const ExecArgs& a) {
+  CLRT_CHECK(!a.inputs.empty() && !a.outputs.empty(), kRuntime, "conv layer '", s.layer,
+             "' got no input/output tensors");
+  const DeviceTensor& x = a.inputs[0];
+  const DeviceTensor& y = a.outputs[0];
+  requireFloat(x, s.layer, "input");
+  requireFloat(y, s.layer, "output");
+  CLRT_CHECK(static_cast<int>(x.dims.size()) == s.rank && y.dims.size() == x.dims.size(), kRuntime,
+             "conv layer '", s.layer, "': input ", dimsToString(x.dims), " and output ",
+             dimsToString(y.dims), " must both have rank ", s.rank);
+  ConvRun r;
+  r.x = x.buf;
+  r.y = y.buf;
+  r.N = x.dims[0];
+  r.C = x.dims[1];
+  std::tie(r.H, r.W) = spatialHW(x.dims);
+  std::tie(r.OH, r.OW) = spatialHW(y.dims);
+  CLRT_CHECK(r.C == s.Cg * s.G && y.dims[0] == r.N && y.dims[1] == s.K, kRuntime, "conv layer '",
+             s.layer, "': input ", dimsToString(x.dims), " / output ", dimsToString(y.dims),
+             " do not match ", s.K, " filters of ", s.Cg, " channels in ", s.G, " groups");
+  r.p = resolvePads(s.win, r.H, r.W, r.OH, r.OW);
+  if (a.inputs.size() > 1 && a.inputs[1].buf) {
+    requireFloat(a.inputs[1], s.layer, "residual");
+    CLRT_CHECK(a.inputs[1].dims == y.dims, kRuntime, "conv layer '", s.layer, "': residual ",
+               dimsToString(a.inputs[1].dims), " must have the output shape ",
+               dimsToString(y.dims));
+    r.res = a.inputs[1].buf;
+  }
+  kint(volume(x.dims), s.layer);
+  kint(volume(y.dims), s.layer);
+  return r;
+}
+
+// Shared state of the conv kernels: spec, the conv.cl program's kernels, bias and launch width.
+class ConvKernelBase : public Kernel {
+ public:
+  ConvKernelBase(const ir::Layer& l, ocl::Device& dev)
+      : s_(specOf(l)), opts_(s_.ep.options()), wg0_(dev.info().is_gpu ? 64 : 8) {}
+
+ protected:
+  cl_kernel make(ocl::Device& dev, const char* name) { return dev.kernel(kFile, opts_, name); }
+  // y = act(y + bias[k] + res) in place after a GEMM wrote y; nothing to do without any of them.
+  void epilogue(cl_command_queue q, const ConvRun& r) {
+    if (!s_.has_bias && !r.res && s_.ep.act == 0) return;
+    const cl_int P = kint(r.OH * r.OW, s_.layer), NK = kint(r.N * s_.K, s_.layer);
+    ocl::setArgs(epi_.get(), r.y, bias_.get(), r.res, P, NK, kint(s_.K, s_.layer), cl_int{0},
+                 cl_int{s_.has_bias}, cl_int{r.res != nullptr}, s_.ep.alpha, s_.ep.beta);
+    ocl::launch(q, epi_.get(), {gsize(P), gsize(NK)}, {});
+  }
+  cl_int i(int64_t v) const { return kint(v, s_.layer); }
+
+  ConvSpec s_;
+  std::string opts_;
+  size_t wg0_;
+  std::mutex mu_;  // kernel arguments are per cl_kernel: one enqueue at a time
+  ocl::KernelHandle epi_;
+  ocl::MemHandle weights_, bias_;
+};
+
+// ---- conv.direct ----
+class DirectConv : public ConvKernelBase {
+ public:
+  DirectConv(const ir::Layer& l, ocl::Device& dev) : ConvKernelBase(l, dev) {
+    // Pack weights as [G][Kg/KB][Cg][kh][kw][KB] (zero padded) for conv_direct's vector loads.
+    const std::vector<float> w = l.weights.at("kernel").asFloats();
+    const int64_t Kg = s_.K / s_.G, nkb = (Kg + kKB - 1) / kKB,
+                  taps = s_.Cg * s_.win.kh * s_.win.kw;
+    std::vector<float> wp(static_cast<size_t>(s_.G * nkb * taps * kKB), 0.0f);
+    std::vector<float> bp(static_cast<size_t>(s_.G * nkb * kKB), 0.0f);
+    std::vector<float> b = s_.has_bias ? l.weights.at("bias").asFloats() : std::vector<float>();
+    for (int64_t g = 0; g < s_.G; ++g)
+      for (int64_t k = 0; k < Kg; ++k) {
+        const int64_t blk = g * nkb + k / kKB, kk = k % kKB, src = (g * Kg + k) * taps;
+        for (int64_t t = 0; t < taps; ++t) wp[(blk * taps + t) * kKB + kk] = w[src + t];
+        if (!b.empty()) bp[blk * kKB + kk] = b[g * Kg + k];
+      }
+    weights_ = ocl::MemHandle(uploadWeights(dev, HostTensor::fromFloats({int64_t(wp.size())}, wp)));
+    bias_ = ocl::MemHandle(uploadWeights(dev, HostTensor::fromFloats({int64_t(bp.size())}, bp)));
+    k_ = ocl::KernelHandle(make(dev, "conv_direct"));
+    nkb_ = nkb;
+  }
+  void enqueue(const ExecArgs& a) override {
+    const ConvRun r = runOf(s_, a);
+    if (r.N * s_.K * r.OH * r.OW == 0) return;
+    const Window2d& w = s_.win;
+    std::lock_guard<std::mutex> lock(mu_);
+    ocl::setArgs(k_.get(), r.x, weights_.get(), bias_.get(), r.res, r.y, i(r.N), i(r.C), i(r.H),
+                 i(r.W), i(s_.K), i(r.OH), i(r.OW), i(s_.G), i(w.kh), i(w.kw), i(w.sh), i(w.sw),
+                 i(w.dh), i(w.dw), i(r.p.t), i(r.p.l), cl_int{r.res != nullptr}, s_.ep.alpha,
+                 s_.ep.beta);
+    const int64_t nowb = (r.OW + kPB - 1) / kPB;
+    ocl::launch(a.queue, k_.get(), {gsize(i(r.OH * nowb)), gsize(s_.G * nkb_), gsize(r.N)},
+                {wg0_, 1, 1});
+  }
+
+ private:
+  ocl::KernelHandle k_;
+  int64_t nkb_ = 1;
+};
+
+// ---- conv.depthwise ----
+class DepthwiseConv : public ConvKernelBase {
+ public:
+  DepthwiseConv(const ir::Layer& l, ocl::Device& dev) : ConvKernelBase(l, dev) {
+    weights_ = ocl::MemHandle(uploadWeights(dev, l.weights.at("kernel")));
+    bias_ = ocl::MemHandle(uploadWeights(
+        dev, s_.has_bias ? l.weights.at("bias")
+                         : HostTensor::fromFloats({s_.K}, std::vector<float>(s_.K, 0.0f))));
+    k_ = ocl::KernelHandle(make(dev, "conv_depthwise"));
+  }
+  void enqueue(const ExecArgs& a) override {
+    const ConvRun r = runOf(s_, a);
+    if (r.N * s_.K * r.OH * r.OW == 0) return;
+    const Window2d& w = s_.win;
+    std::lock_guard<std::mutex> lock(mu_);
+    ocl::setArgs(k_.get(), r.x, weights_.get(), bias_.get(), r.res, r.y, i(r.N), i(r.C), i(r.H),
+                 i(r.W), i(r.OH), i(r.OW), i(w.kh), i(w.kw), i(w.sh), i(w.sw), i(w.dh), i(w.dw),
+                 i(r.p.t), i(r.p.l), cl_int{r.res != nullptr}, s_.ep.alpha, s_.ep.beta);
+    const int64_t nowb = (r.OW + kPB - 1) / kPB;
+    ocl::launch(a.queue, k_.get(), {gsize(i(r.OH * nowb)), gsize(r.C), gsize(r.N)}, {wg0_, 1, 1});
+  }
+
+ private:
+  ocl::KernelHandle k_;
+};
+
+// ---- conv.im2col_clblast and conv.1x1_clblast (group 1) ----
+// Per image: (im2col into the workspace, unless 1x1) then y[n] = W [K x CKK] * col [CKK x P].
+class GemmConv : public ConvKernelBase {
+ public:
+  GemmConv(const ir::Layer& l, ocl::Device& dev, bool im2col)
+      : ConvKernelBase(l, dev), im2col_(im2col) {
+    weights_ = ocl::MemHandle(uploadWeights(dev, l.weights.at("kernel")));
+    if (s_.has_bias) bias_ = ocl::MemHandle(uploadWeights(dev, l.weights.at("bias")));
+    epi_ = ocl::KernelHandle(make(dev, "bias_act"));
+    if (im2col_) k_ = ocl::KernelHandle(make(dev, "im2col"));
+  }
+  size_t workspaceSize(const std::vector<Dims>& in, const std::vector<Dims>& out) const override {
+    if (!im2col_ || in.empty() || out.empty()) return 0;
+    const auto [OH, OW] = spatialHW(out[0]);
+    if (in[0].size() < 2 || in[0][1] < 0 || OH < 0 || OW < 0) return 0;
+    return static_cast<size_t>(in[0][1] * s_.win.kh * s_.win.kw * OH * OW) * sizeof(float);
+  }
+  void enqueue(const ExecArgs& a) override {
+    const ConvRun r = runOf(s_, a);
+    if (r.N * s_.K * r.OH * r.OW == 0) return;
+    const Window2d& w = s_.win;
+    const int64_t P = r.OH * r.OW, CKK = r.C * w.kh * w.kw;
+    std::lock_guard<std::mutex> lock(mu_);
+    cl_command_queue q = a.queue;
+    if (im2col_) {
+      const size_t need = static_cast<size_t>(CKK * P) * sizeof(float);
+      CLRT_CHECK(a.workspace && bufferBytes(a.workspace) >= need, kRuntime, "conv layer '",
+                 s_.layer, "': im2col needs ", need, " bytes of workspace, got ",
+                 bufferBytes(a.workspace));
+      kint(CKK * P, s_.layer);
+    } else {
+      CLRT_CHECK(w.kh == 1 && w.kw == 1 && w.sh == 1 && w.sw == 1 && r.p.t == 0 && r.p.l == 0 &&
+                     r.p.b == 0 && r.p.r == 0 && r.OH == r.H && r.OW == r.W,
+                 kRuntime, "conv layer '", s_.layer,
+                 "': conv.1x1_clblast needs a 1x1, stride 1, "
+                 "unpadded convolution");
+    }
+    for (int64_t n = 0; n < r.N; ++n) {
+      cl_mem b = r.x;
+      size_t boff = static_cast<size_t>(n * r.C * r.H * r.W);
+      if (im2col_) {
+        ocl::setArgs(k_.get(), r.x, cl_long{n * r.C * r.H * r.W}, a.workspace, i(r.C), i(r.H),
+                     i(r.W), i(r.OH), i(r.OW), i(w.kh), i(w.kw), i(w.sh), i(w.sw), i(w.dh), i(w.dw),
+                     i(r.p.t), i(r.p.l));
+        ocl::launch(q, k_.get(), {gsize(P), gsize(CKK)}, {});
+        b = a.workspace;
+        boff = 0;
+      }
+      checkBlas(clblast::Gemm(clblast::Layout::kRowMajor, clblast::Transpose::kNo,
+                              clblast::Transpose::kNo, s_.K, P, CKK, 1.0f, weights_.get(), 0, CKK,
+                              b, boff, P, 0.0f, r.y, static_cast<size_t>(n * s_.K * P), P, &q),
+                s_.layer, "SGEMM");
+    }
+    epilogue(q, r);
+  }
+
+ private:
+  bool im2col_;
+  ocl::KernelHandle k_;
+};
+
+// ---- tactics ----
+class ConvTactic : public Tactic {
+ public:
+  ir::LayerKind kind() const override { return ir::LayerKind::kCONVOLUTION; }
+};
+
+class DirectConvTactic : public ConvTactic {
+ public:
+  std::string name() const override { return "conv.direct"; }
+  bool eligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
+                const ocl::DeviceInfo&) const override {
+    ConvSpec s;
+    return convEligible(l, in, &s);
+  }
+  std::unique_ptr<Kernel> instantiate(const ir::Layer& l, ocl::Device& dev) const override {
+    return std::make_unique<DirectConv>(l, dev);
+  }
+  int priority() const override { return 3; }
+};
+
+class DepthwiseConvTactic : public ConvTactic {
+ public:
+  std::string name() const override { return "conv.depthwise"; }
+  bool eligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
+                const ocl::DeviceInfo&) const override {
+    ConvSpec s;
+    return convEligible(l, in, &s) && s.Cg == 1 && s.K == s.G;
+  }
+  std::unique_ptr<Kernel> instantiate(const ir::Layer& l, ocl::Device& dev) const override {
+    return std::make_unique<DepthwiseConv>(l, dev);
+  }
+  int priority() const override { return 0; }
+};
+
+class Im2colConvTactic : public ConvTactic {
+ public:
+  std::string name() const override { return "conv.im2col_clblast"; }
+  bool eligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
+                const ocl::DeviceInfo&) const override {
+    ConvSpec s;
+    return convEligible(l, in, &s) && s.G == 1;
+  }
+  std::unique_ptr<Kernel> instantiate(const ir::Layer& l, ocl::Device& dev) const override {
+    return std::make_unique<GemmConv>(l, dev, /*im2col=*/true);
+  }
+  int priority() const override { return 2; }
+};
+
+class Conv1x1Tactic : public ConvTactic {
+ public:
+  std::string name() const override { return "conv.1x1_clblast"; }
+  bool eligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
+                const ocl::DeviceInfo&) const override {
+    ConvSpec s;
+    if (!convEligible(l, in, &s) || s.G != 1) return false;
+    const Window2d& w = s.win;
+    const bool unpadded = w.auto_pad != "NOTSET" ||
+                          (w.pads[0] == 0 && w.pads[1] == 0 && w.pads[2] == 0 && w.pads[3] == 0);
+    // 1x1 stride 1: every auto_pad mode gives zero pads.
+    return w.kh == 1 && w.kw == 1 && w.sh == 1 && w.sw == 1 && unpadded;
+  }
+  std::unique_ptr<Kernel> instantiate(const ir::Layer& l, ocl::Device& dev) const override {
+    return std::make_unique<GemmConv>(l, dev, /*im2col=*/false);
+  }
+  int priority() const override { return 1; }
+};
+
+}  // namespace
+
+void registerConvolutionTactics() {
+  registerTactic(std::make_unique<DirectConvTactic>());
+  registerTactic(std::make_unique<DepthwiseConvTactic>());
+  registerTactic(std::make_unique<Im2colConvTactic>());
+  registerTactic(std::make_unique<Conv1x1Tactic>());
+}
+
+}  // namespace clrt::tactics

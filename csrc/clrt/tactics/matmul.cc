@@ -1,0 +1,286 @@
+// MatMul tactics (NumPy matmul semantics: batched, broadcast batch dims, 1-D promotion,
+// trans_a/trans_b): CLBlast SGEMM variants and a portable local-memory tiled kernel, both with
+// the fused y = act(a @ b + bias + residual) epilogue.
+#include <mutex>
+
+#include "clrt/tactics/compute_common.h"
+
+namespace clrt::tactics {
+namespace {
+
+constexpr const char* kFile = "gemm.cl";
+constexpr size_t kWG = 8;        // GEMM_WGN = GEMM_WGM in gemm.cl
+constexpr int64_t kTileN = 128;  // GEMM_TN
+constexpr int64_t kTileM = 64;   // GEMM_TM
+constexpr size_t kMaxBatchDims = 8;
+
+// The shapes of one product, from the operand dims. op(A) is M x K, op(B) is K x N; batch dims
+// are NumPy-broadcast, size-1 ones dropped and neighbours merged when contiguous for both.
+struct MatPlan {
+  int64_t M = 1, N = 1, K = 1;
+  bool ta = false, tb = false;  // false for a promoted 1-D operand
+  int64_t lda = 1, ldb = 1;     // stored row lengths (row-major leading dims)
+  int64_t a_sm = 0, a_sk = 0, b_sk = 0, b_sn = 0;
+  std::vector<int64_t> bdims, a_bs, b_bs;
+  int64_t batch = 1;
+  Dims out;
+};
+
+MatPlan planOf(Dims da, Dims db, bool ta, bool tb, const std::string& layer) {
+  CLRT_CHECK(!da.empty() && !db.empty(), kRuntime, "matmul layer '", layer,
+             "': operands must have rank >= 1, got ", dimsToString(da), " and ", dimsToString(db));
+  MatPlan p;
+  const bool a1 = da.size() == 1, b1 = db.size() == 1;
+  if (a1) da = {1, da[0]}, ta = false;
+  if (b1) db = {db[0], 1}, tb = false;
+  const int64_t ra = da[da.size() - 2], ca = da.back(), rb = db[db.size() - 2], cb = db.back();
+  p.ta = ta, p.tb = tb;
+  p.M = ta ? ca : ra;
+  p.K = ta ? ra : ca;
+  const int64_t Kb = tb ? cb : rb;
+  p.N = tb ? rb : cb;
+  CLRT_CHECK(p.K == Kb, kRuntime, "matmul layer '", layer, "': inner dims differ (", p.K, " vs ",
+             Kb, ") for operands ", dimsToString(da), " and ", dimsToString(db));
+  p.lda = ca, p.ldb = cb;
+  p.a_sm = ta ? 1 : ca, p.a_sk = ta ? ca : 1;
+  p.b_sk = tb ? 1 : cb, p.b_sn = tb ? cb : 1;
+
+  const size_t nb = std::max(da.size(), db.size()) - 2;
+  Dims ba(nb, 1), bb(nb, 1);
+  std::copy(da.begin(), da.end() - 2, ba.begin() + (nb - (da.size() - 2)));
+  std::copy(db.begin(), db.end() - 2, bb.begin() + (nb - (db.size() - 2)));
+  std::vector<int64_t> sa(nb, 0), sb(nb, 0);
+  int64_t acc_a = ra * ca, acc_b = rb * cb;
+  for (size_t k = nb; k-- > 0;) {
+    CLRT_CHECK(ba[k] == bb[k] || ba[k] == 1 || bb[k] == 1, kRuntime, "matmul layer '", layer,
+               "': batch dims of ", dimsToString(da), " and ", dimsToString(db),
+               " do not broadcast");
+    sa[k] = ba[k] == 1 ? 0 : acc_a;
+    sb[k] = bb[k] == 1 ? 0 : acc_b;
+    acc_a *= ba[k];
+    acc_b *= bb[k];
+  }
+  for (size_t k = 0; k < nb; ++k) {
+    const int64_t d = std::max(ba[k], bb[k]);
+    p.out.push_back(d);
+    p.batch *= d;
+    if (d == 1) continue;
+    if (!p.bdims.empty() && p.a_bs.back() == sa[k] * d && p.b_bs.back() == sb[k] * d) {
+      p.bdims.back() *= d;
+      p.a_bs.back() = sa[k];
+      p.b_bs.back() = sb[k];
+    } else {
+      p.bdims.push_back(d);
+      p.a_bs.push_back(sa[k]);
+      p.b_bs.push_back(sb[k]);
+    }
+  }
+  if (!a1) p.out.push_back(p.M);
+  if (!b1) p.out.push_back(p.N);
+  return p;
+}
+
+struct MatSpec {
+  std::string layer;
+  bool ta = false, tb = false, b_weights = false, has_bias = false, has_res = false;
+  Epilogue ep;
+  Dims b_dims;
+  int64_t bias_n = 0;
+};
+
+bool readSpec(const ir::Layer& l, MatSpec* s) {
+  s->layer = l.name;
+  s->ta = l.attrs.i("trans_a", 0) != 0;
+  s->tb = l.attrs.i("trans_b", 0) != 0;
+  auto kit = l.weights.find("kernel");
+  s->b_weights = kit != l.weights.end();
+  if (s->b_weights) s->b_dims = kit->second.dims;
+  auto bit = l.weights.find("bias");
+  s->has_bias = bit != l.weights.end();
+  if (s->has_bias) s->bias_n = bit->second.numel();
+  s->has_res = l.attrs.i("has_residual", 0) != 0;
+  auto ep = readEpilogue(l.attrs);
+  if (!ep) return false;
+  s->ep = *ep;
+  const size_t need = 1 + (s->b_weights ? 0 : 1) + (s->has_res ? 1 : 0);
+  return l.inputs.size() >= need && (!s->b_weights || !s->b_dims.empty());
+}
+
+bool matEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in, MatSpec* s) {
+  if (!readSpec(l, s) || in.empty()) return false;
+  for (const ir::TensorInfo& t : in)
+    if (!t.dims.empty() && !isFloat(t)) return false;
+  if (in[0].dims.empty()) return false;
+  if (!s->b_weights && (in.size() < 2 || in[1].dims.empty())) return false;
+  return true;
+}
+
+// One MatMul layer on the device: `use_blas` picks CLBlast, else the tiled kernel.
+class MatMulKernel : public Kernel {
+ public:
+  MatMulKernel(const ir::Layer& l, ocl::Device& dev, bool use_blas) : blas_(use_blas) {
+    CLRT_CHECK(readSpec(l, &s_), kBuild, "matmul layer '", l.name,
+               "' has inputs/attributes no matmul tactic supports");
+    if (s_.b_weights) b_ = ocl::MemHandle(uploadWeights(dev, l.weights.at("kernel")));
+    if (s_.has_bias) bias_ = ocl::MemHandle(uploadWeights(dev, l.weights.at("bias")));
+    const std::string opts = s_.ep.options();
+    tiled_ = ocl::KernelHandle(dev.kernel(kFile, opts, "gemm_tiled"));
+    if (blas_) epi_ = ocl::KernelHandle(dev.kernel(kFile, opts, "bias_act"));
+  }
+
+  void enqueue(const ExecArgs& a) override {
+    CLRT_CHECK(!a.inputs.empty() && !a.outputs.empty(), kRuntime, "matmul layer '", s_.layer,
+               "' got no input/output tensors");
+    const DeviceTensor& A = a.inputs[0];
+    requireFloat(A, s_.layer, "input a");
+    requireFloat(a.outputs[0], s_.layer, "output");
+    cl_mem bbuf = b_.get();
+    Dims bd = s_.b_dims;
+    if (!s_.b_weights) {
+      CLRT_CHECK(a.inputs.size() > 1, kRuntime, "matmul layer '", s_.layer, "' needs input b");
+      requireFloat(a.inputs[1], s_.layer, "input b");
+      bbuf = a.inputs[1].buf;
+      bd = a.inputs[1].dims;
+    }
+    const MatPlan p = planOf(A.dims, bd, s_.ta, s_.tb, s_.layer);
+    const Dims& od = a.outputs[0].dims;
+    CLRT_CHECK(od == p.out, kRuntime, "matmul layer '", s_.layer, "': output ", dimsToString(od),
+               " should be ", dimsToString(p.out), " for ", dimsToString(A.dims), " x ",
+               dimsToString(bd));
+    CLRT_CHECK(!s_.has_bias || s_.bias_n == p.N, kRuntime, "matmul layer '", s_.layer,
+               "': bias of ", s_.bias_n, " values for ", p.N, " output columns");
+    cl_mem res = nullptr;
+    if (s_.has_res) {
+      const DeviceTensor& R = a.inputs.back();
+      requireFloat(R, s_.layer, "residual");
+      CLRT_CHECK(R.dims == od, kRuntime, "matmul layer '", s_.layer, "': residual ",
+                 dimsToString(R.dims), " must have the output shape ", dimsToString(od));
+      res = R.buf;
+    }
+    const int64_t total = p.batch * p.M * p.N;
+    kint(total, s_.layer);
+    kint(volume(A.dims), s_.layer);
+    kint(volume(bd), s_.layer);
+    if (total == 0) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (blas_ && p.K > 0) {
+      runBlas(a.queue, p, A.buf, bbuf, a.outputs[0].buf);
+      epilogue(a.queue, p, a.outputs[0].buf, res);
+    } else {
+      runTiled(a.queue, p, A.buf, bbuf, a.outputs[0].buf, res);
+    }
+  }
+
+ private:
+  void runTiled(cl_command_queue q, const MatPlan& p, cl_mem A, cl_mem B, cl_mem C, cl_mem res) {
+    CLRT_CHECK(p.bdims.size() <= kMaxBatchDims, kUnsupported, "matmul layer '", s_.layer,
+               "': more than ", kMaxBatchDims, " independent batch dims");
+    cl_int8 dims{};
+    cl_long8 abs{}, bbs{};
+    for (size_t k = 0; k < p.bdims.size(); ++k) {
+      dims.s[k] = kint(p.bdims[k], s_.layer);
+      abs.s[k] = p.a_bs[k];
+      bbs.s[k] = p.b_bs[k];
+    }
+    const cl_int nbd = static_cast<cl_int>(p.bdims.size());
+    ocl::setArgs(tiled_.get(), A, B, bias_.get(), res, C, kint(p.M, s_.layer), kint(p.N, s_.layer),
+                 kint(p.K, s_.layer), cl_long{p.a_sm}, cl_long{p.a_sk}, cl_long{p.b_sk},
+                 cl_long{p.b_sn}, dims, abs, bbs, nbd, cl_int{s_.has_bias}, cl_int{res != nullptr},
+                 s_.ep.alpha, s_.ep.beta);
+    const size_t gx = static_cast<size_t>((p.N + kTileN - 1) / kTileN) * kWG;
+    const size_t gy = static_cast<size_t>((p.M + kTileM - 1) / kTileM) * kWG;
+    ocl::launch(q, tiled_.get(), {gx, gy, gsize(p.batch)}, {kWG, kWG, 1});
+  }
+
+  void runBlas(cl_command_queue q, const MatPlan& p, cl_mem A, cl_mem B, cl_mem C) {
+    using clblast::Layout, clblast::Transpose;
+    const Transpose ta = p.ta ? Transpose::kYes : Transpose::kNo;
+    const Transpose tb = p.tb ? Transpose::kYes : Transpose::kNo;
+    const size_t M = p.M, N = p.N, K = p.K, lda = p.lda, ldb = p.ldb;
+    const size_t nbd = p.bdims.size();
+    if (nbd == 0) {
+      checkBlas(clblast::Gemm(Layout::kRowMajor, ta, tb, M, N, K, 1.0f, A, 0, lda, B, 0, ldb, 0.0f,
+                              C, 0, N, &q),
+                s_.layer, "SGEMM");
+    } else if (nbd == 1 && p.b_bs[0] == 0 && !p.ta && p.a_bs[0] == p.M * p.K) {
+      // b shared by every batch and A's rows contiguous: one GEMM of batch*M rows.
+      checkBlas(clblast::Gemm(Layout::kRowMajor, ta, tb, M * p.batch, N, K, 1.0f, A, 0, lda, B, 0,
+                              ldb, 0.0f, C, 0, N, &q),
+                s_.layer, "SGEMM");
+    } else if (nbd == 1) {
+      checkBlas(clblast::GemmStridedBatched(Layout::kRowMajor, ta, tb, M, N, K, 1.0f, A, 0, lda,
+                                            p.a_bs[0], B, 0, ldb, p.b_bs[0], 0.0f, C, 0, N, M * N,
+                                            p.batch, &q),
+                s_.layer, "SGEMMSTRIDEDBATCHED");
+    } else {
+      // Broadcast patterns no single stride describes: per-batch offsets.
+      const size_t nbat = p.batch;
+      std::vector<size_t> ao(nbat), bo(nbat), co(nbat);
+      std::vector<float> alphas(nbat, 1.0f), betas(nbat, 0.0f);
+      for (size_t b = 0; b < nbat; ++b) {
+        size_t rem = b, aoff = 0, boff = 0;
+        for (size_t k = nbd; k-- > 0;) {
+          const size_t i = rem % p.bdims[k];
+          rem /= p.bdims[k];
+          aoff += i * p.a_bs[k];
+          boff += i * p.b_bs[k];
+        }
+        ao[b] = aoff, bo[b] = boff, co[b] = b * M * N;
+      }
+      checkBlas(
+          clblast::GemmBatched(Layout::kRowMajor, ta, tb, M, N, K, alphas.data(), A, ao.data(), lda,
+                               B, bo.data(), ldb, betas.data(), C, co.data(), N, nbat, &q),
+          s_.layer, "SGEMMBATCHED");
+    }
+  }
+
+  // y = act(y + bias[n] + res) in place after CLBlast; nothing to do without any of them.
+  void epilogue(cl_command_queue q, const MatPlan& p, cl_mem C, cl_mem res) {
+    if (!s_.has_bias && !res && s_.ep.act == 0) return;
+    const cl_int inner = kint(p.N, s_.layer), outer = kint(p.batch * p.M, s_.layer);
+    ocl::setArgs(epi_.get(), C, bias_.get(), res, inner, outer, inner, cl_int{1},
+                 cl_int{s_.has_bias}, cl_int{res != nullptr}, s_.ep.alpha, s_.ep.beta);
+    ocl::launch(q, epi_.get(), {gsize(inner), gsize(outer)}, {});
+  }
+
+  MatSpec s_;
+  bool blas_;
+  std::mutex mu_;  // kernel arguments are per cl_kernel: one enqueue at a time
+  ocl::MemHandle b_, bias_;
+  ocl::KernelHandle tiled_, epi_;
+};
+
+class MatMulTactic : public Tactic {
+ public:
+  MatMulTactic(std::string name, bool blas, int prio)
+      : name_(std::move(name)), blas_(blas), prio_(prio) {}
+  std::string name() const override { return name_; }
+  ir::LayerKind kind() const override { return ir::LayerKind::kMATRIX_MULTIPLY; }
+  bool eligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
+                const ocl::DeviceInfo&) const override {
+    MatSpec s;
+    if (!matEligible(l, in, &s)) return false;
+    if (blas_) return true;
+    // The tiled kernel takes at most kMaxBatchDims batch dims (after merging).
+    const size_t rb = s.b_weights ? s.b_dims.size() : in[1].dims.size();
+    return std::max(in[0].dims.size(), rb) <= kMaxBatchDims + 2;
+  }
+  std::unique_ptr<Kernel> instantiate(const ir::Layer& l, ocl::Device& dev) const override {
+    return std::make_unique<MatMulKernel>(l, dev, blas_);
+  }
+  int priority() const override { return prio_; }
+
+ private:
+  std::string name_;
+  bool blas_;
+  int prio_;
+};
+
+}  // namespace
+
+void registerMatMulTactics() {
+  registerTactic(std::make_unique<MatMulTactic>("matmul.clblast", true, 0));
+  registerTactic(std::make_unique<MatMulTactic>("matmul.tiled", false, 1));
+}
+
+}  // namespace clrt::tactics

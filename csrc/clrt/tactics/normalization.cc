@@ -1,0 +1,274 @@
+// Normalization tactics: SOFTMAX / LOG_SOFTMAX over any axis, LayerNorm (kNORMALIZATION) and
+// REDUCE over any set of axes, from the one program of kernels/normalization.cl.
+#include <algorithm>
+#include <set>
+
+#include "clrt/tactics/strided.h"
+
+namespace clrt::tactics {
+namespace {
+
+constexpr const char* kFile = "normalization.cl";
+constexpr size_t kWgMax = 256;  // WG_MAX in normalization.cl
+
+// Largest power of two <= min(n, kWgMax, what the kernel allows on the device).
+size_t groupSize(cl_kernel k, cl_device_id dev, int64_t n) {
+  size_t maxWg = kWgMax;
+  size_t kwg = 0;
+  if (clGetKernelWorkGroupInfo(k, dev, CL_KERNEL_WORK_GROUP_SIZE, sizeof kwg, &kwg, nullptr) ==
+          CL_SUCCESS &&
+      kwg > 0)
+    maxWg = std::min(maxWg, kwg);
+  size_t p = 1;
+  while (p * 2 <= maxWg && static_cast<int64_t>(p * 2) <= n) p *= 2;
+  return p;
+}
+
+int64_t prod(const Dims& d, size_t from, size_t to) {
+  int64_t n = 1;
+  for (size_t k = from; k < to; ++k) n *= d[k];
+  return n;
+}
+
+cl_int toInt(int64_t v, const std::string& layer) {
+  checkIndexable(v, "layer '" + layer + "'");
+  return static_cast<cl_int>(v);
+}
+
+class SoftmaxKernel : public Kernel {
+ public:
+  SoftmaxKernel(ocl::Device& dev, const ir::Layer& l, bool log)
+      : k_(dev, kFile), dev_(dev.id()), layer_(l.name), axis_(l.attrs.i("axis", -1)), log_(log) {}
+  void enqueue(const ExecArgs& args) override {
+    const DeviceTensor &x = args.inputs.at(0), &y = args.outputs.at(0);
+    const int64_t rank = static_cast<int64_t>(x.dims.size());
+    if (volume(x.dims) == 0) return;
+    const size_t axis = static_cast<size_t>(
+        rank == 0 ? 0 : normalizeAxis(axis_, rank, "softmax layer '" + layer_ + "' axis"));
+    const int64_t outer = prod(x.dims, 0, axis);
+    const int64_t len = rank == 0 ? 1 : x.dims[axis];
+    const int64_t inner = rank == 0 ? 1 : prod(x.dims, axis + 1, x.dims.size());
+    toInt(outer * len * inner, layer_);
+    std::lock_guard<std::mutex> lock(k_.mutex());
+    // A work-group per row pays off for long rows; otherwise one work-item per column.
+    if (inner == 1 && len >= 64) {
+      cl_kernel k = k_.get("softmax_rows");
+      const size_t wg = groupSize(k, dev_, len);
+      ocl::setArgs(k, x.buf, y.buf, static_cast<cl_int>(len), cl_int{log_});
+      ocl::launch(args.queue, k, {static_cast<size_t>(outer) * wg}, {wg});
+    } else {
+      cl_kernel k = k_.get("softmax_cols");
+      ocl::setArgs(k, x.buf, y.buf, static_cast<cl_int>(outer), static_cast<cl_int>(len),
+                   static_cast<cl_int>(inner), cl_int{log_});
+      ocl::launch(args.queue, k, {gsize(outer * inner)});
+    }
+  }
+
+ private:
+  KernelCache k_;
+  cl_device_id dev_;
+  std::string layer_;
+  int64_t axis_;
+  int log_;
+};
+
+// Scale/bias dims without leading 1s must be the trailing normalized dims: they then repeat
+// every numel values along a row.
+bool weightFits(const Dims& w, const Dims& x, size_t axis) {
+  size_t first = 0;
+  while (first < w.size() && w[first] == 1) ++first;
+  const size_t n = w.size() - first;
+  if (n > x.size() - axis) return false;
+  for (size_t k = 0; k < n; ++k)
+    if (w[first + k] != x[x.size() - n + k]) return false;
+  return true;
+}
+
+class LayerNormKernel : public Kernel {
+ public:
+  LayerNormKernel(ocl::Device& dev, const ir::Layer& l)
+      : k_(dev, kFile),
+        dev_(dev.id()),
+        layer_(l.name),
+        axis_(l.attrs.i("axis", -1)),
+        eps_(static_cast<float>(l.attrs.f("epsilon", 1e-5))) {
+    auto sc = l.weights.find("scale"), bi = l.weights.find("bias");
+    CLRT_CHECK(sc != l.weights.end(), kBuild, "NORMALIZATION layer '", l.name,
+               "' has no 'scale' weights");
+    scaleDims_ = sc->second.dims;
+    scale_ = ocl::MemHandle(uploadWeights(dev, sc->second));
+    if (bi != l.weights.end()) {
+      biasDims_ = bi->second.dims;
+      hasBias_ = true;
+      bias_ = ocl::MemHandle(uploadWeights(dev, bi->second));
+    }
+  }
+  void enqueue(const ExecArgs& args) override {
+    const DeviceTensor &x = args.inputs.at(0), &y = args.outputs.at(0);
+    const int64_t rank = static_cast<int64_t>(x.dims.size());
+    CLRT_CHECK(rank > 0, kRuntime, "NORMALIZATION layer '", layer_,
+               "' needs a tensor, got a scalar");
+    const size_t axis = static_cast<size_t>(
+        normalizeAxis(axis_, rank, "NORMALIZATION layer '" + layer_ + "' axis"));
+    const int64_t rows = prod(x.dims, 0, axis), len = prod(x.dims, axis, x.dims.size());
+    toInt(rows * len, layer_);
+    if (rows * len == 0) return;
+    CLRT_CHECK(
+        weightFits(scaleDims_, x.dims, axis) && (!hasBias_ || weightFits(biasDims_, x.dims, axis)),
+        kRuntime, "NORMALIZATION layer '", layer_, "': scale ", dimsToString(scaleDims_),
+        hasBias_ ? " / bias " + dimsToString(biasDims_) : std::string(),
+        " do not broadcast to the normalized dims of input ", dimsToString(x.dims), " from axis ",
+        axis);
+    const cl_int sn = static_cast<cl_int>(std::max<int64_t>(volume(scaleDims_), 1));
+    const cl_int bn = hasBias_ ? static_cast<cl_int>(std::max<int64_t>(volume(biasDims_), 1)) : 0;
+    // Optional Mean / InvStdDev outputs (ONNX LayerNormalization), one value per row.
+    cl_mem mean = y.buf, rstd = y.buf;
+    cl_int stats = 0;
+    if (args.outputs.size() > 1 && args.outputs[1].buf) mean = args.outputs[1].buf, stats |= 1;
+    if (args.outputs.size() > 2 && args.outputs[2].buf) rstd = args.outputs[2].buf, stats |= 2;
+    cl_mem bias = hasBias_ ? bias_.get() : scale_.get();
+    std::lock_guard<std::mutex> lock(k_.mutex());
+    if (len >= 32) {
+      cl_kernel k = k_.get("layernorm_rows");
+      const size_t wg = groupSize(k, dev_, len);
+      ocl::setArgs(k, x.buf, scale_.get(), bias, y.buf, mean, rstd, static_cast<cl_int>(len), sn,
+                   bn, eps_, stats);
+      ocl::launch(args.queue, k, {static_cast<size_t>(rows) * wg}, {wg});
+    } else {
+      cl_kernel k = k_.get("layernorm_small");
+      ocl::setArgs(k, x.buf, scale_.get(), bias, y.buf, mean, rstd, static_cast<cl_int>(rows),
+                   static_cast<cl_int>(len), sn, bn, eps_, stats);
+      ocl::launch(args.queue, k, {gsize(rows)});
+    }
+  }
+
+ private:
+  KernelCache k_;
+  cl_device_id dev_;
+  std::string layer_;
+  int64_t axis_;
+  float eps_;
+  Dims scaleDims_, biasDims_;
+  bool hasBias_ = false;
+  ocl::MemHandle scale_, bias_;
+};
+
+// Codes of the reduce kernels in normalization.cl.
+int reduceCode(const std::string& op) {
+  static const std::map<std::string, int> m = {
+      {"SUM", 0},        {"MEAN", 1}, {"MAX", 2}, {"MIN", 3},     {"PROD", 4},
+      {"SUM_SQUARE", 5}, {"L2", 6},   {"L1", 7},  {"LOG_SUM", 8}, {"LOG_SUM_EXP", 9}};
+  auto it = m.find(op);
+  return it == m.end() ? -1 : it->second;
+}
+
+class ReduceKernel : public Kernel {
+ public:
+  ReduceKernel(ocl::Device& dev, const ir::Layer& l, int op)
+      : k_(dev, kFile),
+        dev_(dev.id()),
+        layer_(l.name),
+        op_(op),
+        axes_(l.attrs.ints("axes")),
+        noopEmpty_(l.attrs.i("noop_with_empty_axes", 0) != 0) {}
+  void enqueue(const ExecArgs& args) override {
+    const DeviceTensor &x = args.inputs.at(0), &y = args.outputs.at(0);
+    const int64_t rank = static_cast<int64_t>(x.dims.size());
+    std::vector<int64_t> axes = axes_;
+    if (args.inputs.size() > 1 && args.inputs[1].buf) {  // opset 18: axes as an input
+      CLRT_CHECK(args.input_values.size() > 1 && args.input_values[1], kRuntime, "REDUCE layer '",
+                 layer_, "': the axes input must be known on the host");
+      axes = args.input_values[1]->asInt64();
+    }
+    std::set<int64_t> reduced;
+    for (int64_t a : axes)
+      reduced.insert(normalizeAxis(a, rank, "REDUCE layer '" + layer_ + "' axes"));
+    if (axes.empty() && noopEmpty_) {
+      copyBytes(args.queue, x.buf, 0, y.buf, 0, volume(x.dims) * dtypeSize(x.dtype));
+      return;
+    }
+    if (axes.empty())
+      for (int64_t a = 0; a < rank; ++a) reduced.insert(a);
+    const std::vector<int64_t> st = stridesOf(x.dims);
+    Dims keptDims, redDims;
+    std::vector<int64_t> keptSt, redSt;
+    for (int64_t a = 0; a < rank; ++a) {
+      (reduced.count(a) ? redDims : keptDims).push_back(x.dims[a]);
+      (reduced.count(a) ? redSt : keptSt).push_back(st[a]);
+    }
+    toInt(volume(x.dims), layer_);
+    const int64_t nout = volume(keptDims), count = volume(redDims);
+    if (nout == 0) return;
+    const std::string what = "REDUCE layer '" + layer_ + "'";
+    const IndexPack outp = packIndex(keptDims, {keptSt}, what);
+    const IndexPack redp = packIndex(redDims, {redSt}, what);
+    std::lock_guard<std::mutex> lock(k_.mutex());
+    // Few outputs over many positions: a work-group each; else a work-item each.
+    if (count >= 256 && nout <= 2048) {
+      cl_kernel k = k_.get("reduce_group");
+      const size_t wg = groupSize(k, dev_, count);
+      ocl::setArgs(k, x.buf, y.buf, outp, redp, static_cast<cl_int>(count), cl_int{op_});
+      ocl::launch(args.queue, k, {static_cast<size_t>(nout) * wg}, {wg});
+    } else {
+      cl_kernel k = k_.get("reduce_item");
+      ocl::setArgs(k, x.buf, y.buf, static_cast<cl_int>(nout), outp, redp,
+                   static_cast<cl_int>(count), cl_int{op_});
+      ocl::launch(args.queue, k, {gsize(nout)});
+    }
+  }
+
+ private:
+  KernelCache k_;
+  cl_device_id dev_;
+  std::string layer_;
+  int op_;
+  std::vector<int64_t> axes_;
+  bool noopEmpty_;
+};
+
+bool floatInput(const std::vector<ir::TensorInfo>& in) {
+  return !in.empty() && in[0].dtype == DataType::kFLOAT;
+}
+
+}  // namespace
+
+void registerNormalizationTactics() {
+  using L = ir::LayerKind;
+  auto softmaxEligible = [](const ir::Layer&, const std::vector<ir::TensorInfo>& in,
+                            const ocl::DeviceInfo&) { return in.size() == 1 && floatInput(in); };
+  registerTactic(std::make_unique<FnTactic>(
+      "softmax.axis", L::kSOFTMAX, softmaxEligible,
+      [](const ir::Layer& l, ocl::Device& dev) -> std::unique_ptr<Kernel> {
+        return std::make_unique<SoftmaxKernel>(dev, l, false);
+      }));
+  registerTactic(std::make_unique<FnTactic>(
+      "log_softmax.axis", L::kLOG_SOFTMAX, softmaxEligible,
+      [](const ir::Layer& l, ocl::Device& dev) -> std::unique_ptr<Kernel> {
+        return std::make_unique<SoftmaxKernel>(dev, l, true);
+      }));
+  registerTactic(std::make_unique<FnTactic>(
+      "layernorm.rows", L::kNORMALIZATION,
+      [](const ir::Layer& l, const std::vector<ir::TensorInfo>& in, const ocl::DeviceInfo&) {
+        return in.size() == 1 && floatInput(in) && !in[0].dims.empty() && l.weights.count("scale");
+      },
+      [](const ir::Layer& l, ocl::Device& dev) -> std::unique_ptr<Kernel> {
+        return std::make_unique<LayerNormKernel>(dev, l);
+      }));
+  registerTactic(std::make_unique<FnTactic>(
+      "reduce.axes", L::kREDUCE,
+      [](const ir::Layer& l, const std::vector<ir::TensorInfo>& in, const ocl::DeviceInfo&) {
+        if (in.empty() || !floatInput(in) || reduceCode(l.attrs.s("op")) < 0 ||
+            in[0].dims.size() > static_cast<size_t>(kMaxKernelRank))
+          return false;
+        // An axes input must have an integer type (its value is needed on the host).
+        return in.size() == 1 || in[1].dtype == DataType::kINT64 || in[1].dtype == DataType::kINT32;
+      },
+      [](const ir::Layer& l, ocl::Device& dev) -> std::unique_ptr<Kernel> {
+        const int op = reduceCode(l.attrs.s("op"));
+        CLRT_CHECK(op >= 0, kBuild, "REDUCE layer '", l.name, "': unknown op '", l.attrs.s("op"),
+                   "'");
+        return std::make_unique<ReduceKernel>(dev, l, op);
+      }));
+}
+
+}  // namespace clrt::tactics

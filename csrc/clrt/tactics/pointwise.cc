@@ -1,0 +1,362 @@
+// Pointwise tactics: ACTIVATION, UNARY, ELEMENTWISE (broadcasting), SCALE, CAST, IDENTITY and
+// WHERE, all served by the one program built from kernels/pointwise.cl.
+#include <cmath>
+#include <limits>
+
+#include "clrt/tactics/strided.h"
+
+namespace clrt::tactics {
+namespace {
+
+constexpr const char* kFile = "pointwise.cl";
+
+int codeOf(const std::map<std::string, int>& table, const std::string& key) {
+  auto it = table.find(key);
+  return it == table.end() ? -1 : it->second;
+}
+
+// Codes shared with unary_op() in pointwise.cl (activations match the conv epilogue).
+const std::map<std::string, int>& activationCodes() {
+  static const std::map<std::string, int> m = {
+      {"RELU", 1}, {"LEAKY_RELU", 2},   {"CLIP", 3},       {"SIGMOID", 4},
+      {"TANH", 5}, {"HARD_SIGMOID", 6}, {"HARD_SWISH", 7}, {"GELU_ERF", 8},
+      {"ELU", 9},  {"SOFTPLUS", 10},    {"GELU_TANH", 11}};
+  return m;
+}
+const std::map<std::string, int>& unaryCodes() {
+  static const std::map<std::string, int> m = {
+      {"EXP", 20}, {"LOG", 21}, {"SQRT", 22}, {"RECIP", 23}, {"ABS", 24},  {"NEG", 25},
+      {"ERF", 26}, {"SIN", 27}, {"COS", 28},  {"FLOOR", 29}, {"CEIL", 30}, {"NOT", 31}};
+  return m;
+}
+const std::map<std::string, int>& binaryCodes() {
+  static const std::map<std::string, int> m = {
+      {"SUM", 0}, {"SUB", 1},   {"PROD", 2},    {"DIV", 3},  {"POW", 4},  {"MAX", 5},
+      {"MIN", 6}, {"EQUAL", 7}, {"GREATER", 8}, {"LESS", 9}, {"AND", 10}, {"OR", 11}};
+  return m;
+}
+
+bool isInt(DataType t) { return t == DataType::kINT32 || t == DataType::kINT64; }
+bool rankOk(const std::vector<ir::TensorInfo>& in) {
+  for (auto& t : in)
+    if (t.dims.size() > static_cast<size_t>(kMaxKernelRank)) return false;
+  return true;
+}
+
+// The activation parameters with ONNX's defaults where the importer left them out.
+std::pair<float, float> activationParams(const ir::Attrs& a, const std::string& type) {
+  const double inf = std::numeric_limits<float>::infinity();
+  double alpha = 0, beta = 0;
+  if (type == "LEAKY_RELU") alpha = 0.01;
+  if (type == "ELU") alpha = 1.0;
+  if (type == "CLIP") alpha = -inf, beta = inf;
+  if (type == "HARD_SIGMOID") alpha = 0.2, beta = 0.5;
+  if (type == "HARD_SWISH") alpha = 1.0 / 6.0, beta = 0.5;
+  return {static_cast<float>(a.f("alpha", alpha)), static_cast<float>(a.f("beta", beta))};
+}
+
+cl_int count(const Dims& d, const std::string& layer) {
+  const int64_t n = volume(d);
+  checkIndexable(n, "layer '" + layer + "'");
+  return static_cast<cl_int>(n);
+}
+
+// y = f(x) for ACTIVATION and UNARY: float ops through unary_f, integer ABS/NEG, bool NOT.
+class UnaryKernel : public Kernel {
+ public:
+  UnaryKernel(ocl::Device& dev, std::string layer, int op, float a, float b)
+      : k_(dev, kFile), layer_(std::move(layer)), op_(op), a_(a), b_(b) {}
+  void enqueue(const ExecArgs& args) override {
+    const DeviceTensor& x = args.inputs.at(0);
+    const cl_int n = count(x.dims, layer_);
+    if (n == 0) return;
+    std::lock_guard<std::mutex> lock(k_.mutex());
+    cl_kernel k = nullptr;
+    if (op_ == 31) {
+      k = k_.get("not_b");
+      ocl::setArgs(k, x.buf, args.outputs[0].buf, n);
+    } else if (x.dtype == DataType::kFLOAT) {
+      k = k_.get("unary_f");
+      ocl::setArgs(k, x.buf, args.outputs[0].buf, n, cl_int{op_}, a_, b_);
+    } else {
+      k = k_.get(x.dtype == DataType::kINT32 ? "unary_i" : "unary_l");
+      ocl::setArgs(k, x.buf, args.outputs[0].buf, n, cl_int{op_});
+    }
+    ocl::launch(args.queue, k, {gsize(n)});
+  }
+
+ private:
+  KernelCache k_;
+  std::string layer_;
+  int op_;
+  float a_, b_;
+};
+
+class BinaryKernel : public Kernel {
+ public:
+  BinaryKernel(ocl::Device& dev, std::string layer, int op)
+      : k_(dev, kFile), layer_(std::move(layer)), op_(op) {}
+  void enqueue(const ExecArgs& args) override {
+    const DeviceTensor &a = args.inputs.at(0), &b = args.inputs.at(1);
+    const DeviceTensor& y = args.outputs.at(0);
+    const cl_int n = count(y.dims, layer_);
+    if (n == 0) return;
+    const int64_t na = volume(a.dims), nb = volume(b.dims);
+    cl_int mode = 3;
+    IndexPack p;
+    if (na == n && nb == n)
+      mode = 0;
+    else if (na == n && nb == 1)
+      mode = 1;
+    else if (na == 1 && nb == n)
+      mode = 2;
+    else
+      p = packIndex(y.dims, {broadcastStrides(a.dims, y.dims), broadcastStrides(b.dims, y.dims)},
+                    "layer '" + layer_ + "'");
+    const bool compare = op_ >= 7 && op_ <= 9 && a.dtype != DataType::kBOOL;
+    const char* name = nullptr;
+    switch (a.dtype) {
+      case DataType::kFLOAT:
+        name = compare ? "compare_f" : "binary_f";
+        break;
+      case DataType::kINT32:
+        name = compare ? "compare_i" : "binary_i";
+        break;
+      case DataType::kINT64:
+        name = compare ? "compare_l" : "binary_l";
+        break;
+      case DataType::kBOOL:
+        name = "binary_b";
+        break;
+      default:
+        fail(ErrorKind::kUnsupported,
+             str("layer '", layer_, "': elementwise on ", dtypeName(a.dtype), " is not supported"));
+    }
+    std::lock_guard<std::mutex> lock(k_.mutex());
+    cl_kernel k = k_.get(name);
+    ocl::setArgs(k, a.buf, b.buf, y.buf, n, cl_int{op_}, mode, p);
+    ocl::launch(args.queue, k, {gsize(n)});
+  }
+
+ private:
+  KernelCache k_;
+  std::string layer_;
+  int op_;
+};
+
+class ScaleKernel : public Kernel {
+ public:
+  ScaleKernel(ocl::Device& dev, const ir::Layer& l)
+      : k_(dev, kFile), layer_(l.name), axis_(l.attrs.i("channel_axis", 1)) {
+    auto sc = l.weights.find("scale"), sh = l.weights.find("shift");
+    CLRT_CHECK(sc != l.weights.end(), kBuild, "SCALE layer '", l.name, "' has no 'scale' weights");
+    channels_ = sc->second.numel();
+    scale_ = ocl::MemHandle(uploadWeights(dev, sc->second));
+    if (sh != l.weights.end()) {
+      CLRT_CHECK(sh->second.numel() == channels_, kBuild, "SCALE layer '", l.name, "': shift has ",
+                 sh->second.numel(), " values, scale has ", channels_);
+      shift_ = ocl::MemHandle(uploadWeights(dev, sh->second));
+    } else {
+      shift_ = ocl::MemHandle(uploadWeights(
+          dev, HostTensor::fromFloats({channels_}, std::vector<float>(channels_, 0.0f))));
+    }
+  }
+  void enqueue(const ExecArgs& args) override {
+    const DeviceTensor& x = args.inputs.at(0);
+    const cl_int n = count(x.dims, layer_);
+    if (n == 0) return;
+    const int64_t axis = normalizeAxis(axis_, static_cast<int64_t>(x.dims.size()),
+                                       "SCALE layer '" + layer_ + "' channel_axis");
+    CLRT_CHECK(channels_ == 1 || channels_ == x.dims[axis], kRuntime, "SCALE layer '", layer_,
+               "': ", channels_, " scale values for ", x.dims[axis], " channels of input ",
+               dimsToString(x.dims));
+    int64_t inner = 1;
+    for (size_t k = axis + 1; k < x.dims.size(); ++k) inner *= x.dims[k];
+    std::lock_guard<std::mutex> lock(k_.mutex());
+    cl_kernel k = k_.get("scale_f");
+    ocl::setArgs(k, x.buf, scale_.get(), shift_.get(), args.outputs[0].buf, n,
+                 static_cast<cl_int>(inner), static_cast<cl_int>(channels_));
+    ocl::launch(args.queue, k, {gsize(n)});
+  }
+
+ private:
+  KernelCache k_;
+  std::string layer_;
+  int64_t axis_, channels_ = 0;
+  ocl::MemHandle scale_, shift_;
+};
+
+bool castable(DataType t) {
+  switch (t) {
+    case DataType::kFLOAT:
+    case DataType::kHALF:
+    case DataType::kINT8:
+    case DataType::kINT32:
+    case DataType::kBOOL:
+    case DataType::kUINT8:
+    case DataType::kINT64:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// CAST, and IDENTITY (a copy, or a cast when the builder gave the output another type).
+class CastKernel : public Kernel {
+ public:
+  CastKernel(ocl::Device& dev, std::string layer) : k_(dev, kFile), layer_(std::move(layer)) {}
+  void enqueue(const ExecArgs& args) override {
+    const DeviceTensor &x = args.inputs.at(0), &y = args.outputs.at(0);
+    const cl_int n = count(x.dims, layer_);
+    if (x.dtype == y.dtype) {
+      copyBytes(args.queue, x.buf, 0, y.buf, 0, static_cast<size_t>(n) * dtypeSize(x.dtype));
+      return;
+    }
+    CLRT_CHECK(castable(x.dtype) && castable(y.dtype), kUnsupported, "layer '", layer_,
+               "': cast from ", dtypeName(x.dtype), " to ", dtypeName(y.dtype),
+               " is not supported");
+    if (n == 0) return;
+    std::lock_guard<std::mutex> lock(k_.mutex());
+    cl_kernel k = k_.get("cast_any");
+    ocl::setArgs(k, x.buf, y.buf, n, static_cast<cl_int>(x.dtype), static_cast<cl_int>(y.dtype));
+    ocl::launch(args.queue, k, {gsize(n)});
+  }
+
+ private:
+  KernelCache k_;
+  std::string layer_;
+};
+
+class WhereKernel : public Kernel {
+ public:
+  WhereKernel(ocl::Device& dev, std::string layer) : k_(dev, kFile), layer_(std::move(layer)) {}
+  void enqueue(const ExecArgs& args) override {
+    const DeviceTensor &c = args.inputs.at(0), &a = args.inputs.at(1), &b = args.inputs.at(2);
+    const DeviceTensor& y = args.outputs.at(0);
+    const cl_int n = count(y.dims, layer_);
+    if (n == 0) return;
+    const IndexPack p =
+        packIndex(y.dims,
+                  {broadcastStrides(c.dims, y.dims), broadcastStrides(a.dims, y.dims),
+                   broadcastStrides(b.dims, y.dims)},
+                  "WHERE layer '" + layer_ + "'");
+    const size_t es = dtypeSize(y.dtype);
+    const char* name = es == 1 ? "where_1" : es == 2 ? "where_2" : es == 4 ? "where_4" : "where_8";
+    std::lock_guard<std::mutex> lock(k_.mutex());
+    cl_kernel k = k_.get(name);
+    ocl::setArgs(k, c.buf, a.buf, b.buf, y.buf, n, p);
+    ocl::launch(args.queue, k, {gsize(n)});
+  }
+
+ private:
+  KernelCache k_;
+  std::string layer_;
+};
+
+bool activationEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
+                        const ocl::DeviceInfo&) {
+  return in.size() == 1 && in[0].dtype == DataType::kFLOAT &&
+         codeOf(activationCodes(), l.attrs.s("type")) > 0;
+}
+
+bool unaryEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
+                   const ocl::DeviceInfo&) {
+  if (in.size() != 1) return false;
+  const std::string op = l.attrs.s("op");
+  const int code = codeOf(unaryCodes(), op);
+  if (code < 0) return false;
+  if (op == "NOT") return in[0].dtype == DataType::kBOOL;
+  if (op == "ABS" || op == "NEG") return in[0].dtype == DataType::kFLOAT || isInt(in[0].dtype);
+  return in[0].dtype == DataType::kFLOAT;
+}
+
+bool elementwiseEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
+                         const ocl::DeviceInfo&) {
+  if (in.size() != 2 || in[0].dtype != in[1].dtype || !rankOk(in)) return false;
+  const int code = codeOf(binaryCodes(), l.attrs.s("op"));
+  const DataType t = in[0].dtype;
+  if (code < 0) return false;
+  if (code >= 10 || t == DataType::kBOOL) return t == DataType::kBOOL && (code >= 10 || code == 7);
+  return t == DataType::kFLOAT || isInt(t);
+}
+
+bool scaleEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
+                   const ocl::DeviceInfo&) {
+  return in.size() == 1 && in[0].dtype == DataType::kFLOAT && l.weights.count("scale");
+}
+
+bool castEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
+                  const ocl::DeviceInfo&) {
+  return in.size() == 1 && castable(in[0].dtype) &&
+         castable(static_cast<DataType>(l.attrs.i("to", 0)));
+}
+
+bool identityEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
+                      const ocl::DeviceInfo&) {
+  // A plain copy handles any dtype; a differing output type goes through cast_any.
+  if (in.size() != 1) return false;
+  if (!l.output_types.empty() && l.output_types[0] && *l.output_types[0] != in[0].dtype)
+    return castable(in[0].dtype) && castable(*l.output_types[0]);
+  return true;
+}
+
+bool whereEligible(const ir::Layer&, const std::vector<ir::TensorInfo>& in,
+                   const ocl::DeviceInfo&) {
+  if (in.size() != 3 || in[0].dtype != DataType::kBOOL || in[1].dtype != in[2].dtype || !rankOk(in))
+    return false;
+  const size_t es = dtypeSize(in[1].dtype);
+  return es == 1 || es == 2 || es == 4 || es == 8;
+}
+
+}  // namespace
+
+void registerPointwiseTactics() {
+  using L = ir::LayerKind;
+  registerTactic(std::make_unique<FnTactic>(
+      "activation.pointwise", L::kACTIVATION, activationEligible,
+      [](const ir::Layer& l, ocl::Device& dev) -> std::unique_ptr<Kernel> {
+        const std::string type = l.attrs.s("type");
+        const int code = codeOf(activationCodes(), type);
+        CLRT_CHECK(code > 0, kBuild, "ACTIVATION layer '", l.name, "': unknown type '", type, "'");
+        auto [a, b] = activationParams(l.attrs, type);
+        return std::make_unique<UnaryKernel>(dev, l.name, code, a, b);
+      }));
+  registerTactic(std::make_unique<FnTactic>(
+      "unary.pointwise", L::kUNARY, unaryEligible,
+      [](const ir::Layer& l, ocl::Device& dev) -> std::unique_ptr<Kernel> {
+        const int code = codeOf(unaryCodes(), l.attrs.s("op"));
+        CLRT_CHECK(code > 0, kBuild, "UNARY layer '", l.name, "': unknown op '", l.attrs.s("op"),
+                   "'");
+        return std::make_unique<UnaryKernel>(dev, l.name, code, 0.0f, 0.0f);
+      }));
+  registerTactic(std::make_unique<FnTactic>(
+      "elementwise.broadcast", L::kELEMENTWISE, elementwiseEligible,
+      [](const ir::Layer& l, ocl::Device& dev) -> std::unique_ptr<Kernel> {
+        const int code = codeOf(binaryCodes(), l.attrs.s("op"));
+        CLRT_CHECK(code >= 0, kBuild, "ELEMENTWISE layer '", l.name, "': unknown op '",
+                   l.attrs.s("op"), "'");
+        return std::make_unique<BinaryKernel>(dev, l.name, code);
+      }));
+  registerTactic(std::make_unique<FnTactic>(
+      "scale.per_channel", L::kSCALE, scaleEligible,
+      [](const ir::Layer& l, ocl::Device& dev) -> std::unique_ptr<Kernel> {
+        return std::make_unique<ScaleKernel>(dev, l);
+      }));
+  registerTactic(std::make_unique<FnTactic>(
+      "cast.pointwise", L::kCAST, castEligible,
+      [](const ir::Layer& l, ocl::Device& dev) -> std::unique_ptr<Kernel> {
+        return std::make_unique<CastKernel>(dev, l.name);
+      }));
+  registerTactic(std::make_unique<FnTactic>(
+      "identity.copy", L::kIDENTITY, identityEligible,
+      [](const ir::Layer& l, ocl::Device& dev) -> std::unique_ptr<Kernel> {
+        return std::make_unique<CastKernel>(dev, l.name);
+      }));
+  registerTactic(std::make_unique<FnTactic>(
+      "where.broadcast", L::kWHERE, whereEligible,
+      [](const ir::Layer& l, ocl::Device& dev) -> std::unique_ptr<Kernel> {
+        return std::make_unique<WhereKernel>(dev, l.name);
+      }));
+}
+
+}  // namespace clrt::tactics

@@ -1,0 +1,112 @@
+// Pooling tactic: windowed MAX/AVERAGE (pads, strides, dilations, count_include_pad; ceil_mode
+// arrives through the output dims) and global MAX/AVERAGE, over [N,C,H,W] or [N,C,W] as H=1.
+#include <mutex>
+#include <tuple>
+
+#include "clrt/tactics/compute_common.h"
+
+namespace clrt::tactics {
+namespace {
+
+constexpr const char* kFile = "pooling.cl";
+constexpr size_t kReduceWG = 128;  // GPOOL_WG in pooling.cl
+
+struct PoolSpec {
+  std::string layer;
+  bool is_max = true, global = false, count_include_pad = false;
+  Window2d win;
+};
+
+bool readSpec(const ir::Layer& l, PoolSpec* s) {
+  s->layer = l.name;
+  const std::string type = l.attrs.s("type", "MAX");
+  if (type != "MAX" && type != "AVERAGE") return false;
+  s->is_max = type == "MAX";
+  s->global = l.attrs.i("global", 0) != 0;
+  s->count_include_pad = l.attrs.i("count_include_pad", 0) != 0;
+  if (s->global) return true;
+  return readPair(l.attrs, "window", 1, &s->win.kh, &s->win.kw) && readWindow(l.attrs, &s->win);
+}
+
+class PoolKernel : public Kernel {
+ public:
+  PoolKernel(const ir::Layer& l, ocl::Device& dev) : gpu_(dev.info().is_gpu) {
+    CLRT_CHECK(readSpec(l, &s_), kBuild, "pooling layer '", l.name,
+               "' has attributes the pooling tactic does not support");
+    if (s_.global) {
+      loop_ = ocl::KernelHandle(dev.kernel(kFile, "", "global_pool_loop"));
+      reduce_ = ocl::KernelHandle(dev.kernel(kFile, "", "global_pool_reduce"));
+    } else {
+      window_ = ocl::KernelHandle(dev.kernel(kFile, "", "pool2d"));
+    }
+  }
+
+  void enqueue(const ExecArgs& a) override {
+    CLRT_CHECK(!a.inputs.empty() && !a.outputs.empty(), kRuntime, "pooling layer '", s_.layer,
+               "' got no input/output tensors");
+    const DeviceTensor& x = a.inputs[0];
+    const DeviceTensor& y = a.outputs[0];
+    requireFloat(x, s_.layer, "input");
+    requireFloat(y, s_.layer, "output");
+    CLRT_CHECK((x.dims.size() == 3 || x.dims.size() == 4) && y.dims.size() == x.dims.size() &&
+                   y.dims[0] == x.dims[0] && y.dims[1] == x.dims[1],
+               kRuntime, "pooling layer '", s_.layer, "': input ", dimsToString(x.dims),
+               " and output ", dimsToString(y.dims), " must be [N, C, (H,) W] alike");
+    const auto [H, W] = spatialHW(x.dims);
+    const auto [OH, OW] = spatialHW(y.dims);
+    const cl_int NC = kint(x.dims[0] * x.dims[1], s_.layer);
+    kint(volume(x.dims), s_.layer);
+    kint(volume(y.dims), s_.layer);
+    if (volume(y.dims) == 0) return;
+    const cl_int is_max = s_.is_max ? 1 : 0;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (s_.global) {
+      CLRT_CHECK(OH == 1 && OW == 1, kRuntime, "global pooling layer '", s_.layer, "': output ",
+                 dimsToString(y.dims), " must be 1 in every spatial dim");
+      const cl_int HW = kint(H * W, s_.layer);
+      // A work-group per (n, c) pays off only where many work-items run at once.
+      if (gpu_ && HW > 64) {
+        ocl::setArgs(reduce_.get(), x.buf, y.buf, NC, HW, is_max);
+        ocl::launch(a.queue, reduce_.get(), {static_cast<size_t>(NC) * kReduceWG}, {kReduceWG});
+      } else {
+        ocl::setArgs(loop_.get(), x.buf, y.buf, NC, HW, is_max);
+        ocl::launch(a.queue, loop_.get(), {gsize(NC)}, {});
+      }
+      return;
+    }
+    const Window2d& w = s_.win;
+    const Pads p = resolvePads(w, H, W, OH, OW);
+    auto i = [&](int64_t v) { return kint(v, s_.layer); };
+    ocl::setArgs(window_.get(), x.buf, y.buf, NC, i(H), i(W), i(OH), i(OW), i(w.kh), i(w.kw),
+                 i(w.sh), i(w.sw), i(w.dh), i(w.dw), i(p.t), i(p.l), i(p.b), i(p.r), is_max,
+                 cl_int{s_.count_include_pad});
+    ocl::launch(a.queue, window_.get(), {gsize(OW), gsize(OH), gsize(NC)}, {});
+  }
+
+ private:
+  PoolSpec s_;
+  bool gpu_;
+  std::mutex mu_;  // kernel arguments are per cl_kernel: one enqueue at a time
+  ocl::KernelHandle window_, loop_, reduce_;
+};
+
+class PoolTactic : public Tactic {
+ public:
+  std::string name() const override { return "pool.direct"; }
+  ir::LayerKind kind() const override { return ir::LayerKind::kPOOLING; }
+  bool eligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
+                const ocl::DeviceInfo&) const override {
+    PoolSpec s;
+    if (!readSpec(l, &s) || in.empty() || !isFloat(in[0])) return false;
+    return in[0].dims.size() == 3 || in[0].dims.size() == 4;
+  }
+  std::unique_ptr<Kernel> instantiate(const ir::Layer& l, ocl::Device& dev) const override {
+    return std::make_unique<PoolKernel>(l, dev);
+  }
+};
+
+}  // namespace
+
+void registerPoolingTactics() { registerTactic(std::make_unique<PoolTactic>()); }
+
+}  // namespace clrt::tactics
