@@ -64,8 +64,14 @@ class OnnxWriter:
     def conv_bn(self, x, cin, cout, k, stride=1, groups=1, act="relu", bn_scale=1.0):
         n = self._name("conv")
         w = self._init(n + ".weight", self.w.conv(cout, cin // groups, k))
-        y = self._node("Conv", [x, w], kernel_shape=[k, k], strides=[stride, stride],
-                       pads=[k // 2] * 4, group=groups)
+        y = self._node(
+            "Conv",
+            [x, w],
+            kernel_shape=[k, k],
+            strides=[stride, stride],
+            pads=[k // 2] * 4,
+            group=groups,
+        )
         g, b, m, v = self.w.bn(cout, bn_scale)
         names = [self._init(f"{n}.bn.{s}", a) for s, a in zip("gbmv", (g, b, m, v))]
         y = self._node("BatchNormalization", [y] + names, epsilon=1e-5)
@@ -91,8 +97,9 @@ class OnnxWriter:
         w, b = self.w.fc(classes, cin)
         self.classes = classes
         n = self._name("fc")
-        return self._node("Gemm", [y, self._init(n + ".weight", w), self._init(n + ".bias", b)],
-                          transB=1)
+        return self._node(
+            "Gemm", [y, self._init(n + ".weight", w), self._init(n + ".bias", b)], transB=1
+        )
 
     def model(self, build, size, name):
         build(self, "input")
@@ -100,8 +107,11 @@ class OnnxWriter:
         x = helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 3, size, size])
         y = helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", self.classes])
         graph = helper.make_graph(self.nodes, name, [x], [y], self.inits)
-        m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
-                              producer_name="clrt/scripts/export_models.py")
+        m = helper.make_model(
+            graph,
+            opset_imports=[helper.make_opsetid("", OPSET)],
+            producer_name="clrt/scripts/export_models.py",
+        )
         m.ir_version = 8
         onnx.checker.check_model(m)
         return m
@@ -178,8 +188,15 @@ def resnet(depth=18, width=64, classes=1000, small_input=False):
 
 def mobilenetv2(width_mult=1.0, classes=1000, small_input=False):
     """MobileNetV2: inverted residuals (1x1 expand, 3x3 depthwise, 1x1 project) with ReLU6."""
-    settings = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1),
-                (6, 160, 3, 2), (6, 320, 1, 1)]
+    settings = [
+        (1, 16, 1, 1),
+        (6, 24, 2, 2),
+        (6, 32, 3, 2),
+        (6, 64, 4, 2),
+        (6, 96, 3, 1),
+        (6, 160, 3, 2),
+        (6, 320, 1, 1),
+    ]
 
     def ch(c):  # channels rounded to a multiple of 8, as the reference implementation does
         return max(8, int(c * width_mult + 4) // 8 * 8)
@@ -241,8 +258,11 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "models"))
     ap.add_argument("--full", action="store_true", help="export the 224x224 models instead")
-    ap.add_argument("--check", action="store_true",
-                    help="compare onnxruntime with the PyTorch rendering (needs torch)")
+    ap.add_argument(
+        "--check",
+        action="store_true",
+        help="compare onnxruntime with the PyTorch rendering (needs torch)",
+    )
     args = ap.parse_args()
     Path(args.out).mkdir(parents=True, exist_ok=True)
     for name, (_, size) in (FULL if args.full else SMALL).items():
@@ -257,8 +277,10 @@ def main():
             ref = sess.run(None, {"input": x})[0]
             with torch.no_grad():
                 got = torch_forward(name, torch.from_numpy(x)).numpy()
-            print(f"  |onnxruntime - torch| max {np.abs(ref - got).max():.2e}, "
-                  f"logit range [{ref.min():.2f}, {ref.max():.2f}]")
+            print(
+                f"  |onnxruntime - torch| max {np.abs(ref - got).max():.2e}, "
+                f"logit range [{ref.min():.2f}, {ref.max():.2f}]"
+            )
 
 
 if __name__ == "__main__":

@@ -38,8 +38,9 @@ def read_idx(path):
     dims = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
     arr = np.frombuffer(data, dtype=_IDX_DTYPES[dtype], offset=header)
     if arr.size != int(np.prod(dims)):
-        raise ValueError(f"{path}: expected {int(np.prod(dims))} elements for dims {dims}, "
-                         f"found {arr.size}")
+        raise ValueError(
+            f"{path}: expected {int(np.prod(dims))} elements for dims {dims}, found {arr.size}"
+        )
     return arr.reshape(dims)
 
 
@@ -49,8 +50,11 @@ def data_dir():
 
 def available():
     d = data_dir()
-    return all((d / f"{s}-{k}-ubyte.gz").exists()
-               for s in ("train", "t10k") for k in ("images-idx3", "labels-idx1"))
+    return all(
+        (d / f"{s}-{k}-ubyte.gz").exists()
+        for s in ("train", "t10k")
+        for k in ("images-idx3", "labels-idx1")
+    )
 
 
 def load(split="test"):

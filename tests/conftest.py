@@ -1,7 +1,6 @@
 # Session fixtures shared by the device tests, and the OpenCL device printed in the report header.
-import pytest
-
 import clrt as trt
+import pytest
 from helpers import LOGGER, device_description, get_runtime
 
 

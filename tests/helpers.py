@@ -2,12 +2,11 @@
 import importlib.util
 from pathlib import Path
 
+import clrt as trt
 import numpy as np
 import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
-
-import clrt as trt
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "models"
@@ -134,7 +133,8 @@ def make_model(nodes, inputs, outputs, initializers=None, opset=17, name="test")
     if isinstance(initializers, (list, tuple)):
         inits = list(initializers)
     graph = helper.make_graph(
-        nodes, name, [_value_info(i) for i in inputs], [_value_info(o) for o in outputs], inits)
+        nodes, name, [_value_info(i) for i in inputs], [_value_info(o) for o in outputs], inits
+    )
     opsets = [helper.make_opsetid("", opset)]
     model = helper.make_model(graph, opset_imports=opsets, producer_name="clrt-tests")
     model.ir_version = helper.find_min_ir_version_for(opsets)
@@ -175,11 +175,11 @@ def _mismatch(actual, expected, rtol, atol, name):
         f"{name}: {int(bad.sum())} of {a.size} elements differ beyond rtol={rtol}, atol={atol}; "
         f"worst at {tuple(int(i) for i in worst)}: got {actual[worst]!r}, "
         f"expected {expected[worst]!r}; max abs err {err[big]:.3e} at "
-        f"{tuple(int(i) for i in big)}, max rel err {rel.max():.3e} (nonzero expected values)")
+        f"{tuple(int(i) for i in big)}, max rel err {rel.max():.3e} (nonzero expected values)"
+    )
 
 
-def run_and_compare(model, feeds, rtol=RTOL, atol=ATOL, profiles=None, opt_level=None,
-                    engine=None):
+def run_and_compare(model, feeds, rtol=RTOL, atol=ATOL, profiles=None, opt_level=None, engine=None):
     """Builds (unless given) and runs the model with clrt and onnxruntime; every output must
     match in shape, dtype kind and value. Returns clrt's outputs."""
     engine = engine or build_engine(model, profiles=profiles, opt_level=opt_level)
@@ -188,7 +188,8 @@ def run_and_compare(model, feeds, rtol=RTOL, atol=ATOL, profiles=None, opt_level
     assert sorted(got) == sorted(ref), f"outputs {sorted(got)}, onnxruntime gives {sorted(ref)}"
     for name, expected in ref.items():
         assert got[name].dtype.kind == expected.dtype.kind, (
-            f"{name}: dtype {got[name].dtype}, onnxruntime gives {expected.dtype}")
+            f"{name}: dtype {got[name].dtype}, onnxruntime gives {expected.dtype}"
+        )
         if expected.dtype.kind in "biu":
             np.testing.assert_array_equal(got[name], expected, err_msg=name)
         else:
@@ -203,3 +204,13 @@ def device_description():
         if callable(fn):
             return str(fn())
     return "unknown (clrt exposes no device query)"
+
+
+def compile_counter():
+    """A callable giving the number of OpenCL program compilations in this process, if the module
+    exposes one, else None."""
+    for attr in ("compile_count", "get_compile_count", "program_compile_count"):
+        fn = getattr(trt, attr, None)
+        if callable(fn):
+            return fn
+    return None

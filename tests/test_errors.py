@@ -1,16 +1,31 @@
 # Errors say what went wrong and name the thing: parser, builder, infer and execute_v2 misuse.
+import clrt as trt
 import numpy as np
 import pytest
+from helpers import (
+    EXPLICIT_BATCH,
+    LOGGER,
+    build_engine,
+    make_config,
+    make_model,
+    model_bytes,
+    parse_network,
+    parser_errors,
+)
 from onnx import helper as oh
-
-import clrt as trt
-from helpers import (EXPLICIT_BATCH, LOGGER, build_engine, make_config, make_model, model_bytes,
-                     parse_network, parser_errors)
 
 N = oh.make_node
 # Real ONNX ops clrt is unlikely to import; the first two the parser rejects are used.
-UNSUPPORTED_CANDIDATES = ["Det", "Hardmax", "Unique", "NonMaxSuppression", "RoiAlign",
-                          "GridSample", "STFT", "Col2Im"]
+UNSUPPORTED_CANDIDATES = [
+    "Det",
+    "Hardmax",
+    "Unique",
+    "NonMaxSuppression",
+    "RoiAlign",
+    "GridSample",
+    "STFT",
+    "Col2Im",
+]
 
 
 def new_parser(builder):
@@ -27,17 +42,21 @@ def two_unsupported(builder):
 
 def test_unsupported_ops_reported_together(builder):
     op_a, op_b = two_unsupported(builder)
-    nodes = [N("Relu", ["x"], ["r"], name="relu_0"),
-             N(op_a, ["r"], ["a"], name="first_bad"),
-             N("Sigmoid", ["a"], ["s"], name="sigmoid_2"),
-             N(op_b, ["s"], ["y"], name="second_bad")]
+    nodes = [
+        N("Relu", ["x"], ["r"], name="relu_0"),
+        N(op_a, ["r"], ["a"], name="first_bad"),
+        N("Sigmoid", ["a"], ["s"], name="sigmoid_2"),
+        N(op_b, ["s"], ["y"], name="second_bad"),
+    ]
     model = make_model(nodes, [("x", (2, 3, 3))], ["y"])
     network, parser = new_parser(builder)
     assert not parser.parse(model_bytes(model))
     errors = parser_errors(parser)
     assert len(errors) == 2, f"expected one error per unsupported node, got {errors}"
-    for text, index, name, op in ((errors[0], 1, "first_bad", op_a),
-                                  (errors[1], 3, "second_bad", op_b)):
+    for text, index, name, op in (
+        (errors[0], 1, "first_bad", op_a),
+        (errors[1], 3, "second_bad", op_b),
+    ):
         assert f"node {index}" in text and name in text and op in text, text
     err = parser.get_error(0)
     if hasattr(err, "node"):  # TensorRT's ParserError accessors
@@ -46,9 +65,12 @@ def test_unsupported_ops_reported_together(builder):
 
 
 def test_bad_attribute_names_node(builder):
-    model = make_model([N("Conv", ["x", "w"], ["y"], name="the_conv", auto_pad="SIDEWAYS")],
-                       [("x", (1, 2, 5, 5))], ["y"],
-                       {"w": np.zeros((3, 2, 3, 3), np.float32)})
+    model = make_model(
+        [N("Conv", ["x", "w"], ["y"], name="the_conv", auto_pad="SIDEWAYS")],
+        [("x", (1, 2, 5, 5))],
+        ["y"],
+        {"w": np.zeros((3, 2, 3, 3), np.float32)},
+    )
     _, parser = new_parser(builder)
     assert not parser.parse(model_bytes(model))
     text = " ".join(parser_errors(parser))
@@ -68,8 +90,11 @@ def test_missing_file(builder, tmp_path):
     assert "does_not_exist.onnx" in text, text
 
 
-@pytest.mark.parametrize("data", [b"", b"\x00\x01garbage bytes, not a protobuf" * 3,
-                                  bytes(range(256)) * 4], ids=["empty", "garbage", "binary"])
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"\x00\x01garbage bytes, not a protobuf" * 3, bytes(range(256)) * 4],
+    ids=["empty", "garbage", "binary"],
+)
 def test_garbage_bytes(builder, data):
     network, parser = new_parser(builder)
     assert not parser.parse(data)
@@ -83,14 +108,18 @@ def static_engine():
     return build_engine(model)
 
 
-@pytest.mark.parametrize("feeds, words", [
-    ({"inptu": np.zeros((2, 3, 4), np.float32)}, ["inptu"]),
-    ({}, ["input"]),
-    ({"input": np.zeros((2, 3, 5), np.float32)}, ["input", "(2, 3, 5)"]),
-    ({"input": np.zeros((2, 3), np.float32)}, ["input"]),
-    ({"input": np.array([["a"] * 4] * 3 * 2).reshape(2, 3, 4)}, ["input"]),
-    ({"input": np.zeros((2, 3, 4), np.complex64)}, ["input"]),
-], ids=["wrong-name", "missing", "wrong-shape", "wrong-rank", "str-dtype", "complex-dtype"])
+@pytest.mark.parametrize(
+    "feeds, words",
+    [
+        ({"inptu": np.zeros((2, 3, 4), np.float32)}, ["inptu"]),
+        ({}, ["input"]),
+        ({"input": np.zeros((2, 3, 5), np.float32)}, ["input", "(2, 3, 5)"]),
+        ({"input": np.zeros((2, 3), np.float32)}, ["input"]),
+        ({"input": np.array([["a"] * 4] * 3 * 2).reshape(2, 3, 4)}, ["input"]),
+        ({"input": np.zeros((2, 3, 4), np.complex64)}, ["input"]),
+    ],
+    ids=["wrong-name", "missing", "wrong-shape", "wrong-rank", "str-dtype", "complex-dtype"],
+)
 def test_infer_rejects_bad_inputs(static_engine, feeds, words):
     context = static_engine.create_execution_context()
     with pytest.raises(ValueError) as info:
@@ -111,9 +140,13 @@ def test_workspace_limit_too_small(builder):
     rng = np.random.default_rng(0)
     model = make_model(
         [N("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]), N("MatMul", ["c", "k"], ["y"])],
-        [("x", (1, 16, 16, 16))], ["y"],
-        {"w": rng.standard_normal((16, 16, 3, 3)).astype(np.float32),
-         "k": rng.standard_normal((16, 16)).astype(np.float32)})
+        [("x", (1, 16, 16, 16))],
+        ["y"],
+        {
+            "w": rng.standard_normal((16, 16, 3, 3)).astype(np.float32),
+            "k": rng.standard_normal((16, 16)).astype(np.float32),
+        },
+    )
     _, network, _ = parse_network(model, builder)
     with pytest.raises(trt.BuildError, match="(?i)workspace"):
         builder.build_serialized_network(network, make_config(builder, workspace=1))

@@ -1,12 +1,19 @@
 # models/fmnist_cnn.onnx rebuilt by hand through the network API; layer/tensor introspection.
+import clrt as trt
 import numpy as np
 import onnx
 import pytest
+from helpers import (
+    EXPLICIT_BATCH,
+    MODELS,
+    assert_close,
+    build_engine,
+    deserialize,
+    fmnist,
+    ort_run,
+    parse_network,
+)
 from onnx import numpy_helper
-
-import clrt as trt
-from helpers import (EXPLICIT_BATCH, MODELS, assert_close, build_engine, deserialize, fmnist,
-                     ort_run, parse_network)
 
 CNN = MODELS / "fmnist_cnn.onnx"
 BATCH = 8
@@ -94,11 +101,16 @@ def build_by_hand(network):
     fc_b = weights[gemm.input[2]].astype(np.float32).reshape(1, -1)
     keep.extend([fc_w, fc_b])
     w_const = network.add_constant(fc_w.shape, fc_w)
-    mm = network.add_matrix_multiply(flat.get_output(0), trt.MatrixOperation.NONE,
-                                     w_const.get_output(0), trt.MatrixOperation.TRANSPOSE)
+    mm = network.add_matrix_multiply(
+        flat.get_output(0),
+        trt.MatrixOperation.NONE,
+        w_const.get_output(0),
+        trt.MatrixOperation.TRANSPOSE,
+    )
     b_const = network.add_constant(fc_b.shape, fc_b)
-    fc = network.add_elementwise(mm.get_output(0), b_const.get_output(0),
-                                 trt.ElementWiseOperation.SUM)
+    fc = network.add_elementwise(
+        mm.get_output(0), b_const.get_output(0), trt.ElementWiseOperation.SUM
+    )
     fc.name = "fc"
     logits = fc.get_output(0)
     logits.name = "logits"

@@ -191,7 +191,8 @@ runtime::EngineDesc Builder::build(const ir::Network& network, const BuilderConf
                ir::layerKindName(l.kind), ") on ", dev.info().name,
                rejected.empty() ? std::string(": no tactic supports its inputs")
                                 : str(" within the workspace limit of ", config.workspace_limit,
-                                      " bytes:", rejected, " raise it with "
+                                      " bytes:", rejected,
+                                      " raise it with "
                                       "config.set_memory_pool_limit(MemoryPoolType.WORKSPACE, n)"));
     size_t best = 0;
     if (cands.size() > 1 && config.optimization_level > 0) {
@@ -199,7 +200,8 @@ runtime::EngineDesc Builder::build(const ir::Network& network, const BuilderConf
       const auto& r = optShapes[0];
       TimingBuffers tb;
       auto make = [&](int t) -> tactics::DeviceTensor {
-        const size_t bytes = std::max<size_t>(volume(r.dims[t]) * dtypeSize(net.tensors[t].dtype), 4);
+        const size_t bytes =
+            std::max<size_t>(volume(r.dims[t]) * dtypeSize(net.tensors[t].dtype), 4);
         ocl::MemHandle m(dev.alloc(bytes));
         std::vector<uint8_t> fill(bytes, 0);
         if (net.tensors[t].dtype == DataType::kFLOAT) {
@@ -209,8 +211,9 @@ runtime::EngineDesc Builder::build(const ir::Network& network, const BuilderConf
             std::memcpy(&fill[i], &v, 4);
           }
         }
-        if (r.values[t]) std::memcpy(fill.data(), r.values[t]->bytes.data(),
-                                     std::min(bytes, r.values[t]->bytes.size()));
+        if (r.values[t])
+          std::memcpy(fill.data(), r.values[t]->bytes.data(),
+                      std::min(bytes, r.values[t]->bytes.size()));
         dev.write(dev.queue(), m.get(), 0, bytes, fill.data(), true);
         tactics::DeviceTensor d{m.get(), r.dims[t], net.tensors[t].dtype};
         tb.owned.push_back(std::move(m));
@@ -236,8 +239,9 @@ runtime::EngineDesc Builder::build(const ir::Network& network, const BuilderConf
           auto t0 = std::chrono::steady_clock::now();
           cands[c].kernel->enqueue(a);
           clFinish(dev.queue());
-          times.push_back(std::chrono::duration<double, std::milli>(
-                              std::chrono::steady_clock::now() - t0).count());
+          times.push_back(
+              std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                  .count());
         }
         std::sort(times.begin(), times.end());
         const double ms = times[times.size() / 2];
@@ -269,7 +273,8 @@ runtime::EngineDesc Builder::build(const ir::Network& network, const BuilderConf
   {
     ocl::ProgramRecorder rec;
     for (size_t li = 0; li < nl; ++li)
-      if (!desc.on_host[li]) tactics::findTactic(desc.tactics[li])->instantiate(net.layers[li], dev);
+      if (!desc.on_host[li])
+        tactics::findTactic(desc.tactics[li])->instantiate(net.layers[li], dev);
     desc.program_binaries = dev.programBinaries(rec.keys());
   }
   desc.net = std::move(net);
@@ -279,8 +284,8 @@ runtime::EngineDesc Builder::build(const ir::Network& network, const BuilderConf
   desc.clrt_version = CLRT_VERSION;
   desc.peak_activation_bytes = peak;
   desc.workspace_bytes = workspace;
-  logf(logger_, Severity::kINFO, "built engine: ", nl, " layers, ", peak,
-       " bytes of activations, ", workspace, " bytes of scratch");
+  logf(logger_, Severity::kINFO, "built engine: ", nl, " layers, ", peak, " bytes of activations, ",
+       workspace, " bytes of scratch");
   return desc;
 }
 

@@ -54,7 +54,8 @@ struct BuilderConfig {
 
 class Builder {
  public:
-  Builder(ILogger* logger, std::shared_ptr<ocl::Device> dev) : logger_(logger), dev_(std::move(dev)) {}
+  Builder(ILogger* logger, std::shared_ptr<ocl::Device> dev)
+      : logger_(logger), dev_(std::move(dev)) {}
   // Throws Error(kBuild) naming the layer/tensor on any failure (missing profile for a dynamic
   // input, no tactic fits the workspace limit, no outputs, ...).
   runtime::EngineDesc build(const ir::Network& network, const BuilderConfig& config);

@@ -7,7 +7,7 @@
 #define ACT 0
 #endif
 // Codes: 0 none, 1 RELU, 2 LEAKY_RELU, 3 CLIP, 4 SIGMOID, 5 TANH, 6 HARD_SIGMOID,
-// 7 HARD_SWISH, 8 GELU_ERF, 9 ELU, 10 SOFTPLUS, 11 GELU_TANH (tactics/layer_params.h).
+// 7 HARD_SWISH, 8 GELU_ERF, 9 ELU, 10 SOFTPLUS, 11 GELU_TANH (tactics/compute_common.h).
 inline float apply_act(float x, float a, float b) {
 #if ACT == 1
   return fmax(x, 0.0f);

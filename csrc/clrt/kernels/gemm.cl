@@ -1,12 +1,13 @@
-// GEMM kernels for MatMul: a local-memory tiled batched GEMM with NumPy batch broadcasting and
-// a fused epilogue, and the bias+act epilogue run after CLBlast. Only ACT is a build option.
+// GEMM kernels for MatMul: a local-memory tiled batched GEMM and a few-rows GEMM, both with NumPy
+// batch broadcasting and a fused epilogue, and the bias+act epilogue run after CLBlast. Only ACT
+// is a build option.
 
 // ---- Epilogue activation (same block in conv.cl: kernel files cannot include each other) ----
 #ifndef ACT
 #define ACT 0
 #endif
 // Codes: 0 none, 1 RELU, 2 LEAKY_RELU, 3 CLIP, 4 SIGMOID, 5 TANH, 6 HARD_SIGMOID,
-// 7 HARD_SWISH, 8 GELU_ERF, 9 ELU, 10 SOFTPLUS, 11 GELU_TANH (tactics/layer_params.h).
+// 7 HARD_SWISH, 8 GELU_ERF, 9 ELU, 10 SOFTPLUS, 11 GELU_TANH (tactics/compute_common.h).
 inline float apply_act(float x, float a, float b) {
 #if ACT == 1
   return fmax(x, 0.0f);
@@ -36,6 +37,26 @@ inline float apply_act(float x, float a, float b) {
 }
 // ---- end of the epilogue block ----
 
+// Batch offsets of operands A and B for batch index `bat` decomposed over the output batch dims.
+inline void batch_offsets(int bat, int8 bdims, long8 a_bs, long8 b_bs, int nbd, long* a_off,
+                          long* b_off) {
+  int dims[8];
+  long as[8], bs[8];
+  vstore8(bdims, 0, dims);
+  vstore8(a_bs, 0, as);
+  vstore8(b_bs, 0, bs);
+  long ao = 0, bo = 0;
+  int rem = bat;
+  for (int d = nbd - 1; d >= 0; --d) {
+    const int i = rem % dims[d];
+    rem /= dims[d];
+    ao += i * as[d];
+    bo += i * bs[d];
+  }
+  *a_off = ao;
+  *b_off = bo;
+}
+
 // Tiling: a work-group of GEMM_WGN x GEMM_WGM work-items computes a GEMM_TM x GEMM_TN tile of C
 // from GEMM_TK-deep tiles of A and B staged in local memory; each work-item keeps GEMM_RM rows x
 // 16 columns in float16 registers (an outer product per k: one vector of B, RM scalars of A).
@@ -61,19 +82,8 @@ __kernel __attribute__((reqd_work_group_size(GEMM_WGN, GEMM_WGM, 1))) void gemm_
   const int n0 = get_group_id(0) * GEMM_TN, m0 = get_group_id(1) * GEMM_TM;
   const int bat = get_global_id(2);
 
-  int dims[8];
-  long as[8], bs[8];
-  vstore8(bdims, 0, dims);
-  vstore8(a_bs, 0, as);
-  vstore8(b_bs, 0, bs);
-  long a_off = 0, b_off = 0;
-  int rem = bat;
-  for (int d = nbd - 1; d >= 0; --d) {
-    const int i = rem % dims[d];
-    rem /= dims[d];
-    a_off += i * as[d];
-    b_off += i * bs[d];
-  }
+  long a_off, b_off;
+  batch_offsets(bat, bdims, a_bs, b_bs, nbd, &a_off, &b_off);
   const __global float* Ab = A + a_off;
   const __global float* Bb = B + b_off;
 
@@ -121,6 +131,65 @@ __kernel __attribute__((reqd_work_group_size(GEMM_WGN, GEMM_WGM, 1))) void gemm_
       if (has_res) v += res[idx];
       Cm[idx] = apply_act(v, alpha, beta);
     }
+  }
+}
+
+// Few rows (M too small to fill gemm_tiled's tiles, e.g. a batch-1 linear layer): each
+// work-item computes 16 consecutive columns of one row of C, streaming B without local memory.
+// When A rows and B columns are contiguous along K (B transposed, as ONNX Gemm transB=1 stores
+// it) the 16 outputs are vector dot products over K; otherwise an axpy over B's rows.
+__kernel void gemm_rows(__global const float* A, __global const float* B,
+                        __global const float* bias, __global const float* res, __global float* Cm,
+                        int M, int N, int K, long a_sm, long a_sk, long b_sk, long b_sn,
+                        int8 bdims, long8 a_bs, long8 b_bs, int nbd, int has_bias, int has_res,
+                        float alpha, float beta) {
+  const int n0 = get_global_id(0) * 16;
+  const int m = get_global_id(1);
+  const int bat = get_global_id(2);
+  if (n0 >= N || m >= M) return;
+  long a_off, b_off;
+  batch_offsets(bat, bdims, a_bs, b_bs, nbd, &a_off, &b_off);
+  const __global float* Ar = A + a_off + m * a_sm;
+  const __global float* Bb = B + b_off;
+  const int nn = min(16, N - n0);
+  float out[16];
+  if (a_sk == 1 && b_sk == 1) {
+    const int K16 = K & ~15;
+    for (int j = 0; j < 16; ++j) {
+      const __global float* Bc = Bb + (long)min(n0 + j, N - 1) * b_sn;
+      float16 acc = (float16)(0.0f);
+      for (int k = 0; k < K16; k += 16) acc = fma(vload16(0, Ar + k), vload16(0, Bc + k), acc);
+      float s = 0.0f;
+      for (int k = K16; k < K; ++k) s = fma(Ar[k], Bc[k], s);
+      const float8 h8 = acc.lo + acc.hi;
+      const float4 h4 = h8.lo + h8.hi;
+      out[j] = s + (h4.x + h4.y) + (h4.z + h4.w);
+    }
+  } else {
+    float16 acc = (float16)(0.0f);
+    const bool vec = b_sn == 1 && nn == 16;
+    for (int k = 0; k < K; ++k) {
+      const float a = Ar[k * a_sk];
+      const __global float* Bk = Bb + k * b_sk;
+      float16 b;
+      if (vec) {
+        b = vload16(0, Bk + n0);
+      } else {
+        float t[16];
+        for (int j = 0; j < 16; ++j) t[j] = j < nn ? Bk[(long)(n0 + j) * b_sn] : 0.0f;
+        b = vload16(0, t);
+      }
+      acc = fma((float16)(a), b, acc);
+    }
+    vstore16(acc, 0, out);
+  }
+  for (int j = 0; j < nn; ++j) {
+    const int n = n0 + j;
+    const size_t idx = ((size_t)bat * M + m) * N + n;
+    float v = out[j];
+    if (has_bias) v += bias[n];
+    if (has_res) v += res[idx];
+    Cm[idx] = apply_act(v, alpha, beta);
   }
 }
 

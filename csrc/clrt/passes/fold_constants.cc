@@ -74,15 +74,18 @@ void replaceWithConstants(Network& net, int u, std::vector<HostTensor>& outs) {
   l.weights["value"] = std::move(outs[0]);
   l.outputs = {outputs[0]};
   if (l.output_types.size() > 1) l.output_types.resize(1);
-  const Layer proto = l;  // name, precision, ONNX nodes for the extra constants
+  // l is not used past here: push_back below may move the layers.
+  const std::string name = l.name;
+  const std::vector<std::string> nodes = l.onnx_nodes;
+  const std::optional<DataType> precision = l.precision;
   for (size_t k = 1; k < outputs.size(); ++k) {
     Layer c;
-    c.name = net.uniqueLayerName(str(proto.name, "_output_", k));
+    c.name = net.uniqueLayerName(str(name, "_output_", k));
     c.kind = LayerKind::kCONSTANT;
     c.outputs = {outputs[k]};
     c.weights["value"] = std::move(outs[k]);
-    c.onnx_nodes = proto.onnx_nodes;
-    c.precision = proto.precision;
+    c.onnx_nodes = nodes;
+    c.precision = precision;
     if (k < types.size()) c.output_types = {types[k]};
     net.layers.push_back(std::move(c));
     net.tensors[outputs[k]].producer = static_cast<int>(net.layers.size()) - 1;

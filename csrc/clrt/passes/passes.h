@@ -9,13 +9,13 @@ namespace clrt::passes {
 // Each pass returns true when it changed the network. Passes keep tensor names of network
 // inputs/outputs, append fused ONNX node names to Layer::onnx_nodes, mark removed layers dead
 // and never change what the network computes.
-bool foldConstants(ir::Network& net);       // host-evaluable layers with known inputs -> CONSTANT
-bool removeIdentities(ir::Network& net);    // IDENTITY (Dropout, no-op Cast, ...) bypassed
-bool foldBatchNorm(ir::Network& net);       // conv/matmul followed by a per-channel affine
-bool fuseBias(ir::Network& net);            // conv/matmul + constant Add -> bias
-bool fuseResidualAdd(ir::Network& net);     // conv/matmul + Add(other tensor) -> residual input
-bool fuseActivation(ir::Network& net);      // conv/matmul + activation -> epilogue
-bool removeDeadLayers(ir::Network& net);    // layers whose outputs reach no network output
+bool foldConstants(ir::Network& net);     // host-evaluable layers with known inputs -> CONSTANT
+bool removeIdentities(ir::Network& net);  // IDENTITY (Dropout, no-op Cast, ...) bypassed
+bool foldBatchNorm(ir::Network& net);     // conv/matmul followed by a per-channel affine
+bool fuseBias(ir::Network& net);          // conv/matmul + constant Add -> bias
+bool fuseResidualAdd(ir::Network& net);   // conv/matmul + Add(other tensor) -> residual input
+bool fuseActivation(ir::Network& net);    // conv/matmul + activation -> epilogue
+bool removeDeadLayers(ir::Network& net);  // layers whose outputs reach no network output
 
 // The whole pipeline, in order, to a fixed point; calls net.compact() at the end.
 void optimize(ir::Network& net, ILogger* logger);

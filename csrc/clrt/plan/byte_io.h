@@ -38,6 +38,7 @@ class Writer {
  public:
   std::vector<uint8_t>& buffer() { return buf_; }
   size_t size() const { return buf_.size(); }
+  void reserve(size_t n) { buf_.reserve(n); }
 
   void u8(uint8_t v) { buf_.push_back(v); }
   void u32(uint32_t v) { raw(&v, 4); }

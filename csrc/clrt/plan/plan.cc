@@ -3,9 +3,12 @@
 // length-prefixed fields. The reader validates every count, tag, id and size it meets.
 #include "clrt/plan/plan.h"
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <type_traits>
+#include <variant>
 
 #include "clrt/plan/byte_io.h"
 
@@ -28,6 +31,7 @@ static_assert(std::variant_size_v<ir::AttrValue> == kTagCount);
 
 // Smallest encodings, used to refuse counts that cannot fit in the bytes left.
 constexpr size_t kMinTensor = 8 + 4 + 8 + 4 + 3;  // name, dtype, rank, producer, flags
+// name, kind, inputs, outputs, attrs, weights, onnx nodes, precision, output types, dead
 constexpr size_t kMinLayer = 8 + 8 + 8 + 8 + 8 + 8 + 8 + 1 + 8 + 1;
 constexpr size_t kMinAttr = 8 + 1 + 8;        // name, tag, smallest value
 constexpr size_t kMinWeight = 8 + 4 + 8 + 8;  // name, dtype, rank, byte length
@@ -36,8 +40,8 @@ constexpr size_t kMinBinary = 8 + 8;          // key, byte length
 
 bool validDtype(int64_t v) { return v >= 0 && v <= static_cast<int64_t>(DataType::kINT64); }
 
-// Bytes a host tensor of this dtype and shape must hold; nullopt-like max on a negative dim
-// or an overflow (no real tensor gets near it).
+// Bytes a host tensor of this dtype and shape must hold; UINT64_MAX on a negative dim or an
+// overflow, which no byte count can equal.
 uint64_t expectedBytes(DataType t, const Dims& dims) {
   constexpr uint64_t kBad = std::numeric_limits<uint64_t>::max();
   for (int64_t d : dims)
@@ -334,6 +338,12 @@ void readNetwork(Reader& r, ir::Network& net) {
 
 std::vector<uint8_t> serialize(const runtime::EngineDesc& desc) {
   Writer w;
+  // Weights and binaries dominate; reserving them up front avoids copying them on growth.
+  size_t bulk = 4096 + 256 * (desc.net.layers.size() + desc.net.tensors.size());
+  for (const auto& l : desc.net.layers)
+    for (const auto& kv : l.weights) bulk += kv.second.bytes.size() + 64;
+  for (const auto& kv : desc.program_binaries) bulk += kv.second.size() + kv.first.size() + 16;
+  w.reserve(bulk);
   w.raw(kMagic, sizeof kMagic);
   w.u32(kFormatVersion);
   w.u64(0);  // total length, patched below

@@ -40,8 +40,8 @@ ExecutionContext::~ExecutionContext() {
 
 void ExecutionContext::setOptimizationProfile(int index) {
   const int n = std::max(engine_->numProfiles(), 1);
-  CLRT_CHECK(index >= 0 && index < n, kValue, "optimization profile ", index,
-             " out of range [0, ", n, ")");
+  CLRT_CHECK(index >= 0 && index < n, kValue, "optimization profile ", index, " out of range [0, ",
+             n, ")");
   profile_ = index;
 }
 
@@ -52,13 +52,14 @@ void ExecutionContext::setInputShape(const std::string& name, const Dims& dims) 
   const ShapeRange r = engine_->profileShape(name, profile_);
   bool ok = dims.size() == declared.size();
   for (size_t i = 0; ok && i < dims.size(); ++i) {
-    if (declared[i] >= 0) ok = dims[i] == declared[i];
-    else ok = dims[i] >= r.min[i] && dims[i] <= r.max[i];
+    if (declared[i] >= 0)
+      ok = dims[i] == declared[i];
+    else
+      ok = dims[i] >= r.min[i] && dims[i] <= r.max[i];
   }
   CLRT_CHECK(ok, kValue, "input '", name, "': shape ", dimsToString(dims),
-             " is outside what the engine accepts: declared ", dimsToString(declared),
-             ", profile ", profile_, " range min ", dimsToString(r.min), " max ",
-             dimsToString(r.max));
+             " is outside what the engine accepts: declared ", dimsToString(declared), ", profile ",
+             profile_, " range min ", dimsToString(r.min), " max ", dimsToString(r.max));
   input_shapes_[name] = dims;
 }
 
@@ -94,9 +95,9 @@ void ExecutionContext::resolve() {
   r->sub.resize(net.tensors.size());
   for (size_t t = 0; t < net.tensors.size(); ++t) {
     if (r->plan.offset[t] < 0) continue;
-    cl_buffer_region region{static_cast<size_t>(r->plan.offset[t]),
-                            std::max<size_t>(volume(r->shapes.dims[t]) *
-                                                 dtypeSize(net.tensors[t].dtype), 4)};
+    cl_buffer_region region{
+        static_cast<size_t>(r->plan.offset[t]),
+        std::max<size_t>(volume(r->shapes.dims[t]) * dtypeSize(net.tensors[t].dtype), 4)};
     cl_int err = CL_SUCCESS;
     cl_mem m = clCreateSubBuffer(r->arena.get(), CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION,
                                  &region, &err);
@@ -229,8 +230,8 @@ std::map<std::string, HostTensor> ExecutionContext::infer(
   for (int t : net.inputs) {
     const auto& tensor = net.tensors[t];
     auto it = inputs.find(tensor.name);
-    CLRT_CHECK(it != inputs.end(), kValue, "infer: missing input '", tensor.name,
-               "'; inputs are ", expected);
+    CLRT_CHECK(it != inputs.end(), kValue, "infer: missing input '", tensor.name, "'; inputs are ",
+               expected);
     CLRT_CHECK(it->second.dtype == tensor.dtype, kValue, "infer: input '", tensor.name,
                "' has dtype ", dtypeName(it->second.dtype), ", the engine expects ",
                dtypeName(tensor.dtype));

@@ -68,8 +68,8 @@ int Engine::ioTensorId(const std::string& name) const {
     if (desc_.net.tensors[t].name == name) return t;
   std::string names;
   for (int t : io_) names += (names.empty() ? "'" : ", '") + desc_.net.tensors[t].name + "'";
-  fail(ErrorKind::kValue, str("engine has no input or output tensor named '", name,
-                              "'; its I/O tensors are ", names));
+  fail(ErrorKind::kValue,
+       str("engine has no input or output tensor named '", name, "'; its I/O tensors are ", names));
 }
 
 TensorIOMode Engine::ioMode(const std::string& name) const {

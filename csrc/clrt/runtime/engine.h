@@ -36,10 +36,10 @@ class Engine : public std::enable_shared_from_this<Engine> {
 
   // I/O tensors: inputs first (network order), then outputs.
   int numIOTensors() const { return static_cast<int>(io_.size()); }
-  const std::string& ioName(int i) const;  // throws kValue on a bad index
-  int ioTensorId(const std::string& name) const;  // tensor id; throws kValue naming the tensor
+  const std::string& ioName(int i) const;              // throws kValue on a bad index
+  int ioTensorId(const std::string& name) const;       // tensor id; throws kValue naming the tensor
   TensorIOMode ioMode(const std::string& name) const;  // kNONE for unknown names
-  Dims ioShape(const std::string& name) const;  // build-time dims, -1 for dynamic
+  Dims ioShape(const std::string& name) const;         // build-time dims, -1 for dynamic
   DataType ioDtype(const std::string& name) const;
   int numProfiles() const { return static_cast<int>(desc_.profiles.size()); }
   // {min, opt, max} for an input under a profile; throws kValue when out of range/unknown.
@@ -59,7 +59,7 @@ class Engine : public std::enable_shared_from_this<Engine> {
   EngineDesc desc_;
   std::shared_ptr<ocl::Device> dev_;
   ILogger* logger_ = nullptr;
-  std::vector<int> io_;  // tensor ids
+  std::vector<int> io_;                                    // tensor ids
   std::vector<std::unique_ptr<tactics::Kernel>> kernels_;  // per layer; null for host layers
   std::map<int, ocl::MemHandle> const_bufs_;               // tensor id -> device copy
 };

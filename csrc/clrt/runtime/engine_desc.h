@@ -23,11 +23,11 @@ struct Profile {
 };
 
 struct EngineDesc {
-  ir::Network net;                    // optimized, compacted; layers in execution order
-  std::vector<std::string> tactics;   // per layer: chosen tactic name; "" for host layers
-  std::vector<uint8_t> on_host;       // per layer: 1 when evaluated on the host (shape math)
-  std::vector<Profile> profiles;      // empty when every input is static
-  std::string device_fingerprint;     // ocl::DeviceInfo::fingerprint() of the build device
+  ir::Network net;                   // optimized, compacted; layers in execution order
+  std::vector<std::string> tactics;  // per layer: chosen tactic name; "" for host layers
+  std::vector<uint8_t> on_host;      // per layer: 1 when evaluated on the host (shape math)
+  std::vector<Profile> profiles;     // empty when every input is static
+  std::string device_fingerprint;    // ocl::DeviceInfo::fingerprint() of the build device
   std::string device_name;
   std::string clrt_version;
   std::map<std::string, std::vector<uint8_t>> program_binaries;  // program key -> binary

@@ -258,6 +258,8 @@ class GemmConv : public ConvKernelBase {
 };
 
 // ---- tactics ----
+// Priorities (used when the builder does not time): the portable kernels first. On PoCL the
+// direct kernel runs 2-4x faster than im2col + CLBlast; on GPUs timing usually picks CLBlast.
 class ConvTactic : public Tactic {
  public:
   ir::LayerKind kind() const override { return ir::LayerKind::kCONVOLUTION; }
@@ -274,7 +276,7 @@ class DirectConvTactic : public ConvTactic {
   std::unique_ptr<Kernel> instantiate(const ir::Layer& l, ocl::Device& dev) const override {
     return std::make_unique<DirectConv>(l, dev);
   }
-  int priority() const override { return 3; }
+  int priority() const override { return 1; }
 };
 
 class DepthwiseConvTactic : public ConvTactic {
@@ -302,7 +304,7 @@ class Im2colConvTactic : public ConvTactic {
   std::unique_ptr<Kernel> instantiate(const ir::Layer& l, ocl::Device& dev) const override {
     return std::make_unique<GemmConv>(l, dev, /*im2col=*/true);
   }
-  int priority() const override { return 2; }
+  int priority() const override { return 3; }
 };
 
 class Conv1x1Tactic : public ConvTactic {
@@ -321,7 +323,7 @@ class Conv1x1Tactic : public ConvTactic {
   std::unique_ptr<Kernel> instantiate(const ir::Layer& l, ocl::Device& dev) const override {
     return std::make_unique<GemmConv>(l, dev, /*im2col=*/false);
   }
-  int priority() const override { return 1; }
+  int priority() const override { return 2; }
 };
 
 }  // namespace

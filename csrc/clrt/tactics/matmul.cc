@@ -13,6 +13,8 @@ constexpr size_t kWG = 8;        // GEMM_WGN = GEMM_WGM in gemm.cl
 constexpr int64_t kTileN = 128;  // GEMM_TN
 constexpr int64_t kTileM = 64;   // GEMM_TM
 constexpr size_t kMaxBatchDims = 8;
+constexpr int64_t kRowsN = 16;     // columns per gemm_rows work-item
+constexpr int64_t kRowsMaxM = 16;  // below this many rows gemm_tiled's 64-row tiles waste most
 
 // The shapes of one product, from the operand dims. op(A) is M x K, op(B) is K x N; batch dims
 // are NumPy-broadcast, size-1 ones dropped and neighbours merged when contiguous for both.
@@ -125,6 +127,7 @@ class MatMulKernel : public Kernel {
     if (s_.has_bias) bias_ = ocl::MemHandle(uploadWeights(dev, l.weights.at("bias")));
     const std::string opts = s_.ep.options();
     tiled_ = ocl::KernelHandle(dev.kernel(kFile, opts, "gemm_tiled"));
+    rows_ = ocl::KernelHandle(dev.kernel(kFile, opts, "gemm_rows"));
     if (blas_) epi_ = ocl::KernelHandle(dev.kernel(kFile, opts, "bias_act"));
   }
 
@@ -167,12 +170,12 @@ class MatMulKernel : public Kernel {
       runBlas(a.queue, p, A.buf, bbuf, a.outputs[0].buf);
       epilogue(a.queue, p, a.outputs[0].buf, res);
     } else {
-      runTiled(a.queue, p, A.buf, bbuf, a.outputs[0].buf, res);
+      runPortable(a.queue, p, A.buf, bbuf, a.outputs[0].buf, res);
     }
   }
 
  private:
-  void runTiled(cl_command_queue q, const MatPlan& p, cl_mem A, cl_mem B, cl_mem C, cl_mem res) {
+  void runPortable(cl_command_queue q, const MatPlan& p, cl_mem A, cl_mem B, cl_mem C, cl_mem res) {
     CLRT_CHECK(p.bdims.size() <= kMaxBatchDims, kUnsupported, "matmul layer '", s_.layer,
                "': more than ", kMaxBatchDims, " independent batch dims");
     cl_int8 dims{};
@@ -183,13 +186,19 @@ class MatMulKernel : public Kernel {
       bbs.s[k] = p.b_bs[k];
     }
     const cl_int nbd = static_cast<cl_int>(p.bdims.size());
-    ocl::setArgs(tiled_.get(), A, B, bias_.get(), res, C, kint(p.M, s_.layer), kint(p.N, s_.layer),
+    const bool rows = p.M < kRowsMaxM;
+    cl_kernel k = rows ? rows_.get() : tiled_.get();
+    ocl::setArgs(k, A, B, bias_.get(), res, C, kint(p.M, s_.layer), kint(p.N, s_.layer),
                  kint(p.K, s_.layer), cl_long{p.a_sm}, cl_long{p.a_sk}, cl_long{p.b_sk},
                  cl_long{p.b_sn}, dims, abs, bbs, nbd, cl_int{s_.has_bias}, cl_int{res != nullptr},
                  s_.ep.alpha, s_.ep.beta);
+    if (rows) {
+      ocl::launch(q, k, {gsize((p.N + kRowsN - 1) / kRowsN), gsize(p.M), gsize(p.batch)}, {});
+      return;
+    }
     const size_t gx = static_cast<size_t>((p.N + kTileN - 1) / kTileN) * kWG;
     const size_t gy = static_cast<size_t>((p.M + kTileM - 1) / kTileM) * kWG;
-    ocl::launch(q, tiled_.get(), {gx, gy, gsize(p.batch)}, {kWG, kWG, 1});
+    ocl::launch(q, k, {gx, gy, gsize(p.batch)}, {kWG, kWG, 1});
   }
 
   void runBlas(cl_command_queue q, const MatPlan& p, cl_mem A, cl_mem B, cl_mem C) {
@@ -247,7 +256,7 @@ class MatMulKernel : public Kernel {
   bool blas_;
   std::mutex mu_;  // kernel arguments are per cl_kernel: one enqueue at a time
   ocl::MemHandle b_, bias_;
-  ocl::KernelHandle tiled_, epi_;
+  ocl::KernelHandle tiled_, rows_, epi_;
 };
 
 class MatMulTactic : public Tactic {
@@ -279,8 +288,9 @@ class MatMulTactic : public Tactic {
 }  // namespace
 
 void registerMatMulTactics() {
-  registerTactic(std::make_unique<MatMulTactic>("matmul.clblast", true, 0));
-  registerTactic(std::make_unique<MatMulTactic>("matmul.tiled", false, 1));
+  // Without timing, the portable kernel: it has the few-rows path CLBlast lacks.
+  registerTactic(std::make_unique<MatMulTactic>("matmul.tiled", false, 0));
+  registerTactic(std::make_unique<MatMulTactic>("matmul.clblast", true, 1));
 }
 
 }  // namespace clrt::tactics

@@ -138,7 +138,8 @@ class ShuffleKernel : public MoveKernel {
   }
   size_t workspaceSize(const std::vector<Dims>& in, const std::vector<Dims>&) const override {
     // Both transposes need the middle result somewhere; 8 bytes covers every dtype.
-    return !first_.empty() && !second_.empty() && !in.empty() ? volume(in[0]) * 8 : 0;
+    if (first_.empty() || second_.empty() || in.empty()) return 0;
+    return static_cast<size_t>(std::max<int64_t>(volume(in[0]), 0)) * 8;
   }
   void enqueue(const ExecArgs& args) override {
     const DeviceTensor &x = args.inputs.at(0), &y = args.outputs.at(0);
