@@ -164,7 +164,7 @@ def _mismatch(actual, expected, rtol, atol, name):
     same_special = (np.isnan(a) & np.isnan(e)) | (np.isinf(e) & (a == e))
     err = np.where(same_special, 0.0, np.abs(a - e))
     err = np.where(np.isnan(err), np.inf, err)  # nan where a number was expected, or vice versa
-    bad = err > atol + rtol * np.abs(e)
+    bad = (err > atol + rtol * np.abs(e)) | (np.isinf(e) & (a != e))
     if not bad.any():
         return None
     excess = np.where(bad, err - rtol * np.abs(np.nan_to_num(e)), -np.inf)
@@ -173,8 +173,8 @@ def _mismatch(actual, expected, rtol, atol, name):
     rel = np.divide(err, np.abs(e), out=np.zeros_like(err), where=np.abs(e) > 0)
     return (
         f"{name}: {int(bad.sum())} of {a.size} elements differ beyond rtol={rtol}, atol={atol}; "
-        f"worst at {tuple(int(i) for i in worst)}: got {actual[worst]!r}, "
-        f"expected {expected[worst]!r}; max abs err {err[big]:.3e} at "
+        f"worst at {tuple(int(i) for i in worst)}: got {actual[worst].item()!r}, "
+        f"expected {expected[worst].item()!r}; max abs err {err[big]:.3e} at "
         f"{tuple(int(i) for i in big)}, max rel err {rel.max():.3e} (nonzero expected values)"
     )
 

@@ -178,3 +178,29 @@ def test_set_input_shape_wrong_rank_and_unknown_name(static_engine):
         context.set_input_shape("input", (2, 3))
     with pytest.raises(ValueError, match="nope"):
         context.set_input_shape("nope", (2, 3, 4))
+
+
+@pytest.mark.parametrize(
+    "shapes, words",
+    [
+        (((1, 3), (4, 3), (2, 3)), ["min <= opt <= max"]),
+        (((1, 3, 1), (2, 3, 1), (4, 3, 1)), ["does not match"]),
+        (((1, 4), (2, 4), (4, 4)), ["does not match"]),
+    ],
+    ids=["opt-above-max", "wrong-rank", "static-dim-differs"],
+)
+def test_bad_profile(builder, shapes, words):
+    model = make_model([N("Relu", ["x"], ["y"])], [("x", ("batch", 3))], ["y"])
+    _, network, _ = parse_network(model, builder)
+    config = builder.create_builder_config()
+    profile = builder.create_optimization_profile()
+    try:
+        profile.set_shape("x", *shapes)
+    except ValueError as e:  # rejected at set_shape already: fine, if it says why
+        assert "x" in str(e)
+        return
+    config.add_optimization_profile(profile)
+    with pytest.raises(trt.BuildError) as info:
+        builder.build_serialized_network(network, config)
+    for word in words + ["'x'"]:
+        assert word in str(info.value), str(info.value)

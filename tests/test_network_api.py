@@ -183,7 +183,7 @@ def test_network_introspection(hand_network):
     assert conv1.num_inputs >= 1 and conv1.get_input(0).name == "input"
     assert conv1.num_outputs == 1
     out = conv1.get_output(0)
-    assert tuple(out.shape) == (BATCH, 32, 28, 28) and out.dtype == trt.float32
+    assert tuple(out.shape) == (BATCH, 16, 28, 28) and out.dtype == trt.float32
     assert tuple(by_name["conv2"].get_output(0).shape) == (BATCH, 64, 14, 14)
     assert tuple(by_name["maxpool"].get_output(0).shape) == (BATCH, 64, 7, 7)
     assert tuple(by_name["global_avg_pool"].get_output(0).shape) == (BATCH, 64, 1, 1)

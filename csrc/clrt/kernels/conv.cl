@@ -45,10 +45,10 @@ inline float apply_act(float x, float a, float b) {
 #define CONV_PB 8
 
 __kernel void conv_direct(__global const float* x, __global const float* wp,
-                          __global const float* bp, __global const float* res,
-                          __global float* y, int N, int C, int H, int W, int K, int OH, int OW,
-                          int G, int kh, int kw, int sh, int sw, int dh, int dw, int pt, int pl,
-                          int has_res, float alpha, float beta) {
+                          __global const float* bp, __global const float* res, __global float* y,
+                          int N, int C, int H, int W, int K, int OH, int OW, int G, int kh, int kw,
+                          int sh, int sw, int dh, int dw, int pt, int pl, int has_res, float alpha,
+                          float beta) {
   const int nowb = (OW + CONV_PB - 1) / CONV_PB;
   const int pix = get_global_id(0);
   const int oh = pix / nowb;
@@ -112,9 +112,9 @@ __kernel void conv_direct(__global const float* x, __global const float* wp,
 // channel's output row. Weights [C][kh][kw], bias [C] (zeros when the layer has none).
 __kernel void conv_depthwise(__global const float* x, __global const float* w,
                              __global const float* bias, __global const float* res,
-                             __global float* y, int N, int C, int H, int W, int OH, int OW,
-                             int kh, int kw, int sh, int sw, int dh, int dw, int pt, int pl,
-                             int has_res, float alpha, float beta) {
+                             __global float* y, int N, int C, int H, int W, int OH, int OW, int kh,
+                             int kw, int sh, int sw, int dh, int dw, int pt, int pl, int has_res,
+                             float alpha, float beta) {
   const int nowb = (OW + CONV_PB - 1) / CONV_PB;
   const int pix = get_global_id(0);
   const int oh = pix / nowb;
@@ -162,8 +162,8 @@ __kernel void conv_depthwise(__global const float* x, __global const float* w,
 }
 
 // im2col of one image (x points at image n via x_off): col[(c*kh + r)*kw + s][oh*OW + ow].
-__kernel void im2col(__global const float* x, long x_off, __global float* col, int C, int H,
-                     int W, int OH, int OW, int kh, int kw, int sh, int sw, int dh, int dw, int pt,
+__kernel void im2col(__global const float* x, long x_off, __global float* col, int C, int H, int W,
+                     int OH, int OW, int kh, int kw, int sh, int sw, int dh, int dw, int pt,
                      int pl) {
   const int p = get_global_id(0);
   const int row = get_global_id(1);

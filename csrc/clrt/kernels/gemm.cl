@@ -140,9 +140,9 @@ __kernel __attribute__((reqd_work_group_size(GEMM_WGN, GEMM_WGM, 1))) void gemm_
 // it) the 16 outputs are vector dot products over K; otherwise an axpy over B's rows.
 __kernel void gemm_rows(__global const float* A, __global const float* B,
                         __global const float* bias, __global const float* res, __global float* Cm,
-                        int M, int N, int K, long a_sm, long a_sk, long b_sk, long b_sn,
-                        int8 bdims, long8 a_bs, long8 b_bs, int nbd, int has_bias, int has_res,
-                        float alpha, float beta) {
+                        int M, int N, int K, long a_sm, long a_sk, long b_sk, long b_sn, int8 bdims,
+                        long8 a_bs, long8 b_bs, int nbd, int has_bias, int has_res, float alpha,
+                        float beta) {
   const int n0 = get_global_id(0) * 16;
   const int m = get_global_id(1);
   const int bat = get_global_id(2);

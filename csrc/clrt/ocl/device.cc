@@ -1,6 +1,8 @@
 // OpenCL devices: enumeration, default choice, context/queue, buffers, launches.
 #include "clrt/ocl/device.h"
 
+#include <clblast.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
@@ -13,19 +15,20 @@ const char* clErrorName(cl_int err) {
   case x:    \
     return #x;
     E(CL_SUCCESS)
-    E(CL_DEVICE_NOT_FOUND) E(CL_DEVICE_NOT_AVAILABLE) E(CL_COMPILER_NOT_AVAILABLE)
-        E(CL_MEM_OBJECT_ALLOCATION_FAILURE) E(CL_OUT_OF_RESOURCES) E(CL_OUT_OF_HOST_MEMORY)
-            E(CL_PROFILING_INFO_NOT_AVAILABLE) E(CL_MEM_COPY_OVERLAP) E(CL_BUILD_PROGRAM_FAILURE)
-                E(CL_MAP_FAILURE) E(CL_MISALIGNED_SUB_BUFFER_OFFSET) E(CL_INVALID_VALUE) E(
-                    CL_INVALID_DEVICE_TYPE) E(CL_INVALID_PLATFORM) E(CL_INVALID_DEVICE)
-                    E(CL_INVALID_CONTEXT) E(CL_INVALID_QUEUE_PROPERTIES) E(CL_INVALID_COMMAND_QUEUE)
-                        E(CL_INVALID_HOST_PTR) E(CL_INVALID_MEM_OBJECT) E(CL_INVALID_BINARY)
-                            E(CL_INVALID_BUILD_OPTIONS) E(CL_INVALID_PROGRAM) E(
-                                CL_INVALID_PROGRAM_EXECUTABLE) E(CL_INVALID_KERNEL_NAME)
-                                E(CL_INVALID_KERNEL) E(CL_INVALID_ARG_INDEX) E(CL_INVALID_ARG_VALUE)
-                                    E(CL_INVALID_ARG_SIZE) E(CL_INVALID_KERNEL_ARGS)
-                                        E(CL_INVALID_WORK_DIMENSION) E(CL_INVALID_WORK_GROUP_SIZE)
-                                            E(CL_INVALID_WORK_ITEM_SIZE) E(CL_INVALID_GLOBAL_OFFSET)
+    E(CL_DEVICE_NOT_FOUND)
+    E(CL_DEVICE_NOT_AVAILABLE) E(CL_COMPILER_NOT_AVAILABLE) E(CL_MEM_OBJECT_ALLOCATION_FAILURE)
+        E(CL_OUT_OF_RESOURCES) E(CL_OUT_OF_HOST_MEMORY) E(CL_PROFILING_INFO_NOT_AVAILABLE)
+            E(CL_MEM_COPY_OVERLAP) E(CL_BUILD_PROGRAM_FAILURE) E(CL_MAP_FAILURE) E(
+                CL_MISALIGNED_SUB_BUFFER_OFFSET) E(CL_INVALID_VALUE) E(CL_INVALID_DEVICE_TYPE)
+                E(CL_INVALID_PLATFORM) E(CL_INVALID_DEVICE) E(CL_INVALID_CONTEXT) E(
+                    CL_INVALID_QUEUE_PROPERTIES) E(CL_INVALID_COMMAND_QUEUE) E(CL_INVALID_HOST_PTR)
+                    E(CL_INVALID_MEM_OBJECT) E(CL_INVALID_BINARY) E(CL_INVALID_BUILD_OPTIONS)
+                        E(CL_INVALID_PROGRAM) E(CL_INVALID_PROGRAM_EXECUTABLE)
+                            E(CL_INVALID_KERNEL_NAME) E(CL_INVALID_KERNEL) E(CL_INVALID_ARG_INDEX)
+                                E(CL_INVALID_ARG_VALUE) E(CL_INVALID_ARG_SIZE)
+                                    E(CL_INVALID_KERNEL_ARGS) E(CL_INVALID_WORK_DIMENSION)
+                                        E(CL_INVALID_WORK_GROUP_SIZE) E(CL_INVALID_WORK_ITEM_SIZE)
+                                            E(CL_INVALID_GLOBAL_OFFSET)
                                                 E(CL_INVALID_EVENT_WAIT_LIST) E(CL_INVALID_EVENT)
                                                     E(CL_INVALID_OPERATION)
                                                         E(CL_INVALID_BUFFER_SIZE)
@@ -148,7 +151,13 @@ int Device::resolve(const std::string& spec) {
 }
 
 std::shared_ptr<Device> Device::open(int index) {
-  static std::map<int, std::shared_ptr<Device>> opened;
+  // Leaked on purpose: releasing OpenCL objects from static destructors at exit crashes some
+  // drivers (NVIDIA's is unloaded first).
+  static auto& opened = *new std::map<int, std::shared_ptr<Device>>();
+  // CLBlast keeps programs in static caches; releasing them after the driver's own teardown
+  // crashes NVIDIA's OpenCL at exit, so empty them while the driver is still alive.
+  static const bool clearAtExit = (std::atexit([] { clblast::ClearCache(); }), true);
+  (void)clearAtExit;
   std::lock_guard<std::mutex> lock(g_mu);
   auto it = opened.find(index);
   if (it != opened.end()) return it->second;

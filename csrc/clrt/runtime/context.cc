@@ -17,6 +17,12 @@ struct ExecutionContext::Resolved {
   std::map<int, ocl::MemHandle> host_copies;  // host-derived values read by device layers
   ocl::MemHandle workspace;
   std::map<std::string, std::pair<ocl::MemHandle, size_t>> io;  // infer()'s own I/O buffers
+
+  // Sub-buffers go in reverse creation order: NVIDIA's driver (H100, OpenCL 3.0) crashes when a
+  // sub-buffer is released while a later-created, overlapping one is still alive.
+  ~Resolved() {
+    for (size_t i = sub.size(); i-- > 0;) sub[i] = ocl::MemHandle();
+  }
 };
 
 ExecutionContext::ExecutionContext(std::shared_ptr<Engine> engine) : engine_(std::move(engine)) {

@@ -2,6 +2,7 @@
 #include "clrt/runtime/engine.h"
 
 #include "clrt/plan/plan.h"
+#include "clrt/runtime/shape_resolver.h"
 
 namespace clrt::runtime {
 
@@ -16,6 +17,26 @@ std::shared_ptr<Engine> Engine::create(EngineDesc desc, std::shared_ptr<ocl::Dev
   CLRT_CHECK(desc.tactics.size() == net.layers.size() && desc.on_host.size() == net.layers.size(),
              kEngineFormat, "engine file malformed: ", desc.tactics.size(), " tactics and ",
              desc.on_host.size(), " placement flags for ", net.layers.size(), " layers");
+  // Shapes must be consistent at every profile corner before any kernel sees them: a damaged
+  // or hostile file fails here instead of reaching the device with bad sizes.
+  try {
+    const size_t np = std::max<size_t>(desc.profiles.size(), 1);
+    for (size_t p = 0; p < np; ++p)
+      for (int which = 0; which < 3; ++which) {
+        std::map<int, Dims> in;
+        for (int t : net.inputs) {
+          in[t] = net.tensors[t].dims;
+          if (p < desc.profiles.size()) {
+            auto it = desc.profiles[p].shapes.find(net.tensors[t].name);
+            if (it != desc.profiles[p].shapes.end())
+              in[t] = which == 0 ? it->second.min : which == 1 ? it->second.opt : it->second.max;
+          }
+        }
+        resolveShapes(net, desc.on_host, in);
+      }
+  } catch (const Error& err) {
+    fail(ErrorKind::kEngineFormat, str("engine file malformed: ", err.what()));
+  }
   std::shared_ptr<Engine> e(new Engine());
   e->dev_ = std::move(dev);
   e->logger_ = logger;
@@ -39,7 +60,10 @@ std::shared_ptr<Engine> Engine::create(EngineDesc desc, std::shared_ptr<ocl::Dev
       if (t < 0 || !hostTensor[t] || e->const_bufs_.count(t)) continue;
       const int p = net.tensors[t].producer;
       if (p >= 0 && net.layers[p].kind == ir::LayerKind::kCONSTANT) {
-        const HostTensor& v = net.layers[p].weights.at("value");
+        auto vit = net.layers[p].weights.find("value");
+        CLRT_CHECK(vit != net.layers[p].weights.end(), kEngineFormat,
+                   "engine file malformed: constant layer '", net.layers[p].name, "' has no value");
+        const HostTensor& v = vit->second;
         ocl::MemHandle m(e->dev_->alloc(std::max<size_t>(v.bytes.size(), 4)));
         e->dev_->write(e->dev_->queue(), m.get(), 0, v.bytes.size(), v.bytes.data(), true);
         e->const_bufs_[t] = std::move(m);

@@ -16,7 +16,6 @@ constexpr int64_t kPB = 8;   // CONV_PB in conv.cl: output columns per direct/de
 struct ConvSpec {
   std::string layer;
   int64_t K = 0, Cg = 0, G = 1;
-  int rank = 4;  // of x, y and the kernel: 4, or 3 for 1-D
   Window2d win;
   Epilogue ep;
   bool has_bias = false;
@@ -29,7 +28,6 @@ bool readSpec(const ir::Layer& l, ConvSpec* s) {
   const Dims& kd = kit->second.dims;
   if (kd.size() != 3 && kd.size() != 4) return false;
   s->layer = l.name;
-  s->rank = static_cast<int>(kd.size());
   s->K = kd[0];
   s->Cg = kd[1];
   s->win.kh = kd.size() == 4 ? kd[2] : 1;
@@ -53,10 +51,13 @@ ConvSpec specOf(const ir::Layer& l) {
   return s;
 }
 
+// x is [N,C,H,W], or [N,C,W] with a [K,C/g,kw] or [K,C/g,1,kw] kernel.
+bool rankFits(const ConvSpec& s, size_t rank) { return rank == 4 || (rank == 3 && s.win.kh == 1); }
+
 // The layer-independent part of eligibility, shared by every conv tactic.
 bool convEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in, ConvSpec* s) {
   if (!readSpec(l, s) || in.empty() || !isFloat(in[0])) return false;
-  if (static_cast<int>(in[0].dims.size()) != s->rank) return false;
+  if (!rankFits(*s, in[0].dims.size())) return false;
   const int64_t C = in[0].dims[1];
   if (C >= 0 && C != s->Cg * s->G) return false;
   if (in.size() > 1 && !in[1].dims.empty() && !isFloat(in[1])) return false;
@@ -77,9 +78,9 @@ ConvRun runOf(const ConvSpec& s, const ExecArgs& a) {
   const DeviceTensor& y = a.outputs[0];
   requireFloat(x, s.layer, "input");
   requireFloat(y, s.layer, "output");
-  CLRT_CHECK(static_cast<int>(x.dims.size()) == s.rank && y.dims.size() == x.dims.size(), kRuntime,
-             "conv layer '", s.layer, "': input ", dimsToString(x.dims), " and output ",
-             dimsToString(y.dims), " must both have rank ", s.rank);
+  CLRT_CHECK(rankFits(s, x.dims.size()) && y.dims.size() == x.dims.size(), kRuntime, "conv layer '",
+             s.layer, "': input ", dimsToString(x.dims), " and output ", dimsToString(y.dims),
+             " must both be [N,C,H,W], or [N,C,W] for a 1-D kernel");
   ConvRun r;
   r.x = x.buf;
   r.y = y.buf;

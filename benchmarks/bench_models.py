@@ -1,0 +1,157 @@
+# Latency/throughput of ResNet-18/50-style models: clrt FP32 vs onnxruntime (vs PyTorch on CUDA).
+"""Usage: python benchmarks/bench_models.py [--models resnet18 resnet50] [--batches 1 32]
+                                            [--size 224] [--iters 10] [--device-compare]
+
+The models come from scripts/export_models.py (seeded random weights, built as ONNX with numpy
+and onnx only, written to a temporary directory). For each model and batch size, clrt builds an
+FP32 engine for exactly that shape and is timed through context.infer (host arrays in and out,
+so copies are included, as they are for onnxruntime's run on the same CPU). With
+--device-compare, PyTorch eager FP32 (TF32 off) on CUDA runs the same graph with the same
+weights when torch and a CUDA device are available. Reports median latency and images/s, and
+the largest difference from onnxruntime's output.
+"""
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import clrt as trt
+import numpy as np
+import onnx
+import onnxruntime as ort
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+import export_models
+
+
+def median_ms(fn, iters, warmup=2):
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(iters):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(times)
+
+
+def with_size(model, size):
+    """The model with its input declared at size x size (the graph is size-agnostic)."""
+    dims = model.graph.input[0].type.tensor_type.shape.dim
+    dims[2].dim_value = dims[3].dim_value = size
+    return model
+
+
+def clrt_runner(path, batch, size, logger):
+    builder = trt.Builder(logger)
+    network = builder.create_network(1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH))
+    parser = trt.OnnxParser(network, logger)
+    if not parser.parse_from_file(str(path)):
+        sys.exit("\n".join(str(parser.get_error(i)) for i in range(parser.num_errors)))
+    config = builder.create_builder_config()
+    profile = builder.create_optimization_profile()
+    shape = (batch, 3, size, size)
+    profile.set_shape("input", shape, shape, shape)
+    config.add_optimization_profile(profile)
+    t0 = time.perf_counter()
+    plan = builder.build_serialized_network(network, config)
+    build_s = time.perf_counter() - t0
+    engine = trt.Runtime(logger).deserialize_cuda_engine(plan)
+    context = engine.create_execution_context()
+    return (lambda x: context.infer({"input": x})["logits"]), build_s
+
+
+def torch_runner(name, batch, size):
+    """PyTorch eager FP32 on CUDA, or (None, reason) when unavailable."""
+    try:
+        import torch
+    except ImportError:
+        return None, "torch not installed"
+    if not torch.cuda.is_available():
+        return None, "no CUDA device"
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cudnn.benchmark = True
+
+    def run(x):
+        with torch.no_grad():
+            y = export_models.torch_forward(name, torch.from_numpy(x).cuda())
+            torch.cuda.synchronize()
+            return y.cpu().numpy()
+
+    return run, torch.cuda.get_device_name()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument(
+        "--models", nargs="+", default=["resnet18", "resnet50"], choices=sorted(export_models.FULL)
+    )
+    ap.add_argument("--batches", nargs="+", type=int, default=[1, 32])
+    ap.add_argument("--size", type=int, default=224, help="input height and width")
+    ap.add_argument("--iters", type=int, default=10, help="timed runs per measurement")
+    ap.add_argument(
+        "--device-compare",
+        action="store_true",
+        help="also time PyTorch eager FP32 (TF32 off) on CUDA",
+    )
+    args = ap.parse_args()
+
+    logger = trt.Logger(trt.Logger.WARNING)
+    rows, notes = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.models:
+            path = Path(tmp) / f"{name}.onnx"
+            onnx.save(with_size(export_models.make_onnx(name), args.size), str(path))
+            opts = ort.SessionOptions()
+            opts.log_severity_level = 3
+            sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+            for batch in args.batches:
+                x = np.random.default_rng(0).standard_normal((batch, 3, args.size, args.size))
+                x = x.astype(np.float32)
+                ref = sess.run(None, {"input": x})[0]
+                backends = [("onnxruntime CPU", lambda x=x, s=sess: s.run(None, {"input": x})[0])]
+                run, build_s = clrt_runner(path, batch, args.size, logger)
+                notes.append(f"clrt build {name} batch {batch}: {build_s:.1f} s")
+                backends.insert(0, ("clrt FP32", lambda x=x, run=run: run(x)))
+                if args.device_compare:
+                    trun, info = torch_runner(name, batch, args.size)
+                    if trun is None:
+                        notes.append(f"PyTorch CUDA skipped: {info}")
+                    else:
+                        backends.append((f"PyTorch FP32 {info}", lambda x=x, t=trun: t(x)))
+                for label, fn in backends:
+                    diff = float(np.abs(fn() - ref).max())
+                    ms = median_ms(fn, args.iters)
+                    rows.append((name, batch, label, ms, batch * 1e3 / ms, diff))
+
+    print(
+        f"\ninput {args.size}x{args.size}, median of {args.iters} runs; "
+        f"clrt device: {device_name()}"
+    )
+    header = (
+        f"{'model':<10} {'batch':>5}  {'backend':<34} {'median ms':>10} {'images/s':>10} "
+        f"{'max|diff|':>10}"
+    )
+    print(header)
+    print("-" * len(header))
+    for name, batch, label, ms, ips, diff in rows:
+        print(f"{name:<10} {batch:>5}  {label[:34]:<34} {ms:>10.2f} {ips:>10.1f} {diff:>10.2e}")
+    for note in dict.fromkeys(notes):
+        print(note)
+
+
+def device_name():
+    for attr in ("get_device_info", "device_info", "current_device", "get_device"):
+        fn = getattr(trt, attr, None)
+        if callable(fn):
+            return str(fn())
+    return "default OpenCL device (CLRT_DEVICE selects)"
+
+
+if __name__ == "__main__":
+    main()
