@@ -15,7 +15,7 @@ struct ParserError {
   std::string node_name;  // may be empty
   std::string op_type;
   std::string reason;
-  std::string hint;       // a remedy, when one exists
+  std::string hint;  // a remedy, when one exists
   // "node 12 (Conv_12, op Conv): <reason>. Hint: <hint>"
   std::string toString() const;
 };
