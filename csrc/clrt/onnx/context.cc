@@ -1,137 +1,99 @@
-// ImportContext: inputs, constants, attributes and layer creation for one ONNX node at a time.
-#include <cstring>
-#include <fstream>
+// ImportContext: inputs, constants, attributes and layer creation for one ONNX node at a time;
+// the importer registry.
+#include <algorithm>
 
 #include "clrt/ir/shape_inference.h"
 #include "clrt/onnx/importer.h"
 
 namespace clrt::onnx {
 
-DataType dtypeFromOnnx(int t, const std::string& what) {
-  switch (t) {
-    case ::onnx::TensorProto::FLOAT:
-      return DataType::kFLOAT;
-    case ::onnx::TensorProto::FLOAT16:
-      return DataType::kHALF;
-    case ::onnx::TensorProto::DOUBLE:
-      return DataType::kFLOAT;  // narrowed on read
-    case ::onnx::TensorProto::INT8:
-      return DataType::kINT8;
-    case ::onnx::TensorProto::UINT8:
-      return DataType::kUINT8;
-    case ::onnx::TensorProto::INT32:
-      return DataType::kINT32;
-    case ::onnx::TensorProto::INT64:
-      return DataType::kINT64;
-    case ::onnx::TensorProto::BOOL:
-      return DataType::kBOOL;
-    default:
-      fail(ErrorKind::kParse, str(what, ": ONNX data type ", t, " is not supported"));
-  }
-}
+using ir::LayerKind;
+using AP = ::onnx::AttributeProto;
 
 namespace {
+const char* kFoldHint =
+    "fold constants first (onnxsim, or onnxruntime with graph optimizations saving the "
+    "optimized model) so that this input becomes an initializer";
+constexpr int64_t kFoldLimit = 1 << 16;  // largest value folded on the host while importing
 
-std::string externalBytes(const ::onnx::TensorProto& t, const std::string& dir) {
-  std::string location;
-  int64_t offset = 0, length = -1;
-  for (auto& kv : t.external_data()) {
-    if (kv.key() == "location")
-      location = kv.value();
-    else if (kv.key() == "offset")
-      offset = std::stoll(kv.value());
-    else if (kv.key() == "length")
-      length = std::stoll(kv.value());
+// Static and at most kFoldLimit elements (without overflowing on absurd dims).
+bool smallStatic(const Dims& d) {
+  int64_t n = 1;
+  for (int64_t x : d) {
+    if (x < 0 || (x > 0 && n > kFoldLimit / x)) return false;
+    n *= x;
   }
-  CLRT_CHECK(!location.empty() && location[0] != '/' && location.find("..") == std::string::npos,
-             kParse, "initializer '", t.name(), "': external data location '", location,
-             "' must be a relative path inside the model's folder");
-  const std::string path = (dir.empty() ? std::string(".") : dir) + "/" + location;
-  std::ifstream f(path, std::ios::binary | std::ios::ate);
-  CLRT_CHECK(f.good(), kFile, "initializer '", t.name(), "': external data file '", path,
-             "' cannot be opened");
-  const int64_t size = static_cast<int64_t>(f.tellg());
-  if (length < 0) length = size - offset;
-  CLRT_CHECK(offset >= 0 && length >= 0 && offset + length <= size, kParse, "initializer '",
-             t.name(), "': external data file '", path, "' has ", size, " bytes, need ",
-             offset + length);
-  std::string buf(static_cast<size_t>(length), '\0');
-  f.seekg(offset);
-  f.read(buf.data(), length);
-  return buf;
+  return true;
 }
-
 }  // namespace
 
-HostTensor tensorFromProto(const ::onnx::TensorProto& t, const std::string& dir) {
-  const std::string what = "tensor '" + t.name() + "'";
-  const DataType dt = dtypeFromOnnx(t.data_type(), what);
-  Dims dims(t.dims().begin(), t.dims().end());
-  for (auto d : dims) CLRT_CHECK(d >= 0, kParse, what, ": negative dim ", d);
-  HostTensor h(dt, dims);
-  const int64_t n = h.numel();
-  const bool isDouble = t.data_type() == ::onnx::TensorProto::DOUBLE;
-  std::string raw;
-  if (t.data_location() == ::onnx::TensorProto::EXTERNAL)
-    raw = externalBytes(t, dir);
-  else if (t.has_raw_data())
-    raw = t.raw_data();
-  if (!raw.empty() || (n == 0)) {
-    const size_t elem = isDouble ? 8 : dtypeSize(dt);
-    CLRT_CHECK(raw.size() == static_cast<size_t>(n) * elem, kParse, what, ": ", raw.size(),
-               " bytes of data for shape ", dimsToString(dims), " (", n, " elements of ", elem,
-               " bytes)");
-    if (isDouble) {
-      for (int64_t i = 0; i < n; ++i) {
-        double v;
-        std::memcpy(&v, raw.data() + 8 * i, 8);
-        h.f32()[i] = static_cast<float>(v);
-      }
-    } else if (n) {
-      std::memcpy(h.bytes.data(), raw.data(), raw.size());
-    }
-    return h;
-  }
-  auto need = [&](int have) {
-    CLRT_CHECK(have == n, kParse, what, ": ", have, " values for shape ", dimsToString(dims));
-  };
-  switch (t.data_type()) {
-    case ::onnx::TensorProto::FLOAT:
-      need(t.float_data_size());
-      for (int64_t i = 0; i < n; ++i) h.f32()[i] = t.float_data(static_cast<int>(i));
-      break;
-    case ::onnx::TensorProto::DOUBLE:
-      need(t.double_data_size());
-      for (int64_t i = 0; i < n; ++i)
-        h.f32()[i] = static_cast<float>(t.double_data(static_cast<int>(i)));
-      break;
-    case ::onnx::TensorProto::INT64:
-      need(t.int64_data_size());
-      for (int64_t i = 0; i < n; ++i) h.i64()[i] = t.int64_data(static_cast<int>(i));
-      break;
-    default: {
-      // INT32, INT8, UINT8, BOOL and FLOAT16 (bits) live in int32_data.
-      need(t.int32_data_size());
-      for (int64_t i = 0; i < n; ++i) {
-        const int32_t v = t.int32_data(static_cast<int>(i));
-        if (dt == DataType::kINT32)
-          std::memcpy(h.bytes.data() + 4 * i, &v, 4);
-        else if (dt == DataType::kHALF) {
-          const uint16_t b = static_cast<uint16_t>(v);
-          std::memcpy(h.bytes.data() + 2 * i, &b, 2);
-        } else
-          h.bytes[i] = static_cast<uint8_t>(v);
-      }
-    }
-  }
-  return h;
+// ---- graph setup ----
+
+void ImportContext::addConstant(const std::string& name, HostTensor value,
+                                const std::string& origin) {
+  constants_[name] = Const{std::move(value), origin};
 }
+
+void ImportContext::addInput(const std::string& name, DataType t, const Dims& dims) {
+  tensors_[name] = net_.addInput(name, t, dims);
+}
+
+bool ImportContext::defined(const std::string& name) const {
+  return tensors_.count(name) != 0 || constants_.count(name) != 0;
+}
+
+int ImportContext::graphOutput(const std::string& name) {
+  auto it = tensors_.find(name);
+  int t = it == tensors_.end() ? -1 : it->second;
+  const bool isConst = constants_.count(name) != 0;
+  CLRT_CHECK(t >= 0 || isConst, kParse, "graph output '", name, "' is not produced by any node");
+  if (t < 0) {
+    t = materialize(name, internalName(name + "_value"));
+  } else if (net_.tensors[t].producer >= 0 &&
+             net_.layers[net_.tensors[t].producer].kind == LayerKind::kCONSTANT &&
+             !net_.tensors[t].is_output) {
+    // The output keeps its ONNX name; the constant feeding it takes an internal one.
+    net_.tensors[t].name = internalName(name + "_value");
+  } else if (!net_.tensors[t].is_input && !net_.tensors[t].is_output) {
+    return t;
+  }
+  // An engine output must be computed by a layer: copy inputs, constants and repeated outputs.
+  const bool keepName = net_.findTensor(name) < 0;
+  const std::string out = keepName ? name : internalName(name + "_copy");
+  const int li = net_.addLayer(LayerKind::kIDENTITY, net_.uniqueLayerName(out), {t}, 1, {out});
+  ir::Layer& l = net_.layers[li];
+  l.onnx_nodes.push_back(name);
+  net_.tensors[l.outputs[0]].dtype = net_.tensors[t].dtype;
+  net_.tensors[l.outputs[0]].dims = net_.tensors[t].dims;
+  return l.outputs[0];
+}
+
+// ---- per node ----
 
 void ImportContext::begin(const ::onnx::NodeProto& node, int index) {
   node_ = &node;
   index_ = index;
   sub_ = 0;
-  layerName_ = node.name().empty() ? str(node.op_type(), "_", index) : node.name();
+  pending_.clear();
+  label_ = node.name().empty() ? str(node.op_type(), "_", index) : node.name();
+}
+
+void ImportContext::finish() {
+  flush();
+  for (int i = 0; i < node_->output_size(); ++i) {
+    const std::string& o = node_->output(i);
+    if (!o.empty() && consumed_.count(o))
+      CLRT_CHECK(defined(o), kUnsupported, "output ", i, " ('", o,
+                 "') is not produced by clrt's import of ", node_->op_type());
+  }
+}
+
+void ImportContext::abandon() {
+  pending_.clear();
+  for (const auto& o : node_->output()) {
+    tensors_.erase(o);
+    constants_.erase(o);
+  }
 }
 
 int ImportContext::numInputs() const {
@@ -141,38 +103,65 @@ int ImportContext::numInputs() const {
 }
 
 bool ImportContext::hasInput(int i) const {
-  return i < node_->input_size() && !node_->input(i).empty();
+  return i >= 0 && i < node_->input_size() && !node_->input(i).empty();
 }
 
 int ImportContext::input(int i) {
-  CLRT_CHECK(hasInput(i), kParse, "input ", i, " is required");
+  if (!hasInput(i))
+    reject(ErrorKind::kParse, str("input ", i, " is required but absent"),
+           "the node does not follow the ONNX operator spec");
   const std::string& name = node_->input(i);
   if (auto it = tensors_.find(name); it != tensors_.end()) return it->second;
-  auto c = constants_.find(name);
-  CLRT_CHECK(c != constants_.end(), kParse, "input '", name, "' is not produced by any node");
-  // Materialise the constant as a CONSTANT layer the first time a node reads it as a tensor.
-  const int li = net_.addLayer(ir::LayerKind::kCONSTANT, net_.uniqueLayerName(name), {}, 1, {name});
+  CLRT_CHECK(constants_.count(name), kParse, "input '", name, "' is not produced by any node");
+  return materialize(name, name);
+}
+
+// A constant read as a tensor becomes a CONSTANT layer, once, under its ONNX name.
+int ImportContext::materialize(const std::string& name, const std::string& tensorName) {
+  const Const& c = constants_.at(name);
+  const int li =
+      net_.addLayer(LayerKind::kCONSTANT, net_.uniqueLayerName(c.origin), {}, 1, {tensorName});
   ir::Layer& l = net_.layers[li];
-  l.weights["value"] = c->second;
-  l.onnx_nodes.push_back(name);
+  l.weights["value"] = c.value;
+  l.onnx_nodes.push_back(c.origin);
   ir::Tensor& t = net_.tensors[l.outputs[0]];
-  t.dtype = c->second.dtype;
-  t.dims = c->second.dims;
+  t.dtype = c.value.dtype;
+  t.dims = c.value.dims;
   tensors_[name] = l.outputs[0];
   return l.outputs[0];
+}
+
+Dims ImportContext::inputDims(int i) {
+  const int t = input(i);
+  flush();
+  return net_.tensors[t].dims;
 }
 
 const HostTensor* ImportContext::constant(int i) const {
   if (!hasInput(i)) return nullptr;
   auto it = constants_.find(node_->input(i));
-  return it == constants_.end() ? nullptr : &it->second;
+  return it == constants_.end() ? nullptr : &it->second.value;
 }
 
-const HostTensor& ImportContext::requireConstant(int i, const char* what) const {
+const HostTensor& ImportContext::requireConstant(int i, const std::string& what) const {
   const HostTensor* c = constant(i);
-  CLRT_CHECK(c, kUnsupported, what, " (input ", i, ", '", hasInput(i) ? node_->input(i) : "",
-             "') must be a constant (an initializer or Constant node)");
+  if (!c)
+    reject(ErrorKind::kUnsupported,
+           str(what, " (input ", i, hasInput(i) ? ", '" + node_->input(i) + "'" : "",
+               ") must be a constant (an initializer or a Constant node output)"),
+           kFoldHint);
   return *c;
+}
+
+std::vector<int64_t> ImportContext::constInts(int i, const std::string& what) const {
+  return requireConstant(i, what).asInt64();
+}
+
+float ImportContext::constScalar(int i, const std::string& what) const {
+  const HostTensor& t = requireConstant(i, what);
+  CLRT_CHECK(t.numel() == 1, kParse, what, " must hold one value, got shape ",
+             dimsToString(t.dims));
+  return t.asFloats()[0];
 }
 
 int ImportContext::numOutputs() const {
@@ -181,104 +170,179 @@ int ImportContext::numOutputs() const {
   return n;
 }
 
-bool ImportContext::outputUsed(int i) const {
-  return i < node_->output_size() && !node_->output(i).empty();
+bool ImportContext::hasOutput(int i) const {
+  return i >= 0 && i < node_->output_size() && !node_->output(i).empty();
 }
 
-const ::onnx::AttributeProto* ImportContext::attr(const std::string& name) const {
-  for (auto& a : node_->attribute())
+bool ImportContext::outputUsed(int i) const {
+  return hasOutput(i) && consumed_.count(node_->output(i)) != 0;
+}
+
+// ---- attributes ----
+
+const AP* ImportContext::attr(const std::string& name) const {
+  for (const auto& a : node_->attribute())
     if (a.name() == name) return &a;
   return nullptr;
 }
-bool ImportContext::hasAttr(const std::string& name) const { return attr(name) != nullptr; }
-int64_t ImportContext::attrInt(const std::string& name, int64_t def) const {
-  auto a = attr(name);
-  return a ? a->i() : def;
-}
-float ImportContext::attrFloat(const std::string& name, float def) const {
-  auto a = attr(name);
-  return a ? a->f() : def;
-}
-std::string ImportContext::attrString(const std::string& name, const std::string& def) const {
-  auto a = attr(name);
-  return a ? a->s() : def;
-}
-std::vector<int64_t> ImportContext::attrInts(const std::string& name,
-                                             std::vector<int64_t> def) const {
-  auto a = attr(name);
-  return a ? std::vector<int64_t>(a->ints().begin(), a->ints().end()) : def;
+
+void ImportContext::badAttr(const std::string& name, const char* expected) const {
+  reject(ErrorKind::kParse, str("attribute '", name, "' must be ", expected),
+         "the node does not follow the ONNX operator spec");
 }
 
-ir::Layer& ImportContext::add(ir::LayerKind kind, const std::vector<int>& inputs, bool internal,
-                              int nOutputs) {
+int64_t ImportContext::attrInt(const std::string& name, int64_t def) const {
+  const AP* a = attr(name);
+  if (!a) return def;
+  if (a->type() != AP::INT && a->type() != AP::UNDEFINED) badAttr(name, "an int");
+  return a->i();
+}
+
+int64_t ImportContext::requireAttrInt(const std::string& name) const {
+  if (!hasAttr(name))
+    reject(ErrorKind::kParse, str("required attribute '", name, "' is missing"),
+           "the node does not follow the ONNX operator spec");
+  return attrInt(name, 0);
+}
+
+float ImportContext::attrFloat(const std::string& name, float def) const {
+  const AP* a = attr(name);
+  if (!a) return def;
+  if (a->type() == AP::INT) return static_cast<float>(a->i());
+  if (a->type() != AP::FLOAT && a->type() != AP::UNDEFINED) badAttr(name, "a float");
+  return a->f();
+}
+
+std::string ImportContext::attrString(const std::string& name, const std::string& def) const {
+  const AP* a = attr(name);
+  if (!a) return def;
+  if (a->type() != AP::STRING && a->type() != AP::UNDEFINED) badAttr(name, "a string");
+  return a->s();
+}
+
+std::vector<int64_t> ImportContext::attrInts(const std::string& name,
+                                             std::vector<int64_t> def) const {
+  const AP* a = attr(name);
+  if (!a) return def;
+  if (a->type() != AP::INTS && a->type() != AP::UNDEFINED) badAttr(name, "a list of ints");
+  return {a->ints().begin(), a->ints().end()};
+}
+
+// ---- layers ----
+
+std::string ImportContext::internalName(const std::string& base) const {
+  std::string s = base;
+  for (int i = 1; reserved_.count(s) || net_.findTensor(s) >= 0; ++i) s = str(base, "_", i);
+  return s;
+}
+
+ir::Layer& ImportContext::addLayer(LayerKind kind, const std::vector<int>& inputs,
+                                   std::vector<std::string> names) {
   flush();
-  std::vector<std::string> names;
-  if (!internal) {
-    const int n = nOutputs < 0 ? std::max(numOutputs(), 1) : nOutputs;
-    for (int i = 0; i < n; ++i) {
-      std::string nm = i < node_->output_size() ? node_->output(i) : "";
-      names.push_back(nm.empty() ? net_.uniqueTensorName(str(layerName_, "_out", i)) : nm);
-    }
-  } else {
-    const int n = nOutputs < 0 ? 1 : nOutputs;
-    for (int i = 0; i < n; ++i)
-      names.push_back(net_.uniqueTensorName(str(layerName_, "_t", sub_, "_", i)));
-  }
-  const std::string lname =
-      net_.uniqueLayerName(sub_ == 0 ? layerName_ : str(layerName_, "_", sub_));
+  const std::string lname = net_.uniqueLayerName(sub_ == 0 ? label_ : str(label_, "_", sub_));
   ++sub_;
   const int li = net_.addLayer(kind, lname, inputs, static_cast<int>(names.size()), names);
-  ir::Layer& l = net_.layers[li];
-  l.onnx_nodes.push_back(layerName_);
-  for (size_t i = 0; i < names.size(); ++i) tensors_[names[i]] = l.outputs[i];
+  net_.layers[li].onnx_nodes.push_back(label_);
   pending_.push_back(li);
+  return net_.layers[li];
+}
+
+ir::Layer& ImportContext::add(LayerKind kind, const std::vector<int>& inputs, int nOutputs) {
+  const int n = nOutputs < 0 ? std::max(numOutputs(), 1) : nOutputs;
+  std::vector<std::string> names;
+  for (int i = 0; i < n; ++i)
+    names.push_back(hasOutput(i) ? node_->output(i) : internalName(str(label_, "_out", i)));
+  ir::Layer& l = addLayer(kind, inputs, names);
+  for (int i = 0; i < n; ++i)
+    if (hasOutput(i)) tensors_[node_->output(i)] = l.outputs[i];
   return l;
 }
 
-// Shapes of layers added so far (their attrs are set by now): later importers may need them,
-// and errors then name the node that made the layer.
+ir::Layer& ImportContext::addInternal(LayerKind kind, const std::vector<int>& inputs,
+                                      int nOutputs) {
+  std::vector<std::string> names;
+  for (int i = 0; i < nOutputs; ++i) names.push_back(internalName(str(label_, "_t", sub_, "_", i)));
+  return addLayer(kind, inputs, names);
+}
+
+int ImportContext::constantTensor(HostTensor value) {
+  ir::Layer& l = addInternal(LayerKind::kCONSTANT, {});
+  l.weights["value"] = std::move(value);
+  return l.outputs[0];
+}
+
+void ImportContext::defineConstant(int outputIndex, HostTensor value) {
+  if (hasOutput(outputIndex)) constants_[node_->output(outputIndex)] = {std::move(value), label_};
+}
+
+const HostTensor* ImportContext::valueOf(int t) const {
+  if (t < 0) return nullptr;
+  const int p = net_.tensors[t].producer;
+  if (p >= 0 && net_.layers[p].kind == LayerKind::kCONSTANT) {
+    auto it = net_.layers[p].weights.find("value");
+    if (it != net_.layers[p].weights.end()) return &it->second;
+  }
+  auto it = folded_.find(t);
+  return it == folded_.end() ? nullptr : &it->second;
+}
+
+// Shapes of the layers added so far (their attrs are set by now): later importers need them,
+// and errors then name the node that made the layer. Small shape subgraphs are evaluated on the
+// host on the way so that Shape -> Gather -> Concat -> Reshape chains keep static dims.
 void ImportContext::flush() {
-  for (int li : pending_) inferOne(li);
-  pending_.clear();
+  std::vector<int> todo;
+  todo.swap(pending_);
+  for (int li : todo) inferOne(li);
 }
 
 void ImportContext::inferOne(int li) {
-  ir::Layer& l = net_.layers[li];
+  const ir::Layer& l = net_.layers[li];
   std::vector<ir::TensorInfo> infos;
+  bool allKnown = true;
   for (int t : l.inputs) {
     ir::TensorInfo ti;
     if (t >= 0) {
       ti.dtype = net_.tensors[t].dtype;
       ti.dims = net_.tensors[t].dims;
-      const int p = net_.tensors[t].producer;
-      if (p >= 0 && net_.layers[p].kind == ir::LayerKind::kCONSTANT)
-        ti.value = &net_.layers[p].weights.at("value");
+      ti.value = valueOf(t);
+      if (!ti.value && l.kind != LayerKind::kSHAPE) allKnown = false;
+      if (ti.value && ti.value->numel() > kFoldLimit) allKnown = false;
     }
     infos.push_back(ti);
   }
-  auto outs = ir::inferLayer(l, infos);
-  for (size_t i = 0; i < l.outputs.size() && i < outs.size(); ++i) {
+  const auto outs = ir::inferLayer(l, infos);
+  CLRT_CHECK(outs.size() == l.outputs.size(), kParse, "layer '", l.name, "' (",
+             ir::layerKindName(l.kind), "): shape inference gave ", outs.size(), " outputs for ",
+             l.outputs.size());
+  bool small = true;
+  for (size_t i = 0; i < outs.size(); ++i) {
     net_.tensors[l.outputs[i]].dtype = outs[i].first;
     net_.tensors[l.outputs[i]].dims = outs[i].second;
+    small = small && smallStatic(outs[i].second);
   }
+  if (!allKnown || !small || l.kind == LayerKind::kCONSTANT || !ir::canEvalOnHost(l.kind)) return;
+  std::vector<HostTensor> values;
+  if (!ir::evalOnHost(l, infos, values) || values.size() != l.outputs.size()) return;
+  for (size_t i = 0; i < values.size(); ++i) folded_[l.outputs[i]] = std::move(values[i]);
 }
 
-void ImportContext::defineConstant(int outputIndex, HostTensor value) {
-  constants_[node_->output(outputIndex)] = std::move(value);
-}
+// ---- registry ----
 
 std::map<std::string, std::vector<std::pair<int, Importer>>>& importerTable() {
   static std::map<std::string, std::vector<std::pair<int, Importer>>> t;
   return t;
 }
 
+void registerImporter(const std::string& op, int since, Importer f) {
+  importerTable()[op].push_back({since, std::move(f)});
+}
+
 const Importer* findImporter(const std::string& op, int opset) {
-  auto& t = importerTable();
-  auto it = t.find(op);
-  if (it == t.end()) return nullptr;
+  auto it = importerTable().find(op);
+  if (it == importerTable().end()) return nullptr;
   const Importer* best = nullptr;
   int bestSince = -1;
-  for (auto& [since, imp] : it->second)
+  for (const auto& [since, imp] : it->second)
     if (since <= opset && since > bestSince) best = &imp, bestSince = since;
   return best;
 }

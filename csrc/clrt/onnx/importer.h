@@ -1,10 +1,11 @@
-// The import context handed to every op importer, and the importer registry.
+// The import context handed to every op importer, the importer registry and TensorProto reading.
 #pragma once
 
 #include <onnx/onnx_pb.h>
 
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -13,76 +14,130 @@
 
 namespace clrt::onnx {
 
+// A node-level failure with a remedy: the parser files the reason and the hint separately.
+class ImportError : public Error {
+ public:
+  ImportError(ErrorKind kind, const std::string& reason, std::string hint)
+      : Error(kind, reason), hint_(std::move(hint)) {}
+  const std::string& hint() const { return hint_; }
+
+ private:
+  std::string hint_;
+};
+
+[[noreturn]] inline void reject(ErrorKind kind, const std::string& reason,
+                                const std::string& hint = "") {
+  throw ImportError(kind, reason, hint);
+}
+
 // Converts an ONNX TensorProto (raw or typed fields, or external data under `dir`) to a host
-// tensor. Throws kParse naming the tensor.
+// tensor; DOUBLE is narrowed to FLOAT. Throws kParse/kFile/kUnsupported naming the tensor.
 HostTensor tensorFromProto(const ::onnx::TensorProto& t, const std::string& dir);
-DataType dtypeFromOnnx(int onnxType, const std::string& what);  // throws kParse
+// FLOAT, FLOAT16, DOUBLE (read as FLOAT), INT8, UINT8, INT32, INT64, BOOL; else kUnsupported.
+DataType dtypeFromOnnx(int onnxType, const std::string& what);
+std::string onnxTypeName(int onnxType);  // "FLOAT", "STRING", or "type 42"
 
 class ImportContext {
  public:
-  ImportContext(ir::Network& net, int opset, std::map<std::string, HostTensor>& constants,
-                std::map<std::string, int>& tensors)
-      : net_(net), opset_(opset), constants_(constants), tensors_(tensors) {}
+  ImportContext(ir::Network& net, int opset, std::string modelDir)
+      : net_(net), opset_(opset), modelDir_(std::move(modelDir)) {}
 
+  // ---- graph setup (the parser) ----
+  // A host-known value (initializer or Constant output); `origin` names it in onnx_nodes.
+  void addConstant(const std::string& name, HostTensor value, const std::string& origin);
+  void addInput(const std::string& name, DataType t, const Dims& dims);
+  void reserveName(const std::string& name) { reserved_.insert(name); }  // internal names avoid
+  void markConsumed(const std::string& name) { consumed_.insert(name); }
+  bool defined(const std::string& name) const;
+  // The tensor to mark as the network output `name`; inserts an IDENTITY layer when the value
+  // is a graph input, an initializer/constant or already an output.
+  int graphOutput(const std::string& name);
+
+  // ---- one node at a time ----
   void begin(const ::onnx::NodeProto& node, int index);
+  void finish();   // infers the node's shapes; every node output must be defined by now
+  void abandon();  // forgets the node's outputs, so that nodes reading them are skipped
+
   const ::onnx::NodeProto& node() const { return *node_; }
+  const std::string& label() const { return label_; }  // node name, or "<op>_<index>"
   int opset() const { return opset_; }
-  int numInputs() const;                    // counting trailing empty names out
+  const std::string& modelDir() const { return modelDir_; }
+
+  // Inputs: `i` counts ONNX inputs; absent optional inputs have empty names.
+  int numInputs() const;                    // trailing empty names not counted
   bool hasInput(int i) const;               // present and non-empty
   int input(int i);                         // tensor id; materialises constants; kParse if absent
-  const HostTensor* constant(int i) const;  // value when input i is a known constant
-  const HostTensor& requireConstant(int i, const char* what) const;  // kParse when not constant
-  int numOutputs() const;                                            // non-empty output names
-  bool outputUsed(int i) const;
+  Dims inputDims(int i);                    // dims (rank always known; -1 dims dynamic)
+  const HostTensor* constant(int i) const;  // value when input i is an initializer/Constant
+  const HostTensor& requireConstant(int i, const std::string& what) const;  // else kUnsupported
+  std::vector<int64_t> constInts(int i, const std::string& what) const;     // requireConstant
+  float constScalar(int i, const std::string& what) const;                  // one-element constant
 
+  // Outputs.
+  int numOutputs() const;        // trailing empty names not counted
+  bool hasOutput(int i) const;   // present and non-empty
+  bool outputUsed(int i) const;  // read by a later node or a graph output
+
+  // Attributes; a present attribute of the wrong type is a kParse error naming it.
+  bool hasAttr(const std::string& name) const { return attr(name) != nullptr; }
+  const ::onnx::AttributeProto* attr(const std::string& name) const;
   int64_t attrInt(const std::string& name, int64_t def) const;
   float attrFloat(const std::string& name, float def) const;
   std::string attrString(const std::string& name, const std::string& def) const;
   std::vector<int64_t> attrInts(const std::string& name, std::vector<int64_t> def = {}) const;
-  bool hasAttr(const std::string& name) const;
-  const ::onnx::AttributeProto* attr(const std::string& name) const;
+  int64_t requireAttrInt(const std::string& name) const;
 
-  // Adds a layer whose outputs are the node's outputs (or fresh internal tensors when
-  // `internal`), infers their shapes right away, and records the ONNX node.
-  ir::Layer& add(ir::LayerKind kind, const std::vector<int>& inputs, bool internal = false,
-                 int nOutputs = -1);
-  int output(const ir::Layer& l, int i = 0) const { return l.outputs.at(i); }
-  // A node output defined as a known constant (Constant nodes): no layer is created.
+  // Adds a layer whose outputs are the node's outputs (all of them unless nOutputs >= 0) and
+  // records the node in onnx_nodes; shapes are inferred at the next add/inputDims/finish.
+  ir::Layer& add(ir::LayerKind kind, const std::vector<int>& inputs, int nOutputs = -1);
+  // The same with fresh internal output tensors (helper layers of a multi-layer node).
+  ir::Layer& addInternal(ir::LayerKind kind, const std::vector<int>& inputs, int nOutputs = 1);
+  int constantTensor(HostTensor value);  // an internal CONSTANT layer; its output tensor id
+  // A node output defined as a known constant (Constant nodes): no layer until it is read.
   void defineConstant(int outputIndex, HostTensor value);
-  // Dims/dtype of a tensor, with shapes of earlier layers of this node already inferred.
-  const ir::Tensor& tensor(int id) {
-    flush();
-    return net_.tensors.at(id);
-  }
-  void flush();  // infers shapes of layers added since the last flush
   ir::Network& net() { return net_; }
-  [[noreturn]] void unsupported(const std::string& why) const {
-    fail(ErrorKind::kUnsupported, why);
-  }
 
  private:
+  struct Const {
+    HostTensor value;
+    std::string origin;
+  };
   ir::Network& net_;
   int opset_;
-  std::map<std::string, HostTensor>& constants_;
-  std::map<std::string, int>& tensors_;
+  std::string modelDir_;
+  std::map<std::string, Const> constants_;
+  std::map<std::string, int> tensors_;  // ONNX value name -> tensor id
+  std::set<std::string> reserved_, consumed_;
+  std::map<int, HostTensor> folded_;  // tensor id -> value computed on the host while importing
   const ::onnx::NodeProto* node_ = nullptr;
   int index_ = 0;
-  std::string layerName_;
+  std::string label_;
   int sub_ = 0;
   std::vector<int> pending_;
-  void inferOne(int li);
+
+  ir::Layer& addLayer(ir::LayerKind kind, const std::vector<int>& inputs,
+                      std::vector<std::string> names);
+  int materialize(const std::string& name, const std::string& tensorName);
+  std::string internalName(const std::string& base) const;
+  const HostTensor* valueOf(int tensor) const;
+  void flush();
+  void inferOne(int layer);
+  [[noreturn]] void badAttr(const std::string& name, const char* expected) const;
 };
 
 using Importer = std::function<void(ImportContext&)>;
 
-// op type -> (since version, importer); the largest since <= opset wins.
+// op type -> (since version, importer); the largest since <= the model's opset wins.
 std::map<std::string, std::vector<std::pair<int, Importer>>>& importerTable();
+void registerImporter(const std::string& op, int since, Importer f);
 const Importer* findImporter(const std::string& op, int opset);
 
-// Family registrations (importers/*.cc).
+// Family registrations (importers/*.cc); the parser calls each once.
 void registerActivationImporters();
+void registerConvImporters();
 void registerElementwiseImporters();
-void registerNnImporters();
+void registerMatmulImporters();
+void registerReduceImporters();
 void registerShapeImporters();
 
 }  // namespace clrt::onnx

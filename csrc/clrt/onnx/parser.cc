@@ -1,7 +1,9 @@
-// OnnxParser: reads the model, checks every node, imports into a scratch network and hands it
-// over only when no node failed; every problem is reported, each naming its node.
+// OnnxParser: reads the model, checks and imports every node into a scratch network that is
+// handed over only when nothing failed; every problem is reported, each naming its node.
 #include "clrt/onnx/parser.h"
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <set>
@@ -12,19 +14,104 @@
 namespace clrt::onnx {
 namespace {
 
+constexpr int kMinOpset = 11, kMaxOpset = 21;
+
 void ensureRegistered() {
   static std::once_flag once;
   std::call_once(once, [] {
     registerActivationImporters();
+    registerConvImporters();
     registerElementwiseImporters();
-    registerNnImporters();
+    registerMatmulImporters();
+    registerReduceImporters();
     registerShapeImporters();
   });
 }
 
 std::string dirOf(const std::string& path) {
   const auto p = path.find_last_of('/');
-  return p == std::string::npos ? "" : path.substr(0, p);
+  if (p == std::string::npos) return "";
+  return p == 0 ? "/" : path.substr(0, p);
+}
+
+bool defaultDomain(const std::string& d) { return d.empty() || d == "ai.onnx"; }
+
+// A remedy for node errors that did not come with their own.
+std::string hintFor(ErrorKind k, int opset) {
+  switch (k) {
+    case ErrorKind::kUnsupported:
+      return "clrt does not import this form of the operator; rewrite or simplify the node "
+             "(e.g. with onnxsim)";
+    case ErrorKind::kValue:
+      return "the input shapes do not fit the node; check the model with "
+             "onnx.checker.check_model(model, full_check=True)";
+    case ErrorKind::kFile:
+      return "external data files must sit in the model's folder";
+    default:
+      return str("the node does not follow the ONNX spec for opset ", opset,
+                 "; check the model with onnx.checker.check_model");
+  }
+}
+
+// Network inputs are FLOAT, INT32, INT64 or BOOL tensors of known rank.
+DataType inputType(const ::onnx::ValueInfoProto& in) {
+  CLRT_CHECK(in.type().has_tensor_type(), kUnsupported, "graph input '", in.name(),
+             "' is not a tensor");
+  const int t = in.type().tensor_type().elem_type();
+  switch (t) {
+    case ::onnx::TensorProto::FLOAT:
+      return DataType::kFLOAT;
+    case ::onnx::TensorProto::INT32:
+      return DataType::kINT32;
+    case ::onnx::TensorProto::INT64:
+      return DataType::kINT64;
+    case ::onnx::TensorProto::BOOL:
+      return DataType::kBOOL;
+    default:
+      fail(ErrorKind::kUnsupported, str("graph input '", in.name(), "' has type ", onnxTypeName(t),
+                                        "; network inputs must be FLOAT, INT32, INT64 or BOOL"));
+  }
+}
+
+Dims inputDims(const ::onnx::ValueInfoProto& in) {
+  const auto& tt = in.type().tensor_type();
+  CLRT_CHECK(tt.has_shape(), kUnsupported, "graph input '", in.name(),
+             "' has no shape: clrt needs at least its rank");
+  Dims dims;
+  for (const auto& d : tt.shape().dim())
+    dims.push_back(d.has_dim_value() && d.dim_value() >= 0 ? d.dim_value() : -1);
+  return dims;
+}
+
+std::string initializerHint(ErrorKind k) {
+  if (k == ErrorKind::kFile)
+    return "external data files must sit in the model's folder (parse(bytes) reads them relative "
+           "to model_dir)";
+  if (k == ErrorKind::kUnsupported) return "store the initializer as a supported type";
+  return "the initializer is malformed; re-save the model with onnx.save";
+}
+
+std::string unsupportedReason(const ::onnx::NodeProto& n, int opset) {
+  if (!defaultDomain(n.domain()))
+    return str("unsupported operator ", n.domain(), ".", n.op_type(), " (domain '", n.domain(),
+               "' is not imported; clrt reads the default ai.onnx domain)");
+  auto it = importerTable().find(n.op_type());
+  if (it != importerTable().end()) {
+    int since = 1 << 30;
+    for (const auto& e : it->second) since = std::min(since, e.first);
+    return str("unsupported operator ", n.op_type(), " at opset ", opset,
+               " (clrt imports it from opset ", since, ")");
+  }
+  return str("unsupported operator ", n.op_type(), " (opset ", opset, ")");
+}
+
+std::string unsupportedHint(const ::onnx::NodeProto& n, int opset) {
+  if (!defaultDomain(n.domain()))
+    return "export without custom/contrib operators (e.g. onnxruntime's optimizer adds them)";
+  if (importerTable().count(n.op_type()))
+    return "convert the model to a newer opset with onnx.version_converter";
+  return "OnnxParser.supported_ops() lists what clrt imports; replace " + n.op_type() +
+         " with supported operators";
 }
 
 }  // namespace
@@ -42,7 +129,7 @@ std::string ParserError::toString() const {
 std::vector<std::string> OnnxParser::supportedOps() {
   ensureRegistered();
   std::vector<std::string> ops;
-  for (auto& [op, v] : importerTable()) ops.push_back(op);
+  for (const auto& [op, v] : importerTable()) ops.push_back(op);
   return ops;
 }
 
@@ -52,139 +139,171 @@ bool OnnxParser::supportsOperator(const std::string& op) {
 }
 
 bool OnnxParser::parseFromFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) {
-    errors_.push_back({-1, "", "", "cannot open ONNX file '" + path + "'",
-                       "check the path; it is relative to the current directory"});
+  std::error_code ec;
+  std::ifstream f;
+  if (std::filesystem::is_regular_file(path, ec)) f.open(path, std::ios::binary);
+  if (!f.is_open()) {
+    errors_.push_back({-1, "", "",
+                       "cannot open ONNX file '" + path + "': it does not exist or is not a file",
+                       "check the path (relative paths start at the current directory)"});
     logf(logger_, Severity::kERROR, errors_.back().toString());
     return false;
   }
-  std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  const std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   return parse(bytes.data(), bytes.size(), dirOf(path));
 }
 
 bool OnnxParser::parse(const void* data, size_t size, const std::string& model_dir) {
   ensureRegistered();
   const size_t before = errors_.size();
+  auto report = [&](ParserError e) {
+    logf(logger_, Severity::kERROR, e.toString());
+    errors_.push_back(std::move(e));
+  };
   auto modelError = [&](const std::string& reason, const std::string& hint = "") {
-    errors_.push_back({-1, "", "", reason, hint});
-    logf(logger_, Severity::kERROR, errors_.back().toString());
+    report({-1, "", "", reason, hint});
     return false;
   };
   ::onnx::ModelProto model;
-  if (size == 0 || size > static_cast<size_t>(INT32_MAX) ||
+  if (size == 0 || !data || size > static_cast<size_t>(INT32_MAX) ||
       !model.ParseFromArray(data, static_cast<int>(size)))
     return modelError(str("cannot read the model: ", size,
-                          " bytes are not a valid ONNX "
-                          "ModelProto (truncated or not an ONNX file)"));
+                          " bytes are not a valid ONNX ModelProto (truncated or not an ONNX "
+                          "file)"),
+                      size > static_cast<size_t>(INT32_MAX)
+                          ? "models over 2 GB must keep their weights in external data files"
+                          : "check that the bytes are a complete .onnx file (onnx.load reads it)");
   int opset = -1;
-  for (auto& o : model.opset_import())
-    if (o.domain().empty() || o.domain() == "ai.onnx") opset = static_cast<int>(o.version());
-  if (opset < 0) return modelError("the model imports no default-domain (ai.onnx) opset");
-  if (opset < 11 || opset > 21)
-    return modelError(str("opset ", opset, " is not supported (clrt reads opsets 11 to 21)"),
-                      "convert the model with onnx.version_converter");
+  for (const auto& o : model.opset_import())
+    if (defaultDomain(o.domain())) opset = static_cast<int>(o.version());
+  if (opset < 0)
+    return modelError("the model imports no default-domain (ai.onnx) opset",
+                      "is this an ONNX model? onnx.checker.check_model says more");
+  if (opset < kMinOpset || opset > kMaxOpset)
+    return modelError(str("opset ", opset, " is not supported (clrt reads opsets ", kMinOpset,
+                          " to ", kMaxOpset, ")"),
+                      "convert the model with onnx.version_converter.convert_version");
   const auto& g = model.graph();
 
   ir::Network scratch;
-  std::map<std::string, HostTensor> constants;
-  std::map<std::string, int> tensors;
+  ImportContext ctx(scratch, opset, model_dir);
+  std::set<std::string> poisoned;  // values of failed nodes/initializers: readers are skipped
   std::set<std::string> inits;
-  for (auto& init : g.initializer()) {
-    try {
-      constants[init.name()] = tensorFromProto(init, model_dir);
+  try {
+    for (const auto& in : g.input()) ctx.reserveName(in.name());
+    for (const auto& n : g.node()) {
+      for (const auto& o : n.output())
+        if (!o.empty()) ctx.reserveName(o);
+      for (const auto& i : n.input())
+        if (!i.empty()) ctx.markConsumed(i);
+    }
+    for (const auto& o : g.output()) {
+      ctx.reserveName(o.name());
+      ctx.markConsumed(o.name());
+    }
+    for (const auto& init : g.initializer()) {
+      ctx.reserveName(init.name());
       inits.insert(init.name());
-    } catch (const Error& e) {
-      modelError(e.what());
+      try {
+        ctx.addConstant(init.name(), tensorFromProto(init, model_dir), init.name());
+      } catch (const Error& e) {
+        poisoned.insert(init.name());
+        modelError(str("initializer ", e.what()), initializerHint(e.kind()));
+      }
     }
-  }
-  for (auto& in : g.input()) {
-    if (inits.count(in.name())) continue;
-    try {
-      CLRT_CHECK(in.type().has_tensor_type(), kParse, "graph input '", in.name(),
-                 "' is not a tensor");
-      const auto& tt = in.type().tensor_type();
-      const DataType dt = dtypeFromOnnx(tt.elem_type(), "graph input '" + in.name() + "'");
-      Dims dims;
-      for (auto& d : tt.shape().dim()) dims.push_back(d.has_dim_value() ? d.dim_value() : -1);
-      tensors[in.name()] = scratch.addInput(in.name(), dt, dims);
-    } catch (const Error& e) {
-      modelError(e.what());
+    for (const auto& in : g.input()) {
+      if (inits.count(in.name())) continue;  // an initializer listed as input is a constant
+      try {
+        ctx.addInput(in.name(), inputType(in), inputDims(in));
+      } catch (const Error& e) {
+        poisoned.insert(in.name());
+        modelError(e.what(), "network inputs need a rank and a FLOAT, INT32, INT64 or BOOL type");
+      }
     }
-  }
-
-  // Every unsupported op first, all at once.
-  for (int i = 0; i < g.node_size(); ++i) {
-    const auto& n = g.node(i);
-    const bool known = (n.domain().empty() || n.domain() == "ai.onnx") &&
-                       findImporter(n.op_type(), opset) != nullptr;
-    if (!known)
-      errors_.push_back({i, n.name(), n.op_type(),
-                         str("unsupported operator ", n.domain().empty() ? "" : n.domain() + ".",
-                             n.op_type(), " (opset ", opset, ")"),
-                         "docs/operators.md lists what clrt imports"});
-  }
-  if (errors_.size() == before) {
-    ImportContext ctx(scratch, opset, constants, tensors);
+    std::vector<std::string> unsupported;
     for (int i = 0; i < g.node_size(); ++i) {
       const auto& n = g.node(i);
-      bool inputsOk = true;
-      for (auto& in : n.input())
-        if (!in.empty() && !tensors.count(in) && !constants.count(in)) inputsOk = false;
-      if (!inputsOk && errors_.size() > before) continue;  // fallout of an earlier error
+      auto nodeError = [&](const std::string& reason, const std::string& hint) {
+        report({i, n.name(), n.op_type(), reason, hint});
+        for (const auto& o : n.output())
+          if (!o.empty()) poisoned.insert(o);
+      };
+      const Importer* imp = defaultDomain(n.domain()) ? findImporter(n.op_type(), opset) : nullptr;
+      if (!imp) {
+        unsupported.push_back(n.op_type());
+        nodeError(unsupportedReason(n, opset), unsupportedHint(n, opset));
+        continue;
+      }
+      std::string missing;
+      bool fallout = false;
+      for (const auto& in : n.input()) {
+        if (in.empty() || ctx.defined(in)) continue;
+        if (poisoned.count(in))
+          fallout = true;
+        else if (missing.empty())
+          missing = in;
+      }
+      if (fallout) {  // an earlier error already covers this node: no second report
+        for (const auto& o : n.output())
+          if (!o.empty()) poisoned.insert(o);
+        continue;
+      }
+      if (!missing.empty()) {
+        nodeError(str("input '", missing,
+                      "' is not produced by any earlier node, initializer or graph input"),
+                  "the graph must be topologically sorted (onnxsim or onnx.compose can fix it)");
+        continue;
+      }
       try {
-        CLRT_CHECK(inputsOk, kParse,
-                   "an input is not produced by any earlier node, initializer "
-                   "or graph input (the graph must be topologically sorted)");
         ctx.begin(n, i);
-        (*findImporter(n.op_type(), opset))(ctx);
-        ctx.flush();
+        (*imp)(ctx);
+        ctx.finish();
+      } catch (const ImportError& e) {
+        ctx.abandon();
+        nodeError(e.what(), e.hint().empty() ? hintFor(e.kind(), opset) : e.hint());
       } catch (const Error& e) {
-        errors_.push_back({i, n.name(), n.op_type(), e.what(), ""});
+        ctx.abandon();
+        nodeError(e.what(), hintFor(e.kind(), opset));
       } catch (const std::exception& e) {
-        errors_.push_back({i, n.name(), n.op_type(), e.what(), ""});
+        ctx.abandon();
+        nodeError(str("internal error while importing: ", e.what()), "please report this model");
       }
     }
-    for (auto& out : g.output()) {
-      if (errors_.size() > before) break;
-      try {
-        int t = -1;
-        if (auto it = tensors.find(out.name()); it != tensors.end()) t = it->second;
-        CLRT_CHECK(t >= 0 || constants.count(out.name()), kParse, "graph output '", out.name(),
-                   "' is not produced by any node");
-        if (t < 0) {
-          // A constant output: materialise it as a CONSTANT layer under its own name.
-          ::onnx::NodeProto node;
-          node.add_input(out.name());
-          ctx.begin(node, g.node_size());
-          t = ctx.input(0);
-        } else if (scratch.tensors[t].is_input || scratch.tensors[t].is_output) {
-          const int li = scratch.addLayer(ir::LayerKind::kIDENTITY,
-                                          scratch.uniqueLayerName(out.name() + "_copy"), {t}, 1,
-                                          {scratch.uniqueTensorName(out.name() + "_copy")});
-          t = scratch.layers[li].outputs[0];
+    if (errors_.size() == before) {
+      if (g.output_size() == 0) modelError("the graph declares no outputs");
+      for (const auto& out : g.output()) {
+        try {
+          scratch.markOutput(ctx.graphOutput(out.name()));
+        } catch (const Error& e) {
+          modelError(e.what(),
+                     "every graph output must be computed by a node, or be a graph "
+                     "input or an initializer");
         }
-        scratch.markOutput(t);
-      } catch (const Error& e) {
-        modelError(e.what());
       }
     }
-  }
-  if (errors_.size() == before) {
-    try {
-      scratch.inferShapes();
-    } catch (const Error& e) {
-      modelError(e.what());
+    if (errors_.size() == before) {
+      try {
+        scratch.inferShapes();
+      } catch (const Error& e) {
+        modelError(e.what(), hintFor(e.kind(), opset));
+      }
     }
-  }
-  if (errors_.size() != before) {
-    for (size_t i = before; i < errors_.size(); ++i)
-      logf(logger_, Severity::kERROR, errors_[i].toString());
-    return false;
+    if (errors_.size() != before) {
+      std::string ops;
+      for (const auto& op : unsupported) ops += (ops.empty() ? "" : ", ") + op;
+      logf(logger_, Severity::kINFO, "ONNX parse failed with ", errors_.size() - before,
+           " error(s)", unsupported.empty() ? "" : str("; unsupported operators: ", ops),
+           "; the network is left unchanged");
+      return false;
+    }
+  } catch (const std::exception& e) {
+    return modelError(str("internal error while parsing: ", e.what()), "please report this model");
   }
   net_ = std::move(scratch);
-  logf(logger_, Severity::kINFO, "parsed ONNX model: opset ", opset, ", ", g.node_size(),
-       " nodes -> ", net_.layers.size(), " layers");
+  logf(logger_, Severity::kINFO, "parsed ONNX model (opset ", opset,
+       model.producer_name().empty() ? "" : ", from " + model.producer_name(), "): ", g.node_size(),
+       " nodes -> ", net_.layers.size(), " layers, ", net_.inputs.size(), " inputs, ",
+       net_.outputs.size(), " outputs");
   return true;
 }
 

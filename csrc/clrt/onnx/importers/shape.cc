@@ -1,136 +1,186 @@
-// Shape and data-movement importers: Flatten, Reshape, Transpose, Concat, Split, Slice,
-// Squeeze, Unsqueeze, Identity, Dropout, Constant, Shape, Gather, Cast, ConstantOfShape, Range,
-// Expand, Where.
+// Shape and data-movement importers: Shape, Gather, Cast, Reshape, Flatten, Transpose, Squeeze,
+// Unsqueeze, Concat, Split, Slice, Identity, Dropout, Constant, ConstantOfShape, Range, Expand,
+// Where.
 #include "clrt/onnx/importer.h"
 
 namespace clrt::onnx {
-
-HostTensor tensorFromProto(const ::onnx::TensorProto& t, const std::string& dir);
-
 namespace {
 
 using ir::LayerKind;
 
-void reg(const char* op, int since, Importer f) { importerTable()[op].push_back({since, f}); }
-
-// Inputs after the first: host-known constants become attrs, others stay tensor inputs.
-void withInputs(ImportContext& c, LayerKind kind, int n, std::function<void(ir::Layer&)> set = {}) {
-  std::vector<int> ins;
-  for (int i = 0; i < n; ++i) ins.push_back(c.hasInput(i) ? c.input(i) : -1);
-  while (!ins.empty() && ins.back() < 0) ins.pop_back();
-  auto& l = c.add(kind, ins);
-  if (set) set(l);
+// Family helper: a layer of `kind` reading the node's first n inputs, absent ones as -1.
+Importer passInputs(LayerKind kind, int n) {
+  return [=](ImportContext& c) {
+    std::vector<int> ins;
+    for (int i = 0; i < n; ++i) ins.push_back(c.hasInput(i) ? c.input(i) : -1);
+    c.add(kind, ins);
+  };
 }
 
-void axesLayer(ImportContext& c, LayerKind kind, bool fromInput) {
-  std::vector<int64_t> axes;
-  if (fromInput) {
-    if (c.hasInput(1)) axes = c.requireConstant(1, "axes").asInt64();
-  } else {
-    axes = c.attrInts("axes");
+void importIdentity(ImportContext& c) { c.add(LayerKind::kIDENTITY, {c.input(0)}, 1); }
+
+// Inference-time Dropout passes its input through; the mask exists only in training.
+void importDropout(ImportContext& c) {
+  if (c.outputUsed(1))
+    reject(ErrorKind::kUnsupported, "the mask output of Dropout is not supported",
+           "export the model in eval mode (model.eval() before torch.onnx.export)");
+  c.add(LayerKind::kIDENTITY, {c.input(0)}, 1);
+}
+
+void importFlatten(ImportContext& c) {
+  c.add(LayerKind::kFLATTEN, {c.input(0)}).attrs.set("axis", c.attrInt("axis", 1));
+}
+
+// A constant target shape becomes the "shape" attr; a computed one stays an input.
+void importReshape(ImportContext& c) {
+  const int64_t allowzero = c.attrInt("allowzero", 0);
+  if (const HostTensor* s = c.constant(1)) {
+    std::vector<int64_t> shape = s->asInt64();
+    ir::Layer& l = c.add(LayerKind::kRESHAPE, {c.input(0)});
+    l.attrs.set("shape", std::move(shape));
+    l.attrs.set("allowzero", allowzero);
+    return;
   }
-  CLRT_CHECK(kind == LayerKind::kSQUEEZE || !axes.empty(), kParse, "axes are required");
-  c.add(kind, {c.input(0)}).attrs.set("axes", axes);
+  c.add(LayerKind::kRESHAPE, {c.input(0), c.input(1)}).attrs.set("allowzero", allowzero);
 }
 
-void split(ImportContext& c, int mode /*0 attr, 1 input, 2 input or num_outputs*/) {
+void importTranspose(ImportContext& c) {
+  std::vector<int64_t> perm = c.attrInts("perm");
+  if (perm.empty())  // default: reverse the dims
+    for (int64_t i = static_cast<int64_t>(c.inputDims(0).size()) - 1; i >= 0; --i)
+      perm.push_back(i);
+  c.add(LayerKind::kTRANSPOSE, {c.input(0)}).attrs.set("perm", perm);
+}
+
+void importConcat(ImportContext& c) {
+  const int64_t axis = c.requireAttrInt("axis");
+  std::vector<int> ins;
+  for (int i = 0; i < c.numInputs(); ++i) ins.push_back(c.input(i));
+  c.add(LayerKind::kCONCATENATION, ins).attrs.set("axis", axis);
+}
+
+// Split sizes: the `split` attr (opset < 13), else a constant or computed input; neither means
+// equal parts (num_outputs of opset 18 is then the output count).
+void split(ImportContext& c, bool sizesFromInput) {
+  const int n = c.node().output_size();
+  if (c.hasAttr("num_outputs") && c.attrInt("num_outputs", 0) != n)
+    reject(ErrorKind::kParse, str("num_outputs is ", c.attrInt("num_outputs", 0),
+                                  " but the node has ", n, " outputs"));
+  std::vector<int> ins{c.input(0)};
   std::vector<int64_t> sizes;
-  if (mode == 0)
+  if (!sizesFromInput)
     sizes = c.attrInts("split");
+  else if (const HostTensor* s = c.constant(1))
+    sizes = s->asInt64();
   else if (c.hasInput(1))
-    sizes = c.requireConstant(1, "split").asInt64();
-  auto& l = c.add(LayerKind::kSPLIT, {c.input(0)}, false, c.numOutputs());
+    ins.push_back(c.input(1));
+  ir::Layer& l = c.add(LayerKind::kSPLIT, ins, n);
   l.attrs.set("axis", c.attrInt("axis", 0));
   if (!sizes.empty()) l.attrs.set("split", sizes);
 }
+void importSplit11(ImportContext& c) { split(c, false); }
+void importSplit13(ImportContext& c) { split(c, true); }
 
-void slice(ImportContext& c) {
+// Constant starts/ends/axes/steps become attrs; computed ones stay inputs 1..4.
+void importSlice(ImportContext& c) {
+  if (!c.hasInput(1) || !c.hasInput(2)) reject(ErrorKind::kParse, "starts and ends are required");
+  static const char* names[] = {"starts", "ends", "axes", "steps"};
   std::vector<int> ins{c.input(0)};
-  for (int i = 1; i < 5; ++i) ins.push_back(c.hasInput(i) ? c.input(i) : -1);
-  while (ins.size() > 3 && ins.back() < 0) ins.pop_back();
-  c.add(LayerKind::kSLICE, ins);
+  std::vector<std::pair<const char*, std::vector<int64_t>>> attrs;
+  for (int i = 1; i <= 4; ++i) {
+    const HostTensor* v = c.constant(i);
+    if (v) attrs.push_back({names[i - 1], v->asInt64()});
+    ins.push_back(c.hasInput(i) && !v ? c.input(i) : -1);
+  }
+  while (ins.back() < 0) ins.pop_back();
+  ir::Layer& l = c.add(LayerKind::kSLICE, ins);
+  for (auto& [k, v] : attrs) l.attrs.set(k, v);
 }
 
-void constantNode(ImportContext& c) {
+// Squeeze/Unsqueeze axes: an attribute before opset 13, a constant input from 13.
+void axesOp(ImportContext& c, LayerKind kind, bool fromInput) {
+  std::vector<int64_t> axes;
+  if (!fromInput)
+    axes = c.attrInts("axes");
+  else if (c.hasInput(1))
+    axes = c.constInts(1, "axes");
+  if (kind == LayerKind::kUNSQUEEZE && axes.empty())
+    reject(ErrorKind::kParse, "Unsqueeze needs axes");
+  c.add(kind, {c.input(0)}).attrs.set("axes", axes);
+}
+void importSqueeze11(ImportContext& c) { axesOp(c, LayerKind::kSQUEEZE, false); }
+void importSqueeze13(ImportContext& c) { axesOp(c, LayerKind::kSQUEEZE, true); }
+void importUnsqueeze11(ImportContext& c) { axesOp(c, LayerKind::kUNSQUEEZE, false); }
+void importUnsqueeze13(ImportContext& c) { axesOp(c, LayerKind::kUNSQUEEZE, true); }
+
+// A Constant defines a host value; a CONSTANT layer appears only when a node reads it as a tensor.
+void importConstant(ImportContext& c) {
   HostTensor v;
-  if (auto a = c.attr("value"))
-    v = tensorFromProto(a->t(), "");
-  else if (auto a = c.attr("value_float"))
+  if (const auto* a = c.attr("value"))
+    v = tensorFromProto(a->t(), c.modelDir());
+  else if (const auto* a = c.attr("value_float"))
     v = HostTensor::fromFloats({}, {a->f()});
-  else if (auto a = c.attr("value_floats"))
+  else if (const auto* a = c.attr("value_floats"))
     v = HostTensor::fromFloats({a->floats_size()}, {a->floats().begin(), a->floats().end()});
-  else if (auto a = c.attr("value_int"))
+  else if (const auto* a = c.attr("value_int"))
     v = HostTensor::fromInt64({}, {a->i()});
-  else if (auto a = c.attr("value_ints"))
+  else if (const auto* a = c.attr("value_ints"))
     v = HostTensor::fromInt64({a->ints_size()}, {a->ints().begin(), a->ints().end()});
   else
-    c.unsupported("Constant needs value, value_float(s) or value_int(s)");
+    reject(ErrorKind::kUnsupported,
+           "only value, value_float(s) and value_int(s) Constants are supported",
+           "sparse and string constants cannot be imported");
   c.defineConstant(0, std::move(v));
+}
+
+void importShape(ImportContext& c) {
+  ir::Layer& l = c.add(LayerKind::kSHAPE, {c.input(0)});
+  if (c.hasAttr("start")) l.attrs.set("start", c.attrInt("start", 0));
+  if (c.hasAttr("end")) l.attrs.set("end", c.attrInt("end", 0));
+}
+
+void importGather(ImportContext& c) {
+  c.add(LayerKind::kGATHER, {c.input(0), c.input(1)}).attrs.set("axis", c.attrInt("axis", 0));
+}
+
+void importCast(ImportContext& c) {
+  const int to = static_cast<int>(c.requireAttrInt("to"));
+  const DataType t = dtypeFromOnnx(to, "attribute 'to'");
+  c.add(LayerKind::kCAST, {c.input(0)}).attrs.set("to", static_cast<int64_t>(t));
+}
+
+// The fill value defaults to float 0; it is always stored so that the output dtype is explicit.
+void importConstantOfShape(ImportContext& c) {
+  HostTensor value = HostTensor::fromFloats({1}, {0.f});
+  if (const auto* a = c.attr("value")) value = tensorFromProto(a->t(), c.modelDir());
+  if (value.numel() != 1) reject(ErrorKind::kParse, "attribute 'value' must hold one element");
+  c.add(LayerKind::kCONSTANT_OF_SHAPE, {c.input(0)}).weights["value"] = std::move(value);
 }
 
 }  // namespace
 
 void registerShapeImporters() {
-  reg("Identity", 1, [](ImportContext& c) { c.add(LayerKind::kIDENTITY, {c.input(0)}); });
-  reg("Dropout", 1, [](ImportContext& c) {
-    CLRT_CHECK(!c.outputUsed(1), kUnsupported, "the mask output of Dropout is not supported");
-    c.add(LayerKind::kIDENTITY, {c.input(0)}, false, 1);
-  });
-  reg("Flatten", 1, [](ImportContext& c) {
-    c.add(LayerKind::kFLATTEN, {c.input(0)}).attrs.set("axis", c.attrInt("axis", 1));
-  });
-  reg("Reshape", 5, [](ImportContext& c) {
-    const int64_t allowzero = c.attrInt("allowzero", 0);
-    if (const HostTensor* s = c.constant(1)) {
-      auto& l = c.add(LayerKind::kRESHAPE, {c.input(0)});
-      l.attrs.set("shape", s->asInt64());
-      l.attrs.set("allowzero", allowzero);
-      return;
-    }
-    c.add(LayerKind::kRESHAPE, {c.input(0), c.input(1)}).attrs.set("allowzero", allowzero);
-  });
-  reg("Transpose", 1, [](ImportContext& c) {
-    const int x = c.input(0);
-    std::vector<int64_t> perm = c.attrInts("perm");
-    if (perm.empty()) {
-      const int64_t r = static_cast<int64_t>(c.tensor(x).dims.size());
-      for (int64_t i = r - 1; i >= 0; --i) perm.push_back(i);
-    }
-    c.add(LayerKind::kTRANSPOSE, {x}).attrs.set("perm", perm);
-  });
-  reg("Concat", 1, [](ImportContext& c) {
-    std::vector<int> ins;
-    for (int i = 0; i < c.numInputs(); ++i) ins.push_back(c.input(i));
-    c.add(LayerKind::kCONCATENATION, ins).attrs.set("axis", c.attrInt("axis", 0));
-  });
-  reg("Split", 1, [](ImportContext& c) { split(c, 0); });
-  reg("Split", 13, [](ImportContext& c) { split(c, 1); });
-  reg("Split", 18, [](ImportContext& c) { split(c, 2); });
-  reg("Slice", 10, slice);
-  reg("Squeeze", 1, [](ImportContext& c) { axesLayer(c, LayerKind::kSQUEEZE, false); });
-  reg("Squeeze", 13, [](ImportContext& c) { axesLayer(c, LayerKind::kSQUEEZE, true); });
-  reg("Unsqueeze", 1, [](ImportContext& c) { axesLayer(c, LayerKind::kUNSQUEEZE, false); });
-  reg("Unsqueeze", 13, [](ImportContext& c) { axesLayer(c, LayerKind::kUNSQUEEZE, true); });
-  reg("Constant", 1, constantNode);
-  reg("Shape", 1, [](ImportContext& c) {
-    auto& l = c.add(LayerKind::kSHAPE, {c.input(0)});
-    if (c.hasAttr("start")) l.attrs.set("start", c.attrInt("start", 0));
-    if (c.hasAttr("end")) l.attrs.set("end", c.attrInt("end", 0));
-  });
-  reg("Gather", 1, [](ImportContext& c) {
-    c.add(LayerKind::kGATHER, {c.input(0), c.input(1)}).attrs.set("axis", c.attrInt("axis", 0));
-  });
-  reg("Cast", 1, [](ImportContext& c) {
-    const DataType to = dtypeFromOnnx(static_cast<int>(c.attrInt("to", 1)), "Cast 'to'");
-    c.add(LayerKind::kCAST, {c.input(0)}).attrs.set("to", static_cast<int64_t>(to));
-  });
-  reg("ConstantOfShape", 9, [](ImportContext& c) {
-    auto& l = c.add(LayerKind::kCONSTANT_OF_SHAPE, {c.input(0)});
-    if (auto a = c.attr("value")) l.weights["value"] = tensorFromProto(a->t(), "");
-  });
-  reg("Range", 11, [](ImportContext& c) { withInputs(c, LayerKind::kRANGE, 3); });
-  reg("Expand", 8, [](ImportContext& c) { withInputs(c, LayerKind::kEXPAND, 2); });
-  reg("Where", 9, [](ImportContext& c) { withInputs(c, LayerKind::kWHERE, 3); });
+  registerImporter("Identity", 1, importIdentity);
+  registerImporter("Dropout", 1, importDropout);
+  registerImporter("Flatten", 1, importFlatten);
+  registerImporter("Reshape", 5, importReshape);
+  registerImporter("Transpose", 1, importTranspose);
+  registerImporter("Concat", 1, importConcat);
+  registerImporter("Split", 1, importSplit11);
+  registerImporter("Split", 13, importSplit13);
+  registerImporter("Slice", 10, importSlice);
+  registerImporter("Squeeze", 1, importSqueeze11);
+  registerImporter("Squeeze", 13, importSqueeze13);
+  registerImporter("Unsqueeze", 1, importUnsqueeze11);
+  registerImporter("Unsqueeze", 13, importUnsqueeze13);
+  registerImporter("Constant", 1, importConstant);
+  registerImporter("Shape", 1, importShape);
+  registerImporter("Gather", 1, importGather);
+  registerImporter("Cast", 1, importCast);
+  registerImporter("ConstantOfShape", 9, importConstantOfShape);
+  registerImporter("Range", 11, passInputs(LayerKind::kRANGE, 3));
+  registerImporter("Expand", 8, passInputs(LayerKind::kEXPAND, 2));
+  registerImporter("Where", 9, passInputs(LayerKind::kWHERE, 3));
 }
 
 }  // namespace clrt::onnx

@@ -1,0 +1,145 @@
+// Convolution-family importers: Conv, BatchNormalization (folded to kSCALE), MaxPool,
+// AveragePool, GlobalAveragePool, GlobalMaxPool. 1-D windows become the 2-D form with H = 1.
+#include <cmath>
+
+#include "clrt/onnx/importer.h"
+
+namespace clrt::onnx {
+namespace {
+
+using ir::LayerKind;
+
+// Checks the spatial rank of a window (1-D and 2-D are imported).
+void checkSpatialRank(size_t nsp, const char* what) {
+  if (nsp == 3)
+    reject(ErrorKind::kUnsupported, str("3-D ", what, " is not supported (1-D and 2-D are)"),
+           "clrt runs 1-D and 2-D windows only");
+  if (nsp != 1 && nsp != 2)
+    reject(ErrorKind::kParse, str(what, " needs 1 or 2 spatial dims, got ", nsp));
+}
+
+// A per-spatial-dim attribute in the 2-D form of the kind table ({1 or def, v} for 1-D).
+std::vector<int64_t> spatial(ImportContext& c, const char* name, size_t nsp, int64_t def,
+                             int64_t min) {
+  std::vector<int64_t> v = c.attrInts(name, std::vector<int64_t>(nsp, def));
+  if (v.size() != nsp)
+    reject(ErrorKind::kParse,
+           str("attribute '", name, "' has ", v.size(), " values for ", nsp, " spatial dims"));
+  for (int64_t x : v)
+    if (x < min) reject(ErrorKind::kParse, str("attribute '", name, "' has value ", x));
+  if (nsp == 1) v.insert(v.begin(), def);
+  return v;
+}
+
+// strides, dilations, pads {top, left, bottom, right} and auto_pad of a conv/pool node.
+void windowAttrs(ImportContext& c, ir::Attrs& a, size_t nsp) {
+  a.set("strides", spatial(c, "strides", nsp, 1, 1));
+  a.set("dilations", spatial(c, "dilations", nsp, 1, 1));
+  std::vector<int64_t> p = c.attrInts("pads", std::vector<int64_t>(2 * nsp, 0));
+  if (p.size() != 2 * nsp)
+    reject(ErrorKind::kParse, str("attribute 'pads' has ", p.size(), " values for ", nsp,
+                                  " spatial dims (needs begins then ends)"));
+  for (int64_t x : p)
+    if (x < 0) reject(ErrorKind::kParse, str("attribute 'pads' has negative value ", x));
+  if (nsp == 1) p = {0, p[0], 0, p[1]};
+  a.set("pads", p);
+  const std::string autoPad = c.attrString("auto_pad", "NOTSET");
+  if (autoPad != "NOTSET" && autoPad != "SAME_UPPER" && autoPad != "SAME_LOWER" &&
+      autoPad != "VALID")
+    reject(ErrorKind::kParse, "attribute 'auto_pad' is '" + autoPad +
+                                  "'; expected NOTSET, SAME_UPPER, SAME_LOWER or VALID");
+  a.set("auto_pad", autoPad);
+}
+
+void importConv(ImportContext& c) {
+  HostTensor w = c.requireConstant(1, "Conv weight W").castTo(DataType::kFLOAT);
+  if (w.dims.size() < 3) reject(ErrorKind::kParse, "weight W must be [K, C/group, ...kernel]");
+  const size_t nsp = w.dims.size() - 2;
+  checkSpatialRank(nsp, "convolution");
+  const auto ks = c.attrInts("kernel_shape");
+  if (!ks.empty() && ks != Dims(w.dims.begin() + 2, w.dims.end()))
+    reject(ErrorKind::kParse,
+           str("kernel_shape ", dimsToString(ks), " does not match W ", dimsToString(w.dims)));
+  const int64_t group = c.attrInt("group", 1);
+  if (group < 1 || w.dims[0] % group != 0)
+    reject(ErrorKind::kParse,
+           str("group ", group, " does not divide the ", w.dims[0], " output channels"));
+  if (nsp == 1) w.dims.insert(w.dims.begin() + 2, 1);  // [K, C/g, kw] -> [K, C/g, 1, kw]
+  ir::Layer& l = c.add(LayerKind::kCONVOLUTION, {c.input(0)});
+  l.attrs.set("group", group);
+  windowAttrs(c, l.attrs, nsp);
+  l.weights["kernel"] = std::move(w);
+  if (c.hasInput(2))
+    l.weights["bias"] = c.requireConstant(2, "Conv bias B").castTo(DataType::kFLOAT);
+}
+
+// Inference-mode BatchNormalization: y = x * scale + shift per channel (axis 1).
+void importBatchNorm(ImportContext& c) {
+  if (c.numOutputs() > 1 || c.attrInt("training_mode", 0) != 0)
+    reject(ErrorKind::kUnsupported, "training mode (running mean/var outputs) is not supported",
+           "export the model in eval mode (model.eval() before torch.onnx.export)");
+  const auto g = c.requireConstant(1, "scale").asFloats();
+  const auto b = c.requireConstant(2, "B").asFloats();
+  const auto m = c.requireConstant(3, "input_mean").asFloats();
+  const auto v = c.requireConstant(4, "input_var").asFloats();
+  const size_t n = g.size();
+  if (b.size() != n || m.size() != n || v.size() != n)
+    reject(ErrorKind::kParse, str("scale, B, mean and var must have the same length, got ",
+                                  g.size(), ", ", b.size(), ", ", m.size(), ", ", v.size()));
+  const float eps = c.attrFloat("epsilon", 1e-5f);
+  std::vector<float> scale(n), shift(n);
+  for (size_t i = 0; i < n; ++i) {
+    scale[i] = g[i] / std::sqrt(v[i] + eps);
+    shift[i] = b[i] - m[i] * scale[i];
+  }
+  ir::Layer& l = c.add(LayerKind::kSCALE, {c.input(0)});
+  l.weights["scale"] = HostTensor::fromFloats({static_cast<int64_t>(n)}, scale);
+  l.weights["shift"] = HostTensor::fromFloats({static_cast<int64_t>(n)}, shift);
+  l.attrs.set("channel_axis", int64_t{1});
+}
+
+void pool(ImportContext& c, const char* type) {
+  const auto k = c.attrInts("kernel_shape");
+  if (k.empty()) reject(ErrorKind::kParse, "required attribute 'kernel_shape' is missing");
+  checkSpatialRank(k.size(), "pooling");
+  ir::Layer& l = c.add(LayerKind::kPOOLING, {c.input(0)}, 1);
+  l.attrs.set("type", type);
+  l.attrs.set("window", spatial(c, "kernel_shape", k.size(), 1, 1));
+  windowAttrs(c, l.attrs, k.size());
+  l.attrs.set("ceil_mode", c.attrInt("ceil_mode", 0));
+  l.attrs.set("count_include_pad", c.attrInt("count_include_pad", 0));
+}
+
+void importMaxPool(ImportContext& c) {
+  if (c.hasOutput(1))
+    reject(ErrorKind::kUnsupported, "the Indices output of MaxPool is not supported",
+           "export MaxPool without return_indices");
+  pool(c, "MAX");
+}
+
+void importAveragePool(ImportContext& c) { pool(c, "AVERAGE"); }
+
+void globalPool(ImportContext& c, const char* type) {
+  const Dims x = c.inputDims(0);
+  if (x.size() < 3) reject(ErrorKind::kParse, "input must be [N, C, ...spatial]");
+  checkSpatialRank(x.size() - 2, "global pooling");
+  ir::Layer& l = c.add(LayerKind::kPOOLING, {c.input(0)});
+  l.attrs.set("type", type);
+  l.attrs.set("global", int64_t{1});
+}
+
+void importGlobalAveragePool(ImportContext& c) { globalPool(c, "AVERAGE"); }
+void importGlobalMaxPool(ImportContext& c) { globalPool(c, "MAX"); }
+
+}  // namespace
+
+void registerConvImporters() {
+  registerImporter("Conv", 1, importConv);
+  registerImporter("BatchNormalization", 1, importBatchNorm);
+  registerImporter("MaxPool", 1, importMaxPool);
+  registerImporter("AveragePool", 1, importAveragePool);
+  registerImporter("GlobalAveragePool", 1, importGlobalAveragePool);
+  registerImporter("GlobalMaxPool", 1, importGlobalMaxPool);
+}
+
+}  // namespace clrt::onnx

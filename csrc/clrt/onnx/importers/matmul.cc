@@ -1,0 +1,89 @@
+// Matrix-multiply importers: Gemm (alpha/beta/transposes, C as bias or a separate sum) and MatMul.
+#include "clrt/onnx/importer.h"
+
+namespace clrt::onnx {
+namespace {
+
+using ir::LayerKind;
+
+HostTensor scaled(const HostTensor& t, float s) {
+  HostTensor f = t.castTo(DataType::kFLOAT);
+  if (s != 1.f)
+    for (int64_t i = 0; i < f.numel(); ++i) f.f32()[i] *= s;
+  return f;
+}
+
+// C fits the bias weight when it broadcasts along the last dim only: a scalar, [N] or [1, N].
+bool biasShaped(const HostTensor& C, int64_t N) {
+  const Dims& d = C.dims;
+  if (C.numel() == 1) return N >= 0 && N <= (int64_t{1} << 24);  // expanded to N values
+  const bool row = d.size() == 1 || (d.size() == 2 && d[0] == 1);
+  return row && (N < 0 || d.back() == N);
+}
+
+// Y = alpha * op(A) @ op(B) + beta * C. A constant B becomes the "kernel" (alpha folded in); a
+// bias-shaped constant C becomes the "bias"; anything else is added by a separate SUM layer.
+void importGemm(ImportContext& c) {
+  const float alpha = c.attrFloat("alpha", 1.f), beta = c.attrFloat("beta", 1.f);
+  const int64_t tA = c.attrInt("transA", 0) != 0, tB = c.attrInt("transB", 0) != 0;
+  if (c.inputDims(0).size() != 2) reject(ErrorKind::kParse, "input A must be 2-D");
+  const HostTensor* B = c.constant(1);
+  const Dims bd = B ? B->dims : c.inputDims(1);
+  if (bd.size() != 2) reject(ErrorKind::kParse, "input B must be 2-D, got " + dimsToString(bd));
+  const int64_t N = tB ? bd[0] : bd[1];
+  const bool hasC = c.hasInput(2) && beta != 0.f;
+  const bool scaleOut = !B && alpha != 1.f;  // alpha applied after the product
+  const HostTensor* C = hasC ? c.constant(2) : nullptr;
+  const bool cBias = C && !scaleOut && biasShaped(*C, N);
+  const bool mmLast = !scaleOut && (!hasC || cBias);
+  std::vector<int> ins{c.input(0)};
+  if (!B) ins.push_back(c.input(1));
+  ir::Layer& mm = mmLast ? c.add(LayerKind::kMATRIX_MULTIPLY, ins)
+                         : c.addInternal(LayerKind::kMATRIX_MULTIPLY, ins);
+  mm.attrs.set("trans_a", tA);
+  mm.attrs.set("trans_b", tB);
+  if (B) mm.weights["kernel"] = scaled(*B, alpha);
+  if (cBias) {
+    const HostTensor bias = scaled(*C, beta);
+    const int64_t n = N >= 0 ? N : C->dims.back();
+    std::vector<float> v(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) v[i] = bias.f32()[bias.numel() == 1 ? 0 : i];
+    mm.weights["bias"] = HostTensor::fromFloats({n}, v);
+  }
+  int y = mm.outputs[0];
+  if (scaleOut) {
+    const std::vector<int> ins2{y, c.constantTensor(HostTensor::fromFloats({}, {alpha}))};
+    ir::Layer& l =
+        hasC ? c.addInternal(LayerKind::kELEMENTWISE, ins2) : c.add(LayerKind::kELEMENTWISE, ins2);
+    l.attrs.set("op", "PROD");
+    y = l.outputs[0];
+  }
+  if (!hasC || cBias) return;
+  int cin = C ? (beta == 1.f ? c.input(2) : c.constantTensor(scaled(*C, beta))) : c.input(2);
+  if (!C && beta != 1.f) {
+    const std::vector<int> ins3{cin, c.constantTensor(HostTensor::fromFloats({}, {beta}))};
+    ir::Layer& s = c.addInternal(LayerKind::kELEMENTWISE, ins3);
+    s.attrs.set("op", "PROD");
+    cin = s.outputs[0];
+  }
+  c.add(LayerKind::kELEMENTWISE, {y, cin}).attrs.set("op", "SUM");
+}
+
+// NumPy matmul; a constant B is held as the "kernel" weights.
+void importMatMul(ImportContext& c) {
+  if (const HostTensor* b = c.constant(1)) {
+    HostTensor kernel = b->castTo(DataType::kFLOAT);
+    c.add(LayerKind::kMATRIX_MULTIPLY, {c.input(0)}).weights["kernel"] = std::move(kernel);
+    return;
+  }
+  c.add(LayerKind::kMATRIX_MULTIPLY, {c.input(0), c.input(1)});
+}
+
+}  // namespace
+
+void registerMatmulImporters() {
+  registerImporter("Gemm", 1, importGemm);
+  registerImporter("MatMul", 1, importMatMul);
+}
+
+}  // namespace clrt::onnx

@@ -1,0 +1,179 @@
+// ONNX TensorProto -> HostTensor: raw and typed fields, and external data files next to the model.
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "clrt/onnx/importer.h"
+
+namespace clrt::onnx {
+
+namespace fs = std::filesystem;
+using TP = ::onnx::TensorProto;
+
+std::string onnxTypeName(int t) {
+  if (TP::DataType_IsValid(t)) return TP::DataType_Name(static_cast<TP::DataType>(t));
+  return str("type ", t);
+}
+
+DataType dtypeFromOnnx(int t, const std::string& what) {
+  switch (t) {
+    case TP::FLOAT:
+    case TP::DOUBLE:  // narrowed on read: clrt computes in float32
+      return DataType::kFLOAT;
+    case TP::FLOAT16:
+      return DataType::kHALF;
+    case TP::INT8:
+      return DataType::kINT8;
+    case TP::UINT8:
+      return DataType::kUINT8;
+    case TP::INT32:
+      return DataType::kINT32;
+    case TP::INT64:
+      return DataType::kINT64;
+    case TP::BOOL:
+      return DataType::kBOOL;
+    default:
+      fail(ErrorKind::kUnsupported,
+           str(what, ": ONNX data type ", onnxTypeName(t),
+               " is not supported (FLOAT, FLOAT16, DOUBLE, INT8, UINT8, INT32, INT64 and BOOL "
+               "are)"));
+  }
+}
+
+namespace {
+
+// A non-negative decimal integer, or -1 (no exceptions: the text comes from the file).
+int64_t parseCount(const std::string& s) {
+  if (s.empty() || s.size() > 18) return -1;
+  int64_t v = 0;
+  for (char ch : s) {
+    if (ch < '0' || ch > '9') return -1;
+    v = v * 10 + (ch - '0');
+  }
+  return v;
+}
+
+// Refuses locations that could leave the model's folder (absolute, or with a '..' component).
+bool safeLocation(const std::string& location) {
+  if (location.empty() || location[0] == '/' || location.find('\\') != std::string::npos)
+    return false;
+  for (const auto& part : fs::path(location))
+    if (part == "..") return false;
+  return true;
+}
+
+std::string externalBytes(const TP& t, const std::string& dir, size_t expected) {
+  const std::string what = "tensor '" + t.name() + "'";
+  std::string location;
+  int64_t offset = 0, length = -1;
+  for (const auto& kv : t.external_data()) {
+    if (kv.key() == "location") {
+      location = kv.value();
+    } else if (kv.key() == "offset" || kv.key() == "length") {
+      const int64_t v = parseCount(kv.value());
+      CLRT_CHECK(v >= 0, kParse, what, ": external data ", kv.key(), " '", kv.value(),
+                 "' is not a non-negative integer");
+      (kv.key() == "offset" ? offset : length) = v;
+    }
+  }
+  CLRT_CHECK(!location.empty(), kParse, what, ": external data without a 'location'");
+  CLRT_CHECK(safeLocation(location), kParse, what, ": external data location '", location,
+             "' must be a relative path inside the model's folder");
+  const fs::path path = fs::path(dir.empty() ? "." : dir) / location;
+  std::error_code ec;
+  CLRT_CHECK(fs::is_regular_file(path, ec), kFile, what, ": external data file '", path.string(),
+             "' does not exist or is not a file");
+  const uint64_t size = fs::file_size(path, ec);
+  CLRT_CHECK(!ec, kFile, what, ": cannot read the size of external data file '", path.string(),
+             "'");
+  CLRT_CHECK(length < 0 || static_cast<uint64_t>(length) == expected, kParse, what,
+             ": external data length ", length, " does not match its shape (", expected, " bytes)");
+  CLRT_CHECK(static_cast<uint64_t>(offset) <= size && expected <= size - offset, kParse, what,
+             ": external data file '", path.string(), "' has ", size, " bytes, need ", expected,
+             " from offset ", offset);
+  std::ifstream f(path, std::ios::binary);
+  std::string buf(expected, '\0');
+  f.seekg(offset);
+  f.read(buf.data(), static_cast<std::streamsize>(expected));
+  CLRT_CHECK(f.good() || (expected == 0), kFile, what, ": reading ", expected,
+             " bytes of external data file '", path.string(), "' failed");
+  return buf;
+}
+
+// Element count with overflow and sanity checks, before anything is allocated.
+int64_t elementCount(const Dims& dims, const std::string& what) {
+  constexpr int64_t kMax = int64_t{1} << 40;
+  int64_t n = 1;
+  for (int64_t d : dims) {
+    CLRT_CHECK(d >= 0, kParse, what, ": negative dim ", d, " in ", dimsToString(dims));
+    CLRT_CHECK(d == 0 || n <= kMax / d, kParse, what, ": shape ", dimsToString(dims),
+               " is too large");
+    n *= d;
+  }
+  return n;
+}
+
+}  // namespace
+
+HostTensor tensorFromProto(const TP& t, const std::string& dir) {
+  const std::string what = "tensor '" + t.name() + "'";
+  const DataType dt = dtypeFromOnnx(t.data_type(), what);
+  CLRT_CHECK(!t.has_segment(), kUnsupported, what, ": segmented tensors are not supported");
+  const Dims dims(t.dims().begin(), t.dims().end());
+  const int64_t n = elementCount(dims, what);
+  const bool isDouble = t.data_type() == TP::DOUBLE;
+  const size_t elem = isDouble ? 8 : dtypeSize(dt);
+  const size_t bytes = static_cast<size_t>(n) * elem;
+  const bool external = t.data_location() == TP::EXTERNAL;
+  if (external || t.has_raw_data()) {
+    const std::string raw = external ? externalBytes(t, dir, bytes) : t.raw_data();
+    CLRT_CHECK(raw.size() == bytes, kParse, what, ": ", raw.size(), " bytes of data for shape ",
+               dimsToString(dims), " (", n, " elements of ", elem, " bytes)");
+    HostTensor h(dt, dims);
+    if (!isDouble) {
+      if (bytes) std::memcpy(h.bytes.data(), raw.data(), bytes);
+      return h;
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      double v;
+      std::memcpy(&v, raw.data() + 8 * i, 8);
+      h.f32()[i] = static_cast<float>(v);
+    }
+    return h;
+  }
+  auto need = [&](int have) {
+    CLRT_CHECK(have == n, kParse, what, ": ", have, " values for shape ", dimsToString(dims), " (",
+               n, " elements)");
+  };
+  switch (t.data_type()) {
+    case TP::FLOAT:
+      need(t.float_data_size());
+      return HostTensor::fromFloats(dims, {t.float_data().begin(), t.float_data().end()});
+    case TP::DOUBLE: {
+      need(t.double_data_size());
+      return HostTensor::fromFloats(dims, {t.double_data().begin(), t.double_data().end()});
+    }
+    case TP::INT64:
+      need(t.int64_data_size());
+      return HostTensor::fromInt64(dims, {t.int64_data().begin(), t.int64_data().end()});
+    default: {
+      // INT32, INT8, UINT8, BOOL and FLOAT16 (as bits) live in int32_data.
+      need(t.int32_data_size());
+      HostTensor h(dt, dims);
+      for (int64_t i = 0; i < n; ++i) {
+        const int32_t v = t.int32_data(static_cast<int>(i));
+        if (dt == DataType::kINT32) {
+          std::memcpy(h.bytes.data() + 4 * i, &v, 4);
+        } else if (dt == DataType::kHALF) {
+          const uint16_t b = static_cast<uint16_t>(v);
+          std::memcpy(h.bytes.data() + 2 * i, &b, 2);
+        } else {
+          h.bytes[i] = static_cast<uint8_t>(dt == DataType::kBOOL ? (v != 0) : v);
+        }
+      }
+      return h;
+    }
+  }
+}
+
+}  // namespace clrt::onnx

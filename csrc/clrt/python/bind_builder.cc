@@ -1,0 +1,307 @@
+// Builder, IBuilderConfig, IOptimizationProfile and IHostMemory (builds release the GIL).
+#include <map>
+
+#include "clrt/builder/builder.h"
+#include "clrt/ocl/device.h"
+#include "clrt/python/bindings.h"
+#include "clrt/runtime/engine.h"
+
+namespace clrt::python {
+namespace {
+
+using builder::BuilderFlag;
+
+enum class MemoryPoolType : int32_t {
+  kWORKSPACE = 0,
+  kDLA_MANAGED_SRAM = 1,
+  kDLA_LOCAL_DRAM = 2,
+  kDLA_GLOBAL_DRAM = 3,
+  kTACTIC_DRAM = 4,
+  kTACTIC_SHARED_MEMORY = 5,
+};
+enum class CreationFlag : int32_t { kEXPLICIT_BATCH = 0, kSTRONGLY_TYPED = 1 };
+enum class ProfilingVerbosity : int32_t { kLAYER_NAMES_ONLY = 0, kNONE = 1, kDETAILED = 2 };
+enum class DeviceType : int32_t { kGPU = 0, kDLA = 1 };
+
+struct Profile {
+  runtime::Profile p;
+};
+
+struct Config {
+  builder::BuilderConfig cfg;
+  uint64_t device_mem = 0;            // reported as the workspace limit while unlimited
+  std::map<int32_t, uint64_t> pools;  // limits of the pools other than WORKSPACE (stored only)
+  ProfilingVerbosity verbosity = ProfilingVerbosity::kLAYER_NAMES_ONLY;
+  py::object int8_calibrator = py::none();  // kept for the INT8 calibration issue
+  DeviceType device_type = DeviceType::kGPU;
+  int32_t dla_core = -1;
+  int32_t avg_timing_iterations = 1;
+};
+
+struct Builder {
+  py::object logger;
+  std::unique_ptr<builder::Builder> impl;
+  int networks = 0;
+};
+
+void setShape(Profile& pr, const std::string& input, const py::object& lo, const py::object& opt,
+              const py::object& hi) {
+  const std::string what = "optimization profile for input '" + input + "'";
+  runtime::ShapeRange r{toDims(lo, what + " min"), toDims(opt, what + " opt"),
+                        toDims(hi, what + " max")};
+  CLRT_CHECK(r.min.size() == r.opt.size() && r.opt.size() == r.max.size(), kValue, what, ": min ",
+             dimsToString(r.min), ", opt ", dimsToString(r.opt), ", max ", dimsToString(r.max),
+             " must have the same rank");
+  for (size_t i = 0; i < r.min.size(); ++i)
+    CLRT_CHECK(r.min[i] >= 0 && r.min[i] <= r.opt[i] && r.opt[i] <= r.max[i], kValue, what,
+               ": dim ", i, " must satisfy 0 <= min <= opt <= max; got min ", dimsToString(r.min),
+               ", opt ", dimsToString(r.opt), ", max ", dimsToString(r.max));
+  pr.p.shapes[input] = std::move(r);
+}
+
+// Errors surfacing during a build are build failures, whatever layer of the core noticed them.
+template <typename F>
+auto buildStep(F&& f) {
+  try {
+    return f();
+  } catch (const Error& e) {
+    if (e.kind() == ErrorKind::kValue || e.kind() == ErrorKind::kRuntime ||
+        e.kind() == ErrorKind::kParse)
+      fail(ErrorKind::kBuild, e.what());
+    throw;
+  }
+}
+
+void bindEnums(py::module_& m) {
+  py::enum_<BuilderFlag> flags(m, "BuilderFlag", "Builder options (TensorRT's numbering).");
+  flags.value("FP16", BuilderFlag::kFP16)
+      .value("INT8", BuilderFlag::kINT8)
+      .value("DEBUG", BuilderFlag::kDEBUG)
+      .value("GPU_FALLBACK", BuilderFlag::kGPU_FALLBACK)
+      .value("REFIT", BuilderFlag::kREFIT)
+      .value("DISABLE_TIMING_CACHE", BuilderFlag::kDISABLE_TIMING_CACHE)
+      .value("TF32", BuilderFlag::kTF32)
+      .value("SPARSE_WEIGHTS", BuilderFlag::kSPARSE_WEIGHTS)
+      .value("SAFETY_SCOPE", BuilderFlag::kSAFETY_SCOPE)
+      .value("OBEY_PRECISION_CONSTRAINTS", BuilderFlag::kOBEY_PRECISION_CONSTRAINTS)
+      .value("PREFER_PRECISION_CONSTRAINTS", BuilderFlag::kPREFER_PRECISION_CONSTRAINTS)
+      .value("DIRECT_IO", BuilderFlag::kDIRECT_IO)
+      .value("REJECT_EMPTY_ALGORITHMS", BuilderFlag::kREJECT_EMPTY_ALGORITHMS)
+      .value("VERSION_COMPATIBLE", BuilderFlag::kVERSION_COMPATIBLE)
+      .value("EXCLUDE_LEAN_RUNTIME", BuilderFlag::kEXCLUDE_LEAN_RUNTIME)
+      .value("FP8", BuilderFlag::kFP8)
+      .value("ERROR_ON_TIMING_CACHE_MISS", BuilderFlag::kERROR_ON_TIMING_CACHE_MISS)
+      .value("BF16", BuilderFlag::kBF16)
+      .value("DISABLE_COMPILATION_CACHE", BuilderFlag::kDISABLE_COMPILATION_CACHE)
+      .value("STRIP_PLAN", BuilderFlag::kSTRIP_PLAN)
+      .value("REFIT_IDENTICAL", BuilderFlag::kREFIT_IDENTICAL)
+      .value("WEIGHT_STREAMING", BuilderFlag::kWEIGHT_STREAMING)
+      .value("INT4", BuilderFlag::kINT4);
+  py::enum_<MemoryPoolType>(m, "MemoryPoolType")
+      .value("WORKSPACE", MemoryPoolType::kWORKSPACE)
+      .value("DLA_MANAGED_SRAM", MemoryPoolType::kDLA_MANAGED_SRAM)
+      .value("DLA_LOCAL_DRAM", MemoryPoolType::kDLA_LOCAL_DRAM)
+      .value("DLA_GLOBAL_DRAM", MemoryPoolType::kDLA_GLOBAL_DRAM)
+      .value("TACTIC_DRAM", MemoryPoolType::kTACTIC_DRAM)
+      .value("TACTIC_SHARED_MEMORY", MemoryPoolType::kTACTIC_SHARED_MEMORY);
+  py::enum_<CreationFlag>(m, "NetworkDefinitionCreationFlag",
+                          "EXPLICIT_BATCH is implied (TensorRT 10); STRONGLY_TYPED is stored.")
+      .value("EXPLICIT_BATCH", CreationFlag::kEXPLICIT_BATCH)
+      .value("STRONGLY_TYPED", CreationFlag::kSTRONGLY_TYPED);
+  py::enum_<ProfilingVerbosity>(m, "ProfilingVerbosity")
+      .value("LAYER_NAMES_ONLY", ProfilingVerbosity::kLAYER_NAMES_ONLY)
+      .value("NONE", ProfilingVerbosity::kNONE)
+      .value("DETAILED", ProfilingVerbosity::kDETAILED);
+  py::enum_<DeviceType>(m, "DeviceType", "Accepted and ignored: clrt runs on one OpenCL device.")
+      .value("GPU", DeviceType::kGPU)
+      .value("DLA", DeviceType::kDLA);
+}
+
+void bindHostMemoryAndProfile(py::module_& m) {
+  py::class_<HostMemory>(m, "IHostMemory", py::buffer_protocol(),
+                         "Serialized engine bytes: bytes(plan), memoryview(plan), len(plan).")
+      .def_buffer([](HostMemory& h) {
+        static uint8_t empty = 0;
+        uint8_t* p = h.bytes.empty() ? &empty : h.bytes.data();
+        return py::buffer_info(p, 1, "B", 1, {static_cast<py::ssize_t>(h.bytes.size())}, {1}, true);
+      })
+      .def_property_readonly("nbytes", [](const HostMemory& h) { return h.bytes.size(); })
+      .def_property_readonly("dtype", [](const HostMemory&) { return DataType::kUINT8; })
+      .def("__len__", [](const HostMemory& h) { return h.bytes.size(); })
+      .def("__enter__", [](const py::object& self) { return self; })
+      .def("__exit__", [](const py::object&, const py::args&) { return false; });
+
+  py::class_<Profile>(m, "IOptimizationProfile", "Shape ranges for dynamic network inputs.")
+      .def("set_shape", &setShape, py::arg("input"), py::arg("min"), py::arg("opt"), py::arg("max"),
+           "Range for one input; ValueError unless 0 <= min <= opt <= max.")
+      .def(
+          "get_shape",
+          [](const Profile& pr, const std::string& input) {
+            auto it = pr.p.shapes.find(input);
+            CLRT_CHECK(it != pr.p.shapes.end(), kValue, "optimization profile has no shapes for '",
+                       input, "'");
+            py::list out;
+            for (const Dims* d : {&it->second.min, &it->second.opt, &it->second.max})
+              out.append(toTuple(*d));
+            return out;
+          },
+          py::arg("input"), "[min, opt, max].")
+      .def("__bool__", [](const Profile& pr) { return !pr.p.shapes.empty(); })
+      .def("__repr__", [](const Profile& pr) {
+        std::string s = "<clrt.IOptimizationProfile";
+        for (const auto& [k, r] : pr.p.shapes)
+          s += str(" '", k, "': ", dimsToString(r.min), "..", dimsToString(r.max));
+        return s + ">";
+      });
+}
+
+void bindConfig(py::module_& m) {
+  py::class_<Config>(m, "IBuilderConfig", "Build options: flags, memory limits, profiles.")
+      .def_property(
+          "flags", [](const Config& c) { return c.cfg.flags; },
+          [](Config& c, uint64_t f) { c.cfg.flags = f; }, "Bit mask of BuilderFlag values.")
+      .def(
+          "set_flag", [](Config& c, BuilderFlag f) { c.cfg.setFlag(f, true); }, py::arg("flag"))
+      .def(
+          "clear_flag", [](Config& c, BuilderFlag f) { c.cfg.setFlag(f, false); }, py::arg("flag"))
+      .def(
+          "get_flag", [](const Config& c, BuilderFlag f) { return c.cfg.getFlag(f); },
+          py::arg("flag"))
+      .def(
+          "set_memory_pool_limit",
+          [](Config& c, MemoryPoolType pool, uint64_t bytes) {
+            if (pool == MemoryPoolType::kWORKSPACE)
+              c.cfg.workspace_limit = bytes;
+            else
+              c.pools[static_cast<int32_t>(pool)] = bytes;
+          },
+          py::arg("pool"), py::arg("pool_size"),
+          "WORKSPACE bounds the tactics' scratch memory; other pools are stored only.")
+      .def(
+          "get_memory_pool_limit",
+          [](const Config& c, MemoryPoolType pool) -> uint64_t {
+            if (pool != MemoryPoolType::kWORKSPACE) {
+              auto it = c.pools.find(static_cast<int32_t>(pool));
+              return it == c.pools.end() ? 0 : it->second;
+            }
+            const bool unlimited = c.cfg.workspace_limit == std::numeric_limits<uint64_t>::max();
+            return unlimited && c.device_mem ? c.device_mem : c.cfg.workspace_limit;
+          },
+          py::arg("pool"))
+      .def_property(
+          "max_workspace_size",
+          [](const Config& c) {
+            warnDeprecated("max_workspace_size is deprecated; use get_memory_pool_limit()");
+            return c.cfg.workspace_limit;
+          },
+          [](Config& c, uint64_t bytes) {
+            warnDeprecated("max_workspace_size is deprecated; use set_memory_pool_limit()");
+            c.cfg.workspace_limit = bytes;
+          })
+      .def_property(
+          "builder_optimization_level", [](const Config& c) { return c.cfg.optimization_level; },
+          [](Config& c, int level) {
+            CLRT_CHECK(level >= 0 && level <= 5, kValue,
+                       "builder_optimization_level must be in [0, 5], got ", level);
+            c.cfg.optimization_level = level;
+          },
+          "0 takes each layer's preferred tactic untimed; higher levels time the candidates.")
+      .def(
+          "add_optimization_profile",
+          [](Config& c, const Profile& pr) {
+            CLRT_CHECK(!pr.p.shapes.empty(), kValue,
+                       "add_optimization_profile: the profile sets no shapes (use set_shape)");
+            c.cfg.profiles.push_back(pr.p);
+            return static_cast<int>(c.cfg.profiles.size()) - 1;
+          },
+          py::arg("profile"), "Adds a copy of the profile; returns its index.")
+      .def_property_readonly("num_optimization_profiles",
+                             [](const Config& c) { return c.cfg.profiles.size(); })
+      .def_property(
+          "profiling_verbosity", [](const Config& c) { return c.verbosity; },
+          [](Config& c, ProfilingVerbosity v) { c.verbosity = v; })
+      .def_readwrite("int8_calibrator", &Config::int8_calibrator,
+                     "Stored for INT8 calibration (a later issue uses it).")
+      .def_readwrite("default_device_type", &Config::device_type)
+      .def_readwrite("DLA_core", &Config::dla_core)
+      .def_readwrite("avg_timing_iterations", &Config::avg_timing_iterations)
+      .def("__enter__", [](const py::object& self) { return self; })
+      .def("__exit__", [](const py::object&, const py::args&) { return false; });
+}
+
+HostMemory buildSerialized(Builder& b, const NetworkState& network, const Config& config) {
+  builder::BuilderConfig cfg = config.cfg;
+  std::shared_ptr<ir::Network> net = network.net;
+  HostMemory out;
+  py::gil_scoped_release release;
+  out.bytes = buildStep([&] { return b.impl->buildSerialized(*net, cfg); });
+  return out;
+}
+
+void bindBuilder(py::module_& m) {
+  py::class_<Builder>(m, "Builder", "Builds engines for the default OpenCL device.")
+      .def(py::init([](const py::object& logger) {
+             ILogger* log = loggerOf(logger);
+             return Builder{logger,
+                            std::make_unique<builder::Builder>(log, ocl::Device::getDefault())};
+           }),
+           py::arg("logger"))
+      .def_readonly("logger", &Builder::logger)
+      .def(
+          "create_network",
+          [](Builder& b, uint32_t flags) {
+            auto s = std::make_shared<NetworkState>();
+            s->flags = flags;
+            s->name = str("Unnamed Network ", b.networks++);
+            return s;
+          },
+          py::arg("flags") = 0)
+      .def("create_builder_config",
+           [](const Builder& b) {
+             Config c;
+             c.device_mem = b.impl->device()->info().global_mem;
+             return c;
+           })
+      .def("create_optimization_profile", [](const Builder&) { return Profile{}; })
+      .def("build_serialized_network", &buildSerialized, py::arg("network"), py::arg("config"),
+           "The engine as IHostMemory. Raises clrt.BuildError with the reason on failure "
+           "(TensorRT returns None).")
+      .def(
+          "build_engine",
+          [](Builder& b, const NetworkState& network, const Config& config) {
+            warnDeprecated(
+                "Builder.build_engine is deprecated (TensorRT 8); use "
+                "build_serialized_network and Runtime.deserialize_cuda_engine");
+            builder::BuilderConfig cfg = config.cfg;
+            std::shared_ptr<ir::Network> net = network.net;
+            std::shared_ptr<runtime::Engine> engine;
+            ILogger* log = loggerOf(b.logger);
+            {
+              py::gil_scoped_release release;
+              engine = buildStep([&] {
+                return runtime::Engine::create(b.impl->build(*net, cfg), b.impl->device(), log);
+              });
+            }
+            return wrapEngine(engine, b.logger, network.name);
+          },
+          py::arg("network"), py::arg("config"))
+      .def_property_readonly("platform_has_fast_fp16",
+                             [](const Builder& b) { return b.impl->platformHasFastFp16(); })
+      .def_property_readonly("platform_has_fast_int8",
+                             [](const Builder& b) { return b.impl->platformHasFastInt8(); })
+      .def_property_readonly("platform_has_tf32", [](const Builder&) { return false; })
+      .def_property_readonly("num_DLA_cores", [](const Builder&) { return 0; })
+      .def("__enter__", [](const py::object& self) { return self; })
+      .def("__exit__", [](const py::object&, const py::args&) { return false; });
+}
+
+}  // namespace
+
+void bind_builder(py::module_& m) {
+  bindEnums(m);
+  bindHostMemoryAndProfile(m);
+  bindConfig(m);
+  bindBuilder(m);
+}
+
+}  // namespace clrt::python

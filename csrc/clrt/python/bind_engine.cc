@@ -1,0 +1,368 @@
+// Runtime, ICudaEngine and IExecutionContext (TensorRT 10 names, TRT 8 aliases deprecated).
+#include <map>
+
+#include "clrt/ocl/device.h"
+#include "clrt/python/bindings.h"
+#include "clrt/runtime/engine.h"
+
+namespace clrt::python {
+namespace {
+
+using runtime::TensorIOMode;
+
+// The engine keeps its logger alive: contexts log through the engine's pointer to it.
+struct Engine {
+  std::shared_ptr<runtime::Engine> e;
+  py::object logger;
+  std::string name;
+};
+
+struct Context {
+  std::unique_ptr<runtime::ExecutionContext> ctx;
+  py::object engine;  // the ICudaEngine object (keeps the engine and its logger alive)
+  std::string name;
+  bool profiling = false;
+};
+
+struct Runtime {
+  py::object logger;
+};
+
+const std::string& ioName(const runtime::Engine& e, int64_t i) {
+  if (i < 0 || i >= e.numIOTensors())
+    throw py::index_error(str("I/O tensor index ", i, " out of range [0, ", e.numIOTensors(), ")"));
+  return e.ioName(static_cast<int>(i));
+}
+
+py::list shapeRange(const runtime::ShapeRange& r) {
+  py::list out;
+  for (const Dims* d : {&r.min, &r.opt, &r.max}) out.append(toTuple(*d));
+  return out;
+}
+
+cl_mem bufferOf(const py::handle& ptr) {
+  const auto p = py::int_(py::reinterpret_borrow<py::object>(ptr))
+                     .cast<uintptr_t>();  // an int or a DeviceAllocation
+  return p ? runtime::lookupAllocation(p) : nullptr;
+}
+
+std::string inputList(const runtime::Engine& e) {
+  std::string s;
+  for (int i = 0; i < e.numIOTensors(); ++i)
+    if (e.ioMode(e.ioName(i)) == TensorIOMode::kINPUT)
+      s += (s.empty() ? "'" : ", '") + e.ioName(i) + "'";
+  return s;
+}
+
+// infer(): names checked first, then each array converted to the tensor's dtype.
+py::dict infer(Context& c, const py::dict& feeds) {
+  const runtime::Engine& e = c.ctx->engine();
+  std::map<std::string, HostTensor> inputs;
+  for (auto item : feeds) {
+    const std::string name = py::str(item.first);
+    CLRT_CHECK(e.ioMode(name) == TensorIOMode::kINPUT, kValue, "infer: '", name,
+               "' is not an input of this engine; inputs are ", inputList(e));
+  }
+  py::module_ np = py::module_::import("numpy");
+  for (int i = 0; i < e.numIOTensors(); ++i) {
+    const std::string& name = e.ioName(i);
+    if (e.ioMode(name) != TensorIOMode::kINPUT) continue;
+    CLRT_CHECK(feeds.contains(name), kValue, "infer: missing input '", name, "'; inputs are ",
+               inputList(e));
+    const DataType want = e.ioDtype(name);
+    py::array a = np.attr("asarray")(feeds[py::str(name)]);
+    const char kind = a.dtype().kind();
+    const bool isFloat = want == DataType::kFLOAT || want == DataType::kHALF;
+    const bool ok = kind == 'b' || ((kind == 'i' || kind == 'u') && want != DataType::kBOOL) ||
+                    (kind == 'f' && isFloat);
+    CLRT_CHECK(ok, kValue, "infer: input '", name, "' has dtype ", std::string(py::str(a.dtype())),
+               ", which does not convert to the engine's ", dtypeName(want));
+    inputs[name] = toHostTensor(np.attr("ascontiguousarray")(a, numpyDtype(want)),
+                                "infer input '" + name + "'", false);
+    inputs[name].dtype = want;
+  }
+  std::map<std::string, HostTensor> outputs;
+  {
+    py::gil_scoped_release release;
+    outputs = c.ctx->infer(inputs);
+  }
+  py::dict out;
+  for (int i = 0; i < e.numIOTensors(); ++i) {
+    auto it = outputs.find(e.ioName(i));
+    if (it != outputs.end()) out[py::str(it->first)] = toArray(std::move(it->second));
+  }
+  return out;
+}
+
+void bindEngine(py::module_& m) {
+  py::class_<Engine>(m, "ICudaEngine", "A built engine: I/O tensor queries and contexts.")
+      .def_property_readonly("num_io_tensors", [](const Engine& x) { return x.e->numIOTensors(); })
+      .def(
+          "get_tensor_name", [](const Engine& x, int64_t i) { return ioName(*x.e, i); },
+          py::arg("index"), "Inputs first (network order), then outputs.")
+      .def(
+          "get_tensor_mode", [](const Engine& x, const std::string& n) { return x.e->ioMode(n); },
+          py::arg("name"))
+      .def(
+          "get_tensor_shape",
+          [](const Engine& x, const std::string& n) { return toTuple(x.e->ioShape(n)); },
+          py::arg("name"), "Build-time dims; -1 for dynamic ones.")
+      .def(
+          "get_tensor_dtype", [](const Engine& x, const std::string& n) { return x.e->ioDtype(n); },
+          py::arg("name"))
+      .def(
+          "get_tensor_profile_shape",
+          [](const Engine& x, const std::string& n, int p) {
+            return shapeRange(x.e->profileShape(n, p));
+          },
+          py::arg("name"), py::arg("profile_index"), "[min, opt, max] of an input.")
+      .def_property_readonly("num_optimization_profiles",
+                             [](const Engine& x) { return std::max(x.e->numProfiles(), 1); })
+      .def_property_readonly("num_layers", [](const Engine& x) { return x.e->numLayers(); })
+      .def_property_readonly("device_memory_size",
+                             [](const Engine& x) { return x.e->peakActivationBytes(); })
+      .def_property_readonly("peak_activation_bytes",
+                             [](const Engine& x) { return x.e->peakActivationBytes(); })
+      .def_readonly("name", &Engine::name)
+      .def_property_readonly("has_implicit_batch_dimension", [](const Engine&) { return false; })
+      .def(
+          "create_execution_context",
+          [](const py::object& self) {
+            Engine& x = self.cast<Engine&>();
+            return Context{x.e->createExecutionContext(), self, "", false};
+          },
+          "A context with its own shapes and buffers (several may run one engine).")
+      .def("serialize",
+           [](const Engine& x) {
+             HostMemory h;
+             py::gil_scoped_release release;
+             h.bytes = x.e->serialize();
+             return h;
+           })
+      // TensorRT 8 binding API, deprecated there too.
+      .def_property_readonly("num_bindings",
+                             [](const Engine& x) {
+                               warnDeprecated("num_bindings is deprecated; use num_io_tensors");
+                               return x.e->numIOTensors();
+                             })
+      .def(
+          "get_binding_name",
+          [](const Engine& x, int64_t i) {
+            warnDeprecated("get_binding_name is deprecated; use get_tensor_name");
+            return ioName(*x.e, i);
+          },
+          py::arg("index"))
+      .def(
+          "get_binding_index",
+          [](const Engine& x, const std::string& n) {
+            warnDeprecated("get_binding_index is deprecated; use tensor names");
+            for (int i = 0; i < x.e->numIOTensors(); ++i)
+              if (x.e->ioName(i) == n) return i;
+            return -1;
+          },
+          py::arg("name"))
+      .def(
+          "binding_is_input",
+          [](const Engine& x, int64_t i) {
+            warnDeprecated("binding_is_input is deprecated; use get_tensor_mode");
+            return x.e->ioMode(ioName(*x.e, i)) == TensorIOMode::kINPUT;
+          },
+          py::arg("index"))
+      .def(
+          "get_binding_shape",
+          [](const Engine& x, int64_t i) {
+            warnDeprecated("get_binding_shape is deprecated; use get_tensor_shape");
+            return toTuple(x.e->ioShape(ioName(*x.e, i)));
+          },
+          py::arg("index"))
+      .def(
+          "get_binding_dtype",
+          [](const Engine& x, int64_t i) {
+            warnDeprecated("get_binding_dtype is deprecated; use get_tensor_dtype");
+            return x.e->ioDtype(ioName(*x.e, i));
+          },
+          py::arg("index"))
+      .def(
+          "get_profile_shape",
+          [](const Engine& x, int p, const py::object& binding) {
+            warnDeprecated("get_profile_shape is deprecated; use get_tensor_profile_shape");
+            const std::string n = py::isinstance<py::str>(binding)
+                                      ? binding.cast<std::string>()
+                                      : ioName(*x.e, binding.cast<int64_t>());
+            return shapeRange(x.e->profileShape(n, p));
+          },
+          py::arg("profile_index"), py::arg("binding"))
+      .def("__enter__", [](const py::object& self) { return self; })
+      .def("__exit__", [](const py::object&, const py::args&) { return false; })
+      .def("__repr__", [](const Engine& x) {
+        return str("<clrt.ICudaEngine '", x.name, "': ", x.e->numIOTensors(), " I/O tensors, ",
+                   x.e->numLayers(), " layers>");
+      });
+}
+
+void bindContextShapes(py::class_<Context>& cls) {
+  cls.def(
+         "set_input_shape",
+         [](Context& c, const std::string& n, const py::object& shape) {
+           c.ctx->setInputShape(n, toDims(shape, "set_input_shape '" + n + "'"));
+           return true;
+         },
+         py::arg("name"), py::arg("shape"),
+         "True; raises ValueError naming the input and the allowed range (TensorRT returns False).")
+      .def(
+          "get_tensor_shape",
+          [](Context& c, const std::string& n) { return toTuple(c.ctx->getTensorShape(n)); },
+          py::arg("name"))
+      .def(
+          "set_binding_shape",
+          [](Context& c, int64_t i, const py::object& shape) {
+            warnDeprecated("set_binding_shape is deprecated; use set_input_shape");
+            const std::string n = ioName(c.ctx->engine(), i);
+            c.ctx->setInputShape(n, toDims(shape, "set_binding_shape '" + n + "'"));
+            return true;
+          },
+          py::arg("binding"), py::arg("shape"))
+      .def(
+          "get_binding_shape",
+          [](Context& c, int64_t i) {
+            warnDeprecated("get_binding_shape is deprecated; use get_tensor_shape");
+            return toTuple(c.ctx->getTensorShape(ioName(c.ctx->engine(), i)));
+          },
+          py::arg("binding"))
+      .def_property_readonly("all_input_dimensions_specified",
+                             [](const Context& c) { return c.ctx->allInputShapesSpecified(); })
+      .def_property_readonly("all_input_shapes_specified",
+                             [](const Context& c) { return c.ctx->allInputShapesSpecified(); })
+      .def_property_readonly("all_shape_inputs_specified", [](const Context&) { return true; })
+      .def_property_readonly("all_binding_shapes_specified",
+                             [](const Context& c) {
+                               warnDeprecated(
+                                   "all_binding_shapes_specified is deprecated; use "
+                                   "all_input_dimensions_specified");
+                               return c.ctx->allInputShapesSpecified();
+                             })
+      .def(
+          "set_optimization_profile_async",
+          [](Context& c, int index, uintptr_t) {
+            c.ctx->setOptimizationProfile(index);
+            return true;
+          },
+          py::arg("profile_index"), py::arg("stream_handle") = 0)
+      .def_property_readonly("active_optimization_profile",
+                             [](const Context& c) { return c.ctx->optimizationProfile(); });
+}
+
+void bindContextExecution(py::class_<Context>& cls) {
+  cls.def(
+         "set_tensor_address",
+         [](Context& c, const std::string& n, const py::object& ptr) {
+           c.ctx->setTensorAddress(n, bufferOf(ptr));
+           return true;
+         },
+         py::arg("name"), py::arg("memory"), "A pointer from clrt.mem_alloc (int or allocation).")
+      .def(
+          "get_tensor_address",
+          [](const Context& c, const std::string& n) {
+            return reinterpret_cast<uintptr_t>(c.ctx->getTensorAddress(n));
+          },
+          py::arg("name"))
+      .def(
+          "execute_v2",
+          [](Context& c, const py::sequence& bindings) {
+            std::vector<cl_mem> bufs;
+            for (py::handle b : bindings) bufs.push_back(bufferOf(b));
+            py::gil_scoped_release release;
+            c.ctx->execute(bufs);
+            return true;
+          },
+          py::arg("bindings"), "One pointer per I/O tensor (I/O order); runs and waits.")
+      .def(
+          "execute_async_v3",
+          [](Context& c, uintptr_t) {
+            py::gil_scoped_release release;
+            c.ctx->enqueue();
+            return true;
+          },
+          py::arg("stream_handle") = 0,
+          "Enqueues on the device queue; memcpy_dtoh and Stream.synchronize() wait for it.")
+      .def(
+          "execute_async_v2",
+          [](Context& c, const py::sequence& bindings, uintptr_t) {
+            warnDeprecated("execute_async_v2 is deprecated; use execute_async_v3");
+            const runtime::Engine& e = c.ctx->engine();
+            CLRT_CHECK(static_cast<int>(py::len(bindings)) == e.numIOTensors(), kValue,
+                       "execute_async_v2 expects ", e.numIOTensors(), " buffers, got ",
+                       py::len(bindings));
+            for (int i = 0; i < e.numIOTensors(); ++i)
+              c.ctx->setTensorAddress(e.ioName(i), bufferOf(bindings[i]));
+            py::gil_scoped_release release;
+            c.ctx->enqueue();
+            return true;
+          },
+          py::arg("bindings"), py::arg("stream_handle") = 0)
+      .def("infer", &infer, py::arg("feeds"),
+           "clrt's convenience: {input name: array} -> {output name: array}. Inputs are "
+           "converted to the tensor dtypes; unknown or missing names raise ValueError.")
+      .def_property(
+          "profiling", [](const Context& c) { return c.profiling; },
+          [](Context& c, bool on) {
+            c.ctx->setProfiling(on);
+            c.profiling = on;
+          },
+          "clrt extension: time each layer (layer_times) on the next runs.")
+      .def_property_readonly(
+          "layer_times", [](const Context& c) { return c.ctx->layerTimes(); },
+          "[(layer name, milliseconds)] of the last run with profiling on.");
+}
+
+void bindContext(py::module_& m) {
+  py::class_<Context> cls(m, "IExecutionContext", "Shapes, buffers and execution for an engine.");
+  cls.def_readonly("engine", &Context::engine).def_readwrite("name", &Context::name);
+  bindContextShapes(cls);
+  bindContextExecution(cls);
+  cls.def("__enter__", [](const py::object& self) { return self; })
+      .def("__exit__", [](const py::object&, const py::args&) { return false; });
+}
+
+}  // namespace
+
+py::object wrapEngine(std::shared_ptr<runtime::Engine> engine, py::object logger,
+                      std::string name) {
+  return py::cast(Engine{std::move(engine), std::move(logger), std::move(name)});
+}
+
+void bind_engine(py::module_& m) {
+  py::enum_<TensorIOMode>(m, "TensorIOMode")
+      .value("NONE", TensorIOMode::kNONE)
+      .value("INPUT", TensorIOMode::kINPUT)
+      .value("OUTPUT", TensorIOMode::kOUTPUT);
+  bindEngine(m);
+  bindContext(m);
+  py::class_<Runtime>(m, "Runtime", "Deserializes engines for the default OpenCL device.")
+      .def(py::init([](const py::object& logger) {
+             loggerOf(logger);  // type check
+             return Runtime{logger};
+           }),
+           py::arg("logger"))
+      .def_readonly("logger", &Runtime::logger)
+      .def(
+          "deserialize_cuda_engine",
+          [](const Runtime& r, const py::object& data) {
+            BufferView view(data, false, "deserialize_cuda_engine");
+            ILogger* log = loggerOf(r.logger);
+            std::shared_ptr<runtime::Engine> e;
+            {
+              py::gil_scoped_release release;
+              e = runtime::Engine::deserialize(static_cast<const uint8_t*>(view.data()),
+                                               view.size(), ocl::Device::getDefault(), log);
+            }
+            return wrapEngine(std::move(e), r.logger, "");
+          },
+          py::arg("serialized_engine"),
+          "bytes, bytearray, memoryview, IHostMemory or a uint8 array. Raises "
+          "clrt.EngineFormatError for damaged files or files built for another device.")
+      .def("__enter__", [](const py::object& self) { return self; })
+      .def("__exit__", [](const py::object&, const py::args&) { return false; });
+}
+
+}  // namespace clrt::python

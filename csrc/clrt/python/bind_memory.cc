@@ -1,0 +1,175 @@
+// pycuda stand-ins (mem_alloc, memcpy_htod/dtoh, Stream) and OpenCL device selection.
+#include "clrt/ocl/device.h"
+#include "clrt/python/bindings.h"
+#include "clrt/runtime/engine.h"
+
+namespace clrt::python {
+namespace {
+
+// Like pycuda's DeviceAllocation: int(alloc) is the pointer execute_v2 and set_tensor_address
+// take. Freed by free(), by leaving a `with` block, or when garbage collected.
+class DeviceAllocation {
+ public:
+  DeviceAllocation(uintptr_t ptr, size_t size) : ptr_(ptr), size_(size) {}
+  DeviceAllocation(const DeviceAllocation&) = delete;
+  DeviceAllocation& operator=(const DeviceAllocation&) = delete;
+  ~DeviceAllocation() {
+    try {
+      free();
+    } catch (...) {  // a destructor must not throw; the table entry is gone either way
+    }
+  }
+  void free() {
+    if (live_) {
+      live_ = false;
+      runtime::memFree(ptr_);
+    }
+  }
+  uintptr_t ptr() const { return ptr_; }
+  size_t size() const { return size_; }
+  bool live() const { return live_; }
+
+ private:
+  uintptr_t ptr_;
+  size_t size_;
+  bool live_ = true;
+};
+
+uintptr_t pointerOf(const py::object& p, const char* what) {
+  PyObject* idx = PyNumber_Index(p.ptr());
+  if (!idx) {
+    PyErr_Clear();
+    PyObject* as_int = PyNumber_Long(p.ptr());  // DeviceAllocation defines __int__
+    if (!as_int) {
+      PyErr_Clear();
+      fail(ErrorKind::kValue, str(what, ": expected a device pointer (int or DeviceAllocation)"));
+    }
+    idx = as_int;
+  }
+  return py::reinterpret_steal<py::int_>(idx).cast<uintptr_t>();
+}
+
+void htod(const py::object& dst, const py::object& src) {
+  const uintptr_t p = pointerOf(dst, "memcpy_htod dst");
+  BufferView view(src, false, "memcpy_htod src");
+  py::gil_scoped_release release;
+  runtime::memcpyHtoD(p, view.data(), view.size());
+}
+
+void dtoh(const py::object& dst, const py::object& src) {
+  const uintptr_t p = pointerOf(src, "memcpy_dtoh src");
+  BufferView view(dst, true, "memcpy_dtoh dst");
+  py::gil_scoped_release release;
+  runtime::memcpyDtoH(view.data(), p, view.size());
+}
+
+std::string describe(const ocl::DeviceInfo& d) {
+  return str(d.name, " (", d.vendor, "; ", d.version, "; driver ", d.driver, ")");
+}
+
+void bindMemory(py::module_& m) {
+  py::class_<DeviceAllocation>(m, "DeviceAllocation", "Device memory from mem_alloc.")
+      .def("__int__", &DeviceAllocation::ptr)
+      .def("__index__", &DeviceAllocation::ptr)
+      .def_property_readonly("size", &DeviceAllocation::size)
+      .def("free", &DeviceAllocation::free, "Releases the memory now (later uses raise).")
+      .def("__enter__", [](const py::object& self) { return self; })
+      .def("__exit__",
+           [](DeviceAllocation& a, const py::args&) {
+             a.free();
+             return false;
+           })
+      .def("__repr__", [](const DeviceAllocation& a) {
+        return str("<clrt.DeviceAllocation 0x", std::hex, a.ptr(), std::dec, ", ", a.size(),
+                   " bytes", a.live() ? "" : ", freed", ">");
+      });
+  m.def(
+      "mem_alloc",
+      [](size_t nbytes) {
+        // OpenCL has no empty buffers: zero-byte requests get one byte.
+        const uintptr_t p =
+            runtime::memAlloc(ocl::Device::getDefault(), std::max<size_t>(nbytes, 1));
+        return std::make_unique<DeviceAllocation>(p, nbytes);
+      },
+      py::arg("nbytes"), "Allocates device memory on the default OpenCL device.");
+  m.def("memcpy_htod", &htod, py::arg("dest"), py::arg("src"),
+        "Copies a C-contiguous array or buffer to device memory (ValueError if it does not fit).");
+  m.def("memcpy_dtoh", &dtoh, py::arg("dest"), py::arg("src"),
+        "Fills a writable C-contiguous array from device memory.");
+  m.def(
+      "memcpy_htod_async",
+      [](const py::object& d, const py::object& s, const py::object&) { htod(d, s); },
+      py::arg("dest"), py::arg("src"), py::arg("stream") = py::none(),
+      "Same as memcpy_htod (the copy is done when it returns).");
+  m.def(
+      "memcpy_dtoh_async",
+      [](const py::object& d, const py::object& s, const py::object&) { dtoh(d, s); },
+      py::arg("dest"), py::arg("src"), py::arg("stream") = py::none(),
+      "Same as memcpy_dtoh; it waits for work enqueued before it on the device queue.");
+
+  struct Stream {};
+  py::class_<Stream>(m, "Stream", "pycuda's Stream: clrt runs everything on the device's queue.")
+      .def(py::init<>())
+      .def_property_readonly("handle", [](const Stream&) { return 0; })
+      .def("synchronize",
+           [](const Stream&) {
+             auto dev = ocl::Device::getDefault();
+             py::gil_scoped_release release;
+             ocl::check(clFinish(dev->queue()), "clFinish");
+           })
+      .def("is_done", [](const Stream&) {
+        auto dev = ocl::Device::getDefault();
+        py::gil_scoped_release release;
+        ocl::check(clFinish(dev->queue()), "clFinish");
+        return true;
+      });
+}
+
+void bindDevices(py::module_& m) {
+  using D = ocl::DeviceInfo;
+  py::class_<D>(m, "Device", "An OpenCL device as clrt sees it.")
+      .def_readonly("index", &D::index)
+      .def_readonly("name", &D::name)
+      .def_readonly("vendor", &D::vendor)
+      .def_readonly("version", &D::version)
+      .def_readonly("driver", &D::driver)
+      .def_readonly("platform", &D::platform)
+      .def_readonly("is_gpu", &D::is_gpu)
+      .def_readonly("global_mem", &D::global_mem)
+      .def_readonly("max_alloc", &D::max_alloc)
+      .def_readonly("local_mem", &D::local_mem)
+      .def_readonly("compute_units", &D::compute_units)
+      .def_readonly("has_fp16", &D::has_fp16)
+      .def_property_readonly("fingerprint", &D::fingerprint)
+      .def("__str__", &describe)
+      .def("__repr__",
+           [](const D& d) { return str("<clrt.Device ", d.index, ": ", describe(d), ">"); });
+  m.def("get_devices", &ocl::getDevices, "Every OpenCL device on every platform, in clrt's order.");
+  m.def(
+      "set_device",
+      [](const py::object& spec) {
+        const int index = py::isinstance<py::str>(spec)
+                              ? ocl::Device::resolve(spec.cast<std::string>())
+                              : spec.cast<int>();
+        ocl::Device::setDefault(index);
+        return ocl::Device::getDefault()->info();
+      },
+      py::arg("device"),
+      "Makes a device (index, or case-insensitive name substring) the default for Builders, "
+      "Runtimes and mem_alloc created afterwards. Returns it.");
+  m.def(
+      "current_device", [] { return ocl::Device::getDefault()->info(); },
+      "The default device: set_device's, else CLRT_DEVICE's, else the first GPU, else the first.");
+  m.def(
+      "compile_count", [] { return ocl::Device::getDefault()->compileCount(); },
+      "OpenCL programs compiled on the default device in this process (cache misses).");
+}
+
+}  // namespace
+
+void bind_memory(py::module_& m) {
+  bindMemory(m);
+  bindDevices(m);
+}
+
+}  // namespace clrt::python

@@ -1,0 +1,115 @@
+// Conversions between Python objects (sequences, NumPy arrays, buffers) and core values.
+#include <cstring>
+
+#include "clrt/python/bindings.h"
+
+namespace clrt::python {
+
+void warnDeprecated(const std::string& msg) {
+  if (PyErr_WarnEx(PyExc_DeprecationWarning, msg.c_str(), 1) < 0) throw py::error_already_set();
+}
+
+Dims toDims(const py::handle& obj, const std::string& what) {
+  const bool text = py::isinstance<py::str>(obj) || py::isinstance<py::bytes>(obj);
+  if (obj.is_none() || text || !py::hasattr(obj, "__iter__"))
+    fail(ErrorKind::kValue, str(what, ": expected a sequence of ints, got ",
+                                std::string(py::str(py::type::of(obj).attr("__name__")))));
+  Dims d;
+  for (py::handle item : obj) {
+    PyObject* idx = PyNumber_Index(item.ptr());  // ints and integer NumPy scalars, not floats
+    if (!idx) {
+      PyErr_Clear();
+      fail(ErrorKind::kValue,
+           str(what, ": dimension ", std::string(py::repr(item)), " is not an integer"));
+    }
+    d.push_back(py::reinterpret_steal<py::int_>(idx).cast<int64_t>());
+  }
+  return d;
+}
+
+py::tuple toTuple(const std::vector<int64_t>& d) {
+  py::tuple t(d.size());
+  for (size_t i = 0; i < d.size(); ++i) t[i] = py::int_(d[i]);
+  return t;
+}
+
+py::dtype numpyDtype(DataType t) {
+  switch (t) {
+    case DataType::kFLOAT:
+      return py::dtype("float32");
+    case DataType::kHALF:
+      return py::dtype("float16");
+    case DataType::kINT8:
+      return py::dtype("int8");
+    case DataType::kINT32:
+      return py::dtype("int32");
+    case DataType::kBOOL:
+      return py::dtype("bool");
+    case DataType::kUINT8:
+      return py::dtype("uint8");
+    case DataType::kINT64:
+      return py::dtype("int64");
+    default:
+      fail(ErrorKind::kUnsupported, str("data type ", dtypeName(t), " has no NumPy equivalent"));
+  }
+}
+
+DataType dataTypeOf(const py::dtype& d, const std::string& what) {
+  const char kind = d.kind();
+  const auto size = d.itemsize();
+  if (kind == 'f' && size == 4) return DataType::kFLOAT;
+  if (kind == 'f' && size == 8) return DataType::kFLOAT;  // narrowed by the caller's cast
+  if (kind == 'f' && size == 2) return DataType::kHALF;
+  if (kind == 'i' && size == 1) return DataType::kINT8;
+  if (kind == 'i' && size == 4) return DataType::kINT32;
+  if (kind == 'i' && size == 8) return DataType::kINT64;
+  if (kind == 'u' && size == 1) return DataType::kUINT8;
+  if (kind == 'b') return DataType::kBOOL;
+  fail(ErrorKind::kValue, str(what, ": NumPy dtype ", std::string(py::str(d)),
+                              " has no clrt DataType (use float32/16, int8/32/64, uint8, bool)"));
+}
+
+HostTensor toHostTensor(const py::handle& obj, const std::string& what, bool float32) {
+  if (obj.is_none()) return {};
+  py::module_ np = py::module_::import("numpy");
+  py::array a = np.attr("asarray")(obj);
+  const char kind = a.dtype().kind();
+  if (float32) {
+    if (kind != 'f' && kind != 'i' && kind != 'u' && kind != 'b')
+      fail(ErrorKind::kValue, str(what, ": weights of dtype ", std::string(py::str(a.dtype())),
+                                  " cannot be converted to float32"));
+    a = np.attr("ascontiguousarray")(a, py::dtype("float32"));
+  } else {
+    const DataType t = dataTypeOf(a.dtype(), what);
+    a = np.attr("ascontiguousarray")(a, numpyDtype(t));
+  }
+  HostTensor h;
+  h.dtype = float32 ? DataType::kFLOAT : dataTypeOf(a.dtype(), what);
+  for (py::ssize_t i = 0; i < a.ndim(); ++i) h.dims.push_back(a.shape(i));
+  const auto* p = static_cast<const uint8_t*>(a.data());
+  h.bytes.assign(p, p + a.nbytes());
+  return h;
+}
+
+py::array toArray(HostTensor t) {
+  py::dtype dt = numpyDtype(t.dtype);
+  std::vector<py::ssize_t> shape(t.dims.begin(), t.dims.end());
+  if (t.bytes.empty()) return py::array(dt, shape);  // zero elements: nothing to keep
+  auto* held = new HostTensor(std::move(t));
+  py::capsule owner(held, [](void* p) { delete static_cast<HostTensor*>(p); });
+  return py::array(dt, shape, {}, held->bytes.data(), owner);
+}
+
+BufferView::BufferView(const py::handle& obj, bool writable, const std::string& what) {
+  const int flags = PyBUF_C_CONTIGUOUS | (writable ? PyBUF_WRITABLE : 0);
+  if (PyObject_GetBuffer(obj.ptr(), &view_, flags) != 0) {
+    PyErr_Clear();
+    fail(ErrorKind::kValue,
+         str(what, ": expected a C-contiguous", writable ? ", writable" : "",
+             " array or buffer, got ", std::string(py::str(py::type::of(obj).attr("__name__")))));
+  }
+}
+
+BufferView::~BufferView() { PyBuffer_Release(&view_); }
+
+}  // namespace clrt::python

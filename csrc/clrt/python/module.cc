@@ -1,0 +1,13 @@
+// The clrt._clrt extension module: each area's bindings, in dependency order.
+#include "clrt/python/bindings.h"
+
+PYBIND11_MODULE(_clrt, m) {
+  m.doc() =
+      "clrt core bindings; import the clrt package, which re-exports them with TensorRT's names.";
+  clrt::python::bind_core(m);
+  clrt::python::bind_network(m);
+  clrt::python::bind_parser(m);
+  clrt::python::bind_builder(m);
+  clrt::python::bind_engine(m);
+  clrt::python::bind_memory(m);
+}

@@ -1,0 +1,265 @@
+"""clrt: TensorRT's builder workflow on OpenCL, with TensorRT's Python API.
+
+Write scripts as for TensorRT, with ``import clrt as trt``. clrt additions: ``context.infer()``,
+``mem_alloc``/``memcpy_*``/``Stream`` in place of pycuda, device selection (``get_devices``,
+``set_device``, ``current_device``) and typed exceptions (``BuildError``, ``ParseError``, ...).
+"""
+
+import numpy as np
+
+from ._clrt import (
+    ActivationType,
+    Builder,
+    BuilderFlag,
+    BuildError,
+    DataType,
+    Device,
+    DeviceAllocation,
+    DeviceError,
+    DeviceType,
+    ElementWiseOperation,
+    EngineFormatError,
+    ErrorCode,
+    IActivationLayer,
+    IBuilderConfig,
+    IConcatenationLayer,
+    IConstantLayer,
+    IConvolutionLayer,
+    ICudaEngine,
+    IElementWiseLayer,
+    IExecutionContext,
+    IHostMemory,
+    ILayer,
+    ILogger,
+    IMatrixMultiplyLayer,
+    INetworkDefinition,
+    IOptimizationProfile,
+    IPoolingLayer,
+    IScaleLayer,
+    IShuffleLayer,
+    ISoftMaxLayer,
+    ITensor,
+    LayerType,
+    Logger,
+    MatrixOperation,
+    MemoryPoolType,
+    NetworkDefinitionCreationFlag,
+    OnnxParser,
+    PaddingMode,
+    ParseError,
+    ParserError,
+    PoolingType,
+    ProfilingVerbosity,
+    Runtime,
+    ScaleMode,
+    Stream,
+    TensorIOMode,
+    UnsupportedError,
+    __version__,
+    compile_count,
+    current_device,
+    get_devices,
+    mem_alloc,
+    memcpy_dtoh,
+    memcpy_dtoh_async,
+    memcpy_htod,
+    memcpy_htod_async,
+    set_device,
+)
+
+# TensorRT's module-level DataType aliases (trt.float32, ...); `bool` shadows the builtin here as
+# it does in tensorrt, so nothing below calls bool().
+float32 = DataType.FLOAT
+float16 = DataType.HALF
+bfloat16 = DataType.BF16
+fp8 = DataType.FP8
+int8 = DataType.INT8
+int32 = DataType.INT32
+int64 = DataType.INT64
+uint8 = DataType.UINT8
+bool = DataType.BOOL
+
+_TO_NUMPY = {
+    DataType.FLOAT: np.float32,
+    DataType.HALF: np.float16,
+    DataType.INT8: np.int8,
+    DataType.INT32: np.int32,
+    DataType.INT64: np.int64,
+    DataType.UINT8: np.uint8,
+    DataType.BOOL: np.bool_,
+}
+
+
+def nptype(trt_type):
+    """The NumPy type of a DataType (TypeError for FP8/BF16, which NumPy lacks)."""
+    try:
+        return _TO_NUMPY[trt_type]
+    except KeyError:
+        raise TypeError(f"{trt_type} has no NumPy equivalent") from None
+
+
+def _datatype_of(np_dtype):
+    np_dtype = np.dtype(np_dtype)
+    if np_dtype == np.float64:
+        return DataType.FLOAT
+    for trt_type, np_type in _TO_NUMPY.items():
+        if np_dtype == np_type:
+            return trt_type
+    raise TypeError(f"NumPy dtype {np_dtype} has no clrt DataType")
+
+
+def volume(iterable):
+    """Product of the dims (TensorRT's trt.volume); 1 for a scalar shape."""
+    n = 1
+    for d in iterable:
+        n *= d
+    return n
+
+
+class Weights:
+    """Weights for a layer: an array (any array-like), a DataType for empty typed weights, or
+    nothing (empty float32). Layers copy the values when given them."""
+
+    def __init__(self, a=None):
+        if a is None:
+            self._array = np.zeros(0, np.float32)
+        elif isinstance(a, DataType):
+            self._array = np.zeros(0, nptype(a))
+        else:
+            self._array = np.ascontiguousarray(a)
+            if self._array.dtype == np.float64:
+                self._array = self._array.astype(np.float32)
+
+    @property
+    def dtype(self):
+        return _datatype_of(self._array.dtype)
+
+    @property
+    def size(self):
+        return self._array.size
+
+    @property
+    def nbytes(self):
+        return self._array.nbytes
+
+    def numpy(self):
+        return self._array
+
+    def __array__(self, dtype=None, copy=None):
+        if dtype is None or np.dtype(dtype) == self._array.dtype:
+            return self._array.copy() if copy else self._array
+        return self._array.astype(dtype)
+
+    def __len__(self):
+        return self._array.size
+
+    def __repr__(self):
+        return f"Weights({self.dtype}, size={self.size})"
+
+
+class Dims(tuple):
+    """TensorRT's Dims as a tuple of ints (every shape argument also takes a plain tuple)."""
+
+    def __new__(cls, shape=()):
+        return super().__new__(cls, (int(d) for d in shape))
+
+    @property
+    def nbDims(self):
+        return len(self)
+
+
+class Dims2(Dims):
+    def __new__(cls, d0, d1):
+        return super().__new__(cls, (d0, d1))
+
+
+class DimsHW(Dims2):
+    pass
+
+
+class Dims3(Dims):
+    def __new__(cls, d0, d1, d2):
+        return super().__new__(cls, (d0, d1, d2))
+
+
+class Dims4(Dims):
+    def __new__(cls, d0, d1, d2, d3):
+        return super().__new__(cls, (d0, d1, d2, d3))
+
+
+__all__ = [
+    "ActivationType",
+    "BuildError",
+    "Builder",
+    "BuilderFlag",
+    "DataType",
+    "Device",
+    "DeviceAllocation",
+    "DeviceError",
+    "DeviceType",
+    "Dims",
+    "Dims2",
+    "Dims3",
+    "Dims4",
+    "DimsHW",
+    "ElementWiseOperation",
+    "EngineFormatError",
+    "ErrorCode",
+    "IActivationLayer",
+    "IBuilderConfig",
+    "IConcatenationLayer",
+    "IConstantLayer",
+    "IConvolutionLayer",
+    "ICudaEngine",
+    "IElementWiseLayer",
+    "IExecutionContext",
+    "IHostMemory",
+    "ILayer",
+    "ILogger",
+    "IMatrixMultiplyLayer",
+    "INetworkDefinition",
+    "IOptimizationProfile",
+    "IPoolingLayer",
+    "IScaleLayer",
+    "IShuffleLayer",
+    "ISoftMaxLayer",
+    "ITensor",
+    "LayerType",
+    "Logger",
+    "MatrixOperation",
+    "MemoryPoolType",
+    "NetworkDefinitionCreationFlag",
+    "OnnxParser",
+    "PaddingMode",
+    "ParseError",
+    "ParserError",
+    "PoolingType",
+    "ProfilingVerbosity",
+    "Runtime",
+    "ScaleMode",
+    "Stream",
+    "TensorIOMode",
+    "UnsupportedError",
+    "Weights",
+    "__version__",
+    "bfloat16",
+    "bool",
+    "compile_count",
+    "current_device",
+    "float16",
+    "float32",
+    "fp8",
+    "get_devices",
+    "int8",
+    "int32",
+    "int64",
+    "mem_alloc",
+    "memcpy_dtoh",
+    "memcpy_dtoh_async",
+    "memcpy_htod",
+    "memcpy_htod_async",
+    "nptype",
+    "set_device",
+    "uint8",
+    "volume",
+]
