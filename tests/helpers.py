@@ -198,19 +198,11 @@ def run_and_compare(model, feeds, rtol=RTOL, atol=ATOL, profiles=None, opt_level
 
 
 def device_description():
-    """The OpenCL device clrt runs on, as reported by the module (for the report header)."""
-    for attr in ("get_device_info", "device_info", "current_device", "get_device"):
-        fn = getattr(trt, attr, None)
-        if callable(fn):
-            return str(fn())
-    return "unknown (clrt exposes no device query)"
+    """The OpenCL device clrt runs on (the default device: CLRT_DEVICE, else the first GPU,
+    else the first device)."""
+    return str(trt.current_device())
 
 
 def compile_counter():
-    """A callable giving the number of OpenCL program compilations in this process, if the module
-    exposes one, else None."""
-    for attr in ("compile_count", "get_compile_count", "program_compile_count"):
-        fn = getattr(trt, attr, None)
-        if callable(fn):
-            return fn
-    return None
+    """The number of OpenCL programs compiled on the default device in this process."""
+    return trt.compile_count

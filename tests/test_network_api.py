@@ -59,30 +59,48 @@ def folded_conv(weights, conv, bn):
     return kernel.astype(np.float32), bias.astype(np.float32)
 
 
+def bn_scale_shift(weights, bn):
+    gamma, beta, mean, var = (weights[n].astype(np.float64) for n in bn.input[1:5])
+    scale = gamma / np.sqrt(var + attr(bn, "epsilon", 1e-5))
+    return scale.astype(np.float32), (beta - mean * scale).astype(np.float32)
+
+
 def build_by_hand(network):
     """The CNN of models/fmnist_cnn.onnx: conv-bn-relu x2, maxpool, residual block, GAP, linear.
-    Returns the weights arrays (they must outlive the build)."""
+    The first BN is an add_scale layer, the others are folded here. Returns the weight arrays
+    (they must outlive the build)."""
     model = onnx.load(str(CNN))
     weights = OnnxWeights(model)
     convs, bns = weights.of_type("Conv"), weights.of_type("BatchNormalization")
     assert len(convs) == 4 and len(bns) == 4, "fmnist_cnn.onnx no longer has the expected layers"
     keep = []
 
-    def conv_bn(t, i, relu, name):
-        kernel, bias = folded_conv(weights, convs[i], bns[i])
+    def conv_bn(t, i, relu, name, bn_as_scale=False):
+        if bn_as_scale:  # the BN as its own layer: ScaleMode.CHANNEL y = x * scale + shift
+            kernel = weights[convs[i].input[1]]
+            bias = weights[convs[i].input[2]] if len(convs[i].input) > 2 else None
+        else:
+            kernel, bias = folded_conv(weights, convs[i], bns[i])
         keep.extend([kernel, bias])
         layer = network.add_convolution_nd(t, kernel.shape[0], kernel.shape[2:], kernel, bias)
         layer.stride_nd = tuple(attr(convs[i], "strides", [1, 1]))
         layer.padding_nd = tuple(attr(convs[i], "pads", [0, 0, 0, 0])[:2])
         layer.name = name
+        out = layer.get_output(0)
+        if bn_as_scale:
+            scale, shift = bn_scale_shift(weights, bns[i])
+            keep.extend([scale, shift])
+            bn = network.add_scale(out, trt.ScaleMode.CHANNEL, shift, scale)
+            bn.name = name + "_bn"
+            out = bn.get_output(0)
         if not relu:
-            return layer.get_output(0)
-        act = network.add_activation(layer.get_output(0), trt.ActivationType.RELU)
+            return out
+        act = network.add_activation(out, trt.ActivationType.RELU)
         act.name = name + "_relu"
         return act.get_output(0)
 
     x = network.add_input("input", trt.float32, (BATCH, 1, 28, 28))
-    t = conv_bn(conv_bn(x, 0, True, "conv1"), 1, True, "conv2")
+    t = conv_bn(conv_bn(x, 0, True, "conv1", bn_as_scale=True), 1, True, "conv2")
     pool = network.add_pooling_nd(t, trt.PoolingType.MAX, (2, 2))
     pool.stride_nd = (2, 2)
     pool.name = "maxpool"
@@ -165,9 +183,11 @@ def test_network_introspection(hand_network):
     assert network.get_output(0).is_network_output
 
     layers = [network.get_layer(i) for i in range(network.num_layers)]
-    # 4 conv, 4 relu, maxpool, add, GAP, shuffle, 2 constants, matmul, bias add, softmax.
-    assert network.num_layers == 17
+    # 4 conv, 1 scale, 4 relu, maxpool, add, GAP, shuffle, 2 constants, matmul, bias add,
+    # softmax.
+    assert network.num_layers == 18
     types = [layer.type for layer in layers]
+    assert types.count(trt.LayerType.SCALE) == 1
     assert types.count(trt.LayerType.CONVOLUTION) == 4
     assert types.count(trt.LayerType.ACTIVATION) == 4
     assert types.count(trt.LayerType.POOLING) == 2

@@ -137,10 +137,16 @@ Dims ImportContext::inputDims(int i) {
   return net_.tensors[t].dims;
 }
 
+// Initializers and Constant outputs, and values earlier layers computed on the host (a shape
+// subgraph over static dims, a Cast of a constant): all are fixed for every run.
 const HostTensor* ImportContext::constant(int i) const {
   if (!hasInput(i)) return nullptr;
-  auto it = constants_.find(node_->input(i));
-  return it == constants_.end() ? nullptr : &it->second.value;
+  const std::string& name = node_->input(i);
+  if (auto it = constants_.find(name); it != constants_.end()) return &it->second.value;
+  auto t = tensors_.find(name);
+  if (t == tensors_.end()) return nullptr;
+  auto f = folded_.find(t->second);
+  return f == folded_.end() ? nullptr : &f->second;
 }
 
 const HostTensor& ImportContext::requireConstant(int i, const std::string& what) const {

@@ -68,7 +68,7 @@ class ImportContext {
   bool hasInput(int i) const;               // present and non-empty
   int input(int i);                         // tensor id; materialises constants; kParse if absent
   Dims inputDims(int i);                    // dims (rank always known; -1 dims dynamic)
-  const HostTensor* constant(int i) const;  // value when input i is an initializer/Constant
+  const HostTensor* constant(int i) const;  // value when input i is known on the host
   const HostTensor& requireConstant(int i, const std::string& what) const;  // else kUnsupported
   std::vector<int64_t> constInts(int i, const std::string& what) const;     // requireConstant
   float constScalar(int i, const std::string& what) const;                  // one-element constant

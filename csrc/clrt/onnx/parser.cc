@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -88,7 +89,8 @@ std::string initializerHint(ErrorKind k) {
     return "external data files must sit in the model's folder (parse(bytes) reads them relative "
            "to model_dir)";
   if (k == ErrorKind::kUnsupported) return "store the initializer as a supported type";
-  return "the initializer is malformed; re-save the model with onnx.save";
+  return "re-save the model with onnx.save (external data files must lie inside the model's "
+         "folder)";
 }
 
 std::string unsupportedReason(const ::onnx::NodeProto& n, int opset) {
@@ -110,7 +112,7 @@ std::string unsupportedHint(const ::onnx::NodeProto& n, int opset) {
     return "export without custom/contrib operators (e.g. onnxruntime's optimizer adds them)";
   if (importerTable().count(n.op_type()))
     return "convert the model to a newer opset with onnx.version_converter";
-  return "OnnxParser.supported_ops() lists what clrt imports; replace " + n.op_type() +
+  return "OnnxParser.supported_operators() lists what clrt imports; replace " + n.op_type() +
          " with supported operators";
 }
 
@@ -153,158 +155,202 @@ bool OnnxParser::parseFromFile(const std::string& path) {
   return parse(bytes.data(), bytes.size(), dirOf(path));
 }
 
+namespace {
+
+// One parse: the scratch network, the import context and what has failed so far.
+class GraphImport {
+ public:
+  GraphImport(const ::onnx::GraphProto& g, int opset, const std::string& dir,
+              std::function<void(ParserError)> report)
+      : g_(g), opset_(opset), dir_(dir), ctx_(net, opset, dir), report_(std::move(report)) {}
+
+  ir::Network net;
+  std::vector<std::string> unsupported;
+  int errors = 0;
+
+  void values();   // initializers and graph inputs
+  void nodes();    // every node checked and imported; failures do not stop the walk
+  void outputs();  // graph outputs marked in order, then whole-network shape inference
+
+ private:
+  const ::onnx::GraphProto& g_;
+  int opset_;
+  std::string dir_;
+  ImportContext ctx_;
+  std::function<void(ParserError)> report_;
+  std::set<std::string> poisoned_;  // values of failed nodes/initializers: readers are skipped
+  std::set<std::string> assigned_;  // values defined so far (ONNX assigns each value once)
+
+  void modelError(const std::string& reason, const std::string& hint) {
+    ++errors;
+    report_({-1, "", "", reason, hint});
+  }
+  void node(int i);
+};
+
+void GraphImport::values() {
+  for (const auto& n : g_.node()) {
+    for (const auto& o : n.output())
+      if (!o.empty()) ctx_.reserveName(o);
+    for (const auto& i : n.input())
+      if (!i.empty()) ctx_.markConsumed(i);
+  }
+  for (const auto& o : g_.output()) {
+    ctx_.reserveName(o.name());
+    ctx_.markConsumed(o.name());
+  }
+  for (const auto& init : g_.initializer()) {
+    ctx_.reserveName(init.name());
+    assigned_.insert(init.name());
+    try {
+      ctx_.addConstant(init.name(), tensorFromProto(init, dir_), init.name());
+    } catch (const Error& e) {
+      poisoned_.insert(init.name());
+      modelError(str("initializer ", e.what()), initializerHint(e.kind()));
+    }
+  }
+  for (const auto& in : g_.input()) {
+    ctx_.reserveName(in.name());
+    if (!assigned_.insert(in.name()).second) continue;  // an initializer listed as an input
+    try {
+      ctx_.addInput(in.name(), inputType(in), inputDims(in));
+    } catch (const Error& e) {
+      poisoned_.insert(in.name());
+      modelError(e.what(), "network inputs need a rank and a FLOAT, INT32, INT64 or BOOL type");
+    }
+  }
+}
+
+void GraphImport::nodes() {
+  for (int i = 0; i < g_.node_size(); ++i) {
+    node(i);
+    for (const auto& o : g_.node(i).output())
+      if (!o.empty()) assigned_.insert(o);
+  }
+}
+
+void GraphImport::node(int i) {
+  const auto& n = g_.node(i);
+  auto nodeError = [&](const std::string& reason, const std::string& hint) {
+    ++errors;
+    report_({i, n.name(), n.op_type(), reason, hint});
+    for (const auto& o : n.output())
+      if (!o.empty() && !ctx_.defined(o)) poisoned_.insert(o);
+  };
+  const Importer* imp = defaultDomain(n.domain()) ? findImporter(n.op_type(), opset_) : nullptr;
+  if (!imp) {
+    unsupported.push_back(n.op_type());
+    return nodeError(unsupportedReason(n, opset_), unsupportedHint(n, opset_));
+  }
+  std::set<std::string> outs;
+  for (const auto& o : n.output())
+    if (!o.empty() && (assigned_.count(o) || !outs.insert(o).second))
+      return nodeError(str("output '", o,
+                           "' is already defined by a graph input, an initializer or another "
+                           "output"),
+                       "an ONNX graph assigns every value exactly once");
+  std::string missing;
+  for (const auto& in : n.input()) {
+    if (in.empty() || ctx_.defined(in)) continue;
+    if (poisoned_.count(in)) {  // an earlier error covers this node: no second report
+      for (const auto& o : n.output())
+        if (!o.empty()) poisoned_.insert(o);
+      return;
+    }
+    if (missing.empty()) missing = in;
+  }
+  if (!missing.empty())
+    return nodeError(str("input '", missing,
+                         "' is not produced by any earlier node, initializer or graph input"),
+                     "the graph must be topologically sorted (onnxsim or onnx.compose can fix it)");
+  try {
+    ctx_.begin(n, i);
+    (*imp)(ctx_);
+    ctx_.finish();
+  } catch (const ImportError& e) {
+    ctx_.abandon();
+    nodeError(e.what(), e.hint().empty() ? hintFor(e.kind(), opset_) : e.hint());
+  } catch (const Error& e) {
+    ctx_.abandon();
+    nodeError(e.what(), hintFor(e.kind(), opset_));
+  } catch (const std::exception& e) {
+    ctx_.abandon();
+    nodeError(str("internal error while importing: ", e.what()), "please report this model");
+  }
+}
+
+void GraphImport::outputs() {
+  if (g_.output_size() == 0)
+    modelError("the graph declares no outputs", "an engine needs at least one output");
+  for (const auto& out : g_.output()) {
+    try {
+      net.markOutput(ctx_.graphOutput(out.name()));
+    } catch (const Error& e) {
+      modelError(e.what(),
+                 "every graph output must be computed by a node, or be a graph input or an "
+                 "initializer");
+    }
+  }
+  if (errors) return;
+  try {
+    net.inferShapes();
+  } catch (const Error& e) {
+    modelError(e.what(), hintFor(e.kind(), opset_));
+  }
+}
+
+}  // namespace
+
 bool OnnxParser::parse(const void* data, size_t size, const std::string& model_dir) {
   ensureRegistered();
-  const size_t before = errors_.size();
-  auto report = [&](ParserError e) {
+  auto report = [this](ParserError e) {
     logf(logger_, Severity::kERROR, e.toString());
     errors_.push_back(std::move(e));
   };
-  auto modelError = [&](const std::string& reason, const std::string& hint = "") {
+  auto modelError = [&](const std::string& reason, const std::string& hint) {
     report({-1, "", "", reason, hint});
     return false;
   };
-  ::onnx::ModelProto model;
-  if (size == 0 || !data || size > static_cast<size_t>(INT32_MAX) ||
-      !model.ParseFromArray(data, static_cast<int>(size)))
-    return modelError(str("cannot read the model: ", size,
-                          " bytes are not a valid ONNX ModelProto (truncated or not an ONNX "
-                          "file)"),
-                      size > static_cast<size_t>(INT32_MAX)
-                          ? "models over 2 GB must keep their weights in external data files"
-                          : "check that the bytes are a complete .onnx file (onnx.load reads it)");
-  int opset = -1;
-  for (const auto& o : model.opset_import())
-    if (defaultDomain(o.domain())) opset = static_cast<int>(o.version());
-  if (opset < 0)
-    return modelError("the model imports no default-domain (ai.onnx) opset",
-                      "is this an ONNX model? onnx.checker.check_model says more");
-  if (opset < kMinOpset || opset > kMaxOpset)
-    return modelError(str("opset ", opset, " is not supported (clrt reads opsets ", kMinOpset,
-                          " to ", kMaxOpset, ")"),
-                      "convert the model with onnx.version_converter.convert_version");
-  const auto& g = model.graph();
-
-  ir::Network scratch;
-  ImportContext ctx(scratch, opset, model_dir);
-  std::set<std::string> poisoned;  // values of failed nodes/initializers: readers are skipped
-  std::set<std::string> inits;
   try {
-    for (const auto& in : g.input()) ctx.reserveName(in.name());
-    for (const auto& n : g.node()) {
-      for (const auto& o : n.output())
-        if (!o.empty()) ctx.reserveName(o);
-      for (const auto& i : n.input())
-        if (!i.empty()) ctx.markConsumed(i);
-    }
-    for (const auto& o : g.output()) {
-      ctx.reserveName(o.name());
-      ctx.markConsumed(o.name());
-    }
-    for (const auto& init : g.initializer()) {
-      ctx.reserveName(init.name());
-      inits.insert(init.name());
-      try {
-        ctx.addConstant(init.name(), tensorFromProto(init, model_dir), init.name());
-      } catch (const Error& e) {
-        poisoned.insert(init.name());
-        modelError(str("initializer ", e.what()), initializerHint(e.kind()));
-      }
-    }
-    for (const auto& in : g.input()) {
-      if (inits.count(in.name())) continue;  // an initializer listed as input is a constant
-      try {
-        ctx.addInput(in.name(), inputType(in), inputDims(in));
-      } catch (const Error& e) {
-        poisoned.insert(in.name());
-        modelError(e.what(), "network inputs need a rank and a FLOAT, INT32, INT64 or BOOL type");
-      }
-    }
-    std::vector<std::string> unsupported;
-    for (int i = 0; i < g.node_size(); ++i) {
-      const auto& n = g.node(i);
-      auto nodeError = [&](const std::string& reason, const std::string& hint) {
-        report({i, n.name(), n.op_type(), reason, hint});
-        for (const auto& o : n.output())
-          if (!o.empty()) poisoned.insert(o);
-      };
-      const Importer* imp = defaultDomain(n.domain()) ? findImporter(n.op_type(), opset) : nullptr;
-      if (!imp) {
-        unsupported.push_back(n.op_type());
-        nodeError(unsupportedReason(n, opset), unsupportedHint(n, opset));
-        continue;
-      }
-      std::string missing;
-      bool fallout = false;
-      for (const auto& in : n.input()) {
-        if (in.empty() || ctx.defined(in)) continue;
-        if (poisoned.count(in))
-          fallout = true;
-        else if (missing.empty())
-          missing = in;
-      }
-      if (fallout) {  // an earlier error already covers this node: no second report
-        for (const auto& o : n.output())
-          if (!o.empty()) poisoned.insert(o);
-        continue;
-      }
-      if (!missing.empty()) {
-        nodeError(str("input '", missing,
-                      "' is not produced by any earlier node, initializer or graph input"),
-                  "the graph must be topologically sorted (onnxsim or onnx.compose can fix it)");
-        continue;
-      }
-      try {
-        ctx.begin(n, i);
-        (*imp)(ctx);
-        ctx.finish();
-      } catch (const ImportError& e) {
-        ctx.abandon();
-        nodeError(e.what(), e.hint().empty() ? hintFor(e.kind(), opset) : e.hint());
-      } catch (const Error& e) {
-        ctx.abandon();
-        nodeError(e.what(), hintFor(e.kind(), opset));
-      } catch (const std::exception& e) {
-        ctx.abandon();
-        nodeError(str("internal error while importing: ", e.what()), "please report this model");
-      }
-    }
-    if (errors_.size() == before) {
-      if (g.output_size() == 0) modelError("the graph declares no outputs");
-      for (const auto& out : g.output()) {
-        try {
-          scratch.markOutput(ctx.graphOutput(out.name()));
-        } catch (const Error& e) {
-          modelError(e.what(),
-                     "every graph output must be computed by a node, or be a graph "
-                     "input or an initializer");
-        }
-      }
-    }
-    if (errors_.size() == before) {
-      try {
-        scratch.inferShapes();
-      } catch (const Error& e) {
-        modelError(e.what(), hintFor(e.kind(), opset));
-      }
-    }
-    if (errors_.size() != before) {
+    ::onnx::ModelProto model;
+    if (size == 0 || !data || size > static_cast<size_t>(INT32_MAX) ||
+        !model.ParseFromArray(data, static_cast<int>(size)))
+      return modelError(
+          str("cannot read the model: ", size,
+              " bytes are not a valid ONNX ModelProto (truncated or not an ONNX file)"),
+          size > static_cast<size_t>(INT32_MAX)
+              ? "models over 2 GB must keep their weights in external data files"
+              : "check that the bytes are a complete .onnx file (onnx.load reads it)");
+    int opset = -1;
+    for (const auto& o : model.opset_import())
+      if (defaultDomain(o.domain())) opset = static_cast<int>(o.version());
+    if (opset < 0)
+      return modelError("the model imports no default-domain (ai.onnx) opset",
+                        "is this an ONNX model? onnx.checker.check_model says more");
+    if (opset < kMinOpset || opset > kMaxOpset)
+      return modelError(str("opset ", opset, " is not supported (clrt reads opsets ", kMinOpset,
+                            " to ", kMaxOpset, ")"),
+                        "convert the model with onnx.version_converter.convert_version");
+    GraphImport gi(model.graph(), opset, model_dir, report);
+    gi.values();
+    gi.nodes();
+    if (!gi.errors) gi.outputs();
+    if (gi.errors) {
       std::string ops;
-      for (const auto& op : unsupported) ops += (ops.empty() ? "" : ", ") + op;
-      logf(logger_, Severity::kINFO, "ONNX parse failed with ", errors_.size() - before,
-           " error(s)", unsupported.empty() ? "" : str("; unsupported operators: ", ops),
-           "; the network is left unchanged");
+      for (const auto& op : gi.unsupported) ops += (ops.empty() ? "" : ", ") + op;
+      logf(logger_, Severity::kINFO, "ONNX parse failed with ", gi.errors, " error(s)",
+           ops.empty() ? "" : "; unsupported operators: " + ops, "; the network is left unchanged");
       return false;
     }
+    net_ = std::move(gi.net);
+    logf(logger_, Severity::kINFO, "parsed ONNX model (opset ", opset,
+         model.producer_name().empty() ? "" : ", from " + model.producer_name(),
+         "): ", model.graph().node_size(), " nodes -> ", net_.layers.size(), " layers, ",
+         net_.inputs.size(), " inputs, ", net_.outputs.size(), " outputs");
+    return true;
   } catch (const std::exception& e) {
     return modelError(str("internal error while parsing: ", e.what()), "please report this model");
   }
-  net_ = std::move(scratch);
-  logf(logger_, Severity::kINFO, "parsed ONNX model (opset ", opset,
-       model.producer_name().empty() ? "" : ", from " + model.producer_name(), "): ", g.node_size(),
-       " nodes -> ", net_.layers.size(), " layers, ", net_.inputs.size(), " inputs, ",
-       net_.outputs.size(), " outputs");
-  return true;
 }
 
 }  // namespace clrt::onnx

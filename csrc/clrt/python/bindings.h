@@ -47,7 +47,8 @@ py::tuple toTuple(const std::vector<int64_t>& d);
 
 py::dtype numpyDtype(DataType t);  // UnsupportedError for types NumPy lacks (FP8, BF16)
 DataType dataTypeOf(const py::dtype& d, const std::string& what);
-// Any array-like (ndarray, clrt.Weights, list) as a dense HostTensor; None gives an empty one.
+// Any array-like (ndarray, clrt.Weights, list) as a dense HostTensor; None gives an empty one
+// (dims {0}).
 // float32: converted to FLOAT (weights of conv/matmul/scale); else the array's own dtype
 // (float64 narrowed to FLOAT, as TensorRT has no double).
 HostTensor toHostTensor(const py::handle& obj, const std::string& what, bool float32);

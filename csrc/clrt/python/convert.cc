@@ -70,7 +70,7 @@ DataType dataTypeOf(const py::dtype& d, const std::string& what) {
 }
 
 HostTensor toHostTensor(const py::handle& obj, const std::string& what, bool float32) {
-  if (obj.is_none()) return {};
+  if (obj.is_none()) return HostTensor(DataType::kFLOAT, Dims{0});  // numel 0
   py::module_ np = py::module_::import("numpy");
   py::array a = np.attr("asarray")(obj);
   const char kind = a.dtype().kind();
