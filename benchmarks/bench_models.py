@@ -146,11 +146,7 @@ def main():
 
 
 def device_name():
-    for attr in ("get_device_info", "device_info", "current_device", "get_device"):
-        fn = getattr(trt, attr, None)
-        if callable(fn):
-            return str(fn())
-    return "default OpenCL device (CLRT_DEVICE selects)"
+    return str(trt.current_device())
 
 
 if __name__ == "__main__":

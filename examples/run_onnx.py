@@ -86,6 +86,7 @@ def main():
     ours, ref = run_all(clrt_fn, x, BIG_BATCH), run_all(ort_fn, x, BIG_BATCH)
     rows = [
         ("model", Path(args.model).name),
+        ("OpenCL device", trt.current_device().name[:40]),
         ("test images", f"{len(x)}"),
         ("engine build time", f"{build_s:.2f} s"),
         ("top-1 accuracy, clrt", f"{(ours.argmax(1) == y).mean():.4f}"),

@@ -102,12 +102,17 @@ def build_engine(model, profiles=None, opt_level=None, workspace=None, logger=LO
     return deserialize(build_plan(model, profiles, opt_level, workspace, logger))
 
 
-def ort_run(model, feeds, output_names=None):
-    """onnxruntime CPU outputs as {name: array}: the reference every numeric test uses."""
+def ort_session(model):
+    """An onnxruntime CPU session: the reference every numeric test uses."""
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 2
     opts.log_severity_level = 3
-    sess = ort.InferenceSession(model_bytes(model), opts, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(model_bytes(model), opts, providers=["CPUExecutionProvider"])
+
+
+def ort_run(model, feeds, output_names=None):
+    """onnxruntime outputs as {name: array}; model may also be a session from ort_session()."""
+    sess = model if isinstance(model, ort.InferenceSession) else ort_session(model)
     names = output_names or [o.name for o in sess.get_outputs()]
     return dict(zip(names, sess.run(names, feeds)))
 

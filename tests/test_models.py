@@ -1,7 +1,7 @@
 # Real models end to end: the trained Fashion-MNIST nets on the test set, ResNet/MobileNetV2-style.
 import numpy as np
 import pytest
-from helpers import MODELS, assert_close, build_engine, fmnist, ort_run, rand
+from helpers import MODELS, assert_close, build_engine, fmnist, ort_run, ort_session, rand
 
 BATCH = 500
 # Images of the 10k test set used per model. All 10k on PoCL: see the suite timing in the report.
@@ -34,12 +34,12 @@ def test_fmnist_test_set(fmnist_model, test_set):
     name, engine = fmnist_model
     path = MODELS / f"{name}.onnx"
     x, labels = test_set
-    context = engine.create_execution_context()
+    context, sess = engine.create_execution_context(), ort_session(path)
     got, ref = [], []
     for i in range(0, len(x), BATCH):
         feeds = {"input": x[i : i + BATCH]}
         got.append(context.infer(feeds)["logits"])
-        ref.append(ort_run(path, feeds)["logits"])
+        ref.append(ort_run(sess, feeds)["logits"])
     got, ref = np.concatenate(got), np.concatenate(ref)
     assert_close(got, ref, RTOL, ATOL, f"{name} logits")
 

@@ -656,6 +656,9 @@ for op in ("ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceSumSquare
         ranges={"x": (0.5, 1.5)},
         optional=True,
     )
+case("Sum-3-broadcast", [N("Sum", ["a", "b", "c"], ["y"])],
+     [("a", (2, 3, 4)), ("b", (3, 1)), ("c", (4,))], optional=True)  # fmt: skip
+case("Sum-1", [N("Sum", ["a"], ["y"])], [("a", (2, 3))], opset=13, optional=True)
 for op in ("Max", "Min"):
     case(op, [N(op, ["a", "b"], ["y"])], [("a", (2, 3, 4)), ("b", (3, 1))], optional=True)
 for op in ("Equal", "Greater", "Less"):
@@ -756,6 +759,9 @@ def test_every_registered_op_is_covered():
     """A new importer without a case here fails this test."""
     all_ops = sorted({s.name for s in defs.get_all_schemas_with_history() if s.domain == ""})
     registered = {op for op in all_ops if _supported(op)}
+    listed = set(trt.OnnxParser.supported_operators())
+    assert all(_supported(op) for op in listed), "supported_operators and supports_operator differ"
+    registered |= listed
     uncovered = sorted(registered - covered_ops())
     assert not uncovered, f"registered ops with no case in tests/test_ops.py: {uncovered}"
     assert not _supported("NoSuchOp"), "supports_operator accepts an unknown op type"

@@ -100,7 +100,7 @@ enum class LayerKind : int32_t {
   kSCALE,
 };
 
-const char* layerKindName(LayerKind k);       // "CONVOLUTION"
+const char* layerKindName(LayerKind k);             // "CONVOLUTION"
 LayerKind layerKindFromName(const std::string& s);  // throws kValue
 // TensorRT's LayerType name for the Python API (kRESHAPE/kTRANSPOSE/... report "SHUFFLE").
 const char* trtLayerTypeName(LayerKind k);
@@ -108,8 +108,8 @@ const char* trtLayerTypeName(LayerKind k);
 struct Tensor {
   std::string name;
   DataType dtype = DataType::kFLOAT;
-  Dims dims;                  // -1 = dynamic
-  int producer = -1;          // layer index, -1 for network inputs
+  Dims dims;          // -1 = dynamic
+  int producer = -1;  // layer index, -1 for network inputs
   bool is_input = false;
   bool is_output = false;
   std::optional<std::pair<float, float>> dynamic_range;  // INT8 (later issues)
@@ -143,8 +143,8 @@ class Network {
   void markOutput(int tensor);
   void unmarkOutput(int tensor);
 
-  int findTensor(const std::string& name) const;  // -1 if absent
-  int findLayer(const std::string& name) const;   // -1 if absent
+  int findTensor(const std::string& name) const;    // -1 if absent
+  int findLayer(const std::string& name) const;     // -1 if absent
   std::vector<std::vector<int>> consumers() const;  // per tensor: layer ids reading it
   std::vector<int> topoOrder() const;  // live layers, producers first; throws on a cycle
   // Drops dead layers and unreferenced tensors, renumbering ids; keeps names.

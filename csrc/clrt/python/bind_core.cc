@@ -42,8 +42,9 @@ void callPythonLog(const Base* self, Severity s, const std::string& msg) {
     }
     override(s, msg);
   } catch (py::error_already_set& e) {
-    std::fprintf(stderr, "[clrt] exception in the Python logger's log() (ignored):\n");
-    try {
+    try {  // through sys.stderr, where the traceback goes too
+      py::module_::import("sys").attr("stderr").attr("write")(
+          "[clrt] exception in the Python logger's log() (ignored):\n");
       py::module_::import("traceback").attr("print_exception")(e.type(), e.value(), e.trace());
     } catch (...) {
       PyErr_Clear();

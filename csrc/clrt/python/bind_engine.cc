@@ -77,8 +77,8 @@ py::dict infer(Context& c, const py::dict& feeds) {
                     (kind == 'f' && isFloat);
     CLRT_CHECK(ok, kValue, "infer: input '", name, "' has dtype ", std::string(py::str(a.dtype())),
                ", which does not convert to the engine's ", dtypeName(want));
-    inputs[name] = toHostTensor(np.attr("ascontiguousarray")(a, numpyDtype(want)),
-                                "infer input '" + name + "'", false);
+    inputs[name] =
+        toHostTensor(contiguous(a, numpyDtype(want)), "infer input '" + name + "'", false);
     inputs[name].dtype = want;
   }
   std::map<std::string, HostTensor> outputs;

@@ -47,6 +47,8 @@ py::tuple toTuple(const std::vector<int64_t>& d);
 
 py::dtype numpyDtype(DataType t);  // UnsupportedError for types NumPy lacks (FP8, BF16)
 DataType dataTypeOf(const py::dtype& d, const std::string& what);
+// np.asarray(obj, dt, order="C"): C-contiguous, keeping 0-d arrays 0-d.
+py::array contiguous(const py::handle& obj, const py::dtype& dt);
 // Any array-like (ndarray, clrt.Weights, list) as a dense HostTensor; None gives an empty one
 // (dims {0}).
 // float32: converted to FLOAT (weights of conv/matmul/scale); else the array's own dtype

@@ -69,6 +69,11 @@ DataType dataTypeOf(const py::dtype& d, const std::string& what) {
                               " has no clrt DataType (use float32/16, int8/32/64, uint8, bool)"));
 }
 
+py::array contiguous(const py::handle& obj, const py::dtype& dt) {
+  // np.asarray(order="C") rather than np.ascontiguousarray, which turns 0-d arrays into 1-d.
+  return py::module_::import("numpy").attr("asarray")(obj, dt, py::arg("order") = "C");
+}
+
 HostTensor toHostTensor(const py::handle& obj, const std::string& what, bool float32) {
   if (obj.is_none()) return HostTensor(DataType::kFLOAT, Dims{0});  // numel 0
   py::module_ np = py::module_::import("numpy");
@@ -78,10 +83,10 @@ HostTensor toHostTensor(const py::handle& obj, const std::string& what, bool flo
     if (kind != 'f' && kind != 'i' && kind != 'u' && kind != 'b')
       fail(ErrorKind::kValue, str(what, ": weights of dtype ", std::string(py::str(a.dtype())),
                                   " cannot be converted to float32"));
-    a = np.attr("ascontiguousarray")(a, py::dtype("float32"));
+    a = contiguous(a, py::dtype("float32"));
   } else {
     const DataType t = dataTypeOf(a.dtype(), what);
-    a = np.attr("ascontiguousarray")(a, numpyDtype(t));
+    a = contiguous(a, numpyDtype(t));
   }
   HostTensor h;
   h.dtype = float32 ? DataType::kFLOAT : dataTypeOf(a.dtype(), what);
