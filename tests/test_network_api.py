@@ -48,21 +48,24 @@ def attr(node, name, default):
     return default
 
 
+def bn_affine(weights, bn):
+    """BatchNormalization as y = x * scale + shift per channel (float64)."""
+    gamma, beta, mean, var = (weights[n].astype(np.float64) for n in bn.input[1:5])
+    scale = gamma / np.sqrt(var + attr(bn, "epsilon", 1e-5))
+    return scale, beta - mean * scale
+
+
 def folded_conv(weights, conv, bn):
     """Conv weights with the following BatchNormalization folded in (float64, then float32)."""
     k = weights[conv.input[1]].astype(np.float64)
     b = weights[conv.input[2]].astype(np.float64) if len(conv.input) > 2 else 0.0
-    gamma, beta, mean, var = (weights[n].astype(np.float64) for n in bn.input[1:5])
-    scale = gamma / np.sqrt(var + attr(bn, "epsilon", 1e-5))
-    kernel = k * scale[:, None, None, None]
-    bias = (b - mean) * scale + beta
+    scale, shift = bn_affine(weights, bn)
+    kernel, bias = k * scale[:, None, None, None], b * scale + shift
     return kernel.astype(np.float32), bias.astype(np.float32)
 
 
 def bn_scale_shift(weights, bn):
-    gamma, beta, mean, var = (weights[n].astype(np.float64) for n in bn.input[1:5])
-    scale = gamma / np.sqrt(var + attr(bn, "epsilon", 1e-5))
-    return scale.astype(np.float32), (beta - mean * scale).astype(np.float32)
+    return tuple(a.astype(np.float32) for a in bn_affine(weights, bn))
 
 
 def build_by_hand(network):

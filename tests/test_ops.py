@@ -746,6 +746,18 @@ def test_op(c):
     run_and_compare(c.model, c.feeds, c.rtol, c.atol, profiles=c.profiles)
 
 
+# Ops with several tactics: at builder_optimization_level 0 the builder takes each layer's
+# preferred tactic instead of the timed fastest, so running these cases at both levels covers
+# two implementations wherever they differ.
+MULTI_TACTIC = {"Conv", "Gemm", "MatMul", "MaxPool", "AveragePool", "GlobalAveragePool"}
+UNTIMED = [c for c in CASES if c.ops & MULTI_TACTIC]
+
+
+@pytest.mark.parametrize("c", UNTIMED, ids=[c.id for c in UNTIMED])
+def test_op_untimed(c):
+    run_and_compare(c.model, c.feeds, c.rtol, c.atol, profiles=c.profiles, opt_level=0)
+
+
 def covered_ops():
     return set().union(*(c.ops for c in CASES))
 

@@ -94,9 +94,11 @@ py::dict infer(Context& c, const py::dict& feeds) {
   return out;
 }
 
+void bindEngineLegacy(py::class_<Engine>& cls);
+
 void bindEngine(py::module_& m) {
-  py::class_<Engine>(m, "ICudaEngine", "A built engine: I/O tensor queries and contexts.")
-      .def_property_readonly("num_io_tensors", [](const Engine& x) { return x.e->numIOTensors(); })
+  py::class_<Engine> cls(m, "ICudaEngine", "A built engine: I/O tensor queries and contexts.");
+  cls.def_property_readonly("num_io_tensors", [](const Engine& x) { return x.e->numIOTensors(); })
       .def(
           "get_tensor_name", [](const Engine& x, int64_t i) { return ioName(*x.e, i); },
           py::arg("index"), "Inputs first (network order), then outputs.")
@@ -139,23 +141,51 @@ void bindEngine(py::module_& m) {
              h.bytes = x.e->serialize();
              return h;
            })
-      // TensorRT 8 binding API, deprecated there too.
-      .def_property_readonly("num_bindings",
-                             [](const Engine& x) {
-                               warnDeprecated("num_bindings is deprecated; use num_io_tensors");
-                               return x.e->numIOTensors();
+      .def("__enter__", [](const py::object& self) { return self; })
+      .def("__exit__", [](const py::object&, const py::args&) { return false; })
+      .def("__repr__", [](const Engine& x) {
+        return str("<clrt.ICudaEngine '", x.name, "': ", x.e->numIOTensors(), " I/O tensors, ",
+                   x.e->numLayers(), " layers>");
+      });
+  bindEngineLegacy(cls);
+}
+
+// A TensorRT 8 binding: an I/O index or a tensor name.
+std::string bindingName(const runtime::Engine& e, const py::object& binding) {
+  if (py::isinstance<py::str>(binding)) {
+    const std::string n = binding.cast<std::string>();
+    e.ioTensorId(n);  // ValueError naming the I/O tensors when unknown
+    return n;
+  }
+  return ioName(e, binding.cast<int64_t>());
+}
+
+// TensorRT 8's binding API (deprecated there too): indices or names, a DeprecationWarning each.
+void bindEngineLegacy(py::class_<Engine>& cls) {
+  auto warn = [](const char* old, const char* now) {
+    warnDeprecated(str(old, " is deprecated (TensorRT 8 binding API); use ", now));
+  };
+  cls.def_property_readonly("num_bindings",
+                            [warn](const Engine& x) {
+                              warn("num_bindings", "num_io_tensors");
+                              return x.e->numIOTensors();
+                            })
+      .def_property_readonly("max_batch_size",
+                             [warn](const Engine&) {
+                               warn("max_batch_size", "explicit batch dims");
+                               return 1;
                              })
       .def(
           "get_binding_name",
-          [](const Engine& x, int64_t i) {
-            warnDeprecated("get_binding_name is deprecated; use get_tensor_name");
+          [warn](const Engine& x, int64_t i) {
+            warn("get_binding_name", "get_tensor_name");
             return ioName(*x.e, i);
           },
           py::arg("index"))
       .def(
           "get_binding_index",
-          [](const Engine& x, const std::string& n) {
-            warnDeprecated("get_binding_index is deprecated; use tensor names");
+          [warn](const Engine& x, const std::string& n) {
+            warn("get_binding_index", "tensor names");
             for (int i = 0; i < x.e->numIOTensors(); ++i)
               if (x.e->ioName(i) == n) return i;
             return -1;
@@ -163,40 +193,47 @@ void bindEngine(py::module_& m) {
           py::arg("name"))
       .def(
           "binding_is_input",
-          [](const Engine& x, int64_t i) {
-            warnDeprecated("binding_is_input is deprecated; use get_tensor_mode");
-            return x.e->ioMode(ioName(*x.e, i)) == TensorIOMode::kINPUT;
+          [warn](const Engine& x, const py::object& b) {
+            warn("binding_is_input", "get_tensor_mode");
+            return x.e->ioMode(bindingName(*x.e, b)) == TensorIOMode::kINPUT;
           },
-          py::arg("index"))
+          py::arg("binding"))
       .def(
           "get_binding_shape",
-          [](const Engine& x, int64_t i) {
-            warnDeprecated("get_binding_shape is deprecated; use get_tensor_shape");
-            return toTuple(x.e->ioShape(ioName(*x.e, i)));
+          [warn](const Engine& x, const py::object& b) {
+            warn("get_binding_shape", "get_tensor_shape");
+            return toTuple(x.e->ioShape(bindingName(*x.e, b)));
           },
-          py::arg("index"))
+          py::arg("binding"))
       .def(
           "get_binding_dtype",
-          [](const Engine& x, int64_t i) {
-            warnDeprecated("get_binding_dtype is deprecated; use get_tensor_dtype");
-            return x.e->ioDtype(ioName(*x.e, i));
+          [warn](const Engine& x, const py::object& b) {
+            warn("get_binding_dtype", "get_tensor_dtype");
+            return x.e->ioDtype(bindingName(*x.e, b));
           },
-          py::arg("index"))
+          py::arg("binding"))
       .def(
           "get_profile_shape",
-          [](const Engine& x, int p, const py::object& binding) {
-            warnDeprecated("get_profile_shape is deprecated; use get_tensor_profile_shape");
-            const std::string n = py::isinstance<py::str>(binding)
-                                      ? binding.cast<std::string>()
-                                      : ioName(*x.e, binding.cast<int64_t>());
-            return shapeRange(x.e->profileShape(n, p));
+          [warn](const Engine& x, int p, const py::object& b) {
+            warn("get_profile_shape", "get_tensor_profile_shape");
+            return shapeRange(x.e->profileShape(bindingName(*x.e, b), p));
           },
           py::arg("profile_index"), py::arg("binding"))
-      .def("__enter__", [](const py::object& self) { return self; })
-      .def("__exit__", [](const py::object&, const py::args&) { return false; })
-      .def("__repr__", [](const Engine& x) {
-        return str("<clrt.ICudaEngine '", x.name, "': ", x.e->numIOTensors(), " I/O tensors, ",
-                   x.e->numLayers(), " layers>");
+      .def("__len__",
+           [warn](const Engine& x) {
+             warn("len(engine)", "num_io_tensors");
+             return x.e->numIOTensors();
+           })
+      .def("__getitem__",
+           [warn](const Engine& x, int64_t i) {
+             warn("engine[i]", "get_tensor_name(i)");
+             return ioName(*x.e, i);
+           })
+      .def("__iter__", [warn](const Engine& x) {
+        warn("iterating an engine", "get_tensor_name(i) for i in range(num_io_tensors)");
+        py::list names;
+        for (int i = 0; i < x.e->numIOTensors(); ++i) names.append(x.e->ioName(i));
+        return py::iter(names);
       });
 }
 

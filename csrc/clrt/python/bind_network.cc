@@ -60,7 +60,11 @@ void bindTensor(py::module_& m) {
             ir::Tensor& tensor = t.get();
             CLRT_CHECK(tensor.is_input, kValue, "tensor '", tensor.name,
                        "': only network inputs' shapes can be set; others are inferred");
-            tensor.dims = toDims(shape, "shape of input '" + tensor.name + "'");
+            Dims d = toDims(shape, "shape of input '" + tensor.name + "'");
+            for (int64_t x : d)
+              CLRT_CHECK(x >= -1, kValue, "shape of input '", tensor.name, "': ", dimsToString(d),
+                         "; dims must be >= 0, or -1 for dynamic");
+            tensor.dims = std::move(d);
             refreshShapes(t.net(), -1, {t.id});
           },
           "Dimensions; -1 marks a dynamic dimension. Settable for network inputs.")

@@ -1,0 +1,105 @@
+# Type stubs of the clrt package: the extension's classes re-exported, plus the Python layer.
+from collections.abc import Iterable
+
+import numpy as np
+import numpy.typing as npt
+from typing_extensions import Self
+
+from ._clrt import ActivationType as ActivationType
+from ._clrt import Builder as Builder
+from ._clrt import BuilderFlag as BuilderFlag
+from ._clrt import BuildError as BuildError
+from ._clrt import DataType as DataType
+from ._clrt import Device as Device
+from ._clrt import DeviceAllocation as DeviceAllocation
+from ._clrt import DeviceError as DeviceError
+from ._clrt import DeviceType as DeviceType
+from ._clrt import ElementWiseOperation as ElementWiseOperation
+from ._clrt import EngineFormatError as EngineFormatError
+from ._clrt import ErrorCode as ErrorCode
+from ._clrt import IActivationLayer as IActivationLayer
+from ._clrt import IBuilderConfig as IBuilderConfig
+from ._clrt import IConcatenationLayer as IConcatenationLayer
+from ._clrt import IConstantLayer as IConstantLayer
+from ._clrt import IConvolutionLayer as IConvolutionLayer
+from ._clrt import ICudaEngine as ICudaEngine
+from ._clrt import IElementWiseLayer as IElementWiseLayer
+from ._clrt import IExecutionContext as IExecutionContext
+from ._clrt import IHostMemory as IHostMemory
+from ._clrt import ILayer as ILayer
+from ._clrt import ILogger as ILogger
+from ._clrt import IMatrixMultiplyLayer as IMatrixMultiplyLayer
+from ._clrt import INetworkDefinition as INetworkDefinition
+from ._clrt import IOptimizationProfile as IOptimizationProfile
+from ._clrt import IPoolingLayer as IPoolingLayer
+from ._clrt import IScaleLayer as IScaleLayer
+from ._clrt import IShuffleLayer as IShuffleLayer
+from ._clrt import ISoftMaxLayer as ISoftMaxLayer
+from ._clrt import ITensor as ITensor
+from ._clrt import LayerType as LayerType
+from ._clrt import Logger as Logger
+from ._clrt import MatrixOperation as MatrixOperation
+from ._clrt import MemoryPoolType as MemoryPoolType
+from ._clrt import NetworkDefinitionCreationFlag as NetworkDefinitionCreationFlag
+from ._clrt import OnnxParser as OnnxParser
+from ._clrt import PaddingMode as PaddingMode
+from ._clrt import ParseError as ParseError
+from ._clrt import ParserError as ParserError
+from ._clrt import PoolingType as PoolingType
+from ._clrt import ProfilingVerbosity as ProfilingVerbosity
+from ._clrt import Runtime as Runtime
+from ._clrt import ScaleMode as ScaleMode
+from ._clrt import Stream as Stream
+from ._clrt import TensorIOMode as TensorIOMode
+from ._clrt import UnsupportedError as UnsupportedError
+from ._clrt import __version__ as __version__
+from ._clrt import compile_count as compile_count
+from ._clrt import current_device as current_device
+from ._clrt import get_devices as get_devices
+from ._clrt import mem_alloc as mem_alloc
+from ._clrt import memcpy_dtoh as memcpy_dtoh
+from ._clrt import memcpy_dtoh_async as memcpy_dtoh_async
+from ._clrt import memcpy_htod as memcpy_htod
+from ._clrt import memcpy_htod_async as memcpy_htod_async
+from ._clrt import set_device as set_device
+
+float32: DataType
+float16: DataType
+bfloat16: DataType
+fp8: DataType
+int8: DataType
+int32: DataType
+int64: DataType
+uint8: DataType
+bool: DataType
+
+def nptype(trt_type: DataType) -> type[np.generic]: ...
+def volume(iterable: Iterable[int]) -> int: ...
+
+class Weights:
+    def __init__(self, a: npt.ArrayLike | DataType | None = None) -> None: ...
+    @property
+    def dtype(self) -> DataType: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def nbytes(self) -> int: ...
+    def numpy(self) -> np.ndarray: ...
+    def __array__(self, dtype: npt.DTypeLike = None, copy: bool | None = None) -> np.ndarray: ...
+    def __len__(self) -> int: ...
+
+class Dims(tuple[int, ...]):
+    def __new__(cls, shape: Iterable[int] = ()) -> Self: ...
+    @property
+    def nbDims(self) -> int: ...
+
+class Dims2(Dims):
+    def __new__(cls, d0: int, d1: int) -> Self: ...
+
+class DimsHW(Dims2): ...
+
+class Dims3(Dims):
+    def __new__(cls, d0: int, d1: int, d2: int) -> Self: ...
+
+class Dims4(Dims):
+    def __new__(cls, d0: int, d1: int, d2: int, d3: int) -> Self: ...
