@@ -28,18 +28,24 @@ class StderrLogger : public ILogger {
   Severity min_severity;
 };
 
-// Calls a Python override of log(). The core may log from any thread with the GIL released, so
-// the GIL is taken here; a Python exception must not unwind into the core, so it is printed.
+bool finalizing() {
+#if PY_VERSION_HEX >= 0x030D0000
+  return Py_IsFinalizing();
+#else
+  return _Py_IsFinalizing();
+#endif
+}
+
+// Calls a Python override of log(); false when there is none (or Python is shutting down). The
+// core may log from any thread with the GIL released, so the GIL is taken here; a Python
+// exception must not unwind into the core, so it is printed and dropped.
 template <typename Base>
-void callPythonLog(const Base* self, Severity s, const std::string& msg) {
-  if (!Py_IsInitialized()) return;
+bool callPythonLog(const Base* self, Severity s, const std::string& msg) {
+  if (!Py_IsInitialized() || finalizing()) return false;
   py::gil_scoped_acquire gil;
   try {
     py::function override = py::get_override(self, "log");
-    if (!override) {
-      std::fprintf(stderr, "[clrt] %s: %s\n", severityName(s), msg.c_str());
-      return;
-    }
+    if (!override) return false;
     override(s, msg);
   } catch (py::error_already_set& e) {
     try {  // through sys.stderr, where the traceback goes too
@@ -52,18 +58,23 @@ void callPythonLog(const Base* self, Severity s, const std::string& msg) {
   } catch (const std::exception& e) {
     std::fprintf(stderr, "[clrt] Python logger failed (ignored): %s\n", e.what());
   }
+  return true;
 }
 
+// Trampolines: Python subclasses override log(); without an override, ILogger behaves like no
+// logger (WARNING and worse to stderr) and Logger keeps its min_severity filter.
 class PyILogger : public ILogger {
  public:
-  void log(Severity s, const std::string& msg) override { callPythonLog<ILogger>(this, s, msg); }
+  void log(Severity s, const std::string& msg) override {
+    if (!callPythonLog<ILogger>(this, s, msg)) logMessage(nullptr, s, msg);
+  }
 };
 
 class PyStderrLogger : public StderrLogger {
  public:
   using StderrLogger::StderrLogger;
   void log(Severity s, const std::string& msg) override {
-    callPythonLog<StderrLogger>(this, s, msg);
+    if (!callPythonLog<StderrLogger>(this, s, msg)) StderrLogger::log(s, msg);
   }
 };
 

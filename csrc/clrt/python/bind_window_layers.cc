@@ -52,7 +52,7 @@ void setPaddingMode(ir::Layer& l, PaddingMode m, bool pooling) {
   if (pooling) l.attrs.set("ceil_mode", m == PaddingMode::kEXPLICIT_ROUND_UP);
 }
 
-// Window-layer properties shared by convolution and pooling: stride, padding, padding mode.
+// Window-layer properties shared by convolution and pooling: stride and paddings.
 template <typename Cls>
 void bindWindowProps(Cls& cls, size_t (*nsp)(const LayerHandle&)) {
   cls.def_property(
