@@ -49,32 +49,28 @@ cl_mem lookupAllocation(uintptr_t ptr, size_t* size) {
   return a.mem.get();
 }
 
+namespace {
+
+// The device and buffer of a live allocation that holds at least `bytes`; `what` names the call.
+std::pair<std::shared_ptr<ocl::Device>, cl_mem> checkedCopyTarget(uintptr_t ptr, size_t bytes,
+                                                                  const char* what) {
+  std::lock_guard<std::mutex> lock(g_mu);
+  Allocation& a = find(ptr);
+  CLRT_CHECK(bytes <= a.bytes, kValue, what, ": copying ", bytes, " bytes with an allocation of ",
+             a.bytes);
+  return {a.dev, a.mem.get()};
+}
+
+}  // namespace
+
 void memcpyHtoD(uintptr_t dst, const void* src, size_t bytes) {
-  std::shared_ptr<ocl::Device> dev;
-  cl_mem m;
-  {
-    std::lock_guard<std::mutex> lock(g_mu);
-    Allocation& a = find(dst);
-    CLRT_CHECK(bytes <= a.bytes, kValue, "memcpy_htod: copying ", bytes,
-               " bytes into an allocation of ", a.bytes);
-    dev = a.dev;
-    m = a.mem.get();
-  }
+  auto [dev, m] = checkedCopyTarget(dst, bytes, "memcpy_htod");
   dev->write(dev->queue(), m, 0, bytes, src, true);
 }
 
 void memcpyDtoH(void* dst, uintptr_t src, size_t bytes) {
-  std::shared_ptr<ocl::Device> dev;
-  cl_mem m;
-  {
-    std::lock_guard<std::mutex> lock(g_mu);
-    Allocation& a = find(src);
-    CLRT_CHECK(bytes <= a.bytes, kValue, "memcpy_dtoh: copying ", bytes,
-               " bytes out of an allocation of ", a.bytes);
-    dev = a.dev;
-    m = a.mem.get();
-  }
-  // Reads on the device's default queue; contexts run on their own queues, so wait for all.
+  auto [dev, m] = checkedCopyTarget(src, bytes, "memcpy_dtoh");
+  // The device's shared in-order queue also runs the contexts, so this read follows them.
   dev->read(dev->queue(), m, 0, bytes, dst);
 }
 
