@@ -76,22 +76,6 @@ ir::Network inExecutionOrder(const ir::Network& net) {
   return out;
 }
 
-std::map<int, Dims> profileDims(const ir::Network& net, const BuilderConfig& cfg, size_t p,
-                                int which /*0 min, 1 opt, 2 max*/) {
-  std::map<int, Dims> m;
-  for (int t : net.inputs) {
-    const auto& in = net.tensors[t];
-    Dims d = in.dims;
-    if (p < cfg.profiles.size()) {
-      auto it = cfg.profiles[p].shapes.find(in.name);
-      if (it != cfg.profiles[p].shapes.end())
-        d = which == 0 ? it->second.min : which == 1 ? it->second.opt : it->second.max;
-    }
-    m[t] = d;
-  }
-  return m;
-}
-
 struct TimingBuffers {
   std::vector<ocl::MemHandle> owned;
   std::vector<tactics::DeviceTensor> inputs, outputs;
@@ -137,9 +121,12 @@ runtime::EngineDesc Builder::build(const ir::Network& network, const BuilderConf
   const size_t nprof = std::max<size_t>(config.profiles.size(), 1);
   std::vector<runtime::ResolvedShapes> optShapes, maxShapes;
   for (size_t p = 0; p < nprof; ++p) {
-    optShapes.push_back(runtime::resolveShapes(net, desc.on_host, profileDims(net, config, p, 1)));
-    maxShapes.push_back(runtime::resolveShapes(net, desc.on_host, profileDims(net, config, p, 2)));
-    runtime::resolveShapes(net, desc.on_host, profileDims(net, config, p, 0));  // validates min
+    optShapes.push_back(runtime::resolveShapes(
+        net, desc.on_host, runtime::profileInputDims(net, config.profiles, p, 1)));
+    maxShapes.push_back(runtime::resolveShapes(
+        net, desc.on_host, runtime::profileInputDims(net, config.profiles, p, 2)));
+    runtime::resolveShapes(net, desc.on_host,
+                           runtime::profileInputDims(net, config.profiles, p, 0));  // validates min
   }
 
   ocl::Device& dev = *dev_;
@@ -256,9 +243,7 @@ runtime::EngineDesc Builder::build(const ir::Network& network, const BuilderConf
          "): chose ", desc.tactics[li], " of ", cands.size(), " eligible");
   }
 
-  cl_uint alignBits = 0;
-  clGetDeviceInfo(dev.id(), CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof alignBits, &alignBits, nullptr);
-  const uint64_t align = std::max<uint64_t>(256, alignBits / 8);
+  const uint64_t align = dev.info().arena_alignment;
   uint64_t peak = 0;
   for (auto& r : maxShapes)
     peak = std::max(peak, runtime::planMemory(net, desc.on_host, r.dims, align).arena_bytes);

@@ -125,6 +125,8 @@ const std::vector<Entry>& enumerate() {
         info.local_mem = deviceValue<cl_ulong>(d, CL_DEVICE_LOCAL_MEM_SIZE);
         info.max_work_group = deviceValue<size_t>(d, CL_DEVICE_MAX_WORK_GROUP_SIZE);
         info.compute_units = static_cast<int>(deviceValue<cl_uint>(d, CL_DEVICE_MAX_COMPUTE_UNITS));
+        info.arena_alignment =
+            std::max<uint64_t>(256, deviceValue<cl_uint>(d, CL_DEVICE_MEM_BASE_ADDR_ALIGN) / 8);
         info.has_fp16 = info.extensions.find("cl_khr_fp16") != std::string::npos;
         out.push_back({info, d, p});
       }

@@ -31,6 +31,8 @@ struct DeviceInfo {
   size_t max_work_group = 0;
   int compute_units = 0;
   bool has_fp16 = false;  // cl_khr_fp16
+  // Offset alignment for sub-buffers of one arena (CL_DEVICE_MEM_BASE_ADDR_ALIGN, >= 256 bytes).
+  uint64_t arena_alignment = 256;
   std::string extensions;
   // Identifies device + driver: stored in engine files and program cache keys.
   std::string fingerprint() const;

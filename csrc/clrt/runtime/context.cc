@@ -93,9 +93,7 @@ void ExecutionContext::resolve() {
   r->key = input_shapes_;
   r->shapes = resolveShapes(net, desc.on_host, in);
   ocl::Device& dev = engine_->device();
-  cl_uint alignBits = 0;
-  clGetDeviceInfo(dev.id(), CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof alignBits, &alignBits, nullptr);
-  const uint64_t align = std::max<uint64_t>(256, alignBits / 8);
+  const uint64_t align = dev.info().arena_alignment;
   r->plan = planMemory(net, desc.on_host, r->shapes.dims, align);
   r->arena = ocl::MemHandle(dev.alloc(std::max<uint64_t>(r->plan.arena_bytes, 4)));
   r->sub.resize(net.tensors.size());

@@ -22,18 +22,8 @@ std::shared_ptr<Engine> Engine::create(EngineDesc desc, std::shared_ptr<ocl::Dev
   try {
     const size_t np = std::max<size_t>(desc.profiles.size(), 1);
     for (size_t p = 0; p < np; ++p)
-      for (int which = 0; which < 3; ++which) {
-        std::map<int, Dims> in;
-        for (int t : net.inputs) {
-          in[t] = net.tensors[t].dims;
-          if (p < desc.profiles.size()) {
-            auto it = desc.profiles[p].shapes.find(net.tensors[t].name);
-            if (it != desc.profiles[p].shapes.end())
-              in[t] = which == 0 ? it->second.min : which == 1 ? it->second.opt : it->second.max;
-          }
-        }
-        resolveShapes(net, desc.on_host, in);
-      }
+      for (int corner = 0; corner < 3; ++corner)
+        resolveShapes(net, desc.on_host, profileInputDims(net, desc.profiles, p, corner));
   } catch (const Error& err) {
     fail(ErrorKind::kEngineFormat, str("engine file malformed: ", err.what()));
   }

@@ -60,6 +60,21 @@ ResolvedShapes resolveShapes(const ir::Network& net, const std::vector<uint8_t>&
   return r;
 }
 
+std::map<int, Dims> profileInputDims(const ir::Network& net, const std::vector<Profile>& profiles,
+                                     size_t p, int corner) {
+  std::map<int, Dims> m;
+  for (int t : net.inputs) {
+    Dims d = net.tensors[t].dims;
+    if (p < profiles.size()) {
+      auto it = profiles[p].shapes.find(net.tensors[t].name);
+      if (it != profiles[p].shapes.end())
+        d = corner == 0 ? it->second.min : corner == 1 ? it->second.opt : it->second.max;
+    }
+    m[t] = d;
+  }
+  return m;
+}
+
 MemoryPlan planMemory(const ir::Network& net, const std::vector<uint8_t>& on_host,
                       const std::vector<Dims>& dims, uint64_t alignment) {
   MemoryPlan plan;

@@ -8,6 +8,7 @@
 
 #include "clrt/core/types.h"
 #include "clrt/ir/network.h"
+#include "clrt/runtime/engine_desc.h"
 
 namespace clrt::runtime {
 
@@ -21,6 +22,11 @@ struct ResolvedShapes {
 // a shape cannot be resolved or the inputs are inconsistent.
 ResolvedShapes resolveShapes(const ir::Network& net, const std::vector<uint8_t>& on_host,
                              const std::map<int, Dims>& input_dims);
+
+// Input dims at one corner of profile `p` (0 min, 1 opt, 2 max); inputs the profile does not
+// name (or every input, when there are no profiles) keep their declared dims.
+std::map<int, Dims> profileInputDims(const ir::Network& net, const std::vector<Profile>& profiles,
+                                     size_t p, int corner);
 
 struct MemoryPlan {
   std::vector<int64_t> offset;  // per tensor: byte offset in the arena, -1 when not in it
