@@ -9,6 +9,7 @@
 #include "clrt/core/logger.h"
 #include "clrt/ir/network.h"
 #include "clrt/ocl/device.h"
+#include "clrt/quant/calibrator.h"
 #include "clrt/runtime/engine_desc.h"
 
 namespace clrt::builder {
@@ -45,6 +46,9 @@ struct BuilderConfig {
   uint64_t workspace_limit = std::numeric_limits<uint64_t>::max();
   int optimization_level = 3;  // 0: no timing, take each kind's preferred tactic
   std::vector<runtime::Profile> profiles;
+  // INT8: the calibrator (not owned; may be null: ranges then come from the network's tensors'
+  // dynamic ranges or Q/DQ scales).
+  quant::CalibratorSource* calibrator = nullptr;
   bool getFlag(BuilderFlag f) const { return (flags >> static_cast<int>(f)) & 1u; }
   void setFlag(BuilderFlag f, bool on) {
     const uint64_t bit = uint64_t{1} << static_cast<int>(f);

@@ -247,6 +247,7 @@ bool canEvalOnHost(LayerKind k) {
     case LayerKind::kSOFTMAX:
     case LayerKind::kLOG_SOFTMAX:
     case LayerKind::kNORMALIZATION:
+    case LayerKind::kREFORMAT:
       return false;
     default:
       return true;

@@ -50,6 +50,9 @@ constexpr KindNames kKinds[] = {
     {LayerKind::kEXPAND, "EXPAND", "SLICE"},  // TensorRT expands with a stride-0 slice
     {LayerKind::kWHERE, "WHERE", "SELECT"},
     {LayerKind::kSCALE, "SCALE", "SCALE"},
+    {LayerKind::kREFORMAT, "REFORMAT", "REFORMAT"},
+    {LayerKind::kQUANTIZE, "QUANTIZE", "QUANTIZE"},
+    {LayerKind::kDEQUANTIZE, "DEQUANTIZE", "DEQUANTIZE"},
 };
 
 const KindNames* lookup(LayerKind k) {

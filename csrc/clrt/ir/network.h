@@ -51,10 +51,30 @@
 //                     in: x. weights: "scale" [C], "shift" [C]. attrs: channel_axis (default 1).
 //                     y = x * scale[c] + shift[c].
 //  kRANGE, kCONSTANT_OF_SHAPE, kEXPAND, kWHERE: as ONNX (host-evaluated when inputs are known).
+//  kREFORMAT      in: x. out: same dims, storage dtype attrs "out_dtypes"[0] (FLOAT/HALF/INT8).
+//                     Inserted by the builder between layers of different precisions; INT8 sides
+//                     use "in_scales"/"out_scales" (see the precision contract below).
+//  kQUANTIZE      ONNX QuantizeLinear. in: x (float), scale, optional zero_point (host-known).
+//                     attrs: axis (per-axis scales), out dtype INT8 or UINT8 (zero point dtype).
+//  kDEQUANTIZE    ONNX DequantizeLinear. in: x (INT8/UINT8/INT32), scale, optional zero_point.
+//                     attrs: axis. out: FLOAT. Q/DQ pairs are folded into dynamic ranges
+//                     (explicit quantization); a remaining Q or DQ runs as a real conversion.
 //
 // Epilogue attrs (kCONVOLUTION, kMATRIX_MULTIPLY): act = "" | activation type as kACTIVATION,
 // act_alpha, act_beta; a residual input (index 1 for conv, last input for matmul) is added
 // before the activation: y = act(op(x) + bias + residual).
+//
+// Precision contract (set by the builder on every device layer before choosing its tactic; kept
+// in the plan). Absent attrs mean FP32 everywhere, so FP32-only tactics need not read them.
+//   precision   int DataType the layer computes in: kFLOAT, kHALF (half storage, float
+//               arithmetic) or kINT8 (int8 storage, int32 accumulation).
+//   in_dtypes   ints, the storage DataType of each input (-1 for an absent input).
+//   out_dtypes  ints, the storage DataType of each output. An INT8 layer may write FLOAT or HALF
+//               outputs (dequantizing in its epilogue); FP16/FP32 layers write their own type.
+//   in_scales   doubles, per input: scale = amax / 127 of an INT8 tensor, 0 otherwise.
+//   out_scales  doubles, per output: same.
+// Weights stay float32 in the network; an INT8 tactic quantizes them per output channel
+// (symmetric, scale = max|w| / 127) when it is instantiated.
 #pragma once
 
 #include <map>
@@ -98,6 +118,9 @@ enum class LayerKind : int32_t {
   kEXPAND,
   kWHERE,
   kSCALE,
+  kREFORMAT,
+  kQUANTIZE,
+  kDEQUANTIZE,
 };
 
 const char* layerKindName(LayerKind k);             // "CONVOLUTION"

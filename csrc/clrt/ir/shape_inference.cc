@@ -347,6 +347,17 @@ std::vector<std::pair<DataType, Dims>> inferLayer(const Layer& layer,
     }
     case LayerKind::kEXPAND:
       return one(inferExpand(layer, ins), t0);
+    case LayerKind::kREFORMAT: {
+      const auto to = layer.attrs.ints("out_dtypes");
+      return one(x, to.empty() ? t0 : static_cast<DataType>(to[0]));
+    }
+    case LayerKind::kQUANTIZE:
+      // The zero point's dtype is the output's (ONNX); INT8 without one, unless "to" says.
+      return one(x, hasInput(layer, ins, 2)
+                        ? ins[2].dtype
+                        : static_cast<DataType>(layer.attrs.i("to", int(DataType::kINT8))));
+    case LayerKind::kDEQUANTIZE:
+      return one(x, DataType::kFLOAT);
   }
   fail(ErrorKind::kValue,
        str("layer '", layer.name, "': unknown layer kind ", static_cast<int>(layer.kind)));

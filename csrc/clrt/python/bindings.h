@@ -31,6 +31,9 @@ void bind_parser(py::module_& m);
 void bind_builder(py::module_& m);
 void bind_engine(py::module_& m);
 void bind_memory(py::module_& m);
+void bind_calibrator(py::module_& m);  // IInt8*Calibrator classes (trampolines)
+void bind_quant(py::module_& m);       // clrt._clrt._quant: calibration algorithms (for tests)
+void bind_inspector(py::module_& m);   // IEngineInspector, LayerInformationFormat
 
 // Emits a DeprecationWarning pointing at the caller (raises when warnings are errors).
 void warnDeprecated(const std::string& msg);

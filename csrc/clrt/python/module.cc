@@ -10,4 +10,7 @@ PYBIND11_MODULE(_clrt, m) {
   clrt::python::bind_builder(m);
   clrt::python::bind_engine(m);
   clrt::python::bind_memory(m);
+  clrt::python::bind_calibrator(m);
+  clrt::python::bind_quant(m);
+  clrt::python::bind_inspector(m);
 }

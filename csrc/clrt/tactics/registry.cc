@@ -22,6 +22,10 @@ void ensureBuiltins() {
     registerPointwiseTactics();
     registerNormalizationTactics();
     registerMovementTactics();
+    registerInt8Tactics();
+    registerReformatTactics();
+    registerQdqTactics();
+    registerTensorCoreTactics();
   });
 }
 
@@ -44,6 +48,30 @@ const Tactic* findTactic(const std::string& name) {
   for (auto& t : all())
     if (t->name() == name) return t.get();
   return nullptr;
+}
+
+DataType layerPrecision(const ir::Layer& l) {
+  return static_cast<DataType>(l.attrs.i("precision", static_cast<int64_t>(DataType::kFLOAT)));
+}
+
+namespace {
+DataType listDtype(const std::vector<int64_t>& v, size_t i, DataType def) {
+  return i < v.size() && v[i] >= 0 ? static_cast<DataType>(v[i]) : def;
+}
+float listScale(const std::vector<double>& v, size_t i) {
+  return i < v.size() ? static_cast<float>(v[i]) : 0.0f;
+}
+}  // namespace
+
+DataType inputDtype(const ir::Layer& l, size_t i, DataType def) {
+  return listDtype(l.attrs.ints("in_dtypes"), i, def);
+}
+DataType outputDtype(const ir::Layer& l, size_t i, DataType def) {
+  return listDtype(l.attrs.ints("out_dtypes"), i, def);
+}
+float inputScale(const ir::Layer& l, size_t i) { return listScale(l.attrs.floats("in_scales"), i); }
+float outputScale(const ir::Layer& l, size_t i) {
+  return listScale(l.attrs.floats("out_scales"), i);
 }
 
 cl_mem uploadWeights(ocl::Device& dev, const HostTensor& t) {

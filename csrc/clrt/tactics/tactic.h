@@ -58,7 +58,18 @@ class Tactic {
   virtual std::unique_ptr<Kernel> instantiate(const ir::Layer& layer, ocl::Device& dev) const = 0;
   // Order among eligible tactics when the builder does not time them (lower = preferred).
   virtual int priority() const { return 0; }
+  // The layer precisions (attrs "precision", see ir/network.h) this tactic implements. The
+  // builder only offers a layer to tactics listing its precision; eligible() still checks the
+  // input dtypes and the other attrs.
+  virtual std::vector<DataType> precisions() const { return {DataType::kFLOAT}; }
 };
+
+// Readers of the precision contract attrs (ir/network.h), with their FP32 defaults.
+DataType layerPrecision(const ir::Layer& l);
+DataType inputDtype(const ir::Layer& l, size_t i, DataType def = DataType::kFLOAT);
+DataType outputDtype(const ir::Layer& l, size_t i, DataType def = DataType::kFLOAT);
+float inputScale(const ir::Layer& l, size_t i);   // 0 when absent
+float outputScale(const ir::Layer& l, size_t i);  // 0 when absent
 
 void registerTactic(std::unique_ptr<Tactic> t);
 // Eligible-or-not tactics of a kind, in priority order. Registers the built-ins on first use.
@@ -76,6 +87,11 @@ void registerNormalizationTactics();  // tactics/normalization.cc: SOFTMAX, LOG_
 void registerMovementTactics();       // tactics/movement.cc: SHUFFLE, RESHAPE, TRANSPOSE, FLATTEN,
                                       // SQUEEZE, UNSQUEEZE, CONCATENATION, SLICE, GATHER, SPLIT,
                                       // EXPAND, CONSTANT (device copy of a value)
+void registerInt8Tactics();           // tactics/int8_*.cc: INT8 CONVOLUTION, MATRIX_MULTIPLY,
+                                      // POOLING, ELEMENTWISE (SUM), CONCATENATION
+void registerReformatTactics();       // tactics/reformat.cc: REFORMAT
+void registerQdqTactics();            // tactics/quantize_linear.cc: QUANTIZE, DEQUANTIZE
+void registerTensorCoreTactics();     // tactics/tensorcore.cc: NVIDIA mma.sync FP16/INT8 kernels
 
 // Helpers shared by tactics.
 cl_mem uploadWeights(ocl::Device& dev, const HostTensor& t);  // float32 copy on the device

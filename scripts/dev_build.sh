@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Developer build: configure + build into a build dir (default /tmp/build) and stage an importable
+# package there, so tests run without installing:
+#   bash scripts/dev_build.sh /tmp/build_me && PYTHONPATH=/tmp/build_me/stage python -m pytest tests
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD="${1:-/tmp/build}"
+PY="${PYTHON:-$(command -v python3)}"
+[ -x .venv/bin/python ] && PY="${PYTHON:-.venv/bin/python}"
+if [ ! -f "$BUILD/build.ninja" ]; then
+  cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -Dpybind11_DIR="$("$PY" -m pybind11 --cmakedir)" -DPython_EXECUTABLE="$PY" >/dev/null
+fi
+cmake --build "$BUILD" -j"${JOBS:-2}"
+mkdir -p "$BUILD/stage/clrt"
+for f in python/clrt/*; do ln -sf "$PWD/$f" "$BUILD/stage/clrt/"; done
+ln -sf "$BUILD"/_clrt*.so "$BUILD/stage/clrt/"
+echo "staged: PYTHONPATH=$BUILD/stage"
