@@ -737,6 +737,34 @@ def _parser(builder, logger):
     _PARSER.clear()
 
 
+# QuantizeLinear -> DequantizeLinear (fake quantization, as QDQ models carry it). atol: one
+# quantization step, for values whose x / scale lands within float rounding of a .5 tie.
+case(
+    "QDQ-per-axis",
+    [
+        N("QuantizeLinear", ["x", "s", "zp"], ["q"], axis=1),
+        N("DequantizeLinear", ["q", "s", "zp"], ["y"], axis=1),
+    ],
+    [("x", (2, 3, 4, 5))],
+    inits={"s": np.array([0.01, 0.02, 0.05], np.float32), "zp": np.array([0, 3, -2], np.int8)},
+    opset=13,
+    ranges={"x": (-3.0, 3.0)},
+    atol=0.0501,
+)
+case(
+    "QDQ-per-tensor-uint8",
+    [
+        N("QuantizeLinear", ["x", "s", "zp"], ["q"]),
+        N("DequantizeLinear", ["q", "s", "zp"], ["y"]),
+    ],
+    [("x", (3, 7))],
+    inits={"s": np.array(0.03, np.float32), "zp": np.array(120, np.uint8)},
+    opset=13,
+    ranges={"x": (-5.0, 5.0)},
+    atol=0.0301,
+)
+
+
 @pytest.mark.parametrize("c", CASES, ids=[c.id for c in CASES])
 def test_op(c):
     if c.optional:

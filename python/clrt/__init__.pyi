@@ -9,6 +9,7 @@ from ._clrt import ActivationType as ActivationType
 from ._clrt import Builder as Builder
 from ._clrt import BuilderFlag as BuilderFlag
 from ._clrt import BuildError as BuildError
+from ._clrt import CalibrationAlgoType as CalibrationAlgoType
 from ._clrt import DataType as DataType
 from ._clrt import Device as Device
 from ._clrt import DeviceAllocation as DeviceAllocation
@@ -24,8 +25,14 @@ from ._clrt import IConstantLayer as IConstantLayer
 from ._clrt import IConvolutionLayer as IConvolutionLayer
 from ._clrt import ICudaEngine as ICudaEngine
 from ._clrt import IElementWiseLayer as IElementWiseLayer
+from ._clrt import IEngineInspector as IEngineInspector
 from ._clrt import IExecutionContext as IExecutionContext
 from ._clrt import IHostMemory as IHostMemory
+from ._clrt import IInt8Calibrator as IInt8Calibrator
+from ._clrt import IInt8EntropyCalibrator as IInt8EntropyCalibrator
+from ._clrt import IInt8EntropyCalibrator2 as IInt8EntropyCalibrator2
+from ._clrt import IInt8LegacyCalibrator as IInt8LegacyCalibrator
+from ._clrt import IInt8MinMaxCalibrator as IInt8MinMaxCalibrator
 from ._clrt import ILayer as ILayer
 from ._clrt import ILogger as ILogger
 from ._clrt import IMatrixMultiplyLayer as IMatrixMultiplyLayer
@@ -36,6 +43,7 @@ from ._clrt import IScaleLayer as IScaleLayer
 from ._clrt import IShuffleLayer as IShuffleLayer
 from ._clrt import ISoftMaxLayer as ISoftMaxLayer
 from ._clrt import ITensor as ITensor
+from ._clrt import LayerInformationFormat as LayerInformationFormat
 from ._clrt import LayerType as LayerType
 from ._clrt import Logger as Logger
 from ._clrt import MatrixOperation as MatrixOperation
@@ -62,6 +70,8 @@ from ._clrt import memcpy_dtoh_async as memcpy_dtoh_async
 from ._clrt import memcpy_htod as memcpy_htod
 from ._clrt import memcpy_htod_async as memcpy_htod_async
 from ._clrt import set_device as set_device
+from .precision_spec import parse_layer_output_types as parse_layer_output_types
+from .precision_spec import parse_layer_precisions as parse_layer_precisions
 
 float32: DataType
 float16: DataType

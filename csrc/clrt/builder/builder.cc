@@ -1,17 +1,13 @@
-// The builder: validate, optimize the graph, place layers (host / device), choose a tactic per
-// device layer by timing the eligible ones at the profile's opt shapes, plan memory, collect
-// the program binaries.
+// The builder: validate, optimize the graph, place layers (host / device), calibrate, assign
+// precisions, choose a tactic per device layer by timing the eligible ones at the profile's opt
+// shapes, plan memory, collect the program binaries.
 #include "clrt/builder/builder.h"
 
 #include <algorithm>
-#include <chrono>
-#include <cstring>
-#include <random>
 
+#include "clrt/builder/internal.h"
 #include "clrt/passes/passes.h"
 #include "clrt/plan/plan.h"
-#include "clrt/runtime/shape_resolver.h"
-#include "clrt/tactics/tactic.h"
 
 #ifndef CLRT_VERSION
 #define CLRT_VERSION "0.0.0"
@@ -59,7 +55,19 @@ void checkProfiles(const ir::Network& net, const BuilderConfig& cfg) {
   }
 }
 
-// Layers reordered into execution (topological) order, ids renumbered.
+bool anyPrecisionConstraint(const ir::Network& net) {
+  for (const auto& l : net.layers) {
+    if (l.precision) return true;
+    for (const auto& t : l.output_types)
+      if (t) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+namespace detail {
+
 ir::Network inExecutionOrder(const ir::Network& net) {
   const std::vector<int> order = net.topoOrder();
   std::vector<int> newIndex(net.layers.size(), -1);
@@ -67,6 +75,7 @@ ir::Network inExecutionOrder(const ir::Network& net) {
   out.tensors = net.tensors;
   out.inputs = net.inputs;
   out.outputs = net.outputs;
+  out.explicit_quantization = net.explicit_quantization;
   for (size_t i = 0; i < order.size(); ++i) {
     newIndex[order[i]] = static_cast<int>(i);
     out.layers.push_back(net.layers[order[i]]);
@@ -76,37 +85,10 @@ ir::Network inExecutionOrder(const ir::Network& net) {
   return out;
 }
 
-struct TimingBuffers {
-  std::vector<ocl::MemHandle> owned;
-  std::vector<tactics::DeviceTensor> inputs, outputs;
-  std::vector<const HostTensor*> values;
-};
-
-}  // namespace
-
-bool Builder::platformHasFastFp16() const { return false; }  // FP16 kernels arrive later
-bool Builder::platformHasFastInt8() const { return false; }  // INT8 kernels arrive later
-
-runtime::EngineDesc Builder::build(const ir::Network& network, const BuilderConfig& config) {
-  CLRT_CHECK(!network.outputs.empty(), kBuild,
-             "network has no outputs: mark at least one with network.mark_output(tensor)");
-  checkProfiles(network, config);
-  for (auto f : {BuilderFlag::kFP16, BuilderFlag::kINT8})
-    if (config.getFlag(f))
-      logf(logger_, Severity::kWARNING, "BuilderFlag.", f == BuilderFlag::kFP16 ? "FP16" : "INT8",
-           " is set, but this clrt builds FP32 kernels only; building FP32");
-
-  ir::Network net = network;
-  net.inferShapes();
-  passes::optimize(net, logger_);
-  net = inExecutionOrder(net);
-
-  runtime::EngineDesc desc;
-  const size_t nl = net.layers.size();
-  desc.on_host.assign(nl, 0);
-  desc.tactics.assign(nl, "");
+std::vector<uint8_t> placeLayers(const ir::Network& net) {
+  std::vector<uint8_t> onHost(net.layers.size(), 0);
   std::vector<bool> hostKnown(net.tensors.size(), false);
-  for (size_t li = 0; li < nl; ++li) {
+  for (size_t li = 0; li < net.layers.size(); ++li) {
     const auto& l = net.layers[li];
     bool host = l.kind == LayerKind::kCONSTANT || l.kind == LayerKind::kSHAPE;
     if (!host && ir::canEvalOnHost(l.kind)) {
@@ -114,139 +96,63 @@ runtime::EngineDesc Builder::build(const ir::Network& network, const BuilderConf
       for (int t : l.inputs)
         if (t >= 0 && !hostKnown[t]) host = false;
     }
-    desc.on_host[li] = host;
+    onHost[li] = host;
     for (int t : l.outputs) hostKnown[t] = host;
   }
+  return onHost;
+}
 
-  const size_t nprof = std::max<size_t>(config.profiles.size(), 1);
-  std::vector<runtime::ResolvedShapes> optShapes, maxShapes;
+Shaped shape(ir::Network net, const std::vector<runtime::Profile>& profiles) {
+  Shaped s;
+  s.net = inExecutionOrder(net);
+  s.on_host = placeLayers(s.net);
+  const size_t nprof = std::max<size_t>(profiles.size(), 1);
   for (size_t p = 0; p < nprof; ++p) {
-    optShapes.push_back(runtime::resolveShapes(
-        net, desc.on_host, runtime::profileInputDims(net, config.profiles, p, 1)));
-    maxShapes.push_back(runtime::resolveShapes(
-        net, desc.on_host, runtime::profileInputDims(net, config.profiles, p, 2)));
-    runtime::resolveShapes(net, desc.on_host,
-                           runtime::profileInputDims(net, config.profiles, p, 0));  // validates min
+    s.opt.push_back(
+        runtime::resolveShapes(s.net, s.on_host, runtime::profileInputDims(s.net, profiles, p, 1)));
+    s.max.push_back(
+        runtime::resolveShapes(s.net, s.on_host, runtime::profileInputDims(s.net, profiles, p, 2)));
+    runtime::resolveShapes(s.net, s.on_host,
+                           runtime::profileInputDims(s.net, profiles, p, 0));  // validates min
   }
+  return s;
+}
 
-  ocl::Device& dev = *dev_;
-  std::mt19937 rng(1234);
+runtime::EngineDesc assemble(Shaped s, const BuilderConfig& config,
+                             std::shared_ptr<ocl::Device> devp, ILogger* logger) {
+  ocl::Device& dev = *devp;
+  runtime::EngineDesc desc;
+  const size_t nl = s.net.layers.size();
+  desc.on_host = s.on_host;
+  desc.tactics.assign(nl, "");
+  TimingEnv env{dev, config, logger};
   uint64_t workspace = 0;
   for (size_t li = 0; li < nl; ++li) {
-    if (desc.on_host[li]) continue;
-    const auto& l = net.layers[li];
-    std::vector<ir::TensorInfo> infos;
-    for (int t : l.inputs) {
-      ir::TensorInfo ti;
-      if (t >= 0) {
-        ti.dtype = net.tensors[t].dtype;
-        ti.dims = net.tensors[t].dims;
-        ti.value = hostKnown[t] && optShapes[0].values[t] && isStatic(net.tensors[t].dims)
-                       ? &*optShapes[0].values[t]
-                       : nullptr;
-      }
-      infos.push_back(ti);
-    }
-    auto dimsAt = [&](const runtime::ResolvedShapes& r, std::vector<Dims>& in,
-                      std::vector<Dims>& out) {
-      for (int t : l.inputs) in.push_back(t >= 0 ? r.dims[t] : Dims{});
-      for (int t : l.outputs) out.push_back(r.dims[t]);
-    };
-    struct Candidate {
-      const tactics::Tactic* tactic;
-      std::unique_ptr<tactics::Kernel> kernel;
-      uint64_t ws;
-    };
-    std::vector<Candidate> cands;
-    std::string rejected;
-    for (const tactics::Tactic* tac : tactics::tacticsFor(l.kind)) {
-      if (!tac->eligible(l, infos, dev.info())) continue;
-      auto k = tac->instantiate(l, dev);
-      uint64_t ws = 0;
-      for (auto& r : maxShapes) {
-        std::vector<Dims> in, out;
-        dimsAt(r, in, out);
-        ws = std::max<uint64_t>(ws, k->workspaceSize(in, out));
-      }
-      if (ws > config.workspace_limit) {
-        rejected += str(" ", tac->name(), " needs ", ws, " bytes of workspace;");
-        continue;
-      }
-      cands.push_back({tac, std::move(k), ws});
-    }
-    CLRT_CHECK(!cands.empty(), kBuild, "no implementation for layer '", l.name, "' (",
-               ir::layerKindName(l.kind), ") on ", dev.info().name,
-               rejected.empty() ? std::string(": no tactic supports its inputs")
-                                : str(" within the workspace limit of ", config.workspace_limit,
-                                      " bytes:", rejected,
-                                      " raise it with "
-                                      "config.set_memory_pool_limit(MemoryPoolType.WORKSPACE, n)"));
-    size_t best = 0;
-    if (cands.size() > 1 && config.optimization_level > 0) {
-      // Time every candidate on random data at the first profile's opt shapes.
-      const auto& r = optShapes[0];
-      TimingBuffers tb;
-      auto make = [&](int t) -> tactics::DeviceTensor {
-        const size_t bytes =
-            std::max<size_t>(volume(r.dims[t]) * dtypeSize(net.tensors[t].dtype), 4);
-        ocl::MemHandle m(dev.alloc(bytes));
-        std::vector<uint8_t> fill(bytes, 0);
-        if (net.tensors[t].dtype == DataType::kFLOAT) {
-          std::uniform_real_distribution<float> u(-1.f, 1.f);
-          for (size_t i = 0; i + 4 <= bytes; i += 4) {
-            float v = u(rng);
-            std::memcpy(&fill[i], &v, 4);
-          }
-        }
-        if (r.values[t])
-          std::memcpy(fill.data(), r.values[t]->bytes.data(),
-                      std::min(bytes, r.values[t]->bytes.size()));
-        dev.write(dev.queue(), m.get(), 0, bytes, fill.data(), true);
-        tactics::DeviceTensor d{m.get(), r.dims[t], net.tensors[t].dtype};
-        tb.owned.push_back(std::move(m));
-        return d;
-      };
-      for (int t : l.inputs) {
-        tb.inputs.push_back(t >= 0 ? make(t) : tactics::DeviceTensor{});
-        tb.values.push_back(t >= 0 && r.values[t] ? &*r.values[t] : nullptr);
-      }
-      for (int t : l.outputs) tb.outputs.push_back(make(t));
-      const int reps = config.optimization_level >= 4 ? 10 : 3;
-      double bestMs = 1e30;
-      for (size_t c = 0; c < cands.size(); ++c) {
-        std::vector<Dims> in, out;
-        dimsAt(r, in, out);
-        const size_t ws = cands[c].kernel->workspaceSize(in, out);
-        ocl::MemHandle wsBuf(ws ? dev.alloc(ws) : nullptr);
-        tactics::ExecArgs a{dev.queue(), tb.inputs, tb.values, tb.outputs, wsBuf.get()};
-        cands[c].kernel->enqueue(a);  // warm-up (first-run compilation, caches)
-        clFinish(dev.queue());
-        std::vector<double> times;
-        for (int i = 0; i < reps; ++i) {
-          auto t0 = std::chrono::steady_clock::now();
-          cands[c].kernel->enqueue(a);
-          clFinish(dev.queue());
-          times.push_back(
-              std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
-                  .count());
-        }
-        std::sort(times.begin(), times.end());
-        const double ms = times[times.size() / 2];
-        logf(logger_, Severity::kVERBOSE, "layer '", l.name, "': tactic ", cands[c].tactic->name(),
-             " ", ms, " ms");
-        if (ms < bestMs) bestMs = ms, best = c;
-      }
-    }
-    desc.tactics[li] = cands[best].tactic->name();
-    workspace = std::max(workspace, cands[best].ws);
-    logf(logger_, Severity::kVERBOSE, "layer '", l.name, "' (", ir::layerKindName(l.kind),
-         "): chose ", desc.tactics[li], " of ", cands.size(), " eligible");
+    if (s.on_host[li]) continue;
+    const auto& l = s.net.layers[li];
+    std::vector<DataType> inDt, outDt;
+    for (int t : l.inputs) inDt.push_back(t >= 0 ? s.net.tensors[t].dtype : DataType::kFLOAT);
+    for (int t : l.outputs) outDt.push_back(s.net.tensors[t].dtype);
+    const Choice c = chooseTactic(s, static_cast<int>(li), inDt, outDt, env);
+    const DataType prec = tactics::layerPrecision(l);
+    CLRT_CHECK(
+        c.tactic, kBuild, "no implementation for layer '", l.name, "' (", ir::layerKindName(l.kind),
+        ", ", dtypeName(prec), ") on ", dev.info().name,
+        c.why.find("workspace") == std::string::npos
+            ? ":" + c.why
+            : str(" within the workspace limit of ", config.workspace_limit, " bytes:", c.why,
+                  " raise it with "
+                  "config.set_memory_pool_limit(MemoryPoolType.WORKSPACE, n)"));
+    desc.tactics[li] = c.tactic->name();
+    workspace = std::max(workspace, c.workspace);
+    logf(logger, Severity::kVERBOSE, "layer '", l.name, "' (", ir::layerKindName(l.kind), ", ",
+         dtypeName(prec), "): chose ", desc.tactics[li]);
   }
 
   const uint64_t align = dev.info().arena_alignment;
   uint64_t peak = 0;
-  for (auto& r : maxShapes)
-    peak = std::max(peak, runtime::planMemory(net, desc.on_host, r.dims, align).arena_bytes);
+  for (auto& r : s.max)
+    peak = std::max(peak, runtime::planMemory(s.net, s.on_host, r.dims, align).arena_bytes);
   CLRT_CHECK(peak + workspace <= config.workspace_limit, kBuild, "the engine needs ", peak,
              " bytes of activation memory and ", workspace,
              " bytes of scratch at the largest profile shapes, over the workspace limit of ",
@@ -258,20 +164,76 @@ runtime::EngineDesc Builder::build(const ir::Network& network, const BuilderConf
   {
     ocl::ProgramRecorder rec;
     for (size_t li = 0; li < nl; ++li)
-      if (!desc.on_host[li])
-        tactics::findTactic(desc.tactics[li])->instantiate(net.layers[li], dev);
+      if (!s.on_host[li]) tactics::findTactic(desc.tactics[li])->instantiate(s.net.layers[li], dev);
     desc.program_binaries = dev.programBinaries(rec.keys());
   }
-  desc.net = std::move(net);
+  desc.net = std::move(s.net);
   desc.profiles = config.profiles;
   desc.device_fingerprint = dev.info().fingerprint();
   desc.device_name = dev.info().name;
   desc.clrt_version = CLRT_VERSION;
   desc.peak_activation_bytes = peak;
   desc.workspace_bytes = workspace;
-  logf(logger_, Severity::kINFO, "built engine: ", nl, " layers, ", peak, " bytes of activations, ",
+  desc.name = config.network_name;
+  desc.profiling_verbosity = config.profiling_verbosity;
+  logf(logger, Severity::kINFO, "built engine: ", nl, " layers, ", peak, " bytes of activations, ",
        workspace, " bytes of scratch");
   return desc;
+}
+
+}  // namespace detail
+
+bool Builder::platformHasFastFp16() const {
+  // Half storage halves memory traffic everywhere; arithmetic is faster only with tensor cores.
+  return dev_->info().is_nvidia;
+}
+bool Builder::platformHasFastInt8() const { return true; }
+
+runtime::EngineDesc Builder::build(const ir::Network& network, const BuilderConfig& config) {
+  CLRT_CHECK(!network.outputs.empty(), kBuild,
+             "network has no outputs: mark at least one with network.mark_output(tensor)");
+  checkProfiles(network, config);
+  const bool int8 = config.getFlag(BuilderFlag::kINT8);
+  const bool fp16 = config.getFlag(BuilderFlag::kFP16);
+  if (anyPrecisionConstraint(network) &&
+      !config.getFlag(BuilderFlag::kOBEY_PRECISION_CONSTRAINTS) &&
+      !config.getFlag(BuilderFlag::kPREFER_PRECISION_CONSTRAINTS))
+    logf(logger_, Severity::kWARNING,
+         "layer precisions or output types are set but neither "
+         "BuilderFlag.OBEY_PRECISION_CONSTRAINTS nor PREFER_PRECISION_CONSTRAINTS is; clrt "
+         "treats them as preferred (PREFER) rather than ignoring them");
+
+  ir::Network net = network;
+  net.inferShapes();
+  passes::optimize(net, logger_);
+  detail::Shaped s = detail::shape(std::move(net), config.profiles);
+
+  std::map<int, float> amax, absmax;
+  const bool explicitQ = passes::isExplicitlyQuantized(s.net);
+  if (explicitQ && config.calibrator)
+    logf(logger_, Severity::kWARNING,
+         "the network is explicitly quantized (Q/DQ nodes): its scales are used and the "
+         "calibrator set on the config is ignored");
+  if (int8 || explicitQ || anyPrecisionConstraint(s.net)) {
+    BuilderConfig calib = config;
+    if (explicitQ) calib.calibrator = nullptr;
+    amax = detail::calibrate(s, network, calib, dev_, logger_, &absmax);
+  }
+  s.fp16_unsafe.assign(s.net.tensors.size(), false);
+  if (fp16) {
+    if (absmax.empty()) absmax = detail::probeAbsMax(s, dev_, logger_);
+    for (auto& [t, m] : absmax)
+      if (!(m < 65504.0f)) s.fp16_unsafe[t] = true;
+  }
+  BuilderConfig cfg = config;
+  if (explicitQ) cfg.setFlag(BuilderFlag::kINT8, true);
+  detail::TimingEnv env{*dev_, cfg, logger_};
+  if (int8 && amax.empty())
+    logf(logger_, Severity::kWARNING,
+         "BuilderFlag.INT8 is set but there are no INT8 ranges (no calibrator, calibration "
+         "cache, set_dynamic_range or Q/DQ scales): every layer stays in higher precision");
+  detail::assignPrecisions(s, amax, env);
+  return detail::assemble(std::move(s), cfg, dev_, logger_);
 }
 
 std::vector<uint8_t> Builder::buildSerialized(const ir::Network& network,

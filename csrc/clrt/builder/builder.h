@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "clrt/core/logger.h"
@@ -49,6 +50,8 @@ struct BuilderConfig {
   // INT8: the calibrator (not owned; may be null: ranges then come from the network's tensors'
   // dynamic ranges or Q/DQ scales).
   quant::CalibratorSource* calibrator = nullptr;
+  int32_t profiling_verbosity = 0;  // ProfilingVerbosity, kept in the engine for the inspector
+  std::string network_name;         // kept in the engine (ICudaEngine.name)
   bool getFlag(BuilderFlag f) const { return (flags >> static_cast<int>(f)) & 1u; }
   void setFlag(BuilderFlag f, bool on) {
     const uint64_t bit = uint64_t{1} << static_cast<int>(f);

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "clrt/core/error.h"
+#include "clrt/ir/quantize.h"
 #include "clrt/ir/shape_internal.h"
 
 namespace clrt::ir {
@@ -386,6 +387,11 @@ bool evalOnHost(const Layer& layer, const std::vector<TensorInfo>& given,
     case LayerKind::kMATRIX_MULTIPLY:
       outputs.emplace_back();
       if (!evalMatmul(layer, ins, d, outputs[0])) return false;
+      break;
+    case LayerKind::kQUANTIZE:
+    case LayerKind::kDEQUANTIZE:
+      outputs.emplace_back();
+      if (!evalQuantizeLayer(layer, ins, outputs[0])) return false;
       break;
     default:
       return false;

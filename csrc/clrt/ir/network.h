@@ -158,6 +158,9 @@ class Network {
   std::vector<Layer> layers;
   std::vector<int> inputs;   // tensor ids of network inputs, in order
   std::vector<int> outputs;  // tensor ids of network outputs, in order
+  // Set by the Q/DQ folding pass: the tensors' dynamic ranges came from Q/DQ scales (explicit
+  // quantization), so the builder uses them and ignores a calibrator.
+  bool explicit_quantization = false;
 
   int addInput(const std::string& name, DataType t, const Dims& dims);  // throws on duplicate name
   // Adds a layer with `nOutputs` fresh output tensors named "<name>_output_<i>" unless given.

@@ -1,6 +1,21 @@
 // Convolution kernels: register-blocked direct conv, depthwise conv, im2col, bias+act epilogue.
-// Shapes are runtime arguments; only the activation (ACT) is a build option, so one program
-// per activation serves every convolution layer.
+// Shapes are runtime arguments; only the activation (ACT) and the activation storage
+// (STORAGE_HALF) are build options, so one program per activation and storage serves every
+// convolution layer.
+
+// ---- Activation storage: float, or half with float arithmetic (STORAGE_HALF). vload_half /
+// vstore_half are core OpenCL, so half storage needs no cl_khr_fp16. Weights stay float. ----
+#ifdef STORAGE_HALF
+typedef half st_t;
+#define LD(p, i) vload_half((i), (p))
+#define LD8(p, i) vload_half8(0, (p) + (i))
+#define ST(p, i, v) vstore_half((v), (i), (p))
+#else
+typedef float st_t;
+#define LD(p, i) ((p)[i])
+#define LD8(p, i) vload8(0, (p) + (i))
+#define ST(p, i, v) ((p)[i] = (v))
+#endif
 
 // ---- Epilogue activation (same block in gemm.cl: kernel files cannot include each other) ----
 #ifndef ACT
@@ -44,8 +59,8 @@ inline float apply_act(float x, float a, float b) {
 #define CONV_KB 16
 #define CONV_PB 8
 
-__kernel void conv_direct(__global const float* x, __global const float* wp,
-                          __global const float* bp, __global const float* res, __global float* y,
+__kernel void conv_direct(__global const st_t* x, __global const float* wp,
+                          __global const float* bp, __global const st_t* res, __global st_t* y,
                           int N, int C, int H, int W, int K, int OH, int OW, int G, int kh, int kw,
                           int sh, int sw, int dh, int dw, int pt, int pl, int has_res, float alpha,
                           float beta) {
@@ -60,7 +75,7 @@ __kernel void conv_direct(__global const float* x, __global const float* wp,
   if (oh >= OH || gk >= G * nkb || n >= N) return;
   const int g = gk / nkb, kblk = gk - g * nkb;
 
-  const __global float* xb = x + ((size_t)n * C + (size_t)g * Cg) * H * W;
+  const __global st_t* xb = x + ((size_t)n * C + (size_t)g * Cg) * H * W;
   const __global float* wb = wp + (size_t)gk * Cg * kh * kw * CONV_KB;
   const int ih0 = oh * sh - pt, iw0 = ow0 * sw - pl;
   const bool vec_w = sw == 1 && iw0 >= 0 && iw0 + (kw - 1) * dw + CONV_PB <= W;
@@ -72,18 +87,18 @@ __kernel void conv_direct(__global const float* x, __global const float* wp,
     for (int r = 0; r < kh; ++r) {
       const int ih = ih0 + r * dh;
       if (ih < 0 || ih >= H) continue;
-      const __global float* xr = xb + ((size_t)c * H + ih) * W;
+      const __global st_t* xr = xb + ((size_t)c * H + ih) * W;
       const __global float* wr = wb + (size_t)((c * kh + r) * kw) * CONV_KB;
       for (int s = 0; s < kw; ++s) {
         const float16 wv = vload16(s, wr);
         const int iw = iw0 + s * dw;
         float xv[CONV_PB];
         if (vec_w) {
-          vstore8(vload8(0, xr + iw), 0, xv);
+          vstore8(LD8(xr, iw), 0, xv);
         } else {
           for (int j = 0; j < CONV_PB; ++j) {
             const int q = iw + j * sw;
-            xv[j] = (q >= 0 && q < W) ? xr[q] : 0.0f;
+            xv[j] = (q >= 0 && q < W) ? LD(xr, q) : 0.0f;
           }
         }
         for (int j = 0; j < CONV_PB; ++j) acc[j] = fma((float16)(xv[j]), wv, acc[j]);
@@ -102,17 +117,17 @@ __kernel void conv_direct(__global const float* x, __global const float* wp,
       float a[CONV_KB];
       vstore16(acc[j], 0, a);
       float v = a[kk] + bias[kk];
-      if (has_res) v += res[o + j];
-      y[o + j] = apply_act(v, alpha, beta);
+      if (has_res) v += LD(res, o + j);
+      ST(y, o + j, apply_act(v, alpha, beta));
     }
   }
 }
 
 // Depthwise conv (group == C == K): each work-item computes CONV_PB output columns of one
 // channel's output row. Weights [C][kh][kw], bias [C] (zeros when the layer has none).
-__kernel void conv_depthwise(__global const float* x, __global const float* w,
-                             __global const float* bias, __global const float* res,
-                             __global float* y, int N, int C, int H, int W, int OH, int OW, int kh,
+__kernel void conv_depthwise(__global const st_t* x, __global const float* w,
+                             __global const float* bias, __global const st_t* res,
+                             __global st_t* y, int N, int C, int H, int W, int OH, int OW, int kh,
                              int kw, int sh, int sw, int dh, int dw, int pt, int pl, int has_res,
                              float alpha, float beta) {
   const int nowb = (OW + CONV_PB - 1) / CONV_PB;
@@ -123,7 +138,7 @@ __kernel void conv_depthwise(__global const float* x, __global const float* w,
   const int n = get_global_id(2);
   if (oh >= OH || c >= C || n >= N) return;
 
-  const __global float* xc = x + ((size_t)n * C + c) * H * W;
+  const __global st_t* xc = x + ((size_t)n * C + c) * H * W;
   const __global float* wc = w + (size_t)c * kh * kw;
   const int ih0 = oh * sh - pt, iw0 = ow0 * sw - pl;
   const bool vec_w = sw == 1 && iw0 >= 0 && iw0 + (kw - 1) * dw + CONV_PB <= W;
@@ -131,18 +146,18 @@ __kernel void conv_depthwise(__global const float* x, __global const float* w,
   for (int r = 0; r < kh; ++r) {
     const int ih = ih0 + r * dh;
     if (ih < 0 || ih >= H) continue;
-    const __global float* xr = xc + (size_t)ih * W;
+    const __global st_t* xr = xc + (size_t)ih * W;
     for (int s = 0; s < kw; ++s) {
       const float wv = wc[r * kw + s];
       const int iw = iw0 + s * dw;
       float8 xv;
       if (vec_w) {
-        xv = vload8(0, xr + iw);
+        xv = LD8(xr, iw);
       } else {
         float t[CONV_PB];
         for (int j = 0; j < CONV_PB; ++j) {
           const int q = iw + j * sw;
-          t[j] = (q >= 0 && q < W) ? xr[q] : 0.0f;
+          t[j] = (q >= 0 && q < W) ? LD(xr, q) : 0.0f;
         }
         xv = vload8(0, t);
       }
@@ -156,11 +171,12 @@ __kernel void conv_depthwise(__global const float* x, __global const float* w,
   for (int j = 0; j < CONV_PB; ++j) {
     if (ow0 + j >= OW) break;
     float v = a[j] + b;
-    if (has_res) v += res[o + j];
-    y[o + j] = apply_act(v, alpha, beta);
+    if (has_res) v += LD(res, o + j);
+    ST(y, o + j, apply_act(v, alpha, beta));
   }
 }
 
+// im2col and bias_act serve the CLBlast tactics, which run FP32 only: always float.
 // im2col of one image (x points at image n via x_off): col[(c*kh + r)*kw + s][oh*OW + ow].
 __kernel void im2col(__global const float* x, long x_off, __global float* col, int C, int H, int W,
                      int OH, int OW, int kh, int kw, int sh, int sw, int dh, int dw, int pt,

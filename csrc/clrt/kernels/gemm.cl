@@ -1,6 +1,21 @@
 // GEMM kernels for MatMul: a local-memory tiled batched GEMM and a few-rows GEMM, both with NumPy
 // batch broadcasting and a fused epilogue, and the bias+act epilogue run after CLBlast. Only ACT
-// is a build option.
+// and the operand storage (STORAGE_HALF) are build options.
+
+// ---- Operand storage: float, or half with float arithmetic (STORAGE_HALF). vload_half /
+// vstore_half are core OpenCL, so half storage needs no cl_khr_fp16. A, B, residual and C use
+// it; the bias stays float. ----
+#ifdef STORAGE_HALF
+typedef half st_t;
+#define LD(p, i) vload_half((i), (p))
+#define LD16(p, i) vload_half16(0, (p) + (i))
+#define ST(p, i, v) vstore_half((v), (i), (p))
+#else
+typedef float st_t;
+#define LD(p, i) ((p)[i])
+#define LD16(p, i) vload16(0, (p) + (i))
+#define ST(p, i, v) ((p)[i] = (v))
+#endif
 
 // ---- Epilogue activation (same block in conv.cl: kernel files cannot include each other) ----
 #ifndef ACT
@@ -72,8 +87,8 @@ inline void batch_offsets(int bat, int8 bdims, long8 a_bs, long8 b_bs, int nbd, 
 // n*b_sn]. Batch b is decomposed over the output batch dims bdims[0..nbd) (row-major); a_bs/b_bs
 // are each operand's element stride per batch dim (0 where it broadcasts).
 __kernel __attribute__((reqd_work_group_size(GEMM_WGN, GEMM_WGM, 1))) void gemm_tiled(
-    __global const float* A, __global const float* B, __global const float* bias,
-    __global const float* res, __global float* Cm, int M, int N, int K, long a_sm, long a_sk,
+    __global const st_t* A, __global const st_t* B, __global const float* bias,
+    __global const st_t* res, __global st_t* Cm, int M, int N, int K, long a_sm, long a_sk,
     long b_sk, long b_sn, int8 bdims, long8 a_bs, long8 b_bs, int nbd, int has_bias, int has_res,
     float alpha, float beta) {
   __local float As[GEMM_TK][GEMM_TM];
@@ -84,8 +99,8 @@ __kernel __attribute__((reqd_work_group_size(GEMM_WGN, GEMM_WGM, 1))) void gemm_
 
   long a_off, b_off;
   batch_offsets(bat, bdims, a_bs, b_bs, nbd, &a_off, &b_off);
-  const __global float* Ab = A + a_off;
-  const __global float* Bb = B + b_off;
+  const __global st_t* Ab = A + a_off;
+  const __global st_t* Bb = B + b_off;
 
   float16 acc[GEMM_RM];
   for (int i = 0; i < GEMM_RM; ++i) acc[i] = (float16)(0.0f);
@@ -100,13 +115,13 @@ __kernel __attribute__((reqd_work_group_size(GEMM_WGN, GEMM_WGM, 1))) void gemm_
       const int kk = a_kfast ? l % GEMM_TK : l / GEMM_TM;
       const int mm = a_kfast ? l / GEMM_TK : l % GEMM_TM;
       const int m = m0 + mm, k = k0 + kk;
-      As[kk][mm] = (m < M && k < K) ? Ab[m * a_sm + k * a_sk] : 0.0f;
+      As[kk][mm] = (m < M && k < K) ? LD(Ab, m * a_sm + k * a_sk) : 0.0f;
     }
     for (int l = lid; l < GEMM_TK * GEMM_TN; l += nwi) {
       const int kk = b_nfast ? l / GEMM_TN : l % GEMM_TK;
       const int nn = b_nfast ? l % GEMM_TN : l / GEMM_TK;
       const int n = n0 + nn, k = k0 + kk;
-      Bs[kk][nn] = (n < N && k < K) ? Bb[k * b_sk + n * b_sn] : 0.0f;
+      Bs[kk][nn] = (n < N && k < K) ? LD(Bb, k * b_sk + n * b_sn) : 0.0f;
     }
     barrier(CLK_LOCAL_MEM_FENCE);
     for (int kk = 0; kk < GEMM_TK; ++kk) {
@@ -128,8 +143,8 @@ __kernel __attribute__((reqd_work_group_size(GEMM_WGN, GEMM_WGM, 1))) void gemm_
       const size_t idx = ((size_t)bat * M + m) * N + n;
       float v = v16[j];
       if (has_bias) v += bias[n];
-      if (has_res) v += res[idx];
-      Cm[idx] = apply_act(v, alpha, beta);
+      if (has_res) v += LD(res, idx);
+      ST(Cm, idx, apply_act(v, alpha, beta));
     }
   }
 }
@@ -138,8 +153,8 @@ __kernel __attribute__((reqd_work_group_size(GEMM_WGN, GEMM_WGM, 1))) void gemm_
 // work-item computes 16 consecutive columns of one row of C, streaming B without local memory.
 // When A rows and B columns are contiguous along K (B transposed, as ONNX Gemm transB=1 stores
 // it) the 16 outputs are vector dot products over K; otherwise an axpy over B's rows.
-__kernel void gemm_rows(__global const float* A, __global const float* B,
-                        __global const float* bias, __global const float* res, __global float* Cm,
+__kernel void gemm_rows(__global const st_t* A, __global const st_t* B,
+                        __global const float* bias, __global const st_t* res, __global st_t* Cm,
                         int M, int N, int K, long a_sm, long a_sk, long b_sk, long b_sn, int8 bdims,
                         long8 a_bs, long8 b_bs, int nbd, int has_bias, int has_res, float alpha,
                         float beta) {
@@ -149,18 +164,18 @@ __kernel void gemm_rows(__global const float* A, __global const float* B,
   if (n0 >= N || m >= M) return;
   long a_off, b_off;
   batch_offsets(bat, bdims, a_bs, b_bs, nbd, &a_off, &b_off);
-  const __global float* Ar = A + a_off + m * a_sm;
-  const __global float* Bb = B + b_off;
+  const __global st_t* Ar = A + a_off + m * a_sm;
+  const __global st_t* Bb = B + b_off;
   const int nn = min(16, N - n0);
   float out[16];
   if (a_sk == 1 && b_sk == 1) {
     const int K16 = K & ~15;
     for (int j = 0; j < 16; ++j) {
-      const __global float* Bc = Bb + (long)min(n0 + j, N - 1) * b_sn;
+      const __global st_t* Bc = Bb + (long)min(n0 + j, N - 1) * b_sn;
       float16 acc = (float16)(0.0f);
-      for (int k = 0; k < K16; k += 16) acc = fma(vload16(0, Ar + k), vload16(0, Bc + k), acc);
+      for (int k = 0; k < K16; k += 16) acc = fma(LD16(Ar, k), LD16(Bc, k), acc);
       float s = 0.0f;
-      for (int k = K16; k < K; ++k) s = fma(Ar[k], Bc[k], s);
+      for (int k = K16; k < K; ++k) s = fma(LD(Ar, k), LD(Bc, k), s);
       const float8 h8 = acc.lo + acc.hi;
       const float4 h4 = h8.lo + h8.hi;
       out[j] = s + (h4.x + h4.y) + (h4.z + h4.w);
@@ -169,14 +184,14 @@ __kernel void gemm_rows(__global const float* A, __global const float* B,
     float16 acc = (float16)(0.0f);
     const bool vec = b_sn == 1 && nn == 16;
     for (int k = 0; k < K; ++k) {
-      const float a = Ar[k * a_sk];
-      const __global float* Bk = Bb + k * b_sk;
+      const float a = LD(Ar, k * a_sk);
+      const __global st_t* Bk = Bb + k * b_sk;
       float16 b;
       if (vec) {
-        b = vload16(0, Bk + n0);
+        b = LD16(Bk, n0);
       } else {
         float t[16];
-        for (int j = 0; j < 16; ++j) t[j] = j < nn ? Bk[(long)(n0 + j) * b_sn] : 0.0f;
+        for (int j = 0; j < 16; ++j) t[j] = j < nn ? LD(Bk, (long)(n0 + j) * b_sn) : 0.0f;
         b = vload16(0, t);
       }
       acc = fma((float16)(a), b, acc);
@@ -188,11 +203,12 @@ __kernel void gemm_rows(__global const float* A, __global const float* B,
     const size_t idx = ((size_t)bat * M + m) * N + n;
     float v = out[j];
     if (has_bias) v += bias[n];
-    if (has_res) v += res[idx];
-    Cm[idx] = apply_act(v, alpha, beta);
+    if (has_res) v += LD(res, idx);
+    ST(Cm, idx, apply_act(v, alpha, beta));
   }
 }
 
+// Serves the CLBlast tactics, which run FP32 only: always float.
 // In-place epilogue after a GEMM: y[o][i] = act(y + bias + res), o = outer index (gid 1),
 // i = inner index (gid 0). The bias index is i when bias_inner (MatMul: bias over the last dim)
 // else o % nbias (conv: bias per output channel, outer = n*K + k).

@@ -1,6 +1,18 @@
 // Normalization kernels: softmax / log-softmax over one axis, LayerNorm over trailing dims, and
 // reductions over any set of axes. Shapes and ops are runtime arguments (one program).
-// Work-group variants need a power-of-two local size of at most WG_MAX.
+// Work-group variants need a power-of-two local size of at most WG_MAX. Build option
+// STORAGE_HALF: tensors are stored as half (vload_half / vstore_half, core OpenCL: no
+// cl_khr_fp16), every sum and statistic is still accumulated in float.
+
+#ifdef STORAGE_HALF
+typedef half st_t;
+#define LD(p, i) vload_half((i), (p))
+#define ST(p, i, v) vstore_half((v), (i), (p))
+#else
+typedef float st_t;
+#define LD(p, i) ((p)[i])
+#define ST(p, i, v) ((p)[i] = (v))
+#endif
 
 #ifndef WG_MAX
 #define WG_MAX 256
@@ -53,95 +65,99 @@ inline void kahan_add(float* sum, float* comp, float v) {
 
 // ---- softmax over the middle axis of [outer, len, inner] ----
 // One work-group per row (inner == 1), for long rows.
-__kernel void softmax_rows(__global const float* x, __global float* y, int len, int log_mode) {
+__kernel void softmax_rows(__global const st_t* x, __global st_t* y, int len, int log_mode) {
   __local float red[WG_MAX];
   const int lid = get_local_id(0), L = get_local_size(0);
   const long base = (long)get_group_id(0) * len;
-  __global const float* xr = x + base;
-  __global float* yr = y + base;
+  __global const st_t* xr = x + base;
+  __global st_t* yr = y + base;
   float m = -INFINITY;
-  for (int j = lid; j < len; j += L) m = fmax(m, xr[j]);
+  for (int j = lid; j < len; j += L) m = fmax(m, LD(xr, j));
   m = group_reduce(red, m, 1);
   float s = 0.0f;
-  for (int j = lid; j < len; j += L) s += exp(xr[j] - m);
+  for (int j = lid; j < len; j += L) s += exp(LD(xr, j) - m);
   s = group_reduce(red, s, 0);
   if (log_mode) {
     const float ls = log(s);
-    for (int j = lid; j < len; j += L) yr[j] = xr[j] - m - ls;
+    for (int j = lid; j < len; j += L) ST(yr, j, LD(xr, j) - m - ls);
   } else {
-    for (int j = lid; j < len; j += L) yr[j] = exp(xr[j] - m) / s;
+    for (int j = lid; j < len; j += L) ST(yr, j, exp(LD(xr, j) - m) / s);
   }
 }
 
 // One work-item per (outer, inner) column: short rows, or any inner > 1 (coalesced over inner).
-__kernel void softmax_cols(__global const float* x, __global float* y, int outer, int len,
+__kernel void softmax_cols(__global const st_t* x, __global st_t* y, int outer, int len,
                            int inner, int log_mode) {
   const int g = get_global_id(0);
   if (g >= outer * inner) return;
   const int o = g / inner, in = g - o * inner;
   const long base = (long)o * len * inner + in;
   float m = -INFINITY;
-  for (int j = 0; j < len; ++j) m = fmax(m, x[base + (long)j * inner]);
+  for (int j = 0; j < len; ++j) m = fmax(m, LD(x, base + (long)j * inner));
   float s = 0.0f, comp = 0.0f;
-  for (int j = 0; j < len; ++j) kahan_add(&s, &comp, exp(x[base + (long)j * inner] - m));
+  for (int j = 0; j < len; ++j) kahan_add(&s, &comp, exp(LD(x, base + (long)j * inner) - m));
   const float ls = log(s);
   for (int j = 0; j < len; ++j) {
     const long k = base + (long)j * inner;
-    y[k] = log_mode ? x[k] - m - ls : exp(x[k] - m) / s;
+    const float v = LD(x, k);
+    ST(y, k, log_mode ? v - m - ls : exp(v - m) / s);
   }
 }
 
 // ---- LayerNorm: rows of len values; scale/bias repeat every sn/bn values (broadcast over
 // leading normalized dims). stats bit 0 writes the mean, bit 1 1/sqrt(var + eps) per row. ----
-inline void ln_write(__global const float* xr, __global float* yr, int j, float mean, float rstd,
+inline void ln_write(__global const st_t* xr, __global st_t* yr, int j, float mean, float rstd,
                      __global const float* scale, __global const float* bias, int sn, int bn) {
-  float v = (xr[j] - mean) * rstd * scale[j % sn];
+  float v = (LD(xr, j) - mean) * rstd * scale[j % sn];
   if (bn > 0) v += bias[j % bn];
-  yr[j] = v;
+  ST(yr, j, v);
 }
 
-__kernel void layernorm_rows(__global const float* x, __global const float* scale,
-                             __global const float* bias, __global float* y,
-                             __global float* mean_out, __global float* rstd_out, int len, int sn,
+__kernel void layernorm_rows(__global const st_t* x, __global const float* scale,
+                             __global const float* bias, __global st_t* y,
+                             __global st_t* mean_out, __global st_t* rstd_out, int len, int sn,
                              int bn, float eps, int stats) {
   __local float red[WG_MAX];
   const int lid = get_local_id(0), L = get_local_size(0);
   const int row = get_group_id(0);
   const long base = (long)row * len;
-  __global const float* xr = x + base;
+  __global const st_t* xr = x + base;
   float s = 0.0f;
-  for (int j = lid; j < len; j += L) s += xr[j];
+  for (int j = lid; j < len; j += L) s += LD(xr, j);
   const float mean = group_reduce(red, s, 0) / len;
   float q = 0.0f;
   for (int j = lid; j < len; j += L) {
-    const float d = xr[j] - mean;
+    const float d = LD(xr, j) - mean;
     q += d * d;
   }
   const float rstd = 1.0f / sqrt(group_reduce(red, q, 0) / len + eps);
   for (int j = lid; j < len; j += L) ln_write(xr, y + base, j, mean, rstd, scale, bias, sn, bn);
-  if ((stats & 1) && lid == 0) mean_out[row] = mean;
-  if ((stats & 2) && lid == 0) rstd_out[row] = rstd;
+  if ((stats & 1) && lid == 0) ST(mean_out, row, mean);
+  if ((stats & 2) && lid == 0) ST(rstd_out, row, rstd);
 }
 
 // One work-item per row, for short rows.
-__kernel void layernorm_small(__global const float* x, __global const float* scale,
-                              __global const float* bias, __global float* y,
-                              __global float* mean_out, __global float* rstd_out, int rows,
+__kernel void layernorm_small(__global const st_t* x, __global const float* scale,
+                              __global const float* bias, __global st_t* y,
+                              __global st_t* mean_out, __global st_t* rstd_out, int rows,
                               int len, int sn, int bn, float eps, int stats) {
   const int row = get_global_id(0);
   if (row >= rows) return;
   const long base = (long)row * len;
-  __global const float* xr = x + base;
+  __global const st_t* xr = x + base;
   float s = 0.0f, comp = 0.0f;
-  for (int j = 0; j < len; ++j) kahan_add(&s, &comp, xr[j]);
+  for (int j = 0; j < len; ++j) kahan_add(&s, &comp, LD(xr, j));
   const float mean = s / len;
   float q = 0.0f;
   comp = 0.0f;
-  for (int j = 0; j < len; ++j) kahan_add(&q, &comp, (xr[j] - mean) * (xr[j] - mean));
+  for (int j = 0; j < len; ++j) {
+    const float d = LD(xr, j) - mean;
+    kahan_add(&q, &comp, d * d);
+  }
   const float rstd = 1.0f / sqrt(q / len + eps);
   for (int j = 0; j < len; ++j) ln_write(xr, y + base, j, mean, rstd, scale, bias, sn, bn);
-  if (stats & 1) mean_out[row] = mean;
-  if (stats & 2) rstd_out[row] = rstd;
+  if (stats & 1) ST(mean_out, row, mean);
+  if (stats & 2) ST(rstd_out, row, rstd);
 }
 
 // ---- reductions. op: 0 SUM, 1 MEAN, 2 MAX, 3 MIN, 4 PROD, 5 SUM_SQUARE, 6 L2, 7 L1, 8 LOG_SUM,
@@ -164,13 +180,13 @@ inline float reduce_final(float acc, int op, int count, float shift) {
 }
 
 // Folds the reduced positions of one output; c is the combine, shift feeds LOG_SUM_EXP.
-inline float reduce_serial(__global const float* x, int base, const IndexPack* r, int count,
+inline float reduce_serial(__global const st_t* x, int base, const IndexPack* r, int count,
                            int op, int c, float shift) {
   float acc = c == 1 ? -INFINITY : reduce_init(op), comp = 0.0f;
   if (r->rank == 1) {
     const int st = r->s[0][0];
     for (int k = 0; k < count; ++k) {
-      const float v = x[base + k * st];
+      const float v = LD(x, base + k * st);
       if (c == 0)
         kahan_add(&acc, &comp, reduce_map(v, op, shift));
       else
@@ -181,7 +197,7 @@ inline float reduce_serial(__global const float* x, int base, const IndexPack* r
   int idx[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   int off = base;
   for (int k = 0; k < count; ++k) {
-    const float v = x[off];
+    const float v = LD(x, off);
     if (c == 0)
       kahan_add(&acc, &comp, reduce_map(v, op, shift));
     else
@@ -197,7 +213,7 @@ inline float reduce_serial(__global const float* x, int base, const IndexPack* r
 }
 
 // One work-item per output: many outputs.
-__kernel void reduce_item(__global const float* x, __global float* y, int nout, IndexPack outp,
+__kernel void reduce_item(__global const st_t* x, __global st_t* y, int nout, IndexPack outp,
                           IndexPack redp, int count, int op) {
   const int o = get_global_id(0);
   if (o >= nout) return;
@@ -208,11 +224,11 @@ __kernel void reduce_item(__global const float* x, __global float* y, int nout, 
     if (isinf(shift)) shift = 0.0f;
   }
   const float acc = reduce_serial(x, base, &redp, count, op, reduce_combine(op), shift);
-  y[o] = reduce_final(acc, op, count, shift);
+  ST(y, o, reduce_final(acc, op, count, shift));
 }
 
 // One work-group per output: few outputs over many reduced positions.
-__kernel void reduce_group(__global const float* x, __global float* y, IndexPack outp,
+__kernel void reduce_group(__global const st_t* x, __global st_t* y, IndexPack outp,
                            IndexPack redp, int count, int op) {
   __local float red[WG_MAX];
   const int lid = get_local_id(0), L = get_local_size(0);
@@ -221,14 +237,14 @@ __kernel void reduce_group(__global const float* x, __global float* y, IndexPack
   float shift = 0.0f;
   if (op == 9) {
     float m = -INFINITY;
-    for (int k = lid; k < count; k += L) m = fmax(m, x[base + pack_offset(&redp, 0, k)]);
+    for (int k = lid; k < count; k += L) m = fmax(m, LD(x, base + pack_offset(&redp, 0, k)));
     shift = group_reduce(red, m, 1);
     if (isinf(shift)) shift = 0.0f;
   }
   const int c = reduce_combine(op);
   float acc = reduce_init(op);
   for (int k = lid; k < count; k += L)
-    acc = combine(acc, reduce_map(x[base + pack_offset(&redp, 0, k)], op, shift), c);
+    acc = combine(acc, reduce_map(LD(x, base + pack_offset(&redp, 0, k)), op, shift), c);
   acc = group_reduce(red, acc, c);
-  if (lid == 0) y[o] = reduce_final(acc, op, count, shift);
+  if (lid == 0) ST(y, o, reduce_final(acc, op, count, shift));
 }

@@ -1,6 +1,20 @@
 // Pointwise kernels: activations and unary math, broadcast binary ops, per-channel scale, casts
 // and where. The op and every shape are runtime arguments, so one program serves every
-// pointwise layer of every shape (codes: tactics/pointwise.cc).
+// pointwise layer of every shape (codes: tactics/pointwise.cc). The build option STORAGE_HALF
+// makes the float kernels (*_f) read and write half storage, computing in float; the program
+// without it is the FP32 one.
+
+// ---- Float storage: float, or half (vload_half / vstore_half are core OpenCL, so half storage
+// needs no cl_khr_fp16). ----
+#ifdef STORAGE_HALF
+typedef half st_t;
+#define LD(p, i) vload_half((i), (p))
+#define ST(p, i, v) vstore_half((v), (i), (p))
+#else
+typedef float st_t;
+#define LD(p, i) ((p)[i])
+#define ST(p, i, v) ((p)[i] = (v))
+#endif
 
 // Dims and per-operand element strides of an iteration space, collapsed by the host
 // (tactics/strided.h IndexPack; same layout).
@@ -59,10 +73,10 @@ inline float unary_op(float x, int op, float a, float b) {
   }
 }
 
-__kernel void unary_f(__global const float* x, __global float* y, int n, int op, float a,
+__kernel void unary_f(__global const st_t* x, __global st_t* y, int n, int op, float a,
                       float b) {
   const int i = get_global_id(0);
-  if (i < n) y[i] = unary_op(x[i], op, a, b);
+  if (i < n) ST(y, i, unary_op(LD(x, i), op, a, b));
 }
 
 // Integer ABS (24) / NEG (25); NOT on bool is not_b.
@@ -131,7 +145,13 @@ inline uchar binop_b(uchar a, uchar b, int op) {
     const int2 o = binary_offsets(&p, mode, i);                                                \
     y[i] = FN(a[o.x], b[o.y], op);                                                             \
   }
-BINARY(binary_f, float, binop_f)
+__kernel void binary_f(__global const st_t* a, __global const st_t* b, __global st_t* y, int n,
+                       int op, int mode, IndexPack p) {
+  const int i = get_global_id(0);
+  if (i >= n) return;
+  const int2 o = binary_offsets(&p, mode, i);
+  ST(y, i, binop_f(LD(a, o.x), LD(b, o.y), op));
+}
 BINARY(binary_i, int, binop_i)
 BINARY(binary_l, long, binop_l)
 BINARY(binary_b, uchar, binop_b)
@@ -145,17 +165,24 @@ BINARY(binary_b, uchar, binop_b)
     const T u = a[o.x], v = b[o.y];                                                          \
     y[i] = op == 7 ? u == v : op == 8 ? u > v : u < v;                                       \
   }
-COMPARE(compare_f, float)
+__kernel void compare_f(__global const st_t* a, __global const st_t* b, __global uchar* y, int n,
+                        int op, int mode, IndexPack p) {
+  const int i = get_global_id(0);
+  if (i >= n) return;
+  const int2 o = binary_offsets(&p, mode, i);
+  const float u = LD(a, o.x), v = LD(b, o.y);
+  y[i] = op == 7 ? u == v : op == 8 ? u > v : u < v;
+}
 COMPARE(compare_i, int)
 COMPARE(compare_l, long)
 
 // ---- per-channel affine: channel = (i / inner) % C ----
-__kernel void scale_f(__global const float* x, __global const float* scale,
-                      __global const float* shift, __global float* y, int n, int inner, int C) {
+__kernel void scale_f(__global const st_t* x, __global const float* scale,
+                      __global const float* shift, __global st_t* y, int n, int inner, int C) {
   const int i = get_global_id(0);
   if (i >= n) return;
   const int c = (i / inner) % C;
-  y[i] = x[i] * scale[c] + shift[c];
+  ST(y, i, LD(x, i) * scale[c] + shift[c]);
 }
 
 // ---- casts between FLOAT 0, HALF 1, INT8 2, INT32 3, BOOL 4, UINT8 5, INT64 8 (DataType) ----

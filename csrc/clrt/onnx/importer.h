@@ -139,5 +139,6 @@ void registerElementwiseImporters();
 void registerMatmulImporters();
 void registerReduceImporters();
 void registerShapeImporters();
+void registerQuantizeImporters();  // importers/quantize.cc: QuantizeLinear, DequantizeLinear
 
 }  // namespace clrt::onnx

@@ -26,6 +26,7 @@ void ensureRegistered() {
     registerMatmulImporters();
     registerReduceImporters();
     registerShapeImporters();
+    registerQuantizeImporters();
   });
 }
 

@@ -30,6 +30,10 @@ void note(const std::string& msg) {
   if (tPassLoggerActive) logMessage(tPassLogger, Severity::kVERBOSE, msg);
 }
 
+void warn(const std::string& msg) {
+  if (tPassLoggerActive) logMessage(tPassLogger, Severity::kWARNING, msg);
+}
+
 bool hasConstraint(const Layer& l) {
   if (l.precision) return true;
   return std::any_of(l.output_types.begin(), l.output_types.end(),

@@ -26,6 +26,7 @@ class ScopedPassLogger {
   bool prevActive_;
 };
 void note(const std::string& msg);  // VERBOSE to the installed logger; dropped when none
+void warn(const std::string& msg);  // WARNING to the installed logger; dropped when none
 
 // The one precision rule of every fusion: two layers may merge only when their precision and
 // output-type constraints are the same (both unconstrained, or equal).

@@ -10,12 +10,16 @@ namespace clrt::passes {
 // inputs/outputs, append fused ONNX node names to Layer::onnx_nodes, mark removed layers dead
 // and never change what the network computes.
 bool foldConstants(ir::Network& net);     // host-evaluable layers with known inputs -> CONSTANT
+bool foldQdq(ir::Network& net);           // activation Q->DQ pairs -> tensor dynamic ranges; sets
+                                          // net.explicit_quantization when Q/DQ layers are seen
 bool removeIdentities(ir::Network& net);  // IDENTITY (Dropout, no-op Cast, ...) bypassed
 bool foldBatchNorm(ir::Network& net);     // conv/matmul followed by a per-channel affine
 bool fuseBias(ir::Network& net);          // conv/matmul + constant Add -> bias
 bool fuseResidualAdd(ir::Network& net);   // conv/matmul + Add(other tensor) -> residual input
 bool fuseActivation(ir::Network& net);    // conv/matmul + activation -> epilogue
 bool removeDeadLayers(ir::Network& net);  // layers whose outputs reach no network output
+
+inline bool isExplicitlyQuantized(const ir::Network& net) { return net.explicit_quantization; }
 
 // The whole pipeline, in order, to a fixed point; calls net.compact() at the end.
 void optimize(ir::Network& net, ILogger* logger);

@@ -13,13 +13,19 @@ struct Pass {
   bool (*run)(Network&);
 };
 
-// Folding first exposes static shapes and dead shape subgraphs; BatchNorm and bias folding
+// Folding first exposes static shapes and dead shape subgraphs (and turns weight Q/DQ into
+// float weights before foldQdq looks at activation pairs); Q/DQ pairs go before the fusions,
+// which need the layers they sit between to be adjacent; BatchNorm and bias folding
 // must see the conv before an activation or residual joins its epilogue (a scale cannot pass
 // either); dead layers go last so each round starts from a clean graph.
 constexpr Pass kPipeline[] = {
-    {"foldConstants", foldConstants},       {"removeIdentities", removeIdentities},
-    {"foldBatchNorm", foldBatchNorm},       {"fuseBias", fuseBias},
-    {"fuseResidualAdd", fuseResidualAdd},   {"fuseActivation", fuseActivation},
+    {"foldConstants", foldConstants},
+    {"foldQdq", foldQdq},
+    {"removeIdentities", removeIdentities},
+    {"foldBatchNorm", foldBatchNorm},
+    {"fuseBias", fuseBias},
+    {"fuseResidualAdd", fuseResidualAdd},
+    {"fuseActivation", fuseActivation},
     {"removeDeadLayers", removeDeadLayers},
 };
 

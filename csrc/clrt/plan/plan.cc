@@ -354,6 +354,8 @@ std::vector<uint8_t> serialize(const runtime::EngineDesc& desc) {
   w.string(desc.device_fingerprint);
   w.u64(desc.peak_activation_bytes);
   w.u64(desc.workspace_bytes);
+  w.string(desc.name);
+  w.u32(static_cast<uint32_t>(desc.profiling_verbosity));
   writeNetwork(w, desc.net);
   w.u64(desc.tactics.size());
   for (const auto& t : desc.tactics) w.string(t);
@@ -428,6 +430,8 @@ runtime::EngineDesc deserialize(const uint8_t* data, size_t size) {
   desc.device_fingerprint = r.string("device fingerprint");
   desc.peak_activation_bytes = r.u64("peak activation bytes");
   desc.workspace_bytes = r.u64("workspace bytes");
+  desc.name = r.string("engine name");
+  desc.profiling_verbosity = static_cast<int32_t>(r.u32("profiling verbosity"));
   readNetwork(r, desc.net);
   desc.tactics.resize(r.count("tactic count", 8));
   for (auto& t : desc.tactics) t = r.string("tactic name");

@@ -9,7 +9,7 @@
 
 namespace clrt::plan {
 
-inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr uint32_t kFormatVersion = 2;
 
 std::vector<uint8_t> serialize(const runtime::EngineDesc& desc);
 

@@ -229,8 +229,24 @@ void bindConfig(py::module_& m) {
       .def("__exit__", [](const py::object&, const py::args&) { return false; });
 }
 
-HostMemory buildSerialized(Builder& b, const NetworkState& network, const Config& config) {
+// The core config of a build: the Python-side settings, and the calibrator adapter (owned by
+// `holder`) when INT8 is on — TensorRT ignores a calibrator without the flag.
+builder::BuilderConfig coreConfig(const Config& config, const NetworkState& network,
+                                  std::unique_ptr<quant::CalibratorSource>& holder) {
   builder::BuilderConfig cfg = config.cfg;
+  cfg.profiling_verbosity = static_cast<int32_t>(config.verbosity);
+  cfg.network_name = network.name;
+  takePendingCalibratorError();  // a stale one from an earlier build must not chain here
+  if (cfg.getFlag(BuilderFlag::kINT8) && !config.int8_calibrator.is_none()) {
+    holder = makeCalibratorSource(config.int8_calibrator);
+    cfg.calibrator = holder.get();
+  }
+  return cfg;
+}
+
+HostMemory buildSerialized(Builder& b, const NetworkState& network, const Config& config) {
+  std::unique_ptr<quant::CalibratorSource> calibrator;
+  const builder::BuilderConfig cfg = coreConfig(config, network, calibrator);
   std::shared_ptr<ir::Network> net = network.net;
   HostMemory out;
   py::gil_scoped_release release;
@@ -272,7 +288,8 @@ void bindBuilder(py::module_& m) {
             warnDeprecated(
                 "Builder.build_engine is deprecated (TensorRT 8); use "
                 "build_serialized_network and Runtime.deserialize_cuda_engine");
-            builder::BuilderConfig cfg = config.cfg;
+            std::unique_ptr<quant::CalibratorSource> calibrator;
+            const builder::BuilderConfig cfg = coreConfig(config, network, calibrator);
             std::shared_ptr<ir::Network> net = network.net;
             std::shared_ptr<runtime::Engine> engine;
             ILogger* log = loggerOf(b.logger);

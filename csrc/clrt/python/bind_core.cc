@@ -131,6 +131,17 @@ void bindExceptions(py::module_& m) {
       if (p) std::rethrow_exception(p);
     } catch (const Error& e) {
       PyErr_SetString(pythonTypeOf(e.kind()), e.what());
+      // A build stopped by an exception in a Python calibrator: chain it (raise ... from it).
+      if (e.kind() == ErrorKind::kBuild) {
+        py::object cause = takePendingCalibratorError();
+        if (!cause.is_none()) {
+          PyObject *type, *value, *tb;
+          PyErr_Fetch(&type, &value, &tb);
+          PyErr_NormalizeException(&type, &value, &tb);
+          PyException_SetCause(value, cause.release().ptr());  // steals the reference
+          PyErr_Restore(type, value, tb);
+        }
+      }
     }
   });
 }

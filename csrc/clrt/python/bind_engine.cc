@@ -134,6 +134,10 @@ void bindEngine(py::module_& m) {
             return Context{x.e->createExecutionContext(), self, "", false};
           },
           "A context with its own shapes and buffers (several may run one engine).")
+      .def(
+          "create_engine_inspector", [](const Engine& x) { return makeInspector(x.e); },
+          "An IEngineInspector: per-layer precision, tactic and tensor types (see "
+          "IBuilderConfig.profiling_verbosity).")
       .def("serialize",
            [](const Engine& x) {
              HostMemory h;
@@ -365,6 +369,7 @@ void bindContext(py::module_& m) {
 
 py::object wrapEngine(std::shared_ptr<runtime::Engine> engine, py::object logger,
                       std::string name) {
+  if (name.empty()) name = engine->desc().name;
   return py::cast(Engine{std::move(engine), std::move(logger), std::move(name)});
 }
 

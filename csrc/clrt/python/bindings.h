@@ -14,6 +14,7 @@
 #include "clrt/core/logger.h"
 #include "clrt/core/types.h"
 #include "clrt/ir/network.h"
+#include "clrt/quant/calibrator.h"
 
 namespace clrt::runtime {
 class Engine;
@@ -32,8 +33,19 @@ void bind_builder(py::module_& m);
 void bind_engine(py::module_& m);
 void bind_memory(py::module_& m);
 void bind_calibrator(py::module_& m);  // IInt8*Calibrator classes (trampolines)
-void bind_quant(py::module_& m);       // clrt._clrt._quant: calibration algorithms (for tests)
-void bind_inspector(py::module_& m);   // IEngineInspector, LayerInformationFormat
+// The builder's view of a Python IInt8Calibrator (bind_calibrator.cc); throws kValue naming the
+// type when `calibrator` is not one. Its calls take the GIL themselves.
+std::unique_ptr<quant::CalibratorSource> makeCalibratorSource(const py::object& calibrator);
+// The Python exception a calibrator method raised during the last build (None if none), cleared.
+py::object takePendingCalibratorError();
+// Raises `e` to Python: clrt.BuildError chained (`raise ... from original`) to the pending
+// calibrator exception when there is one (KeyboardInterrupt/SystemExit re-raised as they are),
+// else `e` as its own kind. Needs the GIL.
+[[noreturn]] void raiseChainedBuildError(const Error& e);
+void bind_quant(py::module_& m);      // clrt._clrt._quant: calibration algorithms (for tests)
+void bind_inspector(py::module_& m);  // IEngineInspector, LayerInformationFormat
+// An IEngineInspector over `engine` (bind_inspector.cc).
+py::object makeInspector(std::shared_ptr<runtime::Engine> engine);
 
 // Emits a DeprecationWarning pointing at the caller (raises when warnings are errors).
 void warnDeprecated(const std::string& msg);

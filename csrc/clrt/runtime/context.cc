@@ -197,6 +197,7 @@ void ExecutionContext::enqueue(cl_command_queue queue) {
     a.workspace = resolved_->workspace.get();
     auto t0 = std::chrono::steady_clock::now();
     engine_->kernel(static_cast<int>(li))->enqueue(a);
+    if (observer_) observer_(static_cast<int>(li), a);
     if (profiling_) {
       clFinish(q);
       const double ms =

@@ -2,6 +2,7 @@
 // (one activation arena, lifetimes reused), enqueue, and the NumPy-friendly infer().
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -94,6 +95,10 @@ class ExecutionContext {
   // Per-layer profiling (filled when enabled): layer name -> last run's milliseconds.
   void setProfiling(bool on) { profiling_ = on; }
   const std::vector<std::pair<std::string, double>>& layerTimes() const { return layer_times_; }
+  // Called after each device layer is enqueued, with its device tensors, on the same queue
+  // (calibration enqueues its statistics kernels there, before the arena is reused).
+  using LayerObserver = std::function<void(int layer, const tactics::ExecArgs& args)>;
+  void setLayerObserver(LayerObserver f) { observer_ = std::move(f); }
 
  private:
   struct Resolved;
@@ -106,6 +111,7 @@ class ExecutionContext {
   std::unique_ptr<Resolved> resolved_;
   bool profiling_ = false;
   std::vector<std::pair<std::string, double>> layer_times_;
+  LayerObserver observer_;
 };
 
 // Device buffers handed to Python as integers (trt.mem_alloc), like pycuda's DeviceAllocation.

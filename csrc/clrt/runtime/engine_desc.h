@@ -33,6 +33,8 @@ struct EngineDesc {
   std::map<std::string, std::vector<uint8_t>> program_binaries;  // program key -> binary
   uint64_t peak_activation_bytes = 0;  // activation arena at the largest profile shapes
   uint64_t workspace_bytes = 0;        // tactic workspace at the largest profile shapes
+  std::string name;                    // the network's name
+  int32_t profiling_verbosity = 0;     // ProfilingVerbosity: 0 layer names, 1 none, 2 detailed
 };
 
 }  // namespace clrt::runtime

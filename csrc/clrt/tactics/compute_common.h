@@ -151,4 +151,31 @@ inline void requireFloat(const DeviceTensor& t, const std::string& layer, const 
   CLRT_CHECK(t.buf != nullptr, kRuntime, "layer '", layer, "': ", what, " has no device buffer");
 }
 
+// ---- Float storage under the precision contract (ir/network.h) ----
+// The storage of a layer's float activations: HALF for an FP16 layer (half storage, float
+// arithmetic), FLOAT for an FP32 one; nullopt for a precision these kernels do not run (INT8).
+inline std::optional<DataType> floatStorage(const ir::Layer& l) {
+  const DataType p = layerPrecision(l);
+  if (p == DataType::kFLOAT || p == DataType::kHALF) return p;
+  return std::nullopt;
+}
+
+// Whether input i is stored as `st`: the builder's in_dtypes when set, else the tensor's dtype.
+inline bool storedAs(const ir::Layer& l, const std::vector<ir::TensorInfo>& in, size_t i,
+                     DataType st) {
+  return i < in.size() && inputDtype(l, i, in[i].dtype) == st;
+}
+
+// The build option of a .cl file's half-storage variant ("" keeps the FP32 program).
+inline std::string storageOption(DataType st) {
+  return st == DataType::kHALF ? " -DSTORAGE_HALF" : "";
+}
+
+inline void requireStorage(const DeviceTensor& t, DataType st, const std::string& layer,
+                           const char* what) {
+  CLRT_CHECK(t.dtype == st, kUnsupported, "layer '", layer, "': ", what, " is ", dtypeName(t.dtype),
+             "; this tactic was built for ", dtypeName(st), " storage");
+  CLRT_CHECK(t.buf != nullptr, kRuntime, "layer '", layer, "': ", what, " has no device buffer");
+}
+
 }  // namespace clrt::tactics

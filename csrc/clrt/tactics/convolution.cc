@@ -1,5 +1,7 @@
 // Convolution tactics: direct (any group/stride/dilation/pads), depthwise, im2col + CLBlast SGEMM
 // and 1x1 as one CLBlast SGEMM, each with the fused y = act(conv + bias + residual) epilogue.
+// Direct and depthwise also run FP16 layers (half activations, float weights and arithmetic);
+// the CLBlast ones are FP32 only (CLBlast's half GEMM needs cl_khr_fp16).
 #include <mutex>
 #include <tuple>
 
@@ -19,10 +21,14 @@ struct ConvSpec {
   Window2d win;
   Epilogue ep;
   bool has_bias = false;
+  DataType st = DataType::kFLOAT;  // activation storage: FLOAT, or HALF for an FP16 layer
 };
 
-// False when the layer is outside what every conv tactic handles (FLOAT, 1-D/2-D, known act).
+// False when the layer is outside what every conv tactic handles (FP32/FP16, 1-D/2-D, known act).
 bool readSpec(const ir::Layer& l, ConvSpec* s) {
+  const std::optional<DataType> st = floatStorage(l);
+  if (!st) return false;
+  s->st = *st;
   auto kit = l.weights.find("kernel");
   if (kit == l.weights.end()) return false;
   const Dims& kd = kit->second.dims;
@@ -56,11 +62,12 @@ bool rankFits(const ConvSpec& s, size_t rank) { return rank == 4 || (rank == 3 &
 
 // The layer-independent part of eligibility, shared by every conv tactic.
 bool convEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in, ConvSpec* s) {
-  if (!readSpec(l, s) || in.empty() || !isFloat(in[0])) return false;
+  if (!readSpec(l, s) || in.empty() || !storedAs(l, in, 0, s->st)) return false;
+  if (outputDtype(l, 0, s->st) != s->st) return false;
   if (!rankFits(*s, in[0].dims.size())) return false;
   const int64_t C = in[0].dims[1];
   if (C >= 0 && C != s->Cg * s->G) return false;
-  if (in.size() > 1 && !in[1].dims.empty() && !isFloat(in[1])) return false;
+  if (in.size() > 1 && !in[1].dims.empty() && !storedAs(l, in, 1, s->st)) return false;
   return true;
 }
 
@@ -76,8 +83,8 @@ ConvRun runOf(const ConvSpec& s, const ExecArgs& a) {
              "' got no input/output tensors");
   const DeviceTensor& x = a.inputs[0];
   const DeviceTensor& y = a.outputs[0];
-  requireFloat(x, s.layer, "input");
-  requireFloat(y, s.layer, "output");
+  requireStorage(x, s.st, s.layer, "input");
+  requireStorage(y, s.st, s.layer, "output");
   CLRT_CHECK(rankFits(s, x.dims.size()) && y.dims.size() == x.dims.size(), kRuntime, "conv layer '",
              s.layer, "': input ", dimsToString(x.dims), " and output ", dimsToString(y.dims),
              " must both be [N,C,H,W], or [N,C,W] for a 1-D kernel");
@@ -93,7 +100,7 @@ ConvRun runOf(const ConvSpec& s, const ExecArgs& a) {
              " do not match ", s.K, " filters of ", s.Cg, " channels in ", s.G, " groups");
   r.p = resolvePads(s.win, r.H, r.W, r.OH, r.OW);
   if (a.inputs.size() > 1 && a.inputs[1].buf) {
-    requireFloat(a.inputs[1], s.layer, "residual");
+    requireStorage(a.inputs[1], s.st, s.layer, "residual");
     CLRT_CHECK(a.inputs[1].dims == y.dims, kRuntime, "conv layer '", s.layer, "': residual ",
                dimsToString(a.inputs[1].dims), " must have the output shape ",
                dimsToString(y.dims));
@@ -108,7 +115,9 @@ ConvRun runOf(const ConvSpec& s, const ExecArgs& a) {
 class ConvKernelBase : public Kernel {
  public:
   ConvKernelBase(const ir::Layer& l, ocl::Device& dev)
-      : s_(specOf(l)), opts_(s_.ep.options()), wg0_(dev.info().is_gpu ? 64 : 8) {}
+      : s_(specOf(l)),
+        opts_(s_.ep.options() + storageOption(s_.st)),
+        wg0_(dev.info().is_gpu ? 64 : 8) {}
 
  protected:
   cl_kernel make(ocl::Device& dev, const char* name) { return dev.kernel(kFile, opts_, name); }
@@ -203,6 +212,8 @@ class GemmConv : public ConvKernelBase {
  public:
   GemmConv(const ir::Layer& l, ocl::Device& dev, bool im2col)
       : ConvKernelBase(l, dev), im2col_(im2col) {
+    CLRT_CHECK(s_.st == DataType::kFLOAT, kBuild, "conv layer '", s_.layer,
+               "': the CLBlast tactics run FP32 layers only");
     weights_ = ocl::MemHandle(uploadWeights(dev, l.weights.at("kernel")));
     if (s_.has_bias) bias_ = ocl::MemHandle(uploadWeights(dev, l.weights.at("bias")));
     epi_ = ocl::KernelHandle(make(dev, "bias_act"));
@@ -278,6 +289,7 @@ class DirectConvTactic : public ConvTactic {
     return std::make_unique<DirectConv>(l, dev);
   }
   int priority() const override { return 1; }
+  std::vector<DataType> precisions() const override { return {DataType::kFLOAT, DataType::kHALF}; }
 };
 
 class DepthwiseConvTactic : public ConvTactic {
@@ -292,6 +304,7 @@ class DepthwiseConvTactic : public ConvTactic {
     return std::make_unique<DepthwiseConv>(l, dev);
   }
   int priority() const override { return 0; }
+  std::vector<DataType> precisions() const override { return {DataType::kFLOAT, DataType::kHALF}; }
 };
 
 class Im2colConvTactic : public ConvTactic {
@@ -300,7 +313,7 @@ class Im2colConvTactic : public ConvTactic {
   bool eligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
                 const ocl::DeviceInfo&) const override {
     ConvSpec s;
-    return convEligible(l, in, &s) && s.G == 1;
+    return convEligible(l, in, &s) && s.G == 1 && s.st == DataType::kFLOAT;
   }
   std::unique_ptr<Kernel> instantiate(const ir::Layer& l, ocl::Device& dev) const override {
     return std::make_unique<GemmConv>(l, dev, /*im2col=*/true);
@@ -314,7 +327,7 @@ class Conv1x1Tactic : public ConvTactic {
   bool eligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
                 const ocl::DeviceInfo&) const override {
     ConvSpec s;
-    if (!convEligible(l, in, &s) || s.G != 1) return false;
+    if (!convEligible(l, in, &s) || s.G != 1 || s.st != DataType::kFLOAT) return false;
     const Window2d& w = s.win;
     const bool unpadded = w.auto_pad != "NOTSET" ||
                           (w.pads[0] == 0 && w.pads[1] == 0 && w.pads[2] == 0 && w.pads[3] == 0);

@@ -1,6 +1,10 @@
-// INT8 tactics (registration). Filled in by the INT8 kernels work.
-#include "clrt/tactics/tactic.h"
+// INT8 tactics (registration): the conv, matmul and pooling/eltwise/concat families.
+#include "clrt/tactics/int8_common.h"
 
 namespace clrt::tactics {
-void registerInt8Tactics() {}
+void registerInt8Tactics() {
+  registerInt8ConvTactics();
+  registerInt8GemmTactics();
+  registerInt8MiscTactics();
+}
 }  // namespace clrt::tactics

@@ -1,6 +1,7 @@
 // MatMul tactics (NumPy matmul semantics: batched, broadcast batch dims, 1-D promotion,
 // trans_a/trans_b): CLBlast SGEMM variants and a portable local-memory tiled kernel, both with
-// the fused y = act(a @ b + bias + residual) epilogue.
+// the fused y = act(a @ b + bias + residual) epilogue. The tiled kernel also runs FP16 layers
+// (half operands, float arithmetic); CLBlast runs FP32 only (its half GEMM needs cl_khr_fp16).
 #include <mutex>
 
 #include "clrt/tactics/compute_common.h"
@@ -88,10 +89,14 @@ struct MatSpec {
   Epilogue ep;
   Dims b_dims;
   int64_t bias_n = 0;
+  DataType st = DataType::kFLOAT;  // operand storage: FLOAT, or HALF for an FP16 layer
 };
 
 bool readSpec(const ir::Layer& l, MatSpec* s) {
   s->layer = l.name;
+  const std::optional<DataType> st = floatStorage(l);
+  if (!st) return false;
+  s->st = *st;
   s->ta = l.attrs.i("trans_a", 0) != 0;
   s->tb = l.attrs.i("trans_b", 0) != 0;
   auto kit = l.weights.find("kernel");
@@ -110,8 +115,9 @@ bool readSpec(const ir::Layer& l, MatSpec* s) {
 
 bool matEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in, MatSpec* s) {
   if (!readSpec(l, s) || in.empty()) return false;
-  for (const ir::TensorInfo& t : in)
-    if (!t.dims.empty() && !isFloat(t)) return false;
+  for (size_t i = 0; i < in.size(); ++i)
+    if (!in[i].dims.empty() && !storedAs(l, in, i, s->st)) return false;
+  if (outputDtype(l, 0, s->st) != s->st) return false;
   if (in[0].dims.empty()) return false;
   if (!s->b_weights && (in.size() < 2 || in[1].dims.empty())) return false;
   return true;
@@ -123,9 +129,22 @@ class MatMulKernel : public Kernel {
   MatMulKernel(const ir::Layer& l, ocl::Device& dev, bool use_blas) : blas_(use_blas) {
     CLRT_CHECK(readSpec(l, &s_), kBuild, "matmul layer '", l.name,
                "' has inputs/attributes no matmul tactic supports");
-    if (s_.b_weights) b_ = ocl::MemHandle(uploadWeights(dev, l.weights.at("kernel")));
+    CLRT_CHECK(!blas_ || s_.st == DataType::kFLOAT, kBuild, "matmul layer '", l.name,
+               "': the CLBlast tactic runs FP32 layers only");
+    // A weight b operand is stored like the activations (the kernels read both operands alike).
+    if (s_.b_weights) {
+      const HostTensor& w = l.weights.at("kernel");
+      if (s_.st == DataType::kHALF) {
+        const HostTensor h = w.castTo(DataType::kHALF);
+        b_ = ocl::MemHandle(dev.alloc(std::max<size_t>(h.bytes.size(), 4)));
+        if (!h.bytes.empty())
+          dev.write(dev.queue(), b_.get(), 0, h.bytes.size(), h.bytes.data(), /*blocking=*/true);
+      } else {
+        b_ = ocl::MemHandle(uploadWeights(dev, w));
+      }
+    }
     if (s_.has_bias) bias_ = ocl::MemHandle(uploadWeights(dev, l.weights.at("bias")));
-    const std::string opts = s_.ep.options();
+    const std::string opts = s_.ep.options() + storageOption(s_.st);
     tiled_ = ocl::KernelHandle(dev.kernel(kFile, opts, "gemm_tiled"));
     rows_ = ocl::KernelHandle(dev.kernel(kFile, opts, "gemm_rows"));
     if (blas_) epi_ = ocl::KernelHandle(dev.kernel(kFile, opts, "bias_act"));
@@ -135,13 +154,13 @@ class MatMulKernel : public Kernel {
     CLRT_CHECK(!a.inputs.empty() && !a.outputs.empty(), kRuntime, "matmul layer '", s_.layer,
                "' got no input/output tensors");
     const DeviceTensor& A = a.inputs[0];
-    requireFloat(A, s_.layer, "input a");
-    requireFloat(a.outputs[0], s_.layer, "output");
+    requireStorage(A, s_.st, s_.layer, "input a");
+    requireStorage(a.outputs[0], s_.st, s_.layer, "output");
     cl_mem bbuf = b_.get();
     Dims bd = s_.b_dims;
     if (!s_.b_weights) {
       CLRT_CHECK(a.inputs.size() > 1, kRuntime, "matmul layer '", s_.layer, "' needs input b");
-      requireFloat(a.inputs[1], s_.layer, "input b");
+      requireStorage(a.inputs[1], s_.st, s_.layer, "input b");
       bbuf = a.inputs[1].buf;
       bd = a.inputs[1].dims;
     }
@@ -155,7 +174,7 @@ class MatMulKernel : public Kernel {
     cl_mem res = nullptr;
     if (s_.has_res) {
       const DeviceTensor& R = a.inputs.back();
-      requireFloat(R, s_.layer, "residual");
+      requireStorage(R, s_.st, s_.layer, "residual");
       CLRT_CHECK(R.dims == od, kRuntime, "matmul layer '", s_.layer, "': residual ",
                  dimsToString(R.dims), " must have the output shape ", dimsToString(od));
       res = R.buf;
@@ -269,7 +288,7 @@ class MatMulTactic : public Tactic {
                 const ocl::DeviceInfo&) const override {
     MatSpec s;
     if (!matEligible(l, in, &s)) return false;
-    if (blas_) return true;
+    if (blas_) return s.st == DataType::kFLOAT;
     // The tiled kernel takes at most kMaxBatchDims batch dims (after merging).
     const size_t rb = s.b_weights ? s.b_dims.size() : in[1].dims.size();
     return std::max(in[0].dims.size(), rb) <= kMaxBatchDims + 2;
@@ -278,6 +297,10 @@ class MatMulTactic : public Tactic {
     return std::make_unique<MatMulKernel>(l, dev, blas_);
   }
   int priority() const override { return prio_; }
+  std::vector<DataType> precisions() const override {
+    if (blas_) return {DataType::kFLOAT};
+    return {DataType::kFLOAT, DataType::kHALF};
+  }
 
  private:
   std::string name_;

@@ -1,7 +1,9 @@
 // Movement tactics: reshape-like copies, TRANSPOSE / SHUFFLE, CONCATENATION, SLICE, SPLIT,
 // GATHER, EXPAND, CONSTANT, RANGE and CONSTANT_OF_SHAPE, from kernels/movement.cl. Output dims
 // always come from ExecArgs; only slice starts/steps are computed here (ONNX clamping).
+// The copies move elements of any size, so besides FP32 they run FP16 and INT8 layers as is.
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 #include <type_traits>
 
@@ -433,6 +435,37 @@ bool intTensor(const ir::TensorInfo& t) {
   return t.dtype == DataType::kINT64 || t.dtype == DataType::kINT32;
 }
 
+// Under an FP16 or INT8 precision, the data inputs (the first `ndata`) and every output must be
+// stored as that precision says, and an INT8 copy must keep its scale: moving bytes cannot
+// rescale. FP32 layers move whatever they get, as before precisions existed.
+bool storageFits(const ir::Layer& l, const std::vector<ir::TensorInfo>& in, size_t ndata) {
+  const DataType p = layerPrecision(l);
+  if (p == DataType::kFLOAT) return true;
+  if (p != DataType::kHALF && p != DataType::kINT8) return false;
+  if (in.empty()) return false;
+  const float s0 = inputScale(l, 0);
+  auto sameScale = [](float a, float b) {
+    return a <= 0.0f || b <= 0.0f || std::fabs(a - b) <= 1e-6f * std::max(a, b);
+  };
+  for (size_t i = 0; i < std::min(ndata, in.size()); ++i) {
+    if (inputDtype(l, i, in[i].dtype) != p) return false;
+    if (p == DataType::kINT8 && !sameScale(inputScale(l, i), s0)) return false;
+  }
+  for (size_t j = 0; j < l.outputs.size(); ++j) {
+    if (outputDtype(l, j, p) != p) return false;
+    if (p == DataType::kINT8 && !sameScale(outputScale(l, j), s0)) return false;
+  }
+  return true;
+}
+
+// Eligibility `e` plus storageFits over the first `ndata` inputs (SIZE_MAX: all).
+FnTactic::EligibleFn fitting(FnTactic::EligibleFn e, size_t ndata = 1) {
+  return [e = std::move(e), ndata](const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
+                                   const ocl::DeviceInfo& d) {
+    return storageFits(l, in, ndata) && e(l, in, d);
+  };
+}
+
 }  // namespace
 
 void registerMovementTactics() {
@@ -440,35 +473,42 @@ void registerMovementTactics() {
   auto reg = [](const char* name, L kind, FnTactic::EligibleFn e, FnTactic::MakeFn m) {
     registerTactic(std::make_unique<FnTactic>(name, kind, std::move(e), std::move(m)));
   };
+  // Element copies of any size: FP32, FP16 and INT8 layers alike (see storageFits).
+  auto regAny = [](const char* name, L kind, FnTactic::EligibleFn e, FnTactic::MakeFn m,
+                   size_t ndata = 1) {
+    registerTactic(std::make_unique<FnTactic>(
+        name, kind, fitting(std::move(e), ndata), std::move(m),
+        std::vector<DataType>{DataType::kFLOAT, DataType::kHALF, DataType::kINT8}));
+  };
   // Plain byte copies: any dtype, any rank.
   auto copyEligible = [](const ir::Layer&, const std::vector<ir::TensorInfo>& in,
                          const ocl::DeviceInfo&) { return !in.empty(); };
-  reg("reshape.copy", L::kRESHAPE, copyEligible, make<CopyKernel>());
-  reg("flatten.copy", L::kFLATTEN, copyEligible, make<CopyKernel>());
-  reg("squeeze.copy", L::kSQUEEZE, copyEligible, make<CopyKernel>());
-  reg("unsqueeze.copy", L::kUNSQUEEZE, copyEligible, make<CopyKernel>());
+  regAny("reshape.copy", L::kRESHAPE, copyEligible, make<CopyKernel>());
+  regAny("flatten.copy", L::kFLATTEN, copyEligible, make<CopyKernel>());
+  regAny("squeeze.copy", L::kSQUEEZE, copyEligible, make<CopyKernel>());
+  regAny("unsqueeze.copy", L::kUNSQUEEZE, copyEligible, make<CopyKernel>());
   // A permutation must match the input rank.
   auto permFits = [](const ir::Layer& l, const char* attr, const std::vector<ir::TensorInfo>& in) {
     const auto perm = l.attrs.ints(attr);
     return perm.empty() || (!in.empty() && perm.size() == in[0].dims.size());
   };
-  reg(
+  regAny(
       "transpose.strided", L::kTRANSPOSE,
       [permFits](const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
                  const ocl::DeviceInfo& d) {
         return permFits(l, "perm", in) && anyTensor(l, in, d);
       },
       make<TransposeKernel>());
-  reg(
+  regAny(
       "shuffle.strided", L::kSHUFFLE,
       [permFits](const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
                  const ocl::DeviceInfo& d) {
         return permFits(l, "first_transpose", in) && anyTensor(l, in, d);
       },
       make<ShuffleKernel>());
-  reg("expand.strided", L::kEXPAND, anyTensor, make<ExpandKernel>());
-  reg("split.strided", L::kSPLIT, anyTensor, make<SplitKernel>());
-  reg(
+  regAny("expand.strided", L::kEXPAND, anyTensor, make<ExpandKernel>());
+  regAny("split.strided", L::kSPLIT, anyTensor, make<SplitKernel>());
+  regAny(
       "slice.strided", L::kSLICE,
       [](const ir::Layer& l, const std::vector<ir::TensorInfo>& in, const ocl::DeviceInfo& d) {
         // starts/ends/axes/steps inputs must be integers whose values the host will know.
@@ -477,15 +517,15 @@ void registerMovementTactics() {
         return anyTensor(l, in, d);
       },
       make<SliceKernel>());
-  reg(
+  regAny(
       "concat.strided", L::kCONCATENATION,
       [](const ir::Layer& l, const std::vector<ir::TensorInfo>& in, const ocl::DeviceInfo& d) {
         for (auto& t : in)
           if (t.dtype != in[0].dtype) return false;
         return anyTensor(l, in, d);
       },
-      make<ConcatKernel>());
-  reg(
+      make<ConcatKernel>(), SIZE_MAX);
+  regAny(
       "gather.index", L::kGATHER,
       [](const ir::Layer& l, const std::vector<ir::TensorInfo>& in, const ocl::DeviceInfo& d) {
         return in.size() == 2 && intTensor(in[1]) && !in[0].dims.empty() && anyTensor(l, in, d);

@@ -1,8 +1,10 @@
 // Normalization tactics: SOFTMAX / LOG_SOFTMAX over any axis, LayerNorm (kNORMALIZATION) and
-// REDUCE over any set of axes, from the one program of kernels/normalization.cl.
+// REDUCE over any set of axes, from the program of kernels/normalization.cl: the FP32 one, or
+// for FP16 layers its STORAGE_HALF variant (half storage, float accumulation).
 #include <algorithm>
 #include <set>
 
+#include "clrt/tactics/compute_common.h"
 #include "clrt/tactics/strided.h"
 
 namespace clrt::tactics {
@@ -30,6 +32,16 @@ int64_t prod(const Dims& d, size_t from, size_t to) {
   return n;
 }
 
+// The float storage of a layer these kernels run (eligibility refused the others).
+DataType storageOf(const ir::Layer& l) { return floatStorage(l).value_or(DataType::kFLOAT); }
+
+// Every float input and output of a run is stored as the layer was built for.
+void checkStorage(const ExecArgs& args, DataType st, const std::string& layer) {
+  requireStorage(args.inputs.at(0), st, layer, "input");
+  for (const DeviceTensor& y : args.outputs)
+    if (y.buf) requireStorage(y, st, layer, "output");
+}
+
 cl_int toInt(int64_t v, const std::string& layer) {
   checkIndexable(v, "layer '" + layer + "'");
   return static_cast<cl_int>(v);
@@ -38,8 +50,14 @@ cl_int toInt(int64_t v, const std::string& layer) {
 class SoftmaxKernel : public Kernel {
  public:
   SoftmaxKernel(ocl::Device& dev, const ir::Layer& l, bool log)
-      : k_(dev, kFile), dev_(dev.id()), layer_(l.name), axis_(l.attrs.i("axis", -1)), log_(log) {}
+      : st_(storageOf(l)),
+        k_(dev, kFile, storageOption(st_)),
+        dev_(dev.id()),
+        layer_(l.name),
+        axis_(l.attrs.i("axis", -1)),
+        log_(log) {}
   void enqueue(const ExecArgs& args) override {
+    checkStorage(args, st_, layer_);
     const DeviceTensor &x = args.inputs.at(0), &y = args.outputs.at(0);
     const int64_t rank = static_cast<int64_t>(x.dims.size());
     if (volume(x.dims) == 0) return;
@@ -65,6 +83,7 @@ class SoftmaxKernel : public Kernel {
   }
 
  private:
+  DataType st_;  // float storage (FLOAT/HALF): picks the program variant
   KernelCache k_;
   cl_device_id dev_;
   std::string layer_;
@@ -87,7 +106,8 @@ bool weightFits(const Dims& w, const Dims& x, size_t axis) {
 class LayerNormKernel : public Kernel {
  public:
   LayerNormKernel(ocl::Device& dev, const ir::Layer& l)
-      : k_(dev, kFile),
+      : st_(storageOf(l)),
+        k_(dev, kFile, storageOption(st_)),
         dev_(dev.id()),
         layer_(l.name),
         axis_(l.attrs.i("axis", -1)),
@@ -104,6 +124,7 @@ class LayerNormKernel : public Kernel {
     }
   }
   void enqueue(const ExecArgs& args) override {
+    checkStorage(args, st_, layer_);
     const DeviceTensor &x = args.inputs.at(0), &y = args.outputs.at(0);
     const int64_t rank = static_cast<int64_t>(x.dims.size());
     CLRT_CHECK(rank > 0, kRuntime, "NORMALIZATION layer '", layer_,
@@ -143,6 +164,7 @@ class LayerNormKernel : public Kernel {
   }
 
  private:
+  DataType st_;  // float storage (FLOAT/HALF): picks the program variant
   KernelCache k_;
   cl_device_id dev_;
   std::string layer_;
@@ -165,13 +187,15 @@ int reduceCode(const std::string& op) {
 class ReduceKernel : public Kernel {
  public:
   ReduceKernel(ocl::Device& dev, const ir::Layer& l, int op)
-      : k_(dev, kFile),
+      : st_(storageOf(l)),
+        k_(dev, kFile, storageOption(st_)),
         dev_(dev.id()),
         layer_(l.name),
         op_(op),
         axes_(l.attrs.ints("axes")),
         noopEmpty_(l.attrs.i("noop_with_empty_axes", 0) != 0) {}
   void enqueue(const ExecArgs& args) override {
+    checkStorage(args, st_, layer_);
     const DeviceTensor &x = args.inputs.at(0), &y = args.outputs.at(0);
     const int64_t rank = static_cast<int64_t>(x.dims.size());
     std::vector<int64_t> axes = axes_;
@@ -218,6 +242,7 @@ class ReduceKernel : public Kernel {
   }
 
  private:
+  DataType st_;  // float storage (FLOAT/HALF): picks the program variant
   KernelCache k_;
   cl_device_id dev_;
   std::string layer_;
@@ -226,38 +251,45 @@ class ReduceKernel : public Kernel {
   bool noopEmpty_;
 };
 
-bool floatInput(const std::vector<ir::TensorInfo>& in) {
-  return !in.empty() && in[0].dtype == DataType::kFLOAT;
+// Input 0 is stored as the layer precision says (FLOAT, or HALF for FP16).
+bool floatInput(const ir::Layer& l, const std::vector<ir::TensorInfo>& in) {
+  const std::optional<DataType> st = floatStorage(l);
+  return st && storedAs(l, in, 0, *st) && outputDtype(l, 0, *st) == *st;
 }
 
 }  // namespace
 
 void registerNormalizationTactics() {
   using L = ir::LayerKind;
-  auto softmaxEligible = [](const ir::Layer&, const std::vector<ir::TensorInfo>& in,
-                            const ocl::DeviceInfo&) { return in.size() == 1 && floatInput(in); };
+  const std::vector<DataType> kFloatHalf = {DataType::kFLOAT, DataType::kHALF};
+  auto softmaxEligible = [](const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
+                            const ocl::DeviceInfo&) { return in.size() == 1 && floatInput(l, in); };
   registerTactic(std::make_unique<FnTactic>(
       "softmax.axis", L::kSOFTMAX, softmaxEligible,
       [](const ir::Layer& l, ocl::Device& dev) -> std::unique_ptr<Kernel> {
         return std::make_unique<SoftmaxKernel>(dev, l, false);
-      }));
+      },
+      kFloatHalf));
   registerTactic(std::make_unique<FnTactic>(
       "log_softmax.axis", L::kLOG_SOFTMAX, softmaxEligible,
       [](const ir::Layer& l, ocl::Device& dev) -> std::unique_ptr<Kernel> {
         return std::make_unique<SoftmaxKernel>(dev, l, true);
-      }));
+      },
+      kFloatHalf));
   registerTactic(std::make_unique<FnTactic>(
       "layernorm.rows", L::kNORMALIZATION,
       [](const ir::Layer& l, const std::vector<ir::TensorInfo>& in, const ocl::DeviceInfo&) {
-        return in.size() == 1 && floatInput(in) && !in[0].dims.empty() && l.weights.count("scale");
+        return in.size() == 1 && floatInput(l, in) && !in[0].dims.empty() &&
+               l.weights.count("scale");
       },
       [](const ir::Layer& l, ocl::Device& dev) -> std::unique_ptr<Kernel> {
         return std::make_unique<LayerNormKernel>(dev, l);
-      }));
+      },
+      kFloatHalf));
   registerTactic(std::make_unique<FnTactic>(
       "reduce.axes", L::kREDUCE,
       [](const ir::Layer& l, const std::vector<ir::TensorInfo>& in, const ocl::DeviceInfo&) {
-        if (in.empty() || !floatInput(in) || reduceCode(l.attrs.s("op")) < 0 ||
+        if (in.empty() || !floatInput(l, in) || reduceCode(l.attrs.s("op")) < 0 ||
             in[0].dims.size() > static_cast<size_t>(kMaxKernelRank))
           return false;
         // An axes input must have an integer type (its value is needed on the host).
@@ -268,7 +300,8 @@ void registerNormalizationTactics() {
         CLRT_CHECK(op >= 0, kBuild, "REDUCE layer '", l.name, "': unknown op '", l.attrs.s("op"),
                    "'");
         return std::make_unique<ReduceKernel>(dev, l, op);
-      }));
+      },
+      kFloatHalf));
 }
 
 }  // namespace clrt::tactics

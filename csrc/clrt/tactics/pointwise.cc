@@ -1,8 +1,10 @@
 // Pointwise tactics: ACTIVATION, UNARY, ELEMENTWISE (broadcasting), SCALE, CAST, IDENTITY and
-// WHERE, all served by the one program built from kernels/pointwise.cl.
+// WHERE, all served by the program built from kernels/pointwise.cl: the FP32 one, or for FP16
+// layers its STORAGE_HALF variant (half storage, float arithmetic).
 #include <cmath>
 #include <limits>
 
+#include "clrt/tactics/compute_common.h"
 #include "clrt/tactics/strided.h"
 
 namespace clrt::tactics {
@@ -55,6 +57,15 @@ std::pair<float, float> activationParams(const ir::Attrs& a, const std::string& 
   return {static_cast<float>(a.f("alpha", alpha)), static_cast<float>(a.f("beta", beta))};
 }
 
+// Float-valued input i is stored as the layer precision says (FLOAT, or HALF for FP16).
+bool floatOk(const ir::Layer& l, const std::vector<ir::TensorInfo>& in, size_t i) {
+  const std::optional<DataType> st = floatStorage(l);
+  return st && storedAs(l, in, i, *st);
+}
+
+// The float storage of a layer the float kernels run (eligibility refused the others).
+DataType storageOf(const ir::Layer& l) { return floatStorage(l).value_or(DataType::kFLOAT); }
+
 cl_int count(const Dims& d, const std::string& layer) {
   const int64_t n = volume(d);
   checkIndexable(n, "layer '" + layer + "'");
@@ -64,8 +75,13 @@ cl_int count(const Dims& d, const std::string& layer) {
 // y = f(x) for ACTIVATION and UNARY: float ops through unary_f, integer ABS/NEG, bool NOT.
 class UnaryKernel : public Kernel {
  public:
-  UnaryKernel(ocl::Device& dev, std::string layer, int op, float a, float b)
-      : k_(dev, kFile), layer_(std::move(layer)), op_(op), a_(a), b_(b) {}
+  UnaryKernel(ocl::Device& dev, const ir::Layer& l, int op, float a, float b)
+      : st_(storageOf(l)),
+        k_(dev, kFile, storageOption(st_)),
+        layer_(l.name),
+        op_(op),
+        a_(a),
+        b_(b) {}
   void enqueue(const ExecArgs& args) override {
     const DeviceTensor& x = args.inputs.at(0);
     const cl_int n = count(x.dims, layer_);
@@ -75,7 +91,9 @@ class UnaryKernel : public Kernel {
     if (op_ == 31) {
       k = k_.get("not_b");
       ocl::setArgs(k, x.buf, args.outputs[0].buf, n);
-    } else if (x.dtype == DataType::kFLOAT) {
+    } else if (!isInt(x.dtype)) {
+      requireStorage(x, st_, layer_, "input");
+      requireStorage(args.outputs[0], st_, layer_, "output");
       k = k_.get("unary_f");
       ocl::setArgs(k, x.buf, args.outputs[0].buf, n, cl_int{op_}, a_, b_);
     } else {
@@ -86,6 +104,7 @@ class UnaryKernel : public Kernel {
   }
 
  private:
+  DataType st_;  // float storage (FLOAT/HALF): picks the program variant
   KernelCache k_;
   std::string layer_;
   int op_;
@@ -94,8 +113,8 @@ class UnaryKernel : public Kernel {
 
 class BinaryKernel : public Kernel {
  public:
-  BinaryKernel(ocl::Device& dev, std::string layer, int op)
-      : k_(dev, kFile), layer_(std::move(layer)), op_(op) {}
+  BinaryKernel(ocl::Device& dev, const ir::Layer& l, int op)
+      : st_(storageOf(l)), k_(dev, kFile, storageOption(st_)), layer_(l.name), op_(op) {}
   void enqueue(const ExecArgs& args) override {
     const DeviceTensor &a = args.inputs.at(0), &b = args.inputs.at(1);
     const DeviceTensor& y = args.outputs.at(0);
@@ -117,6 +136,10 @@ class BinaryKernel : public Kernel {
     const char* name = nullptr;
     switch (a.dtype) {
       case DataType::kFLOAT:
+      case DataType::kHALF:
+        requireStorage(a, st_, layer_, "input a");
+        requireStorage(b, st_, layer_, "input b");
+        if (!compare) requireStorage(y, st_, layer_, "output");
         name = compare ? "compare_f" : "binary_f";
         break;
       case DataType::kINT32:
@@ -139,6 +162,7 @@ class BinaryKernel : public Kernel {
   }
 
  private:
+  DataType st_;  // float storage (FLOAT/HALF): picks the program variant
   KernelCache k_;
   std::string layer_;
   int op_;
@@ -147,7 +171,10 @@ class BinaryKernel : public Kernel {
 class ScaleKernel : public Kernel {
  public:
   ScaleKernel(ocl::Device& dev, const ir::Layer& l)
-      : k_(dev, kFile), layer_(l.name), axis_(l.attrs.i("channel_axis", 1)) {
+      : st_(storageOf(l)),
+        k_(dev, kFile, storageOption(st_)),
+        layer_(l.name),
+        axis_(l.attrs.i("channel_axis", 1)) {
     auto sc = l.weights.find("scale"), sh = l.weights.find("shift");
     CLRT_CHECK(sc != l.weights.end(), kBuild, "SCALE layer '", l.name, "' has no 'scale' weights");
     channels_ = sc->second.numel();
@@ -163,6 +190,8 @@ class ScaleKernel : public Kernel {
   }
   void enqueue(const ExecArgs& args) override {
     const DeviceTensor& x = args.inputs.at(0);
+    requireStorage(x, st_, layer_, "input");
+    requireStorage(args.outputs.at(0), st_, layer_, "output");
     const cl_int n = count(x.dims, layer_);
     if (n == 0) return;
     const int64_t axis = normalizeAxis(axis_, static_cast<int64_t>(x.dims.size()),
@@ -180,6 +209,7 @@ class ScaleKernel : public Kernel {
   }
 
  private:
+  DataType st_;  // float storage (FLOAT/HALF): picks the program variant
   KernelCache k_;
   std::string layer_;
   int64_t axis_, channels_ = 0;
@@ -255,8 +285,7 @@ class WhereKernel : public Kernel {
 
 bool activationEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
                         const ocl::DeviceInfo&) {
-  return in.size() == 1 && in[0].dtype == DataType::kFLOAT &&
-         codeOf(activationCodes(), l.attrs.s("type")) > 0;
+  return in.size() == 1 && floatOk(l, in, 0) && codeOf(activationCodes(), l.attrs.s("type")) > 0;
 }
 
 bool unaryEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
@@ -266,8 +295,8 @@ bool unaryEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
   const int code = codeOf(unaryCodes(), op);
   if (code < 0) return false;
   if (op == "NOT") return in[0].dtype == DataType::kBOOL;
-  if (op == "ABS" || op == "NEG") return in[0].dtype == DataType::kFLOAT || isInt(in[0].dtype);
-  return in[0].dtype == DataType::kFLOAT;
+  if (op == "ABS" || op == "NEG") return floatOk(l, in, 0) || isInt(in[0].dtype);
+  return floatOk(l, in, 0);
 }
 
 bool elementwiseEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
@@ -277,12 +306,12 @@ bool elementwiseEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& 
   const DataType t = in[0].dtype;
   if (code < 0) return false;
   if (code >= 10 || t == DataType::kBOOL) return t == DataType::kBOOL && (code >= 10 || code == 7);
-  return t == DataType::kFLOAT || isInt(t);
+  return (floatOk(l, in, 0) && floatOk(l, in, 1)) || isInt(t);
 }
 
 bool scaleEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
                    const ocl::DeviceInfo&) {
-  return in.size() == 1 && in[0].dtype == DataType::kFLOAT && l.weights.count("scale");
+  return in.size() == 1 && floatOk(l, in, 0) && l.weights.count("scale");
 }
 
 bool castEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
@@ -295,14 +324,24 @@ bool identityEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
                       const ocl::DeviceInfo&) {
   // A plain copy handles any dtype; a differing output type goes through cast_any.
   if (in.size() != 1) return false;
+  if (layerPrecision(l) == DataType::kINT8) {
+    // An INT8 identity is a byte copy: it cannot change the scale.
+    const float si = inputScale(l, 0), so = outputScale(l, 0);
+    return inputDtype(l, 0, in[0].dtype) == DataType::kINT8 &&
+           outputDtype(l, 0, DataType::kINT8) == DataType::kINT8 &&
+           (si <= 0.0f || so <= 0.0f || std::fabs(si - so) <= 1e-6f * std::max(si, so));
+  }
   if (!l.output_types.empty() && l.output_types[0] && *l.output_types[0] != in[0].dtype)
     return castable(in[0].dtype) && castable(*l.output_types[0]);
   return true;
 }
 
-bool whereEligible(const ir::Layer&, const std::vector<ir::TensorInfo>& in,
+bool whereEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
                    const ocl::DeviceInfo&) {
   if (in.size() != 3 || in[0].dtype != DataType::kBOOL || in[1].dtype != in[2].dtype || !rankOk(in))
+    return false;
+  // Float values must be stored as the layer precision says; any other type is a byte select.
+  if (layerPrecision(l) == DataType::kHALF && !(floatOk(l, in, 1) && floatOk(l, in, 2)))
     return false;
   const size_t es = dtypeSize(in[1].dtype);
   return es == 1 || es == 2 || es == 4 || es == 8;
@@ -312,6 +351,7 @@ bool whereEligible(const ir::Layer&, const std::vector<ir::TensorInfo>& in,
 
 void registerPointwiseTactics() {
   using L = ir::LayerKind;
+  const std::vector<DataType> kFloatHalf = {DataType::kFLOAT, DataType::kHALF};
   registerTactic(std::make_unique<FnTactic>(
       "activation.pointwise", L::kACTIVATION, activationEligible,
       [](const ir::Layer& l, ocl::Device& dev) -> std::unique_ptr<Kernel> {
@@ -319,29 +359,33 @@ void registerPointwiseTactics() {
         const int code = codeOf(activationCodes(), type);
         CLRT_CHECK(code > 0, kBuild, "ACTIVATION layer '", l.name, "': unknown type '", type, "'");
         auto [a, b] = activationParams(l.attrs, type);
-        return std::make_unique<UnaryKernel>(dev, l.name, code, a, b);
-      }));
+        return std::make_unique<UnaryKernel>(dev, l, code, a, b);
+      },
+      kFloatHalf));
   registerTactic(std::make_unique<FnTactic>(
       "unary.pointwise", L::kUNARY, unaryEligible,
       [](const ir::Layer& l, ocl::Device& dev) -> std::unique_ptr<Kernel> {
         const int code = codeOf(unaryCodes(), l.attrs.s("op"));
         CLRT_CHECK(code > 0, kBuild, "UNARY layer '", l.name, "': unknown op '", l.attrs.s("op"),
                    "'");
-        return std::make_unique<UnaryKernel>(dev, l.name, code, 0.0f, 0.0f);
-      }));
+        return std::make_unique<UnaryKernel>(dev, l, code, 0.0f, 0.0f);
+      },
+      kFloatHalf));
   registerTactic(std::make_unique<FnTactic>(
       "elementwise.broadcast", L::kELEMENTWISE, elementwiseEligible,
       [](const ir::Layer& l, ocl::Device& dev) -> std::unique_ptr<Kernel> {
         const int code = codeOf(binaryCodes(), l.attrs.s("op"));
         CLRT_CHECK(code >= 0, kBuild, "ELEMENTWISE layer '", l.name, "': unknown op '",
                    l.attrs.s("op"), "'");
-        return std::make_unique<BinaryKernel>(dev, l.name, code);
-      }));
+        return std::make_unique<BinaryKernel>(dev, l, code);
+      },
+      kFloatHalf));
   registerTactic(std::make_unique<FnTactic>(
       "scale.per_channel", L::kSCALE, scaleEligible,
       [](const ir::Layer& l, ocl::Device& dev) -> std::unique_ptr<Kernel> {
         return std::make_unique<ScaleKernel>(dev, l);
-      }));
+      },
+      kFloatHalf));
   registerTactic(std::make_unique<FnTactic>(
       "cast.pointwise", L::kCAST, castEligible,
       [](const ir::Layer& l, ocl::Device& dev) -> std::unique_ptr<Kernel> {
@@ -351,12 +395,14 @@ void registerPointwiseTactics() {
       "identity.copy", L::kIDENTITY, identityEligible,
       [](const ir::Layer& l, ocl::Device& dev) -> std::unique_ptr<Kernel> {
         return std::make_unique<CastKernel>(dev, l.name);
-      }));
+      },
+      std::vector<DataType>{DataType::kFLOAT, DataType::kHALF, DataType::kINT8}));
   registerTactic(std::make_unique<FnTactic>(
       "where.broadcast", L::kWHERE, whereEligible,
       [](const ir::Layer& l, ocl::Device& dev) -> std::unique_ptr<Kernel> {
         return std::make_unique<WhereKernel>(dev, l.name);
-      }));
+      },
+      kFloatHalf));
 }
 
 }  // namespace clrt::tactics

@@ -1,5 +1,6 @@
 // Pooling tactic: windowed MAX/AVERAGE (pads, strides, dilations, count_include_pad; ceil_mode
 // arrives through the output dims) and global MAX/AVERAGE, over [N,C,H,W] or [N,C,W] as H=1.
+// FP32 and FP16 layers (half storage, float arithmetic).
 #include <mutex>
 #include <tuple>
 
@@ -15,10 +16,14 @@ struct PoolSpec {
   std::string layer;
   bool is_max = true, global = false, count_include_pad = false;
   Window2d win;
+  DataType st = DataType::kFLOAT;  // activation storage: FLOAT, or HALF for an FP16 layer
 };
 
 bool readSpec(const ir::Layer& l, PoolSpec* s) {
   s->layer = l.name;
+  const std::optional<DataType> st = floatStorage(l);
+  if (!st) return false;
+  s->st = *st;
   const std::string type = l.attrs.s("type", "MAX");
   if (type != "MAX" && type != "AVERAGE") return false;
   s->is_max = type == "MAX";
@@ -33,11 +38,12 @@ class PoolKernel : public Kernel {
   PoolKernel(const ir::Layer& l, ocl::Device& dev) : gpu_(dev.info().is_gpu) {
     CLRT_CHECK(readSpec(l, &s_), kBuild, "pooling layer '", l.name,
                "' has attributes the pooling tactic does not support");
+    const std::string opts = storageOption(s_.st);
     if (s_.global) {
-      loop_ = ocl::KernelHandle(dev.kernel(kFile, "", "global_pool_loop"));
-      reduce_ = ocl::KernelHandle(dev.kernel(kFile, "", "global_pool_reduce"));
+      loop_ = ocl::KernelHandle(dev.kernel(kFile, opts, "global_pool_loop"));
+      reduce_ = ocl::KernelHandle(dev.kernel(kFile, opts, "global_pool_reduce"));
     } else {
-      window_ = ocl::KernelHandle(dev.kernel(kFile, "", "pool2d"));
+      window_ = ocl::KernelHandle(dev.kernel(kFile, opts, "pool2d"));
     }
   }
 
@@ -46,8 +52,8 @@ class PoolKernel : public Kernel {
                "' got no input/output tensors");
     const DeviceTensor& x = a.inputs[0];
     const DeviceTensor& y = a.outputs[0];
-    requireFloat(x, s_.layer, "input");
-    requireFloat(y, s_.layer, "output");
+    requireStorage(x, s_.st, s_.layer, "input");
+    requireStorage(y, s_.st, s_.layer, "output");
     CLRT_CHECK((x.dims.size() == 3 || x.dims.size() == 4) && y.dims.size() == x.dims.size() &&
                    y.dims[0] == x.dims[0] && y.dims[1] == x.dims[1],
                kRuntime, "pooling layer '", s_.layer, "': input ", dimsToString(x.dims),
@@ -97,12 +103,14 @@ class PoolTactic : public Tactic {
   bool eligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
                 const ocl::DeviceInfo&) const override {
     PoolSpec s;
-    if (!readSpec(l, &s) || in.empty() || !isFloat(in[0])) return false;
+    if (!readSpec(l, &s) || in.empty() || !storedAs(l, in, 0, s.st)) return false;
+    if (outputDtype(l, 0, s.st) != s.st) return false;
     return in[0].dims.size() == 3 || in[0].dims.size() == 4;
   }
   std::unique_ptr<Kernel> instantiate(const ir::Layer& l, ocl::Device& dev) const override {
     return std::make_unique<PoolKernel>(l, dev);
   }
+  std::vector<DataType> precisions() const override { return {DataType::kFLOAT, DataType::kHALF}; }
 };
 
 }  // namespace

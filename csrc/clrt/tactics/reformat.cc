@@ -1,6 +1,72 @@
-// REFORMAT tactics. Filled in by the INT8 kernels work.
-#include "clrt/tactics/tactic.h"
+// REFORMAT tactic "reformat.convert": FLOAT/HALF/INT8 -> FLOAT/HALF/INT8 per the layer's
+// in_dtypes/out_dtypes, quantizing with out_scales[0], dequantizing with in_scales[0], or
+// requantizing INT8 -> INT8 between two scales. Same dtype and scale: a buffer copy.
+#include <mutex>
+
+#include "clrt/tactics/int8_common.h"
+#include "clrt/tactics/strided.h"
 
 namespace clrt::tactics {
-void registerReformatTactics() {}
+namespace {
+
+constexpr const char* kFile = "reformat.cl";
+
+DataType inDt(const ir::Layer& l, DataType def) { return inputDtype(l, 0, def); }
+DataType outDt(const ir::Layer& l, DataType def) { return outputDtype(l, 0, def); }
+
+class ConvertKernel : public Kernel {
+ public:
+  ConvertKernel(const ir::Layer& l, ocl::Device& dev) : l_(int8::attrsOf(l)) {
+    k_ = ocl::KernelHandle(dev.kernel(kFile, "", "convert_any"));
+  }
+  void enqueue(const ExecArgs& a) override {
+    const std::string& name = l_.name;
+    CLRT_CHECK(!a.inputs.empty() && !a.outputs.empty(), kRuntime, "reformat layer '", name,
+               "' got no input/output tensors");
+    const DeviceTensor& x = a.inputs[0];
+    const DeviceTensor& y = a.outputs[0];
+    const int8::Io in = int8::readIo(l_, a, 0, "input");
+    const int8::Io out = int8::writeIo(l_, a, 0);
+    CLRT_CHECK(in.buf != nullptr, kRuntime, "reformat layer '", name, "': input has no buffer");
+    CLRT_CHECK(volume(x.dims) == volume(y.dims), kRuntime, "reformat layer '", name, "': input ",
+               dimsToString(x.dims), " and output ", dimsToString(y.dims), " differ in size");
+    const int64_t n = volume(y.dims);
+    checkIndexable(n, "reformat layer '" + name + "'");
+    if (n == 0) return;
+    const bool sameScale = x.dtype != DataType::kINT8 || inputScale(l_, 0) == outputScale(l_, 0);
+    if (x.dtype == y.dtype && sameScale) {
+      copyBytes(a.queue, x.buf, 0, y.buf, 0, static_cast<size_t>(n) * dtypeSize(x.dtype));
+      return;
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    ocl::setArgs(k_.get(), in.buf, out.buf, static_cast<cl_int>(n), in.dt, in.scale, out.dt,
+                 out.scale);
+    ocl::launch(a.queue, k_.get(), {gsize(n)}, {});
+  }
+
+ private:
+  ir::Layer l_;
+  std::mutex mu_;  // kernel arguments are per cl_kernel: one enqueue at a time
+  ocl::KernelHandle k_;
+};
+
+bool convertEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
+                     const ocl::DeviceInfo&) {
+  if (in.empty() || l.outputs.empty()) return false;
+  const DataType i = inDt(l, in[0].dtype), o = outDt(l, DataType::kFLOAT);
+  if (!int8::epilogueDtype(i) || !int8::epilogueDtype(o)) return false;
+  if (i == DataType::kINT8 && !(inputScale(l, 0) > 0.0f)) return false;
+  if (o == DataType::kINT8 && !(outputScale(l, 0) > 0.0f)) return false;
+  return true;
+}
+
+}  // namespace
+
+void registerReformatTactics() {
+  registerTactic(std::make_unique<FnTactic>(
+      "reformat.convert", ir::LayerKind::kREFORMAT, convertEligible,
+      [](const ir::Layer& l, ocl::Device& dev) { return std::make_unique<ConvertKernel>(l, dev); },
+      std::vector<DataType>{DataType::kFLOAT, DataType::kHALF, DataType::kINT8}));
+}
+
 }  // namespace clrt::tactics

@@ -101,20 +101,23 @@ inline void copyBytes(cl_command_queue q, cl_mem src, size_t srcOff, cl_mem dst,
 // for the engine file) when the cache is made, so enqueue never compiles.
 class KernelCache {
  public:
-  KernelCache(ocl::Device& dev, std::string file) : dev_(&dev), file_(std::move(file)) {
-    dev_->program(file_, "");
+  // `options` picks a program variant (e.g. "-DSTORAGE_HALF"); "" is the default program.
+  KernelCache(ocl::Device& dev, std::string file, std::string options = "")
+      : dev_(&dev), file_(std::move(file)), opts_(std::move(options)) {
+    dev_->program(file_, opts_);
   }
   cl_kernel get(const char* name) {
     auto it = k_.find(name);
     if (it != k_.end()) return it->second.get();
-    return k_.emplace(name, ocl::KernelHandle(dev_->kernel(file_, "", name))).first->second.get();
+    return k_.emplace(name, ocl::KernelHandle(dev_->kernel(file_, opts_, name)))
+        .first->second.get();
   }
   // Setting arguments and launching must not interleave between threads sharing a kernel.
   std::mutex& mutex() { return mu_; }
 
  private:
   ocl::Device* dev_;
-  std::string file_;
+  std::string file_, opts_;
   std::map<std::string, ocl::KernelHandle> k_;
   std::mutex mu_;
 };
@@ -125,11 +128,13 @@ class FnTactic : public Tactic {
   using EligibleFn = std::function<bool(const ir::Layer&, const std::vector<ir::TensorInfo>&,
                                         const ocl::DeviceInfo&)>;
   using MakeFn = std::function<std::unique_ptr<Kernel>(const ir::Layer&, ocl::Device&)>;
-  FnTactic(std::string name, ir::LayerKind kind, EligibleFn eligible, MakeFn make)
+  FnTactic(std::string name, ir::LayerKind kind, EligibleFn eligible, MakeFn make,
+           std::vector<DataType> precisions = {DataType::kFLOAT})
       : name_(std::move(name)),
         kind_(kind),
         eligible_(std::move(eligible)),
-        make_(std::move(make)) {}
+        make_(std::move(make)),
+        precisions_(std::move(precisions)) {}
   std::string name() const override { return name_; }
   ir::LayerKind kind() const override { return kind_; }
   bool eligible(const ir::Layer& layer, const std::vector<ir::TensorInfo>& inputs,
@@ -139,12 +144,14 @@ class FnTactic : public Tactic {
   std::unique_ptr<Kernel> instantiate(const ir::Layer& layer, ocl::Device& dev) const override {
     return make_(layer, dev);
   }
+  std::vector<DataType> precisions() const override { return precisions_; }
 
  private:
   std::string name_;
   ir::LayerKind kind_;
   EligibleFn eligible_;
   MakeFn make_;
+  std::vector<DataType> precisions_;
 };
 
 }  // namespace clrt::tactics

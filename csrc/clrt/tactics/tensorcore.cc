@@ -1,6 +1,92 @@
-// NVIDIA tensor-core tactics (inline-PTX mma.sync). Filled in by the tensor-core work.
-#include "clrt/tactics/tactic.h"
+// NVIDIA tensor-core tactics (inline-PTX mma.sync, kernels/tc_gemm.cl): registration and the
+// helpers the convolution and matmul families share.
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+#include "clrt/tactics/tensorcore_common.h"
 
 namespace clrt::tactics {
-void registerTensorCoreTactics() {}
+namespace tc {
+
+bool emulated(const ocl::DeviceInfo& dev) {
+  if (dev.is_nvidia) return false;
+  const char* e = std::getenv("CLRT_TC_EMULATE");
+  return e && *e && *e != '0';
+}
+
+int dtCode(DataType t) {
+  switch (t) {
+    case DataType::kFLOAT:
+      return 0;
+    case DataType::kHALF:
+      return 1;
+    case DataType::kINT8:
+      return 2;
+    default:
+      return -1;
+  }
+}
+
+std::string options(const ocl::DeviceInfo& dev, bool int8, bool conv, const Config& c,
+                    const Epilogue& ep, int out_dt, int res_dt, const std::string& extra) {
+  std::string o =
+      ep.options() + str(" -DTC_INT8=", int8 ? 1 : 0, " -DTC_CONV=", conv ? 1 : 0, " -DBM=", c.bm,
+                         " -DBN=", c.bn, " -DWARPS_M=", c.warps_m, " -DWARPS_N=", c.warps_n,
+                         " -DOUT_DT=", out_dt, " -DRES_DT=", std::max(res_dt, 0));
+  if (!extra.empty()) o += " " + extra;
+  if (!dev.is_nvidia) o += " -DTC_EMULATE=1";
+  return o;
+}
+
+std::vector<uint8_t> packHalf(const std::vector<float>& w, int64_t rows, int64_t cols, int64_t prow,
+                              int64_t pcol) {
+  std::vector<uint8_t> out(static_cast<size_t>(prow * pcol) * 2, 0);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) {
+      const uint16_t h = floatToHalf(w[static_cast<size_t>(r * cols + c)]);
+      std::memcpy(&out[static_cast<size_t>(r * pcol + c) * 2], &h, 2);
+    }
+  return out;
+}
+
+std::vector<uint8_t> packInt8(const std::vector<float>& w, int64_t rows, int64_t cols, int64_t prow,
+                              int64_t pcol, std::vector<float>* scales) {
+  std::vector<uint8_t> out(static_cast<size_t>(prow * pcol), 0);
+  scales->assign(static_cast<size_t>(rows), 1.0f);
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* row = &w[static_cast<size_t>(r * cols)];
+    float amax = 0.0f;
+    for (int64_t c = 0; c < cols; ++c) amax = std::max(amax, std::fabs(row[c]));
+    CLRT_CHECK(std::isfinite(amax), kBuild, "INT8 weights hold a non-finite value in row ", r);
+    const float s = amax > 0.0f ? amax / 127.0f : 1.0f;
+    (*scales)[static_cast<size_t>(r)] = s;
+    for (int64_t c = 0; c < cols; ++c) {
+      const float q = std::min(127.0f, std::max(-127.0f, std::rint(row[c] / s)));
+      out[static_cast<size_t>(r * pcol + c)] = static_cast<uint8_t>(static_cast<int8_t>(q));
+    }
+  }
+  return out;
+}
+
+cl_mem upload(ocl::Device& dev, const std::vector<uint8_t>& bytes) {
+  cl_mem m = dev.alloc(std::max<size_t>(bytes.size(), 4));
+  if (!bytes.empty()) dev.write(dev.queue(), m, 0, bytes.size(), bytes.data(), /*blocking=*/true);
+  return m;
+}
+
+cl_mem uploadFloats(ocl::Device& dev, const std::vector<float>& v) {
+  std::vector<uint8_t> b(v.size() * sizeof(float));
+  if (!v.empty()) std::memcpy(b.data(), v.data(), b.size());
+  return upload(dev, b);
+}
+
+}  // namespace tc
+
+void registerTensorCoreTactics() {
+  tc::registerConv();
+  tc::registerMatMul();
+}
+
 }  // namespace clrt::tactics

@@ -1,0 +1,186 @@
+# GEMM throughput: clrt FP16 (tensor cores on NVIDIA) and FP32 vs PyTorch torch.matmul, one run.
+"""Usage: python benchmarks/bench_gemm.py [--sizes 4096] [--iters 20] [--no-torch] [--no-fp32]
+
+For each size n, clrt builds a network with one MatrixMultiply (layer "gemm") of two network
+inputs (n x n times n x n): an FP16 engine (BuilderFlag.FP16; on NVIDIA the builder picks the
+tensor-core tactic matmul.tc_fp16 when it times fastest) and an FP32 engine for reference. HALF
+network I/O is tried first for FP16; where the builder does not take it, the I/O is FLOAT and
+the engine also runs FLOAT<->HALF reformats. The engines run on device buffers (clrt.mem_alloc
++ set_tensor_address): "engine" rows time `iters` execute_async_v3 calls then one synchronize;
+"GEMM layer" rows give the gemm layer's own profiled time (context.profiling). PyTorch runs
+torch.matmul on the same GPU (FP16; FP32 with TF32 off), timed with CUDA events. Inputs are
+uniform [-1, 1) rounded to half for every backend; each result is checked against NumPy:
+max |error| / max |reference| is printed.
+"""
+
+import argparse
+import time
+
+import clrt as trt
+import numpy as np
+
+EXPLICIT_BATCH = 1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH)
+
+
+class TacticLog(trt.ILogger):
+    """Keeps the tactic each layer ends with (the builder's last VERBOSE "chose" line for it:
+    precision trials log their own choices first)."""
+
+    def __init__(self):
+        trt.ILogger.__init__(self)
+        self.chosen = {}
+
+    def log(self, severity, msg):
+        if msg.startswith("layer '") and "): chose " in msg:
+            layer = msg[len("layer '") :].split("' (", 1)[0]
+            self.chosen[layer] = msg.split("): chose ", 1)[1].split()[0]
+        elif int(severity) <= int(trt.Logger.WARNING):
+            print(f"[clrt] {msg}")
+
+
+def build_gemm(n, dtype, io_dtype, log):
+    """An engine computing c = a @ b (n x n) in `dtype`, with network I/O in `io_dtype`."""
+    builder = trt.Builder(log)
+    network = builder.create_network(EXPLICIT_BATCH)
+    a = network.add_input("a", io_dtype, (n, n))
+    b = network.add_input("b", io_dtype, (n, n))
+    mm = network.add_matrix_multiply(a, trt.MatrixOperation.NONE, b, trt.MatrixOperation.NONE)
+    mm.name = "gemm"
+    out = mm.get_output(0)
+    out.name = "c"
+    network.mark_output(out)
+    out.dtype = io_dtype
+    config = builder.create_builder_config()
+    if dtype == trt.float16:
+        config.set_flag(trt.BuilderFlag.FP16)
+    plan = builder.build_serialized_network(network, config)
+    if plan is None:
+        raise RuntimeError("build_serialized_network returned None")
+    return trt.Runtime(log).deserialize_cuda_engine(plan)
+
+
+def clrt_gemm(n, dtype, iters):
+    """(engine ms, GEMM layer ms, output, inputs, tactic, I/O note) of an n^3 clrt engine in
+    `dtype`. HALF network I/O is tried first for FP16; where the builder does not take it, the
+    I/O is FLOAT and the engine also runs the FLOAT<->HALF reformats (the layer time excludes
+    them)."""
+    log = TacticLog()
+    io = dtype
+    try:
+        engine = build_gemm(n, dtype, io, log)
+    except Exception as e:  # fall back to FLOAT I/O; the table says so
+        if dtype == trt.float32:
+            raise
+        print(f"[bench] HALF network I/O not built ({e}); using FLOAT I/O")
+        log.chosen = {}
+        io = trt.float32
+        engine = build_gemm(n, dtype, io, log)
+    ctx = engine.create_execution_context()
+    np_dt = np.float16 if io == trt.float16 else np.float32
+    rng = np.random.default_rng(0)
+    host = {k: rng.uniform(-1, 1, (n, n)).astype(np.float16).astype(np_dt) for k in ("a", "b")}
+    bufs = {k: trt.mem_alloc(n * n * np.dtype(np_dt).itemsize) for k in ("a", "b", "c")}
+    for k, v in host.items():
+        trt.memcpy_htod(bufs[k], v)
+    for k, buf in bufs.items():
+        ctx.set_tensor_address(k, int(buf))
+    stream = trt.Stream()
+    ctx.execute_async_v3(stream.handle)  # warm-up
+    stream.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(iters):
+        ctx.execute_async_v3(stream.handle)
+    stream.synchronize()
+    ms = (time.perf_counter() - t0) * 1e3 / iters
+    ctx.profiling = True
+    layer_ms = []
+    for _ in range(3):
+        ctx.execute_async_v3(stream.handle)
+        stream.synchronize()
+        layer_ms.append(sum(t for name, t in ctx.layer_times if name == "gemm"))
+    c = np.empty((n, n), np_dt)
+    trt.memcpy_dtoh(c, bufs["c"])
+    for buf in bufs.values():
+        buf.free()
+    note = "HALF I/O" if io == trt.float16 else "FLOAT I/O"
+    return ms, min(layer_ms) or float("nan"), c, host, log.chosen.get("gemm", "?"), note
+
+
+def torch_gemm(n, half, iters):
+    """(ms, output) of torch.matmul on CUDA, or None when there is no CUDA device."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    if not torch.cuda.is_available():
+        return None
+    torch.backends.cuda.matmul.allow_tf32 = False
+    dt = torch.float16 if half else torch.float32
+    rng = np.random.default_rng(0)
+    a, b = (
+        torch.from_numpy(rng.uniform(-1, 1, (n, n)).astype(np.float16).astype(np.float32))
+        .cuda()
+        .to(dt)
+        for _ in range(2)
+    )
+    torch.matmul(a, b)
+    torch.cuda.synchronize()
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    start.record()
+    for _ in range(iters):
+        c = torch.matmul(a, b)
+    end.record()
+    torch.cuda.synchronize()
+    return start.elapsed_time(end) / iters, c.float().cpu().numpy(), torch.cuda.get_device_name()
+
+
+def rel_err(c, ref):
+    return float(np.abs(c.astype(np.float64) - ref).max() / np.abs(ref).max())
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--sizes", nargs="+", type=int, default=[4096])
+    ap.add_argument("--iters", type=int, default=20)
+    ap.add_argument("--no-torch", action="store_true", help="skip PyTorch")
+    ap.add_argument("--no-fp32", action="store_true", help="skip the FP32 engines")
+    args = ap.parse_args()
+
+    rows = []
+    for n in args.sizes:
+        flop = 2.0 * n**3
+        refs = {}
+        for dtype, label in [(trt.float16, "FP16"), (trt.float32, "FP32")]:
+            if label == "FP32" and args.no_fp32:
+                continue
+            ms, lms, c, host, tactic, note = clrt_gemm(n, dtype, args.iters)
+            ref = host["a"].astype(np.float32) @ host["b"].astype(np.float32)
+            refs[label] = ref
+            err = rel_err(c, ref)
+            rows.append((n, f"clrt {label} engine", f"{tactic} ({note})", ms, flop / ms / 1e9, err))
+            rows.append((n, f"clrt {label} GEMM layer", tactic, lms, flop / lms / 1e9, err))
+        if not args.no_torch:
+            for half, label in [(True, "FP16"), (False, "FP32 (TF32 off)")]:
+                r = torch_gemm(n, half, args.iters)
+                if r is None:
+                    print("PyTorch skipped: no torch or no CUDA device")
+                    break
+                ms, c, name = r
+                ref = refs.get("FP16" if half else "FP32")
+                err = rel_err(c, ref) if ref is not None else float("nan")
+                rows.append((n, f"PyTorch {label}", name, ms, flop / ms / 1e9, err))
+
+    print(f"\nclrt device: {trt.current_device().name}; {args.iters} runs per row")
+    print("engine: execute_async_v3 on device buffers; GEMM layer: its profiled time alone")
+    header = (
+        f"{'n':>6}  {'backend':<24} {'tactic / device':<36} {'ms':>9} {'TFLOP/s':>9} "
+        f"{'max rel err':>12}"
+    )
+    print(header)
+    print("-" * len(header))
+    for n, label, info, ms, tflops, err in rows:
+        print(f"{n:>6}  {label:<24} {info[:36]:<36} {ms:>9.3f} {tflops:>9.1f} {err:>12.2e}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,421 @@
+// Precision assignment: each device layer gets FP32, FP16 or INT8 from the flags, the layer's
+// constraints, the INT8 ranges and timing; tensors get the storage dtype their consumers want;
+// REFORMAT layers convert where producer and consumer disagree.
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "clrt/builder/internal.h"
+
+namespace clrt::builder::detail {
+namespace {
+
+using ir::LayerKind;
+
+DataType storageOf(DataType p) { return p; }  // FLOAT/HALF/INT8 store in their own type
+
+bool isPrecision(DataType t) {
+  return t == DataType::kFLOAT || t == DataType::kHALF || t == DataType::kINT8;
+}
+
+// Kinds with their own dtype semantics: they never get precision attrs.
+bool hasOwnDtypes(LayerKind k) {
+  return k == LayerKind::kREFORMAT || k == LayerKind::kQUANTIZE || k == LayerKind::kDEQUANTIZE ||
+         k == LayerKind::kCAST || k == LayerKind::kSHAPE || k == LayerKind::kCONSTANT;
+}
+
+struct State {
+  Shaped& s;
+  TimingEnv& env;
+  std::vector<bool> origFloat;  // per tensor: a float tensor before assignment
+  std::map<int, float> amax;    // per tensor id
+  std::vector<DataType> prec;   // per layer (FLOAT for non-precision layers)
+  std::vector<bool> isPrec;     // per layer: decided by precision (not passthrough/own)
+  std::vector<DataType> dtype;  // per tensor: storage decided
+  std::vector<std::set<DataType>> want;
+
+  float scaleOf(int t) const {
+    auto it = amax.find(t);
+    return it == amax.end() ? 0.0f : it->second / 127.0f;
+  }
+  bool hasRange(int t) const {
+    auto it = amax.find(t);
+    return it != amax.end() && it->second > 0.0f;
+  }
+};
+
+// Writes the precision attrs of a device layer for precision `p` and these dtypes.
+void setAttrs(State& st, ir::Layer& l, DataType p, const std::vector<DataType>& inDt,
+              const std::vector<DataType>& outDt) {
+  std::vector<int64_t> ind, outd;
+  std::vector<double> ins, outs;
+  for (size_t i = 0; i < l.inputs.size(); ++i) {
+    const int t = l.inputs[i];
+    ind.push_back(t < 0 ? -1 : static_cast<int64_t>(inDt[i]));
+    ins.push_back(t >= 0 && inDt[i] == DataType::kINT8 ? st.scaleOf(t) : 0.0);
+  }
+  for (size_t i = 0; i < l.outputs.size(); ++i) {
+    outd.push_back(static_cast<int64_t>(outDt[i]));
+    outs.push_back(outDt[i] == DataType::kINT8 ? st.scaleOf(l.outputs[i]) : 0.0);
+  }
+  l.attrs.set("precision", static_cast<int64_t>(p));
+  l.attrs.set("in_dtypes", ind);
+  l.attrs.set("out_dtypes", outd);
+  l.attrs.set("in_scales", ins);
+  l.attrs.set("out_scales", outs);
+}
+
+// The input/output dtypes a precision-`p` layer would see, given each output's intended dtype.
+void hypothesis(const State& st, const ir::Layer& l, DataType p, std::vector<DataType>& inDt,
+                std::vector<DataType>& outDt) {
+  inDt.clear();
+  outDt.clear();
+  for (size_t i = 0; i < l.inputs.size(); ++i) {
+    const int t = l.inputs[i];
+    inDt.push_back(t < 0
+                       ? DataType::kFLOAT
+                       : (isDataInput(l, i, st.s.net) ? storageOf(p) : st.s.net.tensors[t].dtype));
+  }
+  for (int t : l.outputs) {
+    DataType d = st.s.net.tensors[t].dtype;
+    if (st.origFloat[t]) d = p == DataType::kINT8 && !st.hasRange(t) ? DataType::kFLOAT : p;
+    outDt.push_back(d);
+  }
+}
+
+// Whether some tactic implements layer li at precision p (untimed), with the given dtypes.
+Choice tryPrecision(State& st, int li, DataType p, const std::vector<DataType>& inDt,
+                    const std::vector<DataType>& outDt, bool time, bool timeSingle) {
+  ir::Layer& l = st.s.net.layers[li];
+  const ir::Attrs saved = l.attrs;
+  setAttrs(st, l, p, inDt, outDt);
+  const bool t0 = st.env.time, s0 = st.env.time_single;
+  st.env.time = time;
+  st.env.time_single = timeSingle;
+  Choice c;
+  try {
+    c = chooseTactic(st.s, li, inDt, outDt, st.env);
+  } catch (...) {
+    st.env.time = t0, st.env.time_single = s0;
+    l.attrs = saved;
+    throw;
+  }
+  st.env.time = t0, st.env.time_single = s0;
+  l.attrs = saved;
+  return c;
+}
+
+// Phase 1: the precision of every computing device layer.
+void choosePrecisions(State& st) {
+  auto& net = st.s.net;
+  const auto& cfg = st.env.config;
+  const bool fp16 = cfg.getFlag(BuilderFlag::kFP16), int8 = cfg.getFlag(BuilderFlag::kINT8);
+  const bool obey = cfg.getFlag(BuilderFlag::kOBEY_PRECISION_CONSTRAINTS);
+  for (size_t li = 0; li < net.layers.size(); ++li) {
+    ir::Layer& l = net.layers[li];
+    if (st.s.on_host[li] || isPassthrough(l.kind) || hasOwnDtypes(l.kind)) continue;
+    bool anyData = false, rangesOk = true, fp16Ok = true;
+    for (size_t i = 0; i < l.inputs.size(); ++i)
+      if (isDataInput(l, i, net)) {
+        anyData = true;
+        rangesOk = rangesOk && st.hasRange(l.inputs[i]);
+        fp16Ok = fp16Ok && !st.s.fp16_unsafe[l.inputs[i]];
+      }
+    for (int t : l.outputs)
+      if (st.origFloat[t]) fp16Ok = fp16Ok && !st.s.fp16_unsafe[t];
+    if (!anyData) continue;
+    st.isPrec[li] = true;
+
+    std::vector<DataType> allowed{DataType::kFLOAT};
+    if (fp16) {
+      if (fp16Ok)
+        allowed.push_back(DataType::kHALF);
+      else
+        logf(st.env.logger, Severity::kWARNING, "layer '", l.name,
+             "' stays FP32: its values exceed FP16's range (65504) on the build-time data");
+    }
+    if (int8 && rangesOk) allowed.push_back(DataType::kINT8);
+    if (int8 && !rangesOk)
+      logf(st.env.logger, Severity::kINFO, "layer '", l.name,
+           "' has no INT8 range for an input; it runs in higher precision");
+    if (l.precision) {
+      const DataType want = *l.precision;
+      CLRT_CHECK(isPrecision(want), kBuild, "layer '", l.name, "': precision ", dtypeName(want),
+                 " is not supported by clrt (FP32, FP16 and INT8 are)");
+      std::vector<DataType> inDt, outDt;
+      hypothesis(st, l, want, inDt, outDt);
+      std::string why;
+      if (want == DataType::kINT8 && !rangesOk)
+        why = "an input has no INT8 dynamic range (calibrate, or call set_dynamic_range)";
+      else if (want == DataType::kHALF && !fp16Ok)
+        why = "its values exceed FP16's range on the build-time data";
+      else if (!tryPrecision(st, static_cast<int>(li), want, inDt, outDt, false, false).tactic)
+        why = str("no ", dtypeName(want), " implementation of ", ir::layerKindName(l.kind));
+      if (why.empty()) {
+        allowed = {want};
+      } else {
+        CLRT_CHECK(!obey, kBuild, "layer '", l.name, "' is constrained to ", dtypeName(want),
+                   " (OBEY_PRECISION_CONSTRAINTS) but cannot run in it: ", why);
+        logf(st.env.logger, Severity::kWARNING, "layer '", l.name, "' prefers ", dtypeName(want),
+             " but cannot run in it (", why, "); using ",
+             allowed.size() > 1 ? "the fastest allowed precision" : "FP32");
+      }
+    }
+    DataType best = DataType::kFLOAT;
+    double bestMs = 1e30;
+    bool found = false;
+    const bool timed = allowed.size() > 1 && cfg.optimization_level > 0;
+    for (DataType p : allowed) {
+      std::vector<DataType> inDt, outDt;
+      hypothesis(st, l, p, inDt, outDt);
+      const Choice c = tryPrecision(st, static_cast<int>(li), p, inDt, outDt, timed, timed);
+      if (!c.tactic) {
+        if (p != DataType::kFLOAT)
+          logf(st.env.logger, Severity::kINFO, "layer '", l.name, "' has no ", dtypeName(p),
+               " implementation; it runs in higher precision");
+        continue;
+      }
+      // Untimed: the narrowest type wins (INT8, then FP16).
+      const double ms = timed ? c.ms : (p == DataType::kINT8 ? 0 : p == DataType::kHALF ? 1 : 2);
+      if (!found || ms < bestMs) best = p, bestMs = ms, found = true;
+    }
+    st.prec[li] = best;
+    logf(st.env.logger, Severity::kVERBOSE, "layer '", l.name, "': precision ", dtypeName(best));
+  }
+}
+
+// The one dtype all wanted, else FLOAT (INT8 only where the tensor has a range).
+DataType agreed(const State& st, int t, const std::set<DataType>& w, DataType fallback) {
+  if (w.size() == 1) {
+    const DataType d = *w.begin();
+    if (d != DataType::kINT8 || st.hasRange(t)) return d;
+  }
+  return fallback;
+}
+
+// Phase 2 (consumers first): every tensor's storage dtype.
+void chooseDtypes(State& st) {
+  auto& net = st.s.net;
+  for (size_t t = 0; t < net.tensors.size(); ++t) st.dtype[t] = net.tensors[t].dtype;
+  for (int t : net.outputs) st.want[t].insert(net.tensors[t].dtype);
+  for (size_t li = net.layers.size(); li-- > 0;) {
+    ir::Layer& l = net.layers[li];
+    if (st.s.on_host[li]) continue;
+    if (isPassthrough(l.kind) && !l.inputs.empty() && l.inputs[0] >= 0 &&
+        st.origFloat[l.inputs[0]]) {
+      const int in = l.inputs[0];
+      std::set<DataType> w;
+      for (int t : l.outputs) w.insert(st.want[t].begin(), st.want[t].end());
+      DataType d = agreed(st, in, w, DataType::kFLOAT);
+      if (d != DataType::kFLOAT) {
+        std::vector<DataType> inDt, outDt;
+        hypothesis(st, l, d, inDt, outDt);
+        for (auto& o : outDt) o = d;
+        if (!tryPrecision(st, static_cast<int>(li), d, inDt, outDt, false, false).tactic)
+          d = DataType::kFLOAT;
+      }
+      st.prec[li] = d;
+      for (int t : l.outputs) {
+        st.dtype[t] = d;
+        if (d == DataType::kINT8) st.amax[t] = st.amax[in];  // data moves, scale stays
+      }
+      st.want[in].insert(d);
+      continue;
+    }
+    if (st.isPrec[li]) {
+      const DataType p = st.prec[li];
+      for (int t : l.outputs) {
+        if (!st.origFloat[t]) continue;
+        st.dtype[t] = p == DataType::kINT8 ? agreed(st, t, st.want[t], DataType::kFLOAT) : p;
+      }
+      for (size_t i = 0; i < l.inputs.size(); ++i)
+        if (isDataInput(l, i, net)) st.want[l.inputs[i]].insert(storageOf(p));
+      continue;
+    }
+    for (int t : l.inputs)
+      if (t >= 0) st.want[t].insert(st.dtype[t]);
+  }
+  // User output types: the tensor itself is stored that way (a REFORMAT follows the producer
+  // when it cannot write it).
+  for (size_t li = 0; li < net.layers.size(); ++li)
+    for (size_t i = 0; i < net.layers[li].output_types.size(); ++i)
+      if (const auto& ot = net.layers[li].output_types[i]; ot && i < net.layers[li].outputs.size())
+        CLRT_CHECK(isPrecision(*ot), kBuild, "layer '", net.layers[li].name, "': output type ",
+                   dtypeName(*ot), " is not supported by clrt (FP32, FP16 and INT8 are)");
+}
+
+int addReformat(State& st, int from, DataType to, const std::string& why) {
+  auto& net = st.s.net;
+  const ir::Tensor src = net.tensors[from];
+  const int li = net.addLayer(LayerKind::kREFORMAT,
+                              net.uniqueLayerName(src.name + "_reformat_" + dtypeName(to)), {from},
+                              1, {net.uniqueTensorName(src.name + "_" + dtypeName(to))});
+  const int t = net.layers[li].outputs[0];
+  net.tensors[t].dims = src.dims;
+  net.tensors[t].dtype = to;
+  net.layers[li].attrs.set("reason", why);
+  st.dtype.push_back(to);
+  st.origFloat.push_back(true);
+  st.want.emplace_back();
+  st.prec.push_back(DataType::kFLOAT);
+  st.isPrec.push_back(false);
+  st.s.on_host.push_back(0);
+  st.s.fp16_unsafe.push_back(false);
+  if (auto it = st.amax.find(from); it != st.amax.end()) st.amax[t] = it->second;
+  return t;
+}
+
+// Phase 3: REFORMAT layers where a consumer expects another dtype than the tensor's.
+void insertReformats(State& st) {
+  auto& net = st.s.net;
+  const size_t nLayers = net.layers.size();
+  // Forced dtypes (user output types, FLOAT network outputs): the producer writes its own dtype
+  // into a fresh tensor, a REFORMAT writes the forced one under the original name.
+  std::map<int, DataType> forced;
+  for (size_t li = 0; li < nLayers; ++li)
+    for (size_t i = 0; i < net.layers[li].output_types.size(); ++i)
+      if (const auto& ot = net.layers[li].output_types[i]; ot && i < net.layers[li].outputs.size())
+        forced[net.layers[li].outputs[i]] = *ot;
+  for (int t : net.outputs)
+    if (!forced.count(t)) forced[t] = net.tensors[t].dtype;
+  for (auto [t, d] : forced) {
+    const int p = net.tensors[t].producer;
+    if (p < 0 || st.s.on_host[p] || st.dtype[t] == d) continue;
+    CLRT_CHECK(d != DataType::kINT8 || st.hasRange(t), kBuild, "tensor '", net.tensors[t].name,
+               "' must be INT8 (output type) but has no dynamic range");
+    // Move the producer's output to a new tensor of its natural dtype.
+    const std::string name =
+        net.uniqueTensorName(net.tensors[t].name + "_" + dtypeName(st.dtype[t]));
+    ir::Tensor nat = net.tensors[t];
+    nat.name = name;
+    nat.is_output = false;
+    nat.is_input = false;
+    nat.dtype = st.dtype[t];
+    net.tensors.push_back(nat);
+    const int n = static_cast<int>(net.tensors.size()) - 1;
+    st.dtype.push_back(nat.dtype);
+    st.origFloat.push_back(true);
+    st.want.emplace_back();
+    st.s.fp16_unsafe.push_back(st.s.fp16_unsafe[t]);
+    if (auto it = st.amax.find(t); it != st.amax.end()) st.amax[n] = it->second;
+    for (auto& o : net.layers[p].outputs)
+      if (o == t) o = n;
+    const int li = net.addLayer(LayerKind::kREFORMAT,
+                                net.uniqueLayerName(net.tensors[t].name + "_reformat"), {n}, 0);
+    net.layers[li].outputs = {t};
+    net.layers[li].attrs.set("reason", std::string("output type"));
+    net.tensors[t].producer = li;
+    st.dtype[t] = d;
+    st.prec.push_back(DataType::kFLOAT);
+    st.isPrec.push_back(false);
+    st.s.on_host.push_back(0);
+  }
+  // Consumers.
+  std::map<std::pair<int, DataType>, int> made;
+  const size_t nAll = net.layers.size();
+  for (size_t li = 0; li < nAll; ++li) {
+    if (st.s.on_host[li] || net.layers[li].kind == LayerKind::kREFORMAT) continue;
+    const bool pass = isPassthrough(net.layers[li].kind);
+    const size_t nin = net.layers[li].inputs.size();
+    for (size_t i = 0; i < nin; ++i) {
+      const int t = net.layers[li].inputs[i];  // addLayer below may reallocate: index each time
+      if (t < 0 || !st.origFloat[t]) continue;
+      DataType e;
+      if (pass && i == 0)
+        e = st.prec[li];
+      else if (st.isPrec[li] && isDataInput(net.layers[li], i, net))
+        e = storageOf(st.prec[li]);
+      else
+        e = DataType::kFLOAT;
+      if (e == st.dtype[t]) continue;
+      CLRT_CHECK(e != DataType::kINT8 || st.hasRange(t), kBuild, "layer '", net.layers[li].name,
+                 "' needs INT8 input '", net.tensors[t].name, "' but it has no dynamic range");
+      auto key = std::make_pair(t, e);
+      auto it = made.find(key);
+      const int r =
+          it != made.end() ? it->second : (made[key] = addReformat(st, t, e, "precision change"));
+      net.layers[li].inputs[i] = r;  // addLayer may have reallocated: index again
+    }
+  }
+}
+
+}  // namespace
+
+bool isPassthrough(LayerKind k) {
+  switch (k) {
+    case LayerKind::kSHUFFLE:
+    case LayerKind::kRESHAPE:
+    case LayerKind::kTRANSPOSE:
+    case LayerKind::kFLATTEN:
+    case LayerKind::kSQUEEZE:
+    case LayerKind::kUNSQUEEZE:
+    case LayerKind::kSLICE:
+    case LayerKind::kGATHER:
+    case LayerKind::kSPLIT:
+    case LayerKind::kEXPAND:
+    case LayerKind::kIDENTITY:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool isDataInput(const ir::Layer& l, size_t i, const ir::Network& net) {
+  if (i >= l.inputs.size() || l.inputs[i] < 0) return false;
+  if (net.tensors[l.inputs[i]].dtype != DataType::kFLOAT) return false;
+  if (isPassthrough(l.kind)) return i == 0;
+  if (l.kind == LayerKind::kWHERE) return i > 0;
+  return true;
+}
+
+void assignPrecisions(Shaped& s, const std::map<int, float>& amax, TimingEnv& env) {
+  State st{s, env, {}, {}, {}, {}, {}, {}};
+  const size_t nt = s.net.tensors.size(), nl = s.net.layers.size();
+  st.origFloat.resize(nt);
+  for (size_t t = 0; t < nt; ++t) st.origFloat[t] = s.net.tensors[t].dtype == DataType::kFLOAT;
+  st.amax = amax;
+  // Host-known float tensors read by device layers (constants): their range is their value's.
+  for (size_t t = 0; t < nt; ++t)
+    if (st.origFloat[t] && s.opt[0].values[t] && !st.amax.count(static_cast<int>(t))) {
+      float m = 0;
+      for (float v : s.opt[0].values[t]->asFloats()) m = std::max(m, std::abs(v));
+      if (m > 0) st.amax[static_cast<int>(t)] = m;
+    }
+  st.prec.assign(nl, DataType::kFLOAT);
+  st.isPrec.assign(nl, false);
+  st.dtype.resize(nt);
+  st.want.resize(nt);
+  s.fp16_unsafe.resize(nt, false);
+  // isDataInput reads the original dtypes, which stay in the network until the end.
+  choosePrecisions(st);
+  chooseDtypes(st);
+  insertReformats(st);
+
+  // Final attrs and dtypes, then back into execution order with fresh shapes.
+  auto& net = s.net;
+  for (size_t li = 0; li < net.layers.size(); ++li) {
+    if (s.on_host[li]) continue;
+    ir::Layer& l = net.layers[li];
+    std::vector<DataType> inDt, outDt;
+    for (int t : l.inputs) inDt.push_back(t >= 0 ? st.dtype[t] : DataType::kFLOAT);
+    for (int t : l.outputs) outDt.push_back(st.dtype[t]);
+    if (l.kind == LayerKind::kREFORMAT) {
+      setAttrs(st, l, DataType::kFLOAT, inDt, outDt);
+      l.attrs.erase("precision");
+    } else if (st.isPrec[li] || (isPassthrough(l.kind) && st.prec[li] != DataType::kFLOAT)) {
+      setAttrs(st, l, st.prec[li], inDt, outDt);
+    }
+  }
+  for (size_t t = 0; t < net.tensors.size(); ++t) {
+    net.tensors[t].dtype = st.dtype[t];
+    auto it = st.amax.find(static_cast<int>(t));
+    if (it != st.amax.end() && st.origFloat[t])
+      net.tensors[t].dynamic_range = std::make_pair(-it->second, it->second);
+  }
+  std::vector<runtime::Profile> profiles = env.config.profiles;
+  std::vector<bool> unsafe = s.fp16_unsafe;
+  s = shape(std::move(s.net), profiles);
+  s.fp16_unsafe = unsafe;
+}
+
+}  // namespace clrt::builder::detail

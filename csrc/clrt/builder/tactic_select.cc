@@ -1,0 +1,143 @@
+// Tactic choice for one device layer: the eligible tactics within the workspace limit, timed on
+// random data at the first profile's opt shapes (median of a few runs around clFinish).
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+
+#include "clrt/builder/internal.h"
+
+namespace clrt::builder::detail {
+namespace {
+
+// Random contents for a timing buffer in its storage dtype (finite values only: NaN/Inf would
+// send some CPUs down slow paths and skew the timing).
+std::vector<uint8_t> randomFill(DataType t, size_t bytes, std::mt19937& rng) {
+  std::vector<uint8_t> fill(bytes, 0);
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  if (t == DataType::kFLOAT) {
+    for (size_t i = 0; i + 4 <= bytes; i += 4) {
+      const float v = u(rng);
+      std::memcpy(&fill[i], &v, 4);
+    }
+  } else if (t == DataType::kHALF) {
+    for (size_t i = 0; i + 2 <= bytes; i += 2) {
+      const uint16_t h = floatToHalf(u(rng));
+      std::memcpy(&fill[i], &h, 2);
+    }
+  } else if (t == DataType::kINT8) {
+    std::uniform_int_distribution<int> q(-127, 127);
+    for (auto& b : fill) b = static_cast<uint8_t>(static_cast<int8_t>(q(rng)));
+  }
+  return fill;
+}
+
+}  // namespace
+
+Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
+                    const std::vector<DataType>& outDt, TimingEnv& env) {
+  const ir::Network& net = s.net;
+  const ir::Layer& l = net.layers[li];
+  ocl::Device& dev = env.dev;
+  const DataType prec = tactics::layerPrecision(l);
+  const auto& r = s.opt[0];
+  std::vector<ir::TensorInfo> infos;
+  for (size_t i = 0; i < l.inputs.size(); ++i) {
+    const int t = l.inputs[i];
+    ir::TensorInfo ti;
+    if (t >= 0) {
+      ti.dtype = inDt[i];
+      ti.dims = net.tensors[t].dims;
+      const bool known = net.tensors[t].producer < 0 ? false : s.on_host[net.tensors[t].producer];
+      ti.value = known && r.values[t] && isStatic(net.tensors[t].dims) ? &*r.values[t] : nullptr;
+    }
+    infos.push_back(ti);
+  }
+  auto dimsAt = [&](const runtime::ResolvedShapes& rs, std::vector<Dims>& in,
+                    std::vector<Dims>& out) {
+    for (int t : l.inputs) in.push_back(t >= 0 ? rs.dims[t] : Dims{});
+    for (int t : l.outputs) out.push_back(rs.dims[t]);
+  };
+  struct Candidate {
+    const tactics::Tactic* tactic;
+    std::unique_ptr<tactics::Kernel> kernel;
+    uint64_t ws;
+  };
+  std::vector<Candidate> cands;
+  Choice c;
+  for (const tactics::Tactic* tac : tactics::tacticsFor(l.kind)) {
+    const auto precs = tac->precisions();
+    if (std::find(precs.begin(), precs.end(), prec) == precs.end()) continue;
+    if (!tac->eligible(l, infos, dev.info())) continue;
+    auto k = tac->instantiate(l, dev);
+    uint64_t ws = 0;
+    for (auto& rs : s.max) {
+      std::vector<Dims> in, out;
+      dimsAt(rs, in, out);
+      ws = std::max<uint64_t>(ws, k->workspaceSize(in, out));
+    }
+    if (ws > env.config.workspace_limit) {
+      c.why += str(" ", tac->name(), " needs ", ws, " bytes of workspace;");
+      continue;
+    }
+    cands.push_back({tac, std::move(k), ws});
+  }
+  if (cands.empty()) {
+    if (c.why.empty()) c.why = " no tactic supports its inputs";
+    return c;
+  }
+  size_t best = 0;
+  if (env.time && env.config.optimization_level > 0 && (cands.size() > 1 || env.time_single)) {
+    std::vector<ocl::MemHandle> owned;
+    std::vector<tactics::DeviceTensor> ins, outs;
+    std::vector<const HostTensor*> values;
+    auto make = [&](int t, DataType dt) -> tactics::DeviceTensor {
+      const size_t bytes = std::max<size_t>(volume(r.dims[t]) * dtypeSize(dt), 4);
+      ocl::MemHandle m(dev.alloc(bytes));
+      std::vector<uint8_t> fill = randomFill(dt, bytes, env.rng);
+      if (r.values[t])
+        std::memcpy(fill.data(), r.values[t]->bytes.data(),
+                    std::min(bytes, r.values[t]->bytes.size()));
+      dev.write(dev.queue(), m.get(), 0, bytes, fill.data(), true);
+      tactics::DeviceTensor d{m.get(), r.dims[t], dt};
+      owned.push_back(std::move(m));
+      return d;
+    };
+    for (size_t i = 0; i < l.inputs.size(); ++i) {
+      const int t = l.inputs[i];
+      ins.push_back(t >= 0 ? make(t, inDt[i]) : tactics::DeviceTensor{});
+      values.push_back(t >= 0 && r.values[t] ? &*r.values[t] : nullptr);
+    }
+    for (size_t i = 0; i < l.outputs.size(); ++i) outs.push_back(make(l.outputs[i], outDt[i]));
+    const int reps = env.config.optimization_level >= 4 ? 10 : 3;
+    double bestMs = 1e30;
+    for (size_t k = 0; k < cands.size(); ++k) {
+      std::vector<Dims> in, out;
+      dimsAt(r, in, out);
+      const size_t ws = cands[k].kernel->workspaceSize(in, out);
+      ocl::MemHandle wsBuf(ws ? dev.alloc(ws) : nullptr);
+      tactics::ExecArgs a{dev.queue(), ins, values, outs, wsBuf.get()};
+      cands[k].kernel->enqueue(a);  // warm-up (first-run compilation, caches)
+      clFinish(dev.queue());
+      std::vector<double> times;
+      for (int i = 0; i < reps; ++i) {
+        auto t0 = std::chrono::steady_clock::now();
+        cands[k].kernel->enqueue(a);
+        clFinish(dev.queue());
+        times.push_back(
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                .count());
+      }
+      std::sort(times.begin(), times.end());
+      const double ms = times[times.size() / 2];
+      logf(env.logger, Severity::kVERBOSE, "layer '", l.name, "' (", dtypeName(prec), "): tactic ",
+           cands[k].tactic->name(), " ", ms, " ms");
+      if (ms < bestMs) bestMs = ms, best = k;
+    }
+    c.ms = bestMs;
+  }
+  c.tactic = cands[best].tactic;
+  c.workspace = cands[best].ws;
+  return c;
+}
+
+}  // namespace clrt::builder::detail

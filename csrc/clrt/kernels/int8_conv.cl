@@ -1,0 +1,366 @@
+// INT8 convolution kernels: register-blocked direct conv, depthwise conv and an implicit-GEMM
+// conv with local-memory tiles, each with the fused epilogue
+// y = act(acc * mult[k] + bias[k] + residual) stored as float, half or requantized int8.
+// Build options: ACT (activation code) and USE_DP4A (NVIDIA: PTX dp4a for the GEMM's 4-way int8
+// dot products). Shapes, dtypes and scales are runtime arguments.
+//
+// Exact integer sums from float FMAs: a product of two int8 values in [-127, 127] is an integer
+// of magnitude <= 16129, and a float represents every integer up to 2^24 exactly, so up to
+// 1040 such products add up in float with no rounding at all. The direct and depthwise kernels
+// (the CPU's fast path: float FMAs are its widest multiply-add) accumulate at most EXACT_TAPS
+// products in float, then move the sum into an int32 accumulator: the result is the int32 sum.
+#define EXACT_TAPS 1024
+
+// ---- Epilogue activation for float and float vectors, the codes of conv.cl/gemm.cl (the same
+// block is in int8_conv.cl and int8_gemm.cl: kernel files cannot include each other) ----
+#ifndef ACT
+#define ACT 0
+#endif
+// Codes: 0 none, 1 RELU, 2 LEAKY_RELU, 3 CLIP, 4 SIGMOID, 5 TANH, 6 HARD_SIGMOID,
+// 7 HARD_SWISH, 8 GELU_ERF, 9 ELU, 10 SOFTPLUS, 11 GELU_TANH (tactics/compute_common.h).
+#if ACT == 1
+#define ACT_EXPR fmax(x, 0.0f)
+#elif ACT == 2
+#define ACT_EXPR select(a * x, x, x >= 0.0f)
+#elif ACT == 3
+#define ACT_EXPR fmin(fmax(x, a), b)
+#elif ACT == 4
+#define ACT_EXPR 1.0f / (1.0f + exp(-x))
+#elif ACT == 5
+#define ACT_EXPR tanh(x)
+#elif ACT == 6
+#define ACT_EXPR fmin(fmax(a * x + b, 0.0f), 1.0f)
+#elif ACT == 7
+#define ACT_EXPR x * fmin(fmax(a * x + b, 0.0f), 1.0f)
+#elif ACT == 8
+#define ACT_EXPR 0.5f * x * (1.0f + erf(x * 0.70710678118654752f))
+#elif ACT == 9
+#define ACT_EXPR select(a * (exp(x) - 1.0f), x, x >= 0.0f)
+#elif ACT == 10
+#define ACT_EXPR select(log1p(exp(x)), x, x > 20.0f)
+#elif ACT == 11
+#define ACT_EXPR 0.5f * x * (1.0f + tanh(0.79788456080286536f * (x + 0.044715f * x * x * x)))
+#else
+#define ACT_EXPR x
+#endif
+#define DEFINE_ACT(NAME, T) \
+  inline T NAME(T x, float a, float b) { return ACT_EXPR; }
+DEFINE_ACT(apply_act, float)
+DEFINE_ACT(apply_act8, float8)
+DEFINE_ACT(apply_act16, float16)
+
+// ---- Epilogue storage (copied in int8_conv/gemm/misc.cl and reformat.cl): dtype codes are
+// DataType's, 0 FLOAT, 1 HALF, 2 INT8. Reads multiply an INT8 value by its scale; writes
+// multiply by 1/scale and round half to even, clamped to the symmetric range [-127, 127]. ----
+// Rounding: adding and subtracting 1.5 * 2^23 rounds a float of magnitude < 2^22 to an integer,
+// half to even, like rint (which PoCL implements in software: slower).
+#define QROUND(v) ((clamp((v), -127.0f, 127.0f) + 12582912.0f) - 12582912.0f)
+inline float load_any(__global const void* p, size_t i, int dt, float scale) {
+  if (dt == 0) return ((__global const float*)p)[i];
+  if (dt == 1) return vload_half(i, (__global const half*)p);
+  return (float)((__global const char*)p)[i] * scale;
+}
+inline void store_any(__global void* p, size_t i, float v, int dt, float inv_scale) {
+  if (dt == 2)
+    ((__global char*)p)[i] = (char)(int)QROUND(v * inv_scale);
+  else if (dt == 1)
+    vstore_half(v, i, (__global half*)p);
+  else
+    ((__global float*)p)[i] = v;
+}
+// N values at p[o + k * stride], k < n <= N: one vector access when they are N consecutive ones.
+#define DEFINE_VEC_IO(N)                                                                      \
+  __attribute__((always_inline)) inline float##N load##N##_any(__global const void* p, size_t o, size_t stride, int n,     \
+                                int dt, float scale) {                                      \
+    if (stride == 1 && n == N) {                                                            \
+      if (dt == 0) return vload##N(0, (__global const float*)p + o);                        \
+      if (dt == 1) return vload_half##N(0, (__global const half*)p + o);                    \
+      return convert_float##N(vload##N(0, (__global const char*)p + o)) * scale;            \
+    }                                                                                       \
+    float t[N];                                                                             \
+    for (int k = 0; k < N; ++k) t[k] = k < n ? load_any(p, o + k * stride, dt, scale) : 0.0f; \
+    return vload##N(0, t);                                                                  \
+  }                                                                                         \
+  __attribute__((always_inline)) inline void store##N##_any(__global void* p, size_t o, size_t stride, int n, float##N v,  \
+                             int dt, float inv_scale) {                                     \
+    if (dt == 2) {                                                                          \
+      const char##N q = convert_char##N(convert_int##N(QROUND(v * inv_scale)));             \
+      __global char* c = (__global char*)p + o;                                             \
+      if (stride == 1 && n == N) {                                                          \
+        vstore##N(q, 0, c);                                                                 \
+        return;                                                                             \
+      }                                                                                     \
+      char t[N];                                                                            \
+      vstore##N(q, 0, t);                                                                   \
+      for (int k = 0; k < n; ++k) c[k * stride] = t[k];                                     \
+      return;                                                                               \
+    }                                                                                       \
+    if (stride == 1 && n == N) {                                                            \
+      if (dt == 1)                                                                          \
+        vstore_half##N(v, 0, (__global half*)p + o);                                        \
+      else                                                                                  \
+        vstore##N(v, 0, (__global float*)p + o);                                            \
+      return;                                                                               \
+    }                                                                                       \
+    float t[N];                                                                             \
+    vstore##N(v, 0, t);                                                                     \
+    for (int k = 0; k < n; ++k) store_any(p, o + k * stride, t[k], dt, inv_scale);          \
+  }
+DEFINE_VEC_IO(8)
+DEFINE_VEC_IO(16)
+inline float epilogue(int acc, float mult, float bias, __global const void* res, size_t o,
+                      int res_dt, float res_scale, float alpha, float beta) {
+  float v = (float)acc * mult + bias;
+  if (res_dt >= 0) v += load_any(res, o, res_dt, res_scale);
+  return apply_act(v, alpha, beta);
+}
+// ---- end of the shared blocks ----
+
+// Eight consecutive int8 values of image row xr at columns iw..iw+7 as floats, zeros outside
+// [0, W). A row of 8+ columns is read with one load, shifted into place when the eight columns
+// straddle an edge (most blocks of small images do), so no column is read twice.
+__attribute__((always_inline)) inline float8 row8(const __global char* xr, int iw, int W) {
+  if (iw >= 0 && iw + 8 <= W) return convert_float8(vload8(0, xr + iw));
+  const int8 q = (int8)(iw) + (int8)(0, 1, 2, 3, 4, 5, 6, 7);
+  const int8 in = (q >= (int8)(0)) & (q < (int8)(W));
+  if (W >= 8) {
+    const int base = clamp(iw, 0, W - 8);
+    const float8 v = convert_float8(vload8(0, xr + base));
+    return select((float8)(0.0f), shuffle(v, as_uint8(q - (int8)(base)) & (uint8)(7)), in);
+  }
+  float t[8];
+  for (int j = 0; j < 8; ++j) t[j] = (iw + j >= 0 && iw + j < W) ? (float)xr[iw + j] : 0.0f;
+  return vload8(0, t);
+}
+
+// Direct conv (the tiling of conv.cl's conv_direct): each work-item computes CONV_KB output
+// channels x CONV_PB output columns of one output row. The fixed-trip loops over the CONV_PB
+// columns carry `#pragma unroll`: PoCL does not unroll them by itself, and rolled they keep the
+// accumulators in memory (2x slower). Weights are the quantized values as
+// floats, packed by the host as [G][Kg/KB][Cg][kh][kw][KB] (zero padded); mult and bias are
+// packed [G][Kg/KB][KB] alike. `cchunk` channels (cchunk * kh * kw <= EXACT_TAPS) are summed in
+// float between moves into the int32 accumulators.
+#define CONV_KB 16
+#define CONV_PB 8
+
+__kernel void conv_i8_direct(__global const char* x, __global const float* wp,
+                             __global const float* mp, __global const float* bp,
+                             __global const void* res, __global void* y, int N, int C, int H,
+                             int W, int K, int OH, int OW, int G, int kh, int kw, int sh, int sw,
+                             int dh, int dw, int pt, int pl, int cchunk, int res_dt,
+                             float res_scale, int out_dt, float out_inv, float alpha, float beta) {
+  const int nowb = (OW + CONV_PB - 1) / CONV_PB;
+  const int pix = get_global_id(0);
+  const int oh = pix / nowb;
+  const int ow0 = (pix - oh * nowb) * CONV_PB;
+  const int Cg = C / G, Kg = K / G;
+  const int nkb = (Kg + CONV_KB - 1) / CONV_KB;
+  const int gk = get_global_id(1);  // g * nkb + kblk
+  const int n = get_global_id(2);
+  if (oh >= OH || gk >= G * nkb || n >= N) return;
+  const int g = gk / nkb, kblk = gk - g * nkb;
+
+  const __global char* xb = x + ((size_t)n * C + (size_t)g * Cg) * H * W;
+  const __global float* wb = wp + (size_t)gk * Cg * kh * kw * CONV_KB;
+  const int ih0 = oh * sh - pt, iw0 = ow0 * sw - pl;
+
+  int16 acc[CONV_PB];
+#pragma unroll
+  for (int j = 0; j < CONV_PB; ++j) acc[j] = (int16)(0);
+
+  for (int c0 = 0; c0 < Cg; c0 += cchunk) {
+    const int c1 = min(Cg, c0 + cchunk);
+    float16 f[CONV_PB];
+#pragma unroll
+    for (int j = 0; j < CONV_PB; ++j) f[j] = (float16)(0.0f);
+    for (int c = c0; c < c1; ++c) {
+      for (int r = 0; r < kh; ++r) {
+        const int ih = ih0 + r * dh;
+        if (ih < 0 || ih >= H) continue;
+        const __global char* xr = xb + ((size_t)c * H + ih) * W;
+        const __global float* wr = wb + (size_t)((c * kh + r) * kw) * CONV_KB;
+        for (int s = 0; s < kw; ++s) {
+          const float16 wv = vload16(s, wr);
+          const int iw = iw0 + s * dw;
+          float xv[CONV_PB];
+          if (sw == 1) {
+            vstore8(row8(xr, iw, W), 0, xv);
+          } else {
+#pragma unroll
+            for (int j = 0; j < CONV_PB; ++j) {
+              const int q = iw + j * sw;
+              xv[j] = (q >= 0 && q < W) ? (float)xr[q] : 0.0f;
+            }
+          }
+#pragma unroll
+          for (int j = 0; j < CONV_PB; ++j) f[j] = fma((float16)(xv[j]), wv, f[j]);
+        }
+      }
+    }
+#pragma unroll
+    for (int j = 0; j < CONV_PB; ++j) acc[j] += convert_int16(f[j]);
+  }
+
+  // Epilogue on 16-channel vectors per output column (channel stride OH * OW).
+  const float16 m16 = vload16(gk, mp), b16 = vload16(gk, bp);
+  const int nk = min(CONV_KB, Kg - kblk * CONV_KB), nj = min(CONV_PB, OW - ow0);
+  const size_t cs = (size_t)OH * OW;
+  const size_t o0 = (((size_t)n * K + (size_t)g * Kg + kblk * CONV_KB) * OH + oh) * OW + ow0;
+  for (int j = 0; j < nj; ++j) {
+    float16 v = fma(convert_float16(acc[j]), m16, b16);
+    if (res_dt >= 0) v += load16_any(res, o0 + j, cs, nk, res_dt, res_scale);
+    store16_any(y, o0 + j, cs, nk, apply_act16(v, alpha, beta), out_dt, out_inv);
+  }
+}
+
+// Depthwise conv (group == C == K): each work-item computes CONV_PB output columns of one
+// channel's output row. Weights [C][kh][kw] as floats (kh * kw <= EXACT_TAPS: one float sum is
+// exact), mult and bias [C].
+__kernel void conv_i8_depthwise(__global const char* x, __global const float* w,
+                                __global const float* mult, __global const float* bias,
+                                __global const void* res, __global void* y, int N, int C, int H,
+                                int W, int OH, int OW, int kh, int kw, int sh, int sw, int dh,
+                                int dw, int pt, int pl, int res_dt, float res_scale, int out_dt,
+                                float out_inv, float alpha, float beta) {
+  const int nowb = (OW + CONV_PB - 1) / CONV_PB;
+  const int pix = get_global_id(0);
+  const int oh = pix / nowb;
+  const int ow0 = (pix - oh * nowb) * CONV_PB;
+  const int c = get_global_id(1);
+  const int n = get_global_id(2);
+  if (oh >= OH || c >= C || n >= N) return;
+
+  const __global char* xc = x + ((size_t)n * C + c) * H * W;
+  const __global float* wc = w + (size_t)c * kh * kw;
+  const int ih0 = oh * sh - pt, iw0 = ow0 * sw - pl;
+  float8 f = (float8)(0.0f);
+  for (int r = 0; r < kh; ++r) {
+    const int ih = ih0 + r * dh;
+    if (ih < 0 || ih >= H) continue;
+    const __global char* xr = xc + (size_t)ih * W;
+    for (int s = 0; s < kw; ++s) {
+      const float wv = wc[r * kw + s];
+      const int iw = iw0 + s * dw;
+      float8 xv;
+      if (sw == 1) {
+        xv = row8(xr, iw, W);
+      } else {
+        float t[CONV_PB];
+#pragma unroll
+        for (int j = 0; j < CONV_PB; ++j) {
+          const int q = iw + j * sw;
+          t[j] = (q >= 0 && q < W) ? (float)xr[q] : 0.0f;
+        }
+        xv = vload8(0, t);
+      }
+      f = fma(xv, (float8)(wv), f);
+    }
+  }
+  // f is the exact integer sum (at most EXACT_TAPS products).
+  const size_t o = (((size_t)n * C + c) * OH + oh) * OW + ow0;
+  const int nj = min(CONV_PB, OW - ow0);
+  float8 v = fma(f, (float8)(mult[c]), (float8)(bias[c]));
+  if (res_dt >= 0) v += load8_any(res, o, 1, nj, res_dt, res_scale);
+  store8_any(y, o, 1, nj, apply_act8(v, alpha, beta), out_dt, out_inv);
+}
+
+// ---- Implicit GEMM: out[k][p] = sum_r W[k][r] * X[r][p] per group, r over (c, kr, ks) taps,
+// p over the N * OH * OW output pixels. ----
+// A GEMM_WG x GEMM_WG work-group computes GEMM_TM channels x GEMM_TN pixels; each work-item
+// GEMM_R x GEMM_R outputs (channels ty + GEMM_WG*i, pixels tx + GEMM_WG*j: conflict-free local
+// reads, coalesced stores). Each step stages GEMM_TQ quads (4 consecutive taps packed in an int,
+// byte e = tap 4q+e) of weights and gathered inputs in local memory.
+#define GEMM_WG 16
+#define GEMM_R 4
+#define GEMM_TM (GEMM_WG * GEMM_R)
+#define GEMM_TN (GEMM_WG * GEMM_R)
+#define GEMM_TQ 8
+
+#ifdef USE_DP4A
+inline int dot4(int a, int b, int c) {
+  int d;
+  asm volatile("dp4a.s32.s32 %0, %1, %2, %3;" : "=r"(d) : "r"(a), "r"(b), "r"(c));
+  return d;
+}
+#else
+inline int dot4(int a, int b, int c) {
+  const int4 x = convert_int4(as_char4(a)), w = convert_int4(as_char4(b));
+  return c + x.x * w.x + x.y * w.y + x.z * w.z + x.w * w.w;
+}
+#endif
+
+// wq: [G][Rq][Kgp] quads (Rq = taps padded to GEMM_TQ quads / 4, Kgp = Kg padded to GEMM_TM),
+// zero padded. taps: [Rq * 4] int4 {c, kr * dh, ks * dw, valid}. mult/bias: [K].
+__kernel __attribute__((reqd_work_group_size(GEMM_WG, GEMM_WG, 1))) void conv_i8_gemm(
+    __global const char* x, __global const int* wq, __global const int4* taps,
+    __global const float* mult, __global const float* bias, __global const void* res,
+    __global void* y, int N, int C, int H, int W, int K, int OH, int OW, int G, int Kgp, int Rq,
+    int sh, int sw, int pt, int pl, int res_dt, float res_scale, int out_dt, float out_inv,
+    float alpha, float beta) {
+  __local int Ws[GEMM_TQ][GEMM_TM];
+  __local int Xs[GEMM_TQ][GEMM_TN];
+  const int tx = get_local_id(0), ty = get_local_id(1);
+  const int lid = ty * GEMM_WG + tx;
+  const int p0 = get_group_id(0) * GEMM_TN, k0 = get_group_id(1) * GEMM_TM;
+  const int g = get_group_id(2);
+  const int Cg = C / G, Kg = K / G;
+  const int OHW = OH * OW, NP = N * OHW;
+
+  // The pixel this work-item gathers (the same one at every step).
+  const int gp = lid % GEMM_TN, gq = lid / GEMM_TN;  // gq < GEMM_WG*GEMM_WG / GEMM_TN
+  const int pix = p0 + gp;
+  const bool pix_ok = pix < NP;
+  const int pn = pix_ok ? pix / OHW : 0;
+  const int prem = pix_ok ? pix - pn * OHW : 0;
+  const int poh = prem / OW, pow_ = prem - poh * OW;
+  const int ih0 = poh * sh - pt, iw0 = pow_ * sw - pl;
+  const __global char* xb = x + ((size_t)pn * C + (size_t)g * Cg) * H * W;
+  const __global int* wg = wq + (size_t)g * Rq * Kgp;
+
+  int acc[GEMM_R][GEMM_R];
+  for (int i = 0; i < GEMM_R; ++i)
+    for (int j = 0; j < GEMM_R; ++j) acc[i][j] = 0;
+
+  for (int q0 = 0; q0 < Rq; q0 += GEMM_TQ) {
+    for (int l = lid; l < GEMM_TQ * GEMM_TM; l += GEMM_WG * GEMM_WG) {
+      const int q = l / GEMM_TM, m = l - q * GEMM_TM;
+      Ws[q][m] = wg[(size_t)(q0 + q) * Kgp + k0 + m];
+    }
+    for (int q = gq; q < GEMM_TQ; q += GEMM_WG * GEMM_WG / GEMM_TN) {
+      uint packed = 0;
+      for (int e = 0; e < 4; ++e) {
+        const int4 t = taps[(q0 + q) * 4 + e];
+        const int ih = ih0 + t.y, iw = iw0 + t.z;
+        char v = 0;
+        if (pix_ok && t.w && ih >= 0 && ih < H && iw >= 0 && iw < W)
+          v = xb[((size_t)t.x * H + ih) * W + iw];
+        packed |= (uint)(uchar)v << (8 * e);
+      }
+      Xs[q][gp] = (int)packed;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int q = 0; q < GEMM_TQ; ++q) {
+      int a[GEMM_R], b[GEMM_R];
+      for (int i = 0; i < GEMM_R; ++i) a[i] = Ws[q][ty + GEMM_WG * i];
+      for (int j = 0; j < GEMM_R; ++j) b[j] = Xs[q][tx + GEMM_WG * j];
+      for (int i = 0; i < GEMM_R; ++i)
+        for (int j = 0; j < GEMM_R; ++j) acc[i][j] = dot4(b[j], a[i], acc[i][j]);
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+
+  for (int i = 0; i < GEMM_R; ++i) {
+    const int k = k0 + ty + GEMM_WG * i;
+    if (k >= Kg) break;
+    const int kc = g * Kg + k;
+    const float m = mult[kc], b = bias[kc];
+    for (int j = 0; j < GEMM_R; ++j) {
+      const int p = p0 + tx + GEMM_WG * j;
+      if (p >= NP) break;
+      const int n = p / OHW;
+      const size_t o = ((size_t)n * K + kc) * OHW + (p - n * OHW);
+      store_any(y, o, epilogue(acc[i][j], m, b, res, o, res_dt, res_scale, alpha, beta), out_dt,
+                out_inv);
+    }
+  }
+}

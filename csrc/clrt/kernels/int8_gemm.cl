@@ -1,0 +1,238 @@
+// INT8 MatMul kernels against constant weights (op(B) quantized per output column n): a few-rows
+// kernel (float-exact sums, the CPU's path) and a local-memory tiled GEMM (PTX dp4a on NVIDIA),
+// both with the fused epilogue y = act(acc * mult[n] + bias[n] + residual) stored as float,
+// half or requantized int8. Build options: ACT, USE_DP4A. A is [rows, K] with rows = batch * M
+// (or per batch [K, M] when trans_a), the output [rows, N].
+//
+// Exact integer sums from float FMAs: int8 x int8 products are integers of magnitude <= 16129
+// and floats hold every integer up to 2^24, so EXACT_TAPS products add up in float exactly
+// before moving into an int32 accumulator.
+#define EXACT_TAPS 1024
+
+// ---- Epilogue activation for float and float vectors, the codes of conv.cl/gemm.cl (the same
+// block is in int8_conv.cl and int8_gemm.cl: kernel files cannot include each other) ----
+#ifndef ACT
+#define ACT 0
+#endif
+// Codes: 0 none, 1 RELU, 2 LEAKY_RELU, 3 CLIP, 4 SIGMOID, 5 TANH, 6 HARD_SIGMOID,
+// 7 HARD_SWISH, 8 GELU_ERF, 9 ELU, 10 SOFTPLUS, 11 GELU_TANH (tactics/compute_common.h).
+#if ACT == 1
+#define ACT_EXPR fmax(x, 0.0f)
+#elif ACT == 2
+#define ACT_EXPR select(a * x, x, x >= 0.0f)
+#elif ACT == 3
+#define ACT_EXPR fmin(fmax(x, a), b)
+#elif ACT == 4
+#define ACT_EXPR 1.0f / (1.0f + exp(-x))
+#elif ACT == 5
+#define ACT_EXPR tanh(x)
+#elif ACT == 6
+#define ACT_EXPR fmin(fmax(a * x + b, 0.0f), 1.0f)
+#elif ACT == 7
+#define ACT_EXPR x * fmin(fmax(a * x + b, 0.0f), 1.0f)
+#elif ACT == 8
+#define ACT_EXPR 0.5f * x * (1.0f + erf(x * 0.70710678118654752f))
+#elif ACT == 9
+#define ACT_EXPR select(a * (exp(x) - 1.0f), x, x >= 0.0f)
+#elif ACT == 10
+#define ACT_EXPR select(log1p(exp(x)), x, x > 20.0f)
+#elif ACT == 11
+#define ACT_EXPR 0.5f * x * (1.0f + tanh(0.79788456080286536f * (x + 0.044715f * x * x * x)))
+#else
+#define ACT_EXPR x
+#endif
+#define DEFINE_ACT(NAME, T) \
+  inline T NAME(T x, float a, float b) { return ACT_EXPR; }
+DEFINE_ACT(apply_act, float)
+DEFINE_ACT(apply_act8, float8)
+DEFINE_ACT(apply_act16, float16)
+
+// ---- Epilogue storage (copied in int8_conv/gemm/misc.cl and reformat.cl): dtype codes are
+// DataType's, 0 FLOAT, 1 HALF, 2 INT8. Reads multiply an INT8 value by its scale; writes
+// multiply by 1/scale and round half to even, clamped to the symmetric range [-127, 127]. ----
+// Rounding: adding and subtracting 1.5 * 2^23 rounds a float of magnitude < 2^22 to an integer,
+// half to even, like rint (which PoCL implements in software: slower).
+#define QROUND(v) ((clamp((v), -127.0f, 127.0f) + 12582912.0f) - 12582912.0f)
+inline float load_any(__global const void* p, size_t i, int dt, float scale) {
+  if (dt == 0) return ((__global const float*)p)[i];
+  if (dt == 1) return vload_half(i, (__global const half*)p);
+  return (float)((__global const char*)p)[i] * scale;
+}
+inline void store_any(__global void* p, size_t i, float v, int dt, float inv_scale) {
+  if (dt == 2)
+    ((__global char*)p)[i] = (char)(int)QROUND(v * inv_scale);
+  else if (dt == 1)
+    vstore_half(v, i, (__global half*)p);
+  else
+    ((__global float*)p)[i] = v;
+}
+// N values at p[o + k * stride], k < n <= N: one vector access when they are N consecutive ones.
+#define DEFINE_VEC_IO(N)                                                                      \
+  __attribute__((always_inline)) inline float##N load##N##_any(__global const void* p, size_t o, size_t stride, int n,     \
+                                int dt, float scale) {                                      \
+    if (stride == 1 && n == N) {                                                            \
+      if (dt == 0) return vload##N(0, (__global const float*)p + o);                        \
+      if (dt == 1) return vload_half##N(0, (__global const half*)p + o);                    \
+      return convert_float##N(vload##N(0, (__global const char*)p + o)) * scale;            \
+    }                                                                                       \
+    float t[N];                                                                             \
+    for (int k = 0; k < N; ++k) t[k] = k < n ? load_any(p, o + k * stride, dt, scale) : 0.0f; \
+    return vload##N(0, t);                                                                  \
+  }                                                                                         \
+  __attribute__((always_inline)) inline void store##N##_any(__global void* p, size_t o, size_t stride, int n, float##N v,  \
+                             int dt, float inv_scale) {                                     \
+    if (dt == 2) {                                                                          \
+      const char##N q = convert_char##N(convert_int##N(QROUND(v * inv_scale)));             \
+      __global char* c = (__global char*)p + o;                                             \
+      if (stride == 1 && n == N) {                                                          \
+        vstore##N(q, 0, c);                                                                 \
+        return;                                                                             \
+      }                                                                                     \
+      char t[N];                                                                            \
+      vstore##N(q, 0, t);                                                                   \
+      for (int k = 0; k < n; ++k) c[k * stride] = t[k];                                     \
+      return;                                                                               \
+    }                                                                                       \
+    if (stride == 1 && n == N) {                                                            \
+      if (dt == 1)                                                                          \
+        vstore_half##N(v, 0, (__global half*)p + o);                                        \
+      else                                                                                  \
+        vstore##N(v, 0, (__global float*)p + o);                                            \
+      return;                                                                               \
+    }                                                                                       \
+    float t[N];                                                                             \
+    vstore##N(v, 0, t);                                                                     \
+    for (int k = 0; k < n; ++k) store_any(p, o + k * stride, t[k], dt, inv_scale);          \
+  }
+DEFINE_VEC_IO(8)
+DEFINE_VEC_IO(16)
+inline float epilogue(int acc, float mult, float bias, __global const void* res, size_t o,
+                      int res_dt, float res_scale, float alpha, float beta) {
+  float v = (float)acc * mult + bias;
+  if (res_dt >= 0) v += load_any(res, o, res_dt, res_scale);
+  return apply_act(v, alpha, beta);
+}
+// ---- end of the shared blocks ----
+
+// The element offset of A(row, k): a_row + k * a_sk.
+inline int a_row_offset(int row, int M, int K, int ta) {
+  if (!ta) return row * K;
+  const int b = row / M;
+  return b * M * K + (row - b * M);
+}
+
+// Each work-item computes 16 consecutive columns of one row, streaming the weights (the
+// quantized values as floats, [K][Np], Np = N padded to 16) with an axpy per k. mult and bias
+// are padded to Np too.
+__kernel void gemm_i8_rows(__global const char* A, __global const float* wf,
+                           __global const float* mult, __global const float* bias,
+                           __global const void* res, __global void* y, int rows, int M, int N,
+                           int K, int Np, int ta, int res_dt, float res_scale, int out_dt,
+                           float out_inv, float alpha, float beta) {
+  const int n0 = get_global_id(0) * 16;
+  const int row = get_global_id(1);
+  if (n0 >= N || row >= rows) return;
+  const __global char* Ar = A + a_row_offset(row, M, K, ta);
+  const int a_sk = ta ? M : 1;
+  const __global float* wn = wf + n0;
+  int16 acc = (int16)(0);
+  for (int k0 = 0; k0 < K; k0 += EXACT_TAPS) {
+    const int k1 = min(K, k0 + EXACT_TAPS);
+    float16 f = (float16)(0.0f);
+    for (int k = k0; k < k1; ++k)
+      f = fma((float16)((float)Ar[(size_t)k * a_sk]), vload16(0, wn + (size_t)k * Np), f);
+    acc += convert_int16(f);
+  }
+  const size_t o = (size_t)row * N + n0;
+  const int nn = min(16, N - n0);
+  float16 v = fma(convert_float16(acc), vload16(0, mult + n0), vload16(0, bias + n0));
+  if (res_dt >= 0) v += load16_any(res, o, 1, nn, res_dt, res_scale);
+  store16_any(y, o, 1, nn, apply_act16(v, alpha, beta), out_dt, out_inv);
+}
+
+// Tiled GEMM (as int8_conv.cl's conv_i8_gemm): a GEMM_WG x GEMM_WG work-group computes GEMM_TM
+// columns x GEMM_TN rows, each work-item GEMM_R x GEMM_R of them; each step stages GEMM_TQ quads
+// (4 consecutive k packed in an int, byte e = k 4q+e) of weights and A in local memory.
+#define GEMM_WG 16
+#define GEMM_R 4
+#define GEMM_TM (GEMM_WG * GEMM_R)
+#define GEMM_TN (GEMM_WG * GEMM_R)
+#define GEMM_TQ 8
+
+#ifdef USE_DP4A
+inline int dot4(int a, int b, int c) {
+  int d;
+  asm volatile("dp4a.s32.s32 %0, %1, %2, %3;" : "=r"(d) : "r"(a), "r"(b), "r"(c));
+  return d;
+}
+#else
+inline int dot4(int a, int b, int c) {
+  const int4 x = convert_int4(as_char4(a)), w = convert_int4(as_char4(b));
+  return c + x.x * w.x + x.y * w.y + x.z * w.z + x.w * w.w;
+}
+#endif
+
+// wq: [Kq][Np] quads (Kq = K padded to GEMM_TQ quads / 4, Np = N padded to GEMM_TM), zero
+// padded.
+__kernel __attribute__((reqd_work_group_size(GEMM_WG, GEMM_WG, 1))) void gemm_i8_tiled(
+    __global const char* A, __global const int* wq, __global const float* mult,
+    __global const float* bias, __global const void* res, __global void* y, int rows, int M,
+    int N, int K, int Np, int Kq, int ta, int res_dt, float res_scale, int out_dt, float out_inv,
+    float alpha, float beta) {
+  __local int Ws[GEMM_TQ][GEMM_TM];
+  __local int As[GEMM_TQ][GEMM_TN];
+  const int tx = get_local_id(0), ty = get_local_id(1);
+  const int lid = ty * GEMM_WG + tx;
+  const int r0 = get_group_id(0) * GEMM_TN, n0 = get_group_id(1) * GEMM_TM;
+
+  // The row this work-item gathers (the same one at every step).
+  const int gr = lid % GEMM_TN, gq = lid / GEMM_TN;
+  const int row = r0 + gr;
+  const bool row_ok = row < rows;
+  const __global char* Ar = A + (row_ok ? a_row_offset(row, M, K, ta) : 0);
+  const int a_sk = ta ? M : 1;
+
+  int acc[GEMM_R][GEMM_R];
+  for (int i = 0; i < GEMM_R; ++i)
+    for (int j = 0; j < GEMM_R; ++j) acc[i][j] = 0;
+
+  for (int q0 = 0; q0 < Kq; q0 += GEMM_TQ) {
+    for (int l = lid; l < GEMM_TQ * GEMM_TM; l += GEMM_WG * GEMM_WG) {
+      const int q = l / GEMM_TM, m = l - q * GEMM_TM;
+      Ws[q][m] = wq[(size_t)(q0 + q) * Np + n0 + m];
+    }
+    for (int q = gq; q < GEMM_TQ; q += GEMM_WG * GEMM_WG / GEMM_TN) {
+      const int k = (q0 + q) * 4;
+      uint packed = 0;
+      if (row_ok && ta == 0 && k + 3 < K) {
+        packed = as_uint(vload4(0, Ar + k));
+      } else if (row_ok) {
+        for (int e = 0; e < 4; ++e)
+          if (k + e < K) packed |= (uint)(uchar)Ar[(size_t)(k + e) * a_sk] << (8 * e);
+      }
+      As[q][gr] = (int)packed;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int q = 0; q < GEMM_TQ; ++q) {
+      int w[GEMM_R], a[GEMM_R];
+      for (int i = 0; i < GEMM_R; ++i) w[i] = Ws[q][ty + GEMM_WG * i];
+      for (int j = 0; j < GEMM_R; ++j) a[j] = As[q][tx + GEMM_WG * j];
+      for (int i = 0; i < GEMM_R; ++i)
+        for (int j = 0; j < GEMM_R; ++j) acc[i][j] = dot4(a[j], w[i], acc[i][j]);
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+
+  for (int i = 0; i < GEMM_R; ++i) {
+    const int n = n0 + ty + GEMM_WG * i;
+    if (n >= N) break;
+    const float m = mult[n], b = bias[n];
+    for (int j = 0; j < GEMM_R; ++j) {
+      const int r = r0 + tx + GEMM_WG * j;
+      if (r >= rows) break;
+      const size_t o = (size_t)r * N + n;
+      store_any(y, o, epilogue(acc[i][j], m, b, res, o, res_dt, res_scale, alpha, beta), out_dt,
+                out_inv);
+    }
+  }
+}

@@ -1,0 +1,153 @@
+// INT8 pooling (windowed and global MAX/AVERAGE), SUM of two INT8 tensors and concatenation with
+// requantization: int8 inputs, each output stored as float, half or requantized int8 per its
+// dtype code. No build options; shapes, dtypes and scales are runtime arguments.
+
+// ---- Epilogue storage (copied in int8_conv/gemm/misc.cl and reformat.cl): dtype codes are
+// DataType's, 0 FLOAT, 1 HALF, 2 INT8. Reads multiply an INT8 value by its scale; writes
+// multiply by 1/scale and round half to even, clamped to the symmetric range [-127, 127]. ----
+// Rounding: adding and subtracting 1.5 * 2^23 rounds a float of magnitude < 2^22 to an integer,
+// half to even, like rint (which PoCL implements in software: slower).
+#define QROUND(v) ((clamp((v), -127.0f, 127.0f) + 12582912.0f) - 12582912.0f)
+inline float load_any(__global const void* p, size_t i, int dt, float scale) {
+  if (dt == 0) return ((__global const float*)p)[i];
+  if (dt == 1) return vload_half(i, (__global const half*)p);
+  return (float)((__global const char*)p)[i] * scale;
+}
+inline void store_any(__global void* p, size_t i, float v, int dt, float inv_scale) {
+  if (dt == 2)
+    ((__global char*)p)[i] = (char)(int)QROUND(v * inv_scale);
+  else if (dt == 1)
+    vstore_half(v, i, (__global half*)p);
+  else
+    ((__global float*)p)[i] = v;
+}
+
+// Windowed pooling, one work-item per output (geometry as pooling.cl's pool2d). MAX compares the
+// int8 values (a window with no image tap yields -128); AVERAGE sums in int32.
+__kernel void pool_i8(__global const char* x, __global void* y, int NC, int H, int W, int OH,
+                      int OW, int kh, int kw, int sh, int sw, int dh, int dw, int pt, int pl, int pb,
+                      int pr, int is_max, int count_include_pad, float s_in, int out_dt,
+                      float out_inv) {
+  const int ow = get_global_id(0);
+  const int oh = get_global_id(1);
+  const int nc = get_global_id(2);
+  if (ow >= OW || oh >= OH || nc >= NC) return;
+  const __global char* xc = x + (size_t)nc * H * W;
+  const int hs = oh * sh - pt, ws = ow * sw - pl;
+  int m = -128, s = 0, valid = 0, padded = 0;
+  for (int r = 0; r < kh; ++r) {
+    const int ih = hs + r * dh;
+    if (ih >= H + pb) break;
+    const bool row_in = ih >= 0 && ih < H;
+    for (int q = 0; q < kw; ++q) {
+      const int iw = ws + q * dw;
+      if (iw >= W + pr) break;
+      ++padded;
+      if (row_in && iw >= 0 && iw < W) {
+        const int v = xc[(size_t)ih * W + iw];
+        m = max(m, v);
+        s += v;
+        ++valid;
+      }
+    }
+  }
+  float out;
+  if (is_max) {
+    out = (float)m * s_in;
+  } else {
+    const int div = count_include_pad ? padded : valid;
+    out = div > 0 ? (float)s * s_in / (float)div : 0.0f;
+  }
+  store_any(y, ((size_t)nc * OH + oh) * OW + ow, out, out_dt, out_inv);
+}
+
+inline float pooled(int m, int s, int HW, int is_max, float s_in) {
+  if (is_max) return (float)m * s_in;
+  return HW > 0 ? (float)s * s_in / (float)HW : 0.0f;
+}
+
+// Global pooling, one work-item per (n, c).
+__kernel void gpool_i8_loop(__global const char* x, __global void* y, int NC, int HW, int is_max,
+                            float s_in, int out_dt, float out_inv) {
+  const int nc = get_global_id(0);
+  if (nc >= NC) return;
+  const __global char* xc = x + (size_t)nc * HW;
+  int m = -128, s = 0;
+  for (int i = 0; i < HW; ++i) {
+    const int v = xc[i];
+    m = max(m, v);
+    s += v;
+  }
+  store_any(y, nc, pooled(m, s, HW, is_max, s_in), out_dt, out_inv);
+}
+
+// Global pooling, one work-group of GPOOL_WG work-items per (n, c) (large HW on GPUs).
+#define GPOOL_WG 128
+__kernel __attribute__((reqd_work_group_size(GPOOL_WG, 1, 1))) void gpool_i8_reduce(
+    __global const char* x, __global void* y, int NC, int HW, int is_max, float s_in, int out_dt,
+    float out_inv) {
+  __local int lm[GPOOL_WG];
+  __local int ls[GPOOL_WG];
+  const int nc = get_group_id(0);
+  const int t = get_local_id(0);
+  int m = -128, s = 0;
+  if (nc < NC) {
+    const __global char* xc = x + (size_t)nc * HW;
+    for (int i = t; i < HW; i += GPOOL_WG) {
+      const int v = xc[i];
+      m = max(m, v);
+      s += v;
+    }
+  }
+  lm[t] = m;
+  ls[t] = s;
+  barrier(CLK_LOCAL_MEM_FENCE);
+  for (int step = GPOOL_WG / 2; step > 0; step >>= 1) {
+    if (t < step) {
+      lm[t] = max(lm[t], lm[t + step]);
+      ls[t] += ls[t + step];
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+  if (t == 0 && nc < NC) store_any(y, nc, pooled(lm[0], ls[0], HW, is_max, s_in), out_dt, out_inv);
+}
+
+// The packed iteration space of tactics/strided.h (IndexPack; same layout).
+typedef struct {
+  int rank;
+  int dims[8];
+  int s[3][8];
+} IndexPack;
+
+// y = a * sa + b * sb. `bcast`: a and b index through p (NumPy broadcasting), else both are
+// dense like y.
+__kernel void add_i8(__global const char* a, __global const char* b, __global void* y, int n,
+                     IndexPack p, int bcast, float sa, float sb, int out_dt, float out_inv) {
+  const int i = get_global_id(0);
+  if (i >= n) return;
+  int ia = i, ib = i;
+  if (bcast) {
+    ia = 0, ib = 0;
+    int rem = i;
+    for (int d = p.rank - 1; d >= 0; --d) {
+      const int m = p.dims[d];
+      const int q = rem / m;
+      const int r = rem - q * m;
+      ia += r * p.s[0][d];
+      ib += r * p.s[1][d];
+      rem = q;
+    }
+  }
+  store_any(y, i, (float)a[ia] * sa + (float)b[ib] * sb, out_dt, out_inv);
+}
+
+// One input of a concatenation: x is [outer, chunk], its slice of y [outer, ychunk] starts at
+// column `off`. x is requantized (or dequantized) to y's dtype and scale.
+__kernel void concat_i8(__global const char* x, __global void* y, int outer, int chunk, int ychunk,
+                        int off, float s_in, int out_dt, float out_inv) {
+  const int i = get_global_id(0);
+  const int o = get_global_id(1);
+  if (i >= chunk || o >= outer) return;
+  store_any(y, (size_t)o * ychunk + off + i, (float)x[(size_t)o * chunk + i] * s_in, out_dt,
+            out_inv);
+}

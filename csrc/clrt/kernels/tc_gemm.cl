@@ -1,0 +1,544 @@
+// Tensor-core GEMM (tc_matmul) and implicit-GEMM convolution (tc_conv) for NVIDIA through inline
+// PTX mma.sync: FP16 in / FP32 accumulate (m16n8k16) or INT8 in / INT32 accumulate (m16n8k32),
+// with the fused scale + bias + residual + activation epilogue. TC_EMULATE swaps the PTX for an
+// exact emulation in local memory so the same tiling and indexing run (slowly) on any device.
+//
+// Build options: TC_INT8 (0/1), TC_CONV (0: tc_matmul, 1: tc_conv), BM/BN (block tile),
+// WARPS_M/WARPS_N (warp grid), CALIGN (tc_conv: C is a multiple of the per-thread gather run), OUT_DT/RES_DT (0 float,
+// 1 half, 2 int8), ACT, TC_EMULATE.
+//
+// Data path: both operands are staged as "rows x BK" tiles in local memory, K-contiguous, 64
+// bytes per row (BK = 32 halves or 64 int8), as four 16-byte chunks whose order is XOR-swizzled
+// by ((row >> 1) & 3) so that the chunk stores and the fragment loads are free of bank conflicts.
+// A lane (g = lane / 4, t = lane % 4) reads chunk t of its rows with one 16-byte load and feeds
+// its words to two k-steps. This permutes k inside the tile identically for both operands (the
+// PTX fragment wants k = 2t, 2t+1, 2t+8, 2t+9 of each k16 step), which leaves every dot product
+// unchanged. Global loads for tile k+1 go to registers while tile k is multiplied (double
+// buffered local memory, one barrier per tile).
+
+#ifndef TC_INT8
+#define TC_INT8 0
+#endif
+#ifndef TC_CONV
+#define TC_CONV 0
+#endif
+#ifndef BM
+#define BM 128
+#endif
+#ifndef BN
+#define BN 128
+#endif
+#ifndef WARPS_M
+#define WARPS_M 2
+#endif
+#ifndef WARPS_N
+#define WARPS_N 4
+#endif
+#ifndef CALIGN
+#define CALIGN 0
+#endif
+#ifndef OUT_DT
+#define OUT_DT 0
+#endif
+#ifndef RES_DT
+#define RES_DT 0
+#endif
+#ifndef TC_EMULATE
+#define TC_EMULATE 0
+#endif
+
+// Unrolling inside macros (all accumulator indices must be compile-time constants).
+#if defined(TC_NO_PRAGMA)
+#define TC_UNROLL
+#elif TC_EMULATE
+// Emulation: keep the mma call sites in loops (each holds barriers; unrolled they make CPU
+// compilers slow).
+#define TC_UNROLL _Pragma("clang loop unroll(disable)")
+#else
+#define TC_UNROLL _Pragma("unroll")
+#endif
+
+#define NWARPS (WARPS_M * WARPS_N)
+#define NT (NWARPS * 32)
+#define TM (BM / WARPS_M / 16)  // m16 tiles per warp
+#define TN (BN / WARPS_N / 8)   // n8 tiles per warp
+#if TC_INT8
+typedef uchar elem_t;
+typedef int acc_t;
+#define EPC 16  // elements per 16-byte chunk
+#else
+typedef ushort elem_t;
+typedef float acc_t;
+#define EPC 8
+#endif
+#define BK (4 * EPC)
+#define KM_IT(R) ((R) * 4 / NT)         // K-major tile: 16-byte chunks per thread
+
+// ---- Epilogue activation (same block as conv.cl/gemm.cl: kernel files cannot include each
+// other) ----
+#ifndef ACT
+#define ACT 0
+#endif
+// Codes: 0 none, 1 RELU, 2 LEAKY_RELU, 3 CLIP, 4 SIGMOID, 5 TANH, 6 HARD_SIGMOID,
+// 7 HARD_SWISH, 8 GELU_ERF, 9 ELU, 10 SOFTPLUS, 11 GELU_TANH (tactics/compute_common.h).
+inline float apply_act(float x, float a, float b) {
+#if ACT == 1
+  return fmax(x, 0.0f);
+#elif ACT == 2
+  return x >= 0.0f ? x : a * x;
+#elif ACT == 3
+  return fmin(fmax(x, a), b);
+#elif ACT == 4
+  return 1.0f / (1.0f + exp(-x));
+#elif ACT == 5
+  return tanh(x);
+#elif ACT == 6
+  return fmin(fmax(a * x + b, 0.0f), 1.0f);
+#elif ACT == 7
+  return x * fmin(fmax(a * x + b, 0.0f), 1.0f);
+#elif ACT == 8
+  return 0.5f * x * (1.0f + erf(x * 0.70710678118654752f));
+#elif ACT == 9
+  return x >= 0.0f ? x : a * (exp(x) - 1.0f);
+#elif ACT == 10
+  return x > 20.0f ? x : log1p(exp(x));
+#elif ACT == 11
+  return 0.5f * x * (1.0f + tanh(0.79788456080286536f * (x + 0.044715f * x * x * x)));
+#else
+  return x;
+#endif
+}
+// ---- end of the epilogue block ----
+
+// ---- The warp-wide multiply-accumulate: D[16x8] += A[16xk] B[kx8] on one warp's fragments.
+// Fragment layout (PTX ISA, mma.m16n8k16 / m16n8k32; g = lane >> 2, t = lane & 3):
+//   f16: a0 = A[g][2t..2t+1], a1 = A[g+8][2t..], a2 = A[g][2t+8..], a3 = A[g+8][2t+8..],
+//        b0 = B[2t..2t+1][g], b1 = B[2t+8..2t+9][g] (low half = lower k);
+//   s8:  a0 = A[g][4t..4t+3], a1 = A[g+8][4t..], a2 = A[g][4t+16..], a3 = A[g+8][4t+16..],
+//        b0 = B[4t..4t+3][g], b1 = B[4t+16..4t+19][g] (low byte = lower k);
+//   d0 = D[g][2t], d1 = D[g][2t+1], d2 = D[g+8][2t], d3 = D[g+8][2t+1].
+#if TC_EMULATE
+inline float h2f(uint h) {
+  const uint s = (h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu;
+  if (e == 0) {
+    const float f = (float)m * 5.9604644775390625e-8f;  // subnormal: m * 2^-24
+    return s ? -f : f;
+  }
+  if (e == 31) return as_float(s | 0x7f800000u | (m << 13));
+  return as_float(s | ((e + 112u) << 23) | (m << 13));
+}
+#if TC_INT8
+#define EMU_K 32
+typedef int emu_t;
+inline int emu_elem(uint w, int i) { return (int)(char)(uchar)(w >> (8 * i)); }
+#define EMU_PER 4
+#else
+#define EMU_K 16
+typedef float emu_t;
+inline float emu_elem(uint w, int i) { return h2f((w >> (16 * i)) & 0xffffu); }
+#define EMU_PER 2
+#endif
+// Every lane scatters its fragments into the warp's scratch, then computes its own outputs.
+// All work-items of the group reach every call (the GEMM loop is uniform), so barriers are safe.
+void mma_emu(acc_t* d, uint a0, uint a1, uint a2, uint a3, uint b0, uint b1, __local emu_t* sa,
+             __local emu_t* sb, int lane) {
+  const int g = lane >> 2, t = lane & 3, h = EMU_K / 2;
+  for (int i = 0; i < EMU_PER; ++i) {
+    const int k = t * EMU_PER + i;
+    sa[g * EMU_K + k] = emu_elem(a0, i);
+    sa[(g + 8) * EMU_K + k] = emu_elem(a1, i);
+    sa[g * EMU_K + k + h] = emu_elem(a2, i);
+    sa[(g + 8) * EMU_K + k + h] = emu_elem(a3, i);
+    sb[k * 8 + g] = emu_elem(b0, i);
+    sb[(k + h) * 8 + g] = emu_elem(b1, i);
+  }
+  barrier(CLK_LOCAL_MEM_FENCE);
+  for (int q = 0; q < 4; ++q) {
+    const int row = g + 8 * (q >> 1), col = 2 * t + (q & 1);
+    emu_t s = 0;
+    for (int k = 0; k < EMU_K; ++k) s += sa[row * EMU_K + k] * sb[k * 8 + col];
+    d[q] += s;
+  }
+  barrier(CLK_LOCAL_MEM_FENCE);
+}
+#define EMU_DECL                                    \
+  __local emu_t emu_a[NWARPS][16 * EMU_K];          \
+  __local emu_t emu_b[NWARPS][EMU_K * 8];
+#define MMA(d, a0, a1, a2, a3, b0, b1) \
+  mma_emu(d, a0, a1, a2, a3, b0, b1, emu_a[warp], emu_b[warp], lane)
+#elif TC_INT8
+#define EMU_DECL
+#define MMA(d, a0, a1, a2, a3, b0, b1)                                                          \
+  asm volatile(                                                                                 \
+      "mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, " \
+      "{%0,%1,%2,%3};"                                                                          \
+      : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3])                                          \
+      : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1))
+#else
+#define EMU_DECL
+#define MMA(d, a0, a1, a2, a3, b0, b1)                                                          \
+  asm volatile(                                                                                 \
+      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, " \
+      "{%0,%1,%2,%3};"                                                                          \
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])                                          \
+      : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1))
+#endif
+
+// ---- Local tiles: row r, logical chunk c lives at uint4 index r * 4 + (c ^ SWZ(r)).
+#define SWZ(r) (((r) >> 1) & 3)
+
+// Packs EPC elements (zero where i >= n) from p into one chunk; the slow path of the loaders.
+inline uint4 pack_chunk(__global const elem_t* p, int n) {
+  uint w[4];
+#pragma unroll
+  for (int q = 0; q < 4; ++q) {
+    uint v = 0;
+#if TC_INT8
+#pragma unroll
+    for (int b = 0; b < 4; ++b)
+      if (4 * q + b < n) v |= (uint)p[4 * q + b] << (8 * b);
+#else
+#pragma unroll
+    for (int b = 0; b < 2; ++b)
+      if (2 * q + b < n) v |= (uint)p[2 * q + b] << (16 * b);
+#endif
+    w[q] = v;
+  }
+  return (uint4)(w[0], w[1], w[2], w[3]);
+}
+
+// K-major operand: element (row, k) at base[row * ld + k]. Each thread moves KM_IT(R) chunks.
+// `vec`: ld and the base are 16-byte aligned, so whole tiles load as uint4.
+#define KM_LOAD(regs, R, base, rows, K, ld, vec, row0, k0)                                \
+  {                                                                                       \
+    const bool full_ = (vec) && (row0) + (R) <= (rows) && (k0) + BK <= (K);               \
+    TC_UNROLL for (int it_ = 0; it_ < KM_IT(R); ++it_) {                          \
+      const int idx_ = tid + it_ * NT, r_ = (row0) + (idx_ >> 2), k_ = (k0) + (idx_ & 3) * EPC; \
+      if (full_) {                                                                        \
+        regs[it_] = *(__global const uint4*)((base) + (size_t)r_ * (ld) + k_);            \
+      } else {                                                                            \
+        const int n_ = r_ < (rows) ? clamp((K) - k_, 0, EPC) : 0;                         \
+        regs[it_] = pack_chunk((base) + (n_ > 0 ? (size_t)r_ * (ld) + k_ : 0), n_);       \
+      }                                                                                   \
+    }                                                                                     \
+  }
+#define KM_STORE(tile, regs, R)                                          \
+  TC_UNROLL for (int it_ = 0; it_ < KM_IT(R); ++it_) {           \
+    const int idx_ = tid + it_ * NT, r_ = idx_ >> 2;                     \
+    tile[r_ * 4 + ((idx_ & 3) ^ SWZ(r_))] = regs[it_];                   \
+  }
+
+// ---- The block's multiply of one staged tile pair: each warp does TM x TN mma tiles, 2 k-steps.
+#define TILE_MMA(At, Bt)                                                                       \
+  {                                                                                            \
+    uint4 fa_lo[TM], fa_hi[TM], fb[TN];                                                        \
+    TC_UNROLL for (int i_ = 0; i_ < TM; ++i_) {                                        \
+      const int r_ = wm + 16 * i_ + g;                                                         \
+      fa_lo[i_] = At[r_ * 4 + (t ^ SWZ(r_))];                                                  \
+      fa_hi[i_] = At[(r_ + 8) * 4 + (t ^ SWZ(r_))];                                            \
+    }                                                                                          \
+    TC_UNROLL for (int j_ = 0; j_ < TN; ++j_) {                                        \
+      const int r_ = wn + 8 * j_ + g;                                                          \
+      fb[j_] = Bt[r_ * 4 + (t ^ SWZ(r_))];                                                     \
+    }                                                                                          \
+    TC_UNROLL for (int i_ = 0; i_ < TM; ++i_) TC_UNROLL for (int j_ = 0;       \
+                                                                           j_ < TN; ++j_) {  \
+      MMA(acc[i_][j_], fa_lo[i_].x, fa_hi[i_].x, fa_lo[i_].y, fa_hi[i_].y, fb[j_].x, fb[j_].y); \
+    }                                                                                          \
+    TC_UNROLL for (int i_ = 0; i_ < TM; ++i_) TC_UNROLL for (int j_ = 0;       \
+                                                                           j_ < TN; ++j_) {  \
+      MMA(acc[i_][j_], fa_lo[i_].z, fa_hi[i_].z, fa_lo[i_].w, fa_hi[i_].w, fb[j_].z, fb[j_].w); \
+    }                                                                                          \
+  }
+
+// ---- Epilogue stores.
+inline float load_res(__global const uchar* res, size_t i, float rs) {
+#if RES_DT == 1
+  return vload_half(i, (__global const half*)res);
+#elif RES_DT == 2
+  return (float)((__global const char*)res)[i] * rs;
+#else
+  return ((__global const float*)res)[i];
+#endif
+}
+inline void store_out(__global uchar* y, size_t i, float v, float inv_os) {
+#if OUT_DT == 1
+  vstore_half_rte(v, i, (__global half*)y);
+#elif OUT_DT == 2
+  ((__global char*)y)[i] = (char)(int)clamp(rint(v * inv_os), -127.0f, 127.0f);
+#else
+  ((__global float*)y)[i] = v;
+#endif
+}
+
+// Common prologue of both kernels: lane/warp coordinates and zeroed accumulators.
+#define TC_PROLOGUE                                                          \
+  const int tid = get_local_id(0), lane = tid & 31, warp = tid >> 5;         \
+  const int g = lane >> 2, t = lane & 3;                                     \
+  const int wm = (warp / WARPS_N) * (BM / WARPS_M), wn = (warp % WARPS_N) * (BN / WARPS_N); \
+  __local uint4 As[2][BM * 4];                                               \
+  __local uint4 Bs[2][BN * 4];                                               \
+  EMU_DECL                                                                   \
+  acc_t acc[TM][TN][4];                                                      \
+  TC_UNROLL for (int i_ = 0; i_ < TM; ++i_) TC_UNROLL for (  \
+      int j_ = 0; j_ < TN; ++j_) TC_UNROLL for (int q_ = 0; q_ < 4; ++q_) acc[i_][j_][q_] = 0;
+
+// The epilogue value of accumulator element (row m, column n): v = acc * scale[.] + bias[.].
+// Rows are output channels (conv) or rows of C (matmul); scale/bias index the rows for conv and
+// the columns for matmul.
+#define EPI_VALUE(a, sc, bs) ((float)(a) * (sc) + (bs))
+
+#if !TC_CONV
+// Batch offsets of A and B for batch `bat` decomposed over the output batch dims (row-major).
+inline void batch_offsets(int bat, int8 bdims, long8 a_bs, long8 b_bs, int nbd, long* a_off,
+                          long* b_off) {
+  int dims[8];
+  long as[8], bs[8];
+  vstore8(bdims, 0, dims);
+  vstore8(a_bs, 0, as);
+  vstore8(b_bs, 0, bs);
+  long ao = 0, bo = 0;
+  int rem = bat;
+  for (int d = nbd - 1; d >= 0; --d) {
+    const int i = rem % dims[d];
+    rem /= dims[d];
+    ao += i * as[d];
+    bo += i * bs[d];
+  }
+  *a_off = ao;
+  *b_off = bo;
+}
+
+// C[b] (M x N, row-major, batch-major) = A[b] (M x K) * B[b] (K x N), both operands K-major:
+// A as [M][lda], B as [N][ldb] (the host transposes operands stored the other way with
+// tc_transpose first: a transposing tile loader measured 2-3x slower on an H100).
+// Epilogue per column n: v = acc * scale * svec[n] + bias[n] (+ res) -> act -> Y.
+__kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_matmul(
+    __global const elem_t* A, __global const elem_t* B, long a_off0, long b_off0,
+    __global const float* bias, __global const float* svec, __global const uchar* res,
+    __global uchar* Y, int M, int N, int K, int lda, int ldb, int avec, int bvec, int mtiles, int8 bdims, long8 a_bs, long8 b_bs,
+    int nbd,
+    int has_bias, int has_svec, int has_res, float scale, float res_scale, float inv_out_scale,
+    float alpha, float beta) {
+  TC_PROLOGUE
+  // Blocks of one column tile run together: they share its B panel in L2.
+  const int gid = get_group_id(0), bat = get_group_id(1);
+  const int m0 = (gid % mtiles) * BM, n0 = (gid / mtiles) * BN;
+  long ao, bo;
+  batch_offsets(bat, bdims, a_bs, b_bs, nbd, &ao, &bo);
+  __global const elem_t* Ab = A + a_off0 + ao;
+  __global const elem_t* Bb = B + b_off0 + bo;
+  uint4 ra[KM_IT(BM)], rb[KM_IT(BN)];
+#define LOAD_A(k0) KM_LOAD(ra, BM, Ab, M, K, lda, avec, m0, k0)
+#define STORE_A(buf) KM_STORE(As[buf], ra, BM)
+#define LOAD_B(k0) KM_LOAD(rb, BN, Bb, N, K, ldb, bvec, n0, k0)
+#define STORE_B(buf) KM_STORE(Bs[buf], rb, BN)
+  const int nk = (K + BK - 1) / BK;
+  LOAD_A(0);
+  LOAD_B(0);
+  STORE_A(0);
+  STORE_B(0);
+  barrier(CLK_LOCAL_MEM_FENCE);
+  for (int kt = 0; kt < nk; ++kt) {
+    const int cur = kt & 1;
+    if (kt + 1 < nk) {
+      LOAD_A((kt + 1) * BK);
+      LOAD_B((kt + 1) * BK);
+    }
+    TILE_MMA(As[cur], Bs[cur]);
+    if (kt + 1 < nk) {
+      STORE_A(cur ^ 1);
+      STORE_B(cur ^ 1);
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+
+  const size_t obase = (size_t)bat * M * N;
+#pragma unroll
+  for (int j = 0; j < TN; ++j)
+#pragma unroll
+    for (int e = 0; e < 2; ++e) {
+      const int n = n0 + wn + 8 * j + 2 * t + e;
+      if (n >= N) continue;
+      const float sc = has_svec ? scale * svec[n] : scale, bs = has_bias ? bias[n] : 0.0f;
+#pragma unroll
+      for (int i = 0; i < TM; ++i)
+#pragma unroll
+        for (int hr = 0; hr < 2; ++hr) {
+          const int m = m0 + wm + 16 * i + g + 8 * hr;
+          if (m >= M) continue;
+          const size_t o = obase + (size_t)m * N + n;
+          float v = EPI_VALUE(acc[i][j][2 * hr + e], sc, bs);
+          if (has_res) v += load_res(res, o, res_scale);
+          store_out(Y, o, apply_act(v, alpha, beta), inv_out_scale);
+        }
+    }
+}
+
+// out[b] (C x R) = in[b] (R x C)^T for `batch` row-major matrices (grid dim 2): puts MatMul
+// operands stored MN-major into the K-major layout tc_matmul reads.
+__kernel __attribute__((reqd_work_group_size(32, 8, 1))) void tc_transpose(
+    __global const elem_t* in, __global elem_t* out, long out_off, int R, int C) {
+  __local elem_t tile[32][33];
+  const int c0 = get_group_id(0) * 32, r0 = get_group_id(1) * 32;
+  const int tx = get_local_id(0), ty = get_local_id(1);
+  const size_t base = (size_t)get_group_id(2) * R * C;
+  out += out_off;
+  for (int j = ty; j < 32; j += 8) {
+    const int r = r0 + j, c = c0 + tx;
+    if (r < R && c < C) tile[j][tx] = in[base + (size_t)r * C + c];
+  }
+  barrier(CLK_LOCAL_MEM_FENCE);
+  for (int j = ty; j < 32; j += 8) {
+    const int c = c0 + j, r = r0 + tx;
+    if (r < R && c < C) out[base + (size_t)c * R + r] = tile[tx][j];
+  }
+}
+
+#else  // TC_CONV
+
+// Implicit-GEMM convolution, group 1: Y[n][m][p] = sum_k Wp[m][k] * col[k][n*P + p] with
+// k = (r * S + s) * C + c (tap-major, so that a thread's run of consecutive k shares one tap
+// when CALIGN). Wp is the packed weight matrix [>= Kout rounded to BM][Kpad], Kpad a multiple of
+// BK, zero padded. Rows of the GEMM are output channels, columns are output pixels of the batch.
+// Epilogue per channel m: v = acc * scale * svec[m] + bias[m] (+ res) -> act -> Y.
+__kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_conv(
+    __global const elem_t* X, __global const elem_t* Wp, __global const float* bias,
+    __global const float* svec, __global const uchar* res, __global uchar* Y, int NB, int C,
+    int H, int W, int Kout, int OH, int OW, int S, int sh, int sw, int dh, int dw, int pt, int pl,
+    int Ktot, int Kpad, int mtiles, int has_bias, int has_svec, int has_res, float scale,
+    float res_scale,
+    float inv_out_scale, float alpha, float beta) {
+  TC_PROLOGUE
+  // Blocks of one pixel tile (all output channels) run together: they share its input in L2.
+  const int gid = get_group_id(0);
+  const int m0 = (gid % mtiles) * BM, n0 = (gid / mtiles) * BN;
+  const int P = OH * OW, NP = NB * P, HW = H * W;
+  // The gather: thread owns pixel row `gr` of the B tile and CPT consecutive chunks of it.
+#define CPT (4 * BN / NT)
+#define ERUN (CPT * EPC)
+  const int gr = tid % BN, gh = tid / BN;
+  const int pix = n0 + gr;
+  const bool pvalid = pix < NP;
+  int xb = 0, ih0 = 0, iw0 = 0;
+  if (pvalid) {
+    const int img = pix / P, q = pix - img * P, oh = q / OW, ow = q - oh * OW;
+    xb = img * C * HW;
+    ih0 = oh * sh - pt;
+    iw0 = ow * sw - pl;
+  }
+  uint4 ra[KM_IT(BM)];
+  uint4 rb[CPT];
+
+#if CALIGN
+  // The run of ERUN channels of one tap (C % ERUN == 0): one bounds check, loads HW apart.
+#define GATHER(k0)                                                                        \
+  {                                                                                       \
+    const int kr_ = (k0) + gh * ERUN;                                                     \
+    bool ok_ = pvalid && kr_ < Ktot;                                                      \
+    int off_ = 0;                                                                         \
+    if (ok_) {                                                                            \
+      const int tap_ = kr_ / C, c_ = kr_ - tap_ * C, r_ = tap_ / S, s_ = tap_ - r_ * S;   \
+      const int ih_ = ih0 + r_ * dh, iw_ = iw0 + s_ * dw;                                 \
+      ok_ = ih_ >= 0 && ih_ < H && iw_ >= 0 && iw_ < W;                                   \
+      off_ = xb + c_ * HW + ih_ * W + iw_;                                                \
+    }                                                                                     \
+    __global const elem_t* xp_ = X + off_;                                                \
+    elem_t e_[ERUN];                                                                      \
+    TC_UNROLL for (int i_ = 0; i_ < ERUN; ++i_) e_[i_] = ok_ ? xp_[i_ * HW] : 0; \
+    GATHER_PACK                                                                           \
+  }
+#else
+  // Any C: walk (c, s, r) element by element.
+#define GATHER(k0)                                                                        \
+  {                                                                                       \
+    const int kr_ = (k0) + gh * ERUN;                                                     \
+    int tap_ = kr_ / C, c_ = kr_ - tap_ * C, r_ = tap_ / S, s_ = tap_ - r_ * S;           \
+    elem_t e_[ERUN];                                                                      \
+    TC_UNROLL for (int i_ = 0; i_ < ERUN; ++i_) {                                 \
+      const int ih_ = ih0 + r_ * dh, iw_ = iw0 + s_ * dw;                                 \
+      const bool ok_ = pvalid && kr_ + i_ < Ktot && ih_ >= 0 && ih_ < H && iw_ >= 0 &&    \
+                       iw_ < W;                                                           \
+      e_[i_] = ok_ ? X[xb + c_ * HW + ih_ * W + iw_] : 0;                                 \
+      if (++c_ == C) {                                                                    \
+        c_ = 0;                                                                           \
+        if (++s_ == S) {                                                                  \
+          s_ = 0;                                                                         \
+          ++r_;                                                                           \
+        }                                                                                 \
+      }                                                                                   \
+    }                                                                                     \
+    GATHER_PACK                                                                           \
+  }
+#endif
+#if TC_INT8
+#define GATHER_PACK                                                                    \
+  TC_UNROLL for (int c_ = 0; c_ < CPT; ++c_) rb[c_] =                          \
+      (uint4)(as_uint((uchar4)(e_[16 * c_], e_[16 * c_ + 1], e_[16 * c_ + 2], e_[16 * c_ + 3])), \
+              as_uint((uchar4)(e_[16 * c_ + 4], e_[16 * c_ + 5], e_[16 * c_ + 6], e_[16 * c_ + 7])), \
+              as_uint((uchar4)(e_[16 * c_ + 8], e_[16 * c_ + 9], e_[16 * c_ + 10], e_[16 * c_ + 11])), \
+              as_uint((uchar4)(e_[16 * c_ + 12], e_[16 * c_ + 13], e_[16 * c_ + 14], e_[16 * c_ + 15])));
+#else
+#define GATHER_PACK                                                                          \
+  TC_UNROLL for (int c_ = 0; c_ < CPT; ++c_) rb[c_] =                                \
+      (uint4)(as_uint((ushort2)(e_[8 * c_], e_[8 * c_ + 1])),                                \
+              as_uint((ushort2)(e_[8 * c_ + 2], e_[8 * c_ + 3])),                            \
+              as_uint((ushort2)(e_[8 * c_ + 4], e_[8 * c_ + 5])),                            \
+              as_uint((ushort2)(e_[8 * c_ + 6], e_[8 * c_ + 7])));
+#endif
+#define GSTORE(buf)                                                             \
+  TC_UNROLL for (int c_ = 0; c_ < CPT; ++c_) Bs[buf][gr * 4 +          \
+                                                          ((gh * CPT + c_) ^ SWZ(gr))] = rb[c_];
+
+  const int Mrows = (Kout + BM - 1) / BM * BM;  // Wp holds this many (zero padded) rows
+  const int nk = Kpad / BK;
+  KM_LOAD(ra, BM, Wp, Mrows, Kpad, Kpad, 1, m0, 0);
+  GATHER(0);
+  KM_STORE(As[0], ra, BM);
+  GSTORE(0);
+  barrier(CLK_LOCAL_MEM_FENCE);
+  for (int kt = 0; kt < nk; ++kt) {
+    const int cur = kt & 1;
+    if (kt + 1 < nk) {
+      KM_LOAD(ra, BM, Wp, Mrows, Kpad, Kpad, 1, m0, (kt + 1) * BK);
+      GATHER((kt + 1) * BK);
+    }
+    TILE_MMA(As[cur], Bs[cur]);
+    if (kt + 1 < nk) {
+      KM_STORE(As[cur ^ 1], ra, BM);
+      GSTORE(cur ^ 1);
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+
+  float sc[TM][2], bs[TM][2];
+#pragma unroll
+  for (int i = 0; i < TM; ++i)
+#pragma unroll
+    for (int hr = 0; hr < 2; ++hr) {
+      const int m = min(m0 + wm + 16 * i + g + 8 * hr, Kout - 1);
+      sc[i][hr] = has_svec ? scale * svec[m] : scale;
+      bs[i][hr] = has_bias ? bias[m] : 0.0f;
+    }
+#pragma unroll
+  for (int j = 0; j < TN; ++j)
+#pragma unroll
+    for (int e = 0; e < 2; ++e) {
+      const int n = n0 + wn + 8 * j + 2 * t + e;
+      if (n >= NP) continue;
+      const int img = n / P, q = n - img * P;
+      const size_t obase = (size_t)img * Kout * P + q;
+#pragma unroll
+      for (int i = 0; i < TM; ++i)
+#pragma unroll
+        for (int hr = 0; hr < 2; ++hr) {
+          const int m = m0 + wm + 16 * i + g + 8 * hr;
+          if (m >= Kout) continue;
+          const size_t o = obase + (size_t)m * P;
+          float v = EPI_VALUE(acc[i][j][2 * hr + e], sc[i][hr], bs[i][hr]);
+          if (has_res) v += load_res(res, o, res_scale);
+          store_out(Y, o, apply_act(v, alpha, beta), inv_out_scale);
+        }
+    }
+}
+#endif

@@ -1,0 +1,127 @@
+// Quantization importers: QuantizeLinear and DequantizeLinear (kQUANTIZE / kDEQUANTIZE),
+// per-tensor or per-axis. Constant inputs (quantized weights) are converted here, on the host.
+#include "clrt/ir/quantize.h"
+
+#include "clrt/onnx/importer.h"
+
+namespace clrt::onnx {
+namespace {
+
+using ir::LayerKind;
+
+const char* kScaleHint =
+    "Q/DQ scales and zero points must be initializers or Constant outputs (as onnxruntime's "
+    "quantizer and QAT exports write them)";
+
+// Blocked quantization (opset 21) has one scale per block of elements: not implemented.
+void rejectBlocked(ImportContext& c) {
+  const int64_t b = c.attrInt("block_size", 0);
+  if (b != 0)
+    reject(ErrorKind::kUnsupported,
+           str("blocked quantization (block_size=", b, ") is not supported"),
+           "clrt imports per-tensor and per-axis Q/DQ scales only");
+}
+
+// The tensor id of a scale: the input itself when it is FLOAT, else a FLOAT copy.
+int floatScaleTensor(ImportContext& c, const HostTensor& scale, const ir::QuantParams& p) {
+  if (scale.dtype == DataType::kFLOAT) return c.input(1);
+  return c.constantTensor(HostTensor::fromFloats(scale.dims, p.scale));
+}
+
+// Scale and zero point of the node (both must be host-known) checked against x's dims.
+ir::QuantParams readParams(ImportContext& c, DataType qtype, const Dims& xDims, const char* op) {
+  const char* scaleName = c.node().op_type() == "QuantizeLinear" ? "y_scale" : "x_scale";
+  const char* zpName = c.node().op_type() == "QuantizeLinear" ? "y_zero_point" : "x_zero_point";
+  const HostTensor* scale = c.constant(1);
+  if (!scale)
+    reject(ErrorKind::kUnsupported,
+           str(scaleName, " (input 1, '", c.node().input(1), "') must be a constant"), kScaleHint);
+  const HostTensor* zp = nullptr;
+  if (c.hasInput(2)) {
+    zp = c.constant(2);
+    if (!zp)
+      reject(ErrorKind::kUnsupported,
+             str(zpName, " (input 2, '", c.node().input(2), "') must be a constant"), kScaleHint);
+  }
+  // Opset 10 has no axis attribute: its scale is a scalar.
+  const int64_t axis = c.opset() >= 13 ? c.attrInt("axis", 1) : 1;
+  if (c.opset() < 13 && scale->numel() != 1)
+    reject(ErrorKind::kParse, str(scaleName, " must be a scalar before opset 13, got shape ",
+                                  dimsToString(scale->dims)));
+  try {
+    return ir::quantParams(*scale, zp, qtype, axis, xDims, op);
+  } catch (const Error& e) {
+    reject(ErrorKind::kParse, e.what());
+  }
+}
+
+// Adds the layer: x, the FLOAT scale, the zero point (absent: -1); per-axis layers get "axis".
+ir::Layer& addLayer(ImportContext& c, LayerKind kind, const ir::QuantParams& p) {
+  std::vector<int> ins{c.input(0), floatScaleTensor(c, *c.constant(1), p),
+                       c.hasInput(2) ? c.input(2) : -1};
+  ir::Layer& l = c.add(kind, ins);
+  if (p.axis >= 0) l.attrs.set("axis", p.axis);
+  c.net().explicit_quantization = true;  // the builder takes ranges from Q/DQ, not a calibrator
+  return l;
+}
+
+DataType inputDtype(ImportContext& c) {
+  if (const HostTensor* v = c.constant(0)) return v->dtype;
+  return c.net().tensors[c.input(0)].dtype;
+}
+
+void importQuantize(ImportContext& c) {
+  rejectBlocked(c);
+  const DataType xt = inputDtype(c);
+  if (xt != DataType::kFLOAT && xt != DataType::kHALF)
+    reject(ErrorKind::kUnsupported,
+           str("input x is ", dtypeName(xt), "; QuantizeLinear of FLOAT or FLOAT16 is supported"));
+  // The output type is the zero point's; without one, output_dtype (opset 21) or UINT8.
+  DataType qtype = DataType::kUINT8;
+  if (c.hasInput(2) && c.constant(2)) {
+    qtype = c.constant(2)->dtype;
+  } else if (c.opset() >= 21 && c.attrInt("output_dtype", 0) != 0) {
+    qtype =
+        dtypeFromOnnx(static_cast<int>(c.attrInt("output_dtype", 0)), "attribute 'output_dtype'");
+  }
+  if (qtype != DataType::kINT8 && qtype != DataType::kUINT8)
+    reject(ErrorKind::kUnsupported,
+           str("quantizing to ", dtypeName(qtype), " is not supported (INT8 and UINT8 are)"));
+  const ir::QuantParams p = readParams(c, qtype, c.inputDims(0), "QuantizeLinear");
+  if (const HostTensor* x = c.constant(0)) {
+    c.net().explicit_quantization = true;
+    c.defineConstant(0, ir::quantizeLinear(*x, p));
+    return;
+  }
+  addLayer(c, LayerKind::kQUANTIZE, p).attrs.set("to", static_cast<int64_t>(qtype));
+}
+
+void importDequantize(ImportContext& c) {
+  rejectBlocked(c);
+  const DataType xt = inputDtype(c);
+  if (xt != DataType::kINT8 && xt != DataType::kUINT8 && xt != DataType::kINT32)
+    reject(ErrorKind::kUnsupported, str("input x is ", dtypeName(xt),
+                                        "; DequantizeLinear of INT8, UINT8 or INT32 is "
+                                        "supported"));
+  const ir::QuantParams p = readParams(c, xt, c.inputDims(0), "DequantizeLinear");
+  if (const HostTensor* x = c.constant(0)) {
+    // Quantized weights: folded to float here, whatever their size.
+    c.net().explicit_quantization = true;
+    c.defineConstant(0, ir::dequantizeLinear(*x, p));
+    return;
+  }
+  addLayer(c, LayerKind::kDEQUANTIZE, p);
+}
+
+}  // namespace
+
+void registerQuantizeImporters() {
+  // One importer per op: it reads the opset for what changed (axis from 13, FLOAT16 scales
+  // from 19, block_size and output_dtype from 21; saturate only concerns float8 and is ignored).
+  for (int since : {10, 13, 19, 21}) {
+    registerImporter("QuantizeLinear", since, importQuantize);
+    registerImporter("DequantizeLinear", since, importDequantize);
+  }
+}
+
+}  // namespace clrt::onnx

@@ -1,0 +1,228 @@
+// INT8 tactics besides conv/matmul: "pool.int8" (windowed and global MAX/AVERAGE),
+// "eltwise.int8_add" (SUM of two INT8 tensors, NumPy broadcasting, per-input scales) and
+// "concat.int8" (each input requantized to the output's scale). Outputs FLOAT, HALF or INT8.
+#include <mutex>
+#include <tuple>
+
+#include "clrt/tactics/int8_common.h"
+#include "clrt/tactics/strided.h"
+
+namespace clrt::tactics {
+namespace {
+
+using int8::Io;
+
+constexpr const char* kFile = "int8_misc.cl";
+constexpr size_t kReduceWG = 128;  // GPOOL_WG
+
+// ---- pool.int8 ----
+struct PoolSpec {
+  bool is_max = true, global = false, count_include_pad = false;
+  Window2d win;
+};
+
+bool readPool(const ir::Layer& l, PoolSpec* s) {
+  const std::string type = l.attrs.s("type", "MAX");
+  if (type != "MAX" && type != "AVERAGE") return false;
+  s->is_max = type == "MAX";
+  s->global = l.attrs.i("global", 0) != 0;
+  s->count_include_pad = l.attrs.i("count_include_pad", 0) != 0;
+  if (s->global) return true;
+  return readPair(l.attrs, "window", 1, &s->win.kh, &s->win.kw) && readWindow(l.attrs, &s->win);
+}
+
+class PoolKernel : public Kernel {
+ public:
+  PoolKernel(const ir::Layer& l, ocl::Device& dev)
+      : l_(int8::attrsOf(l)), gpu_(dev.info().is_gpu), s_in_(inputScale(l, 0)) {
+    CLRT_CHECK(readPool(l, &s_) && s_in_ > 0.0f, kBuild, "INT8 pooling layer '", l.name,
+               "' has attributes/scales pool.int8 does not support");
+    if (s_.global) {
+      loop_ = ocl::KernelHandle(dev.kernel(kFile, "", "gpool_i8_loop"));
+      reduce_ = ocl::KernelHandle(dev.kernel(kFile, "", "gpool_i8_reduce"));
+    } else {
+      window_ = ocl::KernelHandle(dev.kernel(kFile, "", "pool_i8"));
+    }
+  }
+
+  void enqueue(const ExecArgs& a) override {
+    const std::string& name = l_.name;
+    CLRT_CHECK(!a.inputs.empty() && !a.outputs.empty(), kRuntime, "pooling layer '", name,
+               "' got no input/output tensors");
+    const DeviceTensor& x = a.inputs[0];
+    const Dims& yd = a.outputs[0].dims;
+    requireStorage(x, DataType::kINT8, name, "input");
+    const Io y = int8::writeIo(l_, a, 0);
+    CLRT_CHECK((x.dims.size() == 3 || x.dims.size() == 4) && yd.size() == x.dims.size() &&
+                   yd[0] == x.dims[0] && yd[1] == x.dims[1],
+               kRuntime, "pooling layer '", name, "': input ", dimsToString(x.dims), " and output ",
+               dimsToString(yd), " must be [N, C, (H,) W] alike");
+    const auto [H, W] = spatialHW(x.dims);
+    const auto [OH, OW] = spatialHW(yd);
+    const cl_int NC = kint(x.dims[0] * x.dims[1], name);
+    kint(volume(x.dims), name);
+    kint(volume(yd), name);
+    if (volume(yd) == 0) return;
+    const cl_int is_max = s_.is_max ? 1 : 0;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (s_.global) {
+      CLRT_CHECK(OH == 1 && OW == 1, kRuntime, "global pooling layer '", name, "': output ",
+                 dimsToString(yd), " must be 1 in every spatial dim");
+      const cl_int HW = kint(H * W, name);
+      cl_kernel k = gpu_ && HW > 64 ? reduce_.get() : loop_.get();
+      ocl::setArgs(k, x.buf, y.buf, NC, HW, is_max, s_in_, y.dt, y.scale);
+      if (k == reduce_.get())
+        ocl::launch(a.queue, k, {static_cast<size_t>(NC) * kReduceWG}, {kReduceWG});
+      else
+        ocl::launch(a.queue, k, {gsize(NC)}, {});
+      return;
+    }
+    const Window2d& w = s_.win;
+    const Pads p = resolvePads(w, H, W, OH, OW);
+    auto i = [&](int64_t v) { return kint(v, name); };
+    ocl::setArgs(window_.get(), x.buf, y.buf, NC, i(H), i(W), i(OH), i(OW), i(w.kh), i(w.kw),
+                 i(w.sh), i(w.sw), i(w.dh), i(w.dw), i(p.t), i(p.l), i(p.b), i(p.r), is_max,
+                 cl_int{s_.count_include_pad}, s_in_, y.dt, y.scale);
+    ocl::launch(a.queue, window_.get(), {gsize(OW), gsize(OH), gsize(NC)}, {});
+  }
+
+ private:
+  ir::Layer l_;
+  PoolSpec s_;
+  bool gpu_;
+  float s_in_;
+  std::mutex mu_;  // kernel arguments are per cl_kernel: one enqueue at a time
+  ocl::KernelHandle window_, loop_, reduce_;
+};
+
+bool poolEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
+                  const ocl::DeviceInfo&) {
+  PoolSpec s;
+  return int8::int8Layer(l, in) && readPool(l, &s) &&
+         (in[0].dims.size() == 3 || in[0].dims.size() == 4);
+}
+
+// ---- eltwise.int8_add ----
+class AddKernel : public Kernel {
+ public:
+  AddKernel(const ir::Layer& l, ocl::Device& dev) : l_(int8::attrsOf(l)) {
+    k_ = ocl::KernelHandle(dev.kernel(kFile, "", "add_i8"));
+  }
+  void enqueue(const ExecArgs& a) override {
+    const std::string& name = l_.name;
+    CLRT_CHECK(a.inputs.size() == 2 && !a.outputs.empty(), kRuntime, "elementwise layer '", name,
+               "' needs two inputs and an output");
+    const DeviceTensor& A = a.inputs[0];
+    const DeviceTensor& B = a.inputs[1];
+    requireStorage(A, DataType::kINT8, name, "input a");
+    requireStorage(B, DataType::kINT8, name, "input b");
+    const Io y = int8::writeIo(l_, a, 0);
+    const Dims& yd = a.outputs[0].dims;
+    CLRT_CHECK(broadcastShapes(A.dims, B.dims, "elementwise layer '" + name + "'") == yd, kRuntime,
+               "elementwise layer '", name, "': output ", dimsToString(yd),
+               " is not the broadcast of ", dimsToString(A.dims), " and ", dimsToString(B.dims));
+    const int64_t n = volume(yd);
+    checkIndexable(n, "elementwise layer '" + name + "'");
+    if (n == 0) return;
+    const bool dense = A.dims == yd && B.dims == yd;
+    IndexPack p;
+    if (!dense)
+      p = packIndex(yd, {broadcastStrides(A.dims, yd), broadcastStrides(B.dims, yd)},
+                    "elementwise layer '" + name + "'");
+    std::lock_guard<std::mutex> lock(mu_);
+    ocl::setArgs(k_.get(), A.buf, B.buf, y.buf, static_cast<cl_int>(n), p, cl_int{!dense},
+                 inputScale(l_, 0), inputScale(l_, 1), y.dt, y.scale);
+    ocl::launch(a.queue, k_.get(), {gsize(n)}, {});
+  }
+
+ private:
+  ir::Layer l_;
+  std::mutex mu_;
+  ocl::KernelHandle k_;
+};
+
+bool addEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
+                 const ocl::DeviceInfo&) {
+  if (l.attrs.s("op") != "SUM" || in.size() != 2) return false;
+  if (!int8::int8Layer(l, in) || !int8::int8Input(l, in, 1)) return false;
+  return in[0].dims.size() <= static_cast<size_t>(kMaxKernelRank) &&
+         in[1].dims.size() <= static_cast<size_t>(kMaxKernelRank);
+}
+
+// ---- concat.int8 ----
+class ConcatKernel : public Kernel {
+ public:
+  ConcatKernel(const ir::Layer& l, ocl::Device& dev)
+      : l_(int8::attrsOf(l)), axis_(l.attrs.i("axis", 0)) {
+    k_ = ocl::KernelHandle(dev.kernel(kFile, "", "concat_i8"));
+  }
+  void enqueue(const ExecArgs& a) override {
+    const std::string& name = l_.name;
+    CLRT_CHECK(!a.inputs.empty() && !a.outputs.empty(), kRuntime, "concatenation layer '", name,
+               "' got no input/output tensors");
+    const Io y = int8::writeIo(l_, a, 0);
+    const Dims& yd = a.outputs[0].dims;
+    const int64_t rank = static_cast<int64_t>(yd.size());
+    const size_t axis =
+        static_cast<size_t>(normalizeAxis(axis_, rank, "CONCATENATION layer '" + name + "' axis"));
+    int64_t outer = 1, inner = 1;
+    for (size_t d = 0; d < axis; ++d) outer *= yd[d];
+    for (size_t d = axis + 1; d < yd.size(); ++d) inner *= yd[d];
+    kint(volume(yd), name);
+    int64_t offset = 0;
+    std::lock_guard<std::mutex> lock(mu_);
+    for (size_t i = 0; i < a.inputs.size(); ++i) {
+      const DeviceTensor& x = a.inputs[i];
+      requireStorage(x, DataType::kINT8, name, "input");
+      bool fits = x.dims.size() == yd.size() && offset + x.dims[axis] <= yd[axis];
+      for (size_t d = 0; fits && d < yd.size(); ++d) fits = d == axis || x.dims[d] == yd[d];
+      CLRT_CHECK(fits, kRuntime, "concatenation layer '", name, "': input ", dimsToString(x.dims),
+                 " does not fit output ", dimsToString(yd), " at offset ", offset, " of axis ",
+                 axis);
+      const int64_t chunk = x.dims[axis] * inner;
+      if (chunk * outer > 0) {
+        ocl::setArgs(k_.get(), x.buf, y.buf, kint(outer, name), kint(chunk, name),
+                     kint(yd[axis] * inner, name), kint(offset * inner, name), inputScale(l_, i),
+                     y.dt, y.scale);
+        ocl::launch(a.queue, k_.get(), {gsize(chunk), gsize(outer)}, {});
+      }
+      offset += x.dims[axis];
+    }
+    CLRT_CHECK(offset == yd[axis], kRuntime, "concatenation layer '", name, "': inputs add up to ",
+               offset, " along axis ", axis, ", output has ", yd[axis]);
+  }
+
+ private:
+  ir::Layer l_;
+  int64_t axis_;
+  std::mutex mu_;
+  ocl::KernelHandle k_;
+};
+
+bool concatEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
+                    const ocl::DeviceInfo&) {
+  if (!int8::int8Layer(l, in)) return false;
+  for (size_t i = 1; i < in.size(); ++i)
+    if (!int8::int8Input(l, in, i)) return false;
+  return !in[0].dims.empty();
+}
+
+template <typename K>
+FnTactic::MakeFn make() {
+  return [](const ir::Layer& l, ocl::Device& dev) { return std::make_unique<K>(l, dev); };
+}
+
+}  // namespace
+
+void registerInt8MiscTactics() {
+  using L = ir::LayerKind;
+  const std::vector<DataType> int8{DataType::kINT8};
+  registerTactic(
+      std::make_unique<FnTactic>("pool.int8", L::kPOOLING, poolEligible, make<PoolKernel>(), int8));
+  registerTactic(std::make_unique<FnTactic>("eltwise.int8_add", L::kELEMENTWISE, addEligible,
+                                            make<AddKernel>(), int8));
+  registerTactic(std::make_unique<FnTactic>("concat.int8", L::kCONCATENATION, concatEligible,
+                                            make<ConcatKernel>(), int8));
+}
+
+}  // namespace clrt::tactics

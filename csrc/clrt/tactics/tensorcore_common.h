@@ -1,0 +1,53 @@
+// Shared pieces of the NVIDIA tensor-core tactics (kernels/tc_gemm.cl): availability, tile
+// configurations, build options, storage-dtype codes and weight packing (half / per-row int8).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "clrt/tactics/compute_common.h"
+
+namespace clrt::tactics::tc {
+
+constexpr const char* kFile = "tc_gemm.cl";
+
+// Tensor cores through inline PTX exist on NVIDIA only. CLRT_TC_EMULATE=1 makes the tactics
+// eligible on any device with the mma emulated in local memory (slow; for testing the tiling
+// and indexing on CPUs).
+bool emulated(const ocl::DeviceInfo& dev);
+inline bool available(const ocl::DeviceInfo& dev) { return dev.is_nvidia || emulated(dev); }
+
+// A block tile of BM x BN outputs computed by WARPS_M x WARPS_N warps (see tc_gemm.cl).
+struct Config {
+  int bm = 128, bn = 128, warps_m = 2, warps_n = 4;
+  int threads() const { return warps_m * warps_n * 32; }
+  // Elements of one thread's convolution gather run (the CALIGN granule of tc_conv).
+  int gatherRun(bool int8) const { return (4 * bn / threads()) * (int8 ? 16 : 8); }
+};
+
+// 0 float, 1 half, 2 int8: OUT_DT / RES_DT of tc_gemm.cl; -1 for other dtypes.
+int dtCode(DataType t);
+
+// Build options for one program of tc_gemm.cl (the activation comes from `ep`).
+std::string options(const ocl::DeviceInfo& dev, bool int8, bool conv, const Config& c,
+                    const Epilogue& ep, int out_dt, int res_dt, const std::string& extra);
+
+// Row-major [rows x cols] float weights as a zero-padded [prow x pcol] matrix, in half bits or,
+// for INT8, quantized per row (scale[r] = max|w_r| / 127, q = clamp(rint(w / scale), -127,
+// 127)); `scales` receives one scale per real row (1 for an all-zero row).
+std::vector<uint8_t> packHalf(const std::vector<float>& w, int64_t rows, int64_t cols, int64_t prow,
+                              int64_t pcol);
+std::vector<uint8_t> packInt8(const std::vector<float>& w, int64_t rows, int64_t cols, int64_t prow,
+                              int64_t pcol, std::vector<float>* scales);
+
+// A device copy of `bytes` (at least 4 bytes).
+cl_mem upload(ocl::Device& dev, const std::vector<uint8_t>& bytes);
+cl_mem uploadFloats(ocl::Device& dev, const std::vector<float>& v);
+
+inline int64_t roundUp(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
+
+// Registration of the two families (tensorcore_conv.cc, tensorcore_matmul.cc).
+void registerConv();
+void registerMatMul();
+
+}  // namespace clrt::tactics::tc

@@ -1,0 +1,347 @@
+// matmul.tc_fp16 / matmul.tc_int8: MatMul on NVIDIA tensor cores (tc_matmul of
+// kernels/tc_gemm.cl): constant 2-D weights (packed once) or activation x activation, NumPy
+// batching/broadcasting, trans_a/trans_b, fused epilogue.
+#include <mutex>
+
+#include "clrt/tactics/tensorcore_common.h"
+
+namespace clrt::tactics::tc {
+namespace {
+
+constexpr size_t kMaxBatchDims = 8;
+constexpr int64_t kMaxBatch = 65535;  // the grid's second dimension
+
+// The product of one run: op(A) is M x K, op(B) is K x N; batch dims NumPy-broadcast, size-1
+// ones dropped and neighbours merged when contiguous for both operands.
+struct Plan {
+  int64_t M = 1, N = 1, K = 1;
+  bool ta = false, tb = false;
+  int64_t lda = 1, ldb = 1;  // stored row lengths
+  std::vector<int64_t> bdims, a_bs, b_bs;
+  int64_t batch = 1;
+  Dims out;
+};
+
+Plan planOf(Dims da, Dims db, bool ta, bool tb, const std::string& layer) {
+  CLRT_CHECK(!da.empty() && !db.empty(), kRuntime, "matmul layer '", layer,
+             "': operands must have rank >= 1, got ", dimsToString(da), " and ", dimsToString(db));
+  Plan p;
+  const bool a1 = da.size() == 1, b1 = db.size() == 1;
+  if (a1) da = {1, da[0]}, ta = false;
+  if (b1) db = {db[0], 1}, tb = false;
+  const int64_t ra = da[da.size() - 2], ca = da.back(), rb = db[db.size() - 2], cb = db.back();
+  p.ta = ta, p.tb = tb;
+  p.M = ta ? ca : ra;
+  p.K = ta ? ra : ca;
+  p.N = tb ? rb : cb;
+  const int64_t Kb = tb ? cb : rb;
+  CLRT_CHECK(p.K == Kb, kRuntime, "matmul layer '", layer, "': inner dims differ (", p.K, " vs ",
+             Kb, ") for operands ", dimsToString(da), " and ", dimsToString(db));
+  p.lda = ca, p.ldb = cb;
+  const size_t nb = std::max(da.size(), db.size()) - 2;
+  Dims ba(nb, 1), bb(nb, 1);
+  std::copy(da.begin(), da.end() - 2, ba.begin() + (nb - (da.size() - 2)));
+  std::copy(db.begin(), db.end() - 2, bb.begin() + (nb - (db.size() - 2)));
+  std::vector<int64_t> sa(nb, 0), sb(nb, 0);
+  int64_t acc_a = ra * ca, acc_b = rb * cb;
+  for (size_t k = nb; k-- > 0;) {
+    CLRT_CHECK(ba[k] == bb[k] || ba[k] == 1 || bb[k] == 1, kRuntime, "matmul layer '", layer,
+               "': batch dims of ", dimsToString(da), " and ", dimsToString(db),
+               " do not broadcast");
+    sa[k] = ba[k] == 1 ? 0 : acc_a;
+    sb[k] = bb[k] == 1 ? 0 : acc_b;
+    acc_a *= ba[k];
+    acc_b *= bb[k];
+  }
+  for (size_t k = 0; k < nb; ++k) {
+    const int64_t d = std::max(ba[k], bb[k]);
+    p.out.push_back(d);
+    p.batch *= d;
+    if (d == 1) continue;
+    if (!p.bdims.empty() && p.a_bs.back() == sa[k] * d && p.b_bs.back() == sb[k] * d) {
+      p.bdims.back() *= d;
+      p.a_bs.back() = sa[k];
+      p.b_bs.back() = sb[k];
+    } else {
+      p.bdims.push_back(d);
+      p.a_bs.push_back(sa[k]);
+      p.b_bs.push_back(sb[k]);
+    }
+  }
+  if (!a1) p.out.push_back(p.M);
+  if (!b1) p.out.push_back(p.N);
+  return p;
+}
+
+struct Spec {
+  std::string layer;
+  bool int8 = false, ta = false, tb = false, b_weights = false, has_bias = false, has_res = false;
+  Epilogue ep;
+  Dims b_dims;
+  int64_t bias_n = 0;
+  DataType in_dt = DataType::kHALF, res_dt = DataType::kHALF, out_dt = DataType::kHALF;
+  float a_scale = 0, b_scale = 0, res_scale = 0, out_scale = 0;
+  size_t res_index = 0;
+};
+
+bool readSpec(const ir::Layer& l, bool int8, Spec* s) {
+  s->layer = l.name;
+  s->int8 = int8;
+  s->ta = l.attrs.i("trans_a", 0) != 0;
+  s->tb = l.attrs.i("trans_b", 0) != 0;
+  auto kit = l.weights.find("kernel");
+  s->b_weights = kit != l.weights.end();
+  if (s->b_weights) s->b_dims = kit->second.dims;
+  auto bit = l.weights.find("bias");
+  s->has_bias = bit != l.weights.end();
+  if (s->has_bias) s->bias_n = bit->second.numel();
+  s->has_res = l.attrs.i("has_residual", 0) != 0;
+  auto ep = readEpilogue(l.attrs);
+  if (!ep) return false;
+  s->ep = *ep;
+  const size_t need = 1 + (s->b_weights ? 0 : 1) + (s->has_res ? 1 : 0);
+  if (l.inputs.size() < need) return false;
+  // Constant weights are packed as one [N][K] matrix: 2-D only.
+  if (s->b_weights && s->b_dims.size() != 2) return false;
+  const DataType st = int8 ? DataType::kINT8 : DataType::kHALF;
+  s->res_index = l.inputs.size() - 1;
+  s->in_dt = inputDtype(l, 0, st);
+  s->res_dt = s->has_res ? inputDtype(l, s->res_index, st) : st;
+  s->out_dt = outputDtype(l, 0, int8 ? DataType::kFLOAT : DataType::kHALF);
+  s->a_scale = inputScale(l, 0);
+  s->b_scale = s->b_weights ? 0.0f : inputScale(l, 1);
+  s->res_scale = s->has_res ? inputScale(l, s->res_index) : 0.0f;
+  s->out_scale = outputScale(l, 0);
+  if (s->in_dt != st || (!s->b_weights && inputDtype(l, 1, st) != st)) return false;
+  if (dtCode(s->out_dt) < 0 || dtCode(s->res_dt) < 0) return false;
+  if (int8 && (!(s->a_scale > 0) || (!s->b_weights && !(s->b_scale > 0)))) return false;
+  if (s->out_dt == DataType::kINT8 && !(s->out_scale > 0)) return false;
+  if (s->has_res && s->res_dt == DataType::kINT8 && !(s->res_scale > 0)) return false;
+  if (!int8 && s->out_dt != DataType::kHALF) return false;
+  return true;
+}
+
+// 128 x 128 blocks of 4 warps of 64 x 64: 224 TFLOP/s FP16 / 375 TOP/s INT8 at 4096^3 on an
+// H100, ahead of 8 warps of 64 x 32 (157 / 310) and 128 x 256 / 256 x 128 tiles.
+const Config kCfg{128, 128, 2, 2};
+
+// Operands stored MN-major (A with trans_a, an activation B without trans_b) are transposed
+// into the workspace first: A^T at offset 0, B^T after it at this alignment.
+constexpr int64_t kWsAlign = 256;
+
+class TcMatMulKernel : public Kernel {
+ public:
+  TcMatMulKernel(const ir::Layer& l, ocl::Device& dev, bool int8) {
+    CLRT_CHECK(readSpec(l, int8, &s_), kBuild, "matmul layer '", l.name,
+               "' has inputs/attributes matmul.tc_", int8 ? "int8" : "fp16", " does not support");
+    if (s_.b_weights) {
+      // B as [N][Kpad] (K contiguous), zero padded; INT8 per output column (row of B^T).
+      const std::vector<float> w = l.weights.at("kernel").asFloats();
+      const int64_t r = s_.b_dims[0], c = s_.b_dims[1];
+      wk_ = s_.tb ? c : r;
+      wn_ = s_.tb ? r : c;
+      std::vector<float> bt(static_cast<size_t>(wn_ * wk_));
+      for (int64_t n = 0; n < wn_; ++n)
+        for (int64_t k = 0; k < wk_; ++k)
+          bt[static_cast<size_t>(n * wk_ + k)] =
+              s_.tb ? w[static_cast<size_t>(n * c + k)] : w[static_cast<size_t>(k * c + n)];
+      wkpad_ = roundUp(wk_, 64);
+      const int64_t npad = roundUp(wn_, kCfg.bn);
+      if (int8) {
+        std::vector<float> sw;
+        b_ = ocl::MemHandle(upload(dev, packInt8(bt, wn_, wk_, npad, wkpad_, &sw)));
+        svec_ = ocl::MemHandle(uploadFloats(dev, sw));
+      } else {
+        b_ = ocl::MemHandle(upload(dev, packHalf(bt, wn_, wk_, npad, wkpad_)));
+      }
+    }
+    if (s_.has_bias) bias_ = ocl::MemHandle(uploadWeights(dev, l.weights.at("bias")));
+    const int res = s_.has_res ? dtCode(s_.res_dt) : 0;
+    const std::string opts =
+        options(dev.info(), int8, /*conv=*/false, kCfg, s_.ep, dtCode(s_.out_dt), res, "");
+    k_ = ocl::KernelHandle(dev.kernel(kFile, opts, "tc_matmul"));
+    if (s_.ta || (!s_.b_weights && !s_.tb))
+      tr_ = ocl::KernelHandle(dev.kernel(kFile, opts, "tc_transpose"));
+  }
+
+  size_t workspaceSize(const std::vector<Dims>& in, const std::vector<Dims>& out) const override {
+    (void)out;
+    int64_t a = 0, b = 0;
+    transposedBytes(in.empty() ? Dims{} : in[0], in.size() > 1 && !s_.b_weights ? in[1] : Dims{},
+                    &a, &b);
+    return static_cast<size_t>(b > 0 ? roundUp(a, kWsAlign) + b : a);
+  }
+
+  void enqueue(const ExecArgs& a) override {
+    CLRT_CHECK(!a.inputs.empty() && !a.outputs.empty(), kRuntime, "matmul layer '", s_.layer,
+               "' got no input/output tensors");
+    const DeviceTensor& A = a.inputs[0];
+    const DeviceTensor& Y = a.outputs[0];
+    check(A, s_.in_dt, "input a");
+    check(Y, s_.out_dt, "output");
+    cl_mem bbuf = b_.get();
+    Dims bd = s_.b_dims;
+    if (!s_.b_weights) {
+      CLRT_CHECK(a.inputs.size() > 1, kRuntime, "matmul layer '", s_.layer, "' needs input b");
+      check(a.inputs[1], s_.in_dt, "input b");
+      bbuf = a.inputs[1].buf;
+      bd = a.inputs[1].dims;
+    }
+    Plan p = planOf(A.dims, bd, s_.ta, s_.tb, s_.layer);
+    CLRT_CHECK(Y.dims == p.out, kRuntime, "matmul layer '", s_.layer, "': output ",
+               dimsToString(Y.dims), " should be ", dimsToString(p.out), " for ",
+               dimsToString(A.dims), " x ", dimsToString(bd));
+    CLRT_CHECK(!s_.has_bias || s_.bias_n == p.N, kRuntime, "matmul layer '", s_.layer,
+               "': bias of ", s_.bias_n, " values for ", p.N, " output columns");
+    cl_mem res = nullptr;
+    if (s_.has_res) {
+      const DeviceTensor& R = a.inputs[s_.res_index];
+      check(R, s_.res_dt, "residual");
+      CLRT_CHECK(R.dims == Y.dims, kRuntime, "matmul layer '", s_.layer, "': residual ",
+                 dimsToString(R.dims), " must have the output shape ", dimsToString(Y.dims));
+      res = R.buf;
+    }
+    const int64_t total = p.batch * p.M * p.N;
+    kint(total, s_.layer);
+    kint(volume(A.dims), s_.layer);
+    kint(volume(bd), s_.layer);
+    if (total == 0) return;
+    const int64_t esz = s_.int8 ? 1 : 2;
+    std::lock_guard<std::mutex> lock(mu_);
+    // Transposes (volumes, batch strides and matrix sizes are unchanged by them).
+    int64_t abytes = 0, bbytes = 0;
+    transposedBytes(A.dims, s_.b_weights ? Dims{} : bd, &abytes, &bbytes);
+    const int64_t need = bbytes > 0 ? roundUp(abytes, kWsAlign) + bbytes : abytes;
+    CLRT_CHECK(need == 0 || (a.workspace && bufferBytes(a.workspace) >= static_cast<size_t>(need)),
+               kRuntime, "matmul layer '", s_.layer, "': needs ", need,
+               " bytes of workspace for its transposed operands, got ", bufferBytes(a.workspace));
+    cl_mem abuf = A.buf;
+    cl_long aoff = 0, boff = 0;
+    int64_t lda = p.lda, ldb = p.ldb;
+    if (abytes > 0) {  // A stored [.., K, M]
+      transpose(a.queue, A.buf, a.workspace, 0, p.K, p.M, abytes / esz / (p.K * p.M));
+      abuf = a.workspace;
+      lda = p.K;
+    }
+    if (bbytes > 0) {  // B stored [.., K, N]
+      boff = roundUp(abytes, kWsAlign) / esz;
+      transpose(a.queue, bbuf, a.workspace, boff, p.K, p.N, bbytes / esz / (p.K * p.N));
+      bbuf = a.workspace;
+      ldb = p.K;
+    } else if (!s_.b_weights && bd.size() == 1) {
+      ldb = p.K;  // a vector: already K-major
+    }
+    if (s_.b_weights) {
+      // Packed [N][Kpad]: K-major, shared by every batch.
+      ldb = wkpad_;
+      for (auto& v : p.b_bs) v = 0;
+      // A's rows contiguous across the batch: one GEMM of batch * M rows.
+      if (p.bdims.size() == 1 && !p.ta && p.a_bs[0] == p.M * p.K) {
+        p.M *= p.batch;
+        p.batch = 1;
+        p.bdims.clear(), p.a_bs.clear(), p.b_bs.clear();
+      }
+    }
+    CLRT_CHECK(p.bdims.size() <= kMaxBatchDims && p.batch <= kMaxBatch, kUnsupported,
+               "matmul layer '", s_.layer, "': ", p.batch, " products over ", p.bdims.size(),
+               " batch dims exceed the ", kMaxBatch, " / ", kMaxBatchDims, " matmul.tc_* launches");
+    // Whole-tile vector loads need 16-byte rows and batch strides.
+    auto vecOk = [&](int64_t ld, const std::vector<int64_t>& bs, int64_t off) {
+      bool ok = (ld * esz) % 16 == 0 && (off * esz) % 16 == 0;
+      for (int64_t v : bs) ok = ok && (v * esz) % 16 == 0;
+      return ok;
+    };
+    const cl_int avec = vecOk(lda, p.a_bs, aoff);
+    const cl_int bvec = s_.b_weights ? 1 : vecOk(ldb, p.b_bs, boff);
+    cl_int8 dims{};
+    cl_long8 abs{}, bbs{};
+    for (size_t k = 0; k < p.bdims.size(); ++k) {
+      dims.s[k] = kint(p.bdims[k], s_.layer);
+      abs.s[k] = p.a_bs[k];
+      bbs.s[k] = p.b_bs[k];
+    }
+    const int64_t mt = (p.M + kCfg.bm - 1) / kCfg.bm, nt = (p.N + kCfg.bn - 1) / kCfg.bn;
+    kint(mt * nt * kCfg.threads(), s_.layer);
+    const float scale = s_.int8 ? s_.a_scale * (s_.b_weights ? 1.0f : s_.b_scale) : 1.0f;
+    const float inv_os = s_.out_scale > 0 ? 1.0f / s_.out_scale : 1.0f;
+    auto i = [&](int64_t v) { return kint(v, s_.layer); };
+    ocl::setArgs(k_.get(), abuf, bbuf, aoff, boff, bias_.get(), svec_.get(), res, Y.buf, i(p.M),
+                 i(p.N), i(p.K), i(lda), i(ldb), avec, bvec, i(mt), dims, abs, bbs,
+                 static_cast<cl_int>(p.bdims.size()), cl_int{s_.has_bias},
+                 cl_int{svec_.get() != nullptr}, cl_int{res != nullptr}, scale, s_.res_scale,
+                 inv_os, s_.ep.alpha, s_.ep.beta);
+    const size_t nthr = static_cast<size_t>(kCfg.threads());
+    ocl::launch(a.queue, k_.get(), {static_cast<size_t>(mt * nt) * nthr, gsize(p.batch)},
+                {nthr, 1});
+  }
+
+ private:
+  // Bytes of A and B (dims as given) that go through tc_transpose: A when trans_a, B when it is
+  // an activation of rank >= 2 without trans_b; 0 otherwise.
+  void transposedBytes(const Dims& ad, const Dims& bd, int64_t* a, int64_t* b) const {
+    const int64_t esz = s_.int8 ? 1 : 2;
+    *a = s_.ta && ad.size() >= 2 && isStatic(ad) ? volume(ad) * esz : 0;
+    *b = !s_.b_weights && !s_.tb && bd.size() >= 2 && isStatic(bd) ? volume(bd) * esz : 0;
+  }
+  // out[off + ...] = per-matrix transposes of `count` row-major R x C matrices of `in`.
+  void transpose(cl_command_queue q, cl_mem in, cl_mem out, cl_long off, int64_t R, int64_t C,
+                 int64_t count) {
+    if (count == 0 || R * C == 0) return;
+    CLRT_CHECK(count <= kMaxBatch, kUnsupported, "matmul layer '", s_.layer, "': ", count,
+               " matrices to transpose exceed the ", kMaxBatch, " a launch takes");
+    ocl::setArgs(tr_.get(), in, out, off, kint(R, s_.layer), kint(C, s_.layer));
+    ocl::launch(q, tr_.get(), {gsize((C + 31) / 32 * 32), gsize((R + 31) / 32 * 8), gsize(count)},
+                {32, 8, 1});
+  }
+
+  void check(const DeviceTensor& t, DataType want, const char* what) const {
+    CLRT_CHECK(t.buf != nullptr, kRuntime, "matmul layer '", s_.layer, "': ", what,
+               " has no device buffer");
+    CLRT_CHECK(t.dtype == want, kRuntime, "matmul layer '", s_.layer, "': ", what, " is ",
+               dtypeName(t.dtype), ", built for ", dtypeName(want));
+  }
+
+  Spec s_;
+  int64_t wk_ = 0, wn_ = 0, wkpad_ = 0;
+  std::mutex mu_;  // kernel arguments are per cl_kernel: one enqueue at a time
+  ocl::MemHandle b_, bias_, svec_;
+  ocl::KernelHandle k_, tr_;
+};
+
+class TcMatMulTactic : public Tactic {
+ public:
+  explicit TcMatMulTactic(bool int8) : int8_(int8) {}
+  std::string name() const override { return int8_ ? "matmul.tc_int8" : "matmul.tc_fp16"; }
+  ir::LayerKind kind() const override { return ir::LayerKind::kMATRIX_MULTIPLY; }
+  std::vector<DataType> precisions() const override {
+    return {int8_ ? DataType::kINT8 : DataType::kHALF};
+  }
+  bool eligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
+                const ocl::DeviceInfo& dev) const override {
+    Spec s;
+    if (!available(dev) || !readSpec(l, int8_, &s) || in.empty() || in[0].dims.empty())
+      return false;
+    if (in[0].dtype != s.in_dt) return false;
+    if (!s.b_weights && (in.size() < 2 || in[1].dims.empty() || in[1].dtype != s.in_dt))
+      return false;
+    if (s.has_res && in[s.res_index].dtype != s.res_dt) return false;
+    const size_t rb = s.b_weights ? s.b_dims.size() : in[1].dims.size();
+    return std::max(in[0].dims.size(), rb) <= kMaxBatchDims + 2;
+  }
+  std::unique_ptr<Kernel> instantiate(const ir::Layer& l, ocl::Device& dev) const override {
+    return std::make_unique<TcMatMulKernel>(l, dev, int8_);
+  }
+  int priority() const override { return -1; }
+
+ private:
+  bool int8_;
+};
+
+}  // namespace
+
+void registerMatMul() {
+  registerTactic(std::make_unique<TcMatMulTactic>(false));
+  registerTactic(std::make_unique<TcMatMulTactic>(true));
+}
+
+}  // namespace clrt::tactics::tc

@@ -1,0 +1,491 @@
+# clrtexec: flag parsing, usage errors and exit codes, and build -> save -> load -> run cycles on
+# models/fmnist_cnn.onnx (small shapes, few queries, builder level 0 to stay fast on the CPU).
+import json
+import os
+import re
+import struct
+import subprocess
+import sys
+
+import clrt as trt
+import numpy as np
+import pytest
+from clrt import _exec_report
+from clrt._exec_calib import CALIBRATOR_MISSING, CalibError, calibrators_available, load_calib_data
+from clrt._exec_options import UsageError, parse_args
+from clrt._exec_report import INSPECTOR_MISSING
+from clrt._exec_run import LayerProfile
+from clrt.clrtexec import main
+from helpers import MODELS, assert_close, ort_run, parse_network
+
+MODEL = str(MODELS / "fmnist_cnn.onnx")
+FAST = ["--warmUp=0", "--duration=0", "--iterations=3", "--builderOptimizationLevel=0"]
+RUN = ["--warmUp=0", "--duration=0"]
+
+
+def run(capsys, *argv):
+    """(exit status, stdout, stderr) of an in-process clrtexec run."""
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def mean_of(out, metric):
+    m = re.search(
+        rf"^\[I\] {metric}: min = \S+ ms, max = \S+ ms, mean = (\S+) ms", out, re.MULTILINE
+    )
+    assert m, f"no '{metric}' line in:\n{out}"
+    return float(m.group(1))
+
+
+@pytest.fixture(scope="module")
+def engine_file(tmp_path_factory):
+    """fmnist_cnn built for batch 1..8 (opt 2) and saved: the build -> save half of the cycle."""
+    path = tmp_path_factory.mktemp("clrtexec") / "m.engine"
+    shapes = ["--minShapes=input:1x1x28x28", "--optShapes=input:2x1x28x28"]
+    code = main(
+        [f"--onnx={MODEL}", f"--saveEngine={path}", *shapes, "--maxShapes=input:8x1x28x28", *FAST]
+    )
+    assert code == 0 and path.stat().st_size > 0
+    return str(path)
+
+
+# ---- flag parsing ----
+
+
+def test_every_flag_parses():
+    a = parse_args(
+        [
+            "--onnx=m.onnx",
+            "--saveEngine=e.plan",
+            "--fp16",
+            "--int8",
+            "--calib=c.cache",
+            "--calibData=d",
+            "--layerPrecisions=*:fp16,conv:fp32",
+            "--layerOutputTypes=conv:fp16+fp32",
+            "--precisionConstraints=obey",
+            "--shapes=input:2x1x28x28",
+            "--minShapes=input:1x1x28x28",
+            "--optShapes=input:2x1x28x28",
+            "--maxShapes=input:4x1x28x28",
+            "--memPoolSize=workspace:64",
+            "--timingCacheFile=t.cache",
+            "--builderOptimizationLevel=2",
+            "--iterations=7",
+            "--warmUp=5",
+            "--duration=0.5",
+            "--avgRuns=3",
+            "--percentile=50,99.9",
+            "--dumpProfile",
+            "--exportProfile=p.json",
+            "--dumpLayerInfo",
+            "--exportLayerInfo=l.json",
+            "--exportOutput=o.json",
+            "--loadInputs=input:x.npy",
+            "--noDataTransfers",
+            "--separateProfileRun",
+            "--verbose",
+            "--device=1",
+        ]
+    )
+    assert (a.onnx, a.saveEngine, a.calib, a.calibData) == ("m.onnx", "e.plan", "c.cache", "d")
+    assert a.fp16 and a.int8 and a.dumpProfile and a.dumpLayerInfo and a.verbose
+    assert a.noDataTransfers and a.separateProfileRun and a.profile_layers
+    assert a.layerPrecisions == {"*": trt.DataType.HALF, "conv": trt.DataType.FLOAT}
+    assert a.layerOutputTypes == {"conv": [trt.DataType.HALF, trt.DataType.FLOAT]}
+    assert a.precisionConstraints == "obey" and a.shapes == {"input": (2, 1, 28, 28)}
+    assert a.profile == {"input": ((1, 1, 28, 28), (2, 1, 28, 28), (4, 1, 28, 28))}
+    assert a.memPoolSize == {"workspace": 64 << 20} and a.timingCacheFile == "t.cache"
+    assert (a.builderOptimizationLevel, a.iterations, a.warmUp, a.duration) == (2, 7, 5.0, 0.5)
+    assert a.avgRuns == 3 and a.percentile == [50.0, 99.9]
+    assert (a.exportProfile, a.exportLayerInfo, a.exportOutput) == ("p.json", "l.json", "o.json")
+    assert a.loadInputs == {"input": "x.npy"} and a.device == 1
+    b = parse_args(["--loadEngine=e.plan", "--best", "--device=PoCL"])
+    assert b.loadEngine == "e.plan" and b.fp16 and b.int8 and b.device == "PoCL"
+    assert (b.iterations, b.warmUp, b.duration, b.avgRuns) == (10, 200.0, 3.0, 10)
+    assert b.percentile == [90.0, 95.0, 99.0] and b.precisionConstraints == "none"
+
+
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["--memPoolSize=workspace:512K"], {"memPoolSize": {"workspace": 512 << 10}}),
+        (["--memPoolSize=workspace:1.5G"], {"memPoolSize": {"workspace": 3 << 29}}),
+        (["--shapes='in:put':1x2,b:3"], {"shapes": {"in:put": (1, 2), "b": (3,)}}),
+        (["--optShapes=x:2x3"], {"profile": {"x": ((2, 3), (2, 3), (2, 3))}}),
+        (["--minShapes=x:1x3", "--maxShapes=x:4x3"], {"profile": {"x": ((1, 3), (4, 3), (4, 3))}}),
+        (["--shapes=x:5x3"], {"profile": {"x": ((5, 3), (5, 3), (5, 3))}}),
+    ],
+)
+def test_flag_values(argv, expected):
+    a = parse_args(["--onnx=m.onnx", *argv])
+    for key, value in expected.items():
+        assert getattr(a, key) == value
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--onnx=m.onnx", "--noSuchFlag"], "unrecognized arguments: --noSuchFlag"),
+        (["--onnx=m.onnx", "--fp1"], "unrecognized arguments: --fp1"),
+        (["--onnx=m.onnx", "--shapes=input:1x3xA"], "argument --shapes: bad dims '1x3xA'"),
+        (["--onnx=m.onnx", "--shapes=input"], "argument --shapes: 'input' is not name:"),
+        (["--onnx=m.onnx", "--maxShapes=x:-1x3"], "argument --maxShapes: bad dims"),
+        (["--onnx=m.onnx", "--layerPrecisions=a:bf16"], "--layerPrecisions: type 'bf16'"),
+        (["--onnx=m.onnx", "--layerOutputTypes=a:fp17"], "--layerOutputTypes: unknown type"),
+        (["--onnx=m.onnx", "--precisionConstraints=always"], "--precisionConstraints: invalid"),
+        (["--onnx=m.onnx", "--iterations=0"], "--iterations: 0 is out of range"),
+        (["--onnx=m.onnx", "--warmUp=soon"], "--warmUp: 'soon' is not a number"),
+        (["--onnx=m.onnx", "--builderOptimizationLevel=6"], "must be in \\[0, 5\\]"),
+        (["--onnx=m.onnx", "--percentile=101"], "--percentile: '101' is not a list"),
+        (["--onnx=m.onnx", "--memPoolSize=dlaSRAM:1"], "pool 'dlaSRAM' has no clrt"),
+        (["--onnx=m.onnx", "--memPoolSize=workspace:lots"], "bad size 'lots'"),
+        (["--onnx=m.onnx", "--calibData=d"], "--calibData calibrates INT8"),
+        (["--onnx=m.onnx", "--minShapes=x:4x3", "--maxShapes=x:2x3"], "min <= opt <= max"),
+        (["--onnx=m.onnx", "--loadEngine=e"], "exactly one of --onnx"),
+        ([], "exactly one of --onnx"),
+    ],
+)
+def test_usage_errors_name_the_flag(argv, message):
+    with pytest.raises(UsageError, match=message):
+        parse_args(argv)
+
+
+def test_usage_error_exits_2(capsys):
+    code, out, err = run(capsys, f"--onnx={MODEL}", "--shapes=input:1xQ")
+    assert code == 2 and "usage: clrtexec" in err and "argument --shapes" in err and not out
+
+
+def test_help_exits_0_and_explains_timing(capsys):
+    code, out, _ = run(capsys, "--help")
+    assert code == 0 and "host timers" in out and "--layerPrecisions" in out
+
+
+def test_missing_files_exit_1(capsys, engine_file, tmp_path):
+    code, _, err = run(capsys, f"--onnx={tmp_path / 'nope.onnx'}")
+    assert code == 1 and "--onnx: file not found" in err
+    code, _, err = run(capsys, f"--loadEngine={tmp_path / 'nope.engine'}")
+    assert code == 1 and "--loadEngine: file not found" in err
+    code, _, err = run(capsys, f"--onnx={MODEL}", "--int8", f"--calib={tmp_path / 'no.cache'}")
+    assert code == 1 and "--calib: cache file not found" in err
+    code, _, err = run(capsys, f"--loadEngine={engine_file}", "--loadInputs=input:nope.npy", *RUN)
+    assert code == 1 and "file not found for input 'input'" in err
+
+
+def test_bad_engine_and_bad_shapes_exit_1(capsys, engine_file, tmp_path):
+    bad = tmp_path / "bad.engine"
+    bad.write_bytes(b"not an engine at all")
+    code, _, err = run(capsys, f"--loadEngine={bad}")
+    assert code == 1 and "engine load failed" in err
+    code, _, err = run(capsys, f"--loadEngine={engine_file}", "--shapes=input:9x1x28x28", *RUN)
+    assert code == 1 and "'input'" in err
+    code, _, err = run(capsys, f"--loadEngine={engine_file}", "--shapes=image:2x1x28x28", *RUN)
+    assert code == 1 and "'image' is not an input" in err
+
+
+def test_unknown_layer_name_is_a_usage_error(capsys):
+    code, _, err = run(
+        capsys,
+        f"--onnx={MODEL}",
+        "--layerPrecisions=/fc/Gemmm:fp16",
+        "--precisionConstraints=prefer",
+        *FAST,
+    )
+    assert code == 2 and "no layer named '/fc/Gemmm'; close names: /fc/Gemm" in err
+
+
+def test_exit_codes_from_a_subprocess(tmp_path):
+    env = dict(os.environ)
+    cmd = [sys.executable, "-m", "clrt.clrtexec"]
+    r = subprocess.run(
+        [*cmd, f"--onnx={MODEL}", "--noSuchFlag"],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert r.returncode == 2 and "--noSuchFlag" in r.stderr
+    r = subprocess.run(
+        [*cmd, f"--onnx={tmp_path / 'x.onnx'}"],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert r.returncode == 1 and "file not found" in r.stderr and "&&&& FAILED" in r.stdout
+
+
+# ---- build -> save -> load -> run ----
+
+
+def test_load_run_summary_and_outputs_match_onnxruntime(capsys, engine_file, tmp_path):
+    x = np.random.default_rng(1).uniform(0, 1, (3, 1, 28, 28)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    out_json = tmp_path / "out.json"
+    code, out, _ = run(
+        capsys,
+        f"--loadEngine={engine_file}",
+        f"--loadInputs=input:{tmp_path / 'x.npy'}",
+        f"--exportOutput={out_json}",
+        "--iterations=4",
+        "--avgRuns=2",
+        "--percentile=50,99",
+        *RUN,
+    )
+    assert code == 0, out
+    for metric in ("Latency", "Enqueue Time", "H2D Latency", "GPU Compute Time", "D2H Latency"):
+        line = re.search(rf"^\[I\] {metric}: (.*)$", out, re.MULTILINE).group(1)
+        assert re.fullmatch(
+            r"min = \S+ ms, max = \S+ ms, mean = \S+ ms, median = \S+ ms, "
+            r"percentile\(50%\) = \S+ ms, percentile\(99%\) = \S+ ms",
+            line,
+        )
+    assert re.search(r"^\[I\] Throughput: \S+ qps$", out, re.MULTILINE)
+    assert re.search(r"^\[I\] Total Host Walltime: \S+ s$", out, re.MULTILINE)
+    assert out.count("Average on 2 runs - GPU latency:") == 2 and "input=3x1x28x28" in out
+    # Latency = H2D + compute + D2H per query, so the means add up too.
+    parts = sum(mean_of(out, m) for m in ("H2D Latency", "GPU Compute Time", "D2H Latency"))
+    assert mean_of(out, "Latency") == pytest.approx(parts, rel=1e-3)
+    exported = json.loads(out_json.read_text())
+    assert [(o["name"], o["dimensions"]) for o in exported] == [("logits", "3x10")]
+    ref = ort_run(MODEL, {"input": x})["logits"]
+    assert_close(np.array(exported[0]["values"], np.float32).reshape(3, 10), ref)
+    # The same values as raw bytes: trtexec's --loadInputs format.
+    x.tofile(tmp_path / "x.bin")
+    code, out, _ = run(
+        capsys,
+        f"--loadEngine={engine_file}",
+        "--shapes=input:3x1x28x28",
+        f"--loadInputs=input:{tmp_path / 'x.bin'}",
+        f"--exportOutput={out_json}",
+        "--iterations=1",
+        "--noDataTransfers",
+        *RUN,
+    )
+    assert code == 0 and mean_of(out, "H2D Latency") == 0 and mean_of(out, "D2H Latency") == 0
+    again = np.array(json.loads(out_json.read_text())[0]["values"], np.float32).reshape(3, 10)
+    assert_close(again, ref)
+
+
+def _profile_total(path):
+    data = json.loads(path.read_text())
+    assert set(data[0]) == {"count"} and data[0]["count"] > 0
+    for layer in data[1:]:
+        assert set(layer) == {"name", "timeMs", "averageMs", "medianMs", "percentage"}
+    assert sum(layer["percentage"] for layer in data[1:]) == pytest.approx(100.0)
+    return data, sum(layer["averageMs"] for layer in data[1:])
+
+
+def test_export_profile_sums_to_gpu_compute_time(capsys, engine_file, tmp_path):
+    # Per-layer times come from the profiled queries themselves (each layer waited for), so
+    # their sum must match those queries' GPU Compute Time; 10% covers the host work between
+    # layers (argument setup, the final synchronize).
+    prof = tmp_path / "prof.json"
+    code, out, _ = run(
+        capsys,
+        f"--loadEngine={engine_file}",
+        "--shapes=input:8x1x28x28",
+        "--iterations=10",
+        f"--exportProfile={prof}",
+        "--dumpProfile",
+        *RUN,
+    )
+    assert code == 0
+    data, total = _profile_total(prof)
+    assert data[0]["count"] == 10 and len(data) > 3
+    assert total == pytest.approx(mean_of(out, "GPU Compute Time"), rel=0.10)
+    assert "=== Profile (10 iterations ) ===" in out and "Precision   Tactic" in out
+    # --separateProfileRun: the profile comes from its own queries, reported beside it.
+    code, out, _ = run(
+        capsys,
+        f"--loadEngine={engine_file}",
+        "--shapes=input:8x1x28x28",
+        "--iterations=10",
+        f"--exportProfile={prof}",
+        "--separateProfileRun",
+        *RUN,
+    )
+    assert code == 0
+    _, total = _profile_total(prof)
+    m = re.search(
+        r"Profiled queries: GPU Compute Time mean = (\S+) ms; per-layer total (\S+) ms", out
+    )
+    assert float(m.group(2)) == pytest.approx(total, rel=1e-4)
+    assert total == pytest.approx(float(m.group(1)), rel=0.10)
+
+
+def test_layer_info(capsys, engine_file, tmp_path):
+    info = tmp_path / "layers.json"
+    code, out, err = run(
+        capsys,
+        f"--loadEngine={engine_file}",
+        "--dumpLayerInfo",
+        f"--exportLayerInfo={info}",
+        "--iterations=1",
+        *RUN,
+    )
+    assert code == 0
+    with open(engine_file, "rb") as f:
+        engine = trt.Runtime(trt.Logger()).deserialize_cuda_engine(f.read())
+    if _exec_report.layer_info(engine) is None:
+        assert f"--dumpLayerInfo and --exportLayerInfo: not done: {INSPECTOR_MISSING}" in err
+        assert not info.exists()
+        return
+    layers = json.loads(info.read_text())["Layers"]
+    assert layers and all(isinstance(layer, dict) for layer in layers)
+    for layer in layers:
+        assert f"  {layer['Name']} [{layer['LayerType']}]" in out
+    assert "Layer precisions:" in out
+
+
+class _Log:
+    def __init__(self):
+        self.lines = []
+
+    def info(self, msg):
+        self.lines.append(msg)
+
+
+def test_inspector_json_feeds_layer_info_and_profile_columns(monkeypatch):
+    # The inspector's JSON as the engine inspector issue specifies it, through a stand-in engine.
+    info = {
+        "Layers": [
+            {
+                "Name": "conv",
+                "LayerType": "CONVOLUTION",
+                "Precision": "INT8",
+                "TacticName": "conv.int8_direct",
+                "Inputs": [{"Name": "x", "Dimensions": [1, 3, 8, 8], "Format/Datatype": "Int8"}],
+                "Outputs": [{"Name": "y", "Dimensions": [1, 4, 8, 8], "Format/Datatype": "Float"}],
+            }
+        ],
+        "Bindings": ["x", "y"],
+    }
+
+    class Inspector:
+        def get_engine_information(self, fmt):
+            assert fmt == "JSON"
+            return json.dumps(info)
+
+    class Engine:
+        def create_engine_inspector(self):
+            return Inspector()
+
+    fmt = type("LayerInformationFormat", (), {"JSON": "JSON"})
+    monkeypatch.setattr(trt, "LayerInformationFormat", fmt, raising=False)
+    got = _exec_report.layer_info(Engine())
+    assert got == info and _exec_report.precision_counts(got) == {"INT8": 1}
+    log = _Log()
+    _exec_report.dump_layer_info(log, got)
+    assert "  conv [CONVOLUTION] (x[1x3x8x8; Int8]) -> (y[1x4x8x8; Float]); Precision: INT8, " in (
+        "\n".join(log.lines)
+    )
+    profile = LayerProfile()
+    profile.add([("conv", 1.5)], 1.6)
+    log = _Log()
+    _exec_report.dump_profile(log, profile, got)
+    row = next(line for line in log.lines if line.strip().startswith("conv "))
+    assert row.split()[-2:] == ["INT8", "conv.int8_direct"]
+
+
+# ---- precisions, INT8 ----
+
+
+def test_timing_cache_warns(capsys, tmp_path):
+    code, _, err = run(capsys, f"--onnx={MODEL}", f"--timingCacheFile={tmp_path / 't'}", *FAST)
+    assert code == 0 and "--timingCacheFile: clrt has no timing cache yet" in err
+
+
+def test_int8_without_calibration_warns_loudly(capsys):
+    code, out, err = run(capsys, f"--onnx={MODEL}", "--int8", *FAST)
+    assert "INT8 ranges are PLACEHOLDERS" in err and "TIMING ONLY" in err
+    assert code == 0, out + err
+
+
+def _write_cache(path, network, amax=6.0):
+    """A TensorRT-format cache giving every float tensor the range +-amax."""
+    lines = ["TRT-100300-EntropyCalibration2"]
+    names = [network.get_input(0).name]
+    for i in range(network.num_layers):
+        layer = network.get_layer(i)
+        names += [layer.get_output(j).name for j in range(layer.num_outputs)]
+    for n in names:
+        lines.append(f"{n}: {struct.pack('>f', amax / 127).hex()}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_seed_command_mixed_precision(capsys, tmp_path):
+    # The issue's command: FP16 + INT8 from a cache, per-layer precisions obeyed.
+    cache = tmp_path / "m.cache"
+    _write_cache(cache, parse_network(MODEL)[1])
+    engine = tmp_path / "mixed.engine"
+    code, out, err = run(
+        capsys,
+        f"--onnx={MODEL}",
+        "--fp16",
+        "--int8",
+        f"--calib={cache}",
+        "--layerPrecisions=/features/features.3/Conv:int8,/fc/Gemm:fp16",
+        "--layerOutputTypes=/fc/Gemm:fp32",
+        "--precisionConstraints=obey",
+        f"--saveEngine={engine}",
+        *FAST,
+    )
+    assert code == 0, out + err
+    assert "PLACEHOLDERS" not in err and "Set the precision of 2 layer(s)" in out
+    assert "Precision: FP32+FP16+INT8 (obey precision constraints)" in out
+    code, out, err = run(capsys, f"--loadEngine={engine}", "--iterations=2", *RUN)
+    assert code == 0 and "GPU Compute Time" in out
+
+
+def test_calib_data_writes_cache_with_progress(capsys, tmp_path):
+    data = tmp_path / "calib"
+    data.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(2):  # a folder of .npy files, concatenated: 12 samples -> 3 batches of 4
+        np.save(data / f"part{i}.npy", rng.uniform(0, 1, (6, 1, 28, 28)).astype(np.float32))
+    cache = tmp_path / "out.cache"
+    code, out, err = run(
+        capsys,
+        f"--onnx={MODEL}",
+        "--int8",
+        f"--calibData={data}",
+        f"--calib={cache}",
+        "--shapes=input:4x1x28x28",
+        *FAST,
+    )
+    if not calibrators_available():
+        assert code == 1 and CALIBRATOR_MISSING in err
+        return
+    assert code == 0, out + err
+    assert "3/3 batches" in err and "[calib] |" in err and "PLACEHOLDERS" not in err
+    assert cache.read_text().startswith("TRT-") and "EntropyCalibration2" in cache.read_text()
+
+
+def test_calib_data_files(tmp_path):
+    shape = {"input": (-1, 1, 28, 28)}
+    np.save(tmp_path / "one.npy", np.zeros((1, 28, 28), np.float64))  # one sample, no batch axis
+    got = load_calib_data(tmp_path / "one.npy", shape)
+    assert got["input"].shape == (1, 1, 28, 28) and got["input"].dtype == np.float32
+    np.save(tmp_path / "bad.npy", np.zeros((4, 1, 28, 27), np.float32))
+    with pytest.raises(CalibError, match=r"have shape \(1, 28, 27\); the input takes"):
+        load_calib_data(tmp_path / "bad.npy", shape)
+    per_input = tmp_path / "per_input"
+    per_input.mkdir()
+    for name in ("a", "b"):
+        np.save(per_input / f"{name}.npy", np.ones((3, 2), np.float32))
+    got = load_calib_data(per_input, {"a": (-1, 2), "b": (-1, 2)})
+    assert sorted(got) == ["a", "b"] and got["a"].shape == (3, 2)
+    with pytest.raises(CalibError, match="one <input name>.npy per input"):
+        load_calib_data(per_input, {"a": (-1, 2), "c": (-1, 2)})
+
+
+def test_device_flag(capsys):
+    current = trt.current_device()  # the same device again: later tests keep their default
+    code, out, _ = run(capsys, f"--onnx={MODEL}", f"--device={current.index}", *FAST)
+    assert code == 0 and f"Device: {current}" in out
+    code, _, err = run(capsys, f"--onnx={MODEL}", "--device=no-such-device-anywhere", *FAST)
+    assert code == 2 and "--device" in err
