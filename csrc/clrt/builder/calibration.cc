@@ -4,6 +4,7 @@
 // all data: the result does not depend on batch size or order.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <set>
 
@@ -47,6 +48,21 @@ struct Stats {
   std::vector<std::vector<uint64_t>> hist;  // per target, when histograms were collected
 };
 
+// Rounds a positive max |x| up to 10 significant mantissa bits (a relative grid of 2^-10).
+// The FP32 network's activations differ by an ulp or two between batch sizes (kernels vectorize
+// and tile differently), so an exact max would move the scales with the batch size; on the grid
+// they stay put unless a max sits within an ulp of a grid point.
+float roundUpRange(float m) {
+  if (!(m > 0.0f) || !std::isfinite(m)) return m;
+  uint32_t bits;
+  std::memcpy(&bits, &m, 4);
+  constexpr uint32_t kDrop = (1u << 13) - 1;  // the 13 low mantissa bits of 23
+  if (bits & kDrop) bits = (bits | kDrop) + 1;
+  float r;
+  std::memcpy(&r, &bits, 4);
+  return std::isfinite(r) ? r : m;
+}
+
 // Runs the batches through `engine`, observing every target tensor: |x| max in a first pass,
 // then (when asked) histograms over [0, that max] in a second.
 Stats runStats(const Shaped& s, runtime::Engine& engine, const std::vector<Batch>& batches,
@@ -80,7 +96,10 @@ Stats runStats(const Shaped& s, runtime::Engine& engine, const std::vector<Batch
       logf(logger, Severity::kINFO, "calibration ", pass == 0 ? "ranges" : "histograms", ": batch ",
            b + 1, " of ", batches.size(), " done");
     }
-    if (pass == 0) out.absmax = stats.absMax(ctx->queue());
+    if (pass == 0) {
+      out.absmax = stats.absMax(ctx->queue());
+      for (float& m : out.absmax) m = roundUpRange(m);
+    }
   }
   ctx->setLayerObserver(nullptr);
   return out;
