@@ -1,14 +1,19 @@
 # Latency/throughput of ResNet-18/50-style models: clrt FP32 vs onnxruntime (vs PyTorch on CUDA).
 """Usage: python benchmarks/bench_models.py [--models resnet18 resnet50] [--batches 1 32]
                                             [--size 224] [--iters 10] [--device-compare]
+                                            [--precisions fp32 fp16 int8]
 
 The models come from scripts/export_models.py (seeded random weights, built as ONNX with numpy
-and onnx only, written to a temporary directory). For each model and batch size, clrt builds an
-FP32 engine for exactly that shape and is timed through context.infer (host arrays in and out,
-so copies are included, as they are for onnxruntime's run on the same CPU). With
---device-compare, PyTorch eager FP32 (TF32 off) on CUDA runs the same graph with the same
-weights when torch and a CUDA device are available. Reports median latency and images/s, and
-the largest difference from onnxruntime's output.
+and onnx only, written to a temporary directory). For each model, batch size and precision,
+clrt builds an engine for exactly that shape: fp32 (no flag), fp16 (BuilderFlag.FP16) or int8
+(BuilderFlag.INT8 + FP16, TensorRT's --best, calibrated by an IInt8EntropyCalibrator2 on two
+seeded batches of the benchmark's input distribution). Each engine is timed two ways: through
+context.infer (host arrays in and out, so copies are included, as they are for onnxruntime's
+run on the same CPU) and on the device alone (execute_v2 on device buffers filled once). With
+--device-compare, PyTorch eager on CUDA (FP32 with TF32 off, and FP16 when fp16 or int8 is
+asked for) runs the same graph with the same weights when torch and a CUDA device are
+available. Reports median latency and images/s, and the largest difference from onnxruntime's
+FP32 output.
 """
 
 import argparse
@@ -46,7 +51,27 @@ def with_size(model, size):
     return model
 
 
-def clrt_runner(path, batch, size, logger):
+class _Calibrator(trt.IInt8EntropyCalibrator2):
+    def __init__(self, shape):
+        super().__init__()
+        rng = np.random.default_rng(1)
+        self.batches = [rng.standard_normal(shape).astype(np.float32) for _ in range(2)]
+
+    def get_batch_size(self):
+        return self.batches[0].shape[0] if self.batches else 1
+
+    def get_batch(self, names):
+        return [self.batches.pop()] if self.batches else None
+
+    def read_calibration_cache(self):
+        return None
+
+    def write_calibration_cache(self, cache):
+        pass
+
+
+def clrt_runner(path, batch, size, logger, precision="fp32"):
+    """(run(x) -> logits through context.infer, device-only timing callable, build seconds)."""
     builder = trt.Builder(logger)
     network = builder.create_network(1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH))
     parser = trt.OnnxParser(network, logger)
@@ -57,16 +82,32 @@ def clrt_runner(path, batch, size, logger):
     shape = (batch, 3, size, size)
     profile.set_shape("input", shape, shape, shape)
     config.add_optimization_profile(profile)
+    if precision in ("fp16", "int8"):
+        config.set_flag(trt.BuilderFlag.FP16)
+    if precision == "int8":
+        config.set_flag(trt.BuilderFlag.INT8)
+        config.int8_calibrator = _Calibrator(shape)
     t0 = time.perf_counter()
     plan = builder.build_serialized_network(network, config)
     build_s = time.perf_counter() - t0
     engine = trt.Runtime(logger).deserialize_cuda_engine(plan)
     context = engine.create_execution_context()
-    return (lambda x: context.infer({"input": x})["logits"]), build_s
+    # Device-only: I/O buffers allocated and filled once, execute_v2 (synchronous) per run.
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    out_shape = (batch,) + tuple(engine.get_tensor_shape("logits"))[1:]
+    d_in = trt.mem_alloc(x.nbytes)
+    d_out = trt.mem_alloc(int(np.prod(out_shape)) * 4)
+    trt.memcpy_htod(d_in, x)
+    ptrs = [int(d_in), int(d_out)]
+
+    def device_only(_x=None, keep=(d_in, d_out)):
+        context.execute_v2(ptrs)
+
+    return (lambda x: context.infer({"input": x})["logits"]), device_only, build_s
 
 
-def torch_runner(name, batch, size):
-    """PyTorch eager FP32 on CUDA, or (None, reason) when unavailable."""
+def torch_runner(name, batch, size, half=False):
+    """PyTorch eager FP32 (or FP16) on CUDA, or (None, reason) when unavailable."""
     try:
         import torch
     except ImportError:
@@ -78,14 +119,15 @@ def torch_runner(name, batch, size):
     torch.backends.cudnn.benchmark = True
 
     build, _ = export_models.FULL[name]
-    runner = export_models.TorchRunner(0, "cuda").replaying()
+    dtype = torch.float16 if half else torch.float32
+    runner = export_models.TorchRunner(0, "cuda", dtype).replaying()
 
     def run(x):
         with torch.no_grad():
-            y = build(runner, torch.from_numpy(x).cuda())
+            y = build(runner, torch.from_numpy(x).cuda().to(dtype))
             runner.w.rewind()
             torch.cuda.synchronize()
-            return y.cpu().numpy()
+            return y.float().cpu().numpy()
 
     return run, torch.cuda.get_device_name()
 
@@ -101,8 +143,9 @@ def main():
     ap.add_argument(
         "--device-compare",
         action="store_true",
-        help="also time PyTorch eager FP32 (TF32 off) on CUDA",
+        help="also time PyTorch eager FP32 (TF32 off), and FP16 with fp16/int8, on CUDA",
     )
+    ap.add_argument("--precisions", nargs="+", default=["fp32"], choices=["fp32", "fp16", "int8"])
     args = ap.parse_args()
 
     logger = trt.Logger(trt.Logger.WARNING)
@@ -118,19 +161,28 @@ def main():
                 x = np.random.default_rng(0).standard_normal((batch, 3, args.size, args.size))
                 x = x.astype(np.float32)
                 ref = sess.run(None, {"input": x})[0]
-                backends = [("onnxruntime CPU", lambda x=x, s=sess: s.run(None, {"input": x})[0])]
-                run, build_s = clrt_runner(path, batch, args.size, logger)
-                notes.append(f"clrt build {name} batch {batch}: {build_s:.1f} s")
-                backends.insert(0, ("clrt FP32", lambda x=x, run=run: run(x)))
+                backends = []
+                for prec in args.precisions:
+                    run, dev_only, build_s = clrt_runner(path, batch, args.size, logger, prec)
+                    notes.append(f"clrt build {name} batch {batch} {prec}: {build_s:.1f} s")
+                    backends.append((f"clrt {prec.upper()}", lambda x=x, run=run: run(x)))
+                    backends.append((f"clrt {prec.upper()} device only", dev_only))
+                backends.append(
+                    ("onnxruntime CPU", lambda x=x, s=sess: s.run(None, {"input": x})[0])
+                )
                 if args.device_compare:
-                    trun, info = torch_runner(name, batch, args.size)
-                    if trun is None:
-                        notes.append(f"PyTorch CUDA skipped: {info}")
-                    else:
-                        backends.append((f"PyTorch FP32 {info}", lambda x=x, t=trun: t(x)))
+                    halves = [False] + [True] * bool({"fp16", "int8"} & set(args.precisions))
+                    for half in halves:
+                        trun, info = torch_runner(name, batch, args.size, half)
+                        if trun is None:
+                            notes.append(f"PyTorch CUDA skipped: {info}")
+                            break
+                        label = f"PyTorch {'FP16' if half else 'FP32'} {info}"
+                        backends.append((label, lambda x=x, t=trun: t(x)))
                 for label, fn in backends:
-                    diff = float(np.abs(fn() - ref).max())
-                    ms = median_ms(fn, args.iters)
+                    out = fn(x)
+                    diff = float(np.abs(out - ref).max()) if out is not None else float("nan")
+                    ms = median_ms(lambda fn=fn, x=x: fn(x), args.iters)
                     rows.append((name, batch, label, ms, batch * 1e3 / ms, diff))
 
     print(
@@ -138,13 +190,13 @@ def main():
         f"clrt device: {device_name()}"
     )
     header = (
-        f"{'model':<10} {'batch':>5}  {'backend':<34} {'median ms':>10} {'images/s':>10} "
+        f"{'model':<10} {'batch':>5}  {'backend':<40} {'median ms':>10} {'images/s':>10} "
         f"{'max|diff|':>10}"
     )
     print(header)
     print("-" * len(header))
     for name, batch, label, ms, ips, diff in rows:
-        print(f"{name:<10} {batch:>5}  {label[:34]:<34} {ms:>10.2f} {ips:>10.1f} {diff:>10.2e}")
+        print(f"{name:<10} {batch:>5}  {label[:40]:<40} {ms:>10.2f} {ips:>10.1f} {diff:>10.2e}")
     for note in dict.fromkeys(notes):
         print(note)
 

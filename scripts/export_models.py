@@ -144,16 +144,17 @@ class _Replay:
 class TorchRunner:
     """Runs an architecture eagerly with torch.nn.functional and the same seeded weights."""
 
-    def __init__(self, seed=0, device="cpu"):
+    def __init__(self, seed=0, device="cpu", dtype=None):
         import torch
 
         self.torch, self.F = torch, torch.nn.functional
-        self.w, self.device = _Weights(seed), device
+        self.w, self.device, self.dtype = _Weights(seed), device, dtype
 
     def _t(self, a):
         if isinstance(a, self.torch.Tensor):
             return a
-        return self.torch.from_numpy(a).to(self.device)
+        t = self.torch.from_numpy(a).to(self.device)
+        return t.to(self.dtype) if self.dtype is not None and t.is_floating_point() else t
 
     def replaying(self):
         """Keeps the weights of the first forward pass on the device and hands the same tensors
