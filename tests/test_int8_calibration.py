@@ -141,7 +141,7 @@ def test_dynamic_range_overrides_calibration(train, reference_cache):
 
 
 def test_hand_written_tensorrt_cache(train, reference_cache):
-    header, scales = cache_scales(reference_cache)
+    _, scales = cache_scales(reference_cache)
     # TensorRT writes short hex for small values and may list tensors clrt's network lacks.
     lines = ["TRT-8601-EntropyCalibration2", "some:tensor:with:colons: 3c010204"]
     skipped = "/features/features.5/Relu_output_0"

@@ -130,7 +130,8 @@ bool collapseGelu(Network& net, const detail::Consumers& cons, int erf) {
   if (net.tensors[x].dims != net.tensors[y].dims || net.tensors[x].dtype != net.tensors[y].dtype)
     return false;
   for (int a : absorbed)
-    if (!detail::sameConstraints(net.layers[a], out)) return false;
+    if (!detail::mergeableConstraints(net.layers[a], out)) return false;
+  for (int a : absorbed) detail::mergeConstraints(out, net.layers[a]);
   std::vector<std::string> nodes;
   for (int a : absorbed) {
     Layer& l = net.layers[a];

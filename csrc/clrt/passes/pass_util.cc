@@ -54,6 +54,16 @@ bool sameConstraints(const Layer& a, const Layer& b) {
   return true;
 }
 
+bool mergeableConstraints(const Layer& gone, const Layer& keeps) {
+  if (gone.precision && keeps.precision && *gone.precision != *keeps.precision) return false;
+  return std::none_of(gone.output_types.begin(), gone.output_types.end(),
+                      [](const std::optional<DataType>& t) { return t.has_value(); });
+}
+
+void mergeConstraints(Layer& into, const Layer& from) {
+  if (!into.precision) into.precision = from.precision;
+}
+
 std::vector<int> liveConsumers(const Network& net, const Consumers& cons, int t) {
   std::vector<int> out;
   if (t < 0 || t >= static_cast<int>(cons.size())) return out;
@@ -94,7 +104,11 @@ int fusionHost(const Network& net, const Consumers& cons, int t, int user) {
   if (host.outputs.size() != 1 || host.outputs[0] != t) return -1;
   std::vector<int> readers = liveConsumers(net, cons, t);
   if (readers.size() != 1 || readers[0] != user) return -1;
-  if (!sameConstraints(host, net.layers[user])) return -1;
+  if (!mergeableConstraints(host, net.layers[user])) {
+    note(str("layer '", host.name, "' and '", net.layers[user].name,
+             "' left unfused: their precision constraints differ"));
+    return -1;
+  }
   return p;
 }
 
@@ -227,6 +241,8 @@ void absorb(Network& net, int host, int victim) {
   h.outputs[0] = out;
   net.tensors[out].producer = host;
   h.onnx_nodes.insert(h.onnx_nodes.end(), v.onnx_nodes.begin(), v.onnx_nodes.end());
+  mergeConstraints(h, v);
+  h.output_types = v.output_types;
   v.dead = true;
 }
 

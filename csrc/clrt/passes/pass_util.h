@@ -28,10 +28,15 @@ class ScopedPassLogger {
 void note(const std::string& msg);  // VERBOSE to the installed logger; dropped when none
 void warn(const std::string& msg);  // WARNING to the installed logger; dropped when none
 
-// The one precision rule of every fusion: two layers may merge only when their precision and
-// output-type constraints are the same (both unconstrained, or equal).
+// The precision rule of every fusion (TensorRT users' most frequent complaint is a fusion that
+// silently drops a constraint): layer `gone`, whose output tensor disappears into the fused
+// layer, may merge with `keeps` only when their precisions are equal or one is unset, and `gone`
+// asks no type of the tensor that disappears. The fused layer then carries the set precision and
+// `keeps`'s output types (mergeConstraints), so every member's constraint still holds.
 bool hasConstraint(const ir::Layer& l);
-bool sameConstraints(const ir::Layer& a, const ir::Layer& b);
+bool sameConstraints(const ir::Layer& a, const ir::Layer& b);  // both unconstrained, or equal
+bool mergeableConstraints(const ir::Layer& gone, const ir::Layer& keeps);
+void mergeConstraints(ir::Layer& into, const ir::Layer& from);
 
 // Live layers reading tensor t (net.consumers() may still list layers marked dead).
 std::vector<int> liveConsumers(const ir::Network& net, const Consumers& cons, int t);
@@ -44,7 +49,8 @@ bool hasResidual(const ir::Layer& l);
 bool hasActivation(const ir::Layer& l);
 
 // The conv/matmul producing tensor t that may absorb `user`, the only live reader of t: t is
-// not a network output and the constraints match. Returns its layer index, else -1.
+// not a network output and the constraints are mergeable (a VERBOSE note says when only they
+// stop the fusion). Returns its layer index, else -1.
 int fusionHost(const ir::Network& net, const Consumers& cons, int t, int user);
 
 // Output channels of a conv/matmul (conv: kernel dim 0; matmul: last output dim), or -1.
@@ -68,7 +74,8 @@ bool foldAffine(ir::Layer& host, const std::vector<float>& scale, const std::vec
 bool foldElementwiseConstant(ir::Network& net, const Consumers& cons, int user, bool allowScale,
                              const char* pass);
 
-// `host` takes over `victim`'s single output tensor and ONNX nodes; `victim` is marked dead.
+// `host` takes over `victim`'s single output tensor, ONNX nodes and constraints (the set
+// precision, the victim's output types); `victim` is marked dead.
 void absorb(ir::Network& net, int host, int victim);
 
 // Every live layer reading `from` reads `to` instead.
