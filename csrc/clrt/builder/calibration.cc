@@ -30,7 +30,9 @@ std::vector<int> rangeTargets(const Shaped& s) {
   return out;
 }
 
-// An FP32 engine of the optimized network at exactly these input shapes.
+// An FP32 engine of the optimized network at exactly these input shapes. HALF network inputs
+// and outputs become FLOAT (runStats widens such batches): the engine runs FP32 layers only, which
+// read FLOAT. Tensor and layer indices stay those of `s` (the observer relies on them).
 std::shared_ptr<runtime::Engine> statsEngine(const Shaped& s, const std::map<int, Dims>& shapes,
                                              std::shared_ptr<ocl::Device> dev, ILogger* logger) {
   BuilderConfig c;
@@ -39,7 +41,10 @@ std::shared_ptr<runtime::Engine> statsEngine(const Shaped& s, const std::map<int
   for (auto& [t, d] : shapes)
     if (!isStatic(s.net.tensors[t].dims)) p.shapes[s.net.tensors[t].name] = {d, d, d};
   if (!p.shapes.empty()) c.profiles.push_back(p);
-  Shaped cs = shape(s.net, c.profiles);
+  ir::Network net = s.net;
+  for (auto& t : net.tensors)
+    if ((t.is_input || t.is_output) && t.dtype == DataType::kHALF) t.dtype = DataType::kFLOAT;
+  Shaped cs = shape(net, c.profiles);
   return runtime::Engine::create(assemble(std::move(cs), c, dev, logger), dev, logger);
 }
 
@@ -91,7 +96,10 @@ Stats runStats(const Shaped& s, runtime::Engine& engine, const std::vector<Batch
     });
     for (size_t b = 0; b < batches.size(); ++b) {
       seen.assign(s.net.tensors.size(), 0);
-      ctx->infer(batches[b]);
+      Batch widened = batches[b];
+      for (auto& [name, h] : widened)
+        if (h.dtype == DataType::kHALF) h = h.castTo(DataType::kFLOAT);
+      ctx->infer(widened);
       if (pass == 1) out.hist = stats.histograms(ctx->queue());
       logf(logger, Severity::kINFO, "calibration ", pass == 0 ? "ranges" : "histograms", ": batch ",
            b + 1, " of ", batches.size(), " done");
@@ -266,7 +274,8 @@ std::map<int, float> probeAbsMax(const Shaped& s, std::shared_ptr<ocl::Device> d
     shapes[t] = s.opt[0].dims[t];
     const DataType dt = s.net.tensors[t].dtype;
     std::vector<float> v(static_cast<size_t>(volume(shapes[t])));
-    for (auto& x : v) x = dt == DataType::kFLOAT ? u(rng) : 0.0f;
+    const bool real = dt == DataType::kFLOAT || dt == DataType::kHALF;
+    for (auto& x : v) x = real ? u(rng) : 0.0f;
     b[s.net.tensors[t].name] = HostTensor::fromFloats(shapes[t], v).castTo(dt);
   }
   const std::vector<int> targets = rangeTargets(s);

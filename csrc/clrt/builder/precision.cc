@@ -27,7 +27,7 @@ bool hasOwnDtypes(LayerKind k) {
 struct State {
   Shaped& s;
   TimingEnv& env;
-  std::vector<bool> origFloat;  // per tensor: a float tensor before assignment
+  std::vector<bool> origFloat;  // per tensor: a FLOAT or HALF tensor before assignment
   std::map<int, float> amax;    // per tensor id
   std::vector<DataType> prec;   // per layer (FLOAT for non-precision layers)
   std::vector<bool> isPrec;     // per layer: decided by precision (not passthrough/own)
@@ -362,7 +362,10 @@ bool isPassthrough(LayerKind k) {
 
 bool isDataInput(const ir::Layer& l, size_t i, const ir::Network& net) {
   if (i >= l.inputs.size() || l.inputs[i] < 0) return false;
-  if (net.tensors[l.inputs[i]].dtype != DataType::kFLOAT) return false;
+  // HALF before assignment: a network input/output the user typed, or an FP16 ONNX model's
+  // tensors. They are data like FLOAT ones; REFORMATs convert where the precision differs.
+  const DataType d = net.tensors[l.inputs[i]].dtype;
+  if (d != DataType::kFLOAT && d != DataType::kHALF) return false;
   if (isPassthrough(l.kind)) return i == 0;
   if (l.kind == LayerKind::kWHERE) return i > 0;
   return true;
@@ -372,7 +375,9 @@ void assignPrecisions(Shaped& s, const std::map<int, float>& amax, TimingEnv& en
   State st{s, env, {}, {}, {}, {}, {}, {}};
   const size_t nt = s.net.tensors.size(), nl = s.net.layers.size();
   st.origFloat.resize(nt);
-  for (size_t t = 0; t < nt; ++t) st.origFloat[t] = s.net.tensors[t].dtype == DataType::kFLOAT;
+  for (size_t t = 0; t < nt; ++t)
+    st.origFloat[t] =
+        s.net.tensors[t].dtype == DataType::kFLOAT || s.net.tensors[t].dtype == DataType::kHALF;
   st.amax = amax;
   // Host-known float tensors read by device layers (constants): their range is their value's.
   for (size_t t = 0; t < nt; ++t)
