@@ -432,11 +432,21 @@ def test_seed_command_mixed_precision(capsys, tmp_path):
         "--layerOutputTypes=/fc/Gemm:fp32",
         "--precisionConstraints=obey",
         f"--saveEngine={engine}",
+        "--profilingVerbosity=detailed",
+        f"--exportLayerInfo={tmp_path / 'layers.json'}",
         *FAST,
     )
     assert code == 0, out + err
     assert "PLACEHOLDERS" not in err and "Set the precision of 2 layer(s)" in out
     assert "Precision: FP32+FP16+INT8 (obey precision constraints)" in out
+    # The engine inspector shows the constraints obeyed.
+    layers = json.loads((tmp_path / "layers.json").read_text())["Layers"]
+    by_name = {layer["Name"]: layer for layer in layers}
+    assert by_name["/features/features.3/Conv"]["Precision"] == "INT8"
+    assert by_name["/fc/Gemm"]["Precision"] == "HALF"
+    # --layerOutputTypes: the FP16 Gemm's result reaches the logits as FLOAT (a REFORMAT).
+    logits = [t for layer in layers for t in layer["Outputs"] if t["Name"] == "logits"]
+    assert [t["Format/Datatype"] for t in logits] == ["FLOAT"]
     code, out, err = run(capsys, f"--loadEngine={engine}", "--iterations=2", *RUN)
     assert code == 0 and "GPU Compute Time" in out
 
