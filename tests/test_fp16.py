@@ -336,3 +336,37 @@ def test_fp32_build_is_unchanged_by_the_half_variants():
     ref = ort_run(model, feeds)["y"]
     assert_close(got, ref)
     assert (got.astype(np.float16).astype(np.float32) != got).any()
+
+
+class _Capture(trt.ILogger):
+    def __init__(self):
+        trt.ILogger.__init__(self)
+        self.lines = []
+
+    def log(self, severity, msg):
+        self.lines.append((severity, msg))
+
+
+def test_layer_overflowing_fp16_stays_fp32_with_a_warning():
+    # m = x * 1e5 exceeds FP16's 65504 on the build-time data; y = m * 1e-5 is back in range.
+    # The Mul writing m stays FP32 (warning naming it) and y equals x within FP32 rounding
+    # (in FP16, m would be inf and y inf or NaN).
+    nodes = [
+        oh.make_node("Mul", ["x", "big"], ["m"], name="scale_up"),
+        oh.make_node("Relu", ["m"], ["r"], name="relu"),
+        oh.make_node("Mul", ["r", "small"], ["y"], name="scale_down"),
+    ]
+    inits = {"big": np.array(1e5, np.float32), "small": np.array(1e-5, np.float32)}
+    model = make_model(nodes, [("x", [4, 64])], [("y", [4, 64])], inits)
+    logger = _Capture()
+    builder, network, _ = parse_network(model, logger=logger)
+    config = builder.create_builder_config()
+    config.set_flag(trt.BuilderFlag.FP16)
+    config.builder_optimization_level = 0  # untimed: FP16 wherever it is allowed
+    engine = deserialize(bytes(builder.build_serialized_network(network, config)))
+    warnings = [m for s, m in logger.lines if s == trt.Logger.WARNING]
+    assert any("exceed FP16's range" in m and "stays FP32" in m for m in warnings), warnings
+    x = np.random.default_rng(3).uniform(-1, 1, (4, 64)).astype(np.float32)
+    y = engine.create_execution_context().infer({"x": x})["y"]
+    assert np.isfinite(y).all()
+    assert_close(y, np.maximum(x, 0), rtol=1e-5, atol=1e-6, name="y")
