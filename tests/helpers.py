@@ -19,6 +19,24 @@ EXPLICIT_BATCH = 1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH)
 RTOL, ATOL = 1e-4, 1e-5
 
 
+class RecordingLogger(trt.ILogger):
+    """Keeps every message (VERBOSE included) as (severity, text) for assertions."""
+
+    def __init__(self):
+        trt.ILogger.__init__(self)
+        self.lines = []
+
+    def log(self, severity, msg):
+        self.lines.append((severity, msg))
+
+    def text(self, max_severity=trt.Logger.VERBOSE):
+        """The messages at max_severity or more severe, one per line."""
+        return "\n".join(m for s, m in self.lines if int(s) <= int(max_severity))
+
+    def warnings(self):
+        return self.text(trt.Logger.WARNING)
+
+
 def _load_script_module(name):
     """Imports scripts/<name>.py by path (scripts/ is not a package; one copy of the code)."""
     spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")

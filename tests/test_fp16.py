@@ -22,7 +22,14 @@ import json
 import clrt as trt
 import numpy as np
 import pytest
-from helpers import assert_close, deserialize, make_model, ort_run, parse_network
+from helpers import (
+    RecordingLogger,
+    assert_close,
+    deserialize,
+    make_model,
+    ort_run,
+    parse_network,
+)
 from onnx import helper as oh
 
 N = oh.make_node
@@ -338,15 +345,6 @@ def test_fp32_build_is_unchanged_by_the_half_variants():
     assert (got.astype(np.float16).astype(np.float32) != got).any()
 
 
-class _Capture(trt.ILogger):
-    def __init__(self):
-        trt.ILogger.__init__(self)
-        self.lines = []
-
-    def log(self, severity, msg):
-        self.lines.append((severity, msg))
-
-
 def test_layer_overflowing_fp16_stays_fp32_with_a_warning():
     # m = x * 1e5 exceeds FP16's 65504 on the build-time data; y = m * 1e-5 is back in range.
     # The Mul writing m stays FP32 (warning naming it) and y equals x within FP32 rounding
@@ -358,7 +356,7 @@ def test_layer_overflowing_fp16_stays_fp32_with_a_warning():
     ]
     inits = {"big": np.array(1e5, np.float32), "small": np.array(1e-5, np.float32)}
     model = make_model(nodes, [("x", [4, 64])], [("y", [4, 64])], inits)
-    logger = _Capture()
+    logger = RecordingLogger()
     builder, network, _ = parse_network(model, logger=logger)
     config = builder.create_builder_config()
     config.set_flag(trt.BuilderFlag.FP16)

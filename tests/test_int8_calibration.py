@@ -16,7 +16,14 @@ import struct
 import clrt as trt
 import numpy as np
 import pytest
-from helpers import MODELS, deserialize, fmnist, make_config, parse_network
+from helpers import (
+    MODELS,
+    RecordingLogger,
+    deserialize,
+    fmnist,
+    make_config,
+    parse_network,
+)
 
 pytestmark = pytest.mark.skipif(not fmnist.available(), reason="Fashion-MNIST not installed")
 MODEL = MODELS / "fmnist_cnn.onnx"
@@ -44,15 +51,6 @@ class Calibrator(trt.IInt8EntropyCalibrator2):
 
     def write_calibration_cache(self, cache):
         self.written = bytes(cache)
-
-
-class Capture(trt.ILogger):
-    def __init__(self):
-        trt.ILogger.__init__(self)
-        self.lines = []
-
-    def log(self, severity, msg):
-        self.lines.append((severity, msg))
 
 
 def build(calibrator, batch=32, logger=None, ranges=None, detailed=False):
@@ -149,10 +147,10 @@ def test_hand_written_tensorrt_cache(train, reference_cache):
         if name != skipped:
             lines.append(f"{name}: {struct.pack('>f', s).hex().lstrip('0') or '0'}")
     calib = Calibrator(train, 32, cache="\n".join(lines).encode())
-    logger = Capture()
+    logger = RecordingLogger()
     engine = build(calib, logger=logger, detailed=True)
     assert calib.calls == 0  # the cache was used: no batches read
-    warnings = "\n".join(m for s, m in logger.lines if s in (trt.Logger.WARNING, trt.Logger.ERROR))
+    warnings = logger.warnings()
     assert "some:tensor:with:colons" in warnings and skipped in warnings
     ranges = tensor_ranges(engine)
     assert skipped not in ranges
@@ -161,7 +159,7 @@ def test_hand_written_tensorrt_cache(train, reference_cache):
 
 
 def test_progress_logged_at_info(train):
-    logger = Capture()
+    logger = RecordingLogger()
     build(Calibrator(train[:16], 8), batch=8, logger=logger)
     info = [m for s, m in logger.lines if s == trt.Logger.INFO and "calibration" in m]
     assert any("batch 2 of 2 done" in m for m in info), info

@@ -19,23 +19,19 @@ import numpy as np
 import onnx
 import onnx.utils
 import pytest
-from helpers import MODELS, deserialize, fmnist, make_config, ort_run, parse_network
+from helpers import (
+    MODELS,
+    RecordingLogger,
+    deserialize,
+    fmnist,
+    make_config,
+    ort_run,
+    parse_network,
+)
 
 pytestmark = pytest.mark.skipif(not fmnist.available(), reason="Fashion-MNIST not installed")
 CNN = MODELS / "fmnist_cnn.onnx"
 PROFILE = {"input": ((1, 1, 28, 28), (250, 1, 28, 28), (250, 1, 28, 28))}
-
-
-class Capture(trt.ILogger):
-    def __init__(self):
-        trt.ILogger.__init__(self)
-        self.lines = []
-
-    def log(self, severity, msg):
-        self.lines.append((severity, msg))
-
-    def warnings(self):
-        return "\n".join(m for s, m in self.lines if s in (trt.Logger.WARNING, trt.Logger.ERROR))
 
 
 class Calibrator(trt.IInt8EntropyCalibrator2):
@@ -69,7 +65,7 @@ def tensor_named(network, name):
     raise KeyError(name)
 
 
-def build(network, builder, flags, logger=None, calibrator=None):
+def build(network, builder, flags, calibrator=None):
     config = make_config(builder, PROFILE, opt_level=0)
     config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED
     for f in flags:
@@ -162,9 +158,9 @@ def test_unmeetable_constraint_fails_naming_the_layer():
     layers_of(network)[MIDDLE].precision = trt.int8  # INT8 flag but no ranges: cannot be met
     flags = [trt.BuilderFlag.INT8, trt.BuilderFlag.OBEY_PRECISION_CONSTRAINTS]
     with pytest.raises(trt.BuildError, match=f"layer '{MIDDLE}' is constrained to INT8"):
-        build(network, builder, flags, logger=Capture())
+        build(network, builder, flags)
     # PREFER: a warning naming the layer, then the fallback.
-    logger = Capture()
+    logger = RecordingLogger()
     builder, network, _ = parse_network(CNN, logger=logger)
     layers_of(network)[MIDDLE].precision = trt.int8
     engine = build(

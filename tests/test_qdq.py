@@ -7,6 +7,7 @@ import pytest
 from helpers import (
     EXPLICIT_BATCH,
     MODELS,
+    RecordingLogger,
     deserialize,
     fmnist,
     make_config,
@@ -37,20 +38,6 @@ MAX_STEPS = 3
 # Mean error, in output steps: most outputs agree to within half a step.
 MEAN_STEPS = 0.75
 BATCH = 8
-
-
-class Recorder(trt.ILogger):
-    """Keeps every message (VERBOSE included) for the assertions."""
-
-    def __init__(self):
-        trt.ILogger.__init__(self)
-        self.messages = []
-
-    def log(self, severity, msg):
-        self.messages.append((severity, msg))
-
-    def text(self, max_severity=trt.Logger.VERBOSE):
-        return "\n".join(m for s, m in self.messages if int(s) <= int(max_severity))
 
 
 class _Reader(CalibrationDataReader):
@@ -92,7 +79,7 @@ def output_scale(qdq):
 
 
 def build(model, shape, int8=False, logger=None):
-    logger = logger or Recorder()
+    logger = logger or RecordingLogger()
     builder, network, _ = parse_network(model, logger=logger)
     name = network.get_input(0).name
     config = make_config(builder, {name: (shape, shape, shape)}, opt_level=0)
@@ -199,8 +186,6 @@ def test_engine_matches_onnxruntime(small_qdq, int8_flag):
 def test_calibrator_ignored(small_qdq):
     """A calibrator on an explicitly quantized network is ignored with a warning."""
     _, qdq, shape, _ = small_qdq
-    if not hasattr(trt, "IInt8EntropyCalibrator2"):
-        pytest.skip("calibrator bindings are not in this build")
 
     class Calib(trt.IInt8EntropyCalibrator2):
         def __init__(self):
@@ -219,7 +204,7 @@ def test_calibrator_ignored(small_qdq):
         def write_calibration_cache(self, cache, length=0):
             pass
 
-    logger = Recorder()
+    logger = RecordingLogger()
     builder, network, _ = parse_network(qdq, logger=logger)
     config = make_config(builder, {"input": (shape, shape, shape)}, opt_level=0)
     config.set_flag(trt.BuilderFlag.INT8)
