@@ -68,6 +68,17 @@ float roundUpRange(float m) {
   return std::isfinite(r) ? r : m;
 }
 
+// The batch with HALF inputs as FLOAT (statsEngine's inputs); the batch itself when it has none.
+const Batch& widenHalf(const Batch& b, Batch& scratch) {
+  bool half = false;
+  for (const auto& [name, h] : b) half = half || h.dtype == DataType::kHALF;
+  if (!half) return b;
+  scratch = b;
+  for (auto& [name, h] : scratch)
+    if (h.dtype == DataType::kHALF) h = h.castTo(DataType::kFLOAT);
+  return scratch;
+}
+
 // Runs the batches through `engine`, observing every target tensor: |x| max in a first pass,
 // then (when asked) histograms over [0, that max] in a second.
 Stats runStats(const Shaped& s, runtime::Engine& engine, const std::vector<Batch>& batches,
@@ -96,10 +107,8 @@ Stats runStats(const Shaped& s, runtime::Engine& engine, const std::vector<Batch
     });
     for (size_t b = 0; b < batches.size(); ++b) {
       seen.assign(s.net.tensors.size(), 0);
-      Batch widened = batches[b];
-      for (auto& [name, h] : widened)
-        if (h.dtype == DataType::kHALF) h = h.castTo(DataType::kFLOAT);
-      ctx->infer(widened);
+      Batch scratch;
+      ctx->infer(widenHalf(batches[b], scratch));
       if (pass == 1) out.hist = stats.histograms(ctx->queue());
       logf(logger, Severity::kINFO, "calibration ", pass == 0 ? "ranges" : "histograms", ": batch ",
            b + 1, " of ", batches.size(), " done");
