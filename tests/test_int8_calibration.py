@@ -6,8 +6,11 @@
 - set_dynamic_range overrides calibration for that tensor (seen in the engine inspector).
 - A hand-written TensorRT cache builds without calling get_batch; unknown and missing tensor
   names are listed in a warning.
-- Accuracy: Entropy2 INT8 top-1 on 2000 test images within 1.0 point of FP32 and agreeing with
-  FP32's top-1 on >= 95% of the images (benchmarks/accuracy.py measures all 10k; RESULTS.md).
+- Range refinement (clrt's, on by default) only widens KL thresholds to the percentile or max
+  range, and the widened ranges bring onnxruntime's fake-quantized model closer to FP32.
+- Accuracy: Entropy2 INT8 top-1 on 2000 test images within 0.3 points of FP32 and agreeing with
+  FP32's top-1 on >= 99% of the images, more often than the plain KL thresholds do
+  (benchmarks/accuracy.py measures all 10k; RESULTS.md).
 """
 
 import json
@@ -15,6 +18,7 @@ import struct
 
 import clrt as trt
 import numpy as np
+import onnx
 import pytest
 from helpers import (
     MODELS,
@@ -22,16 +26,19 @@ from helpers import (
     deserialize,
     fmnist,
     make_config,
+    ort_session,
     parse_network,
 )
+from onnx import helper, numpy_helper
 
 pytestmark = pytest.mark.skipif(not fmnist.available(), reason="Fashion-MNIST not installed")
 MODEL = MODELS / "fmnist_cnn.onnx"
 
 
-class Calibrator(trt.IInt8EntropyCalibrator2):
-    def __init__(self, images, batch, cache=None):
-        super().__init__()
+class Feed:
+    """The calibrator methods: `images` in batches of `batch`, the cache kept in memory."""
+
+    def feed(self, images, batch, cache=None):
         self.images, self.batch, self.cache, self.pos = images, batch, cache, 0
         self.written, self.calls = None, 0
 
@@ -53,13 +60,32 @@ class Calibrator(trt.IInt8EntropyCalibrator2):
         self.written = bytes(cache)
 
 
-def build(calibrator, batch=32, logger=None, ranges=None, detailed=False):
+class Calibrator(Feed, trt.IInt8EntropyCalibrator2):
+    def __init__(self, images, batch, cache=None):
+        trt.IInt8EntropyCalibrator2.__init__(self)
+        self.feed(images, batch, cache)
+
+
+class LegacyCalibrator(Feed, trt.IInt8LegacyCalibrator):  # get_quantile's default: 99.99%
+    def __init__(self, images, batch):
+        trt.IInt8LegacyCalibrator.__init__(self)
+        self.feed(images, batch)
+
+
+class MinMaxCalibrator(Feed, trt.IInt8MinMaxCalibrator):
+    def __init__(self, images, batch):
+        trt.IInt8MinMaxCalibrator.__init__(self)
+        self.feed(images, batch)
+
+
+def build(calibrator, batch=32, logger=None, ranges=None, detailed=False, refine=True):
     kw = {"logger": logger} if logger else {}
     builder, network, _ = parse_network(MODEL, **kw)
     shape = (batch, 1, 28, 28)
     config = make_config(builder, {"input": ((1, 1, 28, 28), shape, shape)}, opt_level=0)
     config.set_flag(trt.BuilderFlag.INT8)
     config.int8_calibrator = calibrator
+    config.refine_int8_ranges = refine
     if detailed:
         config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED
     for name, (lo, hi) in (ranges or {}).items():
@@ -165,6 +191,77 @@ def test_progress_logged_at_info(train):
     assert any("batch 2 of 2 done" in m for m in info), info
 
 
+def fake_quantized_error(ranges, x):
+    """onnxruntime's output error of the model with each tensor of `ranges` (name -> amax) passed
+    through symmetric INT8 QuantizeLinear/DequantizeLinear, against its FP32 output: sum of
+    squared differences over the FP32 output's sum of squared deviations from its mean."""
+    model = onnx.load(MODEL)
+    graph = model.graph
+    outputs = {o.name for o in graph.output}
+    ranges = {k: v for k, v in ranges.items() if k not in outputs}
+    nodes = []
+    for node in graph.node:
+        node.input[:] = [f"{i}_fq" if i in ranges else i for i in node.input]
+    for name in ranges:
+        if name == graph.input[0].name:
+            nodes += qdq(graph, name, ranges[name])
+    for node in list(graph.node):
+        nodes.append(node)
+        for out in node.output:
+            if out in ranges:
+                nodes += qdq(graph, out, ranges[out])
+    del graph.node[:]
+    graph.node.extend(nodes)
+    fq = ort_session(model).run(None, {"input": x})[0]
+    ref = ort_session(onnx.load(MODEL)).run(None, {"input": x})[0].astype(np.float64)
+    return float(((fq - ref) ** 2).sum() / ((ref - ref.mean()) ** 2).sum())
+
+
+def qdq(graph, name, amax):
+    scale = numpy_helper.from_array(np.array(amax / 127, np.float32), f"{name}_scale")
+    zero = numpy_helper.from_array(np.array(0, np.int8), f"{name}_zero")
+    graph.initializer.extend([scale, zero])
+    args = [f"{name}_scale", f"{name}_zero"]
+    return [
+        helper.make_node("QuantizeLinear", [name, *args], [f"{name}_q"]),
+        helper.make_node("DequantizeLinear", [f"{name}_q", *args], [f"{name}_fq"]),
+    ]
+
+
+def test_range_refinement_widens_where_the_output_error_drops(train):
+    """clrt's refinement (config.refine_int8_ranges, on by default) may only replace a KL
+    threshold by the same tensor's 99.99th percentile (the Legacy calibrator's range) or its max
+    (MinMax's), never narrower, and only where that lowers the network's output error; every
+    change is logged at INFO. Checked with onnxruntime: the model with its tensors quantized and
+    dequantized at the refined ranges is closer to FP32 than at the plain KL ranges."""
+    caches = {}
+    for key, calib, refine in (
+        ("kl", Calibrator(train, 32), False),
+        ("percentile", LegacyCalibrator(train, 32), True),
+        ("max", MinMaxCalibrator(train, 32), True),
+    ):
+        build(calib, refine=refine)
+        caches[key] = cache_scales(calib.written)[1]
+    calib, logger = Calibrator(train, 32), RecordingLogger()
+    assert trt.Builder(trt.Logger()).create_builder_config().refine_int8_ranges  # the default
+    build(calib, logger=logger)
+    header, refined = cache_scales(calib.written)
+    assert header == "TRT-100300-EntropyCalibration2"
+    assert refined.keys() == caches["kl"].keys()
+    widened = {n for n in refined if refined[n] != caches["kl"][n]}
+    for name in widened:
+        assert refined[name] > caches["kl"][name], name
+        assert refined[name] in (caches["percentile"][name], caches["max"][name]), name
+    # The first ReLU: KL clips it at about a quarter of its max on this model.
+    assert "/features/features.2/Relu_output_0" in widened, (refined, caches["kl"])
+    info = [m for s, m in logger.lines if s == trt.Logger.INFO and "range" in m]
+    assert {n for n in widened if any(f"'{n}' range" in m for m in info)} == widened, info
+    assert any(f"widened {len(widened)}" in m for m in info), info
+    kl_error = fake_quantized_error({n: v * 127 for n, v in caches["kl"].items()}, train)
+    refined_error = fake_quantized_error({n: v * 127 for n, v in refined.items()}, train)
+    assert refined_error < 0.5 * kl_error, (refined_error, kl_error)
+
+
 def top1(engine, x, batch=250):
     ctx = engine.create_execution_context()
     out = [ctx.infer({"input": x[i : i + batch]})["logits"] for i in range(0, len(x), batch)]
@@ -182,5 +279,8 @@ def test_entropy2_accuracy_close_to_fp32():
     int8 = top1(build(Calibrator(x_train[:512], 64), batch=250), x)
     acc32, acc8 = (fp32 == y).mean() * 100, (int8 == y).mean() * 100
     assert acc32 > 88.0, acc32  # the trained model (91.8% on all 10k)
-    assert abs(acc8 - acc32) <= 1.0, (acc8, acc32)
-    assert (int8 == fp32).mean() >= 0.95
+    assert abs(acc8 - acc32) <= 0.3, (acc8, acc32)
+    assert (int8 == fp32).mean() >= 0.99
+    # TensorRT's plain KL thresholds (refinement off) agree with FP32 visibly less often.
+    plain = top1(build(Calibrator(x_train[:512], 64), batch=250, refine=False), x)
+    assert (plain == fp32).mean() < (int8 == fp32).mean() - 0.01

@@ -479,6 +479,7 @@ class IBuilderConfig:
     builder_optimization_level: int
     profiling_verbosity: ProfilingVerbosity
     int8_calibrator: Any
+    refine_int8_ranges: bool
     default_device_type: DeviceType
     DLA_core: int
     avg_timing_iterations: int

@@ -50,6 +50,9 @@ struct BuilderConfig {
   // INT8: the calibrator (not owned; may be null: ranges then come from the network's tensors'
   // dynamic ranges or Q/DQ scales).
   quant::CalibratorSource* calibrator = nullptr;
+  // Entropy calibration: let the network's output error pick each tensor's range among the KL
+  // threshold, the 99.99th percentile and the max (calibration.cc, refineRanges). clrt's own.
+  bool refine_int8_ranges = true;
   int32_t profiling_verbosity = 0;  // ProfilingVerbosity, kept in the engine for the inspector
   std::string network_name;         // kept in the engine (ICudaEngine.name)
   bool getFlag(BuilderFlag f) const { return (flags >> static_cast<int>(f)) & 1u; }

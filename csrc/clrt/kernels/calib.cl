@@ -55,3 +55,10 @@ __kernel void calib_hist(__global const float* x, ulong off, uint n, float scale
   for (uint b = lid; b < CALIB_BINS; b += WG)
     if (h[b]) atomic_add(&hist[base + b], h[b]);
 }
+
+// In place: x = clamp(rint(x / scale), -127, 127) * scale, the values symmetric INT8 with this
+// scale can hold (range refinement in calibration simulates a tensor's quantization with it).
+__kernel void calib_fake_quant(__global float* x, ulong n, float scale) {
+  for (ulong i = get_global_id(0); i < n; i += get_global_size(0))
+    x[i] = clamp(rint(x[i] / scale), -127.0f, 127.0f) * scale;
+}

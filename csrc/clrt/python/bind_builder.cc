@@ -221,7 +221,14 @@ void bindConfig(py::module_& m) {
           "profiling_verbosity", [](const Config& c) { return c.verbosity; },
           [](Config& c, ProfilingVerbosity v) { c.verbosity = v; })
       .def_readwrite("int8_calibrator", &Config::int8_calibrator,
-                     "Stored for INT8 calibration (a later issue uses it).")
+                     "The IInt8Calibrator subclass that feeds INT8 calibration.")
+      .def_property(
+          "refine_int8_ranges", [](const Config& c) { return c.cfg.refine_int8_ranges; },
+          [](Config& c, bool on) { c.cfg.refine_int8_ranges = on; },
+          "clrt's own (default True): after an entropy calibrator's KL search, each tensor's "
+          "range is chosen among the KL threshold, the 99.99th percentile and the max by the "
+          "error it causes in the network's outputs on the calibration data. False keeps the KL "
+          "thresholds as TensorRT computes them.")
       .def_readwrite("default_device_type", &Config::device_type)
       .def_readwrite("DLA_core", &Config::dla_core)
       .def_readwrite("avg_timing_iterations", &Config::avg_timing_iterations)

@@ -48,6 +48,7 @@ DeviceStats::DeviceStats(ocl::Device& dev, size_t nslots)
     const std::string opts = str("-DWG=", wg);
     kAbsMax_ = ocl::KernelHandle(dev.kernel(kFile, opts, "calib_absmax"));
     kHist_ = ocl::KernelHandle(dev.kernel(kFile, opts, "calib_hist"));
+    kFakeQuant_ = ocl::KernelHandle(dev.kernel(kFile, opts, "calib_fake_quant"));
     const size_t fit =
         std::min(kernelMaxGroup(kAbsMax_.get(), dev.id()), kernelMaxGroup(kHist_.get(), dev.id()));
     if (fit >= wg || wg == 1) break;
@@ -108,6 +109,16 @@ void DeviceStats::enqueueHistogram(cl_command_queue q, cl_mem buf, size_t n, siz
                  static_cast<cl_uint>(contiguous_ ? (len + groups * wg_ - 1) / (groups * wg_) : 0));
     ocl::launch(q, kHist_.get(), {groups * wg_}, {wg_});
   }
+}
+
+void DeviceStats::enqueueFakeQuant(cl_command_queue q, cl_mem buf, size_t n, float amax) {
+  CLRT_CHECK(amax > 0.0f && std::isfinite(amax), kValue, "calibration fake quantization: amax ",
+             amax, " is not a positive finite range");
+  if (n == 0) return;
+  checkBuffer(buf, n, "calibration fake quantization");
+  const size_t groups = std::min(groups_, (n + wg_ - 1) / wg_);
+  ocl::setArgs(kFakeQuant_.get(), buf, static_cast<cl_ulong>(n), amax / 127.0f);
+  ocl::launch(q, kFakeQuant_.get(), {groups * wg_}, {wg_});
 }
 
 void DeviceStats::flush(cl_command_queue q) {

@@ -33,6 +33,10 @@ class DeviceStats {
   // batch is fine.
   std::vector<std::vector<uint64_t>> histograms(cl_command_queue q);
 
+  // In place on n floats of buf: round to the 255 levels of symmetric INT8 over [-amax, amax]
+  // and back (x = clamp(rint(x / s), -127, 127) * s with s = amax / 127); amax must be > 0.
+  void enqueueFakeQuant(cl_command_queue q, cl_mem buf, size_t n, float amax);
+
  private:
   void flush(cl_command_queue q);  // device counters -> host totals, device counters zeroed
   void checkSlot(size_t slot, const char* what) const;
@@ -46,7 +50,7 @@ class DeviceStats {
   bool contiguous_ = false;
   ocl::MemHandle absmax_;  // nslots uint: float bits of max|x| (ordered like the floats, >= 0)
   ocl::MemHandle hist_;    // nslots * 2048 uint counters
-  ocl::KernelHandle kAbsMax_, kHist_;
+  ocl::KernelHandle kAbsMax_, kHist_, kFakeQuant_;
   std::vector<std::vector<uint64_t>> host_;  // flushed totals
   std::vector<uint64_t> pending_;            // counts added on the device since the last flush
 };
