@@ -475,6 +475,17 @@ def test_calib_data_writes_cache_with_progress(capsys, tmp_path):
     assert cache.read_text().startswith("TRT-") and "EntropyCalibration2" in cache.read_text()
 
 
+def test_no_range_refinement_flag(capfd, tmp_path):
+    """clrt's range refinement runs by default (logged by the builder, which writes to the
+    process's stderr: capfd); --noRangeRefinement keeps TensorRT's KL thresholds."""
+    data = tmp_path / "calib.npy"
+    np.save(data, np.random.default_rng(0).uniform(0, 1, (8, 1, 28, 28)).astype(np.float32))
+    argv = [f"--onnx={MODEL}", "--int8", f"--calibData={data}", "--shapes=input:4x1x28x28"]
+    for flag, refined in (([], True), (["--noRangeRefinement"], False)):
+        code, out, err = run(capfd, *argv, "--verbose", *flag, *FAST)
+        assert code == 0 and ("range refinement" in out + err) == refined, out + err
+
+
 def test_calib_data_files(tmp_path):
     shape = {"input": (-1, 1, 28, 28)}
     np.save(tmp_path / "one.npy", np.zeros((1, 28, 28), np.float64))  # one sample, no batch axis

@@ -72,6 +72,29 @@ class LegacyCalibrator(Feed, trt.IInt8LegacyCalibrator):  # get_quantile's defau
         self.feed(images, batch)
 
 
+class HistogramLegacyCalibrator(Feed, trt.IInt8LegacyCalibrator):
+    """A Legacy calibrator with TensorRT's histogram-cache methods (the 8.x signatures)."""
+
+    def __init__(self, images, batch, quantile=0.9999, histogram=None, cutoff=1.0):
+        trt.IInt8LegacyCalibrator.__init__(self)
+        self.feed(images, batch)
+        self.quantile, self.histogram, self.cutoff = quantile, histogram, cutoff
+        self.histogram_written = None
+
+    def get_quantile(self):
+        return self.quantile
+
+    def get_regression_cutoff(self):
+        return self.cutoff
+
+    def read_histogram_cache(self, length):
+        return self.histogram
+
+    def write_histogram_cache(self, cache, length):
+        assert length == len(cache)
+        self.histogram_written = bytes(cache)
+
+
 class MinMaxCalibrator(Feed, trt.IInt8MinMaxCalibrator):
     def __init__(self, images, batch):
         trt.IInt8MinMaxCalibrator.__init__(self)
@@ -260,6 +283,44 @@ def test_range_refinement_widens_where_the_output_error_drops(train):
     kl_error = fake_quantized_error({n: v * 127 for n, v in caches["kl"].items()}, train)
     refined_error = fake_quantized_error({n: v * 127 for n, v in refined.items()}, train)
     assert refined_error < 0.5 * kl_error, (refined_error, kl_error)
+
+
+def test_legacy_histogram_cache_replaces_the_data(train):
+    """The Legacy calibrator's histograms go to write_histogram_cache; given back through
+    read_histogram_cache they stand in for the data (get_batch is not called), so other quantiles
+    can be tried cheaply: the scales equal those of a run over the data with that quantile."""
+    first = HistogramLegacyCalibrator(train, 32)
+    build(first)
+    hist = first.histogram_written
+    assert hist and hist.startswith(b"CLRT-HISTOGRAM-1 2048\n"), hist[:40]
+    names = set(cache_scales(first.written)[1])
+    assert {ln.split(b"\t")[-1].decode() for ln in hist.splitlines()[1:]} == names
+    for quantile in (0.9999, 0.99):
+        replay = HistogramLegacyCalibrator([], 32, quantile=quantile, histogram=hist)
+        logger = RecordingLogger()
+        build(replay, logger=logger)
+        assert replay.calls == 0 and "calibration data skipped" in logger.text(trt.Logger.INFO)
+        fresh = HistogramLegacyCalibrator(train, 32, quantile=quantile)
+        build(fresh)
+        assert replay.written == fresh.written
+        assert replay.histogram_written is None  # nothing new to write
+    _, s9999 = cache_scales(first.written)
+    _, s99 = cache_scales(replay.written)
+    assert all(s99[n] <= s9999[n] for n in names) and any(s99[n] < s9999[n] for n in names)
+    # A cache that lacks a tensor is warned about and the data is used.
+    lines = hist.splitlines(keepends=True)
+    partial = HistogramLegacyCalibrator(train, 32, histogram=b"".join(lines[:-1]))
+    logger = RecordingLogger()
+    build(partial, logger=logger)
+    assert partial.calls > 0 and "have no histogram" in logger.warnings()
+    assert partial.written == first.written
+    # A damaged cache is an error naming the line; a cutoff other than 1 is said to be unused.
+    bad = hist.replace(b"\t", b"\t5000=1,", 1)
+    with pytest.raises(trt.BuildError, match=r"histogram cache line 2: bin entry '5000=1'"):
+        build(HistogramLegacyCalibrator(train, 32, histogram=bad))
+    logger = RecordingLogger()
+    build(HistogramLegacyCalibrator(train, 32, histogram=hist, cutoff=0.5), logger=logger)
+    assert "get_regression_cutoff() returned 0.5" in logger.warnings()
 
 
 def top1(engine, x, batch=250):

@@ -132,6 +132,7 @@ def _int8(opts, network, config, ranges_shape, log):
         if n == 0:
             raise BuildFailure(f"--calibData: fewer samples than one batch of {batch}")
         config.int8_calibrator = calibrator
+        config.refine_int8_ranges = not opts.noRangeRefinement
         return calibrator
     if opts.calib:
         if not os.path.isfile(opts.calib):

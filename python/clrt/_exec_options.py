@@ -172,6 +172,12 @@ def build_parser():
         "files to calibrate INT8 on (Entropy2); the cache goes to --calib",
     )
     b.add_argument(
+        "--noRangeRefinement",
+        action="store_true",
+        help="clrt: with --calibData, keep the KL thresholds as TensorRT computes them "
+        "(no output-error refinement of the ranges)",
+    )
+    b.add_argument(
         "--layerPrecisions",
         type=_spec(parse_layer_precisions),
         metavar="spec",

@@ -202,7 +202,11 @@ void refineRanges(const Shaped& s, runtime::Engine& engine, const std::vector<Ba
   });
   const bool any = std::any_of(order.begin(), order.end(),
                                [](const Target& t) { return !t.alternatives.empty(); });
-  if (!any) return;
+  if (!any) {
+    logf(logger, Severity::kINFO,
+         "calibration: range refinement: KL clips no tensor beyond its 99.99th percentile");
+    return;
+  }
 
   std::vector<std::string> outputs;
   for (int t : s.net.outputs) outputs.push_back(s.net.tensors[t].name);
@@ -327,13 +331,9 @@ std::map<int, Dims> calibrationShapes(const Shaped& s, const BuilderConfig& conf
   return shapes;
 }
 
-std::map<int, float> runCalibration(const Shaped& s, const BuilderConfig& config,
-                                    quant::CalibratorSource& src, std::shared_ptr<ocl::Device> dev,
-                                    ILogger* logger, std::map<int, float>* absmaxOut) {
-  const int bs = src.batchSize();
-  CLRT_CHECK(bs > 0, kBuild, "calibrator.get_batch_size() returned ", bs,
-             "; it must be a positive batch size");
-  const std::map<int, Dims> shapes = calibrationShapes(s, config, bs);
+// Every batch the calibrator gives, converted to the inputs' dtypes.
+std::vector<Batch> readBatches(const Shaped& s, quant::CalibratorSource& src,
+                               const std::map<int, Dims>& shapes, int bs, ILogger* logger) {
   std::vector<std::string> names;
   std::vector<Dims> expected;
   for (int t : s.net.inputs) {
@@ -357,11 +357,70 @@ std::map<int, float> runCalibration(const Shaped& s, const BuilderConfig& config
   }
   CLRT_CHECK(!batches.empty(), kBuild,
              "calibration: the calibrator's get_batch returned no data (None on the first call)");
+  return batches;
+}
+
+// The Legacy calibrator's histogram cache, when read_histogram_cache gives one that covers every
+// target: its ranges and histograms in `st`. A cache missing targets is warned and not used.
+bool statsFromHistogramCache(const Shaped& s, quant::CalibratorSource& src,
+                             const std::vector<int>& targets, Stats& st, ILogger* logger) {
+  const auto text = src.readHistogramCache();
+  if (!text || text->empty()) return false;
+  const auto hists = quant::parseHistogramCache(*text);
+  Stats out;
+  std::string missing;
+  int nMissing = 0;
+  for (int t : targets) {
+    auto it = hists.find(s.net.tensors[t].name);
+    if (it == hists.end()) {
+      if (nMissing++ < 20) missing += (missing.empty() ? "'" : ", '") + s.net.tensors[t].name + "'";
+      continue;
+    }
+    out.absmax.push_back(it->second.range);
+    out.hist.push_back(it->second.counts);
+  }
+  if (nMissing) {
+    logf(logger, Severity::kWARNING, "histogram cache: ", nMissing,
+         " network tensor(s) have no histogram (", missing, nMissing > 20 ? ", ..." : "",
+         "); calibrating on the calibrator's data instead");
+    return false;
+  }
+  st = std::move(out);
+  logf(logger, Severity::kINFO, "histogram cache: ", targets.size(),
+       " tensor histograms read; calibration data skipped");
+  return true;
+}
+
+std::map<int, float> runCalibration(const Shaped& s, const BuilderConfig& config,
+                                    quant::CalibratorSource& src, std::shared_ptr<ocl::Device> dev,
+                                    ILogger* logger, std::map<int, float>* absmaxOut) {
+  const int bs = src.batchSize();
+  CLRT_CHECK(bs > 0, kBuild, "calibrator.get_batch_size() returned ", bs,
+             "; it must be a positive batch size");
+  const std::map<int, Dims> shapes = calibrationShapes(s, config, bs);
   const quant::CalibrationAlgo algo = src.algorithm();
-  const bool hist = algo != quant::CalibrationAlgo::kMINMAX_CALIBRATION;
+  const bool legacy = algo == quant::CalibrationAlgo::kLEGACY_CALIBRATION;
   const std::vector<int> targets = rangeTargets(s);
-  auto engine = statsEngine(s, shapes, dev, logger);
-  const Stats st = runStats(s, *engine, batches, targets, hist, logger);
+  if (legacy && src.regressionCutoff() != 1.0)
+    logf(logger, Severity::kWARNING, "calibration: get_regression_cutoff() returned ",
+         src.regressionCutoff(),
+         "; clrt's Legacy calibration takes the get_quantile() percentile only (TensorRT's "
+         "regression is not documented), so the cutoff is not used");
+  Stats st;
+  std::vector<Batch> batches;
+  std::shared_ptr<runtime::Engine> engine;
+  if (!legacy || !statsFromHistogramCache(s, src, targets, st, logger)) {
+    batches = readBatches(s, src, shapes, bs, logger);
+    engine = statsEngine(s, shapes, dev, logger);
+    st = runStats(s, *engine, batches, targets, algo != quant::CalibrationAlgo::kMINMAX_CALIBRATION,
+                  logger);
+    if (legacy) {
+      std::map<std::string, quant::TensorHistogram> hists;
+      for (size_t i = 0; i < targets.size(); ++i)
+        hists[s.net.tensors[targets[i]].name] = {st.absmax[i], st.hist[i]};
+      src.writeHistogramCache(quant::formatHistogramCache(hists));
+    }
+  }
   std::map<int, float> amax;
   for (size_t i = 0; i < targets.size(); ++i) {
     const float m = st.absmax[i];
@@ -385,7 +444,7 @@ std::map<int, float> runCalibration(const Shaped& s, const BuilderConfig& config
   }
   const bool entropy = algo == quant::CalibrationAlgo::kENTROPY_CALIBRATION_2 ||
                        algo == quant::CalibrationAlgo::kENTROPY_CALIBRATION;
-  if (entropy && config.refine_int8_ranges)
+  if (entropy && config.refine_int8_ranges && engine)
     refineRanges(s, *engine, batches, targets, st, amax, logger);
   logf(logger, Severity::kINFO, "calibration done: ", batches.size(), " batches, ", amax.size(),
        " tensor ranges (", quant::algoCacheName(algo), ")");

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "clrt/core/error.h"
@@ -113,6 +114,107 @@ CalibrationCache parseCalibrationCache(const std::string& text) {
   CLRT_CHECK(header, kValue,
              "calibration cache line 1: missing header TRT-<version>-<algorithm> (empty cache)");
   return cache;
+}
+
+namespace {
+constexpr char kHistogramHeader[] = "CLRT-HISTOGRAM-1 2048";
+constexpr int kBins = 2048;
+
+std::string rangeHex(float v) {
+  uint32_t bits;
+  std::memcpy(&bits, &v, 4);
+  char buf[9];
+  std::snprintf(buf, sizeof buf, "%08x", bits);
+  return buf;
+}
+}  // namespace
+
+std::string formatHistogramCache(const std::map<std::string, TensorHistogram>& hists) {
+  std::string out = std::string(kHistogramHeader) + "\n";
+  for (const auto& [name, h] : hists) {
+    CLRT_CHECK(name.find_first_of("\r\n") == std::string::npos, kValue,
+               "histogram cache: tensor name with a line break: ", quoted(name));
+    CLRT_CHECK(h.range >= 0.0f && std::isfinite(h.range), kValue, "histogram cache: tensor '", name,
+               "' has range ", h.range);
+    CLRT_CHECK(h.counts.size() == kBins, kValue, "histogram cache: tensor '", name, "' has ",
+               h.counts.size(), " bins, not ", kBins);
+    out += rangeHex(h.range) + "\t";
+    bool first = true;
+    for (int b = 0; b < kBins; ++b)
+      if (h.counts[b]) {
+        out += (first ? "" : ",") + std::to_string(b) + "=" + std::to_string(h.counts[b]);
+        first = false;
+      }
+    out += "\t" + name + "\n";
+  }
+  return out;
+}
+
+std::map<std::string, TensorHistogram> parseHistogramCache(const std::string& text) {
+  std::map<std::string, TensorHistogram> out;
+  size_t pos = 0;
+  int lineNo = 0;
+  bool header = false;
+  while (pos <= text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(pos, end - pos);
+    pos = end + 1;
+    ++lineNo;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (trim(line).empty()) continue;
+    if (!header) {
+      CLRT_CHECK(trim(line) == kHistogramHeader, kValue, "histogram cache line ", lineNo, ": ",
+                 quoted(line), " is not the header '", kHistogramHeader, "'");
+      header = true;
+      continue;
+    }
+    const size_t t1 = line.find('\t');
+    const size_t t2 = t1 == std::string::npos ? t1 : line.find('\t', t1 + 1);
+    CLRT_CHECK(t2 != std::string::npos && t2 + 1 < line.size(), kValue, "histogram cache line ",
+               lineNo, ": ", quoted(line), " is not '<range hex>\\t<bin>=<count>,...\\t<name>'");
+    const std::string hex = line.substr(0, t1), bins = line.substr(t1 + 1, t2 - t1 - 1);
+    const std::string name = line.substr(t2 + 1);
+    TensorHistogram h;
+    h.counts.assign(kBins, 0);
+    char* stop = nullptr;
+    const unsigned long bits = std::strtoul(hex.c_str(), &stop, 16);
+    CLRT_CHECK(hex.size() == 8 && stop && *stop == '\0', kValue, "histogram cache line ", lineNo,
+               ": range '", hex, "' is not 8 hex digits");
+    const uint32_t b32 = static_cast<uint32_t>(bits);
+    std::memcpy(&h.range, &b32, 4);
+    CLRT_CHECK(h.range >= 0.0f && std::isfinite(h.range), kValue, "histogram cache line ", lineNo,
+               ": range ", h.range, " is not a finite non-negative float");
+    std::vector<char> seen(kBins, 0);
+    size_t p = 0;
+    while (p < bins.size()) {
+      size_t comma = bins.find(',', p);
+      if (comma == std::string::npos) comma = bins.size();
+      const std::string item = bins.substr(p, comma - p);
+      p = comma + 1;
+      const size_t eq = item.find('=');
+      char* e1 = nullptr;
+      char* e2 = nullptr;
+      const std::string bs = eq == std::string::npos ? item : item.substr(0, eq);
+      const std::string cs = eq == std::string::npos ? "" : item.substr(eq + 1);
+      const long bin = std::strtol(bs.c_str(), &e1, 10);
+      const unsigned long long count = std::strtoull(cs.c_str(), &e2, 10);
+      const bool ok = !bs.empty() && !cs.empty() && *e1 == '\0' && *e2 == '\0' &&
+                      bs.find_first_not_of("0123456789") == std::string::npos &&
+                      cs.find_first_not_of("0123456789") == std::string::npos && bin < kBins &&
+                      cs.size() <= 15;  // counts below 10^15: sums stay exact in double
+      CLRT_CHECK(ok, kValue, "histogram cache line ", lineNo, ": bin entry ", quoted(item),
+                 " is not '<bin 0..2047>=<count>'");
+      CLRT_CHECK(!seen[bin], kValue, "histogram cache line ", lineNo, ": bin ", bin, " repeated");
+      seen[bin] = 1;
+      h.counts[bin] = count;
+    }
+    CLRT_CHECK(!out.count(name), kValue, "histogram cache line ", lineNo, ": tensor '", name,
+               "' repeated");
+    out[name] = std::move(h);
+  }
+  CLRT_CHECK(header, kValue, "histogram cache: empty (no '", kHistogramHeader, "' header)");
+  return out;
 }
 
 }  // namespace clrt::quant

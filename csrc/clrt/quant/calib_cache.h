@@ -2,8 +2,10 @@
 // holding the big-endian bits of each tensor's float32 INT8 scale (amax / 127).
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "clrt/quant/calibrator.h"
 
@@ -25,5 +27,18 @@ std::string formatCalibrationCache(CalibrationAlgo algo,
 // line number and content for a bad header, a bad entry, a repeated name, or a negative or
 // non-finite scale.
 CalibrationCache parseCalibrationCache(const std::string& text);
+
+// The Legacy calibrator's histogram cache (clrt's own text; TensorRT's is not documented): a
+// `CLRT-HISTOGRAM-1 2048` header, then per tensor one line `<range hex>\t<bin>=<count>,...\t<name>`
+// with the big-endian bits of the float32 range (max |x|) the 2048 bins cover and the non-zero
+// bins. Lets a user try other quantiles without running the calibration data again.
+struct TensorHistogram {
+  float range = 0.0f;
+  std::vector<uint64_t> counts;  // 2048
+};
+std::string formatHistogramCache(const std::map<std::string, TensorHistogram>& hists);
+// Throws Error(kValue) naming the line for a bad header or entry (bin out of range, repeated
+// bin or name, negative or non-finite range, a name with a line break).
+std::map<std::string, TensorHistogram> parseHistogramCache(const std::string& text);
 
 }  // namespace clrt::quant
