@@ -226,7 +226,12 @@ void chooseDtypes(State& st) {
       const DataType p = st.prec[li];
       for (int t : l.outputs) {
         if (!st.origFloat[t]) continue;
-        st.dtype[t] = p == DataType::kINT8 ? agreed(st, t, st.want[t], DataType::kFLOAT) : p;
+        // An explicit quantization point stays INT8 (insertReformats), whoever reads it.
+        const bool qdq = net.tensors[t].qdq_point && !net.tensors[t].is_output && st.hasRange(t);
+        if (p == DataType::kINT8)
+          st.dtype[t] = qdq ? DataType::kINT8 : agreed(st, t, st.want[t], DataType::kFLOAT);
+        else
+          st.dtype[t] = p;
       }
       for (size_t i = 0; i < l.inputs.size(); ++i)
         if (isDataInput(l, i, net)) st.want[l.inputs[i]].insert(storageOf(p));
@@ -278,6 +283,13 @@ void insertReformats(State& st) {
         forced[net.layers[li].outputs[i]] = *ot;
   for (int t : net.outputs)
     if (!forced.count(t)) forced[t] = net.tensors[t].dtype;
+  // Explicit quantization points (Q/DQ pairs folded into ranges) keep the model's rounding: the
+  // tensor is stored INT8 even where its producer and consumers run in another precision (a
+  // network output keeps its own dtype; foldQdq gave it the pair's saturation).
+  for (size_t t = 0; t < net.tensors.size(); ++t)
+    if (net.tensors[t].qdq_point && !net.tensors[t].is_output && st.origFloat[t] &&
+        st.hasRange(static_cast<int>(t)) && !forced.count(static_cast<int>(t)))
+      forced[static_cast<int>(t)] = DataType::kINT8;
   for (auto [t, d] : forced) {
     const int p = net.tensors[t].producer;
     if (p < 0 || st.s.on_host[p] || st.dtype[t] == d) continue;

@@ -135,7 +135,10 @@ struct Tensor {
   int producer = -1;  // layer index, -1 for network inputs
   bool is_input = false;
   bool is_output = false;
-  std::optional<std::pair<float, float>> dynamic_range;  // INT8 (later issues)
+  std::optional<std::pair<float, float>> dynamic_range;  // INT8: set_dynamic_range, Q/DQ, cache
+  // An explicit quantization point (a Q/DQ pair folded by foldQdq): the model rounds the values to
+  // the INT8 grid here, so fusions must not make the tensor disappear (pass_util fusionHost).
+  bool qdq_point = false;
 };
 
 struct Layer {

@@ -78,6 +78,7 @@ void setRange(Network& net, int t, float amax) {
   // Two pairs on one tensor (unusual): the wider range keeps both sets of values representable.
   if (r) amax = std::max(amax, std::max(std::fabs(r->first), std::fabs(r->second)));
   r = std::make_pair(-amax, amax);
+  net.tensors[t].qdq_point = true;
 }
 
 // Folds the Q layer `q` with all its DQ readers, or returns false leaving them in place.

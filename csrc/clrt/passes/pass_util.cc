@@ -93,6 +93,25 @@ bool hasResidual(const Layer& l) {
 
 bool hasActivation(const Layer& l) { return !l.attrs.s("act", "").empty(); }
 
+// Fusing `user` (reading the explicitly quantized tensor t) into t's producer skips t's rounding.
+// That changes nothing only for a RELU, or a CLIP to [0 or below -amax, amax or above], whose
+// output is quantized with the same symmetric range: rounding to a grid symmetric about 0 commutes
+// with clamping at 0 and at the grid's ends. (foldQdq's clamp for a one-signed range is such a
+// CLIP.)
+static bool exactAcrossQdq(const Network& net, int t, int user) {
+  const Layer& u = net.layers[user];
+  const ir::Tensor& in = net.tensors[t];
+  if (u.kind != LayerKind::kACTIVATION || u.outputs.size() != 1 || !in.dynamic_range) return false;
+  const ir::Tensor& out = net.tensors[u.outputs[0]];
+  if (!out.qdq_point || !out.dynamic_range || *in.dynamic_range != *out.dynamic_range) return false;
+  const std::string type = u.attrs.s("type");
+  if (type == "RELU") return true;
+  if (type != "CLIP") return false;
+  const double amax = in.dynamic_range->second;
+  const double lo = u.attrs.f("alpha"), hi = u.attrs.f("beta");
+  return (lo == 0.0 || lo <= -amax) && (hi == 0.0 || hi >= amax);
+}
+
 int fusionHost(const Network& net, const Consumers& cons, int t, int user) {
   if (t < 0) return -1;
   const ir::Tensor& tensor = net.tensors[t];
@@ -104,6 +123,11 @@ int fusionHost(const Network& net, const Consumers& cons, int t, int user) {
   if (host.outputs.size() != 1 || host.outputs[0] != t) return -1;
   std::vector<int> readers = liveConsumers(net, cons, t);
   if (readers.size() != 1 || readers[0] != user) return -1;
+  if (tensor.qdq_point && !exactAcrossQdq(net, t, user)) {
+    note(str("layer '", host.name, "' and '", net.layers[user].name, "' left unfused: the model ",
+             "quantizes '", tensor.name, "' between them (Q/DQ), and the fused layer would not"));
+    return -1;
+  }
   if (!mergeableConstraints(host, net.layers[user])) {
     note(str("layer '", host.name, "' and '", net.layers[user].name,
              "' left unfused: their precision constraints differ"));

@@ -82,6 +82,7 @@ void renameInto(Network& net, int u, int i, int o) {
   ir::Tensor& to = net.tensors[o];
   to.producer = p;
   if (!to.dynamic_range) to.dynamic_range = net.tensors[i].dynamic_range;
+  to.qdq_point = to.qdq_point || net.tensors[i].qdq_point;
   if (!isStatic(to.dims) && isStatic(net.tensors[i].dims)) to.dims = net.tensors[i].dims;
   net.tensors[i].producer = -1;
   detail::replaceUses(net, i, o);
