@@ -20,6 +20,16 @@ namespace {
 
 using Batch = std::map<std::string, HostTensor>;
 
+// Tensor names for a warning: the first 20 quoted, then ", ...".
+struct NameList {
+  int count = 0;
+  std::string text;
+  void add(const std::string& name) {
+    if (count++ < 20) text += (text.empty() ? "'" : ", '") + name + "'";
+  }
+  std::string str() const { return count > 20 ? text + ", ..." : text; }
+};
+
 // Float tensors the device writes (or the user feeds): the ones that get INT8 ranges.
 std::vector<int> rangeTargets(const Shaped& s) {
   std::vector<int> out;
@@ -368,20 +378,19 @@ bool statsFromHistogramCache(const Shaped& s, quant::CalibratorSource& src,
   if (!text || text->empty()) return false;
   const auto hists = quant::parseHistogramCache(*text);
   Stats out;
-  std::string missing;
-  int nMissing = 0;
+  NameList missing;
   for (int t : targets) {
     auto it = hists.find(s.net.tensors[t].name);
     if (it == hists.end()) {
-      if (nMissing++ < 20) missing += (missing.empty() ? "'" : ", '") + s.net.tensors[t].name + "'";
+      missing.add(s.net.tensors[t].name);
       continue;
     }
     out.absmax.push_back(it->second.range);
     out.hist.push_back(it->second.counts);
   }
-  if (nMissing) {
-    logf(logger, Severity::kWARNING, "histogram cache: ", nMissing,
-         " network tensor(s) have no histogram (", missing, nMissing > 20 ? ", ..." : "",
+  if (missing.count) {
+    logf(logger, Severity::kWARNING, "histogram cache: ", missing.count,
+         " network tensor(s) have no histogram (", missing.str(),
          "); calibrating on the calibrator's data instead");
     return false;
   }
@@ -461,28 +470,26 @@ std::map<int, float> fromCache(const Shaped& s, const ir::Network& original,
   std::set<std::string> originalNames;
   for (const auto& t : original.tensors) originalNames.insert(t.name);
   std::map<int, float> amax;
-  std::string unknown;
-  int nUnknown = 0;
+  NameList unknown;
   for (const auto& [name, scale] : cache.scales) {
     auto it = byName.find(name);
     if (it != byName.end()) {
       if (scale > 0.0f && std::isfinite(scale)) amax[it->second] = scale * 127.0f;
     } else if (!originalNames.count(name)) {
-      if (nUnknown++ < 20) unknown += (unknown.empty() ? "'" : ", '") + name + "'";
+      unknown.add(name);
     }
   }
-  if (nUnknown)
-    logf(logger, Severity::kWARNING, "calibration cache: ", nUnknown,
-         " tensor name(s) not in the network: ", unknown, nUnknown > 20 ? ", ..." : "");
-  std::string missing;
-  int nMissing = 0;
+  if (unknown.count)
+    logf(logger, Severity::kWARNING, "calibration cache: ", unknown.count,
+         " tensor name(s) not in the network: ", unknown.str());
+  NameList missing;
   for (int t : rangeTargets(s))
     if (!cache.scales.count(s.net.tensors[t].name) && !s.net.tensors[t].dynamic_range)
-      if (nMissing++ < 20) missing += (missing.empty() ? "'" : ", '") + s.net.tensors[t].name + "'";
-  if (nMissing)
-    logf(logger, Severity::kWARNING, "calibration cache: ", nMissing,
-         " network tensor(s) have no entry (their layers stay in higher precision): ", missing,
-         nMissing > 20 ? ", ..." : "");
+      missing.add(s.net.tensors[t].name);
+  if (missing.count)
+    logf(logger, Severity::kWARNING, "calibration cache: ", missing.count,
+         " network tensor(s) have no entry (their layers stay in higher precision): ",
+         missing.str());
   logf(logger, Severity::kINFO, "calibration cache (", cache.algo, "): ", amax.size(),
        " tensor ranges read; calibration skipped");
   return amax;
