@@ -145,14 +145,10 @@ void fakeQuantHost(HostTensor& h, float amax) {
 // differences over the reference's sum of squared deviations from its mean, averaged over
 // the outputs. Accumulated in double over every calibration batch.
 struct OutputError {
+  explicit OutputError(size_t outputs)
+      : sse(outputs), sum(outputs), sumsq(outputs), count(outputs) {}
   std::vector<double> sse, sum, sumsq, count;
   void add(size_t o, const float* y, const float* r, int64_t n) {
-    if (sse.size() <= o) {
-      sse.resize(o + 1);
-      sum.resize(o + 1);
-      sumsq.resize(o + 1);
-      count.resize(o + 1);
-    }
     for (int64_t i = 0; i < n; ++i) {
       const double d = static_cast<double>(y[i]) - r[i];
       sse[o] += d * d;
@@ -243,18 +239,22 @@ void refineRanges(const Shaped& s, runtime::Engine& engine, const std::vector<Ba
       if (state[t] > 0.0f) fakeQuantHost(q.at(s.net.tensors[t].name), state[t]);
     return ctx->infer(q);
   };
+  // The network's outputs of one batch, as floats.
+  auto floatOutputs = [&](const Batch& b) {
+    auto out = run(b);
+    std::vector<HostTensor> v;
+    for (const auto& name : outputs) {
+      HostTensor& h = out.at(name);
+      v.push_back(h.dtype == DataType::kFLOAT ? std::move(h) : h.castTo(DataType::kFLOAT));
+    }
+    return v;
+  };
   // The FP32 outputs, kept for the comparisons (skipped when they would take too much memory).
   std::vector<std::vector<HostTensor>> reference;
   uint64_t bytes = 0;
   for (const Batch& b : batches) {
-    auto out = run(b);
-    reference.emplace_back();
-    for (const auto& name : outputs) {
-      HostTensor h = out.at(name);
-      if (h.dtype != DataType::kFLOAT) h = h.castTo(DataType::kFLOAT);
-      bytes += h.bytes.size();
-      reference.back().push_back(std::move(h));
-    }
+    reference.push_back(floatOutputs(b));
+    for (const HostTensor& h : reference.back()) bytes += h.bytes.size();
     if (bytes > (uint64_t{1} << 30)) {
       logf(logger, Severity::kINFO,
            "calibration: range refinement skipped (the FP32 outputs of the calibration batches "
@@ -264,14 +264,11 @@ void refineRanges(const Shaped& s, runtime::Engine& engine, const std::vector<Ba
     }
   }
   auto error = [&]() {
-    OutputError e;
+    OutputError e(outputs.size());
     for (size_t b = 0; b < batches.size(); ++b) {
-      auto out = run(batches[b]);
-      for (size_t o = 0; o < outputs.size(); ++o) {
-        HostTensor h = out.at(outputs[o]);
-        if (h.dtype != DataType::kFLOAT) h = h.castTo(DataType::kFLOAT);
-        e.add(o, h.f32(), reference[b][o].f32(), reference[b][o].numel());
-      }
+      const std::vector<HostTensor> out = floatOutputs(batches[b]);
+      for (size_t o = 0; o < outputs.size(); ++o)
+        e.add(o, out[o].f32(), reference[b][o].f32(), reference[b][o].numel());
     }
     return e.value();
   };

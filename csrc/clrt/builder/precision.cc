@@ -184,6 +184,14 @@ void choosePrecisions(State& st) {
   }
 }
 
+// Explicit quantization points (Q/DQ pairs folded into ranges) keep the model's rounding: the
+// tensor is stored INT8 even where its producer and consumers run in another precision. A network
+// output keeps its own dtype (foldQdq gave it the pair's saturation).
+bool keepsQdqRounding(const State& st, int t) {
+  const ir::Tensor& x = st.s.net.tensors[t];
+  return x.qdq_point && !x.is_output && st.origFloat[t] && st.hasRange(t);
+}
+
 // The one dtype all wanted, else FLOAT (INT8 only where the tensor has a range).
 DataType agreed(const State& st, int t, const std::set<DataType>& w, DataType fallback) {
   if (w.size() == 1) {
@@ -226,12 +234,11 @@ void chooseDtypes(State& st) {
       const DataType p = st.prec[li];
       for (int t : l.outputs) {
         if (!st.origFloat[t]) continue;
-        // An explicit quantization point stays INT8 (insertReformats), whoever reads it.
-        const bool qdq = net.tensors[t].qdq_point && !net.tensors[t].is_output && st.hasRange(t);
-        if (p == DataType::kINT8)
-          st.dtype[t] = qdq ? DataType::kINT8 : agreed(st, t, st.want[t], DataType::kFLOAT);
-        else
+        if (p != DataType::kINT8)
           st.dtype[t] = p;
+        else  // an explicit quantization point stays INT8 whoever reads it (insertReformats)
+          st.dtype[t] = keepsQdqRounding(st, t) ? DataType::kINT8
+                                                : agreed(st, t, st.want[t], DataType::kFLOAT);
       }
       for (size_t i = 0; i < l.inputs.size(); ++i)
         if (isDataInput(l, i, net)) st.want[l.inputs[i]].insert(storageOf(p));
@@ -283,13 +290,8 @@ void insertReformats(State& st) {
         forced[net.layers[li].outputs[i]] = *ot;
   for (int t : net.outputs)
     if (!forced.count(t)) forced[t] = net.tensors[t].dtype;
-  // Explicit quantization points (Q/DQ pairs folded into ranges) keep the model's rounding: the
-  // tensor is stored INT8 even where its producer and consumers run in another precision (a
-  // network output keeps its own dtype; foldQdq gave it the pair's saturation).
-  for (size_t t = 0; t < net.tensors.size(); ++t)
-    if (net.tensors[t].qdq_point && !net.tensors[t].is_output && st.origFloat[t] &&
-        st.hasRange(static_cast<int>(t)) && !forced.count(static_cast<int>(t)))
-      forced[static_cast<int>(t)] = DataType::kINT8;
+  for (int t = 0; t < static_cast<int>(net.tensors.size()); ++t)
+    if (keepsQdqRounding(st, t) && !forced.count(t)) forced[t] = DataType::kINT8;
   for (auto [t, d] : forced) {
     const int p = net.tensors[t].producer;
     if (p < 0 || st.s.on_host[p] || st.dtype[t] == d) continue;

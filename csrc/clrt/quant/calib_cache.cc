@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 #include "clrt/core/error.h"
 
@@ -31,6 +32,29 @@ bool isAlgoName(const std::string& s) {
 // Shortened for messages: a corrupted cache may hold one huge line.
 std::string quoted(const std::string& line) {
   return "'" + (line.size() > 80 ? line.substr(0, 80) + "..." : line) + "'";
+}
+
+// The 8 lowercase hex digits of a float's bits (big-endian reading order).
+std::string floatBitsHex(float v) {
+  uint32_t bits = 0;
+  std::memcpy(&bits, &v, sizeof bits);
+  char hex[9];
+  std::snprintf(hex, sizeof hex, "%08x", static_cast<unsigned>(bits));
+  return hex;
+}
+
+// The text's lines (split at '\n', a trailing '\r' dropped), numbered from 1 by position.
+std::vector<std::string> splitLines(const std::string& text) {
+  std::vector<std::string> lines;
+  for (size_t pos = 0; pos < text.size();) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(pos, end - pos);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    lines.push_back(std::move(line));
+    pos = end + 1;
+  }
+  return lines;
 }
 
 }  // namespace
@@ -59,11 +83,7 @@ std::string formatCalibrationCache(CalibrationAlgo algo,
                " cannot be written (empty or holds a line break)");
     CLRT_CHECK(std::isfinite(scale) && scale >= 0.0f, kValue, "calibration cache: tensor '", name,
                "' has scale ", scale, "; expected a finite value >= 0");
-    uint32_t bits = 0;
-    std::memcpy(&bits, &scale, sizeof bits);
-    char hex[9];
-    std::snprintf(hex, sizeof hex, "%08x", static_cast<unsigned>(bits));
-    out += name + ": " + hex + "\n";
+    out += name + ": " + floatBitsHex(scale) + "\n";
   }
   return out;
 }
@@ -71,13 +91,10 @@ std::string formatCalibrationCache(CalibrationAlgo algo,
 CalibrationCache parseCalibrationCache(const std::string& text) {
   CalibrationCache cache;
   bool header = false;
-  size_t pos = 0;
-  for (int lineNo = 1; pos < text.size(); ++lineNo) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    const std::string raw = text.substr(pos, end - pos);
-    pos = end + 1;
-    const std::string line = trim(raw);
+  const std::vector<std::string> lines = splitLines(text);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const size_t lineNo = i + 1;
+    const std::string line = trim(lines[i]);
     if (line.empty()) continue;
     if (!header) {
       // TRT-<digits>-<Algo>
@@ -119,14 +136,6 @@ CalibrationCache parseCalibrationCache(const std::string& text) {
 namespace {
 constexpr char kHistogramHeader[] = "CLRT-HISTOGRAM-1 2048";
 constexpr int kBins = 2048;
-
-std::string rangeHex(float v) {
-  uint32_t bits;
-  std::memcpy(&bits, &v, 4);
-  char buf[9];
-  std::snprintf(buf, sizeof buf, "%08x", bits);
-  return buf;
-}
 }  // namespace
 
 std::string formatHistogramCache(const std::map<std::string, TensorHistogram>& hists) {
@@ -138,7 +147,7 @@ std::string formatHistogramCache(const std::map<std::string, TensorHistogram>& h
                "' has range ", h.range);
     CLRT_CHECK(h.counts.size() == kBins, kValue, "histogram cache: tensor '", name, "' has ",
                h.counts.size(), " bins, not ", kBins);
-    out += rangeHex(h.range) + "\t";
+    out += floatBitsHex(h.range) + "\t";
     bool first = true;
     for (int b = 0; b < kBins; ++b)
       if (h.counts[b]) {
@@ -152,16 +161,11 @@ std::string formatHistogramCache(const std::map<std::string, TensorHistogram>& h
 
 std::map<std::string, TensorHistogram> parseHistogramCache(const std::string& text) {
   std::map<std::string, TensorHistogram> out;
-  size_t pos = 0;
-  int lineNo = 0;
   bool header = false;
-  while (pos <= text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    std::string line = text.substr(pos, end - pos);
-    pos = end + 1;
-    ++lineNo;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
+  const std::vector<std::string> lines = splitLines(text);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const size_t lineNo = i + 1;
+    const std::string& line = lines[i];
     if (trim(line).empty()) continue;
     if (!header) {
       CLRT_CHECK(trim(line) == kHistogramHeader, kValue, "histogram cache line ", lineNo, ": ",
