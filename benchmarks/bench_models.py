@@ -17,6 +17,7 @@ FP32 output.
 """
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -71,7 +72,8 @@ class _Calibrator(trt.IInt8EntropyCalibrator2):
 
 
 def clrt_runner(path, batch, size, logger, precision="fp32"):
-    """(run(x) -> logits through context.infer, device-only timing callable, build seconds)."""
+    """(run(x) -> logits through context.infer, the same with infer's copies from pageable
+    memory (CLRT_PINNED_IO=0: no pinned staging), device-only timing callable, build seconds)."""
     builder = trt.Builder(logger)
     network = builder.create_network(1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH))
     parser = trt.OnnxParser(network, logger)
@@ -103,7 +105,21 @@ def clrt_runner(path, batch, size, logger, precision="fp32"):
     def device_only(_x=None, keep=(d_in, d_out)):
         context.execute_v2(ptrs)
 
-    return (lambda x: context.infer({"input": x})["logits"]), device_only, build_s
+    # A second context whose infer() copies straight from pageable memory (the choice is made at
+    # its first infer), to show what the pinned staging buys on this device.
+    pageable = engine.create_execution_context()
+    saved = os.environ.get("CLRT_PINNED_IO")
+    os.environ["CLRT_PINNED_IO"] = "0"
+    pageable.infer({"input": x})
+    if saved is None:
+        del os.environ["CLRT_PINNED_IO"]
+    else:
+        os.environ["CLRT_PINNED_IO"] = saved
+
+    def run(x, ctx=context):
+        return ctx.infer({"input": x})["logits"]
+
+    return run, (lambda x: run(x, pageable)), device_only, build_s
 
 
 def torch_runner(name, batch, size, half=False):
@@ -163,9 +179,12 @@ def main():
                 ref = sess.run(None, {"input": x})[0]
                 backends = []
                 for prec in args.precisions:
-                    run, dev_only, build_s = clrt_runner(path, batch, args.size, logger, prec)
+                    run, paged, dev_only, build_s = clrt_runner(
+                        path, batch, args.size, logger, prec
+                    )
                     notes.append(f"clrt build {name} batch {batch} {prec}: {build_s:.1f} s")
                     backends.append((f"clrt {prec.upper()}", lambda x=x, run=run: run(x)))
+                    backends.append((f"clrt {prec.upper()} pageable copies", paged))
                     backends.append((f"clrt {prec.upper()} device only", dev_only))
                 backends.append(
                     ("onnxruntime CPU", lambda x=x, s=sess: s.run(None, {"input": x})[0])

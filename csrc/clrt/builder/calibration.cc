@@ -343,18 +343,31 @@ std::vector<Batch> readBatches(const Shaped& s, quant::CalibratorSource& src,
                                const std::map<int, Dims>& shapes, int bs, ILogger* logger) {
   std::vector<std::string> names;
   std::vector<Dims> expected;
+  std::vector<DataType> dtypes;
   for (int t : s.net.inputs) {
     names.push_back(s.net.tensors[t].name);
     expected.push_back(shapes.at(t));
+    const DataType dt = s.net.tensors[t].dtype;
+    dtypes.push_back(dt == DataType::kHALF ? DataType::kFLOAT : dt);
   }
   std::vector<Batch> batches;
   for (;;) {
     std::vector<HostTensor> got;
-    if (!src.getBatch(names, expected, got)) break;
+    if (!src.getBatch(names, expected, dtypes, got)) break;
     CLRT_CHECK(got.size() == names.size(), kBuild, "calibrator returned ", got.size(),
                " arrays for ", names.size(), " inputs");
     Batch b;
     for (size_t i = 0; i < names.size(); ++i) {
+      if (got[i].dtype == DataType::kFLOAT) {
+        const auto* v = reinterpret_cast<const float*>(got[i].bytes.data());
+        const size_t n = got[i].bytes.size() / 4;
+        const size_t bad =
+            static_cast<size_t>(std::count_if(v, v + n, [](float x) { return !std::isfinite(x); }));
+        CLRT_CHECK(bad == 0, kValue, "calibration input '", names[i], "', batch ",
+                   batches.size() + 1, ": ", bad, " of ", n,
+                   " values are NaN or Inf; calibration data must be finite (ranges are "
+                   "taken from it)");
+      }
       const DataType want = s.net.tensors[s.net.inputs[i]].dtype;
       b[names[i]] = got[i].dtype == want ? std::move(got[i]) : got[i].castTo(want);
     }

@@ -233,8 +233,9 @@ py::dict smoke(const py::object& calibrator, const std::vector<std::string>& nam
       cache = src->readCalibrationCache();
       histogram = src->readHistogramCache();
       std::vector<HostTensor> batch;
-      while (!cache && (max_batches < 0 || static_cast<int>(batches.size()) < max_batches) &&
-             src->getBatch(names, dims, batch))
+      while (
+          !cache && (max_batches < 0 || static_cast<int>(batches.size()) < max_batches) &&
+          src->getBatch(names, dims, std::vector<DataType>(names.size(), DataType::kFLOAT), batch))
         batches.push_back(std::move(batch));
       quantile = src->quantile();
       cutoff = src->regressionCutoff();

@@ -127,12 +127,15 @@ std::optional<uintptr_t> asPointer(const py::handle& item, const std::string& wh
   }
 }
 
-// One get_batch item as the float32 batch of input `name`, shaped exactly `dims`.
-HostTensor batchTensor(const py::handle& item, const std::string& name, const Dims& dims) {
+// One get_batch item as the batch of input `name`, shaped exactly `dims`, in the input's dtype
+// `dt` (float32 for float inputs; integer ids stay integers).
+HostTensor batchTensor(const py::handle& item, const std::string& name, const Dims& dims,
+                       DataType dt) {
   const std::string what = str("calibration input '", name, "'");
   CLRT_CHECK(isStatic(dims), kBuild, what, ": no static calibration shape, got ",
              dimsToString(dims));
-  HostTensor t(DataType::kFLOAT, dims);
+  HostTensor t(dt, dims);
+  const std::string want = std::string(py::str(numpyDtype(dt)));
   const size_t bytes = t.bytes.size();
   if (std::optional<uintptr_t> ptr = asPointer(item, what)) {
     size_t have = 0;
@@ -141,8 +144,8 @@ HostTensor batchTensor(const py::handle& item, const std::string& name, const Di
     } catch (const Error& e) {
       fail(ErrorKind::kValue, str(what, ": ", e.what()));
     }
-    CLRT_CHECK(have >= bytes, kValue, what, ": expected shape ", dimsToString(dims), " float32 (",
-               bytes, " bytes), but the device allocation holds ", have, " bytes");
+    CLRT_CHECK(have >= bytes, kValue, what, ": expected shape ", dimsToString(dims), " ", want,
+               " (", bytes, " bytes), but the device allocation holds ", have, " bytes");
     py::gil_scoped_release release;
     runtime::memcpyDtoH(t.bytes.data(), *ptr, bytes);
     return t;
@@ -157,11 +160,24 @@ HostTensor batchTensor(const py::handle& item, const std::string& name, const Di
                                 typeName(item)));
   }
   Dims got(a.shape(), a.shape() + a.ndim());
-  if (a.dtype().kind() != 'f' || got != dims)
-    fail(ErrorKind::kValue, str(what, ": expected shape ", dimsToString(dims), " float32, got ",
-                                dimsToString(got), " ", std::string(py::str(a.dtype()))));
-  py::array f32 = contiguous(a, py::dtype("float32"));
-  std::memcpy(t.bytes.data(), f32.data(), bytes);
+  const char kind = a.dtype().kind();
+  const bool isFloat = dt == DataType::kFLOAT;
+  // Floats for float inputs; integers (or bools) for integer inputs, and only when every value
+  // survives the conversion to the input's dtype.
+  bool ok = got == dims && (isFloat ? kind == 'f' : (kind == 'i' || kind == 'u' || kind == 'b'));
+  py::array conv;
+  if (ok) {
+    conv = contiguous(a, numpyDtype(dt));
+    if (!isFloat && !a.dtype().is(conv.dtype()))
+      ok = py::module_::import("numpy").attr("array_equal")(conv, a).cast<bool>();
+  }
+  if (!ok)
+    fail(ErrorKind::kValue, str(what, ": expected shape ", dimsToString(dims), " ", want, ", got ",
+                                dimsToString(got), " ", std::string(py::str(a.dtype())),
+                                got == dims && !isFloat && (kind == 'i' || kind == 'u')
+                                    ? str(" with values outside ", want, "'s range")
+                                    : std::string()));
+  std::memcpy(t.bytes.data(), conv.data(), bytes);
   return t;
 }
 
@@ -214,7 +230,7 @@ class PySource : public quant::CalibratorSource {
   }
 
   bool getBatch(const std::vector<std::string>& names, const std::vector<Dims>& expected,
-                std::vector<HostTensor>& out) override {
+                const std::vector<DataType>& dtypes, std::vector<HostTensor>& out) override {
     CLRT_CHECK(names.size() == expected.size(), kBuild, "calibration: ", names.size(),
                " input names for ", expected.size(), " shapes");
     py::gil_scoped_acquire gil;
@@ -236,7 +252,8 @@ class PySource : public quant::CalibratorSource {
                " ", namesList(names), ": return one array or device pointer per name, in order");
     std::vector<HostTensor> batch;
     batch.reserve(n);
-    for (size_t i = 0; i < n; ++i) batch.push_back(batchTensor(seq[i], names[i], expected[i]));
+    for (size_t i = 0; i < n; ++i)
+      batch.push_back(batchTensor(seq[i], names[i], expected[i], dtypes[i]));
     out = std::move(batch);
     return true;
   }

@@ -40,12 +40,6 @@ py::list shapeRange(const runtime::ShapeRange& r) {
   return out;
 }
 
-cl_mem bufferOf(const py::handle& ptr) {
-  const auto p = py::int_(py::reinterpret_borrow<py::object>(ptr))
-                     .cast<uintptr_t>();  // an int or a DeviceAllocation
-  return p ? runtime::lookupAllocation(p) : nullptr;
-}
-
 std::string inputList(const runtime::Engine& e) {
   std::string s;
   for (int i = 0; i < e.numIOTensors(); ++i)
@@ -57,7 +51,8 @@ std::string inputList(const runtime::Engine& e) {
 // infer(): names checked first, then each array converted to the tensor's dtype.
 py::dict infer(Context& c, const py::dict& feeds) {
   const runtime::Engine& e = c.ctx->engine();
-  std::map<std::string, HostTensor> inputs;
+  std::map<std::string, runtime::HostView> inputs;
+  std::vector<py::array> held;  // the arrays the views point into, alive while the GIL is off
   for (auto item : feeds) {
     const std::string name = py::str(item.first);
     CLRT_CHECK(e.ioMode(name) == TensorIOMode::kINPUT, kValue, "infer: '", name,
@@ -77,9 +72,10 @@ py::dict infer(Context& c, const py::dict& feeds) {
                     (kind == 'f' && isFloat);
     CLRT_CHECK(ok, kValue, "infer: input '", name, "' has dtype ", std::string(py::str(a.dtype())),
                ", which does not convert to the engine's ", dtypeName(want));
-    inputs[name] =
-        toHostTensor(contiguous(a, numpyDtype(want)), "infer input '" + name + "'", false);
-    inputs[name].dtype = want;
+    held.push_back(contiguous(a, numpyDtype(want)));
+    const py::array& v = held.back();
+    inputs[name] = runtime::HostView{want, Dims(v.shape(), v.shape() + v.ndim()), v.data(),
+                                     static_cast<size_t>(v.nbytes())};
   }
   std::map<std::string, HostTensor> outputs;
   {
@@ -245,21 +241,32 @@ void bindContextShapes(py::class_<Context>& cls) {
   cls.def(
          "set_input_shape",
          [](Context& c, const std::string& n, const py::object& shape) {
-           c.ctx->setInputShape(n, toDims(shape, "set_input_shape '" + n + "'"));
+           const Dims d = toDims(shape, "set_input_shape '" + n + "'");
+           py::gil_scoped_release release;  // the context may be busy on another thread
+           c.ctx->setInputShape(n, d);
            return true;
          },
          py::arg("name"), py::arg("shape"),
          "True; raises ValueError naming the input and the allowed range (TensorRT returns False).")
       .def(
           "get_tensor_shape",
-          [](Context& c, const std::string& n) { return toTuple(c.ctx->getTensorShape(n)); },
+          [](Context& c, const std::string& n) {
+            Dims d;
+            {
+              py::gil_scoped_release release;
+              d = c.ctx->getTensorShape(n);
+            }
+            return toTuple(d);
+          },
           py::arg("name"))
       .def(
           "set_binding_shape",
           [](Context& c, int64_t i, const py::object& shape) {
             warnDeprecated("set_binding_shape is deprecated; use set_input_shape");
             const std::string n = ioName(c.ctx->engine(), i);
-            c.ctx->setInputShape(n, toDims(shape, "set_binding_shape '" + n + "'"));
+            const Dims d = toDims(shape, "set_binding_shape '" + n + "'");
+            py::gil_scoped_release release;
+            c.ctx->setInputShape(n, d);
             return true;
           },
           py::arg("binding"), py::arg("shape"))
@@ -271,9 +278,15 @@ void bindContextShapes(py::class_<Context>& cls) {
           },
           py::arg("binding"))
       .def_property_readonly("all_input_dimensions_specified",
-                             [](const Context& c) { return c.ctx->allInputShapesSpecified(); })
+                             [](const Context& c) {
+                               py::gil_scoped_release release;
+                               return c.ctx->allInputShapesSpecified();
+                             })
       .def_property_readonly("all_input_shapes_specified",
-                             [](const Context& c) { return c.ctx->allInputShapesSpecified(); })
+                             [](const Context& c) {
+                               py::gil_scoped_release release;
+                               return c.ctx->allInputShapesSpecified();
+                             })
       .def_property_readonly("all_shape_inputs_specified", [](const Context&) { return true; })
       .def_property_readonly("all_binding_shapes_specified",
                              [](const Context& c) {
@@ -288,7 +301,8 @@ void bindContextShapes(py::class_<Context>& cls) {
             c.ctx->setOptimizationProfile(index);
             return true;
           },
-          py::arg("profile_index"), py::arg("stream_handle") = 0)
+          py::arg("profile_index"), py::arg("stream_handle") = 0,
+          py::call_guard<py::gil_scoped_release>())
       .def_property_readonly("active_optimization_profile",
                              [](const Context& c) { return c.ctx->optimizationProfile(); });
 }
@@ -297,21 +311,22 @@ void bindContextExecution(py::class_<Context>& cls) {
   cls.def(
          "set_tensor_address",
          [](Context& c, const std::string& n, const py::object& ptr) {
-           c.ctx->setTensorAddress(n, bufferOf(ptr));
+           const uintptr_t p = devicePointer(ptr, "set_tensor_address '" + n + "'");
+           py::gil_scoped_release release;
+           c.ctx->setTensorAddress(n, p);
            return true;
          },
          py::arg("name"), py::arg("memory"), "A pointer from clrt.mem_alloc (int or allocation).")
       .def(
           "get_tensor_address",
-          [](const Context& c, const std::string& n) {
-            return reinterpret_cast<uintptr_t>(c.ctx->getTensorAddress(n));
-          },
+          [](const Context& c, const std::string& n) { return c.ctx->getTensorAddress(n); },
           py::arg("name"))
       .def(
           "execute_v2",
           [](Context& c, const py::sequence& bindings) {
-            std::vector<cl_mem> bufs;
-            for (py::handle b : bindings) bufs.push_back(bufferOf(b));
+            std::vector<uintptr_t> bufs;
+            for (py::handle b : bindings)
+              bufs.push_back(devicePointer(b, str("execute_v2 bindings[", bufs.size(), "]")));
             py::gil_scoped_release release;
             c.ctx->execute(bufs);
             return true;
@@ -334,9 +349,12 @@ void bindContextExecution(py::class_<Context>& cls) {
             CLRT_CHECK(static_cast<int>(py::len(bindings)) == e.numIOTensors(), kValue,
                        "execute_async_v2 expects ", e.numIOTensors(), " buffers, got ",
                        py::len(bindings));
+            std::vector<uintptr_t> bufs;
             for (int i = 0; i < e.numIOTensors(); ++i)
-              c.ctx->setTensorAddress(e.ioName(i), bufferOf(bindings[i]));
+              bufs.push_back(devicePointer(bindings[i], str("execute_async_v2 bindings[", i, "]")));
             py::gil_scoped_release release;
+            for (int i = 0; i < e.numIOTensors(); ++i)
+              c.ctx->setTensorAddress(e.ioName(i), bufs[i]);
             c.ctx->enqueue();
             return true;
           },
@@ -347,12 +365,21 @@ void bindContextExecution(py::class_<Context>& cls) {
       .def_property(
           "profiling", [](const Context& c) { return c.profiling; },
           [](Context& c, bool on) {
+            py::gil_scoped_release release;
             c.ctx->setProfiling(on);
             c.profiling = on;
           },
           "clrt extension: time each layer (layer_times) on the next runs.")
       .def_property_readonly(
-          "layer_times", [](const Context& c) { return c.ctx->layerTimes(); },
+          "layer_times",
+          [](const Context& c) {
+            std::vector<std::pair<std::string, double>> t;
+            {
+              py::gil_scoped_release release;
+              t = c.ctx->layerTimes();
+            }
+            return t;
+          },
           "[(layer name, milliseconds)] of the last run with profiling on.");
 }
 

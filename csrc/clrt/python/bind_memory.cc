@@ -35,29 +35,15 @@ class DeviceAllocation {
   bool live_ = true;
 };
 
-uintptr_t pointerOf(const py::object& p, const char* what) {
-  PyObject* idx = PyNumber_Index(p.ptr());
-  if (!idx) {
-    PyErr_Clear();
-    PyObject* as_int = PyNumber_Long(p.ptr());  // DeviceAllocation defines __int__
-    if (!as_int) {
-      PyErr_Clear();
-      fail(ErrorKind::kValue, str(what, ": expected a device pointer (int or DeviceAllocation)"));
-    }
-    idx = as_int;
-  }
-  return py::reinterpret_steal<py::int_>(idx).cast<uintptr_t>();
-}
-
 void htod(const py::object& dst, const py::object& src) {
-  const uintptr_t p = pointerOf(dst, "memcpy_htod dst");
+  const uintptr_t p = devicePointer(dst, "memcpy_htod dst");
   BufferView view(src, false, "memcpy_htod src");
   py::gil_scoped_release release;
   runtime::memcpyHtoD(p, view.data(), view.size());
 }
 
 void dtoh(const py::object& dst, const py::object& src) {
-  const uintptr_t p = pointerOf(src, "memcpy_dtoh src");
+  const uintptr_t p = devicePointer(src, "memcpy_dtoh src");
   BufferView view(dst, true, "memcpy_dtoh dst");
   py::gil_scoped_release release;
   runtime::memcpyDtoH(view.data(), p, view.size());
@@ -166,6 +152,32 @@ void bindDevices(py::module_& m) {
 }
 
 }  // namespace
+
+uintptr_t devicePointer(const py::handle& obj, const std::string& what) {
+  PyObject* p = obj.ptr();
+  auto refuse = [&](const char* why) {
+    fail(ErrorKind::kValue, str(what,
+                                ": expected a device pointer (an int from clrt.mem_alloc or "
+                                "a DeviceAllocation), got ",
+                                std::string(py::repr(obj)), " (", why, ")"));
+  };
+  if (PyFloat_Check(p) || PyBool_Check(p) || obj.is_none() || PyUnicode_Check(p) ||
+      PyBytes_Check(p))
+    refuse(py::str(py::type::of(obj).attr("__name__")).cast<std::string>().c_str());
+  PyObject* as_int = PyIndex_Check(p) ? PyNumber_Index(p) : PyNumber_Long(p);
+  if (!as_int) {
+    PyErr_Clear();
+    refuse("not an integer");
+  }
+  auto v = py::reinterpret_steal<py::int_>(as_int);
+  int overflow = 0;
+  const long long n = PyLong_AsLongLongAndOverflow(v.ptr(), &overflow);
+  if (overflow || n < 0) {
+    PyErr_Clear();
+    refuse(overflow > 0 ? "too large" : "negative");
+  }
+  return static_cast<uintptr_t>(n);
+}
 
 void bind_memory(py::module_& m) {
   bindMemory(m);

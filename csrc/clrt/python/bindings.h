@@ -71,6 +71,10 @@ py::array contiguous(const py::handle& obj, const py::dtype& dt);
 HostTensor toHostTensor(const py::handle& obj, const std::string& what, bool float32);
 // The tensor as an ndarray that owns its bytes (moved, not copied).
 py::array toArray(HostTensor t);
+// A device pointer argument: an int, a NumPy integer, or an object with __index__/__int__
+// (DeviceAllocation, pycuda's). ValueError naming `what` and the value for anything else
+// (floats, negative numbers, None, strings).
+uintptr_t devicePointer(const py::handle& obj, const std::string& what);
 
 // A C-contiguous view of any buffer-protocol object, held while the GIL is released.
 class BufferView {

@@ -27,11 +27,12 @@ class CalibratorSource {
   virtual ~CalibratorSource() = default;
   virtual int batchSize() = 0;
   virtual CalibrationAlgo algorithm() = 0;
-  // One float32 batch per name, shaped `expected[i]`, in `out` (same order). Returns false when
-  // the calibrator has no more data. Throws Error(kValue) naming the input on a wrong count,
-  // shape or dtype; an exception raised by user code propagates (chained) to the build's caller.
+  // One batch per name, shaped `expected[i]` with dtype `dtypes[i]` (kFLOAT for every float
+  // input: HALF inputs are fed as float32), in `out` (same order). Returns false when the
+  // calibrator has no more data. Throws Error(kValue) naming the input on a wrong count, shape or
+  // dtype; an exception raised by user code propagates (chained) to the build's caller.
   virtual bool getBatch(const std::vector<std::string>& names, const std::vector<Dims>& expected,
-                        std::vector<HostTensor>& out) = 0;
+                        const std::vector<DataType>& dtypes, std::vector<HostTensor>& out) = 0;
   virtual std::optional<std::string> readCalibrationCache() = 0;
   virtual void writeCalibrationCache(const std::string& bytes) = 0;
   // Legacy calibrator only.

@@ -11,7 +11,10 @@ struct Allocation {
   std::shared_ptr<ocl::Device> dev;
   ocl::MemHandle mem;
   size_t bytes;
+  uint64_t serial;  // distinguishes a new allocation that the driver gave a freed one's handle
 };
+
+uint64_t g_next_serial = 1;
 
 std::mutex g_mu;
 std::map<uintptr_t, Allocation>& table() {
@@ -32,7 +35,7 @@ uintptr_t memAlloc(std::shared_ptr<ocl::Device> dev, size_t bytes) {
   cl_mem m = dev->alloc(bytes);
   const auto ptr = reinterpret_cast<uintptr_t>(m);
   std::lock_guard<std::mutex> lock(g_mu);
-  table()[ptr] = Allocation{std::move(dev), ocl::MemHandle(m), bytes};
+  table()[ptr] = Allocation{std::move(dev), ocl::MemHandle(m), bytes, g_next_serial++};
   return ptr;
 }
 
@@ -47,6 +50,19 @@ cl_mem lookupAllocation(uintptr_t ptr, size_t* size) {
   Allocation& a = find(ptr);
   if (size) *size = a.bytes;
   return a.mem.get();
+}
+
+AllocationRef retainAllocation(uintptr_t ptr) {
+  std::lock_guard<std::mutex> lock(g_mu);
+  Allocation& a = find(ptr);
+  ocl::check(clRetainMemObject(a.mem.get()), "clRetainMemObject");
+  return AllocationRef{ocl::MemHandle(a.mem.get()), a.bytes, a.serial};
+}
+
+bool allocationLive(uintptr_t ptr, uint64_t serial) {
+  std::lock_guard<std::mutex> lock(g_mu);
+  auto it = table().find(ptr);
+  return it != table().end() && it->second.serial == serial;
 }
 
 namespace {

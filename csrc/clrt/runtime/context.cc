@@ -2,8 +2,10 @@
 // enqueue of every device layer, and the NumPy-style infer().
 #include <algorithm>
 #include <chrono>
+#include <mutex>
 
 #include "clrt/runtime/engine.h"
+#include "clrt/runtime/host_io.h"
 #include "clrt/runtime/shape_resolver.h"
 
 namespace clrt::runtime {
@@ -37,6 +39,7 @@ ExecutionContext::ExecutionContext(std::shared_ptr<Engine> engine) : engine_(std
 }
 
 ExecutionContext::~ExecutionContext() {
+  host_io_.reset();
   resolved_.reset();
   if (queue_) {
     clFinish(queue_);
@@ -45,6 +48,7 @@ ExecutionContext::~ExecutionContext() {
 }
 
 void ExecutionContext::setOptimizationProfile(int index) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   const int n = std::max(engine_->numProfiles(), 1);
   CLRT_CHECK(index >= 0 && index < n, kValue, "optimization profile ", index, " out of range [0, ",
              n, ")");
@@ -52,6 +56,7 @@ void ExecutionContext::setOptimizationProfile(int index) {
 }
 
 void ExecutionContext::setInputShape(const std::string& name, const Dims& dims) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   CLRT_CHECK(engine_->ioMode(name) == TensorIOMode::kINPUT, kValue, "'", name,
              "' is not an input of this engine");
   const Dims declared = engine_->ioShape(name);
@@ -70,6 +75,7 @@ void ExecutionContext::setInputShape(const std::string& name, const Dims& dims) 
 }
 
 bool ExecutionContext::allInputShapesSpecified() const {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   for (int t : engine_->desc().net.inputs)
     if (!input_shapes_.count(engine_->desc().net.tensors[t].name)) return false;
   return true;
@@ -130,6 +136,7 @@ void ExecutionContext::resolve() {
 }
 
 Dims ExecutionContext::getTensorShape(const std::string& name) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   const int t = engine_->ioTensorId(name);
   if (engine_->ioMode(name) == TensorIOMode::kINPUT) {
     auto it = input_shapes_.find(name);
@@ -140,35 +147,61 @@ Dims ExecutionContext::getTensorShape(const std::string& name) {
   return resolved_->shapes.dims[t];
 }
 
-void ExecutionContext::setTensorAddress(const std::string& name, cl_mem buf) {
+void ExecutionContext::setTensorAddress(const std::string& name, uintptr_t ptr) {
   engine_->ioTensorId(name);  // validates the name
-  addresses_[name] = buf;
+  if (!ptr) {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
+    addresses_.erase(name);
+    return;
+  }
+  AllocationRef ref = retainAllocation(ptr);  // kValue for pointers that are not allocations
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  addresses_[name] = Address{ptr, ref.serial, std::move(ref.mem)};
 }
 
-cl_mem ExecutionContext::getTensorAddress(const std::string& name) const {
+uintptr_t ExecutionContext::getTensorAddress(const std::string& name) const {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   auto it = addresses_.find(name);
-  return it == addresses_.end() ? nullptr : it->second;
+  return it == addresses_.end() ? 0 : it->second.ptr;
+}
+
+void ExecutionContext::setProfiling(bool on) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  profiling_ = on;
+}
+
+std::vector<std::pair<std::string, double>> ExecutionContext::layerTimes() const {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  return layer_times_;
 }
 
 void ExecutionContext::enqueue(cl_command_queue queue) {
-  cl_command_queue q = queue ? queue : queue_;
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   resolve();
-  const auto& desc = engine_->desc();
-  const auto& net = desc.net;
+  const auto& net = engine_->desc().net;
   std::vector<cl_mem> io(net.tensors.size(), nullptr);
   for (int i = 0; i < engine_->numIOTensors(); ++i) {
     const std::string& name = engine_->ioName(i);
     const int t = engine_->ioTensorId(name);
     auto it = addresses_.find(name);
-    CLRT_CHECK(it != addresses_.end() && it->second, kValue, "no device buffer set for tensor '",
-               name, "'; call set_tensor_address()");
+    CLRT_CHECK(it != addresses_.end(), kValue, "no device buffer set for tensor '", name,
+               "'; call set_tensor_address()");
+    CLRT_CHECK(allocationLive(it->second.ptr, it->second.serial), kValue, "the device buffer 0x",
+               std::hex, it->second.ptr, std::dec, " set for tensor '", name,
+               "' was freed after set_tensor_address(); set a live allocation");
     size_t have = 0;
-    clGetMemObjectInfo(it->second, CL_MEM_SIZE, sizeof have, &have, nullptr);
+    clGetMemObjectInfo(it->second.mem.get(), CL_MEM_SIZE, sizeof have, &have, nullptr);
     const size_t need = volume(resolved_->shapes.dims[t]) * dtypeSize(net.tensors[t].dtype);
     CLRT_CHECK(have >= need, kValue, "buffer for tensor '", name, "' holds ", have,
                " bytes; shape ", dimsToString(resolved_->shapes.dims[t]), " needs ", need);
-    io[t] = it->second;
+    io[t] = it->second.mem.get();
   }
+  enqueueLayers(queue ? queue : queue_, io);
+}
+
+void ExecutionContext::enqueueLayers(cl_command_queue q, const std::vector<cl_mem>& io) {
+  const auto& desc = engine_->desc();
+  const auto& net = desc.net;
   auto bufferOf = [&](int t) -> cl_mem {
     if (io[t]) return io[t];
     if (cl_mem c = engine_->constantBuffer(t)) return c;
@@ -177,6 +210,7 @@ void ExecutionContext::enqueue(cl_command_queue queue) {
     return resolved_->sub[t].get();
   };
   layer_times_.clear();
+  std::lock_guard<std::mutex> engineLock(engine_->enqueueMutex());
   for (size_t li = 0; li < net.layers.size(); ++li) {
     if (desc.on_host[li]) continue;
     const auto& l = net.layers[li];
@@ -215,17 +249,31 @@ void ExecutionContext::enqueue(cl_command_queue queue) {
 
 void ExecutionContext::synchronize() { ocl::check(clFinish(queue_), "clFinish"); }
 
-void ExecutionContext::execute(const std::vector<cl_mem>& bindings) {
+void ExecutionContext::execute(const std::vector<uintptr_t>& bindings) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   CLRT_CHECK(static_cast<int>(bindings.size()) == engine_->numIOTensors(), kValue,
              "execute_v2 expects ", engine_->numIOTensors(), " buffers (inputs then outputs), got ",
              bindings.size());
-  for (int i = 0; i < engine_->numIOTensors(); ++i) addresses_[engine_->ioName(i)] = bindings[i];
+  for (int i = 0; i < engine_->numIOTensors(); ++i)
+    CLRT_CHECK(bindings[i] != 0, kValue, "execute_v2: buffer ", i, " (tensor '", engine_->ioName(i),
+               "') is null");
+  for (int i = 0; i < engine_->numIOTensors(); ++i)
+    setTensorAddress(engine_->ioName(i), bindings[i]);
   enqueue();
   synchronize();
 }
 
 std::map<std::string, HostTensor> ExecutionContext::infer(
     const std::map<std::string, HostTensor>& inputs) {
+  std::map<std::string, HostView> views;
+  for (auto& [name, h] : inputs)
+    views[name] = HostView{h.dtype, h.dims, h.bytes.data(), h.bytes.size()};
+  return infer(views);
+}
+
+std::map<std::string, HostTensor> ExecutionContext::infer(
+    const std::map<std::string, HostView>& inputs) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   const auto& net = engine_->desc().net;
   std::string expected;
   for (int t : net.inputs) expected += (expected.empty() ? "'" : ", '") + net.tensors[t].name + "'";
@@ -252,22 +300,36 @@ std::map<std::string, HostTensor> ExecutionContext::infer(
     }
     return slot.first.get();
   };
-  for (int t : net.inputs) {
-    const HostTensor& v = inputs.at(net.tensors[t].name);
-    cl_mem b = ioBuffer(net.tensors[t].name, v.bytes.size());
-    dev.write(queue_, b, 0, v.bytes.size(), v.bytes.data(), false);
-    addresses_[net.tensors[t].name] = b;
-  }
-  for (int t : net.outputs) {
-    const size_t bytes = volume(resolved_->shapes.dims[t]) * dtypeSize(net.tensors[t].dtype);
-    addresses_[net.tensors[t].name] = ioBuffer(net.tensors[t].name, bytes);
-  }
-  enqueue();
+  // infer() uses buffers of its own: addresses set with set_tensor_address stay as they were.
+  std::vector<cl_mem> io(net.tensors.size(), nullptr);
   std::map<std::string, HostTensor> out;
-  for (int t : net.outputs) {
-    HostTensor h(net.tensors[t].dtype, resolved_->shapes.dims[t]);
-    dev.read(queue_, addresses_[net.tensors[t].name], 0, h.bytes.size(), h.bytes.data());
-    out[net.tensors[t].name] = std::move(h);
+  if (!host_io_) host_io_ = std::make_unique<HostIO>(dev, queue_);
+  try {
+    for (int t : net.inputs) {
+      const HostView& v = inputs.at(net.tensors[t].name);
+      CLRT_CHECK(v.bytes == volume(v.dims) * dtypeSize(net.tensors[t].dtype), kValue,
+                 "infer: input '", net.tensors[t].name, "' holds ", v.bytes, " bytes for shape ",
+                 dimsToString(v.dims));
+      io[t] = ioBuffer(net.tensors[t].name, v.bytes);
+      host_io_->upload(net.tensors[t].name, io[t], v.data, v.bytes);
+    }
+    for (int t : net.outputs) {
+      const size_t bytes = volume(resolved_->shapes.dims[t]) * dtypeSize(net.tensors[t].dtype);
+      if (!io[t]) io[t] = ioBuffer(net.tensors[t].name, bytes);
+    }
+    enqueueLayers(queue_, io);
+    for (int t : net.outputs) {
+      HostTensor h(net.tensors[t].dtype, resolved_->shapes.dims[t]);
+      auto& slot = out[net.tensors[t].name];
+      slot = std::move(h);
+      host_io_->download(net.tensors[t].name, io[t], slot.bytes.data(), slot.bytes.size());
+    }
+    host_io_->finish();
+  } catch (...) {
+    // Uploads read the caller's host memory without blocking: they must be done before it can
+    // be released on the way out.
+    clFinish(queue_);
+    throw;
   }
   return out;
 }

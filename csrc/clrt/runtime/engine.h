@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,16 @@
 namespace clrt::runtime {
 
 enum class TensorIOMode { kNONE = 0, kINPUT = 1, kOUTPUT = 2 };
+
+// Host memory infer() reads without copying it first (a NumPy array held by the caller).
+struct HostView {
+  DataType dtype = DataType::kFLOAT;
+  Dims dims;
+  const void* data = nullptr;
+  size_t bytes = 0;
+};
+
+class HostIO;
 
 class ExecutionContext;
 
@@ -54,6 +65,9 @@ class Engine : public std::enable_shared_from_this<Engine> {
   // Internal, used by ExecutionContext.
   tactics::Kernel* kernel(int layer) const { return kernels_[layer].get(); }
   cl_mem constantBuffer(int tensor) const;  // device copy of a constant, or nullptr
+  // Held while a context enqueues the layers: kernel objects (and their arguments) are the
+  // engine's, shared by every context.
+  std::mutex& enqueueMutex() const { return enqueue_mu_; }
 
  private:
   Engine() = default;
@@ -63,8 +77,11 @@ class Engine : public std::enable_shared_from_this<Engine> {
   std::vector<int> io_;                                    // tensor ids
   std::vector<std::unique_ptr<tactics::Kernel>> kernels_;  // per layer; null for host layers
   std::map<int, ocl::MemHandle> const_bufs_;               // tensor id -> device copy
+  mutable std::mutex enqueue_mu_;
 };
 
+// Every public method locks the context, so one context may be used from several threads
+// (calls are serialized; each sees a consistent set of shapes and buffers).
 class ExecutionContext {
  public:
   explicit ExecutionContext(std::shared_ptr<Engine> engine);
@@ -79,22 +96,25 @@ class ExecutionContext {
   void setOptimizationProfile(int index);
   int optimizationProfile() const { return profile_; }
 
-  // A user buffer (from mem_alloc) for an I/O tensor; checked to be large enough at enqueue.
-  void setTensorAddress(const std::string& name, cl_mem buf);
-  cl_mem getTensorAddress(const std::string& name) const;
+  // A user buffer (a mem_alloc pointer; 0 unsets) for an I/O tensor. The context holds a
+  // reference to it, so a later free cannot make it write freed memory; enqueue refuses an
+  // allocation freed since (naming the tensor), and checks it is large enough.
+  void setTensorAddress(const std::string& name, uintptr_t ptr);
+  uintptr_t getTensorAddress(const std::string& name) const;
   // Enqueues the whole network on `queue` (the context's own queue when null); does not wait.
   void enqueue(cl_command_queue queue = nullptr);
   // execute_v2: one buffer per I/O tensor in I/O order; waits for completion.
-  void execute(const std::vector<cl_mem>& bindings);
+  void execute(const std::vector<uintptr_t>& bindings);
   // Sets shapes from the arrays, uploads, runs, downloads. Names/dtypes/shapes are checked
-  // (kValue naming the tensor and what was expected). Inputs are converted to the tensor dtype.
+  // (kValue naming the tensor and what was expected); the views must hold the inputs' dtypes.
+  std::map<std::string, HostTensor> infer(const std::map<std::string, HostView>& inputs);
   std::map<std::string, HostTensor> infer(const std::map<std::string, HostTensor>& inputs);
   void synchronize();
   cl_command_queue queue() const { return queue_; }
 
   // Per-layer profiling (filled when enabled): layer name -> last run's milliseconds.
-  void setProfiling(bool on) { profiling_ = on; }
-  const std::vector<std::pair<std::string, double>>& layerTimes() const { return layer_times_; }
+  void setProfiling(bool on);
+  std::vector<std::pair<std::string, double>> layerTimes() const;
   // Called after each device layer is enqueued, with its device tensors, on the same queue
   // (calibration enqueues its statistics kernels there, before the arena is reused).
   using LayerObserver = std::function<void(int layer, const tactics::ExecArgs& args)>;
@@ -102,13 +122,22 @@ class ExecutionContext {
 
  private:
   struct Resolved;
+  struct Address {
+    uintptr_t ptr = 0;
+    uint64_t serial = 0;
+    ocl::MemHandle mem;  // a reference of the context's own
+  };
   void resolve();  // shapes, host values, memory plan, sub-buffers (cached per input shapes)
+  // Enqueues every device layer with `io` (per tensor id: the I/O buffers, null elsewhere).
+  void enqueueLayers(cl_command_queue q, const std::vector<cl_mem>& io);
+  mutable std::recursive_mutex mu_;
   std::shared_ptr<Engine> engine_;
   int profile_ = 0;
   cl_command_queue queue_ = nullptr;
   std::map<std::string, Dims> input_shapes_;
-  std::map<std::string, cl_mem> addresses_;
+  std::map<std::string, Address> addresses_;
   std::unique_ptr<Resolved> resolved_;
+  std::unique_ptr<HostIO> host_io_;  // infer()'s copies (pinned staging on GPUs)
   bool profiling_ = false;
   std::vector<std::pair<std::string, double>> layer_times_;
   LayerObserver observer_;
@@ -118,6 +147,13 @@ class ExecutionContext {
 uintptr_t memAlloc(std::shared_ptr<ocl::Device> dev, size_t bytes);
 void memFree(uintptr_t ptr);
 cl_mem lookupAllocation(uintptr_t ptr, size_t* size = nullptr);  // throws kValue if unknown
+struct AllocationRef {
+  ocl::MemHandle mem;  // retained for the caller
+  size_t bytes = 0;
+  uint64_t serial = 0;  // unique per mem_alloc, also when the driver reuses a handle
+};
+AllocationRef retainAllocation(uintptr_t ptr);        // throws kValue if unknown
+bool allocationLive(uintptr_t ptr, uint64_t serial);  // still allocated and not freed since
 void memcpyHtoD(uintptr_t dst, const void* src, size_t bytes);
 void memcpyDtoH(void* dst, uintptr_t src, size_t bytes);
 

@@ -8,6 +8,7 @@
 #include <climits>
 #include <limits>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -138,7 +139,20 @@ inline size_t bufferBytes(cl_mem m) {
   return n;
 }
 
-inline void checkBlas(clblast::StatusCode s, const std::string& layer, const char* routine) {
+// Runs one CLBlast call under a process-wide lock: CLBlast's kernel database and program caches
+// are shared by every thread, and two builds timing GEMMs at once corrupted them (ASan: heap
+// use-after-free inside CLBlast). The calls only enqueue, so the lock is held briefly.
+inline std::mutex& blasMutex() {
+  static std::mutex mu;
+  return mu;
+}
+template <typename Call>
+void callBlas(const std::string& layer, const char* routine, Call&& call) {
+  clblast::StatusCode s;
+  {
+    std::lock_guard<std::mutex> lock(blasMutex());
+    s = call();
+  }
   CLRT_CHECK(s == clblast::StatusCode::kSuccess, kDevice, "layer '", layer, "': CLBlast ", routine,
              " failed with status ", static_cast<int>(s));
 }

@@ -256,10 +256,11 @@ class GemmConv : public ConvKernelBase {
         b = a.workspace;
         boff = 0;
       }
-      checkBlas(clblast::Gemm(clblast::Layout::kRowMajor, clblast::Transpose::kNo,
-                              clblast::Transpose::kNo, s_.K, P, CKK, 1.0f, weights_.get(), 0, CKK,
-                              b, boff, P, 0.0f, r.y, static_cast<size_t>(n * s_.K * P), P, &q),
-                s_.layer, "SGEMM");
+      callBlas(s_.layer, "SGEMM", [&] {
+        return clblast::Gemm(clblast::Layout::kRowMajor, clblast::Transpose::kNo,
+                             clblast::Transpose::kNo, s_.K, P, CKK, 1.0f, weights_.get(), 0, CKK, b,
+                             boff, P, 0.0f, r.y, static_cast<size_t>(n * s_.K * P), P, &q);
+      });
     }
     epilogue(q, r);
   }

@@ -227,19 +227,22 @@ class MatMulKernel : public Kernel {
     const size_t M = p.M, N = p.N, K = p.K, lda = p.lda, ldb = p.ldb;
     const size_t nbd = p.bdims.size();
     if (nbd == 0) {
-      checkBlas(clblast::Gemm(Layout::kRowMajor, ta, tb, M, N, K, 1.0f, A, 0, lda, B, 0, ldb, 0.0f,
-                              C, 0, N, &q),
-                s_.layer, "SGEMM");
+      callBlas(s_.layer, "SGEMM", [&] {
+        return clblast::Gemm(Layout::kRowMajor, ta, tb, M, N, K, 1.0f, A, 0, lda, B, 0, ldb, 0.0f,
+                             C, 0, N, &q);
+      });
     } else if (nbd == 1 && p.b_bs[0] == 0 && !p.ta && p.a_bs[0] == p.M * p.K) {
       // b shared by every batch and A's rows contiguous: one GEMM of batch*M rows.
-      checkBlas(clblast::Gemm(Layout::kRowMajor, ta, tb, M * p.batch, N, K, 1.0f, A, 0, lda, B, 0,
-                              ldb, 0.0f, C, 0, N, &q),
-                s_.layer, "SGEMM");
+      callBlas(s_.layer, "SGEMM", [&] {
+        return clblast::Gemm(Layout::kRowMajor, ta, tb, M * p.batch, N, K, 1.0f, A, 0, lda, B, 0,
+                             ldb, 0.0f, C, 0, N, &q);
+      });
     } else if (nbd == 1) {
-      checkBlas(clblast::GemmStridedBatched(Layout::kRowMajor, ta, tb, M, N, K, 1.0f, A, 0, lda,
-                                            p.a_bs[0], B, 0, ldb, p.b_bs[0], 0.0f, C, 0, N, M * N,
-                                            p.batch, &q),
-                s_.layer, "SGEMMSTRIDEDBATCHED");
+      callBlas(s_.layer, "SGEMMSTRIDEDBATCHED", [&] {
+        return clblast::GemmStridedBatched(Layout::kRowMajor, ta, tb, M, N, K, 1.0f, A, 0, lda,
+                                           p.a_bs[0], B, 0, ldb, p.b_bs[0], 0.0f, C, 0, N, M * N,
+                                           p.batch, &q);
+      });
     } else {
       // Broadcast patterns no single stride describes: per-batch offsets.
       const size_t nbat = p.batch;
@@ -255,10 +258,11 @@ class MatMulKernel : public Kernel {
         }
         ao[b] = aoff, bo[b] = boff, co[b] = b * M * N;
       }
-      checkBlas(
-          clblast::GemmBatched(Layout::kRowMajor, ta, tb, M, N, K, alphas.data(), A, ao.data(), lda,
-                               B, bo.data(), ldb, betas.data(), C, co.data(), N, nbat, &q),
-          s_.layer, "SGEMMBATCHED");
+      callBlas(s_.layer, "SGEMMBATCHED", [&] {
+        return clblast::GemmBatched(Layout::kRowMajor, ta, tb, M, N, K, alphas.data(), A, ao.data(),
+                                    lda, B, bo.data(), ldb, betas.data(), C, co.data(), N, nbat,
+                                    &q);
+      });
     }
   }
 

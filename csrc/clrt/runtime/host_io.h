@@ -1,0 +1,50 @@
+// Copies between host memory and device buffers for infer(): through pinned (page-locked)
+// staging buffers on GPUs, where copies from ordinary pageable memory run at a fraction of the
+// bus speed, and directly on CPU devices, where staging would only add a copy.
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "clrt/ocl/device.h"
+
+namespace clrt::runtime {
+
+class HostIO {
+ public:
+  HostIO(ocl::Device& dev, cl_command_queue q);
+  ~HostIO();
+  HostIO(const HostIO&) = delete;
+  HostIO& operator=(const HostIO&) = delete;
+
+  bool pinned() const { return pinned_; }
+  // Enqueues host -> device. `src` must stay valid until finish() (or the next blocking read).
+  // Pinned: copied into staging in chunks, each chunk's transfer overlapping the next memcpy.
+  void upload(const std::string& name, cl_mem dst, const void* src, size_t bytes);
+  // Enqueues device -> host; the data is in `dst` after finish().
+  void download(const std::string& name, cl_mem src, void* dst, size_t bytes);
+  // Waits for every copy and completes the downloads.
+  void finish();
+
+ private:
+  struct Staging {
+    ocl::MemHandle buf;
+    void* ptr = nullptr;  // persistently mapped
+    size_t bytes = 0;
+  };
+  void* stage(const std::string& key, size_t bytes);
+  ocl::Device& dev_;
+  cl_command_queue q_;
+  bool pinned_;
+  std::map<std::string, Staging> staging_;
+  struct Pending {
+    const void* from;
+    void* to;
+    size_t bytes;
+  };
+  std::vector<Pending> downloads_;  // staging -> caller, done in finish()
+};
+
+}  // namespace clrt::runtime
