@@ -1,21 +1,27 @@
 # Host <-> device copy cost of context.infer(): pinned staging vs pageable copies vs device only.
-"""Usage: python benchmarks/bench_io.py [--batches 1 64] [--iters 20]
+"""Usage: python benchmarks/bench_io.py [--batches 1 64] [--iters 20] [--resnet50 int8]
 
 The network is one GlobalAveragePool over a (batch, 3, 224, 224) float32 input (ResNet-50's input
 size; the output is tiny), so infer() time is almost all the input copy. Rows:
 - clrt infer (pinned staging): the default on GPUs; the array is copied by several host threads
   into page-locked staging memory in chunks, each chunk's transfer overlapping the next copy;
 - clrt infer (pageable, CLRT_PINNED_IO=0): the driver copies straight from the NumPy array;
+- clrt infer from pagelocked_empty: the input array is page-locked host memory
+  (trt.pagelocked_empty on a GPU), transferred without staging;
 - clrt device only: execute_v2 on device buffers filled once (the compute alone);
 - PyTorch (when torch and CUDA are present): torch.from_numpy(x).cuda() from pageable memory,
   and .cuda(non_blocking=True) from pinned memory, each followed by the same pooling.
 Reports median ms and the effective input bandwidth (input bytes / median time).
+With --resnet50 PRECISION, the same rows for benchmarks/bench_models.py's ResNet-50 (plus
+memcpy_htod alone and memcpy_htod + execute_v2 + memcpy_dtoh), to see where infer()'s time goes.
 """
 
 import argparse
 import os
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import clrt as trt
 import numpy as np
@@ -31,6 +37,14 @@ def median_ms(fn, iters, warmup=3):
         fn()
         times.append((time.perf_counter() - t0) * 1e3)
     return statistics.median(times)
+
+
+def pagelocked_copy(x):
+    """x in page-locked host memory (ordinary memory on CPU devices)."""
+    raw = trt._clrt._pagelocked_bytes(x.nbytes)
+    y = raw.view(x.dtype).reshape(x.shape)
+    y[...] = x
+    return y
 
 
 def pool_model(batch):
@@ -57,26 +71,53 @@ def context_with(engine, pinned, x):
     return ctx
 
 
-def clrt_rows(batch, x, iters):
-    logger = trt.Logger(trt.Logger.WARNING)
-    builder = trt.Builder(logger)
-    network = builder.create_network(1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH))
-    parser = trt.OnnxParser(network, logger)
-    assert parser.parse(pool_model(batch).SerializeToString())
-    plan = builder.build_serialized_network(network, builder.create_builder_config())
-    engine = trt.Runtime(logger).deserialize_cuda_engine(plan)
-    ref = x.mean(axis=(2, 3), keepdims=True)
+def clrt_rows(engine, x, ref, iters, out="y", rtol=1e-4, atol=1e-5):
     rows = []
     for pinned, label in ((True, "clrt infer (pinned staging)"), (False, "clrt infer (pageable)")):
         ctx = context_with(engine, pinned, x)
-        got = ctx.infer({"input": x})["y"]
-        np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-5)
+        got = ctx.infer({"input": x})[out]
+        np.testing.assert_allclose(got, ref, rtol=rtol, atol=atol)
         rows.append((label, median_ms(lambda c=ctx: c.infer({"input": x}), iters)))
+    locked = pagelocked_copy(x)
     ctx = engine.create_execution_context()
+    label = "clrt infer from pagelocked_empty"
+    rows.append((label, median_ms(lambda: ctx.infer({"input": locked}), iters)))
     d_in, d_out = trt.mem_alloc(x.nbytes), trt.mem_alloc(ref.nbytes)
     trt.memcpy_htod(d_in, x)
+    y = np.empty_like(ref)
+
+    def copies_and_run():
+        trt.memcpy_htod(d_in, locked)
+        ctx.execute_v2([d_in, d_out])
+        trt.memcpy_dtoh(y, d_out)
+
+    rows.append(
+        ("clrt memcpy_htod (pagelocked)", median_ms(lambda: trt.memcpy_htod(d_in, locked), iters))
+    )
+    rows.append(("clrt htod + execute_v2 + dtoh", median_ms(copies_and_run, iters)))
     rows.append(("clrt device only", median_ms(lambda: ctx.execute_v2([d_in, d_out]), iters)))
     return rows
+
+
+def build(model_bytes, logger, precision=None, shape=None):
+    builder = trt.Builder(logger)
+    network = builder.create_network(1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH))
+    parser = trt.OnnxParser(network, logger)
+    assert parser.parse(model_bytes)
+    config = builder.create_builder_config()
+    if shape is not None:
+        profile = builder.create_optimization_profile()
+        profile.set_shape("input", shape, shape, shape)
+        config.add_optimization_profile(profile)
+    if precision in ("fp16", "int8"):
+        config.set_flag(trt.BuilderFlag.FP16)
+    if precision == "int8":
+        import bench_models
+
+        config.set_flag(trt.BuilderFlag.INT8)
+        config.int8_calibrator = bench_models._Calibrator(shape)
+    plan = builder.build_serialized_network(network, config)
+    return trt.Runtime(logger).deserialize_cuda_engine(plan)
 
 
 def torch_rows(x, iters):
@@ -105,13 +146,33 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--batches", nargs="+", type=int, default=[1, 64])
     ap.add_argument("--iters", type=int, default=20)
+    ap.add_argument("--resnet50", choices=["fp32", "fp16", "int8"], help="also time ResNet-50")
     args = ap.parse_args()
+    logger = trt.Logger(trt.Logger.WARNING)
     print(f"clrt device: {trt.current_device()}; median of {args.iters} runs")
-    print(f"{'batch':>5}  {'backend':<34} {'median ms':>10} {'input GB/s':>11}")
+    print(f"{'model':<9} {'batch':>5}  {'backend':<34} {'median ms':>10} {'input GB/s':>11}")
+
+    def show(model, batch, x, rows):
+        for label, ms in rows:
+            print(f"{model:<9} {batch:>5}  {label:<34} {ms:>10.3f} {x.nbytes / ms / 1e6:>11.2f}")
+
     for batch in args.batches:
         x = np.random.default_rng(0).standard_normal((batch, 3, 224, 224)).astype(np.float32)
-        for label, ms in clrt_rows(batch, x, args.iters) + torch_rows(x, args.iters):
-            print(f"{batch:>5}  {label:<34} {ms:>10.3f} {x.nbytes / ms / 1e6:>11.2f}")
+        engine = build(pool_model(batch).SerializeToString(), logger)
+        ref = x.mean(axis=(2, 3), keepdims=True)
+        show("pool", batch, x, clrt_rows(engine, x, ref, args.iters) + torch_rows(x, args.iters))
+    if args.resnet50:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import bench_models
+
+        model = bench_models.with_size(bench_models.export_models.make_onnx("resnet50"), 224)
+        batch = max(args.batches)
+        shape = (batch, 3, 224, 224)
+        x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+        engine = build(model.SerializeToString(), logger, args.resnet50, shape)
+        ref = engine.create_execution_context().infer({"input": x})["logits"]
+        rows = clrt_rows(engine, x, ref, args.iters, out="logits", rtol=1e-3, atol=1e-3)
+        show(f"r50 {args.resnet50}", batch, x, rows)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 #include "clrt/ocl/device.h"
 #include "clrt/python/bindings.h"
 #include "clrt/runtime/engine.h"
+#include "clrt/runtime/host_io.h"
 
 namespace clrt::python {
 namespace {
@@ -78,6 +79,20 @@ void bindMemory(py::module_& m) {
         return std::make_unique<DeviceAllocation>(p, nbytes);
       },
       py::arg("nbytes"), "Allocates device memory on the default OpenCL device.");
+  m.def(
+      "_pagelocked_bytes",
+      [](size_t nbytes) {
+        auto dev = ocl::Device::getDefault();
+        if (!dev->info().is_gpu)  // a CPU device reads any host memory at memory speed
+          return py::array_t<uint8_t>(static_cast<py::ssize_t>(nbytes));
+        auto* block = new runtime::PinnedHost(dev, nbytes);
+        py::capsule owner(block, [](void* p) { delete static_cast<runtime::PinnedHost*>(p); });
+        return py::array_t<uint8_t>({static_cast<py::ssize_t>(nbytes)}, {1},
+                                    static_cast<uint8_t*>(block->data()), owner);
+      },
+      py::arg("nbytes"),
+      "A uint8 array of page-locked host memory on the default device (GPUs; ordinary memory "
+      "on CPU devices): what trt.pagelocked_empty views.");
   m.def("memcpy_htod", &htod, py::arg("dest"), py::arg("src"),
         "Copies a C-contiguous array or buffer to device memory (ValueError if it does not fit).");
   m.def("memcpy_dtoh", &dtoh, py::arg("dest"), py::arg("src"),

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -38,7 +39,51 @@ void parallelCopy(void* dst, const void* src, size_t n) {
   for (auto& t : helpers) t.join();
 }
 
+std::mutex g_pinned_mu;
+std::map<uintptr_t, size_t>& pinnedBlocks() {  // start -> bytes
+  static auto* m = new std::map<uintptr_t, size_t>();
+  return *m;
+}
+
 }  // namespace
+
+PinnedHost::PinnedHost(std::shared_ptr<ocl::Device> dev, size_t bytes)
+    : dev_(std::move(dev)), bytes_(bytes) {
+  const size_t n = std::max<size_t>(bytes, 4);
+  cl_int err = CL_SUCCESS;
+  cl_mem m =
+      clCreateBuffer(dev_->context(), CL_MEM_READ_WRITE | CL_MEM_ALLOC_HOST_PTR, n, nullptr, &err);
+  if (err != CL_SUCCESS)
+    fail(ErrorKind::kDevice, str("allocating ", bytes, " bytes of page-locked host memory failed: ",
+                                 ocl::clErrorName(err)));
+  buf_ = ocl::MemHandle(m);
+  ptr_ = clEnqueueMapBuffer(dev_->queue(), m, CL_TRUE, CL_MAP_READ | CL_MAP_WRITE, 0, n, 0, nullptr,
+                            nullptr, &err);
+  ocl::check(err, "clEnqueueMapBuffer (page-locked host memory)");
+  std::lock_guard<std::mutex> lock(g_pinned_mu);
+  pinnedBlocks()[reinterpret_cast<uintptr_t>(ptr_)] = bytes_;
+}
+
+PinnedHost::~PinnedHost() {
+  {
+    std::lock_guard<std::mutex> lock(g_pinned_mu);
+    pinnedBlocks().erase(reinterpret_cast<uintptr_t>(ptr_));
+  }
+  // Copies from or into the block may still be queued: they finish before it goes.
+  clFinish(dev_->queue());
+  clEnqueueUnmapMemObject(dev_->queue(), buf_.get(), ptr_, 0, nullptr, nullptr);
+  clFinish(dev_->queue());
+}
+
+bool isPinnedHost(const void* p, size_t n) {
+  const auto a = reinterpret_cast<uintptr_t>(p);
+  std::lock_guard<std::mutex> lock(g_pinned_mu);
+  auto& blocks = pinnedBlocks();
+  auto it = blocks.upper_bound(a);
+  if (it == blocks.begin()) return false;
+  --it;
+  return a + n <= it->first + it->second;
+}
 
 HostIO::HostIO(ocl::Device& dev, cl_command_queue q) : dev_(dev), q_(q), pinned_(usePinned(dev)) {}
 
@@ -72,7 +117,7 @@ void* HostIO::stage(const std::string& key, size_t bytes) {
 
 void HostIO::upload(const std::string& name, cl_mem dst, const void* src, size_t bytes) {
   if (!bytes) return;
-  if (!pinned_) {
+  if (!pinned_ || isPinnedHost(src, bytes)) {
     dev_.write(q_, dst, 0, bytes, src, false);
     return;
   }
@@ -87,7 +132,7 @@ void HostIO::upload(const std::string& name, cl_mem dst, const void* src, size_t
 
 void HostIO::download(const std::string& name, cl_mem src, void* dst, size_t bytes) {
   if (!bytes) return;
-  if (!pinned_) {
+  if (!pinned_ || isPinnedHost(dst, bytes)) {
     ocl::check(clEnqueueReadBuffer(q_, src, CL_FALSE, 0, bytes, dst, 0, nullptr, nullptr),
                "clEnqueueReadBuffer");
     return;

@@ -5,12 +5,34 @@
 
 #include <cstddef>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "clrt/ocl/device.h"
 
 namespace clrt::runtime {
+
+// Page-locked host memory (trt.pagelocked_empty): a mapped CL_MEM_ALLOC_HOST_PTR buffer, which
+// NVIDIA's driver transfers from at bus speed. infer() and memcpy_htod/dtoh read and write it
+// directly, without staging. Registered for its lifetime so those copies can recognise it.
+class PinnedHost {
+ public:
+  PinnedHost(std::shared_ptr<ocl::Device> dev, size_t bytes);
+  ~PinnedHost();
+  PinnedHost(const PinnedHost&) = delete;
+  PinnedHost& operator=(const PinnedHost&) = delete;
+  void* data() const { return ptr_; }
+  size_t size() const { return bytes_; }
+
+ private:
+  std::shared_ptr<ocl::Device> dev_;
+  ocl::MemHandle buf_;
+  void* ptr_ = nullptr;
+  size_t bytes_ = 0;
+};
+// Whether [p, p + n) lies inside one live PinnedHost block.
+bool isPinnedHost(const void* p, size_t n);
 
 class HostIO {
  public:
