@@ -2,6 +2,7 @@
 # shape-tensor flags, profiling verbosity, stream readers, IProfiler, calibration profiles,
 # pagelocked buffers and the clrt.tensorrt module.
 import importlib.util
+import sys
 
 import clrt as trt
 import numpy as np
@@ -12,6 +13,7 @@ from helpers import (
     assert_close,
     build_plan,
     deserialize,
+    fmnist,
     make_config,
     make_model,
     ort_run,
@@ -40,7 +42,7 @@ def test_init_libnvinfer_plugins_is_a_no_op_returning_true():
 
 
 def test_tensor_formats_and_locations(engine):
-    for name in ("input", "output"):
+    for name in ("input", "logits"):
         assert engine.get_tensor_format(name) == trt.TensorFormat.LINEAR
         assert engine.get_tensor_format_desc(name) == "Row major linear FP32 format (kLINEAR)"
         assert engine.get_tensor_location(name) == trt.TensorLocation.DEVICE
@@ -126,7 +128,7 @@ def test_deserialize_from_a_stream_reader(plan, reader_class):
     engine = runtime.deserialize_cuda_engine(reader)
     assert reader.pos == len(plan)
     x = rand((2, 1, 28, 28), seed=3)
-    out = engine.create_execution_context().infer({"input": x})["output"]
+    out = engine.create_execution_context().infer({"input": x})["logits"]
     assert_close(out, ort_run(MODEL, {"input": x})[0])
     with pytest.raises(trt.EngineFormatError, match="BytesReader.* gave no bytes"):
         runtime.deserialize_cuda_engine(reader_class(b""))
@@ -161,7 +163,7 @@ def test_profiler_receives_every_layer_per_execution(engine):
     context.execute_v2([d_in, d_out])
     assert len(profiler.calls) == 2 * len(first)
     context.set_tensor_address("input", d_in)
-    context.set_tensor_address("output", d_out)
+    context.set_tensor_address("logits", d_out)
     stream = trt.Stream()
     context.execute_async_v3(stream.handle)
     stream.synchronize()
@@ -250,3 +252,21 @@ def test_api_page_is_current(capsys):
     table = {(owner, member): status for owner, member, status, _ in gen.rows()}
     assert table[("ICudaEngine", "get_tensor_format")] == "yes"
     assert table[("Classes", "IRefitter")] == "refused"
+
+
+@pytest.mark.skipif(not fmnist.available(), reason="Fashion-MNIST not installed")
+def test_classic_int8_sample_runs(tmp_path, monkeypatch):
+    """examples/int8_sample_classic.py: device-pointer calibrator, pagelocked buffers,
+    execute_async_v3 and an IProfiler, as NVIDIA's samples write them."""
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    spec = importlib.util.spec_from_file_location(
+        "classic", ROOT / "examples" / "int8_sample_classic.py"
+    )
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    cache = tmp_path / "classic.cache"
+    argv = ["--calib-images", "128", "--test-images", "512", "--batch", "32", "--cache", str(cache)]
+    acc = example.main(argv)
+    assert acc["fp32"] > 0.8 and abs(acc["fp32"] - acc["int8"]) <= 0.02, acc
+    assert cache.read_bytes().startswith(b"TRT-")
+    assert acc["layer_times"] and all(ms >= 0 for ms in acc["layer_times"].values())

@@ -48,9 +48,14 @@ const std::string& ioTensor(const runtime::Engine& e, const std::string& name) {
   return name;
 }
 
+// TensorRT's wording, e.g. "Row major linear FP32 format (kLINEAR)".
 std::string formatDesc(const runtime::Engine& e, const std::string& name) {
   const DataType dt = e.ioDtype(ioTensor(e, name));
-  return str("Row major linear ", dtypeName(dt), " format (kLINEAR)");
+  const char* type = dt == DataType::kFLOAT  ? "FP32"
+                     : dt == DataType::kHALF ? "FP16"
+                     : dt == DataType::kBOOL ? "Bool"
+                                             : dtypeName(dt);
+  return str("Row major linear ", type, " format (kLINEAR)");
 }
 
 bool isIntegerVector(const ir::Tensor& t) {
@@ -176,6 +181,9 @@ void bind_compat(py::module_& m) {
         return m.attr("ProfilingVerbosity")(engineOf(self)->desc().profiling_verbosity);
       },
       "The builder config's profiling_verbosity when the engine was built.");
+  // TensorRT 10's engine has no len(); `if not engine:` (Polygraphy's loaders) must not reach
+  // the deprecated TensorRT 8 __len__.
+  addMethod(engine, "__bool__", [](const py::object&) { return true; });
   addProperty(
       engine, "refittable", [](const py::object&) { return false; },
       "False: clrt has no refitter; BuilderFlag.REFIT does not make an engine refittable.");

@@ -4,7 +4,7 @@ clrt and runs the engine with ClrtRunner."""
 
 from polygraphy.tools.args.backend.trt.loader import TrtLoadEngineArgs
 from polygraphy.tools.args.base import BaseRunnerArgs
-from polygraphy.tools.script import make_invocable
+from polygraphy.tools.script import make_invocable, safe
 
 from . import use_clrt
 
@@ -40,7 +40,7 @@ class ClrtRunnerArgs(BaseRunnerArgs):
     def add_to_script_impl(self, script):
         use_clrt()  # the run tool executes the script in this process
         if _PREIMPORT not in script.preimport:
-            script.append_preimport(_PREIMPORT)
+            script.append_preimport(safe(_PREIMPORT))
         loader_name = self.arg_groups[TrtLoadEngineArgs].add_to_script(script)
         # --int8: Polygraphy's Calibrator copies batches into CUDA memory; clrt's takes them as
         # NumPy arrays.
