@@ -556,7 +556,7 @@ def test_ci_flags_are_accepted_and_no_effect_ones_say_so(capsys, tmp_path):
     assert all(
         abs(r["latencyMs"] - r["h2dMs"] - r["computeMs"] - r["d2hMs"]) < 1e-9 for r in records
     )
-    m = re.search(r"^\[I\] output: \(2x10\)\n\[I\] (.+)$", out, re.MULTILINE)
+    m = re.search(r"^\[I\] logits: \(2x10\)\n\[I\] (.+)$", out, re.MULTILINE)
     assert m and len(m.group(1).split()) == 20, out
 
 
