@@ -22,7 +22,7 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q numpy onnx onnxruntime pytest ruff \
+.venv/bin/python -m pip install -q numpy onnx onnxruntime pytest ruff polygraphy mypy \
   "scikit-build-core>=0.8" "pybind11>=2.10" cmake ninja
 echo "== building clrt"
 .venv/bin/python -m pip install -q --no-build-isolation .

@@ -510,3 +510,115 @@ def test_device_flag(capsys):
     assert code == 0 and f"Device: {current}" in out
     code, _, err = run(capsys, f"--onnx={MODEL}", "--device=no-such-device-anywhere", *FAST)
     assert code == 2 and "--device" in err
+
+
+# ---- trtexec flags of CI scripts (scope 3) and bad data (scope 4) ----
+
+
+NO_EFFECT_FLAGS = [
+    "--explicitBatch",
+    "--useCudaGraph",
+    "--threads",
+    "--useManagedMemory",
+    "--streams=2",
+    "--useDLACore=0",
+    "--allowGPUFallback",
+    "--tacticSources=-CUBLAS",
+    "--sparsity=disable",
+]
+
+
+def test_ci_flags_are_accepted_and_no_effect_ones_say_so(capsys, tmp_path):
+    times = tmp_path / "times.json"
+    code, out, err = run(
+        capsys,
+        f"--onnx={MODEL}",
+        "--shapes=input:2x1x28x28",
+        "--noTF32",
+        "--workspace=64",
+        "--inputIOFormats=fp32:chw",
+        "--outputIOFormats=fp32:chw",
+        "--useSpinWait",
+        f"--exportTimes={times}",
+        "--dumpOutput",
+        *NO_EFFECT_FLAGS,
+        *FAST,
+    )
+    assert code == 0, out + err
+    for flag in NO_EFFECT_FLAGS:
+        name = flag.split("=")[0]
+        assert re.search(rf"^\[I\] {name}: accepted .*; no effect in clrt \(", out, re.MULTILINE), (
+            name
+        )
+    assert "--noTF32: clrt's FP32 layers never use TF32" in out
+    records = json.loads(times.read_text())
+    assert len(records) == 3 and all(r["computeMs"] >= 0 for r in records)
+    assert all(
+        abs(r["latencyMs"] - r["h2dMs"] - r["computeMs"] - r["d2hMs"]) < 1e-9 for r in records
+    )
+    m = re.search(r"^\[I\] logits: \(2x10\)\n\[I\] (.+)$", out, re.MULTILINE)
+    assert m and len(m.group(1).split()) == 20, out
+
+
+def test_workspace_sets_the_pool_and_unknown_flags_stay_usage_errors(capsys):
+    assert parse_args([f"--onnx={MODEL}", "--workspace=16"]).memPoolSize == {"workspace": 16 << 20}
+    with pytest.raises(UsageError, match="one of --workspace"):
+        parse_args([f"--onnx={MODEL}", "--workspace=16", "--memPoolSize=workspace:8"])
+    code, _, err = run(capsys, f"--onnx={MODEL}", "--noSuchTrtexecFlag", *FAST)
+    assert code == 2 and "unrecognized arguments: --noSuchTrtexecFlag" in err
+
+
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ("fp32:hwc8", "format 'hwc8' in 'fp32:hwc8': clrt's I/O tensors are row major only"),
+        ("fp64:chw", "'fp64:chw' is not type:format"),
+        ("fp32", "'fp32' is not type:format"),
+    ],
+)
+def test_io_formats_outside_linear_are_refused(spec, message):
+    with pytest.raises(UsageError, match=re.escape(message)):
+        parse_args([f"--onnx={MODEL}", f"--inputIOFormats={spec}"])
+
+
+def test_io_formats_count_must_match_the_inputs(capsys):
+    code, _, err = run(capsys, f"--onnx={MODEL}", "--inputIOFormats=fp32:chw,fp32:chw", *FAST)
+    assert code == 2 and "gives 2 format(s); the network has 1 input(s): input" in err
+
+
+def test_skip_inference_builds_and_saves_only(capsys, tmp_path):
+    path = tmp_path / "m.engine"
+    code, out, err = run(
+        capsys,
+        f"--onnx={MODEL}",
+        "--shapes=input:1x1x28x28",
+        f"--saveEngine={path}",
+        "--skipInference",
+        *FAST,
+    )
+    assert code == 0 and path.stat().st_size > 0, out + err
+    assert "--skipInference: inference skipped" in out and "Performance summary" not in out
+
+
+def test_uint8_calibration_data_is_refused(capsys, tmp_path):
+    data = tmp_path / "pixels.npy"
+    np.save(data, np.random.default_rng(0).integers(0, 256, (8, 1, 28, 28), dtype=np.uint8))
+    code, out, err = run(
+        capsys,
+        f"--onnx={MODEL}",
+        "--int8",
+        f"--calibData={data}",
+        "--shapes=input:4x1x28x28",
+        *FAST,
+    )
+    assert code == 1 and "PASSED" not in out
+    assert "samples for input 'input' are uint8; calibration data must be floating point" in err
+    assert "astype(np.float32)" in err
+
+
+def test_load_inputs_of_another_dtype_are_refused(capsys, engine_file, tmp_path):
+    x = tmp_path / "x.npy"
+    np.save(x, np.zeros((1, 1, 28, 28), np.float64))
+    code, out, err = run(capsys, f"--loadEngine={engine_file}", f"--loadInputs=input:{x}", *RUN)
+    assert code == 1 and "PASSED" not in out
+    assert f"'{x}' holds float64 values; input 'input' is float32" in err

@@ -1,4 +1,5 @@
 # Type stubs of the clrt package: the extension's classes re-exported, plus the Python layer.
+import builtins
 from collections.abc import Iterable
 
 import numpy as np
@@ -55,10 +56,12 @@ from ._clrt import ParseError as ParseError
 from ._clrt import ParserError as ParserError
 from ._clrt import PoolingType as PoolingType
 from ._clrt import ProfilingVerbosity as ProfilingVerbosity
-from ._clrt import Runtime as Runtime
 from ._clrt import ScaleMode as ScaleMode
+from ._clrt import SeekPosition as SeekPosition
 from ._clrt import Stream as Stream
+from ._clrt import TensorFormat as TensorFormat
 from ._clrt import TensorIOMode as TensorIOMode
+from ._clrt import TensorLocation as TensorLocation
 from ._clrt import UnsupportedError as UnsupportedError
 from ._clrt import __version__ as __version__
 from ._clrt import compile_count as compile_count
@@ -70,6 +73,14 @@ from ._clrt import memcpy_dtoh_async as memcpy_dtoh_async
 from ._clrt import memcpy_htod as memcpy_htod
 from ._clrt import memcpy_htod_async as memcpy_htod_async
 from ._clrt import set_device as set_device
+from ._trt_api import IProfiler as IProfiler
+from ._trt_api import IStreamReader as IStreamReader
+from ._trt_api import IStreamReaderV2 as IStreamReaderV2
+from ._trt_api import Profiler as Profiler
+from ._trt_api import Runtime as Runtime
+from ._trt_api import init_libnvinfer_plugins as init_libnvinfer_plugins
+from ._trt_api import pagelocked_empty as pagelocked_empty
+from ._trt_api import pagelocked_zeros as pagelocked_zeros
 from .precision_spec import parse_layer_output_types as parse_layer_output_types
 from .precision_spec import parse_layer_precisions as parse_layer_precisions
 
@@ -95,7 +106,9 @@ class Weights:
     @property
     def nbytes(self) -> int: ...
     def numpy(self) -> np.ndarray: ...
-    def __array__(self, dtype: npt.DTypeLike = None, copy: bool | None = None) -> np.ndarray: ...
+    def __array__(
+        self, dtype: npt.DTypeLike | None = None, copy: builtins.bool | None = None
+    ) -> np.ndarray: ...
     def __len__(self) -> int: ...
 
 class Dims(tuple[int, ...]):

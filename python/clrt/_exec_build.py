@@ -80,6 +80,33 @@ def _profile(opts, network, log):
     return {n: r for n, r in profile.items() if -1 in inputs[n]}, inputs
 
 
+def _io_types(opts, network, log):
+    """--inputIOFormats/--outputIOFormats: the I/O tensors' types, in network order."""
+    io = (
+        ("--inputIOFormats", opts.inputIOFormats, "input", network.num_inputs, network.get_input),
+        (
+            "--outputIOFormats",
+            opts.outputIOFormats,
+            "output",
+            network.num_outputs,
+            network.get_output,
+        ),
+    )
+    for flag, types, kind, count, get in io:
+        if not types:
+            continue
+        tensors = [get(i) for i in range(count)]
+        if len(types) != len(tensors):
+            names = ", ".join(t.name for t in tensors)
+            raise UsageError(
+                f"{flag} gives {len(types)} format(s); the network has {len(tensors)} {kind}(s): "
+                f"{names} (one type:chw per {kind}, in this order)"
+            )
+        for t, name in zip(tensors, types):
+            t.dtype = getattr(trt.DataType, name)
+            log.info(f"{kind} '{t.name}': {name} (chw)")
+
+
 def _x(shape):
     return "x".join(str(d) for d in shape)
 
@@ -172,6 +199,7 @@ def build_plan(opts, log):
         prec += f" ({opts.precisionConstraints} precision constraints)"
     log.info(f"Precision: {prec}")
     _precision_constraints(opts, network, config, log)
+    _io_types(opts, network, log)
     if opts.memPoolSize:
         config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, opts.memPoolSize["workspace"])
     if opts.builderOptimizationLevel is not None:

@@ -49,6 +49,13 @@ def load_calib_data(path, inputs):
 
 def _samples(a, shape, name):
     """Samples of one input on axis 0 (a single sample may leave the batch axis out)."""
+    if a.dtype.kind != "f":
+        # Raw pixels (uint8) calibrate the ranges of data the network never sees at inference.
+        raise CalibError(
+            f"--calibData: samples for input '{name}' are {a.dtype}; calibration data must be "
+            "floating point, preprocessed exactly as the network's inputs at inference (e.g. "
+            f"np.save(path, (x / 255.0).astype(np.float32)) for {a.dtype} pixels in 0..255)"
+        )
     a = np.asarray(a, dtype=np.float32)
     if a.ndim == len(shape) - 1:
         a = a[None]

@@ -3,6 +3,7 @@
 import argparse
 import math
 
+from ._exec_compat import add_compat_flags
 from .precision_spec import parse_layer_output_types, parse_layer_precisions, split_name_value
 
 DESCRIPTION = """\
@@ -300,6 +301,7 @@ def build_parser():
         metavar="<index|name>",
         help="OpenCL device: index or case-insensitive name substring",
     )
+    add_compat_flags(p)
     return p
 
 
@@ -333,6 +335,12 @@ def parse_args(argv):
         raise UsageError("give exactly one of --onnx=<file> and --loadEngine=<file>")
     if args.best:
         args.fp16 = args.int8 = True
+    if args.workspace is not None:
+        if args.memPoolSize:
+            raise UsageError("give one of --workspace (deprecated) and --memPoolSize=workspace:N")
+        if not 0 <= args.workspace < math.inf:
+            raise UsageError(f"argument --workspace: bad size {args.workspace:g} MiB")
+        args.memPoolSize = {"workspace": int(args.workspace * _UNITS["m"])}
     if args.calibData and not args.int8:
         raise UsageError("--calibData calibrates INT8: add --int8 (or --best)")
     if args.dumpProfile or args.exportProfile:

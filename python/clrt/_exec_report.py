@@ -186,6 +186,29 @@ def export_output(path, bindings):
     _write_json(path, data)
 
 
+def dump_output(log, bindings):
+    """trtexec's --dumpOutput: each output's name, dims and values."""
+    log.info("Output Tensors:")
+    for name, a in bindings.outputs.items():
+        log.info(f"{name}: ({'x'.join(str(d) for d in a.shape)})")
+        log.info(" ".join(f"{v:g}" if a.dtype.kind == "f" else str(v) for v in a.reshape(-1)))
+
+
+def export_times(path, queries):
+    """trtexec's --exportTimes: one record per timed query, in milliseconds."""
+    data = [
+        {
+            "latencyMs": q.latency,
+            "enqueueMs": q.enqueue,
+            "h2dMs": q.h2d,
+            "computeMs": q.compute,
+            "d2hMs": q.d2h,
+        }
+        for q in queries
+    ]
+    _write_json(path, data)
+
+
 def export_layer_info(path, info):
     _write_json(path, info)
 

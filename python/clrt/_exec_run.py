@@ -66,6 +66,11 @@ def _load_input(path, name, shape, dtype):
         raise RunError(f"--loadInputs: file not found for input '{name}': {path}")
     if path.endswith(".npy"):
         a = np.load(path, allow_pickle=False)
+        if a.dtype != dtype:
+            raise RunError(
+                f"--loadInputs: '{path}' holds {a.dtype} values; input '{name}' is {dtype} "
+                f"(convert it: np.save(path, np.load(path).astype(np.{dtype})))"
+            )
         if shape is not None and tuple(a.shape) != tuple(shape):
             raise RunError(
                 f"--loadInputs: '{path}' holds shape {a.shape}; input '{name}' runs "
@@ -164,9 +169,10 @@ class Bindings:
         self.device = {}
 
 
-def run_queries(bindings, iterations, duration_s, transfers, profile=None):
+def run_queries(bindings, iterations, duration_s, transfers, profile=None, spin=False):
     """Runs queries until both `iterations` and `duration_s` are reached (at least one).
-    Returns ([Query], walltime ms). With `profile`, layer times are collected into it."""
+    Returns ([Query], walltime ms). With `profile`, layer times are collected into it; with
+    `spin`, completion is polled (trtexec's --useSpinWait) instead of waited for."""
     context, stream = bindings.context, trt.Stream()
     clock = time.perf_counter
     queries = []
@@ -178,6 +184,9 @@ def run_queries(bindings, iterations, duration_s, transfers, profile=None):
         t1 = clock()
         context.execute_async_v3(stream.handle)
         t2 = clock()
+        if spin:
+            while not stream.is_done():
+                pass
         stream.synchronize()
         t3 = clock()
         if transfers:

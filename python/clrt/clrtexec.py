@@ -8,14 +8,17 @@ import clrt as trt
 
 from ._exec_build import BuildFailure, build_plan, make_logger
 from ._exec_calib import CalibError
+from ._exec_compat import no_effect_notes
 from ._exec_options import UsageError, build_parser, parse_args
 from ._exec_report import (
     INSPECTOR_MISSING,
     dump_layer_info,
+    dump_output,
     dump_profile,
     export_layer_info,
     export_output,
     export_profile,
+    export_times,
     layer_info,
     precision_counts,
     profile_check,
@@ -37,6 +40,9 @@ _BUILD_ONLY = (
     "timingCacheFile",
     "builderOptimizationLevel",
     "saveEngine",
+    "inputIOFormats",
+    "outputIOFormats",
+    "workspace",
 )
 
 
@@ -145,8 +151,13 @@ def _infer(engine, opts, log, info):
                 "is waited for); add --separateProfileRun for undisturbed timings"
             )
         context.profiling = inline
-        queries, wall_ms = run_queries(bindings, opts.iterations, opts.duration, transfers, profile)
+        queries, wall_ms = run_queries(
+            bindings, opts.iterations, opts.duration, transfers, profile, opts.useSpinWait
+        )
         summary(log, queries, wall_ms, warmups, warm_ms, opts)
+        if opts.exportTimes:
+            export_times(opts.exportTimes, queries)
+            log.info(f"Times written to {opts.exportTimes}")
         if opts.profile_layers and opts.separateProfileRun:
             profile = LayerProfile()
             context.profiling = True
@@ -160,9 +171,11 @@ def _infer(engine, opts, log, info):
             if opts.exportProfile:
                 export_profile(opts.exportProfile, profile)
                 log.info(f"Profile written to {opts.exportProfile}")
+        if (opts.exportOutput or opts.dumpOutput) and not transfers:
+            bindings.d2h()
+        if opts.dumpOutput:
+            dump_output(log, bindings)
         if opts.exportOutput:
-            if not transfers:
-                bindings.d2h()
             export_output(opts.exportOutput, bindings)
             log.info(f"Outputs written to {opts.exportOutput}")
     finally:
@@ -170,11 +183,18 @@ def _infer(engine, opts, log, info):
 
 
 def _run(opts, log):
+    for note in no_effect_notes(opts):
+        log.info(note)
+    if opts.noTF32:
+        log.info("--noTF32: clrt's FP32 layers never use TF32")
     _select_device(opts, log)
     plan = _engine_bytes(opts, log)
     runtime, engine = _deserialize(plan, opts)
     info = _layer_info(engine, opts, log)
-    _infer(engine, opts, log, info)
+    if opts.skipInference:
+        log.info("--skipInference: inference skipped")
+    else:
+        _infer(engine, opts, log, info)
     del runtime
 
 

@@ -68,7 +68,7 @@ def _put(out, name, value):
 
 def parse_layer_precisions(spec: str) -> "dict[str, _trt.DataType]":
     """'*:fp16,conv1:fp32' -> {'*': DataType.HALF, 'conv1': DataType.FLOAT} (ordered as given)."""
-    out = {}
+    out: dict[str, _trt.DataType] = {}
     for name, value in _items(spec, "--layerPrecisions"):
         _put(out, name, _datatype(value, name, "--layerPrecisions"))
     return out
@@ -76,7 +76,7 @@ def parse_layer_precisions(spec: str) -> "dict[str, _trt.DataType]":
 
 def parse_layer_output_types(spec: str) -> "dict[str, list[_trt.DataType]]":
     """'*:fp16,split:fp32+fp16' -> {'*': [HALF], 'split': [FLOAT, HALF]} (ordered as given)."""
-    out = {}
+    out: dict[str, list[_trt.DataType]] = {}
     for name, value in _items(spec, "--layerOutputTypes"):
         types = value.split("+")
         _put(out, name, [_datatype(t, name, "--layerOutputTypes") for t in types])

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,9 @@ struct BuilderConfig {
   uint64_t workspace_limit = std::numeric_limits<uint64_t>::max();
   int optimization_level = 3;  // 0: no timing, take each kind's preferred tactic
   std::vector<runtime::Profile> profiles;
+  // set_calibration_profile: when set, calibration batches take every dynamic dim from its opt
+  // shapes (TensorRT's rule) instead of the batch size and the first profile.
+  std::optional<runtime::Profile> calibration_profile;
   // INT8: the calibrator (not owned; may be null: ranges then come from the network's tensors'
   // dynamic ranges or Q/DQ scales).
   quant::CalibratorSource* calibrator = nullptr;

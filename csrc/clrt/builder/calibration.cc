@@ -312,14 +312,25 @@ void refineRanges(const Shaped& s, runtime::Engine& engine, const std::vector<Ba
 }
 
 // The expected shape of each input for calibration batches: dynamic batch dims take the
-// calibrator's batch size, other dynamic dims the first profile's opt shape.
+// calibrator's batch size, other dynamic dims the first profile's opt shape; with a calibration
+// profile, every dynamic dim takes its opt shape.
 std::map<int, Dims> calibrationShapes(const Shaped& s, const BuilderConfig& config, int batch) {
   std::map<int, Dims> shapes;
+  const runtime::Profile* calib =
+      config.calibration_profile ? &*config.calibration_profile : nullptr;
   for (int t : s.net.inputs) {
     Dims d = s.net.tensors[t].dims;
     const std::string& name = s.net.tensors[t].name;
     for (size_t i = 0; i < d.size(); ++i) {
       if (d[i] >= 0) continue;
+      if (calib) {
+        auto it = calib->shapes.find(name);
+        CLRT_CHECK(it != calib->shapes.end() && i < it->second.opt.size(), kBuild,
+                   "calibration: input '", name, "' has dynamic dim ", i,
+                   " and the calibration profile gives it no shape");
+        d[i] = it->second.opt[i];
+        continue;
+      }
       if (i == 0) {
         d[i] = batch;
         continue;

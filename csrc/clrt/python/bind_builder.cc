@@ -217,6 +217,23 @@ void bindConfig(py::module_& m) {
           py::arg("profile"), "Adds a copy of the profile; returns its index.")
       .def_property_readonly("num_optimization_profiles",
                              [](const Config& c) { return c.cfg.profiles.size(); })
+      .def(
+          "set_calibration_profile",
+          [](Config& c, const Profile& pr) {
+            CLRT_CHECK(!pr.p.shapes.empty(), kValue,
+                       "set_calibration_profile: the profile sets no shapes (use set_shape)");
+            c.cfg.calibration_profile = pr.p;
+            return true;
+          },
+          py::arg("profile"),
+          "INT8 calibration runs at this profile's opt shapes (a copy is kept).")
+      .def(
+          "get_calibration_profile",
+          [](const Config& c) {
+            return c.cfg.calibration_profile ? py::cast(Profile{*c.cfg.calibration_profile})
+                                             : py::object(py::none());
+          },
+          "The calibration profile, or None.")
       .def_property(
           "profiling_verbosity", [](const Config& c) { return c.verbosity; },
           [](Config& c, ProfilingVerbosity v) { c.verbosity = v; })

@@ -400,6 +400,10 @@ py::object wrapEngine(std::shared_ptr<runtime::Engine> engine, py::object logger
   return py::cast(Engine{std::move(engine), std::move(logger), std::move(name)});
 }
 
+std::shared_ptr<runtime::Engine> engineOf(const py::handle& engine) {
+  return engine.cast<const Engine&>().e;
+}
+
 void bind_engine(py::module_& m) {
   py::enum_<TensorIOMode>(m, "TensorIOMode")
       .value("NONE", TensorIOMode::kNONE)

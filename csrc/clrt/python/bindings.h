@@ -47,6 +47,12 @@ void bind_inspector(py::module_& m);  // IEngineInspector, LayerInformationForma
 // An IEngineInspector over `engine` (bind_inspector.cc).
 py::object makeInspector(std::shared_ptr<runtime::Engine> engine);
 
+// TensorFormat/TensorLocation, and the engine and ITensor queries with one answer on OpenCL
+// (bind_compat.cc); after bind_engine.
+void bind_compat(py::module_& m);
+// The engine inside an ICudaEngine object (bind_engine.cc); TypeError for other objects.
+std::shared_ptr<runtime::Engine> engineOf(const py::handle& engine);
+
 // Emits a DeprecationWarning pointing at the caller (raises when warnings are errors).
 void warnDeprecated(const std::string& msg);
 

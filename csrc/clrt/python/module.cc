@@ -13,4 +13,5 @@ PYBIND11_MODULE(_clrt, m) {
   clrt::python::bind_calibrator(m);
   clrt::python::bind_quant(m);
   clrt::python::bind_inspector(m);
+  clrt::python::bind_compat(m);
 }

@@ -1,0 +1,148 @@
+"""TensorRT API that clrt implements in Python over its own calls: plugin-library init, stream
+readers for deserialization, IProfiler callbacks, and pycuda's pagelocked_* host buffers."""
+
+import weakref
+
+import numpy as np
+
+from . import _clrt
+
+
+def init_libnvinfer_plugins(logger=None, namespace=""):
+    """TensorRT loads its plugin library here; clrt offers no plugins, so there is nothing to
+    load. Returns True, as TensorRT does on success."""
+    return True
+
+
+def pagelocked_empty(shape, dtype, order="C", mem_flags=0):
+    """pycuda's page-locked host buffer. OpenCL copies from any host memory, so this is an
+    ordinary NumPy array (mem_flags is accepted and has no effect)."""
+    return np.empty(shape, dtype, order=order)
+
+
+def pagelocked_zeros(shape, dtype, order="C", mem_flags=0):
+    """As pagelocked_empty, zero-filled."""
+    return np.zeros(shape, dtype, order=order)
+
+
+class IStreamReader:
+    """Supplies a serialized engine in pieces to Runtime.deserialize_cuda_engine. Subclasses
+    implement read(size) -> bytes (fewer bytes, or none, at the end of the stream)."""
+
+    def read(self, size):
+        raise NotImplementedError("IStreamReader subclasses implement read(size)")
+
+
+class IStreamReaderV2:
+    """TensorRT 10's stream reader: read(size, stream) -> bytes and seek(offset, where) -> bool.
+    clrt reads the stream from its current position to the end and never seeks."""
+
+    def read(self, size, stream):
+        raise NotImplementedError("IStreamReaderV2 subclasses implement read(size, stream)")
+
+    def seek(self, offset, where):
+        raise NotImplementedError("IStreamReaderV2 subclasses implement seek(offset, where)")
+
+
+_CHUNK = 1 << 20
+
+
+def _read_stream(reader):
+    v2 = isinstance(reader, IStreamReaderV2)
+    parts = []
+    while True:
+        part = reader.read(_CHUNK, 0) if v2 else reader.read(_CHUNK)
+        if part is None:
+            break
+        part = bytes(part)
+        parts.append(part)
+        if len(part) < _CHUNK:
+            break
+    data = b"".join(parts)
+    if not data:
+        raise _clrt.EngineFormatError(
+            f"deserialize_cuda_engine: the stream reader {type(reader).__name__} gave no bytes"
+        )
+    return data
+
+
+class Runtime(_clrt.Runtime):
+    """Deserializes engines for the default OpenCL device."""
+
+    def deserialize_cuda_engine(self, serialized_engine):
+        """bytes, bytearray, memoryview, IHostMemory, a uint8 array, or an IStreamReader /
+        IStreamReaderV2 (any object with read()). Raises clrt.EngineFormatError for damaged
+        files or files built for another device."""
+        if hasattr(serialized_engine, "read") and not isinstance(
+            serialized_engine, (bytes, bytearray, memoryview)
+        ):
+            serialized_engine = _read_stream(serialized_engine)
+        return super().deserialize_cuda_engine(serialized_engine)
+
+
+class IProfiler:
+    """Receives per-layer times: set `context.profiler = MyProfiler()`; after each execution
+    clrt calls report_layer_time(layer_name, ms) once per engine layer, in execution order."""
+
+    def report_layer_time(self, layer_name, ms):
+        raise NotImplementedError(
+            "IProfiler subclasses implement report_layer_time(layer_name, ms)"
+        )
+
+
+class Profiler(IProfiler):
+    """TensorRT's default profiler: prints each layer's time."""
+
+    def report_layer_time(self, layer_name, ms):
+        print(f"{layer_name}: {ms:.6f} ms")
+
+
+# The profiler of each context (the extension's context objects hold no Python attributes).
+_profilers = weakref.WeakKeyDictionary()
+
+
+def _get_profiler(context):
+    return _profilers.get(context)
+
+
+def _set_profiler(context, profiler):
+    if profiler is None:
+        _profilers.pop(context, None)
+        context.profiling = False
+        return
+    if not callable(getattr(profiler, "report_layer_time", None)):
+        raise TypeError(
+            f"context.profiler: {type(profiler).__name__} has no report_layer_time(layer_name, ms)"
+        )
+    _profilers[context] = profiler
+    context.profiling = True
+
+
+def _reporting(run):
+    """`run` (an execute method), then the context's profiler called with each layer's time."""
+
+    def wrapper(self, *args, **kwargs):
+        result = run(self, *args, **kwargs)
+        profiler = _profilers.get(self)
+        if profiler is not None:
+            for name, ms in self.layer_times:
+                profiler.report_layer_time(name, ms)
+        return result
+
+    wrapper.__name__ = run.__name__
+    wrapper.__doc__ = run.__doc__
+    return wrapper
+
+
+def _install():
+    ctx = _clrt.IExecutionContext
+    ctx.profiler = property(
+        _get_profiler,
+        _set_profiler,
+        doc="An IProfiler called after each execution with every layer's time (None: off).",
+    )
+    for name in ("execute_v2", "execute_async_v2", "execute_async_v3", "infer"):
+        setattr(ctx, name, _reporting(getattr(ctx, name)))
+
+
+_install()
