@@ -15,14 +15,21 @@ def init_libnvinfer_plugins(logger=None, namespace=""):
 
 
 def pagelocked_empty(shape, dtype, order="C", mem_flags=0):
-    """pycuda's page-locked host buffer. OpenCL copies from any host memory, so this is an
-    ordinary NumPy array (mem_flags is accepted and has no effect)."""
-    return np.empty(shape, dtype, order=order)
+    """pycuda's page-locked host buffer: on a GPU, host memory the device transfers at bus speed
+    (infer() and memcpy_htod/dtoh then copy without staging); on CPU devices an ordinary array.
+    mem_flags is accepted and has no effect."""
+    dtype = np.dtype(dtype)
+    shape = (int(shape),) if np.ndim(shape) == 0 else tuple(int(d) for d in shape)
+    count = int(np.prod(shape, dtype=np.int64))
+    raw = _clrt._pagelocked_bytes(count * dtype.itemsize)
+    return raw.view(dtype).reshape(shape, order=order)
 
 
 def pagelocked_zeros(shape, dtype, order="C", mem_flags=0):
     """As pagelocked_empty, zero-filled."""
-    return np.zeros(shape, dtype, order=order)
+    a = pagelocked_empty(shape, dtype, order, mem_flags)
+    a[...] = 0
+    return a
 
 
 class IStreamReader:
