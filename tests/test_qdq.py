@@ -3,6 +3,7 @@
 import clrt as trt
 import numpy as np
 import onnx
+import onnxruntime as ort
 import pytest
 from helpers import (
     EXPLICIT_BATCH,
@@ -13,7 +14,6 @@ from helpers import (
     make_config,
     make_model,
     model_bytes,
-    ort_run,
     parse_network,
     parser_errors,
     rand,
@@ -28,12 +28,15 @@ from onnxruntime.quantization import (
 )
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
-# INT8 engines vs onnxruntime's run of the same QDQ model, in steps of the output's Q/DQ scale:
-# both quantize every activation with the model's scales, but the arithmetic between differs
-# (onnxruntime's integer kernels requantize with rounded fixed-point multipliers, clrt in float),
-# so a value can land one step off at each quantized tensor, and that error propagates. Seen on
-# PoCL: at most 0.5 steps on the small models (clrt's float output is not rounded to the grid),
-# at most 1.7 steps, mean 0.35, on fmnist_cnn; the bounds leave room for other devices.
+# INT8 engines vs onnxruntime's run of the same QDQ model, in steps of the output's Q/DQ scale.
+# The reference runs with onnxruntime's graph optimizations off, so every QuantizeLinear /
+# DequantizeLinear executes as the ONNX spec defines it (float arithmetic between them). With
+# optimizations on, onnxruntime 1.32 fuses the pairs into integer kernels whose results are up to
+# 17 steps from its own unfused run on the conv model here (1.30 stayed within the bounds below),
+# so the fused path is not a reference. clrt computes in float between quantized tensors as the
+# spec does, but accumulates in another order, so a value can land one step off at each
+# quantized tensor and that propagates. Seen on PoCL: at most 0.5 steps on the small models, at most 1.7 steps, mean
+# 0.35, on fmnist_cnn; the bounds leave room for other devices.
 MAX_STEPS = 3
 # Mean error, in output steps: most outputs agree to within half a step.
 MEAN_STEPS = 0.75
@@ -46,6 +49,17 @@ class _Reader(CalibrationDataReader):
 
     def get_next(self):
         return next(self._it, None)
+
+
+def ort_run(model, feeds):
+    """onnxruntime's outputs with graph optimizations off: Q/DQ nodes run one by one, as the ONNX
+    spec defines them (see the note on MAX_STEPS)."""
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    opts.log_severity_level = 3
+    sess = ort.InferenceSession(model_bytes(model), opts, providers=["CPUExecutionProvider"])
+    names = [o.name for o in sess.get_outputs()]
+    return dict(zip(names, sess.run(names, feeds)))
 
 
 def quantize(model, batches, tmp_path, symmetric=True, activation=QuantType.QInt8, pre=True):
