@@ -243,12 +243,13 @@ void checkResolved(const EngineDesc& d, const ResolvedShapes& r, const std::stri
         malformed(tensorField(net, t) + " dims",
                   str(dimsToString(x.dims), ", but ", layerField(net, li), " gives ",
                       dimsToString(got), " at ", corner));
-      // A layer with a storage dtype (FP16/INT8) writes it in place of the float it computes.
+      // A layer with storage dtypes (the precision contract) writes FLOAT, HALF or INT8 in place
+      // of what it computes; out_dtypes, checked against the tensors, says which.
       const DataType want = r.dtypes[t];
-      const bool floatLike = want == DataType::kFLOAT || want == DataType::kHALF;
-      const bool stored =
-          x.dtype == DataType::kFLOAT || x.dtype == DataType::kHALF || x.dtype == DataType::kINT8;
-      if (x.dtype != want && !(storage && floatLike && stored))
+      auto isStorage = [](DataType v) {
+        return v == DataType::kFLOAT || v == DataType::kHALF || v == DataType::kINT8;
+      };
+      if (x.dtype != want && !(storage && isStorage(want) && isStorage(x.dtype)))
         malformed(
             tensorField(net, t) + " dtype",
             str(dtypeName(x.dtype), ", but ", layerField(net, li), " gives ", dtypeName(want)));

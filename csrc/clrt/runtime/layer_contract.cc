@@ -67,7 +67,8 @@ const std::vector<AttrSpec> kAllAttrs = {{"strides", T::kInts},
                                          {"first_transpose", T::kInts},
                                          {"second_transpose", T::kInts},
                                          {"zero_is_placeholder", T::kInt},
-                                         {"noop_with_empty_axes", T::kInt}};
+                                         {"noop_with_empty_axes", T::kInt},
+                                         {"reason", T::kStr}};
 
 // Every attr name above with its type; a kind's spec lists the names it accepts.
 const AttrSpec& attrSpec(const std::string& name) {
@@ -81,7 +82,10 @@ const KindSpec& specOf(LayerKind k) {
   using V = std::vector<const char*>;
   auto make = [](V attrs, V required, V weights, V requiredWeights) {
     KindSpec s;
-    for (const char* a : attrs) s.attrs.push_back(attrSpec(a));
+    for (const char* a : attrs) {
+      s.attrs.push_back(attrSpec(a));
+      CLRT_CHECK(*s.attrs.back().name, kRuntime, "internal: attr '", a, "' has no type");
+    }
     s.required_attrs = std::move(required);
     s.weights = std::move(weights);
     s.required_weights = std::move(requiredWeights);
