@@ -534,7 +534,10 @@ def small_model():
     return model
 
 
-def build_small_engine():
+def build_small_engine(precision="fp32"):
+    """The small model's engine, dynamic batch 1..4. precision "int8": INT8 with FP16 allowed
+    (dynamic ranges on every tensor), so the file also holds precision-contract attrs, REFORMAT
+    layers and INT8/HALF tensors."""
     import clrt as trt
 
     logger = trt.Logger(trt.Logger.ERROR)
@@ -545,6 +548,14 @@ def build_small_engine():
         raise RuntimeError("; ".join(str(parser.get_error(i)) for i in range(parser.num_errors)))
     config = builder.create_builder_config()
     config.builder_optimization_level = 0
+    if precision == "int8":
+        for i in range(network.num_layers):
+            layer = network.get_layer(i)
+            for k in range(layer.num_outputs):
+                layer.get_output(k).set_dynamic_range(-4, 4)
+        network.get_input(0).set_dynamic_range(-1, 1)
+        config.set_flag(trt.BuilderFlag.INT8)
+        config.set_flag(trt.BuilderFlag.FP16)
     profile = builder.create_optimization_profile()
     profile.set_shape("x", (1, 1, 6, 6), (2, 1, 6, 6), (4, 1, 6, 6))
     config.add_optimization_profile(profile)
@@ -554,6 +565,7 @@ def build_small_engine():
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--engine", help="engine file to edit (default: build a small one)")
+    ap.add_argument("--precision", choices=("fp32", "int8"), default="fp32", help="of that one")
     ap.add_argument("--trials", type=int, default=0, help="number of random edits")
     ap.add_argument("--minutes", type=float, default=0, help="or: run this long")
     ap.add_argument("--systematic", type=int, default=0, help="or: N edits of every field")
@@ -566,7 +578,7 @@ def main():
     args = ap.parse_args()
     if not (args.trials or args.minutes or args.systematic):
         args.trials = 1000
-    plan = Path(args.engine).read_bytes() if args.engine else build_small_engine()
+    plan = Path(args.engine).read_bytes() if args.engine else build_small_engine(args.precision)
     fields = parse_fields(plan)
     print(f"engine: {len(plan)} bytes, {len(fields)} fields; seed {args.seed}", flush=True)
     rng = random.Random(args.seed)

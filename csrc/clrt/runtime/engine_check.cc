@@ -55,7 +55,9 @@ void checkIoLists(const ir::Network& net) {
   std::set<int> outs(net.outputs.begin(), net.outputs.end());
   if (ins.size() != net.inputs.size()) malformed("network input list", "lists a tensor twice");
   if (outs.size() != net.outputs.size()) malformed("network output list", "lists a tensor twice");
-  std::set<std::string> names;
+  // Names are looked up per list (an input and an output may share one: ONNX lets a graph
+  // output be a graph input).
+  std::set<std::string> inNames, outNames;
   for (size_t t = 0; t < net.tensors.size(); ++t) {
     const ir::Tensor& x = net.tensors[t];
     const int id = static_cast<int>(t);
@@ -72,10 +74,10 @@ void checkIoLists(const ir::Network& net) {
     if (in && x.producer != -1)
       malformed(tensorField(net, id) + " producer",
                 str("a network input has no producer, this one names layer ", x.producer));
-    if ((in || out) && (x.name.empty() || !names.insert(x.name).second))
+    if ((in || out) && (x.name.empty() || !(in ? inNames : outNames).insert(x.name).second))
       malformed(tensorField(net, id) + " name", x.name.empty()
                                                     ? "an input or output needs a name"
-                                                    : "another input or output has the same name");
+                                                    : "another one in its list has the same name");
     if ((in || out) && !validUtf8(x.name))
       malformed(tensorField(net, id) + " name", "an input or output name must be valid UTF-8");
   }
