@@ -85,27 +85,10 @@ ir::Network inExecutionOrder(const ir::Network& net) {
   return out;
 }
 
-std::vector<uint8_t> placeLayers(const ir::Network& net) {
-  std::vector<uint8_t> onHost(net.layers.size(), 0);
-  std::vector<bool> hostKnown(net.tensors.size(), false);
-  for (size_t li = 0; li < net.layers.size(); ++li) {
-    const auto& l = net.layers[li];
-    bool host = l.kind == LayerKind::kCONSTANT || l.kind == LayerKind::kSHAPE;
-    if (!host && ir::canEvalOnHost(l.kind)) {
-      host = true;
-      for (int t : l.inputs)
-        if (t >= 0 && !hostKnown[t]) host = false;
-    }
-    onHost[li] = host;
-    for (int t : l.outputs) hostKnown[t] = host;
-  }
-  return onHost;
-}
-
 Shaped shape(ir::Network net, const std::vector<runtime::Profile>& profiles) {
   Shaped s;
   s.net = inExecutionOrder(net);
-  s.on_host = placeLayers(s.net);
+  s.on_host = runtime::placeLayers(s.net);
   const size_t nprof = std::max<size_t>(profiles.size(), 1);
   for (size_t p = 0; p < nprof; ++p) {
     s.opt.push_back(
@@ -190,6 +173,7 @@ bool Builder::platformHasFastFp16() const {
 bool Builder::platformHasFastInt8() const { return true; }
 
 runtime::EngineDesc Builder::build(const ir::Network& network, const BuilderConfig& config) {
+  ocl::ProgramLogScope programLog(logger_);  // e.g. a damaged kernel-cache entry, rebuilt
   CLRT_CHECK(!network.outputs.empty(), kBuild,
              "network has no outputs: mark at least one with network.mark_output(tensor)");
   checkProfiles(network, config);

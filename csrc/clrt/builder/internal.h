@@ -14,8 +14,6 @@
 
 namespace clrt::builder::detail {
 
-// Which layers run on the host: constants, shapes and shape math whose inputs are host-known.
-std::vector<uint8_t> placeLayers(const ir::Network& net);
 // Layers reordered into execution (topological) order, ids renumbered.
 ir::Network inExecutionOrder(const ir::Network& net);
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "clrt/core/error.h"
+#include "clrt/core/logger.h"
 
 namespace clrt::ocl {
 
@@ -64,19 +65,21 @@ class Device {
              bool blocking) const;
   void read(cl_command_queue q, cl_mem buf, size_t offset, size_t bytes, void* dst) const;
 
-  // Builds (or loads from the in-process, plan-provided or disk cache) a program from the
-  // embedded kernel file `file` (e.g. "conv.cl") with build options `options` (-D...).
-  // Thread-safe. Returns a retained program owned by the device's cache.
+  // A program from the embedded kernel file `file` (e.g. "conv.cl") with build options
+  // `options` (-D...): from the engine-file binaries of a ProgramBinaryScope alive on this thread,
+  // else from the in-process cache, the disk cache or a compilation of the source. Thread-safe.
+  // Returns a retained program owned by the device's cache.
   cl_program program(const std::string& file, const std::string& options);
-  // Programs built or loaded in this process, for the engine file: key -> binary.
+  // Programs built from source (or the disk cache) in this process, for the engine file:
+  // key -> binary.
   std::map<std::string, std::vector<uint8_t>> programBinaries(const std::vector<std::string>& keys);
-  // Makes binaries from an engine file available; program() then never compiles them.
-  void addProgramBinaries(const std::map<std::string, std::vector<uint8_t>>& bins);
   static std::string programKey(const std::string& file, const std::string& options);
   int compileCount() const { return compile_count_; }  // compilations done in this process
 
   // A kernel object from a cached program (new object each call; caller releases).
   cl_kernel kernel(const std::string& file, const std::string& options, const char* name);
+  // A kernel object from a program program() returned (`file` names it in errors).
+  static cl_kernel kernel(cl_program program, const std::string& file, const char* name);
 
  private:
   Device() = default;
@@ -85,8 +88,9 @@ class Device {
   cl_context ctx_ = nullptr;
   cl_command_queue queue_ = nullptr;
   std::mutex mu_;
+  // Key -> program built from source or the disk cache; "key#<binary checksum>" -> program made
+  // from an engine file's binary (never handed to a build or to an engine without that binary).
   std::map<std::string, cl_program> programs_;
-  std::map<std::string, std::vector<uint8_t>> plan_binaries_;
   int compile_count_ = 0;
 };
 
@@ -105,6 +109,46 @@ class ProgramRecorder {
   std::vector<std::string> keys_;
   ProgramRecorder* prev_;
 };
+
+// While alive on a thread, program() on that thread loads these engine-file binaries (program
+// key -> binary) instead of building the source. The binaries must already be integrity-checked
+// (plan/): a damaged binary can crash the driver's loader.
+class ProgramBinaryScope {
+ public:
+  explicit ProgramBinaryScope(const std::map<std::string, std::vector<uint8_t>>& binaries);
+  ~ProgramBinaryScope();
+  ProgramBinaryScope(const ProgramBinaryScope&) = delete;
+  ProgramBinaryScope& operator=(const ProgramBinaryScope&) = delete;
+  struct Entry {
+    const std::vector<uint8_t>* binary;
+    uint64_t checksum;
+  };
+  const Entry* find(const std::string& key) const;
+
+ private:
+  std::map<std::string, Entry> entries_;
+  ProgramBinaryScope* prev_;
+};
+
+// While alive on a thread, what program() meets on that thread and recovers from (a damaged
+// kernel-cache entry, a binary the driver rejects) is logged here as a warning.
+class ProgramLogScope {
+ public:
+  explicit ProgramLogScope(ILogger* logger);
+  ~ProgramLogScope();
+  ProgramLogScope(const ProgramLogScope&) = delete;
+  ProgramLogScope& operator=(const ProgramLogScope&) = delete;
+  static ILogger* current();
+
+ private:
+  ILogger* prev_;
+};
+
+// The kernel-cache entry on disk: "CLRTKC1\0", u64 binary length, u64 checksum64 of the binary,
+// the binary. decode returns the binary, or an empty vector with `why` set when the entry is
+// damaged (wrong magic, truncated, trailing bytes, checksum mismatch).
+std::vector<uint8_t> encodeCacheEntry(const std::vector<uint8_t>& binary);
+std::vector<uint8_t> decodeCacheEntry(const std::vector<uint8_t>& entry, std::string* why);
 
 // RAII for cl_mem / cl_kernel / cl_event.
 struct MemHandle {

@@ -1,13 +1,11 @@
-// Program building with three cache levels: in-process, engine-file binaries, and on disk
-// (~/.cache/clrt, keyed by device fingerprint + source hash + options).
-#include <sys/stat.h>
-#include <unistd.h>
-
+// Program building with three sources: the engine-file binaries of the load in progress, an
+// in-process cache, and the disk cache (~/.cache/clrt, keyed by device fingerprint + source
+// hash + options; entries checksummed), else a compilation of the embedded source.
 #include <cstdio>
-#include <cstdlib>
-#include <fstream>
 
+#include "clrt/core/checksum.h"
 #include "clrt/ocl/device.h"
+#include "clrt/ocl/disk_cache.h"
 
 namespace clrt::ocl {
 
@@ -16,6 +14,8 @@ const std::map<std::string, std::string>& embeddedKernels();  // generated at bu
 namespace {
 
 thread_local ProgramRecorder* t_recorder = nullptr;
+thread_local ProgramBinaryScope* t_binaries = nullptr;
+thread_local ILogger* t_logger = nullptr;
 
 uint64_t fnv1a(const std::string& s) {
   uint64_t h = 1469598103934665603ull;
@@ -32,36 +32,37 @@ std::string hex(uint64_t v) {
   return buf;
 }
 
-std::string cacheDir() {
-  if (const char* off = std::getenv("CLRT_DISABLE_DISK_CACHE"); off && *off && *off != '0')
-    return "";
-  if (const char* d = std::getenv("CLRT_CACHE_DIR"); d && *d) return d;
-  const char* xdg = std::getenv("XDG_CACHE_HOME");
-  const char* home = std::getenv("HOME");
-  if (xdg && *xdg) return std::string(xdg) + "/clrt";
-  if (home && *home) return std::string(home) + "/.cache/clrt";
-  return "";
-}
-
-bool readFile(const std::string& path, std::vector<uint8_t>& out) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return false;
-  out.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
-  return !out.empty();
-}
-
-void writeFileAtomic(const std::string& dir, const std::string& name,
-                     const std::vector<uint8_t>& data) {
-  if (dir.empty()) return;
-  for (size_t i = 1; i <= dir.size(); ++i)
-    if (i == dir.size() || dir[i] == '/') ::mkdir(dir.substr(0, i).c_str(), 0755);
-  const std::string tmp = dir + "/" + name + ".tmp" + std::to_string(::getpid());
-  {
-    std::ofstream f(tmp, std::ios::binary);
-    if (!f) return;
-    f.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
+// Warnings logged when it goes out of scope, to the thread's ProgramLogScope logger.
+struct DeferredWarnings {
+  std::vector<std::string> messages;
+  void add(std::string m) { messages.push_back(std::move(m)); }
+  ~DeferredWarnings() {
+    for (const auto& m : messages) {
+      try {
+        logMessage(t_logger, Severity::kWARNING, m);
+      } catch (...) {  // a logger that throws must not end the process from a destructor
+      }
+    }
   }
-  std::rename(tmp.c_str(), (dir + "/" + name).c_str());
+};
+
+// A built program from a binary, or nullptr when the driver refuses it.
+cl_program fromBinary(cl_context ctx, cl_device_id dev, const std::vector<uint8_t>& bin,
+                      const std::string& opts) {
+  if (bin.empty()) return nullptr;
+  const unsigned char* ptr = bin.data();
+  size_t n = bin.size();
+  cl_int status = CL_SUCCESS, err = CL_SUCCESS;
+  cl_program p = clCreateProgramWithBinary(ctx, 1, &dev, &n, &ptr, &status, &err);
+  if (err != CL_SUCCESS || status != CL_SUCCESS) {
+    if (p) clReleaseProgram(p);
+    return nullptr;
+  }
+  if (clBuildProgram(p, 1, &dev, opts.c_str(), nullptr, nullptr) != CL_SUCCESS) {
+    clReleaseProgram(p);
+    return nullptr;
+  }
+  return p;
 }
 
 std::vector<uint8_t> binaryOf(cl_program p) {
@@ -84,6 +85,22 @@ std::string buildLog(cl_program p, cl_device_id d) {
 }
 
 }  // namespace
+
+ProgramBinaryScope::ProgramBinaryScope(const std::map<std::string, std::vector<uint8_t>>& binaries)
+    : prev_(t_binaries) {
+  for (const auto& [key, bin] : binaries)
+    entries_[key] = {&bin, checksum64(bin.data(), bin.size())};
+  t_binaries = this;
+}
+ProgramBinaryScope::~ProgramBinaryScope() { t_binaries = prev_; }
+const ProgramBinaryScope::Entry* ProgramBinaryScope::find(const std::string& key) const {
+  auto it = entries_.find(key);
+  return it == entries_.end() ? nullptr : &it->second;
+}
+
+ProgramLogScope::ProgramLogScope(ILogger* logger) : prev_(t_logger) { t_logger = logger; }
+ProgramLogScope::~ProgramLogScope() { t_logger = prev_; }
+ILogger* ProgramLogScope::current() { return t_logger; }
 
 ProgramRecorder::ProgramRecorder() : prev_(t_recorder) { t_recorder = this; }
 ProgramRecorder::~ProgramRecorder() { t_recorder = prev_; }
@@ -113,33 +130,40 @@ std::string Device::programKey(const std::string& file, const std::string& optio
 cl_program Device::program(const std::string& file, const std::string& options) {
   const std::string key = programKey(file, options);
   if (t_recorder) t_recorder->add(key);
+  DeferredWarnings warnings;  // destroyed after the lock: a Python logger takes the GIL
   std::lock_guard<std::mutex> lock(mu_);
+  const std::string opts = "-cl-std=CL1.2 " + options;
+  const std::string what = str(file, " [", options, "]");
+
+  if (const ProgramBinaryScope::Entry* e = t_binaries ? t_binaries->find(key) : nullptr) {
+    const std::string binKey = key + "#" + hex(e->checksum);
+    if (auto it = programs_.find(binKey); it != programs_.end()) return it->second;
+    if (cl_program p = fromBinary(ctx_, dev_, *e->binary, opts)) return programs_[binKey] = p;
+    warnings.add(str("the OpenCL driver refused the engine file's binary of ", what,
+                     "; building it from source"));
+  }
   if (auto it = programs_.find(key); it != programs_.end()) return it->second;
 
-  const std::string opts = "-cl-std=CL1.2 " + options;
-  auto fromBinary = [&](const std::vector<uint8_t>& bin) -> cl_program {
-    const unsigned char* ptr = bin.data();
-    size_t n = bin.size();
-    cl_int status = CL_SUCCESS, err = CL_SUCCESS;
-    cl_program p = clCreateProgramWithBinary(ctx_, 1, &dev_, &n, &ptr, &status, &err);
-    if (err != CL_SUCCESS || status != CL_SUCCESS) {
-      if (p) clReleaseProgram(p);
-      return nullptr;
-    }
-    if (clBuildProgram(p, 1, &dev_, opts.c_str(), nullptr, nullptr) != CL_SUCCESS) {
-      clReleaseProgram(p);
-      return nullptr;
-    }
-    return p;
-  };
-
   cl_program prog = nullptr;
-  if (auto it = plan_binaries_.find(key); it != plan_binaries_.end()) prog = fromBinary(it->second);
-  const std::string dir = cacheDir();
-  const std::string diskName = hex(fnv1a(info_.fingerprint() + "#" + key)) + ".bin";
-  if (!prog && !dir.empty()) {
-    std::vector<uint8_t> bin;
-    if (readFile(dir + "/" + diskName, bin)) prog = fromBinary(bin);
+  const std::string dir = detail::cacheDir();
+  // The ".v2" entries carry a length and a checksum; older raw entries are simply not found.
+  const std::string diskName = hex(fnv1a(info_.fingerprint() + "#" + key)) + ".v2.bin";
+  if (!dir.empty()) {
+    const std::string path = dir + "/" + diskName;
+    std::vector<uint8_t> entry;
+    if (detail::readFile(path, entry)) {
+      std::string why;
+      const std::vector<uint8_t> bin = decodeCacheEntry(entry, &why);
+      if (!bin.empty()) {
+        prog = fromBinary(ctx_, dev_, bin, opts);
+        if (!prog) why = "the OpenCL driver refused its binary";
+      }
+      if (!prog) {
+        warnings.add(str("kernel cache entry '", path, "' for ", what, " is damaged (", why,
+                         "); deleting it and building the program from source"));
+        detail::removeFile(path);
+      }
+    }
   }
   if (!prog) {
     const std::string& src = kernelSource(file);
@@ -152,10 +176,13 @@ cl_program Device::program(const std::string& file, const std::string& options) 
     if (clBuildProgram(prog, 1, &dev_, opts.c_str(), nullptr, nullptr) != CL_SUCCESS) {
       const std::string log = buildLog(prog, dev_);
       clReleaseProgram(prog);
-      fail(ErrorKind::kDevice, str("building OpenCL program ", file, " [", options, "] for ",
-                                   info_.name, " failed:\n", log));
+      fail(ErrorKind::kDevice,
+           str("building OpenCL program ", what, " for ", info_.name, " failed:\n", log));
     }
-    writeFileAtomic(dir, diskName, binaryOf(prog));
+    if (!dir.empty()) {
+      const std::vector<uint8_t> bin = binaryOf(prog);
+      if (!bin.empty()) detail::writeFileAtomic(dir, diskName, encodeCacheEntry(bin));
+    }
   }
   programs_[key] = prog;
   return prog;
@@ -173,13 +200,11 @@ std::map<std::string, std::vector<uint8_t>> Device::programBinaries(
   return out;
 }
 
-void Device::addProgramBinaries(const std::map<std::string, std::vector<uint8_t>>& bins) {
-  std::lock_guard<std::mutex> lock(mu_);
-  for (auto& [k, v] : bins) plan_binaries_[k] = v;
+cl_kernel Device::kernel(const std::string& file, const std::string& options, const char* name) {
+  return kernel(program(file, options), file, name);
 }
 
-cl_kernel Device::kernel(const std::string& file, const std::string& options, const char* name) {
-  cl_program p = program(file, options);
+cl_kernel Device::kernel(cl_program p, const std::string& file, const char* name) {
   cl_int err = CL_SUCCESS;
   cl_kernel k = clCreateKernel(p, name, &err);
   if (err != CL_SUCCESS)

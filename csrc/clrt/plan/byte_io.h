@@ -1,4 +1,4 @@
-// Little-endian byte writer and bounds-checked reader for the engine file, plus its checksum.
+// Little-endian byte writer and bounds-checked reader for the engine file.
 #pragma once
 
 #include <cstdint>
@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "clrt/core/checksum.h"
 #include "clrt/core/error.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -13,26 +14,6 @@
 #endif
 
 namespace clrt::plan {
-
-// FNV-1a 64 taken a word at a time (8x faster than per byte on large weights), with a
-// xorshift after each multiply so high bits feed back into low ones. Every step is a
-// bijection of the state, so any single changed word always changes the result.
-inline uint64_t checksum64(const uint8_t* p, size_t n) {
-  uint64_t h = 1469598103934665603ull;
-  const uint64_t prime = 1099511628211ull;
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    std::memcpy(&w, p + i, 8);
-    h = (h ^ w) * prime;
-    h ^= h >> 29;
-  }
-  for (; i < n; ++i) {
-    h = (h ^ p[i]) * prime;
-    h ^= h >> 29;
-  }
-  return (h ^ n) * prime;
-}
 
 class Writer {
  public:
@@ -80,6 +61,24 @@ inline std::string printable(const std::string& s) {
     }
   }
   if (s.size() > 64) out += "...";
+  return out;
+}
+
+// A whole message that may quote bytes from a damaged file: newlines and printable ASCII kept,
+// other bytes escaped, so it stays valid text for any consumer (Python decodes it as UTF-8).
+inline std::string printableText(const std::string& s) {
+  std::string out;
+  for (const char ch : s) {
+    const unsigned char c = static_cast<unsigned char>(ch);
+    if ((c >= 0x20 && c < 0x7f) || c == '\n') {
+      out += ch;
+    } else {
+      static const char* hex = "0123456789abcdef";
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
   return out;
 }
 

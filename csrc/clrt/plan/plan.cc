@@ -7,6 +7,7 @@
 #include <cstring>
 #include <limits>
 #include <optional>
+#include <set>
 #include <type_traits>
 #include <variant>
 
@@ -36,24 +37,37 @@ constexpr size_t kMinLayer = 8 + 8 + 8 + 8 + 8 + 8 + 8 + 1 + 8 + 1;
 constexpr size_t kMinAttr = 8 + 1 + 8;        // name, tag, smallest value
 constexpr size_t kMinWeight = 8 + 4 + 8 + 8;  // name, dtype, rank, byte length
 constexpr size_t kMinShapeRange = 8 + 3 * 8;  // input name, three ranks
-constexpr size_t kMinBinary = 8 + 8;          // key, byte length
+constexpr size_t kMinBinary = 8 + 8 + 8;      // key, checksum, byte length
 
 bool validDtype(int64_t v) { return v >= 0 && v <= static_cast<int64_t>(DataType::kINT64); }
 
-// Bytes a host tensor of this dtype and shape must hold; UINT64_MAX on a negative dim or an
-// overflow, which no byte count can equal.
+constexpr uint64_t kBadSize = std::numeric_limits<uint64_t>::max();
+
+// Bytes a dense tensor of this dtype and shape holds; kBadSize on a negative dim or a size
+// beyond int64 (which no byte count can equal).
 uint64_t expectedBytes(DataType t, const Dims& dims) {
-  constexpr uint64_t kBad = std::numeric_limits<uint64_t>::max();
   for (int64_t d : dims)
-    if (d < 0) return kBad;
+    if (d < 0) return kBadSize;
   for (int64_t d : dims)
     if (d == 0) return 0;
+  constexpr uint64_t kMax = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
   uint64_t n = dtypeSize(t);
   for (int64_t d : dims) {
-    if (n > kBad / static_cast<uint64_t>(d)) return kBad;
+    if (n > kMax / static_cast<uint64_t>(d)) return kBadSize;
     n *= static_cast<uint64_t>(d);
   }
   return n;
+}
+
+// Why expectedBytes is kBadSize, with the numbers.
+std::string sizeProblem(DataType t, const Dims& dims) {
+  for (size_t i = 0; i < dims.size(); ++i)
+    if (dims[i] < 0) return str("dimension ", i, " is ", dims[i]);
+  long double n = dtypeSize(t);
+  for (int64_t d : dims) n *= static_cast<long double>(d);
+  return str("shape ", dimsToString(dims), " of ", dtypeName(t), " needs about ",
+             static_cast<double>(n), " bytes, beyond int64 (", std::numeric_limits<int64_t>::max(),
+             ")");
 }
 
 // A default-constructed HostTensor (no dims, no bytes) is the IR's "no value"; kept as is.
@@ -73,9 +87,13 @@ void writeDims(Writer& w, const Dims& d) {
 void writeHost(Writer& w, const HostTensor& h, const std::string& what) {
   if (!validDtype(static_cast<int64_t>(h.dtype)))
     unwritable(str(what, " has invalid data type ", static_cast<int>(h.dtype)));
-  if (!isEmptyHost(h) && expectedBytes(h.dtype, h.dims) != h.bytes.size())
-    unwritable(str(what, " holds ", h.bytes.size(), " bytes, shape ", dimsToString(h.dims), " ",
-                   dtypeName(h.dtype), " needs ", volume(h.dims) * int64_t(dtypeSize(h.dtype))));
+  if (!isEmptyHost(h)) {
+    const uint64_t need = expectedBytes(h.dtype, h.dims);
+    if (need == kBadSize) unwritable(str(what, ": ", sizeProblem(h.dtype, h.dims)));
+    if (need != h.bytes.size())
+      unwritable(str(what, " holds ", h.bytes.size(), " bytes, shape ", dimsToString(h.dims), " ",
+                     dtypeName(h.dtype), " needs ", need));
+  }
   w.i32(static_cast<int32_t>(h.dtype));
   writeDims(w, h.dims);
   w.bytes(h.bytes);
@@ -151,11 +169,14 @@ void writeNetwork(Writer& w, const ir::Network& net) {
     unwritable("network too large for 32-bit ids");
   w.u64(nt);
   for (const auto& t : net.tensors) {
-    const std::string what = "tensor '" + t.name + "'";
-    for (int64_t d : t.dims)
-      if (d < -1) unwritable(str(what, " has dimension ", d, " in ", dimsToString(t.dims)));
+    std::string what = "tensor '" + t.name + "'";
     if (t.producer < -1 || t.producer >= static_cast<int64_t>(nl))
       unwritable(str(what, " has producer ", t.producer, ", network has ", nl, " layers"));
+    if (t.producer >= 0) what += " (output of layer '" + net.layers[t.producer].name + "')";
+    for (int64_t d : t.dims)
+      if (d < -1) unwritable(str(what, " has dimension ", d, " in ", dimsToString(t.dims)));
+    if (isStatic(t.dims) && expectedBytes(t.dtype, t.dims) == kBadSize)
+      unwritable(str(what, ": ", sizeProblem(t.dtype, t.dims)));
     w.string(t.name);
     w.i32(static_cast<int32_t>(t.dtype));
     writeDims(w, t.dims);
@@ -204,8 +225,10 @@ HostTensor readHost(Reader& r, const std::string& field) {
   h.bytes = r.bytes(field + " data");
   if (!isEmptyHost(h) && expectedBytes(h.dtype, h.dims) != h.bytes.size())
     r.malformed(field + " data", at,
-                str(h.bytes.size(), " bytes, shape ", dimsToString(h.dims), " ", dtypeName(h.dtype),
-                    " needs ", expectedBytes(h.dtype, h.dims)));
+                expectedBytes(h.dtype, h.dims) == kBadSize
+                    ? sizeProblem(h.dtype, h.dims)
+                    : str(h.bytes.size(), " bytes, shape ", dimsToString(h.dims), " ",
+                          dtypeName(h.dtype), " needs ", expectedBytes(h.dtype, h.dims)));
   return h;
 }
 
@@ -307,7 +330,10 @@ void readNetwork(Reader& r, ir::Network& net) {
     t.name = r.string("name");
     r.context = str("tensor ", i, " '", printable(t.name), "'");
     t.dtype = readDtype(r, "dtype");
+    const size_t dimsAt = r.offset();
     t.dims = readDims(r, "dims", -1);
+    if (isStatic(t.dims) && expectedBytes(t.dtype, t.dims) == kBadSize)
+      r.malformed("dims", dimsAt, sizeProblem(t.dtype, t.dims));
     producerAt[i] = r.offset();
     t.producer = r.i32("producer");
     t.is_input = r.flag("input flag");
@@ -376,6 +402,7 @@ std::vector<uint8_t> serialize(const runtime::EngineDesc& desc) {
   w.u64(desc.program_binaries.size());
   for (const auto& [key, bin] : desc.program_binaries) {
     w.string(key);
+    w.u64(checksum64(bin.data(), bin.size()));
     w.bytes(bin);
   }
 
@@ -385,7 +412,7 @@ std::vector<uint8_t> serialize(const runtime::EngineDesc& desc) {
   return std::move(buf);
 }
 
-runtime::EngineDesc deserialize(const uint8_t* data, size_t size) {
+runtime::EngineDesc deserialize(const uint8_t* data, size_t size, bool programBinaries) {
   if (!data) size = 0;
   if (size == 0)
     fail(ErrorKind::kEngineFormat, str("engine file truncated: empty, a clrt engine starts with a ",
@@ -456,12 +483,23 @@ runtime::EngineDesc deserialize(const uint8_t* data, size_t size) {
   }
   r.context.clear();
   const size_t nb = r.count("program binary count", kMinBinary);
+  std::set<std::string> keys;
   for (size_t i = 0; i < nb; ++i) {
     const size_t at = r.offset();
     std::string key = r.string("program binary key");
-    if (desc.program_binaries.count(key))
+    if (!keys.insert(key).second)
       r.malformed("program binary key", at, "duplicate '" + printable(key) + "'");
-    desc.program_binaries[key] = r.bytes("program binary '" + printable(key) + "'");
+    const std::string field = "program binary '" + printable(key) + "'";
+    const uint64_t sum = r.u64(field + " checksum");
+    const size_t binAt = r.offset();
+    std::vector<uint8_t> bin = r.bytes(field);
+    if (!programBinaries) continue;
+    // Checked before any driver sees it: OpenCL loaders crash on damaged binaries.
+    if (bin.empty() || checksum64(bin.data(), bin.size()) != sum)
+      r.malformed(field, binAt,
+                  "the binary does not match its checksum (damaged or edited); load the engine "
+                  "with Runtime.rebuild_programs = True to build its programs from source");
+    desc.program_binaries[key] = std::move(bin);
   }
   if (r.remaining() != 0)
     r.malformed("end of engine", r.offset(), str(r.remaining(), " unexpected trailing bytes"));

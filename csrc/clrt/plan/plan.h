@@ -9,13 +9,17 @@
 
 namespace clrt::plan {
 
-inline constexpr uint32_t kFormatVersion = 2;
+// 3: each program binary carries its own checksum.
+inline constexpr uint32_t kFormatVersion = 3;
 
 std::vector<uint8_t> serialize(const runtime::EngineDesc& desc);
 
 // Throws Error(kEngineFormat) saying which: not a clrt engine (bad magic), unsupported format
 // version, truncated (expected N bytes at offset X, have Y), checksum mismatch (corrupted), or
-// a malformed field (naming it). Never reads out of bounds, whatever the bytes.
-runtime::EngineDesc deserialize(const uint8_t* data, size_t size);
+// a malformed field (naming it). Never reads out of bounds, whatever the bytes. Fields are checked
+// one by one here; runtime/engine_check.cc checks them against each other.
+// With `programBinaries` false the stored binaries are skipped unchecked and left out of the
+// result (the programs are then built from source).
+runtime::EngineDesc deserialize(const uint8_t* data, size_t size, bool programBinaries = true);
 
 }  // namespace clrt::plan

@@ -26,6 +26,7 @@ struct Context {
 
 struct Runtime {
   py::object logger;
+  bool rebuild_programs = false;
 };
 
 const std::string& ioName(const runtime::Engine& e, int64_t i) {
@@ -418,6 +419,13 @@ void bind_engine(py::module_& m) {
            }),
            py::arg("logger"))
       .def_readonly("logger", &Runtime::logger)
+      .def_readwrite(
+          "rebuild_programs", &Runtime::rebuild_programs,
+          "False (default): engines load the OpenCL program binaries stored in the file, which "
+          "the driver runs as they are. True: every program is built from the OpenCL C source in "
+          "this clrt (or taken from this machine's kernel cache) and the stored binaries are "
+          "ignored; use it for engine files from sources you do not trust. Loading is then as "
+          "slow as the first build of those kernels.")
       .def(
           "deserialize_cuda_engine",
           [](const Runtime& r, const py::object& data) {
@@ -427,7 +435,8 @@ void bind_engine(py::module_& m) {
             {
               py::gil_scoped_release release;
               e = runtime::Engine::deserialize(static_cast<const uint8_t*>(view.data()),
-                                               view.size(), ocl::Device::getDefault(), log);
+                                               view.size(), ocl::Device::getDefault(), log,
+                                               r.rebuild_programs);
             }
             return wrapEngine(std::move(e), r.logger, "");
           },

@@ -1,24 +1,23 @@
-// Engine: checks the device, instantiates each layer's tactic from the plan, uploads constants.
+// Engine: checks the device and the plan, instantiates each layer's tactic, uploads constants.
 #include "clrt/runtime/engine.h"
 
+#include <optional>
+
+#include "clrt/plan/byte_io.h"
 #include "clrt/plan/plan.h"
+#include "clrt/runtime/engine_check.h"
 #include "clrt/runtime/shape_resolver.h"
 
 namespace clrt::runtime {
 
-std::shared_ptr<Engine> Engine::create(EngineDesc desc, std::shared_ptr<ocl::Device> dev,
-                                       ILogger* logger) {
-  const std::string here = dev->info().fingerprint();
-  CLRT_CHECK(desc.device_fingerprint == here, kEngineFormat,
-             "engine was built for another device: '", desc.device_name, "' [",
-             desc.device_fingerprint, "], this device is '", dev->info().name, "' [", here,
-             "]; rebuild the engine on this device");
+namespace {
+
+// Shapes must be consistent at every profile corner before any kernel sees them.
+void checkCorners(const EngineDesc& desc) {
   const auto& net = desc.net;
   CLRT_CHECK(desc.tactics.size() == net.layers.size() && desc.on_host.size() == net.layers.size(),
              kEngineFormat, "engine file malformed: ", desc.tactics.size(), " tactics and ",
              desc.on_host.size(), " placement flags for ", net.layers.size(), " layers");
-  // Shapes must be consistent at every profile corner before any kernel sees them: a damaged
-  // or hostile file fails here instead of reaching the device with bad sizes.
   try {
     const size_t np = std::max<size_t>(desc.profiles.size(), 1);
     for (size_t p = 0; p < np; ++p)
@@ -27,13 +26,51 @@ std::shared_ptr<Engine> Engine::create(EngineDesc desc, std::shared_ptr<ocl::Dev
   } catch (const Error& err) {
     fail(ErrorKind::kEngineFormat, str("engine file malformed: ", err.what()));
   }
+}
+
+// The scratch the chosen kernels need at the largest profile shapes, as the builder stored it.
+uint64_t workspaceNeeded(const EngineDesc& desc,
+                         const std::vector<std::unique_ptr<tactics::Kernel>>& kernels) {
+  const auto& net = desc.net;
+  uint64_t ws = 0;
+  for (size_t p = 0; p < std::max<size_t>(desc.profiles.size(), 1); ++p) {
+    const ResolvedShapes r =
+        resolveShapes(net, desc.on_host, profileInputDims(net, desc.profiles, p, 2));
+    for (size_t li = 0; li < net.layers.size(); ++li) {
+      if (!kernels[li]) continue;
+      std::vector<Dims> in, out;
+      for (int t : net.layers[li].inputs) in.push_back(t >= 0 ? r.dims[t] : Dims{});
+      for (int t : net.layers[li].outputs) out.push_back(r.dims[t]);
+      ws = std::max<uint64_t>(ws, kernels[li]->workspaceSize(in, out));
+    }
+  }
+  return ws;
+}
+
+}  // namespace
+
+std::shared_ptr<Engine> Engine::create(EngineDesc desc, std::shared_ptr<ocl::Device> dev,
+                                       ILogger* logger, const LoadOptions& load) {
+  const std::string here = dev->info().fingerprint();
+  CLRT_CHECK(desc.device_fingerprint == here, kEngineFormat,
+             "engine was built for another device: '", plan::printable(desc.device_name), "' [",
+             plan::printable(desc.device_fingerprint), "], this device is '", dev->info().name,
+             "' [", here, "]; rebuild the engine on this device");
+  if (load.from_file)
+    checkEngineDesc(desc, dev->info());
+  else
+    checkCorners(desc);
+  const auto& net = desc.net;
   std::shared_ptr<Engine> e(new Engine());
   e->dev_ = std::move(dev);
   e->logger_ = logger;
-  e->dev_->addProgramBinaries(desc.program_binaries);
   for (int t : net.inputs) e->io_.push_back(t);
   for (int t : net.outputs) e->io_.push_back(t);
 
+  ocl::ProgramLogScope logScope(logger);
+  ocl::ProgramRecorder recorder;
+  std::optional<ocl::ProgramBinaryScope> binaries;
+  if (!load.rebuild_programs) binaries.emplace(desc.program_binaries);
   std::vector<bool> hostTensor(net.tensors.size(), false);
   e->kernels_.resize(net.layers.size());
   for (size_t li = 0; li < net.layers.size(); ++li) {
@@ -43,9 +80,17 @@ std::shared_ptr<Engine> Engine::create(EngineDesc desc, std::shared_ptr<ocl::Dev
       continue;
     }
     const tactics::Tactic* tac = tactics::findTactic(desc.tactics[li]);
-    CLRT_CHECK(tac, kEngineFormat, "engine uses tactic '", desc.tactics[li], "' for layer '",
-               l.name, "', which this clrt does not have (engine from another version?)");
-    e->kernels_[li] = tac->instantiate(l, *e->dev_);
+    CLRT_CHECK(tac, kEngineFormat, "engine uses tactic '", plan::printable(desc.tactics[li]),
+               "' for layer '", plan::printable(l.name),
+               "', which this clrt does not have (engine from another version?)");
+    try {
+      e->kernels_[li] = tac->instantiate(l, *e->dev_);
+    } catch (const Error& err) {
+      if (!load.from_file || err.kind() == ErrorKind::kDevice) throw;
+      fail(ErrorKind::kEngineFormat,
+           str("engine file malformed: layer ", li, " '", plan::printable(l.name),
+               "': ", plan::printableText(err.what())));
+    }
     for (int t : l.inputs) {
       if (t < 0 || !hostTensor[t] || e->const_bufs_.count(t)) continue;
       const int p = net.tensors[t].producer;
@@ -60,13 +105,24 @@ std::shared_ptr<Engine> Engine::create(EngineDesc desc, std::shared_ptr<ocl::Dev
       }
     }
   }
+  if (load.from_file && workspaceNeeded(desc, e->kernels_) != desc.workspace_bytes)
+    fail(ErrorKind::kEngineFormat,
+         str("engine file malformed: workspace bytes: ", desc.workspace_bytes,
+             ", but the engine's kernels need ", workspaceNeeded(desc, e->kernels_)));
+  // The fresh binaries replace the stored ones, so serialize() writes a file whose programs
+  // were built here.
+  if (load.rebuild_programs) desc.program_binaries = e->dev_->programBinaries(recorder.keys());
   e->desc_ = std::move(desc);
   return e;
 }
 
 std::shared_ptr<Engine> Engine::deserialize(const uint8_t* data, size_t size,
-                                            std::shared_ptr<ocl::Device> dev, ILogger* logger) {
-  return create(plan::deserialize(data, size), std::move(dev), logger);
+                                            std::shared_ptr<ocl::Device> dev, ILogger* logger,
+                                            bool rebuildPrograms) {
+  LoadOptions load;
+  load.from_file = true;
+  load.rebuild_programs = rebuildPrograms;
+  return create(plan::deserialize(data, size, !rebuildPrograms), std::move(dev), logger, load);
 }
 
 std::vector<uint8_t> Engine::serialize() const { return plan::serialize(desc_); }

@@ -30,15 +30,25 @@ class HostIO;
 
 class ExecutionContext;
 
+// Where Engine::create's EngineDesc comes from.
+struct LoadOptions {
+  // Read from a file: every field is checked against every other (engine_check.h) first.
+  bool from_file = false;
+  // Build every program from the embedded source (or this machine's kernel cache) instead of
+  // loading the stored binaries, and store the fresh binaries in the engine.
+  bool rebuild_programs = false;
+};
+
 class Engine : public std::enable_shared_from_this<Engine> {
  public:
-  // Checks the device fingerprint (kEngineFormat naming both devices on mismatch), registers the
-  // program binaries, instantiates every layer's tactic (compiles nothing when the binaries are
-  // present), uploads constants.
+  // Checks the device fingerprint (kEngineFormat naming both devices on mismatch) and the desc,
+  // instantiates every layer's tactic (compiles nothing when the binaries are present and
+  // used), uploads constants.
   static std::shared_ptr<Engine> create(EngineDesc desc, std::shared_ptr<ocl::Device> dev,
-                                        ILogger* logger);
+                                        ILogger* logger, const LoadOptions& load = {});
   static std::shared_ptr<Engine> deserialize(const uint8_t* data, size_t size,
-                                             std::shared_ptr<ocl::Device> dev, ILogger* logger);
+                                             std::shared_ptr<ocl::Device> dev, ILogger* logger,
+                                             bool rebuildPrograms = false);
   std::vector<uint8_t> serialize() const;
 
   const EngineDesc& desc() const { return desc_; }

@@ -8,12 +8,31 @@
 
 namespace clrt::runtime {
 
+std::vector<uint8_t> placeLayers(const ir::Network& net) {
+  std::vector<uint8_t> onHost(net.layers.size(), 0);
+  std::vector<bool> hostKnown(net.tensors.size(), false);
+  for (size_t li = 0; li < net.layers.size(); ++li) {
+    const auto& l = net.layers[li];
+    bool host = l.kind == ir::LayerKind::kCONSTANT || l.kind == ir::LayerKind::kSHAPE;
+    if (!host && ir::canEvalOnHost(l.kind)) {
+      host = true;
+      for (int t : l.inputs)
+        if (t >= 0 && !hostKnown[t]) host = false;
+    }
+    onHost[li] = host;
+    for (int t : l.outputs) hostKnown[t] = host;
+  }
+  return onHost;
+}
+
 ResolvedShapes resolveShapes(const ir::Network& net, const std::vector<uint8_t>& on_host,
                              const std::map<int, Dims>& input_dims) {
   ResolvedShapes r;
   r.dims.resize(net.tensors.size());
   r.values.resize(net.tensors.size());
+  r.dtypes.resize(net.tensors.size(), DataType::kFLOAT);
   for (int id : net.inputs) {
+    r.dtypes[id] = net.tensors[id].dtype;
     auto it = input_dims.find(id);
     r.dims[id] = it != input_dims.end() ? it->second : net.tensors[id].dims;
     CLRT_CHECK(isStatic(r.dims[id]), kValue, "input '", net.tensors[id].name,
@@ -45,16 +64,21 @@ ResolvedShapes resolveShapes(const ir::Network& net, const std::vector<uint8_t>&
       }
       for (size_t o = 0; o < l.outputs.size(); ++o) {
         r.dims[l.outputs[o]] = outs[o].dims;
+        r.dtypes[l.outputs[o]] = outs[o].dtype;
         r.values[l.outputs[o]] = std::move(outs[o]);
       }
       continue;
     }
     auto outs = ir::inferLayer(l, in);
-    for (size_t o = 0; o < l.outputs.size() && o < outs.size(); ++o) {
+    CLRT_CHECK(outs.size() == l.outputs.size(), kValue, "layer '", l.name, "' (",
+               ir::layerKindName(l.kind), ") has ", l.outputs.size(), " outputs, its kind gives ",
+               outs.size());
+    for (size_t o = 0; o < l.outputs.size(); ++o) {
       CLRT_CHECK(isStatic(outs[o].second), kValue, "layer '", l.name, "' (",
                  ir::layerKindName(l.kind), "): output ", o, " shape ",
                  dimsToString(outs[o].second), " could not be resolved at runtime");
       r.dims[l.outputs[o]] = outs[o].second;
+      r.dtypes[l.outputs[o]] = outs[o].first;
     }
   }
   return r;

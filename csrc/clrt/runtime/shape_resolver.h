@@ -15,11 +15,18 @@ namespace clrt::runtime {
 struct ResolvedShapes {
   std::vector<Dims> dims;                         // per tensor
   std::vector<std::optional<HostTensor>> values;  // per tensor: host-known values
+  // Per tensor: the dtype shape inference or host evaluation gives (inputs: their declared one).
+  std::vector<DataType> dtypes;
 };
+
+// Which layers run on the host: constants, shapes and shape math whose inputs are host-known.
+// `net` must be in execution order.
+std::vector<uint8_t> placeLayers(const ir::Network& net);
 
 // Walks the layers in order: host layers are evaluated (their values become known), device
 // layers get their output dims from shape inference. Throws Error(kValue) naming the layer when
-// a shape cannot be resolved or the inputs are inconsistent.
+// a shape cannot be resolved, the inputs are inconsistent or the layer's kind gives another
+// number of outputs than it has.
 ResolvedShapes resolveShapes(const ir::Network& net, const std::vector<uint8_t>& on_host,
                              const std::map<int, Dims>& input_dims);
 

@@ -102,22 +102,22 @@ inline void copyBytes(cl_command_queue q, cl_mem src, size_t srcOff, cl_mem dst,
 class KernelCache {
  public:
   // `options` picks a program variant (e.g. "-DSTORAGE_HALF"); "" is the default program.
+  // The program is kept, not looked up again: an engine's programs come from its file's
+  // binaries only while it is being loaded (ocl::ProgramBinaryScope).
   KernelCache(ocl::Device& dev, std::string file, std::string options = "")
-      : dev_(&dev), file_(std::move(file)), opts_(std::move(options)) {
-    dev_->program(file_, opts_);
-  }
+      : file_(std::move(file)), prog_(dev.program(file_, options)) {}
   cl_kernel get(const char* name) {
     auto it = k_.find(name);
     if (it != k_.end()) return it->second.get();
-    return k_.emplace(name, ocl::KernelHandle(dev_->kernel(file_, opts_, name)))
+    return k_.emplace(name, ocl::KernelHandle(ocl::Device::kernel(prog_, file_, name)))
         .first->second.get();
   }
   // Setting arguments and launching must not interleave between threads sharing a kernel.
   std::mutex& mutex() { return mu_; }
 
  private:
-  ocl::Device* dev_;
-  std::string file_, opts_;
+  std::string file_;
+  cl_program prog_;
   std::map<std::string, ocl::KernelHandle> k_;
   std::mutex mu_;
 };
