@@ -161,7 +161,7 @@ HostTensor batchTensor(const py::handle& item, const std::string& name, const Di
     fail(ErrorKind::kValue, str(what, ": expected shape ", dimsToString(dims), " float32, got ",
                                 dimsToString(got), " ", std::string(py::str(a.dtype()))));
   py::array f32 = contiguous(a, py::dtype("float32"));
-  std::memcpy(t.bytes.data(), f32.data(), bytes);
+  if (bytes) std::memcpy(t.bytes.data(), f32.data(), bytes);
   return t;
 }
 
@@ -302,7 +302,7 @@ py::object takePendingCalibratorError() {
     PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(cause.ptr())), cause.ptr());
     throw py::error_already_set();
   }
-  PyErr_SetString(g_build_error, e.what());
+  PyErr_SetObject(g_build_error, pyText(e.what()).ptr());
   PyObject *type = nullptr, *value = nullptr, *trace = nullptr;
   PyErr_Fetch(&type, &value, &trace);
   PyErr_NormalizeException(&type, &value, &trace);
