@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "clrt/builder/internal.h"
+#include "clrt/ir/limits.h"
 #include "clrt/passes/passes.h"
 #include "clrt/plan/plan.h"
 
@@ -52,6 +53,39 @@ void checkProfiles(const ir::Network& net, const BuilderConfig& cfg) {
                    "': need min <= opt <= max, got ", dimsToString(it->second.min), " ",
                    dimsToString(it->second.opt), " ", dimsToString(it->second.max));
     }
+  }
+}
+
+// Before anything runs on the device (calibration, FP16 probing, tactic timing): a model whose
+// activations cannot fit the WORKSPACE pool limit or the device fails here, naming its largest
+// tensor, instead of allocating it (a 200-byte model can ask for a 2^31-element tensor).
+void checkActivationMemory(const detail::Shaped& s, const BuilderConfig& cfg,
+                           const ocl::Device& dev) {
+  const uint64_t devMem = dev.info().global_mem ? dev.info().global_mem : UINT64_MAX;
+  const uint64_t limit = std::min(cfg.workspace_limit, devMem);
+  const char* what = cfg.workspace_limit <= devMem ? "the workspace limit" : "the device's memory";
+  for (const auto& r : s.max) {
+    for (size_t li = 0; li < s.net.layers.size(); ++li) {
+      if (s.on_host[li]) continue;
+      const ir::Layer& l = s.net.layers[li];
+      for (int t : l.outputs) {
+        const uint64_t bytes = ir::hostBytes(r.dims[t], s.net.tensors[t].dtype);
+        CLRT_CHECK(bytes <= limit, kBuild, "layer '", l.name, "' (", ir::layerKindName(l.kind),
+                   "): its output '", s.net.tensors[t].name, "' ", dimsToString(r.dims[t]), " ",
+                   dtypeName(s.net.tensors[t].dtype), " needs ",
+                   bytes == UINT64_MAX ? std::string("more than 2^64") : std::to_string(bytes),
+                   " bytes, over ", what, " of ", limit,
+                   " bytes; raise config.set_memory_pool_limit(MemoryPoolType.WORKSPACE, n) or "
+                   "lower the profile's max shapes");
+      }
+    }
+    const uint64_t peak =
+        runtime::planMemory(s.net, s.on_host, r.dims, dev.info().arena_alignment).arena_bytes;
+    CLRT_CHECK(peak <= limit, kBuild, "the engine needs ", peak,
+               " bytes of activation memory at the largest profile shapes, over ", what, " of ",
+               limit,
+               " bytes; raise config.set_memory_pool_limit(MemoryPoolType.WORKSPACE, n) or lower "
+               "the profile's max shapes");
   }
 }
 
@@ -191,6 +225,7 @@ runtime::EngineDesc Builder::build(const ir::Network& network, const BuilderConf
   net.inferShapes();
   passes::optimize(net, logger_);
   detail::Shaped s = detail::shape(std::move(net), config.profiles);
+  checkActivationMemory(s, config, *dev_);
 
   std::map<int, float> amax, absmax;
   const bool explicitQ = passes::isExplicitlyQuantized(s.net);

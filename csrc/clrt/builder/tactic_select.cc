@@ -94,7 +94,7 @@ Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
       const size_t bytes = std::max<size_t>(volume(r.dims[t]) * dtypeSize(dt), 4);
       ocl::MemHandle m(dev.alloc(bytes));
       std::vector<uint8_t> fill = randomFill(dt, bytes, env.rng);
-      if (r.values[t])
+      if (r.values[t] && !r.values[t]->bytes.empty())
         std::memcpy(fill.data(), r.values[t]->bytes.data(),
                     std::min(bytes, r.values[t]->bytes.size()));
       dev.write(dev.queue(), m.get(), 0, bytes, fill.data(), true);

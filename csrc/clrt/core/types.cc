@@ -50,12 +50,18 @@ const char* dtypeName(DataType t) {
   return "UNKNOWN";
 }
 
+namespace {
+[[noreturn]] void tooLarge(const Dims& d) {
+  fail(ErrorKind::kValue, str("shape ", dimsToString(d), " has more than 2^63 elements"));
+}
+}  // namespace
+
 int64_t volume(const Dims& d) {
   int64_t v = 1;
-  for (auto x : d) {
+  for (auto x : d)
     if (x < 0) return -1;
-    v *= x;
-  }
+  for (auto x : d)
+    if (__builtin_mul_overflow(v, x, &v)) tooLarge(d);
   return v;
 }
 
@@ -76,14 +82,19 @@ std::string dimsToString(const Dims& d) {
 }
 
 HostTensor::HostTensor(DataType t, Dims d) : dtype(t), dims(std::move(d)) {
-  bytes.assign(static_cast<size_t>(numel()) * dtypeSize(t), 0);
+  for (auto x : dims)
+    CLRT_CHECK(x >= 0, kValue, "host tensor of shape ", dimsToString(dims), ": negative dim");
+  size_t n = 0;
+  CLRT_CHECK(!__builtin_mul_overflow(static_cast<size_t>(numel()), dtypeSize(t), &n), kValue,
+             "host tensor of shape ", dimsToString(dims), " ", dtypeName(t), " is too large");
+  bytes.assign(n, 0);
 }
 
 HostTensor HostTensor::fromFloats(Dims d, const std::vector<float>& v) {
   HostTensor h(DataType::kFLOAT, std::move(d));
   CLRT_CHECK(static_cast<int64_t>(v.size()) == h.numel(), kValue, "fromFloats: ", v.size(),
              " values for shape ", dimsToString(h.dims));
-  std::memcpy(h.bytes.data(), v.data(), v.size() * 4);
+  if (!v.empty()) std::memcpy(h.bytes.data(), v.data(), v.size() * 4);
   return h;
 }
 
@@ -91,13 +102,14 @@ HostTensor HostTensor::fromInt64(Dims d, const std::vector<int64_t>& v) {
   HostTensor h(DataType::kINT64, std::move(d));
   CLRT_CHECK(static_cast<int64_t>(v.size()) == h.numel(), kValue, "fromInt64: ", v.size(),
              " values for shape ", dimsToString(h.dims));
-  std::memcpy(h.bytes.data(), v.data(), v.size() * 8);
+  if (!v.empty()) std::memcpy(h.bytes.data(), v.data(), v.size() * 8);
   return h;
 }
 
 int64_t HostTensor::numel() const {
   int64_t v = 1;
-  for (auto x : dims) v *= x;
+  for (auto x : dims)
+    if (__builtin_mul_overflow(v, x, &v)) tooLarge(dims);
   return v;
 }
 
@@ -166,7 +178,7 @@ HostTensor HostTensor::castTo(DataType t) const {
   const int64_t n = numel();
   if (t == DataType::kINT64) {
     auto v = asInt64();
-    std::memcpy(out.bytes.data(), v.data(), n * 8);
+    if (!v.empty()) std::memcpy(out.bytes.data(), v.data(), n * 8);
     return out;
   }
   auto v = asFloats();

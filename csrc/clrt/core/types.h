@@ -28,7 +28,9 @@ const char* dtypeName(DataType t);
 // Dimensions; -1 marks a dimension unknown until runtime (dynamic).
 using Dims = std::vector<int64_t>;
 
-int64_t volume(const Dims& d);  // product; -1 if any dim is dynamic
+// Product; -1 if any dim is dynamic. A product past int64 (dims from a hostile model or engine)
+// throws Error(kValue) naming the shape, as does HostTensor::numel.
+int64_t volume(const Dims& d);
 bool isStatic(const Dims& d);
 std::string dimsToString(const Dims& d);  // "(1, 3, 224, 224)"
 

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "clrt/core/error.h"
+#include "clrt/ir/limits.h"
 #include "clrt/ir/quantize.h"
 #include "clrt/ir/shape_internal.h"
 
@@ -169,7 +170,7 @@ HostTensor concat(const Layer& layer, const std::vector<TensorInfo>& ins, DataTy
       if (!hasInput(layer, ins, i)) continue;
       const HostTensor& v = *ins[i].value;
       const size_t chunk = volume(Dims(v.dims.begin() + axis, v.dims.end())) * es;
-      std::memcpy(dst, v.bytes.data() + o * chunk, chunk);
+      if (chunk) std::memcpy(dst, v.bytes.data() + o * chunk, chunk);  // empty: null data
       dst += chunk;
     }
   return out;
@@ -255,9 +256,9 @@ bool canEvalOnHost(LayerKind k) {
   }
 }
 
-bool evalOnHost(const Layer& layer, const std::vector<TensorInfo>& given,
-                std::vector<HostTensor>& outputs) {
-  if (!canEvalOnHost(layer.kind)) return false;
+namespace {
+bool evalKind(const Layer& layer, const std::vector<TensorInfo>& given,
+              std::vector<HostTensor>& outputs) {
   std::vector<TensorInfo> ins = given;
   for (size_t i = 0; i < ins.size(); ++i) {
     if (!hasInput(layer, ins, i)) continue;
@@ -272,6 +273,8 @@ bool evalOnHost(const Layer& layer, const std::vector<TensorInfo>& given,
   const auto res = inferLayer(layer, ins);
   for (const auto& r : res)
     if (!isStatic(r.second) || !hostDtype(r.first)) return false;
+  // Checked before anything is allocated: the shapes may come from a hostile model.
+  for (const auto& r : res) checkHostMemory(layer, r.second, r.first, 0, hostTensorLimit());
   const DataType t = res[0].first;
   const Dims& d = res[0].second;
   const HostTensor* x = ins.empty() ? nullptr : ins[0].value;
@@ -397,6 +400,17 @@ bool evalOnHost(const Layer& layer, const std::vector<TensorInfo>& given,
       return false;
   }
   return true;
+}
+}  // namespace
+
+bool evalOnHost(const Layer& layer, const std::vector<TensorInfo>& given,
+                std::vector<HostTensor>& outputs) {
+  if (!canEvalOnHost(layer.kind)) return false;
+  try {
+    return evalKind(layer, given, outputs);
+  } catch (const Error& e) {
+    nameLayer(layer, e);
+  }
 }
 
 }  // namespace clrt::ir

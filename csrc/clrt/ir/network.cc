@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "clrt/core/error.h"
+#include "clrt/ir/limits.h"
 #include "clrt/ir/shape_inference.h"
 
 namespace clrt::ir {
@@ -90,6 +91,7 @@ int Network::addInput(const std::string& name, DataType t, const Dims& dims) {
   tensor.is_input = true;
   tensors.push_back(std::move(tensor));
   const int id = static_cast<int>(tensors.size()) - 1;
+  indexTensor(id);
   inputs.push_back(id);
   return id;
 }
@@ -120,8 +122,10 @@ int Network::addLayer(LayerKind kind, const std::string& name, const std::vector
     t.producer = id;
     tensors.push_back(std::move(t));
     layer.outputs.push_back(static_cast<int>(tensors.size()) - 1);
+    indexTensor(layer.outputs.back());
   }
   layers.push_back(std::move(layer));
+  indexLayer(id);
   return id;
 }
 
@@ -142,12 +146,20 @@ void Network::unmarkOutput(int tensor) {
 }
 
 int Network::findTensor(const std::string& name) const {
+  if (index_) {
+    auto it = index_->tensors.find(name);
+    return it == index_->tensors.end() ? -1 : it->second;
+  }
   for (size_t i = 0; i < tensors.size(); ++i)
     if (tensors[i].name == name) return static_cast<int>(i);
   return -1;
 }
 
 int Network::findLayer(const std::string& name) const {
+  if (index_) {
+    auto it = index_->layers.find(name);
+    return it == index_->layers.end() ? -1 : it->second;
+  }
   for (size_t i = 0; i < layers.size(); ++i)
     if (layers[i].name == name) return static_cast<int>(i);
   return -1;
@@ -258,6 +270,7 @@ void Network::compact() {
   remap(outputs, true);
   tensors = std::move(newTensors);
   layers = std::move(newLayers);
+  if (index_) indexNames(true);
 }
 
 void Network::inferShapes() {
@@ -265,7 +278,6 @@ void Network::inferShapes() {
   // Shape -> Gather -> Concat -> Reshape chains give static dims.
   std::vector<const HostTensor*> known(tensors.size(), nullptr);
   std::vector<std::unique_ptr<HostTensor>> folded;
-  constexpr int64_t kFoldLimit = 1 << 16;
   for (int l : topoOrder()) {
     Layer& layer = layers[l];
     std::vector<TensorInfo> infos;
@@ -278,7 +290,7 @@ void Network::inferShapes() {
         info.dims = tensors[t].dims;
         info.value = known[t];
         if (!info.value && layer.kind != LayerKind::kSHAPE) allKnown = false;
-        if (info.value && info.value->numel() > kFoldLimit) allKnown = false;
+        if (info.value && info.value->numel() > kShapeFoldElements) allKnown = false;
       }
       infos.push_back(info);
     }
@@ -301,7 +313,8 @@ void Network::inferShapes() {
     if (!allKnown || !canEvalOnHost(layer.kind)) continue;
     bool smallOut = true;
     for (auto& r : results)
-      smallOut = smallOut && isStatic(r.second) && volume(r.second) <= kFoldLimit;
+      smallOut =
+          smallOut && smallStatic(r.second) && hostBytes(r.second, r.first) <= hostTensorLimit();
     if (!smallOut) continue;
     std::vector<HostTensor> outs;
     if (!evalOnHost(layer, infos, outs) || outs.size() != layer.outputs.size()) continue;
@@ -312,6 +325,34 @@ void Network::inferShapes() {
       known[t] = folded.back().get();
     }
   }
+}
+
+void Network::indexNames(bool on) {
+  index_.reset();
+  if (!on) return;
+  index_.emplace();
+  for (size_t t = 0; t < tensors.size(); ++t) indexTensor(static_cast<int>(t));
+  for (size_t l = 0; l < layers.size(); ++l) indexLayer(static_cast<int>(l));
+}
+
+// The first tensor/layer of a name wins, as in the scans.
+void Network::indexTensor(int t) {
+  if (index_) index_->tensors.emplace(tensors[t].name, t);
+}
+
+void Network::indexLayer(int l) {
+  if (index_) index_->layers.emplace(layers[l].name, l);
+}
+
+void Network::renameTensor(int tensor, const std::string& name) {
+  CLRT_CHECK(tensor >= 0 && tensor < static_cast<int>(tensors.size()), kValue,
+             "renameTensor: tensor id ", tensor, " does not exist");
+  if (index_) {
+    auto it = index_->tensors.find(tensors[tensor].name);
+    if (it != index_->tensors.end() && it->second == tensor) index_->tensors.erase(it);
+  }
+  tensors[tensor].name = name;
+  indexTensor(tensor);
 }
 
 std::string Network::uniqueTensorName(const std::string& base) const {

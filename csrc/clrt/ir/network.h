@@ -80,6 +80,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -182,6 +183,20 @@ class Network {
   void inferShapes();
   std::string uniqueTensorName(const std::string& base) const;
   std::string uniqueLayerName(const std::string& base) const;
+
+  // Name lookups scan the lists, which makes adding n layers O(n^2). An importer adding tens of
+  // thousands switches this index on for its duration; while it is on, names may change only
+  // through addInput, addLayer, renameTensor and compact (not by writing tensors/layers).
+  void indexNames(bool on);
+  void renameTensor(int tensor, const std::string& name);
+
+ private:
+  struct NameIndex {
+    std::unordered_map<std::string, int> tensors, layers;
+  };
+  std::optional<NameIndex> index_;
+  void indexTensor(int t);
+  void indexLayer(int l);
 };
 
 }  // namespace clrt::ir

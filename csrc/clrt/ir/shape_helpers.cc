@@ -16,6 +16,13 @@ void layerFail(const Layer& layer, const std::string& what, const Dims& got) {
   layerFail(layer, what, dimsToString(got));
 }
 
+void nameLayer(const Layer& layer, const Error& e) {
+  const std::string prefix = str("layer '", layer.name, "' (");
+  const std::string what = e.what();
+  if (what.compare(0, prefix.size(), prefix) == 0) throw e;
+  fail(e.kind(), str(prefix, layerKindName(layer.kind), "): ", what));
+}
+
 bool hasInput(const Layer& layer, const std::vector<TensorInfo>& ins, size_t i) {
   if (i >= ins.size()) return false;
   return i >= layer.inputs.size() || layer.inputs[i] >= 0;
@@ -195,12 +202,13 @@ Dims reshapeDims(const Layer& layer, const Dims& in, const std::vector<int64_t>&
     if (i < copied.size() && copied[i]) continue;
     if (in[i] < 0)
       inKnown = false;
-    else
-      inRest *= in[i];
+    else if (__builtin_mul_overflow(inRest, in[i], &inRest))
+      layerFail(layer, "input volume overflows int64", in);
   }
   for (size_t i = 0; i < out.size(); ++i) {
     if (copied[i] || static_cast<int>(i) == inferAt) continue;
-    outRest *= out[i];
+    if (__builtin_mul_overflow(outRest, out[i], &outRest))
+      layerFail(layer, str("reshape target ", dimsToString(spec), " overflows int64"), in);
   }
   if (inferAt >= 0) {
     if (!inKnown) {

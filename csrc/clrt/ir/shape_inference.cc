@@ -158,15 +158,21 @@ Dims inferRange(const Layer& layer, const std::vector<TensorInfo>& ins) {
     const double s = ins[0].value->asFloats().at(0), l = ins[1].value->asFloats().at(0),
                  dl = ins[2].value->asFloats().at(0);
     if (dl == 0) layerFail(layer, "delta is 0", Dims{});
-    return {std::max<int64_t>(static_cast<int64_t>(std::ceil((l - s) / dl)), 0)};
+    const double n = std::ceil((l - s) / dl);
+    if (!(n < 9.2e18))  // NaN or past int64: the cast would be undefined
+      layerFail(layer, str("Range(", s, ", ", l, ", ", dl, ") has ", n, " elements"), Dims{});
+    return {std::max<int64_t>(static_cast<int64_t>(n), 0)};
   }
   const int64_t s = ins[0].value->asInt64().at(0), l = ins[1].value->asInt64().at(0),
                 dl = ins[2].value->asInt64().at(0);
   if (dl == 0) layerFail(layer, "delta is 0", Dims{});
-  const int64_t span = l - s;
-  const int64_t n =
-      dl > 0 ? (span > 0 ? (span + dl - 1) / dl : 0) : (span < 0 ? (-span - dl - 1) / -dl : 0);
-  return {n};
+  // In 128 bits: limit - start overflows int64 for extreme values.
+  const __int128 span = static_cast<__int128>(l) - s, d = dl;
+  const __int128 n =
+      d > 0 ? (span > 0 ? (span + d - 1) / d : 0) : (span < 0 ? (-span - d - 1) / -d : 0);
+  if (n > INT64_MAX)
+    layerFail(layer, str("Range(", s, ", ", l, ", ", dl, ") has more than 2^63 elements"), Dims{});
+  return {static_cast<int64_t>(n)};
 }
 
 Dims inferExpand(const Layer& layer, const std::vector<TensorInfo>& ins) {
@@ -230,10 +236,7 @@ size_t requiredInputs(LayerKind k) {
   }
 }
 
-}  // namespace
-
-std::vector<std::pair<DataType, Dims>> inferLayer(const Layer& layer,
-                                                  const std::vector<TensorInfo>& ins) {
+Result inferKind(const Layer& layer, const std::vector<TensorInfo>& ins) {
   const size_t need = requiredInputs(layer.kind);
   for (size_t i = 0; i < need; ++i)
     if (!hasInput(layer, ins, i))
@@ -361,6 +364,17 @@ std::vector<std::pair<DataType, Dims>> inferLayer(const Layer& layer,
   }
   fail(ErrorKind::kValue,
        str("layer '", layer.name, "': unknown layer kind ", static_cast<int>(layer.kind)));
+}
+
+}  // namespace
+
+std::vector<std::pair<DataType, Dims>> inferLayer(const Layer& layer,
+                                                  const std::vector<TensorInfo>& ins) {
+  try {
+    return inferKind(layer, ins);
+  } catch (const Error& e) {
+    nameLayer(layer, e);
+  }
 }
 
 }  // namespace clrt::ir

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "clrt/core/error.h"
 #include "clrt/ir/shape_inference.h"
 
 namespace clrt::ir::detail {
@@ -11,6 +12,10 @@ namespace clrt::ir::detail {
 // Throws Error(kValue, "layer '<name>' (<KIND>): <what>, got <got>").
 [[noreturn]] void layerFail(const Layer& layer, const std::string& what, const std::string& got);
 [[noreturn]] void layerFail(const Layer& layer, const std::string& what, const Dims& got);
+
+// Rethrows `e` (from a helper that does not know the layer: volume(), broadcastShapes, ...) with
+// "layer '<name>' (<KIND>): " in front unless the message already starts so.
+[[noreturn]] void nameLayer(const Layer& layer, const Error& e);
 
 // Whether optional input i is present (the layer wires a tensor there and the caller passed it).
 bool hasInput(const Layer& layer, const std::vector<TensorInfo>& ins, size_t i);

@@ -42,17 +42,27 @@ int64_t windowOut(const Layer& layer, const Dims& x, int64_t in, int64_t k, int6
   if (s <= 0 || dil <= 0 || k <= 0)
     layerFail(layer, str("kernel ", k, ", stride ", s, ", dilation ", dil, " must be positive"), x);
   if (in < 0) return -1;
-  if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") return (in + s - 1) / s;
+  if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") return in / s + (in % s != 0);
   if (autoPad == "VALID")
     pb = pe = 0;
   else if (!autoPad.empty() && autoPad != "NOTSET")
     layerFail(layer, str("unknown auto_pad '", autoPad, "'"), x);
-  const int64_t num = in + pb + pe - dil * (k - 1) - 1;
+  // In 128 bits: pads, dilations and kernels come from the model and may be absurd.
+  const __int128 padded = static_cast<__int128>(in) + pb + pe;
+  const __int128 window = static_cast<__int128>(dil) * (k - 1) + 1;
+  const __int128 num = padded - window;
   if (num < 0)
     layerFail(layer,
-              str("window ", dil * (k - 1) + 1, " is larger than the padded input ", in + pb + pe),
+              str("window ", static_cast<double>(window), " is larger than the padded input ",
+                  static_cast<double>(padded)),
               x);
-  int64_t out = (ceilMode ? (num + s - 1) / s : num / s) + 1;
+  const __int128 wide = (ceilMode ? (num + s - 1) / s : num / s) + 1;
+  if (wide > INT64_MAX || padded > INT64_MAX)
+    layerFail(layer,
+              str("output size overflows int64 (input ", in, ", pads ", pb, "+", pe, ", kernel ", k,
+                  ", dilation ", dil, ", stride ", s, ")"),
+              x);
+  int64_t out = static_cast<int64_t>(wide);
   // The last window must start inside the input or the left padding (ONNX / PyTorch rule).
   if (ceilMode && (out - 1) * s >= in + pb) --out;
   return out;

@@ -2,6 +2,7 @@
 // the importer registry.
 #include <algorithm>
 
+#include "clrt/ir/limits.h"
 #include "clrt/ir/shape_inference.h"
 #include "clrt/onnx/importer.h"
 
@@ -14,17 +15,8 @@ namespace {
 const char* kFoldHint =
     "fold constants first (onnxsim, or onnxruntime with graph optimizations saving the "
     "optimized model) so that this input becomes an initializer";
-constexpr int64_t kFoldLimit = 1 << 16;  // largest value folded on the host while importing
-
-// Static and at most kFoldLimit elements (without overflowing on absurd dims).
-bool smallStatic(const Dims& d) {
-  int64_t n = 1;
-  for (int64_t x : d) {
-    if (x < 0 || (x > 0 && n > kFoldLimit / x)) return false;
-    n *= x;
-  }
-  return true;
-}
+using ir::kShapeFoldElements;
+using ir::smallStatic;
 }  // namespace
 
 // ---- graph setup ----
@@ -53,7 +45,7 @@ int ImportContext::graphOutput(const std::string& name) {
              net_.layers[net_.tensors[t].producer].kind == LayerKind::kCONSTANT &&
              !net_.tensors[t].is_output) {
     // The output keeps its ONNX name; the constant feeding it takes an internal one.
-    net_.tensors[t].name = internalName(name + "_value");
+    net_.renameTensor(t, internalName(name + "_value"));
   } else if (!net_.tensors[t].is_input && !net_.tensors[t].is_output) {
     return t;
   }
@@ -211,6 +203,14 @@ int64_t ImportContext::requireAttrInt(const std::string& name) const {
   return attrInt(name, 0);
 }
 
+int64_t ImportContext::attrFlag(const std::string& name, int64_t def) const {
+  const int64_t v = attrInt(name, def);
+  if (v != 0 && v != 1)
+    reject(ErrorKind::kParse, str("attribute '", name, "' must be 0 or 1, got ", v),
+           "the node does not follow the ONNX operator spec");
+  return v;
+}
+
 float ImportContext::attrFloat(const std::string& name, float def) const {
   const AP* a = attr(name);
   if (!a) return def;
@@ -312,7 +312,7 @@ void ImportContext::inferOne(int li) {
       ti.dims = net_.tensors[t].dims;
       ti.value = valueOf(t);
       if (!ti.value && l.kind != LayerKind::kSHAPE) allKnown = false;
-      if (ti.value && ti.value->numel() > kFoldLimit) allKnown = false;
+      if (ti.value && ti.value->numel() > kShapeFoldElements) allKnown = false;
     }
     infos.push_back(ti);
   }
@@ -324,7 +324,8 @@ void ImportContext::inferOne(int li) {
   for (size_t i = 0; i < outs.size(); ++i) {
     net_.tensors[l.outputs[i]].dtype = outs[i].first;
     net_.tensors[l.outputs[i]].dims = outs[i].second;
-    small = small && smallStatic(outs[i].second);
+    small = small && smallStatic(outs[i].second) &&
+            ir::hostBytes(outs[i].second, outs[i].first) <= ir::hostTensorLimit();
   }
   if (!allKnown || !small || l.kind == LayerKind::kCONSTANT || !ir::canEvalOnHost(l.kind)) return;
   std::vector<HostTensor> values;

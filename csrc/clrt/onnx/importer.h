@@ -37,6 +37,13 @@ HostTensor tensorFromProto(const ::onnx::TensorProto& t, const std::string& dir)
 DataType dtypeFromOnnx(int onnxType, const std::string& what);
 std::string onnxTypeName(int onnxType);  // "FLOAT", "STRING", or "type 42"
 
+// Bytes that are not UTF-8 written as \xNN, as Python's errors='backslashreplace' shows them.
+std::string escapeUtf8(const std::string& s);
+// Every name and string attribute of the model escaped so (external data locations are file
+// names and stay as they are): names then reach Python, logs and engines as valid text and are
+// looked up in the form Python shows them. Returns how many strings changed.
+int escapeModelText(::onnx::ModelProto& model);
+
 class ImportContext {
  public:
   ImportContext(ir::Network& net, int opset, std::string modelDir)
@@ -86,6 +93,8 @@ class ImportContext {
   std::string attrString(const std::string& name, const std::string& def) const;
   std::vector<int64_t> attrInts(const std::string& name, std::vector<int64_t> def = {}) const;
   int64_t requireAttrInt(const std::string& name) const;
+  // A 0/1 switch (keepdims, ceil_mode, ...); any other value is a kParse error naming it.
+  int64_t attrFlag(const std::string& name, int64_t def) const;
 
   // Adds a layer whose outputs are the node's outputs (all of them unless nOutputs >= 0) and
   // records the node in onnx_nodes; shapes are inferred at the next add/inputDims/finish.

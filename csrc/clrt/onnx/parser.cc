@@ -163,7 +163,9 @@ class GraphImport {
  public:
   GraphImport(const ::onnx::GraphProto& g, int opset, const std::string& dir,
               std::function<void(ParserError)> report)
-      : g_(g), opset_(opset), dir_(dir), ctx_(net, opset, dir), report_(std::move(report)) {}
+      : g_(g), opset_(opset), dir_(dir), ctx_(net, opset, dir), report_(std::move(report)) {
+    net.indexNames(true);
+  }
 
   ir::Network net;
   std::vector<std::string> unsupported;
@@ -322,6 +324,10 @@ bool OnnxParser::parse(const void* data, size_t size, const std::string& model_d
           size > static_cast<size_t>(INT32_MAX)
               ? "models over 2 GB must keep their weights in external data files"
               : "check that the bytes are a complete .onnx file (onnx.load reads it)");
+    if (const int n = escapeModelText(model))
+      logf(logger_, Severity::kWARNING, n,
+           " name(s) or string attribute(s) of the model are not valid UTF-8; their other bytes "
+           "are written as \\xNN (as Python's errors='backslashreplace' shows them)");
     int opset = -1;
     for (const auto& o : model.opset_import())
       if (defaultDomain(o.domain())) opset = static_cast<int>(o.version());
@@ -343,6 +349,7 @@ bool OnnxParser::parse(const void* data, size_t size, const std::string& model_d
            ops.empty() ? "" : "; unsupported operators: " + ops, "; the network is left unchanged");
       return false;
     }
+    gi.net.indexNames(false);  // the user's network is edited directly from here on
     net_ = std::move(gi.net);
     logf(logger_, Severity::kINFO, "parsed ONNX model (opset ", opset,
          model.producer_name().empty() ? "" : ", from " + model.producer_name(),

@@ -62,6 +62,18 @@ bool safeLocation(const std::string& location) {
   return true;
 }
 
+// Whether `path`, with every symbolic link resolved, still lies inside `folder`: a link in the
+// model's folder must not let the model read any file the process can.
+bool insideFolder(const fs::path& folder, const fs::path& path) {
+  std::error_code ec1, ec2;
+  const fs::path base = fs::canonical(folder, ec1), real = fs::canonical(path, ec2);
+  if (ec1 || ec2) return false;
+  auto b = base.begin(), r = real.begin();
+  for (; b != base.end(); ++b, ++r)
+    if (r == real.end() || *b != *r) return false;
+  return r != real.end();
+}
+
 std::string externalBytes(const TP& t, const std::string& dir, size_t expected) {
   const std::string what = "tensor '" + t.name() + "'";
   std::string location;
@@ -79,10 +91,13 @@ std::string externalBytes(const TP& t, const std::string& dir, size_t expected) 
   CLRT_CHECK(!location.empty(), kParse, what, ": external data without a 'location'");
   CLRT_CHECK(safeLocation(location), kParse, what, ": external data location '", location,
              "' must be a relative path inside the model's folder");
-  const fs::path path = fs::path(dir.empty() ? "." : dir) / location;
+  const fs::path folder = dir.empty() ? "." : dir;
+  const fs::path path = folder / location;
   std::error_code ec;
   CLRT_CHECK(fs::is_regular_file(path, ec), kFile, what, ": external data file '", path.string(),
              "' does not exist or is not a file");
+  CLRT_CHECK(insideFolder(folder, path), kParse, what, ": external data file '", path.string(),
+             "' resolves (through a symbolic link) to a file outside the model's folder");
   const uint64_t size = fs::file_size(path, ec);
   CLRT_CHECK(!ec, kFile, what, ": cannot read the size of external data file '", path.string(),
              "'");

@@ -1,6 +1,9 @@
 // foldConstants: layers whose inputs are all known on the host (constants, shapes of static
 // tensors) are evaluated once at build time and become CONSTANT layers.
+#include <algorithm>
+
 #include "clrt/core/error.h"
+#include "clrt/ir/limits.h"
 #include "clrt/ir/shape_inference.h"
 #include "clrt/passes/pass_util.h"
 #include "clrt/passes/passes.h"
@@ -96,6 +99,7 @@ void replaceWithConstants(Network& net, int u, std::vector<HostTensor>& outs) {
 
 bool foldConstants(Network& net) {
   bool changed = false;
+  uint64_t folded = 0;  // bytes of the values folded so far, bounded by the host memory limit
   std::vector<ir::TensorInfo> infos;
   std::vector<HostTensor> outs;
   // Topological order: a folded layer is a constant by the time its consumers are looked at.
@@ -105,6 +109,12 @@ bool foldConstants(Network& net) {
     if (!ir::canEvalOnHost(l.kind) || !hostInputs(net, l, infos)) continue;
     outs.clear();
     if (!evaluate(l, infos, outs)) continue;
+    uint64_t bytes = 0;
+    for (const HostTensor& o : outs) bytes += o.bytes.size();
+    // Over the budget the layer stays a host layer, evaluated per shape resolution under the
+    // same limit (an error naming it when over), instead of folding on until memory runs out.
+    if (bytes > ir::hostMemoryLimit() - std::min(folded, ir::hostMemoryLimit())) continue;
+    folded += bytes;
     const std::string what = str(ir::layerKindName(l.kind), " '", l.name, "'");
     replaceWithConstants(net, u, outs);
     detail::note(str("foldConstants: folded ", what, " into a constant"));

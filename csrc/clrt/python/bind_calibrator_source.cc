@@ -177,7 +177,7 @@ HostTensor batchTensor(const py::handle& item, const std::string& name, const Di
                                 got == dims && !isFloat && (kind == 'i' || kind == 'u')
                                     ? str(" with values outside ", want, "'s range")
                                     : std::string()));
-  std::memcpy(t.bytes.data(), conv.data(), bytes);
+  if (bytes) std::memcpy(t.bytes.data(), conv.data(), bytes);
   return t;
 }
 
@@ -319,7 +319,7 @@ py::object takePendingCalibratorError() {
     PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(cause.ptr())), cause.ptr());
     throw py::error_already_set();
   }
-  PyErr_SetString(g_build_error, e.what());
+  PyErr_SetObject(g_build_error, pyText(e.what()).ptr());
   PyObject *type = nullptr, *value = nullptr, *trace = nullptr;
   PyErr_Fetch(&type, &value, &trace);
   PyErr_NormalizeException(&type, &value, &trace);

@@ -46,7 +46,7 @@ bool callPythonLog(const Base* self, Severity s, const std::string& msg) {
   try {
     py::function override = py::get_override(self, "log");
     if (!override) return false;
-    override(s, msg);
+    override(s, pyText(msg));
   } catch (py::error_already_set& e) {
     try {  // through sys.stderr, where the traceback goes too
       py::module_::import("sys").attr("stderr").attr("write")(
@@ -130,7 +130,7 @@ void bindExceptions(py::module_& m) {
     try {
       if (p) std::rethrow_exception(p);
     } catch (const Error& e) {
-      PyErr_SetString(pythonTypeOf(e.kind()), e.what());
+      PyErr_SetObject(pythonTypeOf(e.kind()), pyText(e.what()).ptr());
       // A build stopped by an exception in a Python calibrator: chain it (raise ... from it).
       if (e.kind() == ErrorKind::kBuild) {
         py::object cause = takePendingCalibratorError();

@@ -86,7 +86,7 @@ py::dict infer(Context& c, const py::dict& feeds) {
   py::dict out;
   for (int i = 0; i < e.numIOTensors(); ++i) {
     auto it = outputs.find(e.ioName(i));
-    if (it != outputs.end()) out[py::str(it->first)] = toArray(std::move(it->second));
+    if (it != outputs.end()) out[pyText(it->first)] = toArray(std::move(it->second));
   }
   return out;
 }
@@ -97,7 +97,7 @@ void bindEngine(py::module_& m) {
   py::class_<Engine> cls(m, "ICudaEngine", "A built engine: I/O tensor queries and contexts.");
   cls.def_property_readonly("num_io_tensors", [](const Engine& x) { return x.e->numIOTensors(); })
       .def(
-          "get_tensor_name", [](const Engine& x, int64_t i) { return ioName(*x.e, i); },
+          "get_tensor_name", [](const Engine& x, int64_t i) { return pyText(ioName(*x.e, i)); },
           py::arg("index"), "Inputs first (network order), then outputs.")
       .def(
           "get_tensor_mode", [](const Engine& x, const std::string& n) { return x.e->ioMode(n); },

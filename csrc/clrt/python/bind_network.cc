@@ -45,7 +45,7 @@ int checkIndex(int64_t i, size_t n, const char* what, bool negative = false) {
 void bindTensor(py::module_& m) {
   py::class_<TensorHandle>(m, "ITensor", "A tensor of a network: a handle (network, index).")
       .def_property(
-          "name", [](const TensorHandle& t) { return t.get().name; },
+          "name", [](const TensorHandle& t) { return pyText(t.get().name); },
           [](const TensorHandle& t, const std::string& name) {
             ir::Tensor& tensor = t.get();
             CLRT_CHECK(!name.empty(), kValue, "tensor '", tensor.name, "': name must not be empty");
@@ -130,7 +130,7 @@ void bindTensor(py::module_& m) {
 void bindLayerBase(py::module_& m) {
   py::class_<LayerHandle>(m, "ILayer", "A layer of a network: a handle (network, index).")
       .def_property(
-          "name", [](const LayerHandle& l) { return l.get().name; },
+          "name", [](const LayerHandle& l) { return pyText(l.get().name); },
           [](const LayerHandle& l, const std::string& name) {
             CLRT_CHECK(!name.empty(), kValue, "layer '", l.get().name, "': name must not be empty");
             l.get().name = name;

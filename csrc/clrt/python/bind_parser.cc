@@ -79,17 +79,20 @@ void bind_parser(py::module_& m) {
   py::class_<E>(m, "ParserError", "One problem found by the parser, naming the node.")
       .def("code", &codeOf)
       .def("desc",
-           [](const E& e) { return e.hint.empty() ? e.reason : e.reason + ". Hint: " + e.hint; })
+           [](const E& e) {
+             return pyText(e.hint.empty() ? e.reason : e.reason + ". Hint: " + e.hint);
+           })
       .def(
           "node", [](const E& e) { return e.node_index; }, "Node index, -1 for the model.")
-      .def("node_name", [](const E& e) { return e.node_name; })
-      .def("node_operator", [](const E& e) { return e.op_type; })
-      .def("hint", [](const E& e) { return e.hint; })
+      .def("node_name", [](const E& e) { return pyText(e.node_name); })
+      .def("node_operator", [](const E& e) { return pyText(e.op_type); })
+      .def("hint", [](const E& e) { return pyText(e.hint); })
       .def("file", [](const E&) { return std::string(); })
       .def("line", [](const E&) { return 0; })
       .def("func", [](const E&) { return std::string(); })
-      .def("__str__", &E::toString)
-      .def("__repr__", [](const E& e) { return "<clrt.ParserError " + e.toString() + ">"; });
+      .def("__str__", [](const E& e) { return pyText(e.toString()); })
+      .def("__repr__",
+           [](const E& e) { return pyText("<clrt.ParserError " + e.toString() + ">"); });
 
   py::class_<Parser>(m, "OnnxParser", "Imports ONNX models into a network (TensorRT's OnnxParser).")
       .def(py::init([](const NetPtr& network, const py::object& logger) {

@@ -62,6 +62,10 @@ ILogger* loggerOf(const py::object& logger);
 
 // --- Conversions -------------------------------------------------------------------------------
 
+// Text from a model, an engine file or the core as a Python str: bytes that are not UTF-8 become
+// \xNN escapes (errors='backslashreplace') instead of a UnicodeDecodeError.
+py::str pyText(const std::string& s);
+
 // A sequence of ints (tuple, list, numpy array) as Dims; ValueError naming `what` otherwise.
 Dims toDims(const py::handle& obj, const std::string& what);
 py::tuple toTuple(const std::vector<int64_t>& d);

@@ -9,6 +9,13 @@ void warnDeprecated(const std::string& msg) {
   if (PyErr_WarnEx(PyExc_DeprecationWarning, msg.c_str(), 1) < 0) throw py::error_already_set();
 }
 
+py::str pyText(const std::string& s) {
+  PyObject* o =
+      PyUnicode_DecodeUTF8(s.data(), static_cast<Py_ssize_t>(s.size()), "backslashreplace");
+  if (!o) throw py::error_already_set();
+  return py::reinterpret_steal<py::str>(o);
+}
+
 Dims toDims(const py::handle& obj, const std::string& what) {
   const bool text = py::isinstance<py::str>(obj) || py::isinstance<py::bytes>(obj);
   if (obj.is_none() || text || !py::hasattr(obj, "__iter__"))

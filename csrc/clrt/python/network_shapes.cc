@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 
+#include "clrt/ir/limits.h"
 #include "clrt/ir/shape_inference.h"
 #include "clrt/python/bindings.h"
 
@@ -41,7 +42,6 @@ class HostValues {
   void forget(int t) { cache_.erase(t); }
 
  private:
-  static constexpr int64_t kFoldLimit = 1 << 16;
   static constexpr int kMaxDepth = 256;
 
   const HostTensor* compute(int t, int depth) {
@@ -57,11 +57,11 @@ class HostValues {
     std::vector<ir::TensorInfo> ins = inputsOf(layer, depth);
     if (layer.kind != ir::LayerKind::kSHAPE)  // SHAPE needs the dims only
       for (const auto& in : ins)
-        if (!in.value || in.value->numel() > kFoldLimit) return nullptr;
+        if (!in.value || in.value->numel() > ir::kShapeFoldElements) return nullptr;
     for (int o : layer.outputs) {
       if (o < 0) return nullptr;
       const Dims& d = net_.tensors[o].dims;
-      if (!isStatic(d) || volume(d) > kFoldLimit) return nullptr;
+      if (!ir::smallStatic(d)) return nullptr;
     }
     std::vector<HostTensor> outs;
     try {

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "clrt/core/error.h"
+#include "clrt/ir/limits.h"
 #include "clrt/ir/shape_inference.h"
 
 namespace clrt::runtime {
@@ -39,6 +40,7 @@ ResolvedShapes resolveShapes(const ir::Network& net, const std::vector<uint8_t>&
                "' has no shape set: its dims are ", dimsToString(r.dims[id]),
                "; call context.set_input_shape()");
   }
+  uint64_t computed = 0;  // bytes of computed host outputs; the model's own constants not counted
   for (size_t li = 0; li < net.layers.size(); ++li) {
     const ir::Layer& l = net.layers[li];
     std::vector<ir::TensorInfo> in;
@@ -61,6 +63,10 @@ ResolvedShapes resolveShapes(const ir::Network& net, const std::vector<uint8_t>&
         CLRT_CHECK(ir::evalOnHost(l, in, outs) && outs.size() == l.outputs.size(), kValue,
                    "layer '", l.name, "' (", ir::layerKindName(l.kind),
                    ") could not be evaluated on the host for these input shapes");
+        for (const HostTensor& o : outs) {
+          ir::checkHostMemory(l, o.dims, o.dtype, computed, ir::hostMemoryLimit());
+          computed += o.bytes.size();
+        }
       }
       for (size_t o = 0; o < l.outputs.size(); ++o) {
         r.dims[l.outputs[o]] = outs[o].dims;

@@ -5,6 +5,7 @@
 #include <mutex>
 #include <tuple>
 
+#include "clrt/ir/limits.h"
 #include "clrt/tactics/compute_common.h"
 
 namespace clrt::tactics {
@@ -223,7 +224,8 @@ class GemmConv : public ConvKernelBase {
     if (!im2col_ || in.empty() || out.empty()) return 0;
     const auto [OH, OW] = spatialHW(out[0]);
     if (in[0].size() < 2 || in[0][1] < 0 || OH < 0 || OW < 0) return 0;
-    return static_cast<size_t>(in[0][1] * s_.win.kh * s_.win.kw * OH * OW) * sizeof(float);
+    // Saturates instead of overflowing: a huge figure just makes the tactic ineligible.
+    return ir::hostBytes({in[0][1], s_.win.kh, s_.win.kw, OH, OW}, DataType::kFLOAT);
   }
   void enqueue(const ExecArgs& a) override {
     const ConvRun r = runOf(s_, a);

@@ -7,6 +7,7 @@
 #include <numeric>
 #include <type_traits>
 
+#include "clrt/ir/limits.h"
 #include "clrt/tactics/strided.h"
 
 namespace clrt::tactics {
@@ -141,7 +142,7 @@ class ShuffleKernel : public MoveKernel {
   size_t workspaceSize(const std::vector<Dims>& in, const std::vector<Dims>&) const override {
     // Both transposes need the middle result somewhere; 8 bytes covers every dtype.
     if (first_.empty() || second_.empty() || in.empty()) return 0;
-    return static_cast<size_t>(std::max<int64_t>(volume(in[0]), 0)) * 8;
+    return isStatic(in[0]) ? ir::hostBytes(in[0], DataType::kINT64) : 0;
   }
   void enqueue(const ExecArgs& args) override {
     const DeviceTensor &x = args.inputs.at(0), &y = args.outputs.at(0);

@@ -106,8 +106,8 @@ void pool(ImportContext& c, const char* type) {
   l.attrs.set("type", type);
   l.attrs.set("window", spatial(c, "kernel_shape", k.size(), 1, 1));
   windowAttrs(c, l.attrs, k.size());
-  l.attrs.set("ceil_mode", c.attrInt("ceil_mode", 0));
-  l.attrs.set("count_include_pad", c.attrInt("count_include_pad", 0));
+  l.attrs.set("ceil_mode", c.attrFlag("ceil_mode", 0));
+  l.attrs.set("count_include_pad", c.attrFlag("count_include_pad", 0));
 }
 
 void importMaxPool(ImportContext& c) {

@@ -25,7 +25,7 @@ bool biasShaped(const HostTensor& C, int64_t N) {
 // bias-shaped constant C becomes the "bias"; anything else is added by a separate SUM layer.
 void importGemm(ImportContext& c) {
   const float alpha = c.attrFloat("alpha", 1.f), beta = c.attrFloat("beta", 1.f);
-  const int64_t tA = c.attrInt("transA", 0) != 0, tB = c.attrInt("transB", 0) != 0;
+  const int64_t tA = c.attrFlag("transA", 0), tB = c.attrFlag("transB", 0);
   if (c.inputDims(0).size() != 2) reject(ErrorKind::kParse, "input A must be 2-D");
   const HostTensor* B = c.constant(1);
   const Dims bd = B ? B->dims : c.inputDims(1);

@@ -11,8 +11,8 @@ void addReduce(ImportContext& c, const char* op, const std::vector<int64_t>& axe
   ir::Layer& l = c.add(LayerKind::kREDUCE, {c.input(0)});
   l.attrs.set("op", op);
   l.attrs.set("axes", axes);
-  l.attrs.set("keepdims", c.attrInt("keepdims", 1));
-  l.attrs.set("noop_with_empty_axes", c.attrInt("noop_with_empty_axes", 0));
+  l.attrs.set("keepdims", c.attrFlag("keepdims", 1));
+  l.attrs.set("noop_with_empty_axes", c.attrFlag("noop_with_empty_axes", 0));
 }
 
 // Family helpers: axes as an attribute (older opsets) or as an optional constant input.

@@ -33,7 +33,7 @@ void importFlatten(ImportContext& c) {
 
 // A constant target shape becomes the "shape" attr; a computed one stays an input.
 void importReshape(ImportContext& c) {
-  const int64_t allowzero = c.attrInt("allowzero", 0);
+  const int64_t allowzero = c.attrFlag("allowzero", 0);
   if (const HostTensor* s = c.constant(1)) {
     std::vector<int64_t> shape = s->asInt64();
     ir::Layer& l = c.add(LayerKind::kRESHAPE, {c.input(0)});
