@@ -34,6 +34,9 @@ ExecutionContext::ExecutionContext(std::shared_ptr<Engine> engine) : engine_(std
     const auto& tensor = engine_->desc().net.tensors[t];
     if (isStatic(tensor.dims)) input_shapes_[tensor.name] = tensor.dims;
   }
+  std::vector<std::string> names;
+  for (const auto& l : engine_->desc().net.layers) names.push_back(l.name);
+  errors_.init(engine_->device(), engine_->reportsRunErrors(), std::move(names));
 }
 
 ExecutionContext::~ExecutionContext() {
@@ -176,6 +179,8 @@ void ExecutionContext::enqueue(cl_command_queue queue) {
       return it->second.get();
     return resolved_->sub[t].get();
   };
+  errors_.raisePending();  // an earlier asynchronous run's error, not reported yet
+  errors_.clear(q);
   layer_times_.clear();
   for (size_t li = 0; li < net.layers.size(); ++li) {
     if (desc.on_host[li]) continue;
@@ -195,6 +200,8 @@ void ExecutionContext::enqueue(cl_command_queue queue) {
     for (int t : l.outputs)
       a.outputs.push_back({bufferOf(t), resolved_->shapes.dims[t], net.tensors[t].dtype});
     a.workspace = resolved_->workspace.get();
+    a.errors = errors_.buffer();
+    a.layer = static_cast<int>(li);
     auto t0 = std::chrono::steady_clock::now();
     engine_->kernel(static_cast<int>(li))->enqueue(a);
     if (observer_) observer_(static_cast<int>(li), a);
@@ -211,9 +218,13 @@ void ExecutionContext::enqueue(cl_command_queue queue) {
       const HostTensor& v = *resolved_->shapes.values[t];
       engine_->device().write(q, io[t], 0, v.bytes.size(), v.bytes.data(), false);
     }
+  errors_.fetch(q);
 }
 
-void ExecutionContext::synchronize() { ocl::check(clFinish(queue_), "clFinish"); }
+void ExecutionContext::synchronize() {
+  ocl::check(clFinish(queue_), "clFinish");
+  errors_.raisePending();
+}
 
 void ExecutionContext::execute(const std::vector<cl_mem>& bindings) {
   CLRT_CHECK(static_cast<int>(bindings.size()) == engine_->numIOTensors(), kValue,
@@ -269,6 +280,7 @@ std::map<std::string, HostTensor> ExecutionContext::infer(
     dev.read(queue_, addresses_[net.tensors[t].name], 0, h.bytes.size(), h.bytes.data());
     out[net.tensors[t].name] = std::move(h);
   }
+  errors_.raisePending();
   return out;
 }
 

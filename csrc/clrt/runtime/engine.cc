@@ -46,6 +46,7 @@ std::shared_ptr<Engine> Engine::create(EngineDesc desc, std::shared_ptr<ocl::Dev
     CLRT_CHECK(tac, kEngineFormat, "engine uses tactic '", desc.tactics[li], "' for layer '",
                l.name, "', which this clrt does not have (engine from another version?)");
     e->kernels_[li] = tac->instantiate(l, *e->dev_);
+    e->reports_run_errors_ = e->reports_run_errors_ || e->kernels_[li]->reportsRunErrors();
     for (int t : l.inputs) {
       if (t < 0 || !hostTensor[t] || e->const_bufs_.count(t)) continue;
       const int p = net.tensors[t].producer;

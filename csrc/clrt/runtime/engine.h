@@ -11,6 +11,7 @@
 #include "clrt/core/logger.h"
 #include "clrt/ocl/device.h"
 #include "clrt/runtime/engine_desc.h"
+#include "clrt/runtime/run_errors.h"
 #include "clrt/tactics/tactic.h"
 
 namespace clrt::runtime {
@@ -54,6 +55,7 @@ class Engine : public std::enable_shared_from_this<Engine> {
   // Internal, used by ExecutionContext.
   tactics::Kernel* kernel(int layer) const { return kernels_[layer].get(); }
   cl_mem constantBuffer(int tensor) const;  // device copy of a constant, or nullptr
+  bool reportsRunErrors() const { return reports_run_errors_; }  // some kernel checks values
 
  private:
   Engine() = default;
@@ -63,6 +65,7 @@ class Engine : public std::enable_shared_from_this<Engine> {
   std::vector<int> io_;                                    // tensor ids
   std::vector<std::unique_ptr<tactics::Kernel>> kernels_;  // per layer; null for host layers
   std::map<int, ocl::MemHandle> const_bufs_;               // tensor id -> device copy
+  bool reports_run_errors_ = false;
 };
 
 class ExecutionContext {
@@ -112,6 +115,7 @@ class ExecutionContext {
   bool profiling_ = false;
   std::vector<std::pair<std::string, double>> layer_times_;
   LayerObserver observer_;
+  RunErrorRecord errors_;  // out-of-range indices, integer division by zero
 };
 
 // Device buffers handed to Python as integers (trt.mem_alloc), like pycuda's DeviceAllocation.
