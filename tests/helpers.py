@@ -187,7 +187,9 @@ def _mismatch(actual, expected, rtol, atol, name):
     same_special = (np.isnan(a) & np.isnan(e)) | (np.isinf(e) & (a == e))
     err = np.where(same_special, 0.0, np.abs(a - e))
     err = np.where(np.isnan(err), np.inf, err)  # nan where a number was expected, or vice versa
-    bad = (err > atol + rtol * np.abs(e)) | (np.isinf(e) & (a != e))
+    # A NaN expected value makes its own threshold NaN (every comparison false): NaN where NaN
+    # is expected is judged by same_special, anything else there fails.
+    bad = (err > atol + rtol * np.abs(e)) | (np.isinf(e) & (a != e)) | (np.isnan(e) & ~np.isnan(a))
     if not bad.any():
         return None
     excess = np.where(bad, err - rtol * np.abs(np.nan_to_num(e)), -np.inf)

@@ -239,8 +239,9 @@ runtime::EngineDesc Builder::build(const ir::Network& network, const BuilderConf
     amax = detail::calibrate(s, network, calib, dev_, logger_, &absmax);
   }
   s.fp16_unsafe.assign(s.net.tensors.size(), false);
+  detail::Fp32Reference ref;
   if (fp16) {
-    if (absmax.empty()) absmax = detail::probeAbsMax(s, dev_, logger_);
+    ref = detail::fp32Reference(s, dev_, logger_, absmax.empty() ? &absmax : nullptr);
     for (auto& [t, m] : absmax)
       if (!(m < 65504.0f)) s.fp16_unsafe[t] = true;
   }
@@ -251,8 +252,11 @@ runtime::EngineDesc Builder::build(const ir::Network& network, const BuilderConf
     logf(logger_, Severity::kWARNING,
          "BuilderFlag.INT8 is set but there are no INT8 ranges (no calibrator, calibration "
          "cache, set_dynamic_range or Q/DQ scales): every layer stays in higher precision");
+  const detail::Shaped pre = fp16 ? s : detail::Shaped{};
   detail::assignPrecisions(s, amax, env);
-  return detail::assemble(std::move(s), cfg, dev_, logger_);
+  runtime::EngineDesc desc = detail::assemble(std::move(s), cfg, dev_, logger_);
+  if (fp16) desc = detail::guardFp16(std::move(desc), pre, amax, ref, cfg, dev_, logger_);
+  return desc;
 }
 
 std::vector<uint8_t> Builder::buildSerialized(const ir::Network& network,

@@ -16,19 +16,6 @@
 #include "clrt/runtime/engine.h"
 
 namespace clrt::builder::detail {
-namespace {
-
-using Batch = std::map<std::string, HostTensor>;
-
-// Tensor names for a warning: the first 20 quoted, then ", ...".
-struct NameList {
-  int count = 0;
-  std::string text;
-  void add(const std::string& name) {
-    if (count++ < 20) text += (text.empty() ? "'" : ", '") + name + "'";
-  }
-  std::string str() const { return count > 20 ? text + ", ..." : text; }
-};
 
 // Float tensors the device writes (or the user feeds): the ones that get INT8 ranges.
 std::vector<int> rangeTargets(const Shaped& s) {
@@ -58,6 +45,20 @@ std::shared_ptr<runtime::Engine> statsEngine(const Shaped& s, const std::map<int
   Shaped cs = shape(net, c.profiles);
   return runtime::Engine::create(assemble(std::move(cs), c, dev, logger), dev, logger);
 }
+
+namespace {
+
+using Batch = std::map<std::string, HostTensor>;
+
+// Tensor names for a warning: the first 20 quoted, then ", ...".
+struct NameList {
+  int count = 0;
+  std::string text;
+  void add(const std::string& name) {
+    if (count++ < 20) text += (text.empty() ? "'" : ", '") + name + "'";
+  }
+  std::string str() const { return count > 20 ? text + ", ..." : text; }
+};
 
 struct Stats {
   std::vector<float> absmax;                // per target
@@ -540,28 +541,6 @@ std::map<int, float> calibrate(const Shaped& s, const ir::Network& original,
       if (a > 0.0f) amax[static_cast<int>(t)] = a;
     }
   return amax;
-}
-
-std::map<int, float> probeAbsMax(const Shaped& s, std::shared_ptr<ocl::Device> dev,
-                                 ILogger* logger) {
-  std::map<int, Dims> shapes;
-  Batch b;
-  std::mt19937 rng(4321);
-  std::uniform_real_distribution<float> u(-1.f, 1.f);
-  for (int t : s.net.inputs) {
-    shapes[t] = s.opt[0].dims[t];
-    const DataType dt = s.net.tensors[t].dtype;
-    std::vector<float> v(static_cast<size_t>(volume(shapes[t])));
-    const bool real = dt == DataType::kFLOAT || dt == DataType::kHALF;
-    for (auto& x : v) x = real ? u(rng) : 0.0f;
-    b[s.net.tensors[t].name] = HostTensor::fromFloats(shapes[t], v).castTo(dt);
-  }
-  const std::vector<int> targets = rangeTargets(s);
-  auto engine = statsEngine(s, shapes, dev, logger);
-  const Stats st = runStats(s, *engine, {b}, targets, false, logger);
-  std::map<int, float> out;
-  for (size_t i = 0; i < targets.size(); ++i) out[targets[i]] = st.absmax[i];
-  return out;
 }
 
 }  // namespace clrt::builder::detail

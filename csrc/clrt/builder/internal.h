@@ -12,6 +12,10 @@
 #include "clrt/runtime/shape_resolver.h"
 #include "clrt/tactics/tactic.h"
 
+namespace clrt::runtime {
+class Engine;
+}
+
 namespace clrt::builder::detail {
 
 // Layers reordered into execution (topological) order, ids renumbered.
@@ -23,6 +27,8 @@ struct Shaped {
   std::vector<uint8_t> on_host;
   std::vector<runtime::ResolvedShapes> opt, max;  // per profile (one when there are none)
   std::vector<bool> fp16_unsafe;  // per tensor: values beyond FP16's range on build-time data
+  std::vector<bool> fp16_lossy;   // per tensor: FP16 storage made a layer's error out of
+                                  // proportion (guardFp16); empty when none
 };
 Shaped shape(ir::Network net, const std::vector<runtime::Profile>& profiles);
 
@@ -65,10 +71,33 @@ void assignPrecisions(Shaped& s, const std::map<int, float>& amax, TimingEnv& en
 std::map<int, float> calibrate(const Shaped& s, const ir::Network& original,
                                const BuilderConfig& config, std::shared_ptr<ocl::Device> dev,
                                ILogger* logger, std::map<int, float>* absmax);
-// max |x| per device float tensor over one run of uniform [-1, 1] inputs at the opt shapes
-// (the FP16 overflow check when no calibration data is given).
-std::map<int, float> probeAbsMax(const Shaped& s, std::shared_ptr<ocl::Device> dev,
-                                 ILogger* logger);
+// Float tensors the device writes (or the user feeds): the ones that get INT8 ranges and the
+// FP16 overflow check.
+std::vector<int> rangeTargets(const Shaped& s);
+// An FP32 engine of `s` at exactly these input shapes (calibration, the FP16 check).
+std::shared_ptr<runtime::Engine> statsEngine(const Shaped& s, const std::map<int, Dims>& shapes,
+                                             std::shared_ptr<ocl::Device> dev, ILogger* logger);
+
+// The FP16 check (builder/fp16_guard.cc). The build-time data: one batch at the first profile's
+// opt shapes, floats uniform in [-1, 1], integer inputs that index a Gather uniform over the
+// gathered axis (other integers 0), and every device float tensor's value in FP32 on it.
+struct Fp32Reference {
+  std::map<std::string, HostTensor> batch;
+  std::map<std::string, std::vector<float>> values;  // by tensor name
+};
+// Runs `s` in FP32 on the build-time data; fills `absmax` (max |x| per rangeTargets tensor, the
+// FP16 overflow check) when it is not null.
+Fp32Reference fp32Reference(const Shaped& s, std::shared_ptr<ocl::Device> dev, ILogger* logger,
+                            std::map<int, float>* absmax);
+// Runs the FP16 engine `desc` on the reference's data and compares every FP16 layer's outputs
+// with FP32. A layer whose error is out of proportion to its inputs' is kept in FP32 (with a
+// WARNING naming it and the error): its data tensors are marked in `pre` (the network before
+// precision assignment) and precisions and tactics are assigned again. Warns when a network
+// output's cosine to FP32 stays below 0.99. Returns the engine to ship.
+runtime::EngineDesc guardFp16(runtime::EngineDesc desc, const Shaped& pre,
+                              const std::map<int, float>& amax, const Fp32Reference& ref,
+                              const BuilderConfig& config, std::shared_ptr<ocl::Device> dev,
+                              ILogger* logger);
 
 // Tactics for every device layer (timed when the optimization level allows), memory plan,
 // program binaries: the EngineDesc.

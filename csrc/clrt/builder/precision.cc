@@ -114,26 +114,37 @@ void choosePrecisions(State& st) {
   for (size_t li = 0; li < net.layers.size(); ++li) {
     ir::Layer& l = net.layers[li];
     if (st.s.on_host[li] || isPassthrough(l.kind) || hasOwnDtypes(l.kind)) continue;
-    bool anyData = false, rangesOk = true, fp16Ok = true;
+    bool anyData = false, rangesOk = true, fp16Ok = true, lossy = false;
+    auto isLossy = [&](int t) {
+      return static_cast<size_t>(t) < st.s.fp16_lossy.size() && st.s.fp16_lossy[t];
+    };
     for (size_t i = 0; i < l.inputs.size(); ++i)
       if (isDataInput(l, i, net)) {
         anyData = true;
         rangesOk = rangesOk && st.hasRange(l.inputs[i]);
         fp16Ok = fp16Ok && !st.s.fp16_unsafe[l.inputs[i]];
+        lossy = lossy || isLossy(l.inputs[i]);
       }
     for (int t : l.outputs)
-      if (st.origFloat[t]) fp16Ok = fp16Ok && !st.s.fp16_unsafe[t];
+      if (st.origFloat[t]) {
+        fp16Ok = fp16Ok && !st.s.fp16_unsafe[t];
+        lossy = lossy || isLossy(t);
+      }
     if (!anyData) continue;
     st.isPrec[li] = true;
 
     std::vector<DataType> allowed{DataType::kFLOAT};
     if (fp16) {
-      if (fp16Ok)
-        allowed.push_back(DataType::kHALF);
-      else
+      if (!fp16Ok)
         logf(st.env.logger, Severity::kWARNING, "layer '", l.name,
              "' stays FP32: its values exceed FP16's range (65504) on the build-time data");
+      else if (lossy)  // guardFp16 has warned, naming the layer it measured
+        logf(st.env.logger, Severity::kINFO, "layer '", l.name,
+             "' stays FP32: it reads or writes a tensor FP16 cannot hold accurately enough");
+      else
+        allowed.push_back(DataType::kHALF);
     }
+    fp16Ok = fp16Ok && !lossy;
     if (int8 && rangesOk) allowed.push_back(DataType::kINT8);
     if (int8 && !rangesOk)
       logf(st.env.logger, Severity::kINFO, "layer '", l.name,
@@ -148,7 +159,8 @@ void choosePrecisions(State& st) {
       if (want == DataType::kINT8 && !rangesOk)
         why = "an input has no INT8 dynamic range (calibrate, or call set_dynamic_range)";
       else if (want == DataType::kHALF && !fp16Ok)
-        why = "its values exceed FP16's range on the build-time data";
+        why = lossy ? "FP16 made its error out of proportion on the build-time data"
+                    : "its values exceed FP16's range on the build-time data";
       else if (!tryPrecision(st, static_cast<int>(li), want, inDt, outDt, false, false).tactic)
         why = str("no ", dtypeName(want), " implementation of ", ir::layerKindName(l.kind));
       if (why.empty()) {

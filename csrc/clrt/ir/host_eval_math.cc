@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
 #include "clrt/core/error.h"
 #include "clrt/ir/shape_internal.h"
@@ -23,6 +24,21 @@ int64_t intPow(int64_t b, int64_t e) {
   return r;
 }
 
+// MAX/MIN with onnxruntime's NaN semantics: a NaN operand gives NaN (std::max drops it when it
+// comes second).
+template <typename T>
+T maxProp(T a, T b) {
+  if constexpr (std::is_floating_point_v<T>)
+    if (std::isnan(a) || std::isnan(b)) return a + b;
+  return std::max(a, b);
+}
+template <typename T>
+T minProp(T a, T b) {
+  if constexpr (std::is_floating_point_v<T>)
+    if (std::isnan(a) || std::isnan(b)) return a + b;
+  return std::min(a, b);
+}
+
 // Returns false for an op the host does not know; `v` holds a op b (comparisons give 0/1).
 template <typename T, typename Div, typename Pow>
 bool binary(const std::string& op, T a, T b, T& v, Div div, Pow pw) {
@@ -37,9 +53,9 @@ bool binary(const std::string& op, T a, T b, T& v, Div div, Pow pw) {
   else if (op == "POW")
     v = pw(a, b);
   else if (op == "MAX")
-    v = std::max(a, b);
+    v = maxProp(a, b);
   else if (op == "MIN")
-    v = std::min(a, b);
+    v = minProp(a, b);
   else if (op == "EQUAL")
     v = a == b;
   else if (op == "GREATER")
@@ -293,9 +309,9 @@ bool evalReduce(const Layer& layer, const std::vector<TensorInfo>& ins, const Di
       if (op == "PROD")
         a *= v[i];
       else if (op == "MAX")
-        a = std::max(a, v[i]);
+        a = maxProp(a, v[i]);
       else if (op == "MIN")
-        a = std::min(a, v[i]);
+        a = minProp(a, v[i]);
       else if (op == "SUM_SQUARE" || op == "L2")
         a += v[i] * v[i];
       else

@@ -17,40 +17,7 @@ typedef float st_t;
 #define ST(p, i, v) ((p)[i] = (v))
 #endif
 
-// ---- Epilogue activation (same block in gemm.cl: kernel files cannot include each other) ----
-#ifndef ACT
-#define ACT 0
-#endif
-// Codes: 0 none, 1 RELU, 2 LEAKY_RELU, 3 CLIP, 4 SIGMOID, 5 TANH, 6 HARD_SIGMOID,
-// 7 HARD_SWISH, 8 GELU_ERF, 9 ELU, 10 SOFTPLUS, 11 GELU_TANH (tactics/compute_common.h).
-inline float apply_act(float x, float a, float b) {
-#if ACT == 1
-  return fmax(x, 0.0f);
-#elif ACT == 2
-  return x >= 0.0f ? x : a * x;
-#elif ACT == 3
-  return fmin(fmax(x, a), b);
-#elif ACT == 4
-  return 1.0f / (1.0f + exp(-x));
-#elif ACT == 5
-  return tanh(x);
-#elif ACT == 6
-  return fmin(fmax(a * x + b, 0.0f), 1.0f);
-#elif ACT == 7
-  return x * fmin(fmax(a * x + b, 0.0f), 1.0f);
-#elif ACT == 8
-  return 0.5f * x * (1.0f + erf(x * 0.70710678118654752f));
-#elif ACT == 9
-  return x >= 0.0f ? x : a * (exp(x) - 1.0f);
-#elif ACT == 10
-  return x > 20.0f ? x : log1p(exp(x));
-#elif ACT == 11
-  return 0.5f * x * (1.0f + tanh(0.79788456080286536f * (x + 0.044715f * x * x * x)));
-#else
-  return x;
-#endif
-}
-// ---- end of the epilogue block ----
+#include "activation.clh"  // apply_act: the epilogue activation (build option ACT)
 
 // Direct conv tiling: each work-item computes CONV_KB output channels x CONV_PB output columns
 // of one output row. Weights are pre-packed by the host as [G][Kg/KB][Cg][kh][kw][KB] (zero

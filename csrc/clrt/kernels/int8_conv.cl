@@ -11,41 +11,7 @@
 // products in float, then move the sum into an int32 accumulator: the result is the int32 sum.
 #define EXACT_TAPS 1024
 
-// ---- Epilogue activation for float and float vectors, the codes of conv.cl/gemm.cl (the same
-// block is in int8_conv.cl and int8_gemm.cl: kernel files cannot include each other) ----
-#ifndef ACT
-#define ACT 0
-#endif
-// Codes: 0 none, 1 RELU, 2 LEAKY_RELU, 3 CLIP, 4 SIGMOID, 5 TANH, 6 HARD_SIGMOID,
-// 7 HARD_SWISH, 8 GELU_ERF, 9 ELU, 10 SOFTPLUS, 11 GELU_TANH (tactics/compute_common.h).
-#if ACT == 1
-#define ACT_EXPR fmax(x, 0.0f)
-#elif ACT == 2
-#define ACT_EXPR select(a * x, x, x >= 0.0f)
-#elif ACT == 3
-#define ACT_EXPR fmin(fmax(x, a), b)
-#elif ACT == 4
-#define ACT_EXPR 1.0f / (1.0f + exp(-x))
-#elif ACT == 5
-#define ACT_EXPR tanh(x)
-#elif ACT == 6
-#define ACT_EXPR fmin(fmax(a * x + b, 0.0f), 1.0f)
-#elif ACT == 7
-#define ACT_EXPR x * fmin(fmax(a * x + b, 0.0f), 1.0f)
-#elif ACT == 8
-#define ACT_EXPR 0.5f * x * (1.0f + erf(x * 0.70710678118654752f))
-#elif ACT == 9
-#define ACT_EXPR select(a * (exp(x) - 1.0f), x, x >= 0.0f)
-#elif ACT == 10
-#define ACT_EXPR select(log1p(exp(x)), x, x > 20.0f)
-#elif ACT == 11
-#define ACT_EXPR 0.5f * x * (1.0f + tanh(0.79788456080286536f * (x + 0.044715f * x * x * x)))
-#else
-#define ACT_EXPR x
-#endif
-#define DEFINE_ACT(NAME, T) \
-  inline T NAME(T x, float a, float b) { return ACT_EXPR; }
-DEFINE_ACT(apply_act, float)
+#include "activation.clh"  // apply_act, DEFINE_ACT: the epilogue activation (ACT)
 DEFINE_ACT(apply_act8, float8)
 DEFINE_ACT(apply_act16, float16)
 

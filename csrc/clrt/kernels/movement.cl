@@ -31,21 +31,27 @@ STRIDED_COPY(copy_2, ushort)
 STRIDED_COPY(copy_4, uint)
 STRIDED_COPY(copy_8, ulong)
 
+#include "run_errors.clh"  // record_error: fails the run naming the layer
+
 // out[o, j, i] = data[o, wrap(indices[j]), i] for data [outer, axis_len, inner]. Indices are
-// int32 or int64 (idx64); negative ones wrap, out-of-range ones are clamped so no read leaves
-// the tensor (the host rejects them when it knows the values).
+// int32 or int64 (idx64); negative ones wrap. An out-of-range one is recorded in err (the run
+// then fails naming the layer, as onnxruntime's does) and clamped so no read leaves the tensor.
 #define GATHER(NAME, T)                                                                        \
   __kernel void NAME(__global const T* data, __global const void* indices, __global T* out,    \
-                     int n, int axis_len, int nidx, int inner, int idx64) {                    \
+                     int n, int axis_len, int nidx, int inner, int idx64, __global int* err,   \
+                     int tag) {                                                                \
     const int g = get_global_id(0);                                                            \
     if (g >= n) return;                                                                        \
     const int i = g % inner;                                                                   \
     const int t = g / inner;                                                                   \
     const int j = t % nidx;                                                                    \
     const int o = t / nidx;                                                                    \
-    long k = idx64 ? ((__global const long*)indices)[j] : ((__global const int*)indices)[j];   \
-    if (k < 0) k += axis_len;                                                                  \
-    k = clamp(k, (long)0, (long)axis_len - 1);                                                 \
+    const long k0 = idx64 ? ((__global const long*)indices)[j] : ((__global const int*)indices)[j]; \
+    long k = k0 < 0 ? k0 + axis_len : k0;                                                      \
+    if (k < 0 || k >= axis_len) {                                                              \
+      if (i == 0) record_error(err, tag, 1, k0, axis_len);                                     \
+      k = clamp(k, (long)0, (long)axis_len - 1);                                               \
+    }                                                                                          \
     out[g] = data[((long)o * axis_len + k) * inner + i];                                       \
   }
 GATHER(gather_1, uchar)

@@ -35,9 +35,14 @@ inline int pack_offset(const IndexPack* p, int k, int i) {
   return off;
 }
 
-// Combines of the reductions: 0 sum, 1 max, 2 min, 3 product.
+// Combines of the reductions: 0 sum, 1 max, 2 min, 3 product. Max and min propagate NaN, as
+// onnxruntime's ReduceMax/ReduceMin do (fmax/fmin alone would drop it).
 inline float combine(float a, float b, int c) {
-  return c == 0 ? a + b : c == 1 ? fmax(a, b) : c == 2 ? fmin(a, b) : a * b;
+  if (c == 1 || c == 2) {
+    if (isnan(a) || isnan(b)) return a + b;
+    return c == 1 ? fmax(a, b) : fmin(a, b);
+  }
+  return c == 0 ? a + b : a * b;
 }
 
 // Reduces v over the work-group; every item gets the result. red holds get_local_size(0).

@@ -44,20 +44,22 @@ inline int2 binary_offsets(const IndexPack* p, int mode, int i) {
   return (int2)(pack_offset(p, 0, i), pack_offset(p, 1, i));
 }
 
-// ---- activations (1..11, same codes as the conv epilogue) and unary math (20..30) ----
+#include "activation.clh"  // ACT1..ACT11: the activations (codes 1..11)
+
+// ---- activations (1..11, the codes of activation.clh) and unary math (20..30) ----
 inline float unary_op(float x, int op, float a, float b) {
   switch (op) {
-    case 1: return fmax(x, 0.0f);
-    case 2: return x >= 0.0f ? x : a * x;
-    case 3: return fmin(fmax(x, a), b);
-    case 4: return 1.0f / (1.0f + exp(-x));
-    case 5: return tanh(x);
-    case 6: return fmin(fmax(a * x + b, 0.0f), 1.0f);
-    case 7: return x * fmin(fmax(a * x + b, 0.0f), 1.0f);
-    case 8: return 0.5f * x * (1.0f + erf(x * 0.70710678118654752f));
-    case 9: return x >= 0.0f ? x : a * (exp(x) - 1.0f);
-    case 10: return x > 20.0f ? x : log1p(exp(x));
-    case 11: return 0.5f * x * (1.0f + tanh(0.79788456080286536f * (x + 0.044715f * x * x * x)));
+    case 1: return ACT1(x, a, b);
+    case 2: return ACT2(x, a, b);
+    case 3: return ACT3(x, a, b);
+    case 4: return ACT4(x, a, b);
+    case 5: return ACT5(x, a, b);
+    case 6: return ACT6(x, a, b);
+    case 7: return ACT7(x, a, b);
+    case 8: return ACT8(x, a, b);
+    case 9: return ACT9(x, a, b);
+    case 10: return ACT10(x, a, b);
+    case 11: return ACT11(x, a, b);
     case 20: return exp(x);
     case 21: return log(x);
     case 22: return sqrt(x);
@@ -102,20 +104,28 @@ inline float binop_f(float a, float b, int op) {
     case 2: return a * b;
     case 3: return a / b;
     case 4: return pow(a, b);
-    case 5: return fmax(a, b);
-    default: return fmin(a, b);
+    // MAX/MIN propagate NaN, as onnxruntime's do (fmax/fmin would drop it).
+    case 5: return isnan(a) || isnan(b) ? a + b : fmax(a, b);
+    default: return isnan(a) || isnan(b) ? a + b : fmin(a, b);
   }
 }
 
-// Integer division truncates (as C and onnxruntime); x/0 gives 0 instead of a trap, and
-// MIN/-1 wraps instead of trapping.
+#include "run_errors.clh"  // record_error: fails the run naming the layer
+
+// Integer division truncates (as C and onnxruntime); x/0 is recorded in err (the run then fails
+// naming the layer, as onnxruntime's does) and gives 0; MIN/-1 wraps instead of trapping.
 #define BINOP_INT(NAME, T)                                   \
-  inline T NAME(T a, T b, int op) {                          \
+  inline T NAME(T a, T b, int op, __global int* err, int tag) { \
     switch (op) {                                            \
       case 0: return a + b;                                  \
       case 1: return a - b;                                  \
       case 2: return a * b;                                  \
-      case 3: return b == 0 ? (T)0 : b == -1 ? (T)0 - a : a / b; \
+      case 3:                                                \
+        if (b == 0) {                                        \
+          record_error(err, tag, 2, (long)a, 0);             \
+          return (T)0;                                       \
+        }                                                    \
+        return b == -1 ? (T)0 - a : a / b;                   \
       case 4: {                                              \
         if (b < 0) return a == 1 ? 1 : a == -1 ? ((b & 1) ? -1 : 1) : 0; \
         T r = 1;                                             \
@@ -133,17 +143,17 @@ inline float binop_f(float a, float b, int op) {
 BINOP_INT(binop_i, int)
 BINOP_INT(binop_l, long)
 
-inline uchar binop_b(uchar a, uchar b, int op) {
+inline uchar binop_b(uchar a, uchar b, int op, __global int* err, int tag) {
   return op == 10 ? (a && b) : op == 11 ? (a || b) : ((a != 0) == (b != 0));
 }
 
 #define BINARY(NAME, T, FN)                                                                    \
   __kernel void NAME(__global const T* a, __global const T* b, __global T* y, int n, int op,   \
-                     int mode, IndexPack p) {                                                  \
+                     int mode, IndexPack p, __global int* err, int tag) {                      \
     const int i = get_global_id(0);                                                            \
     if (i >= n) return;                                                                        \
     const int2 o = binary_offsets(&p, mode, i);                                                \
-    y[i] = FN(a[o.x], b[o.y], op);                                                             \
+    y[i] = FN(a[o.x], b[o.y], op, err, tag);                                                   \
   }
 __kernel void binary_f(__global const st_t* a, __global const st_t* b, __global st_t* y, int n,
                        int op, int mode, IndexPack p) {

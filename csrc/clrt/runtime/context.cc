@@ -36,6 +36,9 @@ ExecutionContext::ExecutionContext(std::shared_ptr<Engine> engine) : engine_(std
     const auto& tensor = engine_->desc().net.tensors[t];
     if (isStatic(tensor.dims)) input_shapes_[tensor.name] = tensor.dims;
   }
+  std::vector<std::string> names;
+  for (const auto& l : engine_->desc().net.layers) names.push_back(l.name);
+  errors_.init(engine_->device(), engine_->reportsRunErrors(), std::move(names));
 }
 
 ExecutionContext::~ExecutionContext() {
@@ -209,6 +212,8 @@ void ExecutionContext::enqueueLayers(cl_command_queue q, const std::vector<cl_me
       return it->second.get();
     return resolved_->sub[t].get();
   };
+  errors_.raisePending();  // an earlier asynchronous run's error, not reported yet
+  errors_.clear(q);
   layer_times_.clear();
   std::lock_guard<std::mutex> engineLock(engine_->enqueueMutex());
   for (size_t li = 0; li < net.layers.size(); ++li) {
@@ -229,6 +234,8 @@ void ExecutionContext::enqueueLayers(cl_command_queue q, const std::vector<cl_me
     for (int t : l.outputs)
       a.outputs.push_back({bufferOf(t), resolved_->shapes.dims[t], net.tensors[t].dtype});
     a.workspace = resolved_->workspace.get();
+    a.errors = errors_.buffer();
+    a.layer = static_cast<int>(li);
     auto t0 = std::chrono::steady_clock::now();
     engine_->kernel(static_cast<int>(li))->enqueue(a);
     if (observer_) observer_(static_cast<int>(li), a);
@@ -245,9 +252,13 @@ void ExecutionContext::enqueueLayers(cl_command_queue q, const std::vector<cl_me
       const HostTensor& v = *resolved_->shapes.values[t];
       engine_->device().write(q, io[t], 0, v.bytes.size(), v.bytes.data(), false);
     }
+  errors_.fetch(q);
 }
 
-void ExecutionContext::synchronize() { ocl::check(clFinish(queue_), "clFinish"); }
+void ExecutionContext::synchronize() {
+  ocl::check(clFinish(queue_), "clFinish");
+  errors_.raisePending();
+}
 
 void ExecutionContext::execute(const std::vector<uintptr_t>& bindings) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
@@ -331,6 +342,7 @@ std::map<std::string, HostTensor> ExecutionContext::infer(
     clFinish(queue_);
     throw;
   }
+  errors_.raisePending();
   return out;
 }
 

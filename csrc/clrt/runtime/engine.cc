@@ -91,6 +91,7 @@ std::shared_ptr<Engine> Engine::create(EngineDesc desc, std::shared_ptr<ocl::Dev
            str("engine file malformed: layer ", li, " '", plan::printable(l.name),
                "': ", plan::printableText(err.what())));
     }
+    e->reports_run_errors_ = e->reports_run_errors_ || e->kernels_[li]->reportsRunErrors();
     for (int t : l.inputs) {
       if (t < 0 || !hostTensor[t] || e->const_bufs_.count(t)) continue;
       const int p = net.tensors[t].producer;

@@ -12,6 +12,7 @@
 #include "clrt/core/logger.h"
 #include "clrt/ocl/device.h"
 #include "clrt/runtime/engine_desc.h"
+#include "clrt/runtime/run_errors.h"
 #include "clrt/tactics/tactic.h"
 
 namespace clrt::runtime {
@@ -78,6 +79,7 @@ class Engine : public std::enable_shared_from_this<Engine> {
   // Held while a context enqueues the layers: kernel objects (and their arguments) are the
   // engine's, shared by every context.
   std::mutex& enqueueMutex() const { return enqueue_mu_; }
+  bool reportsRunErrors() const { return reports_run_errors_; }  // some kernel checks values
 
  private:
   Engine() = default;
@@ -88,6 +90,7 @@ class Engine : public std::enable_shared_from_this<Engine> {
   std::vector<std::unique_ptr<tactics::Kernel>> kernels_;  // per layer; null for host layers
   std::map<int, ocl::MemHandle> const_bufs_;               // tensor id -> device copy
   mutable std::mutex enqueue_mu_;
+  bool reports_run_errors_ = false;
 };
 
 // Every public method locks the context, so one context may be used from several threads
@@ -151,6 +154,7 @@ class ExecutionContext {
   bool profiling_ = false;
   std::vector<std::pair<std::string, double>> layer_times_;
   LayerObserver observer_;
+  RunErrorRecord errors_;  // out-of-range indices, integer division by zero
 };
 
 // Device buffers handed to Python as integers (trt.mem_alloc), like pycuda's DeviceAllocation.

@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "clrt/ir/limits.h"
+#include "clrt/tactics/run_errors.h"
 #include "clrt/tactics/strided.h"
 
 namespace clrt::tactics {
@@ -338,9 +339,12 @@ class GatherKernel : public MoveKernel {
     cl_kernel k = k_.get(name);
     ocl::setArgs(k, x.buf, idx.buf, y.buf, static_cast<cl_int>(n), static_cast<cl_int>(axisLen),
                  static_cast<cl_int>(nidx), static_cast<cl_int>(inner),
-                 cl_int{idx.dtype == DataType::kINT64});
+                 cl_int{idx.dtype == DataType::kINT64}, args.errors,
+                 cl_int{runErrorTag(args.layer)});
     ocl::launch(args.queue, k, {gsize(n)});
   }
+  // Indices computed on the device are range-checked there.
+  bool reportsRunErrors() const override { return true; }
 
  private:
   int64_t axis_;

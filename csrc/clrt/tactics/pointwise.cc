@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "clrt/tactics/compute_common.h"
+#include "clrt/tactics/run_errors.h"
 #include "clrt/tactics/strided.h"
 
 namespace clrt::tactics {
@@ -157,9 +158,17 @@ class BinaryKernel : public Kernel {
     }
     std::lock_guard<std::mutex> lock(k_.mutex());
     cl_kernel k = k_.get(name);
-    ocl::setArgs(k, a.buf, b.buf, y.buf, n, cl_int{op_}, mode, p);
+    // binary_i/_l/_b take the run's error record (integer division by zero).
+    const bool recorded = !compare && a.dtype != DataType::kFLOAT && a.dtype != DataType::kHALF;
+    if (recorded)
+      ocl::setArgs(k, a.buf, b.buf, y.buf, n, cl_int{op_}, mode, p, args.errors,
+                   cl_int{runErrorTag(args.layer)});
+    else
+      ocl::setArgs(k, a.buf, b.buf, y.buf, n, cl_int{op_}, mode, p);
     ocl::launch(args.queue, k, {gsize(n)});
   }
+  // Integer DIV checks its divisors on the device.
+  bool reportsRunErrors() const override { return op_ == 3; }
 
  private:
   DataType st_;  // float storage (FLOAT/HALF): picks the program variant

@@ -27,6 +27,10 @@ struct ExecArgs {
   std::vector<const HostTensor*> input_values;  // host-known value of each input, else null
   std::vector<DeviceTensor> outputs;
   cl_mem workspace = nullptr;  // at least workspaceSize() bytes, may be null when 0
+  // The run's error record (tactics/run_errors.h) and this layer's index in the network; the
+  // record is set whenever some kernel of the engine reportsRunErrors().
+  cl_mem errors = nullptr;
+  int layer = -1;
 };
 
 // A tactic instantiated for one layer on one device. Owns its device weights and cl_kernels.
@@ -42,6 +46,9 @@ class Kernel {
     return 0;
   }
   virtual void enqueue(const ExecArgs& args) = 0;
+  // Whether enqueue() may write args.errors (a check only the device can make, on values it
+  // computes); the context then clears and reads the record around each run.
+  virtual bool reportsRunErrors() const { return false; }
 };
 
 class Tactic {

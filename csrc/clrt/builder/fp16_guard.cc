@@ -1,0 +1,296 @@
+// The FP16 check: after an FP16 build, every FP16 layer's outputs are compared with FP32 on the
+// build-time data, and a layer whose error is out of proportion to its inputs' stays FP32 with a
+// warning; a network output still far from FP32 (cosine < 0.99) is never shipped silently.
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <random>
+
+#include "clrt/builder/internal.h"
+#include "clrt/runtime/engine.h"
+
+namespace clrt::builder::detail {
+namespace {
+
+using Batch = std::map<std::string, HostTensor>;
+using ir::LayerKind;
+
+bool isReal(DataType t) { return t == DataType::kFLOAT || t == DataType::kHALF; }
+
+// A layer's own FP16 error is "out of proportion" when its output error (relative L2 to FP32)
+// is above kLayerErr and kGrowth times its inputs' error: FP16 storage alone gives ~3e-4 per
+// rounding, so a layer that turns inputs off by 0.1% into outputs off by 2% loses precision
+// itself (overflow, cancellation, long sums) rather than passing on its inputs' rounding.
+constexpr double kLayerErr = 0.02;
+constexpr double kGrowth = 10.0;
+constexpr double kMinCosine = 0.99;  // a network output below this is reported
+constexpr int kRounds = 4;           // reassignments at most (each fixes the worst layers)
+
+// For each integer network input read as Gather indices (directly or through data movement),
+// the size of the gathered axis at the opt shapes; 0 when the input indexes nothing.
+std::map<int, int64_t> indexRanges(const Shaped& s) {
+  std::map<int, int64_t> out;
+  std::map<int, int> origin;  // tensor -> the integer network input it carries
+  for (int t : s.net.inputs)
+    if (!isReal(s.net.tensors[t].dtype)) origin[t] = t, out[t] = 0;
+  for (size_t li = 0; li < s.net.layers.size(); ++li) {
+    const auto& l = s.net.layers[li];
+    if (s.on_host[li] || l.inputs.empty()) continue;
+    if (l.kind == LayerKind::kGATHER && l.inputs.size() > 1 && origin.count(l.inputs[1])) {
+      const Dims& d = s.opt[0].dims[l.inputs[0]];
+      const int64_t axis = l.attrs.i("axis", 0);
+      const int64_t ax = axis < 0 ? axis + static_cast<int64_t>(d.size()) : axis;
+      if (ax >= 0 && ax < static_cast<int64_t>(d.size())) {
+        int64_t& r = out[origin[l.inputs[1]]];
+        r = r == 0 ? d[ax] : std::min(r, d[ax]);
+      }
+    }
+    if (isPassthrough(l.kind) || l.kind == LayerKind::kCAST)
+      if (l.inputs[0] >= 0 && origin.count(l.inputs[0]))
+        for (int t : l.outputs) origin[t] = origin[l.inputs[0]];
+  }
+  return out;
+}
+
+Batch buildTimeBatch(const Shaped& s) {
+  Batch b;
+  std::mt19937 rng(4321);
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  const std::map<int, int64_t> ranges = indexRanges(s);
+  for (int t : s.net.inputs) {
+    const Dims d = s.opt[0].dims[t];
+    const DataType dt = s.net.tensors[t].dtype;
+    std::vector<float> v(static_cast<size_t>(volume(d)));
+    if (isReal(dt)) {
+      for (auto& x : v) x = u(rng);
+    } else if (auto it = ranges.find(t); it != ranges.end() && it->second > 0) {
+      // Below 2^24, so exact in float.
+      std::uniform_int_distribution<int64_t> ids(0, std::min<int64_t>(it->second, 1 << 24) - 1);
+      for (auto& x : v) x = static_cast<float>(ids(rng));
+    }
+    // HALF inputs are fed as FLOAT (statsEngine widens them; the FP16 engine takes FLOAT too).
+    b[s.net.tensors[t].name] =
+        HostTensor::fromFloats(d, v).castTo(dt == DataType::kHALF ? DataType::kFLOAT : dt);
+  }
+  return b;
+}
+
+// One run of `engine` on `b`, keeping every float/half output of every device layer as floats.
+std::map<std::string, std::vector<float>> capture(runtime::Engine& engine, const Batch& b) {
+  const auto& net = engine.desc().net;
+  std::map<int, HostTensor> raw;
+  auto ctx = engine.createExecutionContext();
+  ctx->setLayerObserver([&](int li, const tactics::ExecArgs& a) {
+    const auto& l = net.layers[li];
+    for (size_t i = 0; i < l.outputs.size(); ++i) {
+      const auto& d = a.outputs[i];
+      if (!d.buf || (d.dtype != DataType::kFLOAT && d.dtype != DataType::kHALF)) continue;
+      HostTensor h(d.dtype, d.dims);
+      if (h.bytes.empty()) continue;
+      // Read now: the arena is reused by later layers. The queue is in order, so the read runs
+      // before them; the host buffer's storage does not move when the map grows.
+      auto& slot = raw[l.outputs[i]] = std::move(h);
+      ocl::check(clEnqueueReadBuffer(a.queue, d.buf, CL_FALSE, 0, slot.bytes.size(),
+                                     slot.bytes.data(), 0, nullptr, nullptr),
+                 "clEnqueueReadBuffer");
+    }
+  });
+  Batch in;  // the batch in this engine's input dtypes (HALF inputs of an FP16 engine)
+  for (int t : net.inputs) {
+    const HostTensor& h = b.at(net.tensors[t].name);
+    in[net.tensors[t].name] = h.dtype == net.tensors[t].dtype ? h : h.castTo(net.tensors[t].dtype);
+  }
+  ctx->infer(in);
+  ctx->synchronize();
+  std::map<std::string, std::vector<float>> out;
+  for (auto& [t, h] : raw) out[net.tensors[t].name] = h.asFloats();
+  return out;
+}
+
+// ||a - b|| / ||b||; infinite when a is not finite where b is.
+double relErr(const std::vector<float>& a, const std::vector<float>& b) {
+  double num = 0, den = 0;
+  for (size_t i = 0; i < a.size() && i < b.size(); ++i) {
+    if (!std::isfinite(a[i]) && std::isfinite(b[i])) return INFINITY;
+    if (!std::isfinite(b[i])) continue;
+    const double e = double(a[i]) - b[i];
+    num += e * e;
+    den += double(b[i]) * b[i];
+  }
+  return num == 0 ? 0.0 : std::sqrt(num / std::max(den, 1e-30));
+}
+
+double cosine(const std::vector<float>& a, const std::vector<float>& b) {
+  double ab = 0, aa = 0, bb = 0;
+  for (size_t i = 0; i < a.size() && i < b.size(); ++i) {
+    if (!std::isfinite(a[i]) || !std::isfinite(b[i])) {
+      if (std::isfinite(a[i]) != std::isfinite(b[i])) return 0.0;
+      continue;
+    }
+    ab += double(a[i]) * b[i], aa += double(a[i]) * a[i], bb += double(b[i]) * b[i];
+  }
+  if (aa == 0 && bb == 0) return 1.0;
+  return aa == 0 || bb == 0 ? 0.0 : ab / std::sqrt(aa * bb);
+}
+
+struct Finding {
+  std::string layer;
+  double err, inErr;
+  std::vector<std::string> tensors;  // the layer's data inputs and float outputs, by name
+};
+
+struct Check {
+  std::vector<Finding> culprits;                        // out of proportion
+  std::vector<Finding> fp16Layers;                      // every measured FP16 layer
+  std::vector<std::pair<std::string, double>> outputs;  // network output -> cosine
+};
+
+Check check(const runtime::EngineDesc& desc, const Fp32Reference& ref,
+            std::shared_ptr<ocl::Device> dev, ILogger* logger) {
+  auto engine = runtime::Engine::create(desc, dev, logger);
+  const auto got = capture(*engine, ref.batch);
+  const auto& net = desc.net;
+  std::map<int, double> memo;
+  // A tensor's error; tensors FP32 has no twin of (REFORMAT outputs) carry their source's.
+  std::function<double(int)> errOf = [&](int t) -> double {
+    if (auto it = memo.find(t); it != memo.end()) return it->second;
+    double e = 0;
+    const std::string& name = net.tensors[t].name;
+    auto r = ref.values.find(name);
+    auto g = got.find(name);
+    if (r != ref.values.end() && g != got.end()) {
+      e = relErr(g->second, r->second);
+    } else if (const int p = net.tensors[t].producer; p >= 0) {
+      for (int i : net.layers[p].inputs)
+        if (i >= 0) e = std::max(e, errOf(i));
+    }
+    return memo[t] = e;
+  };
+  Check c;
+  for (size_t li = 0; li < net.layers.size(); ++li) {
+    const auto& l = net.layers[li];
+    if (desc.on_host[li] || isPassthrough(l.kind) || tactics::layerPrecision(l) != DataType::kHALF)
+      continue;
+    Finding f{l.name, 0, 0, {}};
+    for (int t : l.inputs)
+      if (t >= 0 && isReal(net.tensors[t].dtype)) {
+        f.inErr = std::max(f.inErr, errOf(t));
+        f.tensors.push_back(net.tensors[t].name);
+      }
+    for (int t : l.outputs)
+      if (isReal(net.tensors[t].dtype)) {
+        f.err = std::max(f.err, errOf(t));
+        f.tensors.push_back(net.tensors[t].name);
+      }
+    if (f.err > kLayerErr && f.err > kGrowth * f.inErr) c.culprits.push_back(f);
+    c.fp16Layers.push_back(std::move(f));
+  }
+  for (int t : net.outputs) {
+    const std::string& name = net.tensors[t].name;
+    auto r = ref.values.find(name);
+    auto g = got.find(name);
+    if (r != ref.values.end() && g != got.end())
+      c.outputs.push_back({name, cosine(g->second, r->second)});
+  }
+  return c;
+}
+
+}  // namespace
+
+Fp32Reference fp32Reference(const Shaped& s, std::shared_ptr<ocl::Device> dev, ILogger* logger,
+                            std::map<int, float>* absmax) {
+  Fp32Reference ref;
+  ref.batch = buildTimeBatch(s);
+  std::map<int, Dims> shapes;
+  for (int t : s.net.inputs) shapes[t] = s.opt[0].dims[t];
+  auto engine = statsEngine(s, shapes, dev, logger);
+  ref.values = capture(*engine, ref.batch);
+  if (absmax) {
+    for (int t : rangeTargets(s)) {
+      const auto& x = s.net.tensors[t];
+      const std::vector<float>* v = nullptr;
+      if (auto it = ref.values.find(x.name); it != ref.values.end()) v = &it->second;
+      std::vector<float> in;
+      if (!v && x.is_input) {
+        in = ref.batch.at(x.name).asFloats();
+        v = &in;
+      }
+      if (!v) continue;
+      float m = 0;
+      for (float e : *v) m = std::isnan(e) ? m : std::max(m, std::fabs(e));
+      (*absmax)[t] = m;
+    }
+  }
+  return ref;
+}
+
+runtime::EngineDesc guardFp16(runtime::EngineDesc desc, const Shaped& pre,
+                              const std::map<int, float>& amax, const Fp32Reference& ref,
+                              const BuilderConfig& config, std::shared_ptr<ocl::Device> dev,
+                              ILogger* logger) {
+  std::map<std::string, int> preId;
+  for (size_t t = 0; t < pre.net.tensors.size(); ++t)
+    preId[pre.net.tensors[t].name] = static_cast<int>(t);
+  // Tensors a layer with a user precision constraint reads or writes stay as they are: the
+  // user's choice wins (and under OBEY_PRECISION_CONSTRAINTS moving them would fail the build).
+  std::vector<bool> pinned(pre.net.tensors.size(), false);
+  for (const auto& l : pre.net.layers)
+    if (l.precision)
+      for (const auto* v : {&l.inputs, &l.outputs})
+        for (int t : *v)
+          if (t >= 0) pinned[t] = true;
+  std::vector<bool> lossy(pre.net.tensors.size(), false);
+  Check c;
+  for (int round = 0;; ++round) {
+    bool anyHalf = false;
+    for (size_t li = 0; li < desc.net.layers.size(); ++li)
+      anyHalf = anyHalf || (!desc.on_host[li] &&
+                            tactics::layerPrecision(desc.net.layers[li]) == DataType::kHALF);
+    if (!anyHalf) return desc;
+    c = check(desc, ref, dev, logger);
+    bool worse = false;
+    for (auto& [name, cos] : c.outputs) worse = worse || !(cos >= kMinCosine);
+    // An output far from FP32 with no layer out of proportion: the layer whose own error grew
+    // most is the one to keep.
+    if (worse && c.culprits.empty() && !c.fp16Layers.empty()) {
+      auto growth = [](const Finding& f) { return f.err / std::max(f.inErr, 1e-6); };
+      c.culprits.push_back(*std::max_element(
+          c.fp16Layers.begin(), c.fp16Layers.end(),
+          [&](const Finding& a, const Finding& b) { return growth(a) < growth(b); }));
+    }
+    if (round == kRounds) break;  // the output check below reports what is left
+    bool marked = false;
+    for (const Finding& f : c.culprits) {
+      bool free = true;
+      for (const std::string& n : f.tensors)
+        if (auto it = preId.find(n); it != preId.end() && pinned[it->second]) free = false;
+      if (!free) {
+        logf(logger, Severity::kWARNING, "layer '", f.layer, "': in FP16 its output differs from ",
+             "FP32 by ", f.err, " (relative L2 on the build-time data; its inputs by ", f.inErr,
+             "); a precision constraint keeps it and its neighbours as set");
+        continue;
+      }
+      logf(logger, Severity::kWARNING, "layer '", f.layer,
+           "' stays FP32: in FP16 its output differs from FP32 by ", f.err,
+           " (relative L2 on the build-time data; its inputs by ", f.inErr, ")");
+      for (const std::string& n : f.tensors)
+        if (auto it = preId.find(n); it != preId.end() && !lossy[it->second])
+          lossy[it->second] = marked = true;
+    }
+    if (!marked) break;
+    Shaped s = pre;
+    s.fp16_lossy = lossy;
+    TimingEnv env{*dev, config, logger};
+    assignPrecisions(s, amax, env);
+    desc = assemble(std::move(s), config, dev, logger);
+  }
+  for (auto& [name, cos] : c.outputs)
+    if (!(cos >= kMinCosine))
+      logf(logger, Severity::kWARNING, "FP16 engine output '", name, "' has cosine ", cos,
+           " to FP32 on the build-time data (below ", kMinCosine,
+           "); keep more layers in FP32 (layer.precision = trt.float32 with "
+           "OBEY_PRECISION_CONSTRAINTS) or build without FP16");
+  return desc;
+}
+
+}  // namespace clrt::builder::detail
