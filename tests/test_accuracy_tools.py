@@ -132,6 +132,23 @@ def test_search_precisions_meets_a_tenth_of_a_point(calib_images, test_set):
     assert js["layer_precisions"] == r.layer_precisions and js["candidates"]
 
 
+def test_sensitivity_without_labels_ranks_by_output_snr(calib_images, test_set):
+    """No labels: the metric is the output's SNR (dB) against onnxruntime FP32. Every INT8
+    layer gets both trials, from one calibration."""
+    calib = Calibrator(calib_images)
+    s = accuracy.sensitivity(MODEL, [test_set[0][0][:64]], calibrator=calib, **FAST)
+    assert calib.calls == len(calib_images) // 64 + 1
+    n = len(s.rows)
+    assert n >= 6 and s.builds == 1 + 2 * n, s
+    gains = [r["gain"] for r in s.rows]
+    assert gains == sorted(gains, reverse=True) and gains[0] > 10, s  # dB regained
+    assert all(r["metric_all_but"] == pytest.approx(s.int8_metric + r["gain"]) for r in s.rows)
+    # With only the most sensitive layer in INT8 the output is as bad as all-INT8, give or take.
+    top = s.rows[0]
+    assert top["metric_only"] < top["metric_all_but"], s
+    assert s.reference_metric == float("inf")  # FP32 against itself
+
+
 def _build_with_spec(result, calib_images):
     builder = trt.Builder(trt.Logger(trt.Logger.ERROR))
     network = builder.create_network(0)
@@ -188,6 +205,16 @@ def test_reports_display(compare_report):
     js = json.loads(compare_report.to_json())
     assert js["first_divergent"] == compare_report.first_divergent
     assert [r["tensor"] for r in js["rows"]] == [r["tensor"] for r in compare_report.rows]
+
+
+def test_config_and_engine_display(compare_report):
+    engine = compare_report.engine
+    assert "layers" in repr(engine) and "logits output FLOAT" in repr(engine)
+    page = engine._repr_html_()
+    assert "INT8" in page and "/features/features.2/Relu" in page  # the layer table
+    config = trt.Builder(trt.Logger()).create_builder_config()
+    config.set_flag(trt.BuilderFlag.FP16)
+    assert "flags=FP16" in repr(config) and "<table>" in config._repr_html_()
 
 
 def test_to_pandas(compare_report):

@@ -64,7 +64,7 @@ def assert_outputs_close(engine_or_model, reference, inputs, rtol=1e-3, atol=1e-
         err = np.abs(g - r)
         over = err > atol + rtol * np.abs(r)
         if over.any():
-            i = np.unravel_index(int(np.argmax(err)), err.shape)
+            i = tuple(int(k) for k in np.unravel_index(int(np.argmax(err)), err.shape))
             text = (
                 f"{name}: {int(over.sum())} of {r.size} elements beyond rtol={rtol}, "
                 f"atol={atol}; max abs err {err.max():.3e} at {i} (got {g[i]:.6g}, expected "
