@@ -95,6 +95,7 @@ def test_compare_first_divergent_is_the_worst_clipped_tensor(calib_images, compa
 def test_compare_numbers_match_onnxruntime(compare_report, test_set):
     x = test_set[0][0]
     got = compare_report.engine.create_execution_context().infer({"input": x})["logits"]
+    got = got.astype(np.float64)
     ref = ort_run(MODEL, {"input": x})["logits"].astype(np.float64)
     row = compare_report["logits"]
     diff = np.abs(got - ref)
@@ -264,9 +265,13 @@ def test_pytest_plugin(tmp_path):
 
 
 def _env(extra):
+    """os.environ with `extra`, and the clrt in use first on PYTHONPATH (made absolute: the
+    subprocess runs elsewhere)."""
     import os
 
-    return {**os.environ, **extra}
+    stage = os.path.dirname(os.path.dirname(os.path.abspath(trt.__file__)))
+    path = os.pathsep.join([stage, os.environ.get("PYTHONPATH", "")])
+    return {**os.environ, "PYTHONPATH": path, **extra}
 
 
 def test_cli_classes_json(tmp_path, calib_images, test_set):
