@@ -86,6 +86,19 @@ def test_compare_first_divergent_is_the_worst_clipped_tensor(calib_images, compa
     assert report.first_divergent == worst, report
     assert report.builds == 1
     assert report[worst]["dtype"] == "INT8" and report[worst]["snr_db"] < 25, report
+    # The calibration it used, read back: the engine quantized the tensor at the cache's range.
+    table = accuracy.calibration_table(report.calibration_cache)
+    assert table.header == "TRT-100300-EntropyCalibration2" and len(table) == len(report)
+    layer = next(
+        lay
+        for lay in json.loads(
+            report.engine.create_engine_inspector().get_engine_information(
+                trt.LayerInformationFormat.JSON
+            )
+        )["Layers"]
+        if lay["Outputs"][0]["Name"] == worst
+    )
+    assert table.amax[worst] == pytest.approx(layer["Outputs"][0]["DynamicRange"][1], rel=1e-6)
     # The rows before it carry only rounding error.
     names = [r["tensor"] for r in report.rows]
     assert names[-1] == "logits" and names.index(worst) <= 2, names

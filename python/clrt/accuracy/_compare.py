@@ -194,5 +194,5 @@ def compare(
     )
     label = "onnxruntime FP32" if reference is None else "engine"
     report = CompareReport(rows, first, label, session.builds)
-    report.engine = engine
+    report.engine, report.calibration_cache = engine, session.sink.cache
     return report

@@ -152,6 +152,7 @@ def search_precisions(
     result.builds = session.builds
     result.candidates = CandidatesReport(rows)
     result.ranking = ranking
+    result.calibration_cache = session.sink.cache
     return result
 
 

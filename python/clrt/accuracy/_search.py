@@ -153,4 +153,6 @@ def sensitivity(
     trials = _Trials(session, int8_groups(session, probe), metric, latency=False)
     rows, base = _sensitivity(session, trials, modes, probe)
     ref = session.metric(session.reference(), metric)
-    return SensitivityReport(rows, ref, base["metric"], session.builds)
+    report = SensitivityReport(rows, ref, base["metric"], session.builds)
+    report.calibration_cache = session.sink.cache
+    return report
