@@ -8,12 +8,16 @@
 - per_class: a model whose class-3 logit is lowered flags exactly class 3 while overall
   top-1 moves less than a point; the clrt.testing helpers say the same.
 - The pytest plugin's --clrt-device option and fixture, the clrt command, report displays.
+- Ctrl-C (SIGINT) while calibration's statistics and range refinement run (C++, after the
+  last get_batch) raises KeyboardInterrupt within a second.
 """
 
 import json
 import re
+import signal
 import subprocess
 import sys
+import time
 
 import clrt as trt
 import numpy as np
@@ -314,3 +318,44 @@ def test_cli_classes_json(tmp_path, calib_images, test_set):
     report = json.loads(out.stdout)
     assert len(report["rows"]) == 10 and sum(r["count"] for r in report["rows"]) == 128
     assert "[calib]" in out.stderr  # the progress bar
+
+
+INTERRUPTED_BUILD = """
+import sys
+sys.path.insert(0, {tests!r})
+from test_accuracy_tools import FAST, MODEL, Calibrator, accuracy, fmnist
+
+class Announcing(Calibrator):
+    def get_batch(self, names):
+        batch = super().get_batch(names)
+        if batch is None:  # the data is in; the C++ passes over it start now
+            print("calibrating", flush=True)
+        return batch
+
+images = fmnist.load("train")[0][:1024]
+try:
+    accuracy.compare(MODEL, [images[:8]], calibrator=Announcing(images),
+                     builder_optimization_level=0)
+    print("finished")
+except KeyboardInterrupt:
+    print("KeyboardInterrupt", flush=True)
+"""
+
+
+def test_ctrl_c_stops_calibration_within_a_second(tmp_path):
+    script = tmp_path / "interrupted.py"
+    script.write_text(INTERRUPTED_BUILD.format(tests=str(ROOT / "tests")))
+    cmd = [sys.executable, str(script)]
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=_env({})) as proc:
+        try:
+            assert proc.stdout.readline().strip() == "calibrating"
+            time.sleep(0.3)
+            sent = time.monotonic()
+            proc.send_signal(signal.SIGINT)
+            out = proc.stdout.readline()  # the handler's line, before the interpreter exits
+            elapsed = time.monotonic() - sent
+            proc.wait(timeout=30)
+        finally:
+            proc.kill()
+    assert out.strip() == "KeyboardInterrupt", out
+    assert elapsed < 1.0, elapsed
