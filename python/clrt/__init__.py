@@ -7,6 +7,7 @@ Write scripts as for TensorRT, with ``import clrt as trt``. clrt additions: ``co
 
 import numpy as np
 
+from . import _display  # noqa: F401 -- installs the config and engine displays
 from ._clrt import (
     ActivationType,
     Builder,

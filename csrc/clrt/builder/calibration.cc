@@ -9,6 +9,7 @@
 #include <random>
 #include <set>
 
+#include "clrt/builder/cancel.h"
 #include "clrt/builder/internal.h"
 #include "clrt/quant/algorithms.h"
 #include "clrt/quant/calib_cache.h"
@@ -118,6 +119,7 @@ Stats runStats(const Shaped& s, runtime::Engine& engine, const std::vector<Batch
       for (size_t i = 0; i < l.outputs.size(); ++i) observe(l.outputs[i], a.outputs[i]);
     });
     for (size_t b = 0; b < batches.size(); ++b) {
+      checkCancel();
       seen.assign(s.net.tensors.size(), 0);
       Batch scratch;
       ctx->infer(widenHalf(batches[b], scratch));
@@ -267,6 +269,7 @@ void refineRanges(const Shaped& s, runtime::Engine& engine, const std::vector<Ba
   auto error = [&]() {
     OutputError e(outputs.size());
     for (size_t b = 0; b < batches.size(); ++b) {
+      checkCancel();
       const std::vector<HostTensor> out = floatOutputs(batches[b]);
       for (size_t o = 0; o < outputs.size(); ++o)
         e.add(o, out[o].f32(), reference[b][o].f32(), reference[b][o].numel());

@@ -7,6 +7,7 @@
 #include <optional>
 #include <utility>
 
+#include "clrt/builder/cancel.h"
 #include "clrt/python/calibrator_py.h"
 #include "clrt/runtime/engine.h"
 
@@ -58,6 +59,18 @@ std::string namesList(const std::vector<std::string>& names) {
   setPending(std::move(value));
   fail(ErrorKind::kBuild,
        str("calibrator.", method, " raised ", type, msg.empty() ? "" : ": ", msg));
+}
+
+// builder::checkCancel's check during builds with a Python calibrator: a pending signal (Ctrl-C)
+// runs its Python handler here; the exception it raises (KeyboardInterrupt) becomes the pending
+// one, which the build's binding re-raises as it is.
+void checkSignals() {
+  py::gil_scoped_acquire gil;
+  if (PyErr_CheckSignals() == 0) return;
+  py::error_already_set e;
+  const std::string type = py::str(py::type::of(e.value()).attr("__name__"));
+  setPending(e.value());
+  fail(ErrorKind::kBuild, str("build interrupted during calibration (", type, ")"));
 }
 
 template <typename F>
@@ -331,6 +344,7 @@ py::object takePendingCalibratorError() {
 std::unique_ptr<quant::CalibratorSource> makeCalibratorSource(const py::object& calibrator) {
   py::gil_scoped_acquire gil;
   takePendingCalibratorError();  // a stale one from an earlier build must not chain to this one
+  builder::setCancelCheck(&checkSignals);
   if (calibrator.is_none()) return nullptr;
   py::object base = py::type::of<Calibrator>();
   if (!py::isinstance(calibrator, base)) {

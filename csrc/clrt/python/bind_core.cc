@@ -131,10 +131,13 @@ void bindExceptions(py::module_& m) {
       if (p) std::rethrow_exception(p);
     } catch (const Error& e) {
       PyErr_SetObject(pythonTypeOf(e.kind()), pyText(e.what()).ptr());
-      // A build stopped by an exception in a Python calibrator: chain it (raise ... from it).
+      // A build stopped by an exception in a Python calibrator: chain it (raise ... from it);
+      // Ctrl-C and sys.exit() (BaseException, not Exception) are raised as they are.
       if (e.kind() == ErrorKind::kBuild) {
         py::object cause = takePendingCalibratorError();
-        if (!cause.is_none()) {
+        if (!cause.is_none() && !PyErr_GivenExceptionMatches(cause.ptr(), PyExc_Exception)) {
+          PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(cause.ptr())), cause.ptr());
+        } else if (!cause.is_none()) {
           PyObject *type, *value, *tb;
           PyErr_Fetch(&type, &value, &tb);
           PyErr_NormalizeException(&type, &value, &tb);

@@ -1,6 +1,12 @@
 // The clrt._clrt extension module: each area's bindings, in dependency order.
 #include "clrt/python/bindings.h"
 
+namespace clrt::python {
+// bind_debug.cc: _infer_debug, every layer's outputs of one run (clrt.accuracy); after
+// bind_engine. Declared here, not in bindings.h, which every binding file includes.
+void bind_debug(py::module_& m);
+}  // namespace clrt::python
+
 PYBIND11_MODULE(_clrt, m) {
   m.doc() =
       "clrt core bindings; import the clrt package, which re-exports them with TensorRT's names.";
@@ -14,4 +20,5 @@ PYBIND11_MODULE(_clrt, m) {
   clrt::python::bind_quant(m);
   clrt::python::bind_inspector(m);
   clrt::python::bind_compat(m);
+  clrt::python::bind_debug(m);
 }
