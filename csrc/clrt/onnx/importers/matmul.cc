@@ -82,8 +82,8 @@ void importMatMul(ImportContext& c) {
 }  // namespace
 
 void registerMatmulImporters() {
-  registerImporter("Gemm", 1, importGemm);
-  registerImporter("MatMul", 1, importMatMul);
+  registerImporter("Gemm", {7, 9, 11, 13}, importGemm);
+  registerImporter("MatMul", {1, 9, 13}, importMatMul);
 }
 
 }  // namespace clrt::onnx
