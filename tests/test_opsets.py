@@ -3,7 +3,16 @@
 import clrt as trt
 import numpy as np
 import pytest
-from helpers import EXPLICIT_BATCH, LOGGER, make_model, model_bytes, parser_errors, run_and_compare
+from helpers import (
+    EXPLICIT_BATCH,
+    LOGGER,
+    assert_close,
+    build_engine,
+    make_model,
+    model_bytes,
+    parser_errors,
+    run_and_compare,
+)
 from onnx import helper as oh
 
 N = oh.make_node
@@ -116,6 +125,32 @@ def test_opset_version(model, feeds):
     run_and_compare(model, feeds, opt_level=0)
 
 
+def test_legacy_broadcast_opset6():
+    """Opset 6 (onnxruntime has no Add-6 or Gemm-6 kernels: NumPy is the reference): B aligned
+    at `axis`, C broadcast by Gemm's `broadcast`, BatchNormalization-6 and AveragePool-1."""
+    x, b, c, g, bw = w(2, 3, 4, 5), w(3, 4, seed=1), w(5, seed=2) + 2, w(2, 4, seed=3), w(4, 6)
+    nodes = [
+        N("Add", ["x", "b"], ["s"], broadcast=1, axis=1),
+        N("Mul", ["s", "c"], ["y"], broadcast=1),
+        N("Gemm", ["g", "bw", "c6"], ["m"], broadcast=1),
+        N("Reshape", ["m", "sh"], ["r"]),
+        N("BatchNormalization", ["r", "sc", "bi", "mu", "v"], ["n"], is_test=1),
+        N("AveragePool", ["n"], ["z"], kernel_shape=[1, 2]),
+    ]
+    inits = {"b": b, "c": c, "bw": bw, "c6": c[:1].repeat(6), "sh": i64(2, 3, 1, 2)}
+    inits.update(
+        {"sc": np.float32([1, 2, 3]), "bi": np.float32([0, 1, 0]), "mu": w(3), "v": w(3) + 1}
+    )
+    outs = [("y", (2, 3, 4, 5)), ("z", (2, 3, 1, 1))]
+    model = make_model(nodes, [("x", x.shape), ("g", g.shape)], outs, inits, opset=6)
+    got = build_engine(model, opt_level=0).create_execution_context().infer({"x": x, "g": g})
+    assert_close(got["y"], (x + b[None, :, :, None]) * c)
+    r = (g @ bw + c[0]).reshape(2, 3, 1, 2)
+    ch = (slice(None), None, None)
+    n = (r - inits["mu"][ch]) / np.sqrt(inits["v"][ch] + 1e-5) * inits["sc"][ch] + inits["bi"][ch]
+    assert_close(got["z"], n.mean(axis=3, keepdims=True))
+
+
 def _errors(model):
     network = trt.Builder(LOGGER).create_network(EXPLICIT_BATCH)
     parser = trt.OnnxParser(network, LOGGER)
@@ -123,13 +158,19 @@ def _errors(model):
     return parser_errors(parser)
 
 
-@pytest.mark.parametrize("opset", [6, 99])
+@pytest.mark.parametrize("opset", [0, 99])
 def test_opset_outside_range_is_refused(opset):
-    model = make_model([N("Relu", ["x"], ["y"])], [X], ["y"], opset=min(opset, 21))
+    model = make_model([N("Relu", ["x"], ["y"])], [X], ["y"], opset=7)
     model.opset_import[0].version = opset  # onnx.helper refuses opsets it does not know
     errors = _errors(model)
     assert len(errors) == 1 and f"opset {opset} is not supported" in errors[0], errors
-    assert "clrt reads opsets 7 to " in errors[0], errors
+    assert "clrt reads opsets 1 to " in errors[0], errors
+
+
+def test_operator_version_without_importer_is_refused():
+    errors = _errors(make_model([N("Relu", ["x"], ["y"])], [X], ["y"], opset=5))
+    want = "unsupported operator version Relu-1 (selected by opset 5; clrt imports Relu versions"
+    assert want + " 6, 13, 14)" in errors[0], errors
 
 
 def test_operator_newer_than_the_opset_is_refused():

@@ -15,8 +15,8 @@
 namespace clrt::onnx {
 namespace {
 
-// Older opsets carry legacy forms (e.g. Add's broadcast attribute before 7) clrt does not read.
-constexpr int kMinOpset = 7;
+// Any opset: an operator version no importer implements is refused by name, node by node.
+constexpr int kMinOpset = 1;
 
 void ensureRegistered() {
   static std::once_flag once;

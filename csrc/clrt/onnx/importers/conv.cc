@@ -75,7 +75,7 @@ void importConv(ImportContext& c) {
 
 // Inference-mode BatchNormalization: y = x * scale + shift per channel (axis 1).
 void importBatchNorm(ImportContext& c) {
-  if (c.attrInt("spatial", 1) == 0)  // version 7's per-element statistics
+  if (c.attrInt("spatial", 1) == 0)  // versions 6 and 7: per-element statistics
     reject(ErrorKind::kUnsupported,
            "spatial=0 (statistics per element, not per channel) is "
            "not supported",
@@ -140,9 +140,9 @@ void importGlobalMaxPool(ImportContext& c) { globalPool(c, "MAX"); }
 
 void registerConvImporters() {
   registerImporter("Conv", {1, 11, 22}, importConv);
-  registerImporter("BatchNormalization", {7, 9, 14, 15}, importBatchNorm);
+  registerImporter("BatchNormalization", {6, 7, 9, 14, 15}, importBatchNorm);
   registerImporter("MaxPool", {1, 8, 10, 11, 12, 22}, importMaxPool);
-  registerImporter("AveragePool", {7, 10, 11, 19, 22}, importAveragePool);
+  registerImporter("AveragePool", {1, 7, 10, 11, 19, 22}, importAveragePool);
   registerImporter("GlobalAveragePool", {1, 22}, importGlobalAveragePool);
   registerImporter("GlobalMaxPool", {1, 22}, importGlobalMaxPool);
 }

@@ -17,6 +17,32 @@ Importer binary(const char* op) {
   };
 }
 
+// Versions before 7: without `broadcast` the shapes are equal; with it B matches a contiguous run
+// of A's dims, the trailing ones (NumPy's alignment) unless `axis` says where the run starts. B
+// gets trailing 1-dims so that NumPy broadcasting lines it up at `axis`.
+Importer legacyBinary(const char* op) {
+  return [=](ImportContext& c) {
+    if (c.numInputs() != 2) reject(ErrorKind::kParse, str("needs 2 inputs, got ", c.numInputs()));
+    int b = c.input(1);
+    if (c.attrInt("broadcast", 0) != 0 && c.hasAttr("axis")) {
+      const int64_t ra = static_cast<int64_t>(c.inputDims(0).size());
+      const int64_t rb = static_cast<int64_t>(c.inputDims(1).size());
+      const int64_t axis = normalizeAxis(c.attrInt("axis", 0), ra, "attribute 'axis'");
+      if (axis + rb > ra)
+        reject(ErrorKind::kParse,
+               str("B of rank ", rb, " does not fit A of rank ", ra, " from axis ", axis));
+      std::vector<int64_t> axes;
+      for (int64_t i = rb; i < ra - axis; ++i) axes.push_back(i);
+      if (!axes.empty()) {
+        ir::Layer& u = c.addInternal(LayerKind::kUNSQUEEZE, {b});
+        u.attrs.set("axes", axes);
+        b = u.outputs[0];
+      }
+    }
+    c.add(LayerKind::kELEMENTWISE, {c.input(0), b}).attrs.set("op", op);
+  };
+}
+
 // Family helper: Sum/Max/Min take 1..n inputs; ((a op b) op c) ..., the last layer writes the
 // node's output.
 Importer variadic(const char* op) {
@@ -61,6 +87,8 @@ void registerElementwiseImporters() {
       {"And", "AND", {7}},
       {"Or", "OR", {7}}};
   for (const auto& [op, ew, vs] : binaries) registerImporter(op, vs, binary(ew));
+  for (const auto& [op, ew, vs] : binaries)  // Add/Sub/Mul/Div 6; the others 1
+    registerImporter(op, {vs == arith ? 6 : 1}, legacyBinary(ew));
   // Version 6 requires equal shapes (a case of the broadcasting import); 8 broadcasts.
   registerImporter("Sum", {6, 8, 13}, variadic("SUM"));
   registerImporter("Max", {6, 8, 12, 13}, variadic("MAX"));
