@@ -1,6 +1,7 @@
 // ImportContext: inputs, constants, attributes and layer creation for one ONNX node at a time;
 // the importer registry.
 #include <algorithm>
+#include <stdexcept>
 
 #include "clrt/ir/limits.h"
 #include "clrt/ir/shape_inference.h"
@@ -340,18 +341,40 @@ std::map<std::string, std::vector<std::pair<int, Importer>>>& importerTable() {
   return t;
 }
 
-void registerImporter(const std::string& op, int since, Importer f) {
-  importerTable()[op].push_back({since, std::move(f)});
+int schemaVersion(const std::string& op, int opset) {
+  auto it = schemaVersions().find(op);
+  if (it == schemaVersions().end()) return 0;
+  int v = 0;
+  for (int since : it->second)
+    if (since <= opset) v = since;
+  return v;
+}
+
+void registerImporter(const std::string& op, const std::vector<int>& versions, Importer f) {
+  for (int v : versions) {
+    if (schemaVersion(op, v) != v)  // a registration bug, caught by any parse in the tests
+      throw std::logic_error(
+          str("importer for ", op, " version ", v, ": ONNX defines no such schema version"));
+    importerTable()[op].push_back({v, f});
+  }
 }
 
 const Importer* findImporter(const std::string& op, int opset) {
   auto it = importerTable().find(op);
-  if (it == importerTable().end()) return nullptr;
-  const Importer* best = nullptr;
-  int bestSince = -1;
-  for (const auto& [since, imp] : it->second)
-    if (since <= opset && since > bestSince) best = &imp, bestSince = since;
-  return best;
+  const int v = schemaVersion(op, opset);
+  if (it == importerTable().end() || v == 0) return nullptr;
+  for (const auto& [version, imp] : it->second)
+    if (version == v) return &imp;
+  return nullptr;
+}
+
+std::vector<int> importedVersions(const std::string& op) {
+  std::vector<int> vs;
+  auto it = importerTable().find(op);
+  if (it != importerTable().end())
+    for (const auto& e : it->second) vs.push_back(e.first);
+  std::sort(vs.begin(), vs.end());
+  return vs;
 }
 
 }  // namespace clrt::onnx

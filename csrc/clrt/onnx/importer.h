@@ -136,10 +136,21 @@ class ImportContext {
 
 using Importer = std::function<void(ImportContext&)>;
 
-// op type -> (since version, importer); the largest since <= the model's opset wins.
+// ONNX versions each operator: a model's opset selects the schema with the largest since-version
+// <= opset. Importers are registered for the exact schema versions whose semantics they
+// implement, so a later change (an attribute turned input, a new default) is never imported with
+// the old meaning.
+const std::map<std::string, std::vector<int>>& schemaVersions();  // schemas.cc (generated)
+int maxKnownOpset();  // the newest opset the schema table knows
+// The since-version of `op`'s schema at `opset`; 0 when the op is not defined there (unknown, or
+// introduced later).
+int schemaVersion(const std::string& op, int opset);
+
+// op type -> (schema version, importer).
 std::map<std::string, std::vector<std::pair<int, Importer>>>& importerTable();
-void registerImporter(const std::string& op, int since, Importer f);
+void registerImporter(const std::string& op, const std::vector<int>& versions, Importer f);
 const Importer* findImporter(const std::string& op, int opset);
+std::vector<int> importedVersions(const std::string& op);  // ascending; empty if none
 
 // Family registrations (importers/*.cc); the parser calls each once.
 void registerActivationImporters();

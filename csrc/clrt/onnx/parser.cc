@@ -15,7 +15,8 @@
 namespace clrt::onnx {
 namespace {
 
-constexpr int kMinOpset = 11, kMaxOpset = 21;
+// Any opset: an operator version no importer implements is refused by name, node by node.
+constexpr int kMinOpset = 1;
 
 void ensureRegistered() {
   static std::once_flag once;
@@ -94,25 +95,35 @@ std::string initializerHint(ErrorKind k) {
          "folder)";
 }
 
+std::string versionList(const std::vector<int>& vs) {
+  std::string out;
+  for (int v : vs) out += (out.empty() ? "" : ", ") + std::to_string(v);
+  return out;
+}
+
 std::string unsupportedReason(const ::onnx::NodeProto& n, int opset) {
   if (!defaultDomain(n.domain()))
     return str("unsupported operator ", n.domain(), ".", n.op_type(), " (domain '", n.domain(),
                "' is not imported; clrt reads the default ai.onnx domain)");
-  auto it = importerTable().find(n.op_type());
-  if (it != importerTable().end()) {
-    int since = 1 << 30;
-    for (const auto& e : it->second) since = std::min(since, e.first);
-    return str("unsupported operator ", n.op_type(), " at opset ", opset,
-               " (clrt imports it from opset ", since, ")");
-  }
+  const std::vector<int> vs = importedVersions(n.op_type());
+  const int v = schemaVersion(n.op_type(), opset);
+  if (v == 0 && !schemaVersions().count(n.op_type()))
+    return str("unknown operator ", n.op_type(), " (not an ai.onnx operator)");
+  if (v == 0)
+    return str("operator ", n.op_type(), " is not defined at opset ", opset, " (ONNX adds it at ",
+               schemaVersions().at(n.op_type()).front(), ")");
+  if (!vs.empty())
+    return str("unsupported operator version ", n.op_type(), "-", v, " (selected by opset ", opset,
+               "; clrt imports ", n.op_type(), " versions ", versionList(vs), ")");
   return str("unsupported operator ", n.op_type(), " (opset ", opset, ")");
 }
 
 std::string unsupportedHint(const ::onnx::NodeProto& n, int opset) {
   if (!defaultDomain(n.domain()))
     return "export without custom/contrib operators (e.g. onnxruntime's optimizer adds them)";
-  if (importerTable().count(n.op_type()))
-    return "convert the model to a newer opset with onnx.version_converter";
+  if (!importedVersions(n.op_type()).empty())
+    return "convert the model to an opset that selects one of those versions with "
+           "onnx.version_converter.convert_version";
   return "OnnxParser.supported_operators() lists what clrt imports; replace " + n.op_type() +
          " with supported operators";
 }
@@ -334,9 +345,9 @@ bool OnnxParser::parse(const void* data, size_t size, const std::string& model_d
     if (opset < 0)
       return modelError("the model imports no default-domain (ai.onnx) opset",
                         "is this an ONNX model? onnx.checker.check_model says more");
-    if (opset < kMinOpset || opset > kMaxOpset)
+    if (opset < kMinOpset || opset > maxKnownOpset())
       return modelError(str("opset ", opset, " is not supported (clrt reads opsets ", kMinOpset,
-                            " to ", kMaxOpset, ")"),
+                            " to ", maxKnownOpset(), ")"),
                         "convert the model with onnx.version_converter.convert_version");
     GraphImport gi(model.graph(), opset, model_dir, report);
     gi.values();

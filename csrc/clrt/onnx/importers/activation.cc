@@ -50,17 +50,18 @@ void importGelu(ImportContext& c) {
 }  // namespace
 
 void registerActivationImporters() {
-  registerImporter("Relu", 1, activation("RELU", nullptr, 0, nullptr, 0));
-  registerImporter("LeakyRelu", 1, activation("LEAKY_RELU", "alpha", 0.01, nullptr, 0));
-  registerImporter("Sigmoid", 1, activation("SIGMOID", nullptr, 0, nullptr, 0));
-  registerImporter("Tanh", 1, activation("TANH", nullptr, 0, nullptr, 0));
-  registerImporter("HardSigmoid", 1, activation("HARD_SIGMOID", "alpha", 0.2, "beta", 0.5));
-  registerImporter("HardSwish", 14, activation("HARD_SWISH", nullptr, 1.0 / 6.0, nullptr, 0.5));
-  registerImporter("Elu", 1, activation("ELU", "alpha", 1.0, nullptr, 0));
-  registerImporter("Softplus", 1, activation("SOFTPLUS", nullptr, 0, nullptr, 0));
-  registerImporter("Gelu", 20, importGelu);
-  registerImporter("Clip", 1, importClip6);
-  registerImporter("Clip", 11, importClip11);
+  registerImporter("Relu", {6, 13, 14}, activation("RELU", nullptr, 0, nullptr, 0));
+  registerImporter("LeakyRelu", {6, 16}, activation("LEAKY_RELU", "alpha", 0.01, nullptr, 0));
+  registerImporter("Sigmoid", {6, 13}, activation("SIGMOID", nullptr, 0, nullptr, 0));
+  registerImporter("Tanh", {6, 13}, activation("TANH", nullptr, 0, nullptr, 0));
+  registerImporter("HardSigmoid", {6, 22}, activation("HARD_SIGMOID", "alpha", 0.2, "beta", 0.5));
+  registerImporter("HardSwish", {14, 22},
+                   activation("HARD_SWISH", nullptr, 1.0 / 6.0, nullptr, 0.5));
+  registerImporter("Elu", {6, 22}, activation("ELU", "alpha", 1.0, nullptr, 0));
+  registerImporter("Softplus", {1, 22}, activation("SOFTPLUS", nullptr, 0, nullptr, 0));
+  registerImporter("Gelu", {20}, importGelu);
+  registerImporter("Clip", {6}, importClip6);
+  registerImporter("Clip", {11, 12, 13}, importClip11);
 }
 
 }  // namespace clrt::onnx

@@ -75,6 +75,11 @@ void importConv(ImportContext& c) {
 
 // Inference-mode BatchNormalization: y = x * scale + shift per channel (axis 1).
 void importBatchNorm(ImportContext& c) {
+  if (c.attrInt("spatial", 1) == 0)  // versions 6 and 7: per-element statistics
+    reject(ErrorKind::kUnsupported,
+           "spatial=0 (statistics per element, not per channel) is "
+           "not supported",
+           "export BatchNormalization with per-channel statistics");
   if (c.numOutputs() > 1 || c.attrInt("training_mode", 0) != 0)
     reject(ErrorKind::kUnsupported, "training mode (running mean/var outputs) is not supported",
            "export the model in eval mode (model.eval() before torch.onnx.export)");
@@ -134,12 +139,12 @@ void importGlobalMaxPool(ImportContext& c) { globalPool(c, "MAX"); }
 }  // namespace
 
 void registerConvImporters() {
-  registerImporter("Conv", 1, importConv);
-  registerImporter("BatchNormalization", 1, importBatchNorm);
-  registerImporter("MaxPool", 1, importMaxPool);
-  registerImporter("AveragePool", 1, importAveragePool);
-  registerImporter("GlobalAveragePool", 1, importGlobalAveragePool);
-  registerImporter("GlobalMaxPool", 1, importGlobalMaxPool);
+  registerImporter("Conv", {1, 11, 22}, importConv);
+  registerImporter("BatchNormalization", {6, 7, 9, 14, 15}, importBatchNorm);
+  registerImporter("MaxPool", {1, 8, 10, 11, 12, 22}, importMaxPool);
+  registerImporter("AveragePool", {1, 7, 10, 11, 19, 22}, importAveragePool);
+  registerImporter("GlobalAveragePool", {1, 22}, importGlobalAveragePool);
+  registerImporter("GlobalMaxPool", {1, 22}, importGlobalMaxPool);
 }
 
 }  // namespace clrt::onnx

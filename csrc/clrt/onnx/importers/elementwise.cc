@@ -1,5 +1,7 @@
 // Elementwise importers: binary ops with NumPy broadcasting (kELEMENTWISE), variadic Sum/Max/Min
 // folded pairwise, and unary math (kUNARY).
+#include <tuple>
+
 #include "clrt/onnx/importer.h"
 
 namespace clrt::onnx {
@@ -12,6 +14,32 @@ Importer binary(const char* op) {
   return [=](ImportContext& c) {
     if (c.numInputs() != 2) reject(ErrorKind::kParse, str("needs 2 inputs, got ", c.numInputs()));
     c.add(LayerKind::kELEMENTWISE, {c.input(0), c.input(1)}).attrs.set("op", op);
+  };
+}
+
+// Versions before 7: without `broadcast` the shapes are equal; with it B matches a contiguous run
+// of A's dims, the trailing ones (NumPy's alignment) unless `axis` says where the run starts. B
+// gets trailing 1-dims so that NumPy broadcasting lines it up at `axis`.
+Importer legacyBinary(const char* op) {
+  return [=](ImportContext& c) {
+    if (c.numInputs() != 2) reject(ErrorKind::kParse, str("needs 2 inputs, got ", c.numInputs()));
+    int b = c.input(1);
+    if (c.attrInt("broadcast", 0) != 0 && c.hasAttr("axis")) {
+      const int64_t ra = static_cast<int64_t>(c.inputDims(0).size());
+      const int64_t rb = static_cast<int64_t>(c.inputDims(1).size());
+      const int64_t axis = normalizeAxis(c.attrInt("axis", 0), ra, "attribute 'axis'");
+      if (axis + rb > ra)
+        reject(ErrorKind::kParse,
+               str("B of rank ", rb, " does not fit A of rank ", ra, " from axis ", axis));
+      std::vector<int64_t> axes;
+      for (int64_t i = rb; i < ra - axis; ++i) axes.push_back(i);
+      if (!axes.empty()) {
+        ir::Layer& u = c.addInternal(LayerKind::kUNSQUEEZE, {b});
+        u.attrs.set("axes", axes);
+        b = u.outputs[0];
+      }
+    }
+    c.add(LayerKind::kELEMENTWISE, {c.input(0), b}).attrs.set("op", op);
   };
 }
 
@@ -44,18 +72,34 @@ Importer unary(const char* op) {
 }  // namespace
 
 void registerElementwiseImporters() {
-  const std::pair<const char*, const char*> binaries[] = {
-      {"Add", "SUM"},     {"Sub", "SUB"},         {"Mul", "PROD"},  {"Div", "DIV"}, {"Pow", "POW"},
-      {"Equal", "EQUAL"}, {"Greater", "GREATER"}, {"Less", "LESS"}, {"And", "AND"}, {"Or", "OR"}};
-  for (const auto& [op, ew] : binaries) registerImporter(op, 1, binary(ew));
-  registerImporter("Sum", 1, variadic("SUM"));
-  registerImporter("Max", 1, variadic("MAX"));
-  registerImporter("Min", 1, variadic("MIN"));
-  const std::pair<const char*, const char*> unaries[] = {
-      {"Sqrt", "SQRT"}, {"Exp", "EXP"},          {"Log", "LOG"},     {"Abs", "ABS"},
-      {"Neg", "NEG"},   {"Reciprocal", "RECIP"}, {"Floor", "FLOOR"}, {"Ceil", "CEIL"},
-      {"Erf", "ERF"},   {"Not", "NOT"},          {"Sin", "SIN"},     {"Cos", "COS"}};
-  for (const auto& [op, u] : unaries) registerImporter(op, 1, unary(u));
+  // Version 7 replaced the legacy broadcast/axis attributes with NumPy broadcasting; the later
+  // versions add dtypes.
+  const std::vector<int> arith{7, 13, 14}, compare{7, 9, 13};
+  const std::tuple<const char*, const char*, std::vector<int>> binaries[] = {
+      {"Add", "SUM", arith},
+      {"Sub", "SUB", arith},
+      {"Mul", "PROD", arith},
+      {"Div", "DIV", arith},
+      {"Pow", "POW", {7, 12, 13, 15}},
+      {"Equal", "EQUAL", {7, 11, 13, 19}},
+      {"Greater", "GREATER", compare},
+      {"Less", "LESS", compare},
+      {"And", "AND", {7}},
+      {"Or", "OR", {7}}};
+  for (const auto& [op, ew, vs] : binaries) registerImporter(op, vs, binary(ew));
+  for (const auto& [op, ew, vs] : binaries)  // Add/Sub/Mul/Div 6; the others 1
+    registerImporter(op, {vs == arith ? 6 : 1}, legacyBinary(ew));
+  // Version 6 requires equal shapes (a case of the broadcasting import); 8 broadcasts.
+  registerImporter("Sum", {6, 8, 13}, variadic("SUM"));
+  registerImporter("Max", {6, 8, 12, 13}, variadic("MAX"));
+  registerImporter("Min", {6, 8, 12, 13}, variadic("MIN"));
+  const std::vector<int> math{6, 13}, trig{7, 22};
+  const std::tuple<const char*, const char*, std::vector<int>> unaries[] = {
+      {"Sqrt", "SQRT", math},   {"Exp", "EXP", math},   {"Log", "LOG", math},
+      {"Abs", "ABS", math},     {"Neg", "NEG", math},   {"Reciprocal", "RECIP", math},
+      {"Floor", "FLOOR", math}, {"Ceil", "CEIL", math}, {"Erf", "ERF", {9, 13}},
+      {"Not", "NOT", {1}},      {"Sin", "SIN", trig},   {"Cos", "COS", trig}};
+  for (const auto& [op, u, vs] : unaries) registerImporter(op, vs, unary(u));
 }
 
 }  // namespace clrt::onnx

@@ -82,8 +82,10 @@ void importMatMul(ImportContext& c) {
 }  // namespace
 
 void registerMatmulImporters() {
-  registerImporter("Gemm", 1, importGemm);
-  registerImporter("MatMul", 1, importMatMul);
+  // Versions 1 and 6 require C and have a `broadcast` attribute: without it C is [M, N], a case
+  // of the unidirectional broadcasting imported for all versions.
+  registerImporter("Gemm", {1, 6, 7, 9, 11, 13}, importGemm);
+  registerImporter("MatMul", {1, 9, 13}, importMatMul);
 }
 
 }  // namespace clrt::onnx

@@ -98,6 +98,12 @@ void importQuantize(ImportContext& c) {
 
 void importDequantize(ImportContext& c) {
   rejectBlocked(c);
+  const int64_t outType = c.attrInt("output_dtype", 0);  // version 23
+  if (outType != 0 && outType != ::onnx::TensorProto::FLOAT)
+    reject(ErrorKind::kUnsupported,
+           str("output_dtype ", onnxTypeName(static_cast<int>(outType)),
+               " is not supported (DequantizeLinear outputs FLOAT)"),
+           "export DequantizeLinear without output_dtype or with FLOAT");
   const DataType xt = inputDtype(c);
   if (xt != DataType::kINT8 && xt != DataType::kUINT8 && xt != DataType::kINT32)
     reject(ErrorKind::kUnsupported, str("input x is ", dtypeName(xt),
@@ -117,11 +123,11 @@ void importDequantize(ImportContext& c) {
 
 void registerQuantizeImporters() {
   // One importer per op: it reads the opset for what changed (axis from 13, FLOAT16 scales
-  // from 19, block_size and output_dtype from 21; saturate only concerns float8 and is ignored).
-  for (int since : {10, 13, 19, 21}) {
-    registerImporter("QuantizeLinear", since, importQuantize);
-    registerImporter("DequantizeLinear", since, importDequantize);
-  }
+  // from 19, block_size and output_dtype from 21; saturate only concerns float8 and is ignored;
+  // 23's precision only sets how the division is computed, and 24, 25 and 28 add dtypes).
+  const std::vector<int> versions{10, 13, 19, 21, 23, 24, 25, 28};
+  registerImporter("QuantizeLinear", versions, importQuantize);
+  registerImporter("DequantizeLinear", versions, importDequantize);
 }
 
 }  // namespace clrt::onnx

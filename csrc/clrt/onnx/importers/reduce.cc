@@ -80,20 +80,26 @@ void importLayerNorm(ImportContext& c) {
 }  // namespace
 
 void registerReduceImporters() {
+  // Axes are an attribute up to version 13 and an input from 18 (ReduceSum: from 13); 12 and 20
+  // of ReduceMax/Min only add dtypes.
   const std::pair<const char*, const char*> reduces[] = {
       {"ReduceMean", "MEAN"}, {"ReduceMax", "MAX"}, {"ReduceMin", "MIN"},
       {"ReduceProd", "PROD"}, {"ReduceL2", "L2"},   {"ReduceSumSquare", "SUM_SQUARE"}};
   for (const auto& [op, kind] : reduces) {
-    registerImporter(op, 1, reduceAttr(kind));
-    registerImporter(op, 18, reduceInput(kind));
+    const bool minMax = kind == std::string("MAX") || kind == std::string("MIN");
+    registerImporter(op, minMax ? std::vector<int>{1, 11, 12, 13} : std::vector<int>{1, 11, 13},
+                     reduceAttr(kind));
+    registerImporter(op, minMax ? std::vector<int>{18, 20} : std::vector<int>{18},
+                     reduceInput(kind));
   }
-  registerImporter("ReduceSum", 1, reduceAttr("SUM"));
-  registerImporter("ReduceSum", 13, reduceInput("SUM"));
-  registerImporter("Softmax", 1, importSoftmax1);
-  registerImporter("Softmax", 13, importSoftmax13);
-  registerImporter("LogSoftmax", 1, importLogSoftmax1);
-  registerImporter("LogSoftmax", 13, importLogSoftmax13);
-  registerImporter("LayerNormalization", 17, importLayerNorm);
+  registerImporter("ReduceSum", {1, 11}, reduceAttr("SUM"));
+  registerImporter("ReduceSum", {13}, reduceInput("SUM"));
+  // Versions 1 and 11 normalise the input viewed as 2-D; 13 normalises along one axis.
+  registerImporter("Softmax", {1, 11}, importSoftmax1);
+  registerImporter("Softmax", {13}, importSoftmax13);
+  registerImporter("LogSoftmax", {1, 11}, importLogSoftmax1);
+  registerImporter("LogSoftmax", {13}, importLogSoftmax13);
+  registerImporter("LayerNormalization", {17}, importLayerNorm);
 }
 
 }  // namespace clrt::onnx

@@ -21,6 +21,10 @@ void importIdentity(ImportContext& c) { c.add(LayerKind::kIDENTITY, {c.input(0)}
 
 // Inference-time Dropout passes its input through; the mask exists only in training.
 void importDropout(ImportContext& c) {
+  const HostTensor* training = c.hasInput(2) ? c.constant(2) : nullptr;  // version 12
+  if (c.hasInput(2) && (!training || training->castTo(DataType::kINT64).asInt64().at(0) != 0))
+    reject(ErrorKind::kUnsupported, "training_mode must be a constant false",
+           "export the model in eval mode (model.eval() before torch.onnx.export)");
   if (c.outputUsed(1))
     reject(ErrorKind::kUnsupported, "the mask output of Dropout is not supported",
            "export the model in eval mode (model.eval() before torch.onnx.export)");
@@ -97,6 +101,19 @@ void importSlice(ImportContext& c) {
   for (auto& [k, v] : attrs) l.attrs.set(k, v);
 }
 
+// Slice version 1: starts/ends/axes are attributes (steps are all 1).
+void importSlice1(ImportContext& c) {
+  const auto starts = c.attrInts("starts"), ends = c.attrInts("ends");
+  if (starts.empty() || starts.size() != ends.size())
+    reject(ErrorKind::kParse, str("attributes 'starts' and 'ends' must be non-empty and of equal "
+                                  "length, got ",
+                                  starts.size(), " and ", ends.size()));
+  ir::Layer& l = c.add(LayerKind::kSLICE, {c.input(0)});
+  l.attrs.set("starts", starts);
+  l.attrs.set("ends", ends);
+  if (c.hasAttr("axes")) l.attrs.set("axes", c.attrInts("axes"));
+}
+
 // Squeeze/Unsqueeze axes: an attribute before opset 13, a constant input from 13.
 void axesOp(ImportContext& c, LayerKind kind, bool fromInput) {
   std::vector<int64_t> axes;
@@ -160,27 +177,33 @@ void importConstantOfShape(ImportContext& c) {
 }  // namespace
 
 void registerShapeImporters() {
-  registerImporter("Identity", 1, importIdentity);
-  registerImporter("Dropout", 1, importDropout);
-  registerImporter("Flatten", 1, importFlatten);
-  registerImporter("Reshape", 5, importReshape);
-  registerImporter("Transpose", 1, importTranspose);
-  registerImporter("Concat", 1, importConcat);
-  registerImporter("Split", 1, importSplit11);
-  registerImporter("Split", 13, importSplit13);
-  registerImporter("Slice", 10, importSlice);
-  registerImporter("Squeeze", 1, importSqueeze11);
-  registerImporter("Squeeze", 13, importSqueeze13);
-  registerImporter("Unsqueeze", 1, importUnsqueeze11);
-  registerImporter("Unsqueeze", 13, importUnsqueeze13);
-  registerImporter("Constant", 1, importConstant);
-  registerImporter("Shape", 1, importShape);
-  registerImporter("Gather", 1, importGather);
-  registerImporter("Cast", 1, importCast);
-  registerImporter("ConstantOfShape", 9, importConstantOfShape);
-  registerImporter("Range", 11, passInputs(LayerKind::kRANGE, 3));
-  registerImporter("Expand", 8, passInputs(LayerKind::kEXPAND, 2));
-  registerImporter("Where", 9, passInputs(LayerKind::kWHERE, 3));
+  // Versions that only add dtypes (e.g. 21..25: 4-bit and float8 types) share an importer; a
+  // dtype clrt lacks is refused where the tensor is read.
+  const std::vector<int> layout{13, 21, 23, 24, 25};
+  registerImporter("Identity", {1, 13, 14, 16, 19, 21, 23, 24, 25}, importIdentity);
+  registerImporter("Dropout", {7, 10, 12, 13, 22}, importDropout);
+  registerImporter("Flatten", {1, 9, 11, 13, 21, 23, 24, 25}, importFlatten);
+  registerImporter("Reshape", {5, 13, 14, 19, 21, 23, 24, 25}, importReshape);
+  registerImporter("Transpose", {1, 13, 21, 23, 24, 25}, importTranspose);
+  registerImporter("Concat", {4, 11, 13}, importConcat);
+  registerImporter("Split", {2, 11}, importSplit11);
+  registerImporter("Split", {13, 18}, importSplit13);
+  registerImporter("Slice", {1}, importSlice1);
+  registerImporter("Slice", {10, 11, 13}, importSlice);
+  registerImporter("Squeeze", {1, 11}, importSqueeze11);
+  registerImporter("Squeeze", layout, importSqueeze13);
+  registerImporter("Unsqueeze", {1, 11}, importUnsqueeze11);
+  registerImporter("Unsqueeze", layout, importUnsqueeze13);
+  registerImporter("Constant", {1, 9, 11, 12, 13, 19, 21, 23, 24, 25}, importConstant);
+  registerImporter("Shape", {1, 13, 15, 19, 21, 23, 24, 25}, importShape);
+  registerImporter("Gather", {1, 11, 13}, importGather);
+  // 19's saturate and 24's round_mode only concern float8 targets, which are refused.
+  registerImporter("Cast", {6, 9, 13, 19, 21, 23, 24, 25, 28}, importCast);
+  registerImporter("ConstantOfShape", {9, 20, 21, 23, 24, 25}, importConstantOfShape);
+  // 27's stash_type only concerns FLOAT16/BFLOAT16 ranges.
+  registerImporter("Range", {11, 27}, passInputs(LayerKind::kRANGE, 3));
+  registerImporter("Expand", {8, 13}, passInputs(LayerKind::kEXPAND, 2));
+  registerImporter("Where", {9, 16}, passInputs(LayerKind::kWHERE, 3));
 }
 
 }  // namespace clrt::onnx
