@@ -18,25 +18,16 @@ memcpy_htod alone and memcpy_htod + execute_v2 + memcpy_dtoh), to see where infe
 
 import argparse
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import clrt as trt
 import numpy as np
 from onnx import TensorProto, helper
 
-
-def median_ms(fn, iters, warmup=3):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(iters):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_models  # a sibling script, not a package
+from bench_models import median_ms
 
 
 def pagelocked_copy(x):
@@ -112,8 +103,6 @@ def build(model_bytes, logger, precision=None, shape=None):
     if precision in ("fp16", "int8"):
         config.set_flag(trt.BuilderFlag.FP16)
     if precision == "int8":
-        import bench_models
-
         config.set_flag(trt.BuilderFlag.INT8)
         config.int8_calibrator = bench_models._Calibrator(shape)
     plan = builder.build_serialized_network(network, config)
@@ -162,9 +151,6 @@ def main():
         ref = x.mean(axis=(2, 3), keepdims=True)
         show("pool", batch, x, clrt_rows(engine, x, ref, args.iters) + torch_rows(x, args.iters))
     if args.resnet50:
-        sys.path.insert(0, str(Path(__file__).resolve().parent))
-        import bench_models
-
         model = bench_models.with_size(bench_models.export_models.make_onnx("resnet50"), 224)
         batch = max(args.batches)
         shape = (batch, 3, 224, 224)
