@@ -147,6 +147,22 @@ def main():
     for key, value in rows:
         print(f"{key:<{width}}  {value:>16}")
     print(f"{'':-<{width + 18}}")
+    device = trt.current_device()
+    kind = "a GPU" if device.is_gpu else "a CPU device (PoCL), not a GPU"
+    print(
+        f"""
+What the figures mean:
+- Device: clrt ran on {device.name.strip()}, {kind}.
+- Accuracy is top-1 on the Fashion-MNIST test images; "agreement" is how often clrt's top
+  class equals onnxruntime FP32's on the same image, and the logit difference is the largest
+  gap between their raw outputs (INT8's is quantization error, FP32's is rounding).
+- Speed is images per second through context.infer() (host arrays in and out, copies
+  included), side by side with onnxruntime's CPU execution provider on this machine: the
+  reference every clrt result is checked against, and what a user would otherwise run.
+- On a CPU, clrt's OpenCL kernels (compiled by PoCL) are generic code and onnxruntime's are
+  hand-tuned for x86, so onnxruntime is expected to be faster here. clrt targets GPUs: figures
+  from an NVIDIA H100/H200 (against PyTorch on the same GPU) are in benchmarks/RESULTS.md."""
+    )
 
 
 if __name__ == "__main__":

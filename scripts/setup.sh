@@ -24,5 +24,7 @@ fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q numpy onnx onnxruntime pytest ruff polygraphy mypy \
   "scikit-build-core>=0.8" "pybind11>=2.10" cmake ninja
-echo "== building clrt"
-.venv/bin/python -m pip install -q --no-build-isolation .
+echo "== building clrt (the first build compiles ~90 C++ files: many minutes on 2 cores)"
+# -v shows CMake's progress lines ([n/N] per file); everything else of pip's output is dropped.
+.venv/bin/python -m pip install -v --no-build-isolation . 2>&1 |
+  { grep --line-buffered -E '^\s*\[[0-9]+/[0-9]+\]|[Ee]rror|warning:' || true; }
