@@ -714,6 +714,45 @@ case(
     optional=True,
 )
 
+# Operators batch B; every mode is in tests/test_ops_batch_b.py.
+single(
+    "Resize-linear-sizes",
+    "Resize",
+    ["x", "", "", "s"],
+    [("x", (1, 2, 4, 5))],
+    {"mode": "linear"},
+    inits={"s": i64(1, 2, 7, 3)},
+    opset=19,
+    optional=True,
+)
+single(
+    "Upsample-nearest",
+    "Upsample",
+    ["x", "s"],
+    [("x", (1, 2, 3, 4))],
+    inits={"s": np.array([1, 1, 2, 2], np.float32)},
+    opset=9,
+    optional=True,
+)
+single(
+    "Pad-reflect",
+    "Pad",
+    ["x", "p"],
+    [("x", (2, 3, 4))],
+    {"mode": "reflect"},
+    inits={"p": i64(0, 1, 2, 0, 2, 1)},
+    optional=True,
+)
+single(
+    "ConvTranspose-stride",
+    "ConvTranspose",
+    ["x", "w", "b"],
+    [("x", (1, 3, 4, 5))],
+    {"strides": [2, 2], "pads": [1, 0, 0, 1]},
+    inits={"w": w(3, 2, 3, 3), "b": w(2, seed=2)},
+    optional=True,
+)
+
 
 assert len({c.id for c in CASES}) == len(CASES), "duplicate case ids"
 

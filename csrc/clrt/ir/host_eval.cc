@@ -250,6 +250,8 @@ bool canEvalOnHost(LayerKind k) {
     case LayerKind::kLOG_SOFTMAX:
     case LayerKind::kNORMALIZATION:
     case LayerKind::kREFORMAT:
+    case LayerKind::kRESIZE:
+    case LayerKind::kDECONVOLUTION:
       return false;
     default:
       return true;

@@ -54,6 +54,9 @@ constexpr KindNames kKinds[] = {
     {LayerKind::kREFORMAT, "REFORMAT", "REFORMAT"},
     {LayerKind::kQUANTIZE, "QUANTIZE", "QUANTIZE"},
     {LayerKind::kDEQUANTIZE, "DEQUANTIZE", "DEQUANTIZE"},
+    {LayerKind::kRESIZE, "RESIZE", "RESIZE"},
+    {LayerKind::kPADDING, "PADDING", "PADDING"},
+    {LayerKind::kDECONVOLUTION, "DECONVOLUTION", "DECONVOLUTION"},
 };
 
 const KindNames* lookup(LayerKind k) {

@@ -3,8 +3,9 @@
 // Layer kinds and their contract (inputs / weights / attrs). Every importer, pass, shape rule,
 // host evaluator and tactic follows this table; ir/shape_inference.cc is its executable form.
 //
-//  kCONVOLUTION   in: x [N,C,H,W] (1-D conv: [N,C,W] is handled as H=1), optional residual r
-//                     (same shape as the output, added before the activation).
+//  kCONVOLUTION   in: x [N,C,H,W] (1-D conv: [N,C,W] is handled as H=1; 3-D: [N,C,D,H,W] with
+//                     3-entry strides/dilations and 6 pads, begins then ends), optional
+//                     residual r (same shape as the output, added before the activation).
 //                 weights: "kernel" [K, C/group, kh, kw] float32, optional "bias" [K].
 //                 attrs: strides[2], dilations[2], pads[4] = {top, left, bottom, right},
 //                     group, auto_pad ("NOTSET" | "SAME_UPPER" | "SAME_LOWER" | "VALID"),
@@ -17,8 +18,9 @@
 //                     "SIN" | "COS" | "FLOOR" | "CEIL" | "NOT".
 //  kELEMENTWISE   in: a, b (NumPy broadcasting). attrs: op = "SUM" | "SUB" | "PROD" | "DIV" |
 //                     "POW" | "MAX" | "MIN" | "EQUAL" | "GREATER" | "LESS" | "AND" | "OR".
-//  kPOOLING       in: x [N,C,H,W]. attrs: type = "MAX" | "AVERAGE"; global (0/1); window[2],
-//                     strides[2], pads[4], dilations[2], ceil_mode, count_include_pad.
+//  kPOOLING       in: x [N,C,H,W] (or [N,C,W] as H=1, or [N,C,D,H,W] with 3-entry lists).
+//                     attrs: type = "MAX" | "AVERAGE"; global (0/1); window[2], strides[2],
+//                     pads[4], dilations[2], auto_pad, ceil_mode, count_include_pad.
 //  kMATRIX_MULTIPLY in: a, and b unless weights "kernel" hold it. NumPy matmul semantics
 //                     (batched, broadcast batch dims, 1-D operands promoted). attrs: trans_a,
 //                     trans_b (transpose the last two dims). weights: optional "kernel" (the b
@@ -59,6 +61,20 @@
 //  kDEQUANTIZE    ONNX DequantizeLinear. in: x (INT8/UINT8/INT32), scale, optional zero_point.
 //                     attrs: axis. out: FLOAT. Q/DQ pairs are folded into dynamic ranges
 //                     (explicit quantization); a remaining Q or DQ runs as a real conversion.
+//  kRESIZE        ONNX Resize / Upsample over any dims. in: x. attrs: mode = "NEAREST" | "LINEAR"
+//                     | "CUBIC"; coord (ONNX coordinate_transformation_mode); nearest_mode (ONNX,
+//                     or "simple": floor, ceil where downsampling); cubic_a, exclude_outside,
+//                     antialias, extrapolation (tf_crop_and_resize); scales (doubles, one per
+//                     dim: out = floor(in * scale)) or sizes (ints, one per dim, fixed output
+//                     dims; the transform's scale is then out / in); roi (doubles, starts then
+//                     ends, for tf_crop_and_resize).
+//  kPADDING       ONNX Pad. in: x. attrs: pads (ints, begins then ends of every dim; negative
+//                     crops), mode = "constant" | "reflect" | "edge" | "wrap", value (constant).
+//  kDECONVOLUTION ONNX ConvTranspose, 1 to 3 spatial dims. in: x [N,C,...], and W, optional B
+//                     when computed (then attr kernel_shape = W's dims). weights: "kernel"
+//                     [C, K/group, ...kernel] float32, optional "bias" [K]. attrs: strides,
+//                     dilations, output_padding (one per spatial dim), pads (begins then ends),
+//                     group. auto_pad / output_shape are resolved into pads at import.
 //
 // Epilogue attrs (kCONVOLUTION, kMATRIX_MULTIPLY): act = "" | activation type as kACTIVATION,
 // act_alpha, act_beta; a residual input (index 1 for conv, last input for matmul) is added
@@ -122,6 +138,9 @@ enum class LayerKind : int32_t {
   kREFORMAT,
   kQUANTIZE,
   kDEQUANTIZE,
+  kRESIZE,
+  kPADDING,
+  kDECONVOLUTION,
 };
 
 const char* layerKindName(LayerKind k);             // "CONVOLUTION"

@@ -361,6 +361,12 @@ Result inferKind(const Layer& layer, const std::vector<TensorInfo>& ins) {
                         : static_cast<DataType>(layer.attrs.i("to", int(DataType::kINT8))));
     case LayerKind::kDEQUANTIZE:
       return one(x, DataType::kFLOAT);
+    case LayerKind::kRESIZE:
+      return one(inferResize(layer, ins), t0);
+    case LayerKind::kPADDING:
+      return one(inferPadding(layer, ins), t0);
+    case LayerKind::kDECONVOLUTION:
+      return one(inferDeconv(layer, ins), t0);
   }
   fail(ErrorKind::kValue,
        str("layer '", layer.name, "': unknown layer kind ", static_cast<int>(layer.kind)));

@@ -1,46 +1,57 @@
-// Pooling kernels: windowed MAX/AVERAGE over [N*C, H, W] and global MAX/AVERAGE reductions.
+// Pooling kernels: windowed MAX/AVERAGE over [N*C, D, H, W] and global MAX/AVERAGE reductions.
 // Shapes are runtime arguments; the only build option is the storage (one program per storage).
 
-// ---- Storage: float, or half with float arithmetic (STORAGE_HALF). vload_half / vstore_half
-// are core OpenCL, so half storage needs no cl_khr_fp16. ----
-#ifdef STORAGE_HALF
-typedef half st_t;
-#define LD(p, i) vload_half((i), (p))
-#define ST(p, i, v) vstore_half((v), (i), (p))
-#else
-typedef float st_t;
-#define LD(p, i) ((p)[i])
-#define ST(p, i, v) ((p)[i] = (v))
-#endif
+#include "storage.clh"
 
-// One work-item per output element. A window tap counts as padding when it lies in the pad
-// region [-pt, H + pb) x [-pl, W + pr) but outside the image; taps past the padded end (ceil
-// mode) count for neither divisor. MAX ignores padding; a window with no image tap yields
-// -FLT_MAX (onnxruntime's lowest()).
-__kernel void pool2d(__global const st_t* x, __global st_t* y, int NC, int H, int W, int OH,
-                     int OW, int kh, int kw, int sh, int sw, int dh, int dw, int pt, int pl, int pb,
-                     int pr, int is_max, int count_include_pad) {
-  const int ow = get_global_id(0);
-  const int oh = get_global_id(1);
-  const int nc = get_global_id(2);
-  if (ow >= OW || oh >= OH || nc >= NC) return;
-  const __global st_t* xc = x + (size_t)nc * H * W;
-  const int hs = oh * sh - pt, ws = ow * sw - pl;
+// One work-item per output element of [N*C, D, H, W] (1-D and 2-D read as D = H = 1). A window
+// tap counts as padding when it lies in the pad region [-pf, D + pk) x [-pt, H + pb) x
+// [-pl, W + pr) but outside the input; taps past the padded end (ceil mode) count for neither
+// divisor. MAX ignores padding; a window with no input tap yields -FLT_MAX (onnxruntime's
+// lowest()).
+typedef struct {
+  int in[3];
+  int out[3];
+  int k[3];
+  int s[3];
+  int d[3];
+  int pb[3];  // begin pads
+  int pe[3];  // end pads
+} PoolPack;
+
+__kernel void pool3d(__global const st_t* x, __global st_t* y, int n, PoolPack g, int is_max,
+                     int count_include_pad) {
+  const int gid = get_global_id(0);
+  if (gid >= n) return;
+  int r = gid;
+  const int ow = r % g.out[2];
+  r /= g.out[2];
+  const int oh = r % g.out[1];
+  r /= g.out[1];
+  const int od = r % g.out[0];
+  const int nc = r / g.out[0];
+  const int D = g.in[0], H = g.in[1], W = g.in[2];
+  const __global st_t* xc = x + (size_t)nc * D * H * W;
+  const int ds = od * g.s[0] - g.pb[0], hs = oh * g.s[1] - g.pb[1], ws = ow * g.s[2] - g.pb[2];
   float m = -FLT_MAX, s = 0.0f;
   int valid = 0, padded = 0;
-  for (int r = 0; r < kh; ++r) {
-    const int ih = hs + r * dh;
-    if (ih >= H + pb) break;
-    const bool row_in = ih >= 0 && ih < H;
-    for (int q = 0; q < kw; ++q) {
-      const int iw = ws + q * dw;
-      if (iw >= W + pr) break;
-      ++padded;
-      if (row_in && iw >= 0 && iw < W) {
-        const float v = LD(xc, (size_t)ih * W + iw);
-        m = fmax(m, v);
-        s += v;
-        ++valid;
+  for (int a = 0; a < g.k[0]; ++a) {
+    const int id = ds + a * g.d[0];
+    if (id >= D + g.pe[0]) break;
+    const bool plane_in = id >= 0 && id < D;
+    for (int b = 0; b < g.k[1]; ++b) {
+      const int ih = hs + b * g.d[1];
+      if (ih >= H + g.pe[1]) break;
+      const bool row_in = plane_in && ih >= 0 && ih < H;
+      for (int q = 0; q < g.k[2]; ++q) {
+        const int iw = ws + q * g.d[2];
+        if (iw >= W + g.pe[2]) break;
+        ++padded;
+        if (row_in && iw >= 0 && iw < W) {
+          const float v = LD(xc, ((size_t)id * H + ih) * W + iw);
+          m = fmax(m, v);
+          s += v;
+          ++valid;
+        }
       }
     }
   }
@@ -51,7 +62,7 @@ __kernel void pool2d(__global const st_t* x, __global st_t* y, int NC, int H, in
     const int div = count_include_pad ? padded : valid;
     out = div > 0 ? s / (float)div : 0.0f;
   }
-  ST(y, ((size_t)nc * OH + oh) * OW + ow, out);
+  ST(y, gid, out);
 }
 
 // Global pooling, one work-item per (n, c): a plain loop, best for small HW and on CPUs.

@@ -159,6 +159,7 @@ void registerElementwiseImporters();
 void registerMatmulImporters();
 void registerReduceImporters();
 void registerShapeImporters();
+void registerResizeImporters();    // importers/resize.cc: Resize, Upsample, Pad
 void registerQuantizeImporters();  // importers/quantize.cc: QuantizeLinear, DequantizeLinear
 
 }  // namespace clrt::onnx

@@ -68,7 +68,20 @@ const std::vector<AttrSpec> kAllAttrs = {{"strides", T::kInts},
                                          {"second_transpose", T::kInts},
                                          {"zero_is_placeholder", T::kInt},
                                          {"noop_with_empty_axes", T::kInt},
-                                         {"reason", T::kStr}};
+                                         {"reason", T::kStr},
+                                         {"mode", T::kStr},
+                                         {"coord", T::kStr},
+                                         {"nearest_mode", T::kStr},
+                                         {"cubic_a", T::kNum},
+                                         {"exclude_outside", T::kInt},
+                                         {"antialias", T::kInt},
+                                         {"extrapolation", T::kNum},
+                                         {"scales", T::kNums},
+                                         {"sizes", T::kInts},
+                                         {"roi", T::kNums},
+                                         {"value", T::kNum},
+                                         {"output_padding", T::kInts},
+                                         {"kernel_shape", T::kInts}};
 
 // Every attr name above with its type; a kind's spec lists the names it accepts.
 const AttrSpec& attrSpec(const std::string& name) {
@@ -137,6 +150,13 @@ const KindSpec& specOf(LayerKind k) {
       {LayerKind::kREFORMAT, make({"reason"}, {}, {}, {})},
       {LayerKind::kQUANTIZE, make({"axis", "to"}, {}, {}, {})},
       {LayerKind::kDEQUANTIZE, make({"axis"}, {}, {}, {})},
+      {LayerKind::kRESIZE, make({"mode", "coord", "nearest_mode", "cubic_a", "exclude_outside",
+                                 "antialias", "extrapolation", "scales", "sizes", "roi"},
+                                {"mode"}, {}, {})},
+      {LayerKind::kPADDING, make({"pads", "mode", "value"}, {"pads"}, {}, {})},
+      {LayerKind::kDECONVOLUTION,
+       make({"strides", "dilations", "output_padding", "pads", "group", "kernel_shape"}, {},
+            {"kernel", "bias"}, {})},
   };
   auto it = specs.find(k);
   CLRT_CHECK(it != specs.end(), kEngineFormat, "engine file malformed: no contract for kind ",

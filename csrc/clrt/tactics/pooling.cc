@@ -1,6 +1,7 @@
-// Pooling tactic: windowed MAX/AVERAGE (pads, strides, dilations, count_include_pad; ceil_mode
-// arrives through the output dims) and global MAX/AVERAGE, over [N,C,H,W] or [N,C,W] as H=1.
-// FP32 and FP16 layers (half storage, float arithmetic).
+// Pooling tactic: windowed MAX/AVERAGE over 1 to 3 spatial dims (pads, strides, dilations,
+// count_include_pad; ceil_mode arrives through the output dims; 1-D layers may carry the 2-D form
+// with H = 1) and global MAX/AVERAGE over any spatial rank. FP32 and FP16 layers (half storage,
+// float arithmetic).
 #include <mutex>
 #include <tuple>
 
@@ -12,10 +13,22 @@ namespace {
 constexpr const char* kFile = "pooling.cl";
 constexpr size_t kReduceWG = 128;  // GPOOL_WG in pooling.cl
 
+// Same layout as PoolPack in pooling.cl: {D, H, W} per field, lower ranks padded in front.
+struct PoolPack {
+  cl_int in[3] = {1, 1, 1};
+  cl_int out[3] = {1, 1, 1};
+  cl_int k[3] = {1, 1, 1};
+  cl_int s[3] = {1, 1, 1};
+  cl_int d[3] = {1, 1, 1};
+  cl_int pb[3] = {0, 0, 0};
+  cl_int pe[3] = {0, 0, 0};
+};
+
 struct PoolSpec {
   std::string layer;
   bool is_max = true, global = false, count_include_pad = false;
-  Window2d win;
+  std::vector<int64_t> window, strides, dilations, pads;  // pads: begins then ends
+  std::string auto_pad = "NOTSET";
   DataType st = DataType::kFLOAT;  // activation storage: FLOAT, or HALF for an FP16 layer
 };
 
@@ -30,7 +43,30 @@ bool readSpec(const ir::Layer& l, PoolSpec* s) {
   s->global = l.attrs.i("global", 0) != 0;
   s->count_include_pad = l.attrs.i("count_include_pad", 0) != 0;
   if (s->global) return true;
-  return readPair(l.attrs, "window", 1, &s->win.kh, &s->win.kw) && readWindow(l.attrs, &s->win);
+  s->window = l.attrs.ints("window");
+  const size_t n = s->window.size();
+  if (n < 1 || n > 3) return false;
+  s->strides = l.attrs.ints("strides", std::vector<int64_t>(n, 1));
+  s->dilations = l.attrs.ints("dilations", std::vector<int64_t>(n, 1));
+  s->pads = l.attrs.ints("pads", std::vector<int64_t>(2 * n, 0));
+  s->auto_pad = l.attrs.s("auto_pad", "NOTSET");
+  if (s->auto_pad.empty()) s->auto_pad = "NOTSET";
+  if (s->strides.size() != n || s->dilations.size() != n || s->pads.size() != 2 * n) return false;
+  for (size_t i = 0; i < n; ++i)
+    if (s->window[i] < 1 || s->strides[i] < 1 || s->dilations[i] < 1 || s->pads[i] < 0 ||
+        s->pads[n + i] < 0)
+      return false;
+  return s->auto_pad == "NOTSET" || s->auto_pad == "VALID" || s->auto_pad == "SAME_UPPER" ||
+         s->auto_pad == "SAME_LOWER";
+}
+
+// Whether the window fits an input of `rank`: one entry per spatial dim, or the 2-D form
+// {1, k} of a 1-D layer.
+bool rankFits(const PoolSpec& s, size_t rank) {
+  if (rank < 3) return false;
+  if (s.global) return true;
+  const size_t n = s.window.size();
+  return rank - 2 == n || (rank == 3 && n == 2 && s.window[0] == 1);
 }
 
 class PoolKernel : public Kernel {
@@ -43,7 +79,7 @@ class PoolKernel : public Kernel {
       loop_ = ocl::KernelHandle(dev.kernel(kFile, opts, "global_pool_loop"));
       reduce_ = ocl::KernelHandle(dev.kernel(kFile, opts, "global_pool_reduce"));
     } else {
-      window_ = ocl::KernelHandle(dev.kernel(kFile, opts, "pool2d"));
+      window_ = ocl::KernelHandle(dev.kernel(kFile, opts, "pool3d"));
     }
   }
 
@@ -54,22 +90,22 @@ class PoolKernel : public Kernel {
     const DeviceTensor& y = a.outputs[0];
     requireStorage(x, s_.st, s_.layer, "input");
     requireStorage(y, s_.st, s_.layer, "output");
-    CLRT_CHECK((x.dims.size() == 3 || x.dims.size() == 4) && y.dims.size() == x.dims.size() &&
+    CLRT_CHECK(rankFits(s_, x.dims.size()) && y.dims.size() == x.dims.size() &&
                    y.dims[0] == x.dims[0] && y.dims[1] == x.dims[1],
                kRuntime, "pooling layer '", s_.layer, "': input ", dimsToString(x.dims),
-               " and output ", dimsToString(y.dims), " must be [N, C, (H,) W] alike");
-    const auto [H, W] = spatialHW(x.dims);
-    const auto [OH, OW] = spatialHW(y.dims);
+               " and output ", dimsToString(y.dims), " must be [N, C, ...spatial] alike with ",
+               s_.window.size(), " window dims");
     const cl_int NC = kint(x.dims[0] * x.dims[1], s_.layer);
     kint(volume(x.dims), s_.layer);
-    kint(volume(y.dims), s_.layer);
-    if (volume(y.dims) == 0) return;
+    const int64_t n = volume(y.dims);
+    kint(n, s_.layer);
+    if (n == 0) return;
     const cl_int is_max = s_.is_max ? 1 : 0;
     std::lock_guard<std::mutex> lock(mu_);
     if (s_.global) {
-      CLRT_CHECK(OH == 1 && OW == 1, kRuntime, "global pooling layer '", s_.layer, "': output ",
+      CLRT_CHECK(n == NC, kRuntime, "global pooling layer '", s_.layer, "': output ",
                  dimsToString(y.dims), " must be 1 in every spatial dim");
-      const cl_int HW = kint(H * W, s_.layer);
+      const cl_int HW = kint(volume(x.dims) / std::max<int64_t>(NC, 1), s_.layer);
       // A work-group per (n, c) pays off only where many work-items run at once.
       if (gpu_ && HW > 64) {
         ocl::setArgs(reduce_.get(), x.buf, y.buf, NC, HW, is_max);
@@ -80,13 +116,33 @@ class PoolKernel : public Kernel {
       }
       return;
     }
-    const Window2d& w = s_.win;
-    const Pads p = resolvePads(w, H, W, OH, OW);
-    auto i = [&](int64_t v) { return kint(v, s_.layer); };
-    ocl::setArgs(window_.get(), x.buf, y.buf, NC, i(H), i(W), i(OH), i(OW), i(w.kh), i(w.kw),
-                 i(w.sh), i(w.sw), i(w.dh), i(w.dw), i(p.t), i(p.l), i(p.b), i(p.r), is_max,
+    const size_t nw = s_.window.size(), nsp = x.dims.size() - 2;
+    PoolPack g;
+    for (size_t i = 0; i < nw; ++i) {
+      const size_t j = 3 - nw + i;  // pack slot
+      // The tensor dim of window entry i: a 1-D layer's 2-D form has no H in the tensor.
+      const int64_t dimIdx = static_cast<int64_t>(i) - static_cast<int64_t>(nw - nsp);
+      const int64_t in = dimIdx < 0 ? 1 : x.dims[2 + dimIdx];
+      const int64_t out = dimIdx < 0 ? 1 : y.dims[2 + dimIdx];
+      int64_t pb = s_.pads[i], pe = s_.pads[nw + i];
+      if (s_.auto_pad == "VALID") pb = pe = 0;
+      if (s_.auto_pad == "SAME_UPPER" || s_.auto_pad == "SAME_LOWER") {
+        const int64_t total = std::max<int64_t>(
+            0, (out - 1) * s_.strides[i] + (s_.window[i] - 1) * s_.dilations[i] + 1 - in);
+        pb = s_.auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+        pe = total - pb;
+      }
+      g.in[j] = kint(in, s_.layer);
+      g.out[j] = kint(out, s_.layer);
+      g.k[j] = kint(s_.window[i], s_.layer);
+      g.s[j] = kint(s_.strides[i], s_.layer);
+      g.d[j] = kint(s_.dilations[i], s_.layer);
+      g.pb[j] = kint(pb, s_.layer);
+      g.pe[j] = kint(pe, s_.layer);
+    }
+    ocl::setArgs(window_.get(), x.buf, y.buf, static_cast<cl_int>(n), g, is_max,
                  cl_int{s_.count_include_pad});
-    ocl::launch(a.queue, window_.get(), {gsize(OW), gsize(OH), gsize(NC)}, {});
+    ocl::launch(a.queue, window_.get(), {gsize(n)}, {});
   }
 
  private:
@@ -105,7 +161,7 @@ class PoolTactic : public Tactic {
     PoolSpec s;
     if (!readSpec(l, &s) || in.empty() || !storedAs(l, in, 0, s.st)) return false;
     if (outputDtype(l, 0, s.st) != s.st) return false;
-    return in[0].dims.size() == 3 || in[0].dims.size() == 4;
+    return rankFits(s, in[0].dims.size());
   }
   std::unique_ptr<Kernel> instantiate(const ir::Layer& l, ocl::Device& dev) const override {
     return std::make_unique<PoolKernel>(l, dev);

@@ -26,6 +26,8 @@ void ensureBuiltins() {
     registerReformatTactics();
     registerQdqTactics();
     registerTensorCoreTactics();
+    registerResizeTactics();
+    registerWindow3dTactics();
   });
 }
 

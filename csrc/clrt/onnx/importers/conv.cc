@@ -1,5 +1,6 @@
-// Convolution-family importers: Conv, BatchNormalization (folded to kSCALE), MaxPool,
-// AveragePool, GlobalAveragePool, GlobalMaxPool. 1-D windows become the 2-D form with H = 1.
+// Convolution-family importers: Conv, ConvTranspose, BatchNormalization (folded to kSCALE),
+// MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool. 1-D windows become the 2-D form with
+// H = 1; 3-D ones keep three entries per attribute (ConvTranspose keeps its own rank).
 #include <cmath>
 
 #include "clrt/onnx/importer.h"
@@ -9,13 +10,11 @@ namespace {
 
 using ir::LayerKind;
 
-// Checks the spatial rank of a window (1-D and 2-D are imported).
+// Checks the spatial rank of a window (1-D to 3-D are imported).
 void checkSpatialRank(size_t nsp, const char* what) {
-  if (nsp == 3)
-    reject(ErrorKind::kUnsupported, str("3-D ", what, " is not supported (1-D and 2-D are)"),
-           "clrt runs 1-D and 2-D windows only");
-  if (nsp != 1 && nsp != 2)
-    reject(ErrorKind::kParse, str(what, " needs 1 or 2 spatial dims, got ", nsp));
+  if (nsp < 1 || nsp > 3)
+    reject(ErrorKind::kUnsupported, str(nsp, "-D ", what, " is not supported (1-D to 3-D are)"),
+           "clrt runs 1-D to 3-D windows");
 }
 
 // A per-spatial-dim attribute in the 2-D form of the kind table ({1 or def, v} for 1-D).
@@ -71,6 +70,93 @@ void importConv(ImportContext& c) {
   l.weights["kernel"] = std::move(w);
   if (c.hasInput(2))
     l.weights["bias"] = c.requireConstant(2, "Conv bias B").castTo(DataType::kFLOAT);
+}
+
+// ConvTranspose: output_shape and auto_pad are resolved into explicit pads here (they need the
+// static spatial input dims), splitting an odd total as onnx's reference does. An end pad may be
+// negative: output_shape larger than the full result extends it with bias-only positions.
+// W and B may be computed tensors (read by the kernel from device memory); W's dims must then be
+// static, recorded as kernel_shape.
+void importConvTranspose(ImportContext& c) {
+  const HostTensor* wc = c.constant(1);
+  const Dims wd = wc ? wc->dims : c.inputDims(1);
+  const Dims x = c.inputDims(0);
+  if (wd.size() < 3 || wd.size() != x.size())
+    reject(ErrorKind::kParse,
+           str("weight W ", dimsToString(wd),
+               " must be [C, K/group, ...kernel] of the input's rank ", x.size()));
+  for (int64_t v : wd)
+    if (v < 0)
+      reject(ErrorKind::kUnsupported, str("weight W has dynamic dims ", dimsToString(wd)),
+             "give W static dims");
+  const size_t nsp = wd.size() - 2;
+  if (nsp > 3)
+    reject(ErrorKind::kUnsupported, str(nsp, "-D ConvTranspose is not supported (1-D to 3-D are)"),
+           "clrt runs 1-D to 3-D windows");
+  const Dims k(wd.begin() + 2, wd.end());
+  const auto ks = c.attrInts("kernel_shape");
+  if (!ks.empty() && ks != k)
+    reject(ErrorKind::kParse,
+           str("kernel_shape ", dimsToString(ks), " does not match W ", dimsToString(wd)));
+  const int64_t group = c.attrInt("group", 1);
+  if (group < 1 || wd[0] % group != 0)
+    reject(ErrorKind::kParse,
+           str("group ", group, " does not divide the ", wd[0], " input channels"));
+  auto list = [&](const char* name, size_t n, int64_t def, int64_t min) {
+    auto v = c.attrInts(name, std::vector<int64_t>(n, def));
+    if (v.size() != n)
+      reject(ErrorKind::kParse, str("attribute '", name, "' has ", v.size(), " values; expected ",
+                                    n, " for ", nsp, " spatial dims"));
+    for (int64_t e : v)
+      if (e < min) reject(ErrorKind::kParse, str("attribute '", name, "' has value ", e));
+    return v;
+  };
+  const auto s = list("strides", nsp, 1, 1), d = list("dilations", nsp, 1, 1);
+  const auto op = list("output_padding", nsp, 0, 0);
+  std::vector<int64_t> pads = list("pads", 2 * nsp, 0, 0);
+  const std::string autoPad = c.attrString("auto_pad", "NOTSET");
+  if (autoPad != "NOTSET" && autoPad != "SAME_UPPER" && autoPad != "SAME_LOWER" &&
+      autoPad != "VALID")
+    reject(ErrorKind::kParse, "attribute 'auto_pad' is '" + autoPad +
+                                  "'; expected NOTSET, SAME_UPPER, SAME_LOWER or VALID");
+  std::vector<int64_t> outShape = c.attrInts("output_shape");
+  if (outShape.size() == nsp + 2) outShape.erase(outShape.begin(), outShape.begin() + 2);
+  if (!outShape.empty() && outShape.size() != nsp)
+    reject(ErrorKind::kParse, str("attribute 'output_shape' ", dimsToString(outShape),
+                                  " needs one value per spatial dim"));
+  const bool same = autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER";
+  if (autoPad == "VALID") std::fill(pads.begin(), pads.end(), 0);
+  if (same || !outShape.empty()) {
+    for (size_t i = 0; i < nsp; ++i) {
+      if (x[2 + i] < 0)
+        reject(ErrorKind::kUnsupported,
+               str("output_shape/auto_pad need static spatial dims, input is ", dimsToString(x)),
+               "export with static spatial dims or explicit pads");
+      const int64_t out = outShape.empty() ? x[2 + i] * s[i] : outShape[i];
+      const int64_t total = s[i] * (x[2 + i] - 1) + op[i] + (k[i] - 1) * d[i] + 1 - out;
+      const int64_t half = total >= 0 ? total / 2 : -((-total + 1) / 2);  // floor
+      if (same) pads[i] = autoPad == "SAME_UPPER" ? half : total - half;
+      pads[i + nsp] = total - pads[i];
+    }
+  }
+  const HostTensor* bc = c.hasInput(2) ? c.constant(2) : nullptr;
+  std::vector<int> ins = {c.input(0)};
+  if (!wc || (c.hasInput(2) && !bc)) {
+    ins.push_back(c.input(1));
+    if (c.hasInput(2)) ins.push_back(c.input(2));
+  }
+  ir::Layer& l = c.add(LayerKind::kDECONVOLUTION, ins);
+  l.attrs.set("group", group);
+  l.attrs.set("strides", s);
+  l.attrs.set("dilations", d);
+  l.attrs.set("output_padding", op);
+  l.attrs.set("pads", pads);
+  if (ins.size() > 1) {
+    l.attrs.set("kernel_shape", wd);
+    return;
+  }
+  l.weights["kernel"] = wc->castTo(DataType::kFLOAT);
+  if (bc) l.weights["bias"] = bc->castTo(DataType::kFLOAT);
 }
 
 // Inference-mode BatchNormalization: y = x * scale + shift per channel (axis 1).
@@ -140,6 +226,7 @@ void importGlobalMaxPool(ImportContext& c) { globalPool(c, "MAX"); }
 
 void registerConvImporters() {
   registerImporter("Conv", {1, 11, 22}, importConv);
+  registerImporter("ConvTranspose", {1, 11, 22}, importConvTranspose);
   registerImporter("BatchNormalization", {6, 7, 9, 14, 15}, importBatchNorm);
   registerImporter("MaxPool", {1, 8, 10, 11, 12, 22}, importMaxPool);
   registerImporter("AveragePool", {1, 7, 10, 11, 19, 22}, importAveragePool);

@@ -1,0 +1,202 @@
+// 3-D window tactics from kernels/window3d.cl: "conv.direct3d" (CONVOLUTION with a 3-D kernel,
+// fused epilogue) and "deconv.direct" (DECONVOLUTION, ONNX ConvTranspose, 1 to 3 spatial dims).
+// FP32 and FP16 storage; weights and arithmetic stay float.
+#include "clrt/tactics/compute_common.h"
+
+namespace clrt::tactics {
+namespace {
+
+constexpr const char* kFile = "window3d.cl";
+
+// Same layout as WinPack in window3d.cl: {D, H, W} per field, lower ranks padded in front.
+struct WinPack {
+  cl_int in[3] = {1, 1, 1};
+  cl_int out[3] = {1, 1, 1};
+  cl_int k[3] = {1, 1, 1};
+  cl_int s[3] = {1, 1, 1};
+  cl_int d[3] = {1, 1, 1};
+  cl_int p[3] = {0, 0, 0};
+};
+
+// A conv or deconv layer's geometry, read from its kernel weights and attrs.
+struct Spec {
+  std::string layer;
+  bool transposed = false;
+  bool w_input = false;  // DECONVOLUTION reading W (and B) from inputs 1 (and 2)
+  int64_t C = 0, K = 0, G = 1;
+  size_t nsp = 0;
+  Dims kernel;
+  std::vector<int64_t> strides, dilations, pads;
+  std::string auto_pad = "NOTSET";
+  Epilogue ep;
+  DataType st = DataType::kFLOAT;
+};
+
+bool readSpec(const ir::Layer& l, bool transposed, Spec* s) {
+  s->layer = l.name;
+  s->transposed = transposed;
+  const std::optional<DataType> st = floatStorage(l);
+  auto w = l.weights.find("kernel");
+  s->w_input = transposed && w == l.weights.end();
+  const Dims kd = s->w_input             ? l.attrs.ints("kernel_shape")
+                  : w != l.weights.end() ? w->second.dims
+                                         : Dims{};
+  if (!st || kd.size() < 3 || kd.size() > 5) return false;
+  s->st = *st;
+  s->nsp = kd.size() - 2;
+  s->G = l.attrs.i("group", 1);
+  if (s->G < 1) return false;
+  s->C = transposed ? kd[0] : kd[1] * s->G;
+  s->K = transposed ? kd[1] * s->G : kd[0];
+  s->kernel.assign(kd.begin() + 2, kd.end());
+  s->strides = l.attrs.ints("strides", std::vector<int64_t>(s->nsp, 1));
+  s->dilations = l.attrs.ints("dilations", std::vector<int64_t>(s->nsp, 1));
+  s->pads = l.attrs.ints("pads", std::vector<int64_t>(2 * s->nsp, 0));
+  s->auto_pad = l.attrs.s("auto_pad", "NOTSET");
+  auto ep = readEpilogue(l.attrs);
+  if (!ep || (transposed && ep->act != 0)) return false;
+  s->ep = *ep;
+  for (size_t i = 0; i < s->nsp; ++i)
+    if (i >= s->strides.size() || i >= s->dilations.size() || s->strides[i] < 1 ||
+        s->dilations[i] < 1)
+      return false;
+  auto b = l.weights.find("bias");
+  return s->C % s->G == 0 && s->K % s->G == 0 && s->strides.size() == s->nsp &&
+         s->dilations.size() == s->nsp && s->pads.size() == 2 * s->nsp &&
+         (b == l.weights.end() || b->second.numel() == s->K) &&
+         (s->auto_pad == "NOTSET" || s->auto_pad == "VALID" || s->auto_pad == "SAME_UPPER" ||
+          s->auto_pad == "SAME_LOWER" || s->auto_pad.empty());
+}
+
+bool eligibleFor(const ir::Layer& l, const std::vector<ir::TensorInfo>& in, bool transposed,
+                 Spec* s) {
+  if (!readSpec(l, transposed, s) || in.empty() || !storedAs(l, in, 0, s->st)) return false;
+  if (outputDtype(l, 0, s->st) != s->st || in[0].dims.size() != s->nsp + 2) return false;
+  if (s->w_input) {  // the kernel reads W and B as float
+    Dims kd = {transposed ? s->C : s->K, transposed ? s->K / s->G : s->C / s->G};
+    kd.insert(kd.end(), s->kernel.begin(), s->kernel.end());
+    if (in.size() < 2 || in[1].dims != kd || inputDtype(l, 1, in[1].dtype) != DataType::kFLOAT)
+      return false;
+    if (in.size() > 2 && l.inputs.size() > 2 && l.inputs[2] >= 0 &&
+        (inputDtype(l, 2, in[2].dtype) != DataType::kFLOAT || volume(in[2].dims) != s->K))
+      return false;
+  } else if (in.size() > 1 && !in[1].dims.empty() && !storedAs(l, in, 1, s->st)) {
+    return false;
+  }
+  return in[0].dims[1] < 0 || in[0].dims[1] == s->C;
+}
+
+class WindowKernel : public Kernel {
+ public:
+  WindowKernel(const ir::Layer& l, ocl::Device& dev, bool transposed) {
+    CLRT_CHECK(readSpec(l, transposed, &s_), kBuild, "layer '", l.name,
+               "' has weights/attributes the direct 3-D window tactic does not support");
+    const std::string opts = storageOption(s_.st) + " " + s_.ep.options();
+    k_ = ocl::KernelHandle(
+        dev.kernel(kFile, opts, transposed ? "deconv3d_direct" : "conv3d_direct"));
+    if (!s_.w_input) w_ = ocl::MemHandle(uploadWeights(dev, l.weights.at("kernel")));
+    auto b = l.weights.find("bias");
+    b_ = ocl::MemHandle(uploadWeights(
+        dev, b != l.weights.end() ? b->second
+                                  : HostTensor::fromFloats({s_.K}, std::vector<float>(s_.K, 0))));
+  }
+  void enqueue(const ExecArgs& a) override {
+    const DeviceTensor& x = a.inputs.at(0);
+    const DeviceTensor& y = a.outputs.at(0);
+    requireStorage(x, s_.st, s_.layer, "input");
+    requireStorage(y, s_.st, s_.layer, "output");
+    const size_t nsp = s_.nsp;
+    CLRT_CHECK(x.dims.size() == nsp + 2 && y.dims.size() == nsp + 2 && x.dims[1] == s_.C &&
+                   y.dims[1] == s_.K && y.dims[0] == x.dims[0],
+               kRuntime, "layer '", s_.layer, "': input ", dimsToString(x.dims), " and output ",
+               dimsToString(y.dims), " do not fit a kernel of ", s_.C, " input and ", s_.K,
+               " output channels");
+    cl_mem res = nullptr, w = w_.get(), bias = b_.get();
+    if (s_.w_input) {
+      CLRT_CHECK(a.inputs.size() > 1 && a.inputs[1].buf && a.inputs[1].dtype == DataType::kFLOAT &&
+                     volume(a.inputs[1].dims) == s_.C * (s_.K / s_.G) * volume(s_.kernel),
+                 kRuntime, "layer '", s_.layer, "': weight input must be FLOAT of ",
+                 s_.C * (s_.K / s_.G) * volume(s_.kernel), " elements");
+      w = a.inputs[1].buf;
+      if (a.inputs.size() > 2 && a.inputs[2].buf) {
+        CLRT_CHECK(a.inputs[2].dtype == DataType::kFLOAT && volume(a.inputs[2].dims) == s_.K,
+                   kRuntime, "layer '", s_.layer, "': bias input must be FLOAT of ", s_.K,
+                   " elements");
+        bias = a.inputs[2].buf;
+      }
+    } else if (!s_.transposed && a.inputs.size() > 1 && a.inputs[1].buf) {
+      requireStorage(a.inputs[1], s_.st, s_.layer, "residual");
+      CLRT_CHECK(a.inputs[1].dims == y.dims, kRuntime, "layer '", s_.layer, "': residual ",
+                 dimsToString(a.inputs[1].dims), " must have the output shape ",
+                 dimsToString(y.dims));
+      res = a.inputs[1].buf;
+    }
+    kint(volume(x.dims), s_.layer);
+    const int64_t n = volume(y.dims);
+    kint(n, s_.layer);
+    if (n == 0) return;
+    WinPack g;
+    const size_t off = 3 - nsp;
+    for (size_t i = 0; i < nsp; ++i) {
+      const int64_t in = x.dims[2 + i], out = y.dims[2 + i];
+      int64_t pb = s_.auto_pad == "VALID" ? 0 : s_.pads[i];
+      if (s_.auto_pad == "SAME_UPPER" || s_.auto_pad == "SAME_LOWER") {
+        const int64_t total = std::max<int64_t>(
+            0, (out - 1) * s_.strides[i] + (s_.kernel[i] - 1) * s_.dilations[i] + 1 - in);
+        pb = s_.auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+      }
+      g.in[off + i] = kint(in, s_.layer);
+      g.out[off + i] = kint(out, s_.layer);
+      g.k[off + i] = kint(s_.kernel[i], s_.layer);
+      g.s[off + i] = kint(s_.strides[i], s_.layer);
+      g.d[off + i] = kint(s_.dilations[i], s_.layer);
+      g.p[off + i] = kint(pb, s_.layer);
+    }
+    const cl_int N = static_cast<cl_int>(n), C = kint(s_.C, s_.layer), K = kint(s_.K, s_.layer),
+                 G = kint(s_.G, s_.layer);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (s_.transposed)
+      ocl::setArgs(k_.get(), x.buf, w, bias, y.buf, N, C, K, G, g);
+    else
+      ocl::setArgs(k_.get(), x.buf, w, bias, res ? res : x.buf, y.buf, N, C, K, G,
+                   cl_int{res != nullptr}, s_.ep.alpha, s_.ep.beta, g);
+    ocl::launch(a.queue, k_.get(), {gsize(n)}, {});
+  }
+
+ private:
+  Spec s_;
+  std::mutex mu_;  // kernel arguments are per cl_kernel: one enqueue at a time
+  ocl::KernelHandle k_;
+  ocl::MemHandle w_, b_;
+};
+
+class WindowTactic : public Tactic {
+ public:
+  explicit WindowTactic(bool transposed) : transposed_(transposed) {}
+  std::string name() const override { return transposed_ ? "deconv.direct" : "conv.direct3d"; }
+  ir::LayerKind kind() const override {
+    return transposed_ ? ir::LayerKind::kDECONVOLUTION : ir::LayerKind::kCONVOLUTION;
+  }
+  // The 2-D conv tactics keep 1-D/2-D convolutions; this one takes the 3-D ones.
+  bool eligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
+                const ocl::DeviceInfo&) const override {
+    Spec s;
+    return eligibleFor(l, in, transposed_, &s) && (transposed_ || s.nsp == 3);
+  }
+  std::unique_ptr<Kernel> instantiate(const ir::Layer& l, ocl::Device& dev) const override {
+    return std::make_unique<WindowKernel>(l, dev, transposed_);
+  }
+  std::vector<DataType> precisions() const override { return {DataType::kFLOAT, DataType::kHALF}; }
+
+ private:
+  bool transposed_;
+};
+
+}  // namespace
+
+void registerWindow3dTactics() {
+  registerTactic(std::make_unique<WindowTactic>(false));
+  registerTactic(std::make_unique<WindowTactic>(true));
+}
+
+}  // namespace clrt::tactics
