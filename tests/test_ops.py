@@ -752,6 +752,31 @@ single(
     inits={"w": w(3, 2, 3, 3), "b": w(2, seed=2)},
     optional=True,
 )
+single(
+    "LpPool-p3",
+    "LpPool",
+    ["x"],
+    [("x", (1, 2, 5, 6))],
+    {"kernel_shape": [2, 3], "p": 3},
+    opset=18,
+    optional=True,
+)
+single(
+    "DepthToSpace-CRD",
+    "DepthToSpace",
+    ["x"],
+    [("x", (1, 8, 2, 3))],
+    {"blocksize": 2, "mode": "CRD"},
+    optional=True,
+)
+single(
+    "SpaceToDepth",
+    "SpaceToDepth",
+    ["x"],
+    [("x", (1, 2, 4, 6))],
+    {"blocksize": 2},
+    optional=True,
+)
 
 
 assert len({c.id for c in CASES}) == len(CASES), "duplicate case ids"

@@ -1,4 +1,5 @@
-# Operators batch B (Resize, Upsample, Pad, ConvTranspose) against onnxruntime, every mode.
+# Operators batch B (Resize, Upsample, Pad, ConvTranspose, 3-D Conv/pooling, LpPool,
+# DepthToSpace, SpaceToDepth) against onnxruntime, every mode.
 """Each model holds many nodes reading one input, one graph output per node, so an engine covers
 a whole family and is built once per module (PoCL compiles slowly). Tolerances: FP32
 |clrt - ort| <= 1e-5 + 1e-5 * |ort| (nearest, linear, pad, ConvTranspose); cubic and antialias
@@ -364,6 +365,7 @@ WINDOW3D = [
     ("Conv", {"pads": [1, 1, 1, 1, 1, 1]}, [6, 4, 3, 3, 3]),
     ("Conv", {"strides": [2, 1, 2], "dilations": [1, 2, 1], "group": 2}, [4, 2, 2, 3, 2]),
     ("Conv", {"auto_pad": "SAME_LOWER", "strides": [2, 2, 2]}, [3, 4, 3, 2, 3]),
+    ("LpPool", {"kernel_shape": [2, 3, 2], "p": 3, "pads": [1, 0, 0, 0, 1, 1]}, None),
 ]
 
 
@@ -411,3 +413,19 @@ def test_conv_transpose_weights_as_inputs():
     assert_close(context.infer(feeds)["y"], ref, RTOL_EXACT, ATOL)
     feeds["w"] = rand([4, 3, 2, 3], 4)  # new weights, same engine
     assert_close(context.infer(feeds)["y"], ort_run(model, feeds)["y"], RTOL_EXACT, ATOL)
+
+
+def test_lp_pool_2d_and_depth_space():
+    nodes = [
+        N("LpPool", ["x"], ["lp2"], kernel_shape=[3, 2], strides=[2, 1], pads=[1, 0, 1, 1]),
+        N("LpPool", ["x"], ["lp1"], kernel_shape=[2, 2], p=1, auto_pad="SAME_UPPER"),
+        N("DepthToSpace", ["x"], ["dcr"], blocksize=2),
+        N("DepthToSpace", ["x"], ["crd"], blocksize=2, mode="CRD"),
+        N("SpaceToDepth", ["x"], ["s2d"], blocksize=2),
+    ]
+    model = make_model(nodes, [("x", [2, 8, 4, 6])], [(n.output[0],) for n in nodes], None, 18)
+    feeds = {"x": rand([2, 8, 4, 6], seed=12)}
+    got = build_engine(model).create_execution_context().infer(feeds)
+    ref = ort_run(model, feeds)
+    for name in ref:
+        assert_close(got[name], ref[name], RTOL_EXACT, ATOL, name)

@@ -19,8 +19,9 @@
 //  kELEMENTWISE   in: a, b (NumPy broadcasting). attrs: op = "SUM" | "SUB" | "PROD" | "DIV" |
 //                     "POW" | "MAX" | "MIN" | "EQUAL" | "GREATER" | "LESS" | "AND" | "OR".
 //  kPOOLING       in: x [N,C,H,W] (or [N,C,W] as H=1, or [N,C,D,H,W] with 3-entry lists).
-//                     attrs: type = "MAX" | "AVERAGE"; global (0/1); window[2], strides[2],
-//                     pads[4], dilations[2], auto_pad, ceil_mode, count_include_pad.
+//                     attrs: type = "MAX" | "AVERAGE" | "LP" (p: the norm, LpPool); global
+//                     (0/1); window[2], strides[2], pads[4], dilations[2], auto_pad, ceil_mode,
+//                     count_include_pad.
 //  kMATRIX_MULTIPLY in: a, and b unless weights "kernel" hold it. NumPy matmul semantics
 //                     (batched, broadcast batch dims, 1-D operands promoted). attrs: trans_a,
 //                     trans_b (transpose the last two dims). weights: optional "kernel" (the b

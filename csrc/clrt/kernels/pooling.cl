@@ -7,7 +7,7 @@
 // tap counts as padding when it lies in the pad region [-pf, D + pk) x [-pt, H + pb) x
 // [-pl, W + pr) but outside the input; taps past the padded end (ceil mode) count for neither
 // divisor. MAX ignores padding; a window with no input tap yields -FLT_MAX (onnxruntime's
-// lowest()).
+// lowest()). type: 0 AVERAGE, 1 MAX, 2 LP ((sum |x|^p)^(1/p) over the input taps).
 typedef struct {
   int in[3];
   int out[3];
@@ -18,8 +18,8 @@ typedef struct {
   int pe[3];  // end pads
 } PoolPack;
 
-__kernel void pool3d(__global const st_t* x, __global st_t* y, int n, PoolPack g, int is_max,
-                     int count_include_pad) {
+__kernel void pool3d(__global const st_t* x, __global st_t* y, int n, PoolPack g, int type,
+                     int count_include_pad, float p) {
   const int gid = get_global_id(0);
   if (gid >= n) return;
   int r = gid;
@@ -49,14 +49,16 @@ __kernel void pool3d(__global const st_t* x, __global st_t* y, int n, PoolPack g
         if (row_in && iw >= 0 && iw < W) {
           const float v = LD(xc, ((size_t)id * H + ih) * W + iw);
           m = fmax(m, v);
-          s += v;
+          s += type == 2 ? pow(fabs(v), p) : v;
           ++valid;
         }
       }
     }
   }
   float out;
-  if (is_max) {
+  if (type == 2) {
+    out = pow(s, 1.0f / p);
+  } else if (type == 1) {
     out = m;
   } else {
     const int div = count_include_pad ? padded : valid;

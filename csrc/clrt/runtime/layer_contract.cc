@@ -81,7 +81,8 @@ const std::vector<AttrSpec> kAllAttrs = {{"strides", T::kInts},
                                          {"roi", T::kNums},
                                          {"value", T::kNum},
                                          {"output_padding", T::kInts},
-                                         {"kernel_shape", T::kInts}};
+                                         {"kernel_shape", T::kInts},
+                                         {"p", T::kInt}};
 
 // Every attr name above with its type; a kind's spec lists the names it accepts.
 const AttrSpec& attrSpec(const std::string& name) {
@@ -117,7 +118,7 @@ const KindSpec& specOf(LayerKind k) {
       {LayerKind::kUNARY, make({"op"}, {"op"}, {}, {})},
       {LayerKind::kELEMENTWISE, make({"op"}, {"op"}, {}, {})},
       {LayerKind::kPOOLING, make({"type", "global", "window", "strides", "pads", "dilations",
-                                  "ceil_mode", "count_include_pad", "auto_pad"},
+                                  "ceil_mode", "count_include_pad", "auto_pad", "p"},
                                  {"type"}, {}, {})},
       {LayerKind::kMATRIX_MULTIPLY,
        make(with({"trans_a", "trans_b"}, epilogue), {}, {"kernel", "bias"}, {})},

@@ -1,4 +1,4 @@
-// Pooling tactic: windowed MAX/AVERAGE over 1 to 3 spatial dims (pads, strides, dilations,
+// Pooling tactic: windowed MAX/AVERAGE/LP over 1 to 3 spatial dims (pads, strides, dilations,
 // count_include_pad; ceil_mode arrives through the output dims; 1-D layers may carry the 2-D form
 // with H = 1) and global MAX/AVERAGE over any spatial rank. FP32 and FP16 layers (half storage,
 // float arithmetic).
@@ -26,7 +26,8 @@ struct PoolPack {
 
 struct PoolSpec {
   std::string layer;
-  bool is_max = true, global = false, count_include_pad = false;
+  bool is_max = true, is_lp = false, global = false, count_include_pad = false;
+  float p = 2.0f;                                         // LP's norm
   std::vector<int64_t> window, strides, dilations, pads;  // pads: begins then ends
   std::string auto_pad = "NOTSET";
   DataType st = DataType::kFLOAT;  // activation storage: FLOAT, or HALF for an FP16 layer
@@ -38,9 +39,12 @@ bool readSpec(const ir::Layer& l, PoolSpec* s) {
   if (!st) return false;
   s->st = *st;
   const std::string type = l.attrs.s("type", "MAX");
-  if (type != "MAX" && type != "AVERAGE") return false;
+  if (type != "MAX" && type != "AVERAGE" && type != "LP") return false;
   s->is_max = type == "MAX";
+  s->is_lp = type == "LP";
+  s->p = static_cast<float>(l.attrs.i("p", 2));
   s->global = l.attrs.i("global", 0) != 0;
+  if (s->is_lp && (s->global || s->p < 1)) return false;
   s->count_include_pad = l.attrs.i("count_include_pad", 0) != 0;
   if (s->global) return true;
   s->window = l.attrs.ints("window");
@@ -140,8 +144,9 @@ class PoolKernel : public Kernel {
       g.pb[j] = kint(pb, s_.layer);
       g.pe[j] = kint(pe, s_.layer);
     }
-    ocl::setArgs(window_.get(), x.buf, y.buf, static_cast<cl_int>(n), g, is_max,
-                 cl_int{s_.count_include_pad});
+    const cl_int type = s_.is_lp ? 2 : is_max;
+    ocl::setArgs(window_.get(), x.buf, y.buf, static_cast<cl_int>(n), g, type,
+                 cl_int{s_.count_include_pad}, s_.p);
     ocl::launch(a.queue, window_.get(), {gsize(n)}, {});
   }
 

@@ -1,6 +1,6 @@
 // Convolution-family importers: Conv, ConvTranspose, BatchNormalization (folded to kSCALE),
-// MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool. 1-D windows become the 2-D form with
-// H = 1; 3-D ones keep three entries per attribute (ConvTranspose keeps its own rank).
+// MaxPool, AveragePool, LpPool, GlobalAveragePool, GlobalMaxPool. 1-D windows become the 2-D form
+// with H = 1; 3-D ones keep three entries per attribute (ConvTranspose keeps its own rank).
 #include <cmath>
 
 #include "clrt/onnx/importer.h"
@@ -189,7 +189,7 @@ void importBatchNorm(ImportContext& c) {
   l.attrs.set("channel_axis", int64_t{1});
 }
 
-void pool(ImportContext& c, const char* type) {
+ir::Layer& pool(ImportContext& c, const char* type) {
   const auto k = c.attrInts("kernel_shape");
   if (k.empty()) reject(ErrorKind::kParse, "required attribute 'kernel_shape' is missing");
   checkSpatialRank(k.size(), "pooling");
@@ -199,6 +199,7 @@ void pool(ImportContext& c, const char* type) {
   windowAttrs(c, l.attrs, k.size());
   l.attrs.set("ceil_mode", c.attrFlag("ceil_mode", 0));
   l.attrs.set("count_include_pad", c.attrFlag("count_include_pad", 0));
+  return l;
 }
 
 void importMaxPool(ImportContext& c) {
@@ -209,6 +210,12 @@ void importMaxPool(ImportContext& c) {
 }
 
 void importAveragePool(ImportContext& c) { pool(c, "AVERAGE"); }
+
+void importLpPool(ImportContext& c) {
+  const int64_t p = c.attrInt("p", 2);
+  if (p < 1) reject(ErrorKind::kParse, str("attribute 'p' is ", p, "; expected >= 1"));
+  pool(c, "LP").attrs.set("p", p);
+}
 
 void globalPool(ImportContext& c, const char* type) {
   const Dims x = c.inputDims(0);
@@ -230,6 +237,7 @@ void registerConvImporters() {
   registerImporter("BatchNormalization", {6, 7, 9, 14, 15}, importBatchNorm);
   registerImporter("MaxPool", {1, 8, 10, 11, 12, 22}, importMaxPool);
   registerImporter("AveragePool", {1, 7, 10, 11, 19, 22}, importAveragePool);
+  registerImporter("LpPool", {2, 11, 18, 22}, importLpPool);
   registerImporter("GlobalAveragePool", {1, 22}, importGlobalAveragePool);
   registerImporter("GlobalMaxPool", {1, 22}, importGlobalMaxPool);
 }

@@ -59,14 +59,13 @@ std::string resizeMode(ImportContext& c, bool allowCubic) {
                                 (allowCubic ? " or cubic" : ""));
 }
 
-void setScales(ImportContext& c, ir::Layer& l, std::vector<float> scales) {
+void setScales(ir::Layer& l, std::vector<float> scales) {
   std::vector<double> d;
   for (float s : scales) {
     if (!(s > 0) || !std::isfinite(s))
       reject(ErrorKind::kParse, str("scale ", s, " must be positive and finite"));
     d.push_back(s);
   }
-  (void)c;
   l.attrs.set("scales", std::move(d));
 }
 
@@ -80,7 +79,7 @@ void legacyResize(ImportContext& c, std::vector<float> scales) {
   l.attrs.set("mode", mode);
   l.attrs.set("coord", "asymmetric");
   l.attrs.set("nearest_mode", "simple");
-  setScales(c, l, std::move(scales));
+  setScales(l, std::move(scales));
 }
 
 void importUpsample7(ImportContext& c) {
@@ -142,8 +141,7 @@ void importResize(ImportContext& c) {
     l.attrs.set("roi", std::move(full));
   }
   if (scales) {
-    setScales(c, l,
-              spread(scales->castTo(DataType::kFLOAT).asFloats(), axes, rank, 1.0f, "scales"));
+    setScales(l, spread(scales->castTo(DataType::kFLOAT).asFloats(), axes, rank, 1.0f, "scales"));
     return;
   }
   std::vector<int64_t> out = spread(sizes->asInt64(), axes, rank, int64_t{-1}, "sizes");

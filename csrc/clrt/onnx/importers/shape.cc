@@ -1,6 +1,6 @@
 // Shape and data-movement importers: Shape, Gather, Cast, Reshape, Flatten, Transpose, Squeeze,
 // Unsqueeze, Concat, Split, Slice, Identity, Dropout, Constant, ConstantOfShape, Range, Expand,
-// Where.
+// Where, DepthToSpace, SpaceToDepth.
 #include "clrt/onnx/importer.h"
 
 namespace clrt::onnx {
@@ -174,6 +174,44 @@ void importConstantOfShape(ImportContext& c) {
   c.add(LayerKind::kCONSTANT_OF_SHAPE, {c.input(0)}).weights["value"] = std::move(value);
 }
 
+// DepthToSpace / SpaceToDepth as reshape -> transpose -> reshape over static C, H, W.
+void depthSpace(ImportContext& c, bool toSpace) {
+  const Dims x = c.inputDims(0);
+  const int64_t b = c.requireAttrInt("blocksize");
+  if (x.size() != 4 || x[1] < 0 || x[2] < 0 || x[3] < 0)
+    reject(ErrorKind::kUnsupported,
+           str("input must be [N, C, H, W] with static C, H, W, got ", dimsToString(x)),
+           "export with static channel and spatial dims");
+  const int64_t C = x[1], H = x[2], W = x[3];
+  if (b < 1 || (toSpace && C % (b * b) != 0) || (!toSpace && (H % b != 0 || W % b != 0)))
+    reject(ErrorKind::kParse, str("blocksize ", b, " does not divide input ", dimsToString(x)));
+  std::vector<int64_t> first, perm, last;
+  if (toSpace) {
+    const bool crd = c.attrString("mode", "DCR") == "CRD";
+    if (!crd && c.attrString("mode", "DCR") != "DCR")
+      reject(ErrorKind::kParse,
+             "attribute 'mode' is '" + c.attrString("mode", "") + "'; expected DCR or CRD");
+    first = crd ? std::vector<int64_t>{0, C / (b * b), b, b, H, W}
+                : std::vector<int64_t>{0, b, b, C / (b * b), H, W};
+    perm = crd ? std::vector<int64_t>{0, 1, 4, 2, 5, 3} : std::vector<int64_t>{0, 3, 4, 1, 5, 2};
+    last = {0, C / (b * b), H * b, W * b};
+  } else {
+    first = {0, C, H / b, b, W / b, b};
+    perm = {0, 3, 5, 1, 2, 4};
+    last = {0, C * b * b, H / b, W / b};
+  }
+  ir::Layer& r1 = c.addInternal(LayerKind::kRESHAPE, {c.input(0)});
+  r1.attrs.set("shape", first);
+  const int t1 = r1.outputs[0];
+  ir::Layer& tr = c.addInternal(LayerKind::kTRANSPOSE, {t1});
+  tr.attrs.set("perm", perm);
+  const int t2 = tr.outputs[0];
+  c.add(LayerKind::kRESHAPE, {t2}).attrs.set("shape", last);
+}
+
+void importDepthToSpace(ImportContext& c) { depthSpace(c, true); }
+void importSpaceToDepth(ImportContext& c) { depthSpace(c, false); }
+
 }  // namespace
 
 void registerShapeImporters() {
@@ -204,6 +242,8 @@ void registerShapeImporters() {
   registerImporter("Range", {11, 27}, passInputs(LayerKind::kRANGE, 3));
   registerImporter("Expand", {8, 13}, passInputs(LayerKind::kEXPAND, 2));
   registerImporter("Where", {9, 16}, passInputs(LayerKind::kWHERE, 3));
+  registerImporter("DepthToSpace", {1, 11, 13}, importDepthToSpace);
+  registerImporter("SpaceToDepth", {1, 13}, importSpaceToDepth);
 }
 
 }  // namespace clrt::onnx
