@@ -179,6 +179,7 @@ def parse_fields(plan):
         if w.num("u8", f"tensor {t} dynamic range present"):
             w.num("f32", f"tensor {t} dynamic range", True)
             w.num("f32", f"tensor {t} dynamic range", True)
+        w.string(f"tensor {t} ONNX output name")
     for li in range(w.num("u64", "layer count")):
         ln = f"layer {li}"
         w.string(ln + " name")

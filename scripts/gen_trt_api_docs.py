@@ -110,9 +110,6 @@ REFUSED = {
     "Builder.max_DLA_batch_size": "no DLA on OpenCL",
     "IBuilderConfig.set_tactic_sources": "tactics are clrt's OpenCL kernels and CLBlast, not "
     "cuBLAS/cuDNN",
-    "IBuilderConfig.create_timing_cache": "no timing cache yet (tactics are timed per build)",
-    "IBuilderConfig.set_timing_cache": "no timing cache yet",
-    "ITimingCache": "no timing cache yet",
     "IBuilderConfig.algorithm_selector": "deprecated in TensorRT 10; tactics are chosen by timing",
     "IAlgorithmSelector": "deprecated in TensorRT 10",
     "IExecutionContext.set_aux_streams": "one OpenCL queue per context",

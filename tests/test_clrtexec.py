@@ -394,9 +394,19 @@ def test_inspector_json_feeds_layer_info_and_profile_columns(monkeypatch):
 # ---- precisions, INT8 ----
 
 
-def test_timing_cache_warns(capsys, tmp_path):
-    code, _, err = run(capsys, f"--onnx={MODEL}", f"--timingCacheFile={tmp_path / 't'}", *FAST)
-    assert code == 0 and "--timingCacheFile: clrt has no timing cache yet" in err
+def test_timing_cache_file_is_written_and_reused(capsys, tmp_path):
+    cache = tmp_path / "t.cache"
+    timed = [f"--onnx={MODEL}", f"--timingCacheFile={cache}", *RUN, "--iterations=3"]
+    code, out, err = run(capsys, *timed)
+    assert code == 0 and cache.stat().st_size > 0, out + err
+    assert "Saved timing cache" in out + err and "Loaded timing cache" not in out + err
+    first = cache.read_bytes()
+    code, out, err = run(capsys, *timed)
+    assert code == 0 and f"Loaded timing cache from {cache}" in out + err, out + err
+    assert cache.read_bytes() == first  # every timing came from the file: nothing new to add
+    cache.write_bytes(b"not a timing cache")
+    code, out, err = run(capsys, *timed)
+    assert code == 0 and "--timingCacheFile:" in err and "starting a new cache" in err, err
 
 
 def test_int8_without_calibration_warns_loudly(capsys):

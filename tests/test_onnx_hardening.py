@@ -276,3 +276,25 @@ def test_reduce_keepdims_must_be_0_or_1(keepdims):
     ok, errors, _ = parse(model)
     text = " ".join(errors)
     assert not ok and "odd_mean" in text and "keepdims" in text and "0 or 1" in text, errors
+
+
+# ---- finding 11: a graph output that is also a graph input keeps its ONNX name in infer() ----
+
+
+def test_graph_output_that_is_an_input_comes_back_under_its_onnx_name(tmp_path):
+    model = make_model([N("Relu", ["x"], ["y"])], [("x", (2, 3))], [("y", (2, 3)), ("x", (2, 3))])
+    x = np.float32([[-1, 0, 1], [2, -3, 4]])
+    logger = RecordingLogger()
+    engine = build_engine(model, logger=logger)
+    notes = [m for _, m in logger.lines if "also a graph input" in m]
+    assert len(notes) == 1 and "infer() returns it as 'x'" in notes[0], notes
+    # The engine's I/O names stay unique (TensorRT's API looks tensors up by name) ...
+    names = [engine.get_tensor_name(i) for i in range(engine.num_io_tensors)]
+    assert len(set(names)) == 3 and names.count("x") == 1, names
+    # ... and infer() returns the copy under the ONNX name, also after a save and load.
+    reloaded = trt.Runtime(LOGGER).deserialize_cuda_engine(engine.serialize())
+    for e in (engine, reloaded):
+        got = e.create_execution_context().infer({"x": x})
+        assert sorted(got) == ["x", "y"], sorted(got)
+        np.testing.assert_array_equal(got["x"], x)
+        np.testing.assert_array_equal(got["y"], np.maximum(x, 0))

@@ -2,6 +2,7 @@
 
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -27,10 +28,28 @@ PLACEHOLDER_WARNING = """\
 !! TIMING ONLY. Give --calibData=<.npy or folder> (and --calib=<cache> to keep the result).
 !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"""
 
-TIMING_CACHE_WARNING = (
-    "--timingCacheFile: clrt has no timing cache yet; '{}' is neither read nor written "
-    "(tactics are timed afresh in every build)"
-)
+
+def _timing_cache(opts, config, log):
+    """trtexec's --timingCacheFile: read the file if it exists, extend it, write it back after the
+    build. A damaged file or one from another device is reported and replaced."""
+    path = Path(opts.timingCacheFile)
+    data = b""
+    if path.exists():
+        data = path.read_bytes()
+        log.info(f"Loaded timing cache from {path} ({len(data)} bytes)")
+    try:
+        cache = config.create_timing_cache(data)
+    except ValueError as e:
+        log.warning(f"--timingCacheFile: {e}; starting a new cache")
+        cache = config.create_timing_cache(b"")
+    if not config.set_timing_cache(cache, False):
+        log.warning(
+            f"--timingCacheFile: {path} was measured on {cache.device!r}, not this device; "
+            "starting a new cache"
+        )
+        cache = config.create_timing_cache(b"")
+        config.set_timing_cache(cache, False)
+    return cache
 
 
 class BuildFailure(Exception):
@@ -205,8 +224,7 @@ def build_plan(opts, log):
     if opts.builderOptimizationLevel is not None:
         config.builder_optimization_level = opts.builderOptimizationLevel
     config.profiling_verbosity = getattr(trt.ProfilingVerbosity, opts.profilingVerbosity.upper())
-    if opts.timingCacheFile:
-        log.warning(TIMING_CACHE_WARNING.format(opts.timingCacheFile))
+    cache = _timing_cache(opts, config, log) if opts.timingCacheFile else None
     profile, inputs = _profile(opts, network, log)
     if profile:
         p = builder.create_optimization_profile()
@@ -227,5 +245,8 @@ def build_plan(opts, log):
     if plan is None:
         raise BuildFailure("engine build failed (see the log above)")
     log.info(f"Engine built in {time.perf_counter() - t0:.3f} s ({len(plan)} bytes)")
+    if cache is not None:
+        Path(opts.timingCacheFile).write_bytes(bytes(cache.serialize()))
+        log.info(f"Saved timing cache to {opts.timingCacheFile} ({cache.num_entries} timings)")
     del calibrator, parser
     return bytes(plan)

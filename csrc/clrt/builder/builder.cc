@@ -247,6 +247,11 @@ runtime::EngineDesc Builder::build(const ir::Network& network, const BuilderConf
   }
   BuilderConfig cfg = config;
   if (explicitQ) cfg.setFlag(BuilderFlag::kINT8, true);
+  // One cache for the whole build, so a layer timed while choosing precisions, and every layer
+  // identical to it, is not timed again; the user's cache when one is set.
+  if (!cfg.timing_cache || cfg.getFlag(BuilderFlag::kDISABLE_TIMING_CACHE))
+    cfg.timing_cache = std::make_shared<TimingCache>();
+  cfg.timing_cache->claim(timingCacheDevice(dev_->info()));
   detail::TimingEnv env{*dev_, cfg, logger_};
   if (int8 && amax.empty())
     logf(logger_, Severity::kWARNING,
@@ -257,6 +262,10 @@ runtime::EngineDesc Builder::build(const ir::Network& network, const BuilderConf
   runtime::EngineDesc desc = detail::assemble(std::move(s), cfg, dev_, logger_);
   if (fp16) desc = detail::guardFp16(std::move(desc), pre, amax, ref, cfg, dev_, logger_);
   return desc;
+}
+
+std::string timingCacheDevice(const ocl::DeviceInfo& d) {
+  return d.fingerprint() + "|clrt " + CLRT_VERSION;
 }
 
 std::vector<uint8_t> Builder::buildSerialized(const ir::Network& network,

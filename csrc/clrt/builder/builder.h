@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "clrt/builder/timing_cache.h"
 #include "clrt/core/logger.h"
 #include "clrt/ir/network.h"
 #include "clrt/ocl/device.h"
@@ -59,12 +60,18 @@ struct BuilderConfig {
   bool refine_int8_ranges = true;
   int32_t profiling_verbosity = 0;  // ProfilingVerbosity, kept in the engine for the inspector
   std::string network_name;         // kept in the engine (ICudaEngine.name)
+  // Timings of earlier builds to reuse (set_timing_cache); null: each build keeps its own, so
+  // identical layers are still timed once. DISABLE_TIMING_CACHE ignores this one.
+  std::shared_ptr<TimingCache> timing_cache;
   bool getFlag(BuilderFlag f) const { return (flags >> static_cast<int>(f)) & 1u; }
   void setFlag(BuilderFlag f, bool on) {
     const uint64_t bit = uint64_t{1} << static_cast<int>(f);
     flags = on ? (flags | bit) : (flags & ~bit);
   }
 };
+
+// What a timing cache's timings are valid for: the device's fingerprint and clrt's version.
+std::string timingCacheDevice(const ocl::DeviceInfo& d);
 
 class Builder {
  public:

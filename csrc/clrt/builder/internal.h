@@ -45,8 +45,9 @@ struct TimingEnv {
   const BuilderConfig& config;
   ILogger* logger;
   std::mt19937 rng{1234};
-  bool time = true;          // false: take the preferred eligible tactic
-  bool time_single = false;  // time a lone candidate too (to compare precisions)
+  bool time = true;           // false: take the preferred eligible tactic
+  bool time_single = false;   // time a lone candidate too (to compare precisions)
+  int timed = 0, reused = 0;  // tactic measurements taken / answered by config.timing_cache
 };
 // `inDt`/`outDt`: the storage dtype of each input/output for this choice (the network's
 // tensors may still hold other dtypes while precisions are being decided).

@@ -140,6 +140,10 @@ struct Tensor {
   // An explicit quantization point (a Q/DQ pair folded by foldQdq): the model rounds the values to
   // the INT8 grid here, so fusions must not make the tensor disappear (pass_util fusionHost).
   bool qdq_point = false;
+  // The ONNX graph output name of an engine output that cannot carry it because a network input
+  // already does (ONNX lets a graph output be a graph input): infer() returns the output under
+  // this name. Empty for every other tensor.
+  std::string onnx_name;
 };
 
 struct Layer {

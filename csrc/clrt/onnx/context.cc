@@ -58,6 +58,7 @@ int ImportContext::graphOutput(const std::string& name) {
   l.onnx_nodes.push_back(name);
   net_.tensors[l.outputs[0]].dtype = net_.tensors[t].dtype;
   net_.tensors[l.outputs[0]].dims = net_.tensors[t].dims;
+  if (net_.tensors[t].is_input) net_.tensors[l.outputs[0]].onnx_name = name;
   return l.outputs[0];
 }
 

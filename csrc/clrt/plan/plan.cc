@@ -188,6 +188,7 @@ void writeNetwork(Writer& w, const ir::Network& net) {
       w.f32(t.dynamic_range->first);
       w.f32(t.dynamic_range->second);
     }
+    w.string(t.onnx_name);
   }
   w.u64(nl);
   for (const auto& l : net.layers) writeLayer(w, l, nt);
@@ -342,6 +343,7 @@ void readNetwork(Reader& r, ir::Network& net) {
       const float lo = r.f32("dynamic range");
       t.dynamic_range = std::make_pair(lo, r.f32("dynamic range"));
     }
+    t.onnx_name = r.string("ONNX output name");
   }
   r.context.clear();
   const size_t nl = r.count("layer count", kMinLayer);

@@ -36,6 +36,11 @@ struct Config {
   DeviceType device_type = DeviceType::kGPU;
   int32_t dla_core = -1;
   int32_t avg_timing_iterations = 1;
+  std::string device;  // timingCacheDevice() of the builder's device
+};
+
+struct TimingCacheHandle {  // ITimingCache: shared with every config it is set on
+  std::shared_ptr<builder::TimingCache> c;
 };
 
 struct Builder {
@@ -246,6 +251,36 @@ void bindConfig(py::module_& m) {
           "range is chosen among the KL threshold, the 99.99th percentile and the max by the "
           "error it causes in the network's outputs on the calibration data. False keeps the KL "
           "thresholds as TensorRT computes them.")
+      .def(
+          "create_timing_cache",
+          [](const Config& c, const py::object& data) {
+            BufferView view(data, false, "create_timing_cache");
+            if (!view.size())
+              return TimingCacheHandle{std::make_shared<builder::TimingCache>(c.device)};
+            return TimingCacheHandle{builder::TimingCache::deserialize(
+                static_cast<const uint8_t*>(view.data()), view.size())};
+          },
+          py::arg("serialized_timing_cache") = py::bytes(),
+          "An ITimingCache from serialize()'s bytes (empty bytes: a new cache for this "
+          "builder's device). Raises ValueError on damaged bytes.")
+      .def(
+          "set_timing_cache",
+          [](Config& c, const TimingCacheHandle& t, bool ignoreMismatch) {
+            const std::string d = t.c->device();
+            if (!ignoreMismatch && !d.empty() && d != c.device) return false;
+            c.cfg.timing_cache = t.c;
+            return true;
+          },
+          py::arg("cache"), py::arg("ignore_mismatch") = false,
+          "Builds read and extend this cache. False (not set) when it was made on another "
+          "device or clrt version, unless ignore_mismatch.")
+      .def(
+          "get_timing_cache",
+          [](const Config& c) {
+            return c.cfg.timing_cache ? py::cast(TimingCacheHandle{c.cfg.timing_cache})
+                                      : py::object(py::none());
+          },
+          "The cache set with set_timing_cache, or None.")
       .def_readwrite("default_device_type", &Config::device_type)
       .def_readwrite("DLA_core", &Config::dla_core)
       .def_readwrite("avg_timing_iterations", &Config::avg_timing_iterations)
@@ -300,6 +335,7 @@ void bindBuilder(py::module_& m) {
            [](const Builder& b) {
              Config c;
              c.device_mem = b.impl->device()->info().global_mem;
+             c.device = builder::timingCacheDevice(b.impl->device()->info());
              return c;
            })
       .def("create_optimization_profile", [](const Builder&) { return Profile{}; })
@@ -338,8 +374,39 @@ void bindBuilder(py::module_& m) {
 
 }  // namespace
 
+void bindTimingCache(py::module_& m) {
+  py::class_<TimingCacheHandle>(m, "ITimingCache",
+                                "Tactic timings per layer signature, reused across builds.")
+      .def(
+          "serialize",
+          [](const TimingCacheHandle& t) {
+            HostMemory h;
+            h.bytes = t.c->serialize();
+            return h;
+          },
+          "The cache as IHostMemory (write it to a file; create_timing_cache reads it back).")
+      .def(
+          "combine",
+          [](TimingCacheHandle& t, const TimingCacheHandle& other, bool ignoreMismatch) {
+            return t.c->combine(*other.c, ignoreMismatch);
+          },
+          py::arg("input_cache"), py::arg("ignore_mismatch"),
+          "Adds the other cache's entries; False when it is for another device or clrt version.")
+      .def("reset", [](TimingCacheHandle& t) { return t.c->reset(), true; })
+      .def_property_readonly(
+          "num_entries", [](const TimingCacheHandle& t) { return t.c->size(); },
+          "clrt's own: the number of (layer signature, tactic) timings held.")
+      .def_property_readonly(
+          "device", [](const TimingCacheHandle& t) { return t.c->device(); },
+          "clrt's own: the device and clrt version the timings were measured with.")
+      .def("__repr__", [](const TimingCacheHandle& t) {
+        return str("<clrt.ITimingCache: ", t.c->size(), " timings>");
+      });
+}
+
 void bind_builder(py::module_& m) {
   bindEnums(m);
+  bindTimingCache(m);
   bindHostMemoryAndProfile(m);
   bindConfig(m);
   bindBuilder(m);

@@ -86,7 +86,7 @@ py::dict infer(Context& c, const py::dict& feeds) {
   py::dict out;
   for (int i = 0; i < e.numIOTensors(); ++i) {
     auto it = outputs.find(e.ioName(i));
-    if (it != outputs.end()) out[pyText(it->first)] = toArray(std::move(it->second));
+    if (it != outputs.end()) out[pyText(e.ioKey(i))] = toArray(std::move(it->second));
   }
   return out;
 }

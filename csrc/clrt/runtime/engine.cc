@@ -134,6 +134,12 @@ const std::string& Engine::ioName(int i) const {
   return desc_.net.tensors[io_[i]].name;
 }
 
+const std::string& Engine::ioKey(int i) const {
+  ioName(i);  // range check
+  const ir::Tensor& t = desc_.net.tensors[io_[static_cast<size_t>(i)]];
+  return t.onnx_name.empty() ? t.name : t.onnx_name;
+}
+
 int Engine::ioTensorId(const std::string& name) const {
   for (int t : io_)
     if (desc_.net.tensors[t].name == name) return t;

@@ -59,7 +59,10 @@ class Engine : public std::enable_shared_from_this<Engine> {
 
   // I/O tensors: inputs first (network order), then outputs.
   int numIOTensors() const { return static_cast<int>(io_.size()); }
-  const std::string& ioName(int i) const;              // throws kValue on a bad index
+  const std::string& ioName(int i) const;  // throws kValue on a bad index
+  // The name infer() returns I/O tensor i under: its ONNX graph output name where the engine
+  // tensor had to take another (the output is also a graph input), else ioName(i).
+  const std::string& ioKey(int i) const;
   int ioTensorId(const std::string& name) const;       // tensor id; throws kValue naming the tensor
   TensorIOMode ioMode(const std::string& name) const;  // kNONE for unknown names
   Dims ioShape(const std::string& name) const;         // build-time dims, -1 for dynamic
