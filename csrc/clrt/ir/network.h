@@ -140,6 +140,9 @@ struct Tensor {
   // An explicit quantization point (a Q/DQ pair folded by foldQdq): the model rounds the values to
   // the INT8 grid here, so fusions must not make the tensor disappear (pass_util fusionHost).
   bool qdq_point = false;
+  // A network input whose values decide shapes (TensorRT's shape tensor): its values are read on
+  // the host, from the optimization profile at build time and from the caller at run time.
+  bool is_shape_tensor = false;
 };
 
 struct Layer {

@@ -10,7 +10,7 @@
 namespace clrt::plan {
 
 // 3: each program binary carries its own checksum.
-inline constexpr uint32_t kFormatVersion = 3;
+inline constexpr uint32_t kFormatVersion = 4;
 
 std::vector<uint8_t> serialize(const runtime::EngineDesc& desc);
 
