@@ -64,7 +64,9 @@ Dims inferReduce(const Layer& layer, const std::vector<TensorInfo>& ins) {
     // Axes known only at run time (a shape input): the rank is known, the dims are not.
     const Dims& a = ins[1].dims;
     const int64_t n = a.empty() ? 1 : a[0];
-    if (keep && (n != 0 || !layer.attrs.i("noop_with_empty_axes", 0))) return Dims(r, -1);
+    if (n == 0 && layer.attrs.i("noop_with_empty_axes", 0)) return x;
+    if (n == 0) return keep ? Dims(r, 1) : Dims{};
+    if (keep) return Dims(r, -1);
     if (n > 0 && n <= r) return Dims(r - n, -1);
     layerFail(layer, "reduce axes of unknown count must be known at build time", x);
   }

@@ -22,8 +22,9 @@ namespace {
     const ir::Tensor& t = net.tensors[l.inputs[k]];
     what += str(": its operand ", k, " ('", t.name, "') is computed on the device at run time");
     if (t.is_input)
-      what += str("; give input '", t.name, "' its values with profile.set_shape_input('", t.name,
-                  "', min, opt, max)");
+      what += str("; input '", t.name, "' is ", dtypeName(t.dtype), " ", dimsToString(t.dims),
+                  ", and only INT32/INT64 inputs of rank 0 or 1 can be shape inputs (values "
+                  "given with profile.set_shape_input)");
     else
       what += "; clrt needs shape operands that come from constants, shapes or shape inputs";
     break;
