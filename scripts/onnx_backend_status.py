@@ -194,6 +194,10 @@ def run_clrt(case_dir, data_sets):
             shape = np.shape(ins0[in_names.index(t.name)])
             profile.set_shape(t.name, shape, shape, shape)
             dynamic = True
+        if t.is_shape_tensor and t.name in in_names:  # values decide shapes: a TensorRT user
+            value = ins0[in_names.index(t.name)]  # gives them in the profile
+            profile.set_shape_input(t.name, value, value, value)
+            dynamic = True
     if dynamic:
         config.add_optimization_profile(profile)
     try:

@@ -7,6 +7,7 @@
 
 #include "clrt/builder/internal.h"
 #include "clrt/ir/limits.h"
+#include "clrt/ir/shape_inference.h"
 #include "clrt/passes/passes.h"
 #include "clrt/plan/plan.h"
 
@@ -19,8 +20,76 @@ namespace {
 
 using ir::LayerKind;
 
+// The first layer reading `t` at a shape operand, for messages: "Reshape 'n3' shape".
+std::string shapeConsumer(const ir::Network& net, int t) {
+  for (const auto& l : net.layers)
+    for (int k : ir::shapeOperands(l.kind))
+      if (k < static_cast<int>(l.inputs.size()) && l.inputs[k] == t)
+        return str(ir::layerKindName(l.kind), " '", l.name, "' operand ", k, " comes");
+  return "shapes come";
+}
+
+// Every shape-tensor input needs values in every profile: count matching its dims, and
+// min <= opt <= max elementwise.
+void checkShapeInputs(const ir::Network& net, const BuilderConfig& cfg) {
+  for (int t : net.inputs) {
+    const ir::Tensor& in = net.tensors[t];
+    if (!in.is_shape_tensor) continue;
+    const std::string hint = str("give it a profile with profile.set_shape_input('", in.name,
+                                 "', min, opt, max); config.add_optimization_profile(profile)");
+    CLRT_CHECK(!cfg.profiles.empty(), kBuild, shapeConsumer(net, t), " from input '", in.name,
+               "' at run time: ", hint);
+    for (size_t p = 0; p < cfg.profiles.size(); ++p) {
+      auto it = cfg.profiles[p].values.find(in.name);
+      CLRT_CHECK(it != cfg.profiles[p].values.end(), kBuild, "optimization profile ", p,
+                 " has no values for shape input '", in.name, "' (", shapeConsumer(net, t),
+                 " from it at run time): ", hint);
+      const auto& v = it->second;
+      const int64_t n = in.dims.empty() ? 1 : in.dims[0];
+      for (const auto* c : {&v.min, &v.opt, &v.max})
+        CLRT_CHECK(v.min.size() == c->size() && (n < 0 || static_cast<int64_t>(c->size()) == n),
+                   kBuild, "optimization profile ", p, ": shape input '", in.name, "' ",
+                   dimsToString(in.dims), " needs ", n, " values, got ", c->size());
+      for (size_t i = 0; i < v.min.size(); ++i)
+        CLRT_CHECK(v.min[i] <= v.opt[i] && v.opt[i] <= v.max[i], kBuild, "optimization profile ", p,
+                   " for shape input '", in.name, "': need min <= opt <= max, got ",
+                   dimsToString(v.min), " ", dimsToString(v.opt), " ", dimsToString(v.max));
+    }
+  }
+}
+
+// A shape input with one value in every profile is a build-time constant: its consumers read a
+// CONSTANT layer, so that folding and the importers' constant paths apply. The input stays an
+// engine input (the caller still passes it; the context checks it against the profile).
+void foldFixedShapeInputs(ir::Network& net, const BuilderConfig& cfg) {
+  for (int t : std::vector<int>(net.inputs)) {
+    const ir::Tensor& in = net.tensors[t];
+    if (!in.is_shape_tensor || cfg.profiles.empty()) continue;
+    const auto& first = cfg.profiles[0].values.at(in.name);
+    bool fixed = true;
+    for (const auto& p : cfg.profiles) {
+      const auto& v = p.values.at(in.name);
+      fixed = fixed && v.min == first.min && v.max == first.min && v.opt == first.min;
+    }
+    if (!fixed) continue;
+    const Dims d = in.dims.empty() ? Dims{} : Dims{static_cast<int64_t>(first.min.size())};
+    const DataType dt = in.dtype;
+    const std::string name = net.uniqueTensorName(in.name + "_value");
+    const int li = net.addLayer(LayerKind::kCONSTANT, net.uniqueLayerName(name), {}, 1, {name});
+    net.layers[li].weights["value"] = HostTensor::fromInt64(d, first.min).castTo(dt);
+    const int c = net.layers[li].outputs[0];
+    net.tensors[c].dtype = dt;
+    net.tensors[c].dims = d;
+    for (auto& l : net.layers)
+      if (static_cast<int>(&l - net.layers.data()) != li)
+        for (int& x : l.inputs)
+          if (x == t) x = c;
+  }
+}
+
 // Every input with dynamic dims needs a range in every profile; static inputs must agree.
 void checkProfiles(const ir::Network& net, const BuilderConfig& cfg) {
+  checkShapeInputs(net, cfg);
   for (int t : net.inputs) {
     const ir::Tensor& in = net.tensors[t];
     if (isStatic(in.dims)) continue;
@@ -125,12 +194,14 @@ Shaped shape(ir::Network net, const std::vector<runtime::Profile>& profiles) {
   s.on_host = runtime::placeLayers(s.net);
   const size_t nprof = std::max<size_t>(profiles.size(), 1);
   for (size_t p = 0; p < nprof; ++p) {
-    s.opt.push_back(
-        runtime::resolveShapes(s.net, s.on_host, runtime::profileInputDims(s.net, profiles, p, 1)));
-    s.max.push_back(
-        runtime::resolveShapes(s.net, s.on_host, runtime::profileInputDims(s.net, profiles, p, 2)));
-    runtime::resolveShapes(s.net, s.on_host,
-                           runtime::profileInputDims(s.net, profiles, p, 0));  // validates min
+    auto at = [&](int corner) {
+      return runtime::resolveShapes(s.net, s.on_host,
+                                    runtime::profileInputDims(s.net, profiles, p, corner),
+                                    runtime::profileInputValues(s.net, profiles, p, corner));
+    };
+    s.opt.push_back(at(1));
+    s.max.push_back(at(2));
+    at(0);  // validates min
   }
   return s;
 }
@@ -210,7 +281,9 @@ runtime::EngineDesc Builder::build(const ir::Network& network, const BuilderConf
   ocl::ProgramLogScope programLog(logger_);  // e.g. a damaged kernel-cache entry, rebuilt
   CLRT_CHECK(!network.outputs.empty(), kBuild,
              "network has no outputs: mark at least one with network.mark_output(tensor)");
-  checkProfiles(network, config);
+  ir::Network marked = network;
+  ir::markShapeTensors(marked);
+  checkProfiles(marked, config);
   const bool int8 = config.getFlag(BuilderFlag::kINT8);
   const bool fp16 = config.getFlag(BuilderFlag::kFP16);
   if (anyPrecisionConstraint(network) &&
@@ -221,7 +294,8 @@ runtime::EngineDesc Builder::build(const ir::Network& network, const BuilderConf
          "BuilderFlag.OBEY_PRECISION_CONSTRAINTS nor PREFER_PRECISION_CONSTRAINTS is; clrt "
          "treats them as preferred (PREFER) rather than ignoring them");
 
-  ir::Network net = network;
+  ir::Network net = std::move(marked);
+  foldFixedShapeInputs(net, config);
   net.inferShapes();
   passes::optimize(net, logger_);
   detail::Shaped s = detail::shape(std::move(net), config.profiles);

@@ -144,6 +144,9 @@ struct Tensor {
   // already does (ONNX lets a graph output be a graph input): infer() returns the output under
   // this name. Empty for every other tensor.
   std::string onnx_name;
+  // A network input whose values decide shapes (TensorRT's shape tensor): its values are read on
+  // the host, from the optimization profile at build time and from the caller at run time.
+  bool is_shape_tensor = false;
 };
 
 struct Layer {

@@ -59,14 +59,23 @@ Dims inferReduce(const Layer& layer, const std::vector<TensorInfo>& ins) {
   const Dims& x = ins[0].dims;
   const int64_t r = static_cast<int64_t>(x.size());
   std::vector<int64_t> axes;
-  if (!layerAxes(layer, ins, axes)) layerFail(layer, "reduce axes must be known at build time", x);
+  const bool keep = layer.attrs.i("keepdims", 1) != 0;
+  if (!layerAxes(layer, ins, axes)) {
+    // Axes known only at run time (a shape input): the rank is known, the dims are not.
+    const Dims& a = ins[1].dims;
+    const int64_t n = a.empty() ? 1 : a[0];
+    if (n == 0 && layer.attrs.i("noop_with_empty_axes", 0)) return x;
+    if (n == 0) return keep ? Dims(r, 1) : Dims{};
+    if (keep) return Dims(r, -1);
+    if (n > 0 && n <= r) return Dims(r - n, -1);
+    layerFail(layer, "reduce axes of unknown count must be known at build time", x);
+  }
   if (axes.empty()) {
     if (layer.attrs.i("noop_with_empty_axes", 0)) return x;
     for (int64_t i = 0; i < r; ++i) axes.push_back(i);
   }
   std::vector<char> red(r, 0);
   for (int64_t a : axes) red[axisOf(layer, a, r, x)] = 1;
-  const bool keep = layer.attrs.i("keepdims", 1) != 0;
   Dims out;
   for (int64_t i = 0; i < r; ++i) {
     if (!red[i])

@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 
+#include "clrt/ir/shape_inference.h"
 #include "clrt/onnx/importer.h"
 
 namespace clrt::onnx {
@@ -308,6 +309,7 @@ void GraphImport::outputs() {
   if (errors) return;
   try {
     net.inferShapes();
+    ir::markShapeTensors(net);
   } catch (const Error& e) {
     modelError(e.what(), hintFor(e.kind(), opset_));
   }

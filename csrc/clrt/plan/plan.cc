@@ -183,6 +183,7 @@ void writeNetwork(Writer& w, const ir::Network& net) {
     w.i32(t.producer);
     w.u8(t.is_input);
     w.u8(t.is_output);
+    w.u8(t.is_shape_tensor);
     w.u8(t.dynamic_range.has_value());
     if (t.dynamic_range) {
       w.f32(t.dynamic_range->first);
@@ -339,6 +340,7 @@ void readNetwork(Reader& r, ir::Network& net) {
     t.producer = r.i32("producer");
     t.is_input = r.flag("input flag");
     t.is_output = r.flag("output flag");
+    t.is_shape_tensor = r.flag("shape tensor flag");
     if (r.flag("dynamic range present")) {
       const float lo = r.f32("dynamic range");
       t.dynamic_range = std::make_pair(lo, r.f32("dynamic range"));
@@ -399,6 +401,11 @@ std::vector<uint8_t> serialize(const runtime::EngineDesc& desc) {
           if (x < -1) unwritable(str("profile shape for '", name, "' has dimension ", x));
         writeDims(w, *d);
       }
+    }
+    w.u64(p.values.size());
+    for (const auto& [name, range] : p.values) {
+      w.string(name);
+      for (const auto* v : {&range.min, &range.opt, &range.max}) writeDims(w, *v);
     }
   }
   w.u64(desc.program_binaries.size());
@@ -481,6 +488,21 @@ runtime::EngineDesc deserialize(const uint8_t* data, size_t size, bool programBi
       range.opt = readDims(r, field + " opt", -1);
       range.max = readDims(r, field + " max", -1);
       shapes.emplace(std::move(name), std::move(range));
+    }
+    auto& values = desc.profiles[pi].values;
+    const size_t nv = r.count("shape input count", kMinShapeRange);
+    for (size_t i = 0; i < nv; ++i) {
+      const size_t at = r.offset();
+      std::string name = r.string("shape input name");
+      if (values.count(name))
+        r.malformed("shape input name", at, "duplicate '" + printable(name) + "'");
+      const std::string field = "shape input '" + printable(name) + "' values";
+      runtime::ValueRange range;
+      const int64_t any = std::numeric_limits<int64_t>::min();
+      range.min = readDims(r, field + " min", any);
+      range.opt = readDims(r, field + " opt", any);
+      range.max = readDims(r, field + " max", any);
+      values.emplace(std::move(name), std::move(range));
     }
   }
   r.context.clear();

@@ -64,6 +64,25 @@ void setShape(Profile& pr, const std::string& input, const py::object& lo, const
   pr.p.shapes[input] = std::move(r);
 }
 
+// TensorRT's set_shape_input: the values of a shape-tensor input (a scalar or a 1-D list).
+void setShapeInput(Profile& pr, const std::string& input, const py::object& lo,
+                   const py::object& opt, const py::object& hi) {
+  const std::string what = "optimization profile for shape input '" + input + "'";
+  auto ints = [](const py::object& o) {
+    py::object a = py::module_::import("numpy").attr("asarray")(o, "int64").attr("reshape")(-1);
+    return a.attr("tolist")().cast<std::vector<int64_t>>();
+  };
+  runtime::ValueRange r{ints(lo), ints(opt), ints(hi)};
+  CLRT_CHECK(r.min.size() == r.opt.size() && r.opt.size() == r.max.size(), kValue, what, ": min ",
+             dimsToString(r.min), ", opt ", dimsToString(r.opt), ", max ", dimsToString(r.max),
+             " must have the same number of values");
+  for (size_t i = 0; i < r.min.size(); ++i)
+    CLRT_CHECK(r.min[i] <= r.opt[i] && r.opt[i] <= r.max[i], kValue, what, ": value ", i,
+               " must satisfy min <= opt <= max; got min ", dimsToString(r.min), ", opt ",
+               dimsToString(r.opt), ", max ", dimsToString(r.max));
+  pr.p.values[input] = std::move(r);
+}
+
 // Errors surfacing during a build are build failures, whatever layer of the core noticed them.
 template <typename F>
 auto buildStep(F&& f) {
@@ -151,7 +170,24 @@ void bindHostMemoryAndProfile(py::module_& m) {
             return out;
           },
           py::arg("input"), "[min, opt, max].")
-      .def("__bool__", [](const Profile& pr) { return !pr.p.shapes.empty(); })
+      .def("set_shape_input", &setShapeInput, py::arg("input"), py::arg("min"), py::arg("opt"),
+           py::arg("max"),
+           "Value range of a shape-tensor input (ITensor.is_shape_tensor); min == max folds "
+           "the values into the engine.")
+      .def(
+          "get_shape_input",
+          [](const Profile& pr, const std::string& input) {
+            auto it = pr.p.values.find(input);
+            CLRT_CHECK(it != pr.p.values.end(), kValue, "optimization profile has no values for '",
+                       input, "'");
+            py::list out;
+            for (const auto* v : {&it->second.min, &it->second.opt, &it->second.max})
+              out.append(py::cast(*v));
+            return out;
+          },
+          py::arg("input"), "[min, opt, max] values.")
+      .def("__bool__",
+           [](const Profile& pr) { return !pr.p.shapes.empty() || !pr.p.values.empty(); })
       .def("__repr__", [](const Profile& pr) {
         std::string s = "<clrt.IOptimizationProfile";
         for (const auto& [k, r] : pr.p.shapes)
@@ -214,7 +250,7 @@ void bindConfig(py::module_& m) {
       .def(
           "add_optimization_profile",
           [](Config& c, const Profile& pr) {
-            CLRT_CHECK(!pr.p.shapes.empty(), kValue,
+            CLRT_CHECK(!pr.p.shapes.empty() || !pr.p.values.empty(), kValue,
                        "add_optimization_profile: the profile sets no shapes (use set_shape)");
             c.cfg.profiles.push_back(pr.p);
             return static_cast<int>(c.cfg.profiles.size()) - 1;

@@ -115,6 +115,22 @@ void bindEngine(py::module_& m) {
             return shapeRange(x.e->profileShape(n, p));
           },
           py::arg("name"), py::arg("profile_index"), "[min, opt, max] of an input.")
+      .def(
+          "get_tensor_profile_values",
+          [](const Engine& x, const std::string& n, int p) {
+            const auto& profiles = x.e->desc().profiles;
+            CLRT_CHECK(p >= 0 && p < static_cast<int>(profiles.size()), kValue,
+                       "optimization profile ", p, " out of range [0, ", profiles.size(), ")");
+            auto it = profiles[p].values.find(n);
+            CLRT_CHECK(it != profiles[p].values.end(), kValue, "'", n,
+                       "' is not a shape-tensor input of profile ", p);
+            py::list out;
+            for (const auto* v : {&it->second.min, &it->second.opt, &it->second.max})
+              out.append(py::cast(*v));
+            return out;
+          },
+          py::arg("name"), py::arg("profile_index"),
+          "[min, opt, max] values of a shape-tensor input.")
       .def_property_readonly("num_optimization_profiles",
                              [](const Engine& x) { return std::max(x.e->numProfiles(), 1); })
       .def_property_readonly("num_layers", [](const Engine& x) { return x.e->numLayers(); })

@@ -144,6 +144,8 @@ class ExecutionContext {
     ocl::MemHandle mem;  // a reference of the context's own
   };
   void resolve();  // shapes, host values, memory plan, sub-buffers (cached per input shapes)
+  // Values of a shape-tensor input, checked against the active profile's range.
+  void setShapeInputValues(const std::string& name, HostTensor values);
   // Enqueues every device layer with `io` (per tensor id: the I/O buffers, null elsewhere).
   void enqueueLayers(cl_command_queue q, const std::vector<cl_mem>& io);
   mutable std::recursive_mutex mu_;
@@ -151,6 +153,7 @@ class ExecutionContext {
   int profile_ = 0;
   cl_command_queue queue_ = nullptr;
   std::map<std::string, Dims> input_shapes_;
+  std::map<std::string, HostTensor> input_values_;  // shape-tensor inputs
   std::map<std::string, Address> addresses_;
   std::unique_ptr<Resolved> resolved_;
   std::unique_ptr<HostIO> host_io_;  // infer()'s copies (pinned staging on GPUs)

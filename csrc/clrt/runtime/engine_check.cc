@@ -326,7 +326,8 @@ void checkEngineDesc(const EngineDesc& d, const ocl::DeviceInfo& dev) {
                                      " shapes of profile ", p);
       ResolvedShapes r;
       try {
-        r = resolveShapes(net, d.on_host, profileInputDims(net, d.profiles, p, c));
+        r = resolveShapes(net, d.on_host, profileInputDims(net, d.profiles, p, c),
+                          profileInputValues(net, d.profiles, p, c));
       } catch (const Error& e) {
         if (e.kind() == ErrorKind::kEngineFormat) throw;
         malformed(str("shapes at ", corner), plan::printableText(e.what()));

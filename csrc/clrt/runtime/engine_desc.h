@@ -17,9 +17,16 @@ struct ShapeRange {
   Dims min, opt, max;
 };
 
-// One optimization profile: a range per input that has dynamic dims.
+// Values of a shape-tensor input (TensorRT's set_shape_input): elementwise min <= opt <= max.
+struct ValueRange {
+  std::vector<int64_t> min, opt, max;
+};
+
+// One optimization profile: a range per input that has dynamic dims, and a value range per
+// shape-tensor input.
 struct Profile {
   std::map<std::string, ShapeRange> shapes;
+  std::map<std::string, ValueRange> values;
 };
 
 struct EngineDesc {

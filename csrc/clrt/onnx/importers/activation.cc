@@ -32,8 +32,22 @@ void importClip6(ImportContext& c) {
                 c.attrFloat("max", std::numeric_limits<float>::infinity()));
 }
 
-// Clip from opset 11: bounds are optional constant inputs; a missing one is unbounded.
+// Clip from opset 11: bounds are optional inputs; a missing one is unbounded. Bounds computed at
+// run time become elementwise MAX then MIN (min > max gives max, as ONNX specifies).
 void importClip11(ImportContext& c) {
+  const bool lowIn = c.hasInput(1) && !c.constant(1), highIn = c.hasInput(2) && !c.constant(2);
+  if (lowIn || highIn) {
+    int y = c.input(0);
+    const int hasHigh = c.hasInput(2);
+    if (c.hasInput(1)) {
+      ir::Layer& l = hasHigh ? c.addInternal(ir::LayerKind::kELEMENTWISE, {y, c.input(1)})
+                             : c.add(ir::LayerKind::kELEMENTWISE, {y, c.input(1)});
+      l.attrs.set("op", "MAX");
+      y = l.outputs[0];
+    }
+    if (hasHigh) c.add(ir::LayerKind::kELEMENTWISE, {y, c.input(2)}).attrs.set("op", "MIN");
+    return;
+  }
   const double lo = c.hasInput(1) ? c.constScalar(1, "Clip min") : -kInf;
   const double hi = c.hasInput(2) ? c.constScalar(2, "Clip max") : kInf;
   addActivation(c, "CLIP", lo, hi);

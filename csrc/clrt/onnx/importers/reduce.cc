@@ -7,21 +7,27 @@ namespace {
 
 using ir::LayerKind;
 
-void addReduce(ImportContext& c, const char* op, const std::vector<int64_t>& axes) {
-  ir::Layer& l = c.add(LayerKind::kREDUCE, {c.input(0)});
+void addReduce(ImportContext& c, const char* op, const std::vector<int64_t>& axes,
+               int axesInput = -1) {
+  std::vector<int> ins{c.input(0)};
+  if (axesInput >= 0) ins.push_back(axesInput);
+  ir::Layer& l = c.add(LayerKind::kREDUCE, ins);
   l.attrs.set("op", op);
   l.attrs.set("axes", axes);
   l.attrs.set("keepdims", c.attrFlag("keepdims", 1));
   l.attrs.set("noop_with_empty_axes", c.attrFlag("noop_with_empty_axes", 0));
 }
 
-// Family helpers: axes as an attribute (older opsets) or as an optional constant input.
+// Family helpers: axes as an attribute (older opsets) or as an optional input; a computed one
+// (a shape-tensor input, a shape subgraph) stays a layer input read on the host at run time.
 Importer reduceAttr(const char* op) {
   return [=](ImportContext& c) { addReduce(c, op, c.attrInts("axes")); };
 }
 Importer reduceInput(const char* op) {
   return [=](ImportContext& c) {
-    addReduce(c, op, c.hasInput(1) ? c.constInts(1, "axes") : std::vector<int64_t>{});
+    if (!c.hasInput(1)) return addReduce(c, op, {});
+    if (const HostTensor* a = c.constant(1)) return addReduce(c, op, a->asInt64());
+    addReduce(c, op, {}, c.input(1));
   };
 }
 

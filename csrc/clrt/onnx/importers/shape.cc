@@ -1,6 +1,6 @@
 // Shape and data-movement importers: Shape, Gather, Cast, Reshape, Flatten, Transpose, Squeeze,
 // Unsqueeze, Concat, Split, Slice, Identity, Dropout, Constant, ConstantOfShape, Range, Expand,
-// Where.
+// Where, Size.
 #include "clrt/onnx/importer.h"
 
 namespace clrt::onnx {
@@ -156,6 +156,17 @@ void importShape(ImportContext& c) {
   if (c.hasAttr("end")) l.attrs.set("end", c.attrInt("end", 0));
 }
 
+// Size = the product of Shape: an INT64 scalar, folded when the dims are static, else computed
+// on the host from the run's dims.
+void importSize(ImportContext& c) {
+  const int shape = c.addInternal(LayerKind::kSHAPE, {c.input(0)}).outputs[0];
+  ir::Layer& l = c.add(LayerKind::kREDUCE, {shape});
+  l.attrs.set("op", "PROD");
+  l.attrs.set("axes", std::vector<int64_t>{});
+  l.attrs.set("keepdims", int64_t{0});
+  l.attrs.set("noop_with_empty_axes", int64_t{0});
+}
+
 void importGather(ImportContext& c) {
   c.add(LayerKind::kGATHER, {c.input(0), c.input(1)}).attrs.set("axis", c.attrInt("axis", 0));
 }
@@ -197,6 +208,7 @@ void registerShapeImporters() {
   registerImporter("Constant", {1, 9, 11, 12, 13, 19, 21, 23, 24, 25}, importConstant);
   registerImporter("Shape", {1, 13, 15, 19, 21, 23, 24, 25}, importShape);
   registerImporter("Gather", {1, 11, 13}, importGather);
+  registerImporter("Size", {1, 13, 19, 21, 23, 24, 25}, importSize);
   // 19's saturate and 24's round_mode only concern float8 targets, which are refused.
   registerImporter("Cast", {6, 9, 13, 19, 21, 23, 24, 25, 28}, importCast);
   registerImporter("ConstantOfShape", {9, 20, 21, 23, 24, 25}, importConstantOfShape);
