@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "clrt/builder/progress.h"
 #include "clrt/core/logger.h"
 #include "clrt/ir/network.h"
 #include "clrt/ocl/device.h"
@@ -59,6 +60,8 @@ struct BuilderConfig {
   bool refine_int8_ranges = true;
   int32_t profiling_verbosity = 0;  // ProfilingVerbosity, kept in the engine for the inspector
   std::string network_name;         // kept in the engine (ICudaEngine.name)
+  // config.progress_monitor (not owned; may be null): told of each phase and step of the build.
+  ProgressMonitor* progress = nullptr;
   bool getFlag(BuilderFlag f) const { return (flags >> static_cast<int>(f)) & 1u; }
   void setFlag(BuilderFlag f, bool on) {
     const uint64_t bit = uint64_t{1} << static_cast<int>(f);

@@ -140,6 +140,9 @@ struct Tensor {
   // An explicit quantization point (a Q/DQ pair folded by foldQdq): the model rounds the values to
   // the INT8 grid here, so fusions must not make the tensor disappear (pass_util fusionHost).
   bool qdq_point = false;
+  // Marked with INetworkDefinition.mark_debug: kept materialized through fusion (pass_util
+  // fusionHost refuses, with a note) so the execution context can hand its value to a listener.
+  bool debug = false;
 };
 
 struct Layer {

@@ -9,8 +9,8 @@
 
 namespace clrt::plan {
 
-// 3: each program binary carries its own checksum.
-inline constexpr uint32_t kFormatVersion = 3;
+// 3: each program binary carries its own checksum. 4: tensors carry a debug flag (mark_debug).
+inline constexpr uint32_t kFormatVersion = 4;
 
 std::vector<uint8_t> serialize(const runtime::EngineDesc& desc);
 
