@@ -40,7 +40,9 @@ def _model(extra_outputs=()):
     return make_model(nodes, [("x", [1, 3, 8, 8])], outs, inits)
 
 
-def _build(marked, logger=None):
+def _build(marked, logger=None, ranges=None):
+    """The engine with `marked` tensors marked; with `ranges` ({tensor: amax}) every layer
+    prefers INT8 (where it has an implementation) at those dynamic ranges."""
     logger = logger or trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(logger)
     network = builder.create_network(EXPLICIT_BATCH)
@@ -54,7 +56,16 @@ def _build(marked, logger=None):
     for name in marked:
         assert network.mark_debug(tensors[name])
     assert all(network.is_debug_tensor(tensors[n]) == (n in marked) for n in ("c1", "r1", "c2"))
-    plan = builder.build_serialized_network(network, builder.create_builder_config())
+    config = builder.create_builder_config()
+    if ranges:
+        tensors["x"] = network.get_input(0)
+        for i in range(network.num_layers):
+            network.get_layer(i).precision = trt.int8
+        for name, amax in ranges.items():
+            tensors[name].set_dynamic_range(-amax, amax)
+        config.set_flag(trt.BuilderFlag.INT8)
+        config.set_flag(trt.BuilderFlag.PREFER_PRECISION_CONSTRAINTS)
+    plan = builder.build_serialized_network(network, config)
     return get_runtime().deserialize_cuda_engine(plan)
 
 
@@ -159,3 +170,30 @@ def test_debug_marks_survive_serialization(logged_build, reference):
     x, ref = reference
     out = again.create_execution_context().infer({"x": x}, debug=True)
     assert_close(out["c1"], ref["c1"], name="c1")
+
+
+def test_int8_debug_tensors_come_back_dequantized(reference):
+    """All layers INT8 at ranges from onnxruntime's own values: infer(debug=True) gives the
+    marked tensors as float32 within 5% of each tensor's range of onnxruntime FP32 (INT8 steps
+    are 1/127 of it; the inputs' rounding adds up through the convolution); the listener gets
+    the stored values and their type, which scale to exactly those floats."""
+    x, ref = reference
+    ranges = {n: float(np.abs(ref[n]).max()) for n in ("c1", "c2", "y")}
+    ranges.update(x=float(np.abs(x).max()), r1=ranges["c1"], s=ranges["c2"] + ranges["c1"])
+    engine = _build(MARKED, ranges=ranges)
+    ctx = engine.create_execution_context()
+    rec = Recorder()
+    ctx.set_debug_listener(rec)
+    ctx.set_all_tensors_debug_state(True)
+    out = ctx.infer({"x": x}, debug=True)
+    for name in MARKED:
+        assert out[name].dtype == np.float32
+        err = np.abs(out[name] - ref[name]).max()
+        assert err <= 0.05 * ranges[name], (name, err, ranges[name])
+    stored = {c[0]: c for c in rec.calls}
+    assert set(stored) == set(MARKED)
+    for name in MARKED:
+        _, dtype, _, _, value = stored[name]
+        scale = np.float32(ranges[name] / 127) if dtype == trt.DataType.INT8 else np.float32(1)
+        np.testing.assert_array_equal(value.astype(np.float32) * scale, out[name])
+    assert any(c[1] == trt.DataType.INT8 for c in rec.calls), [c[1] for c in rec.calls]
