@@ -53,6 +53,7 @@ def _build(marked, logger=None, ranges=None):
         layer = network.get_layer(i)
         for k in range(layer.num_outputs):
             tensors[layer.get_output(k).name] = layer.get_output(k)
+    assert network.mark_debug(tensors["r1"]) and network.unmark_debug(tensors["r1"])
     for name in marked:
         assert network.mark_debug(tensors[name])
     assert all(network.is_debug_tensor(tensors[n]) == (n in marked) for n in ("c1", "r1", "c2"))
