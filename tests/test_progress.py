@@ -143,6 +143,19 @@ def test_monitor_exception_is_chained():
     assert isinstance(info.value.__cause__, ZeroDivisionError)
 
 
+def test_phase_finish_exception_is_reported_not_lost(monkeypatch):
+    class Raising(Recorder):
+        def phase_finish(self, phase_name):
+            raise ZeroDivisionError(phase_name)
+
+    seen = []
+    monkeypatch.setattr("sys.unraisablehook", lambda u: seen.append(u.exc_value))
+    plan, _ = build(Raising(), refine=False)
+    assert plan is not None
+    assert seen and all(isinstance(e, ZeroDivisionError) for e in seen)
+    assert str(seen[-1]) == "Building engine"
+
+
 def test_monitor_type_is_checked():
     config = trt.Builder(trt.Logger(trt.Logger.ERROR)).create_builder_config()
     with pytest.raises(ValueError, match="IProgressMonitor"):

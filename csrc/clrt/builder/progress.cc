@@ -29,8 +29,8 @@ Phase::Phase(std::string name, int32_t steps)
 Phase::~Phase() {
   t_open = parent_;
   if (!t_monitor) return;
-  // Also when a cancel or an error unwinds the build, so bars close. An exception here is
-  // dropped (a destructor must not throw): on a normal finish the binding's adapter kept it.
+  // Also when a cancel or an error unwinds the build, so bars close. A monitor should not throw
+  // here (a destructor cannot pass it on); the Python binding reports such an exception itself.
   try {
     t_monitor->phaseFinish(name_);
   } catch (...) {

@@ -59,8 +59,15 @@ class Adapter : public builder::ProgressMonitor {
          [&] { go = py::bool_(obj_.attr("step_complete")(pyText(phase), step)).cast<bool>(); });
     return go;
   }
+  // Called from Phase's destructor, which cannot throw: an exception is reported the way Python
+  // reports one raised in __del__ (sys.unraisablehook) and the build goes on.
   void phaseFinish(const std::string& phase) override {
-    call("phase_finish", [&] { obj_.attr("phase_finish")(pyText(phase)); });
+    py::gil_scoped_acquire gil;
+    try {
+      obj_.attr("phase_finish")(pyText(phase));
+    } catch (py::error_already_set& e) {
+      e.discard_as_unraisable(obj_.attr("phase_finish"));
+    }
   }
 
  private:
