@@ -177,6 +177,7 @@ def parse_fields(plan):
         w.num("u8", f"tensor {t} input flag")
         w.num("u8", f"tensor {t} output flag")
         w.num("u8", f"tensor {t} shape tensor flag")
+        w.num("u8", f"tensor {t} debug flag")
         if w.num("u8", f"tensor {t} dynamic range present"):
             w.num("f32", f"tensor {t} dynamic range", True)
             w.num("f32", f"tensor {t} dynamic range", True)

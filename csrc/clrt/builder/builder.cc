@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "clrt/builder/internal.h"
+#include "clrt/builder/progress.h"
 #include "clrt/ir/limits.h"
 #include "clrt/ir/shape_inference.h"
 #include "clrt/passes/passes.h"
@@ -215,6 +216,8 @@ runtime::EngineDesc assemble(Shaped s, const BuilderConfig& config,
   desc.tactics.assign(nl, "");
   TimingEnv env{dev, config, logger};
   uint64_t workspace = 0;
+  Phase phase("Tactic timing",
+              static_cast<int32_t>(std::count(s.on_host.begin(), s.on_host.end(), uint8_t{0})));
   for (size_t li = 0; li < nl; ++li) {
     if (s.on_host[li]) continue;
     const auto& l = s.net.layers[li];
@@ -235,6 +238,7 @@ runtime::EngineDesc assemble(Shaped s, const BuilderConfig& config,
     workspace = std::max(workspace, c.workspace);
     logf(logger, Severity::kVERBOSE, "layer '", l.name, "' (", ir::layerKindName(l.kind), ", ",
          dtypeName(prec), "): chose ", desc.tactics[li]);
+    phase.step();
   }
 
   const uint64_t align = dev.info().arena_alignment;
@@ -279,6 +283,7 @@ bool Builder::platformHasFastInt8() const { return true; }
 
 runtime::EngineDesc Builder::build(const ir::Network& network, const BuilderConfig& config) {
   ocl::ProgramLogScope programLog(logger_);  // e.g. a damaged kernel-cache entry, rebuilt
+  ScopedProgress progress(config.progress);
   CLRT_CHECK(!network.outputs.empty(), kBuild,
              "network has no outputs: mark at least one with network.mark_output(tensor)");
   ir::Network marked = network;
@@ -294,10 +299,13 @@ runtime::EngineDesc Builder::build(const ir::Network& network, const BuilderConf
          "BuilderFlag.OBEY_PRECISION_CONSTRAINTS nor PREFER_PRECISION_CONSTRAINTS is; clrt "
          "treats them as preferred (PREFER) rather than ignoring them");
 
+  // Steps: graph optimization, calibration (INT8 ranges), precisions, tactics and assembly.
+  Phase phase("Building engine", 4);
   ir::Network net = std::move(marked);
   foldFixedShapeInputs(net, config);
   net.inferShapes();
   passes::optimize(net, logger_);
+  phase.step();
   detail::Shaped s = detail::shape(std::move(net), config.profiles);
   checkActivationMemory(s, config, *dev_);
 
@@ -312,6 +320,7 @@ runtime::EngineDesc Builder::build(const ir::Network& network, const BuilderConf
     if (explicitQ) calib.calibrator = nullptr;
     amax = detail::calibrate(s, network, calib, dev_, logger_, &absmax);
   }
+  phase.step();
   s.fp16_unsafe.assign(s.net.tensors.size(), false);
   detail::Fp32Reference ref;
   if (fp16) {
@@ -333,8 +342,10 @@ runtime::EngineDesc Builder::build(const ir::Network& network, const BuilderConf
          "cache, set_dynamic_range or Q/DQ scales): every layer stays in higher precision");
   const detail::Shaped pre = fp16 ? s : detail::Shaped{};
   detail::assignPrecisions(s, amax, env);
+  phase.step();
   runtime::EngineDesc desc = detail::assemble(std::move(s), cfg, dev_, logger_);
   if (fp16) desc = detail::guardFp16(std::move(desc), pre, amax, ref, cfg, dev_, logger_);
+  phase.step();
   return desc;
 }
 

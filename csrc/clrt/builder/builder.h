@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "clrt/builder/timing_cache.h"
+#include "clrt/builder/progress.h"
 #include "clrt/core/logger.h"
 #include "clrt/ir/network.h"
 #include "clrt/ocl/device.h"
@@ -63,6 +64,8 @@ struct BuilderConfig {
   // Timings of earlier builds to reuse (set_timing_cache); null: each build keeps its own, so
   // identical layers are still timed once. DISABLE_TIMING_CACHE ignores this one.
   std::shared_ptr<TimingCache> timing_cache;
+  // config.progress_monitor (not owned; may be null): told of each phase and step of the build.
+  ProgressMonitor* progress = nullptr;
   bool getFlag(BuilderFlag f) const { return (flags >> static_cast<int>(f)) & 1u; }
   void setFlag(BuilderFlag f, bool on) {
     const uint64_t bit = uint64_t{1} << static_cast<int>(f);

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "clrt/builder/internal.h"
+#include "clrt/builder/progress.h"
 
 namespace clrt::builder::detail {
 namespace {
@@ -111,7 +112,10 @@ void choosePrecisions(State& st) {
   const auto& cfg = st.env.config;
   const bool fp16 = cfg.getFlag(BuilderFlag::kFP16), int8 = cfg.getFlag(BuilderFlag::kINT8);
   const bool obey = cfg.getFlag(BuilderFlag::kOBEY_PRECISION_CONSTRAINTS);
+  // One step per layer (candidate precisions are timed against each other).
+  Phase phase("Precision selection", static_cast<int32_t>(net.layers.size()));
   for (size_t li = 0; li < net.layers.size(); ++li) {
+    if (li > 0) phase.step();
     ir::Layer& l = net.layers[li];
     if (st.s.on_host[li] || isPassthrough(l.kind) || hasOwnDtypes(l.kind)) continue;
     bool anyData = false, rangesOk = true, fp16Ok = true, lossy = false;
@@ -194,6 +198,7 @@ void choosePrecisions(State& st) {
     st.prec[li] = best;
     logf(st.env.logger, Severity::kVERBOSE, "layer '", l.name, "': precision ", dtypeName(best));
   }
+  if (!net.layers.empty()) phase.step();
 }
 
 // Explicit quantization points (Q/DQ pairs folded into ranges) keep the model's rounding: the

@@ -147,6 +147,9 @@ struct Tensor {
   // A network input whose values decide shapes (TensorRT's shape tensor): its values are read on
   // the host, from the optimization profile at build time and from the caller at run time.
   bool is_shape_tensor = false;
+  // Marked with INetworkDefinition.mark_debug: kept materialized through fusion (pass_util
+  // fusionHost refuses, with a note) so the execution context can hand its value to a listener.
+  bool debug = false;
 };
 
 struct Layer {

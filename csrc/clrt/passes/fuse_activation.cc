@@ -38,7 +38,13 @@ bool near(float v, double want) { return std::fabs(v - want) <= 1e-3 * std::fabs
 int onlyReader(const Network& net, const detail::Consumers& cons, int t) {
   if (net.tensors[t].is_output) return -1;
   std::vector<int> r = detail::liveConsumers(net, cons, t);
-  return r.size() == 1 ? r[0] : -1;
+  if (r.size() != 1) return -1;
+  if (net.tensors[t].debug) {
+    detail::note(str("'", net.layers[r[0]].name, "' left unfused with its producer: '",
+                     net.tensors[t].name, "' is a debug tensor (mark_debug)"));
+    return -1;
+  }
+  return r[0];
 }
 
 // ELEMENTWISE `op` layer reading `t` and a scalar constant near `want`; returns the layer.

@@ -31,7 +31,7 @@ static_assert(
 static_assert(std::variant_size_v<ir::AttrValue> == kTagCount);
 
 // Smallest encodings, used to refuse counts that cannot fit in the bytes left.
-constexpr size_t kMinTensor = 8 + 4 + 8 + 4 + 3;  // name, dtype, rank, producer, flags
+constexpr size_t kMinTensor = 8 + 4 + 8 + 4 + 4;  // name, dtype, rank, producer, flags
 // name, kind, inputs, outputs, attrs, weights, onnx nodes, precision, output types, dead
 constexpr size_t kMinLayer = 8 + 8 + 8 + 8 + 8 + 8 + 8 + 1 + 8 + 1;
 constexpr size_t kMinAttr = 8 + 1 + 8;        // name, tag, smallest value
@@ -184,6 +184,7 @@ void writeNetwork(Writer& w, const ir::Network& net) {
     w.u8(t.is_input);
     w.u8(t.is_output);
     w.u8(t.is_shape_tensor);
+    w.u8(t.debug);
     w.u8(t.dynamic_range.has_value());
     if (t.dynamic_range) {
       w.f32(t.dynamic_range->first);
@@ -341,6 +342,7 @@ void readNetwork(Reader& r, ir::Network& net) {
     t.is_input = r.flag("input flag");
     t.is_output = r.flag("output flag");
     t.is_shape_tensor = r.flag("shape tensor flag");
+    t.debug = r.flag("debug flag");
     if (r.flag("dynamic range present")) {
       const float lo = r.f32("dynamic range");
       t.dynamic_range = std::make_pair(lo, r.f32("dynamic range"));

@@ -9,8 +9,8 @@
 
 namespace clrt::plan {
 
-// 3: each program binary carries its own checksum. 4: tensors carry onnx_name and the
-// shape-tensor flag; profiles carry shape-input values.
+// 3: each program binary carries its own checksum. 4: tensors carry onnx_name, the shape-tensor
+// and debug flags; profiles carry shape-input values.
 inline constexpr uint32_t kFormatVersion = 4;
 
 std::vector<uint8_t> serialize(const runtime::EngineDesc& desc);

@@ -41,6 +41,7 @@ struct Config {
 
 struct TimingCacheHandle {  // ITimingCache: shared with every config it is set on
   std::shared_ptr<builder::TimingCache> c;
+  py::object progress_monitor = py::none();  // a trt.IProgressMonitor, or None
 };
 
 struct Builder {
@@ -317,6 +318,14 @@ void bindConfig(py::module_& m) {
                                       : py::object(py::none());
           },
           "The cache set with set_timing_cache, or None.")
+      .def_property(
+          "progress_monitor", [](const Config& c) { return c.progress_monitor; },
+          [](Config& c, const py::object& m) {
+            makeProgressMonitor(m);  // refuses what is not an IProgressMonitor now
+            c.progress_monitor = m;
+          },
+          "A trt.IProgressMonitor told of each build phase (calibration batches, range "
+          "refinement, precision selection, tactic timing); False from step_complete cancels.")
       .def_readwrite("default_device_type", &Config::device_type)
       .def_readwrite("DLA_core", &Config::dla_core)
       .def_readwrite("avg_timing_iterations", &Config::avg_timing_iterations)
@@ -327,8 +336,11 @@ void bindConfig(py::module_& m) {
 // The core config of a build: the Python-side settings, and the calibrator adapter (owned by
 // `holder`) when INT8 is on — TensorRT ignores a calibrator without the flag.
 builder::BuilderConfig coreConfig(const Config& config, const NetworkState& network,
-                                  std::unique_ptr<quant::CalibratorSource>& holder) {
+                                  std::unique_ptr<quant::CalibratorSource>& holder,
+                                  std::unique_ptr<builder::ProgressMonitor>& monitor) {
   builder::BuilderConfig cfg = config.cfg;
+  monitor = makeProgressMonitor(config.progress_monitor);
+  cfg.progress = monitor.get();
   cfg.profiling_verbosity = static_cast<int32_t>(config.verbosity);
   cfg.network_name = network.name;
   takePendingCalibratorError();  // a stale one from an earlier build must not chain here
@@ -339,14 +351,32 @@ builder::BuilderConfig coreConfig(const Config& config, const NetworkState& netw
   return cfg;
 }
 
-HostMemory buildSerialized(Builder& b, const NetworkState& network, const Config& config) {
+// A build its progress monitor cancelled (step_complete returned False) returns None, as in
+// TensorRT, with the reason logged as an error; other failures raise.
+template <typename F>
+py::object buildOrNone(const Builder& b, F&& f) {
+  try {
+    return f();
+  } catch (const Error& e) {
+    if (!builder::buildCancelled()) throw;
+    logf(loggerOf(b.logger), Severity::kERROR, e.what());
+    return py::none();
+  }
+}
+
+py::object buildSerialized(Builder& b, const NetworkState& network, const Config& config) {
   std::unique_ptr<quant::CalibratorSource> calibrator;
-  const builder::BuilderConfig cfg = coreConfig(config, network, calibrator);
+  std::unique_ptr<builder::ProgressMonitor> monitor;
+  const builder::BuilderConfig cfg = coreConfig(config, network, calibrator, monitor);
   std::shared_ptr<ir::Network> net = network.net;
-  HostMemory out;
-  py::gil_scoped_release release;
-  out.bytes = buildStep([&] { return b.impl->buildSerialized(*net, cfg); });
-  return out;
+  return buildOrNone(b, [&] {
+    HostMemory out;
+    {
+      py::gil_scoped_release release;
+      out.bytes = buildStep([&] { return b.impl->buildSerialized(*net, cfg); });
+    }
+    return py::cast(std::move(out));
+  });
 }
 
 void bindBuilder(py::module_& m) {
@@ -385,17 +415,20 @@ void bindBuilder(py::module_& m) {
                 "Builder.build_engine is deprecated (TensorRT 8); use "
                 "build_serialized_network and Runtime.deserialize_cuda_engine");
             std::unique_ptr<quant::CalibratorSource> calibrator;
-            const builder::BuilderConfig cfg = coreConfig(config, network, calibrator);
+            std::unique_ptr<builder::ProgressMonitor> monitor;
+            const builder::BuilderConfig cfg = coreConfig(config, network, calibrator, monitor);
             std::shared_ptr<ir::Network> net = network.net;
-            std::shared_ptr<runtime::Engine> engine;
             ILogger* log = loggerOf(b.logger);
-            {
-              py::gil_scoped_release release;
-              engine = buildStep([&] {
-                return runtime::Engine::create(b.impl->build(*net, cfg), b.impl->device(), log);
-              });
-            }
-            return wrapEngine(engine, b.logger, network.name);
+            return buildOrNone(b, [&] {
+              std::shared_ptr<runtime::Engine> engine;
+              {
+                py::gil_scoped_release release;
+                engine = buildStep([&] {
+                  return runtime::Engine::create(b.impl->build(*net, cfg), b.impl->device(), log);
+                });
+              }
+              return wrapEngine(engine, b.logger, network.name);
+            });
           },
           py::arg("network"), py::arg("config"))
       .def_property_readonly("platform_has_fast_fp16",

@@ -3,6 +3,7 @@
 
 #include "clrt/ocl/device.h"
 #include "clrt/python/bindings.h"
+#include "clrt/python/context.h"
 #include "clrt/runtime/engine.h"
 
 namespace clrt::python {
@@ -15,13 +16,6 @@ struct Engine {
   std::shared_ptr<runtime::Engine> e;
   py::object logger;
   std::string name;
-};
-
-struct Context {
-  std::unique_ptr<runtime::ExecutionContext> ctx;
-  py::object engine;  // the ICudaEngine object (keeps the engine and its logger alive)
-  std::string name;
-  bool profiling = false;
 };
 
 struct Runtime {
@@ -50,7 +44,7 @@ std::string inputList(const runtime::Engine& e) {
 }
 
 // infer(): names checked first, then each array converted to the tensor's dtype.
-py::dict infer(Context& c, const py::dict& feeds) {
+py::dict infer(Context& c, const py::dict& feeds, bool debug) {
   const runtime::Engine& e = c.ctx->engine();
   std::map<std::string, runtime::HostView> inputs;
   std::vector<py::array> held;  // the arrays the views point into, alive while the GIL is off
@@ -79,16 +73,20 @@ py::dict infer(Context& c, const py::dict& feeds) {
                                      static_cast<size_t>(v.nbytes())};
   }
   std::map<std::string, HostTensor> outputs;
-  {
-    py::gil_scoped_release release;
-    outputs = c.ctx->infer(inputs);
-  }
+  DebugValues marked;
+  runWithDebug(
+      c,
+      [&] {
+        py::gil_scoped_release release;
+        outputs = c.ctx->infer(inputs);
+      },
+      debug ? &marked : nullptr);
   py::dict out;
   for (int i = 0; i < e.numIOTensors(); ++i) {
     auto it = outputs.find(e.ioName(i));
     if (it != outputs.end()) out[pyText(e.ioKey(i))] = toArray(std::move(it->second));
   }
-  return out;
+  return debug ? inferDebugValues(c, std::move(marked), out) : out;
 }
 
 void bindEngineLegacy(py::class_<Engine>& cls);
@@ -344,16 +342,20 @@ void bindContextExecution(py::class_<Context>& cls) {
             std::vector<uintptr_t> bufs;
             for (py::handle b : bindings)
               bufs.push_back(devicePointer(b, str("execute_v2 bindings[", bufs.size(), "]")));
-            py::gil_scoped_release release;
-            c.ctx->execute(bufs);
+            runWithDebug(c, [&] {
+              py::gil_scoped_release release;
+              c.ctx->execute(bufs);
+            });
             return true;
           },
           py::arg("bindings"), "One pointer per I/O tensor (I/O order); runs and waits.")
       .def(
           "execute_async_v3",
           [](Context& c, uintptr_t) {
-            py::gil_scoped_release release;
-            c.ctx->enqueue();
+            runWithDebug(c, [&] {
+              py::gil_scoped_release release;
+              c.ctx->enqueue();
+            });
             return true;
           },
           py::arg("stream_handle") = 0,
@@ -369,16 +371,20 @@ void bindContextExecution(py::class_<Context>& cls) {
             std::vector<uintptr_t> bufs;
             for (int i = 0; i < e.numIOTensors(); ++i)
               bufs.push_back(devicePointer(bindings[i], str("execute_async_v2 bindings[", i, "]")));
-            py::gil_scoped_release release;
-            for (int i = 0; i < e.numIOTensors(); ++i)
-              c.ctx->setTensorAddress(e.ioName(i), bufs[i]);
-            c.ctx->enqueue();
+            runWithDebug(c, [&] {
+              py::gil_scoped_release release;
+              for (int i = 0; i < e.numIOTensors(); ++i)
+                c.ctx->setTensorAddress(e.ioName(i), bufs[i]);
+              c.ctx->enqueue();
+            });
             return true;
           },
           py::arg("bindings"), py::arg("stream_handle") = 0)
-      .def("infer", &infer, py::arg("feeds"),
+      .def("infer", &infer, py::arg("feeds"), py::arg("debug") = false,
            "clrt's convenience: {input name: array} -> {output name: array}. Inputs are "
-           "converted to the tensor dtypes; unknown or missing names raise ValueError.")
+           "converted to the tensor dtypes; unknown or missing names raise ValueError. "
+           "debug=True adds every debug tensor (network.mark_debug), whatever its debug state; "
+           "INT8 ones as float32 (scaled by their dynamic range).")
       .def_property(
           "profiling", [](const Context& c) { return c.profiling; },
           [](Context& c, bool on) {
@@ -405,6 +411,7 @@ void bindContext(py::module_& m) {
   cls.def_readonly("engine", &Context::engine).def_readwrite("name", &Context::name);
   bindContextShapes(cls);
   bindContextExecution(cls);
+  bindContextDebug(cls);
   cls.def("__enter__", [](const py::object& self) { return self; })
       .def("__exit__", [](const py::object&, const py::args&) { return false; });
 }

@@ -280,6 +280,28 @@ void bindNetwork(py::module_& m) {
             s->net->unmarkOutput(tensorIn(s, t, "unmark_output"));
           },
           py::arg("tensor"))
+      .def(
+          "mark_debug",
+          [](const NetPtr& s, const TensorHandle& t) {
+            s->net->tensors[tensorIn(s, t, "mark_debug")].debug = true;
+            return true;
+          },
+          py::arg("tensor"),
+          "Keeps the tensor materialized through fusion; execution contexts hand its value to "
+          "their debug listener (set_debug_listener) and to infer(feeds, debug=True).")
+      .def(
+          "unmark_debug",
+          [](const NetPtr& s, const TensorHandle& t) {
+            s->net->tensors[tensorIn(s, t, "unmark_debug")].debug = false;
+            return true;
+          },
+          py::arg("tensor"))
+      .def(
+          "is_debug_tensor",
+          [](const NetPtr& s, const TensorHandle& t) {
+            return s->net->tensors[tensorIn(s, t, "is_debug_tensor")].debug;
+          },
+          py::arg("tensor"))
       .def("__len__", [](const NetworkState& s) { return s.net->layers.size(); })
       .def("__getitem__",
            [](const NetPtr& s, int64_t i) {

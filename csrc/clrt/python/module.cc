@@ -14,6 +14,7 @@ PYBIND11_MODULE(_clrt, m) {
   clrt::python::bind_network(m);
   clrt::python::bind_parser(m);
   clrt::python::bind_builder(m);
+  clrt::python::bind_progress(m);
   clrt::python::bind_engine(m);
   clrt::python::bind_memory(m);
   clrt::python::bind_calibrator(m);
