@@ -6,13 +6,10 @@
 #include <algorithm>
 
 #include "clrt/builder/internal.h"
+#include "clrt/core/version.h"
 #include "clrt/ir/limits.h"
 #include "clrt/passes/passes.h"
 #include "clrt/plan/plan.h"
-
-#ifndef CLRT_VERSION
-#define CLRT_VERSION "0.0.0"
-#endif
 
 namespace clrt::builder {
 namespace {
@@ -119,7 +116,7 @@ ir::Network inExecutionOrder(const ir::Network& net) {
   return out;
 }
 
-Shaped shape(ir::Network net, const std::vector<runtime::Profile>& profiles) {
+Shaped shape(ir::Network net, const std::vector<plan::Profile>& profiles) {
   Shaped s;
   s.net = inExecutionOrder(net);
   s.on_host = runtime::placeLayers(s.net);
@@ -135,10 +132,10 @@ Shaped shape(ir::Network net, const std::vector<runtime::Profile>& profiles) {
   return s;
 }
 
-runtime::EngineDesc assemble(Shaped s, const BuilderConfig& config,
-                             std::shared_ptr<ocl::Device> devp, ILogger* logger) {
+plan::EngineDesc assemble(Shaped s, const BuilderConfig& config, std::shared_ptr<ocl::Device> devp,
+                          ILogger* logger) {
   ocl::Device& dev = *devp;
-  runtime::EngineDesc desc;
+  plan::EngineDesc desc;
   const size_t nl = s.net.layers.size();
   desc.on_host = s.on_host;
   desc.tactics.assign(nl, "");
@@ -188,7 +185,7 @@ runtime::EngineDesc assemble(Shaped s, const BuilderConfig& config,
   desc.profiles = config.profiles;
   desc.device_fingerprint = dev.info().fingerprint();
   desc.device_name = dev.info().name;
-  desc.clrt_version = CLRT_VERSION;
+  desc.clrt_version = kVersion;
   desc.peak_activation_bytes = peak;
   desc.workspace_bytes = workspace;
   desc.name = config.network_name;
@@ -206,7 +203,7 @@ bool Builder::platformHasFastFp16() const {
 }
 bool Builder::platformHasFastInt8() const { return true; }
 
-runtime::EngineDesc Builder::build(const ir::Network& network, const BuilderConfig& config) {
+plan::EngineDesc Builder::build(const ir::Network& network, const BuilderConfig& config) {
   ocl::ProgramLogScope programLog(logger_);  // e.g. a damaged kernel-cache entry, rebuilt
   CLRT_CHECK(!network.outputs.empty(), kBuild,
              "network has no outputs: mark at least one with network.mark_output(tensor)");
@@ -254,7 +251,7 @@ runtime::EngineDesc Builder::build(const ir::Network& network, const BuilderConf
          "cache, set_dynamic_range or Q/DQ scales): every layer stays in higher precision");
   const detail::Shaped pre = fp16 ? s : detail::Shaped{};
   detail::assignPrecisions(s, amax, env);
-  runtime::EngineDesc desc = detail::assemble(std::move(s), cfg, dev_, logger_);
+  plan::EngineDesc desc = detail::assemble(std::move(s), cfg, dev_, logger_);
   if (fp16) desc = detail::guardFp16(std::move(desc), pre, amax, ref, cfg, dev_, logger_);
   return desc;
 }
