@@ -1,7 +1,7 @@
 // clrt._clrt._debug: device-free views of the graph passes and of the engine file format, so
 // tests/unit can check each pass on a tiny network and the plan's round trip and refusals
 // without an OpenCL device.
-#include <map>
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <utility>
@@ -14,23 +14,6 @@
 
 namespace clrt::python {
 namespace {
-
-using PassFn = bool (*)(ir::Network&);
-
-// The passes by their pipeline.cc names.
-const std::map<std::string, PassFn>& passTable() {
-  static const std::map<std::string, PassFn> table = {
-      {"foldConstants", passes::foldConstants},
-      {"foldQdq", passes::foldQdq},
-      {"removeIdentities", passes::removeIdentities},
-      {"foldBatchNorm", passes::foldBatchNorm},
-      {"fuseBias", passes::fuseBias},
-      {"fuseResidualAdd", passes::fuseResidualAdd},
-      {"fuseActivation", passes::fuseActivation},
-      {"removeDeadLayers", passes::removeDeadLayers},
-  };
-  return table;
-}
 
 py::object attrValue(const ir::AttrValue& v) {
   return std::visit([](const auto& x) { return py::object(py::cast(x)); }, v);
@@ -84,14 +67,16 @@ py::dict optimizeDebug(const NetworkState& network, const std::optional<py::list
   }
   for (const auto& n : *names) {
     const std::string name = py::str(n);
-    auto it = passTable().find(name);
-    if (it == passTable().end()) {
+    const auto& all = passes::pipeline();
+    auto it =
+        std::find_if(all.begin(), all.end(), [&](const passes::Pass& p) { return name == p.name; });
+    if (it == all.end()) {
       std::string known;
-      for (const auto& kv : passTable()) known += (known.empty() ? "" : ", ") + kv.first;
+      for (const auto& p : all) known += (known.empty() ? "" : ", ") + std::string(p.name);
       fail(ErrorKind::kValue, str("_optimize: no pass '", name, "'; the passes are ", known));
     }
-    it->second(net);
-    if (it->second == passes::foldConstants) net.inferShapes();
+    it->run(net);
+    if (it->run == passes::foldConstants) net.inferShapes();
   }
   net.compact();
   return describe(net);
@@ -137,11 +122,14 @@ void bind_unit_debug(py::module_& m) {
         "The network after the graph passes (all, to a fixed point, when passes is None) as "
         "{'layers': [...], 'ranges': {...}, 'explicit_quantization': bool}; the network itself "
         "is not changed.");
-  d.def("pass_names", [] {
-    py::list out;
-    for (const auto& kv : passTable()) out.append(kv.first);
-    return out;
-  });
+  d.def(
+      "pass_names",
+      [] {
+        py::list out;
+        for (const auto& p : passes::pipeline()) out.append(p.name);
+        return out;
+      },
+      "The pipeline's passes in the order optimize() runs them.");
   d.def("plan_of", &planOf, py::arg("network"), py::arg("clrt_version") = kVersion,
         "An engine file of the network as it is, with no tactics or program binaries.");
   d.def("read_plan", &readPlan, py::arg("data"),
