@@ -11,4 +11,4 @@ git ls-files 'csrc/*.cc' 'csrc/*.h' | xargs clang-format --dry-run --Werror
 echo "== pytest: unit tier (no OpenCL device: ICD hidden)"
 OCL_ICD_VENDORS=/nonexistent .venv/bin/python -m pytest -q tests/unit "$@"
 echo "== pytest: device tier"
-.venv/bin/python -m pytest -q tests --ignore=tests/unit "$@"
+.venv/bin/python -m pytest -q tests/device "$@"

@@ -20,7 +20,7 @@ def w(*shape, seed=0):
     return np.random.default_rng(seed).uniform(-0.5, 0.5, shape).astype(np.float32)
 
 
-# ---- parser errors (from test_errors.py) ----
+# ---- parser errors ----
 
 
 UNSUPPORTED_CANDIDATES = [

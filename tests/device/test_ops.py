@@ -788,7 +788,7 @@ def test_every_registered_op_is_covered():
     assert all(_supported(op) for op in listed), "supported_operators and supports_operator differ"
     registered |= listed
     uncovered = sorted(registered - covered_ops())
-    assert not uncovered, f"registered ops with no case in tests/test_ops.py: {uncovered}"
+    assert not uncovered, f"registered ops with no case in tests/device/test_ops.py: {uncovered}"
     assert not _supported("NoSuchOp"), "supports_operator accepts an unknown op type"
 
 
