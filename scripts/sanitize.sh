@@ -3,7 +3,7 @@
 # and UndefinedBehaviorSanitizer, then the hardening tests and the ONNX fuzz smoke test run on it.
 # Any ASan or UBSan report stops the process with a stack trace and fails the job.
 #   bash scripts/sanitize.sh                 # build into build/asan (incremental), run the tests
-#   bash scripts/sanitize.sh tests/test_x.py # or these tests instead
+#   bash scripts/sanitize.sh tests/device/test_x.py # or these tests instead
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh >/dev/null  # the venv and the Debian packages (and the normal build)
@@ -26,8 +26,9 @@ ln -sf "$BUILD"/_clrt*.so "$BUILD/stage/clrt/"
 echo "== tests under ASan + UBSan"
 TESTS=("$@")
 if [ ${#TESTS[@]} -eq 0 ]; then
-  TESTS=(tests/test_onnx_hardening.py tests/test_runtime_safety.py tests/test_engine_hardening.py
-    tests/test_errors.py tests/test_fuzz_smoke.py tests/test_calibrator_api.py)
+  TESTS=(tests/device/test_onnx_hardening.py tests/device/test_runtime_safety.py
+    tests/device/test_engine_hardening.py tests/device/test_errors.py tests/device/test_fuzz_smoke.py
+    tests/device/test_calibrator_api.py tests/device/test_timing_cache.py)
   [ -d tests/unit ] && TESTS=(tests/unit "${TESTS[@]}")
 fi
 # Python itself is not instrumented: the runtime is preloaded, leak checking is off (CPython and

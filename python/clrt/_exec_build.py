@@ -9,14 +9,9 @@ import numpy as np
 import clrt as trt
 
 from ._exec_calib import (
-    CALIBRATOR_MISSING,
-    CalibError,
-    apply_cache_ranges,
     apply_placeholder_ranges,
-    calibrators_available,
     load_calib_data,
     make_calibrator,
-    read_cache_ranges,
 )
 from ._exec_options import UsageError
 from .precision_spec import apply_layer_output_types, apply_layer_precisions
@@ -164,8 +159,6 @@ def _precision_constraints(opts, network, config, log):
 def _int8(opts, network, config, ranges_shape, log):
     """Calibrator, cache ranges or placeholder ranges. Returns the calibrator (keep it alive)."""
     if opts.calibData:
-        if not calibrators_available():
-            raise CalibError(CALIBRATOR_MISSING)
         _, opt, _ = next(iter(ranges_shape.values()))
         data = load_calib_data(opts.calibData, {n: r[1] for n, r in ranges_shape.items()})
         batch = opt[0] if opt else 1
@@ -186,14 +179,10 @@ def _int8(opts, network, config, ranges_shape, log):
                 f"--calib: cache file not found: {opts.calib} (to create it, add "
                 "--calibData=<.npy file or folder>)"
             )
-        if calibrators_available():
-            calibrator = make_calibrator({}, 1, opts.calib, write_cache=False)
-            config.int8_calibrator = calibrator
-            log.info(f"Reading INT8 calibration cache {opts.calib}")
-            return calibrator
-        n = apply_cache_ranges(network, read_cache_ranges(opts.calib))
-        log.info(f"INT8 ranges of {n} tensor(s) set from calibration cache {opts.calib}")
-        return None
+        calibrator = make_calibrator({}, 1, opts.calib, write_cache=False)
+        config.int8_calibrator = calibrator
+        log.info(f"Reading INT8 calibration cache {opts.calib}")
+        return calibrator
     log.warning(PLACEHOLDER_WARNING)
     apply_placeholder_ranges(network)
     return None

@@ -7,14 +7,11 @@
 
 #include "clrt/builder/internal.h"
 #include "clrt/builder/progress.h"
+#include "clrt/core/version.h"
 #include "clrt/ir/limits.h"
 #include "clrt/ir/shape_inference.h"
 #include "clrt/passes/passes.h"
 #include "clrt/plan/plan.h"
-
-#ifndef CLRT_VERSION
-#define CLRT_VERSION "0.0.0"
-#endif
 
 namespace clrt::builder {
 namespace {
@@ -189,7 +186,7 @@ ir::Network inExecutionOrder(const ir::Network& net) {
   return out;
 }
 
-Shaped shape(ir::Network net, const std::vector<runtime::Profile>& profiles) {
+Shaped shape(ir::Network net, const std::vector<plan::Profile>& profiles) {
   Shaped s;
   s.net = inExecutionOrder(net);
   s.on_host = runtime::placeLayers(s.net);
@@ -207,10 +204,10 @@ Shaped shape(ir::Network net, const std::vector<runtime::Profile>& profiles) {
   return s;
 }
 
-runtime::EngineDesc assemble(Shaped s, const BuilderConfig& config,
-                             std::shared_ptr<ocl::Device> devp, ILogger* logger) {
+plan::EngineDesc assemble(Shaped s, const BuilderConfig& config, std::shared_ptr<ocl::Device> devp,
+                          ILogger* logger) {
   ocl::Device& dev = *devp;
-  runtime::EngineDesc desc;
+  plan::EngineDesc desc;
   const size_t nl = s.net.layers.size();
   desc.on_host = s.on_host;
   desc.tactics.assign(nl, "");
@@ -263,7 +260,7 @@ runtime::EngineDesc assemble(Shaped s, const BuilderConfig& config,
   desc.profiles = config.profiles;
   desc.device_fingerprint = dev.info().fingerprint();
   desc.device_name = dev.info().name;
-  desc.clrt_version = CLRT_VERSION;
+  desc.clrt_version = kVersion;
   desc.peak_activation_bytes = peak;
   desc.workspace_bytes = workspace;
   desc.name = config.network_name;
@@ -281,7 +278,7 @@ bool Builder::platformHasFastFp16() const {
 }
 bool Builder::platformHasFastInt8() const { return true; }
 
-runtime::EngineDesc Builder::build(const ir::Network& network, const BuilderConfig& config) {
+plan::EngineDesc Builder::build(const ir::Network& network, const BuilderConfig& config) {
   ocl::ProgramLogScope programLog(logger_);  // e.g. a damaged kernel-cache entry, rebuilt
   ScopedProgress progress(config.progress);
   CLRT_CHECK(!network.outputs.empty(), kBuild,
@@ -343,7 +340,7 @@ runtime::EngineDesc Builder::build(const ir::Network& network, const BuilderConf
   const detail::Shaped pre = fp16 ? s : detail::Shaped{};
   detail::assignPrecisions(s, amax, env);
   phase.step();
-  runtime::EngineDesc desc = detail::assemble(std::move(s), cfg, dev_, logger_);
+  plan::EngineDesc desc = detail::assemble(std::move(s), cfg, dev_, logger_);
   if (fp16) desc = detail::guardFp16(std::move(desc), pre, amax, ref, cfg, dev_, logger_);
   phase.step();
   return desc;

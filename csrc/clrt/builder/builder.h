@@ -13,8 +13,8 @@
 #include "clrt/core/logger.h"
 #include "clrt/ir/network.h"
 #include "clrt/ocl/device.h"
+#include "clrt/plan/engine_desc.h"
 #include "clrt/quant/calibrator.h"
-#include "clrt/runtime/engine_desc.h"
 
 namespace clrt::builder {
 
@@ -49,10 +49,10 @@ struct BuilderConfig {
   uint64_t flags = 0;  // bit i = BuilderFlag i
   uint64_t workspace_limit = std::numeric_limits<uint64_t>::max();
   int optimization_level = 3;  // 0: no timing, take each kind's preferred tactic
-  std::vector<runtime::Profile> profiles;
+  std::vector<plan::Profile> profiles;
   // set_calibration_profile: when set, calibration batches take every dynamic dim from its opt
   // shapes (TensorRT's rule) instead of the batch size and the first profile.
-  std::optional<runtime::Profile> calibration_profile;
+  std::optional<plan::Profile> calibration_profile;
   // INT8: the calibrator (not owned; may be null: ranges then come from the network's tensors'
   // dynamic ranges or Q/DQ scales).
   quant::CalibratorSource* calibrator = nullptr;
@@ -82,7 +82,7 @@ class Builder {
       : logger_(logger), dev_(std::move(dev)) {}
   // Throws Error(kBuild) naming the layer/tensor on any failure (missing profile for a dynamic
   // input, no tactic fits the workspace limit, no outputs, ...).
-  runtime::EngineDesc build(const ir::Network& network, const BuilderConfig& config);
+  plan::EngineDesc build(const ir::Network& network, const BuilderConfig& config);
   std::vector<uint8_t> buildSerialized(const ir::Network& network, const BuilderConfig& config);
   bool platformHasFastFp16() const;
   bool platformHasFastInt8() const;

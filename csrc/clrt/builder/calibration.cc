@@ -37,7 +37,7 @@ std::shared_ptr<runtime::Engine> statsEngine(const Shaped& s, const std::map<int
                                              std::shared_ptr<ocl::Device> dev, ILogger* logger) {
   BuilderConfig c;
   c.optimization_level = 0;
-  runtime::Profile p;
+  plan::Profile p;
   for (auto& [t, d] : shapes)
     if (!isStatic(s.net.tensors[t].dims)) p.shapes[s.net.tensors[t].name] = {d, d, d};
   if (!p.shapes.empty()) c.profiles.push_back(p);
@@ -329,8 +329,7 @@ void refineRanges(const Shaped& s, runtime::Engine& engine, const std::vector<Ba
 // profile, every dynamic dim takes its opt shape.
 std::map<int, Dims> calibrationShapes(const Shaped& s, const BuilderConfig& config, int batch) {
   std::map<int, Dims> shapes;
-  const runtime::Profile* calib =
-      config.calibration_profile ? &*config.calibration_profile : nullptr;
+  const plan::Profile* calib = config.calibration_profile ? &*config.calibration_profile : nullptr;
   for (int t : s.net.inputs) {
     Dims d = s.net.tensors[t].dims;
     const std::string& name = s.net.tensors[t].name;
@@ -348,7 +347,7 @@ std::map<int, Dims> calibrationShapes(const Shaped& s, const BuilderConfig& conf
         d[i] = batch;
         continue;
       }
-      const runtime::ShapeRange* r = nullptr;
+      const plan::ShapeRange* r = nullptr;
       if (!config.profiles.empty()) {
         auto it = config.profiles[0].shapes.find(name);
         if (it != config.profiles[0].shapes.end()) r = &it->second;

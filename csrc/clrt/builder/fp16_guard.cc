@@ -145,7 +145,7 @@ struct Check {
   std::vector<std::pair<std::string, double>> outputs;  // network output -> cosine
 };
 
-Check check(const runtime::EngineDesc& desc, const Fp32Reference& ref,
+Check check(const plan::EngineDesc& desc, const Fp32Reference& ref,
             std::shared_ptr<ocl::Device> dev, ILogger* logger) {
   auto engine = runtime::Engine::create(desc, dev, logger);
   const auto got = capture(*engine, ref.batch);
@@ -224,10 +224,10 @@ Fp32Reference fp32Reference(const Shaped& s, std::shared_ptr<ocl::Device> dev, I
   return ref;
 }
 
-runtime::EngineDesc guardFp16(runtime::EngineDesc desc, const Shaped& pre,
-                              const std::map<int, float>& amax, const Fp32Reference& ref,
-                              const BuilderConfig& config, std::shared_ptr<ocl::Device> dev,
-                              ILogger* logger) {
+plan::EngineDesc guardFp16(plan::EngineDesc desc, const Shaped& pre,
+                           const std::map<int, float>& amax, const Fp32Reference& ref,
+                           const BuilderConfig& config, std::shared_ptr<ocl::Device> dev,
+                           ILogger* logger) {
   std::map<std::string, int> preId;
   for (size_t t = 0; t < pre.net.tensors.size(); ++t)
     preId[pre.net.tensors[t].name] = static_cast<int>(t);

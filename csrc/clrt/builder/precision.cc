@@ -448,7 +448,7 @@ void assignPrecisions(Shaped& s, const std::map<int, float>& amax, TimingEnv& en
     if (it != st.amax.end() && st.origFloat[t])
       net.tensors[t].dynamic_range = std::make_pair(-it->second, it->second);
   }
-  std::vector<runtime::Profile> profiles = env.config.profiles;
+  std::vector<plan::Profile> profiles = env.config.profiles;
   std::vector<bool> unsafe = s.fp16_unsafe;
   s = shape(std::move(s.net), profiles);
   s.fp16_unsafe = unsafe;

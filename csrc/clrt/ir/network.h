@@ -160,7 +160,7 @@ struct Layer {
   Attrs attrs;
   std::map<std::string, HostTensor> weights;
   std::vector<std::string> onnx_nodes;  // the ONNX nodes this layer holds (fusion appends)
-  // Precision controls (TensorRT semantics; enforced by the builder in later issues).
+  // Precision controls (TensorRT semantics; builder/precision.cc obeys or prefers them).
   std::optional<DataType> precision;
   std::vector<std::optional<DataType>> output_types;
   bool dead = false;  // removed by a pass; compact() drops it

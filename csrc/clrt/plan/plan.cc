@@ -11,6 +11,7 @@
 #include <type_traits>
 #include <variant>
 
+#include "clrt/core/version.h"
 #include "clrt/plan/byte_io.h"
 
 namespace clrt::plan {
@@ -368,7 +369,7 @@ void readNetwork(Reader& r, ir::Network& net) {
 
 }  // namespace
 
-std::vector<uint8_t> serialize(const runtime::EngineDesc& desc) {
+std::vector<uint8_t> serialize(const plan::EngineDesc& desc) {
   Writer w;
   // Weights and binaries dominate; reserving them up front avoids copying them on growth.
   size_t bulk = 4096 + 256 * (desc.net.layers.size() + desc.net.tensors.size());
@@ -423,7 +424,7 @@ std::vector<uint8_t> serialize(const runtime::EngineDesc& desc) {
   return std::move(buf);
 }
 
-runtime::EngineDesc deserialize(const uint8_t* data, size_t size, bool programBinaries) {
+plan::EngineDesc deserialize(const uint8_t* data, size_t size, bool programBinaries) {
   if (!data) size = 0;
   if (size == 0)
     fail(ErrorKind::kEngineFormat, str("engine file truncated: empty, a clrt engine starts with a ",
@@ -462,8 +463,14 @@ runtime::EngineDesc deserialize(const uint8_t* data, size_t size, bool programBi
     fail(ErrorKind::kEngineFormat, "engine file corrupted: checksum mismatch");
 
   Reader r(data + kHeaderBytes, size - kHeaderBytes, kHeaderBytes);
-  runtime::EngineDesc desc;
+  plan::EngineDesc desc;
   desc.clrt_version = r.string("clrt version");
+  // Layer attributes, tactics and program keys mean what this clrt's code says; an engine from
+  // another clrt may pass every structural check and still compute something else.
+  if (desc.clrt_version != kVersion)
+    fail(ErrorKind::kEngineFormat,
+         str("engine file from clrt ", printable(desc.clrt_version), ", this is clrt ", kVersion,
+             "; rebuild the engine with this clrt"));
   desc.device_name = r.string("device name");
   desc.device_fingerprint = r.string("device fingerprint");
   desc.peak_activation_bytes = r.u64("peak activation bytes");
@@ -485,7 +492,7 @@ runtime::EngineDesc deserialize(const uint8_t* data, size_t size, bool programBi
       std::string name = r.string("input name");
       if (shapes.count(name)) r.malformed("input name", at, "duplicate '" + printable(name) + "'");
       const std::string field = "input '" + printable(name) + "'";
-      runtime::ShapeRange range;
+      plan::ShapeRange range;
       range.min = readDims(r, field + " min", -1);
       range.opt = readDims(r, field + " opt", -1);
       range.max = readDims(r, field + " max", -1);

@@ -24,7 +24,7 @@ enum class ProfilingVerbosity : int32_t { kLAYER_NAMES_ONLY = 0, kNONE = 1, kDET
 enum class DeviceType : int32_t { kGPU = 0, kDLA = 1 };
 
 struct Profile {
-  runtime::Profile p;
+  plan::Profile p;
 };
 
 struct Config {
@@ -32,7 +32,7 @@ struct Config {
   uint64_t device_mem = 0;            // reported as the workspace limit while unlimited
   std::map<int32_t, uint64_t> pools;  // limits of the pools other than WORKSPACE (stored only)
   ProfilingVerbosity verbosity = ProfilingVerbosity::kLAYER_NAMES_ONLY;
-  py::object int8_calibrator = py::none();  // kept for the INT8 calibration issue
+  py::object int8_calibrator = py::none();  // an IInt8Calibrator, used when INT8 is set
   DeviceType device_type = DeviceType::kGPU;
   int32_t dla_core = -1;
   int32_t avg_timing_iterations = 1;
@@ -44,17 +44,24 @@ struct TimingCacheHandle {  // ITimingCache: shared with every config it is set 
   py::object progress_monitor = py::none();  // a trt.IProgressMonitor, or None
 };
 
+// The device is opened on first use, not at construction: networks, profiles and parsing need
+// none, so they work (and are tested) on a machine without OpenCL.
 struct Builder {
   py::object logger;
-  std::unique_ptr<builder::Builder> impl;
+  std::unique_ptr<builder::Builder> impl_;
   int networks = 0;
+  builder::Builder& impl() {
+    if (!impl_)
+      impl_ = std::make_unique<builder::Builder>(loggerOf(logger), ocl::Device::getDefault());
+    return *impl_;
+  }
 };
 
 void setShape(Profile& pr, const std::string& input, const py::object& lo, const py::object& opt,
               const py::object& hi) {
   const std::string what = "optimization profile for input '" + input + "'";
-  runtime::ShapeRange r{toDims(lo, what + " min"), toDims(opt, what + " opt"),
-                        toDims(hi, what + " max")};
+  plan::ShapeRange r{toDims(lo, what + " min"), toDims(opt, what + " opt"),
+                     toDims(hi, what + " max")};
   CLRT_CHECK(r.min.size() == r.opt.size() && r.opt.size() == r.max.size(), kValue, what, ": min ",
              dimsToString(r.min), ", opt ", dimsToString(r.opt), ", max ", dimsToString(r.max),
              " must have the same rank");
@@ -369,11 +376,12 @@ py::object buildSerialized(Builder& b, const NetworkState& network, const Config
   std::unique_ptr<builder::ProgressMonitor> monitor;
   const builder::BuilderConfig cfg = coreConfig(config, network, calibrator, monitor);
   std::shared_ptr<ir::Network> net = network.net;
+  builder::Builder& core = b.impl();  // opens the device (first use) while the GIL is held
   return buildOrNone(b, [&] {
     HostMemory out;
     {
       py::gil_scoped_release release;
-      out.bytes = buildStep([&] { return b.impl->buildSerialized(*net, cfg); });
+      out.bytes = buildStep([&] { return core.buildSerialized(*net, cfg); });
     }
     return py::cast(std::move(out));
   });
@@ -382,9 +390,8 @@ py::object buildSerialized(Builder& b, const NetworkState& network, const Config
 void bindBuilder(py::module_& m) {
   py::class_<Builder>(m, "Builder", "Builds engines for the default OpenCL device.")
       .def(py::init([](const py::object& logger) {
-             ILogger* log = loggerOf(logger);
-             return Builder{logger,
-                            std::make_unique<builder::Builder>(log, ocl::Device::getDefault())};
+             loggerOf(logger);  // TypeError now for an object that is not a logger
+             return Builder{logger, nullptr};
            }),
            py::arg("logger"))
       .def_readonly("logger", &Builder::logger)
@@ -398,10 +405,10 @@ void bindBuilder(py::module_& m) {
           },
           py::arg("flags") = 0)
       .def("create_builder_config",
-           [](const Builder& b) {
+           [](Builder& b) {
              Config c;
-             c.device_mem = b.impl->device()->info().global_mem;
-             c.device = builder::timingCacheDevice(b.impl->device()->info());
+             c.device_mem = b.impl().device()->info().global_mem;
+             c.device = builder::timingCacheDevice(b.impl().device()->info());
              return c;
            })
       .def("create_optimization_profile", [](const Builder&) { return Profile{}; })
@@ -419,12 +426,13 @@ void bindBuilder(py::module_& m) {
             const builder::BuilderConfig cfg = coreConfig(config, network, calibrator, monitor);
             std::shared_ptr<ir::Network> net = network.net;
             ILogger* log = loggerOf(b.logger);
+            builder::Builder& core = b.impl();
             return buildOrNone(b, [&] {
               std::shared_ptr<runtime::Engine> engine;
               {
                 py::gil_scoped_release release;
                 engine = buildStep([&] {
-                  return runtime::Engine::create(b.impl->build(*net, cfg), b.impl->device(), log);
+                  return runtime::Engine::create(core.build(*net, cfg), core.device(), log);
                 });
               }
               return wrapEngine(engine, b.logger, network.name);
@@ -432,9 +440,9 @@ void bindBuilder(py::module_& m) {
           },
           py::arg("network"), py::arg("config"))
       .def_property_readonly("platform_has_fast_fp16",
-                             [](const Builder& b) { return b.impl->platformHasFastFp16(); })
+                             [](Builder& b) { return b.impl().platformHasFastFp16(); })
       .def_property_readonly("platform_has_fast_int8",
-                             [](const Builder& b) { return b.impl->platformHasFastInt8(); })
+                             [](Builder& b) { return b.impl().platformHasFastInt8(); })
       .def_property_readonly("platform_has_tf32", [](const Builder&) { return false; })
       .def_property_readonly("num_DLA_cores", [](const Builder&) { return 0; })
       .def("__enter__", [](const py::object& self) { return self; })

@@ -29,7 +29,7 @@ const std::string& ioName(const runtime::Engine& e, int64_t i) {
   return e.ioName(static_cast<int>(i));
 }
 
-py::list shapeRange(const runtime::ShapeRange& r) {
+py::list shapeRange(const plan::ShapeRange& r) {
   py::list out;
   for (const Dims* d : {&r.min, &r.opt, &r.max}) out.append(toTuple(*d));
   return out;

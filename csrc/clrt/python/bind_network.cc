@@ -172,7 +172,8 @@ void bindLayerBase(py::module_& m) {
           "precision",
           [](const LayerHandle& l) { return l.get().precision.value_or(DataType::kFLOAT); },
           [](const LayerHandle& l, DataType t) { l.get().precision = t; },
-          "Requested compute precision (stored; enforced by the builder in a later issue).")
+          "Requested compute precision: the builder obeys it under "
+          "BuilderFlag.OBEY_PRECISION_CONSTRAINTS and prefers it otherwise.")
       .def_property_readonly("precision_is_set",
                              [](const LayerHandle& l) { return l.get().precision.has_value(); })
       .def("reset_precision", [](const LayerHandle& l) { l.get().precision.reset(); })

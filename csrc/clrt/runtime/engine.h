@@ -11,11 +11,16 @@
 
 #include "clrt/core/logger.h"
 #include "clrt/ocl/device.h"
-#include "clrt/runtime/engine_desc.h"
+#include "clrt/plan/engine_desc.h"
 #include "clrt/runtime/run_errors.h"
 #include "clrt/tactics/tactic.h"
 
 namespace clrt::runtime {
+
+// The engine types live in plan/ (which must not include runtime/).
+using plan::EngineDesc;
+using plan::Profile;
+using plan::ShapeRange;
 
 enum class TensorIOMode { kNONE = 0, kINPUT = 1, kOUTPUT = 2 };
 

@@ -8,9 +8,12 @@
 
 #include "clrt/core/types.h"
 #include "clrt/ir/network.h"
-#include "clrt/runtime/engine_desc.h"
+#include "clrt/plan/engine_desc.h"
 
 namespace clrt::runtime {
+
+// The engine types live in plan/ (which must not include runtime/).
+using plan::Profile;
 
 struct ResolvedShapes {
   std::vector<Dims> dims;                         // per tensor

@@ -1,7 +1,7 @@
 // Shared by the INT8 tactics (tactics/int8_*.cc): precision-contract checks, per-output-channel
 // weight quantization and the dtype/scale arguments of the int8_*.cl epilogues.
 //
-// Arithmetic (the same in every INT8 kernel and in tests/test_int8_ops.py's simulation):
+// Arithmetic (the same in every INT8 kernel and in tests/device/test_int8_ops.py's simulation):
 //   quantize    q = clamp(rint(x * (1/scale)), -127, 127), 1/scale rounded to float once;
 //   weights     per output channel k: s_w[k] = max|W_k| / 127, q_w = clamp(rint(W / s_w[k]));
 //   conv/gemm   acc = sum q_x * q_w (exact int32), y = acc * (s_x * s_w[k]) + bias[k]

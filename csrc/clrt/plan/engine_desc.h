@@ -11,7 +11,7 @@
 #include "clrt/core/types.h"
 #include "clrt/ir/network.h"
 
-namespace clrt::runtime {
+namespace clrt::plan {
 
 struct ShapeRange {
   Dims min, opt, max;
@@ -44,4 +44,4 @@ struct EngineDesc {
   int32_t profiling_verbosity = 0;     // ProfilingVerbosity: 0 layer names, 1 none, 2 detailed
 };
 
-}  // namespace clrt::runtime
+}  // namespace clrt::plan
