@@ -1,5 +1,5 @@
 # Operators batch A against onnxruntime: Mod, BitShift, trig/rounding/classifying unary ops, Selu,
-# Xor and the or-equal comparisons, Mean, ArgMax/ArgMin/Hardmax, ReduceL1/LogSum/LogSumExp,
+# Xor and the or-equal comparisons, CastLike, Mean, ArgMax/ArgMin/Hardmax, ReduceL1/LogSum/LogSumExp,
 # LayerNormalization's Mean/InvStdDev outputs and tensor Scale, RMSNormalization, PRelu, Trilu,
 # GatherElements, GatherND, ScatterElements, ScatterND.
 """Each op is one model holding several nodes (dtypes, attributes, broadcasting), so one engine
@@ -117,6 +117,8 @@ def logic_case():
         N("LessOrEqual", ["a", "b"], ["le_f"]),
         N("GreaterOrEqual", ["la", "lb"], ["ge_l"]),
         N("LessOrEqual", ["la", "lc"], ["le_l_bcast"]),
+        N("CastLike", ["a", "lb"], ["castlike_l"]),
+        N("CastLike", ["la", "a"], ["castlike_f"]),
     ]
     a = np.round(rand([3, 4], seed=11) * 2) / 2  # ties on purpose
     b = np.round(rand([3, 4], seed=12) * 2) / 2

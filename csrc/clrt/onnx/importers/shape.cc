@@ -1,6 +1,6 @@
 // Shape and data-movement importers: Shape, Gather, Cast, Reshape, Flatten, Transpose, Squeeze,
 // Unsqueeze, Concat, Split, Slice, Identity, Dropout, Constant, ConstantOfShape, Range, Expand,
-// Where, Trilu, GatherElements, GatherND, Scatter, ScatterElements, ScatterND, Size.
+// Where, Trilu, GatherElements, GatherND, Scatter, ScatterElements, ScatterND, Size, CastLike.
 #include "clrt/onnx/importer.h"
 
 namespace clrt::onnx {
@@ -206,6 +206,13 @@ void importCast(ImportContext& c) {
   c.add(LayerKind::kCAST, {c.input(0)}).attrs.set("to", static_cast<int64_t>(t));
 }
 
+// CastLike: a Cast to the dtype of target_type (input 1), whose values are not read.
+void importCastLike(ImportContext& c) {
+  const HostTensor* like = c.constant(1);  // a constant's layer has no inferred dtype yet
+  const DataType t = like ? like->dtype : c.net().tensors[c.input(1)].dtype;
+  c.add(LayerKind::kCAST, {c.input(0)}).attrs.set("to", static_cast<int64_t>(t));
+}
+
 // The fill value defaults to float 0; it is always stored so that the output dtype is explicit.
 void importConstantOfShape(ImportContext& c) {
   HostTensor value = HostTensor::fromFloats({1}, {0.f});
@@ -271,6 +278,7 @@ void registerShapeImporters() {
   registerImporter("ScatterND", {11, 13, 16, 18}, scatter("ND"));
   // 19's saturate and 24's round_mode only concern float8 targets, which are refused.
   registerImporter("Cast", {6, 9, 13, 19, 21, 23, 24, 25, 28}, importCast);
+  registerImporter("CastLike", {15, 19, 21, 23, 24, 25}, importCastLike);
   registerImporter("ConstantOfShape", {9, 20, 21, 23, 24, 25}, importConstantOfShape);
   // 27's stash_type only concerns FLOAT16/BFLOAT16 ranges.
   registerImporter("Range", {11, 27}, passInputs(LayerKind::kRANGE, 3));
