@@ -1,7 +1,8 @@
-# Operators batch A against onnxruntime: Mod, BitShift, trig/rounding/classifying unary ops, Selu,
-# Xor and the or-equal comparisons, CastLike, Mean, ArgMax/ArgMin/Hardmax, ReduceL1/LogSum/LogSumExp,
-# LayerNormalization's Mean/InvStdDev outputs and tensor Scale, RMSNormalization, PRelu, Trilu,
-# GatherElements, GatherND, ScatterElements, ScatterND.
+# Operators batch A against onnxruntime: Mod, BitShift, trig/rounding/classifying unary ops,
+# Selu, Xor and the or-equal comparisons, CastLike, Mean, Size, ArgMax/ArgMin/Hardmax,
+# ReduceL1/LogSum/LogSumExp, LayerNormalization's Mean/InvStdDev outputs and tensor Scale,
+# RMSNormalization, PRelu, Trilu, GatherElements, GatherND, ScatterElements, ScatterND,
+# NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss.
 """Each op is one model holding several nodes (dtypes, attributes, broadcasting), so one engine
 serves all its cases (PoCL compiles kernels slowly). Floats are compared with onnxruntime at
 helpers.assert_close's FP32 tolerance (rtol 1e-4, atol 1e-5), integers and booleans exactly.
@@ -283,6 +284,25 @@ def scatter_case():
     return nodes, feeds, 18
 
 
+def loss_case():
+    nodes = [
+        N("NegativeLogLikelihoodLoss", ["logp", "t"], ["nll_none"], reduction="none"),
+        N("NegativeLogLikelihoodLoss", ["logp", "t"], ["nll_sum"], reduction="sum"),
+        N("NegativeLogLikelihoodLoss", ["logp", "t"], ["nll_mean"]),
+        N("NegativeLogLikelihoodLoss", ["logp", "t", "w"], ["nll_w_ii"], ignore_index=2),
+        N("SoftmaxCrossEntropyLoss", ["x2", "t2", "w"], ["sce", "sce_logp"], ignore_index=0),
+        N("SoftmaxCrossEntropyLoss", ["x2", "t2"], ["sce_none"], reduction="none"),
+    ]
+    feeds = {
+        "logp": rand([3, 4, 2], seed=110, low=-3.0, high=0.0),
+        "t": ints([3, 2], 111, 0, 4, I64),
+        "w": rand([4], 112, low=0.5, high=2.0),
+        "x2": rand([5, 4], 113, low=-2.0, high=2.0),
+        "t2": np.array([1, 0, 3, 0, 2], I64),
+    }
+    return nodes, feeds, 13
+
+
 def build_case(case):
     nodes, feeds, opset, *extra = case()
     inits = extra[0] if extra else {}
@@ -304,6 +324,7 @@ CASES = {
     "trilu": trilu_case,
     "gather": gather_case,
     "scatter": scatter_case,
+    "loss": loss_case,
 }
 
 

@@ -1,6 +1,6 @@
 // Reduction and normalisation importers: ReduceMean/Sum/Max/Min/Prod/L1/L2/SumSquare/LogSum/
 // LogSumExp, ArgMax, ArgMin, Softmax, LogSoftmax, Hardmax, LayerNormalization,
-// RMSNormalization.
+// RMSNormalization, NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss.
 #include <algorithm>
 
 #include "clrt/onnx/importer.h"
@@ -173,6 +173,86 @@ void importRmsNorm(ImportContext& c) {
   c.add(LayerKind::kELEMENTWISE, {normed, c.input(1)}).attrs.set("op", "PROD");
 }
 
+// NegativeLogLikelihoodLoss on log-probabilities `logp` [N, C, d...] and int `target` [N, d...]:
+// loss = -logp[n, t, d...] * weight[t] (0 where t == ignore_index), then reduced (none / sum /
+// mean = sum(loss) / sum(weights used)). GatherElements picks logp along C. The last layer
+// writes node output 0.
+void nllLoss(ImportContext& c, int logp, int target, int weight) {
+  const std::string reduction = c.attrString("reduction", "mean");
+  if (reduction != "none" && reduction != "sum" && reduction != "mean")
+    reject(ErrorKind::kParse,
+           str("attribute 'reduction' must be none, sum or mean, got '", reduction, "'"));
+  const DataType ft = c.net().tensors[logp].dtype, it = c.net().tensors[target].dtype;
+  const bool ignore = c.hasAttr("ignore_index");
+  auto layer = [&](LayerKind k, std::vector<int> ins) -> ir::Layer& {
+    return c.addInternal(k, ins);
+  };
+  auto scalar = [&](DataType t, double v) {
+    return c.constantTensor(HostTensor::fromFloats({}, {static_cast<float>(v)}).castTo(t));
+  };
+  int ignored = -1, safe = target;
+  if (ignore) {
+    const int ii =
+        c.constantTensor(HostTensor::fromInt64({}, {c.attrInt("ignore_index", 0)}).castTo(it));
+    ignored = binaryOp(c, "EQUAL", target, ii);
+    const int zero = c.constantTensor(HostTensor::fromInt64({}, {0}).castTo(it));
+    safe = layer(LayerKind::kWHERE, {ignored, zero, target}).outputs[0];
+  }
+  ir::Layer& un = layer(LayerKind::kUNSQUEEZE, {safe});
+  un.attrs.set("axes", std::vector<int64_t>{1});
+  const int idx = un.outputs[0];
+  ir::Layer& ge = layer(LayerKind::kGATHER, {logp, idx});
+  ge.attrs.set("axis", int64_t{1});
+  ge.attrs.set("mode", "ELEMENT");
+  const int picked = ge.outputs[0];
+  ir::Layer& sq = layer(LayerKind::kSQUEEZE, {picked});
+  sq.attrs.set("axes", std::vector<int64_t>{1});
+  int loss = sq.outputs[0];
+  int used = -1;  // the weight each element carries; -1: 1 everywhere
+  if (weight >= 0) {
+    ir::Layer& g = layer(LayerKind::kGATHER, {weight, safe});
+    g.attrs.set("axis", int64_t{0});
+    used = g.outputs[0];
+  }
+  if (ignore) {
+    const int zero = scalar(ft, 0), one = used >= 0 ? used : scalar(ft, 1);
+    used = layer(LayerKind::kWHERE, {ignored, zero, one}).outputs[0];
+  }
+  if (used >= 0) loss = binaryOp(c, "PROD", loss, used);
+  auto reduce = [&](const char* op, int x, bool out) {
+    ir::Layer& r = out ? c.addMapped(LayerKind::kREDUCE, {x}, {0}) : layer(LayerKind::kREDUCE, {x});
+    r.attrs.set("op", op);
+    r.attrs.set("keepdims", int64_t{0});
+    return r.outputs[0];
+  };
+  if (reduction == "none") {
+    c.addMapped(LayerKind::kUNARY, {loss}, {0}).attrs.set("op", "NEG");
+    return;
+  }
+  ir::Layer& neg = layer(LayerKind::kUNARY, {loss});
+  neg.attrs.set("op", "NEG");
+  const int negLoss = neg.outputs[0];
+  if (reduction == "sum" || used < 0) {
+    reduce(reduction == "sum" ? "SUM" : "MEAN", negLoss, true);
+    return;
+  }
+  const int total = reduce("SUM", negLoss, false), weights = reduce("SUM", used, false);
+  c.addMapped(LayerKind::kELEMENTWISE, {total, weights}, {0}).attrs.set("op", "DIV");
+}
+
+void importNllLoss(ImportContext& c) {
+  nllLoss(c, c.input(0), c.input(1), c.hasInput(2) ? c.input(2) : -1);
+}
+
+// SoftmaxCrossEntropyLoss: NLL loss of LogSoftmax(scores) over axis 1, which is the optional
+// second output (log_prob).
+void importSceLoss(ImportContext& c) {
+  ir::Layer& ls = c.addMapped(LayerKind::kLOG_SOFTMAX, {c.input(0)}, {1});
+  ls.attrs.set("axis", int64_t{1});
+  const int logp = ls.outputs[0];
+  nllLoss(c, logp, c.input(1), c.hasInput(2) ? c.input(2) : -1);
+}
+
 }  // namespace
 
 void registerReduceImporters() {
@@ -204,6 +284,9 @@ void registerReduceImporters() {
   registerImporter("Hardmax", {13}, importHardmax13);
   registerImporter("LayerNormalization", {17}, importLayerNorm);
   registerImporter("RMSNormalization", {23}, importRmsNorm);
+  // 13 and 22 of both losses only add dtypes.
+  registerImporter("NegativeLogLikelihoodLoss", {12, 13, 22}, importNllLoss);
+  registerImporter("SoftmaxCrossEntropyLoss", {12, 13}, importSceLoss);
 }
 
 }  // namespace clrt::onnx
