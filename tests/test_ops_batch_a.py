@@ -2,7 +2,8 @@
 # Selu, Xor and the or-equal comparisons, CastLike, Mean, Size, ArgMax/ArgMin/Hardmax,
 # ReduceL1/LogSum/LogSumExp, LayerNormalization's Mean/InvStdDev outputs and tensor Scale,
 # RMSNormalization, PRelu, Trilu, GatherElements, GatherND, ScatterElements, ScatterND,
-# NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss.
+# NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss, LpNormalization, InstanceNormalization,
+# MeanVarianceNormalization, DepthToSpace, SpaceToDepth, EyeLike.
 """Each op is one model holding several nodes (dtypes, attributes, broadcasting), so one engine
 serves all its cases (PoCL compiles kernels slowly). Floats are compared with onnxruntime at
 helpers.assert_close's FP32 tolerance (rtol 1e-4, atol 1e-5), integers and booleans exactly.
@@ -303,6 +304,30 @@ def loss_case():
     return nodes, feeds, 13
 
 
+def composite_case():
+    x = rand([2, 3, 4, 2], seed=120)
+    x[1, :, 0, 0] = 0.0  # an all-zero slice along axis 1: its Lp norm counts as 1
+    nodes = [
+        N("LpNormalization", ["x"], ["l2_axis1"], axis=1),
+        N("LpNormalization", ["x"], ["l1_last"], p=1),
+        N("InstanceNormalization", ["x", "s", "b"], ["inorm"], epsilon=1e-3),
+        N("MeanVarianceNormalization", ["x"], ["mvn"]),
+        N("DepthToSpace", ["d"], ["d2s_dcr"], blocksize=2),
+        N("DepthToSpace", ["d"], ["d2s_crd"], blocksize=2, mode="CRD"),
+        N("SpaceToDepth", ["x"], ["s2d"], blocksize=2),
+        N("EyeLike", ["e"], ["eye"], k=1),
+        N("EyeLike", ["e"], ["eye_f"], k=-2, dtype=1),
+    ]
+    feeds = {
+        "x": x,
+        "s": rand([3], 121),
+        "b": rand([3], 122),
+        "d": rand([1, 8, 2, 3], 123),
+        "e": ints([3, 5], 124, 0, 9, I32),
+    }
+    return nodes, feeds, 22
+
+
 def build_case(case):
     nodes, feeds, opset, *extra = case()
     inits = extra[0] if extra else {}
@@ -325,6 +350,7 @@ CASES = {
     "gather": gather_case,
     "scatter": scatter_case,
     "loss": loss_case,
+    "composite": composite_case,
 }
 
 

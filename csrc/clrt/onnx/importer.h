@@ -164,6 +164,7 @@ void registerElementwiseImporters();
 void registerMatmulImporters();
 void registerReduceImporters();
 void registerShapeImporters();
-void registerQuantizeImporters();  // importers/quantize.cc: QuantizeLinear, DequantizeLinear
+void registerCompositeImporters();  // importers/composite.cc: LpNormalization, ... EyeLike
+void registerQuantizeImporters();   // importers/quantize.cc: QuantizeLinear, DequantizeLinear
 
 }  // namespace clrt::onnx

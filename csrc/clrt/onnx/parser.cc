@@ -28,6 +28,7 @@ void ensureRegistered() {
     registerReduceImporters();
     registerShapeImporters();
     registerQuantizeImporters();
+    registerCompositeImporters();
   });
 }
 
