@@ -121,6 +121,7 @@ def logic_case():
         N("LessOrEqual", ["la", "lc"], ["le_l_bcast"]),
         N("CastLike", ["a", "lb"], ["castlike_l"]),
         N("CastLike", ["la", "a"], ["castlike_f"]),
+        N("Size", ["la"], ["size"]),
     ]
     a = np.round(rand([3, 4], seed=11) * 2) / 2  # ties on purpose
     b = np.round(rand([3, 4], seed=12) * 2) / 2
@@ -328,6 +329,16 @@ def composite_case():
     return nodes, feeds, 22
 
 
+def scatter_legacy_case():
+    nodes = [N("Scatter", ["data", "i", "u"], ["scatter"], axis=1)]  # ScatterElements' old name
+    feeds = {
+        "data": rand([2, 4], 130),
+        "i": np.array([[3, 0], [1, 2]], I64),
+        "u": rand([2, 2], 131),
+    }
+    return nodes, feeds, 10
+
+
 def build_case(case):
     nodes, feeds, opset, *extra = case()
     inits = extra[0] if extra else {}
@@ -351,7 +362,13 @@ CASES = {
     "scatter": scatter_case,
     "loss": loss_case,
     "composite": composite_case,
+    "scatter_legacy": scatter_legacy_case,
 }
+
+
+def covered_ops():
+    """The op types this file runs (tests/test_ops.py counts them as covered)."""
+    return {n.op_type for case in CASES.values() for n in case()[0]}
 
 
 @pytest.fixture(scope="module")
