@@ -16,6 +16,7 @@ import pytest
 from helpers import ATOL, EXPLICIT_BATCH, RTOL, make_model, run_and_compare
 from onnx import defs
 from onnx import helper as oh
+from test_ops_batch_a import covered_ops as batch_a_ops
 
 N = oh.make_node
 I64_MAX = np.iinfo(np.int64).max
@@ -772,7 +773,7 @@ def test_op_untimed(c):
 
 
 def covered_ops():
-    return set().union(*(c.ops for c in CASES))
+    return set().union(*(c.ops for c in CASES)) | batch_a_ops()
 
 
 def test_scope_ops_registered():
@@ -781,14 +782,14 @@ def test_scope_ops_registered():
 
 
 def test_every_registered_op_is_covered():
-    """A new importer without a case here fails this test."""
+    """A new importer without a case here or in tests/device/test_ops_batch_a.py fails this test."""
     all_ops = sorted({s.name for s in defs.get_all_schemas_with_history() if s.domain == ""})
     registered = {op for op in all_ops if _supported(op)}
     listed = set(trt.OnnxParser.supported_operators())
     assert all(_supported(op) for op in listed), "supported_operators and supports_operator differ"
     registered |= listed
     uncovered = sorted(registered - covered_ops())
-    assert not uncovered, f"registered ops with no case in tests/device/test_ops.py: {uncovered}"
+    assert not uncovered, f"registered ops with no case in tests/device/test_ops*.py: {uncovered}"
     assert not _supported("NoSuchOp"), "supports_operator accepts an unknown op type"
 
 

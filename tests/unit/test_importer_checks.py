@@ -245,7 +245,7 @@ def with_bad_bytes(model, name):
 
 
 def test_parser_error_with_non_utf8_node_name():
-    model = make_model([N("Hardmax", ["x"], ["y"], name="nodeZ")], [("x", (2, 3))], ["y"])
+    model = make_model([N("Unique", ["x"], ["y"], name="nodeZ")], [("x", (2, 3))], ["y"])
     data, shown = with_bad_bytes(model, "nodeZ")
     logger = RecordingLogger()
     ok, errors, _ = parse(data, logger)

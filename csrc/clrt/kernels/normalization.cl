@@ -1,5 +1,6 @@
-// Normalization kernels: softmax / log-softmax over one axis, LayerNorm over trailing dims, and
-// reductions over any set of axes. Shapes and ops are runtime arguments (one program).
+// Normalization kernels: softmax / log-softmax over one axis, LayerNorm over trailing dims,
+// reductions over any set of axes and arg-max/min over one. Shapes and ops are runtime
+// arguments (one program).
 // Work-group variants need a power-of-two local size of at most WG_MAX. Build option
 // STORAGE_HALF: tensors are stored as half (vload_half / vstore_half, core OpenCL: no
 // cl_khr_fp16), every sum and statistic is still accumulated in float.
@@ -252,4 +253,23 @@ __kernel void reduce_group(__global const st_t* x, __global st_t* y, IndexPack o
     acc = combine(acc, reduce_map(LD(x, base + pack_offset(&redp, 0, k)), op, shift), c);
   acc = group_reduce(red, acc, c);
   if (lid == 0) ST(y, o, reduce_final(acc, op, count, shift));
+}
+
+// ---- ARGMAX (op 0) / ARGMIN (op 1) over the middle axis of [outer, len, inner]: the first
+// extreme, or the last with select_last. One work-item per output. ----
+__kernel void arg_reduce(__global const st_t* x, __global long* y, int n, int len, int inner,
+                         int op, int select_last) {
+  const int g = get_global_id(0);
+  if (g >= n) return;
+  const int base = (g / inner) * len * inner + g % inner;
+  float best = LD(x, base);
+  long b = 0;
+  for (int k = 1; k < len; ++k) {
+    const float v = LD(x, base + k * inner);
+    if ((op == 0 ? v > best : v < best) || (select_last && v == best)) {
+      best = v;
+      b = k;
+    }
+  }
+  y[g] = b;
 }

@@ -29,6 +29,7 @@ void ensureRegistered() {
     registerReduceImporters();
     registerShapeImporters();
     registerQuantizeImporters();
+    registerCompositeImporters();
   });
 }
 

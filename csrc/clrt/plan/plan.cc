@@ -506,7 +506,7 @@ plan::EngineDesc deserialize(const uint8_t* data, size_t size, bool programBinar
       if (values.count(name))
         r.malformed("shape input name", at, "duplicate '" + printable(name) + "'");
       const std::string field = "shape input '" + printable(name) + "' values";
-      runtime::ValueRange range;
+      ValueRange range;
       const int64_t any = std::numeric_limits<int64_t>::min();
       range.min = readDims(r, field + " min", any);
       range.opt = readDims(r, field + " opt", any);

@@ -36,12 +36,12 @@ struct Config {
   DeviceType device_type = DeviceType::kGPU;
   int32_t dla_core = -1;
   int32_t avg_timing_iterations = 1;
-  std::string device;  // timingCacheDevice() of the builder's device
+  std::string device;                        // timingCacheDevice() of the builder's device
+  py::object progress_monitor = py::none();  // a trt.IProgressMonitor, or None
 };
 
 struct TimingCacheHandle {  // ITimingCache: shared with every config it is set on
   std::shared_ptr<builder::TimingCache> c;
-  py::object progress_monitor = py::none();  // a trt.IProgressMonitor, or None
 };
 
 // The device is opened on first use, not at construction: networks, profiles and parsing need
@@ -80,7 +80,7 @@ void setShapeInput(Profile& pr, const std::string& input, const py::object& lo,
     py::object a = py::module_::import("numpy").attr("asarray")(o, "int64").attr("reshape")(-1);
     return a.attr("tolist")().cast<std::vector<int64_t>>();
   };
-  runtime::ValueRange r{ints(lo), ints(opt), ints(hi)};
+  plan::ValueRange r{ints(lo), ints(opt), ints(hi)};
   CLRT_CHECK(r.min.size() == r.opt.size() && r.opt.size() == r.max.size(), kValue, what, ": min ",
              dimsToString(r.min), ", opt ", dimsToString(r.opt), ", max ", dimsToString(r.max),
              " must have the same number of values");

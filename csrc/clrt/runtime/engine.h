@@ -21,6 +21,7 @@ namespace clrt::runtime {
 using plan::EngineDesc;
 using plan::Profile;
 using plan::ShapeRange;
+using plan::ValueRange;
 
 enum class TensorIOMode { kNONE = 0, kINPUT = 1, kOUTPUT = 2 };
 

@@ -22,6 +22,7 @@ void ensureBuiltins() {
     registerPointwiseTactics();
     registerNormalizationTactics();
     registerMovementTactics();
+    registerScatterTactics();
     registerInt8Tactics();
     registerReformatTactics();
     registerQdqTactics();

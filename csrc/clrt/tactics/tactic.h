@@ -99,6 +99,7 @@ void registerInt8Tactics();           // tactics/int8_*.cc: INT8 CONVOLUTION, MA
 void registerReformatTactics();       // tactics/reformat.cc: REFORMAT
 void registerQdqTactics();            // tactics/quantize_linear.cc: QUANTIZE, DEQUANTIZE
 void registerTensorCoreTactics();     // tactics/tensorcore.cc: NVIDIA mma.sync FP16/INT8 kernels
+void registerScatterTactics();        // tactics/scatter.cc: SCATTER, GATHER (mode ND)
 
 // Helpers shared by tactics.
 cl_mem uploadWeights(ocl::Device& dev, const HostTensor& t);  // float32 copy on the device
