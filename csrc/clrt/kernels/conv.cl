@@ -1,4 +1,5 @@
-// Convolution kernels: register-blocked direct conv, depthwise conv, im2col, bias+act epilogue.
+// Convolution kernels: register-blocked direct conv, depthwise conv and im2col (the CLBlast
+// tactics' bias + activation is gemm.cl's bias_act).
 // Shapes are runtime arguments; only the activation (ACT) and the activation storage
 // (STORAGE_HALF) are build options, so one program per activation and storage serves every
 // convolution layer. The tiling (CONV_KB, CONV_PB) is the tactic's (tactics/convolution.cc), passed
@@ -149,20 +150,4 @@ __kernel void im2col(__global const float* x, long x_off, __global float* col, i
   float v = 0.0f;
   if (ih >= 0 && ih < H && iw >= 0 && iw < W) v = x[x_off + ((size_t)c * H + ih) * W + iw];
   col[(size_t)row * P + p] = v;
-}
-
-// In-place epilogue after a GEMM: y[o][i] = act(y + bias + res), o = outer index (gid 1),
-// i = inner index (gid 0). The bias index is i when bias_inner (MatMul: bias over the last dim)
-// else o % nbias (conv: bias per output channel, outer = n*K + k).
-__kernel void bias_act(__global float* y, __global const float* bias, __global const float* res,
-                       int inner, int outer, int nbias, int bias_inner, int has_bias, int has_res,
-                       float alpha, float beta) {
-  const int i = get_global_id(0);
-  const int o = get_global_id(1);
-  if (i >= inner || o >= outer) return;
-  const size_t idx = (size_t)o * inner + i;
-  float v = y[idx];
-  if (has_bias) v += bias[bias_inner ? i : o % nbias];
-  if (has_res) v += res[idx];
-  y[idx] = apply_act(v, alpha, beta);
 }

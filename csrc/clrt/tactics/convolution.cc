@@ -195,7 +195,8 @@ class GemmConv : public ConvKernelBase {
                "': the CLBlast tactics run FP32 layers only");
     weights_ = ocl::MemHandle(uploadWeights(dev, l.weights.at("kernel")));
     if (s_.has_bias) bias_ = ocl::MemHandle(uploadWeights(dev, l.weights.at("bias")));
-    epi_ = ocl::KernelHandle(make(dev, "bias_act"));
+    // The bias + activation after CLBlast is gemm.cl's (matmul's CLBlast tactic runs it too).
+    epi_ = ocl::KernelHandle(dev.kernel("gemm.cl", s_.ep.options(), "bias_act"));
     if (im2col_) k_ = ocl::KernelHandle(make(dev, "im2col"));
   }
   size_t workspaceSize(const std::vector<Dims>& in, const std::vector<Dims>& out) const override {
