@@ -59,6 +59,8 @@ struct BuilderConfig {
   bool refine_int8_ranges = true;
   int32_t profiling_verbosity = 0;  // ProfilingVerbosity, kept in the engine for the inspector
   std::string network_name;         // kept in the engine (ICudaEngine.name)
+  // Tactic allow/deny patterns (tactics/tactic_filter.h); empty: the CLRT_TACTICS variable.
+  std::string tactic_filter;
   bool getFlag(BuilderFlag f) const { return (flags >> static_cast<int>(f)) & 1u; }
   void setFlag(BuilderFlag f, bool on) {
     const uint64_t bit = uint64_t{1} << static_cast<int>(f);

@@ -1,10 +1,12 @@
 // clrt._clrt._infer_debug: one run of an engine that also returns every device layer's output
-// tensors (clrt.accuracy's per-tensor comparison; TensorRT's debug tensors without a rebuild).
+// tensors (clrt.accuracy's per-tensor comparison; TensorRT's debug tensors without a rebuild);
+// _registered_tactics: every tactic with its layer kind and precisions (tests force each one).
 #include <utility>
 
 #include "clrt/ocl/device.h"
 #include "clrt/python/bindings.h"
 #include "clrt/runtime/engine.h"
+#include "clrt/tactics/tactic.h"
 
 namespace clrt::python {
 namespace {
@@ -56,6 +58,18 @@ void bind_debug(py::module_& m) {
   m.def("_infer_debug", &inferDebug, py::arg("engine"), py::arg("feeds"),
         "clrt.accuracy internals: [(tensor name, array)] of every device layer's outputs in "
         "execution order for one run with `feeds` ({input name: array}).");
+  m.def(
+      "_registered_tactics",
+      [] {
+        std::vector<std::tuple<std::string, std::string, std::vector<std::string>>> out;
+        for (const tactics::Tactic* t : tactics::allTactics()) {
+          std::vector<std::string> precs;
+          for (DataType d : t->precisions()) precs.push_back(dtypeName(d));
+          out.emplace_back(t->name(), ir::layerKindName(t->kind()), precs);
+        }
+        return out;
+      },
+      "[(tactic name, layer kind, [precision names])] of every registered tactic.");
 }
 
 }  // namespace clrt::python

@@ -244,7 +244,7 @@ class Int8ConvTactic : public Tactic {
   std::string name() const override { return name_; }
   ir::LayerKind kind() const override { return ir::LayerKind::kCONVOLUTION; }
   bool eligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
-                const ocl::DeviceInfo& dev) const override {
+                const ocl::DeviceInfo&) const override {
     Spec s;
     if (!convEligible(l, in, &s)) return false;
     const int64_t taps2d = s.win.kh * s.win.kw;
@@ -254,11 +254,14 @@ class Int8ConvTactic : public Tactic {
       case Variant::kDepthwise:
         return taps2d <= kExactTaps && s.Cg == 1 && s.K == s.G;
       case Variant::kGemm:
-        // On CPUs the float-exact direct kernel is ~10x faster: timing it would only slow
-        // builds down.
-        return dev.is_gpu;
+        return true;
     }
     return false;
+  }
+  // On CPUs the float-exact direct kernel is ~10x faster: timing the GEMM would only slow
+  // builds down.
+  bool worthOffering(const ocl::DeviceInfo& dev) const override {
+    return v_ != Variant::kGemm || dev.is_gpu;
   }
   std::unique_ptr<Kernel> instantiate(const ir::Layer& l, ocl::Device& dev) const override {
     switch (v_) {
