@@ -20,11 +20,14 @@
 namespace clrt::tactics {
 
 // The fused epilogue (ir/layer_params.h) and the build option ACT of its program.
+// Build options of the program: one program per file and activation, never per shape.
+inline std::string epilogueOptions(const ir::EpilogueParams& e) {
+  return "-DACT=" + std::to_string(e.act);
+}
 struct Epilogue : ir::EpilogueParams {
   Epilogue() = default;
   explicit Epilogue(const ir::EpilogueParams& p) : ir::EpilogueParams(p) {}
-  // Build options of the program: one program per file and activation, never per shape.
-  std::string options() const { return "-DACT=" + std::to_string(act); }
+  std::string options() const { return epilogueOptions(*this); }
 };
 
 using ir::Window2d;

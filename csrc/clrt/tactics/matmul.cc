@@ -25,12 +25,8 @@ constexpr size_t kMaxBatchDims = 8;
 constexpr int64_t kRowsN = 16;     // columns per gemm_rows work-item
 constexpr int64_t kRowsMaxM = 16;  // below this many rows gemm_tiled's 64-row tiles waste most
 
-struct MatSpec {
+struct MatSpec : ir::MatMulParams {
   std::string layer;
-  bool ta = false, tb = false, b_weights = false, has_bias = false, has_res = false;
-  Epilogue ep;
-  Dims b_dims;
-  int64_t bias_n = 0;
   DataType st = DataType::kFLOAT;  // operand storage: FLOAT, or HALF for an FP16 layer
 };
 
@@ -40,13 +36,7 @@ bool readSpec(const ir::Layer& l, MatSpec* s) {
   const std::optional<ir::MatMulParams> p = ir::matMulParams(l);
   if (!st || !p) return false;
   s->st = *st;
-  s->ta = p->ta, s->tb = p->tb;
-  s->b_weights = p->b_weights;
-  s->b_dims = p->b_dims;
-  s->has_bias = p->has_bias;
-  s->bias_n = p->bias_n;
-  s->has_res = p->has_res;
-  s->ep = Epilogue(p->ep);
+  static_cast<ir::MatMulParams&>(*s) = *p;
   return true;
 }
 
@@ -81,7 +71,7 @@ class MatMulKernel : public Kernel {
       }
     }
     if (s_.has_bias) bias_ = ocl::MemHandle(uploadWeights(dev, l.weights.at("bias")));
-    const std::string opts = s_.ep.options() + storageOption(s_.st) + kTunables;
+    const std::string opts = epilogueOptions(s_.ep) + storageOption(s_.st) + kTunables;
     tiled_ = ocl::KernelHandle(dev.kernel(kFile, opts, "gemm_tiled"));
     rows_ = ocl::KernelHandle(dev.kernel(kFile, opts, "gemm_rows"));
     if (blas_) epi_ = ocl::KernelHandle(dev.kernel(kFile, opts, "bias_act"));

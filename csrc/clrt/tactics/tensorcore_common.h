@@ -31,7 +31,7 @@ int dtCode(DataType t);
 
 // Build options for one program of tc_gemm.cl (the activation comes from `ep`).
 std::string options(const ocl::DeviceInfo& dev, bool int8, bool conv, const Config& c,
-                    const Epilogue& ep, int out_dt, int res_dt, const std::string& extra);
+                    const ir::EpilogueParams& ep, int out_dt, int res_dt, const std::string& extra);
 
 // Row-major [rows x cols] float weights as a zero-padded [prow x pcol] matrix, in half bits or,
 // for INT8, quantized per row by quantizeRows (tactics/weight_quant.h; a non-finite weight is a

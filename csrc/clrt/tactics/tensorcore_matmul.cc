@@ -12,12 +12,9 @@ namespace {
 constexpr size_t kMaxBatchDims = 8;
 constexpr int64_t kMaxBatch = 65535;  // the grid's second dimension
 
-struct Spec {
+struct Spec : ir::MatMulParams {
   std::string layer;
-  bool int8 = false, ta = false, tb = false, b_weights = false, has_bias = false, has_res = false;
-  Epilogue ep;
-  Dims b_dims;
-  int64_t bias_n = 0;
+  bool int8 = false;
   DataType in_dt = DataType::kHALF, res_dt = DataType::kHALF, out_dt = DataType::kHALF;
   float a_scale = 0, b_scale = 0, res_scale = 0, out_scale = 0;
   size_t res_index = 0;
@@ -27,14 +24,8 @@ bool readSpec(const ir::Layer& l, bool int8, Spec* s) {
   const std::optional<ir::MatMulParams> p = ir::matMulParams(l);
   if (!p) return false;
   s->layer = l.name;
+  static_cast<ir::MatMulParams&>(*s) = *p;
   s->int8 = int8;
-  s->ta = p->ta, s->tb = p->tb;
-  s->b_weights = p->b_weights;
-  s->b_dims = p->b_dims;
-  s->has_bias = p->has_bias;
-  s->bias_n = p->bias_n;
-  s->has_res = p->has_res;
-  s->ep = Epilogue(p->ep);
   // Constant weights are packed as one [N][K] matrix: 2-D only.
   if (s->b_weights && s->b_dims.size() != 2) return false;
   const DataType st = int8 ? DataType::kINT8 : DataType::kHALF;
