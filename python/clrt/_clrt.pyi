@@ -519,6 +519,7 @@ class IOptimizationProfile:
 class IBuilderConfig:
     flags: int
     builder_optimization_level: int
+    tactic_filter: str
     profiling_verbosity: ProfilingVerbosity
     int8_calibrator: IInt8Calibrator | None
     progress_monitor: IProgressMonitor | None
@@ -798,3 +799,4 @@ def compile_count() -> int: ...
 def _infer_debug(
     engine: ICudaEngine, feeds: dict[str, npt.ArrayLike]
 ) -> list[tuple[str, npt.NDArray[Any]]]: ...
+def _registered_tactics() -> list[tuple[str, str, list[str]]]: ...

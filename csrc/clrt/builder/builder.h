@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "clrt/builder/timing_cache.h"
 #include "clrt/builder/progress.h"
+#include "clrt/builder/timing_cache.h"
 #include "clrt/core/logger.h"
 #include "clrt/ir/network.h"
 #include "clrt/ocl/device.h"
@@ -66,6 +66,8 @@ struct BuilderConfig {
   std::shared_ptr<TimingCache> timing_cache;
   // config.progress_monitor (not owned; may be null): told of each phase and step of the build.
   ProgressMonitor* progress = nullptr;
+  // Tactic allow/deny patterns (tactics/tactic_filter.h); empty: the CLRT_TACTICS variable.
+  std::string tactic_filter;
   bool getFlag(BuilderFlag f) const { return (flags >> static_cast<int>(f)) & 1u; }
   void setFlag(BuilderFlag f, bool on) {
     const uint64_t bit = uint64_t{1} << static_cast<int>(f);

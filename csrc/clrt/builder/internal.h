@@ -11,6 +11,7 @@
 #include "clrt/builder/builder.h"
 #include "clrt/runtime/shape_resolver.h"
 #include "clrt/tactics/tactic.h"
+#include "clrt/tactics/tactic_filter.h"
 
 namespace clrt::runtime {
 class Engine;
@@ -48,6 +49,7 @@ struct TimingEnv {
   bool time = true;           // false: take the preferred eligible tactic
   bool time_single = false;   // time a lone candidate too (to compare precisions)
   int timed = 0, reused = 0;  // tactic measurements taken / answered by config.timing_cache
+  tactics::TacticFilter filter = tactics::TacticFilter::fromConfigOrEnv(config.tactic_filter);
 };
 // `inDt`/`outDt`: the storage dtype of each input/output for this choice (the network's
 // tensors may still hold other dtypes while precisions are being decided).

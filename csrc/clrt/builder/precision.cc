@@ -165,8 +165,11 @@ void choosePrecisions(State& st) {
       else if (want == DataType::kHALF && !fp16Ok)
         why = lossy ? "FP16 made its error out of proportion on the build-time data"
                     : "its values exceed FP16's range on the build-time data";
-      else if (!tryPrecision(st, static_cast<int>(li), want, inDt, outDt, false, false).tactic)
-        why = str("no ", dtypeName(want), " implementation of ", ir::layerKindName(l.kind));
+      else if (const Choice c =
+                   tryPrecision(st, static_cast<int>(li), want, inDt, outDt, false, false);
+               !c.tactic)
+        why = str("no ", dtypeName(want), " implementation of ", ir::layerKindName(l.kind),
+                  c.why.find("tactic filter") != std::string::npos ? ":" + c.why : "");
       if (why.empty()) {
         allowed = {want};
       } else {

@@ -70,6 +70,27 @@ std::string layerSignature(const ir::Layer& l, DataType prec, const std::vector<
   return o.str();
 }
 
+std::string joined(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+  return s;
+}
+
+// Why a layer has no tactic left once the filter applies: its dtypes, the eligible tactics the
+// filter excluded and every tactic of its kind.
+std::string filterRefusal(const ir::Layer& l, const std::vector<DataType>& inDt,
+                          const std::vector<DataType>& outDt,
+                          const std::vector<std::string>& excluded,
+                          const tactics::TacticFilter& f) {
+  std::vector<std::string> ins, outs, all;
+  for (DataType d : inDt) ins.push_back(dtypeName(d));
+  for (DataType d : outDt) outs.push_back(dtypeName(d));
+  for (const tactics::Tactic* t : tactics::tacticsFor(l.kind)) all.push_back(t->name());
+  return str(" the tactic filter ", f.text(), " excludes its eligible tactics ", joined(excluded),
+             " (inputs ", joined(ins), "; outputs ", joined(outs), "; tactics of ",
+             ir::layerKindName(l.kind), ": ", joined(all), ");");
+}
+
 }  // namespace
 
 Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
@@ -102,11 +123,17 @@ Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
     uint64_t ws;
   };
   std::vector<Candidate> cands;
+  std::vector<std::string> filtered;  // eligible, but excluded by the tactic filter
   Choice c;
   for (const tactics::Tactic* tac : tactics::tacticsFor(l.kind)) {
     const auto precs = tac->precisions();
     if (std::find(precs.begin(), precs.end(), prec) == precs.end()) continue;
     if (!tac->eligible(l, infos, dev.info())) continue;
+    if (!tac->worthOffering(dev.info()) && !env.filter.names(*tac)) continue;
+    if (!env.filter.allows(*tac)) {
+      filtered.push_back(tac->name());
+      continue;
+    }
     auto k = tac->instantiate(l, dev);
     uint64_t ws = 0;
     for (auto& rs : s.max) {
@@ -121,6 +148,7 @@ Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
     cands.push_back({tac, std::move(k), ws});
   }
   if (cands.empty()) {
+    if (!filtered.empty()) c.why += filterRefusal(l, inDt, outDt, filtered, env.filter);
     if (c.why.empty()) c.why = " no tactic supports its inputs";
     return c;
   }

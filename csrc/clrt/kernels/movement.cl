@@ -2,13 +2,6 @@
 // gather-elements, per element size so one program moves any dtype, plus range. Shapes are
 // runtime arguments.
 
-// Iteration dims with operand 0 = source strides, operand 1 = destination strides
-// (tactics/strided.h IndexPack; same layout).
-typedef struct {
-  int rank;
-  int dims[8];
-  int s[3][8];
-} IndexPack;
 
 // dst[dbase + sum idx_d * s1_d] = src[sbase + sum idx_d * s0_d] for every index of p.dims.
 #define STRIDED_COPY(NAME, T)                                                              \
@@ -32,7 +25,6 @@ STRIDED_COPY(copy_2, ushort)
 STRIDED_COPY(copy_4, uint)
 STRIDED_COPY(copy_8, ulong)
 
-#include "run_errors.clh"  // record_error: fails the run naming the layer
 
 // out[o, j, i] = data[o, wrap(indices[j]), i] for data [outer, axis_len, inner]. Indices are
 // int32 or int64 (idx64); negative ones wrap. An out-of-range one is recorded in err (the run

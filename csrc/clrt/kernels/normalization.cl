@@ -5,36 +5,11 @@
 // STORAGE_HALF: tensors are stored as half (vload_half / vstore_half, core OpenCL: no
 // cl_khr_fp16), every sum and statistic is still accumulated in float.
 
-#ifdef STORAGE_HALF
-typedef half st_t;
-#define LD(p, i) vload_half((i), (p))
-#define ST(p, i, v) vstore_half((v), (i), (p))
-#else
-typedef float st_t;
-#define LD(p, i) ((p)[i])
-#define ST(p, i, v) ((p)[i] = (v))
-#endif
 
 #ifndef WG_MAX
 #define WG_MAX 256
 #endif
 
-typedef struct {
-  int rank;
-  int dims[8];
-  int s[3][8];
-} IndexPack;
-
-inline int pack_offset(const IndexPack* p, int k, int i) {
-  int off = 0;
-  for (int d = p->rank - 1; d >= 0; --d) {
-    const int n = p->dims[d];
-    const int q = i / n;
-    off += (i - q * n) * p->s[k][d];
-    i = q;
-  }
-  return off;
-}
 
 // Combines of the reductions: 0 sum, 1 max, 2 min, 3 product. Max and min propagate NaN, as
 // onnxruntime's ReduceMax/ReduceMin do (fmax/fmin alone would drop it).

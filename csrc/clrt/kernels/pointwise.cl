@@ -4,37 +4,7 @@
 // makes the float kernels (*_f) read and write half storage, computing in float; the program
 // without it is the FP32 one.
 
-// ---- Float storage: float, or half (vload_half / vstore_half are core OpenCL, so half storage
-// needs no cl_khr_fp16). ----
-#ifdef STORAGE_HALF
-typedef half st_t;
-#define LD(p, i) vload_half((i), (p))
-#define ST(p, i, v) vstore_half((v), (i), (p))
-#else
-typedef float st_t;
-#define LD(p, i) ((p)[i])
-#define ST(p, i, v) ((p)[i] = (v))
-#endif
 
-// Dims and per-operand element strides of an iteration space, collapsed by the host
-// (tactics/strided.h IndexPack; same layout).
-typedef struct {
-  int rank;
-  int dims[8];
-  int s[3][8];
-} IndexPack;
-
-// Offset of flat index i in operand k of p.
-inline int pack_offset(const IndexPack* p, int k, int i) {
-  int off = 0;
-  for (int d = p->rank - 1; d >= 0; --d) {
-    const int n = p->dims[d];
-    const int q = i / n;
-    off += (i - q * n) * p->s[k][d];
-    i = q;
-  }
-  return off;
-}
 
 // Operand offsets of a binary op. mode 0: both dense, 1: b scalar, 2: a scalar, 3: broadcast.
 inline int2 binary_offsets(const IndexPack* p, int mode, int i) {
@@ -44,23 +14,11 @@ inline int2 binary_offsets(const IndexPack* p, int mode, int i) {
   return (int2)(pack_offset(p, 0, i), pack_offset(p, 1, i));
 }
 
-#include "activation.clh"  // ACT1..ACT12: the activations (codes 1..12)
 
 // ---- activations (1..12, the codes of activation.clh) and unary math (20..30, 32..43) ----
 inline float unary_op(float x, int op, float a, float b) {
   switch (op) {
-    case 1: return ACT1(x, a, b);
-    case 2: return ACT2(x, a, b);
-    case 3: return ACT3(x, a, b);
-    case 4: return ACT4(x, a, b);
-    case 5: return ACT5(x, a, b);
-    case 6: return ACT6(x, a, b);
-    case 7: return ACT7(x, a, b);
-    case 8: return ACT8(x, a, b);
-    case 9: return ACT9(x, a, b);
-    case 10: return ACT10(x, a, b);
-    case 11: return ACT11(x, a, b);
-    case 12: return ACT12(x, a, b);
+    ACT_CASES(x, a, b)
     case 20: return exp(x);
     case 21: return log(x);
     case 22: return sqrt(x);
@@ -148,7 +106,6 @@ inline float binop_f(float a, float b, int op) {
   }
 }
 
-#include "run_errors.clh"  // record_error: fails the run naming the layer
 
 // Integer division truncates (as C and onnxruntime); x/0 and x%0 are recorded in err (the run
 // then fails naming the layer, as onnxruntime's does) and give 0; MIN/-1 wraps instead of

@@ -5,6 +5,7 @@
 #include "clrt/ocl/device.h"
 #include "clrt/python/bindings.h"
 #include "clrt/runtime/engine.h"
+#include "clrt/tactics/tactic_filter.h"
 
 namespace clrt::python {
 namespace {
@@ -255,6 +256,14 @@ void bindConfig(py::module_& m) {
             c.cfg.optimization_level = level;
           },
           "0 takes each layer's preferred tactic untimed; higher levels time the candidates.")
+      .def_property(
+          "tactic_filter", [](const Config& c) { return c.cfg.tactic_filter; },
+          [](Config& c, const std::string& spec) {
+            tactics::TacticFilter::parse(spec, "config.tactic_filter");  // refuses typos now
+            c.cfg.tactic_filter = spec;
+          },
+          "Comma-separated tactic name globs the builder may choose ('conv.tc_int8'), '-' "
+          "denies ('-conv.*_clblast'); '' leaves the choice to CLRT_TACTICS, else all.")
       .def(
           "add_optimization_profile",
           [](Config& c, const Profile& pr) {

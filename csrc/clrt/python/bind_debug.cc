@@ -1,6 +1,7 @@
 // Debug tensors (TensorRT 10): IDebugListener, the execution context's debug states and
-// listener, infer(feeds, debug=True); and clrt._clrt._infer_debug, one run of an engine that also
-// returns every device layer's output tensors (clrt.accuracy's per-tensor comparison).
+// listener, infer(feeds, debug=True); clrt._clrt._infer_debug, one run of an engine that also
+// returns every device layer's output tensors (clrt.accuracy's per-tensor comparison); and
+// _registered_tactics: every tactic with its layer kind and precisions (tests force each one).
 #include <algorithm>
 #include <cmath>
 #include <utility>
@@ -9,6 +10,7 @@
 #include "clrt/python/bindings.h"
 #include "clrt/python/context.h"
 #include "clrt/runtime/engine.h"
+#include "clrt/tactics/tactic.h"
 
 namespace clrt::python {
 namespace {
@@ -252,6 +254,18 @@ void bind_debug(py::module_& m) {
   m.def("_infer_debug", &inferDebug, py::arg("engine"), py::arg("feeds"),
         "clrt.accuracy internals: [(tensor name, array)] of every device layer's outputs in "
         "execution order for one run with `feeds` ({input name: array}).");
+  m.def(
+      "_registered_tactics",
+      [] {
+        std::vector<std::tuple<std::string, std::string, std::vector<std::string>>> out;
+        for (const tactics::Tactic* t : tactics::allTactics()) {
+          std::vector<std::string> precs;
+          for (DataType d : t->precisions()) precs.push_back(dtypeName(d));
+          out.emplace_back(t->name(), ir::layerKindName(t->kind()), precs);
+        }
+        return out;
+      },
+      "[(tactic name, layer kind, [precision names])] of every registered tactic.");
 }
 
 }  // namespace clrt::python

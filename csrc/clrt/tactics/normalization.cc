@@ -12,7 +12,10 @@ namespace clrt::tactics {
 namespace {
 
 constexpr const char* kFile = "normalization.cl";
-constexpr size_t kWgMax = 256;  // WG_MAX in normalization.cl
+// The largest work-group of the reductions (WG_MAX of normalization.cl: their local arrays),
+// passed as a build option.
+constexpr size_t kWgMax = 256;
+std::string programOptions(DataType st) { return storageOption(st) + str(" -DWG_MAX=", kWgMax); }
 
 // Largest power of two <= min(n, kWgMax, what the kernel allows on the device).
 size_t groupSize(cl_kernel k, cl_device_id dev, int64_t n) {
@@ -52,7 +55,7 @@ class SoftmaxKernel : public Kernel {
  public:
   SoftmaxKernel(ocl::Device& dev, const ir::Layer& l, bool log)
       : st_(storageOf(l)),
-        k_(dev, kFile, storageOption(st_)),
+        k_(dev, kFile, programOptions(st_)),
         dev_(dev.id()),
         layer_(l.name),
         axis_(l.attrs.i("axis", -1)),
@@ -108,7 +111,7 @@ class LayerNormKernel : public Kernel {
  public:
   LayerNormKernel(ocl::Device& dev, const ir::Layer& l)
       : st_(storageOf(l)),
-        k_(dev, kFile, storageOption(st_)),
+        k_(dev, kFile, programOptions(st_)),
         dev_(dev.id()),
         layer_(l.name),
         axis_(l.attrs.i("axis", -1)),
@@ -189,7 +192,7 @@ class ReduceKernel : public Kernel {
  public:
   ReduceKernel(ocl::Device& dev, const ir::Layer& l, int op)
       : st_(storageOf(l)),
-        k_(dev, kFile, storageOption(st_)),
+        k_(dev, kFile, programOptions(st_)),
         dev_(dev.id()),
         layer_(l.name),
         op_(op),

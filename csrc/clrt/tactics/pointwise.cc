@@ -2,8 +2,8 @@
 // WHERE, all served by the program built from kernels/pointwise.cl: the FP32 one, or for FP16
 // layers its STORAGE_HALF variant (half storage, float arithmetic).
 #include <cmath>
-#include <limits>
 
+#include "clrt/core/kernel_codes.h"
 #include "clrt/tactics/compute_common.h"
 #include "clrt/tactics/run_errors.h"
 #include "clrt/tactics/strided.h"
@@ -18,14 +18,7 @@ int codeOf(const std::map<std::string, int>& table, const std::string& key) {
   return it == table.end() ? -1 : it->second;
 }
 
-// Codes shared with unary_op() in pointwise.cl (activations match the conv epilogue).
-const std::map<std::string, int>& activationCodes() {
-  static const std::map<std::string, int> m = {
-      {"RELU", 1}, {"LEAKY_RELU", 2},   {"CLIP", 3},       {"SIGMOID", 4},
-      {"TANH", 5}, {"HARD_SIGMOID", 6}, {"HARD_SWISH", 7}, {"GELU_ERF", 8},
-      {"ELU", 9},  {"SOFTPLUS", 10},    {"GELU_TANH", 11}, {"SELU", 12}};
-  return m;
-}
+// Codes of unary_op() in pointwise.cl past the activations (core/kernel_codes.h: 1..19).
 const std::map<std::string, int>& unaryCodes() {
   static const std::map<std::string, int> m = {
       {"EXP", 20},   {"LOG", 21},   {"SQRT", 22},  {"RECIP", 23}, {"ABS", 24},   {"NEG", 25},
@@ -67,22 +60,6 @@ bool rankOk(const std::vector<ir::TensorInfo>& in) {
   for (auto& t : in)
     if (t.dims.size() > static_cast<size_t>(kMaxKernelRank)) return false;
   return true;
-}
-
-// ONNX Selu's defaults (alpha, gamma), as float32 values.
-constexpr double kSeluAlpha = 1.67326319217681884765625, kSeluGamma = 1.05070102214813232421875;
-
-// The activation parameters with ONNX's defaults where the importer left them out.
-std::pair<float, float> activationParams(const ir::Attrs& a, const std::string& type) {
-  const double inf = std::numeric_limits<float>::infinity();
-  double alpha = 0, beta = 0;
-  if (type == "LEAKY_RELU") alpha = 0.01;
-  if (type == "ELU") alpha = 1.0;
-  if (type == "CLIP") alpha = -inf, beta = inf;
-  if (type == "HARD_SIGMOID") alpha = 0.2, beta = 0.5;
-  if (type == "HARD_SWISH") alpha = 1.0 / 6.0, beta = 0.5;
-  if (type == "SELU") alpha = kSeluAlpha, beta = kSeluGamma;
-  return {static_cast<float>(a.f("alpha", alpha)), static_cast<float>(a.f("beta", beta))};
 }
 
 // Float-valued input i is stored as the layer precision says (FLOAT, or HALF for FP16).
@@ -326,7 +303,7 @@ class WhereKernel : public Kernel {
 
 bool activationEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
                         const ocl::DeviceInfo&) {
-  return in.size() == 1 && floatOk(l, in, 0) && codeOf(activationCodes(), l.attrs.s("type")) > 0;
+  return in.size() == 1 && floatOk(l, in, 0) && findActivation(l.attrs.s("type")) != nullptr;
 }
 
 bool unaryEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
@@ -399,10 +376,11 @@ void registerPointwiseTactics() {
       "activation.pointwise", L::kACTIVATION, activationEligible,
       [](const ir::Layer& l, ocl::Device& dev) -> std::unique_ptr<Kernel> {
         const std::string type = l.attrs.s("type");
-        const int code = codeOf(activationCodes(), type);
-        CLRT_CHECK(code > 0, kBuild, "ACTIVATION layer '", l.name, "': unknown type '", type, "'");
-        auto [a, b] = activationParams(l.attrs, type);
-        return std::make_unique<UnaryKernel>(dev, l, code, a, b);
+        const ActivationInfo* act = findActivation(type);
+        CLRT_CHECK(act, kBuild, "ACTIVATION layer '", l.name, "': unknown type '", type, "'");
+        const auto a = static_cast<float>(l.attrs.f("alpha", act->alpha));
+        const auto b = static_cast<float>(l.attrs.f("beta", act->beta));
+        return std::make_unique<UnaryKernel>(dev, l, act->code, a, b);
       },
       kFloatHalf));
   registerTactic(std::make_unique<FnTactic>(

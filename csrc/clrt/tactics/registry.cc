@@ -44,6 +44,13 @@ std::vector<const Tactic*> tacticsFor(ir::LayerKind kind) {
   return out;
 }
 
+std::vector<const Tactic*> allTactics() {
+  ensureBuiltins();
+  std::vector<const Tactic*> out;
+  for (auto& t : all()) out.push_back(t.get());
+  return out;
+}
+
 const Tactic* findTactic(const std::string& name) {
   ensureBuiltins();
   for (auto& t : all())
