@@ -1,8 +1,6 @@
 // Pooling kernels: windowed MAX/AVERAGE over [N*C, D, H, W] and global MAX/AVERAGE reductions.
 // Shapes are runtime arguments; the only build option is the storage (one program per storage).
 
-#include "storage.clh"
-
 // One work-item per output element of [N*C, D, H, W] (1-D and 2-D read as D = H = 1). A window
 // tap counts as padding when it lies in the pad region [-pf, D + pk) x [-pt, H + pb) x
 // [-pl, W + pr) but outside the input; taps past the padded end (ceil mode) count for neither
@@ -84,7 +82,9 @@ __kernel void global_pool_loop(__global const st_t* x, __global st_t* y, int NC,
 
 // Global pooling, one work-group of GPOOL_WG work-items per (n, c): a tree reduction in local
 // memory, for large HW on GPUs. Launch with local size GPOOL_WG and global NC * GPOOL_WG.
+#ifndef GPOOL_WG
 #define GPOOL_WG 128
+#endif
 __kernel __attribute__((reqd_work_group_size(GPOOL_WG, 1, 1))) void global_pool_reduce(
     __global const st_t* x, __global st_t* y, int NC, int HW, int is_max) {
   __local float lm[GPOOL_WG];

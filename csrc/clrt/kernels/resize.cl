@@ -1,7 +1,6 @@
 // Resize over up to 8 dims (ONNX Resize / Upsample): nearest, linear and cubic sampling with
 // every coordinate transform, exclude_outside and antialias. One work-item per output element;
 // each dim contributes its own taps and weights, so only resized dims cost more than one tap.
-#include "storage.clh"
 
 #define RMAX 8
 

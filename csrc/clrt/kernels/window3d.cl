@@ -1,8 +1,6 @@
 // Direct 3-D window kernels: convolution (with the fused epilogue) and transposed convolution
 // (ONNX ConvTranspose) over 1 to 3 spatial dims, lower ranks read as D = H = 1. One work-item
 // per output element. x [N, C, D, H, W] in the layer's storage; weights and arithmetic float.
-#include "activation.clh"
-#include "storage.clh"
 
 // Same layout as WinPack in tactics/window3d.cc: {D, H, W} entries per field.
 typedef struct {

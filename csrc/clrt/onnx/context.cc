@@ -58,6 +58,7 @@ int ImportContext::graphOutput(const std::string& name) {
   l.onnx_nodes.push_back(name);
   net_.tensors[l.outputs[0]].dtype = net_.tensors[t].dtype;
   net_.tensors[l.outputs[0]].dims = net_.tensors[t].dims;
+  if (net_.tensors[t].is_input) net_.tensors[l.outputs[0]].onnx_name = name;
   return l.outputs[0];
 }
 
@@ -262,6 +263,21 @@ ir::Layer& ImportContext::add(LayerKind kind, const std::vector<int>& inputs, in
   ir::Layer& l = addLayer(kind, inputs, names);
   for (int i = 0; i < n; ++i)
     if (hasOutput(i)) tensors_[node_->output(i)] = l.outputs[i];
+  return l;
+}
+
+ir::Layer& ImportContext::addMapped(LayerKind kind, const std::vector<int>& inputs,
+                                    const std::vector<int>& nodeOutputs) {
+  std::vector<std::string> names;
+  for (size_t k = 0; k < nodeOutputs.size(); ++k) {
+    const int i = nodeOutputs[k];
+    names.push_back(i >= 0 && hasOutput(i) ? node_->output(i)
+                                           : internalName(str(label_, "_t", sub_, "_", k)));
+  }
+  ir::Layer& l = addLayer(kind, inputs, names);
+  for (size_t k = 0; k < nodeOutputs.size(); ++k)
+    if (nodeOutputs[k] >= 0 && hasOutput(nodeOutputs[k]))
+      tensors_[node_->output(nodeOutputs[k])] = l.outputs[k];
   return l;
 }
 

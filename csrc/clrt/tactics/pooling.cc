@@ -11,7 +11,9 @@ namespace clrt::tactics {
 namespace {
 
 constexpr const char* kFile = "pooling.cl";
-constexpr size_t kReduceWG = 128;  // GPOOL_WG in pooling.cl
+// The global pooling reduction's work-group size (GPOOL_WG of pooling.cl, a power of two),
+// passed as a build option.
+constexpr size_t kReduceWG = 128;
 
 // Same layout as PoolPack in pooling.cl: {D, H, W} per field, lower ranks padded in front.
 struct PoolPack {
@@ -36,32 +38,15 @@ struct PoolSpec {
 bool readSpec(const ir::Layer& l, PoolSpec* s) {
   s->layer = l.name;
   const std::optional<DataType> st = floatStorage(l);
-  if (!st) return false;
+  const std::optional<ir::PoolParams> p = ir::poolParams(l);
+  if (!st || !p) return false;
   s->st = *st;
-  const std::string type = l.attrs.s("type", "MAX");
-  if (type != "MAX" && type != "AVERAGE" && type != "LP") return false;
-  s->is_max = type == "MAX";
-  s->is_lp = type == "LP";
-  s->p = static_cast<float>(l.attrs.i("p", 2));
-  s->global = l.attrs.i("global", 0) != 0;
-  if (s->is_lp && (s->global || s->p < 1)) return false;
-  s->count_include_pad = l.attrs.i("count_include_pad", 0) != 0;
+  s->is_max = p->is_max, s->is_lp = p->is_lp, s->global = p->global;
+  s->count_include_pad = p->count_include_pad, s->p = p->p;
   if (s->global) return true;
-  s->window = l.attrs.ints("window");
-  const size_t n = s->window.size();
-  if (n < 1 || n > 3) return false;
-  s->strides = l.attrs.ints("strides", std::vector<int64_t>(n, 1));
-  s->dilations = l.attrs.ints("dilations", std::vector<int64_t>(n, 1));
-  s->pads = l.attrs.ints("pads", std::vector<int64_t>(2 * n, 0));
-  s->auto_pad = l.attrs.s("auto_pad", "NOTSET");
-  if (s->auto_pad.empty()) s->auto_pad = "NOTSET";
-  if (s->strides.size() != n || s->dilations.size() != n || s->pads.size() != 2 * n) return false;
-  for (size_t i = 0; i < n; ++i)
-    if (s->window[i] < 1 || s->strides[i] < 1 || s->dilations[i] < 1 || s->pads[i] < 0 ||
-        s->pads[n + i] < 0)
-      return false;
-  return s->auto_pad == "NOTSET" || s->auto_pad == "VALID" || s->auto_pad == "SAME_UPPER" ||
-         s->auto_pad == "SAME_LOWER";
+  s->window = p->window, s->strides = p->strides, s->dilations = p->dilations, s->pads = p->pads;
+  s->auto_pad = p->win.auto_pad;
+  return true;
 }
 
 // Whether the window fits an input of `rank`: one entry per spatial dim, or the 2-D form
@@ -78,7 +63,7 @@ class PoolKernel : public Kernel {
   PoolKernel(const ir::Layer& l, ocl::Device& dev) : gpu_(dev.info().is_gpu) {
     CLRT_CHECK(readSpec(l, &s_), kBuild, "pooling layer '", l.name,
                "' has attributes the pooling tactic does not support");
-    const std::string opts = storageOption(s_.st);
+    const std::string opts = storageOption(s_.st) + str(" -DGPOOL_WG=", kReduceWG);
     if (s_.global) {
       loop_ = ocl::KernelHandle(dev.kernel(kFile, opts, "global_pool_loop"));
       reduce_ = ocl::KernelHandle(dev.kernel(kFile, opts, "global_pool_reduce"));

@@ -53,9 +53,9 @@ bool readSpec(const ir::Layer& l, bool transposed, Spec* s) {
   s->dilations = l.attrs.ints("dilations", std::vector<int64_t>(s->nsp, 1));
   s->pads = l.attrs.ints("pads", std::vector<int64_t>(2 * s->nsp, 0));
   s->auto_pad = l.attrs.s("auto_pad", "NOTSET");
-  auto ep = readEpilogue(l.attrs);
+  const std::optional<ir::EpilogueParams> ep = ir::epilogueParams(l.attrs);
   if (!ep || (transposed && ep->act != 0)) return false;
-  s->ep = *ep;
+  s->ep = Epilogue(*ep);
   for (size_t i = 0; i < s->nsp; ++i)
     if (i >= s->strides.size() || i >= s->dilations.size() || s->strides[i] < 1 ||
         s->dilations[i] < 1)

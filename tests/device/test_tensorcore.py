@@ -1,0 +1,198 @@
+# Tensor-core tactics (conv/matmul .tc_fp16 / .tc_int8): FP16 and INT8 engines vs NumPy and
+# onnxruntime, and the builder really choosing them. Runs where the current OpenCL device is
+# NVIDIA; elsewhere only with CLRT_TC_EMULATE=1 (the mma emulated in local memory: slow).
+import json
+import os
+
+import clrt as trt
+import numpy as np
+import pytest
+from helpers import EXPLICIT_BATCH, deserialize, make_config, make_model, ort_run, parse_network
+from onnx.helper import make_node as N
+
+_DEV = trt.current_device()
+_NVIDIA = "NVIDIA" in _DEV.vendor.upper()
+_EMULATED = os.environ.get("CLRT_TC_EMULATE", "0") not in ("", "0")
+pytestmark = pytest.mark.skipif(
+    not (_NVIDIA or _EMULATED),
+    reason=f"tensor-core tactics need an NVIDIA OpenCL device (current: {_DEV.name}); "
+    "CLRT_TC_EMULATE=1 runs them emulated",
+)
+
+# FP16 storage rounds every stored value to 11 significant bits (relative 4.9e-4) and the
+# inputs too; accumulation is FP32. Errors are judged relative to the output's largest value.
+FP16_REL = 4e-3
+# INT8 against the FP32 reference: per-tensor activation and per-channel weight quantization
+# over two or three layers.
+INT8_REL = 0.06
+
+
+def chosen(engine):
+    """The tactic of every layer, from the engine inspector (built with DETAILED verbosity)."""
+    info = engine.create_engine_inspector().get_engine_information(trt.LayerInformationFormat.JSON)
+    return [layer.get("TacticName", "") for layer in json.loads(info)["Layers"]]
+
+
+def rel_err(got, ref):
+    ref = np.asarray(ref, np.float64)
+    return float(np.abs(np.asarray(got, np.float64) - ref).max() / np.abs(ref).max())
+
+
+def build(builder, network, config):
+    config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED  # tactics in the inspector
+    plan = builder.build_serialized_network(network, config)
+    assert plan is not None, "build_serialized_network returned None"
+    return deserialize(bytes(plan))
+
+
+@pytest.mark.parametrize(
+    "a_shape, b_shape, trans_b",
+    [
+        ((200, 136), (136, 72), False),
+        ((3, 130, 72), (72, 200), False),
+        ((2, 64, 96), (2, 40, 96), True),
+    ],
+)
+def test_fp16_matmul_two_inputs(a_shape, b_shape, trans_b):
+    """One MatrixMultiply of two activations in FP16: matmul.tc_fp16 against NumPy. The network
+    I/O is FLOAT (the builder reformats to HALF); inputs are half-representable values."""
+    log = trt.Logger(trt.Logger.WARNING)
+    builder = trt.Builder(log)
+    network = builder.create_network(EXPLICIT_BATCH)
+    a = network.add_input("a", trt.float32, a_shape)
+    b = network.add_input("b", trt.float32, b_shape)
+    op = trt.MatrixOperation.TRANSPOSE if trans_b else trt.MatrixOperation.NONE
+    out = network.add_matrix_multiply(a, trt.MatrixOperation.NONE, b, op).get_output(0)
+    out.name = "c"
+    network.mark_output(out)
+    config = make_config(builder, opt_level=0)
+    config.set_flag(trt.BuilderFlag.FP16)
+    engine = build(builder, network, config)
+    assert "matmul.tc_fp16" in chosen(engine), chosen(engine)
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, a_shape).astype(np.float16).astype(np.float32)
+    y = rng.uniform(-1, 1, b_shape).astype(np.float16).astype(np.float32)
+    got = engine.create_execution_context().infer({"a": x, "b": y})["c"]
+    yy = np.swapaxes(y, -1, -2) if trans_b else y
+    ref = np.matmul(x.astype(np.float64), yy.astype(np.float64))
+    assert got.shape == ref.shape
+    assert rel_err(got, ref) < FP16_REL
+
+
+def conv_net(rng):
+    """Conv 7x7/2 (C=3: the generic gather) -> ReLU -> Conv 3x3 (C=32) -> ReLU -> Conv 1x1 with
+    a residual Add -> ReLU -> Conv 1x1/2 -> GlobalAveragePool -> Gemm (constant weights)."""
+
+    def w(*shape):
+        return (rng.standard_normal(shape) * np.sqrt(2.0 / np.prod(shape[1:]))).astype(np.float32)
+
+    def b(n):
+        return rng.uniform(-0.1, 0.1, n).astype(np.float32)
+
+    inits = {"w1": w(32, 3, 7, 7), "b1": b(32), "w2": w(32, 32, 3, 3), "b2": b(32)}
+    inits.update({"w3": w(32, 32, 1, 1), "b3": b(32), "w4": w(72, 32, 1, 1), "b4": b(72)})
+    inits.update({"wf": w(10, 72), "bf": b(10)})
+    nodes = [
+        N("Conv", ["input", "w1", "b1"], ["c1"], pads=[3, 3, 3, 3], strides=[2, 2]),
+        N("Relu", ["c1"], ["r1"]),
+        N("Conv", ["r1", "w2", "b2"], ["c2"], pads=[1, 1, 1, 1]),
+        N("Relu", ["c2"], ["r2"]),
+        N("Conv", ["r2", "w3", "b3"], ["c3"]),
+        N("Add", ["c3", "r1"], ["s3"]),
+        N("Relu", ["s3"], ["r3"]),
+        N("Conv", ["r3", "w4", "b4"], ["c4"], strides=[2, 2]),
+        N("GlobalAveragePool", ["c4"], ["g"]),
+        N("Flatten", ["g"], ["f"]),
+        N("Gemm", ["f", "wf", "bf"], ["output"], transB=1),
+    ]
+    return make_model(nodes, [("input", (4, 3, 30, 26))], [("output", (4, 10))], inits)
+
+
+def test_fp16_conv_net():
+    """FP16 engine of a small CNN (tc_conv generic and channel-aligned gathers, residual
+    epilogue, constant-weight matmul) against onnxruntime FP32."""
+    rng = np.random.default_rng(1)
+    model = conv_net(rng)
+    x = rng.uniform(-1, 1, (4, 3, 30, 26)).astype(np.float32)
+    log = trt.Logger(trt.Logger.WARNING)
+    builder, network, _ = parse_network(model, logger=log)
+    config = make_config(builder, opt_level=0)
+    config.set_flag(trt.BuilderFlag.FP16)
+    engine = build(builder, network, config)
+    assert chosen(engine).count("conv.tc_fp16") == 4, chosen(engine)
+    got = engine.create_execution_context().infer({"input": x})["output"]
+    ref = ort_run(model, {"input": x})["output"]
+    assert rel_err(got, ref) < FP16_REL * 2
+
+
+def all_ranges(model, feeds):
+    """max |value| of every tensor of the model on `feeds` (onnxruntime FP32)."""
+    import onnx
+
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    known = {o.name for o in m.graph.output}
+    for node in m.graph.node:
+        for name in node.output:
+            if name not in known:
+                m.graph.output.append(onnx.helper.make_empty_tensor_value_info(name))
+    vals = ort_run(m, feeds)
+    vals.update(feeds)
+    return {k: float(np.abs(v).max()) for k, v in vals.items()}
+
+
+def test_int8_conv_net():
+    """INT8 engine (dynamic ranges from an FP32 run) of the same CNN: conv.tc_int8 layers,
+    against onnxruntime FP32 within quantization error."""
+    rng = np.random.default_rng(2)
+    model = conv_net(rng)
+    x = rng.uniform(-1, 1, (4, 3, 30, 26)).astype(np.float32)
+    ranges = all_ranges(model, {"input": x})
+    log = trt.Logger(trt.Logger.WARNING)
+    builder, network, _ = parse_network(model, logger=log)
+    tensors = {}
+    for i in range(network.num_inputs):
+        tensors[network.get_input(i).name] = network.get_input(i)
+    for li in range(network.num_layers):
+        layer = network.get_layer(li)
+        for o in range(layer.num_outputs):
+            tensors[layer.get_output(o).name] = layer.get_output(o)
+    for name, t in tensors.items():
+        if name in ranges and ranges[name] > 0:
+            t.set_dynamic_range(-ranges[name], ranges[name])
+    config = make_config(builder, opt_level=0)
+    config.set_flag(trt.BuilderFlag.INT8)
+    engine = build(builder, network, config)
+    assert chosen(engine).count("conv.tc_int8") >= 3, chosen(engine)
+    got = engine.create_execution_context().infer({"input": x})["output"]
+    ref = ort_run(model, {"input": x})["output"]
+    assert rel_err(got, ref) < INT8_REL
+
+
+def test_int8_matmul_weights():
+    """INT8 MatMul with constant weights (per-column weight scales) + bias + ReLU."""
+    rng = np.random.default_rng(3)
+    w = (rng.standard_normal((96, 80)) / np.sqrt(96)).astype(np.float32)
+    bias = rng.uniform(-0.1, 0.1, 80).astype(np.float32)
+    nodes = [
+        N("MatMul", ["input", "w"], ["m"]),
+        N("Add", ["m", "b"], ["a"]),
+        N("Relu", ["a"], ["output"]),
+    ]
+    model = make_model(nodes, [("input", (70, 96))], [("output", (70, 80))], {"w": w, "b": bias})
+    x = rng.uniform(-1, 1, (70, 96)).astype(np.float32)
+    ranges = all_ranges(model, {"input": x})
+    log = trt.Logger(trt.Logger.WARNING)
+    builder, network, _ = parse_network(model, logger=log)
+    network.get_input(0).set_dynamic_range(-ranges["input"], ranges["input"])
+    for li in range(network.num_layers):
+        out = network.get_layer(li).get_output(0)
+        if out.name in ranges:
+            out.set_dynamic_range(-ranges[out.name], ranges[out.name])
+    config = make_config(builder, opt_level=0)
+    config.set_flag(trt.BuilderFlag.INT8)
+    engine = build(builder, network, config)
+    assert "matmul.tc_int8" in chosen(engine), chosen(engine)
+    got = engine.create_execution_context().infer({"input": x})["output"]
+    ref = np.maximum(x.astype(np.float64) @ w + bias, 0)
+    assert rel_err(got, ref) < INT8_REL / 2

@@ -1,0 +1,272 @@
+# TensorRT API that scripts and Polygraphy reach for: plugin init, tensor formats/locations,
+# shape-tensor flags, profiling verbosity, stream readers, IProfiler, calibration profiles,
+# pagelocked buffers and the clrt.tensorrt module.
+import importlib.util
+import sys
+
+import clrt as trt
+import numpy as np
+import pytest
+from helpers import (
+    MODELS,
+    ROOT,
+    assert_close,
+    build_plan,
+    deserialize,
+    fmnist,
+    make_config,
+    make_model,
+    ort_run,
+    parse_network,
+    rand,
+)
+from onnx import helper
+
+MODEL = MODELS / "fmnist_cnn.onnx"
+BATCH = {"input": ((1, 1, 28, 28), (2, 1, 28, 28), (4, 1, 28, 28))}
+
+
+@pytest.fixture(scope="module")
+def plan():
+    return build_plan(MODEL, BATCH, opt_level=0)
+
+
+@pytest.fixture(scope="module")
+def engine(plan):
+    return deserialize(plan)
+
+
+def test_init_libnvinfer_plugins_is_a_no_op_returning_true():
+    assert trt.init_libnvinfer_plugins(trt.Logger(), "") is True
+    assert trt.init_libnvinfer_plugins(None, "custom") is True
+
+
+def test_tensor_formats_and_locations(engine):
+    for name in ("input", "logits"):
+        assert engine.get_tensor_format(name) == trt.TensorFormat.LINEAR
+        assert engine.get_tensor_format_desc(name) == "Row major linear FP32 format (kLINEAR)"
+        assert engine.get_tensor_location(name) == trt.TensorLocation.DEVICE
+        assert engine.get_tensor_vectorized_dim(name) == -1
+        assert engine.get_tensor_components_per_element(name) == 1
+        assert engine.is_shape_inference_io(name) is False
+    assert int(trt.TensorFormat.HWC8) == 2 and int(trt.TensorFormat.DHWC) == 12  # TensorRT's
+    for query in (engine.get_tensor_format, engine.get_tensor_location):
+        with pytest.raises(ValueError, match="nope"):
+            query("nope")
+
+
+def test_engine_properties(engine):
+    assert engine.refittable is False
+    assert engine.num_optimization_profiles == 1
+    assert engine.get_tensor_profile_shape("input", 0) == list(BATCH["input"])
+
+
+@pytest.mark.parametrize("verbosity", ["DETAILED", "LAYER_NAMES_ONLY", "NONE"])
+def test_profiling_verbosity_is_kept_in_the_engine(verbosity):
+    builder, network, _ = parse_network(MODEL)
+    config = make_config(builder, BATCH, opt_level=0)
+    config.profiling_verbosity = getattr(trt.ProfilingVerbosity, verbosity)
+    engine = deserialize(builder.build_serialized_network(network, config))
+    assert engine.profiling_verbosity == getattr(trt.ProfilingVerbosity, verbosity)
+
+
+def test_shape_and_execution_tensors():
+    """Shape(x) -> Reshape(x, shape): the Shape output is a shape tensor read only by shape
+    arithmetic's consumer Reshape (a shape input), x and y are execution tensors."""
+    model = make_model(
+        [
+            helper.make_node("Shape", ["x"], ["s"]),
+            helper.make_node("Reshape", ["x", "s"], ["y"]),
+            helper.make_node("Relu", ["y"], ["z"]),
+        ],
+        [("x", ["N", 4])],
+        [("z", ["N", 4])],
+    )
+    _, network, _ = parse_network(model)
+    tensors = {network.get_input(0).name: network.get_input(0)}
+    for layer in network:
+        for i in range(layer.num_outputs):
+            tensors[layer.get_output(i).name] = layer.get_output(i)
+    assert not tensors["x"].is_shape_tensor and tensors["x"].is_execution_tensor
+    assert not tensors["z"].is_shape_tensor and tensors["z"].is_execution_tensor
+    assert tensors["s"].is_shape_tensor
+    assert tensors["s"].dtype == trt.DataType.INT64
+
+
+class BytesReader(trt.IStreamReader):
+    def __init__(self, data):
+        trt.IStreamReader.__init__(self)
+        self.data, self.pos, self.reads = bytes(data), 0, 0
+
+    def read(self, size):
+        self.reads += 1
+        part = self.data[self.pos : self.pos + size]
+        self.pos += len(part)
+        return part
+
+
+class BytesReaderV2(trt.IStreamReaderV2):
+    def __init__(self, data):
+        trt.IStreamReaderV2.__init__(self)
+        self.data, self.pos, self.streams = bytes(data), 0, []
+
+    def read(self, size, stream):
+        self.streams.append(stream)
+        part = self.data[self.pos : self.pos + size]
+        self.pos += len(part)
+        return part
+
+    def seek(self, offset, where):
+        self.pos = offset if where == trt.SeekPosition.SET else self.pos + offset
+        return True
+
+
+@pytest.mark.parametrize("reader_class", [BytesReader, BytesReaderV2])
+def test_deserialize_from_a_stream_reader(plan, reader_class):
+    runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
+    reader = reader_class(plan)
+    engine = runtime.deserialize_cuda_engine(reader)
+    assert reader.pos == len(plan)
+    x = rand((2, 1, 28, 28), seed=3)
+    out = engine.create_execution_context().infer({"input": x})["logits"]
+    assert_close(out, ort_run(MODEL, {"input": x})["logits"])
+    with pytest.raises(trt.EngineFormatError, match="BytesReader.* gave no bytes"):
+        runtime.deserialize_cuda_engine(reader_class(b""))
+    with pytest.raises(trt.EngineFormatError):
+        runtime.deserialize_cuda_engine(reader_class(plan[:100]))
+
+
+class LayerTimes(trt.IProfiler):
+    def __init__(self):
+        trt.IProfiler.__init__(self)
+        self.calls = []
+
+    def report_layer_time(self, layer_name, ms):
+        self.calls.append((layer_name, ms))
+
+
+def test_profiler_receives_every_layer_per_execution(engine):
+    context = engine.create_execution_context()
+    assert context.profiler is None
+    profiler = LayerTimes()
+    context.profiler = profiler
+    assert context.profiler is profiler and context.profiling
+    x = rand((2, 1, 28, 28), seed=1)
+    context.infer({"input": x})
+    first = list(profiler.calls)
+    assert len(first) == len(context.layer_times) > 0 and all(ms >= 0 for _, ms in first)
+    assert [n for n, _ in first] == [n for n, _ in context.layer_times]
+
+    d_in, d_out = trt.mem_alloc(x.nbytes), trt.mem_alloc(2 * 10 * 4)
+    trt.memcpy_htod(d_in, x)
+    context.set_input_shape("input", x.shape)
+    context.execute_v2([d_in, d_out])
+    assert len(profiler.calls) == 2 * len(first)
+    context.set_tensor_address("input", d_in)
+    context.set_tensor_address("logits", d_out)
+    stream = trt.Stream()
+    context.execute_async_v3(stream.handle)
+    stream.synchronize()
+    assert len(profiler.calls) == 3 * len(first)
+
+    context.profiler = None
+    context.infer({"input": x})
+    assert len(profiler.calls) == 3 * len(first) and not context.profiling
+    with pytest.raises(TypeError, match="object has no report_layer_time"):
+        context.profiler = object()
+
+
+def test_pagelocked_buffers_work_with_the_copies():
+    host = trt.pagelocked_empty(12, np.float32)
+    assert host.shape == (12,) and host.dtype == np.float32
+    host[:] = np.arange(12)
+    dev = trt.mem_alloc(host.nbytes)
+    stream = trt.Stream()
+    trt.memcpy_htod_async(dev, host, stream)
+    back = trt.pagelocked_zeros((3, 4), np.float32)
+    assert not back.any()
+    trt.memcpy_dtoh_async(back, dev, stream)
+    stream.synchronize()
+    np.testing.assert_array_equal(back.reshape(-1), host)
+
+
+class FixedBatches(trt.IInt8EntropyCalibrator2):
+    """Hands out NumPy batches; get_batch_size() is 1, as TensorRT asks of explicit-batch
+    networks."""
+
+    def __init__(self, batches):
+        trt.IInt8EntropyCalibrator2.__init__(self)
+        self.batches = list(batches)
+
+    def get_batch_size(self):
+        return 1
+
+    def get_batch(self, names):
+        return [self.batches.pop(0)] if self.batches else None
+
+    def read_calibration_cache(self):
+        return None
+
+    def write_calibration_cache(self, cache):
+        pass
+
+
+def test_calibration_profile_sets_the_calibration_shapes():
+    batches = [rand((3, 1, 28, 28), seed=s, low=0.0, high=1.0) for s in range(2)]
+    builder, network, _ = parse_network(MODEL)
+    config = make_config(builder, BATCH, opt_level=0)
+    config.set_flag(trt.BuilderFlag.INT8)
+    assert config.get_calibration_profile() is None
+    calib_profile = builder.create_optimization_profile()
+    calib_profile.set_shape("input", (3, 1, 28, 28), (3, 1, 28, 28), (3, 1, 28, 28))
+    assert config.set_calibration_profile(calib_profile) is True
+    assert config.get_calibration_profile().get_shape("input")[1] == (3, 1, 28, 28)
+    config.int8_calibrator = FixedBatches(batches)
+    assert builder.build_serialized_network(network, config) is not None
+
+    # Without it, the dynamic batch dim takes get_batch_size() (1): batches of 3 do not fit.
+    builder, network, _ = parse_network(MODEL)
+    config = make_config(builder, BATCH, opt_level=0)
+    config.set_flag(trt.BuilderFlag.INT8)
+    config.int8_calibrator = FixedBatches(batches)
+    with pytest.raises((trt.BuildError, ValueError), match=r"expected shape \(1, 1, 28, 28\)"):
+        builder.build_serialized_network(network, config)
+    with pytest.raises(ValueError, match="sets no shapes"):
+        config.set_calibration_profile(builder.create_optimization_profile())
+
+
+def test_tensorrt_module_reports_the_api_level():
+    from clrt import tensorrt
+
+    assert tensorrt.__version__.startswith("10.") and tensorrt.clrt_version == trt.__version__
+    assert tensorrt.ICudaEngine is trt.ICudaEngine and tensorrt.Runtime is trt.Runtime
+    assert tensorrt.nptype(tensorrt.float32) is np.float32
+    assert "__version__" not in tensorrt.__all__ and "IProfiler" in tensorrt.__all__
+
+
+def test_api_page_is_current(capsys):
+    spec = importlib.util.spec_from_file_location("gen", ROOT / "scripts" / "gen_trt_api_docs.py")
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    assert gen.main(["--check"]) == 0, capsys.readouterr().err
+    table = {(owner, member): status for owner, member, status, _ in gen.rows()}
+    assert table[("ICudaEngine", "get_tensor_format")] == "yes"
+    assert table[("Classes", "IRefitter")] == "refused"
+
+
+@pytest.mark.skipif(not fmnist.available(), reason="Fashion-MNIST not installed")
+def test_classic_int8_sample_runs(tmp_path, monkeypatch):
+    """examples/int8_sample_classic.py: device-pointer calibrator, pagelocked buffers,
+    execute_async_v3 and an IProfiler, as NVIDIA's samples write them."""
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    spec = importlib.util.spec_from_file_location(
+        "classic", ROOT / "examples" / "int8_sample_classic.py"
+    )
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    cache = tmp_path / "classic.cache"
+    argv = ["--calib-images", "128", "--test-images", "512", "--batch", "32", "--cache", str(cache)]
+    acc = example.main(argv)
+    assert acc["fp32"] > 0.8 and abs(acc["fp32"] - acc["int8"]) <= 0.02, acc
+    assert cache.read_bytes().startswith(b"TRT-")
+    assert acc["layer_times"] and all(ms >= 0 for ms in acc["layer_times"].values())
