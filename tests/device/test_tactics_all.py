@@ -3,6 +3,7 @@
 # tensor-core ones under CLRT_TC_EMULATE=1) still runs. The tactic each layer got is read from
 # the engine inspector. Also: the filter's errors (unknown pattern, a layer left no tactic).
 import json
+import os
 
 import clrt as trt
 import numpy as np
@@ -197,7 +198,7 @@ def build(model, precision, tactic_filter, ranges=None):
 
 def feeds_of(inputs, extra):
     feeds = {}
-    for k, (name, shape, *dt) in enumerate(inputs):
+    for k, (name, shape, *_dt) in enumerate(inputs):
         if name in extra:
             feeds[name] = extra[name]
         else:
@@ -205,10 +206,16 @@ def feeds_of(inputs, extra):
     return feeds
 
 
+_NVIDIA = "NVIDIA" in trt.current_device().vendor.upper()
+_EMULATED = os.environ.get("CLRT_TC_EMULATE", "0") not in ("", "0")
+
+
 def run_case(name, monkeypatch):
     precision, (nodes, inputs, inits, extra), opset = CASES[name]
-    if "tc_" in name:
-        monkeypatch.setenv("CLRT_TC_EMULATE", "1")  # the mma emulated on any device
+    if "tc_" in name and not (_NVIDIA or _EMULATED):
+        # Emulated mma kernels take PoCL minutes each to compile from a cold kernel cache (up to
+        # 15 at load 10 on 2 cores): too slow for the default run; the full check is opt-in.
+        pytest.skip("tensor-core tactic: runs on NVIDIA, or emulated with CLRT_TC_EMULATE=1")
     outputs = [o for node in nodes[-1:] for o in node.output]
     model = make_model(nodes, inputs, [(o,) for o in outputs], inits, opset=opset)
     feeds = feeds_of(inputs, extra)
