@@ -144,6 +144,26 @@ CASES = {
         ([N("Expand", ["x", "sh"], ["y"])], [("x", [3, 1])], {"sh": np.array([2, 3, 4], I64)}, {}),
         17,
     ),
+    "argreduce.axis": (
+        "FLOAT",
+        (
+            [N("ArgMax", ["x"], ["a"], axis=1, keepdims=0), N("Cast", ["a"], ["y"], to=1)],
+            [("x", [2, 5, 3])],
+            {},
+            {},
+        ),
+        17,
+    ),
+    "gather.nd": (
+        "FLOAT",
+        (
+            [N("GatherND", ["x", "i"], ["y"])],
+            [("x", [2, 3, 4]), ("i", [3, 2], I64)],
+            {},
+            {"i": np.array([[0, 1], [1, 2], [1, 0]], I64)},
+        ),
+        17,
+    ),
     "gather.index": (
         "FLOAT",
         (
