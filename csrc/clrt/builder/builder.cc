@@ -222,6 +222,7 @@ runtime::EngineDesc Builder::build(const ir::Network& network, const BuilderConf
          "treats them as preferred (PREFER) rather than ignoring them");
 
   ir::Network net = network;
+  passes::castBoundaryInputs(net);
   net.inferShapes();
   passes::optimize(net, logger_);
   detail::Shaped s = detail::shape(std::move(net), config.profiles);
