@@ -160,10 +160,29 @@ void importGather(ImportContext& c) {
   c.add(LayerKind::kGATHER, {c.input(0), c.input(1)}).attrs.set("axis", c.attrInt("axis", 0));
 }
 
+// Cast to `to` (a boundary dtype): the value is converted to `to` with ONNX's rules and, when
+// `to` computes wider, widened again with `to` recorded as its ONNX dtype.
+void castTo(ImportContext& c, DataType to) {
+  const DataType from = c.logicalDtype(0);
+  const DataType wide = computeDtype(to);
+  int x = c.input(0);
+  // UINT64 is held as INT64: its values convert to floats as unsigned only from UINT64 bits.
+  if (from == DataType::kUINT64 && isFloatDtype(to)) x = c.castTensor(x, DataType::kUINT64);
+  if (to != wide && to != DataType::kDOUBLE) x = c.castTensor(x, to);
+  c.add(LayerKind::kCAST, {x}).attrs.set("to", static_cast<int64_t>(wide));
+  if (to != wide) c.setLogicalDtype(0, to);
+}
+
 void importCast(ImportContext& c) {
-  const int to = static_cast<int>(c.requireAttrInt("to"));
-  const DataType t = dtypeFromOnnx(to, "attribute 'to'");
-  c.add(LayerKind::kCAST, {c.input(0)}).attrs.set("to", static_cast<int64_t>(t));
+  castTo(c, ioDtypeFromOnnx(static_cast<int>(c.requireAttrInt("to")), "attribute 'to'"));
+}
+
+// CastLike: Cast to the dtype of input 1 (its saturate and round_mode concern float8 only).
+void importCastLike(ImportContext& c) {
+  if (!c.hasInput(1))
+    reject(ErrorKind::kParse, "input 1 (target_type) is required but absent",
+           "the node does not follow the ONNX operator spec");
+  castTo(c, c.logicalDtype(1));
 }
 
 // The fill value defaults to float 0; it is always stored so that the output dtype is explicit.
@@ -199,6 +218,7 @@ void registerShapeImporters() {
   registerImporter("Gather", {1, 11, 13}, importGather);
   // 19's saturate and 24's round_mode only concern float8 targets, which are refused.
   registerImporter("Cast", {6, 9, 13, 19, 21, 23, 24, 25, 28}, importCast);
+  registerImporter("CastLike", {15, 19, 21, 23, 24, 25}, importCastLike);
   registerImporter("ConstantOfShape", {9, 20, 21, 23, 24, 25}, importConstantOfShape);
   // 27's stash_type only concerns FLOAT16/BFLOAT16 ranges.
   registerImporter("Range", {11, 27}, passInputs(LayerKind::kRANGE, 3));
