@@ -89,9 +89,12 @@ int typeInput(const std::string& op) {
   return 0;
 }
 
-// Values of these dtypes can leave the range of the dtype in their wider compute dtype.
+// Values of these dtypes can leave the range of the dtype in their wider compute dtype. HALF
+// values stay in float32 from op to op, rounded to HALF only where they leave the engine or
+// are cast: onnxruntime's CPU provider computes HALF ops in float32 and drops the casts between
+// them alike, so chains match it bit for bit.
 bool needsWrap(DataType logical) {
-  return logical != DataType::kDOUBLE && logical != DataType::kUINT64;
+  return logical != DataType::kDOUBLE && logical != DataType::kUINT64 && logical != DataType::kHALF;
 }
 
 }  // namespace
