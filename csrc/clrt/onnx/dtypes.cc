@@ -130,8 +130,8 @@ int ImportContext::widenConstant(const std::string& name) {
 
 bool ImportContext::keepsNarrowInputs() const {
   const std::string& op = node_->op_type();
-  return op.find("Quantize") != std::string::npos || op.find("Integer") != std::string::npos ||
-         op.rfind("QLinear", 0) == 0;
+  return op == "QuantizeLinear" || op == "DequantizeLinear" || op == "DynamicQuantizeLinear" ||
+         op.find("Integer") != std::string::npos || op.rfind("QLinear", 0) == 0;
 }
 
 DataType ImportContext::logicalDtype(int i) {
