@@ -169,9 +169,13 @@ def test_double_warns_once_naming_tensors():
     assert len(warnings) == 1, warnings
     assert all(f"'{n}'" in warnings[0] for n in ("a", "b", "y")), warnings[0]
     a, b = np.array([1.5, -2.0, 1e10]), np.array([3.0, 0.25, 1e-3])
-    got = engine.create_execution_context().infer({"a": a, "b": b})["y"]
+    ctx = engine.create_execution_context()
+    got = ctx.infer({"a": a, "b": b})["y"]
     assert got.dtype == np.float64
     np.testing.assert_allclose(got, a * b, rtol=1e-6)
+    # A value float32 cannot hold is refused rather than computed as an infinity.
+    with pytest.raises(ValueError, match=r"input 'a' is DOUBLE and holds 1e\+300 at flat index 2"):
+        ctx.infer({"a": np.array([1.0, 2.0, 1e300]), "b": b})
 
 
 def test_uint64_order_ops_refused():

@@ -1,4 +1,6 @@
 // Runtime, ICudaEngine and IExecutionContext (TensorRT 10 names, TRT 8 aliases deprecated).
+#include <cmath>
+#include <limits>
 #include <map>
 
 #include "clrt/ocl/device.h"
@@ -9,6 +11,17 @@ namespace clrt::python {
 namespace {
 
 using runtime::TensorIOMode;
+
+// DOUBLE inputs are computed in float32 (the parser warns): a finite value beyond float32's
+// range would become an infinity silently, so it is refused instead.
+void checkFloatRange(const std::string& name, const py::array& v) {
+  const double* p = static_cast<const double*>(v.data());
+  for (py::ssize_t i = 0; i < v.size(); ++i)
+    if (std::isfinite(p[i]) && std::fabs(p[i]) > std::numeric_limits<float>::max())
+      fail(ErrorKind::kValue,
+           str("infer: input '", name, "' is DOUBLE and holds ", p[i], " at flat index ", i,
+               ", beyond float32's range; clrt computes DOUBLE tensors in FLOAT (float32)"));
+}
 
 // The engine keeps its logger alive: contexts log through the engine's pointer to it.
 struct Engine {
@@ -88,6 +101,7 @@ py::dict infer(Context& c, const py::dict& feeds) {
     }
     held.push_back(contiguous(a, numpyDtype(want)));
     const py::array& v = held.back();
+    if (want == DataType::kDOUBLE) checkFloatRange(name, v);
     inputs[name] = runtime::HostView{want, Dims(v.shape(), v.shape() + v.ndim()), v.data(),
                                      static_cast<size_t>(v.nbytes())};
   }
