@@ -157,6 +157,25 @@ def test_uint8_initializer_with_input():
     exact(got["y"], ref["y"])
 
 
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8], ids=lambda d: np.dtype(d).name)
+def test_dequantize_reads_narrow_graph_input(dtype):
+    # Quantized values enter as a graph input, pass a data-movement op and are dequantized: the
+    # layer must see them as INT8/UINT8 again, not in their INT32 compute dtype.
+    nodes = [
+        helper.make_node("Transpose", ["x"], ["t"], perm=[1, 0]),
+        helper.make_node("DequantizeLinear", ["t", "s", "zp"], ["y"]),
+    ]
+    model = make_model(
+        nodes,
+        [("x", [2, 5], dtype)],
+        [("y", [5, 2])],
+        initializers={"s": np.float32(0.25), "zp": np.array(3, dtype)},
+        opset=13,
+    )
+    _, got, ref = run_both(model, {"x": values(dtype, seed=4)})
+    np.testing.assert_allclose(got["y"], ref["y"], rtol=1e-6, atol=0)
+
+
 def test_double_warns_once_naming_tensors():
     model = make_model(
         [helper.make_node("Mul", ["a", "b"], ["y"])],

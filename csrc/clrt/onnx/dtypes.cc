@@ -148,6 +148,8 @@ void ImportContext::setLogicalDtype(int outputIndex, DataType t) {
 int ImportContext::castTensor(int tensor, DataType t) {
   ir::Layer& l = addInternal(LayerKind::kCAST, {tensor});
   l.attrs.set("to", static_cast<int64_t>(t));
+  // Known now: importers read an input's dtype before shape inference reaches the layer.
+  net_.tensors[l.outputs[0]].dtype = t;
   return l.outputs[0];
 }
 
