@@ -176,6 +176,26 @@ def test_dequantize_reads_narrow_graph_input(dtype):
     np.testing.assert_allclose(got["y"], ref["y"], rtol=1e-6, atol=0)
 
 
+def test_int8_initializer_shared_by_gather_and_dequantize():
+    # The Gather reads the table widened; the DequantizeLinear still folds it as INT8.
+    table = np.array([[-128, -1, 0], [1, 7, 127]], np.int8)
+    nodes = [
+        helper.make_node("Gather", ["w", "i"], ["g"], axis=0),
+        helper.make_node("DequantizeLinear", ["g", "s", "zp"], ["y"]),
+        helper.make_node("DequantizeLinear", ["w", "s", "zp"], ["wd"]),
+    ]
+    model = make_model(
+        nodes,
+        [("i", [2], np.int64)],
+        [("y", [2, 3]), ("wd", [2, 3])],
+        initializers={"w": table, "s": np.float32(0.5), "zp": np.int8(1)},
+        opset=13,
+    )
+    _, got, ref = run_both(model, {"i": np.array([1, 0], np.int64)})
+    exact(got["y"], ref["y"])
+    exact(got["wd"], ref["wd"])
+
+
 def test_double_warns_once_naming_tensors():
     model = make_model(
         [helper.make_node("Mul", ["a", "b"], ["y"])],

@@ -118,13 +118,16 @@ void ImportContext::addInput(const std::string& name, DataType t, const Dims& di
   if (t == DataType::kDOUBLE) doubles.push_back(name);
 }
 
-// A narrow-typed constant read as a tensor: stored in its compute dtype, its ONNX one recorded.
+// A narrow-typed constant read as a tensor: the layer holds it in its compute dtype, its ONNX
+// one recorded. The host value keeps its ONNX dtype for importers that read it as a constant
+// (a DequantizeLinear sharing an INT8 initializer with a Gather folds it as INT8).
 int ImportContext::widenConstant(const std::string& name) {
   Const& c = constants_.at(name);
-  const DataType t = c.value.dtype;
-  c.value = c.value.castTo(computeDtype(t));
+  const HostTensor onnxValue = c.value;
+  c.value = onnxValue.castTo(computeDtype(onnxValue.dtype));
   const int id = materialize(name, name);
-  logical_[name] = t;
+  c.value = onnxValue;
+  logical_[name] = onnxValue.dtype;
   return id;
 }
 
