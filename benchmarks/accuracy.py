@@ -57,9 +57,7 @@ LOGGER = trt.Logger(trt.Logger.ERROR)
 
 def make_calibrator(base_name, images, batch):
     """An instance of a Python subclass of trt.<base_name> feeding `images` in batches."""
-    base = getattr(trt, base_name, None)
-    if base is None:
-        raise RuntimeError(f"trt.{base_name} is not in this clrt build")
+    base = getattr(trt, base_name)
 
     class Calibrator(base):
         def __init__(self):
@@ -241,7 +239,7 @@ def main():
     x, y = np.ascontiguousarray(x[: args.test_images]), y[: args.test_images]
     print(
         f"Fashion-MNIST: {len(calib)} calibration images (train), {len(x)} test images, "
-        f"batch {args.batch}, device: {trt.current_device() if hasattr(trt, 'current_device') else ''}"
+        f"batch {args.batch}, device: {trt.current_device()}"
     )
     with tempfile.TemporaryDirectory() as tmp:
         for model in args.models:

@@ -71,7 +71,7 @@ class _Calibrator(trt.IInt8EntropyCalibrator2):
         pass
 
 
-def clrt_runner(path, batch, size, logger, precision="fp32"):
+def clrt_runner(path, batch, size, logger, precision="fp32", timing_cache=None):
     """(run(x) -> logits through context.infer, the same with infer's copies from pageable
     memory (CLRT_PINNED_IO=0: no pinned staging), device-only timing callable, build seconds)."""
     builder = trt.Builder(logger)
@@ -89,9 +89,16 @@ def clrt_runner(path, batch, size, logger, precision="fp32"):
     if precision == "int8":
         config.set_flag(trt.BuilderFlag.INT8)
         config.int8_calibrator = _Calibrator(shape)
+    cache = None
+    if timing_cache:  # read it if it exists, extend it with this build's timings, write it back
+        data = Path(timing_cache).read_bytes() if Path(timing_cache).exists() else b""
+        cache = config.create_timing_cache(data)
+        config.set_timing_cache(cache, False)
     t0 = time.perf_counter()
     plan = builder.build_serialized_network(network, config)
     build_s = time.perf_counter() - t0
+    if cache is not None:
+        Path(timing_cache).write_bytes(bytes(cache.serialize()))
     engine = trt.Runtime(logger).deserialize_cuda_engine(plan)
     context = engine.create_execution_context()
     # Device-only: I/O buffers allocated and filled once, execute_v2 (synchronous) per run.
@@ -162,6 +169,10 @@ def main():
         help="also time PyTorch eager FP32 (TF32 off), and FP16 with fp16/int8, on CUDA",
     )
     ap.add_argument("--precisions", nargs="+", default=["fp32"], choices=["fp32", "fp16", "int8"])
+    ap.add_argument(
+        "--timing-cache",
+        help="timing cache file: read before each build (if it exists) and written after it",
+    )
     args = ap.parse_args()
 
     logger = trt.Logger(trt.Logger.WARNING)
@@ -180,7 +191,7 @@ def main():
                 backends = []
                 for prec in args.precisions:
                     run, paged, dev_only, build_s = clrt_runner(
-                        path, batch, args.size, logger, prec
+                        path, batch, args.size, logger, prec, args.timing_cache
                     )
                     notes.append(f"clrt build {name} batch {batch} {prec}: {build_s:.1f} s")
                     backends.append((f"clrt {prec.upper()}", lambda x=x, run=run: run(x)))

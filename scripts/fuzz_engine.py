@@ -176,9 +176,12 @@ def parse_fields(plan):
         w.num("i32", f"tensor {t} producer")
         w.num("u8", f"tensor {t} input flag")
         w.num("u8", f"tensor {t} output flag")
+        w.num("u8", f"tensor {t} shape tensor flag")
+        w.num("u8", f"tensor {t} debug flag")
         if w.num("u8", f"tensor {t} dynamic range present"):
             w.num("f32", f"tensor {t} dynamic range", True)
             w.num("f32", f"tensor {t} dynamic range", True)
+        w.string(f"tensor {t} ONNX output name")
     for li in range(w.num("u64", "layer count")):
         ln = f"layer {li}"
         w.string(ln + " name")
@@ -223,6 +226,10 @@ def parse_fields(plan):
             w.string(f"profile {p} input {i} name")
             for corner in ("min", "opt", "max"):
                 w.dims(f"profile {p} input {i} {corner}")
+        for i in range(w.num("u64", f"profile {p} shape input count")):
+            w.string(f"profile {p} shape input {i} name")
+            for corner in ("min", "opt", "max"):
+                w.dims(f"profile {p} shape input {i} {corner}")
     for b in range(w.num("u64", "program binary count")):
         w.string(f"program binary {b} key")
         w.num("u64", f"program binary {b} checksum")

@@ -7,6 +7,7 @@
 # Trial i of seed s always makes the same model (random.Random(f"{s}:{i}")), so a count or a
 # crash is reproducible from (seed, trial) alone. Needs clrt importable (PYTHONPATH=<stage>).
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -315,10 +316,8 @@ def mut_attribute(rng, m):
             [_pick(rng, HUGE_INTS) for _ in range(rng.randrange(6))],
             _pick(rng, ["SAME_LOWER", "bogus", ""]),
         ][kind]
-        try:
+        with contextlib.suppress(ValueError, TypeError):
             n.attribute.append(helper.make_attribute(name, value))
-        except (ValueError, TypeError):
-            pass
 
 
 def mut_wiring(rng, m):
@@ -483,10 +482,9 @@ def make_trial(seeds, seed, trial, run_fraction=0.1):
     m = onnx.ModelProto()
     m.CopyFrom(_pick(rng, seeds))
     for _ in range(rng.choice([1, 1, 2, 3])):
-        try:
+        # A mutation the protobuf API refuses leaves the model as it was.
+        with contextlib.suppress(ValueError, TypeError, IndexError, OverflowError):
             _pick(rng, MUTATORS)(rng, m)
-        except (ValueError, TypeError, IndexError, OverflowError):
-            pass  # a mutation the protobuf API refused: the model stays as it was
     data = m.SerializeToString()
     if rng.random() < 0.15:
         data = non_utf8_names(rng, data, m)
@@ -606,10 +604,8 @@ class Worker:
         if self.proc:
             self.proc.wait()
             for pipe in (self.proc.stdin, self.proc.stdout):
-                try:
+                with contextlib.suppress(BrokenPipeError):
                     pipe.close()
-                except BrokenPipeError:
-                    pass
         self.proc = None
 
     def trial(self, data, run, timeout):

@@ -37,7 +37,7 @@ API = {
     "add_slice add_gather add_shape add_resize add_topk add_padding_nd add_deconvolution_nd "
     "add_select add_fill add_quantize add_dequantize add_einsum add_loop add_if_conditional "
     "add_plugin_v2 add_plugin_v3 add_normalization add_one_hot add_nms add_scatter "
-    "add_grid_sample mark_debug is_debug_tensor mark_output_for_shapes set_weights_name "
+    "add_grid_sample mark_debug unmark_debug is_debug_tensor mark_output_for_shapes set_weights_name "
     "has_implicit_batch_dimension remove_tensor",
     "ITensor": "name shape dtype dynamic_range set_dynamic_range reset_dynamic_range "
     "is_network_input is_network_output is_shape_tensor is_execution_tensor location "
@@ -60,19 +60,22 @@ API = {
     "get_tensor_vectorized_dim get_tensor_components_per_element is_shape_inference_io "
     "get_tensor_bytes_per_component has_implicit_batch_dimension engine_capability "
     "hardware_compatibility_level num_aux_streams weight_streaming_budget_v2 "
-    "streamable_weights_size create_serialization_config serialize_with_config",
+    "streamable_weights_size create_serialization_config serialize_with_config is_debug_tensor",
     "IExecutionContext": "engine name set_input_shape get_tensor_shape set_tensor_address "
     "get_tensor_address execute_v2 execute_async_v3 set_optimization_profile_async "
     "active_optimization_profile all_input_dimensions_specified all_shape_inputs_specified "
     "profiler debug_sync set_output_allocator get_output_allocator set_input_consumed_event "
     "get_max_output_size infer_shapes enqueue_emits_profile report_to_profiler "
     "persistent_cache_limit nvtx_verbosity set_aux_streams device_memory "
-    "set_debug_listener set_all_tensors_debug_state",
+    "set_debug_listener get_debug_listener set_all_tensors_debug_state "
+    "set_tensor_debug_state get_debug_state",
     "IHostMemory": "nbytes dtype",
     "IEngineInspector": "get_layer_information get_engine_information execution_context",
     "IInt8Calibrator": "get_batch_size get_batch read_calibration_cache "
     "write_calibration_cache get_algorithm",
     "IProfiler": "report_layer_time",
+    "IProgressMonitor": "phase_start step_complete phase_finish",
+    "IDebugListener": "process_debug_tensor",
     "IStreamReader": "read",
     "IStreamReaderV2": "read seek",
     "Classes": "IInt8EntropyCalibrator2 IInt8EntropyCalibrator IInt8MinMaxCalibrator "
@@ -110,9 +113,6 @@ REFUSED = {
     "Builder.max_DLA_batch_size": "no DLA on OpenCL",
     "IBuilderConfig.set_tactic_sources": "tactics are clrt's OpenCL kernels and CLBlast, not "
     "cuBLAS/cuDNN",
-    "IBuilderConfig.create_timing_cache": "no timing cache yet (tactics are timed per build)",
-    "IBuilderConfig.set_timing_cache": "no timing cache yet",
-    "ITimingCache": "no timing cache yet",
     "IBuilderConfig.algorithm_selector": "deprecated in TensorRT 10; tactics are chosen by timing",
     "IAlgorithmSelector": "deprecated in TensorRT 10",
     "IExecutionContext.set_aux_streams": "one OpenCL queue per context",

@@ -22,8 +22,9 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
+# tqdm: clrt.progress's bars; nbclient + ipykernel: the example notebook's test runs it headless.
 .venv/bin/python -m pip install -q numpy onnx onnxruntime pytest ruff polygraphy mypy \
-  "scikit-build-core>=0.8" "pybind11>=2.10" cmake ninja
+  "scikit-build-core>=0.8" "pybind11>=2.10" cmake ninja tqdm nbclient ipykernel
 echo "== building clrt (the first build compiles ~90 C++ files: many minutes on 2 cores)"
 # -v shows CMake's progress lines ([n/N] per file); everything else of pip's output is dropped.
 .venv/bin/python -m pip install -v --no-build-isolation . 2>&1 |

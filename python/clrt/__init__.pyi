@@ -25,6 +25,7 @@ from ._clrt import IConcatenationLayer as IConcatenationLayer
 from ._clrt import IConstantLayer as IConstantLayer
 from ._clrt import IConvolutionLayer as IConvolutionLayer
 from ._clrt import ICudaEngine as ICudaEngine
+from ._clrt import IDebugListener as IDebugListener
 from ._clrt import IElementWiseLayer as IElementWiseLayer
 from ._clrt import IEngineInspector as IEngineInspector
 from ._clrt import IExecutionContext as IExecutionContext
@@ -40,6 +41,7 @@ from ._clrt import IMatrixMultiplyLayer as IMatrixMultiplyLayer
 from ._clrt import INetworkDefinition as INetworkDefinition
 from ._clrt import IOptimizationProfile as IOptimizationProfile
 from ._clrt import IPoolingLayer as IPoolingLayer
+from ._clrt import IProgressMonitor as IProgressMonitor
 from ._clrt import IScaleLayer as IScaleLayer
 from ._clrt import IShuffleLayer as IShuffleLayer
 from ._clrt import ISoftMaxLayer as ISoftMaxLayer

@@ -2,20 +2,16 @@
 
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 
 import clrt as trt
 
 from ._exec_calib import (
-    CALIBRATOR_MISSING,
-    CalibError,
-    apply_cache_ranges,
     apply_placeholder_ranges,
-    calibrators_available,
     load_calib_data,
     make_calibrator,
-    read_cache_ranges,
 )
 from ._exec_options import UsageError
 from .precision_spec import apply_layer_output_types, apply_layer_precisions
@@ -27,10 +23,28 @@ PLACEHOLDER_WARNING = """\
 !! TIMING ONLY. Give --calibData=<.npy or folder> (and --calib=<cache> to keep the result).
 !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"""
 
-TIMING_CACHE_WARNING = (
-    "--timingCacheFile: clrt has no timing cache yet; '{}' is neither read nor written "
-    "(tactics are timed afresh in every build)"
-)
+
+def _timing_cache(opts, config, log):
+    """trtexec's --timingCacheFile: read the file if it exists, extend it, write it back after the
+    build. A damaged file or one from another device is reported and replaced."""
+    path = Path(opts.timingCacheFile)
+    data = b""
+    if path.exists():
+        data = path.read_bytes()
+        log.info(f"Loaded timing cache from {path} ({len(data)} bytes)")
+    try:
+        cache = config.create_timing_cache(data)
+    except ValueError as e:
+        log.warning(f"--timingCacheFile: {e}; starting a new cache")
+        cache = config.create_timing_cache(b"")
+    if not config.set_timing_cache(cache, False):
+        log.warning(
+            f"--timingCacheFile: {path} was measured on {cache.device!r}, not this device; "
+            "starting a new cache"
+        )
+        cache = config.create_timing_cache(b"")
+        config.set_timing_cache(cache, False)
+    return cache
 
 
 class BuildFailure(Exception):
@@ -145,8 +159,6 @@ def _precision_constraints(opts, network, config, log):
 def _int8(opts, network, config, ranges_shape, log):
     """Calibrator, cache ranges or placeholder ranges. Returns the calibrator (keep it alive)."""
     if opts.calibData:
-        if not calibrators_available():
-            raise CalibError(CALIBRATOR_MISSING)
         _, opt, _ = next(iter(ranges_shape.values()))
         data = load_calib_data(opts.calibData, {n: r[1] for n, r in ranges_shape.items()})
         batch = opt[0] if opt else 1
@@ -167,14 +179,10 @@ def _int8(opts, network, config, ranges_shape, log):
                 f"--calib: cache file not found: {opts.calib} (to create it, add "
                 "--calibData=<.npy file or folder>)"
             )
-        if calibrators_available():
-            calibrator = make_calibrator({}, 1, opts.calib, write_cache=False)
-            config.int8_calibrator = calibrator
-            log.info(f"Reading INT8 calibration cache {opts.calib}")
-            return calibrator
-        n = apply_cache_ranges(network, read_cache_ranges(opts.calib))
-        log.info(f"INT8 ranges of {n} tensor(s) set from calibration cache {opts.calib}")
-        return None
+        calibrator = make_calibrator({}, 1, opts.calib, write_cache=False)
+        config.int8_calibrator = calibrator
+        log.info(f"Reading INT8 calibration cache {opts.calib}")
+        return calibrator
     log.warning(PLACEHOLDER_WARNING)
     apply_placeholder_ranges(network)
     return None
@@ -205,8 +213,7 @@ def build_plan(opts, log):
     if opts.builderOptimizationLevel is not None:
         config.builder_optimization_level = opts.builderOptimizationLevel
     config.profiling_verbosity = getattr(trt.ProfilingVerbosity, opts.profilingVerbosity.upper())
-    if opts.timingCacheFile:
-        log.warning(TIMING_CACHE_WARNING.format(opts.timingCacheFile))
+    cache = _timing_cache(opts, config, log) if opts.timingCacheFile else None
     profile, inputs = _profile(opts, network, log)
     if profile:
         p = builder.create_optimization_profile()
@@ -227,5 +234,8 @@ def build_plan(opts, log):
     if plan is None:
         raise BuildFailure("engine build failed (see the log above)")
     log.info(f"Engine built in {time.perf_counter() - t0:.3f} s ({len(plan)} bytes)")
+    if cache is not None:
+        Path(opts.timingCacheFile).write_bytes(bytes(cache.serialize()))
+        log.info(f"Saved timing cache to {opts.timingCacheFile} ({cache.num_entries} timings)")
     del calibrator, parser
     return bytes(plan)

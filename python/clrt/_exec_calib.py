@@ -2,18 +2,13 @@
 bar), --calib caches, and trtexec's placeholder ranges when --int8 has neither."""
 
 import os
-import struct
 import sys
 from pathlib import Path
 
 import numpy as np
 
 import clrt as trt
-from clrt import _clrt
 
-CALIBRATOR_MISSING = (
-    "INT8 calibration from Python (trt.IInt8EntropyCalibrator2) is not in this clrt build yet"
-)
 _FLOATS = (trt.DataType.FLOAT, trt.DataType.HALF)
 
 
@@ -83,22 +78,10 @@ class Progress:
         self.stream.flush()
 
 
-def _calibrator_base():
-    return getattr(trt, "IInt8EntropyCalibrator2", None) or getattr(
-        _clrt, "IInt8EntropyCalibrator2", None
-    )
-
-
-def calibrators_available():
-    return _calibrator_base() is not None
-
-
 def make_calibrator(data, batch_size, cache_path, write_cache):
     """An IInt8EntropyCalibrator2 over `data` ({name: samples}) in batches of `batch_size`;
-    with no data it only reads the cache. Raises CalibError when calibrators have not landed."""
-    base = _calibrator_base()
-    if base is None:
-        raise CalibError(CALIBRATOR_MISSING)
+    with no data it only reads the cache."""
+    base = trt.IInt8EntropyCalibrator2
 
     class NpyEntropyCalibrator(base):
         def __init__(self):
@@ -146,54 +129,11 @@ def make_calibrator(data, batch_size, cache_path, write_cache):
     return NpyEntropyCalibrator()
 
 
-def read_cache_ranges(path):
-    """{tensor name: amax} from a TensorRT-format calibration cache (scale * 127)."""
-    lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
-    if not lines or not lines[0].startswith("TRT-"):
-        raise CalibError(f"--calib: '{path}' is not a calibration cache (no 'TRT-...' header)")
-    ranges = {}
-    for i, line in enumerate(lines[1:], 2):
-        if not line.strip():
-            continue
-        name, _, value = line.rpartition(":")
-        try:
-            (scale,) = struct.unpack(">f", bytes.fromhex(value.strip()))
-        except ValueError:
-            raise CalibError(f"--calib: '{path}' line {i} is not 'tensor: <hex scale>'") from None
-        ranges[name.strip()] = scale * 127.0
-    return ranges
-
-
-def _tensors(network):
-    out = {}
-    for i in range(network.num_inputs):
-        t = network.get_input(i)
-        out[t.name] = t
-    for i in range(network.num_layers):
-        layer = network.get_layer(i)
-        for j in range(layer.num_outputs):
-            t = layer.get_output(j)
-            if t is not None:
-                out[t.name] = t
-    return out
-
-
-def apply_cache_ranges(network, ranges):
-    """Sets the cache's ranges as tensor dynamic ranges. Returns how many tensors it set."""
-    tensors = _tensors(network)
-    n = 0
-    for name, amax in ranges.items():
-        if name in tensors and amax > 0:
-            tensors[name].set_dynamic_range(-amax, amax)
-            n += 1
-    return n
-
-
 def apply_placeholder_ranges(network, in_range=2.0, out_range=4.0):
     """trtexec's setTensorScales: +-2 on layer inputs, +-4 on outputs (a pooling output keeps
     its input's range; concat inputs take the output range) for float tensors without one."""
-    pooling = getattr(trt.LayerType, "POOLING", None)
-    concat = getattr(trt.LayerType, "CONCATENATION", None)
+    pooling = trt.LayerType.POOLING
+    concat = trt.LayerType.CONCATENATION
 
     def set_range(t, r):
         if t is not None and t.dtype in _FLOATS and t.dynamic_range is None:

@@ -4,13 +4,7 @@ import json
 
 import clrt
 
-from . import _clrt
 from ._exec_run import stats
-
-INSPECTOR_MISSING = (
-    "the engine inspector (ICudaEngine.create_engine_inspector / trt.LayerInformationFormat) "
-    "is not in this clrt build yet"
-)
 
 
 def fmt(v):
@@ -60,19 +54,10 @@ def summary(log, queries, walltime_ms, warmups, warmup_ms, opts):
     log.info("Timings come from host timers around each call (see clrtexec --help).")
 
 
-def api(name):
-    """A clrt name from the package or the extension (None while it has not landed)."""
-    return getattr(clrt, name, None) or getattr(_clrt, name, None)
-
-
 def layer_info(engine):
-    """The inspector's JSON as a dict ({"Layers": [...], ...}), or None when not available."""
-    make = getattr(engine, "create_engine_inspector", None)
-    fmt_enum = api("LayerInformationFormat")
-    if make is None or not hasattr(fmt_enum, "JSON"):
-        return None
-    info = json.loads(make().get_engine_information(fmt_enum.JSON))
-    return info if isinstance(info, dict) else {"Layers": info}
+    """The inspector's JSON as a dict ({"Layers": [...], "Bindings": [...]})."""
+    inspector = engine.create_engine_inspector()
+    return json.loads(inspector.get_engine_information(clrt.LayerInformationFormat.JSON))
 
 
 def layers_by_name(info):
@@ -144,16 +129,14 @@ def dump_profile(log, profile, info):
     log.info(head + "   Precision   Tactic")
     for name, tot, avg, med, share in rows:
         layer = by_name.get(name, {})
-        prec = str(layer.get("Precision", "-" if info is None else "?"))
-        tactic = str(layer.get("TacticName", "-" if info is None else "?"))
+        prec = str(layer.get("Precision", "?"))
+        tactic = str(layer.get("TacticName", "?"))
         log.info(
             f"{name:>{width}}{tot:12.2f}{avg:17.4f}{med:19.4f}{share:9.1f}   {prec:<9}   {tactic}"
         )
     count = max(profile.count, 1)
     med_total = stats([sum(q) for q in zip(*profile.layers.values())], [])["median"] if rows else 0
     log.info(f"{'Total':>{width}}{total:12.2f}{total / count:17.4f}{med_total:19.4f}{100.0:9.1f}")
-    if info is None:
-        log.info(f"(no precision and tactic columns: {INSPECTOR_MISSING})")
 
 
 def profile_check(log, profile):

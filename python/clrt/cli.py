@@ -6,8 +6,9 @@
     clrt classes MODEL --data x.npy --labels y.npy --calib c.npy   (onnxruntime FP32 vs engine)
 
 --data/--calib hold samples on axis 0 (float, preprocessed as at inference), --labels int class
-ids; --batch splits them. --json prints the report as JSON; calibration shows a progress bar on
-stderr. clrtexec remains the trtexec-compatible command."""
+ids; --batch splits them. --json prints the report as JSON. Progress bars (clrt.progress's
+TqdmMonitor: builds' phases, calibration batches, tactic timing, trials) go to stderr unless
+--no-progress. clrtexec remains the trtexec-compatible command."""
 
 import argparse
 import sys
@@ -44,6 +45,7 @@ def _args(argv):
             help="precision of layers kept out of INT8",
         )
         p.add_argument("--json", action="store_true", help="print the report as JSON")
+        p.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
         if name == "compare":
             p.add_argument("--precision", choices=("int8", "fp16", "fp32"), default="int8")
         if name == "precision-search":
@@ -85,6 +87,10 @@ def main(argv=None):
         config["refine_int8_ranges"] = False
     if args.opt_level is not None:
         config["builder_optimization_level"] = args.opt_level
+    if not args.no_progress:
+        from .progress import TqdmMonitor
+
+        config["progress_monitor"] = TqdmMonitor()
     cache = Path(args.cache).read_bytes() if args.cache else None
     common = dict(calibrator=_calibrator(args, model), cache=cache, **config)
     if args.command == "compare":

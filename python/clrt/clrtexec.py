@@ -11,7 +11,6 @@ from ._exec_calib import CalibError
 from ._exec_compat import no_effect_notes
 from ._exec_options import UsageError, build_parser, parse_args
 from ._exec_report import (
-    INSPECTOR_MISSING,
     dump_layer_info,
     dump_output,
     dump_profile,
@@ -112,20 +111,11 @@ def _layer_info(engine, opts, log):
         counts = precision_counts(info)
         if counts:
             log.info("Layer precisions: " + ", ".join(f"{k} x{v}" for k, v in counts.items()))
-    if opts.dumpLayerInfo or opts.exportLayerInfo:
-        if info is None:
-            asked = {
-                "--dumpLayerInfo": opts.dumpLayerInfo,
-                "--exportLayerInfo": opts.exportLayerInfo,
-            }
-            flags = " and ".join(f for f, on in asked.items() if on)
-            log.warning(f"{flags}: not done: {INSPECTOR_MISSING}")
-        else:
-            if opts.dumpLayerInfo:
-                dump_layer_info(log, info)
-            if opts.exportLayerInfo:
-                export_layer_info(opts.exportLayerInfo, info)
-                log.info(f"Layer information written to {opts.exportLayerInfo}")
+    if opts.dumpLayerInfo:
+        dump_layer_info(log, info)
+    if opts.exportLayerInfo:
+        export_layer_info(opts.exportLayerInfo, info)
+        log.info(f"Layer information written to {opts.exportLayerInfo}")
     return info
 
 

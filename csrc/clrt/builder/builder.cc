@@ -6,21 +6,88 @@
 #include <algorithm>
 
 #include "clrt/builder/internal.h"
+#include "clrt/builder/progress.h"
+#include "clrt/core/version.h"
 #include "clrt/ir/limits.h"
+#include "clrt/ir/shape_inference.h"
 #include "clrt/passes/passes.h"
 #include "clrt/plan/plan.h"
-
-#ifndef CLRT_VERSION
-#define CLRT_VERSION "0.0.0"
-#endif
 
 namespace clrt::builder {
 namespace {
 
 using ir::LayerKind;
 
+// The first layer reading `t` at a shape operand, for messages: "Reshape 'n3' shape".
+std::string shapeConsumer(const ir::Network& net, int t) {
+  for (const auto& l : net.layers)
+    for (int k : ir::shapeOperands(l.kind))
+      if (k < static_cast<int>(l.inputs.size()) && l.inputs[k] == t)
+        return str(ir::layerKindName(l.kind), " '", l.name, "' operand ", k, " comes");
+  return "shapes come";
+}
+
+// Every shape-tensor input needs values in every profile: count matching its dims, and
+// min <= opt <= max elementwise.
+void checkShapeInputs(const ir::Network& net, const BuilderConfig& cfg) {
+  for (int t : net.inputs) {
+    const ir::Tensor& in = net.tensors[t];
+    if (!in.is_shape_tensor) continue;
+    const std::string hint = str("give it a profile with profile.set_shape_input('", in.name,
+                                 "', min, opt, max); config.add_optimization_profile(profile)");
+    CLRT_CHECK(!cfg.profiles.empty(), kBuild, shapeConsumer(net, t), " from input '", in.name,
+               "' at run time: ", hint);
+    for (size_t p = 0; p < cfg.profiles.size(); ++p) {
+      auto it = cfg.profiles[p].values.find(in.name);
+      CLRT_CHECK(it != cfg.profiles[p].values.end(), kBuild, "optimization profile ", p,
+                 " has no values for shape input '", in.name, "' (", shapeConsumer(net, t),
+                 " from it at run time): ", hint);
+      const auto& v = it->second;
+      const int64_t n = in.dims.empty() ? 1 : in.dims[0];
+      for (const auto* c : {&v.min, &v.opt, &v.max})
+        CLRT_CHECK(v.min.size() == c->size() && (n < 0 || static_cast<int64_t>(c->size()) == n),
+                   kBuild, "optimization profile ", p, ": shape input '", in.name, "' ",
+                   dimsToString(in.dims), " needs ", n, " values, got ", c->size());
+      for (size_t i = 0; i < v.min.size(); ++i)
+        CLRT_CHECK(v.min[i] <= v.opt[i] && v.opt[i] <= v.max[i], kBuild, "optimization profile ", p,
+                   " for shape input '", in.name, "': need min <= opt <= max, got ",
+                   dimsToString(v.min), " ", dimsToString(v.opt), " ", dimsToString(v.max));
+    }
+  }
+}
+
+// A shape input with one value in every profile is a build-time constant: its consumers read a
+// CONSTANT layer, so that folding and the importers' constant paths apply. The input stays an
+// engine input (the caller still passes it; the context checks it against the profile).
+void foldFixedShapeInputs(ir::Network& net, const BuilderConfig& cfg) {
+  for (int t : std::vector<int>(net.inputs)) {
+    const ir::Tensor& in = net.tensors[t];
+    if (!in.is_shape_tensor || cfg.profiles.empty()) continue;
+    const auto& first = cfg.profiles[0].values.at(in.name);
+    bool fixed = true;
+    for (const auto& p : cfg.profiles) {
+      const auto& v = p.values.at(in.name);
+      fixed = fixed && v.min == first.min && v.max == first.min && v.opt == first.min;
+    }
+    if (!fixed) continue;
+    const Dims d = in.dims.empty() ? Dims{} : Dims{static_cast<int64_t>(first.min.size())};
+    const DataType dt = in.dtype;
+    const std::string name = net.uniqueTensorName(in.name + "_value");
+    const int li = net.addLayer(LayerKind::kCONSTANT, net.uniqueLayerName(name), {}, 1, {name});
+    net.layers[li].weights["value"] = HostTensor::fromInt64(d, first.min).castTo(dt);
+    const int c = net.layers[li].outputs[0];
+    net.tensors[c].dtype = dt;
+    net.tensors[c].dims = d;
+    for (auto& l : net.layers)
+      if (static_cast<int>(&l - net.layers.data()) != li)
+        for (int& x : l.inputs)
+          if (x == t) x = c;
+  }
+}
+
 // Every input with dynamic dims needs a range in every profile; static inputs must agree.
 void checkProfiles(const ir::Network& net, const BuilderConfig& cfg) {
+  checkShapeInputs(net, cfg);
   for (int t : net.inputs) {
     const ir::Tensor& in = net.tensors[t];
     if (isStatic(in.dims)) continue;
@@ -119,31 +186,35 @@ ir::Network inExecutionOrder(const ir::Network& net) {
   return out;
 }
 
-Shaped shape(ir::Network net, const std::vector<runtime::Profile>& profiles) {
+Shaped shape(ir::Network net, const std::vector<plan::Profile>& profiles) {
   Shaped s;
   s.net = inExecutionOrder(net);
   s.on_host = runtime::placeLayers(s.net);
   const size_t nprof = std::max<size_t>(profiles.size(), 1);
   for (size_t p = 0; p < nprof; ++p) {
-    s.opt.push_back(
-        runtime::resolveShapes(s.net, s.on_host, runtime::profileInputDims(s.net, profiles, p, 1)));
-    s.max.push_back(
-        runtime::resolveShapes(s.net, s.on_host, runtime::profileInputDims(s.net, profiles, p, 2)));
-    runtime::resolveShapes(s.net, s.on_host,
-                           runtime::profileInputDims(s.net, profiles, p, 0));  // validates min
+    auto at = [&](int corner) {
+      return runtime::resolveShapes(s.net, s.on_host,
+                                    runtime::profileInputDims(s.net, profiles, p, corner),
+                                    runtime::profileInputValues(s.net, profiles, p, corner));
+    };
+    s.opt.push_back(at(1));
+    s.max.push_back(at(2));
+    at(0);  // validates min
   }
   return s;
 }
 
-runtime::EngineDesc assemble(Shaped s, const BuilderConfig& config,
-                             std::shared_ptr<ocl::Device> devp, ILogger* logger) {
+plan::EngineDesc assemble(Shaped s, const BuilderConfig& config, std::shared_ptr<ocl::Device> devp,
+                          ILogger* logger) {
   ocl::Device& dev = *devp;
-  runtime::EngineDesc desc;
+  plan::EngineDesc desc;
   const size_t nl = s.net.layers.size();
   desc.on_host = s.on_host;
   desc.tactics.assign(nl, "");
   TimingEnv env{dev, config, logger};
   uint64_t workspace = 0;
+  Phase phase("Tactic timing",
+              static_cast<int32_t>(std::count(s.on_host.begin(), s.on_host.end(), uint8_t{0})));
   for (size_t li = 0; li < nl; ++li) {
     if (s.on_host[li]) continue;
     const auto& l = s.net.layers[li];
@@ -164,6 +235,7 @@ runtime::EngineDesc assemble(Shaped s, const BuilderConfig& config,
     workspace = std::max(workspace, c.workspace);
     logf(logger, Severity::kVERBOSE, "layer '", l.name, "' (", ir::layerKindName(l.kind), ", ",
          dtypeName(prec), "): chose ", desc.tactics[li]);
+    phase.step();
   }
 
   const uint64_t align = dev.info().arena_alignment;
@@ -188,7 +260,7 @@ runtime::EngineDesc assemble(Shaped s, const BuilderConfig& config,
   desc.profiles = config.profiles;
   desc.device_fingerprint = dev.info().fingerprint();
   desc.device_name = dev.info().name;
-  desc.clrt_version = CLRT_VERSION;
+  desc.clrt_version = kVersion;
   desc.peak_activation_bytes = peak;
   desc.workspace_bytes = workspace;
   desc.name = config.network_name;
@@ -206,11 +278,14 @@ bool Builder::platformHasFastFp16() const {
 }
 bool Builder::platformHasFastInt8() const { return true; }
 
-runtime::EngineDesc Builder::build(const ir::Network& network, const BuilderConfig& config) {
+plan::EngineDesc Builder::build(const ir::Network& network, const BuilderConfig& config) {
   ocl::ProgramLogScope programLog(logger_);  // e.g. a damaged kernel-cache entry, rebuilt
+  ScopedProgress progress(config.progress);
   CLRT_CHECK(!network.outputs.empty(), kBuild,
              "network has no outputs: mark at least one with network.mark_output(tensor)");
-  checkProfiles(network, config);
+  ir::Network marked = network;
+  ir::markShapeTensors(marked);
+  checkProfiles(marked, config);
   const bool int8 = config.getFlag(BuilderFlag::kINT8);
   const bool fp16 = config.getFlag(BuilderFlag::kFP16);
   if (anyPrecisionConstraint(network) &&
@@ -221,10 +296,14 @@ runtime::EngineDesc Builder::build(const ir::Network& network, const BuilderConf
          "BuilderFlag.OBEY_PRECISION_CONSTRAINTS nor PREFER_PRECISION_CONSTRAINTS is; clrt "
          "treats them as preferred (PREFER) rather than ignoring them");
 
-  ir::Network net = network;
+  // Steps: graph optimization, calibration (INT8 ranges), precisions, tactics and assembly.
+  Phase phase("Building engine", 4);
+  ir::Network net = std::move(marked);
+  foldFixedShapeInputs(net, config);
   passes::castBoundaryInputs(net);
   net.inferShapes();
   passes::optimize(net, logger_);
+  phase.step();
   detail::Shaped s = detail::shape(std::move(net), config.profiles);
   checkActivationMemory(s, config, *dev_);
 
@@ -239,6 +318,7 @@ runtime::EngineDesc Builder::build(const ir::Network& network, const BuilderConf
     if (explicitQ) calib.calibrator = nullptr;
     amax = detail::calibrate(s, network, calib, dev_, logger_, &absmax);
   }
+  phase.step();
   s.fp16_unsafe.assign(s.net.tensors.size(), false);
   detail::Fp32Reference ref;
   if (fp16) {
@@ -248,6 +328,11 @@ runtime::EngineDesc Builder::build(const ir::Network& network, const BuilderConf
   }
   BuilderConfig cfg = config;
   if (explicitQ) cfg.setFlag(BuilderFlag::kINT8, true);
+  // One cache for the whole build, so a layer timed while choosing precisions, and every layer
+  // identical to it, is not timed again; the user's cache when one is set.
+  if (!cfg.timing_cache || cfg.getFlag(BuilderFlag::kDISABLE_TIMING_CACHE))
+    cfg.timing_cache = std::make_shared<TimingCache>();
+  cfg.timing_cache->claim(timingCacheDevice(dev_->info()));
   detail::TimingEnv env{*dev_, cfg, logger_};
   if (int8 && amax.empty())
     logf(logger_, Severity::kWARNING,
@@ -255,9 +340,15 @@ runtime::EngineDesc Builder::build(const ir::Network& network, const BuilderConf
          "cache, set_dynamic_range or Q/DQ scales): every layer stays in higher precision");
   const detail::Shaped pre = fp16 ? s : detail::Shaped{};
   detail::assignPrecisions(s, amax, env);
-  runtime::EngineDesc desc = detail::assemble(std::move(s), cfg, dev_, logger_);
+  phase.step();
+  plan::EngineDesc desc = detail::assemble(std::move(s), cfg, dev_, logger_);
   if (fp16) desc = detail::guardFp16(std::move(desc), pre, amax, ref, cfg, dev_, logger_);
+  phase.step();
   return desc;
+}
+
+std::string timingCacheDevice(const ocl::DeviceInfo& d) {
+  return d.fingerprint() + "|clrt " + CLRT_VERSION;
 }
 
 std::vector<uint8_t> Builder::buildSerialized(const ir::Network& network,

@@ -8,11 +8,13 @@
 #include <string>
 #include <vector>
 
+#include "clrt/builder/progress.h"
+#include "clrt/builder/timing_cache.h"
 #include "clrt/core/logger.h"
 #include "clrt/ir/network.h"
 #include "clrt/ocl/device.h"
+#include "clrt/plan/engine_desc.h"
 #include "clrt/quant/calibrator.h"
-#include "clrt/runtime/engine_desc.h"
 
 namespace clrt::builder {
 
@@ -47,10 +49,10 @@ struct BuilderConfig {
   uint64_t flags = 0;  // bit i = BuilderFlag i
   uint64_t workspace_limit = std::numeric_limits<uint64_t>::max();
   int optimization_level = 3;  // 0: no timing, take each kind's preferred tactic
-  std::vector<runtime::Profile> profiles;
+  std::vector<plan::Profile> profiles;
   // set_calibration_profile: when set, calibration batches take every dynamic dim from its opt
   // shapes (TensorRT's rule) instead of the batch size and the first profile.
-  std::optional<runtime::Profile> calibration_profile;
+  std::optional<plan::Profile> calibration_profile;
   // INT8: the calibrator (not owned; may be null: ranges then come from the network's tensors'
   // dynamic ranges or Q/DQ scales).
   quant::CalibratorSource* calibrator = nullptr;
@@ -59,6 +61,13 @@ struct BuilderConfig {
   bool refine_int8_ranges = true;
   int32_t profiling_verbosity = 0;  // ProfilingVerbosity, kept in the engine for the inspector
   std::string network_name;         // kept in the engine (ICudaEngine.name)
+  // Timings of earlier builds to reuse (set_timing_cache); null: each build keeps its own, so
+  // identical layers are still timed once. DISABLE_TIMING_CACHE ignores this one.
+  std::shared_ptr<TimingCache> timing_cache;
+  // config.progress_monitor (not owned; may be null): told of each phase and step of the build.
+  ProgressMonitor* progress = nullptr;
+  // Tactic allow/deny patterns (tactics/tactic_filter.h); empty: the CLRT_TACTICS variable.
+  std::string tactic_filter;
   bool getFlag(BuilderFlag f) const { return (flags >> static_cast<int>(f)) & 1u; }
   void setFlag(BuilderFlag f, bool on) {
     const uint64_t bit = uint64_t{1} << static_cast<int>(f);
@@ -66,13 +75,16 @@ struct BuilderConfig {
   }
 };
 
+// What a timing cache's timings are valid for: the device's fingerprint and clrt's version.
+std::string timingCacheDevice(const ocl::DeviceInfo& d);
+
 class Builder {
  public:
   Builder(ILogger* logger, std::shared_ptr<ocl::Device> dev)
       : logger_(logger), dev_(std::move(dev)) {}
   // Throws Error(kBuild) naming the layer/tensor on any failure (missing profile for a dynamic
   // input, no tactic fits the workspace limit, no outputs, ...).
-  runtime::EngineDesc build(const ir::Network& network, const BuilderConfig& config);
+  plan::EngineDesc build(const ir::Network& network, const BuilderConfig& config);
   std::vector<uint8_t> buildSerialized(const ir::Network& network, const BuilderConfig& config);
   bool platformHasFastFp16() const;
   bool platformHasFastInt8() const;

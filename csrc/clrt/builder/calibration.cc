@@ -11,6 +11,7 @@
 
 #include "clrt/builder/cancel.h"
 #include "clrt/builder/internal.h"
+#include "clrt/builder/progress.h"
 #include "clrt/quant/algorithms.h"
 #include "clrt/quant/calib_cache.h"
 #include "clrt/quant/histogram.h"
@@ -36,7 +37,7 @@ std::shared_ptr<runtime::Engine> statsEngine(const Shaped& s, const std::map<int
                                              std::shared_ptr<ocl::Device> dev, ILogger* logger) {
   BuilderConfig c;
   c.optimization_level = 0;
-  runtime::Profile p;
+  plan::Profile p;
   for (auto& [t, d] : shapes)
     if (!isStatic(s.net.tensors[t].dims)) p.shapes[s.net.tensors[t].name] = {d, d, d};
   if (!p.shapes.empty()) c.profiles.push_back(p);
@@ -118,6 +119,8 @@ Stats runStats(const Shaped& s, runtime::Engine& engine, const std::vector<Batch
       for (size_t i = 0; i < l.inputs.size(); ++i) observe(l.inputs[i], a.inputs[i]);
       for (size_t i = 0; i < l.outputs.size(); ++i) observe(l.outputs[i], a.outputs[i]);
     });
+    Phase phase(pass == 0 ? "Calibration: ranges" : "Calibration: histograms",
+                static_cast<int32_t>(batches.size()));
     for (size_t b = 0; b < batches.size(); ++b) {
       checkCancel();
       seen.assign(s.net.tensors.size(), 0);
@@ -126,6 +129,7 @@ Stats runStats(const Shaped& s, runtime::Engine& engine, const std::vector<Batch
       if (pass == 1) out.hist = stats.histograms(ctx->queue());
       logf(logger, Severity::kINFO, "calibration ", pass == 0 ? "ranges" : "histograms", ": batch ",
            b + 1, " of ", batches.size(), " done");
+      phase.step();
     }
     if (pass == 0) {
       out.absmax = stats.absMax(ctx->queue());
@@ -277,6 +281,10 @@ void refineRanges(const Shaped& s, runtime::Engine& engine, const std::vector<Ba
     return e.value();
   };
   int evaluated = 0, changed = 0, passes = 0;
+  Phase phase("Range refinement",
+              static_cast<int32_t>(std::count_if(order.begin(), order.end(), [](const Target& t) {
+                return !t.alternatives.empty();
+              })));
   for (const Target& tg : order) {
     const int t = tg.tensor;
     float& chosen = amax[t];
@@ -308,6 +316,7 @@ void refineRanges(const Shaped& s, runtime::Engine& engine, const std::vector<Ba
       logf(logger, Severity::kINFO, "calibration: '", name, "' range ", kl, " -> ", chosen,
            " (network output error ", klErr, " -> ", best, ")");
     }
+    phase.step();
   }
   ctx->setLayerObserver(nullptr);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -320,8 +329,7 @@ void refineRanges(const Shaped& s, runtime::Engine& engine, const std::vector<Ba
 // profile, every dynamic dim takes its opt shape.
 std::map<int, Dims> calibrationShapes(const Shaped& s, const BuilderConfig& config, int batch) {
   std::map<int, Dims> shapes;
-  const runtime::Profile* calib =
-      config.calibration_profile ? &*config.calibration_profile : nullptr;
+  const plan::Profile* calib = config.calibration_profile ? &*config.calibration_profile : nullptr;
   for (int t : s.net.inputs) {
     Dims d = s.net.tensors[t].dims;
     const std::string& name = s.net.tensors[t].name;
@@ -339,7 +347,7 @@ std::map<int, Dims> calibrationShapes(const Shaped& s, const BuilderConfig& conf
         d[i] = batch;
         continue;
       }
-      const runtime::ShapeRange* r = nullptr;
+      const plan::ShapeRange* r = nullptr;
       if (!config.profiles.empty()) {
         auto it = config.profiles[0].shapes.find(name);
         if (it != config.profiles[0].shapes.end()) r = &it->second;
@@ -443,6 +451,9 @@ std::map<int, float> runCalibration(const Shaped& s, const BuilderConfig& config
   Stats st;
   std::vector<Batch> batches;
   std::shared_ptr<runtime::Engine> engine;
+  // Two steps: the statistics (a pass or two over the data), then the thresholds (with range
+  // refinement's passes when it runs).
+  Phase phase("Calibration", 2);
   if (!legacy || !statsFromHistogramCache(s, src, targets, st, logger)) {
     batches = readBatches(s, src, shapes, bs, logger);
     engine = statsEngine(s, shapes, dev, logger);
@@ -455,6 +466,7 @@ std::map<int, float> runCalibration(const Shaped& s, const BuilderConfig& config
       src.writeHistogramCache(quant::formatHistogramCache(hists));
     }
   }
+  phase.step();
   std::map<int, float> amax;
   for (size_t i = 0; i < targets.size(); ++i) {
     const float m = st.absmax[i];
@@ -480,6 +492,7 @@ std::map<int, float> runCalibration(const Shaped& s, const BuilderConfig& config
                        algo == quant::CalibrationAlgo::kENTROPY_CALIBRATION;
   if (entropy && config.refine_int8_ranges && engine)
     refineRanges(s, *engine, batches, targets, st, amax, logger);
+  phase.step();
   logf(logger, Severity::kINFO, "calibration done: ", batches.size(), " batches, ", amax.size(),
        " tensor ranges (", quant::algoCacheName(algo), ")");
   return amax;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <random>
 
 #include "clrt/builder/internal.h"
@@ -26,8 +27,17 @@ constexpr double kGrowth = 10.0;
 constexpr double kMinCosine = 0.99;  // a network output below this is reported
 constexpr int kRounds = 4;           // reassignments at most (each fixes the worst layers)
 
-// For each integer network input read as Gather indices (directly or through data movement),
-// the size of the gathered axis at the opt shapes; 0 when the input indexes nothing.
+// The smallest dim of `d` in [from, from + n); 0 when that range leaves d.
+int64_t minDim(const Dims& d, int64_t from, int64_t n) {
+  if (from < 0 || n < 0 || from + n > static_cast<int64_t>(d.size())) return 0;
+  int64_t m = std::numeric_limits<int64_t>::max();
+  for (int64_t k = from; k < from + n; ++k) m = std::min(m, d[k]);
+  return n == 0 ? 0 : m;
+}
+
+// For each integer network input read as Gather/Scatter indices (directly or through data
+// movement), the smallest axis size they index at the opt shapes; 0 when the input indexes
+// nothing; -1 when it is an integer divisor (DIV, MOD), which must not be 0.
 std::map<int, int64_t> indexRanges(const Shaped& s) {
   std::map<int, int64_t> out;
   std::map<int, int> origin;  // tensor -> the integer network input it carries
@@ -36,15 +46,25 @@ std::map<int, int64_t> indexRanges(const Shaped& s) {
   for (size_t li = 0; li < s.net.layers.size(); ++li) {
     const auto& l = s.net.layers[li];
     if (s.on_host[li] || l.inputs.empty()) continue;
-    if (l.kind == LayerKind::kGATHER && l.inputs.size() > 1 && origin.count(l.inputs[1])) {
+    const bool indexed = l.kind == LayerKind::kGATHER || l.kind == LayerKind::kSCATTER;
+    if (indexed && l.inputs.size() > 1 && origin.count(l.inputs[1])) {
       const Dims& d = s.opt[0].dims[l.inputs[0]];
+      const Dims& idx = s.opt[0].dims[l.inputs[1]];
       const int64_t axis = l.attrs.i("axis", 0);
       const int64_t ax = axis < 0 ? axis + static_cast<int64_t>(d.size()) : axis;
-      if (ax >= 0 && ax < static_cast<int64_t>(d.size())) {
+      // ND modes: each index row addresses dims [batch_dims, batch_dims + K).
+      const int64_t len = l.attrs.s("mode") == "ND"
+                              ? minDim(d, l.attrs.i("batch_dims", 0), idx.empty() ? -1 : idx.back())
+                              : minDim(d, ax, 1);
+      if (len > 0) {
         int64_t& r = out[origin[l.inputs[1]]];
-        r = r == 0 ? d[ax] : std::min(r, d[ax]);
+        r = r <= 0 ? len : std::min(r, len);
       }
     }
+    const std::string op = l.kind == LayerKind::kELEMENTWISE ? l.attrs.s("op") : "";
+    if ((op == "DIV" || op == "MOD" || op == "FMOD") && l.inputs.size() > 1 &&
+        origin.count(l.inputs[1]) && out[origin[l.inputs[1]]] == 0)
+      out[origin[l.inputs[1]]] = -1;
     if (isPassthrough(l.kind) || l.kind == LayerKind::kCAST)
       if (l.inputs[0] >= 0 && origin.count(l.inputs[0]))
         for (int t : l.outputs) origin[t] = origin[l.inputs[0]];
@@ -67,6 +87,8 @@ Batch buildTimeBatch(const Shaped& s) {
       // Below 2^24, so exact in float.
       std::uniform_int_distribution<int64_t> ids(0, std::min<int64_t>(it->second, 1 << 24) - 1);
       for (auto& x : v) x = static_cast<float>(ids(rng));
+    } else if (it != ranges.end() && it->second < 0) {
+      std::fill(v.begin(), v.end(), 1.0f);  // a divisor: 0 would fail the run
     }
     // HALF inputs are fed as FLOAT (statsEngine widens them; the FP16 engine takes FLOAT too).
     b[s.net.tensors[t].name] =
@@ -145,7 +167,7 @@ struct Check {
   std::vector<std::pair<std::string, double>> outputs;  // network output -> cosine
 };
 
-Check check(const runtime::EngineDesc& desc, const Fp32Reference& ref,
+Check check(const plan::EngineDesc& desc, const Fp32Reference& ref,
             std::shared_ptr<ocl::Device> dev, ILogger* logger) {
   auto engine = runtime::Engine::create(desc, dev, logger);
   const auto got = capture(*engine, ref.batch);
@@ -224,10 +246,10 @@ Fp32Reference fp32Reference(const Shaped& s, std::shared_ptr<ocl::Device> dev, I
   return ref;
 }
 
-runtime::EngineDesc guardFp16(runtime::EngineDesc desc, const Shaped& pre,
-                              const std::map<int, float>& amax, const Fp32Reference& ref,
-                              const BuilderConfig& config, std::shared_ptr<ocl::Device> dev,
-                              ILogger* logger) {
+plan::EngineDesc guardFp16(plan::EngineDesc desc, const Shaped& pre,
+                           const std::map<int, float>& amax, const Fp32Reference& ref,
+                           const BuilderConfig& config, std::shared_ptr<ocl::Device> dev,
+                           ILogger* logger) {
   std::map<std::string, int> preId;
   for (size_t t = 0; t < pre.net.tensors.size(); ++t)
     preId[pre.net.tensors[t].name] = static_cast<int>(t);

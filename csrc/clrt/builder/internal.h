@@ -11,6 +11,7 @@
 #include "clrt/builder/builder.h"
 #include "clrt/runtime/shape_resolver.h"
 #include "clrt/tactics/tactic.h"
+#include "clrt/tactics/tactic_filter.h"
 
 namespace clrt::runtime {
 class Engine;
@@ -30,7 +31,7 @@ struct Shaped {
   std::vector<bool> fp16_lossy;   // per tensor: FP16 storage made a layer's error out of
                                   // proportion (guardFp16); empty when none
 };
-Shaped shape(ir::Network net, const std::vector<runtime::Profile>& profiles);
+Shaped shape(ir::Network net, const std::vector<plan::Profile>& profiles);
 
 // A tactic chosen for one device layer as it is attributed now (attrs + the tensors' dtypes in
 // the network). `tactic` is null when none is eligible; `why` then says what was rejected.
@@ -45,8 +46,10 @@ struct TimingEnv {
   const BuilderConfig& config;
   ILogger* logger;
   std::mt19937 rng{1234};
-  bool time = true;          // false: take the preferred eligible tactic
-  bool time_single = false;  // time a lone candidate too (to compare precisions)
+  bool time = true;           // false: take the preferred eligible tactic
+  bool time_single = false;   // time a lone candidate too (to compare precisions)
+  int timed = 0, reused = 0;  // tactic measurements taken / answered by config.timing_cache
+  tactics::TacticFilter filter = tactics::TacticFilter::fromConfigOrEnv(config.tactic_filter);
 };
 // `inDt`/`outDt`: the storage dtype of each input/output for this choice (the network's
 // tensors may still hold other dtypes while precisions are being decided).
@@ -94,14 +97,14 @@ Fp32Reference fp32Reference(const Shaped& s, std::shared_ptr<ocl::Device> dev, I
 // WARNING naming it and the error): its data tensors are marked in `pre` (the network before
 // precision assignment) and precisions and tactics are assigned again. Warns when a network
 // output's cosine to FP32 stays below 0.99. Returns the engine to ship.
-runtime::EngineDesc guardFp16(runtime::EngineDesc desc, const Shaped& pre,
-                              const std::map<int, float>& amax, const Fp32Reference& ref,
-                              const BuilderConfig& config, std::shared_ptr<ocl::Device> dev,
-                              ILogger* logger);
+plan::EngineDesc guardFp16(plan::EngineDesc desc, const Shaped& pre,
+                           const std::map<int, float>& amax, const Fp32Reference& ref,
+                           const BuilderConfig& config, std::shared_ptr<ocl::Device> dev,
+                           ILogger* logger);
 
 // Tactics for every device layer (timed when the optimization level allows), memory plan,
 // program binaries: the EngineDesc.
-runtime::EngineDesc assemble(Shaped s, const BuilderConfig& config,
-                             std::shared_ptr<ocl::Device> dev, ILogger* logger);
+plan::EngineDesc assemble(Shaped s, const BuilderConfig& config, std::shared_ptr<ocl::Device> dev,
+                          ILogger* logger);
 
 }  // namespace clrt::builder::detail

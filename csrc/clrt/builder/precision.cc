@@ -6,6 +6,7 @@
 #include <set>
 
 #include "clrt/builder/internal.h"
+#include "clrt/builder/progress.h"
 
 namespace clrt::builder::detail {
 namespace {
@@ -111,7 +112,10 @@ void choosePrecisions(State& st) {
   const auto& cfg = st.env.config;
   const bool fp16 = cfg.getFlag(BuilderFlag::kFP16), int8 = cfg.getFlag(BuilderFlag::kINT8);
   const bool obey = cfg.getFlag(BuilderFlag::kOBEY_PRECISION_CONSTRAINTS);
+  // One step per layer (candidate precisions are timed against each other).
+  Phase phase("Precision selection", static_cast<int32_t>(net.layers.size()));
   for (size_t li = 0; li < net.layers.size(); ++li) {
+    if (li > 0) phase.step();
     ir::Layer& l = net.layers[li];
     if (st.s.on_host[li] || isPassthrough(l.kind) || hasOwnDtypes(l.kind)) continue;
     bool anyData = false, rangesOk = true, fp16Ok = true, lossy = false;
@@ -161,8 +165,11 @@ void choosePrecisions(State& st) {
       else if (want == DataType::kHALF && !fp16Ok)
         why = lossy ? "FP16 made its error out of proportion on the build-time data"
                     : "its values exceed FP16's range on the build-time data";
-      else if (!tryPrecision(st, static_cast<int>(li), want, inDt, outDt, false, false).tactic)
-        why = str("no ", dtypeName(want), " implementation of ", ir::layerKindName(l.kind));
+      else if (const Choice c =
+                   tryPrecision(st, static_cast<int>(li), want, inDt, outDt, false, false);
+               !c.tactic)
+        why = str("no ", dtypeName(want), " implementation of ", ir::layerKindName(l.kind),
+                  c.why.find("tactic filter") != std::string::npos ? ":" + c.why : "");
       if (why.empty()) {
         allowed = {want};
       } else {
@@ -194,6 +201,7 @@ void choosePrecisions(State& st) {
     st.prec[li] = best;
     logf(st.env.logger, Severity::kVERBOSE, "layer '", l.name, "': precision ", dtypeName(best));
   }
+  if (!net.layers.empty()) phase.step();
 }
 
 // Explicit quantization points (Q/DQ pairs folded into ranges) keep the model's rounding: the
@@ -443,7 +451,7 @@ void assignPrecisions(Shaped& s, const std::map<int, float>& amax, TimingEnv& en
     if (it != st.amax.end() && st.origFloat[t])
       net.tensors[t].dynamic_range = std::make_pair(-it->second, it->second);
   }
-  std::vector<runtime::Profile> profiles = env.config.profiles;
+  std::vector<plan::Profile> profiles = env.config.profiles;
   std::vector<bool> unsafe = s.fp16_unsafe;
   s = shape(std::move(s.net), profiles);
   s.fp16_unsafe = unsafe;

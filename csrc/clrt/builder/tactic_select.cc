@@ -3,8 +3,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <sstream>
+#include <type_traits>
+#include <variant>
 
 #include "clrt/builder/internal.h"
+#include "clrt/core/checksum.h"
 
 namespace clrt::builder::detail {
 namespace {
@@ -29,6 +33,62 @@ std::vector<uint8_t> randomFill(DataType t, size_t bytes, std::mt19937& rng) {
     for (auto& b : fill) b = static_cast<uint8_t>(static_cast<int8_t>(q(rng)));
   }
   return fill;
+}
+
+// What decides a tactic's time: kind, attributes, weight shapes, precision and I/O dtypes and
+// shapes at the opt profile (and host-known input values) — not the layer's name or weights'
+// values, so identical layers share their timings.
+std::string layerSignature(const ir::Layer& l, DataType prec, const std::vector<Dims>& in,
+                           const std::vector<DataType>& inDt,
+                           const std::vector<const HostTensor*>& values,
+                           const std::vector<Dims>& out, const std::vector<DataType>& outDt) {
+  std::ostringstream o;
+  o.precision(17);
+  o << ir::layerKindName(l.kind) << '|' << dtypeName(prec);
+  for (const auto& [k, v] : l.attrs.all()) {
+    o << '|' << k << '=';
+    std::visit(
+        [&](const auto& x) {
+          using T = std::decay_t<decltype(x)>;
+          if constexpr (std::is_same_v<T, std::vector<int64_t>> ||
+                        std::is_same_v<T, std::vector<double>>) {
+            for (const auto& e : x) o << e << ',';
+          } else {
+            o << x;
+          }
+        },
+        v);
+  }
+  for (const auto& [name, w] : l.weights)
+    o << "|w:" << name << ':' << dtypeName(w.dtype) << dimsToString(w.dims);
+  for (size_t i = 0; i < in.size(); ++i) {
+    o << "|in:" << dtypeName(inDt[i]) << dimsToString(in[i]);
+    if (values[i]) o << "=#" << checksum64(values[i]->bytes.data(), values[i]->bytes.size());
+  }
+  for (size_t i = 0; i < out.size(); ++i)
+    o << "|out:" << dtypeName(outDt[i]) << dimsToString(out[i]);
+  return o.str();
+}
+
+std::string joined(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+  return s;
+}
+
+// Why a layer has no tactic left once the filter applies: its dtypes, the eligible tactics the
+// filter excluded and every tactic of its kind.
+std::string filterRefusal(const ir::Layer& l, const std::vector<DataType>& inDt,
+                          const std::vector<DataType>& outDt,
+                          const std::vector<std::string>& excluded,
+                          const tactics::TacticFilter& f) {
+  std::vector<std::string> ins, outs, all;
+  for (DataType d : inDt) ins.push_back(dtypeName(d));
+  for (DataType d : outDt) outs.push_back(dtypeName(d));
+  for (const tactics::Tactic* t : tactics::tacticsFor(l.kind)) all.push_back(t->name());
+  return str(" the tactic filter ", f.text(), " excludes its eligible tactics ", joined(excluded),
+             " (inputs ", joined(ins), "; outputs ", joined(outs), "; tactics of ",
+             ir::layerKindName(l.kind), ": ", joined(all), ");");
 }
 
 }  // namespace
@@ -63,11 +123,17 @@ Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
     uint64_t ws;
   };
   std::vector<Candidate> cands;
+  std::vector<std::string> filtered;  // eligible, but excluded by the tactic filter
   Choice c;
   for (const tactics::Tactic* tac : tactics::tacticsFor(l.kind)) {
     const auto precs = tac->precisions();
     if (std::find(precs.begin(), precs.end(), prec) == precs.end()) continue;
     if (!tac->eligible(l, infos, dev.info())) continue;
+    if (!tac->worthOffering(dev.info()) && !env.filter.names(*tac)) continue;
+    if (!env.filter.allows(*tac)) {
+      filtered.push_back(tac->name());
+      continue;
+    }
     auto k = tac->instantiate(l, dev);
     uint64_t ws = 0;
     for (auto& rs : s.max) {
@@ -82,6 +148,7 @@ Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
     cands.push_back({tac, std::move(k), ws});
   }
   if (cands.empty()) {
+    if (!filtered.empty()) c.why += filterRefusal(l, inDt, outDt, filtered, env.filter);
     if (c.why.empty()) c.why = " no tactic supports its inputs";
     return c;
   }
@@ -102,15 +169,34 @@ Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
       owned.push_back(std::move(m));
       return d;
     };
-    for (size_t i = 0; i < l.inputs.size(); ++i) {
-      const int t = l.inputs[i];
-      ins.push_back(t >= 0 ? make(t, inDt[i]) : tactics::DeviceTensor{});
-      values.push_back(t >= 0 && r.values[t] ? &*r.values[t] : nullptr);
-    }
-    for (size_t i = 0; i < l.outputs.size(); ++i) outs.push_back(make(l.outputs[i], outDt[i]));
+    for (int t : l.inputs) values.push_back(t >= 0 && r.values[t] ? &*r.values[t] : nullptr);
+    auto prepare = [&] {  // timing buffers, made at the first tactic the cache cannot answer
+      if (!ins.empty() || !outs.empty()) return;
+      for (size_t i = 0; i < l.inputs.size(); ++i)
+        ins.push_back(l.inputs[i] >= 0 ? make(l.inputs[i], inDt[i]) : tactics::DeviceTensor{});
+      for (size_t i = 0; i < l.outputs.size(); ++i) outs.push_back(make(l.outputs[i], outDt[i]));
+    };
     const int reps = env.config.optimization_level >= 4 ? 10 : 3;
     double bestMs = 1e30;
+    TimingCache* cache = env.config.timing_cache.get();
+    std::vector<Dims> sigIn, sigOut;
+    dimsAt(r, sigIn, sigOut);
+    const std::string key =
+        cache ? layerSignature(l, prec, sigIn, inDt, values, sigOut, outDt) : std::string();
     for (size_t k = 0; k < cands.size(); ++k) {
+      const std::string name = cands[k].tactic->name();
+      if (auto hit = cache ? cache->lookup(key, name) : std::nullopt) {
+        ++env.reused;
+        logf(env.logger, Severity::kVERBOSE, "layer '", l.name, "' (", dtypeName(prec),
+             "): tactic ", name, " ", *hit, " ms (timing cache)");
+        if (*hit < bestMs) bestMs = *hit, best = k;
+        continue;
+      }
+      CLRT_CHECK(!env.config.getFlag(BuilderFlag::kERROR_ON_TIMING_CACHE_MISS), kBuild, "layer '",
+                 l.name, "' (", ir::layerKindName(l.kind), ", ", dtypeName(prec), "): tactic ",
+                 name,
+                 " is not in the timing cache and BuilderFlag.ERROR_ON_TIMING_CACHE_MISS is set");
+      prepare();
       std::vector<Dims> in, out;
       dimsAt(r, in, out);
       const size_t ws = cands[k].kernel->workspaceSize(in, out);
@@ -129,6 +215,8 @@ Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
       }
       std::sort(times.begin(), times.end());
       const double ms = times[times.size() / 2];
+      ++env.timed;
+      if (cache) cache->insert(key, name, ms);
       logf(env.logger, Severity::kVERBOSE, "layer '", l.name, "' (", dtypeName(prec), "): tactic ",
            cands[k].tactic->name(), " ", ms, " ms");
       if (ms < bestMs) bestMs = ms, best = k;

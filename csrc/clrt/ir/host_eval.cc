@@ -176,8 +176,29 @@ HostTensor concat(const Layer& layer, const std::vector<TensorInfo>& ins, DataTy
   return out;
 }
 
+// GatherElements: out[p] = data[p with p[axis] replaced by indices[p]] (out has indices' dims).
+HostTensor gatherElements(const Layer& layer, const HostTensor& data, const HostTensor& indices,
+                          const Dims& outD) {
+  const int64_t r = static_cast<int64_t>(data.dims.size());
+  const int64_t axis = normalizeAxis(layer.attrs.i("axis", 0), r, layer.name);
+  const int64_t dim = data.dims[axis];
+  std::vector<int64_t> st = stridesOf(data.dims);
+  const int64_t axisStride = st[axis];
+  st[axis] = 0;
+  const auto base = stridedIndex(outD, 0, st);
+  const auto idx = indices.asInt64();
+  std::vector<int64_t> src(idx.size());
+  for (size_t i = 0; i < idx.size(); ++i) {
+    if (idx[i] < -dim || idx[i] >= dim)
+      layerFail(layer, str("index ", idx[i], " out of range for axis size ", dim), data.dims);
+    src[i] = static_cast<int64_t>(base[i]) + (idx[i] < 0 ? idx[i] + dim : idx[i]) * axisStride;
+  }
+  return pick(data, outD, src);
+}
+
 HostTensor gather(const Layer& layer, const HostTensor& data, const HostTensor& indices,
                   const Dims& outD) {
+  if (layer.attrs.s("mode") == "ELEMENT") return gatherElements(layer, data, indices, outD);
   const int64_t r = static_cast<int64_t>(data.dims.size());
   const int64_t axis = normalizeAxis(layer.attrs.i("axis", 0), r, layer.name);
   const int64_t dim = data.dims[axis];
@@ -351,6 +372,7 @@ bool evalKind(const Layer& layer, const std::vector<TensorInfo>& given,
       break;
     }
     case LayerKind::kGATHER:
+      if (layer.attrs.s("mode") == "ND") return false;  // runs on the device
       outputs.push_back(gather(layer, *x, *ins[1].value, d));
       break;
     case LayerKind::kEXPAND:

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <type_traits>
 
 #include "clrt/core/error.h"
@@ -22,6 +23,23 @@ int64_t intPow(int64_t b, int64_t e) {
   for (; e > 0; e >>= 1, b = wrapMul(b, b))
     if (e & 1) r = wrapMul(r, b);
   return r;
+}
+
+// ONNX Mod on integers: the sign of the divisor (floor) or, with fmod, of the dividend.
+int64_t intMod(const Layer& layer, const Dims& d, int64_t x, int64_t y, bool floorMod) {
+  if (y == 0) layerFail(layer, "integer division by zero", d);
+  const int64_t r = y == -1 ? 0 : x % y;
+  return floorMod && r != 0 && ((r < 0) != (y < 0)) ? r + y : r;
+}
+
+// BitShift on a `bits`-wide integer; a negative shift or one of the width or more leaves the
+// sign fill alone (ONNX 28). The result is wrapped to the width.
+int64_t shift(int64_t x, int64_t s, bool left, int bits) {
+  if (s < 0 || s >= bits) return !left && x < 0 ? -1 : 0;
+  if (!left) return x >> s;
+  const uint64_t u = static_cast<uint64_t>(x) << s;
+  if (bits == 64) return static_cast<int64_t>(u);
+  return static_cast<int64_t>(static_cast<int32_t>(static_cast<uint32_t>(u)));
 }
 
 // MAX/MIN with onnxruntime's NaN semantics: a NaN operand gives NaN (std::max drops it when it
@@ -96,6 +114,8 @@ Act makeAct(const ir::Attrs& a, const char* typeKey, const char* alphaKey, const
     da = 1.0 / 6, db = 0.5;
   else if (act.type == "CLIP")
     da = -std::numeric_limits<double>::infinity(), db = std::numeric_limits<double>::infinity();
+  else if (act.type == "SELU")
+    da = 1.67326319217681884765625, db = 1.05070102214813232421875;
   act.alpha = a.f(alphaKey, da);
   act.beta = a.f(betaKey, db);
   return act;
@@ -121,6 +141,8 @@ bool applyAct(const Act& a, double& x) {
     x = x * std::clamp(a.alpha * x + a.beta, 0.0, 1.0);
   else if (t == "ELU")
     x = x >= 0 ? x : a.alpha * (std::exp(x) - 1.0);
+  else if (t == "SELU")
+    x = a.beta * (x > 0 ? x : a.alpha * (std::exp(x) - 1.0));
   else if (t == "SOFTPLUS")
     x = std::log1p(std::exp(x));
   else if (t == "GELU_ERF")
@@ -158,8 +180,17 @@ bool evalElementwise(const Layer& layer, const std::vector<const HostTensor*>& i
     std::vector<double> v(ai.size());
     auto div = [](double x, double y) { return x / y; };
     auto pw = [](double x, double y) { return std::pow(x, y); };
-    for (size_t i = 0; i < ai.size(); ++i)
-      if (!binary<double>(op, av[ai[i]], bv[bi[i]], v[i], div, pw)) return false;
+    for (size_t i = 0; i < ai.size(); ++i) {
+      const double x = av[ai[i]], y = bv[bi[i]];
+      if (op == "FMOD") {
+        v[i] = std::fmod(x, y);
+      } else if (op == "MOD") {  // the divisor's sign, a zero result included
+        const double r = std::fmod(x, y);
+        v[i] = r == 0 ? std::copysign(0.0, y) : ((r < 0) != (y < 0) ? r + y : r);
+      } else if (!binary<double>(op, x, y, v[i], div, pw)) {
+        return false;
+      }
+    }
     out = fromDouble(outT, outD, v);
     return true;
   }
@@ -178,12 +209,42 @@ bool evalElementwise(const Layer& layer, const std::vector<const HostTensor*>& i
       v[i] = wrapSub(x, y);
     else if (op == "PROD")
       v[i] = wrapMul(x, y);
+    else if (op == "MOD" || op == "FMOD")
+      v[i] = intMod(layer, a.dims, x, y, op == "MOD");
+    else if (op == "SHIFT_LEFT" || op == "SHIFT_RIGHT")
+      v[i] = shift(x, y, op == "SHIFT_LEFT", static_cast<int>(dtypeSize(outT)) * 8);
     else if (!binary<int64_t>(op, x, y, v[i], div, intPow))
       return false;
   }
   out = fromInt64(outT, outD, v);
   return true;
 }
+
+namespace {
+// The trigonometric, rounding and classifying unary ops; false for an unknown op.
+bool unaryMore(const std::string& op, double& e) {
+  static const std::map<std::string, double (*)(double)> fns = {
+      {"TAN", [](double v) { return std::tan(v); }},
+      {"ASIN", [](double v) { return std::asin(v); }},
+      {"ACOS", [](double v) { return std::acos(v); }},
+      {"ATAN", [](double v) { return std::atan(v); }},
+      {"SINH", [](double v) { return std::sinh(v); }},
+      {"COSH", [](double v) { return std::cosh(v); }},
+      {"ASINH", [](double v) { return std::asinh(v); }},
+      {"ACOSH", [](double v) { return std::acosh(v); }},
+      {"ATANH", [](double v) { return std::atanh(v); }},
+      {"SIGN", [](double v) { return v > 0   ? 1.0
+                                     : v < 0 ? -1.0
+                                             : v; }},
+      {"ROUND", [](double v) { return std::nearbyint(v); }},  // halves to even
+      {"SOFTSIGN", [](double v) { return v / (1.0 + std::fabs(v)); }},
+      {"ISNAN", [](double v) { return std::isnan(v) ? 1.0 : 0.0; }}};
+  auto it = fns.find(op);
+  if (it == fns.end()) return false;
+  e = it->second(e);
+  return true;
+}
+}  // namespace
 
 bool evalUnary(const Layer& layer, const HostTensor& x, DataType outT, HostTensor& out) {
   const std::string op = layer.attrs.s("op");
@@ -196,7 +257,9 @@ bool evalUnary(const Layer& layer, const HostTensor& x, DataType outT, HostTenso
         e = wrapSub(0, e);
       else if (op == "NOT")
         e = e == 0;
-      else if (op != "FLOOR" && op != "CEIL")
+      else if (op == "SIGN")
+        e = (e > 0) - (e < 0);
+      else if (op != "FLOOR" && op != "CEIL" && op != "ROUND")
         return false;
     }
     out = fromInt64(outT, x.dims, v);
@@ -228,7 +291,9 @@ bool evalUnary(const Layer& layer, const HostTensor& x, DataType outT, HostTenso
       e = std::ceil(e);
     else if (op == "NOT")
       e = e == 0.0;
-    else
+    else if (op == "ISINF")
+      e = std::isinf(e) && layer.attrs.i(e > 0 ? "detect_positive" : "detect_negative", 1) != 0;
+    else if (!unaryMore(op, e))
       return false;
   }
   out = fromDouble(outT, x.dims, v);
@@ -270,9 +335,37 @@ bool evalScale(const Layer& layer, const HostTensor& x, HostTensor& out) {
   return true;
 }
 
+namespace {
+// ARGMAX / ARGMIN over one axis: the first extreme, or the last with select_last_index.
+bool evalArgReduce(const Layer& layer, const HostTensor& x, const Dims& outD, HostTensor& out) {
+  const std::vector<int64_t> axes = layer.attrs.ints("axes");
+  if (axes.size() != 1 || x.dims.empty()) return false;
+  const int64_t ax = normalizeAxis(axes[0], static_cast<int64_t>(x.dims.size()), layer.name);
+  const int64_t len = x.dims[ax], inner = volume(Dims(x.dims.begin() + ax + 1, x.dims.end()));
+  const int64_t outer = volume(Dims(x.dims.begin(), x.dims.begin() + ax));
+  const bool isMax = layer.attrs.s("op") == "ARGMAX", last = layer.attrs.i("select_last_index", 0);
+  const auto v = asDoubles(x);
+  std::vector<int64_t> idx(static_cast<size_t>(outer * inner), 0);
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t i = 0; i < inner; ++i) {
+      const size_t base = static_cast<size_t>(o * len * inner + i);
+      double best = v[base];
+      int64_t& b = idx[static_cast<size_t>(o * inner + i)];
+      for (int64_t k = 1; k < len; ++k) {
+        const double e = v[base + static_cast<size_t>(k * inner)];
+        if ((isMax ? e > best : e < best) || (last && e == best)) best = e, b = k;
+      }
+    }
+  out = fromInt64(DataType::kINT64, outD, idx);
+  return true;
+}
+}  // namespace
+
 bool evalReduce(const Layer& layer, const std::vector<TensorInfo>& ins, const Dims& outD,
                 HostTensor& out) {
   const HostTensor& x = *ins[0].value;
+  if (layer.attrs.s("op") == "ARGMAX" || layer.attrs.s("op") == "ARGMIN")
+    return evalArgReduce(layer, x, outD, out);
   const int64_t r = static_cast<int64_t>(x.dims.size());
   std::vector<int64_t> axes;
   if (!layerAxes(layer, ins, axes)) return false;
@@ -299,14 +392,27 @@ bool evalReduce(const Layer& layer, const std::vector<TensorInfo>& ins, const Di
     init = -inf;
   else if (op == "MIN")
     init = inf;
-  else if (op != "SUM" && op != "MEAN" && op != "SUM_SQUARE" && op != "L2")
+  else if (op != "SUM" && op != "MEAN" && op != "SUM_SQUARE" && op != "L2" && op != "L1" &&
+           op != "LOG_SUM" && op != "LOG_SUM_EXP")
     return false;
+  if (!fl && (op == "LOG_SUM" || op == "LOG_SUM_EXP")) return false;
   if (fl) {
     const auto v = asDoubles(x);
     std::vector<double> acc(n, init);
+    // LOG_SUM_EXP sums exp(v - max) so that large values do not overflow; an infinite max
+    // shifts by 0.
+    std::vector<double> mx(op == "LOG_SUM_EXP" ? n : 0, -inf);
+    if (!mx.empty())
+      for (size_t i = 0; i < v.size(); ++i) mx[dst[i]] = maxProp(mx[dst[i]], v[i]);
+    for (auto& m : mx)
+      if (std::isinf(m)) m = 0;
     for (size_t i = 0; i < v.size(); ++i) {
       double& a = acc[dst[i]];
-      if (op == "PROD")
+      if (op == "L1")
+        a += std::fabs(v[i]);
+      else if (op == "LOG_SUM_EXP")
+        a += std::exp(v[i] - mx[dst[i]]);
+      else if (op == "PROD")
         a *= v[i];
       else if (op == "MAX")
         a = maxProp(a, v[i]);
@@ -320,7 +426,9 @@ bool evalReduce(const Layer& layer, const std::vector<TensorInfo>& ins, const Di
     for (auto& a : acc) {
       if (op == "MEAN" && count > 0) a /= static_cast<double>(count);
       if (op == "L2") a = std::sqrt(a);
+      if (op == "LOG_SUM") a = std::log(a);
     }
+    for (size_t o = 0; o < mx.size(); ++o) acc[o] = mx[o] + std::log(acc[o]);
     out = fromDouble(x.dtype, outD, acc);
     return true;
   }
@@ -340,6 +448,8 @@ bool evalReduce(const Layer& layer, const std::vector<TensorInfo>& ins, const Di
       a = std::min(a, v[i]);
     else if (op == "SUM_SQUARE" || op == "L2")
       a = wrapAdd(a, wrapMul(v[i], v[i]));
+    else if (op == "L1")
+      a = wrapAdd(a, v[i] < 0 ? wrapSub(0, v[i]) : v[i]);
     else
       a = wrapAdd(a, v[i]);
   }

@@ -54,6 +54,7 @@ constexpr KindNames kKinds[] = {
     {LayerKind::kREFORMAT, "REFORMAT", "REFORMAT"},
     {LayerKind::kQUANTIZE, "QUANTIZE", "QUANTIZE"},
     {LayerKind::kDEQUANTIZE, "DEQUANTIZE", "DEQUANTIZE"},
+    {LayerKind::kSCATTER, "SCATTER", "SCATTER"},
 };
 
 const KindNames* lookup(LayerKind k) {

@@ -11,12 +11,17 @@
 //                     epilogue (see below).
 //  kACTIVATION    in: x. attrs: type = "RELU" | "LEAKY_RELU" | "CLIP" | "SIGMOID" | "TANH" |
 //                     "HARD_SIGMOID" | "HARD_SWISH" | "ELU" | "SOFTPLUS" | "GELU_ERF" |
-//                     "GELU_TANH", alpha, beta (LEAKY_RELU: alpha slope; CLIP: alpha=min,
+//                     "GELU_TANH" | "SELU", alpha, beta (LEAKY_RELU: alpha slope; CLIP: alpha=min,
 //                     beta=max; HARD_SIGMOID/HARD_SWISH: alpha, beta as ONNX).
 //  kUNARY         in: x. attrs: op = "EXP" | "LOG" | "SQRT" | "RECIP" | "ABS" | "NEG" | "ERF" |
-//                     "SIN" | "COS" | "FLOOR" | "CEIL" | "NOT".
+//                     "SIN" | "COS" | "TAN" | "ASIN" | "ACOS" | "ATAN" | "SINH" | "COSH" |
+//                     "ASINH" | "ACOSH" | "ATANH" | "SIGN" | "ROUND" (halves to even) |
+//                     "SOFTSIGN" | "FLOOR" | "CEIL" | "NOT"; "ISNAN" | "ISINF" (to BOOL; ISINF
+//                     attrs detect_positive, detect_negative, default 1).
 //  kELEMENTWISE   in: a, b (NumPy broadcasting). attrs: op = "SUM" | "SUB" | "PROD" | "DIV" |
-//                     "POW" | "MAX" | "MIN" | "EQUAL" | "GREATER" | "LESS" | "AND" | "OR".
+//                     "POW" | "MAX" | "MIN" | "MOD" (sign of b) | "FMOD" (sign of a) |
+//                     "SHIFT_LEFT" | "SHIFT_RIGHT" (integers) | "EQUAL" | "GREATER" | "LESS" |
+//                     "GREATER_OR_EQUAL" | "LESS_OR_EQUAL" | "AND" | "OR" | "XOR".
 //  kPOOLING       in: x [N,C,H,W]. attrs: type = "MAX" | "AVERAGE"; global (0/1); window[2],
 //                     strides[2], pads[4], dilations[2], ceil_mode, count_include_pad.
 //  kMATRIX_MULTIPLY in: a, and b unless weights "kernel" hold it. NumPy matmul semantics
@@ -37,12 +42,20 @@
 //  kUNSQUEEZE     in: x. attrs: axes (positions in the output).
 //  kCONSTANT      in: none. weights: "value" (any dtype). The output has its dtype/dims.
 //  kREDUCE        in: x. attrs: op = "SUM" | "MEAN" | "MAX" | "MIN" | "PROD" | "SUM_SQUARE" |
-//                     "L2"; axes (empty = all, unless noop_with_empty_axes); keepdims.
+//                     "L1" | "L2" | "LOG_SUM" | "LOG_SUM_EXP"; axes (empty = all, unless
+//                     noop_with_empty_axes); keepdims. op = "ARGMAX" | "ARGMIN": one axis, an
+//                     INT64 index output (select_last_index: the last of equal extremes).
 //  kNORMALIZATION LayerNormalization. in: x. weights: "scale", optional "bias" (shape of the
-//                     normalised dims). attrs: axis (first normalised axis), epsilon.
+//                     normalised dims). attrs: axis (first normalised axis), epsilon. Optional
+//                     outputs 1 Mean, 2 InvStdDev (FLOAT, x's dims with the normalised ones 1).
 //  kSLICE         in: x, then optional starts, ends, axes, steps tensors (host-known values).
 //                     attrs (used when inputs are absent): starts, ends, axes, steps.
-//  kGATHER        in: data, indices. attrs: axis.
+//  kGATHER        in: data, indices. attrs: axis; mode "DEFAULT" (ONNX Gather, the default) |
+//                     "ELEMENT" (GatherElements: indices of the data's rank, output their dims) |
+//                     "ND" (GatherND, attr batch_dims).
+//  kSCATTER       in: data, indices, updates. out: data with the updates written. attrs: mode
+//                     "ELEMENT" (ScatterElements, attr axis) | "ND" (ScatterND); reduction
+//                     "none" | "add" | "mul" | "max" | "min".
 //  kSHAPE         in: x. out: INT64 1-D host tensor of x's dims. attrs: start, end (opset 15).
 //  kCAST          in: x. attrs: to (DataType as int).
 //  kIDENTITY      in: x.
@@ -122,6 +135,7 @@ enum class LayerKind : int32_t {
   kREFORMAT,
   kQUANTIZE,
   kDEQUANTIZE,
+  kSCATTER,
 };
 
 const char* layerKindName(LayerKind k);             // "CONVOLUTION"
@@ -140,6 +154,16 @@ struct Tensor {
   // An explicit quantization point (a Q/DQ pair folded by foldQdq): the model rounds the values to
   // the INT8 grid here, so fusions must not make the tensor disappear (pass_util fusionHost).
   bool qdq_point = false;
+  // The ONNX graph output name of an engine output that cannot carry it because a network input
+  // already does (ONNX lets a graph output be a graph input): infer() returns the output under
+  // this name. Empty for every other tensor.
+  std::string onnx_name;
+  // A network input whose values decide shapes (TensorRT's shape tensor): its values are read on
+  // the host, from the optimization profile at build time and from the caller at run time.
+  bool is_shape_tensor = false;
+  // Marked with INetworkDefinition.mark_debug: kept materialized through fusion (pass_util
+  // fusionHost refuses, with a note) so the execution context can hand its value to a listener.
+  bool debug = false;
 };
 
 struct Layer {
@@ -150,7 +174,7 @@ struct Layer {
   Attrs attrs;
   std::map<std::string, HostTensor> weights;
   std::vector<std::string> onnx_nodes;  // the ONNX nodes this layer holds (fusion appends)
-  // Precision controls (TensorRT semantics; enforced by the builder in later issues).
+  // Precision controls (TensorRT semantics; builder/precision.cc obeys or prefers them).
   std::optional<DataType> precision;
   std::vector<std::optional<DataType>> output_types;
   bool dead = false;  // removed by a pass; compact() drops it

@@ -59,14 +59,23 @@ Dims inferReduce(const Layer& layer, const std::vector<TensorInfo>& ins) {
   const Dims& x = ins[0].dims;
   const int64_t r = static_cast<int64_t>(x.size());
   std::vector<int64_t> axes;
-  if (!layerAxes(layer, ins, axes)) layerFail(layer, "reduce axes must be known at build time", x);
+  const bool keep = layer.attrs.i("keepdims", 1) != 0;
+  if (!layerAxes(layer, ins, axes)) {
+    // Axes known only at run time (a shape input): the rank is known, the dims are not.
+    const Dims& a = ins[1].dims;
+    const int64_t n = a.empty() ? 1 : a[0];
+    if (n == 0 && layer.attrs.i("noop_with_empty_axes", 0)) return x;
+    if (n == 0) return keep ? Dims(r, 1) : Dims{};
+    if (keep) return Dims(r, -1);
+    if (n > 0 && n <= r) return Dims(r - n, -1);
+    layerFail(layer, "reduce axes of unknown count must be known at build time", x);
+  }
   if (axes.empty()) {
     if (layer.attrs.i("noop_with_empty_axes", 0)) return x;
     for (int64_t i = 0; i < r; ++i) axes.push_back(i);
   }
   std::vector<char> red(r, 0);
   for (int64_t a : axes) red[axisOf(layer, a, r, x)] = 1;
-  const bool keep = layer.attrs.i("keepdims", 1) != 0;
   Dims out;
   for (int64_t i = 0; i < r; ++i) {
     if (!red[i])
@@ -74,6 +83,23 @@ Dims inferReduce(const Layer& layer, const std::vector<TensorInfo>& ins) {
     else if (keep)
       out.push_back(1);
   }
+  return out;
+}
+
+// GatherND: indices.dims[:-1] + data.dims[batch_dims + K:], K = indices.dims[-1] (static).
+Dims inferGatherNd(const Layer& layer, const std::vector<TensorInfo>& ins) {
+  const Dims &x = ins[0].dims, &idx = ins[1].dims;
+  const int64_t b = layer.attrs.i("batch_dims", 0);
+  const int64_t r = static_cast<int64_t>(x.size()), q = static_cast<int64_t>(idx.size());
+  if (q < 1 || b < 0 || b >= q || b >= r)
+    layerFail(layer, str("batch_dims ", b, " does not fit indices ", dimsToString(idx)), x);
+  const int64_t K = idx.back();
+  if (K < 0) layerFail(layer, "the last dim of indices must be static", idx);
+  if (b + K > r)
+    layerFail(layer,
+              str("index rows of ", K, " values exceed the data rank after ", b, " batch dims"), x);
+  Dims out(idx.begin(), idx.end() - 1);
+  out.insert(out.end(), x.begin() + b + K, x.end());
   return out;
 }
 
@@ -229,6 +255,7 @@ size_t requiredInputs(LayerKind k) {
       return 2;
     case LayerKind::kWHERE:
     case LayerKind::kRANGE:
+    case LayerKind::kSCATTER:
       return 3;
     default:
       return 1;
@@ -254,13 +281,24 @@ Result inferKind(const Layer& layer, const std::vector<TensorInfo>& ins) {
     case LayerKind::kACTIVATION:
     case LayerKind::kIDENTITY:
       return one(x, t0);
-    case LayerKind::kUNARY:
-      return one(x, layer.attrs.s("op") == "NOT" ? DataType::kBOOL : t0);
+    case LayerKind::kUNARY: {
+      const std::string op = layer.attrs.s("op");
+      return one(x, op == "NOT" || op == "ISNAN" || op == "ISINF" ? DataType::kBOOL : t0);
+    }
     case LayerKind::kSOFTMAX:
     case LayerKind::kLOG_SOFTMAX:
-    case LayerKind::kNORMALIZATION:
       if (r > 0) axisOf(layer, layer.attrs.i("axis", -1), r, x);
       return one(x, t0);
+    case LayerKind::kNORMALIZATION: {
+      const int64_t ax = r > 0 ? axisOf(layer, layer.attrs.i("axis", -1), r, x) : 0;
+      Result res{{t0, x}};
+      // Mean and InvStdDev: one float per row, the normalised dims kept as 1s.
+      Dims stat = x;
+      for (int64_t k = ax; k < r; ++k) stat[k] = 1;
+      for (size_t k = 1; k < layer.outputs.size() && k < 3; ++k)
+        res.push_back({DataType::kFLOAT, stat});
+      return res;
+    }
     case LayerKind::kSCALE: {
       if (r > 0) {
         const int64_t ax = axisOf(layer, layer.attrs.i("channel_axis", 1), r, x);
@@ -311,13 +349,22 @@ Result inferKind(const Layer& layer, const std::vector<TensorInfo>& ins) {
       if (it == layer.weights.end()) layerFail(layer, "missing 'value' weights", Dims{});
       return one(it->second.dims, it->second.dtype);
     }
-    case LayerKind::kREDUCE:
-      return one(inferReduce(layer, ins), t0);
+    case LayerKind::kREDUCE: {
+      const std::string op = layer.attrs.s("op");
+      return one(inferReduce(layer, ins), op == "ARGMAX" || op == "ARGMIN" ? DataType::kINT64 : t0);
+    }
     case LayerKind::kSLICE:
       return one(resolveSlice(layer, ins).len, t0);
     case LayerKind::kGATHER: {
       if (r == 0) layerFail(layer, "cannot gather from a scalar", x);
       const int64_t ax = axisOf(layer, layer.attrs.i("axis", 0), r, x);
+      if (layer.attrs.s("mode") == "ND") return one(inferGatherNd(layer, ins), t0);
+      if (layer.attrs.s("mode") == "ELEMENT") {
+        if (ins[1].dims.size() != x.size())
+          layerFail(layer, str("indices ", dimsToString(ins[1].dims), " must have the data's rank"),
+                    x);
+        return one(ins[1].dims, t0);
+      }
       Dims out(x.begin(), x.begin() + ax);
       out.insert(out.end(), ins[1].dims.begin(), ins[1].dims.end());
       out.insert(out.end(), x.begin() + ax + 1, x.end());
@@ -360,6 +407,10 @@ Result inferKind(const Layer& layer, const std::vector<TensorInfo>& ins) {
                         : static_cast<DataType>(layer.attrs.i("to", int(DataType::kINT8))));
     case LayerKind::kDEQUANTIZE:
       return one(x, DataType::kFLOAT);
+    case LayerKind::kSCATTER:
+      if (ins[2].dtype != t0)
+        layerFail(layer, str("updates are ", dtypeName(ins[2].dtype), ", data ", dtypeName(t0)), x);
+      return one(x, t0);
   }
   fail(ErrorKind::kValue,
        str("layer '", layer.name, "': unknown layer kind ", static_cast<int>(layer.kind)));

@@ -32,4 +32,10 @@ bool evalOnHost(const Layer& layer, const std::vector<TensorInfo>& inputs,
 // Whether evalOnHost handles this kind at all.
 bool canEvalOnHost(LayerKind k);
 
+// Input positions of a kind whose values decide output shapes (Reshape shape, Slice starts...).
+std::vector<int> shapeOperands(LayerKind k);
+// Sets Tensor::is_shape_tensor on the INT32/INT64 0-D/1-D network inputs that reach a shape
+// operand through host-evaluable layers (shape_tensors.cc); clears it on the others.
+void markShapeTensors(Network& net);
+
 }  // namespace clrt::ir

@@ -3,7 +3,9 @@
 // `per` = 0: work-items stride over the data by the global size (coalesced on GPUs); per > 0:
 // work-item g reads the contiguous run [g * per, (g + 1) * per) (cache-friendly on CPUs).
 
+#ifndef CALIB_BINS
 #define CALIB_BINS 2048
+#endif
 
 // max|x| of x[0..n) into slots[slot]. Non-negative floats order like their bit patterns, so a uint
 // atomic_max on the bits is a float max. NaN fails `a > m` and is skipped.

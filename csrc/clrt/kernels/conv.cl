@@ -1,30 +1,22 @@
-// Convolution kernels: register-blocked direct conv, depthwise conv, im2col, bias+act epilogue.
+// Convolution kernels: register-blocked direct conv, depthwise conv and im2col (the CLBlast
+// tactics' bias + activation is gemm.cl's bias_act).
 // Shapes are runtime arguments; only the activation (ACT) and the activation storage
 // (STORAGE_HALF) are build options, so one program per activation and storage serves every
-// convolution layer.
+// convolution layer. The tiling (CONV_KB, CONV_PB) is the tactic's (tactics/convolution.cc), passed
+// as build options; the defaults below only let the file compile alone.
 
-// ---- Activation storage: float, or half with float arithmetic (STORAGE_HALF). vload_half /
-// vstore_half are core OpenCL, so half storage needs no cl_khr_fp16. Weights stay float. ----
-#ifdef STORAGE_HALF
-typedef half st_t;
-#define LD(p, i) vload_half((i), (p))
-#define LD8(p, i) vload_half8(0, (p) + (i))
-#define ST(p, i, v) vstore_half((v), (i), (p))
-#else
-typedef float st_t;
-#define LD(p, i) ((p)[i])
-#define LD8(p, i) vload8(0, (p) + (i))
-#define ST(p, i, v) ((p)[i] = (v))
-#endif
 
-#include "activation.clh"  // apply_act: the epilogue activation (build option ACT)
 
 // Direct conv tiling: each work-item computes CONV_KB output channels x CONV_PB output columns
 // of one output row. Weights are pre-packed by the host as [G][Kg/KB][Cg][kh][kw][KB] (zero
 // padded) so the KB weights of one tap are one vector load; the PB inputs of one tap are one
 // vector load when stride is 1 and the row segment is inside the image.
+#ifndef CONV_KB
 #define CONV_KB 16
+#endif
+#ifndef CONV_PB
 #define CONV_PB 8
+#endif
 
 __kernel void conv_direct(__global const st_t* x, __global const float* wp,
                           __global const float* bp, __global const st_t* res, __global st_t* y,
@@ -158,20 +150,4 @@ __kernel void im2col(__global const float* x, long x_off, __global float* col, i
   float v = 0.0f;
   if (ih >= 0 && ih < H && iw >= 0 && iw < W) v = x[x_off + ((size_t)c * H + ih) * W + iw];
   col[(size_t)row * P + p] = v;
-}
-
-// In-place epilogue after a GEMM: y[o][i] = act(y + bias + res), o = outer index (gid 1),
-// i = inner index (gid 0). The bias index is i when bias_inner (MatMul: bias over the last dim)
-// else o % nbias (conv: bias per output channel, outer = n*K + k).
-__kernel void bias_act(__global float* y, __global const float* bias, __global const float* res,
-                       int inner, int outer, int nbias, int bias_inner, int has_bias, int has_res,
-                       float alpha, float beta) {
-  const int i = get_global_id(0);
-  const int o = get_global_id(1);
-  if (i >= inner || o >= outer) return;
-  const size_t idx = (size_t)o * inner + i;
-  float v = y[idx];
-  if (has_bias) v += bias[bias_inner ? i : o % nbias];
-  if (has_res) v += res[idx];
-  y[idx] = apply_act(v, alpha, beta);
 }

@@ -1,51 +1,26 @@
 // GEMM kernels for MatMul: a local-memory tiled batched GEMM and a few-rows GEMM, both with NumPy
 // batch broadcasting and a fused epilogue, and the bias+act epilogue run after CLBlast. Only ACT
-// and the operand storage (STORAGE_HALF) are build options.
+// and the operand storage (STORAGE_HALF) are build options; the tiling (GEMM_*) is the tactic's
+// (tactics/matmul.cc), passed as build options (the defaults only let the file compile alone).
 
-// ---- Operand storage: float, or half with float arithmetic (STORAGE_HALF). vload_half /
-// vstore_half are core OpenCL, so half storage needs no cl_khr_fp16. A, B, residual and C use
-// it; the bias stays float. ----
-#ifdef STORAGE_HALF
-typedef half st_t;
-#define LD(p, i) vload_half((i), (p))
-#define LD16(p, i) vload_half16(0, (p) + (i))
-#define ST(p, i, v) vstore_half((v), (i), (p))
-#else
-typedef float st_t;
-#define LD(p, i) ((p)[i])
-#define LD16(p, i) vload16(0, (p) + (i))
-#define ST(p, i, v) ((p)[i] = (v))
-#endif
 
-#include "activation.clh"  // apply_act: the epilogue activation (build option ACT)
 
-// Batch offsets of operands A and B for batch index `bat` decomposed over the output batch dims.
-inline void batch_offsets(int bat, int8 bdims, long8 a_bs, long8 b_bs, int nbd, long* a_off,
-                          long* b_off) {
-  int dims[8];
-  long as[8], bs[8];
-  vstore8(bdims, 0, dims);
-  vstore8(a_bs, 0, as);
-  vstore8(b_bs, 0, bs);
-  long ao = 0, bo = 0;
-  int rem = bat;
-  for (int d = nbd - 1; d >= 0; --d) {
-    const int i = rem % dims[d];
-    rem /= dims[d];
-    ao += i * as[d];
-    bo += i * bs[d];
-  }
-  *a_off = ao;
-  *b_off = bo;
-}
 
 // Tiling: a work-group of GEMM_WGN x GEMM_WGM work-items computes a GEMM_TM x GEMM_TN tile of C
 // from GEMM_TK-deep tiles of A and B staged in local memory; each work-item keeps GEMM_RM rows x
 // 16 columns in float16 registers (an outer product per k: one vector of B, RM scalars of A).
+#ifndef GEMM_WGN
 #define GEMM_WGN 8
+#endif
+#ifndef GEMM_WGM
 #define GEMM_WGM 8
+#endif
+#ifndef GEMM_RM
 #define GEMM_RM 8
+#endif
+#ifndef GEMM_TK
 #define GEMM_TK 16
+#endif
 #define GEMM_TN (GEMM_WGN * 16)
 #define GEMM_TM (GEMM_WGM * GEMM_RM)
 

@@ -7,78 +7,15 @@
 // Exact integer sums from float FMAs: int8 x int8 products are integers of magnitude <= 16129
 // and floats hold every integer up to 2^24, so EXACT_TAPS products add up in float exactly
 // before moving into an int32 accumulator.
+#ifndef EXACT_TAPS
 #define EXACT_TAPS 1024
+#endif
 
-#include "activation.clh"  // apply_act, DEFINE_ACT: the epilogue activation (ACT)
 DEFINE_ACT(apply_act8, float8)
 DEFINE_ACT(apply_act16, float16)
 
-// ---- Epilogue storage (copied in int8_conv/gemm/misc.cl and reformat.cl): dtype codes are
-// DataType's, 0 FLOAT, 1 HALF, 2 INT8. Reads multiply an INT8 value by its scale; writes
-// multiply by 1/scale and round half to even, clamped to the symmetric range [-127, 127]. ----
-// Rounding: adding and subtracting 1.5 * 2^23 rounds a float of magnitude < 2^22 to an integer,
-// half to even, like rint (which PoCL implements in software: slower).
-#define QROUND(v) ((clamp((v), -127.0f, 127.0f) + 12582912.0f) - 12582912.0f)
-inline float load_any(__global const void* p, size_t i, int dt, float scale) {
-  if (dt == 0) return ((__global const float*)p)[i];
-  if (dt == 1) return vload_half(i, (__global const half*)p);
-  return (float)((__global const char*)p)[i] * scale;
-}
-inline void store_any(__global void* p, size_t i, float v, int dt, float inv_scale) {
-  if (dt == 2)
-    ((__global char*)p)[i] = (char)(int)QROUND(v * inv_scale);
-  else if (dt == 1)
-    vstore_half(v, i, (__global half*)p);
-  else
-    ((__global float*)p)[i] = v;
-}
-// N values at p[o + k * stride], k < n <= N: one vector access when they are N consecutive ones.
-#define DEFINE_VEC_IO(N)                                                                      \
-  __attribute__((always_inline)) inline float##N load##N##_any(__global const void* p, size_t o, size_t stride, int n,     \
-                                int dt, float scale) {                                      \
-    if (stride == 1 && n == N) {                                                            \
-      if (dt == 0) return vload##N(0, (__global const float*)p + o);                        \
-      if (dt == 1) return vload_half##N(0, (__global const half*)p + o);                    \
-      return convert_float##N(vload##N(0, (__global const char*)p + o)) * scale;            \
-    }                                                                                       \
-    float t[N];                                                                             \
-    for (int k = 0; k < N; ++k) t[k] = k < n ? load_any(p, o + k * stride, dt, scale) : 0.0f; \
-    return vload##N(0, t);                                                                  \
-  }                                                                                         \
-  __attribute__((always_inline)) inline void store##N##_any(__global void* p, size_t o, size_t stride, int n, float##N v,  \
-                             int dt, float inv_scale) {                                     \
-    if (dt == 2) {                                                                          \
-      const char##N q = convert_char##N(convert_int##N(QROUND(v * inv_scale)));             \
-      __global char* c = (__global char*)p + o;                                             \
-      if (stride == 1 && n == N) {                                                          \
-        vstore##N(q, 0, c);                                                                 \
-        return;                                                                             \
-      }                                                                                     \
-      char t[N];                                                                            \
-      vstore##N(q, 0, t);                                                                   \
-      for (int k = 0; k < n; ++k) c[k * stride] = t[k];                                     \
-      return;                                                                               \
-    }                                                                                       \
-    if (stride == 1 && n == N) {                                                            \
-      if (dt == 1)                                                                          \
-        vstore_half##N(v, 0, (__global half*)p + o);                                        \
-      else                                                                                  \
-        vstore##N(v, 0, (__global float*)p + o);                                            \
-      return;                                                                               \
-    }                                                                                       \
-    float t[N];                                                                             \
-    vstore##N(v, 0, t);                                                                     \
-    for (int k = 0; k < n; ++k) store_any(p, o + k * stride, t[k], dt, inv_scale);          \
-  }
-DEFINE_VEC_IO(8)
+DEFINE_VEC_IO(8)  // load8_any / store8_any (storage_io.clh)
 DEFINE_VEC_IO(16)
-inline float epilogue(int acc, float mult, float bias, __global const void* res, size_t o,
-                      int res_dt, float res_scale, float alpha, float beta) {
-  float v = (float)acc * mult + bias;
-  if (res_dt >= 0) v += load_any(res, o, res_dt, res_scale);
-  return apply_act(v, alpha, beta);
-}
-// ---- end of the shared blocks ----
 
 // The element offset of A(row, k): a_row + k * a_sk.
 inline int a_row_offset(int row, int M, int K, int ta) {
@@ -119,23 +56,16 @@ __kernel void gemm_i8_rows(__global const char* A, __global const float* wf,
 // Tiled GEMM (as int8_conv.cl's conv_i8_gemm): a GEMM_WG x GEMM_WG work-group computes GEMM_TM
 // columns x GEMM_TN rows, each work-item GEMM_R x GEMM_R of them; each step stages GEMM_TQ quads
 // (4 consecutive k packed in an int, byte e = k 4q+e) of weights and A in local memory.
+#ifndef GEMM_WG
 #define GEMM_WG 16
+#endif
+#ifndef GEMM_R
 #define GEMM_R 4
+#endif
 #define GEMM_TM (GEMM_WG * GEMM_R)
 #define GEMM_TN (GEMM_WG * GEMM_R)
+#ifndef GEMM_TQ
 #define GEMM_TQ 8
-
-#ifdef USE_DP4A
-inline int dot4(int a, int b, int c) {
-  int d;
-  asm volatile("dp4a.s32.s32 %0, %1, %2, %3;" : "=r"(d) : "r"(a), "r"(b), "r"(c));
-  return d;
-}
-#else
-inline int dot4(int a, int b, int c) {
-  const int4 x = convert_int4(as_char4(a)), w = convert_int4(as_char4(b));
-  return c + x.x * w.x + x.y * w.y + x.z * w.z + x.w * w.w;
-}
 #endif
 
 // wq: [Kq][Np] quads (Kq = K padded to GEMM_TQ quads / 4, Np = N padded to GEMM_TM), zero
@@ -197,7 +127,7 @@ __kernel __attribute__((reqd_work_group_size(GEMM_WG, GEMM_WG, 1))) void gemm_i8
       const int r = r0 + tx + GEMM_WG * j;
       if (r >= rows) break;
       const size_t o = (size_t)r * N + n;
-      store_any(y, o, epilogue(acc[i][j], m, b, res, o, res_dt, res_scale, alpha, beta), out_dt,
+      store_any(y, o, int8_epilogue(acc[i][j], m, b, res, o, res_dt, res_scale, alpha, beta), out_dt,
                 out_inv);
     }
   }

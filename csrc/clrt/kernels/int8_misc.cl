@@ -2,25 +2,6 @@
 // requantization: int8 inputs, each output stored as float, half or requantized int8 per its
 // dtype code. No build options; shapes, dtypes and scales are runtime arguments.
 
-// ---- Epilogue storage (copied in int8_conv/gemm/misc.cl and reformat.cl): dtype codes are
-// DataType's, 0 FLOAT, 1 HALF, 2 INT8. Reads multiply an INT8 value by its scale; writes
-// multiply by 1/scale and round half to even, clamped to the symmetric range [-127, 127]. ----
-// Rounding: adding and subtracting 1.5 * 2^23 rounds a float of magnitude < 2^22 to an integer,
-// half to even, like rint (which PoCL implements in software: slower).
-#define QROUND(v) ((clamp((v), -127.0f, 127.0f) + 12582912.0f) - 12582912.0f)
-inline float load_any(__global const void* p, size_t i, int dt, float scale) {
-  if (dt == 0) return ((__global const float*)p)[i];
-  if (dt == 1) return vload_half(i, (__global const half*)p);
-  return (float)((__global const char*)p)[i] * scale;
-}
-inline void store_any(__global void* p, size_t i, float v, int dt, float inv_scale) {
-  if (dt == 2)
-    ((__global char*)p)[i] = (char)(int)QROUND(v * inv_scale);
-  else if (dt == 1)
-    vstore_half(v, i, (__global half*)p);
-  else
-    ((__global float*)p)[i] = v;
-}
 
 // Windowed pooling, one work-item per output (geometry as pooling.cl's pool2d). MAX compares the
 // int8 values (a window with no image tap yields -128); AVERAGE sums in int32.
@@ -82,7 +63,9 @@ __kernel void gpool_i8_loop(__global const char* x, __global void* y, int NC, in
 }
 
 // Global pooling, one work-group of GPOOL_WG work-items per (n, c) (large HW on GPUs).
+#ifndef GPOOL_WG
 #define GPOOL_WG 128
+#endif
 __kernel __attribute__((reqd_work_group_size(GPOOL_WG, 1, 1))) void gpool_i8_reduce(
     __global const char* x, __global void* y, int NC, int HW, int is_max, float s_in, int out_dt,
     float out_inv) {
@@ -111,13 +94,6 @@ __kernel __attribute__((reqd_work_group_size(GPOOL_WG, 1, 1))) void gpool_i8_red
   }
   if (t == 0 && nc < NC) store_any(y, nc, pooled(lm[0], ls[0], HW, is_max, s_in), out_dt, out_inv);
 }
-
-// The packed iteration space of tactics/strided.h (IndexPack; same layout).
-typedef struct {
-  int rank;
-  int dims[8];
-  int s[3][8];
-} IndexPack;
 
 // y = a * sa + b * sb. `bcast`: a and b index through p (NumPy broadcasting), else both are
 // dense like y.

@@ -1,13 +1,7 @@
-// Data movement kernels: a strided copy (transpose, slice, concat, split, expand) and gather,
-// per element size so one program moves any dtype, plus range. Shapes are runtime arguments.
+// Data movement kernels: a strided copy (transpose, slice, concat, split, expand), gather and
+// gather-elements, per element size so one program moves any dtype, plus range. Shapes are
+// runtime arguments.
 
-// Iteration dims with operand 0 = source strides, operand 1 = destination strides
-// (tactics/strided.h IndexPack; same layout).
-typedef struct {
-  int rank;
-  int dims[8];
-  int s[3][8];
-} IndexPack;
 
 // dst[dbase + sum idx_d * s1_d] = src[sbase + sum idx_d * s0_d] for every index of p.dims.
 #define STRIDED_COPY(NAME, T)                                                              \
@@ -31,7 +25,6 @@ STRIDED_COPY(copy_2, ushort)
 STRIDED_COPY(copy_4, uint)
 STRIDED_COPY(copy_8, ulong)
 
-#include "run_errors.clh"  // record_error: fails the run naming the layer
 
 // out[o, j, i] = data[o, wrap(indices[j]), i] for data [outer, axis_len, inner]. Indices are
 // int32 or int64 (idx64); negative ones wrap. An out-of-range one is recorded in err (the run
@@ -58,6 +51,35 @@ GATHER(gather_1, uchar)
 GATHER(gather_2, ushort)
 GATHER(gather_4, uint)
 GATHER(gather_8, ulong)
+
+// GatherElements: out[p] = data[p with p[axis] = wrap(indices[p])]. p iterates the indices'
+// dims with operand 0 = data strides, the axis one zeroed (astride adds the index instead).
+// Out-of-range indices are recorded and clamped as in GATHER.
+#define GATHER_ELEMENTS(NAME, T)                                                                 \
+  __kernel void NAME(__global const T* data, __global const void* indices, __global T* out,      \
+                     int n, IndexPack p, int axis_len, int astride, int idx64, __global int* err, \
+                     int tag) {                                                                  \
+    const int g = get_global_id(0);                                                              \
+    if (g >= n) return;                                                                          \
+    int off = 0;                                                                                 \
+    for (int d = p.rank - 1, i = g; d >= 0; --d) {                                               \
+      const int q = i / p.dims[d];                                                               \
+      off += (i - q * p.dims[d]) * p.s[0][d];                                                    \
+      i = q;                                                                                     \
+    }                                                                                            \
+    const long k0 =                                                                              \
+        idx64 ? ((__global const long*)indices)[g] : ((__global const int*)indices)[g];          \
+    long k = k0 < 0 ? k0 + axis_len : k0;                                                        \
+    if (k < 0 || k >= axis_len) {                                                                \
+      record_error(err, tag, 1, k0, axis_len);                                                   \
+      k = clamp(k, (long)0, (long)axis_len - 1);                                                 \
+    }                                                                                            \
+    out[g] = data[off + k * astride];                                                            \
+  }
+GATHER_ELEMENTS(gather_el_1, uchar)
+GATHER_ELEMENTS(gather_el_2, ushort)
+GATHER_ELEMENTS(gather_el_4, uint)
+GATHER_ELEMENTS(gather_el_8, ulong)
 
 // y[i] = start + i * delta, start and delta read from one-element device tensors.
 #define RANGE(NAME, T)                                                                        \

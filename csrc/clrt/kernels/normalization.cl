@@ -1,39 +1,15 @@
-// Normalization kernels: softmax / log-softmax over one axis, LayerNorm over trailing dims, and
-// reductions over any set of axes. Shapes and ops are runtime arguments (one program).
+// Normalization kernels: softmax / log-softmax over one axis, LayerNorm over trailing dims,
+// reductions over any set of axes and arg-max/min over one. Shapes and ops are runtime
+// arguments (one program).
 // Work-group variants need a power-of-two local size of at most WG_MAX. Build option
 // STORAGE_HALF: tensors are stored as half (vload_half / vstore_half, core OpenCL: no
 // cl_khr_fp16), every sum and statistic is still accumulated in float.
 
-#ifdef STORAGE_HALF
-typedef half st_t;
-#define LD(p, i) vload_half((i), (p))
-#define ST(p, i, v) vstore_half((v), (i), (p))
-#else
-typedef float st_t;
-#define LD(p, i) ((p)[i])
-#define ST(p, i, v) ((p)[i] = (v))
-#endif
 
 #ifndef WG_MAX
 #define WG_MAX 256
 #endif
 
-typedef struct {
-  int rank;
-  int dims[8];
-  int s[3][8];
-} IndexPack;
-
-inline int pack_offset(const IndexPack* p, int k, int i) {
-  int off = 0;
-  for (int d = p->rank - 1; d >= 0; --d) {
-    const int n = p->dims[d];
-    const int q = i / n;
-    off += (i - q * n) * p->s[k][d];
-    i = q;
-  }
-  return off;
-}
 
 // Combines of the reductions: 0 sum, 1 max, 2 min, 3 product. Max and min propagate NaN, as
 // onnxruntime's ReduceMax/ReduceMin do (fmax/fmin alone would drop it).
@@ -252,4 +228,23 @@ __kernel void reduce_group(__global const st_t* x, __global st_t* y, IndexPack o
     acc = combine(acc, reduce_map(LD(x, base + pack_offset(&redp, 0, k)), op, shift), c);
   acc = group_reduce(red, acc, c);
   if (lid == 0) ST(y, o, reduce_final(acc, op, count, shift));
+}
+
+// ---- ARGMAX (op 0) / ARGMIN (op 1) over the middle axis of [outer, len, inner]: the first
+// extreme, or the last with select_last. One work-item per output. ----
+__kernel void arg_reduce(__global const st_t* x, __global long* y, int n, int len, int inner,
+                         int op, int select_last) {
+  const int g = get_global_id(0);
+  if (g >= n) return;
+  const int base = (g / inner) * len * inner + g % inner;
+  float best = LD(x, base);
+  long b = 0;
+  for (int k = 1; k < len; ++k) {
+    const float v = LD(x, base + k * inner);
+    if ((op == 0 ? v > best : v < best) || (select_last && v == best)) {
+      best = v;
+      b = k;
+    }
+  }
+  y[g] = b;
 }

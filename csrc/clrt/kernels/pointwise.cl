@@ -4,37 +4,7 @@
 // makes the float kernels (*_f) read and write half storage, computing in float; the program
 // without it is the FP32 one.
 
-// ---- Float storage: float, or half (vload_half / vstore_half are core OpenCL, so half storage
-// needs no cl_khr_fp16). ----
-#ifdef STORAGE_HALF
-typedef half st_t;
-#define LD(p, i) vload_half((i), (p))
-#define ST(p, i, v) vstore_half((v), (i), (p))
-#else
-typedef float st_t;
-#define LD(p, i) ((p)[i])
-#define ST(p, i, v) ((p)[i] = (v))
-#endif
 
-// Dims and per-operand element strides of an iteration space, collapsed by the host
-// (tactics/strided.h IndexPack; same layout).
-typedef struct {
-  int rank;
-  int dims[8];
-  int s[3][8];
-} IndexPack;
-
-// Offset of flat index i in operand k of p.
-inline int pack_offset(const IndexPack* p, int k, int i) {
-  int off = 0;
-  for (int d = p->rank - 1; d >= 0; --d) {
-    const int n = p->dims[d];
-    const int q = i / n;
-    off += (i - q * n) * p->s[k][d];
-    i = q;
-  }
-  return off;
-}
 
 // Operand offsets of a binary op. mode 0: both dense, 1: b scalar, 2: a scalar, 3: broadcast.
 inline int2 binary_offsets(const IndexPack* p, int mode, int i) {
@@ -44,22 +14,11 @@ inline int2 binary_offsets(const IndexPack* p, int mode, int i) {
   return (int2)(pack_offset(p, 0, i), pack_offset(p, 1, i));
 }
 
-#include "activation.clh"  // ACT1..ACT11: the activations (codes 1..11)
 
-// ---- activations (1..11, the codes of activation.clh) and unary math (20..30) ----
+// ---- activations (1..12, the codes of activation.clh) and unary math (20..30, 32..43) ----
 inline float unary_op(float x, int op, float a, float b) {
   switch (op) {
-    case 1: return ACT1(x, a, b);
-    case 2: return ACT2(x, a, b);
-    case 3: return ACT3(x, a, b);
-    case 4: return ACT4(x, a, b);
-    case 5: return ACT5(x, a, b);
-    case 6: return ACT6(x, a, b);
-    case 7: return ACT7(x, a, b);
-    case 8: return ACT8(x, a, b);
-    case 9: return ACT9(x, a, b);
-    case 10: return ACT10(x, a, b);
-    case 11: return ACT11(x, a, b);
+    ACT_CASES(x, a, b)
     case 20: return exp(x);
     case 21: return log(x);
     case 22: return sqrt(x);
@@ -71,6 +30,19 @@ inline float unary_op(float x, int op, float a, float b) {
     case 28: return cos(x);
     case 29: return floor(x);
     case 30: return ceil(x);
+    case 32: return tan(x);
+    case 33: return asin(x);
+    case 34: return acos(x);
+    case 35: return atan(x);
+    case 36: return sinh(x);
+    case 37: return cosh(x);
+    case 38: return asinh(x);
+    case 39: return acosh(x);
+    case 40: return atanh(x);
+    // OpenCL's sign() maps NaN to 0; onnxruntime keeps it.
+    case 41: return x > 0.0f ? 1.0f : x < 0.0f ? -1.0f : x;
+    case 42: return rint(x);  // halves to even, as ONNX Round
+    case 43: return x / (1.0f + fabs(x));
     default: return x;
   }
 }
@@ -81,22 +53,44 @@ __kernel void unary_f(__global const st_t* x, __global st_t* y, int n, int op, f
   if (i < n) ST(y, i, unary_op(LD(x, i), op, a, b));
 }
 
-// Integer ABS (24) / NEG (25); NOT on bool is not_b.
-#define UNARY_INT(NAME, T)                                                       \
-  __kernel void NAME(__global const T* x, __global T* y, int n, int op) {       \
-    const int i = get_global_id(0);                                              \
-    if (i < n) y[i] = op == 24 ? (x[i] < (T)0 ? (T)0 - x[i] : x[i]) : (T)0 - x[i]; \
+// Integer ABS (24) / NEG (25) / SIGN (41); NOT on bool is not_b.
+#define UNARY_INT(NAME, T)                                                 \
+  __kernel void NAME(__global const T* x, __global T* y, int n, int op) { \
+    const int i = get_global_id(0);                                        \
+    if (i >= n) return;                                                    \
+    const T v = x[i];                                                      \
+    y[i] = op == 24   ? (v < (T)0 ? (T)0 - v : v)                          \
+           : op == 41 ? (T)(v > (T)0) - (T)(v < (T)0)                      \
+                      : (T)0 - v;                                          \
   }
 UNARY_INT(unary_i, int)
 UNARY_INT(unary_l, long)
+
+// IsNaN (44) / IsInf (45: pos and neg say which infinities count), to bool.
+__kernel void isclass_f(__global const st_t* x, __global uchar* y, int n, int op, int pos,
+                        int neg) {
+  const int i = get_global_id(0);
+  if (i >= n) return;
+  const float v = LD(x, i);
+  y[i] = op == 44 ? isnan(v) : (pos && v == INFINITY) || (neg && v == -INFINITY);
+}
 
 __kernel void not_b(__global const uchar* x, __global uchar* y, int n) {
   const int i = get_global_id(0);
   if (i < n) y[i] = x[i] ? 0 : 1;
 }
 
-// ---- binary ops: 0 SUM, 1 SUB, 2 PROD, 3 DIV, 4 POW, 5 MAX, 6 MIN; 7 EQUAL, 8 GREATER,
-// 9 LESS (to bool); 10 AND, 11 OR (bool) ----
+// ---- binary ops: 0 SUM, 1 SUB, 2 PROD, 3 DIV, 4 POW, 5 MAX, 6 MIN, 12 MOD (sign of the
+// divisor), 13 FMOD (sign of the dividend), 17 SHIFT_LEFT, 18 SHIFT_RIGHT (integers); 7 EQUAL,
+// 8 GREATER, 9 LESS, 15 GREATER_OR_EQUAL, 16 LESS_OR_EQUAL (to bool); 10 AND, 11 OR, 14 XOR
+// (bool) ----
+// ONNX Mod with fmod=0 on floats: fmod moved to the divisor's sign; a zero takes its sign too.
+inline float floor_mod_f(float a, float b) {
+  const float r = fmod(a, b);
+  if (r == 0.0f) return copysign(0.0f, b);
+  return (r < 0.0f) != (b < 0.0f) ? r + b : r;
+}
+
 inline float binop_f(float a, float b, int op) {
   switch (op) {
     case 0: return a + b;
@@ -106,45 +100,55 @@ inline float binop_f(float a, float b, int op) {
     case 4: return pow(a, b);
     // MAX/MIN propagate NaN, as onnxruntime's do (fmax/fmin would drop it).
     case 5: return isnan(a) || isnan(b) ? a + b : fmax(a, b);
+    case 12: return floor_mod_f(a, b);
+    case 13: return fmod(a, b);
     default: return isnan(a) || isnan(b) ? a + b : fmin(a, b);
   }
 }
 
-#include "run_errors.clh"  // record_error: fails the run naming the layer
 
-// Integer division truncates (as C and onnxruntime); x/0 is recorded in err (the run then fails
-// naming the layer, as onnxruntime's does) and gives 0; MIN/-1 wraps instead of trapping.
-#define BINOP_INT(NAME, T)                                   \
-  inline T NAME(T a, T b, int op, __global int* err, int tag) { \
-    switch (op) {                                            \
-      case 0: return a + b;                                  \
-      case 1: return a - b;                                  \
-      case 2: return a * b;                                  \
-      case 3:                                                \
-        if (b == 0) {                                        \
-          record_error(err, tag, 2, (long)a, 0);             \
-          return (T)0;                                       \
-        }                                                    \
-        return b == -1 ? (T)0 - a : a / b;                   \
-      case 4: {                                              \
+// Integer division truncates (as C and onnxruntime); x/0 and x%0 are recorded in err (the run
+// then fails naming the layer, as onnxruntime's does) and give 0; MIN/-1 wraps instead of
+// trapping. Shifts by a negative amount or by the width or more give the sign fill alone.
+#define BINOP_INT(NAME, T, UT, BITS)                                     \
+  inline T NAME(T a, T b, int op, __global int* err, int tag) {          \
+    switch (op) {                                                        \
+      case 0: return a + b;                                              \
+      case 1: return a - b;                                              \
+      case 2: return a * b;                                              \
+      case 3:                                                            \
+      case 12:                                                           \
+      case 13: {                                                         \
+        if (b == 0) {                                                    \
+          record_error(err, tag, 2, (long)a, 0);                         \
+          return (T)0;                                                   \
+        }                                                                \
+        if (op == 3) return b == -1 ? (T)0 - a : a / b;                  \
+        const T r = b == -1 ? (T)0 : a % b;                              \
+        return op == 12 && r != 0 && ((r < 0) != (b < 0)) ? r + b : r;   \
+      }                                                                  \
+      case 4: {                                                          \
         if (b < 0) return a == 1 ? 1 : a == -1 ? ((b & 1) ? -1 : 1) : 0; \
-        T r = 1;                                             \
-        while (b > 0) {                                      \
-          if (b & 1) r *= a;                                 \
-          a *= a;                                            \
-          b >>= 1;                                           \
-        }                                                    \
-        return r;                                            \
-      }                                                      \
-      case 5: return a > b ? a : b;                          \
-      default: return a < b ? a : b;                         \
-    }                                                        \
+        T r = 1;                                                         \
+        while (b > 0) {                                                  \
+          if (b & 1) r *= a;                                             \
+          a *= a;                                                        \
+          b >>= 1;                                                       \
+        }                                                                \
+        return r;                                                        \
+      }                                                                  \
+      case 5: return a > b ? a : b;                                      \
+      case 17: return b < 0 || b >= BITS ? (T)0 : (T)((UT)a << b);       \
+      case 18: return b < 0 || b >= BITS ? (a < 0 ? (T)-1 : (T)0) : a >> b; \
+      default: return a < b ? a : b;                                     \
+    }                                                                    \
   }
-BINOP_INT(binop_i, int)
-BINOP_INT(binop_l, long)
+BINOP_INT(binop_i, int, uint, 32)
+BINOP_INT(binop_l, long, ulong, 64)
 
 inline uchar binop_b(uchar a, uchar b, int op, __global int* err, int tag) {
-  return op == 10 ? (a && b) : op == 11 ? (a || b) : ((a != 0) == (b != 0));
+  return op == 10 ? (a && b) : op == 11 ? (a || b) : op == 14 ? ((a != 0) != (b != 0))
+                                                              : ((a != 0) == (b != 0));
 }
 
 #define BINARY(NAME, T, FN)                                                                    \
@@ -166,22 +170,24 @@ BINARY(binary_i, int, binop_i)
 BINARY(binary_l, long, binop_l)
 BINARY(binary_b, uchar, binop_b)
 
+#define compare_op(u, v, op)                                                         \
+  ((op) == 7 ? (u) == (v) : (op) == 8 ? (u) > (v) : (op) == 9 ? (u) < (v) : (op) == 15 \
+                                                                 ? (u) >= (v)          \
+                                                                 : (u) <= (v))
 #define COMPARE(NAME, T)                                                                     \
   __kernel void NAME(__global const T* a, __global const T* b, __global uchar* y, int n,     \
                      int op, int mode, IndexPack p) {                                        \
     const int i = get_global_id(0);                                                          \
     if (i >= n) return;                                                                      \
     const int2 o = binary_offsets(&p, mode, i);                                              \
-    const T u = a[o.x], v = b[o.y];                                                          \
-    y[i] = op == 7 ? u == v : op == 8 ? u > v : u < v;                                       \
+    y[i] = compare_op(a[o.x], b[o.y], op);                                                   \
   }
 __kernel void compare_f(__global const st_t* a, __global const st_t* b, __global uchar* y, int n,
                         int op, int mode, IndexPack p) {
   const int i = get_global_id(0);
   if (i >= n) return;
   const int2 o = binary_offsets(&p, mode, i);
-  const float u = LD(a, o.x), v = LD(b, o.y);
-  y[i] = op == 7 ? u == v : op == 8 ? u > v : u < v;
+  y[i] = compare_op(LD(a, o.x), LD(b, o.y), op);
 }
 COMPARE(compare_i, int)
 COMPARE(compare_l, long)

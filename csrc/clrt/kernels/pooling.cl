@@ -1,17 +1,6 @@
 // Pooling kernels: windowed MAX/AVERAGE over [N*C, H, W] and global MAX/AVERAGE reductions.
 // Shapes are runtime arguments; the only build option is the storage (one program per storage).
 
-// ---- Storage: float, or half with float arithmetic (STORAGE_HALF). vload_half / vstore_half
-// are core OpenCL, so half storage needs no cl_khr_fp16. ----
-#ifdef STORAGE_HALF
-typedef half st_t;
-#define LD(p, i) vload_half((i), (p))
-#define ST(p, i, v) vstore_half((v), (i), (p))
-#else
-typedef float st_t;
-#define LD(p, i) ((p)[i])
-#define ST(p, i, v) ((p)[i] = (v))
-#endif
 
 // One work-item per output element. A window tap counts as padding when it lies in the pad
 // region [-pt, H + pb) x [-pl, W + pr) but outside the image; taps past the padded end (ceil
@@ -71,7 +60,9 @@ __kernel void global_pool_loop(__global const st_t* x, __global st_t* y, int NC,
 
 // Global pooling, one work-group of GPOOL_WG work-items per (n, c): a tree reduction in local
 // memory, for large HW on GPUs. Launch with local size GPOOL_WG and global NC * GPOOL_WG.
+#ifndef GPOOL_WG
 #define GPOOL_WG 128
+#endif
 __kernel __attribute__((reqd_work_group_size(GPOOL_WG, 1, 1))) void global_pool_reduce(
     __global const st_t* x, __global st_t* y, int NC, int HW, int is_max) {
   __local float lm[GPOOL_WG];

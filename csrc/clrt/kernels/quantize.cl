@@ -1,11 +1,11 @@
 // QuantizeLinear / DequantizeLinear as real conversions (the Q/DQ layers left after folding):
 // per-tensor (channels = 1) or per-axis scale and zero point, read from device buffers.
-// Integer codes are clrt DataType values: 2 INT8, 3 INT32, 5 UINT8.
+// Integer types are DT_ codes (the prelude): DT_INT8, DT_INT32, DT_UINT8.
 
 // The integer at element i of a buffer of type `t`.
 inline int load_q(__global const uchar* p, int i, int t) {
-  if (t == 2) return ((__global const char*)p)[i];
-  if (t == 3) return ((__global const int*)p)[i];
+  if (t == DT_INT8) return ((__global const char*)p)[i];
+  if (t == DT_INT32) return ((__global const int*)p)[i];
   return p[i];
 }
 
@@ -20,7 +20,7 @@ __kernel void quantize_linear(__global const float* x, __global const float* sca
   const float z = has_zp ? (float)load_q(zp, c, out_t) : 0.0f;
   float q = rint(x[i] / scale[c]) + z;
   if (isnan(q)) q = z;
-  if (out_t == 2) {
+  if (out_t == DT_INT8) {
     ((__global char*)y)[i] = (char)clamp(q, -128.0f, 127.0f);
   } else {
     y[i] = (uchar)clamp(q, 0.0f, 255.0f);

@@ -74,7 +74,6 @@ typedef float acc_t;
 #define BK (4 * EPC)
 #define KM_IT(R) ((R) * 4 / NT)         // K-major tile: 16-byte chunks per thread
 
-#include "activation.clh"  // apply_act: the epilogue activation (build option ACT)
 
 // ---- The warp-wide multiply-accumulate: D[16x8] += A[16xk] B[kx8] on one warp's fragments.
 // Fragment layout (PTX ISA, mma.m16n8k16 / m16n8k32; g = lane >> 2, t = lane & 3):
@@ -219,18 +218,18 @@ inline uint4 pack_chunk(__global const elem_t* p, int n) {
 
 // ---- Epilogue stores.
 inline float load_res(__global const uchar* res, size_t i, float rs) {
-#if RES_DT == 1
+#if RES_DT == DT_HALF
   return vload_half(i, (__global const half*)res);
-#elif RES_DT == 2
+#elif RES_DT == DT_INT8
   return (float)((__global const char*)res)[i] * rs;
 #else
   return ((__global const float*)res)[i];
 #endif
 }
 inline void store_out(__global uchar* y, size_t i, float v, float inv_os) {
-#if OUT_DT == 1
+#if OUT_DT == DT_HALF
   vstore_half_rte(v, i, (__global half*)y);
-#elif OUT_DT == 2
+#elif OUT_DT == DT_INT8
   ((__global char*)y)[i] = (char)(int)clamp(rint(v * inv_os), -127.0f, 127.0f);
 #else
   ((__global float*)y)[i] = v;
@@ -255,25 +254,6 @@ inline void store_out(__global uchar* y, size_t i, float v, float inv_os) {
 #define EPI_VALUE(a, sc, bs) ((float)(a) * (sc) + (bs))
 
 #if !TC_CONV
-// Batch offsets of A and B for batch `bat` decomposed over the output batch dims (row-major).
-inline void batch_offsets(int bat, int8 bdims, long8 a_bs, long8 b_bs, int nbd, long* a_off,
-                          long* b_off) {
-  int dims[8];
-  long as[8], bs[8];
-  vstore8(bdims, 0, dims);
-  vstore8(a_bs, 0, as);
-  vstore8(b_bs, 0, bs);
-  long ao = 0, bo = 0;
-  int rem = bat;
-  for (int d = nbd - 1; d >= 0; --d) {
-    const int i = rem % dims[d];
-    rem /= dims[d];
-    ao += i * as[d];
-    bo += i * bs[d];
-  }
-  *a_off = ao;
-  *b_off = bo;
-}
 
 // C[b] (M x N, row-major, batch-major) = A[b] (M x K) * B[b] (K x N), both operands K-major:
 // A as [M][lda], B as [N][ldb] (the host transposes operands stored the other way with

@@ -1,9 +1,11 @@
-// Program building with three sources: the engine-file binaries of the load in progress, an
+// Program building (every .cl file behind the kernel prelude, kernels/prelude.clh) with three
+// sources: the engine-file binaries of the load in progress, an
 // in-process cache, and the disk cache (~/.cache/clrt, keyed by device fingerprint + source
 // hash + options; entries checksummed), else a compilation of the embedded source.
 #include <cstdio>
 
 #include "clrt/core/checksum.h"
+#include "clrt/core/kernel_codes.h"
 #include "clrt/ocl/device.h"
 #include "clrt/ocl/disk_cache.h"
 
@@ -110,8 +112,37 @@ void ProgramRecorder::add(const std::string& key) {
   keys_.push_back(key);
 }
 
-const std::string& kernelSource(const std::string& file) {
+namespace {
+
+// The parts of the kernel prelude after the generated code defines, in order (prelude.clh).
+constexpr const char* kPreludeParts[] = {"prelude.clh", "activation.clh", "storage_io.clh",
+                                         "run_errors.clh"};
+
+const std::string& embedded(const std::string& file) {
   const auto& t = embeddedKernels();
+  auto it = t.find(file);
+  CLRT_CHECK(it != t.end(), kRuntime, "no embedded OpenCL kernel file '", file, "'");
+  return it->second;
+}
+
+// Every .cl file with the prelude in front, composed once.
+const std::map<std::string, std::string>& programSources() {
+  static const std::map<std::string, std::string> sources = [] {
+    std::string prelude = kernelCodeDefines();
+    for (const char* part : kPreludeParts) prelude += embedded(part);
+    std::map<std::string, std::string> m;
+    for (const auto& [name, src] : embeddedKernels())
+      if (name.size() > 3 && name.compare(name.size() - 3, 3, ".cl") == 0)
+        m[name] = prelude + "#line 1\n" + src;
+    return m;
+  }();
+  return sources;
+}
+
+}  // namespace
+
+const std::string& kernelSource(const std::string& file) {
+  const auto& t = programSources();
   auto it = t.find(file);
   CLRT_CHECK(it != t.end(), kRuntime, "no embedded OpenCL kernel file '", file, "'");
   return it->second;
@@ -119,7 +150,7 @@ const std::string& kernelSource(const std::string& file) {
 
 std::vector<std::string> kernelFiles() {
   std::vector<std::string> v;
-  for (auto& [k, s] : embeddedKernels()) v.push_back(k);
+  for (auto& [k, s] : programSources()) v.push_back(k);
   return v;
 }
 

@@ -251,6 +251,21 @@ ir::Layer& ImportContext::add(LayerKind kind, const std::vector<int>& inputs, in
   return l;
 }
 
+ir::Layer& ImportContext::addMapped(LayerKind kind, const std::vector<int>& inputs,
+                                    const std::vector<int>& nodeOutputs) {
+  std::vector<std::string> names;
+  for (size_t k = 0; k < nodeOutputs.size(); ++k) {
+    const int i = nodeOutputs[k];
+    names.push_back(i >= 0 && hasOutput(i) ? node_->output(i)
+                                           : internalName(str(label_, "_t", sub_, "_", k)));
+  }
+  ir::Layer& l = addLayer(kind, inputs, names);
+  for (size_t k = 0; k < nodeOutputs.size(); ++k)
+    if (nodeOutputs[k] >= 0 && hasOutput(nodeOutputs[k]))
+      tensors_[node_->output(nodeOutputs[k])] = l.outputs[k];
+  return l;
+}
+
 ir::Layer& ImportContext::addInternal(LayerKind kind, const std::vector<int>& inputs,
                                       int nOutputs) {
   std::vector<std::string> names;

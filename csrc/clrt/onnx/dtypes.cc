@@ -237,6 +237,9 @@ int ImportContext::graphOutput(const std::string& name, int declared) {
   l.onnx_nodes.push_back(name);
   net_.tensors[l.outputs[0]].dtype = want;
   net_.tensors[l.outputs[0]].dims = net_.tensors[t].dims;
+  // A graph output that is also a graph input: infer() returns it under its ONNX name.
+  if (const int holder = net_.findTensor(name); holder >= 0 && net_.tensors[holder].is_input)
+    net_.tensors[l.outputs[0]].onnx_name = name;
   return l.outputs[0];
 }
 

@@ -104,6 +104,11 @@ class ImportContext {
   // Adds a layer whose outputs are the node's outputs (all of them unless nOutputs >= 0) and
   // records the node in onnx_nodes; shapes are inferred at the next add/inputDims/finish.
   ir::Layer& add(ir::LayerKind kind, const std::vector<int>& inputs, int nOutputs = -1);
+  // A layer whose output k is the node's output nodeOutputs[k], or a fresh internal tensor where
+  // that is -1 or the node leaves the output out (a multi-layer node's outputs come from
+  // several layers).
+  ir::Layer& addMapped(ir::LayerKind kind, const std::vector<int>& inputs,
+                       const std::vector<int>& nodeOutputs);
   // The same with fresh internal output tensors (helper layers of a multi-layer node).
   ir::Layer& addInternal(ir::LayerKind kind, const std::vector<int>& inputs, int nOutputs = 1);
   int constantTensor(HostTensor value);  // an internal CONSTANT layer; its output tensor id
@@ -178,6 +183,7 @@ void registerElementwiseImporters();
 void registerMatmulImporters();
 void registerReduceImporters();
 void registerShapeImporters();
-void registerQuantizeImporters();  // importers/quantize.cc: QuantizeLinear, DequantizeLinear
+void registerCompositeImporters();  // importers/composite.cc: LpNormalization, ... EyeLike
+void registerQuantizeImporters();   // importers/quantize.cc: QuantizeLinear, DequantizeLinear
 
 }  // namespace clrt::onnx

@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 
+#include "clrt/ir/shape_inference.h"
 #include "clrt/onnx/importer.h"
 
 namespace clrt::onnx {
@@ -28,6 +29,7 @@ void ensureRegistered() {
     registerReduceImporters();
     registerShapeImporters();
     registerQuantizeImporters();
+    registerCompositeImporters();
   });
 }
 
@@ -313,6 +315,7 @@ void GraphImport::outputs() {
   if (errors) return;
   try {
     net.inferShapes();
+    ir::markShapeTensors(net);
   } catch (const Error& e) {
     modelError(e.what(), hintFor(e.kind(), opset_));
   }
@@ -374,6 +377,12 @@ bool OnnxParser::parse(const void* data, size_t size, const std::string& model_d
     }
     gi.net.indexNames(false);  // the user's network is edited directly from here on
     net_ = std::move(gi.net);
+    for (int t : net_.outputs)
+      if (!net_.tensors[t].onnx_name.empty())
+        logf(logger_, Severity::kINFO, "graph output '", net_.tensors[t].onnx_name,
+             "' is also a graph input: the engine's output tensor is named '", net_.tensors[t].name,
+             "' (engine I/O names are unique); infer() returns it as '", net_.tensors[t].onnx_name,
+             "'");
     logf(logger_, Severity::kINFO, "parsed ONNX model (opset ", opset,
          model.producer_name().empty() ? "" : ", from " + model.producer_name(),
          "): ", model.graph().node_size(), " nodes -> ", net_.layers.size(), " layers, ",

@@ -2,8 +2,8 @@
 // act_alpha, act_beta), so the activation never touches memory on its own.
 #include <cmath>
 #include <optional>
-#include <set>
 
+#include "clrt/core/kernel_codes.h"
 #include "clrt/passes/pass_util.h"
 #include "clrt/passes/passes.h"
 
@@ -15,12 +15,9 @@ using ir::Network;
 
 namespace {
 
-// The activations every conv/matmul epilogue implements (ELU, SOFTPLUS, GELU_TANH stay apart).
-bool epilogueSupports(const std::string& type) {
-  static const std::set<std::string> kTypes = {"RELU", "LEAKY_RELU",   "CLIP",       "SIGMOID",
-                                               "TANH", "HARD_SIGMOID", "HARD_SWISH", "GELU_ERF"};
-  return kTypes.count(type) != 0;
-}
+// Every activation of the table (core/kernel_codes.h) is implemented by every conv/matmul
+// epilogue (the build option ACT).
+bool epilogueSupports(const std::string& type) { return findActivation(type) != nullptr; }
 
 // ---- GELU written out as x * 0.5 * (1 + erf(x / sqrt(2))) (PyTorch, BERT exports) ----------
 
@@ -38,7 +35,13 @@ bool near(float v, double want) { return std::fabs(v - want) <= 1e-3 * std::fabs
 int onlyReader(const Network& net, const detail::Consumers& cons, int t) {
   if (net.tensors[t].is_output) return -1;
   std::vector<int> r = detail::liveConsumers(net, cons, t);
-  return r.size() == 1 ? r[0] : -1;
+  if (r.size() != 1) return -1;
+  if (net.tensors[t].debug) {
+    detail::note(str("'", net.layers[r[0]].name, "' left unfused with its producer: '",
+                     net.tensors[t].name, "' is a debug tensor (mark_debug)"));
+    return -1;
+  }
+  return r[0];
 }
 
 // ELEMENTWISE `op` layer reading `t` and a scalar constant near `want`; returns the layer.

@@ -123,6 +123,11 @@ int fusionHost(const Network& net, const Consumers& cons, int t, int user) {
   if (host.outputs.size() != 1 || host.outputs[0] != t) return -1;
   std::vector<int> readers = liveConsumers(net, cons, t);
   if (readers.size() != 1 || readers[0] != user) return -1;
+  if (tensor.debug) {
+    note(str("layer '", host.name, "' and '", net.layers[user].name, "' left unfused: '",
+             tensor.name, "' between them is a debug tensor (mark_debug)"));
+    return -1;
+  }
   if (tensor.qdq_point && !exactAcrossQdq(net, t, user)) {
     note(str("layer '", host.name, "' and '", net.layers[user].name, "' left unfused: the model ",
              "quantizes '", tensor.name, "' between them (Q/DQ), and the fused layer would not"));

@@ -1,6 +1,8 @@
 // Graph rewrites on ir::Network, one file per pass; the pipeline order lives in pipeline.cc.
 #pragma once
 
+#include <vector>
+
 #include "clrt/core/logger.h"
 #include "clrt/ir/network.h"
 
@@ -26,5 +28,12 @@ inline bool isExplicitlyQuantized(const ir::Network& net) { return net.explicit_
 
 // The whole pipeline, in order, to a fixed point; calls net.compact() at the end.
 void optimize(ir::Network& net, ILogger* logger);
+
+// The pipeline's passes in their order (tests run them one by one through clrt._clrt._debug).
+struct Pass {
+  const char* name;
+  bool (*run)(ir::Network&);
+};
+const std::vector<Pass>& pipeline();
 
 }  // namespace clrt::passes

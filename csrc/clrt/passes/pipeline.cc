@@ -6,28 +6,26 @@ namespace clrt::passes {
 
 using ir::Network;
 
-namespace {
-
-struct Pass {
-  const char* name;
-  bool (*run)(Network&);
-};
-
 // Folding first exposes static shapes and dead shape subgraphs (and turns weight Q/DQ into
 // float weights before foldQdq looks at activation pairs); Q/DQ pairs go before the fusions,
 // which need the layers they sit between to be adjacent; BatchNorm and bias folding
 // must see the conv before an activation or residual joins its epilogue (a scale cannot pass
 // either); dead layers go last so each round starts from a clean graph.
-constexpr Pass kPipeline[] = {
-    {"foldConstants", foldConstants},
-    {"foldQdq", foldQdq},
-    {"removeIdentities", removeIdentities},
-    {"foldBatchNorm", foldBatchNorm},
-    {"fuseBias", fuseBias},
-    {"fuseResidualAdd", fuseResidualAdd},
-    {"fuseActivation", fuseActivation},
-    {"removeDeadLayers", removeDeadLayers},
-};
+const std::vector<Pass>& pipeline() {
+  static const std::vector<Pass> passes = {
+      {"foldConstants", foldConstants},
+      {"foldQdq", foldQdq},
+      {"removeIdentities", removeIdentities},
+      {"foldBatchNorm", foldBatchNorm},
+      {"fuseBias", fuseBias},
+      {"fuseResidualAdd", fuseResidualAdd},
+      {"fuseActivation", fuseActivation},
+      {"removeDeadLayers", removeDeadLayers},
+  };
+  return passes;
+}
+
+namespace {
 
 // Every pass shrinks the graph or turns a layer into a constant, so a handful of rounds
 // reaches the fixed point; the cap only guards against a pass that keeps reporting changes.
@@ -63,7 +61,7 @@ void optimize(Network& net, ILogger* logger) {
   bool changed = true;
   for (; changed && round < kMaxRounds; ++round) {
     changed = false;
-    for (const Pass& pass : kPipeline) {
+    for (const Pass& pass : pipeline()) {
       const size_t live = liveLayers(net);
       if (!pass.run(net)) continue;
       changed = true;

@@ -1,4 +1,5 @@
-// removeDeadLayers: layers none of whose outputs reach a network output are marked dead.
+// removeDeadLayers: layers none of whose outputs reach a network output or a debug tensor
+// (mark_debug) are marked dead.
 #include "clrt/passes/pass_util.h"
 #include "clrt/passes/passes.h"
 
@@ -7,6 +8,8 @@ namespace clrt::passes {
 bool removeDeadLayers(ir::Network& net) {
   std::vector<char> live(net.layers.size(), 0);
   std::vector<int> stack(net.outputs.begin(), net.outputs.end());
+  for (size_t t = 0; t < net.tensors.size(); ++t)
+    if (net.tensors[t].debug) stack.push_back(static_cast<int>(t));
   while (!stack.empty()) {
     int t = stack.back();
     stack.pop_back();

@@ -102,6 +102,13 @@ bool removeIdentities(Network& net) {
     // used as a cast) goes only into a producer with the very same constraint.
     if (detail::hasConstraint(l) && (p < 0 || !detail::sameConstraints(l, net.layers[p]))) continue;
     const std::string what = str(ir::layerKindName(l.kind), " '", l.name, "'");
+    // The tensor the rewrite removes (o when bypassing, i when renaming) must not be a debug one.
+    const int gone = net.tensors[o].is_output ? i : o;
+    if (net.tensors[gone].debug) {
+      detail::note(str("removeIdentities: kept ", what, ": '", net.tensors[gone].name,
+                       "' is a debug tensor (mark_debug)"));
+      continue;
+    }
     if (!net.tensors[o].is_output) {
       bypass(net, u, i, o);
       detail::note(str("removeIdentities: bypassed ", what));

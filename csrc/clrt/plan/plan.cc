@@ -11,6 +11,7 @@
 #include <type_traits>
 #include <variant>
 
+#include "clrt/core/version.h"
 #include "clrt/plan/byte_io.h"
 
 namespace clrt::plan {
@@ -31,7 +32,7 @@ static_assert(
 static_assert(std::variant_size_v<ir::AttrValue> == kTagCount);
 
 // Smallest encodings, used to refuse counts that cannot fit in the bytes left.
-constexpr size_t kMinTensor = 8 + 4 + 8 + 4 + 3;  // name, dtype, rank, producer, flags
+constexpr size_t kMinTensor = 8 + 4 + 8 + 4 + 4;  // name, dtype, rank, producer, flags
 // name, kind, inputs, outputs, attrs, weights, onnx nodes, precision, output types, dead
 constexpr size_t kMinLayer = 8 + 8 + 8 + 8 + 8 + 8 + 8 + 1 + 8 + 1;
 constexpr size_t kMinAttr = 8 + 1 + 8;        // name, tag, smallest value
@@ -181,11 +182,14 @@ void writeNetwork(Writer& w, const ir::Network& net) {
     w.i32(t.producer);
     w.u8(t.is_input);
     w.u8(t.is_output);
+    w.u8(t.is_shape_tensor);
+    w.u8(t.debug);
     w.u8(t.dynamic_range.has_value());
     if (t.dynamic_range) {
       w.f32(t.dynamic_range->first);
       w.f32(t.dynamic_range->second);
     }
+    w.string(t.onnx_name);
   }
   w.u64(nl);
   for (const auto& l : net.layers) writeLayer(w, l, nt);
@@ -336,10 +340,13 @@ void readNetwork(Reader& r, ir::Network& net) {
     t.producer = r.i32("producer");
     t.is_input = r.flag("input flag");
     t.is_output = r.flag("output flag");
+    t.is_shape_tensor = r.flag("shape tensor flag");
+    t.debug = r.flag("debug flag");
     if (r.flag("dynamic range present")) {
       const float lo = r.f32("dynamic range");
       t.dynamic_range = std::make_pair(lo, r.f32("dynamic range"));
     }
+    t.onnx_name = r.string("ONNX output name");
   }
   r.context.clear();
   const size_t nl = r.count("layer count", kMinLayer);
@@ -360,7 +367,7 @@ void readNetwork(Reader& r, ir::Network& net) {
 
 }  // namespace
 
-std::vector<uint8_t> serialize(const runtime::EngineDesc& desc) {
+std::vector<uint8_t> serialize(const plan::EngineDesc& desc) {
   Writer w;
   // Weights and binaries dominate; reserving them up front avoids copying them on growth.
   size_t bulk = 4096 + 256 * (desc.net.layers.size() + desc.net.tensors.size());
@@ -396,6 +403,11 @@ std::vector<uint8_t> serialize(const runtime::EngineDesc& desc) {
         writeDims(w, *d);
       }
     }
+    w.u64(p.values.size());
+    for (const auto& [name, range] : p.values) {
+      w.string(name);
+      for (const auto* v : {&range.min, &range.opt, &range.max}) writeDims(w, *v);
+    }
   }
   w.u64(desc.program_binaries.size());
   for (const auto& [key, bin] : desc.program_binaries) {
@@ -410,7 +422,7 @@ std::vector<uint8_t> serialize(const runtime::EngineDesc& desc) {
   return std::move(buf);
 }
 
-runtime::EngineDesc deserialize(const uint8_t* data, size_t size, bool programBinaries) {
+plan::EngineDesc deserialize(const uint8_t* data, size_t size, bool programBinaries) {
   if (!data) size = 0;
   if (size == 0)
     fail(ErrorKind::kEngineFormat, str("engine file truncated: empty, a clrt engine starts with a ",
@@ -449,8 +461,14 @@ runtime::EngineDesc deserialize(const uint8_t* data, size_t size, bool programBi
     fail(ErrorKind::kEngineFormat, "engine file corrupted: checksum mismatch");
 
   Reader r(data + kHeaderBytes, size - kHeaderBytes, kHeaderBytes);
-  runtime::EngineDesc desc;
+  plan::EngineDesc desc;
   desc.clrt_version = r.string("clrt version");
+  // Layer attributes, tactics and program keys mean what this clrt's code says; an engine from
+  // another clrt may pass every structural check and still compute something else.
+  if (desc.clrt_version != kVersion)
+    fail(ErrorKind::kEngineFormat,
+         str("engine file from clrt ", printable(desc.clrt_version), ", this is clrt ", kVersion,
+             "; rebuild the engine with this clrt"));
   desc.device_name = r.string("device name");
   desc.device_fingerprint = r.string("device fingerprint");
   desc.peak_activation_bytes = r.u64("peak activation bytes");
@@ -472,11 +490,26 @@ runtime::EngineDesc deserialize(const uint8_t* data, size_t size, bool programBi
       std::string name = r.string("input name");
       if (shapes.count(name)) r.malformed("input name", at, "duplicate '" + printable(name) + "'");
       const std::string field = "input '" + printable(name) + "'";
-      runtime::ShapeRange range;
+      plan::ShapeRange range;
       range.min = readDims(r, field + " min", -1);
       range.opt = readDims(r, field + " opt", -1);
       range.max = readDims(r, field + " max", -1);
       shapes.emplace(std::move(name), std::move(range));
+    }
+    auto& values = desc.profiles[pi].values;
+    const size_t nv = r.count("shape input count", kMinShapeRange);
+    for (size_t i = 0; i < nv; ++i) {
+      const size_t at = r.offset();
+      std::string name = r.string("shape input name");
+      if (values.count(name))
+        r.malformed("shape input name", at, "duplicate '" + printable(name) + "'");
+      const std::string field = "shape input '" + printable(name) + "' values";
+      ValueRange range;
+      const int64_t any = std::numeric_limits<int64_t>::min();
+      range.min = readDims(r, field + " min", any);
+      range.opt = readDims(r, field + " opt", any);
+      range.max = readDims(r, field + " max", any);
+      values.emplace(std::move(name), std::move(range));
     }
   }
   r.context.clear();

@@ -5,14 +5,15 @@
 #include <cstdint>
 #include <vector>
 
-#include "clrt/runtime/engine_desc.h"
+#include "clrt/plan/engine_desc.h"
 
 namespace clrt::plan {
 
-// 3: each program binary carries its own checksum.
-inline constexpr uint32_t kFormatVersion = 3;
+// 3: each program binary carries its own checksum. 4: tensors carry onnx_name, the shape-tensor
+// and debug flags; profiles carry shape-input values.
+inline constexpr uint32_t kFormatVersion = 4;
 
-std::vector<uint8_t> serialize(const runtime::EngineDesc& desc);
+std::vector<uint8_t> serialize(const EngineDesc& desc);
 
 // Throws Error(kEngineFormat) saying which: not a clrt engine (bad magic), unsupported format
 // version, truncated (expected N bytes at offset X, have Y), checksum mismatch (corrupted), or
@@ -20,6 +21,6 @@ std::vector<uint8_t> serialize(const runtime::EngineDesc& desc);
 // one by one here; runtime/engine_check.cc checks them against each other.
 // With `programBinaries` false the stored binaries are skipped unchecked and left out of the
 // result (the programs are then built from source).
-runtime::EngineDesc deserialize(const uint8_t* data, size_t size, bool programBinaries = true);
+EngineDesc deserialize(const uint8_t* data, size_t size, bool programBinaries = true);
 
 }  // namespace clrt::plan

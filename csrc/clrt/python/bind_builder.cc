@@ -5,6 +5,7 @@
 #include "clrt/ocl/device.h"
 #include "clrt/python/bindings.h"
 #include "clrt/runtime/engine.h"
+#include "clrt/tactics/tactic_filter.h"
 
 namespace clrt::python {
 namespace {
@@ -24,7 +25,7 @@ enum class ProfilingVerbosity : int32_t { kLAYER_NAMES_ONLY = 0, kNONE = 1, kDET
 enum class DeviceType : int32_t { kGPU = 0, kDLA = 1 };
 
 struct Profile {
-  runtime::Profile p;
+  plan::Profile p;
 };
 
 struct Config {
@@ -32,23 +33,36 @@ struct Config {
   uint64_t device_mem = 0;            // reported as the workspace limit while unlimited
   std::map<int32_t, uint64_t> pools;  // limits of the pools other than WORKSPACE (stored only)
   ProfilingVerbosity verbosity = ProfilingVerbosity::kLAYER_NAMES_ONLY;
-  py::object int8_calibrator = py::none();  // kept for the INT8 calibration issue
+  py::object int8_calibrator = py::none();  // an IInt8Calibrator, used when INT8 is set
   DeviceType device_type = DeviceType::kGPU;
   int32_t dla_core = -1;
   int32_t avg_timing_iterations = 1;
+  std::string device;                        // timingCacheDevice() of the builder's device
+  py::object progress_monitor = py::none();  // a trt.IProgressMonitor, or None
 };
 
+struct TimingCacheHandle {  // ITimingCache: shared with every config it is set on
+  std::shared_ptr<builder::TimingCache> c;
+};
+
+// The device is opened on first use, not at construction: networks, profiles and parsing need
+// none, so they work (and are tested) on a machine without OpenCL.
 struct Builder {
   py::object logger;
-  std::unique_ptr<builder::Builder> impl;
+  std::unique_ptr<builder::Builder> impl_;
   int networks = 0;
+  builder::Builder& impl() {
+    if (!impl_)
+      impl_ = std::make_unique<builder::Builder>(loggerOf(logger), ocl::Device::getDefault());
+    return *impl_;
+  }
 };
 
 void setShape(Profile& pr, const std::string& input, const py::object& lo, const py::object& opt,
               const py::object& hi) {
   const std::string what = "optimization profile for input '" + input + "'";
-  runtime::ShapeRange r{toDims(lo, what + " min"), toDims(opt, what + " opt"),
-                        toDims(hi, what + " max")};
+  plan::ShapeRange r{toDims(lo, what + " min"), toDims(opt, what + " opt"),
+                     toDims(hi, what + " max")};
   CLRT_CHECK(r.min.size() == r.opt.size() && r.opt.size() == r.max.size(), kValue, what, ": min ",
              dimsToString(r.min), ", opt ", dimsToString(r.opt), ", max ", dimsToString(r.max),
              " must have the same rank");
@@ -57,6 +71,25 @@ void setShape(Profile& pr, const std::string& input, const py::object& lo, const
                ": dim ", i, " must satisfy 0 <= min <= opt <= max; got min ", dimsToString(r.min),
                ", opt ", dimsToString(r.opt), ", max ", dimsToString(r.max));
   pr.p.shapes[input] = std::move(r);
+}
+
+// TensorRT's set_shape_input: the values of a shape-tensor input (a scalar or a 1-D list).
+void setShapeInput(Profile& pr, const std::string& input, const py::object& lo,
+                   const py::object& opt, const py::object& hi) {
+  const std::string what = "optimization profile for shape input '" + input + "'";
+  auto ints = [](const py::object& o) {
+    py::object a = py::module_::import("numpy").attr("asarray")(o, "int64").attr("reshape")(-1);
+    return a.attr("tolist")().cast<std::vector<int64_t>>();
+  };
+  plan::ValueRange r{ints(lo), ints(opt), ints(hi)};
+  CLRT_CHECK(r.min.size() == r.opt.size() && r.opt.size() == r.max.size(), kValue, what, ": min ",
+             dimsToString(r.min), ", opt ", dimsToString(r.opt), ", max ", dimsToString(r.max),
+             " must have the same number of values");
+  for (size_t i = 0; i < r.min.size(); ++i)
+    CLRT_CHECK(r.min[i] <= r.opt[i] && r.opt[i] <= r.max[i], kValue, what, ": value ", i,
+               " must satisfy min <= opt <= max; got min ", dimsToString(r.min), ", opt ",
+               dimsToString(r.opt), ", max ", dimsToString(r.max));
+  pr.p.values[input] = std::move(r);
 }
 
 // Errors surfacing during a build are build failures, whatever layer of the core noticed them.
@@ -146,7 +179,24 @@ void bindHostMemoryAndProfile(py::module_& m) {
             return out;
           },
           py::arg("input"), "[min, opt, max].")
-      .def("__bool__", [](const Profile& pr) { return !pr.p.shapes.empty(); })
+      .def("set_shape_input", &setShapeInput, py::arg("input"), py::arg("min"), py::arg("opt"),
+           py::arg("max"),
+           "Value range of a shape-tensor input (ITensor.is_shape_tensor); min == max folds "
+           "the values into the engine.")
+      .def(
+          "get_shape_input",
+          [](const Profile& pr, const std::string& input) {
+            auto it = pr.p.values.find(input);
+            CLRT_CHECK(it != pr.p.values.end(), kValue, "optimization profile has no values for '",
+                       input, "'");
+            py::list out;
+            for (const auto* v : {&it->second.min, &it->second.opt, &it->second.max})
+              out.append(py::cast(*v));
+            return out;
+          },
+          py::arg("input"), "[min, opt, max] values.")
+      .def("__bool__",
+           [](const Profile& pr) { return !pr.p.shapes.empty() || !pr.p.values.empty(); })
       .def("__repr__", [](const Profile& pr) {
         std::string s = "<clrt.IOptimizationProfile";
         for (const auto& [k, r] : pr.p.shapes)
@@ -206,10 +256,18 @@ void bindConfig(py::module_& m) {
             c.cfg.optimization_level = level;
           },
           "0 takes each layer's preferred tactic untimed; higher levels time the candidates.")
+      .def_property(
+          "tactic_filter", [](const Config& c) { return c.cfg.tactic_filter; },
+          [](Config& c, const std::string& spec) {
+            tactics::TacticFilter::parse(spec, "config.tactic_filter");  // refuses typos now
+            c.cfg.tactic_filter = spec;
+          },
+          "Comma-separated tactic name globs the builder may choose ('conv.tc_int8'), '-' "
+          "denies ('-conv.*_clblast'); '' leaves the choice to CLRT_TACTICS, else all.")
       .def(
           "add_optimization_profile",
           [](Config& c, const Profile& pr) {
-            CLRT_CHECK(!pr.p.shapes.empty(), kValue,
+            CLRT_CHECK(!pr.p.shapes.empty() || !pr.p.values.empty(), kValue,
                        "add_optimization_profile: the profile sets no shapes (use set_shape)");
             c.cfg.profiles.push_back(pr.p);
             return static_cast<int>(c.cfg.profiles.size()) - 1;
@@ -246,6 +304,44 @@ void bindConfig(py::module_& m) {
           "range is chosen among the KL threshold, the 99.99th percentile and the max by the "
           "error it causes in the network's outputs on the calibration data. False keeps the KL "
           "thresholds as TensorRT computes them.")
+      .def(
+          "create_timing_cache",
+          [](const Config& c, const py::object& data) {
+            BufferView view(data, false, "create_timing_cache");
+            if (!view.size())
+              return TimingCacheHandle{std::make_shared<builder::TimingCache>(c.device)};
+            return TimingCacheHandle{builder::TimingCache::deserialize(
+                static_cast<const uint8_t*>(view.data()), view.size())};
+          },
+          py::arg("serialized_timing_cache") = py::bytes(),
+          "An ITimingCache from serialize()'s bytes (empty bytes: a new cache for this "
+          "builder's device). Raises ValueError on damaged bytes.")
+      .def(
+          "set_timing_cache",
+          [](Config& c, const TimingCacheHandle& t, bool ignoreMismatch) {
+            const std::string d = t.c->device();
+            if (!ignoreMismatch && !d.empty() && d != c.device) return false;
+            c.cfg.timing_cache = t.c;
+            return true;
+          },
+          py::arg("cache"), py::arg("ignore_mismatch") = false,
+          "Builds read and extend this cache. False (not set) when it was made on another "
+          "device or clrt version, unless ignore_mismatch.")
+      .def(
+          "get_timing_cache",
+          [](const Config& c) {
+            return c.cfg.timing_cache ? py::cast(TimingCacheHandle{c.cfg.timing_cache})
+                                      : py::object(py::none());
+          },
+          "The cache set with set_timing_cache, or None.")
+      .def_property(
+          "progress_monitor", [](const Config& c) { return c.progress_monitor; },
+          [](Config& c, const py::object& m) {
+            makeProgressMonitor(m);  // refuses what is not an IProgressMonitor now
+            c.progress_monitor = m;
+          },
+          "A trt.IProgressMonitor told of each build phase (calibration batches, range "
+          "refinement, precision selection, tactic timing); False from step_complete cancels.")
       .def_readwrite("default_device_type", &Config::device_type)
       .def_readwrite("DLA_core", &Config::dla_core)
       .def_readwrite("avg_timing_iterations", &Config::avg_timing_iterations)
@@ -256,8 +352,11 @@ void bindConfig(py::module_& m) {
 // The core config of a build: the Python-side settings, and the calibrator adapter (owned by
 // `holder`) when INT8 is on — TensorRT ignores a calibrator without the flag.
 builder::BuilderConfig coreConfig(const Config& config, const NetworkState& network,
-                                  std::unique_ptr<quant::CalibratorSource>& holder) {
+                                  std::unique_ptr<quant::CalibratorSource>& holder,
+                                  std::unique_ptr<builder::ProgressMonitor>& monitor) {
   builder::BuilderConfig cfg = config.cfg;
+  monitor = makeProgressMonitor(config.progress_monitor);
+  cfg.progress = monitor.get();
   cfg.profiling_verbosity = static_cast<int32_t>(config.verbosity);
   cfg.network_name = network.name;
   takePendingCalibratorError();  // a stale one from an earlier build must not chain here
@@ -268,22 +367,40 @@ builder::BuilderConfig coreConfig(const Config& config, const NetworkState& netw
   return cfg;
 }
 
-HostMemory buildSerialized(Builder& b, const NetworkState& network, const Config& config) {
+// A build its progress monitor cancelled (step_complete returned False) returns None, as in
+// TensorRT, with the reason logged as an error; other failures raise.
+template <typename F>
+py::object buildOrNone(const Builder& b, F&& f) {
+  try {
+    return f();
+  } catch (const Error& e) {
+    if (!builder::buildCancelled()) throw;
+    logf(loggerOf(b.logger), Severity::kERROR, e.what());
+    return py::none();
+  }
+}
+
+py::object buildSerialized(Builder& b, const NetworkState& network, const Config& config) {
   std::unique_ptr<quant::CalibratorSource> calibrator;
-  const builder::BuilderConfig cfg = coreConfig(config, network, calibrator);
+  std::unique_ptr<builder::ProgressMonitor> monitor;
+  const builder::BuilderConfig cfg = coreConfig(config, network, calibrator, monitor);
   std::shared_ptr<ir::Network> net = network.net;
-  HostMemory out;
-  py::gil_scoped_release release;
-  out.bytes = buildStep([&] { return b.impl->buildSerialized(*net, cfg); });
-  return out;
+  builder::Builder& core = b.impl();  // opens the device (first use) while the GIL is held
+  return buildOrNone(b, [&] {
+    HostMemory out;
+    {
+      py::gil_scoped_release release;
+      out.bytes = buildStep([&] { return core.buildSerialized(*net, cfg); });
+    }
+    return py::cast(std::move(out));
+  });
 }
 
 void bindBuilder(py::module_& m) {
   py::class_<Builder>(m, "Builder", "Builds engines for the default OpenCL device.")
       .def(py::init([](const py::object& logger) {
-             ILogger* log = loggerOf(logger);
-             return Builder{logger,
-                            std::make_unique<builder::Builder>(log, ocl::Device::getDefault())};
+             loggerOf(logger);  // TypeError now for an object that is not a logger
+             return Builder{logger, nullptr};
            }),
            py::arg("logger"))
       .def_readonly("logger", &Builder::logger)
@@ -297,9 +414,10 @@ void bindBuilder(py::module_& m) {
           },
           py::arg("flags") = 0)
       .def("create_builder_config",
-           [](const Builder& b) {
+           [](Builder& b) {
              Config c;
-             c.device_mem = b.impl->device()->info().global_mem;
+             c.device_mem = b.impl().device()->info().global_mem;
+             c.device = builder::timingCacheDevice(b.impl().device()->info());
              return c;
            })
       .def("create_optimization_profile", [](const Builder&) { return Profile{}; })
@@ -313,23 +431,27 @@ void bindBuilder(py::module_& m) {
                 "Builder.build_engine is deprecated (TensorRT 8); use "
                 "build_serialized_network and Runtime.deserialize_cuda_engine");
             std::unique_ptr<quant::CalibratorSource> calibrator;
-            const builder::BuilderConfig cfg = coreConfig(config, network, calibrator);
+            std::unique_ptr<builder::ProgressMonitor> monitor;
+            const builder::BuilderConfig cfg = coreConfig(config, network, calibrator, monitor);
             std::shared_ptr<ir::Network> net = network.net;
-            std::shared_ptr<runtime::Engine> engine;
             ILogger* log = loggerOf(b.logger);
-            {
-              py::gil_scoped_release release;
-              engine = buildStep([&] {
-                return runtime::Engine::create(b.impl->build(*net, cfg), b.impl->device(), log);
-              });
-            }
-            return wrapEngine(engine, b.logger, network.name);
+            builder::Builder& core = b.impl();
+            return buildOrNone(b, [&] {
+              std::shared_ptr<runtime::Engine> engine;
+              {
+                py::gil_scoped_release release;
+                engine = buildStep([&] {
+                  return runtime::Engine::create(core.build(*net, cfg), core.device(), log);
+                });
+              }
+              return wrapEngine(engine, b.logger, network.name);
+            });
           },
           py::arg("network"), py::arg("config"))
       .def_property_readonly("platform_has_fast_fp16",
-                             [](const Builder& b) { return b.impl->platformHasFastFp16(); })
+                             [](Builder& b) { return b.impl().platformHasFastFp16(); })
       .def_property_readonly("platform_has_fast_int8",
-                             [](const Builder& b) { return b.impl->platformHasFastInt8(); })
+                             [](Builder& b) { return b.impl().platformHasFastInt8(); })
       .def_property_readonly("platform_has_tf32", [](const Builder&) { return false; })
       .def_property_readonly("num_DLA_cores", [](const Builder&) { return 0; })
       .def("__enter__", [](const py::object& self) { return self; })
@@ -338,8 +460,39 @@ void bindBuilder(py::module_& m) {
 
 }  // namespace
 
+void bindTimingCache(py::module_& m) {
+  py::class_<TimingCacheHandle>(m, "ITimingCache",
+                                "Tactic timings per layer signature, reused across builds.")
+      .def(
+          "serialize",
+          [](const TimingCacheHandle& t) {
+            HostMemory h;
+            h.bytes = t.c->serialize();
+            return h;
+          },
+          "The cache as IHostMemory (write it to a file; create_timing_cache reads it back).")
+      .def(
+          "combine",
+          [](TimingCacheHandle& t, const TimingCacheHandle& other, bool ignoreMismatch) {
+            return t.c->combine(*other.c, ignoreMismatch);
+          },
+          py::arg("input_cache"), py::arg("ignore_mismatch"),
+          "Adds the other cache's entries; False when it is for another device or clrt version.")
+      .def("reset", [](TimingCacheHandle& t) { return t.c->reset(), true; })
+      .def_property_readonly(
+          "num_entries", [](const TimingCacheHandle& t) { return t.c->size(); },
+          "clrt's own: the number of (layer signature, tactic) timings held.")
+      .def_property_readonly(
+          "device", [](const TimingCacheHandle& t) { return t.c->device(); },
+          "clrt's own: the device and clrt version the timings were measured with.")
+      .def("__repr__", [](const TimingCacheHandle& t) {
+        return str("<clrt.ITimingCache: ", t.c->size(), " timings>");
+      });
+}
+
 void bind_builder(py::module_& m) {
   bindEnums(m);
+  bindTimingCache(m);
   bindHostMemoryAndProfile(m);
   bindConfig(m);
   bindBuilder(m);

@@ -61,7 +61,7 @@ std::string namesList(const std::vector<std::string>& names) {
        str("calibrator.", method, " raised ", type, msg.empty() ? "" : ": ", msg));
 }
 
-// builder::checkCancel's check during builds with a Python calibrator: a pending signal (Ctrl-C)
+// builder::checkCancel's check during builds (installed at import): a pending signal (Ctrl-C)
 // runs its Python handler here; the exception it raises (KeyboardInterrupt) becomes the pending
 // one, which the build's binding re-raises as it is.
 void checkSignals() {
@@ -70,7 +70,7 @@ void checkSignals() {
   py::error_already_set e;
   const std::string type = py::str(py::type::of(e.value()).attr("__name__"));
   setPending(e.value());
-  fail(ErrorKind::kBuild, str("build interrupted during calibration (", type, ")"));
+  fail(ErrorKind::kBuild, str("build interrupted (", type, ")"));
 }
 
 template <typename F>
@@ -319,6 +319,8 @@ class PySource : public quant::CalibratorSource {
 
 }  // namespace
 
+void setPendingBuildError(py::object exc) { setPending(std::move(exc)); }
+
 py::object takePendingCalibratorError() {
   std::lock_guard<std::mutex> lock(g_pending_mu);
   if (!g_pending) return py::none();
@@ -365,6 +367,7 @@ std::unique_ptr<quant::CalibratorSource> makeCalibratorSource(const py::object& 
 
 void bindCalibratorSource(py::module_& m) {
   g_build_error = m.attr("BuildError").ptr();  // the module keeps it alive
+  builder::setCancelCheck(&checkSignals);
 }
 
 }  // namespace clrt::python

@@ -2,8 +2,10 @@
 // formats and locations (and SeekPosition for the Python IStreamReaderV2), the engine's
 // refittable/profiling_verbosity, ITensor's shape-tensor flags. Added to the classes the other
 // binding files define.
+#include <algorithm>
 #include <set>
 
+#include "clrt/ir/shape_inference.h"
 #include "clrt/python/bindings.h"
 #include "clrt/runtime/engine.h"
 
@@ -64,8 +66,11 @@ bool isIntegerVector(const ir::Tensor& t) {
 
 // TensorRT's shape tensors: rank-0/1 integer tensors computed from Shape layers and constants
 // (shape arithmetic, evaluated on the host). clrt takes no shape-tensor network inputs.
-std::set<int> shapeTensors(const ir::Network& net) {
+std::set<int> shapeTensors(ir::Network& net) {
   std::set<int> out;
+  ir::markShapeTensors(net);  // inputs whose values decide shapes (the network may have changed)
+  for (int t : net.inputs)
+    if (net.tensors[t].is_shape_tensor) out.insert(t);
   for (const ir::Layer& l : net.layers) {
     if (l.dead) continue;
     bool fromShapes = l.kind == ir::LayerKind::kSHAPE;
@@ -91,14 +96,18 @@ std::set<int> shapeTensors(const ir::Network& net) {
 // Execution tensors are those a device layer reads or the network outputs; a shape tensor is
 // also one when a layer other than shape arithmetic consumes it.
 bool isExecutionTensor(const TensorHandle& h) {
-  const ir::Network& net = h.net();
+  ir::Network& net = h.net();
   const std::set<int> shapes = shapeTensors(net);
   if (!shapes.count(h.id)) return true;
   if (net.tensors[h.id].is_output) return true;
   for (const ir::Layer& l : net.layers) {
     if (l.dead) continue;
+    // Reads at a shape operand (Reshape's shape, Reduce's axes...) happen on the host.
+    const std::vector<int> shapeOps = ir::shapeOperands(l.kind);
     bool reads = false;
-    for (int in : l.inputs) reads = reads || in == h.id;
+    for (size_t k = 0; k < l.inputs.size(); ++k)
+      reads = reads || (l.inputs[k] == h.id &&
+                        std::find(shapeOps.begin(), shapeOps.end(), int(k)) == shapeOps.end());
     if (!reads) continue;
     bool shapeMath = !l.outputs.empty();
     for (int o : l.outputs) shapeMath = shapeMath && shapes.count(o);
@@ -171,10 +180,12 @@ void bind_compat(py::module_& m) {
   addMethod(
       engine, "is_shape_inference_io",
       [](const py::object& self, const std::string& name) {
-        ioTensor(*engineOf(self), name);
-        return false;
+        const auto& e = *engineOf(self);
+        ioTensor(e, name);
+        const auto& t = e.desc().net.tensors[e.ioTensorId(name)];
+        return t.is_input && t.is_shape_tensor;
       },
-      py::arg("name"), py::doc("False: clrt engines take no shape-tensor inputs."));
+      py::arg("name"), py::doc("True for shape-tensor inputs (values read on the host)."));
   addProperty(
       engine, "profiling_verbosity",
       [m](const py::object& self) {
@@ -195,7 +206,8 @@ void bind_compat(py::module_& m) {
         h.get();
         return shapeTensors(h.net()).count(h.id) > 0;
       },
-      "True for rank-0/1 integer tensors computed from Shape layers (shape arithmetic).");
+      "True for rank-0/1 integer tensors computed from Shape layers or inputs whose values "
+      "decide shapes (give those values with profile.set_shape_input).");
   addProperty(
       tensor, "is_execution_tensor", [](const TensorHandle& h) { return isExecutionTensor(h); },
       "True unless the tensor is a shape tensor read only by shape arithmetic.");

@@ -1,11 +1,8 @@
 // Core bindings: exceptions (clrt::Error translated by kind), DataType, ILogger/Logger, version.
 #include <cstdio>
 
+#include "clrt/core/version.h"
 #include "clrt/python/bindings.h"
-
-#ifndef CLRT_VERSION
-#define CLRT_VERSION "unknown"
-#endif
 
 namespace clrt::python {
 namespace {
@@ -204,7 +201,7 @@ ILogger* loggerOf(const py::object& logger) {
 }
 
 void bind_core(py::module_& m) {
-  m.attr("__version__") = CLRT_VERSION;
+  m.attr("__version__") = kVersion;
   bindExceptions(m);
   bindDataType(m);
   bindLoggers(m);

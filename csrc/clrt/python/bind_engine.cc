@@ -5,6 +5,7 @@
 
 #include "clrt/ocl/device.h"
 #include "clrt/python/bindings.h"
+#include "clrt/python/context.h"
 #include "clrt/runtime/engine.h"
 
 namespace clrt::python {
@@ -30,13 +31,6 @@ struct Engine {
   std::string name;
 };
 
-struct Context {
-  std::unique_ptr<runtime::ExecutionContext> ctx;
-  py::object engine;  // the ICudaEngine object (keeps the engine and its logger alive)
-  std::string name;
-  bool profiling = false;
-};
-
 struct Runtime {
   py::object logger;
   bool rebuild_programs = false;
@@ -48,7 +42,7 @@ const std::string& ioName(const runtime::Engine& e, int64_t i) {
   return e.ioName(static_cast<int>(i));
 }
 
-py::list shapeRange(const runtime::ShapeRange& r) {
+py::list shapeRange(const plan::ShapeRange& r) {
   py::list out;
   for (const Dims* d : {&r.min, &r.opt, &r.max}) out.append(toTuple(*d));
   return out;
@@ -63,7 +57,7 @@ std::string inputList(const runtime::Engine& e) {
 }
 
 // infer(): names checked first, then each array converted to the tensor's dtype.
-py::dict infer(Context& c, const py::dict& feeds) {
+py::dict infer(Context& c, const py::dict& feeds, bool debug) {
   const runtime::Engine& e = c.ctx->engine();
   std::map<std::string, runtime::HostView> inputs;
   std::vector<py::array> held;  // the arrays the views point into, alive while the GIL is off
@@ -106,16 +100,20 @@ py::dict infer(Context& c, const py::dict& feeds) {
                                      static_cast<size_t>(v.nbytes())};
   }
   std::map<std::string, HostTensor> outputs;
-  {
-    py::gil_scoped_release release;
-    outputs = c.ctx->infer(inputs);
-  }
+  DebugValues marked;
+  runWithDebug(
+      c,
+      [&] {
+        py::gil_scoped_release release;
+        outputs = c.ctx->infer(inputs);
+      },
+      debug ? &marked : nullptr);
   py::dict out;
   for (int i = 0; i < e.numIOTensors(); ++i) {
     auto it = outputs.find(e.ioName(i));
-    if (it != outputs.end()) out[pyText(it->first)] = toArray(std::move(it->second));
+    if (it != outputs.end()) out[pyText(e.ioKey(i))] = toArray(std::move(it->second));
   }
-  return out;
+  return debug ? inferDebugValues(c, std::move(marked), out) : out;
 }
 
 void bindEngineLegacy(py::class_<Engine>& cls);
@@ -142,6 +140,22 @@ void bindEngine(py::module_& m) {
             return shapeRange(x.e->profileShape(n, p));
           },
           py::arg("name"), py::arg("profile_index"), "[min, opt, max] of an input.")
+      .def(
+          "get_tensor_profile_values",
+          [](const Engine& x, const std::string& n, int p) {
+            const auto& profiles = x.e->desc().profiles;
+            CLRT_CHECK(p >= 0 && p < static_cast<int>(profiles.size()), kValue,
+                       "optimization profile ", p, " out of range [0, ", profiles.size(), ")");
+            auto it = profiles[p].values.find(n);
+            CLRT_CHECK(it != profiles[p].values.end(), kValue, "'", n,
+                       "' is not a shape-tensor input of profile ", p);
+            py::list out;
+            for (const auto* v : {&it->second.min, &it->second.opt, &it->second.max})
+              out.append(py::cast(*v));
+            return out;
+          },
+          py::arg("name"), py::arg("profile_index"),
+          "[min, opt, max] values of a shape-tensor input.")
       .def_property_readonly("num_optimization_profiles",
                              [](const Engine& x) { return std::max(x.e->numProfiles(), 1); })
       .def_property_readonly("num_layers", [](const Engine& x) { return x.e->numLayers(); })
@@ -355,16 +369,20 @@ void bindContextExecution(py::class_<Context>& cls) {
             std::vector<uintptr_t> bufs;
             for (py::handle b : bindings)
               bufs.push_back(devicePointer(b, str("execute_v2 bindings[", bufs.size(), "]")));
-            py::gil_scoped_release release;
-            c.ctx->execute(bufs);
+            runWithDebug(c, [&] {
+              py::gil_scoped_release release;
+              c.ctx->execute(bufs);
+            });
             return true;
           },
           py::arg("bindings"), "One pointer per I/O tensor (I/O order); runs and waits.")
       .def(
           "execute_async_v3",
           [](Context& c, uintptr_t) {
-            py::gil_scoped_release release;
-            c.ctx->enqueue();
+            runWithDebug(c, [&] {
+              py::gil_scoped_release release;
+              c.ctx->enqueue();
+            });
             return true;
           },
           py::arg("stream_handle") = 0,
@@ -380,16 +398,20 @@ void bindContextExecution(py::class_<Context>& cls) {
             std::vector<uintptr_t> bufs;
             for (int i = 0; i < e.numIOTensors(); ++i)
               bufs.push_back(devicePointer(bindings[i], str("execute_async_v2 bindings[", i, "]")));
-            py::gil_scoped_release release;
-            for (int i = 0; i < e.numIOTensors(); ++i)
-              c.ctx->setTensorAddress(e.ioName(i), bufs[i]);
-            c.ctx->enqueue();
+            runWithDebug(c, [&] {
+              py::gil_scoped_release release;
+              for (int i = 0; i < e.numIOTensors(); ++i)
+                c.ctx->setTensorAddress(e.ioName(i), bufs[i]);
+              c.ctx->enqueue();
+            });
             return true;
           },
           py::arg("bindings"), py::arg("stream_handle") = 0)
-      .def("infer", &infer, py::arg("feeds"),
+      .def("infer", &infer, py::arg("feeds"), py::arg("debug") = false,
            "clrt's convenience: {input name: array} -> {output name: array}. Inputs are "
-           "converted to the tensor dtypes; unknown or missing names raise ValueError.")
+           "converted to the tensor dtypes; unknown or missing names raise ValueError. "
+           "debug=True adds every debug tensor (network.mark_debug), whatever its debug state; "
+           "INT8 ones as float32 (scaled by their dynamic range).")
       .def_property(
           "profiling", [](const Context& c) { return c.profiling; },
           [](Context& c, bool on) {
@@ -416,6 +438,7 @@ void bindContext(py::module_& m) {
   cls.def_readonly("engine", &Context::engine).def_readwrite("name", &Context::name);
   bindContextShapes(cls);
   bindContextExecution(cls);
+  bindContextDebug(cls);
   cls.def("__enter__", [](const py::object& self) { return self; })
       .def("__exit__", [](const py::object&, const py::args&) { return false; });
 }

@@ -172,7 +172,8 @@ void bindLayerBase(py::module_& m) {
           "precision",
           [](const LayerHandle& l) { return l.get().precision.value_or(DataType::kFLOAT); },
           [](const LayerHandle& l, DataType t) { l.get().precision = t; },
-          "Requested compute precision (stored; enforced by the builder in a later issue).")
+          "Requested compute precision: the builder obeys it under "
+          "BuilderFlag.OBEY_PRECISION_CONSTRAINTS and prefers it otherwise.")
       .def_property_readonly("precision_is_set",
                              [](const LayerHandle& l) { return l.get().precision.has_value(); })
       .def("reset_precision", [](const LayerHandle& l) { l.get().precision.reset(); })
@@ -278,6 +279,28 @@ void bindNetwork(py::module_& m) {
           "unmark_output",
           [](const NetPtr& s, const TensorHandle& t) {
             s->net->unmarkOutput(tensorIn(s, t, "unmark_output"));
+          },
+          py::arg("tensor"))
+      .def(
+          "mark_debug",
+          [](const NetPtr& s, const TensorHandle& t) {
+            s->net->tensors[tensorIn(s, t, "mark_debug")].debug = true;
+            return true;
+          },
+          py::arg("tensor"),
+          "Keeps the tensor materialized through fusion; execution contexts hand its value to "
+          "their debug listener (set_debug_listener) and to infer(feeds, debug=True).")
+      .def(
+          "unmark_debug",
+          [](const NetPtr& s, const TensorHandle& t) {
+            s->net->tensors[tensorIn(s, t, "unmark_debug")].debug = false;
+            return true;
+          },
+          py::arg("tensor"))
+      .def(
+          "is_debug_tensor",
+          [](const NetPtr& s, const TensorHandle& t) {
+            return s->net->tensors[tensorIn(s, t, "is_debug_tensor")].debug;
           },
           py::arg("tensor"))
       .def("__len__", [](const NetworkState& s) { return s.net->layers.size(); })

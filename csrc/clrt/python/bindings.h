@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "clrt/builder/progress.h"
 #include "clrt/core/error.h"
 #include "clrt/core/logger.h"
 #include "clrt/core/types.h"
@@ -38,10 +39,17 @@ void bind_calibrator(py::module_& m);  // IInt8*Calibrator classes (trampolines)
 std::unique_ptr<quant::CalibratorSource> makeCalibratorSource(const py::object& calibrator);
 // The Python exception a calibrator method raised during the last build (None if none), cleared.
 py::object takePendingCalibratorError();
+// Keeps `exc` (raised by Python code the builder called: a calibrator or progress monitor
+// method, a signal handler) as the one the build's error chains to. Needs the GIL.
+void setPendingBuildError(py::object exc);
 // Raises `e` to Python: clrt.BuildError chained (`raise ... from original`) to the pending
 // calibrator exception when there is one (KeyboardInterrupt/SystemExit re-raised as they are),
 // else `e` as its own kind. Needs the GIL.
 [[noreturn]] void raiseChainedBuildError(const Error& e);
+// IProgressMonitor (bind_progress.cc), and the builder's view of a Python one (None gives null):
+// its calls take the GIL; an exception a method raises stops the build and is chained to it.
+void bind_progress(py::module_& m);
+std::unique_ptr<builder::ProgressMonitor> makeProgressMonitor(const py::object& monitor);
 void bind_quant(py::module_& m);      // clrt._clrt._quant: calibration algorithms (for tests)
 void bind_inspector(py::module_& m);  // IEngineInspector, LayerInformationFormat
 // An IEngineInspector over `engine` (bind_inspector.cc).

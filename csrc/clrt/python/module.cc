@@ -5,6 +5,8 @@ namespace clrt::python {
 // bind_debug.cc: _infer_debug, every layer's outputs of one run (clrt.accuracy); after
 // bind_engine. Declared here, not in bindings.h, which every binding file includes.
 void bind_debug(py::module_& m);
+// bind_unit_debug.cc: clrt._clrt._debug, device-free views of the passes and the plan format.
+void bind_unit_debug(py::module_& m);
 }  // namespace clrt::python
 
 PYBIND11_MODULE(_clrt, m) {
@@ -14,6 +16,7 @@ PYBIND11_MODULE(_clrt, m) {
   clrt::python::bind_network(m);
   clrt::python::bind_parser(m);
   clrt::python::bind_builder(m);
+  clrt::python::bind_progress(m);
   clrt::python::bind_engine(m);
   clrt::python::bind_memory(m);
   clrt::python::bind_calibrator(m);
@@ -21,4 +24,5 @@ PYBIND11_MODULE(_clrt, m) {
   clrt::python::bind_inspector(m);
   clrt::python::bind_compat(m);
   clrt::python::bind_debug(m);
+  clrt::python::bind_unit_debug(m);
 }

@@ -45,7 +45,7 @@ DeviceStats::DeviceStats(ocl::Device& dev, size_t nslots)
   size_t wg = 1;
   while (wg * 2 <= std::min<size_t>(256, std::max<size_t>(dev.info().max_work_group, 1))) wg *= 2;
   for (;;) {
-    const std::string opts = str("-DWG=", wg);
+    const std::string opts = str("-DWG=", wg, " -DCALIB_BINS=", kHistogramBins);
     kAbsMax_ = ocl::KernelHandle(dev.kernel(kFile, opts, "calib_absmax"));
     kHist_ = ocl::KernelHandle(dev.kernel(kFile, opts, "calib_hist"));
     kFakeQuant_ = ocl::KernelHandle(dev.kernel(kFile, opts, "calib_fake_quant"));

@@ -12,6 +12,7 @@ namespace clrt::runtime {
 
 struct ExecutionContext::Resolved {
   std::map<std::string, Dims> key;
+  std::map<std::string, std::vector<uint8_t>> value_key;  // shape-tensor input values
   ResolvedShapes shapes;
   MemoryPlan plan;
   ocl::MemHandle arena;
@@ -84,12 +85,35 @@ bool ExecutionContext::allInputShapesSpecified() const {
   return true;
 }
 
+void ExecutionContext::setShapeInputValues(const std::string& name, HostTensor values) {
+  const auto& desc = engine_->desc();
+  const auto& v = values.asInt64();
+  if (profile_ < static_cast<int>(desc.profiles.size())) {
+    auto it = desc.profiles[profile_].values.find(name);
+    if (it != desc.profiles[profile_].values.end()) {
+      bool ok = v.size() == it->second.min.size();
+      for (size_t i = 0; ok && i < v.size(); ++i)
+        ok = v[i] >= it->second.min[i] && v[i] <= it->second.max[i];
+      CLRT_CHECK(ok, kValue, "shape input '", name, "': values ", dimsToString(v),
+                 " are outside profile ", profile_, "'s range min ", dimsToString(it->second.min),
+                 " max ", dimsToString(it->second.max),
+                 "; build with a wider profile.set_shape_input() range");
+    }
+  }
+  input_values_[name] = std::move(values);
+}
+
 void ExecutionContext::resolve() {
-  if (resolved_ && resolved_->key == input_shapes_) return;
+  std::map<std::string, std::vector<uint8_t>> vkey;
+  for (const auto& [name, v] : input_values_) vkey[name] = v.bytes;
+  if (resolved_ && resolved_->key == input_shapes_ && resolved_->value_key == vkey) return;
   const auto& desc = engine_->desc();
   const auto& net = desc.net;
   std::map<int, Dims> in;
+  std::map<int, HostTensor> values;
   for (int t : net.inputs) {
+    if (auto v = input_values_.find(net.tensors[t].name); v != input_values_.end())
+      values[t] = v->second;
     auto it = input_shapes_.find(net.tensors[t].name);
     CLRT_CHECK(it != input_shapes_.end(), kValue, "input '", net.tensors[t].name,
                "' has dynamic dims ", dimsToString(net.tensors[t].dims),
@@ -100,7 +124,8 @@ void ExecutionContext::resolve() {
   if (resolved_) r->io = std::move(resolved_->io);
   resolved_.reset();
   r->key = input_shapes_;
-  r->shapes = resolveShapes(net, desc.on_host, in);
+  r->value_key = std::move(vkey);
+  r->shapes = resolveShapes(net, desc.on_host, in, values);
   ocl::Device& dev = engine_->device();
   const uint64_t align = dev.info().arena_alignment;
   r->plan = planMemory(net, desc.on_host, r->shapes.dims, align);
@@ -180,6 +205,22 @@ std::vector<std::pair<std::string, double>> ExecutionContext::layerTimes() const
 
 void ExecutionContext::enqueue(cl_command_queue queue) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
+  // Shape-tensor values decide the shapes: read them from their buffers before resolving.
+  for (int t : engine_->desc().net.inputs) {
+    const auto& tensor = engine_->desc().net.tensors[t];
+    auto it = addresses_.find(tensor.name);
+    if (!tensor.is_shape_tensor || it == addresses_.end()) continue;
+    auto dims = input_shapes_.find(tensor.name);
+    CLRT_CHECK(dims != input_shapes_.end(), kValue, "shape input '", tensor.name,
+               "' has no shape set; call set_input_shape() first");
+    HostTensor v(tensor.dtype, dims->second);
+    size_t have = 0;
+    clGetMemObjectInfo(it->second.mem.get(), CL_MEM_SIZE, sizeof have, &have, nullptr);
+    CLRT_CHECK(have >= v.bytes.size(), kValue, "buffer for shape input '", tensor.name, "' holds ",
+               have, " bytes; shape ", dimsToString(v.dims), " needs ", v.bytes.size());
+    memcpyDtoH(v.bytes.data(), it->second.ptr, v.bytes.size());
+    setShapeInputValues(tensor.name, std::move(v));
+  }
   resolve();
   const auto& net = engine_->desc().net;
   std::vector<cl_mem> io(net.tensors.size(), nullptr);
@@ -300,6 +341,14 @@ std::map<std::string, HostTensor> ExecutionContext::infer(
                "' has dtype ", dtypeName(it->second.dtype), ", the engine expects ",
                dtypeName(tensor.dtype));
     setInputShape(tensor.name, it->second.dims);
+    if (tensor.is_shape_tensor) {
+      const HostView& v = it->second;
+      HostTensor h(tensor.dtype, v.dims);
+      CLRT_CHECK(v.bytes == h.bytes.size(), kValue, "infer: input '", tensor.name, "' holds ",
+                 v.bytes, " bytes for shape ", dimsToString(v.dims));
+      std::copy_n(static_cast<const uint8_t*>(v.data), v.bytes, h.bytes.data());
+      setShapeInputValues(tensor.name, std::move(h));
+    }
   }
   resolve();
   ocl::Device& dev = engine_->device();
@@ -317,6 +366,7 @@ std::map<std::string, HostTensor> ExecutionContext::infer(
   if (!host_io_) host_io_ = std::make_unique<HostIO>(dev, queue_);
   try {
     for (int t : net.inputs) {
+      if (net.tensors[t].is_shape_tensor) continue;  // read on the host above
       const HostView& v = inputs.at(net.tensors[t].name);
       CLRT_CHECK(v.bytes == volume(v.dims) * dtypeSize(net.tensors[t].dtype), kValue,
                  "infer: input '", net.tensors[t].name, "' holds ", v.bytes, " bytes for shape ",

@@ -22,7 +22,8 @@ void checkCorners(const EngineDesc& desc) {
     const size_t np = std::max<size_t>(desc.profiles.size(), 1);
     for (size_t p = 0; p < np; ++p)
       for (int corner = 0; corner < 3; ++corner)
-        resolveShapes(net, desc.on_host, profileInputDims(net, desc.profiles, p, corner));
+        resolveShapes(net, desc.on_host, profileInputDims(net, desc.profiles, p, corner),
+                      profileInputValues(net, desc.profiles, p, corner));
   } catch (const Error& err) {
     fail(ErrorKind::kEngineFormat, str("engine file malformed: ", err.what()));
   }
@@ -35,7 +36,8 @@ uint64_t workspaceNeeded(const EngineDesc& desc,
   uint64_t ws = 0;
   for (size_t p = 0; p < std::max<size_t>(desc.profiles.size(), 1); ++p) {
     const ResolvedShapes r =
-        resolveShapes(net, desc.on_host, profileInputDims(net, desc.profiles, p, 2));
+        resolveShapes(net, desc.on_host, profileInputDims(net, desc.profiles, p, 2),
+                      profileInputValues(net, desc.profiles, p, 2));
     for (size_t li = 0; li < net.layers.size(); ++li) {
       if (!kernels[li]) continue;
       std::vector<Dims> in, out;
@@ -132,6 +134,12 @@ const std::string& Engine::ioName(int i) const {
   CLRT_CHECK(i >= 0 && i < numIOTensors(), kValue, "I/O tensor index ", i, " out of range [0, ",
              numIOTensors(), ")");
   return desc_.net.tensors[io_[i]].name;
+}
+
+const std::string& Engine::ioKey(int i) const {
+  ioName(i);  // range check
+  const ir::Tensor& t = desc_.net.tensors[io_[static_cast<size_t>(i)]];
+  return t.onnx_name.empty() ? t.name : t.onnx_name;
 }
 
 int Engine::ioTensorId(const std::string& name) const {

@@ -11,11 +11,17 @@
 
 #include "clrt/core/logger.h"
 #include "clrt/ocl/device.h"
-#include "clrt/runtime/engine_desc.h"
+#include "clrt/plan/engine_desc.h"
 #include "clrt/runtime/run_errors.h"
 #include "clrt/tactics/tactic.h"
 
 namespace clrt::runtime {
+
+// The engine types live in plan/ (which must not include runtime/).
+using plan::EngineDesc;
+using plan::Profile;
+using plan::ShapeRange;
+using plan::ValueRange;
 
 enum class TensorIOMode { kNONE = 0, kINPUT = 1, kOUTPUT = 2 };
 
@@ -59,7 +65,10 @@ class Engine : public std::enable_shared_from_this<Engine> {
 
   // I/O tensors: inputs first (network order), then outputs.
   int numIOTensors() const { return static_cast<int>(io_.size()); }
-  const std::string& ioName(int i) const;              // throws kValue on a bad index
+  const std::string& ioName(int i) const;  // throws kValue on a bad index
+  // The name infer() returns I/O tensor i under: its ONNX graph output name where the engine
+  // tensor had to take another (the output is also a graph input), else ioName(i).
+  const std::string& ioKey(int i) const;
   int ioTensorId(const std::string& name) const;       // tensor id; throws kValue naming the tensor
   TensorIOMode ioMode(const std::string& name) const;  // kNONE for unknown names
   Dims ioShape(const std::string& name) const;         // build-time dims, -1 for dynamic
@@ -141,6 +150,8 @@ class ExecutionContext {
     ocl::MemHandle mem;  // a reference of the context's own
   };
   void resolve();  // shapes, host values, memory plan, sub-buffers (cached per input shapes)
+  // Values of a shape-tensor input, checked against the active profile's range.
+  void setShapeInputValues(const std::string& name, HostTensor values);
   // Enqueues every device layer with `io` (per tensor id: the I/O buffers, null elsewhere).
   void enqueueLayers(cl_command_queue q, const std::vector<cl_mem>& io);
   mutable std::recursive_mutex mu_;
@@ -148,6 +159,7 @@ class ExecutionContext {
   int profile_ = 0;
   cl_command_queue queue_ = nullptr;
   std::map<std::string, Dims> input_shapes_;
+  std::map<std::string, HostTensor> input_values_;  // shape-tensor inputs
   std::map<std::string, Address> addresses_;
   std::unique_ptr<Resolved> resolved_;
   std::unique_ptr<HostIO> host_io_;  // infer()'s copies (pinned staging on GPUs)

@@ -55,9 +55,9 @@ void checkIoLists(const ir::Network& net) {
   std::set<int> outs(net.outputs.begin(), net.outputs.end());
   if (ins.size() != net.inputs.size()) malformed("network input list", "lists a tensor twice");
   if (outs.size() != net.outputs.size()) malformed("network output list", "lists a tensor twice");
-  // Names are looked up per list (an input and an output may share one: ONNX lets a graph
-  // output be a graph input).
-  std::set<std::string> inNames, outNames;
+  // TensorRT's API looks I/O tensors up by name, so names are unique across both lists (a graph
+  // output that is also a graph input is a copy with its own name and an onnx_name).
+  std::set<std::string> ioNames;
   for (size_t t = 0; t < net.tensors.size(); ++t) {
     const ir::Tensor& x = net.tensors[t];
     const int id = static_cast<int>(t);
@@ -74,12 +74,23 @@ void checkIoLists(const ir::Network& net) {
     if (in && x.producer != -1)
       malformed(tensorField(net, id) + " producer",
                 str("a network input has no producer, this one names layer ", x.producer));
-    if ((in || out) && (x.name.empty() || !(in ? inNames : outNames).insert(x.name).second))
+    if ((in || out) && (x.name.empty() || !ioNames.insert(x.name).second))
       malformed(tensorField(net, id) + " name", x.name.empty()
                                                     ? "an input or output needs a name"
-                                                    : "another one in its list has the same name");
+                                                    : "another input or output has the same name");
     if ((in || out) && !validUtf8(x.name))
       malformed(tensorField(net, id) + " name", "an input or output name must be valid UTF-8");
+    if (!x.onnx_name.empty() && (!out || !validUtf8(x.onnx_name)))
+      malformed(tensorField(net, id) + " ONNX output name",
+                "only a network output may carry one, as valid UTF-8");
+  }
+  // infer() keys outputs by ONNX name where one is set: those keys must stay distinct.
+  std::set<std::string> keys;
+  for (int t : net.outputs) {
+    const ir::Tensor& x = net.tensors[t];
+    if (!keys.insert(x.onnx_name.empty() ? x.name : x.onnx_name).second)
+      malformed(tensorField(net, t) + " ONNX output name",
+                "another network output is returned under the same name");
   }
 }
 
@@ -315,7 +326,8 @@ void checkEngineDesc(const EngineDesc& d, const ocl::DeviceInfo& dev) {
                                      " shapes of profile ", p);
       ResolvedShapes r;
       try {
-        r = resolveShapes(net, d.on_host, profileInputDims(net, d.profiles, p, c));
+        r = resolveShapes(net, d.on_host, profileInputDims(net, d.profiles, p, c),
+                          profileInputValues(net, d.profiles, p, c));
       } catch (const Error& e) {
         if (e.kind() == ErrorKind::kEngineFormat) throw;
         malformed(str("shapes at ", corner), plan::printableText(e.what()));

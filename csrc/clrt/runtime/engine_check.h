@@ -6,9 +6,12 @@
 #include <cstddef>
 
 #include "clrt/ocl/device.h"
-#include "clrt/runtime/engine_desc.h"
+#include "clrt/plan/engine_desc.h"
 
 namespace clrt::runtime {
+
+// The engine types live in plan/ (which must not include runtime/).
+using plan::EngineDesc;
 
 // Throws Error(kEngineFormat) "engine file malformed: <field>: <why>". Checks: I/O lists against
 // the tensors' flags; producers, layer outputs and execution order (no tensor read before it is

@@ -68,7 +68,13 @@ const std::vector<AttrSpec> kAllAttrs = {{"strides", T::kInts},
                                          {"second_transpose", T::kInts},
                                          {"zero_is_placeholder", T::kInt},
                                          {"noop_with_empty_axes", T::kInt},
-                                         {"reason", T::kStr}};
+                                         {"reason", T::kStr},
+                                         {"detect_positive", T::kInt},
+                                         {"detect_negative", T::kInt},
+                                         {"select_last_index", T::kInt},
+                                         {"mode", T::kStr},
+                                         {"batch_dims", T::kInt},
+                                         {"reduction", T::kStr}};
 
 // Every attr name above with its type; a kind's spec lists the names it accepts.
 const AttrSpec& attrSpec(const std::string& name) {
@@ -101,7 +107,7 @@ const KindSpec& specOf(LayerKind k) {
        make(with({"strides", "dilations", "pads", "group", "auto_pad"}, epilogue), {},
             {"kernel", "bias"}, {"kernel"})},
       {LayerKind::kACTIVATION, make({"type", "alpha", "beta"}, {"type"}, {}, {})},
-      {LayerKind::kUNARY, make({"op"}, {"op"}, {}, {})},
+      {LayerKind::kUNARY, make({"op", "detect_positive", "detect_negative"}, {"op"}, {}, {})},
       {LayerKind::kELEMENTWISE, make({"op"}, {"op"}, {}, {})},
       {LayerKind::kPOOLING, make({"type", "global", "window", "strides", "pads", "dilations",
                                   "ceil_mode", "count_include_pad", "auto_pad"},
@@ -121,10 +127,11 @@ const KindSpec& specOf(LayerKind k) {
       {LayerKind::kUNSQUEEZE, make({"axes"}, {}, {}, {})},
       {LayerKind::kCONSTANT, make({}, {}, {"value"}, {"value"})},
       {LayerKind::kREDUCE,
-       make({"op", "axes", "keepdims", "noop_with_empty_axes"}, {"op"}, {}, {})},
+       make({"op", "axes", "keepdims", "noop_with_empty_axes", "select_last_index"}, {"op"}, {},
+            {})},
       {LayerKind::kNORMALIZATION, make({"axis", "epsilon"}, {}, {"scale", "bias"}, {"scale"})},
       {LayerKind::kSLICE, make({"starts", "ends", "axes", "steps"}, {}, {}, {})},
-      {LayerKind::kGATHER, make({"axis"}, {}, {}, {})},
+      {LayerKind::kGATHER, make({"axis", "mode", "batch_dims"}, {}, {}, {})},
       {LayerKind::kSHAPE, make({"start", "end"}, {}, {}, {})},
       {LayerKind::kCAST, make({"to"}, {"to"}, {}, {})},
       {LayerKind::kIDENTITY, make({}, {}, {}, {})},
@@ -137,6 +144,7 @@ const KindSpec& specOf(LayerKind k) {
       {LayerKind::kREFORMAT, make({"reason"}, {}, {}, {})},
       {LayerKind::kQUANTIZE, make({"axis", "to"}, {}, {}, {})},
       {LayerKind::kDEQUANTIZE, make({"axis"}, {}, {}, {})},
+      {LayerKind::kSCATTER, make({"mode", "axis", "reduction"}, {"mode"}, {}, {})},
   };
   auto it = specs.find(k);
   CLRT_CHECK(it != specs.end(), kEngineFormat, "engine file malformed: no contract for kind ",

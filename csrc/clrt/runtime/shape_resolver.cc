@@ -9,9 +9,35 @@
 
 namespace clrt::runtime {
 
+namespace {
+
+// The shape operand of `l` whose value is not known here, and the network input it comes from.
+[[noreturn]] void unresolved(const ir::Network& net, const ResolvedShapes& r, const ir::Layer& l,
+                             size_t o, const Dims& got) {
+  std::string what = str("layer '", l.name, "' (", ir::layerKindName(l.kind), "): output ", o,
+                         " shape ", dimsToString(got), " could not be resolved at runtime");
+  for (int k : ir::shapeOperands(l.kind)) {
+    if (k >= static_cast<int>(l.inputs.size()) || l.inputs[k] < 0 || r.values[l.inputs[k]])
+      continue;
+    const ir::Tensor& t = net.tensors[l.inputs[k]];
+    what += str(": its operand ", k, " ('", t.name, "') is computed on the device at run time");
+    if (t.is_input)
+      what += str("; input '", t.name, "' is ", dtypeName(t.dtype), " ", dimsToString(t.dims),
+                  ", and only INT32/INT64 inputs of rank 0 or 1 can be shape inputs (values "
+                  "given with profile.set_shape_input)");
+    else
+      what += "; clrt needs shape operands that come from constants, shapes or shape inputs";
+    break;
+  }
+  fail(ErrorKind::kValue, what);
+}
+
+}  // namespace
+
 std::vector<uint8_t> placeLayers(const ir::Network& net) {
   std::vector<uint8_t> onHost(net.layers.size(), 0);
   std::vector<bool> hostKnown(net.tensors.size(), false);
+  for (int t : net.inputs) hostKnown[t] = net.tensors[t].is_shape_tensor;
   for (size_t li = 0; li < net.layers.size(); ++li) {
     const auto& l = net.layers[li];
     bool host = l.kind == ir::LayerKind::kCONSTANT || l.kind == ir::LayerKind::kSHAPE;
@@ -27,7 +53,8 @@ std::vector<uint8_t> placeLayers(const ir::Network& net) {
 }
 
 ResolvedShapes resolveShapes(const ir::Network& net, const std::vector<uint8_t>& on_host,
-                             const std::map<int, Dims>& input_dims) {
+                             const std::map<int, Dims>& input_dims,
+                             const std::map<int, HostTensor>& input_values) {
   ResolvedShapes r;
   r.dims.resize(net.tensors.size());
   r.values.resize(net.tensors.size());
@@ -39,6 +66,17 @@ ResolvedShapes resolveShapes(const ir::Network& net, const std::vector<uint8_t>&
     CLRT_CHECK(isStatic(r.dims[id]), kValue, "input '", net.tensors[id].name,
                "' has no shape set: its dims are ", dimsToString(r.dims[id]),
                "; call context.set_input_shape()");
+    if (!net.tensors[id].is_shape_tensor) continue;
+    auto v = input_values.find(id);
+    CLRT_CHECK(v != input_values.end(), kValue, "shape input '", net.tensors[id].name,
+               "' has no values: give the profile its range with profile.set_shape_input('",
+               net.tensors[id].name,
+               "', min, opt, max) and pass them at run time (infer(), or "
+               "set_tensor_address)");
+    CLRT_CHECK(v->second.dims == r.dims[id], kValue, "shape input '", net.tensors[id].name,
+               "': its values have shape ", dimsToString(v->second.dims), ", the input is ",
+               dimsToString(r.dims[id]));
+    r.values[id] = v->second.castTo(r.dtypes[id]);
   }
   uint64_t computed = 0;  // bytes of computed host outputs; the model's own constants not counted
   for (size_t li = 0; li < net.layers.size(); ++li) {
@@ -80,9 +118,7 @@ ResolvedShapes resolveShapes(const ir::Network& net, const std::vector<uint8_t>&
                ir::layerKindName(l.kind), ") has ", l.outputs.size(), " outputs, its kind gives ",
                outs.size());
     for (size_t o = 0; o < l.outputs.size(); ++o) {
-      CLRT_CHECK(isStatic(outs[o].second), kValue, "layer '", l.name, "' (",
-                 ir::layerKindName(l.kind), "): output ", o, " shape ",
-                 dimsToString(outs[o].second), " could not be resolved at runtime");
+      if (!isStatic(outs[o].second)) unresolved(net, r, l, o, outs[o].second);
       r.dims[l.outputs[o]] = outs[o].second;
       r.dtypes[l.outputs[o]] = outs[o].first;
     }
@@ -101,6 +137,21 @@ std::map<int, Dims> profileInputDims(const ir::Network& net, const std::vector<P
         d = corner == 0 ? it->second.min : corner == 1 ? it->second.opt : it->second.max;
     }
     m[t] = d;
+  }
+  return m;
+}
+
+std::map<int, HostTensor> profileInputValues(const ir::Network& net,
+                                             const std::vector<Profile>& profiles, size_t p,
+                                             int corner) {
+  std::map<int, HostTensor> m;
+  if (p >= profiles.size()) return m;
+  for (int t : net.inputs) {
+    auto it = profiles[p].values.find(net.tensors[t].name);
+    if (it == profiles[p].values.end()) continue;
+    const auto& v = corner == 0 ? it->second.min : corner == 1 ? it->second.opt : it->second.max;
+    Dims d = net.tensors[t].dims.empty() && v.size() == 1 ? Dims{} : Dims{int64_t(v.size())};
+    m[t] = HostTensor::fromInt64(d, v);
   }
   return m;
 }

@@ -8,9 +8,12 @@
 
 #include "clrt/core/types.h"
 #include "clrt/ir/network.h"
-#include "clrt/runtime/engine_desc.h"
+#include "clrt/plan/engine_desc.h"
 
 namespace clrt::runtime {
+
+// The engine types live in plan/ (which must not include runtime/).
+using plan::Profile;
 
 struct ResolvedShapes {
   std::vector<Dims> dims;                         // per tensor
@@ -27,13 +30,20 @@ std::vector<uint8_t> placeLayers(const ir::Network& net);
 // layers get their output dims from shape inference. Throws Error(kValue) naming the layer when
 // a shape cannot be resolved, the inputs are inconsistent or the layer's kind gives another
 // number of outputs than it has.
+// `input_values` holds the values of the shape-tensor inputs (Tensor::is_shape_tensor).
 ResolvedShapes resolveShapes(const ir::Network& net, const std::vector<uint8_t>& on_host,
-                             const std::map<int, Dims>& input_dims);
+                             const std::map<int, Dims>& input_dims,
+                             const std::map<int, HostTensor>& input_values = {});
 
 // Input dims at one corner of profile `p` (0 min, 1 opt, 2 max); inputs the profile does not
 // name (or every input, when there are no profiles) keep their declared dims.
 std::map<int, Dims> profileInputDims(const ir::Network& net, const std::vector<Profile>& profiles,
                                      size_t p, int corner);
+
+// Values of the shape-tensor inputs at one corner of profile `p` (those the profile names).
+std::map<int, HostTensor> profileInputValues(const ir::Network& net,
+                                             const std::vector<Profile>& profiles, size_t p,
+                                             int corner);
 
 struct MemoryPlan {
   std::vector<int64_t> offset;  // per tensor: byte offset in the arena, -1 when not in it

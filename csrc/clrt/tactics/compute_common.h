@@ -1,5 +1,5 @@
-// Helpers shared by the convolution, matmul and pooling tactics: the fused epilogue, 2-D window
-// geometry (1-D layers as H=1, auto_pad resolved per run), launch sizes and CLBlast status checks.
+// Helpers shared by the convolution, matmul and pooling tactics: the fused epilogue's build
+// option, 2-D window geometry (auto_pad resolved per run), launch sizes and CLBlast status checks.
 #pragma once
 
 #include <clblast.h>
@@ -11,95 +11,30 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
+#include "clrt/ir/layer_params.h"
 #include "clrt/tactics/tactic.h"
 
 namespace clrt::tactics {
 
-// act/act_alpha/act_beta of a fused layer. `act` is the ACT code of conv.cl/gemm.cl (the same
-// numbering as pointwise.cl's activations).
-struct Epilogue {
-  int act = 0;
-  float alpha = 0.0f, beta = 0.0f;
-  // Build options of the program: one program per file and activation, never per shape.
-  std::string options() const { return "-DACT=" + std::to_string(act); }
-};
-
-// The epilogue of `a`, with ONNX's parameter defaults; nullopt for an activation the kernels
-// do not implement.
-inline std::optional<Epilogue> readEpilogue(const ir::Attrs& a) {
-  static const std::map<std::string, int> codes = {
-      {"", 0},         {"RELU", 1}, {"LEAKY_RELU", 2},   {"CLIP", 3},
-      {"SIGMOID", 4},  {"TANH", 5}, {"HARD_SIGMOID", 6}, {"HARD_SWISH", 7},
-      {"GELU_ERF", 8}, {"ELU", 9},  {"SOFTPLUS", 10},    {"GELU_TANH", 11}};
-  const std::string type = a.s("act", "");
-  auto it = codes.find(type);
-  if (it == codes.end()) return std::nullopt;
-  const double inf = std::numeric_limits<float>::infinity();
-  double alpha = 0, beta = 0;
-  if (type == "LEAKY_RELU") alpha = 0.01;
-  if (type == "ELU") alpha = 1.0;
-  if (type == "CLIP") alpha = -inf, beta = inf;
-  if (type == "HARD_SIGMOID") alpha = 0.2, beta = 0.5;
-  if (type == "HARD_SWISH") alpha = 1.0 / 6.0, beta = 0.5;
-  Epilogue e;
-  e.act = it->second;
-  e.alpha = static_cast<float>(a.f("act_alpha", alpha));
-  e.beta = static_cast<float>(a.f("act_beta", beta));
-  return e;
+// The fused epilogue (ir/layer_params.h) and the build option ACT of its program.
+// Build options of the program: one program per file and activation, never per shape.
+inline std::string epilogueOptions(const ir::EpilogueParams& e) {
+  return "-DACT=" + std::to_string(e.act);
 }
-
-// A 2-D window (kernel taps, strides, dilations, explicit pads, auto_pad). 1-D layers read as
-// H=1: one-element lists apply to W and two-element pads are {begin, end} of W.
-struct Window2d {
-  int64_t kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1;
-  int64_t pads[4] = {0, 0, 0, 0};  // top, left, bottom, right
-  std::string auto_pad = "NOTSET";
+struct Epilogue : ir::EpilogueParams {
+  Epilogue() = default;
+  explicit Epilogue(const ir::EpilogueParams& p) : ir::EpilogueParams(p) {}
+  std::string options() const { return epilogueOptions(*this); }
 };
+
+using ir::Window2d;
 
 struct Pads {
   int64_t t = 0, l = 0, b = 0, r = 0;
 };
-
-// {h, w} from an attribute list of length 0 (def), 1 (1-D: {1 or def, v}) or 2.
-inline bool readPair(const ir::Attrs& a, const std::string& key, int64_t def, int64_t* h,
-                     int64_t* w) {
-  const std::vector<int64_t> v = a.ints(key);
-  if (v.empty()) {
-    *h = def, *w = def;
-  } else if (v.size() == 1) {
-    *h = 1, *w = v[0];
-  } else if (v.size() == 2) {
-    *h = v[0], *w = v[1];
-  } else {
-    return false;
-  }
-  return true;
-}
-
-// Strides, dilations, pads and auto_pad of `a` (taps set by the caller); false when the lists
-// have ranks other than 1-D/2-D or hold non-positive strides/dilations or negative pads.
-inline bool readWindow(const ir::Attrs& a, Window2d* w) {
-  if (!readPair(a, "strides", 1, &w->sh, &w->sw) || !readPair(a, "dilations", 1, &w->dh, &w->dw))
-    return false;
-  const std::vector<int64_t> p = a.ints("pads");
-  if (p.size() == 2) {
-    w->pads[1] = p[0], w->pads[3] = p[1];
-  } else if (p.size() == 4) {
-    std::copy(p.begin(), p.end(), w->pads);
-  } else if (!p.empty()) {
-    return false;
-  }
-  w->auto_pad = a.s("auto_pad", "NOTSET");
-  if (w->auto_pad.empty()) w->auto_pad = "NOTSET";
-  if (w->auto_pad != "NOTSET" && w->auto_pad != "SAME_UPPER" && w->auto_pad != "SAME_LOWER" &&
-      w->auto_pad != "VALID")
-    return false;
-  for (int64_t v : w->pads)
-    if (v < 0) return false;
-  return w->sh > 0 && w->sw > 0 && w->dh > 0 && w->dw > 0 && w->kh > 0 && w->kw > 0;
-}
 
 // Pads for one run: explicit ones, or SAME_* computed from the runtime input and output sizes.
 inline Pads resolvePads(const Window2d& w, int64_t H, int64_t W, int64_t OH, int64_t OW) {
@@ -130,6 +65,34 @@ inline cl_int kint(int64_t v, const std::string& layer) {
   CLRT_CHECK(v >= 0 && v < INT_MAX, kUnsupported, "layer '", layer, "': size ", v,
              " exceeds the 2^31-1 the OpenCL kernels index");
   return static_cast<cl_int>(v);
+}
+
+// The sizes of one convolution run from its input/output dims ([N,C,H,W], or [N,C,W] for a
+// 1-D kernel), checked against K filters of Cg channels in G groups; pads resolved.
+struct ConvShape {
+  int64_t N = 0, C = 0, H = 0, W = 0, OH = 0, OW = 0;
+  Pads p;
+};
+inline bool convRankFits(const Window2d& win, size_t rank) {
+  return rank == 4 || (rank == 3 && win.kh == 1);
+}
+inline ConvShape convShape(const Dims& x, const Dims& y, int64_t K, int64_t Cg, int64_t G,
+                           const Window2d& win, const std::string& layer) {
+  CLRT_CHECK(convRankFits(win, x.size()) && y.size() == x.size(), kRuntime, "conv layer '", layer,
+             "': input ", dimsToString(x), " and output ", dimsToString(y),
+             " must both be [N,C,H,W], or [N,C,W] for a 1-D kernel");
+  ConvShape r;
+  r.N = x[0];
+  r.C = x[1];
+  std::tie(r.H, r.W) = spatialHW(x);
+  std::tie(r.OH, r.OW) = spatialHW(y);
+  CLRT_CHECK(r.C == Cg * G && y[0] == r.N && y[1] == K, kRuntime, "conv layer '", layer,
+             "': input ", dimsToString(x), " / output ", dimsToString(y), " do not match ", K,
+             " filters of ", Cg, " channels in ", G, " groups");
+  r.p = resolvePads(win, r.H, r.W, r.OH, r.OW);
+  kint(volume(x), layer);
+  kint(volume(y), layer);
+  return r;
 }
 
 // The bytes of a device buffer (to check a workspace before writing into it).

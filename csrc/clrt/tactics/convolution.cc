@@ -12,8 +12,12 @@ namespace clrt::tactics {
 namespace {
 
 constexpr const char* kFile = "conv.cl";
-constexpr int64_t kKB = 16;  // CONV_KB in conv.cl: output channels per direct work-item
-constexpr int64_t kPB = 8;   // CONV_PB in conv.cl: output columns per direct/depthwise work-item
+// Tunables of conv.cl, passed to it as build options: output channels per direct work-item
+// (CONV_KB: its float16 accumulators fix it at 16) and output columns per direct/depthwise
+// work-item (CONV_PB).
+constexpr int64_t kKB = 16;
+constexpr int64_t kPB = 8;
+const std::string kTunables = str(" -DCONV_KB=", kKB, " -DCONV_PB=", kPB);
 
 // What a conv layer is, read once from its weights and attrs.
 struct ConvSpec {
@@ -28,26 +32,14 @@ struct ConvSpec {
 // False when the layer is outside what every conv tactic handles (FP32/FP16, 1-D/2-D, known act).
 bool readSpec(const ir::Layer& l, ConvSpec* s) {
   const std::optional<DataType> st = floatStorage(l);
-  if (!st) return false;
+  const std::optional<ir::ConvParams> p = ir::convParams(l);
+  if (!st || !p) return false;
   s->st = *st;
-  auto kit = l.weights.find("kernel");
-  if (kit == l.weights.end()) return false;
-  const Dims& kd = kit->second.dims;
-  if (kd.size() != 3 && kd.size() != 4) return false;
   s->layer = l.name;
-  s->K = kd[0];
-  s->Cg = kd[1];
-  s->win.kh = kd.size() == 4 ? kd[2] : 1;
-  s->win.kw = kd.back();
-  s->G = l.attrs.i("group", 1);
-  if (s->G < 1 || s->K < 1 || s->Cg < 1 || s->K % s->G != 0) return false;
-  if (!readWindow(l.attrs, &s->win)) return false;
-  auto ep = readEpilogue(l.attrs);
-  if (!ep) return false;
-  s->ep = *ep;
-  auto bit = l.weights.find("bias");
-  s->has_bias = bit != l.weights.end();
-  if (s->has_bias && bit->second.numel() != s->K) return false;
+  s->K = p->K, s->Cg = p->Cg, s->G = p->G;
+  s->win = p->win;
+  s->ep = Epilogue(p->ep);
+  s->has_bias = p->has_bias;
   return true;
 }
 
@@ -59,7 +51,7 @@ ConvSpec specOf(const ir::Layer& l) {
 }
 
 // x is [N,C,H,W], or [N,C,W] with a [K,C/g,kw] or [K,C/g,1,kw] kernel.
-bool rankFits(const ConvSpec& s, size_t rank) { return rank == 4 || (rank == 3 && s.win.kh == 1); }
+bool rankFits(const ConvSpec& s, size_t rank) { return convRankFits(s.win, rank); }
 
 // The layer-independent part of eligibility, shared by every conv tactic.
 bool convEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in, ConvSpec* s) {
@@ -73,10 +65,8 @@ bool convEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in, Con
 }
 
 // The sizes of one run, checked against the layer.
-struct ConvRun {
+struct ConvRun : ConvShape {
   cl_mem x = nullptr, res = nullptr, y = nullptr;
-  int64_t N = 0, C = 0, H = 0, W = 0, OH = 0, OW = 0;
-  Pads p;
 };
 
 ConvRun runOf(const ConvSpec& s, const ExecArgs& a) {
@@ -86,20 +76,10 @@ ConvRun runOf(const ConvSpec& s, const ExecArgs& a) {
   const DeviceTensor& y = a.outputs[0];
   requireStorage(x, s.st, s.layer, "input");
   requireStorage(y, s.st, s.layer, "output");
-  CLRT_CHECK(rankFits(s, x.dims.size()) && y.dims.size() == x.dims.size(), kRuntime, "conv layer '",
-             s.layer, "': input ", dimsToString(x.dims), " and output ", dimsToString(y.dims),
-             " must both be [N,C,H,W], or [N,C,W] for a 1-D kernel");
   ConvRun r;
+  static_cast<ConvShape&>(r) = convShape(x.dims, y.dims, s.K, s.Cg, s.G, s.win, s.layer);
   r.x = x.buf;
   r.y = y.buf;
-  r.N = x.dims[0];
-  r.C = x.dims[1];
-  std::tie(r.H, r.W) = spatialHW(x.dims);
-  std::tie(r.OH, r.OW) = spatialHW(y.dims);
-  CLRT_CHECK(r.C == s.Cg * s.G && y.dims[0] == r.N && y.dims[1] == s.K, kRuntime, "conv layer '",
-             s.layer, "': input ", dimsToString(x.dims), " / output ", dimsToString(y.dims),
-             " do not match ", s.K, " filters of ", s.Cg, " channels in ", s.G, " groups");
-  r.p = resolvePads(s.win, r.H, r.W, r.OH, r.OW);
   if (a.inputs.size() > 1 && a.inputs[1].buf) {
     requireStorage(a.inputs[1], s.st, s.layer, "residual");
     CLRT_CHECK(a.inputs[1].dims == y.dims, kRuntime, "conv layer '", s.layer, "': residual ",
@@ -107,8 +87,6 @@ ConvRun runOf(const ConvSpec& s, const ExecArgs& a) {
                dimsToString(y.dims));
     r.res = a.inputs[1].buf;
   }
-  kint(volume(x.dims), s.layer);
-  kint(volume(y.dims), s.layer);
   return r;
 }
 
@@ -117,7 +95,7 @@ class ConvKernelBase : public Kernel {
  public:
   ConvKernelBase(const ir::Layer& l, ocl::Device& dev)
       : s_(specOf(l)),
-        opts_(s_.ep.options() + storageOption(s_.st)),
+        opts_(s_.ep.options() + storageOption(s_.st) + kTunables),
         wg0_(dev.info().is_gpu ? 64 : 8) {}
 
  protected:
@@ -217,7 +195,8 @@ class GemmConv : public ConvKernelBase {
                "': the CLBlast tactics run FP32 layers only");
     weights_ = ocl::MemHandle(uploadWeights(dev, l.weights.at("kernel")));
     if (s_.has_bias) bias_ = ocl::MemHandle(uploadWeights(dev, l.weights.at("bias")));
-    epi_ = ocl::KernelHandle(make(dev, "bias_act"));
+    // The bias + activation after CLBlast is gemm.cl's (matmul's CLBlast tactic runs it too).
+    epi_ = ocl::KernelHandle(dev.kernel("gemm.cl", s_.ep.options(), "bias_act"));
     if (im2col_) k_ = ocl::KernelHandle(make(dev, "im2col"));
   }
   size_t workspaceSize(const std::vector<Dims>& in, const std::vector<Dims>& out) const override {

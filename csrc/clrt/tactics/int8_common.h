@@ -1,9 +1,10 @@
 // Shared by the INT8 tactics (tactics/int8_*.cc): precision-contract checks, per-output-channel
 // weight quantization and the dtype/scale arguments of the int8_*.cl epilogues.
 //
-// Arithmetic (the same in every INT8 kernel and in tests/test_int8_ops.py's simulation):
+// Arithmetic (the same in every INT8 kernel and in tests/device/test_int8_ops.py's simulation):
 //   quantize    q = clamp(rint(x * (1/scale)), -127, 127), 1/scale rounded to float once;
-//   weights     per output channel k: s_w[k] = max|W_k| / 127, q_w = clamp(rint(W / s_w[k]));
+//   weights     per output channel k: s_w[k] = max|W_k| / 127, q_w = clamp(rint(W / s_w[k]))
+//               (tactics/weight_quant.h);
 //   conv/gemm   acc = sum q_x * q_w (exact int32), y = acc * (s_x * s_w[k]) + bias[k]
 //               (+ residual, dequantized) -> activation -> stored FLOAT, HALF or INT8.
 #pragma once
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "clrt/tactics/compute_common.h"
+#include "clrt/tactics/weight_quant.h"
 
 namespace clrt::tactics::int8 {
 
@@ -86,32 +88,6 @@ inline Io writeIo(const ir::Layer& l, const ExecArgs& a, size_t i) {
 inline int8_t quantize(float x, float inv) {
   const float r = std::nearbyint(x * inv);
   return static_cast<int8_t>(r > 127.0f ? 127.0f : (r < -127.0f ? -127.0f : r));
-}
-
-// Symmetric per-channel quantization of `rows` rows of `cols` contiguous floats. A channel of
-// zeros gets scale 0 (its products are 0; only the bias remains).
-struct QuantRows {
-  std::vector<int8_t> q;     // rows x cols
-  std::vector<float> scale;  // per row
-};
-
-inline QuantRows quantizeRows(const std::vector<float>& w, int64_t rows, int64_t cols) {
-  QuantRows r;
-  r.q.assign(static_cast<size_t>(rows * cols), 0);
-  r.scale.assign(static_cast<size_t>(rows), 0.0f);
-  for (int64_t k = 0; k < rows; ++k) {
-    const float* src = w.data() + k * cols;
-    float amax = 0.0f;
-    for (int64_t i = 0; i < cols; ++i) amax = std::max(amax, std::fabs(src[i]));
-    if (!(amax > 0.0f) || !std::isfinite(amax)) continue;
-    const float s = amax / 127.0f;
-    r.scale[k] = s;
-    for (int64_t i = 0; i < cols; ++i) {
-      const float v = std::nearbyint(src[i] / s);
-      r.q[k * cols + i] = static_cast<int8_t>(v > 127.0f ? 127.0f : (v < -127.0f ? -127.0f : v));
-    }
-  }
-  return r;
 }
 
 // The part of a layer its kernels read at enqueue (names, attrs): weights are dropped once

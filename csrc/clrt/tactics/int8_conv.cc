@@ -13,12 +13,21 @@ namespace {
 using int8::Io;
 
 constexpr const char* kFile = "int8_conv.cl";
-constexpr int64_t kExactTaps = 1024;  // EXACT_TAPS in int8_conv.cl
-constexpr int64_t kKB = 16;           // CONV_KB
-constexpr int64_t kPB = 8;            // CONV_PB
-constexpr size_t kGemmWG = 16;        // GEMM_WG
-constexpr int64_t kGemmTile = 64;     // GEMM_TM = GEMM_TN
-constexpr int64_t kGemmTQ = 8;        // GEMM_TQ (quads per step)
+// Tunables of int8_conv.cl, passed to it as build options (tunables()): products summed exactly
+// in float before moving to int32 (EXACT_TAPS), output channels (CONV_KB, fixed by float16
+// accumulators) and columns (CONV_PB) per direct work-item, the implicit GEMM's work-group side
+// (GEMM_WG), outputs per work-item side (GEMM_R) and int8 quads per K step (GEMM_TQ).
+constexpr int64_t kExactTaps = 1024;
+constexpr int64_t kKB = 16;
+constexpr int64_t kPB = 8;
+constexpr size_t kGemmWG = 16;
+constexpr int64_t kGemmR = 4;
+constexpr int64_t kGemmTile = kGemmWG * kGemmR;  // GEMM_TM = GEMM_TN
+constexpr int64_t kGemmTQ = 8;
+std::string tunables(const Epilogue& ep) {
+  return ep.options() + str(" -DEXACT_TAPS=", kExactTaps, " -DCONV_KB=", kKB, " -DCONV_PB=", kPB,
+                            " -DGEMM_WG=", kGemmWG, " -DGEMM_R=", kGemmR, " -DGEMM_TQ=", kGemmTQ);
+}
 
 struct Spec {
   std::string layer;
@@ -30,24 +39,13 @@ struct Spec {
 };
 
 bool readSpec(const ir::Layer& l, Spec* s) {
-  auto kit = l.weights.find("kernel");
-  if (kit == l.weights.end()) return false;
-  const Dims& kd = kit->second.dims;
-  if (kd.size() != 3 && kd.size() != 4) return false;
+  const std::optional<ir::ConvParams> p = ir::convParams(l);
+  if (!p) return false;
   s->layer = l.name;
-  s->K = kd[0];
-  s->Cg = kd[1];
-  s->win.kh = kd.size() == 4 ? kd[2] : 1;
-  s->win.kw = kd.back();
-  s->G = l.attrs.i("group", 1);
-  if (s->G < 1 || s->K < 1 || s->Cg < 1 || s->K % s->G != 0) return false;
-  if (!readWindow(l.attrs, &s->win)) return false;
-  auto ep = readEpilogue(l.attrs);
-  if (!ep) return false;
-  s->ep = *ep;
-  auto bit = l.weights.find("bias");
-  s->has_bias = bit != l.weights.end();
-  if (s->has_bias && bit->second.numel() != s->K) return false;
+  s->K = p->K, s->Cg = p->Cg, s->G = p->G;
+  s->win = p->win;
+  s->ep = Epilogue(p->ep);
+  s->has_bias = p->has_bias;
   s->s_in = inputScale(l, 0);
   return true;
 }
@@ -59,7 +57,7 @@ Spec specOf(const ir::Layer& l) {
   return s;
 }
 
-bool rankFits(const Spec& s, size_t rank) { return rank == 4 || (rank == 3 && s.win.kh == 1); }
+bool rankFits(const Spec& s, size_t rank) { return convRankFits(s.win, rank); }
 
 bool convEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in, Spec* s) {
   if (!int8::int8Layer(l, in) || !readSpec(l, s) || !int8::residualOk(l, in, 1)) return false;
@@ -68,11 +66,9 @@ bool convEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in, Spe
   return C < 0 || C == s->Cg * s->G;
 }
 
-struct Run {
+struct Run : ConvShape {
   cl_mem x = nullptr;
   Io res, y;
-  int64_t N = 0, C = 0, H = 0, W = 0, OH = 0, OW = 0;
-  Pads p;
 };
 
 Run runOf(const ir::Layer& l, const Spec& s, const ExecArgs& a) {
@@ -81,40 +77,28 @@ Run runOf(const ir::Layer& l, const Spec& s, const ExecArgs& a) {
   const DeviceTensor& x = a.inputs[0];
   const DeviceTensor& y = a.outputs[0];
   requireStorage(x, DataType::kINT8, s.layer, "input");
-  CLRT_CHECK(rankFits(s, x.dims.size()) && y.dims.size() == x.dims.size(), kRuntime, "conv layer '",
-             s.layer, "': input ", dimsToString(x.dims), " and output ", dimsToString(y.dims),
-             " must both be [N,C,H,W], or [N,C,W] for a 1-D kernel");
   Run r;
+  static_cast<ConvShape&>(r) = convShape(x.dims, y.dims, s.K, s.Cg, s.G, s.win, s.layer);
   r.x = x.buf;
   r.y = int8::writeIo(l, a, 0);
   r.res = int8::readIo(l, a, 1, "residual");
-  r.N = x.dims[0];
-  r.C = x.dims[1];
-  std::tie(r.H, r.W) = spatialHW(x.dims);
-  std::tie(r.OH, r.OW) = spatialHW(y.dims);
-  CLRT_CHECK(r.C == s.Cg * s.G && y.dims[0] == r.N && y.dims[1] == s.K, kRuntime, "conv layer '",
-             s.layer, "': input ", dimsToString(x.dims), " / output ", dimsToString(y.dims),
-             " do not match ", s.K, " filters of ", s.Cg, " channels in ", s.G, " groups");
   if (r.res.buf)
     CLRT_CHECK(a.inputs[1].dims == y.dims, kRuntime, "conv layer '", s.layer, "': residual ",
                dimsToString(a.inputs[1].dims), " must have the output shape ",
                dimsToString(y.dims));
-  r.p = resolvePads(s.win, r.H, r.W, r.OH, r.OW);
-  kint(volume(x.dims), s.layer);
-  kint(volume(y.dims), s.layer);
   return r;
 }
 
 // Quantized weights [K][Cg*kh*kw], per-channel dequantize factors s_in * s_w[k] and the bias.
 struct QuantConv {
-  int8::QuantRows w;
+  QuantRows w;
   std::vector<float> mult, bias;
 };
 
 QuantConv quantizeConv(const ir::Layer& l, const Spec& s) {
   const int64_t taps = s.Cg * s.win.kh * s.win.kw;
   QuantConv qc;
-  qc.w = int8::quantizeRows(l.weights.at("kernel").asFloats(), s.K, taps);
+  qc.w = quantizeRows(l.weights.at("kernel").asFloats(), s.K, taps, l.name);
   qc.mult.resize(static_cast<size_t>(s.K));
   for (int64_t k = 0; k < s.K; ++k) qc.mult[k] = s.s_in * qc.w.scale[k];
   qc.bias = s.has_bias ? l.weights.at("bias").asFloats()
@@ -158,7 +142,7 @@ class DirectConv : public Int8ConvBase {
     w_ = ocl::MemHandle(int8::uploadFloats(dev, wp));
     mult_ = ocl::MemHandle(int8::uploadFloats(dev, mp));
     bias_ = ocl::MemHandle(int8::uploadFloats(dev, bp));
-    k_ = ocl::KernelHandle(dev.kernel(kFile, s_.ep.options(), "conv_i8_direct"));
+    k_ = ocl::KernelHandle(dev.kernel(kFile, tunables(s_.ep), "conv_i8_direct"));
     cchunk_ = std::max<int64_t>(1, kExactTaps / (s_.win.kh * s_.win.kw));
   }
   void enqueue(const ExecArgs& a) override {
@@ -187,7 +171,7 @@ class DepthwiseConv : public Int8ConvBase {
     w_ = ocl::MemHandle(int8::uploadFloats(dev, std::vector<float>(qc.w.q.begin(), qc.w.q.end())));
     mult_ = ocl::MemHandle(int8::uploadFloats(dev, qc.mult));
     bias_ = ocl::MemHandle(int8::uploadFloats(dev, qc.bias));
-    k_ = ocl::KernelHandle(dev.kernel(kFile, s_.ep.options(), "conv_i8_depthwise"));
+    k_ = ocl::KernelHandle(dev.kernel(kFile, tunables(s_.ep), "conv_i8_depthwise"));
   }
   void enqueue(const ExecArgs& a) override {
     const Run r = runOf(l_, s_, a);
@@ -229,7 +213,7 @@ class GemmConv : public Int8ConvBase {
     taps_ = ocl::MemHandle(int8::uploadRaw(dev, tab));
     mult_ = ocl::MemHandle(int8::uploadFloats(dev, qc.mult));
     bias_ = ocl::MemHandle(int8::uploadFloats(dev, qc.bias));
-    const std::string opts = s_.ep.options() + (dev.info().is_nvidia ? " -DUSE_DP4A" : "");
+    const std::string opts = tunables(s_.ep) + (dev.info().is_nvidia ? " -DUSE_DP4A" : "");
     k_ = ocl::KernelHandle(dev.kernel(kFile, opts, "conv_i8_gemm"));
   }
   void enqueue(const ExecArgs& a) override {
@@ -260,7 +244,7 @@ class Int8ConvTactic : public Tactic {
   std::string name() const override { return name_; }
   ir::LayerKind kind() const override { return ir::LayerKind::kCONVOLUTION; }
   bool eligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
-                const ocl::DeviceInfo& dev) const override {
+                const ocl::DeviceInfo&) const override {
     Spec s;
     if (!convEligible(l, in, &s)) return false;
     const int64_t taps2d = s.win.kh * s.win.kw;
@@ -270,11 +254,14 @@ class Int8ConvTactic : public Tactic {
       case Variant::kDepthwise:
         return taps2d <= kExactTaps && s.Cg == 1 && s.K == s.G;
       case Variant::kGemm:
-        // On CPUs the float-exact direct kernel is ~10x faster: timing it would only slow
-        // builds down.
-        return dev.is_gpu;
+        return true;
     }
     return false;
+  }
+  // On CPUs the float-exact direct kernel is ~10x faster: timing the GEMM would only slow
+  // builds down.
+  bool worthOffering(const ocl::DeviceInfo& dev) const override {
+    return v_ != Variant::kGemm || dev.is_gpu;
   }
   std::unique_ptr<Kernel> instantiate(const ir::Layer& l, ocl::Device& dev) const override {
     switch (v_) {

@@ -14,9 +14,16 @@ using int8::Io;
 constexpr const char* kFile = "int8_gemm.cl";
 constexpr int64_t kRowsN = 16;     // columns per gemm_i8_rows work-item
 constexpr int64_t kRowsMaxM = 16;  // below this many rows the tiles waste most of their work
-constexpr size_t kWG = 16;         // GEMM_WG
-constexpr int64_t kTile = 64;      // GEMM_TM = GEMM_TN
-constexpr int64_t kTQ = 8;         // GEMM_TQ
+// Tunables of int8_gemm.cl's tiled GEMM, passed to it as build options: work-group side
+// (GEMM_WG), outputs per work-item side (GEMM_R), int8 quads per K step (GEMM_TQ); and the
+// products summed exactly in float before moving to int32 (EXACT_TAPS).
+constexpr size_t kWG = 16;
+constexpr int64_t kR = 4;
+constexpr int64_t kTile = kWG * kR;  // GEMM_TM = GEMM_TN
+constexpr int64_t kTQ = 8;
+constexpr int64_t kExactTaps = 1024;
+const std::string kTunables =
+    str(" -DGEMM_WG=", kWG, " -DGEMM_R=", kR, " -DGEMM_TQ=", kTQ, " -DEXACT_TAPS=", kExactTaps);
 
 struct Spec {
   std::string layer;
@@ -27,23 +34,18 @@ struct Spec {
 };
 
 bool readSpec(const ir::Layer& l, Spec* s) {
+  const std::optional<ir::MatMulParams> p = ir::matMulParams(l);
+  if (!p || !p->b_weights || p->b_dims.size() != 2) return false;
   s->layer = l.name;
-  auto kit = l.weights.find("kernel");
-  if (kit == l.weights.end() || kit->second.dims.size() != 2) return false;
-  s->ta = l.attrs.i("trans_a", 0) != 0;
-  s->tb = l.attrs.i("trans_b", 0) != 0;
-  const Dims& bd = kit->second.dims;
-  s->K = s->tb ? bd[1] : bd[0];
-  s->N = s->tb ? bd[0] : bd[1];
-  auto bit = l.weights.find("bias");
-  s->has_bias = bit != l.weights.end();
-  if (s->has_bias && bit->second.numel() != s->N) return false;
-  s->has_res = l.attrs.i("has_residual", 0) != 0;
-  auto ep = readEpilogue(l.attrs);
-  if (!ep) return false;
-  s->ep = *ep;
+  s->ta = p->ta, s->tb = p->tb;
+  s->K = s->tb ? p->b_dims[1] : p->b_dims[0];
+  s->N = s->tb ? p->b_dims[0] : p->b_dims[1];
+  s->has_bias = p->has_bias;
+  if (s->has_bias && p->bias_n != s->N) return false;
+  s->has_res = p->has_res;
+  s->ep = Epilogue(p->ep);
   s->s_in = inputScale(l, 0);
-  return l.inputs.size() >= (s->has_res ? 2u : 1u);
+  return true;
 }
 
 bool eligibleMat(const ir::Layer& l, const std::vector<ir::TensorInfo>& in) {
@@ -66,7 +68,7 @@ class MatMulKernel : public Kernel {
     std::vector<float> bt(static_cast<size_t>(N * K));
     for (int64_t k = 0; k < K; ++k)
       for (int64_t n = 0; n < N; ++n) bt[n * K + k] = s_.tb ? b[n * K + k] : b[k * N + n];
-    const int8::QuantRows q = int8::quantizeRows(bt, N, K);
+    const QuantRows q = quantizeRows(bt, N, K, l.name);
     // Per-column factors, padded for the rows kernel's 16-wide loads.
     npRows_ = int8::roundUp(N, kRowsN);
     std::vector<float> mult(static_cast<size_t>(npRows_), 0.0f), bias(mult.size(), 0.0f);
@@ -79,7 +81,8 @@ class MatMulKernel : public Kernel {
     for (int64_t n = 0; n < N; ++n)
       for (int64_t k = 0; k < K; ++k) wf[k * npRows_ + n] = q.q[n * K + k];
     wf_ = ocl::MemHandle(int8::uploadFloats(dev, wf));
-    const std::string opts = s_.ep.options() + (dev.info().is_nvidia ? " -DUSE_DP4A" : "");
+    const std::string opts =
+        s_.ep.options() + kTunables + (dev.info().is_nvidia ? " -DUSE_DP4A" : "");
     rows_ = ocl::KernelHandle(dev.kernel(kFile, opts, "gemm_i8_rows"));
     // Tiled kernel (GPUs): quads [Kq][Np], byte e of quad q = k 4q+e.
     tiled_ok_ = dev.info().is_gpu;

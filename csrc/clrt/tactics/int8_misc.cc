@@ -13,35 +13,25 @@ namespace {
 using int8::Io;
 
 constexpr const char* kFile = "int8_misc.cl";
-constexpr size_t kReduceWG = 128;  // GPOOL_WG
+// The global pooling reduction's work-group size (GPOOL_WG of int8_misc.cl, a power of two),
+// passed as a build option to the whole program.
+constexpr size_t kReduceWG = 128;
+const std::string kTunables = str("-DGPOOL_WG=", kReduceWG);
 
 // ---- pool.int8 ----
-struct PoolSpec {
-  bool is_max = true, global = false, count_include_pad = false;
-  Window2d win;
-};
-
-bool readPool(const ir::Layer& l, PoolSpec* s) {
-  const std::string type = l.attrs.s("type", "MAX");
-  if (type != "MAX" && type != "AVERAGE") return false;
-  s->is_max = type == "MAX";
-  s->global = l.attrs.i("global", 0) != 0;
-  s->count_include_pad = l.attrs.i("count_include_pad", 0) != 0;
-  if (s->global) return true;
-  return readPair(l.attrs, "window", 1, &s->win.kh, &s->win.kw) && readWindow(l.attrs, &s->win);
-}
-
 class PoolKernel : public Kernel {
  public:
   PoolKernel(const ir::Layer& l, ocl::Device& dev)
       : l_(int8::attrsOf(l)), gpu_(dev.info().is_gpu), s_in_(inputScale(l, 0)) {
-    CLRT_CHECK(readPool(l, &s_) && s_in_ > 0.0f, kBuild, "INT8 pooling layer '", l.name,
+    const std::optional<ir::PoolParams> p = ir::poolParams(l);
+    CLRT_CHECK(p && s_in_ > 0.0f, kBuild, "INT8 pooling layer '", l.name,
                "' has attributes/scales pool.int8 does not support");
+    s_ = *p;
     if (s_.global) {
-      loop_ = ocl::KernelHandle(dev.kernel(kFile, "", "gpool_i8_loop"));
-      reduce_ = ocl::KernelHandle(dev.kernel(kFile, "", "gpool_i8_reduce"));
+      loop_ = ocl::KernelHandle(dev.kernel(kFile, kTunables, "gpool_i8_loop"));
+      reduce_ = ocl::KernelHandle(dev.kernel(kFile, kTunables, "gpool_i8_reduce"));
     } else {
-      window_ = ocl::KernelHandle(dev.kernel(kFile, "", "pool_i8"));
+      window_ = ocl::KernelHandle(dev.kernel(kFile, kTunables, "pool_i8"));
     }
   }
 
@@ -88,7 +78,7 @@ class PoolKernel : public Kernel {
 
  private:
   ir::Layer l_;
-  PoolSpec s_;
+  ir::PoolParams s_;
   bool gpu_;
   float s_in_;
   std::mutex mu_;  // kernel arguments are per cl_kernel: one enqueue at a time
@@ -97,8 +87,7 @@ class PoolKernel : public Kernel {
 
 bool poolEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
                   const ocl::DeviceInfo&) {
-  PoolSpec s;
-  return int8::int8Layer(l, in) && readPool(l, &s) &&
+  return int8::int8Layer(l, in) && ir::poolParams(l) &&
          (in[0].dims.size() == 3 || in[0].dims.size() == 4);
 }
 
@@ -106,7 +95,7 @@ bool poolEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
 class AddKernel : public Kernel {
  public:
   AddKernel(const ir::Layer& l, ocl::Device& dev) : l_(int8::attrsOf(l)) {
-    k_ = ocl::KernelHandle(dev.kernel(kFile, "", "add_i8"));
+    k_ = ocl::KernelHandle(dev.kernel(kFile, kTunables, "add_i8"));
   }
   void enqueue(const ExecArgs& a) override {
     const std::string& name = l_.name;
@@ -154,7 +143,7 @@ class ConcatKernel : public Kernel {
  public:
   ConcatKernel(const ir::Layer& l, ocl::Device& dev)
       : l_(int8::attrsOf(l)), axis_(l.attrs.i("axis", 0)) {
-    k_ = ocl::KernelHandle(dev.kernel(kFile, "", "concat_i8"));
+    k_ = ocl::KernelHandle(dev.kernel(kFile, kTunables, "concat_i8"));
   }
   void enqueue(const ExecArgs& a) override {
     const std::string& name = l_.name;

@@ -5,112 +5,39 @@
 #include <mutex>
 
 #include "clrt/tactics/compute_common.h"
+#include "clrt/tactics/matmul_plan.h"
 
 namespace clrt::tactics {
 namespace {
 
 constexpr const char* kFile = "gemm.cl";
-constexpr size_t kWG = 8;        // GEMM_WGN = GEMM_WGM in gemm.cl
-constexpr int64_t kTileN = 128;  // GEMM_TN
-constexpr int64_t kTileM = 64;   // GEMM_TM
+// Tunables of gemm.cl's tiled GEMM, passed to it as build options: work-group sides (GEMM_WGN =
+// GEMM_WGM), rows per work-item (GEMM_RM; columns are 16: float16 accumulators) and the K step
+// (GEMM_TK).
+constexpr size_t kWG = 8;
+constexpr int64_t kRM = 8;
+constexpr int64_t kTK = 16;
+constexpr int64_t kTileN = kWG * 16;   // GEMM_TN
+constexpr int64_t kTileM = kWG * kRM;  // GEMM_TM
+const std::string kTunables =
+    str(" -DGEMM_WGN=", kWG, " -DGEMM_WGM=", kWG, " -DGEMM_RM=", kRM, " -DGEMM_TK=", kTK);
 constexpr size_t kMaxBatchDims = 8;
 constexpr int64_t kRowsN = 16;     // columns per gemm_rows work-item
 constexpr int64_t kRowsMaxM = 16;  // below this many rows gemm_tiled's 64-row tiles waste most
 
-// The shapes of one product, from the operand dims. op(A) is M x K, op(B) is K x N; batch dims
-// are NumPy-broadcast, size-1 ones dropped and neighbours merged when contiguous for both.
-struct MatPlan {
-  int64_t M = 1, N = 1, K = 1;
-  bool ta = false, tb = false;  // false for a promoted 1-D operand
-  int64_t lda = 1, ldb = 1;     // stored row lengths (row-major leading dims)
-  int64_t a_sm = 0, a_sk = 0, b_sk = 0, b_sn = 0;
-  std::vector<int64_t> bdims, a_bs, b_bs;
-  int64_t batch = 1;
-  Dims out;
-};
-
-MatPlan planOf(Dims da, Dims db, bool ta, bool tb, const std::string& layer) {
-  CLRT_CHECK(!da.empty() && !db.empty(), kRuntime, "matmul layer '", layer,
-             "': operands must have rank >= 1, got ", dimsToString(da), " and ", dimsToString(db));
-  MatPlan p;
-  const bool a1 = da.size() == 1, b1 = db.size() == 1;
-  if (a1) da = {1, da[0]}, ta = false;
-  if (b1) db = {db[0], 1}, tb = false;
-  const int64_t ra = da[da.size() - 2], ca = da.back(), rb = db[db.size() - 2], cb = db.back();
-  p.ta = ta, p.tb = tb;
-  p.M = ta ? ca : ra;
-  p.K = ta ? ra : ca;
-  const int64_t Kb = tb ? cb : rb;
-  p.N = tb ? rb : cb;
-  CLRT_CHECK(p.K == Kb, kRuntime, "matmul layer '", layer, "': inner dims differ (", p.K, " vs ",
-             Kb, ") for operands ", dimsToString(da), " and ", dimsToString(db));
-  p.lda = ca, p.ldb = cb;
-  p.a_sm = ta ? 1 : ca, p.a_sk = ta ? ca : 1;
-  p.b_sk = tb ? 1 : cb, p.b_sn = tb ? cb : 1;
-
-  const size_t nb = std::max(da.size(), db.size()) - 2;
-  Dims ba(nb, 1), bb(nb, 1);
-  std::copy(da.begin(), da.end() - 2, ba.begin() + (nb - (da.size() - 2)));
-  std::copy(db.begin(), db.end() - 2, bb.begin() + (nb - (db.size() - 2)));
-  std::vector<int64_t> sa(nb, 0), sb(nb, 0);
-  int64_t acc_a = ra * ca, acc_b = rb * cb;
-  for (size_t k = nb; k-- > 0;) {
-    CLRT_CHECK(ba[k] == bb[k] || ba[k] == 1 || bb[k] == 1, kRuntime, "matmul layer '", layer,
-               "': batch dims of ", dimsToString(da), " and ", dimsToString(db),
-               " do not broadcast");
-    sa[k] = ba[k] == 1 ? 0 : acc_a;
-    sb[k] = bb[k] == 1 ? 0 : acc_b;
-    acc_a *= ba[k];
-    acc_b *= bb[k];
-  }
-  for (size_t k = 0; k < nb; ++k) {
-    const int64_t d = std::max(ba[k], bb[k]);
-    p.out.push_back(d);
-    p.batch *= d;
-    if (d == 1) continue;
-    if (!p.bdims.empty() && p.a_bs.back() == sa[k] * d && p.b_bs.back() == sb[k] * d) {
-      p.bdims.back() *= d;
-      p.a_bs.back() = sa[k];
-      p.b_bs.back() = sb[k];
-    } else {
-      p.bdims.push_back(d);
-      p.a_bs.push_back(sa[k]);
-      p.b_bs.push_back(sb[k]);
-    }
-  }
-  if (!a1) p.out.push_back(p.M);
-  if (!b1) p.out.push_back(p.N);
-  return p;
-}
-
-struct MatSpec {
+struct MatSpec : ir::MatMulParams {
   std::string layer;
-  bool ta = false, tb = false, b_weights = false, has_bias = false, has_res = false;
-  Epilogue ep;
-  Dims b_dims;
-  int64_t bias_n = 0;
   DataType st = DataType::kFLOAT;  // operand storage: FLOAT, or HALF for an FP16 layer
 };
 
 bool readSpec(const ir::Layer& l, MatSpec* s) {
   s->layer = l.name;
   const std::optional<DataType> st = floatStorage(l);
-  if (!st) return false;
+  const std::optional<ir::MatMulParams> p = ir::matMulParams(l);
+  if (!st || !p) return false;
   s->st = *st;
-  s->ta = l.attrs.i("trans_a", 0) != 0;
-  s->tb = l.attrs.i("trans_b", 0) != 0;
-  auto kit = l.weights.find("kernel");
-  s->b_weights = kit != l.weights.end();
-  if (s->b_weights) s->b_dims = kit->second.dims;
-  auto bit = l.weights.find("bias");
-  s->has_bias = bit != l.weights.end();
-  if (s->has_bias) s->bias_n = bit->second.numel();
-  s->has_res = l.attrs.i("has_residual", 0) != 0;
-  auto ep = readEpilogue(l.attrs);
-  if (!ep) return false;
-  s->ep = *ep;
-  const size_t need = 1 + (s->b_weights ? 0 : 1) + (s->has_res ? 1 : 0);
-  return l.inputs.size() >= need && (!s->b_weights || !s->b_dims.empty());
+  static_cast<ir::MatMulParams&>(*s) = *p;
+  return true;
 }
 
 bool matEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in, MatSpec* s) {
@@ -144,7 +71,7 @@ class MatMulKernel : public Kernel {
       }
     }
     if (s_.has_bias) bias_ = ocl::MemHandle(uploadWeights(dev, l.weights.at("bias")));
-    const std::string opts = s_.ep.options() + storageOption(s_.st);
+    const std::string opts = epilogueOptions(s_.ep) + storageOption(s_.st) + kTunables;
     tiled_ = ocl::KernelHandle(dev.kernel(kFile, opts, "gemm_tiled"));
     rows_ = ocl::KernelHandle(dev.kernel(kFile, opts, "gemm_rows"));
     if (blas_) epi_ = ocl::KernelHandle(dev.kernel(kFile, opts, "bias_act"));

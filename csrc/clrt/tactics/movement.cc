@@ -307,8 +307,11 @@ class ExpandKernel : public MoveKernel {
 class GatherKernel : public MoveKernel {
  public:
   GatherKernel(ocl::Device& dev, const ir::Layer& l)
-      : MoveKernel(dev, l.name), axis_(l.attrs.i("axis", 0)) {}
+      : MoveKernel(dev, l.name),
+        axis_(l.attrs.i("axis", 0)),
+        elements_(l.attrs.s("mode") == "ELEMENT") {}
   void enqueue(const ExecArgs& args) override {
+    if (elements_) return enqueueElements(args);
     const DeviceTensor &x = args.inputs.at(0), &idx = args.inputs.at(1), &y = args.outputs.at(0);
     const int64_t rank = static_cast<int64_t>(x.dims.size());
     const size_t axis =
@@ -348,6 +351,37 @@ class GatherKernel : public MoveKernel {
 
  private:
   int64_t axis_;
+  bool elements_;  // GatherElements: one index per output element
+
+  void enqueueElements(const ExecArgs& args) {
+    const DeviceTensor &x = args.inputs.at(0), &idx = args.inputs.at(1), &y = args.outputs.at(0);
+    const std::string what = "GATHER layer '" + layer_ + "'";
+    const int64_t rank = static_cast<int64_t>(x.dims.size());
+    const size_t axis = static_cast<size_t>(normalizeAxis(axis_, rank, what + " axis"));
+    CLRT_CHECK(idx.dims.size() == x.dims.size() && idx.dims == y.dims, kRuntime, what, ": indices ",
+               dimsToString(idx.dims), " must have the rank of data ", dimsToString(x.dims),
+               " and the output's dims ", dimsToString(y.dims));
+    const int64_t n = volume(idx.dims), axisLen = x.dims[axis];
+    checkIndexable(volume(x.dims), what);
+    checkIndexable(n, what);
+    if (n == 0) return;
+    CLRT_CHECK(axisLen > 0, kValue, what, ": gathering from an empty axis");
+    std::vector<int64_t> st = stridesOf(x.dims);
+    const int64_t astride = st[axis];
+    st[axis] = 0;
+    const IndexPack p = packIndex(idx.dims, {st}, what);
+    const size_t es = dtypeSize(x.dtype);
+    const char* name = es == 1   ? "gather_el_1"
+                       : es == 2 ? "gather_el_2"
+                       : es == 4 ? "gather_el_4"
+                                 : "gather_el_8";
+    std::lock_guard<std::mutex> lock(k_.mutex());
+    cl_kernel k = k_.get(name);
+    ocl::setArgs(k, x.buf, idx.buf, y.buf, static_cast<cl_int>(n), p, static_cast<cl_int>(axisLen),
+                 static_cast<cl_int>(astride), cl_int{idx.dtype == DataType::kINT64}, args.errors,
+                 cl_int{runErrorTag(args.layer)});
+    ocl::launch(args.queue, k, {gsize(n)});
+  }
 };
 
 // CONSTANT: the value is uploaded once (its own dtype) and copied out at each run.
@@ -533,7 +567,8 @@ void registerMovementTactics() {
   regAny(
       "gather.index", L::kGATHER,
       [](const ir::Layer& l, const std::vector<ir::TensorInfo>& in, const ocl::DeviceInfo& d) {
-        return in.size() == 2 && intTensor(in[1]) && !in[0].dims.empty() && anyTensor(l, in, d);
+        return in.size() == 2 && intTensor(in[1]) && !in[0].dims.empty() &&
+               l.attrs.s("mode") != "ND" && anyTensor(l, in, d);
       },
       make<GatherKernel>());
   reg(

@@ -1,6 +1,7 @@
-// Normalization tactics: SOFTMAX / LOG_SOFTMAX over any axis, LayerNorm (kNORMALIZATION) and
-// REDUCE over any set of axes, from the program of kernels/normalization.cl: the FP32 one, or
-// for FP16 layers its STORAGE_HALF variant (half storage, float accumulation).
+// Normalization tactics: SOFTMAX / LOG_SOFTMAX over any axis, LayerNorm (kNORMALIZATION),
+// REDUCE over any set of axes and its ARGMAX / ARGMIN over one, from the program of
+// kernels/normalization.cl: the FP32 one, or for FP16 layers its STORAGE_HALF variant (half
+// storage, float accumulation).
 #include <algorithm>
 #include <set>
 
@@ -11,7 +12,10 @@ namespace clrt::tactics {
 namespace {
 
 constexpr const char* kFile = "normalization.cl";
-constexpr size_t kWgMax = 256;  // WG_MAX in normalization.cl
+// The largest work-group of the reductions (WG_MAX of normalization.cl: their local arrays),
+// passed as a build option.
+constexpr size_t kWgMax = 256;
+std::string programOptions(DataType st) { return storageOption(st) + str(" -DWG_MAX=", kWgMax); }
 
 // Largest power of two <= min(n, kWgMax, what the kernel allows on the device).
 size_t groupSize(cl_kernel k, cl_device_id dev, int64_t n) {
@@ -51,7 +55,7 @@ class SoftmaxKernel : public Kernel {
  public:
   SoftmaxKernel(ocl::Device& dev, const ir::Layer& l, bool log)
       : st_(storageOf(l)),
-        k_(dev, kFile, storageOption(st_)),
+        k_(dev, kFile, programOptions(st_)),
         dev_(dev.id()),
         layer_(l.name),
         axis_(l.attrs.i("axis", -1)),
@@ -107,7 +111,7 @@ class LayerNormKernel : public Kernel {
  public:
   LayerNormKernel(ocl::Device& dev, const ir::Layer& l)
       : st_(storageOf(l)),
-        k_(dev, kFile, storageOption(st_)),
+        k_(dev, kFile, programOptions(st_)),
         dev_(dev.id()),
         layer_(l.name),
         axis_(l.attrs.i("axis", -1)),
@@ -188,7 +192,7 @@ class ReduceKernel : public Kernel {
  public:
   ReduceKernel(ocl::Device& dev, const ir::Layer& l, int op)
       : st_(storageOf(l)),
-        k_(dev, kFile, storageOption(st_)),
+        k_(dev, kFile, programOptions(st_)),
         dev_(dev.id()),
         layer_(l.name),
         op_(op),
@@ -251,6 +255,48 @@ class ReduceKernel : public Kernel {
   bool noopEmpty_;
 };
 
+// ARGMAX / ARGMIN over one axis to INT64 indices.
+class ArgReduceKernel : public Kernel {
+ public:
+  ArgReduceKernel(ocl::Device& dev, const ir::Layer& l)
+      : st_(storageOf(l)),
+        k_(dev, kFile, storageOption(st_)),
+        layer_(l.name),
+        op_(l.attrs.s("op") == "ARGMIN" ? 1 : 0),
+        last_(l.attrs.i("select_last_index", 0) != 0 ? 1 : 0) {
+    const auto axes = l.attrs.ints("axes");
+    CLRT_CHECK(axes.size() == 1, kBuild, "REDUCE layer '", l.name, "': ", l.attrs.s("op"),
+               " needs one axis, got ", axes.size());
+    axis_ = axes[0];
+  }
+  void enqueue(const ExecArgs& args) override {
+    const DeviceTensor &x = args.inputs.at(0), &y = args.outputs.at(0);
+    requireStorage(x, st_, layer_, "input");
+    const int64_t rank = static_cast<int64_t>(x.dims.size());
+    CLRT_CHECK(rank > 0, kRuntime, "REDUCE layer '", layer_, "' needs a tensor, got a scalar");
+    const size_t axis =
+        static_cast<size_t>(normalizeAxis(axis_, rank, "REDUCE layer '" + layer_ + "' axes"));
+    const int64_t len = x.dims[axis], inner = prod(x.dims, axis + 1, x.dims.size());
+    const int64_t n = prod(x.dims, 0, axis) * inner;
+    toInt(volume(x.dims), layer_);
+    if (n == 0) return;
+    CLRT_CHECK(len > 0, kValue, "REDUCE layer '", layer_, "': ", op_ ? "ARGMIN" : "ARGMAX",
+               " over an empty axis of input ", dimsToString(x.dims));
+    std::lock_guard<std::mutex> lock(k_.mutex());
+    cl_kernel k = k_.get("arg_reduce");
+    ocl::setArgs(k, x.buf, y.buf, static_cast<cl_int>(n), static_cast<cl_int>(len),
+                 static_cast<cl_int>(inner), cl_int{op_}, cl_int{last_});
+    ocl::launch(args.queue, k, {gsize(n)});
+  }
+
+ private:
+  DataType st_;  // float storage (FLOAT/HALF): picks the program variant
+  KernelCache k_;
+  std::string layer_;
+  int op_, last_;
+  int64_t axis_ = 0;
+};
+
 // Input 0 is stored as the layer precision says (FLOAT, or HALF for FP16).
 bool floatInput(const ir::Layer& l, const std::vector<ir::TensorInfo>& in) {
   const std::optional<DataType> st = floatStorage(l);
@@ -300,6 +346,18 @@ void registerNormalizationTactics() {
         CLRT_CHECK(op >= 0, kBuild, "REDUCE layer '", l.name, "': unknown op '", l.attrs.s("op"),
                    "'");
         return std::make_unique<ReduceKernel>(dev, l, op);
+      },
+      kFloatHalf));
+  registerTactic(std::make_unique<FnTactic>(
+      "argreduce.axis", L::kREDUCE,
+      [](const ir::Layer& l, const std::vector<ir::TensorInfo>& in, const ocl::DeviceInfo&) {
+        const std::string op = l.attrs.s("op");
+        const std::optional<DataType> st = floatStorage(l);
+        return in.size() == 1 && (op == "ARGMAX" || op == "ARGMIN") && st &&
+               storedAs(l, in, 0, *st) && !in[0].dims.empty() && l.attrs.ints("axes").size() == 1;
+      },
+      [](const ir::Layer& l, ocl::Device& dev) -> std::unique_ptr<Kernel> {
+        return std::make_unique<ArgReduceKernel>(dev, l);
       },
       kFloatHalf));
 }

@@ -2,8 +2,8 @@
 // WHERE, all served by the program built from kernels/pointwise.cl: the FP32 one, or for FP16
 // layers its STORAGE_HALF variant (half storage, float arithmetic).
 #include <cmath>
-#include <limits>
 
+#include "clrt/core/kernel_codes.h"
 #include "clrt/tactics/compute_common.h"
 #include "clrt/tactics/run_errors.h"
 #include "clrt/tactics/strided.h"
@@ -18,44 +18,48 @@ int codeOf(const std::map<std::string, int>& table, const std::string& key) {
   return it == table.end() ? -1 : it->second;
 }
 
-// Codes shared with unary_op() in pointwise.cl (activations match the conv epilogue).
-const std::map<std::string, int>& activationCodes() {
-  static const std::map<std::string, int> m = {
-      {"RELU", 1}, {"LEAKY_RELU", 2},   {"CLIP", 3},       {"SIGMOID", 4},
-      {"TANH", 5}, {"HARD_SIGMOID", 6}, {"HARD_SWISH", 7}, {"GELU_ERF", 8},
-      {"ELU", 9},  {"SOFTPLUS", 10},    {"GELU_TANH", 11}};
-  return m;
-}
+// Codes of unary_op() in pointwise.cl past the activations (core/kernel_codes.h: 1..19).
 const std::map<std::string, int>& unaryCodes() {
   static const std::map<std::string, int> m = {
-      {"EXP", 20}, {"LOG", 21}, {"SQRT", 22}, {"RECIP", 23}, {"ABS", 24},  {"NEG", 25},
-      {"ERF", 26}, {"SIN", 27}, {"COS", 28},  {"FLOOR", 29}, {"CEIL", 30}, {"NOT", 31}};
+      {"EXP", 20},   {"LOG", 21},   {"SQRT", 22},  {"RECIP", 23}, {"ABS", 24},   {"NEG", 25},
+      {"ERF", 26},   {"SIN", 27},   {"COS", 28},   {"FLOOR", 29}, {"CEIL", 30},  {"NOT", 31},
+      {"TAN", 32},   {"ASIN", 33},  {"ACOS", 34},  {"ATAN", 35},  {"SINH", 36},  {"COSH", 37},
+      {"ASINH", 38}, {"ACOSH", 39}, {"ATANH", 40}, {"SIGN", 41},  {"ROUND", 42}, {"SOFTSIGN", 43},
+      {"ISNAN", 44}, {"ISINF", 45}};
   return m;
 }
 const std::map<std::string, int>& binaryCodes() {
-  static const std::map<std::string, int> m = {
-      {"SUM", 0}, {"SUB", 1},   {"PROD", 2},    {"DIV", 3},  {"POW", 4},  {"MAX", 5},
-      {"MIN", 6}, {"EQUAL", 7}, {"GREATER", 8}, {"LESS", 9}, {"AND", 10}, {"OR", 11}};
+  static const std::map<std::string, int> m = {{"SUM", 0},
+                                               {"SUB", 1},
+                                               {"PROD", 2},
+                                               {"DIV", 3},
+                                               {"POW", 4},
+                                               {"MAX", 5},
+                                               {"MIN", 6},
+                                               {"EQUAL", 7},
+                                               {"GREATER", 8},
+                                               {"LESS", 9},
+                                               {"AND", 10},
+                                               {"OR", 11},
+                                               {"MOD", 12},
+                                               {"FMOD", 13},
+                                               {"XOR", 14},
+                                               {"GREATER_OR_EQUAL", 15},
+                                               {"LESS_OR_EQUAL", 16},
+                                               {"SHIFT_LEFT", 17},
+                                               {"SHIFT_RIGHT", 18}};
   return m;
 }
+
+bool isCompare(int code) { return (code >= 7 && code <= 9) || code == 15 || code == 16; }
+bool isLogic(int code) { return code == 10 || code == 11 || code == 14; }
+bool isShift(int code) { return code == 17 || code == 18; }
 
 bool isInt(DataType t) { return t == DataType::kINT32 || t == DataType::kINT64; }
 bool rankOk(const std::vector<ir::TensorInfo>& in) {
   for (auto& t : in)
     if (t.dims.size() > static_cast<size_t>(kMaxKernelRank)) return false;
   return true;
-}
-
-// The activation parameters with ONNX's defaults where the importer left them out.
-std::pair<float, float> activationParams(const ir::Attrs& a, const std::string& type) {
-  const double inf = std::numeric_limits<float>::infinity();
-  double alpha = 0, beta = 0;
-  if (type == "LEAKY_RELU") alpha = 0.01;
-  if (type == "ELU") alpha = 1.0;
-  if (type == "CLIP") alpha = -inf, beta = inf;
-  if (type == "HARD_SIGMOID") alpha = 0.2, beta = 0.5;
-  if (type == "HARD_SWISH") alpha = 1.0 / 6.0, beta = 0.5;
-  return {static_cast<float>(a.f("alpha", alpha)), static_cast<float>(a.f("beta", beta))};
 }
 
 // Float-valued input i is stored as the layer precision says (FLOAT, or HALF for FP16).
@@ -92,6 +96,11 @@ class UnaryKernel : public Kernel {
     if (op_ == 31) {
       k = k_.get("not_b");
       ocl::setArgs(k, x.buf, args.outputs[0].buf, n);
+    } else if (op_ == 44 || op_ == 45) {
+      requireStorage(x, st_, layer_, "input");
+      k = k_.get("isclass_f");
+      ocl::setArgs(k, x.buf, args.outputs[0].buf, n, cl_int{op_}, cl_int{a_ != 0.0f},
+                   cl_int{b_ != 0.0f});
     } else if (!isInt(x.dtype)) {
       requireStorage(x, st_, layer_, "input");
       requireStorage(args.outputs[0], st_, layer_, "output");
@@ -133,7 +142,7 @@ class BinaryKernel : public Kernel {
     else
       p = packIndex(y.dims, {broadcastStrides(a.dims, y.dims), broadcastStrides(b.dims, y.dims)},
                     "layer '" + layer_ + "'");
-    const bool compare = op_ >= 7 && op_ <= 9 && a.dtype != DataType::kBOOL;
+    const bool compare = isCompare(op_) && a.dtype != DataType::kBOOL;
     const char* name = nullptr;
     switch (a.dtype) {
       case DataType::kFLOAT:
@@ -167,8 +176,8 @@ class BinaryKernel : public Kernel {
       ocl::setArgs(k, a.buf, b.buf, y.buf, n, cl_int{op_}, mode, p);
     ocl::launch(args.queue, k, {gsize(n)});
   }
-  // Integer DIV checks its divisors on the device.
-  bool reportsRunErrors() const override { return op_ == 3; }
+  // Integer DIV and MOD check their divisors on the device.
+  bool reportsRunErrors() const override { return op_ == 3 || op_ == 12 || op_ == 13; }
 
  private:
   DataType st_;  // float storage (FLOAT/HALF): picks the program variant
@@ -282,7 +291,7 @@ class WhereKernel : public Kernel {
 
 bool activationEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
                         const ocl::DeviceInfo&) {
-  return in.size() == 1 && floatOk(l, in, 0) && codeOf(activationCodes(), l.attrs.s("type")) > 0;
+  return in.size() == 1 && floatOk(l, in, 0) && findActivation(l.attrs.s("type")) != nullptr;
 }
 
 bool unaryEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
@@ -292,7 +301,7 @@ bool unaryEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
   const int code = codeOf(unaryCodes(), op);
   if (code < 0) return false;
   if (op == "NOT") return in[0].dtype == DataType::kBOOL;
-  if (op == "ABS" || op == "NEG") return floatOk(l, in, 0) || isInt(in[0].dtype);
+  if (op == "ABS" || op == "NEG" || op == "SIGN") return floatOk(l, in, 0) || isInt(in[0].dtype);
   return floatOk(l, in, 0);
 }
 
@@ -302,7 +311,9 @@ bool elementwiseEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& 
   const int code = codeOf(binaryCodes(), l.attrs.s("op"));
   const DataType t = in[0].dtype;
   if (code < 0) return false;
-  if (code >= 10 || t == DataType::kBOOL) return t == DataType::kBOOL && (code >= 10 || code == 7);
+  if (isLogic(code) || t == DataType::kBOOL)
+    return t == DataType::kBOOL && (isLogic(code) || code == 7);
+  if (isShift(code)) return isInt(t);
   return (floatOk(l, in, 0) && floatOk(l, in, 1)) || isInt(t);
 }
 
@@ -353,10 +364,11 @@ void registerPointwiseTactics() {
       "activation.pointwise", L::kACTIVATION, activationEligible,
       [](const ir::Layer& l, ocl::Device& dev) -> std::unique_ptr<Kernel> {
         const std::string type = l.attrs.s("type");
-        const int code = codeOf(activationCodes(), type);
-        CLRT_CHECK(code > 0, kBuild, "ACTIVATION layer '", l.name, "': unknown type '", type, "'");
-        auto [a, b] = activationParams(l.attrs, type);
-        return std::make_unique<UnaryKernel>(dev, l, code, a, b);
+        const ActivationInfo* act = findActivation(type);
+        CLRT_CHECK(act, kBuild, "ACTIVATION layer '", l.name, "': unknown type '", type, "'");
+        const auto a = static_cast<float>(l.attrs.f("alpha", act->alpha));
+        const auto b = static_cast<float>(l.attrs.f("beta", act->beta));
+        return std::make_unique<UnaryKernel>(dev, l, act->code, a, b);
       },
       kFloatHalf));
   registerTactic(std::make_unique<FnTactic>(
@@ -365,7 +377,10 @@ void registerPointwiseTactics() {
         const int code = codeOf(unaryCodes(), l.attrs.s("op"));
         CLRT_CHECK(code > 0, kBuild, "UNARY layer '", l.name, "': unknown op '", l.attrs.s("op"),
                    "'");
-        return std::make_unique<UnaryKernel>(dev, l, code, 0.0f, 0.0f);
+        // ISINF: which infinities count (ONNX detect_positive / detect_negative).
+        const float pos = static_cast<float>(l.attrs.i("detect_positive", 1));
+        const float neg = static_cast<float>(l.attrs.i("detect_negative", 1));
+        return std::make_unique<UnaryKernel>(dev, l, code, pos, neg);
       },
       kFloatHalf));
   registerTactic(std::make_unique<FnTactic>(

@@ -10,7 +10,9 @@ namespace clrt::tactics {
 namespace {
 
 constexpr const char* kFile = "pooling.cl";
-constexpr size_t kReduceWG = 128;  // GPOOL_WG in pooling.cl
+// The global pooling reduction's work-group size (GPOOL_WG of pooling.cl, a power of two),
+// passed as a build option.
+constexpr size_t kReduceWG = 128;
 
 struct PoolSpec {
   std::string layer;
@@ -22,15 +24,12 @@ struct PoolSpec {
 bool readSpec(const ir::Layer& l, PoolSpec* s) {
   s->layer = l.name;
   const std::optional<DataType> st = floatStorage(l);
-  if (!st) return false;
+  const std::optional<ir::PoolParams> p = ir::poolParams(l);
+  if (!st || !p) return false;
   s->st = *st;
-  const std::string type = l.attrs.s("type", "MAX");
-  if (type != "MAX" && type != "AVERAGE") return false;
-  s->is_max = type == "MAX";
-  s->global = l.attrs.i("global", 0) != 0;
-  s->count_include_pad = l.attrs.i("count_include_pad", 0) != 0;
-  if (s->global) return true;
-  return readPair(l.attrs, "window", 1, &s->win.kh, &s->win.kw) && readWindow(l.attrs, &s->win);
+  s->is_max = p->is_max, s->global = p->global, s->count_include_pad = p->count_include_pad;
+  s->win = p->win;
+  return true;
 }
 
 class PoolKernel : public Kernel {
@@ -38,7 +37,7 @@ class PoolKernel : public Kernel {
   PoolKernel(const ir::Layer& l, ocl::Device& dev) : gpu_(dev.info().is_gpu) {
     CLRT_CHECK(readSpec(l, &s_), kBuild, "pooling layer '", l.name,
                "' has attributes the pooling tactic does not support");
-    const std::string opts = storageOption(s_.st);
+    const std::string opts = storageOption(s_.st) + str(" -DGPOOL_WG=", kReduceWG);
     if (s_.global) {
       loop_ = ocl::KernelHandle(dev.kernel(kFile, opts, "global_pool_loop"));
       reduce_ = ocl::KernelHandle(dev.kernel(kFile, opts, "global_pool_reduce"));

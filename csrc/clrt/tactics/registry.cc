@@ -22,6 +22,7 @@ void ensureBuiltins() {
     registerPointwiseTactics();
     registerNormalizationTactics();
     registerMovementTactics();
+    registerScatterTactics();
     registerInt8Tactics();
     registerReformatTactics();
     registerQdqTactics();
@@ -40,6 +41,13 @@ std::vector<const Tactic*> tacticsFor(ir::LayerKind kind) {
     if (t->kind() == kind) out.push_back(t.get());
   std::stable_sort(out.begin(), out.end(),
                    [](const Tactic* a, const Tactic* b) { return a->priority() < b->priority(); });
+  return out;
+}
+
+std::vector<const Tactic*> allTactics() {
+  ensureBuiltins();
+  std::vector<const Tactic*> out;
+  for (auto& t : all()) out.push_back(t.get());
   return out;
 }
 

@@ -25,9 +25,10 @@ inline std::string describeRunError(const int32_t* rec, const std::string& layer
   const std::string where = "layer '" + layerName + "'";
   switch (rec[kKind]) {
     case kGatherIndex:
-      return "GATHER " + where + ": index " + std::to_string(value) +
-             " is out of range for an axis of size " + std::to_string(rec[kExtra]) + " (valid: -" +
-             std::to_string(rec[kExtra]) + " to " + std::to_string(rec[kExtra] - 1) + ")";
+      // GATHER and SCATTER layers alike.
+      return where + ": index " + std::to_string(value) + " is out of range for an axis of size " +
+             std::to_string(rec[kExtra]) + " (valid: -" + std::to_string(rec[kExtra]) + " to " +
+             std::to_string(rec[kExtra] - 1) + ")";
     case kIntDivByZero:
       return "ELEMENTWISE " + where + ": integer division by zero";
     default:

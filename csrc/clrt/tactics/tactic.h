@@ -65,6 +65,12 @@ class Tactic {
   virtual std::unique_ptr<Kernel> instantiate(const ir::Layer& layer, ocl::Device& dev) const = 0;
   // Order among eligible tactics when the builder does not time them (lower = preferred).
   virtual int priority() const { return 0; }
+  // False where the tactic runs correctly but is never the fastest on `dev` (the builder then
+  // offers it a layer only when the tactic filter names it: tests still run it there).
+  virtual bool worthOffering(const ocl::DeviceInfo& dev) const {
+    (void)dev;
+    return true;
+  }
   // The layer precisions (attrs "precision", see ir/network.h) this tactic implements. The
   // builder only offers a layer to tactics listing its precision; eligible() still checks the
   // input dtypes and the other attrs.
@@ -82,6 +88,7 @@ void registerTactic(std::unique_ptr<Tactic> t);
 // Eligible-or-not tactics of a kind, in priority order. Registers the built-ins on first use.
 std::vector<const Tactic*> tacticsFor(ir::LayerKind kind);
 const Tactic* findTactic(const std::string& name);  // nullptr if unknown
+std::vector<const Tactic*> allTactics();            // every kind, in registration order
 
 // Built-in tactic families, one per tactics/<family>.cc; called once by the registry.
 void registerConvolutionTactics();  // tactics/convolution.cc
@@ -99,6 +106,7 @@ void registerInt8Tactics();           // tactics/int8_*.cc: INT8 CONVOLUTION, MA
 void registerReformatTactics();       // tactics/reformat.cc: REFORMAT
 void registerQdqTactics();            // tactics/quantize_linear.cc: QUANTIZE, DEQUANTIZE
 void registerTensorCoreTactics();     // tactics/tensorcore.cc: NVIDIA mma.sync FP16/INT8 kernels
+void registerScatterTactics();        // tactics/scatter.cc: SCATTER, GATHER (mode ND)
 
 // Helpers shared by tactics.
 cl_mem uploadWeights(ocl::Device& dev, const HostTensor& t);  // float32 copy on the device

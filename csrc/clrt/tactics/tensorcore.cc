@@ -30,11 +30,12 @@ int dtCode(DataType t) {
 }
 
 std::string options(const ocl::DeviceInfo& dev, bool int8, bool conv, const Config& c,
-                    const Epilogue& ep, int out_dt, int res_dt, const std::string& extra) {
-  std::string o =
-      ep.options() + str(" -DTC_INT8=", int8 ? 1 : 0, " -DTC_CONV=", conv ? 1 : 0, " -DBM=", c.bm,
-                         " -DBN=", c.bn, " -DWARPS_M=", c.warps_m, " -DWARPS_N=", c.warps_n,
-                         " -DOUT_DT=", out_dt, " -DRES_DT=", std::max(res_dt, 0));
+                    const ir::EpilogueParams& ep, int out_dt, int res_dt,
+                    const std::string& extra) {
+  std::string o = epilogueOptions(ep) +
+                  str(" -DTC_INT8=", int8 ? 1 : 0, " -DTC_CONV=", conv ? 1 : 0, " -DBM=", c.bm,
+                      " -DBN=", c.bn, " -DWARPS_M=", c.warps_m, " -DWARPS_N=", c.warps_n,
+                      " -DOUT_DT=", out_dt, " -DRES_DT=", std::max(res_dt, 0));
   if (!extra.empty()) o += " " + extra;
   if (!dev.is_nvidia) o += " -DTC_EMULATE=1";
   return o;
@@ -52,21 +53,13 @@ std::vector<uint8_t> packHalf(const std::vector<float>& w, int64_t rows, int64_t
 }
 
 std::vector<uint8_t> packInt8(const std::vector<float>& w, int64_t rows, int64_t cols, int64_t prow,
-                              int64_t pcol, std::vector<float>* scales) {
+                              int64_t pcol, const std::string& layer, std::vector<float>* scales) {
+  const QuantRows q = quantizeRows(w, rows, cols, layer);
   std::vector<uint8_t> out(static_cast<size_t>(prow * pcol), 0);
-  scales->assign(static_cast<size_t>(rows), 1.0f);
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* row = &w[static_cast<size_t>(r * cols)];
-    float amax = 0.0f;
-    for (int64_t c = 0; c < cols; ++c) amax = std::max(amax, std::fabs(row[c]));
-    CLRT_CHECK(std::isfinite(amax), kBuild, "INT8 weights hold a non-finite value in row ", r);
-    const float s = amax > 0.0f ? amax / 127.0f : 1.0f;
-    (*scales)[static_cast<size_t>(r)] = s;
-    for (int64_t c = 0; c < cols; ++c) {
-      const float q = std::min(127.0f, std::max(-127.0f, std::rint(row[c] / s)));
-      out[static_cast<size_t>(r * pcol + c)] = static_cast<uint8_t>(static_cast<int8_t>(q));
-    }
-  }
+  for (int64_t r = 0; r < rows; ++r)
+    std::memcpy(&out[static_cast<size_t>(r * pcol)], &q.q[static_cast<size_t>(r * cols)],
+                static_cast<size_t>(cols));
+  *scales = q.scale;
   return out;
 }
 

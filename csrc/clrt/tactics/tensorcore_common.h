@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "clrt/tactics/compute_common.h"
+#include "clrt/tactics/weight_quant.h"
 
 namespace clrt::tactics::tc {
 
@@ -30,15 +31,15 @@ int dtCode(DataType t);
 
 // Build options for one program of tc_gemm.cl (the activation comes from `ep`).
 std::string options(const ocl::DeviceInfo& dev, bool int8, bool conv, const Config& c,
-                    const Epilogue& ep, int out_dt, int res_dt, const std::string& extra);
+                    const ir::EpilogueParams& ep, int out_dt, int res_dt, const std::string& extra);
 
 // Row-major [rows x cols] float weights as a zero-padded [prow x pcol] matrix, in half bits or,
-// for INT8, quantized per row (scale[r] = max|w_r| / 127, q = clamp(rint(w / scale), -127,
-// 127)); `scales` receives one scale per real row (1 for an all-zero row).
+// for INT8, quantized per row by quantizeRows (tactics/weight_quant.h; a non-finite weight is a
+// build error naming `layer`); `scales` receives one scale per real row.
 std::vector<uint8_t> packHalf(const std::vector<float>& w, int64_t rows, int64_t cols, int64_t prow,
                               int64_t pcol);
 std::vector<uint8_t> packInt8(const std::vector<float>& w, int64_t rows, int64_t cols, int64_t prow,
-                              int64_t pcol, std::vector<float>* scales);
+                              int64_t pcol, const std::string& layer, std::vector<float>* scales);
 
 // A device copy of `bytes` (at least 4 bytes).
 cl_mem upload(ocl::Device& dev, const std::vector<uint8_t>& bytes);

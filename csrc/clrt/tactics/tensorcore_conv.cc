@@ -22,24 +22,17 @@ struct Spec {
 // False when the layer is outside what tc_conv runs (group 1, 1-D/2-D, known activation, the
 // storage dtypes/scales of its precision).
 bool readSpec(const ir::Layer& l, bool int8, Spec* s) {
-  auto kit = l.weights.find("kernel");
-  if (kit == l.weights.end()) return false;
-  const Dims& kd = kit->second.dims;
-  if (kd.size() != 3 && kd.size() != 4) return false;
+  const std::optional<ir::ConvParams> p = ir::convParams(l);
+  if (!p || p->G != 1) return false;
   s->layer = l.name;
   s->int8 = int8;
-  s->K = kd[0];
-  s->C = kd[1];
-  s->R = s->win.kh = kd.size() == 4 ? kd[2] : 1;
-  s->S = s->win.kw = kd.back();
-  if (l.attrs.i("group", 1) != 1 || s->K < 1 || s->C < 1) return false;
-  if (!readWindow(l.attrs, &s->win)) return false;
-  auto ep = readEpilogue(l.attrs);
-  if (!ep) return false;
-  s->ep = *ep;
-  auto bit = l.weights.find("bias");
-  s->has_bias = bit != l.weights.end();
-  if (s->has_bias && bit->second.numel() != s->K) return false;
+  s->K = p->K;
+  s->C = p->Cg;
+  s->win = p->win;
+  s->R = p->win.kh;
+  s->S = p->win.kw;
+  s->ep = Epilogue(p->ep);
+  s->has_bias = p->has_bias;
   const DataType st = int8 ? DataType::kINT8 : DataType::kHALF;
   s->in_dt = inputDtype(l, 0, st);
   s->res_dt = inputDtype(l, 1, st);
@@ -80,7 +73,7 @@ class TcConvKernel : public Kernel {
               w[static_cast<size_t>((m * s_.C + c) * s_.R * s_.S + rs)];
     if (int8) {
       std::vector<float> sw;
-      weights_ = ocl::MemHandle(upload(dev, packInt8(wt, s_.K, ktot_, mrows, kpad_, &sw)));
+      weights_ = ocl::MemHandle(upload(dev, packInt8(wt, s_.K, ktot_, mrows, kpad_, l.name, &sw)));
       svec_ = ocl::MemHandle(uploadFloats(dev, sw));
     } else {
       weights_ = ocl::MemHandle(upload(dev, packHalf(wt, s_.K, ktot_, mrows, kpad_)));

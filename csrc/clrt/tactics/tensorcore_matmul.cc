@@ -3,6 +3,7 @@
 // batching/broadcasting, trans_a/trans_b, fused epilogue.
 #include <mutex>
 
+#include "clrt/tactics/matmul_plan.h"
 #include "clrt/tactics/tensorcore_common.h"
 
 namespace clrt::tactics::tc {
@@ -11,96 +12,20 @@ namespace {
 constexpr size_t kMaxBatchDims = 8;
 constexpr int64_t kMaxBatch = 65535;  // the grid's second dimension
 
-// The product of one run: op(A) is M x K, op(B) is K x N; batch dims NumPy-broadcast, size-1
-// ones dropped and neighbours merged when contiguous for both operands.
-struct Plan {
-  int64_t M = 1, N = 1, K = 1;
-  bool ta = false, tb = false;
-  int64_t lda = 1, ldb = 1;  // stored row lengths
-  std::vector<int64_t> bdims, a_bs, b_bs;
-  int64_t batch = 1;
-  Dims out;
-};
-
-Plan planOf(Dims da, Dims db, bool ta, bool tb, const std::string& layer) {
-  CLRT_CHECK(!da.empty() && !db.empty(), kRuntime, "matmul layer '", layer,
-             "': operands must have rank >= 1, got ", dimsToString(da), " and ", dimsToString(db));
-  Plan p;
-  const bool a1 = da.size() == 1, b1 = db.size() == 1;
-  if (a1) da = {1, da[0]}, ta = false;
-  if (b1) db = {db[0], 1}, tb = false;
-  const int64_t ra = da[da.size() - 2], ca = da.back(), rb = db[db.size() - 2], cb = db.back();
-  p.ta = ta, p.tb = tb;
-  p.M = ta ? ca : ra;
-  p.K = ta ? ra : ca;
-  p.N = tb ? rb : cb;
-  const int64_t Kb = tb ? cb : rb;
-  CLRT_CHECK(p.K == Kb, kRuntime, "matmul layer '", layer, "': inner dims differ (", p.K, " vs ",
-             Kb, ") for operands ", dimsToString(da), " and ", dimsToString(db));
-  p.lda = ca, p.ldb = cb;
-  const size_t nb = std::max(da.size(), db.size()) - 2;
-  Dims ba(nb, 1), bb(nb, 1);
-  std::copy(da.begin(), da.end() - 2, ba.begin() + (nb - (da.size() - 2)));
-  std::copy(db.begin(), db.end() - 2, bb.begin() + (nb - (db.size() - 2)));
-  std::vector<int64_t> sa(nb, 0), sb(nb, 0);
-  int64_t acc_a = ra * ca, acc_b = rb * cb;
-  for (size_t k = nb; k-- > 0;) {
-    CLRT_CHECK(ba[k] == bb[k] || ba[k] == 1 || bb[k] == 1, kRuntime, "matmul layer '", layer,
-               "': batch dims of ", dimsToString(da), " and ", dimsToString(db),
-               " do not broadcast");
-    sa[k] = ba[k] == 1 ? 0 : acc_a;
-    sb[k] = bb[k] == 1 ? 0 : acc_b;
-    acc_a *= ba[k];
-    acc_b *= bb[k];
-  }
-  for (size_t k = 0; k < nb; ++k) {
-    const int64_t d = std::max(ba[k], bb[k]);
-    p.out.push_back(d);
-    p.batch *= d;
-    if (d == 1) continue;
-    if (!p.bdims.empty() && p.a_bs.back() == sa[k] * d && p.b_bs.back() == sb[k] * d) {
-      p.bdims.back() *= d;
-      p.a_bs.back() = sa[k];
-      p.b_bs.back() = sb[k];
-    } else {
-      p.bdims.push_back(d);
-      p.a_bs.push_back(sa[k]);
-      p.b_bs.push_back(sb[k]);
-    }
-  }
-  if (!a1) p.out.push_back(p.M);
-  if (!b1) p.out.push_back(p.N);
-  return p;
-}
-
-struct Spec {
+struct Spec : ir::MatMulParams {
   std::string layer;
-  bool int8 = false, ta = false, tb = false, b_weights = false, has_bias = false, has_res = false;
-  Epilogue ep;
-  Dims b_dims;
-  int64_t bias_n = 0;
+  bool int8 = false;
   DataType in_dt = DataType::kHALF, res_dt = DataType::kHALF, out_dt = DataType::kHALF;
   float a_scale = 0, b_scale = 0, res_scale = 0, out_scale = 0;
   size_t res_index = 0;
 };
 
 bool readSpec(const ir::Layer& l, bool int8, Spec* s) {
+  const std::optional<ir::MatMulParams> p = ir::matMulParams(l);
+  if (!p) return false;
   s->layer = l.name;
+  static_cast<ir::MatMulParams&>(*s) = *p;
   s->int8 = int8;
-  s->ta = l.attrs.i("trans_a", 0) != 0;
-  s->tb = l.attrs.i("trans_b", 0) != 0;
-  auto kit = l.weights.find("kernel");
-  s->b_weights = kit != l.weights.end();
-  if (s->b_weights) s->b_dims = kit->second.dims;
-  auto bit = l.weights.find("bias");
-  s->has_bias = bit != l.weights.end();
-  if (s->has_bias) s->bias_n = bit->second.numel();
-  s->has_res = l.attrs.i("has_residual", 0) != 0;
-  auto ep = readEpilogue(l.attrs);
-  if (!ep) return false;
-  s->ep = *ep;
-  const size_t need = 1 + (s->b_weights ? 0 : 1) + (s->has_res ? 1 : 0);
-  if (l.inputs.size() < need) return false;
   // Constant weights are packed as one [N][K] matrix: 2-D only.
   if (s->b_weights && s->b_dims.size() != 2) return false;
   const DataType st = int8 ? DataType::kINT8 : DataType::kHALF;
@@ -149,7 +74,7 @@ class TcMatMulKernel : public Kernel {
       const int64_t npad = roundUp(wn_, kCfg.bn);
       if (int8) {
         std::vector<float> sw;
-        b_ = ocl::MemHandle(upload(dev, packInt8(bt, wn_, wk_, npad, wkpad_, &sw)));
+        b_ = ocl::MemHandle(upload(dev, packInt8(bt, wn_, wk_, npad, wkpad_, l.name, &sw)));
         svec_ = ocl::MemHandle(uploadFloats(dev, sw));
       } else {
         b_ = ocl::MemHandle(upload(dev, packHalf(bt, wn_, wk_, npad, wkpad_)));
@@ -187,7 +112,7 @@ class TcMatMulKernel : public Kernel {
       bbuf = a.inputs[1].buf;
       bd = a.inputs[1].dims;
     }
-    Plan p = planOf(A.dims, bd, s_.ta, s_.tb, s_.layer);
+    MatPlan p = planOf(A.dims, bd, s_.ta, s_.tb, s_.layer);
     CLRT_CHECK(Y.dims == p.out, kRuntime, "matmul layer '", s_.layer, "': output ",
                dimsToString(Y.dims), " should be ", dimsToString(p.out), " for ",
                dimsToString(A.dims), " x ", dimsToString(bd));

@@ -10,6 +10,7 @@ import numpy as np
 import clrt as trt
 
 from ..precision_spec import apply_layer_precisions
+from ..progress import Cancelled, nested
 
 EXPLICIT_BATCH = 1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH)
 _CALIBRATOR_BASES = (
@@ -142,6 +143,9 @@ class Session:
         self.model = model_bytes(model)
         self.logger = logger or trt.Logger(trt.Logger.ERROR)
         self.config = config
+        # progress_monitor=... is a config setting too: builds report to it, and clrt.accuracy's
+        # trials report their own phases (clrt.progress.Phase).
+        self.monitor = config.get("progress_monitor")
         if keep not in KEEP_TYPES:
             raise ValueError(f"keep: '{keep}'; expected one of {', '.join(KEEP_TYPES)}")
         self.keep = keep
@@ -206,6 +210,7 @@ class Session:
                 raise TypeError(f"clrt.accuracy: IBuilderConfig has no setting '{key}'")
             setattr(config, key, value)
         config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED
+        config.progress_monitor = nested(self.monitor)
         int8 = mode == "int8"
         calib = _reusing_calibrator(self.calibrator, self.sink) if int8 else None
         profile = self._profile(builder, calib.get_batch_size() if calib else 0)
@@ -223,8 +228,10 @@ class Session:
             config.set_flag(trt.BuilderFlag.PREFER_PRECISION_CONSTRAINTS)
         plan = builder.build_serialized_network(network, config)
         self.builds += 1
-        if plan is None:
-            raise trt.BuildError(f"clrt.accuracy: the {mode} build failed (see the log)")
+        if plan is None:  # clrt raises on failures; None is a progress monitor's cancellation
+            raise Cancelled(
+                f"clrt.accuracy: the {mode} build was cancelled by the progress monitor"
+            )
         return trt.Runtime(self.logger).deserialize_cuda_engine(plan)
 
     def run(self, engine, timings=None):

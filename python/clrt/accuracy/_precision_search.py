@@ -3,6 +3,7 @@ and a backward pass that drops every kept layer the budget does not need, so the
 any set of layers, not only a prefix or suffix of the network."""
 
 from ..precision_spec import apply_layer_precisions, parse_layer_precisions
+from ..progress import Phase
 from ._report import Report
 from ._search import _sensitivity, _session, _Trials, int8_groups
 
@@ -112,29 +113,24 @@ def search_precisions(
     metric (top-1 % with labels, output SNR dB without, or `metric(outputs, labels)`) is at
     least onnxruntime FP32's minus `budget`. Returns a PrecisionSearchResult."""
     session = _session(model, data, labels, calibrator, cache, keep, output, logger, config)
-    reference = session.metric(session.reference(), metric)
-    target = reference - budget
-    probe = session.build("int8")
-    trials = _Trials(session, int8_groups(session, probe), metric, measure_latency)
-    base = trials.evaluate((), "all INT8", engine=probe)
-    fp16 = trials.evaluate((), f"all {keep.upper()}", mode=keep)
-    ranking, keep_set = [], []
-    if base["metric"] < target:
-        rows, _ = _sensitivity(session, trials, ("all_but",), probe)
-        ranking = [r["layer"] for r in rows]
-
-        def ok(s):
-            return trials.evaluate(s)["metric"] >= target
-
-        lo, hi = 0, len(ranking)  # the top-lo prefix fails, the top-hi one is assumed to pass
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            lo, hi = (lo, mid) if ok(ranking[:mid]) else (mid, hi)
-        keep_set = ranking[:hi]
-        for g in reversed(list(keep_set)):  # least sensitive first
-            if len(keep_set) > 1 and ok([h for h in keep_set if h != g]):
-                keep_set = [h for h in keep_set if h != g]
-    best = trials.evaluate(keep_set)
+    # Steps: the baselines (all INT8, all `keep`), the sensitivity ranking, the search.
+    with Phase(session.monitor, "Precision search", 3) as phase:
+        reference = session.metric(session.reference(), metric)
+        target = reference - budget
+        probe = session.build("int8")
+        trials = _Trials(session, int8_groups(session, probe), metric, measure_latency)
+        base = trials.evaluate((), "all INT8", engine=probe)
+        fp16 = trials.evaluate((), f"all {keep.upper()}", mode=keep)
+        phase.step()
+        ranking, keep_set = [], []
+        if base["metric"] < target:
+            rows, _ = _sensitivity(session, trials, ("all_but",), probe)
+            ranking = [r["layer"] for r in rows]
+        phase.step()
+        if ranking:
+            keep_set = _search(session, trials, ranking, target)
+        best = trials.evaluate(keep_set)
+        phase.step()
     rows = list(trials.done.values())
     for r in rows:
         r["within_budget"] = r["metric"] >= target
@@ -154,6 +150,29 @@ def search_precisions(
     result.ranking = ranking
     result.calibration_cache = session.sink.cache
     return result
+
+
+def _search(session, trials, ranking, target):
+    """The top-ranked prefix that meets `target` (bisection), then its members dropped one by
+    one, least sensitive first, while the rest still meets it. The phase's step count is the
+    bound on trials (bisection plus one per member); it finishes early when fewer are needed."""
+    bound = max(1, len(ranking) - 1).bit_length() + len(ranking)
+    with Phase(session.monitor, "Search trials", bound) as phase:
+
+        def ok(s):
+            good = trials.evaluate(s)["metric"] >= target
+            phase.step()
+            return good
+
+        lo, hi = 0, len(ranking)  # the top-lo prefix fails, the top-hi one is assumed to pass
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            lo, hi = (lo, mid) if ok(ranking[:mid]) else (mid, hi)
+        keep_set = ranking[:hi]
+        for g in reversed(list(keep_set)):  # least sensitive first
+            if len(keep_set) > 1 and ok([h for h in keep_set if h != g]):
+                keep_set = [h for h in keep_set if h != g]
+    return keep_set
 
 
 def _quoted(name):

@@ -6,6 +6,7 @@ trial costs one build (from cached ranges and kernels) and one pass over the dat
 
 import numpy as np
 
+from ..progress import Phase
 from ._model import KEEP_TYPES, Session, engine_layers, snr_db
 from ._report import Report
 
@@ -100,17 +101,21 @@ def _sensitivity(session, trials, modes, probe):
     base = trials.evaluate((), "all INT8", engine=probe)
     rows = []
     groups = list(trials.groups)
-    for g in groups:
-        row = {"layer": g, "onnx_nodes": trials.groups[g]}
-        if "only" in modes:
-            only = trials.evaluate([h for h in groups if h != g], f"only {g} in INT8")
-            row["metric_only"] = only["metric"]
-        if "all_but" in modes:
-            but = trials.evaluate([g], f"keep {g}")
-            row["metric_all_but"] = but["metric"]
-            row["gain"] = but["metric"] - base["metric"]
-            row["output_snr_db_all_but"] = but["output_snr_db"]
-        rows.append(row)
+    n_modes = sum(m in modes for m in ("only", "all_but"))
+    with Phase(session.monitor, "Sensitivity trials", len(groups) * n_modes) as phase:
+        for g in groups:
+            row = {"layer": g, "onnx_nodes": trials.groups[g]}
+            if "only" in modes:
+                only = trials.evaluate([h for h in groups if h != g], f"only {g} in INT8")
+                row["metric_only"] = only["metric"]
+                phase.step()
+            if "all_but" in modes:
+                but = trials.evaluate([g], f"keep {g}")
+                row["metric_all_but"] = but["metric"]
+                row["gain"] = but["metric"] - base["metric"]
+                row["output_snr_db_all_but"] = but["output_snr_db"]
+                phase.step()
+            rows.append(row)
     rows.sort(key=lambda r: (-r.get("gain", 0.0), -r.get("output_snr_db_all_but", 0.0)))
     for i, r in enumerate(rows, 1):
         r["rank"] = i

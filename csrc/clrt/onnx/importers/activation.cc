@@ -1,5 +1,5 @@
 // Activation importers (kACTIVATION): Relu, LeakyRelu, Clip, Sigmoid, Tanh, HardSigmoid,
-// HardSwish, Elu, Softplus, Gelu.
+// HardSwish, Elu, Selu, Softplus, Gelu; PRelu from elementwise layers.
 #include <limits>
 
 #include "clrt/onnx/importer.h"
@@ -32,8 +32,22 @@ void importClip6(ImportContext& c) {
                 c.attrFloat("max", std::numeric_limits<float>::infinity()));
 }
 
-// Clip from opset 11: bounds are optional constant inputs; a missing one is unbounded.
+// Clip from opset 11: bounds are optional inputs; a missing one is unbounded. Bounds computed at
+// run time become elementwise MAX then MIN (min > max gives max, as ONNX specifies).
 void importClip11(ImportContext& c) {
+  const bool lowIn = c.hasInput(1) && !c.constant(1), highIn = c.hasInput(2) && !c.constant(2);
+  if (lowIn || highIn) {
+    int y = c.input(0);
+    const int hasHigh = c.hasInput(2);
+    if (c.hasInput(1)) {
+      ir::Layer& l = hasHigh ? c.addInternal(ir::LayerKind::kELEMENTWISE, {y, c.input(1)})
+                             : c.add(ir::LayerKind::kELEMENTWISE, {y, c.input(1)});
+      l.attrs.set("op", "MAX");
+      y = l.outputs[0];
+    }
+    if (hasHigh) c.add(ir::LayerKind::kELEMENTWISE, {y, c.input(2)}).attrs.set("op", "MIN");
+    return;
+  }
   const double lo = c.hasInput(1) ? c.constScalar(1, "Clip min") : -kInf;
   const double hi = c.hasInput(2) ? c.constScalar(2, "Clip max") : kInf;
   addActivation(c, "CLIP", lo, hi);
@@ -45,6 +59,31 @@ void importGelu(ImportContext& c) {
     reject(ErrorKind::kParse,
            "attribute 'approximate' must be 'none' or 'tanh', got '" + approx + "'");
   addActivation(c, approx == "tanh" ? "GELU_TANH" : "GELU_ERF", 0, 0);
+}
+
+// PRelu: y = x < 0 ? x * slope : x (a WHERE, so x's NaN and zeros pass unchanged). Before
+// version 7 a 1-D slope of C values is per channel (axis 1); from 7 it broadcasts as NumPy.
+void importPRelu(ImportContext& c) {
+  using ir::LayerKind;
+  const int x = c.input(0);
+  int slope = c.input(1);
+  const Dims xd = c.inputDims(0), sd = c.inputDims(1);
+  if (schemaVersion("PRelu", c.opset()) < 7 && sd.size() == 1 && xd.size() > 2 && sd[0] != 1) {
+    std::vector<int64_t> axes;
+    for (size_t k = 1; k + 1 < xd.size(); ++k) axes.push_back(static_cast<int64_t>(k));
+    ir::Layer& u = c.addInternal(LayerKind::kUNSQUEEZE, {slope});
+    u.attrs.set("axes", axes);
+    slope = u.outputs[0];
+  }
+  const DataType t = c.net().tensors[x].dtype;
+  const int zero = c.constantTensor(HostTensor::fromFloats({}, {0.0f}).castTo(t));
+  // Layer references die with the next layer added: keep tensor ids only.
+  ir::Layer& neg = c.addInternal(LayerKind::kELEMENTWISE, {x, zero});
+  neg.attrs.set("op", "LESS");
+  const int isNeg = neg.outputs[0];
+  ir::Layer& scaled = c.addInternal(LayerKind::kELEMENTWISE, {x, slope});
+  scaled.attrs.set("op", "PROD");
+  c.add(LayerKind::kWHERE, {isNeg, scaled.outputs[0], x});
 }
 
 }  // namespace
@@ -59,9 +98,15 @@ void registerActivationImporters() {
                    activation("HARD_SWISH", nullptr, 1.0 / 6.0, nullptr, 0.5));
   registerImporter("Elu", {6, 22}, activation("ELU", "alpha", 1.0, nullptr, 0));
   registerImporter("Softplus", {1, 22}, activation("SOFTPLUS", nullptr, 0, nullptr, 0));
+  // 1 and 6 differ in consumed_inputs only. beta carries gamma.
+  registerImporter(
+      "Selu", {1, 6, 22},
+      activation("SELU", "alpha", 1.67326319217681884765625, "gamma", 1.05070102214813232421875));
   registerImporter("Gelu", {20}, importGelu);
   registerImporter("Clip", {6}, importClip6);
   registerImporter("Clip", {11, 12, 13}, importClip11);
+  // 1 and 6 differ in consumed_inputs only; 9 and 16 add dtypes.
+  registerImporter("PRelu", {1, 6, 7, 9, 16}, importPRelu);
 }
 
 }  // namespace clrt::onnx

@@ -1,5 +1,5 @@
-// Elementwise importers: binary ops with NumPy broadcasting (kELEMENTWISE), variadic Sum/Max/Min
-// folded pairwise, and unary math (kUNARY).
+// Elementwise importers: binary ops with NumPy broadcasting (kELEMENTWISE) including Mod and
+// BitShift, variadic Sum/Max/Min folded pairwise and Mean, and unary math (kUNARY).
 #include <tuple>
 
 #include "clrt/onnx/importer.h"
@@ -64,6 +64,49 @@ Importer variadic(const char* op) {
   };
 }
 
+// Mean: the variadic sum divided by the input count (in the inputs' dtype).
+void importMean(ImportContext& c) {
+  const int n = c.numInputs();
+  if (n < 1) reject(ErrorKind::kParse, "needs at least 1 input");
+  int acc = c.input(0);
+  for (int i = 1; i < n; ++i) {
+    ir::Layer& l = c.addInternal(LayerKind::kELEMENTWISE, {acc, c.input(i)});
+    l.attrs.set("op", "SUM");
+    acc = l.outputs[0];
+  }
+  const DataType t = c.net().tensors[c.input(0)].dtype;  // acc's is not inferred yet
+  const int count = c.constantTensor(HostTensor::fromFloats({}, {float(n)}).castTo(t));
+  c.add(LayerKind::kELEMENTWISE, {acc, count}).attrs.set("op", "DIV");
+}
+
+// Mod: fmod=0 takes the divisor's sign (floor), fmod=1 the dividend's (C fmod).
+void importMod(ImportContext& c) {
+  if (c.numInputs() != 2) reject(ErrorKind::kParse, str("needs 2 inputs, got ", c.numInputs()));
+  const bool fmod = c.attrFlag("fmod", 0) != 0;
+  const DataType t = c.net().tensors[c.input(0)].dtype;
+  if (!fmod && schemaVersion("Mod", c.opset()) < 28 &&
+      (t == DataType::kFLOAT || t == DataType::kHALF))
+    reject(ErrorKind::kParse, "fmod must be 1 for floating-point inputs before opset 28");
+  const char* op = fmod ? "FMOD" : "MOD";
+  c.add(LayerKind::kELEMENTWISE, {c.input(0), c.input(1)}).attrs.set("op", op);
+}
+
+void importBitShift(ImportContext& c) {
+  if (c.numInputs() != 2) reject(ErrorKind::kParse, str("needs 2 inputs, got ", c.numInputs()));
+  const std::string dir = c.attrString("direction", "");
+  if (dir != "LEFT" && dir != "RIGHT")
+    reject(ErrorKind::kParse, str("attribute 'direction' must be LEFT or RIGHT, got '", dir, "'"));
+  c.add(LayerKind::kELEMENTWISE, {c.input(0), c.input(1)})
+      .attrs.set("op", dir == "LEFT" ? "SHIFT_LEFT" : "SHIFT_RIGHT");
+}
+
+void importIsInf(ImportContext& c) {
+  ir::Layer& l = c.add(LayerKind::kUNARY, {c.input(0)});
+  l.attrs.set("op", "ISINF");
+  l.attrs.set("detect_positive", c.attrFlag("detect_positive", 1));
+  l.attrs.set("detect_negative", c.attrFlag("detect_negative", 1));
+}
+
 // Family helper: a one-input math op.
 Importer unary(const char* op) {
   return [=](ImportContext& c) { c.add(LayerKind::kUNARY, {c.input(0)}).attrs.set("op", op); };
@@ -85,21 +128,38 @@ void registerElementwiseImporters() {
       {"Greater", "GREATER", compare},
       {"Less", "LESS", compare},
       {"And", "AND", {7}},
-      {"Or", "OR", {7}}};
+      {"Or", "OR", {7}},
+      {"Xor", "XOR", {7}}};
   for (const auto& [op, ew, vs] : binaries) registerImporter(op, vs, binary(ew));
   for (const auto& [op, ew, vs] : binaries)  // Add/Sub/Mul/Div 6; the others 1
     registerImporter(op, {vs == arith ? 6 : 1}, legacyBinary(ew));
+  registerImporter("GreaterOrEqual", {12, 16}, binary("GREATER_OR_EQUAL"));
+  registerImporter("LessOrEqual", {12, 16}, binary("LESS_OR_EQUAL"));
+  // 13 and 28 add dtypes; 28 defines the float cases of fmod=0 as the integer ones.
+  registerImporter("Mod", {10, 13, 28}, importMod);
+  registerImporter("BitShift", {11, 28}, importBitShift);  // 28: signed types
+  registerImporter("Mean", {6, 8, 13}, importMean);
   // Version 6 requires equal shapes (a case of the broadcasting import); 8 broadcasts.
   registerImporter("Sum", {6, 8, 13}, variadic("SUM"));
   registerImporter("Max", {6, 8, 12, 13}, variadic("MAX"));
   registerImporter("Min", {6, 8, 12, 13}, variadic("MIN"));
-  const std::vector<int> math{6, 13}, trig{7, 22};
+  const std::vector<int> math{6, 13}, trig{7, 22}, hyp{9, 22};
   const std::tuple<const char*, const char*, std::vector<int>> unaries[] = {
-      {"Sqrt", "SQRT", math},   {"Exp", "EXP", math},   {"Log", "LOG", math},
-      {"Abs", "ABS", math},     {"Neg", "NEG", math},   {"Reciprocal", "RECIP", math},
-      {"Floor", "FLOOR", math}, {"Ceil", "CEIL", math}, {"Erf", "ERF", {9, 13}},
-      {"Not", "NOT", {1}},      {"Sin", "SIN", trig},   {"Cos", "COS", trig}};
+      {"Sqrt", "SQRT", math},         {"Exp", "EXP", math},
+      {"Log", "LOG", math},           {"Abs", "ABS", math},
+      {"Neg", "NEG", math},           {"Reciprocal", "RECIP", math},
+      {"Floor", "FLOOR", math},       {"Ceil", "CEIL", math},
+      {"Erf", "ERF", {9, 13}},        {"Not", "NOT", {1}},
+      {"Sin", "SIN", trig},           {"Cos", "COS", trig},
+      {"Tan", "TAN", trig},           {"Asin", "ASIN", trig},
+      {"Acos", "ACOS", trig},         {"Atan", "ATAN", trig},
+      {"Sinh", "SINH", hyp},          {"Cosh", "COSH", hyp},
+      {"Asinh", "ASINH", hyp},        {"Acosh", "ACOSH", hyp},
+      {"Atanh", "ATANH", hyp},        {"Sign", "SIGN", {9, 13}},
+      {"Round", "ROUND", {11, 22}},   {"Softsign", "SOFTSIGN", {1, 22}},
+      {"IsNaN", "ISNAN", {9, 13, 20}}};
   for (const auto& [op, u, vs] : unaries) registerImporter(op, vs, unary(u));
+  registerImporter("IsInf", {10, 20}, importIsInf);
 }
 
 }  // namespace clrt::onnx

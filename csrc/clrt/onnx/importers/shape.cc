@@ -1,6 +1,6 @@
 // Shape and data-movement importers: Shape, Gather, Cast, Reshape, Flatten, Transpose, Squeeze,
 // Unsqueeze, Concat, Split, Slice, Identity, Dropout, Constant, ConstantOfShape, Range, Expand,
-// Where.
+// Where, Trilu, GatherElements, GatherND, Scatter, ScatterElements, ScatterND, Size, CastLike.
 #include "clrt/onnx/importer.h"
 
 namespace clrt::onnx {
@@ -156,8 +156,46 @@ void importShape(ImportContext& c) {
   if (c.hasAttr("end")) l.attrs.set("end", c.attrInt("end", 0));
 }
 
+// Size = the product of Shape: an INT64 scalar, folded when the dims are static, else computed
+// on the host from the run's dims.
+void importSize(ImportContext& c) {
+  const int shape = c.addInternal(LayerKind::kSHAPE, {c.input(0)}).outputs[0];
+  ir::Layer& l = c.add(LayerKind::kREDUCE, {shape});
+  l.attrs.set("op", "PROD");
+  l.attrs.set("axes", std::vector<int64_t>{});
+  l.attrs.set("keepdims", int64_t{0});
+  l.attrs.set("noop_with_empty_axes", int64_t{0});
+}
+
 void importGather(ImportContext& c) {
   c.add(LayerKind::kGATHER, {c.input(0), c.input(1)}).attrs.set("axis", c.attrInt("axis", 0));
+}
+
+void importGatherNd(ImportContext& c) {
+  ir::Layer& l = c.add(LayerKind::kGATHER, {c.input(0), c.input(1)});
+  l.attrs.set("mode", "ND");
+  l.attrs.set("batch_dims", c.attrInt("batch_dims", 0));  // from 12
+}
+
+// ScatterElements (mode ELEMENT, attr axis) and ScatterND (mode ND); reduction from 16.
+Importer scatter(const char* mode) {
+  return [=](ImportContext& c) {
+    const std::string r = c.attrString("reduction", "none");
+    if (r != "none" && r != "add" && r != "mul" && r != "max" && r != "min")
+      reject(ErrorKind::kParse, str("attribute 'reduction' must be none, add, mul, max or min, "
+                                    "got '",
+                                    r, "'"));
+    ir::Layer& l = c.add(LayerKind::kSCATTER, {c.input(0), c.input(1), c.input(2)});
+    l.attrs.set("mode", mode);
+    l.attrs.set("reduction", r);
+    if (mode == std::string("ELEMENT")) l.attrs.set("axis", c.attrInt("axis", 0));
+  };
+}
+
+void importGatherElements(ImportContext& c) {
+  ir::Layer& l = c.add(LayerKind::kGATHER, {c.input(0), c.input(1)});
+  l.attrs.set("axis", c.attrInt("axis", 0));
+  l.attrs.set("mode", "ELEMENT");
 }
 
 // Cast to `to` (a boundary dtype): the value is converted to `to` with ONNX's rules and, when
@@ -193,6 +231,31 @@ void importConstantOfShape(ImportContext& c) {
   c.add(LayerKind::kCONSTANT_OF_SHAPE, {c.input(0)}).weights["value"] = std::move(value);
 }
 
+// Trilu keeps x[..., i, j] where j - i >= k (upper) or j - i <= k (lower), else 0: a WHERE on
+// a mask comparing the constant j - i with k, which folds to a constant when k is one.
+void importTrilu(ImportContext& c) {
+  const Dims xd = c.inputDims(0);
+  if (xd.size() < 2)
+    reject(ErrorKind::kParse, str("input must have rank >= 2, got ", dimsToString(xd)));
+  const int64_t rows = xd[xd.size() - 2], cols = xd.back();
+  if (rows < 0 || cols < 0)
+    reject(ErrorKind::kUnsupported,
+           str("the last two dims must be static, input is ", dimsToString(xd)));
+  std::vector<int64_t> diff(static_cast<size_t>(rows * cols));
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j) diff[i * cols + j] = j - i;
+  const int d = c.constantTensor(HostTensor::fromInt64({rows, cols}, diff));
+  if (c.hasInput(1) && c.net().tensors[c.input(1)].dtype != DataType::kINT64)
+    reject(ErrorKind::kParse, "k (input 1) must be an INT64 scalar");
+  const int k = c.hasInput(1) ? c.input(1) : c.constantTensor(HostTensor::scalarInt64(0));
+  ir::Layer& mask = c.addInternal(LayerKind::kELEMENTWISE, {d, k});
+  mask.attrs.set("op", c.attrFlag("upper", 1) ? "GREATER_OR_EQUAL" : "LESS_OR_EQUAL");
+  const int keep = mask.outputs[0];  // `mask` dies with the next layer added
+  const int x = c.input(0);
+  const int zero = c.constantTensor(HostTensor(c.net().tensors[x].dtype, {}));
+  c.add(LayerKind::kWHERE, {keep, x, zero});
+}
+
 }  // namespace
 
 void registerShapeImporters() {
@@ -215,7 +278,14 @@ void registerShapeImporters() {
   registerImporter("Unsqueeze", layout, importUnsqueeze13);
   registerImporter("Constant", {1, 9, 11, 12, 13, 19, 21, 23, 24, 25}, importConstant);
   registerImporter("Shape", {1, 13, 15, 19, 21, 23, 24, 25}, importShape);
+  registerImporter("Size", {1, 13, 19, 21, 23, 24, 25}, importSize);
   registerImporter("Gather", {1, 11, 13}, importGather);
+  registerImporter("GatherElements", {11, 13}, importGatherElements);  // 13 adds dtypes
+  registerImporter("GatherND", {11, 12, 13}, importGatherNd);
+  // Scatter 9 and 11 are ScatterElements without reduction; 16 adds add/mul, 18 max/min.
+  registerImporter("Scatter", {9, 11}, scatter("ELEMENT"));
+  registerImporter("ScatterElements", {11, 13, 16, 18}, scatter("ELEMENT"));
+  registerImporter("ScatterND", {11, 13, 16, 18}, scatter("ND"));
   // 19's saturate and 24's round_mode only concern float8 targets, which are refused.
   registerImporter("Cast", {6, 9, 13, 19, 21, 23, 24, 25, 28}, importCast);
   registerImporter("CastLike", {15, 19, 21, 23, 24, 25}, importCastLike);
@@ -224,6 +294,7 @@ void registerShapeImporters() {
   registerImporter("Range", {11, 27}, passInputs(LayerKind::kRANGE, 3));
   registerImporter("Expand", {8, 13}, passInputs(LayerKind::kEXPAND, 2));
   registerImporter("Where", {9, 16}, passInputs(LayerKind::kWHERE, 3));
+  registerImporter("Trilu", {14}, importTrilu);
 }
 
 }  // namespace clrt::onnx

@@ -105,6 +105,13 @@ def test_systematic_edits_never_crash(precision, request):
     assert counts.get("refused", 0) > len(trials) // 3 and counts.get("same", 0) > 0, counts
 
 
+def test_engine_from_another_clrt_version_refused_naming_both(plan, fields):
+    f = field(fields, "clrt version", plan, trt.__version__.encode())
+    other = b"9" * f.size  # same length: every other field stays where it is
+    text = refused(edited(plan, f.offset, other), f"this is clrt {trt.__version__}")
+    assert f"engine file from clrt {other.decode()}" in text, text
+
+
 def test_output_flag_without_output_list_entry(plan, fields):
     flags = [f for f in fields if f.name.endswith("output flag") and value_of(plan, f) == 0]
     assert flags

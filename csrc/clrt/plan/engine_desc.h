@@ -11,15 +11,22 @@
 #include "clrt/core/types.h"
 #include "clrt/ir/network.h"
 
-namespace clrt::runtime {
+namespace clrt::plan {
 
 struct ShapeRange {
   Dims min, opt, max;
 };
 
-// One optimization profile: a range per input that has dynamic dims.
+// Values of a shape-tensor input (TensorRT's set_shape_input): elementwise min <= opt <= max.
+struct ValueRange {
+  std::vector<int64_t> min, opt, max;
+};
+
+// One optimization profile: a range per input that has dynamic dims, and a value range per
+// shape-tensor input.
 struct Profile {
   std::map<std::string, ShapeRange> shapes;
+  std::map<std::string, ValueRange> values;
 };
 
 struct EngineDesc {
@@ -37,4 +44,4 @@ struct EngineDesc {
   int32_t profiling_verbosity = 0;     // ProfilingVerbosity: 0 layer names, 1 none, 2 detailed
 };
 
-}  // namespace clrt::runtime
+}  // namespace clrt::plan

@@ -10,11 +10,7 @@ import sys
 import clrt as trt
 import numpy as np
 import pytest
-from clrt import _exec_report
-from clrt._exec_calib import CALIBRATOR_MISSING, CalibError, calibrators_available, load_calib_data
 from clrt._exec_options import UsageError, parse_args
-from clrt._exec_report import INSPECTOR_MISSING
-from clrt._exec_run import LayerProfile
 from clrt.clrtexec import main
 from helpers import MODELS, assert_close, ort_run, parse_network
 
@@ -51,115 +47,6 @@ def engine_file(tmp_path_factory):
 
 
 # ---- flag parsing ----
-
-
-def test_every_flag_parses():
-    a = parse_args(
-        [
-            "--onnx=m.onnx",
-            "--saveEngine=e.plan",
-            "--fp16",
-            "--int8",
-            "--calib=c.cache",
-            "--calibData=d",
-            "--layerPrecisions=*:fp16,conv:fp32",
-            "--layerOutputTypes=conv:fp16+fp32",
-            "--precisionConstraints=obey",
-            "--shapes=input:2x1x28x28",
-            "--minShapes=input:1x1x28x28",
-            "--optShapes=input:2x1x28x28",
-            "--maxShapes=input:4x1x28x28",
-            "--memPoolSize=workspace:64",
-            "--timingCacheFile=t.cache",
-            "--builderOptimizationLevel=2",
-            "--iterations=7",
-            "--warmUp=5",
-            "--duration=0.5",
-            "--avgRuns=3",
-            "--percentile=50,99.9",
-            "--dumpProfile",
-            "--exportProfile=p.json",
-            "--dumpLayerInfo",
-            "--exportLayerInfo=l.json",
-            "--exportOutput=o.json",
-            "--loadInputs=input:x.npy",
-            "--noDataTransfers",
-            "--separateProfileRun",
-            "--verbose",
-            "--device=1",
-        ]
-    )
-    assert (a.onnx, a.saveEngine, a.calib, a.calibData) == ("m.onnx", "e.plan", "c.cache", "d")
-    assert a.fp16 and a.int8 and a.dumpProfile and a.dumpLayerInfo and a.verbose
-    assert a.noDataTransfers and a.separateProfileRun and a.profile_layers
-    assert a.layerPrecisions == {"*": trt.DataType.HALF, "conv": trt.DataType.FLOAT}
-    assert a.layerOutputTypes == {"conv": [trt.DataType.HALF, trt.DataType.FLOAT]}
-    assert a.precisionConstraints == "obey" and a.shapes == {"input": (2, 1, 28, 28)}
-    assert a.profile == {"input": ((1, 1, 28, 28), (2, 1, 28, 28), (4, 1, 28, 28))}
-    assert a.memPoolSize == {"workspace": 64 << 20} and a.timingCacheFile == "t.cache"
-    assert (a.builderOptimizationLevel, a.iterations, a.warmUp, a.duration) == (2, 7, 5.0, 0.5)
-    assert a.avgRuns == 3 and a.percentile == [50.0, 99.9]
-    assert (a.exportProfile, a.exportLayerInfo, a.exportOutput) == ("p.json", "l.json", "o.json")
-    assert a.loadInputs == {"input": "x.npy"} and a.device == 1
-    b = parse_args(["--loadEngine=e.plan", "--best", "--device=PoCL"])
-    assert b.loadEngine == "e.plan" and b.fp16 and b.int8 and b.device == "PoCL"
-    assert (b.iterations, b.warmUp, b.duration, b.avgRuns) == (10, 200.0, 3.0, 10)
-    assert b.percentile == [90.0, 95.0, 99.0] and b.precisionConstraints == "none"
-
-
-@pytest.mark.parametrize(
-    "argv, expected",
-    [
-        (["--memPoolSize=workspace:512K"], {"memPoolSize": {"workspace": 512 << 10}}),
-        (["--memPoolSize=workspace:1.5G"], {"memPoolSize": {"workspace": 3 << 29}}),
-        (["--shapes='in:put':1x2,b:3"], {"shapes": {"in:put": (1, 2), "b": (3,)}}),
-        (["--optShapes=x:2x3"], {"profile": {"x": ((2, 3), (2, 3), (2, 3))}}),
-        (["--minShapes=x:1x3", "--maxShapes=x:4x3"], {"profile": {"x": ((1, 3), (4, 3), (4, 3))}}),
-        (["--shapes=x:5x3"], {"profile": {"x": ((5, 3), (5, 3), (5, 3))}}),
-    ],
-)
-def test_flag_values(argv, expected):
-    a = parse_args(["--onnx=m.onnx", *argv])
-    for key, value in expected.items():
-        assert getattr(a, key) == value
-
-
-@pytest.mark.parametrize(
-    "argv, message",
-    [
-        (["--onnx=m.onnx", "--noSuchFlag"], "unrecognized arguments: --noSuchFlag"),
-        (["--onnx=m.onnx", "--fp1"], "unrecognized arguments: --fp1"),
-        (["--onnx=m.onnx", "--shapes=input:1x3xA"], "argument --shapes: bad dims '1x3xA'"),
-        (["--onnx=m.onnx", "--shapes=input"], "argument --shapes: 'input' is not name:"),
-        (["--onnx=m.onnx", "--maxShapes=x:-1x3"], "argument --maxShapes: bad dims"),
-        (["--onnx=m.onnx", "--layerPrecisions=a:bf16"], "--layerPrecisions: type 'bf16'"),
-        (["--onnx=m.onnx", "--layerOutputTypes=a:fp17"], "--layerOutputTypes: unknown type"),
-        (["--onnx=m.onnx", "--precisionConstraints=always"], "--precisionConstraints: invalid"),
-        (["--onnx=m.onnx", "--iterations=0"], "--iterations: 0 is out of range"),
-        (["--onnx=m.onnx", "--warmUp=soon"], "--warmUp: 'soon' is not a number"),
-        (["--onnx=m.onnx", "--builderOptimizationLevel=6"], "must be in \\[0, 5\\]"),
-        (["--onnx=m.onnx", "--percentile=101"], "--percentile: '101' is not a list"),
-        (["--onnx=m.onnx", "--memPoolSize=dlaSRAM:1"], "pool 'dlaSRAM' has no clrt"),
-        (["--onnx=m.onnx", "--memPoolSize=workspace:lots"], "bad size 'lots'"),
-        (["--onnx=m.onnx", "--calibData=d"], "--calibData calibrates INT8"),
-        (["--onnx=m.onnx", "--minShapes=x:4x3", "--maxShapes=x:2x3"], "min <= opt <= max"),
-        (["--onnx=m.onnx", "--loadEngine=e"], "exactly one of --onnx"),
-        ([], "exactly one of --onnx"),
-    ],
-)
-def test_usage_errors_name_the_flag(argv, message):
-    with pytest.raises(UsageError, match=message):
-        parse_args(argv)
-
-
-def test_usage_error_exits_2(capsys):
-    code, out, err = run(capsys, f"--onnx={MODEL}", "--shapes=input:1xQ")
-    assert code == 2 and "usage: clrtexec" in err and "argument --shapes" in err and not out
-
-
-def test_help_exits_0_and_explains_timing(capsys):
-    code, out, _ = run(capsys, "--help")
-    assert code == 0 and "host timers" in out and "--layerPrecisions" in out
 
 
 def test_missing_files_exit_1(capsys, engine_file, tmp_path):
@@ -319,7 +206,7 @@ def test_export_profile_sums_to_gpu_compute_time(capsys, engine_file, tmp_path):
 
 def test_layer_info(capsys, engine_file, tmp_path):
     info = tmp_path / "layers.json"
-    code, out, err = run(
+    code, out, _ = run(
         capsys,
         f"--loadEngine={engine_file}",
         "--dumpLayerInfo",
@@ -328,12 +215,6 @@ def test_layer_info(capsys, engine_file, tmp_path):
         *RUN,
     )
     assert code == 0
-    with open(engine_file, "rb") as f:
-        engine = trt.Runtime(trt.Logger()).deserialize_cuda_engine(f.read())
-    if _exec_report.layer_info(engine) is None:
-        assert f"--dumpLayerInfo and --exportLayerInfo: not done: {INSPECTOR_MISSING}" in err
-        assert not info.exists()
-        return
     layers = json.loads(info.read_text())["Layers"]
     assert layers and all(isinstance(layer, dict) for layer in layers)
     for layer in layers:
@@ -341,62 +222,22 @@ def test_layer_info(capsys, engine_file, tmp_path):
     assert "Layer precisions:" in out
 
 
-class _Log:
-    def __init__(self):
-        self.lines = []
-
-    def info(self, msg):
-        self.lines.append(msg)
-
-
-def test_inspector_json_feeds_layer_info_and_profile_columns(monkeypatch):
-    # The inspector's JSON as the engine inspector issue specifies it, through a stand-in engine.
-    info = {
-        "Layers": [
-            {
-                "Name": "conv",
-                "LayerType": "CONVOLUTION",
-                "Precision": "INT8",
-                "TacticName": "conv.int8_direct",
-                "Inputs": [{"Name": "x", "Dimensions": [1, 3, 8, 8], "Format/Datatype": "Int8"}],
-                "Outputs": [{"Name": "y", "Dimensions": [1, 4, 8, 8], "Format/Datatype": "Float"}],
-            }
-        ],
-        "Bindings": ["x", "y"],
-    }
-
-    class Inspector:
-        def get_engine_information(self, fmt):
-            assert fmt == "JSON"
-            return json.dumps(info)
-
-    class Engine:
-        def create_engine_inspector(self):
-            return Inspector()
-
-    fmt = type("LayerInformationFormat", (), {"JSON": "JSON"})
-    monkeypatch.setattr(trt, "LayerInformationFormat", fmt, raising=False)
-    got = _exec_report.layer_info(Engine())
-    assert got == info and _exec_report.precision_counts(got) == {"INT8": 1}
-    log = _Log()
-    _exec_report.dump_layer_info(log, got)
-    assert "  conv [CONVOLUTION] (x[1x3x8x8; Int8]) -> (y[1x4x8x8; Float]); Precision: INT8, " in (
-        "\n".join(log.lines)
-    )
-    profile = LayerProfile()
-    profile.add([("conv", 1.5)], 1.6)
-    log = _Log()
-    _exec_report.dump_profile(log, profile, got)
-    row = next(line for line in log.lines if line.strip().startswith("conv "))
-    assert row.split()[-2:] == ["INT8", "conv.int8_direct"]
-
-
 # ---- precisions, INT8 ----
 
 
-def test_timing_cache_warns(capsys, tmp_path):
-    code, _, err = run(capsys, f"--onnx={MODEL}", f"--timingCacheFile={tmp_path / 't'}", *FAST)
-    assert code == 0 and "--timingCacheFile: clrt has no timing cache yet" in err
+def test_timing_cache_file_is_written_and_reused(capsys, tmp_path):
+    cache = tmp_path / "t.cache"
+    timed = [f"--onnx={MODEL}", f"--timingCacheFile={cache}", *RUN, "--iterations=3"]
+    code, out, err = run(capsys, *timed)
+    assert code == 0 and cache.stat().st_size > 0, out + err
+    assert "Saved timing cache" in out + err and "Loaded timing cache" not in out + err
+    first = cache.read_bytes()
+    code, out, err = run(capsys, *timed)
+    assert code == 0 and f"Loaded timing cache from {cache}" in out + err, out + err
+    assert cache.read_bytes() == first  # every timing came from the file: nothing new to add
+    cache.write_bytes(b"not a timing cache")
+    code, out, err = run(capsys, *timed)
+    assert code == 0 and "--timingCacheFile:" in err and "starting a new cache" in err, err
 
 
 def test_int8_without_calibration_warns_loudly(capsys):
@@ -467,9 +308,6 @@ def test_calib_data_writes_cache_with_progress(capsys, tmp_path):
         "--shapes=input:4x1x28x28",
         *FAST,
     )
-    if not calibrators_available():
-        assert code == 1 and CALIBRATOR_MISSING in err
-        return
     assert code == 0, out + err
     assert "3/3 batches" in err and "[calib] |" in err and "PLACEHOLDERS" not in err
     assert cache.read_text().startswith("TRT-") and "EntropyCalibration2" in cache.read_text()
@@ -484,24 +322,6 @@ def test_no_range_refinement_flag(capfd, tmp_path):
     for flag, refined in (([], True), (["--noRangeRefinement"], False)):
         code, out, err = run(capfd, *argv, "--verbose", *flag, *FAST)
         assert code == 0 and ("range refinement" in out + err) == refined, out + err
-
-
-def test_calib_data_files(tmp_path):
-    shape = {"input": (-1, 1, 28, 28)}
-    np.save(tmp_path / "one.npy", np.zeros((1, 28, 28), np.float64))  # one sample, no batch axis
-    got = load_calib_data(tmp_path / "one.npy", shape)
-    assert got["input"].shape == (1, 1, 28, 28) and got["input"].dtype == np.float32
-    np.save(tmp_path / "bad.npy", np.zeros((4, 1, 28, 27), np.float32))
-    with pytest.raises(CalibError, match=r"have shape \(1, 28, 27\); the input takes"):
-        load_calib_data(tmp_path / "bad.npy", shape)
-    per_input = tmp_path / "per_input"
-    per_input.mkdir()
-    for name in ("a", "b"):
-        np.save(per_input / f"{name}.npy", np.ones((3, 2), np.float32))
-    got = load_calib_data(per_input, {"a": (-1, 2), "b": (-1, 2)})
-    assert sorted(got) == ["a", "b"] and got["a"].shape == (3, 2)
-    with pytest.raises(CalibError, match="one <input name>.npy per input"):
-        load_calib_data(per_input, {"a": (-1, 2), "c": (-1, 2)})
 
 
 def test_device_flag(capsys):
@@ -566,19 +386,6 @@ def test_workspace_sets_the_pool_and_unknown_flags_stay_usage_errors(capsys):
         parse_args([f"--onnx={MODEL}", "--workspace=16", "--memPoolSize=workspace:8"])
     code, _, err = run(capsys, f"--onnx={MODEL}", "--noSuchTrtexecFlag", *FAST)
     assert code == 2 and "unrecognized arguments: --noSuchTrtexecFlag" in err
-
-
-@pytest.mark.parametrize(
-    "spec, message",
-    [
-        ("fp32:hwc8", "format 'hwc8' in 'fp32:hwc8': clrt's I/O tensors are row major only"),
-        ("fp64:chw", "'fp64:chw' is not type:format"),
-        ("fp32", "'fp32' is not type:format"),
-    ],
-)
-def test_io_formats_outside_linear_are_refused(spec, message):
-    with pytest.raises(UsageError, match=re.escape(message)):
-        parse_args([f"--onnx={MODEL}", f"--inputIOFormats={spec}"])
 
 
 def test_io_formats_count_must_match_the_inputs(capsys):

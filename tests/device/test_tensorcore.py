@@ -1,6 +1,7 @@
 # Tensor-core tactics (conv/matmul .tc_fp16 / .tc_int8): FP16 and INT8 engines vs NumPy and
 # onnxruntime, and the builder really choosing them. Runs where the current OpenCL device is
 # NVIDIA; elsewhere only with CLRT_TC_EMULATE=1 (the mma emulated in local memory: slow).
+import json
 import os
 
 import clrt as trt
@@ -26,21 +27,10 @@ FP16_REL = 4e-3
 INT8_REL = 0.06
 
 
-class Recorder(trt.ILogger):
-    """Keeps the tactic each layer ends with (the builder's last VERBOSE "chose" line for it)."""
-
-    def __init__(self):
-        trt.ILogger.__init__(self)
-        self.layers = {}
-
-    def log(self, severity, msg):
-        if msg.startswith("layer '") and "): chose " in msg:
-            layer = msg[len("layer '") :].split("' (", 1)[0]
-            self.layers[layer] = msg.split("): chose ", 1)[1].split()[0]
-
-    @property
-    def chosen(self):
-        return list(self.layers.values())
+def chosen(engine):
+    """The tactic of every layer, from the engine inspector (built with DETAILED verbosity)."""
+    info = engine.create_engine_inspector().get_engine_information(trt.LayerInformationFormat.JSON)
+    return [layer.get("TacticName", "") for layer in json.loads(info)["Layers"]]
 
 
 def rel_err(got, ref):
@@ -48,7 +38,8 @@ def rel_err(got, ref):
     return float(np.abs(np.asarray(got, np.float64) - ref).max() / np.abs(ref).max())
 
 
-def build(builder, network, config, log):
+def build(builder, network, config):
+    config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED  # tactics in the inspector
     plan = builder.build_serialized_network(network, config)
     assert plan is not None, "build_serialized_network returned None"
     return deserialize(bytes(plan))
@@ -65,7 +56,7 @@ def build(builder, network, config, log):
 def test_fp16_matmul_two_inputs(a_shape, b_shape, trans_b):
     """One MatrixMultiply of two activations in FP16: matmul.tc_fp16 against NumPy. The network
     I/O is FLOAT (the builder reformats to HALF); inputs are half-representable values."""
-    log = Recorder()
+    log = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(log)
     network = builder.create_network(EXPLICIT_BATCH)
     a = network.add_input("a", trt.float32, a_shape)
@@ -76,8 +67,8 @@ def test_fp16_matmul_two_inputs(a_shape, b_shape, trans_b):
     network.mark_output(out)
     config = make_config(builder, opt_level=0)
     config.set_flag(trt.BuilderFlag.FP16)
-    engine = build(builder, network, config, log)
-    assert "matmul.tc_fp16" in log.chosen, log.chosen
+    engine = build(builder, network, config)
+    assert "matmul.tc_fp16" in chosen(engine), chosen(engine)
     rng = np.random.default_rng(0)
     x = rng.uniform(-1, 1, a_shape).astype(np.float16).astype(np.float32)
     y = rng.uniform(-1, 1, b_shape).astype(np.float16).astype(np.float32)
@@ -123,12 +114,12 @@ def test_fp16_conv_net():
     rng = np.random.default_rng(1)
     model = conv_net(rng)
     x = rng.uniform(-1, 1, (4, 3, 30, 26)).astype(np.float32)
-    log = Recorder()
+    log = trt.Logger(trt.Logger.WARNING)
     builder, network, _ = parse_network(model, logger=log)
     config = make_config(builder, opt_level=0)
     config.set_flag(trt.BuilderFlag.FP16)
-    engine = build(builder, network, config, log)
-    assert log.chosen.count("conv.tc_fp16") == 4, log.chosen
+    engine = build(builder, network, config)
+    assert chosen(engine).count("conv.tc_fp16") == 4, chosen(engine)
     got = engine.create_execution_context().infer({"input": x})["output"]
     ref = ort_run(model, {"input": x})["output"]
     assert rel_err(got, ref) < FP16_REL * 2
@@ -157,7 +148,7 @@ def test_int8_conv_net():
     model = conv_net(rng)
     x = rng.uniform(-1, 1, (4, 3, 30, 26)).astype(np.float32)
     ranges = all_ranges(model, {"input": x})
-    log = Recorder()
+    log = trt.Logger(trt.Logger.WARNING)
     builder, network, _ = parse_network(model, logger=log)
     tensors = {}
     for i in range(network.num_inputs):
@@ -171,8 +162,8 @@ def test_int8_conv_net():
             t.set_dynamic_range(-ranges[name], ranges[name])
     config = make_config(builder, opt_level=0)
     config.set_flag(trt.BuilderFlag.INT8)
-    engine = build(builder, network, config, log)
-    assert log.chosen.count("conv.tc_int8") >= 3, log.chosen
+    engine = build(builder, network, config)
+    assert chosen(engine).count("conv.tc_int8") >= 3, chosen(engine)
     got = engine.create_execution_context().infer({"input": x})["output"]
     ref = ort_run(model, {"input": x})["output"]
     assert rel_err(got, ref) < INT8_REL
@@ -191,7 +182,7 @@ def test_int8_matmul_weights():
     model = make_model(nodes, [("input", (70, 96))], [("output", (70, 80))], {"w": w, "b": bias})
     x = rng.uniform(-1, 1, (70, 96)).astype(np.float32)
     ranges = all_ranges(model, {"input": x})
-    log = Recorder()
+    log = trt.Logger(trt.Logger.WARNING)
     builder, network, _ = parse_network(model, logger=log)
     network.get_input(0).set_dynamic_range(-ranges["input"], ranges["input"])
     for li in range(network.num_layers):
@@ -200,8 +191,8 @@ def test_int8_matmul_weights():
             out.set_dynamic_range(-ranges[out.name], ranges[out.name])
     config = make_config(builder, opt_level=0)
     config.set_flag(trt.BuilderFlag.INT8)
-    engine = build(builder, network, config, log)
-    assert "matmul.tc_int8" in log.chosen, log.chosen
+    engine = build(builder, network, config)
+    assert "matmul.tc_int8" in chosen(engine), chosen(engine)
     got = engine.create_execution_context().infer({"input": x})["output"]
     ref = np.maximum(x.astype(np.float64) @ w + bias, 0)
     assert rel_err(got, ref) < INT8_REL / 2

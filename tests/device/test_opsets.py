@@ -1,16 +1,12 @@
 # Old and new operator versions: models at opsets 7 to 10 (the attribute forms that later became
-# inputs) and at the newest opsets, vs onnxruntime; the parser's opset and version refusals.
-import clrt as trt
+# inputs) and at the newest opsets, vs onnxruntime. The parser's opset and version refusals are
+# in tests/unit/test_importer_checks.py.
 import numpy as np
 import pytest
 from helpers import (
-    EXPLICIT_BATCH,
-    LOGGER,
     assert_close,
     build_engine,
     make_model,
-    model_bytes,
-    parser_errors,
     run_and_compare,
 )
 from onnx import helper as oh
@@ -149,38 +145,3 @@ def test_legacy_broadcast_opset6():
     ch = (slice(None), None, None)
     n = (r - inits["mu"][ch]) / np.sqrt(inits["v"][ch] + 1e-5) * inits["sc"][ch] + inits["bi"][ch]
     assert_close(got["z"], n.mean(axis=3, keepdims=True))
-
-
-def _errors(model):
-    network = trt.Builder(LOGGER).create_network(EXPLICIT_BATCH)
-    parser = trt.OnnxParser(network, LOGGER)
-    assert not parser.parse(model_bytes(model))
-    return parser_errors(parser)
-
-
-@pytest.mark.parametrize("opset", [0, 99])
-def test_opset_outside_range_is_refused(opset):
-    model = make_model([N("Relu", ["x"], ["y"])], [X], ["y"], opset=7)
-    model.opset_import[0].version = opset  # onnx.helper refuses opsets it does not know
-    errors = _errors(model)
-    assert len(errors) == 1 and f"opset {opset} is not supported" in errors[0], errors
-    assert "clrt reads opsets 1 to " in errors[0], errors
-
-
-def test_operator_version_without_importer_is_refused():
-    errors = _errors(make_model([N("Relu", ["x"], ["y"])], [X], ["y"], opset=5))
-    want = "unsupported operator version Relu-1 (selected by opset 5; clrt imports Relu versions"
-    assert want + " 6, 13, 14)" in errors[0], errors
-
-
-def test_operator_newer_than_the_opset_is_refused():
-    nodes = [N("LayerNormalization", ["x", "s"], ["y"])]
-    errors = _errors(make_model(nodes, [X], ["y"], {"s": w(5)}, opset=16))
-    assert "LayerNormalization is not defined at opset 16 (ONNX adds it at 17)" in errors[0]
-
-
-def test_training_dropout_is_refused():
-    nodes = [N("Dropout", ["x", "r", "t"], ["y"])]
-    inits = {"r": np.float32(0.5), "t": np.array(True)}
-    errors = _errors(make_model(nodes, [X], ["y"], inits, opset=13))
-    assert "training_mode must be a constant false" in errors[0], errors

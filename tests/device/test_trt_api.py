@@ -58,7 +58,7 @@ def test_tensor_formats_and_locations(engine):
 def test_engine_properties(engine):
     assert engine.refittable is False
     assert engine.num_optimization_profiles == 1
-    assert engine.get_tensor_profile_shape("input", 0) == [s for s in BATCH["input"]]
+    assert engine.get_tensor_profile_shape("input", 0) == list(BATCH["input"])
 
 
 @pytest.mark.parametrize("verbosity", ["DETAILED", "LAYER_NAMES_ONLY", "NONE"])

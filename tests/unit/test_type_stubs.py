@@ -4,28 +4,39 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
-from helpers import ROOT
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
 
 EXAMPLES = ["calibrate_seed000.py", "calibrate_seed003.py", "int8_sample_classic.py", "run_onnx.py"]
 
 
-def mypy(tmp_path, *files):
+@pytest.fixture(scope="module")
+def cache_dir(request, tmp_path_factory):
+    """mypy's cache, kept in pytest's cache between runs (NumPy's stubs take most of the time;
+    mypy revalidates every entry against its source)."""
+    cache = getattr(request.config, "cache", None)
+    return cache.mkdir("mypy") if cache else tmp_path_factory.mktemp("mypy_cache")
+
+
+def mypy(cache_dir, *files):
     """(returncode, report) of mypy checking `files` for Python 3.10 against the repository's
     stubs (python/clrt/*.pyi); third-party packages without types (onnx, torch) are Any."""
     env = dict(os.environ, MYPYPATH=str(ROOT / "python"))
     cmd = [sys.executable, "-m", "mypy", "--python-version", "3.10", "--ignore-missing-imports"]
-    cmd += ["--cache-dir", str(tmp_path / "mypy_cache"), "--no-color-output", *map(str, files)]
+    cmd += ["--cache-dir", str(cache_dir), "--no-color-output", *map(str, files)]
     p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, check=False)
     return p.returncode, p.stdout + p.stderr
 
 
-def test_examples_type_check(tmp_path):
-    code, report = mypy(tmp_path, *(ROOT / "examples" / f for f in EXAMPLES))
+def test_examples_type_check(cache_dir):
+    code, report = mypy(cache_dir, *(ROOT / "examples" / f for f in EXAMPLES))
     assert code == 0, report
 
 
-def test_misuse_is_reported(tmp_path):
+def test_misuse_is_reported(cache_dir, tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text(
         textwrap.dedent(
@@ -44,7 +55,7 @@ def test_misuse_is_reported(tmp_path):
             """
         )
     )
-    code, report = mypy(tmp_path, bad)
+    code, report = mypy(cache_dir, bad)
     assert code == 1, report
     assert 'bad.py:10: error: Argument 1 to "memcpy_htod" has incompatible type "str"' in report
     assert "bad.py:12: error: Incompatible types in assignment" in report

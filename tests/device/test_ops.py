@@ -3,9 +3,7 @@
 Runtime + context.infer) and onnxruntime on the same seeded random inputs. Tolerance unless a
 case says otherwise: FP32 |clrt - ort| <= 1e-5 + 1e-4 * |ort|; integer and bool outputs exact.
 
-Cases marked optional cover ops beyond the issue's scope: they are skipped when the parser does
-not register the op, and run (and must pass) as soon as it does. test_every_registered_op_is_
-covered fails when the parser registers an op that no case here uses.
+test_every_registered_op_is_covered fails when the parser registers an op that no case here uses.
 """
 
 import functools
@@ -18,6 +16,7 @@ import pytest
 from helpers import ATOL, EXPLICIT_BATCH, RTOL, make_model, run_and_compare
 from onnx import defs
 from onnx import helper as oh
+from test_ops_batch_a import covered_ops as batch_a_ops
 
 N = oh.make_node
 I64_MAX = np.iinfo(np.int64).max
@@ -42,7 +41,6 @@ class Case:
     rtol: float = RTOL
     atol: float = ATOL
     profiles: dict = None
-    optional: bool = False  # outside the issue scope: skipped while the parser lacks the op
     ops: set = field(default_factory=set)
 
 
@@ -83,14 +81,13 @@ def i64(*v):
     return np.array(v, np.int64)
 
 
-def unary(op, shape=(2, 3, 4, 5), opset=17, lo=-3.0, hi=3.0, tag="", optional=False, **attrs):
+def unary(op, shape=(2, 3, 4, 5), opset=17, lo=-3.0, hi=3.0, tag="", **attrs):
     case(
         f"{op}{tag}",
         [N(op, ["x"], ["y"], **attrs)],
         [("x", shape)],
         opset=opset,
         ranges={"x": (lo, hi)},
-        optional=optional,
     )
 
 
@@ -635,7 +632,7 @@ case(
     opset=11,
 )
 
-# ---- ops beyond the issue's scope: run when registered ---------------------------------------
+# ---- ops beyond the first operator issue's scope ----------------------------------------------
 
 for op, lo, hi in (
     ("Exp", -3, 3),
@@ -650,11 +647,11 @@ for op, lo, hi in (
     ("Elu", -3, 3),
     ("Softplus", -5, 5),
 ):
-    unary(op, lo=lo, hi=hi, optional=True)
-unary("Gelu", lo=-4, hi=4, opset=20, optional=True)
-unary("Gelu", lo=-4, hi=4, opset=20, tag="-tanh", approximate="tanh", optional=True)
-unary("LogSoftmax", lo=-5, hi=5, axis=-1, optional=True)
-unary("GlobalMaxPool", optional=True)
+    unary(op, lo=lo, hi=hi)
+unary("Gelu", lo=-4, hi=4, opset=20)
+unary("Gelu", lo=-4, hi=4, opset=20, tag="-tanh", approximate="tanh")
+unary("LogSoftmax", lo=-5, hi=5, axis=-1)
+unary("GlobalMaxPool")
 for op in ("ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceSumSquare", "ReduceL2"):
     case(
         f"{op}-axes",
@@ -663,13 +660,12 @@ for op in ("ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceSumSquare
         inits={"a": i64(1)},
         opset=18,
         ranges={"x": (0.5, 1.5)},
-        optional=True,
     )
 case("Sum-3-broadcast", [N("Sum", ["a", "b", "c"], ["y"])],
-     [("a", (2, 3, 4)), ("b", (3, 1)), ("c", (4,))], optional=True)  # fmt: skip
-case("Sum-1", [N("Sum", ["a"], ["y"])], [("a", (2, 3))], opset=13, optional=True)
+     [("a", (2, 3, 4)), ("b", (3, 1)), ("c", (4,))])  # fmt: skip
+case("Sum-1", [N("Sum", ["a"], ["y"])], [("a", (2, 3))], opset=13)
 for op in ("Max", "Min"):
-    case(op, [N(op, ["a", "b"], ["y"])], [("a", (2, 3, 4)), ("b", (3, 1))], optional=True)
+    case(op, [N(op, ["a", "b"], ["y"])], [("a", (2, 3, 4)), ("b", (3, 1))])
 for op in ("Equal", "Greater", "Less"):
     case(
         op,
@@ -677,7 +673,6 @@ for op in ("Equal", "Greater", "Less"):
         [("a", (2, 3), np.int64), ("b", (3,), np.int64)],
         outputs=(("y", None, np.bool_),),
         ranges={"a": (0, 2), "b": (0, 2)},
-        optional=True,
     )
 for op in ("And", "Or"):
     case(
@@ -685,28 +680,24 @@ for op in ("And", "Or"):
         [N(op, ["a", "b"], ["y"])],
         [("a", (2, 3), np.bool_), ("b", (2, 3), np.bool_)],
         outputs=(("y", None, np.bool_),),
-        optional=True,
     )
 case(
     "Not",
     [N("Not", ["a"], ["y"])],
     [("a", (2, 3), np.bool_)],
     outputs=(("y", None, np.bool_),),
-    optional=True,
 )
 case(
     "Where",
     [N("Greater", ["x", "zero"], ["c"]), N("Where", ["c", "x", "a"], ["y"])],
     [("x", (2, 3)), ("a", (3,))],
     inits={"zero": np.float32(0)},
-    optional=True,
 )
 case(
     "Expand",
     [N("Expand", ["x", "s"], ["y"])],
     [("x", (3, 1))],
     inits={"s": i64(2, 3, 4)},
-    optional=True,
 )
 case(
     "Range-ConstantOfShape",
@@ -720,7 +711,6 @@ case(
     ],
     [("x", (2, 5))],
     inits={"s": i64(1).reshape(()), "l": i64(11).reshape(()), "d": i64(2).reshape(())},
-    optional=True,
 )
 
 
@@ -776,10 +766,6 @@ case(
 
 @pytest.mark.parametrize("c", CASES, ids=[c.id for c in CASES])
 def test_op(c):
-    if c.optional:
-        missing = sorted(op for op in c.ops if not _supported(op))
-        if missing:
-            pytest.skip(f"op(s) {missing} not registered by the parser (outside issue scope)")
     run_and_compare(c.model, c.feeds, c.rtol, c.atol, profiles=c.profiles)
 
 
@@ -796,7 +782,7 @@ def test_op_untimed(c):
 
 
 def covered_ops():
-    return set().union(*(c.ops for c in CASES))
+    return set().union(*(c.ops for c in CASES)) | batch_a_ops()
 
 
 def test_scope_ops_registered():
@@ -805,14 +791,14 @@ def test_scope_ops_registered():
 
 
 def test_every_registered_op_is_covered():
-    """A new importer without a case here fails this test."""
+    """A new importer without a case here or in tests/device/test_ops_batch_a.py fails this test."""
     all_ops = sorted({s.name for s in defs.get_all_schemas_with_history() if s.domain == ""})
     registered = {op for op in all_ops if _supported(op)}
     listed = set(trt.OnnxParser.supported_operators())
     assert all(_supported(op) for op in listed), "supported_operators and supports_operator differ"
     registered |= listed
     uncovered = sorted(registered - covered_ops())
-    assert not uncovered, f"registered ops with no case in tests/test_ops.py: {uncovered}"
+    assert not uncovered, f"registered ops with no case in tests/device/test_ops*.py: {uncovered}"
     assert not _supported("NoSuchOp"), "supports_operator accepts an unknown op type"
 
 

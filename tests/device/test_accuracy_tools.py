@@ -317,7 +317,8 @@ def test_cli_classes_json(tmp_path, calib_images, test_set):
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout)
     assert len(report["rows"]) == 10 and sum(r["count"] for r in report["rows"]) == 128
-    assert "[calib]" in out.stderr  # the progress bar
+    assert "[calib]" in out.stderr  # the calibrator's batch bar
+    assert "Tactic timing" in out.stderr  # the build's phases (clrt.progress.TqdmMonitor)
 
 
 INTERRUPTED_BUILD = """

@@ -11,7 +11,6 @@ from helpers import (
     deserialize,
     fmnist,
     ort_run,
-    parse_network,
 )
 from onnx import numpy_helper
 
@@ -219,17 +218,6 @@ def test_network_introspection(hand_network):
     assert all(names) and len(set(names)) == len(names), "tensor names must be unique"
 
 
-def test_parsed_network_introspection(builder):
-    _, network, _ = parse_network(CNN, builder)
-    assert network.num_inputs == 1 and network.num_outputs == 1
-    inp, out = network.get_input(0), network.get_output(0)
-    assert inp.name == "input" and tuple(inp.shape) == (-1, 1, 28, 28)
-    assert out.name == "logits" and tuple(out.shape) == (-1, 10)
-    assert inp.dtype == trt.float32 and out.dtype == trt.float32
-    types = {network.get_layer(i).type for i in range(network.num_layers)}
-    assert trt.LayerType.CONVOLUTION in types and trt.LayerType.POOLING in types
-
-
 def test_engine_introspection(hand_engine):
     e = hand_engine
     assert e.num_io_tensors == 3
@@ -242,13 +230,3 @@ def test_engine_introspection(hand_engine):
     assert e.get_tensor_dtype("logits") == trt.float32
     assert trt.nptype(e.get_tensor_dtype("logits")) == np.float32
     assert e.num_layers >= 1
-
-
-def test_layer_builders_validate_arguments(builder):
-    network = builder.create_network(EXPLICIT_BATCH)
-    x = network.add_input("x", trt.float32, (1, 3, 8, 8))
-    with pytest.raises((ValueError, TypeError)):
-        # kernel holds 4*3*3*3 values, the call says 5 output maps
-        network.add_convolution_nd(x, 5, (3, 3), np.zeros((4, 3, 3, 3), np.float32), None)
-    with pytest.raises(ValueError, match="x"):
-        network.add_input("x", trt.float32, (1, 3, 8, 8))  # duplicate name

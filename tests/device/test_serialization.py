@@ -8,7 +8,7 @@ import textwrap
 import clrt as trt
 import numpy as np
 import pytest
-from helpers import MODELS, ROOT, build_plan, deserialize, fmnist, make_model
+from helpers import MODELS, ROOT, build_plan, checksum64, deserialize, fmnist, make_model
 from onnx import helper as oh
 
 CNN = MODELS / "fmnist_cnn.onnx"
@@ -21,18 +21,6 @@ PROFILE = {"input": ((1, 1, 28, 28), (8, 1, 28, 28), (16, 1, 28, 28))}
 # checksum (plan/byte_io.h) and first checks the mirror against an untouched file.
 MAGIC, HEADER = b"CLRTENG\0", 28
 MASK = (1 << 64) - 1
-
-
-def checksum64(data):
-    h, prime = 1469598103934665603, 1099511628211
-    full = len(data) // 8 * 8
-    for word in np.frombuffer(data[:full], "<u8").tolist():
-        h = ((h ^ word) * prime) & MASK
-        h ^= h >> 29
-    for b in data[full:]:
-        h = ((h ^ b) * prime) & MASK
-        h ^= h >> 29
-    return ((h ^ len(data)) * prime) & MASK
 
 
 def read_string(plan, at):

@@ -1,0 +1,42 @@
+// The timing cache: measured milliseconds per (layer signature, tactic) for one device, so
+// identical layers are timed once per build and later builds reuse earlier timings
+// (TensorRT's ITimingCache: create, serialize, combine, reset).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace clrt::builder {
+
+class TimingCache {
+ public:
+  // `device`: the fingerprint (device and clrt version) the timings are valid for; empty until
+  // the first build stamps it.
+  explicit TimingCache(std::string device = "") : device_(std::move(device)) {}
+  // Reads serialize()'s bytes; throws kValue naming what is wrong with them.
+  static std::shared_ptr<TimingCache> deserialize(const uint8_t* data, size_t size);
+  std::vector<uint8_t> serialize() const;
+
+  std::optional<double> lookup(const std::string& key, const std::string& tactic) const;
+  void insert(const std::string& key, const std::string& tactic, double ms);
+  // Adds `other`'s entries this cache lacks; false (nothing added) when the devices differ and
+  // `ignoreMismatch` is false.
+  bool combine(const TimingCache& other, bool ignoreMismatch);
+  void reset();
+  size_t size() const;  // (signature, tactic) entries
+  std::string device() const;
+  // Stamps an unstamped cache; true when the cache is (now) for `device`.
+  bool claim(const std::string& device);
+
+ private:
+  mutable std::mutex mu_;
+  std::string device_;
+  std::map<std::string, std::map<std::string, double>> entries_;
+};
+
+}  // namespace clrt::builder

@@ -1,0 +1,167 @@
+// Importers that compose existing layers: LpNormalization, InstanceNormalization,
+// MeanVarianceNormalization (reductions and broadcast arithmetic), SpaceToDepth and DepthToSpace
+// (reshape, transpose, reshape) and EyeLike (a constant).
+#include "clrt/onnx/importer.h"
+
+namespace clrt::onnx {
+namespace {
+
+using ir::LayerKind;
+
+// Tensor ids only: a layer reference dies with the next layer added.
+int binary(ImportContext& c, const char* op, int a, int b) {
+  ir::Layer& l = c.addInternal(LayerKind::kELEMENTWISE, {a, b});
+  l.attrs.set("op", op);
+  return l.outputs[0];
+}
+
+int reduce(ImportContext& c, const char* op, int x, const std::vector<int64_t>& axes) {
+  ir::Layer& l = c.addInternal(LayerKind::kREDUCE, {x});
+  l.attrs.set("op", op);
+  l.attrs.set("axes", axes);
+  l.attrs.set("keepdims", int64_t{1});
+  return l.outputs[0];
+}
+
+int scalar(ImportContext& c, DataType t, float v) {
+  return c.constantTensor(HostTensor::fromFloats({}, {v}).castTo(t));
+}
+
+// y = x / ||x||_p along one axis (p 1 or 2); an all-zero slice stays 0 (its norm counts as 1,
+// as onnxruntime's).
+void importLpNorm(ImportContext& c) {
+  const int64_t p = c.attrInt("p", 2);
+  if (p != 1 && p != 2) reject(ErrorKind::kParse, str("attribute 'p' must be 1 or 2, got ", p));
+  const int64_t rank = static_cast<int64_t>(c.inputDims(0).size());
+  const int64_t axis = normalizeAxis(c.attrInt("axis", -1), rank, "attribute 'axis'");
+  const int x = c.input(0);
+  const int norm = reduce(c, p == 1 ? "L1" : "L2", x, {axis});
+  const DataType t = c.net().tensors[x].dtype;
+  const int zero = binary(c, "EQUAL", norm, scalar(c, t, 0.0f));
+  const int one = scalar(c, t, 1.0f);
+  const int safe = c.addInternal(LayerKind::kWHERE, {zero, one, norm}).outputs[0];
+  c.add(LayerKind::kELEMENTWISE, {x, safe}).attrs.set("op", "DIV");
+}
+
+// (x - mean) / sqrt(var + epsilon) over the spatial dims of [N, C, ...] (a NORMALIZATION with
+// unit scale), then * scale[c] + B[c] with both reshaped to [C, 1, ...] for broadcasting.
+void importInstanceNorm(ImportContext& c) {
+  const Dims xd = c.inputDims(0);
+  const int64_t rank = static_cast<int64_t>(xd.size());
+  if (rank < 3)
+    reject(ErrorKind::kParse, str("input must be [N, C, D1, ...], got ", dimsToString(xd)));
+  const Dims spatial(xd.begin() + 2, xd.end());
+  if (!isStatic(spatial))
+    reject(ErrorKind::kUnsupported,
+           str("the spatial dims must be static, input is ", dimsToString(xd)));
+  ir::Layer& n = c.addInternal(LayerKind::kNORMALIZATION, {c.input(0)});
+  n.attrs.set("axis", int64_t{2});
+  n.attrs.set("epsilon", static_cast<double>(c.attrFloat("epsilon", 1e-5f)));
+  n.weights["scale"] = HostTensor::fromFloats(spatial, std::vector<float>(volume(spatial), 1.0f));
+  const int normed = n.outputs[0];
+  std::vector<int64_t> trailing;
+  for (int64_t k = 1; k < rank - 1; ++k) trailing.push_back(k);
+  auto perChannel = [&](int i) {
+    ir::Layer& u = c.addInternal(LayerKind::kUNSQUEEZE, {c.input(i)});
+    u.attrs.set("axes", trailing);
+    return u.outputs[0];
+  };
+  const int scaled = binary(c, "PROD", normed, perChannel(1));
+  c.add(LayerKind::kELEMENTWISE, {scaled, perChannel(2)}).attrs.set("op", "SUM");
+}
+
+// (x - mean) / sqrt(mean((x - mean)^2)) over `axes` (default N and the spatial dims).
+void importMvn(ImportContext& c) {
+  const int x = c.input(0);
+  const std::vector<int64_t> axes = c.attrInts("axes", {0, 2, 3});
+  const int centred = binary(c, "SUB", x, reduce(c, "MEAN", x, axes));
+  const int var = reduce(c, "MEAN", binary(c, "PROD", centred, centred), axes);
+  ir::Layer& root = c.addInternal(LayerKind::kUNARY, {var});
+  root.attrs.set("op", "SQRT");
+  const int sd = root.outputs[0];
+  c.add(LayerKind::kELEMENTWISE, {centred, sd}).attrs.set("op", "DIV");
+}
+
+// Reshape to `split`, transpose by `perm`, reshape to `out` (all static).
+void blockShuffle(ImportContext& c, const Dims& split, const std::vector<int64_t>& perm,
+                  const Dims& out) {
+  ir::Layer& r = c.addInternal(LayerKind::kRESHAPE, {c.input(0)});
+  r.attrs.set("shape", std::vector<int64_t>(split.begin(), split.end()));
+  const int a = r.outputs[0];
+  ir::Layer& t = c.addInternal(LayerKind::kTRANSPOSE, {a});
+  t.attrs.set("perm", perm);
+  const int b = t.outputs[0];
+  c.add(LayerKind::kRESHAPE, {b}).attrs.set("shape", std::vector<int64_t>(out.begin(), out.end()));
+}
+
+// [N, C, H, W] and the blocksize, checked static and 4-D.
+Dims blockInput(ImportContext& c, int64_t& bs) {
+  const Dims x = c.inputDims(0);
+  bs = c.requireAttrInt("blocksize");
+  if (x.size() != 4 || !isStatic(x) || bs < 1)
+    reject(ErrorKind::kUnsupported,
+           str("needs a static 4-D input and blocksize >= 1, got ", dimsToString(x), ", ", bs));
+  return x;
+}
+
+std::string blockMode(ImportContext& c) {
+  const std::string mode = c.attrString("mode", "DCR");
+  if (mode != "DCR" && mode != "CRD")
+    reject(ErrorKind::kParse, str("attribute 'mode' must be DCR or CRD, got '", mode, "'"));
+  return mode;
+}
+
+void importDepthToSpace(ImportContext& c) {
+  int64_t b = 0;
+  const Dims x = blockInput(c, b);
+  const int64_t N = x[0], C = x[1], H = x[2], W = x[3];
+  if (C % (b * b) != 0)
+    reject(ErrorKind::kParse, str("channels ", C, " are not a multiple of blocksize^2 ", b * b));
+  const Dims out{N, C / (b * b), H * b, W * b};
+  if (blockMode(c) == "DCR")
+    blockShuffle(c, {N, b, b, C / (b * b), H, W}, {0, 3, 4, 1, 5, 2}, out);
+  else
+    blockShuffle(c, {N, C / (b * b), b, b, H, W}, {0, 1, 4, 2, 5, 3}, out);
+}
+
+void importSpaceToDepth(ImportContext& c) {
+  int64_t b = 0;
+  const Dims x = blockInput(c, b);
+  const int64_t N = x[0], C = x[1], H = x[2], W = x[3];
+  if (H % b != 0 || W % b != 0)
+    reject(ErrorKind::kParse, str("spatial dims ", H, "x", W, " are not multiples of ", b));
+  const Dims split{N, C, H / b, b, W / b, b}, out{N, C * b * b, H / b, W / b};
+  if (blockMode(c) == "DCR")
+    blockShuffle(c, split, {0, 3, 5, 1, 2, 4}, out);
+  else
+    blockShuffle(c, split, {0, 1, 3, 5, 2, 4}, out);
+}
+
+// EyeLike: ones on diagonal k of a 2-D shape (static), as x's dtype unless `dtype` says.
+void importEyeLike(ImportContext& c) {
+  const Dims d = c.inputDims(0);
+  if (d.size() != 2 || !isStatic(d))
+    reject(ErrorKind::kUnsupported, str("needs a static 2-D input, got ", dimsToString(d)));
+  const DataType t = c.hasAttr("dtype") ? dtypeFromOnnx(static_cast<int>(c.attrInt("dtype", 1)),
+                                                        "attribute 'dtype'")
+                                        : c.net().tensors[c.input(0)].dtype;
+  const int64_t k = c.attrInt("k", 0);
+  std::vector<int64_t> v(static_cast<size_t>(d[0] * d[1]), 0);
+  for (int64_t i = 0; i < d[0]; ++i)
+    if (i + k >= 0 && i + k < d[1]) v[i * d[1] + i + k] = 1;
+  c.defineConstant(0, HostTensor::fromInt64(d, v).castTo(t));
+}
+
+}  // namespace
+
+void registerCompositeImporters() {
+  registerImporter("LpNormalization", {1, 22}, importLpNorm);                 // 22 adds dtypes
+  registerImporter("InstanceNormalization", {1, 6, 22}, importInstanceNorm);  // 1: consumed_inputs
+  registerImporter("MeanVarianceNormalization", {9, 13}, importMvn);
+  // 1 is DCR only; 11 adds DepthToSpace's mode, 28 SpaceToDepth's; 13 and 28 add dtypes.
+  registerImporter("DepthToSpace", {1, 11, 13, 28}, importDepthToSpace);
+  registerImporter("SpaceToDepth", {1, 13, 28}, importSpaceToDepth);
+  registerImporter("EyeLike", {9, 22}, importEyeLike);
+}
+
+}  // namespace clrt::onnx

@@ -1,0 +1,139 @@
+// clrt._clrt._debug: device-free views of the graph passes and of the engine file format, so
+// tests/unit can check each pass on a tiny network and the plan's round trip and refusals
+// without an OpenCL device.
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+
+#include "clrt/core/version.h"
+#include "clrt/passes/passes.h"
+#include "clrt/plan/plan.h"
+#include "clrt/python/bindings.h"
+
+namespace clrt::python {
+namespace {
+
+py::object attrValue(const ir::AttrValue& v) {
+  return std::visit([](const auto& x) { return py::object(py::cast(x)); }, v);
+}
+
+py::str tensorName(const ir::Network& net, int t) {
+  return pyText(t < 0 ? std::string() : net.tensors[static_cast<size_t>(t)].name);
+}
+
+// {"layers": [{name, kind, inputs, outputs, attrs, weights, onnx_nodes}], "ranges": {tensor:
+// (lo, hi)}, "explicit_quantization": bool}; live layers only, in the network's order.
+py::dict describe(const ir::Network& net) {
+  py::list layers;
+  for (const ir::Layer& l : net.layers) {
+    if (l.dead) continue;
+    py::dict d;
+    d["name"] = pyText(l.name);
+    d["kind"] = ir::layerKindName(l.kind);
+    py::list ins, outs, weights, nodes;
+    for (int t : l.inputs) ins.append(tensorName(net, t));
+    for (int t : l.outputs) outs.append(tensorName(net, t));
+    for (const auto& kv : l.weights) weights.append(pyText(kv.first));
+    for (const auto& n : l.onnx_nodes) nodes.append(pyText(n));
+    py::dict attrs;
+    for (const auto& kv : l.attrs.all()) attrs[pyText(kv.first)] = attrValue(kv.second);
+    d["inputs"] = ins;
+    d["outputs"] = outs;
+    d["attrs"] = attrs;
+    d["weights"] = weights;
+    d["onnx_nodes"] = nodes;
+    layers.append(d);
+  }
+  py::dict ranges;
+  for (const ir::Tensor& t : net.tensors)
+    if (t.dynamic_range)
+      ranges[pyText(t.name)] = py::make_tuple(t.dynamic_range->first, t.dynamic_range->second);
+  py::dict out;
+  out["layers"] = layers;
+  out["ranges"] = ranges;
+  out["explicit_quantization"] = net.explicit_quantization;
+  return out;
+}
+
+// Runs on a copy: the network object is left as it was. `names` None: the builder's whole
+// pipeline (passes::optimize); else each named pass once, in the order given, then compact().
+py::dict optimizeDebug(const NetworkState& network, const std::optional<py::list>& names) {
+  ir::Network net = *network.net;
+  if (!names) {
+    passes::optimize(net, nullptr);
+    return describe(net);
+  }
+  for (const auto& n : *names) {
+    const std::string name = py::str(n);
+    const auto& all = passes::pipeline();
+    auto it =
+        std::find_if(all.begin(), all.end(), [&](const passes::Pass& p) { return name == p.name; });
+    if (it == all.end()) {
+      std::string known;
+      for (const auto& p : all) known += (known.empty() ? "" : ", ") + std::string(p.name);
+      fail(ErrorKind::kValue, str("_optimize: no pass '", name, "'; the passes are ", known));
+    }
+    it->run(net);
+    if (it->run == passes::foldConstants) net.inferShapes();
+  }
+  net.compact();
+  return describe(net);
+}
+
+// An engine file holding the network as it is (no tactics, no binaries, no profiles): the
+// format's round trip and refusals need no device.
+py::bytes planOf(const NetworkState& network, const std::string& clrtVersion) {
+  plan::EngineDesc d;
+  d.net = *network.net;
+  d.tactics.assign(d.net.layers.size(), "");
+  d.on_host.assign(d.net.layers.size(), 0);
+  d.clrt_version = clrtVersion;
+  d.device_name = "none";
+  d.device_fingerprint = "none";
+  d.name = network.name;
+  const std::vector<uint8_t> bytes = plan::serialize(d);
+  return py::bytes(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+}
+
+// What plan::deserialize reads back (the checks before a device is involved).
+py::dict readPlan(const py::bytes& data) {
+  const std::string s = data;
+  const plan::EngineDesc d =
+      plan::deserialize(reinterpret_cast<const uint8_t*>(s.data()), s.size(), true);
+  py::dict out = describe(d.net);
+  out["clrt_version"] = pyText(d.clrt_version);
+  out["device_name"] = pyText(d.device_name);
+  out["name"] = pyText(d.name);
+  py::list ins, outs;
+  for (int t : d.net.inputs) ins.append(tensorName(d.net, t));
+  for (int t : d.net.outputs) outs.append(tensorName(d.net, t));
+  out["network_inputs"] = ins;
+  out["network_outputs"] = outs;
+  return out;
+}
+
+}  // namespace
+
+void bind_unit_debug(py::module_& m) {
+  py::module_ d = m.def_submodule("_debug", "Device-free internals for tests/unit.");
+  d.def("optimize", &optimizeDebug, py::arg("network"), py::arg("passes") = py::none(),
+        "The network after the graph passes (all, to a fixed point, when passes is None) as "
+        "{'layers': [...], 'ranges': {...}, 'explicit_quantization': bool}; the network itself "
+        "is not changed.");
+  d.def(
+      "pass_names",
+      [] {
+        py::list out;
+        for (const auto& p : passes::pipeline()) out.append(p.name);
+        return out;
+      },
+      "The pipeline's passes in the order optimize() runs them.");
+  d.def("plan_of", &planOf, py::arg("network"), py::arg("clrt_version") = kVersion,
+        "An engine file of the network as it is, with no tactics or program binaries.");
+  d.def("read_plan", &readPlan, py::arg("data"),
+        "The engine file's fields as plan/ reads them; clrt.EngineFormatError when refused.");
+}
+
+}  // namespace clrt::python

@@ -1,0 +1,74 @@
+# Every activation of the kernels' table is fused into conv / matmul epilogues (FP32, and INT8
+# whose epilogue applies it to float8/float16 vectors): the engine holds one layer that came from
+# both ONNX nodes (engine inspector), and its output matches onnxruntime.
+import json
+
+import clrt as trt
+import numpy as np
+import pytest
+from helpers import deserialize, make_model, ort_run, parse_network, rand
+from onnx.helper import make_node as N
+
+# (ONNX op, attributes, opset): the activations newly fused (ELU, SOFTPLUS, GELU_TANH) and one
+# of the earlier ones as a control.
+ACTS = [
+    ("Elu", {"alpha": 0.6}, 17),
+    ("Softplus", {}, 17),
+    ("Gelu", {"approximate": "tanh"}, 20),
+    ("HardSigmoid", {}, 17),
+]
+# |clrt - ort| <= TOL * max|ort|: FP32 sums in another order; INT8 quantization of input,
+# weights and output.
+TOL = {"FLOAT": 1e-4, "INT8": 0.06}
+
+
+def model_of(host, act):
+    op, attrs, opset = act
+    if host == "conv":
+        first = N("Conv", ["x", "w", "b"], ["c"], pads=[1, 1, 1, 1])
+        inputs, inits = [("x", [1, 8, 7, 7])], {"w": rand((16, 8, 3, 3), seed=1)}
+        inits["b"] = rand((16,), seed=2)
+    else:
+        first = N("MatMul", ["x", "w"], ["c"])
+        inputs, inits = [("x", [2, 5, 12])], {"w": rand((12, 9), seed=3)}
+    nodes = [first, N(op, ["c"], ["y"], **attrs)]
+    return make_model(nodes, inputs, [("y",)], inits, opset=opset), inputs
+
+
+def build(model, precision, ranges):
+    builder, network, _ = parse_network(model)
+    config = builder.create_builder_config()
+    config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED
+    config.builder_optimization_level = 0
+    if precision == "INT8":
+        config.set_flag(trt.BuilderFlag.INT8)
+        for i in range(network.num_inputs):
+            t = network.get_input(i)
+            t.set_dynamic_range(-ranges[t.name], ranges[t.name])
+        for i in range(network.num_layers):
+            for j in range(network.get_layer(i).num_outputs):
+                t = network.get_layer(i).get_output(j)
+                r = ranges.get(t.name, ranges["y"] * 4)  # "c" before the activation
+                t.set_dynamic_range(-r, r)
+    return deserialize(bytes(builder.build_serialized_network(network, config)))
+
+
+@pytest.mark.parametrize("act", ACTS, ids=[a[0] for a in ACTS])
+@pytest.mark.parametrize(
+    "host, precision", [("conv", "FLOAT"), ("matmul", "FLOAT"), ("conv", "INT8")]
+)
+def test_activation_fused_into_epilogue(host, precision, act):
+    model, inputs = model_of(host, act)
+    feeds = {name: rand(shape, seed=5) for name, shape in inputs}
+    ref = ort_run(model, feeds)["y"]
+    ranges = {"x": float(np.abs(feeds["x"]).max()), "y": float(np.abs(ref).max())}
+    engine = build(model, precision, ranges)
+    info = engine.create_engine_inspector().get_engine_information(trt.LayerInformationFormat.JSON)
+    layers = [entry for entry in json.loads(info)["Layers"] if entry["Location"] == "Device"]
+    computing = [entry for entry in layers if entry["LayerType"] != "REFORMAT"]
+    assert len(computing) == 1, computing
+    assert len(computing[0]["Origin"]) == 2, computing[0]  # the host node and the activation
+    assert computing[0]["Precision"] == precision, computing[0]
+    got = engine.create_execution_context().infer(feeds)["y"]
+    err = np.abs(got.astype(np.float64) - ref).max()
+    assert err <= TOL[precision] * np.abs(ref).max(), err

@@ -1,0 +1,289 @@
+# Every registered tactic, forced through the tactic filter (config.tactic_filter) on a small
+# layer, against onnxruntime: so a tactic that never wins timing on this device (CLBlast, the
+# tensor-core ones under CLRT_TC_EMULATE=1) still runs. The tactic each layer got is read from
+# the engine inspector. Also: the filter's errors (unknown pattern, a layer left no tactic).
+import json
+
+import clrt as trt
+import numpy as np
+import pytest
+from helpers import EXPLICIT_BATCH, deserialize, make_model, ort_run, parse_network, rand
+from onnx.helper import make_node as N
+
+# |clrt - ort| <= TOL * max|ort| per precision: FP32 arithmetic (CLBlast and the tiled GEMM sum
+# in other orders), FP16 storage (11 significant bits per stored value, FP32 sums), INT8
+# (per-tensor activations, per-channel weights).
+TOL = {"FLOAT": 1e-4, "HALF": 4e-3, "INT8": 0.06}
+
+
+def conv_case(k, c, kh, group=1, act=None, hw=9):
+    w = rand((k, c // group, kh, kh), seed=1)
+    nodes = [N("Conv", ["x", "w", "b"], ["c" if act else "y"], group=group, pads=[kh // 2] * 4)]
+    if act:
+        nodes.append(N(act[0], ["c"], ["y"], **act[1]))
+    inits = {"w": w, "b": rand((k,), seed=2)}
+    return nodes, [("x", [1, c, hw, hw])], inits, {}
+
+
+def matmul_case(m, k, n, act=None, weights=True):
+    nodes = [N("MatMul", ["x", "w" if weights else "x2"], ["c" if act else "y"])]
+    if act:
+        nodes.append(N(act[0], ["c"], ["y"], **act[1]))
+    inputs = [("x", [2, m, k])] + ([] if weights else [("x2", [2, k, n])])
+    return nodes, inputs, ({"w": rand((k, n), seed=3)} if weights else {}), {}
+
+
+def unary(op, shape=(2, 3, 4), **attrs):
+    return [N(op, ["x"], ["y"], **attrs)], [("x", list(shape))], {}, {}
+
+
+I64 = np.int64
+# tactic name -> (precision, (nodes, inputs, initializers, extra feeds), opset)
+CASES = {
+    "conv.direct": ("FLOAT", conv_case(16, 8, 3, act=("Elu", {"alpha": 0.7})), 17),
+    "conv.depthwise": ("HALF", conv_case(8, 8, 3, group=8, act=("Softplus", {})), 17),
+    "conv.im2col_clblast": ("FLOAT", conv_case(8, 4, 3, act=("HardSwish", {})), 17),
+    "conv.1x1_clblast": ("FLOAT", conv_case(8, 4, 1), 17),
+    "conv.int8_direct": ("INT8", conv_case(16, 8, 3, act=("Relu", {})), 17),
+    "conv.int8_depthwise": ("INT8", conv_case(8, 8, 3, group=8), 17),
+    "conv.int8_gemm": ("INT8", conv_case(16, 8, 3, act=("Elu", {})), 17),
+    "conv.tc_fp16": ("HALF", conv_case(16, 8, 3, act=("Gelu", {"approximate": "tanh"})), 20),
+    "conv.tc_int8": ("INT8", conv_case(16, 16, 3), 17),
+    "matmul.tiled": ("HALF", matmul_case(24, 16, 20, act=("Gelu", {"approximate": "tanh"})), 20),
+    "matmul.clblast": ("FLOAT", matmul_case(24, 16, 20, act=("Softplus", {})), 17),
+    "matmul.int8": ("INT8", matmul_case(24, 16, 20), 17),
+    "matmul.tc_fp16": ("HALF", matmul_case(24, 16, 20, weights=False), 17),
+    "matmul.tc_int8": ("INT8", matmul_case(24, 32, 20, act=("Elu", {})), 17),
+    "pool.direct": ("FLOAT", unary("MaxPool", (1, 3, 6, 6), kernel_shape=[2, 2]), 17),
+    "pool.int8": ("INT8", unary("AveragePool", (1, 3, 6, 6), kernel_shape=[3, 3]), 17),
+    "activation.pointwise": ("HALF", unary("Elu", alpha=0.5), 17),
+    "unary.pointwise": ("FLOAT", unary("Sin"), 17),
+    "softmax.axis": ("FLOAT", unary("Softmax", axis=-1), 17),
+    "log_softmax.axis": ("FLOAT", unary("LogSoftmax", axis=1), 17),
+    "reduce.axes": ("FLOAT", unary("ReduceMax", axes=[1], keepdims=0), 17),
+    "transpose.strided": ("FLOAT", unary("Transpose", perm=[2, 0, 1]), 17),
+    "flatten.copy": ("FLOAT", unary("Flatten", axis=2), 17),
+    "layernorm.rows": (
+        "FLOAT",
+        (
+            [N("LayerNormalization", ["x", "g", "b"], ["y"], axis=-1)],
+            [("x", [2, 3, 4])],
+            {"g": rand((4,), seed=4), "b": rand((4,), seed=5)},
+            {},
+        ),
+        17,
+    ),
+    "elementwise.broadcast": (
+        "FLOAT",
+        ([N("Sub", ["x", "x2"], ["y"])], [("x", [2, 3, 4]), ("x2", [3, 1])], {}, {}),
+        17,
+    ),
+    "eltwise.int8_add": (
+        "INT8",
+        ([N("Add", ["x", "x2"], ["y"])], [("x", [1, 4, 5, 5]), ("x2", [1, 4, 5, 5])], {}, {}),
+        17,
+    ),
+    "concat.strided": (
+        "FLOAT",
+        ([N("Concat", ["x", "x2"], ["y"], axis=1)], [("x", [2, 3, 4]), ("x2", [2, 2, 4])], {}, {}),
+        17,
+    ),
+    "concat.int8": (
+        "INT8",
+        (
+            [N("Concat", ["x", "x2"], ["y"], axis=1)],
+            [("x", [1, 3, 4, 4]), ("x2", [1, 2, 4, 4])],
+            {},
+            {},
+        ),
+        17,
+    ),
+    "where.broadcast": (
+        "FLOAT",
+        (
+            [N("Greater", ["x", "x2"], ["m"]), N("Where", ["m", "x", "x2"], ["y"])],
+            [("x", [2, 3, 4]), ("x2", [3, 4])],
+            {},
+            {},
+        ),
+        17,
+    ),
+    "slice.strided": (
+        "FLOAT",
+        (
+            [N("Slice", ["x", "s", "e", "a"], ["y"])],
+            [("x", [2, 6, 4])],
+            {"s": np.array([1], I64), "e": np.array([5], I64), "a": np.array([1], I64)},
+            {},
+        ),
+        17,
+    ),
+    "split.strided": (
+        "FLOAT",
+        (
+            [N("Split", ["x", "sp"], ["y", "y2"], axis=1)],
+            [("x", [2, 5, 3])],
+            {"sp": np.array([2, 3], I64)},
+            {},
+        ),
+        17,
+    ),
+    "expand.strided": (
+        "FLOAT",
+        ([N("Expand", ["x", "sh"], ["y"])], [("x", [3, 1])], {"sh": np.array([2, 3, 4], I64)}, {}),
+        17,
+    ),
+    "gather.index": (
+        "FLOAT",
+        (
+            [N("Gather", ["x", "i"], ["y"], axis=1)],
+            [("x", [2, 5, 3]), ("i", [4], I64)],
+            {},
+            {"i": np.array([4, 0, 2, 2], I64)},
+        ),
+        17,
+    ),
+}
+
+# Tactics a case of another tactic exercises (layers the builder adds or the importer makes
+# alongside), each checked in the inspector of that case.
+ALSO = {
+    "reformat.convert": "conv.depthwise",  # FLOAT network I/O around an FP16 layer
+}
+
+_REGISTERED = {name: (kind, precs) for name, kind, precs in trt._clrt._registered_tactics()}
+
+
+def inspector_tactics(engine):
+    info = json.loads(
+        engine.create_engine_inspector().get_engine_information(trt.LayerInformationFormat.JSON)
+    )
+    return [layer.get("TacticName", "") for layer in info["Layers"]]
+
+
+def build(model, precision, tactic_filter, ranges=None):
+    builder, network, _ = parse_network(model)
+    config = builder.create_builder_config()
+    config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED
+    config.builder_optimization_level = 0
+    config.tactic_filter = tactic_filter
+    if precision == "HALF":
+        config.set_flag(trt.BuilderFlag.FP16)
+    if precision == "INT8":
+        config.set_flag(trt.BuilderFlag.INT8)
+        config.set_flag(trt.BuilderFlag.OBEY_PRECISION_CONSTRAINTS)
+        tensors = [network.get_input(i) for i in range(network.num_inputs)]
+        for i in range(network.num_layers):
+            layer = network.get_layer(i)
+            layer.precision = trt.int8
+            tensors += [layer.get_output(j) for j in range(layer.num_outputs)]
+        for t in tensors:
+            if t.name in ranges:
+                t.set_dynamic_range(-ranges[t.name], ranges[t.name])
+    plan = builder.build_serialized_network(network, config)
+    assert plan is not None, f"build with tactic filter {tactic_filter!r} failed"
+    return deserialize(bytes(plan))
+
+
+def feeds_of(inputs, extra):
+    feeds = {}
+    for k, (name, shape, *dt) in enumerate(inputs):
+        if name in extra:
+            feeds[name] = extra[name]
+        else:
+            feeds[name] = rand(shape, seed=10 + k)
+    return feeds
+
+
+def run_case(name, monkeypatch):
+    precision, (nodes, inputs, inits, extra), opset = CASES[name]
+    if "tc_" in name:
+        monkeypatch.setenv("CLRT_TC_EMULATE", "1")  # the mma emulated on any device
+    outputs = [o for node in nodes[-1:] for o in node.output]
+    model = make_model(nodes, inputs, [(o,) for o in outputs], inits, opset=opset)
+    feeds = feeds_of(inputs, extra)
+    ref = ort_run(model, feeds)
+    ranges = {k: float(np.abs(v).max()) for k, v in {**feeds, **ref}.items()}
+    engine = build(model, precision, name, ranges)
+    got = engine.create_execution_context().infer(feeds)
+    for o in outputs:
+        want = np.asarray(ref[o], np.float64)
+        err = np.abs(np.asarray(got[o], np.float64) - want).max()
+        assert got[o].shape == want.shape, (o, got[o].shape, want.shape)
+        assert err <= TOL[precision] * max(np.abs(want).max(), 1e-6), (name, o, err)
+    return inspector_tactics(engine)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_forced_tactic_matches_onnxruntime(name, monkeypatch):
+    assert name in _REGISTERED, f"{name} is not a registered tactic"
+    chosen = run_case(name, monkeypatch)
+    assert name in chosen, (name, chosen)
+    for other, host in ALSO.items():
+        if host == name:
+            assert other in chosen, (other, chosen)
+
+
+def test_every_tactic_has_a_case():
+    # Tactics of kinds with one tactic each run in every test of their op (tests/test_ops.py);
+    # a kind with a choice needs every one of its tactics forced here.
+    kinds = {}
+    for name, (kind, _) in _REGISTERED.items():
+        kinds.setdefault(kind, []).append(name)
+    missing = [
+        n
+        for n, (kind, _) in _REGISTERED.items()
+        if len(kinds[kind]) > 1 and n not in CASES and n not in ALSO
+    ]
+    assert not missing, f"tactics no test forces: {missing}"
+
+
+def test_filter_refuses_unknown_pattern():
+    builder = trt.Builder(trt.Logger(trt.Logger.ERROR))
+    config = builder.create_builder_config()
+    with pytest.raises(ValueError, match="conv.nope.*matches no registered tactic"):
+        config.tactic_filter = "conv.nope"
+    config.tactic_filter = "conv.*,-conv.*_clblast"
+    assert config.tactic_filter == "conv.*,-conv.*_clblast"
+
+
+def test_filter_leaving_no_tactic_names_layer_dtypes_and_tactics():
+    nodes, inputs, inits, _ = conv_case(8, 4, 3)
+    model = make_model(nodes, inputs, [("y",)], inits)
+    builder, network, _ = parse_network(model)
+    config = builder.create_builder_config()
+    config.tactic_filter = "-conv.*"  # every convolution tactic denied
+    with pytest.raises(trt.BuildError) as e:
+        builder.build_serialized_network(network, config)
+    msg = str(e.value)
+    for part in ("-conv.*", "inputs FLOAT", "outputs FLOAT", "conv.direct", "conv.1x1_clblast"):
+        assert part in msg, (part, msg)
+    assert network.get_layer(0).name in msg, msg
+
+
+def test_env_filter_applies_when_config_has_none(monkeypatch):
+    nodes, inputs, inits, _ = conv_case(8, 4, 1)
+    model = make_model(nodes, inputs, [("y",)], inits)
+    for spec, want in (("conv.1x1_clblast", "conv.1x1_clblast"), ("-conv.*clblast", "conv.direct")):
+        monkeypatch.setenv("CLRT_TACTICS", spec)
+        assert want in inspector_tactics(build(model, "FLOAT", "")), spec
+
+
+def test_network_api_builds_the_same_way():
+    # The filter holds for networks made through the layer API as well as the parser.
+    builder = trt.Builder(trt.Logger(trt.Logger.ERROR))
+    network = builder.create_network(EXPLICIT_BATCH)
+    x = network.add_input("x", trt.float32, (2, 8, 4))
+    w = network.add_constant((1, 4, 6), rand((1, 4, 6), seed=7)).get_output(0)
+    mm = network.add_matrix_multiply(x, trt.MatrixOperation.NONE, w, trt.MatrixOperation.NONE)
+    mm.get_output(0).name = "y"
+    network.mark_output(mm.get_output(0))
+    config = builder.create_builder_config()
+    config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED
+    config.tactic_filter = "matmul.clblast"
+    engine = deserialize(bytes(builder.build_serialized_network(network, config)))
+    assert "matmul.clblast" in inspector_tactics(engine)
+    xv = rand((2, 8, 4), seed=8)
+    got = engine.create_execution_context().infer({"x": xv})["y"]
+    want = xv @ rand((1, 4, 6), seed=7)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)

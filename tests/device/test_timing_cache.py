@@ -1,0 +1,129 @@
+# The timing cache (TensorRT's ITimingCache): identical layers timed once per build, timings
+# reused across builds and processes through serialize()/create_timing_cache(), refusals of
+# damaged caches and of caches from another device, ERROR_ON_TIMING_CACHE_MISS.
+import clrt as trt
+import numpy as np
+import pytest
+from helpers import RecordingLogger, checksum64, make_config, make_model, parse_network, rand
+from onnx import helper
+
+N = helper.make_node
+
+
+def twin_convs():
+    """Two convolutions of identical shape and attributes (different weights), then a third
+    that differs: the first two share one layer signature."""
+    nodes = [
+        N("Conv", ["x", "w1"], ["a"], pads=[1, 1, 1, 1], name="c1"),
+        N("Relu", ["a"], ["ra"]),
+        N("Conv", ["ra", "w2"], ["b"], pads=[1, 1, 1, 1], name="c2"),
+        N("Relu", ["b"], ["rb"]),
+        N("Conv", ["rb", "w3"], ["y"], name="c3"),
+    ]
+    inits = {
+        "w1": rand((8, 8, 3, 3), seed=1),
+        "w2": rand((8, 8, 3, 3), seed=2),
+        "w3": rand((4, 8, 1, 1), seed=3),
+    }
+    return make_model(nodes, [("x", (1, 8, 12, 12))], [("y", (1, 4, 12, 12))], inits)
+
+
+MODEL = twin_convs()
+
+
+def build(cache=None, flags=(), logger=None):
+    """(plan bytes, timing lines, cached lines) of one timed build."""
+    logger = logger or RecordingLogger()
+    builder, network, _ = parse_network(MODEL, logger=logger)
+    config = make_config(builder, opt_level=3)
+    for f in flags:
+        config.set_flag(f)
+    if cache is not None:
+        assert config.set_timing_cache(cache, False)
+    plan = builder.build_serialized_network(network, config)
+    lines = [m for _, m in logger.lines if "): tactic " in m]
+    cached = [m for m in lines if m.endswith("(timing cache)")]
+    return bytes(plan), [m for m in lines if m not in cached], cached
+
+
+def layer_of(line):
+    return line.split("'")[1]
+
+
+def test_identical_layers_are_timed_once_per_build():
+    _, timed, cached = build()
+    # c2 has c1's signature: every tactic of it comes from the build's own cache.
+    assert timed and not any(layer_of(m).startswith("c2") for m in timed), timed
+    assert any(layer_of(m).startswith("c2") for m in cached), cached
+    assert any(layer_of(m).startswith("c3") for m in timed), timed
+
+
+def test_cache_is_reused_across_builds_and_processes(tmp_path):
+    builder, _, _ = parse_network(MODEL)
+    config = make_config(builder)
+    cache = config.create_timing_cache(b"")
+    assert cache.num_entries == 0 and "clrt" in cache.device
+    plan1, timed1, _ = build(cache)
+    assert timed1 and cache.num_entries >= len(timed1)
+    data = bytes(cache.serialize())
+    (tmp_path / "t.cache").write_bytes(data)
+    again = make_config(builder).create_timing_cache((tmp_path / "t.cache").read_bytes())
+    assert again.num_entries == cache.num_entries and bytes(again.serialize()) == data
+    plan2, timed2, cached2 = build(again, flags=[trt.BuilderFlag.ERROR_ON_TIMING_CACHE_MISS])
+    assert not timed2 and cached2, timed2
+    # Same timings -> same tactic per layer, so the same engine.
+    engines = [trt.Runtime(trt.Logger()).deserialize_cuda_engine(p) for p in (plan1, plan2)]
+    x = rand((1, 8, 12, 12), seed=4)
+    outs = [e.create_execution_context().infer({"x": x})["y"] for e in engines]
+    np.testing.assert_array_equal(outs[0], outs[1])
+
+
+def test_disable_flag_ignores_the_cache():
+    builder, _, _ = parse_network(MODEL)
+    cache = make_config(builder).create_timing_cache(b"")
+    _, timed, _ = build(cache, flags=[trt.BuilderFlag.DISABLE_TIMING_CACHE])
+    assert timed and cache.num_entries == 0
+
+
+def test_error_on_miss_names_the_layer():
+    builder, _, _ = parse_network(MODEL)
+    cache = make_config(builder).create_timing_cache(b"")
+    with pytest.raises(trt.BuildError, match="layer 'c1.*not in the timing cache"):
+        build(cache, flags=[trt.BuilderFlag.ERROR_ON_TIMING_CACHE_MISS])
+
+
+def test_combine_reset_and_damaged_bytes():
+    builder, _, _ = parse_network(MODEL)
+    config = make_config(builder)
+    full = config.create_timing_cache(b"")
+    build(full)
+    empty = config.create_timing_cache(b"")
+    assert empty.combine(full, False) and empty.num_entries == full.num_entries
+    assert empty.reset() and empty.num_entries == 0
+    data = bytearray(full.serialize())
+    with pytest.raises(ValueError, match="not a clrt timing cache"):
+        config.create_timing_cache(b"garbage")
+    data[-3] ^= 0x40
+    with pytest.raises(ValueError, match="checksum mismatch"):
+        config.create_timing_cache(bytes(data))
+
+
+def test_cache_from_another_device_is_refused_unless_ignored():
+    builder, _, _ = parse_network(MODEL)
+    config = make_config(builder)
+    data = bytes(config.create_timing_cache(b"").serialize())
+    # Rewrite the device string and reseal the checksum as a file from elsewhere would be.
+    other = _with_device(data, "another device|clrt 0.0")
+    cache = config.create_timing_cache(other)
+    assert cache.device == "another device|clrt 0.0"
+    assert config.set_timing_cache(cache, False) is False and config.get_timing_cache() is None
+    assert config.set_timing_cache(cache, True) and config.get_timing_cache() is not None
+    assert not config.create_timing_cache(b"").combine(cache, False)
+
+
+def _with_device(data, device):
+    import struct
+
+    n = struct.unpack_from("<Q", data, 20)[0]
+    body = struct.pack("<Q", len(device)) + device.encode() + data[28 + n :]
+    return data[:12] + struct.pack("<Q", checksum64(body)) + body

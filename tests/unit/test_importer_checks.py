@@ -1,0 +1,302 @@
+"""The ONNX parser's checks and refusal messages, no device: unsupported ops reported together,
+bad attributes, files and bytes, opset and operator-version refusals, checked shape arithmetic,
+external data through symlinks, non-UTF-8 names, linear parse time, 0/1 attributes. Each message
+names the node, tensor or file and what was expected."""
+
+import os
+import time
+
+import clrt as trt
+import numpy as np
+import pytest
+from helpers import EXPLICIT_BATCH, LOGGER, RecordingLogger, make_model, model_bytes, parser_errors
+from onnx import TensorProto, helper, numpy_helper
+
+N = helper.make_node
+X = ("x", (2, 3, 4, 5))
+
+
+def w(*shape, seed=0):
+    return np.random.default_rng(seed).uniform(-0.5, 0.5, shape).astype(np.float32)
+
+
+# ---- parser errors ----
+
+
+UNSUPPORTED_CANDIDATES = [
+    "Det",
+    "Hardmax",
+    "Unique",
+    "NonMaxSuppression",
+    "RoiAlign",
+    "GridSample",
+    "STFT",
+    "Col2Im",
+]
+
+
+def new_parser(builder):
+    network = builder.create_network(EXPLICIT_BATCH)
+    return network, trt.OnnxParser(network, LOGGER)
+
+
+def two_unsupported(builder):
+    _, parser = new_parser(builder)
+    ops = [op for op in UNSUPPORTED_CANDIDATES if not parser.supports_operator(op)]
+    assert len(ops) >= 2, "the parser supports every candidate: pick new unsupported ops"
+    return ops[:2]
+
+
+def test_unsupported_ops_reported_together(builder):
+    op_a, op_b = two_unsupported(builder)
+    nodes = [
+        N("Relu", ["x"], ["r"], name="relu_0"),
+        N(op_a, ["r"], ["a"], name="first_bad"),
+        N("Sigmoid", ["a"], ["s"], name="sigmoid_2"),
+        N(op_b, ["s"], ["y"], name="second_bad"),
+    ]
+    model = make_model(nodes, [("x", (2, 3, 3))], ["y"])
+    network, parser = new_parser(builder)
+    assert not parser.parse(model_bytes(model))
+    errors = parser_errors(parser)
+    assert len(errors) == 2, f"expected one error per unsupported node, got {errors}"
+    for text, index, name, op in (
+        (errors[0], 1, "first_bad", op_a),
+        (errors[1], 3, "second_bad", op_b),
+    ):
+        assert f"node {index}" in text and name in text and op in text, text
+    err = parser.get_error(0)  # TensorRT's ParserError accessors
+    assert err.node() == 1 and err.node_name() == "first_bad" and err.node_operator() == op_a
+    assert network.num_layers == 0, "a failed parse must leave the network unchanged"
+
+
+def test_bad_attribute_names_node(builder):
+    model = make_model(
+        [N("Conv", ["x", "w"], ["y"], name="the_conv", auto_pad="SIDEWAYS")],
+        [("x", (1, 2, 5, 5))],
+        ["y"],
+        {"w": np.zeros((3, 2, 3, 3), np.float32)},
+    )
+    _, parser = new_parser(builder)
+    assert not parser.parse(model_bytes(model))
+    text = " ".join(parser_errors(parser))
+    assert "the_conv" in text and "Conv" in text and "SIDEWAYS" in text, text
+
+
+def test_missing_file(builder, tmp_path):
+    """As TensorRT: parse_from_file returns False and records an error naming the file."""
+    path = tmp_path / "does_not_exist.onnx"
+    _, parser = new_parser(builder)
+    assert not parser.parse_from_file(str(path))
+    text = " ".join(parser_errors(parser))
+    assert str(path) in text and "does not exist" in text, text
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"\x00\x01garbage bytes, not a protobuf" * 3, bytes(range(256)) * 4],
+    ids=["empty", "garbage", "binary"],
+)
+def test_garbage_bytes(builder, data):
+    network, parser = new_parser(builder)
+    assert not parser.parse(data)
+    errors = parser_errors(parser)
+    assert len(errors) == 1 and "not a valid ONNX" in errors[0], errors
+    assert network.num_layers == 0
+
+
+def test_profile_min_opt_max_order(builder):
+    profile = builder.create_optimization_profile()
+    with pytest.raises(ValueError, match="min <= opt <= max") as info:
+        profile.set_shape("x", (1, 3), (4, 3), (2, 3))
+    assert "'x'" in str(info.value)
+
+
+# ---- opsets and operator versions ----
+
+
+def _errors(model):
+    network = trt.Builder(LOGGER).create_network(EXPLICIT_BATCH)
+    parser = trt.OnnxParser(network, LOGGER)
+    assert not parser.parse(model_bytes(model))
+    return parser_errors(parser)
+
+
+@pytest.mark.parametrize("opset", [0, 99])
+def test_opset_outside_range_is_refused(opset):
+    model = make_model([N("Relu", ["x"], ["y"])], [X], ["y"], opset=7)
+    model.opset_import[0].version = opset  # onnx.helper refuses opsets it does not know
+    errors = _errors(model)
+    assert len(errors) == 1 and f"opset {opset} is not supported" in errors[0], errors
+    assert "clrt reads opsets 1 to " in errors[0], errors
+
+
+def test_operator_version_without_importer_is_refused():
+    errors = _errors(make_model([N("Relu", ["x"], ["y"])], [X], ["y"], opset=5))
+    want = "unsupported operator version Relu-1 (selected by opset 5; clrt imports Relu versions"
+    assert want + " 6, 13, 14)" in errors[0], errors
+
+
+def test_operator_newer_than_the_opset_is_refused():
+    nodes = [N("LayerNormalization", ["x", "s"], ["y"])]
+    errors = _errors(make_model(nodes, [X], ["y"], {"s": w(5)}, opset=16))
+    assert "LayerNormalization is not defined at opset 16 (ONNX adds it at 17)" in errors[0]
+
+
+def test_training_dropout_is_refused():
+    nodes = [N("Dropout", ["x", "r", "t"], ["y"])]
+    inits = {"r": np.float32(0.5), "t": np.array(True)}
+    errors = _errors(make_model(nodes, [X], ["y"], inits, opset=13))
+    assert "training_mode must be a constant false" in errors[0], errors
+
+
+# ---- hostile models ----
+
+
+def parse(model, logger=LOGGER):
+    """(ok, errors, network) of one parse."""
+    network = trt.Builder(logger).create_network(EXPLICIT_BATCH)
+    parser = trt.OnnxParser(network, logger)
+    ok = parser.parse(model if isinstance(model, bytes) else model_bytes(model))
+    return ok, parser_errors(parser), network
+
+
+def test_conv_pads_overflow_named():
+    model = make_model(
+        [N("Conv", ["x", "w"], ["y"], name="big_pads", pads=[2**62, 0, 2**62, 0])],
+        [("x", (1, 1, 4, 4))],
+        ["y"],
+        {"w": np.ones((1, 1, 3, 3), np.float32)},
+    )
+    ok, errors, _ = parse(model)
+    assert not ok and "big_pads" in " ".join(errors) and "overflow" in " ".join(errors), errors
+
+
+def test_range_count_overflow_named():
+    model = make_model(
+        [N("Range", ["a", "b", "c"], ["y"], name="wide_range")],
+        [],
+        ["y"],
+        {
+            "a": np.array(-(2**63), np.int64),
+            "b": np.array(2**63 - 1, np.int64),
+            "c": np.array(1, np.int64),
+        },
+    )
+    ok, errors, _ = parse(model)
+    assert not ok and "wide_range" in " ".join(errors) and "2^63" in " ".join(errors), errors
+
+
+def test_reshape_volume_overflow_named():
+    model = make_model(
+        [N("Reshape", ["x", "s"], ["y"], name="huge_reshape")],
+        [("x", (2, 3))],
+        ["y"],
+        {"s": np.array([2**40, 2**40, -1], np.int64)},
+    )
+    ok, errors, _ = parse(model)
+    assert not ok and "huge_reshape" in " ".join(errors) and "overflow" in " ".join(errors), errors
+
+
+def external_model(folder, location):
+    w = numpy_helper.from_array(np.zeros(4, np.float32), "w")
+    w.ClearField("raw_data")
+    w.data_location = TensorProto.EXTERNAL
+    kv = w.external_data.add()
+    kv.key, kv.value = "location", location
+    model = make_model([N("Add", ["x", "w"], ["y"])], [("x", (4,))], ["y"], [w])
+    path = folder / "model.onnx"
+    path.write_bytes(model.SerializeToString())
+    return path
+
+
+def parse_file(path):
+    network = trt.Builder(LOGGER).create_network(EXPLICIT_BATCH)
+    parser = trt.OnnxParser(network, LOGGER)
+    return parser.parse_from_file(str(path)), parser_errors(parser)
+
+
+def test_external_data_symlink_outside_folder_refused(tmp_path):
+    secret = tmp_path / "secret.bin"
+    secret.write_bytes(np.arange(4, dtype=np.float32).tobytes())
+    folder = tmp_path / "model"
+    folder.mkdir()
+    os.symlink(secret, folder / "w.bin")
+    ok, errors = parse_file(external_model(folder, "w.bin"))
+    assert not ok and "outside the model's folder" in " ".join(errors), errors
+
+
+def test_external_data_symlink_inside_folder_allowed(tmp_path):
+    folder = tmp_path / "model"
+    (folder / "data").mkdir(parents=True)
+    (folder / "data" / "real.bin").write_bytes(np.arange(4, dtype=np.float32).tobytes())
+    os.symlink(folder / "data" / "real.bin", folder / "w.bin")
+    ok, errors = parse_file(external_model(folder, "w.bin"))
+    assert ok, errors
+
+
+def with_bad_bytes(model, name):
+    """The serialized model with one byte of `name` replaced by 0xff (same length, so the
+    protobuf framing holds): the only way to get such bytes past the Python protobuf API."""
+    data = model.SerializeToString()
+    bad = name.encode()[:-1] + b"\xff"
+    assert name.encode() in data
+    return data.replace(name.encode(), bad), name[:-1] + "\\xff"
+
+
+def test_parser_error_with_non_utf8_node_name():
+    model = make_model([N("Unique", ["x"], ["y"], name="nodeZ")], [("x", (2, 3))], ["y"])
+    data, shown = with_bad_bytes(model, "nodeZ")
+    logger = RecordingLogger()
+    ok, errors, _ = parse(data, logger)
+    assert not ok and shown in errors[0], errors
+    network = trt.Builder(logger).create_network(EXPLICIT_BATCH)
+    parser = trt.OnnxParser(network, logger)
+    assert not parser.parse(data)
+    err = parser.get_error(0)
+    assert err.node_name() == shown and shown in err.desc() + repr(err)
+    assert any(shown in msg for _, msg in logger.lines), logger.lines
+
+
+def test_exception_text_with_non_utf8_bytes():
+    """Names set from bytes reach error messages raw; the translation must still give text."""
+    network = trt.Builder(LOGGER).create_network(EXPLICIT_BATCH)
+    network.add_input(b"in\xff", trt.float32, (1, 2))
+    with pytest.raises(ValueError) as info:
+        network.add_input(b"in\xff", trt.float32, (1, 2))
+    assert "in\\xff" in str(info.value)
+    assert network.get_input(0).name == "in\\xff"
+
+
+def relu_chain(n):
+    nodes = [N("Relu", [f"t{i}"], [f"t{i + 1}"]) for i in range(n)]
+    return make_model(nodes, [("t0", (1, 4))], [f"t{n}"]).SerializeToString()
+
+
+def parse_seconds(data):
+    best = float("inf")
+    for _ in range(2):  # best of two: the machine is shared
+        network = trt.Builder(LOGGER).create_network(EXPLICIT_BATCH)
+        parser = trt.OnnxParser(network, LOGGER)
+        start = time.perf_counter()
+        assert parser.parse(data)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def test_parse_time_is_linear_in_nodes():
+    small, large = parse_seconds(relu_chain(5000)), parse_seconds(relu_chain(20000))
+    assert large < 6 * small, f"5k nodes {small:.3f} s, 20k nodes {large:.3f} s (quadratic?)"
+
+
+@pytest.mark.parametrize("keepdims", [2, -1])
+def test_reduce_keepdims_must_be_0_or_1(keepdims):
+    model = make_model(
+        [N("ReduceMean", ["x"], ["y"], name="odd_mean", axes=[1], keepdims=keepdims)],
+        [("x", (2, 3))],
+        ["y"],
+        opset=13,
+    )
+    ok, errors, _ = parse(model)
+    text = " ".join(errors)
+    assert not ok and "odd_mean" in text and "keepdims" in text and "0 or 1" in text, errors

@@ -1,0 +1,307 @@
+"""Each graph pass on a tiny ONNX graph, asserting the layer list it leaves (no device).
+
+clrt._clrt._debug.optimize(network, passes) runs the named passes once each (or, with no list,
+the builder's whole pipeline to a fixed point) on a copy of the network and returns the live
+layers with their kinds, tensors, attributes, weight names and the ONNX nodes each holds. A
+fusion or fold dropped from a pass or from the pipeline changes these lists and fails here,
+even where every numeric test still passes.
+"""
+
+import numpy as np
+import pytest
+from clrt import _clrt
+from onnx import TensorProto, helper, numpy_helper
+from unit_helpers import parse
+
+DBG = _clrt._debug
+F32 = TensorProto.FLOAT
+
+
+def model(nodes, inputs, outputs, inits=(), opset=17):
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info(n, F32, s) for n, s in inputs],
+        [helper.make_tensor_value_info(n, F32, None) for n in outputs],
+        [numpy_helper.from_array(np.asarray(v), n) for n, v in inits],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+
+
+def kinds(result):
+    return [layer["kind"] for layer in result["layers"]]
+
+
+def layer(result, kind):
+    (found,) = [x for x in result["layers"] if x["kind"] == kind]
+    return found
+
+
+RNG = np.random.default_rng(0)
+W = RNG.standard_normal((4, 3, 3, 3)).astype(np.float32)
+CH = [
+    ("gamma", RNG.uniform(0.5, 1.5, 4).astype(np.float32)),
+    ("beta", RNG.standard_normal(4).astype(np.float32)),
+    ("mean", RNG.standard_normal(4).astype(np.float32)),
+    ("var", RNG.uniform(0.5, 1.5, 4).astype(np.float32)),
+]
+X = [("x", (1, 3, 8, 8))]
+
+
+def conv(out="c", inp="x"):
+    return helper.make_node("Conv", [inp, "w"], [out], name="conv", pads=[1, 1, 1, 1])
+
+
+def conv_bn_relu():
+    return model(
+        [
+            conv(),
+            helper.make_node(
+                "BatchNormalization", ["c", "gamma", "beta", "mean", "var"], ["b"], name="bn"
+            ),
+            helper.make_node("Relu", ["b"], ["y"], name="relu"),
+        ],
+        X,
+        ["y"],
+        [("w", W), *CH],
+    )
+
+
+@pytest.fixture(scope="module")
+def cbr():
+    return parse(conv_bn_relu())
+
+
+def test_pipeline_order():
+    # The order is part of the design (passes/pipeline.cc says why); a change shows up here.
+    assert DBG.pass_names() == [
+        "foldConstants",
+        "foldQdq",
+        "removeIdentities",
+        "foldBatchNorm",
+        "fuseBias",
+        "fuseResidualAdd",
+        "fuseActivation",
+        "removeDeadLayers",
+    ]
+    with pytest.raises(ValueError, match="no pass 'noSuchPass'; the passes are"):
+        DBG.optimize(parse(conv_bn_relu()), ["noSuchPass"])
+
+
+def test_unoptimized_network_is_left_alone(cbr):
+    before = DBG.optimize(cbr, [])
+    assert kinds(before) == ["CONVOLUTION", "SCALE", "ACTIVATION"]
+    DBG.optimize(cbr)  # works on a copy
+    assert DBG.optimize(cbr, []) == before
+
+
+def test_fold_batchnorm(cbr):
+    r = DBG.optimize(cbr, ["foldBatchNorm"])
+    assert kinds(r) == ["CONVOLUTION", "ACTIVATION"]
+    c = layer(r, "CONVOLUTION")
+    assert c["onnx_nodes"] == ["conv", "bn"]
+    assert "bias" in c["weights"]
+    assert c["outputs"] == layer(r, "ACTIVATION")["inputs"]
+
+
+def test_fuse_activation_after_batchnorm(cbr):
+    # Activation fusion alone cannot pass the BatchNorm scale: nothing changes.
+    assert kinds(DBG.optimize(cbr, ["fuseActivation"])) == ["CONVOLUTION", "SCALE", "ACTIVATION"]
+    r = DBG.optimize(cbr, ["foldBatchNorm", "fuseActivation"])
+    assert kinds(r) == ["CONVOLUTION"]
+    c = r["layers"][0]
+    assert c["attrs"]["act"] == "RELU"
+    assert c["onnx_nodes"] == ["conv", "bn", "relu"]
+    assert c["outputs"] == ["y"]
+
+
+def test_pipeline_conv_bn_relu_is_one_layer(cbr):
+    r = DBG.optimize(cbr)
+    assert [(x["kind"], x["onnx_nodes"]) for x in r["layers"]] == [
+        ("CONVOLUTION", ["conv", "bn", "relu"])
+    ]
+    assert r["layers"][0]["attrs"]["act"] == "RELU"
+
+
+@pytest.mark.parametrize(
+    "op, attrs, act",
+    [
+        ("Relu", {}, "RELU"),
+        ("LeakyRelu", {"alpha": 0.2}, "LEAKY_RELU"),
+        ("Sigmoid", {}, "SIGMOID"),
+        ("Tanh", {}, "TANH"),
+        ("HardSigmoid", {}, "HARD_SIGMOID"),
+        ("HardSwish", {}, "HARD_SWISH"),
+    ],
+)
+def test_fuse_activation_kinds(op, attrs, act):
+    m = model(
+        [conv(), helper.make_node(op, ["c"], ["y"], name="act", **attrs)], X, ["y"], [("w", W)]
+    )
+    r = DBG.optimize(parse(m), ["fuseActivation"])
+    assert kinds(r) == ["CONVOLUTION"]
+    assert r["layers"][0]["attrs"]["act"] == act
+    if "alpha" in attrs:
+        assert r["layers"][0]["attrs"]["act_alpha"] == pytest.approx(attrs["alpha"])
+
+
+def test_activation_on_a_shared_output_is_not_fused():
+    # The conv's raw output is also a network output: fusing would change it.
+    m = model(
+        [conv(), helper.make_node("Relu", ["c"], ["y"], name="relu")], X, ["c", "y"], [("w", W)]
+    )
+    assert kinds(DBG.optimize(parse(m))) == ["CONVOLUTION", "ACTIVATION"]
+
+
+def test_fuse_bias_matmul():
+    m = model(
+        [
+            helper.make_node("MatMul", ["x", "w"], ["m"], name="mm"),
+            helper.make_node("Add", ["m", "b"], ["y"], name="add"),
+        ],
+        [("x", (2, 5))],
+        ["y"],
+        [
+            ("w", RNG.standard_normal((5, 3)).astype(np.float32)),
+            ("b", RNG.standard_normal(3).astype(np.float32)),
+        ],
+    )
+    net = parse(m)
+    assert "ELEMENTWISE" in kinds(DBG.optimize(net, []))
+    r = DBG.optimize(net, ["fuseBias", "removeDeadLayers"])
+    assert kinds(r) == ["CONSTANT", "MATRIX_MULTIPLY"] or kinds(r) == ["MATRIX_MULTIPLY"]
+    mm = layer(r, "MATRIX_MULTIPLY")
+    assert "bias" in mm["weights"] and mm["onnx_nodes"] == ["mm", "add"]
+    assert mm["outputs"] == ["y"]
+
+
+def test_fuse_residual_add_then_activation():
+    m = model(
+        [
+            conv(),
+            helper.make_node("Add", ["c", "x2"], ["s"], name="add"),
+            helper.make_node("Relu", ["s"], ["y"], name="relu"),
+        ],
+        [("x", (1, 3, 8, 8)), ("x2", (1, 4, 8, 8))],
+        ["y"],
+        [("w", W)],
+    )
+    net = parse(m)
+    r = DBG.optimize(net, ["fuseResidualAdd"])
+    assert kinds(r) == ["CONVOLUTION", "ACTIVATION"]
+    c = layer(r, "CONVOLUTION")
+    assert c["attrs"]["has_residual"] == 1 and "x2" in c["inputs"]
+    full = DBG.optimize(net)
+    assert [(x["kind"], x["onnx_nodes"]) for x in full["layers"]] == [
+        ("CONVOLUTION", ["conv", "add", "relu"])
+    ]
+    assert full["layers"][0]["attrs"]["act"] == "RELU"
+
+
+def test_fold_constants_arithmetic_on_initializers():
+    m = model(
+        [
+            helper.make_node("Mul", ["a", "b"], ["ab"], name="mul"),
+            helper.make_node("Add", ["x", "ab"], ["y"], name="add"),
+        ],
+        [("x", (3,))],
+        ["y"],
+        [("a", np.float32([1, 2, 3])), ("b", np.float32([4, 5, 6]))],
+    )
+    net = parse(m)
+    assert kinds(DBG.optimize(net, [])) == ["CONSTANT", "CONSTANT", "ELEMENTWISE", "ELEMENTWISE"]
+    r = DBG.optimize(net, ["foldConstants"])
+    assert [(x["kind"], x["name"]) for x in r["layers"]][2:] == [
+        ("CONSTANT", "mul"),
+        ("ELEMENTWISE", "add"),
+    ]
+    full = DBG.optimize(net)
+    assert [(x["kind"], x["name"]) for x in full["layers"]] == [
+        ("CONSTANT", "mul"),
+        ("ELEMENTWISE", "add"),
+    ]
+    assert full["layers"][1]["inputs"] == ["x", "ab"]
+
+
+def test_fold_constants_keeps_a_dynamic_shape_subgraph():
+    # Reshape to (batch, -1) with a dynamic batch: the Shape/Gather/Concat chain depends on the
+    # run's input and must survive every pass (the importer folds it only for static inputs).
+    m = model(
+        [
+            helper.make_node("Shape", ["x"], ["sh"], name="shape"),
+            helper.make_node("Gather", ["sh", "zero"], ["n"], name="gather", axis=0),
+            helper.make_node("Concat", ["n", "minus1"], ["target"], name="concat", axis=0),
+            helper.make_node("Reshape", ["x", "target"], ["y"], name="reshape"),
+        ],
+        [("x", ("N", 3, 4))],
+        ["y"],
+        [("zero", np.array([0], np.int64)), ("minus1", np.array([-1], np.int64))],
+    )
+    r = DBG.optimize(parse(m))
+    assert [x["kind"] for x in r["layers"] if x["kind"] != "CONSTANT"] == [
+        "SHAPE",
+        "GATHER",
+        "CONCATENATION",
+        "RESHAPE",
+    ]
+
+
+def test_remove_identities():
+    m = model(
+        [
+            helper.make_node("Identity", ["x"], ["i"], name="identity"),
+            helper.make_node("Relu", ["i"], ["r"], name="relu"),
+            helper.make_node("Dropout", ["r"], ["y"], name="dropout"),
+        ],
+        [("x", (2, 3))],
+        ["y"],
+    )
+    net = parse(m)
+    assert kinds(DBG.optimize(net, [])).count("IDENTITY") >= 1
+    r = DBG.optimize(net, ["removeIdentities"])
+    assert kinds(r) == ["ACTIVATION"]
+    assert r["layers"][0]["inputs"] == ["x"] and r["layers"][0]["outputs"] == ["y"]
+
+
+def test_remove_dead_layers():
+    # A branch that reaches no network output.
+    m = model(
+        [
+            helper.make_node("Relu", ["x"], ["y"], name="relu"),
+            helper.make_node("Sigmoid", ["x"], ["unused"], name="dead"),
+        ],
+        [("x", (2, 3))],
+        ["y"],
+    )
+    net = parse(m)
+    assert kinds(DBG.optimize(net, [])) == ["ACTIVATION", "ACTIVATION"]
+    r = DBG.optimize(net, ["removeDeadLayers"])
+    assert [x["name"] for x in r["layers"]] == ["relu"]
+
+
+def qdq_model():
+    scale, zero = np.float32(0.05), np.int8(0)
+    return model(
+        [
+            helper.make_node("QuantizeLinear", ["x", "s", "z"], ["q"], name="q"),
+            helper.make_node("DequantizeLinear", ["q", "s", "z"], ["dq"], name="dq"),
+            helper.make_node("Relu", ["dq"], ["y"], name="relu"),
+        ],
+        [("x", (2, 3))],
+        ["y"],
+        [("s", scale), ("z", zero)],
+        opset=13,
+    )
+
+
+def test_fold_qdq_pair_becomes_a_range():
+    net = parse(qdq_model())
+    before = DBG.optimize(net, [])
+    assert {"QUANTIZE", "DEQUANTIZE"} <= set(kinds(before))
+    r = DBG.optimize(net, ["foldQdq", "removeIdentities", "removeDeadLayers"])
+    assert "QUANTIZE" not in kinds(r) and "DEQUANTIZE" not in kinds(r)
+    assert r["explicit_quantization"] is True
+    # The pair's scale is the range of the tensor it quantized: +-127 * 0.05.
+    [(lo, hi)] = r["ranges"].values()
+    assert (lo, hi) == pytest.approx((-127 * 0.05, 127 * 0.05), rel=1e-6)
+    assert kinds(DBG.optimize(net)) == ["ACTIVATION"]
