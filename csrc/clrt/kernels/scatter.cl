@@ -9,7 +9,6 @@ typedef struct {
   int s[3][8];
 } IndexPack;
 
-#include "run_errors.clh"  // record_error: fails the run naming the layer
 
 inline long load_index(__global const void* indices, int idx64, int i) {
   return idx64 ? ((__global const long*)indices)[i] : ((__global const int*)indices)[i];
