@@ -111,6 +111,11 @@ _TO_NUMPY = {
     DataType.INT64: np.int64,
     DataType.UINT8: np.uint8,
     DataType.BOOL: np.bool_,
+    DataType.INT16: np.int16,
+    DataType.UINT16: np.uint16,
+    DataType.UINT32: np.uint32,
+    DataType.UINT64: np.uint64,
+    DataType.DOUBLE: np.float64,
 }
 
 

@@ -49,6 +49,11 @@ class DataType(_Enum):
     FP8: ClassVar[DataType]
     BF16: ClassVar[DataType]
     INT64: ClassVar[DataType]
+    INT16: ClassVar[DataType]
+    UINT16: ClassVar[DataType]
+    UINT32: ClassVar[DataType]
+    UINT64: ClassVar[DataType]
+    DOUBLE: ClassVar[DataType]
     @property
     def itemsize(self) -> int: ...
 

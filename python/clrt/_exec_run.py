@@ -16,6 +16,11 @@ _NUMPY = {
     trt.DataType.INT64: np.int64,
     trt.DataType.UINT8: np.uint8,
     trt.DataType.BOOL: np.bool_,
+    trt.DataType.INT16: np.int16,
+    trt.DataType.UINT16: np.uint16,
+    trt.DataType.UINT32: np.uint32,
+    trt.DataType.UINT64: np.uint64,
+    trt.DataType.DOUBLE: np.float64,
 }
 
 

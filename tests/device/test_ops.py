@@ -572,6 +572,15 @@ case(
     opset=21,
 )
 case("Cast-float-float", [N("Cast", ["x"], ["y"], to=onnx.TensorProto.FLOAT)], [("x", (4,))])
+case(
+    "CastLike-float-int8",
+    [N("CastLike", ["x", "like"], ["y"])],
+    [("x", (3, 4))],
+    outputs=(("y", None, np.int8),),
+    inits={"like": np.zeros(1, np.int8)},
+    ranges={"x": (-100, 100)},
+    opset=19,
+)
 
 DYN = {"x": ((1, 3, 4, 4), (2, 3, 4, 4), (4, 3, 4, 4))}
 case(

@@ -300,6 +300,7 @@ plan::EngineDesc Builder::build(const ir::Network& network, const BuilderConfig&
   Phase phase("Building engine", 4);
   ir::Network net = std::move(marked);
   foldFixedShapeInputs(net, config);
+  passes::castBoundaryInputs(net);
   net.inferShapes();
   passes::optimize(net, logger_);
   phase.step();

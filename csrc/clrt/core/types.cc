@@ -2,6 +2,7 @@
 #include "clrt/core/types.h"
 
 #include <cmath>
+#include <limits>
 
 #include "clrt/core/error.h"
 
@@ -11,9 +12,12 @@ size_t dtypeSize(DataType t) {
   switch (t) {
     case DataType::kFLOAT:
     case DataType::kINT32:
+    case DataType::kUINT32:
       return 4;
     case DataType::kHALF:
     case DataType::kBF16:
+    case DataType::kINT16:
+    case DataType::kUINT16:
       return 2;
     case DataType::kINT8:
     case DataType::kBOOL:
@@ -21,6 +25,8 @@ size_t dtypeSize(DataType t) {
     case DataType::kFP8:
       return 1;
     case DataType::kINT64:
+    case DataType::kUINT64:
+    case DataType::kDOUBLE:
       return 8;
   }
   return 0;
@@ -46,8 +52,47 @@ const char* dtypeName(DataType t) {
       return "BF16";
     case DataType::kINT64:
       return "INT64";
+    case DataType::kINT16:
+      return "INT16";
+    case DataType::kUINT16:
+      return "UINT16";
+    case DataType::kUINT32:
+      return "UINT32";
+    case DataType::kUINT64:
+      return "UINT64";
+    case DataType::kDOUBLE:
+      return "DOUBLE";
   }
   return "UNKNOWN";
+}
+
+bool validDtype(int64_t v) {
+  return (v >= 0 && v <= static_cast<int64_t>(DataType::kINT64)) ||
+         (v >= static_cast<int64_t>(DataType::kINT16) &&
+          v <= static_cast<int64_t>(DataType::kDOUBLE));
+}
+
+bool isFloatDtype(DataType t) {
+  return t == DataType::kFLOAT || t == DataType::kHALF || t == DataType::kDOUBLE ||
+         t == DataType::kBF16 || t == DataType::kFP8;
+}
+
+DataType computeDtype(DataType t) {
+  switch (t) {
+    case DataType::kINT8:
+    case DataType::kUINT8:
+    case DataType::kINT16:
+    case DataType::kUINT16:
+      return DataType::kINT32;
+    case DataType::kUINT32:
+    case DataType::kUINT64:
+      return DataType::kINT64;
+    case DataType::kHALF:
+    case DataType::kDOUBLE:
+      return DataType::kFLOAT;
+    default:
+      return t;
+  }
 }
 
 namespace {
@@ -114,97 +159,169 @@ int64_t HostTensor::numel() const {
 }
 
 namespace {
-template <typename T, typename F>
-std::vector<T> convertAll(const HostTensor& h, F&& cast) {
-  const int64_t n = h.numel();
-  std::vector<T> out(static_cast<size_t>(n));
-  const uint8_t* p = h.bytes.data();
-  CLRT_CHECK(h.bytes.size() >= static_cast<size_t>(n) * dtypeSize(h.dtype), kValue,
+
+// One element read whatever its dtype: floats (DOUBLE narrowed to float, as clrt computes it)
+// as a double, integers as int64 (UINT64 by its bits, flagged).
+struct Elem {
+  bool isFloat = false, isU64 = false;
+  double f = 0.0;
+  int64_t i = 0;
+};
+
+template <typename T>
+T load(const uint8_t* p, int64_t i) {
+  T v;
+  std::memcpy(&v, p + sizeof(T) * i, sizeof(T));
+  return v;
+}
+
+Elem readElem(DataType t, const uint8_t* p, int64_t i) {
+  Elem e;
+  e.isFloat = true;
+  switch (t) {
+    case DataType::kFLOAT:
+      e.f = load<float>(p, i);
+      return e;
+    case DataType::kHALF:
+      e.f = halfToFloat(load<uint16_t>(p, i));
+      return e;
+    case DataType::kDOUBLE:
+      e.f = static_cast<float>(load<double>(p, i));
+      return e;
+    default:
+      break;
+  }
+  e.isFloat = false;
+  switch (t) {
+    case DataType::kINT8:
+      e.i = load<int8_t>(p, i);
+      break;
+    case DataType::kUINT8:
+      e.i = load<uint8_t>(p, i);
+      break;
+    case DataType::kBOOL:
+      e.i = load<uint8_t>(p, i) != 0;
+      break;
+    case DataType::kINT16:
+      e.i = load<int16_t>(p, i);
+      break;
+    case DataType::kUINT16:
+      e.i = load<uint16_t>(p, i);
+      break;
+    case DataType::kINT32:
+      e.i = load<int32_t>(p, i);
+      break;
+    case DataType::kUINT32:
+      e.i = load<uint32_t>(p, i);
+      break;
+    case DataType::kINT64:
+      e.i = load<int64_t>(p, i);
+      break;
+    case DataType::kUINT64:
+      e.i = load<int64_t>(p, i);
+      e.isU64 = true;
+      break;
+    default:
+      fail(ErrorKind::kUnsupported, str("cannot convert host tensor of dtype ", dtypeName(t)));
+  }
+  return e;
+}
+
+double asDouble(const Elem& e) {
+  if (e.isFloat) return e.f;
+  return e.isU64 ? static_cast<double>(static_cast<uint64_t>(e.i)) : static_cast<double>(e.i);
+}
+
+void checkBytes(const HostTensor& h) {
+  CLRT_CHECK(h.bytes.size() >= static_cast<size_t>(h.numel()) * dtypeSize(h.dtype), kValue,
              "host tensor holds ", h.bytes.size(), " bytes, shape ", dimsToString(h.dims),
              " needs more");
-  for (int64_t i = 0; i < n; ++i) {
-    switch (h.dtype) {
-      case DataType::kFLOAT: {
-        float x;
-        std::memcpy(&x, p + 4 * i, 4);
-        out[i] = cast(double(x));
-        break;
-      }
-      case DataType::kHALF: {
-        uint16_t x;
-        std::memcpy(&x, p + 2 * i, 2);
-        out[i] = cast(double(halfToFloat(x)));
-        break;
-      }
-      case DataType::kINT32: {
-        int32_t x;
-        std::memcpy(&x, p + 4 * i, 4);
-        out[i] = cast(double(x));
-        break;
-      }
-      case DataType::kINT64: {
-        int64_t x;
-        std::memcpy(&x, p + 8 * i, 8);
-        out[i] = static_cast<T>(x);
-        break;
-      }
-      case DataType::kINT8:
-        out[i] = cast(double(static_cast<int8_t>(p[i])));
-        break;
-      case DataType::kUINT8:
-      case DataType::kBOOL:
-        out[i] = cast(double(p[i]));
-        break;
-      default:
-        fail(ErrorKind::kUnsupported,
-             str("cannot convert host tensor of dtype ", dtypeName(h.dtype)));
-    }
-  }
-  return out;
 }
+
+// Float to integer as ONNX Cast does it here (and the cast kernel): toward zero, saturated to
+// the target's range, NaN to 0. Integers to integers wrap (two's complement).
+template <typename T>
+T toInt(const Elem& e) {
+  if (!e.isFloat) return static_cast<T>(e.i);
+  const double v = e.f;
+  if (std::isnan(v)) return 0;
+  if (v <= static_cast<double>(std::numeric_limits<T>::lowest()))
+    return std::numeric_limits<T>::lowest();
+  if (v >= static_cast<double>(std::numeric_limits<T>::max())) return std::numeric_limits<T>::max();
+  return static_cast<T>(v);
+}
+
+template <typename T>
+void store(uint8_t* p, int64_t i, T v) {
+  std::memcpy(p + sizeof(T) * i, &v, sizeof(T));
+}
+
 }  // namespace
 
 std::vector<float> HostTensor::asFloats() const {
-  return convertAll<float>(*this, [](double x) { return static_cast<float>(x); });
+  checkBytes(*this);
+  const int64_t n = numel();
+  std::vector<float> out(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = static_cast<float>(asDouble(readElem(dtype, bytes.data(), i)));
+  return out;
 }
 
 std::vector<int64_t> HostTensor::asInt64() const {
-  return convertAll<int64_t>(*this, [](double x) { return static_cast<int64_t>(x); });
+  checkBytes(*this);
+  const int64_t n = numel();
+  std::vector<int64_t> out(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    const Elem e = readElem(dtype, bytes.data(), i);
+    out[i] = e.isFloat ? static_cast<int64_t>(e.f) : e.i;
+  }
+  return out;
 }
 
 HostTensor HostTensor::castTo(DataType t) const {
   if (t == dtype) return *this;
+  checkBytes(*this);
   HostTensor out(t, dims);
   const int64_t n = numel();
-  if (t == DataType::kINT64) {
-    auto v = asInt64();
-    if (!v.empty()) std::memcpy(out.bytes.data(), v.data(), n * 8);
-    return out;
-  }
-  auto v = asFloats();
+  uint8_t* o = out.bytes.data();
   for (int64_t i = 0; i < n; ++i) {
+    const Elem e = readElem(dtype, bytes.data(), i);
     switch (t) {
       case DataType::kFLOAT:
-        std::memcpy(out.bytes.data() + 4 * i, &v[i], 4);
+        store(o, i, static_cast<float>(asDouble(e)));
         break;
-      case DataType::kHALF: {
-        uint16_t h = floatToHalf(v[i]);
-        std::memcpy(out.bytes.data() + 2 * i, &h, 2);
+      case DataType::kHALF:
+        store(o, i, floatToHalf(static_cast<float>(asDouble(e))));
         break;
-      }
-      case DataType::kINT32: {
-        int32_t x = static_cast<int32_t>(v[i]);
-        std::memcpy(out.bytes.data() + 4 * i, &x, 4);
-        break;
-      }
-      case DataType::kINT8:
-        out.bytes[i] = static_cast<uint8_t>(static_cast<int8_t>(v[i]));
-        break;
-      case DataType::kUINT8:
-        out.bytes[i] = static_cast<uint8_t>(v[i]);
+      case DataType::kDOUBLE:
+        store(o, i, static_cast<double>(static_cast<float>(asDouble(e))));
         break;
       case DataType::kBOOL:
-        out.bytes[i] = v[i] != 0.f;
+        o[i] = e.isFloat ? e.f != 0.0 : e.i != 0;
+        break;
+      case DataType::kINT8:
+        store(o, i, toInt<int8_t>(e));
+        break;
+      case DataType::kUINT8:
+        store(o, i, toInt<uint8_t>(e));
+        break;
+      case DataType::kINT16:
+        store(o, i, toInt<int16_t>(e));
+        break;
+      case DataType::kUINT16:
+        store(o, i, toInt<uint16_t>(e));
+        break;
+      case DataType::kINT32:
+        store(o, i, toInt<int32_t>(e));
+        break;
+      case DataType::kUINT32:
+        store(o, i, toInt<uint32_t>(e));
+        break;
+      case DataType::kINT64:
+        store(o, i, toInt<int64_t>(e));
+        break;
+      case DataType::kUINT64:
+        store(o, i, toInt<uint64_t>(e));
         break;
       default:
         fail(ErrorKind::kUnsupported, str("cannot cast host tensor to ", dtypeName(t)));

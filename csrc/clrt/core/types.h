@@ -20,10 +20,23 @@ enum class DataType : int32_t {
   kFP8 = 6,
   kBF16 = 7,
   kINT64 = 8,
+  // clrt's own, past TensorRT's numbering: types that only cross the engine boundary; layers
+  // compute them in computeDtype().
+  kINT16 = 16,
+  kUINT16 = 17,
+  kUINT32 = 18,
+  kUINT64 = 19,
+  kDOUBLE = 20,
 };
 
 size_t dtypeSize(DataType t);
 const char* dtypeName(DataType t);
+bool validDtype(int64_t v);     // one of the DataType values above
+bool isFloatDtype(DataType t);  // FLOAT, HALF, DOUBLE (and the refused BF16/FP8)
+
+// What layers compute a boundary dtype in: small integers widen to INT32, UINT32/UINT64 to
+// INT64, HALF and DOUBLE to FLOAT; FLOAT, INT32, INT64 and BOOL are their own.
+DataType computeDtype(DataType t);
 
 // Dimensions; -1 marks a dimension unknown until runtime (dynamic).
 using Dims = std::vector<int64_t>;

@@ -239,8 +239,7 @@ Dims inferShape(const Layer& layer, const Dims& x) {
 
 DataType castTarget(const Layer& layer, const Dims& x) {
   const int64_t to = layer.attrs.i("to", -1);
-  if (to < 0 || to > static_cast<int64_t>(DataType::kINT64))
-    layerFail(layer, str("invalid cast target ", to), x);
+  if (!validDtype(to)) layerFail(layer, str("invalid cast target ", to), x);
   return static_cast<DataType>(to);
 }
 

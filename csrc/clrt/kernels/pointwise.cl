@@ -201,30 +201,74 @@ __kernel void scale_f(__global const st_t* x, __global const float* scale,
   ST(y, i, LD(x, i) * scale[c] + shift[c]);
 }
 
-// ---- casts between FLOAT 0, HALF 1, INT8 2, INT32 3, BOOL 4, UINT8 5, INT64 8 (DataType) ----
-// Float to integer truncates toward zero and saturates (NaN gives 0).
+// ---- casts between any two clrt DataTypes: FLOAT 0, HALF 1, INT8 2, INT32 3, BOOL 4, UINT8 5,
+// INT64 8, INT16 16, UINT16 17, UINT32 18, UINT64 19, DOUBLE 20 ----
+// Float to integer truncates toward zero and saturates (NaN gives 0); integers wrap. DOUBLE is
+// converted through its bits (round to nearest even), so devices without cl_khr_fp64 run it.
+float double_bits_to_float(ulong b) {
+  const uint sign = (uint)(b >> 32) & 0x80000000u;
+  const int e = (int)((b >> 52) & 0x7ff);
+  const ulong m = b & 0xfffffffffffffUL;
+  if (e == 0x7ff) return as_float(sign | 0x7f800000u | (m ? 0x400000u : 0u));
+  const int fe = e - 1023 + 127;
+  if (e == 0 || fe < -24) return as_float(sign);  // below half the smallest float subnormal
+  if (fe >= 255) return as_float(sign | 0x7f800000u);
+  const ulong mant = m | (1UL << 52);
+  const int shift = fe >= 1 ? 29 : 30 - fe;
+  ulong q = mant >> shift;
+  const ulong rem = mant & ((1UL << shift) - 1), half_ulp = 1UL << (shift - 1);
+  if (rem > half_ulp || (rem == half_ulp && (q & 1))) ++q;
+  // A carry out of the mantissa moves into the exponent (up to infinity), as the bits add.
+  const uint bits = fe >= 1 ? ((uint)fe << 23) + (uint)(q - (1UL << 23)) : (uint)q;
+  return as_float(sign | bits);
+}
+
+ulong float_to_double_bits(float f) {
+  const uint u = as_uint(f);
+  const ulong sign = (ulong)(u & 0x80000000u) << 32;
+  const uint e = (u >> 23) & 0xff, m = u & 0x7fffffu;
+  if (e == 255) return sign | 0x7ff0000000000000UL | ((ulong)m << 29);
+  if (e == 0) {
+    if (m == 0) return sign;
+    const int p = 31 - (int)clz(m);  // subnormal: m * 2^-149 = 1.xxx * 2^(p - 149)
+    return sign | ((ulong)(p - 149 + 1023) << 52) | (((ulong)m << (52 - p)) & 0xfffffffffffffUL);
+  }
+  return sign | ((ulong)(e - 127 + 1023) << 52) | ((ulong)m << 29);
+}
+
 __kernel void cast_any(__global const uchar* x, __global uchar* y, int n, int st, int dt) {
   const int i = get_global_id(0);
   if (i >= n) return;
   float f = 0.0f;
   long l = 0;
-  int is_float = 0;
+  int is_float = 0, is_u64 = 0;
   switch (st) {
     case 0: f = ((__global const float*)x)[i]; is_float = 1; break;
     case 1: f = vload_half(i, (__global const half*)x); is_float = 1; break;
+    case 20: f = double_bits_to_float(((__global const ulong*)x)[i]); is_float = 1; break;
     case 2: l = ((__global const char*)x)[i]; break;
     case 3: l = ((__global const int*)x)[i]; break;
     case 4: l = x[i] != 0; break;
     case 5: l = x[i]; break;
+    case 16: l = ((__global const short*)x)[i]; break;
+    case 17: l = ((__global const ushort*)x)[i]; break;
+    case 18: l = ((__global const uint*)x)[i]; break;
+    case 19: l = ((__global const long*)x)[i]; is_u64 = 1; break;
     default: l = ((__global const long*)x)[i]; break;
   }
+  if (!is_float) f = is_u64 ? (float)(ulong)l : (float)l;
   switch (dt) {
-    case 0: ((__global float*)y)[i] = is_float ? f : (float)l; break;
-    case 1: vstore_half_rte(is_float ? f : (float)l, i, (__global half*)y); break;
+    case 0: ((__global float*)y)[i] = f; break;
+    case 1: vstore_half_rte(f, i, (__global half*)y); break;
+    case 20: ((__global ulong*)y)[i] = float_to_double_bits(f); break;
     case 2: ((__global char*)y)[i] = is_float ? convert_char_sat_rtz(f) : (char)l; break;
     case 3: ((__global int*)y)[i] = is_float ? convert_int_sat_rtz(f) : (int)l; break;
     case 4: y[i] = is_float ? f != 0.0f : l != 0; break;
     case 5: y[i] = is_float ? convert_uchar_sat_rtz(f) : (uchar)l; break;
+    case 16: ((__global short*)y)[i] = is_float ? convert_short_sat_rtz(f) : (short)l; break;
+    case 17: ((__global ushort*)y)[i] = is_float ? convert_ushort_sat_rtz(f) : (ushort)l; break;
+    case 18: ((__global uint*)y)[i] = is_float ? convert_uint_sat_rtz(f) : (uint)l; break;
+    case 19: ((__global ulong*)y)[i] = is_float ? convert_ulong_sat_rtz(f) : (ulong)l; break;
     default: ((__global long*)y)[i] = is_float ? convert_long_sat_rtz(f) : l; break;
   }
 }

@@ -27,39 +27,8 @@ void ImportContext::addConstant(const std::string& name, HostTensor value,
   constants_[name] = Const{std::move(value), origin};
 }
 
-void ImportContext::addInput(const std::string& name, DataType t, const Dims& dims) {
-  tensors_[name] = net_.addInput(name, t, dims);
-}
-
 bool ImportContext::defined(const std::string& name) const {
   return tensors_.count(name) != 0 || constants_.count(name) != 0;
-}
-
-int ImportContext::graphOutput(const std::string& name) {
-  auto it = tensors_.find(name);
-  int t = it == tensors_.end() ? -1 : it->second;
-  const bool isConst = constants_.count(name) != 0;
-  CLRT_CHECK(t >= 0 || isConst, kParse, "graph output '", name, "' is not produced by any node");
-  if (t < 0) {
-    t = materialize(name, internalName(name + "_value"));
-  } else if (net_.tensors[t].producer >= 0 &&
-             net_.layers[net_.tensors[t].producer].kind == LayerKind::kCONSTANT &&
-             !net_.tensors[t].is_output) {
-    // The output keeps its ONNX name; the constant feeding it takes an internal one.
-    net_.renameTensor(t, internalName(name + "_value"));
-  } else if (!net_.tensors[t].is_input && !net_.tensors[t].is_output) {
-    return t;
-  }
-  // An engine output must be computed by a layer: copy inputs, constants and repeated outputs.
-  const bool keepName = net_.findTensor(name) < 0;
-  const std::string out = keepName ? name : internalName(name + "_copy");
-  const int li = net_.addLayer(LayerKind::kIDENTITY, net_.uniqueLayerName(out), {t}, 1, {out});
-  ir::Layer& l = net_.layers[li];
-  l.onnx_nodes.push_back(name);
-  net_.tensors[l.outputs[0]].dtype = net_.tensors[t].dtype;
-  net_.tensors[l.outputs[0]].dims = net_.tensors[t].dims;
-  if (net_.tensors[t].is_input) net_.tensors[l.outputs[0]].onnx_name = name;
-  return l.outputs[0];
 }
 
 // ---- per node ----
@@ -70,10 +39,12 @@ void ImportContext::begin(const ::onnx::NodeProto& node, int index) {
   sub_ = 0;
   pending_.clear();
   label_ = node.name().empty() ? str(node.op_type(), "_", index) : node.name();
+  checkInputDtypes();
 }
 
 void ImportContext::finish() {
   flush();
+  settleOutputDtypes();
   for (int i = 0; i < node_->output_size(); ++i) {
     const std::string& o = node_->output(i);
     if (!o.empty() && consumed_.count(o))
@@ -87,6 +58,7 @@ void ImportContext::abandon() {
   for (const auto& o : node_->output()) {
     tensors_.erase(o);
     constants_.erase(o);
+    logical_.erase(o);
   }
 }
 
@@ -105,8 +77,21 @@ int ImportContext::input(int i) {
     reject(ErrorKind::kParse, str("input ", i, " is required but absent"),
            "the node does not follow the ONNX operator spec");
   const std::string& name = node_->input(i);
-  if (auto it = tensors_.find(name); it != tensors_.end()) return it->second;
+  const bool narrow = keepsNarrowInputs();
+  if (auto it = tensors_.find(name); it != tensors_.end()) {
+    auto l = logical_.find(name);
+    if (!narrow || l == logical_.end() ||
+        (l->second != DataType::kINT8 && l->second != DataType::kUINT8))
+      return it->second;
+    auto n = narrowed_.find(name);
+    if (n == narrowed_.end()) n = narrowed_.emplace(name, castTensor(it->second, l->second)).first;
+    return n->second;
+  }
   CLRT_CHECK(constants_.count(name), kParse, "input '", name, "' is not produced by any node");
+  const DataType t = constants_.at(name).value.dtype;
+  if (computeDtype(t) != t && t != DataType::kDOUBLE &&
+      !(narrow && (t == DataType::kINT8 || t == DataType::kUINT8)))
+    return widenConstant(name);
   return materialize(name, name);
 }
 

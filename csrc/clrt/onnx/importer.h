@@ -33,9 +33,12 @@ class ImportError : public Error {
 // Converts an ONNX TensorProto (raw or typed fields, or external data under `dir`) to a host
 // tensor; DOUBLE is narrowed to FLOAT. Throws kParse/kFile/kUnsupported naming the tensor.
 HostTensor tensorFromProto(const ::onnx::TensorProto& t, const std::string& dir);
-// FLOAT, FLOAT16, DOUBLE (read as FLOAT), INT8, UINT8, INT32, INT64, BOOL; else kUnsupported.
+// Host tensors: FLOAT, FLOAT16, DOUBLE (read as FLOAT), INT8/16/32/64, UINT8/16/32/64, BOOL;
+// else kUnsupported naming the ONNX type.
 DataType dtypeFromOnnx(int onnxType, const std::string& what);
-std::string onnxTypeName(int onnxType);  // "FLOAT", "STRING", or "type 42"
+// Engine inputs/outputs and Cast targets: the same types, DOUBLE as DOUBLE.
+DataType ioDtypeFromOnnx(int onnxType, const std::string& what);
+std::string onnxTypeName(int onnxType);  // "FLOAT", "STRING", "INT4", or "type 42"
 
 // Bytes that are not UTF-8 written as \xNN, as Python's errors='backslashreplace' shows them.
 std::string escapeUtf8(const std::string& s);
@@ -52,13 +55,15 @@ class ImportContext {
   // ---- graph setup (the parser) ----
   // A host-known value (initializer or Constant output); `origin` names it in onnx_nodes.
   void addConstant(const std::string& name, HostTensor value, const std::string& origin);
+  // A graph input of any boundary dtype; layers read it converted to computeDtype(t).
   void addInput(const std::string& name, DataType t, const Dims& dims);
   void reserveName(const std::string& name) { reserved_.insert(name); }  // internal names avoid
   void markConsumed(const std::string& name) { consumed_.insert(name); }
   bool defined(const std::string& name) const;
   // The tensor to mark as the network output `name`; inserts an IDENTITY layer when the value
   // is a graph input, an initializer/constant or already an output.
-  int graphOutput(const std::string& name);
+  // `declared` (an ONNX type, 0 for none) is the engine output's dtype: a CAST converts to it.
+  int graphOutput(const std::string& name, int declared = 0);
 
   // ---- one node at a time ----
   void begin(const ::onnx::NodeProto& node, int index);
@@ -111,6 +116,14 @@ class ImportContext {
   void defineConstant(int outputIndex, HostTensor value);
   ir::Network& net() { return net_; }
 
+  // Dtypes (onnx/dtypes.cc). Tensors hold compute dtypes (core/types.h computeDtype); the ONNX
+  // dtype of a value computed in a wider one is its "logical" dtype.
+  DataType logicalDtype(int i);  // of input i: its ONNX dtype as far as clrt knows it
+  void setLogicalDtype(int outputIndex, DataType t);
+  int castTensor(int tensor, DataType t);  // an internal CAST layer's output
+  // The ONNX names of DOUBLE graph inputs, outputs and initializers (computed in FLOAT).
+  std::vector<std::string> doubles;
+
  private:
   struct Const {
     HostTensor value;
@@ -128,6 +141,8 @@ class ImportContext {
   std::string label_;
   int sub_ = 0;
   std::vector<int> pending_;
+  std::map<std::string, DataType> logical_;  // ONNX name -> dtype where the tensor's is wider
+  std::map<std::string, int> narrowed_;      // ONNX name -> its value cast back to logical_
 
   ir::Layer& addLayer(ir::LayerKind kind, const std::vector<int>& inputs,
                       std::vector<std::string> names);
@@ -136,6 +151,10 @@ class ImportContext {
   const HostTensor* valueOf(int tensor) const;
   void flush();
   void inferOne(int layer);
+  void checkInputDtypes();    // before a node: what its inputs' compute dtypes cannot do exactly
+  void settleOutputDtypes();  // after a node: its outputs' logical dtypes, wrapped where needed
+  bool keepsNarrowInputs() const;  // Q/DQ-style ops that read INT8/UINT8 as they are
+  int widenConstant(const std::string& name);
   [[noreturn]] void badAttr(const std::string& name, const char* expected) const;
 };
 

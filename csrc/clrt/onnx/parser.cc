@@ -59,23 +59,19 @@ std::string hintFor(ErrorKind k, int opset) {
   }
 }
 
-// Network inputs are FLOAT, INT32, INT64 or BOOL tensors of known rank.
+const char* kIoTypes =
+    "FLOAT, FLOAT16, DOUBLE, INT8, UINT8, INT16, UINT16, INT32, UINT32, INT64, UINT64 or BOOL";
+
+// Network inputs are tensors of known rank and one of kIoTypes.
 DataType inputType(const ::onnx::ValueInfoProto& in) {
   CLRT_CHECK(in.type().has_tensor_type(), kUnsupported, "graph input '", in.name(),
              "' is not a tensor");
   const int t = in.type().tensor_type().elem_type();
-  switch (t) {
-    case ::onnx::TensorProto::FLOAT:
-      return DataType::kFLOAT;
-    case ::onnx::TensorProto::INT32:
-      return DataType::kINT32;
-    case ::onnx::TensorProto::INT64:
-      return DataType::kINT64;
-    case ::onnx::TensorProto::BOOL:
-      return DataType::kBOOL;
-    default:
-      fail(ErrorKind::kUnsupported, str("graph input '", in.name(), "' has type ", onnxTypeName(t),
-                                        "; network inputs must be FLOAT, INT32, INT64 or BOOL"));
+  try {
+    return ioDtypeFromOnnx(t, "");
+  } catch (const Error&) {
+    fail(ErrorKind::kUnsupported, str("graph input '", in.name(), "' has type ", onnxTypeName(t),
+                                      "; network inputs must be ", kIoTypes));
   }
 }
 
@@ -188,6 +184,13 @@ class GraphImport {
   void values();   // initializers and graph inputs
   void nodes();    // every node checked and imported; failures do not stop the walk
   void outputs();  // graph outputs marked in order, then whole-network shape inference
+  // DOUBLE graph inputs, initializers and outputs, each named once.
+  std::vector<std::string> doubles() const {
+    std::vector<std::string> v;
+    for (const auto& n : ctx_.doubles)
+      if (std::find(v.begin(), v.end(), n) == v.end()) v.push_back(n);
+    return v;
+  }
 
  private:
   const ::onnx::GraphProto& g_;
@@ -219,6 +222,7 @@ void GraphImport::values() {
   for (const auto& init : g_.initializer()) {
     ctx_.reserveName(init.name());
     assigned_.insert(init.name());
+    if (init.data_type() == ::onnx::TensorProto::DOUBLE) ctx_.doubles.push_back(init.name());
     try {
       ctx_.addConstant(init.name(), tensorFromProto(init, dir_), init.name());
     } catch (const Error& e) {
@@ -233,7 +237,7 @@ void GraphImport::values() {
       ctx_.addInput(in.name(), inputType(in), inputDims(in));
     } catch (const Error& e) {
       poisoned_.insert(in.name());
-      modelError(e.what(), "network inputs need a rank and a FLOAT, INT32, INT64 or BOOL type");
+      modelError(e.what(), str("network inputs need a rank and a type among ", kIoTypes));
     }
   }
 }
@@ -301,7 +305,8 @@ void GraphImport::outputs() {
     modelError("the graph declares no outputs", "an engine needs at least one output");
   for (const auto& out : g_.output()) {
     try {
-      net.markOutput(ctx_.graphOutput(out.name()));
+      const int declared = out.type().has_tensor_type() ? out.type().tensor_type().elem_type() : 0;
+      net.markOutput(ctx_.graphOutput(out.name(), declared));
     } catch (const Error& e) {
       modelError(e.what(),
                  "every graph output must be computed by a node, or be a graph input or an "
@@ -363,6 +368,13 @@ bool OnnxParser::parse(const void* data, size_t size, const std::string& model_d
       logf(logger_, Severity::kINFO, "ONNX parse failed with ", gi.errors, " error(s)",
            ops.empty() ? "" : "; unsupported operators: " + ops, "; the network is left unchanged");
       return false;
+    }
+    if (!gi.doubles().empty()) {
+      std::string names;
+      for (const auto& n : gi.doubles()) names += (names.empty() ? "'" : ", '") + n + "'";
+      logf(logger_, Severity::kWARNING, "DOUBLE tensors ", names,
+           " are computed in FLOAT (float32): their values carry float32's precision and "
+           "range; engine inputs and outputs stay DOUBLE");
     }
     gi.net.indexNames(false);  // the user's network is edited directly from here on
     net_ = std::move(gi.net);

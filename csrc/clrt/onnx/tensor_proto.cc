@@ -11,8 +11,46 @@ namespace fs = std::filesystem;
 using TP = ::onnx::TensorProto;
 
 std::string onnxTypeName(int t) {
+  // Types newer than the protobuf clrt is built with are named from ONNX's numbering.
+  static const char* const kNewer[] = {
+      "BFLOAT16", "FLOAT8E4M3FN", "FLOAT8E4M3FNUZ", "FLOAT8E5M2", "FLOAT8E5M2FNUZ",
+      "UINT4",    "INT4",         "FLOAT4E2M1",     "FLOAT8E8M0", "UINT2",
+      "INT2"};
   if (TP::DataType_IsValid(t)) return TP::DataType_Name(static_cast<TP::DataType>(t));
+  if (t >= 16 && t <= 26) return kNewer[t - 16];
   return str("type ", t);
+}
+
+namespace {
+const char* kSupportedTypes =
+    "FLOAT, FLOAT16, DOUBLE, INT8, UINT8, INT16, UINT16, INT32, UINT32, INT64, UINT64 and BOOL "
+    "are";
+}  // namespace
+
+DataType ioDtypeFromOnnx(int t, const std::string& what) {
+  switch (t) {
+    case TP::DOUBLE:
+      return DataType::kDOUBLE;
+    case TP::INT16:
+      return DataType::kINT16;
+    case TP::UINT16:
+      return DataType::kUINT16;
+    case TP::UINT32:
+      return DataType::kUINT32;
+    case TP::UINT64:
+      return DataType::kUINT64;
+    case TP::FLOAT:
+    case TP::FLOAT16:
+    case TP::INT8:
+    case TP::UINT8:
+    case TP::INT32:
+    case TP::INT64:
+    case TP::BOOL:
+      return dtypeFromOnnx(t, what);
+    default:
+      fail(ErrorKind::kUnsupported, str(what, ": ONNX data type ", onnxTypeName(t),
+                                        " is not supported (", kSupportedTypes, ")"));
+  }
 }
 
 DataType dtypeFromOnnx(int t, const std::string& what) {
@@ -26,17 +64,23 @@ DataType dtypeFromOnnx(int t, const std::string& what) {
       return DataType::kINT8;
     case TP::UINT8:
       return DataType::kUINT8;
+    case TP::INT16:
+      return DataType::kINT16;
+    case TP::UINT16:
+      return DataType::kUINT16;
     case TP::INT32:
       return DataType::kINT32;
+    case TP::UINT32:
+      return DataType::kUINT32;
     case TP::INT64:
       return DataType::kINT64;
+    case TP::UINT64:
+      return DataType::kUINT64;
     case TP::BOOL:
       return DataType::kBOOL;
     default:
-      fail(ErrorKind::kUnsupported,
-           str(what, ": ONNX data type ", onnxTypeName(t),
-               " is not supported (FLOAT, FLOAT16, DOUBLE, INT8, UINT8, INT32, INT64 and BOOL "
-               "are)"));
+      fail(ErrorKind::kUnsupported, str(what, ": ONNX data type ", onnxTypeName(t),
+                                        " is not supported (", kSupportedTypes, ")"));
   }
 }
 
@@ -171,15 +215,30 @@ HostTensor tensorFromProto(const TP& t, const std::string& dir) {
     case TP::INT64:
       need(t.int64_data_size());
       return HostTensor::fromInt64(dims, {t.int64_data().begin(), t.int64_data().end()});
+    case TP::UINT32:
+    case TP::UINT64: {
+      need(t.uint64_data_size());
+      HostTensor h(dt, dims);
+      for (int64_t i = 0; i < n; ++i) {
+        const uint64_t v = t.uint64_data(static_cast<int>(i));
+        if (dt == DataType::kUINT32) {
+          const uint32_t w = static_cast<uint32_t>(v);
+          std::memcpy(h.bytes.data() + 4 * i, &w, 4);
+        } else {
+          std::memcpy(h.bytes.data() + 8 * i, &v, 8);
+        }
+      }
+      return h;
+    }
     default: {
-      // INT32, INT8, UINT8, BOOL and FLOAT16 (as bits) live in int32_data.
+      // INT32, INT16, UINT16, INT8, UINT8, BOOL and FLOAT16 (as bits) live in int32_data.
       need(t.int32_data_size());
       HostTensor h(dt, dims);
       for (int64_t i = 0; i < n; ++i) {
         const int32_t v = t.int32_data(static_cast<int>(i));
         if (dt == DataType::kINT32) {
           std::memcpy(h.bytes.data() + 4 * i, &v, 4);
-        } else if (dt == DataType::kHALF) {
+        } else if (dt == DataType::kHALF || dt == DataType::kINT16 || dt == DataType::kUINT16) {
           const uint16_t b = static_cast<uint16_t>(v);
           std::memcpy(h.bytes.data() + 2 * i, &b, 2);
         } else {

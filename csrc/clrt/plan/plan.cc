@@ -40,8 +40,6 @@ constexpr size_t kMinWeight = 8 + 4 + 8 + 8;  // name, dtype, rank, byte length
 constexpr size_t kMinShapeRange = 8 + 3 * 8;  // input name, three ranks
 constexpr size_t kMinBinary = 8 + 8 + 8;      // key, checksum, byte length
 
-bool validDtype(int64_t v) { return v >= 0 && v <= static_cast<int64_t>(DataType::kINT64); }
-
 constexpr uint64_t kBadSize = std::numeric_limits<uint64_t>::max();
 
 // Bytes a dense tensor of this dtype and shape holds; kBadSize on a negative dim or a size
@@ -204,7 +202,7 @@ void writeNetwork(Writer& w, const ir::Network& net) {
 DataType readDtype(Reader& r, const std::string& field) {
   const size_t at = r.offset();
   const int32_t v = r.i32(field);
-  if (!validDtype(v)) r.malformed(field, at, str("data type ", v, " is not one of 0..8"));
+  if (!validDtype(v)) r.malformed(field, at, str("data type ", v, " is not one of 0..8 or 16..20"));
   return static_cast<DataType>(v);
 }
 

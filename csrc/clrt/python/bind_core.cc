@@ -157,6 +157,12 @@ void bindDataType(py::module_& m) {
       .value("FP8", DataType::kFP8)
       .value("BF16", DataType::kBF16)
       .value("INT64", DataType::kINT64)
+      // clrt's own (TensorRT has none): engine I/O types computed in a wider one inside.
+      .value("INT16", DataType::kINT16)
+      .value("UINT16", DataType::kUINT16)
+      .value("UINT32", DataType::kUINT32)
+      .value("UINT64", DataType::kUINT64)
+      .value("DOUBLE", DataType::kDOUBLE)
       .def_property_readonly(
           "itemsize", [](DataType t) { return dtypeSize(t); }, "Bytes per element.");
 }

@@ -1,4 +1,6 @@
 // Runtime, ICudaEngine and IExecutionContext (TensorRT 10 names, TRT 8 aliases deprecated).
+#include <cmath>
+#include <limits>
 #include <map>
 
 #include "clrt/ocl/device.h"
@@ -10,6 +12,17 @@ namespace clrt::python {
 namespace {
 
 using runtime::TensorIOMode;
+
+// DOUBLE inputs are computed in float32 (the parser warns): a finite value beyond float32's
+// range would become an infinity silently, so it is refused instead.
+void checkFloatRange(const std::string& name, const py::array& v) {
+  const double* p = static_cast<const double*>(v.data());
+  for (py::ssize_t i = 0; i < v.size(); ++i)
+    if (std::isfinite(p[i]) && std::fabs(p[i]) > std::numeric_limits<float>::max())
+      fail(ErrorKind::kValue,
+           str("infer: input '", name, "' is DOUBLE and holds ", p[i], " at flat index ", i,
+               ", beyond float32's range; clrt computes DOUBLE tensors in FLOAT (float32)"));
+}
 
 // The engine keeps its logger alive: contexts log through the engine's pointer to it.
 struct Engine {
@@ -60,15 +73,29 @@ py::dict infer(Context& c, const py::dict& feeds, bool debug) {
     CLRT_CHECK(feeds.contains(name), kValue, "infer: missing input '", name, "'; inputs are ",
                inputList(e));
     const DataType want = e.ioDtype(name);
-    py::array a = np.attr("asarray")(feeds[py::str(name)]);
-    const char kind = a.dtype().kind();
-    const bool isFloat = want == DataType::kFLOAT || want == DataType::kHALF;
-    const bool ok = kind == 'b' || ((kind == 'i' || kind == 'u') && want != DataType::kBOOL) ||
-                    (kind == 'f' && isFloat);
-    CLRT_CHECK(ok, kValue, "infer: input '", name, "' has dtype ", std::string(py::str(a.dtype())),
-               ", which does not convert to the engine's ", dtypeName(want));
+    const py::object given = feeds[py::str(name)];
+    py::array a = np.attr("asarray")(given);
+    // An array (or NumPy scalar) must come in the input's dtype, as onnxruntime requires: a
+    // silent conversion would hide a float64 or int64 array fed to a narrower input. Python
+    // numbers and lists have no dtype and are converted when they fit.
+    if (py::isinstance<py::array>(given) || py::isinstance(given, np.attr("generic"))) {
+      const py::dtype w = numpyDtype(want);
+      CLRT_CHECK(a.dtype().kind() == w.kind() && a.dtype().itemsize() == w.itemsize(), kValue,
+                 "infer: input '", name, "' has dtype ", std::string(py::str(a.dtype())),
+                 ", but the engine's input is ", dtypeName(want), " (",
+                 std::string(py::str(numpyDtype(want))), "); convert it first, e.g. x.astype(np.",
+                 std::string(py::str(numpyDtype(want))), ")");
+    } else {
+      const char kind = a.dtype().kind();
+      const bool ok = kind == 'b' || ((kind == 'i' || kind == 'u') && want != DataType::kBOOL) ||
+                      (kind == 'f' && isFloatDtype(want));
+      CLRT_CHECK(ok, kValue, "infer: input '", name, "' has dtype ",
+                 std::string(py::str(a.dtype())), ", which does not convert to the engine's ",
+                 dtypeName(want));
+    }
     held.push_back(contiguous(a, numpyDtype(want)));
     const py::array& v = held.back();
+    if (want == DataType::kDOUBLE) checkFloatRange(name, v);
     inputs[name] = runtime::HostView{want, Dims(v.shape(), v.shape() + v.ndim()), v.data(),
                                      static_cast<size_t>(v.nbytes())};
   }

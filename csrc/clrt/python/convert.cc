@@ -56,6 +56,16 @@ py::dtype numpyDtype(DataType t) {
       return py::dtype("uint8");
     case DataType::kINT64:
       return py::dtype("int64");
+    case DataType::kINT16:
+      return py::dtype("int16");
+    case DataType::kUINT16:
+      return py::dtype("uint16");
+    case DataType::kUINT32:
+      return py::dtype("uint32");
+    case DataType::kUINT64:
+      return py::dtype("uint64");
+    case DataType::kDOUBLE:
+      return py::dtype("float64");
     default:
       fail(ErrorKind::kUnsupported, str("data type ", dtypeName(t), " has no NumPy equivalent"));
   }
@@ -65,15 +75,20 @@ DataType dataTypeOf(const py::dtype& d, const std::string& what) {
   const char kind = d.kind();
   const auto size = d.itemsize();
   if (kind == 'f' && size == 4) return DataType::kFLOAT;
-  if (kind == 'f' && size == 8) return DataType::kFLOAT;  // narrowed by the caller's cast
+  if (kind == 'f' && size == 8) return DataType::kDOUBLE;
   if (kind == 'f' && size == 2) return DataType::kHALF;
   if (kind == 'i' && size == 1) return DataType::kINT8;
+  if (kind == 'i' && size == 2) return DataType::kINT16;
   if (kind == 'i' && size == 4) return DataType::kINT32;
   if (kind == 'i' && size == 8) return DataType::kINT64;
   if (kind == 'u' && size == 1) return DataType::kUINT8;
+  if (kind == 'u' && size == 2) return DataType::kUINT16;
+  if (kind == 'u' && size == 4) return DataType::kUINT32;
+  if (kind == 'u' && size == 8) return DataType::kUINT64;
   if (kind == 'b') return DataType::kBOOL;
-  fail(ErrorKind::kValue, str(what, ": NumPy dtype ", std::string(py::str(d)),
-                              " has no clrt DataType (use float32/16, int8/32/64, uint8, bool)"));
+  fail(ErrorKind::kValue,
+       str(what, ": NumPy dtype ", std::string(py::str(d)),
+           " has no clrt DataType (use float16/32/64, int8/16/32/64, uint8/16/32/64, bool)"));
 }
 
 py::array contiguous(const py::handle& obj, const py::dtype& dt) {
@@ -92,7 +107,9 @@ HostTensor toHostTensor(const py::handle& obj, const std::string& what, bool flo
                                   " cannot be converted to float32"));
     a = contiguous(a, py::dtype("float32"));
   } else {
-    const DataType t = dataTypeOf(a.dtype(), what);
+    // Weights are stored as layers compute them; INT8, UINT8 and HALF keep their own meaning.
+    DataType t = dataTypeOf(a.dtype(), what);
+    if (t != DataType::kINT8 && t != DataType::kUINT8 && t != DataType::kHALF) t = computeDtype(t);
     a = contiguous(a, numpyDtype(t));
   }
   HostTensor h;

@@ -198,17 +198,29 @@ void importGatherElements(ImportContext& c) {
   l.attrs.set("mode", "ELEMENT");
 }
 
-void importCast(ImportContext& c) {
-  const int to = static_cast<int>(c.requireAttrInt("to"));
-  const DataType t = dtypeFromOnnx(to, "attribute 'to'");
-  c.add(LayerKind::kCAST, {c.input(0)}).attrs.set("to", static_cast<int64_t>(t));
+// Cast to `to` (a boundary dtype): the value is converted to `to` with ONNX's rules and, when
+// `to` computes wider, widened again with `to` recorded as its ONNX dtype.
+void castTo(ImportContext& c, DataType to) {
+  const DataType from = c.logicalDtype(0);
+  const DataType wide = computeDtype(to);
+  int x = c.input(0);
+  // UINT64 is held as INT64: its values convert to floats as unsigned only from UINT64 bits.
+  if (from == DataType::kUINT64 && isFloatDtype(to)) x = c.castTensor(x, DataType::kUINT64);
+  if (to != wide && to != DataType::kDOUBLE) x = c.castTensor(x, to);
+  c.add(LayerKind::kCAST, {x}).attrs.set("to", static_cast<int64_t>(wide));
+  if (to != wide) c.setLogicalDtype(0, to);
 }
 
-// CastLike: a Cast to the dtype of target_type (input 1), whose values are not read.
+void importCast(ImportContext& c) {
+  castTo(c, ioDtypeFromOnnx(static_cast<int>(c.requireAttrInt("to")), "attribute 'to'"));
+}
+
+// CastLike: Cast to the dtype of input 1 (its saturate and round_mode concern float8 only).
 void importCastLike(ImportContext& c) {
-  const HostTensor* like = c.constant(1);  // a constant's layer has no inferred dtype yet
-  const DataType t = like ? like->dtype : c.net().tensors[c.input(1)].dtype;
-  c.add(LayerKind::kCAST, {c.input(0)}).attrs.set("to", static_cast<int64_t>(t));
+  if (!c.hasInput(1))
+    reject(ErrorKind::kParse, "input 1 (target_type) is required but absent",
+           "the node does not follow the ONNX operator spec");
+  castTo(c, c.logicalDtype(1));
 }
 
 // The fill value defaults to float 0; it is always stored so that the output dtype is explicit.
