@@ -285,7 +285,9 @@ def parse_seconds(data):
 
 
 def test_parse_time_is_linear_in_nodes():
-    small, large = parse_seconds(relu_chain(5000)), parse_seconds(relu_chain(20000))
+    # Best of three each: a loaded machine only ever adds time, so the minimum is the cost.
+    chains = relu_chain(5000), relu_chain(20000)
+    small, large = (min(parse_seconds(m) for _ in range(3)) for m in chains)
     assert large < 6 * small, f"5k nodes {small:.3f} s, 20k nodes {large:.3f} s (quadratic?)"
 
 
