@@ -323,7 +323,7 @@ def test_cli_classes_json(tmp_path, calib_images, test_set):
 
 INTERRUPTED_BUILD = """
 import sys
-sys.path.insert(0, {tests!r})
+sys.path[:0] = [{tests!r}, {tests!r} + "/device"]  # helpers, and this test module
 from test_accuracy_tools import FAST, MODEL, Calibrator, accuracy, fmnist
 
 class Announcing(Calibrator):
