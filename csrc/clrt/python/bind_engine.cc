@@ -169,7 +169,10 @@ void bindEngine(py::module_& m) {
           "create_execution_context",
           [](const py::object& self) {
             Engine& x = self.cast<Engine&>();
-            return Context{x.e->createExecutionContext(), self, "", false};
+            Context c;
+            c.ctx = x.e->createExecutionContext();
+            c.engine = self;
+            return c;
           },
           "A context with its own shapes and buffers (several may run one engine).")
       .def(
