@@ -179,7 +179,7 @@ Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
     const int reps = env.config.optimization_level >= 4 ? 10 : 3;
     double bestMs = 1e30;
     TimingCache* cache = env.config.timing_cache.get();
-    std::vector<Dims> sigIn, sigOut;
+    std::vector<Dims> sigIn, sigOut;  // the opt-shape dims: the signature's and the timing run's
     dimsAt(r, sigIn, sigOut);
     const std::string key =
         cache ? layerSignature(l, prec, sigIn, inDt, values, sigOut, outDt) : std::string();
@@ -197,9 +197,7 @@ Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
                  name,
                  " is not in the timing cache and BuilderFlag.ERROR_ON_TIMING_CACHE_MISS is set");
       prepare();
-      std::vector<Dims> in, out;
-      dimsAt(r, in, out);
-      const size_t ws = cands[k].kernel->workspaceSize(in, out);
+      const size_t ws = cands[k].kernel->workspaceSize(sigIn, sigOut);
       ocl::MemHandle wsBuf(ws ? dev.alloc(ws) : nullptr);
       tactics::ExecArgs a{dev.queue(), ins, values, outs, wsBuf.get()};
       cands[k].kernel->enqueue(a);  // warm-up (first-run compilation, caches)
