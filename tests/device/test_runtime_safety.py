@@ -292,7 +292,7 @@ def test_calibration_nan_batch_is_named():
 @pytest.mark.parametrize("pinned", ["1", "0"], ids=["pinned_staging", "pageable"])
 def test_infer_copy_paths_agree(monkeypatch, pinned):
     """infer()'s pinned staging (the GPU default; forced here on any device) copies a 25 MB input
-    in 16 MB chunks over several threads: same result as the direct copy and as NumPy."""
+    in 4 MB chunks over several threads: same result as the direct copy and as NumPy."""
     model = make_model(
         [N("GlobalAveragePool", ["x"], ["y"])], [("x", (2, 3, 1024, 1024))], [("y", (2, 3, 1, 1))]
     )

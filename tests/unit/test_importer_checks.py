@@ -302,3 +302,25 @@ def test_reduce_keepdims_must_be_0_or_1(keepdims):
     ok, errors, _ = parse(model)
     text = " ".join(errors)
     assert not ok and "odd_mean" in text and "keepdims" in text and "0 or 1" in text, errors
+
+
+def test_severity_compares_like_tensorrts(builder):
+    # Loggers written for TensorRT filter with `severity <= self.min_severity`.
+    assert trt.Logger.INTERNAL_ERROR < trt.Logger.ERROR < trt.Logger.WARNING
+    assert trt.Logger.WARNING < trt.Logger.INFO < trt.Logger.VERBOSE
+
+    class Filtering(trt.ILogger):
+        def __init__(self):
+            trt.ILogger.__init__(self)
+            self.kept = []
+
+        def log(self, severity, msg):
+            if severity <= trt.Logger.WARNING:
+                self.kept.append(msg)
+
+    logger = Filtering()
+    network = builder.create_network(EXPLICIT_BATCH)
+    parser = trt.OnnxParser(network, logger)
+    model = make_model([N("NoSuchOp", ["x"], ["y"], name="odd")], [X], [("y", (2, 3, 4, 5))])
+    assert not parser.parse(model_bytes(model))
+    assert any("NoSuchOp" in m for m in logger.kept), logger.kept

@@ -171,7 +171,9 @@ void bindLoggers(py::module_& m) {
   py::class_<ILogger, PyILogger> ilogger(m, "ILogger",
                                          "Logger interface: subclass it and override "
                                          "log(self, severity, msg). Call ILogger.__init__.");
-  py::enum_<Severity>(ilogger, "Severity", "Message severities, most severe first.")
+  // py::arithmetic: loggers written for TensorRT filter with `severity <= self.min_severity`.
+  py::enum_<Severity>(ilogger, "Severity", "Message severities, most severe first.",
+                      py::arithmetic())
       .value("INTERNAL_ERROR", Severity::kINTERNAL_ERROR)
       .value("ERROR", Severity::kERROR)
       .value("WARNING", Severity::kWARNING)

@@ -2,8 +2,10 @@
 #include "clrt/runtime/host_io.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -16,15 +18,20 @@ bool usePinned(const ocl::Device& dev) {
   return dev.info().is_gpu;
 }
 
-// Transfers start while later chunks are still being copied into staging.
-constexpr size_t kChunk = size_t{16} << 20;
+// Transfers start while later chunks are still being copied into staging; small enough that the
+// last chunk's transfer (what the copy cannot hide) is short, large enough that a transfer is
+// not dominated by its launch (~10 us).
+constexpr size_t kChunk = size_t{4} << 20;
+
+size_t copyThreads() {
+  return std::min<size_t>(8, std::max(1u, std::thread::hardware_concurrency()) / 2 + 1);
+}
 
 // memcpy over several threads: one thread copies ~5-10 GB/s, below what the bus takes from
 // pinned memory, so a large input would otherwise be bound by the host copy.
 void parallelCopy(void* dst, const void* src, size_t n) {
   constexpr size_t kSlice = size_t{2} << 20;  // below this a thread costs more than it saves
-  const size_t hw = std::max(1u, std::thread::hardware_concurrency());
-  const size_t parts = std::min({size_t{8}, std::max<size_t>(1, hw / 2), n / kSlice + 1});
+  const size_t parts = std::min(copyThreads(), n / kSlice + 1);
   if (parts <= 1) {
     std::memcpy(dst, src, n);
     return;
@@ -123,10 +130,34 @@ void HostIO::upload(const std::string& name, cl_mem dst, const void* src, size_t
   }
   auto* st = static_cast<uint8_t*>(stage("in:" + name, bytes));
   const auto* from = static_cast<const uint8_t*>(src);
-  for (size_t off = 0; off < bytes; off += kChunk) {
-    const size_t n = std::min(kChunk, bytes - off);
-    parallelCopy(st + off, from + off, n);
-    dev_.write(q_, dst, off, n, st + off, false);
+  const size_t chunks = (bytes + kChunk - 1) / kChunk;
+  // Each worker copies a chunk into staging and enqueues its transfer itself (OpenCL enqueues are
+  // thread-safe), so the bus starts on the first chunk while the others are still being copied
+  // and the host copy runs at several threads' bandwidth. The chunks' transfers may reach the
+  // queue in any order; the layers are enqueued after all of them.
+  std::atomic<size_t> next{0};
+  std::exception_ptr failed;
+  std::mutex failed_mu;
+  auto work = [&] {
+    for (size_t c; (c = next.fetch_add(1)) < chunks;) {
+      const size_t off = c * kChunk, n = std::min(kChunk, bytes - off);
+      try {
+        std::memcpy(st + off, from + off, n);
+        dev_.write(q_, dst, off, n, st + off, false);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(failed_mu);
+        if (!failed) failed = std::current_exception();
+        next.store(chunks);
+      }
+    }
+  };
+  std::vector<std::thread> helpers;
+  for (size_t i = 1; i < std::min(chunks, copyThreads()); ++i) helpers.emplace_back(work);
+  work();
+  for (auto& t : helpers) t.join();
+  if (failed) {
+    clFinish(q_);  // transfers already enqueued read the staging buffer: let them end first
+    std::rethrow_exception(failed);
   }
 }
 
