@@ -253,6 +253,45 @@ def test_opset27(stateful, name):
     assert_close(got[name], ref[name], RTOL, ATOL, name)
 
 
+def test_runtime_sequence_lengths():
+    """Causal and windowed attention over 3-D inputs whose sequence length is known only at run
+    time (the frontier computed on the device), with a KV cache; two lengths, one engine."""
+    attrs = {"q_num_heads": HQ, "kv_num_heads": HKV}
+    nodes = [
+        N("Attention", ["q", "k", "v"], ["causal"], is_causal=1, **attrs),
+        N(
+            "Attention",
+            ["q", "k", "v", "", "pk", "pv"],
+            ["past", "pk_out", "pv_out"],
+            is_causal=1,
+            left_window_size=2,
+            **attrs,
+        ),
+    ]
+    inputs = [
+        ("q", [B, "s", HQ * D]),
+        ("k", [B, "s", HKV * D]),
+        ("v", [B, "s", HKV * DV]),
+        ("pk", [B, HKV, "p", D]),
+        ("pv", [B, HKV, "p", DV]),
+    ]
+    model = make_model(nodes, inputs, ["causal", "past", "pk_out", "pv_out"], opset=25)
+    for o in model.graph.output:
+        o.type.tensor_type.ClearField("shape")
+    shapes = {"q": HQ * D, "k": HKV * D, "v": HKV * DV, "pk": D, "pv": DV}  # last dims
+
+    def dims(name, s_len, p_len):
+        return [B, HKV, p_len, shapes[name]] if name[0] == "p" else [B, s_len, shapes[name]]
+
+    profile = {n: (dims(n, 1, 1), dims(n, 4, 3), dims(n, 4, 3)) for n in shapes}
+    engine = build_engine(model, profiles=profile)
+    for s_len, p_len in ((4, 3), (2, 1)):
+        feeds = {n: rand(dims(n, s_len, p_len), 40 + i) for i, n in enumerate(shapes)}
+        got = engine.create_execution_context().infer(feeds)
+        for name, expected in ort_run(model, feeds).items():
+            assert_close(got[name], expected, RTOL, ATOL, f"{name} (length {s_len})")
+
+
 def test_fully_masked_rows_are_zero(fp32):
     got, _ = fp32.results()
     assert np.all(got["bool_mask"][:, :, 1] == 0)

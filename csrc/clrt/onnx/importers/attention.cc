@@ -126,6 +126,41 @@ HostTensor frontierBias(int64_t Sq, int64_t T, int64_t offset, bool causal, int6
   return HostTensor::fromFloats({Sq, T}, b);
 }
 
+int int64Scalar(ImportContext& c, int64_t v) {
+  return c.constantTensor(HostTensor::scalarInt64(v));
+}
+
+// Dim `axis` of x at run time, an INT64 scalar.
+int lengthOf(ImportContext& c, int x, int64_t axis) {
+  ir::Layer& sh = c.addInternal(LayerKind::kSHAPE, {x});
+  sh.attrs.set("start", axis);
+  sh.attrs.set("end", axis + 1);
+  const int one = sh.outputs[0];
+  return withAttr(c, LayerKind::kSQUEEZE, one, "axes", {0});
+}
+
+// The causal/window bias when the lengths are known only at run time, [Sq, T]: with
+// rel[i, j] = j - i + Sq and bound = offset + Sq (offset the past length), key j is causal when
+// rel <= bound, inside the left window when bound <= rel + left, the right one when
+// rel - right <= bound.
+int runtimeFrontierBias(ImportContext& c, int q, int k, bool causal, int64_t left, int64_t right) {
+  const int zero = int64Scalar(c, 0), one = int64Scalar(c, 1);
+  const int sq = lengthOf(c, q, 2), t = lengthOf(c, k, 2);
+  const int i = c.addInternal(LayerKind::kRANGE, {zero, sq, one}).outputs[0];
+  const int j = c.addInternal(LayerKind::kRANGE, {zero, t, one}).outputs[0];
+  const int rows = withAttr(c, LayerKind::kUNSQUEEZE, i, "axes", {1});
+  const int rel = binary(c, "SUM", binary(c, "SUB", j, rows), sq);
+  const int bound = c.hasInput(4) ? binary(c, "SUM", lengthOf(c, c.input(4), 2), sq) : sq;
+  int allowed = -1;
+  auto require = [&](int cond) { allowed = allowed < 0 ? cond : binary(c, "AND", allowed, cond); };
+  if (causal) require(binary(c, "LESS_OR_EQUAL", rel, bound));
+  if (left >= 0)
+    require(binary(c, "LESS_OR_EQUAL", bound, binary(c, "SUM", rel, int64Scalar(c, left))));
+  if (right >= 0)
+    require(binary(c, "LESS_OR_EQUAL", binary(c, "SUB", rel, int64Scalar(c, right)), bound));
+  return boolToBias(c, allowed);
+}
+
 // The external-cache bias (opset 24 nonpad_kv_seqlen [B]), [B, 1, Sq, T]: key j is padding
 // unless j < n[b]; causal and window bounds use the per-batch offset n[b] - Sq.
 int nonpadBias(ImportContext& c, int64_t Sq, int64_t T, bool causal, int64_t left, int64_t right) {
@@ -252,9 +287,12 @@ void importAttention(ImportContext& c) {
   }
   const bool window = left >= 0 || right >= 0;
   if ((causal || window) && !nonpad) {
-    const int64_t Sq = staticDim(s.Sq, "the query length with is_causal or a window"),
-                  Tk = staticDim(T, "the key length with is_causal or a window");
-    addBias(c.constantTensor(frontierBias(Sq, Tk, s.past, causal, left, right, guard)), 2);
+    if (s.Sq >= 0 && T >= 0) {
+      addBias(c.constantTensor(frontierBias(s.Sq, T, s.past, causal, left, right, guard)), 2);
+    } else {
+      addBias(runtimeFrontierBias(c, q, k, causal, left, right), 2);
+      guard = guard || left >= 0;  // only a left window can leave a query no key
+    }
   }
   if (nonpad) {
     addBias(nonpadBias(c, staticDim(s.Sq, "the query length with nonpad_kv_seqlen"),
