@@ -5,11 +5,21 @@
 """One model per family holds every case as its own node reading shared inputs (one graph output
 each), so an engine is built once per module (PoCL compiles slowly). Tolerance: FP32
 |clrt - ort| <= 1e-5 + 1e-4 * |ort|; FP16 inputs 2e-3 + 2e-3 * |ort| (onnxruntime rounds
-intermediates to half, clrt keeps them in float)."""
+intermediates to half, clrt keeps them in float); FP16 engines (BuilderFlag.FP16) as
+tests/device/test_fp16.py: 5e-3 * |ort| + 5e-3 * max|ort|."""
 
+import clrt as trt
 import numpy as np
 import pytest
-from helpers import assert_close, build_engine, make_model, ort_run, parse_network, rand
+from helpers import (
+    assert_close,
+    build_engine,
+    deserialize,
+    make_model,
+    ort_run,
+    parse_network,
+    rand,
+)
 from onnx import helper as oh
 
 N = oh.make_node
@@ -134,13 +144,21 @@ def _model(feeds, attention, rotary, opset=25):
 
 
 class Family:
-    def __init__(self, attention, rotary, fp=np.float32):
+    def __init__(self, attention, rotary, fp=np.float32, fp16_flag=False):
         self.model, self.feeds = _model(_inputs(fp), attention, rotary)
+        self.fp16_flag = fp16_flag
         self._results = None
 
     def results(self):
         if self._results is None:
-            got = build_engine(self.model).create_execution_context().infer(self.feeds)
+            if self.fp16_flag:  # FP16 allowed; layers whose values leave its range stay FP32
+                builder, network, _ = parse_network(self.model)
+                config = builder.create_builder_config()
+                config.set_flag(trt.BuilderFlag.FP16)
+                engine = deserialize(bytes(builder.build_serialized_network(network, config)))
+            else:
+                engine = build_engine(self.model)
+            got = engine.create_execution_context().infer(self.feeds)
             self._results = got, ort_run(self.model, self.feeds)
         return self._results
 
@@ -219,6 +237,11 @@ def fp32():
 
 
 @pytest.fixture(scope="module")
+def fp16_engine():
+    return Family(ATTENTION, ROTARY, fp16_flag=True)
+
+
+@pytest.fixture(scope="module")
 def stateful():
     family = Family([], [])
     family.model, family.feeds = _stateful_model()
@@ -245,6 +268,13 @@ def test_fp16_inputs(fp16, name):
     got, ref = fp16.results()
     assert got[name].dtype == np.float16, f"{name}: {got[name].dtype}"
     assert_close(got[name].astype(np.float32), ref[name].astype(np.float32), 2e-3, 2e-3, name)
+
+
+@pytest.mark.parametrize("name", _outputs(ATTENTION) + _outputs(ROTARY))
+def test_fp16_builder_flag(fp16_engine, name):
+    got, ref = fp16_engine.results()
+    finite = np.abs(ref[name][np.isfinite(ref[name])])
+    assert_close(got[name], ref[name], 5e-3, 5e-3 * float(finite.max()), name)
 
 
 @pytest.mark.parametrize("name", [o for c in STATEFUL for o in [c[1]] + c[4]])
