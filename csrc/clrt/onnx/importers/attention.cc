@@ -1,42 +1,21 @@
 // Attention (opsets 23, 24 and 25) as a composite of existing layers: heads split by
 // reshape/transpose, the KV cache by concatenation, grouped KV heads repeated by concatenation,
 // Q*K^T and P*V by matrix multiplies, the mask, causal and window constraints folded into one
-// additive bias, a softmax, and a select that zeroes fully-masked query rows.
-#include <cmath>
-#include <limits>
+// additive bias (importers/attention_bias.cc), a softmax, and a select that zeroes fully-masked
+// query rows.
+#include "clrt/onnx/importers/attention.h"
 
-#include "clrt/onnx/importer.h"
+#include <algorithm>
+#include <cmath>
+
+#include "clrt/onnx/importers/compose.h"
 
 namespace clrt::onnx {
 namespace {
 
 using ir::LayerKind;
-
-constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-
-// Tensor ids only: a layer reference dies with the next layer added.
-int binary(ImportContext& c, const char* op, int a, int b) {
-  ir::Layer& l = c.addInternal(LayerKind::kELEMENTWISE, {a, b});
-  l.attrs.set("op", op);
-  return l.outputs[0];
-}
-
-int scalar(ImportContext& c, float v) { return c.constantTensor(HostTensor::fromFloats({}, {v})); }
-
-int where(ImportContext& c, int cond, int a, int b) {
-  return c.addInternal(LayerKind::kWHERE, {cond, a, b}).outputs[0];
-}
-
-// Boolean "attend" -> additive bias: 0 where true, -inf where false.
-int boolToBias(ImportContext& c, int cond) {
-  return where(c, cond, scalar(c, 0.0f), scalar(c, kNegInf));
-}
-
-int withAttr(ImportContext& c, LayerKind kind, int x, const char* key, std::vector<int64_t> v) {
-  ir::Layer& l = c.addInternal(kind, {x});
-  l.attrs.set(key, std::move(v));
-  return l.outputs[0];
-}
+using namespace attention;
+using namespace compose;
 
 // [B, S, H*d] -> [B, H, S, d].
 int splitHeads(ImportContext& c, int x, int64_t heads) {
@@ -48,22 +27,13 @@ int splitHeads(ImportContext& c, int x, int64_t heads) {
 // the grouping of grouped-query attention.
 int repeatHeads(ImportContext& c, int x, const Dims& d, int64_t reps) {
   const int u = withAttr(c, LayerKind::kUNSQUEEZE, x, "axes", {2});
-  ir::Layer& cat = c.addInternal(LayerKind::kCONCATENATION, std::vector<int>(reps, u));
-  cat.attrs.set("axis", int64_t{2});
-  const int r = cat.outputs[0];
+  const int r = concat(c, std::vector<int>(reps, u), 2);
   const int64_t heads = d[1] * reps;
   if (d[3] >= 0) return withAttr(c, LayerKind::kRESHAPE, r, "shape", {0, heads, -1, d[3]});
   if (d[2] >= 0) return withAttr(c, LayerKind::kRESHAPE, r, "shape", {0, heads, d[2], -1});
   reject(ErrorKind::kUnsupported,
          str("grouped-query attention needs a static sequence length or head size of K/V, got ",
              dimsToString(d)));
-}
-
-int64_t staticDim(int64_t v, const char* what) {
-  if (v < 0)
-    reject(ErrorKind::kUnsupported,
-           str(what, " must be static (known when the network is built), got a dynamic one"));
-  return v;
 }
 
 struct Shapes {
@@ -106,105 +76,6 @@ Shapes headsOf(ImportContext& c, int& q, int& k, int& v) {
   return s;
 }
 
-// The host-known part of the bias, [Sq, T]: causal (key j <= query i + offset) and the sliding
-// window (offset + i - left <= j <= offset + i + right), offset the past length. Sets `anyEmpty`
-// when a row allows no key.
-HostTensor frontierBias(int64_t Sq, int64_t T, int64_t offset, bool causal, int64_t left,
-                        int64_t right, bool& anyEmpty) {
-  std::vector<float> b(static_cast<size_t>(Sq * T), 0.0f);
-  for (int64_t i = 0; i < Sq; ++i) {
-    bool any = false;
-    for (int64_t j = 0; j < T; ++j) {
-      const int64_t diff = i + offset - j;
-      const bool ok =
-          (!causal || diff >= 0) && (left < 0 || diff <= left) && (right < 0 || -diff <= right);
-      if (!ok) b[i * T + j] = kNegInf;
-      any = any || ok;
-    }
-    anyEmpty = anyEmpty || !any;
-  }
-  return HostTensor::fromFloats({Sq, T}, b);
-}
-
-int int64Scalar(ImportContext& c, int64_t v) {
-  return c.constantTensor(HostTensor::scalarInt64(v));
-}
-
-// Dim `axis` of x at run time, an INT64 scalar.
-int lengthOf(ImportContext& c, int x, int64_t axis) {
-  ir::Layer& sh = c.addInternal(LayerKind::kSHAPE, {x});
-  sh.attrs.set("start", axis);
-  sh.attrs.set("end", axis + 1);
-  const int one = sh.outputs[0];
-  return withAttr(c, LayerKind::kSQUEEZE, one, "axes", {0});
-}
-
-// The causal/window bias when the lengths are known only at run time, [Sq, T]: with
-// rel[i, j] = j - i + Sq and bound = offset + Sq (offset the past length), key j is causal when
-// rel <= bound, inside the left window when bound <= rel + left, the right one when
-// rel - right <= bound.
-int runtimeFrontierBias(ImportContext& c, int q, int k, bool causal, int64_t left, int64_t right) {
-  const int zero = int64Scalar(c, 0), one = int64Scalar(c, 1);
-  const int sq = lengthOf(c, q, 2), t = lengthOf(c, k, 2);
-  const int i = c.addInternal(LayerKind::kRANGE, {zero, sq, one}).outputs[0];
-  const int j = c.addInternal(LayerKind::kRANGE, {zero, t, one}).outputs[0];
-  const int rows = withAttr(c, LayerKind::kUNSQUEEZE, i, "axes", {1});
-  const int rel = binary(c, "SUM", binary(c, "SUB", j, rows), sq);
-  const int bound = c.hasInput(4) ? binary(c, "SUM", lengthOf(c, c.input(4), 2), sq) : sq;
-  int allowed = -1;
-  auto require = [&](int cond) { allowed = allowed < 0 ? cond : binary(c, "AND", allowed, cond); };
-  if (causal) require(binary(c, "LESS_OR_EQUAL", rel, bound));
-  if (left >= 0)
-    require(binary(c, "LESS_OR_EQUAL", bound, binary(c, "SUM", rel, int64Scalar(c, left))));
-  if (right >= 0)
-    require(binary(c, "LESS_OR_EQUAL", binary(c, "SUB", rel, int64Scalar(c, right)), bound));
-  return boolToBias(c, allowed);
-}
-
-// The external-cache bias (opset 24 nonpad_kv_seqlen [B]), [B, 1, Sq, T]: key j is padding
-// unless j < n[b]; causal and window bounds use the per-batch offset n[b] - Sq.
-int nonpadBias(ImportContext& c, int64_t Sq, int64_t T, bool causal, int64_t left, int64_t right) {
-  const int n = withAttr(c, LayerKind::kRESHAPE, c.input(6), "shape", {-1, 1, 1, 1});
-  // rel[i, j] = j - i + Sq; then offset + i - j = n - rel.
-  auto grid = [&](int64_t add, bool withRow) {
-    std::vector<int64_t> v(static_cast<size_t>(Sq * T));
-    for (int64_t i = 0; i < Sq; ++i)
-      for (int64_t j = 0; j < T; ++j) v[i * T + j] = j + (withRow ? Sq - i : 0) + add;
-    return c.constantTensor(HostTensor::fromInt64({Sq, T}, v));
-  };
-  int allowed = binary(c, "LESS", grid(0, false), n);
-  if (causal) allowed = binary(c, "AND", allowed, binary(c, "LESS_OR_EQUAL", grid(0, true), n));
-  if (left >= 0)
-    allowed = binary(c, "AND", allowed, binary(c, "LESS_OR_EQUAL", n, grid(left, true)));
-  if (right >= 0)
-    allowed = binary(c, "AND", allowed, binary(c, "LESS_OR_EQUAL", grid(-right, true), n));
-  return boolToBias(c, allowed);
-}
-
-// attn_mask as an additive bias, its last dim padded with -inf up to T keys.
-int maskBias(ImportContext& c, int64_t T, int& rank) {
-  const Dims md = c.inputDims(3);
-  rank = static_cast<int>(md.size());
-  if (rank < 1) reject(ErrorKind::kParse, "attn_mask must have at least one dim");
-  int m = c.input(3);
-  if (c.net().tensors[m].dtype == DataType::kBOOL) m = boolToBias(c, m);
-  const int64_t last = md.back();
-  if (last >= 0 && T >= 0 && last > T)
-    reject(ErrorKind::kParse,
-           str("attn_mask's last dim ", last, " is longer than the ", T, " keys"));
-  if (last != T) {
-    staticDim(last, "attn_mask's last dim when it may be shorter than the keys");
-    std::vector<int64_t> pads(2 * md.size(), 0);
-    pads[2 * md.size() - 1] = staticDim(T, "the key count when attn_mask is shorter") - last;
-    ir::Layer& p = c.addInternal(LayerKind::kPADDING, {m});
-    p.attrs.set("pads", pads);
-    p.attrs.set("mode", "constant");
-    p.attrs.set("value", static_cast<double>(kNegInf));
-    m = p.outputs[0];
-  }
-  return m;
-}
-
 void emit(ImportContext& c, int output, int tensor) {
   if (c.hasOutput(output)) c.addMapped(LayerKind::kIDENTITY, {tensor}, {output});
 }
@@ -240,11 +111,8 @@ void importAttention(ImportContext& c) {
     if (pd.size() != 4)
       reject(ErrorKind::kParse, str("past_key must be 4-D, got ", dimsToString(pd)));
     s.past = pd[2];
-    for (auto [x, i] : {std::pair{&k, 4}, std::pair{&v, 5}}) {
-      ir::Layer& cat = c.addInternal(LayerKind::kCONCATENATION, {c.input(i), *x});
-      cat.attrs.set("axis", int64_t{2});
-      *x = cat.outputs[0];
-    }
+    k = concat(c, {c.input(4), k}, 2);
+    v = concat(c, {c.input(5), v}, 2);
   }
   emit(c, 1, k);
   emit(c, 2, v);
@@ -253,7 +121,7 @@ void importAttention(ImportContext& c) {
   // Q and K each scaled by sqrt(scale), as the ONNX function body does.
   double scale = c.attrFloat("scale", 0.0f);
   if (!c.hasAttr("scale")) scale = 1.0 / std::sqrt(double(staticDim(s.D, "Q's head size")));
-  const int root = scalar(c, static_cast<float>(std::sqrt(scale)));
+  const int root = floatScalar(c, static_cast<float>(std::sqrt(scale)));
   q = binary(c, "PROD", q, root);
   k = binary(c, "PROD", k, root);
   if (s.Hq != s.Hkv) {
@@ -267,10 +135,10 @@ void importAttention(ImportContext& c) {
   int capped = raw;
   if (softcap > 0.0f) {
     ir::Layer& t =
-        c.addInternal(LayerKind::kACTIVATION, {binary(c, "DIV", raw, scalar(c, softcap))});
+        c.addInternal(LayerKind::kACTIVATION, {binary(c, "DIV", raw, floatScalar(c, softcap))});
     t.attrs.set("type", "TANH");
     const int tanh = t.outputs[0];
-    capped = binary(c, "PROD", tanh, scalar(c, softcap));
+    capped = binary(c, "PROD", tanh, floatScalar(c, softcap));
   }
 
   // The additive bias and its rank; `guard` when some query row may allow no key.
@@ -312,8 +180,8 @@ void importAttention(ImportContext& c) {
     mx.attrs.set("axes", std::vector<int64_t>{rank - 1});
     mx.attrs.set("keepdims", int64_t{1});
     const int rowMax = mx.outputs[0];
-    const int empty = binary(c, "EQUAL", rowMax, scalar(c, kNegInf));
-    probs = where(c, empty, scalar(c, 0.0f), probs);
+    const int empty = binary(c, "EQUAL", rowMax, floatScalar(c, kNegInf));
+    probs = c.addInternal(LayerKind::kWHERE, {empty, floatScalar(c, 0.0f), probs}).outputs[0];
   }
   const int debug[] = {raw, capped, logits, probs};
   emit(c, 3, debug[mode]);

@@ -4,35 +4,16 @@
 // query heads of each KV head.
 #include <cmath>
 
-#include "clrt/onnx/importer.h"
+#include "clrt/onnx/importers/compose.h"
 
 namespace clrt::onnx {
 namespace {
 
 using ir::LayerKind;
+using namespace compose;
 
 // A sequence this long unrolls into tens of thousands of layers; longer ones are refused.
 constexpr int64_t kMaxSteps = 1024;
-
-int binary(ImportContext& c, const char* op, int a, int b) {
-  ir::Layer& l = c.addInternal(LayerKind::kELEMENTWISE, {a, b});
-  l.attrs.set("op", op);
-  return l.outputs[0];
-}
-
-int withAttr(ImportContext& c, LayerKind kind, int x, const char* key, std::vector<int64_t> v) {
-  ir::Layer& l = c.addInternal(kind, {x});
-  l.attrs.set(key, std::move(v));
-  return l.outputs[0];
-}
-
-int step(ImportContext& c, int x, int64_t axis, int64_t i) {
-  ir::Layer& l = c.addInternal(LayerKind::kSLICE, {x});
-  l.attrs.set("starts", std::vector<int64_t>{i});
-  l.attrs.set("ends", std::vector<int64_t>{i + 1});
-  l.attrs.set("axes", std::vector<int64_t>{axis});
-  return l.outputs[0];
-}
 
 int matmul(ImportContext& c, int a, int b, bool transA = false) {
   ir::Layer& l = c.addInternal(LayerKind::kMATRIX_MULTIPLY, {a, b});
@@ -98,26 +79,25 @@ void importLinearAttention(ImportContext& c) {
   int state = c.hasInput(3) ? c.input(3) : -1;  // absent: zeros, so the first write is the state
   std::vector<int> outs;
   for (int64_t i = 0; i < T; ++i) {
-    const int kt = step(c, k, 2, i);  // [B, Hkv, 1, dk]
-    int vt = step(c, v, 2, i);        // [B, Hkv, 1, dv]
-    if (gated && state >= 0) state = binary(c, "PROD", state, step(c, decay, 3, i));
+    const int kt = slice(c, k, 2, i, i + 1);  // [B, Hkv, 1, dk]
+    int vt = slice(c, v, 2, i, i + 1);        // [B, Hkv, 1, dv]
+    if (gated && state >= 0) state = binary(c, "PROD", state, slice(c, decay, 3, i, i + 1));
     if (delta) {
       if (state >= 0) vt = binary(c, "SUB", vt, matmul(c, kt, state));
-      vt = binary(c, "PROD", vt, step(c, beta, 2, i));
+      vt = binary(c, "PROD", vt, slice(c, beta, 2, i, i + 1));
     }
     const int write = matmul(c, kt, vt, true);  // [B, Hkv, dk, dv]
     state = state < 0 ? write : binary(c, "SUM", state, write);
     // The G query heads of each KV head read its state together: [B, Hkv, G, dk] @ state.
-    const int qt = withAttr(c, LayerKind::kRESHAPE, step(c, q, 2, i), "shape", {0, Hkv, G, dk});
+    const int qt =
+        withAttr(c, LayerKind::kRESHAPE, slice(c, q, 2, i, i + 1), "shape", {0, Hkv, G, dk});
     outs.push_back(withAttr(c, LayerKind::kRESHAPE, matmul(c, qt, state), "shape", {0, Hq, 1, dv}));
   }
   int y = outs[0];
   if (outs.size() > 1) {
-    ir::Layer& cat = c.addInternal(LayerKind::kCONCATENATION, outs);
-    cat.attrs.set("axis", int64_t{2});
-    y = cat.outputs[0];
+    y = concat(c, outs, 2);
   }
-  y = binary(c, "PROD", y, c.constantTensor(HostTensor::fromFloats({}, {scale})));
+  y = binary(c, "PROD", y, floatScalar(c, scale));
   y = withAttr(c, LayerKind::kTRANSPOSE, y, "perm", {0, 2, 1, 3});
   c.addMapped(LayerKind::kRESHAPE, {y}, {0}).attrs.set("shape", std::vector<int64_t>{0, 0, -1});
   if (c.hasOutput(1)) c.addMapped(LayerKind::kIDENTITY, {state}, {1});

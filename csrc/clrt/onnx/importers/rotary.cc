@@ -1,40 +1,13 @@
 // RotaryEmbedding (opset 23) as a composite: cos/sin gathered by position, the rotated part of
 // each head split in halves (or even/odd lanes when interleaved) by slices, rotated by
 // broadcast arithmetic and put back together by concatenation.
-#include "clrt/onnx/importer.h"
+#include "clrt/onnx/importers/compose.h"
 
 namespace clrt::onnx {
 namespace {
 
 using ir::LayerKind;
-
-int binary(ImportContext& c, const char* op, int a, int b) {
-  ir::Layer& l = c.addInternal(LayerKind::kELEMENTWISE, {a, b});
-  l.attrs.set("op", op);
-  return l.outputs[0];
-}
-
-int withAttr(ImportContext& c, LayerKind kind, int x, const char* key, std::vector<int64_t> v) {
-  ir::Layer& l = c.addInternal(kind, {x});
-  l.attrs.set(key, std::move(v));
-  return l.outputs[0];
-}
-
-// x[..., start:end:step] along the last of 4 axes.
-int lanes(ImportContext& c, int x, int64_t start, int64_t end, int64_t step) {
-  ir::Layer& l = c.addInternal(LayerKind::kSLICE, {x});
-  l.attrs.set("starts", std::vector<int64_t>{start});
-  l.attrs.set("ends", std::vector<int64_t>{end});
-  l.attrs.set("axes", std::vector<int64_t>{3});
-  l.attrs.set("steps", std::vector<int64_t>{step});
-  return l.outputs[0];
-}
-
-int concat(ImportContext& c, const std::vector<int>& xs, int64_t axis) {
-  ir::Layer& l = c.addInternal(LayerKind::kCONCATENATION, xs);
-  l.attrs.set("axis", axis);
-  return l.outputs[0];
-}
+using namespace compose;
 
 void importRotary(ImportContext& c) {
   const Dims xd = c.inputDims(0);
@@ -78,8 +51,8 @@ void importRotary(ImportContext& c) {
   }
   const int cosv = cs[0], sinv = cs[1];
 
-  const int x1 = interleaved ? lanes(c, x, 0, rd, 2) : lanes(c, x, 0, half, 1);
-  const int x2 = interleaved ? lanes(c, x, 1, rd, 2) : lanes(c, x, half, rd, 1);
+  const int x1 = interleaved ? slice(c, x, 3, 0, rd, 2) : slice(c, x, 3, 0, half, 1);
+  const int x2 = interleaved ? slice(c, x, 3, 1, rd, 2) : slice(c, x, 3, half, rd, 1);
   const int real = binary(c, "SUB", binary(c, "PROD", cosv, x1), binary(c, "PROD", sinv, x2));
   const int imag = binary(c, "SUM", binary(c, "PROD", sinv, x1), binary(c, "PROD", cosv, x2));
   int rotated = 0;
@@ -92,7 +65,7 @@ void importRotary(ImportContext& c) {
   } else {
     rotated = concat(c, {real, imag}, 3);
   }
-  if (rd < D) rotated = concat(c, {rotated, lanes(c, x, rd, D, 1)}, 3);
+  if (rd < D) rotated = concat(c, {rotated, slice(c, x, 3, rd, D, 1)}, 3);
   if (rank3)
     c.add(LayerKind::kRESHAPE, {rotated}).attrs.set("shape", std::vector<int64_t>{0, 0, -1});
   else
