@@ -285,10 +285,12 @@ def test_opset27(stateful, name):
 
 def test_runtime_sequence_lengths():
     """Causal and windowed attention over 3-D inputs whose sequence length is known only at run
-    time (the frontier computed on the device), with a KV cache; two lengths, one engine."""
+    time (the frontier computed on the device), with a KV cache or external-cache lengths; two
+    lengths, one engine."""
     attrs = {"q_num_heads": HQ, "kv_num_heads": HKV}
     nodes = [
         N("Attention", ["q", "k", "v"], ["causal"], is_causal=1, **attrs),
+        N("Attention", ["q", "k", "v", "", "", "", "n"], ["nonpad"], is_causal=1, **attrs),
         N(
             "Attention",
             ["q", "k", "v", "", "pk", "pv"],
@@ -304,8 +306,10 @@ def test_runtime_sequence_lengths():
         ("v", [B, "s", HKV * DV]),
         ("pk", [B, HKV, "p", D]),
         ("pv", [B, HKV, "p", DV]),
+        ("n", [B], np.int64),
     ]
-    model = make_model(nodes, inputs, ["causal", "past", "pk_out", "pv_out"], opset=25)
+    outputs = ["causal", "nonpad", "past", "pk_out", "pv_out"]
+    model = make_model(nodes, inputs, outputs, opset=25)
     for o in model.graph.output:
         o.type.tensor_type.ClearField("shape")
     shapes = {"q": HQ * D, "k": HKV * D, "v": HKV * DV, "pk": D, "pv": DV}  # last dims
@@ -317,9 +321,25 @@ def test_runtime_sequence_lengths():
     engine = build_engine(model, profiles=profile)
     for s_len, p_len in ((4, 3), (2, 1)):
         feeds = {n: rand(dims(n, s_len, p_len), 40 + i) for i, n in enumerate(shapes)}
+        feeds["n"] = np.array([s_len, s_len - 1], np.int64)  # batch 1: its first query sees none
         got = engine.create_execution_context().infer(feeds)
         for name, expected in ort_run(model, feeds).items():
             assert_close(got[name], expected, RTOL, ATOL, f"{name} (length {s_len})")
+
+
+def test_causal_conv_runtime_length():
+    """CausalConvWithState over an input length known only at run time (prefill, then a decode
+    step carrying the state), one engine."""
+    node = N("CausalConvWithState", ["x", "w", "b", "s"], ["y", "s_out"], activation="silu")
+    inputs = [("x", [B, 3, "L"]), ("w", [3, 1, 4]), ("b", [3]), ("s", [B, 3, 3])]
+    model = make_model([node], inputs, ["y", "s_out"], opset=27)
+    engine = build_engine(model, profiles={"x": ([B, 3, 1], [B, 3, 6], [B, 3, 6])})
+    for length in (6, 1):
+        feeds = {"x": rand([B, 3, length], 50), "w": rand([3, 1, 4], 51), "b": rand([3], 52)}
+        feeds["s"] = rand([B, 3, 3], 53)
+        got = engine.create_execution_context().infer(feeds)
+        for name, expected in ort_run(model, feeds).items():
+            assert_close(got[name], expected, RTOL, ATOL, f"{name} (length {length})")
 
 
 def test_fully_masked_rows_are_zero(fp32):

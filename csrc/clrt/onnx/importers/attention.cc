@@ -158,14 +158,12 @@ void importAttention(ImportContext& c) {
     if (s.Sq >= 0 && T >= 0) {
       addBias(c.constantTensor(frontierBias(s.Sq, T, s.past, causal, left, right, guard)), 2);
     } else {
-      addBias(runtimeFrontierBias(c, q, k, causal, left, right), 2);
+      addBias(runtimeFrontierBias(c, q, k, causal, left, right, false), 2);
       guard = guard || left >= 0;  // only a left window can leave a query no key
     }
   }
   if (nonpad) {
-    addBias(nonpadBias(c, staticDim(s.Sq, "the query length with nonpad_kv_seqlen"),
-                       staticDim(T, "the key length with nonpad_kv_seqlen"), causal, left, right),
-            4);
+    addBias(runtimeFrontierBias(c, q, k, causal, left, right, true), 4);
     guard = true;
   }
   const int logits = bias < 0 ? capped : binary(c, "SUM", capped, bias);

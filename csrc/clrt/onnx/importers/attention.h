@@ -18,10 +18,11 @@ int boolToBias(ImportContext& c, int cond);
 // `anyEmpty` when a query row allows no key.
 HostTensor frontierBias(int64_t Sq, int64_t T, int64_t offset, bool causal, int64_t left,
                         int64_t right, bool& anyEmpty);
-// The same from the run-time lengths of q and k ([B, H, S, d]; input 4 the past keys).
-int runtimeFrontierBias(ImportContext& c, int q, int k, bool causal, int64_t left, int64_t right);
-// Input 6 (nonpad_kv_seqlen) as padding plus the per-batch causal / window frontier.
-int nonpadBias(ImportContext& c, int64_t Sq, int64_t T, bool causal, int64_t left, int64_t right);
+// The same built on the device from the run-time lengths of q and k ([B, H, S, d]; input 4 the
+// past keys); with `nonpad`, [B, 1, Sq, T] from input 6 (nonpad_kv_seqlen): per-batch offsets
+// and padding keys masked.
+int runtimeFrontierBias(ImportContext& c, int q, int k, bool causal, int64_t left, int64_t right,
+                        bool nonpad);
 // Input 3 (attn_mask) as a bias, padded with -inf up to T keys; `rank` its rank.
 int maskBias(ImportContext& c, int64_t T, int& rank);
 

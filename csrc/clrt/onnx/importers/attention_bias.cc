@@ -1,6 +1,6 @@
 // Attention's additive bias: the mask (bool or float, padded to the key count), the causal and
 // sliding-window frontier (a host constant when the lengths are static, built on the device
-// from the run-time lengths otherwise) and the external-cache lengths of opset 24.
+// from the run-time lengths otherwise, and always with the external-cache lengths of opset 24).
 #include "clrt/onnx/importers/attention.h"
 #include "clrt/onnx/importers/compose.h"
 
@@ -55,45 +55,32 @@ HostTensor frontierBias(int64_t Sq, int64_t T, int64_t offset, bool causal, int6
   return HostTensor::fromFloats({Sq, T}, b);
 }
 
-// The causal/window bias when the lengths are known only at run time, [Sq, T]: with
-// rel[i, j] = j - i + Sq and bound = offset + Sq (offset the past length), key j is causal when
-// rel <= bound, inside the left window when bound <= rel + left, the right one when
-// rel - right <= bound.
-int runtimeFrontierBias(ImportContext& c, int q, int k, bool causal, int64_t left, int64_t right) {
+// The causal/window bias built on the device from the run-time lengths, [Sq, T] (or
+// [B, 1, Sq, T] with nonpad_kv_seqlen n): with rel[i, j] = j - i + Sq and bound = offset + Sq
+// (offset the past length, or n[b] - Sq), key j is causal when rel <= bound, inside the left
+// window when bound <= rel + left, the right one when rel - right <= bound; with n it must also
+// be a real key, j < n[b].
+int runtimeFrontierBias(ImportContext& c, int q, int k, bool causal, int64_t left, int64_t right,
+                        bool nonpad) {
   const int zero = int64Scalar(c, 0), one = int64Scalar(c, 1);
   const int sq = lengthOf(c, q, 2), t = lengthOf(c, k, 2);
   const int i = c.addInternal(LayerKind::kRANGE, {zero, sq, one}).outputs[0];
   const int j = c.addInternal(LayerKind::kRANGE, {zero, t, one}).outputs[0];
   const int rows = withAttr(c, LayerKind::kUNSQUEEZE, i, "axes", {1});
   const int rel = binary(c, "SUM", binary(c, "SUB", j, rows), sq);
-  const int bound = c.hasInput(4) ? binary(c, "SUM", lengthOf(c, c.input(4), 2), sq) : sq;
+  int bound = sq;
+  if (nonpad)
+    bound = withAttr(c, LayerKind::kRESHAPE, c.input(6), "shape", {-1, 1, 1, 1});
+  else if (c.hasInput(4))
+    bound = binary(c, "SUM", lengthOf(c, c.input(4), 2), sq);
   int allowed = -1;
   auto require = [&](int cond) { allowed = allowed < 0 ? cond : binary(c, "AND", allowed, cond); };
+  if (nonpad) require(binary(c, "LESS", j, bound));
   if (causal) require(binary(c, "LESS_OR_EQUAL", rel, bound));
   if (left >= 0)
     require(binary(c, "LESS_OR_EQUAL", bound, binary(c, "SUM", rel, int64Scalar(c, left))));
   if (right >= 0)
     require(binary(c, "LESS_OR_EQUAL", binary(c, "SUB", rel, int64Scalar(c, right)), bound));
-  return boolToBias(c, allowed);
-}
-
-// The external-cache bias (opset 24 nonpad_kv_seqlen [B]), [B, 1, Sq, T]: key j is padding
-// unless j < n[b]; causal and window bounds use the per-batch offset n[b] - Sq.
-int nonpadBias(ImportContext& c, int64_t Sq, int64_t T, bool causal, int64_t left, int64_t right) {
-  const int n = withAttr(c, LayerKind::kRESHAPE, c.input(6), "shape", {-1, 1, 1, 1});
-  // rel[i, j] = j - i + Sq; then offset + i - j = n - rel.
-  auto grid = [&](int64_t add, bool withRow) {
-    std::vector<int64_t> v(static_cast<size_t>(Sq * T));
-    for (int64_t i = 0; i < Sq; ++i)
-      for (int64_t j = 0; j < T; ++j) v[i * T + j] = j + (withRow ? Sq - i : 0) + add;
-    return c.constantTensor(HostTensor::fromInt64({Sq, T}, v));
-  };
-  int allowed = binary(c, "LESS", grid(0, false), n);
-  if (causal) allowed = binary(c, "AND", allowed, binary(c, "LESS_OR_EQUAL", grid(0, true), n));
-  if (left >= 0)
-    allowed = binary(c, "AND", allowed, binary(c, "LESS_OR_EQUAL", n, grid(left, true)));
-  if (right >= 0)
-    allowed = binary(c, "AND", allowed, binary(c, "LESS_OR_EQUAL", grid(-right, true), n));
   return boolToBias(c, allowed);
 }
 

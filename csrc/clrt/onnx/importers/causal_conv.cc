@@ -1,6 +1,8 @@
 // CausalConvWithState (opset 27) as a composite: the input is left-extended by the past state
 // (or zeros), the depthwise causal convolution is a sum of k shifted slices times one weight
 // column each (so the weight may be computed at run time), then the optional bias and SiLU.
+#include <limits>
+
 #include "clrt/onnx/importers/compose.h"
 
 namespace clrt::onnx {
@@ -14,11 +16,10 @@ void importCausalConv(ImportContext& c) {
   if (xd.size() != 3 || wd.size() != 3)
     reject(ErrorKind::kParse, str("input must be [B, C, L] and weight [C, 1, k], got ",
                                   dimsToString(xd), " and ", dimsToString(wd)));
-  const int64_t k = wd[2], L = xd[2];
-  if (k < 1 || L < 0)
+  const int64_t k = wd[2];
+  if (k < 1)
     reject(ErrorKind::kUnsupported,
-           str("the kernel size and the input length must be static, got weight ", dimsToString(wd),
-               " and input ", dimsToString(xd)));
+           str("the kernel size (weight dim 2) must be static, got weight ", dimsToString(wd)));
   const std::string act = c.attrString("activation", "none");
   if (act != "none" && act != "silu" && act != "swish")
     reject(ErrorKind::kParse,
@@ -38,9 +39,12 @@ void importCausalConv(ImportContext& c) {
   }
   // [C, 1, k] -> [C, k]: column j broadcasts as [C, 1] over [B, C, L].
   const int w = withAttr(c, LayerKind::kRESHAPE, c.input(1), "shape", {0, -1});
+  // Ends counted from the back, so the input length may be known only at run time.
+  constexpr int64_t kEnd = std::numeric_limits<int64_t>::max();
   int acc = -1;
   for (int64_t j = 0; j < k; ++j) {
-    const int term = binary(c, "PROD", slice(c, padded, 2, j, j + L), slice(c, w, 1, j, j + 1));
+    const int shifted = slice(c, padded, 2, j, j == k - 1 ? kEnd : j - (k - 1));
+    const int term = binary(c, "PROD", shifted, slice(c, w, 1, j, j + 1));
     acc = acc < 0 ? term : binary(c, "SUM", acc, term);
   }
   if (c.hasInput(2)) {
@@ -52,7 +56,9 @@ void importCausalConv(ImportContext& c) {
     acc = binary(c, "PROD", acc, s.outputs[0]);
   }
   c.addMapped(LayerKind::kIDENTITY, {acc}, {0});
-  if (c.hasOutput(1)) c.addMapped(LayerKind::kIDENTITY, {slice(c, padded, 2, L, L + k - 1)}, {1});
+  // The last k - 1 positions (none when k is 1).
+  if (c.hasOutput(1))
+    c.addMapped(LayerKind::kIDENTITY, {slice(c, padded, 2, k > 1 ? 1 - k : kEnd, kEnd)}, {1});
 }
 
 }  // namespace
