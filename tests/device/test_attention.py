@@ -1,7 +1,8 @@
 # Attention (opsets 23-25), RotaryEmbedding, CausalConvWithState and LinearAttention (opset 27)
 # against onnxruntime: causal, grouped-query heads, boolean and float masks, KV cache with present
 # outputs, the QK debug output, fully-masked rows, external-cache lengths, sliding windows, state
-# carried in and out, every update rule, and FP16 inputs.
+# carried in and out, every update rule, sequence lengths known only at run time, FP16 inputs and
+# FP16 engines.
 """One model per family holds every case as its own node reading shared inputs (one graph output
 each), so an engine is built once per module (PoCL compiles slowly). Tolerance: FP32
 |clrt - ort| <= 1e-5 + 1e-4 * |ort|; FP16 inputs 2e-3 + 2e-3 * |ort| (onnxruntime rounds
