@@ -286,8 +286,8 @@ def test_opset27(stateful, name):
 
 def test_runtime_sequence_lengths():
     """Causal and windowed attention over 3-D inputs whose sequence length is known only at run
-    time (the frontier computed on the device), with a KV cache or external-cache lengths; two
-    lengths, one engine."""
+    time (the frontier computed on the device), with a KV cache or external-cache lengths, and
+    RotaryEmbedding over the same lengths; two lengths, one engine."""
     attrs = {"q_num_heads": HQ, "kv_num_heads": HKV}
     nodes = [
         N("Attention", ["q", "k", "v"], ["causal"], is_causal=1, **attrs),
@@ -300,20 +300,24 @@ def test_runtime_sequence_lengths():
             left_window_size=2,
             **attrs,
         ),
+        N("RotaryEmbedding", ["q", "cos", "sin"], ["rope"], num_heads=HQ),
     ]
     inputs = [
         ("q", [B, "s", HQ * D]),
+        ("cos", [B, "s", D // 2]),
+        ("sin", [B, "s", D // 2]),
         ("k", [B, "s", HKV * D]),
         ("v", [B, "s", HKV * DV]),
         ("pk", [B, HKV, "p", D]),
         ("pv", [B, HKV, "p", DV]),
         ("n", [B], np.int64),
     ]
-    outputs = ["causal", "nonpad", "past", "pk_out", "pv_out"]
+    outputs = ["causal", "nonpad", "past", "pk_out", "pv_out", "rope"]
     model = make_model(nodes, inputs, outputs, opset=25)
     for o in model.graph.output:
         o.type.tensor_type.ClearField("shape")
     shapes = {"q": HQ * D, "k": HKV * D, "v": HKV * DV, "pk": D, "pv": DV}  # last dims
+    shapes.update(cos=D // 2, sin=D // 2)
 
     def dims(name, s_len, p_len):
         return [B, HKV, p_len, shapes[name]] if name[0] == "p" else [B, s_len, shapes[name]]
