@@ -820,6 +820,44 @@ case(
     atol=0.0301,
 )
 
+# Transformer-block composites; tests/device/test_attention.py covers their attributes.
+case(
+    "Attention-gqa-causal-3d",
+    [N("Attention", ["q", "k", "v"], ["y"], q_num_heads=4, kv_num_heads=2, is_causal=1)],
+    [("q", (1, 3, 16)), ("k", (1, 3, 8)), ("v", (1, 3, 8))],
+    opset=23,
+)
+case(
+    "RotaryEmbedding-interleaved",
+    [N("RotaryEmbedding", ["x", "cos", "sin", "pos"], ["y"], interleaved=1)],
+    [("x", (1, 2, 3, 4)), ("cos", (5, 2)), ("sin", (5, 2)), ("pos", (1, 3), np.int64)],
+    opset=23,
+    ranges={"pos": (0, 4)},
+)
+case(
+    "CausalConvWithState-silu",
+    [N("CausalConvWithState", ["x", "w"], ["y", "s"], activation="silu")],
+    [("x", (1, 2, 5)), ("w", (2, 1, 3))],
+    outputs=("y", "s"),
+    opset=27,
+)
+case(
+    "LinearAttention-gated-delta",
+    [
+        N(
+            "LinearAttention",
+            ["q", "k", "v", "", "g", "b"],
+            ["y", "s"],
+            q_num_heads=2,
+            kv_num_heads=2,
+        )
+    ],
+    [("q", (1, 3, 8)), ("k", (1, 3, 8)), ("v", (1, 3, 8)), ("g", (1, 3, 8)), ("b", (1, 3, 2))],
+    outputs=("y", "s"),
+    opset=27,
+    ranges={"g": (-0.5, 0.0), "b": (0.0, 1.0)},
+)
+
 
 @pytest.mark.parametrize("c", CASES, ids=[c.id for c in CASES])
 def test_op(c):

@@ -187,4 +187,10 @@ void registerResizeImporters();     // importers/resize.cc: Resize, Upsample, Pa
 void registerCompositeImporters();  // importers/composite.cc: LpNormalization, ... EyeLike
 void registerQuantizeImporters();   // importers/quantize.cc: QuantizeLinear, DequantizeLinear
 
+// Transformer-block operators, each a composite of existing layers.
+void registerAttentionImporters();        // importers/attention.cc: Attention
+void registerRotaryImporters();           // importers/rotary.cc: RotaryEmbedding
+void registerCausalConvImporters();       // importers/causal_conv.cc: CausalConvWithState
+void registerLinearAttentionImporters();  // importers/linear_attention.cc: LinearAttention
+
 }  // namespace clrt::onnx

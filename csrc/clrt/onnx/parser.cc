@@ -31,6 +31,10 @@ void ensureRegistered() {
     registerQuantizeImporters();
     registerResizeImporters();
     registerCompositeImporters();
+    registerAttentionImporters();
+    registerRotaryImporters();
+    registerCausalConvImporters();
+    registerLinearAttentionImporters();
   });
 }
 
