@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -116,6 +117,27 @@ class ImportContext {
   void defineConstant(int outputIndex, HostTensor value);
   ir::Network& net() { return net_; }
 
+  // ---- subgraphs (onnx/subgraph.cc): If branches, Loop and Scan bodies ----
+  // A value crossing a subgraph boundary: a tensor id (-1 when only host-known) and its value
+  // when known on the host.
+  struct Value {
+    int tensor = -1;
+    std::optional<HostTensor> constant;
+  };
+  // Imports the nodes of `g` into the network as part of the current node. `inputs` bind g's
+  // inputs in order; other names resolve to the enclosing graphs' values; g's own names are
+  // renamed where they would clash (a body imported once per iteration). Returns g's outputs.
+  // Errors name `what` (e.g. "then_branch", "body iteration 3") and the inner node.
+  std::vector<Value> importSubgraph(const ::onnx::GraphProto& g, const std::vector<Value>& inputs,
+                                    const std::string& what);
+  // Defines node output i as v: a constant, or an IDENTITY layer of its tensor.
+  void defineOutput(int i, const Value& v);
+  int tensorOf(const Value& v);  // v's tensor, materialising a constant
+  Dims tensorDims(int tensor);   // after inferring the pending layers' shapes
+  // Marks the outer-scope names that `node`'s subgraphs read as consumed (the parser's pass
+  // over the main graph).
+  void markSubgraphReads(const ::onnx::NodeProto& node);
+
   // Dtypes (onnx/dtypes.cc). Tensors hold compute dtypes (core/types.h computeDtype); the ONNX
   // dtype of a value computed in a wider one is its "logical" dtype.
   DataType logicalDtype(int i);  // of input i: its ONNX dtype as far as clrt knows it
@@ -186,5 +208,9 @@ void registerShapeImporters();
 void registerResizeImporters();     // importers/resize.cc: Resize, Upsample, Pad
 void registerCompositeImporters();  // importers/composite.cc: LpNormalization, ... EyeLike
 void registerQuantizeImporters();   // importers/quantize.cc: QuantizeLinear, DequantizeLinear
+
+// importers/recurrent.cc: RNN, GRU, LSTM; importers/control_flow.cc: If, Loop, Scan.
+void registerRecurrentImporters();
+void registerControlFlowImporters();
 
 }  // namespace clrt::onnx

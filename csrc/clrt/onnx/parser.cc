@@ -31,6 +31,8 @@ void ensureRegistered() {
     registerQuantizeImporters();
     registerResizeImporters();
     registerCompositeImporters();
+    registerRecurrentImporters();
+    registerControlFlowImporters();
   });
 }
 
@@ -214,6 +216,7 @@ void GraphImport::values() {
       if (!o.empty()) ctx_.reserveName(o);
     for (const auto& i : n.input())
       if (!i.empty()) ctx_.markConsumed(i);
+    ctx_.markSubgraphReads(n);
   }
   for (const auto& o : g_.output()) {
     ctx_.reserveName(o.name());

@@ -1,0 +1,295 @@
+# RNN, GRU and LSTM (every direction, layouts, activations, clip, initial states, sequence_lens,
+# peepholes, linear_before_reset) and If / Loop / Scan against onnxruntime.
+"""The recurrent cases share one model (one engine, built once per module: PoCL compiles
+slowly): each node reads the same X and its own weights, with all of its outputs as graph
+outputs. Tolerance |clrt - ort| <= 1e-5 + 1e-4 * |ort| (the unrolled steps accumulate float32
+rounding in another order than onnxruntime's fused kernels)."""
+
+import clrt as trt
+import numpy as np
+import pytest
+from helpers import (
+    EXPLICIT_BATCH,
+    LOGGER,
+    assert_close,
+    build_engine,
+    make_model,
+    model_bytes,
+    ort_run,
+    parse_network,
+    parser_errors,
+    rand,
+)
+from onnx import TensorProto
+from onnx import helper as oh
+
+RTOL, ATOL = 1e-4, 1e-5
+SEQ, BATCH, INPUT, HIDDEN = 4, 3, 5, 3
+GATES = {"RNN": 1, "GRU": 3, "LSTM": 4}
+LENS = np.array([4, 2, 1], np.int32)
+
+# name -> (op, attributes, extras): extras name the optional inputs the case feeds.
+CASES = {
+    "rnn_forward": ("RNN", {}, ()),
+    "rnn_reverse_bias": ("RNN", {"direction": "reverse"}, ("B",)),
+    "rnn_bidir_initial": ("RNN", {"direction": "bidirectional"}, ("B", "initial_h")),
+    "rnn_relu_clip": ("RNN", {"activations": ["Relu"], "clip": 0.5}, ("B",)),
+    "rnn_leaky_bidir": (
+        "RNN",
+        {"direction": "bidirectional", "activations": ["LeakyRelu", "Tanh"]},
+        ("B",),
+    ),
+    "rnn_seq_lens": ("RNN", {"direction": "bidirectional"}, ("B", "lens", "initial_h")),
+    "rnn_layout1": ("RNN", {"layout": 1, "direction": "bidirectional"}, ("B", "initial_h")),
+    "gru_forward": ("GRU", {}, ()),
+    "gru_reverse_bias": ("GRU", {"direction": "reverse"}, ("B",)),
+    "gru_lbr_bidir": (
+        "GRU",
+        {"direction": "bidirectional", "linear_before_reset": 1},
+        ("B", "initial_h"),
+    ),
+    "gru_lbr_lens": ("GRU", {"linear_before_reset": 1, "direction": "reverse"}, ("B", "lens")),
+    "gru_seq_lens": ("GRU", {"direction": "bidirectional"}, ("B", "lens", "initial_h")),
+    "gru_hardsigmoid_clip": (
+        "GRU",
+        {
+            "activations": ["HardSigmoid", "Softsign"],
+            "activation_alpha": [0.3],
+            "activation_beta": [0.4],
+            "clip": 0.7,
+        },
+        ("B",),
+    ),
+    "gru_layout1": ("GRU", {"layout": 1}, ("B", "initial_h", "lens")),
+    "lstm_forward": ("LSTM", {}, ()),
+    "lstm_reverse_bias": ("LSTM", {"direction": "reverse"}, ("B",)),
+    "lstm_bidir_initial": ("LSTM", {"direction": "bidirectional"}, ("B", "initial_h", "initial_c")),
+    "lstm_peepholes": ("LSTM", {}, ("B", "initial_h", "initial_c", "P")),
+    "lstm_seq_lens": ("LSTM", {"direction": "bidirectional"}, ("B", "lens", "initial_c", "P")),
+    "lstm_input_forget_clip": ("LSTM", {"input_forget": 1, "clip": 0.6}, ("B",)),
+    "lstm_activations": (
+        "LSTM",
+        {
+            "activations": ["HardSigmoid", "Elu", "ScaledTanh"],
+            "activation_alpha": [0.25, 0.9, 1.5],
+            "activation_beta": [0.45, 0.8],
+        },
+        ("B",),
+    ),
+    "lstm_layout1": (
+        "LSTM",
+        {"layout": 1, "direction": "bidirectional"},
+        ("B", "initial_h", "initial_c", "lens"),
+    ),
+}
+
+
+def _case_nodes(name, seed):
+    op, attrs, extras = CASES[name]
+    layout = attrs.get("layout", 0)
+    dirs = 2 if attrs.get("direction") == "bidirectional" else 1
+    g = GATES[op]
+    inits = {
+        f"{name}_W": rand([dirs, g * HIDDEN, INPUT], seed),
+        f"{name}_R": rand([dirs, g * HIDDEN, HIDDEN], seed + 1),
+    }
+    state = [BATCH, dirs, HIDDEN] if layout else [dirs, BATCH, HIDDEN]
+    shapes = {
+        "B": [dirs, 2 * g * HIDDEN],
+        "initial_h": state,
+        "initial_c": state,
+        "P": [dirs, 3 * HIDDEN],
+    }
+    for k, shape in shapes.items():
+        if k in extras:
+            inits[f"{name}_{k}"] = rand(shape, seed + 2 + len(inits))
+    ins = [f"X{layout}", f"{name}_W", f"{name}_R"]
+    order = ["B", "lens", "initial_h", "initial_c", "P"]
+    last = max((order.index(e) for e in extras), default=-1)
+    for k in order[: last + 1]:
+        if k == "lens":
+            ins.append("lens" if k in extras else "")
+        else:
+            ins.append(f"{name}_{k}" if k in extras else "")
+    outs = [f"{name}_Y", f"{name}_Y_h"] + ([f"{name}_Y_c"] if op == "LSTM" else [])
+    node = oh.make_node(op, ins, outs, name=name, hidden_size=HIDDEN, **attrs)
+    return node, inits, outs
+
+
+def _family_model():
+    nodes, inits, outs = [], {}, []
+    for k, name in enumerate(CASES):
+        node, i, o = _case_nodes(name, 10 * k)
+        nodes.append(node)
+        inits.update(i)
+        outs += o
+    inputs = [
+        ("X0", [SEQ, BATCH, INPUT]),
+        ("X1", [BATCH, SEQ, INPUT]),
+        ("lens", [BATCH], np.int32),
+    ]
+    return make_model(nodes, inputs, [(o,) for o in outs], inits, opset=22, name="recurrent")
+
+
+@pytest.fixture(scope="module")
+def family():
+    model = _family_model()
+    x = rand([SEQ, BATCH, INPUT], 99, -2.0, 2.0)
+    feeds = {"X0": x, "X1": np.ascontiguousarray(x.transpose(1, 0, 2)), "lens": LENS}
+    got = build_engine(model).create_execution_context().infer(feeds)
+    return got, ort_run(model, feeds)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_recurrent_matches_onnxruntime(family, name):
+    got, ref = family
+    outs = [o for o in ref if o.startswith(name + "_Y")]
+    assert len(outs) >= 2
+    for o in outs:
+        assert_close(got[o], ref[o], RTOL, ATOL, o)
+
+
+# ---- If / Loop / Scan ----
+
+FLOAT = TensorProto.FLOAT
+
+
+def _graph(name, nodes, inputs, outputs):
+    return oh.make_graph(nodes, name, inputs, outputs)
+
+
+def _vi(name, shape, elem=FLOAT):
+    return oh.make_tensor_value_info(name, elem, shape)
+
+
+def _branches(then_shape=(2, 3)):
+    """then: x + 1 (of then_shape); else: x * w (w an outer initializer); both read outer x."""
+    then_g = _graph(
+        "then",
+        [oh.make_node("Add", ["x", "one"], ["t_out"])],
+        [],
+        [_vi("t_out", list(then_shape))],
+    )
+    else_g = _graph(
+        "else", [oh.make_node("Mul", ["x", "w"], ["e_out"])], [], [_vi("e_out", [2, 3])]
+    )
+    return then_g, else_g
+
+
+def _if_model(cond_const=None, then_shape=(2, 3)):
+    then_g, else_g = _branches(then_shape)
+    inits = {"one": np.ones([2, 3] if then_shape == (2, 3) else then_shape, np.float32)}
+    inits["w"] = rand([2, 3], 7)
+    inputs = [("x", [2, 3])]
+    if cond_const is None:
+        inputs.append(("cond", [], np.bool_))
+    else:
+        inits["cond"] = np.array(cond_const)
+    node = oh.make_node("If", ["cond"], ["y"], then_branch=then_g, else_branch=else_g, name="if0")
+    return make_model([node], inputs, [("y", None)], inits, opset=17)
+
+
+def _parse_errors(model):
+    builder = trt.Builder(LOGGER)
+    network = builder.create_network(EXPLICIT_BATCH)
+    parser = trt.OnnxParser(network, LOGGER)
+    assert not parser.parse(model_bytes(model))
+    return "\n".join(parser_errors(parser))
+
+
+@pytest.mark.parametrize("cond", [True, False])
+def test_if_constant_condition_imports_the_taken_branch(cond):
+    model = _if_model(cond_const=cond)
+    _, network, _ = parse_network(model)
+    kinds = {network.get_layer(i).type for i in range(network.num_layers)}
+    assert all("WHERE" not in str(k).upper() for k in kinds)  # only one branch imported
+    feeds = {"x": rand([2, 3], 1)}
+    got = build_engine(model).create_execution_context().infer(feeds)
+    assert_close(got["y"], ort_run(model, feeds)["y"], RTOL, ATOL, "y")
+
+
+def test_if_runtime_condition_selects_per_run():
+    model = _if_model()
+    ctx = build_engine(model).create_execution_context()
+    for cond in (True, False):
+        feeds = {"x": rand([2, 3], 2), "cond": np.array(cond)}
+        assert_close(ctx.infer(feeds)["y"], ort_run(model, feeds)["y"], RTOL, ATOL, f"y {cond}")
+
+
+def test_if_runtime_condition_with_unequal_branch_shapes_is_refused():
+    msg = _parse_errors(_if_model(then_shape=(1, 3)))
+    assert "if0" in msg and "computed at run time" in msg and "[1, 3]" in msg, msg
+
+
+def _loop_model(trip):
+    """y carried: y = y + x[iter]; a scan output of y per iteration; x is outer."""
+    body = _graph(
+        "body",
+        [
+            oh.make_node("Identity", ["cond_in"], ["cond_out"]),
+            oh.make_node("Gather", ["x", "i"], ["row"], axis=0),
+            oh.make_node("Add", ["y_in", "row"], ["y_out"]),
+            oh.make_node("Mul", ["y_out", "two"], ["scan_out"]),
+        ],
+        [_vi("i", [], TensorProto.INT64), _vi("cond_in", [], TensorProto.BOOL), _vi("y_in", [3])],
+        [_vi("cond_out", [], TensorProto.BOOL), _vi("y_out", [3]), _vi("scan_out", [3])],
+    )
+    inits = {"two": np.array(2.0, np.float32)}
+    inputs = [("x", [4, 3]), ("y0", [3])]
+    if trip is None:
+        inputs.append(("M", [], np.int64))
+    else:
+        inits["M"] = np.array(trip, np.int64)
+    node = oh.make_node("Loop", ["M", "", "y0"], ["y", "ys"], body=body, name="loop0")
+    return make_model([node], inputs, [("y", None), ("ys", None)], inits, opset=17)
+
+
+def test_loop_with_constant_trip_count_matches_onnxruntime():
+    model = _loop_model(3)
+    feeds = {"x": rand([4, 3], 3), "y0": rand([3], 4)}
+    got = build_engine(model).create_execution_context().infer(feeds)
+    ref = ort_run(model, feeds)
+    assert got["ys"].shape == (3, 3)
+    for k in ("y", "ys"):
+        assert_close(got[k], ref[k], RTOL, ATOL, k)
+
+
+def test_loop_with_runtime_trip_count_is_refused():
+    msg = _parse_errors(_loop_model(None))
+    assert "loop0" in msg and "trip count" in msg and "run time" in msg, msg
+
+
+def _scan_model(reverse, axis):
+    body = _graph(
+        "body",
+        [
+            oh.make_node("Add", ["s_in", "x_t"], ["s_out"]),
+            oh.make_node("Mul", ["s_out", "x_t"], ["e"]),
+        ],
+        [_vi("s_in", [2]), _vi("x_t", [2])],
+        [_vi("s_out", [2]), _vi("e", [2])],
+    )
+    node = oh.make_node(
+        "Scan",
+        ["s0", "x"],
+        ["s", "es"],
+        body=body,
+        num_scan_inputs=1,
+        scan_input_axes=[axis],
+        scan_input_directions=[reverse],
+        scan_output_directions=[reverse],
+        scan_output_axes=[-1],
+        name="scan0",
+    )
+    xshape = [5, 2] if axis == 0 else [2, 5]
+    return make_model([node], [("s0", [2]), ("x", xshape)], [("s", None), ("es", None)], opset=17)
+
+
+@pytest.mark.parametrize("reverse,axis", [(0, 0), (1, 1)])
+def test_scan_matches_onnxruntime(reverse, axis):
+    model = _scan_model(reverse, axis)
+    feeds = {"s0": rand([2], 5), "x": rand([5, 2] if axis == 0 else [2, 5], 6)}
+    got = build_engine(model).create_execution_context().infer(feeds)
+    ref = ort_run(model, feeds)
+    for k in ("s", "es"):
+        assert_close(got[k], ref[k], RTOL, ATOL, k)
