@@ -84,25 +84,30 @@ CASES = {
 }
 
 
-def _case_nodes(name, seed):
+def _case_nodes(name, seed, ort=False):
+    """The case's node and initializers; ort=True gives its layout-0 twin (onnxruntime does not
+    implement layout 1): X0 and [dirs, batch, hidden] states, outputs to transpose back."""
     op, attrs, extras = CASES[name]
-    layout = attrs.get("layout", 0)
+    attrs = dict(attrs)
+    layout = 0 if ort else attrs.get("layout", 0)
+    if ort:
+        attrs.pop("layout", None)
     dirs = 2 if attrs.get("direction") == "bidirectional" else 1
     g = GATES[op]
     inits = {
         f"{name}_W": rand([dirs, g * HIDDEN, INPUT], seed),
         f"{name}_R": rand([dirs, g * HIDDEN, HIDDEN], seed + 1),
     }
-    state = [BATCH, dirs, HIDDEN] if layout else [dirs, BATCH, HIDDEN]
     shapes = {
         "B": [dirs, 2 * g * HIDDEN],
-        "initial_h": state,
-        "initial_c": state,
+        "initial_h": [dirs, BATCH, HIDDEN],
+        "initial_c": [dirs, BATCH, HIDDEN],
         "P": [dirs, 3 * HIDDEN],
     }
     for k, shape in shapes.items():
         if k in extras:
-            inits[f"{name}_{k}"] = rand(shape, seed + 2 + len(inits))
+            v = rand(shape, seed + 2 + len(inits))
+            inits[f"{name}_{k}"] = v.transpose(1, 0, 2) if layout and k.startswith("init") else v
     ins = [f"X{layout}", f"{name}_W", f"{name}_R"]
     order = ["B", "lens", "initial_h", "initial_c", "P"]
     last = max((order.index(e) for e in extras), default=-1)
@@ -116,10 +121,10 @@ def _case_nodes(name, seed):
     return node, inits, outs
 
 
-def _family_model():
+def _family_model(ort=False):
     nodes, inits, outs = [], {}, []
     for k, name in enumerate(CASES):
-        node, i, o = _case_nodes(name, 10 * k)
+        node, i, o = _case_nodes(name, 10 * k, ort)
         nodes.append(node)
         inits.update(i)
         outs += o
@@ -133,11 +138,16 @@ def _family_model():
 
 @pytest.fixture(scope="module")
 def family():
-    model = _family_model()
     x = rand([SEQ, BATCH, INPUT], 99, -2.0, 2.0)
     feeds = {"X0": x, "X1": np.ascontiguousarray(x.transpose(1, 0, 2)), "lens": LENS}
-    got = build_engine(model).create_execution_context().infer(feeds)
-    return got, ort_run(model, feeds)
+    got = build_engine(_family_model()).create_execution_context().infer(feeds)
+    ref = ort_run(_family_model(ort=True), feeds)
+    for name, (_, attrs, _) in CASES.items():
+        if attrs.get("layout"):  # batch-major: Y [batch, seq, dirs, hidden], states [batch, ...]
+            for o in ref:
+                if o.startswith(name + "_Y"):
+                    ref[o] = ref[o].transpose((2, 0, 1, 3) if o == name + "_Y" else (1, 0, 2))
+    return got, ref
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -178,7 +188,7 @@ def _branches(then_shape=(2, 3)):
 
 def _if_model(cond_const=None, then_shape=(2, 3)):
     then_g, else_g = _branches(then_shape)
-    inits = {"one": np.ones([2, 3] if then_shape == (2, 3) else then_shape, np.float32)}
+    inits = {"one": np.ones(then_shape, np.float32)}
     inits["w"] = rand([2, 3], 7)
     inputs = [("x", [2, 3])]
     if cond_const is None:
@@ -217,8 +227,8 @@ def test_if_runtime_condition_selects_per_run():
 
 
 def test_if_runtime_condition_with_unequal_branch_shapes_is_refused():
-    msg = _parse_errors(_if_model(then_shape=(1, 3)))
-    assert "if0" in msg and "computed at run time" in msg and "[1, 3]" in msg, msg
+    msg = _parse_errors(_if_model(then_shape=(3, 2, 3)))
+    assert "if0" in msg and "computed at run time" in msg and "(3, 2, 3)" in msg, msg
 
 
 def _loop_model(trip):
