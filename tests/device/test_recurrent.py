@@ -303,3 +303,21 @@ def test_scan_matches_onnxruntime(reverse, axis):
     ref = ort_run(model, feeds)
     for k in ("s", "es"):
         assert_close(got[k], ref[k], RTOL, ATOL, k)
+
+
+@pytest.mark.parametrize("op", ["GRU", "LSTM"])
+def test_dynamic_batch_matches_onnxruntime(op):
+    """A batch dim fixed only by the profile: the zero initial state broadcasts over it."""
+    g = GATES[op]
+    inits = {"W": rand([2, g * HIDDEN, INPUT], 1), "R": rand([2, g * HIDDEN, HIDDEN], 2)}
+    node = oh.make_node(
+        op, ["x", "W", "R"], ["y", "y_h"], hidden_size=HIDDEN, direction="bidirectional"
+    )
+    model = make_model([node], [("x", [SEQ, "N", INPUT])], [("y",), ("y_h",)], inits, opset=22)
+    profile = {"x": ([SEQ, 1, INPUT], [SEQ, 2, INPUT], [SEQ, 4, INPUT])}
+    ctx = build_engine(model, profiles=profile).create_execution_context()
+    for batch in (1, 3):
+        feeds = {"x": rand([SEQ, batch, INPUT], 3 + batch)}
+        got, ref = ctx.infer(feeds), ort_run(model, feeds)
+        for k in ("y", "y_h"):
+            assert_close(got[k], ref[k], RTOL, ATOL, f"{k} batch {batch}")
