@@ -853,6 +853,28 @@ case(
     outputs=("s", "ys"),
 )
 
+# Sequences are import-time lists of tensors; tests/device/test_recurrent.py has the modes.
+case(
+    "Sequence-ops",
+    [
+        N("SplitToSequence", ["x"], ["s"], axis=1),
+        N("SequenceEmpty", [], ["e"]),
+        N("SequenceInsert", ["e", "x"], ["e1"]),
+        N("SequenceConstruct", ["x", "x"], ["c"]),
+        N("SequenceErase", ["c", "p0"], ["c1"]),
+        N("SequenceAt", ["s", "p1"], ["a"]),
+        N("SequenceLength", ["s"], ["n"]),
+        N("SequenceAt", ["e1", "p0"], ["b"]),
+        N("ConcatFromSequence", ["s"], ["cat"], axis=0, new_axis=1),
+        N("SequenceAt", ["c1", "p0"], ["d"]),
+        N("Add", ["a", "b"], ["ab"]),
+        N("Add", ["ab", "d"], ["y"]),
+    ],
+    [("x", (2, 3))],
+    outputs=("y", ("n", [], np.int64), "cat"),
+    inits={"p0": np.array(0, np.int64), "p1": np.array(-1, np.int64)},
+)
+
 
 assert len({c.id for c in CASES}) == len(CASES), "duplicate case ids"
 

@@ -1,5 +1,5 @@
 # RNN, GRU and LSTM (every direction, layouts, activations, clip, initial states, sequence_lens,
-# peepholes, linear_before_reset) and If / Loop / Scan against onnxruntime.
+# peepholes, linear_before_reset), If / Loop / Scan and the sequence ops against onnxruntime.
 """The recurrent cases share one model (one engine, built once per module: PoCL compiles
 slowly): each node reads the same X and its own weights, with all of its outputs as graph
 outputs. Tolerance |clrt - ort| <= 1e-5 + 1e-4 * |ort| (the unrolled steps accumulate float32
@@ -321,3 +321,44 @@ def test_dynamic_batch_matches_onnxruntime(op):
         got, ref = ctx.infer(feeds), ort_run(model, feeds)
         for k in ("y", "y_h"):
             assert_close(got[k], ref[k], RTOL, ATOL, f"{k} batch {batch}")
+
+
+# ---- sequences (import-time lists of tensors) ----
+
+
+def test_sequences_match_onnxruntime():
+    """SplitToSequence by a chunk size (the last element shorter) and without keepdims,
+    SequenceAt at a run-time position (a gather over the stacked elements), insert/erase at
+    constant positions, ConcatFromSequence on an existing and on a new axis."""
+    nodes = [
+        oh.make_node("SplitToSequence", ["x", "chunk"], ["s"], axis=1),
+        oh.make_node("ConcatFromSequence", ["s"], ["cat"], axis=1),
+        oh.make_node("SplitToSequence", ["x"], ["rows"], axis=0, keepdims=0),
+        oh.make_node("SequenceInsert", ["rows", "r", "p1"], ["rows2"]),
+        oh.make_node("SequenceErase", ["rows2", "p0"], ["rows3"]),
+        oh.make_node("SequenceAt", ["rows3", "i"], ["at"]),
+        oh.make_node("ConcatFromSequence", ["rows3"], ["stacked"], axis=-1, new_axis=1),
+    ]
+    inits = {
+        "chunk": np.array(2, np.int64),
+        "p0": np.array(0, np.int64),
+        "p1": np.array(-1, np.int64),
+    }
+    inputs = [("x", [3, 5]), ("r", [5]), ("i", [], np.int64)]
+    model = make_model(nodes, inputs, [("cat",), ("at",), ("stacked",)], inits, opset=17)
+    ctx = build_engine(model).create_execution_context()
+    for i in (0, 2, -1):
+        feeds = {"x": rand([3, 5], 8), "r": rand([5], 9), "i": np.array(i, np.int64)}
+        got, ref = ctx.infer(feeds), ort_run(model, feeds)
+        for k in ref:
+            assert_close(got[k], ref[k], RTOL, ATOL, f"{k} at {i}")
+
+
+def test_sequence_at_runtime_position_over_unequal_shapes_is_refused():
+    nodes = [
+        oh.make_node("SequenceConstruct", ["x", "z"], ["s"]),
+        oh.make_node("SequenceAt", ["s", "i"], ["y"], name="at0"),
+    ]
+    inputs = [("x", [2, 3]), ("z", [1, 3]), ("i", [], np.int64)]
+    msg = _parse_errors(make_model(nodes, inputs, [("y",)], opset=17))
+    assert "at0" in msg and "run time" in msg and "(1, 3)" in msg, msg

@@ -138,6 +138,11 @@ class ImportContext {
   // over the main graph).
   void markSubgraphReads(const ::onnx::NodeProto& node);
 
+  // Sequence values (importers/sequence.cc): import-time lists of tensors, never engine I/O.
+  bool isSequence(int i) const;                   // input i names a sequence
+  const std::vector<int>& sequence(int i) const;  // its elements; kUnsupported if not a sequence
+  void defineSequence(int outputIndex, std::vector<int> elements);
+
   // Dtypes (onnx/dtypes.cc). Tensors hold compute dtypes (core/types.h computeDtype); the ONNX
   // dtype of a value computed in a wider one is its "logical" dtype.
   DataType logicalDtype(int i);  // of input i: its ONNX dtype as far as clrt knows it
@@ -165,6 +170,7 @@ class ImportContext {
   std::vector<int> pending_;
   std::map<std::string, DataType> logical_;  // ONNX name -> dtype where the tensor's is wider
   std::map<std::string, int> narrowed_;      // ONNX name -> its value cast back to logical_
+  std::map<std::string, std::vector<int>> sequences_;  // ONNX name -> element tensors
 
   ir::Layer& addLayer(ir::LayerKind kind, const std::vector<int>& inputs,
                       std::vector<std::string> names);
@@ -209,8 +215,10 @@ void registerResizeImporters();     // importers/resize.cc: Resize, Upsample, Pa
 void registerCompositeImporters();  // importers/composite.cc: LpNormalization, ... EyeLike
 void registerQuantizeImporters();   // importers/quantize.cc: QuantizeLinear, DequantizeLinear
 
-// importers/recurrent.cc: RNN, GRU, LSTM; importers/control_flow.cc: If, Loop, Scan.
+// importers/recurrent.cc: RNN, GRU, LSTM; importers/control_flow.cc: If, Loop, Scan;
+// importers/sequence.cc: SequenceConstruct, SplitToSequence, ConcatFromSequence, ...
 void registerRecurrentImporters();
 void registerControlFlowImporters();
+void registerSequenceImporters();
 
 }  // namespace clrt::onnx

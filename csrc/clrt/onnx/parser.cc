@@ -33,6 +33,7 @@ void ensureRegistered() {
     registerCompositeImporters();
     registerRecurrentImporters();
     registerControlFlowImporters();
+    registerSequenceImporters();
   });
 }
 

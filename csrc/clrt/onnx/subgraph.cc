@@ -132,6 +132,10 @@ std::vector<ImportContext::Value> ImportContext::importSubgraph(const Graph& gra
       v.constant = it->second.value;
     } else {
       auto t = tensors_.find(o.name());
+      if (sequences_.count(o.name()))
+        reject(ErrorKind::kUnsupported,
+               str(what, " output '", o.name(),
+                   "' is a sequence: clrt passes tensors out of subgraphs"));
       CLRT_CHECK(t != tensors_.end(), kParse, what, " output '", o.name(),
                  "' is not produced by any of its nodes or the enclosing graph");
       v.tensor = t->second;
