@@ -13,6 +13,7 @@ from helpers import (
     LOGGER,
     assert_close,
     build_engine,
+    deserialize,
     make_model,
     model_bytes,
     ort_run,
@@ -157,6 +158,21 @@ def test_recurrent_matches_onnxruntime(family, name):
     assert len(outs) >= 2
     for o in outs:
         assert_close(got[o], ref[o], RTOL, ATOL, o)
+
+
+def test_recurrent_fp16_engine_stays_close(family):
+    """The same model with FP16 allowed: every output within 1e-2 + 1e-2 * |ort| (states are in
+    [-1, 1]; half rounding compounds over the steps)."""
+    _, ref = family
+    builder, network, _ = parse_network(_family_model())
+    config = builder.create_builder_config()
+    config.set_flag(trt.BuilderFlag.FP16)
+    engine = deserialize(bytes(builder.build_serialized_network(network, config)))
+    x = rand([SEQ, BATCH, INPUT], 99, -2.0, 2.0)
+    feeds = {"X0": x, "X1": np.ascontiguousarray(x.transpose(1, 0, 2)), "lens": LENS}
+    got = engine.create_execution_context().infer(feeds)
+    for o, expected in ref.items():
+        assert_close(got[o].astype(np.float32), expected, 1e-2, 1e-2, o)
 
 
 # ---- If / Loop / Scan ----
