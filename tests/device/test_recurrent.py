@@ -378,3 +378,26 @@ def test_sequence_at_runtime_position_over_unequal_shapes_is_refused():
     inputs = [("x", [2, 3]), ("z", [1, 3]), ("i", [], np.int64)]
     msg = _parse_errors(make_model(nodes, inputs, [("y",)], opset=17))
     assert "at0" in msg and "run time" in msg and "(1, 3)" in msg, msg
+
+
+def test_if_nested_in_a_loop_body_follows_the_iteration():
+    """The If condition depends on the iteration number, so each unrolled copy of the body takes
+    its own branch; both branches read the body's value and the outer x."""
+    then_g = _graph("then", [oh.make_node("Add", ["v", "x"], ["t"])], [], [_vi("t", [3])])
+    else_g = _graph("else", [oh.make_node("Mul", ["v", "x"], ["e"])], [], [_vi("e", [3])])
+    body = _graph(
+        "body",
+        [
+            oh.make_node("Identity", ["c"], ["co"]),
+            oh.make_node("Less", ["i", "two"], ["early"]),
+            oh.make_node("If", ["early"], ["vo"], then_branch=then_g, else_branch=else_g),
+        ],
+        [_vi("i", [], TensorProto.INT64), _vi("c", [], TensorProto.BOOL), _vi("v", [3])],
+        [_vi("co", [], TensorProto.BOOL), _vi("vo", [3])],
+    )
+    node = oh.make_node("Loop", ["m", "", "v0"], ["y"], body=body)
+    inits = {"m": np.array(4, np.int64), "two": np.array(2, np.int64)}
+    model = make_model([node], [("x", [3]), ("v0", [3])], [("y",)], inits, opset=17)
+    feeds = {"x": rand([3], 11), "v0": rand([3], 12)}
+    got = build_engine(model).create_execution_context().infer(feeds)
+    assert_close(got["y"], ort_run(model, feeds)["y"], RTOL, ATOL, "y")
