@@ -401,3 +401,31 @@ def test_if_nested_in_a_loop_body_follows_the_iteration():
     feeds = {"x": rand([3], 11), "v0": rand([3], 12)}
     got = build_engine(model).create_execution_context().infer(feeds)
     assert_close(got["y"], ort_run(model, feeds)["y"], RTOL, ATOL, "y")
+
+
+def test_loop_until_a_build_time_condition_matches_onnxruntime():
+    """M = INT64_MAX ("until the condition"): the condition, computed from the iteration
+    number, is known while unrolling and stops the loop after three iterations."""
+    body = _graph(
+        "body",
+        [
+            oh.make_node("Less", ["i", "two"], ["co"]),
+            oh.make_node("Add", ["v", "x"], ["vo"]),
+            oh.make_node("Neg", ["vo"], ["s"]),
+        ],
+        [_vi("i", [], TensorProto.INT64), _vi("c", [], TensorProto.BOOL), _vi("v", [3])],
+        [_vi("co", [], TensorProto.BOOL), _vi("vo", [3]), _vi("s", [3])],
+    )
+    node = oh.make_node("Loop", ["m", "go", "v0"], ["y", "ys"], body=body)
+    inits = {
+        "m": np.array(np.iinfo(np.int64).max, np.int64),
+        "go": np.array(True),
+        "two": np.array(2, np.int64),
+    }
+    model = make_model([node], [("x", [3]), ("v0", [3])], [("y",), ("ys",)], inits, opset=17)
+    feeds = {"x": rand([3], 13), "v0": rand([3], 14)}
+    got = build_engine(model).create_execution_context().infer(feeds)
+    ref = ort_run(model, feeds)
+    assert got["ys"].shape == (3, 3)
+    for k in ("y", "ys"):
+        assert_close(got[k], ref[k], RTOL, ATOL, k)

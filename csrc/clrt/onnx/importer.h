@@ -127,9 +127,10 @@ class ImportContext {
   // Imports the nodes of `g` into the network as part of the current node. `inputs` bind g's
   // inputs in order; other names resolve to the enclosing graphs' values; g's own names are
   // renamed where they would clash (a body imported once per iteration). Returns g's outputs.
-  // Errors name `what` (e.g. "then_branch", "body iteration 3") and the inner node.
+  // Errors name `what` (e.g. "then_branch", "body iteration 3") and the inner node; `tag` (e.g.
+  // "it3") keeps the layer and value names of repeated imports distinct.
   std::vector<Value> importSubgraph(const ::onnx::GraphProto& g, const std::vector<Value>& inputs,
-                                    const std::string& what);
+                                    const std::string& what, const std::string& tag = "");
   // Defines node output i as v: a constant, or an IDENTITY layer of its tensor.
   void defineOutput(int i, const Value& v);
   int tensorOf(const Value& v);  // v's tensor, materialising a constant

@@ -59,7 +59,8 @@ void ImportContext::markSubgraphReads(const ::onnx::NodeProto& node) {
 
 std::vector<ImportContext::Value> ImportContext::importSubgraph(const Graph& graph,
                                                                 const std::vector<Value>& inputs,
-                                                                const std::string& what) {
+                                                                const std::string& what,
+                                                                const std::string& tag) {
   CLRT_CHECK(static_cast<int>(inputs.size()) == graph.input_size(), kParse, what, " has ",
              graph.input_size(), " inputs, the operator binds ", inputs.size());
   flush();
@@ -67,9 +68,12 @@ std::vector<ImportContext::Value> ImportContext::importSubgraph(const Graph& gra
   std::map<std::string, std::string> to;
   auto local = [&](const std::string& name) {
     if (name.empty() || to.count(name)) return;
+    auto taken = [&](const std::string& v) {
+      return reserved_.count(v) || defined(v) || net_.findTensor(v) >= 0;
+    };
     std::string s = name;
-    for (int k = 1; reserved_.count(s) || defined(s) || net_.findTensor(s) >= 0; ++k)
-      s = str(name, "_", k);
+    if (taken(s) && !tag.empty()) s = str(name, "_", tag);
+    for (int k = 1; taken(s); ++k) s = str(name, "_", tag, tag.empty() ? "" : "_", k);
     to[name] = s;
     reserved_.insert(s);
   };
@@ -116,7 +120,7 @@ std::vector<ImportContext::Value> ImportContext::importSubgraph(const Graph& gra
                            n.op_type(), " (opset ", opset_, ")"));
     try {
       begin(n, j);
-      label_ = str(outer, "/", inner);
+      label_ = tag.empty() ? str(outer, "/", inner) : str(outer, "/", tag, "/", inner);
       (*imp)(*this);
       finish();
     } catch (const ImportError& e) {

@@ -136,19 +136,20 @@ void importLoop(ImportContext& c) {
              kFoldHint);
     cond = truth(*cv, "the initial condition");
   }
-  if (trips > kMaxIterations)
-    reject(ErrorKind::kUnsupported, str("trip count ", trips, " exceeds the unrolling limit of ",
-                                        kMaxIterations, " iterations"));
   std::vector<Value> state;
   for (int k = 0; k < nv; ++k) state.push_back(inputValue(c, 2 + k));
   std::vector<std::vector<int>> scans(static_cast<size_t>(nScan));
   int64_t it = 0;
   for (; it < trips && cond; ++it) {
+    // A huge M (INT64_MAX: "until the condition") is fine when the condition stops it in time.
+    if (it == kMaxIterations)
+      reject(ErrorKind::kUnsupported, str("the loop runs more than the unrolling limit of ",
+                                          kMaxIterations, " iterations (trip count ", trips, ")"));
     std::vector<Value> ins{{-1, HostTensor::scalarInt64(it)},
                            {-1, HostTensor::fromInt64({}, {1}).castTo(DataType::kBOOL)}};
     ins.insert(ins.end(), state.begin(), state.end());
     const std::string what = str("body iteration ", it);
-    const auto outs = c.importSubgraph(body, ins, what);
+    const auto outs = c.importSubgraph(body, ins, what, str("it", it));
     if (!outs[0].constant)
       reject(ErrorKind::kUnsupported,
              str("the body's condition output is computed at run time (", what,
@@ -173,7 +174,8 @@ struct ScanSpec {
 // One unrolled scan: the final states, and each scan output stacked along its axis.
 std::pair<std::vector<Value>, std::vector<int>> scanOnce(
     ImportContext& c, const ::onnx::GraphProto& body, std::vector<Value> states,
-    const std::vector<int>& xs, const ScanSpec& spec, const std::string& what) {
+    const std::vector<int>& xs, const ScanSpec& spec, const std::string& what,
+    const std::string& tag) {
   int64_t T = -1;
   std::vector<std::vector<int>> slices;
   for (size_t j = 0; j < xs.size(); ++j) {
@@ -198,7 +200,7 @@ std::pair<std::vector<Value>, std::vector<int>> scanOnce(
     std::vector<Value> ins = states;
     for (size_t j = 0; j < xs.size(); ++j)
       ins.push_back({slices[j][spec.inReverse[j] ? T - 1 - t : t], std::nullopt});
-    const auto outs = c.importSubgraph(body, ins, str(what, "iteration ", t));
+    const auto outs = c.importSubgraph(body, ins, str(what, "iteration ", t), str(tag, "it", t));
     states.assign(outs.begin(), outs.begin() + N);
     for (int k = 0; k < K; ++k)
       elems[k][spec.outReverse[k] ? T - 1 - t : t] = c.tensorOf(outs[N + k]);
@@ -248,7 +250,7 @@ void importScan(ImportContext& c) {
   for (int k = 0; k < N; ++k) states.push_back(inputValue(c, first + k));
   for (int j = 0; j < M; ++j) xs.push_back(c.input(first + N + j));
   if (!v8) {
-    auto [fin, stacked] = scanOnce(c, body, states, xs, spec, "body ");
+    auto [fin, stacked] = scanOnce(c, body, states, xs, spec, "body ", "");
     for (int k = 0; k < N; ++k) c.defineOutput(k, fin[k]);
     for (int k = 0; k < K; ++k) c.defineOutput(N + k, {stacked[k], std::nullopt});
     return;
@@ -267,7 +269,7 @@ void importScan(ImportContext& c) {
     std::vector<int> x;
     for (int k = 0; k < N; ++k) st.push_back({stPer[k][b], std::nullopt});
     for (int j = 0; j < M; ++j) x.push_back(xsPer[j][b]);
-    auto [fin, stacked] = scanOnce(c, body, st, x, spec, str("body batch ", b, " "));
+    auto [fin, stacked] = scanOnce(c, body, st, x, spec, str("body batch ", b, " "), str("b", b));
     for (int k = 0; k < N; ++k) finals[k].push_back(c.tensorOf(fin[k]));
     for (int k = 0; k < K; ++k) outs[k].push_back(stacked[k]);
   }
