@@ -770,6 +770,111 @@ single(
     {"blocksize": 2},
 )
 
+# Recurrent and control-flow ops; every mode is in tests/device/test_recurrent.py.
+for _op, _g, _attrs in [
+    ("RNN", 1, {"direction": "reverse"}),
+    ("GRU", 3, {"direction": "bidirectional", "linear_before_reset": 1}),
+    ("LSTM", 4, {"direction": "bidirectional"}),
+]:
+    _d = 2 if _attrs["direction"] == "bidirectional" else 1
+    single(
+        f"{_op}-{_attrs['direction']}",
+        _op,
+        ["x", "W", "R", "B"],
+        [("x", (3, 2, 4))],
+        {"hidden_size": 3, **_attrs},
+        outputs=("y", "y_h"),
+        inits={"W": w(_d, 3 * _g, 4), "R": w(_d, 3 * _g, 3, seed=1), "B": w(_d, 6 * _g, seed=2)},
+    )
+
+
+def _sub(name, nodes, ins, outs):
+    vi = oh.make_tensor_value_info
+    return oh.make_graph(
+        nodes, name, [vi(n, t, s) for n, t, s in ins], [vi(n, t, s) for n, t, s in outs]
+    )
+
+
+_F, _I, _B = onnx.TensorProto.FLOAT, onnx.TensorProto.INT64, onnx.TensorProto.BOOL
+case(
+    "If-constant-condition",
+    [
+        N(
+            "If",
+            ["c"],
+            ["y"],
+            then_branch=_sub("t", [N("Relu", ["x"], ["t"])], [], [("t", _F, [2, 3])]),
+            else_branch=_sub("e", [N("Neg", ["x"], ["e"])], [], [("e", _F, [2, 3])]),
+        )
+    ],
+    [("x", (2, 3))],
+    inits={"c": np.array(False)},
+)
+case(
+    "Loop-constant-trip-count",
+    [
+        N(
+            "Loop",
+            ["m", "", "x"],
+            ["y", "ys"],
+            body=_sub(
+                "body",
+                [
+                    N("Identity", ["ci"], ["co"]),
+                    N("Mul", ["vi", "x"], ["vo"]),
+                    N("Abs", ["vo"], ["s"]),
+                ],
+                [("i", _I, []), ("ci", _B, []), ("vi", _F, [2, 3])],
+                [("co", _B, []), ("vo", _F, [2, 3]), ("s", _F, [2, 3])],
+            ),
+        )
+    ],
+    [("x", (2, 3))],
+    outputs=("y", "ys"),
+    inits={"m": np.array(3, np.int64)},
+)
+case(
+    "Scan-sum",
+    [
+        N(
+            "Scan",
+            ["s0", "x"],
+            ["s", "ys"],
+            num_scan_inputs=1,
+            body=_sub(
+                "body",
+                [N("Add", ["si", "xi"], ["so"]), N("Identity", ["so"], ["e"])],
+                [("si", _F, [3]), ("xi", _F, [3])],
+                [("so", _F, [3]), ("e", _F, [3])],
+            ),
+        )
+    ],
+    [("s0", (3,)), ("x", (4, 3))],
+    outputs=("s", "ys"),
+)
+
+# Sequences are import-time lists of tensors; tests/device/test_recurrent.py has the modes.
+case(
+    "Sequence-ops",
+    [
+        N("SplitToSequence", ["x"], ["s"], axis=1),
+        N("SequenceEmpty", [], ["e"]),
+        N("SequenceInsert", ["e", "x"], ["e1"]),
+        N("SequenceConstruct", ["x", "x"], ["c"]),
+        N("SequenceErase", ["c", "p0"], ["c1"]),
+        N("SequenceAt", ["s", "p1"], ["a"]),
+        N("SequenceLength", ["s"], ["n"]),
+        N("SequenceAt", ["e1", "p0"], ["b"]),
+        N("ConcatFromSequence", ["s"], ["cat"], axis=0, new_axis=1),
+        N("SequenceAt", ["c1", "p0"], ["d"]),
+        N("Add", ["a", "b"], ["ab"]),
+        N("Add", ["ab", "d"], ["y"]),
+    ],
+    [("x", (2, 3))],
+    outputs=("y", ("n", [], np.int64), "cat"),
+    inits={"p0": np.array(0, np.int64), "p1": np.array(-1, np.int64)},
+)
+
 
 assert len({c.id for c in CASES}) == len(CASES), "duplicate case ids"
 

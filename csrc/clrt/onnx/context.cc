@@ -28,7 +28,7 @@ void ImportContext::addConstant(const std::string& name, HostTensor value,
 }
 
 bool ImportContext::defined(const std::string& name) const {
-  return tensors_.count(name) != 0 || constants_.count(name) != 0;
+  return tensors_.count(name) != 0 || constants_.count(name) != 0 || sequences_.count(name) != 0;
 }
 
 // ---- per node ----
@@ -58,6 +58,7 @@ void ImportContext::abandon() {
   for (const auto& o : node_->output()) {
     tensors_.erase(o);
     constants_.erase(o);
+    sequences_.erase(o);
     logical_.erase(o);
   }
 }
@@ -87,6 +88,9 @@ int ImportContext::input(int i) {
     if (n == narrowed_.end()) n = narrowed_.emplace(name, castTensor(it->second, l->second)).first;
     return n->second;
   }
+  if (sequences_.count(name))
+    reject(ErrorKind::kUnsupported, str("input ", i, " ('", name, "') is a sequence; ",
+                                        node_->op_type(), " reads a tensor"));
   CLRT_CHECK(constants_.count(name), kParse, "input '", name, "' is not produced by any node");
   const DataType t = constants_.at(name).value.dtype;
   if (computeDtype(t) != t && t != DataType::kDOUBLE &&
@@ -281,6 +285,22 @@ int ImportContext::constantTensor(HostTensor value) {
 
 void ImportContext::defineConstant(int outputIndex, HostTensor value) {
   if (hasOutput(outputIndex)) constants_[node_->output(outputIndex)] = {std::move(value), label_};
+}
+
+bool ImportContext::isSequence(int i) const {
+  return hasInput(i) && sequences_.count(node_->input(i)) != 0;
+}
+
+const std::vector<int>& ImportContext::sequence(int i) const {
+  if (!isSequence(i))
+    reject(ErrorKind::kUnsupported,
+           str("input ", i, hasInput(i) ? " ('" + node_->input(i) + "')" : "",
+               " must be a sequence built in the model (SequenceConstruct, SplitToSequence, ...)"));
+  return sequences_.at(node_->input(i));
+}
+
+void ImportContext::defineSequence(int outputIndex, std::vector<int> elements) {
+  if (hasOutput(outputIndex)) sequences_[node_->output(outputIndex)] = std::move(elements);
 }
 
 const HostTensor* ImportContext::valueOf(int t) const {

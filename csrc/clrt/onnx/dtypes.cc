@@ -200,6 +200,8 @@ int ImportContext::graphOutput(const std::string& name, int declared) {
   auto it = tensors_.find(name);
   int t = it == tensors_.end() ? -1 : it->second;
   const bool isConst = constants_.count(name) != 0;
+  CLRT_CHECK(!sequences_.count(name), kUnsupported, "graph output '", name,
+             "' is a sequence: engine outputs are tensors");
   CLRT_CHECK(t >= 0 || isConst, kParse, "graph output '", name, "' is not produced by any node");
   // The value's ONNX dtype as imported; a declared type computed alike (INT16 for INT32, ...)
   // takes its place. A declaration that contradicts the graph (onnxruntime refuses such

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -116,6 +117,33 @@ class ImportContext {
   void defineConstant(int outputIndex, HostTensor value);
   ir::Network& net() { return net_; }
 
+  // ---- subgraphs (onnx/subgraph.cc): If branches, Loop and Scan bodies ----
+  // A value crossing a subgraph boundary: a tensor id (-1 when only host-known) and its value
+  // when known on the host.
+  struct Value {
+    int tensor = -1;
+    std::optional<HostTensor> constant;
+  };
+  // Imports the nodes of `g` into the network as part of the current node. `inputs` bind g's
+  // inputs in order; other names resolve to the enclosing graphs' values; g's own names are
+  // renamed where they would clash (a body imported once per iteration). Returns g's outputs.
+  // Errors name `what` (e.g. "then_branch", "body iteration 3") and the inner node; `tag` (e.g.
+  // "it3") keeps the layer and value names of repeated imports distinct.
+  std::vector<Value> importSubgraph(const ::onnx::GraphProto& g, const std::vector<Value>& inputs,
+                                    const std::string& what, const std::string& tag = "");
+  // Defines node output i as v: a constant, or an IDENTITY layer of its tensor.
+  void defineOutput(int i, const Value& v);
+  int tensorOf(const Value& v);  // v's tensor, materialising a constant
+  Dims tensorDims(int tensor);   // after inferring the pending layers' shapes
+  // Marks the outer-scope names that `node`'s subgraphs read as consumed (the parser's pass
+  // over the main graph).
+  void markSubgraphReads(const ::onnx::NodeProto& node);
+
+  // Sequence values (importers/sequence.cc): import-time lists of tensors, never engine I/O.
+  bool isSequence(int i) const;                   // input i names a sequence
+  const std::vector<int>& sequence(int i) const;  // its elements; kUnsupported if not a sequence
+  void defineSequence(int outputIndex, std::vector<int> elements);
+
   // Dtypes (onnx/dtypes.cc). Tensors hold compute dtypes (core/types.h computeDtype); the ONNX
   // dtype of a value computed in a wider one is its "logical" dtype.
   DataType logicalDtype(int i);  // of input i: its ONNX dtype as far as clrt knows it
@@ -143,6 +171,7 @@ class ImportContext {
   std::vector<int> pending_;
   std::map<std::string, DataType> logical_;  // ONNX name -> dtype where the tensor's is wider
   std::map<std::string, int> narrowed_;      // ONNX name -> its value cast back to logical_
+  std::map<std::string, std::vector<int>> sequences_;  // ONNX name -> element tensors
 
   ir::Layer& addLayer(ir::LayerKind kind, const std::vector<int>& inputs,
                       std::vector<std::string> names);
@@ -192,5 +221,10 @@ void registerAttentionImporters();        // importers/attention.cc: Attention
 void registerRotaryImporters();           // importers/rotary.cc: RotaryEmbedding
 void registerCausalConvImporters();       // importers/causal_conv.cc: CausalConvWithState
 void registerLinearAttentionImporters();  // importers/linear_attention.cc: LinearAttention
+// importers/recurrent.cc: RNN, GRU, LSTM; importers/control_flow.cc: If, Loop, Scan;
+// importers/sequence.cc: SequenceConstruct, SplitToSequence, ConcatFromSequence, ...
+void registerRecurrentImporters();
+void registerControlFlowImporters();
+void registerSequenceImporters();
 
 }  // namespace clrt::onnx

@@ -35,6 +35,9 @@ void ensureRegistered() {
     registerRotaryImporters();
     registerCausalConvImporters();
     registerLinearAttentionImporters();
+    registerRecurrentImporters();
+    registerControlFlowImporters();
+    registerSequenceImporters();
   });
 }
 
@@ -218,6 +221,7 @@ void GraphImport::values() {
       if (!o.empty()) ctx_.reserveName(o);
     for (const auto& i : n.input())
       if (!i.empty()) ctx_.markConsumed(i);
+    ctx_.markSubgraphReads(n);
   }
   for (const auto& o : g_.output()) {
     ctx_.reserveName(o.name());
