@@ -208,3 +208,19 @@ def test_center_crop_pad_shape_changes_between_runs():
     x = rand((5, 3, 4), seed=17)
     for s in ([3, 6], [8, 1], [5, 4]):
         check(CROP_PAD, context, {"x": x, "shape": np.array(s, np.int64)}, f"shape {s}")
+
+
+def test_int8_conv_with_weight_input_says_why():
+    builder, network, _ = parse_network(CONV)
+    config = builder.create_builder_config()
+    config.set_flag(trt.BuilderFlag.INT8)
+    config.set_flag(trt.BuilderFlag.OBEY_PRECISION_CONSTRAINTS)
+    for i in range(network.num_inputs):
+        network.get_input(i).dynamic_range = (-1.0, 1.0)
+    for i in range(network.num_layers):
+        layer = network.get_layer(i)
+        layer.precision = trt.DataType.INT8
+        for j in range(layer.num_outputs):
+            layer.get_output(j).dynamic_range = (-8.0, 8.0)
+    with pytest.raises(trt.BuildError, match="weight W is an input computed at run time"):
+        builder.build_serialized_network(network, config)
