@@ -4,7 +4,7 @@
 import clrt as trt
 import numpy as np
 import pytest
-from helpers import assert_close, deserialize, make_model, ort_run, parse_network, rand
+from helpers import LOGGER, assert_close, deserialize, make_model, ort_run, parse_network, rand
 from onnx import helper
 
 RTOL, ATOL = 1e-4, 1e-5  # FP32 against onnxruntime
@@ -224,3 +224,36 @@ def test_int8_conv_with_weight_input_says_why():
             layer.get_output(j).dynamic_range = (-8.0, 8.0)
     with pytest.raises(trt.BuildError, match="weight W is an input computed at run time"):
         builder.build_serialized_network(network, config)
+
+
+def test_matmul_integer_with_row_zero_points():
+    model = make_model(
+        [helper.make_node("MatMulInteger", ["a", "b", "za", "zb"], ["y"])],
+        [("a", [3, 5], np.uint8), ("b", [5, 2], np.uint8), ("za", [3], np.uint8)]
+        + [("zb", [2], np.uint8)],
+        [("y", None, np.int32)],
+        opset=10,
+    )
+    rng = np.random.default_rng(18)
+    feeds = {
+        "a": rng.integers(0, 256, (3, 5), np.uint8),
+        "b": rng.integers(0, 256, (5, 2), np.uint8),
+        "za": np.array([0, 128, 255], np.uint8),
+        "zb": np.array([3, 200], np.uint8),
+    }
+    got = build(model).create_execution_context().infer(feeds)["y"]
+    # NumPy: onnxruntime takes one zero point for A only.
+    a = feeds["a"].astype(np.int32) - feeds["za"].astype(np.int32)[:, None]
+    np.testing.assert_array_equal(got, a @ (feeds["b"].astype(np.int32) - feeds["zb"]))
+
+
+def test_matmul_integer_refuses_a_long_k():
+    model = make_model(
+        [helper.make_node("MatMulInteger", ["a", "b"], ["y"])],
+        [("a", [2, 300], np.uint8), ("b", [300, 2], np.uint8)],
+        [("y", None, np.int32)],
+        opset=10,
+    )
+    parser = trt.OnnxParser(trt.Builder(LOGGER).create_network(0), LOGGER)
+    assert not parser.parse(model.SerializeToString())
+    assert "exact only for a static K <= 258" in str(parser.get_error(0))
