@@ -257,3 +257,17 @@ def test_matmul_integer_refuses_a_long_k():
     parser = trt.OnnxParser(trt.Builder(LOGGER).create_network(0), LOGGER)
     assert not parser.parse(model.SerializeToString())
     assert "exact only for a static K <= 258" in str(parser.get_error(0))
+
+
+def test_quantize_linear_with_scale_fed_at_run_time():
+    model = make_model(
+        [helper.make_node("QuantizeLinear", ["x", "s", "z"], ["y"])],
+        [("x", [2, 6]), ("s", []), ("z", [], np.int8)],
+        [("y", None, np.int8)],
+        opset=13,
+    )
+    context = build(model).create_execution_context()
+    x = rand((2, 6), seed=19, low=-3.0, high=3.0)
+    for s, z in ((0.02, 5), (0.007, -3)):
+        feeds = {"x": x, "s": np.array(s, np.float32), "z": np.array(z, np.int8)}
+        np.testing.assert_array_equal(context.infer(feeds)["y"], ort_run(model, feeds)["y"])

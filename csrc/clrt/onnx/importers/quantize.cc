@@ -71,12 +71,55 @@ DataType inputDtype(ImportContext& c) {
   return c.net().tensors[c.input(0)].dtype;
 }
 
+// QuantizeLinear whose scale or zero point is computed (DynamicQuantizeLinear's expansion):
+// per tensor, as arithmetic: saturate(round(x / scale) + zero_point), cast to the zero point's
+// dtype (computed in its compute dtype).
+void runtimeQuantize(ImportContext& c) {
+  DataType qtype = c.hasInput(2) ? c.logicalDtype(2) : DataType::kUINT8;
+  if (!c.hasInput(2) && c.opset() >= 21 && c.attrInt("output_dtype", 0) != 0)
+    qtype =
+        dtypeFromOnnx(static_cast<int>(c.attrInt("output_dtype", 0)), "attribute 'output_dtype'");
+  if (qtype != DataType::kINT8 && qtype != DataType::kUINT8)
+    reject(ErrorKind::kUnsupported,
+           str("quantizing to ", dtypeName(qtype), " is not supported (INT8 and UINT8 are)"));
+  for (int i : {1, 2}) {
+    if (!c.hasInput(i) || volume(c.inputDims(i)) == 1) continue;
+    reject(ErrorKind::kUnsupported,
+           str(i == 1 ? "y_scale" : "y_zero_point", " (input ", i, ", '", c.node().input(i),
+               "') is computed at run time with shape ", dimsToString(c.inputDims(i)),
+               "; a computed scale or zero point must be one value (per tensor)"),
+           kScaleHint);
+  }
+  auto op = [&](const char* name, int a, int b) {
+    ir::Layer& l = c.addInternal(LayerKind::kELEMENTWISE, {a, b});
+    l.attrs.set("op", name);
+    return l.outputs[0];
+  };
+  auto asFloat = [&](int t) {
+    return c.net().tensors[t].dtype == DataType::kFLOAT ? t : c.castTensor(t, DataType::kFLOAT);
+  };
+  const int x = asFloat(c.input(0)), scale = asFloat(c.input(1));
+  ir::Layer& r = c.addInternal(LayerKind::kUNARY, {op("DIV", x, scale)});
+  r.attrs.set("op", "ROUND");
+  int q = r.outputs[0];
+  if (c.hasInput(2)) q = op("SUM", q, asFloat(c.input(2)));
+  ir::Layer& clip = c.addInternal(LayerKind::kACTIVATION, {q});
+  clip.attrs.set("type", "CLIP");
+  clip.attrs.set("alpha", qtype == DataType::kINT8 ? -128.0 : 0.0);
+  clip.attrs.set("beta", qtype == DataType::kINT8 ? 127.0 : 255.0);
+  const int clipped = clip.outputs[0];
+  const DataType wide = computeDtype(qtype);
+  c.add(LayerKind::kCAST, {clipped}).attrs.set("to", static_cast<int64_t>(wide));
+  if (wide != qtype) c.setLogicalDtype(0, qtype);
+}
+
 void importQuantize(ImportContext& c) {
   rejectBlocked(c);
   const DataType xt = inputDtype(c);
   if (xt != DataType::kFLOAT && xt != DataType::kHALF)
     reject(ErrorKind::kUnsupported,
            str("input x is ", dtypeName(xt), "; QuantizeLinear of FLOAT or FLOAT16 is supported"));
+  if (!c.constant(1) || (c.hasInput(2) && !c.constant(2))) return runtimeQuantize(c);
   // The output type is the zero point's; without one, output_dtype (opset 21) or UINT8.
   DataType qtype = DataType::kUINT8;
   if (c.hasInput(2) && c.constant(2)) {
