@@ -43,15 +43,21 @@ void checkShapeInputs(const ir::Network& net, const BuilderConfig& cfg) {
                  " has no values for shape input '", in.name, "' (", shapeConsumer(net, t),
                  " from it at run time): ", hint);
       const auto& v = it->second;
+      CLRT_CHECK(!v.real() || in.dtype == DataType::kFLOAT, kBuild, "optimization profile ", p,
+                 ": shape input '", in.name, "' is ", dtypeName(in.dtype),
+                 "; its values must be integers, got ", v.text(0), " ", v.text(1), " ", v.text(2));
       const int64_t n = in.dims.empty() ? 1 : in.dims[0];
-      for (const auto* c : {&v.min, &v.opt, &v.max})
-        CLRT_CHECK(v.min.size() == c->size() && (n < 0 || static_cast<int64_t>(c->size()) == n),
-                   kBuild, "optimization profile ", p, ": shape input '", in.name, "' ",
-                   dimsToString(in.dims), " needs ", n, " values, got ", c->size());
-      for (size_t i = 0; i < v.min.size(); ++i)
-        CLRT_CHECK(v.min[i] <= v.opt[i] && v.opt[i] <= v.max[i], kBuild, "optimization profile ", p,
-                   " for shape input '", in.name, "': need min <= opt <= max, got ",
-                   dimsToString(v.min), " ", dimsToString(v.opt), " ", dimsToString(v.max));
+      const size_t sizes[] = {v.real() ? v.fmin.size() : v.min.size(),
+                              v.real() ? v.fopt.size() : v.opt.size(),
+                              v.real() ? v.fmax.size() : v.max.size()};
+      for (size_t c : sizes)
+        CLRT_CHECK(sizes[0] == c && (n < 0 || static_cast<int64_t>(c) == n), kBuild,
+                   "optimization profile ", p, ": shape input '", in.name, "' ",
+                   dimsToString(in.dims), " needs ", n, " values, got ", c);
+      for (size_t i = 0; i < v.size(); ++i)
+        CLRT_CHECK(v.at(0, i) <= v.at(1, i) && v.at(1, i) <= v.at(2, i), kBuild,
+                   "optimization profile ", p, " for shape input '", in.name,
+                   "': need min <= opt <= max, got ", v.text(0), " ", v.text(1), " ", v.text(2));
     }
   }
 }
@@ -67,14 +73,15 @@ void foldFixedShapeInputs(ir::Network& net, const BuilderConfig& cfg) {
     bool fixed = true;
     for (const auto& p : cfg.profiles) {
       const auto& v = p.values.at(in.name);
-      fixed = fixed && v.min == first.min && v.max == first.min && v.opt == first.min;
+      fixed = fixed && v.min == first.min && v.max == first.min && v.opt == first.min &&
+              v.fmin == first.fmin && v.fmax == first.fmin && v.fopt == first.fmin;
     }
     if (!fixed) continue;
-    const Dims d = in.dims.empty() ? Dims{} : Dims{static_cast<int64_t>(first.min.size())};
+    const Dims d = in.dims.empty() ? Dims{} : Dims{static_cast<int64_t>(first.size())};
     const DataType dt = in.dtype;
     const std::string name = net.uniqueTensorName(in.name + "_value");
     const int li = net.addLayer(LayerKind::kCONSTANT, net.uniqueLayerName(name), {}, 1, {name});
-    net.layers[li].weights["value"] = HostTensor::fromInt64(d, first.min).castTo(dt);
+    net.layers[li].weights["value"] = first.tensor(0, d, dt);
     const int c = net.layers[li].outputs[0];
     net.tensors[c].dtype = dt;
     net.tensors[c].dims = d;

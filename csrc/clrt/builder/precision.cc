@@ -165,6 +165,11 @@ void choosePrecisions(State& st) {
       else if (want == DataType::kHALF && !fp16Ok)
         why = lossy ? "FP16 made its error out of proportion on the build-time data"
                     : "its values exceed FP16's range on the build-time data";
+      else if (want == DataType::kINT8 && l.kind == ir::LayerKind::kCONVOLUTION &&
+               !l.weights.count("kernel"))
+        why =
+            "its weight W is an input computed at run time, and INT8 convolution quantizes a "
+            "constant weight at build time (make W an initializer, or run the layer in FP32)";
       else if (const Choice c =
                    tryPrecision(st, static_cast<int>(li), want, inDt, outDt, false, false);
                !c.tactic)

@@ -9,7 +9,9 @@
 //                 weights: "kernel" [K, C/group, kh, kw] float32, optional "bias" [K].
 //                 attrs: strides[2], dilations[2], pads[4] = {top, left, bottom, right},
 //                     group, auto_pad ("NOTSET" | "SAME_UPPER" | "SAME_LOWER" | "VALID"),
-//                     epilogue (see below).
+//                     epilogue (see below). A weight computed at run time: in 2 (W) and
+//                     optional in 3 (B) in place of the weights, attr kernel_shape = W's dims,
+//                     strides/dilations/pads in W's own rank (1-D: one entry, {begin, end}).
 //  kACTIVATION    in: x. attrs: type = "RELU" | "LEAKY_RELU" | "CLIP" | "SIGMOID" | "TANH" |
 //                     "HARD_SIGMOID" | "HARD_SWISH" | "ELU" | "SOFTPLUS" | "GELU_ERF" |
 //                     "GELU_TANH" | "SELU", alpha, beta (LEAKY_RELU: alpha slope; CLIP: alpha=min,
@@ -81,9 +83,13 @@
 //                     antialias, extrapolation (tf_crop_and_resize); scales (doubles, one per
 //                     dim: out = floor(in * scale)) or sizes (ints, one per dim, fixed output
 //                     dims; the transform's scale is then out / in); roi (doubles, starts then
-//                     ends, for tf_crop_and_resize).
+//                     ends, for tf_crop_and_resize). Computed at run time instead: in 1 (roi),
+//                     2 (scales), 3 (sizes) as ONNX gives them over attr axes, with attr policy
+//                     (keep_aspect_ratio_policy); host-known shape operands.
 //  kPADDING       ONNX Pad. in: x. attrs: pads (ints, begins then ends of every dim; negative
 //                     crops), mode = "constant" | "reflect" | "edge" | "wrap", value (constant).
+//                     Pads computed at run time: in 1 (ONNX pads) and optional in 2 (ONNX axes),
+//                     host-known shape operands, in place of the pads attr.
 //  kDECONVOLUTION ONNX ConvTranspose, 1 to 3 spatial dims. in: x [N,C,...], and W, optional B
 //                     when computed (then attr kernel_shape = W's dims). weights: "kernel"
 //                     [C, K/group, ...kernel] float32, optional "bias" [K]. attrs: strides,

@@ -103,11 +103,28 @@ Dims inferGatherNd(const Layer& layer, const std::vector<TensorInfo>& ins) {
   return out;
 }
 
+// The number of axes a run-time axes input (input 1) holds: its length, which must be static.
+int64_t runtimeAxesCount(const Layer& layer, const std::vector<TensorInfo>& ins, const Dims& x) {
+  const Dims& a = ins[1].dims;
+  const int64_t n = a.empty() ? 1 : a[0];
+  if (a.size() > 1 || n < 0)
+    layerFail(layer,
+              str("axes computed at run time must be a 1-D tensor of static length, got ",
+                  dimsToString(a)),
+              x);
+  return n;
+}
+
 Dims inferSqueeze(const Layer& layer, const std::vector<TensorInfo>& ins) {
   const Dims& x = ins[0].dims;
   const int64_t r = static_cast<int64_t>(x.size());
   std::vector<int64_t> axes;
-  if (!layerAxes(layer, ins, axes)) layerFail(layer, "squeeze axes must be known at build time", x);
+  if (!layerAxes(layer, ins, axes)) {
+    // Axes known only at run time (a shape input): n of them go, the rest are unknown here.
+    const int64_t n = runtimeAxesCount(layer, ins, x);
+    if (n > r) layerFail(layer, str(n, " squeeze axes for rank ", r), x);
+    return Dims(r - n, -1);
+  }
   std::vector<char> drop(r, 0);
   if (axes.empty()) {
     for (int64_t i = 0; i < r; ++i) drop[i] = x[i] == 1;  // dynamic dims are assumed not 1
@@ -127,8 +144,7 @@ Dims inferSqueeze(const Layer& layer, const std::vector<TensorInfo>& ins) {
 Dims inferUnsqueeze(const Layer& layer, const std::vector<TensorInfo>& ins) {
   const Dims& x = ins[0].dims;
   std::vector<int64_t> axes;
-  if (!layerAxes(layer, ins, axes))
-    layerFail(layer, "unsqueeze axes must be known at build time", x);
+  if (!layerAxes(layer, ins, axes)) return Dims(x.size() + runtimeAxesCount(layer, ins, x), -1);
   const int64_t r = static_cast<int64_t>(x.size() + axes.size());
   std::vector<char> ins1(r, 0);
   for (int64_t a : axes) {

@@ -89,8 +89,14 @@ Dims inferConv(const Layer& layer, const std::vector<TensorInfo>& ins) {
   const Dims& x = ins.at(0).dims;
   if (x.size() < 3) layerFail(layer, "expects input [N, C, ...spatial]", x);
   auto it = layer.weights.find("kernel");
-  if (it == layer.weights.end()) layerFail(layer, "missing 'kernel' weights", x);
-  const Dims& kd = it->second.dims;
+  Dims kd;
+  if (it != layer.weights.end())
+    kd = it->second.dims;
+  else if (hasInput(layer, ins, 2))  // W computed at run time, B optional input 3
+    kd = ins[2].dims;
+  else
+    layerFail(layer, "needs 'kernel' weights or the weight as input 2", x);
+  if (!isStatic(kd)) layerFail(layer, "the weight input needs static dims", kd);
   const size_t nsp = x.size() - 2;
   std::vector<int64_t> ks;
   if (kd.size() == nsp + 2)

@@ -2,13 +2,16 @@
 #include <cmath>
 
 #include "clrt/core/error.h"
+#include "clrt/ir/resample_params.h"
 #include "clrt/ir/shape_internal.h"
 
 namespace clrt::ir::detail {
 
 Dims inferResize(const Layer& layer, const std::vector<TensorInfo>& ins) {
   const Dims& x = ins.at(0).dims;
-  const auto sizes = layer.attrs.ints("sizes");
+  ResizeGeometry g;
+  if (!resizeGeometry(layer, ins, &g)) return Dims(x.size(), -1);
+  const auto& sizes = g.sizes;
   if (!sizes.empty()) {
     if (sizes.size() != x.size())
       layerFail(layer, str("sizes ", dimsToString(sizes), " do not match the input rank"), x);
@@ -16,7 +19,7 @@ Dims inferResize(const Layer& layer, const std::vector<TensorInfo>& ins) {
       if (s < 0) layerFail(layer, str("sizes ", dimsToString(sizes), " must be >= 0"), x);
     return sizes;
   }
-  const auto scales = layer.attrs.floats("scales");
+  const auto& scales = g.scales;
   if (scales.size() != x.size())
     layerFail(layer, str("needs one scale per input dim (", scales.size(), " given)"), x);
   Dims out(x.size());
@@ -33,7 +36,8 @@ Dims inferResize(const Layer& layer, const std::vector<TensorInfo>& ins) {
 
 Dims inferPadding(const Layer& layer, const std::vector<TensorInfo>& ins) {
   const Dims& x = ins.at(0).dims;
-  const auto pads = layer.attrs.ints("pads");
+  std::vector<int64_t> pads;
+  if (!paddingPads(layer, ins, x.size(), &pads)) return Dims(x.size(), -1);
   if (pads.size() != 2 * x.size())
     layerFail(layer, str("pads ", dimsToString(pads), " need begins and ends of every dim"), x);
   Dims out(x.size());
@@ -103,3 +107,123 @@ Dims inferDeconv(const Layer& layer, const std::vector<TensorInfo>& ins) {
 }
 
 }  // namespace clrt::ir::detail
+
+namespace clrt::ir {
+
+namespace {
+
+std::vector<int64_t> allAxes(const Layer& layer, size_t rank) {
+  std::vector<int64_t> axes = layer.attrs.ints("axes");
+  if (axes.empty())
+    for (size_t i = 0; i < rank; ++i) axes.push_back(static_cast<int64_t>(i));
+  return axes;
+}
+
+// Sizes under keep_aspect_ratio_policy not_larger / not_smaller: one scale for every resized
+// axis, the smallest or largest of out / in. False while an input dim is unknown.
+bool keepAspect(const Layer& layer, const Dims& x, const std::vector<int64_t>& axes,
+                ResizeGeometry* g) {
+  const std::string policy = layer.attrs.s("policy", "stretch");
+  if (policy == "stretch") return true;
+  double s = policy == "not_larger" ? 1e300 : 0.0;
+  for (int64_t a : axes) {
+    if (x[a] < 0) return false;
+    if (x[a] == 0) detail::layerFail(layer, str("keep_aspect_ratio_policy on empty dim ", a), x);
+    const double r = static_cast<double>(g->sizes[a]) / static_cast<double>(x[a]);
+    s = policy == "not_larger" ? std::min(s, r) : std::max(s, r);
+  }
+  g->scales.assign(x.size(), 1.0);
+  for (int64_t a : axes) {
+    g->sizes[a] = static_cast<int64_t>(s * static_cast<double>(x[a]) + 0.5);
+    g->scales[a] = s;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool resizeGeometry(const Layer& layer, const std::vector<TensorInfo>& ins, ResizeGeometry* g) {
+  g->scales = layer.attrs.floats("scales");
+  g->sizes = layer.attrs.ints("sizes");
+  g->roi = layer.attrs.floats("roi");
+  bool runtime = false;
+  for (size_t i = 1; i <= 3; ++i) {
+    if (!detail::hasInput(layer, ins, i)) continue;
+    if (!ins[i].value) return false;
+    runtime = true;
+  }
+  if (!runtime) return true;
+  const Dims& x = ins.at(0).dims;
+  const size_t r = x.size();
+  const std::vector<int64_t> axes = allAxes(layer, r);
+  const size_t n = axes.size();
+  auto given = [&](size_t i) { return detail::hasInput(layer, ins, i) && ins[i].value->numel(); };
+  auto check = [&](size_t got, size_t want, const char* what) {
+    if (got != want)
+      detail::layerFail(layer, str(what, " has ", got, " values for ", n, " axes"), x);
+  };
+  if (given(1)) {
+    const auto v = ins[1].value->castTo(DataType::kFLOAT).asFloats();
+    check(v.size(), 2 * n, "roi");
+    g->roi.assign(2 * r, 0.0);
+    for (size_t i = 0; i < r; ++i) g->roi[r + i] = 1.0;
+    for (size_t i = 0; i < n; ++i) g->roi[axes[i]] = v[i], g->roi[r + axes[i]] = v[n + i];
+  }
+  if (given(2)) {
+    const auto v = ins[2].value->castTo(DataType::kFLOAT).asFloats();
+    check(v.size(), n, "scales");
+    g->scales.assign(r, 1.0);
+    g->sizes.clear();
+    for (size_t i = 0; i < n; ++i) {
+      if (!(v[i] > 0) || !std::isfinite(v[i]))
+        detail::layerFail(layer, str("scale ", v[i], " must be positive and finite"), x);
+      g->scales[axes[i]] = v[i];
+    }
+    return true;
+  }
+  if (!given(3)) detail::layerFail(layer, "needs scales or sizes, both are empty", x);
+  const auto v = ins[3].value->asInt64();
+  check(v.size(), n, "sizes");
+  g->sizes = x;
+  g->scales.clear();
+  for (size_t i = 0; i < n; ++i) {
+    if (v[i] < 0) detail::layerFail(layer, str("sizes ", dimsToString(v), " must be >= 0"), x);
+    g->sizes[axes[i]] = v[i];
+  }
+  return keepAspect(layer, x, axes, g);
+}
+
+bool paddingPads(const Layer& layer, const std::vector<TensorInfo>& ins, size_t rank,
+                 std::vector<int64_t>* full) {
+  if (!detail::hasInput(layer, ins, 1)) {
+    *full = layer.attrs.ints("pads");
+    return true;
+  }
+  std::vector<int64_t> pads, axes;
+  if (!detail::inputInts(layer, ins, 1, pads)) return false;
+  const int64_t r = static_cast<int64_t>(rank);
+  const Dims& x = ins.at(0).dims;
+  if (detail::hasInput(layer, ins, 2)) {
+    if (!detail::inputInts(layer, ins, 2, axes)) return false;
+  } else {
+    for (int64_t i = 0; i < r; ++i) axes.push_back(i);
+  }
+  const size_t n = axes.size();
+  if (pads.size() != 2 * n)
+    detail::layerFail(layer,
+                      str("pads ", dimsToString(pads), " need ", 2 * n, " values for ", n,
+                          " axes (begins then ends)"),
+                      x);
+  full->assign(2 * rank, 0);
+  std::vector<char> seen(rank, 0);
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t a = detail::axisOf(layer, axes[i], r, x);
+    if (seen[a]) detail::layerFail(layer, str("pad axis ", axes[i], " is repeated"), x);
+    seen[a] = 1;
+    (*full)[a] = pads[i];
+    (*full)[rank + a] = pads[n + i];
+  }
+  return true;
+}
+
+}  // namespace clrt::ir

@@ -18,6 +18,10 @@ std::vector<int> shapeOperands(LayerKind k) {
       return {1};
     case LayerKind::kSLICE:
       return {1, 2, 3, 4};
+    case LayerKind::kPADDING:
+      return {1, 2};
+    case LayerKind::kRESIZE:
+      return {1, 2, 3};
     case LayerKind::kRANGE:
       return {0, 1, 2};
     case LayerKind::kCONSTANT_OF_SHAPE:
@@ -27,8 +31,11 @@ std::vector<int> shapeOperands(LayerKind k) {
   }
 }
 
+// FLOAT too: Resize scales and roi are shape operands.
 bool canBeShapeTensor(const Tensor& t) {
-  return (t.dtype == DataType::kINT64 || t.dtype == DataType::kINT32) && t.dims.size() <= 1;
+  return (t.dtype == DataType::kINT64 || t.dtype == DataType::kINT32 ||
+          t.dtype == DataType::kFLOAT) &&
+         t.dims.size() <= 1;
 }
 
 // Walks back from every shape operand through layers the host can evaluate (SHAPE stops the

@@ -74,7 +74,7 @@ bool exactOnUint64(const std::string& op) {
 // Ops with index outputs (never the input's dtype) and ops whose outputs take a dtype attribute.
 bool outputFollowsInput(const ::onnx::NodeProto& n, int outputIndex) {
   if (isOneOf(n.op_type(), {"Shape", "Size", "ArgMax", "ArgMin", "NonZero", "NonMaxSuppression",
-                            "Cast", "CastLike"}))
+                            "Cast", "CastLike", "MatMulInteger", "ConvInteger"}))
     return false;
   if (outputIndex > 0 && isOneOf(n.op_type(), {"TopK", "Unique", "MaxPool"})) return false;
   for (const auto& a : n.attribute())

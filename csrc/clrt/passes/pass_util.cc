@@ -189,6 +189,8 @@ std::optional<std::vector<float>> perChannel(const HostTensor& c, int64_t outRan
 bool foldAffine(Layer& host, const std::vector<float>& scale, const std::vector<float>& shift) {
   const int64_t k = static_cast<int64_t>(shift.size());
   if (k <= 0 || (!scale.empty() && static_cast<int64_t>(scale.size()) != k)) return false;
+  // A conv whose weight (and bias) are inputs computed at run time has nothing to fold into.
+  if (host.kind == LayerKind::kCONVOLUTION && !host.weights.count("kernel")) return false;
   std::vector<float> bias(static_cast<size_t>(k), 0.f);
   if (const HostTensor* b = weight(host, "bias")) {
     if (b->numel() != k) return false;

@@ -18,8 +18,26 @@ struct ShapeRange {
 };
 
 // Values of a shape-tensor input (TensorRT's set_shape_input): elementwise min <= opt <= max.
+// Integers in min/opt/max; values that are not all integers (FLOAT shape inputs: Resize scales
+// and roi) in fmin/fopt/fmax instead, the integer lists then empty.
 struct ValueRange {
   std::vector<int64_t> min, opt, max;
+  std::vector<double> fmin, fopt, fmax;
+  bool real() const { return !fmin.empty() || !fopt.empty() || !fmax.empty(); }
+  size_t size() const { return real() ? fmin.size() : min.size(); }
+  // Value i at corner 0 (min), 1 (opt) or 2 (max), either representation.
+  double at(int corner, size_t i) const {
+    if (real()) return (corner == 0 ? fmin : corner == 1 ? fopt : fmax).at(i);
+    return static_cast<double>((corner == 0 ? min : corner == 1 ? opt : max).at(i));
+  }
+  // The values at one corner as a tensor of dtype t and dims d.
+  HostTensor tensor(int corner, const Dims& d, DataType t) const {
+    if (!real())
+      return HostTensor::fromInt64(d, corner == 0 ? min : corner == 1 ? opt : max).castTo(t);
+    const auto& v = corner == 0 ? fmin : corner == 1 ? fopt : fmax;
+    return HostTensor::fromFloats(d, std::vector<float>(v.begin(), v.end())).castTo(t);
+  }
+  std::string text(int corner) const;  // "[1, 2]" or "[0.5, 2]"
 };
 
 // One optimization profile: a range per input that has dynamic dims, and a value range per

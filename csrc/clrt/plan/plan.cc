@@ -406,6 +406,14 @@ std::vector<uint8_t> serialize(const plan::EngineDesc& desc) {
     w.u64(p.values.size());
     for (const auto& [name, range] : p.values) {
       w.string(name);
+      w.u8(range.real());
+      if (range.real()) {
+        for (const auto* v : {&range.fmin, &range.fopt, &range.fmax}) {
+          w.u64(v->size());
+          for (double x : *v) w.f64(x);
+        }
+        continue;
+      }
       for (const auto* v : {&range.min, &range.opt, &range.max}) writeDims(w, *v);
     }
   }
@@ -505,6 +513,14 @@ plan::EngineDesc deserialize(const uint8_t* data, size_t size, bool programBinar
         r.malformed("shape input name", at, "duplicate '" + printable(name) + "'");
       const std::string field = "shape input '" + printable(name) + "' values";
       ValueRange range;
+      if (r.flag(field + " kind")) {
+        for (auto* v : {&range.fmin, &range.fopt, &range.fmax}) {
+          const size_t n = r.count(field + " count", 8);
+          for (size_t k = 0; k < n; ++k) v->push_back(r.f64(field));
+        }
+        values.emplace(std::move(name), std::move(range));
+        continue;
+      }
       const int64_t any = std::numeric_limits<int64_t>::min();
       range.min = readDims(r, field + " min", any);
       range.opt = readDims(r, field + " opt", any);
@@ -535,6 +551,14 @@ plan::EngineDesc deserialize(const uint8_t* data, size_t size, bool programBinar
   if (r.remaining() != 0)
     r.malformed("end of engine", r.offset(), str(r.remaining(), " unexpected trailing bytes"));
   return desc;
+}
+
+std::string ValueRange::text(int corner) const {
+  if (!real()) return dimsToString(corner == 0 ? min : corner == 1 ? opt : max);
+  std::string out = "[";
+  for (double v : corner == 0 ? fmin : corner == 1 ? fopt : fmax)
+    out += (out.size() > 1 ? ", " : "") + str(v);
+  return out + "]";
 }
 
 }  // namespace clrt::plan

@@ -11,7 +11,7 @@ namespace clrt::plan {
 
 // 3: each program binary carries its own checksum. 4: tensors carry onnx_name, the shape-tensor
 // and debug flags; profiles carry shape-input values.
-inline constexpr uint32_t kFormatVersion = 4;
+inline constexpr uint32_t kFormatVersion = 5;
 
 std::vector<uint8_t> serialize(const EngineDesc& desc);
 

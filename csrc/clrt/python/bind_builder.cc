@@ -74,23 +74,55 @@ void setShape(Profile& pr, const std::string& input, const py::object& lo, const
 }
 
 // TensorRT's set_shape_input: the values of a shape-tensor input (a scalar or a 1-D list).
+// Integers stay exact; a list with other numbers (FLOAT shape inputs: Resize scales, roi) is
+// kept as doubles.
 void setShapeInput(Profile& pr, const std::string& input, const py::object& lo,
                    const py::object& opt, const py::object& hi) {
   const std::string what = "optimization profile for shape input '" + input + "'";
-  auto ints = [](const py::object& o) {
-    py::object a = py::module_::import("numpy").attr("asarray")(o, "int64").attr("reshape")(-1);
-    return a.attr("tolist")().cast<std::vector<int64_t>>();
-  };
-  plan::ValueRange r{ints(lo), ints(opt), ints(hi)};
-  CLRT_CHECK(r.min.size() == r.opt.size() && r.opt.size() == r.max.size(), kValue, what, ": min ",
-             dimsToString(r.min), ", opt ", dimsToString(r.opt), ", max ", dimsToString(r.max),
-             " must have the same number of values");
-  for (size_t i = 0; i < r.min.size(); ++i)
-    CLRT_CHECK(r.min[i] <= r.opt[i] && r.opt[i] <= r.max[i], kValue, what, ": value ", i,
-               " must satisfy min <= opt <= max; got min ", dimsToString(r.min), ", opt ",
-               dimsToString(r.opt), ", max ", dimsToString(r.max));
+  py::module_ np = py::module_::import("numpy");
+  auto flat = [&](const py::object& o) { return np.attr("asarray")(o).attr("reshape")(-1); };
+  const py::object a[] = {flat(lo), flat(opt), flat(hi)};
+  bool integral = true;
+  for (const auto& x : a)
+    integral = integral && (x.attr("dtype").attr("kind").cast<std::string>() != "f" ||
+                            np.attr("all")(np.attr("equal")(x, np.attr("floor")(x))).cast<bool>());
+  plan::ValueRange r;
+  for (int k = 0; k < 3; ++k) {
+    if (integral)
+      (k == 0   ? r.min
+       : k == 1 ? r.opt
+                : r.max) =
+          a[k].attr("astype")("int64").attr("tolist")().cast<std::vector<int64_t>>();
+    else
+      (k == 0   ? r.fmin
+       : k == 1 ? r.fopt
+                : r.fmax) =
+          a[k].attr("astype")("float64").attr("tolist")().cast<std::vector<double>>();
+  }
+  const size_t n = r.size();
+  CLRT_CHECK(
+      integral ? r.opt.size() == n && r.max.size() == n : r.fopt.size() == n && r.fmax.size() == n,
+      kValue, what, ": min ", r.text(0), ", opt ", r.text(1), ", max ", r.text(2),
+      " must have the same number of values");
+  for (size_t i = 0; i < n; ++i)
+    CLRT_CHECK(r.at(0, i) <= r.at(1, i) && r.at(1, i) <= r.at(2, i), kValue, what, ": value ", i,
+               " must satisfy min <= opt <= max; got min ", r.text(0), ", opt ", r.text(1),
+               ", max ", r.text(2));
   pr.p.values[input] = std::move(r);
 }
+
+}  // namespace
+
+py::list valueLists(const plan::ValueRange& r) {
+  py::list out;
+  if (r.real())
+    for (const auto* v : {&r.fmin, &r.fopt, &r.fmax}) out.append(py::cast(*v));
+  else
+    for (const auto* v : {&r.min, &r.opt, &r.max}) out.append(py::cast(*v));
+  return out;
+}
+
+namespace {
 
 // Errors surfacing during a build are build failures, whatever layer of the core noticed them.
 template <typename F>
@@ -189,10 +221,7 @@ void bindHostMemoryAndProfile(py::module_& m) {
             auto it = pr.p.values.find(input);
             CLRT_CHECK(it != pr.p.values.end(), kValue, "optimization profile has no values for '",
                        input, "'");
-            py::list out;
-            for (const auto* v : {&it->second.min, &it->second.opt, &it->second.max})
-              out.append(py::cast(*v));
-            return out;
+            return valueLists(it->second);
           },
           py::arg("input"), "[min, opt, max] values.")
       .def("__bool__",

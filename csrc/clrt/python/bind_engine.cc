@@ -9,6 +9,11 @@
 #include "clrt/runtime/engine.h"
 
 namespace clrt::python {
+
+// [min, opt, max] of a shape input's profile values as lists (bind_builder.cc, next to
+// set_shape_input, which makes them).
+py::list valueLists(const plan::ValueRange& r);
+
 namespace {
 
 using runtime::TensorIOMode;
@@ -149,10 +154,7 @@ void bindEngine(py::module_& m) {
             auto it = profiles[p].values.find(n);
             CLRT_CHECK(it != profiles[p].values.end(), kValue, "'", n,
                        "' is not a shape-tensor input of profile ", p);
-            py::list out;
-            for (const auto* v : {&it->second.min, &it->second.opt, &it->second.max})
-              out.append(py::cast(*v));
-            return out;
+            return valueLists(it->second);
           },
           py::arg("name"), py::arg("profile_index"),
           "[min, opt, max] values of a shape-tensor input.")

@@ -87,16 +87,25 @@ bool ExecutionContext::allInputShapesSpecified() const {
 
 void ExecutionContext::setShapeInputValues(const std::string& name, HostTensor values) {
   const auto& desc = engine_->desc();
-  const auto& v = values.asInt64();
   if (profile_ < static_cast<int>(desc.profiles.size())) {
     auto it = desc.profiles[profile_].values.find(name);
     if (it != desc.profiles[profile_].values.end()) {
-      bool ok = v.size() == it->second.min.size();
-      for (size_t i = 0; ok && i < v.size(); ++i)
-        ok = v[i] >= it->second.min[i] && v[i] <= it->second.max[i];
-      CLRT_CHECK(ok, kValue, "shape input '", name, "': values ", dimsToString(v),
-                 " are outside profile ", profile_, "'s range min ", dimsToString(it->second.min),
-                 " max ", dimsToString(it->second.max),
+      const auto& r = it->second;
+      bool ok = static_cast<size_t>(values.numel()) == r.size();
+      std::string got;
+      if (r.real() || values.dtype == DataType::kFLOAT) {  // compared as the floats layers read
+        const auto v = values.castTo(DataType::kFLOAT).asFloats();
+        for (size_t i = 0; ok && i < v.size(); ++i)
+          ok = v[i] >= static_cast<float>(r.at(0, i)) && v[i] <= static_cast<float>(r.at(2, i));
+        for (float x : v) got += (got.empty() ? "" : ", ") + str(x);
+        got = "[" + got + "]";
+      } else {
+        const auto v = values.asInt64();
+        for (size_t i = 0; ok && i < v.size(); ++i) ok = v[i] >= r.min[i] && v[i] <= r.max[i];
+        got = dimsToString(v);
+      }
+      CLRT_CHECK(ok, kValue, "shape input '", name, "': values ", got, " are outside profile ",
+                 profile_, "'s range min ", r.text(0), " max ", r.text(2),
                  "; build with a wider profile.set_shape_input() range");
     }
   }

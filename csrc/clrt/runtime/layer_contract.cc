@@ -87,7 +87,8 @@ const std::vector<AttrSpec> kAllAttrs = {{"strides", T::kInts},
                                          {"detect_negative", T::kInt},
                                          {"select_last_index", T::kInt},
                                          {"batch_dims", T::kInt},
-                                         {"reduction", T::kStr}};
+                                         {"reduction", T::kStr},
+                                         {"policy", T::kStr}};
 
 // Every attr name above with its type; a kind's spec lists the names it accepts.
 const AttrSpec& attrSpec(const std::string& name) {
@@ -117,8 +118,8 @@ const KindSpec& specOf(LayerKind k) {
   };
   static const std::map<LayerKind, KindSpec> specs = {
       {LayerKind::kCONVOLUTION,
-       make(with({"strides", "dilations", "pads", "group", "auto_pad"}, epilogue), {},
-            {"kernel", "bias"}, {"kernel"})},
+       make(with({"strides", "dilations", "pads", "group", "auto_pad", "kernel_shape"}, epilogue),
+            {}, {"kernel", "bias"}, {})},
       {LayerKind::kACTIVATION, make({"type", "alpha", "beta"}, {"type"}, {}, {})},
       {LayerKind::kUNARY, make({"op", "detect_positive", "detect_negative"}, {"op"}, {}, {})},
       {LayerKind::kELEMENTWISE, make({"op"}, {"op"}, {}, {})},
@@ -157,10 +158,11 @@ const KindSpec& specOf(LayerKind k) {
       {LayerKind::kREFORMAT, make({"reason"}, {}, {}, {})},
       {LayerKind::kQUANTIZE, make({"axis", "to"}, {}, {}, {})},
       {LayerKind::kDEQUANTIZE, make({"axis"}, {}, {}, {})},
-      {LayerKind::kRESIZE, make({"mode", "coord", "nearest_mode", "cubic_a", "exclude_outside",
-                                 "antialias", "extrapolation", "scales", "sizes", "roi"},
-                                {"mode"}, {}, {})},
-      {LayerKind::kPADDING, make({"pads", "mode", "value"}, {"pads"}, {}, {})},
+      {LayerKind::kRESIZE,
+       make({"mode", "coord", "nearest_mode", "cubic_a", "exclude_outside", "antialias",
+             "extrapolation", "scales", "sizes", "roi", "axes", "policy"},
+            {"mode"}, {}, {})},
+      {LayerKind::kPADDING, make({"pads", "mode", "value"}, {}, {}, {})},
       {LayerKind::kDECONVOLUTION,
        make({"strides", "dilations", "output_padding", "pads", "group", "kernel_shape"}, {},
             {"kernel", "bias"}, {})},

@@ -23,7 +23,7 @@ namespace {
     what += str(": its operand ", k, " ('", t.name, "') is computed on the device at run time");
     if (t.is_input)
       what += str("; input '", t.name, "' is ", dtypeName(t.dtype), " ", dimsToString(t.dims),
-                  ", and only INT32/INT64 inputs of rank 0 or 1 can be shape inputs (values "
+                  ", and only INT32/INT64/FLOAT inputs of rank 0 or 1 can be shape inputs (values "
                   "given with profile.set_shape_input)");
     else
       what += "; clrt needs shape operands that come from constants, shapes or shape inputs";
@@ -149,9 +149,9 @@ std::map<int, HostTensor> profileInputValues(const ir::Network& net,
   for (int t : net.inputs) {
     auto it = profiles[p].values.find(net.tensors[t].name);
     if (it == profiles[p].values.end()) continue;
-    const auto& v = corner == 0 ? it->second.min : corner == 1 ? it->second.opt : it->second.max;
-    Dims d = net.tensors[t].dims.empty() && v.size() == 1 ? Dims{} : Dims{int64_t(v.size())};
-    m[t] = HostTensor::fromInt64(d, v);
+    const size_t n = it->second.size();
+    Dims d = net.tensors[t].dims.empty() && n == 1 ? Dims{} : Dims{int64_t(n)};
+    m[t] = it->second.tensor(corner, d, net.tensors[t].dtype);
   }
   return m;
 }

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "clrt/ir/resample_params.h"
 #include "clrt/tactics/compute_common.h"
 #include "clrt/tactics/strided.h"
 
@@ -12,6 +13,18 @@ namespace clrt::tactics {
 namespace {
 
 using L = ir::LayerKind;
+
+// A run's inputs as shape inference sees them: dtypes, dims and host-known values (shape
+// operands computed at run time).
+std::vector<ir::TensorInfo> runInfos(const ExecArgs& a) {
+  std::vector<ir::TensorInfo> in(a.inputs.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    in[i].dtype = a.inputs[i].dtype;
+    in[i].dims = a.inputs[i].dims;
+    in[i].value = i < a.input_values.size() ? a.input_values[i] : nullptr;
+  }
+  return in;
+}
 
 // Same layout as ResizePack in resize.cl.
 struct ResizePack {
@@ -73,13 +86,15 @@ bool readResize(const ir::Layer& l, ResizeSpec* s) {
   s->scales = l.attrs.floats("scales");
   s->sizes = l.attrs.ints("sizes");
   s->roi = l.attrs.floats("roi");
-  return s->mode >= 0 && s->coord >= 0 && s->nearest >= 0 && (s->coord != 6 || !s->roi.empty());
+  // tf_crop_and_resize reads roi from the attrs or, computed at run time, from input 1.
+  const bool roi = !s->roi.empty() || (l.inputs.size() > 1 && l.inputs[1] >= 0);
+  return s->mode >= 0 && s->coord >= 0 && s->nearest >= 0 && (s->coord != 6 || roi);
 }
 
 class ResizeKernel : public Kernel {
  public:
   ResizeKernel(const ir::Layer& l, ocl::Device& dev)
-      : k_(dev, "resize.cl", storageOption(floatStorage(l).value_or(DataType::kFLOAT))) {
+      : k_(dev, "resize.cl", storageOption(floatStorage(l).value_or(DataType::kFLOAT))), l_(l) {
     CLRT_CHECK(readResize(l, &s_), kBuild, "resize layer '", l.name,
                "' has attributes the resize tactic does not support");
   }
@@ -99,6 +114,13 @@ class ResizeKernel : public Kernel {
     if (n == 0) return;
     CLRT_CHECK(volume(x.dims) > 0, kValue, what, ": cannot resize the empty input ",
                dimsToString(x.dims), " to ", dimsToString(y.dims));
+    ir::ResizeGeometry g;  // scales/sizes/roi from the attrs or the run's host values
+    CLRT_CHECK(ir::resizeGeometry(l_, runInfos(a), &g), kRuntime, what,
+               ": its scales, sizes or roi are computed on the device; they must be known on the "
+               "host");
+    CLRT_CHECK(
+        (g.scales.empty() || g.scales.size() == r) && (g.roi.empty() || g.roi.size() == 2 * r),
+        kRuntime, what, ": scales or roi do not fit rank ", r);
     ResizePack p;
     p.rank = static_cast<cl_int>(r);
     for (size_t d = 0; d < r; ++d) {
@@ -106,12 +128,12 @@ class ResizeKernel : public Kernel {
       p.out[d] = static_cast<cl_int>(y.dims[d]);
       // sizes: the transform's scale is out / in; scales: the given one, and the length the
       // transform sees is in * scale (not its floor).
-      const bool given = !s_.scales.empty();
-      const double sc = given ? s_.scales.at(d) : double(y.dims[d]) / double(x.dims[d]);
+      const bool given = !g.scales.empty();
+      const double sc = given ? g.scales.at(d) : double(y.dims[d]) / double(x.dims[d]);
       p.scale[d] = static_cast<float>(sc);
       p.outw[d] = static_cast<float>(given ? sc * double(x.dims[d]) : double(y.dims[d]));
-      p.roi0[d] = s_.roi.size() == 2 * r ? static_cast<float>(s_.roi[d]) : 0.0f;
-      p.roi1[d] = s_.roi.size() == 2 * r ? static_cast<float>(s_.roi[r + d]) : 1.0f;
+      p.roi0[d] = g.roi.size() == 2 * r ? static_cast<float>(g.roi[d]) : 0.0f;
+      p.roi1[d] = g.roi.size() == 2 * r ? static_cast<float>(g.roi[r + d]) : 1.0f;
     }
     std::lock_guard<std::mutex> lock(k_.mutex());
     cl_kernel k = k_.get("resize_nd");
@@ -124,6 +146,7 @@ class ResizeKernel : public Kernel {
  private:
   ResizeSpec s_;
   KernelCache k_;
+  ir::Layer l_;  // scales/sizes/roi: its attrs, or its inputs when computed at run time
 };
 
 bool resizeEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
@@ -153,7 +176,7 @@ class PadKernel : public Kernel {
   PadKernel(const ir::Layer& l, ocl::Device& dev)
       : k_(dev, "pad.cl"),
         layer_(l.name),
-        pads_(l.attrs.ints("pads")),
+        l_(l),
         mode_(code(kPadModes, l.attrs.s("mode", "constant"))),
         value_(l.attrs.f("value", 0.0)) {
     CLRT_CHECK(mode_ >= 0, kBuild, "pad layer '", l.name, "': unknown mode '",
@@ -164,6 +187,9 @@ class PadKernel : public Kernel {
     const DeviceTensor& y = a.outputs.at(0);
     const std::string what = "pad layer '" + layer_ + "'";
     const size_t r = x.dims.size();
+    std::vector<int64_t> pads_;
+    CLRT_CHECK(ir::paddingPads(l_, runInfos(a), r, &pads_), kRuntime, what,
+               ": its pads are computed on the device; they must be known on the host");
     CLRT_CHECK(x.buf && y.buf && x.dtype == y.dtype && y.dims.size() == r &&
                    pads_.size() == 2 * r && r <= static_cast<size_t>(kMaxKernelRank),
                kRuntime, what, ": input ", dimsToString(x.dims), " ", dtypeName(x.dtype),
@@ -200,7 +226,7 @@ class PadKernel : public Kernel {
  private:
   KernelCache k_;
   std::string layer_;
-  std::vector<int64_t> pads_;
+  ir::Layer l_;  // pads come from its attrs or, computed at run time, from its inputs
   int mode_;
   double value_;
 };
@@ -212,8 +238,10 @@ bool padEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
   const size_t es = dtypeSize(t);
   if (es != 1 && es != 2 && es != 4 && es != 8) return false;
   if (t == DataType::kINT8 || outputDtype(l, 0, t) != t) return false;  // no scales to carry
+  std::vector<int64_t> pads;
+  const bool known = ir::paddingPads(l, in, in[0].dims.size(), &pads);
   return in[0].dims.size() <= size_t(kMaxKernelRank) &&
-         l.attrs.ints("pads").size() == 2 * in[0].dims.size();
+         (!known || pads.size() == 2 * in[0].dims.size());
 }
 
 template <typename K>

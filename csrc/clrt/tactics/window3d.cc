@@ -22,7 +22,10 @@ struct WinPack {
 struct Spec {
   std::string layer;
   bool transposed = false;
-  bool w_input = false;  // DECONVOLUTION reading W (and B) from inputs 1 (and 2)
+  // W (and B) read from layer inputs: 1 (and 2) for DECONVOLUTION, 2 (and 3) for CONVOLUTION,
+  // whose input 1 is the residual.
+  bool w_input = false;
+  size_t wi = 1;
   int64_t C = 0, K = 0, G = 1;
   size_t nsp = 0;
   Dims kernel;
@@ -37,7 +40,8 @@ bool readSpec(const ir::Layer& l, bool transposed, Spec* s) {
   s->transposed = transposed;
   const std::optional<DataType> st = floatStorage(l);
   auto w = l.weights.find("kernel");
-  s->w_input = transposed && w == l.weights.end();
+  s->w_input = w == l.weights.end();
+  s->wi = transposed ? 1 : 2;
   const Dims kd = s->w_input             ? l.attrs.ints("kernel_shape")
                   : w != l.weights.end() ? w->second.dims
                                          : Dims{};
@@ -75,12 +79,16 @@ bool eligibleFor(const ir::Layer& l, const std::vector<ir::TensorInfo>& in, bool
   if (s->w_input) {  // the kernel reads W and B as float
     Dims kd = {transposed ? s->C : s->K, transposed ? s->K / s->G : s->C / s->G};
     kd.insert(kd.end(), s->kernel.begin(), s->kernel.end());
-    if (in.size() < 2 || in[1].dims != kd || inputDtype(l, 1, in[1].dtype) != DataType::kFLOAT)
+    const size_t wi = s->wi;
+    if (in.size() <= wi || in[wi].dims != kd || inputDtype(l, wi, in[wi].dtype) != DataType::kFLOAT)
       return false;
-    if (in.size() > 2 && l.inputs.size() > 2 && l.inputs[2] >= 0 &&
-        (inputDtype(l, 2, in[2].dtype) != DataType::kFLOAT || volume(in[2].dims) != s->K))
+    if (in.size() > wi + 1 && l.inputs.size() > wi + 1 && l.inputs[wi + 1] >= 0 &&
+        (inputDtype(l, wi + 1, in[wi + 1].dtype) != DataType::kFLOAT ||
+         volume(in[wi + 1].dims) != s->K))
       return false;
-  } else if (in.size() > 1 && !in[1].dims.empty() && !storedAs(l, in, 1, s->st)) {
+  }
+  if (!transposed && in.size() > 1 && l.inputs.size() > 1 && l.inputs[1] >= 0 &&
+      !storedAs(l, in, 1, s->st)) {
     return false;
   }
   return in[0].dims[1] < 0 || in[0].dims[1] == s->C;
@@ -113,18 +121,21 @@ class WindowKernel : public Kernel {
                " output channels");
     cl_mem res = nullptr, w = w_.get(), bias = b_.get();
     if (s_.w_input) {
-      CLRT_CHECK(a.inputs.size() > 1 && a.inputs[1].buf && a.inputs[1].dtype == DataType::kFLOAT &&
-                     volume(a.inputs[1].dims) == s_.C * (s_.K / s_.G) * volume(s_.kernel),
+      const size_t wi = s_.wi;
+      CLRT_CHECK(a.inputs.size() > wi && a.inputs[wi].buf &&
+                     a.inputs[wi].dtype == DataType::kFLOAT &&
+                     volume(a.inputs[wi].dims) == s_.C * (s_.K / s_.G) * volume(s_.kernel),
                  kRuntime, "layer '", s_.layer, "': weight input must be FLOAT of ",
                  s_.C * (s_.K / s_.G) * volume(s_.kernel), " elements");
-      w = a.inputs[1].buf;
-      if (a.inputs.size() > 2 && a.inputs[2].buf) {
-        CLRT_CHECK(a.inputs[2].dtype == DataType::kFLOAT && volume(a.inputs[2].dims) == s_.K,
-                   kRuntime, "layer '", s_.layer, "': bias input must be FLOAT of ", s_.K,
-                   " elements");
-        bias = a.inputs[2].buf;
+      w = a.inputs[wi].buf;
+      if (a.inputs.size() > wi + 1 && a.inputs[wi + 1].buf) {
+        CLRT_CHECK(
+            a.inputs[wi + 1].dtype == DataType::kFLOAT && volume(a.inputs[wi + 1].dims) == s_.K,
+            kRuntime, "layer '", s_.layer, "': bias input must be FLOAT of ", s_.K, " elements");
+        bias = a.inputs[wi + 1].buf;
       }
-    } else if (!s_.transposed && a.inputs.size() > 1 && a.inputs[1].buf) {
+    }
+    if (!s_.transposed && a.inputs.size() > 1 && a.inputs[1].buf) {
       requireStorage(a.inputs[1], s_.st, s_.layer, "residual");
       CLRT_CHECK(a.inputs[1].dims == y.dims, kRuntime, "layer '", s_.layer, "': residual ",
                  dimsToString(a.inputs[1].dims), " must have the output shape ",
@@ -177,11 +188,12 @@ class WindowTactic : public Tactic {
   ir::LayerKind kind() const override {
     return transposed_ ? ir::LayerKind::kDECONVOLUTION : ir::LayerKind::kCONVOLUTION;
   }
-  // The 2-D conv tactics keep 1-D/2-D convolutions; this one takes the 3-D ones.
+  // The 2-D conv tactics keep 1-D/2-D convolutions; this one takes the 3-D ones and those whose
+  // weight is an input (the others need it at build time).
   bool eligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
                 const ocl::DeviceInfo&) const override {
     Spec s;
-    return eligibleFor(l, in, transposed_, &s) && (transposed_ || s.nsp == 3);
+    return eligibleFor(l, in, transposed_, &s) && (transposed_ || s.nsp == 3 || s.w_input);
   }
   std::unique_ptr<Kernel> instantiate(const ir::Layer& l, ocl::Device& dev) const override {
     return std::make_unique<WindowKernel>(l, dev, transposed_);

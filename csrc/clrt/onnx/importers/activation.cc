@@ -35,6 +35,8 @@ void importClip6(ImportContext& c) {
 // Clip from opset 11: bounds are optional inputs; a missing one is unbounded. Bounds computed at
 // run time become elementwise MAX then MIN (min > max gives max, as ONNX specifies).
 void importClip11(ImportContext& c) {
+  // No bounds: the identity, for every dtype (the CLIP activation runs float ones only).
+  if (!c.hasInput(1) && !c.hasInput(2)) return void(c.add(ir::LayerKind::kIDENTITY, {c.input(0)}));
   const bool lowIn = c.hasInput(1) && !c.constant(1), highIn = c.hasInput(2) && !c.constant(2);
   if (lowIn || highIn) {
     int y = c.input(0);

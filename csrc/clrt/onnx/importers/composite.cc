@@ -1,6 +1,7 @@
 // Importers that compose existing layers: LpNormalization, InstanceNormalization,
 // MeanVarianceNormalization (reductions and broadcast arithmetic), SpaceToDepth and DepthToSpace
-// (reshape, transpose, reshape) and EyeLike (a constant).
+// (reshape, transpose, reshape), EyeLike (a constant), Tile (reshape, expand, reshape) and
+// CenterCropPad (pad, slice).
 #include "clrt/onnx/importer.h"
 
 namespace clrt::onnx {
@@ -152,6 +153,92 @@ void importEyeLike(ImportContext& c) {
   c.defineConstant(0, HostTensor::fromInt64(d, v).castTo(t));
 }
 
+// [a0, b0, a1, b1, ...] from two INT64 vectors of one length: shape math, on the host.
+int interleave(ImportContext& c, int a, int b) {
+  auto column = [&](int v) {
+    ir::Layer& u = c.addInternal(LayerKind::kUNSQUEEZE, {v});
+    u.attrs.set("axes", std::vector<int64_t>{1});
+    return u.outputs[0];
+  };
+  const int ca = column(a), cb = column(b);
+  ir::Layer& cat = c.addInternal(LayerKind::kCONCATENATION, {ca, cb});
+  cat.attrs.set("axis", int64_t{1});
+  const int pairs = cat.outputs[0];
+  ir::Layer& flat = c.addInternal(LayerKind::kRESHAPE, {pairs});
+  flat.attrs.set("shape", std::vector<int64_t>{-1});
+  return flat.outputs[0];
+}
+
+// Tile: x [d0, d1, ...] viewed as [1, d0, 1, d1, ...], expanded to [r0, d0, r1, d1, ...] and
+// reshaped to [r0*d0, r1*d1, ...]. Repeats computed at run time (a shape input) feed the expand
+// and reshape shapes, which the host resolves per run.
+void importTile(ImportContext& c) {
+  const int64_t rank = static_cast<int64_t>(c.inputDims(0).size());
+  if (rank == 0) reject(ErrorKind::kParse, "Tile needs an input of rank >= 1");
+  const Dims rd = c.inputDims(1);
+  if (rd.size() != 1 || (rd[0] >= 0 && rd[0] != rank))
+    reject(ErrorKind::kParse, str("repeats must be a 1-D tensor of ", rank,
+                                  " values (one per input dim), got dims ", dimsToString(rd)));
+  if (const HostTensor* r = c.constant(1))
+    for (int64_t v : r->asInt64())
+      if (v < 0)
+        reject(ErrorKind::kParse, str("repeats ", dimsToString(r->asInt64()), " must be >= 0"));
+  const int x = c.input(0);
+  int reps = c.input(1);
+  if (c.net().tensors[reps].dtype != DataType::kINT64) reps = c.castTensor(reps, DataType::kINT64);
+  const int dims = c.addInternal(LayerKind::kSHAPE, {x}).outputs[0];
+  const int ones = c.constantTensor(HostTensor::fromInt64({rank}, std::vector<int64_t>(rank, 1)));
+  ir::Layer& v = c.addInternal(LayerKind::kRESHAPE, {x, interleave(c, ones, dims)});
+  v.attrs.set("allowzero", int64_t{1});
+  const int viewed = v.outputs[0];
+  const int expanded =
+      c.addInternal(LayerKind::kEXPAND, {viewed, interleave(c, reps, dims)}).outputs[0];
+  c.add(LayerKind::kRESHAPE, {expanded, binary(c, "PROD", reps, dims)})
+      .attrs.set("allowzero", int64_t{1});
+}
+
+// CenterCropPad as ONNX defines it: pad each listed axis evenly up to `shape` (the odd element
+// at the end), then crop evenly down to it (the odd element at the end). The amounts are shape
+// math on the host, from `shape` (a shape input when computed) and the input dims.
+void importCenterCropPad(ImportContext& c) {
+  const int64_t rank = static_cast<int64_t>(c.inputDims(0).size());
+  std::vector<int64_t> axes = c.attrInts("axes");
+  if (axes.empty())
+    for (int64_t i = 0; i < rank; ++i) axes.push_back(i);
+  for (int64_t& a : axes) a = normalizeAxis(a, rank, "attribute 'axes'");
+  const Dims sd = c.inputDims(1);
+  const int64_t n = static_cast<int64_t>(axes.size());
+  if (sd.size() != 1 || (sd[0] >= 0 && sd[0] != n))
+    reject(ErrorKind::kParse, str("shape must be a 1-D tensor of ", n,
+                                  " values (one per axis), got dims ", dimsToString(sd)));
+  const int x = c.input(0);
+  int target = c.input(1);
+  if (c.net().tensors[target].dtype != DataType::kINT64)
+    target = c.castTensor(target, DataType::kINT64);
+  const int axesT = c.constantTensor(HostTensor::fromInt64({n}, axes));
+  auto dimsOf = [&](int t) {
+    const int shape = c.addInternal(LayerKind::kSHAPE, {t}).outputs[0];
+    ir::Layer& g = c.addInternal(LayerKind::kGATHER, {shape, axesT});
+    g.attrs.set("axis", int64_t{0});
+    return g.outputs[0];
+  };
+  const int two = c.constantTensor(HostTensor::fromInt64({}, {2}));
+  const int have = dimsOf(x);
+  const int grow = binary(c, "SUB", binary(c, "MAX", target, have), have);
+  const int before = binary(c, "DIV", grow, two);
+  const int after = binary(c, "SUB", grow, before);
+  ir::Layer& cat = c.addInternal(LayerKind::kCONCATENATION, {before, after});
+  cat.attrs.set("axis", int64_t{0});
+  const int pads = cat.outputs[0];
+  ir::Layer& pad = c.addInternal(LayerKind::kPADDING, {x, pads, axesT});
+  pad.attrs.set("mode", "constant");
+  pad.attrs.set("value", 0.0);
+  const int padded = pad.outputs[0];
+  const int start = binary(c, "DIV", binary(c, "SUB", dimsOf(padded), target), two);
+  const int end = binary(c, "SUM", start, target);
+  c.add(LayerKind::kSLICE, {padded, start, end, axesT});
+}
+
 }  // namespace
 
 void registerCompositeImporters() {
@@ -162,6 +249,8 @@ void registerCompositeImporters() {
   registerImporter("DepthToSpace", {1, 11, 13, 28}, importDepthToSpace);
   registerImporter("SpaceToDepth", {1, 13, 28}, importSpaceToDepth);
   registerImporter("EyeLike", {9, 22}, importEyeLike);
+  registerImporter("Tile", {6, 13}, importTile);
+  registerImporter("CenterCropPad", {18}, importCenterCropPad);
 }
 
 }  // namespace clrt::onnx

@@ -50,7 +50,44 @@ void windowAttrs(ImportContext& c, ir::Attrs& a, size_t nsp) {
   a.set("auto_pad", autoPad);
 }
 
+// Conv whose W (and B) are computed at run time: layer inputs 2 and 3 (input 1 is the residual
+// slot), read from device memory per run by the direct window tactic, which keeps the native
+// rank: kernel_shape = W's dims and, for 1-D, one-entry strides/dilations and {begin, end} pads.
+void runtimeConv(ImportContext& c) {
+  const Dims wd = c.inputDims(1);
+  if (wd.size() < 3 || !isStatic(wd))
+    reject(ErrorKind::kUnsupported,
+           str("Conv weight W (input 1, '", c.node().input(1),
+               "') is computed at run time and needs static dims [K, C/group, ...kernel], got ",
+               dimsToString(wd)),
+           "give the graph input W static dims or make it an initializer");
+  const size_t nsp = wd.size() - 2;
+  checkSpatialRank(nsp, "convolution");
+  const auto ks = c.attrInts("kernel_shape");
+  if (!ks.empty() && ks != Dims(wd.begin() + 2, wd.end()))
+    reject(ErrorKind::kParse,
+           str("kernel_shape ", dimsToString(ks), " does not match W ", dimsToString(wd)));
+  const int64_t group = c.attrInt("group", 1);
+  if (group < 1 || wd[0] % group != 0)
+    reject(ErrorKind::kParse,
+           str("group ", group, " does not divide the ", wd[0], " output channels"));
+  std::vector<int> ins{c.input(0), -1, c.input(1)};
+  if (c.hasInput(2)) ins.push_back(c.input(2));
+  ir::Layer& l = c.add(LayerKind::kCONVOLUTION, ins);
+  l.attrs.set("group", group);
+  l.attrs.set("kernel_shape", wd);
+  windowAttrs(c, l.attrs, nsp);
+  if (nsp == 1) {  // back from the 2-D form windowAttrs gives
+    const auto s = l.attrs.ints("strides"), d = l.attrs.ints("dilations");
+    const auto p = l.attrs.ints("pads");
+    l.attrs.set("strides", std::vector<int64_t>{s[1]});
+    l.attrs.set("dilations", std::vector<int64_t>{d[1]});
+    l.attrs.set("pads", std::vector<int64_t>{p[1], p[3]});
+  }
+}
+
 void importConv(ImportContext& c) {
+  if (!c.constant(1)) return runtimeConv(c);
   HostTensor w = c.requireConstant(1, "Conv weight W").castTo(DataType::kFLOAT);
   if (w.dims.size() < 3) reject(ErrorKind::kParse, "weight W must be [K, C/group, ...kernel]");
   const size_t nsp = w.dims.size() - 2;
@@ -159,6 +196,40 @@ void importConvTranspose(ImportContext& c) {
   if (bc) l.weights["bias"] = bc->castTo(DataType::kFLOAT);
 }
 
+// BatchNormalization whose scale, B, mean or var are computed (graph inputs): elementwise
+// layers on the device, y = (x - mean) * (scale / sqrt(var + epsilon)) + B, each [C] viewed as
+// [C, 1, ...] to broadcast over the channel axis.
+void runtimeBatchNorm(ImportContext& c) {
+  const int64_t rank = static_cast<int64_t>(c.inputDims(0).size());
+  if (rank < 2) reject(ErrorKind::kParse, "input must be [N, C, ...]");
+  auto channel = [&](int i) {
+    ir::Layer& r = c.addInternal(LayerKind::kRESHAPE, {c.input(i)});
+    std::vector<int64_t> shape(rank - 1, 1);
+    shape[0] = -1;
+    r.attrs.set("shape", shape);
+    return r.outputs[0];
+  };
+  auto op = [&](const char* name, int a, int b) {
+    ir::Layer& l = c.addInternal(LayerKind::kELEMENTWISE, {a, b});
+    l.attrs.set("op", name);
+    return l.outputs[0];
+  };
+  const int eps = c.constantTensor(HostTensor::fromFloats({}, {c.attrFloat("epsilon", 1e-5f)}));
+  // Tensor ids only, each layer added in its own statement: a layer reference dies with the
+  // next layer added.
+  const int var = op("SUM", channel(4), eps);
+  ir::Layer& root = c.addInternal(LayerKind::kUNARY, {var});
+  root.attrs.set("op", "SQRT");
+  const int sd = root.outputs[0];
+  const int scale = channel(1);
+  const int k = op("DIV", scale, sd);
+  const int mean = channel(3);
+  const int centered = op("SUB", c.input(0), mean);
+  const int scaled = op("PROD", centered, k);
+  const int bias = channel(2);
+  c.add(LayerKind::kELEMENTWISE, {scaled, bias}).attrs.set("op", "SUM");
+}
+
 // Inference-mode BatchNormalization: y = x * scale + shift per channel (axis 1).
 void importBatchNorm(ImportContext& c) {
   if (c.attrInt("spatial", 1) == 0)  // versions 6 and 7: per-element statistics
@@ -169,6 +240,8 @@ void importBatchNorm(ImportContext& c) {
   if (c.numOutputs() > 1 || c.attrInt("training_mode", 0) != 0)
     reject(ErrorKind::kUnsupported, "training mode (running mean/var outputs) is not supported",
            "export the model in eval mode (model.eval() before torch.onnx.export)");
+  for (int i = 1; i <= 4; ++i)
+    if (!c.constant(i)) return runtimeBatchNorm(c);
   const auto g = c.requireConstant(1, "scale").asFloats();
   const auto b = c.requireConstant(2, "B").asFloats();
   const auto m = c.requireConstant(3, "input_mean").asFloats();
@@ -189,11 +262,13 @@ void importBatchNorm(ImportContext& c) {
   l.attrs.set("channel_axis", int64_t{1});
 }
 
-ir::Layer& pool(ImportContext& c, const char* type) {
+// The node's pooling layer; reading tensor `x` into an internal output when given.
+ir::Layer& pool(ImportContext& c, const char* type, int x = -1) {
   const auto k = c.attrInts("kernel_shape");
   if (k.empty()) reject(ErrorKind::kParse, "required attribute 'kernel_shape' is missing");
   checkSpatialRank(k.size(), "pooling");
-  ir::Layer& l = c.add(LayerKind::kPOOLING, {c.input(0)}, 1);
+  ir::Layer& l = x >= 0 ? c.addInternal(LayerKind::kPOOLING, {x})
+                        : c.add(LayerKind::kPOOLING, {c.input(0)}, 1);
   l.attrs.set("type", type);
   l.attrs.set("window", spatial(c, "kernel_shape", k.size(), 1, 1));
   windowAttrs(c, l.attrs, k.size());
@@ -206,7 +281,16 @@ void importMaxPool(ImportContext& c) {
   if (c.hasOutput(1))
     reject(ErrorKind::kUnsupported, "the Indices output of MaxPool is not supported",
            "export MaxPool without return_indices");
-  pool(c, "MAX");
+  const DataType t = c.logicalDtype(0);
+  if (t != DataType::kINT8 && t != DataType::kUINT8 && t != DataType::kINT16 &&
+      t != DataType::kUINT16)
+    return void(pool(c, "MAX"));
+  // Narrow integers are exact in FLOAT, which the pooling kernels run.
+  const int x = c.input(0);
+  const DataType wide = c.net().tensors[x].dtype;
+  const int y = pool(c, "MAX", c.castTensor(x, DataType::kFLOAT)).outputs[0];
+  c.add(LayerKind::kCAST, {y}).attrs.set("to", static_cast<int64_t>(wide));
+  if (wide != t) c.setLogicalDtype(0, t);
 }
 
 void importAveragePool(ImportContext& c) { pool(c, "AVERAGE"); }

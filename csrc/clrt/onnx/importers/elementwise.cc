@@ -107,6 +107,24 @@ void importIsInf(ImportContext& c) {
   l.attrs.set("detect_negative", c.attrFlag("detect_negative", 1));
 }
 
+// Pow whose exponent has another dtype than the base (FLOAT base, integer exponent or the
+// reverse): computed in the base's float dtype, or FLOAT for an integer base, whose result is
+// cast back (ONNX types the output as the base).
+void importPow(ImportContext& c) {
+  int x = c.input(0), y = c.input(1);
+  const DataType tx = c.net().tensors[x].dtype, ty = c.net().tensors[y].dtype;
+  if (tx == ty) return void(c.add(LayerKind::kELEMENTWISE, {x, y}).attrs.set("op", "POW"));
+  const bool floatBase = tx == DataType::kFLOAT || tx == DataType::kHALF;
+  const DataType t = floatBase ? tx : DataType::kFLOAT;
+  if (tx != t) x = c.castTensor(x, t);
+  if (ty != t) y = c.castTensor(y, t);
+  if (floatBase) return void(c.add(LayerKind::kELEMENTWISE, {x, y}).attrs.set("op", "POW"));
+  ir::Layer& p = c.addInternal(LayerKind::kELEMENTWISE, {x, y});
+  p.attrs.set("op", "POW");
+  const int r = p.outputs[0];
+  c.add(LayerKind::kCAST, {r}).attrs.set("to", static_cast<int64_t>(tx));
+}
+
 // Family helper: a one-input math op.
 Importer unary(const char* op) {
   return [=](ImportContext& c) { c.add(LayerKind::kUNARY, {c.input(0)}).attrs.set("op", op); };
@@ -123,7 +141,6 @@ void registerElementwiseImporters() {
       {"Sub", "SUB", arith},
       {"Mul", "PROD", arith},
       {"Div", "DIV", arith},
-      {"Pow", "POW", {7, 12, 13, 15}},
       {"Equal", "EQUAL", {7, 11, 13, 19}},
       {"Greater", "GREATER", compare},
       {"Less", "LESS", compare},
@@ -131,6 +148,8 @@ void registerElementwiseImporters() {
       {"Or", "OR", {7}},
       {"Xor", "XOR", {7}}};
   for (const auto& [op, ew, vs] : binaries) registerImporter(op, vs, binary(ew));
+  registerImporter("Pow", {7, 12, 13, 15}, importPow);
+  registerImporter("Pow", {1}, legacyBinary("POW"));
   for (const auto& [op, ew, vs] : binaries)  // Add/Sub/Mul/Div 6; the others 1
     registerImporter(op, {vs == arith ? 6 : 1}, legacyBinary(ew));
   registerImporter("GreaterOrEqual", {12, 16}, binary("GREATER_OR_EQUAL"));

@@ -1,5 +1,6 @@
 // Quantization importers: QuantizeLinear and DequantizeLinear (kQUANTIZE / kDEQUANTIZE),
-// per-tensor or per-axis. Constant inputs (quantized weights) are converted here, on the host.
+// per-tensor or per-axis, and DynamicQuantizeLinear (reductions and elementwise layers). Constant
+// inputs (quantized weights) are converted here, on the host.
 #include "clrt/ir/quantize.h"
 
 #include "clrt/onnx/importer.h"
@@ -70,12 +71,55 @@ DataType inputDtype(ImportContext& c) {
   return c.net().tensors[c.input(0)].dtype;
 }
 
+// QuantizeLinear whose scale or zero point is computed (DynamicQuantizeLinear's expansion):
+// per tensor, as arithmetic: saturate(round(x / scale) + zero_point), cast to the zero point's
+// dtype (computed in its compute dtype).
+void runtimeQuantize(ImportContext& c) {
+  DataType qtype = c.hasInput(2) ? c.logicalDtype(2) : DataType::kUINT8;
+  if (!c.hasInput(2) && c.opset() >= 21 && c.attrInt("output_dtype", 0) != 0)
+    qtype =
+        dtypeFromOnnx(static_cast<int>(c.attrInt("output_dtype", 0)), "attribute 'output_dtype'");
+  if (qtype != DataType::kINT8 && qtype != DataType::kUINT8)
+    reject(ErrorKind::kUnsupported,
+           str("quantizing to ", dtypeName(qtype), " is not supported (INT8 and UINT8 are)"));
+  for (int i : {1, 2}) {
+    if (!c.hasInput(i) || volume(c.inputDims(i)) == 1) continue;
+    reject(ErrorKind::kUnsupported,
+           str(i == 1 ? "y_scale" : "y_zero_point", " (input ", i, ", '", c.node().input(i),
+               "') is computed at run time with shape ", dimsToString(c.inputDims(i)),
+               "; a computed scale or zero point must be one value (per tensor)"),
+           kScaleHint);
+  }
+  auto op = [&](const char* name, int a, int b) {
+    ir::Layer& l = c.addInternal(LayerKind::kELEMENTWISE, {a, b});
+    l.attrs.set("op", name);
+    return l.outputs[0];
+  };
+  auto asFloat = [&](int t) {
+    return c.net().tensors[t].dtype == DataType::kFLOAT ? t : c.castTensor(t, DataType::kFLOAT);
+  };
+  const int x = asFloat(c.input(0)), scale = asFloat(c.input(1));
+  ir::Layer& r = c.addInternal(LayerKind::kUNARY, {op("DIV", x, scale)});
+  r.attrs.set("op", "ROUND");
+  int q = r.outputs[0];
+  if (c.hasInput(2)) q = op("SUM", q, asFloat(c.input(2)));
+  ir::Layer& clip = c.addInternal(LayerKind::kACTIVATION, {q});
+  clip.attrs.set("type", "CLIP");
+  clip.attrs.set("alpha", qtype == DataType::kINT8 ? -128.0 : 0.0);
+  clip.attrs.set("beta", qtype == DataType::kINT8 ? 127.0 : 255.0);
+  const int clipped = clip.outputs[0];
+  const DataType wide = computeDtype(qtype);
+  c.add(LayerKind::kCAST, {clipped}).attrs.set("to", static_cast<int64_t>(wide));
+  if (wide != qtype) c.setLogicalDtype(0, qtype);
+}
+
 void importQuantize(ImportContext& c) {
   rejectBlocked(c);
   const DataType xt = inputDtype(c);
   if (xt != DataType::kFLOAT && xt != DataType::kHALF)
     reject(ErrorKind::kUnsupported,
            str("input x is ", dtypeName(xt), "; QuantizeLinear of FLOAT or FLOAT16 is supported"));
+  if (!c.constant(1) || (c.hasInput(2) && !c.constant(2))) return runtimeQuantize(c);
   // The output type is the zero point's; without one, output_dtype (opset 21) or UINT8.
   DataType qtype = DataType::kUINT8;
   if (c.hasInput(2) && c.constant(2)) {
@@ -119,6 +163,53 @@ void importDequantize(ImportContext& c) {
   addLayer(c, LayerKind::kDEQUANTIZE, p);
 }
 
+// DynamicQuantizeLinear: uint8 with scale (max(x, 0) - min(x, 0)) / 255 and zero point
+// round(-min(x, 0) / scale), from reductions and elementwise layers (ONNX's function body).
+// The uint8 outputs are computed as INT32 (their compute dtype) and cast.
+void importDynamicQuantize(ImportContext& c) {
+  const int x = c.input(0);
+  auto layer = [&](LayerKind k, const std::vector<int>& ins, const char* attr, const char* v) {
+    ir::Layer& l = c.addInternal(k, ins);
+    l.attrs.set(attr, v);
+    return l.outputs[0];
+  };
+  auto reduceAll = [&](const char* op) {
+    ir::Layer& l = c.addInternal(LayerKind::kREDUCE, {x});
+    l.attrs.set("op", op);
+    l.attrs.set("axes", std::vector<int64_t>{});
+    l.attrs.set("keepdims", int64_t{0});
+    return l.outputs[0];
+  };
+  auto scalar = [&](float v) { return c.constantTensor(HostTensor::fromFloats({}, {v})); };
+  auto toUint8 = [&](int v, int output) {  // round half to even, saturate, cast
+    const int r = layer(LayerKind::kUNARY, {v}, "op", "ROUND");
+    ir::Layer& l = c.addInternal(LayerKind::kACTIVATION, {r});
+    l.attrs.set("type", "CLIP");
+    l.attrs.set("alpha", 0.0);
+    l.attrs.set("beta", 255.0);
+    const int clipped = l.outputs[0];
+    const DataType wide = computeDtype(DataType::kUINT8);
+    c.addMapped(LayerKind::kCAST, {clipped}, {output}).attrs.set("to", int64_t(wide));
+    if (wide != DataType::kUINT8) c.setLogicalDtype(output, DataType::kUINT8);
+  };
+  const int zero = scalar(0.0f);
+  const int mx = reduceAll("MAX"), mn = reduceAll("MIN");
+  const int hi = layer(LayerKind::kELEMENTWISE, {mx, zero}, "op", "MAX");
+  const int lo = layer(LayerKind::kELEMENTWISE, {mn, zero}, "op", "MIN");
+  const int range = layer(LayerKind::kELEMENTWISE, {hi, lo}, "op", "SUB");
+  const int q = scalar(255.0f);
+  ir::Layer& s = c.addMapped(LayerKind::kELEMENTWISE, {range, q}, {1});
+  s.attrs.set("op", "DIV");
+  const int scale = s.outputs[0];
+  const int negLo = layer(LayerKind::kELEMENTWISE, {zero, lo}, "op", "SUB");
+  const int zpf = layer(LayerKind::kELEMENTWISE, {negLo, scale}, "op", "DIV");
+  const int zpr = layer(LayerKind::kUNARY, {zpf}, "op", "ROUND");
+  const int xs = layer(LayerKind::kELEMENTWISE, {x, scale}, "op", "DIV");
+  const int xr = layer(LayerKind::kUNARY, {xs}, "op", "ROUND");
+  toUint8(layer(LayerKind::kELEMENTWISE, {xr, zpr}, "op", "SUM"), 0);
+  toUint8(zpr, 2);
+}
+
 }  // namespace
 
 void registerQuantizeImporters() {
@@ -128,6 +219,7 @@ void registerQuantizeImporters() {
   const std::vector<int> versions{10, 13, 19, 21, 23, 24, 25, 28};
   registerImporter("QuantizeLinear", versions, importQuantize);
   registerImporter("DequantizeLinear", versions, importDequantize);
+  registerImporter("DynamicQuantizeLinear", {11}, importDynamicQuantize);
 }
 
 }  // namespace clrt::onnx

@@ -10,15 +10,24 @@ namespace {
 
 using ir::LayerKind;
 
+// BOOL ReduceMax/ReduceMin (any / all) reduce 0/1 as FLOAT.
 void addReduce(ImportContext& c, const char* op, const std::vector<int64_t>& axes,
                int axesInput = -1) {
-  std::vector<int> ins{c.input(0)};
+  const int x = c.input(0);
+  const bool boolean = c.net().tensors[x].dtype == DataType::kBOOL &&
+                       (std::string(op) == "MAX" || std::string(op) == "MIN");
+  std::vector<int> ins{boolean ? c.castTensor(x, DataType::kFLOAT) : x};
   if (axesInput >= 0) ins.push_back(axesInput);
-  ir::Layer& l = c.add(LayerKind::kREDUCE, ins);
+  ir::Layer& l = boolean ? c.addInternal(LayerKind::kREDUCE, ins) : c.add(LayerKind::kREDUCE, ins);
   l.attrs.set("op", op);
   l.attrs.set("axes", axes);
   l.attrs.set("keepdims", c.attrFlag("keepdims", 1));
   l.attrs.set("noop_with_empty_axes", c.attrFlag("noop_with_empty_axes", 0));
+  if (!boolean) return;
+  // r > 0.5, not a cast: an empty reduction gives -inf (MAX: false) or +inf (MIN: true).
+  const int r = l.outputs[0];
+  const int half = c.constantTensor(HostTensor::fromFloats({}, {0.5f}));
+  c.add(LayerKind::kELEMENTWISE, {r, half}).attrs.set("op", "GREATER");
 }
 
 // Family helpers: axes as an attribute (older opsets) or as an optional input; a computed one

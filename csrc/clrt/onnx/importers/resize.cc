@@ -1,6 +1,6 @@
-// Resampling importers: Resize (every version), Upsample (7, 9) and Pad. Scales, sizes, roi and
-// pads must be known on the host; they become the layer's attrs (ir/network.h kRESIZE,
-// kPADDING).
+// Resampling importers: Resize (every version), Upsample (7, 9) and Pad. Constant scales, sizes,
+// roi and pads become the layer's attrs (ir/network.h kRESIZE, kPADDING); computed ones stay
+// inputs, shape operands the host resolves per run.
 #include <algorithm>
 #include <cmath>
 #include <set>
@@ -70,8 +70,16 @@ void setScales(ir::Layer& l, std::vector<float> scales) {
 }
 
 // Upsample-7/9 and Resize-10: asymmetric coordinates, nearest rounds down when upsampling.
-void legacyResize(ImportContext& c, std::vector<float> scales) {
+// Scales computed at run time stay input 2 (as Resize-11's), read by the host per run.
+void legacyResize(ImportContext& c, std::vector<float> scales, bool computed = false) {
   const int64_t rank = static_cast<int64_t>(c.inputDims(0).size());
+  if (computed) {
+    ir::Layer& l = c.add(LayerKind::kRESIZE, {c.input(0), -1, c.input(1)});
+    l.attrs.set("mode", resizeMode(c, false));
+    l.attrs.set("coord", "asymmetric");
+    l.attrs.set("nearest_mode", "simple");
+    return;
+  }
   if (static_cast<int64_t>(scales.size()) != rank)
     reject(ErrorKind::kParse, str("scales has ", scales.size(), " values for rank ", rank));
   const std::string mode = resizeMode(c, false);
@@ -89,11 +97,24 @@ void importUpsample7(ImportContext& c) {
 }
 
 void importUpsample9(ImportContext& c) {
+  if (!c.constant(1)) return legacyResize(c, {}, true);
   legacyResize(c, c.requireConstant(1, "Upsample scales").castTo(DataType::kFLOAT).asFloats());
 }
 
 void importResize10(ImportContext& c) {
+  if (!c.constant(1)) return legacyResize(c, {}, true);
   legacyResize(c, c.requireConstant(1, "Resize scales").castTo(DataType::kFLOAT).asFloats());
+}
+
+void setResizeAttrs(ImportContext& c, ir::Layer& l, const std::string& mode,
+                    const std::string& coord, const std::string& nearest, int64_t antialias) {
+  l.attrs.set("mode", mode);
+  l.attrs.set("coord", coord);
+  l.attrs.set("nearest_mode", nearest);
+  l.attrs.set("cubic_a", c.attrFloat("cubic_coeff_a", -0.75f));
+  l.attrs.set("exclude_outside", c.attrFlag("exclude_outside", 0));
+  l.attrs.set("extrapolation", c.attrFloat("extrapolation_value", 0.0f));
+  l.attrs.set("antialias", mode == "NEAREST" ? int64_t{0} : antialias);
 }
 
 void importResize(ImportContext& c) {
@@ -116,19 +137,32 @@ void importResize(ImportContext& c) {
   const std::string mode = resizeMode(c, true);
   const int64_t antialias = c.attrFlag("antialias", 0);
 
+  const bool crop = coord == "tf_crop_and_resize";
+  auto computed = [&](int i) { return c.hasInput(i) && !c.constant(i); };
+  if (computed(2) || computed(3) || (crop && computed(1))) {
+    // Empty inputs count as absent: their length is static (ONNX gives one value per axis).
+    auto present = [&](int i) {
+      if (!c.hasInput(i)) return -1;
+      const Dims d = c.inputDims(i);
+      return d.size() == 1 && d[0] == 0 ? -1 : c.input(i);
+    };
+    const std::vector<int> ins{c.input(0), crop ? present(1) : -1, present(2), present(3)};
+    if ((ins[2] >= 0) == (ins[3] >= 0))
+      reject(ErrorKind::kParse, "exactly one of 'scales' and 'sizes' must be given");
+    if (crop && ins[1] < 0) reject(ErrorKind::kParse, "tf_crop_and_resize needs the 'roi' input");
+    ir::Layer& l = c.add(LayerKind::kRESIZE, ins, 1);
+    setResizeAttrs(c, l, mode, coord, nearest, antialias);
+    l.attrs.set("axes", axes);
+    l.attrs.set("policy", policy);
+    return;
+  }
   const HostTensor* scales = nonEmptyConstant(c, 2, "Resize scales");
   const HostTensor* sizes = nonEmptyConstant(c, 3, "Resize sizes");
   if ((scales != nullptr) == (sizes != nullptr))
     reject(ErrorKind::kParse, "exactly one of 'scales' and 'sizes' must be given");
   ir::Layer& l = c.add(LayerKind::kRESIZE, {c.input(0)}, 1);
-  l.attrs.set("mode", mode);
-  l.attrs.set("coord", coord);
-  l.attrs.set("nearest_mode", nearest);
-  l.attrs.set("cubic_a", c.attrFloat("cubic_coeff_a", -0.75f));
-  l.attrs.set("exclude_outside", c.attrFlag("exclude_outside", 0));
-  l.attrs.set("extrapolation", c.attrFloat("extrapolation_value", 0.0f));
-  l.attrs.set("antialias", mode == "NEAREST" ? int64_t{0} : antialias);
-  if (coord == "tf_crop_and_resize") {
+  setResizeAttrs(c, l, mode, coord, nearest, antialias);
+  if (crop) {
     const HostTensor* roi = nonEmptyConstant(c, 1, "Resize roi");
     if (!roi) reject(ErrorKind::kParse, "tf_crop_and_resize needs the 'roi' input");
     const auto v = roi->castTo(DataType::kFLOAT).asFloats();
@@ -172,6 +206,35 @@ void importResize(ImportContext& c) {
   l.attrs.set("sizes", std::move(out));
 }
 
+std::string padMode(ImportContext& c) {
+  const std::string mode = c.attrString("mode", "constant");
+  if (mode != "constant" && mode != "reflect" && mode != "edge" && mode != "wrap")
+    reject(ErrorKind::kParse,
+           "attribute 'mode' is '" + mode + "'; expected constant, reflect, edge or wrap");
+  if (mode == "wrap" && c.opset() < 19)
+    reject(ErrorKind::kParse, "mode 'wrap' needs Pad-19 or later");
+  return mode;
+}
+
+double padValue(ImportContext& c) {
+  if (!c.hasInput(2)) return 0.0;
+  const HostTensor& v = c.requireConstant(2, "Pad constant_value");
+  if (v.numel() > 1) reject(ErrorKind::kParse, "constant_value must hold one value");
+  return v.numel() == 1 ? v.castTo(DataType::kFLOAT).asFloats()[0] : 0.0;
+}
+
+// Pads or axes computed from graph inputs: they stay inputs 1 and 2 of the layer, shape
+// operands resolved on the host per run (shape inputs give their values).
+void runtimePad(ImportContext& c) {
+  const std::string mode = padMode(c);
+  const double value = padValue(c);
+  std::vector<int> ins{c.input(0), c.input(1)};
+  if (c.hasInput(3)) ins.push_back(c.input(3));
+  ir::Layer& l = c.add(LayerKind::kPADDING, ins);
+  l.attrs.set("mode", mode);
+  l.attrs.set("value", value);
+}
+
 // Pad-2 (attributes) and Pad-11 on (pads, constant_value and, from 18, axes as inputs).
 void importPad(ImportContext& c) {
   const int64_t rank = static_cast<int64_t>(c.inputDims(0).size());
@@ -182,12 +245,9 @@ void importPad(ImportContext& c) {
     pads = c.attrInts("pads");
     value = c.attrFloat("value", 0.0f);
   } else {
+    if (!c.constant(1) || (c.hasInput(3) && !c.constant(3))) return runtimePad(c);
     pads = c.constInts(1, "Pad pads");
-    if (c.hasInput(2)) {
-      const HostTensor& v = c.requireConstant(2, "Pad constant_value");
-      if (v.numel() > 1) reject(ErrorKind::kParse, "constant_value must hold one value");
-      if (v.numel() == 1) value = v.castTo(DataType::kFLOAT).asFloats()[0];
-    }
+    value = padValue(c);
     if (c.hasInput(3)) axes = c.constInts(3, "Pad axes");
   }
   axes = nodeAxes(c, rank, axes);
@@ -196,12 +256,7 @@ void importPad(ImportContext& c) {
     reject(ErrorKind::kParse, str("pads has ", pads.size(), " values for ", n, " axes"));
   std::vector<int64_t> full(2 * rank, 0);
   for (size_t i = 0; i < n; ++i) full[axes[i]] = pads[i], full[rank + axes[i]] = pads[n + i];
-  const std::string mode = c.attrString("mode", "constant");
-  if (mode != "constant" && mode != "reflect" && mode != "edge" && mode != "wrap")
-    reject(ErrorKind::kParse,
-           "attribute 'mode' is '" + mode + "'; expected constant, reflect, edge or wrap");
-  if (mode == "wrap" && c.opset() < 19)
-    reject(ErrorKind::kParse, "mode 'wrap' needs Pad-19 or later");
+  const std::string mode = padMode(c);
   ir::Layer& l = c.add(LayerKind::kPADDING, {c.input(0)});
   l.attrs.set("pads", std::move(full));
   l.attrs.set("mode", mode);

@@ -114,11 +114,14 @@ void importSlice1(ImportContext& c) {
   if (c.hasAttr("axes")) l.attrs.set("axes", c.attrInts("axes"));
 }
 
-// Squeeze/Unsqueeze axes: an attribute before opset 13, a constant input from 13.
+// Squeeze/Unsqueeze axes: an attribute before opset 13, an input from 13. Computed axes stay
+// input 1, a shape operand known on the host at run time (a shape input).
 void axesOp(ImportContext& c, LayerKind kind, bool fromInput) {
   std::vector<int64_t> axes;
   if (!fromInput)
     axes = c.attrInts("axes");
+  else if (c.hasInput(1) && !c.constant(1))
+    return void(c.add(kind, {c.input(0), c.input(1)}));
   else if (c.hasInput(1))
     axes = c.constInts(1, "axes");
   if (kind == LayerKind::kUNSQUEEZE && axes.empty())
