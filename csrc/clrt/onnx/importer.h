@@ -186,5 +186,7 @@ void registerShapeImporters();
 void registerResizeImporters();     // importers/resize.cc: Resize, Upsample, Pad
 void registerCompositeImporters();  // importers/composite.cc: LpNormalization, ... EyeLike
 void registerQuantizeImporters();   // importers/quantize.cc: QuantizeLinear, DequantizeLinear
+void registerSamplingImporters();   // importers/sampling.cc: GridSample
+void registerScanImporters();       // importers/scan.cc: CumSum, CumProd, TopK
 
 }  // namespace clrt::onnx

@@ -31,6 +31,8 @@ void ensureRegistered() {
     registerQuantizeImporters();
     registerResizeImporters();
     registerCompositeImporters();
+    registerSamplingImporters();
+    registerScanImporters();
   });
 }
 
