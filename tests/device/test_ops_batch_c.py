@@ -80,6 +80,9 @@ def scan_cases():
                     out = f"{op}_{src}_{ex}_{rev}"
                     node = N(op, [src, axis], [out], exclusive=ex, reverse=rev)
                     cases.append((out, node, 1e-5 if src == "xs" else 0.0, SCAN_DTYPES[src]))
+    for op in ("CumSum", "CumProd"):  # the axis a run-time input
+        out = f"{op}_rt_axis"
+        cases.append((out, N(op, ["xs", "ax_rt"], [out], reverse=1), 1e-5, np.float32))
     for src in ("xs", "xi", "xl"):
         for largest in (0, 1):
             for axis, k in ((1, "k2"), (-1, "k3")):
@@ -223,6 +226,7 @@ def _family_inputs(key):
             "xs": rand([2, 5, 3], seed=6, low=0.5, high=1.5),
             "xi": np.random.default_rng(7).integers(-4, 5, [2, 5, 3]).astype(np.int32),
             "xl": np.random.default_rng(8).integers(-3, 3, [2, 5, 3]).astype(np.int64),
+            "ax_rt": np.array(-2, np.int32),
         }
         inits = {
             "ax1": np.array(1, np.int64),
@@ -285,3 +289,19 @@ def test_batch_c(results, key, name, rtol):
         np.testing.assert_array_equal(got[name], ref[name], err_msg=name)
     else:
         assert_close(got[name], ref[name], rtol, ATOL, name)
+
+
+def test_cumsum_runtime_axis_out_of_range():
+    """A run-time axis outside [-rank, rank) fails the run, naming the layer and the axis."""
+    model = make_model(
+        [N("CumSum", ["x", "axis"], ["y"], name="cs_rt")],
+        [("x", [2, 3]), ("axis", [], np.int64)],
+        ["y"],
+        opset=14,
+    )
+    context = build_engine(model).create_execution_context()
+    x = rand([2, 3], seed=70)
+    ok = context.infer({"x": x, "axis": np.array(-1, np.int64)})["y"]
+    np.testing.assert_allclose(ok, np.cumsum(x, axis=-1), rtol=1e-6)
+    with pytest.raises(Exception, match=r"cs_rt.*index 2 is out of range.*-2 to 1"):
+        context.infer({"x": x, "axis": np.array(2, np.int64)})

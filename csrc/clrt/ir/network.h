@@ -98,8 +98,9 @@
 //                     (normalized coordinates, the last spatial dim's first). out: [N,C,...out].
 //                     attrs: mode = "NEAREST" | "LINEAR" | "CUBIC" (2-D only), padding =
 //                     "ZEROS" | "BORDER" | "REFLECTION", align_corners (0/1).
-//  kCUMULATIVE    ONNX CumSum / CumProd. in: x. attrs: op = "SUM" | "PROD", axis, exclusive,
-//                     reverse (0/1, as ONNX).
+//  kCUMULATIVE    ONNX CumSum / CumProd. in: x, optional axis tensor (one INT32/INT64 value,
+//                     read at run time). attrs: op = "SUM" | "PROD", axis (without the input),
+//                     exclusive, reverse (0/1, as ONNX).
 //  kTOPK          ONNX TopK with a known k. in: x. attrs: k, axis, largest, sorted. out: values
 //                     (x's dtype), indices (INT64), x's dims with the axis dim k. Equal values
 //                     keep their index order.

@@ -417,7 +417,7 @@ Result inferKind(const Layer& layer, const std::vector<TensorInfo>& ins) {
     case LayerKind::kGRID_SAMPLE:
       return one(inferGridSample(layer, ins), t0);
     case LayerKind::kCUMULATIVE:
-      normalizeAxis(layer.attrs.i("axis", 0), r, "CUMULATIVE axis");
+      if (!hasInput(layer, ins, 1)) normalizeAxis(layer.attrs.i("axis", 0), r, "CUMULATIVE axis");
       return one(x, t0);
     case LayerKind::kTOPK: {
       const int64_t axis = normalizeAxis(layer.attrs.i("axis", -1), r, "TOPK axis");

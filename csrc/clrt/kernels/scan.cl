@@ -27,6 +27,40 @@ CUMULATIVE(cumulative_f, st_t, float, LD, ST)
 CUMULATIVE(cumulative_i, int, long, LD_I, ST_W)
 CUMULATIVE(cumulative_l, long, long, LD_I, ST_I)
 
+// The same with the axis in a device tensor (a run-time input, INT32 or INT64): one work-item
+// per element finds its coordinate along the axis, and the first of each line walks it. An axis
+// outside [-rank, rank) is recorded in err as an out-of-range index (kind 1) against the rank.
+#define CUMULATIVE_RT(NAME, T, A, LOAD, STORE)                                                 \
+  __kernel void NAME(__global const T* x, __global T* y, int n, int rank, int8 dims8,          \
+                     __global const void* axis_buf, int axis64, int op, int exclusive,         \
+                     int reverse, __global int* err, int tag) {                               \
+    const int g = get_global_id(0);                                                            \
+    if (g >= n) return;                                                                        \
+    long a = axis64 ? ((__global const long*)axis_buf)[0] : ((__global const int*)axis_buf)[0]; \
+    if (a < -rank || a >= rank) {                                                              \
+      record_error(err, tag, 1, a, rank);                                                      \
+      return;                                                                                  \
+    }                                                                                          \
+    if (a < 0) a += rank;                                                                      \
+    int dims[8];                                                                               \
+    vstore8(dims8, 0, dims);                                                                   \
+    int inner = 1;                                                                             \
+    for (int d = rank - 1; d > a; --d) inner *= dims[d];                                       \
+    const int len = dims[a];                                                                   \
+    if ((g / inner) % len != 0) return;                                                        \
+    A acc = op ? (A)1 : (A)0;                                                                  \
+    for (int s = 0; s < len; ++s) {                                                            \
+      const size_t i = g + (size_t)(reverse ? len - 1 - s : s) * inner;                        \
+      const A v = (A)LOAD(x, i);                                                               \
+      const A next = op ? acc * v : acc + v;                                                   \
+      STORE(y, i, exclusive ? acc : next);                                                     \
+      acc = next;                                                                              \
+    }                                                                                          \
+  }
+CUMULATIVE_RT(cumulative_rt_f, st_t, float, LD, ST)
+CUMULATIVE_RT(cumulative_rt_i, int, long, LD_I, ST_W)
+CUMULATIVE_RT(cumulative_rt_l, long, long, LD_I, ST_I)
+
 // Whether (va, ia) comes before (vb, ib) in TopK order: the larger (or smaller) value first,
 // equal values by index. NaN counts as larger than every number.
 inline bool topk_before_f(float va, int ia, float vb, int ib, int largest) {

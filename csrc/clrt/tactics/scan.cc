@@ -1,6 +1,7 @@
 // Along-one-axis tactics from kernels/scan.cl: CUMULATIVE (CumSum / CumProd) and TOPK, on FP32
 // or FP16 storage and INT32 / INT64 values. Shapes arrive per run.
 #include "clrt/tactics/compute_common.h"
+#include "clrt/tactics/run_errors.h"
 #include "clrt/tactics/strided.h"
 
 namespace clrt::tactics {
@@ -46,6 +47,7 @@ class CumulativeKernel : public Kernel {
     }
     CLRT_CHECK(x.dtype == y.dtype && x.dims == y.dims, kRuntime, what, ": output ",
                dimsToString(y.dims), " does not match input ", dimsToString(x.dims));
+    if (a.inputs.size() > 1 && a.inputs[1].buf) return enqueueRuntimeAxis(a, what);
     const int64_t axis = normalizeAxis(axis_, static_cast<int64_t>(x.dims.size()), what + " axis");
     const Lines ln = linesOf(x.dims, axis, what);
     const int64_t lines = ln.outer * ln.inner;
@@ -57,8 +59,29 @@ class CumulativeKernel : public Kernel {
                  cl_int{reverse_ ? 1 : 0});
     ocl::launch(a.queue, k, {gsize(lines)});
   }
+  bool reportsRunErrors() const override { return true; }
 
  private:
+  // The axis is input 1, read by the kernel: the lines are found on the device.
+  void enqueueRuntimeAxis(const ExecArgs& a, const std::string& what) {
+    const DeviceTensor &x = a.inputs.at(0), &ax = a.inputs.at(1), &y = a.outputs.at(0);
+    CLRT_CHECK(x.dims.size() >= 1 && x.dims.size() <= 8 && volume(ax.dims) == 1 && isInt(ax.dtype),
+               kRuntime, what, ": input ", dimsToString(x.dims), " (rank 1 to 8) and axis ",
+               dimsToString(ax.dims), " ", dtypeName(ax.dtype), " (one INT32 or INT64 value)");
+    const int64_t n = volume(x.dims);
+    checkIndexable(n, what);
+    if (n == 0) return;
+    cl_int8 dims = {};
+    for (size_t d = 0; d < x.dims.size(); ++d) dims.s[d] = static_cast<cl_int>(x.dims[d]);
+    std::lock_guard<std::mutex> lock(k_.mutex());
+    cl_kernel k = k_.get(kernelFor("cumulative_rt", x.dtype).c_str());
+    ocl::setArgs(k, x.buf, y.buf, static_cast<cl_int>(n), static_cast<cl_int>(x.dims.size()), dims,
+                 ax.buf, cl_int{ax.dtype == DataType::kINT64}, cl_int{prod_ ? 1 : 0},
+                 cl_int{exclusive_ ? 1 : 0}, cl_int{reverse_ ? 1 : 0}, a.errors,
+                 cl_int{runErrorTag(a.layer)});
+    ocl::launch(a.queue, k, {gsize(n)});
+  }
+
   DataType st_;
   KernelCache k_;
   std::string layer_;
@@ -106,9 +129,10 @@ class TopKKernel : public Kernel {
   bool largest_;
 };
 
-// Float values stored as the layer precision says, or INT32 / INT64 ones.
-bool valuesOk(const ir::Layer& l, const std::vector<ir::TensorInfo>& in) {
-  if (in.size() != 1) return false;
+// Float values stored as the layer precision says, or INT32 / INT64 ones; `extra`: an optional
+// INT32 / INT64 input 1 (CUMULATIVE's run-time axis).
+bool valuesOk(const ir::Layer& l, const std::vector<ir::TensorInfo>& in, bool extra = false) {
+  if (in.size() != 1 && !(extra && in.size() == 2 && isInt(in[1].dtype))) return false;
   if (isInt(in[0].dtype)) return true;
   const std::optional<DataType> st = floatStorage(l);
   return st && storedAs(l, in, 0, *st) && outputDtype(l, 0, *st) == *st;
@@ -129,7 +153,7 @@ void registerScanTactics() {
       "cumulative.line", L::kCUMULATIVE,
       [](const ir::Layer& l, const std::vector<ir::TensorInfo>& in, const ocl::DeviceInfo&) {
         const std::string op = l.attrs.s("op", "");
-        return valuesOk(l, in) && (op == "SUM" || op == "PROD");
+        return valuesOk(l, in, true) && (op == "SUM" || op == "PROD");
       },
       make<CumulativeKernel>(), fp));
   registerTactic(std::make_unique<FnTactic>(

@@ -11,6 +11,16 @@ using ir::LayerKind;
 Importer cumulative(const char* op) {
   return [=](ImportContext& c) {
     if (!c.hasInput(1)) reject(ErrorKind::kParse, "input 1 (axis) is required");
+    if (!c.constant(1)) {  // a run-time axis: the kernel reads it (one value, checked there)
+      const Dims ad = c.inputDims(1);
+      if (ad.size() > 1 || (ad.size() == 1 && ad[0] != 1))
+        reject(ErrorKind::kParse, str("axis must hold one value, its dims are ", dimsToString(ad)));
+      ir::Layer& l = c.add(LayerKind::kCUMULATIVE, {c.input(0), c.input(1)});
+      l.attrs.set("op", op);
+      l.attrs.set("exclusive", c.attrFlag("exclusive", 0));
+      l.attrs.set("reverse", c.attrFlag("reverse", 0));
+      return;
+    }
     const std::vector<int64_t> axis = c.constInts(1, "axis");
     if (axis.size() != 1)
       reject(ErrorKind::kParse, str("axis must hold one value, got ", axis.size()));
