@@ -5,9 +5,18 @@ is built once per module (PoCL compiles slowly). Tolerances: FP32 |clrt - ort| <
 |ort| (1e-4 relative for cubic sampling, GroupNormalization and the transcendental
 activations); integer outputs, TopK and BitCast are compared exactly."""
 
+import clrt as trt
 import numpy as np
 import pytest
-from helpers import assert_close, build_engine, make_model, ort_run, rand
+from helpers import (
+    assert_close,
+    build_engine,
+    deserialize,
+    make_model,
+    ort_run,
+    parse_network,
+    rand,
+)
 from onnx import helper as oh
 
 N = oh.make_node
@@ -289,6 +298,44 @@ def test_batch_c(results, key, name, rtol):
         np.testing.assert_array_equal(got[name], ref[name], err_msg=name)
     else:
         assert_close(got[name], ref[name], rtol, ATOL, name)
+
+
+def _fp16_engine(model):
+    """Every layer held to FP16, as tests/device/test_fp16.py builds."""
+    builder, network, _ = parse_network(model)
+    for i in range(network.num_layers):
+        network.get_layer(i).precision = trt.float16
+    config = builder.create_builder_config()
+    config.set_flag(trt.BuilderFlag.FP16)
+    config.set_flag(trt.BuilderFlag.OBEY_PRECISION_CONSTRAINTS)
+    return deserialize(bytes(builder.build_serialized_network(network, config)))
+
+
+def test_fp16_half_storage():
+    """GridSample, CumSum and TopK on half storage: 5e-3 * |ort| + 5e-3 * max|ort| (TopK
+    indices may differ only where FP16 rounding ties two values, so its values are compared)."""
+    nodes = [
+        N("GridSample", ["x2", "g2"], ["gs_lin"], mode="linear", padding_mode="border"),
+        N("GridSample", ["x2", "g2"], ["gs_cub"], mode="cubic", padding_mode="reflection"),
+        N("GridSample", ["x3", "g3"], ["gs_3d"], mode="nearest"),
+        N("CumSum", ["xs", "ax1"], ["cs"], exclusive=1),
+        N("TopK", ["xs", "k2"], ["tk", "tk_i"], axis=1),
+    ]
+    feeds = {
+        "x2": rand(X2, seed=1),
+        "g2": rand(G2, seed=2, low=-1.3, high=1.3),
+        "x3": rand(X3, seed=3),
+        "g3": rand(G3, seed=4, low=-0.9, high=0.9),
+        "xs": rand([2, 5, 3], seed=6, low=0.5, high=1.5),
+    }
+    inits = {"ax1": np.array(1, np.int64), "k2": np.array([2], np.int64)}
+    inputs = [(k, list(v.shape)) for k, v in feeds.items()]
+    outs = [("gs_lin",), ("gs_cub",), ("gs_3d",), ("cs",), ("tk",), ("tk_i", None, np.int64)]
+    model = make_model(nodes, inputs, outs, inits, 22, name="batch_c_fp16")
+    got = _fp16_engine(model).create_execution_context().infer(feeds)
+    ref = ort_run(model, feeds)
+    for name in ("gs_lin", "gs_cub", "gs_3d", "cs", "tk"):
+        assert_close(got[name], ref[name], 5e-3, 5e-3 * float(np.abs(ref[name]).max()), name)
 
 
 def test_cumsum_runtime_axis_out_of_range():
