@@ -107,6 +107,7 @@ class LayerType(_Enum):
     PLUGIN_V3: ClassVar[LayerType]
     SQUEEZE: ClassVar[LayerType]
     UNSQUEEZE: ClassVar[LayerType]
+    CUMULATIVE: ClassVar[LayerType]
 
 class ActivationType(_Enum):
     """SELU, SOFTSIGN, SCALED_TANH and THRESHOLDED_RELU raise UnsupportedError when used."""

@@ -29,6 +29,13 @@ const std::vector<ActivationInfo>& activationTable() {
        "(x)))))"},
       {"SELU", 12, 1.67326319217681884765625, 1.05070102214813232421875,
        "((b) * select((a) * (exp(x) - 1.0f), (x), (x) > 0.0f))"},
+      {"THRESHOLDED_RELU", 13, 1.0, 0, "select(0.0f, (x), (x) > (a))"},
+      // a = lambd, b = bias.
+      {"SHRINK", 14, 0.5, 0, "select(select(0.0f, (x) - (b), (x) > (a)), (x) + (b), (x) < -(a))"},
+      {"CELU", 15, 1.0, 0, "(fmax((x), 0.0f) + fmin(0.0f, (a) * (exp((x) / (a)) - 1.0f)))"},
+      // softplus(x) = x past 20, as SOFTPLUS does.
+      {"MISH", 16, 0, 0, "((x) * tanh(select(log1p(exp(x)), (x), (x) > 20.0f)))"},
+      {"SWISH", 17, 1.0, 0, "((x) / (1.0f + exp(-(a) * (x))))"},
   };
   return t;
 }

@@ -273,6 +273,9 @@ bool canEvalOnHost(LayerKind k) {
     case LayerKind::kREFORMAT:
     case LayerKind::kRESIZE:
     case LayerKind::kDECONVOLUTION:
+    case LayerKind::kGRID_SAMPLE:
+    case LayerKind::kCUMULATIVE:
+    case LayerKind::kTOPK:
       return false;
     default:
       return true;
@@ -319,7 +322,14 @@ bool evalKind(const Layer& layer, const std::vector<TensorInfo>& given,
       break;
     }
     case LayerKind::kCAST:
-      outputs.push_back(castT(*x, t));
+      if (layer.attrs.i("bitcast", 0) != 0) {
+        if (dtypeSize(x->dtype) != dtypeSize(t)) return false;
+        HostTensor b = *x;
+        b.dtype = t;
+        outputs.push_back(std::move(b));
+      } else {
+        outputs.push_back(castT(*x, t));
+      }
       break;
     case LayerKind::kRESHAPE:
     case LayerKind::kFLATTEN:

@@ -106,8 +106,11 @@ Act makeAct(const ir::Attrs& a, const char* typeKey, const char* alphaKey, const
   double da = 0, db = 0;
   if (act.type == "LEAKY_RELU")
     da = 0.01;
-  else if (act.type == "ELU")
+  else if (act.type == "ELU" || act.type == "THRESHOLDED_RELU" || act.type == "CELU" ||
+           act.type == "SWISH")
     da = 1.0;
+  else if (act.type == "SHRINK")
+    da = 0.5;
   else if (act.type == "HARD_SIGMOID")
     da = 0.2, db = 0.5;
   else if (act.type == "HARD_SWISH")
@@ -149,6 +152,16 @@ bool applyAct(const Act& a, double& x) {
     x = 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0)));
   else if (t == "GELU_TANH")
     x = 0.5 * x * (1.0 + std::tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
+  else if (t == "THRESHOLDED_RELU")
+    x = x > a.alpha ? x : 0.0;
+  else if (t == "SHRINK")
+    x = x < -a.alpha ? x + a.beta : x > a.alpha ? x - a.beta : 0.0;
+  else if (t == "CELU")
+    x = std::max(x, 0.0) + std::min(0.0, a.alpha * (std::exp(x / a.alpha) - 1.0));
+  else if (t == "MISH")
+    x = x * std::tanh(std::log1p(std::exp(x)));
+  else if (t == "SWISH")
+    x = x / (1.0 + std::exp(-a.alpha * x));
   else
     return false;
   return true;
@@ -213,6 +226,12 @@ bool evalElementwise(const Layer& layer, const std::vector<const HostTensor*>& i
       v[i] = intMod(layer, a.dims, x, y, op == "MOD");
     else if (op == "SHIFT_LEFT" || op == "SHIFT_RIGHT")
       v[i] = shift(x, y, op == "SHIFT_LEFT", static_cast<int>(dtypeSize(outT)) * 8);
+    else if (op == "BITWISE_AND")
+      v[i] = x & y;
+    else if (op == "BITWISE_OR")
+      v[i] = x | y;
+    else if (op == "BITWISE_XOR")
+      v[i] = x ^ y;
     else if (!binary<int64_t>(op, x, y, v[i], div, intPow))
       return false;
   }
@@ -259,6 +278,8 @@ bool evalUnary(const Layer& layer, const HostTensor& x, DataType outT, HostTenso
         e = e == 0;
       else if (op == "SIGN")
         e = (e > 0) - (e < 0);
+      else if (op == "BITWISE_NOT")
+        e = ~e;
       else if (op != "FLOOR" && op != "CEIL" && op != "ROUND")
         return false;
     }

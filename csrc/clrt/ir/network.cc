@@ -58,6 +58,9 @@ constexpr KindNames kKinds[] = {
     {LayerKind::kRESIZE, "RESIZE", "RESIZE"},
     {LayerKind::kPADDING, "PADDING", "PADDING"},
     {LayerKind::kDECONVOLUTION, "DECONVOLUTION", "DECONVOLUTION"},
+    {LayerKind::kGRID_SAMPLE, "GRID_SAMPLE", "GRID_SAMPLE"},
+    {LayerKind::kCUMULATIVE, "CUMULATIVE", "CUMULATIVE"},
+    {LayerKind::kTOPK, "TOPK", "TOPK"},
 };
 
 const KindNames* lookup(LayerKind k) {

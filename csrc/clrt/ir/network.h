@@ -14,17 +14,21 @@
 //                     strides/dilations/pads in W's own rank (1-D: one entry, {begin, end}).
 //  kACTIVATION    in: x. attrs: type = "RELU" | "LEAKY_RELU" | "CLIP" | "SIGMOID" | "TANH" |
 //                     "HARD_SIGMOID" | "HARD_SWISH" | "ELU" | "SOFTPLUS" | "GELU_ERF" |
-//                     "GELU_TANH" | "SELU", alpha, beta (LEAKY_RELU: alpha slope; CLIP: alpha=min,
-//                     beta=max; HARD_SIGMOID/HARD_SWISH: alpha, beta as ONNX).
+//                     "GELU_TANH" | "SELU" | "THRESHOLDED_RELU" | "SHRINK" | "CELU" | "MISH" |
+//                     "SWISH", alpha, beta (LEAKY_RELU: alpha slope; CLIP: alpha=min, beta=max;
+//                     HARD_SIGMOID/HARD_SWISH: alpha, beta as ONNX; SHRINK: alpha=lambd,
+//                     beta=bias; THRESHOLDED_RELU/CELU/SWISH: alpha as ONNX).
 //  kUNARY         in: x. attrs: op = "EXP" | "LOG" | "SQRT" | "RECIP" | "ABS" | "NEG" | "ERF" |
 //                     "SIN" | "COS" | "TAN" | "ASIN" | "ACOS" | "ATAN" | "SINH" | "COSH" |
 //                     "ASINH" | "ACOSH" | "ATANH" | "SIGN" | "ROUND" (halves to even) |
-//                     "SOFTSIGN" | "FLOOR" | "CEIL" | "NOT"; "ISNAN" | "ISINF" (to BOOL; ISINF
+//                     "SOFTSIGN" | "FLOOR" | "CEIL" | "NOT" | "BITWISE_NOT" (integers); "ISNAN" |
+//                     "ISINF" (to BOOL; ISINF
 //                     attrs detect_positive, detect_negative, default 1).
 //  kELEMENTWISE   in: a, b (NumPy broadcasting). attrs: op = "SUM" | "SUB" | "PROD" | "DIV" |
 //                     "POW" | "MAX" | "MIN" | "MOD" (sign of b) | "FMOD" (sign of a) |
 //                     "SHIFT_LEFT" | "SHIFT_RIGHT" (integers) | "EQUAL" | "GREATER" | "LESS" |
-//                     "GREATER_OR_EQUAL" | "LESS_OR_EQUAL" | "AND" | "OR" | "XOR".
+//                     "GREATER_OR_EQUAL" | "LESS_OR_EQUAL" | "AND" | "OR" | "XOR" |
+//                     "BITWISE_AND" | "BITWISE_OR" | "BITWISE_XOR" (integers).
 //  kPOOLING       in: x [N,C,H,W] (or [N,C,W] as H=1, or [N,C,D,H,W] with 3-entry lists).
 //                     attrs: type = "MAX" | "AVERAGE" | "LP" (p: the norm, LpPool); global
 //                     (0/1); window[2], strides[2], pads[4], dilations[2], auto_pad, ceil_mode,
@@ -62,7 +66,8 @@
 //                     "ELEMENT" (ScatterElements, attr axis) | "ND" (ScatterND); reduction
 //                     "none" | "add" | "mul" | "max" | "min".
 //  kSHAPE         in: x. out: INT64 1-D host tensor of x's dims. attrs: start, end (opset 15).
-//  kCAST          in: x. attrs: to (DataType as int).
+//  kCAST          in: x. attrs: to (DataType as int); bitcast (1: the bytes are kept, FLOAT <->
+//                     INT32).
 //  kIDENTITY      in: x.
 //  kSPLIT         in: x, optional split sizes tensor. attrs: axis, split (sizes). n outputs.
 //  kSCALE         per-channel affine (BatchNormalization after folding its statistics).
@@ -95,6 +100,16 @@
 //                     [C, K/group, ...kernel] float32, optional "bias" [K]. attrs: strides,
 //                     dilations, output_padding (one per spatial dim), pads (begins then ends),
 //                     group. auto_pad / output_shape are resolved into pads at import.
+//  kGRID_SAMPLE   ONNX GridSample, 2 or 3 spatial dims. in: x [N,C,...in], grid [N,...out,r]
+//                     (normalized coordinates, the last spatial dim's first). out: [N,C,...out].
+//                     attrs: mode = "NEAREST" | "LINEAR" | "CUBIC" (2-D only), padding =
+//                     "ZEROS" | "BORDER" | "REFLECTION", align_corners (0/1).
+//  kCUMULATIVE    ONNX CumSum / CumProd. in: x, optional axis tensor (one INT32/INT64 value,
+//                     read at run time). attrs: op = "SUM" | "PROD", axis (without the input),
+//                     exclusive, reverse (0/1, as ONNX).
+//  kTOPK          ONNX TopK with a known k. in: x. attrs: k, axis, largest, sorted. out: values
+//                     (x's dtype), indices (INT64), x's dims with the axis dim k. Equal values
+//                     keep their index order.
 //
 // Epilogue attrs (kCONVOLUTION, kMATRIX_MULTIPLY): act = "" | activation type as kACTIVATION,
 // act_alpha, act_beta; a residual input (index 1 for conv, last input for matmul) is added
@@ -162,6 +177,9 @@ enum class LayerKind : int32_t {
   kRESIZE,
   kPADDING,
   kDECONVOLUTION,
+  kGRID_SAMPLE,
+  kCUMULATIVE,
+  kTOPK,
 };
 
 const char* layerKindName(LayerKind k);             // "CONVOLUTION"

@@ -268,6 +268,7 @@ size_t requiredInputs(LayerKind k) {
     case LayerKind::kELEMENTWISE:
     case LayerKind::kGATHER:
     case LayerKind::kEXPAND:
+    case LayerKind::kGRID_SAMPLE:
       return 2;
     case LayerKind::kWHERE:
     case LayerKind::kRANGE:
@@ -429,6 +430,20 @@ Result inferKind(const Layer& layer, const std::vector<TensorInfo>& ins) {
       return one(inferPadding(layer, ins), t0);
     case LayerKind::kDECONVOLUTION:
       return one(inferDeconv(layer, ins), t0);
+    case LayerKind::kGRID_SAMPLE:
+      return one(inferGridSample(layer, ins), t0);
+    case LayerKind::kCUMULATIVE:
+      if (!hasInput(layer, ins, 1)) normalizeAxis(layer.attrs.i("axis", 0), r, "CUMULATIVE axis");
+      return one(x, t0);
+    case LayerKind::kTOPK: {
+      const int64_t axis = normalizeAxis(layer.attrs.i("axis", -1), r, "TOPK axis");
+      const int64_t k = layer.attrs.i("k", -1);
+      if (k < 0 || (x[axis] >= 0 && k > x[axis]))
+        layerFail(layer, str("k = ", k, " must lie in [0, ", x[axis], "] on axis ", axis), x);
+      Dims d = x;
+      d[axis] = k;
+      return {{t0, d}, {DataType::kINT64, d}};
+    }
     case LayerKind::kSCATTER:
       if (ins[2].dtype != t0)
         layerFail(layer, str("updates are ", dtypeName(ins[2].dtype), ", data ", dtypeName(t0)), x);

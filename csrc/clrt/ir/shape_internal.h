@@ -60,10 +60,11 @@ bool isBoolOp(const std::string& op);  // elementwise ops producing BOOL
 Dims inferConv(const Layer& layer, const std::vector<TensorInfo>& ins);
 Dims inferPool(const Layer& layer, const std::vector<TensorInfo>& ins);
 Dims inferMatmul(const Layer& layer, const std::vector<TensorInfo>& ins);
-// RESIZE, PADDING, DECONVOLUTION (shape_rules_spatial.cc).
+// RESIZE, PADDING, DECONVOLUTION, GRID_SAMPLE (shape_rules_spatial.cc).
 Dims inferResize(const Layer& layer, const std::vector<TensorInfo>& ins);
 Dims inferPadding(const Layer& layer, const std::vector<TensorInfo>& ins);
 Dims inferDeconv(const Layer& layer, const std::vector<TensorInfo>& ins);
+Dims inferGridSample(const Layer& layer, const std::vector<TensorInfo>& ins);
 
 // ---- host evaluation helpers (host_eval*.cc) ----
 bool isFloatType(DataType t);  // FLOAT or HALF: computed in double on the host

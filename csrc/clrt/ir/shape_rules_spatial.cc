@@ -1,4 +1,4 @@
-// Shape rules of the resampling kinds: resize, padding and transposed convolution.
+// Shape rules of the resampling kinds: resize, padding, transposed convolution, grid sampling.
 #include <cmath>
 
 #include "clrt/core/error.h"
@@ -103,6 +103,23 @@ Dims inferDeconv(const Layer& layer, const std::vector<TensorInfo>& ins) {
   if (b != layer.weights.end() && b->second.numel() != out[1])
     layerFail(layer, str("bias has ", b->second.numel(), " values for ", out[1], " channels"),
               b->second.dims);
+  return out;
+}
+
+// [N, C, ...in] sampled at grid [N, ...out, r] gives [N, C, ...out].
+Dims inferGridSample(const Layer& layer, const std::vector<TensorInfo>& ins) {
+  const Dims &x = ins.at(0).dims, &g = ins.at(1).dims;
+  const size_t r = x.size() < 2 ? 0 : x.size() - 2;
+  if (r < 2 || r > 3 || g.size() != x.size())
+    layerFail(layer,
+              str("needs x of rank 4 or 5 and a grid of the same rank; grid is ", dimsToString(g)),
+              x);
+  if (g.back() >= 0 && g.back() != static_cast<int64_t>(r))
+    layerFail(layer, str("grid ", dimsToString(g), " must end in ", r, " coordinates"), x);
+  if (g[0] >= 0 && x[0] >= 0 && g[0] != x[0])
+    layerFail(layer, str("grid ", dimsToString(g), " has another batch than x"), x);
+  Dims out = {x[0] >= 0 ? x[0] : g[0], x[1]};
+  out.insert(out.end(), g.begin() + 1, g.end() - 1);
   return out;
 }
 

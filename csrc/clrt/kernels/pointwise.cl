@@ -53,7 +53,7 @@ __kernel void unary_f(__global const st_t* x, __global st_t* y, int n, int op, f
   if (i < n) ST(y, i, unary_op(LD(x, i), op, a, b));
 }
 
-// Integer ABS (24) / NEG (25) / SIGN (41); NOT on bool is not_b.
+// Integer ABS (24) / NEG (25) / SIGN (41) / BITWISE_NOT (46); NOT on bool is not_b.
 #define UNARY_INT(NAME, T)                                                 \
   __kernel void NAME(__global const T* x, __global T* y, int n, int op) { \
     const int i = get_global_id(0);                                        \
@@ -61,6 +61,7 @@ __kernel void unary_f(__global const st_t* x, __global st_t* y, int n, int op, f
     const T v = x[i];                                                      \
     y[i] = op == 24   ? (v < (T)0 ? (T)0 - v : v)                          \
            : op == 41 ? (T)(v > (T)0) - (T)(v < (T)0)                      \
+           : op == 46 ? ~v                                                 \
                       : (T)0 - v;                                          \
   }
 UNARY_INT(unary_i, int)
@@ -81,7 +82,8 @@ __kernel void not_b(__global const uchar* x, __global uchar* y, int n) {
 }
 
 // ---- binary ops: 0 SUM, 1 SUB, 2 PROD, 3 DIV, 4 POW, 5 MAX, 6 MIN, 12 MOD (sign of the
-// divisor), 13 FMOD (sign of the dividend), 17 SHIFT_LEFT, 18 SHIFT_RIGHT (integers); 7 EQUAL,
+// divisor), 13 FMOD (sign of the dividend), 17 SHIFT_LEFT, 18 SHIFT_RIGHT, 19 BITWISE_AND,
+// 20 BITWISE_OR, 21 BITWISE_XOR (integers); 7 EQUAL,
 // 8 GREATER, 9 LESS, 15 GREATER_OR_EQUAL, 16 LESS_OR_EQUAL (to bool); 10 AND, 11 OR, 14 XOR
 // (bool) ----
 // ONNX Mod with fmod=0 on floats: fmod moved to the divisor's sign; a zero takes its sign too.
@@ -140,6 +142,9 @@ inline float binop_f(float a, float b, int op) {
       case 5: return a > b ? a : b;                                      \
       case 17: return b < 0 || b >= BITS ? (T)0 : (T)((UT)a << b);       \
       case 18: return b < 0 || b >= BITS ? (a < 0 ? (T)-1 : (T)0) : a >> b; \
+      case 19: return a & b;                                             \
+      case 20: return a | b;                                             \
+      case 21: return a ^ b;                                             \
       default: return a < b ? a : b;                                     \
     }                                                                    \
   }

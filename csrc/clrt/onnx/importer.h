@@ -215,6 +215,8 @@ void registerShapeImporters();
 void registerResizeImporters();     // importers/resize.cc: Resize, Upsample, Pad
 void registerCompositeImporters();  // importers/composite.cc: LpNormalization, ... EyeLike
 void registerQuantizeImporters();   // importers/quantize.cc: QuantizeLinear, DequantizeLinear
+void registerSamplingImporters();   // importers/sampling.cc: GridSample
+void registerScanImporters();       // importers/scan.cc: CumSum, CumProd, TopK
 
 // Transformer-block operators, each a composite of existing layers.
 void registerAttentionImporters();        // importers/attention.cc: Attention

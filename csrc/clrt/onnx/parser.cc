@@ -38,6 +38,8 @@ void ensureRegistered() {
     registerRecurrentImporters();
     registerControlFlowImporters();
     registerSequenceImporters();
+    registerSamplingImporters();
+    registerScanImporters();
   });
 }
 

@@ -60,6 +60,7 @@ constexpr std::pair<const char*, int32_t> kLayerTypes[] = {
     {"PLUGIN_V3", 46},
     {"SQUEEZE", 47},
     {"UNSQUEEZE", 48},
+    {"CUMULATIVE", 49},
 };
 
 struct ActivationName {

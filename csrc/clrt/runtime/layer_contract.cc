@@ -88,7 +88,15 @@ const std::vector<AttrSpec> kAllAttrs = {{"strides", T::kInts},
                                          {"select_last_index", T::kInt},
                                          {"batch_dims", T::kInt},
                                          {"reduction", T::kStr},
-                                         {"policy", T::kStr}};
+                                         {"policy", T::kStr},
+                                         {"bitcast", T::kInt},
+                                         {"padding", T::kStr},
+                                         {"align_corners", T::kInt},
+                                         {"exclusive", T::kInt},
+                                         {"reverse", T::kInt},
+                                         {"k", T::kInt},
+                                         {"largest", T::kInt},
+                                         {"sorted", T::kInt}};
 
 // Every attr name above with its type; a kind's spec lists the names it accepts.
 const AttrSpec& attrSpec(const std::string& name) {
@@ -147,7 +155,7 @@ const KindSpec& specOf(LayerKind k) {
       {LayerKind::kSLICE, make({"starts", "ends", "axes", "steps"}, {}, {}, {})},
       {LayerKind::kGATHER, make({"axis", "mode", "batch_dims"}, {}, {}, {})},
       {LayerKind::kSHAPE, make({"start", "end"}, {}, {}, {})},
-      {LayerKind::kCAST, make({"to"}, {"to"}, {}, {})},
+      {LayerKind::kCAST, make({"to", "bitcast"}, {"to"}, {}, {})},
       {LayerKind::kIDENTITY, make({}, {}, {}, {})},
       {LayerKind::kSPLIT, make({"axis", "split"}, {}, {}, {})},
       {LayerKind::kRANGE, make({}, {}, {}, {})},
@@ -167,6 +175,9 @@ const KindSpec& specOf(LayerKind k) {
        make({"strides", "dilations", "output_padding", "pads", "group", "kernel_shape"}, {},
             {"kernel", "bias"}, {})},
       {LayerKind::kSCATTER, make({"mode", "axis", "reduction"}, {"mode"}, {}, {})},
+      {LayerKind::kGRID_SAMPLE, make({"mode", "padding", "align_corners"}, {"mode"}, {}, {})},
+      {LayerKind::kCUMULATIVE, make({"op", "axis", "exclusive", "reverse"}, {"op"}, {}, {})},
+      {LayerKind::kTOPK, make({"k", "axis", "largest", "sorted"}, {"k"}, {}, {})},
   };
   auto it = specs.find(k);
   CLRT_CHECK(it != specs.end(), kEngineFormat, "engine file malformed: no contract for kind ",

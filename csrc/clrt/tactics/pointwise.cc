@@ -21,11 +21,12 @@ int codeOf(const std::map<std::string, int>& table, const std::string& key) {
 // Codes of unary_op() in pointwise.cl past the activations (core/kernel_codes.h: 1..19).
 const std::map<std::string, int>& unaryCodes() {
   static const std::map<std::string, int> m = {
-      {"EXP", 20},   {"LOG", 21},   {"SQRT", 22},  {"RECIP", 23}, {"ABS", 24},   {"NEG", 25},
-      {"ERF", 26},   {"SIN", 27},   {"COS", 28},   {"FLOOR", 29}, {"CEIL", 30},  {"NOT", 31},
-      {"TAN", 32},   {"ASIN", 33},  {"ACOS", 34},  {"ATAN", 35},  {"SINH", 36},  {"COSH", 37},
-      {"ASINH", 38}, {"ACOSH", 39}, {"ATANH", 40}, {"SIGN", 41},  {"ROUND", 42}, {"SOFTSIGN", 43},
-      {"ISNAN", 44}, {"ISINF", 45}};
+      {"EXP", 20},   {"LOG", 21},        {"SQRT", 22},  {"RECIP", 23},    {"ABS", 24},
+      {"NEG", 25},   {"ERF", 26},        {"SIN", 27},   {"COS", 28},      {"FLOOR", 29},
+      {"CEIL", 30},  {"NOT", 31},        {"TAN", 32},   {"ASIN", 33},     {"ACOS", 34},
+      {"ATAN", 35},  {"SINH", 36},       {"COSH", 37},  {"ASINH", 38},    {"ACOSH", 39},
+      {"ATANH", 40}, {"SIGN", 41},       {"ROUND", 42}, {"SOFTSIGN", 43}, {"ISNAN", 44},
+      {"ISINF", 45}, {"BITWISE_NOT", 46}};
   return m;
 }
 const std::map<std::string, int>& binaryCodes() {
@@ -47,13 +48,17 @@ const std::map<std::string, int>& binaryCodes() {
                                                {"GREATER_OR_EQUAL", 15},
                                                {"LESS_OR_EQUAL", 16},
                                                {"SHIFT_LEFT", 17},
-                                               {"SHIFT_RIGHT", 18}};
+                                               {"SHIFT_RIGHT", 18},
+                                               {"BITWISE_AND", 19},
+                                               {"BITWISE_OR", 20},
+                                               {"BITWISE_XOR", 21}};
   return m;
 }
 
 bool isCompare(int code) { return (code >= 7 && code <= 9) || code == 15 || code == 16; }
 bool isLogic(int code) { return code == 10 || code == 11 || code == 14; }
 bool isShift(int code) { return code == 17 || code == 18; }
+bool isBitwise(int code) { return code >= 19 && code <= 21; }
 
 bool isInt(DataType t) { return t == DataType::kINT32 || t == DataType::kINT64; }
 bool rankOk(const std::vector<ir::TensorInfo>& in) {
@@ -240,11 +245,15 @@ bool castable(DataType t) { return t != DataType::kBF16 && t != DataType::kFP8; 
 // CAST, and IDENTITY (a copy, or a cast when the builder gave the output another type).
 class CastKernel : public Kernel {
  public:
-  CastKernel(ocl::Device& dev, std::string layer) : k_(dev, kFile), layer_(std::move(layer)) {}
+  CastKernel(ocl::Device& dev, std::string layer, bool bitcast = false)
+      : k_(dev, kFile), layer_(std::move(layer)), bitcast_(bitcast) {}
   void enqueue(const ExecArgs& args) override {
     const DeviceTensor &x = args.inputs.at(0), &y = args.outputs.at(0);
     const cl_int n = count(x.dims, layer_);
-    if (x.dtype == y.dtype) {
+    CLRT_CHECK(!bitcast_ || dtypeSize(x.dtype) == dtypeSize(y.dtype), kRuntime, "layer '", layer_,
+               "': bit cast from ", dtypeName(x.dtype), " to ", dtypeName(y.dtype),
+               " changes the element size");
+    if (x.dtype == y.dtype || bitcast_) {
       copyBytes(args.queue, x.buf, 0, y.buf, 0, static_cast<size_t>(n) * dtypeSize(x.dtype));
       return;
     }
@@ -261,6 +270,7 @@ class CastKernel : public Kernel {
  private:
   KernelCache k_;
   std::string layer_;
+  bool bitcast_;
 };
 
 class WhereKernel : public Kernel {
@@ -302,6 +312,7 @@ bool unaryEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
   if (code < 0) return false;
   if (op == "NOT") return in[0].dtype == DataType::kBOOL;
   if (op == "ABS" || op == "NEG" || op == "SIGN") return floatOk(l, in, 0) || isInt(in[0].dtype);
+  if (op == "BITWISE_NOT") return isInt(in[0].dtype);
   return floatOk(l, in, 0);
 }
 
@@ -313,7 +324,7 @@ bool elementwiseEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& 
   if (code < 0) return false;
   if (isLogic(code) || t == DataType::kBOOL)
     return t == DataType::kBOOL && (isLogic(code) || code == 7);
-  if (isShift(code)) return isInt(t);
+  if (isShift(code) || isBitwise(code)) return isInt(t);
   return (floatOk(l, in, 0) && floatOk(l, in, 1)) || isInt(t);
 }
 
@@ -401,7 +412,7 @@ void registerPointwiseTactics() {
   registerTactic(std::make_unique<FnTactic>(
       "cast.pointwise", L::kCAST, castEligible,
       [](const ir::Layer& l, ocl::Device& dev) -> std::unique_ptr<Kernel> {
-        return std::make_unique<CastKernel>(dev, l.name);
+        return std::make_unique<CastKernel>(dev, l.name, l.attrs.i("bitcast", 0) != 0);
       }));
   registerTactic(std::make_unique<FnTactic>(
       "identity.copy", L::kIDENTITY, identityEligible,

@@ -29,6 +29,8 @@ void ensureBuiltins() {
     registerTensorCoreTactics();
     registerResizeTactics();
     registerWindow3dTactics();
+    registerSamplingTactics();
+    registerScanTactics();
   });
 }
 

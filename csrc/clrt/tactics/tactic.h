@@ -109,6 +109,8 @@ void registerTensorCoreTactics();     // tactics/tensorcore.cc: NVIDIA mma.sync 
 void registerResizeTactics();         // tactics/resize.cc: RESIZE, PADDING
 void registerWindow3dTactics();       // tactics/window3d.cc: 3-D CONVOLUTION, DECONVOLUTION
 void registerScatterTactics();        // tactics/scatter.cc: SCATTER, GATHER (mode ND)
+void registerSamplingTactics();       // tactics/sampling.cc: GRID_SAMPLE
+void registerScanTactics();           // tactics/scan.cc: CUMULATIVE, TOPK
 
 // Helpers shared by tactics.
 cl_mem uploadWeights(ocl::Device& dev, const HostTensor& t);  // float32 copy on the device

@@ -1,5 +1,6 @@
 // Activation importers (kACTIVATION): Relu, LeakyRelu, Clip, Sigmoid, Tanh, HardSigmoid,
-// HardSwish, Elu, Selu, Softplus, Gelu; PRelu from elementwise layers.
+// HardSwish, Elu, Selu, Softplus, Gelu, ThresholdedRelu, Shrink, Celu, Mish, Swish; PRelu from
+// elementwise layers.
 #include <limits>
 
 #include "clrt/onnx/importer.h"
@@ -105,6 +106,12 @@ void registerActivationImporters() {
       "Selu", {1, 6, 22},
       activation("SELU", "alpha", 1.67326319217681884765625, "gamma", 1.05070102214813232421875));
   registerImporter("Gelu", {20}, importGelu);
+  registerImporter("ThresholdedRelu", {10, 22},
+                   activation("THRESHOLDED_RELU", "alpha", 1.0, nullptr, 0));
+  registerImporter("Shrink", {9}, activation("SHRINK", "lambd", 0.5, "bias", 0.0));
+  registerImporter("Celu", {12, 28}, activation("CELU", "alpha", 1.0, nullptr, 0));
+  registerImporter("Mish", {18, 22}, activation("MISH", nullptr, 0, nullptr, 0));
+  registerImporter("Swish", {24}, activation("SWISH", "alpha", 1.0, nullptr, 0));
   registerImporter("Clip", {6}, importClip6);
   registerImporter("Clip", {11, 12, 13}, importClip11);
   // 1 and 6 differ in consumed_inputs only; 9 and 16 add dtypes.

@@ -1,7 +1,7 @@
 // Importers that compose existing layers: LpNormalization, InstanceNormalization,
-// MeanVarianceNormalization (reductions and broadcast arithmetic), SpaceToDepth and DepthToSpace
-// (reshape, transpose, reshape), EyeLike (a constant), Tile (reshape, expand, reshape) and
-// CenterCropPad (pad, slice).
+// GroupNormalization, MeanVarianceNormalization (reductions and broadcast arithmetic), LRN (an
+// average pool across channels), SpaceToDepth and DepthToSpace (reshape, transpose, reshape),
+// EyeLike (a constant), Tile (reshape, expand, reshape) and CenterCropPad (pad, slice).
 #include "clrt/onnx/importer.h"
 
 namespace clrt::onnx {
@@ -69,6 +69,76 @@ void importInstanceNorm(ImportContext& c) {
   };
   const int scaled = binary(c, "PROD", normed, perChannel(1));
   c.add(LayerKind::kELEMENTWISE, {scaled, perChannel(2)}).attrs.set("op", "SUM");
+}
+
+int reshapeTo(ImportContext& c, int x, const std::vector<int64_t>& shape) {
+  ir::Layer& l = c.addInternal(LayerKind::kRESHAPE, {x});
+  l.attrs.set("shape", shape);
+  return l.outputs[0];
+}
+
+// GroupNormalization-21: x [N, C, ...] viewed as [N, G, C / G * spatial] and normalised over the
+// last dim (a NORMALIZATION with unit scale), then * scale[c] + bias[c] per channel.
+void importGroupNorm(ImportContext& c) {
+  const Dims xd = c.inputDims(0);
+  const int64_t rank = static_cast<int64_t>(xd.size()), G = c.requireAttrInt("num_groups");
+  const Dims rest(xd.begin() + 1, xd.end());
+  if (rank < 3 || !isStatic(rest))
+    reject(ErrorKind::kUnsupported,
+           str("input must be [N, C, D1, ...] with static C and spatial dims, got ",
+               dimsToString(xd)));
+  if (G <= 0 || xd[1] % G != 0)
+    reject(ErrorKind::kParse, str("num_groups ", G, " does not divide the ", xd[1], " channels"));
+  const int64_t per = volume(rest) / G;
+  const int grouped = reshapeTo(c, c.input(0), {0, G, per});
+  ir::Layer& n = c.addInternal(LayerKind::kNORMALIZATION, {grouped});
+  n.attrs.set("axis", int64_t{2});
+  n.attrs.set("epsilon", static_cast<double>(c.attrFloat("epsilon", 1e-5f)));
+  n.weights["scale"] = HostTensor::fromFloats({per}, std::vector<float>(per, 1.0f));
+  std::vector<int64_t> back{0};
+  back.insert(back.end(), rest.begin(), rest.end());
+  const int normed = reshapeTo(c, n.outputs[0], back);
+  std::vector<int64_t> trailing;
+  for (int64_t k = 1; k < rank - 1; ++k) trailing.push_back(k);
+  auto perChannel = [&](int i) {
+    ir::Layer& u = c.addInternal(LayerKind::kUNSQUEEZE, {c.input(i)});
+    u.attrs.set("axes", trailing);
+    return u.outputs[0];
+  };
+  const int scaled = binary(c, "PROD", normed, perChannel(1));
+  c.add(LayerKind::kELEMENTWISE, {scaled, perChannel(2)}).attrs.set("op", "SUM");
+}
+
+// LRN: y = x / (bias + alpha / size * sum of x^2 over the channel window)^beta. The window sum
+// is an average pool (padding counted) of x^2 viewed as [N, 1, C, spatial].
+void importLrn(ImportContext& c) {
+  const Dims xd = c.inputDims(0);
+  const int64_t size = c.requireAttrInt("size");
+  const Dims rest(xd.begin() + 1, xd.end());
+  if (xd.size() < 3 || !isStatic(rest))
+    reject(ErrorKind::kUnsupported,
+           str("input must be [N, C, D1, ...] with static C and spatial dims, got ",
+               dimsToString(xd)));
+  if (size <= 0) reject(ErrorKind::kParse, str("attribute 'size' must be positive, got ", size));
+  const int x = c.input(0);
+  const DataType t = c.net().tensors[x].dtype;
+  const int sq = reshapeTo(c, binary(c, "PROD", x, x), {0, 1, xd[1], volume(rest) / xd[1]});
+  ir::Layer& p = c.addInternal(LayerKind::kPOOLING, {sq});
+  p.attrs.set("type", "AVERAGE");
+  p.attrs.set("window", std::vector<int64_t>{size, 1});
+  p.attrs.set("strides", std::vector<int64_t>{1, 1});
+  p.attrs.set("dilations", std::vector<int64_t>{1, 1});
+  p.attrs.set("pads", std::vector<int64_t>{(size - 1) / 2, 0, size / 2, 0});
+  p.attrs.set("auto_pad", "NOTSET");
+  p.attrs.set("ceil_mode", int64_t{0});
+  p.attrs.set("count_include_pad", int64_t{1});
+  std::vector<int64_t> back{0};
+  back.insert(back.end(), rest.begin(), rest.end());
+  const int avg = reshapeTo(c, p.outputs[0], back);
+  const int scaled = binary(c, "PROD", avg, scalar(c, t, c.attrFloat("alpha", 1e-4f)));
+  const int base = binary(c, "SUM", scaled, scalar(c, t, c.attrFloat("bias", 1.0f)));
+  const int den = binary(c, "POW", base, scalar(c, t, c.attrFloat("beta", 0.75f)));
+  c.add(LayerKind::kELEMENTWISE, {x, den}).attrs.set("op", "DIV");
 }
 
 // (x - mean) / sqrt(mean((x - mean)^2)) over `axes` (default N and the spatial dims).
@@ -245,6 +315,9 @@ void registerCompositeImporters() {
   registerImporter("LpNormalization", {1, 22}, importLpNorm);                 // 22 adds dtypes
   registerImporter("InstanceNormalization", {1, 6, 22}, importInstanceNorm);  // 1: consumed_inputs
   registerImporter("MeanVarianceNormalization", {9, 13}, importMvn);
+  // 18 scales per group, deprecated by 21 (per channel): only 21 is imported.
+  registerImporter("GroupNormalization", {21}, importGroupNorm);
+  registerImporter("LRN", {1, 13}, importLrn);  // 13 adds dtypes
   // 1 is DCR only; 11 adds DepthToSpace's mode, 28 SpaceToDepth's; 13 and 28 add dtypes.
   registerImporter("DepthToSpace", {1, 11, 13, 28}, importDepthToSpace);
   registerImporter("SpaceToDepth", {1, 13, 28}, importSpaceToDepth);

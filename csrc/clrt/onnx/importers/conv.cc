@@ -1,6 +1,7 @@
 // Convolution-family importers: Conv, ConvTranspose, BatchNormalization (folded to kSCALE),
-// MaxPool, AveragePool, LpPool, GlobalAveragePool, GlobalMaxPool. 1-D windows become the 2-D form
-// with H = 1; 3-D ones keep three entries per attribute (ConvTranspose keeps its own rank).
+// MaxPool, AveragePool, LpPool, GlobalAveragePool, GlobalMaxPool, MaxUnpool. 1-D windows become
+// the 2-D form with H = 1; 3-D ones keep three entries per attribute (ConvTranspose keeps its own
+// rank).
 #include <cmath>
 
 #include "clrt/onnx/importer.h"
@@ -313,6 +314,45 @@ void globalPool(ImportContext& c, const char* type) {
 void importGlobalAveragePool(ImportContext& c) { globalPool(c, "AVERAGE"); }
 void importGlobalMaxPool(ImportContext& c) { globalPool(c, "MAX"); }
 
+// MaxUnpool: X's values written at their MaxPool indices (flat over the whole output) into zeros
+// of the output shape: a SCATTER of mode ELEMENT over the flattened tensors. Shapes are static.
+void importMaxUnpool(ImportContext& c) {
+  const Dims x = c.inputDims(0), idx = c.inputDims(1);
+  const size_t nsp = x.size() < 2 ? 0 : x.size() - 2;
+  if (nsp < 1 || !isStatic(x) || idx != x)
+    reject(ErrorKind::kUnsupported, str("X ", dimsToString(x), " and I ", dimsToString(idx),
+                                        " must have one static shape [N, C, D1, ...]"));
+  const auto k = c.attrInts("kernel_shape");
+  const auto st = c.attrInts("strides", std::vector<int64_t>(nsp, 1));
+  const auto p = c.attrInts("pads", std::vector<int64_t>(2 * nsp, 0));
+  if (k.size() != nsp || st.size() != nsp || p.size() != 2 * nsp)
+    reject(ErrorKind::kParse, str("kernel_shape, strides and pads must cover the ", nsp,
+                                  " spatial dims (pads twice)"));
+  Dims out = {x[0], x[1]};
+  if (c.hasInput(2)) {
+    out = c.constInts(2, "output_shape");
+    if (out.size() != x.size())
+      reject(ErrorKind::kParse, str("output_shape ", dimsToString(out), " is not of X's rank"));
+  } else {
+    for (size_t i = 0; i < nsp; ++i)
+      out.push_back((x[2 + i] - 1) * st[i] - p[i] - p[nsp + i] + k[i]);
+  }
+  auto flat = [&](int t) {
+    ir::Layer& l = c.addInternal(LayerKind::kRESHAPE, {t});
+    l.attrs.set("shape", std::vector<int64_t>{-1});
+    return l.outputs[0];
+  };
+  const DataType t = c.net().tensors[c.input(0)].dtype;
+  const int zeros = c.constantTensor(
+      HostTensor::fromFloats({volume(out)}, std::vector<float>(volume(out), 0.0f)).castTo(t));
+  ir::Layer& s = c.addInternal(LayerKind::kSCATTER, {zeros, flat(c.input(1)), flat(c.input(0))});
+  s.attrs.set("mode", "ELEMENT");
+  s.attrs.set("reduction", "none");
+  s.attrs.set("axis", int64_t{0});
+  const int scattered = s.outputs[0];
+  c.add(LayerKind::kRESHAPE, {scattered}).attrs.set("shape", std::vector<int64_t>(out));
+}
+
 }  // namespace
 
 void registerConvImporters() {
@@ -324,6 +364,7 @@ void registerConvImporters() {
   registerImporter("LpPool", {2, 11, 18, 22}, importLpPool);
   registerImporter("GlobalAveragePool", {1, 22}, importGlobalAveragePool);
   registerImporter("GlobalMaxPool", {1, 22}, importGlobalMaxPool);
+  registerImporter("MaxUnpool", {9, 11, 22}, importMaxUnpool);  // 11 adds output_shape
 }
 
 }  // namespace clrt::onnx

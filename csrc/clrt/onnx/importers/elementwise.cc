@@ -1,5 +1,6 @@
 // Elementwise importers: binary ops with NumPy broadcasting (kELEMENTWISE) including Mod and
-// BitShift, variadic Sum/Max/Min folded pairwise and Mean, and unary math (kUNARY).
+// BitShift and the Bitwise ops, variadic Sum/Max/Min folded pairwise and Mean, and unary math
+// (kUNARY).
 #include <tuple>
 
 #include "clrt/onnx/importer.h"
@@ -157,6 +158,12 @@ void registerElementwiseImporters() {
   // 13 and 28 add dtypes; 28 defines the float cases of fmod=0 as the integer ones.
   registerImporter("Mod", {10, 13, 28}, importMod);
   registerImporter("BitShift", {11, 28}, importBitShift);  // 28: signed types
+  // Integers only; narrow types run widened (sign or zero extension commutes with the bitwise
+  // ops, and NOT's result is wrapped back to the ONNX type by the importer context).
+  registerImporter("BitwiseAnd", {18}, binary("BITWISE_AND"));
+  registerImporter("BitwiseOr", {18}, binary("BITWISE_OR"));
+  registerImporter("BitwiseXor", {18}, binary("BITWISE_XOR"));
+  registerImporter("BitwiseNot", {18}, unary("BITWISE_NOT"));
   registerImporter("Mean", {6, 8, 13}, importMean);
   // Version 6 requires equal shapes (a case of the broadcasting import); 8 broadcasts.
   registerImporter("Sum", {6, 8, 13}, variadic("SUM"));

@@ -1,6 +1,7 @@
 // Quantization importers: QuantizeLinear and DequantizeLinear (kQUANTIZE / kDEQUANTIZE),
 // per-tensor or per-axis, and DynamicQuantizeLinear (reductions and elementwise layers). Constant
-// inputs (quantized weights) are converted here, on the host.
+// inputs (quantized weights) are converted here, on the host. QLinearMatMul runs as float
+// arithmetic layers around a MATRIX_MULTIPLY.
 #include "clrt/ir/quantize.h"
 
 #include "clrt/onnx/importer.h"
@@ -210,6 +211,47 @@ void importDynamicQuantize(ImportContext& c) {
   toUint8(zpr, 2);
 }
 
+// QLinearMatMul: ((a - a_zp) @ (b - b_zp)) * (a_scale * b_scale / y_scale), rounded half to
+// even, + y_zp, saturated to y's type, as onnxruntime requantizes. Computed in float (integer
+// products of 8-bit values are exact there), so scales and zero points may be run-time tensors.
+void importQLinearMatMul(ImportContext& c) {
+  for (int i = 0; i < 8; ++i)
+    if (!c.hasInput(i)) reject(ErrorKind::kParse, str("input ", i, " is required but absent"));
+  for (int i : {1, 2, 4, 5, 6, 7}) {
+    const Dims d = c.inputDims(i);
+    if (!isStatic(d) || volume(d) != 1)
+      reject(ErrorKind::kUnsupported,
+             str("input ", i, " has dims ", dimsToString(d),
+                 "; QLinearMatMul with one scale and zero point per tensor is supported"));
+  }
+  const DataType yt = c.logicalDtype(7);
+  if (yt != DataType::kINT8 && yt != DataType::kUINT8)
+    reject(ErrorKind::kUnsupported, str("y_zero_point is ", dtypeName(yt), "; INT8 or UINT8"));
+  auto f = [&](int i) {
+    const int t = c.input(i);
+    return c.net().tensors[t].dtype == DataType::kFLOAT ? t : c.castTensor(t, DataType::kFLOAT);
+  };
+  auto ew = [&](const char* op, int a, int b) {
+    ir::Layer& l = c.addInternal(LayerKind::kELEMENTWISE, {a, b});
+    l.attrs.set("op", op);
+    return l.outputs[0];
+  };
+  const int a = ew("SUB", f(0), f(2)), b = ew("SUB", f(3), f(5));
+  const int acc = c.addInternal(LayerKind::kMATRIX_MULTIPLY, {a, b}).outputs[0];
+  const int scaled = ew("PROD", acc, ew("DIV", ew("PROD", f(1), f(4)), f(6)));
+  ir::Layer& r = c.addInternal(LayerKind::kUNARY, {scaled});
+  r.attrs.set("op", "ROUND");
+  const int shifted = ew("SUM", r.outputs[0], f(7));
+  ir::Layer& clip = c.addInternal(LayerKind::kACTIVATION, {shifted});
+  clip.attrs.set("type", "CLIP");
+  clip.attrs.set("alpha", yt == DataType::kINT8 ? -128.0 : 0.0);
+  clip.attrs.set("beta", yt == DataType::kINT8 ? 127.0 : 255.0);
+  // Held in the compute dtype with y's type recorded, as Cast's output.
+  c.add(LayerKind::kCAST, {clip.outputs[0]})
+      .attrs.set("to", static_cast<int64_t>(DataType::kINT32));
+  c.setLogicalDtype(0, yt);
+}
+
 }  // namespace
 
 void registerQuantizeImporters() {
@@ -219,6 +261,7 @@ void registerQuantizeImporters() {
   const std::vector<int> versions{10, 13, 19, 21, 23, 24, 25, 28};
   registerImporter("QuantizeLinear", versions, importQuantize);
   registerImporter("DequantizeLinear", versions, importDequantize);
+  registerImporter("QLinearMatMul", {10, 21}, importQLinearMatMul);  // 21 adds FLOAT16 scales
   registerImporter("DynamicQuantizeLinear", {11}, importDynamicQuantize);
 }
 

@@ -218,6 +218,29 @@ void importCast(ImportContext& c) {
   castTo(c, ioDtypeFromOnnx(static_cast<int>(c.requireAttrInt("to")), "attribute 'to'"));
 }
 
+// BitCast: the bits read as another type of the same width. Between integers that is the
+// two's-complement conversion Cast does; FLOAT <-> INT32 copies the 4 bytes (a CAST marked
+// bitcast).
+void importBitCast(ImportContext& c) {
+  const DataType from = c.logicalDtype(0);
+  const DataType to = ioDtypeFromOnnx(static_cast<int>(c.requireAttrInt("to")), "attribute 'to'");
+  if (dtypeSize(from) != dtypeSize(to))
+    reject(ErrorKind::kParse, str("BitCast from ", dtypeName(from), " to ", dtypeName(to),
+                                  " changes the element size"));
+  const auto integer = [](DataType t) {
+    return !isFloatDtype(t) && t != DataType::kBOOL && t != DataType::kBF16 && t != DataType::kFP8;
+  };
+  if (integer(from) && integer(to)) return castTo(c, to);
+  const bool f2i = from == DataType::kFLOAT && to == DataType::kINT32;
+  if (!f2i && !(from == DataType::kINT32 && to == DataType::kFLOAT))
+    reject(ErrorKind::kUnsupported,
+           str("BitCast from ", dtypeName(from), " to ", dtypeName(to), " is not implemented"),
+           "clrt bit-casts between integers of one width and between FLOAT and INT32");
+  ir::Layer& l = c.add(LayerKind::kCAST, {c.input(0)});
+  l.attrs.set("to", static_cast<int64_t>(to));
+  l.attrs.set("bitcast", int64_t{1});
+}
+
 // CastLike: Cast to the dtype of input 1 (its saturate and round_mode concern float8 only).
 void importCastLike(ImportContext& c) {
   if (!c.hasInput(1))
@@ -292,6 +315,7 @@ void registerShapeImporters() {
   // 19's saturate and 24's round_mode only concern float8 targets, which are refused.
   registerImporter("Cast", {6, 9, 13, 19, 21, 23, 24, 25, 28}, importCast);
   registerImporter("CastLike", {15, 19, 21, 23, 24, 25}, importCastLike);
+  registerImporter("BitCast", {26}, importBitCast);
   registerImporter("ConstantOfShape", {9, 20, 21, 23, 24, 25}, importConstantOfShape);
   // 27's stash_type only concerns FLOAT16/BFLOAT16 ranges.
   registerImporter("Range", {11, 27}, passInputs(LayerKind::kRANGE, 3));

@@ -1,0 +1,354 @@
+# Operators batch C (GridSample, CumSum, CumProd, TopK, Bitwise*, ThresholdedRelu, Shrink, Celu,
+# Mish, Swish, Einsum, LRN, GroupNormalization, BitCast) against onnxruntime.
+"""Each model holds many nodes, one graph output per node, so an engine covers a whole family and
+is built once per module (PoCL compiles slowly). Tolerances: FP32 |clrt - ort| <= 1e-5 + 1e-5 *
+|ort| (1e-4 relative for cubic sampling, GroupNormalization and the transcendental
+activations); integer outputs, TopK and BitCast are compared exactly."""
+
+import clrt as trt
+import numpy as np
+import pytest
+from helpers import (
+    assert_close,
+    build_engine,
+    deserialize,
+    make_model,
+    ort_run,
+    parse_network,
+    rand,
+)
+from onnx import helper as oh
+
+N = oh.make_node
+ATOL = 1e-5
+
+EINSUM = {
+    "ein_matmul": ("bij,bjk->bik", ["e_a", "e_b"]),
+    "ein_inner": ("i,i", ["e_v", "e_v2"]),
+    "ein_diag": ("...ii->...i", ["e_sq"]),
+    "ein_trace": ("ii", ["e_m"]),
+    "ein_sum": ("ij->i", ["e_m"]),
+    "ein_transpose": ("ij->ji", ["e_m"]),
+    "ein_outer": ("i,j->ij", ["e_v", "e_w"]),
+    "ein_contract": ("abc,cbd->da", ["e_t", "e_u"]),
+    "ein_ellipsis": ("...j,jk->...k", ["e_a", "e_m"]),
+}
+DTYPES = {"i32": np.int32, "u8": np.uint8, "i16": np.int16, "i64": np.int64}
+SCAN_DTYPES = {"xs": np.float32, "xi": np.int32, "xl": np.int64}
+X2, G2 = [2, 3, 4, 5], [2, 3, 6, 2]
+X3, G3 = [1, 2, 3, 4, 5], [1, 2, 3, 4, 3]
+
+
+def grid_cases():
+    """(output, node, rtol): every mode, padding and align_corners in 2-D; nearest and linear in
+    3-D. Grid values reach past [-1, 1] so that every padding mode is exercised."""
+    cases = []
+    for mode in ("nearest", "linear", "cubic"):
+        for pad in ("zeros", "border", "reflection"):
+            for align in (0, 1):
+                rtol = 1e-4 if mode == "cubic" else 1e-5
+                attrs = {"mode": mode, "padding_mode": pad, "align_corners": align}
+                out = f"gs2_{mode}_{pad}_{align}"
+                cases.append((out, N("GridSample", ["x2", "g2"], [out], **attrs), rtol))
+                if mode != "cubic":
+                    out = f"gs3_{mode}_{pad}_{align}"
+                    cases.append((out, N("GridSample", ["x3", "g3"], [out], **attrs), rtol))
+    return cases
+
+
+def grid16_cases():
+    """GridSample-16 spells the modes bilinear and bicubic."""
+    return [
+        (
+            f"gs16_{m}",
+            N("GridSample", ["x2", "g2"], [f"gs16_{m}"], mode=m, padding_mode="border"),
+            1e-4,
+        )
+        for m in ("bilinear", "bicubic", "nearest")
+    ]
+
+
+def activation_cases():
+    return [
+        ("thr", N("ThresholdedRelu", ["xa"], ["thr"], alpha=0.3), 1e-5),
+        ("thr_default", N("ThresholdedRelu", ["xa"], ["thr_default"]), 1e-5),
+        ("shrink", N("Shrink", ["xa"], ["shrink"], lambd=0.4, bias=0.1), 1e-5),
+        ("shrink_default", N("Shrink", ["xa"], ["shrink_default"]), 1e-5),
+        ("celu", N("Celu", ["xa"], ["celu"], alpha=1.5), 1e-4),
+        ("mish", N("Mish", ["xa"], ["mish"]), 1e-4),
+        ("swish", N("Swish", ["xa"], ["swish"], alpha=0.7), 1e-4),
+    ]
+
+
+def scan_cases():
+    cases = []
+    for op in ("CumSum", "CumProd"):
+        for ex in (0, 1):
+            for rev in (0, 1):
+                for src, axis in (("xs", "ax1"), ("xi", "ax_neg")):
+                    out = f"{op}_{src}_{ex}_{rev}"
+                    node = N(op, [src, axis], [out], exclusive=ex, reverse=rev)
+                    cases.append((out, node, 1e-5 if src == "xs" else 0.0, SCAN_DTYPES[src]))
+    for op in ("CumSum", "CumProd"):  # the axis a run-time input
+        out = f"{op}_rt_axis"
+        cases.append((out, N(op, ["xs", "ax_rt"], [out], reverse=1), 1e-5, np.float32))
+    for src in ("xs", "xi", "xl"):
+        for largest in (0, 1):
+            for axis, k in ((1, "k2"), (-1, "k3")):
+                out = f"topk_{src}_{largest}_{axis}"
+                node = N("TopK", [src, k], [out, out + "_i"], axis=axis, largest=largest)
+                cases.append((out, node, 0.0, SCAN_DTYPES[src]))
+                cases.append((out + "_i", None, 0.0, np.int64))
+    return cases
+
+
+def misc_cases():
+    cases = [
+        (name, N("Einsum", ins, [name], equation=eq), 1e-5) for name, (eq, ins) in EINSUM.items()
+    ]
+    cases += [
+        ("lrn", N("LRN", ["xn"], ["lrn"], size=3, alpha=2e-2, beta=0.6, bias=1.5), 1e-5),
+        ("lrn_default", N("LRN", ["xn"], ["lrn_default"], size=5), 1e-5),
+        (
+            "gn",
+            N("GroupNormalization", ["xn", "gs", "gb"], ["gn"], num_groups=2, epsilon=1e-3),
+            1e-4,
+        ),
+        ("bc_f2i", N("BitCast", ["xn"], ["bc_f2i"], to=6), 0.0, np.int32),
+        ("bc_i2f", N("BitCast", ["bi"], ["bc_i2f"], to=1), 0.0),
+        ("bc_i8", N("BitCast", ["b8"], ["bc_i8"], to=2), 0.0, np.uint8),
+    ]
+    cases += [
+        ("rs_time", N("ReverseSequence", ["xr", "lens"], ["rs_time"]), 0.0),
+        (
+            "rs_batch",
+            N("ReverseSequence", ["xr_t", "lens"], ["rs_batch"], batch_axis=0, time_axis=1),
+            0.0,
+        ),
+        ("ts_linear", N("TensorScatter", ["past", "upd", "wi"], ["ts_linear"]), 0.0),
+        (
+            "ts_circular",
+            N("TensorScatter", ["past", "upd", "wi_c"], ["ts_circular"], mode="circular"),
+            0.0,
+        ),
+        ("ts_none", N("TensorScatter", ["past", "upd"], ["ts_none"], axis=1), 0.0),
+    ]
+    cases += [
+        ("det2", N("Det", ["xd2"], ["det2"]), 1e-4),
+        ("det3", N("Det", ["xd3"], ["det3"]), 1e-4),
+        (
+            "unpool",
+            N("MaxUnpool", ["xu", "iu"], ["unpool"], kernel_shape=[2, 2], strides=[2, 2]),
+            0.0,
+        ),
+    ]
+    for t, dt in (("s8", np.int8), ("u8", np.uint8)):
+        ins = [f"q{t}_{k}" for k in ("a", "as", "az", "b", "bs", "bz", "ys", "yz")]
+        cases.append((f"qmm_{t}", N("QLinearMatMul", ins, [f"qmm_{t}"]), 0.0, dt))
+    return cases
+
+
+def bitwise_cases():
+    cases = []
+    for t in ("i32", "u8", "i16", "i64"):
+        for op in ("BitwiseAnd", "BitwiseOr", "BitwiseXor"):
+            out = f"{op}_{t}"
+            cases.append((out, N(op, [f"a_{t}", f"b_{t}"], [out]), 0.0, DTYPES[t]))
+        cases.append((f"not_{t}", N("BitwiseNot", [f"a_{t}"], [f"not_{t}"]), 0.0, DTYPES[t]))
+    return cases
+
+
+def _ints(shape, dtype, seed):
+    info = np.iinfo(dtype)
+    return np.random.default_rng(seed).integers(info.min, info.max, shape, dtype=dtype)
+
+
+def _family_inputs(key):
+    """(inputs, feeds, initializers, opset) of a family."""
+    if key in ("grid", "grid16"):
+        feeds = {
+            "x2": rand(X2, seed=1),
+            "g2": rand(G2, seed=2, low=-1.3, high=1.3),
+            "x3": rand(X3, seed=3),
+            "g3": rand(G3, seed=4, low=-1.3, high=1.3),
+        }
+        if key == "grid16":
+            feeds = {k: feeds[k] for k in ("x2", "g2")}
+        return (
+            [(k, list(v.shape)) for k, v in feeds.items()],
+            feeds,
+            {},
+            22 if key == "grid" else 16,
+        )
+    if key == "act":
+        feeds = {"xa": rand([3, 40], seed=5, low=-3.0, high=3.0)}
+        return [("xa", [3, 40])], feeds, {}, 24
+    if key == "misc":
+        shapes = {
+            "e_a": [2, 3, 4],
+            "e_b": [2, 4, 5],
+            "e_v": [4],
+            "e_v2": [4],
+            "e_w": [3],
+            "e_sq": [2, 3, 3],
+            "e_m": [4, 4],
+            "e_t": [2, 3, 4],
+            "e_u": [4, 3, 5],
+            "xn": [2, 4, 3, 5],
+            "gs": [4],
+            "gb": [4],
+            "xr": [4, 3, 2],
+            "xr_t": [3, 4],
+            "past": [2, 5, 3],
+            "upd": [2, 2, 3],
+            "xd2": [2, 2],
+            "xd3": [2, 3, 3],
+            "xu": [1, 2, 2, 3],
+        }
+        feeds = {k: rand(v, seed=20 + i) for i, (k, v) in enumerate(shapes.items())}
+        feeds["bi"] = rand([6], seed=40, low=-4.0, high=4.0).view(np.int32)
+        feeds["b8"] = np.arange(-128, 128, 16).astype(np.int8)
+        feeds["lens"] = np.array([4, 1, 3], np.int64)
+        # MaxPool-style indices into the [1, 2, 4, 6] output: one position per 2 x 2 window.
+        rng = np.random.default_rng(60)
+        c, i, j = np.meshgrid(range(2), range(2), range(3), indexing="ij")
+        di, dj = rng.integers(0, 2, c.shape), rng.integers(0, 2, c.shape)
+        feeds["iu"] = (c * 24 + (2 * i + di) * 6 + 2 * j + dj).reshape(1, 2, 2, 3).astype(np.int64)
+        feeds["wi"] = np.array([1, 3], np.int64)
+        feeds["wi_c"] = np.array([4, 2], np.int64)
+        for t, dt, shape_a, shape_b in (
+            ("s8", np.int8, [3, 4], [4, 5]),
+            ("u8", np.uint8, [2, 3, 4], [2, 4, 5]),
+        ):
+            info = np.iinfo(dt)
+            rng = np.random.default_rng(50)
+            for k, shape in (("a", shape_a), ("b", shape_b)):
+                feeds[f"q{t}_{k}"] = rng.integers(info.min, info.max, shape).astype(dt)
+            for k, v in (("as", 0.02), ("bs", 0.03), ("ys", 0.4)):
+                feeds[f"q{t}_{k}"] = np.array([v], np.float32)
+            for k in ("az", "bz", "yz"):
+                feeds[f"q{t}_{k}"] = rng.integers(info.min // 4, info.max // 4, [1]).astype(dt)
+        inputs = [(k, list(v.shape), v.dtype) for k, v in feeds.items()]
+        return inputs, feeds, {}, 26
+    if key == "scan":
+        feeds = {
+            "xs": rand([2, 5, 3], seed=6, low=0.5, high=1.5),
+            "xi": np.random.default_rng(7).integers(-4, 5, [2, 5, 3]).astype(np.int32),
+            "xl": np.random.default_rng(8).integers(-3, 3, [2, 5, 3]).astype(np.int64),
+            "ax_rt": np.array(-2, np.int32),
+        }
+        inits = {
+            "ax1": np.array(1, np.int64),
+            "ax_neg": np.array([-1], np.int32),
+            "k2": np.array([2], np.int64),
+            "k3": np.array([3], np.int64),
+        }
+        inputs = [(k, list(v.shape), v.dtype) for k, v in feeds.items()]
+        return inputs, feeds, inits, 26
+    feeds = {}
+    for t, dt in DTYPES.items():
+        feeds[f"a_{t}"] = _ints([2, 3, 4], dt, seed=9)
+        feeds[f"b_{t}"] = _ints([3, 1] if t in ("u8", "i64") else [2, 3, 4], dt, seed=10)
+    inputs = [(k, list(v.shape), v.dtype) for k, v in feeds.items()]
+    return inputs, feeds, {}, 18
+
+
+CASES = {
+    "grid": grid_cases(),
+    "grid16": grid16_cases(),
+    "act": activation_cases(),
+    "scan": scan_cases(),
+    "bitwise": bitwise_cases(),
+    "misc": misc_cases(),
+}
+
+
+def covered_ops():
+    """The op types this file runs (tests/device/test_ops.py counts them as covered)."""
+    return {c[1].op_type for cases in CASES.values() for c in cases if c[1] is not None}
+
+
+@pytest.fixture(scope="module")
+def results():
+    """family -> (clrt outputs, onnxruntime outputs), each engine built on first use."""
+    built = {}
+
+    def get(key):
+        if key not in built:
+            inputs, feeds, inits, opset = _family_inputs(key)
+            nodes = [c[1] for c in CASES[key] if c[1] is not None]
+            outs = [(c[0], None, c[3] if len(c) > 3 else np.float32) for c in CASES[key]]
+            model = make_model(nodes, inputs, outs, inits, opset, name=f"batch_c_{key}")
+            got = build_engine(model).create_execution_context().infer(feeds)
+            built[key] = (got, ort_run(model, feeds))
+        return built[key]
+
+    return get
+
+
+def _params(key):
+    return [pytest.param(key, c[0], c[2], id=c[0]) for c in CASES[key]]
+
+
+@pytest.mark.parametrize("key,name,rtol", [p for k in CASES for p in _params(k)])
+def test_batch_c(results, key, name, rtol):
+    got, ref = results(key)
+    if rtol == 0.0:  # integers, selections and bit casts: exact
+        assert got[name].dtype == ref[name].dtype, (name, got[name].dtype, ref[name].dtype)
+        np.testing.assert_array_equal(got[name], ref[name], err_msg=name)
+    else:
+        assert_close(got[name], ref[name], rtol, ATOL, name)
+
+
+def _fp16_engine(model):
+    """Every layer held to FP16, as tests/device/test_fp16.py builds."""
+    builder, network, _ = parse_network(model)
+    for i in range(network.num_layers):
+        network.get_layer(i).precision = trt.float16
+    config = builder.create_builder_config()
+    config.set_flag(trt.BuilderFlag.FP16)
+    config.set_flag(trt.BuilderFlag.OBEY_PRECISION_CONSTRAINTS)
+    return deserialize(bytes(builder.build_serialized_network(network, config)))
+
+
+def test_fp16_half_storage():
+    """GridSample, CumSum and TopK on half storage: 5e-3 * |ort| + 5e-3 * max|ort| (TopK
+    indices may differ only where FP16 rounding ties two values, so its values are compared)."""
+    nodes = [
+        N("GridSample", ["x2", "g2"], ["gs_lin"], mode="linear", padding_mode="border"),
+        N("GridSample", ["x2", "g2"], ["gs_cub"], mode="cubic", padding_mode="reflection"),
+        N("GridSample", ["x3", "g3"], ["gs_3d"], mode="nearest"),
+        N("CumSum", ["xs", "ax1"], ["cs"], exclusive=1),
+        N("TopK", ["xs", "k2"], ["tk", "tk_i"], axis=1),
+    ]
+    feeds = {
+        "x2": rand(X2, seed=1),
+        "g2": rand(G2, seed=2, low=-1.3, high=1.3),
+        "x3": rand(X3, seed=3),
+        "g3": rand(G3, seed=4, low=-0.9, high=0.9),
+        "xs": rand([2, 5, 3], seed=6, low=0.5, high=1.5),
+    }
+    inits = {"ax1": np.array(1, np.int64), "k2": np.array([2], np.int64)}
+    inputs = [(k, list(v.shape)) for k, v in feeds.items()]
+    outs = [("gs_lin",), ("gs_cub",), ("gs_3d",), ("cs",), ("tk",), ("tk_i", None, np.int64)]
+    model = make_model(nodes, inputs, outs, inits, 22, name="batch_c_fp16")
+    got = _fp16_engine(model).create_execution_context().infer(feeds)
+    ref = ort_run(model, feeds)
+    for name in ("gs_lin", "gs_cub", "gs_3d", "cs", "tk"):
+        assert_close(got[name], ref[name], 5e-3, 5e-3 * float(np.abs(ref[name]).max()), name)
+
+
+def test_cumsum_runtime_axis_out_of_range():
+    """A run-time axis outside [-rank, rank) fails the run, naming the layer and the axis."""
+    model = make_model(
+        [N("CumSum", ["x", "axis"], ["y"], name="cs_rt")],
+        [("x", [2, 3]), ("axis", [], np.int64)],
+        ["y"],
+        opset=14,
+    )
+    context = build_engine(model).create_execution_context()
+    x = rand([2, 3], seed=70)
+    ok = context.infer({"x": x, "axis": np.array(-1, np.int64)})["y"]
+    np.testing.assert_allclose(ok, np.cumsum(x, axis=-1), rtol=1e-6)
+    with pytest.raises(Exception, match=r"cs_rt.*index 2 is out of range.*-2 to 1"):
+        context.infer({"x": x, "axis": np.array(2, np.int64)})
