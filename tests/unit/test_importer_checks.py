@@ -198,6 +198,18 @@ def test_reshape_volume_overflow_named():
     assert not ok and "huge_reshape" in " ".join(errors) and "overflow" in " ".join(errors), errors
 
 
+def test_split_sizes_overflow_named():
+    # Fuzz finding (seed 41, trial 43780, UBSan): split sizes summing past 2^63.
+    model = make_model(
+        [N("Split", ["x", "sp"], ["a", "b"], name="wide_split", axis=0)],
+        [("x", (4, 3))],
+        ["a", "b"],
+        {"sp": np.array([7, 2**63 - 1], np.int64)},
+    )
+    ok, errors, _ = parse(model)
+    assert not ok and "wide_split" in " ".join(errors) and "overflow" in " ".join(errors), errors
+
+
 def external_model(folder, location):
     w = numpy_helper.from_array(np.zeros(4, np.float32), "w")
     w.ClearField("raw_data")

@@ -159,7 +159,8 @@ std::vector<int64_t> splitSizes(const Layer& layer, const std::vector<TensorInfo
   int64_t sum = 0;
   for (int64_t s : sizes) {
     if (s < 0) layerFail(layer, str("negative split size ", s), d);
-    sum += s;
+    if (__builtin_add_overflow(sum, s, &sum))
+      layerFail(layer, str("split sizes ", dimsToString(sizes), " overflow int64"), d);
   }
   if (dim >= 0 && sum != dim)
     layerFail(layer, str("split sizes sum to ", sum, " but axis ", axis, " has ", dim), d);
