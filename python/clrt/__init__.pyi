@@ -83,6 +83,8 @@ from ._trt_api import Runtime as Runtime
 from ._trt_api import init_libnvinfer_plugins as init_libnvinfer_plugins
 from ._trt_api import pagelocked_empty as pagelocked_empty
 from ._trt_api import pagelocked_zeros as pagelocked_zeros
+from .accuracy._calib_report import CalibrationReport as CalibrationReport
+from .accuracy._calib_report import read_calibration_cache as read_calibration_cache
 from .precision_spec import parse_layer_output_types as parse_layer_output_types
 from .precision_spec import parse_layer_precisions as parse_layer_precisions
 

@@ -7,6 +7,7 @@ import numpy.typing as npt
 from typing_extensions import Buffer, Self, TypeAlias
 
 from ._trt_api import IProfiler
+from .accuracy._calib_report import CalibrationReport
 
 __version__: str
 
@@ -529,6 +530,10 @@ class IBuilderConfig:
     int8_calibrator: IInt8Calibrator | None
     progress_monitor: IProgressMonitor | None
     refine_int8_ranges: bool
+    @property
+    def calibration_report(self) -> CalibrationReport | None: ...
+    @property
+    def _calibration_record(self) -> dict[str, Any] | None: ...
     default_device_type: DeviceType
     DLA_core: int
     avg_timing_iterations: int
