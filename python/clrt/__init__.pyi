@@ -1,6 +1,8 @@
 # Type stubs of the clrt package: the extension's classes re-exported, plus the Python layer.
 import builtins
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from os import PathLike
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -83,8 +85,6 @@ from ._trt_api import Runtime as Runtime
 from ._trt_api import init_libnvinfer_plugins as init_libnvinfer_plugins
 from ._trt_api import pagelocked_empty as pagelocked_empty
 from ._trt_api import pagelocked_zeros as pagelocked_zeros
-from .accuracy._calib_report import CalibrationReport as CalibrationReport
-from .accuracy._calib_report import read_calibration_cache as read_calibration_cache
 from .precision_spec import parse_layer_output_types as parse_layer_output_types
 from .precision_spec import parse_layer_precisions as parse_layer_precisions
 
@@ -130,3 +130,24 @@ class Dims3(Dims):
 
 class Dims4(Dims):
     def __new__(cls, d0: int, d1: int, d2: int, d3: int) -> Self: ...
+
+# python/clrt/accuracy/_calib_report.py (typed here so the stubs do not pull clrt.accuracy in).
+class CalibrationReport:
+    title: str
+    columns: tuple[str, ...]
+    plot_columns: tuple[str, str] | None
+    record: dict[str, Any]
+    rows: list[dict[str, Any]]
+    by_tensor: dict[str, dict[str, Any]]
+    def __init__(self, record: dict[str, Any]) -> None: ...
+    def __len__(self) -> int: ...
+    def __iter__(self) -> Iterator[dict[str, Any]]: ...
+    def summary(self) -> dict[str, Any]: ...
+    def histogram(self, tensor: str) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.uint64]]: ...
+    def plot(self, tensor: str | None = None, ax: Any = None) -> Any: ...
+    def to_dict(self) -> dict[str, Any]: ...
+    def to_json(self, indent: int | None = None) -> str: ...
+    def to_pandas(self) -> Any: ...
+    def _repr_html_(self) -> str: ...
+
+def read_calibration_cache(path: str | PathLike[str] | bytes) -> Any: ...

@@ -6,8 +6,8 @@ import numpy as np
 import numpy.typing as npt
 from typing_extensions import Buffer, Self, TypeAlias
 
+from . import CalibrationReport
 from ._trt_api import IProfiler
-from .accuracy._calib_report import CalibrationReport
 
 __version__: str
 
