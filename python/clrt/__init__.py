@@ -216,12 +216,25 @@ class Dims4(Dims):
         return super().__new__(cls, (d0, d1, d2, d3))
 
 
+# Calibration data in view: config.calibration_report after an INT8 build; a cache as a table.
+from .accuracy._calib_report import (
+    CalibrationReport,
+    read_calibration_cache,
+)
+from .accuracy._calib_report import calibration_report as _calibration_report
+
+IBuilderConfig.calibration_report = property(
+    _calibration_report,
+    doc="The last build's calibration per tensor (clrt.CalibrationReport), or None.",
+)
+
 __all__ = [
     "ActivationType",
     "BuildError",
     "Builder",
     "BuilderFlag",
     "CalibrationAlgoType",
+    "CalibrationReport",
     "DataType",
     "Device",
     "DeviceAllocation",
@@ -310,6 +323,7 @@ __all__ = [
     "pagelocked_zeros",
     "parse_layer_output_types",
     "parse_layer_precisions",
+    "read_calibration_cache",
     "set_device",
     "uint8",
     "volume",

@@ -6,6 +6,7 @@ import numpy as np
 import numpy.typing as npt
 from typing_extensions import Buffer, Self, TypeAlias
 
+from . import CalibrationReport
 from ._trt_api import IProfiler
 
 __version__: str
@@ -530,6 +531,10 @@ class IBuilderConfig:
     int8_calibrator: IInt8Calibrator | None
     progress_monitor: IProgressMonitor | None
     refine_int8_ranges: bool
+    @property
+    def calibration_report(self) -> CalibrationReport | None: ...
+    @property
+    def _calibration_record(self) -> dict[str, Any] | None: ...
     default_device_type: DeviceType
     DLA_core: int
     avg_timing_iterations: int

@@ -45,6 +45,29 @@ enum class BuilderFlag : int32_t {
   kINT4 = 23,
 };
 
+// What INT8 calibration found, per tensor (BuilderConfig::calibration_record; the Python
+// calibration report).
+struct TensorCalibration {
+  std::string name;
+  float absmax = 0.0f;         // max |x| over the calibration data (0 when not run)
+  std::vector<uint64_t> hist;  // |x| counts in 2048 equal bins over [0, absmax]; may be empty
+  float threshold = 0.0f;      // the calibrator algorithm's range
+  float amax = 0.0f;           // the range the build uses
+  std::string chosen_by;  // the algorithm's cache name, "refinement", "cache" or "dynamic_range"
+  // Range refinement's candidates (KL first) and the network output error each gave; a
+  // candidate dropped early has complete false and a lower bound as its error.
+  std::vector<float> trial_amax;
+  std::vector<double> trial_error;
+  std::vector<uint8_t> trial_complete;
+};
+struct CalibrationRecord {
+  std::string algorithm;  // the cache header's word (EntropyCalibration2, ...)
+  int batches = 0, batch_size = 0;
+  bool from_cache = false;
+  double refine_seconds = 0.0, refine_passes = 0.0;
+  std::vector<TensorCalibration> tensors;
+};
+
 struct BuilderConfig {
   uint64_t flags = 0;  // bit i = BuilderFlag i
   uint64_t workspace_limit = std::numeric_limits<uint64_t>::max();
@@ -59,6 +82,8 @@ struct BuilderConfig {
   // Entropy calibration: let the network's output error pick each tensor's range among the KL
   // threshold, the 99.99th percentile and the max (calibration.cc, refineRanges). clrt's own.
   bool refine_int8_ranges = true;
+  // Filled by the build's calibration when set (shared with the caller).
+  std::shared_ptr<CalibrationRecord> calibration_record;
   int32_t profiling_verbosity = 0;  // ProfilingVerbosity, kept in the engine for the inspector
   std::string network_name;         // kept in the engine (ICudaEngine.name)
   // Timings of earlier builds to reuse (set_timing_cache); null: each build keeps its own, so

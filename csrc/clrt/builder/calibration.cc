@@ -6,9 +6,11 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <iterator>
 #include <random>
 #include <set>
 
+#include "clrt/builder/calib_internal.h"
 #include "clrt/builder/cancel.h"
 #include "clrt/builder/internal.h"
 #include "clrt/builder/progress.h"
@@ -48,9 +50,24 @@ std::shared_ptr<runtime::Engine> statsEngine(const Shaped& s, const std::map<int
   return runtime::Engine::create(assemble(std::move(cs), c, dev, logger), dev, logger);
 }
 
-namespace {
+const Batch& widenHalf(const Batch& b, Batch& scratch) {
+  bool half = false;
+  for (const auto& [name, h] : b) half = half || h.dtype == DataType::kHALF;
+  if (!half) return b;
+  scratch = b;
+  for (auto& [name, h] : scratch)
+    if (h.dtype == DataType::kHALF) h = h.castTo(DataType::kFLOAT);
+  return scratch;
+}
 
-using Batch = std::map<std::string, HostTensor>;
+void fakeQuantHost(HostTensor& h, float amax) {
+  const float scale = amax / 127.0f;
+  float* v = h.f32();
+  for (int64_t i = 0; i < h.numel(); ++i)
+    v[i] = std::clamp(std::nearbyint(v[i] / scale), -127.0f, 127.0f) * scale;
+}
+
+namespace {
 
 // Tensor names for a warning: the first 20 quoted, then ", ...".
 struct NameList {
@@ -60,11 +77,6 @@ struct NameList {
     if (count++ < 20) text += (text.empty() ? "'" : ", '") + name + "'";
   }
   std::string str() const { return count > 20 ? text + ", ..." : text; }
-};
-
-struct Stats {
-  std::vector<float> absmax;                // per target
-  std::vector<std::vector<uint64_t>> hist;  // per target, when histograms were collected
 };
 
 // Rounds a positive max |x| up to 10 significant mantissa bits (a relative grid of 2^-10).
@@ -80,17 +92,6 @@ float roundUpRange(float m) {
   float r;
   std::memcpy(&r, &bits, 4);
   return std::isfinite(r) ? r : m;
-}
-
-// The batch with HALF inputs as FLOAT (statsEngine's inputs); the batch itself when it has none.
-const Batch& widenHalf(const Batch& b, Batch& scratch) {
-  bool half = false;
-  for (const auto& [name, h] : b) half = half || h.dtype == DataType::kHALF;
-  if (!half) return b;
-  scratch = b;
-  for (auto& [name, h] : scratch)
-    if (h.dtype == DataType::kHALF) h = h.castTo(DataType::kFLOAT);
-  return scratch;
 }
 
 // Runs the batches through `engine`, observing every target tensor: |x| max in a first pass,
@@ -138,190 +139,6 @@ Stats runStats(const Shaped& s, runtime::Engine& engine, const std::vector<Batch
   }
   ctx->setLayerObserver(nullptr);
   return out;
-}
-
-// Fake quantization of a host tensor of floats (a network input), as the device kernel does.
-void fakeQuantHost(HostTensor& h, float amax) {
-  const float scale = amax / 127.0f;
-  float* v = h.f32();
-  for (int64_t i = 0; i < h.numel(); ++i)
-    v[i] = std::clamp(std::nearbyint(v[i] / scale), -127.0f, 127.0f) * scale;
-}
-
-// Error of the network's float outputs against the FP32 ones: per output, the sum of squared
-// differences over the reference's sum of squared deviations from its mean, averaged over
-// the outputs. Accumulated in double over every calibration batch.
-struct OutputError {
-  explicit OutputError(size_t outputs)
-      : sse(outputs), sum(outputs), sumsq(outputs), count(outputs) {}
-  std::vector<double> sse, sum, sumsq, count;
-  void add(size_t o, const float* y, const float* r, int64_t n) {
-    for (int64_t i = 0; i < n; ++i) {
-      const double d = static_cast<double>(y[i]) - r[i];
-      sse[o] += d * d;
-      sum[o] += r[i];
-      sumsq[o] += static_cast<double>(r[i]) * r[i];
-    }
-    count[o] += static_cast<double>(n);
-  }
-  double value() const {
-    double e = 0.0;
-    for (size_t o = 0; o < sse.size(); ++o) {
-      const double var = count[o] > 0 ? sumsq[o] - sum[o] * sum[o] / count[o] : 0.0;
-      e += sse[o] / (var > 0.0 ? var : std::max(sumsq[o], 1.0));
-    }
-    return sse.empty() ? 0.0 : e / static_cast<double>(sse.size());
-  }
-};
-
-// clrt's refinement of entropy thresholds (BuilderConfig::refine_int8_ranges, on by default).
-// The KL search judges each tensor alone, and it can clip a tensor the network is sensitive to:
-// on a trained Fashion-MNIST CNN it clipped the first ReLU's output at a quarter of its max and
-// cost a point of top-1; a squeeze-excite gate's sigmoid was clipped at 0.07 of 0.74. So each
-// tensor's KL threshold competes with the wider of its 99.99th percentile and its max, in
-// execution order: the FP32 network runs over every calibration batch with that tensor, and each
-// tensor before it at its chosen range, quantized and dequantized in place, and the candidate with
-// the smallest error of the network outputs against FP32 wins. KL stays unless another candidate
-// lowers the error by more than 1% (so float noise between batch sizes cannot flip a choice).
-// Only wider candidates are tried, and only for tensors where KL clips more than 1 value in 10^4:
-// on the trained models a tighter one never won by 1%, nor did widening a tensor clipped less,
-// and each candidate costs a pass over the calibration data. Updates `amax` in place.
-void refineRanges(const Shaped& s, runtime::Engine& engine, const std::vector<Batch>& batches,
-                  const std::vector<int>& targets, const Stats& st, std::map<int, float>& amax,
-                  ILogger* logger) {
-  const auto t0 = std::chrono::steady_clock::now();
-  // Targets in execution order (network inputs first), with their candidate ranges.
-  struct Target {
-    int tensor;
-    std::vector<float> alternatives;  // wider than amax[tensor]: 99.99th percentile, max
-  };
-  std::vector<Target> order;
-  for (size_t i = 0; i < targets.size(); ++i) {
-    auto it = amax.find(targets[i]);
-    if (it == amax.end()) continue;
-    Target tg{targets[i], {}};
-    const float kl = it->second;
-    const float pct = quant::percentileAmax(st.hist[i], st.absmax[i], 99.99);
-    // Only where KL clips more than 1 value in 10^4 (it lies below the 99.99th percentile).
-    if (pct > 1.01f * kl)
-      for (float c : {pct, st.absmax[i]})
-        if (c > 1.01f * kl && std::none_of(tg.alternatives.begin(), tg.alternatives.end(),
-                                           [&](float a) { return std::abs(a - c) <= 0.01f * c; }))
-          tg.alternatives.push_back(c);
-    order.push_back(std::move(tg));
-  }
-  std::stable_sort(order.begin(), order.end(), [&](const Target& a, const Target& b) {
-    return s.net.tensors[a.tensor].producer < s.net.tensors[b.tensor].producer;
-  });
-  const bool any = std::any_of(order.begin(), order.end(),
-                               [](const Target& t) { return !t.alternatives.empty(); });
-  if (!any) {
-    logf(logger, Severity::kINFO,
-         "calibration: range refinement: KL clips no tensor beyond its 99.99th percentile");
-    return;
-  }
-
-  std::vector<std::string> outputs;
-  for (int t : s.net.outputs) outputs.push_back(s.net.tensors[t].name);
-  auto ctx = engine.createExecutionContext();
-  quant::DeviceStats fq(engine.device(), 0);
-  std::vector<float> state(s.net.tensors.size(), 0.0f);  // fake-quantization amax, 0 = none
-  ctx->setLayerObserver([&](int li, const tactics::ExecArgs& a) {
-    const auto& l = s.net.layers[li];
-    for (size_t i = 0; i < l.outputs.size(); ++i) {
-      const int t = l.outputs[i];
-      const auto& d = a.outputs[i];
-      if (t >= 0 && state[t] > 0.0f && d.buf && d.dtype == DataType::kFLOAT)
-        fq.enqueueFakeQuant(a.queue, d.buf, static_cast<size_t>(volume(d.dims)), state[t]);
-    }
-  });
-  auto run = [&](const Batch& b) {
-    Batch scratch;
-    const Batch& in = widenHalf(b, scratch);
-    bool quantIn = false;
-    for (int t : s.net.inputs) quantIn = quantIn || state[t] > 0.0f;
-    if (!quantIn) return ctx->infer(in);
-    Batch q = in;
-    for (int t : s.net.inputs)
-      if (state[t] > 0.0f) fakeQuantHost(q.at(s.net.tensors[t].name), state[t]);
-    return ctx->infer(q);
-  };
-  // The network's outputs of one batch, as floats.
-  auto floatOutputs = [&](const Batch& b) {
-    auto out = run(b);
-    std::vector<HostTensor> v;
-    for (const auto& name : outputs) {
-      HostTensor& h = out.at(name);
-      v.push_back(h.dtype == DataType::kFLOAT ? std::move(h) : h.castTo(DataType::kFLOAT));
-    }
-    return v;
-  };
-  // The FP32 outputs, kept for the comparisons (skipped when they would take too much memory).
-  std::vector<std::vector<HostTensor>> reference;
-  uint64_t bytes = 0;
-  for (const Batch& b : batches) {
-    reference.push_back(floatOutputs(b));
-    for (const HostTensor& h : reference.back()) bytes += h.bytes.size();
-    if (bytes > (uint64_t{1} << 30)) {
-      logf(logger, Severity::kINFO,
-           "calibration: range refinement skipped (the FP32 outputs of the calibration batches "
-           "exceed 1 GiB)");
-      ctx->setLayerObserver(nullptr);
-      return;
-    }
-  }
-  auto error = [&]() {
-    OutputError e(outputs.size());
-    for (size_t b = 0; b < batches.size(); ++b) {
-      checkCancel();
-      const std::vector<HostTensor> out = floatOutputs(batches[b]);
-      for (size_t o = 0; o < outputs.size(); ++o)
-        e.add(o, out[o].f32(), reference[b][o].f32(), reference[b][o].numel());
-    }
-    return e.value();
-  };
-  int evaluated = 0, changed = 0, passes = 0;
-  Phase phase("Range refinement",
-              static_cast<int32_t>(std::count_if(order.begin(), order.end(), [](const Target& t) {
-                return !t.alternatives.empty();
-              })));
-  for (const Target& tg : order) {
-    const int t = tg.tensor;
-    float& chosen = amax[t];
-    if (tg.alternatives.empty()) {
-      state[t] = chosen;
-      continue;
-    }
-    ++evaluated;
-    state[t] = chosen;
-    const double klErr = error();
-    double best = klErr;
-    const float kl = chosen;
-    std::string tried = str(kl, " (entropy): ", klErr);
-    for (float c : tg.alternatives) {
-      state[t] = c;
-      const double e = error();
-      tried += str(", ", c, ": ", e);
-      if (e < best && e < klErr * 0.99) {
-        best = e;
-        chosen = c;
-      }
-    }
-    passes += static_cast<int>(1 + tg.alternatives.size());
-    state[t] = chosen;
-    const std::string& name = s.net.tensors[t].name;
-    logf(logger, Severity::kVERBOSE, "calibration: output error with '", name, "' at ", tried);
-    if (chosen != kl) {
-      ++changed;
-      logf(logger, Severity::kINFO, "calibration: '", name, "' range ", kl, " -> ", chosen,
-           " (network output error ", klErr, " -> ", best, ")");
-    }
-    phase.step();
-  }
-  ctx->setLayerObserver(nullptr);
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  logf(logger, Severity::kINFO, "calibration: range refinement evaluated ", evaluated,
-       " tensors and widened ", changed, " (", passes, " passes over the data, ", secs, " s)");
 }
 
 // The expected shape of each input for calibration batches: dynamic batch dims take the
@@ -488,11 +305,37 @@ std::map<int, float> runCalibration(const Shaped& s, const BuilderConfig& config
     }
     if (a > 0.0f) amax[targets[i]] = a;
   }
+  const std::map<int, float> thresholds = amax;
   const bool entropy = algo == quant::CalibrationAlgo::kENTROPY_CALIBRATION_2 ||
                        algo == quant::CalibrationAlgo::kENTROPY_CALIBRATION;
+  RefineResult refined;
   if (entropy && config.refine_int8_ranges && engine)
-    refineRanges(s, *engine, batches, targets, st, amax, logger);
+    refineRanges(s, *engine, batches, targets, st, amax, logger, &refined);
   phase.step();
+  if (CalibrationRecord* rec = config.calibration_record.get()) {
+    rec->algorithm = quant::algoCacheName(algo);
+    rec->batches = static_cast<int>(batches.size());
+    rec->batch_size = bs;
+    rec->refine_seconds = refined.seconds;
+    rec->refine_passes = refined.passes;
+    for (size_t i = 0; i < targets.size(); ++i) {
+      const int t = targets[i];
+      TensorCalibration tc;
+      tc.name = s.net.tensors[t].name;
+      tc.absmax = st.absmax[i];
+      if (i < st.hist.size()) tc.hist = st.hist[i];
+      if (auto it = thresholds.find(t); it != thresholds.end()) tc.threshold = it->second;
+      if (auto it = amax.find(t); it != amax.end()) tc.amax = it->second;
+      tc.chosen_by = tc.amax != tc.threshold ? "refinement" : rec->algorithm;
+      if (auto it = refined.trials.find(t); it != refined.trials.end())
+        for (const RangeTrial& r : it->second) {
+          tc.trial_amax.push_back(r.amax);
+          tc.trial_error.push_back(r.error);
+          tc.trial_complete.push_back(r.complete);
+        }
+      rec->tensors.push_back(std::move(tc));
+    }
+  }
   logf(logger, Severity::kINFO, "calibration done: ", batches.size(), " batches, ", amax.size(),
        " tensor ranges (", quant::algoCacheName(algo), ")");
   return amax;
@@ -500,7 +343,7 @@ std::map<int, float> runCalibration(const Shaped& s, const BuilderConfig& config
 
 // Ranges from a cache's text; names the network lacks, and targets the cache lacks, are warned.
 std::map<int, float> fromCache(const Shaped& s, const ir::Network& original,
-                               const std::string& text, ILogger* logger) {
+                               const std::string& text, ILogger* logger, CalibrationRecord* rec) {
   const quant::CalibrationCache cache = quant::parseCalibrationCache(text);
   std::map<std::string, int> byName;
   for (size_t t = 0; t < s.net.tensors.size(); ++t)
@@ -530,6 +373,17 @@ std::map<int, float> fromCache(const Shaped& s, const ir::Network& original,
          missing.str());
   logf(logger, Severity::kINFO, "calibration cache (", cache.algo, "): ", amax.size(),
        " tensor ranges read; calibration skipped");
+  if (rec) {
+    rec->algorithm = cache.algo;
+    rec->from_cache = true;
+    for (auto& [t, a] : amax) {
+      TensorCalibration tc;
+      tc.name = s.net.tensors[t].name;
+      tc.threshold = tc.amax = a;
+      tc.chosen_by = "cache";
+      rec->tensors.push_back(std::move(tc));
+    }
+  }
   return amax;
 }
 
@@ -542,7 +396,7 @@ std::map<int, float> calibrate(const Shaped& s, const ir::Network& original,
   if (quant::CalibratorSource* src = config.calibrator) {
     const auto cached = src->readCalibrationCache();
     if (cached && !cached->empty()) {
-      amax = fromCache(s, original, *cached, logger);
+      amax = fromCache(s, original, *cached, logger, config.calibration_record.get());
     } else {
       amax = runCalibration(s, config, *src, dev, logger, absmax);
       std::map<std::string, float> scales;
@@ -554,7 +408,20 @@ std::map<int, float> calibrate(const Shaped& s, const ir::Network& original,
   for (size_t t = 0; t < s.net.tensors.size(); ++t)
     if (const auto& r = s.net.tensors[t].dynamic_range) {
       const float a = std::max(std::abs(r->first), std::abs(r->second));
-      if (a > 0.0f) amax[static_cast<int>(t)] = a;
+      if (a <= 0.0f) continue;
+      amax[static_cast<int>(t)] = a;
+      if (CalibrationRecord* rec = config.calibration_record.get()) {
+        auto it = std::find_if(
+            rec->tensors.begin(), rec->tensors.end(),
+            [&](const TensorCalibration& c) { return c.name == s.net.tensors[t].name; });
+        if (it == rec->tensors.end()) {
+          rec->tensors.emplace_back();
+          it = std::prev(rec->tensors.end());
+          it->name = s.net.tensors[t].name;
+        }
+        it->amax = a;
+        it->chosen_by = "dynamic_range";
+      }
     }
   return amax;
 }

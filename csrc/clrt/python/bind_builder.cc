@@ -39,7 +39,39 @@ struct Config {
   int32_t avg_timing_iterations = 1;
   std::string device;                        // timingCacheDevice() of the builder's device
   py::object progress_monitor = py::none();  // a trt.IProgressMonitor, or None
+  // What the last build's calibration found (each build starts a fresh record).
+  mutable std::shared_ptr<builder::CalibrationRecord> calibration;
 };
+
+// The record as plain Python data (clrt.CalibrationReport wraps it); None before a calibration.
+py::object calibrationRecord(const Config& c) {
+  const builder::CalibrationRecord* r = c.calibration.get();
+  if (!r || r->tensors.empty()) return py::none();
+  py::list tensors;
+  for (const auto& t : r->tensors) {
+    py::dict d;
+    d["name"] = t.name;
+    d["absmax"] = t.absmax;
+    d["hist"] = py::array_t<uint64_t>(static_cast<py::ssize_t>(t.hist.size()), t.hist.data());
+    d["threshold"] = t.threshold;
+    d["amax"] = t.amax;
+    d["chosen_by"] = t.chosen_by;
+    py::list trials;
+    for (size_t i = 0; i < t.trial_amax.size(); ++i)
+      trials.append(py::make_tuple(t.trial_amax[i], t.trial_error[i], bool(t.trial_complete[i])));
+    d["trials"] = trials;
+    tensors.append(d);
+  }
+  py::dict out;
+  out["algorithm"] = r->algorithm;
+  out["batches"] = r->batches;
+  out["batch_size"] = r->batch_size;
+  out["from_cache"] = r->from_cache;
+  out["refine_seconds"] = r->refine_seconds;
+  out["refine_passes"] = r->refine_passes;
+  out["tensors"] = tensors;
+  return out;
+}
 
 struct TimingCacheHandle {  // ITimingCache: shared with every config it is set on
   std::shared_ptr<builder::TimingCache> c;
@@ -326,6 +358,9 @@ void bindConfig(py::module_& m) {
           [](Config& c, ProfilingVerbosity v) { c.verbosity = v; })
       .def_readwrite("int8_calibrator", &Config::int8_calibrator,
                      "The IInt8Calibrator subclass that feeds INT8 calibration.")
+      .def_property_readonly("_calibration_record", &calibrationRecord,
+                             "What the last build's INT8 calibration found, as plain data "
+                             "(clrt.CalibrationReport reads it), or None.")
       .def_property(
           "refine_int8_ranges", [](const Config& c) { return c.cfg.refine_int8_ranges; },
           [](Config& c, bool on) { c.cfg.refine_int8_ranges = on; },
@@ -388,6 +423,8 @@ builder::BuilderConfig coreConfig(const Config& config, const NetworkState& netw
   cfg.progress = monitor.get();
   cfg.profiling_verbosity = static_cast<int32_t>(config.verbosity);
   cfg.network_name = network.name;
+  config.calibration = std::make_shared<builder::CalibrationRecord>();
+  cfg.calibration_record = config.calibration;
   takePendingCalibratorError();  // a stale one from an earlier build must not chain here
   if (cfg.getFlag(BuilderFlag::kINT8) && !config.int8_calibrator.is_none()) {
     holder = makeCalibratorSource(config.int8_calibrator);

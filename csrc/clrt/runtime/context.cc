@@ -4,29 +4,11 @@
 #include <chrono>
 #include <mutex>
 
+#include "clrt/runtime/context_state.h"
 #include "clrt/runtime/engine.h"
 #include "clrt/runtime/host_io.h"
-#include "clrt/runtime/shape_resolver.h"
 
 namespace clrt::runtime {
-
-struct ExecutionContext::Resolved {
-  std::map<std::string, Dims> key;
-  std::map<std::string, std::vector<uint8_t>> value_key;  // shape-tensor input values
-  ResolvedShapes shapes;
-  MemoryPlan plan;
-  ocl::MemHandle arena;
-  std::vector<ocl::MemHandle> sub;            // per tensor: arena sub-buffer
-  std::map<int, ocl::MemHandle> host_copies;  // host-derived values read by device layers
-  ocl::MemHandle workspace;
-  std::map<std::string, std::pair<ocl::MemHandle, size_t>> io;  // infer()'s own I/O buffers
-
-  // Sub-buffers go in reverse creation order: NVIDIA's driver (H100, OpenCL 3.0) crashes when a
-  // sub-buffer is released while a later-created, overlapping one is still alive.
-  ~Resolved() {
-    for (size_t i = sub.size(); i-- > 0;) sub[i] = ocl::MemHandle();
-  }
-};
 
 ExecutionContext::ExecutionContext(std::shared_ptr<Engine> engine) : engine_(std::move(engine)) {
   // The device's shared in-order queue: mem_alloc copies (memcpy_dtoh after execute_async_v3)
@@ -249,24 +231,27 @@ void ExecutionContext::enqueue(cl_command_queue queue) {
                " bytes; shape ", dimsToString(resolved_->shapes.dims[t]), " needs ", need);
     io[t] = it->second.mem.get();
   }
-  enqueueLayers(queue ? queue : queue_, io);
+  enqueueLayers(queue ? queue : queue_, io, 0, -1);
 }
 
-void ExecutionContext::enqueueLayers(cl_command_queue q, const std::vector<cl_mem>& io) {
+cl_mem ExecutionContext::bufferOf(int t, const std::vector<cl_mem>& io) const {
+  if (io[t]) return io[t];
+  if (cl_mem c = engine_->constantBuffer(t)) return c;
+  if (auto it = resolved_->host_copies.find(t); it != resolved_->host_copies.end())
+    return it->second.get();
+  return resolved_->sub[t].get();
+}
+
+void ExecutionContext::enqueueLayers(cl_command_queue q, const std::vector<cl_mem>& io, int begin,
+                                     int end) {
   const auto& desc = engine_->desc();
   const auto& net = desc.net;
-  auto bufferOf = [&](int t) -> cl_mem {
-    if (io[t]) return io[t];
-    if (cl_mem c = engine_->constantBuffer(t)) return c;
-    if (auto it = resolved_->host_copies.find(t); it != resolved_->host_copies.end())
-      return it->second.get();
-    return resolved_->sub[t].get();
-  };
+  if (end < 0) end = static_cast<int>(net.layers.size());
   errors_.raisePending();  // an earlier asynchronous run's error, not reported yet
   errors_.clear(q);
   layer_times_.clear();
   std::lock_guard<std::mutex> engineLock(engine_->enqueueMutex());
-  for (size_t li = 0; li < net.layers.size(); ++li) {
+  for (size_t li = static_cast<size_t>(begin); li < static_cast<size_t>(end); ++li) {
     if (desc.on_host[li]) continue;
     const auto& l = net.layers[li];
     tactics::ExecArgs a;
@@ -277,12 +262,12 @@ void ExecutionContext::enqueueLayers(cl_command_queue q, const std::vector<cl_me
         a.input_values.push_back(nullptr);
         continue;
       }
-      a.inputs.push_back({bufferOf(t), resolved_->shapes.dims[t], net.tensors[t].dtype});
+      a.inputs.push_back({bufferOf(t, io), resolved_->shapes.dims[t], net.tensors[t].dtype});
       a.input_values.push_back(resolved_->shapes.values[t] ? &*resolved_->shapes.values[t]
                                                            : nullptr);
     }
     for (int t : l.outputs)
-      a.outputs.push_back({bufferOf(t), resolved_->shapes.dims[t], net.tensors[t].dtype});
+      a.outputs.push_back({bufferOf(t, io), resolved_->shapes.dims[t], net.tensors[t].dtype});
     a.workspace = resolved_->workspace.get();
     a.errors = errors_.buffer();
     a.layer = static_cast<int>(li);
@@ -297,11 +282,12 @@ void ExecutionContext::enqueueLayers(cl_command_queue q, const std::vector<cl_me
     }
   }
   // Outputs computed on the host (shape math, constants) are written after the device layers.
-  for (int t : net.outputs)
-    if (resolved_->shapes.values[t]) {
-      const HostTensor& v = *resolved_->shapes.values[t];
-      engine_->device().write(q, io[t], 0, v.bytes.size(), v.bytes.data(), false);
-    }
+  if (end == static_cast<int>(net.layers.size()))
+    for (int t : net.outputs)
+      if (resolved_->shapes.values[t]) {
+        const HostTensor& v = *resolved_->shapes.values[t];
+        engine_->device().write(q, io[t], 0, v.bytes.size(), v.bytes.data(), false);
+      }
   errors_.fetch(q);
 }
 
@@ -335,6 +321,22 @@ std::map<std::string, HostTensor> ExecutionContext::infer(
 std::map<std::string, HostTensor> ExecutionContext::infer(
     const std::map<std::string, HostView>& inputs) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
+  std::map<std::string, HostTensor> out;
+  try {
+    stageInputs(inputs);
+    enqueueLayers(queue_, infer_io_, 0, -1);
+    out = downloadOutputs();
+  } catch (...) {
+    // Uploads read the caller's host memory without blocking: they must be done before it can
+    // be released on the way out.
+    clFinish(queue_);
+    throw;
+  }
+  errors_.raisePending();
+  return out;
+}
+
+void ExecutionContext::stageInputs(const std::map<std::string, HostView>& inputs) {
   const auto& net = engine_->desc().net;
   std::string expected;
   for (int t : net.inputs) expected += (expected.empty() ? "'" : ", '") + net.tensors[t].name + "'";
@@ -370,38 +372,32 @@ std::map<std::string, HostTensor> ExecutionContext::infer(
     return slot.first.get();
   };
   // infer() uses buffers of its own: addresses set with set_tensor_address stay as they were.
-  std::vector<cl_mem> io(net.tensors.size(), nullptr);
-  std::map<std::string, HostTensor> out;
+  infer_io_.assign(net.tensors.size(), nullptr);
   if (!host_io_) host_io_ = std::make_unique<HostIO>(dev, queue_);
-  try {
-    for (int t : net.inputs) {
-      if (net.tensors[t].is_shape_tensor) continue;  // read on the host above
-      const HostView& v = inputs.at(net.tensors[t].name);
-      CLRT_CHECK(v.bytes == volume(v.dims) * dtypeSize(net.tensors[t].dtype), kValue,
-                 "infer: input '", net.tensors[t].name, "' holds ", v.bytes, " bytes for shape ",
-                 dimsToString(v.dims));
-      io[t] = ioBuffer(net.tensors[t].name, v.bytes);
-      host_io_->upload(net.tensors[t].name, io[t], v.data, v.bytes);
-    }
-    for (int t : net.outputs) {
-      const size_t bytes = volume(resolved_->shapes.dims[t]) * dtypeSize(net.tensors[t].dtype);
-      if (!io[t]) io[t] = ioBuffer(net.tensors[t].name, bytes);
-    }
-    enqueueLayers(queue_, io);
-    for (int t : net.outputs) {
-      HostTensor h(net.tensors[t].dtype, resolved_->shapes.dims[t]);
-      auto& slot = out[net.tensors[t].name];
-      slot = std::move(h);
-      host_io_->download(net.tensors[t].name, io[t], slot.bytes.data(), slot.bytes.size());
-    }
-    host_io_->finish();
-  } catch (...) {
-    // Uploads read the caller's host memory without blocking: they must be done before it can
-    // be released on the way out.
-    clFinish(queue_);
-    throw;
+  for (int t : net.inputs) {
+    if (net.tensors[t].is_shape_tensor) continue;  // read on the host above
+    const HostView& v = inputs.at(net.tensors[t].name);
+    CLRT_CHECK(v.bytes == volume(v.dims) * dtypeSize(net.tensors[t].dtype), kValue,
+               "infer: input '", net.tensors[t].name, "' holds ", v.bytes, " bytes for shape ",
+               dimsToString(v.dims));
+    infer_io_[t] = ioBuffer(net.tensors[t].name, v.bytes);
+    host_io_->upload(net.tensors[t].name, infer_io_[t], v.data, v.bytes);
   }
-  errors_.raisePending();
+  for (int t : net.outputs) {
+    const size_t bytes = volume(resolved_->shapes.dims[t]) * dtypeSize(net.tensors[t].dtype);
+    if (!infer_io_[t]) infer_io_[t] = ioBuffer(net.tensors[t].name, bytes);
+  }
+}
+
+std::map<std::string, HostTensor> ExecutionContext::downloadOutputs() {
+  const auto& net = engine_->desc().net;
+  std::map<std::string, HostTensor> out;
+  for (int t : net.outputs) {
+    auto& slot = out[net.tensors[t].name];
+    slot = HostTensor(net.tensors[t].dtype, resolved_->shapes.dims[t]);
+    host_io_->download(net.tensors[t].name, infer_io_[t], slot.bytes.data(), slot.bytes.size());
+  }
+  host_io_->finish();
   return out;
 }
 

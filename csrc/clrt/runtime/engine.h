@@ -37,6 +37,14 @@ class HostIO;
 
 class ExecutionContext;
 
+// Device copies of the tensors a run needs to resume at a layer (ExecutionContext::capture).
+struct Snapshot {
+  int layer = 0;  // the first layer a resumed run executes
+  std::map<int, std::pair<ocl::MemHandle, uint64_t>> tensors;  // tensor id -> copy, its bytes
+  uint64_t bytes = 0;                                          // over all tensors
+  cl_mem buffer(int tensor) const;  // the copy of `tensor`, or nullptr when not held
+};
+
 // Where Engine::create's EngineDesc comes from.
 struct LoadOptions {
   // Read from a file: every field is checked against every other (engine_check.h) first.
@@ -142,6 +150,24 @@ class ExecutionContext {
   using LayerObserver = std::function<void(int layer, const tactics::ExecArgs& args)>;
   void setLayerObserver(LayerObserver f) { observer_ = std::move(f); }
 
+  // Partial re-execution, for re-runs that change one tensor (calibration's range refinement):
+  // run once, capture() the tensors the layers from some layer on read, then restore() them (and
+  // change what is to be changed, at tensorBuffer()) and run only those layers. With the same
+  // shapes and kernels a resumed run's outputs equal a full run's bit for bit. Everything works on
+  // infer()'s own buffers and queue; load() stages the inputs as infer() does without running.
+  void load(const std::map<std::string, HostTensor>& inputs);
+  // Enqueues layers [begin, end) (end < 0: to the last) after load(); does not wait.
+  void runLayers(int begin, int end = -1);
+  // What capture(layer) copies: device tensors read by layers >= layer that earlier layers (or
+  // the inputs) wrote, and network outputs written before it. Needs the shapes (after load()).
+  std::vector<int> liveAt(int layer);
+  uint64_t liveBytes(int layer);
+  Snapshot capture(int layer);
+  void restore(const Snapshot& s);
+  cl_mem tensorBuffer(int tensor);   // where `tensor` lives at the current shapes, after load()
+  uint64_t tensorBytes(int tensor);  // its size there
+  std::map<std::string, HostTensor> outputs();  // downloads the outputs (waits)
+
  private:
   struct Resolved;
   struct Address {
@@ -153,7 +179,12 @@ class ExecutionContext {
   // Values of a shape-tensor input, checked against the active profile's range.
   void setShapeInputValues(const std::string& name, HostTensor values);
   // Enqueues every device layer with `io` (per tensor id: the I/O buffers, null elsewhere).
-  void enqueueLayers(cl_command_queue q, const std::vector<cl_mem>& io);
+  void enqueueLayers(cl_command_queue q, const std::vector<cl_mem>& io, int begin, int end);
+  cl_mem bufferOf(int tensor, const std::vector<cl_mem>& io) const;
+  // infer()'s halves: checks, shapes and uploads into infer_io_; downloads (waits).
+  void stageInputs(const std::map<std::string, HostView>& inputs);
+  std::map<std::string, HostTensor> downloadOutputs();
+
   mutable std::recursive_mutex mu_;
   std::shared_ptr<Engine> engine_;
   int profile_ = 0;
@@ -163,6 +194,7 @@ class ExecutionContext {
   std::map<std::string, Address> addresses_;
   std::unique_ptr<Resolved> resolved_;
   std::unique_ptr<HostIO> host_io_;  // infer()'s copies (pinned staging on GPUs)
+  std::vector<cl_mem> infer_io_;     // per tensor: infer()'s I/O buffers, null elsewhere
   bool profiling_ = false;
   std::vector<std::pair<std::string, double>> layer_times_;
   LayerObserver observer_;

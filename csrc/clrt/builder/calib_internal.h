@@ -1,0 +1,98 @@
+// What calibration.cc shares with range refinement (refine.cc, refine_full.cc): the batches,
+// the statistics, fake quantization on the host and the network's output error.
+#pragma once
+
+#include <algorithm>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "clrt/builder/internal.h"
+#include "clrt/runtime/engine.h"
+
+namespace clrt::builder::detail {
+
+using Batch = std::map<std::string, HostTensor>;
+
+struct Stats {
+  std::vector<float> absmax;                // per target
+  std::vector<std::vector<uint64_t>> hist;  // per target, when histograms were collected
+};
+
+// The batch with HALF inputs as FLOAT (statsEngine's inputs); the batch itself when it has none.
+const Batch& widenHalf(const Batch& b, Batch& scratch);
+
+// Fake quantization of a host tensor of floats (a network input), as the device kernel does.
+void fakeQuantHost(HostTensor& h, float amax);
+
+// Error of the network's float outputs against the FP32 ones: per output, the sum of squared
+// differences over the reference's sum of squared deviations from its mean, averaged over
+// the outputs. Accumulated in double over every calibration batch.
+struct OutputError {
+  explicit OutputError(size_t outputs)
+      : sse(outputs), sum(outputs), sumsq(outputs), count(outputs) {}
+  std::vector<double> sse, sum, sumsq, count;
+  void add(size_t o, const float* y, const float* r, int64_t n) {
+    addError(o, y, r, n);
+    addReference(o, r, n);
+  }
+  // The two halves of add(), each accumulator in the same order: the reference's sums can be
+  // taken once over every batch and a candidate's errors added batch by batch.
+  void addError(size_t o, const float* y, const float* r, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) {
+      const double d = static_cast<double>(y[i]) - r[i];
+      sse[o] += d * d;
+    }
+  }
+  void addReference(size_t o, const float* r, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) {
+      sum[o] += r[i];
+      sumsq[o] += static_cast<double>(r[i]) * r[i];
+    }
+    count[o] += static_cast<double>(n);
+  }
+  double value() const {
+    double e = 0.0;
+    for (size_t o = 0; o < sse.size(); ++o) {
+      const double var = count[o] > 0 ? sumsq[o] - sum[o] * sum[o] / count[o] : 0.0;
+      e += sse[o] / (var > 0.0 ? var : std::max(sumsq[o], 1.0));
+    }
+    return sse.empty() ? 0.0 : e / static_cast<double>(sse.size());
+  }
+};
+
+// One candidate range refinement tried for a tensor, and the network output error it gave; a
+// candidate dropped once its error could no longer win has `complete` false and `error` a lower
+// bound (the error over the batches run so far).
+struct RangeTrial {
+  float amax = 0.0f;
+  double error = 0.0;
+  bool complete = true;
+};
+struct RefineResult {
+  std::map<int, std::vector<RangeTrial>> trials;  // tensor id -> KL first, then the wider ones
+  double seconds = 0.0;
+  double passes = 0.0;  // layers run, in whole-network passes over the data
+};
+
+// Range refinement (refine.cc): updates `amax` in place; fills `out` when not null.
+void refineRanges(const Shaped& s, runtime::Engine& engine, const std::vector<Batch>& batches,
+                  const std::vector<int>& targets, const Stats& st, std::map<int, float>& amax,
+                  ILogger* logger, RefineResult* out);
+// The same choices by whole-network runs per candidate (the implementation partial
+// re-execution replaced; CLRT_REFINE_FULL_RUNS=1 selects it, for the test that compares them).
+void refineRangesFullRuns(const Shaped& s, runtime::Engine& engine,
+                          const std::vector<Batch>& batches, const std::vector<int>& targets,
+                          const Stats& st, std::map<int, float>& amax, ILogger* logger,
+                          RefineResult* out);
+
+// Targets in execution order (network inputs first) with their candidate ranges wider than the
+// KL one: the 99.99th percentile and the max, only where KL clips more than 1 value in 10^4.
+struct RefineTarget {
+  int tensor;
+  std::vector<float> alternatives;
+};
+std::vector<RefineTarget> refineOrder(const Shaped& s, const std::vector<int>& targets,
+                                      const Stats& st, const std::map<int, float>& amax);
+
+}  // namespace clrt::builder::detail

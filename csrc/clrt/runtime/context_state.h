@@ -1,0 +1,32 @@
+// ExecutionContext's per-shape state (dims, memory plan, arena sub-buffers), shared by the files
+// that implement the context (context.cc, resume.cc).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "clrt/runtime/engine.h"
+#include "clrt/runtime/shape_resolver.h"
+
+namespace clrt::runtime {
+
+struct ExecutionContext::Resolved {
+  std::map<std::string, Dims> key;
+  std::map<std::string, std::vector<uint8_t>> value_key;  // shape-tensor input values
+  ResolvedShapes shapes;
+  MemoryPlan plan;
+  ocl::MemHandle arena;
+  std::vector<ocl::MemHandle> sub;            // per tensor: arena sub-buffer
+  std::map<int, ocl::MemHandle> host_copies;  // host-derived values read by device layers
+  ocl::MemHandle workspace;
+  std::map<std::string, std::pair<ocl::MemHandle, size_t>> io;  // infer()'s own I/O buffers
+
+  // Sub-buffers go in reverse creation order: NVIDIA's driver (H100, OpenCL 3.0) crashes when a
+  // sub-buffer is released while a later-created, overlapping one is still alive.
+  ~Resolved() {
+    for (size_t i = sub.size(); i-- > 0;) sub[i] = ocl::MemHandle();
+  }
+};
+
+}  // namespace clrt::runtime
