@@ -926,6 +926,58 @@ case(
     atol=0.0301,
 )
 
+# Run-time-operand ops with constant operands; tests/device/test_runtime_inputs.py covers the
+# operands fed at run time.
+case(
+    "Tile-constant-repeats", [N("Tile", ["x", "r"], ["y"])], [("x", (2, 3))], inits={"r": i64(2, 3)}
+)
+case(
+    "CenterCropPad-crop-and-pad",
+    [N("CenterCropPad", ["x", "s"], ["y"])],
+    [("x", (4, 5))],
+    inits={"s": i64(3, 7)},
+    opset=18,
+)
+case(
+    "DynamicQuantizeLinear",
+    [N("DynamicQuantizeLinear", ["x"], ["y", "s", "z"])],
+    [("x", (3, 4))],
+    outputs=(("y", None, np.uint8), ("s", None, np.float32), ("z", None, np.uint8)),
+    ranges={"x": (-2.0, 3.0)},
+    opset=11,
+)
+case(
+    "MatMulInteger-zero-points",
+    [N("MatMulInteger", ["a", "b", "za", "zb"], ["y"])],
+    [("a", (2, 4), np.uint8), ("b", (4, 3), np.uint8)],
+    outputs=(("y", None, np.int32),),
+    inits={"za": np.uint8(3), "zb": np.uint8(5)},
+    ranges={"a": (0, 255), "b": (0, 255)},
+    opset=10,
+)
+
+# Layers of constants the host evaluator does not compute run on the device (torchvision's
+# Swin builds its shifted-window mask with ScatterND on constants; a Cast of a constant to DOUBLE
+# is EyeLike's DOUBLE output): before, the runtime placed them on the host and failed.
+case(
+    "ScatterND-of-constants",
+    [N("ScatterND", ["d", "i", "u"], ["m"]), N("Add", ["x", "m"], ["y"])],
+    [("x", (3, 4))],
+    inits={
+        "d": np.zeros((3, 4), np.float32),
+        "i": np.array([[0, 1], [2, 3]], np.int64),
+        "u": np.array([5.0, -7.0], np.float32),
+    },
+    opset=16,
+)
+case(
+    "Pad-of-constants",
+    [N("Pad", ["c", "p"], ["m"], mode="reflect"), N("Mul", ["x", "m"], ["y"])],
+    [("x", (2, 5))],
+    inits={"c": np.arange(6, dtype=np.float32).reshape(2, 3), "p": i64(0, 1, 0, 1)},
+    opset=13,
+)
+
 # Transformer-block composites; tests/device/test_attention.py covers their attributes.
 case(
     "Attention-gqa-causal-3d",

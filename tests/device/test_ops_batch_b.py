@@ -320,10 +320,10 @@ def test_pad_int64_and_opset2():
 
 def test_refusals_name_the_problem():
     bad = make_model(
-        [N("Resize", ["x", "", "s"], ["y"], mode="nearest")],
-        [("x", X_SHAPE), ("s", [4])],
+        [N("Resize", ["x", "", "s"], ["y"], mode="area")],
+        [("x", X_SHAPE)],
         [("y",)],
-        None,
+        {"s": np.array([1, 1, 2, 2], np.float32)},
         13,
     )
     builder = trt.Builder(trt.Logger(trt.Logger.ERROR))
@@ -331,7 +331,7 @@ def test_refusals_name_the_problem():
     parser = trt.OnnxParser(network, trt.Logger(trt.Logger.ERROR))
     assert not parser.parse(bad.SerializeToString())
     text = str(parser.get_error(0))
-    assert "Resize" in text and "scales" in text, text
+    assert "Resize" in text and "'mode' is 'area'" in text, text
 
 
 # 3-D windows: (op, attrs, weight shape or None) on x [1, 4, 5, 6, 7]; pooling covers pads,

@@ -276,10 +276,20 @@ bool canEvalOnHost(LayerKind k) {
     case LayerKind::kGRID_SAMPLE:
     case LayerKind::kCUMULATIVE:
     case LayerKind::kTOPK:
+    case LayerKind::kSCATTER:
+    case LayerKind::kPADDING:
       return false;
     default:
       return true;
   }
+}
+
+bool canEvalOnHost(const Layer& layer, const Network& net) {
+  if (!canEvalOnHost(layer.kind)) return false;
+  if (layer.kind == LayerKind::kGATHER && layer.attrs.s("mode") == "ND") return false;
+  for (int t : layer.outputs)
+    if (t >= 0 && !hostDtype(net.tensors[t].dtype)) return false;
+  return true;
 }
 
 namespace {

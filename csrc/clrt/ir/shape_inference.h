@@ -31,6 +31,10 @@ bool evalOnHost(const Layer& layer, const std::vector<TensorInfo>& inputs,
 
 // Whether evalOnHost handles this kind at all.
 bool canEvalOnHost(LayerKind k);
+// Whether evalOnHost handles this layer of `net` (kind, mode and output dtypes): the runtime
+// places a layer on the host only then, so a layer of constants the host cannot compute (a
+// ScatterND building an attention mask, a Cast to DOUBLE) runs on the device instead.
+bool canEvalOnHost(const Layer& layer, const Network& net);
 
 // Input positions of a kind whose values decide output shapes (Reshape shape, Slice starts...).
 std::vector<int> shapeOperands(LayerKind k);

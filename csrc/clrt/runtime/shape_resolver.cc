@@ -41,7 +41,7 @@ std::vector<uint8_t> placeLayers(const ir::Network& net) {
   for (size_t li = 0; li < net.layers.size(); ++li) {
     const auto& l = net.layers[li];
     bool host = l.kind == ir::LayerKind::kCONSTANT || l.kind == ir::LayerKind::kSHAPE;
-    if (!host && ir::canEvalOnHost(l.kind)) {
+    if (!host && ir::canEvalOnHost(l, net)) {
       host = true;
       for (int t : l.inputs)
         if (t >= 0 && !hostKnown[t]) host = false;
