@@ -120,6 +120,14 @@ def build_engine(model, profiles=None, opt_level=None, workspace=None, logger=LO
     return deserialize(build_plan(model, profiles, opt_level, workspace, logger))
 
 
+def cosine(a, b):
+    """Cosine similarity of two arrays as float64; 0 when either holds a NaN or Inf."""
+    a, b = np.ravel(a).astype(np.float64), np.ravel(b).astype(np.float64)
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        return 0.0
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
 def ort_session(model):
     """An onnxruntime CPU session: the reference every numeric test uses."""
     opts = ort.SessionOptions()

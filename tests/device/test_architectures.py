@@ -13,9 +13,8 @@ from pathlib import Path
 import clrt as trt
 import numpy as np
 import onnx
-import onnxruntime as ort
 import pytest
-from helpers import LOGGER
+from helpers import cosine, deserialize, make_config, ort_session, parse_network
 
 ARCH = Path(__file__).resolve().parents[2] / "models" / "arch"
 MODELS = ["unet_tiny", "bert_tiny", "gpt2_tiny", "swin_tiny", "lstm_ocr_tiny", "yolo_tiny"]
@@ -34,32 +33,22 @@ def feeds(model, seed=0):
     return out
 
 
-def cosine(a, b):
-    a, b = np.asarray(a, np.float64).ravel(), np.asarray(b, np.float64).ravel()
-    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
-
-
 @functools.cache
 def reference(name):
     """(model bytes, input, onnxruntime's outputs) of models/arch/<name>.onnx."""
     path = ARCH / f"{name}.onnx"
     x = feeds(onnx.load(str(path)))
-    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    sess = ort_session(path)
     names = [o.name for o in sess.get_outputs()]
     return path.read_bytes(), x, dict(zip(names, sess.run(names, x)))
 
 
 def build(data, fp16):
-    builder = trt.Builder(LOGGER)
-    network = builder.create_network(0)
-    parser = trt.OnnxParser(network, LOGGER)
-    assert parser.parse(data), [str(parser.get_error(i)) for i in range(parser.num_errors)]
-    config = builder.create_builder_config()
-    config.builder_optimization_level = 0  # tactic timing is not what these tests are about
+    builder, network, _ = parse_network(data)
+    config = make_config(builder, opt_level=0)  # tactic timing is not what these tests are about
     if fp16:
         config.set_flag(trt.BuilderFlag.FP16)
-    plan = builder.build_serialized_network(network, config)
-    return trt.Runtime(LOGGER).deserialize_cuda_engine(plan)
+    return deserialize(builder.build_serialized_network(network, config))
 
 
 @pytest.mark.parametrize("name", MODELS)

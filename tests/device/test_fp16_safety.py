@@ -18,18 +18,11 @@ FP32 output >= 0.99 (and here far tighter, since the culprits run in FP32).
 import clrt as trt
 import numpy as np
 import pytest
-from helpers import RecordingLogger, deserialize, make_model, ort_run, parse_network
+from helpers import RecordingLogger, cosine, deserialize, make_model, ort_run, parse_network
 from onnx import helper as oh
 
 N = oh.make_node
 L, D, C = 2048, 16, 4
-
-
-def cosine(a, b):
-    a, b = np.ravel(a).astype(np.float64), np.ravel(b).astype(np.float64)
-    if not (np.isfinite(a).all() and np.isfinite(b).all()):
-        return 0.0
-    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
 
 
 def build_fp16(model, logger):
