@@ -4,15 +4,24 @@
 # Any ASan or UBSan report stops the process with a stack trace and fails the job.
 #   bash scripts/sanitize.sh                 # build into build/asan (incremental), run the tests
 #   bash scripts/sanitize.sh tests/device/test_x.py # or these tests instead
+#   CLRT_SANITIZERS=undefined bash scripts/sanitize.sh tests/unit tests/device
+#     # UBSan alone (build/ubsan, -O2): cheap enough for the whole test suite
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh >/dev/null  # the venv and the Debian packages (and the normal build)
-BUILD="$PWD/build/asan"
-echo "== sanitizer build (ASan + UBSan, -O1) in $BUILD"
+SAN="${CLRT_SANITIZERS:-address,undefined}"
+case "$SAN" in
+  address,undefined) BUILD="$PWD/build/asan" OPT=-O1 ;;
+  undefined) BUILD="$PWD/build/ubsan" OPT=-O2 ;;
+  *) echo "CLRT_SANITIZERS must be address,undefined or undefined, not '$SAN'" >&2 && exit 2 ;;
+esac
+PRELOAD="$(gcc -print-file-name=libubsan.so)"
+[ "$SAN" = undefined ] || PRELOAD="$(gcc -print-file-name=libasan.so) $PRELOAD"
+echo "== sanitizer build ($SAN, $OPT) in $BUILD"
 if [ ! -f "$BUILD/build.ninja" ]; then
   PY=.venv/bin/python
-  CXXFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
-    cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-O1 \
+  CXXFLAGS="-fsanitize=$SAN -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+    cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=$OPT \
     -Dpybind11_DIR="$("$PY" -m pybind11 --cmakedir)" -DPython_EXECUTABLE="$PY" \
     -DPython3_EXECUTABLE="$PY" >/dev/null
 fi
@@ -23,7 +32,7 @@ mkdir -p "$BUILD/stage/clrt"
 for f in python/clrt/*; do ln -sf "$PWD/$f" "$BUILD/stage/clrt/"; done
 ln -sf "$BUILD"/_clrt*.so "$BUILD/stage/clrt/"
 
-echo "== tests under ASan + UBSan"
+echo "== tests under $SAN"
 TESTS=("$@")
 if [ ${#TESTS[@]} -eq 0 ]; then
   TESTS=(tests/device/test_onnx_hardening.py tests/device/test_runtime_safety.py
@@ -33,7 +42,7 @@ if [ ${#TESTS[@]} -eq 0 ]; then
 fi
 # Python itself is not instrumented: the runtime is preloaded, leak checking is off (CPython and
 # PoCL keep allocations until exit on purpose), and the first report ends the process.
-LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)" \
+LD_PRELOAD="$PRELOAD" \
   ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:abort_on_error=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   PYTHONPATH="$BUILD/stage" CLRT_CACHE_DIR="$BUILD/kernel_cache" \
