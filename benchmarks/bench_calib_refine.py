@@ -2,8 +2,11 @@
 """Usage: python benchmarks/bench_calib_refine.py MODEL.onnx [...] [--batch 8] [--batches 16]
                                      [--modes kl partial full] [--opt-level 3]
 
-For each model (a single input 'input' of shape (N, 3, H, W), e.g. from
-`python scripts/export_models.py --full --out /tmp/full`), builds INT8 engines calibrated by an
+For each model (a single image input of shape (N, 3, H, W), e.g. from
+`python scripts/export_models.py --full --out /tmp/full`; a static N or H, W of the model is kept
+and overrides --batch / --size; --free-batch makes N dynamic; skeletons of
+scripts/export_architectures.py get scripts/arch_zoo.py's seeded weights), builds INT8 engines
+calibrated by an
 IInt8EntropyCalibrator2 on --batches seeded standard-normal batches of --batch images and prints
 the build time of each mode:
   kl       config.refine_int8_ranges = False (TensorRT's plain KL thresholds)
@@ -17,10 +20,14 @@ evaluated and widened, and whether partial and full chose the same cache, bit fo
 
 import argparse
 import os
+import sys
 import time
+from pathlib import Path
 
 import clrt as trt
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
 
 class Calibrator(trt.IInt8EntropyCalibrator2):
@@ -44,7 +51,35 @@ class Calibrator(trt.IInt8EntropyCalibrator2):
         self.cache = bytes(cache)
 
 
-def build(path, batches, mode, opt_level):
+def model_bytes(path, free_batch):
+    """The ONNX model, skeletons filled in, its first input's batch made dynamic if asked."""
+    import onnx
+    from arch_zoo import materialize
+
+    model = materialize(onnx.load(path))
+    if free_batch:
+        d = model.graph.input[0].type.tensor_type.shape.dim[0]
+        d.ClearField("dim_value")
+        d.dim_param = "N"
+        del model.graph.value_info[:]
+        for o in model.graph.output:
+            o.type.tensor_type.ClearField("shape")
+    return model.SerializeToString()
+
+
+def input_shape(data, batch, size):
+    """(name, shape) of the model's image input: its static dims, --batch / --size elsewhere."""
+    logger = trt.Logger(trt.Logger.ERROR)
+    builder = trt.Builder(logger)
+    network = builder.create_network(1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH))
+    parser = trt.OnnxParser(network, logger)
+    assert parser.parse(data), parser.get_error(0)
+    t = network.get_input(0)
+    dims = [d if d > 0 else v for d, v in zip(t.shape, (batch, 3, size, size))]
+    return t.name, tuple(dims)
+
+
+def build(data, batches, mode, opt_level, name):
     if mode == "full":
         os.environ["CLRT_REFINE_FULL_RUNS"] = "1"
     else:
@@ -53,14 +88,14 @@ def build(path, batches, mode, opt_level):
     builder = trt.Builder(logger)
     network = builder.create_network(1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH))
     parser = trt.OnnxParser(network, logger)
-    with open(path, "rb") as f:
-        assert parser.parse(f.read()), path
+    assert parser.parse(data), parser.get_error(0)
     config = builder.create_builder_config()
     config.builder_optimization_level = opt_level
     shape = batches[0].shape
-    profile = builder.create_optimization_profile()
-    profile.set_shape("input", (1, *shape[1:]), shape, shape)
-    config.add_optimization_profile(profile)
+    if any(d < 0 for d in network.get_input(0).shape):
+        profile = builder.create_optimization_profile()
+        profile.set_shape(name, (1, *shape[1:]), shape, shape)
+        config.add_optimization_profile(profile)
     config.set_flag(trt.BuilderFlag.INT8)
     config.refine_int8_ranges = mode != "kl"
     calib = Calibrator(batches)
@@ -79,18 +114,18 @@ def main():
     ap.add_argument("--size", type=int, default=224)
     ap.add_argument("--modes", nargs="+", default=["kl", "partial", "full"])
     ap.add_argument("--opt-level", type=int, default=3)
+    ap.add_argument("--free-batch", action="store_true", help="make the input's batch dynamic")
     args = ap.parse_args()
-    rng = np.random.default_rng(0)
-    batches = [
-        rng.standard_normal((args.batch, 3, args.size, args.size)).astype(np.float32)
-        for _ in range(args.batches)
-    ]
     print("| model | mode | build s | build CPU s | refinement s | passes | evaluated | widened |")
     print("|---|---|---|---|---|---|---|---|")
     for path in args.models:
+        data = model_bytes(path, args.free_batch)
+        name, shape = input_shape(data, args.batch, args.size)
+        rng = np.random.default_rng(0)
+        batches = [rng.standard_normal(shape).astype(np.float32) for _ in range(args.batches)]
         caches = {}
         for mode in args.modes:
-            secs, cpu, cache, report = build(path, batches, mode, args.opt_level)
+            secs, cpu, cache, report = build(data, batches, mode, args.opt_level, name)
             caches[mode] = cache
             rec = report.record
             evaluated = sum(1 for t in rec["tensors"] if t["trials"])

@@ -17,6 +17,9 @@ using Batch = std::map<std::string, HostTensor>;
 struct Stats {
   std::vector<float> absmax;                // per target
   std::vector<std::vector<uint64_t>> hist;  // per target, when histograms were collected
+  // Per batch, the FP32 network outputs as floats, in the order of the network's outputs: range
+  // refinement's reference, when the statistics' last pass kept them (every batch, or none).
+  std::vector<std::vector<HostTensor>> outputs;
 };
 
 // The batch with HALF inputs as FLOAT (statsEngine's inputs); the batch itself when it has none.

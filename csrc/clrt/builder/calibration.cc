@@ -94,16 +94,39 @@ float roundUpRange(float m) {
   return std::isfinite(r) ? r : m;
 }
 
+// Appends one batch's network outputs, as floats, to out.outputs; past 1 GiB in all (where
+// refinement is skipped) it keeps none, and stops.
+void keepFloatOutputs(const Shaped& s, std::map<std::string, HostTensor>& y, Stats& out,
+                      uint64_t& kept) {
+  if (kept == ~uint64_t{0}) return;
+  std::vector<HostTensor> v;
+  for (int t : s.net.outputs) {
+    HostTensor& h = y.at(s.net.tensors[t].name);
+    v.push_back(h.dtype == DataType::kFLOAT ? std::move(h) : h.castTo(DataType::kFLOAT));
+    kept += v.back().bytes.size();
+  }
+  if (kept > (uint64_t{1} << 30)) {
+    out.outputs.clear();
+    kept = ~uint64_t{0};
+    return;
+  }
+  out.outputs.push_back(std::move(v));
+}
+
 // Runs the batches through `engine`, observing every target tensor: |x| max in a first pass,
-// then (when asked) histograms over [0, that max] in a second.
+// then (when asked) histograms over [0, that max] in a second. With `keepOutputs`, the last
+// pass's network outputs go to Stats::outputs (range refinement's reference: the observers only
+// read, so they are the bytes of a plain FP32 run), unless they exceed 1 GiB.
 Stats runStats(const Shaped& s, runtime::Engine& engine, const std::vector<Batch>& batches,
-               const std::vector<int>& targets, bool histograms, ILogger* logger) {
+               const std::vector<int>& targets, bool histograms, bool keepOutputs,
+               ILogger* logger) {
   ocl::Device& dev = engine.device();
   auto ctx = engine.createExecutionContext();
   std::vector<int> slot(s.net.tensors.size(), -1);
   for (size_t i = 0; i < targets.size(); ++i) slot[targets[i]] = static_cast<int>(i);
   quant::DeviceStats stats(dev, targets.size());
   Stats out;
+  uint64_t kept = 0;
   for (int pass = 0; pass < (histograms ? 2 : 1); ++pass) {
     std::vector<char> seen;
     ctx->setLayerObserver([&](int li, const tactics::ExecArgs& a) {
@@ -126,8 +149,9 @@ Stats runStats(const Shaped& s, runtime::Engine& engine, const std::vector<Batch
       checkCancel();
       seen.assign(s.net.tensors.size(), 0);
       Batch scratch;
-      ctx->infer(widenHalf(batches[b], scratch));
+      auto y = ctx->infer(widenHalf(batches[b], scratch));
       if (pass == 1) out.hist = stats.histograms(ctx->queue());
+      if (keepOutputs && pass + 1 == (histograms ? 2 : 1)) keepFloatOutputs(s, y, out, kept);
       logf(logger, Severity::kINFO, "calibration ", pass == 0 ? "ranges" : "histograms", ": batch ",
            b + 1, " of ", batches.size(), " done");
       phase.step();
@@ -274,8 +298,11 @@ std::map<int, float> runCalibration(const Shaped& s, const BuilderConfig& config
   if (!legacy || !statsFromHistogramCache(s, src, targets, st, logger)) {
     batches = readBatches(s, src, shapes, bs, logger);
     engine = statsEngine(s, shapes, dev, logger);
+    const bool refine =
+        config.refine_int8_ranges && (algo == quant::CalibrationAlgo::kENTROPY_CALIBRATION_2 ||
+                                      algo == quant::CalibrationAlgo::kENTROPY_CALIBRATION);
     st = runStats(s, *engine, batches, targets, algo != quant::CalibrationAlgo::kMINMAX_CALIBRATION,
-                  logger);
+                  refine, logger);
     if (legacy) {
       std::map<std::string, quant::TensorHistogram> hists;
       for (size_t i = 0; i < targets.size(); ++i)

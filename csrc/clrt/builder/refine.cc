@@ -98,15 +98,22 @@ void refineRanges(const Shaped& s, runtime::Engine& engine, const std::vector<Ba
     return v;
   };
   // The FP32 outputs, kept for the comparisons (skipped when they would take too much memory),
-  // and the reference's sums of every batch, which each candidate's error divides by.
-  std::vector<std::vector<HostTensor>> reference;
+  // and the reference's sums of every batch, which each candidate's error divides by. The
+  // statistics' pass ran the same engine on the same bytes: its outputs, when it kept them, are
+  // these, and the reference pass is not run again.
+  const bool kept = st.outputs.size() == batches.size() && !batches.empty();
+  std::vector<std::vector<HostTensor>> own;
+  const std::vector<std::vector<HostTensor>>& reference = kept ? st.outputs : own;
+  if (kept) load(0);  // the shapes, for the snapshots' sizes
   OutputError refSums(outputs.size());
   uint64_t bytes = 0;
   for (size_t b = 0; b < batches.size(); ++b) {
-    load(b);
-    run(0, numLayers);
-    reference.push_back(floatOutputs());
-    for (const HostTensor& h : reference.back()) bytes += h.bytes.size();
+    if (!kept) {
+      load(b);
+      run(0, numLayers);
+      own.push_back(floatOutputs());
+    }
+    for (const HostTensor& h : reference[b]) bytes += h.bytes.size();
     if (bytes > (uint64_t{1} << 30)) {
       logf(logger, Severity::kINFO,
            "calibration: range refinement skipped (the FP32 outputs of the calibration batches "
@@ -125,7 +132,7 @@ void refineRanges(const Shaped& s, runtime::Engine& engine, const std::vector<Ba
   auto position = [&](int t) { return s.net.tensors[t].producer + 1; };
   // Moves every batch's stored activations to layer p (p >= held), storing what fits the budget.
   auto advance = [&](int p) {
-    const uint64_t need = ctx->liveBytes(p);  // the shapes are set: the reference ran
+    const uint64_t need = ctx->liveBytes(p);  // the shapes are set: a batch was loaded
     for (size_t b = 0; b < batches.size(); ++b) {
       checkCancel();
       if (snap[b] && snap[b]->layer == p) continue;
