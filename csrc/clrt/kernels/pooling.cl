@@ -69,9 +69,6 @@ __kernel void global_pool_loop(__global const st_t* x, __global st_t* y, int NC,
 
 // Global pooling, one work-group of GPOOL_WG work-items per (n, c): a tree reduction in local
 // memory, for large HW on GPUs. Launch with local size GPOOL_WG and global NC * GPOOL_WG.
-#ifndef GPOOL_WG
-#define GPOOL_WG 128
-#endif
 __kernel __attribute__((reqd_work_group_size(GPOOL_WG, 1, 1))) void global_pool_reduce(
     __global const st_t* x, __global st_t* y, int NC, int HW, int is_max) {
   __local float lm[GPOOL_WG];
@@ -89,13 +86,6 @@ __kernel __attribute__((reqd_work_group_size(GPOOL_WG, 1, 1))) void global_pool_
   }
   lm[t] = m;
   ls[t] = s;
-  barrier(CLK_LOCAL_MEM_FENCE);
-  for (int step = GPOOL_WG / 2; step > 0; step >>= 1) {
-    if (t < step) {
-      lm[t] = fmax(lm[t], lm[t + step]);
-      ls[t] += ls[t + step];
-    }
-    barrier(CLK_LOCAL_MEM_FENCE);
-  }
+  GPOOL_TREE(lm, ls, t, fmax);
   if (t == 0 && nc < NC) ST(y, nc, is_max ? lm[0] : (HW > 0 ? ls[0] / (float)HW : 0.0f));
 }

@@ -98,6 +98,26 @@ inline void setWinAxis(WinPack* g, size_t j, int64_t in, int64_t out, int64_t k,
   g->pe[j] = kint(pe, layer);
 }
 
+// A conv layer as the conv tactics read it (ir::ConvParams, the epilogue with its build option).
+struct ConvGeom {
+  std::string layer;
+  int64_t K = 0, Cg = 0, G = 1;
+  Window2d win;
+  Epilogue ep;
+  bool has_bias = false;
+};
+// False when ir::convParams refuses the layer.
+inline bool readConvGeom(const ir::Layer& l, ConvGeom* g) {
+  const std::optional<ir::ConvParams> p = ir::convParams(l);
+  if (!p) return false;
+  g->layer = l.name;
+  g->K = p->K, g->Cg = p->Cg, g->G = p->G;
+  g->win = p->win;
+  g->ep = Epilogue(p->ep);
+  g->has_bias = p->has_bias;
+  return true;
+}
+
 // The sizes of one convolution run from its input/output dims ([N,C,H,W], or [N,C,W] for a
 // 1-D kernel), checked against K filters of Cg channels in G groups; pads resolved.
 struct ConvShape {

@@ -20,26 +20,15 @@ constexpr int64_t kPB = 8;
 const std::string kTunables = str(" -DCONV_KB=", kKB, " -DCONV_PB=", kPB);
 
 // What a conv layer is, read once from its weights and attrs.
-struct ConvSpec {
-  std::string layer;
-  int64_t K = 0, Cg = 0, G = 1;
-  Window2d win;
-  Epilogue ep;
-  bool has_bias = false;
+struct ConvSpec : ConvGeom {
   DataType st = DataType::kFLOAT;  // activation storage: FLOAT, or HALF for an FP16 layer
 };
 
 // False when the layer is outside what every conv tactic handles (FP32/FP16, 1-D/2-D, known act).
 bool readSpec(const ir::Layer& l, ConvSpec* s) {
   const std::optional<DataType> st = floatStorage(l);
-  const std::optional<ir::ConvParams> p = ir::convParams(l);
-  if (!st || !p) return false;
+  if (!st || !readConvGeom(l, s)) return false;
   s->st = *st;
-  s->layer = l.name;
-  s->K = p->K, s->Cg = p->Cg, s->G = p->G;
-  s->win = p->win;
-  s->ep = Epilogue(p->ep);
-  s->has_bias = p->has_bias;
   return true;
 }
 

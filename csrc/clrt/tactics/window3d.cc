@@ -138,9 +138,10 @@ class WindowKernel : public Kernel {
     if (n == 0) return;
     WinPack g;
     const size_t off = 3 - nsp;
+    // The kernels read no end pads (a transposed conv's may be negative: extra output).
     for (size_t i = 0; i < nsp; ++i) {
       setWinAxis(&g, off + i, x.dims[2 + i], y.dims[2 + i], s_.kernel[i], s_.strides[i],
-                 s_.dilations[i], s_.pads[i], s_.pads[nsp + i], s_.auto_pad, s_.layer);
+                 s_.dilations[i], s_.pads[i], 0, s_.auto_pad, s_.layer);
     }
     const cl_int N = static_cast<cl_int>(n), C = kint(s_.C, s_.layer), K = kint(s_.K, s_.layer),
                  G = kint(s_.G, s_.layer);
