@@ -118,6 +118,14 @@ inline bool readConvGeom(const ir::Layer& l, ConvGeom* g) {
   return true;
 }
 
+// A 1x1 window of stride 1 with no padding (every auto_pad mode gives none there): a GEMM
+// over the channels.
+inline bool isPlain1x1(const Window2d& w) {
+  const bool unpadded = w.auto_pad != "NOTSET" ||
+                        (w.pads[0] == 0 && w.pads[1] == 0 && w.pads[2] == 0 && w.pads[3] == 0);
+  return w.kh == 1 && w.kw == 1 && w.sh == 1 && w.sw == 1 && unpadded;
+}
+
 // The sizes of one convolution run from its input/output dims ([N,C,H,W], or [N,C,W] for a
 // 1-D kernel), checked against K filters of Cg channels in G groups; pads resolved.
 struct ConvShape {

@@ -40,12 +40,7 @@ class Conv1x1Tactic : public Tactic {
   bool eligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
                 const ocl::DeviceInfo&) const override {
     ConvSpec s;
-    if (!int8::convEligible(l, in, &s)) return false;
-    const Window2d& w = s.win;
-    const bool no_pads = w.auto_pad == "VALID" || w.auto_pad == "SAME_UPPER" ||
-                         w.auto_pad == "SAME_LOWER" ||
-                         (w.pads[0] == 0 && w.pads[1] == 0 && w.pads[2] == 0 && w.pads[3] == 0);
-    return w.kh == 1 && w.kw == 1 && w.sh == 1 && w.sw == 1 && no_pads;
+    return int8::convEligible(l, in, &s) && isPlain1x1(s.win);
   }
   std::unique_ptr<Kernel> instantiate(const ir::Layer& l, ocl::Device& dev) const override {
     return std::make_unique<Conv1x1>(l, dev);
