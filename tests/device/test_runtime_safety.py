@@ -45,7 +45,7 @@ def reference(engine):
     return [ctx.infer({"x": feeds(i)})["y"] for i in range(8)]
 
 
-def run_threads(target):
+def run_threads(target, n=THREADS):
     errors = []
 
     def guarded(t):
@@ -54,7 +54,7 @@ def run_threads(target):
         except BaseException as e:  # noqa: BLE001 (re-raised in the main thread)
             errors.append(e)
 
-    threads = [threading.Thread(target=guarded, args=(t,)) for t in range(THREADS)]
+    threads = [threading.Thread(target=guarded, args=(t,)) for t in range(n)]
     for th in threads:
         th.start()
     for th in threads:
@@ -75,6 +75,30 @@ def test_infer_from_many_threads_matches_single_thread(engine, reference, shared
             np.testing.assert_array_equal(got, reference[i], err_msg=f"thread {t} iteration {k}")
 
     run_threads(work)
+
+
+def test_two_contexts_async_on_two_threads_match_single_thread(engine, reference):
+    """Each context enqueues on its own queue: execute_async_v3 followed by memcpy_dtoh with no
+    synchronize must still read the finished run, while the other context runs on another
+    thread."""
+    contexts = [engine.create_execution_context() for _ in range(2)]
+
+    def work(t):
+        ctx = contexts[t]
+        for k in range(ITERS):
+            i = (2 * k + t) % 8
+            x = feeds(i)
+            y = np.empty_like(reference[i])
+            with trt.mem_alloc(x.nbytes) as dx, trt.mem_alloc(y.nbytes) as dy:
+                trt.memcpy_htod(dx, x)
+                ctx.set_input_shape("x", x.shape)
+                ctx.set_tensor_address("x", dx)
+                ctx.set_tensor_address("y", dy)
+                ctx.execute_async_v3(0)
+                trt.memcpy_dtoh(y, dy)
+            np.testing.assert_array_equal(y, reference[i], err_msg=f"context {t} iteration {k}")
+
+    run_threads(work, n=2)
 
 
 def test_execute_v2_and_infer_share_a_context_across_threads(engine, reference):

@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "clrt/core/error.h"
+#include "clrt/core/kernel_codes.h"
 #include "clrt/ir/shape_internal.h"
 
 namespace clrt::ir::detail {
@@ -103,28 +104,14 @@ struct Act {
 Act makeAct(const ir::Attrs& a, const char* typeKey, const char* alphaKey, const char* betaKey) {
   Act act;
   act.type = a.s(typeKey);
-  double da = 0, db = 0;
-  if (act.type == "LEAKY_RELU")
-    da = 0.01;
-  else if (act.type == "ELU" || act.type == "THRESHOLDED_RELU" || act.type == "CELU" ||
-           act.type == "SWISH")
-    da = 1.0;
-  else if (act.type == "SHRINK")
-    da = 0.5;
-  else if (act.type == "HARD_SIGMOID")
-    da = 0.2, db = 0.5;
-  else if (act.type == "HARD_SWISH")
-    da = 1.0 / 6, db = 0.5;
-  else if (act.type == "CLIP")
-    da = -std::numeric_limits<double>::infinity(), db = std::numeric_limits<double>::infinity();
-  else if (act.type == "SELU")
-    da = 1.67326319217681884765625, db = 1.05070102214813232421875;
-  act.alpha = a.f(alphaKey, da);
-  act.beta = a.f(betaKey, db);
+  // The defaults are the activation table's (the kernels' too).
+  const ActivationInfo* info = findActivation(act.type);
+  act.alpha = a.f(alphaKey, info ? info->alpha : 0.0);
+  act.beta = a.f(betaKey, info ? info->beta : 0.0);
   return act;
 }
 
-// Applies the activation in place; false for an unknown type.
+// Applies the activation in place; false for an unknown type (not evaluated on the host).
 bool applyAct(const Act& a, double& x) {
   const std::string& t = a.type;
   if (t.empty()) return true;

@@ -11,32 +11,21 @@
 // of one output row. Weights are pre-packed by the host as [G][Kg/KB][Cg][kh][kw][KB] (zero
 // padded) so the KB weights of one tap are one vector load; the PB inputs of one tap are one
 // vector load when stride is 1 and the row segment is inside the image.
-#ifndef CONV_KB
-#define CONV_KB 16
-#endif
-#ifndef CONV_PB
-#define CONV_PB 8
-#endif
+// (Defaults of CONV_KB, CONV_PB: window.clh.)
 
 __kernel void conv_direct(__global const st_t* x, __global const float* wp,
                           __global const float* bp, __global const st_t* res, __global st_t* y,
                           int N, int C, int H, int W, int K, int OH, int OW, int G, int kh, int kw,
                           int sh, int sw, int dh, int dw, int pt, int pl, int has_res, float alpha,
                           float beta) {
-  const int nowb = (OW + CONV_PB - 1) / CONV_PB;
-  const int pix = get_global_id(0);
-  const int oh = pix / nowb;
-  const int ow0 = (pix - oh * nowb) * CONV_PB;
-  const int Cg = C / G, Kg = K / G;
-  const int nkb = (Kg + CONV_KB - 1) / CONV_KB;
-  const int gk = get_global_id(1);  // g * nkb + kblk
-  const int n = get_global_id(2);
-  if (oh >= OH || gk >= G * nkb || n >= N) return;
-  const int g = gk / nkb, kblk = gk - g * nkb;
+  ConvBlock blk;
+  if (!conv_block(N, C, K, G, OH, OW, sh, sw, pt, pl, CONV_KB, CONV_PB, &blk)) return;
+  const int oh = blk.oh, ow0 = blk.ow0, g = blk.g, kblk = blk.kblk, gk = blk.gk, n = blk.n;
+  const int Cg = blk.Cg, Kg = blk.Kg;
 
   const __global st_t* xb = x + ((size_t)n * C + (size_t)g * Cg) * H * W;
   const __global float* wb = wp + (size_t)gk * Cg * kh * kw * CONV_KB;
-  const int ih0 = oh * sh - pt, iw0 = ow0 * sw - pl;
+  const int ih0 = blk.ih0, iw0 = blk.iw0;
   const bool vec_w = sw == 1 && iw0 >= 0 && iw0 + (kw - 1) * dw + CONV_PB <= W;
 
   float16 acc[CONV_PB];
@@ -89,17 +78,13 @@ __kernel void conv_depthwise(__global const st_t* x, __global const float* w,
                              __global st_t* y, int N, int C, int H, int W, int OH, int OW, int kh,
                              int kw, int sh, int sw, int dh, int dw, int pt, int pl, int has_res,
                              float alpha, float beta) {
-  const int nowb = (OW + CONV_PB - 1) / CONV_PB;
-  const int pix = get_global_id(0);
-  const int oh = pix / nowb;
-  const int ow0 = (pix - oh * nowb) * CONV_PB;
-  const int c = get_global_id(1);
-  const int n = get_global_id(2);
-  if (oh >= OH || c >= C || n >= N) return;
+  ConvBlock blk;
+  if (!conv_block(N, C, C, C, OH, OW, sh, sw, pt, pl, 1, CONV_PB, &blk)) return;
+  const int oh = blk.oh, ow0 = blk.ow0, c = blk.g, n = blk.n;
 
   const __global st_t* xc = x + ((size_t)n * C + c) * H * W;
   const __global float* wc = w + (size_t)c * kh * kw;
-  const int ih0 = oh * sh - pt, iw0 = ow0 * sw - pl;
+  const int ih0 = blk.ih0, iw0 = blk.iw0;
   const bool vec_w = sw == 1 && iw0 >= 0 && iw0 + (kw - 1) * dw + CONV_PB <= W;
   float8 acc = (float8)(0.0f);
   for (int r = 0; r < kh; ++r) {

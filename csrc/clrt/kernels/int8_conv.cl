@@ -9,15 +9,7 @@
 // 1040 such products add up in float with no rounding at all. The direct and depthwise kernels
 // (the CPU's fast path: float FMAs are its widest multiply-add) accumulate at most EXACT_TAPS
 // products in float, then move the sum into an int32 accumulator: the result is the int32 sum.
-#ifndef EXACT_TAPS
-#define EXACT_TAPS 1024
-#endif
-
-DEFINE_ACT(apply_act8, float8)
-DEFINE_ACT(apply_act16, float16)
-
-DEFINE_VEC_IO(8)  // load8_any / store8_any (storage_io.clh)
-DEFINE_VEC_IO(16)
+// (EXACT_TAPS: int8_tile.clh.)
 
 // Eight consecutive int8 values of image row xr at columns iw..iw+7 as floats, zeros outside
 // [0, W). A row of 8+ columns is read with one load, shifted into place when the eight columns
@@ -43,12 +35,7 @@ __attribute__((always_inline)) inline float8 row8(const __global char* xr, int i
 // floats, packed by the host as [G][Kg/KB][Cg][kh][kw][KB] (zero padded); mult and bias are
 // packed [G][Kg/KB][KB] alike. `cchunk` channels (cchunk * kh * kw <= EXACT_TAPS) are summed in
 // float between moves into the int32 accumulators.
-#ifndef CONV_KB
-#define CONV_KB 16
-#endif
-#ifndef CONV_PB
-#define CONV_PB 8
-#endif
+// (Defaults of CONV_KB, CONV_PB: window.clh.)
 
 __kernel void conv_i8_direct(__global const char* x, __global const float* wp,
                              __global const float* mp, __global const float* bp,
@@ -56,20 +43,14 @@ __kernel void conv_i8_direct(__global const char* x, __global const float* wp,
                              int W, int K, int OH, int OW, int G, int kh, int kw, int sh, int sw,
                              int dh, int dw, int pt, int pl, int cchunk, int res_dt,
                              float res_scale, int out_dt, float out_inv, float alpha, float beta) {
-  const int nowb = (OW + CONV_PB - 1) / CONV_PB;
-  const int pix = get_global_id(0);
-  const int oh = pix / nowb;
-  const int ow0 = (pix - oh * nowb) * CONV_PB;
-  const int Cg = C / G, Kg = K / G;
-  const int nkb = (Kg + CONV_KB - 1) / CONV_KB;
-  const int gk = get_global_id(1);  // g * nkb + kblk
-  const int n = get_global_id(2);
-  if (oh >= OH || gk >= G * nkb || n >= N) return;
-  const int g = gk / nkb, kblk = gk - g * nkb;
+  ConvBlock blk;
+  if (!conv_block(N, C, K, G, OH, OW, sh, sw, pt, pl, CONV_KB, CONV_PB, &blk)) return;
+  const int oh = blk.oh, ow0 = blk.ow0, g = blk.g, kblk = blk.kblk, gk = blk.gk, n = blk.n;
+  const int Cg = blk.Cg, Kg = blk.Kg;
 
   const __global char* xb = x + ((size_t)n * C + (size_t)g * Cg) * H * W;
   const __global float* wb = wp + (size_t)gk * Cg * kh * kw * CONV_KB;
-  const int ih0 = oh * sh - pt, iw0 = ow0 * sw - pl;
+  const int ih0 = blk.ih0, iw0 = blk.iw0;
 
   int16 acc[CONV_PB];
 #pragma unroll
@@ -113,11 +94,8 @@ __kernel void conv_i8_direct(__global const char* x, __global const float* wp,
   const int nk = min(CONV_KB, Kg - kblk * CONV_KB), nj = min(CONV_PB, OW - ow0);
   const size_t cs = (size_t)OH * OW;
   const size_t o0 = (((size_t)n * K + (size_t)g * Kg + kblk * CONV_KB) * OH + oh) * OW + ow0;
-  for (int j = 0; j < nj; ++j) {
-    float16 v = fma(convert_float16(acc[j]), m16, b16);
-    if (res_dt >= 0) v += load16_any(res, o0 + j, cs, nk, res_dt, res_scale);
-    store16_any(y, o0 + j, cs, nk, apply_act16(v, alpha, beta), out_dt, out_inv);
-  }
+  store_i8_block(acc, nj, nk, o0, cs, m16, b16, res, res_dt, res_scale, y, out_dt, out_inv, alpha,
+                 beta);
 }
 
 // Depthwise conv (group == C == K): each work-item computes CONV_PB output columns of one
@@ -129,17 +107,13 @@ __kernel void conv_i8_depthwise(__global const char* x, __global const float* w,
                                 int W, int OH, int OW, int kh, int kw, int sh, int sw, int dh,
                                 int dw, int pt, int pl, int res_dt, float res_scale, int out_dt,
                                 float out_inv, float alpha, float beta) {
-  const int nowb = (OW + CONV_PB - 1) / CONV_PB;
-  const int pix = get_global_id(0);
-  const int oh = pix / nowb;
-  const int ow0 = (pix - oh * nowb) * CONV_PB;
-  const int c = get_global_id(1);
-  const int n = get_global_id(2);
-  if (oh >= OH || c >= C || n >= N) return;
+  ConvBlock blk;
+  if (!conv_block(N, C, C, C, OH, OW, sh, sw, pt, pl, 1, CONV_PB, &blk)) return;
+  const int oh = blk.oh, ow0 = blk.ow0, c = blk.g, n = blk.n;
 
   const __global char* xc = x + ((size_t)n * C + c) * H * W;
   const __global float* wc = w + (size_t)c * kh * kw;
-  const int ih0 = oh * sh - pt, iw0 = ow0 * sw - pl;
+  const int ih0 = blk.ih0, iw0 = blk.iw0;
   float8 f = (float8)(0.0f);
   for (int r = 0; r < kh; ++r) {
     const int ih = ih0 + r * dh;
@@ -173,23 +147,12 @@ __kernel void conv_i8_depthwise(__global const char* x, __global const float* w,
 
 // ---- Implicit GEMM: out[k][p] = sum_r W[k][r] * X[r][p] per group, r over (c, kr, ks) taps,
 // p over the N * OH * OW output pixels. ----
-// A GEMM_WG x GEMM_WG work-group computes GEMM_TM channels x GEMM_TN pixels; each work-item
+// A GEMM_WG x GEMM_WG work-group computes I8_TM channels x I8_TN pixels; each work-item
 // GEMM_R x GEMM_R outputs (channels ty + GEMM_WG*i, pixels tx + GEMM_WG*j: conflict-free local
 // reads, coalesced stores). Each step stages GEMM_TQ quads (4 consecutive taps packed in an int,
 // byte e = tap 4q+e) of weights and gathered inputs in local memory.
-#ifndef GEMM_WG
-#define GEMM_WG 16
-#endif
-#ifndef GEMM_R
-#define GEMM_R 4
-#endif
-#define GEMM_TM (GEMM_WG * GEMM_R)
-#define GEMM_TN (GEMM_WG * GEMM_R)
-#ifndef GEMM_TQ
-#define GEMM_TQ 8
-#endif
-
-// wq: [G][Rq][Kgp] quads (Rq = taps padded to GEMM_TQ quads / 4, Kgp = Kg padded to GEMM_TM),
+// (Tile sizes: int8_tile.clh.)
+// wq: [G][Rq][Kgp] quads (Rq = taps padded to GEMM_TQ quads / 4, Kgp = Kg padded to I8_TM),
 // zero padded. taps: [Rq * 4] int4 {c, kr * dh, ks * dw, valid}. mult/bias: [K].
 __kernel __attribute__((reqd_work_group_size(GEMM_WG, GEMM_WG, 1))) void conv_i8_gemm(
     __global const char* x, __global const int* wq, __global const int4* taps,
@@ -197,17 +160,17 @@ __kernel __attribute__((reqd_work_group_size(GEMM_WG, GEMM_WG, 1))) void conv_i8
     __global void* y, int N, int C, int H, int W, int K, int OH, int OW, int G, int Kgp, int Rq,
     int sh, int sw, int pt, int pl, int res_dt, float res_scale, int out_dt, float out_inv,
     float alpha, float beta) {
-  __local int Ws[GEMM_TQ][GEMM_TM];
-  __local int Xs[GEMM_TQ][GEMM_TN];
+  __local int Ws[GEMM_TQ][I8_TM];
+  __local int Xs[GEMM_TQ][I8_TN];
   const int tx = get_local_id(0), ty = get_local_id(1);
   const int lid = ty * GEMM_WG + tx;
-  const int p0 = get_group_id(0) * GEMM_TN, k0 = get_group_id(1) * GEMM_TM;
+  const int p0 = get_group_id(0) * I8_TN, k0 = get_group_id(1) * I8_TM;
   const int g = get_group_id(2);
   const int Cg = C / G, Kg = K / G;
   const int OHW = OH * OW, NP = N * OHW;
 
   // The pixel this work-item gathers (the same one at every step).
-  const int gp = lid % GEMM_TN, gq = lid / GEMM_TN;  // gq < GEMM_WG*GEMM_WG / GEMM_TN
+  const int gp = lid % I8_TN, gq = lid / I8_TN;  // gq < GEMM_WG*GEMM_WG / I8_TN
   const int pix = p0 + gp;
   const bool pix_ok = pix < NP;
   const int pn = pix_ok ? pix / OHW : 0;
@@ -218,15 +181,11 @@ __kernel __attribute__((reqd_work_group_size(GEMM_WG, GEMM_WG, 1))) void conv_i8
   const __global int* wg = wq + (size_t)g * Rq * Kgp;
 
   int acc[GEMM_R][GEMM_R];
-  for (int i = 0; i < GEMM_R; ++i)
-    for (int j = 0; j < GEMM_R; ++j) acc[i][j] = 0;
+  I8_TILE_ZERO(acc);
 
   for (int q0 = 0; q0 < Rq; q0 += GEMM_TQ) {
-    for (int l = lid; l < GEMM_TQ * GEMM_TM; l += GEMM_WG * GEMM_WG) {
-      const int q = l / GEMM_TM, m = l - q * GEMM_TM;
-      Ws[q][m] = wg[(size_t)(q0 + q) * Kgp + k0 + m];
-    }
-    for (int q = gq; q < GEMM_TQ; q += GEMM_WG * GEMM_WG / GEMM_TN) {
+    I8_TILE_STAGE_W(Ws, wg, q0, Kgp, k0, lid);
+    for (int q = gq; q < GEMM_TQ; q += GEMM_WG * GEMM_WG / I8_TN) {
       uint packed = 0;
       for (int e = 0; e < 4; ++e) {
         const int4 t = taps[(q0 + q) * 4 + e];
@@ -238,15 +197,7 @@ __kernel __attribute__((reqd_work_group_size(GEMM_WG, GEMM_WG, 1))) void conv_i8
       }
       Xs[q][gp] = (int)packed;
     }
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int q = 0; q < GEMM_TQ; ++q) {
-      int a[GEMM_R], b[GEMM_R];
-      for (int i = 0; i < GEMM_R; ++i) a[i] = Ws[q][ty + GEMM_WG * i];
-      for (int j = 0; j < GEMM_R; ++j) b[j] = Xs[q][tx + GEMM_WG * j];
-      for (int i = 0; i < GEMM_R; ++i)
-        for (int j = 0; j < GEMM_R; ++j) acc[i][j] = dot4(b[j], a[i], acc[i][j]);
-    }
-    barrier(CLK_LOCAL_MEM_FENCE);
+    I8_TILE_MAC(Ws, Xs, tx, ty, acc);
   }
 
   for (int i = 0; i < GEMM_R; ++i) {

@@ -7,15 +7,7 @@
 // Exact integer sums from float FMAs: int8 x int8 products are integers of magnitude <= 16129
 // and floats hold every integer up to 2^24, so EXACT_TAPS products add up in float exactly
 // before moving into an int32 accumulator.
-#ifndef EXACT_TAPS
-#define EXACT_TAPS 1024
-#endif
-
-DEFINE_ACT(apply_act8, float8)
-DEFINE_ACT(apply_act16, float16)
-
-DEFINE_VEC_IO(8)  // load8_any / store8_any (storage_io.clh)
-DEFINE_VEC_IO(16)
+// (EXACT_TAPS: int8_tile.clh.)
 
 // The element offset of A(row, k): a_row + k * a_sk.
 inline int a_row_offset(int row, int M, int K, int ta) {
@@ -53,51 +45,36 @@ __kernel void gemm_i8_rows(__global const char* A, __global const float* wf,
   store16_any(y, o, 1, nn, apply_act16(v, alpha, beta), out_dt, out_inv);
 }
 
-// Tiled GEMM (as int8_conv.cl's conv_i8_gemm): a GEMM_WG x GEMM_WG work-group computes GEMM_TM
-// columns x GEMM_TN rows, each work-item GEMM_R x GEMM_R of them; each step stages GEMM_TQ quads
+// Tiled GEMM (as int8_conv.cl's conv_i8_gemm): a GEMM_WG x GEMM_WG work-group computes I8_TM
+// columns x I8_TN rows, each work-item GEMM_R x GEMM_R of them; each step stages GEMM_TQ quads
 // (4 consecutive k packed in an int, byte e = k 4q+e) of weights and A in local memory.
-#ifndef GEMM_WG
-#define GEMM_WG 16
-#endif
-#ifndef GEMM_R
-#define GEMM_R 4
-#endif
-#define GEMM_TM (GEMM_WG * GEMM_R)
-#define GEMM_TN (GEMM_WG * GEMM_R)
-#ifndef GEMM_TQ
-#define GEMM_TQ 8
-#endif
-
-// wq: [Kq][Np] quads (Kq = K padded to GEMM_TQ quads / 4, Np = N padded to GEMM_TM), zero
+// (Tile sizes: int8_tile.clh.)
+// wq: [Kq][Np] quads (Kq = K padded to GEMM_TQ quads / 4, Np = N padded to I8_TM), zero
 // padded.
 __kernel __attribute__((reqd_work_group_size(GEMM_WG, GEMM_WG, 1))) void gemm_i8_tiled(
     __global const char* A, __global const int* wq, __global const float* mult,
     __global const float* bias, __global const void* res, __global void* y, int rows, int M,
     int N, int K, int Np, int Kq, int ta, int res_dt, float res_scale, int out_dt, float out_inv,
     float alpha, float beta) {
-  __local int Ws[GEMM_TQ][GEMM_TM];
-  __local int As[GEMM_TQ][GEMM_TN];
+  __local int Ws[GEMM_TQ][I8_TM];
+  __local int As[GEMM_TQ][I8_TN];
   const int tx = get_local_id(0), ty = get_local_id(1);
   const int lid = ty * GEMM_WG + tx;
-  const int r0 = get_group_id(0) * GEMM_TN, n0 = get_group_id(1) * GEMM_TM;
+  const int r0 = get_group_id(0) * I8_TN, n0 = get_group_id(1) * I8_TM;
 
   // The row this work-item gathers (the same one at every step).
-  const int gr = lid % GEMM_TN, gq = lid / GEMM_TN;
+  const int gr = lid % I8_TN, gq = lid / I8_TN;
   const int row = r0 + gr;
   const bool row_ok = row < rows;
   const __global char* Ar = A + (row_ok ? a_row_offset(row, M, K, ta) : 0);
   const int a_sk = ta ? M : 1;
 
   int acc[GEMM_R][GEMM_R];
-  for (int i = 0; i < GEMM_R; ++i)
-    for (int j = 0; j < GEMM_R; ++j) acc[i][j] = 0;
+  I8_TILE_ZERO(acc);
 
   for (int q0 = 0; q0 < Kq; q0 += GEMM_TQ) {
-    for (int l = lid; l < GEMM_TQ * GEMM_TM; l += GEMM_WG * GEMM_WG) {
-      const int q = l / GEMM_TM, m = l - q * GEMM_TM;
-      Ws[q][m] = wq[(size_t)(q0 + q) * Np + n0 + m];
-    }
-    for (int q = gq; q < GEMM_TQ; q += GEMM_WG * GEMM_WG / GEMM_TN) {
+    I8_TILE_STAGE_W(Ws, wq, q0, Np, n0, lid);
+    for (int q = gq; q < GEMM_TQ; q += GEMM_WG * GEMM_WG / I8_TN) {
       const int k = (q0 + q) * 4;
       uint packed = 0;
       if (row_ok && ta == 0 && k + 3 < K) {
@@ -108,15 +85,7 @@ __kernel __attribute__((reqd_work_group_size(GEMM_WG, GEMM_WG, 1))) void gemm_i8
       }
       As[q][gr] = (int)packed;
     }
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int q = 0; q < GEMM_TQ; ++q) {
-      int w[GEMM_R], a[GEMM_R];
-      for (int i = 0; i < GEMM_R; ++i) w[i] = Ws[q][ty + GEMM_WG * i];
-      for (int j = 0; j < GEMM_R; ++j) a[j] = As[q][tx + GEMM_WG * j];
-      for (int i = 0; i < GEMM_R; ++i)
-        for (int j = 0; j < GEMM_R; ++j) acc[i][j] = dot4(a[j], w[i], acc[i][j]);
-    }
-    barrier(CLK_LOCAL_MEM_FENCE);
+    I8_TILE_MAC(Ws, As, tx, ty, acc);
   }
 
   for (int i = 0; i < GEMM_R; ++i) {

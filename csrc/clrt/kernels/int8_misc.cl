@@ -63,9 +63,6 @@ __kernel void gpool_i8_loop(__global const char* x, __global void* y, int NC, in
 }
 
 // Global pooling, one work-group of GPOOL_WG work-items per (n, c) (large HW on GPUs).
-#ifndef GPOOL_WG
-#define GPOOL_WG 128
-#endif
 __kernel __attribute__((reqd_work_group_size(GPOOL_WG, 1, 1))) void gpool_i8_reduce(
     __global const char* x, __global void* y, int NC, int HW, int is_max, float s_in, int out_dt,
     float out_inv) {
@@ -84,14 +81,7 @@ __kernel __attribute__((reqd_work_group_size(GPOOL_WG, 1, 1))) void gpool_i8_red
   }
   lm[t] = m;
   ls[t] = s;
-  barrier(CLK_LOCAL_MEM_FENCE);
-  for (int step = GPOOL_WG / 2; step > 0; step >>= 1) {
-    if (t < step) {
-      lm[t] = max(lm[t], lm[t + step]);
-      ls[t] += ls[t + step];
-    }
-    barrier(CLK_LOCAL_MEM_FENCE);
-  }
+  GPOOL_TREE(lm, ls, t, max);
   if (t == 0 && nc < NC) store_any(y, nc, pooled(lm[0], ls[0], HW, is_max, s_in), out_dt, out_inv);
 }
 

@@ -6,27 +6,14 @@
 // [-pl, W + pr) but outside the input; taps past the padded end (ceil mode) count for neither
 // divisor. MAX ignores padding; a window with no input tap yields -FLT_MAX (onnxruntime's
 // lowest()). type: 0 AVERAGE, 1 MAX, 2 LP ((sum |x|^p)^(1/p) over the input taps).
-typedef struct {
-  int in[3];
-  int out[3];
-  int k[3];
-  int s[3];
-  int d[3];
-  int pb[3];  // begin pads
-  int pe[3];  // end pads
-} PoolPack;
-
-__kernel void pool3d(__global const st_t* x, __global st_t* y, int n, PoolPack g, int type,
+// g: the window (WinPack, window.clh).
+__kernel void pool3d(__global const st_t* x, __global st_t* y, int n, WinPack g, int type,
                      int count_include_pad, float p) {
   const int gid = get_global_id(0);
   if (gid >= n) return;
-  int r = gid;
-  const int ow = r % g.out[2];
-  r /= g.out[2];
-  const int oh = r % g.out[1];
-  r /= g.out[1];
-  const int od = r % g.out[0];
-  const int nc = r / g.out[0];
+  int o[3];
+  const int nc = win_out_index(gid, &g, o);
+  const int od = o[0], oh = o[1], ow = o[2];
   const int D = g.in[0], H = g.in[1], W = g.in[2];
   const __global st_t* xc = x + (size_t)nc * D * H * W;
   const int ds = od * g.s[0] - g.pb[0], hs = oh * g.s[1] - g.pb[1], ws = ow * g.s[2] - g.pb[2];
@@ -82,9 +69,6 @@ __kernel void global_pool_loop(__global const st_t* x, __global st_t* y, int NC,
 
 // Global pooling, one work-group of GPOOL_WG work-items per (n, c): a tree reduction in local
 // memory, for large HW on GPUs. Launch with local size GPOOL_WG and global NC * GPOOL_WG.
-#ifndef GPOOL_WG
-#define GPOOL_WG 128
-#endif
 __kernel __attribute__((reqd_work_group_size(GPOOL_WG, 1, 1))) void global_pool_reduce(
     __global const st_t* x, __global st_t* y, int NC, int HW, int is_max) {
   __local float lm[GPOOL_WG];
@@ -102,13 +86,6 @@ __kernel __attribute__((reqd_work_group_size(GPOOL_WG, 1, 1))) void global_pool_
   }
   lm[t] = m;
   ls[t] = s;
-  barrier(CLK_LOCAL_MEM_FENCE);
-  for (int step = GPOOL_WG / 2; step > 0; step >>= 1) {
-    if (t < step) {
-      lm[t] = fmax(lm[t], lm[t + step]);
-      ls[t] += ls[t + step];
-    }
-    barrier(CLK_LOCAL_MEM_FENCE);
-  }
+  GPOOL_TREE(lm, ls, t, fmax);
   if (t == 0 && nc < NC) ST(y, nc, is_max ? lm[0] : (HW > 0 ? ls[0] / (float)HW : 0.0f));
 }

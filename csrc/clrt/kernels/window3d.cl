@@ -2,15 +2,7 @@
 // (ONNX ConvTranspose) over 1 to 3 spatial dims, lower ranks read as D = H = 1. One work-item
 // per output element. x [N, C, D, H, W] in the layer's storage; weights and arithmetic float.
 
-// Same layout as WinPack in tactics/window3d.cc: {D, H, W} entries per field.
-typedef struct {
-  int in[3];
-  int out[3];
-  int k[3];
-  int s[3];
-  int d[3];
-  int p[3];  // begin pads
-} WinPack;
+// g: the window (WinPack, window.clh; its end pads are unused here).
 
 // w [K, C/G, kd, kh, kw]; y = act(conv + bias + residual) as conv.cl's epilogue.
 __kernel void conv3d_direct(__global const st_t* x, __global const float* w,
@@ -19,13 +11,9 @@ __kernel void conv3d_direct(__global const st_t* x, __global const float* w,
                             float alpha, float beta, WinPack g) {
   const int gid = get_global_id(0);
   if (gid >= n) return;
-  int r = gid;
-  const int ow = r % g.out[2];
-  r /= g.out[2];
-  const int oh = r % g.out[1];
-  r /= g.out[1];
-  const int od = r % g.out[0];
-  r /= g.out[0];
+  int o[3];
+  const int r = win_out_index(gid, &g, o);
+  const int od = o[0], oh = o[1], ow = o[2];
   const int k = r % K;
   const int b = r / K;
   const int Cg = C / G, grp = k / (K / G);
@@ -36,13 +24,13 @@ __kernel void conv3d_direct(__global const st_t* x, __global const float* w,
     const __global st_t* xc = x + (size_t)(b * C + grp * Cg + ci) * isz;
     const __global float* wc = w + (size_t)(k * Cg + ci) * ksz;
     for (int a = 0; a < g.k[0]; ++a) {
-      const int id = od * g.s[0] - g.p[0] + a * g.d[0];
+      const int id = od * g.s[0] - g.pb[0] + a * g.d[0];
       if (id < 0 || id >= g.in[0]) continue;
       for (int e = 0; e < g.k[1]; ++e) {
-        const int ih = oh * g.s[1] - g.p[1] + e * g.d[1];
+        const int ih = oh * g.s[1] - g.pb[1] + e * g.d[1];
         if (ih < 0 || ih >= g.in[1]) continue;
         for (int c = 0; c < g.k[2]; ++c) {
-          const int iw = ow * g.s[2] - g.p[2] + c * g.d[2];
+          const int iw = ow * g.s[2] - g.pb[2] + c * g.d[2];
           if (iw < 0 || iw >= g.in[2]) continue;
           acc += LD(xc, (id * g.in[1] + ih) * g.in[2] + iw) * wc[(a * g.k[1] + e) * g.k[2] + c];
         }
@@ -59,13 +47,9 @@ __kernel void deconv3d_direct(__global const st_t* x, __global const float* w,
                               int G, WinPack g) {
   const int gid = get_global_id(0);
   if (gid >= n) return;
-  int r = gid;
-  const int ow = r % g.out[2];
-  r /= g.out[2];
-  const int oh = r % g.out[1];
-  r /= g.out[1];
-  const int od = r % g.out[0];
-  r /= g.out[0];
+  int o[3];
+  const int r = win_out_index(gid, &g, o);
+  const int od = o[0], oh = o[1], ow = o[2];
   const int k = r % K;
   const int b = r / K;
   const int Kg = K / G, Cg = C / G;
@@ -74,15 +58,15 @@ __kernel void deconv3d_direct(__global const st_t* x, __global const float* w,
   const int isz = g.in[0] * g.in[1] * g.in[2];
   float acc = bias[k];
   for (int a = 0; a < g.k[0]; ++a) {
-    const int td = od + g.p[0] - a * g.d[0];
+    const int td = od + g.pb[0] - a * g.d[0];
     if (td < 0 || td % g.s[0] != 0 || td / g.s[0] >= g.in[0]) continue;
     const int id = td / g.s[0];
     for (int e = 0; e < g.k[1]; ++e) {
-      const int th = oh + g.p[1] - e * g.d[1];
+      const int th = oh + g.pb[1] - e * g.d[1];
       if (th < 0 || th % g.s[1] != 0 || th / g.s[1] >= g.in[1]) continue;
       const int ih = th / g.s[1];
       for (int c = 0; c < g.k[2]; ++c) {
-        const int tw = ow + g.p[2] - c * g.d[2];
+        const int tw = ow + g.pb[2] - c * g.d[2];
         if (tw < 0 || tw % g.s[2] != 0 || tw / g.s[2] >= g.in[2]) continue;
         const int xi = (id * g.in[1] + ih) * g.in[2] + tw / g.s[2];
         const int wi = (a * g.k[1] + e) * g.k[2] + c;

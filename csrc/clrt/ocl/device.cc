@@ -251,6 +251,26 @@ cl_command_queue Device::createQueue() const {
   return q;
 }
 
+void Device::attachQueue(cl_command_queue q) {
+  std::lock_guard<std::mutex> lock(queues_mu_);
+  attached_.push_back(q);
+}
+
+void Device::detachQueue(cl_command_queue q) {
+  std::lock_guard<std::mutex> lock(queues_mu_);
+  attached_.erase(std::remove(attached_.begin(), attached_.end(), q), attached_.end());
+}
+
+cl_int Device::finishAll() {
+  std::lock_guard<std::mutex> lock(queues_mu_);
+  cl_int err = clFinish(queue_);
+  for (cl_command_queue q : attached_) {
+    const cl_int e = clFinish(q);
+    if (err == CL_SUCCESS) err = e;
+  }
+  return err;
+}
+
 cl_mem Device::alloc(size_t bytes) const {
   CLRT_CHECK(bytes <= info_.max_alloc, kDevice, "cannot allocate ", bytes, " bytes on ", info_.name,
              ": the device's largest allocation is ", info_.max_alloc, " bytes");

@@ -58,6 +58,13 @@ class Device {
   cl_device_id id() const { return dev_; }
   cl_command_queue queue() const { return queue_; }  // the device's default queue
   cl_command_queue createQueue() const;              // a new profiling in-order queue
+  // The queues of execution contexts (one each, so contexts on two threads overlap). Work
+  // outside every context (memcpy_htod/dtoh, Stream.synchronize) is ordered after theirs by
+  // finishAll(): it waits for the default queue and every attached one, and returns the first
+  // clFinish error (CL_SUCCESS when none).
+  void attachQueue(cl_command_queue q);
+  void detachQueue(cl_command_queue q);
+  cl_int finishAll();
 
   // Buffers. alloc throws kDevice on failure (naming the size).
   cl_mem alloc(size_t bytes) const;
@@ -92,6 +99,8 @@ class Device {
   // from an engine file's binary (never handed to a build or to an engine without that binary).
   std::map<std::string, cl_program> programs_;
   int compile_count_ = 0;
+  std::mutex queues_mu_;  // held while finishAll() waits, so a queue is not released meanwhile
+  std::vector<cl_command_queue> attached_;
 };
 
 // While alive on a thread, records the keys of every program that thread asks for, so the

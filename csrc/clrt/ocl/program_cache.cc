@@ -115,8 +115,8 @@ void ProgramRecorder::add(const std::string& key) {
 namespace {
 
 // The parts of the kernel prelude after the generated code defines, in order (prelude.clh).
-constexpr const char* kPreludeParts[] = {"prelude.clh", "activation.clh", "storage_io.clh",
-                                         "run_errors.clh"};
+constexpr const char* kPreludeParts[] = {"prelude.clh",    "activation.clh", "storage_io.clh",
+                                         "run_errors.clh", "window.clh",     "int8_tile.clh"};
 
 const std::string& embedded(const std::string& file) {
   const auto& t = embeddedKernels();

@@ -391,7 +391,7 @@ void bindContextExecution(py::class_<Context>& cls) {
             return true;
           },
           py::arg("stream_handle") = 0,
-          "Enqueues on the device queue; memcpy_dtoh and Stream.synchronize() wait for it.")
+          "Enqueues on the context's queue; memcpy_dtoh and Stream.synchronize() wait for it.")
       .def(
           "execute_async_v2",
           [](Context& c, const py::sequence& bindings, uintptr_t) {

@@ -106,22 +106,22 @@ void bindMemory(py::module_& m) {
       "memcpy_dtoh_async",
       [](const py::object& d, const py::object& s, const py::object&) { dtoh(d, s); },
       py::arg("dest"), py::arg("src"), py::arg("stream") = py::none(),
-      "Same as memcpy_dtoh; it waits for work enqueued before it on the device queue.");
+      "Same as memcpy_dtoh; it waits for work enqueued before it on every context's queue.");
 
   struct Stream {};
-  py::class_<Stream>(m, "Stream", "pycuda's Stream: clrt runs everything on the device's queue.")
+  py::class_<Stream>(m, "Stream", "pycuda's Stream: synchronize() waits for every context's queue.")
       .def(py::init<>())
       .def_property_readonly("handle", [](const Stream&) { return 0; })
       .def("synchronize",
            [](const Stream&) {
              auto dev = ocl::Device::getDefault();
              py::gil_scoped_release release;
-             ocl::check(clFinish(dev->queue()), "clFinish");
+             ocl::check(dev->finishAll(), "clFinish");
            })
       .def("is_done", [](const Stream&) {
         auto dev = ocl::Device::getDefault();
         py::gil_scoped_release release;
-        ocl::check(clFinish(dev->queue()), "clFinish");
+        ocl::check(dev->finishAll(), "clFinish");
         return true;
       });
 }

@@ -81,12 +81,15 @@ std::pair<std::shared_ptr<ocl::Device>, cl_mem> checkedCopyTarget(uintptr_t ptr,
 
 void memcpyHtoD(uintptr_t dst, const void* src, size_t bytes) {
   auto [dev, m] = checkedCopyTarget(dst, bytes, "memcpy_htod");
+  // Runs enqueued on the contexts' queues may still read or write it.
+  ocl::check(dev->finishAll(), "clFinish");
   dev->write(dev->queue(), m, 0, bytes, src, true);
 }
 
 void memcpyDtoH(void* dst, uintptr_t src, size_t bytes) {
   auto [dev, m] = checkedCopyTarget(src, bytes, "memcpy_dtoh");
-  // The device's shared in-order queue also runs the contexts, so this read follows them.
+  // Runs enqueued on the contexts' queues (execute_async_v3) end first.
+  ocl::check(dev->finishAll(), "clFinish");
   dev->read(dev->queue(), m, 0, bytes, dst);
 }
 

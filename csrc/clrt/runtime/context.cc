@@ -11,10 +11,12 @@
 namespace clrt::runtime {
 
 ExecutionContext::ExecutionContext(std::shared_ptr<Engine> engine) : engine_(std::move(engine)) {
-  // The device's shared in-order queue: mem_alloc copies (memcpy_dtoh after execute_async_v3)
-  // are then ordered after the inference without an explicit stream.
-  queue_ = engine_->device().queue();
-  clRetainCommandQueue(queue_);
+  // A queue of its own, so contexts on two threads overlap; attached to the device, whose
+  // finishAll() orders mem_alloc copies (memcpy_dtoh after execute_async_v3) after it. Engine
+  // work went to the device's queue: done before this context's first layer.
+  queue_ = engine_->device().createQueue();
+  engine_->device().attachQueue(queue_);
+  ocl::check(clFinish(engine_->device().queue()), "clFinish (engine uploads)");
   for (int t : engine_->desc().net.inputs) {
     const auto& tensor = engine_->desc().net.tensors[t];
     if (isStatic(tensor.dims)) input_shapes_[tensor.name] = tensor.dims;
@@ -29,6 +31,7 @@ ExecutionContext::~ExecutionContext() {
   resolved_.reset();
   if (queue_) {
     clFinish(queue_);
+    engine_->device().detachQueue(queue_);
     clReleaseCommandQueue(queue_);
   }
 }

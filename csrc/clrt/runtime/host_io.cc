@@ -76,8 +76,9 @@ PinnedHost::~PinnedHost() {
     std::lock_guard<std::mutex> lock(g_pinned_mu);
     pinnedBlocks().erase(reinterpret_cast<uintptr_t>(ptr_));
   }
-  // Copies from or into the block may still be queued: they finish before it goes.
-  clFinish(dev_->queue());
+  // Copies from or into the block may still be queued (on any context's queue): they finish
+  // before it goes.
+  dev_->finishAll();
   clEnqueueUnmapMemObject(dev_->queue(), buf_.get(), ptr_, 0, nullptr, nullptr);
   clFinish(dev_->queue());
 }

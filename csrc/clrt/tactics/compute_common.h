@@ -36,20 +36,23 @@ struct Pads {
   int64_t t = 0, l = 0, b = 0, r = 0;
 };
 
+// {begin, end} pads of one axis under SAME_UPPER (`upper`: the extra pad goes at the end) or
+// SAME_LOWER, from the run's input and output sizes.
+inline std::pair<int64_t, int64_t> samePads(int64_t in, int64_t out, int64_t s, int64_t k,
+                                            int64_t d, bool upper) {
+  const int64_t total = std::max<int64_t>(0, (out - 1) * s + (k - 1) * d + 1 - in);
+  const int64_t begin = upper ? total / 2 : total - total / 2;
+  return {begin, total - begin};
+}
+
 // Pads for one run: explicit ones, or SAME_* computed from the runtime input and output sizes.
 inline Pads resolvePads(const Window2d& w, int64_t H, int64_t W, int64_t OH, int64_t OW) {
   if (w.auto_pad == "VALID") return {};
   if (w.auto_pad == "NOTSET") return {w.pads[0], w.pads[1], w.pads[2], w.pads[3]};
-  auto total = [](int64_t in, int64_t out, int64_t s, int64_t k, int64_t d) {
-    return std::max<int64_t>(0, (out - 1) * s + (k - 1) * d + 1 - in);
-  };
-  const int64_t th = total(H, OH, w.sh, w.kh, w.dh), tw = total(W, OW, w.sw, w.kw, w.dw);
-  const bool upper = w.auto_pad == "SAME_UPPER";  // the extra pad goes at the end
+  const bool upper = w.auto_pad == "SAME_UPPER";
   Pads p;
-  p.t = upper ? th / 2 : th - th / 2;
-  p.l = upper ? tw / 2 : tw - tw / 2;
-  p.b = th - p.t;
-  p.r = tw - p.l;
+  std::tie(p.t, p.b) = samePads(H, OH, w.sh, w.kh, w.dh, upper);
+  std::tie(p.l, p.r) = samePads(W, OW, w.sw, w.kw, w.dw, upper);
   return p;
 }
 
@@ -65,6 +68,62 @@ inline cl_int kint(int64_t v, const std::string& layer) {
   CLRT_CHECK(v >= 0 && v < INT_MAX, kUnsupported, "layer '", layer, "': size ", v,
              " exceeds the 2^31-1 the OpenCL kernels index");
   return static_cast<cl_int>(v);
+}
+
+// A window over [.., D, H, W]: same layout as WinPack in kernels/window.clh, {D, H, W} per
+// field, lower ranks padded in front.
+struct WinPack {
+  cl_int in[3] = {1, 1, 1};
+  cl_int out[3] = {1, 1, 1};
+  cl_int k[3] = {1, 1, 1};
+  cl_int s[3] = {1, 1, 1};
+  cl_int d[3] = {1, 1, 1};
+  cl_int pb[3] = {0, 0, 0};  // begin pads
+  cl_int pe[3] = {0, 0, 0};  // end pads
+};
+
+// Slot j of g: one axis of a run's window; pads pb, pe unless auto_pad (VALID, SAME_*) sets them.
+inline void setWinAxis(WinPack* g, size_t j, int64_t in, int64_t out, int64_t k, int64_t s,
+                       int64_t d, int64_t pb, int64_t pe, const std::string& auto_pad,
+                       const std::string& layer) {
+  if (auto_pad == "VALID") pb = pe = 0;
+  if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER")
+    std::tie(pb, pe) = samePads(in, out, s, k, d, auto_pad == "SAME_UPPER");
+  g->in[j] = kint(in, layer);
+  g->out[j] = kint(out, layer);
+  g->k[j] = kint(k, layer);
+  g->s[j] = kint(s, layer);
+  g->d[j] = kint(d, layer);
+  g->pb[j] = kint(pb, layer);
+  g->pe[j] = kint(pe, layer);
+}
+
+// A conv layer as the conv tactics read it (ir::ConvParams, the epilogue with its build option).
+struct ConvGeom {
+  std::string layer;
+  int64_t K = 0, Cg = 0, G = 1;
+  Window2d win;
+  Epilogue ep;
+  bool has_bias = false;
+};
+// False when ir::convParams refuses the layer.
+inline bool readConvGeom(const ir::Layer& l, ConvGeom* g) {
+  const std::optional<ir::ConvParams> p = ir::convParams(l);
+  if (!p) return false;
+  g->layer = l.name;
+  g->K = p->K, g->Cg = p->Cg, g->G = p->G;
+  g->win = p->win;
+  g->ep = Epilogue(p->ep);
+  g->has_bias = p->has_bias;
+  return true;
+}
+
+// A 1x1 window of stride 1 with no padding (every auto_pad mode gives none there): a GEMM
+// over the channels.
+inline bool isPlain1x1(const Window2d& w) {
+  const bool unpadded = w.auto_pad != "NOTSET" ||
+                        (w.pads[0] == 0 && w.pads[1] == 0 && w.pads[2] == 0 && w.pads[3] == 0);
+  return w.kh == 1 && w.kw == 1 && w.sh == 1 && w.sw == 1 && unpadded;
 }
 
 // The sizes of one convolution run from its input/output dims ([N,C,H,W], or [N,C,W] for a

@@ -20,26 +20,15 @@ constexpr int64_t kPB = 8;
 const std::string kTunables = str(" -DCONV_KB=", kKB, " -DCONV_PB=", kPB);
 
 // What a conv layer is, read once from its weights and attrs.
-struct ConvSpec {
-  std::string layer;
-  int64_t K = 0, Cg = 0, G = 1;
-  Window2d win;
-  Epilogue ep;
-  bool has_bias = false;
+struct ConvSpec : ConvGeom {
   DataType st = DataType::kFLOAT;  // activation storage: FLOAT, or HALF for an FP16 layer
 };
 
 // False when the layer is outside what every conv tactic handles (FP32/FP16, 1-D/2-D, known act).
 bool readSpec(const ir::Layer& l, ConvSpec* s) {
   const std::optional<DataType> st = floatStorage(l);
-  const std::optional<ir::ConvParams> p = ir::convParams(l);
-  if (!st || !p) return false;
+  if (!st || !readConvGeom(l, s)) return false;
   s->st = *st;
-  s->layer = l.name;
-  s->K = p->K, s->Cg = p->Cg, s->G = p->G;
-  s->win = p->win;
-  s->ep = Epilogue(p->ep);
-  s->has_bias = p->has_bias;
   return true;
 }
 
@@ -254,81 +243,62 @@ class GemmConv : public ConvKernelBase {
 // ---- tactics ----
 // Priorities (used when the builder does not time): the portable kernels first. On PoCL the
 // direct kernel runs 2-4x faster than im2col + CLBlast; on GPUs timing usually picks CLBlast.
+enum class Variant { kDirect, kDepthwise, kIm2col, k1x1 };
+
 class ConvTactic : public Tactic {
  public:
+  ConvTactic(const char* name, Variant v, int prio) : name_(name), v_(v), prio_(prio) {}
+  std::string name() const override { return name_; }
   ir::LayerKind kind() const override { return ir::LayerKind::kCONVOLUTION; }
-};
-
-class DirectConvTactic : public ConvTactic {
- public:
-  std::string name() const override { return "conv.direct"; }
   bool eligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
                 const ocl::DeviceInfo&) const override {
     ConvSpec s;
-    return convEligible(l, in, &s);
+    if (!convEligible(l, in, &s)) return false;
+    switch (v_) {
+      case Variant::kDirect:
+        return true;
+      case Variant::kDepthwise:
+        return s.Cg == 1 && s.K == s.G;
+      case Variant::kIm2col:
+        return s.G == 1 && s.st == DataType::kFLOAT;
+      case Variant::k1x1:
+        return s.G == 1 && s.st == DataType::kFLOAT && isPlain1x1(s.win);
+    }
+    return false;
   }
   std::unique_ptr<Kernel> instantiate(const ir::Layer& l, ocl::Device& dev) const override {
-    return std::make_unique<DirectConv>(l, dev);
-  }
-  int priority() const override { return 1; }
-  std::vector<DataType> precisions() const override { return {DataType::kFLOAT, DataType::kHALF}; }
-};
-
-class DepthwiseConvTactic : public ConvTactic {
- public:
-  std::string name() const override { return "conv.depthwise"; }
-  bool eligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
-                const ocl::DeviceInfo&) const override {
-    ConvSpec s;
-    return convEligible(l, in, &s) && s.Cg == 1 && s.K == s.G;
-  }
-  std::unique_ptr<Kernel> instantiate(const ir::Layer& l, ocl::Device& dev) const override {
-    return std::make_unique<DepthwiseConv>(l, dev);
-  }
-  int priority() const override { return 0; }
-  std::vector<DataType> precisions() const override { return {DataType::kFLOAT, DataType::kHALF}; }
-};
-
-class Im2colConvTactic : public ConvTactic {
- public:
-  std::string name() const override { return "conv.im2col_clblast"; }
-  bool eligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
-                const ocl::DeviceInfo&) const override {
-    ConvSpec s;
-    return convEligible(l, in, &s) && s.G == 1 && s.st == DataType::kFLOAT;
-  }
-  std::unique_ptr<Kernel> instantiate(const ir::Layer& l, ocl::Device& dev) const override {
+    switch (v_) {
+      case Variant::kDirect:
+        return std::make_unique<DirectConv>(l, dev);
+      case Variant::kDepthwise:
+        return std::make_unique<DepthwiseConv>(l, dev);
+      case Variant::kIm2col:
+        break;
+      case Variant::k1x1:
+        return std::make_unique<GemmConv>(l, dev, /*im2col=*/false);
+    }
     return std::make_unique<GemmConv>(l, dev, /*im2col=*/true);
   }
-  int priority() const override { return 3; }
-};
+  int priority() const override { return prio_; }
+  // The CLBlast tactics run FP32 only.
+  std::vector<DataType> precisions() const override {
+    if (v_ == Variant::kIm2col || v_ == Variant::k1x1) return {DataType::kFLOAT};
+    return {DataType::kFLOAT, DataType::kHALF};
+  }
 
-class Conv1x1Tactic : public ConvTactic {
- public:
-  std::string name() const override { return "conv.1x1_clblast"; }
-  bool eligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
-                const ocl::DeviceInfo&) const override {
-    ConvSpec s;
-    if (!convEligible(l, in, &s) || s.G != 1 || s.st != DataType::kFLOAT) return false;
-    const Window2d& w = s.win;
-    const bool unpadded = w.auto_pad != "NOTSET" ||
-                          (w.pads[0] == 0 && w.pads[1] == 0 && w.pads[2] == 0 && w.pads[3] == 0);
-    // 1x1 stride 1: every auto_pad mode gives zero pads.
-    return w.kh == 1 && w.kw == 1 && w.sh == 1 && w.sw == 1 && unpadded;
-  }
-  std::unique_ptr<Kernel> instantiate(const ir::Layer& l, ocl::Device& dev) const override {
-    return std::make_unique<GemmConv>(l, dev, /*im2col=*/false);
-  }
-  int priority() const override { return 2; }
+ private:
+  const char* name_;
+  Variant v_;
+  int prio_;
 };
 
 }  // namespace
 
 void registerConvolutionTactics() {
-  registerTactic(std::make_unique<DirectConvTactic>());
-  registerTactic(std::make_unique<DepthwiseConvTactic>());
-  registerTactic(std::make_unique<Im2colConvTactic>());
-  registerTactic(std::make_unique<Conv1x1Tactic>());
+  registerTactic(std::make_unique<ConvTactic>("conv.direct", Variant::kDirect, 1));
+  registerTactic(std::make_unique<ConvTactic>("conv.depthwise", Variant::kDepthwise, 0));
+  registerTactic(std::make_unique<ConvTactic>("conv.im2col_clblast", Variant::kIm2col, 3));
+  registerTactic(std::make_unique<ConvTactic>("conv.1x1_clblast", Variant::k1x1, 2));
 }
 
 }  // namespace clrt::tactics

@@ -19,7 +19,7 @@ constexpr int64_t kRowsMaxM = 16;  // below this many rows the tiles waste most 
 // products summed exactly in float before moving to int32 (EXACT_TAPS).
 constexpr size_t kWG = 16;
 constexpr int64_t kR = 4;
-constexpr int64_t kTile = kWG * kR;  // GEMM_TM = GEMM_TN
+constexpr int64_t kTile = kWG * kR;  // I8_TM = I8_TN (int8_tile.clh)
 constexpr int64_t kTQ = 8;
 constexpr int64_t kExactTaps = 1024;
 const std::string kTunables =

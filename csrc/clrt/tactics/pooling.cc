@@ -15,17 +15,6 @@ constexpr const char* kFile = "pooling.cl";
 // passed as a build option.
 constexpr size_t kReduceWG = 128;
 
-// Same layout as PoolPack in pooling.cl: {D, H, W} per field, lower ranks padded in front.
-struct PoolPack {
-  cl_int in[3] = {1, 1, 1};
-  cl_int out[3] = {1, 1, 1};
-  cl_int k[3] = {1, 1, 1};
-  cl_int s[3] = {1, 1, 1};
-  cl_int d[3] = {1, 1, 1};
-  cl_int pb[3] = {0, 0, 0};
-  cl_int pe[3] = {0, 0, 0};
-};
-
 struct PoolSpec {
   std::string layer;
   bool is_max = true, is_lp = false, global = false, count_include_pad = false;
@@ -106,28 +95,15 @@ class PoolKernel : public Kernel {
       return;
     }
     const size_t nw = s_.window.size(), nsp = x.dims.size() - 2;
-    PoolPack g;
+    WinPack g;
     for (size_t i = 0; i < nw; ++i) {
       const size_t j = 3 - nw + i;  // pack slot
       // The tensor dim of window entry i: a 1-D layer's 2-D form has no H in the tensor.
       const int64_t dimIdx = static_cast<int64_t>(i) - static_cast<int64_t>(nw - nsp);
       const int64_t in = dimIdx < 0 ? 1 : x.dims[2 + dimIdx];
       const int64_t out = dimIdx < 0 ? 1 : y.dims[2 + dimIdx];
-      int64_t pb = s_.pads[i], pe = s_.pads[nw + i];
-      if (s_.auto_pad == "VALID") pb = pe = 0;
-      if (s_.auto_pad == "SAME_UPPER" || s_.auto_pad == "SAME_LOWER") {
-        const int64_t total = std::max<int64_t>(
-            0, (out - 1) * s_.strides[i] + (s_.window[i] - 1) * s_.dilations[i] + 1 - in);
-        pb = s_.auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
-        pe = total - pb;
-      }
-      g.in[j] = kint(in, s_.layer);
-      g.out[j] = kint(out, s_.layer);
-      g.k[j] = kint(s_.window[i], s_.layer);
-      g.s[j] = kint(s_.strides[i], s_.layer);
-      g.d[j] = kint(s_.dilations[i], s_.layer);
-      g.pb[j] = kint(pb, s_.layer);
-      g.pe[j] = kint(pe, s_.layer);
+      setWinAxis(&g, j, in, out, s_.window[i], s_.strides[i], s_.dilations[i], s_.pads[i],
+                 s_.pads[nw + i], s_.auto_pad, s_.layer);
     }
     const cl_int type = s_.is_lp ? 2 : is_max;
     ocl::setArgs(window_.get(), x.buf, y.buf, static_cast<cl_int>(n), g, type,

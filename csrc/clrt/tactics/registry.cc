@@ -13,6 +13,12 @@ std::vector<std::unique_ptr<Tactic>>& all() {
   return v;
 }
 
+// Factories of self-registered tactics (TacticRegistrar), filled during static initialization.
+std::vector<std::unique_ptr<Tactic> (*)()>& selfRegistered() {
+  static std::vector<std::unique_ptr<Tactic> (*)()> v;
+  return v;
+}
+
 void ensureBuiltins() {
   static std::once_flag once;
   std::call_once(once, [] {
@@ -31,12 +37,22 @@ void ensureBuiltins() {
     registerWindow3dTactics();
     registerSamplingTactics();
     registerScanTactics();
+    // Name order: static initialization order across files is unspecified.
+    std::vector<std::unique_ptr<Tactic>> own;
+    for (auto make : selfRegistered()) own.push_back(make());
+    std::sort(own.begin(), own.end(),
+              [](const auto& a, const auto& b) { return a->name() < b->name(); });
+    for (auto& t : own) registerTactic(std::move(t));
   });
 }
 
 }  // namespace
 
 void registerTactic(std::unique_ptr<Tactic> t) { all().push_back(std::move(t)); }
+
+TacticRegistrar::TacticRegistrar(std::unique_ptr<Tactic> (*make)()) {
+  selfRegistered().push_back(make);
+}
 
 std::vector<const Tactic*> tacticsFor(ir::LayerKind kind) {
   ensureBuiltins();

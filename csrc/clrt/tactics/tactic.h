@@ -85,6 +85,13 @@ float inputScale(const ir::Layer& l, size_t i);   // 0 when absent
 float outputScale(const ir::Layer& l, size_t i);  // 0 when absent
 
 void registerTactic(std::unique_ptr<Tactic> t);
+// A tactic that registers itself from its own file, with nothing to add anywhere else:
+//   const TacticRegistrar kReg([]() -> std::unique_ptr<Tactic> { return std::make_unique<My>(); });
+// at namespace scope. The registry creates these after the built-in families, in name order
+// (clrt_core is an object library, so such a file is linked although nothing refers to it).
+struct TacticRegistrar {
+  explicit TacticRegistrar(std::unique_ptr<Tactic> (*make)());
+};
 // Eligible-or-not tactics of a kind, in priority order. Registers the built-ins on first use.
 std::vector<const Tactic*> tacticsFor(ir::LayerKind kind);
 const Tactic* findTactic(const std::string& name);  // nullptr if unknown

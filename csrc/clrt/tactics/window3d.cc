@@ -8,16 +8,6 @@ namespace {
 
 constexpr const char* kFile = "window3d.cl";
 
-// Same layout as WinPack in window3d.cl: {D, H, W} per field, lower ranks padded in front.
-struct WinPack {
-  cl_int in[3] = {1, 1, 1};
-  cl_int out[3] = {1, 1, 1};
-  cl_int k[3] = {1, 1, 1};
-  cl_int s[3] = {1, 1, 1};
-  cl_int d[3] = {1, 1, 1};
-  cl_int p[3] = {0, 0, 0};
-};
-
 // A conv or deconv layer's geometry, read from its kernel weights and attrs.
 struct Spec {
   std::string layer;
@@ -148,20 +138,10 @@ class WindowKernel : public Kernel {
     if (n == 0) return;
     WinPack g;
     const size_t off = 3 - nsp;
+    // The kernels read no end pads (a transposed conv's may be negative: extra output).
     for (size_t i = 0; i < nsp; ++i) {
-      const int64_t in = x.dims[2 + i], out = y.dims[2 + i];
-      int64_t pb = s_.auto_pad == "VALID" ? 0 : s_.pads[i];
-      if (s_.auto_pad == "SAME_UPPER" || s_.auto_pad == "SAME_LOWER") {
-        const int64_t total = std::max<int64_t>(
-            0, (out - 1) * s_.strides[i] + (s_.kernel[i] - 1) * s_.dilations[i] + 1 - in);
-        pb = s_.auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
-      }
-      g.in[off + i] = kint(in, s_.layer);
-      g.out[off + i] = kint(out, s_.layer);
-      g.k[off + i] = kint(s_.kernel[i], s_.layer);
-      g.s[off + i] = kint(s_.strides[i], s_.layer);
-      g.d[off + i] = kint(s_.dilations[i], s_.layer);
-      g.p[off + i] = kint(pb, s_.layer);
+      setWinAxis(&g, off + i, x.dims[2 + i], y.dims[2 + i], s_.kernel[i], s_.strides[i],
+                 s_.dilations[i], s_.pads[i], 0, s_.auto_pad, s_.layer);
     }
     const cl_int N = static_cast<cl_int>(n), C = kint(s_.C, s_.layer), K = kint(s_.K, s_.layer),
                  G = kint(s_.G, s_.layer);
