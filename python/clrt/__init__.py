@@ -80,6 +80,7 @@ from ._clrt import (
     set_device,
 )
 from ._trt_api import (
+    IOutputAllocator,
     IProfiler,
     IStreamReader,
     IStreamReaderV2,
@@ -270,6 +271,7 @@ __all__ = [
     "INetworkDefinition",
     "IOptimizationProfile",
     "IPoolingLayer",
+    "IOutputAllocator",
     "IProfiler",
     "IProgressMonitor",
     "IScaleLayer",

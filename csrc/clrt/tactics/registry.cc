@@ -31,6 +31,7 @@ void ensureBuiltins() {
     registerWindow3dTactics();
     registerSamplingTactics();
     registerScanTactics();
+    registerDataDependentTactics();
   });
 }
 
