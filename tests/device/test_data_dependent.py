@@ -56,7 +56,8 @@ OP_NODES = [
     N("Min", ["v_n", "k3"], ["k"]),
     N("TopK", ["v", "k"], ["tk_v", "tk_i"]),
 ]
-OUTPUTS = [o for n in OP_NODES for o in n.output if o not in ("pos", "v_n", "k", "pos_flat")]
+# v_n and k: host-computed outputs whose values depend on a data-dependent dim.
+OUTPUTS = [o for n in OP_NODES for o in n.output if o not in ("pos", "pos_flat")]
 INPUTS = [
     ("x", [3, 4]),
     ("xi", [2, 3, 4], np.int32),
@@ -347,3 +348,24 @@ def test_nonzero_of_constant_folds():
     np.testing.assert_array_equal(got, np.array([[1, 3, 4]], np.float32))
     inspector = engine.create_engine_inspector()
     assert "NON_ZERO" not in inspector.get_engine_information(trt.LayerInformationFormat.JSON)
+
+
+def test_tensor_larger_than_its_bound_gets_its_own_buffer():
+    """m = 6 - n shrinks as the NonZero count n grows: at the bound (n = 6) the Expand's output
+    has no elements, so its arena slot is the smallest; runs with fewer nonzeros need more."""
+    nodes = [
+        N("NonZero", ["x"], ["nz"]),
+        N("Shape", ["nz"], ["nz_shape"]),
+        N("Gather", ["nz_shape", "one"], ["n"]),
+        N("Sub", ["six", "n"], ["m"]),
+        N("Expand", ["s", "m"], ["wide"]),
+        N("Add", ["wide", "s"], ["y"]),
+    ]
+    inits = [_i64("one", [1]), _i64("six", [6])]
+    model = make_model(nodes, [("x", [6]), ("s", [1])], [("y",)], inits, opset=13)
+    engine = build_engine(model)
+    context = engine.create_execution_context()
+    for x in ([0, 1, 0, 0, 2, 0], [1, 1, 1, 1, 1, 1], [0, 0, 0, 0, 0, 0], [3, 0, 0, 0, 0, 0]):
+        feeds = {"x": np.array(x, np.float32), "s": np.array([1.5], np.float32)}
+        got, want = context.infer(feeds)["y"], ort_run(model, feeds)["y"]
+        compare(got, want, f"x = {x}")
