@@ -42,6 +42,8 @@ OP_NODES = [
     N("NonMaxSuppression", ["boxes", "scores"], ["nms_c"]),
     N("NonMaxSuppression", ["boxes", "scores", "m3", "iou5", "st_high"], ["nms_d"]),
     N("NonMaxSuppression", ["boxes", "scores", "m_rt", "iou5"], ["nms_e"]),
+    # torchvision exports "no limit" as INT64_MAX (beyond a double's exact range).
+    N("NonMaxSuppression", ["boxes", "scores", "m_max", "iou3", "st2"], ["nms_f"]),
     N("Unique", ["xu"], ["u_y", "u_idx", "u_inv", "u_cnt"]),
     N("Unique", ["xu"], ["uu_y", "uu_idx", "uu_inv", "uu_cnt"], sorted=0),
     N("Unique", ["xa"], ["ua_y", "ua_idx", "ua_inv", "ua_cnt"], axis=1),
@@ -73,6 +75,7 @@ INPUTS = [
 INITS = [
     _i64("m3", [3]),
     _i64("m2", [2]),
+    _i64("m_max", [np.iinfo(np.int64).max]),
     _f32("iou5", 0.5),
     _f32("iou3", 0.3),
     _f32("st2", 0.2),
@@ -369,3 +372,36 @@ def test_tensor_larger_than_its_bound_gets_its_own_buffer():
         feeds = {"x": np.array(x, np.float32), "s": np.array([1.5], np.float32)}
         got, want = context.infer(feeds)["y"], ort_run(model, feeds)["y"]
         compare(got, want, f"x = {x}")
+
+
+def test_if_with_an_empty_branch_after_nonzero():
+    """torchvision's batched_nms: If(numel(boxes) == 0) gives an empty constant, else the NMS
+    result. The condition is known on the host once the NonZero has run; the else branch's
+    output is sliced to nothing when the then branch is taken."""
+    then_g = oh.make_graph(
+        [N("Constant", [], ["none"], value=oh.make_tensor("e", TensorProto.INT64, [0], []))],
+        "then",
+        [],
+        [oh.make_tensor_value_info("none", TensorProto.INT64, [0])],
+    )
+    else_g = oh.make_graph(
+        [N("Squeeze", ["nz", "ax0"], ["found"])],
+        "else",
+        [],
+        [oh.make_tensor_value_info("found", TensorProto.INT64, ["n"])],
+    )
+    nodes = [
+        N("Greater", ["x", "zero"], ["pos"]),
+        N("NonZero", ["pos"], ["nz"]),
+        N("Size", ["nz"], ["count"]),
+        N("Equal", ["count", "zero_i"], ["none_found"]),
+        N("If", ["none_found"], ["y"], then_branch=then_g, else_branch=else_g),
+    ]
+    inits = [_f32("zero", 0.0), oh.make_tensor("zero_i", TensorProto.INT64, [], [0])]
+    inits.append(_i64("ax0", [0]))
+    model = make_model(nodes, [("x", [6])], [("y", None, np.int64)], inits, opset=13)
+    engine = build_engine(model)
+    context = engine.create_execution_context()
+    for x in ([0, 1, 0, 0, 2, 0], [-1, -1, -1, -1, -1, -1], [3, 0, 1, 1, 0, 0]):
+        feeds = {"x": np.array(x, np.float32)}
+        compare(context.infer(feeds)["y"], ort_run(model, feeds)["y"], f"x = {x}")

@@ -66,7 +66,12 @@ std::vector<HostTensor> nms(const Layer& l, const std::vector<HostTensor>& in) {
              "' (NMS): boxes must be [B, N, 4] and scores [B, C, N], got ", dimsToString(bd),
              " and ", dimsToString(sd));
   const int64_t B = bd[0], N = bd[1], C = sd[1];
-  const auto maxOut = static_cast<int64_t>(scalarInput(l, in, 2, 0));
+  // Read as an integer: exporters pass INT64_MAX for "no limit", beyond a double's exact range.
+  int64_t maxOut = 0;
+  if (in.size() > 2 && !in[2].bytes.empty()) {
+    scalarInput(l, in, 2, 0);  // checks it holds one value
+    maxOut = in[2].asInt64()[0];
+  }
   const double iouThr = scalarInput(l, in, 3, 0);
   const bool hasScoreThr = in.size() > 4 && !in[4].bytes.empty();
   const double scoreThr = scalarInput(l, in, 4, 0);
