@@ -80,6 +80,7 @@ from ._clrt import (
     set_device,
 )
 from ._trt_api import (
+    IOutputAllocator,
     IProfiler,
     IStreamReader,
     IStreamReaderV2,
@@ -269,6 +270,7 @@ __all__ = [
     "IMatrixMultiplyLayer",
     "INetworkDefinition",
     "IOptimizationProfile",
+    "IOutputAllocator",
     "IPoolingLayer",
     "IProfiler",
     "IProgressMonitor",

@@ -77,6 +77,7 @@ from ._clrt import memcpy_dtoh_async as memcpy_dtoh_async
 from ._clrt import memcpy_htod as memcpy_htod
 from ._clrt import memcpy_htod_async as memcpy_htod_async
 from ._clrt import set_device as set_device
+from ._trt_api import IOutputAllocator as IOutputAllocator
 from ._trt_api import IProfiler as IProfiler
 from ._trt_api import IStreamReader as IStreamReader
 from ._trt_api import IStreamReaderV2 as IStreamReaderV2

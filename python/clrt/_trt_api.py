@@ -97,6 +97,29 @@ class IProfiler:
         )
 
 
+class IOutputAllocator:
+    """Memory for outputs whose size is known only after the run (data-dependent shapes, e.g.
+    NonZero, NonMaxSuppression): set with `context.set_output_allocator(name, allocator)`.
+    After each execute_async_v3 / execute_v2, clrt calls reallocate_output_async (by default
+    reallocate_output) with the bytes the output needs (at least 1), expecting a clrt.mem_alloc
+    pointer holding them, copies the output there and calls notify_shape(name, shape)."""
+
+    def __init__(self):
+        pass
+
+    def reallocate_output(self, tensor_name, memory, size, alignment):
+        raise NotImplementedError(
+            "IOutputAllocator subclasses implement reallocate_output(tensor_name, memory, size, "
+            "alignment) or reallocate_output_async(..., stream)"
+        )
+
+    def reallocate_output_async(self, tensor_name, memory, size, alignment, stream):
+        return self.reallocate_output(tensor_name, memory, size, alignment)
+
+    def notify_shape(self, tensor_name, shape):
+        pass
+
+
 class Profiler(IProfiler):
     """TensorRT's default profiler: prints each layer's time."""
 

@@ -16,6 +16,7 @@ import pytest
 from helpers import ATOL, EXPLICIT_BATCH, RTOL, make_model, run_and_compare
 from onnx import defs
 from onnx import helper as oh
+from test_data_dependent import covered_ops as data_dependent_ops
 from test_ops_batch_a import covered_ops as batch_a_ops
 from test_ops_batch_c import covered_ops as batch_c_ops
 
@@ -1035,7 +1036,8 @@ def test_op_untimed(c):
 
 
 def covered_ops():
-    return set().union(*(c.ops for c in CASES)) | batch_a_ops() | batch_c_ops()
+    cases = set().union(*(c.ops for c in CASES))
+    return cases | batch_a_ops() | batch_c_ops() | data_dependent_ops()
 
 
 def test_scope_ops_registered():
@@ -1044,8 +1046,8 @@ def test_scope_ops_registered():
 
 
 def test_every_registered_op_is_covered():
-    """A new importer without a case here or in tests/device/test_ops_batch_a.py / _c.py fails
-    this test."""
+    """A new importer without a case here or in tests/device/test_ops_batch_a.py / _c.py /
+    test_data_dependent.py fails this test."""
     all_ops = sorted({s.name for s in defs.get_all_schemas_with_history() if s.domain == ""})
     registered = {op for op in all_ops if _supported(op)}
     listed = set(trt.OnnxParser.supported_operators())

@@ -450,6 +450,19 @@ bool evalKind(const Layer& layer, const std::vector<TensorInfo>& given,
 bool evalOnHost(const Layer& layer, const std::vector<TensorInfo>& given,
                 std::vector<HostTensor>& outputs) {
   if (!canEvalOnHost(layer.kind)) return false;
+  if (isDataDependent(layer.kind)) {  // every input known: e.g. NonZero of a constant mask
+    std::vector<HostTensor> in;
+    for (size_t i = 0; i < given.size(); ++i) {
+      if (!hasInput(layer, given, i)) {
+        in.emplace_back();
+        continue;
+      }
+      if (!given[i].value || !hostDtype(given[i].value->dtype)) return false;
+      in.push_back(*given[i].value);
+    }
+    outputs = evalDataDependent(layer, in);
+    return true;
+  }
   try {
     return evalKind(layer, given, outputs);
   } catch (const Error& e) {

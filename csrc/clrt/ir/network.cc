@@ -61,6 +61,9 @@ constexpr KindNames kKinds[] = {
     {LayerKind::kGRID_SAMPLE, "GRID_SAMPLE", "GRID_SAMPLE"},
     {LayerKind::kCUMULATIVE, "CUMULATIVE", "CUMULATIVE"},
     {LayerKind::kTOPK, "TOPK", "TOPK"},
+    {LayerKind::kNON_ZERO, "NON_ZERO", "NON_ZERO"},
+    {LayerKind::kNMS, "NMS", "NMS"},
+    {LayerKind::kUNIQUE, "UNIQUE", "PLUGIN_V2"},  // TensorRT has no Unique layer
 };
 
 const KindNames* lookup(LayerKind k) {

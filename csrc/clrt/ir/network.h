@@ -109,7 +109,21 @@
 //                     exclusive, reverse (0/1, as ONNX).
 //  kTOPK          ONNX TopK with a known k. in: x. attrs: k, axis, largest, sorted. out: values
 //                     (x's dtype), indices (INT64), x's dims with the axis dim k. Equal values
-//                     keep their index order.
+//                     keep their index order. A run-time k: in 1 (one INT32/INT64 value, a
+//                     host-known shape operand, e.g. min(1000, n) of a NonZero's count), attr
+//                     k absent.
+//
+// Data-dependent kinds: an output dim depends on the input values, so it is -1 in the network
+// and known only after the layer ran (ir/data_dependent.cc computes them on the host; the
+// runtime synchronizes there and resolves the layers after it again).
+//  kNON_ZERO      ONNX NonZero. in: x (any dtype). out: INT64 [rank(x), n], n the nonzero count.
+//  kNMS           ONNX NonMaxSuppression. in: boxes [B, N, 4], scores [B, C, N], optional
+//                     max_output_boxes_per_class (INT64, one value, absent = 0), iou_threshold,
+//                     score_threshold (FLOAT, one value each). attrs: center_point_box (0/1).
+//                     out: INT64 [n, 3] (batch, class, box) selected.
+//  kUNIQUE        ONNX Unique. in: x. attrs: sorted (0/1), axis (absent = flattened). out: y
+//                     (x's dtype; x's dims with the axis dim n, or [n]), indices [n],
+//                     inverse_indices [numel or dim(axis)], counts [n] (INT64).
 //
 // Epilogue attrs (kCONVOLUTION, kMATRIX_MULTIPLY): act = "" | activation type as kACTIVATION,
 // act_alpha, act_beta; a residual input (index 1 for conv, last input for matmul) is added
@@ -180,6 +194,9 @@ enum class LayerKind : int32_t {
   kGRID_SAMPLE,
   kCUMULATIVE,
   kTOPK,
+  kNON_ZERO,
+  kNMS,
+  kUNIQUE,
 };
 
 const char* layerKindName(LayerKind k);             // "CONVOLUTION"

@@ -437,13 +437,27 @@ Result inferKind(const Layer& layer, const std::vector<TensorInfo>& ins) {
       return one(x, t0);
     case LayerKind::kTOPK: {
       const int64_t axis = normalizeAxis(layer.attrs.i("axis", -1), r, "TOPK axis");
-      const int64_t k = layer.attrs.i("k", -1);
+      int64_t k = layer.attrs.i("k", -1);
+      std::vector<int64_t> kv;
+      if (hasInput(layer, ins, 1)) {
+        if (!inputInts(layer, ins, 1, kv)) {  // known at run time
+          Dims d = x;
+          d[axis] = -1;
+          return {{t0, d}, {DataType::kINT64, d}};
+        }
+        if (kv.size() != 1) layerFail(layer, "k must hold one value", ins[1].dims);
+        k = kv[0];
+      }
       if (k < 0 || (x[axis] >= 0 && k > x[axis]))
         layerFail(layer, str("k = ", k, " must lie in [0, ", x[axis], "] on axis ", axis), x);
       Dims d = x;
       d[axis] = k;
       return {{t0, d}, {DataType::kINT64, d}};
     }
+    case LayerKind::kNON_ZERO:
+    case LayerKind::kNMS:
+    case LayerKind::kUNIQUE:
+      return inferDataDependent(layer, ins);
     case LayerKind::kSCATTER:
       if (ins[2].dtype != t0)
         layerFail(layer, str("updates are ", dtypeName(ins[2].dtype), ", data ", dtypeName(t0)), x);

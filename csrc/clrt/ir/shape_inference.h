@@ -36,6 +36,16 @@ bool canEvalOnHost(LayerKind k);
 // ScatterND building an attention mask, a Cast to DOUBLE) runs on the device instead.
 bool canEvalOnHost(const Layer& layer, const Network& net);
 
+// Data-dependent kinds (NON_ZERO, NMS, UNIQUE; ir/data_dependent.cc): inferLayer gives -1 for
+// the dims their values decide. boundDataDependent replaces those -1s with upper bounds (what the
+// builder times and the arena is planned at); evalDataDependent computes the outputs from the
+// inputs' values (every input present, absent optional ones as empty tensors).
+bool isDataDependent(LayerKind k);
+void boundDataDependent(const Layer& layer, const std::vector<TensorInfo>& inputs,
+                        std::vector<std::pair<DataType, Dims>>& outputs);
+std::vector<HostTensor> evalDataDependent(const Layer& layer,
+                                          const std::vector<HostTensor>& inputs);
+
 // Input positions of a kind whose values decide output shapes (Reshape shape, Slice starts...).
 std::vector<int> shapeOperands(LayerKind k);
 // Sets Tensor::is_shape_tensor on the INT32/INT64 0-D/1-D network inputs that reach a shape

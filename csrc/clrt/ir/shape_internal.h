@@ -65,6 +65,9 @@ Dims inferResize(const Layer& layer, const std::vector<TensorInfo>& ins);
 Dims inferPadding(const Layer& layer, const std::vector<TensorInfo>& ins);
 Dims inferDeconv(const Layer& layer, const std::vector<TensorInfo>& ins);
 Dims inferGridSample(const Layer& layer, const std::vector<TensorInfo>& ins);
+// NON_ZERO, NMS, UNIQUE (data_dependent.cc).
+std::vector<std::pair<DataType, Dims>> inferDataDependent(const Layer& layer,
+                                                          const std::vector<TensorInfo>& ins);
 
 // ---- host evaluation helpers (host_eval*.cc) ----
 bool isFloatType(DataType t);  // FLOAT or HALF: computed in double on the host

@@ -15,6 +15,7 @@ std::vector<int> shapeOperands(LayerKind k) {
     case LayerKind::kUNSQUEEZE:
     case LayerKind::kSPLIT:
     case LayerKind::kREDUCE:
+    case LayerKind::kTOPK:
       return {1};
     case LayerKind::kSLICE:
       return {1, 2, 3, 4};

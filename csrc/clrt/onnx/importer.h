@@ -217,6 +217,8 @@ void registerCompositeImporters();  // importers/composite.cc: LpNormalization, 
 void registerQuantizeImporters();   // importers/quantize.cc: QuantizeLinear, DequantizeLinear
 void registerSamplingImporters();   // importers/sampling.cc: GridSample
 void registerScanImporters();       // importers/scan.cc: CumSum, CumProd, TopK
+// importers/data_dependent.cc: NonZero, NonMaxSuppression, Unique, Compress
+void registerDataDependentImporters();
 
 // Transformer-block operators, each a composite of existing layers.
 void registerAttentionImporters();        // importers/attention.cc: Attention

@@ -40,6 +40,7 @@ void ensureRegistered() {
     registerSequenceImporters();
     registerSamplingImporters();
     registerScanImporters();
+    registerDataDependentImporters();
   });
 }
 

@@ -444,6 +444,7 @@ void bindContext(py::module_& m) {
   bindContextShapes(cls);
   bindContextExecution(cls);
   bindContextDebug(cls);
+  bindContextOutputAllocator(cls);
   cls.def("__enter__", [](const py::object& self) { return self; })
       .def("__exit__", [](const py::object&, const py::args&) { return false; });
 }

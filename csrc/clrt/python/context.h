@@ -1,5 +1,5 @@
 // The IExecutionContext object's state, shared by bind_engine.cc (shapes, execution) and
-// bind_debug.cc (debug tensors and their listener).
+// bind_debug.cc (debug tensors and their listener) and bind_output_allocator.cc.
 #pragma once
 
 #include <functional>
@@ -19,8 +19,9 @@ struct Context {
   py::object engine;  // the ICudaEngine object (keeps the engine and its logger alive)
   std::string name;
   bool profiling = false;
-  py::object debug_listener = py::none();   // a trt.IDebugListener, or None
-  std::map<std::string, bool> debug_state;  // set_tensor_debug_state; absent means off
+  py::object debug_listener = py::none();               // a trt.IDebugListener, or None
+  std::map<std::string, bool> debug_state;              // set_tensor_debug_state; absent means off
+  std::map<std::string, py::object> output_allocators;  // set_output_allocator, by output
 };
 
 // Marked tensors read back during a run, in execution order.
@@ -35,5 +36,7 @@ void runWithDebug(Context& c, const std::function<void()>& run, DebugValues* all
 py::dict inferDebugValues(Context& c, DebugValues&& values, py::dict out);
 // IExecutionContext's debug-tensor methods and infer(feeds, debug=...) (bind_debug.cc).
 void bindContextDebug(py::class_<Context>& cls);
+// set_output_allocator / get_output_allocator (bind_output_allocator.cc).
+void bindContextOutputAllocator(py::class_<Context>& cls);
 
 }  // namespace clrt::python

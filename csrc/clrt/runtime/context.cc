@@ -21,6 +21,7 @@ ExecutionContext::ExecutionContext(std::shared_ptr<Engine> engine) : engine_(std
     const auto& tensor = engine_->desc().net.tensors[t];
     if (isStatic(tensor.dims)) input_shapes_[tensor.name] = tensor.dims;
   }
+  data_dependent_ = dataDependentTensors(engine_->desc().net);
   std::vector<std::string> names;
   for (const auto& l : engine_->desc().net.layers) names.push_back(l.name);
   errors_.init(engine_->device(), engine_->reportsRunErrors(), std::move(names));
@@ -154,7 +155,11 @@ void ExecutionContext::resolve() {
     }
   }
   if (ws) r->workspace = ocl::MemHandle(dev.alloc(ws));
+  r->workspace_bytes = ws;
+  if (std::find(data_dependent_.begin(), data_dependent_.end(), 1) != data_dependent_.end())
+    r->bound = r->shapes;
   resolved_ = std::move(r);
+  fitDataDependent();
 }
 
 Dims ExecutionContext::getTensorShape(const std::string& name) {
@@ -166,6 +171,8 @@ Dims ExecutionContext::getTensorShape(const std::string& name) {
   }
   if (!allInputShapesSpecified()) return engine_->ioShape(name);
   resolve();
+  // Dims the values decide are unknown (-1) until a run has set them.
+  if (data_dependent_[t] && !resolved_->ran) return engine_->ioShape(name);
   return resolved_->shapes.dims[t];
 }
 
@@ -216,12 +223,27 @@ void ExecutionContext::enqueue(cl_command_queue queue) {
     setShapeInputValues(tensor.name, std::move(v));
   }
   resolve();
+  fitDataDependent();  // allocators set since the shapes were resolved
   const auto& net = engine_->desc().net;
   std::vector<cl_mem> io(net.tensors.size(), nullptr);
   for (int i = 0; i < engine_->numIOTensors(); ++i) {
     const std::string& name = engine_->ioName(i);
     const int t = engine_->ioTensorId(name);
     auto it = addresses_.find(name);
+    // Sizes known only after the run: deliverOutputs() checks them and copies.
+    if (staged(t)) {
+      CLRT_CHECK(it != addresses_.end() || allocators_.count(name), kValue, "output '", name,
+                 "' has a data-dependent shape ", dimsToString(engine_->ioShape(name)),
+                 ": give it an allocator (context.set_output_allocator) or an address large "
+                 "enough for its largest size (set_tensor_address)");
+      if (it != addresses_.end() && !allocators_.count(name)) {
+        CLRT_CHECK(allocationLive(it->second.ptr, it->second.serial), kValue,
+                   "the device buffer set for output '", name,
+                   "' was freed after set_tensor_address(); set a live allocation");
+        io[t] = it->second.mem.get();
+      }
+      continue;
+    }
     CLRT_CHECK(it != addresses_.end(), kValue, "no device buffer set for tensor '", name,
                "'; call set_tensor_address()");
     CLRT_CHECK(allocationLive(it->second.ptr, it->second.serial), kValue, "the device buffer 0x",
@@ -235,9 +257,11 @@ void ExecutionContext::enqueue(cl_command_queue queue) {
     io[t] = it->second.mem.get();
   }
   enqueueLayers(queue ? queue : queue_, io, 0, -1);
+  deliverOutputs(queue ? queue : queue_, io);
 }
 
 cl_mem ExecutionContext::bufferOf(int t, const std::vector<cl_mem>& io) const {
+  if (cl_mem m = resolved_->redirect[t]) return m;
   if (io[t]) return io[t];
   if (cl_mem c = engine_->constantBuffer(t)) return c;
   if (auto it = resolved_->host_copies.find(t); it != resolved_->host_copies.end())
@@ -251,6 +275,10 @@ void ExecutionContext::enqueueLayers(cl_command_queue q, const std::vector<cl_me
   const auto& net = desc.net;
   if (end < 0) end = static_cast<int>(net.layers.size());
   errors_.raisePending();  // an earlier asynchronous run's error, not reported yet
+  if (begin == 0 && !resolved_->bound.dims.empty()) {  // data-dependent dims: from the bounds
+    resolved_->shapes = resolved_->bound;
+    fitDataDependent();
+  }
   errors_.clear(q);
   layer_times_.clear();
   std::lock_guard<std::mutex> engineLock(engine_->enqueueMutex());
@@ -275,7 +303,16 @@ void ExecutionContext::enqueueLayers(cl_command_queue q, const std::vector<cl_me
     a.errors = errors_.buffer();
     a.layer = static_cast<int>(li);
     auto t0 = std::chrono::steady_clock::now();
-    engine_->kernel(static_cast<int>(li))->enqueue(a);
+    tactics::Kernel* kernel = engine_->kernel(static_cast<int>(li));
+    std::vector<Dims> actual;
+    if (kernel->dataDependent()) a.actual_dims = &actual;
+    kernel->enqueue(a);
+    if (kernel->dataDependent()) {
+      afterDataDependent(static_cast<int>(li), std::move(actual));
+      for (size_t o = 0; o < l.outputs.size(); ++o)  // observers see what was written
+        a.outputs[o] = {bufferOf(l.outputs[o], io), resolved_->shapes.dims[l.outputs[o]],
+                        net.tensors[l.outputs[o]].dtype};
+    }
     if (observer_) observer_(static_cast<int>(li), a);
     if (profiling_) {
       clFinish(q);
@@ -285,12 +322,14 @@ void ExecutionContext::enqueueLayers(cl_command_queue q, const std::vector<cl_me
     }
   }
   // Outputs computed on the host (shape math, constants) are written after the device layers.
-  if (end == static_cast<int>(net.layers.size()))
+  if (end == static_cast<int>(net.layers.size())) {
     for (int t : net.outputs)
-      if (resolved_->shapes.values[t]) {
+      if (resolved_->shapes.values[t] && !resolved_->shapes.values[t]->bytes.empty()) {
         const HostTensor& v = *resolved_->shapes.values[t];
-        engine_->device().write(q, io[t], 0, v.bytes.size(), v.bytes.data(), false);
+        engine_->device().write(q, bufferOf(t, io), 0, v.bytes.size(), v.bytes.data(), false);
       }
+    resolved_->ran = true;
+  }
   errors_.fetch(q);
 }
 
@@ -365,6 +404,7 @@ void ExecutionContext::stageInputs(const std::map<std::string, HostView>& inputs
     }
   }
   resolve();
+  fitDataDependent();
   ocl::Device& dev = engine_->device();
   auto ioBuffer = [&](const std::string& name, size_t bytes) -> cl_mem {
     auto& slot = resolved_->io[name];
@@ -387,6 +427,7 @@ void ExecutionContext::stageInputs(const std::map<std::string, HostView>& inputs
     host_io_->upload(net.tensors[t].name, infer_io_[t], v.data, v.bytes);
   }
   for (int t : net.outputs) {
+    if (resolved_->redirect[t]) continue;  // written to the context's own buffer
     const size_t bytes = volume(resolved_->shapes.dims[t]) * dtypeSize(net.tensors[t].dtype);
     if (!infer_io_[t]) infer_io_[t] = ioBuffer(net.tensors[t].name, bytes);
   }
@@ -398,7 +439,9 @@ std::map<std::string, HostTensor> ExecutionContext::downloadOutputs() {
   for (int t : net.outputs) {
     auto& slot = out[net.tensors[t].name];
     slot = HostTensor(net.tensors[t].dtype, resolved_->shapes.dims[t]);
-    host_io_->download(net.tensors[t].name, infer_io_[t], slot.bytes.data(), slot.bytes.size());
+    if (!slot.bytes.empty())
+      host_io_->download(net.tensors[t].name, bufferOf(t, infer_io_), slot.bytes.data(),
+                         slot.bytes.size());
   }
   host_io_->finish();
   return out;

@@ -20,6 +20,15 @@ struct ExecutionContext::Resolved {
   std::vector<ocl::MemHandle> sub;            // per tensor: arena sub-buffer
   std::map<int, ocl::MemHandle> host_copies;  // host-derived values read by device layers
   ocl::MemHandle workspace;
+  size_t workspace_bytes = 0;
+  // Data-dependent shapes: the shapes the arena was planned at (upper bounds; each run starts
+  // from them), per-context buffers (tensor -> buffer, bytes) and, per tensor, the one
+  // bufferOf() uses instead of the arena or the I/O buffer (null: none). `ran`: a run has set
+  // the data-dependent dims.
+  ResolvedShapes bound;
+  std::map<int, std::pair<ocl::MemHandle, size_t>> own;
+  std::vector<cl_mem> redirect;
+  bool ran = false;
   std::map<std::string, std::pair<ocl::MemHandle, size_t>> io;  // infer()'s own I/O buffers
 
   // Sub-buffers go in reverse creation order: NVIDIA's driver (H100, OpenCL 3.0) crashes when a
@@ -28,5 +37,9 @@ struct ExecutionContext::Resolved {
     for (size_t i = sub.size(); i-- > 0;) sub[i] = ocl::MemHandle();
   }
 };
+
+// Per tensor: whether its dims or value can change with the values a data-dependent layer
+// (ir::isDataDependent) computes, i.e. it is that layer's output or downstream of one.
+std::vector<uint8_t> dataDependentTensors(const ir::Network& net);
 
 }  // namespace clrt::runtime

@@ -35,6 +35,18 @@ struct HostView {
 
 class HostIO;
 
+// TensorRT's IOutputAllocator: where an output goes when its size is known only after the run
+// (data-dependent shapes), for enqueue()/execute() users.
+class OutputAllocator {
+ public:
+  virtual ~OutputAllocator() = default;
+  // A mem_alloc pointer holding at least `size` bytes (>= 1, also for an empty tensor) for output
+  // `name`; `current` is what it returned last time for it (0 the first time).
+  virtual uintptr_t reallocate(const std::string& name, uintptr_t current, uint64_t size,
+                               uint64_t alignment, cl_command_queue queue) = 0;
+  virtual void notifyShape(const std::string& name, const Dims& dims) = 0;
+};
+
 class ExecutionContext;
 
 // Device copies of the tensors a run needs to resume at a layer (ExecutionContext::capture).
@@ -131,6 +143,11 @@ class ExecutionContext {
   // allocation freed since (naming the tensor), and checks it is large enough.
   void setTensorAddress(const std::string& name, uintptr_t ptr);
   uintptr_t getTensorAddress(const std::string& name) const;
+  // An output's allocator (null unsets): enqueue() asks it for memory at the run's actual size
+  // and tells it the shape. Outputs whose shape depends on values need one (or an address large
+  // enough, checked after the run).
+  void setOutputAllocator(const std::string& name, std::shared_ptr<OutputAllocator> a);
+  std::shared_ptr<OutputAllocator> outputAllocator(const std::string& name) const;
   // Enqueues the whole network on `queue` (the context's own queue when null); does not wait.
   void enqueue(cl_command_queue queue = nullptr);
   // execute_v2: one buffer per I/O tensor in I/O order; waits for completion.
@@ -181,6 +198,14 @@ class ExecutionContext {
   // Enqueues every device layer with `io` (per tensor id: the I/O buffers, null elsewhere).
   void enqueueLayers(cl_command_queue q, const std::vector<cl_mem>& io, int begin, int end);
   cl_mem bufferOf(int tensor, const std::vector<cl_mem>& io) const;
+  // Data-dependent shapes (data_dependent.cc): per-context buffers of the tensors whose dims the
+  // values decide (outputs always, others when they outgrow their arena slot), sized at the
+  // current dims; the layers after data-dependent layer `li` resolved from its actual dims; the
+  // outputs handed to their allocators / addresses after the run.
+  bool staged(int tensor) const;        // an output written to the context's own buffer first
+  void fitDataDependent(int from = 0);  // tensors written by layers >= from
+  void afterDataDependent(int li, std::vector<Dims> dims);
+  void deliverOutputs(cl_command_queue q, const std::vector<cl_mem>& io);
   // infer()'s halves: checks, shapes and uploads into infer_io_; downloads (waits).
   void stageInputs(const std::map<std::string, HostView>& inputs);
   std::map<std::string, HostTensor> downloadOutputs();
@@ -192,6 +217,9 @@ class ExecutionContext {
   std::map<std::string, Dims> input_shapes_;
   std::map<std::string, HostTensor> input_values_;  // shape-tensor inputs
   std::map<std::string, Address> addresses_;
+  std::map<std::string, std::shared_ptr<OutputAllocator>> allocators_;
+  std::map<std::string, uintptr_t> allocated_;  // what each allocator last returned
+  std::vector<uint8_t> data_dependent_;         // per tensor: its dims or value depend on values
   std::unique_ptr<Resolved> resolved_;
   std::unique_ptr<HostIO> host_io_;  // infer()'s copies (pinned staging on GPUs)
   std::vector<cl_mem> infer_io_;     // per tensor: infer()'s I/O buffers, null elsewhere

@@ -96,7 +96,8 @@ const std::vector<AttrSpec> kAllAttrs = {{"strides", T::kInts},
                                          {"reverse", T::kInt},
                                          {"k", T::kInt},
                                          {"largest", T::kInt},
-                                         {"sorted", T::kInt}};
+                                         {"sorted", T::kInt},
+                                         {"center_point_box", T::kInt}};
 
 // Every attr name above with its type; a kind's spec lists the names it accepts.
 const AttrSpec& attrSpec(const std::string& name) {
@@ -177,7 +178,10 @@ const KindSpec& specOf(LayerKind k) {
       {LayerKind::kSCATTER, make({"mode", "axis", "reduction"}, {"mode"}, {}, {})},
       {LayerKind::kGRID_SAMPLE, make({"mode", "padding", "align_corners"}, {"mode"}, {}, {})},
       {LayerKind::kCUMULATIVE, make({"op", "axis", "exclusive", "reverse"}, {"op"}, {}, {})},
-      {LayerKind::kTOPK, make({"k", "axis", "largest", "sorted"}, {"k"}, {}, {})},
+      {LayerKind::kTOPK, make({"k", "axis", "largest", "sorted"}, {}, {}, {})},
+      {LayerKind::kNON_ZERO, make({}, {}, {}, {})},
+      {LayerKind::kNMS, make({"center_point_box"}, {}, {}, {})},
+      {LayerKind::kUNIQUE, make({"sorted", "axis"}, {}, {}, {})},
   };
   auto it = specs.find(k);
   CLRT_CHECK(it != specs.end(), kEngineFormat, "engine file malformed: no contract for kind ",

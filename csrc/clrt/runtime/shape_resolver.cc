@@ -78,8 +78,14 @@ ResolvedShapes resolveShapes(const ir::Network& net, const std::vector<uint8_t>&
                dimsToString(r.dims[id]));
     r.values[id] = v->second.castTo(r.dtypes[id]);
   }
+  resolveFrom(net, on_host, r, 0);
+  return r;
+}
+
+void resolveFrom(const ir::Network& net, const std::vector<uint8_t>& on_host, ResolvedShapes& r,
+                 size_t begin) {
   uint64_t computed = 0;  // bytes of computed host outputs; the model's own constants not counted
-  for (size_t li = 0; li < net.layers.size(); ++li) {
+  for (size_t li = begin; li < net.layers.size(); ++li) {
     const ir::Layer& l = net.layers[li];
     std::vector<ir::TensorInfo> in;
     for (int t : l.inputs) {
@@ -114,6 +120,7 @@ ResolvedShapes resolveShapes(const ir::Network& net, const std::vector<uint8_t>&
       continue;
     }
     auto outs = ir::inferLayer(l, in);
+    ir::boundDataDependent(l, in, outs);  // the run's own dims come after the layer ran
     CLRT_CHECK(outs.size() == l.outputs.size(), kValue, "layer '", l.name, "' (",
                ir::layerKindName(l.kind), ") has ", l.outputs.size(), " outputs, its kind gives ",
                outs.size());
@@ -123,7 +130,6 @@ ResolvedShapes resolveShapes(const ir::Network& net, const std::vector<uint8_t>&
       r.dtypes[l.outputs[o]] = outs[o].first;
     }
   }
-  return r;
 }
 
 std::map<int, Dims> profileInputDims(const ir::Network& net, const std::vector<Profile>& profiles,

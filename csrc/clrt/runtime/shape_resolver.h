@@ -35,6 +35,12 @@ ResolvedShapes resolveShapes(const ir::Network& net, const std::vector<uint8_t>&
                              const std::map<int, Dims>& input_dims,
                              const std::map<int, HostTensor>& input_values = {});
 
+// Resolves layers [begin, end of network) again from what `r` holds for the tensors before them:
+// after a data-dependent layer ran, with its outputs' actual dims set in `r`. Data-dependent
+// layers not yet run get the upper bound of their output dims (ir::boundDataDependent).
+void resolveFrom(const ir::Network& net, const std::vector<uint8_t>& on_host, ResolvedShapes& r,
+                 size_t begin);
+
 // Input dims at one corner of profile `p` (0 min, 1 opt, 2 max); inputs the profile does not
 // name (or every input, when there are no profiles) keep their declared dims.
 std::map<int, Dims> profileInputDims(const ir::Network& net, const std::vector<Profile>& profiles,

@@ -37,6 +37,7 @@ void ensureBuiltins() {
     registerWindow3dTactics();
     registerSamplingTactics();
     registerScanTactics();
+    registerDataDependentTactics();
     // Name order: static initialization order across files is unspecified.
     std::vector<std::unique_ptr<Tactic>> own;
     for (auto make : selfRegistered()) own.push_back(make());

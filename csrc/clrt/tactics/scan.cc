@@ -130,7 +130,7 @@ class TopKKernel : public Kernel {
 };
 
 // Float values stored as the layer precision says, or INT32 / INT64 ones; `extra`: an optional
-// INT32 / INT64 input 1 (CUMULATIVE's run-time axis).
+// INT32 / INT64 input 1 (CUMULATIVE's run-time axis, TOPK's run-time k).
 bool valuesOk(const ir::Layer& l, const std::vector<ir::TensorInfo>& in, bool extra = false) {
   if (in.size() != 1 && !(extra && in.size() == 2 && isInt(in[1].dtype))) return false;
   if (isInt(in[0].dtype)) return true;
@@ -159,7 +159,8 @@ void registerScanTactics() {
   registerTactic(std::make_unique<FnTactic>(
       "topk.select", L::kTOPK,
       [](const ir::Layer& l, const std::vector<ir::TensorInfo>& in, const ocl::DeviceInfo&) {
-        return valuesOk(l, in);
+        // A run-time k (input 1) reaches the kernel as the output dims.
+        return valuesOk(l, in, true);
       },
       make<TopKKernel>(), fp));
 }

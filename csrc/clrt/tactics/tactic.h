@@ -31,6 +31,10 @@ struct ExecArgs {
   // record is set whenever some kernel of the engine reportsRunErrors().
   cl_mem errors = nullptr;
   int layer = -1;
+  // Set by the execution context for a data-dependent kernel (Kernel::dataDependent): it gets
+  // the dims the outputs actually have. `outputs` carry the dims the buffers were sized for
+  // (an upper bound); null when the caller does not need them (tactic timing).
+  std::vector<Dims>* actual_dims = nullptr;
 };
 
 // A tactic instantiated for one layer on one device. Owns its device weights and cl_kernels.
@@ -49,6 +53,9 @@ class Kernel {
   // Whether enqueue() may write args.errors (a check only the device can make, on values it
   // computes); the context then clears and reads the record around each run.
   virtual bool reportsRunErrors() const { return false; }
+  // Whether enqueue() computes output sizes from the values (NON_ZERO, NMS, UNIQUE): it then
+  // waits for the queue, computes, writes the outputs and reports their dims (actual_dims).
+  virtual bool dataDependent() const { return false; }
 };
 
 class Tactic {
@@ -118,6 +125,7 @@ void registerWindow3dTactics();       // tactics/window3d.cc: 3-D CONVOLUTION, D
 void registerScatterTactics();        // tactics/scatter.cc: SCATTER, GATHER (mode ND)
 void registerSamplingTactics();       // tactics/sampling.cc: GRID_SAMPLE
 void registerScanTactics();           // tactics/scan.cc: CUMULATIVE, TOPK
+void registerDataDependentTactics();  // tactics/data_dependent.cc: NON_ZERO, NMS, UNIQUE (host)
 
 // Helpers shared by tactics.
 cl_mem uploadWeights(ocl::Device& dev, const HostTensor& t);  // float32 copy on the device

@@ -1,6 +1,9 @@
 // Control-flow importers over onnx/subgraph.cc: If (a build-time condition imports the taken
-// branch inline; a run-time one imports both and selects each output with Where), Loop and Scan
+// branch inline; a run-time one imports both and selects each output with Where, or slices the
+// other branch's output to nothing where one branch gives an empty constant), Loop and Scan
 // with a build-time trip count (the body imported once per iteration, up to kMaxIterations).
+#include <limits>
+
 #include "clrt/onnx/importer.h"
 
 namespace clrt::onnx {
@@ -73,6 +76,32 @@ std::vector<int> unstack(ImportContext& c, int x, int64_t axis, int64_t n) {
   return parts;
 }
 
+// Whether `empty` is a constant with no elements along axis 0 and otherwise the dims of `full`
+// (which may be data-dependent): torchvision's detectors return such a constant when there are
+// no boxes and the NMS result otherwise.
+bool emptyVersionOf(ImportContext& c, const Value& empty, const Value& full) {
+  if (!empty.constant || empty.constant->numel() != 0) return false;
+  const Dims de = dimsOf(c, empty), df = dimsOf(c, full);
+  if (de.empty() || de.size() != df.size() || de[0] != 0) return false;
+  for (size_t j = 1; j < de.size(); ++j)
+    if (de[j] != df[j]) return false;
+  return empty.constant->dtype == c.net().tensors[c.tensorOf(full)].dtype;
+}
+
+// The output of a run-time If whose one branch gives an empty constant: the other branch's
+// output sliced along axis 0 to 0 rows when that branch is not taken. The slice end is
+// Where(cond, ...) of the condition, a shape operand: the condition must be known on the host
+// when the layer runs (computed from shapes, as a detector's numel() == 0 is).
+int sliceToEmpty(ImportContext& c, int cond, const Value& full, bool emptyWhen) {
+  const int64_t big = std::numeric_limits<int64_t>::max();
+  const int zero = c.constantTensor(HostTensor::fromInt64({1}, {0}));
+  const int all = c.constantTensor(HostTensor::fromInt64({1}, {big}));
+  ir::Layer& end =
+      c.addInternal(LayerKind::kWHERE, {cond, emptyWhen ? zero : all, emptyWhen ? all : zero});
+  const int e = end.outputs[0];
+  return c.addInternal(LayerKind::kSLICE, {c.tensorOf(full), zero, e, zero}).outputs[0];
+}
+
 void importIf(ImportContext& c) {
   const auto& thenG = graphAttr(c, "then_branch");
   const auto& elseG = graphAttr(c, "else_branch");
@@ -98,6 +127,12 @@ void importIf(ImportContext& c) {
   for (int i = 0; i < n; ++i) {
     if (!c.hasOutput(i)) continue;
     const Dims da = dimsOf(c, a[i]), db = dimsOf(c, b[i]);
+    if (emptyVersionOf(c, a[i], b[i]) || emptyVersionOf(c, b[i], a[i])) {
+      const bool thenEmpty = emptyVersionOf(c, a[i], b[i]);
+      const int y = sliceToEmpty(c, cond, thenEmpty ? b[i] : a[i], thenEmpty);
+      c.addMapped(LayerKind::kIDENTITY, {y}, {i});
+      continue;
+    }
     if (da != db || !isStatic(da))
       reject(ErrorKind::kUnsupported,
              str("the condition '", c.node().input(0), "' is computed at run time and output ", i,

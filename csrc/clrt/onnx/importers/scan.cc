@@ -1,5 +1,5 @@
-// Along-one-axis importers: CumSum, CumProd (kCUMULATIVE) and TopK (kTOPK), whose axis and k must
-// be known on the host; ReverseSequence and TensorScatter, whose positions are computed by
+// Along-one-axis importers: CumSum, CumProd (kCUMULATIVE) and TopK (kTOPK; k known on the host at
+// build or run time); ReverseSequence and TensorScatter, whose positions are computed by
 // elementwise layers and applied by a GATHER / SCATTER of mode ELEMENT.
 #include "clrt/onnx/importer.h"
 
@@ -35,6 +35,21 @@ Importer cumulative(const char* op) {
   };
 }
 
+// A K computed at run time (min(1000, n) of a detector's candidate count): a shape operand the
+// host knows when the layer runs, so the kernel gets it as the output dims.
+void importRuntimeK(ImportContext& c, int version) {
+  const Dims kd = c.inputDims(1);
+  if (volume(kd) != 1)
+    reject(ErrorKind::kParse, str("K must hold one value, its dims are ", dimsToString(kd)));
+  const int64_t rank = static_cast<int64_t>(c.inputDims(0).size()), axis = c.attrInt("axis", -1);
+  if (axis < -rank || axis >= rank)
+    reject(ErrorKind::kParse, str("axis ", axis, " is out of range for rank ", rank));
+  ir::Layer& l = c.add(LayerKind::kTOPK, {c.input(0), c.input(1)});
+  l.attrs.set("axis", axis < 0 ? axis + rank : axis);
+  l.attrs.set("largest", version < 11 ? int64_t{1} : c.attrFlag("largest", 1));
+  l.attrs.set("sorted", version < 11 ? int64_t{1} : c.attrFlag("sorted", 1));
+}
+
 // TopK-1 takes k as an attribute, 10 as input 1; 11 adds largest, sorted and negative axes.
 void importTopK(ImportContext& c) {
   const int version = schemaVersion("TopK", c.opset());
@@ -43,6 +58,7 @@ void importTopK(ImportContext& c) {
     k = c.requireAttrInt("k");
   } else {
     if (!c.hasInput(1)) reject(ErrorKind::kParse, "input 1 (K) is required");
+    if (!c.constant(1)) return importRuntimeK(c, version);
     const std::vector<int64_t> kv = c.constInts(1, "K");
     if (kv.size() != 1) reject(ErrorKind::kParse, str("K must hold one value, got ", kv.size()));
     k = kv[0];
