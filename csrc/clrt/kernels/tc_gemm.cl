@@ -4,17 +4,22 @@
 // exact emulation in local memory so the same tiling and indexing run (slowly) on any device.
 //
 // Build options: TC_INT8 (0/1), TC_CONV (0: tc_matmul, 1: tc_conv), BM/BN (block tile),
-// WARPS_M/WARPS_N (warp grid), CALIGN (tc_conv: C is a multiple of the per-thread gather run), OUT_DT/RES_DT (0 float,
-// 1 half, 2 int8), ACT, TC_EMULATE.
+// WARPS_M/WARPS_N (warp grid), CALIGN (tc_conv: C is a multiple of the per-thread gather run),
+// OUT_DT/RES_DT (0 float, 1 half, 2 int8), ACT, TC_EMULATE; tc_matmul also KCH (16-byte chunks
+// per tile row: 4 or 8), STAGES (0, or a cp.async ring of >= 2 tiles) and TC_SADDR (how a
+// local pointer becomes a .shared address for cp.async, see saddr()).
 //
-// Data path: both operands are staged as "rows x BK" tiles in local memory, K-contiguous, 64
-// bytes per row (BK = 32 halves or 64 int8), as four 16-byte chunks whose order is XOR-swizzled
-// by ((row >> 1) & 3) so that the chunk stores and the fragment loads are free of bank conflicts.
-// A lane (g = lane / 4, t = lane % 4) reads chunk t of its rows with one 16-byte load and feeds
-// its words to two k-steps. This permutes k inside the tile identically for both operands (the
-// PTX fragment wants k = 2t, 2t+1, 2t+8, 2t+9 of each k16 step), which leaves every dot product
-// unchanged. Global loads for tile k+1 go to registers while tile k is multiplied (double
-// buffered local memory, one barrier per tile).
+// Data path: both operands are staged as "rows x BK" tiles in local memory, K-contiguous, KCH
+// 16-byte chunks per row (BK = KCH * 8 halves or KCH * 16 int8), whose order is XOR-swizzled
+// by SWZ(row) so that the chunk stores and the fragment loads are free of bank conflicts.
+// A lane (g = lane / 4, t = lane % 4) reads chunks t, t + 4, ... of its rows with one 16-byte
+// load each and feeds each chunk's words to two k-steps. This permutes k inside the tile
+// identically for both operands (the PTX fragment wants k = 2t, 2t+1, 2t+8, 2t+9 of each k16
+// step), which leaves every dot product unchanged and needs no ldmatrix. STAGES 0: global loads
+// for tile k+1 go to registers while tile k is multiplied (double buffered local memory, one
+// barrier per tile). STAGES >= 2: cp.async copies global -> local for tile k + STAGES - 1 while
+// tile k is multiplied (no staging registers, one barrier per tile); edge tiles and unaligned
+// operands take the register path's chunk packing into the same ring.
 
 #ifndef TC_INT8
 #define TC_INT8 0
@@ -46,6 +51,21 @@
 #ifndef TC_EMULATE
 #define TC_EMULATE 0
 #endif
+#ifndef KCH
+#define KCH 4
+#endif
+#ifndef STAGES
+#define STAGES 0
+#endif
+#ifndef TC_SADDR
+#define TC_SADDR 0
+#endif
+#if TC_CONV && KCH != 4
+#error "tc_conv stages 64-byte tile rows (KCH 4)"
+#endif
+#if KCH != 4 && KCH != 8
+#error "KCH must be 4 or 8"
+#endif
 
 // Unrolling inside macros (all accumulator indices must be compile-time constants).
 #if defined(TC_NO_PRAGMA)
@@ -71,8 +91,8 @@ typedef ushort elem_t;
 typedef float acc_t;
 #define EPC 8
 #endif
-#define BK (4 * EPC)
-#define KM_IT(R) ((R) * 4 / NT)         // K-major tile: 16-byte chunks per thread
+#define BK (KCH * EPC)
+#define KM_IT(R) ((R) * KCH / NT)  // K-major tile: 16-byte chunks per thread
 
 
 // ---- The warp-wide multiply-accumulate: D[16x8] += A[16xk] B[kx8] on one warp's fragments.
@@ -149,8 +169,15 @@ void mma_emu(acc_t* d, uint a0, uint a1, uint a2, uint a3, uint b0, uint b1, __l
       : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1))
 #endif
 
-// ---- Local tiles: row r, logical chunk c lives at uint4 index r * 4 + (c ^ SWZ(r)).
+// ---- Local tiles: row r, logical chunk c lives at uint4 index r * KCH + (c ^ SWZ(r)). SWZ
+// depends on r % 8 only (fragment rows start at multiples of 8). 128-byte rows: a quarter warp
+// reads chunks t (+ 4p) of rows 2i and 2i + 1, which bit 2 of the swizzle puts in different
+// banks.
+#if KCH == 4
 #define SWZ(r) (((r) >> 1) & 3)
+#else
+#define SWZ(r) ((((r) & 1) << 2) | (((r) >> 1) & 3))
+#endif
 
 // Packs EPC elements (zero where i >= n) from p into one chunk; the slow path of the loaders.
 inline uint4 pack_chunk(__global const elem_t* p, int n) {
@@ -178,7 +205,7 @@ inline uint4 pack_chunk(__global const elem_t* p, int n) {
   {                                                                                       \
     const bool full_ = (vec) && (row0) + (R) <= (rows) && (k0) + BK <= (K);               \
     TC_UNROLL for (int it_ = 0; it_ < KM_IT(R); ++it_) {                          \
-      const int idx_ = tid + it_ * NT, r_ = (row0) + (idx_ >> 2), k_ = (k0) + (idx_ & 3) * EPC; \
+      const int idx_ = tid + it_ * NT, r_ = (row0) + idx_ / KCH, k_ = (k0) + idx_ % KCH * EPC; \
       if (full_) {                                                                        \
         regs[it_] = *(__global const uint4*)((base) + (size_t)r_ * (ld) + k_);            \
       } else {                                                                            \
@@ -189,32 +216,55 @@ inline uint4 pack_chunk(__global const elem_t* p, int n) {
   }
 #define KM_STORE(tile, regs, R)                                          \
   TC_UNROLL for (int it_ = 0; it_ < KM_IT(R); ++it_) {           \
-    const int idx_ = tid + it_ * NT, r_ = idx_ >> 2;                     \
-    tile[r_ * 4 + ((idx_ & 3) ^ SWZ(r_))] = regs[it_];                   \
+    const int idx_ = tid + it_ * NT, r_ = idx_ / KCH;                    \
+    tile[r_ * KCH + ((idx_ % KCH) ^ SWZ(r_))] = regs[it_];               \
   }
 
-// ---- The block's multiply of one staged tile pair: each warp does TM x TN mma tiles, 2 k-steps.
-#define TILE_MMA(At, Bt)                                                                       \
-  {                                                                                            \
-    uint4 fa_lo[TM], fa_hi[TM], fb[TN];                                                        \
-    TC_UNROLL for (int i_ = 0; i_ < TM; ++i_) {                                        \
-      const int r_ = wm + 16 * i_ + g;                                                         \
-      fa_lo[i_] = At[r_ * 4 + (t ^ SWZ(r_))];                                                  \
-      fa_hi[i_] = At[(r_ + 8) * 4 + (t ^ SWZ(r_))];                                            \
-    }                                                                                          \
-    TC_UNROLL for (int j_ = 0; j_ < TN; ++j_) {                                        \
-      const int r_ = wn + 8 * j_ + g;                                                          \
-      fb[j_] = Bt[r_ * 4 + (t ^ SWZ(r_))];                                                     \
-    }                                                                                          \
-    TC_UNROLL for (int i_ = 0; i_ < TM; ++i_) TC_UNROLL for (int j_ = 0;       \
-                                                                           j_ < TN; ++j_) {  \
+// ---- The block's multiply of one staged tile pair: each warp does TM x TN mma tiles, 2 k-steps
+// per chunk column. Fragment rows are wm/wn + multiples of 8 + g, so their swizzle is SWZ(g).
+#define TILE_MMA(At, Bt)                                                                        \
+  TC_UNROLL for (int p_ = 0; p_ < KCH / 4; ++p_) {                                              \
+    const int c_ = g * KCH + ((t + 4 * p_) ^ SWZ(g));                                           \
+    uint4 fa_lo[TM], fa_hi[TM], fb[TN];                                                         \
+    TC_UNROLL for (int i_ = 0; i_ < TM; ++i_) {                                                 \
+      fa_lo[i_] = At[(wm + 16 * i_) * KCH + c_];                                                \
+      fa_hi[i_] = At[(wm + 16 * i_ + 8) * KCH + c_];                                            \
+    }                                                                                           \
+    TC_UNROLL for (int j_ = 0; j_ < TN; ++j_) fb[j_] = Bt[(wn + 8 * j_) * KCH + c_];           \
+    TC_UNROLL for (int i_ = 0; i_ < TM; ++i_) TC_UNROLL for (int j_ = 0; j_ < TN; ++j_) {       \
       MMA(acc[i_][j_], fa_lo[i_].x, fa_hi[i_].x, fa_lo[i_].y, fa_hi[i_].y, fb[j_].x, fb[j_].y); \
-    }                                                                                          \
-    TC_UNROLL for (int i_ = 0; i_ < TM; ++i_) TC_UNROLL for (int j_ = 0;       \
-                                                                           j_ < TN; ++j_) {  \
+    }                                                                                           \
+    TC_UNROLL for (int i_ = 0; i_ < TM; ++i_) TC_UNROLL for (int j_ = 0; j_ < TN; ++j_) {       \
       MMA(acc[i_][j_], fa_lo[i_].z, fa_hi[i_].z, fa_lo[i_].w, fa_hi[i_].w, fb[j_].z, fb[j_].w); \
-    }                                                                                          \
+    }                                                                                           \
   }
+
+// ---- cp.async (STAGES >= 2): a 16-byte global -> local copy that completes asynchronously;
+// CP_WAIT(n) waits until at most n committed groups are pending. The emulation copies at once.
+#if TC_EMULATE
+#define CP_ASYNC(dst, src) (*(dst) = *(src))
+#define CP_COMMIT()
+#define CP_WAIT(n)
+#else
+// The .shared window address of a local pointer: cp.async takes no generic address.
+// TC_SADDR 0: the pointer's integer value is the window offset; 1: it is a generic address.
+inline uint saddr(__local const uint4* p) {
+#if TC_SADDR == 1
+  ulong a;
+  asm("cvta.to.shared.u64 %0, %1;" : "=l"(a) : "l"((ulong)(size_t)p));
+  return (uint)a;
+#else
+  return (uint)(size_t)p;
+#endif
+}
+#define CP_ASYNC(dst, src)                                                                \
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(saddr(dst)),             \
+               "l"((ulong)(size_t)(src))                                                  \
+               : "memory")
+#define CP_COMMIT() asm volatile("cp.async.commit_group;" ::: "memory")
+#define CP_WAIT_(n) asm volatile("cp.async.wait_group " #n ";" ::: "memory")
+#define CP_WAIT(n) CP_WAIT_(n)
+#endif
 
 // ---- Epilogue stores.
 inline float load_res(__global const uchar* res, size_t i, float rs) {
@@ -236,13 +286,15 @@ inline void store_out(__global uchar* y, size_t i, float v, float inv_os) {
 #endif
 }
 
+#define NBUF (STAGES > 2 ? STAGES : 2)  // tiles of the local ring
+
 // Common prologue of both kernels: lane/warp coordinates and zeroed accumulators.
 #define TC_PROLOGUE                                                          \
   const int tid = get_local_id(0), lane = tid & 31, warp = tid >> 5;         \
   const int g = lane >> 2, t = lane & 3;                                     \
   const int wm = (warp / WARPS_N) * (BM / WARPS_M), wn = (warp % WARPS_N) * (BN / WARPS_N); \
-  __local uint4 As[2][BM * 4];                                               \
-  __local uint4 Bs[2][BN * 4];                                               \
+  __local uint4 As[NBUF][BM * KCH];                                          \
+  __local uint4 Bs[NBUF][BN * KCH];                                          \
   EMU_DECL                                                                   \
   acc_t acc[TM][TN][4];                                                      \
   TC_UNROLL for (int i_ = 0; i_ < TM; ++i_) TC_UNROLL for (  \
@@ -274,12 +326,48 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_matmul(
   batch_offsets(bat, bdims, a_bs, b_bs, nbd, &ao, &bo);
   __global const elem_t* Ab = A + a_off0 + ao;
   __global const elem_t* Bb = B + b_off0 + bo;
+  const int nk = (K + BK - 1) / BK;
+#if STAGES
+  // Tile kt into ring slot s: cp.async where the block's rows and the tile's k range are whole
+  // and 16-byte aligned, else packed chunks stored directly. Slot s is free: every warp has
+  // passed the barrier after its last multiply of it.
+  const bool afull = avec && m0 + BM <= M, bfull = bvec && n0 + BN <= N;
+#define ISSUE_OP(T, R, base, rows, ld, full, row0, k0)                                      \
+  TC_UNROLL for (int it_ = 0; it_ < KM_IT(R); ++it_) {                                      \
+    const int idx_ = tid + it_ * NT, r_ = idx_ / KCH, c_ = idx_ % KCH;                      \
+    __local uint4* dst_ = &T[r_ * KCH + (c_ ^ SWZ(r_))];                                    \
+    const int k_ = (k0) + c_ * EPC;                                                         \
+    if ((full) && (k0) + BK <= K) {                                                         \
+      CP_ASYNC(dst_, (__global const uint4*)((base) + (size_t)((row0) + r_) * (ld) + k_)); \
+    } else {                                                                                \
+      const int n_ = (row0) + r_ < (rows) ? clamp(K - k_, 0, EPC) : 0;                      \
+      *dst_ = pack_chunk((base) + (n_ > 0 ? (size_t)((row0) + r_) * (ld) + k_ : 0), n_);    \
+    }                                                                                       \
+  }
+#define ISSUE(kt, s)                                                       \
+  {                                                                        \
+    ISSUE_OP(As[s], BM, Ab, M, lda, afull, m0, (kt) * BK)            \
+    ISSUE_OP(Bs[s], BN, Bb, N, ldb, bfull, n0, (kt) * BK)            \
+  }
+  for (int s = 0; s < STAGES - 1; ++s) {
+    if (s < nk) ISSUE(s, s);
+    CP_COMMIT();
+  }
+  for (int kt = 0; kt < nk; ++kt) {
+    CP_WAIT(STAGES - 2);
+    barrier(CLK_LOCAL_MEM_FENCE);
+    const int nx = kt + STAGES - 1;
+    if (nx < nk) ISSUE(nx, nx % STAGES);
+    CP_COMMIT();
+    const int cur = kt % STAGES;
+    TILE_MMA(As[cur], Bs[cur]);
+  }
+#else
   uint4 ra[KM_IT(BM)], rb[KM_IT(BN)];
 #define LOAD_A(k0) KM_LOAD(ra, BM, Ab, M, K, lda, avec, m0, k0)
 #define STORE_A(buf) KM_STORE(As[buf], ra, BM)
 #define LOAD_B(k0) KM_LOAD(rb, BN, Bb, N, K, ldb, bvec, n0, k0)
 #define STORE_B(buf) KM_STORE(Bs[buf], rb, BN)
-  const int nk = (K + BK - 1) / BK;
   LOAD_A(0);
   LOAD_B(0);
   STORE_A(0);
@@ -298,6 +386,7 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_matmul(
     }
     barrier(CLK_LOCAL_MEM_FENCE);
   }
+#endif
 
   const size_t obase = (size_t)bat * M * N;
 #pragma unroll
