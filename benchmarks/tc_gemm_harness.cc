@@ -22,13 +22,13 @@
 
 namespace {
 
-#define CK(x)                                                                           \
-  do {                                                                                  \
-    cl_int e_ = (x);                                                                    \
-    if (e_ != CL_SUCCESS) {                                                             \
+#define CK(x)                                                                             \
+  do {                                                                                    \
+    cl_int e_ = (x);                                                                      \
+    if (e_ != CL_SUCCESS) {                                                               \
       std::fprintf(stderr, "%s:%d: %s -> OpenCL error %d\n", __FILE__, __LINE__, #x, e_); \
-      std::exit(2);                                                                     \
-    }                                                                                   \
+      std::exit(2);                                                                       \
+    }                                                                                     \
   } while (0)
 
 std::string readFile(const std::string& p) {
@@ -111,11 +111,14 @@ std::pair<double, double> runOne(Env& e, cl_kernel k, bool int8, const Problem& 
   std::mt19937 rng(1234);
   std::uniform_int_distribution<int> d(-8, 8);
   const size_t esz = int8 ? 1 : 2;
-  std::vector<float> af(static_cast<size_t>(p.M) * p.lda, 0), bf(static_cast<size_t>(p.N) * p.ldb, 0);
+  std::vector<float> af(static_cast<size_t>(p.M) * p.lda, 0),
+      bf(static_cast<size_t>(p.N) * p.ldb, 0);
   for (int r = 0; r < p.M; ++r)
-    for (int c = 0; c < p.K; ++c) af[static_cast<size_t>(r) * p.lda + c] = int8 ? d(rng) : d(rng) / 8.0f;
+    for (int c = 0; c < p.K; ++c)
+      af[static_cast<size_t>(r) * p.lda + c] = int8 ? d(rng) : d(rng) / 8.0f;
   for (int r = 0; r < p.N; ++r)
-    for (int c = 0; c < p.K; ++c) bf[static_cast<size_t>(r) * p.ldb + c] = int8 ? d(rng) : d(rng) / 8.0f;
+    for (int c = 0; c < p.K; ++c)
+      bf[static_cast<size_t>(r) * p.ldb + c] = int8 ? d(rng) : d(rng) / 8.0f;
   auto pack = [&](const std::vector<float>& v) {
     std::vector<uint8_t> b(v.size() * esz);
     for (size_t i = 0; i < v.size(); ++i) {
@@ -137,7 +140,8 @@ std::pair<double, double> runOne(Env& e, cl_kernel k, bool int8, const Problem& 
                             const_cast<uint8_t*>(bb.data()), &err);
   CK(err);
   const size_t osz = int8 ? 4 : 2;
-  cl_mem Y = clCreateBuffer(e.ctx, CL_MEM_READ_WRITE, static_cast<size_t>(p.M) * p.N * osz, nullptr, &err);
+  cl_mem Y =
+      clCreateBuffer(e.ctx, CL_MEM_READ_WRITE, static_cast<size_t>(p.M) * p.N * osz, nullptr, &err);
   CK(err);
   cl_mem dummy = clCreateBuffer(e.ctx, CL_MEM_READ_WRITE, 64, nullptr, &err);
   CK(err);
@@ -157,7 +161,8 @@ std::pair<double, double> runOne(Env& e, cl_kernel k, bool int8, const Problem& 
   set(4, &mt), set(sizeof bd, &bd), set(sizeof bs, &bs), set(sizeof bs, &bs), set(4, &zero);
   set(4, &zero), set(4, &zero), set(4, &zero), set(4, &one), set(4, &fz), set(4, &one);
   set(4, &one), set(4, &fz);
-  const size_t gs[2] = {static_cast<size_t>(mt) * nt * nthr, 1}, ls[2] = {static_cast<size_t>(nthr), 1};
+  const size_t gs[2] = {static_cast<size_t>(mt) * nt * nthr, 1},
+               ls[2] = {static_cast<size_t>(nthr), 1};
   double best = 1e30;
   for (int i = 0; i < std::max(iters, 1) + (iters > 0 ? 2 : 0); ++i) {
     cl_event ev;
@@ -217,14 +222,15 @@ int main(int argc, char** argv) {
   const int iters = std::atoi(argv[6]);
   const std::string src = std::string(kDefines) + readFile(dir + "/prelude.clh") +
                           readFile(dir + "/activation.clh") + readFile(dir + "/storage_io.clh") +
-                          readFile(dir + "/run_errors.clh") + "#line 1\n" + readFile(dir + "/tc_gemm.cl");
+                          readFile(dir + "/run_errors.clh") + "#line 1\n" +
+                          readFile(dir + "/tc_gemm.cl");
   Env e = open();
   const double tol = int8 ? 0.0 : 2e-3;  // INT8 is exact; FP16: the half rounding of the output
   std::printf("%-64s %5s %9s %9s %10s %10s %10s  %s\n", "options", "regs", "ms", "TFLOP/s",
               "err big", "err align", "err odd", "verdict");
   for (int i = 7; i < argc; ++i) {
-    std::string opts = std::string("-DTC_INT8=") + (int8 ? "1" : "0") + " -DTC_CONV=0 -DOUT_DT=" +
-                       (int8 ? "0" : "1") + " " + argv[i];
+    std::string opts = std::string("-DTC_INT8=") + (int8 ? "1" : "0") +
+                       " -DTC_CONV=0 -DOUT_DT=" + (int8 ? "0" : "1") + " " + argv[i];
     if (!e.nvidia) opts += " -DTC_EMULATE=1";
     const char* s = src.c_str();
     cl_int err;

@@ -1,7 +1,7 @@
 // Tensor-core GEMM (tc_matmul) and implicit-GEMM convolution (tc_conv) for NVIDIA through inline
 // PTX mma.sync: FP16 in / FP32 accumulate (m16n8k16) or INT8 in / INT32 accumulate (m16n8k32),
-// with the fused scale + bias + residual + activation epilogue. TC_EMULATE swaps the PTX for an
-// exact emulation in local memory so the same tiling and indexing run (slowly) on any device.
+// with the fused scale + bias + residual + activation epilogue. TC_EMULATE swaps the PTX (mma,
+// cp.async) for exact emulations so the same tiling, staging and indexing run on any device.
 //
 // Build options: TC_INT8 (0/1), TC_CONV (0: tc_matmul, 1: tc_conv), BM/BN (block tile),
 // WARPS_M/WARPS_N (warp grid), CALIGN (tc_conv: C is a multiple of the per-thread gather run),
@@ -71,8 +71,7 @@
 #if defined(TC_NO_PRAGMA)
 #define TC_UNROLL
 #elif TC_EMULATE
-// Emulation: keep the mma call sites in loops (each holds barriers; unrolled they make CPU
-// compilers slow).
+// Emulation: keep the mma call sites in loops (unrolled they make CPU compilers slow).
 #define TC_UNROLL _Pragma("clang loop unroll(disable)")
 #else
 #define TC_UNROLL _Pragma("unroll")
@@ -112,47 +111,15 @@ inline float h2f(uint h) {
   if (e == 31) return as_float(s | 0x7f800000u | (m << 13));
   return as_float(s | ((e + 112u) << 23) | (m << 13));
 }
+// Element i of a packed fragment word.
 #if TC_INT8
-#define EMU_K 32
-typedef int emu_t;
 inline int emu_elem(uint w, int i) { return (int)(char)(uchar)(w >> (8 * i)); }
 #define EMU_PER 4
 #else
-#define EMU_K 16
-typedef float emu_t;
 inline float emu_elem(uint w, int i) { return h2f((w >> (16 * i)) & 0xffffu); }
 #define EMU_PER 2
 #endif
-// Every lane scatters its fragments into the warp's scratch, then computes its own outputs.
-// All work-items of the group reach every call (the GEMM loop is uniform), so barriers are safe.
-void mma_emu(acc_t* d, uint a0, uint a1, uint a2, uint a3, uint b0, uint b1, __local emu_t* sa,
-             __local emu_t* sb, int lane) {
-  const int g = lane >> 2, t = lane & 3, h = EMU_K / 2;
-  for (int i = 0; i < EMU_PER; ++i) {
-    const int k = t * EMU_PER + i;
-    sa[g * EMU_K + k] = emu_elem(a0, i);
-    sa[(g + 8) * EMU_K + k] = emu_elem(a1, i);
-    sa[g * EMU_K + k + h] = emu_elem(a2, i);
-    sa[(g + 8) * EMU_K + k + h] = emu_elem(a3, i);
-    sb[k * 8 + g] = emu_elem(b0, i);
-    sb[(k + h) * 8 + g] = emu_elem(b1, i);
-  }
-  barrier(CLK_LOCAL_MEM_FENCE);
-  for (int q = 0; q < 4; ++q) {
-    const int row = g + 8 * (q >> 1), col = 2 * t + (q & 1);
-    emu_t s = 0;
-    for (int k = 0; k < EMU_K; ++k) s += sa[row * EMU_K + k] * sb[k * 8 + col];
-    d[q] += s;
-  }
-  barrier(CLK_LOCAL_MEM_FENCE);
-}
-#define EMU_DECL                                    \
-  __local emu_t emu_a[NWARPS][16 * EMU_K];          \
-  __local emu_t emu_b[NWARPS][EMU_K * 8];
-#define MMA(d, a0, a1, a2, a3, b0, b1) \
-  mma_emu(d, a0, a1, a2, a3, b0, b1, emu_a[warp], emu_b[warp], lane)
 #elif TC_INT8
-#define EMU_DECL
 #define MMA(d, a0, a1, a2, a3, b0, b1)                                                          \
   asm volatile(                                                                                 \
       "mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, " \
@@ -160,7 +127,6 @@ void mma_emu(acc_t* d, uint a0, uint a1, uint a2, uint a3, uint b0, uint b1, __l
       : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3])                                          \
       : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1))
 #else
-#define EMU_DECL
 #define MMA(d, a0, a1, a2, a3, b0, b1)                                                          \
   asm volatile(                                                                                 \
       "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, " \
@@ -177,6 +143,29 @@ void mma_emu(acc_t* d, uint a0, uint a1, uint a2, uint a3, uint b0, uint b1, __l
 #define SWZ(r) (((r) >> 1) & 3)
 #else
 #define SWZ(r) ((((r) & 1) << 2) | (((r) >> 1) & 3))
+#endif
+
+#if TC_EMULATE
+// The mma of k-step s (words x, y: 0; z, w: 1) of chunk column p, emulated without lane
+// exchange: lane (g, t) computes its outputs d0..d3 from the fragment words that lanes (g', t')
+// load (TILE_MMA's address formula with their g', t'), in the same word and element pairing as
+// the PTX fragment layout above. `a`, `b`: the first row of the 16-row / 8-row operand tile.
+void emu_mma(acc_t* d, __local const uint4* a, __local const uint4* b, int g, int t, int p,
+             int s) {
+  for (int q = 0; q < 4; ++q) {
+    const int row = g + 8 * (q >> 1), col = 2 * t + (q & 1);
+    acc_t sum = 0;
+    for (int tt = 0; tt < 4; ++tt) {
+      const uint4 av = a[row * KCH + ((tt + 4 * p) ^ SWZ(row))];
+      const uint4 bv = b[col * KCH + ((tt + 4 * p) ^ SWZ(col))];
+      const uint a0 = s ? av.z : av.x, a1 = s ? av.w : av.y;
+      const uint b0 = s ? bv.z : bv.x, b1 = s ? bv.w : bv.y;
+      for (int e = 0; e < EMU_PER; ++e)
+        sum += emu_elem(a0, e) * emu_elem(b0, e) + emu_elem(a1, e) * emu_elem(b1, e);
+    }
+    d[q] += sum;
+  }
+}
 #endif
 
 // Packs EPC elements (zero where i >= n) from p into one chunk; the slow path of the loaders.
@@ -222,6 +211,14 @@ inline uint4 pack_chunk(__global const elem_t* p, int n) {
 
 // ---- The block's multiply of one staged tile pair: each warp does TM x TN mma tiles, 2 k-steps
 // per chunk column. Fragment rows are wm/wn + multiples of 8 + g, so their swizzle is SWZ(g).
+#if TC_EMULATE
+#define TILE_MMA(At, Bt)                                                              \
+  for (int p_ = 0; p_ < KCH / 4; ++p_)                                                  \
+    for (int s_ = 0; s_ < 2; ++s_)                                                      \
+      for (int i_ = 0; i_ < TM; ++i_)                                                   \
+        for (int j_ = 0; j_ < TN; ++j_)                                                 \
+          emu_mma(acc[i_][j_], &At[(wm + 16 * i_) * KCH], &Bt[(wn + 8 * j_) * KCH], g, t, p_, s_);
+#else
 #define TILE_MMA(At, Bt)                                                                        \
   TC_UNROLL for (int p_ = 0; p_ < KCH / 4; ++p_) {                                              \
     const int c_ = g * KCH + ((t + 4 * p_) ^ SWZ(g));                                           \
@@ -238,6 +235,7 @@ inline uint4 pack_chunk(__global const elem_t* p, int n) {
       MMA(acc[i_][j_], fa_lo[i_].z, fa_hi[i_].z, fa_lo[i_].w, fa_hi[i_].w, fb[j_].z, fb[j_].w); \
     }                                                                                           \
   }
+#endif
 
 // ---- cp.async (STAGES >= 2): a 16-byte global -> local copy that completes asynchronously;
 // CP_WAIT(n) waits until at most n committed groups are pending. The emulation copies at once.
@@ -295,7 +293,6 @@ inline void store_out(__global uchar* y, size_t i, float v, float inv_os) {
   const int wm = (warp / WARPS_N) * (BM / WARPS_M), wn = (warp % WARPS_N) * (BN / WARPS_N); \
   __local uint4 As[NBUF][BM * KCH];                                          \
   __local uint4 Bs[NBUF][BN * KCH];                                          \
-  EMU_DECL                                                                   \
   acc_t acc[TM][TN][4];                                                      \
   TC_UNROLL for (int i_ = 0; i_ < TM; ++i_) TC_UNROLL for (  \
       int j_ = 0; j_ < TN; ++j_) TC_UNROLL for (int q_ = 0; q_ < 4; ++q_) acc[i_][j_][q_] = 0;
