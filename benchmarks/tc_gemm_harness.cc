@@ -10,6 +10,7 @@
 #include <CL/cl.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -237,7 +238,10 @@ int main(int argc, char** argv) {
     cl_program prog = clCreateProgramWithSource(e.ctx, 1, &s, nullptr, &err);
     CK(err);
     const std::string bopts = opts + (e.nvidia ? " -cl-nv-verbose" : "");
+    const auto tb = std::chrono::steady_clock::now();
     err = clBuildProgram(prog, 1, &e.dev, bopts.c_str(), nullptr, nullptr);
+    const double build_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - tb).count();
     size_t ln = 0;
     clGetProgramBuildInfo(prog, e.dev, CL_PROGRAM_BUILD_LOG, 0, nullptr, &ln);
     std::string log(ln, '\0');
@@ -257,13 +261,16 @@ int main(int argc, char** argv) {
     CK(err);
     const int bm = optInt(argv[i], "BM", 128), bn = optInt(argv[i], "BN", 128);
     const int nthr = optInt(argv[i], "WARPS_M", 2) * optInt(argv[i], "WARPS_N", 4) * 32;
+    const auto tr = std::chrono::steady_clock::now();
     const auto big = runOne(e, k, int8, {M, N, K, K, K}, iters, 32, bm, bn, nthr);
+    const double first_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - tr).count();
     const auto al = runOne(e, k, int8, {200, 136, 200, 200, 200}, 0, 1 << 30, bm, bn, nthr);
     const auto odd = runOne(e, k, int8, {131, 67, 203, 203, 211}, 0, 1 << 30, bm, bn, nthr);
     const bool ok = big.first <= tol && al.first <= tol && odd.first <= tol;
-    std::printf("%-64s %5s %9.4f %9.1f %10.2e %10.2e %10.2e  %s\n", argv[i], regs.c_str(),
-                big.second, 2.0 * M * N * K / big.second / 1e9, big.first, al.first, odd.first,
-                ok ? "ok" : "WRONG");
+    std::printf("%-64s %5s %9.4f %9.1f %10.2e %10.2e %10.2e  %s (build %.1f s, first run %.1f s)\n",
+                argv[i], regs.c_str(), big.second, 2.0 * M * N * K / big.second / 1e9, big.first,
+                al.first, odd.first, ok ? "ok" : "WRONG", build_s, first_s);
     std::fflush(stdout);
     clReleaseKernel(k);
     clReleaseProgram(prog);
