@@ -10,6 +10,7 @@
 #include <CL/cl.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -253,8 +254,12 @@ int main(int argc, char** argv) {
     // ptxas' "Used N registers" line of tc_matmul (-cl-nv-verbose).
     std::string regs = "-";
     const size_t kp = log.find("tc_matmul");
-    const size_t rp = log.find("Used ", kp == std::string::npos ? 0 : kp);
-    if (rp != std::string::npos) regs = std::to_string(std::atoi(log.c_str() + rp + 5));
+    const size_t rp = log.find(" registers", kp == std::string::npos ? 0 : kp);
+    if (rp != std::string::npos) {
+      size_t b = rp;
+      while (b > 0 && std::isdigit(static_cast<unsigned char>(log[b - 1]))) --b;
+      regs = log.substr(b, rp - b);
+    }
     if (log.find("spill") != std::string::npos && log.find(" 0 bytes spill") == std::string::npos)
       regs += "S";
     cl_kernel k = clCreateKernel(prog, "tc_matmul", &err);

@@ -46,9 +46,11 @@ bool readSpec(const ir::Layer& l, bool int8, Spec* s) {
   return true;
 }
 
-// 128 x 128 blocks of 4 warps of 64 x 64: 224 TFLOP/s FP16 / 375 TOP/s INT8 at 4096^3 on an
-// H100, ahead of 8 warps of 64 x 32 (157 / 310) and 128 x 256 / 256 x 128 tiles.
-const Config kCfg{128, 128, 2, 2};
+// 128 x 128 blocks of 4 warps of 64 x 64, 128-byte tile rows in a 3-tile cp.async ring: 239
+// TFLOP/s FP16 / 403 TOP/s INT8 at 4096^3 on an H200 (benchmarks/tc_gemm_harness.cc), against
+// 196 / 346 with 64-byte rows staged through registers and 183-223 / 314-379 with 128 x 256 /
+// 256 x 128 tiles.
+const Config kCfg{128, 128, 2, 2, /*kch=*/8, /*stages=*/3};
 
 // Operands stored MN-major (A with trans_a, an activation B without trans_b) are transposed
 // into the workspace first: A^T at offset 0, B^T after it at this alignment.
