@@ -66,6 +66,9 @@
 #if KCH != 4 && KCH != 8
 #error "KCH must be 4 or 8"
 #endif
+#if STAGES == 1 || (TC_CONV && STAGES)
+#error "STAGES is 0 or >= 2 (tc_matmul only)"
+#endif
 
 // Unrolling inside macros (all accumulator indices must be compile-time constants).
 #if defined(TC_NO_PRAGMA)
@@ -144,11 +147,13 @@ inline float emu_elem(uint w, int i) { return h2f((w >> (16 * i)) & 0xffffu); }
 #else
 #define SWZ(r) ((((r) & 1) << 2) | (((r) >> 1) & 3))
 #endif
+// The chunk lane t reads from row r for chunk column p (TILE_MMA and its emulation).
+#define FRAG_IDX(r, t, p) ((r) * KCH + (((t) + 4 * (p)) ^ SWZ(r)))
 
 #if TC_EMULATE
 // The mma of k-step s (words x, y: 0; z, w: 1) of chunk column p, emulated without lane
 // exchange: lane (g, t) computes its outputs d0..d3 from the fragment words that lanes (g', t')
-// load (TILE_MMA's address formula with their g', t'), in the same word and element pairing as
+// load (FRAG_IDX with their g', t', as TILE_MMA), in the same word and element pairing as
 // the PTX fragment layout above. `a`, `b`: the first row of the 16-row / 8-row operand tile.
 void emu_mma(acc_t* d, __local const uint4* a, __local const uint4* b, int g, int t, int p,
              int s) {
@@ -156,8 +161,8 @@ void emu_mma(acc_t* d, __local const uint4* a, __local const uint4* b, int g, in
     const int row = g + 8 * (q >> 1), col = 2 * t + (q & 1);
     acc_t sum = 0;
     for (int tt = 0; tt < 4; ++tt) {
-      const uint4 av = a[row * KCH + ((tt + 4 * p) ^ SWZ(row))];
-      const uint4 bv = b[col * KCH + ((tt + 4 * p) ^ SWZ(col))];
+      const uint4 av = a[FRAG_IDX(row, tt, p)];
+      const uint4 bv = b[FRAG_IDX(col, tt, p)];
       const uint a0 = s ? av.z : av.x, a1 = s ? av.w : av.y;
       const uint b0 = s ? bv.z : bv.x, b1 = s ? bv.w : bv.y;
       for (int e = 0; e < EMU_PER; ++e)
@@ -221,7 +226,7 @@ inline uint4 pack_chunk(__global const elem_t* p, int n) {
 #else
 #define TILE_MMA(At, Bt)                                                                        \
   TC_UNROLL for (int p_ = 0; p_ < KCH / 4; ++p_) {                                              \
-    const int c_ = g * KCH + ((t + 4 * p_) ^ SWZ(g));                                           \
+    const int c_ = FRAG_IDX(g, t, p_);                                                          \
     uint4 fa_lo[TM], fa_hi[TM], fb[TN];                                                         \
     TC_UNROLL for (int i_ = 0; i_ < TM; ++i_) {                                                 \
       fa_lo[i_] = At[(wm + 16 * i_) * KCH + c_];                                                \
