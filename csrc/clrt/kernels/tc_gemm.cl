@@ -1,20 +1,25 @@
 // Tensor-core GEMM (tc_matmul) and implicit-GEMM convolution (tc_conv) for NVIDIA through inline
 // PTX mma.sync: FP16 in / FP32 accumulate (m16n8k16) or INT8 in / INT32 accumulate (m16n8k32),
-// with the fused scale + bias + residual + activation epilogue. TC_EMULATE swaps the PTX for an
-// exact emulation in local memory so the same tiling and indexing run (slowly) on any device.
+// with the fused scale + bias + residual + activation epilogue. TC_EMULATE swaps the PTX (mma,
+// cp.async) for exact emulations so the same tiling, staging and indexing run on any device.
 //
 // Build options: TC_INT8 (0/1), TC_CONV (0: tc_matmul, 1: tc_conv), BM/BN (block tile),
-// WARPS_M/WARPS_N (warp grid), CALIGN (tc_conv: C is a multiple of the per-thread gather run), OUT_DT/RES_DT (0 float,
-// 1 half, 2 int8), ACT, TC_EMULATE.
+// WARPS_M/WARPS_N (warp grid), CALIGN (tc_conv: C is a multiple of the per-thread gather run),
+// OUT_DT/RES_DT (0 float, 1 half, 2 int8), ACT, TC_EMULATE; tc_matmul also KCH (16-byte chunks
+// per tile row: 4 or 8), STAGES (0, or a cp.async ring of >= 2 tiles) and TC_SADDR (how a
+// local pointer becomes a .shared address for cp.async, see saddr()).
 //
-// Data path: both operands are staged as "rows x BK" tiles in local memory, K-contiguous, 64
-// bytes per row (BK = 32 halves or 64 int8), as four 16-byte chunks whose order is XOR-swizzled
-// by ((row >> 1) & 3) so that the chunk stores and the fragment loads are free of bank conflicts.
-// A lane (g = lane / 4, t = lane % 4) reads chunk t of its rows with one 16-byte load and feeds
-// its words to two k-steps. This permutes k inside the tile identically for both operands (the
-// PTX fragment wants k = 2t, 2t+1, 2t+8, 2t+9 of each k16 step), which leaves every dot product
-// unchanged. Global loads for tile k+1 go to registers while tile k is multiplied (double
-// buffered local memory, one barrier per tile).
+// Data path: both operands are staged as "rows x BK" tiles in local memory, K-contiguous, KCH
+// 16-byte chunks per row (BK = KCH * 8 halves or KCH * 16 int8), whose order is XOR-swizzled
+// by SWZ(row) so that the chunk stores and the fragment loads are free of bank conflicts.
+// A lane (g = lane / 4, t = lane % 4) reads chunks t, t + 4, ... of its rows with one 16-byte
+// load each and feeds each chunk's words to two k-steps. This permutes k inside the tile
+// identically for both operands (the PTX fragment wants k = 2t, 2t+1, 2t+8, 2t+9 of each k16
+// step), which leaves every dot product unchanged and needs no ldmatrix. STAGES 0: global loads
+// for tile k+1 go to registers while tile k is multiplied (double buffered local memory, one
+// barrier per tile). STAGES >= 2: cp.async copies global -> local for tile k + STAGES - 1 while
+// tile k is multiplied (no staging registers, one barrier per tile); edge tiles and unaligned
+// operands take the register path's chunk packing into the same ring.
 
 #ifndef TC_INT8
 #define TC_INT8 0
@@ -46,13 +51,30 @@
 #ifndef TC_EMULATE
 #define TC_EMULATE 0
 #endif
+#ifndef KCH
+#define KCH 4
+#endif
+#ifndef STAGES
+#define STAGES 0
+#endif
+#ifndef TC_SADDR
+#define TC_SADDR 0
+#endif
+#if TC_CONV && KCH != 4
+#error "tc_conv stages 64-byte tile rows (KCH 4)"
+#endif
+#if KCH != 4 && KCH != 8
+#error "KCH must be 4 or 8"
+#endif
+#if STAGES == 1 || (TC_CONV && STAGES)
+#error "STAGES is 0 or >= 2 (tc_matmul only)"
+#endif
 
 // Unrolling inside macros (all accumulator indices must be compile-time constants).
 #if defined(TC_NO_PRAGMA)
 #define TC_UNROLL
 #elif TC_EMULATE
-// Emulation: keep the mma call sites in loops (each holds barriers; unrolled they make CPU
-// compilers slow).
+// Emulation: keep the mma call sites in loops (unrolled they make CPU compilers slow).
 #define TC_UNROLL _Pragma("clang loop unroll(disable)")
 #else
 #define TC_UNROLL _Pragma("unroll")
@@ -71,8 +93,8 @@ typedef ushort elem_t;
 typedef float acc_t;
 #define EPC 8
 #endif
-#define BK (4 * EPC)
-#define KM_IT(R) ((R) * 4 / NT)         // K-major tile: 16-byte chunks per thread
+#define BK (KCH * EPC)
+#define KM_IT(R) ((R) * KCH / NT)  // K-major tile: 16-byte chunks per thread
 
 
 // ---- The warp-wide multiply-accumulate: D[16x8] += A[16xk] B[kx8] on one warp's fragments.
@@ -92,47 +114,15 @@ inline float h2f(uint h) {
   if (e == 31) return as_float(s | 0x7f800000u | (m << 13));
   return as_float(s | ((e + 112u) << 23) | (m << 13));
 }
+// Element i of a packed fragment word.
 #if TC_INT8
-#define EMU_K 32
-typedef int emu_t;
 inline int emu_elem(uint w, int i) { return (int)(char)(uchar)(w >> (8 * i)); }
 #define EMU_PER 4
 #else
-#define EMU_K 16
-typedef float emu_t;
 inline float emu_elem(uint w, int i) { return h2f((w >> (16 * i)) & 0xffffu); }
 #define EMU_PER 2
 #endif
-// Every lane scatters its fragments into the warp's scratch, then computes its own outputs.
-// All work-items of the group reach every call (the GEMM loop is uniform), so barriers are safe.
-void mma_emu(acc_t* d, uint a0, uint a1, uint a2, uint a3, uint b0, uint b1, __local emu_t* sa,
-             __local emu_t* sb, int lane) {
-  const int g = lane >> 2, t = lane & 3, h = EMU_K / 2;
-  for (int i = 0; i < EMU_PER; ++i) {
-    const int k = t * EMU_PER + i;
-    sa[g * EMU_K + k] = emu_elem(a0, i);
-    sa[(g + 8) * EMU_K + k] = emu_elem(a1, i);
-    sa[g * EMU_K + k + h] = emu_elem(a2, i);
-    sa[(g + 8) * EMU_K + k + h] = emu_elem(a3, i);
-    sb[k * 8 + g] = emu_elem(b0, i);
-    sb[(k + h) * 8 + g] = emu_elem(b1, i);
-  }
-  barrier(CLK_LOCAL_MEM_FENCE);
-  for (int q = 0; q < 4; ++q) {
-    const int row = g + 8 * (q >> 1), col = 2 * t + (q & 1);
-    emu_t s = 0;
-    for (int k = 0; k < EMU_K; ++k) s += sa[row * EMU_K + k] * sb[k * 8 + col];
-    d[q] += s;
-  }
-  barrier(CLK_LOCAL_MEM_FENCE);
-}
-#define EMU_DECL                                    \
-  __local emu_t emu_a[NWARPS][16 * EMU_K];          \
-  __local emu_t emu_b[NWARPS][EMU_K * 8];
-#define MMA(d, a0, a1, a2, a3, b0, b1) \
-  mma_emu(d, a0, a1, a2, a3, b0, b1, emu_a[warp], emu_b[warp], lane)
 #elif TC_INT8
-#define EMU_DECL
 #define MMA(d, a0, a1, a2, a3, b0, b1)                                                          \
   asm volatile(                                                                                 \
       "mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, " \
@@ -140,7 +130,6 @@ void mma_emu(acc_t* d, uint a0, uint a1, uint a2, uint a3, uint b0, uint b1, __l
       : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3])                                          \
       : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1))
 #else
-#define EMU_DECL
 #define MMA(d, a0, a1, a2, a3, b0, b1)                                                          \
   asm volatile(                                                                                 \
       "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, " \
@@ -149,8 +138,40 @@ void mma_emu(acc_t* d, uint a0, uint a1, uint a2, uint a3, uint b0, uint b1, __l
       : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1))
 #endif
 
-// ---- Local tiles: row r, logical chunk c lives at uint4 index r * 4 + (c ^ SWZ(r)).
+// ---- Local tiles: row r, logical chunk c lives at uint4 index r * KCH + (c ^ SWZ(r)). SWZ
+// depends on r % 8 only (fragment rows start at multiples of 8). 128-byte rows: a quarter warp
+// reads chunks t (+ 4p) of rows 2i and 2i + 1, which bit 2 of the swizzle puts in different
+// banks.
+#if KCH == 4
 #define SWZ(r) (((r) >> 1) & 3)
+#else
+#define SWZ(r) ((((r) & 1) << 2) | (((r) >> 1) & 3))
+#endif
+// The chunk lane t reads from row r for chunk column p (TILE_MMA and its emulation).
+#define FRAG_IDX(r, t, p) ((r) * KCH + (((t) + 4 * (p)) ^ SWZ(r)))
+
+#if TC_EMULATE
+// The mma of k-step s (words x, y: 0; z, w: 1) of chunk column p, emulated without lane
+// exchange: lane (g, t) computes its outputs d0..d3 from the fragment words that lanes (g', t')
+// load (FRAG_IDX with their g', t', as TILE_MMA), in the same word and element pairing as
+// the PTX fragment layout above. `a`, `b`: the first row of the 16-row / 8-row operand tile.
+void emu_mma(acc_t* d, __local const uint4* a, __local const uint4* b, int g, int t, int p,
+             int s) {
+  for (int q = 0; q < 4; ++q) {
+    const int row = g + 8 * (q >> 1), col = 2 * t + (q & 1);
+    acc_t sum = 0;
+    for (int tt = 0; tt < 4; ++tt) {
+      const uint4 av = a[FRAG_IDX(row, tt, p)];
+      const uint4 bv = b[FRAG_IDX(col, tt, p)];
+      const uint a0 = s ? av.z : av.x, a1 = s ? av.w : av.y;
+      const uint b0 = s ? bv.z : bv.x, b1 = s ? bv.w : bv.y;
+      for (int e = 0; e < EMU_PER; ++e)
+        sum += emu_elem(a0, e) * emu_elem(b0, e) + emu_elem(a1, e) * emu_elem(b1, e);
+    }
+    d[q] += sum;
+  }
+}
+#endif
 
 // Packs EPC elements (zero where i >= n) from p into one chunk; the slow path of the loaders.
 inline uint4 pack_chunk(__global const elem_t* p, int n) {
@@ -178,7 +199,7 @@ inline uint4 pack_chunk(__global const elem_t* p, int n) {
   {                                                                                       \
     const bool full_ = (vec) && (row0) + (R) <= (rows) && (k0) + BK <= (K);               \
     TC_UNROLL for (int it_ = 0; it_ < KM_IT(R); ++it_) {                          \
-      const int idx_ = tid + it_ * NT, r_ = (row0) + (idx_ >> 2), k_ = (k0) + (idx_ & 3) * EPC; \
+      const int idx_ = tid + it_ * NT, r_ = (row0) + idx_ / KCH, k_ = (k0) + idx_ % KCH * EPC; \
       if (full_) {                                                                        \
         regs[it_] = *(__global const uint4*)((base) + (size_t)r_ * (ld) + k_);            \
       } else {                                                                            \
@@ -189,32 +210,64 @@ inline uint4 pack_chunk(__global const elem_t* p, int n) {
   }
 #define KM_STORE(tile, regs, R)                                          \
   TC_UNROLL for (int it_ = 0; it_ < KM_IT(R); ++it_) {           \
-    const int idx_ = tid + it_ * NT, r_ = idx_ >> 2;                     \
-    tile[r_ * 4 + ((idx_ & 3) ^ SWZ(r_))] = regs[it_];                   \
+    const int idx_ = tid + it_ * NT, r_ = idx_ / KCH;                    \
+    tile[r_ * KCH + ((idx_ % KCH) ^ SWZ(r_))] = regs[it_];               \
   }
 
-// ---- The block's multiply of one staged tile pair: each warp does TM x TN mma tiles, 2 k-steps.
-#define TILE_MMA(At, Bt)                                                                       \
-  {                                                                                            \
-    uint4 fa_lo[TM], fa_hi[TM], fb[TN];                                                        \
-    TC_UNROLL for (int i_ = 0; i_ < TM; ++i_) {                                        \
-      const int r_ = wm + 16 * i_ + g;                                                         \
-      fa_lo[i_] = At[r_ * 4 + (t ^ SWZ(r_))];                                                  \
-      fa_hi[i_] = At[(r_ + 8) * 4 + (t ^ SWZ(r_))];                                            \
-    }                                                                                          \
-    TC_UNROLL for (int j_ = 0; j_ < TN; ++j_) {                                        \
-      const int r_ = wn + 8 * j_ + g;                                                          \
-      fb[j_] = Bt[r_ * 4 + (t ^ SWZ(r_))];                                                     \
-    }                                                                                          \
-    TC_UNROLL for (int i_ = 0; i_ < TM; ++i_) TC_UNROLL for (int j_ = 0;       \
-                                                                           j_ < TN; ++j_) {  \
+// ---- The block's multiply of one staged tile pair: each warp does TM x TN mma tiles, 2 k-steps
+// per chunk column. Fragment rows are wm/wn + multiples of 8 + g, so their swizzle is SWZ(g).
+#if TC_EMULATE
+#define TILE_MMA(At, Bt)                                                              \
+  for (int p_ = 0; p_ < KCH / 4; ++p_)                                                  \
+    for (int s_ = 0; s_ < 2; ++s_)                                                      \
+      for (int i_ = 0; i_ < TM; ++i_)                                                   \
+        for (int j_ = 0; j_ < TN; ++j_)                                                 \
+          emu_mma(acc[i_][j_], &At[(wm + 16 * i_) * KCH], &Bt[(wn + 8 * j_) * KCH], g, t, p_, s_);
+#else
+#define TILE_MMA(At, Bt)                                                                        \
+  TC_UNROLL for (int p_ = 0; p_ < KCH / 4; ++p_) {                                              \
+    const int c_ = FRAG_IDX(g, t, p_);                                                          \
+    uint4 fa_lo[TM], fa_hi[TM], fb[TN];                                                         \
+    TC_UNROLL for (int i_ = 0; i_ < TM; ++i_) {                                                 \
+      fa_lo[i_] = At[(wm + 16 * i_) * KCH + c_];                                                \
+      fa_hi[i_] = At[(wm + 16 * i_ + 8) * KCH + c_];                                            \
+    }                                                                                           \
+    TC_UNROLL for (int j_ = 0; j_ < TN; ++j_) fb[j_] = Bt[(wn + 8 * j_) * KCH + c_];           \
+    TC_UNROLL for (int i_ = 0; i_ < TM; ++i_) TC_UNROLL for (int j_ = 0; j_ < TN; ++j_) {       \
       MMA(acc[i_][j_], fa_lo[i_].x, fa_hi[i_].x, fa_lo[i_].y, fa_hi[i_].y, fb[j_].x, fb[j_].y); \
-    }                                                                                          \
-    TC_UNROLL for (int i_ = 0; i_ < TM; ++i_) TC_UNROLL for (int j_ = 0;       \
-                                                                           j_ < TN; ++j_) {  \
+    }                                                                                           \
+    TC_UNROLL for (int i_ = 0; i_ < TM; ++i_) TC_UNROLL for (int j_ = 0; j_ < TN; ++j_) {       \
       MMA(acc[i_][j_], fa_lo[i_].z, fa_hi[i_].z, fa_lo[i_].w, fa_hi[i_].w, fb[j_].z, fb[j_].w); \
-    }                                                                                          \
+    }                                                                                           \
   }
+#endif
+
+// ---- cp.async (STAGES >= 2): a 16-byte global -> local copy that completes asynchronously;
+// CP_WAIT(n) waits until at most n committed groups are pending. The emulation copies at once.
+#if TC_EMULATE
+#define CP_ASYNC(dst, src) (*(dst) = *(src))
+#define CP_COMMIT()
+#define CP_WAIT(n)
+#else
+// The .shared window address of a local pointer: cp.async takes no generic address.
+// TC_SADDR 0: the pointer's integer value is the window offset; 1: it is a generic address.
+inline uint saddr(__local const uint4* p) {
+#if TC_SADDR == 1
+  ulong a;
+  asm("cvta.to.shared.u64 %0, %1;" : "=l"(a) : "l"((ulong)(size_t)p));
+  return (uint)a;
+#else
+  return (uint)(size_t)p;
+#endif
+}
+#define CP_ASYNC(dst, src)                                                                \
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(saddr(dst)),             \
+               "l"((ulong)(size_t)(src))                                                  \
+               : "memory")
+#define CP_COMMIT() asm volatile("cp.async.commit_group;" ::: "memory")
+#define CP_WAIT_(n) asm volatile("cp.async.wait_group " #n ";" ::: "memory")
+#define CP_WAIT(n) CP_WAIT_(n)
+#endif
 
 // ---- Epilogue stores.
 inline float load_res(__global const uchar* res, size_t i, float rs) {
@@ -236,14 +289,15 @@ inline void store_out(__global uchar* y, size_t i, float v, float inv_os) {
 #endif
 }
 
+#define NBUF (STAGES > 2 ? STAGES : 2)  // tiles of the local ring
+
 // Common prologue of both kernels: lane/warp coordinates and zeroed accumulators.
 #define TC_PROLOGUE                                                          \
   const int tid = get_local_id(0), lane = tid & 31, warp = tid >> 5;         \
   const int g = lane >> 2, t = lane & 3;                                     \
   const int wm = (warp / WARPS_N) * (BM / WARPS_M), wn = (warp % WARPS_N) * (BN / WARPS_N); \
-  __local uint4 As[2][BM * 4];                                               \
-  __local uint4 Bs[2][BN * 4];                                               \
-  EMU_DECL                                                                   \
+  __local uint4 As[NBUF][BM * KCH];                                          \
+  __local uint4 Bs[NBUF][BN * KCH];                                          \
   acc_t acc[TM][TN][4];                                                      \
   TC_UNROLL for (int i_ = 0; i_ < TM; ++i_) TC_UNROLL for (  \
       int j_ = 0; j_ < TN; ++j_) TC_UNROLL for (int q_ = 0; q_ < 4; ++q_) acc[i_][j_][q_] = 0;
@@ -274,12 +328,48 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_matmul(
   batch_offsets(bat, bdims, a_bs, b_bs, nbd, &ao, &bo);
   __global const elem_t* Ab = A + a_off0 + ao;
   __global const elem_t* Bb = B + b_off0 + bo;
+  const int nk = (K + BK - 1) / BK;
+#if STAGES
+  // Tile kt into ring slot s: cp.async where the block's rows and the tile's k range are whole
+  // and 16-byte aligned, else packed chunks stored directly. Slot s is free: every warp has
+  // passed the barrier after its last multiply of it.
+  const bool afull = avec && m0 + BM <= M, bfull = bvec && n0 + BN <= N;
+#define ISSUE_OP(T, R, base, rows, ld, full, row0, k0)                                      \
+  TC_UNROLL for (int it_ = 0; it_ < KM_IT(R); ++it_) {                                      \
+    const int idx_ = tid + it_ * NT, r_ = idx_ / KCH, c_ = idx_ % KCH;                      \
+    __local uint4* dst_ = &T[r_ * KCH + (c_ ^ SWZ(r_))];                                    \
+    const int k_ = (k0) + c_ * EPC;                                                         \
+    if ((full) && (k0) + BK <= K) {                                                         \
+      CP_ASYNC(dst_, (__global const uint4*)((base) + (size_t)((row0) + r_) * (ld) + k_)); \
+    } else {                                                                                \
+      const int n_ = (row0) + r_ < (rows) ? clamp(K - k_, 0, EPC) : 0;                      \
+      *dst_ = pack_chunk((base) + (n_ > 0 ? (size_t)((row0) + r_) * (ld) + k_ : 0), n_);    \
+    }                                                                                       \
+  }
+#define ISSUE(kt, s)                                                       \
+  {                                                                        \
+    ISSUE_OP(As[s], BM, Ab, M, lda, afull, m0, (kt) * BK)            \
+    ISSUE_OP(Bs[s], BN, Bb, N, ldb, bfull, n0, (kt) * BK)            \
+  }
+  for (int s = 0; s < STAGES - 1; ++s) {
+    if (s < nk) ISSUE(s, s);
+    CP_COMMIT();
+  }
+  for (int kt = 0; kt < nk; ++kt) {
+    CP_WAIT(STAGES - 2);
+    barrier(CLK_LOCAL_MEM_FENCE);
+    const int nx = kt + STAGES - 1;
+    if (nx < nk) ISSUE(nx, nx % STAGES);
+    CP_COMMIT();
+    const int cur = kt % STAGES;
+    TILE_MMA(As[cur], Bs[cur]);
+  }
+#else
   uint4 ra[KM_IT(BM)], rb[KM_IT(BN)];
 #define LOAD_A(k0) KM_LOAD(ra, BM, Ab, M, K, lda, avec, m0, k0)
 #define STORE_A(buf) KM_STORE(As[buf], ra, BM)
 #define LOAD_B(k0) KM_LOAD(rb, BN, Bb, N, K, ldb, bvec, n0, k0)
 #define STORE_B(buf) KM_STORE(Bs[buf], rb, BN)
-  const int nk = (K + BK - 1) / BK;
   LOAD_A(0);
   LOAD_B(0);
   STORE_A(0);
@@ -298,6 +388,7 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_matmul(
     }
     barrier(CLK_LOCAL_MEM_FENCE);
   }
+#endif
 
   const size_t obase = (size_t)bat * M * N;
 #pragma unroll

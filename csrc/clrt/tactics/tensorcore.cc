@@ -32,10 +32,11 @@ int dtCode(DataType t) {
 std::string options(const ocl::DeviceInfo& dev, bool int8, bool conv, const Config& c,
                     const ir::EpilogueParams& ep, int out_dt, int res_dt,
                     const std::string& extra) {
-  std::string o = epilogueOptions(ep) +
-                  str(" -DTC_INT8=", int8 ? 1 : 0, " -DTC_CONV=", conv ? 1 : 0, " -DBM=", c.bm,
-                      " -DBN=", c.bn, " -DWARPS_M=", c.warps_m, " -DWARPS_N=", c.warps_n,
-                      " -DOUT_DT=", out_dt, " -DRES_DT=", std::max(res_dt, 0));
+  std::string o =
+      epilogueOptions(ep) + str(" -DTC_INT8=", int8 ? 1 : 0, " -DTC_CONV=", conv ? 1 : 0,
+                                " -DBM=", c.bm, " -DBN=", c.bn, " -DWARPS_M=", c.warps_m,
+                                " -DWARPS_N=", c.warps_n, " -DKCH=", c.kch, " -DSTAGES=", c.stages,
+                                " -DOUT_DT=", out_dt, " -DRES_DT=", std::max(res_dt, 0));
   if (!extra.empty()) o += " " + extra;
   if (!dev.is_nvidia) o += " -DTC_EMULATE=1";
   return o;

@@ -18,10 +18,20 @@ constexpr const char* kFile = "tc_gemm.cl";
 bool emulated(const ocl::DeviceInfo& dev);
 inline bool available(const ocl::DeviceInfo& dev) { return dev.is_nvidia || emulated(dev); }
 
-// A block tile of BM x BN outputs computed by WARPS_M x WARPS_N warps (see tc_gemm.cl).
+// A block tile of BM x BN outputs computed by WARPS_M x WARPS_N warps, KCH 16-byte chunks per
+// staged tile row and STAGES (0: register double buffering, else a cp.async ring; see
+// tc_gemm.cl).
 struct Config {
-  int bm = 128, bn = 128, warps_m = 2, warps_n = 4;
+  int bm = 128, bn = 128, warps_m = 2, warps_n = 4, kch = 4, stages = 0;
   int threads() const { return warps_m * warps_n * 32; }
+  // The same data path on a 32 x 32 tile of one warp: what emulation runs (CLRT_TC_EMULATE),
+  // where PoCL compiles and runs the big tiles' emulated mma for minutes.
+  Config emulation() const {
+    Config c = *this;
+    c.bm = c.bn = 32;
+    c.warps_m = c.warps_n = 1;
+    return c;
+  }
   // Elements of one thread's convolution gather run (the CALIGN granule of tc_conv).
   int gatherRun(bool int8) const { return (4 * bn / threads()) * (int8 ? 16 : 8); }
 };

@@ -59,7 +59,7 @@ class TcConvKernel : public Kernel {
   TcConvKernel(const ir::Layer& l, ocl::Device& dev, bool int8) {
     CLRT_CHECK(readSpec(l, int8, &s_), kBuild, "convolution layer '", l.name,
                "' has weights/attributes conv.tc_", int8 ? "int8" : "fp16", " does not support");
-    cfg_ = configFor(s_.K);
+    cfg_ = emulated(dev.info()) ? configFor(s_.K).emulation() : configFor(s_.K);
     ktot_ = s_.C * s_.R * s_.S;
     kpad_ = roundUp(ktot_, 64);
     const int64_t mrows = roundUp(s_.K, cfg_.bm);

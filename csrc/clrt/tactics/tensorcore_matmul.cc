@@ -46,9 +46,11 @@ bool readSpec(const ir::Layer& l, bool int8, Spec* s) {
   return true;
 }
 
-// 128 x 128 blocks of 4 warps of 64 x 64: 224 TFLOP/s FP16 / 375 TOP/s INT8 at 4096^3 on an
-// H100, ahead of 8 warps of 64 x 32 (157 / 310) and 128 x 256 / 256 x 128 tiles.
-const Config kCfg{128, 128, 2, 2};
+// 128 x 128 blocks of 4 warps of 64 x 64, 128-byte tile rows in a 3-tile cp.async ring: 239
+// TFLOP/s FP16 / 403 TOP/s INT8 at 4096^3 on an H200 (benchmarks/tc_gemm_harness.cc), against
+// 196 / 346 with 64-byte rows staged through registers and 183-223 / 314-379 with 128 x 256 /
+// 256 x 128 tiles.
+const Config kCfg{128, 128, 2, 2, /*kch=*/8, /*stages=*/3};
 
 // Operands stored MN-major (A with trans_a, an activation B without trans_b) are transposed
 // into the workspace first: A^T at offset 0, B^T after it at this alignment.
@@ -59,6 +61,7 @@ class TcMatMulKernel : public Kernel {
   TcMatMulKernel(const ir::Layer& l, ocl::Device& dev, bool int8) {
     CLRT_CHECK(readSpec(l, int8, &s_), kBuild, "matmul layer '", l.name,
                "' has inputs/attributes matmul.tc_", int8 ? "int8" : "fp16", " does not support");
+    cfg_ = emulated(dev.info()) ? kCfg.emulation() : kCfg;
     if (s_.b_weights) {
       // B as [N][Kpad] (K contiguous), zero padded; INT8 per output column (row of B^T).
       const std::vector<float> w = l.weights.at("kernel").asFloats();
@@ -71,7 +74,7 @@ class TcMatMulKernel : public Kernel {
           bt[static_cast<size_t>(n * wk_ + k)] =
               s_.tb ? w[static_cast<size_t>(n * c + k)] : w[static_cast<size_t>(k * c + n)];
       wkpad_ = roundUp(wk_, 64);
-      const int64_t npad = roundUp(wn_, kCfg.bn);
+      const int64_t npad = roundUp(wn_, cfg_.bn);
       if (int8) {
         std::vector<float> sw;
         b_ = ocl::MemHandle(upload(dev, packInt8(bt, wn_, wk_, npad, wkpad_, l.name, &sw)));
@@ -83,7 +86,7 @@ class TcMatMulKernel : public Kernel {
     if (s_.has_bias) bias_ = ocl::MemHandle(uploadWeights(dev, l.weights.at("bias")));
     const int res = s_.has_res ? dtCode(s_.res_dt) : 0;
     const std::string opts =
-        options(dev.info(), int8, /*conv=*/false, kCfg, s_.ep, dtCode(s_.out_dt), res, "");
+        options(dev.info(), int8, /*conv=*/false, cfg_, s_.ep, dtCode(s_.out_dt), res, "");
     k_ = ocl::KernelHandle(dev.kernel(kFile, opts, "tc_matmul"));
     if (s_.ta || (!s_.b_weights && !s_.tb))
       tr_ = ocl::KernelHandle(dev.kernel(kFile, opts, "tc_transpose"));
@@ -185,8 +188,8 @@ class TcMatMulKernel : public Kernel {
       abs.s[k] = p.a_bs[k];
       bbs.s[k] = p.b_bs[k];
     }
-    const int64_t mt = (p.M + kCfg.bm - 1) / kCfg.bm, nt = (p.N + kCfg.bn - 1) / kCfg.bn;
-    kint(mt * nt * kCfg.threads(), s_.layer);
+    const int64_t mt = (p.M + cfg_.bm - 1) / cfg_.bm, nt = (p.N + cfg_.bn - 1) / cfg_.bn;
+    kint(mt * nt * cfg_.threads(), s_.layer);
     const float scale = s_.int8 ? s_.a_scale * (s_.b_weights ? 1.0f : s_.b_scale) : 1.0f;
     const float inv_os = s_.out_scale > 0 ? 1.0f / s_.out_scale : 1.0f;
     auto i = [&](int64_t v) { return kint(v, s_.layer); };
@@ -195,7 +198,7 @@ class TcMatMulKernel : public Kernel {
                  static_cast<cl_int>(p.bdims.size()), cl_int{s_.has_bias},
                  cl_int{svec_.get() != nullptr}, cl_int{res != nullptr}, scale, s_.res_scale,
                  inv_os, s_.ep.alpha, s_.ep.beta);
-    const size_t nthr = static_cast<size_t>(kCfg.threads());
+    const size_t nthr = static_cast<size_t>(cfg_.threads());
     ocl::launch(a.queue, k_.get(), {static_cast<size_t>(mt * nt) * nthr, gsize(p.batch)},
                 {nthr, 1});
   }
@@ -227,6 +230,7 @@ class TcMatMulKernel : public Kernel {
   }
 
   Spec s_;
+  Config cfg_;
   int64_t wk_ = 0, wn_ = 0, wkpad_ = 0;
   std::mutex mu_;  // kernel arguments are per cl_kernel: one enqueue at a time
   ocl::MemHandle b_, bias_, svec_;

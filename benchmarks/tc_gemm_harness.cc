@@ -1,0 +1,284 @@
+// Standalone harness for kernels/tc_gemm.cl's tc_matmul: builds the kernel with several sets of
+// build options, checks each against a double-precision host reference and times it with
+// OpenCL profiling events. Links only OpenCL, so it builds in seconds on the lent GPU machine:
+//   g++ -O2 -std=c++17 benchmarks/tc_gemm_harness.cc -lOpenCL -o /tmp/tch
+//   /tmp/tch csrc/clrt/kernels INT8 M N K ITERS "-DBM=128 ..." ["-DSTAGES=3 ..." ...]
+// INT8 0: FP16 in, half out; 1: INT8 in, float out. Every option set runs M x N x K (timed;
+// 32 sampled rows checked) and two small shapes checked in full: one with 16-byte aligned rows,
+// one without (the edge and unaligned paths). Prints one table row per option set.
+#define CL_TARGET_OPENCL_VERSION 120
+#include <CL/cl.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+#define CK(x)                                                                             \
+  do {                                                                                    \
+    cl_int e_ = (x);                                                                      \
+    if (e_ != CL_SUCCESS) {                                                               \
+      std::fprintf(stderr, "%s:%d: %s -> OpenCL error %d\n", __FILE__, __LINE__, #x, e_); \
+      std::exit(2);                                                                       \
+    }                                                                                     \
+  } while (0)
+
+std::string readFile(const std::string& p) {
+  std::ifstream f(p);
+  if (!f) {
+    std::fprintf(stderr, "cannot read %s\n", p.c_str());
+    std::exit(2);
+  }
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+// The generated defines the prelude expects (core/kernel_codes.cc): dtype codes; no activation.
+const char* kDefines =
+    "#define DT_FLOAT 0\n#define DT_HALF 1\n#define DT_INT8 2\n#define DT_INT32 3\n"
+    "#define ACT_CASES(x, a, b)\n";
+
+uint16_t toHalf(float f) {  // exact for the small dyadic values used here
+  if (f == 0) return 0;
+  uint32_t b;
+  std::memcpy(&b, &f, 4);
+  const uint32_t s = (b >> 16) & 0x8000u, e = (b >> 23) & 0xffu, m = b & 0x7fffffu;
+  return static_cast<uint16_t>(s | ((e - 112u) << 10) | (m >> 13));
+}
+float fromHalf(uint16_t h) {
+  const uint32_t s = (h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu;
+  if (e == 0) return (s ? -1.0f : 1.0f) * m * 5.9604644775390625e-8f;
+  uint32_t b = s | ((e + 112u) << 23) | (m << 13);
+  float f;
+  std::memcpy(&f, &b, 4);
+  return f;
+}
+
+struct Env {
+  cl_context ctx;
+  cl_device_id dev;
+  cl_command_queue q;
+  bool nvidia;
+};
+
+Env open() {
+  cl_uint np = 0;
+  CK(clGetPlatformIDs(0, nullptr, &np));
+  std::vector<cl_platform_id> ps(np);
+  CK(clGetPlatformIDs(np, ps.data(), nullptr));
+  Env e{};
+  for (cl_platform_id p : ps) {
+    cl_uint nd = 0;
+    if (clGetDeviceIDs(p, CL_DEVICE_TYPE_ALL, 1, &e.dev, &nd) == CL_SUCCESS && nd) break;
+  }
+  char name[256] = {0}, vendor[256] = {0};
+  cl_ulong lmem = 0;
+  clGetDeviceInfo(e.dev, CL_DEVICE_NAME, sizeof name, name, nullptr);
+  clGetDeviceInfo(e.dev, CL_DEVICE_VENDOR, sizeof vendor, vendor, nullptr);
+  clGetDeviceInfo(e.dev, CL_DEVICE_LOCAL_MEM_SIZE, sizeof lmem, &lmem, nullptr);
+  e.nvidia = std::strstr(vendor, "NVIDIA") != nullptr;
+  std::printf("device: %s (%s), local memory %llu bytes\n", name, vendor,
+              static_cast<unsigned long long>(lmem));
+  cl_int err;
+  e.ctx = clCreateContext(nullptr, 1, &e.dev, nullptr, nullptr, &err);
+  CK(err);
+  e.q = clCreateCommandQueue(e.ctx, e.dev, CL_QUEUE_PROFILING_ENABLE, &err);
+  CK(err);
+  return e;
+}
+
+int optInt(const std::string& opts, const std::string& key, int def) {
+  const size_t p = opts.find("-D" + key + "=");
+  return p == std::string::npos ? def : std::atoi(opts.c_str() + p + key.size() + 3);
+}
+
+struct Problem {
+  int M, N, K, lda, ldb;
+};
+
+// Runs tc_matmul on one problem; returns {max rel error over checked rows, best ms}.
+std::pair<double, double> runOne(Env& e, cl_kernel k, bool int8, const Problem& p, int iters,
+                                 int check_rows, int bm, int bn, int nthr) {
+  std::mt19937 rng(1234);
+  std::uniform_int_distribution<int> d(-8, 8);
+  const size_t esz = int8 ? 1 : 2;
+  std::vector<float> af(static_cast<size_t>(p.M) * p.lda, 0),
+      bf(static_cast<size_t>(p.N) * p.ldb, 0);
+  for (int r = 0; r < p.M; ++r)
+    for (int c = 0; c < p.K; ++c)
+      af[static_cast<size_t>(r) * p.lda + c] = int8 ? d(rng) : d(rng) / 8.0f;
+  for (int r = 0; r < p.N; ++r)
+    for (int c = 0; c < p.K; ++c)
+      bf[static_cast<size_t>(r) * p.ldb + c] = int8 ? d(rng) : d(rng) / 8.0f;
+  auto pack = [&](const std::vector<float>& v) {
+    std::vector<uint8_t> b(v.size() * esz);
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (int8) {
+        b[i] = static_cast<uint8_t>(static_cast<int8_t>(v[i]));
+      } else {
+        const uint16_t h = toHalf(v[i]);
+        std::memcpy(&b[2 * i], &h, 2);
+      }
+    }
+    return b;
+  };
+  const std::vector<uint8_t> ab = pack(af), bb = pack(bf);
+  cl_int err;
+  cl_mem A = clCreateBuffer(e.ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, ab.size(),
+                            const_cast<uint8_t*>(ab.data()), &err);
+  CK(err);
+  cl_mem B = clCreateBuffer(e.ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, bb.size(),
+                            const_cast<uint8_t*>(bb.data()), &err);
+  CK(err);
+  const size_t osz = int8 ? 4 : 2;
+  cl_mem Y =
+      clCreateBuffer(e.ctx, CL_MEM_READ_WRITE, static_cast<size_t>(p.M) * p.N * osz, nullptr, &err);
+  CK(err);
+  cl_mem dummy = clCreateBuffer(e.ctx, CL_MEM_READ_WRITE, 64, nullptr, &err);
+  CK(err);
+  const cl_long z = 0;
+  const cl_int M = p.M, N = p.N, K = p.K, lda = p.lda, ldb = p.ldb;
+  const cl_int avec = (p.lda * esz) % 16 == 0, bvec = (p.ldb * esz) % 16 == 0;
+  const cl_int mt = (p.M + bm - 1) / bm, nt = (p.N + bn - 1) / bn;
+  cl_int8 bd{};
+  cl_long8 bs{};
+  const cl_int zero = 0;
+  const float one = 1.0f, fz = 0.0f;
+  int a = 0;
+  auto set = [&](size_t sz, const void* v) { CK(clSetKernelArg(k, a++, sz, v)); };
+  set(sizeof A, &A), set(sizeof B, &B), set(8, &z), set(8, &z), set(sizeof dummy, &dummy);
+  set(sizeof dummy, &dummy), set(sizeof dummy, &dummy), set(sizeof Y, &Y);
+  set(4, &M), set(4, &N), set(4, &K), set(4, &lda), set(4, &ldb), set(4, &avec), set(4, &bvec);
+  set(4, &mt), set(sizeof bd, &bd), set(sizeof bs, &bs), set(sizeof bs, &bs), set(4, &zero);
+  set(4, &zero), set(4, &zero), set(4, &zero), set(4, &one), set(4, &fz), set(4, &one);
+  set(4, &one), set(4, &fz);
+  const size_t gs[2] = {static_cast<size_t>(mt) * nt * nthr, 1},
+               ls[2] = {static_cast<size_t>(nthr), 1};
+  double best = 1e30;
+  for (int i = 0; i < std::max(iters, 1) + (iters > 0 ? 2 : 0); ++i) {
+    cl_event ev;
+    CK(clEnqueueNDRangeKernel(e.q, k, 2, nullptr, gs, ls, 0, nullptr, &ev));
+    CK(clWaitForEvents(1, &ev));
+    cl_ulong t0, t1;
+    CK(clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_START, sizeof t0, &t0, nullptr));
+    CK(clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_END, sizeof t1, &t1, nullptr));
+    clReleaseEvent(ev);
+    if (i >= 2 || iters == 0) best = std::min(best, (t1 - t0) * 1e-6);
+  }
+  std::vector<uint8_t> y(static_cast<size_t>(p.M) * p.N * osz);
+  CK(clEnqueueReadBuffer(e.q, Y, CL_TRUE, 0, y.size(), y.data(), 0, nullptr, nullptr));
+  std::vector<int> rows;
+  if (check_rows >= p.M) {
+    for (int r = 0; r < p.M; ++r) rows.push_back(r);
+  } else {
+    std::uniform_int_distribution<int> rr(0, p.M - 1);
+    rows = {0, p.M - 1};
+    while (static_cast<int>(rows.size()) < check_rows) rows.push_back(rr(rng));
+  }
+  double maxerr = 0, maxref = 0;
+  for (int r : rows)
+    for (int c = 0; c < p.N; ++c) {
+      double ref = 0;
+      for (int kk = 0; kk < p.K; ++kk)
+        ref += static_cast<double>(af[static_cast<size_t>(r) * p.lda + kk]) *
+               bf[static_cast<size_t>(c) * p.ldb + kk];
+      const size_t o = static_cast<size_t>(r) * p.N + c;
+      double got;
+      if (int8) {
+        float f;
+        std::memcpy(&f, &y[o * 4], 4);
+        got = f;
+      } else {
+        uint16_t h;
+        std::memcpy(&h, &y[o * 2], 2);
+        got = fromHalf(h);
+      }
+      maxerr = std::max(maxerr, std::fabs(got - ref));
+      maxref = std::max(maxref, std::fabs(ref));
+    }
+  clReleaseMemObject(A), clReleaseMemObject(B), clReleaseMemObject(Y), clReleaseMemObject(dummy);
+  return {maxerr / std::max(maxref, 1e-30), best};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 8) {
+    std::fprintf(stderr, "usage: %s KERNEL_DIR INT8 M N K ITERS OPTS...\n", argv[0]);
+    return 2;
+  }
+  const std::string dir = argv[1];
+  const bool int8 = std::atoi(argv[2]) != 0;
+  const int M = std::atoi(argv[3]), N = std::atoi(argv[4]), K = std::atoi(argv[5]);
+  const int iters = std::atoi(argv[6]);
+  const std::string src = std::string(kDefines) + readFile(dir + "/prelude.clh") +
+                          readFile(dir + "/activation.clh") + readFile(dir + "/storage_io.clh") +
+                          readFile(dir + "/run_errors.clh") + "#line 1\n" +
+                          readFile(dir + "/tc_gemm.cl");
+  Env e = open();
+  const double tol = int8 ? 0.0 : 2e-3;  // INT8 is exact; FP16: the half rounding of the output
+  std::printf("%-64s %5s %9s %9s %10s %10s %10s  %s\n", "options", "regs", "ms", "TFLOP/s",
+              "err big", "err align", "err odd", "verdict");
+  for (int i = 7; i < argc; ++i) {
+    std::string opts = std::string("-DTC_INT8=") + (int8 ? "1" : "0") +
+                       " -DTC_CONV=0 -DOUT_DT=" + (int8 ? "0" : "1") + " " + argv[i];
+    if (!e.nvidia) opts += " -DTC_EMULATE=1";
+    const char* s = src.c_str();
+    cl_int err;
+    cl_program prog = clCreateProgramWithSource(e.ctx, 1, &s, nullptr, &err);
+    CK(err);
+    const std::string bopts = opts + (e.nvidia ? " -cl-nv-verbose" : "");
+    const auto tb = std::chrono::steady_clock::now();
+    err = clBuildProgram(prog, 1, &e.dev, bopts.c_str(), nullptr, nullptr);
+    const double build_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - tb).count();
+    size_t ln = 0;
+    clGetProgramBuildInfo(prog, e.dev, CL_PROGRAM_BUILD_LOG, 0, nullptr, &ln);
+    std::string log(ln, '\0');
+    clGetProgramBuildInfo(prog, e.dev, CL_PROGRAM_BUILD_LOG, ln, log.data(), nullptr);
+    if (err != CL_SUCCESS) {
+      std::printf("%-64s BUILD FAILED (%d)\n%s\n", argv[i], err, log.substr(0, 3000).c_str());
+      continue;
+    }
+    // ptxas' "Used N registers" line of tc_matmul (-cl-nv-verbose).
+    std::string regs = "-";
+    const size_t kp = log.find("tc_matmul");
+    const size_t rp = log.find(" registers", kp == std::string::npos ? 0 : kp);
+    if (rp != std::string::npos) {
+      size_t b = rp;
+      while (b > 0 && std::isdigit(static_cast<unsigned char>(log[b - 1]))) --b;
+      regs = log.substr(b, rp - b);
+    }
+    if (log.find("spill") != std::string::npos && log.find(" 0 bytes spill") == std::string::npos)
+      regs += "S";
+    cl_kernel k = clCreateKernel(prog, "tc_matmul", &err);
+    CK(err);
+    const int bm = optInt(argv[i], "BM", 128), bn = optInt(argv[i], "BN", 128);
+    const int nthr = optInt(argv[i], "WARPS_M", 2) * optInt(argv[i], "WARPS_N", 4) * 32;
+    const auto tr = std::chrono::steady_clock::now();
+    const auto big = runOne(e, k, int8, {M, N, K, K, K}, iters, 32, bm, bn, nthr);
+    const double first_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - tr).count();
+    const auto al = runOne(e, k, int8, {200, 136, 200, 200, 200}, 0, 1 << 30, bm, bn, nthr);
+    const auto odd = runOne(e, k, int8, {131, 67, 203, 203, 211}, 0, 1 << 30, bm, bn, nthr);
+    const bool ok = big.first <= tol && al.first <= tol && odd.first <= tol;
+    std::printf("%-64s %5s %9.4f %9.1f %10.2e %10.2e %10.2e  %s (build %.1f s, first run %.1f s)\n",
+                argv[i], regs.c_str(), big.second, 2.0 * M * N * K / big.second / 1e9, big.first,
+                al.first, odd.first, ok ? "ok" : "WRONG", build_s, first_s);
+    std::fflush(stdout);
+    clReleaseKernel(k);
+    clReleaseProgram(prog);
+  }
+  return 0;
+}
