@@ -1,5 +1,6 @@
 // What calibration.cc shares with range refinement (refine.cc, refine_full.cc): the batches,
-// the statistics, fake quantization on the host and the network's output error.
+// the statistics, fake quantization on the host and the network's output error; and what the two
+// refinements share.
 #pragma once
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "clrt/builder/internal.h"
+#include "clrt/quant/histogram.h"
 #include "clrt/runtime/engine.h"
 
 namespace clrt::builder::detail {
@@ -97,5 +99,40 @@ struct RefineTarget {
 };
 std::vector<RefineTarget> refineOrder(const Shaped& s, const std::vector<int>& targets,
                                       const Stats& st, const std::map<int, float>& amax);
+
+// What both refinements (refine.cc, refine_full.cc) share, in refine_common.cc, so that they
+// make the same choices from the same bytes.
+// How many targets have wider candidates; logs when none has.
+int32_t refinableCount(const std::vector<RefineTarget>& order, ILogger* logger);
+// False, after logging that refinement is skipped, once the reference outputs kept take `bytes`
+// beyond what refinement may hold.
+bool referenceFits(uint64_t bytes, ILogger* logger);
+// Whether candidate r replaces the best so far: a complete trial lowering the error below `best`
+// and by more than 1% below the KL one's.
+bool candidateWins(const RangeTrial& r, double best, double klErr);
+// Logs the trials of tensor `name` (`tried`) and, when the choice moved off KL, the change.
+void logChoice(ILogger* logger, const std::string& name, const std::string& tried, float kl,
+               float chosen, double klErr, double best);
+
+// An execution context of the FP32 engine whose layers' float outputs are fake-quantized at
+// their range in `state` as they are written, and the staging of batches for it.
+struct RefineRunner {
+  RefineRunner(const Shaped& s, runtime::Engine& engine);
+  ~RefineRunner();  // removes the layer observer
+  RefineRunner(const RefineRunner&) = delete;
+  RefineRunner& operator=(const RefineRunner&) = delete;
+
+  // b with HALF inputs widened and the network inputs fake-quantized at their state; `scratch`
+  // holds what differs from b.
+  const Batch& stage(const Batch& b, Batch& scratch) const;
+  // A run's outputs (by name) as floats, in the order of the network's outputs.
+  std::vector<HostTensor> floatOutputs(std::map<std::string, HostTensor> res) const;
+
+  const Shaped& s;
+  std::vector<std::string> outputs;  // the network's output names
+  std::unique_ptr<runtime::ExecutionContext> ctx;
+  quant::DeviceStats fq;
+  std::vector<float> state;  // per tensor, the fake-quantization amax; 0 = none
+};
 
 }  // namespace clrt::builder::detail

@@ -49,28 +49,14 @@ void refineRanges(const Shaped& s, runtime::Engine& engine, const std::vector<Ba
     return refineRangesFullRuns(s, engine, batches, targets, st, amax, logger, out);
   const auto t0 = std::chrono::steady_clock::now();
   const std::vector<RefineTarget> order = refineOrder(s, targets, st, amax);
-  const bool any = std::any_of(order.begin(), order.end(),
-                               [](const RefineTarget& t) { return !t.alternatives.empty(); });
-  if (!any) {
-    logf(logger, Severity::kINFO,
-         "calibration: range refinement: KL clips no tensor beyond its 99.99th percentile");
-    return;
-  }
+  const int32_t refinable = refinableCount(order, logger);
+  if (refinable == 0) return;
   const int numLayers = engine.numLayers();
-  std::vector<std::string> outputs;
-  for (int t : s.net.outputs) outputs.push_back(s.net.tensors[t].name);
-  auto ctx = engine.createExecutionContext();
-  quant::DeviceStats fq(engine.device(), 0);
-  std::vector<float> state(s.net.tensors.size(), 0.0f);  // fake-quantization amax, 0 = none
-  ctx->setLayerObserver([&](int li, const tactics::ExecArgs& a) {
-    const auto& l = s.net.layers[li];
-    for (size_t i = 0; i < l.outputs.size(); ++i) {
-      const int t = l.outputs[i];
-      const auto& d = a.outputs[i];
-      if (t >= 0 && state[t] > 0.0f && d.buf && d.dtype == DataType::kFLOAT)
-        fq.enqueueFakeQuant(a.queue, d.buf, static_cast<size_t>(volume(d.dims)), state[t]);
-    }
-  });
+  RefineRunner rr(s, engine);
+  auto& ctx = rr.ctx;
+  auto& fq = rr.fq;
+  auto& state = rr.state;
+  const std::vector<std::string>& outputs = rr.outputs;
   int64_t layersRun = 0;
   auto run = [&](int begin, int end) {
     ctx->runLayers(begin, end);
@@ -79,24 +65,9 @@ void refineRanges(const Shaped& s, runtime::Engine& engine, const std::vector<Ba
   // Stages batch b, network inputs fake-quantized at their ranges so far.
   auto load = [&](size_t b) {
     Batch scratch;
-    const Batch& in = widenHalf(batches[b], scratch);
-    bool quantIn = false;
-    for (int t : s.net.inputs) quantIn = quantIn || state[t] > 0.0f;
-    if (!quantIn) return ctx->load(in);
-    Batch q = in;
-    for (int t : s.net.inputs)
-      if (state[t] > 0.0f) fakeQuantHost(q.at(s.net.tensors[t].name), state[t]);
-    ctx->load(q);
+    ctx->load(rr.stage(batches[b], scratch));
   };
-  auto floatOutputs = [&]() {
-    auto res = ctx->outputs();
-    std::vector<HostTensor> v;
-    for (const auto& name : outputs) {
-      HostTensor& h = res.at(name);
-      v.push_back(h.dtype == DataType::kFLOAT ? std::move(h) : h.castTo(DataType::kFLOAT));
-    }
-    return v;
-  };
+  auto floatOutputs = [&]() { return rr.floatOutputs(ctx->outputs()); };
   // The FP32 outputs, kept for the comparisons (skipped when they would take too much memory),
   // and the reference's sums of every batch, which each candidate's error divides by. The
   // statistics' pass ran the same engine on the same bytes: its outputs, when it kept them, are
@@ -114,13 +85,7 @@ void refineRanges(const Shaped& s, runtime::Engine& engine, const std::vector<Ba
       own.push_back(floatOutputs());
     }
     for (const HostTensor& h : reference[b]) bytes += h.bytes.size();
-    if (bytes > (uint64_t{1} << 30)) {
-      logf(logger, Severity::kINFO,
-           "calibration: range refinement skipped (the FP32 outputs of the calibration batches "
-           "exceed 1 GiB)");
-      ctx->setLayerObserver(nullptr);
-      return;
-    }
+    if (!referenceFits(bytes, logger)) return;
     for (size_t o = 0; o < outputs.size(); ++o)
       refSums.addReference(o, reference[b][o].f32(), reference[b][o].numel());
   }
@@ -192,10 +157,7 @@ void refineRanges(const Shaped& s, runtime::Engine& engine, const std::vector<Ba
     return RangeTrial{c, e.value(), true};
   };
   int evaluated = 0, changed = 0;
-  Phase phase("Range refinement", static_cast<int32_t>(std::count_if(
-                                      order.begin(), order.end(), [](const RefineTarget& t) {
-                                        return !t.alternatives.empty();
-                                      })));
+  Phase phase("Range refinement", refinable);
   for (const RefineTarget& tg : order) {
     const int t = tg.tensor;
     const int p = position(t);
@@ -213,25 +175,19 @@ void refineRanges(const Shaped& s, runtime::Engine& engine, const std::vector<Ba
         const RangeTrial r = evaluate(t, c, std::min(best, klErr * 0.99));
         trials.push_back(r);
         tried += str(", ", c, r.complete ? ": " : ": >= ", r.error);
-        if (r.complete && r.error < best && r.error < klErr * 0.99) {
+        if (candidateWins(r, best, klErr)) {
           best = r.error;
           chosen = c;
         }
       }
-      const std::string& name = s.net.tensors[t].name;
-      logf(logger, Severity::kVERBOSE, "calibration: output error with '", name, "' at ", tried);
-      if (chosen != kl) {
-        ++changed;
-        logf(logger, Severity::kINFO, "calibration: '", name, "' range ", kl, " -> ", chosen,
-             " (network output error ", klErr, " -> ", best, ")");
-      }
+      logChoice(logger, s.net.tensors[t].name, tried, kl, chosen, klErr, best);
+      changed += chosen != kl;
       if (out) out->trials[t] = std::move(trials);
       phase.step();
     }
     state[t] = chosen;
     if (p > 0 && p <= held) quantizeHeld(t, chosen);
   }
-  ctx->setLayerObserver(nullptr);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const double passes =
       static_cast<double>(layersRun) / std::max(numLayers, 1) / static_cast<double>(batches.size());

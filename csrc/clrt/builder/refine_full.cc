@@ -8,33 +8,9 @@
 #include "clrt/builder/calib_internal.h"
 #include "clrt/builder/cancel.h"
 #include "clrt/builder/progress.h"
-#include "clrt/quant/algorithms.h"
 #include "clrt/quant/histogram.h"
 
 namespace clrt::builder::detail {
-
-std::vector<RefineTarget> refineOrder(const Shaped& s, const std::vector<int>& targets,
-                                      const Stats& st, const std::map<int, float>& amax) {
-  std::vector<RefineTarget> order;
-  for (size_t i = 0; i < targets.size(); ++i) {
-    auto it = amax.find(targets[i]);
-    if (it == amax.end()) continue;
-    RefineTarget tg{targets[i], {}};
-    const float kl = it->second;
-    const float pct = quant::percentileAmax(st.hist[i], st.absmax[i], 99.99);
-    // Only where KL clips more than 1 value in 10^4 (it lies below the 99.99th percentile).
-    if (pct > 1.01f * kl)
-      for (float c : {pct, st.absmax[i]})
-        if (c > 1.01f * kl && std::none_of(tg.alternatives.begin(), tg.alternatives.end(),
-                                           [&](float a) { return std::abs(a - c) <= 0.01f * c; }))
-          tg.alternatives.push_back(c);
-    order.push_back(std::move(tg));
-  }
-  std::stable_sort(order.begin(), order.end(), [&](const RefineTarget& a, const RefineTarget& b) {
-    return s.net.tensors[a.tensor].producer < s.net.tensors[b.tensor].producer;
-  });
-  return order;
-}
 
 void refineRangesFullRuns(const Shaped& s, runtime::Engine& engine,
                           const std::vector<Batch>& batches, const std::vector<int>& targets,
@@ -42,48 +18,15 @@ void refineRangesFullRuns(const Shaped& s, runtime::Engine& engine,
                           RefineResult* out) {
   const auto t0 = std::chrono::steady_clock::now();
   const std::vector<RefineTarget> order = refineOrder(s, targets, st, amax);
-  const bool any = std::any_of(order.begin(), order.end(),
-                               [](const RefineTarget& t) { return !t.alternatives.empty(); });
-  if (!any) {
-    logf(logger, Severity::kINFO,
-         "calibration: range refinement: KL clips no tensor beyond its 99.99th percentile");
-    return;
-  }
-
-  std::vector<std::string> outputs;
-  for (int t : s.net.outputs) outputs.push_back(s.net.tensors[t].name);
-  auto ctx = engine.createExecutionContext();
-  quant::DeviceStats fq(engine.device(), 0);
-  std::vector<float> state(s.net.tensors.size(), 0.0f);  // fake-quantization amax, 0 = none
-  ctx->setLayerObserver([&](int li, const tactics::ExecArgs& a) {
-    const auto& l = s.net.layers[li];
-    for (size_t i = 0; i < l.outputs.size(); ++i) {
-      const int t = l.outputs[i];
-      const auto& d = a.outputs[i];
-      if (t >= 0 && state[t] > 0.0f && d.buf && d.dtype == DataType::kFLOAT)
-        fq.enqueueFakeQuant(a.queue, d.buf, static_cast<size_t>(volume(d.dims)), state[t]);
-    }
-  });
-  auto run = [&](const Batch& b) {
-    Batch scratch;
-    const Batch& in = widenHalf(b, scratch);
-    bool quantIn = false;
-    for (int t : s.net.inputs) quantIn = quantIn || state[t] > 0.0f;
-    if (!quantIn) return ctx->infer(in);
-    Batch q = in;
-    for (int t : s.net.inputs)
-      if (state[t] > 0.0f) fakeQuantHost(q.at(s.net.tensors[t].name), state[t]);
-    return ctx->infer(q);
-  };
+  const int32_t refinable = refinableCount(order, logger);
+  if (refinable == 0) return;
+  RefineRunner rr(s, engine);
+  std::vector<float>& state = rr.state;
+  const std::vector<std::string>& outputs = rr.outputs;
   // The network's outputs of one batch, as floats.
   auto floatOutputs = [&](const Batch& b) {
-    auto out = run(b);
-    std::vector<HostTensor> v;
-    for (const auto& name : outputs) {
-      HostTensor& h = out.at(name);
-      v.push_back(h.dtype == DataType::kFLOAT ? std::move(h) : h.castTo(DataType::kFLOAT));
-    }
-    return v;
+    Batch scratch;
+    return rr.floatOutputs(rr.ctx->infer(rr.stage(b, scratch)));
   };
   // The FP32 outputs, kept for the comparisons (skipped when they would take too much memory).
   std::vector<std::vector<HostTensor>> reference;
@@ -91,13 +34,7 @@ void refineRangesFullRuns(const Shaped& s, runtime::Engine& engine,
   for (const Batch& b : batches) {
     reference.push_back(floatOutputs(b));
     for (const HostTensor& h : reference.back()) bytes += h.bytes.size();
-    if (bytes > (uint64_t{1} << 30)) {
-      logf(logger, Severity::kINFO,
-           "calibration: range refinement skipped (the FP32 outputs of the calibration batches "
-           "exceed 1 GiB)");
-      ctx->setLayerObserver(nullptr);
-      return;
-    }
+    if (!referenceFits(bytes, logger)) return;
   }
   auto error = [&]() {
     OutputError e(outputs.size());
@@ -110,10 +47,7 @@ void refineRangesFullRuns(const Shaped& s, runtime::Engine& engine,
     return e.value();
   };
   int evaluated = 0, changed = 0, passes = 0;
-  Phase phase("Range refinement", static_cast<int32_t>(std::count_if(
-                                      order.begin(), order.end(), [](const RefineTarget& t) {
-                                        return !t.alternatives.empty();
-                                      })));
+  Phase phase("Range refinement", refinable);
   for (const RefineTarget& tg : order) {
     const int t = tg.tensor;
     float& chosen = amax[t];
@@ -133,7 +67,7 @@ void refineRangesFullRuns(const Shaped& s, runtime::Engine& engine,
       const double e = error();
       tried += str(", ", c, ": ", e);
       trials.push_back({c, e, true});
-      if (e < best && e < klErr * 0.99) {
+      if (candidateWins(trials.back(), best, klErr)) {
         best = e;
         chosen = c;
       }
@@ -141,16 +75,10 @@ void refineRangesFullRuns(const Shaped& s, runtime::Engine& engine,
     passes += static_cast<int>(1 + tg.alternatives.size());
     if (out) out->trials[t] = std::move(trials);
     state[t] = chosen;
-    const std::string& name = s.net.tensors[t].name;
-    logf(logger, Severity::kVERBOSE, "calibration: output error with '", name, "' at ", tried);
-    if (chosen != kl) {
-      ++changed;
-      logf(logger, Severity::kINFO, "calibration: '", name, "' range ", kl, " -> ", chosen,
-           " (network output error ", klErr, " -> ", best, ")");
-    }
+    logChoice(logger, s.net.tensors[t].name, tried, kl, chosen, klErr, best);
+    changed += chosen != kl;
     phase.step();
   }
-  ctx->setLayerObserver(nullptr);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (out) out->seconds = secs, out->passes = passes;
   logf(logger, Severity::kINFO, "calibration: range refinement evaluated ", evaluated,

@@ -44,9 +44,7 @@ bool readWindow(const Attrs& a, Window2d* w) {
   }
   w->auto_pad = a.s("auto_pad", "NOTSET");
   if (w->auto_pad.empty()) w->auto_pad = "NOTSET";
-  if (w->auto_pad != "NOTSET" && w->auto_pad != "SAME_UPPER" && w->auto_pad != "SAME_LOWER" &&
-      w->auto_pad != "VALID")
-    return false;
+  if (!knownAutoPad(w->auto_pad)) return false;
   for (int64_t v : w->pads)
     if (v < 0) return false;
   return w->sh > 0 && w->sw > 0 && w->dh > 0 && w->dw > 0 && w->kh > 0 && w->kw > 0;
@@ -58,6 +56,43 @@ const HostTensor* weight(const Layer& l, const char* name) {
 }
 
 }  // namespace
+
+std::optional<std::vector<int64_t>> spatialList(const Attrs& a, const std::string& key, int64_t def,
+                                                size_t nsp, std::string* why) {
+  std::vector<int64_t> v = a.ints(key);
+  if (v.empty()) return std::vector<int64_t>(nsp, def);
+  if (v.size() == nsp) return v;
+  if (nsp == 1 && v.size() == 2) return std::vector<int64_t>{v[1]};
+  return refuse<std::vector<int64_t>>(why, "attr " + key + " " + dimsToString(v) +
+                                               " does not fit " + std::to_string(nsp) +
+                                               " spatial dims");
+}
+
+std::optional<WindowNd> windowNd(const Attrs& a, size_t nsp, std::string* why) {
+  WindowNd w;
+  auto strides = spatialList(a, "strides", 1, nsp, why);
+  if (!strides) return std::nullopt;
+  auto dilations = spatialList(a, "dilations", 1, nsp, why);
+  if (!dilations) return std::nullopt;
+  w.strides = std::move(*strides);
+  w.dilations = std::move(*dilations);
+  const std::vector<int64_t> v = a.ints("pads");
+  if (v.empty() || v.size() == 2 * nsp) {
+    w.pads = v.empty() ? std::vector<int64_t>(2 * nsp, 0) : v;
+  } else if (nsp == 1 && v.size() == 4) {  // {top, left, bottom, right} of an H = 1 layer
+    w.pads = {v[1], v[3]};
+  } else {
+    return refuse<WindowNd>(
+        why, "pads " + dimsToString(v) + " do not fit " + std::to_string(nsp) + " spatial dims");
+  }
+  w.auto_pad = a.s("auto_pad", "NOTSET");
+  if (w.auto_pad.empty()) w.auto_pad = "NOTSET";
+  return w;
+}
+
+bool knownAutoPad(const std::string& ap) {
+  return ap == "NOTSET" || ap == "SAME_UPPER" || ap == "SAME_LOWER" || ap == "VALID";
+}
 
 std::optional<EpilogueParams> epilogueParams(const Attrs& a, std::string* why) {
   const std::string type = a.s("act", "");
@@ -134,20 +169,17 @@ std::optional<PoolParams> poolParams(const Layer& l, std::string* why) {
   p.window = l.attrs.ints("window");
   const size_t n = p.window.size();
   if (n < 1 || n > 3) return refuse<PoolParams>(why, "window must have 1 to 3 entries");
-  p.strides = l.attrs.ints("strides", std::vector<int64_t>(n, 1));
-  p.dilations = l.attrs.ints("dilations", std::vector<int64_t>(n, 1));
-  p.pads = l.attrs.ints("pads", std::vector<int64_t>(2 * n, 0));
-  bool ok = p.strides.size() == n && p.dilations.size() == n && p.pads.size() == 2 * n;
+  const std::optional<WindowNd> w = windowNd(l.attrs, n);
+  bool ok = w.has_value();
+  if (ok) p.strides = w->strides, p.dilations = w->dilations, p.pads = w->pads;
   for (size_t i = 0; ok && i < n; ++i)
     ok = p.window[i] >= 1 && p.strides[i] >= 1 && p.dilations[i] >= 1 && p.pads[i] >= 0 &&
          p.pads[n + i] >= 0;
   if (!ok) return refuse<PoolParams>(why, "window/strides/dilations/pads out of range");
   if (n == 3) {
-    p.win.auto_pad = l.attrs.s("auto_pad", "NOTSET");
-    if (p.win.auto_pad.empty()) p.win.auto_pad = "NOTSET";
-    const std::string& ap = p.win.auto_pad;
-    if (ap != "NOTSET" && ap != "SAME_UPPER" && ap != "SAME_LOWER" && ap != "VALID")
-      return refuse<PoolParams>(why, "auto_pad '" + ap + "'");
+    p.win.auto_pad = w->auto_pad;
+    if (!knownAutoPad(p.win.auto_pad))
+      return refuse<PoolParams>(why, "auto_pad '" + p.win.auto_pad + "'");
     return p;
   }
   if (!readPair(l.attrs, "window", 1, &p.win.kh, &p.win.kw) || !readWindow(l.attrs, &p.win))

@@ -56,6 +56,22 @@ struct PoolParams {
   std::vector<int64_t> window, strides, dilations, pads;
 };
 
+// An N-D window's attrs (conv, pooling, their transposed and 3-D forms) for a layer with nsp
+// spatial dims: strides and dilations, one per dim (default 1), pads as begins then ends (default
+// 0), auto_pad ("NOTSET" when empty). A 1-D layer may carry the 2-D form of an H = 1 layer
+// (strides {1, w}, pads {t, l, b, r}): its W entries are read. Only the lists' lengths are
+// checked here; each reader checks the values it supports.
+struct WindowNd {
+  std::vector<int64_t> strides, dilations, pads;
+  std::string auto_pad = "NOTSET";
+};
+// Attr `key` as one entry per spatial dim (def when absent); nullopt with the reason in *why
+// when it does not fit nsp dims.
+std::optional<std::vector<int64_t>> spatialList(const Attrs& a, const std::string& key, int64_t def,
+                                                size_t nsp, std::string* why = nullptr);
+std::optional<WindowNd> windowNd(const Attrs& a, size_t nsp, std::string* why = nullptr);
+bool knownAutoPad(const std::string& auto_pad);
+
 // Each returns nullopt when the layer's weights/attrs are outside what the kernels implement (an
 // unknown activation, a malformed window, a bias of the wrong size, too few inputs), with the
 // reason in *why when given.

@@ -2,40 +2,12 @@
 #include <algorithm>
 
 #include "clrt/core/error.h"
+#include "clrt/ir/layer_params.h"
 #include "clrt/ir/shape_internal.h"
 
 namespace clrt::ir::detail {
 
 namespace {
-
-// A per-spatial-dim attr; 1-D layers may carry the 2-D form with H first (H = 1).
-std::vector<int64_t> spatialAttr(const Layer& layer, const char* name, int64_t def, size_t nsp,
-                                 const Dims& x) {
-  std::vector<int64_t> v = layer.attrs.ints(name);
-  if (v.empty()) return std::vector<int64_t>(nsp, def);
-  if (v.size() == nsp) return v;
-  if (nsp == 1 && v.size() == 2) return {v[1]};
-  layerFail(layer, str("attr ", name, " ", dimsToString(v), " does not fit ", nsp, " spatial dims"),
-            x);
-}
-
-// Pads as (begin, end) per spatial dim; ONNX order {begins..., ends...}.
-void spatialPads(const Layer& layer, size_t nsp, const Dims& x, std::vector<int64_t>& begin,
-                 std::vector<int64_t>& end) {
-  std::vector<int64_t> v = layer.attrs.ints("pads");
-  begin.assign(nsp, 0);
-  end.assign(nsp, 0);
-  if (v.empty()) return;
-  if (v.size() == 2 * nsp) {
-    std::copy(v.begin(), v.begin() + nsp, begin.begin());
-    std::copy(v.begin() + nsp, v.end(), end.begin());
-  } else if (nsp == 1 && v.size() == 4) {  // {top, left, bottom, right} of an H=1 layer
-    begin[0] = v[1];
-    end[0] = v[3];
-  } else {
-    layerFail(layer, str("pads ", dimsToString(v), " do not fit ", nsp, " spatial dims"), x);
-  }
-}
 
 int64_t windowOut(const Layer& layer, const Dims& x, int64_t in, int64_t k, int64_t s, int64_t dil,
                   int64_t pb, int64_t pe, const std::string& autoPad, bool ceilMode) {
@@ -71,15 +43,13 @@ int64_t windowOut(const Layer& layer, const Dims& x, int64_t in, int64_t k, int6
 Dims windowDims(const Layer& layer, const Dims& x, const std::vector<int64_t>& ks, int64_t outC,
                 bool ceilMode) {
   const size_t nsp = x.size() - 2;
-  auto strides = spatialAttr(layer, "strides", 1, nsp, x);
-  auto dils = spatialAttr(layer, "dilations", 1, nsp, x);
-  std::vector<int64_t> pb, pe;
-  spatialPads(layer, nsp, x, pb, pe);
-  const std::string autoPad = layer.attrs.s("auto_pad", "NOTSET");
+  std::string why;
+  const std::optional<WindowNd> w = windowNd(layer.attrs, nsp, &why);
+  if (!w) layerFail(layer, why, x);
   Dims out = {x[0], outC};
   for (size_t i = 0; i < nsp; ++i)
-    out.push_back(
-        windowOut(layer, x, x[2 + i], ks[i], strides[i], dils[i], pb[i], pe[i], autoPad, ceilMode));
+    out.push_back(windowOut(layer, x, x[2 + i], ks[i], w->strides[i], w->dilations[i], w->pads[i],
+                            w->pads[nsp + i], w->auto_pad, ceilMode));
   return out;
 }
 
@@ -138,8 +108,10 @@ Dims inferPool(const Layer& layer, const std::vector<TensorInfo>& ins) {
     return out;
   }
   if (!layer.attrs.has("window")) layerFail(layer, "missing attr 'window'", x);
-  auto ks = spatialAttr(layer, "window", 1, nsp, x);
-  return windowDims(layer, x, ks, x[1], layer.attrs.i("ceil_mode", 0) != 0);
+  std::string why;
+  const std::optional<std::vector<int64_t>> ks = spatialList(layer.attrs, "window", 1, nsp, &why);
+  if (!ks) layerFail(layer, why, x);
+  return windowDims(layer, x, *ks, x[1], layer.attrs.i("ceil_mode", 0) != 0);
 }
 
 Dims inferMatmul(const Layer& layer, const std::vector<TensorInfo>& ins) {

@@ -68,6 +68,13 @@ inline float cubic_weight(float t, float A) {
   return 0.0f;
 }
 
+// The weight of a tap at distance t from the source coordinate (mode 1 linear, 2 cubic); 0 for
+// a tap outside the input under exclude_outside.
+inline float tap_weight(int mode, float t, float A, int excluded) {
+  if (excluded) return 0.0f;
+  return mode == 1 ? fmax(0.0f, 1.0f - fabs(t)) : cubic_weight(t, A);
+}
+
 // mode: 0 nearest, 1 linear, 2 cubic.
 __kernel void resize_nd(__global const st_t* x, __global st_t* y, int n, ResizePack p, int mode,
                         int coord, int nearest, float cubic_a, int exclude_outside, int antialias,
@@ -90,13 +97,9 @@ __kernel void resize_nd(__global const st_t* x, __global st_t* y, int n, ResizeP
     const int L = p.in[d];
     // An unresized dim is read as is: tf_half_pixel_for_nn would otherwise shift it half a
     // sample (onnxruntime resizes only the dims whose scale is not 1).
+    taps[d] = 1;  // one sample, base[d] (the only entry read then), unless interpolated below
     if (p.scale[d] == 1.0f && L == p.out[d] && coord != 6) {
       base[d] = o;
-      start[d] = 0;
-      taps[d] = 1;
-      ratio[d] = 0.0f;
-      seff[d] = 1.0f;
-      norm[d] = 1.0f;
       continue;
     }
     const float xo = source_coord(coord, (float)o, p.scale[d], L, p.out[d], p.outw[d], p.roi0[d],
@@ -107,11 +110,6 @@ __kernel void resize_nd(__global const st_t* x, __global st_t* y, int n, ResizeP
     }
     if (mode == 0) {
       base[d] = clamp(nearest_index(nearest, xo, p.scale[d]), 0, L - 1);
-      start[d] = 0;
-      taps[d] = 1;
-      ratio[d] = 0.0f;
-      seff[d] = 1.0f;
-      norm[d] = 1.0f;
       continue;
     }
     // Taps base + i, i in [start, 1 - start + mode - 1); ratio in (0, 1] (onnx's convention).
@@ -120,10 +118,6 @@ __kernel void resize_nd(__global const st_t* x, __global st_t* y, int n, ResizeP
     seff[d] = antialias ? fmin(p.scale[d], 1.0f) : 1.0f;
     if (ratio[d] == 1.0f && seff[d] == 1.0f) {  // on a sample: that sample alone
       base[d] += 1;
-      start[d] = 0;
-      taps[d] = 1;
-      ratio[d] = 0.0f;
-      norm[d] = 1.0f;
       continue;
     }
     const float reach = mode == 1 ? 1.0f : 2.0f;
@@ -133,10 +127,8 @@ __kernel void resize_nd(__global const st_t* x, __global st_t* y, int n, ResizeP
     for (int i = 0; i < taps[d]; ++i) {
       const int k = start[d] + i;
       const int idx = base[d] + k;
-      const float t = seff[d] * ((float)k - ratio[d]);
-      float w = mode == 1 ? fmax(0.0f, 1.0f - fabs(t)) : cubic_weight(t, cubic_a);
-      if (exclude_outside && (idx < 0 || idx >= L)) w = 0.0f;
-      sum += w;
+      sum += tap_weight(mode, seff[d] * ((float)k - ratio[d]), cubic_a,
+                        exclude_outside && (idx < 0 || idx >= L));
     }
     norm[d] = sum != 0.0f ? 1.0f / sum : 0.0f;
     total *= taps[d];
@@ -156,10 +148,9 @@ __kernel void resize_nd(__global const st_t* x, __global st_t* y, int n, ResizeP
       r /= taps[d];
       const int k = start[d] + i;
       const int idx = base[d] + k;
-      const float tt = seff[d] * ((float)k - ratio[d]);
-      float wd = mode == 1 ? fmax(0.0f, 1.0f - fabs(tt)) : cubic_weight(tt, cubic_a);
-      if (exclude_outside && (idx < 0 || idx >= L)) wd = 0.0f;
-      w *= wd * norm[d];
+      w *= tap_weight(mode, seff[d] * ((float)k - ratio[d]), cubic_a,
+                      exclude_outside && (idx < 0 || idx >= L)) *
+           norm[d];
       off += clamp(idx, 0, L - 1) * stride[d];
     }
     acc += w * LD(x, off);

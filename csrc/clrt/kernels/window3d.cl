@@ -4,6 +4,13 @@
 
 // g: the window (WinPack, window.clh; its end pads are unused here).
 
+// Output element gid of [N, K, D, H, W]: its position o = {od, oh, ow}, channel k and image b.
+inline void win3d_out(int gid, const WinPack* g, int K, int o[3], int* k, int* b) {
+  const int r = win_out_index(gid, g, o);
+  *k = r % K;
+  *b = r / K;
+}
+
 // w [K, C/G, kd, kh, kw]; y = act(conv + bias + residual) as conv.cl's epilogue.
 __kernel void conv3d_direct(__global const st_t* x, __global const float* w,
                             __global const float* bias, __global const st_t* res,
@@ -11,11 +18,9 @@ __kernel void conv3d_direct(__global const st_t* x, __global const float* w,
                             float alpha, float beta, WinPack g) {
   const int gid = get_global_id(0);
   if (gid >= n) return;
-  int o[3];
-  const int r = win_out_index(gid, &g, o);
+  int o[3], k, b;
+  win3d_out(gid, &g, K, o, &k, &b);
   const int od = o[0], oh = o[1], ow = o[2];
-  const int k = r % K;
-  const int b = r / K;
   const int Cg = C / G, grp = k / (K / G);
   const int ksz = g.k[0] * g.k[1] * g.k[2];
   const int isz = g.in[0] * g.in[1] * g.in[2];
@@ -47,11 +52,9 @@ __kernel void deconv3d_direct(__global const st_t* x, __global const float* w,
                               int G, WinPack g) {
   const int gid = get_global_id(0);
   if (gid >= n) return;
-  int o[3];
-  const int r = win_out_index(gid, &g, o);
+  int o[3], k, b;
+  win3d_out(gid, &g, K, o, &k, &b);
   const int od = o[0], oh = o[1], ow = o[2];
-  const int k = r % K;
-  const int b = r / K;
   const int Kg = K / G, Cg = C / G;
   const int grp = k / Kg, kk = k - grp * Kg;
   const int ksz = g.k[0] * g.k[1] * g.k[2];

@@ -98,6 +98,16 @@ class ConvKernelBase : public Kernel {
     ocl::launch(q, epi_.get(), {gsize(P), gsize(NK)}, {});
   }
   cl_int i(int64_t v) const { return kint(v, s_.layer); }
+  // Runs a direct/depthwise kernel k with these arguments: a work-item per CONV_PB output
+  // columns of a row, by `channelItems`, by image.
+  template <typename... A>
+  void launchBlocks(cl_command_queue q, cl_kernel k, const ConvRun& r, int64_t channelItems,
+                    const A&... args) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ocl::setArgs(k, args...);
+    const int64_t nowb = (r.OW + kPB - 1) / kPB;
+    ocl::launch(q, k, {gsize(i(r.OH * nowb)), gsize(channelItems), gsize(r.N)}, {wg0_, 1, 1});
+  }
 
   ConvSpec s_;
   std::string opts_;
@@ -133,14 +143,10 @@ class DirectConv : public ConvKernelBase {
     const ConvRun r = runOf(s_, a);
     if (r.N * s_.K * r.OH * r.OW == 0) return;
     const Window2d& w = s_.win;
-    std::lock_guard<std::mutex> lock(mu_);
-    ocl::setArgs(k_.get(), r.x, weights_.get(), bias_.get(), r.res, r.y, i(r.N), i(r.C), i(r.H),
-                 i(r.W), i(s_.K), i(r.OH), i(r.OW), i(s_.G), i(w.kh), i(w.kw), i(w.sh), i(w.sw),
-                 i(w.dh), i(w.dw), i(r.p.t), i(r.p.l), cl_int{r.res != nullptr}, s_.ep.alpha,
-                 s_.ep.beta);
-    const int64_t nowb = (r.OW + kPB - 1) / kPB;
-    ocl::launch(a.queue, k_.get(), {gsize(i(r.OH * nowb)), gsize(s_.G * nkb_), gsize(r.N)},
-                {wg0_, 1, 1});
+    launchBlocks(a.queue, k_.get(), r, s_.G * nkb_, r.x, weights_.get(), bias_.get(), r.res, r.y,
+                 i(r.N), i(r.C), i(r.H), i(r.W), i(s_.K), i(r.OH), i(r.OW), i(s_.G), i(w.kh),
+                 i(w.kw), i(w.sh), i(w.sw), i(w.dh), i(w.dw), i(r.p.t), i(r.p.l),
+                 cl_int{r.res != nullptr}, s_.ep.alpha, s_.ep.beta);
   }
 
  private:
@@ -162,12 +168,10 @@ class DepthwiseConv : public ConvKernelBase {
     const ConvRun r = runOf(s_, a);
     if (r.N * s_.K * r.OH * r.OW == 0) return;
     const Window2d& w = s_.win;
-    std::lock_guard<std::mutex> lock(mu_);
-    ocl::setArgs(k_.get(), r.x, weights_.get(), bias_.get(), r.res, r.y, i(r.N), i(r.C), i(r.H),
-                 i(r.W), i(r.OH), i(r.OW), i(w.kh), i(w.kw), i(w.sh), i(w.sw), i(w.dh), i(w.dw),
-                 i(r.p.t), i(r.p.l), cl_int{r.res != nullptr}, s_.ep.alpha, s_.ep.beta);
-    const int64_t nowb = (r.OW + kPB - 1) / kPB;
-    ocl::launch(a.queue, k_.get(), {gsize(i(r.OH * nowb)), gsize(r.C), gsize(r.N)}, {wg0_, 1, 1});
+    launchBlocks(a.queue, k_.get(), r, r.C, r.x, weights_.get(), bias_.get(), r.res, r.y, i(r.N),
+                 i(r.C), i(r.H), i(r.W), i(r.OH), i(r.OW), i(w.kh), i(w.kw), i(w.sh), i(w.sw),
+                 i(w.dh), i(w.dw), i(r.p.t), i(r.p.l), cl_int{r.res != nullptr}, s_.ep.alpha,
+                 s_.ep.beta);
   }
 
  private:
@@ -245,11 +249,9 @@ class GemmConv : public ConvKernelBase {
 // direct kernel runs 2-4x faster than im2col + CLBlast; on GPUs timing usually picks CLBlast.
 enum class Variant { kDirect, kDepthwise, kIm2col, k1x1 };
 
-class ConvTactic : public Tactic {
+class ConvTactic : public VariantTactic<ir::LayerKind::kCONVOLUTION, Variant> {
  public:
-  ConvTactic(const char* name, Variant v, int prio) : name_(name), v_(v), prio_(prio) {}
-  std::string name() const override { return name_; }
-  ir::LayerKind kind() const override { return ir::LayerKind::kCONVOLUTION; }
+  using VariantTactic::VariantTactic;
   bool eligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
                 const ocl::DeviceInfo&) const override {
     ConvSpec s;
@@ -279,17 +281,11 @@ class ConvTactic : public Tactic {
     }
     return std::make_unique<GemmConv>(l, dev, /*im2col=*/true);
   }
-  int priority() const override { return prio_; }
   // The CLBlast tactics run FP32 only.
   std::vector<DataType> precisions() const override {
     if (v_ == Variant::kIm2col || v_ == Variant::k1x1) return {DataType::kFLOAT};
     return {DataType::kFLOAT, DataType::kHALF};
   }
-
- private:
-  const char* name_;
-  Variant v_;
-  int prio_;
 };
 
 }  // namespace

@@ -124,11 +124,9 @@ class GemmConv : public Int8ConvBase {
 // ---- tactics ----
 enum class Variant { kDirect, kDepthwise, kGemm };
 
-class Int8ConvTactic : public Tactic {
+class Int8ConvTactic : public VariantTactic<ir::LayerKind::kCONVOLUTION, Variant> {
  public:
-  Int8ConvTactic(const char* name, Variant v, int prio) : name_(name), v_(v), prio_(prio) {}
-  std::string name() const override { return name_; }
-  ir::LayerKind kind() const override { return ir::LayerKind::kCONVOLUTION; }
+  using VariantTactic::VariantTactic;
   bool eligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
                 const ocl::DeviceInfo&) const override {
     int8::ConvSpec s;
@@ -160,13 +158,7 @@ class Int8ConvTactic : public Tactic {
     }
     return std::make_unique<GemmConv>(l, dev);
   }
-  int priority() const override { return prio_; }
   std::vector<DataType> precisions() const override { return {DataType::kINT8}; }
-
- private:
-  const char* name_;
-  Variant v_;
-  int prio_;
 };
 
 }  // namespace

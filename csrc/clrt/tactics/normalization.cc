@@ -51,15 +51,39 @@ cl_int toInt(int64_t v, const std::string& layer) {
   return static_cast<cl_int>(v);
 }
 
-class SoftmaxKernel : public Kernel {
+// What the softmax, LayerNorm and reduce kernels share: the program variant of the layer's float
+// storage and the two launch shapes (the caller holds k_'s mutex).
+class RowKernel : public Kernel {
+ protected:
+  RowKernel(ocl::Device& dev, const ir::Layer& l)
+      : st_(storageOf(l)), k_(dev, kFile, programOptions(st_)), dev_(dev.id()), layer_(l.name) {}
+  // A work-group of up to `len` work-items per each of `groups` rows.
+  template <typename... A>
+  void launchGroups(cl_command_queue q, const char* name, int64_t groups, int64_t len,
+                    const A&... args) {
+    cl_kernel k = k_.get(name);
+    const size_t wg = groupSize(k, dev_, len);
+    ocl::setArgs(k, args...);
+    ocl::launch(q, k, {static_cast<size_t>(groups) * wg}, {wg});
+  }
+  // A work-item each of n.
+  template <typename... A>
+  void launchItems(cl_command_queue q, const char* name, int64_t n, const A&... args) {
+    cl_kernel k = k_.get(name);
+    ocl::setArgs(k, args...);
+    ocl::launch(q, k, {gsize(n)});
+  }
+
+  DataType st_;  // float storage (FLOAT/HALF): picks the program variant
+  KernelCache k_;
+  cl_device_id dev_;
+  std::string layer_;
+};
+
+class SoftmaxKernel : public RowKernel {
  public:
   SoftmaxKernel(ocl::Device& dev, const ir::Layer& l, bool log)
-      : st_(storageOf(l)),
-        k_(dev, kFile, programOptions(st_)),
-        dev_(dev.id()),
-        layer_(l.name),
-        axis_(l.attrs.i("axis", -1)),
-        log_(log) {}
+      : RowKernel(dev, l), axis_(l.attrs.i("axis", -1)), log_(log) {}
   void enqueue(const ExecArgs& args) override {
     checkStorage(args, st_, layer_);
     const DeviceTensor &x = args.inputs.at(0), &y = args.outputs.at(0);
@@ -73,24 +97,16 @@ class SoftmaxKernel : public Kernel {
     toInt(outer * len * inner, layer_);
     std::lock_guard<std::mutex> lock(k_.mutex());
     // A work-group per row pays off for long rows; otherwise one work-item per column.
-    if (inner == 1 && len >= 64) {
-      cl_kernel k = k_.get("softmax_rows");
-      const size_t wg = groupSize(k, dev_, len);
-      ocl::setArgs(k, x.buf, y.buf, static_cast<cl_int>(len), cl_int{log_});
-      ocl::launch(args.queue, k, {static_cast<size_t>(outer) * wg}, {wg});
-    } else {
-      cl_kernel k = k_.get("softmax_cols");
-      ocl::setArgs(k, x.buf, y.buf, static_cast<cl_int>(outer), static_cast<cl_int>(len),
-                   static_cast<cl_int>(inner), cl_int{log_});
-      ocl::launch(args.queue, k, {gsize(outer * inner)});
-    }
+    if (inner == 1 && len >= 64)
+      launchGroups(args.queue, "softmax_rows", outer, len, x.buf, y.buf, static_cast<cl_int>(len),
+                   cl_int{log_});
+    else
+      launchItems(args.queue, "softmax_cols", outer * inner, x.buf, y.buf,
+                  static_cast<cl_int>(outer), static_cast<cl_int>(len), static_cast<cl_int>(inner),
+                  cl_int{log_});
   }
 
  private:
-  DataType st_;  // float storage (FLOAT/HALF): picks the program variant
-  KernelCache k_;
-  cl_device_id dev_;
-  std::string layer_;
   int64_t axis_;
   int log_;
 };
@@ -107,13 +123,10 @@ bool weightFits(const Dims& w, const Dims& x, size_t axis) {
   return true;
 }
 
-class LayerNormKernel : public Kernel {
+class LayerNormKernel : public RowKernel {
  public:
   LayerNormKernel(ocl::Device& dev, const ir::Layer& l)
-      : st_(storageOf(l)),
-        k_(dev, kFile, programOptions(st_)),
-        dev_(dev.id()),
-        layer_(l.name),
+      : RowKernel(dev, l),
         axis_(l.attrs.i("axis", -1)),
         eps_(static_cast<float>(l.attrs.f("epsilon", 1e-5))) {
     auto sc = l.weights.find("scale"), bi = l.weights.find("bias");
@@ -153,25 +166,15 @@ class LayerNormKernel : public Kernel {
     if (args.outputs.size() > 2 && args.outputs[2].buf) rstd = args.outputs[2].buf, stats |= 2;
     cl_mem bias = hasBias_ ? bias_.get() : scale_.get();
     std::lock_guard<std::mutex> lock(k_.mutex());
-    if (len >= 32) {
-      cl_kernel k = k_.get("layernorm_rows");
-      const size_t wg = groupSize(k, dev_, len);
-      ocl::setArgs(k, x.buf, scale_.get(), bias, y.buf, mean, rstd, static_cast<cl_int>(len), sn,
-                   bn, eps_, stats);
-      ocl::launch(args.queue, k, {static_cast<size_t>(rows) * wg}, {wg});
-    } else {
-      cl_kernel k = k_.get("layernorm_small");
-      ocl::setArgs(k, x.buf, scale_.get(), bias, y.buf, mean, rstd, static_cast<cl_int>(rows),
-                   static_cast<cl_int>(len), sn, bn, eps_, stats);
-      ocl::launch(args.queue, k, {gsize(rows)});
-    }
+    if (len >= 32)
+      launchGroups(args.queue, "layernorm_rows", rows, len, x.buf, scale_.get(), bias, y.buf, mean,
+                   rstd, static_cast<cl_int>(len), sn, bn, eps_, stats);
+    else
+      launchItems(args.queue, "layernorm_small", rows, x.buf, scale_.get(), bias, y.buf, mean, rstd,
+                  static_cast<cl_int>(rows), static_cast<cl_int>(len), sn, bn, eps_, stats);
   }
 
  private:
-  DataType st_;  // float storage (FLOAT/HALF): picks the program variant
-  KernelCache k_;
-  cl_device_id dev_;
-  std::string layer_;
   int64_t axis_;
   float eps_;
   Dims scaleDims_, biasDims_;
@@ -188,13 +191,10 @@ int reduceCode(const std::string& op) {
   return it == m.end() ? -1 : it->second;
 }
 
-class ReduceKernel : public Kernel {
+class ReduceKernel : public RowKernel {
  public:
   ReduceKernel(ocl::Device& dev, const ir::Layer& l, int op)
-      : st_(storageOf(l)),
-        k_(dev, kFile, programOptions(st_)),
-        dev_(dev.id()),
-        layer_(l.name),
+      : RowKernel(dev, l),
         op_(op),
         axes_(l.attrs.ints("axes")),
         noopEmpty_(l.attrs.i("noop_with_empty_axes", 0) != 0) {}
@@ -232,24 +232,15 @@ class ReduceKernel : public Kernel {
     const IndexPack redp = packIndex(redDims, {redSt}, what);
     std::lock_guard<std::mutex> lock(k_.mutex());
     // Few outputs over many positions: a work-group each; else a work-item each.
-    if (count >= 256 && nout <= 2048) {
-      cl_kernel k = k_.get("reduce_group");
-      const size_t wg = groupSize(k, dev_, count);
-      ocl::setArgs(k, x.buf, y.buf, outp, redp, static_cast<cl_int>(count), cl_int{op_});
-      ocl::launch(args.queue, k, {static_cast<size_t>(nout) * wg}, {wg});
-    } else {
-      cl_kernel k = k_.get("reduce_item");
-      ocl::setArgs(k, x.buf, y.buf, static_cast<cl_int>(nout), outp, redp,
+    if (count >= 256 && nout <= 2048)
+      launchGroups(args.queue, "reduce_group", nout, count, x.buf, y.buf, outp, redp,
                    static_cast<cl_int>(count), cl_int{op_});
-      ocl::launch(args.queue, k, {gsize(nout)});
-    }
+    else
+      launchItems(args.queue, "reduce_item", nout, x.buf, y.buf, static_cast<cl_int>(nout), outp,
+                  redp, static_cast<cl_int>(count), cl_int{op_});
   }
 
  private:
-  DataType st_;  // float storage (FLOAT/HALF): picks the program variant
-  KernelCache k_;
-  cl_device_id dev_;
-  std::string layer_;
   int op_;
   std::vector<int64_t> axes_;
   bool noopEmpty_;

@@ -84,6 +84,22 @@ class Tactic {
   virtual std::vector<DataType> precisions() const { return {DataType::kFLOAT}; }
 };
 
+// A tactic of a family told apart by a variant code (the conv families): each registration gives
+// its name, its variant and its priority.
+template <ir::LayerKind K, typename V>
+class VariantTactic : public Tactic {
+ public:
+  VariantTactic(const char* name, V v, int prio) : name_(name), v_(v), prio_(prio) {}
+  std::string name() const override { return name_; }
+  ir::LayerKind kind() const override { return K; }
+  int priority() const override { return prio_; }
+
+ protected:
+  const char* name_;
+  V v_;
+  int prio_;
+};
+
 // Readers of the precision contract attrs (ir/network.h), with their FP32 defaults.
 DataType layerPrecision(const ir::Layer& l);
 DataType inputDtype(const ir::Layer& l, size_t i, DataType def = DataType::kFLOAT);

@@ -43,23 +43,18 @@ bool readSpec(const ir::Layer& l, bool transposed, Spec* s) {
   s->C = transposed ? kd[0] : kd[1] * s->G;
   s->K = transposed ? kd[1] * s->G : kd[0];
   s->kernel.assign(kd.begin() + 2, kd.end());
-  s->strides = l.attrs.ints("strides", std::vector<int64_t>(s->nsp, 1));
-  s->dilations = l.attrs.ints("dilations", std::vector<int64_t>(s->nsp, 1));
-  s->pads = l.attrs.ints("pads", std::vector<int64_t>(2 * s->nsp, 0));
-  s->auto_pad = l.attrs.s("auto_pad", "NOTSET");
+  const std::optional<ir::WindowNd> win = ir::windowNd(l.attrs, s->nsp);
+  if (!win) return false;
+  s->strides = win->strides, s->dilations = win->dilations, s->pads = win->pads;
+  s->auto_pad = win->auto_pad;
   const std::optional<ir::EpilogueParams> ep = ir::epilogueParams(l.attrs);
   if (!ep || (transposed && ep->act != 0)) return false;
   s->ep = Epilogue(*ep);
   for (size_t i = 0; i < s->nsp; ++i)
-    if (i >= s->strides.size() || i >= s->dilations.size() || s->strides[i] < 1 ||
-        s->dilations[i] < 1)
-      return false;
+    if (s->strides[i] < 1 || s->dilations[i] < 1) return false;
   auto b = l.weights.find("bias");
-  return s->C % s->G == 0 && s->K % s->G == 0 && s->strides.size() == s->nsp &&
-         s->dilations.size() == s->nsp && s->pads.size() == 2 * s->nsp &&
-         (b == l.weights.end() || b->second.numel() == s->K) &&
-         (s->auto_pad == "NOTSET" || s->auto_pad == "VALID" || s->auto_pad == "SAME_UPPER" ||
-          s->auto_pad == "SAME_LOWER" || s->auto_pad.empty());
+  return s->C % s->G == 0 && s->K % s->G == 0 &&
+         (b == l.weights.end() || b->second.numel() == s->K) && ir::knownAutoPad(s->auto_pad);
 }
 
 bool eligibleFor(const ir::Layer& l, const std::vector<ir::TensorInfo>& in, bool transposed,

@@ -44,6 +44,30 @@ void importLpNorm(ImportContext& c) {
   c.add(LayerKind::kELEMENTWISE, {x, safe}).attrs.set("op", "DIV");
 }
 
+// x normalised from axis 2 on, with the node's epsilon and unit scale of `normedDims`.
+int unitNorm(ImportContext& c, int x, const Dims& normedDims) {
+  ir::Layer& n = c.addInternal(LayerKind::kNORMALIZATION, {x});
+  n.attrs.set("axis", int64_t{2});
+  n.attrs.set("epsilon", static_cast<double>(c.attrFloat("epsilon", 1e-5f)));
+  n.weights["scale"] =
+      HostTensor::fromFloats(normedDims, std::vector<float>(volume(normedDims), 1.0f));
+  return n.outputs[0];
+}
+
+// The node's output: normed * scale[c] + bias[c], scale and bias being inputs 1 and 2 of [C]
+// unsqueezed to [C, 1, ...] against a rank-`rank` normed.
+void scaleShiftPerChannel(ImportContext& c, int normed, int64_t rank) {
+  std::vector<int64_t> trailing;
+  for (int64_t k = 1; k < rank - 1; ++k) trailing.push_back(k);
+  auto perChannel = [&](int i) {
+    ir::Layer& u = c.addInternal(LayerKind::kUNSQUEEZE, {c.input(i)});
+    u.attrs.set("axes", trailing);
+    return u.outputs[0];
+  };
+  const int scaled = binary(c, "PROD", normed, perChannel(1));
+  c.add(LayerKind::kELEMENTWISE, {scaled, perChannel(2)}).attrs.set("op", "SUM");
+}
+
 // (x - mean) / sqrt(var + epsilon) over the spatial dims of [N, C, ...] (a NORMALIZATION with
 // unit scale), then * scale[c] + B[c] with both reshaped to [C, 1, ...] for broadcasting.
 void importInstanceNorm(ImportContext& c) {
@@ -55,20 +79,8 @@ void importInstanceNorm(ImportContext& c) {
   if (!isStatic(spatial))
     reject(ErrorKind::kUnsupported,
            str("the spatial dims must be static, input is ", dimsToString(xd)));
-  ir::Layer& n = c.addInternal(LayerKind::kNORMALIZATION, {c.input(0)});
-  n.attrs.set("axis", int64_t{2});
-  n.attrs.set("epsilon", static_cast<double>(c.attrFloat("epsilon", 1e-5f)));
-  n.weights["scale"] = HostTensor::fromFloats(spatial, std::vector<float>(volume(spatial), 1.0f));
-  const int normed = n.outputs[0];
-  std::vector<int64_t> trailing;
-  for (int64_t k = 1; k < rank - 1; ++k) trailing.push_back(k);
-  auto perChannel = [&](int i) {
-    ir::Layer& u = c.addInternal(LayerKind::kUNSQUEEZE, {c.input(i)});
-    u.attrs.set("axes", trailing);
-    return u.outputs[0];
-  };
-  const int scaled = binary(c, "PROD", normed, perChannel(1));
-  c.add(LayerKind::kELEMENTWISE, {scaled, perChannel(2)}).attrs.set("op", "SUM");
+  const int normed = unitNorm(c, c.input(0), spatial);
+  scaleShiftPerChannel(c, normed, rank);
 }
 
 int reshapeTo(ImportContext& c, int x, const std::vector<int64_t>& shape) {
@@ -91,22 +103,10 @@ void importGroupNorm(ImportContext& c) {
     reject(ErrorKind::kParse, str("num_groups ", G, " does not divide the ", xd[1], " channels"));
   const int64_t per = volume(rest) / G;
   const int grouped = reshapeTo(c, c.input(0), {0, G, per});
-  ir::Layer& n = c.addInternal(LayerKind::kNORMALIZATION, {grouped});
-  n.attrs.set("axis", int64_t{2});
-  n.attrs.set("epsilon", static_cast<double>(c.attrFloat("epsilon", 1e-5f)));
-  n.weights["scale"] = HostTensor::fromFloats({per}, std::vector<float>(per, 1.0f));
   std::vector<int64_t> back{0};
   back.insert(back.end(), rest.begin(), rest.end());
-  const int normed = reshapeTo(c, n.outputs[0], back);
-  std::vector<int64_t> trailing;
-  for (int64_t k = 1; k < rank - 1; ++k) trailing.push_back(k);
-  auto perChannel = [&](int i) {
-    ir::Layer& u = c.addInternal(LayerKind::kUNSQUEEZE, {c.input(i)});
-    u.attrs.set("axes", trailing);
-    return u.outputs[0];
-  };
-  const int scaled = binary(c, "PROD", normed, perChannel(1));
-  c.add(LayerKind::kELEMENTWISE, {scaled, perChannel(2)}).attrs.set("op", "SUM");
+  const int normed = reshapeTo(c, unitNorm(c, grouped, {per}), back);
+  scaleShiftPerChannel(c, normed, rank);
 }
 
 // LRN: y = x / (bias + alpha / size * sum of x^2 over the channel window)^beta. The window sum
