@@ -1,8 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite: install what is missing, build, check formatting, run pytest: the unit
-# tier with the OpenCL ICD hidden (it must need no device), the device tier, then the
-# tensor-core kernels emulated (CLRT_TC_EMULATE=1: small tiles, same data path; they are
-# skipped in the device tier unless the device is NVIDIA).
+# tier with the OpenCL ICD hidden (it must need no device), then the device tier.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -14,6 +12,3 @@ echo "== pytest: unit tier (no OpenCL device: ICD hidden)"
 OCL_ICD_VENDORS=/nonexistent .venv/bin/python -m pytest -q tests/unit "$@"
 echo "== pytest: device tier"
 .venv/bin/python -m pytest -q tests/device "$@"
-echo "== pytest: tensor-core kernels emulated (CLRT_TC_EMULATE=1)"
-CLRT_TC_EMULATE=1 .venv/bin/python -m pytest -q tests/device/test_tensorcore.py \
-  tests/device/test_tactics_all.py -k "tc_ or tensorcore" "$@"

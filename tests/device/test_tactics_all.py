@@ -234,7 +234,7 @@ _EMULATED = os.environ.get("CLRT_TC_EMULATE", "0") not in ("", "0")
 def run_case(name, monkeypatch):
     precision, (nodes, inputs, inits, extra), opset = CASES[name]
     if "tc_" in name and not (_NVIDIA or _EMULATED):
-        # Emulated tensor-core kernels compile slowly on PoCL: scripts/test.sh runs these cases
+        # Emulated tensor-core kernels compile slowly on PoCL: CI (.ci/run) runs these cases
         # in their own step with CLRT_TC_EMULATE=1.
         pytest.skip("tensor-core tactic: runs on NVIDIA, or emulated with CLRT_TC_EMULATE=1")
     outputs = [o for node in nodes[-1:] for o in node.output]

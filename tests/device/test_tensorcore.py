@@ -1,7 +1,7 @@
 # Tensor-core tactics (conv/matmul .tc_fp16 / .tc_int8): FP16 and INT8 engines vs NumPy and
 # onnxruntime, and the builder really choosing them. Runs where the current OpenCL device is
 # NVIDIA; elsewhere with CLRT_TC_EMULATE=1 (a 32 x 32 one-warp tile, same data path, mma and
-# cp.async emulated), which scripts/test.sh runs as its own pytest step.
+# cp.async emulated), which CI (.ci/run) runs as its own pytest step.
 import json
 import os
 
