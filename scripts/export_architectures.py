@@ -5,7 +5,8 @@
     python scripts/export_architectures.py --out DIR [--only NAME,...] [--budget SECONDS]
 
 Every architecture is exported twice: at opset 17 with the TorchScript exporter and at the
-newest opset of the dynamo exporter. Weights are random (nothing is downloaded). A full-size
+newest opset of the dynamo exporter (where dynamo cannot export a model, e.g. torchvision's
+detectors, `--opset 20 --skip-dynamo` gives the TorchScript exporter's newest instead). Weights are random (nothing is downloaded). A full-size
 model does not travel well (ResNet-50 is 100 MB), and random weights carry no information, so
 each float initializer larger than SMALL elements is replaced by its statistics (mean, std,
 min, max) in the tensor's doc_string and its data dropped: `scripts/arch_zoo.py` regenerates
@@ -368,15 +369,21 @@ def main():
     ap.add_argument("--budget", type=float, default=1e9, help="stop starting exports after this")
     ap.add_argument("--skip-full", action="store_true")
     ap.add_argument("--skip-dynamo", action="store_true")
+    ap.add_argument(
+        "--opset",
+        type=int,
+        default=17,
+        help="TorchScript exporter's opset (e.g. its newest, 20, for models dynamo cannot export)",
+    )
     args = ap.parse_args()
     out = Path(args.out)
     (out / "tiny").mkdir(parents=True, exist_ok=True)
     only = set(filter(None, args.only.split(",")))
     t_start = time.time()
     log = []
-    jobs = [(n, spec, True, 17, False) for n, spec in TINY.items()]
+    jobs = [(n, spec, True, args.opset, False) for n, spec in TINY.items()]
     if not args.skip_full:
-        jobs += [(n, spec, False, 17, False) for n, spec in FULL.items()]
+        jobs += [(n, spec, False, args.opset, False) for n, spec in FULL.items()]
         if not args.skip_dynamo:
             jobs += [(n, spec, False, None, True) for n, spec in FULL.items()]
     for name, (make, inputs, in_names), tiny, opset, dynamo in jobs:
@@ -386,7 +393,7 @@ def main():
             log.append({"model": name, "status": "not tried (time budget)"})
             continue
         torch.manual_seed(0)
-        tag = "op17" if opset else "dynamo"
+        tag = f"op{opset}" if opset else "dynamo"
         t0 = time.time()
         try:
             m = make()
