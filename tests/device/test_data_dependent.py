@@ -405,3 +405,38 @@ def test_if_with_an_empty_branch_after_nonzero():
     for x in ([0, 1, 0, 0, 2, 0], [-1, -1, -1, -1, -1, -1], [3, 0, 1, 1, 0, 0]):
         feeds = {"x": np.array(x, np.float32)}
         compare(context.infer(feeds)["y"], ort_run(model, feeds)["y"], f"x = {x}")
+
+
+def test_run_time_k_from_a_later_nonzero():
+    """torchvision's FCOS/RetinaNet: the scores come from one NonZero of the mask, TopK's
+    k = min(K, count) from a second NonZero of the same mask. After the first has run, the
+    second is still at its upper bound (k = K) while the scores already have their actual
+    count: k is resolved only once the second NonZero has run too."""
+    nodes = [
+        N("Greater", ["x", "thr"], ["m"]),
+        N("NonZero", ["m"], ["nz_a"]),
+        N("Transpose", ["nz_a"], ["nz_at"], perm=[1, 0]),
+        N("GatherND", ["x", "nz_at"], ["scores"]),
+        N("NonZero", ["m"], ["nz_b"]),
+        N("Transpose", ["nz_b"], ["nz_bt"], perm=[1, 0]),
+        N("Split", ["nz_bt", "one"], ["col"], axis=1),
+        N("Squeeze", ["col", "one"], ["idx"]),
+        N("Shape", ["idx"], ["idx_shape"]),
+        N("Concat", ["k_max", "idx_shape"], ["both"], axis=0),
+        N("ReduceMin", ["both"], ["k0"], keepdims=0),
+        N("Reshape", ["k0", "one"], ["k"]),
+        N("TopK", ["scores", "k"], ["v", "i"]),
+    ]
+    inits = [_f32("thr", 0.5), _i64("one", [1]), _i64("k_max", [K_MAX])]
+    model = make_model(nodes, [("x", [40])], [("v", None), ("i", None, np.int64)], inits, opset=13)
+    context = build_engine(model).create_execution_context()
+    rng = np.random.default_rng(3)
+    # 40 elements at >0.5 with these scales: about 20 (k = K_MAX), about 4 (k = count), none.
+    counts = []
+    for scale in (1.0, 0.55, 0.4):
+        feeds = {"x": (rng.random(40) * scale).astype(np.float32)}
+        got, want = context.infer(feeds), ort_run(model, feeds)
+        for name in ("v", "i"):
+            compare(got[name], want[name], f"{name} at scale {scale}")
+        counts.append(len(want["v"]))
+    assert counts[0] == K_MAX and 0 < counts[1] < K_MAX and counts[2] == 0, counts

@@ -78,12 +78,21 @@ void ExecutionContext::afterDataDependent(int li, std::vector<Dims> dims) {
              "' reported the dims of ", dims.size(), " outputs, it has ", l.outputs.size());
   Resolved& r = *resolved_;
   for (size_t o = 0; o < dims.size(); ++o) r.shapes.dims[l.outputs[o]] = std::move(dims[o]);
-  resolveFrom(net, desc.on_host, r.shapes, static_cast<size_t>(li) + 1);
+  // Only up to the next device data-dependent layer: past it, this run's actual dims would meet
+  // that layer's upper bound (a TopK's k = min(1000, its count) from the bound against a tensor
+  // of this count), which need not be consistent. That layer resolves the rest when it has run.
+  size_t end = static_cast<size_t>(li) + 1;
+  auto stops = [&](size_t lj) {
+    const tactics::Kernel* k = desc.on_host[lj] ? nullptr : engine_->kernel(static_cast<int>(lj));
+    return k && k->dataDependent();
+  };
+  while (end < net.layers.size() && !stops(end)) ++end;
+  resolveFrom(net, desc.on_host, r.shapes, static_cast<size_t>(li) + 1, end + 1);
   fitDataDependent(li + 1);
   // Host values read by later device layers (a run-time k, reshape dims) and their scratch.
   ocl::Device& dev = engine_->device();
   size_t ws = 0;
-  for (size_t lj = static_cast<size_t>(li) + 1; lj < net.layers.size(); ++lj) {
+  for (size_t lj = static_cast<size_t>(li) + 1; lj < std::min(end + 1, net.layers.size()); ++lj) {
     if (desc.on_host[lj]) continue;
     const auto& m = net.layers[lj];
     std::vector<Dims> inD, outD;

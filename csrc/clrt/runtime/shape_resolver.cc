@@ -83,9 +83,9 @@ ResolvedShapes resolveShapes(const ir::Network& net, const std::vector<uint8_t>&
 }
 
 void resolveFrom(const ir::Network& net, const std::vector<uint8_t>& on_host, ResolvedShapes& r,
-                 size_t begin) {
+                 size_t begin, size_t end) {
   uint64_t computed = 0;  // bytes of computed host outputs; the model's own constants not counted
-  for (size_t li = begin; li < net.layers.size(); ++li) {
+  for (size_t li = begin; li < std::min(end, net.layers.size()); ++li) {
     const ir::Layer& l = net.layers[li];
     std::vector<ir::TensorInfo> in;
     for (int t : l.inputs) {

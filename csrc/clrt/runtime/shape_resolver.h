@@ -2,6 +2,7 @@
 // the execution context (at the shapes the user set).
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <vector>
@@ -35,11 +36,12 @@ ResolvedShapes resolveShapes(const ir::Network& net, const std::vector<uint8_t>&
                              const std::map<int, Dims>& input_dims,
                              const std::map<int, HostTensor>& input_values = {});
 
-// Resolves layers [begin, end of network) again from what `r` holds for the tensors before them:
-// after a data-dependent layer ran, with its outputs' actual dims set in `r`. Data-dependent
-// layers not yet run get the upper bound of their output dims (ir::boundDataDependent).
+// Resolves layers [begin, end) again (end past the last layer: to the end) from what `r` holds
+// for the tensors before them: after a data-dependent layer ran, with its outputs' actual dims
+// set in `r`. Data-dependent layers not yet run get the upper bound of their output dims
+// (ir::boundDataDependent).
 void resolveFrom(const ir::Network& net, const std::vector<uint8_t>& on_host, ResolvedShapes& r,
-                 size_t begin);
+                 size_t begin, size_t end = SIZE_MAX);
 
 // Input dims at one corner of profile `p` (0 min, 1 opt, 2 max); inputs the profile does not
 // name (or every input, when there are no profiles) keep their declared dims.
