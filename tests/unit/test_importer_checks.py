@@ -212,6 +212,21 @@ def test_split_sizes_overflow_named():
     assert not ok and "wide_split" in " ".join(errors) and "overflow" in " ".join(errors), errors
 
 
+def test_argmax_over_an_empty_axis_named():
+    # Fuzz finding (seed 43, trial 163461, UBSan): ArgMax of an empty Range read element 0.
+    model = make_model(
+        [
+            N("Range", ["r0", "r1", "r2"], ["rg"]),
+            N("ArgMax", ["rg"], ["y"], name="empty_argmax", axis=0),
+        ],
+        [],
+        ["y"],
+        {"r0": np.array(7, np.int64), "r1": np.array(4, np.int64), "r2": np.array(1, np.int64)},
+    )
+    ok, errors, _ = parse(model)
+    assert not ok and "empty_argmax" in " ".join(errors) and "has none" in " ".join(errors), errors
+
+
 def external_model(folder, location):
     w = numpy_helper.from_array(np.zeros(4, np.float32), "w")
     w.ClearField("raw_data")

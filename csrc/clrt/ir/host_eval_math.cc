@@ -351,6 +351,7 @@ bool evalArgReduce(const Layer& layer, const HostTensor& x, const Dims& outD, Ho
   const int64_t ax = normalizeAxis(axes[0], static_cast<int64_t>(x.dims.size()), layer.name);
   const int64_t len = x.dims[ax], inner = volume(Dims(x.dims.begin() + ax + 1, x.dims.end()));
   const int64_t outer = volume(Dims(x.dims.begin(), x.dims.begin() + ax));
+  if (len <= 0 && outer * inner > 0) return false;  // nothing to pick (the shape rule says so)
   const bool isMax = layer.attrs.s("op") == "ARGMAX", last = layer.attrs.i("select_last_index", 0);
   const auto v = asDoubles(x);
   std::vector<int64_t> idx(static_cast<size_t>(outer * inner), 0);

@@ -76,6 +76,12 @@ Dims inferReduce(const Layer& layer, const std::vector<TensorInfo>& ins) {
   }
   std::vector<char> red(r, 0);
   for (int64_t a : axes) red[axisOf(layer, a, r, x)] = 1;
+  const std::string op = layer.attrs.s("op");
+  if (op == "ARGMAX" || op == "ARGMIN")
+    for (int64_t i = 0; i < r; ++i)
+      if (red[i] && x[i] == 0)
+        layerFail(layer,
+                  str("the index of an extreme over axis ", i, " needs elements; it has none"), x);
   Dims out;
   for (int64_t i = 0; i < r; ++i) {
     if (!red[i])
