@@ -82,7 +82,7 @@ std::vector<HostTensor> nms(const Layer& l, const std::vector<HostTensor>& in) {
     double y1, x1, y2, x2;
   };
   auto boxAt = [&](int64_t b, int64_t i) {
-    const double* p = &boxes[(b * N + i) * 4];
+    const double* p = boxes.data() + (b * N + i) * 4;
     if (center) return Box{p[1] - p[3] / 2, p[0] - p[2] / 2, p[1] + p[3] / 2, p[0] + p[2] / 2};
     // Corners may come in either order (ONNX: "any diagonal pair").
     return Box{std::min(p[0], p[2]), std::min(p[1], p[3]), std::max(p[0], p[2]),
@@ -99,7 +99,7 @@ std::vector<HostTensor> nms(const Layer& l, const std::vector<HostTensor>& in) {
   if (maxOut > 0)
     for (int64_t b = 0; b < B; ++b)
       for (int64_t c = 0; c < C; ++c) {
-        const double* s = &scores[(b * C + c) * N];
+        const double* s = scores.data() + (b * C + c) * N;  // N may be 0: no element read
         std::vector<int64_t> order;
         for (int64_t i = 0; i < N; ++i)
           if (!hasScoreThr || s[i] > scoreThr) order.push_back(i);
