@@ -37,7 +37,8 @@ TESTS=("$@")
 if [ ${#TESTS[@]} -eq 0 ]; then
   TESTS=(tests/device/test_onnx_hardening.py tests/device/test_runtime_safety.py
     tests/device/test_engine_hardening.py tests/device/test_errors.py tests/device/test_fuzz_smoke.py
-    tests/device/test_calibrator_api.py tests/device/test_timing_cache.py)
+    tests/device/test_calibrator_api.py tests/device/test_timing_cache.py
+    tests/device/test_data_dependent.py)
   [ -d tests/unit ] && TESTS=(tests/unit "${TESTS[@]}")
 fi
 # Python itself is not instrumented: the runtime is preloaded, leak checking is off (CPython and
