@@ -363,17 +363,11 @@ std::map<std::string, HostTensor> ExecutionContext::infer(
 std::map<std::string, HostTensor> ExecutionContext::infer(
     const std::map<std::string, HostView>& inputs) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  std::map<std::string, HostTensor> out;
-  try {
+  auto out = finishingOnError(queue_, [&] {
     stageInputs(inputs);
     enqueueLayers(queue_, infer_io_, 0, -1);
-    out = downloadOutputs();
-  } catch (...) {
-    // Uploads read the caller's host memory without blocking: they must be done before it can
-    // be released on the way out.
-    clFinish(queue_);
-    throw;
-  }
+    return downloadOutputs();
+  });
   errors_.raisePending();
   return out;
 }

@@ -11,6 +11,18 @@
 
 namespace clrt::runtime {
 
+// Runs f(); when it throws, waits for `queue` first: uploads read the caller's host memory
+// without blocking, and it must stay alive until they are done.
+template <class F>
+auto finishingOnError(cl_command_queue queue, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (...) {
+    clFinish(queue);
+    throw;
+  }
+}
+
 struct ExecutionContext::Resolved {
   std::map<std::string, Dims> key;
   std::map<std::string, std::vector<uint8_t>> value_key;  // shape-tensor input values

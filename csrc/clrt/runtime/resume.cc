@@ -18,13 +18,10 @@ void ExecutionContext::load(const std::map<std::string, HostTensor>& inputs) {
   std::map<std::string, HostView> views;
   for (auto& [name, h] : inputs)
     views[name] = HostView{h.dtype, h.dims, h.bytes.data(), h.bytes.size()};
-  try {
+  finishingOnError(queue_, [&] {
     stageInputs(views);
     host_io_->finish();  // the caller's arrays may go as soon as this returns
-  } catch (...) {
-    clFinish(queue_);
-    throw;
-  }
+  });
 }
 
 void ExecutionContext::runLayers(int begin, int end) {
@@ -128,13 +125,7 @@ std::map<std::string, HostTensor> ExecutionContext::outputs() {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   CLRT_CHECK(resolved_ && !infer_io_.empty(), kValue,
              "outputs: no inputs staged on this context; call load() (or infer()) first");
-  std::map<std::string, HostTensor> out;
-  try {
-    out = downloadOutputs();
-  } catch (...) {
-    clFinish(queue_);
-    throw;
-  }
+  auto out = finishingOnError(queue_, [&] { return downloadOutputs(); });
   errors_.raisePending();
   return out;
 }
