@@ -227,6 +227,29 @@ def test_argmax_over_an_empty_axis_named():
     assert not ok and "empty_argmax" in " ".join(errors) and "has none" in " ".join(errors), errors
 
 
+@pytest.mark.parametrize("op", ["Reshape", "Expand", "ConstantOfShape"])
+def test_shape_tensor_of_2_to_the_32_values_refused_by_rank(op):
+    # Fuzz finding (seed 44, trial 57260, ASan): Expand(d0, [2^32]) made a shape tensor of 2^32
+    # unknown values, and the Reshape rule allocated a 32 GiB rank-2^32 shape for it.
+    nodes = [
+        N("Shape", ["x"], ["s"]),
+        N("Gather", ["s", "i0"], ["d0"], axis=0),
+        N("Expand", ["d0", "big"], ["shape"]),
+    ]
+    nodes.append(
+        N(op, ["x", "shape"] if op != "ConstantOfShape" else ["shape"], ["y"], name="huge_rank")
+    )
+    model = make_model(
+        nodes,
+        [("x", ("n", 3, 4))],
+        ["y"],
+        {"i0": np.array(0, np.int64), "big": np.array([1 << 32], np.int64)},
+    )
+    ok, errors, _ = parse(model)
+    text = " ".join(errors)
+    assert not ok and "huge_rank" in text and "rank above 64" in text, errors
+
+
 def external_model(folder, location):
     w = numpy_helper.from_array(np.zeros(4, np.float32), "w")
     w.ClearField("raw_data")

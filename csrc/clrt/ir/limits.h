@@ -14,6 +14,10 @@ struct Layer;
 // Values folded while shapes propagate (importer, Network::inferShapes, ITensor.shape): shape
 // subgraphs and small constants only; larger values are left to the builder.
 constexpr int64_t kShapeFoldElements = int64_t{1} << 16;
+// The highest rank a shape rule gives a result: a shape tensor's length becomes a rank (Reshape,
+// Expand, ConstantOfShape), and a 2^32-long one must be refused, not allocated. ONNX sets no
+// limit; the kernels index up to rank 8.
+constexpr int64_t kMaxRank = 64;
 // Static and at most kShapeFoldElements elements (absurd dims do not overflow).
 bool smallStatic(const Dims& d);
 

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "clrt/core/error.h"
+#include "clrt/ir/limits.h"
 #include "clrt/ir/shape_internal.h"
 
 namespace clrt::ir {
@@ -15,20 +16,43 @@ namespace {
 
 using Result = std::vector<std::pair<DataType, Dims>>;
 
+// The length of 1-D shape input `idx` whose values are unknown: the rank of the result.
+size_t shapeInputRank(const Layer& layer, const std::vector<TensorInfo>& ins, size_t idx) {
+  const Dims& sd = ins[idx].dims;
+  if (sd.size() != 1 || sd[0] < 0)
+    layerFail(layer, "shape input must be 1-D with a known length", sd);
+  if (sd[0] > kMaxRank)
+    layerFail(layer,
+              str("shape input of ", sd[0], " values: results of rank above ", kMaxRank,
+                  " are not supported"),
+              sd);
+  return static_cast<size_t>(sd[0]);
+}
+
+// A result shape whose values are known: refused above kMaxRank like an unknown one.
+const std::vector<int64_t>& rankChecked(const Layer& layer, const std::vector<int64_t>& shape) {
+  if (static_cast<int64_t>(shape.size()) > kMaxRank)
+    layerFail(
+        layer,
+        str("a result of rank ", shape.size(), ": ranks above ", kMaxRank, " are not supported"),
+        Dims{});
+  return shape;
+}
+
 // Reshape target from shape input `idx` (value, or only its length when unknown) or attr.
 bool reshapeSpec(const Layer& layer, const std::vector<TensorInfo>& ins, size_t idx,
                  const char* attr, std::vector<int64_t>& spec, Dims& unknownOut) {
   if (hasInput(layer, ins, idx)) {
-    if (inputInts(layer, ins, idx, spec)) return true;
-    const Dims& sd = ins[idx].dims;
-    if (sd.size() != 1 || sd[0] < 0)
-      layerFail(layer, "shape input must be 1-D with a known length", sd);
-    unknownOut.assign(sd[0], -1);
+    if (inputInts(layer, ins, idx, spec)) {
+      rankChecked(layer, spec);
+      return true;
+    }
+    unknownOut.assign(shapeInputRank(layer, ins, idx), -1);
     return false;
   }
   if (!layer.attrs.has(attr))
     layerFail(layer, str("needs a shape input or attr '", attr, "'"), ins[0].dims);
-  spec = layer.attrs.ints(attr);
+  spec = rankChecked(layer, layer.attrs.ints(attr));
   return true;
 }
 
@@ -227,11 +251,8 @@ Dims inferExpand(const Layer& layer, const std::vector<TensorInfo>& ins) {
   const Dims& x = ins[0].dims;
   if (!hasInput(layer, ins, 1)) layerFail(layer, "needs a shape input", x);
   std::vector<int64_t> shape;
-  if (inputInts(layer, ins, 1, shape)) return broadcast(layer, x, shape);
-  const Dims& sd = ins[1].dims;
-  if (sd.size() != 1 || sd[0] < 0)
-    layerFail(layer, "shape input must be 1-D with a known length", sd);
-  const size_t r = std::max<size_t>(x.size(), sd[0]);
+  if (inputInts(layer, ins, 1, shape)) return broadcast(layer, x, rankChecked(layer, shape));
+  const size_t r = std::max<size_t>(x.size(), shapeInputRank(layer, ins, 1));
   Dims out(r, -1);
   for (size_t i = 0; i < x.size(); ++i)
     if (x[i] > 1) out[r - x.size() + i] = x[i];  // a non-1 dim survives any valid broadcast
@@ -242,14 +263,11 @@ Dims inferConstantOfShape(const Layer& layer, const std::vector<TensorInfo>& ins
   if (!hasInput(layer, ins, 0)) layerFail(layer, "needs a shape input", Dims{});
   std::vector<int64_t> shape;
   if (inputInts(layer, ins, 0, shape)) {
-    for (int64_t s : shape)
+    for (int64_t s : rankChecked(layer, shape))
       if (s < 0) layerFail(layer, "shape values must be >= 0", shape);
     return shape;
   }
-  const Dims& sd = ins[0].dims;
-  if (sd.size() != 1 || sd[0] < 0)
-    layerFail(layer, "shape input must be 1-D with a known length", sd);
-  return Dims(sd[0], -1);
+  return Dims(shapeInputRank(layer, ins, 0), -1);
 }
 
 Dims inferShape(const Layer& layer, const Dims& x) {
