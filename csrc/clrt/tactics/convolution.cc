@@ -269,17 +269,9 @@ class ConvTactic : public VariantTactic<ir::LayerKind::kCONVOLUTION, Variant> {
     return false;
   }
   std::unique_ptr<Kernel> instantiate(const ir::Layer& l, ocl::Device& dev) const override {
-    switch (v_) {
-      case Variant::kDirect:
-        return std::make_unique<DirectConv>(l, dev);
-      case Variant::kDepthwise:
-        return std::make_unique<DepthwiseConv>(l, dev);
-      case Variant::kIm2col:
-        break;
-      case Variant::k1x1:
-        return std::make_unique<GemmConv>(l, dev, /*im2col=*/false);
-    }
-    return std::make_unique<GemmConv>(l, dev, /*im2col=*/true);
+    if (v_ == Variant::kDirect) return std::make_unique<DirectConv>(l, dev);
+    if (v_ == Variant::kDepthwise) return std::make_unique<DepthwiseConv>(l, dev);
+    return std::make_unique<GemmConv>(l, dev, /*im2col=*/v_ == Variant::kIm2col);
   }
   // The CLBlast tactics run FP32 only.
   std::vector<DataType> precisions() const override {

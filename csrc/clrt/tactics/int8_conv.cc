@@ -148,14 +148,8 @@ class Int8ConvTactic : public VariantTactic<ir::LayerKind::kCONVOLUTION, Variant
     return v_ != Variant::kGemm || dev.is_gpu;
   }
   std::unique_ptr<Kernel> instantiate(const ir::Layer& l, ocl::Device& dev) const override {
-    switch (v_) {
-      case Variant::kDirect:
-        return std::make_unique<DirectConv>(l, dev);
-      case Variant::kDepthwise:
-        return std::make_unique<DepthwiseConv>(l, dev);
-      case Variant::kGemm:
-        break;
-    }
+    if (v_ == Variant::kDirect) return std::make_unique<DirectConv>(l, dev);
+    if (v_ == Variant::kDepthwise) return std::make_unique<DepthwiseConv>(l, dev);
     return std::make_unique<GemmConv>(l, dev);
   }
   std::vector<DataType> precisions() const override { return {DataType::kINT8}; }

@@ -92,25 +92,14 @@ class MatMulKernel : public Kernel {
       bd = a.inputs[1].dims;
     }
     const MatPlan p = planOf(A.dims, bd, s_.ta, s_.tb, s_.layer);
-    const Dims& od = a.outputs[0].dims;
-    CLRT_CHECK(od == p.out, kRuntime, "matmul layer '", s_.layer, "': output ", dimsToString(od),
-               " should be ", dimsToString(p.out), " for ", dimsToString(A.dims), " x ",
-               dimsToString(bd));
-    CLRT_CHECK(!s_.has_bias || s_.bias_n == p.N, kRuntime, "matmul layer '", s_.layer,
-               "': bias of ", s_.bias_n, " values for ", p.N, " output columns");
     cl_mem res = nullptr;
     if (s_.has_res) {
-      const DeviceTensor& R = a.inputs.back();
-      requireStorage(R, s_.st, s_.layer, "residual");
-      CLRT_CHECK(R.dims == od, kRuntime, "matmul layer '", s_.layer, "': residual ",
-                 dimsToString(R.dims), " must have the output shape ", dimsToString(od));
-      res = R.buf;
+      requireStorage(a.inputs.back(), s_.st, s_.layer, "residual");
+      res = a.inputs.back().buf;
     }
-    const int64_t total = p.batch * p.M * p.N;
-    kint(total, s_.layer);
-    kint(volume(A.dims), s_.layer);
-    kint(volume(bd), s_.layer);
-    if (total == 0) return;
+    if (!checkRun(p, s_.layer, A.dims, bd, a.outputs[0].dims, s_.has_bias ? s_.bias_n : -1,
+                  s_.has_res ? &a.inputs.back().dims : nullptr))
+      return;
     std::lock_guard<std::mutex> lock(mu_);
     if (blas_ && p.K > 0) {
       runBlas(a.queue, p, A.buf, bbuf, a.outputs[0].buf);

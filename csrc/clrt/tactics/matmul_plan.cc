@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "clrt/core/error.h"
+#include "clrt/tactics/compute_common.h"
 
 namespace clrt::tactics {
 
@@ -59,6 +60,21 @@ MatPlan planOf(Dims da, Dims db, bool ta, bool tb, const std::string& layer) {
   if (!a1) p.out.push_back(p.M);
   if (!b1) p.out.push_back(p.N);
   return p;
+}
+
+bool checkRun(const MatPlan& p, const std::string& layer, const Dims& a, const Dims& b,
+              const Dims& out, int64_t bias_n, const Dims* res) {
+  CLRT_CHECK(out == p.out, kRuntime, "matmul layer '", layer, "': output ", dimsToString(out),
+             " should be ", dimsToString(p.out), " for ", dimsToString(a), " x ", dimsToString(b));
+  CLRT_CHECK(bias_n < 0 || bias_n == p.N, kRuntime, "matmul layer '", layer, "': bias of ", bias_n,
+             " values for ", p.N, " output columns");
+  CLRT_CHECK(!res || *res == out, kRuntime, "matmul layer '", layer, "': residual ",
+             dimsToString(res ? *res : Dims{}), " must have the output shape ", dimsToString(out));
+  const int64_t total = p.batch * p.M * p.N;
+  kint(total, layer);
+  kint(volume(a), layer);
+  kint(volume(b), layer);
+  return total != 0;
 }
 
 }  // namespace clrt::tactics

@@ -25,4 +25,10 @@ struct MatPlan {
 // Throws Error(kRuntime) naming `layer` when the operands do not multiply or broadcast.
 MatPlan planOf(Dims da, Dims db, bool ta, bool tb, const std::string& layer);
 
+// Checks one run of a planned product, naming `layer`: the output has the plan's shape, a bias
+// (bias_n >= 0) has N values, a residual (res != nullptr) has the output's shape, and every
+// count fits the kernels' int arguments. Returns false when the product is empty.
+bool checkRun(const MatPlan& p, const std::string& layer, const Dims& a, const Dims& b,
+              const Dims& out, int64_t bias_n, const Dims* res);
+
 }  // namespace clrt::tactics

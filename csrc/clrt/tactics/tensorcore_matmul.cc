@@ -116,24 +116,14 @@ class TcMatMulKernel : public Kernel {
       bd = a.inputs[1].dims;
     }
     MatPlan p = planOf(A.dims, bd, s_.ta, s_.tb, s_.layer);
-    CLRT_CHECK(Y.dims == p.out, kRuntime, "matmul layer '", s_.layer, "': output ",
-               dimsToString(Y.dims), " should be ", dimsToString(p.out), " for ",
-               dimsToString(A.dims), " x ", dimsToString(bd));
-    CLRT_CHECK(!s_.has_bias || s_.bias_n == p.N, kRuntime, "matmul layer '", s_.layer,
-               "': bias of ", s_.bias_n, " values for ", p.N, " output columns");
     cl_mem res = nullptr;
     if (s_.has_res) {
-      const DeviceTensor& R = a.inputs[s_.res_index];
-      check(R, s_.res_dt, "residual");
-      CLRT_CHECK(R.dims == Y.dims, kRuntime, "matmul layer '", s_.layer, "': residual ",
-                 dimsToString(R.dims), " must have the output shape ", dimsToString(Y.dims));
-      res = R.buf;
+      check(a.inputs[s_.res_index], s_.res_dt, "residual");
+      res = a.inputs[s_.res_index].buf;
     }
-    const int64_t total = p.batch * p.M * p.N;
-    kint(total, s_.layer);
-    kint(volume(A.dims), s_.layer);
-    kint(volume(bd), s_.layer);
-    if (total == 0) return;
+    if (!checkRun(p, s_.layer, A.dims, bd, Y.dims, s_.has_bias ? s_.bias_n : -1,
+                  s_.has_res ? &a.inputs[s_.res_index].dims : nullptr))
+      return;
     const int64_t esz = s_.int8 ? 1 : 2;
     std::lock_guard<std::mutex> lock(mu_);
     // Transposes (volumes, batch strides and matrix sizes are unchanged by them).
