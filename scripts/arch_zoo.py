@@ -11,6 +11,16 @@ For each model: parse (every refusal reason, all at once), then per precision: b
 cosine and max |error| of every output against onnxruntime FP32 on the same input, and whether
 clrt warned about the FP16 layers it kept in FP32. A model that is refused is reported with
 the reasons; nothing is skipped silently.
+
+Two more figures say how far a difference can be trusted:
+- `ort noise`: onnxruntime against itself with the input scaled by (1 + 1e-6 N(0, 1)), about
+  the relative error of FP32 sums in another order (the lowest cosine of five draws). A detector's outputs pass thresholds, TopK and NMS, so near-ties
+  can swap which boxes are kept; where this cosine is itself below 0.9999, a clrt cosine of
+  the same size is the model's sensitivity, not an error.
+- `before selection` (models with TopK / NonZero / NonMaxSuppression whose FP32 cosine is below
+  0.9999): the float tensors those selections read before any selection has chosen (scores
+  before their threshold, TopK's input, NMS's boxes and scores) marked as extra outputs and compared the same way, so a
+  difference in the computation is told apart from a different choice among near-equal scores.
 """
 
 import argparse
@@ -66,6 +76,102 @@ def feeds_for(model, seed=1):
     return feeds
 
 
+SELECTIONS = ("TopK", "NonZero", "NonMaxSuppression")
+COMPARISONS = ("Greater", "Less", "GreaterOrEqual", "LessOrEqual", "Equal")
+
+
+def selection_inputs(model):
+    """The float tensors that the graph's selections read (TopK, NonZero through a comparison,
+    NonMaxSuppression) and that no earlier selection chose from (a TopK over the scores a
+    threshold kept reads the threshold's choice), among those the graph outputs depend on."""
+    g = model.graph
+    producer = {o: n for n in g.node for o in n.output}
+    live, stack = set(), [o.name for o in g.output]
+    while stack:
+        t = stack.pop()
+        if t not in live:
+            live.add(t)
+            stack += list(producer[t].input) if t in producer else []
+    constants = {t.name for t in g.initializer}
+    constants |= {o for n in g.node if n.op_type == "Constant" for o in n.output}
+    types = {v.name: v.type.tensor_type.elem_type for v in list(g.input) + list(g.output)}
+    inferred = onnx.shape_inference.infer_shapes(model).graph.value_info
+    types.update({v.name: v.type.tensor_type.elem_type for v in inferred})
+    after = set()  # tensors computed from a selection's result (nodes are in graph order)
+    for n in g.node:
+        if n.op_type in SELECTIONS or any(i in after for i in n.input):
+            after.update(n.output)
+    picked = []
+    for n in g.node:
+        if n.op_type not in SELECTIONS or n.output[0] not in live:
+            continue
+        for t in n.input[:2]:
+            p = producer.get(t)
+            for u in list(p.input) if p is not None and p.op_type in COMPARISONS else [t]:
+                float_type = types.get(u) in (onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16)
+                fresh = u not in constants and u not in after and u not in picked
+                if u and float_type and fresh:
+                    picked.append(u)
+    return picked
+
+
+def with_outputs(model, names):
+    """A copy of `model` with `names` as extra outputs, typed but shapeless (declared shapes
+    would let onnxruntime fold Shape ops on them)."""
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    inferred = {v.name: v for v in onnx.shape_inference.infer_shapes(m).graph.value_info}
+    for n in names:
+        et = inferred[n].type.tensor_type.elem_type
+        m.graph.output.append(onnx.helper.make_tensor_value_info(n, et, None))
+    return m
+
+
+def ort_run(data, feeds):
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.log_severity_level = 3
+    sess = ort.InferenceSession(data, so, providers=["CPUExecutionProvider"])
+    names = [o.name for o in sess.get_outputs()]
+    return dict(zip(names, sess.run(names, feeds)))
+
+
+def noise_cosine(data, feeds, ref, draws=5, eps=1e-6):
+    """onnxruntime against itself with float inputs scaled by (1 + eps N(0, 1)): the lowest
+    cosine of `draws` seeded draws (None when one changes an output's shape, e.g. a detector's
+    number of boxes)."""
+    worst = 1.0
+    for seed in range(draws):
+        rng = np.random.default_rng(seed)
+        moved = {
+            k: (v * (1 + eps * rng.standard_normal(v.shape))).astype(v.dtype)
+            if v.dtype.kind == "f"
+            else v
+            for k, v in feeds.items()
+        }
+        other = ort_run(data, moved)
+        if any(other[n].shape != ref[n].shape for n in ref):
+            return None
+        worst = min(worst, compare(other, ref)[0])
+    return worst
+
+
+def compare(out, ref):
+    """(min cosine over float outputs, max |error|) of `out` against `ref`, over the outputs
+    whose shapes agree (run_model checks the shapes first)."""
+    names = [n for n in ref if np.shape(out[n]) == ref[n].shape]
+    cos = min([cosine(out[n], ref[n]) for n in names if ref[n].dtype.kind == "f"] or [1.0])
+    err = max(
+        (
+            float(np.max(np.abs(np.asarray(out[n], np.float64) - ref[n]), initial=0.0))
+            for n in names
+        ),
+        default=0.0,
+    )
+    return cos, err
+
+
 def cosine(a, b):
     a, b = np.asarray(a, np.float64).ravel(), np.asarray(b, np.float64).ravel()
     if not np.all(np.isfinite(a)):
@@ -106,14 +212,11 @@ def run_model(trt, path, precisions, parse_only, opt_level=3):
         return row
     if parse_only:
         return row
-    import onnxruntime as ort
-
     feeds = feeds_for(model)
-    so = ort.SessionOptions()
-    so.log_severity_level = 3
-    sess = ort.InferenceSession(data, so, providers=["CPUExecutionProvider"])
-    names = [o.name for o in sess.get_outputs()]
-    ref = dict(zip(names, sess.run(names, feeds)))
+    ref = ort_run(data, feeds)
+    names = list(ref)
+    if any(ref[n].dtype.kind == "f" for n in names):
+        row["ort_noise_cosine"] = noise_cosine(data, feeds, ref)
     for prec in precisions:
         log.warnings.clear()
         config = builder.create_builder_config()
@@ -134,11 +237,7 @@ def run_model(trt, path, precisions, parse_only, opt_level=3):
             row[prec] = {"error": f"output shapes differ from onnxruntime's: {shapes}"}
             row["status"] = "mismatch"
             continue
-        cos = min([cosine(out[n], ref[n]) for n in names if ref[n].dtype.kind == "f"] or [1.0])
-        err = max(
-            float(np.max(np.abs(np.asarray(out[n], np.float64) - ref[n]), initial=0.0))
-            for n in names
-        )
+        cos, err = compare(out, ref)
         kept = [w for w in log.warnings if "stays FP32" in w]
         low = [w for w in log.warnings if "has cosine" in w]
         row[prec] = {
@@ -148,7 +247,40 @@ def run_model(trt, path, precisions, parse_only, opt_level=3):
             "fp16_kept_fp32": len(kept),
             "low_cosine_warnings": len(low),
         }
+        if (
+            prec == "fp32"
+            and cos < 0.9999
+            and any(n.op_type in SELECTIONS for n in model.graph.node)
+        ):
+            row[prec]["before_selection"] = stage_check(trt, model, feeds, log, opt_level)
     return row
+
+
+def stage_check(trt, model, feeds, log, opt_level):
+    """FP32 cosine of the tensors the selections read (see the module doc), as extra outputs."""
+    stages = selection_inputs(model)
+    m = with_outputs(model, stages)
+    data = m.SerializeToString()
+    ref = ort_run(data, feeds)
+    builder = trt.Builder(log.logger)
+    network = builder.create_network(0)
+    parser = trt.OnnxParser(network, log.logger)
+    if not parser.parse(data):
+        return {"error": str(parser.get_error(0))}
+    config = builder.create_builder_config()
+    config.builder_optimization_level = opt_level
+    engine = trt.Runtime(log.logger).deserialize_cuda_engine(
+        builder.build_serialized_network(network, config)
+    )
+    out = engine.create_execution_context().infer(feeds)
+    same = [n for n in stages if np.shape(out[n]) == ref[n].shape]
+    cos, err = compare({n: out[n] for n in same}, {n: ref[n] for n in same})
+    return {
+        "tensors": len(stages),
+        "shape_differs": len(stages) - len(same),
+        "cosine": cos,
+        "max_abs_err": err,
+    }
 
 
 def main():
@@ -177,6 +309,9 @@ def main():
         row["model"] = p.name
         rows.append(row)
         cells = [p.name, row["status"]]
+        if "ort_noise_cosine" in row:
+            c = row["ort_noise_cosine"]
+            cells.append("ort noise: shapes change" if c is None else f"ort noise cos {c:.6f}")
         for prec in args.precisions.split(","):
             r = row.get(prec)
             if r and "error" in r:
@@ -186,6 +321,12 @@ def main():
                     f"{prec}: cos {r['cosine']:.6f} err {r['max_abs_err']:.2e} "
                     f"build {r['build_s']} s kept {r['fp16_kept_fp32']} warned {r['low_cosine_warnings']}"
                 )
+                st = r.get("before_selection")
+                if st and "error" not in st:
+                    cells.append(
+                        f"before selection: {st['tensors']} tensors, cos {st['cosine']:.6f} "
+                        f"err {st['max_abs_err']:.2e} ({st['shape_differs']} of other length)"
+                    )
         if row.get("reasons"):
             cells.append(" | ".join(row["reasons"])[:600])
         print(" · ".join(cells), flush=True)
