@@ -14,13 +14,15 @@ the reasons; nothing is skipped silently.
 
 Two more figures say how far a difference can be trusted:
 - `ort noise`: onnxruntime against itself with the input scaled by (1 + 1e-6 N(0, 1)), about
-  the relative error of FP32 sums in another order (the lowest cosine of five draws). A detector's outputs pass thresholds, TopK and NMS, so near-ties
-  can swap which boxes are kept; where this cosine is itself below 0.9999, a clrt cosine of
-  the same size is the model's sensitivity, not an error.
+  the relative error of FP32 sums in another order (the lowest cosine of five draws). A
+  detector's outputs pass thresholds, TopK and NMS, so near-ties can swap which boxes are kept;
+  where this cosine is itself below 0.9999, a clrt cosine of the same size is the model's
+  sensitivity, not an error.
 - `before selection` (models with TopK / NonZero / NonMaxSuppression whose FP32 cosine is below
   0.9999): the float tensors those selections read before any selection has chosen (scores
-  before their threshold, TopK's input, NMS's boxes and scores) marked as extra outputs and compared the same way, so a
-  difference in the computation is told apart from a different choice among near-equal scores.
+  before their threshold, TopK's input, NMS's boxes and scores) marked as extra outputs and
+  compared the same way, so a difference in the computation is told apart from a different
+  choice among near-equal scores.
 """
 
 import argparse
@@ -83,7 +85,8 @@ COMPARISONS = ("Greater", "Less", "GreaterOrEqual", "LessOrEqual", "Equal")
 def selection_inputs(model):
     """The float tensors that the graph's selections read (TopK, NonZero through a comparison,
     NonMaxSuppression) and that no earlier selection chose from (a TopK over the scores a
-    threshold kept reads the threshold's choice), among those the graph outputs depend on."""
+    threshold kept reads the threshold's choice), among those the graph outputs depend on:
+    {name: ONNX element type}."""
     g = model.graph
     producer = {o: n for n in g.node for o in n.output}
     live, stack = set(), [o.name for o in g.output]
@@ -101,7 +104,7 @@ def selection_inputs(model):
     for n in g.node:
         if n.op_type in SELECTIONS or any(i in after for i in n.input):
             after.update(n.output)
-    picked = []
+    picked = {}
     for n in g.node:
         if n.op_type not in SELECTIONS or n.output[0] not in live:
             continue
@@ -109,20 +112,17 @@ def selection_inputs(model):
             p = producer.get(t)
             for u in list(p.input) if p is not None and p.op_type in COMPARISONS else [t]:
                 float_type = types.get(u) in (onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16)
-                fresh = u not in constants and u not in after and u not in picked
-                if u and float_type and fresh:
-                    picked.append(u)
+                if u and float_type and u not in constants and u not in after:
+                    picked[u] = types[u]
     return picked
 
 
-def with_outputs(model, names):
-    """A copy of `model` with `names` as extra outputs, typed but shapeless (declared shapes
-    would let onnxruntime fold Shape ops on them)."""
+def with_outputs(model, types):
+    """A copy of `model` with extra outputs {name: element type}, typed but shapeless (declared
+    shapes would let onnxruntime fold Shape ops on them)."""
     m = onnx.ModelProto()
     m.CopyFrom(model)
-    inferred = {v.name: v for v in onnx.shape_inference.infer_shapes(m).graph.value_info}
-    for n in names:
-        et = inferred[n].type.tensor_type.elem_type
+    for n, et in types.items():
         m.graph.output.append(onnx.helper.make_tensor_value_info(n, et, None))
     return m
 
@@ -197,16 +197,33 @@ class _Log:
         self.logger = L()
 
 
+def parse(trt, data, log):
+    """(builder, network, refusal reasons) of one model."""
+    builder = trt.Builder(log.logger)
+    network = builder.create_network(0)
+    parser = trt.OnnxParser(network, log.logger)
+    if parser.parse(data):
+        return builder, network, []
+    return builder, network, sorted({str(parser.get_error(i)) for i in range(parser.num_errors)})
+
+
+def build_and_run(trt, builder, network, log, opt_level, fp16, feeds):
+    config = builder.create_builder_config()
+    config.builder_optimization_level = opt_level
+    if fp16:
+        config.set_flag(trt.BuilderFlag.FP16)
+    plan = builder.build_serialized_network(network, config)
+    engine = trt.Runtime(log.logger).deserialize_cuda_engine(plan)
+    return engine.create_execution_context().infer(feeds)
+
+
 def run_model(trt, path, precisions, parse_only, opt_level=3):
     row = {"model": str(path), "status": "ok"}
     model = materialize(onnx.load(str(path)))
     data = model.SerializeToString()
     log = _Log(trt)
-    builder = trt.Builder(log.logger)
-    network = builder.create_network(0)
-    parser = trt.OnnxParser(network, log.logger)
-    if not parser.parse(data):
-        reasons = sorted({str(parser.get_error(i)) for i in range(parser.num_errors)})
+    builder, network, reasons = parse(trt, data, log)
+    if reasons:
         row["status"] = "refused"
         row["reasons"] = reasons
         return row
@@ -219,15 +236,9 @@ def run_model(trt, path, precisions, parse_only, opt_level=3):
         row["ort_noise_cosine"] = noise_cosine(data, feeds, ref)
     for prec in precisions:
         log.warnings.clear()
-        config = builder.create_builder_config()
-        config.builder_optimization_level = opt_level
-        if prec == "fp16":
-            config.set_flag(trt.BuilderFlag.FP16)
         t0 = time.time()
         try:
-            plan = builder.build_serialized_network(network, config)
-            engine = trt.Runtime(log.logger).deserialize_cuda_engine(plan)
-            out = engine.create_execution_context().infer(feeds)
+            out = build_and_run(trt, builder, network, log, opt_level, prec == "fp16", feeds)
         except Exception as e:  # noqa: BLE001 (reported per model, the survey goes on)
             row[prec] = {"error": f"{type(e).__name__}: {e}"[:300]}
             row["status"] = "error"
@@ -259,25 +270,17 @@ def run_model(trt, path, precisions, parse_only, opt_level=3):
 def stage_check(trt, model, feeds, log, opt_level):
     """FP32 cosine of the tensors the selections read (see the module doc), as extra outputs."""
     stages = selection_inputs(model)
-    m = with_outputs(model, stages)
-    data = m.SerializeToString()
-    ref = ort_run(data, feeds)
-    builder = trt.Builder(log.logger)
-    network = builder.create_network(0)
-    parser = trt.OnnxParser(network, log.logger)
-    if not parser.parse(data):
-        return {"error": str(parser.get_error(0))}
-    config = builder.create_builder_config()
-    config.builder_optimization_level = opt_level
-    engine = trt.Runtime(log.logger).deserialize_cuda_engine(
-        builder.build_serialized_network(network, config)
-    )
-    out = engine.create_execution_context().infer(feeds)
-    same = [n for n in stages if np.shape(out[n]) == ref[n].shape]
-    cos, err = compare({n: out[n] for n in same}, {n: ref[n] for n in same})
+    data = with_outputs(model, stages).SerializeToString()
+    ref = {n: v for n, v in ort_run(data, feeds).items() if n in stages}
+    builder, network, reasons = parse(trt, data, log)
+    if reasons:
+        return {"error": reasons[0]}
+    out = build_and_run(trt, builder, network, log, opt_level, False, feeds)
+    cos, err = compare(out, ref)
+    same = sum(np.shape(out[n]) == ref[n].shape for n in stages)
     return {
         "tensors": len(stages),
-        "shape_differs": len(stages) - len(same),
+        "shape_differs": len(stages) - same,
         "cosine": cos,
         "max_abs_err": err,
     }
