@@ -17,7 +17,11 @@ Two more figures say how far a difference can be trusted:
   the relative error of FP32 sums in another order (the lowest cosine of five draws). A
   detector's outputs pass thresholds, TopK and NMS, so near-ties can swap which boxes are kept;
   where this cosine is itself below 0.9999, a clrt cosine of the same size is the model's
-  sensitivity, not an error.
+  sensitivity, not an error (--noise-eps sets the noise).
+- `matched` (detectors: outputs boxes (N, 4), scores (N,), labels (N,)): the fraction of the
+  detections both runs share (same label, score within 1e-3, box corners within 0.1% of the image), for clrt and for
+  the ort noise check. A flipped near-tie changes a few detections; the cosine counts every box
+  after it in the sorted output.
 - `before selection` (models with TopK / NonZero / NonMaxSuppression whose FP32 cosine is below
   0.9999): the float tensors those selections read before any selection has chosen (scores
   before their threshold, TopK's input, NMS's boxes and scores) marked as extra outputs and
@@ -140,8 +144,10 @@ def ort_run(data, feeds):
 def noise_cosine(data, feeds, ref, draws=5, eps=1e-6):
     """onnxruntime against itself with float inputs scaled by (1 + eps N(0, 1)): the lowest
     cosine of `draws` seeded draws (None when one changes an output's shape, e.g. a detector's
-    number of boxes)."""
-    worst = 1.0
+    number of boxes) and, for a detector's outputs, the lowest fraction of detections matched
+    (None otherwise)."""
+    worst, worst_match = 1.0, None
+    det = detection_outputs(ref)
     for seed in range(draws):
         rng = np.random.default_rng(seed)
         moved = {
@@ -151,10 +157,53 @@ def noise_cosine(data, feeds, ref, draws=5, eps=1e-6):
             for k, v in feeds.items()
         }
         other = ort_run(data, moved)
-        if any(other[n].shape != ref[n].shape for n in ref):
-            return None
-        worst = min(worst, compare(other, ref)[0])
-    return worst
+        if det:
+            m = matched_detections(other, ref, det)
+            worst_match = m if worst_match is None else min(worst_match, m)
+        if worst is not None and any(other[n].shape != ref[n].shape for n in ref):
+            worst = None
+        if worst is not None:
+            worst = min(worst, compare(other, ref)[0])
+    return worst, worst_match
+
+
+def detection_outputs(ref):
+    """(boxes, scores, labels): the names of a detector's outputs, when the outputs are one (N, 4)
+    float tensor, one (N,) float and one (N,) integer tensor (torchvision's detectors); else
+    None."""
+    if len(ref) != 3:
+        return None
+    shapes = {n: np.shape(v) for n, v in ref.items()}
+    boxes = [n for n, d in shapes.items() if len(d) == 2 and d[1] == 4 and ref[n].dtype.kind == "f"]
+    scores = [n for n, d in shapes.items() if len(d) == 1 and ref[n].dtype.kind == "f"]
+    labels = [n for n, d in shapes.items() if len(d) == 1 and ref[n].dtype.kind in "iu"]
+    if len(boxes) == len(scores) == len(labels) == 1:
+        return boxes[0], scores[0], labels[0]
+    return None
+
+
+def matched_detections(out, ref, det, box_tol=1e-3, score_tol=1e-3):
+    """The fraction of detections that `out` and `ref` share: a detection of `ref` is matched by
+    one of `out` not matched yet with the same label, a score within `score_tol` and box corners
+    within `box_tol` of the largest coordinate (0.1%: a third of a pixel at 320x320; zero-area
+    boxes included), the closest box first; divided by the larger number of detections. A
+    threshold, TopK or NMS that a near-tie flips changes a few detections, not the others, which
+    the cosine of the sorted outputs would count against every box after the flip."""
+    rb, rs, rl = (np.asarray(ref[n]) for n in det)
+    ob, os_, ol = (np.asarray(out[n]) for n in det)
+    n = max(len(rs), len(os_))
+    if n == 0:
+        return 1.0
+    tol = box_tol * max(float(np.abs(rb).max(initial=0.0)), 1.0)
+    free = np.ones(len(os_), bool)
+    matched = 0
+    for i in range(len(rs)):
+        dist = np.abs(ob - rb[i]).max(axis=1, initial=0.0)
+        ok = free & (ol == rl[i]) & (np.abs(os_ - rs[i]) <= score_tol) & (dist <= tol)
+        if ok.any():
+            free[np.argmin(np.where(ok, dist, np.inf))] = False
+            matched += 1
+    return matched / n
 
 
 def compare(out, ref):
@@ -217,7 +266,7 @@ def build_and_run(trt, builder, network, log, opt_level, fp16, feeds):
     return engine.create_execution_context().infer(feeds)
 
 
-def run_model(trt, path, precisions, parse_only, opt_level=3):
+def run_model(trt, path, precisions, parse_only, opt_level=3, input_seed=1, noise_eps=1e-6):
     row = {"model": str(path), "status": "ok"}
     model = materialize(onnx.load(str(path)))
     data = model.SerializeToString()
@@ -229,11 +278,15 @@ def run_model(trt, path, precisions, parse_only, opt_level=3):
         return row
     if parse_only:
         return row
-    feeds = feeds_for(model)
+    feeds = feeds_for(model, input_seed)
     ref = ort_run(data, feeds)
     names = list(ref)
+    det = detection_outputs(ref)
     if any(ref[n].dtype.kind == "f" for n in names):
-        row["ort_noise_cosine"] = noise_cosine(data, feeds, ref)
+        row["ort_noise_cosine"], noise_match = noise_cosine(data, feeds, ref, eps=noise_eps)
+        if det:
+            row["ort_noise_matched"] = noise_match
+            row["detections"] = len(ref[det[1]])
     for prec in precisions:
         log.warnings.clear()
         t0 = time.time()
@@ -244,6 +297,11 @@ def run_model(trt, path, precisions, parse_only, opt_level=3):
             row["status"] = "error"
             continue
         shapes = {n: (np.shape(out.get(n)), ref[n].shape) for n in names}
+        matched = matched_detections(out, ref, det) if det else None
+        if any(a != b for a, b in shapes.values()) and det:
+            row[prec] = {"cosine": None, "matched": matched, "build_s": round(time.time() - t0, 1)}
+            row[prec]["before_selection"] = stage_check(trt, model, feeds, log, opt_level, prec)
+            continue
         if any(a != b for a, b in shapes.values()):
             row[prec] = {"error": f"output shapes differ from onnxruntime's: {shapes}"}
             row["status"] = "mismatch"
@@ -257,17 +315,18 @@ def run_model(trt, path, precisions, parse_only, opt_level=3):
             "max_abs_err": err,
             "fp16_kept_fp32": len(kept),
             "low_cosine_warnings": len(low),
+            "matched": matched,
         }
         if (
             prec == "fp32"
             and cos < 0.9999
             and any(n.op_type in SELECTIONS for n in model.graph.node)
         ):
-            row[prec]["before_selection"] = stage_check(trt, model, feeds, log, opt_level)
+            row[prec]["before_selection"] = stage_check(trt, model, feeds, log, opt_level, prec)
     return row
 
 
-def stage_check(trt, model, feeds, log, opt_level):
+def stage_check(trt, model, feeds, log, opt_level, prec="fp32"):
     """FP32 cosine of the tensors the selections read (see the module doc), as extra outputs."""
     stages = selection_inputs(model)
     data = with_outputs(model, stages).SerializeToString()
@@ -275,7 +334,7 @@ def stage_check(trt, model, feeds, log, opt_level):
     builder, network, reasons = parse(trt, data, log)
     if reasons:
         return {"error": reasons[0]}
-    out = build_and_run(trt, builder, network, log, opt_level, False, feeds)
+    out = build_and_run(trt, builder, network, log, opt_level, prec == "fp16", feeds)
     cos, err = compare(out, ref)
     same = sum(np.shape(out[n]) == ref[n].shape for n in stages)
     return {
@@ -297,6 +356,10 @@ def main():
         "--opt-level", type=int, default=3, help="builder_optimization_level (0: no tactic timing)"
     )
     ap.add_argument("--budget", type=float, default=1e9, help="start no model after SECONDS")
+    ap.add_argument("--input-seed", type=int, default=1, help="seed of the models' inputs")
+    ap.add_argument(
+        "--noise-eps", type=float, default=1e-6, help="relative input noise of the ort noise check"
+    )
     args = ap.parse_args()
     import clrt as trt
 
@@ -308,22 +371,38 @@ def main():
             rows.append({"model": p.name, "status": "not run (time budget)"})
             print(f"{p.name} · not run (time budget)", flush=True)
             continue
-        row = run_model(trt, p, args.precisions.split(","), args.parse_only, args.opt_level)
+        row = run_model(
+            trt,
+            p,
+            args.precisions.split(","),
+            args.parse_only,
+            args.opt_level,
+            args.input_seed,
+            args.noise_eps,
+        )
         row["model"] = p.name
         rows.append(row)
         cells = [p.name, row["status"]]
         if "ort_noise_cosine" in row:
             c = row["ort_noise_cosine"]
             cells.append("ort noise: shapes change" if c is None else f"ort noise cos {c:.6f}")
+        if row.get("ort_noise_matched") is not None:
+            cells.append(
+                f"ort noise matched {row['ort_noise_matched']:.3f} of {row['detections']} detections"
+            )
         for prec in args.precisions.split(","):
             r = row.get(prec)
             if r and "error" in r:
                 cells.append(f"{prec}: {r['error']}")
+            elif r and r["cosine"] is None:
+                cells.append(f"{prec}: detections differ in number, matched {r['matched']:.3f}")
             elif r:
                 cells.append(
                     f"{prec}: cos {r['cosine']:.6f} err {r['max_abs_err']:.2e} "
                     f"build {r['build_s']} s kept {r['fp16_kept_fp32']} warned {r['low_cosine_warnings']}"
                 )
+                if r.get("matched") is not None:
+                    cells.append(f"matched {r['matched']:.3f}")
                 st = r.get("before_selection")
                 if st and "error" not in st:
                     cells.append(

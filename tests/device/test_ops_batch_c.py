@@ -352,3 +352,61 @@ def test_cumsum_runtime_axis_out_of_range():
     np.testing.assert_allclose(ok, np.cumsum(x, axis=-1), rtol=1e-6)
     with pytest.raises(Exception, match=r"cs_rt.*index 2 is out of range.*-2 to 1"):
         context.infer({"x": x, "axis": np.array(2, np.int64)})
+
+
+def _topk_reference(x, k, axis, largest):
+    """(values, indices) in TopK's order: the larger (smaller) value first, NaN above every number,
+    equal values (-0 and +0 among them) by index."""
+    xm = np.moveaxis(x, axis, -1)
+    nan = np.isnan(xm)
+    v = np.where(nan, 0.0, xm.astype(np.float64))
+    pos = np.broadcast_to(np.arange(xm.shape[-1]), xm.shape)
+    order = np.lexsort((pos, -v if largest else v, ~nan if largest else nan))[..., :k]
+    vals = np.take_along_axis(xm, order, -1)
+    return np.moveaxis(vals, -1, axis), np.moveaxis(order.astype(np.int64), -1, axis)
+
+
+def test_topk_long_lines():
+    """TopK where one work-item walking a line k times would be slow (k * len >= 2^16: FCOS takes
+    the top 1000 of 145,000 scores) runs a work-group per line: radix select, then a sort. Values
+    and indices exact against NumPy in ONNX's order (ties by index, -0 equal to +0, NaN above every
+    number), largest and smallest, the axis last and not; the NumPy reference agrees with
+    onnxruntime where there is no NaN. On half storage, values a half holds exactly."""
+    rng = np.random.default_rng(31)
+    tl = np.round(rng.standard_normal((2, 6000)), 2).astype(np.float32)  # many ties
+    tl[0, [5, 77, 4000]] = np.nan
+    tl[1, 10:20] = -0.0
+    tl[1, 20:30] = 0.0
+    tc = np.round(rng.standard_normal((4000, 3)), 1).astype(np.float32)
+    cases = [("tl", 700, -1, 1), ("tl", 700, 1, 0), ("tc", 50, 0, 0), ("tc", 300, 0, 1)]
+    nodes, outs, inits = [], [], {}
+    for i, (src, k, axis, largest) in enumerate(cases):
+        inits[f"k{i}"] = np.array([k], np.int64)
+        nodes.append(N("TopK", [src, f"k{i}"], [f"v{i}", f"i{i}"], axis=axis, largest=largest))
+        outs += [(f"v{i}",), (f"i{i}", None, np.int64)]
+    feeds = {"tl": tl, "tc": tc}
+    model = make_model(nodes, [(n, list(v.shape)) for n, v in feeds.items()], outs, inits, 17)
+    got = build_engine(model).create_execution_context().infer(feeds)
+    for i, (src, k, axis, largest) in enumerate(cases):
+        v, ix = _topk_reference(feeds[src], k, axis, largest)
+        np.testing.assert_array_equal(got[f"i{i}"], ix, err_msg=f"case {i} indices")
+        np.testing.assert_array_equal(got[f"v{i}"], v, err_msg=f"case {i} values")
+    ref = ort_run(model, {"tl": np.nan_to_num(tl), "tc": tc})
+    for i, (src, k, axis, largest) in enumerate(cases):
+        x = np.nan_to_num(feeds[src])
+        np.testing.assert_array_equal(ref[f"i{i}"], _topk_reference(x, k, axis, largest)[1])
+
+    xh = (rng.integers(-512, 512, (1, 3000)) / 64).astype(np.float32)  # exact in half
+    node = N("TopK", ["xh", "kh"], ["vh", "ih"], axis=1)
+    model = make_model(
+        [node],
+        [("xh", [1, 3000])],
+        [("vh",), ("ih", None, np.int64)],
+        {"kh": np.array([500], np.int64)},
+        17,
+        name="topk_half",
+    )
+    got = _fp16_engine(model).create_execution_context().infer({"xh": xh})
+    v, ix = _topk_reference(xh, 500, 1, 1)
+    np.testing.assert_array_equal(got["ih"], ix)
+    np.testing.assert_array_equal(got["vh"], v)
