@@ -152,7 +152,11 @@ Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
     if (c.why.empty()) c.why = " no tactic supports its inputs";
     return c;
   }
-  size_t best = 0;
+  size_t best = 0;  // untimed: the first of the device's preferred tactics
+  for (size_t k = 1; k < cands.size(); ++k)
+    if (cands[k].tactic->untimedPriority(dev.info()) <
+        cands[best].tactic->untimedPriority(dev.info()))
+      best = k;
   if (env.time && env.config.optimization_level > 0 && (cands.size() > 1 || env.time_single)) {
     std::vector<ocl::MemHandle> owned;
     std::vector<tactics::DeviceTensor> ins, outs;

@@ -6,11 +6,13 @@
 #include <string>
 #include <utility>
 #include <variant>
+#include <vector>
 
 #include "clrt/core/version.h"
 #include "clrt/passes/passes.h"
 #include "clrt/plan/plan.h"
 #include "clrt/python/bindings.h"
+#include "clrt/tactics/tactic.h"
 
 namespace clrt::python {
 namespace {
@@ -130,6 +132,23 @@ void bind_unit_debug(py::module_& m) {
         return out;
       },
       "The pipeline's passes in the order optimize() runs them.");
+  d.def(
+      "untimed_order",
+      [](const std::string& kind, bool gpu) {
+        ocl::DeviceInfo dev;
+        dev.is_gpu = gpu;
+        std::vector<const tactics::Tactic*> ts = tactics::tacticsFor(ir::layerKindFromName(kind));
+        std::stable_sort(ts.begin(), ts.end(), [&](const auto* a, const auto* b) {
+          return a->untimedPriority(dev) < b->untimedPriority(dev);
+        });
+        py::list out;
+        for (const auto* t : ts) out.append(t->name());
+        return out;
+      },
+      py::arg("kind"), py::arg("gpu"),
+      "The tactics of a layer kind (TensorRT's name, e.g. 'CONVOLUTION') in the order an "
+      "untimed build (builder_optimization_level 0) prefers them on a GPU or not, before "
+      "eligibility.");
   d.def("plan_of", &planOf, py::arg("network"), py::arg("clrt_version") = kVersion,
         "An engine file of the network as it is, with no tactics or program binaries.");
   d.def("read_plan", &readPlan, py::arg("data"),

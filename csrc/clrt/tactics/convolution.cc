@@ -246,7 +246,9 @@ class GemmConv : public ConvKernelBase {
 
 // ---- tactics ----
 // Priorities (used when the builder does not time): the portable kernels first. On PoCL the
-// direct kernel runs 2-4x faster than im2col + CLBlast; on GPUs timing usually picks CLBlast.
+// direct kernel runs 2-4x faster than im2col + CLBlast; on GPUs timing picks CLBlast (the H200,
+// YOLOv8s-style at 320x320: 62 of 63 convolutions), so there untimed builds take CLBlast first
+// (the FP32 engine of INT8 calibration among them: direct convolutions cost it 34 of 42 ms).
 enum class Variant { kDirect, kDepthwise, kIm2col, k1x1 };
 
 class ConvTactic : public VariantTactic<ir::LayerKind::kCONVOLUTION, Variant> {
@@ -272,6 +274,10 @@ class ConvTactic : public VariantTactic<ir::LayerKind::kCONVOLUTION, Variant> {
     if (v_ == Variant::kDirect) return std::make_unique<DirectConv>(l, dev);
     if (v_ == Variant::kDepthwise) return std::make_unique<DepthwiseConv>(l, dev);
     return std::make_unique<GemmConv>(l, dev, /*im2col=*/v_ == Variant::kIm2col);
+  }
+  int untimedPriority(const ocl::DeviceInfo& dev) const override {
+    if (dev.is_gpu && (v_ == Variant::kIm2col || v_ == Variant::k1x1)) return prio_ - 4;
+    return prio_;
   }
   // The CLBlast tactics run FP32 only.
   std::vector<DataType> precisions() const override {

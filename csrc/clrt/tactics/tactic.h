@@ -72,6 +72,11 @@ class Tactic {
   virtual std::unique_ptr<Kernel> instantiate(const ir::Layer& layer, ocl::Device& dev) const = 0;
   // Order among eligible tactics when the builder does not time them (lower = preferred).
   virtual int priority() const { return 0; }
+  // The same order on `dev`: where a family's best untimed choice depends on the kind of device.
+  virtual int untimedPriority(const ocl::DeviceInfo& dev) const {
+    (void)dev;
+    return priority();
+  }
   // False where the tactic runs correctly but is never the fastest on `dev` (the builder then
   // offers it a layer only when the tactic filter names it: tests still run it there).
   virtual bool worthOffering(const ocl::DeviceInfo& dev) const {
