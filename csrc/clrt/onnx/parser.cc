@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "clrt/ir/shape_inference.h"
+#include "clrt/onnx/functions.h"
 #include "clrt/onnx/importer.h"
 
 namespace clrt::onnx {
@@ -369,6 +370,14 @@ bool OnnxParser::parse(const void* data, size_t size, const std::string& model_d
       return modelError(str("opset ", opset, " is not supported (clrt reads opsets ", kMinOpset,
                             " to ", maxKnownOpset(), ")"),
                         "convert the model with onnx.version_converter.convert_version");
+    std::vector<std::string> fnErrors;
+    if (const int calls = inlineLocalFunctions(model, opset, fnErrors))
+      logf(logger_, Severity::kVERBOSE, "expanded ", calls,
+           " call(s) of the model's local functions into their bodies");
+    for (const auto& e : fnErrors)
+      report(
+          {-1, "", "", e, "onnx.inliner.inline_local_functions(model) shows the expanded model"});
+    if (!fnErrors.empty()) return false;
     GraphImport gi(model.graph(), opset, model_dir, report);
     gi.values();
     gi.nodes();

@@ -1,0 +1,17 @@
+// Model-local ONNX functions, expanded before the import (functions.cc).
+#pragma once
+
+#include <onnx/onnx_pb.h>
+
+#include <string>
+#include <vector>
+
+namespace clrt::onnx {
+
+// Replaces every call of a function of model.functions() (matched by domain, name and overload;
+// in the graph, in nested graphs and in bodies) by its body, for a model of ai.onnx opset `opset`.
+// Returns the number of calls expanded; `errors` lists what could not be expanded (a function of
+// another opset, more arguments than parameters, calls nested deeper than 64).
+int inlineLocalFunctions(::onnx::ModelProto& model, int opset, std::vector<std::string>& errors);
+
+}  // namespace clrt::onnx
