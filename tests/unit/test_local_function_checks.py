@@ -48,11 +48,20 @@ def test_more_arguments_than_parameters_are_refused():
     assert any("node 'call'" in e and "2 inputs" in e for e in errors), errors
 
 
-@pytest.mark.parametrize("fn_opset", [13, 18])
-def test_function_of_another_opset_is_refused(fn_opset):
-    f = _fn("Other", [N("Relu", ["a"], ["b"])], opset=fn_opset)
-    errors = parse_errors(_model([N("Other", ["x"], ["y"], domain=D, name="call")], [f]))
-    assert any(f"imports ai.onnx opset {fn_opset}" in e for e in errors), errors
+@pytest.mark.parametrize("fn_opset", [12, 18])
+def test_function_of_another_opset_is_refused_where_its_operators_differ(fn_opset):
+    """ReduceMean changed at opsets 13 and 18 (the model: 13)."""
+    f = _fn("Other", [N("ReduceMean", ["a"], ["b"], keepdims=1)], opset=fn_opset)
+    errors = parse_errors(_model([N("Other", ["x"], ["y"], domain=D, name="call")], [f], 13))
+    assert any(
+        f"imports ai.onnx opset {fn_opset}" in e and "where ReduceMean differs" in e for e in errors
+    ), errors
+
+
+def test_function_of_another_opset_with_the_same_operators_is_expanded():
+    f = _fn("Other", [N("Relu", ["a"], ["b"])], opset=15)
+    net = parse(_model([N("Other", ["x"], ["y"], domain=D, name="call")], [f]))
+    assert net.num_layers == 1
 
 
 def test_exponential_expansion_is_refused():

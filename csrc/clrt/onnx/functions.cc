@@ -13,6 +13,7 @@
 #include <tuple>
 
 #include "clrt/core/error.h"
+#include "clrt/onnx/importer.h"
 
 namespace clrt::onnx {
 
@@ -144,11 +145,18 @@ class Inliner {
     const Function& f = *fn.f;
     const std::string what =
         str("node '", n.name(), "' (", n.op_type(), ", a model-local function)");
-    for (const auto& o : f.opset_import())
-      if (domainOf(o.domain()).empty() && o.version() != opset_)
-        errors.push_back(str(what, ": the function imports ai.onnx opset ", o.version(),
-                             " and the model opset ", opset_,
-                             "; clrt imports a function's body at the model's opset"));
+    // The body is imported at the model's opset: where the function imports another one, each
+    // of its ai.onnx operators must mean the same at both (the same schema version).
+    for (const auto& o : f.opset_import()) {
+      if (!domainOf(o.domain()).empty() || o.version() == opset_) continue;
+      for (const auto& b : f.node())
+        if (domainOf(b.domain()).empty() &&
+            schemaVersion(b.op_type(), static_cast<int>(o.version())) !=
+                schemaVersion(b.op_type(), opset_))
+          errors.push_back(str(what, ": the function imports ai.onnx opset ", o.version(),
+                               " and the model opset ", opset_, ", where ", b.op_type(),
+                               " differs; clrt imports a function's body at the model's opset"));
+    }
     if (n.input_size() > f.input_size() || n.output_size() > f.output_size())
       errors.push_back(str(what, ": ", n.input_size(), " inputs and ", n.output_size(),
                            " outputs given; the function has ", f.input_size(), " and ",

@@ -11,7 +11,8 @@ namespace clrt::onnx {
 // Replaces every call of a function of model.functions() (matched by domain, name and overload;
 // in the graph, in nested graphs and in bodies) by its body, for a model of ai.onnx opset `opset`.
 // Returns the number of calls expanded; `errors` lists what could not be expanded (a function of
-// another opset, more arguments than parameters, calls nested deeper than 64).
+// another opset whose operators differ there, more arguments than parameters, calls nested deeper
+// than 64, more than 2^18 nodes in all).
 int inlineLocalFunctions(::onnx::ModelProto& model, int opset, std::vector<std::string>& errors);
 
 }  // namespace clrt::onnx
