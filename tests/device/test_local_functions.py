@@ -7,6 +7,7 @@ nothing reads, two calls of one function, and an If inside a body that reads the
 function's parameters. FP32 against onnxruntime, |clrt - ort| <= 1e-5 + 1e-5 |ort|."""
 
 import numpy as np
+import pytest
 from helpers import assert_close, build_engine, ort_run, rand
 from onnx import TensorProto, checker
 from onnx import helper as oh
@@ -108,3 +109,26 @@ def test_local_functions_match_onnxruntime():
     s2 = np.where(x >= 0, x, 2.0 * x)
     s2 = np.where(s2 >= 0, s2, 2.0 * s2)
     assert_close(got["b2"], np.clip(s2, -0.3, 0.4) - 1.0, 1e-5, 1e-5, "b2 by NumPy")
+
+
+@pytest.mark.parametrize("size", [[2, 3, 5, 4], [2, 3, 3, 5, 4]])
+@pytest.mark.parametrize("align", [0, 1])
+def test_operator_defined_by_an_onnx_function_body(size, align):
+    """AffineGrid has no importer: clrt expands the function body ONNX defines for it
+    (csrc/clrt/onnx/schema_functions.cc). 2-D and 3-D, both align_corners, the size a constant;
+    against onnxruntime, |clrt - ort| <= 1e-5 + 1e-5 |ort|."""
+    r = len(size) - 2
+    node = N("AffineGrid", ["theta", "size"], ["grid"], align_corners=align)
+    graph = oh.make_graph(
+        [node],
+        "affine_grid",
+        [oh.make_tensor_value_info("theta", TensorProto.FLOAT, [2, r, r + 1])],
+        [oh.make_tensor_value_info("grid", TensorProto.FLOAT, None)],
+        [oh.make_tensor("size", TensorProto.INT64, [len(size)], size)],
+    )
+    model = oh.make_model(graph, opset_imports=[oh.make_opsetid("", 20)])
+    feeds = {"theta": rand([2, r, r + 1], seed=7)}
+    got = build_engine(model).create_execution_context().infer(feeds)
+    ref = ort_run(model, feeds)
+    assert got["grid"].shape == (2, *size[2:], r)
+    assert_close(got["grid"], ref["grid"], 1e-5, 1e-5, "grid")

@@ -410,3 +410,57 @@ def test_topk_long_lines():
     v, ix = _topk_reference(xh, 500, 1, 1)
     np.testing.assert_array_equal(got["ih"], ix)
     np.testing.assert_array_equal(got["vh"], v)
+
+
+def _deform_conv_model(g, og, stride, dil, pads, mask, bias, n="N"):
+    C, M, k = 4, 6, 3
+    H, W = 7, 6
+    oh = (H + pads[0] + pads[2] - ((k - 1) * dil + 1)) // stride + 1
+    ow = (W + pads[1] + pads[3] - ((k - 1) * dil + 1)) // stride + 1
+    ins = ["x", "w", "off"] + (["b"] if bias else [""]) + (["m"] if mask else [])
+    node = N(
+        "DeformConv",
+        ins,
+        ["y"],
+        group=g,
+        offset_group=og,
+        strides=[stride, stride],
+        dilations=[dil, dil],
+        pads=pads,
+        kernel_shape=[k, k],
+    )
+    inputs = [("x", [n, C, H, W]), ("off", [n, og * k * k * 2, oh, ow])]
+    if mask:
+        inputs.append(("m", [n, og * k * k, oh, ow]))
+    inits = {"w": rand([M, C // g, k, k], seed=3)}
+    if bias:
+        inits["b"] = rand([M], seed=4)
+    return make_model([node], inputs, [("y",)], inits, 19, name="deform_conv"), inputs
+
+
+@pytest.mark.parametrize(
+    "g, og, stride, dil, pads, mask, bias",
+    [
+        (1, 1, 1, 1, [1, 1, 1, 1], True, True),
+        (2, 2, 2, 2, [2, 1, 0, 2], False, False),
+        (1, 2, 1, 1, [0, 0, 0, 0], True, False),
+        (2, 1, 1, 1, [1, 0, 1, 0], False, True),
+    ],
+)
+def test_deform_conv(g, og, stride, dil, pads, mask, bias):
+    """DeformConv (GridSample per offset group, then one batched MatMul) against onnxruntime:
+    groups, offset groups, strides, dilations, asymmetric pads, with and without mask and bias,
+    offsets up to 3 pixels so that taps leave the image (zeros there); batch 2 through a dynamic
+    batch dim. |clrt - ort| <= 1e-5 + 1e-5 |ort|."""
+    model, inputs = _deform_conv_model(g, og, stride, dil, pads, mask, bias)
+    shapes = {n: [2] + s[1:] for n, s in inputs}
+    feeds = {
+        "x": rand(shapes["x"], seed=1),
+        "off": rand(shapes["off"], seed=2, low=-3.0, high=3.0),
+    }
+    if mask:
+        feeds["m"] = rand(shapes["m"], seed=5, low=0.0, high=1.0)
+    profiles = [{n: ([1] + s[1:], s, [3] + s[1:]) for n, s in shapes.items()}]
+    got = build_engine(model, profiles=profiles).create_execution_context().infer(feeds)
+    ref = ort_run(model, feeds)
+    assert_close(got["y"], ref["y"], 1e-5, ATOL, "y")

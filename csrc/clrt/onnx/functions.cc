@@ -1,5 +1,7 @@
 // Model-local functions (ModelProto.functions): each call is replaced by the function's body
-// before the import, as onnxruntime does when it inlines them. The body's values get names
+// before the import, as onnxruntime does when it inlines them. So is a default-domain node that
+// no importer takes, where ONNX defines the operator by a function body (schema_functions.cc,
+// e.g. AffineGrid). The body's values get names
 // prefixed by the call (so two calls never share a value), its formal inputs and outputs become
 // the call's, attribute references take the call's attribute or the function's default, and calls
 // inside a body (or inside an If/Loop/Scan graph) are expanded in turn.
@@ -9,6 +11,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <set>
 #include <tuple>
 
@@ -81,16 +84,8 @@ class Inliner {
  public:
   Inliner(const ::onnx::ModelProto& m, int opset) : opset_(opset) {
     for (const auto& f : m.functions()) {
-      Fn fn{&f, {}};
       std::string overload;
-      forEachUnknown(f.unknown_fields(), [&](int field, const std::string& b) {
-        if (field == 11) {
-          ::onnx::AttributeProto a;
-          if (a.ParseFromString(b)) fn.defaults[a.name()] = a;
-        } else if (field == 13) {
-          overload = b;
-        }
-      });
+      Fn fn = describe(f, &overload);
       fns_[{domainOf(f.domain()), f.name(), overload}] = fn;
     }
   }
@@ -101,8 +96,9 @@ class Inliner {
     for (auto& n : *g.mutable_node()) {
       forEachSubgraph(n, [&](Graph& sg) { expand(sg, depth); });
       auto it = fns_.find({domainOf(n.domain()), n.op_type(), nodeOverload(n)});
-      if (it == fns_.end()) {
-        *out.Add() = n;
+      const Fn* fn = it != fns_.end() ? &it->second : schemaBody(n);
+      if (!fn) {
+        *out.Add() = std::move(n);
         continue;
       }
       if (depth >= kMaxDepth) {
@@ -111,7 +107,7 @@ class Inliner {
                              ": is it recursive?"));
         continue;
       }
-      if (nodes_ + it->second.f->node_size() > kMaxNodes) {
+      if (nodes_ + fn->f->node_size() > kMaxNodes) {
         if (!tooLarge_)
           errors.push_back(str("the model's functions expand to more than ", kMaxNodes,
                                " nodes (first refused: the call of '", n.op_type(), "' by node '",
@@ -119,8 +115,8 @@ class Inliner {
         tooLarge_ = true;
         continue;
       }
-      nodes_ += it->second.f->node_size();
-      Graph body = instantiate(it->second, n);
+      nodes_ += fn->f->node_size();
+      Graph body = instantiate(*fn, n);
       expand(body, depth + 1);
       for (auto& b : *body.mutable_node()) *out.Add() = std::move(b);
       ++inlined;
@@ -133,11 +129,47 @@ class Inliner {
 
  private:
   std::map<Key, Fn> fns_;
+  std::map<std::string, std::unique_ptr<Function>> schemaBodies_;  // by op, for this opset
+  std::map<std::string, Fn> schemaFns_;
   std::set<std::string> prefixes_;
   int opset_;
   int calls_ = 0;
   int64_t nodes_ = 0;
   bool tooLarge_ = false;
+
+  // A function's parameters' defaults (FunctionProto.attribute_proto) and overload.
+  static Fn describe(const Function& f, std::string* overload = nullptr) {
+    Fn fn{&f, {}};
+    forEachUnknown(f.unknown_fields(), [&](int field, const std::string& b) {
+      if (field == 11) {
+        ::onnx::AttributeProto a;
+        if (a.ParseFromString(b)) fn.defaults[a.name()] = a;
+      } else if (field == 13 && overload) {
+        *overload = b;
+      }
+    });
+    return fn;
+  }
+
+  // ONNX's own function body for a default-domain node no importer takes at this opset: of the
+  // schema the opset selects, the body written for the newest opset up to the model's.
+  const Fn* schemaBody(const Node& n) {
+    if (!domainOf(n.domain()).empty() || findImporter(n.op_type(), opset_)) return nullptr;
+    const std::string& op = n.op_type();
+    if (auto it = schemaFns_.find(op); it != schemaFns_.end()) return &it->second;
+    const int since = schemaVersion(op, opset_);
+    const SchemaFunction* best = nullptr;
+    for (const SchemaFunction& sf : schemaFunctions())
+      if (op == sf.op && sf.since == since && sf.opset <= opset_ &&
+          (!best || sf.opset > best->opset))
+        best = &sf;
+    if (!since || !best) return nullptr;
+    auto f = std::make_unique<Function>();
+    if (!f->ParseFromString(best->body)) return nullptr;
+    Fn fn = describe(*f);
+    schemaBodies_[op] = std::move(f);
+    return &(schemaFns_[op] = fn);
+  }
 
   // The body of fn for call n: its own values prefixed, formals bound to the call's values,
   // attribute references resolved.
@@ -224,8 +256,7 @@ class Inliner {
 
 }  // namespace
 
-int inlineLocalFunctions(::onnx::ModelProto& model, int opset, std::vector<std::string>& errors) {
-  if (model.functions_size() == 0) return 0;
+int inlineFunctions(::onnx::ModelProto& model, int opset, std::vector<std::string>& errors) {
   Inliner in(model, opset);
   in.expand(*model.mutable_graph(), 0);
   errors = std::move(in.errors);

@@ -195,6 +195,16 @@ using Importer = std::function<void(ImportContext&)>;
 // the old meaning.
 const std::map<std::string, std::vector<int>>& schemaVersions();  // schemas.cc (generated)
 int maxKnownOpset();  // the newest opset the schema table knows
+// A function body ONNX defines for an operator (schema_functions.cc, generated): `since` is the
+// schema's since-version, `opset` the ai.onnx opset the body is written for, `body` a serialized
+// FunctionProto.
+struct SchemaFunction {
+  const char* op;
+  int since;
+  int opset;
+  std::string body;
+};
+const std::vector<SchemaFunction>& schemaFunctions();
 // The since-version of `op`'s schema at `opset`; 0 when the op is not defined there (unknown, or
 // introduced later).
 int schemaVersion(const std::string& op, int opset);
@@ -215,7 +225,7 @@ void registerShapeImporters();
 void registerResizeImporters();     // importers/resize.cc: Resize, Upsample, Pad
 void registerCompositeImporters();  // importers/composite.cc: LpNormalization, ... EyeLike
 void registerQuantizeImporters();   // importers/quantize.cc: QuantizeLinear, DequantizeLinear
-void registerSamplingImporters();   // importers/sampling.cc: GridSample
+void registerSamplingImporters();   // importers/sampling.cc: GridSample, DeformConv
 void registerScanImporters();       // importers/scan.cc: CumSum, CumProd, TopK
 // importers/data_dependent.cc: NonZero, NonMaxSuppression, Unique, Compress
 void registerDataDependentImporters();

@@ -371,9 +371,9 @@ bool OnnxParser::parse(const void* data, size_t size, const std::string& model_d
                             " to ", maxKnownOpset(), ")"),
                         "convert the model with onnx.version_converter.convert_version");
     std::vector<std::string> fnErrors;
-    if (const int calls = inlineLocalFunctions(model, opset, fnErrors))
+    if (const int calls = inlineFunctions(model, opset, fnErrors))
       logf(logger_, Severity::kVERBOSE, "expanded ", calls,
-           " call(s) of the model's local functions into their bodies");
+           " call(s) of the model's local functions or of ONNX function bodies");
     for (const auto& e : fnErrors)
       report(
           {-1, "", "", e, "onnx.inliner.inline_local_functions(model) shows the expanded model"});
