@@ -464,3 +464,31 @@ def test_deform_conv(g, og, stride, dil, pads, mask, bias):
     got = build_engine(model, profiles=profiles).create_execution_context().infer(feeds)
     ref = ort_run(model, feeds)
     assert_close(got["y"], ref["y"], 1e-5, ATOL, "y")
+
+
+@pytest.mark.parametrize(
+    "image, block, strides, dil, pads",
+    [
+        ([5, 5], [2, 2], [1, 1], [1, 1], [0, 0, 0, 0]),
+        ([6, 7], [3, 2], [2, 3], [1, 1], [1, 0, 2, 1]),  # strides that do not end on the image
+        ([7, 6], [2, 3], [1, 2], [2, 1], [0, 1, 1, 0]),
+        ([9], [3], [2], [1], [1, 1]),
+    ],
+)
+def test_col2im(image, block, strides, dil, pads):
+    """Col2Im (a grouped ConvTranspose with one-hot kernels) against onnxruntime: overlapping
+    patches summed, strides, dilations, pads, image sizes the strides do not end on, 1-D and
+    2-D. |clrt - ort| <= 1e-5 + 1e-5 |ort|."""
+    C, K = 3, int(np.prod(block))
+    L = 1
+    for i in range(len(image)):
+        span = image[i] + pads[i] + pads[i + len(image)] - ((block[i] - 1) * dil[i] + 1)
+        L *= span // strides[i] + 1
+    node = N("Col2Im", ["x", "img", "blk"], ["y"], strides=strides, dilations=dil, pads=pads)
+    inits = {"img": np.array(image, np.int64), "blk": np.array(block, np.int64)}
+    model = make_model([node], [("x", [2, C * K, L])], [("y",)], inits, 18, name="col2im")
+    feeds = {"x": rand([2, C * K, L], seed=11)}
+    got = build_engine(model).create_execution_context().infer(feeds)
+    ref = ort_run(model, feeds)
+    assert got["y"].shape == (2, C, *image)
+    assert_close(got["y"], ref["y"], 1e-5, ATOL, "y")

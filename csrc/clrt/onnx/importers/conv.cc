@@ -197,6 +197,66 @@ void importConvTranspose(ImportContext& c) {
   if (bc) l.weights["bias"] = bc->castTo(DataType::kFLOAT);
 }
 
+// Col2Im (1 to 3 spatial dims) is a ConvTranspose: column c*K + k (k a block position) adds
+// into channel c at that position of its patch, so a group per channel with a one-hot kernel
+// sums the overlapping patches exactly as Col2Im does. The input [N, C*K, L] is reshaped to
+// [N, C*K, *blocks per dim]; output_padding covers image sizes the strides do not end on.
+void importCol2Im(ImportContext& c) {
+  const std::vector<int64_t> image = c.constInts(1, "image_shape");
+  const std::vector<int64_t> block = c.constInts(2, "block_shape");
+  const size_t nsp = image.size();
+  const Dims x = c.inputDims(0);
+  if (nsp < 1 || nsp > 3 || block.size() != nsp || x.size() != 3)
+    reject(ErrorKind::kUnsupported,
+           str("input ", dimsToString(x), ", image_shape ", dimsToString(image), ", block_shape ",
+               dimsToString(block), ": clrt's Col2Im takes a 3-D input and 1 to 3 spatial dims"));
+  auto list = [&](const char* name, size_t n, int64_t def, int64_t min) {
+    auto v = c.attrInts(name, std::vector<int64_t>(n, def));
+    if (v.size() != n)
+      reject(ErrorKind::kParse, str("attribute '", name, "' has ", v.size(), " values; expected ",
+                                    n, " for ", nsp, " spatial dims"));
+    for (int64_t e : v)
+      if (e < min) reject(ErrorKind::kParse, str("attribute '", name, "' has value ", e));
+    return v;
+  };
+  const auto s = list("strides", nsp, 1, 1), d = list("dilations", nsp, 1, 1);
+  const auto pads = list("pads", 2 * nsp, 0, 0);
+  int64_t K = 1, L = 1;
+  std::vector<int64_t> blocks(nsp), op(nsp);
+  for (size_t i = 0; i < nsp; ++i) {
+    const int64_t span = image[i] + pads[i] + pads[i + nsp] - ((block[i] - 1) * d[i] + 1);
+    if (block[i] < 1 || image[i] < 1 || span < 0)
+      reject(ErrorKind::kParse, str("block_shape ", dimsToString(block), " with dilations ",
+                                    dimsToString(d), " does not fit image_shape ",
+                                    dimsToString(image), " padded by ", dimsToString(pads)));
+    blocks[i] = span / s[i] + 1;
+    op[i] = span % s[i];
+    K *= block[i];
+    L *= blocks[i];
+  }
+  if (x[1] < 0 || x[1] % K != 0 || (x[2] >= 0 && x[2] != L))
+    reject(ErrorKind::kParse,
+           str("input is ", dimsToString(x), "; expected [N, C*", K, ", ", L, "] for block_shape ",
+               dimsToString(block), " and image_shape ", dimsToString(image)));
+  const int64_t C = x[1] / K;
+  std::vector<int64_t> shape = {0, x[1]};
+  shape.insert(shape.end(), blocks.begin(), blocks.end());
+  ir::Layer& r = c.addInternal(LayerKind::kRESHAPE, {c.input(0)});
+  r.attrs.set("shape", shape);
+  const int cols = r.outputs[0];
+  Dims wd = {x[1], 1};
+  wd.insert(wd.end(), block.begin(), block.end());
+  HostTensor w = HostTensor::fromFloats(wd, std::vector<float>(static_cast<size_t>(x[1] * K)));
+  for (int64_t ch = 0; ch < x[1]; ++ch) w.f32()[ch * K + ch % K] = 1.0f;
+  ir::Layer& l = c.add(LayerKind::kDECONVOLUTION, {cols});
+  l.attrs.set("group", C);
+  l.attrs.set("strides", s);
+  l.attrs.set("dilations", d);
+  l.attrs.set("output_padding", op);
+  l.attrs.set("pads", pads);
+  l.weights["kernel"] = std::move(w);
+}
+
 // BatchNormalization whose scale, B, mean or var are computed (graph inputs): elementwise
 // layers on the device, y = (x - mean) * (scale / sqrt(var + epsilon)) + B, each [C] viewed as
 // [C, 1, ...] to broadcast over the channel axis.
@@ -358,6 +418,7 @@ void importMaxUnpool(ImportContext& c) {
 void registerConvImporters() {
   registerImporter("Conv", {1, 11, 22}, importConv);
   registerImporter("ConvTranspose", {1, 11, 22}, importConvTranspose);
+  registerImporter("Col2Im", {18}, importCol2Im);
   registerImporter("BatchNormalization", {6, 7, 9, 14, 15}, importBatchNorm);
   registerImporter("MaxPool", {1, 8, 10, 11, 12, 22}, importMaxPool);
   registerImporter("AveragePool", {1, 7, 10, 11, 19, 22}, importAveragePool);
