@@ -189,6 +189,43 @@ def test_range_count_overflow_named():
     assert not ok and "wide_range" in " ".join(errors) and "2^63" in " ".join(errors), errors
 
 
+@pytest.mark.parametrize(
+    "attrs, wshape, expect",
+    [
+        ({"pads": [2**62, 0, 2**62, 0]}, (2, 3, 3, 3), "are not supported"),
+        ({"kernel_shape": [2**31, 3]}, (2, 3, 3, 3), "W (2, 3, 3, 3)"),
+        ({}, (2, 3), "4-D X, W and offset"),
+        ({"strides": [0, 1]}, (2, 3, 3, 3), "must be at least 1"),
+        ({"dilations": [9, 9]}, (2, 3, 3, 3), "does not fit X"),
+    ],
+)
+def test_deform_conv_geometry_refused_by_name(attrs, wshape, expect):
+    """Absurd pads, kernels, ranks, strides and dilations are refused before any value is made
+    (no overflow, no huge sampling grid)."""
+    model = make_model(
+        [N("DeformConv", ["x", "w", "off"], ["y"], name="dcn", **attrs)],
+        [("x", (1, 3, 8, 8)), ("off", (1, 18, 6, 6))],
+        ["y"],
+        {"w": np.ones(wshape, np.float32)},
+        opset=19,
+    )
+    ok, errors, _ = parse(model)
+    assert not ok and "dcn" in " ".join(errors) and expect in " ".join(errors), errors
+
+
+@pytest.mark.parametrize("block", [[2**40, 2], [0, 2]])
+def test_col2im_block_shape_refused_by_name(block):
+    model = make_model(
+        [N("Col2Im", ["x", "img", "blk"], ["y"], name="c2i")],
+        [("x", (1, 12, 16))],
+        ["y"],
+        {"img": np.array([5, 5], np.int64), "blk": np.array(block, np.int64)},
+        opset=18,
+    )
+    ok, errors, _ = parse(model)
+    assert not ok and "c2i" in " ".join(errors) and "block_shape" in " ".join(errors), errors
+
+
 def test_reshape_volume_overflow_named():
     model = make_model(
         [N("Reshape", ["x", "s"], ["y"], name="huge_reshape")],

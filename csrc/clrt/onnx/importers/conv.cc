@@ -4,6 +4,7 @@
 // rank).
 #include <cmath>
 
+#include "clrt/ir/limits.h"
 #include "clrt/onnx/importer.h"
 
 namespace clrt::onnx {
@@ -221,6 +222,14 @@ void importCol2Im(ImportContext& c) {
   };
   const auto s = list("strides", nsp, 1, 1), d = list("dilations", nsp, 1, 1);
   const auto pads = list("pads", 2 * nsp, 0, 0);
+  constexpr int64_t kMax = int64_t{1} << 20;  // products of these must not overflow
+  for (const auto* v : {&image, &block, &s, &d, &pads})
+    for (int64_t e : *v)
+      if (e > kMax)
+        reject(ErrorKind::kUnsupported,
+               str("image_shape ", dimsToString(image), ", block_shape ", dimsToString(block),
+                   ", strides ", dimsToString(s), ", dilations ", dimsToString(d), ", pads ",
+                   dimsToString(pads), ": values beyond ", kMax, " are not supported"));
   int64_t K = 1, L = 1;
   std::vector<int64_t> blocks(nsp), op(nsp);
   for (size_t i = 0; i < nsp; ++i) {
@@ -239,13 +248,17 @@ void importCol2Im(ImportContext& c) {
            str("input is ", dimsToString(x), "; expected [N, C*", K, ", ", L, "] for block_shape ",
                dimsToString(block), " and image_shape ", dimsToString(image)));
   const int64_t C = x[1] / K;
+  Dims wd = {x[1], 1};
+  wd.insert(wd.end(), block.begin(), block.end());
+  if (ir::hostBytes(wd, DataType::kFLOAT) > ir::hostTensorLimit())
+    reject(ErrorKind::kUnsupported,
+           str("the one-hot kernel ", dimsToString(wd), " exceeds the host memory limit (",
+               ir::hostTensorLimit(), " bytes; CLRT_HOST_MEMORY_LIMIT sets 4x it)"));
   std::vector<int64_t> shape = {0, x[1]};
   shape.insert(shape.end(), blocks.begin(), blocks.end());
   ir::Layer& r = c.addInternal(LayerKind::kRESHAPE, {c.input(0)});
   r.attrs.set("shape", shape);
   const int cols = r.outputs[0];
-  Dims wd = {x[1], 1};
-  wd.insert(wd.end(), block.begin(), block.end());
   HostTensor w = HostTensor::fromFloats(wd, std::vector<float>(static_cast<size_t>(x[1] * K)));
   for (int64_t ch = 0; ch < x[1]; ++ch) w.f32()[ch * K + ch % K] = 1.0f;
   ir::Layer& l = c.add(LayerKind::kDECONVOLUTION, {cols});

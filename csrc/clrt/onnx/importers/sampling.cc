@@ -1,4 +1,5 @@
 // Sampling importers: GridSample (kGRID_SAMPLE), DeformConv (GridSample and MatMul layers).
+#include "clrt/ir/limits.h"
 #include "clrt/onnx/importer.h"
 #include "clrt/onnx/importers/compose.h"
 
@@ -37,6 +38,10 @@ void importGridSample(ImportContext& c) {
   l.attrs.set("align_corners", c.attrFlag("align_corners", 0));
 }
 
+// Kernel sizes, strides, dilations, pads and image sizes above this are refused (their products
+// must not overflow).
+constexpr int64_t kMaxExtent = int64_t{1} << 24;
+
 // DeformConv (2-D) as the ONNX reference computes it: every input channel is sampled bilinearly
 // (zeros outside, the corners' grid as GridSample's align_corners=1) at each kernel tap moved by
 // its offset, scaled by the mask, and the samples are contracted with the weights per group:
@@ -47,9 +52,10 @@ void importDeformConv(ImportContext& c) {
   using namespace compose;
   using L = ir::LayerKind;
   const Dims xd = c.inputDims(0), wd = c.inputDims(1), od = c.inputDims(2);
-  if (xd.size() != 4)
-    reject(ErrorKind::kUnsupported, str("input X has rank ", xd.size(), "; clrt's DeformConv ",
-                                        "takes 4-D inputs (2 spatial dims)"));
+  if (xd.size() != 4 || wd.size() != 4 || od.size() != 4)
+    reject(ErrorKind::kUnsupported,
+           str("X ", dimsToString(xd), ", W ", dimsToString(wd), " and offset ", dimsToString(od),
+               ": clrt's DeformConv takes 4-D X, W and offset (2 spatial dims)"));
   for (size_t i = 1; i < 4; ++i)
     if (xd[i] < 0 || wd[i] < 0 || (i >= 2 && od[i] < 0))
       reject(ErrorKind::kUnsupported,
@@ -69,11 +75,26 @@ void importDeformConv(ImportContext& c) {
         str("X ", dimsToString(xd), ", W ", dimsToString(wd), ", group ", g, ", offset_group ", og,
             ": expected W [M, C/group, kH, kW] with M and C multiples "
             "of group, C of offset_group, and 2 kernel/stride/dilation values, 4 pads"));
+  for (const auto* v : {&ks, &st, &dl, &pd})
+    for (int64_t e : *v)
+      if (e < 0 || e > kMaxExtent || H > kMaxExtent || W > kMaxExtent || C > kMaxExtent ||
+          ks[0] > 4096 || ks[1] > 4096)
+        reject(ErrorKind::kUnsupported,
+               str("X ", dimsToString(xd), ", kernel ", dimsToString(ks), ", strides ",
+                   dimsToString(st), ", dilations ", dimsToString(dl), ", pads ", dimsToString(pd),
+                   ": sizes beyond ", kMaxExtent, " are not supported"));
+  if (st[0] < 1 || st[1] < 1 || dl[0] < 1 || dl[1] < 1 || ks[0] < 1 || ks[1] < 1)
+    reject(ErrorKind::kParse, str("kernel ", dimsToString(ks), ", strides ", dimsToString(st),
+                                  " and dilations ", dimsToString(dl), " must be at least 1"));
   if (H < 2 || W < 2)
     reject(ErrorKind::kUnsupported, str("X ", dimsToString(xd),
                                         ": the ONNX reference divides by H-1 and W-1; clrt's "
                                         "DeformConv takes H and W of at least 2"));
   const int64_t K = ks[0] * ks[1];
+  if (H + pd[0] + pd[2] < (ks[0] - 1) * dl[0] + 1 || W + pd[1] + pd[3] < (ks[1] - 1) * dl[1] + 1)
+    reject(ErrorKind::kParse,
+           str("the dilated kernel ", dimsToString(ks), " (dilations ", dimsToString(dl),
+               ") does not fit X ", dimsToString(xd), " padded by ", dimsToString(pd)));
   const int64_t oH = (H + pd[0] + pd[2] - ((ks[0] - 1) * dl[0] + 1)) / st[0] + 1;
   const int64_t oW = (W + pd[1] + pd[3] - ((ks[1] - 1) * dl[1] + 1)) / st[1] + 1;
   if (od[1] != og * K * 2 || od[2] != oH || od[3] != oW)
@@ -85,6 +106,11 @@ void importDeformConv(ImportContext& c) {
       reject(ErrorKind::kParse,
              str("mask is ", dimsToString(md), "; expected [N, ", og * K, ", ", oH, ", ", oW, "]"));
   }
+  const Dims gridDims = {1, 1, K, oH, oW, 2};
+  if (ir::hostBytes(gridDims, DataType::kFLOAT) > ir::hostTensorLimit())
+    reject(ErrorKind::kUnsupported,
+           str("the sampling grid ", dimsToString(gridDims), " exceeds the host memory limit (",
+               ir::hostTensorLimit(), " bytes; CLRT_HOST_MEMORY_LIMIT sets 4x it)"));
   // Sampling positions (y, x) in pixels, then as GridSample's (x, y) in [-1, 1].
   std::vector<float> base(static_cast<size_t>(K * oH * oW * 2));
   for (int64_t kh = 0; kh < ks[0]; ++kh)
@@ -97,8 +123,7 @@ void importDeformConv(ImportContext& c) {
         }
   const int off = withAttr(c, L::kRESHAPE, c.input(2), "shape", {0, og, K, 2, oH, oW});
   const int offT = withAttr(c, L::kTRANSPOSE, off, "perm", {0, 1, 2, 4, 5, 3});
-  const int pos =
-      binary(c, "SUM", offT, c.constantTensor(HostTensor::fromFloats({1, 1, K, oH, oW, 2}, base)));
+  const int pos = binary(c, "SUM", offT, c.constantTensor(HostTensor::fromFloats(gridDims, base)));
   const int xy = concat(c, {slice(c, pos, 5, 1, 2), slice(c, pos, 5, 0, 1)}, 5);
   const int scaled =
       binary(c, "PROD", xy,
