@@ -27,7 +27,9 @@ def write_functions():
     """Each default-domain schema's static function bodies, with the schema's attribute defaults
     as the function's attribute_proto (field 11), serialized."""
     rows = []
-    for s in sorted(onnx.defs.get_all_schemas_with_history(), key=lambda s: (s.name, s.since_version)):
+    for s in sorted(
+        onnx.defs.get_all_schemas_with_history(), key=lambda s: (s.name, s.since_version)
+    ):
         if s.domain not in ("", "ai.onnx") or not s.has_function:
             continue
         for fv in s.function_opset_versions:
