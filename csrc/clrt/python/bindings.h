@@ -156,6 +156,14 @@ struct ConcatenationLayer : LayerHandle {};
 struct ShuffleLayer : LayerHandle {};
 struct ConstantLayer : LayerHandle {};
 struct ScaleLayer : LayerHandle {};
+struct UnaryLayer : LayerHandle {};
+struct ReduceLayer : LayerHandle {};
+struct SliceLayer : LayerHandle {};
+struct GatherLayer : LayerHandle {};
+struct TopKLayer : LayerHandle {};
+struct SelectLayer : LayerHandle {};
+struct PaddingLayer : LayerHandle {};
+struct ShapeLayer : LayerHandle {};
 
 py::object wrapTensor(const NetPtr& state, int id);  // None for -1 (absent optional input)
 // The Python class of the layer's kind; `subtype` as in LayerHandle.

@@ -141,6 +141,8 @@ py::object addScale(const NetPtr& s, const TensorHandle& input, ScaleMode mode,
 
 }  // namespace
 
+void bindMoreAdders(py::class_<NetworkState, NetPtr>& cls);  // network_add_more.cc
+
 void bindNetworkAdders(py::class_<NetworkState, NetPtr>& cls) {
   cls.def(
          "add_input",
@@ -278,6 +280,7 @@ void bindNetworkAdders(py::class_<NetworkState, NetPtr>& cls) {
             return finish(s, id);
           },
           py::arg("input"), py::arg("to_type"));
+  bindMoreAdders(cls);
 }
 
 }  // namespace clrt::python
