@@ -43,6 +43,7 @@ from ._clrt import ILayer as ILayer
 from ._clrt import ILogger as ILogger
 from ._clrt import IMatrixMultiplyLayer as IMatrixMultiplyLayer
 from ._clrt import INetworkDefinition as INetworkDefinition
+from ._clrt import INonZeroLayer as INonZeroLayer
 from ._clrt import IOptimizationProfile as IOptimizationProfile
 from ._clrt import IPaddingLayer as IPaddingLayer
 from ._clrt import IPoolingLayer as IPoolingLayer

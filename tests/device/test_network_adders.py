@@ -1,6 +1,7 @@
 # INetworkDefinition adders beyond the CNN set (add_unary, add_reduce, add_slice, add_gather(_v2),
-# add_topk, add_select, add_padding_nd, add_shape): small hand-built networks, several ops per
-# engine (PoCL compiles slowly), compared with NumPy; and the errors bad arguments raise.
+# add_topk, add_select, add_padding_nd, add_shape, add_non_zero): small hand-built networks,
+# several ops per engine (PoCL compiles slowly), compared with NumPy; and the errors bad arguments
+# raise.
 import math
 
 import clrt as trt
@@ -174,7 +175,8 @@ def test_reduce_slice_padding_select_shape(builder):
     mark(network, p, "pad")
     expected["pad"] = np.pad(x, ((0, 0), (1, 0), (2, 0)))[:, :, :5]
     p2 = network.add_padding_nd(tx, (1,), (2,))
-    p2.post_padding_nd = (1,)
+    p2.post_padding_nd = (0, 1)  # reported for the two innermost dims
+    assert (p2.pre_padding_nd, p2.post_padding_nd) == ((0, 1), (0, 1))
     mark(network, p2, "pad_last")
     expected["pad_last"] = np.pad(x, ((0, 0), (0, 0), (1, 1)))
     exact |= {"pad", "pad_last"}
@@ -246,12 +248,14 @@ def test_gather_and_topk(builder):
     idx = np.array([[4, 0], [2, 2]], np.int32)
     el = rng.integers(0, 6, (2, 5, 3)).astype(np.int64)
     nd = np.array([[[1, 2], [4, 5]], [[0, 0], [3, 1]]], np.int32)  # [2, 2, 2]: batch + (i, j)
+    m = rng.integers(-1, 2, (3, 4)).astype(np.int32)
 
     network = builder.create_network(EXPLICIT_BATCH)
     tx = network.add_input("x", trt.float32, x.shape)
     ti = network.add_input("idx", trt.int32, idx.shape)
     te = network.add_input("el", trt.int64, el.shape)
     tn = network.add_input("nd", trt.int32, nd.shape)
+    tm = network.add_input("m", trt.int32, m.shape)
     expected = {}
 
     g = network.add_gather(tx, ti, 1)
@@ -285,7 +289,14 @@ def test_gather_and_topk(builder):
     order = np.argsort(x, axis=1, kind="stable")[:, :3, :]
     expected["bottom_values"], expected["bottom_indices"] = np.take_along_axis(x, order, 1), order
 
-    engine, out = build_and_run(builder, network, {"x": x, "idx": idx, "el": el, "nd": nd})
+    nz = network.add_non_zero(tm)
+    assert isinstance(nz, trt.INonZeroLayer) and nz.type == trt.LayerType.NON_ZERO
+    assert tuple(nz.get_output(0).shape) == (2, -1)  # the count is known at run time
+    mark(network, nz, "non_zero")
+    expected["non_zero"] = np.array(np.nonzero(m), np.int64)
+
+    feeds = {"x": x, "idx": idx, "el": el, "nd": nd, "m": m}
+    engine, out = build_and_run(builder, network, feeds)
     # clrt's top-k indices are INT64 (TensorRT's are INT32).
     assert engine.get_tensor_dtype("top_indices") == trt.int64
     for name, ref in expected.items():
@@ -325,7 +336,7 @@ def test_topk_errors(builder):
     assert (t.k, t.axes) == (3, 0b10)
 
 
-def test_select_padding_shape_errors(builder):
+def test_select_padding_shape_non_zero_errors(builder):
     network = builder.create_network(EXPLICIT_BATCH)
     x = network.add_input("x", trt.float32, (2, 3))
     c = network.add_input("c", trt.bool, (2, 3))
@@ -344,3 +355,6 @@ def test_select_padding_shape_errors(builder):
     other = builder.create_network(EXPLICIT_BATCH).add_input("y", trt.float32, (1,))
     with pytest.raises(ValueError, match="add_shape"):
         network.add_shape(other)
+    scalar = network.add_input("s", trt.float32, ())
+    with pytest.raises(ValueError, match="add_non_zero: input 's' is a scalar"):
+        network.add_non_zero(scalar)

@@ -357,6 +357,8 @@ py::object wrapLayer(const NetPtr& s, int id, bool subtype) {
       return py::cast(PaddingLayer{h});
     case K::kSHAPE:
       return py::cast(ShapeLayer{h});
+    case K::kNON_ZERO:
+      return py::cast(NonZeroLayer{h});
     default:
       return py::cast(h);
   }

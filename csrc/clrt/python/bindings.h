@@ -164,6 +164,7 @@ struct TopKLayer : LayerHandle {};
 struct SelectLayer : LayerHandle {};
 struct PaddingLayer : LayerHandle {};
 struct ShapeLayer : LayerHandle {};
+struct NonZeroLayer : LayerHandle {};
 
 py::object wrapTensor(const NetPtr& state, int id);  // None for -1 (absent optional input)
 // The Python class of the layer's kind; `subtype` as in LayerHandle.

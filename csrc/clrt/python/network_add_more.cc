@@ -1,7 +1,7 @@
 // More of TensorRT 10's INetworkDefinition.add_* constructors (unary, reduce, slice, gather,
-// top-k, select, padding, shape) and their typed layer classes, mapped onto the existing ir kinds
-// and attrs (ir/network.h): UNARY, REDUCE, SLICE (ONNX starts/ends/steps), GATHER, TOPK, WHERE,
-// PADDING and SHAPE. What the ir cannot express raises UnsupportedError naming it.
+// top-k, select, padding, shape, non-zero) and their typed layer classes, mapped onto the existing
+// ir kinds and attrs (ir/network.h): UNARY, REDUCE, SLICE (ONNX starts/ends/steps), GATHER, TOPK,
+// WHERE, PADDING, SHAPE and NON_ZERO. What the ir cannot express raises UnsupportedError naming it.
 #include <algorithm>
 #include <limits>
 #include <numeric>
@@ -222,11 +222,15 @@ void editSlice(const SliceLayer& h, const SliceView& v) {
 
 // --- Padding: TensorRT pads the innermost len(pre_padding) dims ---
 
+// The padded dims as TensorRT reports them: the innermost ones from the outermost dim with a
+// nonzero pad, and at least the two innermost (the ir keeps pads of every dim, not how many were
+// given).
 Dims padsPart(const PaddingLayer& h, bool post) {
-  const ir::Layer& l = h.get();
-  const auto pads = l.attrs.ints("pads");
+  const auto pads = h.get().attrs.ints("pads");
   const int64_t r = static_cast<int64_t>(pads.size() / 2);
-  const int64_t n = std::min<int64_t>(l.attrs.i("pad_dims", r), r);
+  int64_t first = 0;
+  while (first < r && pads[first] == 0 && pads[r + first] == 0) ++first;
+  const int64_t n = std::max(std::min<int64_t>(2, r), r - first);
   const size_t from = (post ? r : 0) + (r - n);
   return Dims(pads.begin() + from, pads.begin() + from + n);
 }
@@ -246,7 +250,6 @@ void setPadsAttr(const std::string& what, int64_t rank, const Dims& pre, const D
   l.attrs.set("pads", pads);
   l.attrs.set("mode", "constant");
   l.attrs.set("value", 0.0);
-  l.attrs.set("pad_dims", static_cast<int64_t>(pre.size()));
 }
 
 // --- Gather ---
@@ -507,6 +510,7 @@ void bindClasses(py::module_& m) {
           });
 
   py::class_<ShapeLayer, LayerHandle>(m, "IShapeLayer");
+  py::class_<NonZeroLayer, LayerHandle>(m, "INonZeroLayer");
 }
 
 }  // namespace
@@ -617,7 +621,9 @@ void bindMoreAdders(py::class_<NetworkState, NetPtr>& cls) {
             return finish(s, id);
           },
           py::arg("input"), py::arg("pre_padding"), py::arg("post_padding"),
-          "Zero padding of the innermost len(pre_padding) dims; negative values crop.")
+          "Zero padding of the innermost len(pre_padding) dims; negative values crop. The layer's "
+          "pre/post_padding_nd report the innermost dims from the outermost padded one (at "
+          "least two).")
       .def(
           "add_shape",
           [](const NetPtr& s, const TensorHandle& input) {
@@ -626,7 +632,19 @@ void bindMoreAdders(py::class_<NetworkState, NetPtr>& cls) {
             newLayer(s, K::kSHAPE, "Shape", {x}, &id);
             return finish(s, id);
           },
-          py::arg("input"), "The input's dims as a 1-D INT64 tensor.");
+          py::arg("input"), "The input's dims as a 1-D INT64 tensor.")
+      .def(
+          "add_non_zero",
+          [](const NetPtr& s, const TensorHandle& input) {
+            const int x = tensorIn(s, input, "add_non_zero");
+            CLRT_CHECK(rankOf(s, x) >= 1, kValue, "add_non_zero: input '", s->net->tensors[x].name,
+                       "' is a scalar; NonZero needs rank >= 1");
+            int id;
+            newLayer(s, K::kNON_ZERO, "NonZero", {x}, &id);
+            return finish(s, id);
+          },
+          py::arg("input"),
+          "Indices of the nonzero elements: INT64 [rank, n], n known only at run time.");
 }
 
 }  // namespace clrt::python
