@@ -60,6 +60,7 @@ def test_unary_all_operations(builder):
     halves = np.array([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 0.3, -1.7], np.float32)
     special = np.array([np.inf, -np.inf, np.nan, 0.0, 1.0, -3.0], np.float32)
     flags = rng.integers(0, 2, (5,)).astype(np.bool_)
+    ints = np.array([-7, 0, 3, -1, 12], np.int32)
 
     network = builder.create_network(EXPLICIT_BATCH)
     ins = {
@@ -68,6 +69,7 @@ def test_unary_all_operations(builder):
         "halves": network.add_input("halves", trt.float32, halves.shape),
         "special": network.add_input("special", trt.float32, special.shape),
         "flags": network.add_input("flags", trt.bool, flags.shape),
+        "ints": network.add_input("ints", trt.int32, ints.shape),
     }
     expected = {}
     for src, table in (("small", UNARY_SMALL), ("large", UNARY_LARGE)):
@@ -86,22 +88,28 @@ def test_unary_all_operations(builder):
     mark(network, network.add_unary(ins["flags"], U.NOT), "not")
     expected["not"] = ~flags
     assert len(expected) == len(UNARY_SMALL) + len(UNARY_LARGE) + 4 == 25
+    for op, ref in ((U.ABS, np.abs), (U.NEG, np.negative), (U.SIGN, np.sign)):
+        mark(network, network.add_unary(ins["ints"], op), f"{op.name}_int")
+        expected[f"{op.name}_int"] = ref(ints)
 
     assert network.get_layer(0).type == trt.LayerType.UNARY
     assert network.get_layer(0).op == U.EXP
-    assert network.get_output(network.num_outputs - 1).dtype == trt.bool
+    assert network.get_output(network.num_outputs - 4).dtype == trt.bool
 
     _, out = build_and_run(
         builder,
         network,
-        {"small": small, "large": large, "halves": halves, "special": special, "flags": flags},
+        {
+            "small": small,
+            "large": large,
+            "halves": halves,
+            "special": special,
+            "flags": flags,
+            "ints": ints,
+        },
     )
     for name, ref in expected.items():
-        if (
-            ref.dtype == np.bool_
-            or name in ("round",)
-            or name.startswith(("CEIL", "FLOOR", "SIGN"))
-        ):
+        if ref.dtype != np.float32 or name == "round" or name.startswith(("CEIL", "FLOOR", "SIGN")):
             np.testing.assert_array_equal(out[name], ref, err_msg=name)
         else:
             assert_close(out[name], ref, RTOL, ATOL, name)
@@ -119,6 +127,14 @@ def test_unary_errors(builder):
     assert layer.op == U.LOG
     with pytest.raises(TypeError):
         network.add_unary(y, "EXP")
+    with pytest.raises(ValueError, match="add_unary: UnaryOperation.NOT needs a BOOL input; 'y'"):
+        network.add_unary(y, U.NOT)
+    n = network.add_input("n", trt.int32, (2,))
+    with pytest.raises(ValueError, match="add_unary: UnaryOperation.SQRT needs a FLOAT or HALF"):
+        network.add_unary(n, U.SQRT)
+    assert network.add_unary(n, U.ABS).get_output(0).dtype == trt.int32
+    with pytest.raises(ValueError, match="op: UnaryOperation.ISNAN needs a FLOAT or HALF"):
+        network.add_unary(n, U.NEG).op = U.ISNAN
 
 
 R = trt.ReduceOperation

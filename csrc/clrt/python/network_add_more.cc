@@ -61,6 +61,24 @@ std::string unaryAttr(UnaryOperation op) {
   return kUnaryNames[v];
 }
 
+// The input types clrt's unary kernels take (as TensorRT: NOT on BOOL; ABS, NEG and SIGN also on
+// INT32/INT64; the rest on FLOAT/HALF); ValueError naming the op and the tensor otherwise.
+void checkUnaryInput(const std::string& what, const std::string& op, const ir::Tensor& x) {
+  const DataType t = x.dtype;
+  const bool isFloat = t == DataType::kFLOAT || t == DataType::kHALF;
+  const bool isInt = t == DataType::kINT32 || t == DataType::kINT64;
+  if (op == "NOT") {
+    CLRT_CHECK(t == DataType::kBOOL, kValue, what, ": UnaryOperation.NOT needs a BOOL input; '",
+               x.name, "' is ", dtypeName(t));
+  } else if (op == "ABS" || op == "NEG" || op == "SIGN") {
+    CLRT_CHECK(isFloat || isInt, kValue, what, ": UnaryOperation.", op,
+               " needs a FLOAT, HALF, INT32 or INT64 input; '", x.name, "' is ", dtypeName(t));
+  } else {
+    CLRT_CHECK(isFloat, kValue, what, ": UnaryOperation.", op, " needs a FLOAT or HALF input; '",
+               x.name, "' is ", dtypeName(t));
+  }
+}
+
 UnaryOperation unaryFromAttr(const ir::Layer& l) {
   const std::string s = l.attrs.s("op");
   for (int i = 0; i < kNumUnary; ++i)
@@ -345,6 +363,7 @@ void bindClasses(py::module_& m) {
           "op", [](const UnaryLayer& h) { return unaryFromAttr(h.get()); },
           [](const UnaryLayer& h, UnaryOperation op) {
             const std::string a = unaryAttr(op);
+            checkUnaryInput(layerWhat(h, "op"), a, h.net().tensors[h.get().inputs[0]]);
             edit(h, [&](ir::Layer& l) { l.attrs.set("op", a); });
           });
 
@@ -523,6 +542,7 @@ void bindMoreAdders(py::class_<NetworkState, NetPtr>& cls) {
          [](const NetPtr& s, const TensorHandle& input, UnaryOperation op) {
            const int x = tensorIn(s, input, "add_unary");
            const std::string a = unaryAttr(op);
+           checkUnaryInput("add_unary", a, s->net->tensors[x]);
            int id;
            ir::Layer& l = newLayer(s, K::kUNARY, "Unary", {x}, &id);
            l.attrs.set("op", a);
