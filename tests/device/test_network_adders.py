@@ -7,7 +7,8 @@ import math
 import clrt as trt
 import numpy as np
 import pytest
-from helpers import EXPLICIT_BATCH, assert_close, deserialize
+from helpers import EXPLICIT_BATCH, assert_close, deserialize, make_model, parse_network
+from onnx import helper
 
 # Float outputs: NumPy computes in float64 (or float32); clrt's OpenCL builtins are within a few
 # ulp. Integer, boolean and data-movement outputs are compared exactly.
@@ -374,3 +375,49 @@ def test_select_padding_shape_non_zero_errors(builder):
     scalar = network.add_input("s", trt.float32, ())
     with pytest.raises(ValueError, match="add_non_zero: input 's' is a scalar"):
         network.add_non_zero(scalar)
+
+
+def test_parsed_layers_have_the_typed_classes():
+    """Layers the ONNX parser makes of these kinds come back as the typed classes, and their
+    properties read the parsed attrs in TensorRT's terms."""
+    nodes = [
+        helper.make_node("Sqrt", ["x"], ["sq"]),
+        helper.make_node("ReduceMax", ["x"], ["rm"], axes=[0, 2], keepdims=0),
+        helper.make_node("Slice", ["x", "st", "en", "ax", "sp"], ["sl"]),
+        helper.make_node("Gather", ["x", "gi"], ["ga"], axis=2),
+        helper.make_node("TopK", ["x", "k"], ["tv", "ti"], axis=1, largest=0),
+        helper.make_node("Pad", ["x", "pads"], ["pd"]),
+    ]
+    inits = {
+        "st": np.array([-1, 1], np.int64),
+        "en": np.array([-3, 4], np.int64),
+        "ax": np.array([2, 1], np.int64),
+        "sp": np.array([-1, 2], np.int64),
+        "gi": np.array([0, 3], np.int64),
+        "k": np.array([2], np.int64),
+        "pads": np.array([0, 0, 1, 0, 0, 2], np.int64),
+    }
+    outs = ["sq", "rm", "sl", "ga", "tv", "ti", "pd"]
+    model = make_model(nodes, [("x", [2, 3, 4])], outs, inits)
+    _, network, _parser = parse_network(model)
+    layers = {
+        network.get_layer(i).get_output(0).name: network.get_layer(i)
+        for i in range(network.num_layers)
+    }
+    sq = layers["sq"]
+    assert isinstance(sq, trt.IUnaryLayer) and sq.op == U.SQRT and sq.type == trt.LayerType.UNARY
+    rm = layers["rm"]
+    assert isinstance(rm, trt.IReduceLayer)
+    assert (rm.op, rm.axes, rm.keep_dims) == (R.MAX, 0b101, False)
+    sl = layers["sl"]
+    assert isinstance(sl, trt.ISliceLayer) and sl.type == trt.LayerType.SLICE
+    # x[:, 1:4:2, -1:-3:-1] (axis 1 has 3 elements) -> start (0, 1, 3), shape (2, 1, 2)
+    assert (sl.start, sl.shape, sl.stride) == ((0, 1, 3), (2, 1, 2), (1, 2, -1))
+    ga = layers["ga"]
+    assert isinstance(ga, trt.IGatherLayer) and (ga.axis, ga.mode) == (2, trt.GatherMode.DEFAULT)
+    tk = layers["tv"]
+    assert isinstance(tk, trt.ITopKLayer)
+    assert (tk.op, tk.k, tk.axes) == (trt.TopKOperation.MIN, 2, 0b10)
+    pd = layers["pd"]
+    assert isinstance(pd, trt.IPaddingLayer) and pd.type == trt.LayerType.PADDING
+    assert (pd.pre_padding_nd, pd.post_padding_nd) == ((0, 1), (0, 2))

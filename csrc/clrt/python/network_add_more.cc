@@ -377,8 +377,12 @@ void bindClasses(py::module_& m) {
       .def_property(
           "axes",
           [](const ReduceLayer& h) {
+            const ir::Layer& l = h.get();
+            CLRT_CHECK(l.inputs.size() < 2 || l.inputs[1] < 0, kUnsupported, layerWhat(h, "axes"),
+                       ": the axes are a tensor computed at run time");
             const int64_t r = inputRank(h);
-            auto axes = h.get().attrs.ints("axes");
+            auto axes = l.attrs.ints("axes");
+            if (axes.empty() && l.attrs.i("noop_with_empty_axes", 0)) return int64_t{0};
             if (axes.empty())
               for (int64_t a = 0; a < r; ++a) axes.push_back(a);
             return bitsOf(axes, r);
