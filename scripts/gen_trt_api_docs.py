@@ -123,8 +123,9 @@ REFUSED = {
 
 # What clrt implements in part: the limits, shown beside "yes".
 NOTES = {
-    "INetworkDefinition.add_slice": "SampleMode.STRICT_BOUNDS with static start/shape/stride "
-    "(stride 0 and set_input of inputs 1-5 raise UnsupportedError)",
+    "INetworkDefinition.add_slice": "SampleMode.STRICT_BOUNDS with static start/shape/stride; "
+    "stride 0 as a broadcast of dims of 1 only (an EXPAND after an extra constant layer); "
+    "set_input of inputs 1-5 raises UnsupportedError",
     "INetworkDefinition.add_gather": "GatherMode.DEFAULT needs num_elementwise_dims 0",
     "INetworkDefinition.add_topk": "indices are INT64 (TensorRT's INT32); k static",
     "INetworkDefinition.add_padding_nd": "zero padding; pre/post_padding_nd read back the "

@@ -157,11 +157,13 @@ def test_reduce_slice_padding_select_shape(builder):
     x = rng.uniform(-1, 1, (2, 3, 4)).astype(np.float32)
     cond = rng.integers(0, 2, (2, 3, 4)).astype(np.bool_)
     other = rng.uniform(-1, 1, (3, 4)).astype(np.float32)  # broadcast against x
+    col = rng.uniform(-1, 1, (3, 1)).astype(np.float32)
 
     network = builder.create_network(EXPLICIT_BATCH)
     tx = network.add_input("x", trt.float32, x.shape)
     tc = network.add_input("cond", trt.bool, cond.shape)
     to = network.add_input("other", trt.float32, other.shape)
+    tcol = network.add_input("col", trt.float32, col.shape)
     expected, exact = {}, set()
 
     for i, (op, bits, keep, ref) in enumerate(REDUCE_CASES):
@@ -184,7 +186,12 @@ def test_reduce_slice_padding_select_shape(builder):
     assert tuple(s3.get_output(0).shape) == (1, 3, 3)
     mark(network, s3, "slice_edit")
     expected["slice_edit"] = x[1:2, :, 1:4]
-    exact |= {"slice_fwd", "slice_rev", "slice_edit"}
+    s4 = network.add_slice(tcol, (0, 0), (3, 4), (1, 0))  # torch2trt's expand: a broadcast
+    assert (s4.start, s4.shape, s4.stride) == ((0, 0), (3, 4), (1, 0))
+    assert isinstance(s4, trt.ISliceLayer) and s4.type == trt.LayerType.SLICE
+    mark(network, s4, "slice_broadcast")
+    expected["slice_broadcast"] = np.broadcast_to(col, (3, 4))
+    exact |= {"slice_fwd", "slice_rev", "slice_edit", "slice_broadcast"}
 
     p = network.add_padding_nd(tx, (1, 2), (0, -1))
     assert (p.pre_padding_nd, p.post_padding_nd) == ((1, 2), (0, -1))
@@ -215,7 +222,7 @@ def test_reduce_slice_padding_select_shape(builder):
     expected["shape_plus_one"] = np.array(x.shape, np.int64) + 1
     exact.add("shape_plus_one")
 
-    _, out = build_and_run(builder, network, {"x": x, "cond": cond, "other": other})
+    _, out = build_and_run(builder, network, {"x": x, "cond": cond, "other": other, "col": col})
     for name, ref in expected.items():
         assert out[name].shape == ref.shape, name
         if name in exact:
@@ -247,8 +254,16 @@ def test_slice_errors(builder):
         network.add_slice(x, (0, 1), (2, 3), (1, 1))
     with pytest.raises(ValueError, match="add_slice.*negative"):
         network.add_slice(x, (-1, 0), (1, 1), (1, 1))
-    with pytest.raises(trt.UnsupportedError, match="stride 0"):
-        network.add_slice(x, (0, 0), (2, 3), (0, 1))
+    with pytest.raises(
+        trt.UnsupportedError, match="add_slice: stride 0 is supported as a broadcast"
+    ):
+        network.add_slice(x, (0, 0), (2, 3), (0, 1))  # stride 0 on a dim of 2
+    y = network.add_input("y", trt.float32, (1, 3))
+    with pytest.raises(trt.UnsupportedError, match="axis 1 has start 1, shape 2, stride 1"):
+        network.add_slice(y, (0, 1), (4, 2), (0, 1))
+    b = network.add_slice(y, (0, 0), (4, 3), (0, 1))
+    with pytest.raises(trt.UnsupportedError, match="cannot be edited"):
+        b.start = (0, 0)
     layer = network.add_slice(x, (0, 0), (2, 3), (1, 1))
     with pytest.raises(trt.UnsupportedError, match="STRICT_BOUNDS"):
         layer.mode = trt.SampleMode.WRAP

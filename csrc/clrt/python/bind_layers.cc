@@ -346,6 +346,7 @@ py::object wrapLayer(const NetPtr& s, int id, bool subtype) {
     case K::kREDUCE:
       return py::cast(ReduceLayer{h});
     case K::kSLICE:
+    case K::kEXPAND:  // TensorRT's broadcast is a stride-0 slice (add_slice makes one)
       return py::cast(SliceLayer{h});
     case K::kGATHER:
       return py::cast(GatherLayer{h});

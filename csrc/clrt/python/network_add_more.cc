@@ -200,6 +200,16 @@ struct SliceView {
 // parameters are constants).
 SliceView sliceOf(const LayerHandle& h) {
   const ir::Layer& l = h.get();
+  if (l.kind == K::kEXPAND) {  // a broadcast: stride 0 where a dim of 1 grows
+    const Dims& x = h.net().tensors[l.inputs[0]].dims;
+    const Dims& y = h.net().tensors[l.outputs[0]].dims;
+    CLRT_CHECK(x.size() == y.size(), kUnsupported, "layer '", l.name,
+               "': an expand that adds dims is not a TensorRT slice");
+    SliceView v{Dims(x.size(), 0), y, Dims(x.size(), 1)};
+    for (size_t i = 0; i < x.size(); ++i)
+      if (x[i] == 1 && y[i] != 1) v.stride[i] = 0;
+    return v;
+  }
   for (size_t i = 1; i < l.inputs.size(); ++i)
     CLRT_CHECK(l.inputs[i] < 0, kUnsupported, "layer '", l.name,
                "': its slice parameters are tensors, which ISliceLayer cannot read back");
@@ -227,6 +237,8 @@ SliceView sliceOf(const LayerHandle& h) {
 
 void editSlice(const SliceLayer& h, const SliceView& v) {
   const ir::Layer& l = h.get();
+  CLRT_CHECK(l.kind == K::kSLICE, kUnsupported, "layer '", l.name,
+             "': a broadcasting slice (stride 0) cannot be edited; add a new slice instead");
   const Dims x = h.net().tensors[l.inputs[0]].dims;
   ir::Layer probe;
   setSlice(str("layer '", l.name, "'"), x, v.start, v.shape, v.stride, probe);
@@ -236,6 +248,39 @@ void editSlice(const SliceLayer& h, const SliceView& v) {
     layer.attrs.set("axes", probe.attrs.ints("axes"));
     layer.attrs.set("steps", probe.attrs.ints("steps"));
   });
+}
+
+// A slice with stride 0 (TensorRT's broadcast, as torch2trt's expand makes it): stride 0 on dims
+// of 1 starting at 0, every other dim read whole (start 0, stride 1). An INT64 constant holding
+// the shape and an EXPAND layer; other stride-0 slices raise UnsupportedError.
+py::object addBroadcastSlice(const NetPtr& s, int x, const Dims& start, const Dims& shape,
+                             const Dims& stride) {
+  const Dims xd = s->net->tensors[x].dims;
+  const size_t r = xd.size();
+  CLRT_CHECK(start.size() == r && shape.size() == r && stride.size() == r, kValue,
+             "add_slice: start ", dimsToString(start), ", shape ", dimsToString(shape),
+             " and stride ", dimsToString(stride), " must each have the input's rank ", r,
+             " (input dims ", dimsToString(xd), ")");
+  for (size_t i = 0; i < r; ++i) {
+    const bool broadcast = stride[i] == 0 && xd[i] == 1 && start[i] == 0 && shape[i] >= 0;
+    const bool whole = stride[i] == 1 && start[i] == 0 && xd[i] >= 0 && shape[i] == xd[i];
+    CLRT_CHECK(broadcast || whole, kUnsupported,
+               "add_slice: stride 0 is supported as a "
+               "broadcast only (stride 0 on dims of 1 with start 0, the other dims whole: start 0, "
+               "stride 1, shape = the input dim); axis ",
+               i, " has start ", start[i], ", shape ", shape[i], ", stride ", stride[i],
+               " on input dims ", dimsToString(xd));
+  }
+  std::vector<int64_t> dims(shape.begin(), shape.end());
+  HostTensor v = HostTensor::fromInt64({static_cast<int64_t>(r)}, dims);
+  int cid;
+  ir::Layer& c = newLayer(s, K::kCONSTANT, "Constant", {}, &cid);
+  c.weights["value"] = std::move(v);
+  commitNewLayer(*s->net, cid);
+  const int shapeT = s->net->layers[cid].outputs[0];
+  int id;  // cannot fail: every dim is kept or grows from 1 (checked above)
+  newLayer(s, K::kEXPAND, "Slice", {x, shapeT}, &id);
+  return finish(s, id);
 }
 
 // --- Padding: TensorRT pads the innermost len(pre_padding) dims ---
@@ -573,16 +618,21 @@ void bindMoreAdders(py::class_<NetworkState, NetPtr>& cls) {
           [](const NetPtr& s, const TensorHandle& input, const py::object& start,
              const py::object& shape, const py::object& stride) {
             const int x = tensorIn(s, input, "add_slice");
+            const Dims st = toDims(start, "add_slice start"), sh = toDims(shape, "add_slice shape"),
+                       sd = toDims(stride, "add_slice stride");
+            if (std::count(sd.begin(), sd.end(), 0) > 0) return addBroadcastSlice(s, x, st, sh, sd);
             ir::Layer probe;
-            setSlice("add_slice", s->net->tensors[x].dims, toDims(start, "add_slice start"),
-                     toDims(shape, "add_slice shape"), toDims(stride, "add_slice stride"), probe);
+            setSlice("add_slice", s->net->tensors[x].dims, st, sh, sd, probe);
             int id;
             ir::Layer& l = newLayer(s, K::kSLICE, "Slice", {x}, &id);
             l.attrs = probe.attrs;
             return finish(s, id);
           },
           py::arg("input"), py::arg("start"), py::arg("shape"), py::arg("stride"),
-          "Slice with SampleMode.STRICT_BOUNDS: static start, shape and stride (stride != 0).")
+          "Slice with SampleMode.STRICT_BOUNDS: static start, shape and stride. Stride 0 is taken "
+          "as "
+          "a broadcast only (dims of 1 with start 0 grow, the others are read whole; an EXPAND "
+          "after an INT64 constant, which cannot be edited afterwards).")
       .def(
           "add_gather",
           [](const NetPtr& s, const TensorHandle& input, const TensorHandle& indices,
