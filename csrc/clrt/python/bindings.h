@@ -173,6 +173,13 @@ py::object wrapLayer(const NetPtr& state, int id, bool subtype = false);
 // Checks that a tensor argument belongs to this network (ValueError naming `what` otherwise).
 int tensorIn(const NetPtr& state, const TensorHandle& t, const std::string& what);
 
+// INetworkDefinition.add_* helpers (network_add.cc). A new layer with `nOutputs` outputs, named as
+// TensorRT names unnamed layers: "(Unnamed Layer* 3) [Convolution]"; its id in *id.
+ir::Layer& newLayer(const NetPtr& s, ir::LayerKind kind, const char* cls,
+                    const std::vector<int>& inputs, int* id, int nOutputs = 1);
+// Infers the new layer (removing it again on failure) and returns its typed Python object.
+py::object finish(const NetPtr& s, int id);
+
 // --- Shape upkeep (network_shapes.cc) ----------------------------------------------------------
 
 // Infers the just-added last layer from its inputs; on failure removes it (and its outputs)

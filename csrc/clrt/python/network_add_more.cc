@@ -104,27 +104,12 @@ ReduceOperation reduceFromAttr(const ir::Layer& l) {
        str("layer '", l.name, "': reduce op '", s, "' has no TensorRT ReduceOperation"));
 }
 
-// A new layer named as TensorRT names unnamed layers, with `nOut` outputs.
-ir::Layer& newLayer(const NetPtr& s, K kind, const char* cls, const std::vector<int>& inputs,
-                    int* id, int nOut = 1) {
-  ir::Network& net = *s->net;
-  std::string name = str("(Unnamed Layer* ", net.layers.size(), ") [", cls, "]");
-  if (net.findLayer(name) >= 0) name = net.uniqueLayerName(name);
-  *id = net.addLayer(kind, name, inputs, nOut);
-  return net.layers[*id];
-}
-
-py::object finish(const NetPtr& s, int id) {
-  commitNewLayer(*s->net, id);
-  return wrapLayer(s, id, true);
-}
-
 int64_t rankOf(const NetPtr& s, int t) {
   return static_cast<int64_t>(s->net->tensors[t].dims.size());
 }
 
-// A TensorRT axes bit mask as axis indices; ValueError naming `what` for bits beyond the rank,
-// negative masks, or (unless allowed) no bit at all.
+// A TensorRT axes bit mask as axis indices; ValueError naming `what` for no bit or a negative
+// mask, bits beyond the rank, or (oneBit) more than one bit.
 std::vector<int64_t> axesFromBits(int64_t bits, int64_t rank, const std::string& what,
                                   bool oneBit) {
   CLRT_CHECK(bits > 0, kValue, what, ": axes bit mask must have at least one bit set, got ", bits);
@@ -144,7 +129,7 @@ int64_t bitsOf(const std::vector<int64_t>& axes, int64_t rank) {
   return bits;
 }
 
-const std::string layerWhat(const LayerHandle& h, const char* prop) {
+std::string layerWhat(const LayerHandle& h, const char* prop) {
   return str("layer '", h.get().name, "' ", prop);
 }
 
