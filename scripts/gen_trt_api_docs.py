@@ -127,7 +127,8 @@ NOTES = {
     "stride 0 as a broadcast of dims of 1 only (an EXPAND after an extra constant layer); "
     "set_input of inputs 1-5 raises UnsupportedError",
     "INetworkDefinition.add_gather": "GatherMode.DEFAULT needs num_elementwise_dims 0",
-    "INetworkDefinition.add_topk": "indices are INT64 (TensorRT's INT32); k static",
+    "INetworkDefinition.add_topk": "indices are INT64 (TensorRT's INT32); k as a tensor (set_input(1)) must be "
+    "known on the host",
     "INetworkDefinition.add_padding_nd": "zero padding; pre/post_padding_nd read back the "
     "innermost dims from the outermost padded one (at least two)",
     "SampleMode": "only STRICT_BOUNDS is implemented",

@@ -481,6 +481,7 @@ class ITopKLayer(ILayer):
     op: TopKOperation
     k: int
     axes: int
+    def set_input(self, index: int, tensor: ITensor) -> None: ...
 
 class ISelectLayer(ILayer): ...
 
@@ -489,7 +490,6 @@ class IPaddingLayer(ILayer):
     post_padding_nd: tuple[int, ...]
 
 class IShapeLayer(ILayer): ...
-
 class INonZeroLayer(ILayer): ...
 
 class INetworkDefinition:

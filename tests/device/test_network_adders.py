@@ -321,6 +321,15 @@ def test_gather_and_topk(builder):
     order = np.argsort(x, axis=1, kind="stable")[:, :3, :]
     expected["bottom_values"], expected["bottom_indices"] = np.take_along_axis(x, order, 1), order
 
+    t3 = network.add_topk(tx, K.MIN, 1, 1 << 2)
+    t3.set_input(1, network.add_constant((), np.array(4, np.int32)).get_output(0))  # k tensor
+    assert tuple(t3.get_output(0).shape) == (2, 5, 4)
+    mark(network, t3, "k_tensor_values", 0)
+    mark(network, t3, "k_tensor_indices", 1)
+    order = np.argsort(x, axis=2, kind="stable")[:, :, :4]
+    expected["k_tensor_values"] = np.take_along_axis(x, order, 2)
+    expected["k_tensor_indices"] = order
+
     nz = network.add_non_zero(tm)
     assert isinstance(nz, trt.INonZeroLayer) and nz.type == trt.LayerType.NON_ZERO
     assert tuple(nz.get_output(0).shape) == (2, -1)  # the count is known at run time
@@ -366,6 +375,15 @@ def test_topk_errors(builder):
     with pytest.raises(ValueError, match="k: k = 5 exceeds the reduced axis of size 3"):
         t.k = 5
     assert (t.k, t.axes) == (3, 0b10)
+    f = network.add_input("f", trt.float32, ())
+    with pytest.raises(ValueError, match="set_input: k 'f' must be one INT32 or INT64 value"):
+        t.set_input(1, f)
+    with pytest.raises(ValueError, match="set_input: index 2 is out of range"):
+        t.set_input(2, x)
+    t.set_input(1, network.add_constant((), np.array(2, np.int64)).get_output(0))
+    assert tuple(t.get_output(0).shape) == (2, 2)
+    with pytest.raises(trt.UnsupportedError, match="k is a tensor computed at run time"):
+        _ = t.k
 
 
 def test_select_padding_shape_non_zero_errors(builder):

@@ -540,7 +540,35 @@ void bindClasses(py::module_& m) {
                       h.net().tensors[l.inputs[0]].dims[axes[0]]);
             edit(h, [&](ir::Layer& layer) { layer.attrs.set("axis", axes[0]); });
           },
-          "Bit mask with one bit: the axis.");
+          "Bit mask with one bit: the axis.")
+      .def(
+          "set_input",
+          [](const TopKLayer& h, int64_t i, const TensorHandle& t) {
+            const std::string what = layerWhat(h, "set_input");
+            CLRT_CHECK(i == 0 || i == 1, kValue, what, ": index ", i,
+                       " is out of range (0: the input, 1: k as a tensor)");
+            const int id = tensorIn(h.state, t, what);
+            if (i == 1) {
+              const ir::Tensor& k = h.net().tensors[id];
+              CLRT_CHECK((k.dtype == DataType::kINT32 || k.dtype == DataType::kINT64) &&
+                             (k.dims.empty() || (k.dims.size() == 1 && k.dims[0] == 1)),
+                         kValue, what, ": k '", k.name,
+                         "' must be one INT32 or INT64 value (0-D), got ", dtypeName(k.dtype), " ",
+                         dimsToString(k.dims));
+            }
+            edit(h, [&](ir::Layer& l) {
+              if (i == 0) {
+                l.inputs[0] = id;
+                return;
+              }
+              l.inputs.resize(2);
+              l.inputs[1] = id;
+              l.attrs.erase("k");  // read at run time (a host-known shape value)
+            });
+          },
+          py::arg("index"), py::arg("tensor"),
+          "0 replaces the input; 1 gives k as a tensor (one INT32/INT64 value known on the host, "
+          "e.g. a constant or a shape computation), replacing the k property.");
 
   py::class_<SelectLayer, LayerHandle>(m, "ISelectLayer");
 
