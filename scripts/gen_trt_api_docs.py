@@ -34,9 +34,9 @@ API = {
     "num_inputs num_outputs num_layers name flags get_flag add_convolution_nd add_activation "
     "add_elementwise add_pooling_nd add_matrix_multiply add_softmax add_concatenation "
     "add_shuffle add_constant add_scale add_scale_nd add_identity add_cast add_unary add_reduce "
-    "add_slice add_gather add_shape add_resize add_topk add_padding_nd add_deconvolution_nd "
+    "add_slice add_gather add_gather_v2 add_shape add_resize add_topk add_padding_nd add_deconvolution_nd "
     "add_select add_fill add_quantize add_dequantize add_einsum add_loop add_if_conditional "
-    "add_plugin_v2 add_plugin_v3 add_normalization add_one_hot add_nms add_scatter "
+    "add_plugin_v2 add_plugin_v3 add_normalization add_one_hot add_nms add_non_zero add_scatter "
     "add_grid_sample mark_debug unmark_debug is_debug_tensor mark_output_for_shapes set_weights_name "
     "has_implicit_batch_dimension remove_tensor",
     "ITensor": "name shape dtype dynamic_range set_dynamic_range reset_dynamic_range "
@@ -88,7 +88,7 @@ API = {
     "TensorIOMode TensorFormat TensorLocation SeekPosition CalibrationAlgoType ErrorCode "
     "OnnxParserFlag EngineCapability TacticSource PreviewFeature HardwareCompatibilityLevel "
     "QuantizationFlag UnaryOperation ReduceOperation ResizeMode SampleMode TopKOperation "
-    "FillOperation",
+    "FillOperation GatherMode",
 }
 
 # What clrt refuses on purpose, and why (a member listed here must not exist in clrt).
@@ -121,6 +121,19 @@ REFUSED = {
     "int4": "no INT4 kernels",
 }
 
+# What clrt implements in part: the limits, shown beside "yes".
+NOTES = {
+    "INetworkDefinition.add_slice": "SampleMode.STRICT_BOUNDS with static start/shape/stride; "
+    "stride 0 as a broadcast of dims of 1 only (an EXPAND after an extra constant layer); "
+    "set_input of inputs 1-5 raises UnsupportedError",
+    "INetworkDefinition.add_gather": "GatherMode.DEFAULT needs num_elementwise_dims 0",
+    "INetworkDefinition.add_topk": "indices are INT64 (TensorRT's INT32); k as a tensor (set_input(1)) must be "
+    "known on the host",
+    "INetworkDefinition.add_padding_nd": "zero padding; pre/post_padding_nd read back the "
+    "innermost dims from the outermost padded one (at least two)",
+    "SampleMode": "only STRICT_BOUNDS is implemented",
+}
+
 
 def _owner(name):
     if name in ("", "Classes", "Enums"):
@@ -141,7 +154,8 @@ def rows():
                     raise SystemExit(f"{key} is listed as refused but clrt has it")
                 out.append((owner, member, "refused", REFUSED[key]))
             else:
-                out.append((owner, member, "yes" if have else "not yet", ""))
+                note = NOTES.get(key, "") if have else ""
+                out.append((owner, member, "yes" if have else "not yet", note))
     return out
 
 

@@ -167,6 +167,56 @@ class ScaleMode(_Enum):
     CHANNEL: ClassVar[ScaleMode]
     ELEMENTWISE: ClassVar[ScaleMode]
 
+class UnaryOperation(_Enum):
+    EXP: ClassVar[UnaryOperation]
+    LOG: ClassVar[UnaryOperation]
+    SQRT: ClassVar[UnaryOperation]
+    RECIP: ClassVar[UnaryOperation]
+    ABS: ClassVar[UnaryOperation]
+    NEG: ClassVar[UnaryOperation]
+    SIN: ClassVar[UnaryOperation]
+    COS: ClassVar[UnaryOperation]
+    TAN: ClassVar[UnaryOperation]
+    SINH: ClassVar[UnaryOperation]
+    COSH: ClassVar[UnaryOperation]
+    ASIN: ClassVar[UnaryOperation]
+    ACOS: ClassVar[UnaryOperation]
+    ATAN: ClassVar[UnaryOperation]
+    ASINH: ClassVar[UnaryOperation]
+    ACOSH: ClassVar[UnaryOperation]
+    ATANH: ClassVar[UnaryOperation]
+    CEIL: ClassVar[UnaryOperation]
+    FLOOR: ClassVar[UnaryOperation]
+    ERF: ClassVar[UnaryOperation]
+    NOT: ClassVar[UnaryOperation]
+    SIGN: ClassVar[UnaryOperation]
+    ROUND: ClassVar[UnaryOperation]
+    ISINF: ClassVar[UnaryOperation]
+    ISNAN: ClassVar[UnaryOperation]
+
+class ReduceOperation(_Enum):
+    SUM: ClassVar[ReduceOperation]
+    PROD: ClassVar[ReduceOperation]
+    MAX: ClassVar[ReduceOperation]
+    MIN: ClassVar[ReduceOperation]
+    AVG: ClassVar[ReduceOperation]
+
+class TopKOperation(_Enum):
+    MAX: ClassVar[TopKOperation]
+    MIN: ClassVar[TopKOperation]
+
+class GatherMode(_Enum):
+    DEFAULT: ClassVar[GatherMode]
+    ELEMENT: ClassVar[GatherMode]
+    ND: ClassVar[GatherMode]
+
+class SampleMode(_Enum):
+    STRICT_BOUNDS: ClassVar[SampleMode]
+    WRAP: ClassVar[SampleMode]
+    CLAMP: ClassVar[SampleMode]
+    FILL: ClassVar[SampleMode]
+    REFLECT: ClassVar[SampleMode]
+
 class BuilderFlag(_Enum):
     FP16: ClassVar[BuilderFlag]
     INT8: ClassVar[BuilderFlag]
@@ -407,6 +457,41 @@ class IScaleLayer(ILayer):
     @property
     def power(self) -> npt.NDArray[np.float32]: ...
 
+class IUnaryLayer(ILayer):
+    op: UnaryOperation
+
+class IReduceLayer(ILayer):
+    op: ReduceOperation
+    axes: int
+    keep_dims: bool
+
+class ISliceLayer(ILayer):
+    start: tuple[int, ...]
+    shape: tuple[int, ...]
+    stride: tuple[int, ...]
+    mode: SampleMode
+    def set_input(self, index: int, tensor: ITensor) -> None: ...
+
+class IGatherLayer(ILayer):
+    axis: int
+    mode: GatherMode
+    num_elementwise_dims: int
+
+class ITopKLayer(ILayer):
+    op: TopKOperation
+    k: int
+    axes: int
+    def set_input(self, index: int, tensor: ITensor) -> None: ...
+
+class ISelectLayer(ILayer): ...
+
+class IPaddingLayer(ILayer):
+    pre_padding_nd: tuple[int, ...]
+    post_padding_nd: tuple[int, ...]
+
+class IShapeLayer(ILayer): ...
+class INonZeroLayer(ILayer): ...
+
 class INetworkDefinition:
     name: str
     @property
@@ -470,6 +555,24 @@ class INetworkDefinition:
     ) -> IScaleLayer: ...
     def add_identity(self, input: ITensor) -> ILayer: ...
     def add_cast(self, input: ITensor, to_type: DataType) -> ILayer: ...
+    def add_unary(self, input: ITensor, op: UnaryOperation) -> IUnaryLayer: ...
+    def add_reduce(
+        self, input: ITensor, op: ReduceOperation, axes: int, keep_dims: bool
+    ) -> IReduceLayer: ...
+    def add_slice(
+        self, input: ITensor, start: _Shape, shape: _Shape, stride: _Shape
+    ) -> ISliceLayer: ...
+    def add_gather(self, input: ITensor, indices: ITensor, axis: int) -> IGatherLayer: ...
+    def add_gather_v2(self, input: ITensor, indices: ITensor, mode: GatherMode) -> IGatherLayer: ...
+    def add_topk(self, input: ITensor, op: TopKOperation, k: int, axes: int) -> ITopKLayer: ...
+    def add_select(
+        self, condition: ITensor, then_input: ITensor, else_input: ITensor
+    ) -> ISelectLayer: ...
+    def add_padding_nd(
+        self, input: ITensor, pre_padding: _Shape, post_padding: _Shape
+    ) -> IPaddingLayer: ...
+    def add_shape(self, input: ITensor) -> IShapeLayer: ...
+    def add_non_zero(self, input: ITensor) -> INonZeroLayer: ...
     def __len__(self) -> int: ...
     def __getitem__(self, index: int) -> ILayer: ...
     def __iter__(self) -> Iterator[ILayer]: ...

@@ -11,6 +11,7 @@ namespace clrt::python {
 
 void bindNetworkEnums(py::module_& m);  // network_enums.cc
 void bindWindowLayers(py::module_& m);  // bind_window_layers.cc
+void bindMoreLayers(py::module_& m);    // network_add_more.cc
 
 int64_t inputRank(const LayerHandle& h, size_t i) {
   const ir::Layer& l = h.get();
@@ -340,6 +341,25 @@ py::object wrapLayer(const NetPtr& s, int id, bool subtype) {
       return py::cast(ConstantLayer{h});
     case K::kSCALE:
       return py::cast(ScaleLayer{h});
+    case K::kUNARY:
+      return py::cast(UnaryLayer{h});
+    case K::kREDUCE:
+      return py::cast(ReduceLayer{h});
+    case K::kSLICE:
+    case K::kEXPAND:  // TensorRT's broadcast is a stride-0 slice (add_slice makes one)
+      return py::cast(SliceLayer{h});
+    case K::kGATHER:
+      return py::cast(GatherLayer{h});
+    case K::kTOPK:
+      return py::cast(TopKLayer{h});
+    case K::kWHERE:
+      return py::cast(SelectLayer{h});
+    case K::kPADDING:
+      return py::cast(PaddingLayer{h});
+    case K::kSHAPE:
+      return py::cast(ShapeLayer{h});
+    case K::kNON_ZERO:
+      return py::cast(NonZeroLayer{h});
     default:
       return py::cast(h);
   }
@@ -357,6 +377,7 @@ void bind_layers(py::module_& m) {
   bindShuffle(m);
   bindConstant(m);
   bindScale(m);
+  bindMoreLayers(m);
 }
 
 }  // namespace clrt::python

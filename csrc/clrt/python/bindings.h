@@ -156,6 +156,15 @@ struct ConcatenationLayer : LayerHandle {};
 struct ShuffleLayer : LayerHandle {};
 struct ConstantLayer : LayerHandle {};
 struct ScaleLayer : LayerHandle {};
+struct UnaryLayer : LayerHandle {};
+struct ReduceLayer : LayerHandle {};
+struct SliceLayer : LayerHandle {};
+struct GatherLayer : LayerHandle {};
+struct TopKLayer : LayerHandle {};
+struct SelectLayer : LayerHandle {};
+struct PaddingLayer : LayerHandle {};
+struct ShapeLayer : LayerHandle {};
+struct NonZeroLayer : LayerHandle {};
 
 py::object wrapTensor(const NetPtr& state, int id);  // None for -1 (absent optional input)
 // The Python class of the layer's kind; `subtype` as in LayerHandle.
@@ -163,6 +172,13 @@ py::object wrapLayer(const NetPtr& state, int id, bool subtype = false);
 
 // Checks that a tensor argument belongs to this network (ValueError naming `what` otherwise).
 int tensorIn(const NetPtr& state, const TensorHandle& t, const std::string& what);
+
+// INetworkDefinition.add_* helpers (network_add.cc). A new layer with `nOutputs` outputs, named as
+// TensorRT names unnamed layers: "(Unnamed Layer* 3) [Convolution]"; its id in *id.
+ir::Layer& newLayer(const NetPtr& s, ir::LayerKind kind, const char* cls,
+                    const std::vector<int>& inputs, int* id, int nOutputs = 1);
+// Infers the new layer (removing it again on failure) and returns its typed Python object.
+py::object finish(const NetPtr& s, int id);
 
 // --- Shape upkeep (network_shapes.cc) ----------------------------------------------------------
 

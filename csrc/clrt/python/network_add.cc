@@ -6,25 +6,24 @@
 #include "clrt/python/bindings.h"
 
 namespace clrt::python {
-namespace {
 
 using K = ir::LayerKind;
 
-// A new layer named as TensorRT names unnamed layers: "(Unnamed Layer* 3) [Convolution]".
 ir::Layer& newLayer(const NetPtr& s, K kind, const char* cls, const std::vector<int>& inputs,
-                    int* id) {
+                    int* id, int nOutputs) {
   ir::Network& net = *s->net;
   std::string name = str("(Unnamed Layer* ", net.layers.size(), ") [", cls, "]");
   if (net.findLayer(name) >= 0) name = net.uniqueLayerName(name);
-  *id = net.addLayer(kind, name, inputs, 1);
+  *id = net.addLayer(kind, name, inputs, nOutputs);
   return net.layers[*id];
 }
 
-// Infers the new layer (removing it again on failure) and returns its typed Python object.
 py::object finish(const NetPtr& s, int id) {
   commitNewLayer(*s->net, id);
   return wrapLayer(s, id, true);
 }
+
+namespace {
 
 Dims windowShape(const py::object& v, const char* what) {
   Dims d = toDims(v, what);
@@ -140,6 +139,8 @@ py::object addScale(const NetPtr& s, const TensorHandle& input, ScaleMode mode,
 }
 
 }  // namespace
+
+void bindMoreAdders(py::class_<NetworkState, NetPtr>& cls);  // network_add_more.cc
 
 void bindNetworkAdders(py::class_<NetworkState, NetPtr>& cls) {
   cls.def(
@@ -278,6 +279,7 @@ void bindNetworkAdders(py::class_<NetworkState, NetPtr>& cls) {
             return finish(s, id);
           },
           py::arg("input"), py::arg("to_type"));
+  bindMoreAdders(cls);
 }
 
 }  // namespace clrt::python
