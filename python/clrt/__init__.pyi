@@ -29,6 +29,7 @@ from ._clrt import IConstantLayer as IConstantLayer
 from ._clrt import IConvolutionLayer as IConvolutionLayer
 from ._clrt import ICudaEngine as ICudaEngine
 from ._clrt import IDebugListener as IDebugListener
+from ._clrt import IDeconvolutionLayer as IDeconvolutionLayer
 from ._clrt import IElementWiseLayer as IElementWiseLayer
 from ._clrt import IEngineInspector as IEngineInspector
 from ._clrt import IExecutionContext as IExecutionContext
@@ -44,11 +45,13 @@ from ._clrt import ILogger as ILogger
 from ._clrt import IMatrixMultiplyLayer as IMatrixMultiplyLayer
 from ._clrt import INetworkDefinition as INetworkDefinition
 from ._clrt import INonZeroLayer as INonZeroLayer
+from ._clrt import InterpolationMode as InterpolationMode
 from ._clrt import IOptimizationProfile as IOptimizationProfile
 from ._clrt import IPaddingLayer as IPaddingLayer
 from ._clrt import IPoolingLayer as IPoolingLayer
 from ._clrt import IProgressMonitor as IProgressMonitor
 from ._clrt import IReduceLayer as IReduceLayer
+from ._clrt import IResizeLayer as IResizeLayer
 from ._clrt import IScaleLayer as IScaleLayer
 from ._clrt import ISelectLayer as ISelectLayer
 from ._clrt import IShapeLayer as IShapeLayer
@@ -71,6 +74,8 @@ from ._clrt import ParserError as ParserError
 from ._clrt import PoolingType as PoolingType
 from ._clrt import ProfilingVerbosity as ProfilingVerbosity
 from ._clrt import ReduceOperation as ReduceOperation
+from ._clrt import ResizeCoordinateTransformation as ResizeCoordinateTransformation
+from ._clrt import ResizeRoundMode as ResizeRoundMode
 from ._clrt import SampleMode as SampleMode
 from ._clrt import ScaleMode as ScaleMode
 from ._clrt import SeekPosition as SeekPosition

@@ -162,6 +162,22 @@ class PaddingMode(_Enum):
     SAME_UPPER: ClassVar[PaddingMode]
     SAME_LOWER: ClassVar[PaddingMode]
 
+class InterpolationMode(_Enum):
+    NEAREST: ClassVar[InterpolationMode]
+    LINEAR: ClassVar[InterpolationMode]
+    CUBIC: ClassVar[InterpolationMode]
+
+class ResizeCoordinateTransformation(_Enum):
+    ALIGN_CORNERS: ClassVar[ResizeCoordinateTransformation]
+    ASYMMETRIC: ClassVar[ResizeCoordinateTransformation]
+    HALF_PIXEL: ClassVar[ResizeCoordinateTransformation]
+
+class ResizeRoundMode(_Enum):
+    HALF_UP: ClassVar[ResizeRoundMode]
+    HALF_DOWN: ClassVar[ResizeRoundMode]
+    FLOOR: ClassVar[ResizeRoundMode]
+    CEIL: ClassVar[ResizeRoundMode]
+
 class ScaleMode(_Enum):
     UNIFORM: ClassVar[ScaleMode]
     CHANNEL: ClassVar[ScaleMode]
@@ -380,6 +396,40 @@ class ILayer:
     def reset_output_type(self, index: int) -> None: ...
     def __eq__(self, other: object) -> bool: ...
     def __hash__(self) -> int: ...
+
+class IResizeLayer(ILayer):
+    @property
+    def shape(self) -> tuple[int, ...]: ...
+    @property
+    def scales(self) -> list[float]: ...
+    @property
+    def resize_mode(self) -> InterpolationMode: ...
+    @property
+    def coordinate_transformation(self) -> ResizeCoordinateTransformation: ...
+    @property
+    def nearest_rounding(self) -> ResizeRoundMode: ...
+    @property
+    def cubic_coeff(self) -> float: ...
+    @property
+    def exclude_outside(self) -> bool: ...
+
+class IDeconvolutionLayer(ILayer):
+    stride_nd: tuple[int, ...]
+    padding_nd: tuple[int, ...]
+    pre_padding: tuple[int, ...]
+    post_padding: tuple[int, ...]
+    @property
+    def num_output_maps(self) -> int: ...
+    @property
+    def kernel_size_nd(self) -> tuple[int, ...]: ...
+    @property
+    def dilation_nd(self) -> tuple[int, ...]: ...
+    @property
+    def num_groups(self) -> int: ...
+    @property
+    def kernel(self) -> npt.NDArray[np.float32]: ...
+    @property
+    def bias(self) -> npt.NDArray[np.float32]: ...
 
 class IConvolutionLayer(ILayer):
     num_output_maps: int

@@ -323,6 +323,10 @@ py::object wrapLayer(const NetPtr& s, int id, bool subtype) {
   switch (h.get().kind) {
     case K::kCONVOLUTION:
       return py::cast(ConvolutionLayer{h});
+    case K::kDECONVOLUTION:
+      return py::cast(DeconvolutionLayer{h});
+    case K::kRESIZE:
+      return py::cast(ResizeLayer{h});
     case K::kACTIVATION:
       return py::cast(ActivationLayer{h});
     case K::kELEMENTWISE:

@@ -178,6 +178,122 @@ void bindConvolution(py::module_& m) {
           });
 }
 
+// A deconvolution's kernel [C, K/group, *kernel]: its weights, or attr kernel_shape when W is
+// computed at run time.
+Dims deconvKernelDims(const LayerHandle& h) {
+  const ir::Layer& l = h.get();
+  auto it = l.weights.find("kernel");
+  return it != l.weights.end() ? it->second.dims : l.attrs.ints("kernel_shape");
+}
+
+size_t deconvSpatial(const LayerHandle& h) {
+  return spatial(h, std::max<size_t>(deconvKernelDims(h).size(), 3) - 2);
+}
+
+// TensorRT's IDeconvolutionLayer (ONNX ConvTranspose), for reading what the parser made (tools
+// such as Polygraphy list every layer's properties): strides and paddings can be set as on a
+// convolution; the kernel, groups and output maps are read-only (INetworkDefinition has no
+// add_deconvolution_nd in clrt).
+void bindDeconvolution(py::module_& m) {
+  py::class_<DeconvolutionLayer, LayerHandle> cls(m, "IDeconvolutionLayer");
+  bindWindowProps(cls, deconvSpatial);
+  cls.def_property_readonly("num_output_maps",
+                            [](const DeconvolutionLayer& h) {
+                              const Dims kd = deconvKernelDims(h);
+                              return kd.size() >= 2 ? kd[1] * h.get().attrs.i("group", 1) : 0;
+                            })
+      .def_property_readonly(
+          "kernel_size_nd",
+          [](const DeconvolutionLayer& h) {
+            const Dims kd = deconvKernelDims(h);
+            return toTuple(kd.size() >= 2 ? Dims(kd.begin() + 2, kd.end()) : Dims{});
+          })
+      .def_property_readonly(
+          "dilation_nd",
+          [](const DeconvolutionLayer& h) {
+            return toTuple(spatialAttr(h.get(), "dilations", deconvSpatial(h), 1));
+          })
+      .def_property_readonly(
+          "num_groups", [](const DeconvolutionLayer& h) { return h.get().attrs.i("group", 1); })
+      .def_property_readonly(
+          "kernel", [](const DeconvolutionLayer& h) { return weightArray(h.get(), "kernel"); },
+          "Weights [C, K/groups, *kernel_size] as float32 (a copy; empty when computed).")
+      .def_property_readonly(
+          "bias", [](const DeconvolutionLayer& h) { return weightArray(h.get(), "bias"); });
+}
+
+// TensorRT's resize enums (their values as TensorRT's).
+enum class InterpolationMode : int32_t { kNEAREST = 0, kLINEAR, kCUBIC };
+enum class ResizeCoordinateTransformation : int32_t {
+  kALIGN_CORNERS = 0,
+  kASYMMETRIC,
+  kHALF_PIXEL
+};
+enum class ResizeRoundMode : int32_t { kHALF_UP = 0, kHALF_DOWN, kFLOOR, kCEIL };
+
+// TensorRT's IResizeLayer, read-only (clrt has no add_resize): what the parser made of an ONNX
+// Resize / Upsample, in TensorRT's terms. ONNX coordinate modes TensorRT has no name for read as
+// the nearest one: pytorch_half_pixel, tf_half_pixel_for_nn and half_pixel_symmetric as
+// HALF_PIXEL, tf_crop_and_resize as ALIGN_CORNERS.
+void bindResize(py::module_& m) {
+  py::enum_<InterpolationMode>(m, "InterpolationMode")
+      .value("NEAREST", InterpolationMode::kNEAREST)
+      .value("LINEAR", InterpolationMode::kLINEAR)
+      .value("CUBIC", InterpolationMode::kCUBIC);
+  py::enum_<ResizeCoordinateTransformation>(m, "ResizeCoordinateTransformation")
+      .value("ALIGN_CORNERS", ResizeCoordinateTransformation::kALIGN_CORNERS)
+      .value("ASYMMETRIC", ResizeCoordinateTransformation::kASYMMETRIC)
+      .value("HALF_PIXEL", ResizeCoordinateTransformation::kHALF_PIXEL);
+  py::enum_<ResizeRoundMode>(m, "ResizeRoundMode")
+      .value("HALF_UP", ResizeRoundMode::kHALF_UP)
+      .value("HALF_DOWN", ResizeRoundMode::kHALF_DOWN)
+      .value("FLOOR", ResizeRoundMode::kFLOOR)
+      .value("CEIL", ResizeRoundMode::kCEIL);
+  py::class_<ResizeLayer, LayerHandle>(m, "IResizeLayer")
+      .def_property_readonly(
+          "shape",
+          [](const ResizeLayer& h) {
+            const ir::Layer& l = h.get();
+            return toTuple(l.outputs.empty() ? Dims{} : h.net().tensors[l.outputs[0]].dims);
+          })
+      .def_property_readonly("scales",
+                             [](const ResizeLayer& h) {
+                               py::list out;
+                               for (double v : h.get().attrs.floats("scales")) out.append(v);
+                               return out;
+                             })
+      .def_property_readonly("resize_mode",
+                             [](const ResizeLayer& h) {
+                               const std::string mode = h.get().attrs.s("mode", "NEAREST");
+                               return mode == "LINEAR"  ? InterpolationMode::kLINEAR
+                                      : mode == "CUBIC" ? InterpolationMode::kCUBIC
+                                                        : InterpolationMode::kNEAREST;
+                             })
+      .def_property_readonly("coordinate_transformation",
+                             [](const ResizeLayer& h) {
+                               const std::string c = h.get().attrs.s("coord", "half_pixel");
+                               if (c == "align_corners" || c == "tf_crop_and_resize")
+                                 return ResizeCoordinateTransformation::kALIGN_CORNERS;
+                               if (c == "asymmetric")
+                                 return ResizeCoordinateTransformation::kASYMMETRIC;
+                               return ResizeCoordinateTransformation::kHALF_PIXEL;
+                             })
+      .def_property_readonly("nearest_rounding",
+                             [](const ResizeLayer& h) {
+                               const std::string n =
+                                   h.get().attrs.s("nearest_mode", "round_prefer_floor");
+                               if (n == "round_prefer_ceil") return ResizeRoundMode::kHALF_UP;
+                               if (n == "floor" || n == "simple") return ResizeRoundMode::kFLOOR;
+                               if (n == "ceil") return ResizeRoundMode::kCEIL;
+                               return ResizeRoundMode::kHALF_DOWN;
+                             })
+      .def_property_readonly("cubic_coeff",
+                             [](const ResizeLayer& h) { return h.get().attrs.f("cubic_a", -0.75); })
+      .def_property_readonly("exclude_outside", [](const ResizeLayer& h) {
+        return h.get().attrs.i("exclude_outside", 0) != 0;
+      });
+}
+
 size_t poolSpatial(const LayerHandle& h) {
   return spatial(h, std::max<size_t>(h.get().attrs.ints("window").size(), 1));
 }
@@ -231,6 +347,8 @@ void bindPooling(py::module_& m) {
 
 void bindWindowLayers(py::module_& m) {
   bindConvolution(m);
+  bindDeconvolution(m);
+  bindResize(m);
   bindPooling(m);
 }
 

@@ -147,6 +147,8 @@ struct LayerHandle {
 
 // One C++ type per typed Python layer class (IConvolutionLayer, ...).
 struct ConvolutionLayer : LayerHandle {};
+struct DeconvolutionLayer : LayerHandle {};
+struct ResizeLayer : LayerHandle {};
 struct ActivationLayer : LayerHandle {};
 struct ElementWiseLayer : LayerHandle {};
 struct PoolingLayer : LayerHandle {};
