@@ -53,18 +53,19 @@ std::string nodeOverload(const Node& n) {
   return o;
 }
 
+std::string fromHex(const char* hex) {
+  auto nibble = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
+  std::string out;
+  for (; hex[0] && hex[1]; hex += 2)
+    out.push_back(static_cast<char>(nibble(hex[0]) * 16 + nibble(hex[1])));
+  return out;
+}
+
 struct Fn {
   const Function* f = nullptr;
   std::map<std::string, ::onnx::AttributeProto> defaults;  // by attribute name
 };
 using Key = std::tuple<std::string, std::string, std::string>;  // domain, name, overload
-
-void forEachSubgraph(Node& n, const std::function<void(Graph&)>& f) {
-  for (auto& a : *n.mutable_attribute()) {
-    if (a.has_g()) f(*a.mutable_g());
-    for (auto& g : *a.mutable_graphs()) f(g);
-  }
-}
 
 // Every value name defined in g and its nested graphs (node outputs, graph inputs, initializers).
 void definedNames(const Graph& g, std::set<std::string>& out) {
@@ -165,7 +166,7 @@ class Inliner {
         best = &sf;
     if (!since || !best) return nullptr;
     auto f = std::make_unique<Function>();
-    if (!f->ParseFromString(best->body)) return nullptr;
+    if (!f->ParseFromString(fromHex(best->hex))) return nullptr;
     Fn fn = describe(*f);
     schemaBodies_[op] = std::move(f);
     return &(schemaFns_[op] = fn);
@@ -211,29 +212,26 @@ class Inliner {
       if (i < n.output_size() && !n.output(i).empty()) to[f.output(i)] = n.output(i);
     std::map<std::string, const ::onnx::AttributeProto*> given;
     for (const auto& a : n.attribute()) given[a.name()] = &a;
-    rewrite(body, to, given, fn, prefix);
+    renameValues(body, to);
+    bindNodes(body, given, fn, prefix);
     return body;
   }
 
-  void rewrite(Graph& g, const std::map<std::string, std::string>& to,
-               const std::map<std::string, const ::onnx::AttributeProto*>& given, const Fn& fn,
-               const std::string& prefix) {
-    auto fix = [&](std::string* s) {
-      auto it = to.find(*s);
-      if (it != to.end()) *s = it->second;
-    };
+  // Names the body's nodes after the call and resolves their attribute references (the
+  // call's attribute, else the function's default, else none: the node's own default applies),
+  // in nested graphs too. The values are renamed by renameValues.
+  void bindNodes(Graph& g, const std::map<std::string, const ::onnx::AttributeProto*>& given,
+                 const Fn& fn, const std::string& prefix) {
     int i = 0;
     for (auto& n : *g.mutable_node()) {
-      for (auto& v : *n.mutable_input()) fix(&v);
-      for (auto& v : *n.mutable_output()) fix(&v);
       n.set_name(prefix + "/" + (n.name().empty() ? str(n.op_type(), "_", i) : n.name()));
       ++i;
       google::protobuf::RepeatedPtrField<::onnx::AttributeProto> attrs;
       for (auto& a : *n.mutable_attribute()) {
         if (a.ref_attr_name().empty()) {
-          if (a.has_g()) rewrite(*a.mutable_g(), to, given, fn, prefix);
-          for (auto& sg : *a.mutable_graphs()) rewrite(sg, to, given, fn, prefix);
-          *attrs.Add() = a;
+          if (a.has_g()) bindNodes(*a.mutable_g(), given, fn, prefix);
+          for (auto& sg : *a.mutable_graphs()) bindNodes(sg, given, fn, prefix);
+          *attrs.Add() = std::move(a);
           continue;
         }
         const ::onnx::AttributeProto* src = nullptr;
@@ -241,16 +239,13 @@ class Inliner {
         if (!src)
           if (auto it = fn.defaults.find(a.ref_attr_name()); it != fn.defaults.end())
             src = &it->second;
-        if (!src) continue;  // neither given nor defaulted: the node's own default applies
+        if (!src) continue;
         ::onnx::AttributeProto r = *src;
         r.set_name(a.name());
         *attrs.Add() = std::move(r);
       }
       n.mutable_attribute()->Swap(&attrs);
     }
-    for (auto& v : *g.mutable_input()) fix(v.mutable_name());
-    for (auto& v : *g.mutable_output()) fix(v.mutable_name());
-    for (auto& t : *g.mutable_initializer()) fix(t.mutable_name());
   }
 };
 

@@ -195,14 +195,20 @@ using Importer = std::function<void(ImportContext&)>;
 // the old meaning.
 const std::map<std::string, std::vector<int>>& schemaVersions();  // schemas.cc (generated)
 int maxKnownOpset();  // the newest opset the schema table knows
+// Calls f on each graph attribute of n (If branches, Loop and Scan bodies) (subgraph.cc).
+void forEachSubgraph(::onnx::NodeProto& n, const std::function<void(::onnx::GraphProto&)>& f);
+// Renames the values of g (node inputs and outputs, graph inputs, outputs and initializers, and
+// the same in nested graphs) by `to` (subgraph.cc).
+void renameValues(::onnx::GraphProto& g, const std::map<std::string, std::string>& to);
+
 // A function body ONNX defines for an operator (schema_functions.cc, generated): `since` is the
-// schema's since-version, `opset` the ai.onnx opset the body is written for, `body` a serialized
-// FunctionProto.
+// schema's since-version, `opset` the ai.onnx opset the body is written for, `hex` a serialized
+// FunctionProto in hex digits.
 struct SchemaFunction {
   const char* op;
   int since;
   int opset;
-  std::string body;
+  const char* hex;
 };
 const std::vector<SchemaFunction>& schemaFunctions();
 // The since-version of `op`'s schema at `opset`; 0 when the op is not defined there (unknown, or

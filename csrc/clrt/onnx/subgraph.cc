@@ -12,13 +12,6 @@ namespace {
 using Graph = ::onnx::GraphProto;
 using AP = ::onnx::AttributeProto;
 
-void forEachSubgraph(::onnx::NodeProto& n, const std::function<void(Graph&)>& f) {
-  for (auto& a : *n.mutable_attribute()) {
-    if (a.has_g()) f(*a.mutable_g());
-    for (auto& g : *a.mutable_graphs()) f(g);
-  }
-}
-
 // Every read of a value in g and the graphs nested in it, and g's outputs.
 void forEachRead(const Graph& g, const std::function<void(const std::string&)>& f) {
   for (const auto& n : g.node()) {
@@ -32,8 +25,17 @@ void forEachRead(const Graph& g, const std::function<void(const std::string&)>& 
   for (const auto& o : g.output()) f(o.name());
 }
 
+}  // namespace
+
+void forEachSubgraph(::onnx::NodeProto& n, const std::function<void(Graph&)>& f) {
+  for (auto& a : *n.mutable_attribute()) {
+    if (a.has_g()) f(*a.mutable_g());
+    for (auto& g : *a.mutable_graphs()) f(g);
+  }
+}
+
 // Renames the values of g (and its reads in nested graphs) by `to`.
-void rename(Graph& g, const std::map<std::string, std::string>& to) {
+void renameValues(Graph& g, const std::map<std::string, std::string>& to) {
   auto fix = [&](std::string* s) {
     auto it = to.find(*s);
     if (it != to.end()) *s = it->second;
@@ -41,14 +43,12 @@ void rename(Graph& g, const std::map<std::string, std::string>& to) {
   for (auto& n : *g.mutable_node()) {
     for (auto& i : *n.mutable_input()) fix(&i);
     for (auto& o : *n.mutable_output()) fix(&o);
-    forEachSubgraph(n, [&](Graph& sg) { rename(sg, to); });
+    forEachSubgraph(n, [&](Graph& sg) { renameValues(sg, to); });
   }
   for (auto& v : *g.mutable_input()) fix(v.mutable_name());
   for (auto& v : *g.mutable_output()) fix(v.mutable_name());
   for (auto& t : *g.mutable_initializer()) fix(t.mutable_name());
 }
-
-}  // namespace
 
 void ImportContext::markSubgraphReads(const ::onnx::NodeProto& node) {
   for (const auto& a : node.attribute()) {
@@ -81,7 +81,7 @@ std::vector<ImportContext::Value> ImportContext::importSubgraph(const Graph& gra
   for (const auto& t : g.initializer()) local(t.name());
   for (const auto& n : g.node())
     for (const auto& o : n.output()) local(o);
-  rename(g, to);
+  renameValues(g, to);
   forEachRead(g, [&](const std::string& s) { markConsumed(s); });
   for (int k = 0; k < g.input_size(); ++k) {
     const std::string& name = g.input(k).name();

@@ -116,6 +116,18 @@ void importConv(ImportContext& c) {
 // negative: output_shape larger than the full result extends it with bias-only positions.
 // W and B may be computed tensors (read by the kernel from device memory); W's dims must then be
 // static, recorded as kernel_shape.
+// A window attribute of n values (default `def` each), each at least `min`, for nsp spatial dims.
+std::vector<int64_t> windowList(const ImportContext& c, const char* name, size_t n, size_t nsp,
+                                int64_t def, int64_t min) {
+  auto v = c.attrInts(name, std::vector<int64_t>(n, def));
+  if (v.size() != n)
+    reject(ErrorKind::kParse, str("attribute '", name, "' has ", v.size(), " values; expected ", n,
+                                  " for ", nsp, " spatial dims"));
+  for (int64_t e : v)
+    if (e < min) reject(ErrorKind::kParse, str("attribute '", name, "' has value ", e));
+  return v;
+}
+
 void importConvTranspose(ImportContext& c) {
   const HostTensor* wc = c.constant(1);
   const Dims wd = wc ? wc->dims : c.inputDims(1);
@@ -141,18 +153,10 @@ void importConvTranspose(ImportContext& c) {
   if (group < 1 || wd[0] % group != 0)
     reject(ErrorKind::kParse,
            str("group ", group, " does not divide the ", wd[0], " input channels"));
-  auto list = [&](const char* name, size_t n, int64_t def, int64_t min) {
-    auto v = c.attrInts(name, std::vector<int64_t>(n, def));
-    if (v.size() != n)
-      reject(ErrorKind::kParse, str("attribute '", name, "' has ", v.size(), " values; expected ",
-                                    n, " for ", nsp, " spatial dims"));
-    for (int64_t e : v)
-      if (e < min) reject(ErrorKind::kParse, str("attribute '", name, "' has value ", e));
-    return v;
-  };
-  const auto s = list("strides", nsp, 1, 1), d = list("dilations", nsp, 1, 1);
-  const auto op = list("output_padding", nsp, 0, 0);
-  std::vector<int64_t> pads = list("pads", 2 * nsp, 0, 0);
+  const auto s = windowList(c, "strides", nsp, nsp, 1, 1),
+             d = windowList(c, "dilations", nsp, nsp, 1, 1);
+  const auto op = windowList(c, "output_padding", nsp, nsp, 0, 0);
+  std::vector<int64_t> pads = windowList(c, "pads", 2 * nsp, nsp, 0, 0);
   const std::string autoPad = c.attrString("auto_pad", "NOTSET");
   if (autoPad != "NOTSET" && autoPad != "SAME_UPPER" && autoPad != "SAME_LOWER" &&
       autoPad != "VALID")
@@ -211,17 +215,9 @@ void importCol2Im(ImportContext& c) {
     reject(ErrorKind::kUnsupported,
            str("input ", dimsToString(x), ", image_shape ", dimsToString(image), ", block_shape ",
                dimsToString(block), ": clrt's Col2Im takes a 3-D input and 1 to 3 spatial dims"));
-  auto list = [&](const char* name, size_t n, int64_t def, int64_t min) {
-    auto v = c.attrInts(name, std::vector<int64_t>(n, def));
-    if (v.size() != n)
-      reject(ErrorKind::kParse, str("attribute '", name, "' has ", v.size(), " values; expected ",
-                                    n, " for ", nsp, " spatial dims"));
-    for (int64_t e : v)
-      if (e < min) reject(ErrorKind::kParse, str("attribute '", name, "' has value ", e));
-    return v;
-  };
-  const auto s = list("strides", nsp, 1, 1), d = list("dilations", nsp, 1, 1);
-  const auto pads = list("pads", 2 * nsp, 0, 0);
+  const auto s = windowList(c, "strides", nsp, nsp, 1, 1),
+             d = windowList(c, "dilations", nsp, nsp, 1, 1);
+  const auto pads = windowList(c, "pads", 2 * nsp, nsp, 0, 0);
   constexpr int64_t kMax = int64_t{1} << 20;  // products of these must not overflow
   for (const auto* v : {&image, &block, &s, &d, &pads})
     for (int64_t e : *v)
