@@ -1,6 +1,7 @@
 # INT8 calibrator API: the IInt8*Calibrator classes, the builder's adapter over them (through the
 # _calib_source_smoke hook), calibrated builds, and the two tutorial examples.
 import importlib.util
+import inspect
 import sys
 
 import clrt as trt
@@ -125,6 +126,17 @@ def test_base_init_required():
             super().__init__()
 
     assert smoke(Child(), ["x"], [(1,)])["batch_size"] == 1
+
+    # The check wraps the user's __init__ without hiding it: name, docstring and signature stay.
+    class Documented(trt.IInt8EntropyCalibrator2):
+        def __init__(self, data, *, cache=None):
+            """Calibrates on data."""
+            super().__init__()
+
+    init = Documented.__init__
+    assert (init.__name__, init.__doc__) == ("__init__", "Calibrates on data.")
+    assert str(inspect.signature(init)) == "(self, data, *, cache=None)"
+    Documented([1], cache=None)
 
     # An instance with no C++ object behind it (made with __new__) is refused when used.
     with pytest.raises(ValueError, match="Forgot.__init__ did not call the base class __init__"):

@@ -1,5 +1,7 @@
 // TensorRT's INT8 calibrator classes for Python subclasses: CalibrationAlgoType, IInt8Calibrator
 // and its Entropy2/Entropy/MinMax/Legacy variants, with trampolines to the Python overrides.
+#include <pybind11/eval.h>
+
 #include <optional>
 #include <type_traits>
 
@@ -120,19 +122,38 @@ void checkNoClassKeywords(const py::handle& cls, const py::kwargs& kw) {
 
 // pybind11 reports a subclass __init__ that skipped the base __init__ as
 // "IInt8EntropyCalibrator2.__init__() must be called when overriding __init__", naming the base.
-// Wrapping each subclass's own __init__ names the user's class and the fix instead.
+// Wrapping each subclass's own __init__ names the user's class and the fix instead. The wrapper is
+// a Python function (functools.wraps keeps the user's name, docstring and signature): a
+// cpp_function named __init__ would be taken by pybind11 for an old-style placement-new
+// constructor, which debug builds of pybind11 >= 3 warn about (an error under pytest's -W error).
+py::object checkedInitFactory() {
+  // Built once and kept for the life of the process (no destructor runs after finalization).
+  static const py::object* factory = [] {
+    py::dict scope;
+    py::exec(R"(
+import functools
+def make(own, check):
+    @functools.wraps(own)
+    def __init__(self, *args, **kwargs):
+        own(self, *args, **kwargs)
+        check(self)
+    return __init__
+)",
+             scope);
+    return new py::object(scope["make"]);
+  }();
+  return *factory;
+}
+
 void wrapSubclassInit(const py::handle& cls, const py::kwargs& kw) {
   checkNoClassKeywords(cls, kw);
   py::object own = cls.attr("__dict__").attr("get")("__init__");
   if (own.is_none()) return;  // inherits an __init__ that is already checked (or the base's)
   const std::string message = missingBaseInitMessage(cls);
-  py::object wrapped = py::cpp_function(
-      [own, message](py::handle self, const py::args& args, const py::kwargs& kwargs) {
-        own(self, *args, **kwargs);
-        if (!calibratorInitialized(self)) throw py::type_error(message);
-      },
-      py::name("__init__"), py::is_method(cls));
-  py::setattr(cls, "__init__", wrapped);
+  py::cpp_function check([message](py::handle self) {
+    if (!calibratorInitialized(self)) throw py::type_error(message);
+  });
+  py::setattr(cls, "__init__", checkedInitFactory()(own, check));
 }
 
 void bindAlgoType(py::module_& m) {
