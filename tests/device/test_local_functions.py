@@ -132,3 +132,56 @@ def test_operator_defined_by_an_onnx_function_body(size, align):
     ref = ort_run(model, feeds)
     assert got["grid"].shape == (2, *size[2:], r)
     assert_close(got["grid"], ref["grid"], 1e-5, 1e-5, "grid")
+
+
+@pytest.mark.parametrize("periodic", [0, 1])
+def test_window_functions_by_their_onnx_bodies(periodic):
+    """BlackmanWindow, HammingWindow and HannWindow (no importer: their ONNX bodies), a size of 7
+    as a constant, periodic and symmetric, against onnxruntime and NumPy's definitions (N = size
+    when periodic, size - 1 when symmetric), |err| <= 1e-5 + 1e-5 |ref|."""
+    ops = ["BlackmanWindow", "HammingWindow", "HannWindow"]
+    graph = oh.make_graph(
+        [N(op, ["size"], [op], periodic=periodic) for op in ops],
+        "windows",
+        [oh.make_tensor_value_info("x", TensorProto.FLOAT, [7])],
+        [oh.make_tensor_value_info(op, TensorProto.FLOAT, None) for op in ops]
+        + [oh.make_tensor_value_info("x_out", TensorProto.FLOAT, None)],
+        [oh.make_tensor("size", TensorProto.INT64, [], [7])],
+    )
+    graph.node.append(N("Identity", ["x"], ["x_out"]))
+    model = oh.make_model(graph, opset_imports=[oh.make_opsetid("", 17)])
+    feeds = {"x": rand([7], seed=3)}
+    got = build_engine(model).create_execution_context().infer(feeds)
+    ref = ort_run(model, feeds)
+    t = 2 * np.pi * np.arange(7) / (7 if periodic else 6)
+    numpy_ref = {
+        "BlackmanWindow": 0.42 - 0.5 * np.cos(t) + 0.08 * np.cos(2 * t),
+        "HammingWindow": 25 / 46 - 21 / 46 * np.cos(t),
+        "HannWindow": 0.5 - 0.5 * np.cos(t),
+    }
+    for op in ops:
+        assert_close(got[op], ref[op], 1e-5, 1e-5, op)
+        assert_close(got[op], numpy_ref[op].astype(np.float32), 1e-5, 1e-5, op + " by NumPy")
+
+
+def test_swiglu_by_its_onnx_body():
+    """SwiGLU (opset 28, which onnxruntime does not run yet): Y = A * sigmoid(alpha * A) * B,
+    against NumPy, |err| <= 1e-5 + 1e-5 |ref|."""
+    graph = oh.make_graph(
+        [N("SwiGLU", ["a", "b"], ["y"], alpha=1.5)],
+        "swiglu",
+        [oh.make_tensor_value_info(n, TensorProto.FLOAT, [2, 3, 8]) for n in "ab"],
+        [oh.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+    )
+    model = oh.make_model(graph, opset_imports=[oh.make_opsetid("", 28)])
+    feeds = {"a": rand([2, 3, 8], seed=4, low=-4.0, high=4.0), "b": rand([2, 3, 8], seed=5)}
+    got = build_engine(model).create_execution_context().infer(feeds)["y"]
+    a = feeds["a"].astype(np.float64)
+    want = a / (1 + np.exp(-1.5 * a)) * feeds["b"]
+    assert_close(got, want.astype(np.float32), 1e-5, 1e-5, "y")
+
+
+def covered_ops():
+    """The operators expanded from their ONNX function bodies that this module tests (for
+    tests/device/test_ops.py's coverage check)."""
+    return {"AffineGrid", "BlackmanWindow", "HammingWindow", "HannWindow", "SwiGLU"}

@@ -4,7 +4,7 @@
 import clrt as trt
 import numpy as np
 import pytest
-from helpers import LOGGER, assert_close, deserialize, make_model, ort_run, parse_network, rand
+from helpers import assert_close, deserialize, make_model, ort_run, parse_network, rand
 from onnx import helper
 
 RTOL, ATOL = 1e-4, 1e-5  # FP32 against onnxruntime
@@ -247,16 +247,77 @@ def test_matmul_integer_with_row_zero_points():
     np.testing.assert_array_equal(got, a @ (feeds["b"].astype(np.int32) - feeds["zb"]))
 
 
-def test_matmul_integer_refuses_a_long_k():
+@pytest.mark.parametrize("axis", [None, 1])
+def test_dequantize_linear_with_scale_fed_at_run_time(axis):
+    """Per tensor (scalar scale and zero point) and per axis (one per channel) against
+    onnxruntime, exactly: (x - zp) * scale rounds once, in FLOAT, as onnxruntime does."""
+    n = 1 if axis is None else 3
+    shape = [] if axis is None else [3]
+    attrs = {} if axis is None else {"axis": axis}
     model = make_model(
-        [helper.make_node("MatMulInteger", ["a", "b"], ["y"])],
-        [("a", [2, 300], np.uint8), ("b", [300, 2], np.uint8)],
-        [("y", None, np.int32)],
-        opset=10,
+        [helper.make_node("DequantizeLinear", ["x", "s", "z"], ["y"], **attrs)],
+        [("x", [2, 3, 4], np.uint8), ("s", shape), ("z", shape, np.uint8)],
+        [("y",)],
+        opset=13,
     )
-    parser = trt.OnnxParser(trt.Builder(LOGGER).create_network(0), LOGGER)
-    assert not parser.parse(model.SerializeToString())
-    assert "exact only for a static K <= 258" in str(parser.get_error(0))
+    rng = np.random.default_rng(31)
+    context = build(model).create_execution_context()
+    for trial in range(2):
+        feeds = {
+            "x": rng.integers(0, 256, (2, 3, 4)).astype(np.uint8),
+            "s": rng.uniform(0.001, 0.1, shape).astype(np.float32).reshape(shape),
+            "z": rng.integers(0, 256, shape).astype(np.uint8).reshape(shape),
+        }
+        got = context.infer(feeds)["y"]
+        want = ort_run(model, feeds)["y"]
+        np.testing.assert_array_equal(got, want, err_msg=f"trial {trial}, {n} scale(s)")
+
+
+def test_pad_with_constant_value_fed_at_run_time():
+    """constant_value a graph input, with pads a constant and with pads fed at run time; x holds
+    inf and NaN, which must stay where they are (a mask selects, no arithmetic)."""
+    for pads_input in (False, True):
+        inputs = [("x", [2, 3]), ("v", [])]
+        inits = {}
+        if pads_input:
+            inputs.append(("p", [4], np.int64))
+        else:
+            inits["p"] = np.array([0, 1, 2, 0], np.int64)
+        model = make_model(
+            [helper.make_node("Pad", ["x", "p", "v"], ["y"], mode="constant")],
+            inputs,
+            [("y",)],
+            initializers=inits,
+            opset=13,
+        )
+        x = rand((2, 3), seed=32)
+        x[0, 1], x[1, 2] = np.inf, np.nan
+        feeds = {"x": x, "v": np.array(-2.5, np.float32)}
+        shapes = None
+        if pads_input:
+            feeds["p"] = np.array([0, 1, 2, 0], np.int64)
+            shapes = {"p": ([0, 0, 0, 0], [0, 1, 2, 0], [2, 2, 2, 2])}
+        got = build(model, shapes).create_execution_context().infer(feeds)["y"]
+        np.testing.assert_array_equal(got, ort_run(model, feeds)["y"])
+
+
+def test_one_hot_with_depth_fed_at_run_time():
+    """depth a graph input: the output's size along the axis follows its value per run, within
+    the profile; indices out of range (and below -depth) set no position. Exact."""
+    model = make_model(
+        [helper.make_node("OneHot", ["i", "d", "v"], ["y"], axis=0)],
+        [("i", [2, 3], np.int64), ("d", [], np.int64), ("v", [2])],
+        [("y",)],
+        opset=11,
+    )
+    context = build(model, {"d": (1, 3, 6)}).create_execution_context()
+    values = np.array([-0.5, 2.0], np.float32)
+    indices = np.array([[0, -1, 2], [5, -6, 3]], np.int64)
+    for depth in (3, 5):
+        feeds = {"i": indices, "d": np.array(depth, np.int64), "v": values}
+        got = context.infer(feeds)["y"]
+        assert got.shape == (depth, 2, 3)
+        np.testing.assert_array_equal(got, ort_run(model, feeds)["y"])
 
 
 def test_quantize_linear_with_scale_fed_at_run_time():

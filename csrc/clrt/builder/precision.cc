@@ -138,7 +138,7 @@ void choosePrecisions(State& st) {
     st.isPrec[li] = true;
 
     std::vector<DataType> allowed{DataType::kFLOAT};
-    if (fp16) {
+    if (fp16 && !l.exact_float) {
       if (!fp16Ok)
         logf(st.env.logger, Severity::kWARNING, "layer '", l.name,
              "' stays FP32: its values exceed FP16's range (65504) on the build-time data");
@@ -149,8 +149,8 @@ void choosePrecisions(State& st) {
         allowed.push_back(DataType::kHALF);
     }
     fp16Ok = fp16Ok && !lossy;
-    if (int8 && rangesOk) allowed.push_back(DataType::kINT8);
-    if (int8 && !rangesOk)
+    if (int8 && rangesOk && !l.exact_float) allowed.push_back(DataType::kINT8);
+    if (int8 && !rangesOk && !l.exact_float)
       logf(st.env.logger, Severity::kINFO, "layer '", l.name,
            "' has no INT8 range for an input; it runs in higher precision");
     if (l.precision) {

@@ -238,6 +238,9 @@ struct Layer {
   // Precision controls (TensorRT semantics; builder/precision.cc obeys or prefers them).
   std::optional<DataType> precision;
   std::vector<std::optional<DataType>> output_types;
+  // Set by importers for layers that compute integers in FLOAT (MatMulInteger, ConvInteger): FP32
+  // only, whatever the flags; not a user constraint (no precision warning, not shown).
+  bool exact_float = false;
   bool dead = false;  // removed by a pass; compact() drops it
 };
 

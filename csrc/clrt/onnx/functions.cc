@@ -9,6 +9,7 @@
 
 #include <google/protobuf/unknown_field_set.h>
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <memory>
@@ -256,6 +257,39 @@ int inlineFunctions(::onnx::ModelProto& model, int opset, std::vector<std::strin
   in.expand(*model.mutable_graph(), 0);
   errors = std::move(in.errors);
   return in.inlined;
+}
+
+const std::vector<std::string>& functionBodyOps() {
+  static const std::vector<std::string> ops = [] {
+    // op -> the default-domain operators of its bodies (every version, nested graphs included).
+    std::map<std::string, std::set<std::string>> uses;
+    for (const SchemaFunction& sf : schemaFunctions()) {
+      if (!importedVersions(sf.op).empty()) continue;
+      Function f;
+      if (!f.ParseFromString(fromHex(sf.hex))) continue;
+      std::set<std::string>& u = uses[sf.op];
+      std::function<void(const Node&)> visit = [&](const Node& n) {
+        if (domainOf(n.domain()).empty()) u.insert(n.op_type());
+        Node copy = n;
+        forEachSubgraph(copy, [&](Graph& g) {
+          for (const Node& m : g.node()) visit(m);
+        });
+      };
+      for (const Node& n : f.node()) visit(n);
+    }
+    // Listed once every operator of its bodies is imported or listed (bodies may call bodies).
+    std::set<std::string> listed;
+    for (bool grew = true; grew;) {
+      grew = false;
+      for (const auto& [op, u] : uses)
+        if (!listed.count(op) && std::all_of(u.begin(), u.end(), [&](const std::string& b) {
+              return !importedVersions(b).empty() || listed.count(b);
+            }))
+          grew = listed.insert(op).second;
+    }
+    return std::vector<std::string>(listed.begin(), listed.end());
+  }();
+  return ops;
 }
 
 }  // namespace clrt::onnx

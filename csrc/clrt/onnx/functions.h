@@ -17,4 +17,8 @@ namespace clrt::onnx {
 // than 64, more than 2^18 nodes in all).
 int inlineFunctions(::onnx::ModelProto& model, int opset, std::vector<std::string>& errors);
 
+// The operators with no importer that are expanded into ONNX's function body, where every
+// operator of the body is imported (or itself expanded). Call after the importers are registered.
+const std::vector<std::string>& functionBodyOps();
+
 }  // namespace clrt::onnx

@@ -154,12 +154,15 @@ std::vector<std::string> OnnxParser::supportedOps() {
   ensureRegistered();
   std::vector<std::string> ops;
   for (const auto& [op, v] : importerTable()) ops.push_back(op);
+  for (const std::string& op : functionBodyOps()) ops.push_back(op);  // no importer: disjoint
+  std::sort(ops.begin(), ops.end());
   return ops;
 }
 
 bool OnnxParser::supportsOperator(const std::string& op) {
   ensureRegistered();
-  return importerTable().count(op) != 0;
+  const auto& body = functionBodyOps();
+  return importerTable().count(op) != 0 || std::count(body.begin(), body.end(), op) != 0;
 }
 
 bool OnnxParser::parseFromFile(const std::string& path) {

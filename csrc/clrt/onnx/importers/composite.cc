@@ -1,8 +1,10 @@
 // Importers that compose existing layers: LpNormalization, InstanceNormalization,
 // GroupNormalization, MeanVarianceNormalization (reductions and broadcast arithmetic), LRN (an
 // average pool across channels), SpaceToDepth and DepthToSpace (reshape, transpose, reshape),
-// EyeLike (a constant), Tile (reshape, expand, reshape) and CenterCropPad (pad, slice).
+// EyeLike (a constant), Tile (reshape, expand, reshape), CenterCropPad (pad, slice) and OneHot
+// (a comparison with a range).
 #include "clrt/onnx/importer.h"
+#include "clrt/onnx/importers/compose.h"
 
 namespace clrt::onnx {
 namespace {
@@ -10,11 +12,7 @@ namespace {
 using ir::LayerKind;
 
 // Tensor ids only: a layer reference dies with the next layer added.
-int binary(ImportContext& c, const char* op, int a, int b) {
-  ir::Layer& l = c.addInternal(LayerKind::kELEMENTWISE, {a, b});
-  l.attrs.set("op", op);
-  return l.outputs[0];
-}
+using compose::binary;
 
 int reduce(ImportContext& c, const char* op, int x, const std::vector<int64_t>& axes) {
   ir::Layer& l = c.addInternal(LayerKind::kREDUCE, {x});
@@ -267,6 +265,49 @@ void importTile(ImportContext& c) {
       .attrs.set("allowzero", int64_t{1});
 }
 
+// OneHot: values[1] where an index (a negative one counts from the end: + depth) equals the
+// position along the new axis, values[0] elsewhere: EQUAL of the indices, unsqueezed at `axis`,
+// against Range(depth) laid along it, then WHERE. Indices out of range match no position. A depth
+// computed at run time decides the output's size along `axis`, as a shape value does.
+void importOneHot(ImportContext& c) {
+  const Dims id = c.inputDims(0), dd = c.inputDims(1), vd = c.inputDims(2);
+  const int64_t rank = static_cast<int64_t>(id.size()) + 1;
+  const int64_t axis = normalizeAxis(c.attrInt("axis", -1), rank, "attribute 'axis'");
+  if (dd.size() > 1 || (dd.size() == 1 && dd[0] != 1))
+    reject(ErrorKind::kParse, str("depth must hold one value, got dims ", dimsToString(dd)));
+  if (vd.size() != 1 || (vd[0] >= 0 && vd[0] != 2))
+    reject(ErrorKind::kParse,
+           str("values must be [off_value, on_value], got dims ", dimsToString(vd)));
+  if (const HostTensor* d = c.constant(1))
+    if (d->castTo(DataType::kINT64).asInt64().at(0) < 1)
+      reject(ErrorKind::kParse, str("depth is ", d->castTo(DataType::kINT64).asInt64().at(0),
+                                    "; expected at least 1"));
+  auto int64Of = [&](int t) {
+    return c.net().tensors[t].dtype == DataType::kINT64 ? t : c.castTensor(t, DataType::kINT64);
+  };
+  const int idx = int64Of(c.input(0));
+  int depth = int64Of(c.input(1));
+  if (dd.size() == 1) {  // [1] -> a scalar
+    ir::Layer& g = c.addInternal(LayerKind::kGATHER, {depth, compose::int64Scalar(c, 0)});
+    g.attrs.set("axis", int64_t{0});
+    depth = g.outputs[0];
+  }
+  const int zero = compose::int64Scalar(c, 0);
+  ir::Layer& w = c.addInternal(LayerKind::kWHERE,
+                               {binary(c, "LESS", idx, zero), binary(c, "SUM", idx, depth), idx});
+  const int wrapped = w.outputs[0];
+  const int positions =
+      c.addInternal(LayerKind::kRANGE, {zero, depth, compose::int64Scalar(c, 1)}).outputs[0];
+  std::vector<int64_t> along(static_cast<size_t>(rank), 1);
+  along[axis] = -1;
+  const int laid = compose::withAttr(c, LayerKind::kRESHAPE, positions, "shape", along);
+  const int u = compose::withAttr(c, LayerKind::kUNSQUEEZE, wrapped, "axes", {axis});
+  const int hit = binary(c, "EQUAL", u, laid);
+  const int values = c.input(2);
+  c.add(LayerKind::kWHERE,
+        {hit, compose::slice(c, values, 0, 1, 2), compose::slice(c, values, 0, 0, 1)});
+}
+
 // CenterCropPad as ONNX defines it: pad each listed axis evenly up to `shape` (the odd element
 // at the end), then crop evenly down to it (the odd element at the end). The amounts are shape
 // math on the host, from `shape` (a shape input when computed) and the input dims.
@@ -324,6 +365,7 @@ void registerCompositeImporters() {
   registerImporter("EyeLike", {9, 22}, importEyeLike);
   registerImporter("Tile", {6, 13}, importTile);
   registerImporter("CenterCropPad", {18}, importCenterCropPad);
+  registerImporter("OneHot", {9, 11, 28}, importOneHot);  // 11: negative indices; 28: dtypes
 }
 
 }  // namespace clrt::onnx

@@ -1,11 +1,14 @@
-// Convolution-family importers: Conv, ConvTranspose, BatchNormalization (folded to kSCALE),
-// MaxPool, AveragePool, LpPool, GlobalAveragePool, GlobalMaxPool, MaxUnpool. 1-D windows become
-// the 2-D form with H = 1; 3-D ones keep three entries per attribute (ConvTranspose keeps its own
-// rank).
+// Convolution-family importers: Conv, ConvInteger, ConvTranspose, BatchNormalization (folded to
+// kSCALE), MaxPool, AveragePool, LpPool, GlobalAveragePool, GlobalMaxPool, MaxUnpool. 1-D windows
+// become the 2-D form with H = 1; 3-D ones keep three entries per attribute (ConvTranspose keeps
+// its own rank).
+#include <algorithm>
 #include <cmath>
 
 #include "clrt/ir/limits.h"
 #include "clrt/onnx/importer.h"
+#include "clrt/onnx/importers/compose.h"
+#include "clrt/onnx/importers/integer_product.h"
 
 namespace clrt::onnx {
 namespace {
@@ -52,6 +55,15 @@ void windowAttrs(ImportContext& c, ir::Attrs& a, size_t nsp) {
   a.set("auto_pad", autoPad);
 }
 
+// A 1-D window back from the 2-D form windowAttrs gives (a run-time W keeps its native rank).
+void nativeRank1d(ir::Attrs& a) {
+  const auto s = a.ints("strides"), d = a.ints("dilations");
+  const auto p = a.ints("pads");
+  a.set("strides", std::vector<int64_t>{s[1]});
+  a.set("dilations", std::vector<int64_t>{d[1]});
+  a.set("pads", std::vector<int64_t>{p[1], p[3]});
+}
+
 // Conv whose W (and B) are computed at run time: layer inputs 2 and 3 (input 1 is the residual
 // slot), read from device memory per run by the direct window tactic, which keeps the native
 // rank: kernel_shape = W's dims and, for 1-D, one-entry strides/dilations and {begin, end} pads.
@@ -79,13 +91,7 @@ void runtimeConv(ImportContext& c) {
   l.attrs.set("group", group);
   l.attrs.set("kernel_shape", wd);
   windowAttrs(c, l.attrs, nsp);
-  if (nsp == 1) {  // back from the 2-D form windowAttrs gives
-    const auto s = l.attrs.ints("strides"), d = l.attrs.ints("dilations");
-    const auto p = l.attrs.ints("pads");
-    l.attrs.set("strides", std::vector<int64_t>{s[1]});
-    l.attrs.set("dilations", std::vector<int64_t>{d[1]});
-    l.attrs.set("pads", std::vector<int64_t>{p[1], p[3]});
-  }
+  if (nsp == 1) nativeRank1d(l.attrs);
 }
 
 void importConv(ImportContext& c) {
@@ -109,6 +115,51 @@ void importConv(ImportContext& c) {
   l.weights["kernel"] = std::move(w);
   if (c.hasInput(2))
     l.weights["bias"] = c.requireConstant(2, "Conv bias B").castTo(DataType::kFLOAT);
+}
+
+// ConvInteger: conv(x - x_zero_point, w - w_zero_point) as INT32, exact (integer_product.h);
+// w_zero_point may hold one value per output channel. Each digit product is an internal
+// convolution with the node's window attributes: a constant W as its weights, else read at run
+// time as runtimeConv's.
+void importConvInteger(ImportContext& c) {
+  const Dims wd = c.inputDims(1);
+  if (wd.size() < 3 || !isStatic(wd))
+    reject(ErrorKind::kUnsupported, str("ConvInteger weight w ", dimsToString(wd),
+                                        " must have static dims [M, C/group, "
+                                        "...kernel]"));
+  const size_t nsp = wd.size() - 2;
+  checkSpatialRank(nsp, "convolution");
+  const auto ks = c.attrInts("kernel_shape");
+  if (!ks.empty() && ks != Dims(wd.begin() + 2, wd.end()))
+    reject(ErrorKind::kParse,
+           str("kernel_shape ", dimsToString(ks), " does not match w ", dimsToString(wd)));
+  const int64_t group = c.attrInt("group", 1);
+  if (group < 1 || wd[0] % group != 0)
+    reject(ErrorKind::kParse,
+           str("group ", group, " does not divide the ", wd[0], " output channels"));
+  Dims zpShape(wd.size(), 1);
+  zpShape[0] = -1;
+  const IntegerOperand x = centredOperand(c, 0, 2), w = centredOperand(c, 1, 3, zpShape);
+  int64_t K = wd[1];
+  for (size_t i = 2; i < wd.size(); ++i) K *= wd[i];
+  exactIntegerProduct(c, x, w, K, "ConvInteger",
+                      [&](const IntegerOperand& xd, const IntegerOperand& wdig) {
+                        const int xt = xd.host ? c.constantTensor(*xd.host) : xd.tensor;
+                        ir::Layer* l;
+                        if (wdig.host) {
+                          HostTensor k = *wdig.host;
+                          if (nsp == 1) k.dims.insert(k.dims.begin() + 2, 1);
+                          l = &c.addInternal(LayerKind::kCONVOLUTION, {xt});
+                          l->weights["kernel"] = std::move(k);
+                        } else {
+                          l = &c.addInternal(LayerKind::kCONVOLUTION, {xt, -1, wdig.tensor});
+                          l->attrs.set("kernel_shape", wd);
+                        }
+                        l->attrs.set("group", group);
+                        windowAttrs(c, l->attrs, nsp);
+                        if (!wdig.host && nsp == 1) nativeRank1d(l->attrs);
+                        return l->outputs[0];
+                      });
 }
 
 // ConvTranspose: output_shape and auto_pad are resolved into explicit pads here (they need the
@@ -347,15 +398,96 @@ ir::Layer& pool(ImportContext& c, const char* type, int x = -1) {
   return l;
 }
 
+// MaxPool's Indices output: the flat index into X (storage_order 1: with the spatial dims taken
+// column-major) of each window's first maximum, as onnxruntime reports it. Each window's taps are
+// gathered from X's flattened image by a constant table of positions (a tap in the padding reads
+// the window's first tap inside the image instead: it cannot be the first maximum then), their
+// ARGMAX picks the tap, and a second table maps the tap to its position. Needs X's dims static.
+void maxPoolIndices(ImportContext& c, int y) {
+  const Dims xd = c.inputDims(0);
+  const size_t nsp = xd.size() < 3 ? 0 : xd.size() - 2;
+  if ((nsp != 1 && nsp != 2) || !isStatic(xd))
+    reject(ErrorKind::kUnsupported,
+           str("the Indices output of MaxPool needs X with static dims and 1 or 2 spatial dims, "
+               "got ",
+               dimsToString(xd)),
+           "export MaxPool without return_indices, or with static input dims");
+  const ir::Attrs& a = c.net().layers[c.net().tensors[y].producer].attrs;
+  const auto win = a.ints("window"), st = a.ints("strides"), dl = a.ints("dilations");
+  auto pads = a.ints("pads");  // the 2-D form: {top, left, bottom, right}
+  const std::string autoPad = a.s("auto_pad", "NOTSET");
+  const Dims yd = c.tensorDims(y);
+  const int64_t N = xd[0], C = xd[1], H = nsp == 2 ? xd[2] : 1, W = xd.back();
+  const int64_t oh = nsp == 2 ? yd[2] : 1, ow = yd.back(), K = win[0] * win[1], P = oh * ow;
+  if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {  // the begins the shape rule takes
+    const int64_t in[2] = {H, W}, out[2] = {oh, ow};
+    for (int d = 0; d < 2; ++d) {
+      const int64_t total =
+          std::max<int64_t>(0, (out[d] - 1) * st[d] + (win[d] - 1) * dl[d] + 1 - in[d]);
+      pads[d] = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2;
+    }
+  } else if (autoPad == "VALID") {
+    pads[0] = pads[1] = 0;
+  }
+  if (K * P > (int64_t{1} << 26))
+    reject(ErrorKind::kUnsupported, str("the Indices output of MaxPool over ", K * P,
+                                        " window taps: clrt gathers them, up to 2^26"));
+  const int64_t storageOrder = c.attrFlag("storage_order", 0);
+  std::vector<int64_t> src(static_cast<size_t>(K * P)), where(src.size());
+  for (int64_t oy = 0; oy < oh; ++oy)
+    for (int64_t ox = 0; ox < ow; ++ox) {
+      const int64_t p = oy * ow + ox;
+      int64_t first = -1, firstAt = 0;
+      for (int64_t k = 0; k < K; ++k) {
+        const int64_t h = oy * st[0] - pads[0] + (k / win[1]) * dl[0];
+        const int64_t w = ox * st[1] - pads[1] + (k % win[1]) * dl[1];
+        const bool inside = h >= 0 && h < H && w >= 0 && w < W;
+        if (inside && first < 0) first = h * W + w, firstAt = storageOrder ? w * H + h : first;
+        src[k * P + p] = inside ? h * W + w : -1;
+        where[k * P + p] = storageOrder ? w * H + h : h * W + w;
+      }
+      if (first < 0)
+        reject(ErrorKind::kUnsupported, str("MaxPool window ", p, " lies wholly in the padding"));
+      for (int64_t k = 0; k < K; ++k)
+        if (src[k * P + p] < 0) src[k * P + p] = first, where[k * P + p] = firstAt;
+    }
+  using namespace compose;
+  const int flat = withAttr(c, LayerKind::kRESHAPE, c.input(0), "shape", {N, C, H * W});
+  ir::Layer& g = c.addInternal(LayerKind::kGATHER,
+                               {flat, c.constantTensor(HostTensor::fromInt64({K * P}, src))});
+  g.attrs.set("axis", int64_t{2});
+  const int taps = withAttr(c, LayerKind::kRESHAPE, g.outputs[0], "shape", {N, C, K, P});
+  ir::Layer& am = c.addInternal(LayerKind::kREDUCE, {taps});
+  am.attrs.set("op", "ARGMAX");
+  am.attrs.set("axes", std::vector<int64_t>{2});
+  am.attrs.set("keepdims", int64_t{0});
+  am.attrs.set("select_last_index", int64_t{0});
+  std::vector<int64_t> ps(static_cast<size_t>(P)), base(static_cast<size_t>(N * C));
+  for (int64_t p = 0; p < P; ++p) ps[p] = p;
+  for (int64_t i = 0; i < N * C; ++i) base[i] = i * H * W;
+  const int cell = binary(c, "SUM", binary(c, "PROD", am.outputs[0], int64Scalar(c, P)),
+                          c.constantTensor(HostTensor::fromInt64({P}, ps)));
+  ir::Layer& pos = c.addInternal(LayerKind::kGATHER,
+                                 {c.constantTensor(HostTensor::fromInt64({K * P}, where)), cell});
+  pos.attrs.set("axis", int64_t{0});
+  const int idx =
+      binary(c, "SUM", pos.outputs[0], c.constantTensor(HostTensor::fromInt64({N, C, 1}, base)));
+  c.addMapped(LayerKind::kRESHAPE, {idx}, {1}).attrs.set("shape", std::vector<int64_t>(yd));
+}
+
 void importMaxPool(ImportContext& c) {
-  if (c.hasOutput(1))
-    reject(ErrorKind::kUnsupported, "the Indices output of MaxPool is not supported",
-           "export MaxPool without return_indices");
   const DataType t = c.logicalDtype(0);
   if (t != DataType::kINT8 && t != DataType::kUINT8 && t != DataType::kINT16 &&
-      t != DataType::kUINT16)
-    return void(pool(c, "MAX"));
+      t != DataType::kUINT16) {
+    const int y = pool(c, "MAX").outputs[0];
+    if (c.hasOutput(1)) maxPoolIndices(c, y);
+    return;
+  }
   // Narrow integers are exact in FLOAT, which the pooling kernels run.
+  if (c.hasOutput(1))
+    reject(ErrorKind::kUnsupported,
+           str("the Indices output of MaxPool over ", dtypeName(t), " is not supported"),
+           "export MaxPool without return_indices");
   const int x = c.input(0);
   const DataType wide = c.net().tensors[x].dtype;
   const int y = pool(c, "MAX", c.castTensor(x, DataType::kFLOAT)).outputs[0];
@@ -428,6 +560,7 @@ void registerConvImporters() {
   registerImporter("Conv", {1, 11, 22}, importConv);
   registerImporter("ConvTranspose", {1, 11, 22}, importConvTranspose);
   registerImporter("Col2Im", {18}, importCol2Im);
+  registerImporter("ConvInteger", {10}, importConvInteger);
   registerImporter("BatchNormalization", {6, 7, 9, 14, 15}, importBatchNorm);
   registerImporter("MaxPool", {1, 8, 10, 11, 12, 22}, importMaxPool);
   registerImporter("AveragePool", {1, 7, 10, 11, 19, 22}, importAveragePool);

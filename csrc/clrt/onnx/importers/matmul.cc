@@ -1,11 +1,12 @@
 // Matrix-multiply importers: Gemm (alpha/beta/transposes, C as bias or a separate sum), MatMul
-// and MatMulInteger (in FLOAT where that is exact),
+// and MatMulInteger (exact, by integer_product.h),
 // Einsum (one or two operands, lowered onto transposes, reshapes, diagonal gathers, sums and
 // one batched MATRIX_MULTIPLY) and Det (up to 3 x 3, gathers and products).
 #include <algorithm>
 #include <map>
 
 #include "clrt/onnx/importer.h"
+#include "clrt/onnx/importers/integer_product.h"
 
 namespace clrt::onnx {
 namespace {
@@ -85,33 +86,22 @@ void importMatMul(ImportContext& c) {
   c.add(LayerKind::kMATRIX_MULTIPLY, {c.input(0), c.input(1)});
 }
 
-// MatMulInteger: (A - a_zero_point) @ (B - b_zero_point) as INT32, computed in FLOAT: exact
-// while every partial sum stays below 2^24, i.e. K * 255 * 255 for 8-bit operands (K <= 258).
+// MatMulInteger: (A - a_zero_point) @ (B - b_zero_point) as INT32, exact (integer_product.h).
+// a_zero_point may hold one value per row of A, b_zero_point one per column of B.
 void importMatMulInteger(ImportContext& c) {
   const Dims ad = c.inputDims(0);
   const int64_t K = ad.empty() ? -1 : ad.back();
-  if (K < 0 || K > 258)
-    reject(ErrorKind::kUnsupported,
-           str("MatMulInteger over K = ", K,
-               " (A's last dim): clrt computes it in FLOAT, exact only for a static K <= 258"),
-           "split the product along K or compute it with QLinearMatMul");
-  auto centred = [&](int i, int zp) {
-    const int v = c.castTensor(c.input(i), DataType::kFLOAT);
-    if (!c.hasInput(zp)) return v;
-    int z = c.castTensor(c.input(zp), DataType::kFLOAT);
-    const Dims zd = c.inputDims(zp);
-    if (i == 0 && zd.size() == 1 && zd[0] != 1) {  // one zero point per row of A
-      ir::Layer& r = c.addInternal(LayerKind::kRESHAPE, {z});
-      r.attrs.set("shape", std::vector<int64_t>{-1, 1});
-      z = r.outputs[0];
-    }
-    ir::Layer& l = c.addInternal(LayerKind::kELEMENTWISE, {v, z});
-    l.attrs.set("op", "SUB");
-    return l.outputs[0];
-  };
-  const int a = centred(0, 2), b = centred(1, 3);
-  const int y = c.addInternal(LayerKind::kMATRIX_MULTIPLY, {a, b}).outputs[0];
-  c.add(LayerKind::kCAST, {y}).attrs.set("to", static_cast<int64_t>(DataType::kINT32));
+  const IntegerOperand a = centredOperand(c, 0, 2, {-1, 1}), b = centredOperand(c, 1, 3);
+  exactIntegerProduct(
+      c, a, b, K, "MatMulInteger", [&](const IntegerOperand& x, const IntegerOperand& y) {
+        const int xt = x.host ? c.constantTensor(*x.host) : x.tensor;
+        if (y.host) {
+          ir::Layer& l = c.addInternal(LayerKind::kMATRIX_MULTIPLY, {xt});
+          l.weights["kernel"] = *y.host;
+          return l.outputs[0];
+        }
+        return c.addInternal(LayerKind::kMATRIX_MULTIPLY, {xt, y.tensor}).outputs[0];
+      });
 }
 
 // ---- Einsum ----

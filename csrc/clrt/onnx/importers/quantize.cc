@@ -4,7 +4,10 @@
 // arithmetic layers around a MATRIX_MULTIPLY.
 #include "clrt/ir/quantize.h"
 
+#include <algorithm>
+
 #include "clrt/onnx/importer.h"
+#include "clrt/onnx/importers/compose.h"
 
 namespace clrt::onnx {
 namespace {
@@ -141,6 +144,48 @@ void importQuantize(ImportContext& c) {
   addLayer(c, LayerKind::kQUANTIZE, p).attrs.set("to", static_cast<int64_t>(qtype));
 }
 
+// DequantizeLinear whose scale or zero point is computed at run time: (x - zero_point) * scale
+// as FLOAT arithmetic (exact for 8- and 16-bit integers), per tensor, or per axis with a 1-D scale
+// laid along `axis`. The output takes the scale's type (FLOAT16 scales: FLOAT16).
+void runtimeDequantize(ImportContext& c, DataType xt) {
+  if (xt != DataType::kINT8 && xt != DataType::kUINT8 && xt != DataType::kINT16 &&
+      xt != DataType::kUINT16 && xt != DataType::kINT32)
+    reject(ErrorKind::kUnsupported,
+           str("input x is ", dtypeName(xt),
+               "; DequantizeLinear of INT8, UINT8, INT16, UINT16 or INT32 is supported"));
+  const Dims xd = c.inputDims(0), sd = c.inputDims(1);
+  const int64_t rank = static_cast<int64_t>(xd.size());
+  const bool perAxis = sd.size() == 1 && sd[0] != 1;
+  if (sd.size() > 1)
+    reject(ErrorKind::kUnsupported,
+           str("x_scale (input 1, '", c.node().input(1), "') has dims ", dimsToString(sd),
+               "; a scale computed at run time must be one value or one per channel of `axis`"),
+           kScaleHint);
+  std::vector<int64_t> along(static_cast<size_t>(std::max<int64_t>(rank, 1)), 1);
+  if (perAxis) {
+    const int64_t axis = normalizeAxis(c.attrInt("axis", 1), rank, "attribute 'axis'");
+    if (xd[axis] >= 0 && sd[0] >= 0 && xd[axis] != sd[0])
+      reject(ErrorKind::kParse,
+             str("x_scale has ", sd[0], " values for axis ", axis, " of length ", xd[axis]));
+    along[axis] = -1;
+  }
+  auto asFloat = [&](int t) {
+    t = c.net().tensors[t].dtype == DataType::kFLOAT ? t : c.castTensor(t, DataType::kFLOAT);
+    if (!perAxis || rank <= 1) return t;
+    return compose::withAttr(c, LayerKind::kRESHAPE, t, "shape", along);
+  };
+  int x = c.castTensor(c.input(0), DataType::kFLOAT);
+  if (c.hasInput(2)) x = compose::binary(c, "SUB", x, asFloat(c.input(2)));
+  const DataType st = c.logicalDtype(1);
+  if (st != DataType::kHALF) {
+    ir::Layer& y = c.add(LayerKind::kELEMENTWISE, {x, asFloat(c.input(1))});
+    y.attrs.set("op", "PROD");
+    return;
+  }
+  const int y = compose::binary(c, "PROD", x, asFloat(c.input(1)));
+  c.add(LayerKind::kCAST, {y}).attrs.set("to", static_cast<int64_t>(DataType::kHALF));
+}
+
 void importDequantize(ImportContext& c) {
   rejectBlocked(c);
   const int64_t outType = c.attrInt("output_dtype", 0);  // version 23
@@ -149,7 +194,8 @@ void importDequantize(ImportContext& c) {
            str("output_dtype ", onnxTypeName(static_cast<int>(outType)),
                " is not supported (DequantizeLinear outputs FLOAT)"),
            "export DequantizeLinear without output_dtype or with FLOAT");
-  const DataType xt = inputDtype(c);
+  const DataType xt = c.constant(0) ? inputDtype(c) : c.logicalDtype(0);
+  if (!c.constant(1) || (c.hasInput(2) && !c.constant(2))) return runtimeDequantize(c, xt);
   if (xt != DataType::kINT8 && xt != DataType::kUINT8 && xt != DataType::kINT32)
     reject(ErrorKind::kUnsupported, str("input x is ", dtypeName(xt),
                                         "; DequantizeLinear of INT8, UINT8 or INT32 is "

@@ -216,23 +216,60 @@ std::string padMode(ImportContext& c) {
   return mode;
 }
 
+// A constant_value computed at run time (mode constant only reads it).
+bool runtimeValue(ImportContext& c, const std::string& mode) {
+  return mode == "constant" && c.hasInput(2) && !c.constant(2);
+}
+
 double padValue(ImportContext& c) {
-  if (!c.hasInput(2)) return 0.0;
-  const HostTensor& v = c.requireConstant(2, "Pad constant_value");
+  if (!c.hasInput(2) || !c.constant(2)) return 0.0;  // absent, or at run time (padValueTensor)
+  const HostTensor& v = *c.constant(2);
   if (v.numel() > 1) reject(ErrorKind::kParse, "constant_value must hold one value");
   return v.numel() == 1 ? v.castTo(DataType::kFLOAT).asFloats()[0] : 0.0;
+}
+
+// The node's PADDING of tensor x: pads as the attr `full` when given, else inputs 1 (and 3) read
+// at run time. `node`: the layer writes the node's output.
+int padTensor(ImportContext& c, int x, const std::vector<int64_t>* full, const std::string& mode,
+              double value, bool node) {
+  std::vector<int> ins{x};
+  if (!full) {
+    ins.push_back(c.input(1));
+    if (c.hasInput(3)) ins.push_back(c.input(3));
+  }
+  ir::Layer& l = node ? c.add(LayerKind::kPADDING, ins) : c.addInternal(LayerKind::kPADDING, ins);
+  if (full) l.attrs.set("pads", *full);
+  l.attrs.set("mode", mode);
+  l.attrs.set("value", value);
+  return l.outputs[0];
+}
+
+// Pads with a constant_value computed at run time: x padded with zeros, then WHERE over a mask
+// (ones of x's shape padded with zeros) picks x inside and the value outside.
+void padWithRuntimeValue(ImportContext& c, const std::vector<int64_t>* full) {
+  const Dims vd = c.inputDims(2);
+  if (vd.size() > 1 || (vd.size() == 1 && vd[0] != 1))
+    reject(ErrorKind::kParse,
+           str("constant_value must hold one value, got dims ", dimsToString(vd)));
+  const int x = c.input(0);
+  const DataType t = c.net().tensors[x].dtype;
+  const int padded = padTensor(c, x, full, "constant", 0.0, false);
+  const int shape = c.addInternal(LayerKind::kSHAPE, {x}).outputs[0];
+  ir::Layer& ones = c.addInternal(LayerKind::kCONSTANT_OF_SHAPE, {shape});
+  ones.weights["value"] = HostTensor::fromFloats({1}, {1.0f}).castTo(t);
+  const int inside =
+      c.castTensor(padTensor(c, ones.outputs[0], full, "constant", 0.0, false), DataType::kBOOL);
+  int v = c.input(2);
+  if (c.net().tensors[v].dtype != t) v = c.castTensor(v, t);
+  c.add(LayerKind::kWHERE, {inside, padded, v});
 }
 
 // Pads or axes computed from graph inputs: they stay inputs 1 and 2 of the layer, shape
 // operands resolved on the host per run (shape inputs give their values).
 void runtimePad(ImportContext& c) {
   const std::string mode = padMode(c);
-  const double value = padValue(c);
-  std::vector<int> ins{c.input(0), c.input(1)};
-  if (c.hasInput(3)) ins.push_back(c.input(3));
-  ir::Layer& l = c.add(LayerKind::kPADDING, ins);
-  l.attrs.set("mode", mode);
-  l.attrs.set("value", value);
+  if (runtimeValue(c, mode)) return padWithRuntimeValue(c, nullptr);
+  padTensor(c, c.input(0), nullptr, mode, padValue(c), true);
 }
 
 // Pad-2 (attributes) and Pad-11 on (pads, constant_value and, from 18, axes as inputs).
@@ -257,10 +294,8 @@ void importPad(ImportContext& c) {
   std::vector<int64_t> full(2 * rank, 0);
   for (size_t i = 0; i < n; ++i) full[axes[i]] = pads[i], full[rank + axes[i]] = pads[n + i];
   const std::string mode = padMode(c);
-  ir::Layer& l = c.add(LayerKind::kPADDING, {c.input(0)});
-  l.attrs.set("pads", std::move(full));
-  l.attrs.set("mode", mode);
-  l.attrs.set("value", value);
+  if (c.opset() >= 11 && runtimeValue(c, mode)) return padWithRuntimeValue(c, &full);
+  padTensor(c, c.input(0), &full, mode, value, true);
 }
 
 }  // namespace

@@ -19,16 +19,26 @@ Importer passInputs(LayerKind kind, int n) {
 
 void importIdentity(ImportContext& c) { c.add(LayerKind::kIDENTITY, {c.input(0)}, 1); }
 
-// Inference-time Dropout passes its input through; the mask exists only in training.
+// Inference-time Dropout passes its input through, and its mask is all true (version 7's mask
+// has the input's type: all ones). Training mode drops at random, so it is refused, except with a
+// constant ratio of 0, which drops nothing.
 void importDropout(ImportContext& c) {
   const HostTensor* training = c.hasInput(2) ? c.constant(2) : nullptr;  // version 12
-  if (c.hasInput(2) && (!training || training->castTo(DataType::kINT64).asInt64().at(0) != 0))
-    reject(ErrorKind::kUnsupported, "training_mode must be a constant false",
-           "export the model in eval mode (model.eval() before torch.onnx.export)");
-  if (c.outputUsed(1))
-    reject(ErrorKind::kUnsupported, "the mask output of Dropout is not supported",
-           "export the model in eval mode (model.eval() before torch.onnx.export)");
+  if (c.hasInput(2) && (!training || training->castTo(DataType::kINT64).asInt64().at(0) != 0)) {
+    const HostTensor* ratio = c.hasInput(1) ? c.constant(1) : nullptr;
+    const bool zero = ratio && ratio->numel() == 1 && ratio->asFloats()[0] == 0.0f;
+    if (!training || !zero)
+      reject(ErrorKind::kUnsupported,
+             "training_mode must be a constant false (or the ratio a constant 0)",
+             "export the model in eval mode (model.eval() before torch.onnx.export)");
+  }
   c.add(LayerKind::kIDENTITY, {c.input(0)}, 1);
+  if (!c.hasOutput(1)) return;
+  const bool boolMask = schemaVersion("Dropout", c.opset()) >= 10;
+  HostTensor one = HostTensor::fromFloats({1}, {1.0f});
+  one = one.castTo(boolMask ? DataType::kBOOL : c.net().tensors[c.input(0)].dtype);
+  const int shape = c.addInternal(LayerKind::kSHAPE, {c.input(0)}).outputs[0];
+  c.addMapped(LayerKind::kCONSTANT_OF_SHAPE, {shape}, {1}).weights["value"] = std::move(one);
 }
 
 void importFlatten(ImportContext& c) {

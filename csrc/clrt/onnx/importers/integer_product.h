@@ -1,0 +1,36 @@
+// Integer products (MatMulInteger, ConvInteger) computed exactly with FLOAT layers: an operand of
+// 8-bit integers minus its zero point is split into base-16 digits until every partial sum of
+// every digit product stays below 2^24, where FLOAT holds integers exactly; the digit products
+// are cast to INT32 and combined there.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "clrt/onnx/importer.h"
+
+namespace clrt::onnx {
+
+// An operand of integers held in FLOAT: a tensor, or a host value (a constant weight, which the
+// product may keep as layer weights), and a bound on its magnitude.
+struct IntegerOperand {
+  int tensor = -1;
+  std::optional<HostTensor> host;
+  double maxAbs = 0;
+};
+
+// Input `i` (8-bit integers) minus zero point input `zp` (absent: 0) in FLOAT. `zpShape`, when
+// not empty, reshapes a 1-D zero point (one per row or per output channel) so that it broadcasts
+// against the input. A host-known input and zero point stay on the host.
+IntegerOperand centredOperand(ImportContext& c, int i, int zp, const Dims& zpShape = {});
+
+// sum over the products of a's and b's digits, each product(a_digit, b_digit) a FLOAT tensor of
+// integers from K multiply-adds, as one INT32 node output. Refuses (naming `what`) when even
+// 4-bit digits could not keep K products exact.
+void exactIntegerProduct(
+    ImportContext& c, const IntegerOperand& a, const IntegerOperand& b, int64_t K,
+    const std::string& what,
+    const std::function<int(const IntegerOperand&, const IntegerOperand&)>& product);
+
+}  // namespace clrt::onnx

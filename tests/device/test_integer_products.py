@@ -1,0 +1,178 @@
+# MatMulInteger and ConvInteger: exact INT32 results at any reduction length up to 65,536
+# (integer_product.h: 4-bit digit products in FLOAT layers, combined in INT32), against NumPy's
+# int64 arithmetic and onnxruntime, exactly (no tolerance: integer outputs).
+import clrt as trt
+import numpy as np
+import pytest
+from helpers import LOGGER, deserialize, make_model, ort_run, parse_network
+from onnx import helper
+
+
+def engine(model, flags=()):
+    builder, network, _ = parse_network(model)
+    config = builder.create_builder_config()
+    config.builder_optimization_level = 0
+    for f in flags:
+        config.set_flag(f)
+    plan = builder.build_serialized_network(network, config)
+    assert plan is not None
+    return deserialize(bytes(plan))
+
+
+def conv_ref(x, w, stride=1, pad=0, group=1):
+    """NumPy int64 convolution, [N, C, H, W] x [M, C/group, kh, kw]."""
+    x = np.pad(x.astype(np.int64), ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    w = w.astype(np.int64)
+    n, _, h, wd = x.shape
+    m, cg, kh, kw = w.shape
+    oh, ow = (h - kh) // stride + 1, (wd - kw) // stride + 1
+    y = np.zeros((n, m, oh, ow), np.int64)
+    mg = m // group
+    for o in range(m):
+        g = o // mg
+        xs = x[:, g * cg : (g + 1) * cg]
+        for i in range(kh):
+            for j in range(kw):
+                patch = xs[:, :, i : i + stride * oh : stride, j : j + stride * ow : stride]
+                y[:, o] += np.einsum("nchw,c->nhw", patch, w[o, :, i, j])
+    return y
+
+
+# K = 5, 300 (past 2^24 / 255^2 = 258: one digit split) and 5000 (past 4,112: both operands
+# split), with the values at their extremes so that every partial sum is as large as it gets.
+@pytest.mark.parametrize("k", [5, 300, 5000])
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8])
+def test_matmul_integer_exact_at_long_k(k, dtype):
+    info = np.iinfo(dtype)
+    model = make_model(
+        [helper.make_node("MatMulInteger", ["a", "b", "za", "zb"], ["y"])],
+        [("a", [3, k], dtype), ("b", [k, 4], dtype), ("za", [], dtype), ("zb", [], dtype)],
+        [("y", None, np.int32)],
+        opset=10,
+    )
+    rng = np.random.default_rng(k)
+    a = rng.integers(info.min, info.max + 1, (3, k)).astype(dtype)
+    a[0] = info.max  # the largest sums: a full row of the extreme against an extreme column
+    b = rng.integers(info.min, info.max + 1, (k, 4)).astype(dtype)
+    b[:, 0] = info.max
+    za, zb = np.array(info.min, dtype), np.array(info.max // 3, dtype)
+    # FP16 allowed: the digit products must stay FP32 all the same.
+    got = (
+        engine(model, [trt.BuilderFlag.FP16])
+        .create_execution_context()
+        .infer({"a": a, "b": b, "za": za, "zb": zb})["y"]
+    )
+    want = (a.astype(np.int64) - int(za)) @ (b.astype(np.int64) - int(zb))
+    assert got.dtype == np.int32
+    np.testing.assert_array_equal(got, want)
+    if dtype == np.uint8:  # onnxruntime's MatMulInteger takes uint8 A
+        np.testing.assert_array_equal(
+            got, ort_run(model, {"a": a, "b": b, "za": za, "zb": zb})["y"]
+        )
+
+
+def test_matmul_integer_constant_b_with_column_zero_points():
+    k = 700
+    rng = np.random.default_rng(3)
+    b = rng.integers(-128, 128, (k, 6)).astype(np.int8)
+    zb = rng.integers(-128, 128, (6,)).astype(np.int8)
+    model = make_model(
+        [helper.make_node("MatMulInteger", ["a", "b", "za", "zb"], ["y"])],
+        [("a", [2, 5, k], np.int8), ("za", [], np.int8)],
+        [("y", None, np.int32)],
+        initializers={"b": b, "zb": zb},
+        opset=10,
+    )
+    a = rng.integers(-128, 128, (2, 5, k)).astype(np.int8)
+    za = np.array(-7, np.int8)
+    got = engine(model).create_execution_context().infer({"a": a, "za": za})["y"]
+    want = (a.astype(np.int64) - int(za)) @ (b.astype(np.int64) - zb.astype(np.int64))
+    np.testing.assert_array_equal(got, want)
+
+
+def conv_integer_model(xshape, wshape, w=None, zw=None, zw_shape=None, **attrs):
+    inputs = [("x", xshape, np.uint8), ("zx", [], np.uint8)]
+    inits = {}
+    zw_shape = [wshape[0]] if zw_shape is None else zw_shape
+    for name, shape, value in (("w", wshape, w), ("zw", zw_shape, zw)):
+        if value is None:
+            inputs.append((name, shape, np.uint8))
+        else:
+            inits[name] = value
+    return make_model(
+        [helper.make_node("ConvInteger", ["x", "w", "zx", "zw"], ["y"], **attrs)],
+        inputs,
+        [("y", None, np.int32)],
+        initializers=inits,
+        opset=10,
+    )
+
+
+# 16 channels x 3 x 3 = 144 products (one FLOAT product), 64 x 3 x 3 = 576 (split): W fed at run
+# time and W constant with one zero point per output channel; pads, stride and groups.
+@pytest.mark.parametrize("channels", [16, 64])
+@pytest.mark.parametrize("constant_w", [False, True])
+def test_conv_integer_exact(channels, constant_w):
+    rng = np.random.default_rng(channels + constant_w)
+    group = 2
+    x = rng.integers(0, 256, (2, channels, 7, 6)).astype(np.uint8)
+    x[0] = 255
+    w = rng.integers(0, 256, (4, channels // group, 3, 3)).astype(np.uint8)
+    w[0] = 255
+    zx, zw = np.array(0, np.uint8), rng.integers(0, 256, (4,)).astype(np.uint8)
+    attrs = {"pads": [1, 1, 1, 1], "strides": [2, 2], "group": group}
+    if constant_w:
+        model = conv_integer_model(list(x.shape), list(w.shape), w=w, zw=zw, **attrs)
+        feeds = {"x": x, "zx": zx}
+    else:
+        model = conv_integer_model(list(x.shape), list(w.shape), **attrs)
+        feeds = {"x": x, "zx": zx, "w": w, "zw": zw}
+    got = engine(model, [trt.BuilderFlag.FP16]).create_execution_context().infer(feeds)["y"]
+    wc = w.astype(np.int64) - zw.astype(np.int64)[:, None, None, None]
+    want = conv_ref(x.astype(np.int64) - int(zx), wc, stride=2, pad=1, group=group)
+    np.testing.assert_array_equal(got, want)
+    if not constant_w:  # onnxruntime takes one zero point for w: compare with a scalar one
+        model = conv_integer_model(list(x.shape), list(w.shape), zw_shape=[], **attrs)
+        feeds["zw"] = np.array(9, np.uint8)
+        got = engine(model).create_execution_context().infer(feeds)["y"]
+        np.testing.assert_array_equal(got, ort_run(model, feeds)["y"])
+
+
+def test_conv_integer_1d_runtime_weights():
+    model = make_model(
+        [helper.make_node("ConvInteger", ["x", "w"], ["y"], pads=[2, 0], dilations=[2])],
+        [("x", [1, 3, 9], np.uint8), ("w", [2, 3, 3], np.uint8)],
+        [("y", None, np.int32)],
+        opset=10,
+    )
+    rng = np.random.default_rng(5)
+    feeds = {
+        "x": rng.integers(0, 256, (1, 3, 9)).astype(np.uint8),
+        "w": rng.integers(0, 256, (2, 3, 3)).astype(np.uint8),
+    }
+    got = engine(model).create_execution_context().infer(feeds)["y"]
+    np.testing.assert_array_equal(got, ort_run(model, feeds)["y"])
+
+
+def parse_error(model):
+    parser = trt.OnnxParser(trt.Builder(LOGGER).create_network(0), LOGGER)
+    assert not parser.parse(model.SerializeToString())
+    return str(parser.get_error(0))
+
+
+def test_integer_products_refused_past_65536_or_not_8_bit():
+    k = 70000
+    model = make_model(
+        [helper.make_node("MatMulInteger", ["a", "b"], ["y"])],
+        [("a", [2, k], np.uint8), ("b", [k, 2], np.uint8)],
+        [("y", None, np.int32)],
+        opset=10,
+    )
+    assert "MatMulInteger sums 70000 products" in parse_error(model)
+    model = make_model(
+        [helper.make_node("ConvInteger", ["x", "w"], ["y"])],
+        [("x", [1, 2, 4, 4], np.int32), ("w", [1, 2, 3, 3], np.uint8)],
+        [("y", None, np.int32)],
+        opset=10,
+    )
+    assert "expected INT8 or UINT8" in parse_error(model)
