@@ -20,6 +20,7 @@ from test_data_dependent import covered_ops as data_dependent_ops
 from test_local_functions import covered_ops as function_body_ops
 from test_ops_batch_a import covered_ops as batch_a_ops
 from test_ops_batch_c import covered_ops as batch_c_ops
+from test_roi_align import covered_ops as roi_align_ops
 
 N = oh.make_node
 I64_MAX = np.iinfo(np.int64).max
@@ -1097,7 +1098,8 @@ def test_op_untimed(c):
 
 def covered_ops():
     cases = set().union(*(c.ops for c in CASES))
-    return cases | batch_a_ops() | batch_c_ops() | data_dependent_ops() | function_body_ops()
+    cases |= function_body_ops() | roi_align_ops()
+    return cases | batch_a_ops() | batch_c_ops() | data_dependent_ops()
 
 
 def test_scope_ops_registered():
@@ -1107,8 +1109,8 @@ def test_scope_ops_registered():
 
 def test_every_registered_op_is_covered():
     """A new importer (or operator expanded from its ONNX function body) without a case here or
-    in tests/device/test_ops_batch_a.py / _c.py / test_data_dependent.py /
-    test_local_functions.py fails this test."""
+    in tests/device/test_ops_batch_a.py / _c.py / _d.py / test_data_dependent.py /
+    test_local_functions.py / test_roi_align.py fails this test."""
     all_ops = sorted({s.name for s in defs.get_all_schemas_with_history() if s.domain == ""})
     registered = {op for op in all_ops if _supported(op)}
     listed = set(trt.OnnxParser.supported_operators())

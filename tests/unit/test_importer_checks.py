@@ -28,7 +28,6 @@ UNSUPPORTED_CANDIDATES = [
     "Hardmax",
     "Unique",
     "NonMaxSuppression",
-    "RoiAlign",
     "GridSample",
     "STFT",
     "Col2Im",
@@ -224,6 +223,58 @@ def test_col2im_block_shape_refused_by_name(block):
     )
     ok, errors, _ = parse(model)
     assert not ok and "c2i" in " ".join(errors) and "block_shape" in " ".join(errors), errors
+
+
+ROI_INPUTS = [("x", (2, 3, 8, 9)), ("rois", (5, 4)), ("bi", (5,), np.int64)]
+
+
+@pytest.mark.parametrize(
+    "opset, attrs, inputs, expect",
+    [
+        (16, {"mode": "mean"}, None, "'mean'; expected avg or max"),
+        (22, {"coordinate_transformation_mode": "align_corners"}, None, "half_pixel or output"),
+        (10, {"coordinate_transformation_mode": "half_pixel"}, None, "not part of RoiAlign-10"),
+        (16, {"output_height": 2**20, "output_width": 2**20}, None, "at most 16777216 bins"),
+        (10, {"output_height": 0}, None, "expected positive sizes"),
+        (16, {"sampling_ratio": -1}, None, "0 (adaptive) or a positive"),
+        (16, {"sampling_ratio": 10**6}, None, "at most 4096 samples"),
+        (16, {"spatial_scale": float("inf")}, None, "clrt takes a finite scale"),
+        (16, {}, [("x", (2, 3, 8, 9)), ("rois", (5, 5)), ("bi", (5,), np.int64)], "[R, 4]"),
+        (16, {}, [("x", (3, 8, 9)), ("rois", (5, 4)), ("bi", (5,), np.int64)], "[N, C, H, W]"),
+        (16, {}, [("x", (2, 3, 8, 9)), ("rois", (5, 4)), ("bi", (4,), np.int64)], "different"),
+    ],
+    ids=[
+        "mode",
+        "coord",
+        "coord_at_10",
+        "output_size",
+        "zero_height",
+        "ratio",
+        "big_ratio",
+        "scale",
+        "rois",
+        "x",
+        "count",
+    ],
+)
+def test_roi_align_refusals_named(opset, attrs, inputs, expect):
+    """Bad attributes and shapes are refused naming the node and what was expected; an absurd
+    pooled size or sampling ratio before anything is allocated."""
+    node = N("RoiAlign", ["x", "rois", "bi"], ["y"], name="roi_bad", **attrs)
+    ok, errors, _ = parse(make_model([node], inputs or ROI_INPUTS, ["y"], opset=opset))
+    text = " ".join(errors)
+    assert not ok and "roi_bad" in text and expect in text, errors
+
+
+@pytest.mark.parametrize("opset", [10, 16, 22])
+def test_roi_align_parses(opset):
+    """RoiAlign-10/16/22 import as one layer (TensorRT's type for it: a plugin) of output
+    [R, C, output_height, output_width]."""
+    node = N("RoiAlign", ["x", "rois", "bi"], ["y"], output_height=3, output_width=2)
+    ok, errors, network = parse(make_model([node], ROI_INPUTS, ["y"], opset=opset))
+    assert ok, errors
+    assert network.num_layers == 1 and network.get_layer(0).type == trt.LayerType.PLUGIN_V2
+    assert tuple(network.get_output(0).shape) == (5, 3, 3, 2)
 
 
 def test_reshape_volume_overflow_named():

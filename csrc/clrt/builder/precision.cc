@@ -407,6 +407,9 @@ bool isDataInput(const ir::Layer& l, size_t i, const ir::Network& net) {
   if (d != DataType::kFLOAT && d != DataType::kHALF) return false;
   if (isPassthrough(l.kind)) return i == 0;
   if (l.kind == LayerKind::kWHERE) return i > 0;
+  // RoiAlign's rois are coordinates: FP16 would move a box edge at x = 1000 by up to 0.25 px,
+  // so they stay in their own dtype whatever the layer's precision.
+  if (l.kind == LayerKind::kROI_ALIGN) return i == 0;
   return true;
 }
 

@@ -274,6 +274,7 @@ bool canEvalOnHost(LayerKind k) {
     case LayerKind::kRESIZE:
     case LayerKind::kDECONVOLUTION:
     case LayerKind::kGRID_SAMPLE:
+    case LayerKind::kROI_ALIGN:
     case LayerKind::kCUMULATIVE:
     case LayerKind::kTOPK:
     case LayerKind::kSCATTER:

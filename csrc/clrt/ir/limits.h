@@ -18,6 +18,9 @@ constexpr int64_t kShapeFoldElements = int64_t{1} << 16;
 // Expand, ConstantOfShape), and a 2^32-long one must be refused, not allocated. ONNX sets no
 // limit; the kernels index up to rank 8.
 constexpr int64_t kMaxRank = 64;
+// ROI_ALIGN's largest sampling grid side per bin: its sampling_ratio (refused at import), or the
+// adaptive ceil(roi size / output size) (a run-time error past it, not a run that never ends).
+constexpr int64_t kMaxRoiGrid = 4096;
 // Static and at most kShapeFoldElements elements (absurd dims do not overflow).
 bool smallStatic(const Dims& d);
 

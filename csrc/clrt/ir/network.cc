@@ -64,6 +64,8 @@ constexpr KindNames kKinds[] = {
     {LayerKind::kNON_ZERO, "NON_ZERO", "NON_ZERO"},
     {LayerKind::kNMS, "NMS", "NMS"},
     {LayerKind::kUNIQUE, "UNIQUE", "PLUGIN_V2"},  // TensorRT has no Unique layer
+    // TensorRT has no RoiAlign layer either (its ROIAlign_TRT plugin implements the op).
+    {LayerKind::kROI_ALIGN, "ROI_ALIGN", "PLUGIN_V2"},
 };
 
 const KindNames* lookup(LayerKind k) {

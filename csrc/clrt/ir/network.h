@@ -112,6 +112,12 @@
 //                     keep their index order. A run-time k: in 1 (one INT32/INT64 value, a
 //                     host-known shape operand, e.g. min(1000, n) of a NonZero's count), attr
 //                     k absent.
+//  kROI_ALIGN     ONNX RoiAlign. in: x [N,C,H,W], rois [R,4] (x1, y1, x2, y2; FLOAT or HALF,
+//                     kept out of FP16 storage), batch indices [R] (INT32/INT64, checked on the
+//                     device: one outside [0, N) fails the run). out: [R,C,oh,ow]. attrs: mode =
+//                     "AVG" | "MAX" (the max of the bilinear-weighted corners, as onnxruntime),
+//                     coord = "half_pixel" | "output_half_pixel", output_height, output_width,
+//                     sampling_ratio (0: ceil(roi size / output size) per roi), spatial_scale.
 //
 // Data-dependent kinds: an output dim depends on the input values, so it is -1 in the network
 // and known only after the layer ran (ir/data_dependent.cc computes them on the host; the
@@ -197,6 +203,7 @@ enum class LayerKind : int32_t {
   kNON_ZERO,
   kNMS,
   kUNIQUE,
+  kROI_ALIGN,
 };
 
 const char* layerKindName(LayerKind k);             // "CONVOLUTION"

@@ -297,6 +297,7 @@ size_t requiredInputs(LayerKind k) {
     case LayerKind::kWHERE:
     case LayerKind::kRANGE:
     case LayerKind::kSCATTER:
+    case LayerKind::kROI_ALIGN:
       return 3;
     default:
       return 1;
@@ -456,6 +457,8 @@ Result inferKind(const Layer& layer, const std::vector<TensorInfo>& ins) {
       return one(inferDeconv(layer, ins), t0);
     case LayerKind::kGRID_SAMPLE:
       return one(inferGridSample(layer, ins), t0);
+    case LayerKind::kROI_ALIGN:
+      return one(inferRoiAlign(layer, ins), t0);
     case LayerKind::kCUMULATIVE:
       if (!hasInput(layer, ins, 1)) normalizeAxis(layer.attrs.i("axis", 0), r, "CUMULATIVE axis");
       return one(x, t0);

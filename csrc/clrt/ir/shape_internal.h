@@ -60,11 +60,12 @@ bool isBoolOp(const std::string& op);  // elementwise ops producing BOOL
 Dims inferConv(const Layer& layer, const std::vector<TensorInfo>& ins);
 Dims inferPool(const Layer& layer, const std::vector<TensorInfo>& ins);
 Dims inferMatmul(const Layer& layer, const std::vector<TensorInfo>& ins);
-// RESIZE, PADDING, DECONVOLUTION, GRID_SAMPLE (shape_rules_spatial.cc).
+// RESIZE, PADDING, DECONVOLUTION, GRID_SAMPLE, ROI_ALIGN (shape_rules_spatial.cc).
 Dims inferResize(const Layer& layer, const std::vector<TensorInfo>& ins);
 Dims inferPadding(const Layer& layer, const std::vector<TensorInfo>& ins);
 Dims inferDeconv(const Layer& layer, const std::vector<TensorInfo>& ins);
 Dims inferGridSample(const Layer& layer, const std::vector<TensorInfo>& ins);
+Dims inferRoiAlign(const Layer& layer, const std::vector<TensorInfo>& ins);
 // NON_ZERO, NMS, UNIQUE (data_dependent.cc).
 std::vector<std::pair<DataType, Dims>> inferDataDependent(const Layer& layer,
                                                           const std::vector<TensorInfo>& ins);

@@ -1,4 +1,5 @@
-// Shape rules of the resampling kinds: resize, padding, transposed convolution, grid sampling.
+// Shape rules of the resampling kinds: resize, padding, transposed convolution, grid sampling,
+// roi align.
 #include <cmath>
 
 #include "clrt/core/error.h"
@@ -121,6 +122,35 @@ Dims inferGridSample(const Layer& layer, const std::vector<TensorInfo>& ins) {
   Dims out = {x[0] >= 0 ? x[0] : g[0], x[1]};
   out.insert(out.end(), g.begin() + 1, g.end() - 1);
   return out;
+}
+
+// x [N, C, H, W] pooled over rois [R, 4] (roi r in image batch_indices[r]) gives
+// [R, C, output_height, output_width].
+Dims inferRoiAlign(const Layer& layer, const std::vector<TensorInfo>& ins) {
+  const Dims &x = ins.at(0).dims, &rois = ins.at(1).dims, &bi = ins.at(2).dims;
+  if (x.size() != 4 || rois.size() != 2 || bi.size() != 1)
+    layerFail(layer,
+              str("needs x [N, C, H, W], rois [R, 4] and batch indices [R]; rois are ",
+                  dimsToString(rois), ", batch indices ", dimsToString(bi)),
+              x);
+  if (rois[1] >= 0 && rois[1] != 4)
+    layerFail(layer, str("rois ", dimsToString(rois), " must hold 4 coordinates per roi"), x);
+  if (rois[0] >= 0 && bi[0] >= 0 && rois[0] != bi[0])
+    layerFail(layer,
+              str("rois ", dimsToString(rois), " and batch indices ", dimsToString(bi),
+                  " count different rois"),
+              x);
+  const DataType rt = ins[1].dtype, bt = ins[2].dtype;
+  if ((rt != DataType::kFLOAT && rt != DataType::kHALF) ||
+      (bt != DataType::kINT32 && bt != DataType::kINT64))
+    layerFail(layer,
+              str("rois are ", dtypeName(rt), " and batch indices ", dtypeName(bt),
+                  "; expected FLOAT or HALF rois and INT32 or INT64 batch indices"),
+              x);
+  const int64_t oh = layer.attrs.i("output_height", 1), ow = layer.attrs.i("output_width", 1);
+  if (oh < 1 || ow < 1)
+    layerFail(layer, str("output_height ", oh, " and output_width ", ow, " must be at least 1"), x);
+  return {rois[0] >= 0 ? rois[0] : bi[0], x[1], oh, ow};
 }
 
 }  // namespace clrt::ir::detail

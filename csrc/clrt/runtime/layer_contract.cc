@@ -97,7 +97,11 @@ const std::vector<AttrSpec> kAllAttrs = {{"strides", T::kInts},
                                          {"k", T::kInt},
                                          {"largest", T::kInt},
                                          {"sorted", T::kInt},
-                                         {"center_point_box", T::kInt}};
+                                         {"center_point_box", T::kInt},
+                                         {"output_height", T::kInt},
+                                         {"output_width", T::kInt},
+                                         {"sampling_ratio", T::kInt},
+                                         {"spatial_scale", T::kNum}};
 
 // Every attr name above with its type; a kind's spec lists the names it accepts.
 const AttrSpec& attrSpec(const std::string& name) {
@@ -182,6 +186,9 @@ const KindSpec& specOf(LayerKind k) {
       {LayerKind::kNON_ZERO, make({}, {}, {}, {})},
       {LayerKind::kNMS, make({"center_point_box"}, {}, {}, {})},
       {LayerKind::kUNIQUE, make({"sorted", "axis"}, {}, {}, {})},
+      {LayerKind::kROI_ALIGN,
+       make({"mode", "coord", "output_height", "output_width", "sampling_ratio", "spatial_scale"},
+            {"mode", "coord"}, {}, {})},
   };
   auto it = specs.find(k);
   CLRT_CHECK(it != specs.end(), kEngineFormat, "engine file malformed: no contract for kind ",

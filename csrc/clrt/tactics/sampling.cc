@@ -1,6 +1,9 @@
-// Grid sampling tactic: GRID_SAMPLE (kernels/sampling.cl; FP32 and FP16 storage), 2 or 3
-// spatial dims. Shapes arrive per run.
+// Sampling tactics (kernels/sampling.cl; FP32 and FP16 storage): GRID_SAMPLE, 2 or 3 spatial
+// dims, and ROI_ALIGN. Shapes arrive per run.
+#include <cmath>
+
 #include "clrt/tactics/compute_common.h"
+#include "clrt/tactics/run_errors.h"
 #include "clrt/tactics/strided.h"
 
 namespace clrt::tactics {
@@ -90,6 +93,102 @@ bool gridSampleEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& i
          (mode != 2 || rank == 4) && code(kPaddings, l.attrs.s("padding", "ZEROS")) >= 0;
 }
 
+// Same layout as RoiPack in sampling.cl.
+struct RoiPack {
+  cl_int batch = 0, channels = 0, height = 0, width = 0;
+  cl_int out_h = 1, out_w = 1;
+  cl_int sampling = 0, max_grid = static_cast<cl_int>(ir::kMaxRoiGrid);
+  cl_int half_pixel = 1, max_mode = 0;
+  cl_float scale = 1.0f;
+};
+
+const std::vector<std::string> kRoiModes = {"AVG", "MAX"};
+const std::vector<std::string> kRoiCoords = {"output_half_pixel", "half_pixel"};
+
+bool isRoiDtype(DataType t) { return t == DataType::kFLOAT || t == DataType::kHALF; }
+bool isBatchIndexDtype(DataType t) { return t == DataType::kINT32 || t == DataType::kINT64; }
+
+// x in the layer's storage; rois FLOAT or HALF (they stay out of FP16 storage, builder
+// precision.cc isDataInput); batch indices INT32/INT64, range-checked on the device.
+class RoiAlignKernel : public Kernel {
+ public:
+  RoiAlignKernel(const ir::Layer& l, ocl::Device& dev)
+      : st_(floatStorage(l).value_or(DataType::kFLOAT)),
+        k_(dev, "sampling.cl", storageOption(st_)),
+        layer_(l.name) {
+    const int mode = code(kRoiModes, l.attrs.s("mode", "AVG"));
+    const int coord = code(kRoiCoords, l.attrs.s("coord", "half_pixel"));
+    const int64_t oh = l.attrs.i("output_height", 1), ow = l.attrs.i("output_width", 1);
+    const int64_t sr = l.attrs.i("sampling_ratio", 0);
+    const double scale = l.attrs.f("spatial_scale", 1.0);
+    CLRT_CHECK(mode >= 0 && coord >= 0 && oh >= 1 && ow >= 1 && oh * ow < INT_MAX && sr >= 0 &&
+                   sr <= ir::kMaxRoiGrid && std::isfinite(scale),
+               kBuild, "roi align layer '", l.name, "': mode '", l.attrs.s("mode", ""),
+               "', coord '", l.attrs.s("coord", ""), "', output ", oh, " x ", ow,
+               ", sampling_ratio ", sr, " or spatial_scale ", scale,
+               " is not one this tactic runs");
+    p_.out_h = static_cast<cl_int>(oh);
+    p_.out_w = static_cast<cl_int>(ow);
+    p_.sampling = static_cast<cl_int>(sr);
+    p_.half_pixel = coord;
+    p_.max_mode = mode;
+    p_.scale = static_cast<cl_float>(scale);
+  }
+  void enqueue(const ExecArgs& a) override {
+    const DeviceTensor &x = a.inputs.at(0), &rois = a.inputs.at(1), &bi = a.inputs.at(2);
+    const DeviceTensor& y = a.outputs.at(0);
+    const std::string what = "roi align layer '" + layer_ + "'";
+    requireStorage(x, st_, layer_, "input");
+    requireStorage(y, st_, layer_, "output");
+    CLRT_CHECK(isRoiDtype(rois.dtype) && isBatchIndexDtype(bi.dtype), kUnsupported, what,
+               ": rois are ", dtypeName(rois.dtype), " and batch indices ", dtypeName(bi.dtype),
+               "; this tactic reads FLOAT or HALF rois and INT32 or INT64 indices");
+    CLRT_CHECK(x.dims.size() == 4 && rois.dims.size() == 2 && rois.dims[1] == 4 &&
+                   bi.dims.size() == 1 && bi.dims[0] == rois.dims[0] && y.dims.size() == 4 &&
+                   y.dims[0] == rois.dims[0] && y.dims[1] == x.dims[1] && y.dims[2] == p_.out_h &&
+                   y.dims[3] == p_.out_w,
+               kRuntime, what, ": input ", dimsToString(x.dims), ", rois ", dimsToString(rois.dims),
+               ", batch indices ", dimsToString(bi.dims), " and output ", dimsToString(y.dims),
+               " do not fit");
+    checkIndexable(volume(x.dims), what);
+    checkIndexable(volume(rois.dims), what);
+    const int64_t n = volume(y.dims);
+    checkIndexable(n, what);
+    if (n == 0) return;
+    CLRT_CHECK(volume(x.dims) > 0, kValue, what, ": cannot pool rois from the empty input ",
+               dimsToString(x.dims));
+    RoiPack p = p_;
+    p.batch = static_cast<cl_int>(x.dims[0]);
+    p.channels = static_cast<cl_int>(x.dims[1]);
+    p.height = static_cast<cl_int>(x.dims[2]);
+    p.width = static_cast<cl_int>(x.dims[3]);
+    std::lock_guard<std::mutex> lock(k_.mutex());
+    cl_kernel k = k_.get("roi_align");
+    ocl::setArgs(k, x.buf, rois.buf, static_cast<cl_int>(rois.dtype), bi.buf,
+                 cl_int{bi.dtype == DataType::kINT64}, y.buf, static_cast<cl_int>(n), p, a.errors,
+                 cl_int{runErrorTag(a.layer)});
+    ocl::launch(a.queue, k, {gsize(n)});
+  }
+  // Batch indices and adaptive grids are checked on the device.
+  bool reportsRunErrors() const override { return true; }
+
+ private:
+  DataType st_;
+  KernelCache k_;
+  std::string layer_;
+  RoiPack p_;
+};
+
+bool roiAlignEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
+                      const ocl::DeviceInfo&) {
+  const std::optional<DataType> st = floatStorage(l);
+  if (!st || in.size() != 3 || !storedAs(l, in, 0, *st)) return false;
+  return isRoiDtype(inputDtype(l, 1, in[1].dtype)) &&
+         isBatchIndexDtype(inputDtype(l, 2, in[2].dtype)) && outputDtype(l, 0, *st) == *st &&
+         in[0].dims.size() == 4 && code(kRoiModes, l.attrs.s("mode", "AVG")) >= 0 &&
+         code(kRoiCoords, l.attrs.s("coord", "half_pixel")) >= 0;
+}
+
 }  // namespace
 
 void registerSamplingTactics() {
@@ -97,6 +196,12 @@ void registerSamplingTactics() {
       "grid_sample.nd", L::kGRID_SAMPLE, gridSampleEligible,
       [](const ir::Layer& l, ocl::Device& dev) -> std::unique_ptr<Kernel> {
         return std::make_unique<GridSampleKernel>(l, dev);
+      },
+      std::vector<DataType>{DataType::kFLOAT, DataType::kHALF}));
+  registerTactic(std::make_unique<FnTactic>(
+      "roi_align.direct", L::kROI_ALIGN, roiAlignEligible,
+      [](const ir::Layer& l, ocl::Device& dev) -> std::unique_ptr<Kernel> {
+        return std::make_unique<RoiAlignKernel>(l, dev);
       },
       std::vector<DataType>{DataType::kFLOAT, DataType::kHALF}));
 }

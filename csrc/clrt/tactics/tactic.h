@@ -144,7 +144,7 @@ void registerTensorCoreTactics();     // tactics/tensorcore.cc: NVIDIA mma.sync 
 void registerResizeTactics();         // tactics/resize.cc: RESIZE, PADDING
 void registerWindow3dTactics();       // tactics/window3d.cc: 3-D CONVOLUTION, DECONVOLUTION
 void registerScatterTactics();        // tactics/scatter.cc: SCATTER, GATHER (mode ND)
-void registerSamplingTactics();       // tactics/sampling.cc: GRID_SAMPLE
+void registerSamplingTactics();       // tactics/sampling.cc: GRID_SAMPLE, ROI_ALIGN
 void registerScanTactics();           // tactics/scan.cc: CUMULATIVE, TOPK
 void registerDataDependentTactics();  // tactics/data_dependent.cc: NON_ZERO, NMS, UNIQUE (host)
 

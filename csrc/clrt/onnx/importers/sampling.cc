@@ -1,4 +1,7 @@
-// Sampling importers: GridSample (kGRID_SAMPLE), DeformConv (GridSample and MatMul layers).
+// Sampling importers: GridSample (kGRID_SAMPLE), DeformConv (GridSample and MatMul layers),
+// RoiAlign (kROI_ALIGN).
+#include <cmath>
+
 #include "clrt/ir/limits.h"
 #include "clrt/onnx/importer.h"
 #include "clrt/onnx/importers/compose.h"
@@ -160,11 +163,65 @@ void importDeformConv(ImportContext& c) {
   c.addMapped(L::kELEMENTWISE, {yr, b}, {0}).attrs.set("op", "SUM");
 }
 
+// RoiAlign 10 has no coordinate_transformation_mode and behaves as output_half_pixel; 16 adds
+// it (half_pixel by default); 22 only widens the dtypes. Rois are [R, 4] (x1, y1, x2, y2) in
+// the input's pixels times spatial_scale; batch_indices [R] pick the image, checked at run
+// time (onnxruntime fails the run too).
+void importRoiAlign(ImportContext& c) {
+  const bool v10 = schemaVersion("RoiAlign", c.opset()) < 16;
+  std::string coord = "output_half_pixel";
+  if (v10 && c.hasAttr("coordinate_transformation_mode"))  // onnxruntime refuses the model too
+    reject(ErrorKind::kParse,
+           "attribute 'coordinate_transformation_mode' is not part of RoiAlign-10 (ONNX adds it "
+           "in RoiAlign-16, selected by opset 16 and later)");
+  if (!v10) {
+    coord = c.attrString("coordinate_transformation_mode", "half_pixel");
+    if (coord != "half_pixel" && coord != "output_half_pixel")
+      reject(ErrorKind::kParse, "attribute 'coordinate_transformation_mode' is '" + coord +
+                                    "'; expected half_pixel or output_half_pixel");
+  }
+  const std::string m = c.attrString("mode", "avg");
+  if (m != "avg" && m != "max")
+    reject(ErrorKind::kParse, "attribute 'mode' is '" + m + "'; expected avg or max");
+  const int64_t oh = c.attrInt("output_height", 1), ow = c.attrInt("output_width", 1);
+  if (oh < 1 || ow < 1)
+    reject(ErrorKind::kParse, str("output_height ", oh, " and output_width ", ow,
+                                  ": expected positive sizes of the pooled output"));
+  if (oh > kMaxExtent || ow > kMaxExtent || oh * ow > kMaxExtent)
+    reject(ErrorKind::kUnsupported, str("output_height ", oh, " x output_width ", ow,
+                                        ": clrt pools at most ", kMaxExtent, " bins per roi"));
+  const int64_t sr = c.attrInt("sampling_ratio", 0);
+  if (sr < 0)
+    reject(ErrorKind::kParse, str("attribute 'sampling_ratio' is ", sr,
+                                  "; expected 0 (adaptive) or a positive sample count"));
+  if (sr > ir::kMaxRoiGrid)
+    reject(ErrorKind::kUnsupported,
+           str("attribute 'sampling_ratio' is ", sr, "; clrt takes at most ", ir::kMaxRoiGrid,
+               " samples per bin side"));
+  const float scale = c.attrFloat("spatial_scale", 1.0f);
+  if (!std::isfinite(scale))
+    reject(ErrorKind::kUnsupported,
+           str("attribute 'spatial_scale' is ", scale, "; clrt takes a finite scale"));
+  const Dims xd = c.inputDims(0), rd = c.inputDims(1), bd = c.inputDims(2);
+  if (xd.size() != 4 || rd.size() != 2 || bd.size() != 1 || (rd[1] >= 0 && rd[1] != 4))
+    reject(ErrorKind::kParse,
+           str("X ", dimsToString(xd), ", rois ", dimsToString(rd), " and batch_indices ",
+               dimsToString(bd), ": expected X [N, C, H, W], rois [R, 4] and batch_indices [R]"));
+  ir::Layer& l = c.add(ir::LayerKind::kROI_ALIGN, {c.input(0), c.input(1), c.input(2)});
+  l.attrs.set("mode", m == "max" ? "MAX" : "AVG");
+  l.attrs.set("coord", coord);
+  l.attrs.set("output_height", oh);
+  l.attrs.set("output_width", ow);
+  l.attrs.set("sampling_ratio", sr);
+  l.attrs.set("spatial_scale", static_cast<double>(scale));
+}
+
 }  // namespace
 
 void registerSamplingImporters() {
   registerImporter("GridSample", {16, 20, 22}, importGridSample);
   registerImporter("DeformConv", {19, 22}, importDeformConv);  // 22 adds dtypes
+  registerImporter("RoiAlign", {10, 16, 22}, importRoiAlign);  // 22 adds dtypes
 }
 
 }  // namespace clrt::onnx
