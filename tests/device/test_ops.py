@@ -20,6 +20,7 @@ from test_data_dependent import covered_ops as data_dependent_ops
 from test_local_functions import covered_ops as function_body_ops
 from test_ops_batch_a import covered_ops as batch_a_ops
 from test_ops_batch_c import covered_ops as batch_c_ops
+from test_ops_batch_d import covered_ops as batch_d_ops
 from test_roi_align import covered_ops as roi_align_ops
 
 N = oh.make_node
@@ -315,27 +316,6 @@ pool(
 )
 pool("rect-asym-pads", "MaxPool", (1, 2, 6, 7), kernel_shape=[2, 3], pads=[0, 1, 1, 0])
 
-
-# MaxPool's Indices output (flat into X; storage_order 1 takes H and W column-major): padding,
-# ceil mode, dilations, SAME_LOWER, 1-D. Indices are compared exactly. Inputs are seeded
-# uniform floats, so windows have no ties.
-def pool_indices(cid, x, **attrs):
-    case(
-        f"MaxPool-indices-{cid}",
-        [N("MaxPool", ["x"], ["y", "i"], **attrs)],
-        [("x", x)],
-        outputs=("y", ("i", None, np.int64)),
-        opset=12,
-    )
-
-
-pool_indices("k3s2p1", (2, 3, 7, 8), kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])
-pool_indices(
-    "ceil-order1", (1, 2, 7, 7), kernel_shape=[2, 2], strides=[2, 2], ceil_mode=1, storage_order=1
-)
-pool_indices("dilation2", (1, 2, 9, 8), kernel_shape=[3, 2], dilations=[2, 2], pads=[2, 1, 1, 0])
-pool_indices("same-lower", (1, 2, 9, 8), kernel_shape=[3, 2], strides=[2, 1], auto_pad="SAME_LOWER")
-pool_indices("1d", (2, 3, 10), kernel_shape=[3], strides=[2], pads=[1, 0])
 
 for cip in (0, 1):
     pool(
@@ -982,42 +962,6 @@ case(
     opset=10,
 )
 
-case(
-    "ConvInteger-zero-points",
-    [N("ConvInteger", ["x", "w", "zx", "zw"], ["y"], pads=[1, 1, 1, 1], strides=[1, 2])],
-    [("x", (1, 3, 5, 6), np.uint8), ("w", (2, 3, 3, 3), np.uint8)],
-    outputs=(("y", None, np.int32),),
-    inits={"zx": np.uint8(7), "zw": np.uint8(200)},
-    ranges={"x": (0, 255), "w": (0, 255)},
-    opset=10,
-)
-# Indices from -5 to 5 against depth 4: negative ones count from the end, and -5 and 4 and 5 are
-# out of range (no position set). tests/device/test_runtime_inputs.py feeds depth at run time.
-case(
-    "OneHot-axis-negative-and-out-of-range",
-    [N("OneHot", ["i", "d", "v"], ["y"], axis=1)],
-    [("i", (2, 3), np.int64), ("v", (2,))],
-    inits={"d": np.array([4], np.int64)},
-    ranges={"i": (-5, 5)},
-    opset=11,
-)
-case(
-    "Dropout-mask-in-inference",
-    [N("Dropout", ["x", "r"], ["y", "m"])],
-    [("x", (2, 3))],
-    outputs=("y", ("m", None, np.bool_)),
-    inits={"r": np.float32(0.3)},
-    opset=13,
-)
-case(
-    "Dropout-training-ratio-0",
-    [N("Dropout", ["x", "r", "t"], ["y", "m"])],
-    [("x", (2, 3))],
-    outputs=("y", ("m", None, np.bool_)),
-    inits={"r": np.float32(0.0), "t": np.bool_(True)},
-    opset=13,
-)
-
 # Layers of constants the host evaluator does not compute run on the device (torchvision's
 # Swin builds its shifted-window mask with ScatterND on constants; a Cast of a constant to DOUBLE
 # is EyeLike's DOUBLE output): before, the runtime placed them on the host and failed.
@@ -1097,9 +1041,8 @@ def test_op_untimed(c):
 
 
 def covered_ops():
-    cases = set().union(*(c.ops for c in CASES))
-    cases |= function_body_ops() | roi_align_ops()
-    return cases | batch_a_ops() | batch_c_ops() | data_dependent_ops()
+    cases = set().union(*(c.ops for c in CASES)) | function_body_ops() | roi_align_ops()
+    return cases | batch_a_ops() | batch_c_ops() | batch_d_ops() | data_dependent_ops()
 
 
 def test_scope_ops_registered():

@@ -233,6 +233,7 @@ void registerCompositeImporters();  // importers/composite.cc: LpNormalization, 
 void registerQuantizeImporters();   // importers/quantize.cc: QuantizeLinear, DequantizeLinear
 void registerSamplingImporters();   // importers/sampling.cc: GridSample, DeformConv
 void registerScanImporters();       // importers/scan.cc: CumSum, CumProd, TopK
+void registerSpectralImporters();   // importers/spectral.cc: DFT, STFT, MelWeightMatrix
 // importers/data_dependent.cc: NonZero, NonMaxSuppression, Unique, Compress
 void registerDataDependentImporters();
 

@@ -41,6 +41,7 @@ void ensureRegistered() {
     registerSequenceImporters();
     registerSamplingImporters();
     registerScanImporters();
+    registerSpectralImporters();
     registerDataDependentImporters();
   });
 }
