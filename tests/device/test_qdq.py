@@ -379,7 +379,7 @@ def test_unsupported_qdq_names_node(case):
     dq = {"axis": 1, "block_size": 2, "name": "dq_node"}
     if case == "scale_input":
         del inits["ws"]
-        inputs.append(("ws", ()))  # a graph input: not constant
+        inputs.append(("ws", (4, 2)))  # a graph input of one scale per 2 x 1 block
         dq = {"name": "dq_node"}
     elif case == "scale_shape":
         inits["ws"] = np.full(3, 0.1, np.float32)  # 3 scales for 4 columns
@@ -389,7 +389,7 @@ def test_unsupported_qdq_names_node(case):
     _, parser = new_parser()
     assert not parser.parse(model_bytes(model))
     text = " ".join(parser_errors(parser))
-    words = {"block_size": "block_size", "scale_input": "constant", "scale_shape": "scale"}
+    words = {"block_size": "block_size", "scale_input": "run time", "scale_shape": "scale"}
     assert "dq_node" in text and "DequantizeLinear" in text and words[case] in text, text
 
 

@@ -55,6 +55,21 @@ void windowAttrs(ImportContext& c, ir::Attrs& a, size_t nsp) {
   a.set("auto_pad", autoPad);
 }
 
+// W's dims [K, C/group, ...kernel] (`name` as the node spells it) against kernel_shape and group;
+// returns group. The caller has checked that W has at least 3 dims.
+int64_t checkConvWeight(ImportContext& c, const Dims& wd, const char* name) {
+  checkSpatialRank(wd.size() - 2, "convolution");
+  const auto ks = c.attrInts("kernel_shape");
+  if (!ks.empty() && ks != Dims(wd.begin() + 2, wd.end()))
+    reject(ErrorKind::kParse,
+           str("kernel_shape ", dimsToString(ks), " does not match ", name, " ", dimsToString(wd)));
+  const int64_t group = c.attrInt("group", 1);
+  if (group < 1 || wd[0] % group != 0)
+    reject(ErrorKind::kParse,
+           str("group ", group, " does not divide the ", wd[0], " output channels"));
+  return group;
+}
+
 // A 1-D window back from the 2-D form windowAttrs gives (a run-time W keeps its native rank).
 void nativeRank1d(ir::Attrs& a) {
   const auto s = a.ints("strides"), d = a.ints("dilations");
@@ -76,15 +91,7 @@ void runtimeConv(ImportContext& c) {
                dimsToString(wd)),
            "give the graph input W static dims or make it an initializer");
   const size_t nsp = wd.size() - 2;
-  checkSpatialRank(nsp, "convolution");
-  const auto ks = c.attrInts("kernel_shape");
-  if (!ks.empty() && ks != Dims(wd.begin() + 2, wd.end()))
-    reject(ErrorKind::kParse,
-           str("kernel_shape ", dimsToString(ks), " does not match W ", dimsToString(wd)));
-  const int64_t group = c.attrInt("group", 1);
-  if (group < 1 || wd[0] % group != 0)
-    reject(ErrorKind::kParse,
-           str("group ", group, " does not divide the ", wd[0], " output channels"));
+  const int64_t group = checkConvWeight(c, wd, "W");
   std::vector<int> ins{c.input(0), -1, c.input(1)};
   if (c.hasInput(2)) ins.push_back(c.input(2));
   ir::Layer& l = c.add(LayerKind::kCONVOLUTION, ins);
@@ -99,15 +106,7 @@ void importConv(ImportContext& c) {
   HostTensor w = c.requireConstant(1, "Conv weight W").castTo(DataType::kFLOAT);
   if (w.dims.size() < 3) reject(ErrorKind::kParse, "weight W must be [K, C/group, ...kernel]");
   const size_t nsp = w.dims.size() - 2;
-  checkSpatialRank(nsp, "convolution");
-  const auto ks = c.attrInts("kernel_shape");
-  if (!ks.empty() && ks != Dims(w.dims.begin() + 2, w.dims.end()))
-    reject(ErrorKind::kParse,
-           str("kernel_shape ", dimsToString(ks), " does not match W ", dimsToString(w.dims)));
-  const int64_t group = c.attrInt("group", 1);
-  if (group < 1 || w.dims[0] % group != 0)
-    reject(ErrorKind::kParse,
-           str("group ", group, " does not divide the ", w.dims[0], " output channels"));
+  const int64_t group = checkConvWeight(c, w.dims, "W");
   if (nsp == 1) w.dims.insert(w.dims.begin() + 2, 1);  // [K, C/g, kw] -> [K, C/g, 1, kw]
   ir::Layer& l = c.add(LayerKind::kCONVOLUTION, {c.input(0)});
   l.attrs.set("group", group);
@@ -128,15 +127,7 @@ void importConvInteger(ImportContext& c) {
                                         " must have static dims [M, C/group, "
                                         "...kernel]"));
   const size_t nsp = wd.size() - 2;
-  checkSpatialRank(nsp, "convolution");
-  const auto ks = c.attrInts("kernel_shape");
-  if (!ks.empty() && ks != Dims(wd.begin() + 2, wd.end()))
-    reject(ErrorKind::kParse,
-           str("kernel_shape ", dimsToString(ks), " does not match w ", dimsToString(wd)));
-  const int64_t group = c.attrInt("group", 1);
-  if (group < 1 || wd[0] % group != 0)
-    reject(ErrorKind::kParse,
-           str("group ", group, " does not divide the ", wd[0], " output channels"));
+  const int64_t group = checkConvWeight(c, wd, "w");
   Dims zpShape(wd.size(), 1);
   zpShape[0] = -1;
   const IntegerOperand x = centredOperand(c, 0, 2), w = centredOperand(c, 1, 3, zpShape);
