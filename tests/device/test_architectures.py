@@ -1,6 +1,7 @@
 """Small real architectures exported from PyTorch (models/arch/, made by
 scripts/export_architectures.py: a YOLOv8-style detector (C2f, SPPF, nearest upsampling, DFL
-softmax head), a U-Net with ConvTranspose and Resize, BERT- and GPT-2-style
+softmax head), a U-Net with ConvTranspose and Resize, a SegNet whose MaxPool indices feed the
+unpooling (torch.onnx's dynamo exporter writes it as ScatterND), BERT- and GPT-2-style
 Hugging Face encoders/decoders, a Swin-style windowed transformer from timm, a CRNN OCR head with
 a bidirectional LSTM) built by clrt and compared with onnxruntime FP32 on the same seeded input.
 
@@ -17,7 +18,15 @@ import pytest
 from helpers import cosine, deserialize, make_config, ort_session, parse_network
 
 ARCH = Path(__file__).resolve().parents[2] / "models" / "arch"
-MODELS = ["unet_tiny", "bert_tiny", "gpt2_tiny", "swin_tiny", "lstm_ocr_tiny", "yolo_tiny"]
+MODELS = [
+    "unet_tiny",
+    "segnet_tiny",
+    "bert_tiny",
+    "gpt2_tiny",
+    "swin_tiny",
+    "lstm_ocr_tiny",
+    "yolo_tiny",
+]
 
 
 def feeds(model, seed=0):
