@@ -322,6 +322,12 @@ FULL = {
         ["x"],
     ),
     "retinanet_resnet50": (tv_det("retinanet_resnet50_fpn"), ([torch.randn(3, 320, 320)],), ["x"]),
+    # Two-stage: region proposals, then MultiScaleRoIAlign (RoiAlign) and the box head.
+    "fasterrcnn_mobilenet": (
+        tv_det("fasterrcnn_mobilenet_v3_large_320_fpn", box_score_thresh=0.0),
+        ([torch.randn(3, 320, 320)],),
+        ["x"],
+    ),
     "deeplabv3_mobilenet": (tv_det("deeplabv3_mobilenet_v3_large"), img(s=256), ["x"]),
     "lraspp_mobilenet": (tv_det("lraspp_mobilenet_v3_large"), img(s=256), ["x"]),
     "yolov8s_style": (lambda: YoloV8Style(32), img(s=320), ["x"]),

@@ -97,6 +97,14 @@ OP_TYPES = [
     "NonZero",
     "Loop",
     "If",
+    "OneHot",
+    "ConvInteger",
+    "MatMulInteger",
+    "RoiAlign",
+    "DFT",
+    "STFT",
+    "MelWeightMatrix",
+    "Dropout",
     "Custom",
 ]
 HUGE_INTS = [0, 1, -1, 2, 3, 7, -2, 2**31 - 1, 2**31, -(2**31), 2**32, 2**62, 2**63 - 1, -(2**63)]
@@ -206,7 +214,54 @@ def seed_models():
             _init("rax", np.array([1], np.int64)),
         ],
     )
-    models = [cnn, shapes, fills, misc]
+    # The operators added in the 2026-12-03 session, wired so that mutations reach their
+    # attributes and operands: integer products, OneHot, MaxPool indices, RoiAlign, the spectral
+    # ops and Dropout's mask.
+    newer = _model(
+        [
+            N("ConvInteger", ["xq", "wq", "zx"], ["ci"], pads=[1, 1, 1, 1], name="convint"),
+            N("Cast", ["ci"], ["cf"], to=TensorProto.FLOAT, name="cast"),
+            N("MaxPool", ["cf"], ["mp", "mi"], kernel_shape=[2, 2], strides=[2, 2], name="pool"),
+            N(
+                "RoiAlign",
+                ["mp", "rois", "bi"],
+                ["ra"],
+                output_height=2,
+                output_width=2,
+                sampling_ratio=0,
+                name="roialign",
+            ),
+            N("OneHot", ["mi", "depth", "vals"], ["oh"], axis=-1, name="onehot"),
+            N("Reshape", ["ra", "flat"], ["raf"], name="reshape"),
+            N("Unsqueeze", ["raf", "ax2"], ["sig"], name="unsq"),
+            N("DFT", ["sig"], ["spec"], axis=1, onesided=1, name="dft"),
+            N("STFT", ["sig", "step", "win"], ["st"], name="stft"),
+            N("MelWeightMatrix", ["nm", "nl", "sr", "lo", "hi"], ["mel"], name="mel"),
+            N("Dropout", ["raf"], ["dr", "dm"], name="dropout"),
+        ],
+        [_vi("xq", [1, 2, 4, 4], TensorProto.UINT8)],
+        [_vi("oh", None), _vi("spec", None), _vi("st", None), _vi("mel", None)]
+        + [_vi("dm", None, TensorProto.BOOL)],
+        [
+            _init("wq", rng.integers(0, 255, (2, 2, 3, 3)).astype(np.uint8)),
+            _init("zx", np.array(3, np.uint8)),
+            _init("rois", np.array([[0, 0, 1.5, 1.5], [0.5, 0.2, 2.0, 2.0]], np.float32)),
+            _init("bi", np.array([0, 0], np.int64)),
+            _init("depth", np.array(16, np.int64)),
+            _init("vals", np.array([0.0, 1.0], np.float32)),
+            _init("flat", np.array([1, -1], np.int64)),
+            _init("ax2", np.array([2], np.int64)),
+            _init("step", np.array(2, np.int64)),
+            _init("win", np.hanning(4).astype(np.float32)),
+            _init("nm", np.array(4, np.int64)),
+            _init("nl", np.array(16, np.int64)),
+            _init("sr", np.array(800, np.int64)),
+            _init("lo", np.array(0.0, np.float32)),
+            _init("hi", np.array(400.0, np.float32)),
+        ],
+        opset=17,
+    )
+    models = [cnn, shapes, fills, misc, newer]
     for path in sorted((ROOT / "models").glob("fmnist_*.onnx")):
         models.append(onnx.load(str(path)))
     return models
