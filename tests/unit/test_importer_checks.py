@@ -464,3 +464,37 @@ def test_severity_compares_like_tensorrts(builder):
     model = make_model([N("NoSuchOp", ["x"], ["y"], name="odd")], [X], [("y", (2, 3, 4, 5))])
     assert not parser.parse(model_bytes(model))
     assert any("NoSuchOp" in m for m in logger.kept), logger.kept
+
+
+# ---- MaxPool's Indices output (importers/conv.cc maxPoolIndices) ----
+
+
+@pytest.mark.parametrize("side", [6, 64])
+def test_maxpool_indices_import(builder, side):
+    """Parses (the sanitizer job runs this: the fuzzer found the importer reading a layer
+    reference after adding layers, which only ASan sees) and names the Indices output INT64."""
+    model = make_model(
+        [N("MaxPool", ["x"], ["y", "i"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])],
+        [("x", (2, 3, side, side))],
+        [("y",), ("i", None, np.int64)],
+        opset=12,
+    )
+    network, parser = new_parser(builder)
+    assert parser.parse(model_bytes(model)), parser_errors(parser)
+    names = {network.get_output(i).name: network.get_output(i) for i in range(network.num_outputs)}
+    assert names["i"].dtype == trt.int64
+
+
+def test_maxpool_indices_refuses_huge_inputs(builder):
+    """Dims whose window tables would overflow int64 (fuzz seed 71 trial 9203) are refused by
+    name before anything is allocated."""
+    model = make_model(
+        [N("MaxPool", ["x"], ["y", "i"], kernel_shape=[2, 2], strides=[2, 2], name="pool")],
+        [("x", (1, 2, 2**62, 4))],
+        [("y",), ("i", None, np.int64)],
+        opset=12,
+    )
+    _, parser = new_parser(builder)
+    assert not parser.parse(model_bytes(model))
+    text = " ".join(parser_errors(parser))
+    assert "pool" in text and ("2^26" in text or "2^63 elements" in text), text

@@ -409,6 +409,13 @@ void maxPoolIndices(ImportContext& c, int y) {
   const std::string autoPad = a.s("auto_pad", "NOTSET");
   const Dims yd = c.tensorDims(y);
   const int64_t N = xd[0], C = xd[1], H = nsp == 2 ? xd[2] : 1, W = xd.back();
+  volume(xd);  // throws, naming the shape, when X's element count overflows
+  constexpr int64_t kMaxTaps = int64_t{1} << 26;
+  for (int64_t v : {win[0], win[1], nsp == 2 ? yd[2] : 1, yd.back()})
+    if (v < 1 || v > kMaxTaps)
+      reject(ErrorKind::kUnsupported,
+             str("the Indices output of MaxPool with window ", dimsToString(win), " and output ",
+                 dimsToString(yd), ": each window and output side must be 1 to 2^26"));
   const int64_t oh = nsp == 2 ? yd[2] : 1, ow = yd.back(), K = win[0] * win[1], P = oh * ow;
   if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {  // the begins the shape rule takes
     const int64_t in[2] = {H, W}, out[2] = {oh, ow};
@@ -420,9 +427,9 @@ void maxPoolIndices(ImportContext& c, int y) {
   } else if (autoPad == "VALID") {
     pads[0] = pads[1] = 0;
   }
-  if (K * P > (int64_t{1} << 26))
-    reject(ErrorKind::kUnsupported, str("the Indices output of MaxPool over ", K * P,
-                                        " window taps: clrt gathers them, up to 2^26"));
+  if (K > kMaxTaps || P > kMaxTaps || K * P > kMaxTaps)
+    reject(ErrorKind::kUnsupported, str("the Indices output of MaxPool over ", P, " windows of ", K,
+                                        " taps: clrt gathers them, up to 2^26 taps in all"));
   const int64_t storageOrder = c.attrFlag("storage_order", 0);
   std::vector<int64_t> src(static_cast<size_t>(K * P)), where(src.size());
   for (int64_t oy = 0; oy < oh; ++oy)
@@ -453,16 +460,20 @@ void maxPoolIndices(ImportContext& c, int y) {
   am.attrs.set("axes", std::vector<int64_t>{2});
   am.attrs.set("keepdims", int64_t{0});
   am.attrs.set("select_last_index", int64_t{0});
+  // Tensor ids from here: a layer reference dies with the next layer added, and the order in
+  // which a call's arguments add layers is unspecified.
+  const int tap = am.outputs[0];
   std::vector<int64_t> ps(static_cast<size_t>(P)), base(static_cast<size_t>(N * C));
   for (int64_t p = 0; p < P; ++p) ps[p] = p;
   for (int64_t i = 0; i < N * C; ++i) base[i] = i * H * W;
-  const int cell = binary(c, "SUM", binary(c, "PROD", am.outputs[0], int64Scalar(c, P)),
-                          c.constantTensor(HostTensor::fromInt64({P}, ps)));
-  ir::Layer& pos = c.addInternal(LayerKind::kGATHER,
-                                 {c.constantTensor(HostTensor::fromInt64({K * P}, where)), cell});
+  const int perP = int64Scalar(c, P), cells = c.constantTensor(HostTensor::fromInt64({P}, ps));
+  const int cell = binary(c, "SUM", binary(c, "PROD", tap, perP), cells);
+  const int table = c.constantTensor(HostTensor::fromInt64({K * P}, where));
+  ir::Layer& pos = c.addInternal(LayerKind::kGATHER, {table, cell});
   pos.attrs.set("axis", int64_t{0});
-  const int idx =
-      binary(c, "SUM", pos.outputs[0], c.constantTensor(HostTensor::fromInt64({N, C, 1}, base)));
+  const int position = pos.outputs[0];
+  const int offsets = c.constantTensor(HostTensor::fromInt64({N, C, 1}, base));
+  const int idx = binary(c, "SUM", position, offsets);
   c.addMapped(LayerKind::kRESHAPE, {idx}, {1}).attrs.set("shape", std::vector<int64_t>(yd));
 }
 
