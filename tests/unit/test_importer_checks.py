@@ -485,12 +485,14 @@ def test_maxpool_indices_import(builder, side):
     assert names["i"].dtype == trt.int64
 
 
-def test_maxpool_indices_refuses_huge_inputs(builder):
-    """Dims whose window tables would overflow int64 (fuzz seed 71 trial 9203) are refused by
-    name before anything is allocated."""
+@pytest.mark.parametrize("shape", [(1, 2, 2**62, 4), (1, 2**31, 4, 4)])
+def test_maxpool_indices_refuses_huge_inputs(builder, shape):
+    """Dims whose window tables would overflow int64 (fuzz seed 71 trial 9203), or whose offset
+    table would take 16 GB (2^31 channels, seed 72 trial 17785: the worker was killed), are
+    refused by name before anything is allocated."""
     model = make_model(
         [N("MaxPool", ["x"], ["y", "i"], kernel_shape=[2, 2], strides=[2, 2], name="pool")],
-        [("x", (1, 2, 2**62, 4))],
+        [("x", shape)],
         [("y",), ("i", None, np.int64)],
         opset=12,
     )
@@ -498,3 +500,18 @@ def test_maxpool_indices_refuses_huge_inputs(builder):
     assert not parser.parse(model_bytes(model))
     text = " ".join(parser_errors(parser))
     assert "pool" in text and ("2^26" in text or "2^63 elements" in text), text
+
+
+def test_spectral_ops_refuse_huge_transforms(builder):
+    """A DFT's constant matrices are bounded (2^24 elements) before they are computed."""
+    model = make_model(
+        [N("DFT", ["x", "n"], ["y"], axis=1, name="dft")],
+        [("x", (1, 8, 1))],
+        [("y",)],
+        initializers={"n": np.array(10000, np.int64)},
+        opset=17,
+    )
+    _, parser = new_parser(builder)
+    assert not parser.parse(model_bytes(model))
+    text = " ".join(parser_errors(parser))
+    assert "dft" in text and "2^24" in text, text

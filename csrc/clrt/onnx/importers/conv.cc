@@ -411,6 +411,10 @@ void maxPoolIndices(ImportContext& c, int y) {
   const int64_t N = xd[0], C = xd[1], H = nsp == 2 ? xd[2] : 1, W = xd.back();
   volume(xd);  // throws, naming the shape, when X's element count overflows
   constexpr int64_t kMaxTaps = int64_t{1} << 26;
+  if (xd[0] * xd[1] > kMaxTaps)  // each at most 2^63 / (H * W) here: no overflow
+    reject(ErrorKind::kUnsupported,
+           str("the Indices output of MaxPool over ", xd[0], " x ", xd[1],
+               " images (batch x channels): clrt tables their offsets, up to 2^26"));
   for (int64_t v : {win[0], win[1], nsp == 2 ? yd[2] : 1, yd.back()})
     if (v < 1 || v > kMaxTaps)
       reject(ErrorKind::kUnsupported,

@@ -14,7 +14,8 @@ namespace {
 using ir::LayerKind;
 using namespace compose;
 
-constexpr int64_t kMaxLength = int64_t{1} << 14;  // a transform's length: L x K matrices
+constexpr int64_t kMaxLength = int64_t{1} << 14;  // a transform's length
+constexpr int64_t kMaxMatrix = int64_t{1} << 24;  // elements of one transform matrix
 
 int64_t knownLength(ImportContext& c, int i, const char* what) {
   const HostTensor& v = c.requireConstant(i, what);
@@ -95,6 +96,10 @@ void importDft(ImportContext& c) {
   // Input bins the transform reads (the signal cropped or zero-padded to them) and outputs.
   const int64_t nIn = realOut ? L / 2 + 1 : L;
   const int64_t nOut = (onesided && !inverse) ? L / 2 + 1 : L;
+  if (nIn * nOut > kMaxMatrix)
+    reject(ErrorKind::kUnsupported,
+           str("a DFT of ", L, " points: its ", nIn, " x ", nOut,
+               " matrices pass clrt's limit of 2^24 elements (about 4,096 points)"));
   const Parts m = dftMatrices(L, nIn, nOut, inverse, realOut);
 
   // Each part of x with the transform axis last: [..., n] -> cropped or padded to [..., nIn].
@@ -162,6 +167,10 @@ void importStft(ImportContext& c) {
            str("frame_length ", L, " for a signal of ", xd[1], " samples: frames must fit"));
   const bool onesided = c.attrFlag("onesided", 1);
   const int64_t K = onesided ? L / 2 + 1 : L, C = xd[2];
+  if (L * K > kMaxMatrix)
+    reject(ErrorKind::kUnsupported,
+           str("frame_length ", L, ": the transform's ", L, " x ", K,
+               " matrix passes clrt's limit of 2^24 elements (about 4,096 points)"));
   const Parts m = dftMatrices(L, L, K, false, false);
   // kernel [2K, C, 1, L]: out channel k (re) and K + k (im); in channel 0 re, 1 im.
   HostTensor kernel(DataType::kFLOAT, {2 * K, C, 1, L});
@@ -211,6 +220,10 @@ void importMelWeightMatrix(ImportContext& c) {
            str("num_mel_bins ", mels, ", dft_length ", L, ", sample_rate ", rate, " and edges ", lo,
                " to ", hi, ": expected positive counts up to ", kMaxLength, " and lower < upper"));
   const int64_t bins = L / 2 + 1;
+  if (bins * mels > kMaxMatrix)
+    reject(ErrorKind::kUnsupported, str("a ", bins, " x ", mels,
+                                        " MelWeightMatrix passes clrt's "
+                                        "limit of 2^24 elements"));
   auto mel = [](double f) { return 2595.0 * std::log1p(f / 700.0) / std::log(10.0); };
   const double lowMel = mel(lo), step = (mel(hi) - lowMel) / static_cast<double>(mels + 2);
   std::vector<int64_t> edge(static_cast<size_t>(mels + 2));
