@@ -114,6 +114,9 @@ ONNX_TYPES = [t for t in TensorProto.DataType.values() if t != TensorProto.UNDEF
 
 # ---- seed models: small, covering conv/pool/gemm, shape subgraphs, fill ops and reductions ----
 
+NEWER_INTS = {"bi": [0, 0], "depth": 16, "flat": [1, -1], "ax2": [2], "step": 2, "nm": 4}
+NEWER_INTS |= {"nl": 16, "sr": 800}
+
 
 def _model(nodes, inputs, outputs, inits=(), opset=17):
     graph = helper.make_graph(nodes, "g", inputs, outputs, list(inits))
@@ -214,9 +217,8 @@ def seed_models():
             _init("rax", np.array([1], np.int64)),
         ],
     )
-    # The operators added in the 2026-12-03 session, wired so that mutations reach their
-    # attributes and operands: integer products, OneHot, MaxPool indices, RoiAlign, the spectral
-    # ops and Dropout's mask.
+    # Operators added 2026-12-03 (integer products, MaxPool indices, RoiAlign, OneHot, spectral
+    # ops, Dropout's mask), wired so that mutations reach their attributes and operands.
     newer = _model(
         [
             N("ConvInteger", ["xq", "wq", "zx"], ["ci"], pads=[1, 1, 1, 1], name="convint"),
@@ -246,18 +248,11 @@ def seed_models():
             _init("wq", rng.integers(0, 255, (2, 2, 3, 3)).astype(np.uint8)),
             _init("zx", np.array(3, np.uint8)),
             _init("rois", np.array([[0, 0, 1.5, 1.5], [0.5, 0.2, 2.0, 2.0]], np.float32)),
-            _init("bi", np.array([0, 0], np.int64)),
-            _init("depth", np.array(16, np.int64)),
-            _init("vals", np.array([0.0, 1.0], np.float32)),
-            _init("flat", np.array([1, -1], np.int64)),
-            _init("ax2", np.array([2], np.int64)),
-            _init("step", np.array(2, np.int64)),
             _init("win", np.hanning(4).astype(np.float32)),
-            _init("nm", np.array(4, np.int64)),
-            _init("nl", np.array(16, np.int64)),
-            _init("sr", np.array(800, np.int64)),
-            _init("lo", np.array(0.0, np.float32)),
-            _init("hi", np.array(400.0, np.float32)),
+        ]
+        + [_init(k, np.array(v, np.int64)) for k, v in NEWER_INTS.items()]
+        + [
+            _init(k, np.array(v, np.float32)) for k, v in (("vals", [0, 1]), ("lo", 0), ("hi", 400))
         ],
         opset=17,
     )
