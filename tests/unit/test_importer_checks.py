@@ -515,3 +515,34 @@ def test_spectral_ops_refuse_huge_transforms(builder):
     assert not parser.parse(model_bytes(model))
     text = " ".join(parser_errors(parser))
     assert "dft" in text and "2^24" in text, text
+
+
+@pytest.mark.parametrize(
+    "node, inputs, inits, words",
+    [
+        (
+            N("OneHot", ["i", "d", "v"], ["y"], name="onehot"),
+            [("i", (3,), np.int64), ("v", (2,))],
+            {"d": np.array(0, np.int64)},
+            "depth is 0; expected at least 1",
+        ),
+        (
+            N("OneHot", ["i", "d", "v"], ["y"], name="onehot"),
+            [("i", (3,), np.int64), ("v", (3,))],
+            {"d": np.array(4, np.int64)},
+            "values must be [off_value, on_value]",
+        ),
+        (
+            N("STFT", ["x", "s", "w"], ["y"], name="stft"),
+            [("x", (1, 32, 1)), ("w", (8,))],
+            {"s": np.array(4, np.int64)},
+            "STFT window",
+        ),
+    ],
+)
+def test_onehot_and_stft_refusals_name_the_node(builder, node, inputs, inits, words):
+    model = make_model([node], inputs, [("y",)], initializers=inits, opset=17)
+    _, parser = new_parser(builder)
+    assert not parser.parse(model_bytes(model))
+    text = " ".join(parser_errors(parser))
+    assert node.name in text and words in text, text

@@ -149,6 +149,7 @@ void ImportContext::setLogicalDtype(int outputIndex, DataType t) {
 }
 
 int ImportContext::castTensor(int tensor, DataType t) {
+  if (net_.tensors[tensor].dtype == t) return tensor;  // already there: no CAST layer
   ir::Layer& l = addInternal(LayerKind::kCAST, {tensor});
   l.attrs.set("to", static_cast<int64_t>(t));
   // Known now: importers read an input's dtype before shape inference reaches the layer.

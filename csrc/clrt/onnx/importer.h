@@ -148,7 +148,7 @@ class ImportContext {
   // dtype of a value computed in a wider one is its "logical" dtype.
   DataType logicalDtype(int i);  // of input i: its ONNX dtype as far as clrt knows it
   void setLogicalDtype(int outputIndex, DataType t);
-  int castTensor(int tensor, DataType t);  // an internal CAST layer's output
+  int castTensor(int tensor, DataType t);  // an internal CAST's output (tensor if already t)
   // The ONNX names of DOUBLE graph inputs, outputs and initializers (computed in FLOAT).
   std::vector<std::string> doubles;
 

@@ -30,6 +30,19 @@ int code(const std::vector<std::string>& names, const std::string& v) {
 const std::vector<std::string> kModes = {"NEAREST", "LINEAR", "CUBIC"};
 const std::vector<std::string> kPaddings = {"ZEROS", "BORDER", "REFLECTION"};
 
+// The element count of a sampling layer's output y, after checking that x, the second operand
+// and y are indexable; a non-empty output needs a non-empty input (`verb`: "sample" ...).
+int64_t outputSize(const DeviceTensor& x, const DeviceTensor& second, const DeviceTensor& y,
+                   const std::string& what, const char* verb) {
+  checkIndexable(volume(x.dims), what);
+  checkIndexable(volume(second.dims), what);
+  const int64_t n = volume(y.dims);
+  checkIndexable(n, what);
+  CLRT_CHECK(n == 0 || volume(x.dims) > 0, kValue, what, ": cannot ", verb, " the empty input ",
+             dimsToString(x.dims));
+  return n;
+}
+
 class GridSampleKernel : public Kernel {
  public:
   GridSampleKernel(const ir::Layer& l, ocl::Device& dev)
@@ -54,13 +67,8 @@ class GridSampleKernel : public Kernel {
                    y.dims.size() == x.dims.size() && g.dims.back() == static_cast<int64_t>(r),
                kRuntime, what, ": input ", dimsToString(x.dims), ", grid ", dimsToString(g.dims),
                " and output ", dimsToString(y.dims), " do not fit");
-    checkIndexable(volume(x.dims), what);
-    checkIndexable(volume(g.dims), what);
-    const int64_t n = volume(y.dims);
-    checkIndexable(n, what);
+    const int64_t n = outputSize(x, g, y, what, "sample");
     if (n == 0) return;
-    CLRT_CHECK(volume(x.dims) > 0, kValue, what, ": cannot sample the empty input ",
-               dimsToString(x.dims));
     GridPack p;
     p.rank = static_cast<cl_int>(r);
     p.channels = static_cast<cl_int>(x.dims[1]);
@@ -150,13 +158,8 @@ class RoiAlignKernel : public Kernel {
                kRuntime, what, ": input ", dimsToString(x.dims), ", rois ", dimsToString(rois.dims),
                ", batch indices ", dimsToString(bi.dims), " and output ", dimsToString(y.dims),
                " do not fit");
-    checkIndexable(volume(x.dims), what);
-    checkIndexable(volume(rois.dims), what);
-    const int64_t n = volume(y.dims);
-    checkIndexable(n, what);
+    const int64_t n = outputSize(x, rois, y, what, "pool rois from");
     if (n == 0) return;
-    CLRT_CHECK(volume(x.dims) > 0, kValue, what, ": cannot pool rois from the empty input ",
-               dimsToString(x.dims));
     RoiPack p = p_;
     p.batch = static_cast<cl_int>(x.dims[0]);
     p.channels = static_cast<cl_int>(x.dims[1]);

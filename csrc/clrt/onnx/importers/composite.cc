@@ -253,7 +253,7 @@ void importTile(ImportContext& c) {
         reject(ErrorKind::kParse, str("repeats ", dimsToString(r->asInt64()), " must be >= 0"));
   const int x = c.input(0);
   int reps = c.input(1);
-  if (c.net().tensors[reps].dtype != DataType::kINT64) reps = c.castTensor(reps, DataType::kINT64);
+  reps = c.castTensor(reps, DataType::kINT64);
   const int dims = c.addInternal(LayerKind::kSHAPE, {x}).outputs[0];
   const int ones = c.constantTensor(HostTensor::fromInt64({rank}, std::vector<int64_t>(rank, 1)));
   ir::Layer& v = c.addInternal(LayerKind::kRESHAPE, {x, interleave(c, ones, dims)});
@@ -282,11 +282,8 @@ void importOneHot(ImportContext& c) {
     if (d->castTo(DataType::kINT64).asInt64().at(0) < 1)
       reject(ErrorKind::kParse, str("depth is ", d->castTo(DataType::kINT64).asInt64().at(0),
                                     "; expected at least 1"));
-  auto int64Of = [&](int t) {
-    return c.net().tensors[t].dtype == DataType::kINT64 ? t : c.castTensor(t, DataType::kINT64);
-  };
-  const int idx = int64Of(c.input(0));
-  int depth = int64Of(c.input(1));
+  const int idx = c.castTensor(c.input(0), DataType::kINT64);
+  int depth = c.castTensor(c.input(1), DataType::kINT64);
   if (dd.size() == 1) {  // [1] -> a scalar
     ir::Layer& g = c.addInternal(LayerKind::kGATHER, {depth, compose::int64Scalar(c, 0)});
     g.attrs.set("axis", int64_t{0});
@@ -324,8 +321,7 @@ void importCenterCropPad(ImportContext& c) {
                                   " values (one per axis), got dims ", dimsToString(sd)));
   const int x = c.input(0);
   int target = c.input(1);
-  if (c.net().tensors[target].dtype != DataType::kINT64)
-    target = c.castTensor(target, DataType::kINT64);
+  target = c.castTensor(target, DataType::kINT64);
   const int axesT = c.constantTensor(HostTensor::fromInt64({n}, axes));
   auto dimsOf = [&](int t) {
     const int shape = c.addInternal(LayerKind::kSHAPE, {t}).outputs[0];

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <vector>
 
+#include "clrt/ir/quantize.h"
 #include "clrt/onnx/importers/compose.h"
 
 namespace clrt::onnx {
@@ -96,31 +97,22 @@ IntegerOperand centredOperand(ImportContext& c, int i, int zp, const Dims& zpSha
                                   dtypeName(c.logicalDtype(i))));
   const HostTensor* hx = c.constant(i);
   const HostTensor* hz = hasZp ? c.constant(zp) : nullptr;
-  if (hx && (!hasZp || hz)) {  // centred on the host
-    HostTensor v = hx->castTo(DataType::kFLOAT);
-    if (hz) {
-      HostTensor z = hz->castTo(DataType::kFLOAT);
-      if (!zpShape.empty() && z.numel() > 1) z.dims = zpShape;
-      const Dims out = broadcastShapes(v.dims, z.dims, "the zero point");
-      if (out != v.dims)
-        reject(ErrorKind::kParse, str("zero point ", dimsToString(z.dims),
-                                      " does not broadcast to its input ", dimsToString(v.dims)));
-      const auto vs = stridesOf(v.dims);
-      // Each element's zero point: the index along z's non-1 dims (z right-aligned against v).
-      const size_t off = v.dims.size() - z.dims.size();
-      const auto zs = stridesOf(z.dims);
-      for (int64_t k = 0; k < v.numel(); ++k) {
-        int64_t zi = 0, rem = k;
-        for (size_t d = 0; d < v.dims.size(); ++d) {
-          const int64_t idx = rem / vs[d];
-          rem %= vs[d];
-          if (d >= off && z.dims[d - off] != 1) zi += idx * zs[d - off];
-        }
-        v.f32()[k] -= z.f32()[zi];
-      }
+  if (hx && (!hasZp || hz)) {  // centred on the host: DequantizeLinear's arithmetic, scale 1
+    ir::QuantParams p;
+    p.qtype = hx->dtype;
+    p.zero = hz ? hz->asInt64() : std::vector<int64_t>{0};
+    p.scale.assign(p.zero.size(), 1.0f);
+    if (p.zero.size() > 1) {  // along zpShape's -1 dim (right-aligned), else the last dim
+      const int64_t rank = static_cast<int64_t>(hx->dims.size());
+      p.axis = rank - 1;
+      for (size_t d = 0; d < zpShape.size(); ++d)
+        if (zpShape[d] < 0) p.axis = rank - static_cast<int64_t>(zpShape.size() - d);
+      if (p.axis < 0 || hx->dims[p.axis] != static_cast<int64_t>(p.zero.size()))
+        reject(ErrorKind::kParse, str("zero point of ", p.zero.size(), " values does not match ",
+                                      "its input ", dimsToString(hx->dims)));
     }
-    r.maxAbs = hostMaxAbs(v);
-    r.host = std::move(v);
+    r.host = ir::dequantizeLinear(*hx, p);
+    r.maxAbs = hostMaxAbs(*r.host);
     return r;
   }
   using namespace compose;
@@ -164,8 +156,7 @@ void exactIntegerProduct(
       }
       sum = sum < 0 ? term : compose::binary(c, "SUM", sum, term);
     }
-  ir::Layer& out = c.add(LayerKind::kIDENTITY, {sum});
-  (void)out;
+  c.add(LayerKind::kIDENTITY, {sum});
 }
 
 }  // namespace clrt::onnx

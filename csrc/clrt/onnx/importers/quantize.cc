@@ -99,9 +99,7 @@ void runtimeQuantize(ImportContext& c) {
     l.attrs.set("op", name);
     return l.outputs[0];
   };
-  auto asFloat = [&](int t) {
-    return c.net().tensors[t].dtype == DataType::kFLOAT ? t : c.castTensor(t, DataType::kFLOAT);
-  };
+  auto asFloat = [&](int t) { return c.castTensor(t, DataType::kFLOAT); };
   const int x = asFloat(c.input(0)), scale = asFloat(c.input(1));
   ir::Layer& r = c.addInternal(LayerKind::kUNARY, {op("DIV", x, scale)});
   r.attrs.set("op", "ROUND");
@@ -170,7 +168,7 @@ void runtimeDequantize(ImportContext& c, DataType xt) {
     along[axis] = -1;
   }
   auto asFloat = [&](int t) {
-    t = c.net().tensors[t].dtype == DataType::kFLOAT ? t : c.castTensor(t, DataType::kFLOAT);
+    t = c.castTensor(t, DataType::kFLOAT);
     if (!perAxis || rank <= 1) return t;
     return compose::withAttr(c, LayerKind::kRESHAPE, t, "shape", along);
   };
@@ -273,10 +271,7 @@ void importQLinearMatMul(ImportContext& c) {
   const DataType yt = c.logicalDtype(7);
   if (yt != DataType::kINT8 && yt != DataType::kUINT8)
     reject(ErrorKind::kUnsupported, str("y_zero_point is ", dtypeName(yt), "; INT8 or UINT8"));
-  auto f = [&](int i) {
-    const int t = c.input(i);
-    return c.net().tensors[t].dtype == DataType::kFLOAT ? t : c.castTensor(t, DataType::kFLOAT);
-  };
+  auto f = [&](int i) { return c.castTensor(c.input(i), DataType::kFLOAT); };
   auto ew = [&](const char* op, int a, int b) {
     ir::Layer& l = c.addInternal(LayerKind::kELEMENTWISE, {a, b});
     l.attrs.set("op", op);

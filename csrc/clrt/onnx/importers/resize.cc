@@ -259,9 +259,7 @@ void padWithRuntimeValue(ImportContext& c, const std::vector<int64_t>* full) {
   ones.weights["value"] = HostTensor::fromFloats({1}, {1.0f}).castTo(t);
   const int inside =
       c.castTensor(padTensor(c, ones.outputs[0], full, "constant", 0.0, false), DataType::kBOOL);
-  int v = c.input(2);
-  if (c.net().tensors[v].dtype != t) v = c.castTensor(v, t);
-  c.add(LayerKind::kWHERE, {inside, padded, v});
+  c.add(LayerKind::kWHERE, {inside, padded, c.castTensor(c.input(2), t)});
 }
 
 // Pads or axes computed from graph inputs: they stay inputs 1 and 2 of the layer, shape

@@ -17,10 +17,15 @@ using namespace compose;
 constexpr int64_t kMaxLength = int64_t{1} << 14;  // a transform's length
 constexpr int64_t kMaxMatrix = int64_t{1} << 24;  // elements of one transform matrix
 
+// A one-value integer constant (a length, a count or a rate).
+int64_t oneInt(ImportContext& c, int i, const char* what) {
+  const std::vector<int64_t> v = c.constInts(i, what);
+  if (v.size() != 1) reject(ErrorKind::kParse, str(what, " must hold one value"));
+  return v[0];
+}
+
 int64_t knownLength(ImportContext& c, int i, const char* what) {
-  const HostTensor& v = c.requireConstant(i, what);
-  if (v.numel() != 1) reject(ErrorKind::kParse, str(what, " must hold one value"));
-  const int64_t n = v.castTo(DataType::kINT64).asInt64()[0];
+  const int64_t n = oneInt(c, i, what);
   if (n < 1 || n > kMaxLength)
     reject(ErrorKind::kUnsupported,
            str(what, " is ", n, "; clrt computes transforms of 1 to ", kMaxLength, " points"));
@@ -202,19 +207,9 @@ void importStft(ImportContext& c) {
 // equally spaced on the mel scale (mel(f) = 2595 log10(1 + f / 700)), computed as ONNX's reference
 // computes them; every input must be a constant.
 void importMelWeightMatrix(ImportContext& c) {
-  auto value = [&](int i, const char* what) {
-    const HostTensor& v = c.requireConstant(i, what);
-    if (v.numel() != 1) reject(ErrorKind::kParse, str(what, " must hold one value"));
-    return static_cast<double>(v.castTo(DataType::kFLOAT).asFloats()[0]);
-  };
-  auto count = [&](int i, const char* what) {
-    const HostTensor& v = c.requireConstant(i, what);
-    if (v.numel() != 1) reject(ErrorKind::kParse, str(what, " must hold one value"));
-    return v.castTo(DataType::kINT64).asInt64()[0];
-  };
-  const int64_t mels = count(0, "num_mel_bins"), L = count(1, "dft_length");
-  const int64_t rate = count(2, "sample_rate");
-  const double lo = value(3, "lower_edge_hertz"), hi = value(4, "upper_edge_hertz");
+  const int64_t mels = oneInt(c, 0, "num_mel_bins"), L = oneInt(c, 1, "dft_length");
+  const int64_t rate = oneInt(c, 2, "sample_rate");
+  const double lo = c.constScalar(3, "lower_edge_hertz"), hi = c.constScalar(4, "upper_edge_hertz");
   if (mels < 1 || mels > kMaxLength || L < 1 || L > kMaxLength || rate < 1 || !(lo < hi))
     reject(ErrorKind::kParse,
            str("num_mel_bins ", mels, ", dft_length ", L, ", sample_rate ", rate, " and edges ", lo,
