@@ -1,14 +1,16 @@
-# GEMM throughput: clrt FP16 (tensor cores on NVIDIA) and FP32 vs PyTorch torch.matmul, one run.
+# GEMM throughput: clrt FP16 and FP32 with TF32 (tensor cores on NVIDIA) and plain FP32 vs PyTorch
+# torch.matmul, one run.
 """Usage: python benchmarks/bench_gemm.py [--sizes 4096] [--iters 20] [--no-torch] [--no-fp32]
 
 For each size n, clrt builds a network with one MatrixMultiply (layer "gemm") of two network
 inputs (n x n times n x n): an FP16 engine (BuilderFlag.FP16; on NVIDIA the builder picks the
-tensor-core tactic matmul.tc_fp16 when it times fastest) and an FP32 engine for reference. HALF
+tensor-core tactic matmul.tc_fp16 when it times fastest), an FP32 engine with BuilderFlag.TF32
+(the default: matmul.tc_tf32 where it times fastest) and one with TF32 cleared. HALF
 network I/O is tried first for FP16; where the builder does not take it, the I/O is FLOAT and
 the engine also runs FLOAT<->HALF reformats. The engines run on device buffers (clrt.mem_alloc
 + set_tensor_address): "engine" rows time `iters` execute_async_v3 calls then one synchronize;
 "GEMM layer" rows give the gemm layer's own profiled time (context.profiling). PyTorch runs
-torch.matmul on the same GPU (FP16; FP32 with TF32 off), timed with CUDA events. Inputs are
+torch.matmul on the same GPU (FP16; FP32 with TF32 on and off), timed with CUDA events. Inputs are
 uniform [-1, 1) rounded to half for every backend; each result is checked against NumPy:
 max |error| / max |reference| is printed.
 """
@@ -38,7 +40,7 @@ class TacticLog(trt.ILogger):
             print(f"[clrt] {msg}")
 
 
-def build_gemm(n, dtype, io_dtype, log):
+def build_gemm(n, dtype, io_dtype, log, tf32=True):
     """An engine computing c = a @ b (n x n) in `dtype`, with network I/O in `io_dtype`."""
     builder = trt.Builder(log)
     network = builder.create_network(EXPLICIT_BATCH)
@@ -53,13 +55,15 @@ def build_gemm(n, dtype, io_dtype, log):
     config = builder.create_builder_config()
     if dtype == trt.float16:
         config.set_flag(trt.BuilderFlag.FP16)
+    if not tf32:
+        config.clear_flag(trt.BuilderFlag.TF32)
     plan = builder.build_serialized_network(network, config)
     if plan is None:
         raise RuntimeError("build_serialized_network returned None")
     return trt.Runtime(log).deserialize_cuda_engine(plan)
 
 
-def clrt_gemm(n, dtype, iters):
+def clrt_gemm(n, dtype, iters, tf32=True):
     """(engine ms, GEMM layer ms, output, inputs, tactic, I/O note) of an n^3 clrt engine in
     `dtype`. HALF network I/O is tried first for FP16; where the builder does not take it, the
     I/O is FLOAT and the engine also runs the FLOAT<->HALF reformats (the layer time excludes
@@ -67,14 +71,14 @@ def clrt_gemm(n, dtype, iters):
     log = TacticLog()
     io = dtype
     try:
-        engine = build_gemm(n, dtype, io, log)
+        engine = build_gemm(n, dtype, io, log, tf32)
     except Exception as e:  # fall back to FLOAT I/O; the table says so
         if dtype == trt.float32:
             raise
         print(f"[bench] HALF network I/O not built ({e}); using FLOAT I/O")
         log.chosen = {}
         io = trt.float32
-        engine = build_gemm(n, dtype, io, log)
+        engine = build_gemm(n, dtype, io, log, tf32)
     ctx = engine.create_execution_context()
     np_dt = np.float16 if io == trt.float16 else np.float32
     rng = np.random.default_rng(0)
@@ -106,7 +110,7 @@ def clrt_gemm(n, dtype, iters):
     return ms, min(layer_ms) or float("nan"), c, host, log.chosen.get("gemm", "?"), note
 
 
-def torch_gemm(n, half, iters):
+def torch_gemm(n, half, iters, tf32=False):
     """(ms, output) of torch.matmul on CUDA, or None when there is no CUDA device."""
     try:
         import torch
@@ -114,7 +118,7 @@ def torch_gemm(n, half, iters):
         return None
     if not torch.cuda.is_available():
         return None
-    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = tf32
     dt = torch.float16 if half else torch.float32
     rng = np.random.default_rng(0)
     a, b = (
@@ -150,18 +154,26 @@ def main():
     for n in args.sizes:
         flop = 2.0 * n**3
         refs = {}
-        for dtype, label in [(trt.float16, "FP16"), (trt.float32, "FP32")]:
-            if label == "FP32" and args.no_fp32:
+        for dtype, tf32, label in [
+            (trt.float16, False, "FP16"),
+            (trt.float32, True, "FP32 TF32"),
+            (trt.float32, False, "FP32"),
+        ]:
+            if dtype == trt.float32 and args.no_fp32:
                 continue
-            ms, lms, c, host, tactic, note = clrt_gemm(n, dtype, args.iters)
+            ms, lms, c, host, tactic, note = clrt_gemm(n, dtype, args.iters, tf32)
             ref = host["a"].astype(np.float32) @ host["b"].astype(np.float32)
-            refs[label] = ref
+            refs["FP16" if dtype == trt.float16 else "FP32"] = ref
             err = rel_err(c, ref)
             rows.append((n, f"clrt {label} engine", f"{tactic} ({note})", ms, flop / ms / 1e9, err))
             rows.append((n, f"clrt {label} GEMM layer", tactic, lms, flop / lms / 1e9, err))
         if not args.no_torch:
-            for half, label in [(True, "FP16"), (False, "FP32 (TF32 off)")]:
-                r = torch_gemm(n, half, args.iters)
+            for half, tf32, label in [
+                (True, False, "FP16"),
+                (False, True, "FP32 (TF32 on)"),
+                (False, False, "FP32 (TF32 off)"),
+            ]:
+                r = torch_gemm(n, half, args.iters, tf32)
                 if r is None:
                     print("PyTorch skipped: no torch or no CUDA device")
                     break

@@ -1,17 +1,19 @@
 # Latency/throughput of ResNet-18/50-style models: clrt FP32 vs onnxruntime (vs PyTorch on CUDA).
 """Usage: python benchmarks/bench_models.py [--models resnet18 resnet50] [--batches 1 32]
                                             [--size 224] [--iters 10] [--device-compare]
-                                            [--precisions fp32 fp16 int8]
+                                            [--precisions fp32 fp32-strict fp16 int8]
 
 The models come from scripts/export_models.py (seeded random weights, built as ONNX with numpy
 and onnx only, written to a temporary directory). For each model, batch size and precision,
-clrt builds an engine for exactly that shape: fp32 (no flag), fp16 (BuilderFlag.FP16) or int8
+clrt builds an engine for exactly that shape: fp32 (the default flags: TF32 on, as in TensorRT,
+so FP32 layers may take TF32 tensor-core tactics on NVIDIA), fp32-strict (BuilderFlag.TF32
+cleared), fp16 (BuilderFlag.FP16) or int8
 (BuilderFlag.INT8 + FP16, TensorRT's --best, calibrated by an IInt8EntropyCalibrator2 on two
 seeded batches of the benchmark's input distribution). Each engine is timed two ways: through
 context.infer (host arrays in and out, so copies are included, as they are for onnxruntime's
 run on the same CPU) and on the device alone (execute_v2 on device buffers filled once). With
---device-compare, PyTorch eager on CUDA (FP32 with TF32 off, and FP16 when fp16 or int8 is
-asked for) runs the same graph with the same weights when torch and a CUDA device are
+--device-compare, PyTorch eager on CUDA (FP32 with TF32 off and on, and FP16 when fp16 or int8
+is asked for) runs the same graph with the same weights when torch and a CUDA device are
 available. Reports median latency and images/s, and the largest difference from onnxruntime's
 FP32 output.
 """
@@ -86,6 +88,8 @@ def clrt_runner(path, batch, size, logger, precision="fp32", timing_cache=None):
     config.add_optimization_profile(profile)
     if precision in ("fp16", "int8"):
         config.set_flag(trt.BuilderFlag.FP16)
+    if precision == "fp32-strict":
+        config.clear_flag(trt.BuilderFlag.TF32)
     if precision == "int8":
         config.set_flag(trt.BuilderFlag.INT8)
         config.int8_calibrator = _Calibrator(shape)
@@ -129,16 +133,16 @@ def clrt_runner(path, batch, size, logger, precision="fp32", timing_cache=None):
     return run, (lambda x: run(x, pageable)), device_only, build_s
 
 
-def torch_runner(name, batch, size, half=False):
-    """PyTorch eager FP32 (or FP16) on CUDA, or (None, reason) when unavailable."""
+def torch_runner(name, batch, size, half=False, tf32=False):
+    """PyTorch eager FP32 (TF32 as asked, or FP16) on CUDA, or (None, reason) when unavailable."""
     try:
         import torch
     except ImportError:
         return None, "torch not installed"
     if not torch.cuda.is_available():
         return None, "no CUDA device"
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = tf32
+    torch.backends.cudnn.allow_tf32 = tf32
     torch.backends.cudnn.benchmark = True
 
     build, _ = export_models.FULL[name]
@@ -166,9 +170,14 @@ def main():
     ap.add_argument(
         "--device-compare",
         action="store_true",
-        help="also time PyTorch eager FP32 (TF32 off), and FP16 with fp16/int8, on CUDA",
+        help="also time PyTorch eager FP32 (TF32 off and on), and FP16 with fp16/int8, on CUDA",
     )
-    ap.add_argument("--precisions", nargs="+", default=["fp32"], choices=["fp32", "fp16", "int8"])
+    ap.add_argument(
+        "--precisions",
+        nargs="+",
+        default=["fp32"],
+        choices=["fp32", "fp32-strict", "fp16", "int8"],
+    )
     ap.add_argument(
         "--timing-cache",
         help="timing cache file: read before each build (if it exists) and written after it",
@@ -201,13 +210,15 @@ def main():
                     ("onnxruntime CPU", lambda x=x, s=sess: s.run(None, {"input": x})[0])
                 )
                 if args.device_compare:
-                    halves = [False] + [True] * bool({"fp16", "int8"} & set(args.precisions))
-                    for half in halves:
-                        trun, info = torch_runner(name, batch, args.size, half)
+                    kinds = [(False, False), (False, True)]
+                    kinds += [(True, False)] * bool({"fp16", "int8"} & set(args.precisions))
+                    for half, tf32 in kinds:
+                        trun, info = torch_runner(name, batch, args.size, half, tf32)
                         if trun is None:
                             notes.append(f"PyTorch CUDA skipped: {info}")
                             break
-                        label = f"PyTorch {'FP16' if half else 'FP32'} {info}"
+                        kind = "FP16" if half else ("FP32+TF32" if tf32 else "FP32")
+                        label = f"PyTorch {kind} {info}"
                         backends.append((label, lambda x=x, t=trun: t(x)))
                 for label, fn in backends:
                     out = fn(x)

@@ -202,7 +202,10 @@ def build_plan(opts, log):
         config.set_flag(trt.BuilderFlag.FP16)
     if opts.int8:
         config.set_flag(trt.BuilderFlag.INT8)
-    prec = "FP32" + ("+FP16" if opts.fp16 else "") + ("+INT8" if opts.int8 else "")
+    if opts.noTF32:
+        config.clear_flag(trt.BuilderFlag.TF32)
+    tf32 = "" if opts.noTF32 or not builder.platform_has_tf32 else " (TF32 tensor cores)"
+    prec = "FP32" + tf32 + ("+FP16" if opts.fp16 else "") + ("+INT8" if opts.int8 else "")
     if opts.precisionConstraints != "none":
         prec += f" ({opts.precisionConstraints} precision constraints)"
     log.info(f"Precision: {prec}")

@@ -79,7 +79,11 @@ def add_compat_flags(p):
     g.add_argument(
         "--workspace", type=float, metavar="MiB", help="deprecated: --memPoolSize=workspace:N"
     )
-    g.add_argument("--noTF32", action="store_true", help="clrt never uses TF32 (the default)")
+    g.add_argument(
+        "--noTF32",
+        action="store_true",
+        help="FP32 layers keep FP32 products (TF32 is on by default where the GPU has it)",
+    )
     g.add_argument("--skipInference", action="store_true", help="build/load only")
     g.add_argument("--dumpOutput", action="store_true", help="print the last query's outputs")
     g.add_argument("--exportTimes", metavar="<file>", help="each query's timings as JSON")

@@ -176,7 +176,7 @@ def _run(opts, log):
     for note in no_effect_notes(opts):
         log.info(note)
     if opts.noTF32:
-        log.info("--noTF32: clrt's FP32 layers never use TF32")
+        log.info("--noTF32: FP32 layers keep FP32 products (no TF32 tensor-core tactics)")
     _select_device(opts, log)
     plan = _engine_bytes(opts, log)
     runtime, engine = _deserialize(plan, opts)

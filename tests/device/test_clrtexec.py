@@ -370,7 +370,7 @@ def test_ci_flags_are_accepted_and_no_effect_ones_say_so(capsys, tmp_path):
         assert re.search(rf"^\[I\] {name}: accepted .*; no effect in clrt \(", out, re.MULTILINE), (
             name
         )
-    assert "--noTF32: clrt's FP32 layers never use TF32" in out
+    assert "--noTF32: FP32 layers keep FP32 products (no TF32 tensor-core tactics)" in out
     records = json.loads(times.read_text())
     assert len(records) == 3 and all(r["computeMs"] >= 0 for r in records)
     assert all(

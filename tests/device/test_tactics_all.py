@@ -13,8 +13,9 @@ from onnx.helper import make_node as N
 
 # |clrt - ort| <= TOL * max|ort| per precision: FP32 arithmetic (CLBlast and the tiled GEMM sum
 # in other orders), FP16 storage (11 significant bits per stored value, FP32 sums), INT8
-# (per-tensor activations, per-channel weights).
-TOL = {"FLOAT": 1e-4, "HALF": 4e-3, "INT8": 0.06}
+# (per-tensor activations, per-channel weights). TF32: FP32 layers whose products keep 10
+# mantissa bits of each operand (BuilderFlag.TF32, on by default), like FP16's 11.
+TOL = {"FLOAT": 1e-4, "HALF": 4e-3, "INT8": 0.06, "TF32": 4e-3}
 
 
 def conv_case(k, c, kh, group=1, act=None, hw=9):
@@ -61,11 +62,13 @@ CASES = {
     "conv.int8_gemm": ("INT8", conv_case(16, 8, 3, act=("Elu", {})), 17),
     "conv.tc_fp16": ("HALF", conv_case(16, 8, 3, act=("Gelu", {"approximate": "tanh"})), 20),
     "conv.tc_int8": ("INT8", conv_case(16, 16, 3), 17),
+    "conv.tc_tf32": ("TF32", conv_case(16, 8, 3, act=("Relu", {})), 17),
     "matmul.tiled": ("HALF", matmul_case(24, 16, 20, act=("Gelu", {"approximate": "tanh"})), 20),
     "matmul.clblast": ("FLOAT", matmul_case(24, 16, 20, act=("Softplus", {})), 17),
     "matmul.int8": ("INT8", matmul_case(24, 16, 20), 17),
     "matmul.tc_fp16": ("HALF", matmul_case(24, 16, 20, weights=False), 17),
     "matmul.tc_int8": ("INT8", matmul_case(24, 32, 20, act=("Elu", {})), 17),
+    "matmul.tc_tf32": ("TF32", matmul_case(24, 20, 36), 17),
     "pool.direct": ("FLOAT", unary("MaxPool", (1, 3, 6, 6), kernel_shape=[2, 2]), 17),
     "pool.int8": ("INT8", unary("AveragePool", (1, 3, 6, 6), kernel_shape=[3, 3]), 17),
     "activation.pointwise": ("HALF", unary("Elu", alpha=0.5), 17),

@@ -1,5 +1,5 @@
-# Tensor-core tactics (conv/matmul .tc_fp16 / .tc_int8): FP16 and INT8 engines vs NumPy and
-# onnxruntime, and the builder really choosing them. Runs where the current OpenCL device is
+# Tensor-core tactics (conv/matmul .tc_fp16 / .tc_int8 / .tc_tf32): FP16, INT8 and FP32-with-TF32
+# engines vs NumPy and onnxruntime, and the builder really choosing them. Runs where the current OpenCL device is
 # NVIDIA; elsewhere with CLRT_TC_EMULATE=1 (a 32 x 32 one-warp tile, same data path, mma and
 # cp.async emulated), which CI (.ci/run) runs as its own pytest step.
 import json
@@ -26,6 +26,15 @@ FP16_REL = 4e-3
 # INT8 against the FP32 reference: per-tensor activation and per-channel weight quantization
 # over two or three layers.
 INT8_REL = 0.06
+# TF32 multiplies FP32 operands with 10 of their 23 mantissa bits (relative 9.8e-4 each, like
+# FP16's storage) and accumulates in FP32.
+TF32_REL = 4e-3
+
+
+def tf32(x):
+    """x with the 13 low mantissa bits of each float cleared: the operand a TF32 product reads
+    (what the emulation does; NVIDIA's units read the same top 19 bits)."""
+    return (np.asarray(x, np.float32).view(np.uint32) & np.uint32(0xFFFFE000)).view(np.float32)
 
 
 def chosen(engine):
@@ -197,3 +206,56 @@ def test_int8_matmul_weights():
     got = engine.create_execution_context().infer({"input": x})["output"]
     ref = np.maximum(x.astype(np.float64) @ w + bias, 0)
     assert rel_err(got, ref) < INT8_REL / 2
+
+
+def test_tf32_matmul_two_inputs():
+    """An FP32 MatrixMultiply of two activations takes matmul.tc_tf32 (BuilderFlag.TF32 is on by
+    default): against NumPy on the TF32-truncated operands (emulated: the same products, FP32
+    sums) and on the FP32 operands within TF32's error."""
+    log = trt.Logger(trt.Logger.WARNING)
+    builder = trt.Builder(log)
+    network = builder.create_network(EXPLICIT_BATCH)
+    a = network.add_input("a", trt.float32, (2, 70, 136))
+    b = network.add_input("b", trt.float32, (2, 136, 90))
+    out = network.add_matrix_multiply(
+        a, trt.MatrixOperation.NONE, b, trt.MatrixOperation.NONE
+    ).get_output(0)
+    out.name = "c"
+    network.mark_output(out)
+    config = make_config(builder, opt_level=0)
+    assert config.get_flag(trt.BuilderFlag.TF32)
+    engine = build(builder, network, config)
+    assert chosen(engine).count("matmul.tc_tf32") == 1, chosen(engine)
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, 70, 136)).astype(np.float32)
+    y = rng.standard_normal((2, 136, 90)).astype(np.float32)
+    got = engine.create_execution_context().infer({"a": x, "b": y})["c"]
+    ref = np.matmul(x.astype(np.float64), y.astype(np.float64))
+    assert rel_err(got, ref) < TF32_REL
+    if _EMULATED:
+        trunc = np.matmul(tf32(x).astype(np.float64), tf32(y).astype(np.float64))
+        assert rel_err(got, trunc) < 1e-5
+        assert rel_err(got, ref) > 1e-5, "the products were not TF32"
+
+
+def test_tf32_conv_net_and_flag_off():
+    """FP32 engine of the small CNN: every convolution takes conv.tc_tf32 and the final Gemm
+    matmul.tc_tf32, within TF32's error of onnxruntime FP32. With BuilderFlag.TF32 cleared no
+    TF32 tactic is offered and the engine is FP32-exact (1e-5)."""
+    rng = np.random.default_rng(5)
+    model = conv_net(rng)
+    x = rng.uniform(-1, 1, (4, 3, 30, 26)).astype(np.float32)
+    ref = ort_run(model, {"input": x})["output"]
+    log = trt.Logger(trt.Logger.WARNING)
+    builder, network, _ = parse_network(model, logger=log)
+    config = make_config(builder, opt_level=0)
+    engine = build(builder, network, config)
+    tactics = chosen(engine)
+    assert tactics.count("conv.tc_tf32") == 4 and "matmul.tc_tf32" in tactics, tactics
+    got = engine.create_execution_context().infer({"input": x})["output"]
+    assert rel_err(got, ref) < TF32_REL * 2
+    config.clear_flag(trt.BuilderFlag.TF32)
+    engine = build(builder, network, config)
+    assert not any("tf32" in t for t in chosen(engine)), chosen(engine)
+    got = engine.create_execution_context().infer({"input": x})["output"]
+    assert rel_err(got, ref) < 1e-5

@@ -41,6 +41,22 @@ def test_init_libnvinfer_plugins_is_a_no_op_returning_true():
     assert trt.init_libnvinfer_plugins(None, "custom") is True
 
 
+def test_tf32_is_on_by_default_as_in_tensorrt():
+    """A new config has BuilderFlag.TF32 set (TensorRT's default); platform_has_tf32 says
+    whether the device's tensor cores can use it (NVIDIA compute capability >= 8.0)."""
+    builder = trt.Builder(trt.Logger(trt.Logger.ERROR))
+    config = builder.create_builder_config()
+    assert config.get_flag(trt.BuilderFlag.TF32)
+    assert config.flags == 1 << int(trt.BuilderFlag.TF32)
+    config.clear_flag(trt.BuilderFlag.TF32)
+    assert config.flags == 0
+    dev = trt.current_device()
+    nvidia = "NVIDIA" in dev.vendor.upper()
+    assert builder.platform_has_tf32 == (nvidia and dev.compute_capability >= 80)
+    if not nvidia:
+        assert dev.compute_capability == 0
+
+
 def test_tensor_formats_and_locations(engine):
     for name in ("input", "logits"):
         assert engine.get_tensor_format(name) == trt.TensorFormat.LINEAR

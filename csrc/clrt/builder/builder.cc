@@ -284,6 +284,7 @@ bool Builder::platformHasFastFp16() const {
   return dev_->info().is_nvidia;
 }
 bool Builder::platformHasFastInt8() const { return true; }
+bool Builder::platformHasTf32() const { return dev_->info().compute_capability >= 80; }
 
 plan::EngineDesc Builder::build(const ir::Network& network, const BuilderConfig& config) {
   ocl::ProgramLogScope programLog(logger_);  // e.g. a damaged kernel-cache entry, rebuilt

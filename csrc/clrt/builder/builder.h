@@ -69,7 +69,9 @@ struct CalibrationRecord {
 };
 
 struct BuilderConfig {
-  uint64_t flags = 0;  // bit i = BuilderFlag i
+  // bit i = BuilderFlag i; TF32 is on by default, as in TensorRT (FP32 layers may then take
+  // TF32 tensor-core tactics; clear_flag(TF32) keeps their products FP32).
+  uint64_t flags = uint64_t{1} << static_cast<int>(BuilderFlag::kTF32);
   uint64_t workspace_limit = std::numeric_limits<uint64_t>::max();
   int optimization_level = 3;  // 0: no timing, take each kind's preferred tactic
   std::vector<plan::Profile> profiles;
@@ -113,6 +115,7 @@ class Builder {
   std::vector<uint8_t> buildSerialized(const ir::Network& network, const BuilderConfig& config);
   bool platformHasFastFp16() const;
   bool platformHasFastInt8() const;
+  bool platformHasTf32() const;  // TF32 tensor-core tactics can run here (sm_80 or later)
   std::shared_ptr<ocl::Device> device() const { return dev_; }
 
  private:

@@ -128,6 +128,7 @@ Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
   for (const tactics::Tactic* tac : tactics::tacticsFor(l.kind)) {
     const auto precs = tac->precisions();
     if (std::find(precs.begin(), precs.end(), prec) == precs.end()) continue;
+    if (tac->tf32() && !env.config.getFlag(BuilderFlag::kTF32)) continue;
     if (!tac->eligible(l, infos, dev.info())) continue;
     if (!tac->worthOffering(dev.info()) && !env.filter.names(*tac)) continue;
     if (!env.filter.allows(*tac)) {

@@ -1,21 +1,24 @@
 // Tensor-core GEMM (tc_matmul) and implicit-GEMM convolution (tc_conv) for NVIDIA through inline
-// PTX mma.sync: FP16 in / FP32 accumulate (m16n8k16) or INT8 in / INT32 accumulate (m16n8k32),
-// with the fused scale + bias + residual + activation epilogue. TC_EMULATE swaps the PTX (mma,
+// PTX mma.sync: FP16 in / FP32 accumulate (m16n8k16), INT8 in / INT32 accumulate (m16n8k32) or
+// FP32 in, multiplied as TF32 / FP32 accumulate (m16n8k8), with the fused scale + bias + residual
+// + activation epilogue. TC_EMULATE swaps the PTX (mma,
 // cp.async) for exact emulations so the same tiling, staging and indexing run on any device.
 //
-// Build options: TC_INT8 (0/1), TC_CONV (0: tc_matmul, 1: tc_conv), BM/BN (block tile),
+// Build options: TC_INT8 (0/1), TC_TF32 (0/1: FP32 operands, TF32 products), TC_CONV (0: tc_matmul, 1: tc_conv), BM/BN (block tile),
 // WARPS_M/WARPS_N (warp grid), CALIGN (tc_conv: C is a multiple of the per-thread gather run),
 // OUT_DT/RES_DT (0 float, 1 half, 2 int8), ACT, TC_EMULATE; tc_matmul also KCH (16-byte chunks
 // per tile row: 4 or 8), STAGES (0, or a cp.async ring of >= 2 tiles) and TC_SADDR (how a
 // local pointer becomes a .shared address for cp.async, see saddr()).
 //
 // Data path: both operands are staged as "rows x BK" tiles in local memory, K-contiguous, KCH
-// 16-byte chunks per row (BK = KCH * 8 halves or KCH * 16 int8), whose order is XOR-swizzled
+// 16-byte chunks per row (BK = KCH * 8 halves, KCH * 16 int8 or KCH * 4 floats), whose order is XOR-swizzled
 // by SWZ(row) so that the chunk stores and the fragment loads are free of bank conflicts.
 // A lane (g = lane / 4, t = lane % 4) reads chunks t, t + 4, ... of its rows with one 16-byte
 // load each and feeds each chunk's words to two k-steps. This permutes k inside the tile
 // identically for both operands (the PTX fragment wants k = 2t, 2t+1, 2t+8, 2t+9 of each k16
-// step), which leaves every dot product unchanged and needs no ldmatrix. STAGES 0: global loads
+// step), which leaves every dot product unchanged and needs no ldmatrix. TF32 is the same in
+// 32-bit words: a k8 step's fragment holds k = t and t + 4 of each row, one word each, so the
+// chunk's four floats feed two k8 steps exactly as a chunk's four half pairs feed two k16 steps. STAGES 0: global loads
 // for tile k+1 go to registers while tile k is multiplied (double buffered local memory, one
 // barrier per tile). STAGES >= 2: cp.async copies global -> local for tile k + STAGES - 1 while
 // tile k is multiplied (no staging registers, one barrier per tile); edge tiles and unaligned
@@ -23,6 +26,12 @@
 
 #ifndef TC_INT8
 #define TC_INT8 0
+#endif
+#ifndef TC_TF32
+#define TC_TF32 0
+#endif
+#if TC_INT8 && TC_TF32
+#error "TC_INT8 and TC_TF32 exclude each other"
 #endif
 #ifndef TC_CONV
 #define TC_CONV 0
@@ -88,6 +97,10 @@
 typedef uchar elem_t;
 typedef int acc_t;
 #define EPC 16  // elements per 16-byte chunk
+#elif TC_TF32
+typedef uint elem_t;  // float bits
+typedef float acc_t;
+#define EPC 4
 #else
 typedef ushort elem_t;
 typedef float acc_t;
@@ -103,6 +116,8 @@ typedef float acc_t;
 //        b0 = B[2t..2t+1][g], b1 = B[2t+8..2t+9][g] (low half = lower k);
 //   s8:  a0 = A[g][4t..4t+3], a1 = A[g+8][4t..], a2 = A[g][4t+16..], a3 = A[g+8][4t+16..],
 //        b0 = B[4t..4t+3][g], b1 = B[4t+16..4t+19][g] (low byte = lower k);
+//   tf32 (m16n8k8): a0 = A[g][t], a1 = A[g+8][t], a2 = A[g][t+4], a3 = A[g+8][t+4],
+//        b0 = B[t][g], b1 = B[t+4][g] (one float per word; the unit reads its top 19 bits);
 //   d0 = D[g][2t], d1 = D[g][2t+1], d2 = D[g+8][2t], d3 = D[g+8][2t+1].
 #if TC_EMULATE
 inline float h2f(uint h) {
@@ -118,6 +133,13 @@ inline float h2f(uint h) {
 #if TC_INT8
 inline int emu_elem(uint w, int i) { return (int)(char)(uchar)(w >> (8 * i)); }
 #define EMU_PER 4
+#elif TC_TF32
+// TF32 keeps sign, exponent and the top 10 mantissa bits: the low 13 bits are dropped.
+inline float emu_elem(uint w, int i) {
+  (void)i;
+  return as_float(w & 0xffffe000u);
+}
+#define EMU_PER 1
 #else
 inline float emu_elem(uint w, int i) { return h2f((w >> (16 * i)) & 0xffffu); }
 #define EMU_PER 2
@@ -128,6 +150,13 @@ inline float emu_elem(uint w, int i) { return h2f((w >> (16 * i)) & 0xffffu); }
       "mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, " \
       "{%0,%1,%2,%3};"                                                                          \
       : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3])                                          \
+      : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1))
+#elif TC_TF32
+#define MMA(d, a0, a1, a2, a3, b0, b1)                                                         \
+  asm volatile(                                                                                \
+      "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, " \
+      "{%0,%1,%2,%3};"                                                                         \
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])                                         \
       : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1))
 #else
 #define MMA(d, a0, a1, a2, a3, b0, b1)                                                          \
@@ -183,6 +212,8 @@ inline uint4 pack_chunk(__global const elem_t* p, int n) {
 #pragma unroll
     for (int b = 0; b < 4; ++b)
       if (4 * q + b < n) v |= (uint)p[4 * q + b] << (8 * b);
+#elif TC_TF32
+    if (q < n) v = p[q];
 #else
 #pragma unroll
     for (int b = 0; b < 2; ++b)
@@ -515,6 +546,10 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_conv(
               as_uint((uchar4)(e_[16 * c_ + 4], e_[16 * c_ + 5], e_[16 * c_ + 6], e_[16 * c_ + 7])), \
               as_uint((uchar4)(e_[16 * c_ + 8], e_[16 * c_ + 9], e_[16 * c_ + 10], e_[16 * c_ + 11])), \
               as_uint((uchar4)(e_[16 * c_ + 12], e_[16 * c_ + 13], e_[16 * c_ + 14], e_[16 * c_ + 15])));
+#elif TC_TF32
+#define GATHER_PACK                                                                          \
+  TC_UNROLL for (int c_ = 0; c_ < CPT; ++c_) rb[c_] =                                \
+      (uint4)(e_[4 * c_], e_[4 * c_ + 1], e_[4 * c_ + 2], e_[4 * c_ + 3]);
 #else
 #define GATHER_PACK                                                                          \
   TC_UNROLL for (int c_ = 0; c_ < CPT; ++c_) rb[c_] =                                \

@@ -128,6 +128,11 @@ const std::vector<Entry>& enumerate() {
         info.arena_alignment =
             std::max<uint64_t>(256, deviceValue<cl_uint>(d, CL_DEVICE_MEM_BASE_ADDR_ALIGN) / 8);
         info.has_fp16 = info.extensions.find("cl_khr_fp16") != std::string::npos;
+        if (info.extensions.find("cl_nv_device_attribute_query") != std::string::npos) {
+          constexpr cl_device_info kMajor = 0x4000, kMinor = 0x4001;  // ..._COMPUTE_CAPABILITY_*_NV
+          info.compute_capability = static_cast<int>(deviceValue<cl_uint>(d, kMajor) * 10 +
+                                                     deviceValue<cl_uint>(d, kMinor));
+        }
         out.push_back({info, d, p});
       }
     }

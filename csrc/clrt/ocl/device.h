@@ -28,6 +28,9 @@ struct DeviceInfo {
   std::string name, vendor, version, driver, platform;
   bool is_gpu = false;
   bool is_nvidia = false;
+  // NVIDIA's compute capability as major * 10 + minor (cl_nv_device_attribute_query); 0 where
+  // the driver does not report one.
+  int compute_capability = 0;
   uint64_t global_mem = 0, max_alloc = 0, local_mem = 0;
   size_t max_work_group = 0;
   int compute_units = 0;

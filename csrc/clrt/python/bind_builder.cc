@@ -518,7 +518,8 @@ void bindBuilder(py::module_& m) {
                              [](Builder& b) { return b.impl().platformHasFastFp16(); })
       .def_property_readonly("platform_has_fast_int8",
                              [](Builder& b) { return b.impl().platformHasFastInt8(); })
-      .def_property_readonly("platform_has_tf32", [](const Builder&) { return false; })
+      .def_property_readonly("platform_has_tf32",
+                             [](Builder& b) { return b.impl().platformHasTf32(); })
       .def_property_readonly("num_DLA_cores", [](const Builder&) { return 0; })
       .def("__enter__", [](const py::object& self) { return self; })
       .def("__exit__", [](const py::object&, const py::args&) { return false; });

@@ -141,6 +141,8 @@ void bindDevices(py::module_& m) {
       .def_readonly("local_mem", &D::local_mem)
       .def_readonly("compute_units", &D::compute_units)
       .def_readonly("has_fp16", &D::has_fp16)
+      .def_readonly("compute_capability", &D::compute_capability,
+                    "NVIDIA's compute capability as major * 10 + minor; 0 elsewhere.")
       .def_property_readonly("fingerprint", &D::fingerprint)
       .def("__str__", &describe)
       .def("__repr__",

@@ -87,6 +87,9 @@ class Tactic {
   // builder only offers a layer to tactics listing its precision; eligible() still checks the
   // input dtypes and the other attrs.
   virtual std::vector<DataType> precisions() const { return {DataType::kFLOAT}; }
+  // True for an FP32 tactic that multiplies with TF32's 10-bit mantissa (tensor cores): the
+  // builder offers it FP32 layers only while BuilderFlag::kTF32 is set.
+  virtual bool tf32() const { return false; }
 };
 
 // A tactic of a family told apart by a variant code (the conv families): each registration gives

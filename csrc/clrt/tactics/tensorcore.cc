@@ -16,6 +16,12 @@ bool emulated(const ocl::DeviceInfo& dev) {
   return e && *e && *e != '0';
 }
 
+DataType precisionOf(Mma m) {
+  return m == Mma::kS8 ? DataType::kINT8 : m == Mma::kTF32 ? DataType::kFLOAT : DataType::kHALF;
+}
+int elemBytes(Mma m) { return m == Mma::kS8 ? 1 : m == Mma::kTF32 ? 4 : 2; }
+const char* suffix(Mma m) { return m == Mma::kS8 ? "int8" : m == Mma::kTF32 ? "tf32" : "fp16"; }
+
 int dtCode(DataType t) {
   switch (t) {
     case DataType::kFLOAT:
@@ -29,38 +35,44 @@ int dtCode(DataType t) {
   }
 }
 
-std::string options(const ocl::DeviceInfo& dev, bool int8, bool conv, const Config& c,
+std::string options(const ocl::DeviceInfo& dev, Mma mma, bool conv, const Config& c,
                     const ir::EpilogueParams& ep, int out_dt, int res_dt,
                     const std::string& extra) {
   std::string o =
-      epilogueOptions(ep) + str(" -DTC_INT8=", int8 ? 1 : 0, " -DTC_CONV=", conv ? 1 : 0,
-                                " -DBM=", c.bm, " -DBN=", c.bn, " -DWARPS_M=", c.warps_m,
-                                " -DWARPS_N=", c.warps_n, " -DKCH=", c.kch, " -DSTAGES=", c.stages,
-                                " -DOUT_DT=", out_dt, " -DRES_DT=", std::max(res_dt, 0));
+      epilogueOptions(ep) +
+      str(" -DTC_INT8=", mma == Mma::kS8 ? 1 : 0, " -DTC_TF32=", mma == Mma::kTF32 ? 1 : 0,
+          " -DTC_CONV=", conv ? 1 : 0, " -DBM=", c.bm, " -DBN=", c.bn, " -DWARPS_M=", c.warps_m,
+          " -DWARPS_N=", c.warps_n, " -DKCH=", c.kch, " -DSTAGES=", c.stages, " -DOUT_DT=", out_dt,
+          " -DRES_DT=", std::max(res_dt, 0));
   if (!extra.empty()) o += " " + extra;
   if (!dev.is_nvidia) o += " -DTC_EMULATE=1";
   return o;
 }
 
-std::vector<uint8_t> packHalf(const std::vector<float>& w, int64_t rows, int64_t cols, int64_t prow,
-                              int64_t pcol) {
-  std::vector<uint8_t> out(static_cast<size_t>(prow * pcol) * 2, 0);
+std::vector<uint8_t> packWeights(Mma m, const std::vector<float>& w, int64_t rows, int64_t cols,
+                                 int64_t prow, int64_t pcol, const std::string& layer,
+                                 std::vector<float>* scales) {
+  const size_t esz = static_cast<size_t>(elemBytes(m));
+  std::vector<uint8_t> out(static_cast<size_t>(prow * pcol) * esz, 0);
+  if (m == Mma::kS8) {
+    const QuantRows q = quantizeRows(w, rows, cols, layer);
+    for (int64_t r = 0; r < rows; ++r)
+      std::memcpy(&out[static_cast<size_t>(r * pcol)], &q.q[static_cast<size_t>(r * cols)],
+                  static_cast<size_t>(cols));
+    *scales = q.scale;
+    return out;
+  }
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t c = 0; c < cols; ++c) {
-      const uint16_t h = floatToHalf(w[static_cast<size_t>(r * cols + c)]);
-      std::memcpy(&out[static_cast<size_t>(r * pcol + c) * 2], &h, 2);
+      const float v = w[static_cast<size_t>(r * cols + c)];
+      uint8_t* dst = &out[static_cast<size_t>(r * pcol + c) * esz];
+      if (m == Mma::kTF32) {
+        std::memcpy(dst, &v, 4);
+      } else {
+        const uint16_t h = floatToHalf(v);
+        std::memcpy(dst, &h, 2);
+      }
     }
-  return out;
-}
-
-std::vector<uint8_t> packInt8(const std::vector<float>& w, int64_t rows, int64_t cols, int64_t prow,
-                              int64_t pcol, const std::string& layer, std::vector<float>* scales) {
-  const QuantRows q = quantizeRows(w, rows, cols, layer);
-  std::vector<uint8_t> out(static_cast<size_t>(prow * pcol), 0);
-  for (int64_t r = 0; r < rows; ++r)
-    std::memcpy(&out[static_cast<size_t>(r * pcol)], &q.q[static_cast<size_t>(r * cols)],
-                static_cast<size_t>(cols));
-  *scales = q.scale;
   return out;
 }
 

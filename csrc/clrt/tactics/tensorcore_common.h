@@ -1,5 +1,6 @@
 // Shared pieces of the NVIDIA tensor-core tactics (kernels/tc_gemm.cl): availability, tile
-// configurations, build options, storage-dtype codes and weight packing (half / per-row int8).
+// configurations, build options, storage-dtype codes and weight packing (half / per-row int8 /
+// float for TF32).
 #pragma once
 
 #include <string>
@@ -12,11 +13,22 @@ namespace clrt::tactics::tc {
 
 constexpr const char* kFile = "tc_gemm.cl";
 
-// Tensor cores through inline PTX exist on NVIDIA only. CLRT_TC_EMULATE=1 makes the tactics
-// eligible on any device with the mma emulated in local memory (slow; for testing the tiling
-// and indexing on CPUs).
+// The three mma.sync families: FP16 x FP16 -> FP32 (m16n8k16), INT8 x INT8 -> INT32
+// (m16n8k32) and FP32 operands multiplied as TF32 -> FP32 (m16n8k8).
+enum class Mma { kF16, kS8, kTF32 };
+// The layer precision a family implements, which is also its operands' storage dtype.
+DataType precisionOf(Mma m);
+int elemBytes(Mma m);       // 2, 1, 4
+const char* suffix(Mma m);  // "fp16", "int8", "tf32" (conv.tc_<suffix>, matmul.tc_<suffix>)
+
+// Tensor cores through inline PTX: every family needs sm_80 or later (mma.sync m16n8k16 f16,
+// m16n8k32 s8 and m16n8k8 tf32 are Ampere instructions), read from the device's compute
+// capability, not its vendor name. CLRT_TC_EMULATE=1 makes the tactics eligible on any device
+// with the mma emulated in local memory (slow; for testing the tiling and indexing on CPUs).
 bool emulated(const ocl::DeviceInfo& dev);
-inline bool available(const ocl::DeviceInfo& dev) { return dev.is_nvidia || emulated(dev); }
+inline bool available(const ocl::DeviceInfo& dev) {
+  return dev.compute_capability >= 80 || emulated(dev);
+}
 
 // A block tile of BM x BN outputs computed by WARPS_M x WARPS_N warps, KCH 16-byte chunks per
 // staged tile row and STAGES (0: register double buffering, else a cp.async ring; see
@@ -33,23 +45,23 @@ struct Config {
     return c;
   }
   // Elements of one thread's convolution gather run (the CALIGN granule of tc_conv).
-  int gatherRun(bool int8) const { return (4 * bn / threads()) * (int8 ? 16 : 8); }
+  int gatherRun(Mma m) const { return (4 * bn / threads()) * (16 / elemBytes(m)); }
 };
 
 // 0 float, 1 half, 2 int8: OUT_DT / RES_DT of tc_gemm.cl; -1 for other dtypes.
 int dtCode(DataType t);
 
 // Build options for one program of tc_gemm.cl (the activation comes from `ep`).
-std::string options(const ocl::DeviceInfo& dev, bool int8, bool conv, const Config& c,
+std::string options(const ocl::DeviceInfo& dev, Mma mma, bool conv, const Config& c,
                     const ir::EpilogueParams& ep, int out_dt, int res_dt, const std::string& extra);
 
-// Row-major [rows x cols] float weights as a zero-padded [prow x pcol] matrix, in half bits or,
-// for INT8, quantized per row by quantizeRows (tactics/weight_quant.h; a non-finite weight is a
-// build error naming `layer`); `scales` receives one scale per real row.
-std::vector<uint8_t> packHalf(const std::vector<float>& w, int64_t rows, int64_t cols, int64_t prow,
-                              int64_t pcol);
-std::vector<uint8_t> packInt8(const std::vector<float>& w, int64_t rows, int64_t cols, int64_t prow,
-                              int64_t pcol, const std::string& layer, std::vector<float>* scales);
+// Row-major [rows x cols] float weights as a zero-padded [prow x pcol] matrix of the family's
+// operand: half bits (kF16), floats (kTF32) or, for kS8, quantized per row by quantizeRows
+// (tactics/weight_quant.h; a non-finite weight is a build error naming `layer`), `scales`
+// then receiving one scale per real row.
+std::vector<uint8_t> packWeights(Mma m, const std::vector<float>& w, int64_t rows, int64_t cols,
+                                 int64_t prow, int64_t pcol, const std::string& layer,
+                                 std::vector<float>* scales);
 
 // A device copy of `bytes` (at least 4 bytes).
 cl_mem upload(ocl::Device& dev, const std::vector<uint8_t>& bytes);

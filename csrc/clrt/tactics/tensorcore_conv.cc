@@ -1,5 +1,5 @@
-// conv.tc_fp16 / conv.tc_int8: implicit-GEMM convolution on NVIDIA tensor cores (tc_conv of
-// kernels/tc_gemm.cl), group 1, any kernel size/stride/dilation/pads, fused epilogue.
+// conv.tc_fp16 / conv.tc_int8 / conv.tc_tf32: implicit-GEMM convolution on NVIDIA tensor cores
+// (tc_conv of kernels/tc_gemm.cl), group 1, any kernel size/stride/dilation/pads, fused epilogue.
 #include <mutex>
 #include <tuple>
 
@@ -14,18 +14,19 @@ struct Spec {
   Window2d win;
   Epilogue ep;
   bool has_bias = false;
-  bool int8 = false;
+  Mma mma = Mma::kF16;
   DataType in_dt = DataType::kHALF, res_dt = DataType::kHALF, out_dt = DataType::kHALF;
   float in_scale = 0, res_scale = 0, out_scale = 0;
 };
 
 // False when the layer is outside what tc_conv runs (group 1, 1-D/2-D, known activation, the
 // storage dtypes/scales of its precision).
-bool readSpec(const ir::Layer& l, bool int8, Spec* s) {
+bool readSpec(const ir::Layer& l, Mma mma, Spec* s) {
   const std::optional<ir::ConvParams> p = ir::convParams(l);
   if (!p || p->G != 1) return false;
+  const bool int8 = mma == Mma::kS8;
   s->layer = l.name;
-  s->int8 = int8;
+  s->mma = mma;
   s->K = p->K;
   s->C = p->Cg;
   s->win = p->win;
@@ -33,10 +34,10 @@ bool readSpec(const ir::Layer& l, bool int8, Spec* s) {
   s->S = p->win.kw;
   s->ep = Epilogue(p->ep);
   s->has_bias = p->has_bias;
-  const DataType st = int8 ? DataType::kINT8 : DataType::kHALF;
+  const DataType st = precisionOf(mma);
   s->in_dt = inputDtype(l, 0, st);
   s->res_dt = inputDtype(l, 1, st);
-  s->out_dt = outputDtype(l, 0, int8 ? DataType::kFLOAT : DataType::kHALF);
+  s->out_dt = outputDtype(l, 0, int8 ? DataType::kFLOAT : st);
   s->in_scale = inputScale(l, 0);
   s->res_scale = inputScale(l, 1);
   s->out_scale = outputScale(l, 0);
@@ -45,8 +46,8 @@ bool readSpec(const ir::Layer& l, bool int8, Spec* s) {
   if (s->out_dt == DataType::kINT8 && !(s->out_scale > 0)) return false;
   const bool has_res = l.inputs.size() > 1 && l.inputs[1] >= 0;
   if (has_res && s->res_dt == DataType::kINT8 && !(s->res_scale > 0)) return false;
-  // FP16 layers write half (the contract); INT8 layers may dequantize.
-  if (!int8 && s->out_dt != DataType::kHALF) return false;
+  // FP16 layers write half, FP32 layers float (the contract); INT8 layers may dequantize.
+  if (!int8 && s->out_dt != st) return false;
   return true;
 }
 
@@ -56,9 +57,9 @@ Config configFor(int64_t) { return Config{64, 128, 1, 4}; }
 
 class TcConvKernel : public Kernel {
  public:
-  TcConvKernel(const ir::Layer& l, ocl::Device& dev, bool int8) {
-    CLRT_CHECK(readSpec(l, int8, &s_), kBuild, "convolution layer '", l.name,
-               "' has weights/attributes conv.tc_", int8 ? "int8" : "fp16", " does not support");
+  TcConvKernel(const ir::Layer& l, ocl::Device& dev, Mma mma) {
+    CLRT_CHECK(readSpec(l, mma, &s_), kBuild, "convolution layer '", l.name,
+               "' has weights/attributes conv.tc_", suffix(mma), " does not support");
     cfg_ = emulated(dev.info()) ? configFor(s_.K).emulation() : configFor(s_.K);
     ktot_ = s_.C * s_.R * s_.S;
     kpad_ = roundUp(ktot_, 64);
@@ -71,18 +72,14 @@ class TcConvKernel : public Kernel {
         for (int64_t rs = 0; rs < s_.R * s_.S; ++rs)
           wt[static_cast<size_t>(m * ktot_ + rs * s_.C + c)] =
               w[static_cast<size_t>((m * s_.C + c) * s_.R * s_.S + rs)];
-    if (int8) {
-      std::vector<float> sw;
-      weights_ = ocl::MemHandle(upload(dev, packInt8(wt, s_.K, ktot_, mrows, kpad_, l.name, &sw)));
-      svec_ = ocl::MemHandle(uploadFloats(dev, sw));
-    } else {
-      weights_ = ocl::MemHandle(upload(dev, packHalf(wt, s_.K, ktot_, mrows, kpad_)));
-    }
+    std::vector<float> sw;
+    weights_ =
+        ocl::MemHandle(upload(dev, packWeights(mma, wt, s_.K, ktot_, mrows, kpad_, l.name, &sw)));
+    if (mma == Mma::kS8) svec_ = ocl::MemHandle(uploadFloats(dev, sw));
     if (s_.has_bias) bias_ = ocl::MemHandle(uploadWeights(dev, l.weights.at("bias")));
-    const bool calign = s_.C % cfg_.gatherRun(int8) == 0;
-    const std::string opts =
-        options(dev.info(), int8, /*conv=*/true, cfg_, s_.ep, dtCode(s_.out_dt), dtCode(s_.res_dt),
-                str("-DCALIGN=", calign ? 1 : 0));
+    const bool calign = s_.C % cfg_.gatherRun(mma) == 0;
+    const std::string opts = options(dev.info(), mma, /*conv=*/true, cfg_, s_.ep, dtCode(s_.out_dt),
+                                     dtCode(s_.res_dt), str("-DCALIGN=", calign ? 1 : 0));
     k_ = ocl::KernelHandle(dev.kernel(kFile, opts, "tc_conv"));
   }
 
@@ -119,7 +116,7 @@ class TcConvKernel : public Kernel {
     const Window2d& w = s_.win;
     const int64_t mt = (s_.K + cfg_.bm - 1) / cfg_.bm, nt = (NP + cfg_.bn - 1) / cfg_.bn;
     kint(mt * nt * cfg_.threads(), s_.layer);
-    const float scale = s_.int8 ? s_.in_scale : 1.0f;
+    const float scale = s_.mma == Mma::kS8 ? s_.in_scale : 1.0f;
     const float inv_os = s_.out_scale > 0 ? 1.0f / s_.out_scale : 1.0f;
     auto i = [&](int64_t v) { return kint(v, s_.layer); };
     std::lock_guard<std::mutex> lock(mu_);
@@ -150,16 +147,15 @@ class TcConvKernel : public Kernel {
 
 class TcConvTactic : public Tactic {
  public:
-  explicit TcConvTactic(bool int8) : int8_(int8) {}
-  std::string name() const override { return int8_ ? "conv.tc_int8" : "conv.tc_fp16"; }
+  explicit TcConvTactic(Mma mma) : mma_(mma) {}
+  std::string name() const override { return str("conv.tc_", suffix(mma_)); }
   ir::LayerKind kind() const override { return ir::LayerKind::kCONVOLUTION; }
-  std::vector<DataType> precisions() const override {
-    return {int8_ ? DataType::kINT8 : DataType::kHALF};
-  }
+  std::vector<DataType> precisions() const override { return {precisionOf(mma_)}; }
+  bool tf32() const override { return mma_ == Mma::kTF32; }
   bool eligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
                 const ocl::DeviceInfo& dev) const override {
     Spec s;
-    if (!available(dev) || !readSpec(l, int8_, &s) || in.empty()) return false;
+    if (!available(dev) || !readSpec(l, mma_, &s) || in.empty()) return false;
     if (in[0].dtype != s.in_dt) return false;
     const size_t rank = in[0].dims.size();
     if (rank != 4 && !(rank == 3 && s.R == 1)) return false;
@@ -168,20 +164,21 @@ class TcConvTactic : public Tactic {
     return true;
   }
   std::unique_ptr<Kernel> instantiate(const ir::Layer& l, ocl::Device& dev) const override {
-    return std::make_unique<TcConvKernel>(l, dev, int8_);
+    return std::make_unique<TcConvKernel>(l, dev, mma_);
   }
-  // Ahead of the portable kernels when the builder does not time.
+  // Ahead of the portable kernels when the builder does not time (on a GPU also ahead of the
+  // CLBlast ones, which untimedPriority moves up there).
   int priority() const override { return -1; }
+  int untimedPriority(const ocl::DeviceInfo& dev) const override { return dev.is_gpu ? -5 : -1; }
 
  private:
-  bool int8_;
+  Mma mma_;
 };
 
 }  // namespace
 
 void registerConv() {
-  registerTactic(std::make_unique<TcConvTactic>(false));
-  registerTactic(std::make_unique<TcConvTactic>(true));
+  for (Mma m : {Mma::kF16, Mma::kS8, Mma::kTF32}) registerTactic(std::make_unique<TcConvTactic>(m));
 }
 
 }  // namespace clrt::tactics::tc

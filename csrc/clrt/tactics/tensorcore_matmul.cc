@@ -1,4 +1,4 @@
-// matmul.tc_fp16 / matmul.tc_int8: MatMul on NVIDIA tensor cores (tc_matmul of
+// matmul.tc_fp16 / matmul.tc_int8 / matmul.tc_tf32: MatMul on NVIDIA tensor cores (tc_matmul of
 // kernels/tc_gemm.cl): constant 2-D weights (packed once) or activation x activation, NumPy
 // batching/broadcasting, trans_a/trans_b, fused epilogue.
 #include <mutex>
@@ -14,25 +14,26 @@ constexpr int64_t kMaxBatch = 65535;  // the grid's second dimension
 
 struct Spec : ir::MatMulParams {
   std::string layer;
-  bool int8 = false;
+  Mma mma = Mma::kF16;
   DataType in_dt = DataType::kHALF, res_dt = DataType::kHALF, out_dt = DataType::kHALF;
   float a_scale = 0, b_scale = 0, res_scale = 0, out_scale = 0;
   size_t res_index = 0;
 };
 
-bool readSpec(const ir::Layer& l, bool int8, Spec* s) {
+bool readSpec(const ir::Layer& l, Mma mma, Spec* s) {
   const std::optional<ir::MatMulParams> p = ir::matMulParams(l);
   if (!p) return false;
+  const bool int8 = mma == Mma::kS8;
   s->layer = l.name;
   static_cast<ir::MatMulParams&>(*s) = *p;
-  s->int8 = int8;
+  s->mma = mma;
   // Constant weights are packed as one [N][K] matrix: 2-D only.
   if (s->b_weights && s->b_dims.size() != 2) return false;
-  const DataType st = int8 ? DataType::kINT8 : DataType::kHALF;
+  const DataType st = precisionOf(mma);
   s->res_index = l.inputs.size() - 1;
   s->in_dt = inputDtype(l, 0, st);
   s->res_dt = s->has_res ? inputDtype(l, s->res_index, st) : st;
-  s->out_dt = outputDtype(l, 0, int8 ? DataType::kFLOAT : DataType::kHALF);
+  s->out_dt = outputDtype(l, 0, int8 ? DataType::kFLOAT : st);
   s->a_scale = inputScale(l, 0);
   s->b_scale = s->b_weights ? 0.0f : inputScale(l, 1);
   s->res_scale = s->has_res ? inputScale(l, s->res_index) : 0.0f;
@@ -42,7 +43,7 @@ bool readSpec(const ir::Layer& l, bool int8, Spec* s) {
   if (int8 && (!(s->a_scale > 0) || (!s->b_weights && !(s->b_scale > 0)))) return false;
   if (s->out_dt == DataType::kINT8 && !(s->out_scale > 0)) return false;
   if (s->has_res && s->res_dt == DataType::kINT8 && !(s->res_scale > 0)) return false;
-  if (!int8 && s->out_dt != DataType::kHALF) return false;
+  if (!int8 && s->out_dt != st) return false;
   return true;
 }
 
@@ -58,9 +59,9 @@ constexpr int64_t kWsAlign = 256;
 
 class TcMatMulKernel : public Kernel {
  public:
-  TcMatMulKernel(const ir::Layer& l, ocl::Device& dev, bool int8) {
-    CLRT_CHECK(readSpec(l, int8, &s_), kBuild, "matmul layer '", l.name,
-               "' has inputs/attributes matmul.tc_", int8 ? "int8" : "fp16", " does not support");
+  TcMatMulKernel(const ir::Layer& l, ocl::Device& dev, Mma mma) {
+    CLRT_CHECK(readSpec(l, mma, &s_), kBuild, "matmul layer '", l.name,
+               "' has inputs/attributes matmul.tc_", suffix(mma), " does not support");
     cfg_ = emulated(dev.info()) ? kCfg.emulation() : kCfg;
     if (s_.b_weights) {
       // B as [N][Kpad] (K contiguous), zero padded; INT8 per output column (row of B^T).
@@ -75,18 +76,14 @@ class TcMatMulKernel : public Kernel {
               s_.tb ? w[static_cast<size_t>(n * c + k)] : w[static_cast<size_t>(k * c + n)];
       wkpad_ = roundUp(wk_, 64);
       const int64_t npad = roundUp(wn_, cfg_.bn);
-      if (int8) {
-        std::vector<float> sw;
-        b_ = ocl::MemHandle(upload(dev, packInt8(bt, wn_, wk_, npad, wkpad_, l.name, &sw)));
-        svec_ = ocl::MemHandle(uploadFloats(dev, sw));
-      } else {
-        b_ = ocl::MemHandle(upload(dev, packHalf(bt, wn_, wk_, npad, wkpad_)));
-      }
+      std::vector<float> sw;
+      b_ = ocl::MemHandle(upload(dev, packWeights(mma, bt, wn_, wk_, npad, wkpad_, l.name, &sw)));
+      if (mma == Mma::kS8) svec_ = ocl::MemHandle(uploadFloats(dev, sw));
     }
     if (s_.has_bias) bias_ = ocl::MemHandle(uploadWeights(dev, l.weights.at("bias")));
     const int res = s_.has_res ? dtCode(s_.res_dt) : 0;
     const std::string opts =
-        options(dev.info(), int8, /*conv=*/false, cfg_, s_.ep, dtCode(s_.out_dt), res, "");
+        options(dev.info(), mma, /*conv=*/false, cfg_, s_.ep, dtCode(s_.out_dt), res, "");
     k_ = ocl::KernelHandle(dev.kernel(kFile, opts, "tc_matmul"));
     if (s_.ta || (!s_.b_weights && !s_.tb))
       tr_ = ocl::KernelHandle(dev.kernel(kFile, opts, "tc_transpose"));
@@ -124,7 +121,7 @@ class TcMatMulKernel : public Kernel {
     if (!checkRun(p, s_.layer, A.dims, bd, Y.dims, s_.has_bias ? s_.bias_n : -1,
                   s_.has_res ? &a.inputs[s_.res_index].dims : nullptr))
       return;
-    const int64_t esz = s_.int8 ? 1 : 2;
+    const int64_t esz = elemBytes(s_.mma);
     std::lock_guard<std::mutex> lock(mu_);
     // Transposes (volumes, batch strides and matrix sizes are unchanged by them).
     int64_t abytes = 0, bbytes = 0;
@@ -180,7 +177,7 @@ class TcMatMulKernel : public Kernel {
     }
     const int64_t mt = (p.M + cfg_.bm - 1) / cfg_.bm, nt = (p.N + cfg_.bn - 1) / cfg_.bn;
     kint(mt * nt * cfg_.threads(), s_.layer);
-    const float scale = s_.int8 ? s_.a_scale * (s_.b_weights ? 1.0f : s_.b_scale) : 1.0f;
+    const float scale = s_.mma == Mma::kS8 ? s_.a_scale * (s_.b_weights ? 1.0f : s_.b_scale) : 1.0f;
     const float inv_os = s_.out_scale > 0 ? 1.0f / s_.out_scale : 1.0f;
     auto i = [&](int64_t v) { return kint(v, s_.layer); };
     ocl::setArgs(k_.get(), abuf, bbuf, aoff, boff, bias_.get(), svec_.get(), res, Y.buf, i(p.M),
@@ -197,7 +194,7 @@ class TcMatMulKernel : public Kernel {
   // Bytes of A and B (dims as given) that go through tc_transpose: A when trans_a, B when it is
   // an activation of rank >= 2 without trans_b; 0 otherwise.
   void transposedBytes(const Dims& ad, const Dims& bd, int64_t* a, int64_t* b) const {
-    const int64_t esz = s_.int8 ? 1 : 2;
+    const int64_t esz = elemBytes(s_.mma);
     *a = s_.ta && ad.size() >= 2 && isStatic(ad) ? volume(ad) * esz : 0;
     *b = !s_.b_weights && !s_.tb && bd.size() >= 2 && isStatic(bd) ? volume(bd) * esz : 0;
   }
@@ -229,17 +226,15 @@ class TcMatMulKernel : public Kernel {
 
 class TcMatMulTactic : public Tactic {
  public:
-  explicit TcMatMulTactic(bool int8) : int8_(int8) {}
-  std::string name() const override { return int8_ ? "matmul.tc_int8" : "matmul.tc_fp16"; }
+  explicit TcMatMulTactic(Mma mma) : mma_(mma) {}
+  std::string name() const override { return str("matmul.tc_", suffix(mma_)); }
   ir::LayerKind kind() const override { return ir::LayerKind::kMATRIX_MULTIPLY; }
-  std::vector<DataType> precisions() const override {
-    return {int8_ ? DataType::kINT8 : DataType::kHALF};
-  }
+  std::vector<DataType> precisions() const override { return {precisionOf(mma_)}; }
+  bool tf32() const override { return mma_ == Mma::kTF32; }
   bool eligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
                 const ocl::DeviceInfo& dev) const override {
     Spec s;
-    if (!available(dev) || !readSpec(l, int8_, &s) || in.empty() || in[0].dims.empty())
-      return false;
+    if (!available(dev) || !readSpec(l, mma_, &s) || in.empty() || in[0].dims.empty()) return false;
     if (in[0].dtype != s.in_dt) return false;
     if (!s.b_weights && (in.size() < 2 || in[1].dims.empty() || in[1].dtype != s.in_dt))
       return false;
@@ -248,19 +243,20 @@ class TcMatMulTactic : public Tactic {
     return std::max(in[0].dims.size(), rb) <= kMaxBatchDims + 2;
   }
   std::unique_ptr<Kernel> instantiate(const ir::Layer& l, ocl::Device& dev) const override {
-    return std::make_unique<TcMatMulKernel>(l, dev, int8_);
+    return std::make_unique<TcMatMulKernel>(l, dev, mma_);
   }
   int priority() const override { return -1; }
+  int untimedPriority(const ocl::DeviceInfo& dev) const override { return dev.is_gpu ? -5 : -1; }
 
  private:
-  bool int8_;
+  Mma mma_;
 };
 
 }  // namespace
 
 void registerMatMul() {
-  registerTactic(std::make_unique<TcMatMulTactic>(false));
-  registerTactic(std::make_unique<TcMatMulTactic>(true));
+  for (Mma m : {Mma::kF16, Mma::kS8, Mma::kTF32})
+    registerTactic(std::make_unique<TcMatMulTactic>(m));
 }
 
 }  // namespace clrt::tactics::tc
