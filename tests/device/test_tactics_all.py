@@ -8,7 +8,15 @@ import os
 import clrt as trt
 import numpy as np
 import pytest
-from helpers import EXPLICIT_BATCH, deserialize, make_model, ort_run, parse_network, rand
+from helpers import (
+    EXPLICIT_BATCH,
+    RecordingLogger,
+    deserialize,
+    make_model,
+    ort_run,
+    parse_network,
+    rand,
+)
 from onnx.helper import make_node as N
 
 # |clrt - ort| <= TOL * max|ort| per precision: FP32 arithmetic (CLBlast and the tiled GEMM sum
@@ -328,3 +336,39 @@ def test_network_api_builds_the_same_way():
     got = engine.create_execution_context().infer({"x": xv})["y"]
     want = xv @ rand((1, 4, 6), seed=7)
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+def test_tactic_whose_program_does_not_build_is_skipped():
+    """A tactic whose OpenCL program the device's compiler refuses (an older GPU, a driver quirk;
+    injected here with _debug.fail_programs) is not eligible for the layer: a VERBOSE note says
+    why and the builder takes the next tactic. When every tactic of a layer fails, the BuildError
+    names the layer and each tactic's failure."""
+    nodes, inputs, inits, _ = conv_case(8, 4, 1)
+    model = make_model(nodes, inputs, [("y",)], inits)
+    feeds = feeds_of(inputs, {})
+    ref = ort_run(model, feeds)["y"]
+    log = RecordingLogger()
+    builder, network, _ = parse_network(model, logger=log)
+    config = builder.create_builder_config()
+    config.builder_optimization_level = 0
+    config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED
+    debug = trt._clrt._debug
+    try:
+        debug.fail_programs("conv.cl [")  # conv.direct's program; conv.1x1_clblast needs none
+        plan = builder.build_serialized_network(network, config)
+        debug.fail_programs(".cl [")  # every program
+        with pytest.raises(trt.BuildError) as e:
+            builder.build_serialized_network(network, config)
+    finally:
+        debug.fail_programs("")
+    assert "tactic conv.direct is not eligible on this device: building OpenCL program conv.cl" in (
+        log.text()
+    )
+    engine = deserialize(bytes(plan))
+    assert "conv.1x1_clblast" in inspector_tactics(engine)
+    got = engine.create_execution_context().infer(feeds)["y"]
+    assert np.abs(got - ref).max() <= TOL["FLOAT"] * np.abs(ref).max()
+    msg = str(e.value)
+    assert network.get_layer(0).name in msg, msg
+    for part in ("conv.direct could not be instantiated", "conv.1x1_clblast could not be"):
+        assert part in msg, (part, msg)

@@ -135,7 +135,20 @@ Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
       filtered.push_back(tac->name());
       continue;
     }
-    auto k = tac->instantiate(l, dev);
+    std::unique_ptr<tactics::Kernel> k;
+    try {
+      k = tac->instantiate(l, dev);
+    } catch (const Error& e) {
+      // An OpenCL program this device's compiler refuses (an older GPU, a driver quirk) makes
+      // the tactic ineligible here; other errors (bad weights, ...) still fail the build.
+      if (e.kind() != ErrorKind::kDevice) throw;
+      std::string why = e.what();
+      why = why.substr(0, why.find('\n'));
+      logf(env.logger, Severity::kVERBOSE, "layer '", l.name, "' (", dtypeName(prec), "): tactic ",
+           tac->name(), " is not eligible on this device: ", e.what());
+      c.why += str(" ", tac->name(), " could not be instantiated (", why, ");");
+      continue;
+    }
     uint64_t ws = 0;
     for (auto& rs : s.max) {
       std::vector<Dims> in, out;

@@ -8,6 +8,7 @@
 #include "clrt/core/kernel_codes.h"
 #include "clrt/ocl/device.h"
 #include "clrt/ocl/disk_cache.h"
+#include "clrt/ocl/fault.h"
 
 namespace clrt::ocl {
 
@@ -18,6 +19,9 @@ namespace {
 thread_local ProgramRecorder* t_recorder = nullptr;
 thread_local ProgramBinaryScope* t_binaries = nullptr;
 thread_local ILogger* t_logger = nullptr;
+
+std::mutex g_fault_mu;
+std::string g_fault;  // setProgramFault's pattern
 
 uint64_t fnv1a(const std::string& s) {
   uint64_t h = 1469598103934665603ull;
@@ -154,6 +158,11 @@ std::vector<std::string> kernelFiles() {
   return v;
 }
 
+void setProgramFault(const std::string& pattern) {
+  std::lock_guard<std::mutex> lock(g_fault_mu);
+  g_fault = pattern;
+}
+
 std::string Device::programKey(const std::string& file, const std::string& options) {
   return file + "|" + options + "|" + hex(fnv1a(kernelSource(file)));
 }
@@ -165,6 +174,12 @@ cl_program Device::program(const std::string& file, const std::string& options) 
   std::lock_guard<std::mutex> lock(mu_);
   const std::string opts = "-cl-std=CL1.2 " + options;
   const std::string what = str(file, " [", options, "]");
+  {
+    std::lock_guard<std::mutex> fl(g_fault_mu);
+    if (!g_fault.empty() && what.find(g_fault) != std::string::npos)
+      fail(ErrorKind::kDevice, str("building OpenCL program ", what, " for ", info_.name,
+                                   " failed:\ninjected by clrt._clrt._debug.fail_programs"));
+  }
 
   if (const ProgramBinaryScope::Entry* e = t_binaries ? t_binaries->find(key) : nullptr) {
     const std::string binKey = key + "#" + hex(e->checksum);

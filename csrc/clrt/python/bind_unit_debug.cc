@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "clrt/core/version.h"
+#include "clrt/ocl/fault.h"
 #include "clrt/passes/passes.h"
 #include "clrt/plan/plan.h"
 #include "clrt/python/bindings.h"
@@ -149,6 +150,10 @@ void bind_unit_debug(py::module_& m) {
       "The tactics of a layer kind (TensorRT's name, e.g. 'CONVOLUTION') in the order an "
       "untimed build (builder_optimization_level 0) prefers them on a GPU or not, before "
       "eligibility.");
+  d.def("fail_programs", &ocl::setProgramFault, py::arg("pattern"),
+        "From now on every OpenCL program whose 'file [options]' contains pattern fails to build "
+        "(clrt.DeviceError, as a real compiler refusal); '' turns this off. For tests of what "
+        "the builder does when a tactic's program does not build on a device.");
   d.def("plan_of", &planOf, py::arg("network"), py::arg("clrt_version") = kVersion,
         "An engine file of the network as it is, with no tactics or program binaries.");
   d.def("read_plan", &readPlan, py::arg("data"),
