@@ -187,6 +187,11 @@ CASES = {
         17,
     ),
 }
+# The other block tiles of the tensor-core convolutions: the same cases (emulation runs each
+# tile as the same one-warp 32 x 32 tile; on NVIDIA each runs its own).
+for _tile in ("_64x64", "_128x256"):
+    for _p in ("fp16", "int8", "tf32"):
+        CASES[f"conv.tc_{_p}{_tile}"] = CASES[f"conv.tc_{_p}"]
 
 # Tactics a case of another tactic exercises (layers the builder adds or the importer makes
 # alongside), each checked in the inspector of that case.

@@ -51,16 +51,26 @@ bool readSpec(const ir::Layer& l, Mma mma, Spec* s) {
   return true;
 }
 
-// 64 output channels x 128 pixels per block, 4 warps of 64 x 32: on an H100 (ResNet-50 layers,
-// batch 32) as fast as 128 x 128 tiles on the large layers and up to 2x faster on the rest.
-Config configFor(int64_t) { return Config{64, 128, 1, 4}; }
+// Block tiles (output channels x pixels), each a tactic the builder times per layer:
+// 64 x 128 in 4 warps of 64 x 32 (the default: on an H100, ResNet-50 batch 32, as fast as
+// 128 x 128 on the large layers and up to 2x faster on the rest); 64 x 64 in 4 warps of 32 x 32
+// (H200, ResNet-50 FP32 batch 64 with TF32: 14.6 ms against 17.4 with 64 x 128 alone, the
+// small late layers filling the GPU better); 128 x 256 in 8 warps of 64 x 64 (16.6 ms there:
+// the wide early layers).
+struct Tile {
+  const char* suffix;
+  Config cfg;
+};
+constexpr Tile kTiles[] = {{"", Config{64, 128, 1, 4}},
+                           {"_64x64", Config{64, 64, 2, 2}},
+                           {"_128x256", Config{128, 256, 2, 4}}};
 
 class TcConvKernel : public Kernel {
  public:
-  TcConvKernel(const ir::Layer& l, ocl::Device& dev, Mma mma) {
+  TcConvKernel(const ir::Layer& l, ocl::Device& dev, Mma mma, const Config& tile) {
     CLRT_CHECK(readSpec(l, mma, &s_), kBuild, "convolution layer '", l.name,
                "' has weights/attributes conv.tc_", suffix(mma), " does not support");
-    cfg_ = emulated(dev.info()) ? configFor(s_.K).emulation() : configFor(s_.K);
+    cfg_ = emulated(dev.info()) ? tile.emulation() : tile;
     ktot_ = s_.C * s_.R * s_.S;
     kpad_ = roundUp(ktot_, 64);
     const int64_t mrows = roundUp(s_.K, cfg_.bm);
@@ -147,8 +157,8 @@ class TcConvKernel : public Kernel {
 
 class TcConvTactic : public Tactic {
  public:
-  explicit TcConvTactic(Mma mma) : mma_(mma) {}
-  std::string name() const override { return str("conv.tc_", suffix(mma_)); }
+  TcConvTactic(Mma mma, const Tile& tile) : mma_(mma), tile_(tile) {}
+  std::string name() const override { return str("conv.tc_", suffix(mma_), tile_.suffix); }
   ir::LayerKind kind() const override { return ir::LayerKind::kCONVOLUTION; }
   std::vector<DataType> precisions() const override { return {precisionOf(mma_)}; }
   bool tf32() const override { return mma_ == Mma::kTF32; }
@@ -164,21 +174,25 @@ class TcConvTactic : public Tactic {
     return true;
   }
   std::unique_ptr<Kernel> instantiate(const ir::Layer& l, ocl::Device& dev) const override {
-    return std::make_unique<TcConvKernel>(l, dev, mma_);
+    return std::make_unique<TcConvKernel>(l, dev, mma_, tile_.cfg);
   }
-  // Ahead of the portable kernels when the builder does not time (on a GPU also ahead of the
-  // CLBlast ones, which untimedPriority moves up there).
-  int priority() const override { return -1; }
-  int untimedPriority(const ocl::DeviceInfo& dev) const override { return dev.is_gpu ? -5 : -1; }
+  // The default tile ahead of the other tiles and the portable kernels when the builder does
+  // not time (on a GPU also ahead of the CLBlast ones, which untimedPriority moves up there).
+  int priority() const override { return *tile_.suffix ? 0 : -1; }
+  int untimedPriority(const ocl::DeviceInfo& dev) const override {
+    return priority() - (dev.is_gpu ? 4 : 0);
+  }
 
  private:
   Mma mma_;
+  Tile tile_;
 };
 
 }  // namespace
 
 void registerConv() {
-  for (Mma m : {Mma::kF16, Mma::kS8, Mma::kTF32}) registerTactic(std::make_unique<TcConvTactic>(m));
+  for (Mma m : {Mma::kF16, Mma::kS8, Mma::kTF32})
+    for (const Tile& t : kTiles) registerTactic(std::make_unique<TcConvTactic>(m, t));
 }
 
 }  // namespace clrt::tactics::tc
