@@ -22,6 +22,12 @@ DataType precisionOf(Mma m) {
 int elemBytes(Mma m) { return m == Mma::kS8 ? 1 : m == Mma::kTF32 ? 4 : 2; }
 const char* suffix(Mma m) { return m == Mma::kS8 ? "int8" : m == Mma::kTF32 ? "tf32" : "fp16"; }
 
+Config runTile(const Config& c, const ocl::DeviceInfo& dev) {
+  if (!emulated(dev)) return c;
+  const char* e = std::getenv("CLRT_TC_EMULATE");
+  return std::strcmp(e, "tiles") == 0 ? c : c.emulation();
+}
+
 int dtCode(DataType t) {
   switch (t) {
     case DataType::kFLOAT:

@@ -47,6 +47,10 @@ struct Config {
   // Elements of one thread's convolution gather run (the CALIGN granule of tc_conv).
   int gatherRun(Mma m) const { return (4 * bn / threads()) * (16 / elemBytes(m)); }
 };
+// The tile a tactic of tile `c` runs on `dev`: `c` itself, or emulated, its emulation() one;
+// CLRT_TC_EMULATE=tiles emulates `c` itself (every warp of it; PoCL then compiles each program
+// for minutes), to check a tile's own indexing off NVIDIA.
+Config runTile(const Config& c, const ocl::DeviceInfo& dev);
 
 // 0 float, 1 half, 2 int8: OUT_DT / RES_DT of tc_gemm.cl; -1 for other dtypes.
 int dtCode(DataType t);

@@ -70,7 +70,7 @@ class TcConvKernel : public Kernel {
   TcConvKernel(const ir::Layer& l, ocl::Device& dev, Mma mma, const Config& tile) {
     CLRT_CHECK(readSpec(l, mma, &s_), kBuild, "convolution layer '", l.name,
                "' has weights/attributes conv.tc_", suffix(mma), " does not support");
-    cfg_ = emulated(dev.info()) ? tile.emulation() : tile;
+    cfg_ = runTile(tile, dev.info());
     ktot_ = s_.C * s_.R * s_.S;
     kpad_ = roundUp(ktot_, 64);
     const int64_t mrows = roundUp(s_.K, cfg_.bm);

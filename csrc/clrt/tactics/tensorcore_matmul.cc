@@ -62,7 +62,7 @@ class TcMatMulKernel : public Kernel {
   TcMatMulKernel(const ir::Layer& l, ocl::Device& dev, Mma mma) {
     CLRT_CHECK(readSpec(l, mma, &s_), kBuild, "matmul layer '", l.name,
                "' has inputs/attributes matmul.tc_", suffix(mma), " does not support");
-    cfg_ = emulated(dev.info()) ? kCfg.emulation() : kCfg;
+    cfg_ = runTile(kCfg, dev.info());
     if (s_.b_weights) {
       // B as [N][Kpad] (K contiguous), zero padded; INT8 per output column (row of B^T).
       const std::vector<float> w = l.weights.at("kernel").asFloats();
