@@ -215,6 +215,8 @@ def build(model, precision, tactic_filter, ranges=None):
     config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED
     config.builder_optimization_level = 0
     config.tactic_filter = tactic_filter
+    if precision == "FLOAT":  # FP32 products: no TF32 tactic (on by default; "TF32" cases)
+        config.clear_flag(trt.BuilderFlag.TF32)
     if precision == "HALF":
         config.set_flag(trt.BuilderFlag.FP16)
     if precision == "INT8":
@@ -357,6 +359,7 @@ def test_tactic_whose_program_does_not_build_is_skipped():
     config = builder.create_builder_config()
     config.builder_optimization_level = 0
     config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED
+    config.clear_flag(trt.BuilderFlag.TF32)  # on NVIDIA, conv.tc_tf32 would come first
     debug = trt._clrt._debug
     try:
         debug.fail_programs("conv.cl [")  # conv.direct's program; conv.1x1_clblast needs none
