@@ -26,15 +26,16 @@ FP16_REL = 4e-3
 # INT8 against the FP32 reference: per-tensor activation and per-channel weight quantization
 # over two or three layers.
 INT8_REL = 0.06
-# TF32 multiplies FP32 operands with 10 of their 23 mantissa bits (relative 9.8e-4 each, like
-# FP16's storage) and accumulates in FP32.
+# TF32 multiplies FP32 operands rounded to 10 of their 23 mantissa bits (relative 4.9e-4 each,
+# like FP16's storage) and accumulates in FP32.
 TF32_REL = 4e-3
 
 
 def tf32(x):
-    """x with the 13 low mantissa bits of each float cleared: the operand a TF32 product reads
-    (what the emulation does; NVIDIA's units read the same top 19 bits)."""
-    return (np.asarray(x, np.float32).view(np.uint32) & np.uint32(0xFFFFE000)).view(np.float32)
+    """x rounded to TF32 (nearest, ties away from zero: cvt.rna.tf32.f32), the operand the
+    kernels feed the tensor cores (and the emulation multiplies)."""
+    bits = np.asarray(x, np.float32).view(np.uint32)
+    return ((bits + np.uint32(0x1000)) & np.uint32(0xFFFFE000)).view(np.float32)
 
 
 def chosen(engine):
@@ -210,8 +211,9 @@ def test_int8_matmul_weights():
 
 def test_tf32_matmul_two_inputs():
     """An FP32 MatrixMultiply of two activations takes matmul.tc_tf32 (BuilderFlag.TF32 is on by
-    default): against NumPy on the TF32-truncated operands (emulated: the same products, FP32
-    sums) and on the FP32 operands within TF32's error."""
+    default): against NumPy on the TF32-rounded operands (emulated: the same products, FP32
+    sums), and on the FP32 operands within TF32's error and with no bias (rounding to nearest,
+    where truncation would make the mean error about -1e-3 of the mean magnitude)."""
     log = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(log)
     network = builder.create_network(EXPLICIT_BATCH)
@@ -232,9 +234,15 @@ def test_tf32_matmul_two_inputs():
     got = engine.create_execution_context().infer({"a": x, "b": y})["c"]
     ref = np.matmul(x.astype(np.float64), y.astype(np.float64))
     assert rel_err(got, ref) < TF32_REL
+    # Positive operands expose a truncation bias: every product would be too small.
+    xp, yp = np.abs(x), np.abs(y)
+    gotp = engine.create_execution_context().infer({"a": xp, "b": yp})["c"]
+    refp = np.matmul(xp.astype(np.float64), yp.astype(np.float64))
+    bias = float(np.mean(gotp - refp) / np.mean(refp))
+    assert abs(bias) < 2e-4, f"mean relative error {bias:.2e}: operands truncated, not rounded"
     if _EMULATED:
-        trunc = np.matmul(tf32(x).astype(np.float64), tf32(y).astype(np.float64))
-        assert rel_err(got, trunc) < 1e-5
+        rounded = np.matmul(tf32(x).astype(np.float64), tf32(y).astype(np.float64))
+        assert rel_err(got, rounded) < 1e-5
         assert rel_err(got, ref) > 1e-5, "the products were not TF32"
 
 

@@ -117,7 +117,7 @@ typedef float acc_t;
 //   s8:  a0 = A[g][4t..4t+3], a1 = A[g+8][4t..], a2 = A[g][4t+16..], a3 = A[g+8][4t+16..],
 //        b0 = B[4t..4t+3][g], b1 = B[4t+16..4t+19][g] (low byte = lower k);
 //   tf32 (m16n8k8): a0 = A[g][t], a1 = A[g+8][t], a2 = A[g][t+4], a3 = A[g+8][t+4],
-//        b0 = B[t][g], b1 = B[t+4][g] (one float per word; the unit reads its top 19 bits);
+//        b0 = B[t][g], b1 = B[t+4][g] (one float per word, rounded to TF32 by TF32_RN first);
 //   d0 = D[g][2t], d1 = D[g][2t+1], d2 = D[g+8][2t], d3 = D[g+8][2t+1].
 #if TC_EMULATE
 inline float h2f(uint h) {
@@ -134,10 +134,10 @@ inline float h2f(uint h) {
 inline int emu_elem(uint w, int i) { return (int)(char)(uchar)(w >> (8 * i)); }
 #define EMU_PER 4
 #elif TC_TF32
-// TF32 keeps sign, exponent and the top 10 mantissa bits: the low 13 bits are dropped.
+// TF32 keeps sign, exponent and the top 10 mantissa bits (TF32_RN rounds to them).
 inline float emu_elem(uint w, int i) {
   (void)i;
-  return as_float(w & 0xffffe000u);
+  return as_float((w + 0x1000u) & 0xffffe000u);
 }
 #define EMU_PER 1
 #else
@@ -165,6 +165,15 @@ inline float emu_elem(uint w, int i) { return h2f((w >> (16 * i)) & 0xffffu); }
       "{%0,%1,%2,%3};"                                                                          \
       : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])                                          \
       : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1))
+#endif
+
+// TF32 operands are rounded to nearest (ties away from zero, as cvt.rna.tf32.f32) when a warp
+// loads its fragments: the tensor cores would otherwise read the float's top 19 bits, a
+// truncation whose error is biased (every product too small in magnitude) and twice as large.
+#if TC_TF32
+#define TF32_RN(v) (((v) + (uint4)(0x1000u)) & (uint4)(0xffffe000u))
+#else
+#define TF32_RN(v) (v)
 #endif
 
 // ---- Local tiles: row r, logical chunk c lives at uint4 index r * KCH + (c ^ SWZ(r)). SWZ
@@ -260,10 +269,10 @@ inline uint4 pack_chunk(__global const elem_t* p, int n) {
     const int c_ = FRAG_IDX(g, t, p_);                                                          \
     uint4 fa_lo[TM], fa_hi[TM], fb[TN];                                                         \
     TC_UNROLL for (int i_ = 0; i_ < TM; ++i_) {                                                 \
-      fa_lo[i_] = At[(wm + 16 * i_) * KCH + c_];                                                \
-      fa_hi[i_] = At[(wm + 16 * i_ + 8) * KCH + c_];                                            \
+      fa_lo[i_] = TF32_RN(At[(wm + 16 * i_) * KCH + c_]);                                       \
+      fa_hi[i_] = TF32_RN(At[(wm + 16 * i_ + 8) * KCH + c_]);                                   \
     }                                                                                           \
-    TC_UNROLL for (int j_ = 0; j_ < TN; ++j_) fb[j_] = Bt[(wn + 8 * j_) * KCH + c_];           \
+    TC_UNROLL for (int j_ = 0; j_ < TN; ++j_) fb[j_] = TF32_RN(Bt[(wn + 8 * j_) * KCH + c_]);  \
     TC_UNROLL for (int i_ = 0; i_ < TM; ++i_) TC_UNROLL for (int j_ = 0; j_ < TN; ++j_) {       \
       MMA(acc[i_][j_], fa_lo[i_].x, fa_hi[i_].x, fa_lo[i_].y, fa_hi[i_].y, fb[j_].x, fb[j_].y); \
     }                                                                                           \
