@@ -144,27 +144,22 @@ inline float emu_elem(uint w, int i) {
 inline float emu_elem(uint w, int i) { return h2f((w >> (16 * i)) & 0xffffu); }
 #define EMU_PER 2
 #endif
-#elif TC_INT8
-#define MMA(d, a0, a1, a2, a3, b0, b1)                                                          \
-  asm volatile(                                                                                 \
-      "mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, " \
-      "{%0,%1,%2,%3};"                                                                          \
-      : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3])                                          \
-      : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1))
-#elif TC_TF32
-#define MMA(d, a0, a1, a2, a3, b0, b1)                                                         \
-  asm volatile(                                                                                \
-      "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, " \
-      "{%0,%1,%2,%3};"                                                                         \
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])                                         \
-      : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1))
 #else
-#define MMA(d, a0, a1, a2, a3, b0, b1)                                                          \
-  asm volatile(                                                                                 \
-      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, " \
-      "{%0,%1,%2,%3};"                                                                          \
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])                                          \
-      : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1))
+// One warp-wide mma: s8 (INT32 accumulators in "r" registers), f16 or tf32 (FP32 in "f").
+#if TC_INT8
+#define MMA_OP "mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32"
+#define MMA_ACC "+r"
+#elif TC_TF32
+#define MMA_OP "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32"
+#define MMA_ACC "+f"
+#else
+#define MMA_OP "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32"
+#define MMA_ACC "+f"
+#endif
+#define MMA(d, a0, a1, a2, a3, b0, b1)                                                \
+  asm volatile(MMA_OP " {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"        \
+               : MMA_ACC(d[0]), MMA_ACC(d[1]), MMA_ACC(d[2]), MMA_ACC(d[3])           \
+               : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1))
 #endif
 
 // TF32 operands are rounded to nearest (ties away from zero, as cvt.rna.tf32.f32) when a warp
