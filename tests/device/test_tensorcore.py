@@ -267,3 +267,42 @@ def test_tf32_conv_net_and_flag_off():
     assert not any("tf32" in t for t in chosen(engine)), chosen(engine)
     got = engine.create_execution_context().infer({"input": x})["output"]
     assert rel_err(got, ref) < 1e-5
+
+
+@pytest.mark.parametrize("precision", ["fp16", "int8", "tf32"])
+def test_grouped_conv(precision):
+    """A grouped convolution (4 groups of 8 -> 16 channels, 3x3, bias, ReLU) runs as one tensor-core
+    GEMM per group (conv.tc_<precision>), against onnxruntime FP32; a depthwise one does not."""
+    rng = np.random.default_rng(6)
+    w = (rng.standard_normal((64, 8, 3, 3)) * np.sqrt(2.0 / 72)).astype(np.float32)
+    dw = rng.standard_normal((64, 1, 3, 3)).astype(np.float32)
+    bias = rng.uniform(-0.1, 0.1, 64).astype(np.float32)
+    nodes = [
+        N("Conv", ["input", "w", "b"], ["c"], group=4, pads=[1, 1, 1, 1]),
+        N("Relu", ["c"], ["r"]),
+        N("Conv", ["r", "dw"], ["output"], group=64, pads=[1, 1, 1, 1]),
+    ]
+    shape = (2, 32, 9, 11)
+    model = make_model(
+        nodes, [("input", shape)], [("output", (2, 64, 9, 11))], {"w": w, "b": bias, "dw": dw}
+    )
+    x = rng.uniform(-1, 1, shape).astype(np.float32)
+    ref = ort_run(model, {"input": x})["output"]
+    log = trt.Logger(trt.Logger.WARNING)
+    builder, network, _ = parse_network(model, logger=log)
+    if precision == "int8":
+        ranges = all_ranges(model, {"input": x})
+        network.get_input(0).set_dynamic_range(-ranges["input"], ranges["input"])
+        for li in range(network.num_layers):
+            out = network.get_layer(li).get_output(0)
+            if out.name in ranges:
+                out.set_dynamic_range(-ranges[out.name], ranges[out.name])
+    config = make_config(builder, opt_level=0)
+    if precision != "tf32":
+        config.set_flag(trt.BuilderFlag.FP16 if precision == "fp16" else trt.BuilderFlag.INT8)
+    engine = build(builder, network, config)
+    tactics = chosen(engine)
+    assert tactics.count(f"conv.tc_{precision}") == 1, tactics
+    got = engine.create_execution_context().infer({"input": x})["output"]
+    tol = {"fp16": FP16_REL, "int8": INT8_REL, "tf32": TF32_REL}[precision]
+    assert rel_err(got, ref) < tol * 2

@@ -469,10 +469,12 @@ __kernel __attribute__((reqd_work_group_size(32, 8, 1))) void tc_transpose(
 
 #else  // TC_CONV
 
-// Implicit-GEMM convolution, group 1: Y[n][m][p] = sum_k Wp[m][k] * col[k][n*P + p] with
-// k = (r * S + s) * C + c (tap-major, so that a thread's run of consecutive k shares one tap
-// when CALIGN). Wp is the packed weight matrix [>= Kout rounded to BM][Kpad], Kpad a multiple of
-// BK, zero padded. Rows of the GEMM are output channels, columns are output pixels of the batch.
+// Implicit-GEMM convolution, one GEMM per group (grid dim 1): for group q, Y[n][q * Kout + m][p]
+// = sum_k Wp[q][m][k] * col_q[k][n*P + p] with k = (r * S + s) * C + c over the group's C input
+// channels (tap-major, so that a thread's run of consecutive k shares one tap when CALIGN). Wp
+// is the packed weights [groups][>= Kout rounded to BM][Kpad], Kpad a multiple of BK, zero
+// padded. Rows of the GEMM are output channels, columns are output pixels of the batch. C and
+// Kout are per group; an image holds G * C input and G * Kout output channels.
 // Epilogue per channel m: v = acc * scale * svec[m] + bias[m] (+ res) -> act -> Y.
 __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_conv(
     __global const elem_t* X, __global const elem_t* Wp, __global const float* bias,
@@ -480,10 +482,10 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_conv(
     int H, int W, int Kout, int OH, int OW, int S, int sh, int sw, int dh, int dw, int pt, int pl,
     int Ktot, int Kpad, int mtiles, int has_bias, int has_svec, int has_res, float scale,
     float res_scale,
-    float inv_out_scale, float alpha, float beta) {
+    float inv_out_scale, float alpha, float beta, int G) {
   TC_PROLOGUE
   // Blocks of one pixel tile (all output channels) run together: they share its input in L2.
-  const int gid = get_group_id(0);
+  const int gid = get_group_id(0), grp = get_group_id(1);
   const int m0 = (gid % mtiles) * BM, n0 = (gid / mtiles) * BN;
   const int P = OH * OW, NP = NB * P, HW = H * W;
   // The gather: thread owns pixel row `gr` of the B tile and CPT consecutive chunks of it.
@@ -495,7 +497,7 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_conv(
   int xb = 0, ih0 = 0, iw0 = 0;
   if (pvalid) {
     const int img = pix / P, q = pix - img * P, oh = q / OW, ow = q - oh * OW;
-    xb = img * C * HW;
+    xb = (img * G + grp) * C * HW;
     ih0 = oh * sh - pt;
     iw0 = ow * sw - pl;
   }
@@ -566,7 +568,8 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_conv(
   TC_UNROLL for (int c_ = 0; c_ < CPT; ++c_) Bs[buf][gr * 4 +          \
                                                           ((gh * CPT + c_) ^ SWZ(gr))] = rb[c_];
 
-  const int Mrows = (Kout + BM - 1) / BM * BM;  // Wp holds this many (zero padded) rows
+  const int Mrows = (Kout + BM - 1) / BM * BM;  // Wp holds this many (zero padded) rows a group
+  Wp += (size_t)grp * Mrows * Kpad;
   const int nk = Kpad / BK;
   KM_LOAD(ra, BM, Wp, Mrows, Kpad, Kpad, 1, m0, 0);
   GATHER(0);
@@ -592,7 +595,7 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_conv(
   for (int i = 0; i < TM; ++i)
 #pragma unroll
     for (int hr = 0; hr < 2; ++hr) {
-      const int m = min(m0 + wm + 16 * i + g + 8 * hr, Kout - 1);
+      const int m = grp * Kout + min(m0 + wm + 16 * i + g + 8 * hr, Kout - 1);
       sc[i][hr] = has_svec ? scale * svec[m] : scale;
       bs[i][hr] = has_bias ? bias[m] : 0.0f;
     }
@@ -603,7 +606,7 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_conv(
       const int n = n0 + wn + 8 * j + 2 * t + e;
       if (n >= NP) continue;
       const int img = n / P, q = n - img * P;
-      const size_t obase = (size_t)img * Kout * P + q;
+      const size_t obase = ((size_t)img * G + grp) * Kout * P + q;
 #pragma unroll
       for (int i = 0; i < TM; ++i)
 #pragma unroll

@@ -1,5 +1,6 @@
 // conv.tc_fp16 / conv.tc_int8 / conv.tc_tf32: implicit-GEMM convolution on NVIDIA tensor cores
-// (tc_conv of kernels/tc_gemm.cl), group 1, any kernel size/stride/dilation/pads, fused epilogue.
+// (tc_conv of kernels/tc_gemm.cl), one GEMM per group (group 1, and grouped convolutions that are
+// not depthwise), any kernel size/stride/dilation/pads, fused epilogue.
 #include <mutex>
 #include <tuple>
 
@@ -10,7 +11,8 @@ namespace {
 
 struct Spec {
   std::string layer;
-  int64_t K = 0, C = 0, R = 1, S = 1;
+  int64_t K = 0, C = 0, R = 1, S = 1;  // K: output channels of all groups; C: of one group
+  int64_t G = 1;
   Window2d win;
   Epilogue ep;
   bool has_bias = false;
@@ -19,16 +21,25 @@ struct Spec {
   float in_scale = 0, res_scale = 0, out_scale = 0;
 };
 
-// False when the layer is outside what tc_conv runs (group 1, 1-D/2-D, known activation, the
-// storage dtypes/scales of its precision).
+// Grouped convolutions whose groups make GEMMs of at least this many output channels and
+// reduction length: below, the 16-row mma tiles and 64-long padded reductions are mostly zeros
+// (depthwise layers have their own kernels).
+constexpr int64_t kMinGroupRows = 16, kMinGroupReduction = 32;
+
+// False when the layer is outside what tc_conv runs (group 1 or groups big enough, 1-D/2-D,
+// known activation, the storage dtypes/scales of its precision).
 bool readSpec(const ir::Layer& l, Mma mma, Spec* s) {
   const std::optional<ir::ConvParams> p = ir::convParams(l);
-  if (!p || p->G != 1) return false;
+  if (!p || p->G < 1 || p->K % p->G != 0) return false;
+  if (p->G > 1 &&
+      (p->K / p->G < kMinGroupRows || p->Cg * p->win.kh * p->win.kw < kMinGroupReduction))
+    return false;
   const bool int8 = mma == Mma::kS8;
   s->layer = l.name;
   s->mma = mma;
   s->K = p->K;
   s->C = p->Cg;
+  s->G = p->G;
   s->win = p->win;
   s->R = p->win.kh;
   s->S = p->win.kw;
@@ -73,8 +84,9 @@ class TcConvKernel : public Kernel {
     cfg_ = runTile(tile, dev.info());
     ktot_ = s_.C * s_.R * s_.S;
     kpad_ = roundUp(ktot_, 64);
-    const int64_t mrows = roundUp(s_.K, cfg_.bm);
-    // Weights as [K][(r * S + s) * C + c]: the kernel's tap-major reduction order.
+    const int64_t kg = s_.K / s_.G, mrows = roundUp(kg, cfg_.bm);
+    // Weights as [K][(r * S + s) * C + c]: the kernel's tap-major reduction order; each group's
+    // rows then packed as its own zero-padded [mrows][kpad] matrix.
     const std::vector<float> w = l.weights.at("kernel").asFloats();
     std::vector<float> wt(static_cast<size_t>(s_.K * ktot_));
     for (int64_t m = 0; m < s_.K; ++m)
@@ -82,10 +94,19 @@ class TcConvKernel : public Kernel {
         for (int64_t rs = 0; rs < s_.R * s_.S; ++rs)
           wt[static_cast<size_t>(m * ktot_ + rs * s_.C + c)] =
               w[static_cast<size_t>((m * s_.C + c) * s_.R * s_.S + rs)];
-    std::vector<float> sw;
-    weights_ =
-        ocl::MemHandle(upload(dev, packWeights(mma, wt, s_.K, ktot_, mrows, kpad_, l.name, &sw)));
-    if (mma == Mma::kS8) svec_ = ocl::MemHandle(uploadFloats(dev, sw));
+    std::vector<uint8_t> packed;
+    std::vector<float> scales;
+    for (int64_t q = 0; q < s_.G; ++q) {
+      const auto first = wt.begin() + static_cast<std::ptrdiff_t>(q * kg * ktot_);
+      std::vector<float> sw;
+      const std::vector<uint8_t> b = packWeights(
+          mma, std::vector<float>(first, first + static_cast<std::ptrdiff_t>(kg * ktot_)), kg,
+          ktot_, mrows, kpad_, l.name, &sw);
+      packed.insert(packed.end(), b.begin(), b.end());
+      scales.insert(scales.end(), sw.begin(), sw.end());
+    }
+    weights_ = ocl::MemHandle(upload(dev, packed));
+    if (mma == Mma::kS8) svec_ = ocl::MemHandle(uploadFloats(dev, scales));
     if (s_.has_bias) bias_ = ocl::MemHandle(uploadWeights(dev, l.weights.at("bias")));
     const bool calign = s_.C % cfg_.gatherRun(mma) == 0;
     const std::string opts = options(dev.info(), mma, /*conv=*/true, cfg_, s_.ep, dtCode(s_.out_dt),
@@ -107,9 +128,9 @@ class TcConvKernel : public Kernel {
     const int64_t N = x.dims[0], C = x.dims[1];
     const auto [H, W] = spatialHW(x.dims);
     const auto [OH, OW] = spatialHW(y.dims);
-    CLRT_CHECK(C == s_.C && y.dims[0] == N && y.dims[1] == s_.K, kRuntime, "conv layer '", s_.layer,
-               "': input ", dimsToString(x.dims), " / output ", dimsToString(y.dims),
-               " do not match ", s_.K, " filters of ", s_.C, " channels");
+    CLRT_CHECK(C == s_.C * s_.G && y.dims[0] == N && y.dims[1] == s_.K, kRuntime, "conv layer '",
+               s_.layer, "': input ", dimsToString(x.dims), " / output ", dimsToString(y.dims),
+               " do not match ", s_.K, " filters of ", s_.C, " channels in ", s_.G, " groups");
     cl_mem res = nullptr;
     if (a.inputs.size() > 1 && a.inputs[1].buf) {
       check(a.inputs[1], s_.res_dt, "residual");
@@ -124,19 +145,20 @@ class TcConvKernel : public Kernel {
     if (NP * s_.K == 0) return;
     const Pads p = resolvePads(s_.win, H, W, OH, OW);
     const Window2d& w = s_.win;
-    const int64_t mt = (s_.K + cfg_.bm - 1) / cfg_.bm, nt = (NP + cfg_.bn - 1) / cfg_.bn;
+    const int64_t kg = s_.K / s_.G;
+    const int64_t mt = (kg + cfg_.bm - 1) / cfg_.bm, nt = (NP + cfg_.bn - 1) / cfg_.bn;
     kint(mt * nt * cfg_.threads(), s_.layer);
     const float scale = s_.mma == Mma::kS8 ? s_.in_scale : 1.0f;
     const float inv_os = s_.out_scale > 0 ? 1.0f / s_.out_scale : 1.0f;
     auto i = [&](int64_t v) { return kint(v, s_.layer); };
     std::lock_guard<std::mutex> lock(mu_);
-    ocl::setArgs(k_.get(), x.buf, weights_.get(), bias_.get(), svec_.get(), res, y.buf, i(N), i(C),
-                 i(H), i(W), i(s_.K), i(OH), i(OW), i(s_.S), i(w.sh), i(w.sw), i(w.dh), i(w.dw),
-                 i(p.t), i(p.l), i(ktot_), i(kpad_), i(mt), cl_int{s_.has_bias},
+    ocl::setArgs(k_.get(), x.buf, weights_.get(), bias_.get(), svec_.get(), res, y.buf, i(N),
+                 i(s_.C), i(H), i(W), i(kg), i(OH), i(OW), i(s_.S), i(w.sh), i(w.sw), i(w.dh),
+                 i(w.dw), i(p.t), i(p.l), i(ktot_), i(kpad_), i(mt), cl_int{s_.has_bias},
                  cl_int{svec_.get() != nullptr}, cl_int{res != nullptr}, scale, s_.res_scale,
-                 inv_os, s_.ep.alpha, s_.ep.beta);
+                 inv_os, s_.ep.alpha, s_.ep.beta, i(s_.G));
     const size_t nthr = static_cast<size_t>(cfg_.threads());
-    ocl::launch(a.queue, k_.get(), {static_cast<size_t>(mt * nt) * nthr}, {nthr});
+    ocl::launch(a.queue, k_.get(), {static_cast<size_t>(mt * nt) * nthr, gsize(s_.G)}, {nthr, 1});
   }
 
  private:
@@ -169,7 +191,7 @@ class TcConvTactic : public Tactic {
     if (in[0].dtype != s.in_dt) return false;
     const size_t rank = in[0].dims.size();
     if (rank != 4 && !(rank == 3 && s.R == 1)) return false;
-    if (in[0].dims[1] >= 0 && in[0].dims[1] != s.C) return false;
+    if (in[0].dims[1] >= 0 && in[0].dims[1] != s.C * s.G) return false;
     if (in.size() > 1 && !in[1].dims.empty() && in[1].dtype != s.res_dt) return false;
     return true;
   }
