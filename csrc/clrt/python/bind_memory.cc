@@ -51,7 +51,9 @@ void dtoh(const py::object& dst, const py::object& src) {
 }
 
 std::string describe(const ocl::DeviceInfo& d) {
-  return str(d.name, " (", d.vendor, "; ", d.version, "; driver ", d.driver, ")");
+  const int cc = d.compute_capability;
+  return str(d.name, " (", d.vendor, "; ", d.version, "; driver ", d.driver,
+             cc > 0 ? str("; compute capability ", cc / 10, ".", cc % 10) : std::string(), ")");
 }
 
 void bindMemory(py::module_& m) {
