@@ -57,21 +57,23 @@ std::string options(const ocl::DeviceInfo& dev, Mma mma, bool conv, const Config
 
 std::vector<uint8_t> packWeights(Mma m, const std::vector<float>& w, int64_t rows, int64_t cols,
                                  int64_t prow, int64_t pcol, const std::string& layer,
-                                 std::vector<float>* scales) {
+                                 std::vector<float>* scales, int64_t groups) {
   const size_t esz = static_cast<size_t>(elemBytes(m));
-  std::vector<uint8_t> out(static_cast<size_t>(prow * pcol) * esz, 0);
+  std::vector<uint8_t> out(static_cast<size_t>(groups * prow * pcol) * esz, 0);
+  // Row r of the input (group r / rows) lands at this padded row of the output.
+  auto dstRow = [&](int64_t r) { return r / rows * prow + r % rows; };
   if (m == Mma::kS8) {
-    const QuantRows q = quantizeRows(w, rows, cols, layer);
-    for (int64_t r = 0; r < rows; ++r)
-      std::memcpy(&out[static_cast<size_t>(r * pcol)], &q.q[static_cast<size_t>(r * cols)],
+    const QuantRows q = quantizeRows(w, groups * rows, cols, layer);
+    for (int64_t r = 0; r < groups * rows; ++r)
+      std::memcpy(&out[static_cast<size_t>(dstRow(r) * pcol)], &q.q[static_cast<size_t>(r * cols)],
                   static_cast<size_t>(cols));
     *scales = q.scale;
     return out;
   }
-  for (int64_t r = 0; r < rows; ++r)
+  for (int64_t r = 0; r < groups * rows; ++r)
     for (int64_t c = 0; c < cols; ++c) {
       const float v = w[static_cast<size_t>(r * cols + c)];
-      uint8_t* dst = &out[static_cast<size_t>(r * pcol + c) * esz];
+      uint8_t* dst = &out[static_cast<size_t>(dstRow(r) * pcol + c) * esz];
       if (m == Mma::kTF32) {
         std::memcpy(dst, &v, 4);
       } else {

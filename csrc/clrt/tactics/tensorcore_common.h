@@ -59,13 +59,19 @@ int dtCode(DataType t);
 std::string options(const ocl::DeviceInfo& dev, Mma mma, bool conv, const Config& c,
                     const ir::EpilogueParams& ep, int out_dt, int res_dt, const std::string& extra);
 
-// Row-major [rows x cols] float weights as a zero-padded [prow x pcol] matrix of the family's
-// operand: half bits (kF16), floats (kTF32) or, for kS8, quantized per row by quantizeRows
-// (tactics/weight_quant.h; a non-finite weight is a build error naming `layer`), `scales`
-// then receiving one scale per real row.
+// Row-major float weights of `groups` consecutive [rows x cols] matrices, each as a zero-padded
+// [prow x pcol] matrix of the family's operand (one after the other): half bits (kF16), floats
+// (kTF32) or, for kS8, quantized per row by quantizeRows (tactics/weight_quant.h; a non-finite
+// weight is a build error naming `layer`), `scales` then receiving one scale per real row.
 std::vector<uint8_t> packWeights(Mma m, const std::vector<float>& w, int64_t rows, int64_t cols,
                                  int64_t prow, int64_t pcol, const std::string& layer,
-                                 std::vector<float>* scales);
+                                 std::vector<float>* scales, int64_t groups = 1);
+
+// The untimed order of a tensor-core tactic of priority `prio` on `dev`: on a GPU ahead of the
+// CLBlast tactics too, which their untimedPriority moves up there.
+inline int untimedOrder(int prio, const ocl::DeviceInfo& dev) {
+  return prio - (dev.is_gpu ? 4 : 0);
+}
 
 // A device copy of `bytes` (at least 4 bytes).
 cl_mem upload(ocl::Device& dev, const std::vector<uint8_t>& bytes);

@@ -94,18 +94,9 @@ class TcConvKernel : public Kernel {
         for (int64_t rs = 0; rs < s_.R * s_.S; ++rs)
           wt[static_cast<size_t>(m * ktot_ + rs * s_.C + c)] =
               w[static_cast<size_t>((m * s_.C + c) * s_.R * s_.S + rs)];
-    std::vector<uint8_t> packed;
     std::vector<float> scales;
-    for (int64_t q = 0; q < s_.G; ++q) {
-      const auto first = wt.begin() + static_cast<std::ptrdiff_t>(q * kg * ktot_);
-      std::vector<float> sw;
-      const std::vector<uint8_t> b = packWeights(
-          mma, std::vector<float>(first, first + static_cast<std::ptrdiff_t>(kg * ktot_)), kg,
-          ktot_, mrows, kpad_, l.name, &sw);
-      packed.insert(packed.end(), b.begin(), b.end());
-      scales.insert(scales.end(), sw.begin(), sw.end());
-    }
-    weights_ = ocl::MemHandle(upload(dev, packed));
+    weights_ = ocl::MemHandle(
+        upload(dev, packWeights(mma, wt, kg, ktot_, mrows, kpad_, l.name, &scales, s_.G)));
     if (mma == Mma::kS8) svec_ = ocl::MemHandle(uploadFloats(dev, scales));
     if (s_.has_bias) bias_ = ocl::MemHandle(uploadWeights(dev, l.weights.at("bias")));
     const bool calign = s_.C % cfg_.gatherRun(mma) == 0;
@@ -202,7 +193,7 @@ class TcConvTactic : public Tactic {
   // not time (on a GPU also ahead of the CLBlast ones, which untimedPriority moves up there).
   int priority() const override { return *tile_.suffix ? 0 : -1; }
   int untimedPriority(const ocl::DeviceInfo& dev) const override {
-    return priority() - (dev.is_gpu ? 4 : 0);
+    return untimedOrder(priority(), dev);
   }
 
  private:

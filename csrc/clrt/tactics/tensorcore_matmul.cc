@@ -246,7 +246,9 @@ class TcMatMulTactic : public Tactic {
     return std::make_unique<TcMatMulKernel>(l, dev, mma_);
   }
   int priority() const override { return -1; }
-  int untimedPriority(const ocl::DeviceInfo& dev) const override { return dev.is_gpu ? -5 : -1; }
+  int untimedPriority(const ocl::DeviceInfo& dev) const override {
+    return untimedOrder(priority(), dev);
+  }
 
  private:
   Mma mma_;
