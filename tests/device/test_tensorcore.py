@@ -306,3 +306,104 @@ def test_grouped_conv(precision):
     got = engine.create_execution_context().infer({"input": x})["output"]
     tol = {"fp16": FP16_REL, "int8": INT8_REL, "tf32": TF32_REL}[precision]
     assert rel_err(got, ref) < tol * 2
+
+
+def formats(engine):
+    """{tensor name: "LINEAR" | "HWC"} over every layer's inputs and outputs (the inspector)."""
+    info = engine.create_engine_inspector().get_engine_information(trt.LayerInformationFormat.JSON)
+    out = {}
+    for layer in json.loads(info)["Layers"]:
+        for t in layer.get("Inputs", []) + layer.get("Outputs", []):
+            out[t["Name"]] = t["Format"]
+    return out
+
+
+@pytest.mark.parametrize("precision", ["fp16", "int8", "tf32"])
+def test_channels_last_between_tensor_core_convs(precision):
+    """Tensors between tensor-core convolutions are stored channels last (HWC): plain, grouped,
+    residual and 24-channel (unaligned gather) reads and writes, against onnxruntime FP32; the
+    network I/O stays LINEAR; clrt.accuracy's per-layer reader (_infer_debug) sees every HWC
+    tensor in NCHW order; CLRT_CHANNELS_LAST=0 builds the same engine all LINEAR."""
+    from clrt import _clrt
+
+    rng = np.random.default_rng(7)
+
+    def w(*shape):
+        return (rng.standard_normal(shape) * np.sqrt(2.0 / np.prod(shape[1:]))).astype(np.float32)
+
+    inits = {"w1": w(64, 16, 3, 3), "w2": w(64, 32, 3, 3), "w3": w(64, 64, 1, 1)}
+    inits.update({"w4": w(24, 64, 1, 1), "w5": w(32, 24, 3, 3)})
+    inits.update(
+        {
+            f"b{i}": rng.uniform(-0.1, 0.1, n).astype(np.float32)
+            for i, n in [(1, 64), (2, 64), (3, 64), (4, 24), (5, 32)]
+        }
+    )
+    nodes = [
+        N("Conv", ["input", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1]),
+        N("Relu", ["c1"], ["r1"]),
+        N("Conv", ["r1", "w2", "b2"], ["c2"], pads=[1, 1, 1, 1], group=2),
+        N("Relu", ["c2"], ["r2"]),
+        N("Conv", ["r2", "w3", "b3"], ["c3"]),
+        N("Add", ["c3", "r1"], ["s3"]),
+        N("Relu", ["s3"], ["r3"]),
+        N("Conv", ["r3", "w4", "b4"], ["c4"]),
+        N("Relu", ["c4"], ["r4"]),
+        N("Conv", ["r4", "w5", "b5"], ["output"], pads=[1, 1, 1, 1], strides=[2, 2]),
+    ]
+    shape = (2, 16, 9, 11)
+    model = make_model(nodes, [("input", shape)], [("output", (2, 32, 5, 6))], inits)
+    x = rng.uniform(-1, 1, shape).astype(np.float32)
+    ranges = all_ranges(model, {"input": x})
+
+    def make_engine():
+        log = trt.Logger(trt.Logger.WARNING)
+        builder, network, _ = parse_network(model, logger=log)
+        if precision == "int8":
+            network.get_input(0).set_dynamic_range(-ranges["input"], ranges["input"])
+            for li in range(network.num_layers):
+                out = network.get_layer(li).get_output(0)
+                if out.name in ranges:
+                    out.set_dynamic_range(-ranges[out.name], ranges[out.name])
+        config = make_config(builder, opt_level=0)
+        if precision != "tf32":
+            config.set_flag(trt.BuilderFlag.FP16 if precision == "fp16" else trt.BuilderFlag.INT8)
+        return build(builder, network, config)
+
+    engine = make_engine()
+    assert chosen(engine).count(f"conv.tc_{precision}") == 5, chosen(engine)
+    fmt = formats(engine)
+    hwc = sorted(name for name, f in fmt.items() if f == "HWC")
+    assert len(hwc) == 4, fmt  # the four tensors between the five convolutions
+    assert fmt["input"] == "LINEAR" and fmt["output"] == "LINEAR", fmt
+    ref = ort_run(model, {"input": x})["output"]
+    got = engine.create_execution_context().infer({"input": x})["output"]
+    tol = {"fp16": FP16_REL, "int8": INT8_REL, "tf32": TF32_REL}[precision]
+    assert rel_err(got, ref) < tol * 2
+    # Per-layer values come back in NCHW order: each HWC tensor against onnxruntime's.
+    import onnx
+
+    full = onnx.ModelProto()
+    full.CopyFrom(model)
+    for node in full.graph.node:
+        for name in node.output:
+            if name != "output":
+                full.graph.output.append(onnx.helper.make_empty_tensor_value_info(name))
+    every = ort_run(full, {"input": x})
+    seen = dict(_clrt._infer_debug(engine, {"input": x}))
+    for name in hwc:
+        assert name in seen and name in every, (name, sorted(seen))
+        assert seen[name].shape == every[name].shape
+        value = seen[name].astype(np.float32)
+        if seen[name].dtype == np.int8:  # stored INT8: dequantize with the range given
+            value *= ranges[name] / 127
+        assert rel_err(value, every[name]) < tol * 2, name
+    # The same build with channels last turned off: every tensor LINEAR, the same answer.
+    os.environ["CLRT_CHANNELS_LAST"] = "0"
+    try:
+        linear = make_engine()
+    finally:
+        del os.environ["CLRT_CHANNELS_LAST"]
+    assert set(formats(linear).values()) == {"LINEAR"}
+    got_linear = linear.create_execution_context().infer({"input": x})["output"]
+    assert rel_err(got_linear, ref) < tol * 2

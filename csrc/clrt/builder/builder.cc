@@ -256,6 +256,8 @@ plan::EngineDesc assemble(Shaped s, const BuilderConfig& config, std::shared_ptr
              " bytes; raise it with config.set_memory_pool_limit(MemoryPoolType.WORKSPACE, n) "
              "or lower the profile's max shapes");
 
+  chooseLayouts(s.net, s.on_host, desc.tactics, logger);
+
   // Instantiate the chosen tactics once more under a recorder: their programs go in the plan.
   {
     ocl::ProgramRecorder rec;

@@ -125,7 +125,8 @@ std::map<std::string, std::vector<float>> capture(runtime::Engine& engine, const
   ctx->infer(in);
   ctx->synchronize();
   std::map<std::string, std::vector<float>> out;
-  for (auto& [t, h] : raw) out[net.tensors[t].name] = h.asFloats();
+  for (auto& [t, h] : raw)
+    out[net.tensors[t].name] = tactics::linearized(std::move(h), net.tensors[t].format).asFloats();
   return out;
 }
 

@@ -102,6 +102,12 @@ plan::EngineDesc guardFp16(plan::EngineDesc desc, const Shaped& pre,
                            const BuilderConfig& config, std::shared_ptr<ocl::Device> dev,
                            ILogger* logger);
 
+// Memory formats (builder/layouts.cc): every tensor whose producer and readers all have tactics
+// that take it channels last becomes TensorFormat::kHWC, and the layers' hwc_inputs /
+// hwc_outputs attrs say so; all others kLINEAR. Returns how many tensors are kHWC.
+int chooseLayouts(ir::Network& net, const std::vector<uint8_t>& on_host,
+                  const std::vector<std::string>& tacticNames, ILogger* logger);
+
 // Tactics for every device layer (timed when the optimization level allows), memory plan,
 // program binaries: the EngineDesc.
 plan::EngineDesc assemble(Shaped s, const BuilderConfig& config, std::shared_ptr<ocl::Device> dev,

@@ -146,6 +146,10 @@
 //   out_scales  doubles, per output: same.
 // Weights stay float32 in the network; an INT8 tactic quantizes them per output channel
 // (symmetric, scale = max|w| / 127) when it is instantiated.
+//
+// Layout contract (set by the builder after choosing tactics, builder/layouts.cc; kept in the
+// plan): hwc_inputs / hwc_outputs, int bitmasks: bit i set when input / output i is stored
+// channels last (its tensor's format is TensorFormat::kHWC). Absent means all kLINEAR.
 #pragma once
 
 #include <map>
@@ -211,6 +215,12 @@ LayerKind layerKindFromName(const std::string& s);  // throws kValue
 // TensorRT's LayerType name for the Python API (kRESHAPE/kTRANSPOSE/... report "SHUFFLE").
 const char* trtLayerTypeName(LayerKind k);
 
+// How a device tensor's elements lie in memory. Dims stay logical ([N,C,H,W]) whatever the format:
+// kLINEAR is row-major over the dims; kHWC (TensorRT's TensorFormat.HWC, channels last) stores a
+// rank-3/4 tensor as [N][H][W][C]. The builder gives kHWC only to tensors between layers whose
+// tactics read and write it (builder/layouts.cc); network inputs and outputs stay kLINEAR.
+enum class TensorFormat : uint8_t { kLINEAR = 0, kHWC = 1 };
+
 struct Tensor {
   std::string name;
   DataType dtype = DataType::kFLOAT;
@@ -232,6 +242,7 @@ struct Tensor {
   // Marked with INetworkDefinition.mark_debug: kept materialized through fusion (pass_util
   // fusionHost refuses, with a note) so the execution context can hand its value to a listener.
   bool debug = false;
+  TensorFormat format = TensorFormat::kLINEAR;
 };
 
 struct Layer {

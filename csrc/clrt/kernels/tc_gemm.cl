@@ -6,6 +6,7 @@
 //
 // Build options: TC_INT8 (0/1), TC_TF32 (0/1: FP32 operands, TF32 products), TC_CONV (0: tc_matmul, 1: tc_conv), BM/BN (block tile),
 // WARPS_M/WARPS_N (warp grid), CALIGN (tc_conv: C is a multiple of the per-thread gather run),
+// IN_HWC/RES_HWC/OUT_HWC (tc_conv: input, residual, output stored channels last, [N][H][W][C]),
 // OUT_DT/RES_DT (0 float, 1 half, 2 int8), ACT, TC_EMULATE; tc_matmul also KCH (16-byte chunks
 // per tile row: 4 or 8), STAGES (0, or a cp.async ring of >= 2 tiles) and TC_SADDR (how a
 // local pointer becomes a .shared address for cp.async, see saddr()).
@@ -50,6 +51,15 @@
 #endif
 #ifndef CALIGN
 #define CALIGN 0
+#endif
+#ifndef IN_HWC
+#define IN_HWC 0
+#endif
+#ifndef RES_HWC
+#define RES_HWC 0
+#endif
+#ifndef OUT_HWC
+#define OUT_HWC 0
 #endif
 #ifndef OUT_DT
 #define OUT_DT 0
@@ -487,7 +497,13 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_conv(
   // Blocks of one pixel tile (all output channels) run together: they share its input in L2.
   const int gid = get_group_id(0), grp = get_group_id(1);
   const int m0 = (gid % mtiles) * BM, n0 = (gid / mtiles) * BN;
-  const int P = OH * OW, NP = NB * P, HW = H * W;
+  const int P = OH * OW, NP = NB * P, HW = H * W, CT = G * C;
+  // Element (c, ih, iw) of this image's group: NCHW, or channels last (IN_HWC).
+#if IN_HWC
+#define XIDX(c, ih, iw) (xb + ((ih) * W + (iw)) * CT + (c))
+#else
+#define XIDX(c, ih, iw) (xb + (c) * HW + (ih) * W + (iw))
+#endif
   // The gather: thread owns pixel row `gr` of the B tile and CPT consecutive chunks of it.
 #define CPT (4 * BN / NT)
 #define ERUN (CPT * EPC)
@@ -497,7 +513,11 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_conv(
   int xb = 0, ih0 = 0, iw0 = 0;
   if (pvalid) {
     const int img = pix / P, q = pix - img * P, oh = q / OW, ow = q - oh * OW;
+#if IN_HWC
+    xb = img * HW * CT + grp * C;
+#else
     xb = (img * G + grp) * C * HW;
+#endif
     ih0 = oh * sh - pt;
     iw0 = ow * sw - pl;
   }
@@ -515,13 +535,24 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_conv(
       const int tap_ = kr_ / C, c_ = kr_ - tap_ * C, r_ = tap_ / S, s_ = tap_ - r_ * S;   \
       const int ih_ = ih0 + r_ * dh, iw_ = iw0 + s_ * dw;                                 \
       ok_ = ih_ >= 0 && ih_ < H && iw_ >= 0 && iw_ < W;                                   \
-      off_ = xb + c_ * HW + ih_ * W + iw_;                                                \
+      off_ = XIDX(c_, ih_, iw_);                                                          \
     }                                                                                     \
-    __global const elem_t* xp_ = X + off_;                                                \
-    elem_t e_[ERUN];                                                                      \
-    TC_UNROLL for (int i_ = 0; i_ < ERUN; ++i_) e_[i_] = ok_ ? xp_[i_ * HW] : 0; \
-    GATHER_PACK                                                                           \
+    GATHER_RUN(X + off_, ok_)                                                             \
   }
+#if IN_HWC
+  // The run's channels are contiguous and 16-byte aligned (C and CT multiples of ERUN): CPT
+  // chunk loads, which are the packed chunks themselves.
+#define GATHER_RUN(xp, ok)                                                                   \
+  TC_UNROLL for (int c_ = 0; c_ < CPT; ++c_) rb[c_] =                                        \
+      (ok) ? ((__global const uint4*)(xp))[c_] : (uint4)(0);
+#else
+#define GATHER_RUN(xp, ok)                                                                   \
+  {                                                                                          \
+    elem_t e_[ERUN];                                                                         \
+    TC_UNROLL for (int i_ = 0; i_ < ERUN; ++i_) e_[i_] = (ok) ? (xp)[i_ * HW] : 0;           \
+    GATHER_PACK                                                                              \
+  }
+#endif
 #else
   // Any C: walk (c, s, r) element by element.
 #define GATHER(k0)                                                                        \
@@ -533,7 +564,7 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_conv(
       const int ih_ = ih0 + r_ * dh, iw_ = iw0 + s_ * dw;                                 \
       const bool ok_ = pvalid && kr_ + i_ < Ktot && ih_ >= 0 && ih_ < H && iw_ >= 0 &&    \
                        iw_ < W;                                                           \
-      e_[i_] = ok_ ? X[xb + c_ * HW + ih_ * W + iw_] : 0;                                 \
+      e_[i_] = ok_ ? X[XIDX(c_, ih_, iw_)] : 0;                                           \
       if (++c_ == C) {                                                                    \
         c_ = 0;                                                                           \
         if (++s_ == S) {                                                                  \
@@ -605,17 +636,21 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_conv(
     for (int e = 0; e < 2; ++e) {
       const int n = n0 + wn + 8 * j + 2 * t + e;
       if (n >= NP) continue;
+      // Output (and residual) element of channel m of this group at pixel n: NCHW, or channels
+      // last ([pixel][G * Kout]).
       const int img = n / P, q = n - img * P;
-      const size_t obase = ((size_t)img * G + grp) * Kout * P + q;
+      const size_t lin = ((size_t)img * G + grp) * Kout * P + q, hwc = (size_t)n * G * Kout + grp * Kout;
+      const size_t obase = OUT_HWC ? hwc : lin, ostep = OUT_HWC ? 1 : P;
+      const size_t rbase = RES_HWC ? hwc : lin, rstep = RES_HWC ? 1 : P;
 #pragma unroll
       for (int i = 0; i < TM; ++i)
 #pragma unroll
         for (int hr = 0; hr < 2; ++hr) {
           const int m = m0 + wm + 16 * i + g + 8 * hr;
           if (m >= Kout) continue;
-          const size_t o = obase + (size_t)m * P;
+          const size_t o = obase + (size_t)m * ostep;
           float v = EPI_VALUE(acc[i][j][2 * hr + e], sc[i][hr], bs[i][hr]);
-          if (has_res) v += load_res(res, o, res_scale);
+          if (has_res) v += load_res(res, rbase + (size_t)m * rstep, res_scale);
           store_out(Y, o, apply_act(v, alpha, beta), inv_out_scale);
         }
     }

@@ -190,6 +190,7 @@ void writeNetwork(Writer& w, const ir::Network& net) {
       w.f32(t.dynamic_range->second);
     }
     w.string(t.onnx_name);
+    w.u8(static_cast<uint8_t>(t.format));
   }
   w.u64(nl);
   for (const auto& l : net.layers) writeLayer(w, l, nt);
@@ -347,6 +348,11 @@ void readNetwork(Reader& r, ir::Network& net) {
       t.dynamic_range = std::make_pair(lo, r.f32("dynamic range"));
     }
     t.onnx_name = r.string("ONNX output name");
+    const size_t formatAt = r.offset();
+    const uint8_t format = r.u8("format");
+    if (format > static_cast<uint8_t>(ir::TensorFormat::kHWC))
+      r.malformed("format", formatAt, str("unknown tensor format ", int{format}));
+    t.format = static_cast<ir::TensorFormat>(format);
   }
   r.context.clear();
   const size_t nl = r.count("layer count", kMinLayer);

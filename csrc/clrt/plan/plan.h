@@ -10,8 +10,8 @@
 namespace clrt::plan {
 
 // 3: each program binary carries its own checksum. 4: tensors carry onnx_name, the shape-tensor
-// and debug flags; profiles carry shape-input values.
-inline constexpr uint32_t kFormatVersion = 5;
+// and debug flags; profiles carry shape-input values. 6: tensors carry their memory format.
+inline constexpr uint32_t kFormatVersion = 6;
 
 std::vector<uint8_t> serialize(const EngineDesc& desc);
 

@@ -45,7 +45,7 @@ py::list inferDebug(const py::object& engineObj, const py::dict& feeds) {
         if (l.outputs[i] < 0 || !d.buf) continue;
         HostTensor h(d.dtype, d.dims);
         engine->device().read(a.queue, d.buf, 0, h.bytes.size(), h.bytes.data());
-        seen.emplace_back(l.outputs[i], std::move(h));
+        seen.emplace_back(l.outputs[i], tactics::linearized(std::move(h), d.format));
       }
     });
     ctx->infer(inputs);
@@ -161,7 +161,8 @@ void runWithDebug(Context& c, const std::function<void()>& run, DebugValues* all
       want[static_cast<size_t>(t)] = 0;
       HostTensor h(d.dtype, d.dims);
       engine.device().read(a.queue, d.buf, 0, h.bytes.size(), h.bytes.data());
-      seen.emplace_back(net.tensors[static_cast<size_t>(t)].name, std::move(h));
+      seen.emplace_back(net.tensors[static_cast<size_t>(t)].name,
+                        tactics::linearized(std::move(h), d.format));
     };
     for (size_t i = 0; i < l.inputs.size() && i < a.inputs.size(); ++i)
       take(l.inputs[i], a.inputs[i]);

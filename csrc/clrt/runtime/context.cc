@@ -293,12 +293,14 @@ void ExecutionContext::enqueueLayers(cl_command_queue q, const std::vector<cl_me
         a.input_values.push_back(nullptr);
         continue;
       }
-      a.inputs.push_back({bufferOf(t, io), resolved_->shapes.dims[t], net.tensors[t].dtype});
+      a.inputs.push_back({bufferOf(t, io), resolved_->shapes.dims[t], net.tensors[t].dtype,
+                          net.tensors[t].format});
       a.input_values.push_back(resolved_->shapes.values[t] ? &*resolved_->shapes.values[t]
                                                            : nullptr);
     }
     for (int t : l.outputs)
-      a.outputs.push_back({bufferOf(t, io), resolved_->shapes.dims[t], net.tensors[t].dtype});
+      a.outputs.push_back({bufferOf(t, io), resolved_->shapes.dims[t], net.tensors[t].dtype,
+                           net.tensors[t].format});
     a.workspace = resolved_->workspace.get();
     a.errors = errors_.buffer();
     a.layer = static_cast<int>(li);
@@ -311,7 +313,7 @@ void ExecutionContext::enqueueLayers(cl_command_queue q, const std::vector<cl_me
       afterDataDependent(static_cast<int>(li), std::move(actual));
       for (size_t o = 0; o < l.outputs.size(); ++o)  // observers see what was written
         a.outputs[o] = {bufferOf(l.outputs[o], io), resolved_->shapes.dims[l.outputs[o]],
-                        net.tensors[l.outputs[o]].dtype};
+                        net.tensors[l.outputs[o]].dtype, net.tensors[l.outputs[o]].format};
     }
     if (observer_) observer_(static_cast<int>(li), a);
     if (profiling_) {

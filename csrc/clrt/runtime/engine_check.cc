@@ -185,6 +185,57 @@ void checkPlacementAndTactics(const EngineDesc& d) {
   }
 }
 
+// Memory formats as the builder gives them (builder/layouts.cc): a kHWC tensor is a rank-3/4
+// intermediate whose producer and readers run tactics that take it channels last, with their
+// hwc_inputs / hwc_outputs bits set for it; every bit set belongs to a kHWC tensor.
+void checkLayouts(const EngineDesc& d) {
+  const ir::Network& net = d.net;
+  auto takes = [&](size_t li, int i) {
+    if (d.on_host[li]) return false;
+    const tactics::Tactic* tac = tactics::findTactic(d.tactics[li]);
+    return tac && tac->channelsLast(net.layers[li], i);
+  };
+  std::vector<bool> producedHwc(net.tensors.size(), false);
+  for (size_t li = 0; li < net.layers.size(); ++li) {
+    const ir::Layer& l = net.layers[li];
+    const int64_t inBits = l.attrs.i("hwc_inputs", 0), outBits = l.attrs.i("hwc_outputs", 0);
+    if (inBits < 0 || (l.inputs.size() < 63 && (inBits >> l.inputs.size()) != 0) || outBits < 0 ||
+        (l.outputs.size() < 63 && (outBits >> l.outputs.size()) != 0))
+      malformed(layerField(net, li) + " channels-last attrs",
+                str("bits ", inBits, " / ", outBits, " name inputs/outputs it does not have"));
+    for (size_t i = 0; i < l.inputs.size(); ++i) {
+      const bool hwc = l.inputs[i] >= 0 && net.tensors[static_cast<size_t>(l.inputs[i])].format ==
+                                               ir::TensorFormat::kHWC;
+      if (hwc != tactics::channelsLastIn(l, i))
+        malformed(layerField(net, li) + " channels-last attrs",
+                  str("input ", i, " is ", hwc ? "" : "not ", "an HWC tensor, the attrs say the ",
+                      "opposite"));
+      if (hwc && !takes(li, static_cast<int>(i)))
+        malformed(layerField(net, li), str("tactic '", printable(d.tactics[li]),
+                                           "' cannot read input ", i, " channels last"));
+    }
+    for (size_t o = 0; o < l.outputs.size(); ++o) {
+      const ir::Tensor& t = net.tensors[static_cast<size_t>(l.outputs[o])];
+      const bool hwc = t.format == ir::TensorFormat::kHWC;
+      if (hwc != tactics::channelsLastOut(l, o))
+        malformed(layerField(net, li) + " channels-last attrs",
+                  str("output ", o, " is ", hwc ? "" : "not ", "an HWC tensor, the attrs say the ",
+                      "opposite"));
+      if (hwc && !takes(li, -1 - static_cast<int>(o)))
+        malformed(layerField(net, li), str("tactic '", printable(d.tactics[li]),
+                                           "' cannot write output ", o, " channels last"));
+      producedHwc[static_cast<size_t>(l.outputs[o])] = hwc;
+    }
+  }
+  for (size_t t = 0; t < net.tensors.size(); ++t) {
+    const ir::Tensor& x = net.tensors[t];
+    if (x.format != ir::TensorFormat::kHWC) continue;
+    if (x.is_input || x.is_output || !producedHwc[t] || (x.dims.size() != 3 && x.dims.size() != 4))
+      malformed(tensorField(net, static_cast<int>(t)),
+                "is stored channels last, which only rank-3/4 tensors between device layers are");
+  }
+}
+
 // As the builder checks profiles: names of real inputs, ranks, 0 <= min <= opt <= max, static
 // dims fixed; every dynamic input named by every profile.
 void checkProfiles(const EngineDesc& d) {
@@ -315,6 +366,7 @@ void checkEngineDesc(const EngineDesc& d, const ocl::DeviceInfo& dev) {
   checkGraph(net);
   for (size_t li = 0; li < net.layers.size(); ++li) checkLayerContract(net, li);
   checkPlacementAndTactics(d);
+  checkLayouts(d);
   checkProfiles(d);
   const size_t np = std::max<size_t>(d.profiles.size(), 1);
   uint64_t peak = 0;

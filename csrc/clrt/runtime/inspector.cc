@@ -35,11 +35,17 @@ std::string jsonNumber(double v) {
   return os.str();
 }
 
+// TensorRT's TensorFormat member names.
+const char* formatName(ir::TensorFormat f) {
+  return f == ir::TensorFormat::kHWC ? "HWC" : "LINEAR";
+}
+
 std::string tensorJson(const ir::Network& net, int t) {
   const ir::Tensor& x = net.tensors[static_cast<size_t>(t)];
   std::string s = "{\"Name\": " + jsonString(x.name) + ", \"Dimensions\": [";
   for (size_t i = 0; i < x.dims.size(); ++i) s += (i ? ", " : "") + std::to_string(x.dims[i]);
   s += "], \"Format/Datatype\": " + jsonString(dtypeName(x.dtype));
+  s += ", \"Format\": " + jsonString(formatName(x.format));
   if (x.dynamic_range)
     s += ", \"DynamicRange\": [" + jsonNumber(x.dynamic_range->first) + ", " +
          jsonNumber(x.dynamic_range->second) + "]";
@@ -51,6 +57,7 @@ std::string tensorLine(const ir::Network& net, int t) {
   std::string s = x.name + "[";
   for (size_t i = 0; i < x.dims.size(); ++i) s += (i ? "x" : "") + std::to_string(x.dims[i]);
   s += std::string("; ") + dtypeName(x.dtype);
+  if (x.format != ir::TensorFormat::kLINEAR) s += std::string("; ") + formatName(x.format);
   if (x.dynamic_range)
     s += "; range " + jsonNumber(x.dynamic_range->first) + ".." +
          jsonNumber(x.dynamic_range->second);

@@ -289,12 +289,14 @@ void checkLayerContract(const ir::Network& net, size_t li) {
   auto bad = [&](const std::string& field, const std::string& why) {
     fail(ErrorKind::kEngineFormat, str("engine file malformed: ", where, " ", field, ": ", why));
   };
-  static const std::set<std::string> contractAttrs = {"precision", "in_dtypes", "out_dtypes",
-                                                      "in_scales", "out_scales"};
+  static const std::set<std::string> contractAttrs = {"precision",  "in_dtypes",  "out_dtypes",
+                                                      "in_scales",  "out_scales", "hwc_inputs",
+                                                      "hwc_outputs"};
   for (const auto& [name, value] : l.attrs.all()) {
     if (contractAttrs.count(name)) {
       const bool scales = name == "in_scales" || name == "out_scales";
-      const T t = name == "precision" ? T::kInt : scales ? T::kNums : T::kInts;
+      const bool one = name == "precision" || name == "hwc_inputs" || name == "hwc_outputs";
+      const T t = one ? T::kInt : scales ? T::kNums : T::kInts;
       if (!hasType(value, t)) bad("attr '" + name + "'", str("must be ", typeName(t)));
       continue;
     }

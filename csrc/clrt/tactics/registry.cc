@@ -1,5 +1,6 @@
 // The tactic registry: built-in families register once, lookups by kind and by name.
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <mutex>
 
@@ -101,6 +102,29 @@ DataType outputDtype(const ir::Layer& l, size_t i, DataType def) {
 float inputScale(const ir::Layer& l, size_t i) { return listScale(l.attrs.floats("in_scales"), i); }
 float outputScale(const ir::Layer& l, size_t i) {
   return listScale(l.attrs.floats("out_scales"), i);
+}
+bool channelsLastIn(const ir::Layer& l, size_t i) {
+  return i < 63 && ((l.attrs.i("hwc_inputs", 0) >> i) & 1) != 0;
+}
+bool channelsLastOut(const ir::Layer& l, size_t i) {
+  return i < 63 && ((l.attrs.i("hwc_outputs", 0) >> i) & 1) != 0;
+}
+
+HostTensor linearized(HostTensor h, ir::TensorFormat f) {
+  if (f == ir::TensorFormat::kLINEAR || h.bytes.empty()) return h;
+  CLRT_CHECK(h.dims.size() == 3 || h.dims.size() == 4, kRuntime, "a channels-last tensor of ",
+             "shape ", dimsToString(h.dims), " (rank 3 or 4 expected)");
+  const int64_t n = h.dims[0], c = h.dims[1];
+  const int64_t hw = h.dims.size() == 4 ? h.dims[2] * h.dims[3] : h.dims[2];
+  const size_t es = dtypeSize(h.dtype);
+  std::vector<uint8_t> out(h.bytes.size());
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t p = 0; p < hw; ++p)
+      for (int64_t k = 0; k < c; ++k)
+        std::memcpy(&out[static_cast<size_t>((b * c + k) * hw + p) * es],
+                    &h.bytes[static_cast<size_t>((b * hw + p) * c + k) * es], es);
+  h.bytes = std::move(out);
+  return h;
 }
 
 cl_mem uploadWeights(ocl::Device& dev, const HostTensor& t) {

@@ -19,6 +19,9 @@ struct DeviceTensor {
   cl_mem buf = nullptr;  // null for an absent optional input
   Dims dims;
   DataType dtype = DataType::kFLOAT;
+  // kHWC: the elements lie channels last (ir::TensorFormat); only tactics that declare they
+  // read/write it (Tactic::channelsLast) ever see such a tensor.
+  ir::TensorFormat format = ir::TensorFormat::kLINEAR;
 };
 
 struct ExecArgs {
@@ -90,7 +93,25 @@ class Tactic {
   // True for an FP32 tactic that multiplies with TF32's 10-bit mantissa (tensor cores): the
   // builder offers it FP32 layers only while BuilderFlag::kTF32 is set.
   virtual bool tf32() const { return false; }
+  // Whether the tactic's kernels for `layer` can read input `i` (i >= 0) or write output -1 - i
+  // (i < 0) stored channels last (TensorFormat kHWC): the builder gives a tensor that format
+  // when its producer and every consumer can (builder/layouts.cc) and records it in the layer's
+  // attrs (channelsLastIn/Out below), which instantiate() reads.
+  virtual bool channelsLast(const ir::Layer& layer, int i) const {
+    (void)layer;
+    (void)i;
+    return false;
+  }
 };
+
+// The layer attrs that say which of a layer's inputs and outputs are stored channels last
+// (bit i of "hwc_inputs" / "hwc_outputs"), set by the builder's layout choice.
+bool channelsLastIn(const ir::Layer& l, size_t i);
+bool channelsLastOut(const ir::Layer& l, size_t i);
+// `h` as read from a device tensor of format `f` (dims logical), in row-major order: a kHWC
+// tensor's elements moved from [N][H][W][C] to [N][C][H][W] (rank 3: [N][W][C] to [N][C][W]).
+// What anything that looks at an intermediate tensor's values by position reads them through.
+HostTensor linearized(HostTensor h, ir::TensorFormat f);
 
 // A tactic of a family told apart by a variant code (the conv families): each registration gives
 // its name, its variant and its priority.

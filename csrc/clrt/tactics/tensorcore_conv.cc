@@ -100,8 +100,10 @@ class TcConvKernel : public Kernel {
     if (mma == Mma::kS8) svec_ = ocl::MemHandle(uploadFloats(dev, scales));
     if (s_.has_bias) bias_ = ocl::MemHandle(uploadWeights(dev, l.weights.at("bias")));
     const bool calign = s_.C % cfg_.gatherRun(mma) == 0;
-    const std::string opts = options(dev.info(), mma, /*conv=*/true, cfg_, s_.ep, dtCode(s_.out_dt),
-                                     dtCode(s_.res_dt), str("-DCALIGN=", calign ? 1 : 0));
+    const std::string opts = options(
+        dev.info(), mma, /*conv=*/true, cfg_, s_.ep, dtCode(s_.out_dt), dtCode(s_.res_dt),
+        str("-DCALIGN=", calign ? 1 : 0, " -DIN_HWC=", int{channelsLastIn(l, 0)},
+            " -DRES_HWC=", int{channelsLastIn(l, 1)}, " -DOUT_HWC=", int{channelsLastOut(l, 0)}));
     k_ = ocl::KernelHandle(dev.kernel(kFile, opts, "tc_conv"));
   }
 
@@ -188,6 +190,11 @@ class TcConvTactic : public Tactic {
   }
   std::unique_ptr<Kernel> instantiate(const ir::Layer& l, ocl::Device& dev) const override {
     return std::make_unique<TcConvKernel>(l, dev, mma_, tile_.cfg);
+  }
+  // The input, the residual and the output, each either way (IN_HWC, RES_HWC, OUT_HWC).
+  bool channelsLast(const ir::Layer& l, int i) const override {
+    (void)l;
+    return i == 0 || i == 1 || i == -1;
   }
   // The default tile ahead of the other tiles and the portable kernels when the builder does
   // not time (on a GPU also ahead of the CLBlast ones, which untimedPriority moves up there).

@@ -1,0 +1,71 @@
+// Memory formats of the intermediate tensors, chosen once every device layer has its tactic: a
+// tensor is stored channels last (TensorFormat::kHWC) when its producer's tactic can write it so
+// and every consumer's tactic can read it so (Tactic::channelsLast). Between tensor-core
+// convolutions that turns the gather of a reduction run into contiguous 16-byte loads (NCHW puts
+// consecutive channels H*W elements apart). No reformat is ever inserted: a tensor whose
+// neighbours do not all take kHWC stays kLINEAR, and network inputs and outputs always do.
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+#include "clrt/builder/internal.h"
+
+namespace clrt::builder::detail {
+
+namespace {
+
+// CLRT_CHANNELS_LAST=0 keeps every tensor kLINEAR (to compare both layouts on one device).
+bool enabled() {
+  const char* v = std::getenv("CLRT_CHANNELS_LAST");
+  return v == nullptr || std::strcmp(v, "0") != 0;
+}
+
+void setBit(ir::Layer& l, const char* attr, size_t i) {
+  l.attrs.set(attr, static_cast<int64_t>(l.attrs.i(attr, 0) | (int64_t{1} << i)));
+}
+
+}  // namespace
+
+int chooseLayouts(ir::Network& net, const std::vector<uint8_t>& on_host,
+                  const std::vector<std::string>& tacticNames, ILogger* logger) {
+  for (auto& l : net.layers) {  // a choice made again (guardFp16) starts from scratch
+    l.attrs.erase("hwc_inputs");
+    l.attrs.erase("hwc_outputs");
+  }
+  for (auto& t : net.tensors) t.format = ir::TensorFormat::kLINEAR;
+  if (!enabled()) return 0;
+  const size_t nl = net.layers.size();
+  std::vector<const tactics::Tactic*> tac(nl, nullptr);
+  for (size_t li = 0; li < nl; ++li)
+    if (!on_host[li] && !tacticNames[li].empty()) tac[li] = tactics::findTactic(tacticNames[li]);
+  // Readers of each tensor: (layer, input index).
+  std::vector<std::vector<std::pair<size_t, size_t>>> readers(net.tensors.size());
+  for (size_t li = 0; li < nl; ++li)
+    for (size_t i = 0; i < net.layers[li].inputs.size(); ++i)
+      if (net.layers[li].inputs[i] >= 0) readers[net.layers[li].inputs[i]].push_back({li, i});
+  int chosen = 0;
+  for (size_t t = 0; t < net.tensors.size(); ++t) {
+    ir::Tensor& x = net.tensors[t];
+    const int p = x.producer;
+    if (p < 0 || x.is_input || x.is_output || x.debug || x.is_shape_tensor || !tac[p] ||
+        readers[t].empty() || (x.dims.size() != 3 && x.dims.size() != 4))
+      continue;
+    const auto& outs = net.layers[p].outputs;
+    const size_t o = static_cast<size_t>(std::find(outs.begin(), outs.end(), static_cast<int>(t)) -
+                                         outs.begin());
+    bool ok = tac[p]->channelsLast(net.layers[p], -1 - static_cast<int>(o));
+    for (const auto& [li, i] : readers[t])
+      ok = ok && tac[li] && tac[li]->channelsLast(net.layers[li], static_cast<int>(i));
+    if (!ok) continue;
+    x.format = ir::TensorFormat::kHWC;
+    setBit(net.layers[p], "hwc_outputs", o);
+    for (const auto& [li, i] : readers[t]) setBit(net.layers[li], "hwc_inputs", i);
+    ++chosen;
+  }
+  if (chosen)
+    logf(logger, Severity::kVERBOSE, "layouts: ", chosen,
+         " tensors stored channels last (HWC) between layers whose tactics read and write it");
+  return chosen;
+}
+
+}  // namespace clrt::builder::detail
