@@ -85,8 +85,11 @@
 #if KCH != 4 && KCH != 8
 #error "KCH must be 4 or 8"
 #endif
-#if STAGES == 1 || (TC_CONV && STAGES)
-#error "STAGES is 0 or >= 2 (tc_matmul only)"
+#if STAGES == 1
+#error "STAGES is 0 or >= 2"
+#endif
+#if TC_CONV && STAGES && !(IN_HWC && CALIGN)
+#error "tc_conv's cp.async ring needs a channels-last input whose C is a multiple of BK"
 #endif
 
 // Unrolling inside macros (all accumulator indices must be compile-time constants).
@@ -291,6 +294,9 @@ inline uint4 pack_chunk(__global const elem_t* p, int n) {
 // CP_WAIT(n) waits until at most n committed groups are pending. The emulation copies at once.
 #if TC_EMULATE
 #define CP_ASYNC(dst, src) (*(dst) = *(src))
+// Without a branch: PoCL 3.1 (-O2) stored the source of another work-item's lane when this
+// was an if/else inside the barrier loop of tc_conv.
+#define CP_ASYNC_ZFILL(dst, src, ok) (*(dst) = *(src) & (uint4)((ok) ? 0xffffffffu : 0u))
 #define CP_COMMIT()
 #define CP_WAIT(n)
 #else
@@ -308,6 +314,11 @@ inline uint saddr(__local const uint4* p) {
 #define CP_ASYNC(dst, src)                                                                \
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(saddr(dst)),             \
                "l"((ulong)(size_t)(src))                                                  \
+               : "memory")
+// The same copy where `ok`, else 16 zero bytes (src-size 0: nothing is read from src).
+#define CP_ASYNC_ZFILL(dst, src, ok)                                                      \
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(saddr(dst)),         \
+               "l"((ulong)(size_t)(src)), "r"((ok) ? 16u : 0u)                            \
                : "memory")
 #define CP_COMMIT() asm volatile("cp.async.commit_group;" ::: "memory")
 #define CP_WAIT_(n) asm volatile("cp.async.wait_group " #n ";" ::: "memory")
@@ -333,6 +344,23 @@ inline void store_out(__global uchar* y, size_t i, float v, float inv_os) {
   ((__global float*)y)[i] = v;
 #endif
 }
+
+// One K-major operand tile (R rows x BK, rows of length K at stride ld) into ring slot T: each
+// thread KM_IT(R) chunks, by cp.async where the rows and the tile's k range are whole and 16-byte
+// aligned (`full`), else packed chunks stored directly. The slot is free: every warp has passed
+// the barrier after its last multiply of it.
+#define ISSUE_OP(T, R, base, rows, K, ld, full, row0, k0)                                   \
+  TC_UNROLL for (int it_ = 0; it_ < KM_IT(R); ++it_) {                                      \
+    const int idx_ = tid + it_ * NT, r_ = idx_ / KCH, c_ = idx_ % KCH;                      \
+    __local uint4* dst_ = &T[r_ * KCH + (c_ ^ SWZ(r_))];                                    \
+    const int k_ = (k0) + c_ * EPC;                                                         \
+    if ((full) && (k0) + BK <= (K)) {                                                       \
+      CP_ASYNC(dst_, (__global const uint4*)((base) + (size_t)((row0) + r_) * (ld) + k_)); \
+    } else {                                                                                \
+      const int n_ = (row0) + r_ < (rows) ? clamp((K) - k_, 0, EPC) : 0;                    \
+      *dst_ = pack_chunk((base) + (n_ > 0 ? (size_t)((row0) + r_) * (ld) + k_ : 0), n_);    \
+    }                                                                                       \
+  }
 
 #define NBUF (STAGES > 2 ? STAGES : 2)  // tiles of the local ring
 
@@ -375,26 +403,12 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_matmul(
   __global const elem_t* Bb = B + b_off0 + bo;
   const int nk = (K + BK - 1) / BK;
 #if STAGES
-  // Tile kt into ring slot s: cp.async where the block's rows and the tile's k range are whole
-  // and 16-byte aligned, else packed chunks stored directly. Slot s is free: every warp has
-  // passed the barrier after its last multiply of it.
+  // Tile kt into ring slot s (ISSUE_OP).
   const bool afull = avec && m0 + BM <= M, bfull = bvec && n0 + BN <= N;
-#define ISSUE_OP(T, R, base, rows, ld, full, row0, k0)                                      \
-  TC_UNROLL for (int it_ = 0; it_ < KM_IT(R); ++it_) {                                      \
-    const int idx_ = tid + it_ * NT, r_ = idx_ / KCH, c_ = idx_ % KCH;                      \
-    __local uint4* dst_ = &T[r_ * KCH + (c_ ^ SWZ(r_))];                                    \
-    const int k_ = (k0) + c_ * EPC;                                                         \
-    if ((full) && (k0) + BK <= K) {                                                         \
-      CP_ASYNC(dst_, (__global const uint4*)((base) + (size_t)((row0) + r_) * (ld) + k_)); \
-    } else {                                                                                \
-      const int n_ = (row0) + r_ < (rows) ? clamp(K - k_, 0, EPC) : 0;                      \
-      *dst_ = pack_chunk((base) + (n_ > 0 ? (size_t)((row0) + r_) * (ld) + k_ : 0), n_);    \
-    }                                                                                       \
-  }
 #define ISSUE(kt, s)                                                       \
   {                                                                        \
-    ISSUE_OP(As[s], BM, Ab, M, lda, afull, m0, (kt) * BK)            \
-    ISSUE_OP(Bs[s], BN, Bb, N, ldb, bfull, n0, (kt) * BK)            \
+    ISSUE_OP(As[s], BM, Ab, M, K, lda, afull, m0, (kt) * BK)         \
+    ISSUE_OP(Bs[s], BN, Bb, N, K, ldb, bfull, n0, (kt) * BK)         \
   }
   for (int s = 0; s < STAGES - 1; ++s) {
     if (s < nk) ISSUE(s, s);
@@ -601,6 +615,38 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_conv(
 
   const int Mrows = (Kout + BM - 1) / BM * BM;  // Wp holds this many (zero padded) rows a group
   Wp += (size_t)grp * Mrows * Kpad;
+#if STAGES
+  // cp.async ring (channels-last input, C a multiple of BK): tile kt is channels
+  // [kt * BK % C, + BK) of one tap, so a pixel's row of it is BK contiguous elements, copied as
+  // 16-byte chunks (zeros where the tap falls in the padding). Ktot = R * S * C is a multiple of
+  // BK: no tile of the zero-padded weights past Ktot is multiplied.
+  const int nkt = Ktot / BK;
+#define CISSUE(kt, s)                                                                       \
+  {                                                                                         \
+    ISSUE_OP(As[s], BM, Wp, Mrows, Kpad, Kpad, 1, m0, (kt) * BK)                            \
+    const int kr_ = (kt) * BK, tap_ = kr_ / C, r_ = tap_ / S, s_ = tap_ - r_ * S;           \
+    const int ih_ = ih0 + r_ * dh, iw_ = iw0 + s_ * dw;                                     \
+    const bool ok_ = pvalid && ih_ >= 0 && ih_ < H && iw_ >= 0 && iw_ < W;                  \
+    __global const uint4* src_ =                                                            \
+        (__global const uint4*)(X + (ok_ ? XIDX(kr_ - tap_ * C + gh * ERUN, ih_, iw_) : 0)); \
+    __local uint4* row_ = &Bs[s][gr * 4];                                                   \
+    TC_UNROLL for (int q_ = 0; q_ < CPT; ++q_)                                              \
+        CP_ASYNC_ZFILL(row_ + ((gh * CPT + q_) ^ SWZ(gr)), src_ + q_, ok_);                 \
+  }
+  for (int s = 0; s < STAGES - 1; ++s) {
+    if (s < nkt) CISSUE(s, s);
+    CP_COMMIT();
+  }
+  for (int kt = 0; kt < nkt; ++kt) {
+    CP_WAIT(STAGES - 2);
+    barrier(CLK_LOCAL_MEM_FENCE);
+    const int nx = kt + STAGES - 1;
+    if (nx < nkt) CISSUE(nx, nx % STAGES);
+    CP_COMMIT();
+    const int cur = kt % STAGES;
+    TILE_MMA(As[cur], Bs[cur]);
+  }
+#else
   const int nk = Kpad / BK;
   KM_LOAD(ra, BM, Wp, Mrows, Kpad, Kpad, 1, m0, 0);
   GATHER(0);
@@ -620,6 +666,7 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_conv(
     }
     barrier(CLK_LOCAL_MEM_FENCE);
   }
+#endif
 
   float sc[TM][2], bs[TM][2];
 #pragma unroll

@@ -76,12 +76,17 @@ constexpr Tile kTiles[] = {{"", Config{64, 128, 1, 4}},
                            {"_64x64", Config{64, 64, 2, 2}},
                            {"_128x256", Config{128, 256, 2, 4}}};
 
+constexpr int kStages = 3;
+
 class TcConvKernel : public Kernel {
  public:
   TcConvKernel(const ir::Layer& l, ocl::Device& dev, Mma mma, const Config& tile) {
     CLRT_CHECK(readSpec(l, mma, &s_), kBuild, "convolution layer '", l.name,
                "' has weights/attributes conv.tc_", suffix(mma), " does not support");
     cfg_ = runTile(tile, dev.info());
+    // A channels-last input whose channels fill whole tiles (C a multiple of BK, 64 bytes) is
+    // staged by cp.async in a 3-tile ring instead of gathered through registers.
+    if (channelsLastIn(l, 0) && s_.C % (64 / elemBytes(mma)) == 0) cfg_.stages = kStages;
     ktot_ = s_.C * s_.R * s_.S;
     kpad_ = roundUp(ktot_, 64);
     const int64_t kg = s_.K / s_.G, mrows = roundUp(kg, cfg_.bm);
