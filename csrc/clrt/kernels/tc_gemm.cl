@@ -364,13 +364,25 @@ inline void store_out(__global uchar* y, size_t i, float v, float inv_os) {
 
 #define NBUF (STAGES > 2 ? STAGES : 2)  // tiles of the local ring
 
+// The local tiles: tc_conv keeps both rings in one array, which its channels-last epilogue
+// reuses to stage the output tile (EPI_STAGED).
+#if TC_CONV
+#define TC_LOCAL                                                                    \
+  __local uint4 Sm_[NBUF * (BM + BN) * KCH];                                        \
+  __local uint4(*As)[BM * KCH] = (__local uint4(*)[BM * KCH])Sm_;                   \
+  __local uint4(*Bs)[BN * KCH] = (__local uint4(*)[BN * KCH])(Sm_ + NBUF * BM * KCH);
+#else
+#define TC_LOCAL                 \
+  __local uint4 As[NBUF][BM * KCH]; \
+  __local uint4 Bs[NBUF][BN * KCH];
+#endif
+
 // Common prologue of both kernels: lane/warp coordinates and zeroed accumulators.
 #define TC_PROLOGUE                                                          \
   const int tid = get_local_id(0), lane = tid & 31, warp = tid >> 5;         \
   const int g = lane >> 2, t = lane & 3;                                     \
   const int wm = (warp / WARPS_N) * (BM / WARPS_M), wn = (warp % WARPS_N) * (BN / WARPS_N); \
-  __local uint4 As[NBUF][BM * KCH];                                          \
-  __local uint4 Bs[NBUF][BN * KCH];                                          \
+  TC_LOCAL                                                                   \
   acc_t acc[TM][TN][4];                                                      \
   TC_UNROLL for (int i_ = 0; i_ < TM; ++i_) TC_UNROLL for (  \
       int j_ = 0; j_ < TN; ++j_) TC_UNROLL for (int q_ = 0; q_ < 4; ++q_) acc[i_][j_][q_] = 0;
@@ -677,6 +689,88 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_conv(
       sc[i][hr] = has_svec ? scale * svec[m] : scale;
       bs[i][hr] = has_bias ? bias[m] : 0.0f;
     }
+#if OUT_HWC
+  // Channels-last output: the block's tile is staged in local memory as rows of BM channels per
+  // pixel (EPR pixels a pass, as many as the rings' memory holds), then each thread stores EVEC
+  // consecutive channels of one pixel with one 16-byte store instead of one element per lane at
+  // addresses a pixel apart.
+#if OUT_DT == DT_INT8
+#define EVEC 16
+#elif OUT_DT == DT_HALF
+#define EVEC 8
+#else
+#define EVEC 4
+#endif
+#define EPS (BM + 4)  // floats per staged row: 4 more keep a warp's stores on distinct banks
+#define SM_BYTES (NBUF * (BM + BN) * KCH * 16)
+#if TC_EMULATE && BM == 32 && BN == 32
+#define EPR (BN / 2)  // the one-warp emulation tile: two passes, as the larger tiles take
+#elif BN * EPS * 4 <= SM_BYTES
+#define EPR BN
+#elif BN / 2 * EPS * 4 <= SM_BYTES
+#define EPR (BN / 2)
+#else
+#define EPR (BN / 4)
+#endif
+  __local float* Ep = (__local float*)Sm_;
+#if STAGES
+  CP_WAIT(0);
+#endif
+  const bool evec_ok = Kout % EVEC == 0;
+  for (int p0 = 0; p0 < BN; p0 += EPR) {
+    barrier(CLK_LOCAL_MEM_FENCE);  // the tiles' (or the last pass's) readers are done
+#pragma unroll
+    for (int j = 0; j < TN; ++j)
+#pragma unroll
+      for (int e = 0; e < 2; ++e) {
+        const int nl = wn + 8 * j + 2 * t + e - p0;
+        if (nl < 0 || nl >= EPR) continue;
+#pragma unroll
+        for (int i = 0; i < TM; ++i)
+#pragma unroll
+          for (int hr = 0; hr < 2; ++hr)
+            Ep[nl * EPS + wm + 16 * i + g + 8 * hr] =
+                EPI_VALUE(acc[i][j][2 * hr + e], sc[i][hr], bs[i][hr]);
+      }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int idx = tid; idx < EPR * (BM / EVEC); idx += NT) {
+      const int row = idx / (BM / EVEC), m = m0 + (idx - row * (BM / EVEC)) * EVEC;
+      const int n = n0 + p0 + row;
+      if (n >= NP || m >= Kout) continue;
+      const size_t o = (size_t)n * G * Kout + grp * Kout + m;
+      size_t rb = o, rs = 1;
+#if !RES_HWC
+      {
+        const int img = n / P, q = n - img * P;
+        rb = (((size_t)img * G + grp) * Kout + m) * P + q;
+        rs = P;
+      }
+#endif
+      __local const float* ep = Ep + row * EPS + (m - m0);
+      float v[EVEC];
+#pragma unroll
+      for (int k = 0; k < EVEC; ++k) {
+        v[k] = ep[k];
+        if (has_res && m + k < Kout) v[k] += load_res(res, rb + k * rs, res_scale);
+        v[k] = apply_act(v[k], alpha, beta);
+      }
+      if (evec_ok) {
+#if OUT_DT == DT_INT8
+        const float16 f = vload16(0, v) * inv_out_scale;
+        vstore16(convert_char16(clamp(rint(f), -127.0f, 127.0f)), 0, (__global char*)Y + o);
+#elif OUT_DT == DT_HALF
+        vstore_half8_rte(vload8(0, v), 0, (__global half*)Y + o);
+#else
+        vstore4(vload4(0, v), 0, (__global float*)Y + o);
+#endif
+      } else {
+#pragma unroll
+        for (int k = 0; k < EVEC; ++k)
+          if (m + k < Kout) store_out(Y, o + k, v[k], inv_out_scale);
+      }
+    }
+  }
+#else
 #pragma unroll
   for (int j = 0; j < TN; ++j)
 #pragma unroll
@@ -701,5 +795,6 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_conv(
           store_out(Y, o, apply_act(v, alpha, beta), inv_out_scale);
         }
     }
+#endif
 }
 #endif
