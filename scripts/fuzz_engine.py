@@ -182,6 +182,7 @@ def parse_fields(plan):
             w.num("f32", f"tensor {t} dynamic range", True)
             w.num("f32", f"tensor {t} dynamic range", True)
         w.string(f"tensor {t} ONNX output name")
+        w.num("u8", f"tensor {t} format")
     for li in range(w.num("u64", "layer count")):
         ln = f"layer {li}"
         w.string(ln + " name")

@@ -1,6 +1,8 @@
 # The timing cache (TensorRT's ITimingCache): identical layers timed once per build, timings
 # reused across builds and processes through serialize()/create_timing_cache(), refusals of
 # damaged caches and of caches from another device, ERROR_ON_TIMING_CACHE_MISS.
+import json
+
 import clrt as trt
 import numpy as np
 import pytest
@@ -127,3 +129,45 @@ def _with_device(data, device):
     n = struct.unpack_from("<Q", data, 20)[0]
     body = struct.pack("<Q", len(device)) + device.encode() + data[28 + n :]
     return data[:12] + struct.pack("<Q", checksum64(body)) + body
+
+
+def test_timed_precision_choice_counts_the_reformat_it_needs():
+    """A timed FP16 build chooses each layer's precision by its measured time plus the reformats
+    its inputs need where their producer stores another type: the pooling layer between two
+    convolutions takes the precision that minimizes that sum, from the figures the build logs
+    (each candidate's tactic time, and the reformat rate it measured on this device)."""
+    nodes = [
+        N("Conv", ["x", "w1"], ["a"], pads=[1, 1, 1, 1], name="c1"),
+        N("Relu", ["a"], ["ra"]),
+        N("MaxPool", ["ra"], ["p"], kernel_shape=[3, 3], pads=[1, 1, 1, 1], name="pool"),
+        N("Conv", ["p", "w2"], ["y"], name="c2"),
+    ]
+    inits = {"w1": rand((16, 8, 3, 3), seed=4), "w2": rand((8, 16, 1, 1), seed=5)}
+    model = make_model(nodes, [("x", (2, 8, 32, 32))], [("y", (2, 8, 32, 32))], inits)
+    logger = RecordingLogger()
+    builder, network, _ = parse_network(model, logger=logger)
+    config = make_config(builder, opt_level=3)
+    config.set_flag(trt.BuilderFlag.FP16)
+    config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED
+    plan = builder.build_serialized_network(network, config)
+    engine = trt.Runtime(trt.Logger(trt.Logger.ERROR)).deserialize_cuda_engine(plan)
+    info = json.loads(
+        engine.create_engine_inspector().get_engine_information(trt.LayerInformationFormat.JSON)
+    )
+    layers = {layer["Name"]: layer for layer in info["Layers"]}
+    pool = next(name for name in layers if name.startswith("pool"))
+    producer = next(name for name in layers if name.startswith("c1"))
+    rate = [m for _, m in logger.lines if "reformat takes" in m]
+    assert len(rate) == 1, rate  # measured once per build
+    ms_per_melem = float(rate[0].split("takes ")[1].split(" ms")[0])
+    times = {}
+    for _, m in logger.lines:  # the first time of each precision: the precision phase's
+        if m.startswith(f"layer '{pool}' (") and "): tactic " in m:
+            prec = m.split("(")[1].split(")")[0]
+            times.setdefault(prec, float(m.split("): tactic ")[1].split()[1]))
+    assert set(times) == {"FLOAT", "HALF"}, times
+    have = layers[producer]["Precision"]
+    reformat = 2 * 16 * 32 * 32 * 1e-6 * ms_per_melem
+    cost = {p: t + (reformat if p != have else 0.0) for p, t in times.items()}
+    want = min(cost, key=cost.get)
+    assert layers[pool]["Precision"] == want, (layers[pool]["Precision"], cost, have)

@@ -49,12 +49,18 @@ struct TimingEnv {
   bool time = true;           // false: take the preferred eligible tactic
   bool time_single = false;   // time a lone candidate too (to compare precisions)
   int timed = 0, reused = 0;  // tactic measurements taken / answered by config.timing_cache
+  double reformat_ms_per_melem = -1.0;  // reformatMsPerMElem's measurement, -1 until made
   tactics::TacticFilter filter = tactics::TacticFilter::fromConfigOrEnv(config.tactic_filter);
 };
 // `inDt`/`outDt`: the storage dtype of each input/output for this choice (the network's
 // tensors may still hold other dtypes while precisions are being decided).
 Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
                     const std::vector<DataType>& outDt, TimingEnv& env);
+
+// Milliseconds a REFORMAT (reformat.convert, FLOAT to HALF) takes per million elements on
+// env.dev, measured once per build on 4M elements: what a precision choice that puts a layer in
+// another type than its producer adds (builder/precision.cc).
+double reformatMsPerMElem(TimingEnv& env);
 
 // Kinds that move data without arithmetic: they run in whatever dtype their data input has,
 // and an INT8 output keeps the input's scale.

@@ -106,6 +106,29 @@ Choice tryPrecision(State& st, int li, DataType p, const std::vector<DataType>& 
   return c;
 }
 
+// Milliseconds of the reformats layer `l` would need at precision `p`: each float data input
+// whose storage (its producer's decided precision, or a network input's dtype) is not p's.
+double reformatMs(State& st, const ir::Layer& l, DataType p) {
+  const auto& net = st.s.net;
+  double ms = 0;
+  for (size_t i = 0; i < l.inputs.size(); ++i) {
+    const int t = l.inputs[i];
+    if (t < 0 || !st.origFloat[t] || !isDataInput(l, i, net)) continue;
+    const int pl = net.tensors[t].producer;
+    DataType have = net.tensors[t].dtype;
+    if (pl >= 0) {
+      if (st.s.on_host[pl] || !st.isPrec[pl]) continue;
+      have = storageOf(st.prec[pl]);
+      if (have == DataType::kINT8 && !st.hasRange(t)) have = DataType::kFLOAT;
+    }
+    if (have == storageOf(p)) continue;
+    const Dims& d = st.s.opt[0].dims[t];
+    if (!isStatic(d)) continue;
+    ms += static_cast<double>(volume(d)) * 1e-6 * reformatMsPerMElem(st.env);
+  }
+  return ms;
+}
+
 // Phase 1: the precision of every computing device layer.
 void choosePrecisions(State& st) {
   auto& net = st.s.net;
@@ -199,8 +222,13 @@ void choosePrecisions(State& st) {
                " implementation; it runs in higher precision");
         continue;
       }
-      // Untimed: the narrowest type wins (INT8, then FP16).
-      const double ms = timed ? c.ms : (p == DataType::kINT8 ? 0 : p == DataType::kHALF ? 1 : 2);
+      // Untimed: the narrowest type wins (INT8, then FP16). Timed: the layer's time plus the
+      // reformats its data inputs need where they are stored in another type (the producers'
+      // precisions are decided; the consumers' are not, so outputs count nothing).
+      const double ms = timed ? c.ms + reformatMs(st, l, p)
+                              : (p == DataType::kINT8   ? 0
+                                 : p == DataType::kHALF ? 1
+                                                        : 2);
       if (!found || ms < bestMs) best = p, bestMs = ms, found = true;
     }
     st.prec[li] = best;

@@ -244,4 +244,42 @@ Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
   return c;
 }
 
+double reformatMsPerMElem(TimingEnv& env) {
+  if (env.reformat_ms_per_melem >= 0) return env.reformat_ms_per_melem;
+  ocl::Device& dev = env.dev;
+  constexpr int64_t n = int64_t{1} << 22;
+  ir::Layer l;
+  l.name = "reformat_probe";
+  l.kind = ir::LayerKind::kREFORMAT;
+  l.inputs = {0};
+  l.outputs = {1};
+  l.attrs.set("in_dtypes", std::vector<int64_t>{static_cast<int64_t>(DataType::kFLOAT)});
+  l.attrs.set("out_dtypes", std::vector<int64_t>{static_cast<int64_t>(DataType::kHALF)});
+  const tactics::Tactic* tac = tactics::findTactic("reformat.convert");
+  CLRT_CHECK(tac != nullptr, kBuild, "the reformat.convert tactic is not registered");
+  std::unique_ptr<tactics::Kernel> k = tac->instantiate(l, dev);
+  ocl::MemHandle in(dev.alloc(n * 4)), out(dev.alloc(n * 2));
+  std::vector<uint8_t> zeros(n * 4, 0);
+  dev.write(dev.queue(), in.get(), 0, zeros.size(), zeros.data(), true);
+  tactics::ExecArgs a{dev.queue(),
+                      {tactics::DeviceTensor{in.get(), {n}, DataType::kFLOAT}},
+                      {nullptr},
+                      {tactics::DeviceTensor{out.get(), {n}, DataType::kHALF}}};
+  k->enqueue(a);
+  clFinish(dev.queue());
+  std::vector<double> times;
+  for (int i = 0; i < 3; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    k->enqueue(a);
+    clFinish(dev.queue());
+    times.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(times.begin(), times.end());
+  env.reformat_ms_per_melem = times[1] * 1e6 / static_cast<double>(n);
+  logf(env.logger, Severity::kVERBOSE, "a FLOAT -> HALF reformat takes ", env.reformat_ms_per_melem,
+       " ms per million elements on this device");
+  return env.reformat_ms_per_melem;
+}
+
 }  // namespace clrt::builder::detail
