@@ -165,6 +165,15 @@ def test_host_placement_flag_flipped(plan, fields):
     refused(edited(plan, host.offset, b"\x00"), "host placement flag")
 
 
+def test_tensor_marked_channels_last_refused(plan, fields):
+    """A tensor's format byte set to HWC (1) where no tactic around it stores it so: the file is
+    refused (a kernel would read NCHW bytes as NHWC), and an unknown format is too."""
+    formats = [f for f in fields if f.name.endswith(" format") and f.name.startswith("tensor ")]
+    assert formats and all(value_of(plan, f) == 0 for f in formats)
+    refused(edited(plan, formats[-1].offset, b"\x01"), "is an HWC tensor, the attrs say")
+    refused(edited(plan, formats[0].offset, b"\x07"), "unknown tensor format 7")
+
+
 def test_profile_naming_no_input(plan, fields):
     f = field(fields, "profile 0 input 0 name")
     refused(edited(plan, f.offset, b"z"), "profile 0 input 'z'", "not a network input")
