@@ -317,3 +317,35 @@ def test_size_overflow_is_refused_with_the_numbers():
         network.add_constant((1 << 31, 1 << 31, 1 << 31), np.zeros(0, np.float32))
     with pytest.raises(ValueError, match=r"shape \(2147483648, 2147483648\) needs 4611686018"):
         network.add_constant((1 << 31, 1 << 31), np.zeros(0, np.float32))
+
+
+def test_build_log_env_prints_each_program_built(tmp_path):
+    """CLRT_BUILD_LOG=1 builds every program from source, the disk cache notwithstanding, and
+    prints each one's options and build log to stderr (on NVIDIA, ptxas' per-kernel report)."""
+    cache = tmp_path / "cache"
+    env = {**os.environ, "CLRT_CACHE_DIR": str(cache)}
+    env.pop("CLRT_DISABLE_DISK_CACHE", None)
+    script = CACHE_BUILD.format(tests=str(ROOT / "tests"))
+
+    def build(log):
+        env["CLRT_BUILD_LOG"] = "1" if log else "0"
+        out = subprocess.run(
+            [sys.executable, "-c", script],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env=env,
+            check=False,
+        )
+        assert out.returncode == 0, out.stderr[-3000:]
+        compiles = int(dict(line.split(" ", 1) for line in out.stdout.splitlines())["COMPILES"])
+        return out.stderr, compiles
+
+    quiet, first = build(False)
+    assert "clrt: built" not in quiet and first >= 1
+    _, cached = build(False)
+    assert cached == 0  # the disk cache answers every program
+    loud, compiles = build(True)
+    assert compiles == first, (compiles, first)  # built from source again
+    assert loud.count("clrt: built ") == compiles, loud[-2000:]
+    assert "-cl-std=CL1.2" not in loud and ".cl [" in loud, loud[-2000:]

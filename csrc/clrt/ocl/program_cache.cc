@@ -3,6 +3,7 @@
 // in-process cache, and the disk cache (~/.cache/clrt, keyed by device fingerprint + source
 // hash + options; entries checksummed), else a compilation of the embedded source.
 #include <cstdio>
+#include <cstdlib>
 
 #include "clrt/core/checksum.h"
 #include "clrt/core/kernel_codes.h"
@@ -79,6 +80,14 @@ std::vector<uint8_t> binaryOf(cl_program p) {
   unsigned char* ptr = bin.data();
   if (clGetProgramInfo(p, CL_PROGRAM_BINARIES, sizeof ptr, &ptr, nullptr) != CL_SUCCESS) return {};
   return bin;
+}
+
+// CLRT_BUILD_LOG=1: every program built from source (the disk cache is not read) prints its
+// options and build log to stderr; on NVIDIA with -cl-nv-verbose, which makes the log ptxas'
+// registers, spills and shared memory per kernel.
+bool buildLogWanted() {
+  const char* e = std::getenv("CLRT_BUILD_LOG");
+  return e && *e && *e != '0';
 }
 
 std::string buildLog(cl_program p, cl_device_id d) {
@@ -172,7 +181,9 @@ cl_program Device::program(const std::string& file, const std::string& options) 
   if (t_recorder) t_recorder->add(key);
   DeferredWarnings warnings;  // destroyed after the lock: a Python logger takes the GIL
   std::lock_guard<std::mutex> lock(mu_);
-  const std::string opts = "-cl-std=CL1.2 " + options;
+  const bool showLog = buildLogWanted();
+  const std::string opts =
+      "-cl-std=CL1.2 " + options + (showLog && info_.is_nvidia ? " -cl-nv-verbose" : "");
   const std::string what = str(file, " [", options, "]");
   {
     std::lock_guard<std::mutex> fl(g_fault_mu);
@@ -194,7 +205,7 @@ cl_program Device::program(const std::string& file, const std::string& options) 
   const std::string dir = detail::cacheDir();
   // The ".v2" entries carry a length and a checksum; older raw entries are simply not found.
   const std::string diskName = hex(fnv1a(info_.fingerprint() + "#" + key)) + ".v2.bin";
-  if (!dir.empty()) {
+  if (!dir.empty() && !showLog) {
     const std::string path = dir + "/" + diskName;
     std::vector<uint8_t> entry;
     if (detail::readFile(path, entry)) {
@@ -225,6 +236,9 @@ cl_program Device::program(const std::string& file, const std::string& options) 
       fail(ErrorKind::kDevice,
            str("building OpenCL program ", what, " for ", info_.name, " failed:\n", log));
     }
+    if (showLog)
+      std::fprintf(stderr, "clrt: built %s for %s:\n%s\n", what.c_str(), info_.name.c_str(),
+                   buildLog(prog, dev_).c_str());
     if (!dir.empty()) {
       const std::vector<uint8_t> bin = binaryOf(prog);
       if (!bin.empty()) detail::writeFileAtomic(dir, diskName, encodeCacheEntry(bin));
