@@ -346,15 +346,15 @@ inline void store_out(__global uchar* y, size_t i, float v, float inv_os) {
 }
 
 // One K-major operand tile (R rows x BK, rows of length K at stride ld) into ring slot T: each
-// thread KM_IT(R) chunks, by cp.async where the rows and the tile's k range are whole and 16-byte
-// aligned (`full`), else packed chunks stored directly. The slot is free: every warp has passed
+// thread KM_IT(R) chunks, by cp.async where the block's rows are whole and 16-byte aligned
+// (`full`) and the chunk lies inside K, else packed chunks stored directly (zeros past K). The slot is free: every warp has passed
 // the barrier after its last multiply of it.
 #define ISSUE_OP(T, R, base, rows, K, ld, full, row0, k0)                                   \
   TC_UNROLL for (int it_ = 0; it_ < KM_IT(R); ++it_) {                                      \
     const int idx_ = tid + it_ * NT, r_ = idx_ / KCH, c_ = idx_ % KCH;                      \
     __local uint4* dst_ = &T[r_ * KCH + (c_ ^ SWZ(r_))];                                    \
     const int k_ = (k0) + c_ * EPC;                                                         \
-    if ((full) && (k0) + BK <= (K)) {                                                       \
+    if ((full) && k_ + EPC <= (K)) {                                                        \
       CP_ASYNC(dst_, (__global const uint4*)((base) + (size_t)((row0) + r_) * (ld) + k_)); \
     } else {                                                                                \
       const int n_ = (row0) + r_ < (rows) ? clamp((K) - k_, 0, EPC) : 0;                    \

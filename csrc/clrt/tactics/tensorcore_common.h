@@ -47,6 +47,13 @@ struct Config {
   // Elements of one thread's convolution gather run (the CALIGN granule of tc_conv).
   int gatherRun(Mma m) const { return (4 * bn / threads()) * (16 / elemBytes(m)); }
 };
+// tc_matmul's block tile: 128 x 128 in 4 warps of 64 x 64, 128-byte tile rows in a 3-tile
+// cp.async ring (239 TFLOP/s FP16 / 403 TOP/s INT8 at 4096^3 on an H200,
+// benchmarks/tc_gemm_harness.cc, against 196 / 346 with 64-byte rows staged through registers
+// and 183-223 / 314-379 with 128 x 256 / 256 x 128 tiles). Channels-last 1x1 convolutions run
+// through it too (tensorcore_conv.cc).
+inline constexpr Config kGemmTile{128, 128, 2, 2, /*kch=*/8, /*stages=*/3};
+
 // The tile a tactic of tile `c` runs on `dev`: `c` itself, or emulated, its emulation() one;
 // CLRT_TC_EMULATE=tiles emulates `c` itself (every warp of it; PoCL then compiles each program
 // for minutes), to check a tile's own indexing off NVIDIA.

@@ -1,6 +1,8 @@
 // conv.tc_fp16 / conv.tc_int8 / conv.tc_tf32: implicit-GEMM convolution on NVIDIA tensor cores
 // (tc_conv of kernels/tc_gemm.cl), one GEMM per group (group 1, and grouped convolutions that are
 // not depthwise), any kernel size/stride/dilation/pads, fused epilogue.
+#include <algorithm>
+#include <iterator>
 #include <mutex>
 #include <tuple>
 
@@ -104,6 +106,22 @@ class TcConvKernel : public Kernel {
         upload(dev, packWeights(mma, wt, kg, ktot_, mrows, kpad_, l.name, &scales, s_.G)));
     if (mma == Mma::kS8) svec_ = ocl::MemHandle(uploadFloats(dev, scales));
     if (s_.has_bias) bias_ = ocl::MemHandle(uploadWeights(dev, l.weights.at("bias")));
+    // A 1x1 convolution (stride 1, no padding, one group) from and to channels-last tensors is
+    // the GEMM Y[pixel][K] = X[pixel][C] * W[K][C]^T: tc_matmul's kernel and tile run it, with
+    // these packed weights as B ([K][Kpad], rows past K never read).
+    const Window2d& win = s_.win;
+    gemm_ =
+        s_.R == 1 && s_.S == 1 && s_.G == 1 && win.sh == 1 && win.sw == 1 &&
+        std::all_of(std::begin(win.pads), std::end(win.pads), [](int64_t v) { return v == 0; }) &&
+        channelsLastIn(l, 0) && channelsLastOut(l, 0) &&
+        (l.inputs.size() < 2 || l.inputs[1] < 0 || channelsLastIn(l, 1));
+    if (gemm_) {
+      gcfg_ = runTile(kGemmTile, dev.info());
+      const std::string gopts = options(dev.info(), mma, /*conv=*/false, gcfg_, s_.ep,
+                                        dtCode(s_.out_dt), dtCode(s_.res_dt), "");
+      k_ = ocl::KernelHandle(dev.kernel(kFile, gopts, "tc_matmul"));
+      return;
+    }
     const bool calign = s_.C % cfg_.gatherRun(mma) == 0;
     const std::string opts = options(
         dev.info(), mma, /*conv=*/true, cfg_, s_.ep, dtCode(s_.out_dt), dtCode(s_.res_dt),
@@ -150,6 +168,22 @@ class TcConvKernel : public Kernel {
     const float inv_os = s_.out_scale > 0 ? 1.0f / s_.out_scale : 1.0f;
     auto i = [&](int64_t v) { return kint(v, s_.layer); };
     std::lock_guard<std::mutex> lock(mu_);
+    if (gemm_) {
+      CLRT_CHECK(OH == H && OW == W, kRuntime, "conv layer '", s_.layer, "': input ",
+                 dimsToString(x.dims), " and output ", dimsToString(y.dims),
+                 " must have the same spatial size (1x1, stride 1, no padding)");
+      const int64_t gm = (NP + gcfg_.bm - 1) / gcfg_.bm, gn = (s_.K + gcfg_.bn - 1) / gcfg_.bn;
+      kint(gm * gn * gcfg_.threads(), s_.layer);
+      const cl_int avec = (s_.C * elemBytes(s_.mma)) % 16 == 0;
+      ocl::setArgs(k_.get(), x.buf, weights_.get(), cl_long{0}, cl_long{0}, bias_.get(),
+                   svec_.get(), res, y.buf, i(NP), i(s_.K), i(s_.C), i(s_.C), i(kpad_), avec,
+                   cl_int{1}, i(gm), cl_int8{}, cl_long8{}, cl_long8{}, cl_int{0},
+                   cl_int{s_.has_bias}, cl_int{svec_.get() != nullptr}, cl_int{res != nullptr},
+                   scale, s_.res_scale, inv_os, s_.ep.alpha, s_.ep.beta);
+      const size_t nthr = static_cast<size_t>(gcfg_.threads());
+      ocl::launch(a.queue, k_.get(), {static_cast<size_t>(gm * gn) * nthr, 1}, {nthr, 1});
+      return;
+    }
     ocl::setArgs(k_.get(), x.buf, weights_.get(), bias_.get(), svec_.get(), res, y.buf, i(N),
                  i(s_.C), i(H), i(W), i(kg), i(OH), i(OW), i(s_.S), i(w.sh), i(w.sw), i(w.dh),
                  i(w.dw), i(p.t), i(p.l), i(ktot_), i(kpad_), i(mt), cl_int{s_.has_bias},
@@ -168,7 +202,8 @@ class TcConvKernel : public Kernel {
   }
 
   Spec s_;
-  Config cfg_;
+  Config cfg_, gcfg_;
+  bool gemm_ = false;  // a channels-last 1x1 convolution run by tc_matmul (gcfg_)
   int64_t ktot_ = 0, kpad_ = 0;
   std::mutex mu_;  // kernel arguments are per cl_kernel: one enqueue at a time
   ocl::MemHandle weights_, bias_, svec_;

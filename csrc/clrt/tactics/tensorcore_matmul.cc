@@ -47,12 +47,6 @@ bool readSpec(const ir::Layer& l, Mma mma, Spec* s) {
   return true;
 }
 
-// 128 x 128 blocks of 4 warps of 64 x 64, 128-byte tile rows in a 3-tile cp.async ring: 239
-// TFLOP/s FP16 / 403 TOP/s INT8 at 4096^3 on an H200 (benchmarks/tc_gemm_harness.cc), against
-// 196 / 346 with 64-byte rows staged through registers and 183-223 / 314-379 with 128 x 256 /
-// 256 x 128 tiles.
-const Config kCfg{128, 128, 2, 2, /*kch=*/8, /*stages=*/3};
-
 // Operands stored MN-major (A with trans_a, an activation B without trans_b) are transposed
 // into the workspace first: A^T at offset 0, B^T after it at this alignment.
 constexpr int64_t kWsAlign = 256;
@@ -62,7 +56,7 @@ class TcMatMulKernel : public Kernel {
   TcMatMulKernel(const ir::Layer& l, ocl::Device& dev, Mma mma) {
     CLRT_CHECK(readSpec(l, mma, &s_), kBuild, "matmul layer '", l.name,
                "' has inputs/attributes matmul.tc_", suffix(mma), " does not support");
-    cfg_ = runTile(kCfg, dev.info());
+    cfg_ = runTile(kGemmTile, dev.info());
     if (s_.b_weights) {
       // B as [N][Kpad] (K contiguous), zero padded; INT8 per output column (row of B^T).
       const std::vector<float> w = l.weights.at("kernel").asFloats();
