@@ -136,8 +136,8 @@ def test_fp16_conv_net():
     assert rel_err(got, ref) < FP16_REL * 2
 
 
-def all_ranges(model, feeds):
-    """max |value| of every tensor of the model on `feeds` (onnxruntime FP32)."""
+def all_values(model, feeds):
+    """Every tensor of the model on `feeds` (onnxruntime FP32), the feeds included."""
     import onnx
 
     m = onnx.ModelProto()
@@ -149,7 +149,12 @@ def all_ranges(model, feeds):
                 m.graph.output.append(onnx.helper.make_empty_tensor_value_info(name))
     vals = ort_run(m, feeds)
     vals.update(feeds)
-    return {k: float(np.abs(v).max()) for k, v in vals.items()}
+    return vals
+
+
+def all_ranges(model, feeds):
+    """max |value| of every tensor of the model on `feeds` (onnxruntime FP32)."""
+    return {k: float(np.abs(v).max()) for k, v in all_values(model, feeds).items()}
 
 
 def test_int8_conv_net():
@@ -381,15 +386,7 @@ def test_channels_last_between_tensor_core_convs(precision):
     tol = {"fp16": FP16_REL, "int8": INT8_REL, "tf32": TF32_REL}[precision]
     assert rel_err(got, ref) < tol * 2
     # Per-layer values come back in NCHW order: each HWC tensor against onnxruntime's.
-    import onnx
-
-    full = onnx.ModelProto()
-    full.CopyFrom(model)
-    for node in full.graph.node:
-        for name in node.output:
-            if name != "output":
-                full.graph.output.append(onnx.helper.make_empty_tensor_value_info(name))
-    every = ort_run(full, {"input": x})
+    every = all_values(model, {"input": x})
     seen = dict(_clrt._infer_debug(engine, {"input": x}))
     for name in hwc:
         assert name in seen and name in every, (name, sorted(seen))

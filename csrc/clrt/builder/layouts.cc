@@ -38,28 +38,29 @@ int chooseLayouts(ir::Network& net, const std::vector<uint8_t>& on_host,
   std::vector<const tactics::Tactic*> tac(nl, nullptr);
   for (size_t li = 0; li < nl; ++li)
     if (!on_host[li] && !tacticNames[li].empty()) tac[li] = tactics::findTactic(tacticNames[li]);
-  // Readers of each tensor: (layer, input index).
-  std::vector<std::vector<std::pair<size_t, size_t>>> readers(net.tensors.size());
-  for (size_t li = 0; li < nl; ++li)
-    for (size_t i = 0; i < net.layers[li].inputs.size(); ++i)
-      if (net.layers[li].inputs[i] >= 0) readers[net.layers[li].inputs[i]].push_back({li, i});
+  const std::vector<std::vector<int>> users = net.consumers();
   int chosen = 0;
   for (size_t t = 0; t < net.tensors.size(); ++t) {
     ir::Tensor& x = net.tensors[t];
+    std::vector<std::pair<size_t, size_t>> readers;  // (layer, input index) reading t
+    for (int li : users[t])
+      for (size_t i = 0; i < net.layers[li].inputs.size(); ++i)
+        if (net.layers[li].inputs[i] == static_cast<int>(t))
+          readers.push_back({static_cast<size_t>(li), i});
     const int p = x.producer;
     if (p < 0 || x.is_input || x.is_output || x.debug || x.is_shape_tensor || !tac[p] ||
-        readers[t].empty() || (x.dims.size() != 3 && x.dims.size() != 4))
+        readers.empty() || (x.dims.size() != 3 && x.dims.size() != 4))
       continue;
     const auto& outs = net.layers[p].outputs;
     const size_t o = static_cast<size_t>(std::find(outs.begin(), outs.end(), static_cast<int>(t)) -
                                          outs.begin());
     bool ok = tac[p]->channelsLast(net.layers[p], -1 - static_cast<int>(o));
-    for (const auto& [li, i] : readers[t])
+    for (const auto& [li, i] : readers)
       ok = ok && tac[li] && tac[li]->channelsLast(net.layers[li], static_cast<int>(i));
     if (!ok) continue;
     x.format = ir::TensorFormat::kHWC;
     setBit(net.layers[p], "hwc_outputs", o);
-    for (const auto& [li, i] : readers[t]) setBit(net.layers[li], "hwc_inputs", i);
+    for (const auto& [li, i] : readers) setBit(net.layers[li], "hwc_inputs", i);
     ++chosen;
   }
   if (chosen)

@@ -35,6 +35,23 @@ std::vector<uint8_t> randomFill(DataType t, size_t bytes, std::mt19937& rng) {
   return fill;
 }
 
+// The median of `reps` runs of `k` on `a` (host clock around clFinish), after one warm-up run
+// (first-run compilation, caches).
+double medianMs(tactics::Kernel& k, const tactics::ExecArgs& a, int reps) {
+  k.enqueue(a);
+  clFinish(a.queue);
+  std::vector<double> times;
+  for (int i = 0; i < reps; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    k.enqueue(a);
+    clFinish(a.queue);
+    times.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(times.begin(), times.end());
+  return times[times.size() / 2];
+}
+
 // What decides a tactic's time: kind, attributes, weight shapes, precision and I/O dtypes and
 // shapes at the opt profile (and host-known input values) — not the layer's name or weights'
 // values, so identical layers share their timings.
@@ -218,19 +235,7 @@ Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
       const size_t ws = cands[k].kernel->workspaceSize(sigIn, sigOut);
       ocl::MemHandle wsBuf(ws ? dev.alloc(ws) : nullptr);
       tactics::ExecArgs a{dev.queue(), ins, values, outs, wsBuf.get()};
-      cands[k].kernel->enqueue(a);  // warm-up (first-run compilation, caches)
-      clFinish(dev.queue());
-      std::vector<double> times;
-      for (int i = 0; i < reps; ++i) {
-        auto t0 = std::chrono::steady_clock::now();
-        cands[k].kernel->enqueue(a);
-        clFinish(dev.queue());
-        times.push_back(
-            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
-                .count());
-      }
-      std::sort(times.begin(), times.end());
-      const double ms = times[times.size() / 2];
+      const double ms = medianMs(*cands[k].kernel, a, reps);
       ++env.timed;
       if (cache) cache->insert(key, name, ms);
       logf(env.logger, Severity::kVERBOSE, "layer '", l.name, "' (", dtypeName(prec), "): tactic ",
@@ -265,18 +270,7 @@ double reformatMsPerMElem(TimingEnv& env) {
                       {tactics::DeviceTensor{in.get(), {n}, DataType::kFLOAT}},
                       {nullptr},
                       {tactics::DeviceTensor{out.get(), {n}, DataType::kHALF}}};
-  k->enqueue(a);
-  clFinish(dev.queue());
-  std::vector<double> times;
-  for (int i = 0; i < 3; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    k->enqueue(a);
-    clFinish(dev.queue());
-    times.push_back(
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-  }
-  std::sort(times.begin(), times.end());
-  env.reformat_ms_per_melem = times[1] * 1e6 / static_cast<double>(n);
+  env.reformat_ms_per_melem = medianMs(*k, a, 3) * 1e6 / static_cast<double>(n);
   logf(env.logger, Severity::kVERBOSE, "a FLOAT -> HALF reformat takes ", env.reformat_ms_per_melem,
        " ms per million elements on this device");
   return env.reformat_ms_per_melem;

@@ -203,29 +203,26 @@ void checkLayouts(const EngineDesc& d) {
         (l.outputs.size() < 63 && (outBits >> l.outputs.size()) != 0))
       malformed(layerField(net, li) + " channels-last attrs",
                 str("bits ", inBits, " / ", outBits, " name inputs/outputs it does not have"));
-    for (size_t i = 0; i < l.inputs.size(); ++i) {
-      const bool hwc = l.inputs[i] >= 0 && net.tensors[static_cast<size_t>(l.inputs[i])].format ==
-                                               ir::TensorFormat::kHWC;
-      if (hwc != tactics::channelsLastIn(l, i))
-        malformed(layerField(net, li) + " channels-last attrs",
-                  str("input ", i, " is ", hwc ? "" : "not ", "an HWC tensor, the attrs say the ",
-                      "opposite"));
-      if (hwc && !takes(li, static_cast<int>(i)))
-        malformed(layerField(net, li), str("tactic '", printable(d.tactics[li]),
-                                           "' cannot read input ", i, " channels last"));
-    }
-    for (size_t o = 0; o < l.outputs.size(); ++o) {
-      const ir::Tensor& t = net.tensors[static_cast<size_t>(l.outputs[o])];
-      const bool hwc = t.format == ir::TensorFormat::kHWC;
-      if (hwc != tactics::channelsLastOut(l, o))
-        malformed(layerField(net, li) + " channels-last attrs",
-                  str("output ", o, " is ", hwc ? "" : "not ", "an HWC tensor, the attrs say the ",
-                      "opposite"));
-      if (hwc && !takes(li, -1 - static_cast<int>(o)))
-        malformed(layerField(net, li), str("tactic '", printable(d.tactics[li]),
-                                           "' cannot write output ", o, " channels last"));
-      producedHwc[static_cast<size_t>(l.outputs[o])] = hwc;
-    }
+    // Slot `i` (input i >= 0, output -1 - i) holding tensor `t`: its format, the layer's bit and
+    // the tactic agree.
+    auto slot = [&](int i, int t, bool bit) {
+      const bool hwc =
+          t >= 0 && net.tensors[static_cast<size_t>(t)].format == ir::TensorFormat::kHWC;
+      const std::string what = i >= 0 ? str("input ", i) : str("output ", -1 - i);
+      if (hwc != bit)
+        malformed(
+            layerField(net, li) + " channels-last attrs",
+            str(what, " is ", hwc ? "" : "not ", "an HWC tensor, the attrs say the opposite"));
+      if (hwc && !takes(li, i))
+        malformed(layerField(net, li), str("tactic '", printable(d.tactics[li]), "' cannot ",
+                                           i >= 0 ? "read " : "write ", what, " channels last"));
+      return hwc;
+    };
+    for (size_t i = 0; i < l.inputs.size(); ++i)
+      slot(static_cast<int>(i), l.inputs[i], tactics::channelsLastIn(l, i));
+    for (size_t o = 0; o < l.outputs.size(); ++o)
+      producedHwc[static_cast<size_t>(l.outputs[o])] =
+          slot(-1 - static_cast<int>(o), l.outputs[o], tactics::channelsLastOut(l, o));
   }
   for (size_t t = 0; t < net.tensors.size(); ++t) {
     const ir::Tensor& x = net.tensors[t];
