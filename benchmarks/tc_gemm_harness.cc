@@ -238,7 +238,8 @@ int main(int argc, char** argv) {
     cl_int err;
     cl_program prog = clCreateProgramWithSource(e.ctx, 1, &s, nullptr, &err);
     CK(err);
-    const std::string bopts = opts + (e.nvidia ? " -cl-nv-verbose" : "");
+    // -I: tc_gemm.cl #includes its epilogue part (the library expands it itself).
+    const std::string bopts = opts + " -I " + dir + (e.nvidia ? " -cl-nv-verbose" : "");
     const auto tb = std::chrono::steady_clock::now();
     err = clBuildProgram(prog, 1, &e.dev, bopts.c_str(), nullptr, nullptr);
     const double build_s =

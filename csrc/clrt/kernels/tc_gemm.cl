@@ -325,25 +325,7 @@ inline uint saddr(__local const uint4* p) {
 #define CP_WAIT(n) CP_WAIT_(n)
 #endif
 
-// ---- Epilogue stores.
-inline float load_res(__global const uchar* res, size_t i, float rs) {
-#if RES_DT == DT_HALF
-  return vload_half(i, (__global const half*)res);
-#elif RES_DT == DT_INT8
-  return (float)((__global const char*)res)[i] * rs;
-#else
-  return ((__global const float*)res)[i];
-#endif
-}
-inline void store_out(__global uchar* y, size_t i, float v, float inv_os) {
-#if OUT_DT == DT_HALF
-  vstore_half_rte(v, i, (__global half*)y);
-#elif OUT_DT == DT_INT8
-  ((__global char*)y)[i] = (char)(int)clamp(rint(v * inv_os), -127.0f, 127.0f);
-#else
-  ((__global float*)y)[i] = v;
-#endif
-}
+#include "tc_epilogue.clh"
 
 // One K-major operand tile (R rows x BK, rows of length K at stride ld) into ring slot T: each
 // thread KM_IT(R) chunks, by cp.async where the block's rows are whole and 16-byte aligned
@@ -364,18 +346,11 @@ inline void store_out(__global uchar* y, size_t i, float v, float inv_os) {
 
 #define NBUF (STAGES > 2 ? STAGES : 2)  // tiles of the local ring
 
-// The local tiles: tc_conv keeps both rings in one array, which its channels-last epilogue
-// reuses to stage the output tile (EPI_STAGED).
-#if TC_CONV
+// The local tiles: both rings in one array, which the staged epilogue reuses.
 #define TC_LOCAL                                                                    \
   __local uint4 Sm_[NBUF * (BM + BN) * KCH];                                        \
   __local uint4(*As)[BM * KCH] = (__local uint4(*)[BM * KCH])Sm_;                   \
   __local uint4(*Bs)[BN * KCH] = (__local uint4(*)[BN * KCH])(Sm_ + NBUF * BM * KCH);
-#else
-#define TC_LOCAL                 \
-  __local uint4 As[NBUF][BM * KCH]; \
-  __local uint4 Bs[NBUF][BN * KCH];
-#endif
 
 // Common prologue of both kernels: lane/warp coordinates and zeroed accumulators.
 #define TC_PROLOGUE                                                          \
@@ -461,26 +436,53 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_matmul(
   }
 #endif
 
-  const size_t obase = (size_t)bat * M * N;
+  // Staged epilogue: the tile as EPR_M rows of BN values a pass, then EVEC-wide row stores.
+#if TC_EMULATE && BM == 32 && BN == 32
+#define EPR_M (BM / 2)  // the one-warp emulation tile: two passes, as the larger tiles take
+#else
+#define EPR_M EP_PASS(BM, BN)
+#endif
+  float sc[TN][2], bs[TN][2];
 #pragma unroll
   for (int j = 0; j < TN; ++j)
 #pragma unroll
     for (int e = 0; e < 2; ++e) {
-      const int n = n0 + wn + 8 * j + 2 * t + e;
-      if (n >= N) continue;
-      const float sc = has_svec ? scale * svec[n] : scale, bs = has_bias ? bias[n] : 0.0f;
-#pragma unroll
-      for (int i = 0; i < TM; ++i)
-#pragma unroll
-        for (int hr = 0; hr < 2; ++hr) {
-          const int m = m0 + wm + 16 * i + g + 8 * hr;
-          if (m >= M) continue;
-          const size_t o = obase + (size_t)m * N + n;
-          float v = EPI_VALUE(acc[i][j][2 * hr + e], sc, bs);
-          if (has_res) v += load_res(res, o, res_scale);
-          store_out(Y, o, apply_act(v, alpha, beta), inv_out_scale);
-        }
+      const int n = min(n0 + wn + 8 * j + 2 * t + e, N - 1);
+      sc[j][e] = has_svec ? scale * svec[n] : scale;
+      bs[j][e] = has_bias ? bias[n] : 0.0f;
     }
+  __local float* Ep = (__local float*)Sm_;
+#if STAGES
+  CP_WAIT(0);
+#endif
+  const size_t obase = (size_t)bat * M * N;
+  const bool evec_ok = N % EVEC == 0;
+  for (int p0 = 0; p0 < BM; p0 += EPR_M) {
+    barrier(CLK_LOCAL_MEM_FENCE);  // the tiles' (or the last pass's) readers are done
+#pragma unroll
+    for (int i = 0; i < TM; ++i)
+#pragma unroll
+      for (int hr = 0; hr < 2; ++hr) {
+        const int ml = wm + 16 * i + g + 8 * hr - p0;
+        if (ml < 0 || ml >= EPR_M) continue;
+#pragma unroll
+        for (int j = 0; j < TN; ++j)
+#pragma unroll
+          for (int e = 0; e < 2; ++e)
+            Ep[ml * EP_STRIDE(BN) + wn + 8 * j + 2 * t + e] =
+                EPI_VALUE(acc[i][j][2 * hr + e], sc[j][e], bs[j][e]);
+      }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int idx = tid; idx < EPR_M * (BN / EVEC); idx += NT) {
+      const int row = idx / (BN / EVEC), nl = (idx - row * (BN / EVEC)) * EVEC;
+      const int m = m0 + p0 + row, n = n0 + nl;
+      if (m >= M || n >= N) continue;
+      const size_t o = obase + (size_t)m * N + n;
+      const int cnt = min(EVEC, N - n);
+      epi_write(Ep + row * EP_STRIDE(BN) + nl, cnt, evec_ok && cnt == EVEC, res, o, 1, Y, o,
+                has_res, res_scale, inv_out_scale, alpha, beta);
+    }
+  }
 }
 
 // out[b] (C x R) = in[b] (R x C)^T for `batch` row-major matrices (grid dim 2): puts MatMul
@@ -691,26 +693,11 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_conv(
     }
 #if OUT_HWC
   // Channels-last output: the block's tile is staged in local memory as rows of BM channels per
-  // pixel (EPR pixels a pass, as many as the rings' memory holds), then each thread stores EVEC
-  // consecutive channels of one pixel with one 16-byte store instead of one element per lane at
-  // addresses a pixel apart.
-#if OUT_DT == DT_INT8
-#define EVEC 16
-#elif OUT_DT == DT_HALF
-#define EVEC 8
-#else
-#define EVEC 4
-#endif
-#define EPS (BM + 4)  // floats per staged row: 4 more keep a warp's stores on distinct banks
-#define SM_BYTES (NBUF * (BM + BN) * KCH * 16)
+  // pixel (EPR pixels a pass), then written EVEC channels of one pixel at a time (epi_write).
 #if TC_EMULATE && BM == 32 && BN == 32
 #define EPR (BN / 2)  // the one-warp emulation tile: two passes, as the larger tiles take
-#elif BN * EPS * 4 <= SM_BYTES
-#define EPR BN
-#elif BN / 2 * EPS * 4 <= SM_BYTES
-#define EPR (BN / 2)
 #else
-#define EPR (BN / 4)
+#define EPR EP_PASS(BN, BM)
 #endif
   __local float* Ep = (__local float*)Sm_;
 #if STAGES
@@ -729,7 +716,7 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_conv(
         for (int i = 0; i < TM; ++i)
 #pragma unroll
           for (int hr = 0; hr < 2; ++hr)
-            Ep[nl * EPS + wm + 16 * i + g + 8 * hr] =
+            Ep[nl * EP_STRIDE(BM) + wm + 16 * i + g + 8 * hr] =
                 EPI_VALUE(acc[i][j][2 * hr + e], sc[i][hr], bs[i][hr]);
       }
     barrier(CLK_LOCAL_MEM_FENCE);
@@ -746,28 +733,9 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_conv(
         rs = P;
       }
 #endif
-      __local const float* ep = Ep + row * EPS + (m - m0);
-      float v[EVEC];
-#pragma unroll
-      for (int k = 0; k < EVEC; ++k) {
-        v[k] = ep[k];
-        if (has_res && m + k < Kout) v[k] += load_res(res, rb + k * rs, res_scale);
-        v[k] = apply_act(v[k], alpha, beta);
-      }
-      if (evec_ok) {
-#if OUT_DT == DT_INT8
-        const float16 f = vload16(0, v) * inv_out_scale;
-        vstore16(convert_char16(clamp(rint(f), -127.0f, 127.0f)), 0, (__global char*)Y + o);
-#elif OUT_DT == DT_HALF
-        vstore_half8_rte(vload8(0, v), 0, (__global half*)Y + o);
-#else
-        vstore4(vload4(0, v), 0, (__global float*)Y + o);
-#endif
-      } else {
-#pragma unroll
-        for (int k = 0; k < EVEC; ++k)
-          if (m + k < Kout) store_out(Y, o + k, v[k], inv_out_scale);
-      }
+      const int cnt = min(EVEC, Kout - m);
+      epi_write(Ep + row * EP_STRIDE(BM) + (m - m0), cnt, evec_ok && cnt == EVEC, res, rb, rs,
+                Y, o, has_res, res_scale, inv_out_scale, alpha, beta);
     }
   }
 #else

@@ -138,6 +138,33 @@ const std::string& embedded(const std::string& file) {
   return it->second;
 }
 
+// `src` with each line `#include "part.clh"` replaced by that embedded part, followed by a
+// #line that keeps the compiler's line numbers those of the file (OpenCL compilers get one
+// source string and no include path).
+std::string expandIncludes(const std::string& src) {
+  static const std::string kDirective = "#include \"";
+  std::string out;
+  size_t pos = 0;
+  int line = 1;
+  while (pos < src.size()) {
+    size_t end = src.find('\n', pos);
+    end = end == std::string::npos ? src.size() : end + 1;
+    const std::string text = src.substr(pos, end - pos);
+    if (text.compare(0, kDirective.size(), kDirective) == 0) {
+      const size_t close = text.find('"', kDirective.size());
+      CLRT_CHECK(close != std::string::npos, kRuntime, "malformed #include in a kernel file: ",
+                 text);
+      out += embedded(text.substr(kDirective.size(), close - kDirective.size()));
+      out += str("\n#line ", line + 1, "\n");
+    } else {
+      out += text;
+    }
+    pos = end;
+    ++line;
+  }
+  return out;
+}
+
 // Every .cl file with the prelude in front, composed once.
 const std::map<std::string, std::string>& programSources() {
   static const std::map<std::string, std::string> sources = [] {
@@ -146,7 +173,7 @@ const std::map<std::string, std::string>& programSources() {
     std::map<std::string, std::string> m;
     for (const auto& [name, src] : embeddedKernels())
       if (name.size() > 3 && name.compare(name.size() - 3, 3, ".cl") == 0)
-        m[name] = prelude + "#line 1\n" + src;
+        m[name] = prelude + "#line 1\n" + expandIncludes(src);
     return m;
   }();
   return sources;
