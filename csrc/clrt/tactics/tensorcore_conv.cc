@@ -2,6 +2,8 @@
 // (tc_conv of kernels/tc_gemm.cl), one GEMM per group (group 1, and grouped convolutions that are
 // not depthwise), any kernel size/stride/dilation/pads, fused epilogue.
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 #include <iterator>
 #include <mutex>
 #include <tuple>
@@ -80,6 +82,19 @@ constexpr Tile kTiles[] = {{"", Config{64, 128, 1, 4}},
 
 constexpr int kStages = 3;
 
+// How channels-last 1x1 convolutions run, CLRT_TC_CONV_GEMM (to compare on one device): "0"
+// as tc_conv, "small" through tc_matmul on kSmallGemmTile, else on kGemmTile.
+enum class GemmForm { kOff, kBig, kSmall };
+GemmForm gemmForm() {
+  const char* v = std::getenv("CLRT_TC_CONV_GEMM");
+  if (v && std::strcmp(v, "0") == 0) return GemmForm::kOff;
+  if (v && std::strcmp(v, "small") == 0) return GemmForm::kSmall;
+  return GemmForm::kBig;
+}
+// 64 x 64 in 4 warps of 32 x 32, 64-byte rows, 2-tile ring: a quarter of kGemmTile's
+// accumulators (registers) and local memory, for more blocks per SM on short reductions.
+constexpr Config kSmallGemmTile{64, 64, 2, 2, /*kch=*/4, /*stages=*/2};
+
 class TcConvKernel : public Kernel {
  public:
   TcConvKernel(const ir::Layer& l, ocl::Device& dev, Mma mma, const Config& tile) {
@@ -115,8 +130,10 @@ class TcConvKernel : public Kernel {
         std::all_of(std::begin(win.pads), std::end(win.pads), [](int64_t v) { return v == 0; }) &&
         channelsLastIn(l, 0) && channelsLastOut(l, 0) &&
         (l.inputs.size() < 2 || l.inputs[1] < 0 || channelsLastIn(l, 1));
+    const GemmForm form = gemmForm();
+    gemm_ = gemm_ && form != GemmForm::kOff;
     if (gemm_) {
-      gcfg_ = runTile(kGemmTile, dev.info());
+      gcfg_ = runTile(form == GemmForm::kSmall ? kSmallGemmTile : kGemmTile, dev.info());
       const std::string gopts = options(dev.info(), mma, /*conv=*/false, gcfg_, s_.ep,
                                         dtCode(s_.out_dt), dtCode(s_.res_dt), "");
       k_ = ocl::KernelHandle(dev.kernel(kFile, gopts, "tc_matmul"));
