@@ -385,6 +385,25 @@ def test_channels_last_between_tensor_core_convs(precision):
     got = engine.create_execution_context().infer({"input": x})["output"]
     tol = {"fp16": FP16_REL, "int8": INT8_REL, "tf32": TF32_REL}[precision]
     assert rel_err(got, ref) < tol * 2
+    if precision == "int8":
+        # The two 1x1 layers (w3 with its residual, w4 with 24 channels) run through
+        # tc_matmul (TC_CONV=0), on its 3-stage tile by default, on the 2-stage small tile with
+        # CLRT_TC_CONV_GEMM=small, in tc_conv with =0: the programs the engine file carries
+        # (keyed by file and options) say which, and every form gives the answer.
+        for mode, want in [(None, b"-DSTAGES=3"), ("small", b"-DSTAGES=2"), ("0", None)]:
+            if mode:
+                os.environ["CLRT_TC_CONV_GEMM"] = mode
+            try:
+                other = make_engine()
+            finally:
+                os.environ.pop("CLRT_TC_CONV_GEMM", None)
+            blob = bytes(other.serialize())
+            opts = [k.split(b"|")[0] for k in blob.split(b"tc_gemm.cl|")[1:]]
+            assert opts, "no tc_gemm.cl program in the engine file"
+            gemm = [o for o in opts if b"-DTC_CONV=0" in o]
+            assert (len(gemm) == 1 and want in gemm[0]) if want else not gemm, (mode, opts)
+            got_other = other.create_execution_context().infer({"input": x})["output"]
+            assert rel_err(got_other, ref) < tol * 2, mode
     # Per-layer values come back in NCHW order: each HWC tensor against onnxruntime's.
     every = all_values(model, {"input": x})
     seen = dict(_clrt._infer_debug(engine, {"input": x}))

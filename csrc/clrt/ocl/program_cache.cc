@@ -152,8 +152,8 @@ std::string expandIncludes(const std::string& src) {
     const std::string text = src.substr(pos, end - pos);
     if (text.compare(0, kDirective.size(), kDirective) == 0) {
       const size_t close = text.find('"', kDirective.size());
-      CLRT_CHECK(close != std::string::npos, kRuntime, "malformed #include in a kernel file: ",
-                 text);
+      CLRT_CHECK(close != std::string::npos, kRuntime,
+                 "malformed #include in a kernel file: ", text);
       out += embedded(text.substr(kDirective.size(), close - kDirective.size()));
       out += str("\n#line ", line + 1, "\n");
     } else {
