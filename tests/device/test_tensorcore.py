@@ -423,3 +423,64 @@ def test_channels_last_between_tensor_core_convs(precision):
     assert set(formats(linear).values()) == {"LINEAR"}
     got_linear = linear.create_execution_context().infer({"input": x})["output"]
     assert rel_err(got_linear, ref) < tol * 2
+
+
+@pytest.mark.parametrize("precision", ["fp16", "int8", "tf32"])
+def test_pooling_reads_and_writes_channels_last(precision):
+    """Pooling between tensor-core convolutions keeps their tensors channels last: max pooling
+    (3x3, stride 2, padded), average pooling without the padding in its divisor over 18
+    channels (the INT8 kernel's one-channel path; 32 take its 4-channel one) and global average
+    pooling of an HWC input, against onnxruntime FP32; the formats the inspector shows; the
+    per-layer values of each HWC tensor in NCHW order."""
+    from clrt import _clrt
+
+    rng = np.random.default_rng(11)
+
+    def w(*shape):
+        return (rng.standard_normal(shape) * np.sqrt(2.0 / np.prod(shape[1:]))).astype(np.float32)
+
+    inits = {"w1": w(32, 8, 3, 3), "w2": w(18, 32, 1, 1), "w3": w(32, 18, 3, 3)}
+    nodes = [
+        N("Conv", ["input", "w1"], ["c1"], pads=[1, 1, 1, 1]),
+        N("Relu", ["c1"], ["r1"]),
+        N("MaxPool", ["r1"], ["p1"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]),
+        N("Conv", ["p1", "w2"], ["c2"]),
+        N("Relu", ["c2"], ["r2"]),
+        N("AveragePool", ["r2"], ["p2"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        N("Conv", ["p2", "w3"], ["c3"], pads=[1, 1, 1, 1]),
+        N("Relu", ["c3"], ["r3"]),
+        N("GlobalAveragePool", ["r3"], ["output"]),
+    ]
+    shape = (2, 8, 13, 12)
+    model = make_model(nodes, [("input", shape)], [("output", (2, 32, 1, 1))], inits)
+    x = rng.uniform(-1, 1, shape).astype(np.float32)
+    ranges = all_ranges(model, {"input": x})
+    builder, network, _ = parse_network(model, logger=trt.Logger(trt.Logger.WARNING))
+    if precision == "int8":
+        network.get_input(0).set_dynamic_range(-ranges["input"], ranges["input"])
+        for li in range(network.num_layers):
+            out = network.get_layer(li).get_output(0)
+            if out.name in ranges:
+                out.set_dynamic_range(-ranges[out.name], ranges[out.name])
+    config = make_config(builder, opt_level=0)
+    if precision != "tf32":
+        config.set_flag(trt.BuilderFlag.FP16 if precision == "fp16" else trt.BuilderFlag.INT8)
+    engine = build(builder, network, config)
+    tactics = chosen(engine)
+    assert tactics.count(f"conv.tc_{precision}") == 3, tactics
+    pool = "pool.int8" if precision == "int8" else "pool.direct"
+    assert tactics.count(pool) == 3, tactics
+    fmt = formats(engine)
+    hwc = sorted(name for name, f in fmt.items() if f == "HWC")
+    assert hwc == ["p1", "p2", "r1", "r2", "r3"], fmt  # every tensor between the layers
+    tol = {"fp16": FP16_REL, "int8": INT8_REL, "tf32": TF32_REL}[precision]
+    ref = ort_run(model, {"input": x})["output"]
+    got = engine.create_execution_context().infer({"input": x})["output"]
+    assert rel_err(got, ref) < tol * 2
+    every = all_values(model, {"input": x})
+    seen = dict(_clrt._infer_debug(engine, {"input": x}))
+    for name in hwc:
+        value = seen[name].astype(np.float32)
+        if seen[name].dtype == np.int8:
+            value *= ranges[name] / 127
+        assert rel_err(value, every[name]) < tol * 2, name

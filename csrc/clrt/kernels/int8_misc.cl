@@ -3,12 +3,13 @@
 // dtype code. No build options; shapes, dtypes and scales are runtime arguments.
 
 
-// Windowed pooling, one work-item per output (geometry as pooling.cl's pool2d). MAX compares the
-// int8 values (a window with no image tap yields -128); AVERAGE sums in int32.
+// Windowed pooling of an NCHW input, one work-item per output (geometry as pooling.cl's pool2d).
+// MAX compares the int8 values (a window with no image tap yields -128); AVERAGE sums in int32.
+// Output NCHW, or channels last (out_hwc; C channels an image).
 __kernel void pool_i8(__global const char* x, __global void* y, int NC, int H, int W, int OH,
                       int OW, int kh, int kw, int sh, int sw, int dh, int dw, int pt, int pl, int pb,
                       int pr, int is_max, int count_include_pad, float s_in, int out_dt,
-                      float out_inv) {
+                      float out_inv, int C, int out_hwc) {
   const int ow = get_global_id(0);
   const int oh = get_global_id(1);
   const int nc = get_global_id(2);
@@ -39,23 +40,81 @@ __kernel void pool_i8(__global const char* x, __global void* y, int NC, int H, i
     const int div = count_include_pad ? padded : valid;
     out = div > 0 ? (float)s * s_in / (float)div : 0.0f;
   }
-  store_any(y, ((size_t)nc * OH + oh) * OW + ow, out, out_dt, out_inv);
+  const size_t o = out_hwc ? (((size_t)(nc / C) * OH + oh) * OW + ow) * C + nc % C
+                           : ((size_t)nc * OH + oh) * OW + ow;
+  store_any(y, o, out, out_dt, out_inv);
 }
+
+// Windowed pooling of a channels-last input ([N][H][W][C]), VEC consecutive channels per
+// work-item (C % VEC == 0) so that a warp's loads of one tap are contiguous: gid 0 the channel
+// group, 1 the output column, 2 the image and output row. Output channels last (out_hwc) or
+// NCHW.
+#define DEFINE_POOL_I8_HWC(NAME, VEC, LOAD)                                                   \
+  __kernel void NAME(__global const char* x, __global void* y, int C, int H, int W, int OH,      \
+                     int OW, int NOH, int kh, int kw, int sh, int sw, int dh, int dw, int pt,     \
+                     int pl, int pb, int pr, int is_max, int count_include_pad, float s_in,       \
+                     int out_dt, float out_inv, int out_hwc) {                                    \
+    const int c0 = get_global_id(0) * VEC, ow = get_global_id(1), noh = get_global_id(2);       \
+    if (c0 >= C || ow >= OW || noh >= NOH) return;                                              \
+    const int n = noh / OH, oh = noh - n * OH;                                                  \
+    const __global char* xn = x + (size_t)n * H * W * C + c0;                                   \
+    const int hs = oh * sh - pt, ws = ow * sw - pl;                                             \
+    int m[VEC], s[VEC], valid = 0, padded = 0;                                                  \
+    for (int k = 0; k < VEC; ++k) m[k] = -128, s[k] = 0;                                        \
+    for (int r = 0; r < kh; ++r) {                                                              \
+      const int ih = hs + r * dh;                                                               \
+      if (ih >= H + pb) break;                                                                  \
+      const bool row_in = ih >= 0 && ih < H;                                                    \
+      for (int q = 0; q < kw; ++q) {                                                            \
+        const int iw = ws + q * dw;                                                             \
+        if (iw >= W + pr) break;                                                                \
+        ++padded;                                                                               \
+        if (row_in && iw >= 0 && iw < W) {                                                      \
+          int v[VEC];                                                                           \
+          LOAD(v, xn + ((size_t)ih * W + iw) * C);                                              \
+          for (int k = 0; k < VEC; ++k) {                                                       \
+            m[k] = max(m[k], (int)v[k]);                                                        \
+            s[k] += v[k];                                                                       \
+          }                                                                                     \
+          ++valid;                                                                              \
+        }                                                                                       \
+      }                                                                                         \
+    }                                                                                           \
+    const int div = count_include_pad ? padded : valid;                                         \
+    for (int k = 0; k < VEC; ++k) {                                                             \
+      const float out = is_max ? (float)m[k] * s_in                                             \
+                               : (div > 0 ? (float)s[k] * s_in / (float)div : 0.0f);            \
+      const int c = c0 + k;                                                                     \
+      const size_t o = out_hwc ? (((size_t)n * OH + oh) * OW + ow) * C + c                      \
+                               : (((size_t)n * C + c) * OH + oh) * OW + ow;                     \
+      store_any(y, o, out, out_dt, out_inv);                                                    \
+    }                                                                                           \
+  }
+#define LOAD_I8X1(v, p) v[0] = *(p)
+#define LOAD_I8X4(v, p)                                \
+  {                                                    \
+    const char4 t_ = *(__global const char4*)(p);      \
+    v[0] = t_.x, v[1] = t_.y, v[2] = t_.z, v[3] = t_.w; \
+  }
+DEFINE_POOL_I8_HWC(pool_i8_hwc, 1, LOAD_I8X1)
+DEFINE_POOL_I8_HWC(pool_i8_hwc4, 4, LOAD_I8X4)
 
 inline float pooled(int m, int s, int HW, int is_max, float s_in) {
   if (is_max) return (float)m * s_in;
   return HW > 0 ? (float)s * s_in / (float)HW : 0.0f;
 }
 
-// Global pooling, one work-item per (n, c).
+// Global pooling, one work-item per (n, c); a channels-last input (in_hwc, C channels an
+// image) is read with the channel fastest across work-items.
 __kernel void gpool_i8_loop(__global const char* x, __global void* y, int NC, int HW, int is_max,
-                            float s_in, int out_dt, float out_inv) {
+                            float s_in, int out_dt, float out_inv, int C, int in_hwc) {
   const int nc = get_global_id(0);
   if (nc >= NC) return;
-  const __global char* xc = x + (size_t)nc * HW;
+  const __global char* xc = in_hwc ? x + (size_t)(nc / C) * HW * C + nc % C : x + (size_t)nc * HW;
+  const int step = in_hwc ? C : 1;
   int m = -128, s = 0;
   for (int i = 0; i < HW; ++i) {
-    const int v = xc[i];
+    const int v = xc[(size_t)i * step];
     m = max(m, v);
     s += v;
   }

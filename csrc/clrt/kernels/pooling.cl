@@ -6,16 +6,26 @@
 // [-pl, W + pr) but outside the input; taps past the padded end (ceil mode) count for neither
 // divisor. MAX ignores padding; a window with no input tap yields -FLT_MAX (onnxruntime's
 // lowest()). type: 0 AVERAGE, 1 MAX, 2 LP ((sum |x|^p)^(1/p) over the input taps).
-// g: the window (WinPack, window.clh).
+// g: the window (WinPack, window.clh). hwc_in / hwc_out: that tensor is stored channels last
+// ([N, D, H, W, C], C channels an image); a channels-last input is walked with the channel
+// fastest across work-items, so a warp's loads of one tap are contiguous.
 __kernel void pool3d(__global const st_t* x, __global st_t* y, int n, WinPack g, int type,
-                     int count_include_pad, float p) {
+                     int count_include_pad, float p, int C, int hwc_in, int hwc_out) {
   const int gid = get_global_id(0);
   if (gid >= n) return;
   int o[3];
-  const int nc = win_out_index(gid, &g, o);
+  int nc;
+  if (hwc_in) {
+    const int img = win_out_index(gid / C, &g, o);
+    nc = img * C + gid % C;
+  } else {
+    nc = win_out_index(gid, &g, o);
+  }
   const int od = o[0], oh = o[1], ow = o[2];
   const int D = g.in[0], H = g.in[1], W = g.in[2];
-  const __global st_t* xc = x + (size_t)nc * D * H * W;
+  const int cs = hwc_in ? C : 1;  // element stride between spatial positions
+  const __global st_t* xc =
+      x + (hwc_in ? (size_t)(nc / C) * D * H * W * C + nc % C : (size_t)nc * D * H * W);
   const int ds = od * g.s[0] - g.pb[0], hs = oh * g.s[1] - g.pb[1], ws = ow * g.s[2] - g.pb[2];
   float m = -FLT_MAX, s = 0.0f;
   int valid = 0, padded = 0;
@@ -32,7 +42,7 @@ __kernel void pool3d(__global const st_t* x, __global st_t* y, int n, WinPack g,
         if (iw >= W + g.pe[2]) break;
         ++padded;
         if (row_in && iw >= 0 && iw < W) {
-          const float v = LD(xc, ((size_t)id * H + ih) * W + iw);
+          const float v = LD(xc, (((size_t)id * H + ih) * W + iw) * cs);
           m = fmax(m, v);
           s += type == 2 ? pow(fabs(v), p) : v;
           ++valid;
@@ -49,18 +59,22 @@ __kernel void pool3d(__global const st_t* x, __global st_t* y, int n, WinPack g,
     const int div = count_include_pad ? padded : valid;
     out = div > 0 ? s / (float)div : 0.0f;
   }
-  ST(y, gid, out);
+  const size_t sp = ((size_t)od * g.out[1] + oh) * g.out[2] + ow, OS = (size_t)g.out[0] * g.out[1] * g.out[2];
+  ST(y, hwc_out ? ((size_t)(nc / C) * OS + sp) * C + nc % C : (size_t)nc * OS + sp, out);
 }
 
-// Global pooling, one work-item per (n, c): a plain loop, best for small HW and on CPUs.
+// Global pooling, one work-item per (n, c): a plain loop, best for small HW and on CPUs. A
+// channels-last input (hwc_in, C channels an image) is read with the channel fastest across
+// work-items.
 __kernel void global_pool_loop(__global const st_t* x, __global st_t* y, int NC, int HW,
-                               int is_max) {
+                               int is_max, int C, int hwc_in) {
   const int nc = get_global_id(0);
   if (nc >= NC) return;
-  const __global st_t* xc = x + (size_t)nc * HW;
+  const __global st_t* xc = hwc_in ? x + (size_t)(nc / C) * HW * C + nc % C : x + (size_t)nc * HW;
+  const int step = hwc_in ? C : 1;
   float m = -FLT_MAX, s = 0.0f;
   for (int i = 0; i < HW; ++i) {
-    const float v = LD(xc, i);
+    const float v = LD(xc, (size_t)i * step);
     m = fmax(m, v);
     s += v;
   }

@@ -22,7 +22,11 @@ const std::string kTunables = str("-DGPOOL_WG=", kReduceWG);
 class PoolKernel : public Kernel {
  public:
   PoolKernel(const ir::Layer& l, ocl::Device& dev)
-      : l_(int8::attrsOf(l)), gpu_(dev.info().is_gpu), s_in_(inputScale(l, 0)) {
+      : l_(int8::attrsOf(l)),
+        gpu_(dev.info().is_gpu),
+        s_in_(inputScale(l, 0)),
+        hwc_in_(channelsLastIn(l, 0)),
+        hwc_out_(channelsLastOut(l, 0)) {
     const std::optional<ir::PoolParams> p = ir::poolParams(l);
     CLRT_CHECK(p && s_in_ > 0.0f, kBuild, "INT8 pooling layer '", l.name,
                "' has attributes/scales pool.int8 does not support");
@@ -30,6 +34,9 @@ class PoolKernel : public Kernel {
     if (s_.global) {
       loop_ = ocl::KernelHandle(dev.kernel(kFile, kTunables, "gpool_i8_loop"));
       reduce_ = ocl::KernelHandle(dev.kernel(kFile, kTunables, "gpool_i8_reduce"));
+    } else if (hwc_in_) {
+      window_ = ocl::KernelHandle(dev.kernel(kFile, kTunables, "pool_i8_hwc"));
+      window4_ = ocl::KernelHandle(dev.kernel(kFile, kTunables, "pool_i8_hwc4"));
     } else {
       window_ = ocl::KernelHandle(dev.kernel(kFile, kTunables, "pool_i8"));
     }
@@ -49,7 +56,7 @@ class PoolKernel : public Kernel {
                dimsToString(yd), " must be [N, C, (H,) W] alike");
     const auto [H, W] = spatialHW(x.dims);
     const auto [OH, OW] = spatialHW(yd);
-    const cl_int NC = kint(x.dims[0] * x.dims[1], name);
+    const cl_int NC = kint(x.dims[0] * x.dims[1], name), C = kint(x.dims[1], name);
     kint(volume(x.dims), name);
     kint(volume(yd), name);
     if (volume(yd) == 0) return;
@@ -59,20 +66,32 @@ class PoolKernel : public Kernel {
       CLRT_CHECK(OH == 1 && OW == 1, kRuntime, "global pooling layer '", name, "': output ",
                  dimsToString(yd), " must be 1 in every spatial dim");
       const cl_int HW = kint(H * W, name);
-      cl_kernel k = gpu_ && HW > 64 ? reduce_.get() : loop_.get();
-      ocl::setArgs(k, x.buf, y.buf, NC, HW, is_max, s_in_, y.dt, y.scale);
-      if (k == reduce_.get())
-        ocl::launch(a.queue, k, {static_cast<size_t>(NC) * kReduceWG}, {kReduceWG});
-      else
-        ocl::launch(a.queue, k, {gsize(NC)}, {});
+      // The work-group reduction reads one (n, c) row contiguously: NCHW inputs only.
+      if (gpu_ && HW > 64 && !hwc_in_) {
+        ocl::setArgs(reduce_.get(), x.buf, y.buf, NC, HW, is_max, s_in_, y.dt, y.scale);
+        ocl::launch(a.queue, reduce_.get(), {static_cast<size_t>(NC) * kReduceWG}, {kReduceWG});
+      } else {
+        ocl::setArgs(loop_.get(), x.buf, y.buf, NC, HW, is_max, s_in_, y.dt, y.scale, C,
+                     cl_int{hwc_in_});
+        ocl::launch(a.queue, loop_.get(), {gsize(NC)}, {});
+      }
       return;
     }
     const Window2d& w = s_.win;
     const Pads p = resolvePads(w, H, W, OH, OW);
     auto i = [&](int64_t v) { return kint(v, name); };
+    if (hwc_in_) {
+      const bool vec = C % 4 == 0;
+      cl_kernel k = vec ? window4_.get() : window_.get();
+      ocl::setArgs(k, x.buf, y.buf, C, i(H), i(W), i(OH), i(OW), i(x.dims[0] * OH), i(w.kh),
+                   i(w.kw), i(w.sh), i(w.sw), i(w.dh), i(w.dw), i(p.t), i(p.l), i(p.b), i(p.r),
+                   is_max, cl_int{s_.count_include_pad}, s_in_, y.dt, y.scale, cl_int{hwc_out_});
+      ocl::launch(a.queue, k, {gsize(vec ? C / 4 : C), gsize(OW), gsize(x.dims[0] * OH)}, {});
+      return;
+    }
     ocl::setArgs(window_.get(), x.buf, y.buf, NC, i(H), i(W), i(OH), i(OW), i(w.kh), i(w.kw),
                  i(w.sh), i(w.sw), i(w.dh), i(w.dw), i(p.t), i(p.l), i(p.b), i(p.r), is_max,
-                 cl_int{s_.count_include_pad}, s_in_, y.dt, y.scale);
+                 cl_int{s_.count_include_pad}, s_in_, y.dt, y.scale, C, cl_int{hwc_out_});
     ocl::launch(a.queue, window_.get(), {gsize(OW), gsize(OH), gsize(NC)}, {});
   }
 
@@ -81,8 +100,9 @@ class PoolKernel : public Kernel {
   ir::PoolParams s_;
   bool gpu_;
   float s_in_;
-  std::mutex mu_;  // kernel arguments are per cl_kernel: one enqueue at a time
-  ocl::KernelHandle window_, loop_, reduce_;
+  bool hwc_in_, hwc_out_;  // input / output stored channels last (builder/layouts.cc)
+  std::mutex mu_;          // kernel arguments are per cl_kernel: one enqueue at a time
+  ocl::KernelHandle window_, window4_, loop_, reduce_;
 };
 
 bool poolEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
@@ -209,8 +229,11 @@ FnTactic::MakeFn make() {
 void registerInt8MiscTactics() {
   using L = ir::LayerKind;
   const std::vector<DataType> int8{DataType::kINT8};
-  registerTactic(
-      std::make_unique<FnTactic>("pool.int8", L::kPOOLING, poolEligible, make<PoolKernel>(), int8));
+  auto pool =
+      std::make_unique<FnTactic>("pool.int8", L::kPOOLING, poolEligible, make<PoolKernel>(), int8);
+  // Input and output either way: NCHW or channels last.
+  pool->setChannelsLast([](const ir::Layer&, int) { return true; });
+  registerTactic(std::move(pool));
   registerTactic(std::make_unique<FnTactic>("eltwise.int8_add", L::kELEMENTWISE, addEligible,
                                             make<AddKernel>(), int8));
   registerTactic(std::make_unique<FnTactic>("concat.int8", L::kCONCATENATION, concatEligible,

@@ -49,7 +49,8 @@ bool rankFits(const PoolSpec& s, size_t rank) {
 
 class PoolKernel : public Kernel {
  public:
-  PoolKernel(const ir::Layer& l, ocl::Device& dev) : gpu_(dev.info().is_gpu) {
+  PoolKernel(const ir::Layer& l, ocl::Device& dev)
+      : gpu_(dev.info().is_gpu), hwc_in_(channelsLastIn(l, 0)), hwc_out_(channelsLastOut(l, 0)) {
     CLRT_CHECK(readSpec(l, &s_), kBuild, "pooling layer '", l.name,
                "' has attributes the pooling tactic does not support");
     const std::string opts = storageOption(s_.st) + str(" -DGPOOL_WG=", kReduceWG);
@@ -73,7 +74,7 @@ class PoolKernel : public Kernel {
                kRuntime, "pooling layer '", s_.layer, "': input ", dimsToString(x.dims),
                " and output ", dimsToString(y.dims), " must be [N, C, ...spatial] alike with ",
                s_.window.size(), " window dims");
-    const cl_int NC = kint(x.dims[0] * x.dims[1], s_.layer);
+    const cl_int NC = kint(x.dims[0] * x.dims[1], s_.layer), C = kint(x.dims[1], s_.layer);
     kint(volume(x.dims), s_.layer);
     const int64_t n = volume(y.dims);
     kint(n, s_.layer);
@@ -84,12 +85,13 @@ class PoolKernel : public Kernel {
       CLRT_CHECK(n == NC, kRuntime, "global pooling layer '", s_.layer, "': output ",
                  dimsToString(y.dims), " must be 1 in every spatial dim");
       const cl_int HW = kint(volume(x.dims) / std::max<int64_t>(NC, 1), s_.layer);
-      // A work-group per (n, c) pays off only where many work-items run at once.
-      if (gpu_ && HW > 64) {
+      // A work-group per (n, c) pays off only where many work-items run at once; it reads a
+      // (n, c) row contiguously, so NCHW inputs only.
+      if (gpu_ && HW > 64 && !hwc_in_) {
         ocl::setArgs(reduce_.get(), x.buf, y.buf, NC, HW, is_max);
         ocl::launch(a.queue, reduce_.get(), {static_cast<size_t>(NC) * kReduceWG}, {kReduceWG});
       } else {
-        ocl::setArgs(loop_.get(), x.buf, y.buf, NC, HW, is_max);
+        ocl::setArgs(loop_.get(), x.buf, y.buf, NC, HW, is_max, C, cl_int{hwc_in_});
         ocl::launch(a.queue, loop_.get(), {gsize(NC)}, {});
       }
       return;
@@ -107,14 +109,15 @@ class PoolKernel : public Kernel {
     }
     const cl_int type = s_.is_lp ? 2 : is_max;
     ocl::setArgs(window_.get(), x.buf, y.buf, static_cast<cl_int>(n), g, type,
-                 cl_int{s_.count_include_pad}, s_.p);
+                 cl_int{s_.count_include_pad}, s_.p, C, cl_int{hwc_in_}, cl_int{hwc_out_});
     ocl::launch(a.queue, window_.get(), {gsize(n)}, {});
   }
 
  private:
   PoolSpec s_;
   bool gpu_;
-  std::mutex mu_;  // kernel arguments are per cl_kernel: one enqueue at a time
+  bool hwc_in_, hwc_out_;  // input / output stored channels last (builder/layouts.cc)
+  std::mutex mu_;          // kernel arguments are per cl_kernel: one enqueue at a time
   ocl::KernelHandle window_, loop_, reduce_;
 };
 
@@ -133,6 +136,12 @@ class PoolTactic : public Tactic {
     return std::make_unique<PoolKernel>(l, dev);
   }
   std::vector<DataType> precisions() const override { return {DataType::kFLOAT, DataType::kHALF}; }
+  // Input and output either way: NCHW or channels last.
+  bool channelsLast(const ir::Layer& l, int i) const override {
+    (void)l;
+    (void)i;
+    return true;
+  }
 };
 
 }  // namespace

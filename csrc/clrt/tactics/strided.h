@@ -145,6 +145,12 @@ class FnTactic : public Tactic {
     return make_(layer, dev);
   }
   std::vector<DataType> precisions() const override { return precisions_; }
+  // Tactic::channelsLast, false for every slot unless set.
+  using ChannelsLastFn = std::function<bool(const ir::Layer&, int)>;
+  void setChannelsLast(ChannelsLastFn fn) { channels_last_ = std::move(fn); }
+  bool channelsLast(const ir::Layer& layer, int i) const override {
+    return channels_last_ && channels_last_(layer, i);
+  }
 
  private:
   std::string name_;
@@ -152,6 +158,7 @@ class FnTactic : public Tactic {
   EligibleFn eligible_;
   MakeFn make_;
   std::vector<DataType> precisions_;
+  ChannelsLastFn channels_last_;
 };
 
 }  // namespace clrt::tactics
