@@ -192,6 +192,9 @@ CASES = {
 for _tile in ("_64x64", "_128x256"):
     for _p in ("fp16", "int8", "tf32"):
         CASES[f"conv.tc_{_p}{_tile}"] = CASES[f"conv.tc_{_p}"]
+# The small tile of the tensor-core matmuls (64-byte rows, 2-tile ring: emulated as such).
+for _p in ("fp16", "int8", "tf32"):
+    CASES[f"matmul.tc_{_p}_64x64"] = CASES[f"matmul.tc_{_p}"]
 
 # Tactics a case of another tactic exercises (layers the builder adds or the importer makes
 # alongside), each checked in the inspector of that case.

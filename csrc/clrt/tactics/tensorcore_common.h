@@ -53,6 +53,10 @@ struct Config {
 // and 183-223 / 314-379 with 128 x 256 / 256 x 128 tiles). Channels-last 1x1 convolutions run
 // through it too (tensorcore_conv.cc).
 inline constexpr Config kGemmTile{128, 128, 2, 2, /*kch=*/8, /*stages=*/3};
+// 64 x 64 in 4 warps of 32 x 32, 64-byte rows, 2-tile ring: a quarter of kGemmTile's
+// accumulators (registers) and local memory, so 4x the blocks for a small M x N (a classifier's
+// 64 x 1000 makes 8 blocks of kGemmTile, for 132 SMs) and more blocks per SM.
+inline constexpr Config kSmallGemmTile{64, 64, 2, 2, /*kch=*/4, /*stages=*/2};
 
 // The tile a tactic of tile `c` runs on `dev`: `c` itself, or emulated, its emulation() one;
 // CLRT_TC_EMULATE=tiles emulates `c` itself (every warp of it; PoCL then compiles each program

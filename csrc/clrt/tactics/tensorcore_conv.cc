@@ -91,9 +91,6 @@ GemmForm gemmForm() {
   if (v && std::strcmp(v, "small") == 0) return GemmForm::kSmall;
   return GemmForm::kBig;
 }
-// 64 x 64 in 4 warps of 32 x 32, 64-byte rows, 2-tile ring: a quarter of kGemmTile's
-// accumulators (registers) and local memory, for more blocks per SM on short reductions.
-constexpr Config kSmallGemmTile{64, 64, 2, 2, /*kch=*/4, /*stages=*/2};
 
 class TcConvKernel : public Kernel {
  public:

@@ -53,10 +53,10 @@ constexpr int64_t kWsAlign = 256;
 
 class TcMatMulKernel : public Kernel {
  public:
-  TcMatMulKernel(const ir::Layer& l, ocl::Device& dev, Mma mma) {
+  TcMatMulKernel(const ir::Layer& l, ocl::Device& dev, Mma mma, const Config& tile) {
     CLRT_CHECK(readSpec(l, mma, &s_), kBuild, "matmul layer '", l.name,
                "' has inputs/attributes matmul.tc_", suffix(mma), " does not support");
-    cfg_ = runTile(kGemmTile, dev.info());
+    cfg_ = runTile(tile, dev.info());
     if (s_.b_weights) {
       // B as [N][Kpad] (K contiguous), zero padded; INT8 per output column (row of B^T).
       const std::vector<float> w = l.weights.at("kernel").asFloats();
@@ -218,10 +218,18 @@ class TcMatMulKernel : public Kernel {
   ocl::KernelHandle k_, tr_;
 };
 
+// Block tiles, each a tactic the builder times per layer: kGemmTile (the default), and
+// kSmallGemmTile for products too small to fill the GPU with 128 x 128 blocks.
+struct Tile {
+  const char* suffix;
+  Config cfg;
+};
+constexpr Tile kTiles[] = {{"", kGemmTile}, {"_64x64", kSmallGemmTile}};
+
 class TcMatMulTactic : public Tactic {
  public:
-  explicit TcMatMulTactic(Mma mma) : mma_(mma) {}
-  std::string name() const override { return str("matmul.tc_", suffix(mma_)); }
+  TcMatMulTactic(Mma mma, const Tile& tile) : mma_(mma), tile_(tile) {}
+  std::string name() const override { return str("matmul.tc_", suffix(mma_), tile_.suffix); }
   ir::LayerKind kind() const override { return ir::LayerKind::kMATRIX_MULTIPLY; }
   std::vector<DataType> precisions() const override { return {precisionOf(mma_)}; }
   bool tf32() const override { return mma_ == Mma::kTF32; }
@@ -237,22 +245,25 @@ class TcMatMulTactic : public Tactic {
     return std::max(in[0].dims.size(), rb) <= kMaxBatchDims + 2;
   }
   std::unique_ptr<Kernel> instantiate(const ir::Layer& l, ocl::Device& dev) const override {
-    return std::make_unique<TcMatMulKernel>(l, dev, mma_);
+    return std::make_unique<TcMatMulKernel>(l, dev, mma_, tile_.cfg);
   }
-  int priority() const override { return -1; }
+  // The default tile ahead of the small one and the portable kernels when the builder does not
+  // time (on a GPU also ahead of the CLBlast ones, which untimedPriority moves up there).
+  int priority() const override { return *tile_.suffix ? 0 : -1; }
   int untimedPriority(const ocl::DeviceInfo& dev) const override {
     return untimedOrder(priority(), dev);
   }
 
  private:
   Mma mma_;
+  Tile tile_;
 };
 
 }  // namespace
 
 void registerMatMul() {
   for (Mma m : {Mma::kF16, Mma::kS8, Mma::kTF32})
-    registerTactic(std::make_unique<TcMatMulTactic>(m));
+    for (const Tile& t : kTiles) registerTactic(std::make_unique<TcMatMulTactic>(m, t));
 }
 
 }  // namespace clrt::tactics::tc
