@@ -323,13 +323,38 @@ def formats(engine):
     return out
 
 
+# The tensors the builder's reformats add at the network's edges (FLOAT I/O around FP16/INT8
+# layers), which take the first convolution's (last one's) layout.
+EDGE_REFORMATS = {
+    "fp16": {"input": "input_HALF", "output": "output_HALF"},
+    "int8": {"input": "input_INT8"},
+    "tf32": {},
+}
+
+
+def check_hwc_values(engine, model, x, ranges, names, tol):
+    """Each tensor of `names` (stored HWC) read back per layer (clrt.accuracy's _infer_debug,
+    NCHW order) against onnxruntime's value of it, or of the tensor a reformat converted."""
+    from clrt import _clrt
+
+    every = all_values(model, {"input": x})
+    seen = dict(_clrt._infer_debug(engine, {"input": x}))
+    for name in names:
+        base = name.rsplit("_", 1)[0] if name not in every else name
+        assert name in seen and base in every, (name, sorted(seen))
+        assert seen[name].shape == every[base].shape
+        value = seen[name].astype(np.float32)
+        if seen[name].dtype == np.int8:  # stored INT8: dequantize with the range given
+            value *= ranges[base] / 127
+        assert rel_err(value, every[base]) < tol * 2, name
+
+
 @pytest.mark.parametrize("precision", ["fp16", "int8", "tf32"])
 def test_channels_last_between_tensor_core_convs(precision):
     """Tensors between tensor-core convolutions are stored channels last (HWC): plain, grouped,
     residual and 24-channel (unaligned gather) reads and writes, against onnxruntime FP32; the
     network I/O stays LINEAR; clrt.accuracy's per-layer reader (_infer_debug) sees every HWC
     tensor in NCHW order; CLRT_CHANNELS_LAST=0 builds the same engine all LINEAR."""
-    from clrt import _clrt
 
     rng = np.random.default_rng(7)
 
@@ -379,7 +404,8 @@ def test_channels_last_between_tensor_core_convs(precision):
     assert chosen(engine).count(f"conv.tc_{precision}") == 5, chosen(engine)
     fmt = formats(engine)
     hwc = sorted(name for name, f in fmt.items() if f == "HWC")
-    assert len(hwc) == 4, fmt  # the four tensors between the five convolutions
+    # The four tensors between the five convolutions, and the edge reformats' outputs.
+    assert hwc == sorted(["r1", "r2", "r3", "r4", *EDGE_REFORMATS[precision].values()]), fmt
     assert fmt["input"] == "LINEAR" and fmt["output"] == "LINEAR", fmt
     ref = ort_run(model, {"input": x})["output"]
     got = engine.create_execution_context().infer({"input": x})["output"]
@@ -405,15 +431,7 @@ def test_channels_last_between_tensor_core_convs(precision):
             got_other = other.create_execution_context().infer({"input": x})["output"]
             assert rel_err(got_other, ref) < tol * 2, mode
     # Per-layer values come back in NCHW order: each HWC tensor against onnxruntime's.
-    every = all_values(model, {"input": x})
-    seen = dict(_clrt._infer_debug(engine, {"input": x}))
-    for name in hwc:
-        assert name in seen and name in every, (name, sorted(seen))
-        assert seen[name].shape == every[name].shape
-        value = seen[name].astype(np.float32)
-        if seen[name].dtype == np.int8:  # stored INT8: dequantize with the range given
-            value *= ranges[name] / 127
-        assert rel_err(value, every[name]) < tol * 2, name
+    check_hwc_values(engine, model, x, ranges, hwc, tol)
     # The same build with channels last turned off: every tensor LINEAR, the same answer.
     os.environ["CLRT_CHANNELS_LAST"] = "0"
     try:
@@ -432,8 +450,6 @@ def test_pooling_reads_and_writes_channels_last(precision):
     channels (the INT8 kernel's one-channel path; 32 take its 4-channel one) and global average
     pooling of an HWC input, against onnxruntime FP32; the formats the inspector shows; the
     per-layer values of each HWC tensor in NCHW order."""
-    from clrt import _clrt
-
     rng = np.random.default_rng(11)
 
     def w(*shape):
@@ -472,15 +488,11 @@ def test_pooling_reads_and_writes_channels_last(precision):
     assert tactics.count(pool) == 3, tactics
     fmt = formats(engine)
     hwc = sorted(name for name, f in fmt.items() if f == "HWC")
-    assert hwc == ["p1", "p2", "r1", "r2", "r3"], fmt  # every tensor between the layers
+    # Every tensor between the layers, and the edge reformats' outputs.
+    edge = list(EDGE_REFORMATS[precision].values())
+    assert hwc == sorted(["p1", "p2", "r1", "r2", "r3", *edge]), fmt
     tol = {"fp16": FP16_REL, "int8": INT8_REL, "tf32": TF32_REL}[precision]
     ref = ort_run(model, {"input": x})["output"]
     got = engine.create_execution_context().infer({"input": x})["output"]
     assert rel_err(got, ref) < tol * 2
-    every = all_values(model, {"input": x})
-    seen = dict(_clrt._infer_debug(engine, {"input": x}))
-    for name in hwc:
-        value = seen[name].astype(np.float32)
-        if seen[name].dtype == np.int8:
-            value *= ranges[name] / 127
-        assert rel_err(value, every[name]) < tol * 2, name
+    check_hwc_values(engine, model, x, ranges, hwc, tol)

@@ -9,3 +9,17 @@ __kernel void convert_any(__global const void* x, __global void* y, int n, int i
   if (i >= n) return;
   store_any(y, i, load_any(x, i, in_dt, in_scale), out_dt, out_inv);
 }
+
+// The same between layouts: element i of the output, NCHW or channels last (out_hwc), from the
+// input in its own layout (in_hwc). C channels and S spatial positions an image.
+__kernel void convert_layout(__global const void* x, __global void* y, int n, int in_dt,
+                             float in_scale, int out_dt, float out_inv, int C, int S, int in_hwc,
+                             int out_hwc) {
+  const int i = get_global_id(0);
+  if (i >= n) return;
+  const int img = i / (C * S), r = i - img * C * S;
+  const int c = out_hwc ? r % C : r / S, s = out_hwc ? r / C : r % S;
+  const int src = img * C * S + (in_hwc ? s * C + c : c * S + s);
+  store_any(y, i, load_any(x, src, in_dt, in_scale), out_dt, out_inv);
+}
+

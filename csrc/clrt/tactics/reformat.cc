@@ -1,6 +1,7 @@
 // REFORMAT tactic "reformat.convert": FLOAT/HALF/INT8 -> FLOAT/HALF/INT8 per the layer's
 // in_dtypes/out_dtypes, quantizing with out_scales[0], dequantizing with in_scales[0], or
-// requantizing INT8 -> INT8 between two scales. Same dtype and scale: a buffer copy.
+// requantizing INT8 -> INT8 between two scales, and between layouts (NCHW, channels last) when
+// the builder stores one side HWC. Same dtype, scale and layout: a buffer copy.
 #include <mutex>
 
 #include "clrt/tactics/int8_common.h"
@@ -16,8 +17,10 @@ DataType outDt(const ir::Layer& l, DataType def) { return outputDtype(l, 0, def)
 
 class ConvertKernel : public Kernel {
  public:
-  ConvertKernel(const ir::Layer& l, ocl::Device& dev) : l_(int8::attrsOf(l)) {
-    k_ = ocl::KernelHandle(dev.kernel(kFile, "", "convert_any"));
+  ConvertKernel(const ir::Layer& l, ocl::Device& dev)
+      : l_(int8::attrsOf(l)), hwc_in_(channelsLastIn(l, 0)), hwc_out_(channelsLastOut(l, 0)) {
+    k_ = ocl::KernelHandle(
+        dev.kernel(kFile, "", hwc_in_ != hwc_out_ ? "convert_layout" : "convert_any"));
   }
   void enqueue(const ExecArgs& a) override {
     const std::string& name = l_.name;
@@ -34,11 +37,21 @@ class ConvertKernel : public Kernel {
     checkIndexable(n, "reformat layer '" + name + "'");
     if (n == 0) return;
     const bool sameScale = x.dtype != DataType::kINT8 || inputScale(l_, 0) == outputScale(l_, 0);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (hwc_in_ != hwc_out_) {  // one of the two channels last (a rank 3 or 4 tensor)
+      CLRT_CHECK(x.dims == y.dims && (x.dims.size() == 3 || x.dims.size() == 4), kRuntime,
+                 "reformat layer '", name, "': a change of layout needs input and output of one ",
+                 "[N, C, (H,) W] shape, got ", dimsToString(x.dims), " and ", dimsToString(y.dims));
+      const int64_t C = x.dims[1], S = C > 0 ? n / (x.dims[0] * C) : 0;
+      ocl::setArgs(k_.get(), in.buf, out.buf, static_cast<cl_int>(n), in.dt, in.scale, out.dt,
+                   out.scale, kint(C, name), kint(S, name), cl_int{hwc_in_}, cl_int{hwc_out_});
+      ocl::launch(a.queue, k_.get(), {gsize(n)}, {});
+      return;
+    }
     if (x.dtype == y.dtype && sameScale) {
       copyBytes(a.queue, x.buf, 0, y.buf, 0, static_cast<size_t>(n) * dtypeSize(x.dtype));
       return;
     }
-    std::lock_guard<std::mutex> lock(mu_);
     ocl::setArgs(k_.get(), in.buf, out.buf, static_cast<cl_int>(n), in.dt, in.scale, out.dt,
                  out.scale);
     ocl::launch(a.queue, k_.get(), {gsize(n)}, {});
@@ -46,7 +59,8 @@ class ConvertKernel : public Kernel {
 
  private:
   ir::Layer l_;
-  std::mutex mu_;  // kernel arguments are per cl_kernel: one enqueue at a time
+  bool hwc_in_, hwc_out_;  // input / output stored channels last (builder/layouts.cc)
+  std::mutex mu_;          // kernel arguments are per cl_kernel: one enqueue at a time
   ocl::KernelHandle k_;
 };
 
@@ -63,10 +77,14 @@ bool convertEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
 }  // namespace
 
 void registerReformatTactics() {
-  registerTactic(std::make_unique<FnTactic>(
+  auto convert = std::make_unique<FnTactic>(
       "reformat.convert", ir::LayerKind::kREFORMAT, convertEligible,
       [](const ir::Layer& l, ocl::Device& dev) { return std::make_unique<ConvertKernel>(l, dev); },
-      std::vector<DataType>{DataType::kFLOAT, DataType::kHALF, DataType::kINT8}));
+      std::vector<DataType>{DataType::kFLOAT, DataType::kHALF, DataType::kINT8});
+  // Input and output either way: a network input's conversion (always LINEAR in) can then hand
+  // the first convolution channels-last data.
+  convert->setChannelsLast([](const ir::Layer&, int) { return true; });
+  registerTactic(std::move(convert));
 }
 
 }  // namespace clrt::tactics
