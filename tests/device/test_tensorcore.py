@@ -496,3 +496,47 @@ def test_pooling_reads_and_writes_channels_last(precision):
     got = engine.create_execution_context().infer({"input": x})["output"]
     assert rel_err(got, ref) < tol * 2
     check_hwc_values(engine, model, x, ranges, hwc, tol)
+
+
+def test_candidates_are_instantiated_in_the_layout_they_would_run_in():
+    """Tactic choice instantiates (and, timed, times) each candidate as it would run were its
+    neighbours to store their tensors channels last (the builder's timedLayout). Shown by
+    refusing every program that reads a channels-last input (debug.fail_programs): the first
+    convolution reads the network input, always LINEAR, and keeps its tensor-core tactic; the
+    second, whose input may be HWC, loses it with a VERBOSE note. With CLRT_CHANNELS_LAST=0
+    both keep it."""
+    from helpers import RecordingLogger
+
+    rng = np.random.default_rng(5)
+    inits = {
+        "w1": rng.standard_normal((16, 8, 3, 3)).astype(np.float32) * 0.2,
+        "w2": rng.standard_normal((16, 16, 3, 3)).astype(np.float32) * 0.2,
+    }
+    nodes = [
+        N("Conv", ["input", "w1"], ["c1"], pads=[1, 1, 1, 1]),
+        N("Relu", ["c1"], ["r1"]),
+        N("Conv", ["r1", "w2"], ["output"], pads=[1, 1, 1, 1]),
+    ]
+    model = make_model(nodes, [("input", (1, 8, 6, 6))], [("output", (1, 16, 6, 6))], inits)
+
+    def conv_tactics(env):
+        log = RecordingLogger()
+        builder, network, _ = parse_network(model, logger=log)
+        config = make_config(builder, opt_level=0)
+        os.environ.update(env)
+        debug = trt._clrt._debug
+        try:
+            debug.fail_programs("-DIN_HWC=1")
+            engine = build(builder, network, config)
+        finally:
+            debug.fail_programs("")
+            for k in env:
+                del os.environ[k]
+        return [t for t in chosen(engine) if t.startswith("conv.")], log.text()
+
+    tactics, text = conv_tactics({})
+    assert tactics[0] == "conv.tc_tf32" and not tactics[1].startswith("conv.tc_"), tactics
+    assert "tactic conv.tc_tf32 is not eligible on this device" in text
+    tactics, text = conv_tactics({"CLRT_CHANNELS_LAST": "0"})
+    assert tactics == ["conv.tc_tf32", "conv.tc_tf32"], tactics
+    assert "is not eligible on this device" not in text

@@ -24,6 +24,14 @@ void setBit(ir::Layer& l, const char* attr, size_t i) {
   l.attrs.set(attr, static_cast<int64_t>(l.attrs.i(attr, 0) | (int64_t{1} << i)));
 }
 
+// Whether tensor t may be stored channels last at all, whatever its neighbours' tactics.
+bool mayBeChannelsLast(const ir::Network& net, const std::vector<uint8_t>& on_host, int t) {
+  if (t < 0) return false;
+  const ir::Tensor& x = net.tensors[t];
+  return x.producer >= 0 && !on_host[x.producer] && !x.is_input && !x.is_output && !x.debug &&
+         !x.is_shape_tensor && (x.dims.size() == 3 || x.dims.size() == 4);
+}
+
 }  // namespace
 
 int chooseLayouts(ir::Network& net, const std::vector<uint8_t>& on_host,
@@ -48,8 +56,7 @@ int chooseLayouts(ir::Network& net, const std::vector<uint8_t>& on_host,
         if (net.layers[li].inputs[i] == static_cast<int>(t))
           readers.push_back({static_cast<size_t>(li), i});
     const int p = x.producer;
-    if (p < 0 || x.is_input || x.is_output || x.debug || x.is_shape_tensor || !tac[p] ||
-        readers.empty() || (x.dims.size() != 3 && x.dims.size() != 4))
+    if (!mayBeChannelsLast(net, on_host, static_cast<int>(t)) || !tac[p] || readers.empty())
       continue;
     const auto& outs = net.layers[p].outputs;
     const size_t o = static_cast<size_t>(std::find(outs.begin(), outs.end(), static_cast<int>(t)) -
@@ -67,6 +74,25 @@ int chooseLayouts(ir::Network& net, const std::vector<uint8_t>& on_host,
     logf(logger, Severity::kVERBOSE, "layouts: ", chosen,
          " tensors stored channels last (HWC) between layers whose tactics read and write it");
   return chosen;
+}
+
+ir::Layer timedLayout(const ir::Network& net, const std::vector<uint8_t>& on_host, int li,
+                      const tactics::Tactic& tac) {
+  ir::Layer l = net.layers[li];
+  l.attrs.erase("hwc_inputs");
+  l.attrs.erase("hwc_outputs");
+  if (!enabled()) return l;
+  for (size_t i = 0; i < l.inputs.size(); ++i)
+    if (mayBeChannelsLast(net, on_host, l.inputs[i]) &&
+        tac.channelsLast(net.layers[li], static_cast<int>(i)))
+      setBit(l, "hwc_inputs", i);
+  for (size_t o = 0; o < l.outputs.size(); ++o) {
+    const int t = l.outputs[o];
+    if (mayBeChannelsLast(net, on_host, t) &&
+        tac.channelsLast(net.layers[li], -1 - static_cast<int>(o)))
+      setBit(l, "hwc_outputs", o);
+  }
+  return l;
 }
 
 }  // namespace clrt::builder::detail

@@ -1,5 +1,7 @@
 // Tactic choice for one device layer: the eligible tactics within the workspace limit, timed on
-// random data at the first profile's opt shapes (median of a few runs around clFinish).
+// random data at the first profile's opt shapes (median of a few runs around clFinish), each in
+// the layout it would run in were its neighbours to store their tensors channels last
+// (timedLayout).
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -154,7 +156,7 @@ Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
     }
     std::unique_ptr<tactics::Kernel> k;
     try {
-      k = tac->instantiate(l, dev);
+      k = tac->instantiate(timedLayout(net, s.on_host, li, *tac), dev);
     } catch (const Error& e) {
       // An OpenCL program this device's compiler refuses (an older GPU, a driver quirk) makes
       // the tactic ineligible here; other errors (bad weights, ...) still fail the build.
