@@ -4,6 +4,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -115,10 +116,11 @@ int chooseLayouts(ir::Network& net, const std::vector<uint8_t>& on_host,
                   const std::vector<std::string>& tacticNames, ILogger* logger);
 // Layer `li` as tactic `tac` would run it if every tensor of it that can be stored channels
 // last were (the tactic takes that slot HWC; the tensor has rank 3 or 4, a device producer and
-// is no network input or output): what tactic timing instantiates, so that a tactic is timed
-// in the layout it will most likely run in (chooseLayouts decides once all tactics are known).
-ir::Layer timedLayout(const ir::Network& net, const std::vector<uint8_t>& on_host, int li,
-                      const tactics::Tactic& tac);
+// is no network input or output): what tactic choice instantiates and times, so that a tactic
+// is timed in the layout it will most likely run in (chooseLayouts decides once all tactics are
+// known). nullopt when that is no tensor and the layer has no hwc attrs: the layer as it is.
+std::optional<ir::Layer> timedLayout(const ir::Network& net, const std::vector<uint8_t>& on_host,
+                                     int li, const tactics::Tactic& tac);
 
 // Tactics for every device layer (timed when the optimization level allows), memory plan,
 // program binaries: the EngineDesc.

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
 #include "clrt/builder/internal.h"
 
@@ -76,23 +77,26 @@ int chooseLayouts(ir::Network& net, const std::vector<uint8_t>& on_host,
   return chosen;
 }
 
-ir::Layer timedLayout(const ir::Network& net, const std::vector<uint8_t>& on_host, int li,
-                      const tactics::Tactic& tac) {
-  ir::Layer l = net.layers[li];
-  l.attrs.erase("hwc_inputs");
-  l.attrs.erase("hwc_outputs");
-  if (!enabled()) return l;
+std::optional<ir::Layer> timedLayout(const ir::Network& net, const std::vector<uint8_t>& on_host,
+                                     int li, const tactics::Tactic& tac) {
+  if (!enabled()) return std::nullopt;
+  const ir::Layer& l = net.layers[li];
+  int64_t in = 0, out = 0;
   for (size_t i = 0; i < l.inputs.size(); ++i)
-    if (mayBeChannelsLast(net, on_host, l.inputs[i]) &&
-        tac.channelsLast(net.layers[li], static_cast<int>(i)))
-      setBit(l, "hwc_inputs", i);
-  for (size_t o = 0; o < l.outputs.size(); ++o) {
-    const int t = l.outputs[o];
-    if (mayBeChannelsLast(net, on_host, t) &&
-        tac.channelsLast(net.layers[li], -1 - static_cast<int>(o)))
-      setBit(l, "hwc_outputs", o);
-  }
-  return l;
+    if (mayBeChannelsLast(net, on_host, l.inputs[i]) && tac.channelsLast(l, static_cast<int>(i)))
+      in |= int64_t{1} << i;
+  for (size_t o = 0; o < l.outputs.size(); ++o)
+    if (mayBeChannelsLast(net, on_host, l.outputs[o]) &&
+        tac.channelsLast(l, -1 - static_cast<int>(o)))
+      out |= int64_t{1} << o;
+  if (in == 0 && out == 0 && !l.attrs.has("hwc_inputs") && !l.attrs.has("hwc_outputs"))
+    return std::nullopt;
+  ir::Layer t = l;  // weights included: only where some tensor would be channels last
+  t.attrs.erase("hwc_inputs");
+  t.attrs.erase("hwc_outputs");
+  if (in) t.attrs.set("hwc_inputs", in);
+  if (out) t.attrs.set("hwc_outputs", out);
+  return t;
 }
 
 }  // namespace clrt::builder::detail

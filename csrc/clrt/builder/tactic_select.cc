@@ -156,7 +156,8 @@ Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
     }
     std::unique_ptr<tactics::Kernel> k;
     try {
-      k = tac->instantiate(timedLayout(net, s.on_host, li, *tac), dev);
+      const std::optional<ir::Layer> hwc = timedLayout(net, s.on_host, li, *tac);
+      k = tac->instantiate(hwc ? *hwc : l, dev);
     } catch (const Error& e) {
       // An OpenCL program this device's compiler refuses (an older GPU, a driver quirk) makes
       // the tactic ineligible here; other errors (bad weights, ...) still fail the build.

@@ -247,11 +247,12 @@ class TcMatMulTactic : public Tactic {
   std::unique_ptr<Kernel> instantiate(const ir::Layer& l, ocl::Device& dev) const override {
     return std::make_unique<TcMatMulKernel>(l, dev, mma_, tile_.cfg);
   }
-  // The default tile ahead of the small one and the portable kernels when the builder does not
-  // time (on a GPU also ahead of the CLBlast ones, which untimedPriority moves up there).
-  int priority() const override { return *tile_.suffix ? 0 : -1; }
+  // The default tile ahead of the portable kernels when the builder does not time; the small
+  // tile after them (matmul.tiled 0, matmul.clblast 1) on every device, as it is only worth
+  // taking where timing picks it.
+  int priority() const override { return *tile_.suffix ? 2 : -1; }
   int untimedPriority(const ocl::DeviceInfo& dev) const override {
-    return untimedOrder(priority(), dev);
+    return *tile_.suffix ? priority() : untimedOrder(priority(), dev);
   }
 
  private:
