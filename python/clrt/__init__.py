@@ -139,8 +139,17 @@ _TO_NUMPY = {
 }
 
 
+try:  # NumPy has no bfloat16; ml_dtypes (a dependency of onnx) provides it
+    import ml_dtypes as _ml_dtypes
+
+    _TO_NUMPY[DataType.BF16] = _ml_dtypes.bfloat16
+except ImportError:  # pragma: no cover - onnx installs it
+    pass
+
+
 def nptype(trt_type):
-    """The NumPy type of a DataType (TypeError for FP8/BF16, which NumPy lacks)."""
+    """The NumPy type of a DataType: ml_dtypes.bfloat16 for BF16; TypeError for FP8, which
+    NumPy lacks."""
     try:
         return _TO_NUMPY[trt_type]
     except KeyError:

@@ -22,6 +22,12 @@ _NUMPY = {
     trt.DataType.UINT64: np.uint64,
     trt.DataType.DOUBLE: np.float64,
 }
+try:  # BF16 I/O: ml_dtypes' bfloat16 (onnx installs it)
+    import ml_dtypes
+
+    _NUMPY[trt.DataType.BF16] = ml_dtypes.bfloat16
+except ImportError:  # pragma: no cover
+    pass
 
 
 class RunError(Exception):
@@ -93,7 +99,7 @@ def _load_input(path, name, shape, dtype):
 
 
 def _random(shape, dtype, rng):
-    if dtype.kind == "f":
+    if dtype.kind == "f" or dtype.name == "bfloat16":
         return rng.uniform(-1.0, 1.0, shape).astype(dtype)
     if dtype.kind == "b":
         return rng.integers(0, 2, shape).astype(dtype)

@@ -1,11 +1,12 @@
 # Engine inputs and outputs of every supported dtype, exact against onnxruntime: Identity, Add
-# (with ONNX's wrap-around), Cast in and out; DOUBLE's warning, infer()'s dtype check, and the
-# types still refused, named.
+# (with ONNX's wrap-around), Cast in and out; BFLOAT16 (which onnxruntime's CPU provider lacks)
+# exact against ml_dtypes; DOUBLE's warning, infer()'s dtype check, and the types still refused,
+# named.
 import clrt as trt
 import numpy as np
 import pytest
 from helpers import LOGGER, RecordingLogger, build_engine, make_model, model_bytes, ort_run
-from onnx import TensorProto, helper
+from onnx import TensorProto, helper, numpy_helper
 
 INTS = [np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32, np.int64, np.uint64]
 DTYPES = [np.float16, np.float32, np.float64, np.bool_, *INTS]
@@ -231,7 +232,6 @@ def test_uint64_order_ops_refused():
     ("elem_type", "name"),
     [
         (TensorProto.STRING, "STRING"),
-        (TensorProto.BFLOAT16, "BFLOAT16"),
         (17, "FLOAT8E4M3FN"),
         (22, "INT4"),
         (26, "INT2"),
@@ -280,3 +280,54 @@ def test_network_api_int16_input():
     xs = np.array([1, -2, 30000, -32768], np.int16)
     got = engine.create_execution_context().infer({"x": xs})[y.name]
     np.testing.assert_array_equal(got, xs.astype(np.int32) * 2)
+
+
+def test_bfloat16_inputs_outputs_and_casts_match_ml_dtypes():
+    """BFLOAT16 graph inputs, outputs and initializers are ml_dtypes.bfloat16 arrays; layers
+    compute in FP32 and round each op's BFLOAT16 result to nearest even, so Mul by a BFLOAT16
+    initializer and Cast FLOAT -> BFLOAT16 (ties, NaN, infinities, overflow, -0) match
+    ml_dtypes' rounding of the FP32 result bit for bit."""
+    ml_dtypes = pytest.importorskip("ml_dtypes", reason="onnx installs ml_dtypes")
+    bf16 = ml_dtypes.bfloat16
+    rng = np.random.default_rng(3)
+    x = (rng.standard_normal((2, 5)) * 10).astype(bf16)
+    w = (rng.standard_normal((2, 5)) * 3).astype(bf16)
+    f = np.array(
+        [1 + 2**-8, 1 + 3 * 2**-8, -(1 + 2**-8), np.nan, np.inf, -np.inf, 3.4e38, -0.0, 1e-40, 0.1],
+        np.float32,
+    )
+    init = helper.make_tensor("w", TensorProto.BFLOAT16, w.shape, w.tobytes(), raw=True)
+    model = make_model(
+        [
+            helper.make_node("Mul", ["x", "w"], ["prod"]),
+            helper.make_node("Cast", ["x"], ["xf"], to=TensorProto.FLOAT),
+            helper.make_node("Cast", ["f"], ["fb"], to=TensorProto.BFLOAT16),
+            # A constant's cast, folded on the host at build time.
+            helper.make_node("Constant", [], ["c"], value=numpy_helper.from_array(f[~np.isnan(f)])),
+            helper.make_node("Cast", ["c"], ["cb"], to=TensorProto.BFLOAT16),
+        ],
+        [("x", [2, 5], bf16), ("f", [10])],
+        [
+            ("prod", [2, 5], bf16),
+            ("xf", [2, 5]),
+            ("fb", [10], bf16),
+            ("cb", [9], bf16),
+        ],
+        [init],
+    )
+    engine = build_engine(model, opt_level=0)
+    assert engine.get_tensor_dtype("x") == trt.bfloat16
+    assert trt.nptype(trt.bfloat16) is bf16
+    got = engine.create_execution_context().infer({"x": x, "f": f})
+    assert got["prod"].dtype == bf16 and got["fb"].dtype == bf16
+    want = (x.astype(np.float32) * w.astype(np.float32)).astype(bf16)
+    np.testing.assert_array_equal(got["prod"].view(np.uint16), want.view(np.uint16))
+    np.testing.assert_array_equal(got["xf"], x.astype(np.float32))
+    want_fb = f.astype(bf16).view(np.uint16)
+    nan = np.isnan(f)
+    np.testing.assert_array_equal(got["fb"].view(np.uint16)[~nan], want_fb[~nan])
+    assert np.isnan(got["fb"][nan].astype(np.float32)).all()
+    np.testing.assert_array_equal(got["cb"].view(np.uint16), want_fb[~nan])
+    # A float32 array fed to the BFLOAT16 input is refused, as for any other dtype.
+    with pytest.raises(ValueError, match=r"input 'x' has dtype float32, but the engine's input is"):
+        engine.create_execution_context().infer({"x": x.astype(np.float32), "f": f})

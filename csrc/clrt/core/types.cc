@@ -88,6 +88,7 @@ DataType computeDtype(DataType t) {
     case DataType::kUINT64:
       return DataType::kINT64;
     case DataType::kHALF:
+    case DataType::kBF16:
     case DataType::kDOUBLE:
       return DataType::kFLOAT;
     default:
@@ -184,6 +185,9 @@ Elem readElem(DataType t, const uint8_t* p, int64_t i) {
       return e;
     case DataType::kHALF:
       e.f = halfToFloat(load<uint16_t>(p, i));
+      return e;
+    case DataType::kBF16:
+      e.f = bf16ToFloat(load<uint16_t>(p, i));
       return e;
     case DataType::kDOUBLE:
       e.f = static_cast<float>(load<double>(p, i));
@@ -293,6 +297,9 @@ HostTensor HostTensor::castTo(DataType t) const {
       case DataType::kHALF:
         store(o, i, floatToHalf(static_cast<float>(asDouble(e))));
         break;
+      case DataType::kBF16:
+        store(o, i, floatToBf16(static_cast<float>(asDouble(e))));
+        break;
       case DataType::kDOUBLE:
         store(o, i, static_cast<double>(static_cast<float>(asDouble(e))));
         break;
@@ -359,6 +366,21 @@ int64_t normalizeAxis(int64_t axis, int64_t rank, const std::string& what) {
   CLRT_CHECK(axis >= -rank && axis < std::max<int64_t>(rank, 1), kValue, what, ": axis ", axis,
              " out of range for rank ", rank);
   return axis < 0 ? axis + rank : axis;
+}
+
+float bf16ToFloat(uint16_t b) {
+  const uint32_t bits = static_cast<uint32_t>(b) << 16;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+uint16_t floatToBf16(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, 4);
+  if ((bits & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((bits >> 16) | 0x40u);
+  bits += 0x7fffu + ((bits >> 16) & 1u);
+  return static_cast<uint16_t>(bits >> 16);
 }
 
 float halfToFloat(uint16_t h) {

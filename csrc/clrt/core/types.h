@@ -84,5 +84,9 @@ int64_t normalizeAxis(int64_t axis, int64_t rank, const std::string& what);
 
 float halfToFloat(uint16_t h);
 uint16_t floatToHalf(float f);
+// bfloat16 (the float's top 16 bits): exact widening; narrowing rounds to nearest even and keeps
+// NaN a (quiet) NaN, as the cast kernel does.
+float bf16ToFloat(uint16_t b);
+uint16_t floatToBf16(float f);
 
 }  // namespace clrt

@@ -241,6 +241,13 @@ ulong float_to_double_bits(float f) {
   return sign | ((ulong)(e - 127 + 1023) << 52) | ((ulong)m << 29);
 }
 
+// bfloat16 (a float's top 16 bits) of f, rounded to nearest even; NaN stays a quiet NaN.
+inline ushort float_to_bf16_bits(float f) {
+  const uint b = as_uint(f);
+  if ((b & 0x7fffffffu) > 0x7f800000u) return (ushort)((b >> 16) | 0x40u);
+  return (ushort)((b + 0x7fffu + ((b >> 16) & 1u)) >> 16);
+}
+
 __kernel void cast_any(__global const uchar* x, __global uchar* y, int n, int st, int dt) {
   const int i = get_global_id(0);
   if (i >= n) return;
@@ -250,6 +257,7 @@ __kernel void cast_any(__global const uchar* x, __global uchar* y, int n, int st
   switch (st) {
     case 0: f = ((__global const float*)x)[i]; is_float = 1; break;
     case 1: f = vload_half(i, (__global const half*)x); is_float = 1; break;
+    case 7: f = as_float((uint)((__global const ushort*)x)[i] << 16); is_float = 1; break;
     case 20: f = double_bits_to_float(((__global const ulong*)x)[i]); is_float = 1; break;
     case 2: l = ((__global const char*)x)[i]; break;
     case 3: l = ((__global const int*)x)[i]; break;
@@ -265,6 +273,7 @@ __kernel void cast_any(__global const uchar* x, __global uchar* y, int n, int st
   switch (dt) {
     case 0: ((__global float*)y)[i] = f; break;
     case 1: vstore_half_rte(f, i, (__global half*)y); break;
+    case 7: ((__global ushort*)y)[i] = float_to_bf16_bits(f); break;
     case 20: ((__global ulong*)y)[i] = float_to_double_bits(f); break;
     case 2: ((__global char*)y)[i] = is_float ? convert_char_sat_rtz(f) : (char)l; break;
     case 3: ((__global int*)y)[i] = is_float ? convert_int_sat_rtz(f) : (int)l; break;

@@ -23,8 +23,9 @@ std::string onnxTypeName(int t) {
 
 namespace {
 const char* kSupportedTypes =
-    "FLOAT, FLOAT16, DOUBLE, INT8, UINT8, INT16, UINT16, INT32, UINT32, INT64, UINT64 and BOOL "
-    "are";
+    "FLOAT, FLOAT16, BFLOAT16, DOUBLE, INT8, UINT8, INT16, UINT16, INT32, UINT32, INT64, UINT64 "
+    "and BOOL are";
+constexpr int kOnnxBf16 = 16;  // TensorProto.BFLOAT16 (named from the number: see onnxTypeName)
 }  // namespace
 
 DataType ioDtypeFromOnnx(int t, const std::string& what) {
@@ -41,6 +42,7 @@ DataType ioDtypeFromOnnx(int t, const std::string& what) {
       return DataType::kUINT64;
     case TP::FLOAT:
     case TP::FLOAT16:
+    case kOnnxBf16:
     case TP::INT8:
     case TP::UINT8:
     case TP::INT32:
@@ -60,6 +62,8 @@ DataType dtypeFromOnnx(int t, const std::string& what) {
       return DataType::kFLOAT;
     case TP::FLOAT16:
       return DataType::kHALF;
+    case kOnnxBf16:
+      return DataType::kBF16;
     case TP::INT8:
       return DataType::kINT8;
     case TP::UINT8:
@@ -231,14 +235,15 @@ HostTensor tensorFromProto(const TP& t, const std::string& dir) {
       return h;
     }
     default: {
-      // INT32, INT16, UINT16, INT8, UINT8, BOOL and FLOAT16 (as bits) live in int32_data.
+      // INT32, INT16, UINT16, INT8, UINT8, BOOL, FLOAT16 and BFLOAT16 (as bits) live in
+      // int32_data.
       need(t.int32_data_size());
       HostTensor h(dt, dims);
       for (int64_t i = 0; i < n; ++i) {
         const int32_t v = t.int32_data(static_cast<int>(i));
         if (dt == DataType::kINT32) {
           std::memcpy(h.bytes.data() + 4 * i, &v, 4);
-        } else if (dt == DataType::kHALF || dt == DataType::kINT16 || dt == DataType::kUINT16) {
+        } else if (dtypeSize(dt) == 2) {  // HALF, BF16, INT16, UINT16
           const uint16_t b = static_cast<uint16_t>(v);
           std::memcpy(h.bytes.data() + 2 * i, &b, 2);
         } else {

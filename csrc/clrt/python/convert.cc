@@ -40,8 +40,25 @@ py::tuple toTuple(const std::vector<int64_t>& d) {
   return t;
 }
 
+namespace {
+// ml_dtypes' bfloat16 (a dependency of onnx): NumPy has no bfloat16 of its own.
+py::dtype bf16Dtype() {
+  py::module_ m;
+  try {
+    m = py::module_::import("ml_dtypes");
+  } catch (py::error_already_set&) {
+    fail(ErrorKind::kUnsupported,
+         "BF16 tensors are NumPy arrays of ml_dtypes.bfloat16; install ml_dtypes (pip install "
+         "ml_dtypes) to pass or receive them");
+  }
+  return py::dtype::from_args(m.attr("bfloat16"));
+}
+}  // namespace
+
 py::dtype numpyDtype(DataType t) {
   switch (t) {
+    case DataType::kBF16:
+      return bf16Dtype();
     case DataType::kFLOAT:
       return py::dtype("float32");
     case DataType::kHALF:
@@ -86,9 +103,10 @@ DataType dataTypeOf(const py::dtype& d, const std::string& what) {
   if (kind == 'u' && size == 4) return DataType::kUINT32;
   if (kind == 'u' && size == 8) return DataType::kUINT64;
   if (kind == 'b') return DataType::kBOOL;
-  fail(ErrorKind::kValue,
-       str(what, ": NumPy dtype ", std::string(py::str(d)),
-           " has no clrt DataType (use float16/32/64, int8/16/32/64, uint8/16/32/64, bool)"));
+  if (kind == 'V' && size == 2 && std::string(py::str(d)) == "bfloat16") return DataType::kBF16;
+  fail(ErrorKind::kValue, str(what, ": NumPy dtype ", std::string(py::str(d)),
+                              " has no clrt DataType (use float16/32/64, ml_dtypes.bfloat16, "
+                              "int8/16/32/64, uint8/16/32/64, bool)"));
 }
 
 py::array contiguous(const py::handle& obj, const py::dtype& dt) {

@@ -239,8 +239,8 @@ class ScaleKernel : public Kernel {
   ocl::MemHandle scale_, shift_;
 };
 
-// Every dtype an engine tensor may have; BF16 and FP8 are never built.
-bool castable(DataType t) { return t != DataType::kBF16 && t != DataType::kFP8; }
+// Every dtype an engine tensor may have; FP8 is never built.
+bool castable(DataType t) { return t != DataType::kFP8; }
 
 // CAST, and IDENTITY (a copy, or a cast when the builder gave the output another type).
 class CastKernel : public Kernel {
