@@ -157,6 +157,22 @@ def all_ranges(model, feeds):
     return {k: float(np.abs(v).max()) for k, v in all_values(model, feeds).items()}
 
 
+def build_in(model, precision, ranges):
+    """`model`'s untimed engine in `precision`: "fp16", "int8" (every tensor's dynamic range
+    from `ranges`, all_ranges' output) or "tf32" (FP32 layers, TF32 on as by default)."""
+    builder, network, _ = parse_network(model, logger=trt.Logger(trt.Logger.WARNING))
+    if precision == "int8":
+        network.get_input(0).set_dynamic_range(-ranges["input"], ranges["input"])
+        for li in range(network.num_layers):
+            out = network.get_layer(li).get_output(0)
+            if out.name in ranges:
+                out.set_dynamic_range(-ranges[out.name], ranges[out.name])
+    config = make_config(builder, opt_level=0)
+    if precision != "tf32":
+        config.set_flag(trt.BuilderFlag.FP16 if precision == "fp16" else trt.BuilderFlag.INT8)
+    return build(builder, network, config)
+
+
 def test_int8_conv_net():
     """INT8 engine (dynamic ranges from an FP32 run) of the same CNN: conv.tc_int8 layers,
     against onnxruntime FP32 within quantization error."""
@@ -197,17 +213,7 @@ def test_int8_matmul_weights():
     ]
     model = make_model(nodes, [("input", (70, 96))], [("output", (70, 80))], {"w": w, "b": bias})
     x = rng.uniform(-1, 1, (70, 96)).astype(np.float32)
-    ranges = all_ranges(model, {"input": x})
-    log = trt.Logger(trt.Logger.WARNING)
-    builder, network, _ = parse_network(model, logger=log)
-    network.get_input(0).set_dynamic_range(-ranges["input"], ranges["input"])
-    for li in range(network.num_layers):
-        out = network.get_layer(li).get_output(0)
-        if out.name in ranges:
-            out.set_dynamic_range(-ranges[out.name], ranges[out.name])
-    config = make_config(builder, opt_level=0)
-    config.set_flag(trt.BuilderFlag.INT8)
-    engine = build(builder, network, config)
+    engine = build_in(model, "int8", all_ranges(model, {"input": x}))
     assert "matmul.tc_int8" in chosen(engine), chosen(engine)
     got = engine.create_execution_context().infer({"input": x})["output"]
     ref = np.maximum(x.astype(np.float64) @ w + bias, 0)
@@ -293,19 +299,7 @@ def test_grouped_conv(precision):
     )
     x = rng.uniform(-1, 1, shape).astype(np.float32)
     ref = ort_run(model, {"input": x})["output"]
-    log = trt.Logger(trt.Logger.WARNING)
-    builder, network, _ = parse_network(model, logger=log)
-    if precision == "int8":
-        ranges = all_ranges(model, {"input": x})
-        network.get_input(0).set_dynamic_range(-ranges["input"], ranges["input"])
-        for li in range(network.num_layers):
-            out = network.get_layer(li).get_output(0)
-            if out.name in ranges:
-                out.set_dynamic_range(-ranges[out.name], ranges[out.name])
-    config = make_config(builder, opt_level=0)
-    if precision != "tf32":
-        config.set_flag(trt.BuilderFlag.FP16 if precision == "fp16" else trt.BuilderFlag.INT8)
-    engine = build(builder, network, config)
+    engine = build_in(model, precision, all_ranges(model, {"input": x}))
     tactics = chosen(engine)
     assert tactics.count(f"conv.tc_{precision}") == 1, tactics
     got = engine.create_execution_context().infer({"input": x})["output"]
@@ -387,18 +381,7 @@ def test_channels_last_between_tensor_core_convs(precision):
     ranges = all_ranges(model, {"input": x})
 
     def make_engine():
-        log = trt.Logger(trt.Logger.WARNING)
-        builder, network, _ = parse_network(model, logger=log)
-        if precision == "int8":
-            network.get_input(0).set_dynamic_range(-ranges["input"], ranges["input"])
-            for li in range(network.num_layers):
-                out = network.get_layer(li).get_output(0)
-                if out.name in ranges:
-                    out.set_dynamic_range(-ranges[out.name], ranges[out.name])
-        config = make_config(builder, opt_level=0)
-        if precision != "tf32":
-            config.set_flag(trt.BuilderFlag.FP16 if precision == "fp16" else trt.BuilderFlag.INT8)
-        return build(builder, network, config)
+        return build_in(model, precision, ranges)
 
     engine = make_engine()
     assert chosen(engine).count(f"conv.tc_{precision}") == 5, chosen(engine)
@@ -471,17 +454,7 @@ def test_pooling_reads_and_writes_channels_last(precision):
     model = make_model(nodes, [("input", shape)], [("output", (2, 32, 1, 1))], inits)
     x = rng.uniform(-1, 1, shape).astype(np.float32)
     ranges = all_ranges(model, {"input": x})
-    builder, network, _ = parse_network(model, logger=trt.Logger(trt.Logger.WARNING))
-    if precision == "int8":
-        network.get_input(0).set_dynamic_range(-ranges["input"], ranges["input"])
-        for li in range(network.num_layers):
-            out = network.get_layer(li).get_output(0)
-            if out.name in ranges:
-                out.set_dynamic_range(-ranges[out.name], ranges[out.name])
-    config = make_config(builder, opt_level=0)
-    if precision != "tf32":
-        config.set_flag(trt.BuilderFlag.FP16 if precision == "fp16" else trt.BuilderFlag.INT8)
-    engine = build(builder, network, config)
+    engine = build_in(model, precision, ranges)
     tactics = chosen(engine)
     assert tactics.count(f"conv.tc_{precision}") == 3, tactics
     pool = "pool.int8" if precision == "int8" else "pool.direct"
