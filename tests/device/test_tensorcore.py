@@ -513,3 +513,42 @@ def test_candidates_are_instantiated_in_the_layout_they_would_run_in():
     tactics, text = conv_tactics({"CLRT_CHANNELS_LAST": "0"})
     assert tactics == ["conv.tc_tf32", "conv.tc_tf32"], tactics
     assert "is not eligible on this device" not in text
+
+
+@pytest.mark.parametrize("precision", ["fp16", "tf32"])
+def test_depthwise_conv_between_channels_last_convs(precision):
+    """conv.depthwise reads its input and residual and writes its output channels last between
+    tensor-core 1x1 convolutions (a MobileNet-style block, stride 2 and a fused residual Add),
+    against onnxruntime FP32; every HWC tensor's per-layer values in NCHW order."""
+    rng = np.random.default_rng(13)
+
+    def w(*shape):
+        return (rng.standard_normal(shape) * np.sqrt(2.0 / np.prod(shape[1:]))).astype(np.float32)
+
+    inits = {"w1": w(24, 8, 1, 1), "dw": w(24, 1, 3, 3), "w3": w(16, 24, 1, 1)}
+    inits["db"] = rng.uniform(-0.1, 0.1, 24).astype(np.float32)
+    nodes = [
+        N("Conv", ["input", "w1"], ["c1"]),
+        N("Relu", ["c1"], ["r1"]),
+        N("Conv", ["r1", "dw", "db"], ["d"], group=24, pads=[1, 1, 1, 1]),
+        N("Add", ["d", "r1"], ["s"]),
+        N("Relu", ["s"], ["r2"]),
+        N("Conv", ["r2", "dw", "db"], ["d2"], group=24, pads=[1, 1, 1, 1], strides=[2, 2]),
+        N("Conv", ["d2", "w3"], ["output"]),
+    ]
+    shape = (2, 8, 9, 10)
+    model = make_model(nodes, [("input", shape)], [("output", (2, 16, 5, 5))], inits)
+    x = rng.uniform(-1, 1, shape).astype(np.float32)
+    ranges = all_ranges(model, {"input": x})
+    engine = build_in(model, precision, ranges)
+    tactics = chosen(engine)
+    assert tactics.count(f"conv.tc_{precision}") == 2, tactics
+    assert tactics.count("conv.depthwise") == 2, tactics
+    hwc = sorted(name for name, f in formats(engine).items() if f == "HWC")
+    edge = list(EDGE_REFORMATS[precision].values())
+    assert hwc == sorted(["r1", "r2", "d2", *edge]), formats(engine)
+    tol = {"fp16": FP16_REL, "tf32": TF32_REL}[precision]
+    ref = ort_run(model, {"input": x})["output"]
+    got = engine.create_execution_context().infer({"input": x})["output"]
+    assert rel_err(got, ref) < tol * 2
+    check_hwc_values(engine, model, x, ranges, hwc, tol)

@@ -120,6 +120,40 @@ __kernel void conv_depthwise(__global const st_t* x, __global const float* w,
   }
 }
 
+// Depthwise convolution where a tensor is stored channels last ([N, H, W, C]): one work-item
+// per output with the channel fastest across work-items, so that a warp's loads of one tap are
+// contiguous in an HWC input. gid 0 the channel, 1 the output column, 2 image * OH + output
+// row. in_hwc / res_hwc / out_hwc: the input, residual and output layouts (NCHW otherwise).
+__kernel void conv_depthwise_hwc(__global const st_t* x, __global const float* w,
+                                 __global const float* bias, __global const st_t* res,
+                                 __global st_t* y, int C, int H, int W, int OH, int OW, int NOH,
+                                 int kh, int kw, int sh, int sw, int dh, int dw, int pt, int pl,
+                                 int has_res, int in_hwc, int res_hwc, int out_hwc, float alpha,
+                                 float beta) {
+  const int c = get_global_id(0), ow = get_global_id(1), noh = get_global_id(2);
+  if (c >= C || ow >= OW || noh >= NOH) return;
+  const int n = noh / OH, oh = noh - n * OH;
+  const size_t step = in_hwc ? (size_t)C : 1;  // elements between neighbouring pixels
+  const __global st_t* xc = x + (in_hwc ? (size_t)n * H * W * C + c : ((size_t)n * C + c) * H * W);
+  const __global float* wc = w + (size_t)c * kh * kw;
+  const int ih0 = oh * sh - pt, iw0 = ow * sw - pl;
+  float acc = 0.0f;
+  for (int r = 0; r < kh; ++r) {
+    const int ih = ih0 + r * dh;
+    if (ih < 0 || ih >= H) continue;
+    for (int s = 0; s < kw; ++s) {
+      const int iw = iw0 + s * dw;
+      if (iw < 0 || iw >= W) continue;
+      acc = fma(LD(xc, ((size_t)ih * W + iw) * step), wc[r * kw + s], acc);
+    }
+  }
+  const size_t lin = (((size_t)n * C + c) * OH + oh) * OW + ow;
+  const size_t hwc = (((size_t)n * OH + oh) * OW + ow) * C + c;
+  float v = acc + bias[c];
+  if (has_res) v += LD(res, res_hwc ? hwc : lin);
+  ST(y, out_hwc ? hwc : lin, apply_act(v, alpha, beta));
+}
+
 // im2col and bias_act serve the CLBlast tactics, which run FP32 only: always float.
 // im2col of one image (x points at image n via x_off): col[(c*kh + r)*kw + s][oh*OW + ow].
 __kernel void im2col(__global const float* x, long x_off, __global float* col, int C, int H, int W,

@@ -157,17 +157,31 @@ class DirectConv : public ConvKernelBase {
 // ---- conv.depthwise ----
 class DepthwiseConv : public ConvKernelBase {
  public:
-  DepthwiseConv(const ir::Layer& l, ocl::Device& dev) : ConvKernelBase(l, dev) {
+  DepthwiseConv(const ir::Layer& l, ocl::Device& dev)
+      : ConvKernelBase(l, dev),
+        in_hwc_(channelsLastIn(l, 0)),
+        res_hwc_(channelsLastIn(l, 1)),
+        out_hwc_(channelsLastOut(l, 0)) {
     weights_ = ocl::MemHandle(uploadWeights(dev, l.weights.at("kernel")));
     bias_ = ocl::MemHandle(uploadWeights(
         dev, s_.has_bias ? l.weights.at("bias")
                          : HostTensor::fromFloats({s_.K}, std::vector<float>(s_.K, 0.0f))));
-    k_ = ocl::KernelHandle(make(dev, "conv_depthwise"));
+    hwc_ = in_hwc_ || res_hwc_ || out_hwc_;
+    k_ = ocl::KernelHandle(make(dev, hwc_ ? "conv_depthwise_hwc" : "conv_depthwise"));
   }
   void enqueue(const ExecArgs& a) override {
     const ConvRun r = runOf(s_, a);
     if (r.N * s_.K * r.OH * r.OW == 0) return;
     const Window2d& w = s_.win;
+    if (hwc_) {  // a work-item per output, the channel fastest
+      std::lock_guard<std::mutex> lock(mu_);
+      ocl::setArgs(k_.get(), r.x, weights_.get(), bias_.get(), r.res, r.y, i(r.C), i(r.H), i(r.W),
+                   i(r.OH), i(r.OW), i(r.N * r.OH), i(w.kh), i(w.kw), i(w.sh), i(w.sw), i(w.dh),
+                   i(w.dw), i(r.p.t), i(r.p.l), cl_int{r.res != nullptr}, cl_int{in_hwc_},
+                   cl_int{res_hwc_}, cl_int{out_hwc_}, s_.ep.alpha, s_.ep.beta);
+      ocl::launch(a.queue, k_.get(), {gsize(r.C), gsize(r.OW), gsize(i(r.N * r.OH))}, {});
+      return;
+    }
     launchBlocks(a.queue, k_.get(), r, r.C, r.x, weights_.get(), bias_.get(), r.res, r.y, i(r.N),
                  i(r.C), i(r.H), i(r.W), i(r.OH), i(r.OW), i(w.kh), i(w.kw), i(w.sh), i(w.sw),
                  i(w.dh), i(w.dw), i(r.p.t), i(r.p.l), cl_int{r.res != nullptr}, s_.ep.alpha,
@@ -175,6 +189,7 @@ class DepthwiseConv : public ConvKernelBase {
   }
 
  private:
+  bool in_hwc_, res_hwc_, out_hwc_, hwc_ = false;  // channels-last tensors (builder/layouts.cc)
   ocl::KernelHandle k_;
 };
 
@@ -278,6 +293,11 @@ class ConvTactic : public VariantTactic<ir::LayerKind::kCONVOLUTION, Variant> {
   int untimedPriority(const ocl::DeviceInfo& dev) const override {
     if (dev.is_gpu && (v_ == Variant::kIm2col || v_ == Variant::k1x1)) return prio_ - 4;
     return prio_;
+  }
+  // The depthwise kernel reads its input and residual and writes its output either way.
+  bool channelsLast(const ir::Layer& l, int i) const override {
+    (void)l;
+    return v_ == Variant::kDepthwise && (i == 0 || i == 1 || i == -1);
   }
   // The CLBlast tactics run FP32 only.
   std::vector<DataType> precisions() const override {
