@@ -515,11 +515,12 @@ def test_candidates_are_instantiated_in_the_layout_they_would_run_in():
     assert "is not eligible on this device" not in text
 
 
-@pytest.mark.parametrize("precision", ["fp16", "tf32"])
+@pytest.mark.parametrize("precision", ["fp16", "int8", "tf32"])
 def test_depthwise_conv_between_channels_last_convs(precision):
-    """conv.depthwise reads its input and residual and writes its output channels last between
-    tensor-core 1x1 convolutions (a MobileNet-style block, stride 2 and a fused residual Add),
-    against onnxruntime FP32; every HWC tensor's per-layer values in NCHW order."""
+    """conv.depthwise (conv.int8_depthwise in INT8) reads its input and residual and writes its
+    output channels last between tensor-core 1x1 convolutions (a MobileNet-style block, stride
+    2 and a fused residual Add), against onnxruntime FP32; every HWC tensor's per-layer values
+    in NCHW order."""
     rng = np.random.default_rng(13)
 
     def w(*shape):
@@ -543,11 +544,12 @@ def test_depthwise_conv_between_channels_last_convs(precision):
     engine = build_in(model, precision, ranges)
     tactics = chosen(engine)
     assert tactics.count(f"conv.tc_{precision}") == 2, tactics
-    assert tactics.count("conv.depthwise") == 2, tactics
+    depthwise = "conv.int8_depthwise" if precision == "int8" else "conv.depthwise"
+    assert tactics.count(depthwise) == 2, tactics
     hwc = sorted(name for name, f in formats(engine).items() if f == "HWC")
     edge = list(EDGE_REFORMATS[precision].values())
     assert hwc == sorted(["r1", "r2", "d2", *edge]), formats(engine)
-    tol = {"fp16": FP16_REL, "tf32": TF32_REL}[precision]
+    tol = {"fp16": FP16_REL, "int8": INT8_REL, "tf32": TF32_REL}[precision]
     ref = ort_run(model, {"input": x})["output"]
     got = engine.create_execution_context().infer({"input": x})["output"]
     assert rel_err(got, ref) < tol * 2

@@ -145,6 +145,41 @@ __kernel void conv_i8_depthwise(__global const char* x, __global const float* w,
   store8_any(y, o, 1, nj, apply_act8(v, alpha, beta), out_dt, out_inv);
 }
 
+// The same where a tensor is stored channels last ([N, H, W, C]): one work-item per output with
+// the channel fastest across work-items (contiguous loads of one tap from an HWC input); gid 0
+// the channel, 1 the output column, 2 image * OH + output row. in_hwc / res_hwc / out_hwc: the
+// input, residual and output layouts (NCHW otherwise).
+__kernel void conv_i8_depthwise_hwc(__global const char* x, __global const float* w,
+                                    __global const float* mult, __global const float* bias,
+                                    __global const void* res, __global void* y, int C, int H,
+                                    int W, int OH, int OW, int NOH, int kh, int kw, int sh, int sw,
+                                    int dh, int dw, int pt, int pl, int res_dt, float res_scale,
+                                    int out_dt, float out_inv, float alpha, float beta, int in_hwc,
+                                    int res_hwc, int out_hwc) {
+  const int c = get_global_id(0), ow = get_global_id(1), noh = get_global_id(2);
+  if (c >= C || ow >= OW || noh >= NOH) return;
+  const int n = noh / OH, oh = noh - n * OH;
+  const size_t step = in_hwc ? (size_t)C : 1;  // elements between neighbouring pixels
+  const __global char* xc = x + (in_hwc ? (size_t)n * H * W * C + c : ((size_t)n * C + c) * H * W);
+  const __global float* wc = w + (size_t)c * kh * kw;
+  const int ih0 = oh * sh - pt, iw0 = ow * sw - pl;
+  float f = 0.0f;  // the exact integer sum (at most EXACT_TAPS products)
+  for (int r = 0; r < kh; ++r) {
+    const int ih = ih0 + r * dh;
+    if (ih < 0 || ih >= H) continue;
+    for (int s = 0; s < kw; ++s) {
+      const int iw = iw0 + s * dw;
+      if (iw < 0 || iw >= W) continue;
+      f = fma((float)xc[((size_t)ih * W + iw) * step], wc[r * kw + s], f);
+    }
+  }
+  const size_t lin = (((size_t)n * C + c) * OH + oh) * OW + ow;
+  const size_t hwc = (((size_t)n * OH + oh) * OW + ow) * C + c;
+  float v = fma(f, mult[c], bias[c]);
+  if (res_dt >= 0) v += load_any(res, res_hwc ? hwc : lin, res_dt, res_scale);
+  store_any(y, out_hwc ? hwc : lin, apply_act(v, alpha, beta), out_dt, out_inv);
+}
+
 // ---- Implicit GEMM: out[k][p] = sum_r W[k][r] * X[r][p] per group, r over (c, kr, ks) taps,
 // p over the N * OH * OW output pixels. ----
 // A GEMM_WG x GEMM_WG work-group computes I8_TM channels x I8_TN pixels; each work-item

@@ -52,12 +52,18 @@ class DirectConv : public Int8ConvBase {
 // ---- conv.int8_depthwise ----
 class DepthwiseConv : public Int8ConvBase {
  public:
-  DepthwiseConv(const ir::Layer& l, ocl::Device& dev) : Int8ConvBase(l, dev) {
+  DepthwiseConv(const ir::Layer& l, ocl::Device& dev)
+      : Int8ConvBase(l, dev),
+        in_hwc_(channelsLastIn(l, 0)),
+        res_hwc_(channelsLastIn(l, 1)),
+        out_hwc_(channelsLastOut(l, 0)) {
     const QuantConv qc = int8::quantizeConv(l, s_);
     w_ = ocl::MemHandle(int8::uploadFloats(dev, std::vector<float>(qc.w.q.begin(), qc.w.q.end())));
     mult_ = ocl::MemHandle(int8::uploadFloats(dev, qc.mult));
     bias_ = ocl::MemHandle(int8::uploadFloats(dev, qc.bias));
-    k_ = ocl::KernelHandle(dev.kernel(kFile, tunables(s_.ep), "conv_i8_depthwise"));
+    hwc_ = in_hwc_ || res_hwc_ || out_hwc_;
+    k_ = ocl::KernelHandle(
+        dev.kernel(kFile, tunables(s_.ep), hwc_ ? "conv_i8_depthwise_hwc" : "conv_i8_depthwise"));
   }
   void enqueue(const ExecArgs& a) override {
     const ConvRun r = int8::runOf(l_, s_, a);
@@ -65,12 +71,24 @@ class DepthwiseConv : public Int8ConvBase {
     const Window2d& w = s_.win;
     const int64_t nowb = (r.OW + kPB - 1) / kPB;
     std::lock_guard<std::mutex> lock(mu_);
+    if (hwc_) {  // a work-item per output, the channel fastest
+      ocl::setArgs(k_.get(), r.x, w_.get(), mult_.get(), bias_.get(), r.res.buf, r.y.buf, i(r.C),
+                   i(r.H), i(r.W), i(r.OH), i(r.OW), i(r.N * r.OH), i(w.kh), i(w.kw), i(w.sh),
+                   i(w.sw), i(w.dh), i(w.dw), i(r.p.t), i(r.p.l), r.res.dt, r.res.scale, r.y.dt,
+                   r.y.scale, s_.ep.alpha, s_.ep.beta, cl_int{in_hwc_}, cl_int{res_hwc_},
+                   cl_int{out_hwc_});
+      ocl::launch(a.queue, k_.get(), {gsize(r.C), gsize(r.OW), gsize(i(r.N * r.OH))}, {});
+      return;
+    }
     ocl::setArgs(k_.get(), r.x, w_.get(), mult_.get(), bias_.get(), r.res.buf, r.y.buf, i(r.N),
                  i(r.C), i(r.H), i(r.W), i(r.OH), i(r.OW), i(w.kh), i(w.kw), i(w.sh), i(w.sw),
                  i(w.dh), i(w.dw), i(r.p.t), i(r.p.l), r.res.dt, r.res.scale, r.y.dt, r.y.scale,
                  s_.ep.alpha, s_.ep.beta);
     ocl::launch(a.queue, k_.get(), {gsize(i(r.OH * nowb)), gsize(r.C), gsize(r.N)}, {wg0_, 1, 1});
   }
+
+ private:
+  bool in_hwc_, res_hwc_, out_hwc_, hwc_ = false;  // channels-last tensors (builder/layouts.cc)
 };
 
 // ---- conv.int8_gemm ----
@@ -153,6 +171,11 @@ class Int8ConvTactic : public VariantTactic<ir::LayerKind::kCONVOLUTION, Variant
     return std::make_unique<GemmConv>(l, dev);
   }
   std::vector<DataType> precisions() const override { return {DataType::kINT8}; }
+  // The depthwise kernel reads its input and residual and writes its output either way.
+  bool channelsLast(const ir::Layer& l, int i) const override {
+    (void)l;
+    return v_ == Variant::kDepthwise && (i == 0 || i == 1 || i == -1);
+  }
 };
 
 }  // namespace
