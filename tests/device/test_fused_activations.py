@@ -9,13 +9,15 @@ import pytest
 from helpers import deserialize, make_model, ort_run, parse_network, rand
 from onnx.helper import make_node as N
 
-# (ONNX op, attributes, opset): the activations newly fused (ELU, SOFTPLUS, GELU_TANH) and one
-# of the earlier ones as a control.
+# (ONNX op, attributes, opset): the activations newly fused (ELU, SOFTPLUS, GELU_TANH), one of
+# the earlier ones as a control, and SiLU as PyTorch exports it below opset 24 (x * sigmoid(x),
+# collapsed into SWISH first).
 ACTS = [
     ("Elu", {"alpha": 0.6}, 17),
     ("Softplus", {}, 17),
     ("Gelu", {"approximate": "tanh"}, 20),
     ("HardSigmoid", {}, 17),
+    ("SiLU", {}, 17),
 ]
 # |clrt - ort| <= TOL * max|ort|: FP32 sums in another order; INT8 quantization of input,
 # weights and output.
@@ -31,7 +33,10 @@ def model_of(host, act):
     else:
         first = N("MatMul", ["x", "w"], ["c"])
         inputs, inits = [("x", [2, 5, 12])], {"w": rand((12, 9), seed=3)}
-    nodes = [first, N(op, ["c"], ["y"], **attrs)]
+    if op == "SiLU":
+        nodes = [first, N("Sigmoid", ["c"], ["s"]), N("Mul", ["c", "s"], ["y"])]
+    else:
+        nodes = [first, N(op, ["c"], ["y"], **attrs)]
     return make_model(nodes, inputs, [("y",)], inits, opset=opset), inputs
 
 
@@ -67,7 +72,8 @@ def test_activation_fused_into_epilogue(host, precision, act):
     layers = [entry for entry in json.loads(info)["Layers"] if entry["Location"] == "Device"]
     computing = [entry for entry in layers if entry["LayerType"] != "REFORMAT"]
     assert len(computing) == 1, computing
-    assert len(computing[0]["Origin"]) == 2, computing[0]  # the host node and the activation
+    # The host node and the activation's node(s).
+    assert len(computing[0]["Origin"]) == (3 if act[0] == "SiLU" else 2), computing[0]
     assert computing[0]["Precision"] == precision, computing[0]
     got = engine.create_execution_context().infer(feeds)["y"]
     err = np.abs(got.astype(np.float64) - ref).max()

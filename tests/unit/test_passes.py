@@ -305,3 +305,56 @@ def test_fold_qdq_pair_becomes_a_range():
     [(lo, hi)] = r["ranges"].values()
     assert (lo, hi) == pytest.approx((-127 * 0.05, 127 * 0.05), rel=1e-6)
     assert kinds(DBG.optimize(net)) == ["ACTIVATION"]
+
+
+@pytest.mark.parametrize("order", [("x", "s"), ("s", "x")])
+def test_silu_subgraph_becomes_swish(order):
+    # x * sigmoid(x), as PyTorch exports nn.SiLU below opset 24, in either operand order.
+    m = model(
+        [
+            helper.make_node("Sigmoid", ["x"], ["s"], name="sig"),
+            helper.make_node("Mul", list(order), ["y"], name="mul"),
+        ],
+        X,
+        ["y"],
+    )
+    r = DBG.optimize(parse(m), ["fuseActivation", "removeDeadLayers"])
+    assert kinds(r) == ["ACTIVATION"]
+    act = r["layers"][0]
+    assert act["attrs"]["type"] == "SWISH" and act["attrs"]["alpha"] == 1.0
+    assert act["inputs"] == ["x"] and act["outputs"] == ["y"]
+    assert act["onnx_nodes"] == ["sig", "mul"]
+
+
+def test_pipeline_conv_silu_is_one_layer():
+    m = model(
+        [
+            conv(),
+            helper.make_node("Sigmoid", ["c"], ["s"], name="sig"),
+            helper.make_node("Mul", ["c", "s"], ["y"], name="mul"),
+        ],
+        X,
+        ["y"],
+        [("w", W)],
+    )
+    r = DBG.optimize(parse(m))
+    assert [(x["kind"], x["onnx_nodes"]) for x in r["layers"]] == [
+        ("CONVOLUTION", ["conv", "sig", "mul"])
+    ]
+    assert r["layers"][0]["attrs"]["act"] == "SWISH"
+
+
+def test_sigmoid_gate_of_another_tensor_is_not_swish():
+    # x * sigmoid(z) (a gate, as in squeeze-and-excitation) is no SiLU: left as it is.
+    m = model(
+        [
+            conv(),
+            helper.make_node("Sigmoid", ["x"], ["s"], name="sig"),
+            helper.make_node("Mul", ["c", "s"], ["y"], name="mul"),
+        ],
+        [("x", (1, 4, 8, 8))],
+        ["y"],
+        [("w", RNG.standard_normal((4, 4, 3, 3)).astype(np.float32))],
+    )
+    r = DBG.optimize(parse(m), ["fuseActivation"])
+    assert sorted(kinds(r)) == ["ACTIVATION", "CONVOLUTION", "ELEMENTWISE"]

@@ -1,5 +1,6 @@
 // fuseActivation: conv/matmul + a pointwise activation becomes the layer's epilogue (attrs act,
-// act_alpha, act_beta), so the activation never touches memory on its own.
+// act_alpha, act_beta), so the activation never touches memory on its own; the GELU and SiLU
+// subgraphs of exporters are first collapsed into the one activation they compute.
 #include <cmath>
 #include <optional>
 
@@ -152,6 +153,43 @@ bool collapseGelu(Network& net, const detail::Consumers& cons, int erf) {
   return true;
 }
 
+// ---- SiLU written out as x * sigmoid(x) (PyTorch's nn.SiLU below opset 24) ----------------
+
+// Starting from an ACTIVATION SIGMOID layer on x whose only reader is PROD(x, sigmoid(x)) (either
+// operand order), rewrites the PROD into one ACTIVATION SWISH (alpha 1) reading x; the sigmoid
+// is marked dead. x then has one reader left, which fuseAt can take into x's conv or matmul.
+bool collapseSilu(Network& net, const detail::Consumers& cons, int sig) {
+  const Layer& s = net.layers[sig];
+  if (s.attrs.s("type") != "SIGMOID" || s.inputs.size() != 1 || s.outputs.size() != 1) return false;
+  const int x = s.inputs[0], sx = s.outputs[0];
+  if (x < 0) return false;
+  const int m = onlyReader(net, cons, sx);
+  if (m < 0) return false;
+  Layer& out = net.layers[m];
+  if (out.kind != LayerKind::kELEMENTWISE || out.attrs.s("op") != "PROD" ||
+      out.inputs.size() != 2 || out.outputs.size() != 1)
+    return false;
+  if (!((out.inputs[0] == x && out.inputs[1] == sx) || (out.inputs[1] == x && out.inputs[0] == sx)))
+    return false;
+  const int y = out.outputs[0];
+  if (net.tensors[x].dims != net.tensors[y].dims || net.tensors[x].dtype != net.tensors[y].dtype)
+    return false;
+  if (!detail::mergeableConstraints(s, out)) return false;
+  detail::mergeConstraints(out, s);
+  std::vector<std::string> nodes = s.onnx_nodes;
+  nodes.insert(nodes.end(), out.onnx_nodes.begin(), out.onnx_nodes.end());
+  net.layers[sig].dead = true;
+  out.kind = LayerKind::kACTIVATION;
+  out.inputs = {x};
+  out.attrs = ir::Attrs();
+  out.attrs.set("type", "SWISH");
+  out.attrs.set("alpha", 1.0);
+  out.onnx_nodes = std::move(nodes);
+  detail::note(str("fuseActivation: collapsed x * sigmoid(x) ending at '", out.name,
+                   "' into ACTIVATION SWISH"));
+  return true;
+}
+
 bool fuseAt(Network& net, const detail::Consumers& cons, int u) {
   const Layer& act = net.layers[u];
   if (act.inputs.size() != 1 || act.outputs.size() != 1) return false;
@@ -177,8 +215,10 @@ bool fuseActivation(Network& net) {
   bool changed = false;
   detail::Consumers cons = net.consumers();
   for (int u : net.topoOrder()) {
-    if (!net.layers[u].dead && net.layers[u].kind == LayerKind::kUNARY &&
-        collapseGelu(net, cons, u)) {
+    if (net.layers[u].dead) continue;
+    const LayerKind k = net.layers[u].kind;
+    if ((k == LayerKind::kUNARY && collapseGelu(net, cons, u)) ||
+        (k == LayerKind::kACTIVATION && collapseSilu(net, cons, u))) {
       changed = true;
       cons = net.consumers();
     }
