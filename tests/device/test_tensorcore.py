@@ -554,3 +554,51 @@ def test_depthwise_conv_between_channels_last_convs(precision):
     got = engine.create_execution_context().infer({"input": x})["output"]
     assert rel_err(got, ref) < tol * 2
     check_hwc_values(engine, model, x, ranges, hwc, tol)
+
+
+@pytest.mark.parametrize("precision", ["fp16", "tf32"])
+def test_squeeze_excitation_block_stays_channels_last(precision):
+    """An EfficientNet-style block: 1x1 expansion, depthwise, squeeze-and-excitation (global
+    pooling, 1x1 conv + sigmoid, the broadcast Mul) and 1x1 projection keeps its tensors
+    channels last; the Mul also writes a second, LINEAR network output from its HWC operands
+    (operands swapped). Against onnxruntime FP32, every HWC tensor's per-layer values
+    included."""
+    rng = np.random.default_rng(17)
+
+    def w(*shape):
+        return (rng.standard_normal(shape) * np.sqrt(2.0 / np.prod(shape[1:]))).astype(np.float32)
+
+    inits = {
+        "w1": w(24, 8, 1, 1),
+        "dw": w(24, 1, 3, 3),
+        "ws": w(24, 24, 1, 1),
+        "w3": w(16, 24, 1, 1),
+    }
+    inits["bs"] = rng.uniform(-0.5, 0.5, 24).astype(np.float32)
+    nodes = [
+        N("Conv", ["input", "w1"], ["c1"]),
+        N("Relu", ["c1"], ["r1"]),
+        N("Conv", ["r1", "dw"], ["d"], group=24, pads=[1, 1, 1, 1]),
+        N("Relu", ["d"], ["r2"]),
+        N("GlobalAveragePool", ["r2"], ["g"]),
+        N("Conv", ["g", "ws", "bs"], ["gc"]),
+        N("Sigmoid", ["gc"], ["gate"]),
+        N("Mul", ["r2", "gate"], ["m"]),
+        N("Conv", ["m", "w3"], ["output"]),
+        N("Mul", ["gate", "r2"], ["scaled"]),
+    ]
+    shape = (2, 8, 9, 10)
+    outputs = [("output", (2, 16, 9, 10)), ("scaled", (2, 24, 9, 10))]
+    model = make_model(nodes, [("input", shape)], outputs, inits)
+    x = rng.uniform(-1, 1, shape).astype(np.float32)
+    ranges = all_ranges(model, {"input": x})
+    engine = build_in(model, precision, ranges)
+    fmt = formats(engine)
+    hwc = sorted(name for name, f in fmt.items() if f == "HWC")
+    assert {"r1", "r2", "m"} <= set(hwc), fmt
+    tol = {"fp16": FP16_REL, "tf32": TF32_REL}[precision]
+    refs = ort_run(model, {"input": x})
+    got = engine.create_execution_context().infer({"input": x})
+    for name in ("output", "scaled"):
+        assert rel_err(got[name], refs[name]) < tol * 2, name
+    check_hwc_values(engine, model, x, ranges, hwc, tol)

@@ -1,6 +1,7 @@
 // Pointwise tactics: ACTIVATION, UNARY, ELEMENTWISE (broadcasting), SCALE, CAST, IDENTITY and
 // WHERE, all served by the program built from kernels/pointwise.cl: the FP32 one, or for FP16
 // layers its STORAGE_HALF variant (half storage, float arithmetic).
+#include <algorithm>
 #include <cmath>
 
 #include "clrt/core/kernel_codes.h"
@@ -129,7 +130,11 @@ class UnaryKernel : public Kernel {
 class BinaryKernel : public Kernel {
  public:
   BinaryKernel(ocl::Device& dev, const ir::Layer& l, int op)
-      : st_(storageOf(l)), k_(dev, kFile, storageOption(st_)), layer_(l.name), op_(op) {}
+      : st_(storageOf(l)),
+        k_(dev, kFile, storageOption(st_)),
+        layer_(l.name),
+        op_(op),
+        hwc_{channelsLastIn(l, 0), channelsLastIn(l, 1), channelsLastOut(l, 0)} {}
   void enqueue(const ExecArgs& args) override {
     const DeviceTensor &a = args.inputs.at(0), &b = args.inputs.at(1);
     const DeviceTensor& y = args.outputs.at(0);
@@ -138,15 +143,19 @@ class BinaryKernel : public Kernel {
     const int64_t na = volume(a.dims), nb = volume(b.dims);
     cl_int mode = 3;
     IndexPack p;
-    if (na == n && nb == n)
+    // Flat indexing (modes 0-2) where an operand is a scalar or stored as y is, shape included.
+    auto same = [&](bool hwc, const Dims& d, int64_t v) {
+      return v == 1 || (hwc == hwc_[2] && (!hwc || d == y.dims));
+    };
+    const bool sameA = same(hwc_[0], a.dims, na), sameB = same(hwc_[1], b.dims, nb);
+    if (na == n && nb == n && sameA && sameB)
       mode = 0;
-    else if (na == n && nb == 1)
+    else if (na == n && nb == 1 && sameA)
       mode = 1;
-    else if (na == 1 && nb == n)
+    else if (na == 1 && nb == n && sameB)
       mode = 2;
     else
-      p = packIndex(y.dims, {broadcastStrides(a.dims, y.dims), broadcastStrides(b.dims, y.dims)},
-                    "layer '" + layer_ + "'");
+      p = layoutIndex(a.dims, b.dims, y.dims);
     const bool compare = isCompare(op_) && a.dtype != DataType::kBOOL;
     const char* name = nullptr;
     switch (a.dtype) {
@@ -185,10 +194,34 @@ class BinaryKernel : public Kernel {
   bool reportsRunErrors() const override { return op_ == 3 || op_ == 12 || op_ == 13; }
 
  private:
+  // The broadcast index of a, b and y, each in its layout (NCHW or channels last): the axes
+  // walked in y's memory order, so that y's element i is the i-th one stored.
+  IndexPack layoutIndex(const Dims& ad, const Dims& bd, const Dims& yd) const {
+    auto strides = [&](const Dims& d, bool hwc) {
+      std::vector<int64_t> s = broadcastStrides(d, yd);
+      if (!hwc) return s;
+      const std::vector<int64_t> own = channelsLastStrides(d);
+      const size_t off = yd.size() - d.size();
+      for (size_t k = 0; k < d.size(); ++k)
+        s[off + k] = (d[k] == 1 && yd[off + k] != 1) ? 0 : own[k];
+      return s;
+    };
+    const std::vector<int64_t> sa = strides(ad, hwc_[0]), sb = strides(bd, hwc_[1]);
+    const std::vector<int64_t> sy = hwc_[2] ? channelsLastStrides(yd) : stridesOf(yd);
+    std::vector<size_t> order(yd.size());
+    for (size_t k = 0; k < order.size(); ++k) order[k] = k;
+    std::stable_sort(order.begin(), order.end(), [&](size_t u, size_t v) { return sy[u] > sy[v]; });
+    Dims d;
+    std::vector<int64_t> pa, pb;
+    for (size_t k : order) d.push_back(yd[k]), pa.push_back(sa[k]), pb.push_back(sb[k]);
+    return packIndex(d, {pa, pb}, "layer '" + layer_ + "'");
+  }
+
   DataType st_;  // float storage (FLOAT/HALF): picks the program variant
   KernelCache k_;
   std::string layer_;
   int op_;
+  bool hwc_[3];  // a, b, y stored channels last (builder/layouts.cc)
 };
 
 class ScaleKernel : public Kernel {
@@ -394,7 +427,7 @@ void registerPointwiseTactics() {
         return std::make_unique<UnaryKernel>(dev, l, code, pos, neg);
       },
       kFloatHalf));
-  registerTactic(std::make_unique<FnTactic>(
+  auto binary = std::make_unique<FnTactic>(
       "elementwise.broadcast", L::kELEMENTWISE, elementwiseEligible,
       [](const ir::Layer& l, ocl::Device& dev) -> std::unique_ptr<Kernel> {
         const int code = codeOf(binaryCodes(), l.attrs.s("op"));
@@ -402,7 +435,10 @@ void registerPointwiseTactics() {
                    l.attrs.s("op"), "'");
         return std::make_unique<BinaryKernel>(dev, l, code);
       },
-      kFloatHalf));
+      kFloatHalf);
+  // Both operands and the output either way: each is indexed through its own strides.
+  binary->setChannelsLast([](const ir::Layer&, int i) { return i == 0 || i == 1 || i == -1; });
+  registerTactic(std::move(binary));
   registerTactic(std::make_unique<FnTactic>(
       "scale.per_channel", L::kSCALE, scaleEligible,
       [](const ir::Layer& l, ocl::Device& dev) -> std::unique_ptr<Kernel> {

@@ -42,6 +42,20 @@ inline std::vector<int64_t> broadcastStrides(const Dims& in, const Dims& out) {
   return st;
 }
 
+// Element strides, in logical axis order, of a rank 3 or 4 tensor stored channels last: [N, C,
+// (H,) W] held as [N, (H,) W, C].
+inline std::vector<int64_t> channelsLastStrides(const Dims& d) {
+  std::vector<int64_t> s(d.size(), 1);
+  const int64_t C = d[1];
+  int64_t inner = C;
+  for (size_t k = d.size() - 1; k >= 2; --k) {
+    s[k] = inner;
+    inner *= d[k];
+  }
+  s[0] = inner;
+  return s;
+}
+
 // Packs dims + per-operand strides, dropping size-1 dims and merging neighbours that are
 // contiguous for every operand so kernels do as few divisions as possible.
 inline IndexPack packIndex(const Dims& dims, const std::vector<std::vector<int64_t>>& strides,
