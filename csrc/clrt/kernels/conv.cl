@@ -134,7 +134,7 @@ __kernel void conv_depthwise_hwc(__global const st_t* x, __global const float* w
   if (c >= C || ow >= OW || noh >= NOH) return;
   const int n = noh / OH, oh = noh - n * OH;
   const size_t step = in_hwc ? (size_t)C : 1;  // elements between neighbouring pixels
-  const __global st_t* xc = x + (in_hwc ? (size_t)n * H * W * C + c : ((size_t)n * C + c) * H * W);
+  const __global st_t* xc = x + layout_index(in_hwc, n, c, 0, C, (size_t)H * W);
   const __global float* wc = w + (size_t)c * kh * kw;
   const int ih0 = oh * sh - pt, iw0 = ow * sw - pl;
   float acc = 0.0f;
@@ -147,11 +147,10 @@ __kernel void conv_depthwise_hwc(__global const st_t* x, __global const float* w
       acc = fma(LD(xc, ((size_t)ih * W + iw) * step), wc[r * kw + s], acc);
     }
   }
-  const size_t lin = (((size_t)n * C + c) * OH + oh) * OW + ow;
-  const size_t hwc = (((size_t)n * OH + oh) * OW + ow) * C + c;
+  const size_t sp = (size_t)oh * OW + ow, S = (size_t)OH * OW;
   float v = acc + bias[c];
-  if (has_res) v += LD(res, res_hwc ? hwc : lin);
-  ST(y, out_hwc ? hwc : lin, apply_act(v, alpha, beta));
+  if (has_res) v += LD(res, layout_index(res_hwc, n, c, sp, C, S));
+  ST(y, layout_index(out_hwc, n, c, sp, C, S), apply_act(v, alpha, beta));
 }
 
 // im2col and bias_act serve the CLBlast tactics, which run FP32 only: always float.

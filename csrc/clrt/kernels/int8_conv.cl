@@ -160,7 +160,7 @@ __kernel void conv_i8_depthwise_hwc(__global const char* x, __global const float
   if (c >= C || ow >= OW || noh >= NOH) return;
   const int n = noh / OH, oh = noh - n * OH;
   const size_t step = in_hwc ? (size_t)C : 1;  // elements between neighbouring pixels
-  const __global char* xc = x + (in_hwc ? (size_t)n * H * W * C + c : ((size_t)n * C + c) * H * W);
+  const __global char* xc = x + layout_index(in_hwc, n, c, 0, C, (size_t)H * W);
   const __global float* wc = w + (size_t)c * kh * kw;
   const int ih0 = oh * sh - pt, iw0 = ow * sw - pl;
   float f = 0.0f;  // the exact integer sum (at most EXACT_TAPS products)
@@ -173,11 +173,10 @@ __kernel void conv_i8_depthwise_hwc(__global const char* x, __global const float
       f = fma((float)xc[((size_t)ih * W + iw) * step], wc[r * kw + s], f);
     }
   }
-  const size_t lin = (((size_t)n * C + c) * OH + oh) * OW + ow;
-  const size_t hwc = (((size_t)n * OH + oh) * OW + ow) * C + c;
+  const size_t sp = (size_t)oh * OW + ow, S = (size_t)OH * OW;
   float v = fma(f, mult[c], bias[c]);
-  if (res_dt >= 0) v += load_any(res, res_hwc ? hwc : lin, res_dt, res_scale);
-  store_any(y, out_hwc ? hwc : lin, apply_act(v, alpha, beta), out_dt, out_inv);
+  if (res_dt >= 0) v += load_any(res, layout_index(res_hwc, n, c, sp, C, S), res_dt, res_scale);
+  store_any(y, layout_index(out_hwc, n, c, sp, C, S), apply_act(v, alpha, beta), out_dt, out_inv);
 }
 
 // ---- Implicit GEMM: out[k][p] = sum_r W[k][r] * X[r][p] per group, r over (c, kr, ks) taps,

@@ -40,8 +40,7 @@ __kernel void pool_i8(__global const char* x, __global void* y, int NC, int H, i
     const int div = count_include_pad ? padded : valid;
     out = div > 0 ? (float)s * s_in / (float)div : 0.0f;
   }
-  const size_t o = out_hwc ? (((size_t)(nc / C) * OH + oh) * OW + ow) * C + nc % C
-                           : ((size_t)nc * OH + oh) * OW + ow;
+  const size_t o = layout_index(out_hwc, nc / C, nc % C, (size_t)oh * OW + ow, C, (size_t)OH * OW);
   store_any(y, o, out, out_dt, out_inv);
 }
 
@@ -85,8 +84,7 @@ __kernel void pool_i8(__global const char* x, __global void* y, int NC, int H, i
       const float out = is_max ? (float)m[k] * s_in                                             \
                                : (div > 0 ? (float)s[k] * s_in / (float)div : 0.0f);            \
       const int c = c0 + k;                                                                     \
-      const size_t o = out_hwc ? (((size_t)n * OH + oh) * OW + ow) * C + c                      \
-                               : (((size_t)n * C + c) * OH + oh) * OW + ow;                     \
+      const size_t o = layout_index(out_hwc, n, c, (size_t)oh * OW + ow, C, (size_t)OH * OW); \
       store_any(y, o, out, out_dt, out_inv);                                                    \
     }                                                                                           \
   }
@@ -110,7 +108,7 @@ __kernel void gpool_i8_loop(__global const char* x, __global void* y, int NC, in
                             float s_in, int out_dt, float out_inv, int C, int in_hwc) {
   const int nc = get_global_id(0);
   if (nc >= NC) return;
-  const __global char* xc = in_hwc ? x + (size_t)(nc / C) * HW * C + nc % C : x + (size_t)nc * HW;
+  const __global char* xc = x + layout_index(in_hwc, nc / C, nc % C, 0, C, HW);
   const int step = in_hwc ? C : 1;
   int m = -128, s = 0;
   for (int i = 0; i < HW; ++i) {

@@ -24,8 +24,7 @@ __kernel void pool3d(__global const st_t* x, __global st_t* y, int n, WinPack g,
   const int od = o[0], oh = o[1], ow = o[2];
   const int D = g.in[0], H = g.in[1], W = g.in[2];
   const int cs = hwc_in ? C : 1;  // element stride between spatial positions
-  const __global st_t* xc =
-      x + (hwc_in ? (size_t)(nc / C) * D * H * W * C + nc % C : (size_t)nc * D * H * W);
+  const __global st_t* xc = x + layout_index(hwc_in, nc / C, nc % C, 0, C, (size_t)D * H * W);
   const int ds = od * g.s[0] - g.pb[0], hs = oh * g.s[1] - g.pb[1], ws = ow * g.s[2] - g.pb[2];
   float m = -FLT_MAX, s = 0.0f;
   int valid = 0, padded = 0;
@@ -59,8 +58,8 @@ __kernel void pool3d(__global const st_t* x, __global st_t* y, int n, WinPack g,
     const int div = count_include_pad ? padded : valid;
     out = div > 0 ? s / (float)div : 0.0f;
   }
-  const size_t sp = ((size_t)od * g.out[1] + oh) * g.out[2] + ow, OS = (size_t)g.out[0] * g.out[1] * g.out[2];
-  ST(y, hwc_out ? ((size_t)(nc / C) * OS + sp) * C + nc % C : (size_t)nc * OS + sp, out);
+  const size_t sp = ((size_t)od * g.out[1] + oh) * g.out[2] + ow;
+  ST(y, layout_index(hwc_out, nc / C, nc % C, sp, C, (size_t)g.out[0] * g.out[1] * g.out[2]), out);
 }
 
 // Global pooling, one work-item per (n, c): a plain loop, best for small HW and on CPUs. A
@@ -70,7 +69,7 @@ __kernel void global_pool_loop(__global const st_t* x, __global st_t* y, int NC,
                                int is_max, int C, int hwc_in) {
   const int nc = get_global_id(0);
   if (nc >= NC) return;
-  const __global st_t* xc = hwc_in ? x + (size_t)(nc / C) * HW * C + nc % C : x + (size_t)nc * HW;
+  const __global st_t* xc = x + layout_index(hwc_in, nc / C, nc % C, 0, C, HW);
   const int step = hwc_in ? C : 1;
   float m = -FLT_MAX, s = 0.0f;
   for (int i = 0; i < HW; ++i) {

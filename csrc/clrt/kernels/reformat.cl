@@ -19,7 +19,7 @@ __kernel void convert_layout(__global const void* x, __global void* y, int n, in
   if (i >= n) return;
   const int img = i / (C * S), r = i - img * C * S;
   const int c = out_hwc ? r % C : r / S, s = out_hwc ? r / C : r % S;
-  const int src = img * C * S + (in_hwc ? s * C + c : c * S + s);
+  const size_t src = layout_index(in_hwc, img, c, s, C, S);
   store_any(y, i, load_any(x, src, in_dt, in_scale), out_dt, out_inv);
 }
 

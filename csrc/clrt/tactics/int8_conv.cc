@@ -69,7 +69,6 @@ class DepthwiseConv : public Int8ConvBase {
     const ConvRun r = int8::runOf(l_, s_, a);
     if (r.N * s_.K * r.OH * r.OW == 0) return;
     const Window2d& w = s_.win;
-    const int64_t nowb = (r.OW + kPB - 1) / kPB;
     std::lock_guard<std::mutex> lock(mu_);
     if (hwc_) {  // a work-item per output, the channel fastest
       ocl::setArgs(k_.get(), r.x, w_.get(), mult_.get(), bias_.get(), r.res.buf, r.y.buf, i(r.C),
@@ -84,6 +83,7 @@ class DepthwiseConv : public Int8ConvBase {
                  i(r.C), i(r.H), i(r.W), i(r.OH), i(r.OW), i(w.kh), i(w.kw), i(w.sh), i(w.sw),
                  i(w.dh), i(w.dw), i(r.p.t), i(r.p.l), r.res.dt, r.res.scale, r.y.dt, r.y.scale,
                  s_.ep.alpha, s_.ep.beta);
+    const int64_t nowb = (r.OW + kPB - 1) / kPB;
     ocl::launch(a.queue, k_.get(), {gsize(i(r.OH * nowb)), gsize(r.C), gsize(r.N)}, {wg0_, 1, 1});
   }
 
