@@ -118,11 +118,13 @@ REFUSED = {
     "IExecutionContext.set_aux_streams": "one OpenCL queue per context",
     "ICudaEngine.weight_streaming_budget_v2": "no weight streaming",
     "ICudaEngine.streamable_weights_size": "no weight streaming",
-    "int4": "no INT4 kernels",
 }
 
 # What clrt implements in part: the limits, shown beside "yes".
 NOTES = {
+    "int4": "engine I/O, Cast and Q/DQ (one element per byte, as ml_dtypes.int4); layers "
+    "compute it as INT32",
+    "fp8": "engine I/O, Cast and Q/DQ (ml_dtypes.float8_e4m3fn); layers compute it as FLOAT",
     "INetworkDefinition.add_slice": "SampleMode.STRICT_BOUNDS with static start/shape/stride; "
     "stride 0 as a broadcast of dims of 1 only (an EXPAND after an extra constant layer); "
     "set_input of inputs 1-5 raises UnsupportedError",

@@ -133,7 +133,8 @@ def case_meta(root, name):
 
 
 def _is_float(dtype):
-    return dtype.kind in "fc" or dtype.name == "bfloat16"  # ml_dtypes' bfloat16 is kind "V"
+    # ml_dtypes' bfloat16, float8_* and float4_* are kind "V" (float8_e5m2 "f")
+    return dtype.kind in "fc" or dtype.name == "bfloat16" or dtype.name.startswith("float")
 
 
 def compare(actual, expected):

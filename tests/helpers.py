@@ -61,6 +61,14 @@ def parser_errors(parser):
     return [str(parser.get_error(i)) for i in range(parser.num_errors)]
 
 
+def parse_errors(model):
+    """The parser's errors for an ONNX model, one per line ('' when the model parses)."""
+    network = trt.Builder(LOGGER).create_network(0)
+    parser = trt.OnnxParser(network, LOGGER)
+    parser.parse(model_bytes(model))
+    return "\n".join(parser_errors(parser))
+
+
 def parse_network(model, builder=None, logger=LOGGER):
     """(builder, network, parser) with the ONNX model parsed; fails the test on parser errors."""
     builder = builder or trt.Builder(logger)

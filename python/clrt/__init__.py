@@ -117,6 +117,9 @@ float32 = DataType.FLOAT
 float16 = DataType.HALF
 bfloat16 = DataType.BF16
 fp8 = DataType.FP8
+int4 = DataType.INT4
+fp4 = DataType.FP4
+e8m0 = DataType.E8M0
 int8 = DataType.INT8
 int32 = DataType.INT32
 int64 = DataType.INT64
@@ -139,17 +142,31 @@ _TO_NUMPY = {
 }
 
 
-try:  # NumPy has no bfloat16; ml_dtypes (a dependency of onnx) provides it
+try:  # NumPy lacks these; ml_dtypes (a dependency of onnx) provides them
     import ml_dtypes as _ml_dtypes
 
-    _TO_NUMPY[DataType.BF16] = _ml_dtypes.bfloat16
+    _TO_NUMPY.update(
+        {
+            DataType.BF16: _ml_dtypes.bfloat16,
+            DataType.FP8: _ml_dtypes.float8_e4m3fn,
+            DataType.FP8E5M2: _ml_dtypes.float8_e5m2,
+            DataType.FP8E4M3FNUZ: _ml_dtypes.float8_e4m3fnuz,
+            DataType.FP8E5M2FNUZ: _ml_dtypes.float8_e5m2fnuz,
+            DataType.FP4: _ml_dtypes.float4_e2m1fn,
+            DataType.E8M0: _ml_dtypes.float8_e8m0fnu,
+            DataType.INT4: _ml_dtypes.int4,
+            DataType.UINT4: _ml_dtypes.uint4,
+            DataType.INT2: _ml_dtypes.int2,
+            DataType.UINT2: _ml_dtypes.uint2,
+        }
+    )
 except ImportError:  # pragma: no cover - onnx installs it
     pass
 
 
 def nptype(trt_type):
-    """The NumPy type of a DataType: ml_dtypes.bfloat16 for BF16; TypeError for FP8, which
-    NumPy lacks."""
+    """The NumPy type of a DataType: ml_dtypes' types for BF16, the FP8 types, FP4, E8M0 and
+    the 4- and 2-bit integers (one element per byte, as ml_dtypes holds them)."""
     try:
         return _TO_NUMPY[trt_type]
     except KeyError:

@@ -1,5 +1,6 @@
 """clrtexec's inference: I/O buffers, the warm-up / timing / profiling runs, and their statistics."""
 
+import contextlib
 import os
 import time
 from dataclasses import dataclass, field
@@ -7,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import _clrt as trt
+from . import nptype
 
 _NUMPY = {
     trt.DataType.FLOAT: np.float32,
@@ -22,12 +24,11 @@ _NUMPY = {
     trt.DataType.UINT64: np.uint64,
     trt.DataType.DOUBLE: np.float64,
 }
-try:  # BF16 I/O: ml_dtypes' bfloat16 (onnx installs it)
-    import ml_dtypes
-
-    _NUMPY[trt.DataType.BF16] = ml_dtypes.bfloat16
-except ImportError:  # pragma: no cover
-    pass
+# The types NumPy lacks (BF16, FP8, INT4, ...): ml_dtypes' (onnx installs it), as clrt.nptype.
+for _t in trt.DataType.__members__.values():
+    if _t not in _NUMPY:
+        with contextlib.suppress(TypeError):
+            _NUMPY[_t] = nptype(_t)
 
 
 class RunError(Exception):
@@ -99,11 +100,9 @@ def _load_input(path, name, shape, dtype):
 
 
 def _random(shape, dtype, rng):
-    if dtype.kind == "f" or dtype.name == "bfloat16":
+    if dtype.kind == "f" or dtype.name == "bfloat16" or dtype.name.startswith("float"):
         return rng.uniform(-1.0, 1.0, shape).astype(dtype)
-    if dtype.kind == "b":
-        return rng.integers(0, 2, shape).astype(dtype)
-    return rng.integers(0, 2, shape, dtype=dtype)  # small values: indices stay in range
+    return rng.integers(0, 2, shape).astype(dtype)  # small values: indices stay in range
 
 
 def input_shapes(engine, shapes, loaded):

@@ -374,13 +374,13 @@ def new_parser():
 
 @pytest.mark.parametrize("case", ["block_size", "scale_input", "scale_shape"])
 def test_unsupported_qdq_names_node(case):
-    inits = {"wq": np.ones((4, 4), np.int8), "ws": np.full((4, 2), 0.1, np.float32)}
+    inits = {"wq": np.ones((4, 4), np.int8), "ws": np.full((4, 3), 0.1, np.float32)}
     inputs = [("x", (2, 4))]
-    dq = {"axis": 1, "block_size": 2, "name": "dq_node"}
+    dq = {"axis": 1, "block_size": 2, "name": "dq_node"}  # 3 blocks of 2 for 4 columns
     if case == "scale_input":
         del inits["ws"]
         inputs.append(("ws", (4, 2)))  # a graph input of one scale per 2 x 1 block
-        dq = {"name": "dq_node"}
+        dq = {"name": "dq_node"}  # ... without block_size
     elif case == "scale_shape":
         inits["ws"] = np.full(3, 0.1, np.float32)  # 3 scales for 4 columns
         dq = {"axis": 1, "name": "dq_node"}
@@ -389,7 +389,7 @@ def test_unsupported_qdq_names_node(case):
     _, parser = new_parser()
     assert not parser.parse(model_bytes(model))
     text = " ".join(parser_errors(parser))
-    words = {"block_size": "block_size", "scale_input": "run time", "scale_shape": "scale"}
+    words = {"block_size": "blocks of 2", "scale_input": "(4, 2)", "scale_shape": "scale"}
     assert "dq_node" in text and "DequantizeLinear" in text and words[case] in text, text
 
 

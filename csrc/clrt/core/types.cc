@@ -1,6 +1,7 @@
 // Data type helpers, dimension utilities, host tensor conversions.
 #include "clrt/core/types.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -23,6 +24,15 @@ size_t dtypeSize(DataType t) {
     case DataType::kBOOL:
     case DataType::kUINT8:
     case DataType::kFP8:
+    case DataType::kINT4:
+    case DataType::kFP4:
+    case DataType::kE8M0:
+    case DataType::kUINT4:
+    case DataType::kINT2:
+    case DataType::kUINT2:
+    case DataType::kFP8E5M2:
+    case DataType::kFP8E4M3FNUZ:
+    case DataType::kFP8E5M2FNUZ:
       return 1;
     case DataType::kINT64:
     case DataType::kUINT64:
@@ -62,19 +72,47 @@ const char* dtypeName(DataType t) {
       return "UINT64";
     case DataType::kDOUBLE:
       return "DOUBLE";
+    case DataType::kINT4:
+      return "INT4";
+    case DataType::kFP4:
+      return "FP4";
+    case DataType::kE8M0:
+      return "E8M0";
+    case DataType::kUINT4:
+      return "UINT4";
+    case DataType::kINT2:
+      return "INT2";
+    case DataType::kUINT2:
+      return "UINT2";
+    case DataType::kFP8E5M2:
+      return "FP8E5M2";
+    case DataType::kFP8E4M3FNUZ:
+      return "FP8E4M3FNUZ";
+    case DataType::kFP8E5M2FNUZ:
+      return "FP8E5M2FNUZ";
   }
   return "UNKNOWN";
 }
 
 bool validDtype(int64_t v) {
-  return (v >= 0 && v <= static_cast<int64_t>(DataType::kINT64)) ||
+  return (v >= 0 && v <= static_cast<int64_t>(DataType::kE8M0)) ||
          (v >= static_cast<int64_t>(DataType::kINT16) &&
-          v <= static_cast<int64_t>(DataType::kDOUBLE));
+          v <= static_cast<int64_t>(DataType::kFP8E5M2FNUZ));
+}
+
+bool isNarrowFloat(DataType t) {
+  return t == DataType::kFP8 || t == DataType::kFP8E5M2 || t == DataType::kFP8E4M3FNUZ ||
+         t == DataType::kFP8E5M2FNUZ || t == DataType::kFP4 || t == DataType::kE8M0;
+}
+
+bool isSubByteInt(DataType t) {
+  return t == DataType::kINT4 || t == DataType::kUINT4 || t == DataType::kINT2 ||
+         t == DataType::kUINT2;
 }
 
 bool isFloatDtype(DataType t) {
   return t == DataType::kFLOAT || t == DataType::kHALF || t == DataType::kDOUBLE ||
-         t == DataType::kBF16 || t == DataType::kFP8;
+         t == DataType::kBF16 || isNarrowFloat(t);
 }
 
 DataType computeDtype(DataType t) {
@@ -83,6 +121,10 @@ DataType computeDtype(DataType t) {
     case DataType::kUINT8:
     case DataType::kINT16:
     case DataType::kUINT16:
+    case DataType::kINT4:
+    case DataType::kUINT4:
+    case DataType::kINT2:
+    case DataType::kUINT2:
       return DataType::kINT32;
     case DataType::kUINT32:
     case DataType::kUINT64:
@@ -90,6 +132,12 @@ DataType computeDtype(DataType t) {
     case DataType::kHALF:
     case DataType::kBF16:
     case DataType::kDOUBLE:
+    case DataType::kFP8:
+    case DataType::kFP8E5M2:
+    case DataType::kFP8E4M3FNUZ:
+    case DataType::kFP8E5M2FNUZ:
+    case DataType::kFP4:
+    case DataType::kE8M0:
       return DataType::kFLOAT;
     default:
       return t;
@@ -193,9 +241,17 @@ Elem readElem(DataType t, const uint8_t* p, int64_t i) {
       e.f = static_cast<float>(load<double>(p, i));
       return e;
     default:
+      if (isNarrowFloat(t)) {
+        e.f = narrowToFloat(t, p[i]);
+        return e;
+      }
       break;
   }
   e.isFloat = false;
+  if (isSubByteInt(t)) {
+    e.i = subByteToInt(t, p[i]);
+    return e;
+  }
   switch (t) {
     case DataType::kINT8:
       e.i = load<int8_t>(p, i);
@@ -282,7 +338,7 @@ std::vector<int64_t> HostTensor::asInt64() const {
   return out;
 }
 
-HostTensor HostTensor::castTo(DataType t) const {
+HostTensor HostTensor::castTo(DataType t, CastMode m) const {
   if (t == dtype) return *this;
   checkBytes(*this);
   HostTensor out(t, dims);
@@ -331,7 +387,12 @@ HostTensor HostTensor::castTo(DataType t) const {
         store(o, i, toInt<uint64_t>(e));
         break;
       default:
-        fail(ErrorKind::kUnsupported, str("cannot cast host tensor to ", dtypeName(t)));
+        if (isNarrowFloat(t))
+          o[i] = floatToNarrow(t, static_cast<float>(asDouble(e)), m);
+        else if (isSubByteInt(t))
+          o[i] = e.isFloat ? floatToSubByte(t, static_cast<float>(e.f)) : intToSubByte(t, e.i);
+        else
+          fail(ErrorKind::kUnsupported, str("cannot cast host tensor to ", dtypeName(t)));
     }
   }
   return out;
@@ -428,6 +489,141 @@ uint16_t floatToHalf(float f) {
   const uint32_t rem = mant & 0x1fffu;
   if (rem > 0x1000u || (rem == 0x1000u && (h & 1))) ++h;
   return static_cast<uint16_t>(h);
+}
+
+namespace {
+
+// A minifloat: 1 sign bit, `e` exponent bits, `m` mantissa bits. kIeee has infinities and NaNs
+// at the top exponent (E5M2); kFn only NaN, all ones (E4M3FN); kFnuz one NaN at -0 and no
+// negative zero (the FNUZ types); kNone neither (FP4).
+enum class Specials { kIeee, kFn, kFnuz, kNone };
+struct MiniFloat {
+  int e, m, bias;
+  Specials sp;
+  int bits() const { return 1 + e + m; }
+  int maxCode() const {  // the largest finite magnitude's bits
+    const int all = (1 << (e + m)) - 1;
+    if (sp == Specials::kIeee) return all - (1 << m);
+    if (sp == Specials::kFn) return all - 1;
+    return all;
+  }
+};
+
+MiniFloat miniFloat(DataType t) {
+  switch (t) {
+    case DataType::kFP8:
+      return {4, 3, 7, Specials::kFn};
+    case DataType::kFP8E5M2:
+      return {5, 2, 15, Specials::kIeee};
+    case DataType::kFP8E4M3FNUZ:
+      return {4, 3, 8, Specials::kFnuz};
+    case DataType::kFP8E5M2FNUZ:
+      return {5, 2, 16, Specials::kFnuz};
+    case DataType::kFP4:
+      return {2, 1, 1, Specials::kNone};
+    default:
+      fail(ErrorKind::kRuntime, str(dtypeName(t), " is not a minifloat"));
+  }
+}
+
+int subByteBits(DataType t) { return t == DataType::kINT4 || t == DataType::kUINT4 ? 4 : 2; }
+bool subByteSigned(DataType t) { return t == DataType::kINT4 || t == DataType::kINT2; }
+
+}  // namespace
+
+CastMode castMode(bool saturate, const std::string& round) {
+  CastMode m;
+  m.saturate = saturate;
+  m.round = round == "down"      ? E8M0Round::kDown
+            : round == "nearest" ? E8M0Round::kNearest
+                                 : E8M0Round::kUp;
+  return m;
+}
+
+float narrowToFloat(DataType t, uint8_t b) {
+  if (t == DataType::kE8M0)
+    return b == 0xff ? std::numeric_limits<float>::quiet_NaN() : std::ldexp(1.0f, b - 127);
+  const MiniFloat f = miniFloat(t);
+  b &= static_cast<uint8_t>((1 << f.bits()) - 1);
+  const int sign = b >> (f.e + f.m), exp = (b >> f.m) & ((1 << f.e) - 1),
+            man = b & ((1 << f.m) - 1);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  if (f.sp == Specials::kFnuz && b == (1 << (f.e + f.m))) return nan;
+  if (f.sp == Specials::kFn && exp == (1 << f.e) - 1 && man == (1 << f.m) - 1)
+    return sign ? -nan : nan;
+  if (f.sp == Specials::kIeee && exp == (1 << f.e) - 1) {
+    const float v = man ? nan : std::numeric_limits<float>::infinity();
+    return sign ? -v : v;
+  }
+  const float v = exp == 0 ? std::ldexp(static_cast<float>(man), 1 - f.bias - f.m)
+                           : std::ldexp(static_cast<float>(man + (1 << f.m)), exp - f.bias - f.m);
+  return sign ? -v : v;
+}
+
+uint8_t floatToNarrow(DataType t, float x, CastMode mode) {
+  uint32_t u;
+  std::memcpy(&u, &x, 4);
+  if (t == DataType::kE8M0) {  // the float's exponent field, rounded by the fraction dropped
+    uint32_t exp = (u >> 23) & 0xff;
+    if (exp == 0xff) return 0xff;
+    bool up = false;
+    if (mode.round == E8M0Round::kUp) {
+      up = (u & 0x7fffffu) != 0;
+    } else if (mode.round == E8M0Round::kNearest) {
+      up = (u & 0x400000u) && ((u & 0x3fffffu) || exp > 0);
+    }
+    if (up && !(mode.saturate && exp == 0xfe)) ++exp;
+    return static_cast<uint8_t>(exp);
+  }
+  const MiniFloat f = miniFloat(t);
+  const int signBit = 1 << (f.e + f.m);
+  const int sign = (u >> 31) ? signBit : 0;
+  const int nanCode = f.sp == Specials::kFnuz   ? signBit
+                      : f.sp == Specials::kFn   ? sign | (signBit - 1)
+                      : f.sp == Specials::kIeee ? sign | (signBit - 1 - ((1 << (f.m - 1)) - 1))
+                                                : (sign ^ signBit);  // FP4: as ml_dtypes
+  const bool saturate = mode.saturate || f.sp == Specials::kNone;
+  // Past the largest finite value: saturate, else NaN (or infinity where the type has it).
+  const int over = saturate                  ? sign | f.maxCode()
+                   : f.sp == Specials::kIeee ? sign | (((1 << f.e) - 1) << f.m)
+                                             : nanCode;
+  if (std::isnan(x)) return static_cast<uint8_t>(nanCode);
+  const float a = std::fabs(x);
+  if (std::isinf(a)) return static_cast<uint8_t>(over);
+  const int zero = f.sp == Specials::kFnuz ? 0 : sign;
+  if (a == 0.0f) return static_cast<uint8_t>(zero);
+  // The quantum at a's binade (subnormals share the lowest normal binade's), and a rounded to
+  // it, nearest even: ldexp scales by a power of two exactly.
+  const int emin = 1 - f.bias;
+  int ex = 0;
+  std::frexp(a, &ex);
+  const int q = std::max(ex - 1, emin) - f.m;
+  const double r = std::nearbyint(std::ldexp(static_cast<double>(a), -q));
+  if (r == 0.0) return static_cast<uint8_t>(zero);
+  // r is the mantissa with its leading one (normals) or without (subnormals); a carry into the
+  // next binade lands on the exponent field as the integers add.
+  const int64_t code = ((static_cast<int64_t>(q) + f.m - emin) << f.m) + static_cast<int64_t>(r);
+  if (code > f.maxCode()) return static_cast<uint8_t>(over);
+  return static_cast<uint8_t>(sign | static_cast<int>(code));
+}
+
+int64_t subByteToInt(DataType t, uint8_t b) {
+  const int n = subByteBits(t);
+  const int v = b & ((1 << n) - 1);
+  return subByteSigned(t) && (v >> (n - 1)) ? v - (1 << n) : v;
+}
+
+uint8_t intToSubByte(DataType t, int64_t v) {
+  return static_cast<uint8_t>(static_cast<uint64_t>(v) & ((1u << subByteBits(t)) - 1));
+}
+
+uint8_t floatToSubByte(DataType t, float f) {
+  const int n = subByteBits(t);
+  const double lo = subByteSigned(t) ? -(1 << (n - 1)) : 0;
+  const double hi = subByteSigned(t) ? (1 << (n - 1)) - 1 : (1 << n) - 1;
+  const double v = std::trunc(static_cast<double>(f));
+  if (std::isnan(v) || v < lo || v > hi) return 0;
+  return intToSubByte(t, static_cast<int64_t>(v));
 }
 
 }  // namespace clrt

@@ -20,6 +20,9 @@ enum class DataType : int32_t {
   kFP8 = 6,
   kBF16 = 7,
   kINT64 = 8,
+  kINT4 = 9,   // held one element per byte (ml_dtypes' layout); ONNX files pack two per byte
+  kFP4 = 10,   // FLOAT4E2M1
+  kE8M0 = 11,  // FLOAT8E8M0: a power of two (microscaling formats' scales)
   // clrt's own, past TensorRT's numbering: types that only cross the engine boundary; layers
   // compute them in computeDtype().
   kINT16 = 16,
@@ -27,12 +30,39 @@ enum class DataType : int32_t {
   kUINT32 = 18,
   kUINT64 = 19,
   kDOUBLE = 20,
+  kUINT4 = 21,
+  kINT2 = 22,
+  kUINT2 = 23,
+  kFP8E5M2 = 24,  // kFP8 is E4M3FN, as TensorRT's
+  kFP8E4M3FNUZ = 25,
+  kFP8E5M2FNUZ = 26,
 };
 
 size_t dtypeSize(DataType t);
 const char* dtypeName(DataType t);
 bool validDtype(int64_t v);     // one of the DataType values above
-bool isFloatDtype(DataType t);  // FLOAT, HALF, DOUBLE (and the refused BF16/FP8)
+bool isFloatDtype(DataType t);  // FLOAT, HALF, DOUBLE, BF16 and the narrow floats below
+
+// Narrow storage types, one element per byte: the FP8 family, FP4 and E8M0 (computed as FLOAT)
+// and the 4- and 2-bit integers (computed as INT32). ONNX's rules convert to them (Cast):
+// floats round to nearest even and, with `saturate`, overflow to the largest finite value
+// (else NaN, or infinity for E5M2); E8M0 rounds as `round` says; floats to the small integers
+// truncate toward zero and give 0 out of range (as ml_dtypes and ONNX's reference do);
+// integers wrap.
+bool isNarrowFloat(DataType t);
+bool isSubByteInt(DataType t);
+enum class E8M0Round : int { kUp = 0, kDown = 1, kNearest = 2 };
+struct CastMode {
+  bool saturate = true;
+  E8M0Round round = E8M0Round::kUp;
+};
+// A CAST layer's saturate and round_mode ("up", "down" or "nearest") attributes.
+CastMode castMode(bool saturate, const std::string& round);
+float narrowToFloat(DataType t, uint8_t b);
+uint8_t floatToNarrow(DataType t, float f, CastMode m = {});
+int64_t subByteToInt(DataType t, uint8_t b);
+uint8_t floatToSubByte(DataType t, float f);
+uint8_t intToSubByte(DataType t, int64_t v);
 
 // What layers compute a boundary dtype in: small integers widen to INT32, UINT32/UINT64 to
 // INT64, HALF and DOUBLE to FLOAT; FLOAT, INT32, INT64 and BOOL are their own.
@@ -70,7 +100,7 @@ struct HostTensor {
   // (float/half/int32/int64/bool/int8/uint8).
   std::vector<float> asFloats() const;
   std::vector<int64_t> asInt64() const;
-  HostTensor castTo(DataType t) const;
+  HostTensor castTo(DataType t, CastMode m = {}) const;
 };
 
 // Row-major strides of a shape, in elements.

@@ -285,11 +285,18 @@ bool canEvalOnHost(LayerKind k) {
   }
 }
 
+namespace {
+// The host computes any dtype's CAST (HostTensor::castTo); other layers the dtypes above.
+bool hostDtype(const Layer& layer, DataType t) {
+  return hostDtype(t) || (layer.kind == LayerKind::kCAST && validDtype(static_cast<int64_t>(t)));
+}
+}  // namespace
+
 bool canEvalOnHost(const Layer& layer, const Network& net) {
   if (!canEvalOnHost(layer.kind)) return false;
   if (layer.kind == LayerKind::kGATHER && layer.attrs.s("mode") == "ND") return false;
   for (int t : layer.outputs)
-    if (t >= 0 && !hostDtype(net.tensors[t].dtype)) return false;
+    if (t >= 0 && !hostDtype(layer, net.tensors[t].dtype)) return false;
   return true;
 }
 
@@ -300,7 +307,7 @@ bool evalKind(const Layer& layer, const std::vector<TensorInfo>& given,
   for (size_t i = 0; i < ins.size(); ++i) {
     if (!hasInput(layer, ins, i)) continue;
     if (ins[i].value) {
-      if (!hostDtype(ins[i].value->dtype)) return false;
+      if (!hostDtype(layer, ins[i].value->dtype)) return false;
       ins[i].dims = ins[i].value->dims;
       ins[i].dtype = ins[i].value->dtype;
     } else if (layer.kind != LayerKind::kSHAPE || i > 0) {
@@ -309,7 +316,7 @@ bool evalKind(const Layer& layer, const std::vector<TensorInfo>& given,
   }
   const auto res = inferLayer(layer, ins);
   for (const auto& r : res)
-    if (!isStatic(r.second) || !hostDtype(r.first)) return false;
+    if (!isStatic(r.second) || !hostDtype(layer, r.first)) return false;
   // Checked before anything is allocated: the shapes may come from a hostile model.
   for (const auto& r : res) checkHostMemory(layer, r.second, r.first, 0, hostTensorLimit());
   const DataType t = res[0].first;
@@ -338,8 +345,11 @@ bool evalKind(const Layer& layer, const std::vector<TensorInfo>& given,
         HostTensor b = *x;
         b.dtype = t;
         outputs.push_back(std::move(b));
-      } else {
+      } else if (hostDtype(x->dtype) && hostDtype(t)) {
         outputs.push_back(castT(*x, t));
+      } else {
+        outputs.push_back(x->castTo(
+            t, castMode(layer.attrs.i("saturate", 1) != 0, layer.attrs.s("round_mode", "up"))));
       }
       break;
     case LayerKind::kRESHAPE:

@@ -248,7 +248,96 @@ inline ushort float_to_bf16_bits(float f) {
   return (ushort)((b + 0x7fffu + ((b >> 16) & 1u)) >> 16);
 }
 
-__kernel void cast_any(__global const uchar* x, __global uchar* y, int n, int st, int dt) {
+// ---- narrow types, one element per byte (as core/types.cc's floatToNarrow/narrowToFloat) ----
+// A minifloat dtype's exponent bits, mantissa bits, bias and specials: 0 infinities and NaNs
+// (E5M2), 1 NaN all ones (E4M3FN), 2 NaN at -0 (FNUZ), 3 none (FP4).
+inline int4 minifloat_of(int t) {
+  switch (t) {
+    case 6: return (int4)(4, 3, 7, 1);
+    case 24: return (int4)(5, 2, 15, 0);
+    case 25: return (int4)(4, 3, 8, 2);
+    case 26: return (int4)(5, 2, 16, 2);
+    default: return (int4)(2, 1, 1, 3);  // 10: FP4
+  }
+}
+
+inline int minifloat_max_code(int4 f) {
+  const int all = (1 << (f.x + f.y)) - 1;
+  return f.w == 0 ? all - (1 << f.y) : f.w == 1 ? all - 1 : all;
+}
+
+float narrow_to_float(int t, uint b) {
+  if (t == 11) return b == 0xffu ? NAN : as_float(b ? b << 23 : 0x400000u);  // E8M0: 2^(b-127)
+  const int4 f = minifloat_of(t);
+  b &= (1u << (1 + f.x + f.y)) - 1u;
+  const int sign = (int)(b >> (f.x + f.y)), e = (int)(b >> f.y) & ((1 << f.x) - 1);
+  const int m = (int)b & ((1 << f.y) - 1);
+  if (f.w == 2 && b == (1u << (f.x + f.y))) return NAN;
+  float v;
+  if (f.w == 1 && e == (1 << f.x) - 1 && m == (1 << f.y) - 1)
+    v = NAN;
+  else if (f.w == 0 && e == (1 << f.x) - 1)
+    v = m ? NAN : INFINITY;
+  else
+    v = e == 0 ? ldexp((float)m, 1 - f.z - f.y) : ldexp((float)(m + (1 << f.y)), e - f.z - f.y);
+  return sign ? -v : v;
+}
+
+// mode: bit 0 saturate; bits 1-2 E8M0's rounding (0 up, 1 down, 2 nearest).
+uint float_to_narrow(int t, float x, int mode) {
+  const uint u = as_uint(x);
+  const int sat = mode & 1;
+  if (t == 11) {
+    uint e = (u >> 23) & 0xffu;
+    if (e == 0xffu) return 0xffu;
+    const int rm = (mode >> 1) & 3;
+    const int up = rm == 0 ? (u & 0x7fffffu) != 0
+                           : rm == 2 && (u & 0x400000u) && ((u & 0x3fffffu) || e > 0);
+    if (up && !(sat && e == 0xfeu)) ++e;
+    return e & 0xffu;
+  }
+  const int4 f = minifloat_of(t);
+  const int sbit = 1 << (f.x + f.y), sign = (u >> 31) ? sbit : 0;
+  const int nan_code = f.w == 2   ? sbit
+                       : f.w == 1 ? sign | (sbit - 1)
+                       : f.w == 0 ? sign | (sbit - (1 << (f.y - 1)))
+                                  : sign ^ sbit;
+  const int over = sat || f.w == 3 ? sign | minifloat_max_code(f)
+                   : f.w == 0      ? sign | (((1 << f.x) - 1) << f.y)
+                                   : nan_code;
+  if (isnan(x)) return (uint)nan_code;
+  const float a = fabs(x);
+  if (isinf(a)) return (uint)over;
+  const int zero = f.w == 2 ? 0 : sign;
+  // The quantum at a's binade (float subnormals are far below every narrow type's), and a
+  // rounded to it, nearest even; a carry into the next binade lands on the exponent field.
+  const int emin = 1 - f.z, q = max((int)((u >> 23) & 0xffu) - 127, emin) - f.y;
+  const int r = (int)rint(ldexp(a, -q));
+  if (r == 0) return (uint)zero;
+  const int code = ((q + f.y - emin) << f.y) + r;
+  return (uint)(code > minifloat_max_code(f) ? over : sign | code);
+}
+
+inline int subbyte_bits(int t) { return t == 9 || t == 21 ? 4 : 2; }
+inline int subbyte_signed(int t) { return t == 9 || t == 22; }
+
+long subbyte_to_long(int t, uint b) {
+  const int n = subbyte_bits(t), v = (int)b & ((1 << n) - 1);
+  return subbyte_signed(t) && (v >> (n - 1)) ? v - (1 << n) : v;
+}
+
+// Floats truncate toward zero and give 0 out of range (ONNX's reference, ml_dtypes).
+uint float_to_subbyte(int t, float f) {
+  const int n = subbyte_bits(t);
+  const float lo = subbyte_signed(t) ? -(float)(1 << (n - 1)) : 0.0f;
+  const float hi = subbyte_signed(t) ? (float)((1 << (n - 1)) - 1) : (float)((1 << n) - 1);
+  const float v = trunc(f);
+  if (isnan(v) || v < lo || v > hi) return 0u;
+  return (uint)(int)v & ((1u << n) - 1u);
+}
+
+__kernel void cast_any(__global const uchar* x, __global uchar* y, int n, int st, int dt,
+                       int mode) {
   const int i = get_global_id(0);
   if (i >= n) return;
   float f = 0.0f;
@@ -267,6 +356,9 @@ __kernel void cast_any(__global const uchar* x, __global uchar* y, int n, int st
     case 17: l = ((__global const ushort*)x)[i]; break;
     case 18: l = ((__global const uint*)x)[i]; break;
     case 19: l = ((__global const long*)x)[i]; is_u64 = 1; break;
+    case 6: case 10: case 11: case 24: case 25: case 26:
+      f = narrow_to_float(st, x[i]); is_float = 1; break;
+    case 9: case 21: case 22: case 23: l = subbyte_to_long(st, x[i]); break;
     default: l = ((__global const long*)x)[i]; break;
   }
   if (!is_float) f = is_u64 ? (float)(ulong)l : (float)l;
@@ -283,6 +375,11 @@ __kernel void cast_any(__global const uchar* x, __global uchar* y, int n, int st
     case 17: ((__global ushort*)y)[i] = is_float ? convert_ushort_sat_rtz(f) : (ushort)l; break;
     case 18: ((__global uint*)y)[i] = is_float ? convert_uint_sat_rtz(f) : (uint)l; break;
     case 19: ((__global ulong*)y)[i] = is_float ? convert_ulong_sat_rtz(f) : (ulong)l; break;
+    case 6: case 10: case 11: case 24: case 25: case 26:
+      y[i] = (uchar)float_to_narrow(dt, f, mode); break;
+    case 9: case 21: case 22: case 23:
+      y[i] = (uchar)(is_float ? float_to_subbyte(dt, f) : (uint)l & ((1u << subbyte_bits(dt)) - 1u));
+      break;
     default: ((__global long*)y)[i] = is_float ? convert_long_sat_rtz(f) : l; break;
   }
 }

@@ -74,7 +74,8 @@ bool exactOnUint64(const std::string& op) {
 // Ops with index outputs (never the input's dtype) and ops whose outputs take a dtype attribute.
 bool outputFollowsInput(const ::onnx::NodeProto& n, int outputIndex) {
   if (isOneOf(n.op_type(), {"Shape", "Size", "ArgMax", "ArgMin", "NonZero", "NonMaxSuppression",
-                            "Cast", "CastLike", "MatMulInteger", "ConvInteger"}))
+                            "Cast", "CastLike", "MatMulInteger", "ConvInteger", "QuantizeLinear",
+                            "DequantizeLinear", "DynamicQuantizeLinear"}))
     return false;
   if (outputIndex > 0 && isOneOf(n.op_type(), {"TopK", "Unique", "MaxPool"})) return false;
   for (const auto& a : n.attribute())
@@ -237,6 +238,12 @@ int ImportContext::graphOutput(const std::string& name, int declared) {
                                net_.uniqueLayerName(out), {t}, 1, {out});
   ir::Layer& l = net_.layers[li];
   if (cast) l.attrs.set("to", static_cast<int64_t>(want));
+  // A narrow float's values are the type's already (infinities, E8M0's 2^-127 included): kept
+  // exactly, neither saturated nor rounded up.
+  if (cast && isNarrowFloat(want)) {
+    l.attrs.set("saturate", int64_t{0});
+    if (want == DataType::kE8M0) l.attrs.set("round_mode", std::string("down"));
+  }
   l.onnx_nodes.push_back(name);
   net_.tensors[l.outputs[0]].dtype = want;
   net_.tensors[l.outputs[0]].dims = net_.tensors[t].dims;

@@ -72,8 +72,8 @@ std::string hintFor(ErrorKind k, int opset) {
 }
 
 const char* kIoTypes =
-    "FLOAT, FLOAT16, BFLOAT16, DOUBLE, INT8, UINT8, INT16, UINT16, INT32, UINT32, INT64, UINT64 "
-    "or BOOL";
+    "FLOAT, FLOAT16, BFLOAT16, DOUBLE, the FLOAT8 types, FLOAT4E2M1, INT8, UINT8, INT16, UINT16, "
+    "INT32, UINT32, INT64, UINT64, INT4, UINT4, INT2, UINT2 or BOOL";
 
 // Network inputs are tensors of known rank and one of kIoTypes.
 DataType inputType(const ::onnx::ValueInfoProto& in) {

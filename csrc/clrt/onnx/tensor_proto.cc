@@ -23,9 +23,37 @@ std::string onnxTypeName(int t) {
 
 namespace {
 const char* kSupportedTypes =
-    "FLOAT, FLOAT16, BFLOAT16, DOUBLE, INT8, UINT8, INT16, UINT16, INT32, UINT32, INT64, UINT64 "
-    "and BOOL are";
-constexpr int kOnnxBf16 = 16;  // TensorProto.BFLOAT16 (named from the number: see onnxTypeName)
+    "FLOAT, FLOAT16, BFLOAT16, DOUBLE, the FLOAT8 types, FLOAT4E2M1, INT8, UINT8, INT16, UINT16, "
+    "INT32, UINT32, INT64, UINT64, INT4, UINT4, INT2, UINT2 and BOOL are";
+// TensorProto's types newer than some protobufs clrt builds with, by number (see onnxTypeName).
+enum NewerOnnxType : int {
+  kOnnxBf16 = 16,
+  kOnnxFp8E4M3Fn = 17,
+  kOnnxFp8E4M3Fnuz = 18,
+  kOnnxFp8E5M2 = 19,
+  kOnnxFp8E5M2Fnuz = 20,
+  kOnnxUint4 = 21,
+  kOnnxInt4 = 22,
+  kOnnxFp4E2M1 = 23,
+  kOnnxFp8E8M0 = 24,
+  kOnnxUint2 = 25,
+  kOnnxInt2 = 26,
+};
+
+// Bits per element of the types ONNX files pack several to a byte (0: not packed).
+int packedBits(int onnxType) {
+  switch (onnxType) {
+    case kOnnxUint4:
+    case kOnnxInt4:
+    case kOnnxFp4E2M1:
+      return 4;
+    case kOnnxUint2:
+    case kOnnxInt2:
+      return 2;
+    default:
+      return 0;
+  }
+}
 }  // namespace
 
 DataType ioDtypeFromOnnx(int t, const std::string& what) {
@@ -43,6 +71,16 @@ DataType ioDtypeFromOnnx(int t, const std::string& what) {
     case TP::FLOAT:
     case TP::FLOAT16:
     case kOnnxBf16:
+    case kOnnxFp8E4M3Fn:
+    case kOnnxFp8E4M3Fnuz:
+    case kOnnxFp8E5M2:
+    case kOnnxFp8E5M2Fnuz:
+    case kOnnxUint4:
+    case kOnnxInt4:
+    case kOnnxFp4E2M1:
+    case kOnnxFp8E8M0:
+    case kOnnxUint2:
+    case kOnnxInt2:
     case TP::INT8:
     case TP::UINT8:
     case TP::INT32:
@@ -64,6 +102,26 @@ DataType dtypeFromOnnx(int t, const std::string& what) {
       return DataType::kHALF;
     case kOnnxBf16:
       return DataType::kBF16;
+    case kOnnxFp8E4M3Fn:
+      return DataType::kFP8;
+    case kOnnxFp8E4M3Fnuz:
+      return DataType::kFP8E4M3FNUZ;
+    case kOnnxFp8E5M2:
+      return DataType::kFP8E5M2;
+    case kOnnxFp8E5M2Fnuz:
+      return DataType::kFP8E5M2FNUZ;
+    case kOnnxUint4:
+      return DataType::kUINT4;
+    case kOnnxInt4:
+      return DataType::kINT4;
+    case kOnnxFp4E2M1:
+      return DataType::kFP4;
+    case kOnnxFp8E8M0:
+      return DataType::kE8M0;
+    case kOnnxUint2:
+      return DataType::kUINT2;
+    case kOnnxInt2:
+      return DataType::kINT2;
     case TP::INT8:
       return DataType::kINT8;
     case TP::UINT8:
@@ -186,8 +244,27 @@ HostTensor tensorFromProto(const TP& t, const std::string& dir) {
   const int64_t n = elementCount(dims, what);
   const bool isDouble = t.data_type() == TP::DOUBLE;
   const size_t elem = isDouble ? 8 : dtypeSize(dt);
-  const size_t bytes = static_cast<size_t>(n) * elem;
+  const int bits = packedBits(t.data_type());
+  const size_t bytes =
+      bits ? (static_cast<size_t>(n) * bits + 7) / 8 : static_cast<size_t>(n) * elem;
   const bool external = t.data_location() == TP::EXTERNAL;
+  if (bits) {  // 4- and 2-bit elements packed low bits first (raw bytes, or one per int32_data)
+    std::string packed;
+    if (external || t.has_raw_data()) {
+      packed = external ? externalBytes(t, dir, bytes) : t.raw_data();
+    } else {
+      for (int32_t v : t.int32_data()) packed.push_back(static_cast<char>(v));
+    }
+    CLRT_CHECK(packed.size() == bytes, kParse, what, ": ", packed.size(),
+               " bytes of packed data for shape ", dimsToString(dims), " (", n, " elements of ",
+               bits, " bits need ", bytes, ")");
+    HostTensor h(dt, dims);
+    const int per = 8 / bits;
+    for (int64_t i = 0; i < n; ++i)
+      h.bytes[i] = static_cast<uint8_t>(
+          (static_cast<uint8_t>(packed[i / per]) >> (i % per * bits)) & ((1 << bits) - 1));
+    return h;
+  }
   if (external || t.has_raw_data()) {
     const std::string raw = external ? externalBytes(t, dir, bytes) : t.raw_data();
     CLRT_CHECK(raw.size() == bytes, kParse, what, ": ", raw.size(), " bytes of data for shape ",
@@ -235,8 +312,8 @@ HostTensor tensorFromProto(const TP& t, const std::string& dir) {
       return h;
     }
     default: {
-      // INT32, INT16, UINT16, INT8, UINT8, BOOL, FLOAT16 and BFLOAT16 (as bits) live in
-      // int32_data.
+      // INT32, INT16, UINT16, INT8, UINT8, BOOL, FLOAT16, BFLOAT16 and the FLOAT8 types (as
+      // bits) live in int32_data.
       need(t.int32_data_size());
       HostTensor h(dt, dims);
       for (int64_t i = 0; i < n; ++i) {

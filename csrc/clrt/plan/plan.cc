@@ -203,7 +203,8 @@ void writeNetwork(Writer& w, const ir::Network& net) {
 DataType readDtype(Reader& r, const std::string& field) {
   const size_t at = r.offset();
   const int32_t v = r.i32(field);
-  if (!validDtype(v)) r.malformed(field, at, str("data type ", v, " is not one of 0..8 or 16..20"));
+  if (!validDtype(v))
+    r.malformed(field, at, str("data type ", v, " is not one of 0..11 or 16..26"));
   return static_cast<DataType>(v);
 }
 

@@ -157,12 +157,21 @@ void bindDataType(py::module_& m) {
       .value("FP8", DataType::kFP8)
       .value("BF16", DataType::kBF16)
       .value("INT64", DataType::kINT64)
+      .value("INT4", DataType::kINT4)
+      .value("FP4", DataType::kFP4)
+      .value("E8M0", DataType::kE8M0)
       // clrt's own (TensorRT has none): engine I/O types computed in a wider one inside.
       .value("INT16", DataType::kINT16)
       .value("UINT16", DataType::kUINT16)
       .value("UINT32", DataType::kUINT32)
       .value("UINT64", DataType::kUINT64)
       .value("DOUBLE", DataType::kDOUBLE)
+      .value("UINT4", DataType::kUINT4)
+      .value("INT2", DataType::kINT2)
+      .value("UINT2", DataType::kUINT2)
+      .value("FP8E5M2", DataType::kFP8E5M2)
+      .value("FP8E4M3FNUZ", DataType::kFP8E4M3FNUZ)
+      .value("FP8E5M2FNUZ", DataType::kFP8E5M2FNUZ)
       .def_property_readonly(
           "itemsize", [](DataType t) { return dtypeSize(t); }, "Bytes per element.");
 }

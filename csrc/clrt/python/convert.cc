@@ -1,5 +1,6 @@
 // Conversions between Python objects (sequences, NumPy arrays, buffers) and core values.
 #include <cstring>
+#include <utility>
 
 #include "clrt/python/bindings.h"
 
@@ -41,24 +42,39 @@ py::tuple toTuple(const std::vector<int64_t>& d) {
 }
 
 namespace {
-// ml_dtypes' bfloat16 (a dependency of onnx): NumPy has no bfloat16 of its own.
-py::dtype bf16Dtype() {
+// The types NumPy lacks, as ml_dtypes (a dependency of onnx) names them; one byte per element
+// but bfloat16's two.
+const std::pair<DataType, const char*> kMlDtypes[] = {
+    {DataType::kBF16, "bfloat16"},
+    {DataType::kFP8, "float8_e4m3fn"},
+    {DataType::kFP8E5M2, "float8_e5m2"},
+    {DataType::kFP8E4M3FNUZ, "float8_e4m3fnuz"},
+    {DataType::kFP8E5M2FNUZ, "float8_e5m2fnuz"},
+    {DataType::kFP4, "float4_e2m1fn"},
+    {DataType::kE8M0, "float8_e8m0fnu"},
+    {DataType::kINT4, "int4"},
+    {DataType::kUINT4, "uint4"},
+    {DataType::kINT2, "int2"},
+    {DataType::kUINT2, "uint2"},
+};
+
+py::dtype mlDtype(DataType t, const char* name) {
   py::module_ m;
   try {
     m = py::module_::import("ml_dtypes");
   } catch (py::error_already_set&) {
     fail(ErrorKind::kUnsupported,
-         "BF16 tensors are NumPy arrays of ml_dtypes.bfloat16; install ml_dtypes (pip install "
-         "ml_dtypes) to pass or receive them");
+         str(dtypeName(t), " tensors are NumPy arrays of ml_dtypes.", name,
+             "; install ml_dtypes (pip install ml_dtypes) to pass or receive them"));
   }
-  return py::dtype::from_args(m.attr("bfloat16"));
+  return py::dtype::from_args(m.attr(name));
 }
 }  // namespace
 
 py::dtype numpyDtype(DataType t) {
+  for (const auto& [dt, name] : kMlDtypes)
+    if (dt == t) return mlDtype(t, name);
   switch (t) {
-    case DataType::kBF16:
-      return bf16Dtype();
     case DataType::kFLOAT:
       return py::dtype("float32");
     case DataType::kHALF:
@@ -91,6 +107,10 @@ py::dtype numpyDtype(DataType t) {
 DataType dataTypeOf(const py::dtype& d, const std::string& what) {
   const char kind = d.kind();
   const auto size = d.itemsize();
+  // ml_dtypes' types first: float8_e5m2 calls itself kind 'f', the others 'V'.
+  const std::string name = py::str(d);
+  for (const auto& [dt, ml] : kMlDtypes)
+    if (name == ml && static_cast<size_t>(size) == dtypeSize(dt)) return dt;
   if (kind == 'f' && size == 4) return DataType::kFLOAT;
   if (kind == 'f' && size == 8) return DataType::kDOUBLE;
   if (kind == 'f' && size == 2) return DataType::kHALF;
@@ -103,10 +123,11 @@ DataType dataTypeOf(const py::dtype& d, const std::string& what) {
   if (kind == 'u' && size == 4) return DataType::kUINT32;
   if (kind == 'u' && size == 8) return DataType::kUINT64;
   if (kind == 'b') return DataType::kBOOL;
-  if (kind == 'V' && size == 2 && std::string(py::str(d)) == "bfloat16") return DataType::kBF16;
-  fail(ErrorKind::kValue, str(what, ": NumPy dtype ", std::string(py::str(d)),
-                              " has no clrt DataType (use float16/32/64, ml_dtypes.bfloat16, "
-                              "int8/16/32/64, uint8/16/32/64, bool)"));
+  fail(ErrorKind::kValue,
+       str(what, ": NumPy dtype ", name,
+           " has no clrt DataType (use float16/32/64, int8/16/32/64, uint8/16/32/64, bool, or "
+           "ml_dtypes' bfloat16, float8_e4m3fn, float8_e5m2, float8_e4m3fnuz, float8_e5m2fnuz, "
+           "float4_e2m1fn, float8_e8m0fnu, int4, uint4, int2, uint2)"));
 }
 
 py::array contiguous(const py::handle& obj, const py::dtype& dt) {

@@ -272,14 +272,17 @@ class ScaleKernel : public Kernel {
   ocl::MemHandle scale_, shift_;
 };
 
-// Every dtype an engine tensor may have; FP8 is never built.
-bool castable(DataType t) { return t != DataType::kFP8; }
+// cast_any's mode: bit 0 saturates narrow floats; bits 1-2 are E8M0's rounding.
+cl_int kernelCastMode(const ir::Layer& l) {
+  const CastMode m = clrt::castMode(l.attrs.i("saturate", 1) != 0, l.attrs.s("round_mode", "up"));
+  return static_cast<cl_int>((m.saturate ? 1 : 0) | (static_cast<int>(m.round) << 1));
+}
 
 // CAST, and IDENTITY (a copy, or a cast when the builder gave the output another type).
 class CastKernel : public Kernel {
  public:
-  CastKernel(ocl::Device& dev, std::string layer, bool bitcast = false)
-      : k_(dev, kFile), layer_(std::move(layer)), bitcast_(bitcast) {}
+  CastKernel(ocl::Device& dev, std::string layer, bool bitcast = false, cl_int mode = 1)
+      : k_(dev, kFile), layer_(std::move(layer)), bitcast_(bitcast), mode_(mode) {}
   void enqueue(const ExecArgs& args) override {
     const DeviceTensor &x = args.inputs.at(0), &y = args.outputs.at(0);
     const cl_int n = count(x.dims, layer_);
@@ -290,13 +293,11 @@ class CastKernel : public Kernel {
       copyBytes(args.queue, x.buf, 0, y.buf, 0, static_cast<size_t>(n) * dtypeSize(x.dtype));
       return;
     }
-    CLRT_CHECK(castable(x.dtype) && castable(y.dtype), kUnsupported, "layer '", layer_,
-               "': cast from ", dtypeName(x.dtype), " to ", dtypeName(y.dtype),
-               " is not supported");
     if (n == 0) return;
     std::lock_guard<std::mutex> lock(k_.mutex());
     cl_kernel k = k_.get("cast_any");
-    ocl::setArgs(k, x.buf, y.buf, n, static_cast<cl_int>(x.dtype), static_cast<cl_int>(y.dtype));
+    ocl::setArgs(k, x.buf, y.buf, n, static_cast<cl_int>(x.dtype), static_cast<cl_int>(y.dtype),
+                 mode_);
     ocl::launch(args.queue, k, {gsize(n)});
   }
 
@@ -304,6 +305,7 @@ class CastKernel : public Kernel {
   KernelCache k_;
   std::string layer_;
   bool bitcast_;
+  cl_int mode_;
 };
 
 class WhereKernel : public Kernel {
@@ -368,8 +370,7 @@ bool scaleEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
 
 bool castEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
                   const ocl::DeviceInfo&) {
-  return in.size() == 1 && castable(in[0].dtype) &&
-         castable(static_cast<DataType>(l.attrs.i("to", 0)));
+  return in.size() == 1 && validDtype(l.attrs.i("to", -1));
 }
 
 bool identityEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
@@ -383,8 +384,6 @@ bool identityEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
            outputDtype(l, 0, DataType::kINT8) == DataType::kINT8 &&
            (si <= 0.0f || so <= 0.0f || std::fabs(si - so) <= 1e-6f * std::max(si, so));
   }
-  if (!l.output_types.empty() && l.output_types[0] && *l.output_types[0] != in[0].dtype)
-    return castable(in[0].dtype) && castable(*l.output_types[0]);
   return true;
 }
 
@@ -448,7 +447,8 @@ void registerPointwiseTactics() {
   registerTactic(std::make_unique<FnTactic>(
       "cast.pointwise", L::kCAST, castEligible,
       [](const ir::Layer& l, ocl::Device& dev) -> std::unique_ptr<Kernel> {
-        return std::make_unique<CastKernel>(dev, l.name, l.attrs.i("bitcast", 0) != 0);
+        return std::make_unique<CastKernel>(dev, l.name, l.attrs.i("bitcast", 0) != 0,
+                                            kernelCastMode(l));
       }));
   registerTactic(std::make_unique<FnTactic>(
       "identity.copy", L::kIDENTITY, identityEligible,

@@ -1,7 +1,9 @@
-// Quantization importers: QuantizeLinear and DequantizeLinear (kQUANTIZE / kDEQUANTIZE),
-// per-tensor or per-axis, and DynamicQuantizeLinear (reductions and elementwise layers). Constant
-// inputs (quantized weights) are converted here, on the host. QLinearMatMul runs as float
-// arithmetic layers around a MATRIX_MULTIPLY.
+// Quantization importers: QuantizeLinear and DequantizeLinear, INT8/UINT8 with constant per-tensor
+// or per-axis parameters as kQUANTIZE / kDEQUANTIZE layers (explicit INT8 quantization), every
+// other type and layout (16-, 4- and 2-bit integers, FLOAT8, FLOAT4, blocked or computed scales)
+// as arithmetic layers; DynamicQuantizeLinear from reductions and elementwise layers. Constant
+// inputs (quantized weights) are converted on the host. QLinearMatMul runs as float arithmetic
+// layers around a MATRIX_MULTIPLY.
 #include "clrt/ir/quantize.h"
 
 #include <algorithm>
@@ -17,15 +19,6 @@ using ir::LayerKind;
 const char* kScaleHint =
     "Q/DQ scales and zero points must be initializers or Constant outputs (as onnxruntime's "
     "quantizer and QAT exports write them)";
-
-// Blocked quantization (opset 21) has one scale per block of elements: not implemented.
-void rejectBlocked(ImportContext& c) {
-  const int64_t b = c.attrInt("block_size", 0);
-  if (b != 0)
-    reject(ErrorKind::kUnsupported,
-           str("blocked quantization (block_size=", b, ") is not supported"),
-           "clrt imports per-tensor and per-axis Q/DQ scales only");
-}
 
 // The tensor id of a scale: the input itself when it is FLOAT, else a FLOAT copy.
 int floatScaleTensor(ImportContext& c, const HostTensor& scale, const ir::QuantParams& p) {
@@ -75,64 +68,163 @@ DataType inputDtype(ImportContext& c) {
   return c.net().tensors[c.input(0)].dtype;
 }
 
-// QuantizeLinear whose scale or zero point is computed (DynamicQuantizeLinear's expansion):
-// per tensor, as arithmetic: saturate(round(x / scale) + zero_point), cast to the zero point's
-// dtype (computed in its compute dtype).
-void runtimeQuantize(ImportContext& c) {
-  DataType qtype = c.hasInput(2) ? c.logicalDtype(2) : DataType::kUINT8;
-  if (!c.hasInput(2) && c.opset() >= 21 && c.attrInt("output_dtype", 0) != 0)
-    qtype =
-        dtypeFromOnnx(static_cast<int>(c.attrInt("output_dtype", 0)), "attribute 'output_dtype'");
-  if (qtype != DataType::kINT8 && qtype != DataType::kUINT8)
-    reject(ErrorKind::kUnsupported,
-           str("quantizing to ", dtypeName(qtype), " is not supported (INT8 and UINT8 are)"));
-  for (int i : {1, 2}) {
-    if (!c.hasInput(i) || volume(c.inputDims(i)) == 1) continue;
-    reject(ErrorKind::kUnsupported,
-           str(i == 1 ? "y_scale" : "y_zero_point", " (input ", i, ", '", c.node().input(i),
-               "') is computed at run time with shape ", dimsToString(c.inputDims(i)),
-               "; a computed scale or zero point must be one value (per tensor)"),
-           kScaleHint);
+// The value range of an integer quantized type; false for the float ones (FP8, FP4).
+bool integerRange(DataType t, double& lo, double& hi) {
+  switch (t) {
+    case DataType::kINT8:
+      lo = -128, hi = 127;
+      return true;
+    case DataType::kUINT8:
+      lo = 0, hi = 255;
+      return true;
+    case DataType::kINT16:
+      lo = -32768, hi = 32767;
+      return true;
+    case DataType::kUINT16:
+      lo = 0, hi = 65535;
+      return true;
+    case DataType::kINT4:
+      lo = -8, hi = 7;
+      return true;
+    case DataType::kUINT4:
+      lo = 0, hi = 15;
+      return true;
+    case DataType::kINT2:
+      lo = -2, hi = 1;
+      return true;
+    case DataType::kUINT2:
+      lo = 0, hi = 3;
+      return true;
+    default:
+      return false;
   }
-  auto op = [&](const char* name, int a, int b) {
-    ir::Layer& l = c.addInternal(LayerKind::kELEMENTWISE, {a, b});
-    l.attrs.set("op", name);
-    return l.outputs[0];
-  };
-  auto asFloat = [&](int t) { return c.castTensor(t, DataType::kFLOAT); };
-  const int x = asFloat(c.input(0)), scale = asFloat(c.input(1));
-  ir::Layer& r = c.addInternal(LayerKind::kUNARY, {op("DIV", x, scale)});
-  r.attrs.set("op", "ROUND");
-  int q = r.outputs[0];
-  if (c.hasInput(2)) q = op("SUM", q, asFloat(c.input(2)));
-  ir::Layer& clip = c.addInternal(LayerKind::kACTIVATION, {q});
-  clip.attrs.set("type", "CLIP");
-  clip.attrs.set("alpha", qtype == DataType::kINT8 ? -128.0 : 0.0);
-  clip.attrs.set("beta", qtype == DataType::kINT8 ? 127.0 : 255.0);
-  const int clipped = clip.outputs[0];
+}
+
+bool floatQuantType(DataType t) {
+  return t == DataType::kFP8 || t == DataType::kFP8E5M2 || t == DataType::kFP8E4M3FNUZ ||
+         t == DataType::kFP8E5M2FNUZ || t == DataType::kFP4;
+}
+
+const char* kQuantTypes =
+    "INT8, UINT8, INT16, UINT16, INT4, UINT4, INT2, UINT2, the FLOAT8 types and FLOAT4E2M1";
+
+// Input `i` (a scale or zero point) as FLOAT, laid out to broadcast against x: one value as it
+// is, a 1-D per-axis vector reshaped along `axis`, a blocked one (opset 21) repeated `block`
+// times along `axis` (a reshape, an expand, a reshape and, for a last partial block, a slice).
+int laidOut(ImportContext& c, int i, const Dims& xd, int64_t axis, int64_t block) {
+  const char* what = i == 1 ? "scale" : "zero point";
+  const Dims vd = c.inputDims(i);
+  const int64_t rank = static_cast<int64_t>(xd.size());
+  if (block > 0) {
+    bool fits = static_cast<int64_t>(vd.size()) == rank && isStatic(vd) && isStatic(xd);
+    for (int64_t d = 0; fits && d < rank; ++d)
+      fits = d == axis ? vd[d] == (xd[d] + block - 1) / block : vd[d] == xd[d];
+    if (!fits)
+      reject(ErrorKind::kParse,
+             str("the ", what, " has dims ", dimsToString(vd), "; blocks of ", block,
+                 " along axis ", axis, " of x ", dimsToString(xd),
+                 " need x's (static) dims with ceil(x dim / ", block, ") along the axis"));
+    Dims split = vd;  // (..., blocks, 1, ...) expanded to (..., blocks, block, ...)
+    split.insert(split.begin() + axis + 1, 1);
+    int t = compose::withAttr(c, LayerKind::kRESHAPE, c.castTensor(c.input(i), DataType::kFLOAT),
+                              "shape", split);
+    split[axis + 1] = block;
+    t = c.addInternal(LayerKind::kEXPAND, {t, c.constantTensor(HostTensor::fromInt64(
+                                                  {static_cast<int64_t>(split.size())}, split))})
+            .outputs[0];
+    Dims whole = vd;
+    whole[axis] = vd[axis] * block;
+    t = compose::withAttr(c, LayerKind::kRESHAPE, t, "shape", whole);
+    return whole[axis] == xd[axis] ? t : compose::slice(c, t, axis, 0, xd[axis]);
+  }
+  const int t = c.castTensor(c.input(i), DataType::kFLOAT);
+  if (vd.empty() || (vd.size() == 1 && vd[0] == 1)) return t;
+  if (vd.size() != 1)
+    reject(
+        ErrorKind::kParse,
+        str("the ", what, " (input ", i, ", '", c.node().input(i), "') has dims ", dimsToString(vd),
+            "; it must be one value, or one per element of axis ", axis, " (without block_size)"));
+  if (xd[axis] >= 0 && vd[0] >= 0 && xd[axis] != vd[0])
+    reject(ErrorKind::kParse,
+           str("the ", what, " has ", vd[0], " values for axis ", axis, " of length ", xd[axis]));
+  if (rank <= 1) return t;
+  std::vector<int64_t> along(static_cast<size_t>(rank), 1);
+  along[axis] = -1;
+  return compose::withAttr(c, LayerKind::kRESHAPE, t, "shape", along);
+}
+
+int64_t blockSize(ImportContext& c) {
+  const int64_t b = c.opset() >= 21 ? c.attrInt("block_size", 0) : 0;
+  if (b < 0) reject(ErrorKind::kParse, str("block_size ", b, " must be positive (or 0)"));
+  return b;
+}
+
+// The quantization axis (from opset 13) against x's rank; unused (0) for a per-tensor scale,
+// whose default axis 1 need not exist in x.
+int64_t quantAxis(ImportContext& c, const Dims& xd) {
+  const Dims sd = c.inputDims(1);
+  if (blockSize(c) == 0 && (sd.empty() || (sd.size() == 1 && sd[0] == 1))) return 0;
+  const int64_t rank = static_cast<int64_t>(xd.size());
+  return normalizeAxis(c.opset() >= 13 ? c.attrInt("axis", 1) : 1, std::max<int64_t>(rank, 1),
+                       "attribute 'axis'");
+}
+
+// QuantizeLinear as arithmetic: for integer types saturate(round(x / scale) + zero_point) held
+// in INT32, for FLOAT8/FLOAT4 x / scale + zero_point rounded to the type (saturating unless the
+// node says otherwise) and held in FLOAT; the output records the ONNX type. Any scale layout,
+// computed scales included; the INT8/UINT8 ones with constant scales take QUANTIZE layers instead.
+void arithmeticQuantize(ImportContext& c, DataType qtype) {
+  const Dims xd = c.inputDims(0);
+  const int64_t axis = quantAxis(c, xd), block = blockSize(c);
+  const int x = c.castTensor(c.input(0), DataType::kFLOAT);
+  int q = compose::binary(c, "DIV", x, laidOut(c, 1, xd, axis, block));
+  double lo = 0, hi = 0;
+  if (!integerRange(qtype, lo, hi)) {
+    // The formula is the integers' (ONNX's FLOAT8 zero points are 0 in practice).
+    if (c.hasInput(2)) q = compose::binary(c, "SUM", q, laidOut(c, 2, xd, axis, block));
+    ir::Layer& n = c.addInternal(LayerKind::kCAST, {q});
+    n.attrs.set("to", static_cast<int64_t>(qtype));
+    n.attrs.set("saturate", c.attrInt("saturate", 1) != 0 ? int64_t{1} : int64_t{0});
+    c.net().tensors[n.outputs[0]].dtype = qtype;
+    q = n.outputs[0];
+  } else {
+    ir::Layer& r = c.addInternal(LayerKind::kUNARY, {q});
+    r.attrs.set("op", "ROUND");  // half to even, as ONNX's
+    q = r.outputs[0];
+    if (c.hasInput(2)) q = compose::binary(c, "SUM", q, laidOut(c, 2, xd, axis, block));
+    ir::Layer& clip = c.addInternal(LayerKind::kACTIVATION, {q});
+    clip.attrs.set("type", "CLIP");
+    clip.attrs.set("alpha", lo);
+    clip.attrs.set("beta", hi);
+    q = clip.outputs[0];
+  }
   const DataType wide = computeDtype(qtype);
-  c.add(LayerKind::kCAST, {clipped}).attrs.set("to", static_cast<int64_t>(wide));
+  c.add(LayerKind::kCAST, {q}).attrs.set("to", static_cast<int64_t>(wide));
   if (wide != qtype) c.setLogicalDtype(0, qtype);
 }
 
 void importQuantize(ImportContext& c) {
-  rejectBlocked(c);
   const DataType xt = inputDtype(c);
-  if (xt != DataType::kFLOAT && xt != DataType::kHALF)
-    reject(ErrorKind::kUnsupported,
-           str("input x is ", dtypeName(xt), "; QuantizeLinear of FLOAT or FLOAT16 is supported"));
-  if (!c.constant(1) || (c.hasInput(2) && !c.constant(2))) return runtimeQuantize(c);
+  if (xt != DataType::kFLOAT && xt != DataType::kHALF && xt != DataType::kBF16)
+    reject(ErrorKind::kUnsupported, str("input x is ", dtypeName(xt),
+                                        "; QuantizeLinear of FLOAT, FLOAT16 or BFLOAT16 is "
+                                        "supported"));
   // The output type is the zero point's; without one, output_dtype (opset 21) or UINT8.
   DataType qtype = DataType::kUINT8;
-  if (c.hasInput(2) && c.constant(2)) {
-    qtype = c.constant(2)->dtype;
+  if (c.hasInput(2)) {
+    qtype = c.logicalDtype(2);
   } else if (c.opset() >= 21 && c.attrInt("output_dtype", 0) != 0) {
     qtype =
         dtypeFromOnnx(static_cast<int>(c.attrInt("output_dtype", 0)), "attribute 'output_dtype'");
   }
-  if (qtype != DataType::kINT8 && qtype != DataType::kUINT8)
+  double lo = 0, hi = 0;
+  if (!integerRange(qtype, lo, hi) && !floatQuantType(qtype))
     reject(ErrorKind::kUnsupported,
-           str("quantizing to ", dtypeName(qtype), " is not supported (INT8 and UINT8 are)"));
+           str("quantizing to ", dtypeName(qtype), " is not supported (", kQuantTypes, " are)"));
+  const bool layer = (qtype == DataType::kINT8 || qtype == DataType::kUINT8) &&
+                     xt != DataType::kBF16 && blockSize(c) == 0 && c.constant(1) &&
+                     (!c.hasInput(2) || c.constant(2));
+  if (!layer) return arithmeticQuantize(c, qtype);
   const ir::QuantParams p = readParams(c, qtype, c.inputDims(0), "QuantizeLinear");
   if (const HostTensor* x = c.constant(0)) {
     c.net().explicit_quantization = true;
@@ -142,62 +234,43 @@ void importQuantize(ImportContext& c) {
   addLayer(c, LayerKind::kQUANTIZE, p).attrs.set("to", static_cast<int64_t>(qtype));
 }
 
-// DequantizeLinear whose scale or zero point is computed at run time: (x - zero_point) * scale
-// as FLOAT arithmetic (exact for 8- and 16-bit integers), per tensor, or per axis with a 1-D scale
-// laid along `axis`. The output takes the scale's type (FLOAT16 scales: FLOAT16).
-void runtimeDequantize(ImportContext& c, DataType xt) {
-  if (xt != DataType::kINT8 && xt != DataType::kUINT8 && xt != DataType::kINT16 &&
-      xt != DataType::kUINT16 && xt != DataType::kINT32)
-    reject(ErrorKind::kUnsupported,
-           str("input x is ", dtypeName(xt),
-               "; DequantizeLinear of INT8, UINT8, INT16, UINT16 or INT32 is supported"));
-  const Dims xd = c.inputDims(0), sd = c.inputDims(1);
-  const int64_t rank = static_cast<int64_t>(xd.size());
-  const bool perAxis = sd.size() == 1 && sd[0] != 1;
-  if (sd.size() > 1)
-    reject(ErrorKind::kUnsupported,
-           str("x_scale (input 1, '", c.node().input(1), "') has dims ", dimsToString(sd),
-               "; a scale computed at run time must be one value or one per channel of `axis`"),
-           kScaleHint);
-  std::vector<int64_t> along(static_cast<size_t>(std::max<int64_t>(rank, 1)), 1);
-  if (perAxis) {
-    const int64_t axis = normalizeAxis(c.attrInt("axis", 1), rank, "attribute 'axis'");
-    if (xd[axis] >= 0 && sd[0] >= 0 && xd[axis] != sd[0])
-      reject(ErrorKind::kParse,
-             str("x_scale has ", sd[0], " values for axis ", axis, " of length ", xd[axis]));
-    along[axis] = -1;
-  }
-  auto asFloat = [&](int t) {
-    t = c.castTensor(t, DataType::kFLOAT);
-    if (!perAxis || rank <= 1) return t;
-    return compose::withAttr(c, LayerKind::kRESHAPE, t, "shape", along);
-  };
+// DequantizeLinear as arithmetic: (x - zero_point) * scale in FLOAT (exact for integers up to
+// 16 bits), any scale layout; the output takes output_dtype (opset 23) or the scale's type.
+void arithmeticDequantize(ImportContext& c, DataType xt, DataType outT) {
+  const Dims xd = c.inputDims(0);
+  const int64_t axis = quantAxis(c, xd), block = blockSize(c);
   int x = c.castTensor(c.input(0), DataType::kFLOAT);
-  if (c.hasInput(2)) x = compose::binary(c, "SUB", x, asFloat(c.input(2)));
-  const DataType st = c.logicalDtype(1);
-  if (st != DataType::kHALF) {
-    ir::Layer& y = c.add(LayerKind::kELEMENTWISE, {x, asFloat(c.input(1))});
-    y.attrs.set("op", "PROD");
+  if (c.hasInput(2)) x = compose::binary(c, "SUB", x, laidOut(c, 2, xd, axis, block));
+  const int scale = laidOut(c, 1, xd, axis, block);
+  if (outT == DataType::kFLOAT) {
+    c.add(LayerKind::kELEMENTWISE, {x, scale}).attrs.set("op", "PROD");
     return;
   }
-  const int y = compose::binary(c, "PROD", x, asFloat(c.input(1)));
-  c.add(LayerKind::kCAST, {y}).attrs.set("to", static_cast<int64_t>(DataType::kHALF));
+  const int y = compose::binary(c, "PROD", x, scale);
+  const DataType wide = computeDtype(outT);
+  c.add(LayerKind::kCAST, {wide == outT ? y : c.castTensor(y, outT)})
+      .attrs.set("to", static_cast<int64_t>(wide));
+  if (wide != outT) c.setLogicalDtype(0, outT);
 }
 
 void importDequantize(ImportContext& c) {
-  rejectBlocked(c);
-  const int64_t outType = c.attrInt("output_dtype", 0);  // version 23
-  if (outType != 0 && outType != ::onnx::TensorProto::FLOAT)
-    reject(ErrorKind::kUnsupported,
-           str("output_dtype ", onnxTypeName(static_cast<int>(outType)),
-               " is not supported (DequantizeLinear outputs FLOAT)"),
-           "export DequantizeLinear without output_dtype or with FLOAT");
   const DataType xt = c.constant(0) ? inputDtype(c) : c.logicalDtype(0);
-  if (!c.constant(1) || (c.hasInput(2) && !c.constant(2))) return runtimeDequantize(c, xt);
-  if (xt != DataType::kINT8 && xt != DataType::kUINT8 && xt != DataType::kINT32)
-    reject(ErrorKind::kUnsupported, str("input x is ", dtypeName(xt),
-                                        "; DequantizeLinear of INT8, UINT8 or INT32 is "
-                                        "supported"));
+  double lo = 0, hi = 0;
+  if (!integerRange(xt, lo, hi) && !floatQuantType(xt) && xt != DataType::kINT32)
+    reject(ErrorKind::kUnsupported,
+           str("input x is ", dtypeName(xt), "; DequantizeLinear of INT32, ", kQuantTypes,
+               " is supported"));
+  const int64_t outType = c.attrInt("output_dtype", 0);  // version 23
+  const DataType outT = outType != 0
+                            ? dtypeFromOnnx(static_cast<int>(outType), "attribute 'output_dtype'")
+                            : c.logicalDtype(1);
+  if (outT != DataType::kFLOAT && outT != DataType::kHALF && outT != DataType::kBF16)
+    reject(ErrorKind::kUnsupported, str("DequantizeLinear's output type ", dtypeName(outT),
+                                        " is not supported (FLOAT, FLOAT16 and BFLOAT16 are)"));
+  const bool layer = (xt == DataType::kINT8 || xt == DataType::kUINT8 || xt == DataType::kINT32) &&
+                     outT == c.logicalDtype(1) && outT != DataType::kBF16 && blockSize(c) == 0 &&
+                     c.constant(1) && (!c.hasInput(2) || c.constant(2));
+  if (!layer) return arithmeticDequantize(c, xt, outT);
   const ir::QuantParams p = readParams(c, xt, c.inputDims(0), "DequantizeLinear");
   if (const HostTensor* x = c.constant(0)) {
     // Quantized weights: folded to float here, whatever their size.
@@ -297,8 +370,8 @@ void importQLinearMatMul(ImportContext& c) {
 
 void registerQuantizeImporters() {
   // One importer per op: it reads the opset for what changed (axis from 13, FLOAT16 scales
-  // from 19, block_size and output_dtype from 21; saturate only concerns float8 and is ignored;
-  // 23's precision only sets how the division is computed, and 24, 25 and 28 add dtypes).
+  // from 19, block_size and output_dtype from 21, saturate (float8 targets) from 19; 23's
+  // precision only sets how the division is computed, and 24, 25 and 28 add dtypes).
   const std::vector<int> versions{10, 13, 19, 21, 23, 24, 25, 28};
   registerImporter("QuantizeLinear", versions, importQuantize);
   registerImporter("DequantizeLinear", versions, importDequantize);

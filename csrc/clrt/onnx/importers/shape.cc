@@ -212,14 +212,27 @@ void importGatherElements(ImportContext& c) {
 }
 
 // Cast to `to` (a boundary dtype): the value is converted to `to` with ONNX's rules and, when
-// `to` computes wider, widened again with `to` recorded as its ONNX dtype.
+// `to` computes wider, widened again with `to` recorded as its ONNX dtype. Narrow float targets
+// take the node's saturate and round_mode (E8M0).
 void castTo(ImportContext& c, DataType to) {
   const DataType from = c.logicalDtype(0);
   const DataType wide = computeDtype(to);
   int x = c.input(0);
   // UINT64 is held as INT64: its values convert to floats as unsigned only from UINT64 bits.
   if (from == DataType::kUINT64 && isFloatDtype(to)) x = c.castTensor(x, DataType::kUINT64);
-  if (to != wide && to != DataType::kDOUBLE) x = c.castTensor(x, to);
+  if (to != wide && to != DataType::kDOUBLE) {
+    x = c.castTensor(x, to);
+    const int producer = c.net().tensors[x].producer;
+    if (isNarrowFloat(to) && producer >= 0) {
+      const std::string round = c.attrString("round_mode", "up");
+      if (round != "up" && round != "down" && round != "nearest")
+        reject(ErrorKind::kParse,
+               str("round_mode '", round, "' is not one of 'up', 'down', 'nearest'"));
+      ir::Layer& narrow = c.net().layers[producer];
+      narrow.attrs.set("saturate", c.attrInt("saturate", 1) != 0 ? int64_t{1} : int64_t{0});
+      if (to == DataType::kE8M0) narrow.attrs.set("round_mode", round);
+    }
+  }
   c.add(LayerKind::kCAST, {x}).attrs.set("to", static_cast<int64_t>(wide));
   if (to != wide) c.setLogicalDtype(0, to);
 }
@@ -234,12 +247,15 @@ void importCast(ImportContext& c) {
 void importBitCast(ImportContext& c) {
   const DataType from = c.logicalDtype(0);
   const DataType to = ioDtypeFromOnnx(static_cast<int>(c.requireAttrInt("to")), "attribute 'to'");
-  if (dtypeSize(from) != dtypeSize(to))
+  const auto bits = [](DataType t) {  // 4- and 2-bit types are held one per byte
+    return t == DataType::kINT4 || t == DataType::kUINT4 || t == DataType::kFP4 ? 4
+           : t == DataType::kINT2 || t == DataType::kUINT2                      ? 2
+                                                                                : 8 * dtypeSize(t);
+  };
+  if (bits(from) != bits(to))
     reject(ErrorKind::kParse, str("BitCast from ", dtypeName(from), " to ", dtypeName(to),
                                   " changes the element size"));
-  const auto integer = [](DataType t) {
-    return !isFloatDtype(t) && t != DataType::kBOOL && t != DataType::kBF16 && t != DataType::kFP8;
-  };
+  const auto integer = [](DataType t) { return !isFloatDtype(t) && t != DataType::kBOOL; };
   if (integer(from) && integer(to)) return castTo(c, to);
   const bool f2i = from == DataType::kFLOAT && to == DataType::kINT32;
   if (!f2i && !(from == DataType::kINT32 && to == DataType::kFLOAT))
@@ -251,7 +267,7 @@ void importBitCast(ImportContext& c) {
   l.attrs.set("bitcast", int64_t{1});
 }
 
-// CastLike: Cast to the dtype of input 1 (its saturate and round_mode concern float8 only).
+// CastLike: Cast to the dtype of input 1.
 void importCastLike(ImportContext& c) {
   if (!c.hasInput(1))
     reject(ErrorKind::kParse, "input 1 (target_type) is required but absent",
@@ -322,7 +338,7 @@ void registerShapeImporters() {
   registerImporter("Scatter", {9, 11}, scatter("ELEMENT"));
   registerImporter("ScatterElements", {11, 13, 16, 18}, scatter("ELEMENT"));
   registerImporter("ScatterND", {11, 13, 16, 18}, scatter("ND"));
-  // 19's saturate and 24's round_mode only concern float8 targets, which are refused.
+  // 19's saturate and 24's round_mode concern narrow float targets.
   registerImporter("Cast", {6, 9, 13, 19, 21, 23, 24, 25, 28}, importCast);
   registerImporter("CastLike", {15, 19, 21, 23, 24, 25}, importCastLike);
   registerImporter("BitCast", {26}, importBitCast);
