@@ -112,6 +112,9 @@ float32: DataType
 float16: DataType
 bfloat16: DataType
 fp8: DataType
+int4: DataType
+fp4: DataType
+e8m0: DataType
 int8: DataType
 int32: DataType
 int64: DataType

@@ -50,11 +50,20 @@ class DataType(_Enum):
     FP8: ClassVar[DataType]
     BF16: ClassVar[DataType]
     INT64: ClassVar[DataType]
+    INT4: ClassVar[DataType]
+    FP4: ClassVar[DataType]
+    E8M0: ClassVar[DataType]
     INT16: ClassVar[DataType]
     UINT16: ClassVar[DataType]
     UINT32: ClassVar[DataType]
     UINT64: ClassVar[DataType]
     DOUBLE: ClassVar[DataType]
+    UINT4: ClassVar[DataType]
+    INT2: ClassVar[DataType]
+    UINT2: ClassVar[DataType]
+    FP8E5M2: ClassVar[DataType]
+    FP8E4M3FNUZ: ClassVar[DataType]
+    FP8E5M2FNUZ: ClassVar[DataType]
     @property
     def itemsize(self) -> int: ...
 

@@ -77,8 +77,13 @@ const char* kIoTypes =
 
 // Network inputs are tensors of known rank and one of kIoTypes.
 DataType inputType(const ::onnx::ValueInfoProto& in) {
-  CLRT_CHECK(in.type().has_tensor_type(), kUnsupported, "graph input '", in.name(),
-             "' is not a tensor");
+  const auto& type = in.type();
+  const char* kind = type.has_sequence_type()   ? "a sequence"
+                     : type.has_optional_type() ? "an optional"
+                     : type.has_map_type()      ? "a map"
+                                                : "not a tensor";
+  CLRT_CHECK(type.has_tensor_type(), kUnsupported, "graph input '", in.name(), "' is ", kind,
+             ": engine inputs are tensors");
   const int t = in.type().tensor_type().elem_type();
   try {
     return ioDtypeFromOnnx(t, "");
@@ -251,7 +256,8 @@ void GraphImport::values() {
     ctx_.reserveName(in.name());
     if (!assigned_.insert(in.name()).second) continue;  // an initializer listed as an input
     try {
-      ctx_.addInput(in.name(), inputType(in), inputDims(in));
+      const DataType t = inputType(in);  // the type first: a sequence has no shape either
+      ctx_.addInput(in.name(), t, inputDims(in));
     } catch (const Error& e) {
       poisoned_.insert(in.name());
       modelError(e.what(), str("network inputs need a rank and a type among ", kIoTypes));
