@@ -210,14 +210,48 @@ def test_double_warns_once_naming_tensors():
         ctx.infer({"a": np.array([1.0, 2.0, 1e300]), "b": b})
 
 
-def test_uint64_order_ops_refused():
+def test_uint64_order_shift_and_pow_exponent_are_unsigned():
+    """UINT64 values of 2^63 and above (negative as the INT64 clrt holds them in) compare,
+    take Max/Min, shift right and serve as Pow exponents as the unsigned numbers they are."""
+    top = np.uint64(1) << np.uint64(63)
+    a = np.array([0, 5, top, top + np.uint64(7), 2**64 - 1, 3], np.uint64)
+    b = np.array([1, 5, 9, top + np.uint64(8), top, 2**64 - 2], np.uint64)
+    c = np.array([2**64 - 1, 0, top - np.uint64(1), 1, 2, top], np.uint64)
+    n = np.array([0, 1, 63, 4, 60, 32], np.uint64)
+    e = np.array([0, 1, 2, 3, 1, 2], np.uint64)
+    nodes = [
+        helper.make_node("Greater", ["a", "b"], ["gt"]),
+        helper.make_node("LessOrEqual", ["a", "b"], ["le"]),
+        helper.make_node("Max", ["a", "b", "c"], ["mx"]),
+        helper.make_node("Min", ["a", "b", "c"], ["mn"]),
+        helper.make_node("BitShift", ["a", "n"], ["sr"], direction="RIGHT"),
+        helper.make_node("BitShift", ["a", "n"], ["sl"], direction="LEFT"),
+        helper.make_node("Pow", ["f", "e"], ["pw"]),
+    ]
+    u = [(k, [6], np.uint64) for k in ("a", "b", "c", "n", "e")]
+    outs = [("gt", [6], np.bool_), ("le", [6], np.bool_)]
+    outs += [(k, [6], np.uint64) for k in ("mx", "mn", "sr", "sl")] + [("pw", [6])]
+    model = make_model(nodes, [*u, ("f", [6])], outs, opset=18)
+    f = np.array([3.0, 2.0, 0.5, 2.0, 7.0, -3.0], np.float32)
+    feeds = {"a": a, "b": b, "c": c, "n": n, "e": e, "f": f}
+    got = build_engine(model, opt_level=0).create_execution_context().infer(feeds)
+    np.testing.assert_array_equal(got["gt"], a > b)
+    np.testing.assert_array_equal(got["le"], a <= b)
+    np.testing.assert_array_equal(got["mx"], np.maximum(np.maximum(a, b), c))
+    np.testing.assert_array_equal(got["mn"], np.minimum(np.minimum(a, b), c))
+    np.testing.assert_array_equal(got["sr"], a >> n)
+    np.testing.assert_array_equal(got["sl"], a << n)
+    np.testing.assert_array_equal(got["pw"], f ** e.astype(np.float32))
+
+
+def test_uint64_division_refused():
     model = make_model(
-        [helper.make_node("Max", ["a", "b"], ["y"])],
+        [helper.make_node("Div", ["a", "b"], ["y"])],
         [("a", [3], np.uint64), ("b", [3], np.uint64)],
         [("y", [3], np.uint64)],
     )
     msg = parse_errors(model)
-    assert "'a' is UINT64" in msg and "Max" in msg and "2^63" in msg, msg
+    assert "'a' is UINT64" in msg and "Div" in msg and "2^63" in msg, msg
 
 
 @pytest.mark.parametrize(

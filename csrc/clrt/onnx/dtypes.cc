@@ -3,6 +3,7 @@
 // it after each op whose results can leave its range, so that every value is ONNX's.
 #include <algorithm>
 #include <initializer_list>
+#include <limits>
 
 #include "clrt/onnx/importer.h"
 
@@ -158,17 +159,37 @@ int ImportContext::castTensor(int tensor, DataType t) {
   return l.outputs[0];
 }
 
+namespace {
+// Ops whose importers compute UINT64 inputs as unsigned: comparisons, Max and Min on the
+// sign-flipped bits (unsigned order is the signed order of x ^ 2^63), BitShift RIGHT with the
+// sign-extended bits masked off, Pow's exponent converted from its unsigned bits.
+bool importsUint64(const std::string& op, int inputIndex) {
+  if (op == "Pow") return inputIndex == 1;
+  return isOneOf(op,
+                 {"Greater", "Less", "GreaterOrEqual", "LessOrEqual", "Max", "Min", "BitShift"});
+}
+}  // namespace
+
+int ImportContext::unsignedOrder(int tensor) {
+  ir::Layer& l = addInternal(
+      LayerKind::kELEMENTWISE,
+      {tensor, constantTensor(HostTensor::scalarInt64(std::numeric_limits<int64_t>::min()))});
+  l.attrs.set("op", "BITWISE_XOR");
+  return l.outputs[0];
+}
+
 void ImportContext::checkInputDtypes() {
   const std::string& op = node_->op_type();
   if (exactOnUint64(op) || keepsNarrowInputs()) return;
-  for (const auto& in : node_->input()) {
+  for (int i = 0; i < node_->input_size(); ++i) {
+    const std::string& in = node_->input(i);
     auto it = logical_.find(in);
-    if (it != logical_.end() && it->second == DataType::kUINT64)
+    if (it != logical_.end() && it->second == DataType::kUINT64 && !importsUint64(op, i))
       reject(ErrorKind::kUnsupported,
              str("input '", in, "' is UINT64, which clrt computes as INT64; ", op,
                  " would differ from ONNX for values of 2^63 and above"),
-             "clrt runs UINT64 through data movement, Add, Sub, Mul, bitwise ops, Equal and "
-             "Cast; use INT64 (or a narrower type) for " +
+             "clrt runs UINT64 through data movement, Add, Sub, Mul, bitwise ops and shifts, "
+             "comparisons, Max, Min and Cast; use INT64 (or a narrower type) for " +
                  op);
   }
 }

@@ -149,6 +149,9 @@ class ImportContext {
   DataType logicalDtype(int i);  // of input i: its ONNX dtype as far as clrt knows it
   void setLogicalDtype(int outputIndex, DataType t);
   int castTensor(int tensor, DataType t);  // an internal CAST's output (tensor if already t)
+  // A UINT64 value held as INT64 with its top bit flipped: signed order of the result is the
+  // unsigned order of the value (and flipping again gives the value back).
+  int unsignedOrder(int tensor);
   // The ONNX names of DOUBLE graph inputs, outputs and initializers (computed in FLOAT).
   std::vector<std::string> doubles;
 

@@ -1,6 +1,7 @@
 // Elementwise importers: binary ops with NumPy broadcasting (kELEMENTWISE) including Mod and
 // BitShift and the Bitwise ops, variadic Sum/Max/Min folded pairwise and Mean, and unary math
 // (kUNARY).
+#include <limits>
 #include <tuple>
 
 #include "clrt/onnx/importer.h"
@@ -10,11 +11,21 @@ namespace {
 
 using ir::LayerKind;
 
-// Family helper: a two-input op.
+bool isUint64(ImportContext& c, int i) { return c.logicalDtype(i) == DataType::kUINT64; }
+
+// Family helper: a two-input op. UINT64 operands of an order comparison compare unsigned.
 Importer binary(const char* op) {
   return [=](ImportContext& c) {
     if (c.numInputs() != 2) reject(ErrorKind::kParse, str("needs 2 inputs, got ", c.numInputs()));
-    c.add(LayerKind::kELEMENTWISE, {c.input(0), c.input(1)}).attrs.set("op", op);
+    int a = c.input(0), b = c.input(1);
+    const std::string o = op;
+    const bool order =
+        o == "GREATER" || o == "LESS" || o == "GREATER_OR_EQUAL" || o == "LESS_OR_EQUAL";
+    if (order && isUint64(c, 0) && isUint64(c, 1)) {
+      a = c.unsignedOrder(a);
+      b = c.unsignedOrder(b);
+    }
+    c.add(LayerKind::kELEMENTWISE, {a, b}).attrs.set("op", op);
   };
 }
 
@@ -45,7 +56,7 @@ Importer legacyBinary(const char* op) {
 }
 
 // Family helper: Sum/Max/Min take 1..n inputs; ((a op b) op c) ..., the last layer writes the
-// node's output.
+// node's output. UINT64 Max/Min run on the sign-flipped bits, flipped back at the end.
 Importer variadic(const char* op) {
   return [=](ImportContext& c) {
     const int n = c.numInputs();
@@ -54,13 +65,21 @@ Importer variadic(const char* op) {
       c.add(LayerKind::kIDENTITY, {c.input(0)});
       return;
     }
-    int acc = c.input(0);
+    bool flip = std::string(op) != "SUM";
+    for (int i = 0; i < n; ++i) flip = flip && isUint64(c, i);
+    auto in = [&](int i) { return flip ? c.unsignedOrder(c.input(i)) : c.input(i); };
+    int acc = in(0);
     for (int i = 1; i < n; ++i) {
-      const std::vector<int> ins{acc, c.input(i)};
-      ir::Layer& l = i + 1 < n ? c.addInternal(LayerKind::kELEMENTWISE, ins)
-                               : c.add(LayerKind::kELEMENTWISE, ins);
+      const std::vector<int> ins{acc, in(i)};
+      ir::Layer& l = i + 1 < n || flip ? c.addInternal(LayerKind::kELEMENTWISE, ins)
+                                       : c.add(LayerKind::kELEMENTWISE, ins);
       l.attrs.set("op", op);
       acc = l.outputs[0];
+    }
+    if (flip) {
+      const int top =
+          c.constantTensor(HostTensor::scalarInt64(std::numeric_limits<int64_t>::min()));
+      c.add(LayerKind::kELEMENTWISE, {acc, top}).attrs.set("op", "BITWISE_XOR");
     }
   };
 }
@@ -97,8 +116,26 @@ void importBitShift(ImportContext& c) {
   const std::string dir = c.attrString("direction", "");
   if (dir != "LEFT" && dir != "RIGHT")
     reject(ErrorKind::kParse, str("attribute 'direction' must be LEFT or RIGHT, got '", dir, "'"));
-  c.add(LayerKind::kELEMENTWISE, {c.input(0), c.input(1)})
-      .attrs.set("op", dir == "LEFT" ? "SHIFT_LEFT" : "SHIFT_RIGHT");
+  if (dir == "LEFT" || !isUint64(c, 0)) {
+    c.add(LayerKind::kELEMENTWISE, {c.input(0), c.input(1)})
+        .attrs.set("op", dir == "LEFT" ? "SHIFT_LEFT" : "SHIFT_RIGHT");
+    return;
+  }
+  // UINT64 held as INT64 shifts right arithmetically: the n copied-in top bits are masked off,
+  // mask = ~((-1 << (63 - n)) << 1) (two shifts: no shift by 64 when n is 0).
+  auto op2 = [&](const char* op, int a, int b) {
+    ir::Layer& l = c.addInternal(LayerKind::kELEMENTWISE, {a, b});
+    l.attrs.set("op", op);
+    return l.outputs[0];
+  };
+  auto i64 = [&](int64_t v) { return c.constantTensor(HostTensor::scalarInt64(v)); };
+  const int n = c.input(1);
+  const int high = op2("SHIFT_LEFT", op2("SHIFT_LEFT", i64(-1), op2("SUB", i64(63), n)), i64(1));
+  ir::Layer& inv = c.addInternal(LayerKind::kUNARY, {high});
+  inv.attrs.set("op", "BITWISE_NOT");
+  const int mask = inv.outputs[0];
+  const int shifted = op2("SHIFT_RIGHT", c.input(0), n);
+  c.add(LayerKind::kELEMENTWISE, {shifted, mask}).attrs.set("op", "BITWISE_AND");
 }
 
 void importIsInf(ImportContext& c) {
@@ -113,6 +150,8 @@ void importIsInf(ImportContext& c) {
 // cast back (ONNX types the output as the base).
 void importPow(ImportContext& c) {
   int x = c.input(0), y = c.input(1);
+  // A UINT64 exponent converts to float from its unsigned bits.
+  if (isUint64(c, 1)) y = c.castTensor(y, DataType::kUINT64);
   const DataType tx = c.net().tensors[x].dtype, ty = c.net().tensors[y].dtype;
   if (tx == ty) return void(c.add(LayerKind::kELEMENTWISE, {x, y}).attrs.set("op", "POW"));
   const bool floatBase = tx == DataType::kFLOAT || tx == DataType::kHALF;
