@@ -6,7 +6,9 @@
 
 Needs torch, torchvision and a CUDA device (the lent GPU machine's /opt/torch/.venv) and clrt
 on PYTHONPATH. Each model is torchvision's, with seeded random weights (torch.manual_seed(0),
-weights=None), in eval mode, at 224x224. For every batch size it is exported to ONNX (the
+weights=None) whose BatchNorm statistics are re-estimated on four seeded random batches
+(calibrate_batchnorm: raw random weights make EfficientNet's activations vanish, so that even
+PyTorch's own FP16 logits have cosine 0 to FP32), in eval mode, at 224x224. For every batch size it is exported to ONNX (the
 TorchScript exporter, opset 17, static shape, input "input", output "logits") and clrt builds
 one engine per precision from that file: fp32 (the default flags: TF32 on, as in TensorRT),
 fp16 (BuilderFlag.FP16) or int8 (BuilderFlag.INT8 + FP16, TensorRT's --best, calibrated by an
@@ -51,6 +53,23 @@ LABELS = {
 TARGET = LABELS["compile-fp16"]
 SIZE = 224
 CL = torch.channels_last
+
+
+def calibrate_batchnorm(model, batches=4, batch=16):
+    """BatchNorm running statistics from seeded standard-normal batches (train-mode forward
+    passes, cumulative averages), so that random weights give activations of realistic scale."""
+    bns = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if not bns:
+        return model
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None
+    gen = torch.Generator(device="cuda").manual_seed(1)
+    model.train()
+    with torch.no_grad():
+        for _ in range(batches):
+            model(torch.randn(batch, 3, SIZE, SIZE, device="cuda", generator=gen))
+    return model.eval()
 
 
 def median_ms(fn, iters, warmup=3):
@@ -302,7 +321,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.models:
             torch.manual_seed(0)
-            model32 = torchvision.models.get_model(name, weights=None).eval().cuda()
+            model32 = torchvision.models.get_model(name, weights=None).cuda()
+            model32 = calibrate_batchnorm(model32)
             for batch in args.batches:
                 x = np.random.default_rng(0).standard_normal((batch, 3, SIZE, SIZE))
                 x = x.astype(np.float32)

@@ -236,6 +236,8 @@ BROADCASTS = [
     ((2, 3, 4, 5), (3, 1, 1)),
     ((2, 1, 4, 1), (1, 3, 1, 5)),
     ((4, 5), ()),
+    ((2, 3, 4, 5), (2, 3, 1, 1)),  # a gate per image and channel (squeeze-and-excitation)
+    ((1, 3, 1, 1), (2, 3, 4, 5)),  # ... one for every image, first
 ]
 for op, opset in (("Add", 13), ("Sub", 17), ("Mul", 21), ("Div", 11)):
     for k, (sa, sb) in enumerate(BROADCASTS):

@@ -431,14 +431,16 @@ def test_pooling_reads_and_writes_channels_last(precision):
     """Pooling between tensor-core convolutions keeps their tensors channels last: max pooling
     (3x3, stride 2, padded), average pooling without the padding in its divisor over 18
     channels (the INT8 kernel's one-channel path; 32 take its 4-channel one) and global average
-    pooling of an HWC input, against onnxruntime FP32; the formats the inspector shows; the
+    pooling of an HWC input of 36 channels (a full and a partial work-group chunk), against
+    onnxruntime FP32; the formats the inspector shows; the
     per-layer values of each HWC tensor in NCHW order."""
     rng = np.random.default_rng(11)
 
     def w(*shape):
         return (rng.standard_normal(shape) * np.sqrt(2.0 / np.prod(shape[1:]))).astype(np.float32)
 
-    inits = {"w1": w(32, 8, 3, 3), "w2": w(18, 32, 1, 1), "w3": w(32, 18, 3, 3)}
+    # 36 channels into the global pooling: two chunks of its 32-channel work-groups.
+    inits = {"w1": w(32, 8, 3, 3), "w2": w(18, 32, 1, 1), "w3": w(36, 18, 3, 3)}
     nodes = [
         N("Conv", ["input", "w1"], ["c1"], pads=[1, 1, 1, 1]),
         N("Relu", ["c1"], ["r1"]),
@@ -451,7 +453,7 @@ def test_pooling_reads_and_writes_channels_last(precision):
         N("GlobalAveragePool", ["r3"], ["output"]),
     ]
     shape = (2, 8, 13, 12)
-    model = make_model(nodes, [("input", shape)], [("output", (2, 32, 1, 1))], inits)
+    model = make_model(nodes, [("input", shape)], [("output", (2, 36, 1, 1))], inits)
     x = rng.uniform(-1, 1, shape).astype(np.float32)
     ranges = all_ranges(model, {"input": x})
     engine = build_in(model, precision, ranges)

@@ -102,17 +102,15 @@ inline float pooled(int m, int s, int HW, int is_max, float s_in) {
   return HW > 0 ? (float)s * s_in / (float)HW : 0.0f;
 }
 
-// Global pooling, one work-item per (n, c); a channels-last input (in_hwc, C channels an
-// image) is read with the channel fastest across work-items.
+// Global pooling of an NCHW input, one work-item per (n, c).
 __kernel void gpool_i8_loop(__global const char* x, __global void* y, int NC, int HW, int is_max,
-                            float s_in, int out_dt, float out_inv, int C, int in_hwc) {
+                            float s_in, int out_dt, float out_inv) {
   const int nc = get_global_id(0);
   if (nc >= NC) return;
-  const __global char* xc = x + layout_index(in_hwc, nc / C, nc % C, 0, C, HW);
-  const int step = in_hwc ? C : 1;
+  const __global char* xc = x + (size_t)nc * HW;
   int m = -128, s = 0;
   for (int i = 0; i < HW; ++i) {
-    const int v = xc[(size_t)i * step];
+    const int v = xc[i];
     m = max(m, v);
     s += v;
   }
@@ -140,6 +138,30 @@ __kernel __attribute__((reqd_work_group_size(GPOOL_WG, 1, 1))) void gpool_i8_red
   ls[t] = s;
   GPOOL_TREE(lm, ls, t, max);
   if (t == 0 && nc < NC) store_any(y, nc, pooled(lm[0], ls[0], HW, is_max, s_in), out_dt, out_inv);
+}
+
+// Global pooling of a channels-last INT8 input: global_pool_hwc's work-groups (pooling.cl).
+__kernel __attribute__((reqd_work_group_size(GPOOL_HWC_WG, 1, 1))) void gpool_i8_hwc(
+    __global const char* x, __global void* y, int N, int C, int HW, int is_max, float s_in,
+    int out_dt, float out_inv) {
+  __local int lm[GPOOL_HWC_WG];
+  __local int ls[GPOOL_HWC_WG];
+  const int t = get_local_id(0), lane = t % GPOOL_HWC_LANES, row = t / GPOOL_HWC_LANES;
+  const int chunks = (C + GPOOL_HWC_LANES - 1) / GPOOL_HWC_LANES;
+  const int n = get_group_id(0) / chunks;
+  const int c = get_group_id(0) % chunks * GPOOL_HWC_LANES + lane;
+  const int live = n < N && c < C;
+  int m = -128, s = 0;
+  if (live) {
+    const __global char* xn = x + (size_t)n * HW * C + c;
+    for (int i = row; i < HW; i += GPOOL_HWC_ROWS) {
+      const int v = xn[(size_t)i * C];
+      m = max(m, v);
+      s += v;
+    }
+  }
+  GPOOL_HWC_ROWS_REDUCE(lm, ls, t, m, s, max);
+  if (row == 0 && live) store_any(y, n * C + c, pooled(m, s, HW, is_max, s_in), out_dt, out_inv);
 }
 
 // y = a * sa + b * sb. `bcast`: a and b index through p (NumPy broadcasting), else both are

@@ -6,11 +6,19 @@
 
 
 
-// Operand offsets of a binary op. mode 0: both dense, 1: b scalar, 2: a scalar, 3: broadcast.
+// Operand offsets of a binary op. mode 0: both dense, 1: b scalar, 2: a scalar, 3: broadcast
+// through p; 4 (5): a (b) dense, b (a) one value per image and channel (squeeze-and-excitation's
+// gate), with p->dims = {C, spatial size, y channels last, the gate's image stride}.
 inline int2 binary_offsets(const IndexPack* p, int mode, int i) {
   if (mode == 0) return (int2)(i, i);
   if (mode == 1) return (int2)(i, 0);
   if (mode == 2) return (int2)(0, i);
+  if (mode >= 4) {
+    const int C = p->dims[0], S = p->dims[1];
+    const int c = p->dims[2] ? i % C : i / S % C;
+    const int g = i / (C * S) * p->dims[3] + c;
+    return mode == 4 ? (int2)(i, g) : (int2)(g, i);
+  }
   return (int2)(pack_offset(p, 0, i), pack_offset(p, 1, i));
 }
 

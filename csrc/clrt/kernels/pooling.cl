@@ -62,18 +62,16 @@ __kernel void pool3d(__global const st_t* x, __global st_t* y, int n, WinPack g,
   ST(y, layout_index(hwc_out, nc / C, nc % C, sp, C, (size_t)g.out[0] * g.out[1] * g.out[2]), out);
 }
 
-// Global pooling, one work-item per (n, c): a plain loop, best for small HW and on CPUs. A
-// channels-last input (hwc_in, C channels an image) is read with the channel fastest across
-// work-items.
+// Global pooling of an NCHW input, one work-item per (n, c): a plain loop, best for small HW
+// and on CPUs.
 __kernel void global_pool_loop(__global const st_t* x, __global st_t* y, int NC, int HW,
-                               int is_max, int C, int hwc_in) {
+                               int is_max) {
   const int nc = get_global_id(0);
   if (nc >= NC) return;
-  const __global st_t* xc = x + layout_index(hwc_in, nc / C, nc % C, 0, C, HW);
-  const int step = hwc_in ? C : 1;
+  const __global st_t* xc = x + (size_t)nc * HW;
   float m = -FLT_MAX, s = 0.0f;
   for (int i = 0; i < HW; ++i) {
-    const float v = LD(xc, (size_t)i * step);
+    const float v = LD(xc, i);
     m = fmax(m, v);
     s += v;
   }
@@ -101,4 +99,30 @@ __kernel __attribute__((reqd_work_group_size(GPOOL_WG, 1, 1))) void global_pool_
   ls[t] = s;
   GPOOL_TREE(lm, ls, t, fmax);
   if (t == 0 && nc < NC) ST(y, nc, is_max ? lm[0] : (HW > 0 ? ls[0] / (float)HW : 0.0f));
+}
+
+// Global pooling of a channels-last input: a work-group per (n, chunk of GPOOL_HWC_LANES
+// channels); consecutive work-items read consecutive channels, GPOOL_HWC_ROWS rows of them
+// stride through the spatial positions. Launch with local size GPOOL_HWC_WG and global
+// N * ceil(C / GPOOL_HWC_LANES) * GPOOL_HWC_WG.
+__kernel __attribute__((reqd_work_group_size(GPOOL_HWC_WG, 1, 1))) void global_pool_hwc(
+    __global const st_t* x, __global st_t* y, int N, int C, int HW, int is_max) {
+  __local float lm[GPOOL_HWC_WG];
+  __local float ls[GPOOL_HWC_WG];
+  const int t = get_local_id(0), lane = t % GPOOL_HWC_LANES, row = t / GPOOL_HWC_LANES;
+  const int chunks = (C + GPOOL_HWC_LANES - 1) / GPOOL_HWC_LANES;
+  const int n = get_group_id(0) / chunks;
+  const int c = get_group_id(0) % chunks * GPOOL_HWC_LANES + lane;
+  const int live = n < N && c < C;
+  float m = -FLT_MAX, s = 0.0f;
+  if (live) {
+    const __global st_t* xn = x + (size_t)n * HW * C + c;
+    for (int i = row; i < HW; i += GPOOL_HWC_ROWS) {
+      const float v = LD(xn, (size_t)i * C);
+      m = fmax(m, v);
+      s += v;
+    }
+  }
+  GPOOL_HWC_ROWS_REDUCE(lm, ls, t, m, s, fmax);
+  if (row == 0 && live) ST(y, n * C + c, is_max ? m : (HW > 0 ? s / (float)HW : 0.0f));
 }

@@ -17,6 +17,9 @@ constexpr const char* kFile = "int8_misc.cl";
 // passed as a build option to the whole program.
 constexpr size_t kReduceWG = 128;
 const std::string kTunables = str("-DGPOOL_WG=", kReduceWG);
+// gpool_i8_hwc's work-group: GPOOL_HWC_LANES channels x GPOOL_HWC_ROWS rows (window.clh).
+constexpr int64_t kHwcLanes = 32;
+constexpr size_t kHwcWG = 256;
 
 // ---- pool.int8 ----
 class PoolKernel : public Kernel {
@@ -33,7 +36,8 @@ class PoolKernel : public Kernel {
     s_ = *p;
     if (s_.global) {
       loop_ = ocl::KernelHandle(dev.kernel(kFile, kTunables, "gpool_i8_loop"));
-      reduce_ = ocl::KernelHandle(dev.kernel(kFile, kTunables, "gpool_i8_reduce"));
+      reduce_ = ocl::KernelHandle(
+          dev.kernel(kFile, kTunables, hwc_in_ ? "gpool_i8_hwc" : "gpool_i8_reduce"));
     } else if (hwc_in_) {
       window_ = ocl::KernelHandle(dev.kernel(kFile, kTunables, "pool_i8_hwc"));
       window4_ = ocl::KernelHandle(dev.kernel(kFile, kTunables, "pool_i8_hwc4"));
@@ -66,13 +70,17 @@ class PoolKernel : public Kernel {
       CLRT_CHECK(OH == 1 && OW == 1, kRuntime, "global pooling layer '", name, "': output ",
                  dimsToString(yd), " must be 1 in every spatial dim");
       const cl_int HW = kint(H * W, name);
-      // The work-group reduction reads one (n, c) row contiguously: NCHW inputs only.
-      if (gpu_ && HW > 64 && !hwc_in_) {
+      if (hwc_in_) {  // work-groups of channels x rows (pooling.cl's), on any device
+        const int64_t chunks = (x.dims[1] + kHwcLanes - 1) / kHwcLanes;
+        ocl::setArgs(reduce_.get(), x.buf, y.buf, kint(x.dims[0], name), C, HW, is_max, s_in_, y.dt,
+                     y.scale);
+        ocl::launch(a.queue, reduce_.get(), {static_cast<size_t>(x.dims[0] * chunks) * kHwcWG},
+                    {kHwcWG});
+      } else if (gpu_ && HW > 64) {  // one work-group per (n, c) row
         ocl::setArgs(reduce_.get(), x.buf, y.buf, NC, HW, is_max, s_in_, y.dt, y.scale);
         ocl::launch(a.queue, reduce_.get(), {static_cast<size_t>(NC) * kReduceWG}, {kReduceWG});
       } else {
-        ocl::setArgs(loop_.get(), x.buf, y.buf, NC, HW, is_max, s_in_, y.dt, y.scale, C,
-                     cl_int{hwc_in_});
+        ocl::setArgs(loop_.get(), x.buf, y.buf, NC, HW, is_max, s_in_, y.dt, y.scale);
         ocl::launch(a.queue, loop_.get(), {gsize(NC)}, {});
       }
       return;

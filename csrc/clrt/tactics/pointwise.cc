@@ -148,14 +148,31 @@ class BinaryKernel : public Kernel {
       return v == 1 || (hwc == hwc_[2] && (!hwc || d == y.dims));
     };
     const bool sameA = same(hwc_[0], a.dims, na), sameB = same(hwc_[1], b.dims, nb);
-    if (na == n && nb == n && sameA && sameB)
+    // One value per image and channel: (N or 1, C, 1, ...) at y's rank, stored alike in
+    // either layout.
+    const Dims& yd = y.dims;
+    auto gate = [&](const Dims& d) {
+      if (d.size() != yd.size() || d.size() < 3 || d[1] != yd[1] || (d[0] != 1 && d[0] != yd[0]))
+        return false;
+      return std::all_of(d.begin() + 2, d.end(), [](int64_t v) { return v == 1; });
+    };
+    if (na == n && nb == n && sameA && sameB) {
       mode = 0;
-    else if (na == n && nb == 1 && sameA)
+    } else if (na == n && nb == 1 && sameA) {
       mode = 1;
-    else if (na == 1 && nb == n && sameB)
+    } else if (na == 1 && nb == n && sameB) {
       mode = 2;
-    else
+    } else if ((na == n && sameA && gate(b.dims)) || (nb == n && sameB && gate(a.dims))) {
+      mode = na == n && sameA && gate(b.dims) ? 4 : 5;
+      const Dims& g = mode == 4 ? b.dims : a.dims;
+      p.rank = 4;
+      p.dims[0] = static_cast<cl_int>(yd[1]);
+      p.dims[1] = static_cast<cl_int>(n / (yd[0] * yd[1]));
+      p.dims[2] = hwc_[2] ? 1 : 0;
+      p.dims[3] = g[0] == 1 ? 0 : static_cast<cl_int>(yd[1]);
+    } else {
       p = layoutIndex(a.dims, b.dims, y.dims);
+    }
     const bool compare = isCompare(op_) && a.dtype != DataType::kBOOL;
     const char* name = nullptr;
     switch (a.dtype) {
