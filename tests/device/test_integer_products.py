@@ -176,3 +176,47 @@ def test_integer_products_refused_past_65536_or_not_8_bit():
         opset=10,
     )
     assert "expected INT8 or UINT8" in parse_error(model)
+
+
+@pytest.mark.parametrize("w_dtype", [np.uint8, np.int8])
+def test_qlinear_conv_matches_onnxruntime(w_dtype):
+    """QLinearConv (onnxruntime's quantizer writes it in the QOperator format): the exact INT32
+    convolution of 64 input channels plus an INT32 bias, requantized with a per-channel weight
+    scale, padding and stride, equal to onnxruntime's output byte for byte; scales given as
+    graph inputs once (computed at run time) and as initializers once."""
+    rng = np.random.default_rng(5)
+    x = rng.integers(0, 256, (2, 64, 9, 8)).astype(np.uint8)
+    lo, hi = (0, 256) if w_dtype == np.uint8 else (-128, 128)
+    w = rng.integers(lo, hi, (6, 64, 3, 3)).astype(w_dtype)
+    wzp = np.full(6, 128 if w_dtype == np.uint8 else 0, w_dtype)
+    bias = rng.integers(-5000, 5000, 6).astype(np.int32)
+    scales = {
+        "xs": np.array(0.02, np.float32),
+        "ws": rng.uniform(0.001, 0.01, 6).astype(np.float32),
+        "ys": np.array(0.9, np.float32),
+    }
+    inits = {
+        "w": w,
+        "wzp": wzp,
+        "b": bias,
+        "xzp": np.array(3, np.uint8),
+        "yzp": np.array(7, np.uint8),
+    }
+    ins = ["x", "xs", "xzp", "w", "ws", "wzp", "ys", "yzp", "b"]
+    node = helper.make_node("QLinearConv", ins, ["y"], pads=[1, 1, 1, 1], strides=[2, 1])
+    for runtime_scales in (True, False):
+        inputs = [("x", x.shape, np.uint8)]
+        if runtime_scales:
+            inputs += [(k, v.shape) for k, v in scales.items()]
+            feeds = {"x": x, **scales}
+            model = make_model([node], inputs, [("y", (2, 6, 5, 8), np.uint8)], inits, opset=10)
+        else:
+            feeds = {"x": x}
+            model = make_model(
+                [node], inputs, [("y", (2, 6, 5, 8), np.uint8)], {**inits, **scales}, opset=10
+            )
+        got = engine(model).create_execution_context().infer(feeds)["y"]
+        want = ort_run(model, feeds)["y"]
+        assert got.dtype == np.uint8
+        np.testing.assert_array_equal(got, want)
+        assert 0 < (want == 255).sum() + (want == 0).sum() < want.size  # some saturate, not all

@@ -1,7 +1,7 @@
-// Convolution-family importers: Conv, ConvInteger, ConvTranspose, BatchNormalization (folded to
-// kSCALE), MaxPool, AveragePool, LpPool, GlobalAveragePool, GlobalMaxPool, MaxUnpool. 1-D windows
-// become the 2-D form with H = 1; 3-D ones keep three entries per attribute (ConvTranspose keeps
-// its own rank).
+// Convolution-family importers: Conv, ConvInteger, QLinearConv, ConvTranspose, BatchNormalization
+// (folded to kSCALE), MaxPool, AveragePool, LpPool, GlobalAveragePool, GlobalMaxPool, MaxUnpool.
+// 1-D windows become the 2-D form with H = 1; 3-D ones keep three entries per attribute
+// (ConvTranspose keeps its own rank).
 #include <algorithm>
 #include <cmath>
 
@@ -116,41 +116,82 @@ void importConv(ImportContext& c) {
     l.weights["bias"] = c.requireConstant(2, "Conv bias B").castTo(DataType::kFLOAT);
 }
 
-// ConvInteger: conv(x - x_zero_point, w - w_zero_point) as INT32, exact (integer_product.h);
-// w_zero_point may hold one value per output channel. Each digit product is an internal
-// convolution with the node's window attributes: a constant W as its weights, else read at run
-// time as runtimeConv's.
-void importConvInteger(ImportContext& c) {
-  const Dims wd = c.inputDims(1);
+// conv(x - x_zero_point, w - w_zero_point) as an INT32 tensor, exact (integer_product.h), with
+// the node's window attributes; x, w and their zero points are inputs xi, wi, xzp, wzp (what:
+// the op, for messages). w_zero_point may hold one value per output channel. Each digit
+// product is an internal convolution: a constant W as its weights, else read at run time as
+// runtimeConv's.
+int integerConv(ImportContext& c, int xi, int xzp, int wi, int wzp, const char* what) {
+  const Dims wd = c.inputDims(wi);
   if (wd.size() < 3 || !isStatic(wd))
-    reject(ErrorKind::kUnsupported, str("ConvInteger weight w ", dimsToString(wd),
-                                        " must have static dims [M, C/group, "
-                                        "...kernel]"));
+    reject(ErrorKind::kUnsupported, str(what, " weight w ", dimsToString(wd),
+                                        " must have static dims [M, C/group, ...kernel]"));
   const size_t nsp = wd.size() - 2;
   const int64_t group = checkConvWeight(c, wd, "w");
   Dims zpShape(wd.size(), 1);
   zpShape[0] = -1;
-  const IntegerOperand x = centredOperand(c, 0, 2), w = centredOperand(c, 1, 3, zpShape);
+  const IntegerOperand x = centredOperand(c, xi, xzp), w = centredOperand(c, wi, wzp, zpShape);
   int64_t K = wd[1];
   for (size_t i = 2; i < wd.size(); ++i) K *= wd[i];
-  exactIntegerProduct(c, x, w, K, "ConvInteger",
-                      [&](const IntegerOperand& xd, const IntegerOperand& wdig) {
-                        const int xt = xd.host ? c.constantTensor(*xd.host) : xd.tensor;
-                        ir::Layer* l;
-                        if (wdig.host) {
-                          HostTensor k = *wdig.host;
-                          if (nsp == 1) k.dims.insert(k.dims.begin() + 2, 1);
-                          l = &c.addInternal(LayerKind::kCONVOLUTION, {xt});
-                          l->weights["kernel"] = std::move(k);
-                        } else {
-                          l = &c.addInternal(LayerKind::kCONVOLUTION, {xt, -1, wdig.tensor});
-                          l->attrs.set("kernel_shape", wd);
-                        }
-                        l->attrs.set("group", group);
-                        windowAttrs(c, l->attrs, nsp);
-                        if (!wdig.host && nsp == 1) nativeRank1d(l->attrs);
-                        return l->outputs[0];
-                      });
+  return exactIntegerProduct(c, x, w, K, what,
+                             [&](const IntegerOperand& xd, const IntegerOperand& wdig) {
+                               const int xt = xd.host ? c.constantTensor(*xd.host) : xd.tensor;
+                               ir::Layer* l;
+                               if (wdig.host) {
+                                 HostTensor k = *wdig.host;
+                                 if (nsp == 1) k.dims.insert(k.dims.begin() + 2, 1);
+                                 l = &c.addInternal(LayerKind::kCONVOLUTION, {xt});
+                                 l->weights["kernel"] = std::move(k);
+                               } else {
+                                 l = &c.addInternal(LayerKind::kCONVOLUTION, {xt, -1, wdig.tensor});
+                                 l->attrs.set("kernel_shape", wd);
+                               }
+                               l->attrs.set("group", group);
+                               windowAttrs(c, l->attrs, nsp);
+                               if (!wdig.host && nsp == 1) nativeRank1d(l->attrs);
+                               return l->outputs[0];
+                             });
+}
+
+void importConvInteger(ImportContext& c) {
+  c.add(LayerKind::kIDENTITY, {integerConv(c, 0, 2, 1, 3, "ConvInteger")});
+}
+
+// QLinearConv as onnxruntime computes it: the exact INT32 convolution of the centred operands
+// plus the INT32 bias, converted to float, times x_scale * w_scale / y_scale (one per output
+// channel with per-channel w_scale), rounded half to even, + y_zero_point, saturated to y's
+// type. Scales and zero points may be computed at run time.
+void importQLinearConv(ImportContext& c) {
+  const Dims wd = c.inputDims(3);
+  const DataType yt = c.hasInput(7) ? c.logicalDtype(7) : DataType::kUINT8;
+  if (yt != DataType::kINT8 && yt != DataType::kUINT8)
+    reject(ErrorKind::kUnsupported, str("y is ", dtypeName(yt), "; INT8 and UINT8 are supported"));
+  int acc = integerConv(c, 0, 2, 3, 5, "QLinearConv");
+  Dims perChannel(wd.size(), 1);  // [1, M, 1, ...]: broadcast against the output
+  perChannel[1] = wd[0];
+  if (c.hasInput(8)) {
+    const int b = compose::withAttr(
+        c, LayerKind::kRESHAPE, c.castTensor(c.input(8), DataType::kINT32), "shape", perChannel);
+    acc = compose::binary(c, "SUM", acc, b);
+  }
+  const Dims wsd = c.inputDims(4);
+  int ws = c.castTensor(c.input(4), DataType::kFLOAT);
+  if (volume(wsd) != 1) ws = compose::withAttr(c, LayerKind::kRESHAPE, ws, "shape", perChannel);
+  const int xs = c.castTensor(c.input(1), DataType::kFLOAT);
+  const int ys = c.castTensor(c.input(6), DataType::kFLOAT);
+  const int scale = compose::binary(c, "DIV", compose::binary(c, "PROD", xs, ws), ys);
+  const int scaled = compose::binary(c, "PROD", c.castTensor(acc, DataType::kFLOAT), scale);
+  ir::Layer& r = c.addInternal(LayerKind::kUNARY, {scaled});
+  r.attrs.set("op", "ROUND");
+  int q = r.outputs[0];
+  if (c.hasInput(7)) q = compose::binary(c, "SUM", q, c.castTensor(c.input(7), DataType::kFLOAT));
+  ir::Layer& clip = c.addInternal(LayerKind::kACTIVATION, {q});
+  clip.attrs.set("type", "CLIP");
+  clip.attrs.set("alpha", yt == DataType::kINT8 ? -128.0 : 0.0);
+  clip.attrs.set("beta", yt == DataType::kINT8 ? 127.0 : 255.0);
+  const int clipped = clip.outputs[0];
+  c.add(LayerKind::kCAST, {clipped}).attrs.set("to", static_cast<int64_t>(DataType::kINT32));
+  c.setLogicalDtype(0, yt);
 }
 
 // ConvTranspose: output_shape and auto_pad are resolved into explicit pads here (they need the
@@ -567,6 +608,7 @@ void registerConvImporters() {
   registerImporter("ConvTranspose", {1, 11, 22}, importConvTranspose);
   registerImporter("Col2Im", {18}, importCol2Im);
   registerImporter("ConvInteger", {10}, importConvInteger);
+  registerImporter("QLinearConv", {10}, importQLinearConv);
   registerImporter("BatchNormalization", {6, 7, 9, 14, 15}, importBatchNorm);
   registerImporter("MaxPool", {1, 8, 10, 11, 12, 22}, importMaxPool);
   registerImporter("AveragePool", {1, 7, 10, 11, 19, 22}, importAveragePool);

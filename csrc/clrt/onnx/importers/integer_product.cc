@@ -127,7 +127,7 @@ IntegerOperand centredOperand(ImportContext& c, int i, int zp, const Dims& zpSha
   return r;
 }
 
-void exactIntegerProduct(
+int exactIntegerProduct(
     ImportContext& c, const IntegerOperand& a, const IntegerOperand& b, int64_t K,
     const std::string& what,
     const std::function<int(const IntegerOperand&, const IntegerOperand&)>& product) {
@@ -156,7 +156,7 @@ void exactIntegerProduct(
       }
       sum = sum < 0 ? term : compose::binary(c, "SUM", sum, term);
     }
-  c.add(LayerKind::kIDENTITY, {sum});
+  return sum;
 }
 
 }  // namespace clrt::onnx

@@ -26,9 +26,9 @@ struct IntegerOperand {
 IntegerOperand centredOperand(ImportContext& c, int i, int zp, const Dims& zpShape = {});
 
 // sum over the products of a's and b's digits, each product(a_digit, b_digit) a FLOAT tensor of
-// integers from K multiply-adds, as one INT32 node output. Refuses (naming `what`) when even
-// 4-bit digits could not keep K products exact.
-void exactIntegerProduct(
+// integers from K multiply-adds: the id of an INT32 tensor holding it. Refuses (naming `what`)
+// when even 4-bit digits could not keep K products exact.
+int exactIntegerProduct(
     ImportContext& c, const IntegerOperand& a, const IntegerOperand& b, int64_t K,
     const std::string& what,
     const std::function<int(const IntegerOperand&, const IntegerOperand&)>& product);

@@ -92,7 +92,7 @@ void importMatMulInteger(ImportContext& c) {
   const Dims ad = c.inputDims(0);
   const int64_t K = ad.empty() ? -1 : ad.back();
   const IntegerOperand a = centredOperand(c, 0, 2, {-1, 1}), b = centredOperand(c, 1, 3);
-  exactIntegerProduct(
+  const int product = exactIntegerProduct(
       c, a, b, K, "MatMulInteger", [&](const IntegerOperand& x, const IntegerOperand& y) {
         const int xt = x.host ? c.constantTensor(*x.host) : x.tensor;
         if (y.host) {
@@ -102,6 +102,7 @@ void importMatMulInteger(ImportContext& c) {
         }
         return c.addInternal(LayerKind::kMATRIX_MULTIPLY, {xt, y.tensor}).outputs[0];
       });
+  c.add(LayerKind::kIDENTITY, {product});
 }
 
 // ---- Einsum ----

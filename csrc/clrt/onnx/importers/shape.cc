@@ -1,6 +1,7 @@
 // Shape and data-movement importers: Shape, Gather, Cast, Reshape, Flatten, Transpose, Squeeze,
 // Unsqueeze, Concat, Split, Slice, Identity, Dropout, Constant, ConstantOfShape, Range, Expand,
-// Where, Trilu, GatherElements, GatherND, Scatter, ScatterElements, ScatterND, Size, CastLike.
+// Where, Trilu, GatherElements, GatherND, Scatter, ScatterElements, ScatterND, Size, CastLike,
+// BitCast, OptionalHasElement, OptionalGetElement.
 #include "clrt/onnx/importer.h"
 
 namespace clrt::onnx {
@@ -18,6 +19,20 @@ Importer passInputs(LayerKind kind, int n) {
 }
 
 void importIdentity(ImportContext& c) { c.add(LayerKind::kIDENTITY, {c.input(0)}, 1); }
+
+// Optionals whose element is a tensor (engine values are tensors; optional graph inputs are
+// refused where read): OptionalHasElement is true for a tensor and false for an absent input,
+// OptionalGetElement passes the tensor through.
+void importOptionalHasElement(ImportContext& c) {
+  HostTensor has(DataType::kBOOL, {});
+  has.bytes[0] = c.hasInput(0) ? 1 : 0;
+  c.defineConstant(0, std::move(has));
+}
+
+void importOptionalGetElement(ImportContext& c) {
+  if (!c.hasInput(0)) reject(ErrorKind::kParse, "input 0 is absent: there is no element to get");
+  c.add(LayerKind::kIDENTITY, {c.input(0)});
+}
 
 // Inference-time Dropout passes its input through, and its mask is all true (version 7's mask
 // has the input's type: all ones). Training mode drops at random, so it is refused, except with a
@@ -256,7 +271,8 @@ void importBitCast(ImportContext& c) {
     reject(ErrorKind::kParse, str("BitCast from ", dtypeName(from), " to ", dtypeName(to),
                                   " changes the element size"));
   const auto integer = [](DataType t) { return !isFloatDtype(t) && t != DataType::kBOOL; };
-  if (integer(from) && integer(to)) return castTo(c, to);
+  // A BOOL's byte is 0 or 1: read as an 8-bit integer it is that number, as Cast gives it.
+  if ((integer(from) || from == DataType::kBOOL) && integer(to)) return castTo(c, to);
   const bool f2i = from == DataType::kFLOAT && to == DataType::kINT32;
   if (!f2i && !(from == DataType::kINT32 && to == DataType::kFLOAT))
     reject(ErrorKind::kUnsupported,
@@ -315,6 +331,8 @@ void registerShapeImporters() {
   // dtype clrt lacks is refused where the tensor is read.
   const std::vector<int> layout{13, 21, 23, 24, 25};
   registerImporter("Identity", {1, 13, 14, 16, 19, 21, 23, 24, 25}, importIdentity);
+  registerImporter("OptionalHasElement", {15, 18, 28}, importOptionalHasElement);
+  registerImporter("OptionalGetElement", {15, 18, 28}, importOptionalGetElement);
   registerImporter("Dropout", {7, 10, 12, 13, 22}, importDropout);
   registerImporter("Flatten", {1, 9, 11, 13, 21, 23, 24, 25}, importFlatten);
   registerImporter("Reshape", {5, 13, 14, 19, 21, 23, 24, 25}, importReshape);
