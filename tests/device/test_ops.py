@@ -259,6 +259,44 @@ for op, opset in (("Add", 13), ("Sub", 17), ("Mul", 21), ("Div", 11)):
                 opset=opset,
                 ranges={"b": rb},
             )
+# QLinearConv (onnxruntime's QOperator format): per-channel weight scales, bias, padding.
+_qc = np.random.default_rng(21)
+case(
+    "QLinearConv-per-channel",
+    [
+        N(
+            "QLinearConv",
+            ["x", "xs", "xz", "w", "ws", "wz", "ys", "yz", "b"],
+            ["y"],
+            pads=[1, 1, 1, 1],
+        )
+    ],
+    [("x", (1, 8, 5, 6), np.uint8)],
+    inits={
+        "xs": np.array(0.05, np.float32),
+        "xz": np.array(4, np.uint8),
+        "w": _qc.integers(-128, 128, (3, 8, 3, 3)).astype(np.int8),
+        "ws": _qc.uniform(0.002, 0.02, 3).astype(np.float32),
+        "wz": np.zeros(3, np.int8),
+        "ys": np.array(0.4, np.float32),
+        "yz": np.array(9, np.uint8),
+        "b": _qc.integers(-300, 300, 3).astype(np.int32),
+    },
+    outputs=[("y", None, np.uint8)],
+    opset=10,
+    ranges={"x": (0, 255)},
+)
+# Optionals whose element is a tensor.
+case(
+    "OptionalHasElement-tensor",
+    [N("OptionalHasElement", ["x"], ["y"])],
+    [("x", (2, 3))],
+    outputs=[("y", None, np.bool_)],
+    opset=18,
+)
+case(
+    "OptionalGetElement-tensor", [N("OptionalGetElement", ["x"], ["y"])], [("x", (2, 3))], opset=18
+)
 case(
     "Div-negative-divisor",
     [N("Div", ["a", "b"], ["y"])],

@@ -146,11 +146,7 @@ __kernel __attribute__((reqd_work_group_size(GPOOL_HWC_WG, 1, 1))) void gpool_i8
     int out_dt, float out_inv) {
   __local int lm[GPOOL_HWC_WG];
   __local int ls[GPOOL_HWC_WG];
-  const int t = get_local_id(0), lane = t % GPOOL_HWC_LANES, row = t / GPOOL_HWC_LANES;
-  const int chunks = (C + GPOOL_HWC_LANES - 1) / GPOOL_HWC_LANES;
-  const int n = get_group_id(0) / chunks;
-  const int c = get_group_id(0) % chunks * GPOOL_HWC_LANES + lane;
-  const int live = n < N && c < C;
+  GPOOL_HWC_WORK_ITEM(N, C, t, row, n, c, live);
   int m = -128, s = 0;
   if (live) {
     const __global char* xn = x + (size_t)n * HW * C + c;

@@ -109,11 +109,7 @@ __kernel __attribute__((reqd_work_group_size(GPOOL_HWC_WG, 1, 1))) void global_p
     __global const st_t* x, __global st_t* y, int N, int C, int HW, int is_max) {
   __local float lm[GPOOL_HWC_WG];
   __local float ls[GPOOL_HWC_WG];
-  const int t = get_local_id(0), lane = t % GPOOL_HWC_LANES, row = t / GPOOL_HWC_LANES;
-  const int chunks = (C + GPOOL_HWC_LANES - 1) / GPOOL_HWC_LANES;
-  const int n = get_group_id(0) / chunks;
-  const int c = get_group_id(0) % chunks * GPOOL_HWC_LANES + lane;
-  const int live = n < N && c < C;
+  GPOOL_HWC_WORK_ITEM(N, C, t, row, n, c, live);
   float m = -FLT_MAX, s = 0.0f;
   if (live) {
     const __global st_t* xn = x + (size_t)n * HW * C + c;
