@@ -212,7 +212,8 @@ def test_double_warns_once_naming_tensors():
 
 def test_uint64_order_shift_and_pow_exponent_are_unsigned():
     """UINT64 values of 2^63 and above (negative as the INT64 clrt holds them in) compare,
-    take Max/Min, shift right and serve as Pow exponents as the unsigned numbers they are."""
+    take Max/Min, shift right, rank in TopK and serve as Pow exponents as the unsigned numbers
+    they are."""
     top = np.uint64(1) << np.uint64(63)
     a = np.array([0, 5, top, top + np.uint64(7), 2**64 - 1, 3], np.uint64)
     b = np.array([1, 5, 9, top + np.uint64(8), top, 2**64 - 2], np.uint64)
@@ -227,11 +228,14 @@ def test_uint64_order_shift_and_pow_exponent_are_unsigned():
         helper.make_node("BitShift", ["a", "n"], ["sr"], direction="RIGHT"),
         helper.make_node("BitShift", ["a", "n"], ["sl"], direction="LEFT"),
         helper.make_node("Pow", ["f", "e"], ["pw"]),
+        helper.make_node("TopK", ["a", "k"], ["tv", "ti"]),
     ]
     u = [(k, [6], np.uint64) for k in ("a", "b", "c", "n", "e")]
     outs = [("gt", [6], np.bool_), ("le", [6], np.bool_)]
     outs += [(k, [6], np.uint64) for k in ("mx", "mn", "sr", "sl")] + [("pw", [6])]
-    model = make_model(nodes, [*u, ("f", [6])], outs, opset=18)
+    outs += [("tv", [3], np.uint64), ("ti", [3], np.int64)]
+    k = numpy_helper.from_array(np.array([3], np.int64), "k")
+    model = make_model(nodes, [*u, ("f", [6])], outs, [k], opset=18)
     f = np.array([3.0, 2.0, 0.5, 2.0, 7.0, -3.0], np.float32)
     feeds = {"a": a, "b": b, "c": c, "n": n, "e": e, "f": f}
     got = build_engine(model, opt_level=0).create_execution_context().infer(feeds)
@@ -242,6 +246,9 @@ def test_uint64_order_shift_and_pow_exponent_are_unsigned():
     np.testing.assert_array_equal(got["sr"], a >> n)
     np.testing.assert_array_equal(got["sl"], a << n)
     np.testing.assert_array_equal(got["pw"], f ** e.astype(np.float32))
+    order = np.argsort(a)[::-1][:3]  # a's values are distinct
+    np.testing.assert_array_equal(got["tv"], a[order])
+    np.testing.assert_array_equal(got["ti"], order)
 
 
 def test_uint64_division_refused():

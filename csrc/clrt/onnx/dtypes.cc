@@ -160,13 +160,13 @@ int ImportContext::castTensor(int tensor, DataType t) {
 }
 
 namespace {
-// Ops whose importers compute UINT64 inputs as unsigned: comparisons, Max and Min on the
+// Ops whose importers compute UINT64 inputs as unsigned: comparisons, Max, Min and TopK on the
 // sign-flipped bits (unsigned order is the signed order of x ^ 2^63), BitShift RIGHT with the
 // sign-extended bits masked off, Pow's exponent converted from its unsigned bits.
 bool importsUint64(const std::string& op, int inputIndex) {
   if (op == "Pow") return inputIndex == 1;
-  return isOneOf(op,
-                 {"Greater", "Less", "GreaterOrEqual", "LessOrEqual", "Max", "Min", "BitShift"});
+  return isOneOf(
+      op, {"Greater", "Less", "GreaterOrEqual", "LessOrEqual", "Max", "Min", "BitShift", "TopK"});
 }
 }  // namespace
 
@@ -189,7 +189,7 @@ void ImportContext::checkInputDtypes() {
              str("input '", in, "' is UINT64, which clrt computes as INT64; ", op,
                  " would differ from ONNX for values of 2^63 and above"),
              "clrt runs UINT64 through data movement, Add, Sub, Mul, bitwise ops and shifts, "
-             "comparisons, Max, Min and Cast; use INT64 (or a narrower type) for " +
+             "comparisons, Max, Min, TopK and Cast; use INT64 (or a narrower type) for " +
                  op);
   }
 }

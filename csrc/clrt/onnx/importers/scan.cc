@@ -70,12 +70,19 @@ void importTopK(ImportContext& c) {
   const int64_t a = axis < 0 ? axis + rank : axis;
   if (k < 0 || (x[a] >= 0 && k > x[a]))
     reject(ErrorKind::kParse, str("K = ", k, " must lie in [0, ", x[a], "] (axis ", a, ")"));
-  ir::Layer& l = c.add(LayerKind::kTOPK, {c.input(0)});
+  // UINT64 values order unsigned on their sign-flipped bits, flipped back in the output.
+  const bool u64 = c.logicalDtype(0) == DataType::kUINT64;
+  ir::Layer& l = u64 ? c.addInternal(LayerKind::kTOPK, {c.unsignedOrder(c.input(0))}, 2)
+                     : c.add(LayerKind::kTOPK, {c.input(0)});
   l.attrs.set("k", k);
   l.attrs.set("axis", a);
   l.attrs.set("largest", version < 11 ? int64_t{1} : c.attrFlag("largest", 1));
   // Unsorted output may come in any order; the kernel always sorts.
   l.attrs.set("sorted", version < 11 ? int64_t{1} : c.attrFlag("sorted", 1));
+  if (!u64) return;
+  const int values = l.outputs[0], indices = l.outputs[1];  // `l` dies with the next layer
+  c.addMapped(LayerKind::kIDENTITY, {c.unsignedOrder(values)}, {0});
+  c.addMapped(LayerKind::kIDENTITY, {indices}, {1});
 }
 
 int elementwise(ImportContext& c, const char* op, int a, int b) {
