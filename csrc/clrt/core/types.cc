@@ -110,6 +110,12 @@ bool isSubByteInt(DataType t) {
          t == DataType::kUINT2;
 }
 
+int dtypeBits(DataType t) {
+  if (t == DataType::kINT4 || t == DataType::kUINT4 || t == DataType::kFP4) return 4;
+  if (t == DataType::kINT2 || t == DataType::kUINT2) return 2;
+  return 8 * static_cast<int>(dtypeSize(t));
+}
+
 bool isFloatDtype(DataType t) {
   return t == DataType::kFLOAT || t == DataType::kHALF || t == DataType::kDOUBLE ||
          t == DataType::kBF16 || isNarrowFloat(t);
@@ -526,7 +532,6 @@ MiniFloat miniFloat(DataType t) {
   }
 }
 
-int subByteBits(DataType t) { return t == DataType::kINT4 || t == DataType::kUINT4 ? 4 : 2; }
 bool subByteSigned(DataType t) { return t == DataType::kINT4 || t == DataType::kINT2; }
 
 }  // namespace
@@ -608,17 +613,17 @@ uint8_t floatToNarrow(DataType t, float x, CastMode mode) {
 }
 
 int64_t subByteToInt(DataType t, uint8_t b) {
-  const int n = subByteBits(t);
+  const int n = dtypeBits(t);
   const int v = b & ((1 << n) - 1);
   return subByteSigned(t) && (v >> (n - 1)) ? v - (1 << n) : v;
 }
 
 uint8_t intToSubByte(DataType t, int64_t v) {
-  return static_cast<uint8_t>(static_cast<uint64_t>(v) & ((1u << subByteBits(t)) - 1));
+  return static_cast<uint8_t>(static_cast<uint64_t>(v) & ((1u << dtypeBits(t)) - 1));
 }
 
 uint8_t floatToSubByte(DataType t, float f) {
-  const int n = subByteBits(t);
+  const int n = dtypeBits(t);
   const double lo = subByteSigned(t) ? -(1 << (n - 1)) : 0;
   const double hi = subByteSigned(t) ? (1 << (n - 1)) - 1 : (1 << n) - 1;
   const double v = std::trunc(static_cast<double>(f));

@@ -51,6 +51,7 @@ bool isFloatDtype(DataType t);  // FLOAT, HALF, DOUBLE, BF16 and the narrow floa
 // integers wrap.
 bool isNarrowFloat(DataType t);
 bool isSubByteInt(DataType t);
+int dtypeBits(DataType t);  // the element's width in bits (4 and 2 for those held in a byte)
 enum class E8M0Round : int { kUp = 0, kDown = 1, kNearest = 2 };
 struct CastMode {
   bool saturate = true;

@@ -19,6 +19,14 @@
 
 namespace clrt::tactics {
 
+// Channels-last global pooling (global_pool_hwc, gpool_i8_hwc): work-groups of
+// GPOOL_HWC_LANES = 32 channels x GPOOL_HWC_ROWS = 8 rows (kernels/window.clh), one per image
+// and chunk of 32 channels of x's [N, C, ...] dims.
+constexpr size_t kGpoolHwcWG = 256;
+inline size_t gpoolHwcGlobalSize(const Dims& x) {
+  return static_cast<size_t>(x[0] * ((x[1] + 31) / 32)) * kGpoolHwcWG;
+}
+
 // The fused epilogue (ir/layer_params.h) and the build option ACT of its program.
 // Build options of the program: one program per file and activation, never per shape.
 inline std::string epilogueOptions(const ir::EpilogueParams& e) {

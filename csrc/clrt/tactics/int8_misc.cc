@@ -17,9 +17,6 @@ constexpr const char* kFile = "int8_misc.cl";
 // passed as a build option to the whole program.
 constexpr size_t kReduceWG = 128;
 const std::string kTunables = str("-DGPOOL_WG=", kReduceWG);
-// gpool_i8_hwc's work-group: GPOOL_HWC_LANES channels x GPOOL_HWC_ROWS rows (window.clh).
-constexpr int64_t kHwcLanes = 32;
-constexpr size_t kHwcWG = 256;
 
 // ---- pool.int8 ----
 class PoolKernel : public Kernel {
@@ -71,11 +68,9 @@ class PoolKernel : public Kernel {
                  dimsToString(yd), " must be 1 in every spatial dim");
       const cl_int HW = kint(H * W, name);
       if (hwc_in_) {  // work-groups of channels x rows (pooling.cl's), on any device
-        const int64_t chunks = (x.dims[1] + kHwcLanes - 1) / kHwcLanes;
         ocl::setArgs(reduce_.get(), x.buf, y.buf, kint(x.dims[0], name), C, HW, is_max, s_in_, y.dt,
                      y.scale);
-        ocl::launch(a.queue, reduce_.get(), {static_cast<size_t>(x.dims[0] * chunks) * kHwcWG},
-                    {kHwcWG});
+        ocl::launch(a.queue, reduce_.get(), {gpoolHwcGlobalSize(x.dims)}, {kGpoolHwcWG});
       } else if (gpu_ && HW > 64) {  // one work-group per (n, c) row
         ocl::setArgs(reduce_.get(), x.buf, y.buf, NC, HW, is_max, s_in_, y.dt, y.scale);
         ocl::launch(a.queue, reduce_.get(), {static_cast<size_t>(NC) * kReduceWG}, {kReduceWG});

@@ -14,9 +14,6 @@ constexpr const char* kFile = "pooling.cl";
 // The global pooling reduction's work-group size (GPOOL_WG of pooling.cl, a power of two),
 // passed as a build option.
 constexpr size_t kReduceWG = 128;
-// global_pool_hwc's work-group: GPOOL_HWC_LANES channels x GPOOL_HWC_ROWS rows (window.clh).
-constexpr int64_t kHwcLanes = 32;
-constexpr size_t kHwcWG = 256;
 
 struct PoolSpec {
   std::string layer;
@@ -90,10 +87,8 @@ class PoolKernel : public Kernel {
                  dimsToString(y.dims), " must be 1 in every spatial dim");
       const cl_int HW = kint(volume(x.dims) / std::max<int64_t>(NC, 1), s_.layer);
       if (hwc_in_) {  // work-groups of channels x rows, on any device
-        const int64_t chunks = (x.dims[1] + kHwcLanes - 1) / kHwcLanes;
         ocl::setArgs(reduce_.get(), x.buf, y.buf, kint(x.dims[0], s_.layer), C, HW, is_max);
-        ocl::launch(a.queue, reduce_.get(), {static_cast<size_t>(x.dims[0] * chunks) * kHwcWG},
-                    {kHwcWG});
+        ocl::launch(a.queue, reduce_.get(), {gpoolHwcGlobalSize(x.dims)}, {kGpoolHwcWG});
       } else if (gpu_ && HW > 64) {
         // A work-group per (n, c) pays off only where many work-items run at once.
         ocl::setArgs(reduce_.get(), x.buf, y.buf, NC, HW, is_max);

@@ -181,17 +181,8 @@ void importQLinearConv(ImportContext& c) {
   const int ys = c.castTensor(c.input(6), DataType::kFLOAT);
   const int scale = compose::binary(c, "DIV", compose::binary(c, "PROD", xs, ws), ys);
   const int scaled = compose::binary(c, "PROD", c.castTensor(acc, DataType::kFLOAT), scale);
-  ir::Layer& r = c.addInternal(LayerKind::kUNARY, {scaled});
-  r.attrs.set("op", "ROUND");
-  int q = r.outputs[0];
-  if (c.hasInput(7)) q = compose::binary(c, "SUM", q, c.castTensor(c.input(7), DataType::kFLOAT));
-  ir::Layer& clip = c.addInternal(LayerKind::kACTIVATION, {q});
-  clip.attrs.set("type", "CLIP");
-  clip.attrs.set("alpha", yt == DataType::kINT8 ? -128.0 : 0.0);
-  clip.attrs.set("beta", yt == DataType::kINT8 ? 127.0 : 255.0);
-  const int clipped = clip.outputs[0];
-  c.add(LayerKind::kCAST, {clipped}).attrs.set("to", static_cast<int64_t>(DataType::kINT32));
-  c.setLogicalDtype(0, yt);
+  const int zp = c.hasInput(7) ? c.castTensor(c.input(7), DataType::kFLOAT) : -1;
+  compose::quantizedOutput(c, scaled, zp, yt);
 }
 
 // ConvTranspose: output_shape and auto_pad are resolved into explicit pads here (they need the

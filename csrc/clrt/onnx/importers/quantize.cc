@@ -68,42 +68,7 @@ DataType inputDtype(ImportContext& c) {
   return c.net().tensors[c.input(0)].dtype;
 }
 
-// The value range of an integer quantized type; false for the float ones (FP8, FP4).
-bool integerRange(DataType t, double& lo, double& hi) {
-  switch (t) {
-    case DataType::kINT8:
-      lo = -128, hi = 127;
-      return true;
-    case DataType::kUINT8:
-      lo = 0, hi = 255;
-      return true;
-    case DataType::kINT16:
-      lo = -32768, hi = 32767;
-      return true;
-    case DataType::kUINT16:
-      lo = 0, hi = 65535;
-      return true;
-    case DataType::kINT4:
-      lo = -8, hi = 7;
-      return true;
-    case DataType::kUINT4:
-      lo = 0, hi = 15;
-      return true;
-    case DataType::kINT2:
-      lo = -2, hi = 1;
-      return true;
-    case DataType::kUINT2:
-      lo = 0, hi = 3;
-      return true;
-    default:
-      return false;
-  }
-}
-
-bool floatQuantType(DataType t) {
-  return t == DataType::kFP8 || t == DataType::kFP8E5M2 || t == DataType::kFP8E4M3FNUZ ||
-         t == DataType::kFP8E5M2FNUZ || t == DataType::kFP4;
-}
+bool floatQuantType(DataType t) { return isNarrowFloat(t) && t != DataType::kE8M0; }
 
 const char* kQuantTypes =
     "INT8, UINT8, INT16, UINT16, INT4, UINT4, INT2, UINT2, the FLOAT8 types and FLOAT4E2M1";
@@ -179,28 +144,18 @@ void arithmeticQuantize(ImportContext& c, DataType qtype) {
   const int x = c.castTensor(c.input(0), DataType::kFLOAT);
   int q = compose::binary(c, "DIV", x, laidOut(c, 1, xd, axis, block));
   double lo = 0, hi = 0;
-  if (!integerRange(qtype, lo, hi)) {
-    // The formula is the integers' (ONNX's FLOAT8 zero points are 0 in practice).
-    if (c.hasInput(2)) q = compose::binary(c, "SUM", q, laidOut(c, 2, xd, axis, block));
-    ir::Layer& n = c.addInternal(LayerKind::kCAST, {q});
-    n.attrs.set("to", static_cast<int64_t>(qtype));
-    n.attrs.set("saturate", c.attrInt("saturate", 1) != 0 ? int64_t{1} : int64_t{0});
-    c.net().tensors[n.outputs[0]].dtype = qtype;
-    q = n.outputs[0];
-  } else {
-    ir::Layer& r = c.addInternal(LayerKind::kUNARY, {q});
-    r.attrs.set("op", "ROUND");  // half to even, as ONNX's
-    q = r.outputs[0];
-    if (c.hasInput(2)) q = compose::binary(c, "SUM", q, laidOut(c, 2, xd, axis, block));
-    ir::Layer& clip = c.addInternal(LayerKind::kACTIVATION, {q});
-    clip.attrs.set("type", "CLIP");
-    clip.attrs.set("alpha", lo);
-    clip.attrs.set("beta", hi);
-    q = clip.outputs[0];
-  }
-  const DataType wide = computeDtype(qtype);
-  c.add(LayerKind::kCAST, {q}).attrs.set("to", static_cast<int64_t>(wide));
-  if (wide != qtype) c.setLogicalDtype(0, qtype);
+  if (compose::integerRange(qtype, lo, hi))
+    return compose::quantizedOutput(c, q, c.hasInput(2) ? laidOut(c, 2, xd, axis, block) : -1,
+                                    qtype);
+  // The formula is the integers' (ONNX's FLOAT8 zero points are 0 in practice).
+  if (c.hasInput(2)) q = compose::binary(c, "SUM", q, laidOut(c, 2, xd, axis, block));
+  ir::Layer& n = c.addInternal(LayerKind::kCAST, {q});
+  n.attrs.set("to", static_cast<int64_t>(qtype));
+  n.attrs.set("saturate", c.attrInt("saturate", 1) != 0 ? int64_t{1} : int64_t{0});
+  c.net().tensors[n.outputs[0]].dtype = qtype;
+  const int narrow = n.outputs[0];
+  c.add(LayerKind::kCAST, {narrow}).attrs.set("to", static_cast<int64_t>(DataType::kFLOAT));
+  c.setLogicalDtype(0, qtype);
 }
 
 void importQuantize(ImportContext& c) {
@@ -218,7 +173,7 @@ void importQuantize(ImportContext& c) {
         dtypeFromOnnx(static_cast<int>(c.attrInt("output_dtype", 0)), "attribute 'output_dtype'");
   }
   double lo = 0, hi = 0;
-  if (!integerRange(qtype, lo, hi) && !floatQuantType(qtype))
+  if (!compose::integerRange(qtype, lo, hi) && !floatQuantType(qtype))
     reject(ErrorKind::kUnsupported,
            str("quantizing to ", dtypeName(qtype), " is not supported (", kQuantTypes, " are)"));
   const bool layer = (qtype == DataType::kINT8 || qtype == DataType::kUINT8) &&
@@ -256,7 +211,7 @@ void arithmeticDequantize(ImportContext& c, DataType xt, DataType outT) {
 void importDequantize(ImportContext& c) {
   const DataType xt = c.constant(0) ? inputDtype(c) : c.logicalDtype(0);
   double lo = 0, hi = 0;
-  if (!integerRange(xt, lo, hi) && !floatQuantType(xt) && xt != DataType::kINT32)
+  if (!compose::integerRange(xt, lo, hi) && !floatQuantType(xt) && xt != DataType::kINT32)
     reject(ErrorKind::kUnsupported,
            str("input x is ", dtypeName(xt), "; DequantizeLinear of INT32, ", kQuantTypes,
                " is supported"));
@@ -299,17 +254,6 @@ void importDynamicQuantize(ImportContext& c) {
     return l.outputs[0];
   };
   auto scalar = [&](float v) { return c.constantTensor(HostTensor::fromFloats({}, {v})); };
-  auto toUint8 = [&](int v, int output) {  // round half to even, saturate, cast
-    const int r = layer(LayerKind::kUNARY, {v}, "op", "ROUND");
-    ir::Layer& l = c.addInternal(LayerKind::kACTIVATION, {r});
-    l.attrs.set("type", "CLIP");
-    l.attrs.set("alpha", 0.0);
-    l.attrs.set("beta", 255.0);
-    const int clipped = l.outputs[0];
-    const DataType wide = computeDtype(DataType::kUINT8);
-    c.addMapped(LayerKind::kCAST, {clipped}, {output}).attrs.set("to", int64_t(wide));
-    if (wide != DataType::kUINT8) c.setLogicalDtype(output, DataType::kUINT8);
-  };
   const int zero = scalar(0.0f);
   const int mx = reduceAll("MAX"), mn = reduceAll("MIN");
   const int hi = layer(LayerKind::kELEMENTWISE, {mx, zero}, "op", "MAX");
@@ -323,9 +267,8 @@ void importDynamicQuantize(ImportContext& c) {
   const int zpf = layer(LayerKind::kELEMENTWISE, {negLo, scale}, "op", "DIV");
   const int zpr = layer(LayerKind::kUNARY, {zpf}, "op", "ROUND");
   const int xs = layer(LayerKind::kELEMENTWISE, {x, scale}, "op", "DIV");
-  const int xr = layer(LayerKind::kUNARY, {xs}, "op", "ROUND");
-  toUint8(layer(LayerKind::kELEMENTWISE, {xr, zpr}, "op", "SUM"), 0);
-  toUint8(zpr, 2);
+  compose::quantizedOutput(c, xs, zpr, DataType::kUINT8, 0);
+  compose::quantizedOutput(c, zpf, -1, DataType::kUINT8, 2);
 }
 
 // QLinearMatMul: ((a - a_zp) @ (b - b_zp)) * (a_scale * b_scale / y_scale), rounded half to
@@ -353,17 +296,7 @@ void importQLinearMatMul(ImportContext& c) {
   const int a = ew("SUB", f(0), f(2)), b = ew("SUB", f(3), f(5));
   const int acc = c.addInternal(LayerKind::kMATRIX_MULTIPLY, {a, b}).outputs[0];
   const int scaled = ew("PROD", acc, ew("DIV", ew("PROD", f(1), f(4)), f(6)));
-  ir::Layer& r = c.addInternal(LayerKind::kUNARY, {scaled});
-  r.attrs.set("op", "ROUND");
-  const int shifted = ew("SUM", r.outputs[0], f(7));
-  ir::Layer& clip = c.addInternal(LayerKind::kACTIVATION, {shifted});
-  clip.attrs.set("type", "CLIP");
-  clip.attrs.set("alpha", yt == DataType::kINT8 ? -128.0 : 0.0);
-  clip.attrs.set("beta", yt == DataType::kINT8 ? 127.0 : 255.0);
-  // Held in the compute dtype with y's type recorded, as Cast's output.
-  c.add(LayerKind::kCAST, {clip.outputs[0]})
-      .attrs.set("to", static_cast<int64_t>(DataType::kINT32));
-  c.setLogicalDtype(0, yt);
+  compose::quantizedOutput(c, scaled, f(7), yt);
 }
 
 }  // namespace

@@ -262,12 +262,7 @@ void importCast(ImportContext& c) {
 void importBitCast(ImportContext& c) {
   const DataType from = c.logicalDtype(0);
   const DataType to = ioDtypeFromOnnx(static_cast<int>(c.requireAttrInt("to")), "attribute 'to'");
-  const auto bits = [](DataType t) {  // 4- and 2-bit types are held one per byte
-    return t == DataType::kINT4 || t == DataType::kUINT4 || t == DataType::kFP4 ? 4
-           : t == DataType::kINT2 || t == DataType::kUINT2                      ? 2
-                                                                                : 8 * dtypeSize(t);
-  };
-  if (bits(from) != bits(to))
+  if (dtypeBits(from) != dtypeBits(to))
     reject(ErrorKind::kParse, str("BitCast from ", dtypeName(from), " to ", dtypeName(to),
                                   " changes the element size"));
   const auto integer = [](DataType t) { return !isFloatDtype(t) && t != DataType::kBOOL; };
