@@ -6,6 +6,8 @@
 // INT8 0: FP16 in, half out; 1: INT8 in, float out. Every option set runs M x N x K (timed;
 // 32 sampled rows checked) and two small shapes checked in full: one with 16-byte aligned rows,
 // one without (the edge and unaligned paths). Prints one table row per option set.
+// With TC_DUMP=DIR set, each option set's program binary (PTX on NVIDIA) is written to
+// DIR/<n>.ptx, for ptxas / nvdisasm to show the instruction mix.
 #define CL_TARGET_OPENCL_VERSION 120
 #include <CL/cl.h>
 
@@ -15,6 +17,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <random>
@@ -108,8 +111,10 @@ struct Problem {
 };
 
 // Runs tc_matmul on one problem; returns {max rel error over checked rows, best ms}.
+// q8 (INT8 only): the output is INT8 at scale 32 (as a layer feeding another INT8 layer),
+// plus an INT8 residual when q8 == 2; checked exactly (round half to even, saturate to 127).
 std::pair<double, double> runOne(Env& e, cl_kernel k, bool int8, const Problem& p, int iters,
-                                 int check_rows, int bm, int bn, int nthr) {
+                                 int check_rows, int bm, int bn, int nthr, int q8) {
   std::mt19937 rng(1234);
   std::uniform_int_distribution<int> d(-8, 8);
   const size_t esz = int8 ? 1 : 2;
@@ -141,13 +146,21 @@ std::pair<double, double> runOne(Env& e, cl_kernel k, bool int8, const Problem& 
   cl_mem B = clCreateBuffer(e.ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, bb.size(),
                             const_cast<uint8_t*>(bb.data()), &err);
   CK(err);
-  const size_t osz = int8 ? 4 : 2;
+  const size_t osz = q8 ? 1 : int8 ? 4 : 2;
+  std::vector<int8_t> resv(q8 == 2 ? static_cast<size_t>(p.M) * p.N : 1);
+  std::uniform_int_distribution<int> dr(-100, 100);
+  for (auto& v : resv) v = static_cast<int8_t>(dr(rng));
+  cl_mem R = clCreateBuffer(e.ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, resv.size(),
+                            resv.data(), &err);
+  CK(err);
   cl_mem Y =
       clCreateBuffer(e.ctx, CL_MEM_READ_WRITE, static_cast<size_t>(p.M) * p.N * osz, nullptr, &err);
   CK(err);
   cl_mem dummy = clCreateBuffer(e.ctx, CL_MEM_READ_WRITE, 64, nullptr, &err);
   CK(err);
   const cl_long z = 0;
+  const cl_int has_res = q8 == 2;
+  const float res_scale = 32.0f, inv_os = q8 ? 1.0f / 32 : 1.0f;
   const cl_int M = p.M, N = p.N, K = p.K, lda = p.lda, ldb = p.ldb;
   const cl_int avec = (p.lda * esz) % 16 == 0, bvec = (p.ldb * esz) % 16 == 0;
   const cl_int mt = (p.M + bm - 1) / bm, nt = (p.N + bn - 1) / bn;
@@ -158,10 +171,11 @@ std::pair<double, double> runOne(Env& e, cl_kernel k, bool int8, const Problem& 
   int a = 0;
   auto set = [&](size_t sz, const void* v) { CK(clSetKernelArg(k, a++, sz, v)); };
   set(sizeof A, &A), set(sizeof B, &B), set(8, &z), set(8, &z), set(sizeof dummy, &dummy);
-  set(sizeof dummy, &dummy), set(sizeof dummy, &dummy), set(sizeof Y, &Y);
+  set(sizeof dummy, &dummy), set(sizeof R, &R), set(sizeof Y, &Y);
   set(4, &M), set(4, &N), set(4, &K), set(4, &lda), set(4, &ldb), set(4, &avec), set(4, &bvec);
   set(4, &mt), set(sizeof bd, &bd), set(sizeof bs, &bs), set(sizeof bs, &bs), set(4, &zero);
-  set(4, &zero), set(4, &zero), set(4, &zero), set(4, &one), set(4, &fz), set(4, &one);
+  set(4, &zero), set(4, &zero), set(4, &has_res), set(4, &one), set(4, &res_scale);
+  set(4, &inv_os);
   set(4, &one), set(4, &fz);
   const size_t gs[2] = {static_cast<size_t>(mt) * nt * nthr, 1},
                ls[2] = {static_cast<size_t>(nthr), 1};
@@ -195,7 +209,13 @@ std::pair<double, double> runOne(Env& e, cl_kernel k, bool int8, const Problem& 
                bf[static_cast<size_t>(c) * p.ldb + kk];
       const size_t o = static_cast<size_t>(r) * p.N + c;
       double got;
-      if (int8) {
+      if (q8) {
+        const double v = ref + (has_res ? 32.0 * resv[o] : 0.0);
+        const double want = std::max(-127.0, std::min(127.0, std::nearbyint(v / 32)));
+        maxerr = std::max(maxerr, std::fabs(static_cast<int8_t>(y[o]) - want));
+        maxref = 1;
+        continue;
+      } else if (int8) {
         float f;
         std::memcpy(&f, &y[o * 4], 4);
         got = f;
@@ -208,6 +228,7 @@ std::pair<double, double> runOne(Env& e, cl_kernel k, bool int8, const Problem& 
       maxref = std::max(maxref, std::fabs(ref));
     }
   clReleaseMemObject(A), clReleaseMemObject(B), clReleaseMemObject(Y), clReleaseMemObject(dummy);
+  clReleaseMemObject(R);
   return {maxerr / std::max(maxref, 1e-30), best};
 }
 
@@ -231,8 +252,14 @@ int main(int argc, char** argv) {
   std::printf("%-64s %5s %9s %9s %10s %10s %10s  %s\n", "options", "regs", "ms", "TFLOP/s",
               "err big", "err align", "err odd", "verdict");
   for (int i = 7; i < argc; ++i) {
-    std::string opts = std::string("-DTC_INT8=") + (int8 ? "1" : "0") +
-                       " -DTC_CONV=0 -DOUT_DT=" + (int8 ? "0" : "1") + " " + argv[i];
+    // "-DOUT_DT=2" (INT8 output) and "-DRES_DT=2" (INT8 residual) in the options: runOne's q8.
+    const int q8 =
+        int8 && optInt(argv[i], "OUT_DT", 0) == 2 ? 1 + (optInt(argv[i], "RES_DT", 0) == 2) : 0;
+    std::string opts = std::string("-DTC_INT8=") + (int8 ? "1" : "0") + " -DTC_CONV=0" +
+                       (q8     ? ""
+                        : int8 ? " -DOUT_DT=0"
+                               : " -DOUT_DT=1") +
+                       " " + argv[i];
     if (!e.nvidia) opts += " -DTC_EMULATE=1";
     const char* s = src.c_str();
     cl_int err;
@@ -263,16 +290,25 @@ int main(int argc, char** argv) {
     }
     if (log.find("spill") != std::string::npos && log.find(" 0 bytes spill") == std::string::npos)
       regs += "S";
+    if (const char* dump = std::getenv("TC_DUMP")) {
+      size_t bs = 0;
+      clGetProgramInfo(prog, CL_PROGRAM_BINARY_SIZES, sizeof bs, &bs, nullptr);
+      std::vector<unsigned char> bin(bs);
+      unsigned char* bp = bin.data();
+      clGetProgramInfo(prog, CL_PROGRAM_BINARIES, sizeof bp, &bp, nullptr);
+      std::ofstream(std::string(dump) + "/" + std::to_string(i - 6) + ".ptx", std::ios::binary)
+          .write(reinterpret_cast<const char*>(bin.data()), static_cast<std::streamsize>(bs));
+    }
     cl_kernel k = clCreateKernel(prog, "tc_matmul", &err);
     CK(err);
     const int bm = optInt(argv[i], "BM", 128), bn = optInt(argv[i], "BN", 128);
     const int nthr = optInt(argv[i], "WARPS_M", 2) * optInt(argv[i], "WARPS_N", 4) * 32;
     const auto tr = std::chrono::steady_clock::now();
-    const auto big = runOne(e, k, int8, {M, N, K, K, K}, iters, 32, bm, bn, nthr);
+    const auto big = runOne(e, k, int8, {M, N, K, K, K}, iters, 32, bm, bn, nthr, q8);
     const double first_s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - tr).count();
-    const auto al = runOne(e, k, int8, {200, 136, 200, 200, 200}, 0, 1 << 30, bm, bn, nthr);
-    const auto odd = runOne(e, k, int8, {131, 67, 203, 203, 211}, 0, 1 << 30, bm, bn, nthr);
+    const auto al = runOne(e, k, int8, {200, 136, 200, 200, 200}, 0, 1 << 30, bm, bn, nthr, q8);
+    const auto odd = runOne(e, k, int8, {131, 67, 203, 203, 211}, 0, 1 << 30, bm, bn, nthr, q8);
     const bool ok = big.first <= tol && al.first <= tol && odd.first <= tol;
     std::printf("%-64s %5s %9.4f %9.1f %10.2e %10.2e %10.2e  %s (build %.1f s, first run %.1f s)\n",
                 argv[i], regs.c_str(), big.second, 2.0 * M * N * K / big.second / 1e9, big.first,

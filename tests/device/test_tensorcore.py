@@ -429,28 +429,45 @@ def test_channels_last_between_tensor_core_convs(precision):
 @pytest.mark.parametrize("precision", ["fp16", "int8", "tf32"])
 def test_pooling_reads_and_writes_channels_last(precision):
     """Pooling between tensor-core convolutions keeps their tensors channels last: max pooling
-    (3x3, stride 2, padded), average pooling without the padding in its divisor over 18
-    channels (the INT8 kernel's one-channel path; 32 take its 4-channel one) and global average
-    pooling of an HWC input of 36 channels (a full and a partial work-group chunk), against
-    onnxruntime FP32; the formats the inspector shows; the
-    per-layer values of each HWC tensor in NCHW order."""
+    (3x3, stride 2, padded) and average pooling with the padding in its divisor over 32
+    channels (the INT8 kernel's 16-channel path), average pooling without the padding in its
+    divisor over 18 channels (its one-channel path), max pooling over 20 (its 4-channel path),
+    and global average pooling of an HWC input of 36 channels (a full and a partial work-group
+    chunk), against onnxruntime FP32; the formats the inspector shows; the per-layer values of
+    each HWC tensor in NCHW order."""
     rng = np.random.default_rng(11)
 
     def w(*shape):
         return (rng.standard_normal(shape) * np.sqrt(2.0 / np.prod(shape[1:]))).astype(np.float32)
 
     # 36 channels into the global pooling: two chunks of its 32-channel work-groups.
-    inits = {"w1": w(32, 8, 3, 3), "w2": w(18, 32, 1, 1), "w3": w(36, 18, 3, 3)}
+    inits = {
+        "w1": w(32, 8, 3, 3),
+        "w2": w(18, 32, 1, 1),
+        "w3": w(20, 18, 3, 3),
+        "w4": w(36, 20, 1, 1),
+    }
     nodes = [
         N("Conv", ["input", "w1"], ["c1"], pads=[1, 1, 1, 1]),
         N("Relu", ["c1"], ["r1"]),
         N("MaxPool", ["r1"], ["p1"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]),
-        N("Conv", ["p1", "w2"], ["c2"]),
+        N(
+            "AveragePool",
+            ["p1"],
+            ["a1"],
+            kernel_shape=[3, 3],
+            pads=[1, 1, 1, 1],
+            count_include_pad=1,
+        ),
+        N("Conv", ["a1", "w2"], ["c2"]),
         N("Relu", ["c2"], ["r2"]),
         N("AveragePool", ["r2"], ["p2"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
         N("Conv", ["p2", "w3"], ["c3"], pads=[1, 1, 1, 1]),
         N("Relu", ["c3"], ["r3"]),
-        N("GlobalAveragePool", ["r3"], ["output"]),
+        N("MaxPool", ["r3"], ["p3"], kernel_shape=[2, 2]),
+        N("Conv", ["p3", "w4"], ["c4"]),
+        N("Relu", ["c4"], ["r4"]),
+        N("GlobalAveragePool", ["r4"], ["output"]),
     ]
     shape = (2, 8, 13, 12)
     model = make_model(nodes, [("input", shape)], [("output", (2, 36, 1, 1))], inits)
@@ -458,14 +475,14 @@ def test_pooling_reads_and_writes_channels_last(precision):
     ranges = all_ranges(model, {"input": x})
     engine = build_in(model, precision, ranges)
     tactics = chosen(engine)
-    assert tactics.count(f"conv.tc_{precision}") == 3, tactics
+    assert tactics.count(f"conv.tc_{precision}") == 4, tactics
     pool = "pool.int8" if precision == "int8" else "pool.direct"
-    assert tactics.count(pool) == 3, tactics
+    assert tactics.count(pool) == 5, tactics
     fmt = formats(engine)
     hwc = sorted(name for name, f in fmt.items() if f == "HWC")
     # Every tensor between the layers, and the edge reformats' outputs.
     edge = list(EDGE_REFORMATS[precision].values())
-    assert hwc == sorted(["p1", "p2", "r1", "r2", "r3", *edge]), fmt
+    assert hwc == sorted(["p1", "a1", "p2", "p3", "r1", "r2", "r3", "r4", *edge]), fmt
     tol = {"fp16": FP16_REL, "int8": INT8_REL, "tf32": TF32_REL}[precision]
     ref = ort_run(model, {"input": x})["output"]
     got = engine.create_execution_context().infer({"input": x})["output"]

@@ -97,6 +97,43 @@ __kernel void pool_i8(__global const char* x, __global void* y, int NC, int H, i
 DEFINE_POOL_I8_HWC(pool_i8_hwc, 1, LOAD_I8X1)
 DEFINE_POOL_I8_HWC(pool_i8_hwc4, 4, LOAD_I8X4)
 
+// The channels-last to channels-last INT8 case (C % 16 == 0, as ResNet's max pooling): 16
+// channels a work-item, one 16-byte load per tap and one 16-byte store. gid 0 the channel group,
+// 1 the output column, 2 the image and output row.
+__kernel void pool_i8_hwc16(__global const char* x, __global char* y, int C, int H, int W, int OH,
+                            int OW, int NOH, int kh, int kw, int sh, int sw, int dh, int dw,
+                            int pt, int pl, int pb, int pr, int is_max, int count_include_pad,
+                            float s_in, float out_inv) {
+  const int c0 = get_global_id(0) * 16, ow = get_global_id(1), noh = get_global_id(2);
+  if (c0 >= C || ow >= OW || noh >= NOH) return;
+  const int n = noh / OH, oh = noh - n * OH;
+  const __global char* xn = x + (size_t)n * H * W * C + c0;
+  const int hs = oh * sh - pt, ws = ow * sw - pl;
+  int16 m = (int16)(-128), s = (int16)(0);
+  int valid = 0, padded = 0;
+  for (int r = 0; r < kh; ++r) {
+    const int ih = hs + r * dh;
+    if (ih >= H + pb) break;
+    const bool row_in = ih >= 0 && ih < H;
+    for (int q = 0; q < kw; ++q) {
+      const int iw = ws + q * dw;
+      if (iw >= W + pr) break;
+      ++padded;
+      if (row_in && iw >= 0 && iw < W) {
+        const int16 v = convert_int16(*(__global const char16*)(xn + ((size_t)ih * W + iw) * C));
+        m = max(m, v);
+        s += v;
+        ++valid;
+      }
+    }
+  }
+  const int div = count_include_pad ? padded : valid;
+  const float16 out = is_max ? convert_float16(m) * s_in
+                             : (div > 0 ? convert_float16(s) * (s_in / (float)div) : (float16)(0));
+  *(__global char16*)(y + ((size_t)noh * OW + ow) * C + c0) =
+      convert_char16_rte(clamp(out * out_inv, -127.0f, 127.0f));
+}
+
 inline float pooled(int m, int s, int HW, int is_max, float s_in) {
   if (is_max) return (float)m * s_in;
   return HW > 0 ? (float)s * s_in / (float)HW : 0.0f;

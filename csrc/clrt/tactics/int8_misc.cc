@@ -38,6 +38,7 @@ class PoolKernel : public Kernel {
     } else if (hwc_in_) {
       window_ = ocl::KernelHandle(dev.kernel(kFile, kTunables, "pool_i8_hwc"));
       window4_ = ocl::KernelHandle(dev.kernel(kFile, kTunables, "pool_i8_hwc4"));
+      if (hwc_out_) window16_ = ocl::KernelHandle(dev.kernel(kFile, kTunables, "pool_i8_hwc16"));
     } else {
       window_ = ocl::KernelHandle(dev.kernel(kFile, kTunables, "pool_i8"));
     }
@@ -83,6 +84,16 @@ class PoolKernel : public Kernel {
     const Window2d& w = s_.win;
     const Pads p = resolvePads(w, H, W, OH, OW);
     auto i = [&](int64_t v) { return kint(v, name); };
+    if (window16_.get() && y.dt == static_cast<cl_int>(DataType::kINT8) && C % 16 == 0) {
+      // Work-groups of all channel groups (up to 16) x output columns: 64 work-items.
+      const size_t cg = static_cast<size_t>(C / 16), lc = std::min<size_t>(cg, 16);
+      ocl::setArgs(window16_.get(), x.buf, y.buf, C, i(H), i(W), i(OH), i(OW), i(x.dims[0] * OH),
+                   i(w.kh), i(w.kw), i(w.sh), i(w.sw), i(w.dh), i(w.dw), i(p.t), i(p.l), i(p.b),
+                   i(p.r), is_max, cl_int{s_.count_include_pad}, s_in_, y.scale);
+      ocl::launch(a.queue, window16_.get(), {cg, gsize(OW), gsize(x.dims[0] * OH)},
+                  {lc, 64 / lc, 1});
+      return;
+    }
     if (hwc_in_) {
       const bool vec = C % 4 == 0;
       cl_kernel k = vec ? window4_.get() : window_.get();
@@ -105,7 +116,7 @@ class PoolKernel : public Kernel {
   float s_in_;
   bool hwc_in_, hwc_out_;  // input / output stored channels last (builder/layouts.cc)
   std::mutex mu_;          // kernel arguments are per cl_kernel: one enqueue at a time
-  ocl::KernelHandle window_, window4_, loop_, reduce_;
+  ocl::KernelHandle window_, window4_, window16_, loop_, reduce_;
 };
 
 bool poolEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,

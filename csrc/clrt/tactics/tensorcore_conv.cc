@@ -72,18 +72,26 @@ bool readSpec(const ir::Layer& l, Mma mma, Spec* s) {
 // (H200, ResNet-50 FP32 batch 64 with TF32: 14.6 ms against 17.4 with 64 x 128 alone, the
 // small late layers filling the GPU better); 128 x 256 in 8 warps of 64 x 64 (16.6 ms there:
 // the wide early layers).
+// Each tactic also names the tc_matmul tile its channels-last 1x1 convolutions run on (the GEMM
+// form below), so that timing picks that tile per layer too. H200, INT8 output, ResNet-50
+// batch 64 shapes (benchmarks/tc_gemm_harness.cc, RESULTS.md): 128 x 128 with 128-byte rows
+// and 3 stages (kGemmTile) for deep reductions; 64-byte rows for K = 64 (layer1's conv3 with
+// its residual: 0.148 ms against 0.230, half of kGemmTile's 128-deep tile being zeros there);
+// 128 x 64 in two warps when there are 64 output channels (layer1's conv1: 0.059 ms against
+// 0.116).
 struct Tile {
   const char* suffix;
   Config cfg;
+  Config gemm;
 };
-constexpr Tile kTiles[] = {{"", Config{64, 128, 1, 4}},
-                           {"_64x64", Config{64, 64, 2, 2}},
-                           {"_128x256", Config{128, 256, 2, 4}}};
+constexpr Tile kTiles[] = {{"", Config{64, 128, 1, 4}, kGemmTile},
+                           {"_64x64", Config{64, 64, 2, 2}, Config{128, 64, 2, 1, 4, 2}},
+                           {"_128x256", Config{128, 256, 2, 4}, Config{128, 128, 2, 2, 4, 3}}};
 
 constexpr int kStages = 3;
 
 // How channels-last 1x1 convolutions run, CLRT_TC_CONV_GEMM (to compare on one device): "0"
-// as tc_conv, "small" through tc_matmul on kSmallGemmTile, else on kGemmTile.
+// as tc_conv, "small" through tc_matmul on kSmallGemmTile, else on the tactic's GEMM tile.
 enum class GemmForm { kOff, kBig, kSmall };
 GemmForm gemmForm() {
   const char* v = std::getenv("CLRT_TC_CONV_GEMM");
@@ -94,7 +102,8 @@ GemmForm gemmForm() {
 
 class TcConvKernel : public Kernel {
  public:
-  TcConvKernel(const ir::Layer& l, ocl::Device& dev, Mma mma, const Config& tile) {
+  TcConvKernel(const ir::Layer& l, ocl::Device& dev, Mma mma, const Config& tile,
+               const Config& gemm_tile) {
     CLRT_CHECK(readSpec(l, mma, &s_), kBuild, "convolution layer '", l.name,
                "' has weights/attributes conv.tc_", suffix(mma), " does not support");
     cfg_ = runTile(tile, dev.info());
@@ -130,7 +139,7 @@ class TcConvKernel : public Kernel {
     const GemmForm form = gemmForm();
     gemm_ = gemm_ && form != GemmForm::kOff;
     if (gemm_) {
-      gcfg_ = runTile(form == GemmForm::kSmall ? kSmallGemmTile : kGemmTile, dev.info());
+      gcfg_ = runTile(form == GemmForm::kSmall ? kSmallGemmTile : gemm_tile, dev.info());
       const std::string gopts = options(dev.info(), mma, /*conv=*/false, gcfg_, s_.ep,
                                         dtCode(s_.out_dt), dtCode(s_.res_dt), "");
       k_ = ocl::KernelHandle(dev.kernel(kFile, gopts, "tc_matmul"));
@@ -243,7 +252,7 @@ class TcConvTactic : public Tactic {
     return true;
   }
   std::unique_ptr<Kernel> instantiate(const ir::Layer& l, ocl::Device& dev) const override {
-    return std::make_unique<TcConvKernel>(l, dev, mma_, tile_.cfg);
+    return std::make_unique<TcConvKernel>(l, dev, mma_, tile_.cfg, tile_.gemm);
   }
   // The input, the residual and the output, each either way (IN_HWC, RES_HWC, OUT_HWC).
   bool channelsLast(const ir::Layer& l, int i) const override {
