@@ -1,4 +1,4 @@
-# MatMulInteger and ConvInteger: exact INT32 results at any reduction length up to 65,536
+# MatMulInteger, ConvInteger, QLinearConv and QLinearMatMul: exact INT32 results at any reduction length up to 65,536
 # (integer_product.h: 4-bit digit products in FLOAT layers, combined in INT32), against NumPy's
 # int64 arithmetic and onnxruntime, exactly (no tolerance: integer outputs).
 import clrt as trt
@@ -220,3 +220,57 @@ def test_qlinear_conv_matches_onnxruntime(w_dtype):
         assert got.dtype == np.uint8
         np.testing.assert_array_equal(got, want)
         assert 0 < (want == 255).sum() + (want == 0).sum() < want.size  # some saturate, not all
+
+
+def test_qlinear_matmul_exact_past_2_24():
+    """QLinearMatMul (QOperator format) requantizes the exact INT32 product, as onnxruntime does:
+    K = 1024 with sums near 2.6e7 (past 2^24, where FLOAT sums round) built so that every
+    requantized value of column 0 is an exact tie (k + 0.5, rounded half to even), which a
+    product summed in FLOAT would push either way; equal to onnxruntime byte for byte, and to
+    NumPy's int64 product requantized."""
+    rng = np.random.default_rng(24)
+    k, rows = 1024, 8
+    b = np.empty((k, 2), np.uint8)
+    b[:, 0] = rng.integers(100, 128, k)
+    b[-72:-8, 0] = 127  # these 64 positions of each row of A set the sum to within 127,
+    b[-8:, 0] = 1  # and these 8 exactly
+    b[:, 1] = rng.integers(0, 256, k)
+    a = rng.integers(200, 256, (rows, k)).astype(np.int64)
+    a[:, -72:] = 0
+    col = b[:, 0].astype(np.int64)
+    for r in range(rows):
+        s = int(a[r] @ col)
+        target = (2 * (s // 2**18) + 1) * 2**17  # the next k + 0.5 at scale 2^-18
+        if target < s:
+            target += 2**18
+        coarse, fine = divmod(target - s, 127)
+        a[r, -72:-8] = coarse // 64
+        a[r, -72 : -72 + coarse % 64] += 1
+        a[r, -8:] = fine // 8
+        a[r, -8 : -8 + fine % 8] += 1
+        assert int(a[r] @ col) == target and a[r].max() <= 255
+    a = a.astype(np.uint8)
+    scales = {"sa": np.array(2.0**-9, np.float32), "sb": np.array(2.0**-9, np.float32)}
+    inits = {
+        **scales,
+        "za": np.array(0, np.uint8),
+        "zb": np.array(0, np.uint8),
+        "sy": np.array(1.0, np.float32),
+        "zy": np.array(0, np.uint8),
+    }
+    ins = ["a", "sa", "za", "b", "sb", "zb", "sy", "zy"]
+    model = make_model(
+        [helper.make_node("QLinearMatMul", ins, ["y"])],
+        [("a", a.shape, np.uint8), ("b", b.shape, np.uint8)],
+        [("y", (rows, 2), np.uint8)],
+        inits,
+        opset=10,
+    )
+    feeds = {"a": a, "b": b}
+    got = engine(model).create_execution_context().infer(feeds)["y"]
+    want = ort_run(model, feeds)["y"]
+    np.testing.assert_array_equal(got, want)
+    acc = a.astype(np.int64) @ b.astype(np.int64)
+    ref = np.clip(np.rint(acc.astype(np.float32) * np.float32(2.0**-18)), 0, 255).astype(np.uint8)
+    np.testing.assert_array_equal(got, ref)
+    assert (np.modf(acc[:, 0] / 2.0**18)[0] == 0.5).all() and acc.min() > 2**24

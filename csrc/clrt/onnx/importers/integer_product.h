@@ -33,4 +33,10 @@ int exactIntegerProduct(
     const std::string& what,
     const std::function<int(const IntegerOperand&, const IntegerOperand&)>& product);
 
+// (A - a_zero_point) @ (B - b_zero_point) as an INT32 tensor, exact: A, B and their zero points
+// are inputs ai, bi, azp, bzp (absent zero point: -1); a_zero_point may hold one value per row
+// of A, b_zero_point one per column of B. `what` names the op in messages. (MatMulInteger,
+// QLinearMatMul; matmul.cc.)
+int integerMatMul(ImportContext& c, int ai, int azp, int bi, int bzp, const char* what);
+
 }  // namespace clrt::onnx

@@ -87,22 +87,8 @@ void importMatMul(ImportContext& c) {
 }
 
 // MatMulInteger: (A - a_zero_point) @ (B - b_zero_point) as INT32, exact (integer_product.h).
-// a_zero_point may hold one value per row of A, b_zero_point one per column of B.
 void importMatMulInteger(ImportContext& c) {
-  const Dims ad = c.inputDims(0);
-  const int64_t K = ad.empty() ? -1 : ad.back();
-  const IntegerOperand a = centredOperand(c, 0, 2, {-1, 1}), b = centredOperand(c, 1, 3);
-  const int product = exactIntegerProduct(
-      c, a, b, K, "MatMulInteger", [&](const IntegerOperand& x, const IntegerOperand& y) {
-        const int xt = x.host ? c.constantTensor(*x.host) : x.tensor;
-        if (y.host) {
-          ir::Layer& l = c.addInternal(LayerKind::kMATRIX_MULTIPLY, {xt});
-          l.weights["kernel"] = *y.host;
-          return l.outputs[0];
-        }
-        return c.addInternal(LayerKind::kMATRIX_MULTIPLY, {xt, y.tensor}).outputs[0];
-      });
-  c.add(LayerKind::kIDENTITY, {product});
+  c.add(LayerKind::kIDENTITY, {integerMatMul(c, 0, 2, 1, 3, "MatMulInteger")});
 }
 
 // ---- Einsum ----
@@ -336,6 +322,22 @@ void importDet(ImportContext& c) {
 }
 
 }  // namespace
+
+int integerMatMul(ImportContext& c, int ai, int azp, int bi, int bzp, const char* what) {
+  const Dims ad = c.inputDims(ai);
+  const int64_t K = ad.empty() ? -1 : ad.back();
+  const IntegerOperand a = centredOperand(c, ai, azp, {-1, 1}), b = centredOperand(c, bi, bzp);
+  return exactIntegerProduct(
+      c, a, b, K, what, [&](const IntegerOperand& x, const IntegerOperand& y) {
+        const int xt = x.host ? c.constantTensor(*x.host) : x.tensor;
+        if (y.host) {
+          ir::Layer& l = c.addInternal(LayerKind::kMATRIX_MULTIPLY, {xt});
+          l.weights["kernel"] = *y.host;
+          return l.outputs[0];
+        }
+        return c.addInternal(LayerKind::kMATRIX_MULTIPLY, {xt, y.tensor}).outputs[0];
+      });
+}
 
 void registerMatmulImporters() {
   // Versions 1 and 6 require C and have a `broadcast` attribute: without it C is [M, N], a case

@@ -2,14 +2,15 @@
 // or per-axis parameters as kQUANTIZE / kDEQUANTIZE layers (explicit INT8 quantization), every
 // other type and layout (16-, 4- and 2-bit integers, FLOAT8, FLOAT4, blocked or computed scales)
 // as arithmetic layers; DynamicQuantizeLinear from reductions and elementwise layers. Constant
-// inputs (quantized weights) are converted on the host. QLinearMatMul runs as float arithmetic
-// layers around a MATRIX_MULTIPLY.
+// inputs (quantized weights) are converted on the host. QLinearMatMul requantizes MatMulInteger's
+// exact INT32 product.
 #include "clrt/ir/quantize.h"
 
 #include <algorithm>
 
 #include "clrt/onnx/importer.h"
 #include "clrt/onnx/importers/compose.h"
+#include "clrt/onnx/importers/integer_product.h"
 
 namespace clrt::onnx {
 namespace {
@@ -271,9 +272,10 @@ void importDynamicQuantize(ImportContext& c) {
   compose::quantizedOutput(c, zpf, -1, DataType::kUINT8, 2);
 }
 
-// QLinearMatMul: ((a - a_zp) @ (b - b_zp)) * (a_scale * b_scale / y_scale), rounded half to
-// even, + y_zp, saturated to y's type, as onnxruntime requantizes. Computed in float (integer
-// products of 8-bit values are exact there), so scales and zero points may be run-time tensors.
+// QLinearMatMul as onnxruntime computes it: the exact INT32 product of the centred operands
+// (integer_product.h, shared with MatMulInteger), converted to float, times a_scale * b_scale /
+// y_scale, rounded half to even, + y_zero_point, saturated to y's type. Scales and zero points
+// may be computed at run time.
 void importQLinearMatMul(ImportContext& c) {
   for (int i = 0; i < 8; ++i)
     if (!c.hasInput(i)) reject(ErrorKind::kParse, str("input ", i, " is required but absent"));
@@ -288,14 +290,9 @@ void importQLinearMatMul(ImportContext& c) {
   if (yt != DataType::kINT8 && yt != DataType::kUINT8)
     reject(ErrorKind::kUnsupported, str("y_zero_point is ", dtypeName(yt), "; INT8 or UINT8"));
   auto f = [&](int i) { return c.castTensor(c.input(i), DataType::kFLOAT); };
-  auto ew = [&](const char* op, int a, int b) {
-    ir::Layer& l = c.addInternal(LayerKind::kELEMENTWISE, {a, b});
-    l.attrs.set("op", op);
-    return l.outputs[0];
-  };
-  const int a = ew("SUB", f(0), f(2)), b = ew("SUB", f(3), f(5));
-  const int acc = c.addInternal(LayerKind::kMATRIX_MULTIPLY, {a, b}).outputs[0];
-  const int scaled = ew("PROD", acc, ew("DIV", ew("PROD", f(1), f(4)), f(6)));
+  const int acc = integerMatMul(c, 0, 2, 3, 5, "QLinearMatMul");
+  const int scale = compose::binary(c, "DIV", compose::binary(c, "PROD", f(1), f(4)), f(6));
+  const int scaled = compose::binary(c, "PROD", c.castTensor(acc, DataType::kFLOAT), scale);
   compose::quantizedOutput(c, scaled, f(7), yt);
 }
 
