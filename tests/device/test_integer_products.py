@@ -1,6 +1,7 @@
-# MatMulInteger, ConvInteger, QLinearConv and QLinearMatMul: exact INT32 results at any reduction length up to 65,536
-# (integer_product.h: 4-bit digit products in FLOAT layers, combined in INT32), against NumPy's
-# int64 arithmetic and onnxruntime, exactly (no tolerance: integer outputs).
+# MatMulInteger, ConvInteger, QLinearConv and QLinearMatMul: exact INT32 results at any
+# reduction length up to 65,536 (integer_product.h: 4-bit digit products in FLOAT layers, combined
+# in INT32), against NumPy's int64 arithmetic and onnxruntime, exactly (no tolerance: integer
+# outputs).
 import clrt as trt
 import numpy as np
 import pytest
