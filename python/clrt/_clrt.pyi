@@ -369,6 +369,7 @@ class ITensor:
     shape: tuple[int, ...]
     dtype: DataType
     dynamic_range: tuple[float, float] | None
+    allowed_formats: int
     @property
     def is_network_input(self) -> bool: ...
     @property

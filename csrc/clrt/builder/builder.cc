@@ -4,6 +4,7 @@
 #include "clrt/builder/builder.h"
 
 #include <algorithm>
+#include <set>
 
 #include "clrt/builder/internal.h"
 #include "clrt/builder/progress.h"
@@ -59,6 +60,32 @@ void checkShapeInputs(const ir::Network& net, const BuilderConfig& cfg) {
                    "optimization profile ", p, " for shape input '", in.name,
                    "': need min <= opt <= max, got ", v.text(0), " ", v.text(1), " ", v.text(2));
     }
+  }
+}
+
+// ITensor.allowed_formats of network I/O: clrt stores it LINEAR or (HWC only allowed) channels
+// last, for rank-3/4 FLOAT, HALF or INT8 tensors. `shaped`: the dims and dtypes are final (the
+// second call, after shape inference); the first checks the masks alone.
+void checkIoFormats(const ir::Network& net, bool shaped) {
+  std::vector<int> io = net.inputs;
+  io.insert(io.end(), net.outputs.begin(), net.outputs.end());
+  for (int t : io) {
+    const ir::Tensor& x = net.tensors[t];
+    const char* what = x.is_input ? "input" : "output";
+    CLRT_CHECK(x.allowed_formats & (ir::kTrtLinearBit | ir::kTrtHwcBit), kBuild, "network ", what,
+               " '", x.name, "' has allowed_formats ", x.allowed_formats,
+               ", which allows neither TensorFormat.LINEAR (bit 0) nor TensorFormat.HWC (bit 8): "
+               "clrt stores network inputs and outputs in one of those two");
+    if (!shaped || !ir::requestsHwc(x)) continue;
+    CLRT_CHECK(x.dims.size() == 3 || x.dims.size() == 4, kBuild, "network ", what, " '", x.name,
+               "' allows only TensorFormat.HWC but has dims ", dimsToString(x.dims),
+               "; channels-last storage needs [N, C, H, W] or [N, C, W]");
+    CLRT_CHECK(
+        x.dtype == DataType::kFLOAT || x.dtype == DataType::kHALF || x.dtype == DataType::kINT8,
+        kBuild, "network ", what, " '", x.name, "' allows only TensorFormat.HWC but is ",
+        dtypeName(x.dtype), "; channels-last I/O is FLOAT, HALF or INT8");
+    CLRT_CHECK(!x.is_shape_tensor, kBuild, "network ", what, " '", x.name,
+               "' is a shape tensor, which is LINEAR only; its allowed_formats ask for HWC");
   }
 }
 
@@ -309,12 +336,21 @@ plan::EngineDesc Builder::build(const ir::Network& network, const BuilderConfig&
   // Steps: graph optimization, calibration (INT8 ranges), precisions, tactics and assembly.
   Phase phase("Building engine", 4);
   ir::Network net = std::move(marked);
+  checkIoFormats(net, /*shaped=*/false);
+  // The I/O asked to be channels last, by name: the passes may rebuild the tensors that carry it.
+  std::set<std::string> hwcIo;
+  for (const ir::Tensor& x : net.tensors)
+    if (ir::requestsHwc(x)) hwcIo.insert(x.name);
   foldFixedShapeInputs(net, config);
   passes::castBoundaryInputs(net);
   net.inferShapes();
   passes::optimize(net, logger_);
   phase.step();
   detail::Shaped s = detail::shape(std::move(net), config.profiles);
+  for (auto* io : {&s.net.inputs, &s.net.outputs})
+    for (int t : *io)
+      if (hwcIo.count(s.net.tensors[t].name)) s.net.tensors[t].allowed_formats = ir::kTrtHwcBit;
+  checkIoFormats(s.net, /*shaped=*/true);
   checkActivationMemory(s, config, *dev_);
 
   std::map<int, float> amax, absmax;

@@ -34,7 +34,8 @@ std::vector<int> rangeTargets(const Shaped& s) {
 
 // An FP32 engine of the optimized network at exactly these input shapes. HALF network inputs
 // and outputs become FLOAT (runStats widens such batches): the engine runs FP32 layers only, which
-// read FLOAT. Tensor and layer indices stay those of `s` (the observer relies on them).
+// read FLOAT; I/O stays LINEAR whatever allowed_formats says. Tensor and layer indices stay
+// those of `s` (the observer relies on them).
 std::shared_ptr<runtime::Engine> statsEngine(const Shaped& s, const std::map<int, Dims>& shapes,
                                              std::shared_ptr<ocl::Device> dev, ILogger* logger) {
   BuilderConfig c;
@@ -44,8 +45,10 @@ std::shared_ptr<runtime::Engine> statsEngine(const Shaped& s, const std::map<int
     if (!isStatic(s.net.tensors[t].dims)) p.shapes[s.net.tensors[t].name] = {d, d, d};
   if (!p.shapes.empty()) c.profiles.push_back(p);
   ir::Network net = s.net;
-  for (auto& t : net.tensors)
+  for (auto& t : net.tensors) {
     if ((t.is_input || t.is_output) && t.dtype == DataType::kHALF) t.dtype = DataType::kFLOAT;
+    t.allowed_formats = ir::kAllTrtFormats;  // LINEAR I/O: batches come in logical order
+  }
   Shaped cs = shape(net, c.profiles);
   return runtime::Engine::create(assemble(std::move(cs), c, dev, logger), dev, logger);
 }

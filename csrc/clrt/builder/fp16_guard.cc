@@ -117,10 +117,12 @@ std::map<std::string, std::vector<float>> capture(runtime::Engine& engine, const
                  "clEnqueueReadBuffer");
     }
   });
-  Batch in;  // the batch in this engine's input dtypes (HALF inputs of an FP16 engine)
+  Batch in;  // the batch in this engine's input dtypes (HALF inputs of an FP16 engine) and formats
   for (int t : net.inputs) {
     const HostTensor& h = b.at(net.tensors[t].name);
-    in[net.tensors[t].name] = h.dtype == net.tensors[t].dtype ? h : h.castTo(net.tensors[t].dtype);
+    in[net.tensors[t].name] =
+        tactics::formatted(h.dtype == net.tensors[t].dtype ? h : h.castTo(net.tensors[t].dtype),
+                           net.tensors[t].format);
   }
   ctx->infer(in);
   ctx->synchronize();

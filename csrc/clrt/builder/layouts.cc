@@ -2,8 +2,9 @@
 // tensor is stored channels last (TensorFormat::kHWC) when its producer's tactic can write it so
 // and every consumer's tactic can read it so (Tactic::channelsLast). Between tensor-core
 // convolutions that turns the gather of a reduction run into contiguous 16-byte loads (NCHW puts
-// consecutive channels H*W elements apart). No reformat is ever inserted: a tensor whose
-// neighbours do not all take kHWC stays kLINEAR, and network inputs and outputs always do.
+// consecutive channels H*W elements apart). No reformat is inserted here: a tensor whose
+// neighbours do not all take kHWC stays kLINEAR, and so does network I/O unless its
+// allowed_formats ask for HWC (then assignPrecisions has put a REFORMAT beside it).
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -42,13 +43,45 @@ int chooseLayouts(ir::Network& net, const std::vector<uint8_t>& on_host,
     l.attrs.erase("hwc_outputs");
   }
   for (auto& t : net.tensors) t.format = ir::TensorFormat::kLINEAR;
-  if (!enabled()) return 0;
   const size_t nl = net.layers.size();
   std::vector<const tactics::Tactic*> tac(nl, nullptr);
   for (size_t li = 0; li < nl; ++li)
     if (!on_host[li] && !tacticNames[li].empty()) tac[li] = tactics::findTactic(tacticNames[li]);
   const std::vector<std::vector<int>> users = net.consumers();
+  // Network I/O asked to be channels last (allowed_formats): the REFORMAT that reads or writes
+  // it (assignPrecisions) takes it so, whatever CLRT_CHANNELS_LAST says.
   int chosen = 0;
+  for (size_t t = 0; t < net.tensors.size(); ++t) {
+    ir::Tensor& x = net.tensors[t];
+    if (!ir::requestsHwc(x)) continue;
+    auto check = [&](int li, int slot) {
+      const tactics::Tactic* tc =
+          li >= 0 && !on_host[li] ? tactics::findTactic(tacticNames[li]) : nullptr;
+      CLRT_CHECK(tc && tc->channelsLast(net.layers[li], slot), kBuild, "network ",
+                 x.is_input ? "input" : "output", " '", x.name,
+                 "' allows only channels-last formats, but ",
+                 li >= 0 ? "layer '" + net.layers[li].name + "'" : std::string("no device layer"),
+                 " cannot ", slot >= 0 ? "read" : "write", " it so");
+    };
+    if (x.is_input) {
+      for (int li : users[t])
+        for (size_t i = 0; i < net.layers[li].inputs.size(); ++i)
+          if (net.layers[li].inputs[i] == static_cast<int>(t)) {
+            check(li, static_cast<int>(i));
+            setBit(net.layers[li], "hwc_inputs", i);
+          }
+    }
+    if (x.producer >= 0) {
+      const auto& outs = net.layers[x.producer].outputs;
+      const size_t o = static_cast<size_t>(
+          std::find(outs.begin(), outs.end(), static_cast<int>(t)) - outs.begin());
+      check(x.producer, -1 - static_cast<int>(o));
+      setBit(net.layers[x.producer], "hwc_outputs", o);
+    }
+    x.format = ir::TensorFormat::kHWC;
+    ++chosen;
+  }
+  if (!enabled()) return chosen;
   for (size_t t = 0; t < net.tensors.size(); ++t) {
     ir::Tensor& x = net.tensors[t];
     std::vector<std::pair<size_t, size_t>> readers;  // (layer, input index) reading t

@@ -330,6 +330,38 @@ int addReformat(State& st, int from, DataType to, const std::string& why) {
   return t;
 }
 
+// Tensor t (device-produced) becomes the output of a REFORMAT writing dtype d: its producer
+// writes a new tensor of t's current dtype instead, which the REFORMAT reads.
+void reformatIntoOutput(State& st, int t, DataType d, const std::string& why) {
+  auto& net = st.s.net;
+  const int p = net.tensors[t].producer;
+  const std::string name = net.uniqueTensorName(net.tensors[t].name + "_" + dtypeName(st.dtype[t]));
+  ir::Tensor nat = net.tensors[t];
+  nat.name = name;
+  nat.is_output = false;
+  nat.is_input = false;
+  nat.dtype = st.dtype[t];
+  nat.allowed_formats = ir::kAllTrtFormats;
+  net.tensors.push_back(nat);
+  const int n = static_cast<int>(net.tensors.size()) - 1;
+  st.dtype.push_back(nat.dtype);
+  st.origFloat.push_back(true);
+  st.want.emplace_back();
+  st.s.fp16_unsafe.push_back(st.s.fp16_unsafe[t]);
+  if (auto it = st.amax.find(t); it != st.amax.end()) st.amax[n] = it->second;
+  for (auto& o : net.layers[p].outputs)
+    if (o == t) o = n;
+  const int li = net.addLayer(LayerKind::kREFORMAT,
+                              net.uniqueLayerName(net.tensors[t].name + "_reformat"), {n}, 0);
+  net.layers[li].outputs = {t};
+  net.layers[li].attrs.set("reason", why);
+  net.tensors[t].producer = li;
+  st.dtype[t] = d;
+  st.prec.push_back(DataType::kFLOAT);
+  st.isPrec.push_back(false);
+  st.s.on_host.push_back(0);
+}
+
 // Phase 3: REFORMAT layers where a consumer expects another dtype than the tensor's.
 void insertReformats(State& st) {
   auto& net = st.s.net;
@@ -350,32 +382,18 @@ void insertReformats(State& st) {
     if (p < 0 || st.s.on_host[p] || st.dtype[t] == d) continue;
     CLRT_CHECK(d != DataType::kINT8 || st.hasRange(t), kBuild, "tensor '", net.tensors[t].name,
                "' must be INT8 (output type) but has no dynamic range");
-    // Move the producer's output to a new tensor of its natural dtype.
-    const std::string name =
-        net.uniqueTensorName(net.tensors[t].name + "_" + dtypeName(st.dtype[t]));
-    ir::Tensor nat = net.tensors[t];
-    nat.name = name;
-    nat.is_output = false;
-    nat.is_input = false;
-    nat.dtype = st.dtype[t];
-    net.tensors.push_back(nat);
-    const int n = static_cast<int>(net.tensors.size()) - 1;
-    st.dtype.push_back(nat.dtype);
-    st.origFloat.push_back(true);
-    st.want.emplace_back();
-    st.s.fp16_unsafe.push_back(st.s.fp16_unsafe[t]);
-    if (auto it = st.amax.find(t); it != st.amax.end()) st.amax[n] = it->second;
-    for (auto& o : net.layers[p].outputs)
-      if (o == t) o = n;
-    const int li = net.addLayer(LayerKind::kREFORMAT,
-                                net.uniqueLayerName(net.tensors[t].name + "_reformat"), {n}, 0);
-    net.layers[li].outputs = {t};
-    net.layers[li].attrs.set("reason", std::string("output type"));
-    net.tensors[t].producer = li;
-    st.dtype[t] = d;
-    st.prec.push_back(DataType::kFLOAT);
-    st.isPrec.push_back(false);
-    st.s.on_host.push_back(0);
+    reformatIntoOutput(st, t, d, "output type");
+  }
+  // Network I/O the user asked to be channels last (ITensor.allowed_formats): a REFORMAT reads
+  // the input, or writes the output, in that layout (chooseLayouts marks both sides); the
+  // network between them takes whatever layout its tactics do. Outputs here; inputs after the
+  // dtype REFORMATs below, which read them channels last themselves.
+  for (int t : std::vector<int>(net.outputs)) {
+    const int p = net.tensors[t].producer;
+    if (!ir::requestsHwc(net.tensors[t]) || p < 0 || st.s.on_host[p] ||
+        net.layers[p].kind == LayerKind::kREFORMAT)
+      continue;
+    reformatIntoOutput(st, t, st.dtype[t], "channels-last output");
   }
   // Consumers.
   std::map<std::pair<int, DataType>, int> made;
@@ -403,6 +421,19 @@ void insertReformats(State& st) {
           it != made.end() ? it->second : (made[key] = addReformat(st, t, e, "precision change"));
       net.layers[li].inputs[i] = r;  // addLayer may have reallocated: index again
     }
+  }
+  for (int t : std::vector<int>(net.inputs)) {
+    if (!ir::requestsHwc(net.tensors[t])) continue;
+    std::vector<int> readers;  // device layers other than REFORMATs reading t
+    for (size_t li = 0; li < net.layers.size(); ++li)
+      if (!st.s.on_host[li] && net.layers[li].kind != LayerKind::kREFORMAT &&
+          std::count(net.layers[li].inputs.begin(), net.layers[li].inputs.end(), t))
+        readers.push_back(static_cast<int>(li));
+    if (readers.empty()) continue;
+    const int n = addReformat(st, t, st.dtype[t], "channels-last input");
+    for (int li : readers)
+      for (int& in : net.layers[li].inputs)
+        if (in == t) in = n;
   }
 }
 

@@ -217,9 +217,16 @@ const char* trtLayerTypeName(LayerKind k);
 
 // How a device tensor's elements lie in memory. Dims stay logical ([N,C,H,W]) whatever the format:
 // kLINEAR is row-major over the dims; kHWC (TensorRT's TensorFormat.HWC, channels last) stores a
-// rank-3/4 tensor as [N][H][W][C]. The builder gives kHWC only to tensors between layers whose
-// tactics read and write it (builder/layouts.cc); network inputs and outputs stay kLINEAR.
+// rank-3/4 tensor as [N][H][W][C]. The builder gives kHWC to tensors between layers whose
+// tactics read and write it (builder/layouts.cc), and to network inputs and outputs whose
+// allowed_formats leave out LINEAR but allow HWC; other network I/O stays kLINEAR.
 enum class TensorFormat : uint8_t { kLINEAR = 0, kHWC = 1 };
+
+// ITensor.allowed_formats: a bit per TensorRT TensorFormat value (LINEAR 0 ... DHWC 12), all set
+// by default as in TensorRT. clrt stores network I/O as LINEAR (bit 0) or HWC (bit 8).
+inline constexpr uint32_t kTrtLinearBit = 1u << 0;
+inline constexpr uint32_t kTrtHwcBit = 1u << 8;
+inline constexpr uint32_t kAllTrtFormats = (1u << 13) - 1;
 
 struct Tensor {
   std::string name;
@@ -243,7 +250,15 @@ struct Tensor {
   // fusionHost refuses, with a note) so the execution context can hand its value to a listener.
   bool debug = false;
   TensorFormat format = TensorFormat::kLINEAR;
+  uint32_t allowed_formats = kAllTrtFormats;  // ITensor.allowed_formats (network I/O only)
 };
+
+// A network input or output the user asked to be channels last: allowed_formats without LINEAR,
+// with HWC.
+inline bool requestsHwc(const Tensor& t) {
+  return (t.is_input || t.is_output) && !(t.allowed_formats & kTrtLinearBit) &&
+         (t.allowed_formats & kTrtHwcBit);
+}
 
 struct Layer {
   std::string name;

@@ -57,6 +57,9 @@ std::string formatDesc(const runtime::Engine& e, const std::string& name) {
                      : dt == DataType::kHALF ? "FP16"
                      : dt == DataType::kBOOL ? "Bool"
                                              : dtypeName(dt);
+  if (e.desc().net.tensors[static_cast<size_t>(e.ioTensorId(name))].format ==
+      ir::TensorFormat::kHWC)
+    return str("Channel last (NHWC) ", type, " format (kHWC)");
   return str("Row major linear ", type, " format (kLINEAR)");
 }
 
@@ -120,7 +123,7 @@ bool isExecutionTensor(const TensorHandle& h) {
 
 void bind_compat(py::module_& m) {
   py::enum_<TensorFormat>(m, "TensorFormat",
-                          "TensorRT's tensor layouts; clrt's I/O tensors are all LINEAR.")
+                          "TensorRT's tensor layouts; clrt stores I/O tensors LINEAR or HWC.")
       .value("LINEAR", TensorFormat::kLINEAR)
       .value("CHW2", TensorFormat::kCHW2)
       .value("HWC8", TensorFormat::kHWC8)
@@ -146,10 +149,15 @@ void bind_compat(py::module_& m) {
   addMethod(
       engine, "get_tensor_format",
       [](const py::object& self, const std::string& name) {
-        ioTensor(*engineOf(self), name);
-        return TensorFormat::kLINEAR;
+        const runtime::Engine& e = *engineOf(self);
+        ioTensor(e, name);
+        return e.desc().net.tensors[static_cast<size_t>(e.ioTensorId(name))].format ==
+                       ir::TensorFormat::kHWC
+                   ? TensorFormat::kHWC
+                   : TensorFormat::kLINEAR;
       },
-      py::arg("name"), py::doc("LINEAR (row major) for every I/O tensor."));
+      py::arg("name"),
+      py::doc("LINEAR (row major), or HWC where the tensor's allowed_formats asked for it."));
   addMethod(
       engine, "get_tensor_format_desc",
       [](const py::object& self, const std::string& name) {

@@ -1,4 +1,5 @@
 // Runtime, ICudaEngine and IExecutionContext (TensorRT 10 names, TRT 8 aliases deprecated).
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -61,6 +62,22 @@ std::string inputList(const runtime::Engine& e) {
   return s;
 }
 
+// Whether I/O tensor `name` is stored channels last (its allowed_formats asked for HWC): infer()
+// then takes and returns arrays of shape (N, H, W, C) (rank 3: (N, W, C)), the memory order.
+bool ioHwc(const runtime::Engine& e, const std::string& name) {
+  return e.desc().net.tensors[static_cast<size_t>(e.ioTensorId(name))].format ==
+         ir::TensorFormat::kHWC;
+}
+// Logical dims [N, C, ...spatial] <-> the channels-last array shape [N, ...spatial, C].
+Dims hwcShape(Dims d) {
+  if (d.size() >= 3) std::rotate(d.begin() + 1, d.begin() + 2, d.end());
+  return d;
+}
+Dims logicalOfHwc(Dims d) {
+  if (d.size() >= 3) std::rotate(d.begin() + 1, d.end() - 1, d.end());
+  return d;
+}
+
 // infer(): names checked first, then each array converted to the tensor's dtype.
 py::dict infer(Context& c, const py::dict& feeds, bool debug) {
   const runtime::Engine& e = c.ctx->engine();
@@ -101,8 +118,18 @@ py::dict infer(Context& c, const py::dict& feeds, bool debug) {
     held.push_back(contiguous(a, numpyDtype(want)));
     const py::array& v = held.back();
     if (want == DataType::kDOUBLE) checkFloatRange(name, v);
-    inputs[name] = runtime::HostView{want, Dims(v.shape(), v.shape() + v.ndim()), v.data(),
-                                     static_cast<size_t>(v.nbytes())};
+    Dims dims(v.shape(), v.shape() + v.ndim());
+    if (ioHwc(e, name)) {
+      const Dims expect = hwcShape(e.ioShape(name));
+      bool fits = dims.size() == expect.size();
+      for (size_t k = 0; fits && k < dims.size(); ++k) fits = expect[k] < 0 || expect[k] == dims[k];
+      CLRT_CHECK(fits, kValue, "infer: input '", name,
+                 "' is stored channels last (its allowed_formats ask for HWC): give it as an ",
+                 "array of shape ", dimsToString(expect), " ([N, H, W, C]); got ",
+                 dimsToString(dims));
+      dims = logicalOfHwc(dims);
+    }
+    inputs[name] = runtime::HostView{want, dims, v.data(), static_cast<size_t>(v.nbytes())};
   }
   std::map<std::string, HostTensor> outputs;
   DebugValues marked;
@@ -116,7 +143,9 @@ py::dict infer(Context& c, const py::dict& feeds, bool debug) {
   py::dict out;
   for (int i = 0; i < e.numIOTensors(); ++i) {
     auto it = outputs.find(e.ioName(i));
-    if (it != outputs.end()) out[pyText(e.ioKey(i))] = toArray(std::move(it->second));
+    if (it == outputs.end()) continue;
+    if (ioHwc(e, e.ioName(i))) it->second.dims = hwcShape(it->second.dims);  // bytes are NHWC
+    out[pyText(e.ioKey(i))] = toArray(std::move(it->second));
   }
   return debug ? inferDebugValues(c, std::move(marked), out) : out;
 }

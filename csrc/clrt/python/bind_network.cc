@@ -83,6 +83,19 @@ void bindTensor(py::module_& m) {
       .def_property_readonly("is_network_output",
                              [](const TensorHandle& t) { return t.get().is_output; })
       .def_property(
+          "allowed_formats", [](const TensorHandle& t) { return t.get().allowed_formats; },
+          [](const TensorHandle& t, int64_t mask) {
+            CLRT_CHECK(mask >= 0 && mask <= static_cast<int64_t>(ir::kAllTrtFormats), kValue,
+                       "allowed_formats of '", t.get().name,
+                       "' must be a mask of TensorFormat bits (1 << int(trt.TensorFormat.X) | "
+                       "...), 0 to ",
+                       ir::kAllTrtFormats, "; got ", mask);
+            t.get().allowed_formats = static_cast<uint32_t>(mask);
+          },
+          "Bit i: TensorFormat value i allowed (default: all). clrt stores a network input or "
+          "output LINEAR while bit 0 is set, else HWC (bit 8; rank 3/4 FLOAT, HALF or INT8), "
+          "which infer() takes and returns as (N, H, W, C) arrays.")
+      .def_property(
           "dynamic_range",
           [](const TensorHandle& t) -> py::object {
             const auto& r = t.get().dynamic_range;

@@ -227,9 +227,11 @@ void checkLayouts(const EngineDesc& d) {
   for (size_t t = 0; t < net.tensors.size(); ++t) {
     const ir::Tensor& x = net.tensors[t];
     if (x.format != ir::TensorFormat::kHWC) continue;
-    if (x.is_input || x.is_output || !producedHwc[t] || (x.dims.size() != 3 && x.dims.size() != 4))
+    // A network input has no producer: its readers' bits (checked above) say it is read so.
+    if ((!x.is_input && !producedHwc[t]) || (x.dims.size() != 3 && x.dims.size() != 4))
       malformed(tensorField(net, static_cast<int>(t)),
-                "is stored channels last, which only rank-3/4 tensors between device layers are");
+                "is stored channels last, which only rank-3/4 tensors written so by a device "
+                "layer, or network inputs, are");
   }
 }
 

@@ -110,8 +110,10 @@ bool channelsLastOut(const ir::Layer& l, size_t i) {
   return i < 63 && ((l.attrs.i("hwc_outputs", 0) >> i) & 1) != 0;
 }
 
-HostTensor linearized(HostTensor h, ir::TensorFormat f) {
-  if (f == ir::TensorFormat::kLINEAR || h.bytes.empty()) return h;
+namespace {
+// h's elements between row-major [N][C][P] and channels-last [N][P][C] order (P: the spatial
+// positions), either way.
+HostTensor permuteHwc(HostTensor h, bool toLinear) {
   CLRT_CHECK(h.dims.size() == 3 || h.dims.size() == 4, kRuntime, "a channels-last tensor of ",
              "shape ", dimsToString(h.dims), " (rank 3 or 4 expected)");
   const int64_t n = h.dims[0], c = h.dims[1];
@@ -120,11 +122,24 @@ HostTensor linearized(HostTensor h, ir::TensorFormat f) {
   std::vector<uint8_t> out(h.bytes.size());
   for (int64_t b = 0; b < n; ++b)
     for (int64_t p = 0; p < hw; ++p)
-      for (int64_t k = 0; k < c; ++k)
-        std::memcpy(&out[static_cast<size_t>((b * c + k) * hw + p) * es],
-                    &h.bytes[static_cast<size_t>((b * hw + p) * c + k) * es], es);
+      for (int64_t k = 0; k < c; ++k) {
+        const size_t lin = static_cast<size_t>((b * c + k) * hw + p) * es;
+        const size_t hwc = static_cast<size_t>((b * hw + p) * c + k) * es;
+        std::memcpy(&out[toLinear ? lin : hwc], &h.bytes[toLinear ? hwc : lin], es);
+      }
   h.bytes = std::move(out);
   return h;
+}
+}  // namespace
+
+HostTensor linearized(HostTensor h, ir::TensorFormat f) {
+  if (f == ir::TensorFormat::kLINEAR || h.bytes.empty()) return h;
+  return permuteHwc(std::move(h), /*toLinear=*/true);
+}
+
+HostTensor formatted(HostTensor h, ir::TensorFormat f) {
+  if (f == ir::TensorFormat::kLINEAR || h.bytes.empty()) return h;
+  return permuteHwc(std::move(h), /*toLinear=*/false);
 }
 
 cl_mem uploadWeights(ocl::Device& dev, const HostTensor& t) {

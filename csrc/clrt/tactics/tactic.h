@@ -112,6 +112,9 @@ bool channelsLastOut(const ir::Layer& l, size_t i);
 // tensor's elements moved from [N][H][W][C] to [N][C][H][W] (rank 3: [N][W][C] to [N][C][W]).
 // What anything that looks at an intermediate tensor's values by position reads them through.
 HostTensor linearized(HostTensor h, ir::TensorFormat f);
+// The inverse: row-major `h` laid out as a device tensor of format `f` stores it (what a
+// channels-last network input is fed).
+HostTensor formatted(HostTensor h, ir::TensorFormat f);
 
 // A tactic of a family told apart by a variant code (the conv families): each registration gives
 // its name, its variant and its priority.

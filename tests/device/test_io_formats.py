@@ -1,0 +1,169 @@
+# Network I/O in the caller's layout: ITensor.allowed_formats with only TensorFormat.HWC stores a
+# network input or output channels last (NHWC), as TensorRT does; infer() then takes and returns
+# (N, H, W, C) arrays. Checked against onnxruntime on the transposed values, FP32 and FP16.
+import copy
+
+import clrt as trt
+import numpy as np
+import pytest
+from helpers import RecordingLogger, deserialize, make_config, make_model, ort_run, parse_network
+from onnx import helper
+
+HWC = 1 << int(trt.TensorFormat.HWC)
+LINEAR = 1 << int(trt.TensorFormat.LINEAR)
+
+
+def pool_conv_model():
+    """Max pooling, a convolution + ReLU and average pooling: layers whose tactics read and
+    write channels last on PoCL (pooling) and one that does not (the FP32 convolution)."""
+    rng = np.random.default_rng(3)
+    w = (rng.standard_normal((6, 4, 3, 3)) * 0.3).astype(np.float32)
+    nodes = [
+        helper.make_node("MaxPool", ["x"], ["p"], kernel_shape=[2, 2]),
+        helper.make_node("Conv", ["p", "w"], ["c"], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c"], ["r"]),
+        helper.make_node("AveragePool", ["r"], ["y"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+    ]
+    return make_model(nodes, [("x", (2, 4, 6, 8))], [("y", (2, 6, 5, 7))], {"w": w})
+
+
+def tensor_ranges(model, x):
+    """max |value| of the input and every node output (onnxruntime FP32 on x)."""
+    names = [o for n in model.graph.node for o in n.output]
+    probe = copy.deepcopy(model)
+    del probe.graph.output[:]
+    probe.graph.output.extend(helper.make_empty_tensor_value_info(n) for n in names)
+    got = ort_run(probe, {"x": x})
+    return {"x": float(np.abs(x).max()), **{n: float(np.abs(got[n]).max()) for n in names}}
+
+
+def build(model, in_mask=None, out_mask=None, precision="fp32", logger=None, x=None):
+    kw = {"logger": logger} if logger else {}
+    builder, network, _ = parse_network(model, **kw)
+    if in_mask is not None:
+        network.get_input(0).allowed_formats = in_mask
+    if out_mask is not None:
+        network.get_output(0).allowed_formats = out_mask
+    config = make_config(builder, opt_level=0)
+    config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED  # the inspector's formats
+    if precision == "fp16":
+        config.set_flag(trt.BuilderFlag.FP16)
+    if precision == "int8":
+        config.set_flag(trt.BuilderFlag.INT8)
+        ranges = tensor_ranges(model, x)
+        network.get_input(0).set_dynamic_range(-ranges["x"], ranges["x"])
+        for li in range(network.num_layers):
+            out = network.get_layer(li).get_output(0)
+            out.set_dynamic_range(-ranges[out.name], ranges[out.name])
+    return deserialize(bytes(builder.build_serialized_network(network, config)))
+
+
+def io_formats(engine):
+    """{tensor name: Format} of the engine inspector's layer table, inputs and outputs."""
+    import json
+
+    info = json.loads(
+        engine.create_engine_inspector().get_engine_information(trt.LayerInformationFormat.JSON)
+    )
+    out = {}
+    for layer in info["Layers"]:
+        for t in layer.get("Inputs", []) + layer.get("Outputs", []):
+            out[t["Name"]] = t["Format"]
+    return out
+
+
+def test_default_allows_every_format_and_keeps_io_linear():
+    _, network, _ = parse_network(pool_conv_model())
+    assert network.get_input(0).allowed_formats == (1 << 13) - 1  # TensorRT's default: all
+    engine = build(pool_conv_model())
+    assert engine.get_tensor_format("x") == trt.TensorFormat.LINEAR
+    assert engine.get_tensor_format("y") == trt.TensorFormat.LINEAR
+    assert "kLINEAR" in engine.get_tensor_format_desc("x")
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp16", "int8"])
+@pytest.mark.parametrize("which", ["input", "output", "both"])
+def test_channels_last_io_matches_onnxruntime(which, precision):
+    """HWC where asked (LINEAR left out of the mask), LINEAR elsewhere; the values, the formats
+    the engine and its inspector report, and no warning (the FP16 check feeds its build-time
+    batch in the input's layout). INT8 with every tensor's range set."""
+    model = pool_conv_model()
+    in_hwc, out_hwc = which in ("input", "both"), which in ("output", "both")
+    x = np.random.default_rng(4).uniform(-1, 1, (2, 4, 6, 8)).astype(np.float32)
+    logger = RecordingLogger()
+    engine = build(
+        model,
+        in_mask=HWC if in_hwc else None,
+        out_mask=HWC | (1 << int(trt.TensorFormat.CHW32)) if out_hwc else None,
+        precision=precision,
+        logger=logger,
+        x=x,
+    )
+    fmt = {True: trt.TensorFormat.HWC, False: trt.TensorFormat.LINEAR}
+    assert engine.get_tensor_format("x") == fmt[in_hwc]
+    assert engine.get_tensor_format("y") == fmt[out_hwc]
+    assert ("kHWC" in engine.get_tensor_format_desc("x")) == in_hwc
+    shown = io_formats(engine)
+    assert shown["x"] == ("HWC" if in_hwc else "LINEAR"), shown
+    assert shown["y"] == ("HWC" if out_hwc else "LINEAR"), shown
+    assert engine.get_tensor_shape("x") == (2, 4, 6, 8)  # dims stay logical
+    feed = np.ascontiguousarray(x.transpose(0, 2, 3, 1)) if in_hwc else x
+    got = engine.create_execution_context().infer({"x": feed})["y"]
+    assert got.shape == ((2, 5, 7, 6) if out_hwc else (2, 6, 5, 7))
+    if out_hwc:
+        got = got.transpose(0, 3, 1, 2)
+    want = ort_run(model, {"x": x})["y"]
+    tol = {"fp32": 1e-5, "fp16": 2e-2, "int8": 6e-2}[precision]
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol * np.abs(want).max())
+    assert not logger.warnings(), logger.warnings()
+
+
+def test_channels_last_input_given_in_nchw_is_refused_by_name():
+    engine = build(pool_conv_model(), in_mask=HWC)
+    x = np.zeros((2, 4, 6, 8), np.float32)
+    for wrong in (x, x[0]):  # NCHW order; a missing dim
+        with pytest.raises(ValueError, match=r"'x' is stored channels last.*\(2, 6, 8, 4\)"):
+            engine.create_execution_context().infer({"x": wrong})
+
+
+def test_formats_clrt_cannot_store_are_refused_by_name():
+    def error(model, mask):
+        builder, network, _ = parse_network(model)
+        network.get_input(0).allowed_formats = mask
+        with pytest.raises(trt.BuildError) as info:
+            builder.build_serialized_network(network, make_config(builder, opt_level=0))
+        return str(info.value)
+
+    msg = error(pool_conv_model(), 1 << int(trt.TensorFormat.CHW32))
+    assert "'x'" in msg and "neither TensorFormat.LINEAR" in msg, msg
+    flat = make_model([helper.make_node("Relu", ["v"], ["o"])], [("v", (3, 5))], [("o", (3, 5))])
+    msg = error(flat, HWC)
+    assert "'v'" in msg and "(3, 5)" in msg, msg
+    _, network, _ = parse_network(pool_conv_model())
+    with pytest.raises(ValueError, match="allowed_formats of 'x'"):
+        network.get_input(0).allowed_formats = 1 << 20
+
+
+def test_network_api_io_in_hwc():
+    """The same through the network definition API (TensorRT's sample style): an input and an
+    output of a max pooling layer, both HWC, the output's dims inferred from the layer."""
+    logger = trt.Logger(trt.Logger.WARNING)
+    builder = trt.Builder(logger)
+    network = builder.create_network(0)
+    x = network.add_input("x", trt.float32, (1, 3, 4, 6))
+    x.allowed_formats = HWC
+    pool = network.add_pooling_nd(x, trt.PoolingType.MAX, (2, 2))
+    pool.stride_nd = (2, 2)
+    y = pool.get_output(0)
+    y.name = "y"
+    network.mark_output(y)
+    y.allowed_formats = HWC
+    config = builder.create_builder_config()
+    engine = deserialize(bytes(builder.build_serialized_network(network, config)))
+    assert engine.get_tensor_format("y") == trt.TensorFormat.HWC
+    v = np.arange(72, dtype=np.float32).reshape(1, 3, 4, 6)
+    got = engine.create_execution_context().infer(
+        {"x": np.ascontiguousarray(v.transpose(0, 2, 3, 1))}
+    )
+    want = v.reshape(1, 3, 2, 2, 3, 2).max(axis=(3, 5))  # [1, 3, 2, 3]
+    np.testing.assert_array_equal(got["y"], want.transpose(0, 2, 3, 1))
