@@ -57,8 +57,7 @@ std::string formatDesc(const runtime::Engine& e, const std::string& name) {
                      : dt == DataType::kHALF ? "FP16"
                      : dt == DataType::kBOOL ? "Bool"
                                              : dtypeName(dt);
-  if (e.desc().net.tensors[static_cast<size_t>(e.ioTensorId(name))].format ==
-      ir::TensorFormat::kHWC)
+  if (e.ioFormat(name) == ir::TensorFormat::kHWC)
     return str("Channel last (NHWC) ", type, " format (kHWC)");
   return str("Row major linear ", type, " format (kLINEAR)");
 }
@@ -149,12 +148,8 @@ void bind_compat(py::module_& m) {
   addMethod(
       engine, "get_tensor_format",
       [](const py::object& self, const std::string& name) {
-        const runtime::Engine& e = *engineOf(self);
-        ioTensor(e, name);
-        return e.desc().net.tensors[static_cast<size_t>(e.ioTensorId(name))].format ==
-                       ir::TensorFormat::kHWC
-                   ? TensorFormat::kHWC
-                   : TensorFormat::kLINEAR;
+        return engineOf(self)->ioFormat(name) == ir::TensorFormat::kHWC ? TensorFormat::kHWC
+                                                                        : TensorFormat::kLINEAR;
       },
       py::arg("name"),
       py::doc("LINEAR (row major), or HWC where the tensor's allowed_formats asked for it."));

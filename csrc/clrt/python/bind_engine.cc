@@ -65,8 +65,7 @@ std::string inputList(const runtime::Engine& e) {
 // Whether I/O tensor `name` is stored channels last (its allowed_formats asked for HWC): infer()
 // then takes and returns arrays of shape (N, H, W, C) (rank 3: (N, W, C)), the memory order.
 bool ioHwc(const runtime::Engine& e, const std::string& name) {
-  return e.desc().net.tensors[static_cast<size_t>(e.ioTensorId(name))].format ==
-         ir::TensorFormat::kHWC;
+  return e.ioFormat(name) == ir::TensorFormat::kHWC;
 }
 // Logical dims [N, C, ...spatial] <-> the channels-last array shape [N, ...spatial, C].
 Dims hwcShape(Dims d) {

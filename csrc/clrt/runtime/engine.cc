@@ -167,6 +167,10 @@ DataType Engine::ioDtype(const std::string& name) const {
   return desc_.net.tensors[ioTensorId(name)].dtype;
 }
 
+ir::TensorFormat Engine::ioFormat(const std::string& name) const {
+  return desc_.net.tensors[ioTensorId(name)].format;
+}
+
 ShapeRange Engine::profileShape(const std::string& input, int profile) const {
   CLRT_CHECK(ioMode(input) == TensorIOMode::kINPUT, kValue, "'", input,
              "' is not an input of this engine");

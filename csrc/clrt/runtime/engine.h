@@ -93,6 +93,8 @@ class Engine : public std::enable_shared_from_this<Engine> {
   TensorIOMode ioMode(const std::string& name) const;  // kNONE for unknown names
   Dims ioShape(const std::string& name) const;         // build-time dims, -1 for dynamic
   DataType ioDtype(const std::string& name) const;
+  // kHWC where the tensor's allowed_formats asked for channels last (builder/layouts.cc).
+  ir::TensorFormat ioFormat(const std::string& name) const;
   int numProfiles() const { return static_cast<int>(desc_.profiles.size()); }
   // {min, opt, max} for an input under a profile; throws kValue when out of range/unknown.
   ShapeRange profileShape(const std::string& input, int profile) const;
