@@ -582,6 +582,14 @@ class INetworkDefinition:
         kernel: _ArrayLike,
         bias: _ArrayLike | None = None,
     ) -> IConvolutionLayer: ...
+    def add_deconvolution_nd(
+        self,
+        input: ITensor,
+        num_output_maps: int,
+        kernel_shape: _Shape,
+        kernel: _ArrayLike,
+        bias: _ArrayLike | None = None,
+    ) -> IDeconvolutionLayer: ...
     def add_activation(self, input: ITensor, type: ActivationType) -> IActivationLayer: ...
     def add_elementwise(
         self, input1: ITensor, input2: ITensor, op: ElementWiseOperation

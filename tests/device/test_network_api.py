@@ -10,6 +10,7 @@ from helpers import (
     build_engine,
     deserialize,
     fmnist,
+    make_model,
     ort_run,
 )
 from onnx import numpy_helper
@@ -230,3 +231,45 @@ def test_engine_introspection(hand_engine):
     assert e.get_tensor_dtype("logits") == trt.float32
     assert trt.nptype(e.get_tensor_dtype("logits")) == np.float32
     assert e.num_layers >= 1
+
+
+@pytest.mark.parametrize("groups", [1, 2])
+def test_add_deconvolution_nd_matches_onnxruntime(groups):
+    """add_deconvolution_nd (weights [C, K/groups, kh, kw], groups implied by their count) with
+    stride 2 and padding 1 set on the layer, against onnxruntime's ConvTranspose of the same
+    weights; the layer reads back what it was given. FP32 tolerance."""
+
+    rng = np.random.default_rng(7 + groups)
+    c, k = 4, 6
+    w = rng.standard_normal((c, k // groups, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(k).astype(np.float32)
+    builder = trt.Builder(trt.Logger(trt.Logger.WARNING))
+    network = builder.create_network(EXPLICIT_BATCH)
+    x = network.add_input("x", trt.float32, (2, c, 5, 4))
+    layer = network.add_deconvolution_nd(x, k, (3, 3), w, b)
+    assert isinstance(layer, trt.IDeconvolutionLayer)
+    layer.stride_nd = (2, 2)
+    layer.padding_nd = (1, 1)
+    assert (layer.num_output_maps, layer.num_groups) == (k, groups)
+    assert layer.kernel_size_nd == (3, 3) and layer.kernel.shape == w.shape
+    layer.get_output(0).name = "y"
+    network.mark_output(layer.get_output(0))
+    engine = deserialize(
+        bytes(builder.build_serialized_network(network, builder.create_builder_config()))
+    )
+    assert tuple(engine.get_tensor_shape("y")) == (2, k, 9, 7)
+    feed = rng.uniform(-1, 1, (2, c, 5, 4)).astype(np.float32)
+    got = engine.create_execution_context().infer({"x": feed})["y"]
+    node = onnx.helper.make_node(
+        "ConvTranspose", ["x", "w", "b"], ["y"], strides=[2, 2], pads=[1, 1, 1, 1], group=groups
+    )
+    model = make_model([node], [("x", feed.shape)], [("y", (2, k, 9, 7))], {"w": w, "b": b})
+    assert_close(got, ort_run(model, {"x": feed})["y"], rtol=RTOL, atol=ATOL)
+
+
+def test_add_deconvolution_nd_refuses_weights_of_no_group_count():
+    builder = trt.Builder(trt.Logger(trt.Logger.WARNING))
+    network = builder.create_network(EXPLICIT_BATCH)
+    x = network.add_input("x", trt.float32, (1, 4, 5, 5))
+    with pytest.raises(ValueError, match="add_deconvolution_nd: kernel holds 45 values"):
+        network.add_deconvolution_nd(x, 6, (3, 3), np.zeros(45, np.float32))

@@ -192,8 +192,8 @@ size_t deconvSpatial(const LayerHandle& h) {
 
 // TensorRT's IDeconvolutionLayer (ONNX ConvTranspose), for reading what the parser made (tools
 // such as Polygraphy list every layer's properties): strides and paddings can be set as on a
-// convolution; the kernel, groups and output maps are read-only (INetworkDefinition has no
-// add_deconvolution_nd in clrt).
+// convolution; the kernel, groups and output maps are read-only (add_deconvolution_nd sets them
+// when it makes the layer).
 void bindDeconvolution(py::module_& m) {
   py::class_<DeconvolutionLayer, LayerHandle> cls(m, "IDeconvolutionLayer");
   bindWindowProps(cls, deconvSpatial);

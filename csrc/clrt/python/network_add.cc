@@ -96,6 +96,47 @@ py::object addConvolution(const NetPtr& s, const TensorHandle& input, int64_t k,
   return finish(s, id);
 }
 
+// TensorRT's deconvolution (ONNX ConvTranspose): weights [C, K/groups, *kernel_shape], groups
+// implied by their count as for add_convolution_nd; strides 1, no padding until set on the layer.
+py::object addDeconvolution(const NetPtr& s, const TensorHandle& input, int64_t k,
+                            const py::object& kernelShape, const py::object& kernel,
+                            const py::object& bias) {
+  const char* what = "add_deconvolution_nd";
+  const int x = tensorIn(s, input, what);
+  const Dims ks = windowShape(kernelShape, "add_deconvolution_nd kernel_shape");
+  CLRT_CHECK(k >= 1, kValue, what, ": num_output_maps must be >= 1, got ", k);
+  checkWindowInput(s->net->tensors[x], ks.size(), what);
+  const int64_t c = s->net->tensors[x].dims[1];
+  CLRT_CHECK(c > 0, kValue, what, ": the input's channel dim must be known, got ",
+             dimsToString(s->net->tensors[x].dims));
+  HostTensor w = toHostTensor(kernel, "add_deconvolution_nd kernel", true);
+  const int64_t per = std::accumulate(ks.begin(), ks.end(), int64_t{1}, std::multiplies<>());
+  // C x (K / groups) x kernel values: K / groups output maps per group.
+  const int64_t kPerGroup = per > 0 && w.numel() % (c * per) == 0 ? w.numel() / (c * per) : 0;
+  CLRT_CHECK(kPerGroup > 0 && k % kPerGroup == 0 && c % (k / kPerGroup) == 0, kValue, what,
+             ": kernel holds ", w.numel(), " values; expected input channels (", c,
+             ") x num_output_maps (", k, ") / groups x kernel_shape ", dimsToString(ks),
+             " for a number of groups dividing both");
+  const int64_t group = k / kPerGroup;
+  w.dims = {c, kPerGroup};
+  w.dims.insert(w.dims.end(), ks.begin(), ks.end());
+  HostTensor b = toHostTensor(bias, "add_deconvolution_nd bias", true);
+  CLRT_CHECK(b.numel() == 0 || b.numel() == k, kValue, what, ": bias holds ", b.numel(),
+             " values for ", k, " output maps");
+  int id;
+  ir::Layer& l = newLayer(s, K::kDECONVOLUTION, "Deconvolution", {x}, &id);
+  l.weights["kernel"] = std::move(w);
+  if (b.numel()) {
+    b.dims = {k};
+    l.weights["bias"] = std::move(b);
+  }
+  setWindowAttrs(l, ks.size());
+  l.attrs.set("dilations", Dims(ks.size(), 1));
+  l.attrs.set("output_padding", Dims(ks.size(), 0));
+  l.attrs.set("group", group);
+  return finish(s, id);
+}
+
 py::object addPooling(const NetPtr& s, const TensorHandle& input, PoolingType type,
                       const py::object& window) {
   const int x = tensorIn(s, input, "add_pooling_nd");
@@ -158,6 +199,10 @@ void bindNetworkAdders(py::class_<NetworkState, NetPtr>& cls) {
            py::arg("kernel_shape"), py::arg("kernel"), py::arg("bias") = py::none(),
            "Convolution with weights [K, C/groups, *kernel_shape] (float32 copy). A kernel sized "
            "for C/g input channels sets num_groups = g.")
+      .def("add_deconvolution_nd", &addDeconvolution, py::arg("input"), py::arg("num_output_maps"),
+           py::arg("kernel_shape"), py::arg("kernel"), py::arg("bias") = py::none(),
+           "Deconvolution (transposed convolution) with weights [C, K/groups, *kernel_shape] "
+           "(float32 copy); set stride_nd / padding_nd on the layer.")
       .def(
           "add_activation",
           [](const NetPtr& s, const TensorHandle& input, ActivationType type) {
