@@ -34,6 +34,7 @@ from ._clrt import IElementWiseLayer as IElementWiseLayer
 from ._clrt import IEngineInspector as IEngineInspector
 from ._clrt import IExecutionContext as IExecutionContext
 from ._clrt import IGatherLayer as IGatherLayer
+from ._clrt import IGridSampleLayer as IGridSampleLayer
 from ._clrt import IHostMemory as IHostMemory
 from ._clrt import IInt8Calibrator as IInt8Calibrator
 from ._clrt import IInt8EntropyCalibrator as IInt8EntropyCalibrator

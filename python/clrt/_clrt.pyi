@@ -537,6 +537,11 @@ class IGatherLayer(ILayer):
     mode: GatherMode
     num_elementwise_dims: int
 
+class IGridSampleLayer(ILayer):
+    interpolation_mode: InterpolationMode
+    align_corners: bool
+    sample_mode: SampleMode
+
 class ITopKLayer(ILayer):
     op: TopKOperation
     k: int
@@ -632,6 +637,7 @@ class INetworkDefinition:
     ) -> ISliceLayer: ...
     def add_gather(self, input: ITensor, indices: ITensor, axis: int) -> IGatherLayer: ...
     def add_gather_v2(self, input: ITensor, indices: ITensor, mode: GatherMode) -> IGatherLayer: ...
+    def add_grid_sample(self, input: ITensor, grid: ITensor) -> IGridSampleLayer: ...
     def add_topk(self, input: ITensor, op: TopKOperation, k: int, axes: int) -> ITopKLayer: ...
     def add_select(
         self, condition: ITensor, then_input: ITensor, else_input: ITensor

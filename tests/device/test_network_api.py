@@ -273,3 +273,71 @@ def test_add_deconvolution_nd_refuses_weights_of_no_group_count():
     x = network.add_input("x", trt.float32, (1, 4, 5, 5))
     with pytest.raises(ValueError, match="add_deconvolution_nd: kernel holds 45 values"):
         network.add_deconvolution_nd(x, 6, (3, 3), np.zeros(45, np.float32))
+
+
+@pytest.mark.parametrize(
+    "mode, sample, align",
+    [
+        (trt.InterpolationMode.LINEAR, trt.SampleMode.FILL, False),
+        (trt.InterpolationMode.NEAREST, trt.SampleMode.CLAMP, True),
+        (trt.InterpolationMode.CUBIC, trt.SampleMode.REFLECT, False),
+    ],
+)
+def test_add_grid_sample_matches_onnxruntime(mode, sample, align):
+    """add_grid_sample with its interpolation, sample mode and align_corners set on the layer,
+    against onnxruntime's GridSample with the matching attributes (grid points past the edges
+    included); a parsed GridSample reads back as the same IGridSampleLayer. FP32 tolerance."""
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((2, 3, 5, 6)).astype(np.float32)
+    grid = rng.uniform(-1.3, 1.3, (2, 4, 7, 2)).astype(np.float32)
+    builder = trt.Builder(trt.Logger(trt.Logger.WARNING))
+    network = builder.create_network(EXPLICIT_BATCH)
+    xi = network.add_input("x", trt.float32, x.shape)
+    gi = network.add_input("grid", trt.float32, grid.shape)
+    layer = network.add_grid_sample(xi, gi)
+    assert isinstance(layer, trt.IGridSampleLayer)
+    assert layer.interpolation_mode == trt.InterpolationMode.LINEAR  # TensorRT's defaults
+    assert layer.sample_mode == trt.SampleMode.FILL and not layer.align_corners
+    layer.interpolation_mode, layer.sample_mode, layer.align_corners = mode, sample, align
+    assert (layer.interpolation_mode, layer.sample_mode, layer.align_corners) == (
+        mode,
+        sample,
+        align,
+    )
+    layer.get_output(0).name = "y"
+    network.mark_output(layer.get_output(0))
+    engine = deserialize(
+        bytes(builder.build_serialized_network(network, builder.create_builder_config()))
+    )
+    got = engine.create_execution_context().infer({"x": x, "grid": grid})["y"]
+    onnx_mode = {"LINEAR": "linear", "NEAREST": "nearest", "CUBIC": "cubic"}[mode.name]
+    padding = {"FILL": "zeros", "CLAMP": "border", "REFLECT": "reflection"}[sample.name]
+    node = onnx.helper.make_node(
+        "GridSample",
+        ["x", "grid"],
+        ["y"],
+        mode=onnx_mode,
+        padding_mode=padding,
+        align_corners=int(align),
+    )
+    model = make_model(
+        [node], [("x", x.shape), ("grid", grid.shape)], [("y", (2, 3, 4, 7))], opset=20
+    )
+    assert_close(got, ort_run(model, {"x": x, "grid": grid})["y"], rtol=RTOL, atol=1e-4)
+    parsed = trt.Builder(trt.Logger(trt.Logger.WARNING)).create_network(EXPLICIT_BATCH)
+    assert trt.OnnxParser(parsed, trt.Logger(trt.Logger.WARNING)).parse(model.SerializeToString())
+    read = parsed.get_layer(0)
+    assert isinstance(read, trt.IGridSampleLayer)
+    assert (read.interpolation_mode, read.sample_mode, read.align_corners) == (mode, sample, align)
+
+
+def test_grid_sample_modes_clrt_lacks_are_refused_by_name():
+    network = trt.Builder(trt.Logger(trt.Logger.WARNING)).create_network(EXPLICIT_BATCH)
+    xi = network.add_input("x", trt.float32, (1, 1, 4, 4))
+    gi = network.add_input("grid", trt.float32, (1, 2, 2, 2))
+    layer = network.add_grid_sample(xi, gi)
+    with pytest.raises(trt.UnsupportedError, match="sample_mode"):
+        layer.sample_mode = trt.SampleMode.WRAP
+    bad = network.add_input("g3", trt.float32, (1, 2, 2, 3))
+    with pytest.raises(ValueError, match="add_grid_sample: input 'x'"):
+        network.add_grid_sample(xi, bad)

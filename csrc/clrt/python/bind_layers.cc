@@ -364,6 +364,8 @@ py::object wrapLayer(const NetPtr& s, int id, bool subtype) {
       return py::cast(ShapeLayer{h});
     case K::kNON_ZERO:
       return py::cast(NonZeroLayer{h});
+    case K::kGRID_SAMPLE:
+      return py::cast(GridSampleLayer{h});
     default:
       return py::cast(h);
   }

@@ -223,7 +223,6 @@ void bindDeconvolution(py::module_& m) {
 }
 
 // TensorRT's resize enums (their values as TensorRT's).
-enum class InterpolationMode : int32_t { kNEAREST = 0, kLINEAR, kCUBIC };
 enum class ResizeCoordinateTransformation : int32_t {
   kALIGN_CORNERS = 0,
   kASYMMETRIC,

@@ -167,6 +167,11 @@ struct SelectLayer : LayerHandle {};
 struct PaddingLayer : LayerHandle {};
 struct ShapeLayer : LayerHandle {};
 struct NonZeroLayer : LayerHandle {};
+struct GridSampleLayer : LayerHandle {};
+
+// TensorRT enums bound in one file and read by layers of another (their values as TensorRT's).
+enum class InterpolationMode : int32_t { kNEAREST = 0, kLINEAR, kCUBIC };  // bind_window_layers
+enum class SampleMode : int32_t { kSTRICT_BOUNDS = 0, kWRAP, kCLAMP, kFILL, kREFLECT };  // add_more
 
 py::object wrapTensor(const NetPtr& state, int id);  // None for -1 (absent optional input)
 // The Python class of the layer's kind; `subtype` as in LayerHandle.

@@ -41,7 +41,6 @@ enum class UnaryOperation : int32_t {
 enum class ReduceOperation : int32_t { kSUM = 0, kPROD, kMAX, kMIN, kAVG };
 enum class TopKOperation : int32_t { kMAX = 0, kMIN };
 enum class GatherMode : int32_t { kDEFAULT = 0, kELEMENT, kND };
-enum class SampleMode : int32_t { kSTRICT_BOUNDS = 0, kWRAP, kCLAMP, kFILL, kREFLECT };
 
 namespace {
 
@@ -380,8 +379,8 @@ void bindClasses(py::module_& m) {
       .value("ELEMENT", GatherMode::kELEMENT)
       .value("ND", GatherMode::kND);
   py::enum_<SampleMode>(m, "SampleMode",
-                        "Slice sampling; clrt implements STRICT_BOUNDS only (the others raise "
-                        "clrt.UnsupportedError when set).")
+                        "Slice sampling (clrt: STRICT_BOUNDS only) and grid sampling (FILL, CLAMP, "
+                        "REFLECT); others raise clrt.UnsupportedError when set.")
       .value("STRICT_BOUNDS", SampleMode::kSTRICT_BOUNDS)
       .value("WRAP", SampleMode::kWRAP)
       .value("CLAMP", SampleMode::kCLAMP)
@@ -505,6 +504,50 @@ void bindClasses(py::module_& m) {
             });
           },
           "GatherMode.ND: the leading batch dims (ONNX batch_dims); 0 for the other modes.");
+
+  // IGridSampleLayer: ONNX GridSample's attrs in TensorRT's terms. sample_mode FILL pads with
+  // zeros, CLAMP with the border, REFLECT reflects (ONNX's zeros / border / reflection).
+  py::class_<GridSampleLayer, LayerHandle>(m, "IGridSampleLayer")
+      .def_property(
+          "interpolation_mode",
+          [](const GridSampleLayer& h) {
+            const std::string mode = h.get().attrs.s("mode", "LINEAR");
+            return mode == "NEAREST" ? InterpolationMode::kNEAREST
+                   : mode == "CUBIC" ? InterpolationMode::kCUBIC
+                                     : InterpolationMode::kLINEAR;
+          },
+          [](const GridSampleLayer& h, InterpolationMode m) {
+            edit(h, [&](ir::Layer& l) {
+              l.attrs.set("mode", std::string(m == InterpolationMode::kNEAREST ? "NEAREST"
+                                              : m == InterpolationMode::kCUBIC ? "CUBIC"
+                                                                               : "LINEAR"));
+            });
+          })
+      .def_property(
+          "align_corners",
+          [](const GridSampleLayer& h) { return h.get().attrs.i("align_corners", 0) != 0; },
+          [](const GridSampleLayer& h, bool v) {
+            edit(h, [&](ir::Layer& l) { l.attrs.set("align_corners", int64_t{v}); });
+          })
+      .def_property(
+          "sample_mode",
+          [](const GridSampleLayer& h) {
+            const std::string p = h.get().attrs.s("padding", "ZEROS");
+            return p == "BORDER"       ? SampleMode::kCLAMP
+                   : p == "REFLECTION" ? SampleMode::kREFLECT
+                                       : SampleMode::kFILL;
+          },
+          [](const GridSampleLayer& h, SampleMode m) {
+            CLRT_CHECK(
+                m == SampleMode::kFILL || m == SampleMode::kCLAMP || m == SampleMode::kREFLECT,
+                kUnsupported, layerWhat(h, "sample_mode"),
+                ": clrt's grid sampling takes FILL (zeros), CLAMP (border) or REFLECT");
+            edit(h, [&](ir::Layer& l) {
+              l.attrs.set("padding", std::string(m == SampleMode::kCLAMP     ? "BORDER"
+                                                 : m == SampleMode::kREFLECT ? "REFLECTION"
+                                                                             : "ZEROS"));
+            });
+          });
 
   py::class_<TopKLayer, LayerHandle>(m, "ITopKLayer")
       .def_property(
@@ -659,6 +702,28 @@ void bindMoreAdders(py::class_<NetworkState, NetPtr>& cls) {
              GatherMode mode) { return addGather(s, input, indices, 0, mode, "add_gather_v2"); },
           py::arg("input"), py::arg("indices"), py::arg("mode"),
           "Gather of a mode with axis 0 (set axis / num_elementwise_dims on the layer).")
+      .def(
+          "add_grid_sample",
+          [](const NetPtr& s, const TensorHandle& input, const TensorHandle& grid) {
+            const int x = tensorIn(s, input, "add_grid_sample"),
+                      g = tensorIn(s, grid, "add_grid_sample");
+            const auto& t = s->net->tensors;
+            const size_t r = t[x].dims.size();
+            CLRT_CHECK(
+                (r == 4 || r == 5) && t[g].dims.size() == r && t[g].dims.back() == int64_t(r) - 2,
+                kValue, "add_grid_sample: input '", t[x].name, "' ", dimsToString(t[x].dims),
+                " and grid '", t[g].name, "' ", dimsToString(t[g].dims),
+                " must be [N, C, *in] and [N, *out, spatial rank] with 2 or 3 spatial dims");
+            int id;
+            ir::Layer& l = newLayer(s, K::kGRID_SAMPLE, "GridSample", {x, g}, &id);
+            l.attrs.set("mode", std::string("LINEAR"));
+            l.attrs.set("padding", std::string("ZEROS"));
+            l.attrs.set("align_corners", int64_t{0});
+            return finish(s, id);
+          },
+          py::arg("input"), py::arg("grid"),
+          "Grid sampling (ONNX GridSample): LINEAR, FILL (zeros), align_corners False until set "
+          "on the layer.")
       .def(
           "add_topk",
           [](const NetPtr& s, const TensorHandle& input, TopKOperation op, int64_t k,
