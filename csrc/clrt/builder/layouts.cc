@@ -55,8 +55,7 @@ int chooseLayouts(ir::Network& net, const std::vector<uint8_t>& on_host,
     ir::Tensor& x = net.tensors[t];
     if (!ir::requestsHwc(x)) continue;
     auto check = [&](int li, int slot) {
-      const tactics::Tactic* tc =
-          li >= 0 && !on_host[li] ? tactics::findTactic(tacticNames[li]) : nullptr;
+      const tactics::Tactic* tc = li >= 0 ? tac[li] : nullptr;
       CLRT_CHECK(tc && tc->channelsLast(net.layers[li], slot), kBuild, "network ",
                  x.is_input ? "input" : "output", " '", x.name,
                  "' allows only channels-last formats, but ",

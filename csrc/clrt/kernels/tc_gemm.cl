@@ -123,108 +123,7 @@ typedef float acc_t;
 #define KM_IT(R) ((R) * KCH / NT)  // K-major tile: 16-byte chunks per thread
 
 
-// ---- The warp-wide multiply-accumulate: D[16x8] += A[16xk] B[kx8] on one warp's fragments.
-// Fragment layout (PTX ISA, mma.m16n8k16 / m16n8k32; g = lane >> 2, t = lane & 3):
-//   f16: a0 = A[g][2t..2t+1], a1 = A[g+8][2t..], a2 = A[g][2t+8..], a3 = A[g+8][2t+8..],
-//        b0 = B[2t..2t+1][g], b1 = B[2t+8..2t+9][g] (low half = lower k);
-//   s8:  a0 = A[g][4t..4t+3], a1 = A[g+8][4t..], a2 = A[g][4t+16..], a3 = A[g+8][4t+16..],
-//        b0 = B[4t..4t+3][g], b1 = B[4t+16..4t+19][g] (low byte = lower k);
-//   tf32 (m16n8k8): a0 = A[g][t], a1 = A[g+8][t], a2 = A[g][t+4], a3 = A[g+8][t+4],
-//        b0 = B[t][g], b1 = B[t+4][g] (one float per word, rounded to TF32 by TF32_RN first);
-//   d0 = D[g][2t], d1 = D[g][2t+1], d2 = D[g+8][2t], d3 = D[g+8][2t+1].
-#if TC_EMULATE
-inline float h2f(uint h) {
-  const uint s = (h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu;
-  if (e == 0) {
-    const float f = (float)m * 5.9604644775390625e-8f;  // subnormal: m * 2^-24
-    return s ? -f : f;
-  }
-  if (e == 31) return as_float(s | 0x7f800000u | (m << 13));
-  return as_float(s | ((e + 112u) << 23) | (m << 13));
-}
-// Element i of a packed fragment word.
-#if TC_INT8
-inline int emu_elem(uint w, int i) { return (int)(char)(uchar)(w >> (8 * i)); }
-#define EMU_PER 4
-#elif TC_TF32
-// TF32 keeps sign, exponent and the top 10 mantissa bits (TF32_RN rounds to them).
-inline float emu_elem(uint w, int i) {
-  (void)i;
-  return as_float((w + 0x1000u) & 0xffffe000u);
-}
-#define EMU_PER 1
-#else
-inline float emu_elem(uint w, int i) { return h2f((w >> (16 * i)) & 0xffffu); }
-#define EMU_PER 2
-#endif
-#else
-// One warp-wide mma: s8 (INT32 accumulators in "r" registers), f16 or tf32 (FP32 in "f").
-#if TC_INT8
-#define MMA_OP "mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32"
-#define MMA_ACC "+r"
-#elif TC_TF32
-#define MMA_OP "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32"
-#define MMA_ACC "+f"
-#else
-#define MMA_OP "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32"
-#define MMA_ACC "+f"
-#endif
-// Not volatile: an mma is a pure function of its operands, and a volatile asm may not move
-// past another, which kept the compiler from interleaving the fragment loads with the mmas
-// (H200, tc_matmul 4096^3: FP16 224 -> 240 TFLOP/s, INT8 419 -> 455 TOP/s). TC_MMA_ASM
-// "asm volatile" restores the old ordering for comparison.
-#ifndef TC_MMA_ASM
-#define TC_MMA_ASM asm
-#endif
-#define MMA(d, a0, a1, a2, a3, b0, b1)                                                \
-  TC_MMA_ASM(MMA_OP " {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"        \
-               : MMA_ACC(d[0]), MMA_ACC(d[1]), MMA_ACC(d[2]), MMA_ACC(d[3])           \
-               : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1))
-#endif
-
-// TF32 operands are rounded to nearest (ties away from zero, as cvt.rna.tf32.f32) when a warp
-// loads its fragments: the tensor cores would otherwise read the float's top 19 bits, a
-// truncation whose error is biased (every product too small in magnitude) and twice as large.
-#if TC_TF32
-#define TF32_RN(v) (((v) + (uint4)(0x1000u)) & (uint4)(0xffffe000u))
-#else
-#define TF32_RN(v) (v)
-#endif
-
-// ---- Local tiles: row r, logical chunk c lives at uint4 index r * KCH + (c ^ SWZ(r)). SWZ
-// depends on r % 8 only (fragment rows start at multiples of 8). 128-byte rows: a quarter warp
-// reads chunks t (+ 4p) of rows 2i and 2i + 1, which bit 2 of the swizzle puts in different
-// banks.
-#if KCH == 4
-#define SWZ(r) (((r) >> 1) & 3)
-#else
-#define SWZ(r) ((((r) & 1) << 2) | (((r) >> 1) & 3))
-#endif
-// The chunk lane t reads from row r for chunk column p (TILE_MMA and its emulation).
-#define FRAG_IDX(r, t, p) ((r) * KCH + (((t) + 4 * (p)) ^ SWZ(r)))
-
-#if TC_EMULATE
-// The mma of k-step s (words x, y: 0; z, w: 1) of chunk column p, emulated without lane
-// exchange: lane (g, t) computes its outputs d0..d3 from the fragment words that lanes (g', t')
-// load (FRAG_IDX with their g', t', as TILE_MMA), in the same word and element pairing as
-// the PTX fragment layout above. `a`, `b`: the first row of the 16-row / 8-row operand tile.
-void emu_mma(acc_t* d, __local const uint4* a, __local const uint4* b, int g, int t, int p,
-             int s) {
-  for (int q = 0; q < 4; ++q) {
-    const int row = g + 8 * (q >> 1), col = 2 * t + (q & 1);
-    acc_t sum = 0;
-    for (int tt = 0; tt < 4; ++tt) {
-      const uint4 av = a[FRAG_IDX(row, tt, p)];
-      const uint4 bv = b[FRAG_IDX(col, tt, p)];
-      const uint a0 = s ? av.z : av.x, a1 = s ? av.w : av.y;
-      const uint b0 = s ? bv.z : bv.x, b1 = s ? bv.w : bv.y;
-      for (int e = 0; e < EMU_PER; ++e)
-        sum += emu_elem(a0, e) * emu_elem(b0, e) + emu_elem(a1, e) * emu_elem(b1, e);
-    }
-    d[q] += sum;
-  }
-}
-#endif
+#include "tc_mma.clh"
 
 // Packs EPC elements (zero where i >= n) from p into one chunk; the slow path of the loaders.
 inline uint4 pack_chunk(__global const elem_t* p, int n) {
@@ -268,34 +167,6 @@ inline uint4 pack_chunk(__global const elem_t* p, int n) {
     const int idx_ = tid + it_ * NT, r_ = idx_ / KCH;                    \
     tile[r_ * KCH + ((idx_ % KCH) ^ SWZ(r_))] = regs[it_];               \
   }
-
-// ---- The block's multiply of one staged tile pair: each warp does TM x TN mma tiles, 2 k-steps
-// per chunk column. Fragment rows are wm/wn + multiples of 8 + g, so their swizzle is SWZ(g).
-#if TC_EMULATE
-#define TILE_MMA(At, Bt)                                                              \
-  for (int p_ = 0; p_ < KCH / 4; ++p_)                                                  \
-    for (int s_ = 0; s_ < 2; ++s_)                                                      \
-      for (int i_ = 0; i_ < TM; ++i_)                                                   \
-        for (int j_ = 0; j_ < TN; ++j_)                                                 \
-          emu_mma(acc[i_][j_], &At[(wm + 16 * i_) * KCH], &Bt[(wn + 8 * j_) * KCH], g, t, p_, s_);
-#else
-#define TILE_MMA(At, Bt)                                                                        \
-  TC_UNROLL for (int p_ = 0; p_ < KCH / 4; ++p_) {                                              \
-    const int c_ = FRAG_IDX(g, t, p_);                                                          \
-    uint4 fa_lo[TM], fa_hi[TM], fb[TN];                                                         \
-    TC_UNROLL for (int i_ = 0; i_ < TM; ++i_) {                                                 \
-      fa_lo[i_] = TF32_RN(At[(wm + 16 * i_) * KCH + c_]);                                       \
-      fa_hi[i_] = TF32_RN(At[(wm + 16 * i_ + 8) * KCH + c_]);                                   \
-    }                                                                                           \
-    TC_UNROLL for (int j_ = 0; j_ < TN; ++j_) fb[j_] = TF32_RN(Bt[(wn + 8 * j_) * KCH + c_]);  \
-    TC_UNROLL for (int i_ = 0; i_ < TM; ++i_) TC_UNROLL for (int j_ = 0; j_ < TN; ++j_) {       \
-      MMA(acc[i_][j_], fa_lo[i_].x, fa_hi[i_].x, fa_lo[i_].y, fa_hi[i_].y, fb[j_].x, fb[j_].y); \
-    }                                                                                           \
-    TC_UNROLL for (int i_ = 0; i_ < TM; ++i_) TC_UNROLL for (int j_ = 0; j_ < TN; ++j_) {       \
-      MMA(acc[i_][j_], fa_lo[i_].z, fa_hi[i_].z, fa_lo[i_].w, fa_hi[i_].w, fb[j_].z, fb[j_].w); \
-    }                                                                                           \
-  }
-#endif
 
 // ---- cp.async (STAGES >= 2): a 16-byte global -> local copy that completes asynchronously;
 // CP_WAIT(n) waits until at most n committed groups are pending. The emulation copies at once.

@@ -505,50 +505,6 @@ void bindClasses(py::module_& m) {
           },
           "GatherMode.ND: the leading batch dims (ONNX batch_dims); 0 for the other modes.");
 
-  // IGridSampleLayer: ONNX GridSample's attrs in TensorRT's terms. sample_mode FILL pads with
-  // zeros, CLAMP with the border, REFLECT reflects (ONNX's zeros / border / reflection).
-  py::class_<GridSampleLayer, LayerHandle>(m, "IGridSampleLayer")
-      .def_property(
-          "interpolation_mode",
-          [](const GridSampleLayer& h) {
-            const std::string mode = h.get().attrs.s("mode", "LINEAR");
-            return mode == "NEAREST" ? InterpolationMode::kNEAREST
-                   : mode == "CUBIC" ? InterpolationMode::kCUBIC
-                                     : InterpolationMode::kLINEAR;
-          },
-          [](const GridSampleLayer& h, InterpolationMode m) {
-            edit(h, [&](ir::Layer& l) {
-              l.attrs.set("mode", std::string(m == InterpolationMode::kNEAREST ? "NEAREST"
-                                              : m == InterpolationMode::kCUBIC ? "CUBIC"
-                                                                               : "LINEAR"));
-            });
-          })
-      .def_property(
-          "align_corners",
-          [](const GridSampleLayer& h) { return h.get().attrs.i("align_corners", 0) != 0; },
-          [](const GridSampleLayer& h, bool v) {
-            edit(h, [&](ir::Layer& l) { l.attrs.set("align_corners", int64_t{v}); });
-          })
-      .def_property(
-          "sample_mode",
-          [](const GridSampleLayer& h) {
-            const std::string p = h.get().attrs.s("padding", "ZEROS");
-            return p == "BORDER"       ? SampleMode::kCLAMP
-                   : p == "REFLECTION" ? SampleMode::kREFLECT
-                                       : SampleMode::kFILL;
-          },
-          [](const GridSampleLayer& h, SampleMode m) {
-            CLRT_CHECK(
-                m == SampleMode::kFILL || m == SampleMode::kCLAMP || m == SampleMode::kREFLECT,
-                kUnsupported, layerWhat(h, "sample_mode"),
-                ": clrt's grid sampling takes FILL (zeros), CLAMP (border) or REFLECT");
-            edit(h, [&](ir::Layer& l) {
-              l.attrs.set("padding", std::string(m == SampleMode::kCLAMP     ? "BORDER"
-                                                 : m == SampleMode::kREFLECT ? "REFLECTION"
-                                                                             : "ZEROS"));
-            });
-          });
-
   py::class_<TopKLayer, LayerHandle>(m, "ITopKLayer")
       .def_property(
           "op",
