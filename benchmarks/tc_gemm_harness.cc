@@ -3,11 +3,12 @@
 // OpenCL profiling events. Links only OpenCL, so it builds in seconds on the lent GPU machine:
 //   g++ -O2 -std=c++17 benchmarks/tc_gemm_harness.cc -lOpenCL -o /tmp/tch
 //   /tmp/tch csrc/clrt/kernels INT8 M N K ITERS "-DBM=128 ..." ["-DSTAGES=3 ..." ...]
-// INT8 0: FP16 in, half out; 1: INT8 in, float out. Every option set runs M x N x K (timed;
-// 32 sampled rows checked) and two small shapes checked in full: one with 16-byte aligned rows,
-// one without (the edge and unaligned paths). Prints one table row per option set.
-// With TC_DUMP=DIR set, each option set's program binary (PTX on NVIDIA) is written to
-// DIR/<n>.ptx, for ptxas / nvdisasm to show the instruction mix.
+// INT8 0: FP16 in, half out (plus a half residual with -DRES_DT=1); 1: INT8 in, float out. Every
+// option set runs M x N x K (timed; 32 sampled rows checked) and two small shapes checked in full:
+// one with 16-byte aligned rows, one without (the edge and unaligned paths). Prints one table row
+// per option set. With TC_DUMP=DIR set, each option set's program binary (PTX on NVIDIA) is written
+// to DIR/<n>.ptx, for ptxas / nvdisasm to show the instruction mix; with TC_LOG set, the build log
+// (ptxas' registers, spills and stack per kernel with NVIDIA's -cl-nv-verbose) is printed.
 #define CL_TARGET_OPENCL_VERSION 120
 #include <CL/cl.h>
 
@@ -113,8 +114,10 @@ struct Problem {
 // Runs tc_matmul on one problem; returns {max rel error over checked rows, best ms}.
 // q8 (INT8 only): the output is INT8 at scale 32 (as a layer feeding another INT8 layer),
 // plus an INT8 residual when q8 == 2; checked exactly (round half to even, saturate to 127).
+// hres (FP16 only): a half residual is added (the FP16 engine's residual layers).
 std::pair<double, double> runOne(Env& e, cl_kernel k, bool int8, const Problem& p, int iters,
-                                 int check_rows, int bm, int bn, int nthr, int q8) {
+                                 int check_rows, int bm, int bn, int nthr, int q8,
+                                 bool hres = false) {
   std::mt19937 rng(1234);
   std::uniform_int_distribution<int> d(-8, 8);
   const size_t esz = int8 ? 1 : 2;
@@ -150,8 +153,12 @@ std::pair<double, double> runOne(Env& e, cl_kernel k, bool int8, const Problem& 
   std::vector<int8_t> resv(q8 == 2 ? static_cast<size_t>(p.M) * p.N : 1);
   std::uniform_int_distribution<int> dr(-100, 100);
   for (auto& v : resv) v = static_cast<int8_t>(dr(rng));
-  cl_mem R = clCreateBuffer(e.ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, resv.size(),
-                            resv.data(), &err);
+  std::vector<uint16_t> resh(hres ? static_cast<size_t>(p.M) * p.N : 1);
+  for (auto& v : resh) v = toHalf(dr(rng) / 8.0f);
+  cl_mem R = hres ? clCreateBuffer(e.ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, resh.size() * 2,
+                                   resh.data(), &err)
+                  : clCreateBuffer(e.ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, resv.size(),
+                                   resv.data(), &err);
   CK(err);
   cl_mem Y =
       clCreateBuffer(e.ctx, CL_MEM_READ_WRITE, static_cast<size_t>(p.M) * p.N * osz, nullptr, &err);
@@ -159,7 +166,7 @@ std::pair<double, double> runOne(Env& e, cl_kernel k, bool int8, const Problem& 
   cl_mem dummy = clCreateBuffer(e.ctx, CL_MEM_READ_WRITE, 64, nullptr, &err);
   CK(err);
   const cl_long z = 0;
-  const cl_int has_res = q8 == 2;
+  const cl_int has_res = q8 == 2 || hres;
   const float res_scale = 32.0f, inv_os = q8 ? 1.0f / 32 : 1.0f;
   const cl_int M = p.M, N = p.N, K = p.K, lda = p.lda, ldb = p.ldb;
   const cl_int avec = (p.lda * esz) % 16 == 0, bvec = (p.ldb * esz) % 16 == 0;
@@ -223,6 +230,7 @@ std::pair<double, double> runOne(Env& e, cl_kernel k, bool int8, const Problem& 
         uint16_t h;
         std::memcpy(&h, &y[o * 2], 2);
         got = fromHalf(h);
+        if (hres) ref += fromHalf(resh[o]);
       }
       maxerr = std::max(maxerr, std::fabs(got - ref));
       maxref = std::max(maxref, std::fabs(ref));
@@ -290,6 +298,7 @@ int main(int argc, char** argv) {
     }
     if (log.find("spill") != std::string::npos && log.find(" 0 bytes spill") == std::string::npos)
       regs += "S";
+    if (std::getenv("TC_LOG")) std::printf("%s\n", log.substr(0, 4000).c_str());
     if (const char* dump = std::getenv("TC_DUMP")) {
       size_t bs = 0;
       clGetProgramInfo(prog, CL_PROGRAM_BINARY_SIZES, sizeof bs, &bs, nullptr);
@@ -304,11 +313,14 @@ int main(int argc, char** argv) {
     const int bm = optInt(argv[i], "BM", 128), bn = optInt(argv[i], "BN", 128);
     const int nthr = optInt(argv[i], "WARPS_M", 2) * optInt(argv[i], "WARPS_N", 4) * 32;
     const auto tr = std::chrono::steady_clock::now();
-    const auto big = runOne(e, k, int8, {M, N, K, K, K}, iters, 32, bm, bn, nthr, q8);
+    const bool hres = !int8 && optInt(argv[i], "RES_DT", 0) == 1;  // FP16 with a half residual
+    const auto big = runOne(e, k, int8, {M, N, K, K, K}, iters, 32, bm, bn, nthr, q8, hres);
     const double first_s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - tr).count();
-    const auto al = runOne(e, k, int8, {200, 136, 200, 200, 200}, 0, 1 << 30, bm, bn, nthr, q8);
-    const auto odd = runOne(e, k, int8, {131, 67, 203, 203, 211}, 0, 1 << 30, bm, bn, nthr, q8);
+    const auto al =
+        runOne(e, k, int8, {200, 136, 200, 200, 200}, 0, 1 << 30, bm, bn, nthr, q8, hres);
+    const auto odd =
+        runOne(e, k, int8, {131, 67, 203, 203, 211}, 0, 1 << 30, bm, bn, nthr, q8, hres);
     const bool ok = big.first <= tol && al.first <= tol && odd.first <= tol;
     std::printf("%-64s %5s %9.4f %9.1f %10.2e %10.2e %10.2e  %s (build %.1f s, first run %.1f s)\n",
                 argv[i], regs.c_str(), big.second, 2.0 * M * N * K / big.second / 1e9, big.first,

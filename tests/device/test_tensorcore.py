@@ -398,8 +398,14 @@ def test_channels_last_between_tensor_core_convs(precision):
         # The two 1x1 layers (w3 with its residual, w4 with 24 channels) run through
         # tc_matmul (TC_CONV=0), on its 3-stage tile by default, on the 2-stage small tile with
         # CLRT_TC_CONV_GEMM=small, in tc_conv with =0: the programs the engine file carries
-        # (keyed by file and options) say which, and every form gives the answer.
-        for mode, want in [(None, b"-DSTAGES=3"), ("small", b"-DSTAGES=2"), ("0", None)]:
+        # (keyed by file and options) say which, and every form gives the answer. The small
+        # tile (64-byte rows) stages w3's residual tile in local memory (RES_STAGE), the
+        # default one does not.
+        for mode, want, staged in [
+            (None, b"-DSTAGES=3", False),
+            ("small", b"-DSTAGES=2", True),
+            ("0", None, False),
+        ]:
             if mode:
                 os.environ["CLRT_TC_CONV_GEMM"] = mode
             try:
@@ -410,7 +416,8 @@ def test_channels_last_between_tensor_core_convs(precision):
             opts = [k.split(b"|")[0] for k in blob.split(b"tc_gemm.cl|")[1:]]
             assert opts, "no tc_gemm.cl program in the engine file"
             gemm = [o for o in opts if b"-DTC_CONV=0" in o]
-            assert (len(gemm) == 1 and want in gemm[0]) if want else not gemm, (mode, opts)
+            assert (gemm and all(want in o for o in gemm)) if want else not gemm, (mode, opts)
+            assert any(b"-DRES_STAGE=1" in o for o in gemm) == staged, (mode, gemm)
             got_other = other.create_execution_context().infer({"input": x})["output"]
             assert rel_err(got_other, ref) < tol * 2, mode
     # Per-layer values come back in NCHW order: each HWC tensor against onnxruntime's.

@@ -8,8 +8,9 @@
 // WARPS_M/WARPS_N (warp grid), CALIGN (tc_conv: C is a multiple of the per-thread gather run),
 // IN_HWC/RES_HWC/OUT_HWC (tc_conv: input, residual, output stored channels last, [N][H][W][C]),
 // OUT_DT/RES_DT (0 float, 1 half, 2 int8), ACT, TC_EMULATE; tc_matmul also KCH (16-byte chunks
-// per tile row: 4 or 8), STAGES (0, or a cp.async ring of >= 2 tiles) and TC_SADDR (how a
-// local pointer becomes a .shared address for cp.async, see saddr()).
+// per tile row: 4 or 8), STAGES (0, or a cp.async ring of >= 2 tiles), TC_SADDR (how a
+// local pointer becomes a .shared address for cp.async, see saddr()) and RES_STAGE (1: the
+// block's residual tile is copied into local memory by cp.async with the first operand tiles).
 //
 // Data path: both operands are staged as "rows x BK" tiles in local memory, K-contiguous, KCH
 // 16-byte chunks per row (BK = KCH * 8 halves, KCH * 16 int8 or KCH * 4 floats), whose order is XOR-swizzled
@@ -78,6 +79,12 @@
 #endif
 #ifndef TC_SADDR
 #define TC_SADDR 0
+#endif
+#ifndef RES_STAGE
+#define RES_STAGE 0
+#endif
+#if RES_STAGE && (TC_CONV || !STAGES)
+#error "RES_STAGE: tc_matmul's cp.async ring stages the residual tile"
 #endif
 #if TC_CONV && KCH != 4
 #error "tc_conv stages 64-byte tile rows (KCH 4)"
@@ -267,6 +274,33 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_matmul(
   __global const elem_t* Ab = A + a_off0 + ao;
   __global const elem_t* Bb = B + b_off0 + bo;
   const int nk = (K + BK - 1) / BK;
+  const size_t obase = (size_t)bat * M * N;
+#if RES_STAGE
+  // The block's residual tile (BM rows of BN elements, RES_BYTES each), copied by cp.async in
+  // the first operand tiles' group when it is whole and its rows are 16-byte aligned; else the
+  // epilogue reads the residual from global memory. The output may alias the residual: each
+  // block reads its own tile before writing it.
+#if RES_DT == DT_INT8
+#define RES_BYTES 1
+#elif RES_DT == DT_HALF
+#define RES_BYTES 2
+#else
+#define RES_BYTES 4
+#endif
+#define RCPR (BN * RES_BYTES / 16)  // 16-byte chunks per residual tile row
+#define RROW (BN * RES_BYTES + 16)   // bytes per staged row: padded against bank conflicts
+  __local uint4 Rs[BM * (RCPR + 1)];
+  const size_t rtile = obase + (size_t)m0 * N + n0;
+  const bool rstaged = has_res && m0 + BM <= M && n0 + BN <= N && (N * RES_BYTES) % 16 == 0 &&
+                       (rtile * RES_BYTES) % 16 == 0;
+  if (rstaged) {
+    TC_UNROLL for (int it_ = 0; it_ < BM * RCPR / NT; ++it_) {
+      const int idx_ = tid + it_ * NT, r_ = idx_ / RCPR, c_ = idx_ - r_ * RCPR;
+      CP_ASYNC(&Rs[r_ * (RCPR + 1) + c_],
+               (__global const uint4*)(res + (rtile + (size_t)r_ * N) * RES_BYTES) + c_);
+    }
+  }
+#endif
 #if STAGES
   // Tile kt into ring slot s (ISSUE_OP).
   const bool afull = avec && m0 + BM <= M, bfull = bvec && n0 + BN <= N;
@@ -331,9 +365,8 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_matmul(
     }
   __local float* Ep = (__local float*)Sm_;
 #if STAGES
-  CP_WAIT(0);
+  CP_WAIT(0);  // (and the pass's barrier below: every thread's staged residual has landed)
 #endif
-  const size_t obase = (size_t)bat * M * N;
   const bool evec_ok = N % EVEC == 0;
   for (int p0 = 0; p0 < BM; p0 += EPR_M) {
     barrier(CLK_LOCAL_MEM_FENCE);  // the tiles' (or the last pass's) readers are done
@@ -364,6 +397,12 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_matmul(
 #pragma unroll
       for (int u = 0; u < EPF; ++u) {
         MM_EPI_AT(i0 + u * NT)
+#if RES_STAGE
+        if (rstaged && live)
+          load_res_vec_local(rv[u], (__local const uchar*)Rs,
+                             (size_t)(p0 + row) * (RROW / RES_BYTES) + nl, res_scale);
+        else
+#endif
         if (has_res && live && vec) load_res_vec(rv[u], res, o, res_scale);
       }
 #pragma unroll

@@ -41,6 +41,12 @@ int dtCode(DataType t) {
   }
 }
 
+std::string resStageOption(const Config& c, bool has_res) {
+  const char* env = std::getenv("CLRT_TC_RES_STAGE");
+  if (env && std::string(env) == "0") return "";
+  return has_res && c.kch == 4 && c.stages >= 2 ? "-DRES_STAGE=1" : "";
+}
+
 std::string options(const ocl::DeviceInfo& dev, Mma mma, bool conv, const Config& c,
                     const ir::EpilogueParams& ep, int out_dt, int res_dt,
                     const std::string& extra) {

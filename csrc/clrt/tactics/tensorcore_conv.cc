@@ -140,8 +140,10 @@ class TcConvKernel : public Kernel {
     gemm_ = gemm_ && form != GemmForm::kOff;
     if (gemm_) {
       gcfg_ = runTile(form == GemmForm::kSmall ? kSmallGemmTile : gemm_tile, dev.info());
-      const std::string gopts = options(dev.info(), mma, /*conv=*/false, gcfg_, s_.ep,
-                                        dtCode(s_.out_dt), dtCode(s_.res_dt), "");
+      const bool has_res = l.inputs.size() > 1 && l.inputs[1] >= 0;
+      const std::string gopts =
+          options(dev.info(), mma, /*conv=*/false, gcfg_, s_.ep, dtCode(s_.out_dt),
+                  dtCode(s_.res_dt), resStageOption(gcfg_, has_res));
       k_ = ocl::KernelHandle(dev.kernel(kFile, gopts, "tc_matmul"));
       return;
     }

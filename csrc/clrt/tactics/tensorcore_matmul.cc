@@ -76,8 +76,8 @@ class TcMatMulKernel : public Kernel {
     }
     if (s_.has_bias) bias_ = ocl::MemHandle(uploadWeights(dev, l.weights.at("bias")));
     const int res = s_.has_res ? dtCode(s_.res_dt) : 0;
-    const std::string opts =
-        options(dev.info(), mma, /*conv=*/false, cfg_, s_.ep, dtCode(s_.out_dt), res, "");
+    const std::string opts = options(dev.info(), mma, /*conv=*/false, cfg_, s_.ep,
+                                     dtCode(s_.out_dt), res, resStageOption(cfg_, s_.has_res));
     k_ = ocl::KernelHandle(dev.kernel(kFile, opts, "tc_matmul"));
     if (s_.ta || (!s_.b_weights && !s_.tb))
       tr_ = ocl::KernelHandle(dev.kernel(kFile, opts, "tc_transpose"));
