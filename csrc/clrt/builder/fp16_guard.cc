@@ -222,6 +222,18 @@ Check check(const plan::EngineDesc& desc, const Fp32Reference& ref,
 
 }  // namespace
 
+size_t fallbackLayer(const std::vector<std::pair<double, double>>& err_in) {
+  // FP16's unit roundoff: what storing an exact value in FP16 costs at most.
+  static constexpr double kHalfRounding = 1.0 / 2048;
+  auto growth = [](const std::pair<double, double>& e) {
+    return e.first / std::max(e.second, kHalfRounding);
+  };
+  size_t best = 0;
+  for (size_t i = 1; i < err_in.size(); ++i)
+    if (growth(err_in[i]) > growth(err_in[best])) best = i;
+  return best;
+}
+
 Fp32Reference fp32Reference(const Shaped& s, std::shared_ptr<ocl::Device> dev, ILogger* logger,
                             std::map<int, float>* absmax) {
   Fp32Reference ref;
@@ -278,10 +290,9 @@ plan::EngineDesc guardFp16(plan::EngineDesc desc, const Shaped& pre,
     // An output far from FP32 with no layer out of proportion: the layer whose own error grew
     // most is the one to keep.
     if (worse && c.culprits.empty() && !c.fp16Layers.empty()) {
-      auto growth = [](const Finding& f) { return f.err / std::max(f.inErr, 1e-6); };
-      c.culprits.push_back(*std::max_element(
-          c.fp16Layers.begin(), c.fp16Layers.end(),
-          [&](const Finding& a, const Finding& b) { return growth(a) < growth(b); }));
+      std::vector<std::pair<double, double>> errs;
+      for (const Finding& f : c.fp16Layers) errs.push_back({f.err, f.inErr});
+      c.culprits.push_back(c.fp16Layers[fallbackLayer(errs)]);
     }
     if (round == kRounds) break;  // the output check below reports what is left
     bool marked = false;

@@ -8,6 +8,7 @@
 #include <variant>
 #include <vector>
 
+#include "clrt/builder/internal.h"
 #include "clrt/core/version.h"
 #include "clrt/ocl/fault.h"
 #include "clrt/passes/passes.h"
@@ -154,6 +155,10 @@ void bind_unit_debug(py::module_& m) {
         "From now on every OpenCL program whose 'file [options]' contains pattern fails to build "
         "(clrt.DeviceError, as a real compiler refusal); '' turns this off. For tests of what "
         "the builder does when a tactic's program does not build on a device.");
+  d.def("fp16_fallback_layer", &builder::detail::fallbackLayer, py::arg("errors"),
+        "The FP16 check's fallback choice among (own error, inputs' error) pairs of FP16 layers "
+        "(relative L2 to FP32): the index of the layer it keeps in FP32 when a network output "
+        "is far from FP32 and no layer is out of proportion.");
   d.def("plan_of", &planOf, py::arg("network"), py::arg("clrt_version") = kVersion,
         "An engine file of the network as it is, with no tactics or program binaries.");
   d.def("read_plan", &readPlan, py::arg("data"),
