@@ -88,7 +88,7 @@ API = {
     "TensorIOMode TensorFormat TensorLocation SeekPosition CalibrationAlgoType ErrorCode "
     "OnnxParserFlag EngineCapability TacticSource PreviewFeature HardwareCompatibilityLevel "
     "QuantizationFlag UnaryOperation ReduceOperation ResizeMode SampleMode TopKOperation "
-    "FillOperation GatherMode",
+    "FillOperation GatherMode ScatterMode",
 }
 
 # What clrt refuses on purpose, and why (a member listed here must not exist in clrt).
@@ -133,7 +133,19 @@ NOTES = {
     "known on the host",
     "INetworkDefinition.add_padding_nd": "zero padding; pre/post_padding_nd read back the "
     "innermost dims from the outermost padded one (at least two)",
-    "SampleMode": "only STRICT_BOUNDS is implemented",
+    "SampleMode": "slices take STRICT_BOUNDS only; grid sampling FILL, CLAMP and REFLECT",
+    "INetworkDefinition.add_resize": "output by shape, scales or set_input(1) with a shape or "
+    "scales tensor known on the host; ResizeSelector.UPPER with HALF_PIXEL only (ONNX "
+    "pytorch_half_pixel)",
+    "INetworkDefinition.add_quantize": "INT8/UINT8 outputs (FP8/INT4 refused); zero point "
+    "through set_input(2)",
+    "INetworkDefinition.add_dequantize": "INT8/UINT8/INT32 inputs to FLOAT",
+    "INetworkDefinition.add_one_hot": "built from several layers (get_layer lists them); "
+    "set_input refused",
+    "INetworkDefinition.add_normalization": "axes a run of trailing dims; built from several "
+    "layers (get_layer lists them); num_groups > 1 needs static C and spatial dims; set_input "
+    "refused",
+    "INetworkDefinition.add_scatter": "ELEMENT and ND, no reduction",
 }
 
 

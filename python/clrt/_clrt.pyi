@@ -181,11 +181,21 @@ class ResizeCoordinateTransformation(_Enum):
     ASYMMETRIC: ClassVar[ResizeCoordinateTransformation]
     HALF_PIXEL: ClassVar[ResizeCoordinateTransformation]
 
+ResizeMode = InterpolationMode
+
+class ResizeSelector(_Enum):
+    FORMULA: ClassVar[ResizeSelector]
+    UPPER: ClassVar[ResizeSelector]
+
 class ResizeRoundMode(_Enum):
     HALF_UP: ClassVar[ResizeRoundMode]
     HALF_DOWN: ClassVar[ResizeRoundMode]
     FLOOR: ClassVar[ResizeRoundMode]
     CEIL: ClassVar[ResizeRoundMode]
+
+class ScatterMode(_Enum):
+    ELEMENT: ClassVar[ScatterMode]
+    ND: ClassVar[ScatterMode]
 
 class ScaleMode(_Enum):
     UNIFORM: ClassVar[ScaleMode]
@@ -408,20 +418,15 @@ class ILayer:
     def __hash__(self) -> int: ...
 
 class IResizeLayer(ILayer):
-    @property
-    def shape(self) -> tuple[int, ...]: ...
-    @property
-    def scales(self) -> list[float]: ...
-    @property
-    def resize_mode(self) -> InterpolationMode: ...
-    @property
-    def coordinate_transformation(self) -> ResizeCoordinateTransformation: ...
-    @property
-    def nearest_rounding(self) -> ResizeRoundMode: ...
-    @property
-    def cubic_coeff(self) -> float: ...
-    @property
-    def exclude_outside(self) -> bool: ...
+    shape: tuple[int, ...]
+    scales: list[float]
+    resize_mode: InterpolationMode
+    coordinate_transformation: ResizeCoordinateTransformation
+    selector_for_single_pixel: ResizeSelector
+    nearest_rounding: ResizeRoundMode
+    cubic_coeff: float
+    exclude_outside: bool
+    def set_input(self, index: int, tensor: ITensor) -> None: ...
 
 class IDeconvolutionLayer(ILayer):
     stride_nd: tuple[int, ...]
@@ -557,6 +562,41 @@ class IPaddingLayer(ILayer):
 class IShapeLayer(ILayer): ...
 class INonZeroLayer(ILayer): ...
 
+class IQuantizeLayer(ILayer):
+    axis: int
+    to_type: DataType
+    def set_input(self, index: int, tensor: ITensor) -> None: ...
+
+class IDequantizeLayer(ILayer):
+    axis: int
+    to_type: DataType
+    def set_input(self, index: int, tensor: ITensor) -> None: ...
+
+class IScatterLayer(ILayer):
+    mode: ScatterMode
+    axis: int
+
+class IOneHotLayer(ILayer):
+    axis: int
+    @property
+    def type(self) -> LayerType: ...
+    @property
+    def num_inputs(self) -> int: ...
+    def get_input(self, index: int) -> ITensor: ...
+    def set_input(self, index: int, tensor: ITensor) -> None: ...
+
+class INormalizationLayer(ILayer):
+    epsilon: float
+    axes: int
+    num_groups: int
+    compute_precision: DataType
+    @property
+    def type(self) -> LayerType: ...
+    @property
+    def num_inputs(self) -> int: ...
+    def get_input(self, index: int) -> ITensor: ...
+    def set_input(self, index: int, tensor: ITensor) -> None: ...
+
 class INetworkDefinition:
     name: str
     @property
@@ -638,6 +678,7 @@ class INetworkDefinition:
     def add_gather(self, input: ITensor, indices: ITensor, axis: int) -> IGatherLayer: ...
     def add_gather_v2(self, input: ITensor, indices: ITensor, mode: GatherMode) -> IGatherLayer: ...
     def add_grid_sample(self, input: ITensor, grid: ITensor) -> IGridSampleLayer: ...
+    def add_resize(self, input: ITensor) -> IResizeLayer: ...
     def add_topk(self, input: ITensor, op: TopKOperation, k: int, axes: int) -> ITopKLayer: ...
     def add_select(
         self, condition: ITensor, then_input: ITensor, else_input: ITensor
@@ -647,6 +688,21 @@ class INetworkDefinition:
     ) -> IPaddingLayer: ...
     def add_shape(self, input: ITensor) -> IShapeLayer: ...
     def add_non_zero(self, input: ITensor) -> INonZeroLayer: ...
+    def add_quantize(
+        self, input: ITensor, scale: ITensor, output_type: DataType | None = None
+    ) -> IQuantizeLayer: ...
+    def add_dequantize(
+        self, input: ITensor, scale: ITensor, output_type: DataType | None = None
+    ) -> IDequantizeLayer: ...
+    def add_scatter(
+        self, data: ITensor, indices: ITensor, updates: ITensor, mode: ScatterMode
+    ) -> IScatterLayer: ...
+    def add_one_hot(
+        self, indices: ITensor, values: ITensor, depth: ITensor, axis: int
+    ) -> IOneHotLayer: ...
+    def add_normalization(
+        self, input: ITensor, scale: ITensor, bias: ITensor, axes: int
+    ) -> INormalizationLayer: ...
     def __len__(self) -> int: ...
     def __getitem__(self, index: int) -> ILayer: ...
     def __iter__(self) -> Iterator[ILayer]: ...

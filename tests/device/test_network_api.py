@@ -341,3 +341,300 @@ def test_grid_sample_modes_clrt_lacks_are_refused_by_name():
     bad = network.add_input("g3", trt.float32, (1, 2, 2, 3))
     with pytest.raises(ValueError, match="add_grid_sample: input 'x'"):
         network.add_grid_sample(xi, bad)
+
+
+def run_network(builder, network, feeds):
+    """Builds the network (FP32, default config) and runs it once on `feeds`."""
+    plan = builder.build_serialized_network(network, builder.create_builder_config())
+    return deserialize(bytes(plan)).create_execution_context().infer(feeds)
+
+
+def new_network():
+    builder = trt.Builder(trt.Logger(trt.Logger.WARNING))
+    return builder, builder.create_network(EXPLICIT_BATCH)
+
+
+RM, CT = trt.InterpolationMode, trt.ResizeCoordinateTransformation
+
+
+ROUNDING = {"HALF_UP": "round_prefer_ceil", "HALF_DOWN": "round_prefer_floor", "FLOOR": "floor"}
+
+
+@pytest.mark.parametrize(
+    "mode, coord, upper, rounding, out",
+    [
+        (RM.NEAREST, CT.ASYMMETRIC, False, trt.ResizeRoundMode.FLOOR, [1.0, 1.0, 2.0, 1.5]),
+        (RM.NEAREST, CT.HALF_PIXEL, False, trt.ResizeRoundMode.HALF_UP, (1, 2, 7, 3)),
+        (RM.LINEAR, CT.HALF_PIXEL, True, trt.ResizeRoundMode.FLOOR, (1, 2, 1, 9)),
+        (RM.CUBIC, CT.ALIGN_CORNERS, False, trt.ResizeRoundMode.FLOOR, "tensor"),
+    ],
+)
+def test_add_resize_matches_onnxruntime(mode, coord, upper, rounding, out):
+    """add_resize with TensorRT's properties set on the layer (output by scales, by shape, or by
+    an INT32 shape tensor through set_input(1)), against onnxruntime's Resize-13 with the same
+    ONNX attributes (HALF_PIXEL + ResizeSelector.UPPER is pytorch_half_pixel: one output row
+    reads input row 0); a parsed Resize reads back the same properties. FP32 tolerance."""
+    x = np.random.default_rng(5).standard_normal((1, 2, 4, 6)).astype(np.float32)
+    builder, network = new_network()
+    layer = network.add_resize(network.add_input("x", trt.float32, x.shape))
+    assert isinstance(layer, trt.IResizeLayer) and layer.shape == x.shape  # the input's dims
+    assert (layer.resize_mode, layer.coordinate_transformation) == (RM.NEAREST, CT.ASYMMETRIC)
+    assert layer.nearest_rounding == trt.ResizeRoundMode.FLOOR and layer.cubic_coeff == -0.75
+    layer.resize_mode, layer.coordinate_transformation = mode, coord
+    if upper:
+        layer.selector_for_single_pixel = trt.ResizeSelector.UPPER
+    layer.nearest_rounding = rounding
+    if mode == RM.CUBIC:
+        layer.cubic_coeff, layer.exclude_outside = -0.5, True
+    sizes = np.array([1, 2, 6, 9], np.int64)
+    if out == "tensor":
+        shape = network.add_constant((4,), sizes.astype(np.int32)).get_output(0)
+        layer.set_input(1, shape)
+        assert layer.shape == tuple(sizes)
+    elif isinstance(out, tuple):
+        layer.shape = out
+    else:
+        layer.scales = out
+        assert layer.scales == out
+    layer.get_output(0).name = "y"
+    network.mark_output(layer.get_output(0))
+    got = run_network(builder, network, {"x": x})["y"]
+    inputs = ["x", "", "scales"] if isinstance(out, list) else ["x", "", "", "sizes"]
+    if isinstance(out, tuple):
+        sizes = np.array(out, np.int64)
+    inits = {"scales": np.array(out, np.float32)} if isinstance(out, list) else {"sizes": sizes}
+    onnx_coord = "pytorch_half_pixel" if upper else coord.name.lower()
+    attrs = {"mode": mode.name.lower(), "coordinate_transformation_mode": onnx_coord}
+    if mode == RM.NEAREST:
+        attrs["nearest_mode"] = ROUNDING[rounding.name]
+    if mode == RM.CUBIC:
+        attrs.update(cubic_coeff_a=-0.5, exclude_outside=1)
+    node = onnx.helper.make_node("Resize", inputs, ["y"], **attrs)
+    model = make_model([node], [("x", x.shape)], ["y"], inits, opset=13)
+    assert_close(got, ort_run(model, {"x": x})["y"], rtol=RTOL, atol=1e-5)
+    parsed = trt.Builder(trt.Logger(trt.Logger.WARNING)).create_network(EXPLICIT_BATCH)
+    assert trt.OnnxParser(parsed, trt.Logger(trt.Logger.WARNING)).parse(model.SerializeToString())
+    read = parsed.get_layer(0)
+    assert isinstance(read, trt.IResizeLayer)
+    assert (read.resize_mode, read.coordinate_transformation) == (mode, coord)
+    assert read.selector_for_single_pixel == layer.selector_for_single_pixel
+    assert read.shape == layer.shape == got.shape
+    if mode == RM.NEAREST:
+        assert read.nearest_rounding == rounding
+
+
+def test_add_resize_refuses_what_it_cannot_express():
+    _, network = new_network()
+    xi = network.add_input("x", trt.float32, (1, 1, 4, 4))
+    layer = network.add_resize(xi)
+    with pytest.raises(trt.UnsupportedError, match="selector_for_single_pixel.*HALF_PIXEL"):
+        layer.selector_for_single_pixel = trt.ResizeSelector.UPPER  # under ASYMMETRIC
+    with pytest.raises(ValueError, match=r"\[Resize\]' scales: 3 values; the input has rank 4"):
+        layer.scales = [1.0, 2.0, 2.0]
+    with pytest.raises(ValueError, match=r"\[Resize\]' shape: \(1, 1, -1, 8\) must be >= 0"):
+        layer.shape = (1, 1, -1, 8)
+    bad = network.add_constant((4,), np.ones(4, np.float16)).get_output(0)
+    with pytest.raises(ValueError, match="input 1 is the output shape .INT32/INT64. or the scal"):
+        layer.set_input(1, bad)
+
+
+def test_add_quantize_and_dequantize_match_onnxruntime():
+    """add_quantize (per-channel scale on axis 1, UINT8 zero points through set_input(2)) and
+    add_dequantize (per-tensor INT8) as lone layers, against onnxruntime's QuantizeLinear and
+    DequantizeLinear: the integers exactly, the floats at FP32 tolerance."""
+    rng = np.random.default_rng(3)
+    x = rng.uniform(-3, 3, (2, 3, 4)).astype(np.float32)
+    q8 = rng.integers(-128, 128, (2, 3, 4), dtype=np.int8)
+    scale = np.array([0.02, 0.05, 0.1], np.float32)
+    zero = np.array([128, 100, 3], np.uint8)
+    builder, network = new_network()
+    xi, qi = (
+        network.add_input("x", trt.float32, x.shape),
+        network.add_input("q", trt.int8, q8.shape),
+    )
+    s = network.add_constant((3,), scale).get_output(0)
+    quant = network.add_quantize(xi, s, trt.uint8)
+    assert isinstance(quant, trt.IQuantizeLayer) and quant.axis == -1  # TensorRT: per-tensor
+    quant.axis = 1
+    quant.set_input(2, network.add_constant((3,), zero).get_output(0))
+    assert quant.to_type == trt.uint8 and quant.get_output(0).dtype == trt.uint8
+    dq_scale = network.add_constant((), np.array(0.25, np.float32)).get_output(0)
+    dequant = network.add_dequantize(qi, dq_scale)
+    assert isinstance(dequant, trt.IDequantizeLayer) and dequant.to_type == trt.float32
+    for layer, name in ((quant, "y"), (dequant, "d")):
+        layer.get_output(0).name = name
+        network.mark_output(layer.get_output(0))
+    got = run_network(builder, network, {"x": x, "q": q8})
+    nodes = [
+        onnx.helper.make_node("QuantizeLinear", ["x", "s", "z"], ["y"], axis=1),
+        onnx.helper.make_node("DequantizeLinear", ["q", "ds"], ["d"]),
+    ]
+    inits = {"s": scale, "z": zero, "ds": np.array(0.25, np.float32)}
+    model = make_model(
+        nodes,
+        [("x", x.shape), ("q", q8.shape, np.int8)],
+        [("y", x.shape, np.uint8), ("d", q8.shape)],
+        inits,
+        opset=13,
+    )
+    want = ort_run(model, {"x": x, "q": q8})
+    np.testing.assert_array_equal(got["y"], want["y"])
+    assert_close(got["d"], want["d"], rtol=RTOL, atol=ATOL)
+
+
+def test_add_quantize_refuses_what_clrt_lacks():
+    _, network = new_network()
+    xi = network.add_input("x", trt.float32, (2, 3))
+    s3 = network.add_constant((3,), np.ones(3, np.float32)).get_output(0)
+    with pytest.raises(trt.UnsupportedError, match="add_quantize: output_type FP8"):
+        network.add_quantize(xi, network.add_constant((), np.float32(1)).get_output(0), trt.fp8)
+    with pytest.raises(ValueError, match="add_quantize: scale .* is INT32; clrt's scales are FL"):
+        network.add_quantize(xi, network.add_constant((), np.int32(1)).get_output(0))
+    layer = network.add_quantize(
+        xi, network.add_constant((1,), np.ones(1, np.float32)).get_output(0)
+    )
+    layer.set_input(1, s3)  # one per channel, for the axis set next
+    with pytest.raises(ValueError, match=r"\[Quantize\]' axis: scale .* expected one value or 2"):
+        layer.axis = 0
+
+
+@pytest.mark.parametrize("mode", [trt.ScatterMode.ELEMENT, trt.ScatterMode.ND])
+def test_add_scatter_matches_onnxruntime(mode):
+    """add_scatter in both modes (ELEMENT with axis 1 set on the layer) against onnxruntime's
+    ScatterElements / ScatterND; exact (values are copied)."""
+    rng = np.random.default_rng(9)
+    data = rng.standard_normal((3, 5)).astype(np.float32)
+    if mode == trt.ScatterMode.ELEMENT:
+        idx = np.array([[4, 0], [1, 3], [2, 2]], np.int32)
+        upd = rng.standard_normal(idx.shape).astype(np.float32)
+        node = onnx.helper.make_node("ScatterElements", ["d", "i", "u"], ["y"], axis=1)
+    else:
+        idx = np.array([[2], [0]], np.int32)
+        upd = rng.standard_normal((2, 5)).astype(np.float32)
+        node = onnx.helper.make_node("ScatterND", ["d", "i", "u"], ["y"])
+    builder, network = new_network()
+    d = network.add_input("d", trt.float32, data.shape)
+    i = network.add_input("i", trt.int32, idx.shape)
+    u = network.add_input("u", trt.float32, upd.shape)
+    layer = network.add_scatter(d, i, u, mode)
+    assert isinstance(layer, trt.IScatterLayer) and layer.mode == mode and layer.axis == 0
+    if mode == trt.ScatterMode.ELEMENT:
+        layer.axis = 1
+    layer.get_output(0).name = "y"
+    network.mark_output(layer.get_output(0))
+    feeds = {"d": data, "i": idx, "u": upd}
+    got = run_network(builder, network, feeds)["y"]
+    spec = [("d", data.shape), ("i", idx.shape, np.int64), ("u", upd.shape)]
+    model = make_model([node], spec, [("y", data.shape)], opset=13)
+    want = ort_run(model, {**feeds, "i": idx.astype(np.int64)})["y"]  # ScatterND: INT64 only
+    np.testing.assert_array_equal(got, want)
+
+
+def test_add_scatter_refuses_mismatched_operands():
+    _, network = new_network()
+    d = network.add_input("d", trt.float32, (3, 5))
+    i = network.add_input("i", trt.int32, (2, 1))
+    u = network.add_input("u", trt.float32, (2, 4))
+    with pytest.raises(ValueError, match=r"add_scatter: ScatterMode.ND needs indices 'i' \(2, 1\)"):
+        network.add_scatter(d, i, u, trt.ScatterMode.ND)
+    with pytest.raises(ValueError, match="add_scatter: indices 'u' are FLOAT"):
+        network.add_scatter(d, u, u, trt.ScatterMode.ELEMENT)
+
+
+def test_add_one_hot_matches_onnxruntime():
+    """add_one_hot with a negative index and one past depth, axis set on the layer (1, then read
+    back), against onnxruntime's OneHot-11; exact. Its inputs read back as TensorRT's three."""
+    idx = np.array([[0, 3, -1], [2, 4, 1]], np.int32)
+    vals = np.array([-2.0, 5.0], np.float32)
+    builder, network = new_network()
+    ii = network.add_input("i", trt.int32, idx.shape)
+    vi = network.add_constant((2,), vals).get_output(0)
+    di = network.add_constant((), np.array(4, np.int32)).get_output(0)
+    layer = network.add_one_hot(ii, vi, di, -1)
+    assert isinstance(layer, trt.IOneHotLayer) and layer.type == trt.LayerType.ONE_HOT
+    assert layer.axis == 2 and layer.get_output(0).shape == (2, 3, 4)
+    layer.axis = 1
+    assert layer.axis == 1 and layer.get_output(0).shape == (2, 4, 3)
+    assert layer.num_inputs == 3 and layer.get_input(0).name == "i"
+    assert network.get_layer(network.num_layers - 1).type == trt.LayerType.ONE_HOT
+    layer.get_output(0).name = "y"
+    network.mark_output(layer.get_output(0))
+    got = run_network(builder, network, {"i": idx})["y"]
+    node = onnx.helper.make_node("OneHot", ["i", "depth", "vals"], ["y"], axis=1)
+    inits = {"depth": np.array(4, np.int32), "vals": vals}  # a type set onnxruntime has
+    spec = [("i", idx.shape, np.int32)]
+    model = make_model([node], spec, [("y", (2, 4, 3))], inits, opset=11)
+    np.testing.assert_array_equal(got, ort_run(model, {"i": idx})["y"])
+
+
+def test_add_one_hot_refuses_bad_operands():
+    _, network = new_network()
+    ii = network.add_input("i", trt.int32, (2, 3))
+    vi = network.add_constant((3,), np.zeros(3, np.float32)).get_output(0)
+    di = network.add_constant((), np.array(4, np.int32)).get_output(0)
+    n = network.num_layers
+    with pytest.raises(ValueError, match=r"add_one_hot: values '.*' have dims \(3,\); expected"):
+        network.add_one_hot(ii, vi, di, 0)
+    v2 = network.add_constant((2,), np.zeros(2, np.float32)).get_output(0)
+    with pytest.raises(ValueError, match="add_one_hot: axis 3 is out of range for indices of rank"):
+        network.add_one_hot(ii, v2, di, 3)
+    assert network.num_layers == n + 1  # only the second constant: nothing half-built was left
+
+
+@pytest.mark.parametrize("kind", ["instance", "group", "layer"])
+def test_add_normalization_matches_onnxruntime(kind):
+    """add_normalization as instance norm (axes H, W; scale/bias [1, C, 1, 1]), group norm
+    (num_groups 2 set on the layer; scale/bias [1, G, 1, 1], checked against onnxruntime's
+    GroupNormalization-21 with each group's value repeated per channel) and layer norm (the last
+    axis, epsilon set on the layer), against onnxruntime. FP32 tolerance (1e-4 relative)."""
+    rng = np.random.default_rng(21)
+    x = rng.standard_normal((2, 4, 3, 5)).astype(np.float32)
+    groups = 2 if kind == "group" else 1
+    n = {"instance": 4, "group": 2, "layer": 5}[kind]
+    gamma = rng.uniform(0.5, 1.5, n).astype(np.float32)
+    beta = rng.standard_normal(n).astype(np.float32)
+    shape = (5,) if kind == "layer" else (1, n, 1, 1)
+    builder, network = new_network()
+    xi = network.add_input("x", trt.float32, x.shape)
+    si = network.add_constant(shape, gamma).get_output(0)
+    bi = network.add_constant(shape, beta).get_output(0)
+    axes = 1 << 3 if kind == "layer" else (1 << 2) | (1 << 3)
+    layer = network.add_normalization(xi, si, bi, axes)
+    assert isinstance(layer, trt.INormalizationLayer) and layer.type == trt.LayerType.NORMALIZATION
+    assert (layer.epsilon, layer.axes, layer.num_groups) == (pytest.approx(1e-5), axes, 1)
+    layer.num_groups = groups
+    eps = 1e-3 if kind == "layer" else 1e-5
+    layer.epsilon = eps
+    assert (layer.num_groups, layer.axes, layer.epsilon) == (groups, axes, pytest.approx(eps))
+    assert [layer.get_input(k).name for k in range(3)] == ["x", si.name, bi.name]
+    layer.get_output(0).name = "y"
+    network.mark_output(layer.get_output(0))
+    got = run_network(builder, network, {"x": x})["y"]
+    if kind == "instance":
+        node = onnx.helper.make_node("InstanceNormalization", ["x", "g", "b"], ["y"], epsilon=eps)
+        inits, opset = {"g": gamma, "b": beta}, 17
+    elif kind == "group":
+        node = onnx.helper.make_node(
+            "GroupNormalization", ["x", "g", "b"], ["y"], epsilon=eps, num_groups=2
+        )
+        inits, opset = {"g": np.repeat(gamma, 2), "b": np.repeat(beta, 2)}, 21
+    else:
+        node = onnx.helper.make_node("LayerNormalization", ["x", "g", "b"], ["y"], epsilon=eps)
+        inits, opset = {"g": gamma, "b": beta}, 17
+    model = make_model([node], [("x", x.shape)], [("y", x.shape)], inits, opset=opset)
+    assert_close(got, ort_run(model, {"x": x})["y"], rtol=RTOL, atol=1e-4)
+
+
+def test_add_normalization_refuses_what_clrt_lacks():
+    _, network = new_network()
+    xi = network.add_input("x", trt.float32, (2, 4, 3, 5))
+    s = network.add_constant((1, 4, 1, 1), np.ones(4, np.float32)).get_output(0)
+    with pytest.raises(trt.UnsupportedError, match="add_normalization: axes bit mask 6 is not a"):
+        network.add_normalization(xi, s, s, 0b0110)
+    bad = network.add_constant((1, 3, 1, 1), np.ones(3, np.float32)).get_output(0)
+    with pytest.raises(ValueError, match=r"add_normalization: scale \(1, 3, 1, 1\) does not bro"):
+        network.add_normalization(xi, bad, s, 0b1100)
+    layer = network.add_normalization(xi, s, s, 0b1100)
+    with pytest.raises(ValueError, match=r"\[Normalization\]' num_groups: num_groups 3 needs"):
+        layer.num_groups = 3
+    assert layer.num_groups == 1

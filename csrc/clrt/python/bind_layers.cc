@@ -320,6 +320,7 @@ void fitScaleWeights(const ir::Network& net, ir::Layer& l, HostTensor scale, Hos
 py::object wrapLayer(const NetPtr& s, int id, bool subtype) {
   using K = ir::LayerKind;
   LayerHandle h{s, id, subtype};
+  if (py::object c = wrapComposite(h); !c.is_none()) return c;
   switch (h.get().kind) {
     case K::kCONVOLUTION:
       return py::cast(ConvolutionLayer{h});
@@ -366,6 +367,12 @@ py::object wrapLayer(const NetPtr& s, int id, bool subtype) {
       return py::cast(NonZeroLayer{h});
     case K::kGRID_SAMPLE:
       return py::cast(GridSampleLayer{h});
+    case K::kQUANTIZE:
+      return py::cast(QuantizeLayer{h});
+    case K::kDEQUANTIZE:
+      return py::cast(DequantizeLayer{h});
+    case K::kSCATTER:
+      return py::cast(ScatterLayer{h});
     default:
       return py::cast(h);
   }
@@ -384,6 +391,8 @@ void bind_layers(py::module_& m) {
   bindConstant(m);
   bindScale(m);
   bindMoreLayers(m);
+  bindQuantLayers(m);
+  bindCompositeLayers(m);
 }
 
 }  // namespace clrt::python

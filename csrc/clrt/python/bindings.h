@@ -6,6 +6,7 @@
 #include <pybind11/stl.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -124,6 +125,10 @@ struct NetworkState {
   std::shared_ptr<ir::Network> net = std::make_shared<ir::Network>();
   std::string name = "Unnamed Network 0";
   uint32_t flags = 0;  // NetworkDefinitionCreationFlag bits
+  // Layers that add_* built from several ir layers (network_add_composite.cc): the last one's id
+  // -> the TensorRT LayerType name they stand for ("ONE_HOT"), so get_layer and add_* return
+  // that layer's class.
+  std::map<int, std::string> composites;
 };
 using NetPtr = std::shared_ptr<NetworkState>;
 
@@ -168,10 +173,25 @@ struct PaddingLayer : LayerHandle {};
 struct ShapeLayer : LayerHandle {};
 struct NonZeroLayer : LayerHandle {};
 struct GridSampleLayer : LayerHandle {};
+struct QuantizeLayer : LayerHandle {};
+struct DequantizeLayer : LayerHandle {};
+struct ScatterLayer : LayerHandle {};
+struct OneHotLayer : LayerHandle {};
+struct NormalizationLayer : LayerHandle {};
 
 // TensorRT enums bound in one file and read by layers of another (their values as TensorRT's).
 enum class InterpolationMode : int32_t { kNEAREST = 0, kLINEAR, kCUBIC };  // bind_window_layers
 enum class SampleMode : int32_t { kSTRICT_BOUNDS = 0, kWRAP, kCLAMP, kFILL, kREFLECT };  // add_more
+
+// Layer classes and add_* calls of one area each, called by bind_layers / bindNetworkAdders.
+void bindResize(py::module_& m);                                  // network_add_resize.cc
+void bindResizeAdder(py::class_<NetworkState, NetPtr>& cls);      // network_add_resize.cc
+void bindQuantLayers(py::module_& m);                             // network_add_quant.cc
+void bindQuantAdders(py::class_<NetworkState, NetPtr>& cls);      // network_add_quant.cc
+void bindCompositeLayers(py::module_& m);                         // network_add_composite.cc
+void bindCompositeAdders(py::class_<NetworkState, NetPtr>& cls);  // network_add_composite.cc
+// The class of a composite's last layer (network_add_composite.cc); None when `h` is not one.
+py::object wrapComposite(const LayerHandle& h);
 
 py::object wrapTensor(const NetPtr& state, int id);  // None for -1 (absent optional input)
 // The Python class of the layer's kind; `subtype` as in LayerHandle.

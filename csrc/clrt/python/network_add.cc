@@ -325,6 +325,9 @@ void bindNetworkAdders(py::class_<NetworkState, NetPtr>& cls) {
           },
           py::arg("input"), py::arg("to_type"));
   bindMoreAdders(cls);
+  bindResizeAdder(cls);
+  bindQuantAdders(cls);
+  bindCompositeAdders(cls);
 }
 
 }  // namespace clrt::python
