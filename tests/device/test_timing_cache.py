@@ -171,3 +171,68 @@ def test_timed_precision_choice_counts_the_reformat_it_needs():
     cost = {p: t + (reformat if p != have else 0.0) for p, t in times.items()}
     want = min(cost, key=cost.get)
     assert layers[pool]["Precision"] == want, (layers[pool]["Precision"], cost, have)
+
+
+_WARM_THEN_COLD = """
+import sys
+import clrt as trt
+
+model, blob = (open(p, "rb").read() for p in sys.argv[1:3])
+logger = trt.Logger(trt.Logger.ERROR)
+
+
+def build(cache):
+    builder = trt.Builder(logger)
+    network = builder.create_network(0)
+    assert trt.OnnxParser(network, logger).parse(model)
+    config = builder.create_builder_config()
+    config.builder_optimization_level = 3
+    if cache is None:
+        config.set_flag(trt.BuilderFlag.DISABLE_TIMING_CACHE)
+    else:
+        config.set_timing_cache(config.create_timing_cache(cache), False)
+        config.set_flag(trt.BuilderFlag.ERROR_ON_TIMING_CACHE_MISS)
+    assert builder.build_serialized_network(network, config)
+    return trt.compile_count()
+
+
+warm = build(blob)
+print(warm, build(None) - warm)
+"""
+
+
+def test_a_warm_cache_builds_only_the_winning_tactics(tmp_path):
+    """With every candidate's time in the cache, only each layer's fastest tactic is
+    instantiated: in a fresh process with an empty kernel cache, the warm build compiles the
+    winners' programs and a cold build afterwards still finds the losers' programs to compile."""
+    import os
+    import subprocess
+    import sys
+
+    builder, _, _ = parse_network(MODEL)
+    cache = make_config(builder).create_timing_cache(b"")
+    build(cache)
+    (tmp_path / "m.onnx").write_bytes(MODEL.SerializeToString())
+    (tmp_path / "t.cache").write_bytes(bytes(cache.serialize()))
+    stage = os.path.dirname(os.path.dirname(os.path.abspath(trt.__file__)))
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([stage, os.environ.get("PYTHONPATH", "")]),
+        "CLRT_CACHE_DIR": str(tmp_path / "kernels"),
+    }
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _WARM_THEN_COLD,
+            str(tmp_path / "m.onnx"),
+            str(tmp_path / "t.cache"),
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    warm, losers = (int(v) for v in out.stdout.split())
+    assert warm > 0 and losers > 0, out.stdout

@@ -1,7 +1,9 @@
 // Tactic choice for one device layer: the eligible tactics within the workspace limit, timed on
 // random data at the first profile's opt shapes (median of a few runs around clFinish), each in
 // the layout it would run in were its neighbours to store their tensors channels last
-// (timedLayout).
+// (timedLayout). Only what the choice needs is instantiated (built, weights packed and
+// uploaded): untimed, the preferred tactic (the next when it does not build or fit); timed with
+// every candidate's time in the timing cache, the fastest; otherwise every candidate.
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -141,7 +143,7 @@ Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
     std::unique_ptr<tactics::Kernel> kernel;
     uint64_t ws;
   };
-  std::vector<Candidate> cands;
+  std::vector<const tactics::Tactic*> eligible;
   std::vector<std::string> filtered;  // eligible, but excluded by the tactic filter
   Choice c;
   for (const tactics::Tactic* tac : tactics::tacticsFor(l.kind)) {
@@ -154,6 +156,11 @@ Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
       filtered.push_back(tac->name());
       continue;
     }
+    eligible.push_back(tac);
+  }
+  // A candidate's kernel and workspace; false (with the reason in c.why) when the tactic's
+  // program does not build on this device or it needs more workspace than allowed.
+  auto instantiate = [&](const tactics::Tactic* tac, std::vector<Candidate>& into) {
     std::unique_ptr<tactics::Kernel> k;
     try {
       const std::optional<ir::Layer> hwc = timedLayout(net, s.on_host, li, *tac);
@@ -167,7 +174,7 @@ Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
       logf(env.logger, Severity::kVERBOSE, "layer '", l.name, "' (", dtypeName(prec), "): tactic ",
            tac->name(), " is not eligible on this device: ", e.what());
       c.why += str(" ", tac->name(), " could not be instantiated (", why, ");");
-      continue;
+      return false;
     }
     uint64_t ws = 0;
     for (auto& rs : s.max) {
@@ -177,24 +184,72 @@ Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
     }
     if (ws > env.config.workspace_limit) {
       c.why += str(" ", tac->name(), " needs ", ws, " bytes of workspace;");
-      continue;
+      return false;
     }
-    cands.push_back({tac, std::move(k), ws});
-  }
-  if (cands.empty()) {
+    into.push_back({tac, std::move(k), ws});
+    return true;
+  };
+  auto none = [&] {
     if (!filtered.empty()) c.why += filterRefusal(l, inDt, outDt, filtered, env.filter);
     if (c.why.empty()) c.why = " no tactic supports its inputs";
     return c;
+  };
+  if (eligible.empty()) return none();
+  std::vector<Candidate> cands;
+  const bool timed =
+      env.time && env.config.optimization_level > 0 && (eligible.size() > 1 || env.time_single);
+  if (!timed) {
+    // Untimed: the device's preferred eligible tactic, instantiating the next one only when a
+    // preferred one does not build or fit (the others are not built at all).
+    std::vector<const tactics::Tactic*> order = eligible;
+    std::stable_sort(order.begin(), order.end(), [&](const auto* a, const auto* b) {
+      return a->untimedPriority(dev.info()) < b->untimedPriority(dev.info());
+    });
+    for (const tactics::Tactic* tac : order)
+      if (instantiate(tac, cands)) {
+        c.tactic = tac;
+        c.workspace = cands.back().ws;
+        return c;
+      }
+    return none();
   }
-  size_t best = 0;  // untimed: the first of the device's preferred tactics
-  for (size_t k = 1; k < cands.size(); ++k)
-    if (cands[k].tactic->untimedPriority(dev.info()) <
-        cands[best].tactic->untimedPriority(dev.info()))
-      best = k;
-  if (env.time && env.config.optimization_level > 0 && (cands.size() > 1 || env.time_single)) {
+  TimingCache* cache = env.config.timing_cache.get();
+  std::vector<Dims> sigIn, sigOut;  // the opt-shape dims: the signature's and the timing run's
+  dimsAt(r, sigIn, sigOut);
+  std::vector<const HostTensor*> values;
+  for (int t : l.inputs) values.push_back(t >= 0 && r.values[t] ? &*r.values[t] : nullptr);
+  const std::string key =
+      cache ? layerSignature(l, prec, sigIn, inDt, values, sigOut, outDt) : std::string();
+  if (cache) {
+    // Every candidate's time already known (an identical layer earlier in this build, or a
+    // loaded cache): only the fastest is instantiated, unless it does not build or fit.
+    std::vector<double> hits;
+    for (const tactics::Tactic* tac : eligible)
+      if (auto hit = cache->lookup(key, tac->name())) hits.push_back(*hit);
+    if (hits.size() == eligible.size()) {
+      const size_t b =
+          static_cast<size_t>(std::min_element(hits.begin(), hits.end()) - hits.begin());
+      const std::string why = c.why;
+      if (instantiate(eligible[b], cands)) {
+        for (size_t k = 0; k < eligible.size(); ++k)
+          logf(env.logger, Severity::kVERBOSE, "layer '", l.name, "' (", dtypeName(prec),
+               "): tactic ", eligible[k]->name(), " ", hits[k], " ms (timing cache)");
+        env.reused += static_cast<int>(eligible.size());
+        c.tactic = eligible[b];
+        c.workspace = cands.back().ws;
+        c.ms = hits[b];
+        return c;
+      }
+      c.why = why;  // the full path below tries (and explains) every candidate again
+      cands.clear();
+    }
+  }
+  for (const tactics::Tactic* tac : eligible) instantiate(tac, cands);
+  if (cands.empty()) return none();
+  size_t best = 0;
+  {
     std::vector<ocl::MemHandle> owned;
     std::vector<tactics::DeviceTensor> ins, outs;
-    std::vector<const HostTensor*> values;
     auto make = [&](int t, DataType dt) -> tactics::DeviceTensor {
       const size_t bytes = std::max<size_t>(volume(r.dims[t]) * dtypeSize(dt), 4);
       ocl::MemHandle m(dev.alloc(bytes));
@@ -207,7 +262,6 @@ Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
       owned.push_back(std::move(m));
       return d;
     };
-    for (int t : l.inputs) values.push_back(t >= 0 && r.values[t] ? &*r.values[t] : nullptr);
     auto prepare = [&] {  // timing buffers, made at the first tactic the cache cannot answer
       if (!ins.empty() || !outs.empty()) return;
       for (size_t i = 0; i < l.inputs.size(); ++i)
@@ -216,11 +270,6 @@ Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
     };
     const int reps = env.config.optimization_level >= 4 ? 10 : 3;
     double bestMs = 1e30;
-    TimingCache* cache = env.config.timing_cache.get();
-    std::vector<Dims> sigIn, sigOut;  // the opt-shape dims: the signature's and the timing run's
-    dimsAt(r, sigIn, sigOut);
-    const std::string key =
-        cache ? layerSignature(l, prec, sigIn, inDt, values, sigOut, outDt) : std::string();
     for (size_t k = 0; k < cands.size(); ++k) {
       const std::string name = cands[k].tactic->name();
       if (auto hit = cache ? cache->lookup(key, name) : std::nullopt) {
