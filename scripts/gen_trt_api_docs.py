@@ -146,6 +146,9 @@ NOTES = {
     "layers (get_layer lists them); num_groups > 1 needs static C and spatial dims; set_input "
     "refused",
     "INetworkDefinition.add_scatter": "ELEMENT and ND, no reduction",
+    "INetworkDefinition.add_einsum": "one or two inputs of static dims, each label of one size "
+    "(no broadcasting); built from several layers as the ONNX importer builds Einsum (get_layer "
+    "lists them); equation fixed once added, set_input refused",
 }
 
 

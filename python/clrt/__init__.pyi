@@ -31,6 +31,7 @@ from ._clrt import ICudaEngine as ICudaEngine
 from ._clrt import IDebugListener as IDebugListener
 from ._clrt import IDeconvolutionLayer as IDeconvolutionLayer
 from ._clrt import IDequantizeLayer as IDequantizeLayer
+from ._clrt import IEinsumLayer as IEinsumLayer
 from ._clrt import IElementWiseLayer as IElementWiseLayer
 from ._clrt import IEngineInspector as IEngineInspector
 from ._clrt import IExecutionContext as IExecutionContext

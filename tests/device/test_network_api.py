@@ -638,3 +638,53 @@ def test_add_normalization_refuses_what_clrt_lacks():
     with pytest.raises(ValueError, match=r"\[Normalization\]' num_groups: num_groups 3 needs"):
         layer.num_groups = 3
     assert layer.num_groups == 1
+
+
+@pytest.mark.parametrize(
+    "equation, shapes",
+    [
+        ("ij,jk->ik", [(3, 4), (4, 5)]),  # a matrix product
+        ("bij,bkj->bik", [(2, 3, 4), (2, 5, 4)]),  # batched, the second operand transposed
+        ("abc->cb", [(2, 3, 4)]),  # a reduction with a transpose
+    ],
+)
+def test_add_einsum_matches_onnxruntime(equation, shapes):
+    """add_einsum against onnxruntime's Einsum-12 and NumPy's einsum (float64) on the same
+    inputs (seeded normals): FP32 tolerance (rtol 1e-4, atol 1e-5)."""
+    rng = np.random.default_rng(31)
+    xs = {f"x{k}": rng.standard_normal(s).astype(np.float32) for k, s in enumerate(shapes)}
+    builder, network = new_network()
+    ins = [network.add_input(n, trt.float32, x.shape) for n, x in xs.items()]
+    layer = network.add_einsum(ins, equation)
+    assert isinstance(layer, trt.IEinsumLayer) and layer.type == trt.LayerType.EINSUM
+    assert layer.equation == equation and layer.num_inputs == len(ins)
+    assert [layer.get_input(k).name for k in range(len(ins))] == list(xs)
+    layer.get_output(0).name = "y"
+    network.mark_output(layer.get_output(0))
+    want = np.einsum(equation, *(x.astype(np.float64) for x in xs.values()))
+    assert tuple(layer.get_output(0).shape) == want.shape
+    got = run_network(builder, network, xs)["y"]
+    node = onnx.helper.make_node("Einsum", list(xs), ["y"], equation=equation)
+    model = make_model([node], [(n, x.shape) for n, x in xs.items()], [("y", want.shape)], opset=12)
+    assert_close(got, ort_run(model, xs)["y"], rtol=RTOL, atol=ATOL)
+    assert_close(got, want, rtol=RTOL, atol=ATOL)
+
+
+def test_add_einsum_refusals_name_the_call_and_leave_nothing():
+    _, network = new_network()
+    a = network.add_input("a", trt.float32, (2, 3))
+    b = network.add_input("b", trt.float32, (4, 3))
+    with pytest.raises(trt.UnsupportedError, match="add_einsum: Einsum over 3 operands"):
+        network.add_einsum([a, a, a], "ij,ij,ij->i")
+    with pytest.raises(ValueError, match="add_einsum: term 'ijk' does not fit input 0 of rank 2"):
+        network.add_einsum([a], "ijk->i")
+    with pytest.raises(trt.UnsupportedError, match="add_einsum: label 'i' spans dims of 2 and 4"):
+        network.add_einsum([a, b], "ij,ij->i")
+    assert network.num_layers == 0  # the failed calls left no part behind
+    layer = network.add_einsum([a, b], "ij, kj -> ik")
+    assert layer.equation == "ij,kj->ik"
+    layer.equation = "ij,kj->ik"  # the same equation: nothing to change
+    with pytest.raises(trt.UnsupportedError, match=r"\[Einsum\]' equation: 'ij,kj->ki' differs"):
+        layer.equation = "ij,kj->ki"
+    with pytest.raises(trt.UnsupportedError, match=r"set_input: clrt builds this layer from"):
+        layer.set_input(0, b)

@@ -1,12 +1,14 @@
-// INetworkDefinition.add_one_hot and add_normalization: TensorRT layers that clrt's ir has no one
-// kind for, built from several ir layers as the ONNX importer builds OneHot (a comparison with a
-// range, onnx/importers/composite.cc) and Layer/Instance/GroupNormalization (a NORMALIZATION of
-// unit scale between reshapes, then the scale and bias). The last ir layer stands for the whole:
+// INetworkDefinition.add_one_hot, add_normalization and add_einsum: TensorRT layers that clrt's ir
+// has no one kind for, built from several ir layers as the ONNX importer builds OneHot (a
+// comparison with a range, onnx/importers/composite.cc), Layer/Instance/GroupNormalization (a
+// NORMALIZATION of unit scale between reshapes, then the scale and bias) and Einsum (the lowering
+// of ir/einsum.cc, which the importer calls too). The last ir layer stands for the whole:
 // NetworkState::composites maps it to the TensorRT layer type, its properties edit the parts in
 // place (found from it through their producers), and get_input gives TensorRT's inputs.
 #include <cmath>
 #include <functional>
 
+#include "clrt/ir/einsum.h"
 #include "clrt/python/bindings.h"
 
 namespace clrt::python {
@@ -358,6 +360,42 @@ py::object addNormalization(const NetPtr& s, const TensorHandle& input, const Te
   });
 }
 
+// --- Einsum: the importer's lowering (ir/einsum.cc), closed by an IDENTITY that stands for the
+// layer and holds the equation and the public inputs as attrs ---
+
+struct EinsumLayer : LayerHandle {};
+
+py::object addEinsum(const NetPtr& s, const std::vector<TensorHandle>& inputs,
+                     const std::string& equation) {
+  const char* w = "add_einsum";
+  std::vector<ir::EinsumOperand> ops;
+  std::vector<int64_t> ids;
+  for (const TensorHandle& t : inputs) {
+    const int id = tensorIn(s, t, w);
+    ops.push_back({id, s->net->tensors[id].dims});
+    ids.push_back(id);
+  }
+  CLRT_CHECK(!ops.empty(), kValue, w, ": no inputs");
+  return build(s, "Einsum", [&](Parts& p) {
+    int r;
+    try {
+      r = ir::lowerEinsum(
+          equation, ops,
+          [&](K kind, const std::vector<int>& ins, const std::function<void(ir::Layer&)>& set) {
+            return p.add(kind, ins, set);
+          });
+    } catch (const Error& e) {
+      fail(e.kind() == ErrorKind::kUnsupported ? ErrorKind::kUnsupported : ErrorKind::kValue,
+           str(w, ": ", e.what()));
+    }
+    p.add(K::kIDENTITY, {r}, [&](ir::Layer& l) {
+      l.attrs.set("equation", ir::einsumEquation(equation));
+      l.attrs.set("einsum_inputs", ids);
+    });
+    return p.finish("EINSUM");
+  });
+}
+
 // get_input / num_inputs as TensorRT's: the public inputs, wherever the parts read them.
 template <typename Cls>
 void bindPublicInputs(Cls& cls, std::function<std::vector<int>(const LayerHandle&)> inputs) {
@@ -390,6 +428,7 @@ py::object wrapComposite(const LayerHandle& h) {
   if (it == h.state->composites.end()) return py::none();
   if (it->second == "ONE_HOT") return py::cast(OneHotLayer{h});
   if (it->second == "NORMALIZATION") return py::cast(NormalizationLayer{h});
+  if (it->second == "EINSUM") return py::cast(EinsumLayer{h});
   return py::none();
 }
 
@@ -445,6 +484,24 @@ void bindCompositeLayers(py::module_& m) {
     return std::vector<int>{net.layers[p.r1].inputs[0], net.layers[p.q1].inputs[0],
                             net.layers[p.q2].inputs[0]};
   });
+  py::class_<EinsumLayer, LayerHandle> einsum(m, "IEinsumLayer");
+  einsum.def_property_readonly("type", [](const EinsumLayer&) { return layerType("EINSUM"); })
+      .def_property(
+          "equation", [](const EinsumLayer& h) { return h.get().attrs.s("equation", ""); },
+          [](const EinsumLayer& h, const std::string& eq) {
+            const std::string now = h.get().attrs.s("equation", "");
+            CLRT_CHECK(ir::einsumEquation(eq) == now, kUnsupported, what(h, "equation"), ": '", eq,
+                       "' differs from '", now,
+                       "'; clrt lowers the equation into several ir layers when add_einsum adds "
+                       "the layer, so a new equation needs a new add_einsum");
+          },
+          "The Einsum equation (spaces removed). Fixed once added in clrt: setting another "
+          "equation raises clrt.UnsupportedError.");
+  bindPublicInputs(einsum, [](const LayerHandle& h) {
+    std::vector<int> v;
+    for (int64_t t : h.get().attrs.ints("einsum_inputs")) v.push_back(static_cast<int>(t));
+    return v;
+  });
 }
 
 void bindCompositeAdders(py::class_<NetworkState, NetPtr>& cls) {
@@ -455,7 +512,11 @@ void bindCompositeAdders(py::class_<NetworkState, NetPtr>& cls) {
       .def("add_normalization", &addNormalization, py::arg("input"), py::arg("scale"),
            py::arg("bias"), py::arg("axes"),
            "(x - mean) / sqrt(var + epsilon) * scale + bias over the axes of a bit mask (a run "
-           "of trailing axes), epsilon 1e-5 and one group until set on the layer.");
+           "of trailing axes), epsilon 1e-5 and one group until set on the layer.")
+      .def("add_einsum", &addEinsum, py::arg("inputs"), py::arg("equation"),
+           "Einsum over one or two tensors of static dims (ONNX Einsum, lowered as clrt's "
+           "importer lowers it: transposes, reshapes, diagonals, sums and one batched matrix "
+           "multiply); ellipses allowed, labels of one size wherever they appear.");
 }
 
 }  // namespace clrt::python

@@ -3,8 +3,9 @@
 // Einsum (one or two operands, lowered onto transposes, reshapes, diagonal gathers, sums and
 // one batched MATRIX_MULTIPLY) and Det (up to 3 x 3, gathers and products).
 #include <algorithm>
-#include <map>
+#include <functional>
 
+#include "clrt/ir/einsum.h"
 #include "clrt/onnx/importer.h"
 #include "clrt/onnx/importers/integer_product.h"
 
@@ -91,195 +92,24 @@ void importMatMulInteger(ImportContext& c) {
   c.add(LayerKind::kIDENTITY, {integerMatMul(c, 0, 2, 1, 3, "MatMulInteger")});
 }
 
-// ---- Einsum ----
-// An operand as the lowering sees it: a tensor, one label per dim (letters; ellipsis dims are
-// '0' + k, right-aligned over the widest ellipsis) and its known dims.
-struct Operand {
-  int t;
-  std::string labels;
-  Dims dims;
-};
+// ---- Einsum (ir/einsum.cc, shared with add_einsum) ----
+void importEinsum(ImportContext& c) {
+  std::vector<ir::EinsumOperand> ops;
+  for (int i = 0; i < c.numInputs(); ++i) ops.push_back({c.input(i), c.inputDims(i)});
+  const int r = ir::lowerEinsum(
+      c.attrString("equation", ""), ops,
+      [&](LayerKind kind, const std::vector<int>& ins, const std::function<void(ir::Layer&)>& set) {
+        ir::Layer& l = c.addInternal(kind, ins);
+        if (set) set(l);
+        return l.outputs[0];
+      });
+  c.add(LayerKind::kIDENTITY, {r});
+}
 
-int einsumReshape(ImportContext& c, int t, const Dims& shape) {
+int reshapeTo(ImportContext& c, int t, const Dims& shape) {
   ir::Layer& l = c.addInternal(LayerKind::kRESHAPE, {t});
   l.attrs.set("shape", std::vector<int64_t>(shape.begin(), shape.end()));
   return l.outputs[0];
-}
-
-// The operand with its dims in the order of `labels` (a permutation of its own).
-void einsumPermute(ImportContext& c, Operand& o, const std::string& labels) {
-  if (labels == o.labels) return;
-  std::vector<int64_t> perm;
-  Dims dims;
-  for (char ch : labels) {
-    const size_t p = o.labels.find(ch);
-    perm.push_back(static_cast<int64_t>(p));
-    dims.push_back(o.dims[p]);
-  }
-  ir::Layer& l = c.addInternal(LayerKind::kTRANSPOSE, {o.t});
-  l.attrs.set("perm", perm);
-  o = {l.outputs[0], labels, dims};
-}
-
-// Takes the diagonal of every repeated label, then sums the labels `keep` does not hold.
-void einsumReduce(ImportContext& c, Operand& o, const std::string& keep) {
-  for (size_t p = 0; p < o.labels.size(); ++p) {
-    const size_t q = o.labels.find(o.labels[p], p + 1);
-    if (q == std::string::npos) continue;
-    const char ch = o.labels[p];
-    const int64_t n = o.dims[p];
-    if (o.dims[q] != n)
-      reject(ErrorKind::kParse, str("label '", ch, "' spans dims of ", n, " and ", o.dims[q]));
-    std::string rest;
-    for (size_t k = 0; k < o.labels.size(); ++k)
-      if (k != p && k != q) rest += o.labels[k];
-    // [rest..., ch, ch] -> [rest..., n * n], and the diagonal is every (n + 1)-th element.
-    std::string order = rest + ch;
-    order += ch;
-    std::vector<int64_t> perm;
-    Dims dims;
-    for (size_t k = 0; k < o.labels.size(); ++k)
-      if (k != p && k != q) perm.push_back(static_cast<int64_t>(k)), dims.push_back(o.dims[k]);
-    perm.push_back(static_cast<int64_t>(p));
-    perm.push_back(static_cast<int64_t>(q));
-    ir::Layer& tr = c.addInternal(LayerKind::kTRANSPOSE, {o.t});
-    tr.attrs.set("perm", perm);
-    Dims flat = dims;
-    flat.push_back(n * n);
-    const int r = einsumReshape(c, tr.outputs[0], flat);
-    std::vector<int64_t> diag;
-    for (int64_t i = 0; i < n; ++i) diag.push_back(i * (n + 1));
-    const int idx = c.constantTensor(HostTensor::fromInt64({n}, diag));
-    ir::Layer& g = c.addInternal(LayerKind::kGATHER, {r, idx});
-    g.attrs.set("axis", static_cast<int64_t>(dims.size()));
-    dims.push_back(n);
-    o = {g.outputs[0], rest + ch, dims};
-    p = static_cast<size_t>(-1);  // the labels moved: look again from the start
-  }
-  std::vector<int64_t> axes;
-  std::string kept;
-  Dims dims;
-  for (size_t k = 0; k < o.labels.size(); ++k) {
-    if (keep.find(o.labels[k]) == std::string::npos)
-      axes.push_back(static_cast<int64_t>(k));
-    else
-      kept += o.labels[k], dims.push_back(o.dims[k]);
-  }
-  if (axes.empty()) return;
-  ir::Layer& l = c.addInternal(LayerKind::kREDUCE, {o.t});
-  l.attrs.set("op", "SUM");
-  l.attrs.set("axes", axes);
-  l.attrs.set("keepdims", int64_t{0});
-  o = {l.outputs[0], kept, dims};
-}
-
-int64_t einsumVolume(const Operand& o, const std::string& labels) {
-  int64_t v = 1;
-  for (char ch : labels) v *= o.dims[o.labels.find(ch)];
-  return v;
-}
-
-void importEinsum(ImportContext& c) {
-  std::string eq;
-  for (char ch : c.attrString("equation", "")) {
-    if (ch != ' ') eq += ch;
-  }
-  const size_t arrow = eq.find("->");
-  const std::string lhs = eq.substr(0, arrow);
-  std::vector<std::string> terms(1);
-  for (char ch : lhs) {
-    if (ch == ',')
-      terms.emplace_back();
-    else
-      terms.back() += ch;
-  }
-  const int n = c.numInputs();
-  if (static_cast<int>(terms.size()) != n)
-    reject(ErrorKind::kParse,
-           str("equation '", eq, "' has ", terms.size(), " terms for ", n, " inputs"));
-  if (n > 2)
-    reject(ErrorKind::kUnsupported,
-           str("Einsum over ", n, " operands is not implemented (one or two are)"));
-  // Ellipsis dims first: how many each term covers, and the widest.
-  std::vector<Operand> ops;
-  size_t widest = 0;
-  for (int i = 0; i < n; ++i) {
-    const Dims d = c.inputDims(i);
-    for (int64_t v : d)
-      if (v < 0) reject(ErrorKind::kUnsupported, str("input ", i, " has dynamic dims"));
-    const std::string& t = terms[i];
-    const size_t e = t.find("...");
-    const size_t letters = t.size() - (e == std::string::npos ? 0 : 3);
-    if (letters > d.size() || (e == std::string::npos && letters != d.size()))
-      reject(ErrorKind::kParse,
-             str("term '", t, "' does not fit input ", i, " of rank ", d.size()));
-    if (e != std::string::npos) widest = std::max(widest, d.size() - letters);
-    ops.push_back({c.input(i), t, d});
-  }
-  for (Operand& o : ops) {
-    const size_t e = o.labels.find("...");
-    if (e == std::string::npos) continue;
-    const size_t k = o.dims.size() - (o.labels.size() - 3);
-    std::string ell;
-    for (size_t j = widest - k; j < widest; ++j) ell += static_cast<char>('0' + j);
-    o.labels.replace(e, 3, ell);
-  }
-  std::map<char, int64_t> size;
-  std::map<char, int> count;
-  for (const Operand& o : ops)
-    for (size_t k = 0; k < o.labels.size(); ++k) {
-      const char ch = o.labels[k];
-      if (!std::isalpha(static_cast<unsigned char>(ch)) &&
-          !std::isdigit(static_cast<unsigned char>(ch)))
-        reject(ErrorKind::kParse, str("equation '", eq, "' holds '", ch, "'"));
-      if (size.count(ch) && size[ch] != o.dims[k])
-        reject(ErrorKind::kUnsupported,
-               str("label '", ch, "' spans dims of ", size[ch], " and ", o.dims[k],
-                   " (broadcasting Einsum dims is not implemented)"));
-      size[ch] = o.dims[k];
-      ++count[ch];
-    }
-  std::string out;
-  if (arrow == std::string::npos) {  // implicit: ellipsis dims, then labels seen once, sorted
-    for (const auto& [ch, k] : count)
-      if (std::isdigit(static_cast<unsigned char>(ch))) out += ch;
-    for (const auto& [ch, k] : count)
-      if (k == 1 && std::isalpha(static_cast<unsigned char>(ch))) out += ch;
-  } else {
-    out = eq.substr(arrow + 2);
-    std::string ell;
-    for (size_t j = 0; j < widest; ++j) ell += static_cast<char>('0' + j);
-    if (const size_t e = out.find("..."); e != std::string::npos) out.replace(e, 3, ell);
-    for (char ch : out)
-      if (!size.count(ch))
-        reject(ErrorKind::kParse, str("output label '", ch, "' is in no input term"));
-  }
-  for (int i = 0; i < n; ++i)
-    einsumReduce(c, ops[i], out + (n == 2 ? ops[1 - i].labels : std::string()));
-  Operand r = ops[0];
-  if (n == 2) {
-    const Operand &a = ops[0], &b = ops[1];
-    std::string batch, left, right, contract;
-    for (char ch : a.labels)
-      (b.labels.find(ch) == std::string::npos ? left
-       : out.find(ch) == std::string::npos    ? contract
-                                              : batch) += ch;
-    for (char ch : b.labels)
-      if (a.labels.find(ch) == std::string::npos) right += ch;
-    Operand pa = a, pb = b;
-    einsumPermute(c, pa, batch + left + contract);
-    einsumPermute(c, pb, batch + contract + right);
-    const int64_t nb = einsumVolume(pa, batch), nk = einsumVolume(pa, contract);
-    const int ra = einsumReshape(c, pa.t, {nb, einsumVolume(pa, left), nk});
-    const int rb = einsumReshape(c, pb.t, {nb, nk, einsumVolume(pb, right)});
-    ir::Layer& mm = c.addInternal(LayerKind::kMATRIX_MULTIPLY, {ra, rb});
-    const std::string labels = batch + left + right;
-    Dims dims;
-    for (char ch : labels) dims.push_back(size[ch]);
-    r = {einsumReshape(c, mm.outputs[0], dims), labels, dims};
-  }
-  einsumPermute(c, r, out);
-  c.add(LayerKind::kIDENTITY, {r.t});
 }
 
 // Det of [..., n, n] for n <= 3: Leibniz's sum over the n! permutations, each term a product of
@@ -294,7 +124,7 @@ void importDet(ImportContext& c) {
   std::vector<int64_t> flat(d.begin(), d.end() - 2);
   for (int64_t& v : flat) v = v < 0 ? 0 : v;  // 0 copies a dynamic batch dim
   flat.push_back(n * n);
-  const int x = einsumReshape(c, c.input(0), flat);
+  const int x = reshapeTo(c, c.input(0), flat);
   auto element = [&](int64_t i) {
     ir::Layer& g =
         c.addInternal(LayerKind::kGATHER, {x, c.constantTensor(HostTensor::scalarInt64(i))});
