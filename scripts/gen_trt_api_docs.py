@@ -122,6 +122,12 @@ REFUSED = {
 
 # What clrt implements in part: the limits, shown beside "yes".
 NOTES = {
+    "Builder.is_network_supported": "runs the build and discards the engine: True exactly when "
+    "build_serialized_network would succeed, at a build's cost and with its effects (calibrator "
+    "read, timing cache filled)",
+    "Builder.max_threads": "stored only (a limit in TensorRT, default 1): clrt's builder runs on "
+    "the calling thread",
+    "Builder.reset": "restores max_threads, the builder's only setting",
     "int4": "engine I/O, Cast and Q/DQ (one element per byte, as ml_dtypes.int4); layers "
     "compute it as INT32",
     "fp8": "engine I/O, Cast and Q/DQ (ml_dtypes.float8_e4m3fn); layers compute it as FLOAT",

@@ -1,9 +1,7 @@
 // Builder, IBuilderConfig, IOptimizationProfile and IHostMemory (builds release the GIL).
-#include <map>
-
 #include "clrt/builder/builder.h"
 #include "clrt/ocl/device.h"
-#include "clrt/python/bindings.h"
+#include "clrt/python/builder_py.h"
 #include "clrt/runtime/engine.h"
 #include "clrt/tactics/tactic_filter.h"
 
@@ -21,26 +19,9 @@ enum class MemoryPoolType : int32_t {
   kTACTIC_SHARED_MEMORY = 5,
 };
 enum class CreationFlag : int32_t { kEXPLICIT_BATCH = 0, kSTRONGLY_TYPED = 1 };
-enum class ProfilingVerbosity : int32_t { kLAYER_NAMES_ONLY = 0, kNONE = 1, kDETAILED = 2 };
-enum class DeviceType : int32_t { kGPU = 0, kDLA = 1 };
 
 struct Profile {
   plan::Profile p;
-};
-
-struct Config {
-  builder::BuilderConfig cfg;
-  uint64_t device_mem = 0;            // reported as the workspace limit while unlimited
-  std::map<int32_t, uint64_t> pools;  // limits of the pools other than WORKSPACE (stored only)
-  ProfilingVerbosity verbosity = ProfilingVerbosity::kLAYER_NAMES_ONLY;
-  py::object int8_calibrator = py::none();  // an IInt8Calibrator, used when INT8 is set
-  DeviceType device_type = DeviceType::kGPU;
-  int32_t dla_core = -1;
-  int32_t avg_timing_iterations = 1;
-  std::string device;                        // timingCacheDevice() of the builder's device
-  py::object progress_monitor = py::none();  // a trt.IProgressMonitor, or None
-  // What the last build's calibration found (each build starts a fresh record).
-  mutable std::shared_ptr<builder::CalibrationRecord> calibration;
 };
 
 // The record as plain Python data (clrt.CalibrationReport wraps it); None before a calibration.
@@ -75,19 +56,6 @@ py::object calibrationRecord(const Config& c) {
 
 struct TimingCacheHandle {  // ITimingCache: shared with every config it is set on
   std::shared_ptr<builder::TimingCache> c;
-};
-
-// The device is opened on first use, not at construction: networks, profiles and parsing need
-// none, so they work (and are tested) on a machine without OpenCL.
-struct Builder {
-  py::object logger;
-  std::unique_ptr<builder::Builder> impl_;
-  int networks = 0;
-  builder::Builder& impl() {
-    if (!impl_)
-      impl_ = std::make_unique<builder::Builder>(loggerOf(logger), ocl::Device::getDefault());
-    return *impl_;
-  }
 };
 
 void setShape(Profile& pr, const std::string& input, const py::object& lo, const py::object& opt,
@@ -462,6 +430,25 @@ py::object buildSerialized(Builder& b, const NetworkState& network, const Config
   });
 }
 
+// The engine of a build, in memory (build_engine_with_config and the deprecated build_engine).
+py::object buildEngine(Builder& b, const NetworkState& network, const Config& config) {
+  std::unique_ptr<quant::CalibratorSource> calibrator;
+  std::unique_ptr<builder::ProgressMonitor> monitor;
+  const builder::BuilderConfig cfg = coreConfig(config, network, calibrator, monitor);
+  std::shared_ptr<ir::Network> net = network.net;
+  ILogger* log = loggerOf(b.logger);
+  builder::Builder& core = b.impl();
+  return buildOrNone(b, [&] {
+    std::shared_ptr<runtime::Engine> engine;
+    {
+      py::gil_scoped_release release;
+      engine = buildStep(
+          [&] { return runtime::Engine::create(core.build(*net, cfg), core.device(), log); });
+    }
+    return wrapEngine(engine, b.logger, network.name);
+  });
+}
+
 void bindBuilder(py::module_& m) {
   py::class_<Builder>(m, "Builder", "Builds engines for the default OpenCL device.")
       .def(py::init([](const py::object& logger) {
@@ -496,24 +483,53 @@ void bindBuilder(py::module_& m) {
             warnDeprecated(
                 "Builder.build_engine is deprecated (TensorRT 8); use "
                 "build_serialized_network and Runtime.deserialize_cuda_engine");
+            return buildEngine(b, network, config);
+          },
+          py::arg("network"), py::arg("config"))
+      .def("build_engine_with_config", &buildEngine, py::arg("network"), py::arg("config"),
+           "The engine as an ICudaEngine (TensorRT 10), the one build_serialized_network and "
+           "Runtime.deserialize_cuda_engine give. Raises clrt.BuildError with the reason on "
+           "failure; None when a progress monitor cancels.")
+      .def(
+          "is_network_supported",
+          [](Builder& b, const NetworkState& network, const Config& config) {
             std::unique_ptr<quant::CalibratorSource> calibrator;
             std::unique_ptr<builder::ProgressMonitor> monitor;
             const builder::BuilderConfig cfg = coreConfig(config, network, calibrator, monitor);
             std::shared_ptr<ir::Network> net = network.net;
-            ILogger* log = loggerOf(b.logger);
             builder::Builder& core = b.impl();
-            return buildOrNone(b, [&] {
-              std::shared_ptr<runtime::Engine> engine;
-              {
-                py::gil_scoped_release release;
-                engine = buildStep([&] {
-                  return runtime::Engine::create(core.build(*net, cfg), core.device(), log);
-                });
-              }
-              return wrapEngine(engine, b.logger, network.name);
-            });
+            try {
+              py::gil_scoped_release release;
+              core.build(*net, cfg);
+              return true;
+            } catch (const Error& e) {
+              // An exception of the calibrator or monitor (or Ctrl-C), or a cancelled build,
+              // says nothing of the network: raised as build_serialized_network raises it.
+              py::object cause = takePendingCalibratorError();
+              if (!cause.is_none()) setPendingBuildError(cause);
+              if (!cause.is_none() || builder::buildCancelled()) fail(ErrorKind::kBuild, e.what());
+              logf(loggerOf(b.logger), Severity::kERROR, str("is_network_supported: ", e.what()));
+              return false;
+            }
           },
-          py::arg("network"), py::arg("config"))
+          py::arg("network"), py::arg("config"),
+          "Whether build_serialized_network would succeed with this config, found by running "
+          "that build and discarding the engine: as costly as a build, with its effects (an "
+          "INT8 calibrator is read, a set timing cache gains the timings, a progress monitor "
+          "is told). False logs the reason as an ERROR; a build stopped by the calibrator or "
+          "progress monitor (an exception, a cancel) raises clrt.BuildError instead.")
+      .def_property(
+          "max_threads", [](const Builder& b) { return b.max_threads; },
+          [](Builder& b, int32_t n) {
+            CLRT_CHECK(n >= 1, kValue, "Builder.max_threads: ", n, " must be >= 1");
+            b.max_threads = n;
+          },
+          "The most threads the builder may use (TensorRT: a limit, default 1). Stored only: "
+          "clrt's builder runs on the calling thread whatever the value, so it changes nothing.")
+      .def(
+          "reset", [](Builder& b) { b.max_threads = 1; },
+          "Restores the builder's settings to their defaults (max_threads, its only one; "
+          "networks and configs it created are not touched).")
       .def_property_readonly("platform_has_fast_fp16",
                              [](Builder& b) { return b.impl().platformHasFastFp16(); })
       .def_property_readonly("platform_has_fast_int8",

@@ -1,0 +1,77 @@
+# Builder and IBuilderConfig members of TensorRT 10 beyond the build itself: build_engine_with_config,
+# is_network_supported, max_threads/reset, and the config settings clrt honors, stores as hints or
+# refuses by name. One tiny network (a matrix product and a ReLU), so builds stay short on PoCL.
+import warnings
+
+import clrt as trt
+import numpy as np
+import pytest
+from helpers import EXPLICIT_BATCH, RecordingLogger, assert_close, deserialize
+
+RNG = np.random.default_rng(5)
+W = RNG.standard_normal((3, 4)).astype(np.float32)
+X = RNG.standard_normal((2, 3)).astype(np.float32)
+
+
+def tiny_network(builder, dynamic=False):
+    """y = relu(x @ W); x (2, 3), or (-1, 3) when dynamic."""
+    network = builder.create_network(EXPLICIT_BATCH)
+    x = network.add_input("x", trt.float32, (-1, 3) if dynamic else (2, 3))
+    w = network.add_constant((3, 4), W).get_output(0)
+    mm = network.add_matrix_multiply(x, trt.MatrixOperation.NONE, w, trt.MatrixOperation.NONE)
+    act = network.add_activation(mm.get_output(0), trt.ActivationType.RELU)
+    act.get_output(0).name = "y"
+    network.mark_output(act.get_output(0))
+    return network
+
+
+def test_build_engine_with_config_matches_the_serialized_path():
+    """build_engine_with_config gives a working ICudaEngine, without the deprecation warning of
+    build_engine, whose output matches the engine of build_serialized_network + deserialize and
+    NumPy (FP32 tolerance: rtol 1e-4, atol 1e-5)."""
+    builder = trt.Builder(trt.Logger(trt.Logger.WARNING))
+    network = tiny_network(builder)
+    config = builder.create_builder_config()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        engine = builder.build_engine_with_config(network, config)
+    assert isinstance(engine, trt.ICudaEngine)
+    assert [engine.get_tensor_name(i) for i in range(engine.num_io_tensors)] == ["x", "y"]
+    got = engine.create_execution_context().infer({"x": X})["y"]
+    plan = builder.build_serialized_network(network, config)
+    ref = deserialize(bytes(plan)).create_execution_context().infer({"x": X})["y"]
+    assert_close(got, ref, rtol=1e-4, atol=1e-5)
+    assert_close(got, np.maximum(X.astype(np.float64) @ W, 0), rtol=1e-4, atol=1e-5)
+
+
+def test_is_network_supported_is_whether_the_build_succeeds():
+    """True for a network that builds; False, with the build's reason logged as an ERROR, for a
+    network without outputs and for a dynamic input without an optimization profile (both of
+    which build_serialized_network refuses with clrt.BuildError)."""
+    logger = RecordingLogger()
+    builder = trt.Builder(logger)
+    config = builder.create_builder_config()
+    assert builder.is_network_supported(tiny_network(builder), config) is True
+    assert logger.text(trt.Logger.ERROR) == ""
+    empty = builder.create_network(EXPLICIT_BATCH)
+    empty.add_input("x", trt.float32, (2, 3))
+    assert builder.is_network_supported(empty, config) is False
+    assert "is_network_supported: network has no outputs" in logger.text(trt.Logger.ERROR)
+    with pytest.raises(trt.BuildError, match="network has no outputs"):
+        builder.build_serialized_network(empty, config)
+    dynamic = tiny_network(builder, dynamic=True)
+    assert builder.is_network_supported(dynamic, config) is False
+    assert "'x'" in logger.text(trt.Logger.ERROR).splitlines()[-1]
+    with pytest.raises(trt.BuildError):
+        builder.build_serialized_network(dynamic, config)
+
+
+def test_max_threads_is_a_stored_limit_and_reset_restores_it():
+    builder = trt.Builder(trt.Logger(trt.Logger.WARNING))
+    assert builder.max_threads == 1  # TensorRT's default
+    builder.max_threads = 4
+    assert builder.max_threads == 4
+    with pytest.raises(ValueError, match="Builder.max_threads: 0 must be >= 1"):
+        builder.max_threads = 0
+    builder.reset()
+    assert builder.max_threads == 1
