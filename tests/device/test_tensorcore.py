@@ -541,26 +541,30 @@ def test_candidates_are_instantiated_in_the_layout_they_would_run_in():
     assert "is not eligible on this device" not in text
 
 
-@pytest.mark.parametrize("precision", ["fp16", "int8", "tf32"])
-def test_depthwise_conv_between_channels_last_convs(precision):
+@pytest.mark.parametrize(
+    "precision, channels", [("fp16", 24), ("int8", 24), ("tf32", 24), ("int8", 12)]
+)
+def test_depthwise_conv_between_channels_last_convs(precision, channels):
     """conv.depthwise (conv.int8_depthwise in INT8) reads its input and residual and writes its
     output channels last between tensor-core 1x1 convolutions (a MobileNet-style block, stride
     2 and a fused residual Add), against onnxruntime FP32; every HWC tensor's per-layer values
-    in NCHW order."""
+    in NCHW order. 24 channels run the 8-channel kernels (conv_depthwise_hwc8,
+    conv_i8_depthwise_hwc8), 12 the one-channel ones."""
     rng = np.random.default_rng(13)
+    C = channels
 
     def w(*shape):
         return (rng.standard_normal(shape) * np.sqrt(2.0 / np.prod(shape[1:]))).astype(np.float32)
 
-    inits = {"w1": w(24, 8, 1, 1), "dw": w(24, 1, 3, 3), "w3": w(16, 24, 1, 1)}
-    inits["db"] = rng.uniform(-0.1, 0.1, 24).astype(np.float32)
+    inits = {"w1": w(C, 8, 1, 1), "dw": w(C, 1, 3, 3), "w3": w(16, C, 1, 1)}
+    inits["db"] = rng.uniform(-0.1, 0.1, C).astype(np.float32)
     nodes = [
         N("Conv", ["input", "w1"], ["c1"]),
         N("Relu", ["c1"], ["r1"]),
-        N("Conv", ["r1", "dw", "db"], ["d"], group=24, pads=[1, 1, 1, 1]),
+        N("Conv", ["r1", "dw", "db"], ["d"], group=C, pads=[1, 1, 1, 1]),
         N("Add", ["d", "r1"], ["s"]),
         N("Relu", ["s"], ["r2"]),
-        N("Conv", ["r2", "dw", "db"], ["d2"], group=24, pads=[1, 1, 1, 1], strides=[2, 2]),
+        N("Conv", ["r2", "dw", "db"], ["d2"], group=C, pads=[1, 1, 1, 1], strides=[2, 2]),
         N("Conv", ["d2", "w3"], ["output"]),
     ]
     shape = (2, 8, 9, 10)

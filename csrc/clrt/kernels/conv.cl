@@ -153,6 +153,39 @@ __kernel void conv_depthwise_hwc(__global const st_t* x, __global const float* w
   ST(y, layout_index(out_hwc, n, c, sp, C, S), apply_act(v, alpha, beta));
 }
 
+// Depthwise convolution with the input, the output (and any residual) channels last and C a
+// multiple of 8: a work-item per 8 channels of one output pixel, so that each tap is one 8-wide
+// load and the output one 8-wide store; the same sums, in the same order, as
+// conv_depthwise_hwc. Weights as [kh * kw][C] (wt). gid 0: channel octet + C / 8 * output
+// column (padded to the work-group), 1: image * OH + output row.
+__kernel void conv_depthwise_hwc8(__global const st_t* x, __global const float* wt,
+                                  __global const float* bias, __global const st_t* res,
+                                  __global st_t* y, int C, int H, int W, int OH, int OW, int NOH,
+                                  int kh, int kw, int sh, int sw, int dh, int dw, int pt, int pl,
+                                  int has_res, float alpha, float beta) {
+  const int C8 = C / 8, q = get_global_id(0), noh = get_global_id(1);
+  if (q >= C8 * OW || noh >= NOH) return;
+  const int ow = q / C8, c = (q - ow * C8) * 8;
+  const int n = noh / OH, oh = noh - n * OH;
+  const __global st_t* xn = x + (size_t)n * H * W * C + c;
+  const int ih0 = oh * sh - pt, iw0 = ow * sw - pl;
+  float8 acc = 0.0f;
+  for (int r = 0; r < kh; ++r) {
+    const int ih = ih0 + r * dh;
+    if (ih < 0 || ih >= H) continue;
+    for (int s = 0; s < kw; ++s) {
+      const int iw = iw0 + s * dw;
+      if (iw < 0 || iw >= W) continue;
+      acc = fma(LD8(xn, ((size_t)ih * W + iw) * C), vload8(0, wt + (size_t)(r * kw + s) * C + c),
+                acc);
+    }
+  }
+  const size_t o = ((size_t)noh * OW + ow) * C + c;
+  float8 v = acc + vload8(0, bias + c);
+  if (has_res) v += LD8(res, o);
+  ST8(y, o, apply_act8(v, alpha, beta));
+}
+
 // im2col and bias_act serve the CLBlast tactics, which run FP32 only: always float.
 // im2col of one image (x points at image n via x_off): col[(c*kh + r)*kw + s][oh*OW + ow].
 __kernel void im2col(__global const float* x, long x_off, __global float* col, int C, int H, int W,

@@ -179,6 +179,40 @@ __kernel void conv_i8_depthwise_hwc(__global const char* x, __global const float
   store_any(y, layout_index(out_hwc, n, c, sp, C, S), apply_act(v, alpha, beta), out_dt, out_inv);
 }
 
+// conv_i8_depthwise_hwc with the input, the output (and any residual) channels last and C a
+// multiple of 8: a work-item per 8 channels of one output pixel (8-byte tap loads, 8-wide
+// epilogue); the same sums and rounding. Weights as [kh * kw][C] (wt). gid 0: channel octet +
+// C / 8 * output column (padded to the work-group), 1: image * OH + output row.
+__kernel void conv_i8_depthwise_hwc8(__global const char* x, __global const float* wt,
+                                     __global const float* mult, __global const float* bias,
+                                     __global const void* res, __global void* y, int C, int H,
+                                     int W, int OH, int OW, int NOH, int kh, int kw, int sh,
+                                     int sw, int dh, int dw, int pt, int pl, int res_dt,
+                                     float res_scale, int out_dt, float out_inv, float alpha,
+                                     float beta) {
+  const int C8 = C / 8, q = get_global_id(0), noh = get_global_id(1);
+  if (q >= C8 * OW || noh >= NOH) return;
+  const int ow = q / C8, c = (q - ow * C8) * 8;
+  const int n = noh / OH, oh = noh - n * OH;
+  const __global char* xn = x + (size_t)n * H * W * C + c;
+  const int ih0 = oh * sh - pt, iw0 = ow * sw - pl;
+  float8 f = 0.0f;  // the exact integer sums (at most EXACT_TAPS products)
+  for (int r = 0; r < kh; ++r) {
+    const int ih = ih0 + r * dh;
+    if (ih < 0 || ih >= H) continue;
+    for (int s = 0; s < kw; ++s) {
+      const int iw = iw0 + s * dw;
+      if (iw < 0 || iw >= W) continue;
+      f = fma(convert_float8(vload8(0, xn + ((size_t)ih * W + iw) * C)),
+              vload8(0, wt + (size_t)(r * kw + s) * C + c), f);
+    }
+  }
+  const size_t o = ((size_t)noh * OW + ow) * C + c;
+  float8 v = fma(f, vload8(0, mult + c), vload8(0, bias + c));
+  if (res_dt >= 0) v += load8_any(res, o, 1, 8, res_dt, res_scale);
+  store8_any(y, o, 1, 8, apply_act8(v, alpha, beta), out_dt, out_inv);
+}
+
 // ---- Implicit GEMM: out[k][p] = sum_r W[k][r] * X[r][p] per group, r over (c, kr, ks) taps,
 // p over the N * OH * OW output pixels. ----
 // A GEMM_WG x GEMM_WG work-group computes I8_TM channels x I8_TN pixels; each work-item

@@ -27,6 +27,25 @@ inline size_t gpoolHwcGlobalSize(const Dims& x) {
   return static_cast<size_t>(x[0] * ((x[1] + 31) / 32)) * kGpoolHwcWG;
 }
 
+// Channels-last depthwise convolutions with C a multiple of kDepthwiseVec (conv_depthwise_hwc8,
+// conv_i8_depthwise_hwc8): a work-item per kDepthwiseVec channels of an output pixel, the
+// channel octet fastest, in work-groups of kDepthwiseWg along dim 0; dim 1 is image * OH +
+// output row.
+inline constexpr int64_t kDepthwiseVec = 8;
+inline constexpr size_t kDepthwiseWg = 64;
+inline std::vector<size_t> depthwiseVecGrid(int64_t C, int64_t OW, int64_t NOH) {
+  const size_t n = static_cast<size_t>(C / kDepthwiseVec * OW);
+  return {(n + kDepthwiseWg - 1) / kDepthwiseWg * kDepthwiseWg, static_cast<size_t>(NOH)};
+}
+// Depthwise weights [C][1][kh][kw] (C * taps floats) as [taps][C], for per-tap vector loads.
+inline std::vector<float> tapMajor(const std::vector<float>& w, int64_t C) {
+  const size_t c = static_cast<size_t>(C), taps = w.size() / c;
+  std::vector<float> t(w.size());
+  for (size_t k = 0; k < c; ++k)
+    for (size_t r = 0; r < taps; ++r) t[r * c + k] = w[k * taps + r];
+  return t;
+}
+
 // The fused epilogue (ir/layer_params.h) and the build option ACT of its program.
 // Build options of the program: one program per file and activation, never per shape.
 inline std::string epilogueOptions(const ir::EpilogueParams& e) {

@@ -167,12 +167,29 @@ class DepthwiseConv : public ConvKernelBase {
         dev, s_.has_bias ? l.weights.at("bias")
                          : HostTensor::fromFloats({s_.K}, std::vector<float>(s_.K, 0.0f))));
     hwc_ = in_hwc_ || res_hwc_ || out_hwc_;
+    const bool has_res = l.inputs.size() > 1 && l.inputs[1] >= 0;
+    vec_ = in_hwc_ && out_hwc_ && (!has_res || res_hwc_) && s_.K % kDepthwiseVec == 0;
+    if (vec_) {  // weights as [kh * kw][C] for the 8-channel kernel's vector loads
+      weights_ = ocl::MemHandle(uploadWeights(
+          dev, HostTensor::fromFloats({s_.K * s_.win.kh * s_.win.kw},
+                                      tapMajor(l.weights.at("kernel").asFloats(), s_.K))));
+      k_ = ocl::KernelHandle(make(dev, "conv_depthwise_hwc8"));
+      return;
+    }
     k_ = ocl::KernelHandle(make(dev, hwc_ ? "conv_depthwise_hwc" : "conv_depthwise"));
   }
   void enqueue(const ExecArgs& a) override {
     const ConvRun r = runOf(s_, a);
     if (r.N * s_.K * r.OH * r.OW == 0) return;
     const Window2d& w = s_.win;
+    if (vec_) {  // a work-item per 8 channels of an output pixel
+      std::lock_guard<std::mutex> lock(mu_);
+      ocl::setArgs(k_.get(), r.x, weights_.get(), bias_.get(), r.res, r.y, i(r.C), i(r.H), i(r.W),
+                   i(r.OH), i(r.OW), i(r.N * r.OH), i(w.kh), i(w.kw), i(w.sh), i(w.sw), i(w.dh),
+                   i(w.dw), i(r.p.t), i(r.p.l), cl_int{r.res != nullptr}, s_.ep.alpha, s_.ep.beta);
+      ocl::launch(a.queue, k_.get(), depthwiseVecGrid(r.C, r.OW, i(r.N * r.OH)), {kDepthwiseWg, 1});
+      return;
+    }
     if (hwc_) {  // a work-item per output, the channel fastest
       std::lock_guard<std::mutex> lock(mu_);
       ocl::setArgs(k_.get(), r.x, weights_.get(), bias_.get(), r.res, r.y, i(r.C), i(r.H), i(r.W),
@@ -190,6 +207,7 @@ class DepthwiseConv : public ConvKernelBase {
 
  private:
   bool in_hwc_, res_hwc_, out_hwc_, hwc_ = false;  // channels-last tensors (builder/layouts.cc)
+  bool vec_ = false;  // all channels last and C a multiple of 8: conv_depthwise_hwc8
   ocl::KernelHandle k_;
 };
 

@@ -58,18 +58,32 @@ class DepthwiseConv : public Int8ConvBase {
         res_hwc_(channelsLastIn(l, 1)),
         out_hwc_(channelsLastOut(l, 0)) {
     const QuantConv qc = int8::quantizeConv(l, s_);
-    w_ = ocl::MemHandle(int8::uploadFloats(dev, std::vector<float>(qc.w.q.begin(), qc.w.q.end())));
+    std::vector<float> wq(qc.w.q.begin(), qc.w.q.end());
+    hwc_ = in_hwc_ || res_hwc_ || out_hwc_;
+    const bool has_res = l.inputs.size() > 1 && l.inputs[1] >= 0;
+    vec_ = in_hwc_ && out_hwc_ && (!has_res || res_hwc_) && s_.K % kDepthwiseVec == 0;
+    // The 8-channel kernel reads the weights as [kh * kw][C] (vector loads per tap).
+    w_ = ocl::MemHandle(int8::uploadFloats(dev, vec_ ? tapMajor(wq, s_.K) : wq));
     mult_ = ocl::MemHandle(int8::uploadFloats(dev, qc.mult));
     bias_ = ocl::MemHandle(int8::uploadFloats(dev, qc.bias));
-    hwc_ = in_hwc_ || res_hwc_ || out_hwc_;
-    k_ = ocl::KernelHandle(
-        dev.kernel(kFile, tunables(s_.ep), hwc_ ? "conv_i8_depthwise_hwc" : "conv_i8_depthwise"));
+    k_ = ocl::KernelHandle(dev.kernel(kFile, tunables(s_.ep),
+                                      vec_   ? "conv_i8_depthwise_hwc8"
+                                      : hwc_ ? "conv_i8_depthwise_hwc"
+                                             : "conv_i8_depthwise"));
   }
   void enqueue(const ExecArgs& a) override {
     const ConvRun r = int8::runOf(l_, s_, a);
     if (r.N * s_.K * r.OH * r.OW == 0) return;
     const Window2d& w = s_.win;
     std::lock_guard<std::mutex> lock(mu_);
+    if (vec_) {  // a work-item per 8 channels of an output pixel
+      ocl::setArgs(k_.get(), r.x, w_.get(), mult_.get(), bias_.get(), r.res.buf, r.y.buf, i(r.C),
+                   i(r.H), i(r.W), i(r.OH), i(r.OW), i(r.N * r.OH), i(w.kh), i(w.kw), i(w.sh),
+                   i(w.sw), i(w.dh), i(w.dw), i(r.p.t), i(r.p.l), r.res.dt, r.res.scale, r.y.dt,
+                   r.y.scale, s_.ep.alpha, s_.ep.beta);
+      ocl::launch(a.queue, k_.get(), depthwiseVecGrid(r.C, r.OW, i(r.N * r.OH)), {kDepthwiseWg, 1});
+      return;
+    }
     if (hwc_) {  // a work-item per output, the channel fastest
       ocl::setArgs(k_.get(), r.x, w_.get(), mult_.get(), bias_.get(), r.res.buf, r.y.buf, i(r.C),
                    i(r.H), i(r.W), i(r.OH), i(r.OW), i(r.N * r.OH), i(w.kh), i(w.kw), i(w.sh),
@@ -89,6 +103,7 @@ class DepthwiseConv : public Int8ConvBase {
 
  private:
   bool in_hwc_, res_hwc_, out_hwc_, hwc_ = false;  // channels-last tensors (builder/layouts.cc)
+  bool vec_ = false;  // all channels last and C a multiple of 8: conv_i8_depthwise_hwc8
 };
 
 // ---- conv.int8_gemm ----
