@@ -10,16 +10,26 @@ __kernel void convert_any(__global const void* x, __global void* y, int n, int i
   store_any(y, i, load_any(x, i, in_dt, in_scale), out_dt, out_inv);
 }
 
-// The same between layouts: element i of the output, NCHW or channels last (out_hwc), from the
-// input in its own layout (in_hwc). C channels and S spatial positions an image.
-__kernel void convert_layout(__global const void* x, __global void* y, int n, int in_dt,
-                             float in_scale, int out_dt, float out_inv, int C, int S, int in_hwc,
-                             int out_hwc) {
-  const int i = get_global_id(0);
-  if (i >= n) return;
-  const int img = i / (C * S), r = i - img * C * S;
-  const int c = out_hwc ? r % C : r / S, s = out_hwc ? r / C : r % S;
-  const size_t src = layout_index(in_hwc, img, c, s, C, S);
-  store_any(y, i, load_any(x, src, in_dt, in_scale), out_dt, out_inv);
+// The same between layouts (NCHW and channels last), through a 32 x 32 tile of local memory so
+// that both the reads and the writes are coalesced: an image's NCHW [C][S] and channels-last
+// [S][C] views are each other's transpose. The input as R x Q per image (NCHW: C x S; channels
+// last: S x C), the output Q x R. Work-group 32 x 8; group (Q tile, R tile, image). Each
+// element converted as convert_any converts it.
+__kernel __attribute__((reqd_work_group_size(32, 8, 1))) void convert_layout_tiled(
+    __global const void* x, __global void* y, int in_dt, float in_scale, int out_dt,
+    float out_inv, int C, int S, int in_hwc) {
+  __local float tile[32][33];
+  const int R = in_hwc ? S : C, Q = in_hwc ? C : S;
+  const int q0 = get_group_id(0) * 32, r0 = get_group_id(1) * 32;
+  const int tx = get_local_id(0), ty = get_local_id(1);
+  const size_t base = (size_t)get_group_id(2) * C * S;
+  for (int j = ty; j < 32; j += 8) {
+    const int r = r0 + j, q = q0 + tx;
+    if (r < R && q < Q) tile[j][tx] = load_any(x, base + (size_t)r * Q + q, in_dt, in_scale);
+  }
+  barrier(CLK_LOCAL_MEM_FENCE);
+  for (int j = ty; j < 32; j += 8) {
+    const int q = q0 + j, r = r0 + tx;
+    if (r < R && q < Q) store_any(y, base + (size_t)q * R + r, tile[tx][j], out_dt, out_inv);
+  }
 }
-

@@ -20,7 +20,7 @@ class ConvertKernel : public Kernel {
   ConvertKernel(const ir::Layer& l, ocl::Device& dev)
       : l_(int8::attrsOf(l)), hwc_in_(channelsLastIn(l, 0)), hwc_out_(channelsLastOut(l, 0)) {
     k_ = ocl::KernelHandle(
-        dev.kernel(kFile, "", hwc_in_ != hwc_out_ ? "convert_layout" : "convert_any"));
+        dev.kernel(kFile, "", hwc_in_ != hwc_out_ ? "convert_layout_tiled" : "convert_any"));
   }
   void enqueue(const ExecArgs& a) override {
     const std::string& name = l_.name;
@@ -42,10 +42,15 @@ class ConvertKernel : public Kernel {
       CLRT_CHECK(x.dims == y.dims && (x.dims.size() == 3 || x.dims.size() == 4), kRuntime,
                  "reformat layer '", name, "': a change of layout needs input and output of one ",
                  "[N, C, (H,) W] shape, got ", dimsToString(x.dims), " and ", dimsToString(y.dims));
-      const int64_t C = x.dims[1], S = C > 0 ? n / (x.dims[0] * C) : 0;
-      ocl::setArgs(k_.get(), in.buf, out.buf, static_cast<cl_int>(n), in.dt, in.scale, out.dt,
-                   out.scale, kint(C, name), kint(S, name), cl_int{hwc_in_}, cl_int{hwc_out_});
-      ocl::launch(a.queue, k_.get(), {gsize(n)}, {});
+      // Each image is transposed between [C][S] and [S][C] through 32 x 32 tiles.
+      const int64_t N = x.dims[0], C = x.dims[1], S = C > 0 ? n / (N * C) : 0;
+      const int64_t R = hwc_in_ ? S : C, Q = hwc_in_ ? C : S;
+      ocl::setArgs(k_.get(), in.buf, out.buf, in.dt, in.scale, out.dt, out.scale, kint(C, name),
+                   kint(S, name), cl_int{hwc_in_});
+      ocl::launch(a.queue, k_.get(),
+                  {static_cast<size_t>((Q + 31) / 32 * 32), static_cast<size_t>((R + 31) / 32 * 8),
+                   static_cast<size_t>(N)},
+                  {32, 8, 1});
       return;
     }
     if (x.dtype == y.dtype && sameScale) {
