@@ -155,7 +155,7 @@ __kernel void conv_depthwise_hwc(__global const st_t* x, __global const float* w
 
 // Depthwise convolution with the input, the output (and any residual) channels last and C a
 // multiple of 8: a work-item per 8 channels of one output pixel, so that each tap is one 8-wide
-// load and the output one 8-wide store; the same sums, in the same order, as
+// load and the output one 8-wide store (LDA8 / STA8); the same sums, in the same order, as
 // conv_depthwise_hwc. Weights as [kh * kw][C] (wt). gid 0: channel octet + C / 8 * output
 // column (padded to the work-group), 1: image * OH + output row.
 __kernel void conv_depthwise_hwc8(__global const st_t* x, __global const float* wt,
@@ -176,14 +176,14 @@ __kernel void conv_depthwise_hwc8(__global const st_t* x, __global const float* 
     for (int s = 0; s < kw; ++s) {
       const int iw = iw0 + s * dw;
       if (iw < 0 || iw >= W) continue;
-      acc = fma(LD8(xn, ((size_t)ih * W + iw) * C), vload8(0, wt + (size_t)(r * kw + s) * C + c),
-                acc);
+      acc = fma(LDA8(xn, ((size_t)ih * W + iw) * C),
+                *((__global const float8*)wt + ((size_t)(r * kw + s) * C + c) / 8), acc);
     }
   }
   const size_t o = ((size_t)noh * OW + ow) * C + c;
-  float8 v = acc + vload8(0, bias + c);
-  if (has_res) v += LD8(res, o);
-  ST8(y, o, apply_act8(v, alpha, beta));
+  float8 v = acc + *((__global const float8*)bias + c / 8);
+  if (has_res) v += LDA8(res, o);
+  STA8(y, o, apply_act8(v, alpha, beta));
 }
 
 // im2col and bias_act serve the CLBlast tactics, which run FP32 only: always float.

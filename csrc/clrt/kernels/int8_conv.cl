@@ -180,8 +180,8 @@ __kernel void conv_i8_depthwise_hwc(__global const char* x, __global const float
 }
 
 // conv_i8_depthwise_hwc with the input, the output (and any residual) channels last and C a
-// multiple of 8: a work-item per 8 channels of one output pixel (8-byte tap loads, 8-wide
-// epilogue); the same sums and rounding. Weights as [kh * kw][C] (wt). gid 0: channel octet +
+// multiple of 8: a work-item per 8 channels of one output pixel (one 8-byte load per tap, 8-wide
+// aligned epilogue accesses); the same sums and rounding. Weights as [kh * kw][C] (wt). gid 0: channel octet +
 // C / 8 * output column (padded to the work-group), 1: image * OH + output row.
 __kernel void conv_i8_depthwise_hwc8(__global const char* x, __global const float* wt,
                                      __global const float* mult, __global const float* bias,
@@ -203,14 +203,14 @@ __kernel void conv_i8_depthwise_hwc8(__global const char* x, __global const floa
     for (int s = 0; s < kw; ++s) {
       const int iw = iw0 + s * dw;
       if (iw < 0 || iw >= W) continue;
-      f = fma(convert_float8(vload8(0, xn + ((size_t)ih * W + iw) * C)),
-              vload8(0, wt + (size_t)(r * kw + s) * C + c), f);
+      f = fma(convert_float8(*((__global const char8*)xn + ((size_t)ih * W + iw) * C / 8)),
+              *((__global const float8*)wt + ((size_t)(r * kw + s) * C + c) / 8), f);
     }
   }
   const size_t o = ((size_t)noh * OW + ow) * C + c;
-  float8 v = fma(f, vload8(0, mult + c), vload8(0, bias + c));
-  if (res_dt >= 0) v += load8_any(res, o, 1, 8, res_dt, res_scale);
-  store8_any(y, o, 1, 8, apply_act8(v, alpha, beta), out_dt, out_inv);
+  float8 v = fma(f, *((__global const float8*)mult + c / 8), *((__global const float8*)bias + c / 8));
+  if (res_dt >= 0) v += load8a_any(res, o, res_dt, res_scale);
+  store8a_any(y, o, apply_act8(v, alpha, beta), out_dt, out_inv);
 }
 
 // ---- Implicit GEMM: out[k][p] = sum_r W[k][r] * X[r][p] per group, r over (c, kr, ks) taps,
