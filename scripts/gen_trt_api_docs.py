@@ -29,7 +29,7 @@ API = {
     "create_timing_cache set_timing_cache get_timing_cache algorithm_selector "
     "set_tactic_sources get_tactic_sources set_preview_feature get_preview_feature "
     "hardware_compatibility_level max_aux_streams progress_monitor runtime_platform "
-    "set_quantization_flag clear_quantization_flag reset",
+    "set_quantization_flag clear_quantization_flag get_quantization_flag reset",
     "INetworkDefinition": "add_input mark_output unmark_output get_input get_output get_layer "
     "num_inputs num_outputs num_layers name flags get_flag add_convolution_nd add_activation "
     "add_elementwise add_pooling_nd add_matrix_multiply add_softmax add_concatenation "
@@ -128,6 +128,21 @@ NOTES = {
     "Builder.max_threads": "stored only (a limit in TensorRT, default 1): clrt's builder runs on "
     "the calling thread",
     "Builder.reset": "restores max_threads, the builder's only setting",
+    "IBuilderConfig.engine_capability": "STANDARD; SAFETY and DLA_STANDALONE raise "
+    "UnsupportedError",
+    "IBuilderConfig.get_tactic_sources": "0: none of TacticSource's NVIDIA libraries is used "
+    "(set_tactic_sources refused)",
+    "IBuilderConfig.set_preview_feature": "PROFILE_SHARING_0806 always on, "
+    "ALIASED_PLUGIN_IO_10_03 always off; the other state raises UnsupportedError",
+    "IBuilderConfig.hardware_compatibility_level": "NONE; AMPERE_PLUS raises UnsupportedError",
+    "IBuilderConfig.max_aux_streams": "stored; a maximum, and clrt engines use no auxiliary "
+    "stream (one OpenCL queue), so every value is met",
+    "IBuilderConfig.runtime_platform": "SAME_AS_BUILD; WINDOWS_AMD64 raises UnsupportedError",
+    "IBuilderConfig.set_quantization_flag": "CALIBRATE_BEFORE_FUSION raises UnsupportedError "
+    "(clrt calibrates the fused network)",
+    "EngineCapability": "STANDARD only",
+    "HardwareCompatibilityLevel": "NONE only",
+    "QuantizationFlag": "CALIBRATE_BEFORE_FUSION cannot be set",
     "int4": "engine I/O, Cast and Q/DQ (one element per byte, as ml_dtypes.int4); layers "
     "compute it as INT32",
     "fp8": "engine I/O, Cast and Q/DQ (ml_dtypes.float8_e4m3fn); layers compute it as FLOAT",

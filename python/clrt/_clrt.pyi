@@ -294,6 +294,33 @@ class ProfilingVerbosity(_Enum):
     NONE: ClassVar[ProfilingVerbosity]
     DETAILED: ClassVar[ProfilingVerbosity]
 
+class EngineCapability(_Enum):
+    STANDARD: ClassVar[EngineCapability]
+    SAFETY: ClassVar[EngineCapability]
+    DLA_STANDALONE: ClassVar[EngineCapability]
+
+class TacticSource(_Enum):
+    CUBLAS: ClassVar[TacticSource]
+    CUBLAS_LT: ClassVar[TacticSource]
+    CUDNN: ClassVar[TacticSource]
+    EDGE_MASK_CONVOLUTIONS: ClassVar[TacticSource]
+    JIT_CONVOLUTIONS: ClassVar[TacticSource]
+
+class PreviewFeature(_Enum):
+    PROFILE_SHARING_0806: ClassVar[PreviewFeature]
+    ALIASED_PLUGIN_IO_10_03: ClassVar[PreviewFeature]
+
+class HardwareCompatibilityLevel(_Enum):
+    NONE: ClassVar[HardwareCompatibilityLevel]
+    AMPERE_PLUS: ClassVar[HardwareCompatibilityLevel]
+
+class RuntimePlatform(_Enum):
+    SAME_AS_BUILD: ClassVar[RuntimePlatform]
+    WINDOWS_AMD64: ClassVar[RuntimePlatform]
+
+class QuantizationFlag(_Enum):
+    CALIBRATE_BEFORE_FUSION: ClassVar[QuantizationFlag]
+
 class LayerInformationFormat(_Enum):
     ONELINE: ClassVar[LayerInformationFormat]
     JSON: ClassVar[LayerInformationFormat]
@@ -795,6 +822,17 @@ class IBuilderConfig:
     def create_timing_cache(self, serialized_timing_cache: Buffer = ...) -> ITimingCache: ...
     def set_timing_cache(self, cache: ITimingCache, ignore_mismatch: bool = False) -> bool: ...
     def get_timing_cache(self) -> ITimingCache | None: ...
+    engine_capability: EngineCapability
+    hardware_compatibility_level: HardwareCompatibilityLevel
+    max_aux_streams: int
+    runtime_platform: RuntimePlatform
+    def get_tactic_sources(self) -> int: ...
+    def set_preview_feature(self, feature: PreviewFeature, enable: bool) -> None: ...
+    def get_preview_feature(self, feature: PreviewFeature) -> bool: ...
+    def set_quantization_flag(self, flag: QuantizationFlag) -> None: ...
+    def clear_quantization_flag(self, flag: QuantizationFlag) -> None: ...
+    def get_quantization_flag(self, flag: QuantizationFlag) -> bool: ...
+    def reset(self) -> None: ...
     def __enter__(self) -> Self: ...
     def __exit__(self, *args: object) -> Literal[False]: ...
 

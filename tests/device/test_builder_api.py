@@ -75,3 +75,82 @@ def test_max_threads_is_a_stored_limit_and_reset_restores_it():
         builder.max_threads = 0
     builder.reset()
     assert builder.max_threads == 1
+
+
+def test_engine_kinds_clrt_does_not_build_are_refused_by_name():
+    """The values clrt builds read back and are accepted; the others raise UnsupportedError
+    naming the setting and the value, and leave the setting as it was."""
+    builder = trt.Builder(trt.Logger(trt.Logger.WARNING))
+    config = builder.create_builder_config()
+    assert config.engine_capability == trt.EngineCapability.STANDARD
+    config.engine_capability = trt.EngineCapability.STANDARD
+    for value in (trt.EngineCapability.SAFETY, trt.EngineCapability.DLA_STANDALONE):
+        with pytest.raises(trt.UnsupportedError, match=f"engine_capability: {value}"):
+            config.engine_capability = value
+    assert config.hardware_compatibility_level == trt.HardwareCompatibilityLevel.NONE
+    config.hardware_compatibility_level = trt.HardwareCompatibilityLevel.NONE
+    with pytest.raises(
+        trt.UnsupportedError,
+        match="hardware_compatibility_level: HardwareCompatibilityLevel.AMPERE_PLUS",
+    ):
+        config.hardware_compatibility_level = trt.HardwareCompatibilityLevel.AMPERE_PLUS
+    assert config.runtime_platform == trt.RuntimePlatform.SAME_AS_BUILD
+    config.runtime_platform = trt.RuntimePlatform.SAME_AS_BUILD
+    with pytest.raises(trt.UnsupportedError, match="runtime_platform: RuntimePlatform.WINDOWS"):
+        config.runtime_platform = trt.RuntimePlatform.WINDOWS_AMD64
+    q = trt.QuantizationFlag.CALIBRATE_BEFORE_FUSION
+    assert config.get_quantization_flag(q) is False
+    config.clear_quantization_flag(q)
+    with pytest.raises(trt.UnsupportedError, match="set_quantization_flag: QuantizationFlag.CALI"):
+        config.set_quantization_flag(q)
+    assert config.get_quantization_flag(q) is False
+    assert config.get_tactic_sources() == 0
+    assert not hasattr(config, "set_tactic_sources")
+
+
+def test_preview_features_and_aux_streams_as_clrt_runs_them():
+    """PROFILE_SHARING_0806 is on: two execution contexts of one engine on profile 0 run side
+    by side and agree (exact); turning it off, or ALIASED_PLUGIN_IO_10_03 on, is refused.
+    max_aux_streams is a stored maximum (-1 by default, < -1 refused)."""
+    builder = trt.Builder(trt.Logger(trt.Logger.WARNING))
+    config = builder.create_builder_config()
+    share, alias = (
+        trt.PreviewFeature.PROFILE_SHARING_0806,
+        trt.PreviewFeature.ALIASED_PLUGIN_IO_10_03,
+    )
+    assert config.get_preview_feature(share) and not config.get_preview_feature(alias)
+    config.set_preview_feature(share, True)
+    config.set_preview_feature(alias, False)
+    with pytest.raises(trt.UnsupportedError, match="PROFILE_SHARING_0806 cannot be turned off"):
+        config.set_preview_feature(share, False)
+    with pytest.raises(trt.UnsupportedError, match="ALIASED_PLUGIN_IO_10_03 cannot be turned on"):
+        config.set_preview_feature(alias, True)
+    assert config.max_aux_streams == -1
+    config.max_aux_streams = 0
+    assert config.max_aux_streams == 0
+    with pytest.raises(ValueError, match="max_aux_streams: -2 must be >= 0, or -1"):
+        config.max_aux_streams = -2
+    engine = builder.build_engine_with_config(tiny_network(builder), config)
+    a, b = engine.create_execution_context(), engine.create_execution_context()
+    np.testing.assert_array_equal(a.infer({"x": X})["y"], b.infer({"x": X})["y"])
+
+
+def test_config_reset_restores_the_defaults():
+    builder = trt.Builder(trt.Logger(trt.Logger.WARNING))
+    config = builder.create_builder_config()
+    fresh = builder.create_builder_config()
+    default_pool = fresh.get_memory_pool_limit(trt.MemoryPoolType.WORKSPACE)
+    config.set_flag(trt.BuilderFlag.FP16)
+    config.clear_flag(trt.BuilderFlag.TF32)
+    config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, 1 << 20)
+    config.builder_optimization_level = 0
+    config.max_aux_streams = 2
+    profile = builder.create_optimization_profile()
+    profile.set_shape("x", (1, 3), (2, 3), (4, 3))
+    config.add_optimization_profile(profile)
+    config.reset()
+    assert config.flags == fresh.flags and config.get_flag(trt.BuilderFlag.TF32)
+    assert config.get_memory_pool_limit(trt.MemoryPoolType.WORKSPACE) == default_pool
+    assert config.builder_optimization_level == fresh.builder_optimization_level
+    assert (config.max_aux_streams, config.num_optimization_profiles) == (-1, 0)
+    assert config.int8_calibrator is None and config.get_timing_cache() is None

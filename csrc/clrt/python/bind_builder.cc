@@ -235,10 +235,10 @@ void bindHostMemoryAndProfile(py::module_& m) {
 }
 
 void bindConfig(py::module_& m) {
-  py::class_<Config>(m, "IBuilderConfig", "Build options: flags, memory limits, profiles.")
-      .def_property(
-          "flags", [](const Config& c) { return c.cfg.flags; },
-          [](Config& c, uint64_t f) { c.cfg.flags = f; }, "Bit mask of BuilderFlag values.")
+  py::class_<Config> cls(m, "IBuilderConfig", "Build options: flags, memory limits, profiles.");
+  cls.def_property(
+         "flags", [](const Config& c) { return c.cfg.flags; },
+         [](Config& c, uint64_t f) { c.cfg.flags = f; }, "Bit mask of BuilderFlag values.")
       .def(
           "set_flag", [](Config& c, BuilderFlag f) { c.cfg.setFlag(f, true); }, py::arg("flag"))
       .def(
@@ -379,6 +379,7 @@ void bindConfig(py::module_& m) {
       .def_readwrite("avg_timing_iterations", &Config::avg_timing_iterations)
       .def("__enter__", [](const py::object& self) { return self; })
       .def("__exit__", [](const py::object&, const py::args&) { return false; });
+  bindConfigSettings(cls);
 }
 
 // The core config of a build: the Python-side settings, and the calibrator adapter (owned by
@@ -575,6 +576,7 @@ void bindTimingCache(py::module_& m) {
 
 void bind_builder(py::module_& m) {
   bindEnums(m);
+  bindBuilderSettingEnums(m);
   bindTimingCache(m);
   bindHostMemoryAndProfile(m);
   bindConfig(m);

@@ -1,4 +1,5 @@
-// Builder and IBuilderConfig's C++ state (bind_builder.cc).
+// Builder and IBuilderConfig's C++ state, shared by their bindings (bind_builder.cc) and the
+// TensorRT 10 config settings bound apart (bind_builder_settings.cc).
 #pragma once
 
 #include <map>
@@ -40,5 +41,10 @@ struct Builder {
     return *impl_;
   }
 };
+
+// IBuilderConfig's TensorRT 10 settings that clrt honors or refuses by name, and their enums
+// (bind_builder_settings.cc); bind_builder calls the first before binding IBuilderConfig.
+void bindBuilderSettingEnums(py::module_& m);
+void bindConfigSettings(py::class_<Config>& cls);
 
 }  // namespace clrt::python
