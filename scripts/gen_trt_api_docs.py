@@ -141,6 +141,9 @@ NOTES = {
     "IBuilderConfig.set_quantization_flag": "CALIBRATE_BEFORE_FUSION raises UnsupportedError "
     "(clrt calibrates the fused network)",
     "EngineCapability": "STANDARD only",
+    "OnnxParser.flags": "always NATIVE_INSTANCENORM (TensorRT 10's default): clrt imports "
+    "InstanceNormalization with its own layers; clear_flag raises UnsupportedError",
+    "OnnxParserFlag": "NATIVE_INSTANCENORM, always on",
     "HardwareCompatibilityLevel": "NONE only",
     "QuantizationFlag": "CALIBRATE_BEFORE_FUSION cannot be set",
     "int4": "engine I/O, Cast and Q/DQ (one element per byte, as ml_dtypes.int4); layers "

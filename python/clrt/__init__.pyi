@@ -77,6 +77,7 @@ from ._clrt import MatrixOperation as MatrixOperation
 from ._clrt import MemoryPoolType as MemoryPoolType
 from ._clrt import NetworkDefinitionCreationFlag as NetworkDefinitionCreationFlag
 from ._clrt import OnnxParser as OnnxParser
+from ._clrt import OnnxParserFlag as OnnxParserFlag
 from ._clrt import PaddingMode as PaddingMode
 from ._clrt import ParseError as ParseError
 from ._clrt import ParserError as ParserError

@@ -26,6 +26,19 @@ enum class ErrorCode : int32_t {
   kREFIT_FAILED = 14,
 };
 
+// TensorRT 10.0's OnnxParserFlag: NATIVE_INSTANCENORM, on by default, is how clrt always imports
+// InstanceNormalization (its own NORMALIZATION layers); the plugin path it turns off does not
+// exist here.
+enum class OnnxParserFlag : int32_t { kNATIVE_INSTANCENORM = 0 };
+constexpr uint32_t kParserFlags = 1u << static_cast<int>(OnnxParserFlag::kNATIVE_INSTANCENORM);
+
+void refuseWithoutNativeInstanceNorm(const char* what) {
+  fail(ErrorKind::kUnsupported,
+       str("OnnxParser.", what,
+           ": OnnxParserFlag.NATIVE_INSTANCENORM cannot be turned off; clrt imports "
+           "InstanceNormalization with its own layers and has no plugin to use instead"));
+}
+
 ErrorCode codeOf(const onnx::ParserError& e) {
   if (e.node_index < 0) return ErrorCode::kMODEL_DESERIALIZE_FAILED;
   if (!e.op_type.empty() && !onnx::OnnxParser::supportsOperator(e.op_type))
@@ -74,6 +87,11 @@ void bind_parser(py::module_& m) {
       .value("UNSUPPORTED_NODE_DYNAMIC", ErrorCode::kUNSUPPORTED_NODE_DYNAMIC)
       .value("UNSUPPORTED_NODE_SHAPE", ErrorCode::kUNSUPPORTED_NODE_SHAPE)
       .value("REFIT_FAILED", ErrorCode::kREFIT_FAILED);
+
+  py::enum_<OnnxParserFlag>(m, "OnnxParserFlag",
+                            "NATIVE_INSTANCENORM: always on in clrt (turning it off raises "
+                            "clrt.UnsupportedError).")
+      .value("NATIVE_INSTANCENORM", OnnxParserFlag::kNATIVE_INSTANCENORM);
 
   using E = onnx::ParserError;
   py::class_<E>(m, "ParserError", "One problem found by the parser, naming the node.")
@@ -125,6 +143,23 @@ void bind_parser(py::module_& m) {
       .def_static("supports_operator", &onnx::OnnxParser::supportsOperator, py::arg("op_type"))
       .def_static("supported_operators", &onnx::OnnxParser::supportedOps,
                   "clrt's list: every ONNX op type the parser imports.")
+      .def_property(
+          "flags", [](const Parser&) { return kParserFlags; },
+          [](Parser&, uint32_t f) {
+            if (!(f & kParserFlags)) refuseWithoutNativeInstanceNorm("flags");
+            CLRT_CHECK(f == kParserFlags, kValue, "OnnxParser.flags: ", f,
+                       " sets bits of no OnnxParserFlag (NATIVE_INSTANCENORM is bit 0)");
+          },
+          "Bit mask of OnnxParserFlag values: always NATIVE_INSTANCENORM (1).")
+      .def(
+          "set_flag", [](Parser&, OnnxParserFlag) {}, py::arg("flag"),
+          "NATIVE_INSTANCENORM is already on (clrt's only import of InstanceNormalization).")
+      .def(
+          "clear_flag",
+          [](Parser&, OnnxParserFlag) { refuseWithoutNativeInstanceNorm("clear_flag"); },
+          py::arg("flag"), "Raises clrt.UnsupportedError: NATIVE_INSTANCENORM stays on.")
+      .def(
+          "get_flag", [](const Parser&, OnnxParserFlag) { return true; }, py::arg("flag"))
       .def("__enter__", [](const py::object& self) { return self; })
       .def("__exit__", [](const py::object&, const py::args&) { return false; });
 }
