@@ -7,6 +7,8 @@
 // Build options: TC_INT8 (0/1), TC_TF32 (0/1: FP32 operands, TF32 products), TC_CONV (0: tc_matmul, 1: tc_conv), BM/BN (block tile),
 // WARPS_M/WARPS_N (warp grid), CALIGN (tc_conv: C is a multiple of the per-thread gather run),
 // IN_HWC/RES_HWC/OUT_HWC (tc_conv: input, residual, output stored channels last, [N][H][W][C]),
+// HWC_ROWS (tc_conv: a channels-last input of one group with dilation 1 along W, gathered a kernel
+// row at a time when C is not CALIGN),
 // OUT_DT/RES_DT (0 float, 1 half, 2 int8), ACT, TC_EMULATE; tc_matmul also KCH (16-byte chunks
 // per tile row: 4 or 8), STAGES (0, or a cp.async ring of >= 2 tiles), TC_SADDR (how a
 // local pointer becomes a .shared address for cp.async, see saddr()), RES_STAGE (1: the
@@ -63,6 +65,9 @@
 #endif
 #ifndef OUT_HWC
 #define OUT_HWC 0
+#endif
+#ifndef HWC_ROWS
+#define HWC_ROWS 0
 #endif
 #ifndef OUT_DT
 #define OUT_DT 0
@@ -506,6 +511,29 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_conv(
     GATHER_PACK                                                                              \
   }
 #endif
+#elif IN_HWC && HWC_ROWS
+  // Channels last, one group, dilation 1 along W (HWC_ROWS; small C such as a stem's 3): the
+  // S * C elements of a kernel row's taps are consecutive in memory, so the run walks offset j
+  // of row r (k = r * S * C + j) and checks only the row and the columns in the image
+  // ([jlo, jhi): whole taps). The same elements in the same order as the walk below.
+  const int SC = S * C, jlo = max(0, -iw0) * C, jhi = min(S, W - iw0) * C;
+#define GATHER(k0)                                                                        \
+  {                                                                                       \
+    const int kr_ = (k0) + gh * ERUN;                                                     \
+    int r_ = kr_ / SC, j_ = kr_ - r_ * SC;                                                \
+    elem_t e_[ERUN];                                                                      \
+    TC_UNROLL for (int i_ = 0; i_ < ERUN; ++i_) {                                         \
+      const int ih_ = ih0 + r_ * dh;                                                      \
+      const bool ok_ = pvalid && kr_ + i_ < Ktot && ih_ >= 0 && ih_ < H && j_ >= jlo &&    \
+                       j_ < jhi;                                                          \
+      e_[i_] = ok_ ? X[xb + (ih_ * W + iw0) * C + j_] : 0;                                \
+      if (++j_ == SC) {                                                                   \
+        j_ = 0;                                                                           \
+        ++r_;                                                                             \
+      }                                                                                   \
+    }                                                                                     \
+    GATHER_PACK                                                                           \
+  }
 #else
   // Any C: walk (c, s, r) element by element.
 #define GATHER(k0)                                                                        \

@@ -148,10 +148,14 @@ class TcConvKernel : public Kernel {
       return;
     }
     const bool calign = s_.C % cfg_.gatherRun(mma) == 0;
-    const std::string opts = options(
-        dev.info(), mma, /*conv=*/true, cfg_, s_.ep, dtCode(s_.out_dt), dtCode(s_.res_dt),
-        str("-DCALIGN=", calign ? 1 : 0, " -DIN_HWC=", int{channelsLastIn(l, 0)},
-            " -DRES_HWC=", int{channelsLastIn(l, 1)}, " -DOUT_HWC=", int{channelsLastOut(l, 0)}));
+    // A channels-last input of one group with dilation 1 along W: the gather walks each kernel
+    // row's S * C consecutive elements (a stem's 7x7 over 3 channels).
+    const bool rows = !calign && channelsLastIn(l, 0) && s_.G == 1 && win.dw == 1;
+    const std::string opts =
+        options(dev.info(), mma, /*conv=*/true, cfg_, s_.ep, dtCode(s_.out_dt), dtCode(s_.res_dt),
+                str("-DCALIGN=", calign ? 1 : 0, " -DIN_HWC=", int{channelsLastIn(l, 0)},
+                    " -DRES_HWC=", int{channelsLastIn(l, 1)},
+                    " -DOUT_HWC=", int{channelsLastOut(l, 0)}, rows ? " -DHWC_ROWS=1" : ""));
     k_ = ocl::KernelHandle(dev.kernel(kFile, opts, "tc_conv"));
   }
 
