@@ -138,15 +138,7 @@ __kernel void conv_depthwise_hwc(__global const st_t* x, __global const float* w
   const __global float* wc = w + (size_t)c * kh * kw;
   const int ih0 = oh * sh - pt, iw0 = ow * sw - pl;
   float acc = 0.0f;
-  for (int r = 0; r < kh; ++r) {
-    const int ih = ih0 + r * dh;
-    if (ih < 0 || ih >= H) continue;
-    for (int s = 0; s < kw; ++s) {
-      const int iw = iw0 + s * dw;
-      if (iw < 0 || iw >= W) continue;
-      acc = fma(LD(xc, ((size_t)ih * W + iw) * step), wc[r * kw + s], acc);
-    }
-  }
+  DW_TAPS(acc = fma(LD(xc, ((size_t)ih * W + iw) * step), wc[r * kw + s], acc);)
   const size_t sp = (size_t)oh * OW + ow, S = (size_t)OH * OW;
   float v = acc + bias[c];
   if (has_res) v += LD(res, layout_index(res_hwc, n, c, sp, C, S));
@@ -170,16 +162,8 @@ __kernel void conv_depthwise_hwc8(__global const st_t* x, __global const float* 
   const __global st_t* xn = x + (size_t)n * H * W * C + c;
   const int ih0 = oh * sh - pt, iw0 = ow * sw - pl;
   float8 acc = 0.0f;
-  for (int r = 0; r < kh; ++r) {
-    const int ih = ih0 + r * dh;
-    if (ih < 0 || ih >= H) continue;
-    for (int s = 0; s < kw; ++s) {
-      const int iw = iw0 + s * dw;
-      if (iw < 0 || iw >= W) continue;
-      acc = fma(LDA8(xn, ((size_t)ih * W + iw) * C),
-                *((__global const float8*)wt + ((size_t)(r * kw + s) * C + c) / 8), acc);
-    }
-  }
+  DW_TAPS(acc = fma(LDA8(xn, ((size_t)ih * W + iw) * C),
+                    *((__global const float8*)wt + ((size_t)(r * kw + s) * C + c) / 8), acc);)
   const size_t o = ((size_t)noh * OW + ow) * C + c;
   float8 v = acc + *((__global const float8*)bias + c / 8);
   if (has_res) v += LDA8(res, o);

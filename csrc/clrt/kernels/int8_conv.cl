@@ -164,15 +164,7 @@ __kernel void conv_i8_depthwise_hwc(__global const char* x, __global const float
   const __global float* wc = w + (size_t)c * kh * kw;
   const int ih0 = oh * sh - pt, iw0 = ow * sw - pl;
   float f = 0.0f;  // the exact integer sum (at most EXACT_TAPS products)
-  for (int r = 0; r < kh; ++r) {
-    const int ih = ih0 + r * dh;
-    if (ih < 0 || ih >= H) continue;
-    for (int s = 0; s < kw; ++s) {
-      const int iw = iw0 + s * dw;
-      if (iw < 0 || iw >= W) continue;
-      f = fma((float)xc[((size_t)ih * W + iw) * step], wc[r * kw + s], f);
-    }
-  }
+  DW_TAPS(f = fma((float)xc[((size_t)ih * W + iw) * step], wc[r * kw + s], f);)
   const size_t sp = (size_t)oh * OW + ow, S = (size_t)OH * OW;
   float v = fma(f, mult[c], bias[c]);
   if (res_dt >= 0) v += load_any(res, layout_index(res_hwc, n, c, sp, C, S), res_dt, res_scale);
@@ -181,8 +173,8 @@ __kernel void conv_i8_depthwise_hwc(__global const char* x, __global const float
 
 // conv_i8_depthwise_hwc with the input, the output (and any residual) channels last and C a
 // multiple of 8: a work-item per 8 channels of one output pixel (one 8-byte load per tap, 8-wide
-// aligned epilogue accesses); the same sums and rounding. Weights as [kh * kw][C] (wt). gid 0: channel octet +
-// C / 8 * output column (padded to the work-group), 1: image * OH + output row.
+// aligned epilogue accesses); the same sums and rounding. Weights as [kh * kw][C] (wt). gid 0:
+// channel octet + C / 8 * output column (padded to the work-group), 1: image * OH + output row.
 __kernel void conv_i8_depthwise_hwc8(__global const char* x, __global const float* wt,
                                      __global const float* mult, __global const float* bias,
                                      __global const void* res, __global void* y, int C, int H,
@@ -197,18 +189,11 @@ __kernel void conv_i8_depthwise_hwc8(__global const char* x, __global const floa
   const __global char* xn = x + (size_t)n * H * W * C + c;
   const int ih0 = oh * sh - pt, iw0 = ow * sw - pl;
   float8 f = 0.0f;  // the exact integer sums (at most EXACT_TAPS products)
-  for (int r = 0; r < kh; ++r) {
-    const int ih = ih0 + r * dh;
-    if (ih < 0 || ih >= H) continue;
-    for (int s = 0; s < kw; ++s) {
-      const int iw = iw0 + s * dw;
-      if (iw < 0 || iw >= W) continue;
-      f = fma(convert_float8(*((__global const char8*)xn + ((size_t)ih * W + iw) * C / 8)),
-              *((__global const float8*)wt + ((size_t)(r * kw + s) * C + c) / 8), f);
-    }
-  }
+  DW_TAPS(f = fma(convert_float8(*((__global const char8*)xn + ((size_t)ih * W + iw) * C / 8)),
+                  *((__global const float8*)wt + ((size_t)(r * kw + s) * C + c) / 8), f);)
   const size_t o = ((size_t)noh * OW + ow) * C + c;
-  float8 v = fma(f, *((__global const float8*)mult + c / 8), *((__global const float8*)bias + c / 8));
+  const __global float8* m8 = (__global const float8*)mult + c / 8;
+  float8 v = fma(f, *m8, *((__global const float8*)bias + c / 8));
   if (res_dt >= 0) v += load8a_any(res, o, res_dt, res_scale);
   store8a_any(y, o, apply_act8(v, alpha, beta), out_dt, out_inv);
 }
