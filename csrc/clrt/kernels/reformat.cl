@@ -10,6 +10,15 @@ __kernel void convert_any(__global const void* x, __global void* y, int n, int i
   store_any(y, i, load_any(x, i, in_dt, in_scale), out_dt, out_inv);
 }
 
+// The same, 8 elements a work-item (n a multiple of 8: aligned vector accesses), each converted
+// as convert_any converts it.
+__kernel void convert_any8(__global const void* x, __global void* y, int n8, int in_dt,
+                           float in_scale, int out_dt, float out_inv) {
+  const int i = get_global_id(0);
+  if (i >= n8) return;
+  store8a_any(y, (size_t)i * 8, load8a_any(x, (size_t)i * 8, in_dt, in_scale), out_dt, out_inv);
+}
+
 // The same between layouts (NCHW and channels last), through a 32 x 32 tile of local memory so
 // that both the reads and the writes are coalesced: an image's NCHW [C][S] and channels-last
 // [S][C] views are each other's transpose. The input as R x Q per image (NCHW: C x S; channels

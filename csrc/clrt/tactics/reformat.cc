@@ -21,6 +21,7 @@ class ConvertKernel : public Kernel {
       : l_(int8::attrsOf(l)), hwc_in_(channelsLastIn(l, 0)), hwc_out_(channelsLastOut(l, 0)) {
     k_ = ocl::KernelHandle(
         dev.kernel(kFile, "", hwc_in_ != hwc_out_ ? "convert_layout_tiled" : "convert_any"));
+    if (hwc_in_ == hwc_out_) k8_ = ocl::KernelHandle(dev.kernel(kFile, "", "convert_any8"));
   }
   void enqueue(const ExecArgs& a) override {
     const std::string& name = l_.name;
@@ -57,6 +58,12 @@ class ConvertKernel : public Kernel {
       copyBytes(a.queue, x.buf, 0, y.buf, 0, static_cast<size_t>(n) * dtypeSize(x.dtype));
       return;
     }
+    if (n % 8 == 0) {  // 8 elements a work-item, aligned vector accesses
+      ocl::setArgs(k8_.get(), in.buf, out.buf, static_cast<cl_int>(n / 8), in.dt, in.scale, out.dt,
+                   out.scale);
+      ocl::launch(a.queue, k8_.get(), {gsize(n / 8)}, {});
+      return;
+    }
     ocl::setArgs(k_.get(), in.buf, out.buf, static_cast<cl_int>(n), in.dt, in.scale, out.dt,
                  out.scale);
     ocl::launch(a.queue, k_.get(), {gsize(n)}, {});
@@ -64,9 +71,9 @@ class ConvertKernel : public Kernel {
 
  private:
   ir::Layer l_;
-  bool hwc_in_, hwc_out_;  // input / output stored channels last (builder/layouts.cc)
-  std::mutex mu_;          // kernel arguments are per cl_kernel: one enqueue at a time
-  ocl::KernelHandle k_;
+  bool hwc_in_, hwc_out_;     // input / output stored channels last (builder/layouts.cc)
+  std::mutex mu_;             // kernel arguments are per cl_kernel: one enqueue at a time
+  ocl::KernelHandle k_, k8_;  // k8_: convert_any8, for a same-layout conversion of 8k elements
 };
 
 bool convertEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
