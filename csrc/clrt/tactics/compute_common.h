@@ -37,6 +37,13 @@ inline std::vector<size_t> depthwiseVecGrid(int64_t C, int64_t OW, int64_t NOH) 
   const size_t n = static_cast<size_t>(C / kDepthwiseVec * OW);
   return {(n + kDepthwiseWg - 1) / kDepthwiseWg * kDepthwiseWg, static_cast<size_t>(NOH)};
 }
+// Whether depthwise layer l (C channels) runs the kDepthwiseVec-channel kernels: its input,
+// output and any residual channels last, C a multiple of kDepthwiseVec.
+inline bool depthwiseVec(const ir::Layer& l, int64_t C) {
+  const bool res = l.inputs.size() > 1 && l.inputs[1] >= 0;
+  return channelsLastIn(l, 0) && channelsLastOut(l, 0) && (!res || channelsLastIn(l, 1)) &&
+         C % kDepthwiseVec == 0;
+}
 // Depthwise weights [C][1][kh][kw] (C * taps floats) as [taps][C], for per-tap vector loads.
 inline std::vector<float> tapMajor(const std::vector<float>& w, int64_t C) {
   const size_t c = static_cast<size_t>(C), taps = w.size() / c;

@@ -167,8 +167,7 @@ class DepthwiseConv : public ConvKernelBase {
         dev, s_.has_bias ? l.weights.at("bias")
                          : HostTensor::fromFloats({s_.K}, std::vector<float>(s_.K, 0.0f))));
     hwc_ = in_hwc_ || res_hwc_ || out_hwc_;
-    const bool has_res = l.inputs.size() > 1 && l.inputs[1] >= 0;
-    vec_ = in_hwc_ && out_hwc_ && (!has_res || res_hwc_) && s_.K % kDepthwiseVec == 0;
+    vec_ = depthwiseVec(l, s_.K);
     if (vec_) {  // weights as [kh * kw][C] for the 8-channel kernel's vector loads
       weights_ = ocl::MemHandle(uploadWeights(
           dev, HostTensor::fromFloats({s_.K * s_.win.kh * s_.win.kw},

@@ -60,8 +60,7 @@ class DepthwiseConv : public Int8ConvBase {
     const QuantConv qc = int8::quantizeConv(l, s_);
     std::vector<float> wq(qc.w.q.begin(), qc.w.q.end());
     hwc_ = in_hwc_ || res_hwc_ || out_hwc_;
-    const bool has_res = l.inputs.size() > 1 && l.inputs[1] >= 0;
-    vec_ = in_hwc_ && out_hwc_ && (!has_res || res_hwc_) && s_.K % kDepthwiseVec == 0;
+    vec_ = depthwiseVec(l, s_.K);
     // The 8-channel kernel reads the weights as [kh * kw][C] (vector loads per tap).
     w_ = ocl::MemHandle(int8::uploadFloats(dev, vec_ ? tapMajor(wq, s_.K) : wq));
     mult_ = ocl::MemHandle(int8::uploadFloats(dev, qc.mult));
