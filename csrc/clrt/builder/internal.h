@@ -42,6 +42,16 @@ struct Choice {
   double ms = -1.0;  // measured time at the opt shapes, -1 when not timed
   std::string why;
 };
+// What a REFORMAT costs on a device: fixed_ms (launch and a small kernel's latency) plus
+// ms_per_byte for each byte read and written.
+struct ReformatCost {
+  double fixed_ms = 0, ms_per_byte = 0;
+  double ms(int64_t elems, DataType from, DataType to) const {
+    return fixed_ms + ms_per_byte * static_cast<double>(elems) *
+                          static_cast<double>(dtypeSize(from) + dtypeSize(to));
+  }
+};
+
 struct TimingEnv {
   ocl::Device& dev;
   const BuilderConfig& config;
@@ -50,7 +60,7 @@ struct TimingEnv {
   bool time = true;           // false: take the preferred eligible tactic
   bool time_single = false;   // time a lone candidate too (to compare precisions)
   int timed = 0, reused = 0;  // tactic measurements taken / answered by config.timing_cache
-  double reformat_ms_per_melem = -1.0;  // reformatMsPerMElem's measurement, -1 until made
+  std::optional<ReformatCost> reformat = std::nullopt;  // reformatCost's measurement, once made
   tactics::TacticFilter filter = tactics::TacticFilter::fromConfigOrEnv(config.tactic_filter);
 };
 // `inDt`/`outDt`: the storage dtype of each input/output for this choice (the network's
@@ -58,10 +68,46 @@ struct TimingEnv {
 Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
                     const std::vector<DataType>& outDt, TimingEnv& env);
 
-// Milliseconds a REFORMAT (reformat.convert, FLOAT to HALF) takes per million elements on
-// env.dev, measured once per build on 4M elements: what a precision choice that puts a layer in
-// another type than its producer adds (builder/precision.cc).
-double reformatMsPerMElem(TimingEnv& env);
+// What a REFORMAT costs on env.dev: reformat.convert FLOAT -> HALF timed on 256K and 8M
+// elements (once per device and process), the difference giving the cost per byte and the
+// small one the fixed cost. What a precision choice that puts a layer in another type than its
+// producer or consumers adds (builder/precision.cc).
+ReformatCost reformatCost(TimingEnv& env);
+
+// The precision choice as a whole network (builder/precision_refine.cc): each layer's own
+// time in each precision it was timed in, and the stored tensors between layers, whose
+// reformats a choice implies.
+struct PrecisionProblem {
+  struct Layer {
+    std::map<DataType, double> ms;     // timed precisions -> the layer's time; fewer than 2: fixed
+    DataType prec = DataType::kFLOAT;  // the choice to start from
+  };
+  // One stored tensor (with the passthrough layers that reshape or slice it): who writes it,
+  // who reads it.
+  struct Tensor {
+    int64_t elems = 0;
+    int producer = -1;  // index into layers; -1: stored as `src`
+    DataType src = DataType::kFLOAT;
+    bool int8_ok = true;          // has an INT8 range (else an INT8 producer writes FLOAT)
+    bool keep_int8 = false;       // an explicit quantization point: INT8 whoever reads it
+    std::vector<int> consumers;   // layers reading it as data
+    std::vector<DataType> fixed;  // what its other readers take (network output, other kinds)
+  };
+  std::vector<Layer> layers;
+  std::vector<Tensor> tensors;
+};
+// The estimate the choice minimises: the movable layers' times plus every reformat the choice
+// implies (an INT8 producer whose readers do not all take INT8 writes FLOAT, as chooseDtypes
+// stores it, which costs its 3 extra bytes an element).
+double precisionCost(const PrecisionProblem& p, const std::vector<DataType>& prec,
+                     const ReformatCost& cost);
+// From each layer's starting precision, moves a layer, or the connected layers sharing its
+// precision that can all take the other one, to another timed precision while the estimate
+// falls (the greedy choice, made in execution order, counts only its inputs' reformats: a
+// chain that started in FP16 stays there even where INT8 with one reformat is faster). Returns
+// the precisions; `moves` (optional) receives one line per accepted move.
+std::vector<DataType> refinePrecisions(const PrecisionProblem& p, const ReformatCost& cost,
+                                       std::vector<std::string>* moves = nullptr);
 
 // Kinds that move data without arithmetic: they run in whatever dtype their data input has,
 // and an INT8 output keeps the input's scale.

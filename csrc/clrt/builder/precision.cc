@@ -34,6 +34,7 @@ struct State {
   std::vector<bool> isPrec;     // per layer: decided by precision (not passthrough/own)
   std::vector<DataType> dtype;  // per tensor: storage decided
   std::vector<std::set<DataType>> want;
+  std::vector<std::map<DataType, double>> times;  // per layer: its own time per timed precision
 
   float scaleOf(int t) const {
     auto it = amax.find(t);
@@ -124,7 +125,7 @@ double reformatMs(State& st, const ir::Layer& l, DataType p) {
     if (have == storageOf(p)) continue;
     const Dims& d = st.s.opt[0].dims[t];
     if (!isStatic(d)) continue;
-    ms += static_cast<double>(volume(d)) * 1e-6 * reformatMsPerMElem(st.env);
+    ms += reformatCost(st.env).ms(volume(d), have, storageOf(p));
   }
   return ms;
 }
@@ -225,6 +226,7 @@ void choosePrecisions(State& st) {
       // Untimed: the narrowest type wins (INT8, then FP16). Timed: the layer's time plus the
       // reformats its data inputs need where they are stored in another type (the producers'
       // precisions are decided; the consumers' are not, so outputs count nothing).
+      if (timed && c.ms >= 0) st.times[li][p] = c.ms;
       const double ms = timed ? c.ms + reformatMs(st, l, p)
                               : (p == DataType::kINT8   ? 0
                                  : p == DataType::kHALF ? 1
@@ -243,6 +245,94 @@ void choosePrecisions(State& st) {
 bool keepsQdqRounding(const State& st, int t) {
   const ir::Tensor& x = st.s.net.tensors[t];
   return x.qdq_point && !x.is_output && st.origFloat[t] && st.hasRange(t);
+}
+
+// Phase 1b: the timed choice refined over the whole network (precision_refine.cc), the layers
+// in a passthrough chain's tensors counted as readers of its source.
+void refineTimedPrecisions(State& st) {
+  auto& net = st.s.net;
+  const size_t nl = net.layers.size(), nt = net.tensors.size();
+  size_t timed = 0;
+  for (const auto& t : st.times) timed += t.size() >= 2;
+  if (timed == 0) return;
+  PrecisionProblem p;
+  std::vector<int> idx(nl, -1);  // network layer -> problem layer
+  for (size_t li = 0; li < nl; ++li)
+    if (st.isPrec[li]) {
+      idx[li] = static_cast<int>(p.layers.size());
+      p.layers.push_back({st.times[li], st.prec[li]});
+    }
+  std::vector<int> root(nt, -1);  // tensor -> problem tensor
+  auto newRoot = [&](int t, int producer, DataType src) {
+    PrecisionProblem::Tensor x;
+    const Dims& d = st.s.opt[0].dims[t];
+    x.elems = isStatic(d) ? volume(d) : 0;
+    x.producer = producer;
+    x.src = src;
+    x.int8_ok = st.hasRange(t);
+    x.keep_int8 = keepsQdqRounding(st, t);
+    root[t] = static_cast<int>(p.tensors.size());
+    p.tensors.push_back(std::move(x));
+  };
+  auto rootOf = [&](int t) {
+    if (root[t] < 0) newRoot(t, -1, net.tensors[t].dtype);  // a network input or constant
+    return root[t];
+  };
+  for (size_t li = 0; li < nl; ++li) {
+    if (st.s.on_host[li]) continue;
+    const auto& l = net.layers[li];
+    if (isPassthrough(l.kind) && !l.inputs.empty() && l.inputs[0] >= 0 &&
+        st.origFloat[l.inputs[0]]) {
+      const int r = rootOf(l.inputs[0]);
+      for (int t : l.outputs)
+        if (st.origFloat[t]) root[t] = r;
+      continue;
+    }
+    for (size_t i = 0; i < l.inputs.size(); ++i) {
+      const int t = l.inputs[i];
+      if (t < 0 || !st.origFloat[t] || !isDataInput(l, i, net)) continue;
+      auto& x = p.tensors[static_cast<size_t>(rootOf(t))];
+      if (idx[li] >= 0)
+        x.consumers.push_back(idx[li]);
+      else
+        x.fixed.push_back(net.tensors[t].dtype);
+    }
+    for (int t : l.outputs)
+      if (st.origFloat[t]) newRoot(t, idx[li], net.tensors[t].dtype);
+  }
+  for (int t : net.outputs)
+    if (st.origFloat[t] && root[t] >= 0) p.tensors[root[t]].fixed.push_back(net.tensors[t].dtype);
+  const ReformatCost cost = reformatCost(st.env);
+  for (size_t li = 0; li < nl; ++li)
+    if (idx[li] >= 0 && st.times[li].size() >= 2) {
+      std::string t;
+      for (const auto& [d, ms] : st.times[li])
+        t += str(t.empty() ? "" : ", ", dtypeName(d), " ", ms);
+      logf(st.env.logger, Severity::kVERBOSE, "precision estimate: layer '", net.layers[li].name,
+           "' takes ", t, " ms, starting in ", dtypeName(st.prec[li]));
+    }
+  std::vector<DataType> start;
+  for (const auto& l : p.layers) start.push_back(l.prec);
+  std::vector<std::string> moves;
+  const std::vector<DataType> best = refinePrecisions(p, cost, &moves);
+  if (moves.empty()) {
+    logf(st.env.logger, Severity::kVERBOSE, "precision refinement moved 0 layer(s): estimated ",
+         precisionCost(p, start, cost), " ms of layer time and reformats");
+    return;
+  }
+  for (const auto& m : moves) logf(st.env.logger, Severity::kVERBOSE, "precision refinement: ", m);
+  int changed = 0;
+  for (size_t li = 0; li < nl; ++li)
+    if (idx[li] >= 0 && best[idx[li]] != st.prec[li]) {
+      logf(st.env.logger, Severity::kVERBOSE, "layer '", net.layers[li].name, "': precision ",
+           dtypeName(st.prec[li]), " -> ", dtypeName(best[idx[li]]),
+           " (fewer reformats across the network)");
+      st.prec[li] = best[idx[li]];
+      ++changed;
+    }
+  logf(st.env.logger, Severity::kINFO, "precision refinement moved ", changed,
+       " layer(s): estimated ", precisionCost(p, start, cost), " -> ", precisionCost(p, best, cost),
+       " ms of layer time and reformats");
 }
 
 // The one dtype all wanted, else FLOAT (INT8 only where the tensor has a range).
@@ -473,7 +563,7 @@ bool isDataInput(const ir::Layer& l, size_t i, const ir::Network& net) {
 }
 
 void assignPrecisions(Shaped& s, const std::map<int, float>& amax, TimingEnv& env) {
-  State st{s, env, {}, {}, {}, {}, {}, {}};
+  State st{s, env, {}, {}, {}, {}, {}, {}, {}};
   const size_t nt = s.net.tensors.size(), nl = s.net.layers.size();
   st.origFloat.resize(nt);
   for (size_t t = 0; t < nt; ++t)
@@ -493,7 +583,9 @@ void assignPrecisions(Shaped& s, const std::map<int, float>& amax, TimingEnv& en
   st.want.resize(nt);
   s.fp16_unsafe.resize(nt, false);
   // isDataInput reads the original dtypes, which stay in the network until the end.
+  st.times.resize(nl);
   choosePrecisions(st);
+  refineTimedPrecisions(st);
   chooseDtypes(st);
   insertReformats(st);
 

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <map>
+#include <mutex>
 #include <sstream>
 #include <type_traits>
 #include <variant>
@@ -301,31 +303,50 @@ Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
   return c;
 }
 
-double reformatMsPerMElem(TimingEnv& env) {
-  if (env.reformat_ms_per_melem >= 0) return env.reformat_ms_per_melem;
+ReformatCost reformatCost(TimingEnv& env) {
+  if (env.reformat) return *env.reformat;
   ocl::Device& dev = env.dev;
-  constexpr int64_t n = int64_t{1} << 22;
-  ir::Layer l;
-  l.name = "reformat_probe";
-  l.kind = ir::LayerKind::kREFORMAT;
-  l.inputs = {0};
-  l.outputs = {1};
-  l.attrs.set("in_dtypes", std::vector<int64_t>{static_cast<int64_t>(DataType::kFLOAT)});
-  l.attrs.set("out_dtypes", std::vector<int64_t>{static_cast<int64_t>(DataType::kHALF)});
+  // Once per device and process: the probe is the same for every build.
+  static std::mutex mu;
+  static std::map<cl_device_id, ReformatCost> measured;
+  std::lock_guard<std::mutex> lock(mu);
+  if (auto it = measured.find(dev.id()); it != measured.end()) {
+    logf(env.logger, Severity::kVERBOSE, "a REFORMAT costs ", it->second.fixed_ms, " ms + ",
+         it->second.ms_per_byte * 1e6,
+         " ms per MB read and written on this device (measured earlier in this process)");
+    return *(env.reformat = it->second);
+  }
   const tactics::Tactic* tac = tactics::findTactic("reformat.convert");
   CLRT_CHECK(tac != nullptr, kBuild, "the reformat.convert tactic is not registered");
-  std::unique_ptr<tactics::Kernel> k = tac->instantiate(l, dev);
-  ocl::MemHandle in(dev.alloc(n * 4)), out(dev.alloc(n * 2));
-  std::vector<uint8_t> zeros(n * 4, 0);
-  dev.write(dev.queue(), in.get(), 0, zeros.size(), zeros.data(), true);
-  tactics::ExecArgs a{dev.queue(),
-                      {tactics::DeviceTensor{in.get(), {n}, DataType::kFLOAT}},
-                      {nullptr},
-                      {tactics::DeviceTensor{out.get(), {n}, DataType::kHALF}}};
-  env.reformat_ms_per_melem = medianMs(*k, a, 3) * 1e6 / static_cast<double>(n);
-  logf(env.logger, Severity::kVERBOSE, "a FLOAT -> HALF reformat takes ", env.reformat_ms_per_melem,
-       " ms per million elements on this device");
-  return env.reformat_ms_per_melem;
+  auto probe = [&](int64_t n) {
+    ir::Layer l;
+    l.name = "reformat_probe";
+    l.kind = ir::LayerKind::kREFORMAT;
+    l.inputs = {0};
+    l.outputs = {1};
+    l.attrs.set("in_dtypes", std::vector<int64_t>{static_cast<int64_t>(DataType::kFLOAT)});
+    l.attrs.set("out_dtypes", std::vector<int64_t>{static_cast<int64_t>(DataType::kHALF)});
+    std::unique_ptr<tactics::Kernel> k = tac->instantiate(l, dev);
+    ocl::MemHandle in(dev.alloc(n * 4)), out(dev.alloc(n * 2));
+    std::vector<uint8_t> zeros(n * 4, 0);
+    dev.write(dev.queue(), in.get(), 0, zeros.size(), zeros.data(), true);
+    tactics::ExecArgs a{dev.queue(),
+                        {tactics::DeviceTensor{in.get(), {n}, DataType::kFLOAT}},
+                        {nullptr},
+                        {tactics::DeviceTensor{out.get(), {n}, DataType::kHALF}}};
+    return medianMs(*k, a, 5);
+  };
+  constexpr int64_t small = int64_t{1} << 18, large = int64_t{1} << 23;
+  const double ts = probe(small), tl = probe(large);
+  ReformatCost c;
+  c.ms_per_byte = (tl - ts) / static_cast<double>((large - small) * 6);
+  if (!(c.ms_per_byte > 0)) c.ms_per_byte = tl / static_cast<double>(large * 6);  // noise
+  c.fixed_ms = std::max(0.0, ts - c.ms_per_byte * static_cast<double>(small * 6));
+  logf(env.logger, Severity::kVERBOSE, "a REFORMAT costs ", c.fixed_ms, " ms + ",
+       c.ms_per_byte * 1e6, " ms per MB read and written on this device (FLOAT -> HALF of ", small,
+       " elements: ", ts, " ms, of ", large, ": ", tl, " ms)");
+  measured[dev.id()] = c;
+  return *(env.reformat = c);
 }
 
 }  // namespace clrt::builder::detail

@@ -2,6 +2,7 @@
 // tests/unit can check each pass on a tiny network and the plan's round trip and refusals
 // without an OpenCL device.
 #include <algorithm>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -21,6 +22,34 @@ namespace {
 
 py::object attrValue(const ir::AttrValue& v) {
   return std::visit([](const auto& x) { return py::object(py::cast(x)); }, v);
+}
+
+// _debug.refine_precisions: the problem from Python lists (see its docstring).
+std::vector<DataType> refinePrecisionsFromPy(const py::list& layers, const py::list& tensors,
+                                             double fixedMs, double msPerByte) {
+  builder::detail::PrecisionProblem p;
+  for (const auto& item : layers) {
+    const auto d = item.cast<py::dict>();
+    p.layers.push_back({d["ms"].cast<std::map<DataType, double>>(), d["prec"].cast<DataType>()});
+  }
+  for (const auto& item : tensors) {
+    const auto d = item.cast<py::dict>();
+    builder::detail::PrecisionProblem::Tensor t;
+    t.elems = d["elems"].cast<int64_t>();
+    t.producer = d.contains("producer") ? d["producer"].cast<int>() : -1;
+    t.src = d.contains("src") ? d["src"].cast<DataType>() : DataType::kFLOAT;
+    t.int8_ok = d.contains("int8_ok") ? d["int8_ok"].cast<bool>() : true;
+    t.keep_int8 = d.contains("keep_int8") && d["keep_int8"].cast<bool>();
+    if (d.contains("consumers")) t.consumers = d["consumers"].cast<std::vector<int>>();
+    if (d.contains("fixed")) t.fixed = d["fixed"].cast<std::vector<DataType>>();
+    for (int c : t.consumers)
+      CLRT_CHECK(c >= 0 && static_cast<size_t>(c) < p.layers.size(), kValue, "consumer ", c,
+                 " is not a layer index");
+    CLRT_CHECK(t.producer < static_cast<int>(p.layers.size()), kValue, "producer ", t.producer,
+               " is not a layer index");
+    p.tensors.push_back(std::move(t));
+  }
+  return builder::detail::refinePrecisions(p, {fixedMs, msPerByte});
 }
 
 py::str tensorName(const ir::Network& net, int t) {
@@ -159,6 +188,13 @@ void bind_unit_debug(py::module_& m) {
         "The FP16 check's fallback choice among (own error, inputs' error) pairs of FP16 layers "
         "(relative L2 to FP32): the index of the layer it keeps in FP32 when a network output "
         "is far from FP32 and no layer is out of proportion.");
+  d.def("refine_precisions", &refinePrecisionsFromPy, py::arg("layers"), py::arg("tensors"),
+        py::arg("fixed_ms"), py::arg("ms_per_byte"),
+        "The builder's whole-network precision refinement on a made-up problem: layers "
+        "[{'ms': {DataType: ms}, 'prec': DataType}] (fewer than two timed precisions: fixed), "
+        "tensors [{'elems', 'producer' (layer index, -1), 'src', 'int8_ok', 'keep_int8', "
+        "'consumers' (layer indices), 'fixed' (other readers' DataTypes)}], a reformat costing "
+        "fixed_ms + ms_per_byte per byte read and written. Returns each layer's precision.");
   d.def("plan_of", &planOf, py::arg("network"), py::arg("clrt_version") = kVersion,
         "An engine file of the network as it is, with no tactics or program binaries.");
   d.def("read_plan", &readPlan, py::arg("data"),
