@@ -196,8 +196,8 @@ def test_timed_precision_choice_counts_the_reformats_it_needs():
         )
 
     best = estimate(chosen)
-    for name in times:
-        for p in times[name]:
+    for name, options in times.items():
+        for p in options:
             assert estimate({**chosen, name: p}) >= best - 1e-9, (name, p, chosen, times)
     reported = [m for m in lines if m.startswith("precision refinement moved")]
     assert len(reported) == 1, reported
