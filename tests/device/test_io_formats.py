@@ -2,6 +2,7 @@
 # network input or output channels last (NHWC), as TensorRT does; infer() then takes and returns
 # (N, H, W, C) arrays. Checked against onnxruntime on the transposed values, FP32 and FP16.
 import copy
+import os
 
 import clrt as trt
 import numpy as np
@@ -167,3 +168,43 @@ def test_network_api_io_in_hwc():
     )
     want = v.reshape(1, 3, 2, 2, 3, 2).max(axis=(3, 5))  # [1, 3, 2, 3]
     np.testing.assert_array_equal(got["y"], want.transpose(0, 2, 3, 1))
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp16"])
+@pytest.mark.parametrize("channels", [16, 12])
+def test_channels_last_pooling_equals_the_nchw_kernel(precision, channels):
+    """Windowed pooling with channels-last input and output: 16 channels run 8 a work-item
+    (pool2d_hwc8, vector loads and stores), 12 one a work-item (pool3d). Either way every value
+    equals the NCHW engine's bit for bit (the same taps, order and divisors), for max pooling
+    (strided, padded), average pooling with the padding in its divisor, and without it over a
+    ceil-mode window; and both match onnxruntime."""
+    nodes = [
+        helper.make_node(
+            "MaxPool", ["x"], ["p"], kernel_shape=[3, 3], strides=[2, 2], pads=[1] * 4
+        ),
+        helper.make_node(
+            "AveragePool", ["p"], ["a"], kernel_shape=[3, 3], pads=[1] * 4, count_include_pad=1
+        ),
+        helper.make_node(
+            "AveragePool", ["a"], ["y"], kernel_shape=[2, 2], strides=[2, 2], ceil_mode=1
+        ),
+    ]
+    shape = (2, channels, 9, 10)
+    model = make_model(nodes, [("x", shape)], [("y", (2, channels, 3, 3))])
+    x = np.random.default_rng(6).uniform(-1, 1, shape).astype(np.float32)
+    hwc = build(model, in_mask=HWC, out_mask=HWC, precision=precision)
+    shown = io_formats(hwc)
+    assert shown["p"] == shown["a"] == "HWC", shown
+    feed = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+    got = hwc.create_execution_context().infer({"x": feed})["y"].transpose(0, 3, 1, 2)
+    os.environ["CLRT_CHANNELS_LAST"] = "0"  # every tensor NCHW
+    try:
+        linear = build(model, precision=precision)
+    finally:
+        del os.environ["CLRT_CHANNELS_LAST"]
+    assert io_formats(linear)["p"] == "LINEAR"
+    want = linear.create_execution_context().infer({"x": x})["y"]
+    np.testing.assert_array_equal(got, want)
+    ref = ort_run(model, {"x": x})["y"]
+    tol = {"fp32": 1e-6, "fp16": 2e-3}[precision]
+    np.testing.assert_allclose(got, ref, rtol=tol, atol=tol)

@@ -62,6 +62,43 @@ __kernel void pool3d(__global const st_t* x, __global st_t* y, int n, WinPack g,
   ST(y, layout_index(hwc_out, nc / C, nc % C, sp, C, (size_t)g.out[0] * g.out[1] * g.out[2]), out);
 }
 
+// 2-D MAX / AVERAGE pooling of a channels-last input into a channels-last output, C a multiple
+// of 8: a work-item per 8 channels of an output pixel, each tap one aligned 8-wide load (LDA8),
+// the output one 8-wide store (STA8); taps, their order and the divisors as pool3d's, so the
+// results are pool3d's. g as pool3d's with the window in slots 1 and 2 (D = 1). gid 0: channel
+// octet + C / 8 * output column (padded to the work-group), 1: image * OH + output row.
+__kernel void pool2d_hwc8(__global const st_t* x, __global st_t* y, WinPack g, int is_max,
+                          int count_include_pad, int C, int NOH) {
+  const int C8 = C / 8, q = get_global_id(0), noh = get_global_id(1);
+  const int H = g.in[1], W = g.in[2], OH = g.out[1], OW = g.out[2];
+  if (q >= C8 * OW || noh >= NOH) return;
+  const int ow = q / C8, c = (q - ow * C8) * 8;
+  const int n = noh / OH, oh = noh - n * OH;
+  const __global st_t* xn = x + (size_t)n * H * W * C + c;
+  const int hs = oh * g.s[1] - g.pb[1], ws = ow * g.s[2] - g.pb[2];
+  float8 m = (float8)(-FLT_MAX), s = (float8)(0.0f);
+  int valid = 0, padded = 0;
+  for (int b = 0; b < g.k[1]; ++b) {
+    const int ih = hs + b * g.d[1];
+    if (ih >= H + g.pe[1]) break;
+    const bool row_in = ih >= 0 && ih < H;
+    for (int t = 0; t < g.k[2]; ++t) {
+      const int iw = ws + t * g.d[2];
+      if (iw >= W + g.pe[2]) break;
+      ++padded;
+      if (row_in && iw >= 0 && iw < W) {
+        const float8 v = LDA8(xn, ((size_t)ih * W + iw) * C);
+        m = fmax(m, v);
+        s += v;
+        ++valid;
+      }
+    }
+  }
+  const int div = count_include_pad ? padded : valid;
+  const float8 out = is_max ? m : (div > 0 ? s / (float)div : (float8)(0.0f));
+  STA8(y, ((size_t)noh * OW + ow) * C + c, out);
+}
+
 // Global pooling of an NCHW input, one work-item per (n, c): a plain loop, best for small HW
 // and on CPUs.
 __kernel void global_pool_loop(__global const st_t* x, __global st_t* y, int NC, int HW,

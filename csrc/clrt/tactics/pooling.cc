@@ -60,6 +60,9 @@ class PoolKernel : public Kernel {
           dev.kernel(kFile, opts, hwc_in_ ? "global_pool_hwc" : "global_pool_reduce"));
     } else {
       window_ = ocl::KernelHandle(dev.kernel(kFile, opts, "pool3d"));
+      // Channels last in and out, 2-D MAX/AVERAGE: 8 channels a work-item when C % 8 == 0.
+      if (hwc_in_ && hwc_out_ && !s_.is_lp && s_.window.size() == 2)
+        window8_ = ocl::KernelHandle(dev.kernel(kFile, opts, "pool2d_hwc8"));
     }
   }
 
@@ -110,6 +113,12 @@ class PoolKernel : public Kernel {
       setWinAxis(&g, j, in, out, s_.window[i], s_.strides[i], s_.dilations[i], s_.pads[i],
                  s_.pads[nw + i], s_.auto_pad, s_.layer);
     }
+    if (window8_.get() && x.dims.size() == 4 && C % kDepthwiseVec == 0) {
+      const cl_int NOH = kint(y.dims[0] * y.dims[2], s_.layer);
+      ocl::setArgs(window8_.get(), x.buf, y.buf, g, is_max, cl_int{s_.count_include_pad}, C, NOH);
+      ocl::launch(a.queue, window8_.get(), depthwiseVecGrid(C, y.dims[3], NOH), {kDepthwiseWg, 1});
+      return;
+    }
     const cl_int type = s_.is_lp ? 2 : is_max;
     ocl::setArgs(window_.get(), x.buf, y.buf, static_cast<cl_int>(n), g, type,
                  cl_int{s_.count_include_pad}, s_.p, C, cl_int{hwc_in_}, cl_int{hwc_out_});
@@ -121,7 +130,7 @@ class PoolKernel : public Kernel {
   bool gpu_;
   bool hwc_in_, hwc_out_;  // input / output stored channels last (builder/layouts.cc)
   std::mutex mu_;          // kernel arguments are per cl_kernel: one enqueue at a time
-  ocl::KernelHandle window_, loop_, reduce_;
+  ocl::KernelHandle window_, window8_, loop_, reduce_;
 };
 
 class PoolTactic : public Tactic {
