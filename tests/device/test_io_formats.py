@@ -208,3 +208,31 @@ def test_channels_last_pooling_equals_the_nchw_kernel(precision, channels):
     ref = ort_run(model, {"x": x})["y"]
     tol = {"fp32": 1e-6, "fp16": 2e-3}[precision]
     np.testing.assert_allclose(got, ref, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp16"])
+@pytest.mark.parametrize("channels", [3, 16, 17, 40])
+@pytest.mark.parametrize("which", ["input", "output"])
+def test_layout_reformats_are_exact(which, channels, precision):
+    """A network that only changes layout (a 1x1 max pooling, exact) between a channels-last
+    input and an NCHW output, or the reverse. In the FP16 engine the I/O reformat changes the
+    layout: up to 16 channels a position per work-item (convert_layout_few), beyond through
+    32 x 32 tiles (17 and 40: full and partial tiles); in the FP32 one the pooling reads one
+    layout and writes the other. Every value is the input's, rounded to FP16 in FP16."""
+    nodes = [helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[1, 1])]
+    shape = (2, channels, 5, 7)
+    model = make_model(nodes, [("x", shape)], [("y", shape)])
+    x = np.random.default_rng(channels).uniform(-1, 1, shape).astype(np.float32)
+    hwc_in = which == "input"
+    engine = build(
+        model,
+        in_mask=HWC if hwc_in else None,
+        out_mask=None if hwc_in else HWC,
+        precision=precision,
+    )
+    feed = np.ascontiguousarray(x.transpose(0, 2, 3, 1)) if hwc_in else x
+    got = engine.create_execution_context().infer({"x": feed})["y"]
+    if not hwc_in:
+        got = got.transpose(0, 3, 1, 2)
+    want = x.astype(np.float16).astype(np.float32) if precision == "fp16" else x
+    np.testing.assert_array_equal(got, want)

@@ -42,3 +42,22 @@ __kernel __attribute__((reqd_work_group_size(32, 8, 1))) void convert_layout_til
     if (r < R && q < Q) store_any(y, base + (size_t)q * R + r, tile[tx][j], out_dt, out_inv);
   }
 }
+
+// The same for a few channels (the tactic's kFewChannels or fewer, as a stem's 3), where the
+// tiles above would be mostly empty: a work-item per image position converts its C values, read
+// at stride S and written consecutively (or the reverse), so that neighbouring work-items touch
+// neighbouring elements for each c. NS = images x S. Each element converted as convert_any
+// converts it.
+__kernel void convert_layout_few(__global const void* x, __global void* y, int in_dt,
+                                 float in_scale, int out_dt, float out_inv, int C, int S, int NS,
+                                 int in_hwc) {
+  const int i = get_global_id(0);
+  if (i >= NS) return;
+  const int n = i / S, s = i - n * S;
+  const size_t base = (size_t)n * C * S;
+  for (int c = 0; c < C; ++c) {
+    const size_t nchw = base + (size_t)c * S + s, hwc = base + (size_t)s * C + c;
+    store_any(y, in_hwc ? nchw : hwc, load_any(x, in_hwc ? hwc : nchw, in_dt, in_scale), out_dt,
+              out_inv);
+  }
+}

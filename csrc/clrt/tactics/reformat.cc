@@ -11,6 +11,9 @@ namespace clrt::tactics {
 namespace {
 
 constexpr const char* kFile = "reformat.cl";
+// Up to this many channels a change of layout runs convert_layout_few (a work-item per
+// position) instead of 32 x 32 tiles, which such a tensor would leave mostly empty.
+constexpr int64_t kFewChannels = 16;
 
 DataType inDt(const ir::Layer& l, DataType def) { return inputDtype(l, 0, def); }
 DataType outDt(const ir::Layer& l, DataType def) { return outputDtype(l, 0, def); }
@@ -21,7 +24,10 @@ class ConvertKernel : public Kernel {
       : l_(int8::attrsOf(l)), hwc_in_(channelsLastIn(l, 0)), hwc_out_(channelsLastOut(l, 0)) {
     k_ = ocl::KernelHandle(
         dev.kernel(kFile, "", hwc_in_ != hwc_out_ ? "convert_layout_tiled" : "convert_any"));
-    if (hwc_in_ == hwc_out_) k8_ = ocl::KernelHandle(dev.kernel(kFile, "", "convert_any8"));
+    if (hwc_in_ == hwc_out_)
+      k8_ = ocl::KernelHandle(dev.kernel(kFile, "", "convert_any8"));
+    else
+      few_ = ocl::KernelHandle(dev.kernel(kFile, "", "convert_layout_few"));
   }
   void enqueue(const ExecArgs& a) override {
     const std::string& name = l_.name;
@@ -43,8 +49,15 @@ class ConvertKernel : public Kernel {
       CLRT_CHECK(x.dims == y.dims && (x.dims.size() == 3 || x.dims.size() == 4), kRuntime,
                  "reformat layer '", name, "': a change of layout needs input and output of one ",
                  "[N, C, (H,) W] shape, got ", dimsToString(x.dims), " and ", dimsToString(y.dims));
-      // Each image is transposed between [C][S] and [S][C] through 32 x 32 tiles.
+      // Each image is transposed between [C][S] and [S][C]: position by position for few
+      // channels, else through 32 x 32 tiles.
       const int64_t N = x.dims[0], C = x.dims[1], S = C > 0 ? n / (N * C) : 0;
+      if (C <= kFewChannels) {
+        ocl::setArgs(few_.get(), in.buf, out.buf, in.dt, in.scale, out.dt, out.scale, kint(C, name),
+                     kint(S, name), kint(N * S, name), cl_int{hwc_in_});
+        ocl::launch(a.queue, few_.get(), {gsize(N * S)}, {});
+        return;
+      }
       const int64_t R = hwc_in_ ? S : C, Q = hwc_in_ ? C : S;
       ocl::setArgs(k_.get(), in.buf, out.buf, in.dt, in.scale, out.dt, out.scale, kint(C, name),
                    kint(S, name), cl_int{hwc_in_});
@@ -74,6 +87,7 @@ class ConvertKernel : public Kernel {
   bool hwc_in_, hwc_out_;     // input / output stored channels last (builder/layouts.cc)
   std::mutex mu_;             // kernel arguments are per cl_kernel: one enqueue at a time
   ocl::KernelHandle k_, k8_;  // k8_: convert_any8, for a same-layout conversion of 8k elements
+  ocl::KernelHandle few_;     // convert_layout_few, for a change of layout of few channels
 };
 
 bool convertEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
