@@ -136,8 +136,9 @@ def test_timed_precision_choice_counts_the_reformats_it_needs():
     layer's measured time in its precision plus every reformat the choice implies (a fixed cost
     plus a cost per byte, measured on this device), network input and output included. The
     estimate is rebuilt here from what the build logs (each layer's times, the reformat cost)
-    and the engine's precisions are checked to be where no single layer's change lowers it, at
-    the estimate the builder reports."""
+    and the engine's precisions are checked to be where no single layer's change lowers it by
+    more than the builder's noise margin (2% of the layer's time), at the estimate the builder
+    reports."""
     nodes = [
         N("Conv", ["x", "w1"], ["a"], pads=[1, 1, 1, 1], name="c1"),
         N("Relu", ["a"], ["ra"]),
@@ -198,7 +199,9 @@ def test_timed_precision_choice_counts_the_reformats_it_needs():
     best = estimate(chosen)
     for name, options in times.items():
         for p in options:
-            assert estimate({**chosen, name: p}) >= best - 1e-9, (name, p, chosen, times)
+            # The builder's noise margin: a move must save 2% of the moved layers' time.
+            margin = 0.02 * options[chosen[name]] + 1e-4 * best
+            assert estimate({**chosen, name: p}) >= best - margin, (name, p, chosen, times)
     reported = [m for m in lines if m.startswith("precision refinement moved")]
     assert len(reported) == 1, reported
     final = float(reported[0].split(" ms of layer time")[0].split()[-1])

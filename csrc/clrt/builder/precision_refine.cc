@@ -98,8 +98,16 @@ std::vector<DataType> refinePrecisions(const Problem& p, const ReformatCost& cos
       }
     return out;
   };
+  // A move must save more than this share of the moved layers' time: the times are medians of
+  // a few runs, and smaller differences are noise rather than a reason to change precision.
+  constexpr double kMinGainShare = 0.02;
   constexpr double kMinGainMs = 1e-6;
   constexpr int kSweeps = 16;
+  auto worth = [&](const std::vector<size_t>& set, double gain) {
+    double ms = 0;
+    for (size_t i : set) ms += layerMs(p.layers[i], prec[i]);
+    return gain > std::max(kMinGainMs, kMinGainShare * ms);
+  };
   for (int sweep = 0; sweep < kSweeps; ++sweep) {
     bool moved = false;
     for (size_t i = 0; i < n; ++i) {
@@ -108,10 +116,12 @@ std::vector<DataType> refinePrecisions(const Problem& p, const ReformatCost& cos
         if (to == prec[i]) continue;
         std::vector<size_t> best{i};
         double gain = -delta(best, to);
+        if (!worth(best, gain)) gain = 0;
         std::vector<size_t> grown = region(i, to);
         if (grown.size() > 1)
-          if (const double g = -delta(grown, to); g > gain) gain = g, best = std::move(grown);
-        if (gain <= kMinGainMs) continue;
+          if (const double g = -delta(grown, to); g > gain && worth(grown, g))
+            gain = g, best = std::move(grown);
+        if (gain <= 0) continue;
         if (moves)
           moves->push_back(str(best.size(), " layer(s) from layer ", i, " ", dtypeName(prec[i]),
                                " -> ", dtypeName(to), ": ", gain, " ms less"));
