@@ -117,7 +117,7 @@ struct Problem {
 // hres (FP16 only): a half residual is added (the FP16 engine's residual layers).
 std::pair<double, double> runOne(Env& e, cl_kernel k, bool int8, const Problem& p, int iters,
                                  int check_rows, int bm, int bn, int nthr, int q8,
-                                 bool hres = false, int persist = 0) {
+                                 bool hres = false) {
   std::mt19937 rng(1234);
   std::uniform_int_distribution<int> d(-8, 8);
   const size_t esz = int8 ? 1 : 2;
@@ -184,9 +184,7 @@ std::pair<double, double> runOne(Env& e, cl_kernel k, bool int8, const Problem& 
   set(4, &zero), set(4, &zero), set(4, &has_res), set(4, &one), set(4, &res_scale);
   set(4, &inv_os);
   set(4, &one), set(4, &fz);
-  // PERSIST: that many tiles a block.
-  const size_t blocks = persist ? (static_cast<size_t>(mt) * nt + persist - 1) / persist
-                                : static_cast<size_t>(mt) * nt;
+  const size_t blocks = static_cast<size_t>(mt) * nt;
   const size_t gs[2] = {blocks * nthr, 1}, ls[2] = {static_cast<size_t>(nthr), 1};
   double best = 1e30;
   for (int i = 0; i < std::max(iters, 1) + (iters > 0 ? 2 : 0); ++i) {
@@ -316,15 +314,13 @@ int main(int argc, char** argv) {
     const int nthr = optInt(argv[i], "WARPS_M", 2) * optInt(argv[i], "WARPS_N", 4) * 32;
     const auto tr = std::chrono::steady_clock::now();
     const bool hres = !int8 && optInt(argv[i], "RES_DT", 0) == 1;  // FP16 with a half residual
-    const int persist = optInt(argv[i], "PERSIST", 0);
-    const auto big =
-        runOne(e, k, int8, {M, N, K, K, K}, iters, 32, bm, bn, nthr, q8, hres, persist);
+    const auto big = runOne(e, k, int8, {M, N, K, K, K}, iters, 32, bm, bn, nthr, q8, hres);
     const double first_s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - tr).count();
     const auto al =
-        runOne(e, k, int8, {200, 136, 200, 200, 200}, 0, 1 << 30, bm, bn, nthr, q8, hres, persist);
+        runOne(e, k, int8, {200, 136, 200, 200, 200}, 0, 1 << 30, bm, bn, nthr, q8, hres);
     const auto odd =
-        runOne(e, k, int8, {131, 67, 203, 203, 211}, 0, 1 << 30, bm, bn, nthr, q8, hres, persist);
+        runOne(e, k, int8, {131, 67, 203, 203, 211}, 0, 1 << 30, bm, bn, nthr, q8, hres);
     const bool ok = big.first <= tol && al.first <= tol && odd.first <= tol;
     std::printf("%-64s %5s %9.4f %9.1f %10.2e %10.2e %10.2e  %s (build %.1f s, first run %.1f s)\n",
                 argv[i], regs.c_str(), big.second, 2.0 * M * N * K / big.second / 1e9, big.first,

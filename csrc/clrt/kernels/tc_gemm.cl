@@ -12,9 +12,7 @@
 // OUT_DT/RES_DT (0 float, 1 half, 2 int8), ACT, TC_EMULATE; tc_matmul also KCH (16-byte chunks
 // per tile row: 4 or 8), STAGES (0, or a cp.async ring of >= 2 tiles), TC_SADDR (how a
 // local pointer becomes a .shared address for cp.async, see saddr()), RES_STAGE (1: the
-// block's residual tile is copied into local memory by cp.async with the first operand tiles)
-// and PERSIST (n > 0: n output tiles a block, pipelined through one ring; the grid has
-// ceil(tiles / n) blocks).
+// block's residual tile is copied into local memory by cp.async with the first operand tiles).
 //
 // Data path: both operands are staged as "rows x BK" tiles in local memory, K-contiguous, KCH
 // 16-byte chunks per row (BK = KCH * 8 halves, KCH * 16 int8 or KCH * 4 floats), whose order is XOR-swizzled
@@ -89,12 +87,6 @@
 #endif
 #ifndef RES_STAGE
 #define RES_STAGE 0
-#endif
-#ifndef PERSIST
-#define PERSIST 0
-#endif
-#if PERSIST && (TC_CONV || STAGES < 2 || RES_STAGE)
-#error "PERSIST: tc_matmul with a cp.async ring, residual read by the epilogue"
 #endif
 #if RES_STAGE && (TC_CONV || !STAGES)
 #error "RES_STAGE: tc_matmul's cp.async ring stages the residual tile"
@@ -266,11 +258,8 @@ inline uint saddr(__local const uint4* p) {
 #define EPI_VALUE(a, sc, bs) ((float)(a) * (sc) + (bs))
 
 // tc_matmul's epilogue staging (tc_mm_epilogue.clh): EPR_M rows of BN floats a pass, in the
-// rings' memory, or with PERSIST in a buffer of its own (the ring is busy with the next tile).
-#if PERSIST
-#define EPR_M (BM / 2)
-#define EP_BUF EpP
-#elif TC_EMULATE && BM == 32 && BN == 32
+// rings' memory.
+#if TC_EMULATE && BM == 32 && BN == 32
 #define EPR_M (BM / 2)  // the one-warp emulation tile: two passes, as the larger tiles take
 #define EP_BUF ((__local float*)Sm_)
 #else
@@ -300,43 +289,6 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_matmul(
   __global const elem_t* Bb = B + b_off0 + bo;
   const int nk = (K + BK - 1) / BK;
   const size_t obase = (size_t)bat * M * N;
-#if PERSIST
-  // PERSIST consecutive tiles a block (the same column tile and consecutive row tiles, which
-  // share their B panel), their k-steps one stream through the cp.async ring: the next tile's
-  // first operand tiles are in flight while this tile's epilogue runs, in its own local memory
-  // (EpP, not the ring's). Step st is k-tile st % nk of the block's tile st / nk.
-  __local float EpP[EPR_M * EP_STRIDE(BN)];
-  const int tile0 = gid * PERSIST;
-  const int nst = min(PERSIST, mtiles * ((N + BN - 1) / BN) - tile0) * nk;
-#define TILE_M0(j) (((tile0 + (j)) % mtiles) * BM)
-#define TILE_N0(j) (((tile0 + (j)) / mtiles) * BN)
-#define PISSUE(st, slot)                                                                   \
-  {                                                                                        \
-    const int j_ = (st) / nk, kt_ = (st) - j_ * nk;                                        \
-    const int pm0_ = TILE_M0(j_), pn0_ = TILE_N0(j_);                                      \
-    const bool af_ = avec && pm0_ + BM <= M, bf_ = bvec && pn0_ + BN <= N;                 \
-    ISSUE_OP(As[slot], BM, Ab, M, K, lda, af_, pm0_, kt_ * BK)                             \
-    ISSUE_OP(Bs[slot], BN, Bb, N, K, ldb, bf_, pn0_, kt_ * BK)                             \
-  }
-  for (int st = 0; st < STAGES - 1; ++st) {
-    if (st < nst) PISSUE(st, st);
-    CP_COMMIT();
-  }
-  for (int st = 0; st < nst; ++st) {
-    CP_WAIT(STAGES - 2);
-    barrier(CLK_LOCAL_MEM_FENCE);
-    const int nx = st + STAGES - 1;
-    if (nx < nst) PISSUE(nx, nx % STAGES);
-    CP_COMMIT();
-    TILE_MMA(As[st % STAGES], Bs[st % STAGES]);
-    if ((st + 1) % nk == 0) {
-      const int m0 = TILE_M0(st / nk), n0 = TILE_N0(st / nk);
-#include "tc_mm_epilogue.clh"
-      TC_UNROLL for (int i_ = 0; i_ < TM; ++i_) TC_UNROLL for (int j_ = 0; j_ < TN; ++j_)
-          TC_UNROLL for (int q_ = 0; q_ < 4; ++q_) acc[i_][j_][q_] = 0;
-    }
-  }
-#else
   const int m0 = (gid % mtiles) * BM, n0 = (gid / mtiles) * BN;
 #if RES_STAGE
   // The block's residual tile (BM rows of BN elements, RES_BYTES each), copied by cp.async in
@@ -412,7 +364,6 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_matmul(
 #endif
 
 #include "tc_mm_epilogue.clh"
-#endif
 }
 
 // out[b] (C x R) = in[b] (R x C)^T for `batch` row-major matrices (grid dim 2): puts MatMul
