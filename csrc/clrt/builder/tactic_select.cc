@@ -318,15 +318,15 @@ ReformatCost reformatCost(TimingEnv& env) {
   }
   const tactics::Tactic* tac = tactics::findTactic("reformat.convert");
   CLRT_CHECK(tac != nullptr, kBuild, "the reformat.convert tactic is not registered");
+  ir::Layer l;
+  l.name = "reformat_probe";
+  l.kind = ir::LayerKind::kREFORMAT;
+  l.inputs = {0};
+  l.outputs = {1};
+  l.attrs.set("in_dtypes", std::vector<int64_t>{static_cast<int64_t>(DataType::kFLOAT)});
+  l.attrs.set("out_dtypes", std::vector<int64_t>{static_cast<int64_t>(DataType::kHALF)});
+  const std::unique_ptr<tactics::Kernel> k = tac->instantiate(l, dev);
   auto probe = [&](int64_t n) {
-    ir::Layer l;
-    l.name = "reformat_probe";
-    l.kind = ir::LayerKind::kREFORMAT;
-    l.inputs = {0};
-    l.outputs = {1};
-    l.attrs.set("in_dtypes", std::vector<int64_t>{static_cast<int64_t>(DataType::kFLOAT)});
-    l.attrs.set("out_dtypes", std::vector<int64_t>{static_cast<int64_t>(DataType::kHALF)});
-    std::unique_ptr<tactics::Kernel> k = tac->instantiate(l, dev);
     ocl::MemHandle in(dev.alloc(n * 4)), out(dev.alloc(n * 2));
     std::vector<uint8_t> zeros(n * 4, 0);
     dev.write(dev.queue(), in.get(), 0, zeros.size(), zeros.data(), true);

@@ -44,25 +44,6 @@ __kernel void pool_i8(__global const char* x, __global void* y, int NC, int H, i
   store_any(y, o, out, out_dt, out_inv);
 }
 
-// The window walk of the channels-last pooling kernels: BODY runs for each tap inside the
-// input with `tap_` pointing at it (xn, the image's first channel of the work-item, + its
-// position); `padded` counts the taps inside the padded input, `valid` those inside the input.
-#define POOL_HWC_WALK(BODY)                                     \
-  for (int r = 0; r < kh; ++r) {                                \
-    const int ih = hs + r * dh;                                 \
-    if (ih >= H + pb) break;                                    \
-    const bool row_in = ih >= 0 && ih < H;                      \
-    for (int q = 0; q < kw; ++q) {                              \
-      const int iw = ws + q * dw;                               \
-      if (iw >= W + pr) break;                                  \
-      ++padded;                                                 \
-      if (row_in && iw >= 0 && iw < W) {                        \
-        const __global char* tap_ = xn + ((size_t)ih * W + iw) * C; \
-        BODY ++valid;                                           \
-      }                                                         \
-    }                                                           \
-  }
-
 // Windowed pooling of a channels-last input ([N][H][W][C]), VEC consecutive channels per
 // work-item (C % VEC == 0) so that a warp's loads of one tap are contiguous: gid 0 the channel
 // group, 1 the output column, 2 the image and output row. Output channels last (out_hwc) or
@@ -81,7 +62,7 @@ __kernel void pool_i8(__global const char* x, __global void* y, int NC, int H, i
     for (int k = 0; k < VEC; ++k) m[k] = -128, s[k] = 0;                                        \
     POOL_HWC_WALK({                                                                             \
       int v[VEC];                                                                               \
-      LOAD(v, tap_);                                                                            \
+      LOAD(v, xn + tap_);                                                                       \
       for (int k = 0; k < VEC; ++k) {                                                           \
         m[k] = max(m[k], (int)v[k]);                                                            \
         s[k] += v[k];                                                                           \
@@ -120,7 +101,7 @@ __kernel void pool_i8_hwc16(__global const char* x, __global char* y, int C, int
   int16 m = (int16)(-128), s = (int16)(0);
   int valid = 0, padded = 0;
   POOL_HWC_WALK({
-    const int16 v = convert_int16(*(__global const char16*)tap_);
+    const int16 v = convert_int16(*(__global const char16*)(xn + tap_));
     m = max(m, v);
     s += v;
   })

@@ -76,24 +76,14 @@ __kernel void pool2d_hwc8(__global const st_t* x, __global st_t* y, WinPack g, i
   const int n = noh / OH, oh = noh - n * OH;
   const __global st_t* xn = x + (size_t)n * H * W * C + c;
   const int hs = oh * g.s[1] - g.pb[1], ws = ow * g.s[2] - g.pb[2];
+  const int kh = g.k[1], kw = g.k[2], dh = g.d[1], dw = g.d[2], pb = g.pe[1], pr = g.pe[2];
   float8 m = (float8)(-FLT_MAX), s = (float8)(0.0f);
   int valid = 0, padded = 0;
-  for (int b = 0; b < g.k[1]; ++b) {
-    const int ih = hs + b * g.d[1];
-    if (ih >= H + g.pe[1]) break;
-    const bool row_in = ih >= 0 && ih < H;
-    for (int t = 0; t < g.k[2]; ++t) {
-      const int iw = ws + t * g.d[2];
-      if (iw >= W + g.pe[2]) break;
-      ++padded;
-      if (row_in && iw >= 0 && iw < W) {
-        const float8 v = LDA8(xn, ((size_t)ih * W + iw) * C);
-        m = fmax(m, v);
-        s += v;
-        ++valid;
-      }
-    }
-  }
+  POOL_HWC_WALK({
+    const float8 v = LDA8(xn, tap_);
+    m = fmax(m, v);
+    s += v;
+  })
   const int div = count_include_pad ? padded : valid;
   const float8 out = is_max ? m : (div > 0 ? s / (float)div : (float8)(0.0f));
   STA8(y, ((size_t)noh * OW + ow) * C + c, out);

@@ -28,9 +28,9 @@ inline size_t gpoolHwcGlobalSize(const Dims& x) {
 }
 
 // Channels-last depthwise convolutions with C a multiple of kDepthwiseVec (conv_depthwise_hwc8,
-// conv_i8_depthwise_hwc8): a work-item per kDepthwiseVec channels of an output pixel, the
-// channel octet fastest, in work-groups of kDepthwiseWg along dim 0; dim 1 is image * OH +
-// output row.
+// conv_i8_depthwise_hwc8; also the pooling's pool2d_hwc8): a work-item per kDepthwiseVec
+// channels of an output pixel, the channel octet fastest, in work-groups of kDepthwiseWg along
+// dim 0; dim 1 is image * OH + output row.
 inline constexpr int64_t kDepthwiseVec = 8;
 inline constexpr size_t kDepthwiseWg = 64;
 inline std::vector<size_t> depthwiseVecGrid(int64_t C, int64_t OW, int64_t NOH) {
