@@ -38,7 +38,9 @@ def tensor_ranges(model, x):
     return {"x": float(np.abs(x).max()), **{n: float(np.abs(got[n]).max()) for n in names}}
 
 
-def build(model, in_mask=None, out_mask=None, precision="fp32", logger=None, x=None):
+def build(
+    model, in_mask=None, out_mask=None, precision="fp32", logger=None, x=None, tactic_filter=None
+):
     kw = {"logger": logger} if logger else {}
     builder, network, _ = parse_network(model, **kw)
     if in_mask is not None:
@@ -47,6 +49,8 @@ def build(model, in_mask=None, out_mask=None, precision="fp32", logger=None, x=N
         network.get_output(0).allowed_formats = out_mask
     config = make_config(builder, opt_level=0)
     config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED  # the inspector's formats
+    if tactic_filter:
+        config.tactic_filter = tactic_filter
     if precision == "fp16":
         config.set_flag(trt.BuilderFlag.FP16)
     if precision == "int8":
@@ -71,6 +75,27 @@ def io_formats(engine):
         for t in layer.get("Inputs", []) + layer.get("Outputs", []):
             out[t["Name"]] = t["Format"]
     return out
+
+
+def check_layouts_agree(model, feeds, watch, precision, tol, tactic_filter=None):
+    """The engine with channels-last I/O (feeds["x"] transposed in, "y" out) against the
+    all-NCHW one (CLRT_CHANNELS_LAST=0): the `watch` tensors stored HWC in the first and LINEAR
+    in the second, every output value equal bit for bit, and both within tol of onnxruntime."""
+    hwc = build(model, HWC, HWC, precision, tactic_filter=tactic_filter)
+    shown = io_formats(hwc)
+    assert all(shown[t] == "HWC" for t in watch), shown
+    hwc_feeds = {**feeds, "x": np.ascontiguousarray(feeds["x"].transpose(0, 2, 3, 1))}
+    got = hwc.create_execution_context().infer(hwc_feeds)["y"].transpose(0, 3, 1, 2)
+    os.environ["CLRT_CHANNELS_LAST"] = "0"  # every tensor NCHW
+    try:
+        linear = build(model, precision=precision, tactic_filter=tactic_filter)
+    finally:
+        del os.environ["CLRT_CHANNELS_LAST"]
+    shown = io_formats(linear)
+    assert all(shown[t] == "LINEAR" for t in watch), shown
+    np.testing.assert_array_equal(got, linear.create_execution_context().infer(feeds)["y"])
+    ref = ort_run(model, feeds)["y"]
+    np.testing.assert_allclose(got, ref, rtol=tol, atol=tol)
 
 
 def test_default_allows_every_format_and_keeps_io_linear():
@@ -192,22 +217,8 @@ def test_channels_last_pooling_equals_the_nchw_kernel(precision, channels):
     shape = (2, channels, 9, 10)
     model = make_model(nodes, [("x", shape)], [("y", (2, channels, 3, 3))])
     x = np.random.default_rng(6).uniform(-1, 1, shape).astype(np.float32)
-    hwc = build(model, in_mask=HWC, out_mask=HWC, precision=precision)
-    shown = io_formats(hwc)
-    assert shown["p"] == shown["a"] == "HWC", shown
-    feed = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
-    got = hwc.create_execution_context().infer({"x": feed})["y"].transpose(0, 3, 1, 2)
-    os.environ["CLRT_CHANNELS_LAST"] = "0"  # every tensor NCHW
-    try:
-        linear = build(model, precision=precision)
-    finally:
-        del os.environ["CLRT_CHANNELS_LAST"]
-    assert io_formats(linear)["p"] == "LINEAR"
-    want = linear.create_execution_context().infer({"x": x})["y"]
-    np.testing.assert_array_equal(got, want)
-    ref = ort_run(model, {"x": x})["y"]
     tol = {"fp32": 1e-6, "fp16": 2e-3}[precision]
-    np.testing.assert_allclose(got, ref, rtol=tol, atol=tol)
+    check_layouts_agree(model, {"x": x}, ["p", "a"], precision, tol)
 
 
 @pytest.mark.parametrize("precision", ["fp32", "fp16"])
@@ -236,3 +247,92 @@ def test_layout_reformats_are_exact(which, channels, precision):
         got = got.transpose(0, 3, 1, 2)
     want = x.astype(np.float16).astype(np.float32) if precision == "fp16" else x
     np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp16"])
+@pytest.mark.parametrize("channels", [16, 12])
+def test_channels_last_gate_and_elementwise_equal_the_nchw_engine(precision, channels):
+    """A squeeze-and-excitation gate (x times sigmoid(g), g one value per image and channel,
+    either operand first), a dense sum and a scalar offset, x channels last. 16 channels run the
+    gate 8 channels a work-item (binary_f8, aligned vector loads), 12 one element a work-item;
+    the NCHW engine's spatial size 24 runs its gate 8 positions a work-item. Every value equals
+    the NCHW engine's bit for bit (the same op on the same values), and both match onnxruntime.
+    (The gate is an input: a global average pooling sums in another order per layout.)"""
+    nodes = [
+        helper.make_node("Sigmoid", ["g"], ["s"]),
+        helper.make_node("Mul", ["x", "s"], ["m"]),
+        helper.make_node("Mul", ["s", "m"], ["m2"]),
+        helper.make_node("Add", ["m2", "x"], ["a"]),
+        helper.make_node("Sub", ["a", "k"], ["y"]),
+    ]
+    shape = (2, channels, 4, 6)
+    k = np.array(0.25, np.float32)
+    gshape = (2, channels, 1, 1)
+    model = make_model(nodes, [("x", shape), ("g", gshape)], [("y", shape)], {"k": k})
+    rng = np.random.default_rng(channels)
+    feeds = {
+        "x": rng.uniform(-2, 2, shape).astype(np.float32),
+        "g": rng.uniform(-3, 3, gshape).astype(np.float32),
+    }
+    tol = {"fp32": 1e-5, "fp16": 1e-2}[precision]
+    check_layouts_agree(model, feeds, ["m", "a"], precision, tol)
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp16"])
+def test_narrow_pointwise_conv_in_either_layout(precision):
+    """Two 1x1 convolutions forced onto conv.1x1_k8 (8 output channels a work-item): 16 -> 24
+    with a ReLU, then 24 -> 16 with the network input as residual, between channels-last network
+    I/O (so the tensor between them, the input and the residual are read channels last, the
+    output written so) and in the all-NCHW engine. Both sum from the bias in channel order:
+    equal bit for bit, and both match onnxruntime."""
+    rng = np.random.default_rng(9)
+    w1 = (rng.standard_normal((24, 16, 1, 1)) * 0.3).astype(np.float32)
+    w2 = (rng.standard_normal((16, 24, 1, 1)) * 0.3).astype(np.float32)
+    b1 = rng.uniform(-0.5, 0.5, 24).astype(np.float32)
+    nodes = [
+        helper.make_node("Conv", ["x", "w1", "b1"], ["c"]),
+        helper.make_node("Relu", ["c"], ["r"]),
+        helper.make_node("Conv", ["r", "w2"], ["d"]),
+        helper.make_node("Add", ["d", "x"], ["y"]),
+    ]
+    shape = (2, 16, 5, 3)
+    model = make_model(nodes, [("x", shape)], [("y", shape)], {"w1": w1, "b1": b1, "w2": w2})
+    x = rng.uniform(-1, 1, shape).astype(np.float32)
+    tol = {"fp32": 1e-5, "fp16": 1e-2}[precision]
+    check_layouts_agree(model, {"x": x}, ["r"], precision, tol, tactic_filter="conv.1x1_k8")
+
+
+def test_half_bits_accesses_equal_the_vector_builtins(monkeypatch):
+    """FP16 kernels that read and write 8 halves at a time (8-channel pooling, the narrow 1x1
+    convolution, the gate multiply, the I/O reformats) with HALF_BITS (16-byte accesses
+    converted in private memory: NVIDIA's default) and without (vloada_half8 / vstorea_half8:
+    elsewhere), forced by CLRT_HALF_BITS. Both engines give the same values bit for bit."""
+    rng = np.random.default_rng(11)
+    w = (rng.standard_normal((24, 16, 1, 1)) * 0.3).astype(np.float32)
+    nodes = [
+        helper.make_node("MaxPool", ["x"], ["p"], kernel_shape=[3, 3], pads=[1] * 4),
+        helper.make_node("Conv", ["p", "w"], ["c"]),
+        helper.make_node("Relu", ["c"], ["r"]),
+        helper.make_node("Mul", ["r", "g"], ["y"]),
+    ]
+    shape, gshape = (2, 16, 5, 6), (2, 24, 1, 1)
+    model = make_model(nodes, [("x", shape), ("g", gshape)], [("y", (2, 24, 5, 6))], {"w": w})
+    feeds = {
+        "x": np.ascontiguousarray(
+            rng.uniform(-2, 2, shape).astype(np.float32).transpose(0, 2, 3, 1)
+        ),
+        "g": rng.uniform(0, 1, gshape).astype(np.float32),
+    }
+
+    def run(flag):
+        monkeypatch.setenv("CLRT_HALF_BITS", flag)
+        engine = build(model, HWC, HWC, "fp16", tactic_filter="conv.1x1_k8")
+        shown = io_formats(engine)
+        assert shown["p"] == shown["r"] == "HWC", shown
+        return engine.create_execution_context().infer(feeds)["y"]
+
+    got = run("1")
+    np.testing.assert_array_equal(got, run("0"))
+    x = feeds["x"].transpose(0, 3, 1, 2)
+    ref = ort_run(model, {"x": x, "g": feeds["g"]})["y"].transpose(0, 2, 3, 1)
+    np.testing.assert_allclose(got, ref, rtol=1e-2, atol=1e-2)

@@ -170,6 +170,59 @@ __kernel void conv_depthwise_hwc8(__global const st_t* x, __global const float* 
   STA8(y, o, apply_act8(v, alpha, beta));
 }
 
+// A 1x1, stride-1, unpadded convolution of one group, 8 output channels a work-item: for the
+// narrow pointwise convolutions of inverted-residual blocks (16-240 channels), which are
+// memory-bound and leave a tensor-core tile mostly empty. C and K are multiples of 8; weights
+// packed as [K / 8][C][8] (wp), bias [K] (zeros when the layer has none). gid 0: output-channel
+// octet + K / 8 * (image * S + position), S the spatial size; consecutive work-items share an
+// input pixel and write consecutive octets. Each of x, res and y channels last (aligned 8-wide
+// loads and stores) or NCHW (x_hwc, res_hwc, y_hwc); the sum starts at the bias and adds the
+// channels in order either way, so both layouts give the same values.
+__kernel void conv1x1_k8(__global const st_t* x, __global const float* wp,
+                         __global const float* bias, __global const st_t* res, __global st_t* y,
+                         int C, int K, int S, int NS, int has_res, int x_hwc, int res_hwc,
+                         int y_hwc, float alpha, float beta) {
+  const int K8 = K / 8, q = get_global_id(0);
+  if (q >= K8 * NS) return;
+  const int ns = q / K8, kb = q - ns * K8, k = kb * 8;
+  const int n = ns / S, sp = ns - n * S;
+  const __global float8* w = (const __global float8*)wp + (size_t)kb * C;
+  float8 acc = *((__global const float8*)bias + kb);
+  if (x_hwc) {
+    const __global st_t* xr = x + (size_t)ns * C;
+    for (int c = 0; c < C; c += 8) {
+      const float8 v = LDA8(xr, c);
+      acc = fma((float8)(v.s0), w[c], acc);
+      acc = fma((float8)(v.s1), w[c + 1], acc);
+      acc = fma((float8)(v.s2), w[c + 2], acc);
+      acc = fma((float8)(v.s3), w[c + 3], acc);
+      acc = fma((float8)(v.s4), w[c + 4], acc);
+      acc = fma((float8)(v.s5), w[c + 5], acc);
+      acc = fma((float8)(v.s6), w[c + 6], acc);
+      acc = fma((float8)(v.s7), w[c + 7], acc);
+    }
+  } else {
+    const __global st_t* xr = x + (size_t)n * C * S + sp;
+    for (int c = 0; c < C; ++c) acc = fma((float8)(LD(xr, (size_t)c * S)), w[c], acc);
+  }
+  float t[8];
+  if (has_res) {
+    if (res_hwc) {
+      acc += LDA8(res, (size_t)ns * K + k);
+    } else {
+      for (int j = 0; j < 8; ++j) t[j] = LD(res, ((size_t)n * K + k + j) * S + sp);
+      acc += vload8(0, t);
+    }
+  }
+  acc = apply_act8(acc, alpha, beta);
+  if (y_hwc) {
+    STA8(y, (size_t)ns * K + k, acc);
+  } else {
+    vstore8(acc, 0, t);
+    for (int j = 0; j < 8; ++j) ST(y, ((size_t)n * K + k + j) * S + sp, t[j]);
+  }
+}
+
 // im2col and bias_act serve the CLBlast tactics, which run FP32 only: always float.
 // im2col of one image (x points at image n via x_off): col[(c*kh + r)*kw + s][oh*OW + ow].
 __kernel void im2col(__global const float* x, long x_off, __global float* col, int C, int H, int W,

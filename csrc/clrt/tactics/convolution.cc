@@ -1,4 +1,5 @@
-// Convolution tactics: direct (any group/stride/dilation/pads), depthwise, im2col + CLBlast SGEMM
+// Convolution tactics: direct (any group/stride/dilation/pads), depthwise, narrow 1x1 8 output
+// channels a work-item (conv.1x1_k8), im2col + CLBlast SGEMM
 // and 1x1 as one CLBlast SGEMM, each with the fused y = act(conv + bias + residual) epilogue.
 // Direct and depthwise also run FP16 layers (half activations, float weights and arithmetic);
 // the CLBlast ones are FP32 only (CLBlast's half GEMM needs cl_khr_fp16).
@@ -210,6 +211,57 @@ class DepthwiseConv : public ConvKernelBase {
   ocl::KernelHandle k_;
 };
 
+// ---- conv.1x1_k8 (1x1, stride 1, unpadded, group 1; C and K multiples of 8) ----
+// 8 output channels of one pixel a work-item (conv1x1_k8), each tensor in either layout.
+constexpr int64_t kK8 = 8;
+constexpr size_t kK8Wg = 64;
+// The largest C * K it is offered for: beyond, a tensor-core or CLBlast GEMM's reuse wins and
+// timing it would only lengthen the build.
+constexpr int64_t kK8MaxWeights = int64_t{512} * 1024;
+
+bool pointwise8Fits(const ConvSpec& s, int64_t C) {
+  return s.G == 1 && isPlain1x1(s.win) && C % kK8 == 0 && s.K % kK8 == 0 &&
+         C * s.K <= kK8MaxWeights;
+}
+
+class Pointwise8Conv : public ConvKernelBase {
+ public:
+  Pointwise8Conv(const ir::Layer& l, ocl::Device& dev)
+      : ConvKernelBase(l, dev),
+        in_hwc_(channelsLastIn(l, 0)),
+        res_hwc_(channelsLastIn(l, 1)),
+        out_hwc_(channelsLastOut(l, 0)) {
+    const int64_t C = s_.Cg, K = s_.K;
+    CLRT_CHECK(pointwise8Fits(s_, C), kBuild, "conv layer '", s_.layer,
+               "': conv.1x1_k8 needs a 1x1, stride 1, unpadded convolution of one group with ",
+               "input and output channels multiples of 8");
+    // Weights [K][C] as [K / 8][C][8], for one aligned 8-wide load per input channel.
+    const std::vector<float> w = l.weights.at("kernel").asFloats();
+    std::vector<float> wp(w.size());
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t c = 0; c < C; ++c) wp[((k / kK8) * C + c) * kK8 + k % kK8] = w[k * C + c];
+    weights_ = ocl::MemHandle(uploadWeights(dev, HostTensor::fromFloats({K * C}, wp)));
+    bias_ = ocl::MemHandle(
+        uploadWeights(dev, s_.has_bias ? l.weights.at("bias")
+                                       : HostTensor::fromFloats({K}, std::vector<float>(K, 0.0f))));
+    k_ = ocl::KernelHandle(make(dev, "conv1x1_k8"));
+  }
+  void enqueue(const ExecArgs& a) override {
+    const ConvRun r = runOf(s_, a);
+    if (r.N * s_.K * r.OH * r.OW == 0) return;
+    const int64_t S = r.H * r.W, items = s_.K / kK8 * r.N * S;
+    std::lock_guard<std::mutex> lock(mu_);
+    ocl::setArgs(k_.get(), r.x, weights_.get(), bias_.get(), r.res, r.y, i(r.C), i(s_.K), i(S),
+                 i(r.N * S), cl_int{r.res != nullptr}, cl_int{in_hwc_}, cl_int{res_hwc_},
+                 cl_int{out_hwc_}, s_.ep.alpha, s_.ep.beta);
+    ocl::launch(a.queue, k_.get(), {(gsize(i(items)) + kK8Wg - 1) / kK8Wg * kK8Wg}, {kK8Wg});
+  }
+
+ private:
+  bool in_hwc_, res_hwc_, out_hwc_;  // channels-last tensors (builder/layouts.cc)
+  ocl::KernelHandle k_;
+};
+
 // ---- conv.im2col_clblast and conv.1x1_clblast (group 1) ----
 // Per image: (im2col into the workspace, unless 1x1) then y[n] = W [K x CKK] * col [CKK x P].
 class GemmConv : public ConvKernelBase {
@@ -281,7 +333,7 @@ class GemmConv : public ConvKernelBase {
 // direct kernel runs 2-4x faster than im2col + CLBlast; on GPUs timing picks CLBlast (the H200,
 // YOLOv8s-style at 320x320: 62 of 63 convolutions), so there untimed builds take CLBlast first
 // (the FP32 engine of INT8 calibration among them: direct convolutions cost it 34 of 42 ms).
-enum class Variant { kDirect, kDepthwise, kIm2col, k1x1 };
+enum class Variant { kDirect, kDepthwise, kIm2col, k1x1, kPointwise8 };
 
 class ConvTactic : public VariantTactic<ir::LayerKind::kCONVOLUTION, Variant> {
  public:
@@ -299,22 +351,27 @@ class ConvTactic : public VariantTactic<ir::LayerKind::kCONVOLUTION, Variant> {
         return s.G == 1 && s.st == DataType::kFLOAT;
       case Variant::k1x1:
         return s.G == 1 && s.st == DataType::kFLOAT && isPlain1x1(s.win);
+      case Variant::kPointwise8:
+        return pointwise8Fits(s, s.Cg);
     }
     return false;
   }
   std::unique_ptr<Kernel> instantiate(const ir::Layer& l, ocl::Device& dev) const override {
     if (v_ == Variant::kDirect) return std::make_unique<DirectConv>(l, dev);
     if (v_ == Variant::kDepthwise) return std::make_unique<DepthwiseConv>(l, dev);
+    if (v_ == Variant::kPointwise8) return std::make_unique<Pointwise8Conv>(l, dev);
     return std::make_unique<GemmConv>(l, dev, /*im2col=*/v_ == Variant::kIm2col);
   }
   int untimedPriority(const ocl::DeviceInfo& dev) const override {
     if (dev.is_gpu && (v_ == Variant::kIm2col || v_ == Variant::k1x1)) return prio_ - 4;
     return prio_;
   }
-  // The depthwise kernel reads its input and residual and writes its output either way.
+  // The depthwise and 1x1_k8 kernels read their input and residual and write their output
+  // either way.
   bool channelsLast(const ir::Layer& l, int i) const override {
     (void)l;
-    return v_ == Variant::kDepthwise && (i == 0 || i == 1 || i == -1);
+    return (v_ == Variant::kDepthwise || v_ == Variant::kPointwise8) &&
+           (i == 0 || i == 1 || i == -1);
   }
   // The CLBlast tactics run FP32 only.
   std::vector<DataType> precisions() const override {
@@ -330,6 +387,7 @@ void registerConvolutionTactics() {
   registerTactic(std::make_unique<ConvTactic>("conv.depthwise", Variant::kDepthwise, 0));
   registerTactic(std::make_unique<ConvTactic>("conv.im2col_clblast", Variant::kIm2col, 3));
   registerTactic(std::make_unique<ConvTactic>("conv.1x1_clblast", Variant::k1x1, 2));
+  registerTactic(std::make_unique<ConvTactic>("conv.1x1_k8", Variant::kPointwise8, 2));
 }
 
 }  // namespace clrt::tactics

@@ -196,6 +196,11 @@ class BinaryKernel : public Kernel {
         fail(ErrorKind::kUnsupported,
              str("layer '", layer_, "': elementwise on ", dtypeName(a.dtype), " is not supported"));
     }
+    // Float ops 8 elements a work-item where every 8-element group of y reads 8 consecutive
+    // elements (or one) of each operand: binary_f8.
+    const bool wide = std::string(name) == "binary_f" && n % 8 == 0 &&
+                      (mode <= 2 || (mode >= 4 && p.dims[(p.dims[2] ? 0 : 1)] % 8 == 0));
+    if (wide) name = "binary_f8";
     std::lock_guard<std::mutex> lock(k_.mutex());
     cl_kernel k = k_.get(name);
     // binary_i/_l/_b take the run's error record (integer division by zero).
@@ -205,7 +210,10 @@ class BinaryKernel : public Kernel {
                    cl_int{runErrorTag(args.layer)});
     else
       ocl::setArgs(k, a.buf, b.buf, y.buf, n, cl_int{op_}, mode, p);
-    ocl::launch(args.queue, k, {gsize(n)});
+    if (wide)  // work-groups of 128 (the grid padded: binary_f8 checks its range)
+      ocl::launch(args.queue, k, {gsize((n / 8 + 127) / 128 * 128)}, {128});
+    else
+      ocl::launch(args.queue, k, {gsize(n)});
   }
   // Integer DIV and MOD check their divisors on the device.
   bool reportsRunErrors() const override { return op_ == 3 || op_ == 12 || op_ == 13; }
