@@ -12,6 +12,7 @@
 //   scalar    vload_half / vstore_half, one element a work-item (LD / ST)
 //   ptx8      one 16-byte access, cvt.f32.f16 / cvt.rn.f16.f32 through inline PTX (NVIDIA only)
 //   gate8     bits8 plus the gate's image and channel from a struct argument (binary_f8's path)
+//   gate8v    gate8 with the struct's fields read directly, its address never taken
 //   gate1     one element a work-item, the gate's offset by two divisions (binary_f's path)
 #define CL_TARGET_OPENCL_VERSION 120
 #include <CL/cl.h>
@@ -77,6 +78,12 @@ __kernel void gate8(__global const half* g, __global const half* x, __global hal
                     Pack p) {
   const int i = get_global_id(0) * 8;
   if (i < n) st_bits(y, i, ld_bits(g, gate_of(&p, i)) * ld_bits(x, i));
+}
+__kernel void gate8v(__global const half* g, __global const half* x, __global half* y, int n,
+                     Pack p) {
+  const int i = get_global_id(0) * 8;
+  const int o = i / (p.dims[0] * p.dims[1]) * p.dims[3] + i % p.dims[0];
+  if (i < n) st_bits(y, i, ld_bits(g, o) * ld_bits(x, i));
 }
 __kernel void gate1(__global const half* g, __global const half* x, __global half* y, int n,
                     Pack p) {
@@ -144,7 +151,8 @@ int main() {
   Pack pack{4, {C, S, 1, C}};
   std::printf("%s: %d halves (%.1f MB), best of 20 runs\n%-8s %10s %10s\n", name, n, bytes / 1e6,
               "kernel", "ms", "GB/s");
-  for (const char* kn : {"copy16", "vloada8", "bits8", "scalar", "ptx8", "gate8", "gate1"}) {
+  for (const char* kn :
+       {"copy16", "vloada8", "bits8", "scalar", "ptx8", "gate8", "gate8v", "gate1"}) {
     if (!ptx && !std::strcmp(kn, "ptx8")) continue;
     cl_kernel k = clCreateKernel(prog, kn, &e);
     check(e, kn);

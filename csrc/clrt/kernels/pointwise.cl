@@ -193,10 +193,10 @@ __kernel void binary_f8(__global const st_t* a, __global const st_t* b, __global
   if (mode == 0 || mode == 2 || mode == 5) v = LDA8(b, i);
   if (mode == 1) v = (float8)(LD(b, 0));
   if (mode == 2) u = (float8)(LD(a, 0));
-  if (mode >= 4) {
-    const int2 o = binary_offsets(&p, mode, i);
+  if (mode >= 4) {  // binary_offsets' gate offset, read from p without taking its address
+    const int C = p.dims[0], S = p.dims[1];
+    const int g = i / (C * S) * p.dims[3] + (p.dims[2] ? i % C : i / S % C);
     __global const st_t* gp = mode == 4 ? b : a;
-    const int g = mode == 4 ? o.y : o.x;
     const float8 gv = p.dims[2] ? LDA8(gp, g) : (float8)(LD(gp, g));
     if (mode == 4)
       v = gv;
