@@ -9,6 +9,8 @@
 # network's FLOAT output, i.e. q * scale. Tolerances: INT8 results within 1 LSB (one output
 # scale step) of the simulation; FLOAT results within 1e-5 of the simulation's range; against
 # FP32 NumPy within INT8_VS_FP32 of the output's range.
+import json
+
 import clrt as trt
 import numpy as np
 import onnx
@@ -83,6 +85,7 @@ def build_int8(builder, network, ranges):
     config = builder.create_builder_config()
     config.set_flag(trt.BuilderFlag.INT8)
     config.set_flag(trt.BuilderFlag.OBEY_PRECISION_CONSTRAINTS)
+    config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED  # formats in the inspector
     plan = builder.build_serialized_network(network, config)
     assert plan is not None, "INT8 build failed"
     return deserialize(bytes(plan))
@@ -355,9 +358,11 @@ def window_sums(q, k, s, p):
     return sums, counts
 
 
+@pytest.mark.parametrize("channels", [6, 16, 264])
 @pytest.mark.parametrize("op", ["GlobalAveragePool", "GlobalMaxPool"])
-def test_global_pool_int8(op):
-    x = rng(23).uniform(-1, 1, (2, 6, 9, 7)).astype(F32)
+def test_global_pool_int8(op, channels):
+    # 16 and 264 channels: 8 a work-item (gpool_i8_hwc8; 264: a second work-group of 1 octet).
+    x = rng(23).uniform(-1, 1, (2, channels, 9, 7)).astype(F32)
     is_max = op == "GlobalMaxPool"
     ref = x.max(axis=(2, 3), keepdims=True) if is_max else x.mean(axis=(2, 3), keepdims=True)
     model = make_model(
@@ -366,11 +371,19 @@ def test_global_pool_int8(op):
             helper.make_node("MaxPool", ["g"], ["y"], kernel_shape=[1, 1]),
         ],
         [("x", list(x.shape))],
-        [("y", [2, 6, 1, 1])],
+        [("y", [2, channels, 1, 1])],
     )
     builder, network, _ = parse_network(model)
     ranges = {"x": amax(x), "g": amax(ref), "y": amax(ref)}
-    got = run(build_int8(builder, network, ranges), {"x": x})["y"]
+    engine = build_int8(builder, network, ranges)
+    info = engine.create_engine_inspector().get_engine_information(trt.LayerInformationFormat.JSON)
+    pool = next(
+        la
+        for la in json.loads(info)["Layers"]
+        if la["Name"] == "GlobalAveragePool_0" or la["Name"] == "GlobalMaxPool_0"
+    )
+    assert pool["Inputs"][0]["Format"] == "HWC", pool  # the channels-last kernels
+    got = run(engine, {"x": x})["y"]
     s_x, s_y = scale_of(amax(x)), scale_of(amax(ref))
     qx = quantize(x, s_x)
     if is_max:

@@ -279,27 +279,32 @@ def test_channels_last_gate_and_elementwise_equal_the_nchw_engine(precision, cha
 
 
 @pytest.mark.parametrize("precision", ["fp32", "fp16"])
-def test_narrow_pointwise_conv_in_either_layout(precision):
-    """Two 1x1 convolutions forced onto conv.1x1_k8 (8 output channels a work-item): 16 -> 24
-    with a ReLU, then 24 -> 16 with the network input as residual, between channels-last network
-    I/O (so the tensor between them, the input and the residual are read channels last, the
-    output written so) and in the all-NCHW engine. Both sum from the bias in channel order:
-    equal bit for bit, and both match onnxruntime."""
+@pytest.mark.parametrize(
+    "tactic, c, k", [("conv.1x1_k8", 16, 24), ("conv.1x1_wg", 72, 64), ("conv.1x1_wg", 136, 64)]
+)
+def test_pointwise_conv_in_either_layout(tactic, c, k, precision):
+    """Two 1x1 convolutions forced onto conv.1x1_k8 (8 output channels a work-item) or
+    conv.1x1_wg (a work-group per 8 output channels, the input channels split among its
+    work-items: 72 and 136 leave some a channel fewer): c -> k with a bias and a ReLU, then k -> c
+    with the network input as residual, between channels-last network I/O (so the
+    tensor between them, the input and the residual are read channels last, the output written
+    so) and in the all-NCHW engine. Each sums in the same order in both layouts: equal bit for
+    bit, and both match onnxruntime."""
     rng = np.random.default_rng(9)
-    w1 = (rng.standard_normal((24, 16, 1, 1)) * 0.3).astype(np.float32)
-    w2 = (rng.standard_normal((16, 24, 1, 1)) * 0.3).astype(np.float32)
-    b1 = rng.uniform(-0.5, 0.5, 24).astype(np.float32)
+    w1 = (rng.standard_normal((k, c, 1, 1)) * 0.3).astype(np.float32)
+    w2 = (rng.standard_normal((c, k, 1, 1)) * 0.3).astype(np.float32)
+    b1 = rng.uniform(-0.5, 0.5, k).astype(np.float32)
     nodes = [
         helper.make_node("Conv", ["x", "w1", "b1"], ["c"]),
         helper.make_node("Relu", ["c"], ["r"]),
         helper.make_node("Conv", ["r", "w2"], ["d"]),
         helper.make_node("Add", ["d", "x"], ["y"]),
     ]
-    shape = (2, 16, 5, 3)
+    shape = (2, c, 5, 3)
     model = make_model(nodes, [("x", shape)], [("y", shape)], {"w1": w1, "b1": b1, "w2": w2})
     x = rng.uniform(-1, 1, shape).astype(np.float32)
     tol = {"fp32": 1e-5, "fp16": 1e-2}[precision]
-    check_layouts_agree(model, {"x": x}, ["r"], precision, tol, tactic_filter="conv.1x1_k8")
+    check_layouts_agree(model, {"x": x}, ["r"], precision, tol, tactic_filter=tactic)
 
 
 def test_half_bits_accesses_equal_the_vector_builtins(monkeypatch):
@@ -336,3 +341,30 @@ def test_half_bits_accesses_equal_the_vector_builtins(monkeypatch):
     x = feeds["x"].transpose(0, 3, 1, 2)
     ref = ort_run(model, {"x": x, "g": feeds["g"]})["y"].transpose(0, 2, 3, 1)
     np.testing.assert_allclose(got, ref, rtol=1e-2, atol=1e-2)
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp16"])
+@pytest.mark.parametrize("channels", [16, 12, 264])
+def test_channels_last_global_pooling(precision, channels):
+    """Global average and max pooling of a channels-last tensor: 16 channels run 8 a work-item
+    in one work-group per image (global_pool_hwc8), 264 in two (32 octets, then 1), 12 one a
+    work-item (global_pool_hwc). Max equals onnxruntime exactly (FP16-rounded in FP16), the
+    average within the FP32 / FP16 sum's rounding."""
+    nodes = [
+        helper.make_node("GlobalAveragePool", ["x"], ["a"]),
+        helper.make_node("GlobalMaxPool", ["x"], ["m"]),
+    ]
+    shape = (3, channels, 7, 9)
+    model = make_model(nodes, [("x", shape)], [("a",), ("m",)])
+    x = np.random.default_rng(channels).uniform(-2, 2, shape).astype(np.float32)
+    engine = build(model, in_mask=HWC, precision=precision)
+    assert io_formats(engine)["x"] == "HWC"
+    got = engine.create_execution_context().infer(
+        {"x": np.ascontiguousarray(x.transpose(0, 2, 3, 1))}
+    )
+    ref = ort_run(model, {"x": x})
+    half = precision == "fp16"
+    want_max = ref["m"].astype(np.float16).astype(np.float32) if half else ref["m"]
+    np.testing.assert_array_equal(got["m"], want_max)
+    tol = 2e-3 if half else 1e-6
+    np.testing.assert_allclose(got["a"], ref["a"], rtol=tol, atol=tol)

@@ -173,18 +173,17 @@ __kernel void conv_depthwise_hwc8(__global const st_t* x, __global const float* 
 // A 1x1, stride-1, unpadded convolution of one group, 8 output channels a work-item: for the
 // narrow pointwise convolutions of inverted-residual blocks (16-240 channels), which are
 // memory-bound and leave a tensor-core tile mostly empty. C and K are multiples of 8; weights
-// packed as [K / 8][C][8] (wp), bias [K] (zeros when the layer has none). gid 0: output-channel
-// octet + K / 8 * (image * S + position), S the spatial size; consecutive work-items share an
-// input pixel and write consecutive octets. Each of x, res and y channels last (aligned 8-wide
-// loads and stores) or NCHW (x_hwc, res_hwc, y_hwc); the sum starts at the bias and adds the
-// channels in order either way, so both layouts give the same values.
+// packed as [K / 8][C][8] (wp), bias [K] (zeros when the layer has none). gid 0: image * S +
+// position (S the spatial size), gid 1: output-channel octet; so the work-items of a work-group
+// read the same weights (one broadcast load) for consecutive pixels. Each of x, res and y
+// channels last (aligned 8-wide loads and stores) or NCHW (x_hwc, res_hwc, y_hwc); the sum starts
+// at the bias and adds the channels in order either way, so both layouts give the same values.
 __kernel void conv1x1_k8(__global const st_t* x, __global const float* wp,
                          __global const float* bias, __global const st_t* res, __global st_t* y,
                          int C, int K, int S, int NS, int has_res, int x_hwc, int res_hwc,
                          int y_hwc, float alpha, float beta) {
-  const int K8 = K / 8, q = get_global_id(0);
-  if (q >= K8 * NS) return;
-  const int ns = q / K8, kb = q - ns * K8, k = kb * 8;
+  const int ns = get_global_id(0), kb = get_global_id(1), k = kb * 8;
+  if (ns >= NS) return;
   const int n = ns / S, sp = ns - n * S;
   const __global float8* w = (const __global float8*)wp + (size_t)kb * C;
   float8 acc = *((__global const float8*)bias + kb);
@@ -221,6 +220,40 @@ __kernel void conv1x1_k8(__global const st_t* x, __global const float* wp,
     vstore8(acc, 0, t);
     for (int j = 0; j < 8; ++j) ST(y, ((size_t)n * K + k + j) * S + sp, t[j]);
   }
+}
+
+// A 1x1 convolution over few pixels with many input channels (squeeze-and-excitation layers,
+// [N, C, 1, 1]): a work-group of CONV_WG1 work-items per output octet of a pixel, work-item t
+// summing channels t, t + CONV_WG1, ..., then a tree reduction in local memory; so that a
+// layer of 64 images still spreads over the device instead of a few work-items looping over
+// every channel. Weights (wp), bias and layouts as conv1x1_k8's; K a multiple of 8, any C.
+// Work-group id: output octet + K / 8 * (image * S + position).
+#define CONV_WG1 64
+__kernel __attribute__((reqd_work_group_size(CONV_WG1, 1, 1))) void conv1x1_wg(
+    __global const st_t* x, __global const float* wp, __global const float* bias,
+    __global const st_t* res, __global st_t* y, int C, int K, int S, int has_res, int x_hwc,
+    int res_hwc, int y_hwc, float alpha, float beta) {
+  __local float8 part[CONV_WG1];
+  const int K8 = K / 8, q = get_group_id(0), t = get_local_id(0);
+  const int ns = q / K8, kb = q - ns * K8, k = kb * 8;
+  const int n = ns / S, sp = ns - n * S;
+  const __global float8* w = (const __global float8*)wp + (size_t)kb * C;
+  float8 acc = 0.0f;
+  for (int c = t; c < C; c += CONV_WG1) {
+    const float v = LD(x, x_hwc ? (size_t)ns * C + c : ((size_t)n * C + c) * S + sp);
+    acc = fma((float8)(v), w[c], acc);
+  }
+  part[t] = acc;
+  barrier(CLK_LOCAL_MEM_FENCE);
+  for (int h = CONV_WG1 / 2; h > 0; h >>= 1) {
+    if (t < h) part[t] += part[t + h];
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+  if (t >= 8) return;  // work-item t < 8 finishes output channel k + t
+  float v = ((__local const float*)part)[t] + bias[k + t];
+  if (has_res) v += LD(res, res_hwc ? (size_t)ns * K + k + t : ((size_t)n * K + k + t) * S + sp);
+  ST(y, y_hwc ? (size_t)ns * K + k + t : ((size_t)n * K + k + t) * S + sp,
+     apply_act(v, alpha, beta));
 }
 
 // im2col and bias_act serve the CLBlast tactics, which run FP32 only: always float.

@@ -26,6 +26,11 @@ constexpr size_t kGpoolHwcWG = 256;
 inline size_t gpoolHwcGlobalSize(const Dims& x) {
   return static_cast<size_t>(x[0] * ((x[1] + 31) / 32)) * kGpoolHwcWG;
 }
+// global_pool_hwc8 (C a multiple of 8): work-groups of min(C / 8, 32) channel octets x rows.
+inline size_t gpoolHwc8GlobalSize(const Dims& x) {
+  const int64_t octets = x[1] / 8, lanes = std::min<int64_t>(octets, 32);
+  return static_cast<size_t>(x[0] * ((octets + lanes - 1) / lanes)) * kGpoolHwcWG;
+}
 
 // Channels-last depthwise convolutions with C a multiple of kDepthwiseVec (conv_depthwise_hwc8,
 // conv_i8_depthwise_hwc8; also the pooling's pool2d_hwc8): a work-item per kDepthwiseVec

@@ -1,5 +1,6 @@
 // Convolution tactics: direct (any group/stride/dilation/pads), depthwise, narrow 1x1 8 output
-// channels a work-item (conv.1x1_k8), im2col + CLBlast SGEMM
+// channels a work-item (conv.1x1_k8), 1x1 over few pixels a work-group per 8 output channels
+// (conv.1x1_wg), im2col + CLBlast SGEMM
 // and 1x1 as one CLBlast SGEMM, each with the fused y = act(conv + bias + residual) epilogue.
 // Direct and depthwise also run FP16 layers (half activations, float weights and arithmetic);
 // the CLBlast ones are FP32 only (CLBlast's half GEMM needs cl_khr_fp16).
@@ -211,30 +212,46 @@ class DepthwiseConv : public ConvKernelBase {
   ocl::KernelHandle k_;
 };
 
-// ---- conv.1x1_k8 (1x1, stride 1, unpadded, group 1; C and K multiples of 8) ----
-// 8 output channels of one pixel a work-item (conv1x1_k8), each tensor in either layout.
+// ---- conv.1x1_k8 and conv.1x1_wg (1x1, stride 1, unpadded, group 1; K a multiple of 8) ----
+// conv.1x1_k8: 8 output channels of one pixel a work-item (conv1x1_k8), C a multiple of 8; a
+// work-group's work-items share their 8 output channels (the same weights) over 64 pixels.
+// conv.1x1_wg: a work-group per 8 output channels of one pixel, the channels split among its
+// work-items (conv1x1_wg), for layers of few pixels and many channels. Either layout each.
 constexpr int64_t kK8 = 8;
 constexpr size_t kK8Wg = 64;
-// The largest C * K it is offered for: beyond, a tensor-core or CLBlast GEMM's reuse wins and
-// timing it would only lengthen the build.
+constexpr size_t kWg1 = 64;  // conv1x1_wg's CONV_WG1
+// The largest C * K each is offered for, and conv.1x1_wg's most pixels (N * H * W) and fewest
+// input channels: beyond, a tensor-core or CLBlast GEMM's reuse wins (and with fewer channels
+// than work-items conv.1x1_k8 does), so timing it would only lengthen the build.
 constexpr int64_t kK8MaxWeights = int64_t{512} * 1024;
+constexpr int64_t kWgMaxWeights = int64_t{4} << 20;
+constexpr int64_t kWgMaxPixels = 4096;
 
+bool plainPointwise(const ConvSpec& s) { return s.G == 1 && isPlain1x1(s.win) && s.K % kK8 == 0; }
 bool pointwise8Fits(const ConvSpec& s, int64_t C) {
-  return s.G == 1 && isPlain1x1(s.win) && C % kK8 == 0 && s.K % kK8 == 0 &&
-         C * s.K <= kK8MaxWeights;
+  return plainPointwise(s) && C % kK8 == 0 && C * s.K <= kK8MaxWeights;
+}
+bool pointwiseWgFits(const ConvSpec& s, int64_t C, const Dims& x) {
+  if (!plainPointwise(s) || C < static_cast<int64_t>(kWg1) || C * s.K > kWgMaxWeights) return false;
+  int64_t pixels = 1;
+  for (size_t d = 0; d < x.size(); ++d)
+    if (d != 1) pixels = x[d] < 0 ? kWgMaxPixels + 1 : pixels * x[d];
+  return pixels <= kWgMaxPixels;
 }
 
-class Pointwise8Conv : public ConvKernelBase {
+class PointwiseConv : public ConvKernelBase {
  public:
-  Pointwise8Conv(const ir::Layer& l, ocl::Device& dev)
+  PointwiseConv(const ir::Layer& l, ocl::Device& dev, bool wg)
       : ConvKernelBase(l, dev),
+        wg_(wg),
         in_hwc_(channelsLastIn(l, 0)),
         res_hwc_(channelsLastIn(l, 1)),
         out_hwc_(channelsLastOut(l, 0)) {
     const int64_t C = s_.Cg, K = s_.K;
-    CLRT_CHECK(pointwise8Fits(s_, C), kBuild, "conv layer '", s_.layer,
-               "': conv.1x1_k8 needs a 1x1, stride 1, unpadded convolution of one group with ",
-               "input and output channels multiples of 8");
+    CLRT_CHECK(wg ? plainPointwise(s_) : pointwise8Fits(s_, C), kBuild, "conv layer '", s_.layer,
+               "': conv.1x1_", wg ? "wg" : "k8",
+               " needs a 1x1, stride 1, unpadded convolution of one group with output channels ",
+               wg ? "" : "and input channels ", "a multiple of 8");
     // Weights [K][C] as [K / 8][C][8], for one aligned 8-wide load per input channel.
     const std::vector<float> w = l.weights.at("kernel").asFloats();
     std::vector<float> wp(w.size());
@@ -244,20 +261,29 @@ class Pointwise8Conv : public ConvKernelBase {
     bias_ = ocl::MemHandle(
         uploadWeights(dev, s_.has_bias ? l.weights.at("bias")
                                        : HostTensor::fromFloats({K}, std::vector<float>(K, 0.0f))));
-    k_ = ocl::KernelHandle(make(dev, "conv1x1_k8"));
+    k_ = ocl::KernelHandle(make(dev, wg ? "conv1x1_wg" : "conv1x1_k8"));
   }
   void enqueue(const ExecArgs& a) override {
     const ConvRun r = runOf(s_, a);
     if (r.N * s_.K * r.OH * r.OW == 0) return;
-    const int64_t S = r.H * r.W, items = s_.K / kK8 * r.N * S;
+    const int64_t S = r.H * r.W, octets = s_.K / kK8 * r.N * S;
     std::lock_guard<std::mutex> lock(mu_);
+    if (wg_) {  // a work-group per octet
+      ocl::setArgs(k_.get(), r.x, weights_.get(), bias_.get(), r.res, r.y, i(r.C), i(s_.K), i(S),
+                   cl_int{r.res != nullptr}, cl_int{in_hwc_}, cl_int{res_hwc_}, cl_int{out_hwc_},
+                   s_.ep.alpha, s_.ep.beta);
+      ocl::launch(a.queue, k_.get(), {gsize(i(octets)) * kWg1}, {kWg1});
+      return;
+    }
     ocl::setArgs(k_.get(), r.x, weights_.get(), bias_.get(), r.res, r.y, i(r.C), i(s_.K), i(S),
                  i(r.N * S), cl_int{r.res != nullptr}, cl_int{in_hwc_}, cl_int{res_hwc_},
                  cl_int{out_hwc_}, s_.ep.alpha, s_.ep.beta);
-    ocl::launch(a.queue, k_.get(), {(gsize(i(items)) + kK8Wg - 1) / kK8Wg * kK8Wg}, {kK8Wg});
+    ocl::launch(a.queue, k_.get(),
+                {(gsize(i(r.N * S)) + kK8Wg - 1) / kK8Wg * kK8Wg, gsize(s_.K / kK8)}, {kK8Wg, 1});
   }
 
  private:
+  bool wg_;                          // conv1x1_wg, else conv1x1_k8
   bool in_hwc_, res_hwc_, out_hwc_;  // channels-last tensors (builder/layouts.cc)
   ocl::KernelHandle k_;
 };
@@ -333,7 +359,7 @@ class GemmConv : public ConvKernelBase {
 // direct kernel runs 2-4x faster than im2col + CLBlast; on GPUs timing picks CLBlast (the H200,
 // YOLOv8s-style at 320x320: 62 of 63 convolutions), so there untimed builds take CLBlast first
 // (the FP32 engine of INT8 calibration among them: direct convolutions cost it 34 of 42 ms).
-enum class Variant { kDirect, kDepthwise, kIm2col, k1x1, kPointwise8 };
+enum class Variant { kDirect, kDepthwise, kIm2col, k1x1, kPointwise8, kPointwiseWg };
 
 class ConvTactic : public VariantTactic<ir::LayerKind::kCONVOLUTION, Variant> {
  public:
@@ -353,24 +379,28 @@ class ConvTactic : public VariantTactic<ir::LayerKind::kCONVOLUTION, Variant> {
         return s.G == 1 && s.st == DataType::kFLOAT && isPlain1x1(s.win);
       case Variant::kPointwise8:
         return pointwise8Fits(s, s.Cg);
+      case Variant::kPointwiseWg:
+        return pointwiseWgFits(s, s.Cg, in[0].dims);
     }
     return false;
   }
   std::unique_ptr<Kernel> instantiate(const ir::Layer& l, ocl::Device& dev) const override {
     if (v_ == Variant::kDirect) return std::make_unique<DirectConv>(l, dev);
     if (v_ == Variant::kDepthwise) return std::make_unique<DepthwiseConv>(l, dev);
-    if (v_ == Variant::kPointwise8) return std::make_unique<Pointwise8Conv>(l, dev);
+    if (v_ == Variant::kPointwise8 || v_ == Variant::kPointwiseWg)
+      return std::make_unique<PointwiseConv>(l, dev, v_ == Variant::kPointwiseWg);
     return std::make_unique<GemmConv>(l, dev, /*im2col=*/v_ == Variant::kIm2col);
   }
   int untimedPriority(const ocl::DeviceInfo& dev) const override {
     if (dev.is_gpu && (v_ == Variant::kIm2col || v_ == Variant::k1x1)) return prio_ - 4;
     return prio_;
   }
-  // The depthwise and 1x1_k8 kernels read their input and residual and write their output
-  // either way.
+  // The depthwise, 1x1_k8 and 1x1_wg kernels read their input and residual and write their
+  // output either way.
   bool channelsLast(const ir::Layer& l, int i) const override {
     (void)l;
-    return (v_ == Variant::kDepthwise || v_ == Variant::kPointwise8) &&
+    return (v_ == Variant::kDepthwise || v_ == Variant::kPointwise8 ||
+            v_ == Variant::kPointwiseWg) &&
            (i == 0 || i == 1 || i == -1);
   }
   // The CLBlast tactics run FP32 only.
@@ -388,6 +418,7 @@ void registerConvolutionTactics() {
   registerTactic(std::make_unique<ConvTactic>("conv.im2col_clblast", Variant::kIm2col, 3));
   registerTactic(std::make_unique<ConvTactic>("conv.1x1_clblast", Variant::k1x1, 2));
   registerTactic(std::make_unique<ConvTactic>("conv.1x1_k8", Variant::kPointwise8, 2));
+  registerTactic(std::make_unique<ConvTactic>("conv.1x1_wg", Variant::kPointwiseWg, 2));
 }
 
 }  // namespace clrt::tactics

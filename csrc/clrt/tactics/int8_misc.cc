@@ -35,6 +35,7 @@ class PoolKernel : public Kernel {
       loop_ = ocl::KernelHandle(dev.kernel(kFile, kTunables, "gpool_i8_loop"));
       reduce_ = ocl::KernelHandle(
           dev.kernel(kFile, kTunables, hwc_in_ ? "gpool_i8_hwc" : "gpool_i8_reduce"));
+      if (hwc_in_) global8_ = ocl::KernelHandle(dev.kernel(kFile, kTunables, "gpool_i8_hwc8"));
     } else if (hwc_in_) {
       window_ = ocl::KernelHandle(dev.kernel(kFile, kTunables, "pool_i8_hwc"));
       window4_ = ocl::KernelHandle(dev.kernel(kFile, kTunables, "pool_i8_hwc4"));
@@ -68,10 +69,12 @@ class PoolKernel : public Kernel {
       CLRT_CHECK(OH == 1 && OW == 1, kRuntime, "global pooling layer '", name, "': output ",
                  dimsToString(yd), " must be 1 in every spatial dim");
       const cl_int HW = kint(H * W, name);
-      if (hwc_in_) {  // work-groups of channels x rows (pooling.cl's), on any device
-        ocl::setArgs(reduce_.get(), x.buf, y.buf, kint(x.dims[0], name), C, HW, is_max, s_in_, y.dt,
-                     y.scale);
-        ocl::launch(a.queue, reduce_.get(), {gpoolHwcGlobalSize(x.dims)}, {kGpoolHwcWG});
+      if (hwc_in_) {  // work-groups of channels (octets where C % 8 == 0) x rows (pooling.cl's)
+        const bool wide = C % kDepthwiseVec == 0;
+        cl_kernel k = wide ? global8_.get() : reduce_.get();
+        ocl::setArgs(k, x.buf, y.buf, kint(x.dims[0], name), C, HW, is_max, s_in_, y.dt, y.scale);
+        ocl::launch(a.queue, k, {wide ? gpoolHwc8GlobalSize(x.dims) : gpoolHwcGlobalSize(x.dims)},
+                    {kGpoolHwcWG});
       } else if (gpu_ && HW > 64) {  // one work-group per (n, c) row
         ocl::setArgs(reduce_.get(), x.buf, y.buf, NC, HW, is_max, s_in_, y.dt, y.scale);
         ocl::launch(a.queue, reduce_.get(), {static_cast<size_t>(NC) * kReduceWG}, {kReduceWG});
@@ -116,7 +119,7 @@ class PoolKernel : public Kernel {
   float s_in_;
   bool hwc_in_, hwc_out_;  // input / output stored channels last (builder/layouts.cc)
   std::mutex mu_;          // kernel arguments are per cl_kernel: one enqueue at a time
-  ocl::KernelHandle window_, window4_, window16_, loop_, reduce_;
+  ocl::KernelHandle window_, window4_, window16_, loop_, reduce_, global8_;
 };
 
 bool poolEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,

@@ -58,6 +58,7 @@ class PoolKernel : public Kernel {
       loop_ = ocl::KernelHandle(dev.kernel(kFile, opts, "global_pool_loop"));
       reduce_ = ocl::KernelHandle(
           dev.kernel(kFile, opts, hwc_in_ ? "global_pool_hwc" : "global_pool_reduce"));
+      if (hwc_in_) global8_ = ocl::KernelHandle(dev.kernel(kFile, opts, "global_pool_hwc8"));
     } else {
       window_ = ocl::KernelHandle(dev.kernel(kFile, opts, "pool3d"));
       // Channels last in and out, 2-D MAX/AVERAGE: 8 channels a work-item when C % 8 == 0.
@@ -89,9 +90,12 @@ class PoolKernel : public Kernel {
       CLRT_CHECK(n == NC, kRuntime, "global pooling layer '", s_.layer, "': output ",
                  dimsToString(y.dims), " must be 1 in every spatial dim");
       const cl_int HW = kint(volume(x.dims) / std::max<int64_t>(NC, 1), s_.layer);
-      if (hwc_in_) {  // work-groups of channels x rows, on any device
-        ocl::setArgs(reduce_.get(), x.buf, y.buf, kint(x.dims[0], s_.layer), C, HW, is_max);
-        ocl::launch(a.queue, reduce_.get(), {gpoolHwcGlobalSize(x.dims)}, {kGpoolHwcWG});
+      if (hwc_in_) {  // work-groups of channels (octets where C % 8 == 0) x rows
+        const bool wide = C % kDepthwiseVec == 0;
+        cl_kernel k = wide ? global8_.get() : reduce_.get();
+        ocl::setArgs(k, x.buf, y.buf, kint(x.dims[0], s_.layer), C, HW, is_max);
+        ocl::launch(a.queue, k, {wide ? gpoolHwc8GlobalSize(x.dims) : gpoolHwcGlobalSize(x.dims)},
+                    {kGpoolHwcWG});
       } else if (gpu_ && HW > 64) {
         // A work-group per (n, c) pays off only where many work-items run at once.
         ocl::setArgs(reduce_.get(), x.buf, y.buf, NC, HW, is_max);
@@ -130,7 +134,7 @@ class PoolKernel : public Kernel {
   bool gpu_;
   bool hwc_in_, hwc_out_;  // input / output stored channels last (builder/layouts.cc)
   std::mutex mu_;          // kernel arguments are per cl_kernel: one enqueue at a time
-  ocl::KernelHandle window_, window8_, loop_, reduce_;
+  ocl::KernelHandle window_, window8_, loop_, reduce_, global8_;
 };
 
 class PoolTactic : public Tactic {
