@@ -175,18 +175,15 @@ __kernel __attribute__((reqd_work_group_size(GPOOL_HWC_WG, 1, 1))) void gpool_i8
   if (row == 0 && live) store_any(y, n * C + c, pooled(m, s, HW, is_max, s_in), out_dt, out_inv);
 }
 
-// gpool_i8_hwc with C a multiple of 8: global_pool_hwc8's work-groups (pooling.cl), each
-// work-item 8 channels (one 8-byte load per position). Integer sums: the same values as
+// gpool_i8_hwc with C a multiple of 8: global_pool_hwc8's work-groups (GPOOL_HWC8_WORK_ITEM),
+// each work-item 8 channels (one 8-byte load per position). Integer sums: the same values as
 // gpool_i8_hwc whatever the order.
 __kernel __attribute__((reqd_work_group_size(GPOOL_HWC_WG, 1, 1))) void gpool_i8_hwc8(
     __global const char* x, __global void* y, int N, int C, int HW, int is_max, float s_in,
     int out_dt, float out_inv) {
   __local int8 lm[GPOOL_HWC_WG];
   __local int8 ls[GPOOL_HWC_WG];
-  const int C8 = C / 8, L = min(C8, GPOOL_HWC_LANES), R = GPOOL_HWC_WG / L;
-  const int t = get_local_id(0), lane = t % L, row = t / L, chunks = (C8 + L - 1) / L;
-  const int n = get_group_id(0) / chunks, o = get_group_id(0) % chunks * L + lane;
-  const int live = n < N && row < R && o < C8;
+  GPOOL_HWC8_WORK_ITEM(N, C, L, R, t, lane, row, n, o, live);
   int8 m = -128, s = 0;
   if (live) {
     const __global char* xn = x + (size_t)n * HW * C + (size_t)o * 8;
@@ -196,14 +193,7 @@ __kernel __attribute__((reqd_work_group_size(GPOOL_HWC_WG, 1, 1))) void gpool_i8
       s += v;
     }
   }
-  lm[t] = m;
-  ls[t] = s;
-  barrier(CLK_LOCAL_MEM_FENCE);
-  if (row != 0 || !live) return;
-  for (int r = 1; r < R; ++r) {
-    m = max(m, lm[r * L + lane]);
-    s += ls[r * L + lane];
-  }
+  GPOOL_HWC8_ROWS_REDUCE(lm, ls, L, R, t, lane, row, live, m, s, max);
   int mm[8], ss[8];
   float v[8];
   vstore8(m, 0, mm);

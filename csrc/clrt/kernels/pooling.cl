@@ -133,17 +133,12 @@ __kernel __attribute__((reqd_work_group_size(GPOOL_WG, 1, 1))) void global_pool_
 // stride through the spatial positions. Launch with local size GPOOL_HWC_WG and global
 // N * ceil(C / GPOOL_HWC_LANES) * GPOOL_HWC_WG.
 // Channels-last global pooling with C a multiple of 8: each work-item 8 channels (one aligned
-// 8-wide load per position), a work-group L = min(C / 8, GPOOL_HWC_LANES) channel octets x
-// GPOOL_HWC_WG / L spatial rows, whose partials row 0 then combines in row order. Where L does
-// not divide the work-group, the last few work-items sit out.
+// 8-wide load per position), in GPOOL_HWC8_WORK_ITEM's work-groups (window.clh).
 __kernel __attribute__((reqd_work_group_size(GPOOL_HWC_WG, 1, 1))) void global_pool_hwc8(
     __global const st_t* x, __global st_t* y, int N, int C, int HW, int is_max) {
   __local float8 lm[GPOOL_HWC_WG];
   __local float8 ls[GPOOL_HWC_WG];
-  const int C8 = C / 8, L = min(C8, GPOOL_HWC_LANES), R = GPOOL_HWC_WG / L;
-  const int t = get_local_id(0), lane = t % L, row = t / L, chunks = (C8 + L - 1) / L;
-  const int n = get_group_id(0) / chunks, o = get_group_id(0) % chunks * L + lane;
-  const int live = n < N && row < R && o < C8;
+  GPOOL_HWC8_WORK_ITEM(N, C, L, R, t, lane, row, n, o, live);
   float8 m = -FLT_MAX, s = 0.0f;
   if (live) {
     const __global st_t* xn = x + (size_t)n * HW * C + (size_t)o * 8;
@@ -153,14 +148,7 @@ __kernel __attribute__((reqd_work_group_size(GPOOL_HWC_WG, 1, 1))) void global_p
       s += v;
     }
   }
-  lm[t] = m;
-  ls[t] = s;
-  barrier(CLK_LOCAL_MEM_FENCE);
-  if (row != 0 || !live) return;
-  for (int r = 1; r < R; ++r) {
-    m = fmax(m, lm[r * L + lane]);
-    s += ls[r * L + lane];
-  }
+  GPOOL_HWC8_ROWS_REDUCE(lm, ls, L, R, t, lane, row, live, m, s, fmax);
   STA8(y, (size_t)n * C + (size_t)o * 8, is_max ? m : (HW > 0 ? s / (float)HW : (float8)(0.0f)));
 }
 
