@@ -137,6 +137,32 @@ def dump_profile(log, profile, info):
     count = max(profile.count, 1)
     med_total = stats([sum(q) for q in zip(*profile.layers.values())], [])["median"] if rows else 0
     log.info(f"{'Total':>{width}}{total:12.2f}{total / count:17.4f}{med_total:19.4f}{100.0:9.1f}")
+    dump_tactic_summary(log, tactic_summary(rows, by_name, count))
+
+
+def tactic_summary(rows, by_name, count):
+    """[(tactic, precision, layers, average ms per iteration, share %)] from the profile's rows,
+    the largest first: where an engine's time goes, kernel by kernel."""
+    groups, total = {}, sum(r[1] for r in rows)
+    for name, tot, *_ in rows:
+        layer = by_name.get(name, {})
+        key = (str(layer.get("TacticName", "?")), str(layer.get("Precision", "?")))
+        n, t = groups.get(key, (0, 0.0))
+        groups[key] = (n + 1, t + tot)
+    out = [
+        (tac, prec, n, t / count, t / total * 100 if total > 0 else 0.0)
+        for (tac, prec), (n, t) in groups.items()
+    ]
+    return sorted(out, key=lambda r: -r[3])
+
+
+def dump_tactic_summary(log, summary):
+    log.info("")
+    log.info("=== Profile by tactic ===")
+    width = max([len(r[0]) for r in summary] + [len("Tactic")]) + 1
+    log.info(f"{'Tactic':<{width}} Precision   Layers   Avg. Time (ms)   Time %")
+    for tac, prec, n, avg, share in summary:
+        log.info(f"{tac:<{width}} {prec:<9}   {n:6d}{avg:17.4f}{share:9.1f}")
 
 
 def profile_check(log, profile):

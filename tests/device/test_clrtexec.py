@@ -185,6 +185,12 @@ def test_export_profile_sums_to_gpu_compute_time(capsys, engine_file, tmp_path):
     assert data[0]["count"] == 10 and len(data) > 3
     assert total == pytest.approx(mean_of(out, "GPU Compute Time"), rel=0.10)
     assert "=== Profile (10 iterations ) ===" in out and "Precision   Tactic" in out
+    # The by-tactic summary: every layer counted once, the averages adding up to the table's.
+    summary = out[out.index("=== Profile by tactic ===") :].splitlines()[2:]
+    rows = [r.split()[1:] for r in summary if re.match(r"^\[I\] \S+ +\S+ +\d+ +[\d.]+ +[\d.]+$", r)]
+    assert sum(int(r[2]) for r in rows) == len(data) - 1, summary
+    assert sum(float(r[3]) for r in rows) == pytest.approx(total, abs=1e-3 * len(rows))
+    assert sum(float(r[4]) for r in rows) == pytest.approx(100.0, abs=0.1 * len(rows))
     # --separateProfileRun: the profile comes from its own queries, reported beside it.
     code, out, _ = run(
         capsys,
