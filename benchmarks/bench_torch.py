@@ -2,7 +2,11 @@
 """Usage: python benchmarks/bench_torch.py [--models resnet50 vit_b_16] [--batches 64 1]
                                            [--precisions fp32 fp16 int8] [--iters 20]
                                            [--torch-modes eager-fp16 compile-fp16 ...]
-                                           [--timing-cache FILE] [--no-torch]
+                                           [--timing-cache FILE] [--no-torch] [--export-to DIR]
+
+--export-to DIR only writes the ONNX files, for a per-layer profile of the same models:
+  python benchmarks/bench_torch.py --models efficientnet_b0 --batches 64 --export-to /tmp
+  clrtexec --onnx=/tmp/efficientnet_b0_b64.onnx --int8 --fp16 --separateProfileRun --dumpProfile
 
 Needs torch, torchvision and a CUDA device (the lent GPU machine's /opt/torch/.venv) and clrt
 on PYTHONPATH. Each model is torchvision's, with seeded random weights (torch.manual_seed(0),
@@ -308,6 +312,12 @@ def main():
         help="timing cache file: read before each build (if it exists) and written after it",
     )
     ap.add_argument("--no-torch", action="store_true", help="skip the PyTorch rows")
+    ap.add_argument(
+        "--export-to",
+        metavar="DIR",
+        help="only write each model as DIR/<model>_b<batch>.onnx (the files the benchmark builds "
+        "from), e.g. for clrtexec --dumpProfile, and stop",
+    )
     args = ap.parse_args()
     if not torch.cuda.is_available():
         raise SystemExit("needs a CUDA device (PyTorch exports the models and gives the reference)")
@@ -318,6 +328,8 @@ def main():
     torch.backends.cudnn.benchmark = True
     logger = trt.Logger(trt.Logger.WARNING)
     print_header()
+    if args.export_to:
+        Path(args.export_to).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.models:
             torch.manual_seed(0)
@@ -326,8 +338,11 @@ def main():
             for batch in args.batches:
                 x = np.random.default_rng(0).standard_normal((batch, 3, SIZE, SIZE))
                 x = x.astype(np.float32)
-                path = Path(tmp) / f"{name}_b{batch}.onnx"
+                path = Path(args.export_to or tmp) / f"{name}_b{batch}.onnx"
                 export_onnx(model32, batch, path)
+                if args.export_to:
+                    print(f"wrote {path}")
+                    continue
                 ref = reference(model32, x)
                 torch.cuda.empty_cache()
                 rows, notes = [], []
