@@ -9,6 +9,7 @@
 #include <functional>
 
 #include "clrt/ir/einsum.h"
+#include "clrt/ir/one_hot.h"
 #include "clrt/python/bindings.h"
 
 namespace clrt::python {
@@ -91,7 +92,7 @@ py::object layerType(const char* name) {
   return py::module_::import("clrt._clrt").attr("LayerType").attr(name);
 }
 
-// --- OneHot: WHERE(EQUAL(UNSQUEEZE(wrapped indices, axis), RESHAPE(RANGE(depth))), on, off) ---
+// --- OneHot: ir::lowerOneHot's layers after CASTs of the indices and depth (to INT64) ---
 
 struct OneHotParts {
   int where, equal, unsqueeze, reshape, cast, onSlice, depth;
@@ -159,26 +160,12 @@ py::object addOneHot(const NetPtr& s, const TensorHandle& indices, const TensorH
       const int first = p.constant(HostTensor::fromInt64({}, {0}));
       dep = p.add(K::kGATHER, {dep, first}, [](ir::Layer& l) { l.attrs.set("axis", int64_t{0}); });
     }
-    const int zero = p.constant(HostTensor::fromInt64({}, {0}));
-    const int one = p.constant(HostTensor::fromInt64({}, {1}));
-    const int negative = p.binary("LESS", idx, zero);
-    const int wrapped = p.add(K::kWHERE, {negative, p.binary("SUM", idx, dep), idx});
-    const int positions = p.add(K::kRANGE, {zero, dep, one});
-    const int laid = p.add(K::kRESHAPE, {positions},
-                           [&](ir::Layer& l) { l.attrs.set("shape", along(rank, axis)); });
-    const int u = p.add(K::kUNSQUEEZE, {wrapped},
-                        [&](ir::Layer& l) { l.attrs.set("axes", std::vector<int64_t>{axis}); });
-    const int hit = p.binary("EQUAL", u, laid);
-    auto pick = [&](int64_t k) {
-      return p.add(K::kSLICE, {v}, [&](ir::Layer& l) {
-        l.attrs.set("starts", std::vector<int64_t>{k});
-        l.attrs.set("ends", std::vector<int64_t>{k + 1});
-        l.attrs.set("axes", std::vector<int64_t>{0});
-        l.attrs.set("steps", std::vector<int64_t>{1});
-      });
-    };
-    const int on = pick(1), off = pick(0);
-    p.add(K::kWHERE, {hit, on, off});
+    ir::lowerOneHot(
+        idx, dep, v, rank, axis,
+        [&](K kind, const std::vector<int>& ins, const std::function<void(ir::Layer&)>& set) {
+          return p.add(kind, ins, set);
+        },
+        [&](int64_t x) { return p.constant(HostTensor::fromInt64({}, {x})); });
     return p.finish("ONE_HOT");
   });
 }

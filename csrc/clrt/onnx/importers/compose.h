@@ -2,9 +2,11 @@
 // returns its output tensor id (ids only: a layer reference dies with the next layer added).
 #pragma once
 
+#include <functional>
 #include <utility>
 #include <vector>
 
+#include "clrt/ir/einsum.h"
 #include "clrt/onnx/importer.h"
 
 namespace clrt::onnx::compose {
@@ -32,6 +34,16 @@ inline int slice(ImportContext& c, int x, int64_t axis, int64_t start, int64_t e
   l.attrs.set("axes", std::vector<int64_t>{axis});
   l.attrs.set("steps", std::vector<int64_t>{step});
   return l.outputs[0];
+}
+
+// The emit of an ir lowering (ir/einsum.h, ir/one_hot.h): layers internal to the node.
+inline ir::EinsumEmit emitter(ImportContext& c) {
+  return [&c](ir::LayerKind kind, const std::vector<int>& ins,
+              const std::function<void(ir::Layer&)>& set) {
+    ir::Layer& l = c.addInternal(kind, ins);
+    if (set) set(l);
+    return l.outputs[0];
+  };
 }
 
 inline int concat(ImportContext& c, const std::vector<int>& xs, int64_t axis) {

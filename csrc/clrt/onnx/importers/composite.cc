@@ -3,6 +3,7 @@
 // average pool across channels), SpaceToDepth and DepthToSpace (reshape, transpose, reshape),
 // EyeLike (a constant), Tile (reshape, expand, reshape), CenterCropPad (pad, slice) and OneHot
 // (a comparison with a range).
+#include "clrt/ir/one_hot.h"
 #include "clrt/onnx/importer.h"
 #include "clrt/onnx/importers/compose.h"
 
@@ -265,10 +266,9 @@ void importTile(ImportContext& c) {
       .attrs.set("allowzero", int64_t{1});
 }
 
-// OneHot: values[1] where an index (a negative one counts from the end: + depth) equals the
-// position along the new axis, values[0] elsewhere: EQUAL of the indices, unsqueezed at `axis`,
-// against Range(depth) laid along it, then WHERE. Indices out of range match no position. A depth
-// computed at run time decides the output's size along `axis`, as a shape value does.
+// OneHot: ir::lowerOneHot (shared with the network API's add_one_hot) on the indices and depth
+// cast to INT64. A depth computed at run time decides the output's size along `axis`, as a shape
+// value does.
 void importOneHot(ImportContext& c) {
   const Dims id = c.inputDims(0), dd = c.inputDims(1), vd = c.inputDims(2);
   const int64_t rank = static_cast<int64_t>(id.size()) + 1;
@@ -289,20 +289,9 @@ void importOneHot(ImportContext& c) {
     g.attrs.set("axis", int64_t{0});
     depth = g.outputs[0];
   }
-  const int zero = compose::int64Scalar(c, 0);
-  ir::Layer& w = c.addInternal(LayerKind::kWHERE,
-                               {binary(c, "LESS", idx, zero), binary(c, "SUM", idx, depth), idx});
-  const int wrapped = w.outputs[0];
-  const int positions =
-      c.addInternal(LayerKind::kRANGE, {zero, depth, compose::int64Scalar(c, 1)}).outputs[0];
-  std::vector<int64_t> along(static_cast<size_t>(rank), 1);
-  along[axis] = -1;
-  const int laid = compose::withAttr(c, LayerKind::kRESHAPE, positions, "shape", along);
-  const int u = compose::withAttr(c, LayerKind::kUNSQUEEZE, wrapped, "axes", {axis});
-  const int hit = binary(c, "EQUAL", u, laid);
-  const int values = c.input(2);
-  c.add(LayerKind::kWHERE,
-        {hit, compose::slice(c, values, 0, 1, 2), compose::slice(c, values, 0, 0, 1)});
+  const int r = ir::lowerOneHot(idx, depth, c.input(2), rank, axis, compose::emitter(c),
+                                [&](int64_t v) { return compose::int64Scalar(c, v); });
+  c.add(LayerKind::kIDENTITY, {r});
 }
 
 // CenterCropPad as ONNX defines it: pad each listed axis evenly up to `shape` (the odd element

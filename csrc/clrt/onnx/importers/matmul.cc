@@ -7,6 +7,7 @@
 
 #include "clrt/ir/einsum.h"
 #include "clrt/onnx/importer.h"
+#include "clrt/onnx/importers/compose.h"
 #include "clrt/onnx/importers/integer_product.h"
 
 namespace clrt::onnx {
@@ -96,13 +97,7 @@ void importMatMulInteger(ImportContext& c) {
 void importEinsum(ImportContext& c) {
   std::vector<ir::EinsumOperand> ops;
   for (int i = 0; i < c.numInputs(); ++i) ops.push_back({c.input(i), c.inputDims(i)});
-  const int r = ir::lowerEinsum(
-      c.attrString("equation", ""), ops,
-      [&](LayerKind kind, const std::vector<int>& ins, const std::function<void(ir::Layer&)>& set) {
-        ir::Layer& l = c.addInternal(kind, ins);
-        if (set) set(l);
-        return l.outputs[0];
-      });
+  const int r = ir::lowerEinsum(c.attrString("equation", ""), ops, compose::emitter(c));
   c.add(LayerKind::kIDENTITY, {r});
 }
 
