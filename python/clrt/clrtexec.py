@@ -137,8 +137,9 @@ def _infer(engine, opts, log, info):
         profile = LayerProfile() if inline else None
         if inline:
             log.warning(
-                "Per-layer profiling is on during the timing run and slows it (each layer "
-                "is waited for); add --separateProfileRun for undisturbed timings"
+                "Per-layer profiling is on during the timing run and slows it (a marker "
+                "after each layer, each run waited for before the next is enqueued); add "
+                "--separateProfileRun for undisturbed timings"
             )
         context.profiling = inline
         queries, wall_ms = run_queries(

@@ -167,7 +167,7 @@ def _profile_total(path):
 
 
 def test_export_profile_sums_to_gpu_compute_time(capsys, engine_file, tmp_path):
-    # Per-layer times come from the profiled queries themselves (each layer waited for), so
+    # Per-layer times come from the profiled queries themselves (markers between layers), so
     # their sum must match those queries' GPU Compute Time; 10% covers the host work between
     # layers (argument setup, the final synchronize).
     prof = tmp_path / "prof.json"

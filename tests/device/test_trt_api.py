@@ -3,6 +3,7 @@
 # pagelocked buffers and the clrt.tensorrt module.
 import importlib.util
 import sys
+import time
 
 import clrt as trt
 import numpy as np
@@ -190,6 +191,39 @@ def test_profiler_receives_every_layer_per_execution(engine):
     assert len(profiler.calls) == 3 * len(first) and not context.profiling
     with pytest.raises(TypeError, match="object has no report_layer_time"):
         context.profiler = object()
+
+
+def test_layer_times_from_markers_or_per_layer_waits(engine, monkeypatch):
+    """A profiled run is timed by markers between the layers (no wait between them): every
+    layer's time is positive here and they add up to no more than the run's wall time.
+    CLRT_LAYER_TIMES=wait times each layer by waiting for it instead (what a queue whose markers
+    carry no times gets too): the same layers, in the same order, and the same outputs."""
+    context = engine.create_execution_context()
+    context.profiling = True
+    x = rand((4, 1, 28, 28), seed=2)
+    d_in, d_out = trt.mem_alloc(x.nbytes), trt.mem_alloc(4 * 10 * 4)
+    trt.memcpy_htod(d_in, x)
+    context.set_input_shape("input", x.shape)
+    context.set_tensor_address("input", d_in)
+    context.set_tensor_address("logits", d_out)
+    stream = trt.Stream()
+    context.execute_async_v3(stream.handle)  # the first profiled run also asks the queue
+    stream.synchronize()
+    t0 = time.perf_counter()
+    context.execute_async_v3(stream.handle)
+    stream.synchronize()
+    wall_ms = (time.perf_counter() - t0) * 1e3
+    marked = context.layer_times
+    assert marked and all(ms > 0 for _, ms in marked), marked
+    assert sum(ms for _, ms in marked) <= wall_ms
+    monkeypatch.setenv("CLRT_LAYER_TIMES", "wait")
+    context.execute_async_v3(stream.handle)
+    waited = context.layer_times
+    assert [n for n, _ in waited] == [n for n, _ in marked]
+    assert all(ms > 0 for _, ms in waited), waited
+    y = np.empty((4, 10), np.float32)
+    trt.memcpy_dtoh(y, d_out)
+    assert_close(y, ort_run(MODEL, {"input": x})["logits"])
 
 
 def test_pagelocked_buffers_work_with_the_copies():

@@ -2,6 +2,8 @@
 // enqueue of every device layer, and the NumPy-style infer().
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
 #include <mutex>
 
 #include "clrt/runtime/context_state.h"
@@ -201,6 +203,7 @@ void ExecutionContext::setProfiling(bool on) {
 
 std::vector<std::pair<std::string, double>> ExecutionContext::layerTimes() const {
   std::lock_guard<std::recursive_mutex> lock(mu_);
+  if (marks_.pending()) layer_times_ = marks_.collect();  // waits for the run
   return layer_times_;
 }
 
@@ -281,6 +284,10 @@ void ExecutionContext::enqueueLayers(cl_command_queue q, const std::vector<cl_me
   }
   errors_.clear(q);
   layer_times_.clear();
+  // CLRT_LAYER_TIMES=wait: each layer waited for and timed on the host, launch latency included.
+  const char* how = std::getenv("CLRT_LAYER_TIMES");
+  const bool marked = profiling_ && !(how && std::strcmp(how, "wait") == 0) && marks_.usable(q);
+  if (marked) marks_.start(q);
   std::lock_guard<std::mutex> engineLock(engine_->enqueueMutex());
   for (size_t li = static_cast<size_t>(begin); li < static_cast<size_t>(end); ++li) {
     if (desc.on_host[li]) continue;
@@ -316,7 +323,9 @@ void ExecutionContext::enqueueLayers(cl_command_queue q, const std::vector<cl_me
                         net.tensors[l.outputs[o]].dtype, net.tensors[l.outputs[o]].format};
     }
     if (observer_) observer_(static_cast<int>(li), a);
-    if (profiling_) {
+    if (marked) {
+      marks_.mark(q, l.name);
+    } else if (profiling_) {  // a queue without marker times: wait for each layer
       clFinish(q);
       const double ms =
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();

@@ -12,6 +12,7 @@
 #include "clrt/core/logger.h"
 #include "clrt/ocl/device.h"
 #include "clrt/plan/engine_desc.h"
+#include "clrt/runtime/layer_marks.h"
 #include "clrt/runtime/run_errors.h"
 #include "clrt/tactics/tactic.h"
 
@@ -226,7 +227,10 @@ class ExecutionContext {
   std::unique_ptr<HostIO> host_io_;  // infer()'s copies (pinned staging on GPUs)
   std::vector<cl_mem> infer_io_;     // per tensor: infer()'s I/O buffers, null elsewhere
   bool profiling_ = false;
-  std::vector<std::pair<std::string, double>> layer_times_;
+  // The last profiled run's layer times: from marks_ when its queue gives marker times (read
+  // when asked for), else measured by waiting after each layer.
+  mutable std::vector<std::pair<std::string, double>> layer_times_;
+  mutable LayerMarks marks_;
   LayerObserver observer_;
   RunErrorRecord errors_;  // out-of-range indices, integer division by zero
 };
