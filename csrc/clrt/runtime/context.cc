@@ -201,6 +201,15 @@ void ExecutionContext::setProfiling(bool on) {
   profiling_ = on;
 }
 
+namespace {
+// CLRT_LAYER_TIMES=wait: a profiled run's layers each waited for and timed on the host, launch
+// latency included (read only when profiling).
+bool waitEachLayer() {
+  const char* how = std::getenv("CLRT_LAYER_TIMES");
+  return how && std::strcmp(how, "wait") == 0;
+}
+}  // namespace
+
 std::vector<std::pair<std::string, double>> ExecutionContext::layerTimes() const {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   if (marks_.pending()) layer_times_ = marks_.collect();  // waits for the run
@@ -284,9 +293,7 @@ void ExecutionContext::enqueueLayers(cl_command_queue q, const std::vector<cl_me
   }
   errors_.clear(q);
   layer_times_.clear();
-  // CLRT_LAYER_TIMES=wait: each layer waited for and timed on the host, launch latency included.
-  const char* how = std::getenv("CLRT_LAYER_TIMES");
-  const bool marked = profiling_ && !(how && std::strcmp(how, "wait") == 0) && marks_.usable(q);
+  const bool marked = profiling_ && !waitEachLayer() && marks_.usable(q);
   if (marked) marks_.start(q);
   std::lock_guard<std::mutex> engineLock(engine_->enqueueMutex());
   for (size_t li = static_cast<size_t>(begin); li < static_cast<size_t>(end); ++li) {

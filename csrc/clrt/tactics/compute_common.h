@@ -23,15 +23,13 @@ namespace clrt::tactics {
 // GPOOL_HWC_LANES = 32 channels x GPOOL_HWC_ROWS = 8 rows (kernels/window.clh), one per image
 // and chunk of 32 channels of x's [N, C, ...] dims.
 constexpr size_t kGpoolHwcWG = 256;
-inline size_t gpoolHwcGlobalSize(const Dims& x) {
-  return static_cast<size_t>(x[0] * ((x[1] + 31) / 32)) * kGpoolHwcWG;
+// With `octets` (C a multiple of 8: global_pool_hwc8, gpool_i8_hwc8), work-groups of
+// min(C / 8, 32) channel octets x rows instead.
+inline size_t gpoolHwcGlobalSize(const Dims& x, bool octets = false) {
+  const int64_t lanes = octets ? std::min<int64_t>(x[1] / 8, 32) : 32;
+  const int64_t units = octets ? x[1] / 8 : x[1];
+  return static_cast<size_t>(x[0] * ((units + lanes - 1) / lanes)) * kGpoolHwcWG;
 }
-// global_pool_hwc8 (C a multiple of 8): work-groups of min(C / 8, 32) channel octets x rows.
-inline size_t gpoolHwc8GlobalSize(const Dims& x) {
-  const int64_t octets = x[1] / 8, lanes = std::min<int64_t>(octets, 32);
-  return static_cast<size_t>(x[0] * ((octets + lanes - 1) / lanes)) * kGpoolHwcWG;
-}
-
 // Channels-last depthwise convolutions with C a multiple of kDepthwiseVec (conv_depthwise_hwc8,
 // conv_i8_depthwise_hwc8; also the pooling's pool2d_hwc8): a work-item per kDepthwiseVec
 // channels of an output pixel, the channel octet fastest, in work-groups of kDepthwiseWg along

@@ -73,8 +73,7 @@ class PoolKernel : public Kernel {
         const bool wide = C % kDepthwiseVec == 0;
         cl_kernel k = wide ? global8_.get() : reduce_.get();
         ocl::setArgs(k, x.buf, y.buf, kint(x.dims[0], name), C, HW, is_max, s_in_, y.dt, y.scale);
-        ocl::launch(a.queue, k, {wide ? gpoolHwc8GlobalSize(x.dims) : gpoolHwcGlobalSize(x.dims)},
-                    {kGpoolHwcWG});
+        ocl::launch(a.queue, k, {gpoolHwcGlobalSize(x.dims, wide)}, {kGpoolHwcWG});
       } else if (gpu_ && HW > 64) {  // one work-group per (n, c) row
         ocl::setArgs(reduce_.get(), x.buf, y.buf, NC, HW, is_max, s_in_, y.dt, y.scale);
         ocl::launch(a.queue, reduce_.get(), {static_cast<size_t>(NC) * kReduceWG}, {kReduceWG});

@@ -175,13 +175,18 @@ class BinaryKernel : public Kernel {
     }
     const bool compare = isCompare(op_) && a.dtype != DataType::kBOOL;
     const char* name = nullptr;
+    bool wide = false;  // binary_f8 (below)
     switch (a.dtype) {
       case DataType::kFLOAT:
       case DataType::kHALF:
         requireStorage(a, st_, layer_, "input a");
         requireStorage(b, st_, layer_, "input b");
         if (!compare) requireStorage(y, st_, layer_, "output");
-        name = compare ? "compare_f" : "binary_f";
+        // Float ops 8 elements a work-item where every 8-element group of y reads 8
+        // consecutive elements (or one) of each operand: binary_f8.
+        wide = !compare && n % 8 == 0 &&
+               (mode <= 2 || (mode >= 4 && p.dims[(p.dims[2] ? 0 : 1)] % 8 == 0));
+        name = compare ? "compare_f" : wide ? "binary_f8" : "binary_f";
         break;
       case DataType::kINT32:
         name = compare ? "compare_i" : "binary_i";
@@ -196,11 +201,6 @@ class BinaryKernel : public Kernel {
         fail(ErrorKind::kUnsupported,
              str("layer '", layer_, "': elementwise on ", dtypeName(a.dtype), " is not supported"));
     }
-    // Float ops 8 elements a work-item where every 8-element group of y reads 8 consecutive
-    // elements (or one) of each operand: binary_f8.
-    const bool wide = std::string(name) == "binary_f" && n % 8 == 0 &&
-                      (mode <= 2 || (mode >= 4 && p.dims[(p.dims[2] ? 0 : 1)] % 8 == 0));
-    if (wide) name = "binary_f8";
     std::lock_guard<std::mutex> lock(k_.mutex());
     cl_kernel k = k_.get(name);
     // binary_i/_l/_b take the run's error record (integer division by zero).

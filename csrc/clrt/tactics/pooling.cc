@@ -94,8 +94,7 @@ class PoolKernel : public Kernel {
         const bool wide = C % kDepthwiseVec == 0;
         cl_kernel k = wide ? global8_.get() : reduce_.get();
         ocl::setArgs(k, x.buf, y.buf, kint(x.dims[0], s_.layer), C, HW, is_max);
-        ocl::launch(a.queue, k, {wide ? gpoolHwc8GlobalSize(x.dims) : gpoolHwcGlobalSize(x.dims)},
-                    {kGpoolHwcWG});
+        ocl::launch(a.queue, k, {gpoolHwcGlobalSize(x.dims, wide)}, {kGpoolHwcWG});
       } else if (gpu_ && HW > 64) {
         // A work-group per (n, c) pays off only where many work-items run at once.
         ocl::setArgs(reduce_.get(), x.buf, y.buf, NC, HW, is_max);
