@@ -12,6 +12,7 @@ from helpers import (
     MODELS,
     ROOT,
     assert_close,
+    build_engine,
     build_plan,
     deserialize,
     fmnist,
@@ -320,3 +321,20 @@ def test_classic_int8_sample_runs(tmp_path, monkeypatch):
     assert acc["fp32"] > 0.8 and abs(acc["fp32"] - acc["int8"]) <= 0.02, acc
     assert cache.read_bytes().startswith(b"TRT-")
     assert acc["layer_times"] and all(ms >= 0 for ms in acc["layer_times"].values())
+
+
+def test_activation_buffers_are_shared_by_tensors_that_are_not_alive_together():
+    # A chain of 8 pointwise layers: each intermediate tensor dies when the next layer has run,
+    # so two buffers serve all seven (runtime::planMemory), and the values are still right.
+    shape = [1, 4, 16, 16]
+    ops = ["Sin", "Cos", "Neg", "Sin", "Abs", "Cos", "Neg", "Sin"]
+    names = ["x"] + [f"t{i}" for i in range(len(ops) - 1)] + ["y"]
+    nodes = [helper.make_node(op, [names[i]], [names[i + 1]]) for i, op in enumerate(ops)]
+    model = make_model(nodes, [("x", shape)], [("y", shape)])
+    engine = build_engine(model)
+    assert engine.num_layers == len(ops)
+    tensor_bytes = int(np.prod(shape)) * 4  # FLOAT, a multiple of every arena alignment
+    assert engine.device_memory_size == 2 * tensor_bytes
+    x = rand(shape, seed=3)
+    got = engine.create_execution_context().infer({"x": x})["y"]
+    assert_close(got, ort_run(model, {"x": x})["y"], rtol=1e-5, atol=1e-5)

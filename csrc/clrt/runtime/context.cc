@@ -1,4 +1,4 @@
-// ExecutionContext: input shapes, per-shape resolution (dims, host values, arena, sub-buffers),
+// ExecutionContext: input shapes, per-shape resolution (dims, host values, activation buffers),
 // enqueue of every device layer, and the NumPy-style infer().
 #include <algorithm>
 #include <chrono>
@@ -126,19 +126,11 @@ void ExecutionContext::resolve() {
   ocl::Device& dev = engine_->device();
   const uint64_t align = dev.info().arena_alignment;
   r->plan = planMemory(net, desc.on_host, r->shapes.dims, align);
-  r->arena = ocl::MemHandle(dev.alloc(std::max<uint64_t>(r->plan.arena_bytes, 4)));
-  r->sub.resize(net.tensors.size());
-  for (size_t t = 0; t < net.tensors.size(); ++t) {
-    if (r->plan.offset[t] < 0) continue;
-    cl_buffer_region region{
-        static_cast<size_t>(r->plan.offset[t]),
-        std::max<size_t>(volume(r->shapes.dims[t]) * dtypeSize(net.tensors[t].dtype), 4)};
-    cl_int err = CL_SUCCESS;
-    cl_mem m = clCreateSubBuffer(r->arena.get(), CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION,
-                                 &region, &err);
-    ocl::check(err, "clCreateSubBuffer");
-    r->sub[t] = ocl::MemHandle(m);
-  }
+  for (uint64_t bytes : r->plan.slot_bytes)
+    r->slots.emplace_back(dev.alloc(std::max<uint64_t>(bytes, 4)));
+  r->sub.assign(net.tensors.size(), nullptr);
+  for (size_t t = 0; t < net.tensors.size(); ++t)
+    if (r->plan.slot[t] >= 0) r->sub[t] = r->slots[r->plan.slot[t]].get();
   size_t ws = 0;
   for (size_t li = 0; li < net.layers.size(); ++li) {
     const auto& l = net.layers[li];
@@ -278,7 +270,7 @@ cl_mem ExecutionContext::bufferOf(int t, const std::vector<cl_mem>& io) const {
   if (cl_mem c = engine_->constantBuffer(t)) return c;
   if (auto it = resolved_->host_copies.find(t); it != resolved_->host_copies.end())
     return it->second.get();
-  return resolved_->sub[t].get();
+  return resolved_->sub[t];
 }
 
 void ExecutionContext::enqueueLayers(cl_command_queue q, const std::vector<cl_mem>& io, int begin,

@@ -1,4 +1,4 @@
-// ExecutionContext's per-shape state (dims, memory plan, arena sub-buffers), shared by the files
+// ExecutionContext's per-shape state (dims, memory plan, activation buffers), shared by the files
 // that implement the context (context.cc, resume.cc).
 #pragma once
 
@@ -28,26 +28,20 @@ struct ExecutionContext::Resolved {
   std::map<std::string, std::vector<uint8_t>> value_key;  // shape-tensor input values
   ResolvedShapes shapes;
   MemoryPlan plan;
-  ocl::MemHandle arena;
-  std::vector<ocl::MemHandle> sub;            // per tensor: arena sub-buffer
+  std::vector<ocl::MemHandle> slots;          // the plan's activation buffers
+  std::vector<cl_mem> sub;                    // per tensor: its buffer (one of slots) or null
   std::map<int, ocl::MemHandle> host_copies;  // host-derived values read by device layers
   ocl::MemHandle workspace;
   size_t workspace_bytes = 0;
-  // Data-dependent shapes: the shapes the arena was planned at (upper bounds; each run starts
+  // Data-dependent shapes: the shapes the buffers were planned at (upper bounds; each run starts
   // from them), per-context buffers (tensor -> buffer, bytes) and, per tensor, the one
-  // bufferOf() uses instead of the arena or the I/O buffer (null: none). `ran`: a run has set
+  // bufferOf() uses instead of the planned or the I/O buffer (null: none). `ran`: a run has set
   // the data-dependent dims.
   ResolvedShapes bound;
   std::map<int, std::pair<ocl::MemHandle, size_t>> own;
   std::vector<cl_mem> redirect;
   bool ran = false;
   std::map<std::string, std::pair<ocl::MemHandle, size_t>> io;  // infer()'s own I/O buffers
-
-  // Sub-buffers go in reverse creation order: NVIDIA's driver (H100, OpenCL 3.0) crashes when a
-  // sub-buffer is released while a later-created, overlapping one is still alive.
-  ~Resolved() {
-    for (size_t i = sub.size(); i-- > 0;) sub[i] = ocl::MemHandle();
-  }
 };
 
 // Per tensor: whether its dims or value can change with the values a data-dependent layer

@@ -1,5 +1,6 @@
 // Engine and ExecutionContext: kernels instantiated from an EngineDesc, memory planning
-// (one activation arena, lifetimes reused), enqueue, and the NumPy-friendly infer().
+// (activation buffers shared by tensors whose lifetimes do not overlap), enqueue, and the
+// NumPy-friendly infer().
 #pragma once
 
 #include <functional>
@@ -166,7 +167,7 @@ class ExecutionContext {
   void setProfiling(bool on);
   std::vector<std::pair<std::string, double>> layerTimes() const;
   // Called after each device layer is enqueued, with its device tensors, on the same queue
-  // (calibration enqueues its statistics kernels there, before the arena is reused).
+  // (calibration enqueues its statistics kernels there, before the activation buffers are reused).
   using LayerObserver = std::function<void(int layer, const tactics::ExecArgs& args)>;
   void setLayerObserver(LayerObserver f) { observer_ = std::move(f); }
 
@@ -195,14 +196,14 @@ class ExecutionContext {
     uint64_t serial = 0;
     ocl::MemHandle mem;  // a reference of the context's own
   };
-  void resolve();  // shapes, host values, memory plan, sub-buffers (cached per input shapes)
+  void resolve();  // shapes, host values, memory plan, activation buffers (cached per input shapes)
   // Values of a shape-tensor input, checked against the active profile's range.
   void setShapeInputValues(const std::string& name, HostTensor values);
   // Enqueues every device layer with `io` (per tensor id: the I/O buffers, null elsewhere).
   void enqueueLayers(cl_command_queue q, const std::vector<cl_mem>& io, int begin, int end);
   cl_mem bufferOf(int tensor, const std::vector<cl_mem>& io) const;
   // Data-dependent shapes (data_dependent.cc): per-context buffers of the tensors whose dims the
-  // values decide (outputs always, others when they outgrow their arena slot), sized at the
+  // values decide (outputs always, others when they outgrow their planned buffer), sized at the
   // current dims; the layers after data-dependent layer `li` resolved from its actual dims; the
   // outputs handed to their allocators / addresses after the run.
   bool staged(int tensor) const;        // an output written to the context's own buffer first

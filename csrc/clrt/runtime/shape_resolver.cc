@@ -165,7 +165,7 @@ std::map<int, HostTensor> profileInputValues(const ir::Network& net,
 MemoryPlan planMemory(const ir::Network& net, const std::vector<uint8_t>& on_host,
                       const std::vector<Dims>& dims, uint64_t alignment) {
   MemoryPlan plan;
-  plan.offset.assign(net.tensors.size(), -1);
+  plan.slot.assign(net.tensors.size(), -1);
   const int n = static_cast<int>(net.layers.size());
   std::vector<int> first(net.tensors.size(), -1), last(net.tensors.size(), -1);
   for (int li = 0; li < n; ++li) {
@@ -192,22 +192,26 @@ MemoryPlan planMemory(const ir::Network& net, const std::vector<uint8_t>& on_hos
   }
   std::stable_sort(items.begin(), items.end(),
                    [](const Item& a, const Item& b) { return a.bytes > b.bytes; });
-  std::vector<Item> placed;
-  for (auto& it : items) {
-    // Intervals already taken by tensors alive at the same time, sorted by offset.
-    std::vector<std::pair<uint64_t, uint64_t>> busy;
-    for (auto& p : placed)
-      if (!(last[p.tensor] < first[it.tensor] || last[it.tensor] < first[p.tensor]))
-        busy.push_back({static_cast<uint64_t>(plan.offset[p.tensor]), p.bytes});
-    std::sort(busy.begin(), busy.end());
-    uint64_t off = 0;
-    for (auto& [o, b] : busy) {
-      if (off + it.bytes <= o) break;
-      off = std::max(off, o + b);
+  std::vector<std::vector<int>> users;  // per buffer: its tensors
+  for (const Item& it : items) {
+    auto free = [&](size_t b) {
+      for (int u : users[b])
+        if (!(last[u] < first[it.tensor] || last[it.tensor] < first[u])) return false;
+      return true;
+    };
+    // Largest first, so every buffer already fits; take the smallest free one.
+    int best = -1;
+    for (size_t b = 0; b < users.size(); ++b)
+      if ((best < 0 || plan.slot_bytes[b] < plan.slot_bytes[best]) && free(b))
+        best = static_cast<int>(b);
+    if (best < 0) {
+      best = static_cast<int>(users.size());
+      users.emplace_back();
+      plan.slot_bytes.push_back(it.bytes);
+      plan.arena_bytes += it.bytes;
     }
-    plan.offset[it.tensor] = static_cast<int64_t>(off);
-    plan.arena_bytes = std::max(plan.arena_bytes, off + it.bytes);
-    placed.push_back(it);
+    users[best].push_back(it.tensor);
+    plan.slot[it.tensor] = best;
   }
   return plan;
 }

@@ -54,12 +54,17 @@ std::map<int, HostTensor> profileInputValues(const ir::Network& net,
                                              int corner);
 
 struct MemoryPlan {
-  std::vector<int64_t> offset;  // per tensor: byte offset in the arena, -1 when not in it
-  uint64_t arena_bytes = 0;
+  std::vector<int> slot;             // per tensor: the buffer it lives in, -1 when none
+  std::vector<uint64_t> slot_bytes;  // per buffer: its size
+  uint64_t arena_bytes = 0;          // all buffers together
 };
 
-// Activation tensors (outputs of device layers that are not network outputs) get arena offsets;
-// tensors whose lifetimes do not overlap share memory (greedy by size, lowest fitting offset).
+// Activation tensors (outputs of device layers that are not network outputs) get buffers;
+// tensors whose lifetimes do not overlap share one (greedy by size: each tensor, largest
+// first, goes to the smallest buffer free over its lifetime, or to a new one). Separate
+// buffers, not sub-buffers of one arena: NVIDIA's OpenCL adds about 25 us to every launch
+// whose arguments are sub-buffers overlapping others (benchmarks/enqueue_cost.cc), which
+// starved the GPU of work on models with many small layers.
 MemoryPlan planMemory(const ir::Network& net, const std::vector<uint8_t>& on_host,
                       const std::vector<Dims>& dims, uint64_t alignment);
 
