@@ -1,6 +1,6 @@
 # clrt against the best PyTorch on the same NVIDIA GPU, for real torchvision architectures.
 """Usage: python benchmarks/bench_torch.py [--models resnet50 vit_b_16] [--batches 64 1]
-                                           [--precisions fp32 fp16 int8] [--iters 20]
+                                           [--precisions fp32 fp16 int8] [--iters 20] [--rounds 3]
                                            [--torch-modes eager-fp16 compile-fp16 ...]
                                            [--timing-cache FILE] [--no-torch] [--export-to DIR]
 
@@ -19,7 +19,10 @@ fp16 (BuilderFlag.FP16) or int8 (BuilderFlag.INT8 + FP16, TensorRT's --best, cal
 IInt8EntropyCalibrator2 on two seeded standard-normal batches). PyTorch runs the same module
 with the same weights, in channels_last memory format with cudnn.benchmark on.
 
-Rows (median of --iters runs after warm-up, host wall clock around a synchronous call):
+Rows (median of --iters runs after warm-up, host wall clock around a synchronous call; the best
+of --rounds such medians, the rounds going through every backend in turn after all are built and
+compiled, with the worst round's median over the best in the "spread" column: on the lent H200
+torch.compile's median moved by up to 2x between runs minutes apart):
 - clrt PREC device only: execute_v2 on device buffers filled once;
 - clrt PREC infer (copies): context.infer() on a host NumPy array (both copies included);
 - PyTorch eager FP32 (TF32): TF32 allowed for cuBLAS and cuDNN;
@@ -152,8 +155,9 @@ class _Calibrator(trt.IInt8EntropyCalibrator2):
         pass
 
 
-def bench_clrt(path, x, precision, iters, logger, timing_cache=None):
-    """([(label, median ms, logits)], build seconds) for one engine built from path."""
+def bench_clrt(path, x, precision, logger, timing_cache=None):
+    """([(label, timed callable, logits)], build seconds, buffers to free) for one engine built
+    from path."""
     builder = trt.Builder(logger)
     network = builder.create_network(1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH))
     parser = trt.OnnxParser(network, logger)
@@ -191,20 +195,19 @@ def bench_clrt(path, x, precision, iters, logger, timing_cache=None):
     context.execute_v2(ptrs)
     y = np.empty(out_shape, np.float32)
     trt.memcpy_dtoh(y, d_out)
-    rows = [(f"{label} device only", median_ms(lambda: context.execute_v2(ptrs), iters), y)]
+    rows = [(f"{label} device only", lambda: context.execute_v2(ptrs), y)]
 
     # Host arrays in and out: infer() copies the input up and the logits back every run.
     out = context.infer({"input": x})["logits"]
-    ms = median_ms(lambda: context.infer({"input": x}), iters)
-    rows.append((f"{label} infer (copies)", ms, out))
-    d_in.free()
-    d_out.free()
-    return rows, build_s
+    rows.append((f"{label} infer (copies)", lambda: context.infer({"input": x}), out))
+    return rows, build_s, [d_in, d_out]
 
 
-def bench_torch(model32, x, modes, iters, notes):
-    """[(label, median ms, logits)] for the PyTorch modes asked for; failures go to notes."""
+def bench_torch(model32, x, modes, notes):
+    """[(label, timed callable, logits)] for the PyTorch modes asked for (each model compiled
+    and warmed up here, kept alive for the timing rounds); failures go to notes."""
     rows = []
+    torch._dynamo.reset()
     xg = torch.from_numpy(x).cuda()
     for mode in modes:
         label = LABELS[mode]
@@ -217,7 +220,6 @@ def bench_torch(model32, x, modes, iters, notes):
             model = (model.half() if half else model).to(memory_format=CL)
             xin = (xg.half() if half else xg).contiguous(memory_format=CL)
             if compiled:
-                torch._dynamo.reset()
                 kind = "reduce-overhead" if mode == "compile-ro-fp16" else "default"
                 model = torch.compile(model, mode=kind, dynamic=False)
 
@@ -236,7 +238,7 @@ def bench_torch(model32, x, modes, iters, notes):
             for _ in range(5 if compiled else 2):  # reduce-overhead records at its 2nd-3rd call
                 run()
             out = run().float().cpu().numpy()
-            rows.append((label, median_ms(run, iters, warmup=0), out))
+            rows.append((label, run, out))
             if mode == "eager-fp16":
 
                 def copies(model=model):
@@ -244,32 +246,40 @@ def bench_torch(model32, x, modes, iters, notes):
                         xd = torch.from_numpy(x).cuda().half().contiguous(memory_format=CL)
                         return model(xd).float().cpu().numpy()
 
-                rows.append((f"{label} (copies)", median_ms(copies, iters), copies()))
+                rows.append((f"{label} (copies)", copies, copies()))
         except Exception as e:  # noqa: BLE001 (a torch.compile failure is a finding, not a crash)
             notes.append(f"{label} failed: {e!r}"[:400])
-        finally:
-            model = run = None
-            gc.collect()
-            torch.cuda.empty_cache()
-    torch._dynamo.reset()
     return rows
 
 
-def print_table(name, batch, rows, ref, notes, iters):
-    base = next((ms for label, ms, _ in rows if label == TARGET), None)
-    print(f"\n{name}, batch {batch}, {SIZE}x{SIZE}, median of {iters} runs")
+def time_rows(rows, iters, rounds):
+    """[(label, ms, logits, spread)]: each callable timed (median of iters runs) once per round,
+    the rounds going through every row in turn so that a drift of the machine (clocks, another
+    context's work) reaches every backend alike; ms is the best round's median and spread the
+    worst round's over the best."""
+    medians = [[] for _ in rows]
+    for _ in range(rounds):
+        for k, (_, fn, _) in enumerate(rows):
+            medians[k].append(median_ms(fn, iters))
+    return [(label, min(m), out, max(m) / min(m)) for (label, _, out), m in zip(rows, medians)]
+
+
+def print_table(name, batch, rows, ref, notes, iters, rounds):
+    base = next((ms for label, ms, _, _ in rows if label == TARGET), None)
+    best = f"best of {rounds} rounds' medians" if rounds > 1 else "median"
+    print(f"\n{name}, batch {batch}, {SIZE}x{SIZE}, {best} of {iters} runs")
     header = (
         f"{'backend':<40} {'median ms':>10} {'images/s':>10} {'vs compile FP16':>16} "
-        f"{'max|diff|':>10} {'cosine':>9}"
+        f"{'max|diff|':>10} {'cosine':>9} {'spread':>7}"
     )
     print(header)
     print("-" * len(header))
-    for label, ms, out in rows:
+    for label, ms, out, spread in rows:
         diff, cos = accuracy(out, ref)
         speed = f"{base / ms:.2f}x" if base else "-"
         print(
             f"{label:<40} {ms:>10.2f} {batch * 1e3 / ms:>10.1f} {speed:>16} "
-            f"{diff:>10.2e} {cos:>9.6f}"
+            f"{diff:>10.2e} {cos:>9.6f} {spread:>6.2f}x"
         )
     if base is None:
         notes.append(f'no "{TARGET}" row: the speed column is empty')
@@ -306,6 +316,13 @@ def main():
         help="clrt engines; fp32 = the default flags (TF32 on)",
     )
     ap.add_argument("--iters", type=int, default=20, help="timed runs per measurement")
+    ap.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="timing rounds, each through every backend in turn; the best round's median is "
+        "reported and the spread column says how far the worst round was from it",
+    )
     ap.add_argument("--torch-modes", nargs="+", default=list(LABELS), choices=list(LABELS))
     ap.add_argument(
         "--timing-cache",
@@ -345,13 +362,12 @@ def main():
                     continue
                 ref = reference(model32, x)
                 torch.cuda.empty_cache()
-                rows, notes = [], []
+                rows, notes, buffers = [], [], []
                 for prec in args.precisions:
                     try:
-                        r, build_s = bench_clrt(
-                            path, x, prec, args.iters, logger, args.timing_cache
-                        )
+                        r, build_s, bufs = bench_clrt(path, x, prec, logger, args.timing_cache)
                         rows += r
+                        buffers += bufs
                         notes.append(f"clrt {prec} build: {build_s:.1f} s")
                         print(f"# {name} batch {batch}: clrt {prec} built in {build_s:.1f} s")
                     except Exception as e:  # noqa: BLE001 (report it and go on)
@@ -359,8 +375,13 @@ def main():
                     gc.collect()
                 path.unlink()
                 if not args.no_torch:
-                    rows += bench_torch(model32, x, args.torch_modes, args.iters, notes)
-                print_table(name, batch, rows, ref, notes, args.iters)
+                    rows += bench_torch(model32, x, args.torch_modes, notes)
+                timed = time_rows(rows, args.iters, args.rounds)
+                print_table(name, batch, timed, ref, notes, args.iters, args.rounds)
+                rows = timed = None
+                for b in buffers:
+                    b.free()
+                torch._dynamo.reset()
             del model32
             gc.collect()
             torch.cuda.empty_cache()
