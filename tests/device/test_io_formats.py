@@ -280,12 +280,19 @@ def test_channels_last_gate_and_elementwise_equal_the_nchw_engine(precision, cha
 
 @pytest.mark.parametrize("precision", ["fp32", "fp16"])
 @pytest.mark.parametrize(
-    "tactic, c, k", [("conv.1x1_k8", 16, 24), ("conv.1x1_wg", 72, 64), ("conv.1x1_wg", 136, 64)]
+    "tactic, c, k",
+    [
+        ("conv.1x1_k8", 16, 24),
+        ("conv.1x1_wg", 72, 64),
+        ("conv.1x1_wg", 136, 64),
+        ("conv.1x1_wg", 72, 68),
+    ],
 )
 def test_pointwise_conv_in_either_layout(tactic, c, k, precision):
     """Two 1x1 convolutions forced onto conv.1x1_k8 (8 output channels a work-item) or
     conv.1x1_wg (a work-group per 8 output channels, the input channels split among its
-    work-items: 72 and 136 leave some a channel fewer): c -> k with a bias and a ReLU, then k -> c
+    work-items: 72 and 136 leave some a channel fewer; 68 outputs end in a part octet): c -> k
+    with a bias and a ReLU, then k -> c
     with the network input as residual, between channels-last network I/O (so the
     tensor between them, the input and the residual are read channels last, the output written
     so) and in the all-NCHW engine. Each sums in the same order in both layouts: equal bit for

@@ -65,7 +65,7 @@ CASES = {
     "conv.im2col_clblast": ("FLOAT", conv_case(8, 4, 3, act=("HardSwish", {})), 17),
     "conv.1x1_clblast": ("FLOAT", conv_case(8, 4, 1), 17),
     "conv.1x1_k8": ("HALF", conv_case(16, 8, 1, act=("HardSigmoid", {"alpha": 0.3})), 17),
-    "conv.1x1_wg": ("HALF", conv_case(16, 72, 1, act=("Sigmoid", {}), hw=2), 17),
+    "conv.1x1_wg": ("HALF", conv_case(20, 72, 1, act=("Sigmoid", {}), hw=2), 17),
     "conv.int8_direct": ("INT8", conv_case(16, 8, 3, act=("Relu", {})), 17),
     "conv.int8_1x1": ("INT8", conv_case(24, 8, 1, act=("Relu", {}), hw=7), 17),
     "conv.int8_depthwise": ("INT8", conv_case(8, 8, 3, group=8), 17),

@@ -226,7 +226,8 @@ __kernel void conv1x1_k8(__global const st_t* x, __global const float* wp,
 // [N, C, 1, 1]): a work-group of CONV_WG1 work-items per output octet of a pixel, work-item t
 // summing channels t, t + CONV_WG1, ..., then a tree reduction in local memory; so that a
 // layer of 64 images still spreads over the device instead of a few work-items looping over
-// every channel. Weights (wp), bias and layouts as conv1x1_k8's; K a multiple of 8, any C.
+// every channel. Weights (wp), bias and layouts as conv1x1_k8's, both padded with zeros to a
+// whole last octet: any K, any C.
 // Work-group id: output octet + K / 8 * (image * S + position).
 #define CONV_WG1 64
 __kernel __attribute__((reqd_work_group_size(CONV_WG1, 1, 1))) void conv1x1_wg(
@@ -234,7 +235,7 @@ __kernel __attribute__((reqd_work_group_size(CONV_WG1, 1, 1))) void conv1x1_wg(
     __global const st_t* res, __global st_t* y, int C, int K, int S, int has_res, int x_hwc,
     int res_hwc, int y_hwc, float alpha, float beta) {
   __local float8 part[CONV_WG1];
-  const int K8 = K / 8, q = get_group_id(0), t = get_local_id(0);
+  const int K8 = (K + 7) / 8, q = get_group_id(0), t = get_local_id(0);
   const int ns = q / K8, kb = q - ns * K8, k = kb * 8;
   const int n = ns / S, sp = ns - n * S;
   const __global float8* w = (const __global float8*)wp + (size_t)kb * C;
@@ -249,7 +250,7 @@ __kernel __attribute__((reqd_work_group_size(CONV_WG1, 1, 1))) void conv1x1_wg(
     if (t < h) part[t] += part[t + h];
     barrier(CLK_LOCAL_MEM_FENCE);
   }
-  if (t >= 8) return;  // work-item t < 8 finishes output channel k + t
+  if (t >= 8 || k + t >= K) return;  // work-item t < 8 finishes output channel k + t
   float v = ((__local const float*)part)[t] + bias[k + t];
   if (has_res) v += LD(res, res_hwc ? (size_t)ns * K + k + t : ((size_t)n * K + k + t) * S + sp);
   ST(y, y_hwc ? (size_t)ns * K + k + t : ((size_t)n * K + k + t) * S + sp,

@@ -212,11 +212,14 @@ class DepthwiseConv : public ConvKernelBase {
   ocl::KernelHandle k_;
 };
 
-// ---- conv.1x1_k8 and conv.1x1_wg (1x1, stride 1, unpadded, group 1; K a multiple of 8) ----
+// ---- conv.1x1_k8 and conv.1x1_wg (1x1, stride 1, unpadded, group 1) ----
 // conv.1x1_k8: 8 output channels of one pixel a work-item (conv1x1_k8), C a multiple of 8; a
-// work-group's work-items share their 8 output channels (the same weights) over 64 pixels.
+// work-group's work-items share their 8 output channels (the same weights) over 64 pixels; K a
+// multiple of 8.
 // conv.1x1_wg: a work-group per 8 output channels of one pixel, the channels split among its
-// work-items (conv1x1_wg), for layers of few pixels and many channels. Either layout each.
+// work-items (conv1x1_wg), for layers of few pixels and many channels; any K (the last octet's
+// weights padded with zeros): squeeze-and-excitation reductions have 4-48 outputs, most not a
+// multiple of 8. Either layout each.
 constexpr int64_t kK8 = 8;
 constexpr size_t kK8Wg = 64;
 constexpr size_t kWg1 = 64;  // conv1x1_wg's CONV_WG1
@@ -227,9 +230,9 @@ constexpr int64_t kK8MaxWeights = int64_t{512} * 1024;
 constexpr int64_t kWgMaxWeights = int64_t{4} << 20;
 constexpr int64_t kWgMaxPixels = 4096;
 
-bool plainPointwise(const ConvSpec& s) { return s.G == 1 && isPlain1x1(s.win) && s.K % kK8 == 0; }
+bool plainPointwise(const ConvSpec& s) { return s.G == 1 && isPlain1x1(s.win); }
 bool pointwise8Fits(const ConvSpec& s, int64_t C) {
-  return plainPointwise(s) && C % kK8 == 0 && C * s.K <= kK8MaxWeights;
+  return plainPointwise(s) && s.K % kK8 == 0 && C % kK8 == 0 && C * s.K <= kK8MaxWeights;
 }
 bool pointwiseWgFits(const ConvSpec& s, int64_t C, const Dims& x) {
   if (!plainPointwise(s) || C < static_cast<int64_t>(kWg1) || C * s.K > kWgMaxWeights) return false;
@@ -250,23 +253,27 @@ class PointwiseConv : public ConvKernelBase {
     const int64_t C = s_.Cg, K = s_.K;
     CLRT_CHECK(wg ? plainPointwise(s_) : pointwise8Fits(s_, C), kBuild, "conv layer '", s_.layer,
                "': conv.1x1_", wg ? "wg" : "k8",
-               " needs a 1x1, stride 1, unpadded convolution of one group with output channels ",
-               wg ? "" : "and input channels ", "a multiple of 8");
-    // Weights [K][C] as [K / 8][C][8], for one aligned 8-wide load per input channel.
+               " needs a 1x1, stride 1, unpadded convolution of one group",
+               wg ? "" : " with input and output channels a multiple of 8");
+    // Weights [K][C] as [K8 / 8][C][8] (K8: K rounded up to 8, zeros past K), for one aligned
+    // 8-wide load per input channel; the bias likewise padded.
+    const int64_t K8 = (K + kK8 - 1) / kK8 * kK8;
     const std::vector<float> w = l.weights.at("kernel").asFloats();
-    std::vector<float> wp(w.size());
+    std::vector<float> wp(static_cast<size_t>(K8 * C), 0.0f), bias(static_cast<size_t>(K8), 0.0f);
     for (int64_t k = 0; k < K; ++k)
       for (int64_t c = 0; c < C; ++c) wp[((k / kK8) * C + c) * kK8 + k % kK8] = w[k * C + c];
-    weights_ = ocl::MemHandle(uploadWeights(dev, HostTensor::fromFloats({K * C}, wp)));
-    bias_ = ocl::MemHandle(
-        uploadWeights(dev, s_.has_bias ? l.weights.at("bias")
-                                       : HostTensor::fromFloats({K}, std::vector<float>(K, 0.0f))));
+    if (s_.has_bias) {
+      const std::vector<float> b = l.weights.at("bias").asFloats();
+      std::copy(b.begin(), b.end(), bias.begin());
+    }
+    weights_ = ocl::MemHandle(uploadWeights(dev, HostTensor::fromFloats({K8 * C}, wp)));
+    bias_ = ocl::MemHandle(uploadWeights(dev, HostTensor::fromFloats({K8}, bias)));
     k_ = ocl::KernelHandle(make(dev, wg ? "conv1x1_wg" : "conv1x1_k8"));
   }
   void enqueue(const ExecArgs& a) override {
     const ConvRun r = runOf(s_, a);
     if (r.N * s_.K * r.OH * r.OW == 0) return;
-    const int64_t S = r.H * r.W, octets = s_.K / kK8 * r.N * S;
+    const int64_t S = r.H * r.W, octets = (s_.K + kK8 - 1) / kK8 * r.N * S;
     std::lock_guard<std::mutex> lock(mu_);
     if (wg_) {  // a work-group per octet
       ocl::setArgs(k_.get(), r.x, weights_.get(), bias_.get(), r.res, r.y, i(r.C), i(s_.K), i(S),
