@@ -358,10 +358,16 @@ def window_sums(q, k, s, p):
     return sums, counts
 
 
-@pytest.mark.parametrize("channels", [6, 16, 264])
+@pytest.mark.parametrize(
+    "channels, parts", [(6, None), (16, None), (264, None), (16, "5"), (264, "3")]
+)
 @pytest.mark.parametrize("op", ["GlobalAveragePool", "GlobalMaxPool"])
-def test_global_pool_int8(op, channels):
+def test_global_pool_int8(op, channels, parts, monkeypatch):
     # 16 and 264 channels: 8 a work-item (gpool_i8_hwc8; 264: a second work-group of 1 octet).
+    # parts: each image's 63 positions split among that many work-groups and then combined
+    # (gpool_i8_hwc8_end), as on GPUs whose compute units outnumber the work-groups.
+    if parts:
+        monkeypatch.setenv("CLRT_GPOOL_PARTS", parts)
     x = rng(23).uniform(-1, 1, (2, channels, 9, 7)).astype(F32)
     is_max = op == "GlobalMaxPool"
     ref = x.max(axis=(2, 3), keepdims=True) if is_max else x.mean(axis=(2, 3), keepdims=True)

@@ -351,12 +351,18 @@ def test_half_bits_accesses_equal_the_vector_builtins(monkeypatch):
 
 
 @pytest.mark.parametrize("precision", ["fp32", "fp16"])
-@pytest.mark.parametrize("channels", [16, 12, 264])
-def test_channels_last_global_pooling(precision, channels):
+@pytest.mark.parametrize(
+    "channels, parts", [(16, None), (12, None), (264, None), (16, "4"), (264, "7")]
+)
+def test_channels_last_global_pooling(precision, channels, parts, monkeypatch):
     """Global average and max pooling of a channels-last tensor: 16 channels run 8 a work-item
     in one work-group per image (global_pool_hwc8), 264 in two (32 octets, then 1), 12 one a
-    work-item (global_pool_hwc). Max equals onnxruntime exactly (FP16-rounded in FP16), the
-    average within the FP32 / FP16 sum's rounding."""
+    work-item (global_pool_hwc); with parts (CLRT_GPOOL_PARTS), each image's 63 positions split
+    among that many work-groups and then combined (global_pool_hwc8_end), as on GPUs. Max equals
+    onnxruntime exactly (FP16-rounded in FP16), the average within the FP32 / FP16 sum's
+    rounding."""
+    if parts:
+        monkeypatch.setenv("CLRT_GPOOL_PARTS", parts)
     nodes = [
         helper.make_node("GlobalAveragePool", ["x"], ["a"]),
         helper.make_node("GlobalMaxPool", ["x"], ["m"]),

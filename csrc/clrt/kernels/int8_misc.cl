@@ -177,29 +177,55 @@ __kernel __attribute__((reqd_work_group_size(GPOOL_HWC_WG, 1, 1))) void gpool_i8
 
 // gpool_i8_hwc with C a multiple of 8: global_pool_hwc8's work-groups (GPOOL_HWC8_WORK_ITEM),
 // each work-item 8 channels (one 8-byte load per position). Integer sums: the same values as
-// gpool_i8_hwc whatever the order.
+// gpool_i8_hwc whatever the order. With P > 1 parts, each writes its max and sum to part
+// ([N][P][C] maxima, then as many sums) and gpool_i8_hwc8_end finishes.
+inline void gpool_i8_store8(int8 m, int8 s, __global void* y, size_t at, int HW, int is_max,
+                            float s_in, int out_dt, float out_inv) {
+  int mm[8], ss[8];
+  float v[8];
+  vstore8(m, 0, mm);
+  vstore8(s, 0, ss);
+  for (int e = 0; e < 8; ++e) v[e] = pooled(mm[e], ss[e], HW, is_max, s_in);
+  store8a_any(y, at, vload8(0, v), out_dt, out_inv);
+}
 __kernel __attribute__((reqd_work_group_size(GPOOL_HWC_WG, 1, 1))) void gpool_i8_hwc8(
     __global const char* x, __global void* y, int N, int C, int HW, int is_max, float s_in,
-    int out_dt, float out_inv) {
+    int out_dt, float out_inv, int P, __global int* part) {
   __local int8 lm[GPOOL_HWC_WG];
   __local int8 ls[GPOOL_HWC_WG];
-  GPOOL_HWC8_WORK_ITEM(N, C, L, R, t, lane, row, n, o, live);
+  GPOOL_HWC8_WORK_ITEM(N, C, HW, P, L, R, t, lane, row, n, o, p, i0, i1, live);
   int8 m = -128, s = 0;
   if (live) {
     const __global char* xn = x + (size_t)n * HW * C + (size_t)o * 8;
-    for (int i = row; i < HW; i += R) {
+    for (int i = i0 + row; i < i1; i += R) {
       const int8 v = convert_int8(*(__global const char8*)(xn + (size_t)i * C));
       m = max(m, v);
       s += v;
     }
   }
   GPOOL_HWC8_ROWS_REDUCE(lm, ls, L, R, t, lane, row, live, m, s, max);
-  int mm[8], ss[8];
-  float v[8];
-  vstore8(m, 0, mm);
-  vstore8(s, 0, ss);
-  for (int e = 0; e < 8; ++e) v[e] = pooled(mm[e], ss[e], HW, is_max, s_in);
-  store8a_any(y, (size_t)n * C + (size_t)o * 8, vload8(0, v), out_dt, out_inv);
+  if (P > 1) {
+    const size_t at = ((size_t)n * P + p) * C + (size_t)o * 8;
+    vstore8(m, 0, part + at);
+    vstore8(s, 0, part + (size_t)N * P * C + at);
+    return;
+  }
+  gpool_i8_store8(m, s, y, (size_t)n * C + (size_t)o * 8, HW, is_max, s_in, out_dt, out_inv);
+}
+
+// The P parts of gpool_i8_hwc8 per image and channel octet: a work-item per (n, octet).
+__kernel void gpool_i8_hwc8_end(__global const int* part, __global void* y, int N, int C, int HW,
+                                int is_max, float s_in, int out_dt, float out_inv, int P) {
+  const int q = get_global_id(0), C8 = C / 8;
+  if (q >= N * C8) return;
+  const int n = q / C8, o = q - n * C8;
+  int8 m = -128, s = 0;
+  for (int p = 0; p < P; ++p) {
+    const size_t at = ((size_t)n * P + p) * C + (size_t)o * 8;
+    m = max(m, vload8(0, part + at));
+    s += vload8(0, part + (size_t)N * P * C + at);
+  }
+  gpool_i8_store8(m, s, y, (size_t)n * C + (size_t)o * 8, HW, is_max, s_in, out_dt, out_inv);
 }
 
 // y = a * sa + b * sb. `bcast`: a and b index through p (NumPy broadcasting), else both are

@@ -133,22 +133,47 @@ __kernel __attribute__((reqd_work_group_size(GPOOL_WG, 1, 1))) void global_pool_
 // stride through the spatial positions. Launch with local size GPOOL_HWC_WG and global
 // N * ceil(C / GPOOL_HWC_LANES) * GPOOL_HWC_WG.
 // Channels-last global pooling with C a multiple of 8: each work-item 8 channels (one aligned
-// 8-wide load per position), in GPOOL_HWC8_WORK_ITEM's work-groups (window.clh).
+// 8-wide load per position), in GPOOL_HWC8_WORK_ITEM's work-groups (window.clh). With P > 1
+// parts, each writes its max and sum to part ([N][P][C] maxima, then as many sums) and
+// global_pool_hwc8_end finishes.
 __kernel __attribute__((reqd_work_group_size(GPOOL_HWC_WG, 1, 1))) void global_pool_hwc8(
-    __global const st_t* x, __global st_t* y, int N, int C, int HW, int is_max) {
+    __global const st_t* x, __global st_t* y, int N, int C, int HW, int is_max, int P,
+    __global float* part) {
   __local float8 lm[GPOOL_HWC_WG];
   __local float8 ls[GPOOL_HWC_WG];
-  GPOOL_HWC8_WORK_ITEM(N, C, L, R, t, lane, row, n, o, live);
+  GPOOL_HWC8_WORK_ITEM(N, C, HW, P, L, R, t, lane, row, n, o, p, i0, i1, live);
   float8 m = -FLT_MAX, s = 0.0f;
   if (live) {
     const __global st_t* xn = x + (size_t)n * HW * C + (size_t)o * 8;
-    for (int i = row; i < HW; i += R) {
+    for (int i = i0 + row; i < i1; i += R) {
       const float8 v = LDA8(xn, (size_t)i * C);
       m = fmax(m, v);
       s += v;
     }
   }
   GPOOL_HWC8_ROWS_REDUCE(lm, ls, L, R, t, lane, row, live, m, s, fmax);
+  if (P > 1) {
+    const size_t at = ((size_t)n * P + p) * C + (size_t)o * 8;
+    vstore8(m, 0, part + at);
+    vstore8(s, 0, part + (size_t)N * P * C + at);
+    return;
+  }
+  STA8(y, (size_t)n * C + (size_t)o * 8, is_max ? m : (HW > 0 ? s / (float)HW : (float8)(0.0f)));
+}
+
+// The P parts of global_pool_hwc8 per image and channel octet, in part order: a work-item per
+// (n, octet).
+__kernel void global_pool_hwc8_end(__global const float* part, __global st_t* y, int N, int C,
+                                   int HW, int is_max, int P) {
+  const int q = get_global_id(0), C8 = C / 8;
+  if (q >= N * C8) return;
+  const int n = q / C8, o = q - n * C8;
+  float8 m = -FLT_MAX, s = 0.0f;
+  for (int p = 0; p < P; ++p) {
+    const size_t at = ((size_t)n * P + p) * C + (size_t)o * 8;
+    m = fmax(m, vload8(0, part + at));
+    s += vload8(0, part + (size_t)N * P * C + at);
+  }
   STA8(y, (size_t)n * C + (size_t)o * 8, is_max ? m : (HW > 0 ? s / (float)HW : (float8)(0.0f)));
 }
 

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstdlib>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -24,11 +25,38 @@ namespace clrt::tactics {
 // and chunk of 32 channels of x's [N, C, ...] dims.
 constexpr size_t kGpoolHwcWG = 256;
 // With `octets` (C a multiple of 8: global_pool_hwc8, gpool_i8_hwc8), work-groups of
-// min(C / 8, 32) channel octets x rows instead.
-inline size_t gpoolHwcGlobalSize(const Dims& x, bool octets = false) {
+// min(C / 8, 32) channel octets x rows instead, `parts` of them per image and octet chunk.
+inline size_t gpoolHwcGlobalSize(const Dims& x, bool octets = false, int64_t parts = 1) {
   const int64_t lanes = octets ? std::min<int64_t>(x[1] / 8, 32) : 32;
   const int64_t units = octets ? x[1] / 8 : x[1];
-  return static_cast<size_t>(x[0] * ((units + lanes - 1) / lanes)) * kGpoolHwcWG;
+  return static_cast<size_t>(x[0] * ((units + lanes - 1) / lanes) * parts) * kGpoolHwcWG;
+}
+// How many parts global_pool_hwc8 / gpool_i8_hwc8 split each image's positions into: one work-
+// group per image and octet chunk leaves most of a GPU idle where the batch is small next to
+// the compute units (EfficientNet-B0's first squeeze-and-excitation pool at batch 64: 64
+// work-groups of 3136 positions, ~0.5 TB/s on the H200), so parts fill about kGpoolWaves
+// work-groups a compute unit, each work-item still reading at least 4 positions. A second
+// kernel (..._end) then combines the parts from the workspace (gpoolHwc8Workspace bytes).
+// `forced` > 0 (CLRT_GPOOL_PARTS, for tests on CPU devices) sets the count instead.
+inline constexpr int64_t kGpoolWaves = 4;
+inline int64_t gpoolHwc8Parts(const Dims& x, int computeUnits, int forced) {
+  const int64_t N = x[0], C = x[1];
+  if (N <= 0 || C <= 0) return 1;
+  const int64_t HW = volume(x) / (N * C);
+  if (forced > 0) return std::max<int64_t>(1, std::min<int64_t>(forced, HW));
+  const int64_t lanes = std::min<int64_t>(C / 8, 32),
+                rows = static_cast<int64_t>(kGpoolHwcWG) / lanes;
+  const int64_t groups = N * ((C / 8 + lanes - 1) / lanes);
+  const int64_t want = (kGpoolWaves * computeUnits + groups - 1) / groups;
+  return std::max<int64_t>(1, std::min(want, HW / (4 * rows)));
+}
+inline size_t gpoolHwc8Workspace(const Dims& x, int64_t parts) {
+  return parts > 1 ? static_cast<size_t>(2 * x[0] * parts * x[1]) * 4 : 0;
+}
+// CLRT_GPOOL_PARTS as a number (0 when unset): read once per kernel, when it is made.
+inline int gpoolPartsOverride() {
+  const char* e = std::getenv("CLRT_GPOOL_PARTS");
+  return e ? std::atoi(e) : 0;
 }
 // Channels-last depthwise convolutions with C a multiple of kDepthwiseVec (conv_depthwise_hwc8,
 // conv_i8_depthwise_hwc8; also the pooling's pool2d_hwc8): a work-item per kDepthwiseVec

@@ -24,6 +24,8 @@ class PoolKernel : public Kernel {
   PoolKernel(const ir::Layer& l, ocl::Device& dev)
       : l_(int8::attrsOf(l)),
         gpu_(dev.info().is_gpu),
+        cu_(dev.info().compute_units),
+        forced_parts_(gpoolPartsOverride()),
         s_in_(inputScale(l, 0)),
         hwc_in_(channelsLastIn(l, 0)),
         hwc_out_(channelsLastOut(l, 0)) {
@@ -35,7 +37,10 @@ class PoolKernel : public Kernel {
       loop_ = ocl::KernelHandle(dev.kernel(kFile, kTunables, "gpool_i8_loop"));
       reduce_ = ocl::KernelHandle(
           dev.kernel(kFile, kTunables, hwc_in_ ? "gpool_i8_hwc" : "gpool_i8_reduce"));
-      if (hwc_in_) global8_ = ocl::KernelHandle(dev.kernel(kFile, kTunables, "gpool_i8_hwc8"));
+      if (hwc_in_) {
+        global8_ = ocl::KernelHandle(dev.kernel(kFile, kTunables, "gpool_i8_hwc8"));
+        global8end_ = ocl::KernelHandle(dev.kernel(kFile, kTunables, "gpool_i8_hwc8_end"));
+      }
     } else if (hwc_in_) {
       window_ = ocl::KernelHandle(dev.kernel(kFile, kTunables, "pool_i8_hwc"));
       window4_ = ocl::KernelHandle(dev.kernel(kFile, kTunables, "pool_i8_hwc4"));
@@ -69,11 +74,22 @@ class PoolKernel : public Kernel {
       CLRT_CHECK(OH == 1 && OW == 1, kRuntime, "global pooling layer '", name, "': output ",
                  dimsToString(yd), " must be 1 in every spatial dim");
       const cl_int HW = kint(H * W, name);
-      if (hwc_in_) {  // work-groups of channels (octets where C % 8 == 0) x rows (pooling.cl's)
-        const bool wide = C % kDepthwiseVec == 0;
-        cl_kernel k = wide ? global8_.get() : reduce_.get();
-        ocl::setArgs(k, x.buf, y.buf, kint(x.dims[0], name), C, HW, is_max, s_in_, y.dt, y.scale);
-        ocl::launch(a.queue, k, {gpoolHwcGlobalSize(x.dims, wide)}, {kGpoolHwcWG});
+      const cl_int N = kint(x.dims[0], name);
+      if (hwc_in_ && C % kDepthwiseVec == 0) {  // pooling.cc's octets x rows, in parts
+        const int64_t P = gpoolHwc8Parts(x.dims, cu_, forced_parts_);
+        CLRT_CHECK(P == 1 || bufferBytes(a.workspace) >= gpoolHwc8Workspace(x.dims, P), kRuntime,
+                   "global pooling layer '", name, "': workspace too small for ", P, " parts");
+        ocl::setArgs(global8_.get(), x.buf, y.buf, N, C, HW, is_max, s_in_, y.dt, y.scale,
+                     kint(P, name), a.workspace);
+        ocl::launch(a.queue, global8_.get(), {gpoolHwcGlobalSize(x.dims, true, P)}, {kGpoolHwcWG});
+        if (P > 1) {
+          ocl::setArgs(global8end_.get(), a.workspace, y.buf, N, C, HW, is_max, s_in_, y.dt,
+                       y.scale, kint(P, name));
+          ocl::launch(a.queue, global8end_.get(), {gsize(NC / kDepthwiseVec)}, {});
+        }
+      } else if (hwc_in_) {  // work-groups of channels x rows (pooling.cl's)
+        ocl::setArgs(reduce_.get(), x.buf, y.buf, N, C, HW, is_max, s_in_, y.dt, y.scale);
+        ocl::launch(a.queue, reduce_.get(), {gpoolHwcGlobalSize(x.dims)}, {kGpoolHwcWG});
       } else if (gpu_ && HW > 64) {  // one work-group per (n, c) row
         ocl::setArgs(reduce_.get(), x.buf, y.buf, NC, HW, is_max, s_in_, y.dt, y.scale);
         ocl::launch(a.queue, reduce_.get(), {static_cast<size_t>(NC) * kReduceWG}, {kReduceWG});
@@ -111,14 +127,21 @@ class PoolKernel : public Kernel {
     ocl::launch(a.queue, window_.get(), {gsize(OW), gsize(OH), gsize(NC)}, {});
   }
 
+  size_t workspaceSize(const std::vector<Dims>& in, const std::vector<Dims>&) const override {
+    if (!s_.global || !hwc_in_ || in.empty() || in[0].size() < 3 || in[0][1] % kDepthwiseVec)
+      return 0;
+    return gpoolHwc8Workspace(in[0], gpoolHwc8Parts(in[0], cu_, forced_parts_));
+  }
+
  private:
   ir::Layer l_;
   ir::PoolParams s_;
   bool gpu_;
+  int cu_, forced_parts_;  // compute units; CLRT_GPOOL_PARTS (gpoolHwc8Parts)
   float s_in_;
   bool hwc_in_, hwc_out_;  // input / output stored channels last (builder/layouts.cc)
   std::mutex mu_;          // kernel arguments are per cl_kernel: one enqueue at a time
-  ocl::KernelHandle window_, window4_, window16_, loop_, reduce_, global8_;
+  ocl::KernelHandle window_, window4_, window16_, loop_, reduce_, global8_, global8end_;
 };
 
 bool poolEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,

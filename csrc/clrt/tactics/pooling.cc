@@ -50,7 +50,11 @@ bool rankFits(const PoolSpec& s, size_t rank) {
 class PoolKernel : public Kernel {
  public:
   PoolKernel(const ir::Layer& l, ocl::Device& dev)
-      : gpu_(dev.info().is_gpu), hwc_in_(channelsLastIn(l, 0)), hwc_out_(channelsLastOut(l, 0)) {
+      : gpu_(dev.info().is_gpu),
+        cu_(dev.info().compute_units),
+        forced_parts_(gpoolPartsOverride()),
+        hwc_in_(channelsLastIn(l, 0)),
+        hwc_out_(channelsLastOut(l, 0)) {
     CLRT_CHECK(readSpec(l, &s_), kBuild, "pooling layer '", l.name,
                "' has attributes the pooling tactic does not support");
     const std::string opts = storageOption(s_.st) + str(" -DGPOOL_WG=", kReduceWG);
@@ -58,7 +62,10 @@ class PoolKernel : public Kernel {
       loop_ = ocl::KernelHandle(dev.kernel(kFile, opts, "global_pool_loop"));
       reduce_ = ocl::KernelHandle(
           dev.kernel(kFile, opts, hwc_in_ ? "global_pool_hwc" : "global_pool_reduce"));
-      if (hwc_in_) global8_ = ocl::KernelHandle(dev.kernel(kFile, opts, "global_pool_hwc8"));
+      if (hwc_in_) {
+        global8_ = ocl::KernelHandle(dev.kernel(kFile, opts, "global_pool_hwc8"));
+        global8end_ = ocl::KernelHandle(dev.kernel(kFile, opts, "global_pool_hwc8_end"));
+      }
     } else {
       window_ = ocl::KernelHandle(dev.kernel(kFile, opts, "pool3d"));
       // Channels last in and out, 2-D MAX/AVERAGE: 8 channels a work-item when C % 8 == 0.
@@ -90,11 +97,21 @@ class PoolKernel : public Kernel {
       CLRT_CHECK(n == NC, kRuntime, "global pooling layer '", s_.layer, "': output ",
                  dimsToString(y.dims), " must be 1 in every spatial dim");
       const cl_int HW = kint(volume(x.dims) / std::max<int64_t>(NC, 1), s_.layer);
-      if (hwc_in_) {  // work-groups of channels (octets where C % 8 == 0) x rows
-        const bool wide = C % kDepthwiseVec == 0;
-        cl_kernel k = wide ? global8_.get() : reduce_.get();
-        ocl::setArgs(k, x.buf, y.buf, kint(x.dims[0], s_.layer), C, HW, is_max);
-        ocl::launch(a.queue, k, {gpoolHwcGlobalSize(x.dims, wide)}, {kGpoolHwcWG});
+      const cl_int N = kint(x.dims[0], s_.layer);
+      if (hwc_in_ && C % kDepthwiseVec == 0) {  // work-groups of channel octets x rows, parts
+        const int64_t P = gpoolHwc8Parts(x.dims, cu_, forced_parts_);
+        CLRT_CHECK(P == 1 || bufferBytes(a.workspace) >= gpoolHwc8Workspace(x.dims, P), kRuntime,
+                   "global pooling layer '", s_.layer, "': workspace too small for ", P, " parts");
+        ocl::setArgs(global8_.get(), x.buf, y.buf, N, C, HW, is_max, kint(P, s_.layer),
+                     a.workspace);
+        ocl::launch(a.queue, global8_.get(), {gpoolHwcGlobalSize(x.dims, true, P)}, {kGpoolHwcWG});
+        if (P > 1) {
+          ocl::setArgs(global8end_.get(), a.workspace, y.buf, N, C, HW, is_max, kint(P, s_.layer));
+          ocl::launch(a.queue, global8end_.get(), {gsize(NC / kDepthwiseVec)}, {});
+        }
+      } else if (hwc_in_) {  // work-groups of channels x rows
+        ocl::setArgs(reduce_.get(), x.buf, y.buf, N, C, HW, is_max);
+        ocl::launch(a.queue, reduce_.get(), {gpoolHwcGlobalSize(x.dims)}, {kGpoolHwcWG});
       } else if (gpu_ && HW > 64) {
         // A work-group per (n, c) pays off only where many work-items run at once.
         ocl::setArgs(reduce_.get(), x.buf, y.buf, NC, HW, is_max);
@@ -128,12 +145,19 @@ class PoolKernel : public Kernel {
     ocl::launch(a.queue, window_.get(), {gsize(n)}, {});
   }
 
+  size_t workspaceSize(const std::vector<Dims>& in, const std::vector<Dims>&) const override {
+    if (!s_.global || !hwc_in_ || in.empty() || in[0].size() < 3 || in[0][1] % kDepthwiseVec)
+      return 0;
+    return gpoolHwc8Workspace(in[0], gpoolHwc8Parts(in[0], cu_, forced_parts_));
+  }
+
  private:
   PoolSpec s_;
   bool gpu_;
+  int cu_, forced_parts_;  // compute units; CLRT_GPOOL_PARTS (gpoolHwc8Parts)
   bool hwc_in_, hwc_out_;  // input / output stored channels last (builder/layouts.cc)
   std::mutex mu_;          // kernel arguments are per cl_kernel: one enqueue at a time
-  ocl::KernelHandle window_, window8_, loop_, reduce_, global8_;
+  ocl::KernelHandle window_, window8_, loop_, reduce_, global8_, global8end_;
 };
 
 class PoolTactic : public Tactic {
