@@ -2,6 +2,7 @@
 # reused across builds and processes through serialize()/create_timing_cache(), refusals of
 # damaged caches and of caches from another device, ERROR_ON_TIMING_CACHE_MISS.
 import json
+import re
 
 import clrt as trt
 import numpy as np
@@ -271,3 +272,29 @@ def test_a_warm_cache_builds_only_the_winning_tactics(tmp_path):
     assert out.returncode == 0, out.stdout + out.stderr
     warm, losers = (int(v) for v in out.stdout.split())
     assert warm > 0 and losers > 0, out.stdout
+
+
+def test_build_reports_where_its_time_went():
+    """One INFO line per build: its phases' times, then how many tactic timings were taken and
+    how many the timing cache answered; with a warm cache nothing is timed, and the counts agree
+    with the per-tactic VERBOSE lines."""
+
+    def report(cache):
+        logger = RecordingLogger()
+        _, timed, cached = build(cache, logger=logger)
+        lines = [m for s, m in logger.lines if m.startswith("build time ")]
+        assert len(lines) == 1 and int(next(s for s, m in logger.lines if m == lines[0])) == int(
+            trt.Logger.INFO
+        ), lines
+        nums = re.search(r"tactics: (\d+) timed \(.*\) and (\d+) from the timing cache", lines[0])
+        assert nums, lines[0]
+        for phase in ("graph passes", "calibration", "precisions and tactics", "assembly"):
+            assert phase in lines[0], lines[0]
+        return int(nums[1]), int(nums[2]), len(timed), len(cached)
+
+    builder, _, _ = parse_network(MODEL)
+    cache = make_config(builder).create_timing_cache(b"")
+    n_timed, n_cached, verbose_timed, verbose_cached = report(cache)
+    assert n_timed == verbose_timed > 0 and n_cached == verbose_cached > 0
+    n_timed, n_cached, verbose_timed, verbose_cached = report(cache)
+    assert n_timed == verbose_timed == 0 and n_cached == verbose_cached > 0

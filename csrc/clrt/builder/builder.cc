@@ -4,7 +4,12 @@
 #include "clrt/builder/builder.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <set>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "clrt/builder/internal.h"
 #include "clrt/builder/progress.h"
@@ -199,6 +204,47 @@ bool anyPrecisionConstraint(const ir::Network& net) {
   return false;
 }
 
+// The wall time of each build phase (lap), and at the end one line: the phases, then what
+// tactic selection spent (detail::BuildStats) and the device's program compiles in between.
+class BuildTimes {
+ public:
+  explicit BuildTimes(ocl::Device& dev)
+      : dev_(dev),
+        start_(Clock::now()),
+        last_(start_),
+        compiles_(dev.compileCount()),
+        compile_s_(dev.compileSeconds()),
+        loads_(dev.cacheLoads()) {}
+  void lap(const char* phase) {
+    const Clock::time_point now = Clock::now();
+    laps_.emplace_back(phase, std::chrono::duration<double>(now - last_).count());
+    last_ = now;
+  }
+  std::string report(const detail::BuildStats& st) const {
+    auto sec = [](double s) { return str(std::round(s * 10.0) / 10.0, " s"); };
+    std::string r =
+        str("build time ", sec(std::chrono::duration<double>(Clock::now() - start_).count()), ":");
+    for (size_t i = 0; i < laps_.size(); ++i)
+      r += str(i ? ", " : " ", laps_[i].first, " ", sec(laps_[i].second));
+    r += str("; tactics: ", st.timed, " timed (", sec(st.timing_s), ") and ", st.cached,
+             " from the timing cache, kernels made in ", sec(st.instantiate_s),
+             ", timing buffers filled in ", sec(st.buffers_s),
+             "; OpenCL programs: ", dev_.compileCount() - compiles_, " compiled (",
+             sec(dev_.compileSeconds() - compile_s_), "), ", dev_.cacheLoads() - loads_,
+             " from the kernel cache");
+    return r;
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  ocl::Device& dev_;
+  Clock::time_point start_, last_;
+  int compiles_;
+  double compile_s_;
+  int loads_;
+  std::vector<std::pair<const char*, double>> laps_;
+};
+
 }  // namespace
 
 namespace detail {
@@ -335,6 +381,9 @@ plan::EngineDesc Builder::build(const ir::Network& network, const BuilderConfig&
 
   // Steps: graph optimization, calibration (INT8 ranges), precisions, tactics and assembly.
   Phase phase("Building engine", 4);
+  // Where the time goes, reported at INFO when the build ends (BuildTimes).
+  detail::buildStats() = {};
+  BuildTimes times(*dev_);
   ir::Network net = std::move(marked);
   checkIoFormats(net, /*shaped=*/false);
   // The I/O asked to be channels last, by name: the passes may rebuild the tensors that carry it.
@@ -345,6 +394,7 @@ plan::EngineDesc Builder::build(const ir::Network& network, const BuilderConfig&
   passes::castBoundaryInputs(net);
   net.inferShapes();
   passes::optimize(net, logger_);
+  times.lap("graph passes");
   phase.step();
   detail::Shaped s = detail::shape(std::move(net), config.profiles);
   for (auto* io : {&s.net.inputs, &s.net.outputs})
@@ -364,6 +414,7 @@ plan::EngineDesc Builder::build(const ir::Network& network, const BuilderConfig&
     if (explicitQ) calib.calibrator = nullptr;
     amax = detail::calibrate(s, network, calib, dev_, logger_, &absmax);
   }
+  times.lap("calibration");
   phase.step();
   s.fp16_unsafe.assign(s.net.tensors.size(), false);
   detail::Fp32Reference ref;
@@ -371,6 +422,7 @@ plan::EngineDesc Builder::build(const ir::Network& network, const BuilderConfig&
     ref = detail::fp32Reference(s, dev_, logger_, absmax.empty() ? &absmax : nullptr);
     for (auto& [t, m] : absmax)
       if (!(m < 65504.0f)) s.fp16_unsafe[t] = true;
+    times.lap("FP32 reference");
   }
   BuilderConfig cfg = config;
   if (explicitQ) cfg.setFlag(BuilderFlag::kINT8, true);
@@ -386,10 +438,16 @@ plan::EngineDesc Builder::build(const ir::Network& network, const BuilderConfig&
          "cache, set_dynamic_range or Q/DQ scales): every layer stays in higher precision");
   const detail::Shaped pre = fp16 ? s : detail::Shaped{};
   detail::assignPrecisions(s, amax, env);
+  times.lap("precisions and tactics");
   phase.step();
   plan::EngineDesc desc = detail::assemble(std::move(s), cfg, dev_, logger_);
-  if (fp16) desc = detail::guardFp16(std::move(desc), pre, amax, ref, cfg, dev_, logger_);
+  times.lap("assembly");
+  if (fp16) {
+    desc = detail::guardFp16(std::move(desc), pre, amax, ref, cfg, dev_, logger_);
+    times.lap("FP16 check");
+  }
   phase.step();
+  logf(logger_, Severity::kINFO, times.report(detail::buildStats()));
   return desc;
 }
 

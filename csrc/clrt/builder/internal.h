@@ -52,6 +52,16 @@ struct ReformatCost {
   }
 };
 
+// Where a build's tactic selection spends its time, for Builder::build's report: tactic
+// timings taken and answered by the timing cache, and seconds making candidates' kernels
+// (programs, weights), filling timing buffers and timing. This thread's (a build runs on one
+// thread); Builder::build resets it.
+struct BuildStats {
+  int timed = 0, cached = 0;
+  double instantiate_s = 0, buffers_s = 0, timing_s = 0;
+};
+BuildStats& buildStats();
+
 struct TimingEnv {
   ocl::Device& dev;
   const BuilderConfig& config;

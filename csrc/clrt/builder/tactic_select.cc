@@ -44,6 +44,7 @@ std::vector<uint8_t> randomFill(DataType t, size_t bytes, std::mt19937& rng) {
 // The median of `reps` runs of `k` on `a` (host clock around clFinish), after one warm-up run
 // (first-run compilation, caches).
 double medianMs(tactics::Kernel& k, const tactics::ExecArgs& a, int reps) {
+  const auto start = std::chrono::steady_clock::now();
   k.enqueue(a);
   clFinish(a.queue);
   std::vector<double> times;
@@ -55,6 +56,8 @@ double medianMs(tactics::Kernel& k, const tactics::ExecArgs& a, int reps) {
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
   std::sort(times.begin(), times.end());
+  buildStats().timing_s +=
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return times[times.size() / 2];
 }
 
@@ -166,7 +169,10 @@ Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
     std::unique_ptr<tactics::Kernel> k;
     try {
       const std::optional<ir::Layer> hwc = timedLayout(net, s.on_host, li, *tac);
+      const auto t0 = std::chrono::steady_clock::now();
       k = tac->instantiate(hwc ? *hwc : l, dev);
+      buildStats().instantiate_s +=
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     } catch (const Error& e) {
       // An OpenCL program this device's compiler refuses (an older GPU, a driver quirk) makes
       // the tactic ineligible here; other errors (bad weights, ...) still fail the build.
@@ -237,6 +243,7 @@ Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
           logf(env.logger, Severity::kVERBOSE, "layer '", l.name, "' (", dtypeName(prec),
                "): tactic ", eligible[k]->name(), " ", hits[k], " ms (timing cache)");
         env.reused += static_cast<int>(eligible.size());
+        buildStats().cached += static_cast<int>(eligible.size());
         c.tactic = eligible[b];
         c.workspace = cands.back().ws;
         c.ms = hits[b];
@@ -266,9 +273,12 @@ Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
     };
     auto prepare = [&] {  // timing buffers, made at the first tactic the cache cannot answer
       if (!ins.empty() || !outs.empty()) return;
+      const auto t0 = std::chrono::steady_clock::now();
       for (size_t i = 0; i < l.inputs.size(); ++i)
         ins.push_back(l.inputs[i] >= 0 ? make(l.inputs[i], inDt[i]) : tactics::DeviceTensor{});
       for (size_t i = 0; i < l.outputs.size(); ++i) outs.push_back(make(l.outputs[i], outDt[i]));
+      buildStats().buffers_s +=
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     };
     const int reps = env.config.optimization_level >= 4 ? 10 : 3;
     double bestMs = 1e30;
@@ -276,6 +286,7 @@ Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
       const std::string name = cands[k].tactic->name();
       if (auto hit = cache ? cache->lookup(key, name) : std::nullopt) {
         ++env.reused;
+        ++buildStats().cached;
         logf(env.logger, Severity::kVERBOSE, "layer '", l.name, "' (", dtypeName(prec),
              "): tactic ", name, " ", *hit, " ms (timing cache)");
         if (*hit < bestMs) bestMs = *hit, best = k;
@@ -291,6 +302,7 @@ Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
       tactics::ExecArgs a{dev.queue(), ins, values, outs, wsBuf.get()};
       const double ms = medianMs(*cands[k].kernel, a, reps);
       ++env.timed;
+      ++buildStats().timed;
       if (cache) cache->insert(key, name, ms);
       logf(env.logger, Severity::kVERBOSE, "layer '", l.name, "' (", dtypeName(prec), "): tactic ",
            cands[k].tactic->name(), " ", ms, " ms");
@@ -347,6 +359,11 @@ ReformatCost reformatCost(TimingEnv& env) {
        " elements: ", ts, " ms, of ", large, ": ", tl, " ms)");
   measured[dev.id()] = c;
   return *(env.reformat = c);
+}
+
+BuildStats& buildStats() {
+  thread_local BuildStats stats;
+  return stats;
 }
 
 }  // namespace clrt::builder::detail

@@ -85,6 +85,10 @@ class Device {
   std::map<std::string, std::vector<uint8_t>> programBinaries(const std::vector<std::string>& keys);
   static std::string programKey(const std::string& file, const std::string& options);
   int compileCount() const { return compile_count_; }  // compilations done in this process
+  // Seconds spent building programs from source, and programs loaded from the disk cache, in
+  // this process (for the builder's time report).
+  double compileSeconds() const { return compile_seconds_; }
+  int cacheLoads() const { return cache_loads_; }
 
   // A kernel object from a cached program (new object each call; caller releases).
   cl_kernel kernel(const std::string& file, const std::string& options, const char* name);
@@ -102,6 +106,8 @@ class Device {
   // from an engine file's binary (never handed to a build or to an engine without that binary).
   std::map<std::string, cl_program> programs_;
   int compile_count_ = 0;
+  double compile_seconds_ = 0.0;
+  int cache_loads_ = 0;
   std::mutex queues_mu_;  // held while finishAll() waits, so a queue is not released meanwhile
   std::vector<cl_command_queue> attached_;
 };

@@ -2,6 +2,7 @@
 // sources: the engine-file binaries of the load in progress, an
 // in-process cache, and the disk cache (~/.cache/clrt, keyed by device fingerprint + source
 // hash + options; entries checksummed), else a compilation of the embedded source.
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 
@@ -251,6 +252,7 @@ cl_program Device::program(const std::string& file, const std::string& given) {
       const std::vector<uint8_t> bin = decodeCacheEntry(entry, &why);
       if (!bin.empty()) {
         prog = fromBinary(ctx_, dev_, bin, opts);
+        if (prog) ++cache_loads_;
         if (!prog) why = "the OpenCL driver refused its binary";
       }
       if (!prog) {
@@ -268,7 +270,11 @@ cl_program Device::program(const std::string& file, const std::string& given) {
     prog = clCreateProgramWithSource(ctx_, 1, &s, &len, &err);
     check(err, "clCreateProgramWithSource");
     ++compile_count_;
-    if (clBuildProgram(prog, 1, &dev_, opts.c_str(), nullptr, nullptr) != CL_SUCCESS) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const cl_int built = clBuildProgram(prog, 1, &dev_, opts.c_str(), nullptr, nullptr);
+    compile_seconds_ +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (built != CL_SUCCESS) {
       const std::string log = buildLog(prog, dev_);
       clReleaseProgram(prog);
       fail(ErrorKind::kDevice,
