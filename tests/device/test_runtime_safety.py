@@ -7,7 +7,7 @@ import threading
 import clrt as trt
 import numpy as np
 import pytest
-from helpers import build_engine, make_config, make_model, parse_network, rand
+from helpers import build_engine, make_config, make_model, ort_run, parse_network, rand
 from onnx import helper
 
 N = helper.make_node
@@ -311,6 +311,50 @@ def test_calibration_nan_batch_is_named():
         config.set_flag(trt.BuilderFlag.INT8)
         config.int8_calibrator = Batches([[x], [bad]])
         builder.build_serialized_network(network, config)
+
+
+def test_fp16_engine_inputs_cross_the_bus_as_half(monkeypatch):
+    """An FP16 engine's FLOAT input read only by its conversion to HALF: with pinned staging
+    infer() converts it to half on the host (round to nearest even), sends half the bytes and
+    widens them on the device, so the engine computes the same bits as from the FLOAT input
+    (rounding ties, half subnormals, overflow to infinity, -0 and NaN included). An FP32 engine's
+    input is sent as it is."""
+    shape = (2, 8, 512, 512)  # 16 MB of FLOAT: several 4 MB staging chunks
+    w = rand((8, 8, 1, 1), seed=6)
+    model = make_model(
+        [N("Conv", ["x", "w"], ["c"]), N("Relu", ["c"], ["y"])],
+        [("x", shape)],
+        [("y", shape)],
+        {"w": w},
+    )
+    builder, network, _ = parse_network(model)
+    config = make_config(builder, opt_level=0)  # untimed: the convolution in HALF
+    config.set_flag(trt.BuilderFlag.FP16)
+    fp16 = trt.Runtime(trt.Logger()).deserialize_cuda_engine(
+        builder.build_serialized_network(network, config)
+    )
+    x = rand(shape, seed=5, low=-4, high=4)
+    special = [65504, 65520, 1e30, 1e-7, 6e-8, 1.5 * 2.0**-24, 1 + 2.0**-11, 1 + 3 * 2.0**-11]
+    x.flat[: len(special) + 2] = special + [-0.0, np.nan]
+    x[1, :, 511, 504:] = special  # the last octet of each channel
+
+    def run(engine, pinned):
+        monkeypatch.setenv("CLRT_PINNED_IO", pinned)
+        before = trt._clrt._debug.half_uploads()
+        y = engine.create_execution_context().infer({"x": x})["y"]
+        return y, trt._clrt._debug.half_uploads() - before
+
+    staged, halved = run(fp16, "1")
+    direct, not_halved = run(fp16, "0")
+    assert halved == 1 and not_halved == 0
+    np.testing.assert_array_equal(staged, direct)
+    # Away from the special values, the FP16 convolution within its rounding of onnxruntime's.
+    ref = ort_run(model, {"x": x})["y"]
+    np.testing.assert_allclose(staged[1, :, :511], ref[1, :, :511], rtol=2e-2, atol=2e-2)
+
+    fp32 = build_engine(model)
+    _, fp32_halved = run(fp32, "1")
+    assert fp32_halved == 0
 
 
 @pytest.mark.parametrize("pinned", ["1", "0"], ids=["pinned_staging", "pageable"])

@@ -15,6 +15,7 @@
 #include "clrt/passes/passes.h"
 #include "clrt/plan/plan.h"
 #include "clrt/python/bindings.h"
+#include "clrt/runtime/host_io.h"
 #include "clrt/tactics/tactic.h"
 
 namespace clrt::python {
@@ -151,6 +152,8 @@ py::dict readPlan(const py::bytes& data) {
 
 void bind_unit_debug(py::module_& m) {
   py::module_ d = m.def_submodule("_debug", "Device-free internals for tests/unit.");
+  d.def("half_uploads", &runtime::halfUploadCount,
+        "How many infer() uploads in this process sent a FLOAT input as HALF (HostIO).");
   d.def("optimize", &optimizeDebug, py::arg("network"), py::arg("passes") = py::none(),
         "The network after the graph passes (all, to a fixed point, when passes is None) as "
         "{'layers': [...], 'ranges': {...}, 'explicit_quantization': bool}; the network itself "

@@ -9,6 +9,7 @@
 #include "clrt/runtime/context_state.h"
 #include "clrt/runtime/engine.h"
 #include "clrt/runtime/host_io.h"
+#include "clrt/tactics/tactic.h"
 
 namespace clrt::runtime {
 
@@ -382,6 +383,28 @@ std::map<std::string, HostTensor> ExecutionContext::infer(
   return out;
 }
 
+namespace {
+
+// Whether FLOAT tensor t is read only by REFORMATs from FLOAT to HALF storage (an FP16 engine's
+// input conversion): then infer() may send it as HALF (HostIO::uploadAsHalf) and the engine
+// computes the same bits.
+bool readAsHalfOnly(const ir::Network& net, int t) {
+  if (net.tensors[t].dtype != DataType::kFLOAT || net.tensors[t].is_output) return false;
+  bool any = false;
+  for (const ir::Layer& l : net.layers)
+    for (size_t i = 0; i < l.inputs.size(); ++i) {
+      if (l.inputs[i] != t) continue;
+      if (l.kind != ir::LayerKind::kREFORMAT || l.outputs.size() != 1 ||
+          tactics::inputDtype(l, i) != DataType::kFLOAT ||
+          tactics::outputDtype(l, 0) != DataType::kHALF)
+        return false;
+      any = true;
+    }
+  return any;
+}
+
+}  // namespace
+
 void ExecutionContext::stageInputs(const std::map<std::string, HostView>& inputs) {
   const auto& net = engine_->desc().net;
   std::string expected;
@@ -428,7 +451,12 @@ void ExecutionContext::stageInputs(const std::map<std::string, HostView>& inputs
                "infer: input '", net.tensors[t].name, "' holds ", v.bytes, " bytes for shape ",
                dimsToString(v.dims));
     infer_io_[t] = ioBuffer(net.tensors[t].name, v.bytes);
-    host_io_->upload(net.tensors[t].name, infer_io_[t], v.data, v.bytes);
+    if (host_io_->pinned() && halfUploadsEnabled() && readAsHalfOnly(net, t) &&
+        !isPinnedHost(v.data, v.bytes))
+      host_io_->uploadAsHalf(net.tensors[t].name, infer_io_[t], static_cast<const float*>(v.data),
+                             v.bytes / 4);
+    else
+      host_io_->upload(net.tensors[t].name, infer_io_[t], v.data, v.bytes);
   }
   for (int t : net.outputs) {
     if (resolved_->redirect[t]) continue;  // written to the context's own buffer

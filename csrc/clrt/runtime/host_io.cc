@@ -10,8 +10,12 @@
 #include <thread>
 #include <vector>
 
+#include "clrt/core/types.h"
+
 namespace clrt::runtime {
 namespace {
+
+std::atomic<int> g_half_uploads{0};
 
 bool usePinned(const ocl::Device& dev) {
   if (const char* v = std::getenv("CLRT_PINNED_IO"); v && *v) return *v != '0';
@@ -83,6 +87,15 @@ PinnedHost::~PinnedHost() {
   clFinish(dev_->queue());
 }
 
+bool halfUploadsEnabled() {
+  static const bool on = [] {
+    const char* v = std::getenv("CLRT_HALF_UPLOAD");
+    return !(v && *v == '0');
+  }();
+  return on;
+}
+int halfUploadCount() { return g_half_uploads.load(); }
+
 bool isPinnedHost(const void* p, size_t n) {
   const auto a = reinterpret_cast<uintptr_t>(p);
   std::lock_guard<std::mutex> lock(g_pinned_mu);
@@ -131,6 +144,40 @@ void HostIO::upload(const std::string& name, cl_mem dst, const void* src, size_t
   }
   auto* st = static_cast<uint8_t*>(stage("in:" + name, bytes));
   const auto* from = static_cast<const uint8_t*>(src);
+  sendChunks(dst, st, bytes, [&](size_t off, size_t n) { std::memcpy(st + off, from + off, n); });
+}
+
+void HostIO::uploadAsHalf(const std::string& name, cl_mem dst, const float* src, size_t count) {
+  if (!count) return;
+  CLRT_CHECK(pinned_, kRuntime, "uploadAsHalf needs pinned staging");
+  const size_t bytes = count * 2;
+  auto& dev = half_[name];
+  if (!dev.first.get() || dev.second < bytes) {
+    dev.first = ocl::MemHandle(dev_.alloc(bytes));
+    dev.second = bytes;
+  }
+  auto* st = static_cast<uint8_t*>(stage("half:" + name, bytes));
+  sendChunks(dev.first.get(), st, bytes, [&](size_t off, size_t n) {
+    auto* h = reinterpret_cast<uint16_t*>(st + off);
+    const float* f = src + off / 2;
+    for (size_t i = 0; i < n / 2; ++i) h[i] = floatToHalf(f[i]);
+  });
+  // Widened 8 a work-item where the count allows (convert_any8), else one (convert_any).
+  const bool eight = count % 8 == 0;
+  if (!widen_.get() || eight != widen8_) {
+    widen_ =
+        ocl::KernelHandle(dev_.kernel("reformat.cl", "", eight ? "convert_any8" : "convert_any"));
+    widen8_ = eight;
+  }
+  const auto n = static_cast<cl_int>(eight ? count / 8 : count);
+  ocl::setArgs(widen_.get(), dev.first.get(), dst, n, static_cast<cl_int>(DataType::kHALF), 1.0f,
+               static_cast<cl_int>(DataType::kFLOAT), 1.0f);
+  ocl::launch(q_, widen_.get(), {static_cast<size_t>(n)});
+  ++g_half_uploads;
+}
+
+template <class Fill>
+void HostIO::sendChunks(cl_mem dst, uint8_t* st, size_t bytes, const Fill& fill) {
   const size_t chunks = (bytes + kChunk - 1) / kChunk;
   // Each worker copies a chunk into staging and enqueues its transfer itself (OpenCL enqueues are
   // thread-safe), so the bus starts on the first chunk while the others are still being copied
@@ -143,7 +190,7 @@ void HostIO::upload(const std::string& name, cl_mem dst, const void* src, size_t
     for (size_t c; (c = next.fetch_add(1)) < chunks;) {
       const size_t off = c * kChunk, n = std::min(kChunk, bytes - off);
       try {
-        std::memcpy(st + off, from + off, n);
+        fill(off, n);
         dev_.write(q_, dst, off, n, st + off, false);
       } catch (...) {
         std::lock_guard<std::mutex> lock(failed_mu);

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "clrt/ocl/device.h"
@@ -33,6 +34,10 @@ class PinnedHost {
 };
 // Whether [p, p + n) lies inside one live PinnedHost block.
 bool isPinnedHost(const void* p, size_t n);
+// Whether infer() may send FLOAT inputs as HALF (CLRT_HALF_UPLOAD=0 turns it off), and how many
+// uploads in this process did (for tests).
+bool halfUploadsEnabled();
+int halfUploadCount();
 
 class HostIO {
  public:
@@ -45,6 +50,12 @@ class HostIO {
   // Enqueues host -> device. `src` must stay valid until finish() (or the next blocking read).
   // Pinned: copied into staging in chunks, each chunk's transfer overlapping the next memcpy.
   void upload(const std::string& name, cl_mem dst, const void* src, size_t bytes);
+  // Enqueues host FLOAT -> device FLOAT with HALF on the bus: the `count` floats converted to
+  // half (round to nearest even, as the device converts) into pinned staging, sent, and widened
+  // back into `dst` on the device. Only for an input whose every reader first converts it to
+  // HALF (ExecutionContext checks): the engine then computes the same bits from half the bytes.
+  // Pinned staging only; `src` must stay valid until finish().
+  void uploadAsHalf(const std::string& name, cl_mem dst, const float* src, size_t count);
   // Enqueues device -> host; the data is in `dst` after finish().
   void download(const std::string& name, cl_mem src, void* dst, size_t bytes);
   // Waits for every copy and completes the downloads.
@@ -57,6 +68,10 @@ class HostIO {
     size_t bytes = 0;
   };
   void* stage(const std::string& key, size_t bytes);
+  // Fills `bytes` of staging `st` by chunks (fill(offset, n) writes st[offset, offset + n)) on
+  // several threads, each chunk's transfer to dst enqueued as soon as it is filled.
+  template <class Fill>
+  void sendChunks(cl_mem dst, uint8_t* st, size_t bytes, const Fill& fill);
   ocl::Device& dev_;
   cl_command_queue q_;
   bool pinned_;
@@ -67,6 +82,9 @@ class HostIO {
     size_t bytes;
   };
   std::vector<Pending> downloads_;  // staging -> caller, done in finish()
+  std::map<std::string, std::pair<ocl::MemHandle, size_t>> half_;  // uploadAsHalf's device side
+  ocl::KernelHandle widen_;  // reformat.cl's convert_any8 (widen8_) or convert_any
+  bool widen8_ = false;
 };
 
 }  // namespace clrt::runtime
