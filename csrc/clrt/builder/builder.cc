@@ -452,7 +452,9 @@ plan::EngineDesc Builder::build(const ir::Network& network, const BuilderConfig&
 }
 
 std::string timingCacheDevice(const ocl::DeviceInfo& d) {
-  return d.fingerprint() + "|clrt " + CLRT_VERSION;
+  // "device times": tactics are timed by markers (tactic_select.cc medianMs), not by the host
+  // clock as before, so caches holding the old measurements do not mix with the new.
+  return d.fingerprint() + "|clrt " + CLRT_VERSION + "|device times";
 }
 
 std::vector<uint8_t> Builder::buildSerialized(const ir::Network& network,
