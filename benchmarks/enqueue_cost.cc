@@ -131,8 +131,8 @@ int main() {
   std::printf("%s: host cost of clEnqueueNDRangeKernel, tiny kernel, %d launches\n", name, kRuns);
   std::printf("%-16s %14s %16s\n", "row", "us / enqueue", "us / launch");
   for (const Row& row : rows) {
-    cl_command_queue q = clCreateCommandQueue(
-        ctx, dev, row.profiling ? CL_QUEUE_PROFILING_ENABLE : 0, &err);
+    cl_command_queue q =
+        clCreateCommandQueue(ctx, dev, row.profiling ? CL_QUEUE_PROFILING_ENABLE : 0, &err);
     check(err, "clCreateCommandQueue");
     Pack p{};
     p.rank = 1;
