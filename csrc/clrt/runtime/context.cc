@@ -13,6 +13,28 @@
 
 namespace clrt::runtime {
 
+namespace {
+
+// Whether FLOAT tensor t is read only by REFORMATs from FLOAT to HALF storage (an FP16 engine's
+// input conversion): then infer() may send it as HALF (HostIO::uploadAsHalf) and the engine
+// computes the same bits. Per network input, once per context.
+bool readAsHalfOnly(const ir::Network& net, int t) {
+  if (net.tensors[t].dtype != DataType::kFLOAT || net.tensors[t].is_output) return false;
+  bool any = false;
+  for (const ir::Layer& l : net.layers)
+    for (size_t i = 0; i < l.inputs.size(); ++i) {
+      if (l.inputs[i] != t) continue;
+      if (l.kind != ir::LayerKind::kREFORMAT || l.outputs.size() != 1 ||
+          tactics::inputDtype(l, i) != DataType::kFLOAT ||
+          tactics::outputDtype(l, 0) != DataType::kHALF)
+        return false;
+      any = true;
+    }
+  return any;
+}
+
+}  // namespace
+
 ExecutionContext::ExecutionContext(std::shared_ptr<Engine> engine) : engine_(std::move(engine)) {
   // A queue of its own, so contexts on two threads overlap; attached to the device, whose
   // finishAll() orders mem_alloc copies (memcpy_dtoh after execute_async_v3) after it. Engine
@@ -25,6 +47,8 @@ ExecutionContext::ExecutionContext(std::shared_ptr<Engine> engine) : engine_(std
     if (isStatic(tensor.dims)) input_shapes_[tensor.name] = tensor.dims;
   }
   data_dependent_ = dataDependentTensors(engine_->desc().net);
+  half_inputs_.assign(engine_->desc().net.tensors.size(), 0);
+  for (int t : engine_->desc().net.inputs) half_inputs_[t] = readAsHalfOnly(engine_->desc().net, t);
   std::vector<std::string> names;
   for (const auto& l : engine_->desc().net.layers) names.push_back(l.name);
   errors_.init(engine_->device(), engine_->reportsRunErrors(), std::move(names));
@@ -383,28 +407,6 @@ std::map<std::string, HostTensor> ExecutionContext::infer(
   return out;
 }
 
-namespace {
-
-// Whether FLOAT tensor t is read only by REFORMATs from FLOAT to HALF storage (an FP16 engine's
-// input conversion): then infer() may send it as HALF (HostIO::uploadAsHalf) and the engine
-// computes the same bits.
-bool readAsHalfOnly(const ir::Network& net, int t) {
-  if (net.tensors[t].dtype != DataType::kFLOAT || net.tensors[t].is_output) return false;
-  bool any = false;
-  for (const ir::Layer& l : net.layers)
-    for (size_t i = 0; i < l.inputs.size(); ++i) {
-      if (l.inputs[i] != t) continue;
-      if (l.kind != ir::LayerKind::kREFORMAT || l.outputs.size() != 1 ||
-          tactics::inputDtype(l, i) != DataType::kFLOAT ||
-          tactics::outputDtype(l, 0) != DataType::kHALF)
-        return false;
-      any = true;
-    }
-  return any;
-}
-
-}  // namespace
-
 void ExecutionContext::stageInputs(const std::map<std::string, HostView>& inputs) {
   const auto& net = engine_->desc().net;
   std::string expected;
@@ -451,7 +453,7 @@ void ExecutionContext::stageInputs(const std::map<std::string, HostView>& inputs
                "infer: input '", net.tensors[t].name, "' holds ", v.bytes, " bytes for shape ",
                dimsToString(v.dims));
     infer_io_[t] = ioBuffer(net.tensors[t].name, v.bytes);
-    if (host_io_->pinned() && halfUploadsEnabled() && readAsHalfOnly(net, t) &&
+    if (half_inputs_[t] && host_io_->pinned() && halfUploadsEnabled() &&
         !isPinnedHost(v.data, v.bytes))
       host_io_->uploadAsHalf(net.tensors[t].name, infer_io_[t], static_cast<const float*>(v.data),
                              v.bytes / 4);

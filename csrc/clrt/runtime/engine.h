@@ -224,6 +224,7 @@ class ExecutionContext {
   std::map<std::string, std::shared_ptr<OutputAllocator>> allocators_;
   std::map<std::string, uintptr_t> allocated_;  // what each allocator last returned
   std::vector<uint8_t> data_dependent_;         // per tensor: its dims or value depend on values
+  std::vector<uint8_t> half_inputs_;  // per tensor: a FLOAT input infer() may send as HALF
   std::unique_ptr<Resolved> resolved_;
   std::unique_ptr<HostIO> host_io_;  // infer()'s copies (pinned staging on GPUs)
   std::vector<cl_mem> infer_io_;     // per tensor: infer()'s I/O buffers, null elsewhere

@@ -53,6 +53,11 @@ inline int64_t gpoolHwc8Parts(const Dims& x, int computeUnits, int forced) {
 inline size_t gpoolHwc8Workspace(const Dims& x, int64_t parts) {
   return parts > 1 ? static_cast<size_t>(2 * x[0] * parts * x[1]) * 4 : 0;
 }
+// The same for a channels-last global pooling layer's input dims (none unless C % 8 == 0).
+inline size_t gpoolHwc8Workspace(const std::vector<Dims>& in, int computeUnits, int forced) {
+  if (in.empty() || in[0].size() < 3 || in[0][1] % 8) return 0;
+  return gpoolHwc8Workspace(in[0], gpoolHwc8Parts(in[0], computeUnits, forced));
+}
 // CLRT_GPOOL_PARTS as a number (0 when unset): read once per kernel, when it is made.
 inline int gpoolPartsOverride() {
   const char* e = std::getenv("CLRT_GPOOL_PARTS");

@@ -128,9 +128,7 @@ class PoolKernel : public Kernel {
   }
 
   size_t workspaceSize(const std::vector<Dims>& in, const std::vector<Dims>&) const override {
-    if (!s_.global || !hwc_in_ || in.empty() || in[0].size() < 3 || in[0][1] % kDepthwiseVec)
-      return 0;
-    return gpoolHwc8Workspace(in[0], gpoolHwc8Parts(in[0], cu_, forced_parts_));
+    return s_.global && hwc_in_ ? gpoolHwc8Workspace(in, cu_, forced_parts_) : 0;
   }
 
  private:
