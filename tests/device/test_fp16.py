@@ -361,3 +361,32 @@ def test_layer_overflowing_fp16_stays_fp32_with_a_warning():
     y = engine.create_execution_context().infer({"x": x})["y"]
     assert np.isfinite(y).all()
     assert_close(y, np.maximum(x, 0), rtol=1e-5, atol=1e-6, name="y")
+
+
+def test_overflow_in_the_last_image_of_a_large_batch_is_caught():
+    # The FP16 check compares a sample of each tensor (its leading images), but the overflow
+    # check reads every element: here only image 7 of 8 exceeds FP16's range (x * 1e5), outside
+    # the 4 images of 64K elements the sample keeps. Its Mul stays FP32 and image 7 comes back
+    # finite (in FP16 it would be inf / NaN).
+    n, c, w = 8, 64, 1024
+    big = np.ones((n, 1, 1), np.float32)
+    big[-1] = 1e5
+    nodes = [
+        oh.make_node("Mul", ["x", "big"], ["m"], name="scale_up"),
+        oh.make_node("Relu", ["m"], ["r"], name="relu"),
+        oh.make_node("Mul", ["r", "small"], ["y"], name="scale_down"),
+    ]
+    inits = {"big": big, "small": (1 / big).astype(np.float32)}
+    model = make_model(nodes, [("x", [n, c, w])], [("y", [n, c, w])], inits)
+    logger = RecordingLogger()
+    builder, network, _ = parse_network(model, logger=logger)
+    config = builder.create_builder_config()
+    config.set_flag(trt.BuilderFlag.FP16)
+    config.builder_optimization_level = 0  # untimed: FP16 wherever it is allowed
+    engine = deserialize(bytes(builder.build_serialized_network(network, config)))
+    warnings = [m for s, m in logger.lines if s == trt.Logger.WARNING]
+    assert any("scale_up" in m and "exceed FP16's range" in m for m in warnings), warnings
+    x = np.random.default_rng(4).uniform(-1, 1, (n, c, w)).astype(np.float32)
+    y = engine.create_execution_context().infer({"x": x})["y"]
+    assert np.isfinite(y).all()
+    assert_close(y, np.maximum(x, 0), rtol=1e-5, atol=1e-6, name="y")

@@ -71,6 +71,14 @@ struct TimingEnv {
   bool time_single = false;   // time a lone candidate too (to compare precisions)
   int timed = 0, reused = 0;  // tactic measurements taken / answered by config.timing_cache
   std::optional<ReformatCost> reformat = std::nullopt;  // reformatCost's measurement, once made
+  // Timing inputs: one device buffer of random values per dtype, grown to the largest input
+  // timed so far and read by every layer's timing (tactic_select.cc noiseBuffer). Filling each
+  // layer's inputs on the host and uploading them took 11.8 s of ResNet-50's batch-64 build.
+  struct Noise {
+    ocl::MemHandle buf;
+    size_t bytes = 0;
+  };
+  std::map<DataType, Noise> noise = {};
   tactics::TacticFilter filter = tactics::TacticFilter::fromConfigOrEnv(config.tactic_filter);
 };
 // `inDt`/`outDt`: the storage dtype of each input/output for this choice (the network's

@@ -58,6 +58,22 @@ std::vector<uint8_t> randomFill(DataType t, size_t bytes, std::mt19937& rng) {
   return fill;
 }
 
+// env's buffer of random `dt` values of at least `bytes` bytes, shared by every timing input of
+// that dtype (read only). Grown by half again at least, so a network's growing inputs refill it
+// a few times, not once per layer. Growing releases the old buffer: a layer's inputs take their
+// buffers after it has grown to the largest of them.
+cl_mem noiseBuffer(TimingEnv& env, DataType dt, size_t bytes) {
+  TimingEnv::Noise& n = env.noise[dt];
+  if (n.bytes < bytes) {
+    const size_t want = std::max(bytes, n.bytes + n.bytes / 2);
+    const std::vector<uint8_t> fill = randomFill(dt, want, env.rng);
+    n.buf = ocl::MemHandle(env.dev.alloc(want));
+    n.bytes = want;
+    env.dev.write(env.dev.queue(), n.buf.get(), 0, want, fill.data(), true);
+  }
+  return n.buf.get();
+}
+
 // The median of `reps` runs of `k` on `a`, after one warm-up run (first-run compilation,
 // caches): the runs enqueued back to back with a marker after each, each timed from the marker
 // before it completing to its own (runtime::LayerMarks), as an engine runs its layers; where the
@@ -294,12 +310,13 @@ Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
     // them before anything reads them.
     auto make = [&](int t, DataType dt, bool input) -> tactics::DeviceTensor {
       const size_t bytes = std::max<size_t>(volume(r.dims[t]) * dtypeSize(dt), 4);
+      const bool known = r.values[t] && !r.values[t]->bytes.empty();
+      if (input && !known) return {noiseBuffer(env, dt, bytes), r.dims[t], dt};
       ocl::MemHandle m(dev.alloc(bytes));
       if (input) {
         std::vector<uint8_t> fill = randomFill(dt, bytes, env.rng);
-        if (r.values[t] && !r.values[t]->bytes.empty())
-          std::memcpy(fill.data(), r.values[t]->bytes.data(),
-                      std::min(bytes, r.values[t]->bytes.size()));
+        std::memcpy(fill.data(), r.values[t]->bytes.data(),
+                    std::min(bytes, r.values[t]->bytes.size()));
         dev.write(dev.queue(), m.get(), 0, bytes, fill.data(), true);
       }
       tactics::DeviceTensor d{m.get(), r.dims[t], dt};
@@ -309,6 +326,16 @@ Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
     auto prepare = [&] {  // timing buffers, made at the first tactic the cache cannot answer
       if (!ins.empty() || !outs.empty()) return;
       const auto t0 = std::chrono::steady_clock::now();
+      // Each dtype's noise buffer grown once to this layer's largest input of it, first:
+      // growing it later would release a buffer an earlier input already points at.
+      std::map<DataType, size_t> noise;
+      for (size_t i = 0; i < l.inputs.size(); ++i) {
+        const int t = l.inputs[i];
+        if (t >= 0 && !(r.values[t] && !r.values[t]->bytes.empty()))
+          noise[inDt[i]] =
+              std::max(noise[inDt[i]], std::max<size_t>(volume(r.dims[t]) * dtypeSize(inDt[i]), 4));
+      }
+      for (auto& [dt, bytes] : noise) noiseBuffer(env, dt, bytes);
       for (size_t i = 0; i < l.inputs.size(); ++i)
         ins.push_back(l.inputs[i] >= 0 ? make(l.inputs[i], inDt[i], true)
                                        : tactics::DeviceTensor{});
