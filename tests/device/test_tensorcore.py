@@ -632,3 +632,62 @@ def test_squeeze_excitation_block_stays_channels_last(precision):
     for name in ("output", "scaled"):
         assert rel_err(got[name], refs[name]) < tol * 2, name
     check_hwc_values(engine, model, x, ranges, hwc, tol)
+
+
+@pytest.mark.parametrize("precision", ["fp16", "int8", "tf32"])
+def test_split_k_convolutions_and_matmul(precision, monkeypatch):
+    """Split-K (tc_gemm.cl SPLIT_FIXUP: each split of a tile's reduction writes its accumulators
+    to the workspace, the last to arrive adds them in split order and runs the epilogue), which
+    the builder turns on where a layer has fewer tiles than the device has compute units (batch
+    1 on a GPU). Forced here to 3 splits (CLRT_TC_SPLITK) on a batch-1 network of tc_conv layers
+    (NCHW and channels-last gathers, a stride) and 1x1 layers in GEMM form (one with a
+    residual), and on a MatMul with weights: against onnxruntime FP32, and against the same
+    engine without splits (INT8: bit for bit, the int32 sums being exact; FP16/TF32 within
+    float re-association). Two runs of one context agree (the tile counters are zeroed per
+    launch)."""
+    rng = np.random.default_rng(11)
+
+    def w(*shape):
+        return (rng.standard_normal(shape) * np.sqrt(2.0 / np.prod(shape[1:]))).astype(np.float32)
+
+    inits = {"w1": w(256, 16, 3, 3), "w2": w(64, 256, 1, 1), "w3": w(64, 64, 1, 1)}
+    inits.update({"w4": w(32, 64, 3, 3), "fc": w(80, 512).T.copy()})
+    inits["b4"] = rng.uniform(-0.1, 0.1, 32).astype(np.float32)
+    nodes = [
+        N("Conv", ["input", "w1"], ["c1"], pads=[1, 1, 1, 1]),
+        N("Relu", ["c1"], ["r1"]),
+        N("Conv", ["r1", "w2"], ["c2"]),
+        N("Relu", ["c2"], ["r2"]),
+        N("Conv", ["r2", "w3"], ["c3"]),
+        N("Add", ["c3", "r2"], ["s3"]),
+        N("Relu", ["s3"], ["r3"]),
+        N("Conv", ["r3", "w4", "b4"], ["output"], pads=[1, 1, 1, 1], strides=[2, 2]),
+    ]
+    shape = (1, 16, 9, 11)
+    model = make_model(nodes, [("input", shape)], [("output", (1, 32, 5, 6))], inits)
+    mm = make_model(
+        [N("MatMul", ["input", "fc"], ["m"]), N("Relu", ["m"], ["output"])],
+        [("input", (1, 512))],
+        [("output", (1, 80))],
+        {"fc": inits["fc"]},
+    )
+    tol = {"fp16": FP16_REL, "int8": INT8_REL, "tf32": TF32_REL}[precision]
+    for net, x_shape, tactic, count in [(model, shape, "conv", 4), (mm, (1, 512), "matmul", 1)]:
+        x = rng.uniform(-1, 1, x_shape).astype(np.float32)
+        ranges = all_ranges(net, {"input": x})
+        results = {}
+        for splits in ("1", "3"):
+            monkeypatch.setenv("CLRT_TC_SPLITK", splits)
+            engine = build_in(net, precision, ranges)
+            assert chosen(engine).count(f"{tactic}.tc_{precision}") == count, chosen(engine)
+            ctx = engine.create_execution_context()
+            results[splits] = ctx.infer({"input": x})["output"]
+            again = ctx.infer({"input": x})["output"]
+            assert np.array_equal(results[splits], again), (tactic, splits)
+        monkeypatch.delenv("CLRT_TC_SPLITK")
+        ref = ort_run(net, {"input": x})["output"]
+        assert rel_err(results["3"], ref) < tol * 2, tactic
+        if precision == "int8":
+            assert np.array_equal(results["3"], results["1"]), tactic
+        else:
+            assert rel_err(results["3"], results["1"]) < tol / 4, tactic

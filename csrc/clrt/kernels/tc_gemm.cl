@@ -239,6 +239,7 @@ inline uint saddr(__local const uint4* p) {
 // The local tiles: both rings in one array, which the staged epilogue reuses.
 #define TC_LOCAL                                                                    \
   __local uint4 Sm_[NBUF * (BM + BN) * KCH];                                        \
+  __local int last_split_;                                                          \
   __local uint4(*As)[BM * KCH] = (__local uint4(*)[BM * KCH])Sm_;                   \
   __local uint4(*Bs)[BN * KCH] = (__local uint4(*)[BN * KCH])(Sm_ + NBUF * BM * KCH);
 
@@ -256,6 +257,53 @@ inline uint saddr(__local const uint4* p) {
 // Rows are output channels (conv) or rows of C (matmul); scale/bias index the rows for conv and
 // the columns for matmul.
 #define EPI_VALUE(a, sc, bs) ((float)(a) * (sc) + (bs))
+
+// Split-K (ksplit > 1; grid dim 2 is the split): block z of a tile multiplies k-tiles
+// [SPLIT_LO(nk), SPLIT_HI(nk)) only. Every split writes its accumulators to the workspace `ws`
+// (after `tiles` uint counters, rounded up to 64: [tile][split][TM * TN * 4][NT] 32-bit values),
+// then counts itself in its tile's counter; the split that arrives last adds all of them in split
+// order (the same sum whoever arrives last), zeroes the counter for the next launch, and runs the
+// epilogue; the others return. The host zeroes the counters before the launch. Tiles then fill a
+// GPU whose layer has fewer output tiles than compute units (batch 1).
+#define SPLIT_LO(nk) (int)((long)get_group_id(2) * (nk) / ksplit)
+#define SPLIT_HI(nk) (int)((long)(get_group_id(2) + 1) * (nk) / ksplit)
+#if TC_EMULATE
+#define GLOBAL_FENCE() mem_fence(CLK_GLOBAL_MEM_FENCE)
+#else
+#define GLOBAL_FENCE() asm volatile("membar.gl;" ::: "memory")
+#endif
+#define SPLIT_FIXUP(tile, tiles)                                                                \
+  if (ksplit > 1) {                                                                             \
+    __global uint* cnt_ = ws + (tile);                                                          \
+    __global int* part_ = (__global int*)ws + ((tiles) + 63) / 64 * 64;                         \
+    const size_t per_ = (size_t)TM * TN * 4 * NT;                                               \
+    __global int* mine_ = part_ + ((size_t)(tile) * ksplit + get_group_id(2)) * per_ + tid;     \
+    TC_UNROLL for (int i_ = 0; i_ < TM; ++i_) TC_UNROLL for (int j_ = 0; j_ < TN; ++j_)        \
+        TC_UNROLL for (int q_ = 0; q_ < 4; ++q_)                                                \
+            mine_[((i_ * TN + j_) * 4 + q_) * NT] = ACC_BITS(acc[i_][j_][q_]);                  \
+    GLOBAL_FENCE();                                                                             \
+    barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);                                        \
+    if (tid == 0) last_split_ = atomic_inc(cnt_) == (uint)(ksplit - 1);                         \
+    barrier(CLK_LOCAL_MEM_FENCE);                                                               \
+    if (!last_split_) return;                                                                   \
+    GLOBAL_FENCE();                                                                             \
+    TC_UNROLL for (int i_ = 0; i_ < TM; ++i_) TC_UNROLL for (int j_ = 0; j_ < TN; ++j_)        \
+        TC_UNROLL for (int q_ = 0; q_ < 4; ++q_) acc[i_][j_][q_] = 0;                           \
+    for (int z_ = 0; z_ < ksplit; ++z_) {                                                       \
+      volatile __global const int* src_ = part_ + ((size_t)(tile) * ksplit + z_) * per_ + tid;  \
+      TC_UNROLL for (int i_ = 0; i_ < TM; ++i_) TC_UNROLL for (int j_ = 0; j_ < TN; ++j_)      \
+          TC_UNROLL for (int q_ = 0; q_ < 4; ++q_)                                              \
+              acc[i_][j_][q_] += BITS_ACC(src_[((i_ * TN + j_) * 4 + q_) * NT]);                \
+    }                                                                                           \
+    if (tid == 0) *cnt_ = 0;                                                                    \
+  }
+#if TC_INT8
+#define ACC_BITS(a) (a)
+#define BITS_ACC(b) (b)
+#else
+#define ACC_BITS(a) as_int(a)
+#define BITS_ACC(b) as_float(b)
+#endif
 
 // tc_matmul's epilogue staging (tc_mm_epilogue.clh): EPR_M rows of BN floats a pass, in the
 // rings' memory.
@@ -279,7 +327,7 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_matmul(
     __global uchar* Y, int M, int N, int K, int lda, int ldb, int avec, int bvec, int mtiles, int8 bdims, long8 a_bs, long8 b_bs,
     int nbd,
     int has_bias, int has_svec, int has_res, float scale, float res_scale, float inv_out_scale,
-    float alpha, float beta) {
+    float alpha, float beta, int ksplit, __global uint* ws) {
   TC_PROLOGUE
   // Blocks of one column tile run together: they share its B panel in L2.
   const int gid = get_group_id(0), bat = get_group_id(1);
@@ -287,7 +335,7 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_matmul(
   batch_offsets(bat, bdims, a_bs, b_bs, nbd, &ao, &bo);
   __global const elem_t* Ab = A + a_off0 + ao;
   __global const elem_t* Bb = B + b_off0 + bo;
-  const int nk = (K + BK - 1) / BK;
+  const int nkall = (K + BK - 1) / BK, klo = SPLIT_LO(nkall), nk = SPLIT_HI(nkall) - klo;
   const size_t obase = (size_t)bat * M * N;
   const int m0 = (gid % mtiles) * BM, n0 = (gid / mtiles) * BN;
 #if RES_STAGE
@@ -321,8 +369,8 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_matmul(
   const bool afull = avec && m0 + BM <= M, bfull = bvec && n0 + BN <= N;
 #define ISSUE(kt, s)                                                       \
   {                                                                        \
-    ISSUE_OP(As[s], BM, Ab, M, K, lda, afull, m0, (kt) * BK)         \
-    ISSUE_OP(Bs[s], BN, Bb, N, K, ldb, bfull, n0, (kt) * BK)         \
+    ISSUE_OP(As[s], BM, Ab, M, K, lda, afull, m0, (klo + (kt)) * BK)         \
+    ISSUE_OP(Bs[s], BN, Bb, N, K, ldb, bfull, n0, (klo + (kt)) * BK)         \
   }
   for (int s = 0; s < STAGES - 1; ++s) {
     if (s < nk) ISSUE(s, s);
@@ -343,16 +391,16 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_matmul(
 #define STORE_A(buf) KM_STORE(As[buf], ra, BM)
 #define LOAD_B(k0) KM_LOAD(rb, BN, Bb, N, K, ldb, bvec, n0, k0)
 #define STORE_B(buf) KM_STORE(Bs[buf], rb, BN)
-  LOAD_A(0);
-  LOAD_B(0);
+  LOAD_A(klo * BK);
+  LOAD_B(klo * BK);
   STORE_A(0);
   STORE_B(0);
   barrier(CLK_LOCAL_MEM_FENCE);
   for (int kt = 0; kt < nk; ++kt) {
     const int cur = kt & 1;
     if (kt + 1 < nk) {
-      LOAD_A((kt + 1) * BK);
-      LOAD_B((kt + 1) * BK);
+      LOAD_A((klo + kt + 1) * BK);
+      LOAD_B((klo + kt + 1) * BK);
     }
     TILE_MMA(As[cur], Bs[cur]);
     if (kt + 1 < nk) {
@@ -362,6 +410,7 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_matmul(
     barrier(CLK_LOCAL_MEM_FENCE);
   }
 #endif
+  SPLIT_FIXUP(gid + bat * get_num_groups(0), get_num_groups(0) * get_num_groups(1))
 
 #include "tc_mm_epilogue.clh"
 }
@@ -401,7 +450,7 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_conv(
     int H, int W, int Kout, int OH, int OW, int S, int sh, int sw, int dh, int dw, int pt, int pl,
     int Ktot, int Kpad, int mtiles, int has_bias, int has_svec, int has_res, float scale,
     float res_scale,
-    float inv_out_scale, float alpha, float beta, int G) {
+    float inv_out_scale, float alpha, float beta, int G, int ksplit, __global uint* ws) {
   TC_PROLOGUE
   // Blocks of one pixel tile (all output channels) run together: they share its input in L2.
   const int gid = get_group_id(0), grp = get_group_id(1);
@@ -538,11 +587,11 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_conv(
   // [kt * BK % C, + BK) of one tap, so a pixel's row of it is BK contiguous elements, copied as
   // 16-byte chunks (zeros where the tap falls in the padding). Ktot = R * S * C is a multiple of
   // BK: no tile of the zero-padded weights past Ktot is multiplied.
-  const int nkt = Ktot / BK;
+  const int klo = SPLIT_LO(Ktot / BK), nkt = SPLIT_HI(Ktot / BK) - klo;
 #define CISSUE(kt, s)                                                                       \
   {                                                                                         \
-    ISSUE_OP(As[s], BM, Wp, Mrows, Kpad, Kpad, 1, m0, (kt) * BK)                            \
-    const int kr_ = (kt) * BK, tap_ = kr_ / C, r_ = tap_ / S, s_ = tap_ - r_ * S;           \
+    ISSUE_OP(As[s], BM, Wp, Mrows, Kpad, Kpad, 1, m0, (klo + (kt)) * BK)                    \
+    const int kr_ = (klo + (kt)) * BK, tap_ = kr_ / C, r_ = tap_ / S, s_ = tap_ - r_ * S;           \
     const int ih_ = ih0 + r_ * dh, iw_ = iw0 + s_ * dw;                                     \
     const bool ok_ = pvalid && ih_ >= 0 && ih_ < H && iw_ >= 0 && iw_ < W;                  \
     __global const uint4* src_ =                                                            \
@@ -565,17 +614,17 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_conv(
     TILE_MMA(As[cur], Bs[cur]);
   }
 #else
-  const int nk = Kpad / BK;
-  KM_LOAD(ra, BM, Wp, Mrows, Kpad, Kpad, 1, m0, 0);
-  GATHER(0);
+  const int klo = SPLIT_LO(Kpad / BK), nk = SPLIT_HI(Kpad / BK) - klo;
+  KM_LOAD(ra, BM, Wp, Mrows, Kpad, Kpad, 1, m0, klo * BK);
+  GATHER(klo * BK);
   KM_STORE(As[0], ra, BM);
   GSTORE(0);
   barrier(CLK_LOCAL_MEM_FENCE);
   for (int kt = 0; kt < nk; ++kt) {
     const int cur = kt & 1;
     if (kt + 1 < nk) {
-      KM_LOAD(ra, BM, Wp, Mrows, Kpad, Kpad, 1, m0, (kt + 1) * BK);
-      GATHER((kt + 1) * BK);
+      KM_LOAD(ra, BM, Wp, Mrows, Kpad, Kpad, 1, m0, (klo + kt + 1) * BK);
+      GATHER((klo + kt + 1) * BK);
     }
     TILE_MMA(As[cur], Bs[cur]);
     if (kt + 1 < nk) {
@@ -585,6 +634,7 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_conv(
     barrier(CLK_LOCAL_MEM_FENCE);
   }
 #endif
+  SPLIT_FIXUP(gid + grp * get_num_groups(0), get_num_groups(0) * get_num_groups(1))
 
   float sc[TM][2], bs[TM][2];
 #pragma unroll

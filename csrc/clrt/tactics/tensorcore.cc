@@ -28,6 +28,29 @@ Config runTile(const Config& c, const ocl::DeviceInfo& dev) {
   return std::strcmp(e, "tiles") == 0 ? c : c.emulation();
 }
 
+int splitK(int64_t tiles, int64_t nk, int compute_units) {
+  int64_t ks = 1;
+  const char* e = std::getenv("CLRT_TC_SPLITK");
+  if (e && *e)
+    ks = std::atoi(e);
+  else if (tiles < compute_units)
+    ks = std::min<int64_t>({compute_units / std::max<int64_t>(tiles, 1), nk / 2, 16});
+  return static_cast<int>(std::clamp<int64_t>(ks, 1, std::max<int64_t>(nk, 1)));
+}
+
+uint64_t splitBytes(int64_t tiles, int ks, const Config& c) {
+  if (ks <= 1) return 0;
+  const int64_t acc = (c.bm / c.warps_m / 16) * (c.bn / c.warps_n / 8) * 4;
+  return static_cast<uint64_t>(roundUp(tiles, 64) + tiles * ks * acc * c.threads()) * 4;
+}
+
+void zeroSplitCounters(cl_command_queue q, cl_mem ws, int64_t tiles) {
+  const cl_uint zero = 0;
+  ocl::check(clEnqueueFillBuffer(q, ws, &zero, sizeof zero, 0, static_cast<size_t>(tiles) * 4, 0,
+                                 nullptr, nullptr),
+             "clEnqueueFillBuffer (split-K counters)");
+}
+
 int dtCode(DataType t) {
   switch (t) {
     case DataType::kFLOAT:

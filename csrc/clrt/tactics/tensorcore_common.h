@@ -92,6 +92,18 @@ inline int untimedOrder(int prio, const ocl::DeviceInfo& dev) {
   return prio - (dev.is_gpu ? 4 : 0);
 }
 
+// Split-K (tc_gemm.cl SPLIT_FIXUP): how many splits a launch of `tiles` blocks over `nk` k-tiles
+// takes on a device of `compute_units`. 1 when the tiles fill the compute units; else enough splits
+// to fill them, at most 16, each at least 2 k-tiles long. ResNet-50 at batch 1 on an H200 ran its
+// layer3 / layer4 convolutions on 4-8 blocks for 132 SMs. CLRT_TC_SPLITK=N forces N splits (1:
+// none), at most nk.
+int splitK(int64_t tiles, int64_t nk, int compute_units);
+// Workspace bytes of a launch in `ks` splits on run tile `c`: the tile counters (rounded up to
+// 64) and every split's accumulators. 0 when ks is 1.
+uint64_t splitBytes(int64_t tiles, int ks, const Config& c);
+// Before a split launch: its tile counters zeroed (the workspace is shared with other layers).
+void zeroSplitCounters(cl_command_queue q, cl_mem ws, int64_t tiles);
+
 // A device copy of `bytes` (at least 4 bytes).
 cl_mem upload(ocl::Device& dev, const std::vector<uint8_t>& bytes);
 cl_mem uploadFloats(ocl::Device& dev, const std::vector<float>& v);

@@ -107,6 +107,7 @@ class TcConvKernel : public Kernel {
     CLRT_CHECK(readSpec(l, mma, &s_), kBuild, "convolution layer '", l.name,
                "' has weights/attributes conv.tc_", suffix(mma), " does not support");
     cfg_ = runTile(tile, dev.info());
+    cus_ = std::max(dev.info().compute_units, 1);
     // A channels-last input whose channels fill whole tiles (C a multiple of BK, 64 bytes) is
     // staged by cp.async in a 3-tile ring instead of gathered through registers.
     if (channelsLastIn(l, 0) && s_.C % (64 / elemBytes(mma)) == 0) cfg_.stages = kStages;
@@ -159,6 +160,12 @@ class TcConvKernel : public Kernel {
     k_ = ocl::KernelHandle(dev.kernel(kFile, opts, "tc_conv"));
   }
 
+  size_t workspaceSize(const std::vector<Dims>& in, const std::vector<Dims>& out) const override {
+    if (in.empty() || out.empty()) return 0;
+    const Launch l = launchOf(out[0]);
+    return static_cast<size_t>(splitBytes(l.tiles, l.ks, gemm_ ? gcfg_ : cfg_));
+  }
+
   void enqueue(const ExecArgs& a) override {
     CLRT_CHECK(!a.inputs.empty() && !a.outputs.empty(), kRuntime, "conv layer '", s_.layer,
                "' got no input/output tensors");
@@ -196,6 +203,12 @@ class TcConvKernel : public Kernel {
     const float scale = s_.mma == Mma::kS8 ? s_.in_scale : 1.0f;
     const float inv_os = s_.out_scale > 0 ? 1.0f / s_.out_scale : 1.0f;
     auto i = [&](int64_t v) { return kint(v, s_.layer); };
+    Launch sl = launchOf(y.dims);
+    // Without the workspace workspaceSize asked for (not expected), one split.
+    const uint64_t wsNeed = splitBytes(sl.tiles, sl.ks, gemm_ ? gcfg_ : cfg_);
+    if (sl.ks > 1 && !(a.workspace && bufferBytes(a.workspace) >= wsNeed)) sl.ks = 1;
+    cl_mem ws = sl.ks > 1 ? a.workspace : nullptr;
+    if (ws) zeroSplitCounters(a.queue, ws, sl.tiles);
     std::lock_guard<std::mutex> lock(mu_);
     if (gemm_) {
       CLRT_CHECK(OH == H && OW == W, kRuntime, "conv layer '", s_.layer, "': input ",
@@ -208,21 +221,52 @@ class TcConvKernel : public Kernel {
                    svec_.get(), res, y.buf, i(NP), i(s_.K), i(s_.C), i(s_.C), i(kpad_), avec,
                    cl_int{1}, i(gm), cl_int8{}, cl_long8{}, cl_long8{}, cl_int{0},
                    cl_int{s_.has_bias}, cl_int{svec_.get() != nullptr}, cl_int{res != nullptr},
-                   scale, s_.res_scale, inv_os, s_.ep.alpha, s_.ep.beta);
+                   scale, s_.res_scale, inv_os, s_.ep.alpha, s_.ep.beta, cl_int{sl.ks}, ws);
       const size_t nthr = static_cast<size_t>(gcfg_.threads());
-      ocl::launch(a.queue, k_.get(), {static_cast<size_t>(gm * gn) * nthr, 1}, {nthr, 1});
+      ocl::launch(a.queue, k_.get(),
+                  {static_cast<size_t>(gm * gn) * nthr, 1, static_cast<size_t>(sl.ks)},
+                  {nthr, 1, 1});
       return;
     }
     ocl::setArgs(k_.get(), x.buf, weights_.get(), bias_.get(), svec_.get(), res, y.buf, i(N),
                  i(s_.C), i(H), i(W), i(kg), i(OH), i(OW), i(s_.S), i(w.sh), i(w.sw), i(w.dh),
                  i(w.dw), i(p.t), i(p.l), i(ktot_), i(kpad_), i(mt), cl_int{s_.has_bias},
                  cl_int{svec_.get() != nullptr}, cl_int{res != nullptr}, scale, s_.res_scale,
-                 inv_os, s_.ep.alpha, s_.ep.beta, i(s_.G));
+                 inv_os, s_.ep.alpha, s_.ep.beta, i(s_.G), cl_int{sl.ks}, ws);
     const size_t nthr = static_cast<size_t>(cfg_.threads());
-    ocl::launch(a.queue, k_.get(), {static_cast<size_t>(mt * nt) * nthr, gsize(s_.G)}, {nthr, 1});
+    ocl::launch(a.queue, k_.get(),
+                {static_cast<size_t>(mt * nt) * nthr, gsize(s_.G), static_cast<size_t>(sl.ks)},
+                {nthr, 1, 1});
   }
 
  private:
+  // The blocks of one launch at output dims `y` and its split-K splits (tc_gemm.cl SPLIT_FIXUP):
+  // the GEMM form's tiles over pixels x output channels, or tc_conv's over channels x pixels of
+  // every group; the reduction in k-tiles of the tile's BK.
+  struct Launch {
+    int64_t tiles = 0;
+    int ks = 1;
+  };
+  Launch launchOf(const Dims& y) const {
+    if (y.size() < 3) return {};
+    const auto [OH, OW] = spatialHW(y);
+    const int64_t NP = y[0] * OH * OW;
+    const int epc = 16 / elemBytes(s_.mma);
+    Launch l;
+    int64_t nk = 0;
+    if (gemm_) {
+      l.tiles = ((NP + gcfg_.bm - 1) / gcfg_.bm) * ((s_.K + gcfg_.bn - 1) / gcfg_.bn);
+      const int64_t bk = gcfg_.kch * epc;
+      nk = (s_.C + bk - 1) / bk;
+    } else {
+      const int64_t kg = s_.K / s_.G, bk = cfg_.kch * epc;
+      l.tiles = ((kg + cfg_.bm - 1) / cfg_.bm) * ((NP + cfg_.bn - 1) / cfg_.bn) * s_.G;
+      nk = (cfg_.stages ? ktot_ : kpad_) / bk;
+    }
+    l.ks = splitK(l.tiles, nk, cus_);
+    return l;
+  }
+
   void check(const DeviceTensor& t, DataType want, const char* what) const {
     CLRT_CHECK(t.buf != nullptr, kRuntime, "conv layer '", s_.layer, "': ", what,
                " has no device buffer");
@@ -234,6 +278,7 @@ class TcConvKernel : public Kernel {
   Config cfg_, gcfg_;
   bool gemm_ = false;  // a channels-last 1x1 convolution run by tc_matmul (gcfg_)
   int64_t ktot_ = 0, kpad_ = 0;
+  int cus_ = 1;    // the device's compute units (splitK)
   std::mutex mu_;  // kernel arguments are per cl_kernel: one enqueue at a time
   ocl::MemHandle weights_, bias_, svec_;
   ocl::KernelHandle k_;

@@ -57,6 +57,7 @@ class TcMatMulKernel : public Kernel {
     CLRT_CHECK(readSpec(l, mma, &s_), kBuild, "matmul layer '", l.name,
                "' has inputs/attributes matmul.tc_", suffix(mma), " does not support");
     cfg_ = runTile(tile, dev.info());
+    cus_ = std::max(dev.info().compute_units, 1);
     if (s_.b_weights) {
       // B as [N][Kpad] (K contiguous), zero padded; INT8 per output column (row of B^T).
       const std::vector<float> w = l.weights.at("kernel").asFloats();
@@ -88,7 +89,12 @@ class TcMatMulKernel : public Kernel {
     int64_t a = 0, b = 0;
     transposedBytes(in.empty() ? Dims{} : in[0], in.size() > 1 && !s_.b_weights ? in[1] : Dims{},
                     &a, &b);
-    return static_cast<size_t>(b > 0 ? roundUp(a, kWsAlign) + b : a);
+    if (a > 0 || b > 0) return static_cast<size_t>(b > 0 ? roundUp(a, kWsAlign) + b : a);
+    if (in.empty() || (!s_.b_weights && in.size() < 2)) return 0;
+    // No transposes: the workspace holds the split-K accumulators, if any.
+    const MatPlan p = planOf(in[0], s_.b_weights ? s_.b_dims : in[1], s_.ta, s_.tb, s_.layer);
+    const Launch l = launchOf(p);
+    return static_cast<size_t>(splitBytes(l.tiles, l.ks, cfg_));
   }
 
   void enqueue(const ExecArgs& a) override {
@@ -144,8 +150,7 @@ class TcMatMulKernel : public Kernel {
       // Packed [N][Kpad]: K-major, shared by every batch.
       ldb = wkpad_;
       for (auto& v : p.b_bs) v = 0;
-      // A's rows contiguous across the batch: one GEMM of batch * M rows.
-      if (p.bdims.size() == 1 && !p.ta && p.a_bs[0] == p.M * p.K) {
+      if (oneGemm(p)) {
         p.M *= p.batch;
         p.batch = 1;
         p.bdims.clear(), p.a_bs.clear(), p.b_bs.clear();
@@ -174,17 +179,43 @@ class TcMatMulKernel : public Kernel {
     const float scale = s_.mma == Mma::kS8 ? s_.a_scale * (s_.b_weights ? 1.0f : s_.b_scale) : 1.0f;
     const float inv_os = s_.out_scale > 0 ? 1.0f / s_.out_scale : 1.0f;
     auto i = [&](int64_t v) { return kint(v, s_.layer); };
+    // Split-K where no operand went through the workspace (and it is as large as asked).
+    const int64_t tiles = mt * nt * p.batch;
+    int ks = need == 0 ? splitK(tiles, (p.K + bk() - 1) / bk(), cus_) : 1;
+    if (ks > 1 && !(a.workspace && bufferBytes(a.workspace) >= splitBytes(tiles, ks, cfg_))) ks = 1;
+    cl_mem ws = ks > 1 ? a.workspace : nullptr;
+    if (ws) zeroSplitCounters(a.queue, ws, tiles);
     ocl::setArgs(k_.get(), abuf, bbuf, aoff, boff, bias_.get(), svec_.get(), res, Y.buf, i(p.M),
                  i(p.N), i(p.K), i(lda), i(ldb), avec, bvec, i(mt), dims, abs, bbs,
                  static_cast<cl_int>(p.bdims.size()), cl_int{s_.has_bias},
                  cl_int{svec_.get() != nullptr}, cl_int{res != nullptr}, scale, s_.res_scale,
-                 inv_os, s_.ep.alpha, s_.ep.beta);
+                 inv_os, s_.ep.alpha, s_.ep.beta, cl_int{ks}, ws);
     const size_t nthr = static_cast<size_t>(cfg_.threads());
-    ocl::launch(a.queue, k_.get(), {static_cast<size_t>(mt * nt) * nthr, gsize(p.batch)},
-                {nthr, 1});
+    ocl::launch(a.queue, k_.get(),
+                {static_cast<size_t>(mt * nt) * nthr, gsize(p.batch), static_cast<size_t>(ks)},
+                {nthr, 1, 1});
   }
 
  private:
+  // The k-tile length of the run tile (tc_gemm.cl BK).
+  int64_t bk() const { return int64_t{cfg_.kch} * (16 / elemBytes(s_.mma)); }
+  // Packed weights and A's rows contiguous across the batch: one GEMM of batch * M rows.
+  bool oneGemm(const MatPlan& p) const {
+    return s_.b_weights && p.bdims.size() == 1 && !p.ta && p.a_bs[0] == p.M * p.K;
+  }
+  struct Launch {
+    int64_t tiles = 0;
+    int ks = 1;
+  };
+  // The blocks of the launch for plan `p` (before oneGemm's folding) and its split-K splits.
+  Launch launchOf(const MatPlan& p) const {
+    const int64_t m = oneGemm(p) ? p.M * p.batch : p.M, batch = oneGemm(p) ? 1 : p.batch;
+    Launch l;
+    l.tiles = ((m + cfg_.bm - 1) / cfg_.bm) * ((p.N + cfg_.bn - 1) / cfg_.bn) * batch;
+    l.ks = splitK(l.tiles, (p.K + bk() - 1) / bk(), cus_);
+    return l;
+  }
+
   // Bytes of A and B (dims as given) that go through tc_transpose: A when trans_a, B when it is
   // an activation of rank >= 2 without trans_b; 0 otherwise.
   void transposedBytes(const Dims& ad, const Dims& bd, int64_t* a, int64_t* b) const {
@@ -215,6 +246,7 @@ class TcMatMulKernel : public Kernel {
   int64_t wk_ = 0, wn_ = 0, wkpad_ = 0;
   std::mutex mu_;  // kernel arguments are per cl_kernel: one enqueue at a time
   ocl::MemHandle b_, bias_, svec_;
+  int cus_ = 1;  // the device's compute units (splitK)
   ocl::KernelHandle k_, tr_;
 };
 
