@@ -154,13 +154,14 @@ std::shared_ptr<runtime::Engine> statsEngine(const Shaped& s, const std::map<int
 
 // The FP16 check (builder/fp16_guard.cc). The build-time data: one batch at the first profile's
 // opt shapes, floats uniform in [-1, 1], integer inputs that index a Gather uniform over the
-// gathered axis (other integers 0), and every device float tensor's value in FP32 on it.
+// gathered axis (other integers 0), and every device float tensor's value in FP32 on it: its
+// leading rows of the outermost dimension, about 256K values (fp16_guard.cc sampleDims).
 struct Fp32Reference {
   std::map<std::string, HostTensor> batch;
-  std::map<std::string, std::vector<float>> values;  // by tensor name
+  std::map<std::string, std::vector<float>> values;  // by tensor name, sampled
 };
-// Runs `s` in FP32 on the build-time data; fills `absmax` (max |x| per rangeTargets tensor, the
-// FP16 overflow check) when it is not null.
+// Runs `s` in FP32 on the build-time data; fills `absmax` (max |x| per rangeTargets tensor over
+// all of it, taken on the device: the FP16 overflow check) when it is not null.
 Fp32Reference fp32Reference(const Shaped& s, std::shared_ptr<ocl::Device> dev, ILogger* logger,
                             std::map<int, float>* absmax);
 // Runs the FP16 engine `desc` on the reference's data and compares every FP16 layer's outputs
