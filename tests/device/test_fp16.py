@@ -338,46 +338,26 @@ def test_fp32_build_is_unchanged_by_the_half_variants():
     assert (got.astype(np.float16).astype(np.float32) != got).any()
 
 
-def test_layer_overflowing_fp16_stays_fp32_with_a_warning():
-    # m = x * 1e5 exceeds FP16's 65504 on the build-time data; y = m * 1e-5 is back in range.
-    # The Mul writing m stays FP32 (warning naming it) and y equals x within FP32 rounding
-    # (in FP16, m would be inf and y inf or NaN).
-    nodes = [
-        oh.make_node("Mul", ["x", "big"], ["m"], name="scale_up"),
-        oh.make_node("Relu", ["m"], ["r"], name="relu"),
-        oh.make_node("Mul", ["r", "small"], ["y"], name="scale_down"),
-    ]
-    inits = {"big": np.array(1e5, np.float32), "small": np.array(1e-5, np.float32)}
-    model = make_model(nodes, [("x", [4, 64])], [("y", [4, 64])], inits)
-    logger = RecordingLogger()
-    builder, network, _ = parse_network(model, logger=logger)
-    config = builder.create_builder_config()
-    config.set_flag(trt.BuilderFlag.FP16)
-    config.builder_optimization_level = 0  # untimed: FP16 wherever it is allowed
-    engine = deserialize(bytes(builder.build_serialized_network(network, config)))
-    warnings = [m for s, m in logger.lines if s == trt.Logger.WARNING]
-    assert any("exceed FP16's range" in m and "stays FP32" in m for m in warnings), warnings
-    x = np.random.default_rng(3).uniform(-1, 1, (4, 64)).astype(np.float32)
-    y = engine.create_execution_context().infer({"x": x})["y"]
-    assert np.isfinite(y).all()
-    assert_close(y, np.maximum(x, 0), rtol=1e-5, atol=1e-6, name="y")
+@pytest.mark.parametrize("last_image_only", [False, True])
+def test_layer_overflowing_fp16_stays_fp32_with_a_warning(last_image_only):
+    """m = x * 1e5 exceeds FP16's 65504 on the build-time data; y = m * 1e-5 is back in range.
+    The Mul writing m stays FP32 (a warning naming it) and y equals relu(x) within FP32
+    rounding (in FP16, m would be inf and y inf or NaN).
 
-
-def test_overflow_in_the_last_image_of_a_large_batch_is_caught():
-    # The FP16 check compares a sample of each tensor (its leading images), but the overflow
-    # check reads every element: here only image 7 of 8 exceeds FP16's range (x * 1e5), outside
-    # the 4 images of 64K elements the sample keeps. Its Mul stays FP32 and image 7 comes back
-    # finite (in FP16 it would be inf / NaN).
-    n, c, w = 8, 64, 1024
-    big = np.ones((n, 1, 1), np.float32)
-    big[-1] = 1e5
+    last_image_only: the FP16 check compares a sample of each tensor (its leading images), but
+    the overflow check reads every element: only image 7 of 8 is scaled up, outside the 4 images
+    of 64K elements the sample keeps."""
+    shape = [8, 64, 1024] if last_image_only else [4, 64]
+    big = np.full([shape[0]] + [1] * (len(shape) - 1), 1e5, np.float32)
+    if last_image_only:
+        big[:-1] = 1.0
     nodes = [
         oh.make_node("Mul", ["x", "big"], ["m"], name="scale_up"),
         oh.make_node("Relu", ["m"], ["r"], name="relu"),
         oh.make_node("Mul", ["r", "small"], ["y"], name="scale_down"),
     ]
     inits = {"big": big, "small": (1 / big).astype(np.float32)}
-    model = make_model(nodes, [("x", [n, c, w])], [("y", [n, c, w])], inits)
+    model = make_model(nodes, [("x", shape)], [("y", shape)], inits)
     logger = RecordingLogger()
     builder, network, _ = parse_network(model, logger=logger)
     config = builder.create_builder_config()
@@ -385,8 +365,10 @@ def test_overflow_in_the_last_image_of_a_large_batch_is_caught():
     config.builder_optimization_level = 0  # untimed: FP16 wherever it is allowed
     engine = deserialize(bytes(builder.build_serialized_network(network, config)))
     warnings = [m for s, m in logger.lines if s == trt.Logger.WARNING]
-    assert any("scale_up" in m and "exceed FP16's range" in m for m in warnings), warnings
-    x = np.random.default_rng(4).uniform(-1, 1, (n, c, w)).astype(np.float32)
+    assert any(
+        "scale_up" in m and "exceed FP16's range" in m and "stays FP32" in m for m in warnings
+    ), warnings
+    x = np.random.default_rng(3).uniform(-1, 1, shape).astype(np.float32)
     y = engine.create_execution_context().infer({"x": x})["y"]
     assert np.isfinite(y).all()
     assert_close(y, np.maximum(x, 0), rtol=1e-5, atol=1e-6, name="y")
