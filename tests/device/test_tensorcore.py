@@ -644,7 +644,8 @@ def test_split_k_convolutions_and_matmul(precision, monkeypatch):
     residual), and on a MatMul with weights: against onnxruntime FP32, and against the same
     engine without splits (INT8: bit for bit, the int32 sums being exact; FP16/TF32 within
     float re-association). Two runs of one context agree (the tile counters are zeroed per
-    launch)."""
+    launch). The engine file reloads under the same setting, and is refused, naming it, under
+    another."""
     rng = np.random.default_rng(11)
 
     def w(*shape):
@@ -684,6 +685,16 @@ def test_split_k_convolutions_and_matmul(precision, monkeypatch):
             results[splits] = ctx.infer({"input": x})["output"]
             again = ctx.infer({"input": x})["output"]
             assert np.array_equal(results[splits], again), (tactic, splits)
+        # An engine file loads under the split setting it was built with (its workspace size
+        # depends on it), and another setting is named in the refusal.
+        runtime = trt.Runtime(trt.Logger(trt.Logger.ERROR))
+        loaded = runtime.deserialize_cuda_engine(bytes(engine.serialize()))
+        assert np.array_equal(
+            loaded.create_execution_context().infer({"input": x})["output"], results["3"]
+        )
+        monkeypatch.setenv("CLRT_TC_SPLITK", "1")
+        with pytest.raises(trt.EngineFormatError, match="CLRT_TC_SPLITK"):
+            runtime.deserialize_cuda_engine(bytes(engine.serialize()))
         monkeypatch.delenv("CLRT_TC_SPLITK")
         ref = ort_run(net, {"input": x})["output"]
         assert rel_err(results["3"], ref) < tol * 2, tactic

@@ -108,10 +108,13 @@ std::shared_ptr<Engine> Engine::create(EngineDesc desc, std::shared_ptr<ocl::Dev
       }
     }
   }
+  // (Split-K's workspace depends on CLRT_TC_SPLITK where it is set: the same setting must be
+  // used to build and to load.)
   if (load.from_file && workspaceNeeded(desc, e->kernels_) != desc.workspace_bytes)
     fail(ErrorKind::kEngineFormat,
          str("engine file malformed: workspace bytes: ", desc.workspace_bytes,
-             ", but the engine's kernels need ", workspaceNeeded(desc, e->kernels_)));
+             ", but the engine's kernels need ", workspaceNeeded(desc, e->kernels_),
+             " (or it was built with another CLRT_TC_SPLITK setting than this process has)"));
   // The fresh binaries replace the stored ones, so serialize() writes a file whose programs
   // were built here.
   if (load.rebuild_programs) desc.program_binaries = e->dev_->programBinaries(recorder.keys());
