@@ -308,10 +308,13 @@ Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
     std::vector<tactics::DeviceTensor> ins, outs;
     // Inputs random (or their host-known values); outputs only allocated: the kernels write
     // them before anything reads them.
+    auto known = [&](int t) { return r.values[t] && !r.values[t]->bytes.empty(); };
+    auto bytesOf = [&](int t, DataType dt) {
+      return std::max<size_t>(volume(r.dims[t]) * dtypeSize(dt), 4);
+    };
     auto make = [&](int t, DataType dt, bool input) -> tactics::DeviceTensor {
-      const size_t bytes = std::max<size_t>(volume(r.dims[t]) * dtypeSize(dt), 4);
-      const bool known = r.values[t] && !r.values[t]->bytes.empty();
-      if (input && !known) return {noiseBuffer(env, dt, bytes), r.dims[t], dt};
+      const size_t bytes = bytesOf(t, dt);
+      if (input && !known(t)) return {noiseBuffer(env, dt, bytes), r.dims[t], dt};
       ocl::MemHandle m(dev.alloc(bytes));
       if (input) {
         std::vector<uint8_t> fill = randomFill(dt, bytes, env.rng);
@@ -331,9 +334,7 @@ Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
       std::map<DataType, size_t> noise;
       for (size_t i = 0; i < l.inputs.size(); ++i) {
         const int t = l.inputs[i];
-        if (t >= 0 && !(r.values[t] && !r.values[t]->bytes.empty()))
-          noise[inDt[i]] =
-              std::max(noise[inDt[i]], std::max<size_t>(volume(r.dims[t]) * dtypeSize(inDt[i]), 4));
+        if (t >= 0 && !known(t)) noise[inDt[i]] = std::max(noise[inDt[i]], bytesOf(t, inDt[i]));
       }
       for (auto& [dt, bytes] : noise) noiseBuffer(env, dt, bytes);
       for (size_t i = 0; i < l.inputs.size(); ++i)

@@ -28,13 +28,17 @@ Config runTile(const Config& c, const ocl::DeviceInfo& dev) {
   return std::strcmp(e, "tiles") == 0 ? c : c.emulation();
 }
 
-int splitK(int64_t tiles, int64_t nk, int compute_units) {
-  int64_t ks = 1;
+SplitPolicy splitPolicy(const ocl::DeviceInfo& dev) {
   const char* e = std::getenv("CLRT_TC_SPLITK");
-  if (e && *e)
-    ks = std::atoi(e);
-  else if (tiles < compute_units)
-    ks = std::min<int64_t>({compute_units / std::max<int64_t>(tiles, 1), nk / 2, 16});
+  return {std::max(dev.compute_units, 1), e && *e ? std::max(std::atoi(e), 1) : 0};
+}
+
+int splitK(int64_t tiles, int64_t nk, const SplitPolicy& p) {
+  int64_t ks = p.forced;
+  if (ks == 0)
+    ks = tiles < p.compute_units
+             ? std::min<int64_t>({p.compute_units / std::max<int64_t>(tiles, 1), nk / 2, 16})
+             : 1;
   return static_cast<int>(std::clamp<int64_t>(ks, 1, std::max<int64_t>(nk, 1)));
 }
 
@@ -44,11 +48,14 @@ uint64_t splitBytes(int64_t tiles, int ks, const Config& c) {
   return static_cast<uint64_t>(roundUp(tiles, 64) + tiles * ks * acc * c.threads()) * 4;
 }
 
-void zeroSplitCounters(cl_command_queue q, cl_mem ws, int64_t tiles) {
+cl_mem splitWorkspace(const ExecArgs& a, int64_t tiles, int* ks, const Config& c) {
+  if (*ks > 1 && !(a.workspace && bufferBytes(a.workspace) >= splitBytes(tiles, *ks, c))) *ks = 1;
+  if (*ks <= 1) return nullptr;
   const cl_uint zero = 0;
-  ocl::check(clEnqueueFillBuffer(q, ws, &zero, sizeof zero, 0, static_cast<size_t>(tiles) * 4, 0,
-                                 nullptr, nullptr),
+  ocl::check(clEnqueueFillBuffer(a.queue, a.workspace, &zero, sizeof zero, 0,
+                                 static_cast<size_t>(tiles) * 4, 0, nullptr, nullptr),
              "clEnqueueFillBuffer (split-K counters)");
+  return a.workspace;
 }
 
 int dtCode(DataType t) {

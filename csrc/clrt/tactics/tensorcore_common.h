@@ -92,17 +92,25 @@ inline int untimedOrder(int prio, const ocl::DeviceInfo& dev) {
   return prio - (dev.is_gpu ? 4 : 0);
 }
 
-// Split-K (tc_gemm.cl SPLIT_FIXUP): how many splits a launch of `tiles` blocks over `nk` k-tiles
-// takes on a device of `compute_units`. 1 when the tiles fill the compute units; else enough splits
-// to fill them, at most 16, each at least 2 k-tiles long. ResNet-50 at batch 1 on an H200 ran its
-// layer3 / layer4 convolutions on 4-8 blocks for 132 SMs. CLRT_TC_SPLITK=N forces N splits (1:
-// none), at most nk.
-int splitK(int64_t tiles, int64_t nk, int compute_units);
+// Split-K (tc_gemm.cl SPLIT_FIXUP), decided per launch from what a kernel reads once when it is
+// made: the device's compute units and CLRT_TC_SPLITK (N > 0 forces N splits, 1 none).
+struct SplitPolicy {
+  int compute_units = 1;
+  int forced = 0;  // 0: splitK decides
+};
+SplitPolicy splitPolicy(const ocl::DeviceInfo& dev);
+// How many splits a launch of `tiles` blocks over `nk` k-tiles takes: 1 when the tiles fill the
+// compute units; else enough splits to fill them, at most 16, each at least 2 k-tiles long
+// (ResNet-50 at batch 1 on an H200 ran its layer3 / layer4 convolutions on 4-8 blocks for 132
+// SMs); a forced count, at most nk.
+int splitK(int64_t tiles, int64_t nk, const SplitPolicy& p);
 // Workspace bytes of a launch in `ks` splits on run tile `c`: the tile counters (rounded up to
 // 64) and every split's accumulators. 0 when ks is 1.
 uint64_t splitBytes(int64_t tiles, int ks, const Config& c);
-// Before a split launch: its tile counters zeroed (the workspace is shared with other layers).
-void zeroSplitCounters(cl_command_queue q, cl_mem ws, int64_t tiles);
+// The workspace of a launch of `tiles` blocks in `*ks` splits on run tile `c`, its tile counters
+// zeroed on a.queue (the workspace is shared with other layers); null, and *ks = 1, without
+// splits or without the workspace workspaceSize asked for (not expected).
+cl_mem splitWorkspace(const ExecArgs& a, int64_t tiles, int* ks, const Config& c);
 
 // A device copy of `bytes` (at least 4 bytes).
 cl_mem upload(ocl::Device& dev, const std::vector<uint8_t>& bytes);

@@ -107,7 +107,7 @@ class TcConvKernel : public Kernel {
     CLRT_CHECK(readSpec(l, mma, &s_), kBuild, "convolution layer '", l.name,
                "' has weights/attributes conv.tc_", suffix(mma), " does not support");
     cfg_ = runTile(tile, dev.info());
-    cus_ = std::max(dev.info().compute_units, 1);
+    split_ = splitPolicy(dev.info());
     // A channels-last input whose channels fill whole tiles (C a multiple of BK, 64 bytes) is
     // staged by cp.async in a 3-tile ring instead of gathered through registers.
     if (channelsLastIn(l, 0) && s_.C % (64 / elemBytes(mma)) == 0) cfg_.stages = kStages;
@@ -204,11 +204,7 @@ class TcConvKernel : public Kernel {
     const float inv_os = s_.out_scale > 0 ? 1.0f / s_.out_scale : 1.0f;
     auto i = [&](int64_t v) { return kint(v, s_.layer); };
     Launch sl = launchOf(y.dims);
-    // Without the workspace workspaceSize asked for (not expected), one split.
-    const uint64_t wsNeed = splitBytes(sl.tiles, sl.ks, gemm_ ? gcfg_ : cfg_);
-    if (sl.ks > 1 && !(a.workspace && bufferBytes(a.workspace) >= wsNeed)) sl.ks = 1;
-    cl_mem ws = sl.ks > 1 ? a.workspace : nullptr;
-    if (ws) zeroSplitCounters(a.queue, ws, sl.tiles);
+    const cl_mem ws = splitWorkspace(a, sl.tiles, &sl.ks, gemm_ ? gcfg_ : cfg_);
     std::lock_guard<std::mutex> lock(mu_);
     if (gemm_) {
       CLRT_CHECK(OH == H && OW == W, kRuntime, "conv layer '", s_.layer, "': input ",
@@ -263,7 +259,7 @@ class TcConvKernel : public Kernel {
       l.tiles = ((kg + cfg_.bm - 1) / cfg_.bm) * ((NP + cfg_.bn - 1) / cfg_.bn) * s_.G;
       nk = (cfg_.stages ? ktot_ : kpad_) / bk;
     }
-    l.ks = splitK(l.tiles, nk, cus_);
+    l.ks = splitK(l.tiles, nk, split_);
     return l;
   }
 
@@ -278,7 +274,7 @@ class TcConvKernel : public Kernel {
   Config cfg_, gcfg_;
   bool gemm_ = false;  // a channels-last 1x1 convolution run by tc_matmul (gcfg_)
   int64_t ktot_ = 0, kpad_ = 0;
-  int cus_ = 1;    // the device's compute units (splitK)
+  SplitPolicy split_;
   std::mutex mu_;  // kernel arguments are per cl_kernel: one enqueue at a time
   ocl::MemHandle weights_, bias_, svec_;
   ocl::KernelHandle k_;

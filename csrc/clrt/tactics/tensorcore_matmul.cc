@@ -57,7 +57,7 @@ class TcMatMulKernel : public Kernel {
     CLRT_CHECK(readSpec(l, mma, &s_), kBuild, "matmul layer '", l.name,
                "' has inputs/attributes matmul.tc_", suffix(mma), " does not support");
     cfg_ = runTile(tile, dev.info());
-    cus_ = std::max(dev.info().compute_units, 1);
+    split_ = splitPolicy(dev.info());
     if (s_.b_weights) {
       // B as [N][Kpad] (K contiguous), zero padded; INT8 per output column (row of B^T).
       const std::vector<float> w = l.weights.at("kernel").asFloats();
@@ -179,20 +179,18 @@ class TcMatMulKernel : public Kernel {
     const float scale = s_.mma == Mma::kS8 ? s_.a_scale * (s_.b_weights ? 1.0f : s_.b_scale) : 1.0f;
     const float inv_os = s_.out_scale > 0 ? 1.0f / s_.out_scale : 1.0f;
     auto i = [&](int64_t v) { return kint(v, s_.layer); };
-    // Split-K where no operand went through the workspace (and it is as large as asked).
-    const int64_t tiles = mt * nt * p.batch;
-    int ks = need == 0 ? splitK(tiles, (p.K + bk() - 1) / bk(), cus_) : 1;
-    if (ks > 1 && !(a.workspace && bufferBytes(a.workspace) >= splitBytes(tiles, ks, cfg_))) ks = 1;
-    cl_mem ws = ks > 1 ? a.workspace : nullptr;
-    if (ws) zeroSplitCounters(a.queue, ws, tiles);
+    // Split-K where no operand went through the workspace (p is folded: launchOf takes it as is).
+    Launch sl = launchOf(p);
+    if (need > 0) sl.ks = 1;
+    const cl_mem ws = splitWorkspace(a, sl.tiles, &sl.ks, cfg_);
     ocl::setArgs(k_.get(), abuf, bbuf, aoff, boff, bias_.get(), svec_.get(), res, Y.buf, i(p.M),
                  i(p.N), i(p.K), i(lda), i(ldb), avec, bvec, i(mt), dims, abs, bbs,
                  static_cast<cl_int>(p.bdims.size()), cl_int{s_.has_bias},
                  cl_int{svec_.get() != nullptr}, cl_int{res != nullptr}, scale, s_.res_scale,
-                 inv_os, s_.ep.alpha, s_.ep.beta, cl_int{ks}, ws);
+                 inv_os, s_.ep.alpha, s_.ep.beta, cl_int{sl.ks}, ws);
     const size_t nthr = static_cast<size_t>(cfg_.threads());
     ocl::launch(a.queue, k_.get(),
-                {static_cast<size_t>(mt * nt) * nthr, gsize(p.batch), static_cast<size_t>(ks)},
+                {static_cast<size_t>(mt * nt) * nthr, gsize(p.batch), static_cast<size_t>(sl.ks)},
                 {nthr, 1, 1});
   }
 
@@ -207,12 +205,13 @@ class TcMatMulKernel : public Kernel {
     int64_t tiles = 0;
     int ks = 1;
   };
-  // The blocks of the launch for plan `p` (before oneGemm's folding) and its split-K splits.
+  // The blocks of the launch for plan `p` (before oneGemm's folding, or after it) and its
+  // split-K splits.
   Launch launchOf(const MatPlan& p) const {
     const int64_t m = oneGemm(p) ? p.M * p.batch : p.M, batch = oneGemm(p) ? 1 : p.batch;
     Launch l;
     l.tiles = ((m + cfg_.bm - 1) / cfg_.bm) * ((p.N + cfg_.bn - 1) / cfg_.bn) * batch;
-    l.ks = splitK(l.tiles, (p.K + bk() - 1) / bk(), cus_);
+    l.ks = splitK(l.tiles, (p.K + bk() - 1) / bk(), split_);
     return l;
   }
 
@@ -246,7 +245,7 @@ class TcMatMulKernel : public Kernel {
   int64_t wk_ = 0, wn_ = 0, wkpad_ = 0;
   std::mutex mu_;  // kernel arguments are per cl_kernel: one enqueue at a time
   ocl::MemHandle b_, bias_, svec_;
-  int cus_ = 1;  // the device's compute units (splitK)
+  SplitPolicy split_;
   ocl::KernelHandle k_, tr_;
 };
 
