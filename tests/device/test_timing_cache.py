@@ -298,3 +298,62 @@ def test_build_reports_where_its_time_went():
     assert n_timed == verbose_timed > 0 and n_cached == verbose_cached > 0
     n_timed, n_cached, verbose_timed, verbose_cached = report(cache)
     assert n_timed == verbose_timed == 0 and n_cached == verbose_cached > 0
+
+
+_COUNT_COMPILES = """
+import sys
+import clrt as trt
+
+
+class Log(trt.ILogger):
+    def __init__(self):
+        trt.ILogger.__init__(self)
+        self.lines = []
+
+    def log(self, severity, msg):
+        self.lines.append(msg)
+
+
+log = Log()
+builder = trt.Builder(log)
+network = builder.create_network(0)
+assert trt.OnnxParser(network, log).parse(open(sys.argv[1], "rb").read())
+config = builder.create_builder_config()
+config.builder_optimization_level = 3
+assert builder.build_serialized_network(network, config)
+for m in log.lines:
+    if m.startswith("build time ") or m.startswith("built OpenCL program "):
+        print(m)
+"""
+
+
+def test_each_compiled_program_is_named_with_its_time(tmp_path):
+    """A VERBOSE line per OpenCL program compiled from source (file, options, milliseconds), as
+    many as the build's INFO line counts: what tells which programs a cold build waits for."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "m.onnx").write_bytes(MODEL.SerializeToString())
+    stage = os.path.dirname(os.path.dirname(os.path.abspath(trt.__file__)))
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([stage, os.environ.get("PYTHONPATH", "")]),
+        "CLRT_CACHE_DIR": str(tmp_path / "kernels"),
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", _COUNT_COMPILES, str(tmp_path / "m.onnx")],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    lines = out.stdout.splitlines()
+    report = [m for m in lines if m.startswith("build time ")]
+    assert len(report) == 1, lines
+    compiled = int(re.search(r"OpenCL programs: (\d+) compiled", report[0])[1])
+    built = [m for m in lines if m.startswith("built OpenCL program ")]
+    assert compiled > 0 and len(built) == compiled, lines
+    for m in built:
+        assert re.fullmatch(r"built OpenCL program \w+\.cl \[.*\] in \d+ ms", m), m

@@ -3,6 +3,7 @@
 // in-process cache, and the disk cache (~/.cache/clrt, keyed by device fingerprint + source
 // hash + options; entries checksummed), else a compilation of the embedded source.
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
@@ -40,14 +41,16 @@ std::string hex(uint64_t v) {
   return buf;
 }
 
-// Warnings logged when it goes out of scope, to the thread's ProgramLogScope logger.
-struct DeferredWarnings {
-  std::vector<std::string> messages;
-  void add(std::string m) { messages.push_back(std::move(m)); }
-  ~DeferredWarnings() {
-    for (const auto& m : messages) {
+// Messages logged when it goes out of scope, to the thread's ProgramLogScope logger.
+struct DeferredLog {
+  std::vector<std::pair<Severity, std::string>> messages;
+  void add(std::string m, Severity s = Severity::kWARNING) {
+    messages.emplace_back(s, std::move(m));
+  }
+  ~DeferredLog() {
+    for (const auto& [s, m] : messages) {
       try {
-        logMessage(t_logger, Severity::kWARNING, m);
+        logMessage(t_logger, s, m);
       } catch (...) {  // a logger that throws must not end the process from a destructor
       }
     }
@@ -218,7 +221,7 @@ cl_program Device::program(const std::string& file, const std::string& given) {
   const std::string options = given + deviceDefines(info_);
   const std::string key = programKey(file, options);
   if (t_recorder) t_recorder->add(key);
-  DeferredWarnings warnings;  // destroyed after the lock: a Python logger takes the GIL
+  DeferredLog warnings;  // destroyed after the lock: a Python logger takes the GIL
   std::lock_guard<std::mutex> lock(mu_);
   const bool showLog = buildLogWanted();
   const std::string opts =
@@ -272,14 +275,18 @@ cl_program Device::program(const std::string& file, const std::string& given) {
     ++compile_count_;
     const auto t0 = std::chrono::steady_clock::now();
     const cl_int built = clBuildProgram(prog, 1, &dev_, opts.c_str(), nullptr, nullptr);
-    compile_seconds_ +=
+    const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    compile_seconds_ += secs;
     if (built != CL_SUCCESS) {
       const std::string log = buildLog(prog, dev_);
       clReleaseProgram(prog);
       fail(ErrorKind::kDevice,
            str("building OpenCL program ", what, " for ", info_.name, " failed:\n", log));
     }
+    // Which programs a cold build spends its time on (clrtexec --verbose).
+    warnings.add(str("built OpenCL program ", what, " in ", std::lround(secs * 1000), " ms"),
+                 Severity::kVERBOSE);
     if (showLog)
       std::fprintf(stderr, "clrt: built %s for %s:\n%s\n", what.c_str(), info_.name.c_str(),
                    buildLog(prog, dev_).c_str());
