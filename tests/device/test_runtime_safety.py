@@ -313,12 +313,14 @@ def test_calibration_nan_batch_is_named():
         builder.build_serialized_network(network, config)
 
 
-def test_fp16_engine_inputs_cross_the_bus_as_half(monkeypatch):
+@pytest.mark.parametrize("simd", ["1", "0"], ids=["f16c", "scalar"])
+def test_fp16_engine_inputs_cross_the_bus_as_half(monkeypatch, simd):
     """An FP16 engine's FLOAT input read only by its conversion to HALF: with pinned staging
-    infer() converts it to half on the host (round to nearest even), sends half the bytes and
-    widens them on the device, so the engine computes the same bits as from the FLOAT input
-    (rounding ties, half subnormals, overflow to infinity, -0 and NaN included). An FP32 engine's
-    input is sent as it is."""
+    infer() converts it to half on the host (round to nearest even; F16C where the CPU has it,
+    unless CLRT_HOST_SIMD=0), sends half the bytes and widens them on the device, so the engine
+    computes the same bits as from the FLOAT input (rounding ties, half subnormals, overflow to
+    infinity, -0 and NaN included). An FP32 engine's input is sent as it is."""
+    monkeypatch.setenv("CLRT_HOST_SIMD", simd)
     shape = (2, 8, 512, 512)  # 16 MB of FLOAT: several 4 MB staging chunks
     w = rand((8, 8, 1, 1), seed=6)
     model = make_model(
@@ -355,6 +357,88 @@ def test_fp16_engine_inputs_cross_the_bus_as_half(monkeypatch):
     fp32 = build_engine(model)
     _, fp32_halved = run(fp32, "1")
     assert fp32_halved == 0
+
+
+@pytest.mark.parametrize("simd", ["1", "0"], ids=["sse2", "scalar"])
+@pytest.mark.parametrize(
+    "shape",
+    [(2, 8, 512, 512), (1, 3, 5, 7)],
+    ids=["16MB_in_chunks", "105_values"],  # 4 MB staging chunks; a count not a multiple of 8
+)
+def test_int8_engine_inputs_cross_the_bus_as_int8(monkeypatch, shape, simd):
+    """An INT8 engine's FLOAT input read only by its quantization at one scale: with pinned
+    staging infer() quantizes it on the host as the REFORMAT kernel does (x / scale rounded half
+    to even, clamped to [-127, 127]), sends a quarter of the bytes and widens them to q * scale
+    on the device, which the engine's quantization maps back to the same q: the same output bits
+    as from the FLOAT input, for rounding ties, saturation, infinities, -0 and NaN too (SSE2
+    where the CPU has it, unless CLRT_HOST_SIMD=0). An input with another reader is sent as it
+    is."""
+    monkeypatch.setenv("CLRT_HOST_SIMD", simd)
+    w = rand((8, shape[1], 1, 1), seed=6)
+    out_shape = (shape[0], 8) + shape[2:]
+    amax = 4.0
+    scale = amax / 127
+
+    def int8_engine(nodes, outputs, debug=False):
+        model = make_model(nodes, [("x", shape)], outputs, {"w": w})
+        builder, network, _ = parse_network(model)
+        if debug:
+            network.mark_debug(network.get_input(0))
+        config = make_config(builder, opt_level=0)
+        config.set_flag(trt.BuilderFlag.INT8)
+        network.get_input(0).set_dynamic_range(-amax, amax)
+        for i in range(network.num_layers):
+            for j in range(network.get_layer(i).num_outputs):
+                network.get_layer(i).get_output(j).set_dynamic_range(-8.0, 8.0)
+        plan = builder.build_serialized_network(network, config)
+        return model, trt.Runtime(trt.Logger()).deserialize_cuda_engine(plan)
+
+    model, int8 = int8_engine(
+        [N("Conv", ["x", "w"], ["c"]), N("Relu", ["c"], ["y"])], [("y", out_shape)]
+    )
+    x = rand(shape, seed=5, low=-amax, high=amax)
+    ties = [(k + 0.5) * np.float32(scale) for k in (-3, -2, 0, 1, 2, 125, 126)]
+    special = ties + [amax * 1.01, -amax * 2, 1e30, np.inf, -np.inf, -0.0, np.nan, 1e-30]
+    special += [2.7 * scale, -2.7 * scale, 126.6 * scale]  # not ties: rounded, not truncated
+    x.flat[: len(special)] = special
+    x.flat[-len(special) :] = special  # the last chunk; the small shape's scalar tail
+
+    def run(engine, pinned):
+        monkeypatch.setenv("CLRT_PINNED_IO", pinned)
+        before = trt._clrt._debug.int8_uploads()
+        y = engine.create_execution_context().infer({"x": x})["y"]
+        return y, trt._clrt._debug.int8_uploads() - before
+
+    staged, narrowed = run(int8, "1")
+    direct, not_narrowed = run(int8, "0")
+    assert narrowed == 1 and not_narrowed == 0
+    np.testing.assert_array_equal(staged, direct)
+    # At pixels without special values, the INT8 convolution within its quantization of
+    # onnxruntime's: each input off by half a step at most, each weight by half of its row's.
+    ref = ort_run(model, {"x": x})["y"]
+    plain = np.ones(shape, bool)
+    plain.flat[: len(special)] = False
+    plain.flat[-len(special) :] = False
+    plain = np.broadcast_to(plain.all(axis=1, keepdims=True), out_shape)
+    bound = np.abs(w).sum(axis=(1, 2, 3)).max() * scale / 2 + 8 * amax * np.abs(w).max() / 254
+    np.testing.assert_allclose(staged[plain], ref[plain], atol=bound)
+
+    # The input also an output of the network (its FLOAT values are read back): sent as it is.
+    _, both = int8_engine(
+        [N("Conv", ["x", "w"], ["c"]), N("Relu", ["c"], ["y"]), N("Identity", ["x"], ["z"])],
+        [("y", out_shape), ("z", shape)],
+    )
+    monkeypatch.setenv("CLRT_PINNED_IO", "1")
+    before = trt._clrt._debug.int8_uploads()
+    got = both.create_execution_context().infer({"x": x})
+    assert trt._clrt._debug.int8_uploads() == before
+    np.testing.assert_array_equal(got["z"], x)
+    # A debug tensor (mark_debug: a listener sees its FLOAT values): sent as it is too.
+    _, debug = int8_engine(
+        [N("Conv", ["x", "w"], ["c"]), N("Relu", ["c"], ["y"])], [("y", out_shape)], debug=True
+    )
+    debug.create_execution_context().infer({"x": x})
+    assert trt._clrt._debug.int8_uploads() == before
 
 
 @pytest.mark.parametrize("pinned", ["1", "0"], ids=["pinned_staging", "pageable"])

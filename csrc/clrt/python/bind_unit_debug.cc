@@ -152,8 +152,12 @@ py::dict readPlan(const py::bytes& data) {
 
 void bind_unit_debug(py::module_& m) {
   py::module_ d = m.def_submodule("_debug", "Device-free internals for tests/unit.");
-  d.def("half_uploads", &runtime::halfUploadCount,
-        "How many infer() uploads in this process sent a FLOAT input as HALF (HostIO).");
+  d.def(
+      "half_uploads", [] { return runtime::narrowUploadCount(DataType::kHALF); },
+      "How many infer() uploads in this process sent a FLOAT input as HALF (HostIO).");
+  d.def(
+      "int8_uploads", [] { return runtime::narrowUploadCount(DataType::kINT8); },
+      "How many infer() uploads in this process sent a FLOAT input as INT8 (HostIO).");
   d.def("optimize", &optimizeDebug, py::arg("network"), py::arg("passes") = py::none(),
         "The network after the graph passes (all, to a fixed point, when passes is None) as "
         "{'layers': [...], 'ranges': {...}, 'explicit_quantization': bool}; the network itself "

@@ -2,6 +2,7 @@
 // enqueue of every device layer, and the NumPy-style infer().
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -15,22 +16,31 @@ namespace clrt::runtime {
 
 namespace {
 
-// Whether FLOAT tensor t is read only by REFORMATs from FLOAT to HALF storage (an FP16 engine's
-// input conversion): then infer() may send it as HALF (HostIO::uploadAsHalf) and the engine
-// computes the same bits. Per network input, once per context.
-bool readAsHalfOnly(const ir::Network& net, int t) {
-  if (net.tensors[t].dtype != DataType::kFLOAT || net.tensors[t].is_output) return false;
-  bool any = false;
+// How FLOAT input t may cross the bus (HostIO::uploadNarrow): as HALF when every reader is a
+// REFORMAT from FLOAT to HALF (an FP16 engine's input conversion), as INT8 when every reader is
+// a REFORMAT from FLOAT to INT8 at one scale (an INT8 engine's quantization); the engine then
+// computes the same bits. Otherwise as it is (dtype FLOAT). Per network input, once per context.
+Narrow narrowOf(const ir::Network& net, int t) {
+  Narrow none, n;
+  // An output or a debug tensor (mark_debug) shows its FLOAT values: those must be the caller's.
+  if (net.tensors[t].dtype != DataType::kFLOAT || net.tensors[t].is_output || net.tensors[t].debug)
+    return none;
   for (const ir::Layer& l : net.layers)
     for (size_t i = 0; i < l.inputs.size(); ++i) {
       if (l.inputs[i] != t) continue;
       if (l.kind != ir::LayerKind::kREFORMAT || l.outputs.size() != 1 ||
-          tactics::inputDtype(l, i) != DataType::kFLOAT ||
-          tactics::outputDtype(l, 0) != DataType::kHALF)
-        return false;
-      any = true;
+          tactics::inputDtype(l, i) != DataType::kFLOAT)
+        return none;
+      const DataType to = tactics::outputDtype(l, 0);
+      const float scale = to == DataType::kINT8 ? tactics::outputScale(l, 0) : 1.0f;
+      if ((to != DataType::kHALF && to != DataType::kINT8) || !(scale > 0) ||
+          !std::isfinite(scale) ||
+          (n.dtype != DataType::kFLOAT && (to != n.dtype || scale != n.scale)))
+        return none;
+      n.dtype = to;
+      n.scale = scale;
     }
-  return any;
+  return n;
 }
 
 }  // namespace
@@ -47,8 +57,8 @@ ExecutionContext::ExecutionContext(std::shared_ptr<Engine> engine) : engine_(std
     if (isStatic(tensor.dims)) input_shapes_[tensor.name] = tensor.dims;
   }
   data_dependent_ = dataDependentTensors(engine_->desc().net);
-  half_inputs_.assign(engine_->desc().net.tensors.size(), 0);
-  for (int t : engine_->desc().net.inputs) half_inputs_[t] = readAsHalfOnly(engine_->desc().net, t);
+  narrow_inputs_.assign(engine_->desc().net.tensors.size(), Narrow());
+  for (int t : engine_->desc().net.inputs) narrow_inputs_[t] = narrowOf(engine_->desc().net, t);
   std::vector<std::string> names;
   for (const auto& l : engine_->desc().net.layers) names.push_back(l.name);
   errors_.init(engine_->device(), engine_->reportsRunErrors(), std::move(names));
@@ -453,10 +463,11 @@ void ExecutionContext::stageInputs(const std::map<std::string, HostView>& inputs
                "infer: input '", net.tensors[t].name, "' holds ", v.bytes, " bytes for shape ",
                dimsToString(v.dims));
     infer_io_[t] = ioBuffer(net.tensors[t].name, v.bytes);
-    if (half_inputs_[t] && host_io_->pinned() && halfUploadsEnabled() &&
+    const Narrow& nw = narrow_inputs_[t];
+    if (nw.dtype != DataType::kFLOAT && host_io_->pinned() && narrowUploadsEnabled(nw.dtype) &&
         !isPinnedHost(v.data, v.bytes))
-      host_io_->uploadAsHalf(net.tensors[t].name, infer_io_[t], static_cast<const float*>(v.data),
-                             v.bytes / 4);
+      host_io_->uploadNarrow(net.tensors[t].name, infer_io_[t], static_cast<const float*>(v.data),
+                             v.bytes / 4, nw);
     else
       host_io_->upload(net.tensors[t].name, infer_io_[t], v.data, v.bytes);
   }

@@ -13,6 +13,7 @@
 #include "clrt/core/logger.h"
 #include "clrt/ocl/device.h"
 #include "clrt/plan/engine_desc.h"
+#include "clrt/runtime/host_io.h"
 #include "clrt/runtime/layer_marks.h"
 #include "clrt/runtime/run_errors.h"
 #include "clrt/tactics/tactic.h"
@@ -224,7 +225,7 @@ class ExecutionContext {
   std::map<std::string, std::shared_ptr<OutputAllocator>> allocators_;
   std::map<std::string, uintptr_t> allocated_;  // what each allocator last returned
   std::vector<uint8_t> data_dependent_;         // per tensor: its dims or value depend on values
-  std::vector<uint8_t> half_inputs_;  // per tensor: a FLOAT input infer() may send as HALF
+  std::vector<Narrow> narrow_inputs_;           // per tensor: how infer() may send a FLOAT input
   std::unique_ptr<Resolved> resolved_;
   std::unique_ptr<HostIO> host_io_;  // infer()'s copies (pinned staging on GPUs)
   std::vector<cl_mem> infer_io_;     // per tensor: infer()'s I/O buffers, null elsewhere

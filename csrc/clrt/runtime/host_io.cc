@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
@@ -10,12 +11,16 @@
 #include <thread>
 #include <vector>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
 #include "clrt/core/types.h"
 
 namespace clrt::runtime {
 namespace {
 
-std::atomic<int> g_half_uploads{0};
+std::atomic<int> g_half_uploads{0}, g_int8_uploads{0};
 
 bool usePinned(const ocl::Device& dev) {
   if (const char* v = std::getenv("CLRT_PINNED_IO"); v && *v) return *v != '0';
@@ -48,6 +53,66 @@ void parallelCopy(void* dst, const void* src, size_t n) {
     helpers.emplace_back([=] { std::memcpy(d + off, s + off, std::min(step, n - off)); });
   std::memcpy(d, s, std::min(step, n));
   for (auto& t : helpers) t.join();
+}
+
+// The vector paths below: on unless CLRT_HOST_SIMD=0 (read per upload, so tests can compare
+// both ways in one process).
+bool hostSimd() {
+  const char* v = std::getenv("CLRT_HOST_SIMD");
+  return !(v && *v == '0');
+}
+
+// q[i] = f[i] * inv quantized as the REFORMAT kernel does it (storage_io.clh QROUND): clamped to
+// [-127, 127] by OpenCL's clamp, fmin(fmax()), which takes NaN to -127, then rounded half to
+// even. SSE2 where there is one: as fast as memcpy per input byte (a 38.5 MB batch: 3.9-5.7 ms
+// against 4.6-5.8 ms on one core of the development machine), where the scalar loop, which GCC
+// does not vectorize, took 11-14 ms.
+void quantizeAsKernel(const float* f, int8_t* q, size_t n, float inv) {
+  size_t i = 0;
+#if defined(__SSE2__)
+  if (hostSimd()) {
+    const __m128 vinv = _mm_set1_ps(inv), lo = _mm_set1_ps(-127.0f), hi = _mm_set1_ps(127.0f);
+    for (; i + 16 <= n; i += 16) {
+      __m128i r[4];
+      for (int k = 0; k < 4; ++k) {
+        const __m128 v = _mm_mul_ps(_mm_loadu_ps(f + i + 4 * k), vinv);
+        // maxps returns its second operand when either is NaN: -127, as fmax does.
+        r[k] = _mm_cvtps_epi32(_mm_min_ps(_mm_max_ps(v, lo), hi));  // MXCSR: half to even
+      }
+      const __m128i a = _mm_packs_epi32(r[0], r[1]), b = _mm_packs_epi32(r[2], r[3]);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(q + i), _mm_packs_epi16(a, b));
+    }
+  }
+#endif
+  for (; i < n; ++i) {
+    float v = f[i] * inv;
+    v = v > -127.0f ? v : -127.0f;  // NaN: -127
+    v = v < 127.0f ? v : 127.0f;
+    // Adding and subtracting 1.5 * 2^23 rounds half to even, as the kernel does.
+    q[i] = static_cast<int8_t>(static_cast<int>((v + 12582912.0f) - 12582912.0f));
+  }
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+// F16C's conversion, round to nearest even: the bits of floatToHalf (NaN payloads aside), 5x
+// faster (a 38.5 MB batch: 4.3 ms against 22 ms on one core of the development machine).
+__attribute__((target("avx,f16c"))) size_t halvesF16c(const float* f, uint16_t* h, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(h + i),
+                     _mm256_cvtps_ph(_mm256_loadu_ps(f + i), _MM_FROUND_TO_NEAREST_INT));
+  return i;
+}
+#endif
+
+// h[i] = f[i] as half, rounded to nearest even (as the device converts).
+void toHalves(const float* f, uint16_t* h, size_t n) {
+  size_t i = 0;
+#if defined(__x86_64__) || defined(__i386__)
+  static const bool f16c = __builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c");
+  if (f16c && hostSimd()) i = halvesF16c(f, h, n);
+#endif
+  for (; i < n; ++i) h[i] = floatToHalf(f[i]);
 }
 
 std::mutex g_pinned_mu;
@@ -87,14 +152,22 @@ PinnedHost::~PinnedHost() {
   clFinish(dev_->queue());
 }
 
-bool halfUploadsEnabled() {
-  static const bool on = [] {
+bool narrowUploadsEnabled(DataType dt) {
+  static const bool half = [] {
     const char* v = std::getenv("CLRT_HALF_UPLOAD");
     return !(v && *v == '0');
   }();
-  return on;
+  static const bool int8 = [] {
+    const char* v = std::getenv("CLRT_INT8_UPLOAD");
+    return !(v && *v == '0');
+  }();
+  return dt == DataType::kHALF ? half : dt == DataType::kINT8 && int8;
 }
-int halfUploadCount() { return g_half_uploads.load(); }
+int narrowUploadCount(DataType dt) {
+  return dt == DataType::kHALF   ? g_half_uploads.load()
+         : dt == DataType::kINT8 ? g_int8_uploads.load()
+                                 : 0;
+}
 
 bool isPinnedHost(const void* p, size_t n) {
   const auto a = reinterpret_cast<uintptr_t>(p);
@@ -147,21 +220,31 @@ void HostIO::upload(const std::string& name, cl_mem dst, const void* src, size_t
   sendChunks(dst, st, bytes, [&](size_t off, size_t n) { std::memcpy(st + off, from + off, n); });
 }
 
-void HostIO::uploadAsHalf(const std::string& name, cl_mem dst, const float* src, size_t count) {
+void HostIO::uploadNarrow(const std::string& name, cl_mem dst, const float* src, size_t count,
+                          const Narrow& nw) {
   if (!count) return;
-  CLRT_CHECK(pinned_, kRuntime, "uploadAsHalf needs pinned staging");
-  const size_t bytes = count * 2;
-  auto& dev = half_[name];
+  CLRT_CHECK(pinned_, kRuntime, "uploadNarrow needs pinned staging");
+  const bool half = nw.dtype == DataType::kHALF;
+  CLRT_CHECK(half || (nw.dtype == DataType::kINT8 && nw.scale > 0 && std::isfinite(nw.scale)),
+             kRuntime, "uploadNarrow of '", name, "': ", dtypeName(nw.dtype), " at scale ",
+             nw.scale);
+  const size_t bytes = count * dtypeSize(nw.dtype);
+  auto& dev = narrow_[name];
   if (!dev.first.get() || dev.second < bytes) {
     dev.first = ocl::MemHandle(dev_.alloc(bytes));
     dev.second = bytes;
   }
-  auto* st = static_cast<uint8_t*>(stage("half:" + name, bytes));
-  sendChunks(dev.first.get(), st, bytes, [&](size_t off, size_t n) {
-    auto* h = reinterpret_cast<uint16_t*>(st + off);
-    const float* f = src + off / 2;
-    for (size_t i = 0; i < n / 2; ++i) h[i] = floatToHalf(f[i]);
-  });
+  auto* st = static_cast<uint8_t*>(stage(str(half ? "half:" : "int8:", name), bytes));
+  if (half) {
+    sendChunks(dev.first.get(), st, bytes, [&](size_t off, size_t n) {
+      toHalves(src + off / 2, reinterpret_cast<uint16_t*>(st + off), n / 2);
+    });
+  } else {
+    const float inv = 1.0f / nw.scale;  // as the kernel gets it (int8::writeIo)
+    sendChunks(dev.first.get(), st, bytes, [&](size_t off, size_t n) {
+      quantizeAsKernel(src + off, reinterpret_cast<int8_t*>(st + off), n, inv);
+    });
+  }
   // Widened 8 a work-item where the count allows (convert_any8), else one (convert_any).
   const bool eight = count % 8 == 0;
   if (!widen_.get() || eight != widen8_) {
@@ -170,10 +253,10 @@ void HostIO::uploadAsHalf(const std::string& name, cl_mem dst, const float* src,
     widen8_ = eight;
   }
   const auto n = static_cast<cl_int>(eight ? count / 8 : count);
-  ocl::setArgs(widen_.get(), dev.first.get(), dst, n, static_cast<cl_int>(DataType::kHALF), 1.0f,
-               static_cast<cl_int>(DataType::kFLOAT), 1.0f);
+  ocl::setArgs(widen_.get(), dev.first.get(), dst, n, static_cast<cl_int>(nw.dtype),
+               half ? 1.0f : nw.scale, static_cast<cl_int>(DataType::kFLOAT), 1.0f);
   ocl::launch(q_, widen_.get(), {static_cast<size_t>(n)});
-  ++g_half_uploads;
+  ++(half ? g_half_uploads : g_int8_uploads);
 }
 
 template <class Fill>

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "clrt/core/types.h"
 #include "clrt/ocl/device.h"
 
 namespace clrt::runtime {
@@ -34,10 +35,17 @@ class PinnedHost {
 };
 // Whether [p, p + n) lies inside one live PinnedHost block.
 bool isPinnedHost(const void* p, size_t n);
-// Whether infer() may send FLOAT inputs as HALF (CLRT_HALF_UPLOAD=0 turns it off), and how many
-// uploads in this process did (for tests).
-bool halfUploadsEnabled();
-int halfUploadCount();
+// How infer() may send a FLOAT input whose every reader first converts it (an FP16 engine's
+// input conversion to HALF, an INT8 engine's quantization at one scale): in that narrower dtype,
+// with the reader computing the same bits from fewer bytes on the bus.
+struct Narrow {
+  DataType dtype = DataType::kFLOAT;  // HALF or INT8; FLOAT: sent as it is
+  float scale = 1.0f;                 // INT8: the quantization's scale (value = q * scale)
+};
+// Whether infer() may send FLOAT inputs as `dt` (HALF or INT8; CLRT_HALF_UPLOAD=0 and
+// CLRT_INT8_UPLOAD=0 turn them off), and how many uploads in this process did (for tests).
+bool narrowUploadsEnabled(DataType dt);
+int narrowUploadCount(DataType dt);
 
 class HostIO {
  public:
@@ -50,12 +58,15 @@ class HostIO {
   // Enqueues host -> device. `src` must stay valid until finish() (or the next blocking read).
   // Pinned: copied into staging in chunks, each chunk's transfer overlapping the next memcpy.
   void upload(const std::string& name, cl_mem dst, const void* src, size_t bytes);
-  // Enqueues host FLOAT -> device FLOAT with HALF on the bus: the `count` floats converted to
-  // half (round to nearest even, as the device converts) into pinned staging, sent, and widened
-  // back into `dst` on the device. Only for an input whose every reader first converts it to
-  // HALF (ExecutionContext checks): the engine then computes the same bits from half the bytes.
-  // Pinned staging only; `src` must stay valid until finish().
-  void uploadAsHalf(const std::string& name, cl_mem dst, const float* src, size_t count);
+  // Enqueues host FLOAT -> device FLOAT with `n.dtype` on the bus: the `count` floats converted
+  // into pinned staging as the device converts them (HALF: round to nearest even; INT8:
+  // x / scale rounded to nearest even and clamped to [-127, 127], NaN to -127, as the REFORMAT
+  // kernel's clamp gives it), sent, and widened back into `dst` on the device (q * scale for
+  // INT8). Only for an input whose every reader first converts it so (ExecutionContext checks):
+  // the engine then computes the same bits from a half or a quarter of the bytes. Pinned
+  // staging only; `src` must stay valid until finish().
+  void uploadNarrow(const std::string& name, cl_mem dst, const float* src, size_t count,
+                    const Narrow& n);
   // Enqueues device -> host; the data is in `dst` after finish().
   void download(const std::string& name, cl_mem src, void* dst, size_t bytes);
   // Waits for every copy and completes the downloads.
@@ -82,7 +93,7 @@ class HostIO {
     size_t bytes;
   };
   std::vector<Pending> downloads_;  // staging -> caller, done in finish()
-  std::map<std::string, std::pair<ocl::MemHandle, size_t>> half_;  // uploadAsHalf's device side
+  std::map<std::string, std::pair<ocl::MemHandle, size_t>> narrow_;  // uploadNarrow's device side
   ocl::KernelHandle widen_;  // reformat.cl's convert_any8 (widen8_) or convert_any
   bool widen8_ = false;
 };
