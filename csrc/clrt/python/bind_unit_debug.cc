@@ -152,6 +152,24 @@ py::dict readPlan(const py::bytes& data) {
 
 void bind_unit_debug(py::module_& m) {
   py::module_ d = m.def_submodule("_debug", "Device-free internals for tests/unit.");
+  using Floats = py::array_t<float, py::array::c_style | py::array::forcecast>;
+  d.def(
+      "host_quantize",
+      [](const Floats& x, float inv) {
+        py::array_t<int8_t> q(std::vector<py::ssize_t>(x.shape(), x.shape() + x.ndim()));
+        runtime::quantizeAsKernel(x.data(), q.mutable_data(), static_cast<size_t>(x.size()), inv);
+        return q;
+      },
+      py::arg("x"), py::arg("inv"),
+      "int8 array of x * inv quantized as infer() does it for an INT8 upload (HostIO).");
+  d.def(
+      "host_halves",
+      [](const Floats& x) {
+        py::array_t<uint16_t> h(std::vector<py::ssize_t>(x.shape(), x.shape() + x.ndim()));
+        runtime::toHalves(x.data(), h.mutable_data(), static_cast<size_t>(x.size()));
+        return h;
+      },
+      py::arg("x"), "uint16 array of x's half bits as infer() converts them for a HALF upload.");
   d.def(
       "half_uploads", [] { return runtime::narrowUploadCount(DataType::kHALF); },
       "How many infer() uploads in this process sent a FLOAT input as HALF (HostIO).");

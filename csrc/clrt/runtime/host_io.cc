@@ -55,6 +55,12 @@ void parallelCopy(void* dst, const void* src, size_t n) {
   for (auto& t : helpers) t.join();
 }
 
+std::mutex g_pinned_mu;
+std::map<uintptr_t, size_t>& pinnedBlocks() {  // start -> bytes
+  static auto* m = new std::map<uintptr_t, size_t>();
+  return *m;
+}
+
 // The vector paths below: on unless CLRT_HOST_SIMD=0 (read per upload, so tests can compare
 // both ways in one process).
 bool hostSimd() {
@@ -62,11 +68,25 @@ bool hostSimd() {
   return !(v && *v == '0');
 }
 
-// q[i] = f[i] * inv quantized as the REFORMAT kernel does it (storage_io.clh QROUND): clamped to
-// [-127, 127] by OpenCL's clamp, fmin(fmax()), which takes NaN to -127, then rounded half to
-// even. SSE2 where there is one: as fast as memcpy per input byte (a 38.5 MB batch: 3.9-5.7 ms
-// against 4.6-5.8 ms on one core of the development machine), where the scalar loop, which GCC
-// does not vectorize, took 11-14 ms.
+#if defined(__x86_64__) || defined(__i386__)
+// F16C's conversion, round to nearest even: the bits of floatToHalf (NaN payloads aside); a
+// 38.5 MB batch in 2.1 ms on one core of the development machine, against 55 ms element by
+// element (benchmarks/bench_host_convert.py).
+__attribute__((target("avx,f16c"))) size_t halvesF16c(const float* f, uint16_t* h, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(h + i),
+                     _mm256_cvtps_ph(_mm256_loadu_ps(f + i), _MM_FROUND_TO_NEAREST_INT));
+  return i;
+}
+#endif
+
+}  // namespace
+
+// The REFORMAT kernel's quantization (storage_io.clh QROUND): OpenCL's clamp is fmin(fmax()),
+// which takes NaN to -127. SSE2 where there is one: a 38.5 MB batch in 1.8 ms on one core of the
+// development machine, faster than copying it (2.7 ms); the scalar loop, which GCC does not
+// vectorize, takes 13 ms (benchmarks/bench_host_convert.py).
 void quantizeAsKernel(const float* f, int8_t* q, size_t n, float inv) {
   size_t i = 0;
 #if defined(__SSE2__)
@@ -93,19 +113,6 @@ void quantizeAsKernel(const float* f, int8_t* q, size_t n, float inv) {
   }
 }
 
-#if defined(__x86_64__) || defined(__i386__)
-// F16C's conversion, round to nearest even: the bits of floatToHalf (NaN payloads aside), 5x
-// faster (a 38.5 MB batch: 4.3 ms against 22 ms on one core of the development machine).
-__attribute__((target("avx,f16c"))) size_t halvesF16c(const float* f, uint16_t* h, size_t n) {
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(h + i),
-                     _mm256_cvtps_ph(_mm256_loadu_ps(f + i), _MM_FROUND_TO_NEAREST_INT));
-  return i;
-}
-#endif
-
-// h[i] = f[i] as half, rounded to nearest even (as the device converts).
 void toHalves(const float* f, uint16_t* h, size_t n) {
   size_t i = 0;
 #if defined(__x86_64__) || defined(__i386__)
@@ -114,14 +121,6 @@ void toHalves(const float* f, uint16_t* h, size_t n) {
 #endif
   for (; i < n; ++i) h[i] = floatToHalf(f[i]);
 }
-
-std::mutex g_pinned_mu;
-std::map<uintptr_t, size_t>& pinnedBlocks() {  // start -> bytes
-  static auto* m = new std::map<uintptr_t, size_t>();
-  return *m;
-}
-
-}  // namespace
 
 PinnedHost::PinnedHost(std::shared_ptr<ocl::Device> dev, size_t bytes)
     : dev_(std::move(dev)), bytes_(bytes) {

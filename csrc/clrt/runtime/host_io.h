@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -46,6 +47,12 @@ struct Narrow {
 // CLRT_INT8_UPLOAD=0 turn them off), and how many uploads in this process did (for tests).
 bool narrowUploadsEnabled(DataType dt);
 int narrowUploadCount(DataType dt);
+
+// infer()'s host conversions for uploadNarrow, exposed for tests and benchmarks:
+// q[i] = f[i] * inv quantized as the REFORMAT kernel does it (clamp to [-127, 127] with NaN to
+// -127, round half to even); h[i] = f[i] as half, rounded to nearest even.
+void quantizeAsKernel(const float* f, int8_t* q, size_t n, float inv);
+void toHalves(const float* f, uint16_t* h, size_t n);
 
 class HostIO {
  public:
