@@ -68,6 +68,7 @@ from ._clrt import IShuffleLayer as IShuffleLayer
 from ._clrt import ISliceLayer as ISliceLayer
 from ._clrt import ISoftMaxLayer as ISoftMaxLayer
 from ._clrt import ITensor as ITensor
+from ._clrt import ITimingCache as ITimingCache
 from ._clrt import ITopKLayer as ITopKLayer
 from ._clrt import IUnaryLayer as IUnaryLayer
 from ._clrt import LayerInformationFormat as LayerInformationFormat

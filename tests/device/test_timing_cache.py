@@ -124,6 +124,103 @@ def test_cache_from_another_device_is_refused_unless_ignored():
     assert not config.create_timing_cache(b"").combine(cache, False)
 
 
+def _programs_stripped(data):
+    """The cache in format version 1 (no program binaries), resealed."""
+    import struct
+
+    pos = 20
+    n = struct.unpack_from("<Q", data, pos)[0]
+    pos += 8 + n
+    sigs = struct.unpack_from("<Q", data, pos)[0]
+    pos += 8
+    for _ in range(sigs):
+        n = struct.unpack_from("<Q", data, pos)[0]
+        pos += 8 + n
+        m = struct.unpack_from("<Q", data, pos)[0]
+        pos += 8
+        for _ in range(m):
+            n = struct.unpack_from("<Q", data, pos)[0]
+            pos += 8 + n + 8
+    body = data[20:pos]
+    return data[:8] + struct.pack("<I", 1) + struct.pack("<Q", checksum64(body)) + body
+
+
+def test_cache_carries_the_programs_of_its_builds():
+    """A build adds its engine's program binaries to the cache; they serialize with it, combine
+    only between caches of one device, go with reset(); a version-1 cache (timings only) still
+    reads."""
+    builder, network, _ = parse_network(MODEL)
+    config = make_config(builder)
+    full = config.create_timing_cache(b"")
+    assert full.num_programs == 0
+    build(full)
+    assert full.num_programs > 0
+    again = config.create_timing_cache(bytes(full.serialize()))
+    assert again.num_programs == full.num_programs and again.num_entries == full.num_entries
+    merged = config.create_timing_cache(b"")
+    assert merged.combine(full, False) and merged.num_programs == full.num_programs
+    old = config.create_timing_cache(_programs_stripped(bytes(full.serialize())))
+    assert old.num_entries == full.num_entries and old.num_programs == 0
+    # Another device's binaries are not merged, and a build that ignores the mismatch adds
+    # nothing of this device's to its cache.
+    other = config.create_timing_cache(_with_device(bytes(full.serialize()), "elsewhere|clrt 0"))
+    assert other.num_programs == full.num_programs
+    mixed = config.create_timing_cache(b"")
+    assert mixed.combine(other, True) and mixed.num_programs == 0
+    assert config.set_timing_cache(other, True)
+    assert builder.build_serialized_network(network, config)
+    assert other.num_programs == full.num_programs
+    assert full.reset() and full.num_programs == 0
+
+
+_BUILD_WITH = """
+import sys
+import clrt as trt
+
+logger = trt.Logger(trt.Logger.ERROR)
+builder = trt.Builder(logger)
+network = builder.create_network(0)
+assert trt.OnnxParser(network, logger).parse(open(sys.argv[1], "rb").read())
+config = builder.create_builder_config()
+config.builder_optimization_level = 3
+blob = open(sys.argv[2], "rb").read()
+assert config.set_timing_cache(config.create_timing_cache(blob), True)
+assert builder.build_serialized_network(network, config)
+print(trt.compile_count())
+"""
+
+
+def test_another_devices_programs_are_not_loaded(tmp_path):
+    """A cache from another device set with ignore_mismatch lends its timings, not its
+    programs: in a fresh process with an empty kernel cache the build compiles them (with this
+    device's own cache it compiles none: test_a_warm_cache_builds_only_the_winning_tactics)."""
+    import os
+    import subprocess
+    import sys
+
+    builder, _, _ = parse_network(MODEL)
+    cache = make_config(builder).create_timing_cache(b"")
+    build(cache)
+    assert cache.num_programs > 0
+    (tmp_path / "m.onnx").write_bytes(MODEL.SerializeToString())
+    (tmp_path / "t.cache").write_bytes(_with_device(bytes(cache.serialize()), "elsewhere|clrt 0"))
+    stage = os.path.dirname(os.path.dirname(os.path.abspath(trt.__file__)))
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([stage, os.environ.get("PYTHONPATH", "")]),
+        "CLRT_CACHE_DIR": str(tmp_path / "kernels"),
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", _BUILD_WITH, str(tmp_path / "m.onnx"), str(tmp_path / "t.cache")],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert int(out.stdout) > 0, out.stdout
+
+
 def _with_device(data, device):
     import struct
 
@@ -223,6 +320,8 @@ def build(cache):
     assert trt.OnnxParser(network, logger).parse(model)
     config = builder.create_builder_config()
     config.builder_optimization_level = 3
+    if sys.argv[3] == "fp16":
+        config.set_flag(trt.BuilderFlag.FP16)
     if cache is None:
         config.set_flag(trt.BuilderFlag.DISABLE_TIMING_CACHE)
     else:
@@ -237,17 +336,20 @@ print(warm, build(None) - warm)
 """
 
 
-def test_a_warm_cache_builds_only_the_winning_tactics(tmp_path):
+@pytest.mark.parametrize("precision", ["fp32", "fp16"])
+def test_a_warm_cache_builds_only_the_winning_tactics(tmp_path, precision):
     """With every candidate's time in the cache, only each layer's fastest tactic is
-    instantiated: in a fresh process with an empty kernel cache, the warm build compiles the
-    winners' programs and a cold build afterwards still finds the losers' programs to compile."""
+    instantiated, from the programs the cache carries: in a fresh process with an empty kernel
+    cache the warm build compiles nothing, and a cold build afterwards still finds the losers'
+    programs to compile. FP16: the cache also holds the programs of the FP32 reference the FP16
+    check runs, and of each layer's fastest tactic in the precision it did not get."""
     import os
     import subprocess
     import sys
 
     builder, _, _ = parse_network(MODEL)
     cache = make_config(builder).create_timing_cache(b"")
-    build(cache)
+    build(cache, flags=[trt.BuilderFlag.FP16] if precision == "fp16" else [])
     (tmp_path / "m.onnx").write_bytes(MODEL.SerializeToString())
     (tmp_path / "t.cache").write_bytes(bytes(cache.serialize()))
     stage = os.path.dirname(os.path.dirname(os.path.abspath(trt.__file__)))
@@ -263,6 +365,7 @@ def test_a_warm_cache_builds_only_the_winning_tactics(tmp_path):
             _WARM_THEN_COLD,
             str(tmp_path / "m.onnx"),
             str(tmp_path / "t.cache"),
+            precision,
         ],
         check=False,
         capture_output=True,
@@ -271,7 +374,7 @@ def test_a_warm_cache_builds_only_the_winning_tactics(tmp_path):
     )
     assert out.returncode == 0, out.stdout + out.stderr
     warm, losers = (int(v) for v in out.stdout.split())
-    assert warm > 0 and losers > 0, out.stdout
+    assert warm == 0 and losers > 0, out.stdout
 
 
 def test_build_reports_where_its_time_went():
@@ -357,3 +460,64 @@ def test_each_compiled_program_is_named_with_its_time(tmp_path):
     assert compiled > 0 and len(built) == compiled, lines
     for m in built:
         assert re.fullmatch(r"built OpenCL program \w+\.cl \[.*\] in \d+ ms", m), m
+
+
+_BUILD_THEN_SAVE = """
+import sys
+import clrt as trt
+
+logger = trt.Logger(trt.Logger.ERROR)
+builder = trt.Builder(logger)
+network = builder.create_network(0)
+assert trt.OnnxParser(network, logger).parse(open(sys.argv[1], "rb").read())
+config = builder.create_builder_config()
+config.builder_optimization_level = 3
+assert config.set_timing_cache(config.create_timing_cache(open(sys.argv[2], "rb").read()), False)
+open(sys.argv[3], "wb").write(builder.build_serialized_network(network, config))
+print(trt.compile_count())
+"""
+
+_LOAD_AND_RUN = """
+import sys
+import numpy as np
+import clrt as trt
+
+engine = trt.Runtime(trt.Logger()).deserialize_cuda_engine(open(sys.argv[1], "rb").read())
+engine.create_execution_context().infer({"x": np.ones((1, 8, 12, 12), np.float32)})
+print(trt.compile_count())
+"""
+
+
+def test_an_engine_built_from_cached_programs_carries_them(tmp_path):
+    """An engine built from a warm cache (its programs loaded from the cache, none compiled)
+    still holds every program's binary: loaded in a third fresh process it compiles nothing."""
+    import os
+    import subprocess
+    import sys
+
+    builder, _, _ = parse_network(MODEL)
+    cache = make_config(builder).create_timing_cache(b"")
+    build(cache)
+    (tmp_path / "m.onnx").write_bytes(MODEL.SerializeToString())
+    (tmp_path / "t.cache").write_bytes(bytes(cache.serialize()))
+    stage = os.path.dirname(os.path.dirname(os.path.abspath(trt.__file__)))
+
+    def run(script, *args, kernels):
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([stage, os.environ.get("PYTHONPATH", "")]),
+            "CLRT_CACHE_DIR": str(tmp_path / kernels),
+        }
+        out = subprocess.run(
+            [sys.executable, "-c", script, *map(str, args)],
+            check=False,
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        assert out.returncode == 0, out.stdout + out.stderr
+        return int(out.stdout)
+
+    plan = tmp_path / "e.plan"
+    assert run(_BUILD_THEN_SAVE, tmp_path / "m.onnx", tmp_path / "t.cache", plan, kernels="k1") == 0
+    assert run(_LOAD_AND_RUN, plan, kernels="k2") == 0

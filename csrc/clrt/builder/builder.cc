@@ -363,6 +363,16 @@ bool Builder::platformHasTf32() const { return dev_->info().compute_capability >
 
 plan::EngineDesc Builder::build(const ir::Network& network, const BuilderConfig& config) {
   ocl::ProgramLogScope programLog(logger_);  // e.g. a damaged kernel-cache entry, rebuilt
+  // The user's timing cache, when it was made on this device: its program binaries stand in for
+  // compiling those programs, and this build's engine adds its own.
+  const std::string cacheDevice = timingCacheDevice(dev_->info());
+  const bool userCache = config.timing_cache &&
+                         !config.getFlag(BuilderFlag::kDISABLE_TIMING_CACHE) &&
+                         config.timing_cache->device() == cacheDevice;
+  const auto cachedPrograms =
+      userCache ? config.timing_cache->programs()
+                : std::make_shared<const std::map<std::string, std::vector<uint8_t>>>();
+  ocl::ProgramBinaryScope cachedBinaries(*cachedPrograms);
   ScopedProgress progress(config.progress);
   CLRT_CHECK(!network.outputs.empty(), kBuild,
              "network has no outputs: mark at least one with network.mark_output(tensor)");
@@ -403,6 +413,9 @@ plan::EngineDesc Builder::build(const ir::Network& network, const BuilderConfig&
   checkIoFormats(s.net, /*shaped=*/true);
   checkActivationMemory(s, config, *dev_);
 
+  // The programs calibration and the FP32 reference run (no engine holds them): a timing cache
+  // keeps them with the engine's, so that a build from it compiles neither.
+  std::optional<ocl::ProgramRecorder> prep(std::in_place);
   std::map<int, float> amax, absmax;
   const bool explicitQ = passes::isExplicitlyQuantized(s.net);
   if (explicitQ && config.calibrator)
@@ -424,6 +437,8 @@ plan::EngineDesc Builder::build(const ir::Network& network, const BuilderConfig&
       if (!(m < 65504.0f)) s.fp16_unsafe[t] = true;
     times.lap("FP32 reference");
   }
+  const std::vector<std::string> prepKeys = prep->keys();
+  prep.reset();
   BuilderConfig cfg = config;
   if (explicitQ) cfg.setFlag(BuilderFlag::kINT8, true);
   // One cache for the whole build, so a layer timed while choosing precisions, and every layer
@@ -447,6 +462,13 @@ plan::EngineDesc Builder::build(const ir::Network& network, const BuilderConfig&
     times.lap("FP16 check");
   }
   phase.step();
+  if (cfg.timing_cache && cfg.timing_cache == config.timing_cache &&
+      cfg.timing_cache->device() == cacheDevice) {
+    std::vector<std::string> keys = prepKeys;
+    keys.insert(keys.end(), env.chosen_programs.begin(), env.chosen_programs.end());
+    cfg.timing_cache->addPrograms(dev_->programBinaries(keys));
+    cfg.timing_cache->addPrograms(desc.program_binaries);
+  }
   logf(logger_, Severity::kINFO, times.report(detail::buildStats()));
   return desc;
 }

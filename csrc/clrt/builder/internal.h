@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -80,6 +81,9 @@ struct TimingEnv {
   };
   std::map<DataType, Noise> noise = {};
   tactics::TacticFilter filter = tactics::TacticFilter::fromConfigOrEnv(config.tactic_filter);
+  // The programs of every tactic chooseTactic chose (for any precision tried): what a build
+  // from a warm timing cache instantiates, so the cache keeps their binaries.
+  std::set<std::string> chosen_programs = {};
 };
 // `inDt`/`outDt`: the storage dtype of each input/output for this choice (the network's
 // tensors may still hold other dtypes while precisions are being decided).

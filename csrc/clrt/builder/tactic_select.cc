@@ -194,6 +194,11 @@ Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
     const tactics::Tactic* tactic;
     std::unique_ptr<tactics::Kernel> kernel;
     uint64_t ws;
+    std::vector<std::string> programs;  // the program keys its kernel uses
+  };
+  // The chosen candidate's programs, for a timing cache to keep (TimingEnv::chosen_programs).
+  auto keep = [&](const Candidate& k) {
+    env.chosen_programs.insert(k.programs.begin(), k.programs.end());
   };
   std::vector<const tactics::Tactic*> eligible;
   std::vector<std::string> filtered;  // eligible, but excluded by the tactic filter
@@ -214,6 +219,7 @@ Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
   // program does not build on this device or it needs more workspace than allowed.
   auto instantiate = [&](const tactics::Tactic* tac, std::vector<Candidate>& into) {
     std::unique_ptr<tactics::Kernel> k;
+    ocl::ProgramRecorder programs;
     try {
       const std::optional<ir::Layer> hwc = timedLayout(net, s.on_host, li, *tac);
       const auto t0 = std::chrono::steady_clock::now();
@@ -241,7 +247,7 @@ Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
       c.why += str(" ", tac->name(), " needs ", ws, " bytes of workspace;");
       return false;
     }
-    into.push_back({tac, std::move(k), ws});
+    into.push_back({tac, std::move(k), ws, programs.keys()});
     return true;
   };
   auto none = [&] {
@@ -264,6 +270,7 @@ Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
       if (instantiate(tac, cands)) {
         c.tactic = tac;
         c.workspace = cands.back().ws;
+        keep(cands.back());
         return c;
       }
     return none();
@@ -294,6 +301,7 @@ Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
         c.tactic = eligible[b];
         c.workspace = cands.back().ws;
         c.ms = hits[b];
+        keep(cands.back());
         return c;
       }
       c.why = why;  // the full path below tries (and explains) every candidate again
@@ -377,6 +385,7 @@ Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
   }
   c.tactic = cands[best].tactic;
   c.workspace = cands[best].ws;
+  keep(cands[best]);
   return c;
 }
 
@@ -384,14 +393,17 @@ ReformatCost reformatCost(TimingEnv& env) {
   if (env.reformat) return *env.reformat;
   ocl::Device& dev = env.dev;
   // Once per device and process: the probe is the same for every build.
+  // With the probe's programs, which a timing cache keeps (a build from it measures again).
   static std::mutex mu;
-  static std::map<cl_device_id, ReformatCost> measured;
+  static std::map<cl_device_id, std::pair<ReformatCost, std::vector<std::string>>> measured;
   std::lock_guard<std::mutex> lock(mu);
   if (auto it = measured.find(dev.id()); it != measured.end()) {
-    logf(env.logger, Severity::kVERBOSE, "a REFORMAT costs ", it->second.fixed_ms, " ms + ",
-         it->second.ms_per_byte * 1e6,
+    const ReformatCost& c = it->second.first;
+    logf(env.logger, Severity::kVERBOSE, "a REFORMAT costs ", c.fixed_ms, " ms + ",
+         c.ms_per_byte * 1e6,
          " ms per MB read and written on this device (measured earlier in this process)");
-    return *(env.reformat = it->second);
+    env.chosen_programs.insert(it->second.second.begin(), it->second.second.end());
+    return *(env.reformat = c);
   }
   const tactics::Tactic* tac = tactics::findTactic("reformat.convert");
   CLRT_CHECK(tac != nullptr, kBuild, "the reformat.convert tactic is not registered");
@@ -402,7 +414,9 @@ ReformatCost reformatCost(TimingEnv& env) {
   l.outputs = {1};
   l.attrs.set("in_dtypes", std::vector<int64_t>{static_cast<int64_t>(DataType::kFLOAT)});
   l.attrs.set("out_dtypes", std::vector<int64_t>{static_cast<int64_t>(DataType::kHALF)});
+  ocl::ProgramRecorder programs;
   const std::unique_ptr<tactics::Kernel> k = tac->instantiate(l, dev);
+  env.chosen_programs.insert(programs.keys().begin(), programs.keys().end());
   auto probe = [&](int64_t n) {
     ocl::MemHandle in(dev.alloc(n * 4)), out(dev.alloc(n * 2));
     std::vector<uint8_t> zeros(n * 4, 0);
@@ -422,7 +436,7 @@ ReformatCost reformatCost(TimingEnv& env) {
   logf(env.logger, Severity::kVERBOSE, "a REFORMAT costs ", c.fixed_ms, " ms + ",
        c.ms_per_byte * 1e6, " ms per MB read and written on this device (FLOAT -> HALF of ", small,
        " elements: ", ts, " ms, of ", large, ": ", tl, " ms)");
-  measured[dev.id()] = c;
+  measured[dev.id()] = {c, programs.keys()};
   return *(env.reformat = c);
 }
 

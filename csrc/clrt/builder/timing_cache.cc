@@ -1,5 +1,6 @@
 // Timing cache storage and its file format: "CLRTTIM\0", u32 version, u64 checksum of the rest,
-// the device string, then per layer signature its (tactic, ms) pairs.
+// the device string, then per layer signature its (tactic, ms) pairs; from version 2, then the
+// program binaries (key, bytes).
 #include "clrt/builder/timing_cache.h"
 
 #include <cstring>
@@ -11,7 +12,7 @@ namespace clrt::builder {
 namespace {
 
 constexpr char kMagic[8] = {'C', 'L', 'R', 'T', 'T', 'I', 'M', '\0'};
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2;  // 1: no program binaries (still read)
 constexpr size_t kHeader = 8 + 4 + 8;
 
 }  // namespace
@@ -32,6 +33,11 @@ std::vector<uint8_t> TimingCache::serialize() const {
       w.f64(ms);
     }
   }
+  w.u64(programs_->size());
+  for (const auto& [key, bin] : *programs_) {
+    w.string(key);
+    w.bytes(bin);
+  }
   std::vector<uint8_t>& b = w.buffer();
   w.patchU64(12, checksum64(b.data() + kHeader, b.size() - kHeader));
   return b;
@@ -44,8 +50,8 @@ std::shared_ptr<TimingCache> TimingCache::deserialize(const uint8_t* data, size_
   uint64_t sum;
   std::memcpy(&version, data + 8, 4);
   std::memcpy(&sum, data + 12, 8);
-  CLRT_CHECK(version == kVersion, kValue, "timing cache format version ", version,
-             ", this clrt reads ", kVersion, "; delete the cache file to rebuild it");
+  CLRT_CHECK(version == 1 || version == kVersion, kValue, "timing cache format version ", version,
+             ", this clrt reads 1 to ", kVersion, "; delete the cache file to rebuild it");
   CLRT_CHECK(checksum64(data + kHeader, size - kHeader) == sum, kValue,
              "timing cache: checksum mismatch (the file is damaged or was edited); delete it to "
              "rebuild it");
@@ -63,6 +69,15 @@ std::shared_ptr<TimingCache> TimingCache::deserialize(const uint8_t* data, size_
                    "' has time ", ms, " ms");
         c->entries_[key][tactic] = ms;
       }
+    }
+    if (version >= 2) {
+      auto programs = std::make_shared<std::map<std::string, std::vector<uint8_t>>>();
+      const size_t np = r.count("program count", 16);
+      for (size_t i = 0; i < np; ++i) {
+        std::string key = r.string("program key");
+        (*programs)[std::move(key)] = r.bytes("program binary");
+      }
+      c->programs_ = std::move(programs);
     }
     CLRT_CHECK(r.remaining() == 0, kValue, "timing cache: ", r.remaining(),
                " bytes after the last entry");
@@ -98,12 +113,36 @@ bool TimingCache::combine(const TimingCache& other, bool ignoreMismatch) {
   if (device_.empty()) device_ = other.device_;
   for (const auto& [key, tactics] : other.entries_)
     for (const auto& [name, ms] : tactics) entries_[key].emplace(name, ms);
+  // Another device's binaries would not load here (or worse, would): only the same device's.
+  if (device_ == other.device_ && !other.programs_->empty()) {
+    auto merged = std::make_shared<std::map<std::string, std::vector<uint8_t>>>(*programs_);
+    for (const auto& [key, bin] : *other.programs_) merged->emplace(key, bin);
+    programs_ = std::move(merged);
+  }
   return true;
 }
 
 void TimingCache::reset() {
   std::lock_guard<std::mutex> lock(mu_);
   entries_.clear();
+  programs_ = std::make_shared<std::map<std::string, std::vector<uint8_t>>>();
+}
+
+void TimingCache::addPrograms(const std::map<std::string, std::vector<uint8_t>>& programs) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto merged = std::make_shared<std::map<std::string, std::vector<uint8_t>>>(*programs_);
+  for (const auto& [key, bin] : programs) (*merged)[key] = bin;
+  programs_ = std::move(merged);
+}
+
+std::shared_ptr<const std::map<std::string, std::vector<uint8_t>>> TimingCache::programs() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return programs_;
+}
+
+size_t TimingCache::programCount() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return programs_->size();
 }
 
 size_t TimingCache::size() const {

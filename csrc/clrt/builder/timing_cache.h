@@ -1,6 +1,8 @@
 // The timing cache: measured milliseconds per (layer signature, tactic) for one device, so
 // identical layers are timed once per build and later builds reuse earlier timings
-// (TensorRT's ITimingCache: create, serialize, combine, reset).
+// (TensorRT's ITimingCache: create, serialize, combine, reset). It also carries the OpenCL
+// program binaries of the engines built with it, so that a build from a warm cache on another
+// machine with the same device and driver compiles nothing it already chose.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +31,11 @@ class TimingCache {
   bool combine(const TimingCache& other, bool ignoreMismatch);
   void reset();
   size_t size() const;  // (signature, tactic) entries
+  // Program binaries by program key (ocl::Device::programKey): added after each build, read at
+  // the start of the next (only on the cache's device).
+  void addPrograms(const std::map<std::string, std::vector<uint8_t>>& programs);
+  std::shared_ptr<const std::map<std::string, std::vector<uint8_t>>> programs() const;
+  size_t programCount() const;
   std::string device() const;
   // Stamps an unstamped cache; true when the cache is (now) for `device`.
   bool claim(const std::string& device);
@@ -37,6 +44,9 @@ class TimingCache {
   mutable std::mutex mu_;
   std::string device_;
   std::map<std::string, std::map<std::string, double>> entries_;
+  // Copied on write, so a build reads a snapshot while another adds.
+  std::shared_ptr<const std::map<std::string, std::vector<uint8_t>>> programs_ =
+      std::make_shared<std::map<std::string, std::vector<uint8_t>>>();
 };
 
 }  // namespace clrt::builder

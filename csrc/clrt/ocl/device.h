@@ -113,7 +113,8 @@ class Device {
 };
 
 // While alive on a thread, records the keys of every program that thread asks for, so the
-// builder can store exactly the binaries an engine's kernels use.
+// builder can store exactly the binaries an engine's kernels use. Recorders nest: each one alive
+// records.
 class ProgramRecorder {
  public:
   ProgramRecorder();

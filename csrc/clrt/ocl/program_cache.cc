@@ -2,6 +2,7 @@
 // sources: the engine-file binaries of the load in progress, an
 // in-process cache, and the disk cache (~/.cache/clrt, keyed by device fingerprint + source
 // hash + options; entries checksummed), else a compilation of the embedded source.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -124,9 +125,9 @@ ILogger* ProgramLogScope::current() { return t_logger; }
 ProgramRecorder::ProgramRecorder() : prev_(t_recorder) { t_recorder = this; }
 ProgramRecorder::~ProgramRecorder() { t_recorder = prev_; }
 void ProgramRecorder::add(const std::string& key) {
-  for (auto& k : keys_)
-    if (k == key) return;
-  keys_.push_back(key);
+  for (ProgramRecorder* r = this; r; r = r->prev_) {  // every recorder alive on the thread
+    if (std::find(r->keys_.begin(), r->keys_.end(), key) == r->keys_.end()) r->keys_.push_back(key);
+  }
 }
 
 namespace {
@@ -238,8 +239,8 @@ cl_program Device::program(const std::string& file, const std::string& given) {
     const std::string binKey = key + "#" + hex(e->checksum);
     if (auto it = programs_.find(binKey); it != programs_.end()) return it->second;
     if (cl_program p = fromBinary(ctx_, dev_, *e->binary, opts)) return programs_[binKey] = p;
-    warnings.add(str("the OpenCL driver refused the engine file's binary of ", what,
-                     "; building it from source"));
+    warnings.add(str("the OpenCL driver refused the binary of ", what,
+                     " that the engine file or timing cache carries", "; building it from source"));
   }
   if (auto it = programs_.find(key); it != programs_.end()) return it->second;
 
@@ -303,11 +304,17 @@ std::map<std::string, std::vector<uint8_t>> Device::programBinaries(
     const std::vector<std::string>& keys) {
   std::map<std::string, std::vector<uint8_t>> out;
   std::lock_guard<std::mutex> lock(mu_);
-  for (auto& k : keys)
-    if (auto it = programs_.find(k); it != programs_.end()) {
+  for (auto& k : keys) {
+    // A program this thread loaded from its ProgramBinaryScope (a timing cache's binaries during
+    // a build): that binary, as loaded.
+    const ProgramBinaryScope::Entry* e = t_binaries ? t_binaries->find(k) : nullptr;
+    if (e && programs_.count(k + "#" + hex(e->checksum))) {
+      out[k] = *e->binary;
+    } else if (auto it = programs_.find(k); it != programs_.end()) {
       auto bin = binaryOf(it->second);
       if (!bin.empty()) out[k] = std::move(bin);
     }
+  }
   return out;
 }
 

@@ -567,6 +567,10 @@ void bindTimingCache(py::module_& m) {
           "num_entries", [](const TimingCacheHandle& t) { return t.c->size(); },
           "clrt's own: the number of (layer signature, tactic) timings held.")
       .def_property_readonly(
+          "num_programs", [](const TimingCacheHandle& t) { return t.c->programCount(); },
+          "clrt's own: the compiled OpenCL programs held (those of the engines built with it), "
+          "which a build on the same device and driver loads instead of compiling.")
+      .def_property_readonly(
           "device", [](const TimingCacheHandle& t) { return t.c->device(); },
           "clrt's own: the device and clrt version the timings were measured with.")
       .def("__repr__", [](const TimingCacheHandle& t) {
