@@ -24,7 +24,9 @@ of --rounds such medians, the rounds going through every backend in turn after a
 compiled, with the worst round's median over the best in the "spread" column: on the lent H200
 torch.compile's median moved by up to 2x between runs minutes apart):
 - clrt PREC device only: execute_v2 on device buffers filled once;
-- clrt PREC infer (copies): context.infer() on a host NumPy array (both copies included);
+- clrt PREC infer (copies, input as T): context.infer() on a host NumPy array (both copies
+  included; T: the dtype the input crossed the bus in, INT8 or HALF when the engine quantizes or
+  halves it first);
 - PyTorch eager FP32 (TF32): TF32 allowed for cuBLAS and cuDNN;
 - PyTorch eager FP16: model and input .half();
 - PyTorch eager FP16 (copies): NumPy array -> .cuda() -> model -> .float().cpu().numpy();
@@ -197,9 +199,18 @@ def bench_clrt(path, x, precision, logger, timing_cache=None):
     trt.memcpy_dtoh(y, d_out)
     rows = [(f"{label} device only", lambda: context.execute_v2(ptrs), y)]
 
-    # Host arrays in and out: infer() copies the input up and the logits back every run.
+    # Host arrays in and out: infer() copies the input up and the logits back every run. The
+    # input crosses the bus as INT8 or HALF when the engine's first layers quantize or halve it
+    # (runtime/host_io.cc uploadNarrow): the label says which.
+    debug = trt._clrt._debug
+    before = (debug.int8_uploads(), debug.half_uploads())
     out = context.infer({"input": x})["logits"]
-    rows.append((f"{label} infer (copies)", lambda: context.infer({"input": x}), out))
+    sent = {(1, 0): "INT8", (0, 1): "HALF"}.get(
+        (debug.int8_uploads() - before[0], debug.half_uploads() - before[1]), "FLOAT"
+    )
+    rows.append(
+        (f"{label} infer (copies, input as {sent})", lambda: context.infer({"input": x}), out)
+    )
     return rows, build_s, [d_in, d_out]
 
 
