@@ -10,20 +10,14 @@ and the scalar one (CLRT_HOST_SIMD=0). Prints the median ms and GB/s of float in
 
 import argparse
 import os
-import time
+import sys
+from pathlib import Path
 
 import clrt as trt
 import numpy as np
 
-
-def median_ms(fn, iters):
-    fn()
-    times = []
-    for _ in range(iters):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1e3)
-    return float(np.median(times))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_models import median_ms  # a sibling script, not a package
 
 
 def main():

@@ -46,16 +46,22 @@ double seconds(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// One build in a fresh process: its own platform, context and program; the binary to `out`.
-// 0 on success.
-int childBuild(const std::string& src, const std::string& dir, const std::string& extra, int salt,
-               const std::string& out) {
+// The first OpenCL device of any platform, or nullptr.
+cl_device_id firstDevice() {
   cl_platform_id plats[8];
   cl_uint np = 0;
   clGetPlatformIDs(8, plats, &np);
   cl_device_id dev = nullptr;
   for (cl_uint i = 0; i < np && !dev; ++i)
     if (clGetDeviceIDs(plats[i], CL_DEVICE_TYPE_ALL, 1, &dev, nullptr) != CL_SUCCESS) dev = nullptr;
+  return dev;
+}
+
+// One build in a fresh process: its own platform, context and program; the binary to `out`.
+// 0 on success.
+int childBuild(const std::string& src, const std::string& dir, const std::string& extra, int salt,
+               const std::string& out) {
+  cl_device_id dev = firstDevice();
   if (!dev) return 2;
   char vendor[256] = {};
   clGetDeviceInfo(dev, CL_DEVICE_VENDOR, sizeof vendor, vendor, nullptr);
@@ -119,12 +125,7 @@ int main(int argc, char** argv) {
   const double procs = seconds(t0);
   if (failed) std::fprintf(stderr, "%d child builds failed\n", failed);
 
-  cl_platform_id plats[8];
-  cl_uint np = 0;
-  clGetPlatformIDs(8, plats, &np);
-  cl_device_id dev = nullptr;
-  for (cl_uint i = 0; i < np && !dev; ++i)
-    if (clGetDeviceIDs(plats[i], CL_DEVICE_TYPE_ALL, 1, &dev, nullptr) != CL_SUCCESS) dev = nullptr;
+  cl_device_id dev = firstDevice();
   if (!dev) {
     std::fprintf(stderr, "no OpenCL device\n");
     return 2;

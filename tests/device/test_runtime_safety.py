@@ -313,6 +313,15 @@ def test_calibration_nan_batch_is_named():
         builder.build_serialized_network(network, config)
 
 
+def infer_counting(monkeypatch, engine, x, pinned, counter):
+    """infer()'s output "y" for input "x" with CLRT_PINNED_IO=pinned, and how many narrow uploads
+    (`counter`: trt._clrt._debug.half_uploads or int8_uploads) it made."""
+    monkeypatch.setenv("CLRT_PINNED_IO", pinned)
+    before = counter()
+    y = engine.create_execution_context().infer({"x": x})["y"]
+    return y, counter() - before
+
+
 @pytest.mark.parametrize("simd", ["1", "0"], ids=["f16c", "scalar"])
 def test_fp16_engine_inputs_cross_the_bus_as_half(monkeypatch, simd):
     """An FP16 engine's FLOAT input read only by its conversion to HALF: with pinned staging
@@ -341,10 +350,7 @@ def test_fp16_engine_inputs_cross_the_bus_as_half(monkeypatch, simd):
     x[1, :, 511, 504:] = special  # the last octet of each channel
 
     def run(engine, pinned):
-        monkeypatch.setenv("CLRT_PINNED_IO", pinned)
-        before = trt._clrt._debug.half_uploads()
-        y = engine.create_execution_context().infer({"x": x})["y"]
-        return y, trt._clrt._debug.half_uploads() - before
+        return infer_counting(monkeypatch, engine, x, pinned, trt._clrt._debug.half_uploads)
 
     staged, halved = run(fp16, "1")
     direct, not_halved = run(fp16, "0")
@@ -404,10 +410,7 @@ def test_int8_engine_inputs_cross_the_bus_as_int8(monkeypatch, shape, simd):
     x.flat[-len(special) :] = special  # the last chunk; the small shape's scalar tail
 
     def run(engine, pinned):
-        monkeypatch.setenv("CLRT_PINNED_IO", pinned)
-        before = trt._clrt._debug.int8_uploads()
-        y = engine.create_execution_context().infer({"x": x})["y"]
-        return y, trt._clrt._debug.int8_uploads() - before
+        return infer_counting(monkeypatch, engine, x, pinned, trt._clrt._debug.int8_uploads)
 
     staged, narrowed = run(int8, "1")
     direct, not_narrowed = run(int8, "0")

@@ -49,6 +49,30 @@ def build(cache=None, flags=(), logger=None):
     return bytes(plan), [m for m in lines if m not in cached], cached
 
 
+def fresh_process(tmp_path, script, *args, kernels="kernels"):
+    """stdout of `script` (python -c) in a new process importing this clrt, with the empty kernel
+    cache directory tmp_path / kernels; a non-zero exit fails the test."""
+    import os
+    import subprocess
+    import sys
+
+    stage = os.path.dirname(os.path.dirname(os.path.abspath(trt.__file__)))
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([stage, os.environ.get("PYTHONPATH", "")]),
+        "CLRT_CACHE_DIR": str(tmp_path / kernels),
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", script, *map(str, args)],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    return out.stdout
+
+
 def layer_of(line):
     return line.split("'")[1]
 
@@ -173,19 +197,22 @@ def test_cache_carries_the_programs_of_its_builds():
     assert full.reset() and full.num_programs == 0
 
 
-_BUILD_WITH = """
+_BUILD_FROM_CACHE = """
 import sys
 import clrt as trt
 
+model, blob, ignore_mismatch, plan = sys.argv[1:5]
 logger = trt.Logger(trt.Logger.ERROR)
 builder = trt.Builder(logger)
 network = builder.create_network(0)
-assert trt.OnnxParser(network, logger).parse(open(sys.argv[1], "rb").read())
+assert trt.OnnxParser(network, logger).parse(open(model, "rb").read())
 config = builder.create_builder_config()
 config.builder_optimization_level = 3
-blob = open(sys.argv[2], "rb").read()
-assert config.set_timing_cache(config.create_timing_cache(blob), True)
-assert builder.build_serialized_network(network, config)
+cache = config.create_timing_cache(open(blob, "rb").read())
+assert config.set_timing_cache(cache, ignore_mismatch == "ignore")
+engine = builder.build_serialized_network(network, config)
+if plan != "-":
+    open(plan, "wb").write(engine)
 print(trt.compile_count())
 """
 
@@ -194,31 +221,16 @@ def test_another_devices_programs_are_not_loaded(tmp_path):
     """A cache from another device set with ignore_mismatch lends its timings, not its
     programs: in a fresh process with an empty kernel cache the build compiles them (with this
     device's own cache it compiles none: test_a_warm_cache_builds_only_the_winning_tactics)."""
-    import os
-    import subprocess
-    import sys
-
     builder, _, _ = parse_network(MODEL)
     cache = make_config(builder).create_timing_cache(b"")
     build(cache)
     assert cache.num_programs > 0
     (tmp_path / "m.onnx").write_bytes(MODEL.SerializeToString())
     (tmp_path / "t.cache").write_bytes(_with_device(bytes(cache.serialize()), "elsewhere|clrt 0"))
-    stage = os.path.dirname(os.path.dirname(os.path.abspath(trt.__file__)))
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([stage, os.environ.get("PYTHONPATH", "")]),
-        "CLRT_CACHE_DIR": str(tmp_path / "kernels"),
-    }
-    out = subprocess.run(
-        [sys.executable, "-c", _BUILD_WITH, str(tmp_path / "m.onnx"), str(tmp_path / "t.cache")],
-        check=False,
-        capture_output=True,
-        text=True,
-        env=env,
+    compiled = fresh_process(
+        tmp_path, _BUILD_FROM_CACHE, tmp_path / "m.onnx", tmp_path / "t.cache", "ignore", "-"
     )
-    assert out.returncode == 0, out.stdout + out.stderr
-    assert int(out.stdout) > 0, out.stdout
+    assert int(compiled) > 0, compiled
 
 
 def _with_device(data, device):
@@ -343,38 +355,16 @@ def test_a_warm_cache_builds_only_the_winning_tactics(tmp_path, precision):
     cache the warm build compiles nothing, and a cold build afterwards still finds the losers'
     programs to compile. FP16: the cache also holds the programs of the FP32 reference the FP16
     check runs, and of each layer's fastest tactic in the precision it did not get."""
-    import os
-    import subprocess
-    import sys
-
     builder, _, _ = parse_network(MODEL)
     cache = make_config(builder).create_timing_cache(b"")
     build(cache, flags=[trt.BuilderFlag.FP16] if precision == "fp16" else [])
     (tmp_path / "m.onnx").write_bytes(MODEL.SerializeToString())
     (tmp_path / "t.cache").write_bytes(bytes(cache.serialize()))
-    stage = os.path.dirname(os.path.dirname(os.path.abspath(trt.__file__)))
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([stage, os.environ.get("PYTHONPATH", "")]),
-        "CLRT_CACHE_DIR": str(tmp_path / "kernels"),
-    }
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            _WARM_THEN_COLD,
-            str(tmp_path / "m.onnx"),
-            str(tmp_path / "t.cache"),
-            precision,
-        ],
-        check=False,
-        capture_output=True,
-        text=True,
-        env=env,
+    out = fresh_process(
+        tmp_path, _WARM_THEN_COLD, tmp_path / "m.onnx", tmp_path / "t.cache", precision
     )
-    assert out.returncode == 0, out.stdout + out.stderr
-    warm, losers = (int(v) for v in out.stdout.split())
-    assert warm == 0 and losers > 0, out.stdout
+    warm, losers = (int(v) for v in out.split())
+    assert warm == 0 and losers > 0, out
 
 
 def test_build_reports_where_its_time_went():
@@ -433,26 +423,8 @@ for m in log.lines:
 def test_each_compiled_program_is_named_with_its_time(tmp_path):
     """A VERBOSE line per OpenCL program compiled from source (file, options, milliseconds), as
     many as the build's INFO line counts: what tells which programs a cold build waits for."""
-    import os
-    import subprocess
-    import sys
-
     (tmp_path / "m.onnx").write_bytes(MODEL.SerializeToString())
-    stage = os.path.dirname(os.path.dirname(os.path.abspath(trt.__file__)))
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([stage, os.environ.get("PYTHONPATH", "")]),
-        "CLRT_CACHE_DIR": str(tmp_path / "kernels"),
-    }
-    out = subprocess.run(
-        [sys.executable, "-c", _COUNT_COMPILES, str(tmp_path / "m.onnx")],
-        check=False,
-        capture_output=True,
-        text=True,
-        env=env,
-    )
-    assert out.returncode == 0, out.stdout + out.stderr
-    lines = out.stdout.splitlines()
+    lines = fresh_process(tmp_path, _COUNT_COMPILES, tmp_path / "m.onnx").splitlines()
     report = [m for m in lines if m.startswith("build time ")]
     assert len(report) == 1, lines
     compiled = int(re.search(r"OpenCL programs: (\d+) compiled", report[0])[1])
@@ -461,21 +433,6 @@ def test_each_compiled_program_is_named_with_its_time(tmp_path):
     for m in built:
         assert re.fullmatch(r"built OpenCL program \w+\.cl \[.*\] in \d+ ms", m), m
 
-
-_BUILD_THEN_SAVE = """
-import sys
-import clrt as trt
-
-logger = trt.Logger(trt.Logger.ERROR)
-builder = trt.Builder(logger)
-network = builder.create_network(0)
-assert trt.OnnxParser(network, logger).parse(open(sys.argv[1], "rb").read())
-config = builder.create_builder_config()
-config.builder_optimization_level = 3
-assert config.set_timing_cache(config.create_timing_cache(open(sys.argv[2], "rb").read()), False)
-open(sys.argv[3], "wb").write(builder.build_serialized_network(network, config))
-print(trt.compile_count())
-"""
 
 _LOAD_AND_RUN = """
 import sys
@@ -491,33 +448,12 @@ print(trt.compile_count())
 def test_an_engine_built_from_cached_programs_carries_them(tmp_path):
     """An engine built from a warm cache (its programs loaded from the cache, none compiled)
     still holds every program's binary: loaded in a third fresh process it compiles nothing."""
-    import os
-    import subprocess
-    import sys
-
     builder, _, _ = parse_network(MODEL)
     cache = make_config(builder).create_timing_cache(b"")
     build(cache)
     (tmp_path / "m.onnx").write_bytes(MODEL.SerializeToString())
     (tmp_path / "t.cache").write_bytes(bytes(cache.serialize()))
-    stage = os.path.dirname(os.path.dirname(os.path.abspath(trt.__file__)))
-
-    def run(script, *args, kernels):
-        env = {
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join([stage, os.environ.get("PYTHONPATH", "")]),
-            "CLRT_CACHE_DIR": str(tmp_path / kernels),
-        }
-        out = subprocess.run(
-            [sys.executable, "-c", script, *map(str, args)],
-            check=False,
-            capture_output=True,
-            text=True,
-            env=env,
-        )
-        assert out.returncode == 0, out.stdout + out.stderr
-        return int(out.stdout)
-
     plan = tmp_path / "e.plan"
-    assert run(_BUILD_THEN_SAVE, tmp_path / "m.onnx", tmp_path / "t.cache", plan, kernels="k1") == 0
-    assert run(_LOAD_AND_RUN, plan, kernels="k2") == 0
+    args = (tmp_path / "m.onnx", tmp_path / "t.cache", "check", plan)
+    assert int(fresh_process(tmp_path, _BUILD_FROM_CACHE, *args, kernels="k1")) == 0
+    assert int(fresh_process(tmp_path, _LOAD_AND_RUN, plan, kernels="k2")) == 0
