@@ -322,6 +322,16 @@ def infer_counting(monkeypatch, engine, x, pinned, counter):
     return y, counter() - before
 
 
+def staged_equals_direct(monkeypatch, engine, x, counter):
+    """infer()'s output with pinned staging (the input sent narrow, once) and without (sent as
+    FLOAT): asserted bit for bit equal, and returned."""
+    staged, narrowed = infer_counting(monkeypatch, engine, x, "1", counter)
+    direct, not_narrowed = infer_counting(monkeypatch, engine, x, "0", counter)
+    assert narrowed == 1 and not_narrowed == 0
+    np.testing.assert_array_equal(staged, direct)
+    return staged
+
+
 @pytest.mark.parametrize("simd", ["1", "0"], ids=["f16c", "scalar"])
 def test_fp16_engine_inputs_cross_the_bus_as_half(monkeypatch, simd):
     """An FP16 engine's FLOAT input read only by its conversion to HALF: with pinned staging
@@ -349,19 +359,13 @@ def test_fp16_engine_inputs_cross_the_bus_as_half(monkeypatch, simd):
     x.flat[: len(special) + 2] = special + [-0.0, np.nan]
     x[1, :, 511, 504:] = special  # the last octet of each channel
 
-    def run(engine, pinned):
-        return infer_counting(monkeypatch, engine, x, pinned, trt._clrt._debug.half_uploads)
-
-    staged, halved = run(fp16, "1")
-    direct, not_halved = run(fp16, "0")
-    assert halved == 1 and not_halved == 0
-    np.testing.assert_array_equal(staged, direct)
+    staged = staged_equals_direct(monkeypatch, fp16, x, trt._clrt._debug.half_uploads)
     # Away from the special values, the FP16 convolution within its rounding of onnxruntime's.
     ref = ort_run(model, {"x": x})["y"]
     np.testing.assert_allclose(staged[1, :, :511], ref[1, :, :511], rtol=2e-2, atol=2e-2)
 
     fp32 = build_engine(model)
-    _, fp32_halved = run(fp32, "1")
+    _, fp32_halved = infer_counting(monkeypatch, fp32, x, "1", trt._clrt._debug.half_uploads)
     assert fp32_halved == 0
 
 
@@ -409,13 +413,7 @@ def test_int8_engine_inputs_cross_the_bus_as_int8(monkeypatch, shape, simd):
     x.flat[: len(special)] = special
     x.flat[-len(special) :] = special  # the last chunk; the small shape's scalar tail
 
-    def run(engine, pinned):
-        return infer_counting(monkeypatch, engine, x, pinned, trt._clrt._debug.int8_uploads)
-
-    staged, narrowed = run(int8, "1")
-    direct, not_narrowed = run(int8, "0")
-    assert narrowed == 1 and not_narrowed == 0
-    np.testing.assert_array_equal(staged, direct)
+    staged = staged_equals_direct(monkeypatch, int8, x, trt._clrt._debug.int8_uploads)
     # At pixels without special values, the INT8 convolution within its quantization of
     # onnxruntime's: each input off by half a step at most, each weight by half of its row's.
     ref = ort_run(model, {"x": x})["y"]
