@@ -12,8 +12,9 @@ namespace clrt::plan {
 // 3: each program binary carries its own checksum. 4: tensors carry onnx_name, the shape-tensor
 // and debug flags; profiles carry shape-input values. 6: tensors carry their memory format.
 // 7: activations in separate buffers (runtime/shape_resolver.cc planMemory), so the peak
-// activation bytes an engine records changed meaning.
-inline constexpr uint32_t kFormatVersion = 7;
+// activation bytes an engine records changed meaning. 8: reshapes share their input's buffer
+// (planMemory's views), which changed it again.
+inline constexpr uint32_t kFormatVersion = 8;
 
 std::vector<uint8_t> serialize(const EngineDesc& desc);
 

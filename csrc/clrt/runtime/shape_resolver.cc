@@ -178,13 +178,32 @@ MemoryPlan planMemory(const ir::Network& net, const std::vector<uint8_t>& on_hos
     for (int t : net.layers[li].inputs)
       if (t >= 0 && first[t] >= 0) last[t] = std::max(last[t], li);
 
+  // A reshape of an activation (row-major bytes unchanged) is a view: its output shares the
+  // input's buffer (root[t]: the tensor whose buffer t uses), and the copy kernel finds its
+  // source and destination the same and does nothing. A tensor group lives from the first
+  // member's start to the last member's end.
+  std::vector<int> root(net.tensors.size());
+  for (size_t t = 0; t < root.size(); ++t) root[t] = static_cast<int>(t);
+  for (int li = 0; li < n; ++li)
+    if (const int out = aliasedOutput(net, on_host, dims, li); out >= 0) {
+      const int in = root[net.layers[li].inputs[0]];
+      root[out] = in;
+      if (first[out] >= 0 && first[in] >= 0) {
+        first[in] = std::min(first[in], first[out]);
+        last[in] = std::max(last[in], last[out]);
+      }
+    }
+  std::vector<std::vector<int>> members(net.tensors.size());
+  for (size_t t = 0; t < root.size(); ++t)
+    if (first[t] >= 0) members[root[t]].push_back(static_cast<int>(t));
+
   struct Item {
     int tensor;
     uint64_t bytes;
   };
   std::vector<Item> items;
   for (size_t t = 0; t < net.tensors.size(); ++t) {
-    if (first[t] < 0) continue;
+    if (first[t] < 0 || root[t] != static_cast<int>(t)) continue;
     uint64_t bytes = static_cast<uint64_t>(std::max<int64_t>(volume(dims[t]), 1)) *
                      dtypeSize(net.tensors[t].dtype);
     bytes = (bytes + alignment - 1) / alignment * alignment;
@@ -211,9 +230,32 @@ MemoryPlan planMemory(const ir::Network& net, const std::vector<uint8_t>& on_hos
       plan.arena_bytes += it.bytes;
     }
     users[best].push_back(it.tensor);
-    plan.slot[it.tensor] = best;
+    for (int t : members[it.tensor]) plan.slot[t] = best;
   }
   return plan;
+}
+
+int aliasedOutput(const ir::Network& net, const std::vector<uint8_t>& on_host,
+                  const std::vector<Dims>& dims, int li) {
+  const ir::Layer& l = net.layers[li];
+  using K = ir::LayerKind;
+  if (on_host[li] || l.inputs.empty() || l.outputs.size() != 1 ||
+      (l.kind != K::kRESHAPE && l.kind != K::kFLATTEN && l.kind != K::kSQUEEZE &&
+       l.kind != K::kUNSQUEEZE))
+    return -1;
+  const int in = l.inputs[0], out = l.outputs[0];
+  if (in < 0) return -1;
+  const ir::Tensor &x = net.tensors[in], &y = net.tensors[out];
+  // Activations only (network I/O has buffers of its own), stored row-major in one dtype.
+  const auto producedHere = [&](int t) {
+    return net.tensors[t].producer >= 0 && !on_host[net.tensors[t].producer] &&
+           !net.tensors[t].is_output;
+  };
+  if (!producedHere(in) || !producedHere(out) || x.dtype != y.dtype ||
+      x.format != ir::TensorFormat::kLINEAR || y.format != ir::TensorFormat::kLINEAR ||
+      volume(dims[in]) != volume(dims[out]))
+    return -1;
+  return out;
 }
 
 }  // namespace clrt::runtime

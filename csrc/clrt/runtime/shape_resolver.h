@@ -65,7 +65,13 @@ struct MemoryPlan {
 // buffers, not sub-buffers of one arena: NVIDIA's OpenCL adds about 25 us to every launch
 // whose arguments are sub-buffers overlapping others (benchmarks/enqueue_cost.cc), which
 // starved the GPU of work on models with many small layers.
+// A RESHAPE, FLATTEN, SQUEEZE or UNSQUEEZE of one device activation into another shares its
+// input's buffer (a view: the copy kernel then has nothing to move).
 MemoryPlan planMemory(const ir::Network& net, const std::vector<uint8_t>& on_host,
                       const std::vector<Dims>& dims, uint64_t alignment);
+// The output of layer li when it is such a view (both tensors activations of the device,
+// row-major, one dtype, one volume), else -1.
+int aliasedOutput(const ir::Network& net, const std::vector<uint8_t>& on_host,
+                  const std::vector<Dims>& dims, int li);
 
 }  // namespace clrt::runtime

@@ -99,6 +99,7 @@ class CopyKernel : public MoveKernel {
     const DeviceTensor &x = args.inputs.at(0), &y = args.outputs.at(0);
     CLRT_CHECK(volume(x.dims) == volume(y.dims), kRuntime, "layer '", layer_, "': input ",
                dimsToString(x.dims), " and output ", dimsToString(y.dims), " differ in size");
+    // Nothing to move for a view (the memory plan gave the output its input's buffer).
     copyBytes(args.queue, x.buf, 0, y.buf, 0, volume(x.dims) * dtypeSize(x.dtype));
   }
 };
