@@ -365,3 +365,40 @@ def test_refusals_name_the_problem():
         model = make_model([node], [(n, shape) for n in ("q", "k", "v")], ["y"], opset=23)
         with pytest.raises(AssertionError, match=words):
             parse_network(model)
+
+
+def test_decomposed_attention_with_transposes_folded_into_its_matmuls():
+    """Attention as PyTorch exports it without the Attention op: q @ transpose(k) with k^T a
+    transpose of the last two axes (folded into trans_b), or the head split and k^T in one
+    (perm 0,2,3,1: the transpose keeps the head split, node 4), then softmax and @ v, and a
+    transpose of the last two axes on operand A; against onnxruntime at the FP32 tolerance
+    above."""
+    x = {
+        "q": rand((B, HQ, SQ, D), seed=1),
+        "k": rand((B, HQ, SKV, D), seed=2),
+        "ks": rand((B, SKV, HQ, D), seed=3),  # k before its head split
+        "v": rand((B, HQ, SKV, DV), seed=4),
+        "a": rand((B, HQ, D, SQ), seed=5),
+        "b": rand((B, HQ, D, SKV), seed=6),
+    }
+    nodes = [
+        N("Transpose", ["k"], ["kt"], perm=[0, 1, 3, 2]),
+        N("MatMul", ["q", "kt"], ["s1"]),
+        N("Softmax", ["s1"], ["p1"], axis=-1),
+        N("MatMul", ["p1", "v"], ["y1"]),
+        N("Transpose", ["ks"], ["kst"], perm=[0, 2, 3, 1]),
+        N("MatMul", ["q", "kst"], ["y2"]),
+        N("Transpose", ["a"], ["at"], perm=[0, 1, 3, 2]),
+        N("MatMul", ["at", "b"], ["y3"]),
+    ]
+    outs = [("y1", (B, HQ, SQ, DV)), ("y2", (B, HQ, SQ, SKV)), ("y3", (B, HQ, SQ, SKV))]
+    model = make_model(nodes, [(n, v.shape) for n, v in x.items()], outs)
+    engine = build_engine(model)
+    info = engine.create_engine_inspector().get_engine_information(
+        trt.LayerInformationFormat.ONELINE
+    )
+    assert [n for n in info.split() if n.startswith("Transpose")] == ["Transpose_4"], info
+    got = engine.create_execution_context().infer(x)
+    ref = ort_run(model, x)
+    for name, _ in outs:
+        assert_close(got[name], ref[name], rtol=RTOL, atol=ATOL)

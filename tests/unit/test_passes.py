@@ -78,6 +78,7 @@ def test_pipeline_order():
         "foldConstants",
         "foldQdq",
         "removeIdentities",
+        "foldTransposeIntoMatmul",
         "foldBatchNorm",
         "fuseBias",
         "fuseResidualAdd",
@@ -358,3 +359,57 @@ def test_sigmoid_gate_of_another_tensor_is_not_swish():
     )
     r = DBG.optimize(parse(m), ["fuseActivation"])
     assert sorted(kinds(r)) == ["ACTIVATION", "CONVOLUTION", "ELEMENTWISE"]
+
+
+def attention_like(perm, operand=1, extra_reader=False):
+    """y = q @ transpose(k, perm) (operand 1) or transpose(k, perm) @ q (operand 0), with a
+    second reader of the transposed tensor when `extra_reader`."""
+    tr = helper.make_node("Transpose", ["k"], ["kt"], perm=perm, name="tr")
+    ins = ["q", "kt"] if operand == 1 else ["kt", "q"]
+    nodes = [tr, helper.make_node("MatMul", ins, ["y"], name="mm")]
+    outputs = ["y"]
+    if extra_reader:
+        nodes.append(helper.make_node("Neg", ["kt"], ["z"], name="neg"))
+        outputs.append("z")
+    # k as [batch, heads, positions, head dim], or [batch, positions, heads, head dim] when the
+    # transpose splits heads too; q fits whatever k's transpose is.
+    k = (2, 5, 3, 4) if perm[1] == 2 else (2, 3, 5, 4)
+    kt = [k[a] for a in perm]
+    q = (*kt[:2], 6, kt[2]) if operand == 1 else (*kt[:2], kt[3], 6)
+    return model(nodes, [("q", q), ("k", k)], outputs)
+
+
+def test_fold_transpose_of_the_last_two_axes_into_matmul():
+    # k^T as a transpose of the last two axes: gone, the MatMul reads k with trans_b.
+    r = DBG.optimize(parse(attention_like([0, 1, 3, 2])))
+    assert kinds(r) == ["MATRIX_MULTIPLY"]
+    mm = layer(r, "MATRIX_MULTIPLY")
+    assert mm["inputs"] == ["q", "k"] and mm["attrs"]["trans_b"] == 1
+    assert mm["onnx_nodes"] == ["mm", "tr"]
+    # The same on operand A: trans_a.
+    r = DBG.optimize(parse(attention_like([0, 1, 3, 2], operand=0)))
+    assert kinds(r) == ["MATRIX_MULTIPLY"] and layer(r, "MATRIX_MULTIPLY")["attrs"]["trans_a"] == 1
+
+
+def test_head_split_and_transpose_keep_the_head_split():
+    # perm 0,2,3,1 (head split and k^T in one): the transpose keeps 0,2,1,3, which copies rows
+    # of the head dim whole, and the MatMul reads its output with trans_b.
+    r = DBG.optimize(parse(attention_like([0, 2, 3, 1])))
+    assert kinds(r) == ["TRANSPOSE", "MATRIX_MULTIPLY"]
+    assert layer(r, "TRANSPOSE")["attrs"]["perm"] == [0, 2, 1, 3]
+    assert layer(r, "MATRIX_MULTIPLY")["attrs"]["trans_b"] == 1
+    # A head split alone (v of probs @ v) stays as it is: folding it would leave a transpose
+    # that moves the innermost axis.
+    r = DBG.optimize(parse(attention_like([0, 2, 1, 3])))
+    assert layer(r, "TRANSPOSE")["attrs"]["perm"] == [0, 2, 1, 3]
+    assert "trans_b" not in layer(r, "MATRIX_MULTIPLY")["attrs"]
+
+
+def test_a_transpose_with_other_readers_stays_for_them():
+    r = DBG.optimize(parse(attention_like([0, 1, 3, 2], extra_reader=True)))
+    assert sorted(kinds(r)) == ["MATRIX_MULTIPLY", "TRANSPOSE", "UNARY"]
+    assert layer(r, "MATRIX_MULTIPLY")["inputs"] == ["q", "k"]
+    # Only the last two axes may go to the MatMul when others read the transposed tensor.
+    r = DBG.optimize(parse(attention_like([0, 2, 3, 1], extra_reader=True)))
+    assert layer(r, "TRANSPOSE")["attrs"]["perm"] == [0, 2, 3, 1]
+    assert "trans_b" not in layer(r, "MATRIX_MULTIPLY")["attrs"]

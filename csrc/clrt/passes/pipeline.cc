@@ -13,13 +13,10 @@ using ir::Network;
 // either); dead layers go last so each round starts from a clean graph.
 const std::vector<Pass>& pipeline() {
   static const std::vector<Pass> passes = {
-      {"foldConstants", foldConstants},
-      {"foldQdq", foldQdq},
-      {"removeIdentities", removeIdentities},
-      {"foldBatchNorm", foldBatchNorm},
-      {"fuseBias", fuseBias},
-      {"fuseResidualAdd", fuseResidualAdd},
-      {"fuseActivation", fuseActivation},
+      {"foldConstants", foldConstants},       {"foldQdq", foldQdq},
+      {"removeIdentities", removeIdentities}, {"foldTransposeIntoMatmul", foldTransposeIntoMatmul},
+      {"foldBatchNorm", foldBatchNorm},       {"fuseBias", fuseBias},
+      {"fuseResidualAdd", fuseResidualAdd},   {"fuseActivation", fuseActivation},
       {"removeDeadLayers", removeDeadLayers},
   };
   return passes;

@@ -1,0 +1,78 @@
+// foldTransposeIntoMatmul: the swap of the last two axes in a TRANSPOSE feeding a MatMul operand
+// becomes the MatMul's trans_a / trans_b. A transpose that only swaps them disappears (a
+// K^T); one that also moves other axes (attention's head split and K^T in one, perm 0,2,3,1)
+// keeps the rest (0,2,1,3) when it feeds operand B alone, B is then read transposed and the rest
+// keeps the innermost axis in place (rows copied whole, as before): the tensor-core GEMM wants
+// B as [N][K], so it no longer transposes K back itself (tactics/tensorcore_matmul.cc), and the
+// other tactics read either way.
+#include "clrt/passes/pass_util.h"
+#include "clrt/passes/passes.h"
+
+namespace clrt::passes {
+
+namespace {
+
+// `perm` of a rank-`rank` tensor as a list (empty: all axes reversed, as ONNX), or empty when it
+// is not a permutation of that rank.
+std::vector<int64_t> resolvedPerm(std::vector<int64_t> perm, size_t rank) {
+  if (perm.empty())
+    for (size_t k = rank; k-- > 0;) perm.push_back(static_cast<int64_t>(k));
+  return perm.size() == rank ? perm : std::vector<int64_t>{};
+}
+
+bool isIdentity(const std::vector<int64_t>& p) {
+  for (size_t k = 0; k < p.size(); ++k)
+    if (p[k] != static_cast<int64_t>(k)) return false;
+  return true;
+}
+
+}  // namespace
+
+bool foldTransposeIntoMatmul(ir::Network& net) {
+  bool changed = false;
+  const detail::Consumers cons = net.consumers();
+  for (ir::Layer& mm : net.layers) {
+    if (mm.dead || mm.kind != ir::LayerKind::kMATRIX_MULTIPLY) continue;
+    for (int slot = 0; slot < 2 && slot < static_cast<int>(mm.inputs.size()); ++slot) {
+      const int t = mm.inputs[slot];
+      if (t < 0 || net.tensors[t].producer < 0) continue;
+      const ir::Layer& tr = net.layers[net.tensors[t].producer];
+      if (tr.dead || tr.kind != ir::LayerKind::kTRANSPOSE || tr.inputs.empty() || tr.inputs[0] < 0)
+        continue;
+      const int x = tr.inputs[0];
+      const size_t rank = net.tensors[x].dims.size();
+      std::vector<int64_t> rest = resolvedPerm(tr.attrs.ints("perm"), rank);
+      // Both tensors of one quantization (a Q/DQ point keeps the transpose), the transposed
+      // tensor not one the user watches or ranged, the precision constraints compatible.
+      if (rank < 2 || rest.empty() || net.tensors[t].dims.size() != rank ||
+          net.tensors[t].qdq_point || net.tensors[x].qdq_point || net.tensors[t].debug ||
+          net.tensors[t].dynamic_range || !detail::mergeableConstraints(tr, mm))
+        continue;
+      std::swap(rest[rank - 2], rest[rank - 1]);  // the transpose left once trans_* swaps back
+      const char* flag = slot == 0 ? "trans_a" : "trans_b";
+      const bool trans = mm.attrs.i(flag, 0) == 0;                 // the flag after the fold
+      ir::Layer& transpose = net.layers[net.tensors[t].producer];  // tr, to change
+      if (isIdentity(rest)) {
+        mm.inputs[slot] = x;  // the transpose goes when nothing else reads it
+        mm.onnx_nodes.insert(mm.onnx_nodes.end(), transpose.onnx_nodes.begin(),
+                             transpose.onnx_nodes.end());
+        detail::note(str("foldTransposeIntoMatmul: '", transpose.name, "' became ", flag, " of '",
+                         mm.name, "'"));
+      } else if (slot == 1 && trans && rest[rank - 1] == static_cast<int64_t>(rank - 1) &&
+                 !net.tensors[t].is_output && detail::liveConsumers(net, cons, t).size() == 1) {
+        transpose.attrs.set("perm", rest);
+        Dims& d = net.tensors[t].dims;
+        std::swap(d[rank - 2], d[rank - 1]);
+        detail::note(str("foldTransposeIntoMatmul: '", transpose.name,
+                         "' leaves its last two axes to trans_b of '", mm.name, "'"));
+      } else {
+        continue;
+      }
+      mm.attrs.set(flag, int64_t{trans});
+      changed = true;
+    }
+  }
+  return changed;  // a transpose left without readers goes with removeDeadLayers
+}
+
+}  // namespace clrt::passes
