@@ -371,7 +371,8 @@ def test_decomposed_attention_with_transposes_folded_into_its_matmuls():
     """Attention as PyTorch exports it without the Attention op: q @ transpose(k) with k^T a
     transpose of the last two axes (folded into trans_b), or the head split and k^T in one
     (perm 0,2,3,1: the transpose keeps the head split, node 4), then softmax and @ v, and a
-    transpose of the last two axes on operand A; against onnxruntime at the FP32 tolerance
+    transpose of the last two axes on operand A, and k^T divided by sqrt(d) before its MatMul
+    (the division moves before the transpose); against onnxruntime at the FP32 tolerance
     above."""
     x = {
         "q": rand((B, HQ, SQ, D), seed=1),
@@ -390,14 +391,23 @@ def test_decomposed_attention_with_transposes_folded_into_its_matmuls():
         N("MatMul", ["q", "kst"], ["y2"]),
         N("Transpose", ["a"], ["at"], perm=[0, 1, 3, 2]),
         N("MatMul", ["at", "b"], ["y3"]),
+        N("Transpose", ["ks"], ["ks4"], perm=[0, 2, 3, 1]),
+        N("Div", ["ks4", "root_d"], ["ks4s"]),  # BERT's scale on k^T, moved before the transpose
+        N("MatMul", ["q", "ks4s"], ["y4"]),
     ]
     outs = [("y1", (B, HQ, SQ, DV)), ("y2", (B, HQ, SQ, SKV)), ("y3", (B, HQ, SQ, SKV))]
-    model = make_model(nodes, [(n, v.shape) for n, v in x.items()], outs)
+    outs.append(("y4", (B, HQ, SQ, SKV)))
+    root_d = {"root_d": np.array(D**0.5, np.float32)}
+    model = make_model(nodes, [(n, v.shape) for n, v in x.items()], outs, root_d)
     engine = build_engine(model)
     info = engine.create_engine_inspector().get_engine_information(
         trt.LayerInformationFormat.ONELINE
     )
-    assert [n for n in info.split() if n.startswith("Transpose")] == ["Transpose_4"], info
+    # The head splits of ks only (k^T and a^T went into their MatMuls).
+    assert [n for n in info.split() if n.startswith("Transpose")] == [
+        "Transpose_4",
+        "Transpose_8",
+    ], info
     got = engine.create_execution_context().infer(x)
     ref = ort_run(model, x)
     for name, _ in outs:

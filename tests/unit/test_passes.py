@@ -413,3 +413,27 @@ def test_a_transpose_with_other_readers_stays_for_them():
     r = DBG.optimize(parse(attention_like([0, 2, 3, 1], extra_reader=True)))
     assert layer(r, "TRANSPOSE")["attrs"]["perm"] == [0, 2, 3, 1]
     assert "trans_b" not in layer(r, "MATRIX_MULTIPLY")["attrs"]
+
+
+@pytest.mark.parametrize("op", ["Mul", "Div"])
+def test_a_scalar_scale_moves_before_the_transpose_it_follows(op):
+    # BERT's k^T * (1 / sqrt(sqrt(d))) before q @ k^T: the Mul goes before the transpose (same
+    # values), which then meets the MatMul and leaves it the last two axes; a scale by a tensor
+    # of more than one value stays where it is.
+    def scaled(scale):
+        nodes = [
+            helper.make_node("Transpose", ["k"], ["kt"], perm=[0, 2, 3, 1], name="tr"),
+            helper.make_node(op, ["kt", "s"], ["kts"], name="scale"),
+            helper.make_node("MatMul", ["q", "kts"], ["y"], name="mm"),
+        ]
+        inputs = [("q", (2, 3, 6, 4)), ("k", (2, 5, 3, 4))]
+        return parse(model(nodes, inputs, ["y"], [("s", scale)]))
+
+    r = DBG.optimize(scaled(np.array(0.5, np.float32)))
+    assert [x["name"] for x in r["layers"] if x["kind"] != "CONSTANT"] == ["scale", "tr", "mm"]
+    assert layer(r, "ELEMENTWISE")["inputs"][0] == "k"
+    assert layer(r, "TRANSPOSE")["attrs"]["perm"] == [0, 2, 1, 3]
+    assert layer(r, "MATRIX_MULTIPLY")["attrs"]["trans_b"] == 1
+    r = DBG.optimize(scaled(np.full((1, 1, 1, 5), 0.5, np.float32)))
+    assert layer(r, "TRANSPOSE")["attrs"]["perm"] == [0, 2, 3, 1]
+    assert layer(r, "ELEMENTWISE")["inputs"][0] == "kt"

@@ -4,7 +4,13 @@
 // keeps the rest (0,2,1,3) when it feeds operand B alone, B is then read transposed and the rest
 // keeps the innermost axis in place (rows copied whole, as before): the tensor-core GEMM wants
 // B as [N][K], so it no longer transposes K back itself (tactics/tensorcore_matmul.cc), and the
-// other tactics read either way.
+// other tactics read either way. A scalar multiply or divide between the transpose and the
+// MatMul (attention's 1/sqrt(d) on k^T in BERT exports) first moves before the transpose, where
+// it computes the same values.
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "clrt/passes/pass_util.h"
 #include "clrt/passes/passes.h"
 
@@ -26,16 +32,61 @@ bool isIdentity(const std::vector<int64_t>& p) {
   return true;
 }
 
+// y = transpose(x) * c or transpose(x) / c, c a scalar constant: rewired as transpose(x * c)
+// (or / c), so that a MatMul reading y meets the transpose. True when rewired.
+bool scaleBeforeTranspose(ir::Network& net, const detail::Consumers& cons, int y) {
+  const int ei = net.tensors[y].producer;
+  if (ei < 0) return false;
+  ir::Layer& e = net.layers[ei];
+  if (e.dead || e.kind != ir::LayerKind::kELEMENTWISE || e.inputs.size() != 2 ||
+      e.outputs.size() != 1 || detail::hasConstraint(e))
+    return false;
+  const std::string op = e.attrs.s("op");
+  for (int slot = 0; slot < 2; ++slot) {
+    if (op != "PROD" && !(op == "DIV" && slot == 0)) continue;
+    const int u = e.inputs[slot], c = e.inputs[1 - slot];
+    if (u < 0 || c < 0 || net.tensors[u].producer < 0) continue;
+    const int ti = net.tensors[u].producer;
+    ir::Layer& tr = net.layers[ti];
+    if (tr.dead || tr.kind != ir::LayerKind::kTRANSPOSE || tr.inputs.empty() || tr.inputs[0] < 0 ||
+        tr.outputs.size() != 1 || detail::hasConstraint(tr))
+      continue;
+    const int x = tr.inputs[0];
+    const HostTensor* v = detail::constantValue(net, c);
+    const ir::Tensor& ut = net.tensors[u];
+    if (!v || v->numel() != 1 || v->dims.size() > net.tensors[x].dims.size() || ut.is_output ||
+        ut.debug || ut.qdq_point || ut.dynamic_range || net.tensors[y].qdq_point ||
+        detail::liveConsumers(net, cons, u).size() != 1)
+      continue;
+    // e now reads x and writes u (x's shape); the transpose reads u and writes y.
+    e.inputs[slot] = x;
+    e.outputs = {u};
+    tr.inputs[0] = u;
+    tr.outputs = {y};
+    net.tensors[u].dims = net.tensors[x].dims;
+    net.tensors[u].producer = ei;
+    net.tensors[y].producer = ti;
+    detail::note(str("foldTransposeIntoMatmul: '", e.name, "' (a scalar ", op, ") moved before '",
+                     tr.name, "'"));
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 bool foldTransposeIntoMatmul(ir::Network& net) {
   bool changed = false;
-  const detail::Consumers cons = net.consumers();
+  detail::Consumers cons = net.consumers();
   for (ir::Layer& mm : net.layers) {
     if (mm.dead || mm.kind != ir::LayerKind::kMATRIX_MULTIPLY) continue;
     for (int slot = 0; slot < 2 && slot < static_cast<int>(mm.inputs.size()); ++slot) {
       const int t = mm.inputs[slot];
       if (t < 0 || net.tensors[t].producer < 0) continue;
+      if (scaleBeforeTranspose(net, cons, t)) {
+        cons = net.consumers();
+        changed = true;
+      }
       const ir::Layer& tr = net.layers[net.tensors[t].producer];
       if (tr.dead || tr.kind != ir::LayerKind::kTRANSPOSE || tr.inputs.empty() || tr.inputs[0] < 0)
         continue;
