@@ -366,12 +366,12 @@ plan::EngineDesc Builder::build(const ir::Network& network, const BuilderConfig&
   // The user's timing cache, when it was made on this device: its program binaries stand in for
   // compiling those programs, and this build's engine adds its own.
   const std::string cacheDevice = timingCacheDevice(dev_->info());
-  const bool userCache = config.timing_cache &&
-                         !config.getFlag(BuilderFlag::kDISABLE_TIMING_CACHE) &&
-                         config.timing_cache->device() == cacheDevice;
-  const auto cachedPrograms =
-      userCache ? config.timing_cache->programs()
-                : std::make_shared<const std::map<std::string, std::vector<uint8_t>>>();
+  auto ownCache = [&] {
+    return config.timing_cache && !config.getFlag(BuilderFlag::kDISABLE_TIMING_CACHE) &&
+           config.timing_cache->device() == cacheDevice;
+  };
+  const auto cachedPrograms = ownCache() ? config.timing_cache->programs()
+                                         : std::make_shared<const TimingCache::Programs>();
   ocl::ProgramBinaryScope cachedBinaries(*cachedPrograms);
   ScopedProgress progress(config.progress);
   CLRT_CHECK(!network.outputs.empty(), kBuild,
@@ -462,12 +462,12 @@ plan::EngineDesc Builder::build(const ir::Network& network, const BuilderConfig&
     times.lap("FP16 check");
   }
   phase.step();
-  if (cfg.timing_cache && cfg.timing_cache == config.timing_cache &&
-      cfg.timing_cache->device() == cacheDevice) {
+  if (ownCache()) {  // claimed for this device by now if it was new
     std::vector<std::string> keys = prepKeys;
     keys.insert(keys.end(), env.chosen_programs.begin(), env.chosen_programs.end());
-    cfg.timing_cache->addPrograms(dev_->programBinaries(keys));
-    cfg.timing_cache->addPrograms(desc.program_binaries);
+    TimingCache::Programs programs = dev_->programBinaries(keys);
+    programs.insert(desc.program_binaries.begin(), desc.program_binaries.end());
+    config.timing_cache->addPrograms(programs);
   }
   logf(logger_, Severity::kINFO, times.report(detail::buildStats()));
   return desc;

@@ -71,7 +71,7 @@ std::shared_ptr<TimingCache> TimingCache::deserialize(const uint8_t* data, size_
       }
     }
     if (version >= 2) {
-      auto programs = std::make_shared<std::map<std::string, std::vector<uint8_t>>>();
+      auto programs = std::make_shared<Programs>();
       const size_t np = r.count("program count", 16);
       for (size_t i = 0; i < np; ++i) {
         std::string key = r.string("program key");
@@ -115,7 +115,7 @@ bool TimingCache::combine(const TimingCache& other, bool ignoreMismatch) {
     for (const auto& [name, ms] : tactics) entries_[key].emplace(name, ms);
   // Another device's binaries would not load here (or worse, would): only the same device's.
   if (device_ == other.device_ && !other.programs_->empty()) {
-    auto merged = std::make_shared<std::map<std::string, std::vector<uint8_t>>>(*programs_);
+    auto merged = std::make_shared<Programs>(*programs_);
     for (const auto& [key, bin] : *other.programs_) merged->emplace(key, bin);
     programs_ = std::move(merged);
   }
@@ -125,17 +125,17 @@ bool TimingCache::combine(const TimingCache& other, bool ignoreMismatch) {
 void TimingCache::reset() {
   std::lock_guard<std::mutex> lock(mu_);
   entries_.clear();
-  programs_ = std::make_shared<std::map<std::string, std::vector<uint8_t>>>();
+  programs_ = std::make_shared<Programs>();
 }
 
-void TimingCache::addPrograms(const std::map<std::string, std::vector<uint8_t>>& programs) {
+void TimingCache::addPrograms(const Programs& programs) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto merged = std::make_shared<std::map<std::string, std::vector<uint8_t>>>(*programs_);
+  auto merged = std::make_shared<Programs>(*programs_);
   for (const auto& [key, bin] : programs) (*merged)[key] = bin;
   programs_ = std::move(merged);
 }
 
-std::shared_ptr<const std::map<std::string, std::vector<uint8_t>>> TimingCache::programs() const {
+std::shared_ptr<const TimingCache::Programs> TimingCache::programs() const {
   std::lock_guard<std::mutex> lock(mu_);
   return programs_;
 }

@@ -17,6 +17,7 @@ namespace clrt::builder {
 
 class TimingCache {
  public:
+  using Programs = std::map<std::string, std::vector<uint8_t>>;  // program key -> binary
   // `device`: the fingerprint (device and clrt version) the timings are valid for; empty until
   // the first build stamps it.
   explicit TimingCache(std::string device = "") : device_(std::move(device)) {}
@@ -33,8 +34,8 @@ class TimingCache {
   size_t size() const;  // (signature, tactic) entries
   // Program binaries by program key (ocl::Device::programKey): added after each build, read at
   // the start of the next (only on the cache's device).
-  void addPrograms(const std::map<std::string, std::vector<uint8_t>>& programs);
-  std::shared_ptr<const std::map<std::string, std::vector<uint8_t>>> programs() const;
+  void addPrograms(const Programs& programs);
+  std::shared_ptr<const Programs> programs() const;
   size_t programCount() const;
   std::string device() const;
   // Stamps an unstamped cache; true when the cache is (now) for `device`.
@@ -45,8 +46,7 @@ class TimingCache {
   std::string device_;
   std::map<std::string, std::map<std::string, double>> entries_;
   // Copied on write, so a build reads a snapshot while another adds.
-  std::shared_ptr<const std::map<std::string, std::vector<uint8_t>>> programs_ =
-      std::make_shared<std::map<std::string, std::vector<uint8_t>>>();
+  std::shared_ptr<const Programs> programs_ = std::make_shared<Programs>();
 };
 
 }  // namespace clrt::builder

@@ -240,7 +240,7 @@ cl_program Device::program(const std::string& file, const std::string& given) {
     if (auto it = programs_.find(binKey); it != programs_.end()) return it->second;
     if (cl_program p = fromBinary(ctx_, dev_, *e->binary, opts)) return programs_[binKey] = p;
     warnings.add(str("the OpenCL driver refused the binary of ", what,
-                     " that the engine file or timing cache carries", "; building it from source"));
+                     " that the engine file or timing cache carries; building it from source"));
   }
   if (auto it = programs_.find(key); it != programs_.end()) return it->second;
 

@@ -16,6 +16,7 @@
 #endif
 
 #include "clrt/core/types.h"
+#include "clrt/tactics/int8_common.h"
 
 namespace clrt::runtime {
 namespace {
@@ -104,13 +105,7 @@ void quantizeAsKernel(const float* f, int8_t* q, size_t n, float inv) {
     }
   }
 #endif
-  for (; i < n; ++i) {
-    float v = f[i] * inv;
-    v = v > -127.0f ? v : -127.0f;  // NaN: -127
-    v = v < 127.0f ? v : 127.0f;
-    // Adding and subtracting 1.5 * 2^23 rounds half to even, as the kernel does.
-    q[i] = static_cast<int8_t>(static_cast<int>((v + 12582912.0f) - 12582912.0f));
-  }
+  for (; i < n; ++i) q[i] = tactics::int8::quantize(f[i], inv);
 }
 
 void toHalves(const float* f, uint16_t* h, size_t n) {
@@ -152,14 +147,11 @@ PinnedHost::~PinnedHost() {
 }
 
 bool narrowUploadsEnabled(DataType dt) {
-  static const bool half = [] {
-    const char* v = std::getenv("CLRT_HALF_UPLOAD");
+  auto on = [](const char* var) {
+    const char* v = std::getenv(var);
     return !(v && *v == '0');
-  }();
-  static const bool int8 = [] {
-    const char* v = std::getenv("CLRT_INT8_UPLOAD");
-    return !(v && *v == '0');
-  }();
+  };
+  static const bool half = on("CLRT_HALF_UPLOAD"), int8 = on("CLRT_INT8_UPLOAD");
   return dt == DataType::kHALF ? half : dt == DataType::kINT8 && int8;
 }
 int narrowUploadCount(DataType dt) {

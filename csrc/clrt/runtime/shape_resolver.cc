@@ -162,6 +162,30 @@ std::map<int, HostTensor> profileInputValues(const ir::Network& net,
   return m;
 }
 
+namespace {
+
+// The output of layer li when it is a view of its input: a RESHAPE, FLATTEN, SQUEEZE or
+// UNSQUEEZE from one activation (a tensor with a buffer: `first` >= 0) to another, both
+// row-major in one dtype, else -1.
+int viewOutput(const ir::Network& net, const std::vector<uint8_t>& on_host,
+               const std::vector<Dims>& dims, const std::vector<int>& first, int li) {
+  const ir::Layer& l = net.layers[li];
+  using K = ir::LayerKind;
+  if (on_host[li] || l.inputs.empty() || l.outputs.size() != 1 ||
+      (l.kind != K::kRESHAPE && l.kind != K::kFLATTEN && l.kind != K::kSQUEEZE &&
+       l.kind != K::kUNSQUEEZE))
+    return -1;
+  const int in = l.inputs[0], out = l.outputs[0];
+  if (in < 0 || first[in] < 0 || first[out] < 0) return -1;
+  const ir::Tensor &x = net.tensors[in], &y = net.tensors[out];
+  if (x.dtype != y.dtype || x.format != ir::TensorFormat::kLINEAR ||
+      y.format != ir::TensorFormat::kLINEAR || volume(dims[in]) != volume(dims[out]))
+    return -1;
+  return out;
+}
+
+}  // namespace
+
 MemoryPlan planMemory(const ir::Network& net, const std::vector<uint8_t>& on_host,
                       const std::vector<Dims>& dims, uint64_t alignment) {
   MemoryPlan plan;
@@ -185,13 +209,11 @@ MemoryPlan planMemory(const ir::Network& net, const std::vector<uint8_t>& on_hos
   std::vector<int> root(net.tensors.size());
   for (size_t t = 0; t < root.size(); ++t) root[t] = static_cast<int>(t);
   for (int li = 0; li < n; ++li)
-    if (const int out = aliasedOutput(net, on_host, dims, li); out >= 0) {
+    if (const int out = viewOutput(net, on_host, dims, first, li); out >= 0) {
       const int in = root[net.layers[li].inputs[0]];
       root[out] = in;
-      if (first[out] >= 0 && first[in] >= 0) {
-        first[in] = std::min(first[in], first[out]);
-        last[in] = std::max(last[in], last[out]);
-      }
+      first[in] = std::min(first[in], first[out]);
+      last[in] = std::max(last[in], last[out]);
     }
   std::vector<std::vector<int>> members(net.tensors.size());
   for (size_t t = 0; t < root.size(); ++t)
@@ -233,29 +255,6 @@ MemoryPlan planMemory(const ir::Network& net, const std::vector<uint8_t>& on_hos
     for (int t : members[it.tensor]) plan.slot[t] = best;
   }
   return plan;
-}
-
-int aliasedOutput(const ir::Network& net, const std::vector<uint8_t>& on_host,
-                  const std::vector<Dims>& dims, int li) {
-  const ir::Layer& l = net.layers[li];
-  using K = ir::LayerKind;
-  if (on_host[li] || l.inputs.empty() || l.outputs.size() != 1 ||
-      (l.kind != K::kRESHAPE && l.kind != K::kFLATTEN && l.kind != K::kSQUEEZE &&
-       l.kind != K::kUNSQUEEZE))
-    return -1;
-  const int in = l.inputs[0], out = l.outputs[0];
-  if (in < 0) return -1;
-  const ir::Tensor &x = net.tensors[in], &y = net.tensors[out];
-  // Activations only (network I/O has buffers of its own), stored row-major in one dtype.
-  const auto producedHere = [&](int t) {
-    return net.tensors[t].producer >= 0 && !on_host[net.tensors[t].producer] &&
-           !net.tensors[t].is_output;
-  };
-  if (!producedHere(in) || !producedHere(out) || x.dtype != y.dtype ||
-      x.format != ir::TensorFormat::kLINEAR || y.format != ir::TensorFormat::kLINEAR ||
-      volume(dims[in]) != volume(dims[out]))
-    return -1;
-  return out;
 }
 
 }  // namespace clrt::runtime

@@ -69,9 +69,5 @@ struct MemoryPlan {
 // input's buffer (a view: the copy kernel then has nothing to move).
 MemoryPlan planMemory(const ir::Network& net, const std::vector<uint8_t>& on_host,
                       const std::vector<Dims>& dims, uint64_t alignment);
-// The output of layer li when it is such a view (both tensors activations of the device,
-// row-major, one dtype, one volume), else -1.
-int aliasedOutput(const ir::Network& net, const std::vector<uint8_t>& on_host,
-                  const std::vector<Dims>& dims, int li);
 
 }  // namespace clrt::runtime

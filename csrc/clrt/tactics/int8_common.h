@@ -84,10 +84,14 @@ inline Io writeIo(const ir::Layer& l, const ExecArgs& a, size_t i) {
   return io;
 }
 
-// q = clamp(rint(x * inv), -127, 127), as the kernels compute it.
+// q = x * inv clamped to [-127, 127] and rounded half to even, as the kernels compute it
+// (storage_io.clh QROUND): OpenCL's clamp is fmin(fmax()), which takes NaN to -127; adding and
+// subtracting 1.5 * 2^23 rounds a float of magnitude below 2^22 half to even.
 inline int8_t quantize(float x, float inv) {
-  const float r = std::nearbyint(x * inv);
-  return static_cast<int8_t>(r > 127.0f ? 127.0f : (r < -127.0f ? -127.0f : r));
+  float v = x * inv;
+  v = v > -127.0f ? v : -127.0f;  // NaN: -127
+  v = v < 127.0f ? v : 127.0f;
+  return static_cast<int8_t>(static_cast<int>((v + 12582912.0f) - 12582912.0f));
 }
 
 // The part of a layer its kernels read at enqueue (names, attrs): weights are dropped once
