@@ -47,6 +47,24 @@ def unary(op, shape=(2, 3, 4), **attrs):
     return [N(op, ["x"], ["y"], **attrs)], [("x", list(shape))], {}, {}
 
 
+def attention_case(d=32, sq=20, skv=40):
+    """softmax(q k^T / sqrt(d) + mask) v as layers (fused into one ATTENTION layer): two key
+    tiles of the tensor-core kernel (its key tile is the head size)."""
+    nodes = [
+        N("Transpose", ["k"], ["kt"], perm=[0, 1, 3, 2]),
+        N("MatMul", ["q", "kt"], ["s"]),
+        N("Mul", ["s", "c"], ["sc"]),
+        N("Add", ["sc", "mask"], ["sm"]),
+        N("Softmax", ["sm"], ["p"], axis=-1),
+        N("MatMul", ["p", "v"], ["y"]),
+    ]
+    inputs = [("q", [2, 3, sq, d]), ("k", [2, 3, skv, d]), ("v", [2, 3, skv, d])]
+    inputs.append(("mask", [2, 1, 1, skv]))
+    mask = np.where(np.arange(skv) % 7 == 3, -np.inf, 0.0).astype(np.float32)
+    extra = {"mask": np.broadcast_to(mask, (2, 1, 1, skv)).copy()}
+    return nodes, inputs, {"c": np.array(d**-0.5, np.float32)}, extra
+
+
 I64 = np.int64
 # tactic name -> (precision, (nodes, inputs, initializers, extra feeds), opset)
 CASES = {
@@ -84,6 +102,8 @@ CASES = {
     "activation.pointwise": ("HALF", unary("Elu", alpha=0.5), 17),
     "unary.pointwise": ("FLOAT", unary("Sin"), 17),
     "softmax.axis": ("FLOAT", unary("Softmax", axis=-1), 17),
+    "attention.rows": ("FLOAT", attention_case(d=24), 17),
+    "attention.tc_fp16": ("HALF", attention_case(), 17),
     "log_softmax.axis": ("FLOAT", unary("LogSoftmax", axis=1), 17),
     "reduce.axes": ("FLOAT", unary("ReduceMax", axes=[1], keepdims=0), 17),
     "transpose.strided": ("FLOAT", unary("Transpose", perm=[2, 0, 1]), 17),

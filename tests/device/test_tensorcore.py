@@ -702,3 +702,16 @@ def test_split_k_convolutions_and_matmul(precision, monkeypatch):
             assert np.array_equal(results["3"], results["1"]), tactic
         else:
             assert rel_err(results["3"], results["1"]) < tol / 4, tactic
+
+
+@pytest.mark.parametrize("d", [32, 64])
+def test_tc_attention_matches_onnxruntime(d):
+    # The fused attention's tensor-core tactic (kernels/tc_attention.cl) on every case of
+    # test_fused_attention.py whose k is stored as rows: scales, biases, masks that empty a whole
+    # key tile (d 32: keys 0-31 of batch 1), a query row with a NaN, a row that sees no key, with
+    # and without PyTorch's NaN guard; FP16 storage, FP32 softmax and accumulation.
+    from test_fused_attention import CASES, cases_model, check_fp16
+
+    names = tuple(n for n in CASES if n != "kT_div_bias2")
+    model, x = cases_model(d, d, names)
+    assert check_fp16(model, x, tactic_filter="attention.tc_fp16") == {"attention.tc_fp16"}

@@ -79,6 +79,7 @@ def test_pipeline_order():
         "foldQdq",
         "removeIdentities",
         "foldTransposeIntoMatmul",
+        "fuseAttention",
         "foldBatchNorm",
         "fuseBias",
         "fuseResidualAdd",
@@ -437,3 +438,95 @@ def test_a_scalar_scale_moves_before_the_transpose_it_follows(op):
     r = DBG.optimize(scaled(np.full((1, 1, 1, 5), 0.5, np.float32)))
     assert layer(r, "TRANSPOSE")["attrs"]["perm"] == [0, 2, 3, 1]
     assert layer(r, "ELEMENTWISE")["inputs"][0] == "kt"
+
+
+def sdpa(scores=(), guard=False, outputs=("y",), softmax_axis=-1, k_shape=(2, 3, 7, 8), dv=4):
+    """PyTorch's exported attention: sqrt(scale) on q and on k^T, q @ k^T, `scores` nodes from
+    "s" to "x", softmax, [Where(IsNaN(p), 0, p)], @ v."""
+    n = helper.make_node
+    nodes = [
+        n("Mul", ["q", "c"], ["qs"], name="qs"),
+        n("Transpose", ["k"], ["kt"], perm=[0, 1, 3, 2], name="tr"),
+        n("Mul", ["kt", "c"], ["kts"], name="ks"),
+        n("MatMul", ["qs", "kts"], ["s"], name="mm1"),
+        *scores,
+        n("Softmax", ["x" if scores else "s"], ["p"], axis=softmax_axis, name="sm"),
+    ]
+    p = "p"
+    if guard:
+        nodes += [
+            n("IsNaN", ["p"], ["isn"], name="isnan"),
+            n("Where", ["isn", "zero", "p"], ["pz"], name="where"),
+        ]
+        p = "pz"
+    nodes.append(n("MatMul", [p, "v"], ["y"], name="mm2"))
+    inputs = [("q", (2, 3, 5, 8)), ("k", k_shape), ("v", (2, 3, 7, dv)), ("mask", (2, 1, 1, 7))]
+    inits = [("c", np.array(8**-0.25, np.float32)), ("zero", np.array(0, np.float32))]
+    return parse(model(nodes, inputs, list(outputs), inits))
+
+
+def test_attention_fuses_into_one_layer():
+    # The scalars on q and k join the scale (k's in a later round, once the transpose folding
+    # left k's multiply without another reader), the guard sets nan_to_zero.
+    add = helper.make_node("Add", ["s", "mask"], ["x"], name="add")
+    r = DBG.optimize(sdpa([add], guard=True))
+    assert kinds(r) == ["ATTENTION"]
+    a = layer(r, "ATTENTION")
+    assert a["inputs"] == ["q", "k", "v", "mask"] and a["outputs"] == ["y"]
+    assert a["attrs"]["scale"] == pytest.approx(8**-0.5, rel=1e-6)
+    assert {k: a["attrs"][k] for k in ("trans_k", "nan_to_zero", "head_q", "head_v")} == {
+        "trans_k": 1,
+        "nan_to_zero": 1,
+        "head_q": 8,
+        "head_v": 4,
+    }
+    assert sorted(a["onnx_nodes"]) == sorted(
+        ["qs", "tr", "ks", "mm1", "add", "sm", "isnan", "where", "mm2"]
+    )
+    # A divide after the MatMul, no bias, no guard.
+    div = helper.make_node("Div", ["s", "d"], ["x"], name="div")
+    r = DBG.optimize(
+        parse(
+            model(
+                [
+                    helper.make_node("MatMul", ["q", "k"], ["s"], name="mm1"),
+                    div,
+                    helper.make_node("Softmax", ["x"], ["p"], axis=2, name="sm"),
+                    helper.make_node("MatMul", ["p", "v"], ["y"], name="mm2"),
+                ],
+                [("q", (2, 5, 8)), ("k", (2, 8, 7)), ("v", (2, 7, 4))],
+                ["y"],
+                [("d", np.array(4.0, np.float32))],
+            )
+        )
+    )
+    a = layer(r, "ATTENTION")
+    assert a["inputs"][:3] == ["q", "k", "v"] and a["attrs"]["trans_k"] == 0
+    assert a["attrs"]["scale"] == 0.25 and a["attrs"]["nan_to_zero"] == 0
+
+
+def test_attention_stays_apart_where_fusion_would_hide_or_change_something(monkeypatch):
+    # The scores watched as an output, a softmax over another axis, k broadcast over the batch,
+    # a head larger than the kernels take, a bias that widens the scores: no ATTENTION layer.
+    wide = helper.make_node("Add", ["s", "mask"], ["x"], name="add")
+    cases = [
+        sdpa(outputs=("y", "s")),
+        sdpa(softmax_axis=2),
+        sdpa(k_shape=(1, 3, 7, 8)),
+        sdpa(dv=300),
+    ]
+    for net in cases:
+        assert "ATTENTION" not in kinds(DBG.optimize(net))
+    wide_net = model(
+        [
+            helper.make_node("MatMul", ["q", "kt"], ["s"], name="mm1"),
+            wide,
+            helper.make_node("Softmax", ["x"], ["p"], axis=-1, name="sm"),
+            helper.make_node("MatMul", ["p", "v"], ["y"], name="mm2"),
+        ],
+        [("q", (1, 5, 8)), ("kt", (1, 8, 7)), ("v", (1, 7, 4)), ("mask", (3, 5, 7))],
+        ["y"],
+    )
+    assert "ATTENTION" not in kinds(DBG.optimize(parse(wide_net)))
+    monkeypatch.setenv("CLRT_FUSE_ATTENTION", "0")
+    assert "ATTENTION" not in kinds(DBG.optimize(sdpa()))

@@ -275,6 +275,7 @@ bool canEvalOnHost(LayerKind k) {
     case LayerKind::kDECONVOLUTION:
     case LayerKind::kGRID_SAMPLE:
     case LayerKind::kROI_ALIGN:
+    case LayerKind::kATTENTION:
     case LayerKind::kCUMULATIVE:
     case LayerKind::kTOPK:
     case LayerKind::kSCATTER:

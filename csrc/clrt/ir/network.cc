@@ -66,6 +66,8 @@ constexpr KindNames kKinds[] = {
     {LayerKind::kUNIQUE, "UNIQUE", "PLUGIN_V2"},  // TensorRT has no Unique layer
     // TensorRT has no RoiAlign layer either (its ROIAlign_TRT plugin implements the op).
     {LayerKind::kROI_ALIGN, "ROI_ALIGN", "PLUGIN_V2"},
+    // A fusion of MatMul, Softmax and MatMul layers, as TensorRT's fused multi-head attention.
+    {LayerKind::kATTENTION, "ATTENTION", "PLUGIN_V2"},
 };
 
 const KindNames* lookup(LayerKind k) {

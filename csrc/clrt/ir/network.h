@@ -118,6 +118,14 @@
 //                     "AVG" | "MAX" (the max of the bilinear-weighted corners, as onnxruntime),
 //                     coord = "half_pixel" | "output_half_pixel", output_height, output_width,
 //                     sampling_ratio (0: ceil(roi size / output size) per roi), spatial_scale.
+//  kATTENTION     softmax(q k^T * scale + bias) v, made by passes/fuse_attention.cc (never
+//                     imported). in: q [L..., Sq, D], k ([L..., Skv, D] when trans_k, else
+//                     [L..., D, Skv]), v [L..., Skv, Dv], optional bias (broadcast to
+//                     [L..., Sq, Skv]); q, k, v share their leading dims L. out: [L..., Sq, Dv].
+//                     attrs: scale, trans_k, head_q and head_v (D and Dv, static),
+//                     nan_to_zero (a row whose softmax is NaN: all scores
+//                     -inf, or one NaN or +inf, gives sum_j 0 * v_j instead of NaN, the
+//                     Where(IsNaN(p), 0, p) of PyTorch's exported attention).
 //
 // Data-dependent kinds: an output dim depends on the input values, so it is -1 in the network
 // and known only after the layer ran (ir/data_dependent.cc computes them on the host; the
@@ -208,6 +216,7 @@ enum class LayerKind : int32_t {
   kNMS,
   kUNIQUE,
   kROI_ALIGN,
+  kATTENTION,
 };
 
 const char* layerKindName(LayerKind k);             // "CONVOLUTION"
@@ -224,6 +233,10 @@ enum class TensorFormat : uint8_t { kLINEAR = 0, kHWC = 1 };
 
 // ITensor.allowed_formats: a bit per TensorRT TensorFormat value (LINEAR 0 ... DHWC 12), all set
 // by default as in TensorRT. clrt stores network I/O as LINEAR (bit 0) or HWC (bit 8).
+// The largest head size (q's and v's last dim) the fused attention kernels take
+// (passes/fuse_attention.cc fuses nothing larger).
+inline constexpr int64_t kMaxAttentionHead = 256;
+
 inline constexpr uint32_t kTrtLinearBit = 1u << 0;
 inline constexpr uint32_t kTrtHwcBit = 1u << 8;
 inline constexpr uint32_t kAllTrtFormats = (1u << 13) - 1;

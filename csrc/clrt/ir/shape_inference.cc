@@ -298,6 +298,7 @@ size_t requiredInputs(LayerKind k) {
     case LayerKind::kRANGE:
     case LayerKind::kSCATTER:
     case LayerKind::kROI_ALIGN:
+    case LayerKind::kATTENTION:
       return 3;
     default:
       return 1;
@@ -320,6 +321,8 @@ Result inferKind(const Layer& layer, const std::vector<TensorInfo>& ins) {
       return one(inferPool(layer, ins), t0);
     case LayerKind::kMATRIX_MULTIPLY:
       return one(inferMatmul(layer, ins), t0);
+    case LayerKind::kATTENTION:
+      return one(inferAttention(layer, ins), t0);
     case LayerKind::kACTIVATION:
     case LayerKind::kIDENTITY:
       return one(x, t0);

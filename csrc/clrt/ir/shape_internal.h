@@ -60,6 +60,7 @@ bool isBoolOp(const std::string& op);  // elementwise ops producing BOOL
 Dims inferConv(const Layer& layer, const std::vector<TensorInfo>& ins);
 Dims inferPool(const Layer& layer, const std::vector<TensorInfo>& ins);
 Dims inferMatmul(const Layer& layer, const std::vector<TensorInfo>& ins);
+Dims inferAttention(const Layer& layer, const std::vector<TensorInfo>& ins);
 // RESIZE, PADDING, DECONVOLUTION, GRID_SAMPLE, ROI_ALIGN (shape_rules_spatial.cc).
 Dims inferResize(const Layer& layer, const std::vector<TensorInfo>& ins);
 Dims inferPadding(const Layer& layer, const std::vector<TensorInfo>& ins);

@@ -145,4 +145,35 @@ Dims inferMatmul(const Layer& layer, const std::vector<TensorInfo>& ins) {
   return out;
 }
 
+Dims inferAttention(const Layer& layer, const std::vector<TensorInfo>& ins) {
+  const Dims &q = ins.at(0).dims, &k = ins.at(1).dims, &v = ins.at(2).dims;
+  const std::string qkv = dimsToString(q) + ", " + dimsToString(k) + " and " + dimsToString(v);
+  if (q.size() < 2 || k.size() != q.size() || v.size() != q.size())
+    layerFail(layer, "q, k and v must have one rank >= 2", qkv);
+  const size_t r = q.size();
+  const bool transK = layer.attrs.i("trans_k", 1) != 0;
+  const int64_t kd = transK ? k[r - 1] : k[r - 2], kn = transK ? k[r - 2] : k[r - 1];
+  auto differ = [](int64_t a, int64_t b) { return a >= 0 && b >= 0 && a != b; };
+  bool bad = differ(q[r - 1], kd) || differ(kn, v[r - 2]) ||
+             differ(q[r - 1], layer.attrs.i("head_q", -1)) ||
+             differ(v[r - 1], layer.attrs.i("head_v", -1));
+  for (size_t i = 0; i + 2 < r; ++i) bad = bad || differ(q[i], k[i]) || differ(q[i], v[i]);
+  if (bad)
+    layerFail(layer,
+              str("expects q [L..., Sq, D], k [L..., ", transK ? "Skv, D" : "D, Skv",
+                  "], v [L..., Skv, Dv]"),
+              qkv);
+  Dims out(q.begin(), q.end() - 1);
+  out.push_back(v[r - 1]);
+  if (hasInput(layer, ins, 3)) {
+    Dims scores(q.begin(), q.end() - 1);
+    scores.push_back(kn);
+    const Dims b = broadcast(layer, scores, ins[3].dims);
+    if (b.size() != scores.size())
+      layerFail(layer, "the bias broadcasts beyond the scores " + dimsToString(scores),
+                ins[3].dims);
+  }
+  return out;
+}
+
 }  // namespace clrt::ir::detail

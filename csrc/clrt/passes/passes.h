@@ -16,6 +16,7 @@ bool foldQdq(ir::Network& net);           // activation Q->DQ pairs -> tensor dy
                                           // net.explicit_quantization when Q/DQ layers are seen
 bool removeIdentities(ir::Network& net);  // IDENTITY (Dropout, no-op Cast, ...) bypassed
 bool foldTransposeIntoMatmul(ir::Network& net);  // last-two-axes TRANSPOSE -> MatMul trans_a/b
+bool fuseAttention(ir::Network& net);            // MatMul [scale] [bias] Softmax [NaN guard] MatMul
 bool foldBatchNorm(ir::Network& net);            // conv/matmul followed by a per-channel affine
 bool fuseBias(ir::Network& net);                 // conv/matmul + constant Add -> bias
 bool fuseResidualAdd(ir::Network& net);   // conv/matmul + Add(other tensor) -> residual input

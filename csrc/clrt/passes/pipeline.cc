@@ -8,15 +8,21 @@ using ir::Network;
 
 // Folding first exposes static shapes and dead shape subgraphs (and turns weight Q/DQ into
 // float weights before foldQdq looks at activation pairs); Q/DQ pairs go before the fusions,
-// which need the layers they sit between to be adjacent; BatchNorm and bias folding
+// which need the layers they sit between to be adjacent; attention fuses after the transposes
+// of k became trans_b and before a residual fusion takes its mask Add; BatchNorm and bias folding
 // must see the conv before an activation or residual joins its epilogue (a scale cannot pass
 // either); dead layers go last so each round starts from a clean graph.
 const std::vector<Pass>& pipeline() {
   static const std::vector<Pass> passes = {
-      {"foldConstants", foldConstants},       {"foldQdq", foldQdq},
-      {"removeIdentities", removeIdentities}, {"foldTransposeIntoMatmul", foldTransposeIntoMatmul},
-      {"foldBatchNorm", foldBatchNorm},       {"fuseBias", fuseBias},
-      {"fuseResidualAdd", fuseResidualAdd},   {"fuseActivation", fuseActivation},
+      {"foldConstants", foldConstants},
+      {"foldQdq", foldQdq},
+      {"removeIdentities", removeIdentities},
+      {"foldTransposeIntoMatmul", foldTransposeIntoMatmul},
+      {"fuseAttention", fuseAttention},
+      {"foldBatchNorm", foldBatchNorm},
+      {"fuseBias", fuseBias},
+      {"fuseResidualAdd", fuseResidualAdd},
+      {"fuseActivation", fuseActivation},
       {"removeDeadLayers", removeDeadLayers},
   };
   return passes;

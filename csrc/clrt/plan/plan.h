@@ -13,8 +13,9 @@ namespace clrt::plan {
 // and debug flags; profiles carry shape-input values. 6: tensors carry their memory format.
 // 7: activations in separate buffers (runtime/shape_resolver.cc planMemory), so the peak
 // activation bytes an engine records changed meaning. 8: reshapes share their input's buffer
-// (planMemory's views), which changed it again.
-inline constexpr uint32_t kFormatVersion = 8;
+// (planMemory's views), which changed it again. 9: the ATTENTION layer kind
+// (passes/fuse_attention.cc).
+inline constexpr uint32_t kFormatVersion = 9;
 
 std::vector<uint8_t> serialize(const EngineDesc& desc);
 

@@ -103,7 +103,12 @@ const std::vector<AttrSpec> kAllAttrs = {{"strides", T::kInts},
                                          {"output_height", T::kInt},
                                          {"output_width", T::kInt},
                                          {"sampling_ratio", T::kInt},
-                                         {"spatial_scale", T::kNum}};
+                                         {"spatial_scale", T::kNum},
+                                         {"scale", T::kNum},
+                                         {"trans_k", T::kInt},
+                                         {"nan_to_zero", T::kInt},
+                                         {"head_q", T::kInt},
+                                         {"head_v", T::kInt}};
 
 // Every attr name above with its type; a kind's spec lists the names it accepts.
 const AttrSpec& attrSpec(const std::string& name) {
@@ -191,6 +196,8 @@ const KindSpec& specOf(LayerKind k) {
       {LayerKind::kROI_ALIGN,
        make({"mode", "coord", "output_height", "output_width", "sampling_ratio", "spatial_scale"},
             {"mode", "coord"}, {}, {})},
+      {LayerKind::kATTENTION, make({"scale", "trans_k", "nan_to_zero", "head_q", "head_v"},
+                                   {"scale", "head_q", "head_v"}, {}, {})},
   };
   auto it = specs.find(k);
   CLRT_CHECK(it != specs.end(), kEngineFormat, "engine file malformed: no contract for kind ",

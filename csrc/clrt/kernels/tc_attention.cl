@@ -1,0 +1,166 @@
+// Fused attention on NVIDIA tensor cores (ATTENTION layers in FP16, tactics/attention.cc):
+// out = softmax(q k^T * scale + bias) v with q, k, v stored as half and k as [Skv, HD] rows.
+// A work-group of WARPS warps takes 16 query rows per warp; for each tile of HD keys it stages
+// K and V (V transposed, as the B operand of the second product wants it) in local memory, forms
+// the scores with mma.sync (tc_mma.clh's TILE_MMA, the GEMM kernels' swizzled tiles and
+// fragment layout), folds them into each row's running maximum and sum (the online softmax;
+// the four lanes holding a row exchange their partial maxima through local memory), writes the
+// probabilities as half into a local A tile and multiplies it by V into the output
+// accumulators, rescaled when a row's maximum grows. Scores and probabilities never reach global
+// memory. TC_EMULATE swaps the PTX for its exact emulation (tc_mma.clh), so the same staging,
+// masking and softmax run on any device.
+//
+// Build options: HD (head size of q, k and v: 32 or 64, which is also the key tile), WARPS,
+// TC_EMULATE, STORAGE_HALF (the bias and output are half; set by the tactic).
+
+#ifndef TC_EMULATE
+#define TC_EMULATE 0
+#endif
+#ifndef WARPS
+#define WARPS 4
+#endif
+#if HD != 32 && HD != 64
+#error "tc_attention takes head sizes 32 and 64"
+#endif
+#define TC_INT8 0
+#define TC_TF32 0
+#define NT (32 * WARPS)
+#define BM (16 * WARPS)
+#define KCH (HD / 8)  // 16-byte chunks of a row of HD halves (and of a key tile's HD keys)
+#define TM 1
+#define TN (HD / 8)  // n8 tiles across a key tile (first product) or the head (second)
+typedef float acc_t;
+#if TC_EMULATE
+#define TC_UNROLL _Pragma("clang loop unroll(disable)")
+#else
+#define TC_UNROLL _Pragma("unroll")
+#endif
+
+#include "tc_mma.clh"
+
+// Element (row, col) of a swizzled half tile of KCH chunks per row, in halves.
+#define HALF_AT(row, col) ((((row) * KCH) + (((col) >> 3) ^ SWZ(row))) * 8 + ((col) & 7))
+
+// q [L, sq, HD], k [L, skv, HD], v [L, skv, HD], out [L, sq, HD] (half bits); bias (has_bias)
+// element (l, i, j) at pack_offset(&bp, 0, l) + i * bsi + j * bsj. NaN rows as attention.cl.
+__kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_attention(
+    __global const ushort* q, __global const ushort* k, __global const ushort* v,
+    __global const st_t* bias, __global st_t* out, int sq, int skv, float scale, int has_bias,
+    IndexPack bp, int bsi, int bsj, int nan_to_zero) {
+  __local uint4 Qs[BM * KCH], Ks[HD * KCH], Vs[HD * KCH], Ps[BM * KCH];
+  __local float red[BM * 4];
+  __local half* const ph = (__local half*)Ps;
+  __local ushort* const vh = (__local ushort*)Vs;
+  const int tid = get_local_id(0), lane = tid & 31, warp = tid >> 5;
+  const int g = lane >> 2, t = lane & 3;
+  const int wm = warp * 16, wn = 0;
+  const int l = get_group_id(1), m0 = get_group_id(0) * BM;
+  const long qbase = (long)l * sq * HD, kvbase = (long)l * skv * HD;
+  for (int idx = tid; idx < BM * KCH; idx += NT) {
+    const int r = idx / KCH, c = idx - r * KCH;
+    uint4 val = (uint4)(0u);
+    if (m0 + r < sq) val = *(__global const uint4*)(q + qbase + (long)(m0 + r) * HD + c * 8);
+    Qs[r * KCH + (c ^ SWZ(r))] = val;
+  }
+  // This lane's two rows (g and g + 8 of its warp's 16): running max, sum of its columns, NaN.
+  float m[2] = {-INFINITY, -INFINITY}, lsum[2] = {0.0f, 0.0f};
+  int bad[2] = {0, 0};
+  long boff[2] = {0, 0};
+  const long lb = has_bias ? (long)pack_offset(&bp, 0, l) : 0;
+  for (int hr = 0; hr < 2; ++hr) boff[hr] = lb + (long)min(m0 + wm + g + 8 * hr, sq - 1) * bsi;
+  acc_t oacc[TM][TN][4];
+  for (int j = 0; j < TN; ++j)
+    for (int e = 0; e < 4; ++e) oacc[0][j][e] = 0.0f;
+  for (int j0 = 0; j0 < skv; j0 += HD) {
+    barrier(CLK_LOCAL_MEM_FENCE);  // the last tile's readers are done
+    for (int idx = tid; idx < HD * KCH; idx += NT) {
+      const int r = idx / KCH, c = idx - r * KCH;
+      uint4 kv = (uint4)(0u), vv = (uint4)(0u);
+      if (j0 + r < skv) {
+        kv = *(__global const uint4*)(k + kvbase + (long)(j0 + r) * HD + c * 8);
+        vv = *(__global const uint4*)(v + kvbase + (long)(j0 + r) * HD + c * 8);
+      }
+      Ks[r * KCH + (c ^ SWZ(r))] = kv;
+      // V transposed: row d of Vs holds column d of the tile, key r at column r.
+      const uint w[4] = {vv.x, vv.y, vv.z, vv.w};
+      for (int u = 0; u < 8; ++u) {
+        const int d = c * 8 + u;
+        vh[HALF_AT(d, r)] = (ushort)(w[u >> 1] >> (16 * (u & 1)));
+      }
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    acc_t sacc[TM][TN][4];
+    for (int j = 0; j < TN; ++j)
+      for (int e = 0; e < 4; ++e) sacc[0][j][e] = 0.0f;
+#define acc sacc
+    TILE_MMA(Qs, Ks);
+#undef acc
+    // Scores: scaled, biased, keys past the end masked; the row maxima of this tile.
+    float tmax[2] = {-INFINITY, -INFINITY};
+    for (int j = 0; j < TN; ++j)
+      for (int e = 0; e < 4; ++e) {
+        const int hr = e >> 1, key = j0 + 8 * j + 2 * t + (e & 1);
+        float s = sacc[0][j][e] * scale;
+        if (key >= skv)
+          s = -INFINITY;
+        else if (has_bias)
+          s += LD(bias, boff[hr] + (long)key * bsj);
+        bad[hr] |= isnan(s);
+        sacc[0][j][e] = s;
+        tmax[hr] = fmax(tmax[hr], s);
+      }
+    red[(wm + g) * 4 + t] = tmax[0];
+    red[(wm + g + 8) * 4 + t] = tmax[1];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int hr = 0; hr < 2; ++hr) {
+      const int r = wm + g + 8 * hr;
+      const float tm = fmax(fmax(red[r * 4], red[r * 4 + 1]), fmax(red[r * 4 + 2], red[r * 4 + 3]));
+      if (tm > m[hr]) {
+        const float c = exp(m[hr] - tm);  // 0 while the row had no key
+        lsum[hr] *= c;
+        for (int j = 0; j < TN; ++j) {
+          oacc[0][j][2 * hr] *= c;
+          oacc[0][j][2 * hr + 1] *= c;
+        }
+        m[hr] = tm;
+      }
+    }
+    for (int j = 0; j < TN; ++j)
+      for (int e = 0; e < 4; ++e) {
+        const int hr = e >> 1, col = 8 * j + 2 * t + (e & 1);
+        const float p = m[hr] == -INFINITY ? 0.0f : exp(sacc[0][j][e] - m[hr]);
+        lsum[hr] += p;
+        vstore_half(p, HALF_AT(wm + g + 8 * hr, col), ph);
+      }
+    barrier(CLK_LOCAL_MEM_FENCE);
+#define acc oacc
+    TILE_MMA(Ps, Vs);
+#undef acc
+  }
+  // Row sums over the four lanes of a row (a NaN score makes the lane's part NaN).
+  barrier(CLK_LOCAL_MEM_FENCE);
+  red[(wm + g) * 4 + t] = bad[0] ? NAN : lsum[0];
+  red[(wm + g + 8) * 4 + t] = bad[1] ? NAN : lsum[1];
+  barrier(CLK_LOCAL_MEM_FENCE);
+  for (int hr = 0; hr < 2; ++hr) {
+    const int r = wm + g + 8 * hr, row = m0 + r;
+    if (row >= sq) continue;
+    const float total = red[r * 4] + red[r * 4 + 1] + red[r * 4 + 2] + red[r * 4 + 3];
+    const bool nanrow = skv > 0 && (isnan(total) || m[hr] == -INFINITY);
+    const float inv = skv > 0 ? 1.0f / total : 0.0f;
+    for (int j = 0; j < TN; ++j)
+      for (int e = 0; e < 2; ++e) {
+        const int d = 8 * j + 2 * t + e;
+        float o = oacc[0][j][2 * hr + e] * inv;
+        if (nanrow) {
+          o = NAN;
+          if (nan_to_zero) {
+            o = 0.0f;
+            for (int key = 0; key < skv; ++key)
+              o += 0.0f * vload_half(kvbase + (long)key * HD + d, (__global const half*)v);
+          }
+        }
+        ST(out, qbase + (long)row * HD + d, o);
+      }
+  }
+}

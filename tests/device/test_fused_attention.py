@@ -1,0 +1,267 @@
+"""Attention written out as layers (MatMul, scale, mask Add, Softmax, PyTorch's NaN guard,
+MatMul), fused into one ATTENTION layer by passes/fuse_attention.cc and run by
+kernels/attention.cl, against onnxruntime on the unfused graph.
+
+One model holds every FP32 case as its own output over shared inputs, so one engine is built
+(PoCL compiles slowly). 37 keys make two key tiles of the kernel (32 each); one query row holds a
+NaN, one key too where its tile is otherwise masked; one mask row is all -inf (its softmax is NaN: NaN out, or zeros under the guard); one
+batch's first 32 keys are all masked (a whole tile that adds nothing). Tolerance: FP32
+|clrt - ort| <= 1e-5 + 1e-4 * |ort| (the fused kernel sums the same products in another order);
+FP16 storage 5e-3 * |ort| + 5e-3 * max|ort| as tests/device/test_fp16.py."""
+
+import json
+
+import clrt as trt
+import numpy as np
+import pytest
+from helpers import (
+    RecordingLogger,
+    assert_close,
+    deserialize,
+    make_config,
+    make_model,
+    ort_run,
+    parse_network,
+)
+from onnx import helper as oh
+
+N = oh.make_node
+B, H, SQ, SKV, D, DV = 2, 3, 5, 37, 8, 4
+RTOL, ATOL = 1e-4, 1e-5
+
+
+def inputs(d=D, dv=DV):
+    rng = np.random.default_rng(7)
+    x = {
+        "q": rng.standard_normal((B, H, SQ, d)).astype(np.float32),
+        "k": rng.standard_normal((B, H, SKV, d)).astype(np.float32),
+        "v": rng.standard_normal((B, H, SKV, dv)).astype(np.float32),
+        "bias_h": rng.standard_normal((1, H, SQ, SKV)).astype(np.float32),
+        "bias_2": rng.standard_normal((SQ, SKV)).astype(np.float32),
+    }
+    x["q"][0, 1, 3, 2] = np.nan
+    # One NaN key where batch 1 masks a whole tile (keys 0-31): only a NaN flag can remember it.
+    x["k"][1, 2, 5, 0] = np.nan
+    x["kT"] = np.ascontiguousarray(np.swapaxes(x["k"], -1, -2))
+    keys = np.where(rng.random((B, 1, 1, SKV)) < 0.2, -np.inf, 0.0).astype(np.float32)
+    keys[1, :, :, :32] = -np.inf  # batch 1: the whole first tile masked
+    keys[1, :, :, 33] = 0.0
+    x["mask_keys"] = keys
+    rows = np.zeros((B, 1, SQ, SKV), np.float32)
+    rows[0, 0, 2, :] = -np.inf  # one query row sees no key
+    x["mask_rows"] = rows
+    return x
+
+
+def constants(d=D):
+    return {
+        "c": np.array(d**-0.5, np.float32),
+        "c4": np.array(d**-0.25, np.float32),
+        "root_d": np.array(d**0.5, np.float32),
+        "zero": np.array(0.0, np.float32),
+    }
+
+
+def attention(out, q, kt_node, scores, extra=(), guard=False):
+    """Nodes of softmax(scores(q, k)) @ v named after `out`; `scores` lists the nodes between
+    the first MatMul (output f"{out}_s") and the softmax input f"{out}_x"."""
+    nodes = list(extra) + [kt_node, N("MatMul", [q, f"{out}_kt"], [f"{out}_s"])] + scores
+    nodes.append(N("Softmax", [f"{out}_x"], [f"{out}_p"], axis=-1))
+    p = f"{out}_p"
+    if guard:
+        nodes += [
+            N("IsNaN", [p], [f"{out}_nan"]),
+            N("Where", [f"{out}_nan", "zero", p], [f"{out}_pz"]),
+        ]
+        p = f"{out}_pz"
+    return nodes + [N("MatMul", [p, "v"], [out])]
+
+
+def transposed_k(out):
+    return N("Transpose", ["k"], [f"{out}_kt"], perm=[0, 1, 3, 2])
+
+
+CASES = {
+    # Scale after q @ k^T, k transposed by a Transpose (folded into trans_b first).
+    "plain": attention(
+        "plain", "q", transposed_k("plain"), [N("Mul", ["plain_s", "c"], ["plain_x"])]
+    ),
+    # k given as [.., D, Skv] (trans_k 0), divided by sqrt(d), a rank-2 bias.
+    "kT_div_bias2": attention(
+        "kT_div_bias2",
+        "q",
+        N("Identity", ["kT"], ["kT_div_bias2_kt"]),
+        [
+            N("Div", ["kT_div_bias2_s", "root_d"], ["kT_div_bias2_d"]),
+            N("Add", ["kT_div_bias2_d", "bias_2"], ["kT_div_bias2_x"]),
+        ],
+    ),
+    # PyTorch's dynamo export: sqrt(scale) on q and on k^T before the MatMul.
+    "sqrt_both": attention(
+        "sqrt_both",
+        "sqrt_both_q",
+        N("Mul", ["sqrt_both_t", "c4"], ["sqrt_both_kt"]),
+        [N("Identity", ["sqrt_both_s"], ["sqrt_both_x"])],
+        extra=[
+            N("Mul", ["q", "c4"], ["sqrt_both_q"]),
+            N("Transpose", ["k"], ["sqrt_both_t"], perm=[0, 1, 3, 2]),
+        ],
+    ),
+    # Key masks with a fully masked first tile; per-head bias (Swin's relative positions).
+    "keys_masked": attention(
+        "keys_masked",
+        "q",
+        transposed_k("keys_masked"),
+        [
+            N("Mul", ["keys_masked_s", "c"], ["keys_masked_m"]),
+            N("Add", ["keys_masked_m", "mask_keys"], ["keys_masked_x"]),
+        ],
+    ),
+    "bias_heads": attention(
+        "bias_heads",
+        "q",
+        transposed_k("bias_heads"),
+        [N("Add", ["bias_heads_s", "bias_h"], ["bias_heads_x"])],
+    ),
+    # A row that sees no key: NaN as the unfused softmax gives, zeros under the guard.
+    "rows_nan": attention(
+        "rows_nan",
+        "q",
+        transposed_k("rows_nan"),
+        [N("Add", ["rows_nan_s", "mask_rows"], ["rows_nan_x"])],
+    ),
+    "rows_guard": attention(
+        "rows_guard",
+        "q",
+        transposed_k("rows_guard"),
+        [N("Add", ["mask_rows", "rows_guard_s"], ["rows_guard_x"])],  # the bias first
+        guard=True,
+    ),
+}
+
+
+def cases_model(d=D, dv=DV, names=tuple(CASES)):
+    """(model, feeds) of the named cases over head sizes d (q, k) and dv (v)."""
+    x = inputs(d, dv)
+    nodes = [n for name in names for n in CASES[name]]
+    outs = [(name, (B, H, SQ, dv)) for name in names]
+    return make_model(nodes, [(n, v.shape) for n, v in x.items()], outs, constants(d)), x
+
+
+@pytest.fixture(scope="module")
+def case_model():
+    return cases_model()
+
+
+def build(model, fp16=False, half_layers=False, tactic_filter=None):
+    log = RecordingLogger()
+    builder, network, _ = parse_network(model, builder=trt.Builder(log), logger=log)
+    config = make_config(builder, opt_level=0)
+    config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED
+    if tactic_filter:
+        config.tactic_filter = tactic_filter
+    if fp16:
+        config.set_flag(trt.BuilderFlag.FP16)
+    if half_layers:  # every softmax in FP16: the fused layer inherits the constraint
+        config.set_flag(trt.BuilderFlag.OBEY_PRECISION_CONSTRAINTS)
+        for i in range(network.num_layers):
+            if network.get_layer(i).type == trt.LayerType.SOFTMAX:
+                network.get_layer(i).precision = trt.float16
+    engine = deserialize(builder.build_serialized_network(network, config))
+    return engine, log
+
+
+def attention_layers(engine):
+    info = json.loads(
+        engine.create_engine_inspector().get_engine_information(trt.LayerInformationFormat.JSON)
+    )
+    return [lay for lay in info["Layers"] if lay["LayerType"] == "ATTENTION"]
+
+
+@pytest.fixture(scope="module")
+def fp32(case_model):
+    model, x = case_model
+    engine, log = build(model)
+    return engine, log, engine.create_execution_context().infer(x), ort_run(model, x)
+
+
+def test_every_case_is_fused(fp32):
+    engine, log, _, _ = fp32
+    assert len(attention_layers(engine)) == len(CASES), log.text()
+    assert "SOFTMAX" not in json.dumps(
+        json.loads(
+            engine.create_engine_inspector().get_engine_information(trt.LayerInformationFormat.JSON)
+        )
+    )
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_fused_matches_onnxruntime(fp32, name):
+    _, _, got, ref = fp32
+    assert_close(got[name], ref[name], rtol=RTOL, atol=ATOL, name=name)
+
+
+def test_special_rows(fp32):
+    # The reference itself: the NaN query row is NaN everywhere but under the guard, the fully
+    # masked row NaN without the guard and zero with it (so the test above checks both).
+    _, _, got, ref = fp32
+    assert np.isnan(ref["plain"][0, 1, 3]).all() and np.isnan(ref["rows_nan"][0, :, 2]).all()
+    assert (ref["rows_guard"][0, :, 2] == 0).all() and (ref["rows_guard"][0, 1, 3] == 0).all()
+    assert (got["rows_guard"][0, :, 2] == 0).all() and np.isfinite(got["keys_masked"][1, :2]).all()
+    assert np.isnan(ref["keys_masked"][1, 2]).all()
+
+
+def test_switch_keeps_layers_apart(case_model, monkeypatch):
+    monkeypatch.setenv("CLRT_FUSE_ATTENTION", "0")
+    engine, _ = build(case_model[0])
+    assert attention_layers(engine) == []
+
+
+def check_fp16(model, x, tactic_filter=None):
+    """Every case in FP16 storage against onnxruntime in FP32; returns the tactics used."""
+    engine, _ = build(model, fp16=True, half_layers=True, tactic_filter=tactic_filter)
+    layers = attention_layers(engine)
+    ref = ort_run(model, x)
+    assert len(layers) == len(ref) and all(lay["Precision"] == "HALF" for lay in layers), layers
+    got = engine.create_execution_context().infer(x)
+    for name, r in ref.items():
+        tol = 5e-3 * np.abs(np.nan_to_num(r, nan=0.0)).max()
+        assert_close(got[name], r, rtol=5e-3, atol=tol, name=name)
+    return {lay["TacticName"] for lay in layers}
+
+
+def test_fp16_storage(case_model):
+    assert check_fp16(*case_model) == {"attention.rows"}
+
+
+def test_dynamic_sequence_lengths():
+    # Sq and Skv known only at run time: one engine for 1 to 70 keys (three tiles).
+    nodes = attention(
+        "y",
+        "q",
+        N("Transpose", ["k"], ["y_kt"], perm=[0, 1, 3, 2]),
+        [N("Mul", ["y_s", "c"], ["y_x"])],
+    )
+    model = make_model(
+        nodes,
+        [("q", (1, 2, "sq", D)), ("k", (1, 2, "skv", D)), ("v", (1, 2, "skv", DV))],
+        [("y", (1, 2, "sq", DV))],
+        {"c": constants()["c"]},
+    )
+    builder, network, _ = parse_network(model)
+    shapes = {"q": ((1, 2, 1, D), (1, 2, 4, D), (1, 2, 9, D))}
+    for name, dv in (("k", D), ("v", DV)):
+        shapes[name] = ((1, 2, 1, dv), (1, 2, 33, dv), (1, 2, 70, dv))
+    config = make_config(builder, profiles=shapes, opt_level=0)
+    config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED
+    engine = deserialize(builder.build_serialized_network(network, config))
+    assert len(attention_layers(engine)) == 1
+    context = engine.create_execution_context()
+    rng = np.random.default_rng(3)
+    for sq, skv in ((1, 1), (9, 70), (4, 33)):
+        x = {
+            "q": rng.standard_normal((1, 2, sq, D)).astype(np.float32),
+            "k": rng.standard_normal((1, 2, skv, D)).astype(np.float32),
+            "v": rng.standard_normal((1, 2, skv, DV)).astype(np.float32),
+        }
+        assert_close(context.infer(x)["y"], ort_run(model, x)["y"], rtol=RTOL, atol=ATOL)
