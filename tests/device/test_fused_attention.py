@@ -21,6 +21,7 @@ from helpers import (
     make_config,
     make_model,
     ort_run,
+    packed_mha_model,
     parse_network,
 )
 from onnx import helper as oh
@@ -265,3 +266,18 @@ def test_dynamic_sequence_lengths():
             "v": rng.standard_normal((1, 2, skv, DV)).astype(np.float32),
         }
         assert_close(context.infer(x)["y"], ort_run(model, x)["y"], rtol=RTOL, atol=ATOL)
+
+
+def test_packed_projection_is_read_in_place():
+    # Every movement layer of torchvision's attention goes: the fused layer reads q, k and v as
+    # strided views of the packed projection and writes the heads back together itself.
+    model, x = packed_mha_model(D, s=SKV, b=B)
+    engine, log = build(model)
+    info = json.loads(
+        engine.create_engine_inspector().get_engine_information(trt.LayerInformationFormat.JSON)
+    )
+    kinds = [lay["LayerType"] for lay in info["Layers"]]
+    assert "TRANSPOSE" not in kinds and "GATHER" not in kinds, (kinds, log.text())
+    (att,) = attention_layers(engine)
+    assert [t["Name"] for t in att["Inputs"]] == ["x", "x", "x"], att
+    assert_close(engine.create_execution_context().infer(x)["y"], ort_run(model, x)["y"])

@@ -715,3 +715,20 @@ def test_tc_attention_matches_onnxruntime(d):
     names = tuple(n for n in CASES if n != "kT_div_bias2")
     model, x = cases_model(d, d, names)
     assert check_fp16(model, x, tactic_filter="attention.tc_fp16") == {"attention.tc_fp16"}
+
+
+@pytest.mark.parametrize("d", [32, 64])
+def test_tc_attention_reads_views(d):
+    # q, k and v as strided views of a packed projection (torchvision's attention), the result
+    # written transposed: 16-byte rows at offsets of 8 halves, which the tensor-core kernel takes.
+    from helpers import packed_mha_model
+    from test_fused_attention import attention_layers, build
+
+    model, x = packed_mha_model(d)
+    engine, _ = build(model, fp16=True, half_layers=True, tactic_filter="attention.tc_fp16")
+    (att,) = attention_layers(engine)
+    assert att["TacticName"] == "attention.tc_fp16" and att["Precision"] == "HALF", att
+    ref = ort_run(model, x)["y"]
+    got = engine.create_execution_context().infer(x)["y"]
+    err = np.abs(got.astype(np.float64) - ref)
+    assert (err <= 5e-3 * np.abs(ref) + 5e-3 * np.abs(ref).max()).all(), err.max()

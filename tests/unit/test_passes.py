@@ -10,6 +10,7 @@ even where every numeric test still passes.
 import numpy as np
 import pytest
 from clrt import _clrt
+from helpers import packed_mha_model
 from onnx import TensorProto, helper, numpy_helper
 from unit_helpers import parse
 
@@ -530,3 +531,25 @@ def test_attention_stays_apart_where_fusion_would_hide_or_change_something(monke
     assert "ATTENTION" not in kinds(DBG.optimize(parse(wide_net)))
     monkeypatch.setenv("CLRT_FUSE_ATTENTION", "0")
     assert "ATTENTION" not in kinds(DBG.optimize(sdpa()))
+
+
+def test_attention_reads_a_packed_projection_as_views():
+    # torchvision's attention: q, k and v cut out of x [S, B, 3 * H * d] by movement layers are
+    # read as strided views of x, and the heads' transpose back becomes the output's strides.
+    s, b, h, d = 5, 2, 2, 4
+    model, _ = packed_mha_model(d, heads=h, s=s, b=b)
+    r = DBG.optimize(parse(model))
+    assert kinds(r) == ["ATTENTION", "RESHAPE"], kinds(r)
+    a = layer(r, "ATTENTION")
+    assert a["inputs"] == ["x", "x", "x", ""]  # no bias
+    e = h * d
+    for n, offset in zip("qkv", (0, e, 2 * e)):
+        assert a["attrs"][f"{n}_dims"] == [b, h, s, d]
+        assert a["attrs"][f"{n}_src"] == [s, b, 3 * e]
+        assert a["attrs"][f"{n}_offset"] == offset
+        # q[b, h, s, d] = x[s, b, offset + h * d + d]; k is read as rows (trans_k).
+        assert a["attrs"][f"{n}_strides"] == [3 * e, d, b * 3 * e, 1]
+    # out[b, h, s, d] lands at ot[s, b, h, d] (ot contiguous [S, B, H, d]).
+    assert a["attrs"]["o_dims"] == [s, b, h, d]
+    assert a["attrs"]["o_strides"] == [h * d, d, b * h * d, 1]
+    assert a["attrs"]["scale"] == pytest.approx(d**-0.5, rel=1e-6)

@@ -125,7 +125,10 @@
 //                     attrs: scale, trans_k, head_q and head_v (D and Dv, static),
 //                     nan_to_zero (a row whose softmax is NaN: all scores
 //                     -inf, or one NaN or +inf, gives sum_j 0 * v_j instead of NaN, the
-//                     Where(IsNaN(p), 0, p) of PyTorch's exported attention).
+//                     Where(IsNaN(p), 0, p) of PyTorch's exported attention). Views (static
+//                     shapes): q, k or v read as a strided view of the input tensor (attrs
+//                     <x>_dims, <x>_strides, <x>_offset in elements, <x>_src the input's dims);
+//                     the result written with o_strides into an output of dims o_dims.
 //
 // Data-dependent kinds: an output dim depends on the input values, so it is -1 in the network
 // and known only after the layer ran (ir/data_dependent.cc computes them on the host; the

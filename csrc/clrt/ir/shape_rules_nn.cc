@@ -145,8 +145,23 @@ Dims inferMatmul(const Layer& layer, const std::vector<TensorInfo>& ins) {
   return out;
 }
 
+// Operand `slot` of an ATTENTION layer: its input's dims, or those of the view it reads of its
+// input (attrs <x>_dims over <x>_src; passes/fuse_attention.cc).
+Dims attentionOperand(const Layer& layer, const std::vector<TensorInfo>& ins, int slot) {
+  static const char* const kNames[] = {"q", "k", "v"};
+  const std::string n = kNames[slot];
+  const Dims& in = ins.at(static_cast<size_t>(slot)).dims;
+  if (!layer.attrs.has(n + "_dims")) return in;
+  const std::vector<int64_t> src = layer.attrs.ints(n + "_src");
+  if (in != Dims(src.begin(), src.end()))
+    layerFail(layer, str(n, " is read as a view of a ", dimsToString(src), " tensor"), in);
+  const std::vector<int64_t> d = layer.attrs.ints(n + "_dims");
+  return Dims(d.begin(), d.end());
+}
+
 Dims inferAttention(const Layer& layer, const std::vector<TensorInfo>& ins) {
-  const Dims &q = ins.at(0).dims, &k = ins.at(1).dims, &v = ins.at(2).dims;
+  const Dims q = attentionOperand(layer, ins, 0), k = attentionOperand(layer, ins, 1),
+             v = attentionOperand(layer, ins, 2);
   const std::string qkv = dimsToString(q) + ", " + dimsToString(k) + " and " + dimsToString(v);
   if (q.size() < 2 || k.size() != q.size() || v.size() != q.size())
     layerFail(layer, "q, k and v must have one rank >= 2", qkv);
@@ -165,6 +180,15 @@ Dims inferAttention(const Layer& layer, const std::vector<TensorInfo>& ins) {
               qkv);
   Dims out(q.begin(), q.end() - 1);
   out.push_back(v[r - 1]);
+  if (layer.attrs.has("o_dims")) {  // written transposed: o_strides over these dims
+    const std::vector<int64_t> o = layer.attrs.ints("o_dims");
+    if (o.size() != out.size() || volume(Dims(o.begin(), o.end())) != volume(out))
+      layerFail(layer,
+                "its transposed output " + dimsToString(Dims(o.begin(), o.end())) +
+                    " does not hold the result " + dimsToString(out),
+                q);
+    out = Dims(o.begin(), o.end());
+  }
   if (hasInput(layer, ins, 3)) {
     Dims scores(q.begin(), q.end() - 1);
     scores.push_back(kn);

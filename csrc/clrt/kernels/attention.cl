@@ -6,6 +6,8 @@
 // Build options: HD, HDV (head sizes of q/k and v), QB (rows per work-group), KT (keys per
 // tile), STORAGE_HALF (half storage, float arithmetic).
 
+#include "attention.clh"
+
 #ifndef QB
 #define QB 32
 #endif
@@ -13,25 +15,25 @@
 #define KT 32
 #endif
 
-// q [L, sq, HD]; k [L, skv, HD] (trans_k) or [L, HD, skv]; v [L, skv, HDV]; out [L, sq, HDV].
-// bias (has_bias): element (l, i, j) at pack_offset(&bp, 0, l) + i * bsi + j * bsj. A row whose
-// softmax is NaN (scores all -inf, or one NaN or +inf, as the unfused layers compute it) gives
-// NaN, or with nan_to_zero sum_j 0 * v[j] (zero unless some v[j] is not finite).
+// q [L, sq, HD], k [L, skv, HD], v [L, skv, HDV], out [L, sq, HDV] and the bias (has_bias,
+// [L, sq, skv]) where attention.clh's strides put them. A row whose softmax is NaN (scores all
+// -inf, or one NaN or +inf, as the unfused layers compute it) gives NaN, or with nan_to_zero
+// sum_j 0 * v[j] (zero unless some v[j] is not finite).
 __kernel void attention_rows(__global const st_t* q, __global const st_t* k,
                              __global const st_t* v, __global const st_t* bias, __global st_t* out,
-                             int sq, int skv, float scale, int trans_k, int has_bias, IndexPack bp,
-                             int bsi, int bsj, int nan_to_zero) {
+                             int sq, int skv, float scale, int has_bias, IndexPack lp,
+                             IndexPack op, AttnStrides s, int nan_to_zero) {
   __local float kt[KT * HD];
   __local float vt[KT * HDV];
   const int lid = get_local_id(0);
   const int i = get_group_id(0) * QB + lid;
   const int l = get_group_id(1);
   const int row = i < sq ? i : sq - 1;  // rows past the end help stage tiles, write nothing
-  const long qoff = ((long)l * sq + row) * HD;
-  const long koff = (long)l * skv * HD, voff = (long)l * skv * HDV;
-  const long boff = has_bias ? (long)pack_offset(&bp, 0, l) + (long)row * bsi : 0;
-  float qr[HD], acc[HDV], s[KT];
-  for (int d = 0; d < HD; ++d) qr[d] = LD(q, qoff + d);
+  const long qoff = s.qo + (long)pack_offset(&lp, 0, l) + (long)row * s.qi;
+  const long koff = s.ko + (long)pack_offset(&lp, 1, l), voff = s.vo + (long)pack_offset(&lp, 2, l);
+  const long boff = has_bias ? (long)pack_offset(&op, 1, l) + (long)row * s.bi : 0;
+  float qr[HD], acc[HDV], sc[KT];
+  for (int d = 0; d < HD; ++d) qr[d] = LD(q, qoff + (long)d * s.qd);
   for (int d = 0; d < HDV; ++d) acc[d] = 0.0f;
   float m = -INFINITY, sum = 0.0f;
   int bad = 0;  // a NaN score
@@ -40,20 +42,22 @@ __kernel void attention_rows(__global const st_t* q, __global const st_t* k,
     barrier(CLK_LOCAL_MEM_FENCE);
     for (int e = lid; e < n * HD; e += QB) {
       const int jj = e / HD, d = e - jj * HD;
-      kt[e] = trans_k ? LD(k, koff + (long)(j0 + jj) * HD + d)
-                      : LD(k, koff + (long)d * skv + j0 + jj);
+      kt[e] = LD(k, koff + (long)(j0 + jj) * s.kj + (long)d * s.kd);
     }
-    for (int e = lid; e < n * HDV; e += QB) vt[e] = LD(v, voff + (long)j0 * HDV + e);
+    for (int e = lid; e < n * HDV; e += QB) {
+      const int jj = e / HDV, d = e - jj * HDV;
+      vt[e] = LD(v, voff + (long)(j0 + jj) * s.vj + (long)d * s.vd);
+    }
     barrier(CLK_LOCAL_MEM_FENCE);
     float tmax = -INFINITY;
     for (int jj = 0; jj < n; ++jj) {
       float dot = 0.0f;
       for (int d = 0; d < HD; ++d) dot = fma(qr[d], kt[jj * HD + d], dot);
-      float sc = dot * scale;
-      if (has_bias) sc += LD(bias, boff + (long)(j0 + jj) * bsj);
-      bad |= isnan(sc);
-      s[jj] = sc;
-      tmax = fmax(tmax, sc);
+      float x = dot * scale;
+      if (has_bias) x += LD(bias, boff + (long)(j0 + jj) * s.bj);
+      bad |= isnan(x);
+      sc[jj] = x;
+      tmax = fmax(tmax, x);
     }
     if (tmax == -INFINITY) continue;  // every key of the tile masked: they add nothing
     if (tmax > m) {
@@ -63,24 +67,24 @@ __kernel void attention_rows(__global const st_t* q, __global const st_t* k,
       m = tmax;
     }
     for (int jj = 0; jj < n; ++jj) {
-      const float p = exp(s[jj] - m);  // NaN at m = +inf, as the unfused softmax
+      const float p = exp(sc[jj] - m);  // NaN at m = +inf, as the unfused softmax
       sum += p;
       for (int d = 0; d < HDV; ++d) acc[d] = fma(p, vt[jj * HDV + d], acc[d]);
     }
   }
   if (i >= sq) return;
-  const long ooff = ((long)l * sq + i) * HDV;
+  const long ooff = s.oo + (long)pack_offset(&op, 0, l) + (long)i * s.oi;
   if (skv > 0 && (bad || m == -INFINITY || isnan(sum))) {
     for (int d = 0; d < HDV; ++d) {
       float z = NAN;
       if (nan_to_zero) {
         z = 0.0f;
-        for (int j = 0; j < skv; ++j) z += 0.0f * LD(v, voff + (long)j * HDV + d);
+        for (int j = 0; j < skv; ++j) z += 0.0f * LD(v, voff + (long)j * s.vj + (long)d * s.vd);
       }
-      ST(out, ooff + d, z);
+      ST(out, ooff + (long)d * s.od, z);
     }
     return;
   }
   const float inv = skv > 0 ? 1.0f / sum : 0.0f;
-  for (int d = 0; d < HDV; ++d) ST(out, ooff + d, acc[d] * inv);
+  for (int d = 0; d < HDV; ++d) ST(out, ooff + (long)d * s.od, acc[d] * inv);
 }

@@ -37,16 +37,18 @@ typedef float acc_t;
 #endif
 
 #include "tc_mma.clh"
+#include "attention.clh"
 
 // Element (row, col) of a swizzled half tile of KCH chunks per row, in halves.
 #define HALF_AT(row, col) ((((row) * KCH) + (((col) >> 3) ^ SWZ(row))) * 8 + ((col) & 7))
 
-// q [L, sq, HD], k [L, skv, HD], v [L, skv, HD], out [L, sq, HD] (half bits); bias (has_bias)
-// element (l, i, j) at pack_offset(&bp, 0, l) + i * bsi + j * bsj. NaN rows as attention.cl.
+// q [L, sq, HD], k [L, skv, HD], v [L, skv, HD] (half bits, rows of HD contiguous halves at
+// multiples of 8), out [L, sq, HD] and the bias where attention.clh's strides put them. NaN rows
+// as attention.cl.
 __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_attention(
     __global const ushort* q, __global const ushort* k, __global const ushort* v,
     __global const st_t* bias, __global st_t* out, int sq, int skv, float scale, int has_bias,
-    IndexPack bp, int bsi, int bsj, int nan_to_zero) {
+    IndexPack lp, IndexPack op, AttnStrides s, int nan_to_zero) {
   __local uint4 Qs[BM * KCH], Ks[HD * KCH], Vs[HD * KCH], Ps[BM * KCH];
   __local float red[BM * 4];
   __local half* const ph = (__local half*)Ps;
@@ -55,19 +57,21 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_attention(
   const int g = lane >> 2, t = lane & 3;
   const int wm = warp * 16, wn = 0;
   const int l = get_group_id(1), m0 = get_group_id(0) * BM;
-  const long qbase = (long)l * sq * HD, kvbase = (long)l * skv * HD;
+  const long qbase = s.qo + (long)pack_offset(&lp, 0, l);
+  const long kbase = s.ko + (long)pack_offset(&lp, 1, l), vbase = s.vo + (long)pack_offset(&lp, 2, l);
+  const long obase = s.oo + (long)pack_offset(&op, 0, l);
   for (int idx = tid; idx < BM * KCH; idx += NT) {
     const int r = idx / KCH, c = idx - r * KCH;
     uint4 val = (uint4)(0u);
-    if (m0 + r < sq) val = *(__global const uint4*)(q + qbase + (long)(m0 + r) * HD + c * 8);
+    if (m0 + r < sq) val = *(__global const uint4*)(q + qbase + (long)(m0 + r) * s.qi + c * 8);
     Qs[r * KCH + (c ^ SWZ(r))] = val;
   }
   // This lane's two rows (g and g + 8 of its warp's 16): running max, sum of its columns, NaN.
   float m[2] = {-INFINITY, -INFINITY}, lsum[2] = {0.0f, 0.0f};
   int bad[2] = {0, 0};
   long boff[2] = {0, 0};
-  const long lb = has_bias ? (long)pack_offset(&bp, 0, l) : 0;
-  for (int hr = 0; hr < 2; ++hr) boff[hr] = lb + (long)min(m0 + wm + g + 8 * hr, sq - 1) * bsi;
+  const long lb = has_bias ? (long)pack_offset(&op, 1, l) : 0;
+  for (int hr = 0; hr < 2; ++hr) boff[hr] = lb + (long)min(m0 + wm + g + 8 * hr, sq - 1) * s.bi;
   acc_t oacc[TM][TN][4];
   for (int j = 0; j < TN; ++j)
     for (int e = 0; e < 4; ++e) oacc[0][j][e] = 0.0f;
@@ -77,8 +81,8 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_attention(
       const int r = idx / KCH, c = idx - r * KCH;
       uint4 kv = (uint4)(0u), vv = (uint4)(0u);
       if (j0 + r < skv) {
-        kv = *(__global const uint4*)(k + kvbase + (long)(j0 + r) * HD + c * 8);
-        vv = *(__global const uint4*)(v + kvbase + (long)(j0 + r) * HD + c * 8);
+        kv = *(__global const uint4*)(k + kbase + (long)(j0 + r) * s.kj + c * 8);
+        vv = *(__global const uint4*)(v + vbase + (long)(j0 + r) * s.vj + c * 8);
       }
       Ks[r * KCH + (c ^ SWZ(r))] = kv;
       // V transposed: row d of Vs holds column d of the tile, key r at column r.
@@ -100,14 +104,14 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_attention(
     for (int j = 0; j < TN; ++j)
       for (int e = 0; e < 4; ++e) {
         const int hr = e >> 1, key = j0 + 8 * j + 2 * t + (e & 1);
-        float s = sacc[0][j][e] * scale;
+        float x = sacc[0][j][e] * scale;
         if (key >= skv)
-          s = -INFINITY;
+          x = -INFINITY;
         else if (has_bias)
-          s += LD(bias, boff[hr] + (long)key * bsj);
-        bad[hr] |= isnan(s);
-        sacc[0][j][e] = s;
-        tmax[hr] = fmax(tmax[hr], s);
+          x += LD(bias, boff[hr] + (long)key * s.bj);
+        bad[hr] |= isnan(x);
+        sacc[0][j][e] = x;
+        tmax[hr] = fmax(tmax[hr], x);
       }
     red[(wm + g) * 4 + t] = tmax[0];
     red[(wm + g + 8) * 4 + t] = tmax[1];
@@ -157,10 +161,10 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_attention(
           if (nan_to_zero) {
             o = 0.0f;
             for (int key = 0; key < skv; ++key)
-              o += 0.0f * vload_half(kvbase + (long)key * HD + d, (__global const half*)v);
+              o += 0.0f * vload_half(vbase + (long)key * s.vj + d, (__global const half*)v);
           }
         }
-        ST(out, qbase + (long)row * HD + d, o);
+        ST(out, obase + (long)row * s.oi + (long)d * s.od, o);
       }
   }
 }

@@ -8,7 +8,15 @@
 // scores, the probabilities and the tensors in between must be read by nothing else and be
 // neither outputs, debug tensors, Q/DQ points nor ranged by the user; q, k and v must share
 // their leading dims, with head sizes known and at most ir::kMaxAttentionHead.
+//
+// Then the copies around it go where the shapes are static: q, k and v read through the
+// transposes, constant-index gathers, reshapes and (un)squeezes that cut them out of a packed
+// projection (PyTorch's in_proj split, the heads' transposes) as strided views of its output
+// (attrs <x>_dims, <x>_strides, <x>_offset, <x>_src), and a transpose of the result (heads back
+// together) becomes the strides it is written with (o_strides, o_dims). Movement layers left
+// without readers go with removeDeadLayers.
 // CLRT_FUSE_ATTENTION=0 leaves the layers apart (for comparisons).
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <optional>
@@ -118,6 +126,219 @@ int unscaled(ir::Network& net, const detail::Consumers& cons, int t, Match* m) {
     }
   }
   return t;
+}
+
+// ---- Strided views: a tensor as element (idx) = source[offset + sum_k idx_k * stride_k].
+// Between a view's source and its tensor a dim may be a product of dims with unrelated strides
+// (PyTorch's [S, B*H, d] of a [S, B, 3*H*d] projection): each dim is kept as its atoms, outer
+// first, and must be one atom (or atoms that merge) at the end.
+struct Atom {
+  int64_t size, stride;
+};
+struct View {
+  std::vector<std::vector<Atom>> dims;
+  int64_t offset = 0;
+};
+
+View contiguousView(const Dims& d) {
+  View v;
+  const std::vector<int64_t> st = stridesOf(d);
+  for (size_t k = 0; k < d.size(); ++k) v.dims.push_back({{d[k], st[k]}});
+  return v;
+}
+
+bool staticDims(const Dims& d) {
+  return std::all_of(d.begin(), d.end(), [](int64_t x) { return x > 0; });
+}
+
+// The view regrouped as `out` (same element order: RESHAPE, FLATTEN, SQUEEZE, UNSQUEEZE). An
+// atom split across two dims must divide evenly.
+bool regroup(View* v, const Dims& out) {
+  std::vector<Atom> atoms;
+  for (const auto& d : v->dims)
+    for (const Atom& a : d)
+      if (a.size != 1) atoms.push_back(a);
+  View r;
+  r.offset = v->offset;
+  size_t next = 0;
+  for (int64_t n : out) {
+    std::vector<Atom> dim;
+    int64_t need = n;
+    while (need > 1) {
+      if (next >= atoms.size()) return false;
+      Atom& a = atoms[next];
+      if (a.size <= need) {
+        if (need % a.size != 0) return false;
+        need /= a.size;
+        dim.push_back(a);
+        ++next;
+      } else {
+        if (a.size % need != 0) return false;
+        dim.push_back({need, a.stride * (a.size / need)});
+        a.size /= need;
+        need = 1;
+      }
+    }
+    r.dims.push_back(dim);
+  }
+  if (next != atoms.size()) return false;
+  *v = std::move(r);
+  return true;
+}
+
+// The view of layer l's output given the view of its input 0; false where it is no view.
+bool viewThrough(const ir::Network& net, const ir::Layer& l, View* v) {
+  const Dims& out = net.tensors[l.outputs[0]].dims;
+  switch (l.kind) {
+    case LayerKind::kRESHAPE:
+    case LayerKind::kFLATTEN:
+    case LayerKind::kSQUEEZE:
+    case LayerKind::kUNSQUEEZE:
+      return regroup(v, out);
+    case LayerKind::kTRANSPOSE: {
+      std::vector<int64_t> perm = l.attrs.ints("perm");
+      const size_t r = v->dims.size();
+      if (perm.empty())
+        for (size_t k = r; k-- > 0;) perm.push_back(static_cast<int64_t>(k));
+      if (perm.size() != r) return false;
+      View t;
+      t.offset = v->offset;
+      for (int64_t p : perm) {
+        if (p < 0 || p >= static_cast<int64_t>(r)) return false;
+        t.dims.push_back(v->dims[static_cast<size_t>(p)]);
+      }
+      *v = std::move(t);
+      return true;
+    }
+    case LayerKind::kGATHER: {
+      if (l.attrs.s("mode", "DEFAULT") != "DEFAULT" || l.inputs.size() != 2) return false;
+      const HostTensor* idx = detail::constantValue(net, l.inputs[1]);
+      const int64_t r = static_cast<int64_t>(v->dims.size());
+      int64_t axis = l.attrs.i("axis", 0);
+      axis = axis < 0 ? axis + r : axis;
+      if (!idx || idx->numel() != 1 || idx->dims.size() > 1 || axis < 0 || axis >= r) return false;
+      auto& dim = v->dims[static_cast<size_t>(axis)];
+      int64_t n = 1;
+      for (const Atom& a : dim) n *= a.size;
+      int64_t c = idx->asInt64()[0];
+      c = c < 0 ? c + n : c;
+      if (c < 0 || c >= n) return false;
+      for (size_t k = dim.size(); k-- > 0;) {  // the index in the atoms' mixed radix
+        v->offset += c % dim[k].size * dim[k].stride;
+        c /= dim[k].size;
+      }
+      if (idx->dims.empty())
+        v->dims.erase(v->dims.begin() + axis);
+      else
+        dim = {{1, 0}};
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+// Each dim's atoms merged into one stride (size-1 dims stride 0), else false.
+bool strides(const View& v, std::vector<int64_t>* st) {
+  st->clear();
+  for (const auto& dim : v.dims) {
+    int64_t size = 1, stride = 0;
+    for (const Atom& a : dim) {
+      if (a.size == 1) continue;
+      if (size == 1) {
+        size = a.size, stride = a.stride;
+      } else if (stride == a.size * a.stride) {
+        size *= a.size, stride = a.stride;
+      } else {
+        return false;
+      }
+    }
+    st->push_back(stride);
+  }
+  return true;
+}
+
+// A movement layer a view may look through: it only moves elements, nobody watches its output
+// and it has no precision constraint.
+bool viewable(const ir::Network& net, int layer) {
+  if (layer < 0) return false;
+  const ir::Layer& l = net.layers[layer];
+  const bool kind = l.kind == LayerKind::kRESHAPE || l.kind == LayerKind::kFLATTEN ||
+                    l.kind == LayerKind::kSQUEEZE || l.kind == LayerKind::kUNSQUEEZE ||
+                    l.kind == LayerKind::kTRANSPOSE || l.kind == LayerKind::kGATHER;
+  if (!kind || l.outputs.size() != 1 || l.inputs.empty() || l.inputs[0] < 0 ||
+      detail::hasConstraint(l))
+    return false;
+  const ir::Tensor &x = net.tensors[l.inputs[0]], &y = net.tensors[l.outputs[0]];
+  return staticDims(x.dims) && staticDims(y.dims) && !y.debug && !y.qdq_point && !y.dynamic_range &&
+         !x.qdq_point && !x.dynamic_range &&
+         (x.dtype == DataType::kFLOAT || x.dtype == DataType::kHALF) && x.dtype == y.dtype;
+}
+
+// Input `slot` of ATTENTION layer a read through the movement layers that make it, as far back
+// as the composition stays a strided view. True when it changed.
+bool viewInput(ir::Network& net, ir::Layer& a, int slot) {
+  static const char* const kNames[] = {"q", "k", "v"};
+  const std::string n = kNames[slot];
+  if (a.attrs.has(n + "_strides")) return false;  // one fold per input
+  const int t = a.inputs[static_cast<size_t>(slot)];
+  if (t < 0 || !staticDims(net.tensors[t].dims)) return false;
+  // The chain back from t, nearest first; then the farthest source whose view composes.
+  std::vector<int> chain;
+  for (int u = t; viewable(net, producer(net, u)) && chain.size() < 16;) {
+    chain.push_back(producer(net, u));
+    u = net.layers[chain.back()].inputs[0];
+  }
+  for (size_t len = chain.size(); len > 0; --len) {
+    const int src = net.layers[chain[len - 1]].inputs[0];
+    View v = contiguousView(net.tensors[src].dims);
+    bool ok = true;
+    for (size_t k = len; k-- > 0 && ok;) ok = viewThrough(net, net.layers[chain[k]], &v);
+    std::vector<int64_t> st;
+    if (!ok || !regroup(&v, net.tensors[t].dims) || !strides(v, &st)) continue;
+    a.attrs.set(n + "_dims", net.tensors[t].dims);
+    a.attrs.set(n + "_strides", st);
+    a.attrs.set(n + "_offset", v.offset);
+    a.attrs.set(n + "_src", net.tensors[src].dims);
+    a.inputs[static_cast<size_t>(slot)] = src;
+    detail::note(str("fuseAttention: '", a.name, "' reads ", n, " through ", len,
+                     " movement layer(s) as a view of '", net.tensors[src].name, "'"));
+    return true;
+  }
+  return false;
+}
+
+// The ATTENTION layer writes its result where a TRANSPOSE reading it alone would put it.
+bool viewOutput(ir::Network& net, const detail::Consumers& cons, ir::Layer& a) {
+  if (a.attrs.has("o_strides")) return false;
+  const int y = a.outputs[0];
+  if (!internal(net, cons, y) || !staticDims(net.tensors[y].dims)) return false;
+  const int ti = detail::liveConsumers(net, cons, y)[0];
+  ir::Layer& tr = net.layers[ti];
+  if (tr.kind != LayerKind::kTRANSPOSE || tr.outputs.size() != 1 || detail::hasConstraint(tr) ||
+      !detail::mergeableConstraints(tr, a))
+    return false;
+  const size_t r = net.tensors[y].dims.size();
+  std::vector<int64_t> perm = tr.attrs.ints("perm");
+  if (perm.empty())
+    for (size_t k = r; k-- > 0;) perm.push_back(static_cast<int64_t>(k));
+  if (perm.size() != r) return false;
+  const int z = tr.outputs[0];
+  const std::vector<int64_t> zs = stridesOf(net.tensors[z].dims);
+  std::vector<int64_t> st(r, 0);
+  for (size_t k = 0; k < r; ++k) {
+    if (perm[k] < 0 || perm[k] >= static_cast<int64_t>(r)) return false;
+    st[static_cast<size_t>(perm[k])] = zs[k];
+  }
+  a.attrs.set("o_strides", st);
+  a.attrs.set("o_dims", net.tensors[z].dims);
+  a.outputs[0] = z;
+  net.tensors[z].producer = static_cast<int>(&a - net.layers.data());
+  a.onnx_nodes.insert(a.onnx_nodes.end(), tr.onnx_nodes.begin(), tr.onnx_nodes.end());
+  tr.dead = true;
+  detail::note(
+      str("fuseAttention: '", a.name, "' writes its result as '", tr.name, "' transposes it"));
+  return true;
 }
 
 bool staticHead(const Dims& d) { return !d.empty() && d.back() > 0; }
@@ -264,6 +485,13 @@ bool fuseAttention(ir::Network& net) {
     detail::note(str("fuseAttention: ", m.gone.size(), " scalar multiplies of q or k joined the ",
                      "scale of '", a.name, "'"));
     changed = true;
+  }
+  // Copies around the layer become strided reads and writes, once the scales are in.
+  for (size_t ai = 0; ai < net.layers.size(); ++ai) {
+    if (net.layers[ai].dead || net.layers[ai].kind != LayerKind::kATTENTION) continue;
+    for (int slot = 0; slot < 3; ++slot) changed = viewInput(net, net.layers[ai], slot) || changed;
+    const detail::Consumers cons = net.consumers();
+    changed = viewOutput(net, cons, net.layers[ai]) || changed;
   }
   return changed;
 }

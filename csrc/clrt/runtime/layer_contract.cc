@@ -108,7 +108,21 @@ const std::vector<AttrSpec> kAllAttrs = {{"strides", T::kInts},
                                          {"trans_k", T::kInt},
                                          {"nan_to_zero", T::kInt},
                                          {"head_q", T::kInt},
-                                         {"head_v", T::kInt}};
+                                         {"head_v", T::kInt},
+                                         {"q_dims", T::kInts},
+                                         {"q_strides", T::kInts},
+                                         {"q_offset", T::kInt},
+                                         {"q_src", T::kInts},
+                                         {"k_dims", T::kInts},
+                                         {"k_strides", T::kInts},
+                                         {"k_offset", T::kInt},
+                                         {"k_src", T::kInts},
+                                         {"v_dims", T::kInts},
+                                         {"v_strides", T::kInts},
+                                         {"v_offset", T::kInt},
+                                         {"v_src", T::kInts},
+                                         {"o_strides", T::kInts},
+                                         {"o_dims", T::kInts}};
 
 // Every attr name above with its type; a kind's spec lists the names it accepts.
 const AttrSpec& attrSpec(const std::string& name) {
@@ -196,8 +210,11 @@ const KindSpec& specOf(LayerKind k) {
       {LayerKind::kROI_ALIGN,
        make({"mode", "coord", "output_height", "output_width", "sampling_ratio", "spatial_scale"},
             {"mode", "coord"}, {}, {})},
-      {LayerKind::kATTENTION, make({"scale", "trans_k", "nan_to_zero", "head_q", "head_v"},
-                                   {"scale", "head_q", "head_v"}, {}, {})},
+      {LayerKind::kATTENTION,
+       make({"scale", "trans_k", "nan_to_zero", "head_q", "head_v", "q_dims", "q_strides",
+             "q_offset", "q_src", "k_dims", "k_strides", "k_offset", "k_src", "v_dims", "v_strides",
+             "v_offset", "v_src", "o_strides", "o_dims"},
+            {"scale", "head_q", "head_v"}, {}, {})},
   };
   auto it = specs.find(k);
   CLRT_CHECK(it != specs.end(), kEngineFormat, "engine file malformed: no contract for kind ",

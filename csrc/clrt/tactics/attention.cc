@@ -20,13 +20,27 @@ constexpr int64_t kKeysPerTile = 32;   // KT
 
 bool hasBias(const ir::Layer& l) { return l.inputs.size() > 3 && l.inputs[3] >= 0; }
 
-// One run's shapes, checked against what the kernel was built for, and the bias read as
-// broadcast to [lead..., sq, skv].
+// Element offsets and strides of one run's operands (attention.clh AttnStrides, same layout):
+// q (row i, column d), k (key j, column d), v (key j, column d), out (row i, column d), bias
+// (row i, key j), each from its operand's start (`*o`) plus its lead offset.
+struct AttnStrides {
+  cl_int qo, qi, qd, ko, kj, kd, vo, vj, vd, oo, oi, od, bi, bj;
+};
+
+// One run's shapes, checked against what the kernel was built for; lead offsets of q, k, v (lp)
+// and of out and the bias read as broadcast to [lead..., sq, skv] (op).
 struct Run {
   int64_t sq = 0, skv = 0, nl = 0;
   cl_mem bias = nullptr;  // q's buffer when there is no bias (any valid buffer)
-  IndexPack bp;
-  cl_int bsi = 0, bsj = 0;
+  IndexPack lp, op;
+  AttnStrides s{};
+};
+
+// An operand as the kernels read it: logical dims, element strides and offset in its buffer.
+struct Operand {
+  Dims dims;
+  std::vector<int64_t> strides;
+  int64_t offset = 0;
 };
 
 class AttentionKernel : public Kernel {
@@ -36,6 +50,7 @@ class AttentionKernel : public Kernel {
       : st_(floatStorage(l).value_or(DataType::kFLOAT)),
         k_(dev, file, storageOption(st_) + options),
         layer_(l.name),
+        attrs_(l.attrs),
         hd_(hd),
         hdv_(hdv),
         scale_(static_cast<float>(l.attrs.f("scale", 1.0))),
@@ -43,30 +58,78 @@ class AttentionKernel : public Kernel {
         nanToZero_(l.attrs.i("nan_to_zero", 0) != 0),
         bias_(hasBias(l)) {}
 
+  // Input `t` as operand `n` ("q", "k", "v"): the view of it the layer reads (attrs), checked to
+  // stay inside the buffer, or the tensor itself.
+  Operand operand(const DeviceTensor& t, const std::string& n, const std::string& what) const {
+    Operand o;
+    if (!attrs_.has(n + "_strides")) {
+      o.dims = t.dims;
+      o.strides = stridesOf(t.dims);
+      return o;
+    }
+    const std::vector<int64_t> src = attrs_.ints(n + "_src"), d = attrs_.ints(n + "_dims");
+    o.dims.assign(d.begin(), d.end());
+    o.strides = attrs_.ints(n + "_strides");
+    o.offset = attrs_.i(n + "_offset", 0);
+    CLRT_CHECK(t.dims == Dims(src.begin(), src.end()), kRuntime, what, ": ", n, " is a view of a ",
+               dimsToString(Dims(src.begin(), src.end())), " tensor, got ", dimsToString(t.dims));
+    checkInside(o, volume(t.dims), what + " " + n);
+    return o;
+  }
+
+  // Every element a view addresses lies in a buffer of `n` elements (an edited engine file
+  // cannot make the kernel read or write outside it).
+  static void checkInside(const Operand& o, int64_t n, const std::string& what) {
+    CLRT_CHECK(o.strides.size() == o.dims.size(), kEngineFormat, what, ": ", o.dims.size(),
+               " dims with ", o.strides.size(), " strides");
+    int64_t hi = o.offset, lo = o.offset;
+    for (size_t k = 0; k < o.dims.size(); ++k) {
+      const int64_t span = (o.dims[k] - 1) * o.strides[k];
+      (span > 0 ? hi : lo) += span;
+    }
+    CLRT_CHECK(volume(o.dims) == 0 || (lo >= 0 && hi < n), kEngineFormat, what,
+               ": a view reaching elements ", lo, " to ", hi, " of a buffer of ", n);
+  }
+
   // False when there is nothing to compute.
   bool prepare(const ExecArgs& a, Run* run) {
     const std::string what = "attention layer '" + layer_ + "'";
-    const DeviceTensor &q = a.inputs.at(0), &k = a.inputs.at(1), &v = a.inputs.at(2);
+    const DeviceTensor &qt = a.inputs.at(0), &kt = a.inputs.at(1), &vt = a.inputs.at(2);
     const DeviceTensor& y = a.outputs.at(0);
-    for (const DeviceTensor* t : {&q, &k, &v, &y}) requireStorage(*t, st_, layer_, "a tensor");
+    for (const DeviceTensor* t : {&qt, &kt, &vt, &y}) {
+      requireStorage(*t, st_, layer_, "a tensor");
+      checkIndexable(volume(t->dims), what);
+    }
+    const Operand q = operand(qt, "q", what), k = operand(kt, "k", what),
+                  v = operand(vt, "v", what);
     const size_t r = q.dims.size();
     CLRT_CHECK(r >= 2 && k.dims.size() == r && v.dims.size() == r, kRuntime, what,
                ": q, k and v must share one rank >= 2, got ", dimsToString(q.dims), ", ",
                dimsToString(k.dims), ", ", dimsToString(v.dims));
     const int64_t sq = q.dims[r - 2], skv = v.dims[r - 2];
-    const int64_t kd = transK_ ? k.dims[r - 1] : k.dims[r - 2];
-    const int64_t kn = transK_ ? k.dims[r - 2] : k.dims[r - 1];
-    bool ok = q.dims[r - 1] == hd_ && kd == hd_ && v.dims[r - 1] == hdv_ && kn == skv;
+    const size_t kdA = transK_ ? r - 1 : r - 2, kjA = transK_ ? r - 2 : r - 1;
+    bool ok =
+        q.dims[r - 1] == hd_ && k.dims[kdA] == hd_ && v.dims[r - 1] == hdv_ && k.dims[kjA] == skv;
     for (size_t i = 0; i + 2 < r; ++i) ok = ok && k.dims[i] == q.dims[i] && v.dims[i] == q.dims[i];
     CLRT_CHECK(ok, kRuntime, what, ": built for heads of ", hd_, " (q, k) and ", hdv_,
                " (v) with shared leading dims, got q ", dimsToString(q.dims), ", k ",
                dimsToString(k.dims), ", v ", dimsToString(v.dims));
     const Dims lead(q.dims.begin(), q.dims.end() - 2);
+    // The result: written contiguously, or transposed into the output (o_strides).
+    Operand o;
+    o.dims = lead;
+    o.dims.push_back(sq);
+    o.dims.push_back(hdv_);
+    o.strides = attrs_.has("o_strides") ? attrs_.ints("o_strides") : stridesOf(o.dims);
+    checkInside(o, volume(y.dims), what + " output");
     run->sq = sq, run->skv = skv, run->nl = volume(lead);
-    for (const DeviceTensor* t : {&q, &k, &v, &y}) checkIndexable(volume(t->dims), what);
     if (run->nl == 0 || sq == 0 || hdv_ == 0) return false;
-    // Strides of the bias over the lead dims for the kernel's pack_offset, and of the last two.
-    run->bias = q.buf;
+    auto leadOf = [&](const Operand& x) {
+      return std::vector<int64_t>(x.strides.begin(), x.strides.begin() + (r - 2));
+    };
+    std::vector<int64_t> biasLead(r - 2, 0);
+    run->bias = qt.buf;
+    AttnStrides& s = run->s;
     if (bias_) {
       const DeviceTensor& b = a.inputs.at(3);
       requireStorage(b, st_, layer_, "the bias");
@@ -78,17 +141,25 @@ class AttentionKernel : public Kernel {
                  what, ": the bias ", dimsToString(b.dims), " does not broadcast to the scores ",
                  dimsToString(scores));
       const std::vector<int64_t> st = broadcastStrides(b.dims, scores);
-      run->bp = packIndex(lead, {std::vector<int64_t>(st.begin(), st.end() - 2)}, what);
-      run->bsi = static_cast<cl_int>(st[r - 2]);
-      run->bsj = static_cast<cl_int>(st[r - 1]);
+      biasLead.assign(st.begin(), st.end() - 2);
+      s.bi = static_cast<cl_int>(st[r - 2]);
+      s.bj = static_cast<cl_int>(st[r - 1]);
       run->bias = b.buf;
     }
+    run->lp = packIndex(lead, {leadOf(q), leadOf(k), leadOf(v)}, what);
+    run->op = packIndex(lead, {leadOf(o), biasLead}, what);
+    auto i32 = [](int64_t x) { return static_cast<cl_int>(x); };
+    s.qo = i32(q.offset), s.qi = i32(q.strides[r - 2]), s.qd = i32(q.strides[r - 1]);
+    s.ko = i32(k.offset), s.kj = i32(k.strides[kjA]), s.kd = i32(k.strides[kdA]);
+    s.vo = i32(v.offset), s.vj = i32(v.strides[r - 2]), s.vd = i32(v.strides[r - 1]);
+    s.oo = 0, s.oi = i32(o.strides[r - 2]), s.od = i32(o.strides[r - 1]);
     return true;
   }
 
   DataType st_;
   KernelCache k_;
   std::string layer_;
+  ir::Attrs attrs_;
   int64_t hd_, hdv_;
   float scale_;
   bool transK_, nanToZero_, bias_;
@@ -109,8 +180,7 @@ class AttentionRows : public AttentionKernel {
     cl_kernel kern = k_.get("attention_rows");
     ocl::setArgs(kern, a.inputs[0].buf, a.inputs[1].buf, a.inputs[2].buf, run.bias,
                  a.outputs[0].buf, static_cast<cl_int>(run.sq), static_cast<cl_int>(run.skv),
-                 scale_, cl_int{transK_}, cl_int{bias_}, run.bp, run.bsi, run.bsj,
-                 cl_int{nanToZero_});
+                 scale_, cl_int{bias_}, run.lp, run.op, run.s, cl_int{nanToZero_});
     const size_t groups = static_cast<size_t>((run.sq + kRowsPerGroup - 1) / kRowsPerGroup);
     ocl::launch(a.queue, kern, {groups * kRowsPerGroup, static_cast<size_t>(run.nl)},
                 {static_cast<size_t>(kRowsPerGroup), 1});
@@ -138,9 +208,17 @@ class AttentionTc : public AttentionKernel {
     if (!prepare(a, &run)) return;
     std::lock_guard<std::mutex> lock(k_.mutex());
     cl_kernel kern = k_.get("tc_attention");
+    const AttnStrides& s = run.s;
+    // 16-byte rows of q, k and v (their columns contiguous, every start a multiple of 8 halves).
+    bool rows16 = s.qd == 1 && s.kd == 1 && s.vd == 1;
+    for (cl_int x : {s.qo, s.qi, s.ko, s.kj, s.vo, s.vj}) rows16 = rows16 && x % 8 == 0;
+    for (int o = 0; o < 3; ++o)
+      for (int d = 0; d < run.lp.rank; ++d) rows16 = rows16 && run.lp.s[o][d] % 8 == 0;
+    CLRT_CHECK(rows16, kRuntime, "attention layer '", layer_,
+               "': the tensor-core tactic reads q, k and v in 16-byte rows");
     ocl::setArgs(kern, a.inputs[0].buf, a.inputs[1].buf, a.inputs[2].buf, run.bias,
                  a.outputs[0].buf, static_cast<cl_int>(run.sq), static_cast<cl_int>(run.skv),
-                 scale_, cl_int{bias_}, run.bp, run.bsi, run.bsj, cl_int{nanToZero_});
+                 scale_, cl_int{bias_}, run.lp, run.op, s, cl_int{nanToZero_});
     const int64_t rows = 16 * warps_, threads = 32 * warps_;
     const size_t groups = static_cast<size_t>((run.sq + rows - 1) / rows);
     ocl::launch(a.queue, kern, {groups * static_cast<size_t>(threads), static_cast<size_t>(run.nl)},
@@ -157,9 +235,9 @@ bool eligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in, const o
   if (!st || in.size() < 3 || outputDtype(l, 0, *st) != *st) return false;
   for (size_t i = 0; i < in.size() && i < 4; ++i)
     if ((i < 3 || hasBias(l)) && !storedAs(l, in, i, *st)) return false;
-  const Dims &q = in[0].dims, &v = in[2].dims;
-  return q.size() >= 2 && v.size() == q.size() && q.back() > 0 && v.back() > 0 &&
-         q.back() <= ir::kMaxAttentionHead && v.back() <= ir::kMaxAttentionHead;
+  // Head sizes from the layer: q, k and v may be views of larger tensors.
+  const int64_t hd = l.attrs.i("head_q", 0), hdv = l.attrs.i("head_v", 0);
+  return hd > 0 && hdv > 0 && hd <= ir::kMaxAttentionHead && hdv <= ir::kMaxAttentionHead;
 }
 }  // namespace attention
 
@@ -172,6 +250,21 @@ std::pair<int64_t, int64_t> heads(const ir::Layer& l) {
   return {hd, hdv};
 }
 
+// Whether q, k and v are read as rows of contiguous halves starting at multiples of 8 (16-byte
+// loads): their own tensors, or views whose last stride is 1 and whose others and offset are
+// multiples of 8.
+bool rows16(const ir::Layer& l) {
+  for (const char* n : {"q", "k", "v"}) {
+    const std::string x = n;
+    if (!l.attrs.has(x + "_strides")) continue;
+    const std::vector<int64_t> st = l.attrs.ints(x + "_strides");
+    if (st.empty() || st.back() != 1 || l.attrs.i(x + "_offset", 0) % 8 != 0) return false;
+    for (size_t k = 0; k + 1 < st.size(); ++k)
+      if (st[k] % 8 != 0) return false;
+  }
+  return true;
+}
+
 class TcTactic : public Tactic {
  public:
   std::string name() const override { return "attention.tc_fp16"; }
@@ -181,7 +274,7 @@ class TcTactic : public Tactic {
     const int64_t hd = l.attrs.i("head_q", 0);
     return tc::available(dev) && floatStorage(l) == DataType::kHALF &&
            attention::eligible(l, in, dev) && l.attrs.i("trans_k", 1) != 0 &&
-           (hd == 32 || hd == 64) && l.attrs.i("head_v", 0) == hd;
+           (hd == 32 || hd == 64) && l.attrs.i("head_v", 0) == hd && rows16(l);
   }
   std::unique_ptr<Kernel> instantiate(const ir::Layer& l, ocl::Device& dev) const override {
     return std::make_unique<AttentionTc>(l, dev, heads(l).first);
