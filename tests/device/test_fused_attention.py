@@ -281,3 +281,30 @@ def test_packed_projection_is_read_in_place():
     (att,) = attention_layers(engine)
     assert [t["Name"] for t in att["Inputs"]] == ["x", "x", "x"], att
     assert_close(engine.create_execution_context().infer(x)["y"], ort_run(model, x)["y"])
+
+
+def test_fp16_attention_with_a_float_min_mask():
+    # Hugging Face's mask: (1 - keep) * finfo(float32).min added to the scores. The bias keeps
+    # its own dtype (FP32) in an FP16 engine, so the fused layer runs in FP16 although the mask
+    # exceeds FP16's range (before, the build refused the FP16 constraint naming that range).
+    nodes = attention(
+        "y",
+        "q",
+        N("Transpose", ["k"], ["y_kt"], perm=[0, 1, 3, 2]),
+        [
+            N("Mul", ["y_s", "c"], ["y_m"]),
+            N("Mul", ["drop", "fmin"], ["bias"]),
+            N("Add", ["y_m", "bias"], ["y_x"]),
+        ],
+    )
+    x = inputs()
+    x = {n: np.nan_to_num(x[n], nan=0.0) for n in ("q", "k", "v")}
+    x["drop"] = (np.random.default_rng(2).random((B, 1, 1, SKV)) < 0.3).astype(np.float32)
+    inits = {"c": constants()["c"], "fmin": np.array(np.finfo(np.float32).min, np.float32)}
+    model = make_model(nodes, [(n, v.shape) for n, v in x.items()], [("y", (B, H, SQ, DV))], inits)
+    engine, _ = build(model, fp16=True, half_layers=True)
+    (att,) = attention_layers(engine)
+    assert att["Precision"] == "HALF" and att["Inputs"][3]["Format/Datatype"] == "FLOAT", att
+    ref = ort_run(model, x)["y"]
+    got = engine.create_execution_context().infer(x)["y"]
+    assert_close(got, ref, rtol=5e-3, atol=5e-3 * np.abs(ref).max())

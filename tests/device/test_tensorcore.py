@@ -732,3 +732,30 @@ def test_tc_attention_reads_views(d):
     got = engine.create_execution_context().infer(x)["y"]
     err = np.abs(got.astype(np.float64) - ref)
     assert (err <= 5e-3 * np.abs(ref) + 5e-3 * np.abs(ref).max()).all(), err.max()
+
+
+def test_tc_attention_onnx_masked_rows():
+    # ONNX Attention (opset 23) with a boolean mask that hides every key from query row 2: its
+    # guard (zeros for such rows, decided on the mask) fused as nan_to_zero 2, on tensor cores.
+    from test_fused_attention import attention_layers, build
+
+    rng = np.random.default_rng(11)
+    d, sq, skv = 32, 5, 37
+    x = {
+        n: rng.standard_normal((2, 2, s, d)).astype(np.float32)
+        for n, s in zip("qkv", (sq, skv, skv))
+    }
+    mask = rng.random((sq, skv)) < 0.7
+    mask[2] = False
+    x["mask"] = mask
+    node = N("Attention", ["q", "k", "v", "mask"], ["y"])
+    inputs = [(n, x[n].shape) for n in "qkv"] + [("mask", mask.shape, np.bool_)]
+    model = make_model([node], inputs, [("y", (2, 2, sq, d))], opset=23)
+    engine, _ = build(model, fp16=True, half_layers=True, tactic_filter="attention.tc_fp16")
+    (att,) = attention_layers(engine)
+    assert att["TacticName"] == "attention.tc_fp16", att
+    ref = ort_run(model, x)["y"]
+    got = engine.create_execution_context().infer(x)["y"]
+    assert (got[:, :, 2] == 0).all() and (ref[:, :, 2] == 0).all()
+    err = np.abs(got.astype(np.float64) - ref)
+    assert (err <= 5e-3 * np.abs(ref) + 5e-3 * np.abs(ref).max()).all(), err.max()

@@ -559,6 +559,10 @@ bool isDataInput(const ir::Layer& l, size_t i, const ir::Network& net) {
   // RoiAlign's rois are coordinates: FP16 would move a box edge at x = 1000 by up to 0.25 px,
   // so they stay in their own dtype whatever the layer's precision.
   if (l.kind == LayerKind::kROI_ALIGN) return i == 0;
+  // Attention's additive bias (a mask of -inf or -3.4e38, a relative-position table) is read in
+  // its own dtype: FP16 storage would turn a mask's -3.4e38 into -inf and keep the whole layer
+  // out of FP16 (its values exceed FP16's range), where the kernels accumulate in FP32 anyway.
+  if (l.kind == LayerKind::kATTENTION) return i < 3;
   return true;
 }
 

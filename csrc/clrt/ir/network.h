@@ -123,9 +123,10 @@
 //                     [L..., D, Skv]), v [L..., Skv, Dv], optional bias (broadcast to
 //                     [L..., Sq, Skv]); q, k, v share their leading dims L. out: [L..., Sq, Dv].
 //                     attrs: scale, trans_k, head_q and head_v (D and Dv, static),
-//                     nan_to_zero (a row whose softmax is NaN: all scores
-//                     -inf, or one NaN or +inf, gives sum_j 0 * v_j instead of NaN, the
-//                     Where(IsNaN(p), 0, p) of PyTorch's exported attention). Views (static
+//                     nan_to_zero: 1, a row whose softmax is NaN (all scores -inf, or one
+//                     NaN or +inf) gives sum_j 0 * v_j instead of NaN (the Where(IsNaN(p), 0,
+//                     p) of PyTorch's exported attention); 2, a row whose every bias value is
+//                     -inf gives sum_j 0 * v_j (ONNX Attention's guard). Views (static
 //                     shapes): q, k or v read as a strided view of the input tensor (attrs
 //                     <x>_dims, <x>_strides, <x>_offset in elements, <x>_src the input's dims);
 //                     the result written with o_strides into an output of dims o_dims.

@@ -17,10 +17,11 @@
 
 // q [L, sq, HD], k [L, skv, HD], v [L, skv, HDV], out [L, sq, HDV] and the bias (has_bias,
 // [L, sq, skv]) where attention.clh's strides put them. A row whose softmax is NaN (scores all
-// -inf, or one NaN or +inf, as the unfused layers compute it) gives NaN, or with nan_to_zero
-// sum_j 0 * v[j] (zero unless some v[j] is not finite).
+// -inf, or one NaN or +inf, as the unfused layers compute it) gives NaN, or with nan_to_zero 1
+// sum_j 0 * v[j] (zero unless some v[j] is not finite); with nan_to_zero 2 a row whose every
+// bias value is -inf gives sum_j 0 * v[j] (ONNX Attention's masked rows), others as computed.
 __kernel void attention_rows(__global const st_t* q, __global const st_t* k,
-                             __global const st_t* v, __global const st_t* bias, __global st_t* out,
+                             __global const st_t* v, __global const bias_t* bias, __global st_t* out,
                              int sq, int skv, float scale, int has_bias, IndexPack lp,
                              IndexPack op, AttnStrides s, int nan_to_zero) {
   __local float kt[KT * HD];
@@ -36,7 +37,8 @@ __kernel void attention_rows(__global const st_t* q, __global const st_t* k,
   for (int d = 0; d < HD; ++d) qr[d] = LD(q, qoff + (long)d * s.qd);
   for (int d = 0; d < HDV; ++d) acc[d] = 0.0f;
   float m = -INFINITY, sum = 0.0f;
-  int bad = 0;  // a NaN score
+  int bad = 0;   // a NaN score
+  int anyb = 0;  // a bias value other than -inf
   for (int j0 = 0; j0 < skv; j0 += KT) {
     const int n = min(KT, skv - j0);
     barrier(CLK_LOCAL_MEM_FENCE);
@@ -54,7 +56,11 @@ __kernel void attention_rows(__global const st_t* q, __global const st_t* k,
       float dot = 0.0f;
       for (int d = 0; d < HD; ++d) dot = fma(qr[d], kt[jj * HD + d], dot);
       float x = dot * scale;
-      if (has_bias) x += LD(bias, boff + (long)(j0 + jj) * s.bj);
+      if (has_bias) {
+        const float b = LDB(bias, boff + (long)(j0 + jj) * s.bj);
+        anyb |= !(b == -INFINITY);
+        x += b;
+      }
       bad |= isnan(x);
       sc[jj] = x;
       tmax = fmax(tmax, x);
@@ -74,10 +80,11 @@ __kernel void attention_rows(__global const st_t* q, __global const st_t* k,
   }
   if (i >= sq) return;
   const long ooff = s.oo + (long)pack_offset(&op, 0, l) + (long)i * s.oi;
-  if (skv > 0 && (bad || m == -INFINITY || isnan(sum))) {
+  const bool masked = nan_to_zero == 2 && !anyb;
+  if (skv > 0 && (masked || bad || m == -INFINITY || isnan(sum))) {
     for (int d = 0; d < HDV; ++d) {
       float z = NAN;
-      if (nan_to_zero) {
+      if (masked || nan_to_zero == 1) {
         z = 0.0f;
         for (int j = 0; j < skv; ++j) z += 0.0f * LD(v, voff + (long)j * s.vj + (long)d * s.vd);
       }

@@ -43,11 +43,11 @@ typedef float acc_t;
 #define HALF_AT(row, col) ((((row) * KCH) + (((col) >> 3) ^ SWZ(row))) * 8 + ((col) & 7))
 
 // q [L, sq, HD], k [L, skv, HD], v [L, skv, HD] (half bits, rows of HD contiguous halves at
-// multiples of 8), out [L, sq, HD] and the bias where attention.clh's strides put them. NaN rows
-// as attention.cl.
+// multiples of 8), out [L, sq, HD] and the bias where attention.clh's strides put them. NaN and
+// masked rows (nan_to_zero) as attention.cl.
 __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_attention(
     __global const ushort* q, __global const ushort* k, __global const ushort* v,
-    __global const st_t* bias, __global st_t* out, int sq, int skv, float scale, int has_bias,
+    __global const bias_t* bias, __global st_t* out, int sq, int skv, float scale, int has_bias,
     IndexPack lp, IndexPack op, AttnStrides s, int nan_to_zero) {
   __local uint4 Qs[BM * KCH], Ks[HD * KCH], Vs[HD * KCH], Ps[BM * KCH];
   __local float red[BM * 4];
@@ -68,7 +68,7 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_attention(
   }
   // This lane's two rows (g and g + 8 of its warp's 16): running max, sum of its columns, NaN.
   float m[2] = {-INFINITY, -INFINITY}, lsum[2] = {0.0f, 0.0f};
-  int bad[2] = {0, 0};
+  int bad[2] = {0, 0}, anyb[2] = {0, 0};  // a NaN score; a bias value other than -inf
   long boff[2] = {0, 0};
   const long lb = has_bias ? (long)pack_offset(&op, 1, l) : 0;
   for (int hr = 0; hr < 2; ++hr) boff[hr] = lb + (long)min(m0 + wm + g + 8 * hr, sq - 1) * s.bi;
@@ -107,8 +107,11 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_attention(
         float x = sacc[0][j][e] * scale;
         if (key >= skv)
           x = -INFINITY;
-        else if (has_bias)
-          x += LD(bias, boff[hr] + (long)key * s.bj);
+        else if (has_bias) {
+          const float b = LDB(bias, boff[hr] + (long)key * s.bj);
+          anyb[hr] |= !(b == -INFINITY);
+          x += b;
+        }
         bad[hr] |= isnan(x);
         sacc[0][j][e] = x;
         tmax[hr] = fmax(tmax[hr], x);
@@ -146,19 +149,34 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_attention(
   red[(wm + g) * 4 + t] = bad[0] ? NAN : lsum[0];
   red[(wm + g + 8) * 4 + t] = bad[1] ? NAN : lsum[1];
   barrier(CLK_LOCAL_MEM_FENCE);
+  float total[2];
+  for (int hr = 0; hr < 2; ++hr) {
+    const int r = wm + g + 8 * hr;
+    total[hr] = red[r * 4] + red[r * 4 + 1] + red[r * 4 + 2] + red[r * 4 + 3];
+  }
+  int masked[2] = {0, 0};  // nan_to_zero 2: no lane of the row saw a bias value other than -inf
+  if (nan_to_zero == 2) {
+    barrier(CLK_LOCAL_MEM_FENCE);
+    red[(wm + g) * 4 + t] = (float)anyb[0];
+    red[(wm + g + 8) * 4 + t] = (float)anyb[1];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int hr = 0; hr < 2; ++hr) {
+      const int r = wm + g + 8 * hr;
+      masked[hr] = red[r * 4] + red[r * 4 + 1] + red[r * 4 + 2] + red[r * 4 + 3] == 0.0f;
+    }
+  }
   for (int hr = 0; hr < 2; ++hr) {
     const int r = wm + g + 8 * hr, row = m0 + r;
     if (row >= sq) continue;
-    const float total = red[r * 4] + red[r * 4 + 1] + red[r * 4 + 2] + red[r * 4 + 3];
-    const bool nanrow = skv > 0 && (isnan(total) || m[hr] == -INFINITY);
-    const float inv = skv > 0 ? 1.0f / total : 0.0f;
+    const bool nanrow = skv > 0 && (masked[hr] || isnan(total[hr]) || m[hr] == -INFINITY);
+    const float inv = skv > 0 ? 1.0f / total[hr] : 0.0f;
     for (int j = 0; j < TN; ++j)
       for (int e = 0; e < 2; ++e) {
         const int d = 8 * j + 2 * t + e;
         float o = oacc[0][j][2 * hr + e] * inv;
         if (nanrow) {
           o = NAN;
-          if (nan_to_zero) {
+          if (masked[hr] || nan_to_zero == 1) {
             o = 0.0f;
             for (int key = 0; key < skv; ++key)
               o += 0.0f * vload_half(vbase + (long)key * s.vj + d, (__global const half*)v);

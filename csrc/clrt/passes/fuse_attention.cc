@@ -81,8 +81,46 @@ struct Match {
   int keep = -1;          // the second MatMul, which becomes the ATTENTION layer
   int q = -1, k = -1, v = -1, bias = -1;
   double scale = 1;
-  bool transK = true, nanToZero = false;
+  bool transK = true;
+  int guard = 0;  // nan_to_zero: 1 PyTorch's NaN guard, 2 ONNX Attention's masked-row guard
 };
+
+// Whether constant tensor t holds one float value equal to v, of rank at most `rank`.
+bool scalarIs(const ir::Network& net, int t, float v, size_t rank) {
+  const HostTensor* c = t >= 0 ? detail::constantValue(net, t) : nullptr;
+  return c && c->numel() == 1 && c->dims.size() <= rank &&
+         (c->dtype == DataType::kFLOAT || c->dtype == DataType::kHALF) && c->asFloats()[0] == v;
+}
+
+// ONNX Attention's guard as clrt imports it (onnx/importers/attention.cc): Where(ReduceMax(bias,
+// last axis) == -inf, 0, p), zeros for a row whose every key the bias masks. Its output, else -1.
+int maskedRowGuard(const ir::Network& net, const detail::Consumers& cons, int p, Match* m) {
+  const std::vector<int> readers = detail::liveConsumers(net, cons, p);
+  if (m->bias < 0 || readers.size() != 1) return -1;
+  const ir::Layer& w = net.layers[readers[0]];
+  const size_t rank = net.tensors[p].dims.size();
+  if (w.kind != LayerKind::kWHERE || w.inputs.size() != 3 || w.inputs[2] != p ||
+      !scalarIs(net, w.inputs[1], 0.0f, rank))
+    return -1;
+  const int eq = producer(net, w.inputs[0]);
+  if (eq < 0 || !internal(net, cons, w.inputs[0])) return -1;
+  const ir::Layer& e = net.layers[eq];
+  if (e.kind != LayerKind::kELEMENTWISE || e.attrs.s("op") != "EQUAL" || e.inputs.size() != 2 ||
+      !scalarIs(net, e.inputs[1], -INFINITY, rank))
+    return -1;
+  const int mx = producer(net, e.inputs[0]);
+  if (mx < 0 || !internal(net, cons, e.inputs[0])) return -1;
+  const ir::Layer& r = net.layers[mx];
+  const int64_t brank = static_cast<int64_t>(net.tensors[m->bias].dims.size());
+  const std::vector<int64_t> axes = r.attrs.ints("axes");
+  if (r.kind != LayerKind::kREDUCE || r.attrs.s("op") != "MAX" || r.inputs.size() != 1 ||
+      r.inputs[0] != m->bias || r.attrs.i("keepdims", 1) != 1 || axes.size() != 1 ||
+      (axes[0] != brank - 1 && axes[0] != -1))
+    return -1;
+  m->gone.insert(m->gone.end(), {readers[0], eq, mx});
+  m->guard = 2;
+  return w.outputs[0];
+}
 
 // The Where(IsNaN(p), 0, p) PyTorch writes after the softmax: its output, else -1 (p read by
 // exactly the IsNaN and the Where).
@@ -108,7 +146,7 @@ int nanGuard(const ir::Network& net, const detail::Consumers& cons, int p, Match
     return -1;
   m->gone.push_back(isnan);
   m->gone.push_back(where);
-  m->nanToZero = true;
+  m->guard = 1;
   return w.outputs[0];
 }
 
@@ -396,7 +434,10 @@ bool match(const ir::Network& net, const detail::Consumers& cons, int si, Match*
   m->transK = net.layers[mm1].attrs.i("trans_b", 0) != 0;
   // Forwards from the probabilities: [Where(IsNaN)], MatMul(p, v).
   int probs = sm.outputs[0];
-  if (const int g = nanGuard(net, cons, probs, m); g >= 0) probs = g;
+  if (const int g = nanGuard(net, cons, probs, m); g >= 0)
+    probs = g;
+  else if (const int h = maskedRowGuard(net, cons, probs, m); h >= 0)
+    probs = h;
   if (!internal(net, cons, probs)) return false;
   const int mm2 = detail::liveConsumers(net, cons, probs)[0];
   const ir::Layer& pv = net.layers[mm2];
@@ -453,12 +494,15 @@ bool fuseAttention(ir::Network& net) {
     a.attrs = ir::Attrs();
     a.attrs.set("scale", m.scale);
     a.attrs.set("trans_k", int64_t{m.transK});
-    a.attrs.set("nan_to_zero", int64_t{m.nanToZero});
+    a.attrs.set("nan_to_zero", int64_t{m.guard});
     a.attrs.set("head_q", net.tensors[m.q].dims.back());
     a.attrs.set("head_v", net.tensors[m.v].dims.back());
     detail::note(str("fuseAttention: ", m.gone.size() + 1, " layers became ATTENTION '", a.name,
                      "' (scale ", m.scale, m.bias >= 0 ? ", with a bias" : "",
-                     m.nanToZero ? ", NaN rows to zero" : "", ")"));
+                     m.guard == 1   ? ", NaN rows to zero"
+                     : m.guard == 2 ? ", masked rows to zero"
+                                    : "",
+                     ")"));
     changed = true;
   }
   // Scalar multiplies of q and k (k's possibly behind a transpose only the layer reads) join the

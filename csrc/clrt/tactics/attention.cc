@@ -48,15 +48,21 @@ class AttentionKernel : public Kernel {
   AttentionKernel(const ir::Layer& l, ocl::Device& dev, const std::string& file,
                   const std::string& options, int64_t hd, int64_t hdv)
       : st_(floatStorage(l).value_or(DataType::kFLOAT)),
-        k_(dev, file, storageOption(st_) + options),
+        biasDt_(hasBias(l) ? inputDtype(l, 3) : DataType::kFLOAT),
+        k_(dev, file,
+           storageOption(st_) + options + (biasDt_ == DataType::kHALF ? " -DBIAS_HALF=1" : "")),
         layer_(l.name),
         attrs_(l.attrs),
         hd_(hd),
         hdv_(hdv),
         scale_(static_cast<float>(l.attrs.f("scale", 1.0))),
         transK_(l.attrs.i("trans_k", 1) != 0),
-        nanToZero_(l.attrs.i("nan_to_zero", 0) != 0),
-        bias_(hasBias(l)) {}
+        guard_(static_cast<int>(l.attrs.i("nan_to_zero", 0))),
+        bias_(hasBias(l)) {
+    CLRT_CHECK(guard_ >= 0 && guard_ <= 2 && (guard_ != 2 || bias_), kEngineFormat,
+               "attention layer '", l.name, "': nan_to_zero ", guard_,
+               " is not 0, 1 or 2 (2 with a bias)");
+  }
 
   // Input `t` as operand `n` ("q", "k", "v"): the view of it the layer reads (attrs), checked to
   // stay inside the buffer, or the tensor itself.
@@ -132,7 +138,7 @@ class AttentionKernel : public Kernel {
     AttnStrides& s = run->s;
     if (bias_) {
       const DeviceTensor& b = a.inputs.at(3);
-      requireStorage(b, st_, layer_, "the bias");
+      requireStorage(b, biasDt_, layer_, "the bias");
       checkIndexable(volume(b.dims), what);
       Dims scores = lead;
       scores.push_back(sq);
@@ -157,12 +163,15 @@ class AttentionKernel : public Kernel {
   }
 
   DataType st_;
+  DataType biasDt_;  // the bias keeps its own dtype (FLOAT or HALF)
   KernelCache k_;
   std::string layer_;
   ir::Attrs attrs_;
   int64_t hd_, hdv_;
   float scale_;
-  bool transK_, nanToZero_, bias_;
+  bool transK_;
+  int guard_;  // nan_to_zero: 0, 1 (NaN rows to zero) or 2 (rows the bias masks to zero)
+  bool bias_;
 };
 
 class AttentionRows : public AttentionKernel {
@@ -180,7 +189,7 @@ class AttentionRows : public AttentionKernel {
     cl_kernel kern = k_.get("attention_rows");
     ocl::setArgs(kern, a.inputs[0].buf, a.inputs[1].buf, a.inputs[2].buf, run.bias,
                  a.outputs[0].buf, static_cast<cl_int>(run.sq), static_cast<cl_int>(run.skv),
-                 scale_, cl_int{bias_}, run.lp, run.op, run.s, cl_int{nanToZero_});
+                 scale_, cl_int{bias_}, run.lp, run.op, run.s, cl_int{guard_});
     const size_t groups = static_cast<size_t>((run.sq + kRowsPerGroup - 1) / kRowsPerGroup);
     ocl::launch(a.queue, kern, {groups * kRowsPerGroup, static_cast<size_t>(run.nl)},
                 {static_cast<size_t>(kRowsPerGroup), 1});
@@ -218,7 +227,7 @@ class AttentionTc : public AttentionKernel {
                "': the tensor-core tactic reads q, k and v in 16-byte rows");
     ocl::setArgs(kern, a.inputs[0].buf, a.inputs[1].buf, a.inputs[2].buf, run.bias,
                  a.outputs[0].buf, static_cast<cl_int>(run.sq), static_cast<cl_int>(run.skv),
-                 scale_, cl_int{bias_}, run.lp, run.op, s, cl_int{nanToZero_});
+                 scale_, cl_int{bias_}, run.lp, run.op, s, cl_int{guard_});
     const int64_t rows = 16 * warps_, threads = 32 * warps_;
     const size_t groups = static_cast<size_t>((run.sq + rows - 1) / rows);
     ocl::launch(a.queue, kern, {groups * static_cast<size_t>(threads), static_cast<size_t>(run.nl)},
@@ -233,8 +242,12 @@ namespace attention {
 bool eligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in, const ocl::DeviceInfo&) {
   const std::optional<DataType> st = floatStorage(l);
   if (!st || in.size() < 3 || outputDtype(l, 0, *st) != *st) return false;
-  for (size_t i = 0; i < in.size() && i < 4; ++i)
-    if ((i < 3 || hasBias(l)) && !storedAs(l, in, i, *st)) return false;
+  for (size_t i = 0; i < 3; ++i)
+    if (!storedAs(l, in, i, *st)) return false;
+  if (hasBias(l)) {  // read in its own dtype
+    const DataType b = in.size() > 3 ? inputDtype(l, 3, in[3].dtype) : DataType::kBOOL;
+    if (b != DataType::kFLOAT && b != DataType::kHALF) return false;
+  }
   // Head sizes from the layer: q, k and v may be views of larger tensors.
   const int64_t hd = l.attrs.i("head_q", 0), hdv = l.attrs.i("head_v", 0);
   return hd > 0 && hdv > 0 && hd <= ir::kMaxAttentionHead && hdv <= ir::kMaxAttentionHead;
