@@ -46,6 +46,7 @@ def _load_script_module(name):
 
 
 fmnist = _load_script_module("fmnist")
+packed_mha_model = _load_script_module("attention_models").packed_mha_model
 
 
 def model_bytes(model):
@@ -261,48 +262,3 @@ def checksum64(data):
         h = ((h ^ b) * prime) & mask
         h ^= h >> 29
     return ((h ^ len(data)) * prime) & mask
-
-
-def packed_mha_model(d, heads=2, s=37, b=2):
-    """torchvision's MultiheadAttention as its TorchScript export writes it, from the packed
-    projection x [S, B, 3 * heads * d] (sequence first): q, k and v cut out by a reshape, an
-    unsqueeze, a transpose, a squeeze and three gathers, each head-split by a reshape and a
-    transpose, sqrt(scale) on q and k, and the result transposed back to [S * B, heads * d]."""
-    e = heads * d
-    nodes = [
-        helper.make_node("Reshape", ["x", "shape_sb3e"], ["x4"]),
-        helper.make_node("Unsqueeze", ["x4", "ax0"], ["x5"]),
-        helper.make_node("Transpose", ["x5"], ["x5t"], perm=[3, 1, 2, 0, 4]),
-        helper.make_node("Squeeze", ["x5t", "ax3"], ["x4t"]),
-    ]
-    for i, n in enumerate("qkv"):
-        nodes += [
-            helper.make_node("Gather", ["x4t", f"i{i}"], [f"{n}0"], axis=0),
-            helper.make_node("Reshape", [f"{n}0", "shape_s_bh_d"], [f"{n}1"]),
-            helper.make_node("Transpose", [f"{n}1"], [f"{n}2"], perm=[1, 0, 2]),
-            helper.make_node("Reshape", [f"{n}2", "shape_bhsd"], [f"{n}3"]),
-        ]
-    nodes += [
-        helper.make_node("Mul", ["q3", "c4"], ["qs"]),
-        helper.make_node("Transpose", ["k3"], ["kt"], perm=[0, 1, 3, 2]),
-        helper.make_node("Mul", ["kt", "c4"], ["kts"]),
-        helper.make_node("MatMul", ["qs", "kts"], ["sc"]),
-        helper.make_node("Softmax", ["sc"], ["p"], axis=-1),
-        helper.make_node("MatMul", ["p", "v3"], ["o"]),
-        helper.make_node("Transpose", ["o"], ["ot"], perm=[2, 0, 1, 3]),
-        helper.make_node("Reshape", ["ot", "shape_out"], ["y"]),
-    ]
-    i64 = np.int64
-    inits = {
-        "shape_sb3e": np.array([s, b, 3, e], i64),
-        "ax0": np.array([0], i64),
-        "ax3": np.array([3], i64),
-        "shape_s_bh_d": np.array([s, b * heads, d], i64),
-        "shape_bhsd": np.array([b, heads, s, d], i64),
-        "shape_out": np.array([s * b, e], i64),
-        "c4": np.array(d**-0.25, np.float32),
-        **{f"i{i}": np.array(i, i64) for i in range(3)},
-    }
-    model = make_model(nodes, [("x", (s, b, 3 * e))], [("y", (s * b, e))], inits)
-    x = {"x": np.random.default_rng(5).standard_normal((s, b, 3 * e)).astype(np.float32)}
-    return model, x

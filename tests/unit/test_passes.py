@@ -515,6 +515,7 @@ def test_attention_stays_apart_where_fusion_would_hide_or_change_something(monke
         sdpa(softmax_axis=2),
         sdpa(k_shape=(1, 3, 7, 8)),
         sdpa(dv=300),
+        sdpa([helper.make_node("Add", ["s", "s"], ["x"], name="twice")]),  # no bias: 2 * scores
     ]
     for net in cases:
         assert "ATTENTION" not in kinds(DBG.optimize(net))

@@ -404,7 +404,7 @@ bool match(const ir::Network& net, const detail::Consumers& cons, int si, Match*
       if (ap < 0) continue;
       const ir::Layer& al = net.layers[ap];
       int dummy = -1;
-      if (isMatmulOfTwo(al) || scalarFactor(net, ap, &dummy) != 0) {
+      if (b != a && (isMatmulOfTwo(al) || scalarFactor(net, ap, &dummy) != 0)) {
         const DataType bt = net.tensors[b].dtype;
         if (bt != DataType::kFLOAT && bt != DataType::kHALF) continue;
         if (net.tensors[b].dims.size() > rank) continue;

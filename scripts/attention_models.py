@@ -1,0 +1,92 @@
+# Attention written out as ONNX layers, the way exporters write it: the models behind the fused
+# attention's tests (tests/device/test_fused_attention.py, tests/unit/test_passes.py) and its
+# benchmark (benchmarks/bench_attention.py). Needs numpy and onnx only.
+import numpy as np
+from onnx import TensorProto, helper, numpy_helper
+
+OPSET = 17
+
+
+def _model(nodes, inputs, outputs, inits):
+    def info(name, shape):
+        return helper.make_tensor_value_info(name, TensorProto.FLOAT, list(shape))
+
+    graph = helper.make_graph(
+        nodes,
+        "attention",
+        [info(n, s) for n, s in inputs],
+        [info(n, s) for n, s in outputs],
+        [numpy_helper.from_array(np.asarray(v), k) for k, v in inits.items()],
+    )
+    opsets = [helper.make_opsetid("", OPSET)]
+    model = helper.make_model(graph, opset_imports=opsets, producer_name="clrt")
+    model.ir_version = helper.find_min_ir_version_for(opsets)
+    return model
+
+
+def sdpa_model(b, h, s, d, mask=True):
+    """Hugging Face style: q, k, v [B, H, S, d] inputs, k^T by a Transpose, the scores scaled by
+    1/sqrt(d), a key mask bias [B, 1, 1, S] added (when `mask`), softmax, @ v. Returns (model,
+    feeds) with seeded inputs (a tenth of the keys masked with -1e4)."""
+    n = helper.make_node
+    nodes = [
+        n("Transpose", ["k"], ["kt"], perm=[0, 1, 3, 2]),
+        n("MatMul", ["q", "kt"], ["s"]),
+        n("Mul", ["s", "c"], ["x" if not mask else "sc"]),
+    ]
+    if mask:
+        nodes.append(n("Add", ["sc", "mask"], ["x"]))
+    nodes += [n("Softmax", ["x"], ["p"], axis=-1), n("MatMul", ["p", "v"], ["y"])]
+    rng = np.random.default_rng(0)
+    feeds = {t: rng.standard_normal((b, h, s, d)).astype(np.float32) for t in "qkv"}
+    inputs = [(t, (b, h, s, d)) for t in "qkv"]
+    if mask:
+        feeds["mask"] = np.where(rng.random((b, 1, 1, s)) < 0.1, -1e4, 0).astype(np.float32)
+        inputs.append(("mask", (b, 1, 1, s)))
+    model = _model(nodes, inputs, [("y", (b, h, s, d))], {"c": np.array(d**-0.5, np.float32)})
+    return model, feeds
+
+
+def packed_mha_model(d, heads=2, s=37, b=2):
+    """torchvision's MultiheadAttention as its TorchScript export writes it, from the packed
+    projection x [S, B, 3 * heads * d] (sequence first): q, k and v cut out by a reshape, an
+    unsqueeze, a transpose, a squeeze and three gathers, each head-split by a reshape and a
+    transpose, sqrt(scale) on q and k, and the result transposed back to [S * B, heads * d]."""
+    e = heads * d
+    nodes = [
+        helper.make_node("Reshape", ["x", "shape_sb3e"], ["x4"]),
+        helper.make_node("Unsqueeze", ["x4", "ax0"], ["x5"]),
+        helper.make_node("Transpose", ["x5"], ["x5t"], perm=[3, 1, 2, 0, 4]),
+        helper.make_node("Squeeze", ["x5t", "ax3"], ["x4t"]),
+    ]
+    for i, n in enumerate("qkv"):
+        nodes += [
+            helper.make_node("Gather", ["x4t", f"i{i}"], [f"{n}0"], axis=0),
+            helper.make_node("Reshape", [f"{n}0", "shape_s_bh_d"], [f"{n}1"]),
+            helper.make_node("Transpose", [f"{n}1"], [f"{n}2"], perm=[1, 0, 2]),
+            helper.make_node("Reshape", [f"{n}2", "shape_bhsd"], [f"{n}3"]),
+        ]
+    nodes += [
+        helper.make_node("Mul", ["q3", "c4"], ["qs"]),
+        helper.make_node("Transpose", ["k3"], ["kt"], perm=[0, 1, 3, 2]),
+        helper.make_node("Mul", ["kt", "c4"], ["kts"]),
+        helper.make_node("MatMul", ["qs", "kts"], ["sc"]),
+        helper.make_node("Softmax", ["sc"], ["p"], axis=-1),
+        helper.make_node("MatMul", ["p", "v3"], ["o"]),
+        helper.make_node("Transpose", ["o"], ["ot"], perm=[2, 0, 1, 3]),
+        helper.make_node("Reshape", ["ot", "shape_out"], ["y"]),
+    ]
+    i64 = np.int64
+    inits = {
+        "shape_sb3e": np.array([s, b, 3, e], i64),
+        "ax0": np.array([0], i64),
+        "ax3": np.array([3], i64),
+        "shape_s_bh_d": np.array([s, b * heads, d], i64),
+        "shape_bhsd": np.array([b, heads, s, d], i64),
+        "shape_out": np.array([s * b, e], i64),
+        "c4": np.array(d**-0.25, np.float32),
+        **{f"i{i}": np.array(i, i64) for i in range(3)},
+    }
+    model = _model(nodes, [("x", (s, b, 3 * e))], [("y", (s * b, e))], inits)
+    x = {"x": np.random.default_rng(5).standard_normal((s, b, 3 * e)).astype(np.float32)}
+    return model, x
