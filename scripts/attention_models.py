@@ -47,14 +47,28 @@ def sdpa_model(b, h, s, d, mask=True):
     return model, feeds
 
 
-def packed_mha_model(d, heads=2, s=37, b=2):
+def packed_mha_model(d, heads=2, s=37, b=2, in_proj=False):
     """torchvision's MultiheadAttention as its TorchScript export writes it, from the packed
     projection x [S, B, 3 * heads * d] (sequence first): q, k and v cut out by a reshape, an
     unsqueeze, a transpose, a squeeze and three gathers, each head-split by a reshape and a
-    transpose, sqrt(scale) on q and k, and the result transposed back to [S * B, heads * d]."""
+    transpose, sqrt(scale) on q and k, and the result transposed back to [S * B, heads * d].
+    in_proj: the projection too, as in torchvision's ViT: x [B, S, heads * d] transposed to
+    sequence first, times a seeded weight [E, 3E] plus a bias."""
     e = heads * d
-    nodes = [
-        helper.make_node("Reshape", ["x", "shape_sb3e"], ["x4"]),
+    rng = np.random.default_rng(5)
+    nodes, extra = [], {}
+    if in_proj:
+        nodes = [
+            helper.make_node("Transpose", ["x"], ["xt"], perm=[1, 0, 2]),
+            helper.make_node("MatMul", ["xt", "w_in"], ["xw"]),
+            helper.make_node("Add", ["xw", "b_in"], ["proj"]),
+        ]
+        extra = {
+            "w_in": (rng.standard_normal((e, 3 * e)) / np.sqrt(e)).astype(np.float32),
+            "b_in": rng.standard_normal(3 * e).astype(np.float32),
+        }
+    nodes += [
+        helper.make_node("Reshape", ["proj" if in_proj else "x", "shape_sb3e"], ["x4"]),
         helper.make_node("Unsqueeze", ["x4", "ax0"], ["x5"]),
         helper.make_node("Transpose", ["x5"], ["x5t"], perm=[3, 1, 2, 0, 4]),
         helper.make_node("Squeeze", ["x5t", "ax3"], ["x4t"]),
@@ -86,7 +100,9 @@ def packed_mha_model(d, heads=2, s=37, b=2):
         "shape_out": np.array([s * b, e], i64),
         "c4": np.array(d**-0.25, np.float32),
         **{f"i{i}": np.array(i, i64) for i in range(3)},
+        **extra,
     }
-    model = _model(nodes, [("x", (s, b, 3 * e))], [("y", (s * b, e))], inits)
-    x = {"x": np.random.default_rng(5).standard_normal((s, b, 3 * e)).astype(np.float32)}
+    shape = (b, s, e) if in_proj else (s, b, 3 * e)
+    model = _model(nodes, [("x", shape)], [("y", (s * b, e))], inits)
+    x = {"x": rng.standard_normal(shape).astype(np.float32)}
     return model, x

@@ -308,3 +308,16 @@ def test_fp16_attention_with_a_float_min_mask():
     ref = ort_run(model, x)["y"]
     got = engine.create_execution_context().infer(x)["y"]
     assert_close(got, ref, rtol=5e-3, atol=5e-3 * np.abs(ref).max())
+
+
+def test_batch_first_projection_leaves_no_transpose():
+    # With torchvision ViT's in_proj in front (batch-first input transposed to sequence first),
+    # the transpose moves below the projection into the views: no movement layer runs at all.
+    model, x = packed_mha_model(D, s=SKV, b=B, in_proj=True)
+    engine, log = build(model)
+    info = json.loads(
+        engine.create_engine_inspector().get_engine_information(trt.LayerInformationFormat.JSON)
+    )
+    kinds = [lay["LayerType"] for lay in info["Layers"]]
+    assert kinds == ["MATRIX_MULTIPLY", "ATTENTION", "RESHAPE"], (kinds, log.text())
+    assert_close(engine.create_execution_context().infer(x)["y"], ort_run(model, x)["y"])

@@ -85,6 +85,7 @@ def test_pipeline_order():
         "fuseBias",
         "fuseResidualAdd",
         "fuseActivation",
+        "attentionViews",
         "removeDeadLayers",
     ]
     with pytest.raises(ValueError, match="no pass 'noSuchPass'; the passes are"):
@@ -554,3 +555,21 @@ def test_attention_reads_a_packed_projection_as_views():
     assert a["attrs"]["o_dims"] == [s, b, h, d]
     assert a["attrs"]["o_strides"] == [h * d, d, b * h * d, 1]
     assert a["attrs"]["scale"] == pytest.approx(d**-0.5, rel=1e-6)
+
+
+def test_the_batch_first_transpose_moves_into_the_views():
+    # torchvision's ViT: x [B, S, E] transposed to sequence first before in_proj. The MatMul
+    # works row by row, so the transpose moves below it, into the views of q, k and v: no
+    # transpose is left, and the views read the projection in its batch-first layout.
+    s, b, h, d = 5, 2, 2, 4
+    model, _ = packed_mha_model(d, heads=h, s=s, b=b, in_proj=True)
+    r = DBG.optimize(parse(model))
+    assert kinds(r) == ["MATRIX_MULTIPLY", "ATTENTION", "RESHAPE"], kinds(r)
+    mm, a = layer(r, "MATRIX_MULTIPLY"), layer(r, "ATTENTION")
+    assert mm["inputs"] == ["x"] and sorted(mm["weights"]) == ["bias", "kernel"]
+    e = h * d
+    for n, offset in zip("qkv", (0, e, 2 * e)):
+        assert a["attrs"][f"{n}_src"] == [b, s, 3 * e]
+        # q[b, h, s, d] = proj[b, s, offset + h * d + d]
+        assert a["attrs"][f"{n}_strides"] == [s * 3 * e, d, 3 * e, 1]
+        assert a["attrs"][f"{n}_offset"] == offset

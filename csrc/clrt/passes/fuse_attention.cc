@@ -20,6 +20,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -33,10 +34,24 @@ namespace {
 using ir::LayerKind;
 
 // A tensor that disappears into the fused layer: one live reader, nothing outside watches it.
+// Live readers of t that are used themselves (an output watched or read): a layer another
+// pass left without readers (removeDeadLayers drops it at the end of the round) does not count.
+std::vector<int> usedReaders(const ir::Network& net, const detail::Consumers& cons, int t) {
+  std::vector<int> used;
+  for (int l : detail::liveConsumers(net, cons, t))
+    for (int o : net.layers[l].outputs)
+      if (o >= 0 && (net.tensors[o].is_output || net.tensors[o].debug ||
+                     !detail::liveConsumers(net, cons, o).empty())) {
+        used.push_back(l);
+        break;
+      }
+  return used;
+}
+
 bool internal(const ir::Network& net, const detail::Consumers& cons, int t, size_t readers = 1) {
   const ir::Tensor& x = net.tensors[t];
   return !x.is_output && !x.debug && !x.qdq_point && !x.dynamic_range &&
-         detail::liveConsumers(net, cons, t).size() == readers;
+         usedReaders(net, cons, t).size() == readers;
 }
 
 int producer(const ir::Network& net, int t) {
@@ -95,7 +110,7 @@ bool scalarIs(const ir::Network& net, int t, float v, size_t rank) {
 // ONNX Attention's guard as clrt imports it (onnx/importers/attention.cc): Where(ReduceMax(bias,
 // last axis) == -inf, 0, p), zeros for a row whose every key the bias masks. Its output, else -1.
 int maskedRowGuard(const ir::Network& net, const detail::Consumers& cons, int p, Match* m) {
-  const std::vector<int> readers = detail::liveConsumers(net, cons, p);
+  const std::vector<int> readers = usedReaders(net, cons, p);
   if (m->bias < 0 || readers.size() != 1) return -1;
   const ir::Layer& w = net.layers[readers[0]];
   const size_t rank = net.tensors[p].dims.size();
@@ -125,7 +140,7 @@ int maskedRowGuard(const ir::Network& net, const detail::Consumers& cons, int p,
 // The Where(IsNaN(p), 0, p) PyTorch writes after the softmax: its output, else -1 (p read by
 // exactly the IsNaN and the Where).
 int nanGuard(const ir::Network& net, const detail::Consumers& cons, int p, Match* m) {
-  const std::vector<int> readers = detail::liveConsumers(net, cons, p);
+  const std::vector<int> readers = usedReaders(net, cons, p);
   if (readers.size() != 2 || !internal(net, cons, p, 2)) return -1;
   int isnan = -1, where = -1;
   for (int r : readers) {
@@ -313,6 +328,105 @@ bool viewable(const ir::Network& net, int layer) {
          (x.dtype == DataType::kFLOAT || x.dtype == DataType::kHALF) && x.dtype == y.dtype;
 }
 
+// The movement layers a view of tensor t may look through, nearest first.
+std::vector<int> chainOf(const ir::Network& net, int t) {
+  std::vector<int> chain;
+  for (int u = t; viewable(net, producer(net, u)) && chain.size() < 16;) {
+    chain.push_back(producer(net, u));
+    u = net.layers[chain.back()].inputs[0];
+  }
+  return chain;
+}
+
+// The strides of tensor t read through `chain` (nearest first) from a source laid out as `v`,
+// or false.
+bool composeView(const ir::Network& net, const std::vector<int>& chain, int t, View v,
+                 std::vector<int64_t>* st, int64_t* offset) {
+  for (size_t k = chain.size(); k-- > 0;)
+    if (!viewThrough(net, net.layers[chain[k]], &v)) return false;
+  if (!regroup(&v, net.tensors[t].dims) || !strides(v, st)) return false;
+  *offset = v.offset;
+  return true;
+}
+
+// torchvision's in_proj: q, k and v all cut out of P = MatMul(Transpose(Y), W) by movement
+// layers read by nothing else, the transpose moving rows only (its last axis stays). As the
+// MatMul works row by row, P = Transpose(MatMul(Y, W)): the transpose moves below the MatMul,
+// where the views of q, k and v take it in, and the [B, S, E] -> [S, B, E] copy goes. Only done
+// when all three views compose through it. True when moved.
+bool hoistRowTranspose(ir::Network& net, ir::Layer& a) {
+  if (a.attrs.has("q_strides") || a.attrs.has("k_strides") || a.attrs.has("v_strides"))
+    return false;
+  std::vector<std::vector<int>> chains;
+  std::set<int> members;
+  int src = -1;
+  for (int slot = 0; slot < 3; ++slot) {
+    const int t = a.inputs[static_cast<size_t>(slot)];
+    if (t < 0 || !staticDims(net.tensors[t].dims)) return false;
+    chains.push_back(chainOf(net, t));
+    if (chains.back().empty()) return false;
+    const int s0 = net.layers[chains.back().back()].inputs[0];
+    if (src >= 0 && s0 != src) return false;
+    src = s0;
+    members.insert(chains.back().begin(), chains.back().end());
+  }
+  const int mi = producer(net, src);
+  if (mi < 0) return false;
+  const ir::Layer& m = net.layers[mi];
+  if (m.kind != LayerKind::kMATRIX_MULTIPLY || !m.weights.count("kernel") || m.inputs.size() != 1 ||
+      m.outputs.size() != 1 || m.attrs.i("trans_a", 0) != 0 || detail::hasResidual(m))
+    return false;
+  const int x = m.inputs[0], ti = producer(net, x);
+  const size_t r = net.tensors[src].dims.size();
+  if (ti < 0 || net.layers[ti].kind != LayerKind::kTRANSPOSE || !viewable(net, ti) ||
+      net.tensors[x].dims.size() != r)
+    return false;
+  const detail::Consumers cons = net.consumers();
+  if (!internal(net, cons, x) || net.tensors[src].is_output || net.tensors[src].debug ||
+      net.tensors[src].qdq_point || net.tensors[src].dynamic_range)
+    return false;
+  std::vector<int64_t> perm = net.layers[ti].attrs.ints("perm");
+  if (perm.size() != r || perm.back() != static_cast<int64_t>(r) - 1) return false;
+  // Nothing else reads P or what the chains make of it: after the views, they all go.
+  for (int t : {src}) {
+    for (int c : usedReaders(net, cons, t))
+      if (!members.count(c)) return false;
+  }
+  for (int l : members)
+    for (int c : usedReaders(net, cons, net.layers[l].outputs[0]))
+      if (!members.count(c) && &net.layers[c] != &a) return false;
+  // Dry run: P' = MatMul(Y) laid out contiguously, P its transpose, each chain from there.
+  Dims moved = net.tensors[net.layers[ti].inputs[0]].dims;
+  moved.back() = net.tensors[src].dims.back();
+  View base = contiguousView(moved);
+  if (!viewThrough(net, net.layers[ti], &base)) return false;
+  for (int slot = 0; slot < 3; ++slot) {
+    std::vector<int64_t> st;
+    int64_t off = 0;
+    if (!composeView(net, chains[static_cast<size_t>(slot)], a.inputs[static_cast<size_t>(slot)],
+                     base, &st, &off))
+      return false;
+  }
+  // MatMul(Y) -> P' -> the transpose -> P.
+  ir::Tensor pt;
+  pt.name = net.uniqueTensorName(net.tensors[src].name + "_rows");
+  pt.dtype = net.tensors[src].dtype;
+  pt.dims = moved;
+  pt.producer = mi;
+  net.tensors.push_back(pt);
+  const int p2 = static_cast<int>(net.tensors.size()) - 1;
+  ir::Layer& mm = net.layers[mi];
+  ir::Layer& tr = net.layers[ti];
+  mm.inputs[0] = tr.inputs[0];
+  mm.outputs[0] = p2;
+  tr.inputs[0] = p2;
+  tr.outputs[0] = src;
+  net.tensors[src].producer = ti;
+  detail::note(str("fuseAttention: '", tr.name, "' moved below '", mm.name,
+                   "', into the views of '", a.name, "'"));
+  return true;
+}
+
 // Input `slot` of ATTENTION layer a read through the movement layers that make it, as far back
 // as the composition stays a strided view. True when it changed.
 bool viewInput(ir::Network& net, ir::Layer& a, int slot) {
@@ -322,21 +436,16 @@ bool viewInput(ir::Network& net, ir::Layer& a, int slot) {
   const int t = a.inputs[static_cast<size_t>(slot)];
   if (t < 0 || !staticDims(net.tensors[t].dims)) return false;
   // The chain back from t, nearest first; then the farthest source whose view composes.
-  std::vector<int> chain;
-  for (int u = t; viewable(net, producer(net, u)) && chain.size() < 16;) {
-    chain.push_back(producer(net, u));
-    u = net.layers[chain.back()].inputs[0];
-  }
+  const std::vector<int> chain = chainOf(net, t);
   for (size_t len = chain.size(); len > 0; --len) {
     const int src = net.layers[chain[len - 1]].inputs[0];
-    View v = contiguousView(net.tensors[src].dims);
-    bool ok = true;
-    for (size_t k = len; k-- > 0 && ok;) ok = viewThrough(net, net.layers[chain[k]], &v);
     std::vector<int64_t> st;
-    if (!ok || !regroup(&v, net.tensors[t].dims) || !strides(v, &st)) continue;
+    int64_t off = 0;
+    const std::vector<int> part(chain.begin(), chain.begin() + static_cast<ptrdiff_t>(len));
+    if (!composeView(net, part, t, contiguousView(net.tensors[src].dims), &st, &off)) continue;
     a.attrs.set(n + "_dims", net.tensors[t].dims);
     a.attrs.set(n + "_strides", st);
-    a.attrs.set(n + "_offset", v.offset);
+    a.attrs.set(n + "_offset", off);
     a.attrs.set(n + "_src", net.tensors[src].dims);
     a.inputs[static_cast<size_t>(slot)] = src;
     detail::note(str("fuseAttention: '", a.name, "' reads ", n, " through ", len,
@@ -351,7 +460,7 @@ bool viewOutput(ir::Network& net, const detail::Consumers& cons, ir::Layer& a) {
   if (a.attrs.has("o_strides")) return false;
   const int y = a.outputs[0];
   if (!internal(net, cons, y) || !staticDims(net.tensors[y].dims)) return false;
-  const int ti = detail::liveConsumers(net, cons, y)[0];
+  const int ti = usedReaders(net, cons, y)[0];
   ir::Layer& tr = net.layers[ti];
   if (tr.kind != LayerKind::kTRANSPOSE || tr.outputs.size() != 1 || detail::hasConstraint(tr) ||
       !detail::mergeableConstraints(tr, a))
@@ -439,7 +548,7 @@ bool match(const ir::Network& net, const detail::Consumers& cons, int si, Match*
   else if (const int h = maskedRowGuard(net, cons, probs, m); h >= 0)
     probs = h;
   if (!internal(net, cons, probs)) return false;
-  const int mm2 = detail::liveConsumers(net, cons, probs)[0];
+  const int mm2 = usedReaders(net, cons, probs)[0];
   const ir::Layer& pv = net.layers[mm2];
   if (!isMatmulOfTwo(pv) || pv.inputs[0] != probs || pv.attrs.i("trans_b", 0) != 0) return false;
   m->gone.push_back(si);
@@ -530,9 +639,14 @@ bool fuseAttention(ir::Network& net) {
                      "scale of '", a.name, "'"));
     changed = true;
   }
-  // Copies around the layer become strided reads and writes, once the scales are in.
+  return changed;
+}
+
+bool attentionViews(ir::Network& net) {
+  bool changed = false;
   for (size_t ai = 0; ai < net.layers.size(); ++ai) {
     if (net.layers[ai].dead || net.layers[ai].kind != LayerKind::kATTENTION) continue;
+    changed = hoistRowTranspose(net, net.layers[ai]) || changed;
     for (int slot = 0; slot < 3; ++slot) changed = viewInput(net, net.layers[ai], slot) || changed;
     const detail::Consumers cons = net.consumers();
     changed = viewOutput(net, cons, net.layers[ai]) || changed;

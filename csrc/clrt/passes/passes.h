@@ -21,6 +21,7 @@ bool foldBatchNorm(ir::Network& net);            // conv/matmul followed by a pe
 bool fuseBias(ir::Network& net);                 // conv/matmul + constant Add -> bias
 bool fuseResidualAdd(ir::Network& net);   // conv/matmul + Add(other tensor) -> residual input
 bool fuseActivation(ir::Network& net);    // conv/matmul + activation -> epilogue
+bool attentionViews(ir::Network& net);    // ATTENTION reads q/k/v, writes out as strided views
 bool removeDeadLayers(ir::Network& net);  // layers whose outputs reach no network output
 // Run by the builder before optimize: inputs of boundary-only dtypes (INT16, UINT16, UINT32,
 // UINT64, DOUBLE) feed their readers through a CAST to computeDtype.

@@ -9,9 +9,10 @@ using ir::Network;
 // Folding first exposes static shapes and dead shape subgraphs (and turns weight Q/DQ into
 // float weights before foldQdq looks at activation pairs); Q/DQ pairs go before the fusions,
 // which need the layers they sit between to be adjacent; attention fuses after the transposes
-// of k became trans_b and before a residual fusion takes its mask Add; BatchNorm and bias folding
-// must see the conv before an activation or residual joins its epilogue (a scale cannot pass
-// either); dead layers go last so each round starts from a clean graph.
+// of k became trans_b and before a bias or residual fusion takes its mask Add, and reads its
+// operands as views once the projections producing them hold their biases; BatchNorm and bias
+// folding must see the conv before an activation or residual joins its epilogue (a scale cannot
+// pass either); dead layers go last so each round starts from a clean graph.
 const std::vector<Pass>& pipeline() {
   static const std::vector<Pass> passes = {
       {"foldConstants", foldConstants},
@@ -23,6 +24,7 @@ const std::vector<Pass>& pipeline() {
       {"fuseBias", fuseBias},
       {"fuseResidualAdd", fuseResidualAdd},
       {"fuseActivation", fuseActivation},
+      {"attentionViews", attentionViews},
       {"removeDeadLayers", removeDeadLayers},
   };
   return passes;
