@@ -47,13 +47,15 @@ def sdpa_model(b, h, s, d, mask=True):
     return model, feeds
 
 
-def packed_mha_model(d, heads=2, s=37, b=2, in_proj=False):
+def packed_mha_model(d, heads=2, s=37, b=2, in_proj=False, out_proj=False):
     """torchvision's MultiheadAttention as its TorchScript export writes it, from the packed
     projection x [S, B, 3 * heads * d] (sequence first): q, k and v cut out by a reshape, an
     unsqueeze, a transpose, a squeeze and three gathers, each head-split by a reshape and a
     transpose, sqrt(scale) on q and k, and the result transposed back to [S * B, heads * d].
     in_proj: the projection too, as in torchvision's ViT: x [B, S, heads * d] transposed to
-    sequence first, times a seeded weight [E, 3E] plus a bias."""
+    sequence first, times a seeded weight [E, 3E] plus a bias. out_proj (with in_proj): the
+    output projection and the encoder block's residual too: [S * B, E] times a weight plus a
+    bias, back to [S, B, E], transposed to batch first and added to x (output [B, S, E])."""
     e = heads * d
     rng = np.random.default_rng(5)
     nodes, extra = [], {}
@@ -88,8 +90,19 @@ def packed_mha_model(d, heads=2, s=37, b=2, in_proj=False):
         helper.make_node("Softmax", ["sc"], ["p"], axis=-1),
         helper.make_node("MatMul", ["p", "v3"], ["o"]),
         helper.make_node("Transpose", ["o"], ["ot"], perm=[2, 0, 1, 3]),
-        helper.make_node("Reshape", ["ot", "shape_out"], ["y"]),
+        helper.make_node("Reshape", ["ot", "shape_out"], ["yo" if out_proj else "y"]),
     ]
+    if out_proj:
+        nodes += [
+            helper.make_node("MatMul", ["yo", "w_out"], ["yw"]),
+            helper.make_node("Add", ["yw", "b_out"], ["yb"]),
+            helper.make_node("Reshape", ["yb", "shape_sbe"], ["ys"]),
+            helper.make_node("Transpose", ["ys"], ["yt"], perm=[1, 0, 2]),
+            helper.make_node("Add", ["yt", "x"], ["y"]),
+        ]
+        extra["w_out"] = (rng.standard_normal((e, e)) / np.sqrt(e)).astype(np.float32)
+        extra["b_out"] = rng.standard_normal(e).astype(np.float32)
+        extra["shape_sbe"] = np.array([s, b, e], np.int64)
     i64 = np.int64
     inits = {
         "shape_sb3e": np.array([s, b, 3, e], i64),
@@ -103,6 +116,6 @@ def packed_mha_model(d, heads=2, s=37, b=2, in_proj=False):
         **extra,
     }
     shape = (b, s, e) if in_proj else (s, b, 3 * e)
-    model = _model(nodes, [("x", shape)], [("y", (s * b, e))], inits)
+    model = _model(nodes, [("x", shape)], [("y", (b, s, e) if out_proj else (s * b, e))], inits)
     x = {"x": rng.standard_normal(shape).astype(np.float32)}
     return model, x

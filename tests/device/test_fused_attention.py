@@ -310,14 +310,18 @@ def test_fp16_attention_with_a_float_min_mask():
     assert_close(got, ref, rtol=5e-3, atol=5e-3 * np.abs(ref).max())
 
 
-def test_batch_first_projection_leaves_no_transpose():
+@pytest.mark.parametrize("out_proj", [False, True])
+def test_batch_first_projection_leaves_no_transpose(out_proj):
     # With torchvision ViT's in_proj in front (batch-first input transposed to sequence first),
-    # the transpose moves below the projection into the views: no movement layer runs at all.
-    model, x = packed_mha_model(D, s=SKV, b=B, in_proj=True)
+    # the transpose moves below the projection into the views; with its out_proj and residual
+    # behind, the attention writes batch first and the projection takes the residual Add: no
+    # movement layer runs but a reshape (a view).
+    model, x = packed_mha_model(D, s=SKV, b=B, in_proj=True, out_proj=out_proj)
     engine, log = build(model)
     info = json.loads(
         engine.create_engine_inspector().get_engine_information(trt.LayerInformationFormat.JSON)
     )
     kinds = [lay["LayerType"] for lay in info["Layers"]]
-    assert kinds == ["MATRIX_MULTIPLY", "ATTENTION", "RESHAPE"], (kinds, log.text())
+    want = ["MATRIX_MULTIPLY", "ATTENTION", "RESHAPE"] + ["MATRIX_MULTIPLY"] * out_proj
+    assert kinds == want, (kinds, log.text())
     assert_close(engine.create_execution_context().infer(x)["y"], ort_run(model, x)["y"])

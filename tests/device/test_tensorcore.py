@@ -717,14 +717,14 @@ def test_tc_attention_matches_onnxruntime(d):
     assert check_fp16(model, x, tactic_filter="attention.tc_fp16") == {"attention.tc_fp16"}
 
 
-@pytest.mark.parametrize("d,in_proj", [(32, False), (64, False), (64, True)])
-def test_tc_attention_reads_views(d, in_proj):
+@pytest.mark.parametrize("d,proj", [(32, False), (64, False), (64, True)])
+def test_tc_attention_reads_views(d, proj):
     # q, k and v as strided views of a packed projection (torchvision's attention), the result
     # written transposed: 16-byte rows at offsets of 8 halves, which the tensor-core kernel takes.
     from helpers import packed_mha_model
     from test_fused_attention import attention_layers, build
 
-    model, x = packed_mha_model(d, in_proj=in_proj)
+    model, x = packed_mha_model(d, in_proj=proj, out_proj=proj)
     engine, _ = build(model, fp16=True, half_layers=True, tactic_filter="attention.tc_fp16")
     (att,) = attention_layers(engine)
     assert att["TacticName"] == "attention.tc_fp16" and att["Precision"] == "HALF", att

@@ -573,3 +573,20 @@ def test_the_batch_first_transpose_moves_into_the_views():
         # q[b, h, s, d] = proj[b, s, offset + h * d + d]
         assert a["attrs"][f"{n}_strides"] == [s * 3 * e, d, 3 * e, 1]
         assert a["attrs"][f"{n}_offset"] == offset
+
+
+def test_the_sequence_first_result_is_written_batch_first():
+    # torchvision's out_proj: heads together [S, B, H, d] -> [S * B, E] -> MatMul -> [S, B, E]
+    # -> transposed to batch first -> + x. The attention writes its rows batch first, the MatMul
+    # reads them as [B, S, E] and takes the residual Add: no transpose, no Add left.
+    s, b, h, d = 5, 2, 2, 4
+    model, _ = packed_mha_model(d, heads=h, s=s, b=b, in_proj=True, out_proj=True)
+    r = DBG.optimize(parse(model))
+    assert kinds(r) == ["MATRIX_MULTIPLY", "ATTENTION", "RESHAPE", "MATRIX_MULTIPLY"], kinds(r)
+    a = layer(r, "ATTENTION")
+    # out[b, h, s, d] at z[b, s, h, d]; the reshape reads z as [B, S, E].
+    assert a["attrs"]["o_dims"] == [b, s, h, d]
+    assert a["attrs"]["o_strides"] == [s * h * d, d, h * d, 1]
+    out = [x for x in r["layers"] if x["kind"] == "MATRIX_MULTIPLY"][1]
+    assert out["outputs"] == ["y"] and out["attrs"]["has_residual"] == 1
+    assert layer(r, "RESHAPE")["attrs"]["shape"] == [b, s, h * d]

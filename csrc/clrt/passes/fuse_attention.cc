@@ -488,6 +488,87 @@ bool viewOutput(ir::Network& net, const detail::Consumers& cons, ir::Layer& a) {
   return true;
 }
 
+// torchvision's out_proj after the heads came back together: z (this layer's result, written
+// as o_dims) -> Reshape [M, K] -> MatMul(W) -> Reshape [r0, r1, ..., N] -> Transpose of the row
+// dims (last axis kept), each read by the next alone. The MatMul works row by row, so the layer
+// writes its rows in the transposed order, the MatMul reads them as [rows..., K] and writes the
+// transpose's output itself: the transpose and the last reshape go, and a residual Add after it
+// meets the MatMul (fuseResidualAdd). True when rewritten.
+bool sinkRowTranspose(ir::Network& net, const detail::Consumers& cons, ir::Layer& a) {
+  if (!a.attrs.has("o_strides")) return false;
+  auto next = [&](int t, LayerKind kind) -> int {
+    if (t < 0 || !internal(net, cons, t) || !staticDims(net.tensors[t].dims)) return -1;
+    const int l = usedReaders(net, cons, t)[0];
+    const ir::Layer& x = net.layers[l];
+    return x.kind == kind && x.outputs.size() == 1 && !x.inputs.empty() && x.inputs[0] == t &&
+                   !detail::hasConstraint(x) && staticDims(net.tensors[x.outputs[0]].dims)
+               ? l
+               : -1;
+  };
+  const int z = a.outputs[0];
+  const int r9 = next(z, LayerKind::kRESHAPE);
+  const int mi = r9 < 0 ? -1 : next(net.layers[r9].outputs[0], LayerKind::kMATRIX_MULTIPLY);
+  const int r10 = mi < 0 ? -1 : next(net.layers[mi].outputs[0], LayerKind::kRESHAPE);
+  const int ti = r10 < 0 ? -1 : next(net.layers[r10].outputs[0], LayerKind::kTRANSPOSE);
+  if (ti < 0) return false;
+  const ir::Layer& m = net.layers[mi];
+  if (!m.weights.count("kernel") || m.inputs.size() != 1 || m.attrs.i("trans_a", 0) != 0 ||
+      detail::hasResidual(m))
+    return false;
+  const Dims zd = net.tensors[z].dims, t9 = net.tensors[m.inputs[0]].dims;
+  const Dims gd = net.tensors[m.outputs[0]].dims, ud = net.tensors[net.layers[r10].outputs[0]].dims;
+  const size_t nr = ud.size() - 1;
+  std::vector<int64_t> perm = net.layers[ti].attrs.ints("perm");
+  if (t9.size() != 2 || gd.size() != 2 || nr < 1 || zd.size() <= nr || perm.size() != nr + 1 ||
+      perm.back() != static_cast<int64_t>(nr) || net.layers[r9].inputs.size() > 2)
+    return false;
+  int64_t k = 1;
+  for (size_t i = 0; i < zd.size(); ++i) {
+    if (i < nr && zd[i] != ud[i]) return false;  // the rows of z are the rows of the product
+    if (i >= nr) k *= zd[i];
+  }
+  if (k != t9[1]) return false;
+  // z' holds z's row dims in the transpose's order; sigma: z dim -> z' dim.
+  Dims zn = zd;
+  std::vector<size_t> sigma(zd.size());
+  for (size_t i = 0; i < zd.size(); ++i) sigma[i] = i;
+  for (size_t i = 0; i < nr; ++i) {
+    if (perm[i] < 0 || perm[i] >= static_cast<int64_t>(nr)) return false;
+    zn[i] = zd[static_cast<size_t>(perm[i])];
+    sigma[static_cast<size_t>(perm[i])] = i;
+  }
+  const std::vector<int64_t> zs = stridesOf(zd), zns = stridesOf(zn);
+  std::vector<int64_t> st = a.attrs.ints("o_strides");
+  for (int64_t& x : st) {  // each logical dim of size > 1 steps along one dim of z
+    size_t i = 0;
+    while (i < zd.size() && !(zd[i] > 1 && zs[i] == x)) ++i;
+    x = i < zd.size() ? zns[sigma[i]] : 0;
+  }
+  Dims rows(zn.begin(), zn.begin() + static_cast<ptrdiff_t>(nr));
+  rows.push_back(k);
+  ir::Layer& reshape = net.layers[r9];
+  ir::Layer& mm = net.layers[mi];
+  ir::Layer& tail = net.layers[r10];
+  ir::Layer& tr = net.layers[ti];
+  a.attrs.set("o_strides", st);
+  a.attrs.set("o_dims", zn);
+  net.tensors[z].dims = zn;
+  reshape.inputs = {z};
+  reshape.attrs = ir::Attrs();
+  reshape.attrs.set("shape", rows);
+  net.tensors[reshape.outputs[0]].dims = rows;
+  const int w = tr.outputs[0];
+  mm.outputs[0] = w;
+  net.tensors[w].producer = mi;
+  for (const ir::Layer* gone : {&tail, &tr})
+    mm.onnx_nodes.insert(mm.onnx_nodes.end(), gone->onnx_nodes.begin(), gone->onnx_nodes.end());
+  tail.dead = tr.dead = true;
+  detail::note(str("fuseAttention: '", a.name, "' writes its rows in the order of '", tr.name,
+                   "', which goes with '", tail.name, "': '", mm.name, "' writes ",
+                   dimsToString(net.tensors[w].dims)));
+  return true;
+}
+
 bool staticHead(const Dims& d) { return !d.empty() && d.back() > 0; }
 
 // Matches the pattern ending at softmax layer `si`; fills *m without changing the network.
@@ -649,7 +730,11 @@ bool attentionViews(ir::Network& net) {
     changed = hoistRowTranspose(net, net.layers[ai]) || changed;
     for (int slot = 0; slot < 3; ++slot) changed = viewInput(net, net.layers[ai], slot) || changed;
     const detail::Consumers cons = net.consumers();
-    changed = viewOutput(net, cons, net.layers[ai]) || changed;
+    if (viewOutput(net, cons, net.layers[ai])) {
+      changed = true;
+    } else {
+      changed = sinkRowTranspose(net, cons, net.layers[ai]) || changed;
+    }
   }
   return changed;
 }
