@@ -18,7 +18,27 @@ ACTS = [
     ("Gelu", {"approximate": "tanh"}, 20),
     ("HardSigmoid", {}, 17),
     ("SiLU", {}, 17),
+    ("GeluTanhWrittenOut", {}, 17),
 ]
+# GELU's tanh approximation as Hugging Face's GPT-2 exports it ("gelu_new"): eight nodes
+# collapsed into GELU_TANH, then fused.
+GELU_TANH_NODES = [
+    N("Mul", ["c", "half"], ["h"]),
+    N("Pow", ["c", "three"], ["p3"]),
+    N("Mul", ["p3", "k"], ["cubic"]),
+    N("Add", ["c", "cubic"], ["v"]),
+    N("Mul", ["v", "root"], ["u"]),
+    N("Tanh", ["u"], ["t"]),
+    N("Add", ["t", "one"], ["a"]),
+    N("Mul", ["h", "a"], ["y"]),
+]
+GELU_TANH_CONSTS = {
+    "half": np.array(0.5, np.float32),
+    "three": np.array(3.0, np.float32),
+    "k": np.array(0.044715, np.float32),
+    "root": np.array(np.sqrt(2 / np.pi), np.float32),
+    "one": np.array(1.0, np.float32),
+}
 # |clrt - ort| <= TOL * max|ort|: FP32 sums in another order; INT8 quantization of input,
 # weights and output.
 TOL = {"FLOAT": 1e-4, "INT8": 0.06}
@@ -35,6 +55,9 @@ def model_of(host, act):
         inputs, inits = [("x", [2, 5, 12])], {"w": rand((12, 9), seed=3)}
     if op == "SiLU":
         nodes = [first, N("Sigmoid", ["c"], ["s"]), N("Mul", ["c", "s"], ["y"])]
+    elif op == "GeluTanhWrittenOut":
+        nodes = [first, *GELU_TANH_NODES]
+        inits.update(GELU_TANH_CONSTS)
     else:
         nodes = [first, N(op, ["c"], ["y"], **attrs)]
     return make_model(nodes, inputs, [("y",)], inits, opset=opset), inputs
@@ -73,8 +96,31 @@ def test_activation_fused_into_epilogue(host, precision, act):
     computing = [entry for entry in layers if entry["LayerType"] != "REFORMAT"]
     assert len(computing) == 1, computing
     # The host node and the activation's node(s).
-    assert len(computing[0]["Origin"]) == (3 if act[0] == "SiLU" else 2), computing[0]
+    nodes = {"SiLU": 3, "GeluTanhWrittenOut": 9}.get(act[0], 2)
+    assert len(computing[0]["Origin"]) == nodes, computing[0]
     assert computing[0]["Precision"] == precision, computing[0]
     got = engine.create_execution_context().infer(feeds)["y"]
     err = np.abs(got.astype(np.float64) - ref).max()
     assert err <= TOL[precision] * np.abs(ref).max(), err
+
+
+def test_activation_fused_through_a_reshape():
+    # Hugging Face's Conv1D (GPT-2's c_fc): the product on [B * S, K] viewed as [B, S, N], then
+    # the written-out tanh GELU. The activation commutes with the reshape, joins the MatMul's
+    # epilogue, and the reshape (a view) writes the GELU's output.
+    nodes = [
+        N("MatMul", ["x", "w"], ["c0"]),
+        N("Reshape", ["c0", "shape"], ["c"]),
+        *GELU_TANH_NODES,
+    ]
+    inits = {"w": rand((12, 9), seed=3), "shape": np.array([2, 5, 9], np.int64)}
+    model = make_model(nodes, [("x", [10, 12])], [("y",)], {**inits, **GELU_TANH_CONSTS})
+    feeds = {"x": rand((10, 12), seed=5)}
+    engine = build(model, "FLOAT", {})
+    info = engine.create_engine_inspector().get_engine_information(trt.LayerInformationFormat.JSON)
+    layers = json.loads(info)["Layers"]
+    assert [x["LayerType"] for x in layers] == ["MATRIX_MULTIPLY", "RESHAPE"], layers
+    assert len(layers[0]["Origin"]) == 9, layers[0]
+    ref = ort_run(model, feeds)["y"]
+    got = engine.create_execution_context().infer(feeds)["y"]
+    assert np.abs(got.astype(np.float64) - ref).max() <= TOL["FLOAT"] * np.abs(ref).max()

@@ -590,3 +590,35 @@ def test_the_sequence_first_result_is_written_batch_first():
     out = [x for x in r["layers"] if x["kind"] == "MATRIX_MULTIPLY"][1]
     assert out["outputs"] == ["y"] and out["attrs"]["has_residual"] == 1
     assert layer(r, "RESHAPE")["attrs"]["shape"] == [b, s, h * d]
+
+
+def test_written_out_tanh_gelu_becomes_one_activation():
+    # GPT-2's gelu_new: 0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x^3))), eight nodes.
+    n = helper.make_node
+    nodes = [
+        n("Mul", ["x", "half"], ["h"], name="m0"),
+        n("Pow", ["x", "three"], ["p3"], name="pow"),
+        n("Mul", ["p3", "k"], ["cubic"], name="m1"),
+        n("Add", ["x", "cubic"], ["v"], name="a0"),
+        n("Mul", ["v", "root"], ["u"], name="m2"),
+        n("Tanh", ["u"], ["t"], name="tanh"),
+        n("Add", ["t", "one"], ["a"], name="a1"),
+        n("Mul", ["h", "a"], ["y"], name="m3"),
+    ]
+    consts = [
+        ("half", np.float32(0.5)),
+        ("three", np.float32(3.0)),
+        ("k", np.float32(0.044715)),
+        ("root", np.float32(np.sqrt(2 / np.pi))),
+        ("one", np.float32(1.0)),
+    ]
+    r = DBG.optimize(parse(model(nodes, X, ["y"], consts)))
+    assert kinds(r) == ["ACTIVATION"]
+    act = r["layers"][0]
+    assert act["attrs"]["type"] == "GELU_TANH" and act["inputs"] == ["x"]
+    assert sorted(act["onnx_nodes"]) == sorted(x.name for x in nodes)
+    # A different constant (0.05 for 0.044715) is not that GELU: the layers stay.
+    consts[2] = ("k", np.float32(0.05))
+    r = DBG.optimize(parse(model(nodes, X, ["y"], consts)))
+    assert "GELU_TANH" not in [x["attrs"].get("type") for x in r["layers"]]
+    assert len(r["layers"]) == 13

@@ -1,6 +1,6 @@
 // fuseActivation: conv/matmul + a pointwise activation becomes the layer's epilogue (attrs act,
-// act_alpha, act_beta), so the activation never touches memory on its own; the GELU and SiLU
-// subgraphs of exporters are first collapsed into the one activation they compute.
+// act_alpha, act_beta), so the activation never touches memory on its own; the GELU (erf and
+// tanh) and SiLU subgraphs of exporters are first collapsed into the one activation they compute.
 #include <cmath>
 #include <optional>
 
@@ -87,20 +87,12 @@ int geluInput(const Network& net, const Layer& d) {
   return -1;
 }
 
-// Starting from an ERF layer, matches the GELU subgraph and rewrites its last layer into one
-// ACTIVATION GELU_ERF reading x; the rest of the subgraph is marked dead.
-bool collapseGelu(Network& net, const detail::Consumers& cons, int erf) {
-  const Layer& e = net.layers[erf];
-  if (e.attrs.s("op") != "ERF" || e.inputs.size() != 1 || e.outputs.size() != 1) return false;
-  const int scaled = e.inputs[0];
-  const int pre = scaled >= 0 ? net.tensors[scaled].producer : -1;
-  if (pre < 0) return false;
-  const int x = geluInput(net, net.layers[pre]);
-  if (x < 0) return false;
-  if (onlyReader(net, cons, scaled) != erf) return false;
-  int add = scalarOp(net, cons, e.outputs[0], "SUM", 1.0);
-  if (add < 0) return false;
-  std::vector<int> absorbed = {pre, erf, add};
+// The end of both GELU subgraphs: `add` = 1 + erf(..) or 1 + tanh(..), then times x and 0.5 in
+// any of the three orders exporters write. Rewrites the last layer into one ACTIVATION `type`
+// reading x and marks `absorbed`, `add` and the products dead.
+bool finishGelu(Network& net, const detail::Consumers& cons, int x, int add,
+                std::vector<int> absorbed, const char* type) {
+  absorbed.push_back(add);
   int last = -1;
   int m = onlyReader(net, cons, net.layers[add].outputs[0]);
   if (m < 0 || net.layers[m].kind != LayerKind::kELEMENTWISE ||
@@ -146,11 +138,75 @@ bool collapseGelu(Network& net, const detail::Consumers& cons, int erf) {
   out.kind = LayerKind::kACTIVATION;
   out.inputs = {x};
   out.attrs = ir::Attrs();
-  out.attrs.set("type", "GELU_ERF");
+  out.attrs.set("type", type);
   out.onnx_nodes = std::move(nodes);
-  detail::note(str("fuseActivation: collapsed the erf GELU subgraph ending at '", out.name,
-                   "' into ACTIVATION GELU_ERF"));
+  detail::note(str("fuseActivation: collapsed the ", type, " subgraph ending at '", out.name,
+                   "' into ACTIVATION ", type));
   return true;
+}
+
+// Starting from an ERF layer, matches the GELU subgraph and rewrites its last layer into one
+// ACTIVATION GELU_ERF reading x; the rest of the subgraph is marked dead.
+bool collapseGelu(Network& net, const detail::Consumers& cons, int erf) {
+  const Layer& e = net.layers[erf];
+  if (e.attrs.s("op") != "ERF" || e.inputs.size() != 1 || e.outputs.size() != 1) return false;
+  const int scaled = e.inputs[0];
+  const int pre = scaled >= 0 ? net.tensors[scaled].producer : -1;
+  if (pre < 0) return false;
+  const int x = geluInput(net, net.layers[pre]);
+  if (x < 0) return false;
+  if (onlyReader(net, cons, scaled) != erf) return false;
+  const int add = scalarOp(net, cons, e.outputs[0], "SUM", 1.0);
+  if (add < 0) return false;
+  return finishGelu(net, cons, x, add, {pre, erf}, "GELU_ERF");
+}
+
+// The operand of ELEMENTWISE layer `l` (op `op`) other than a scalar constant near `want`, or -1.
+int scalarOperand(const Network& net, int l, const char* op, double want) {
+  if (l < 0) return -1;
+  const Layer& e = net.layers[l];
+  if (e.dead || e.kind != LayerKind::kELEMENTWISE || e.attrs.s("op") != op || e.inputs.size() != 2)
+    return -1;
+  for (int slot = 0; slot < 2; ++slot) {
+    const int x = e.inputs[slot];
+    if (x < 0) continue;
+    auto c = scalarConst(net, e.inputs[1 - slot], net.tensors[x].dims.size());
+    if (c && near(*c, want)) return x;
+  }
+  return -1;
+}
+
+// ---- GELU's tanh approximation written out (Hugging Face's GPT-2 "gelu_new", PyTorch's
+// gelu(approximate="tanh") below opset 20): 0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 *
+// x^3))). Starting from the ACTIVATION TANH layer; the cube as Pow(x, 3).
+bool collapseGeluTanh(Network& net, const detail::Consumers& cons, int th) {
+  const Layer& t = net.layers[th];
+  if (t.attrs.s("type") != "TANH" || t.inputs.size() != 1 || t.outputs.size() != 1) return false;
+  const int u = t.inputs[0];
+  const int pu = u >= 0 ? net.tensors[u].producer : -1;
+  const int v = scalarOperand(net, pu, "PROD", std::sqrt(2.0 / M_PI));
+  if (v < 0 || onlyReader(net, cons, u) != th) return false;
+  const int pv = net.tensors[v].producer;
+  if (pv < 0 || onlyReader(net, cons, v) != pu) return false;
+  const Layer& sum = net.layers[pv];
+  if (sum.dead || sum.kind != LayerKind::kELEMENTWISE || sum.attrs.s("op") != "SUM" ||
+      sum.inputs.size() != 2)
+    return false;
+  for (int slot = 0; slot < 2; ++slot) {
+    const int x = sum.inputs[slot], w = sum.inputs[1 - slot];
+    if (x < 0 || w < 0) continue;
+    const int pw = net.tensors[w].producer;
+    const int cube = scalarOperand(net, pw, "PROD", 0.044715);
+    if (cube < 0 || onlyReader(net, cons, w) != pv) continue;
+    const int pc = net.tensors[cube].producer;
+    if (scalarOperand(net, pc, "POW", 3.0) != x || net.layers[pc].inputs[0] != x ||
+        onlyReader(net, cons, cube) != pw)
+      continue;
+    const int add = scalarOp(net, cons, t.outputs[0], "SUM", 1.0);
+    if (add < 0) return false;
+    return finishGelu(net, cons, x, add, {pc, pw, pv, pu, th}, "GELU_TANH");
+  }
+  return false;
 }
 
 // ---- SiLU written out as x * sigmoid(x) (PyTorch's nn.SiLU below opset 24) ----------------
@@ -190,13 +246,46 @@ bool collapseSilu(Network& net, const detail::Consumers& cons, int sig) {
   return true;
 }
 
+// conv/matmul -> RESHAPE -> activation (Hugging Face's Conv1D: addmm on [B * S, K], then viewed
+// as [B, S, N]): an elementwise activation commutes with the reshape, so it joins the epilogue
+// and the reshape writes the activation's output. True when fused.
+bool fuseThroughReshape(Network& net, const detail::Consumers& cons, int u) {
+  const Layer& act = net.layers[u];
+  const std::string type = act.attrs.s("type");
+  const int t = act.inputs[0], r = t >= 0 ? net.tensors[t].producer : -1;
+  if (r < 0 || net.layers[r].dead || net.layers[r].kind != LayerKind::kRESHAPE ||
+      net.layers[r].outputs.size() != 1 || detail::hasConstraint(net.layers[r]) ||
+      onlyReader(net, cons, t) != u || net.tensors[t].qdq_point || net.tensors[t].dynamic_range)
+    return false;
+  const int y = net.layers[r].inputs.empty() ? -1 : net.layers[r].inputs[0];
+  const int h = y >= 0 ? detail::fusionHost(net, cons, y, r) : -1;
+  if (h < 0 || detail::hasActivation(net.layers[h]) || net.tensors[y].qdq_point ||
+      net.tensors[y].dynamic_range || !detail::mergeableConstraints(act, net.layers[h]) ||
+      net.tensors[y].dtype != net.tensors[act.outputs[0]].dtype)
+    return false;
+  Layer& host = net.layers[h];
+  host.attrs.set("act", type);
+  if (act.attrs.has("alpha")) host.attrs.set("act_alpha", act.attrs.f("alpha"));
+  if (act.attrs.has("beta")) host.attrs.set("act_beta", act.attrs.f("beta"));
+  detail::mergeConstraints(host, act);
+  host.onnx_nodes.insert(host.onnx_nodes.end(), act.onnx_nodes.begin(), act.onnx_nodes.end());
+  const int z = act.outputs[0];
+  net.layers[r].outputs[0] = z;
+  net.tensors[z].producer = r;
+  net.layers[u].dead = true;
+  detail::note(str("fuseActivation: fused ACTIVATION ", type, " '", net.layers[u].name, "' into ",
+                   ir::layerKindName(host.kind), " '", host.name, "' through reshape '",
+                   net.layers[r].name, "'"));
+  return true;
+}
+
 bool fuseAt(Network& net, const detail::Consumers& cons, int u) {
   const Layer& act = net.layers[u];
   if (act.inputs.size() != 1 || act.outputs.size() != 1) return false;
   const std::string type = act.attrs.s("type");
   if (!epilogueSupports(type)) return false;
   int h = detail::fusionHost(net, cons, act.inputs[0], u);
-  if (h < 0) return false;
+  if (h < 0) return fuseThroughReshape(net, cons, u);
   Layer& host = net.layers[h];
   if (detail::hasActivation(host)) return false;
   if (net.tensors[act.inputs[0]].dtype != net.tensors[act.outputs[0]].dtype) return false;
@@ -218,7 +307,8 @@ bool fuseActivation(Network& net) {
     if (net.layers[u].dead) continue;
     const LayerKind k = net.layers[u].kind;
     if ((k == LayerKind::kUNARY && collapseGelu(net, cons, u)) ||
-        (k == LayerKind::kACTIVATION && collapseSilu(net, cons, u))) {
+        (k == LayerKind::kACTIVATION &&
+         (collapseSilu(net, cons, u) || collapseGeluTanh(net, cons, u)))) {
       changed = true;
       cons = net.consumers();
     }
