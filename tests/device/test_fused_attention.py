@@ -325,3 +325,18 @@ def test_batch_first_projection_leaves_no_transpose(out_proj):
     want = ["MATRIX_MULTIPLY", "ATTENTION", "RESHAPE"] + ["MATRIX_MULTIPLY"] * out_proj
     assert kinds == want, (kinds, log.text())
     assert_close(engine.create_execution_context().infer(x)["y"], ort_run(model, x)["y"])
+
+
+def test_gpt2_attention_reads_its_projection_in_place():
+    # models/arch/gpt2_tiny.onnx: q, k, v split off c_attn's output, head-split, k through a KV
+    # cache's concatenation with an empty past, the heads put back: no SPLIT, TRANSPOSE or
+    # CONCATENATION runs; values as onnxruntime's (test_architectures.py checks them too).
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "models" / "arch" / "gpt2_tiny.onnx"
+    engine, _ = build(path.read_bytes())
+    info = json.loads(
+        engine.create_engine_inspector().get_engine_information(trt.LayerInformationFormat.JSON)
+    )
+    kinds = {lay["LayerType"] for lay in info["Layers"]}
+    assert "ATTENTION" in kinds and not kinds & {"SPLIT", "TRANSPOSE", "CONCATENATION"}, kinds

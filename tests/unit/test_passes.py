@@ -622,3 +622,39 @@ def test_written_out_tanh_gelu_becomes_one_activation():
     r = DBG.optimize(parse(model(nodes, X, ["y"], consts)))
     assert "GELU_TANH" not in [x["attrs"].get("type") for x in r["layers"]]
     assert len(r["layers"]) == 13
+
+
+def test_attention_reads_a_split_projection_as_views():
+    # GPT-2: q, k and v split off one [1, S, 3 * E] projection along its last axis, each
+    # head-split by a reshape and a transpose: views of x at offsets 0, E and 2E; no SPLIT left.
+    n = helper.make_node
+    nodes = [n("Split", ["x", "sizes"], ["q0", "k0", "v0"], axis=2, name="split")]
+    for t in "qkv":
+        nodes += [
+            n("Reshape", [f"{t}0", "shape"], [f"{t}1"], name=f"{t}_reshape"),
+            n("Transpose", [f"{t}1"], [f"{t}2"], perm=[0, 2, 1, 3], name=f"{t}_heads"),
+        ]
+    nodes += [
+        n("Transpose", ["k2"], ["kt"], perm=[0, 1, 3, 2], name="kt"),
+        n("MatMul", ["q2", "kt"], ["s"], name="mm1"),
+        n("Softmax", ["s"], ["p"], axis=-1, name="sm"),
+        n("MatMul", ["p", "v2"], ["y"], name="mm2"),
+    ]
+    inits = [("sizes", np.array([32, 32, 32], np.int64)), ("shape", np.array([1, 16, 2, 16]))]
+    r = DBG.optimize(parse(model(nodes, [("x", (1, 16, 96))], ["y"], inits)))
+    assert kinds(r) == ["ATTENTION"], kinds(r)
+    a = layer(r, "ATTENTION")
+    assert a["inputs"][:3] == ["x", "x", "x"]
+    for t, offset in zip("qkv", (0, 32, 64)):
+        # q[0, h, s, d] = x[0, s, offset + h * 16 + d]
+        assert a["attrs"][f"{t}_strides"] == [0, 16, 96, 1] and a["attrs"][f"{t}_offset"] == offset
+
+
+def test_a_concatenation_of_one_tensor_goes():
+    # What a KV cache's Concat(past, k) leaves once the empty past is dropped.
+    nodes = [
+        helper.make_node("Concat", ["x"], ["c"], axis=1, name="cat"),
+        helper.make_node("Relu", ["c"], ["y"], name="relu"),
+    ]
+    r = DBG.optimize(parse(model(nodes, X, ["y"])))
+    assert kinds(r) == ["ACTIVATION"] and r["layers"][0]["inputs"] == ["x"]

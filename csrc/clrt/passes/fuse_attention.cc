@@ -239,9 +239,9 @@ bool regroup(View* v, const Dims& out) {
   return true;
 }
 
-// The view of layer l's output given the view of its input 0; false where it is no view.
-bool viewThrough(const ir::Network& net, const ir::Layer& l, View* v) {
-  const Dims& out = net.tensors[l.outputs[0]].dims;
+// The view of layer l's output `y` given the view of its input 0; false where it is no view.
+bool viewThrough(const ir::Network& net, const ir::Layer& l, int y, View* v) {
+  const Dims& out = net.tensors[y].dims;
   switch (l.kind) {
     case LayerKind::kRESHAPE:
     case LayerKind::kFLATTEN:
@@ -286,6 +286,26 @@ bool viewThrough(const ir::Network& net, const ir::Layer& l, View* v) {
         dim = {{1, 0}};
       return true;
     }
+    case LayerKind::kSPLIT: {  // output o: a slice along the axis, one atom wide
+      const std::vector<int64_t> sizes = l.attrs.ints("split");
+      const int64_t r = static_cast<int64_t>(v->dims.size());
+      int64_t axis = l.attrs.i("axis", 0);
+      axis = axis < 0 ? axis + r : axis;
+      const auto o = std::find(l.outputs.begin(), l.outputs.end(), y) - l.outputs.begin();
+      if (l.inputs.size() != 1 || sizes.size() != l.outputs.size() || axis < 0 || axis >= r ||
+          o >= static_cast<ptrdiff_t>(sizes.size()))
+        return false;
+      std::vector<Atom> dim;
+      for (const Atom& a : v->dims[static_cast<size_t>(axis)])
+        if (a.size != 1) dim.push_back(a);
+      if (dim.size() != 1) return false;
+      int64_t start = 0;
+      for (ptrdiff_t i = 0; i < o; ++i) start += sizes[static_cast<size_t>(i)];
+      if (start + sizes[static_cast<size_t>(o)] > dim[0].size) return false;
+      v->offset += start * dim[0].stride;
+      v->dims[static_cast<size_t>(axis)] = {{sizes[static_cast<size_t>(o)], dim[0].stride}};
+      return true;
+    }
     default:
       return false;
   }
@@ -318,14 +338,22 @@ bool viewable(const ir::Network& net, int layer) {
   const ir::Layer& l = net.layers[layer];
   const bool kind = l.kind == LayerKind::kRESHAPE || l.kind == LayerKind::kFLATTEN ||
                     l.kind == LayerKind::kSQUEEZE || l.kind == LayerKind::kUNSQUEEZE ||
-                    l.kind == LayerKind::kTRANSPOSE || l.kind == LayerKind::kGATHER;
-  if (!kind || l.outputs.size() != 1 || l.inputs.empty() || l.inputs[0] < 0 ||
-      detail::hasConstraint(l))
+                    l.kind == LayerKind::kTRANSPOSE || l.kind == LayerKind::kGATHER ||
+                    l.kind == LayerKind::kSPLIT;
+  if (!kind || l.outputs.empty() || (l.outputs.size() != 1 && l.kind != LayerKind::kSPLIT) ||
+      l.inputs.empty() || l.inputs[0] < 0 || detail::hasConstraint(l))
     return false;
-  const ir::Tensor &x = net.tensors[l.inputs[0]], &y = net.tensors[l.outputs[0]];
-  return staticDims(x.dims) && staticDims(y.dims) && !y.debug && !y.qdq_point && !y.dynamic_range &&
-         !x.qdq_point && !x.dynamic_range &&
-         (x.dtype == DataType::kFLOAT || x.dtype == DataType::kHALF) && x.dtype == y.dtype;
+  const ir::Tensor& x = net.tensors[l.inputs[0]];
+  if (!staticDims(x.dims) || x.qdq_point || x.dynamic_range ||
+      (x.dtype != DataType::kFLOAT && x.dtype != DataType::kHALF))
+    return false;
+  for (int o : l.outputs) {
+    if (o < 0) return false;
+    const ir::Tensor& y = net.tensors[o];
+    if (!staticDims(y.dims) || y.debug || y.qdq_point || y.dynamic_range || x.dtype != y.dtype)
+      return false;
+  }
+  return true;
 }
 
 // The movement layers a view of tensor t may look through, nearest first.
@@ -342,8 +370,10 @@ std::vector<int> chainOf(const ir::Network& net, int t) {
 // or false.
 bool composeView(const ir::Network& net, const std::vector<int>& chain, int t, View v,
                  std::vector<int64_t>* st, int64_t* offset) {
-  for (size_t k = chain.size(); k-- > 0;)
-    if (!viewThrough(net, net.layers[chain[k]], &v)) return false;
+  for (size_t k = chain.size(); k-- > 0;) {
+    const int y = k == 0 ? t : net.layers[chain[k - 1]].inputs[0];
+    if (!viewThrough(net, net.layers[chain[k]], y, &v)) return false;
+  }
   if (!regroup(&v, net.tensors[t].dims) || !strides(v, st)) return false;
   *offset = v.offset;
   return true;
@@ -393,13 +423,14 @@ bool hoistRowTranspose(ir::Network& net, ir::Layer& a) {
       if (!members.count(c)) return false;
   }
   for (int l : members)
-    for (int c : usedReaders(net, cons, net.layers[l].outputs[0]))
-      if (!members.count(c) && &net.layers[c] != &a) return false;
+    for (int o : net.layers[l].outputs)
+      for (int c : usedReaders(net, cons, o))
+        if (!members.count(c) && &net.layers[c] != &a) return false;
   // Dry run: P' = MatMul(Y) laid out contiguously, P its transpose, each chain from there.
   Dims moved = net.tensors[net.layers[ti].inputs[0]].dims;
   moved.back() = net.tensors[src].dims.back();
   View base = contiguousView(moved);
-  if (!viewThrough(net, net.layers[ti], &base)) return false;
+  if (!viewThrough(net, net.layers[ti], src, &base)) return false;
   for (int slot = 0; slot < 3; ++slot) {
     std::vector<int64_t> st;
     int64_t off = 0;
@@ -695,20 +726,21 @@ bool fuseAttention(ir::Network& net) {
                      ")"));
     changed = true;
   }
-  // Scalar multiplies of q and k (k's possibly behind a transpose only the layer reads) join the
+  // Scalar multiplies of q and k (possibly behind a transpose only the layer reads) join the
   // scale; in a later round than the fusion when the transpose folding left a reader behind.
   for (ir::Layer& a : net.layers) {
     if (a.dead || a.kind != LayerKind::kATTENTION) continue;
     const detail::Consumers cons = net.consumers();
     Match m;
-    a.inputs[0] = unscaled(net, cons, a.inputs[0], &m);
-    const int k = a.inputs[1], kp = producer(net, k);
-    if (kp >= 0 && net.layers[kp].kind == LayerKind::kTRANSPOSE && internal(net, cons, k) &&
-        !net.layers[kp].inputs.empty() && net.layers[kp].inputs[0] >= 0 &&
-        !detail::hasConstraint(net.layers[kp]))
-      net.layers[kp].inputs[0] = unscaled(net, cons, net.layers[kp].inputs[0], &m);
-    else
-      a.inputs[1] = unscaled(net, cons, k, &m);
+    for (int slot = 0; slot < 2; ++slot) {  // q and k, either possibly behind a transpose
+      const int t = a.inputs[static_cast<size_t>(slot)], tp = producer(net, t);
+      if (tp >= 0 && net.layers[tp].kind == LayerKind::kTRANSPOSE && internal(net, cons, t) &&
+          !net.layers[tp].inputs.empty() && net.layers[tp].inputs[0] >= 0 &&
+          !detail::hasConstraint(net.layers[tp]))
+        net.layers[tp].inputs[0] = unscaled(net, cons, net.layers[tp].inputs[0], &m);
+      else
+        a.inputs[static_cast<size_t>(slot)] = unscaled(net, cons, t, &m);
+    }
     if (m.gone.empty()) continue;
     for (int g : m.gone) {
       a.onnx_nodes.insert(a.onnx_nodes.end(), net.layers[g].onnx_nodes.begin(),

@@ -64,16 +64,28 @@ void optimize(Network& net, ILogger* logger) {
   const size_t before = liveLayers(net);
   int round = 0;
   bool changed = true;
+  // attentionViews waits for a round in which no other pass changed anything: it reads q, k and
+  // v through the movement layers that make them, once for good, so the scales, identities and
+  // fusions around them must have settled first.
+  bool settled = false;
   for (; changed && round < kMaxRounds; ++round) {
     changed = false;
+    bool others = false;
     for (const Pass& pass : pipeline()) {
+      const bool late = pass.run == attentionViews;
+      if (late && !settled) continue;
       const size_t live = liveLayers(net);
       if (!pass.run(net)) continue;
       changed = true;
+      others = others || !late;
       logf(logger, Severity::kVERBOSE, "optimize: round ", round + 1, ": ", pass.name,
            " changed the network (", live, " -> ", liveLayers(net), " live layers)");
       // Folded values make more dims static, which the next passes match on.
       if (pass.run == foldConstants) net.inferShapes();
+    }
+    if (!settled && !others) {  // one more round, with the late pass
+      settled = true;
+      changed = true;
     }
   }
   if (changed)

@@ -1,5 +1,6 @@
 // removeIdentities: layers that compute nothing (IDENTITY, a Cast to the same type, a reshape
-// that keeps the dims) are bypassed, or their producer writes the network output directly.
+// that keeps the dims, a concatenation of one tensor) are bypassed, or their producer writes
+// the network output directly.
 #include "clrt/passes/pass_util.h"
 #include "clrt/passes/passes.h"
 
@@ -38,6 +39,8 @@ bool isNoOp(const Network& net, const Layer& l) {
       return sameDims;
     case LayerKind::kTRANSPOSE:
       return l.inputs.size() == 1 && isIdentityPerm(l.attrs.ints("perm"), in.dims.size(), false);
+    case LayerKind::kCONCATENATION:  // of one tensor (a KV cache's empty past already dropped)
+      return l.inputs.size() == 1 && sameDims;
     case LayerKind::kSHUFFLE:
       return isIdentityPerm(l.attrs.ints("first_transpose"), in.dims.size(), true) &&
              isIdentityPerm(l.attrs.ints("second_transpose"), in.dims.size(), true) &&
