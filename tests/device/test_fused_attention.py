@@ -340,3 +340,47 @@ def test_gpt2_attention_reads_its_projection_in_place():
     )
     kinds = {lay["LayerType"] for lay in info["Layers"]}
     assert "ATTENTION" in kinds and not kinds & {"SPLIT", "TRANSPOSE", "CONCATENATION"}, kinds
+
+
+def test_leading_dims_known_at_run_time_or_broadcast():
+    # Hugging Face exports keep batch and sequence dynamic: the fused layer takes leading dims
+    # known only at run time, and broadcasts them as the MatMuls it replaced (k and v shared
+    # by every batch here).
+    nodes = attention(
+        "y",
+        "q",
+        N("Transpose", ["k"], ["y_kt"], perm=[0, 1, 3, 2]),
+        [N("Mul", ["y_s", "c"], ["y_m"]), N("Add", ["y_m", "mask"], ["y_x"])],
+    )
+    model = make_model(
+        nodes,
+        [
+            ("q", ("b", H, "s", D)),
+            ("k", (1, H, "t", D)),
+            ("v", (1, H, "t", DV)),
+            ("mask", ("b", 1, 1, "t")),
+        ],
+        [("y", ("b", H, "s", DV))],
+        {"c": constants()["c"]},
+    )
+    shapes = {
+        "q": ((1, H, 1, D), (2, H, 5, D), (3, H, 9, D)),
+        "k": ((1, H, 1, D), (1, H, 33, D), (1, H, 70, D)),
+        "v": ((1, H, 1, DV), (1, H, 33, DV), (1, H, 70, DV)),
+        "mask": ((1, 1, 1, 1), (2, 1, 1, 33), (3, 1, 1, 70)),
+    }
+    builder, network, _ = parse_network(model)
+    config = make_config(builder, profiles=shapes, opt_level=0)
+    config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED
+    engine = deserialize(builder.build_serialized_network(network, config))
+    assert len(attention_layers(engine)) == 1
+    context = engine.create_execution_context()
+    rng = np.random.default_rng(4)
+    for b, s, t in ((1, 1, 1), (3, 9, 70), (2, 5, 33)):
+        x = {
+            "q": rng.standard_normal((b, H, s, D)).astype(np.float32),
+            "k": rng.standard_normal((1, H, t, D)).astype(np.float32),
+            "v": rng.standard_normal((1, H, t, DV)).astype(np.float32),
+            "mask": np.where(rng.random((b, 1, 1, t)) < 0.2, -1e4, 0).astype(np.float32),
+        }
+        assert_close(context.infer(x)["y"], ort_run(model, x)["y"], rtol=RTOL, atol=ATOL)

@@ -508,13 +508,13 @@ def test_attention_fuses_into_one_layer():
 
 
 def test_attention_stays_apart_where_fusion_would_hide_or_change_something(monkeypatch):
-    # The scores watched as an output, a softmax over another axis, k broadcast over the batch,
-    # a head larger than the kernels take, a bias that widens the scores: no ATTENTION layer.
+    # The scores watched as an output, a softmax over another axis, a head larger than the
+    # kernels take, a bias that widens the scores: no ATTENTION layer. (k broadcast over the
+    # batch is fused: the layer broadcasts leading dims as the MatMuls did.)
     wide = helper.make_node("Add", ["s", "mask"], ["x"], name="add")
     cases = [
         sdpa(outputs=("y", "s")),
         sdpa(softmax_axis=2),
-        sdpa(k_shape=(1, 3, 7, 8)),
         sdpa(dv=300),
         sdpa([helper.make_node("Add", ["s", "s"], ["x"], name="twice")]),  # no bias: 2 * scores
     ]
@@ -531,6 +531,7 @@ def test_attention_stays_apart_where_fusion_would_hide_or_change_something(monke
         ["y"],
     )
     assert "ATTENTION" not in kinds(DBG.optimize(parse(wide_net)))
+    assert kinds(DBG.optimize(sdpa(k_shape=(1, 3, 7, 8)))) == ["ATTENTION"]
     monkeypatch.setenv("CLRT_FUSE_ATTENTION", "0")
     assert "ATTENTION" not in kinds(DBG.optimize(sdpa()))
 

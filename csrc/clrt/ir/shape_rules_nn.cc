@@ -172,13 +172,16 @@ Dims inferAttention(const Layer& layer, const std::vector<TensorInfo>& ins) {
   bool bad = differ(q[r - 1], kd) || differ(kn, v[r - 2]) ||
              differ(q[r - 1], layer.attrs.i("head_q", -1)) ||
              differ(v[r - 1], layer.attrs.i("head_v", -1));
-  for (size_t i = 0; i + 2 < r; ++i) bad = bad || differ(q[i], k[i]) || differ(q[i], v[i]);
   if (bad)
     layerFail(layer,
               str("expects q [L..., Sq, D], k [L..., ", transK ? "Skv, D" : "D, Skv",
-                  "], v [L..., Skv, Dv]"),
+                  "], v [L..., Skv, Dv] (L broadcast)"),
               qkv);
-  Dims out(q.begin(), q.end() - 1);
+  // Leading dims broadcast as the MatMuls the layer replaces broadcast them.
+  const auto lead = [](const Dims& d) { return Dims(d.begin(), d.end() - 2); };
+  Dims out = broadcast(layer, broadcast(layer, lead(q), lead(k)), lead(v));
+  const Dims batch = out;
+  out.push_back(q[r - 2]);
   out.push_back(v[r - 1]);
   if (layer.attrs.has("o_dims")) {  // written transposed: o_strides over these dims
     const std::vector<int64_t> o = layer.attrs.ints("o_dims");
@@ -190,7 +193,8 @@ Dims inferAttention(const Layer& layer, const std::vector<TensorInfo>& ins) {
     out = Dims(o.begin(), o.end());
   }
   if (hasInput(layer, ins, 3)) {
-    Dims scores(q.begin(), q.end() - 1);
+    Dims scores = batch;
+    scores.push_back(q[r - 2]);
     scores.push_back(kn);
     const Dims b = broadcast(layer, scores, ins[3].dims);
     if (b.size() != scores.size())

@@ -6,8 +6,9 @@
 // launches (tactics/attention.cc). Scalar multiplies of q or k feeding only the first MatMul (the
 // sqrt(scale) PyTorch's exporter puts on both, also behind k's transpose) join the scale. The
 // scores, the probabilities and the tensors in between must be read by nothing else and be
-// neither outputs, debug tensors, Q/DQ points nor ranged by the user; q, k and v must share
-// their leading dims, with head sizes known and at most ir::kMaxAttentionHead.
+// neither outputs, debug tensors, Q/DQ points nor ranged by the user; q, k and v must have one
+// rank (their leading dims broadcast, and may be known only at run time), with head sizes known
+// and at most ir::kMaxAttentionHead.
 //
 // Then the copies around it go where the shapes are static: q, k and v read through the
 // transposes, constant-index gathers, reshapes and (un)squeezes that cut them out of a packed
@@ -668,14 +669,13 @@ bool match(const ir::Network& net, const detail::Consumers& cons, int si, Match*
   m->v = pv.inputs[1];
   m->q = net.layers[mm1].inputs[0];
   m->k = net.layers[mm1].inputs[1];
-  // Leading dims shared, head sizes static and small enough for the kernels, float data.
+  // One rank (leading dims broadcast as the MatMuls broadcast them), head sizes static and
+  // small enough for the kernels, float data.
   const Dims &qd = net.tensors[m->q].dims, &kd = net.tensors[m->k].dims,
              &vd = net.tensors[m->v].dims;
   if (qd.size() != rank || kd.size() != rank || vd.size() != rank || !staticHead(qd) ||
       !staticHead(vd) || qd.back() > ir::kMaxAttentionHead || vd.back() > ir::kMaxAttentionHead)
     return false;
-  for (size_t i = 0; i + 2 < rank; ++i)
-    if (qd[i] < 0 || qd[i] != kd[i] || qd[i] != vd[i]) return false;
   for (int in : {m->q, m->k, m->v}) {
     const DataType d = net.tensors[in].dtype;
     if (d != DataType::kFLOAT && d != DataType::kHALF) return false;

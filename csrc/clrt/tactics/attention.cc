@@ -114,13 +114,15 @@ class AttentionKernel : public Kernel {
                dimsToString(k.dims), ", ", dimsToString(v.dims));
     const int64_t sq = q.dims[r - 2], skv = v.dims[r - 2];
     const size_t kdA = transK_ ? r - 1 : r - 2, kjA = transK_ ? r - 2 : r - 1;
-    bool ok =
+    const bool ok =
         q.dims[r - 1] == hd_ && k.dims[kdA] == hd_ && v.dims[r - 1] == hdv_ && k.dims[kjA] == skv;
-    for (size_t i = 0; i + 2 < r; ++i) ok = ok && k.dims[i] == q.dims[i] && v.dims[i] == q.dims[i];
     CLRT_CHECK(ok, kRuntime, what, ": built for heads of ", hd_, " (q, k) and ", hdv_,
-               " (v) with shared leading dims, got q ", dimsToString(q.dims), ", k ",
-               dimsToString(k.dims), ", v ", dimsToString(v.dims));
-    const Dims lead(q.dims.begin(), q.dims.end() - 2);
+               " (v), got q ", dimsToString(q.dims), ", k ", dimsToString(k.dims), ", v ",
+               dimsToString(v.dims));
+    // The leading dims broadcast (NumPy) as the MatMuls the layer replaced broadcast them.
+    auto leadDims = [&](const Operand& x) { return Dims(x.dims.begin(), x.dims.end() - 2); };
+    const Dims lead =
+        broadcastShapes(broadcastShapes(leadDims(q), leadDims(k), what), leadDims(v), what);
     // The result: written contiguously, or transposed into the output (o_strides).
     Operand o;
     o.dims = lead;
@@ -130,8 +132,12 @@ class AttentionKernel : public Kernel {
     checkInside(o, volume(y.dims), what + " output");
     run->sq = sq, run->skv = skv, run->nl = volume(lead);
     if (run->nl == 0 || sq == 0 || hdv_ == 0) return false;
+    // An operand's strides over the lead dims, 0 along the dims it is broadcast over.
     auto leadOf = [&](const Operand& x) {
-      return std::vector<int64_t>(x.strides.begin(), x.strides.begin() + (r - 2));
+      std::vector<int64_t> st(x.strides.begin(), x.strides.begin() + (r - 2));
+      for (size_t i = 0; i + 2 < r; ++i)
+        if (x.dims[i] == 1 && lead[i] != 1) st[i] = 0;
+      return st;
     };
     std::vector<int64_t> biasLead(r - 2, 0);
     run->bias = qt.buf;
