@@ -124,3 +124,23 @@ def test_activation_fused_through_a_reshape():
     ref = ort_run(model, feeds)["y"]
     got = engine.create_execution_context().infer(feeds)["y"]
     assert np.abs(got.astype(np.float64) - ref).max() <= TOL["FLOAT"] * np.abs(ref).max()
+
+
+def test_residual_fused_through_a_reshape():
+    # GPT-2's c_proj: the product on [B * S, K] viewed as [B, S, N] plus the residual stream:
+    # the MatMul's epilogue adds the residual (read through a reshape view), no Add runs.
+    nodes = [
+        N("MatMul", ["x", "w"], ["c0"]),
+        N("Reshape", ["c0", "shape"], ["c"]),
+        N("Add", ["c", "res"], ["y"]),
+    ]
+    inits = {"w": rand((12, 9), seed=3), "shape": np.array([2, 5, 9], np.int64)}
+    model = make_model(nodes, [("x", [10, 12]), ("res", [2, 5, 9])], [("y",)], inits)
+    feeds = {"x": rand((10, 12), seed=5), "res": rand((2, 5, 9), seed=6)}
+    engine = build(model, "FLOAT", {})
+    info = engine.create_engine_inspector().get_engine_information(trt.LayerInformationFormat.JSON)
+    kinds = sorted(x["LayerType"] for x in json.loads(info)["Layers"])
+    assert kinds == ["MATRIX_MULTIPLY", "RESHAPE", "RESHAPE"], kinds
+    ref = ort_run(model, feeds)["y"]
+    got = engine.create_execution_context().infer(feeds)["y"]
+    assert np.abs(got.astype(np.float64) - ref).max() <= TOL["FLOAT"] * np.abs(ref).max()

@@ -659,3 +659,23 @@ def test_a_concatenation_of_one_tensor_goes():
     ]
     r = DBG.optimize(parse(model(nodes, X, ["y"])))
     assert kinds(r) == ["ACTIVATION"] and r["layers"][0]["inputs"] == ["x"]
+
+
+def test_residual_add_fused_through_a_reshape():
+    # GPT-2's c_proj (Conv1D): [S, K] x W viewed as [1, S, N], then + the residual stream. The
+    # MatMul adds the residual read through a reshape to its own dims; the reshape after it
+    # writes the sum.
+    w = RNG.standard_normal((6, 4)).astype(np.float32)
+    nodes = [
+        helper.make_node("MatMul", ["x", "w"], ["m"], name="mm"),
+        helper.make_node("Reshape", ["m", "shape"], ["m3"], name="view"),
+        helper.make_node("Add", ["m3", "res"], ["y"], name="add"),
+    ]
+    inputs = [("x", (5, 6)), ("res", (1, 5, 4))]
+    r = DBG.optimize(parse(model(nodes, inputs, ["y"], [("w", w), ("shape", np.array([1, 5, 4]))])))
+    assert sorted(kinds(r)) == ["MATRIX_MULTIPLY", "RESHAPE", "RESHAPE"], kinds(r)
+    mm = layer(r, "MATRIX_MULTIPLY")
+    assert mm["attrs"]["has_residual"] == 1 and mm["inputs"][0] == "x"
+    (res_view,) = [x for x in r["layers"] if x["kind"] == "RESHAPE" and x["inputs"][0] == "res"]
+    assert res_view["attrs"]["shape"] == [5, 4] and mm["inputs"][1] == res_view["outputs"][0]
+    assert "add" in mm["onnx_nodes"]
