@@ -74,8 +74,10 @@ bool fuseThroughReshape(Network& net, const detail::Consumers& cons, int u) {
     const ir::Tensor &ta = net.tensors[a], &tb = net.tensors[b], &out = net.tensors[add.outputs[0]];
     const Dims yd = net.tensors[y].dims;
     if (ta.dims != tb.dims || ta.dims != out.dims || ta.dtype != tb.dtype ||
-        std::count(yd.begin(), yd.end(), int64_t{-1}) > 1 || detail::dependsOnLayer(net, b, h) ||
-        net.tensors[y].qdq_point || net.tensors[y].dynamic_range)
+        std::count(yd.begin(), yd.end(), int64_t{-1}) > 1 ||
+        std::count(yd.begin(), yd.end(), int64_t{0}) > 0 ||  // a 0 in "shape" copies a dim
+        detail::dependsOnLayer(net, b, h) || net.tensors[y].qdq_point ||
+        net.tensors[y].dynamic_range)
       continue;
     const int z = add.outputs[0];
     const std::vector<std::string> addNodes = add.onnx_nodes;
