@@ -759,3 +759,13 @@ def test_tc_attention_onnx_masked_rows():
     assert (got[:, :, 2] == 0).all() and (ref[:, :, 2] == 0).all()
     err = np.abs(got.astype(np.float64) - ref)
     assert (err <= 5e-3 * np.abs(ref) + 5e-3 * np.abs(ref).max()).all(), err.max()
+
+
+def test_tc_attention_dynamic_and_broadcast():
+    # The tensor-core kernel with run-time batch and lengths and k, v shared across the batch
+    # (lead stride 0), keys over one to three tiles of 32.
+    from test_fused_attention import check_dynamic_broadcast
+
+    assert check_dynamic_broadcast(32, 32, fp16=True, tactic_filter="attention.tc_fp16") == (
+        "attention.tc_fp16"
+    )
