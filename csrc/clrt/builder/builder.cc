@@ -403,7 +403,17 @@ plan::EngineDesc Builder::build(const ir::Network& network, const BuilderConfig&
   foldFixedShapeInputs(net, config);
   passes::castBoundaryInputs(net);
   net.inferShapes();
-  passes::optimize(net, logger_);
+  // On tensor cores an FP32 attention's two products run as TF32 GEMMs, and the fused kernel's
+  // tensor-core path is FP16: an FP32-only build there keeps the layers apart (untimed on a
+  // GPU so far; benchmarks/RESULTS.md).
+  passes::PassOptions passOptions;
+  passOptions.fuse_attention =
+      dev_->info().compute_capability < 80 || config.getFlag(BuilderFlag::kFP16);
+  if (!passOptions.fuse_attention)
+    logf(logger_, Severity::kVERBOSE,
+         "attention stays unfused: FP32 on tensor cores runs its MatMuls as TF32 GEMMs (set "
+         "BuilderFlag.FP16 for the fused FP16 kernel)");
+  passes::optimize(net, logger_, passOptions);
   times.lap("graph passes");
   phase.step();
   detail::Shaped s = detail::shape(std::move(net), config.profiles);

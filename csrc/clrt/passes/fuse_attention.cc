@@ -16,10 +16,11 @@
 // (attrs <x>_dims, <x>_strides, <x>_offset, <x>_src), and a transpose of the result (heads back
 // together) becomes the strides it is written with (o_strides, o_dims). Movement layers left
 // without readers go with removeDeadLayers.
-// CLRT_FUSE_ATTENTION=0 leaves the layers apart (for comparisons).
+// CLRT_FUSE_ATTENTION=0 leaves the layers apart (for comparisons), as does the builder for an
+// FP32-only build on a tensor-core GPU (builder.cc: its MatMuls then run as TF32 GEMMs, while
+// the fused kernel's tensor-core path is FP16).
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <optional>
 #include <set>
 #include <string>
@@ -696,7 +697,7 @@ bool match(const ir::Network& net, const detail::Consumers& cons, int si, Match*
 }  // namespace
 
 bool fuseAttention(ir::Network& net) {
-  if (const char* e = std::getenv("CLRT_FUSE_ATTENTION"); e && *e == '0') return false;
+  if (!attentionFusionEnabled()) return false;
   bool changed = false;
   for (size_t si = 0; si < net.layers.size(); ++si) {
     if (net.layers[si].dead || net.layers[si].kind != LayerKind::kSOFTMAX) continue;

@@ -29,8 +29,17 @@ bool castBoundaryInputs(ir::Network& net);
 
 inline bool isExplicitlyQuantized(const ir::Network& net) { return net.explicit_quantization; }
 
+// What the builder decides for the passes on its device and flags.
+struct PassOptions {
+  // fuseAttention may run (CLRT_FUSE_ATTENTION=0 turns it off whatever this says).
+  bool fuse_attention = true;
+};
+
 // The whole pipeline, in order, to a fixed point; calls net.compact() at the end.
-void optimize(ir::Network& net, ILogger* logger);
+void optimize(ir::Network& net, ILogger* logger, const PassOptions& options = {});
+
+// Whether fuseAttention runs now: the running optimize()'s options and CLRT_FUSE_ATTENTION.
+bool attentionFusionEnabled();
 
 // The pipeline's passes in their order (tests run them one by one through clrt._clrt._debug).
 struct Pass {

@@ -1,4 +1,6 @@
 // optimize: the ordered list of graph passes, run to a fixed point, then the network compacted.
+#include <cstdlib>
+
 #include "clrt/passes/pass_util.h"
 #include "clrt/passes/passes.h"
 
@@ -32,6 +34,8 @@ const std::vector<Pass>& pipeline() {
 
 namespace {
 
+thread_local bool tFuseAttention = true;  // the running optimize()'s PassOptions
+
 // Every pass shrinks the graph or turns a layer into a constant, so a handful of rounds
 // reaches the fixed point; the cap only guards against a pass that keeps reporting changes.
 constexpr int kMaxRounds = 64;
@@ -59,8 +63,18 @@ void sortTopologically(Network& net) {
 
 }  // namespace
 
-void optimize(Network& net, ILogger* logger) {
+bool attentionFusionEnabled() {
+  const char* e = std::getenv("CLRT_FUSE_ATTENTION");
+  return tFuseAttention && !(e && *e == '0');
+}
+
+void optimize(Network& net, ILogger* logger, const PassOptions& options) {
   detail::ScopedPassLogger scoped(logger);
+  struct Restore {
+    bool saved = tFuseAttention;
+    ~Restore() { tFuseAttention = saved; }
+  } restore;
+  tFuseAttention = options.fuse_attention;
   const size_t before = liveLayers(net);
   int round = 0;
   bool changed = true;
