@@ -8,7 +8,9 @@ attention on q, k, v [B, H, S, d] with a key mask; and "packed", torchvision's a
 (TorchScript export) cutting q, k and v out of a packed projection [S, B, 3 * H * d] through
 reshapes, transposes and gathers, and transposing the heads back. clrt builds each twice: with
 the fusion (one ATTENTION layer reading q, k and v in place) and with CLRT_FUSE_ATTENTION=0
-(MatMul, Softmax, MatMul and the movement layers as separate kernels). Times are medians in
+(MatMul, Softmax, MatMul and the movement layers as separate kernels); the fused builds set
+CLRT_FUSE_ATTENTION=1, so an FP32 build on a tensor-core GPU fuses too (the builder alone keeps
+it apart there). Times are medians in
 milliseconds: "device" runs execute_v2 on device buffers filled once (the engine's kernels
 only), "infer" is context.infer with host arrays (copies included, as onnxruntime's run on the
 same host). PyTorch (CUDA only) runs F.scaled_dot_product_attention on [B, H, S, d] tensors

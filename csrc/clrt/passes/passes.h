@@ -31,7 +31,7 @@ inline bool isExplicitlyQuantized(const ir::Network& net) { return net.explicit_
 
 // What the builder decides for the passes on its device and flags.
 struct PassOptions {
-  // fuseAttention may run (CLRT_FUSE_ATTENTION=0 turns it off whatever this says).
+  // fuseAttention may run (CLRT_FUSE_ATTENTION=0 / =1 turn it off / on whatever this says).
   bool fuse_attention = true;
 };
 
