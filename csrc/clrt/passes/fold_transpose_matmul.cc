@@ -18,14 +18,6 @@ namespace clrt::passes {
 
 namespace {
 
-// `perm` of a rank-`rank` tensor as a list (empty: all axes reversed, as ONNX), or empty when it
-// is not a permutation of that rank.
-std::vector<int64_t> resolvedPerm(std::vector<int64_t> perm, size_t rank) {
-  if (perm.empty())
-    for (size_t k = rank; k-- > 0;) perm.push_back(static_cast<int64_t>(k));
-  return perm.size() == rank ? perm : std::vector<int64_t>{};
-}
-
 bool isIdentity(const std::vector<int64_t>& p) {
   for (size_t k = 0; k < p.size(); ++k)
     if (p[k] != static_cast<int64_t>(k)) return false;
@@ -92,7 +84,7 @@ bool foldTransposeIntoMatmul(ir::Network& net) {
         continue;
       const int x = tr.inputs[0];
       const size_t rank = net.tensors[x].dims.size();
-      std::vector<int64_t> rest = resolvedPerm(tr.attrs.ints("perm"), rank);
+      std::vector<int64_t> rest = detail::resolvedPerm(tr.attrs.ints("perm"), rank);
       // Both tensors of one quantization (a Q/DQ point keeps the transpose), the transposed
       // tensor not one the user watches or ranged, the precision constraints compatible.
       if (rank < 2 || rest.empty() || net.tensors[t].dims.size() != rank ||

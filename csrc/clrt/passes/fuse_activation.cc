@@ -22,14 +22,6 @@ bool epilogueSupports(const std::string& type) { return findActivation(type) != 
 
 // ---- GELU written out as x * 0.5 * (1 + erf(x / sqrt(2))) (PyTorch, BERT exports) ----------
 
-// The scalar value of a constant tensor of at most `rank` dims, if it is one.
-std::optional<float> scalarConst(const Network& net, int t, size_t rank) {
-  const HostTensor* v = detail::constantValue(net, t);
-  if (!v || v->numel() != 1 || v->dims.size() > rank) return std::nullopt;
-  if (v->dtype != DataType::kFLOAT && v->dtype != DataType::kHALF) return std::nullopt;
-  return v->asFloats()[0];
-}
-
 bool near(float v, double want) { return std::fabs(v - want) <= 1e-3 * std::fabs(want); }
 
 // The single live reader of t when t is no network output, else -1.
@@ -54,7 +46,8 @@ int scalarOp(const Network& net, const detail::Consumers& cons, int t, const cha
   if (l.kind != LayerKind::kELEMENTWISE || l.attrs.s("op") != op || l.inputs.size() != 2) return -1;
   const size_t rank = net.tensors[t].dims.size();
   for (int slot = 0; slot < 2; ++slot) {
-    auto c = l.inputs[slot] == t ? scalarConst(net, l.inputs[1 - slot], rank) : std::nullopt;
+    auto c =
+        l.inputs[slot] == t ? detail::scalarConst(net, l.inputs[1 - slot], rank) : std::nullopt;
     if (c && near(*c, want)) return u;
   }
   return -1;
@@ -66,7 +59,8 @@ bool isHalfOf(const Network& net, const Layer& l, int t) {
   if (l.inputs.size() != 2) return false;
   const size_t rank = net.tensors[t].dims.size();
   for (int slot = 0; slot < 2; ++slot) {
-    auto c = l.inputs[slot] == t ? scalarConst(net, l.inputs[1 - slot], rank) : std::nullopt;
+    auto c =
+        l.inputs[slot] == t ? detail::scalarConst(net, l.inputs[1 - slot], rank) : std::nullopt;
     if (c && near(*c, 0.5)) return true;
   }
   return false;
@@ -79,7 +73,7 @@ int geluInput(const Network& net, const Layer& d) {
   for (int slot = 0; slot < 2; ++slot) {
     const int x = d.inputs[slot];
     if (x < 0) continue;
-    auto c = scalarConst(net, d.inputs[1 - slot], net.tensors[x].dims.size());
+    auto c = detail::scalarConst(net, d.inputs[1 - slot], net.tensors[x].dims.size());
     if (!c) continue;
     if (op == "DIV" && slot == 0 && near(*c, std::sqrt(2.0))) return x;
     if (op == "PROD" && near(*c, std::sqrt(0.5))) return x;
@@ -170,7 +164,7 @@ int scalarOperand(const Network& net, int l, const char* op, double want) {
   for (int slot = 0; slot < 2; ++slot) {
     const int x = e.inputs[slot];
     if (x < 0) continue;
-    auto c = scalarConst(net, e.inputs[1 - slot], net.tensors[x].dims.size());
+    auto c = detail::scalarConst(net, e.inputs[1 - slot], net.tensors[x].dims.size());
     if (c && near(*c, want)) return x;
   }
   return -1;
@@ -246,6 +240,13 @@ bool collapseSilu(Network& net, const detail::Consumers& cons, int sig) {
   return true;
 }
 
+// The host's epilogue applies ACTIVATION layer `act`.
+void setEpilogue(Layer& host, const Layer& act) {
+  host.attrs.set("act", act.attrs.s("type"));
+  if (act.attrs.has("alpha")) host.attrs.set("act_alpha", act.attrs.f("alpha"));
+  if (act.attrs.has("beta")) host.attrs.set("act_beta", act.attrs.f("beta"));
+}
+
 // conv/matmul -> RESHAPE -> activation (Hugging Face's Conv1D: addmm on [B * S, K], then viewed
 // as [B, S, N]): an elementwise activation commutes with the reshape, so it joins the epilogue
 // and the reshape writes the activation's output. True when fused.
@@ -264,9 +265,7 @@ bool fuseThroughReshape(Network& net, const detail::Consumers& cons, int u) {
       net.tensors[y].dtype != net.tensors[act.outputs[0]].dtype)
     return false;
   Layer& host = net.layers[h];
-  host.attrs.set("act", type);
-  if (act.attrs.has("alpha")) host.attrs.set("act_alpha", act.attrs.f("alpha"));
-  if (act.attrs.has("beta")) host.attrs.set("act_beta", act.attrs.f("beta"));
+  setEpilogue(host, act);
   detail::mergeConstraints(host, act);
   host.onnx_nodes.insert(host.onnx_nodes.end(), act.onnx_nodes.begin(), act.onnx_nodes.end());
   const int z = act.outputs[0];
@@ -289,9 +288,7 @@ bool fuseAt(Network& net, const detail::Consumers& cons, int u) {
   Layer& host = net.layers[h];
   if (detail::hasActivation(host)) return false;
   if (net.tensors[act.inputs[0]].dtype != net.tensors[act.outputs[0]].dtype) return false;
-  host.attrs.set("act", type);
-  if (act.attrs.has("alpha")) host.attrs.set("act_alpha", act.attrs.f("alpha"));
-  if (act.attrs.has("beta")) host.attrs.set("act_beta", act.attrs.f("beta"));
+  setEpilogue(host, act);
   detail::note(str("fuseActivation: fused ACTIVATION ", type, " '", act.name, "' into ",
                    ir::layerKindName(host.kind), " '", host.name, "'"));
   detail::absorb(net, h, u);

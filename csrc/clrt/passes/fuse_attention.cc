@@ -35,7 +35,6 @@ namespace {
 
 using ir::LayerKind;
 
-// A tensor that disappears into the fused layer: one live reader, nothing outside watches it.
 // Live readers of t that are used themselves (an output watched or read): a layer another
 // pass left without readers (removeDeadLayers drops it at the end of the round) does not count.
 std::vector<int> usedReaders(const ir::Network& net, const detail::Consumers& cons, int t) {
@@ -50,6 +49,8 @@ std::vector<int> usedReaders(const ir::Network& net, const detail::Consumers& co
   return used;
 }
 
+// A tensor that disappears into the fused layer: `readers` used readers, nothing outside
+// watches it.
 bool internal(const ir::Network& net, const detail::Consumers& cons, int t, size_t readers = 1) {
   const ir::Tensor& x = net.tensors[t];
   return !x.is_output && !x.debug && !x.qdq_point && !x.dynamic_range &&
@@ -74,16 +75,22 @@ double scalarFactor(const ir::Network& net, int layer, int* x) {
   for (int slot = 0; slot < 2; ++slot) {
     if (op != "PROD" && !(op == "DIV" && slot == 0)) continue;
     const int u = e.inputs[slot], c = e.inputs[1 - slot];
-    const HostTensor* v = u >= 0 && c >= 0 ? detail::constantValue(net, c) : nullptr;
-    if (!v || v->numel() != 1 || v->dims.size() > net.tensors[u].dims.size() ||
-        (v->dtype != DataType::kFLOAT && v->dtype != DataType::kHALF))
-      continue;
-    const double f = v->asFloats()[0];
-    if (!std::isfinite(f) || f == 0) continue;
+    const std::optional<float> v =
+        u >= 0 ? detail::scalarConst(net, c, net.tensors[u].dims.size()) : std::nullopt;
+    if (!v || !std::isfinite(*v) || *v == 0) continue;
+    const double f = *v;
     *x = u;
     return op == "DIV" ? 1.0 / f : f;
   }
   return 0;
+}
+
+// A MatMul of an activation by weights, row by row (rows of the product depend on the same rows
+// of the input only), with no residual to move along: what a row permutation commutes with.
+bool rowWiseMatmul(const ir::Layer& l) {
+  return l.kind == LayerKind::kMATRIX_MULTIPLY && l.weights.count("kernel") &&
+         l.inputs.size() == 1 && l.outputs.size() == 1 && l.attrs.i("trans_a", 0) == 0 &&
+         !detail::hasResidual(l);
 }
 
 bool isMatmulOfTwo(const ir::Layer& l) {
@@ -104,9 +111,8 @@ struct Match {
 
 // Whether constant tensor t holds one float value equal to v, of rank at most `rank`.
 bool scalarIs(const ir::Network& net, int t, float v, size_t rank) {
-  const HostTensor* c = t >= 0 ? detail::constantValue(net, t) : nullptr;
-  return c && c->numel() == 1 && c->dims.size() <= rank &&
-         (c->dtype == DataType::kFLOAT || c->dtype == DataType::kHALF) && c->asFloats()[0] == v;
+  const std::optional<float> c = detail::scalarConst(net, t, rank);
+  return c && *c == v;
 }
 
 // ONNX Attention's guard as clrt imports it (onnx/importers/attention.cc): Where(ReduceMax(bias,
@@ -155,11 +161,8 @@ int nanGuard(const ir::Network& net, const detail::Consumers& cons, int p, Match
   if (isnan < 0 || where < 0) return -1;
   const ir::Layer &u = net.layers[isnan], &w = net.layers[where];
   const int cond = u.outputs.at(0);
-  const HostTensor* zero = w.inputs[1] >= 0 ? detail::constantValue(net, w.inputs[1]) : nullptr;
-  if (w.inputs[0] != cond || w.inputs[2] != p || !internal(net, cons, cond) || !zero ||
-      zero->numel() != 1 || zero->dims.size() > net.tensors[p].dims.size() ||
-      (zero->dtype != DataType::kFLOAT && zero->dtype != DataType::kHALF) ||
-      zero->asFloats()[0] != 0.0f)
+  if (w.inputs[0] != cond || w.inputs[2] != p || !internal(net, cons, cond) ||
+      !scalarIs(net, w.inputs[1], 0.0f, net.tensors[p].dims.size()))
     return -1;
   m->gone.push_back(isnan);
   m->gone.push_back(where);
@@ -167,8 +170,8 @@ int nanGuard(const ir::Network& net, const detail::Consumers& cons, int p, Match
   return w.outputs[0];
 }
 
-// A scalar multiply feeding operand `slot` of the first MatMul (directly, or for k behind a
-// TRANSPOSE read by nothing else) joins the scale. Returns the operand the fused layer reads.
+// A scalar multiply producing t, read by nothing else, joins the scale. Returns what the fused
+// layer (or the transpose in front of it) reads instead.
 int unscaled(ir::Network& net, const detail::Consumers& cons, int t, Match* m) {
   int x = -1;
   const int p = producer(net, t);
@@ -251,17 +254,11 @@ bool viewThrough(const ir::Network& net, const ir::Layer& l, int y, View* v) {
     case LayerKind::kUNSQUEEZE:
       return regroup(v, out);
     case LayerKind::kTRANSPOSE: {
-      std::vector<int64_t> perm = l.attrs.ints("perm");
-      const size_t r = v->dims.size();
-      if (perm.empty())
-        for (size_t k = r; k-- > 0;) perm.push_back(static_cast<int64_t>(k));
-      if (perm.size() != r) return false;
+      const std::vector<int64_t> perm = detail::resolvedPerm(l.attrs.ints("perm"), v->dims.size());
+      if (perm.empty() && !v->dims.empty()) return false;
       View t;
       t.offset = v->offset;
-      for (int64_t p : perm) {
-        if (p < 0 || p >= static_cast<int64_t>(r)) return false;
-        t.dims.push_back(v->dims[static_cast<size_t>(p)]);
-      }
+      for (int64_t p : perm) t.dims.push_back(v->dims[static_cast<size_t>(p)]);
       *v = std::move(t);
       return true;
     }
@@ -405,9 +402,7 @@ bool hoistRowTranspose(ir::Network& net, ir::Layer& a) {
   const int mi = producer(net, src);
   if (mi < 0) return false;
   const ir::Layer& m = net.layers[mi];
-  if (m.kind != LayerKind::kMATRIX_MULTIPLY || !m.weights.count("kernel") || m.inputs.size() != 1 ||
-      m.outputs.size() != 1 || m.attrs.i("trans_a", 0) != 0 || detail::hasResidual(m))
-    return false;
+  if (!rowWiseMatmul(m)) return false;
   const int x = m.inputs[0], ti = producer(net, x);
   const size_t r = net.tensors[src].dims.size();
   if (ti < 0 || net.layers[ti].kind != LayerKind::kTRANSPOSE || !viewable(net, ti) ||
@@ -417,7 +412,7 @@ bool hoistRowTranspose(ir::Network& net, ir::Layer& a) {
   if (!internal(net, cons, x) || net.tensors[src].is_output || net.tensors[src].debug ||
       net.tensors[src].qdq_point || net.tensors[src].dynamic_range)
     return false;
-  std::vector<int64_t> perm = net.layers[ti].attrs.ints("perm");
+  const std::vector<int64_t> perm = detail::resolvedPerm(net.layers[ti].attrs.ints("perm"), r);
   if (perm.size() != r || perm.back() != static_cast<int64_t>(r) - 1) return false;
   // Nothing else reads P or what the chains make of it: after the views, they all go.
   for (int t : {src}) {
@@ -499,17 +494,12 @@ bool viewOutput(ir::Network& net, const detail::Consumers& cons, ir::Layer& a) {
       !detail::mergeableConstraints(tr, a))
     return false;
   const size_t r = net.tensors[y].dims.size();
-  std::vector<int64_t> perm = tr.attrs.ints("perm");
-  if (perm.empty())
-    for (size_t k = r; k-- > 0;) perm.push_back(static_cast<int64_t>(k));
+  const std::vector<int64_t> perm = detail::resolvedPerm(tr.attrs.ints("perm"), r);
   if (perm.size() != r) return false;
   const int z = tr.outputs[0];
   const std::vector<int64_t> zs = stridesOf(net.tensors[z].dims);
   std::vector<int64_t> st(r, 0);
-  for (size_t k = 0; k < r; ++k) {
-    if (perm[k] < 0 || perm[k] >= static_cast<int64_t>(r)) return false;
-    st[static_cast<size_t>(perm[k])] = zs[k];
-  }
+  for (size_t k = 0; k < r; ++k) st[static_cast<size_t>(perm[k])] = zs[k];
   a.attrs.set("o_strides", st);
   a.attrs.set("o_dims", net.tensors[z].dims);
   a.outputs[0] = z;
@@ -539,34 +529,32 @@ bool sinkRowTranspose(ir::Network& net, const detail::Consumers& cons, ir::Layer
                : -1;
   };
   const int z = a.outputs[0];
-  const int r9 = next(z, LayerKind::kRESHAPE);
-  const int mi = r9 < 0 ? -1 : next(net.layers[r9].outputs[0], LayerKind::kMATRIX_MULTIPLY);
-  const int r10 = mi < 0 ? -1 : next(net.layers[mi].outputs[0], LayerKind::kRESHAPE);
-  const int ti = r10 < 0 ? -1 : next(net.layers[r10].outputs[0], LayerKind::kTRANSPOSE);
+  const int flat = next(z, LayerKind::kRESHAPE);
+  const int mi = flat < 0 ? -1 : next(net.layers[flat].outputs[0], LayerKind::kMATRIX_MULTIPLY);
+  const int unflat = mi < 0 ? -1 : next(net.layers[mi].outputs[0], LayerKind::kRESHAPE);
+  const int ti = unflat < 0 ? -1 : next(net.layers[unflat].outputs[0], LayerKind::kTRANSPOSE);
   if (ti < 0) return false;
   const ir::Layer& m = net.layers[mi];
-  if (!m.weights.count("kernel") || m.inputs.size() != 1 || m.attrs.i("trans_a", 0) != 0 ||
-      detail::hasResidual(m))
-    return false;
-  const Dims zd = net.tensors[z].dims, t9 = net.tensors[m.inputs[0]].dims;
-  const Dims gd = net.tensors[m.outputs[0]].dims, ud = net.tensors[net.layers[r10].outputs[0]].dims;
+  if (!rowWiseMatmul(m)) return false;
+  const Dims zd = net.tensors[z].dims, fd = net.tensors[m.inputs[0]].dims;
+  const Dims gd = net.tensors[m.outputs[0]].dims,
+             ud = net.tensors[net.layers[unflat].outputs[0]].dims;
   const size_t nr = ud.size() - 1;
-  std::vector<int64_t> perm = net.layers[ti].attrs.ints("perm");
-  if (t9.size() != 2 || gd.size() != 2 || nr < 1 || zd.size() <= nr || perm.size() != nr + 1 ||
-      perm.back() != static_cast<int64_t>(nr) || net.layers[r9].inputs.size() > 2)
+  const std::vector<int64_t> perm = detail::resolvedPerm(net.layers[ti].attrs.ints("perm"), nr + 1);
+  if (fd.size() != 2 || gd.size() != 2 || nr < 1 || zd.size() <= nr || perm.size() != nr + 1 ||
+      perm.back() != static_cast<int64_t>(nr) || net.layers[flat].inputs.size() > 2)
     return false;
   int64_t k = 1;
   for (size_t i = 0; i < zd.size(); ++i) {
     if (i < nr && zd[i] != ud[i]) return false;  // the rows of z are the rows of the product
     if (i >= nr) k *= zd[i];
   }
-  if (k != t9[1]) return false;
+  if (k != fd[1]) return false;
   // z' holds z's row dims in the transpose's order; sigma: z dim -> z' dim.
   Dims zn = zd;
   std::vector<size_t> sigma(zd.size());
   for (size_t i = 0; i < zd.size(); ++i) sigma[i] = i;
   for (size_t i = 0; i < nr; ++i) {
-    if (perm[i] < 0 || perm[i] >= static_cast<int64_t>(nr)) return false;
     zn[i] = zd[static_cast<size_t>(perm[i])];
     sigma[static_cast<size_t>(perm[i])] = i;
   }
@@ -579,9 +567,9 @@ bool sinkRowTranspose(ir::Network& net, const detail::Consumers& cons, ir::Layer
   }
   Dims rows(zn.begin(), zn.begin() + static_cast<ptrdiff_t>(nr));
   rows.push_back(k);
-  ir::Layer& reshape = net.layers[r9];
+  ir::Layer& reshape = net.layers[flat];
   ir::Layer& mm = net.layers[mi];
-  ir::Layer& tail = net.layers[r10];
+  ir::Layer& tail = net.layers[unflat];
   ir::Layer& tr = net.layers[ti];
   a.attrs.set("o_strides", st);
   a.attrs.set("o_dims", zn);

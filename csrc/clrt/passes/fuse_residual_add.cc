@@ -15,6 +15,17 @@ using ir::Network;
 
 namespace {
 
+// Tensor r becomes the host's residual input (a conv's input 1, after a matmul's operands).
+void attachResidual(Layer& host, int r) {
+  if (host.kind == LayerKind::kCONVOLUTION) {
+    if (host.inputs.size() < 2) host.inputs.resize(2, -1);
+    host.inputs[1] = r;
+  } else {
+    host.inputs.push_back(r);
+  }
+  host.attrs.set("has_residual", 1);
+}
+
 bool fuseAt(Network& net, const detail::Consumers& cons, int u) {
   const Layer& add = net.layers[u];
   if (add.inputs.size() != 2 || add.outputs.size() != 1 || add.attrs.s("op") != "SUM") return false;
@@ -35,13 +46,7 @@ bool fuseAt(Network& net, const detail::Consumers& cons, int u) {
     if (ta.dims != tb.dims || ta.dims != out.dims || ta.dtype != tb.dtype) continue;
     // b becomes an input of the host, so b must not be computed from the host (a cycle).
     if (detail::dependsOnLayer(net, b, h)) continue;
-    if (host.kind == LayerKind::kCONVOLUTION) {
-      if (host.inputs.size() < 2) host.inputs.resize(2, -1);
-      host.inputs[1] = b;
-    } else {
-      host.inputs.push_back(b);
-    }
-    host.attrs.set("has_residual", 1);
+    attachResidual(host, b);
     detail::note(str("fuseResidualAdd: fused ELEMENTWISE SUM '", add.name, "' into ",
                      ir::layerKindName(host.kind), " '", host.name, "' (residual '", tb.name,
                      "')"));
@@ -89,13 +94,7 @@ bool fuseThroughReshape(Network& net, const detail::Consumers& cons, int u) {
     net.tensors[bv].dims = yd;
     net.tensors[bv].dtype = net.tensors[b].dtype;
     Layer& host = net.layers[h];
-    if (host.kind == LayerKind::kCONVOLUTION) {
-      if (host.inputs.size() < 2) host.inputs.resize(2, -1);
-      host.inputs[1] = bv;
-    } else {
-      host.inputs.push_back(bv);
-    }
-    host.attrs.set("has_residual", 1);
+    attachResidual(host, bv);
     host.onnx_nodes.insert(host.onnx_nodes.end(), addNodes.begin(), addNodes.end());
     net.layers[r].outputs[0] = z;
     net.tensors[z].producer = r;

@@ -82,6 +82,25 @@ const HostTensor* constantValue(const Network& net, int t) {
   return it == l.weights.end() ? nullptr : &it->second;
 }
 
+std::optional<float> scalarConst(const Network& net, int t, size_t rank) {
+  const HostTensor* v = constantValue(net, t);
+  if (!v || v->numel() != 1 || v->dims.size() > rank) return std::nullopt;
+  if (v->dtype != DataType::kFLOAT && v->dtype != DataType::kHALF) return std::nullopt;
+  return v->asFloats()[0];
+}
+
+std::vector<int64_t> resolvedPerm(std::vector<int64_t> perm, size_t rank) {
+  if (perm.empty())
+    for (size_t k = rank; k-- > 0;) perm.push_back(static_cast<int64_t>(k));
+  if (perm.size() != rank) return {};
+  std::vector<bool> seen(rank, false);
+  for (int64_t p : perm) {
+    if (p < 0 || p >= static_cast<int64_t>(rank) || seen[static_cast<size_t>(p)]) return {};
+    seen[static_cast<size_t>(p)] = true;
+  }
+  return perm;
+}
+
 bool isConvOrMatmul(const Layer& l) {
   return l.kind == LayerKind::kCONVOLUTION || l.kind == LayerKind::kMATRIX_MULTIPLY;
 }

@@ -43,6 +43,13 @@ std::vector<int> liveConsumers(const ir::Network& net, const Consumers& cons, in
 
 // The value of tensor t when a live CONSTANT layer produces it, else nullptr.
 const HostTensor* constantValue(const ir::Network& net, int t);
+// The one float value of constant tensor t (FLOAT or HALF, at most `rank` dims, so that it
+// broadcasts without growing a rank-`rank` operand), else nullopt.
+std::optional<float> scalarConst(const ir::Network& net, int t, size_t rank);
+
+// A TRANSPOSE's `perm` for a rank-`rank` input (empty: all axes reversed, as ONNX), or empty
+// when it is not a permutation of that rank.
+std::vector<int64_t> resolvedPerm(std::vector<int64_t> perm, size_t rank);
 
 bool isConvOrMatmul(const ir::Layer& l);
 bool hasResidual(const ir::Layer& l);

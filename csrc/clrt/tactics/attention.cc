@@ -6,6 +6,8 @@
 //   tc::available says (sm_80+, or CLRT_TC_EMULATE=1), for heads of 32 or 64 with k as rows.
 // Head sizes are build options, so a model compiles one program per (head sizes, storage);
 // sequence lengths and leading dims arrive per run.
+#include <optional>
+
 #include "clrt/tactics/compute_common.h"
 #include "clrt/tactics/strided.h"
 #include "clrt/tactics/tensorcore_common.h"
@@ -52,7 +54,7 @@ class AttentionKernel : public Kernel {
         k_(dev, file,
            storageOption(st_) + options + (biasDt_ == DataType::kHALF ? " -DBIAS_HALF=1" : "")),
         layer_(l.name),
-        attrs_(l.attrs),
+        oStrides_(l.attrs.ints("o_strides")),
         hd_(hd),
         hdv_(hdv),
         scale_(static_cast<float>(l.attrs.f("scale", 1.0))),
@@ -62,25 +64,28 @@ class AttentionKernel : public Kernel {
     CLRT_CHECK(guard_ >= 0 && guard_ <= 2 && (guard_ != 2 || bias_), kEngineFormat,
                "attention layer '", l.name, "': nan_to_zero ", guard_,
                " is not 0, 1 or 2 (2 with a bias)");
+    // The views of q, k and v the layer reads (static shapes), checked once against their
+    // sources' sizes.
+    const char* const names[] = {"q", "k", "v"};
+    for (int i = 0; i < 3; ++i) {
+      const std::string n = names[i];
+      if (!l.attrs.has(n + "_strides")) continue;
+      const std::vector<int64_t> src = l.attrs.ints(n + "_src"), d = l.attrs.ints(n + "_dims");
+      View& w = views_[i].emplace();
+      w.src.assign(src.begin(), src.end());
+      w.op.dims.assign(d.begin(), d.end());
+      w.op.strides = l.attrs.ints(n + "_strides");
+      w.op.offset = l.attrs.i(n + "_offset", 0);
+      checkInside(w.op, volume(w.src), "attention layer '" + l.name + "' " + n);
+    }
   }
 
-  // Input `t` as operand `n` ("q", "k", "v"): the view of it the layer reads (attrs), checked to
-  // stay inside the buffer, or the tensor itself.
-  Operand operand(const DeviceTensor& t, const std::string& n, const std::string& what) const {
-    Operand o;
-    if (!attrs_.has(n + "_strides")) {
-      o.dims = t.dims;
-      o.strides = stridesOf(t.dims);
-      return o;
-    }
-    const std::vector<int64_t> src = attrs_.ints(n + "_src"), d = attrs_.ints(n + "_dims");
-    o.dims.assign(d.begin(), d.end());
-    o.strides = attrs_.ints(n + "_strides");
-    o.offset = attrs_.i(n + "_offset", 0);
-    CLRT_CHECK(t.dims == Dims(src.begin(), src.end()), kRuntime, what, ": ", n, " is a view of a ",
-               dimsToString(Dims(src.begin(), src.end())), " tensor, got ", dimsToString(t.dims));
-    checkInside(o, volume(t.dims), what + " " + n);
-    return o;
+  // Input `t` as operand `i` (q, k, v): the view of it the layer reads, or the tensor itself.
+  Operand operand(const DeviceTensor& t, int i, const std::string& what) const {
+    if (!views_[i]) return {t.dims, stridesOf(t.dims), 0};
+    CLRT_CHECK(t.dims == views_[i]->src, kRuntime, what, ": ", "qkv"[i], " is a view of a ",
+               dimsToString(views_[i]->src), " tensor, got ", dimsToString(t.dims));
+    return views_[i]->op;
   }
 
   // Every element a view addresses lies in a buffer of `n` elements (an edited engine file
@@ -106,8 +111,7 @@ class AttentionKernel : public Kernel {
       requireStorage(*t, st_, layer_, "a tensor");
       checkIndexable(volume(t->dims), what);
     }
-    const Operand q = operand(qt, "q", what), k = operand(kt, "k", what),
-                  v = operand(vt, "v", what);
+    const Operand q = operand(qt, 0, what), k = operand(kt, 1, what), v = operand(vt, 2, what);
     const size_t r = q.dims.size();
     CLRT_CHECK(r >= 2 && k.dims.size() == r && v.dims.size() == r, kRuntime, what,
                ": q, k and v must share one rank >= 2, got ", dimsToString(q.dims), ", ",
@@ -128,7 +132,7 @@ class AttentionKernel : public Kernel {
     o.dims = lead;
     o.dims.push_back(sq);
     o.dims.push_back(hdv_);
-    o.strides = attrs_.has("o_strides") ? attrs_.ints("o_strides") : stridesOf(o.dims);
+    o.strides = oStrides_.empty() ? stridesOf(o.dims) : oStrides_;
     checkInside(o, volume(y.dims), what + " output");
     run->sq = sq, run->skv = skv, run->nl = volume(lead);
     if (run->nl == 0 || sq == 0 || hdv_ == 0) return false;
@@ -172,7 +176,13 @@ class AttentionKernel : public Kernel {
   DataType biasDt_;  // the bias keeps its own dtype (FLOAT or HALF)
   KernelCache k_;
   std::string layer_;
-  ir::Attrs attrs_;
+  // A view of q, k or v: the source tensor's dims and how the operand lies in it.
+  struct View {
+    Dims src;
+    Operand op;
+  };
+  std::optional<View> views_[3];
+  std::vector<int64_t> oStrides_;  // the result written transposed (empty: contiguous)
   int64_t hd_, hdv_;
   float scale_;
   bool transK_;
@@ -244,8 +254,16 @@ class AttentionTc : public AttentionKernel {
   int warps_;
 };
 
-namespace attention {
-bool eligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in, const ocl::DeviceInfo&) {
+// The head sizes the engine was built for (the fusion records q's and v's static last dims; q,
+// k and v may be views of larger tensors), when the kernels take them.
+bool headsInRange(const ir::Layer& l) {
+  const int64_t hd = l.attrs.i("head_q", 0), hdv = l.attrs.i("head_v", 0);
+  return hd > 0 && hdv > 0 && hd <= ir::kMaxAttentionHead && hdv <= ir::kMaxAttentionHead;
+}
+
+// What both tactics need: float storage of q, k, v and the output, a FLOAT or HALF bias.
+bool servesLayer(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
+                 const ocl::DeviceInfo&) {
   const std::optional<DataType> st = floatStorage(l);
   if (!st || in.size() < 3 || outputDtype(l, 0, *st) != *st) return false;
   for (size_t i = 0; i < 3; ++i)
@@ -254,18 +272,13 @@ bool eligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in, const o
     const DataType b = in.size() > 3 ? inputDtype(l, 3, in[3].dtype) : DataType::kBOOL;
     if (b != DataType::kFLOAT && b != DataType::kHALF) return false;
   }
-  // Head sizes from the layer: q, k and v may be views of larger tensors.
-  const int64_t hd = l.attrs.i("head_q", 0), hdv = l.attrs.i("head_v", 0);
-  return hd > 0 && hdv > 0 && hd <= ir::kMaxAttentionHead && hdv <= ir::kMaxAttentionHead;
+  return headsInRange(l);
 }
-}  // namespace attention
 
-// The head sizes the engine was built for (the fusion records q's and v's static last dims).
 std::pair<int64_t, int64_t> heads(const ir::Layer& l) {
   const int64_t hd = l.attrs.i("head_q", 0), hdv = l.attrs.i("head_v", 0);
-  CLRT_CHECK(hd > 0 && hdv > 0 && hd <= ir::kMaxAttentionHead && hdv <= ir::kMaxAttentionHead,
-             kBuild, "attention layer '", l.name, "': head sizes ", hd, " and ", hdv,
-             " must be in [1, ", ir::kMaxAttentionHead, "]");
+  CLRT_CHECK(headsInRange(l), kBuild, "attention layer '", l.name, "': head sizes ", hd, " and ",
+             hdv, " must be in [1, ", ir::kMaxAttentionHead, "]");
   return {hd, hdv};
 }
 
@@ -291,9 +304,9 @@ class TcTactic : public Tactic {
   bool eligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
                 const ocl::DeviceInfo& dev) const override {
     const int64_t hd = l.attrs.i("head_q", 0);
-    return tc::available(dev) && floatStorage(l) == DataType::kHALF &&
-           attention::eligible(l, in, dev) && l.attrs.i("trans_k", 1) != 0 &&
-           (hd == 32 || hd == 64) && l.attrs.i("head_v", 0) == hd && rows16(l);
+    return tc::available(dev) && floatStorage(l) == DataType::kHALF && servesLayer(l, in, dev) &&
+           l.attrs.i("trans_k", 1) != 0 && (hd == 32 || hd == 64) && l.attrs.i("head_v", 0) == hd &&
+           rows16(l);
   }
   std::unique_ptr<Kernel> instantiate(const ir::Layer& l, ocl::Device& dev) const override {
     return std::make_unique<AttentionTc>(l, dev, heads(l).first);
@@ -306,7 +319,7 @@ class TcTactic : public Tactic {
 
 const TacticRegistrar kRows([]() -> std::unique_ptr<Tactic> {
   return std::make_unique<FnTactic>(
-      "attention.rows", L::kATTENTION, attention::eligible,
+      "attention.rows", L::kATTENTION, servesLayer,
       [](const ir::Layer& l, ocl::Device& dev) -> std::unique_ptr<Kernel> {
         const auto [hd, hdv] = heads(l);
         return std::make_unique<AttentionRows>(l, dev, hd, hdv);
