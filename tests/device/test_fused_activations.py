@@ -144,3 +144,49 @@ def test_residual_fused_through_a_reshape():
     ref = ort_run(model, feeds)["y"]
     got = engine.create_execution_context().infer(feeds)["y"]
     assert np.abs(got.astype(np.float64) - ref).max() <= TOL["FLOAT"] * np.abs(ref).max()
+
+
+def conv_chain(acts):
+    """Three 3x3 convolutions of one shape, each followed by the ONNX node(s) of `acts[i]`
+    ("none", "relu" or "relu6")."""
+    nodes, inits, x = [], {}, "x"
+    for i, act in enumerate(acts):
+        c = f"c{i}"
+        nodes.append(N("Conv", [x, f"w{i}", f"b{i}"], [c], pads=[1, 1, 1, 1], name=f"conv{i}"))
+        inits[f"w{i}"] = rand((8, 8, 3, 3), seed=10 + i)
+        inits[f"b{i}"] = rand((8,), seed=20 + i)
+        x = c if act == "none" else f"a{i}"
+        if act == "relu":
+            nodes.append(N("Relu", [c], [x]))
+        elif act == "relu6":
+            inits[f"lo{i}"], inits[f"hi{i}"] = np.float32(0), np.float32(6)
+            nodes.append(N("Clip", [c, f"lo{i}", f"hi{i}"], [x]))
+    nodes.append(N("Identity", [x], ["y"]))
+    return make_model(nodes, [("x", [1, 8, 9, 9])], [("y",)], inits)
+
+
+def test_plain_relu_and_clip_epilogues_share_one_program():
+    """No activation, ReLU and Clip run as one program (a clamp whose bounds are arguments):
+    a network with one convolution of each compiles as many programs as one whose three are all
+    ReLU, and each still matches onnxruntime, NaN passing through every epilogue."""
+    counts, outs = {}, {}
+    feeds = {"x": rand((1, 8, 9, 9), seed=7) * 3}
+    feeds["x"][0, 0, 4, 4] = np.nan
+    for acts in (("none", "relu", "relu6"), ("relu", "relu", "relu")):
+        model = conv_chain(acts)
+        builder, network, _ = parse_network(model)
+        config = builder.create_builder_config()
+        config.tactic_filter = "conv.direct"
+        cache = config.create_timing_cache(b"")
+        assert config.set_timing_cache(cache, False)
+        engine = deserialize(bytes(builder.build_serialized_network(network, config)))
+        counts[acts] = cache.num_programs
+        outs[acts] = (
+            engine.create_execution_context().infer(feeds)["y"],
+            ort_run(model, feeds)["y"],
+        )
+    assert counts[("none", "relu", "relu6")] == counts[("relu", "relu", "relu")], counts
+    for got, ref in outs.values():
+        assert np.array_equal(np.isnan(got), np.isnan(ref))
+        ok = ~np.isnan(ref)
+        assert np.abs(got[ok] - ref[ok]).max() <= 1e-4 * np.abs(ref[ok]).max()

@@ -15,6 +15,7 @@
 #include <tuple>
 #include <vector>
 
+#include "clrt/core/kernel_codes.h"
 #include "clrt/ir/layer_params.h"
 #include "clrt/tactics/tactic.h"
 
@@ -94,9 +95,28 @@ inline std::vector<float> tapMajor(const std::vector<float>& w, int64_t C) {
 inline std::string epilogueOptions(const ir::EpilogueParams& e) {
   return "-DACT=" + std::to_string(e.act);
 }
+// The epilogue as the kernels run it. No activation, RELU and CLIP are one program: CLIP's
+// clamp with its bounds as run-time arguments (-inf/inf, 0/inf, or the clip's own), the same
+// values bit for bit (NaN passes through all three), so that a network's plain, ReLU and
+// ReLU6 layers share a program instead of compiling one each (each costs about a second on
+// NVIDIA's compiler; ResNet-50 has both plain and ReLU convolutions of every tile).
+inline ir::EpilogueParams kernelEpilogue(const ir::EpilogueParams& e) {
+  static const int relu = findActivation("RELU")->code, clip = findActivation("CLIP")->code;
+  constexpr float inf = std::numeric_limits<float>::infinity();
+  ir::EpilogueParams k = e;
+  if (e.act == 0) k = {clip, -inf, inf};
+  if (e.act == relu) k = {clip, 0.0f, inf};
+  return k;
+}
+// Whether the epilogue leaves values as they are (no activation, or a clamp to +-inf).
+inline bool identityEpilogue(const ir::EpilogueParams& e) {
+  static const int clip = findActivation("CLIP")->code;
+  constexpr float inf = std::numeric_limits<float>::infinity();
+  return e.act == 0 || (e.act == clip && e.alpha == -inf && e.beta == inf);
+}
 struct Epilogue : ir::EpilogueParams {
   Epilogue() = default;
-  explicit Epilogue(const ir::EpilogueParams& p) : ir::EpilogueParams(p) {}
+  explicit Epilogue(const ir::EpilogueParams& p) : ir::EpilogueParams(kernelEpilogue(p)) {}
   std::string options() const { return epilogueOptions(*this); }
 };
 

@@ -93,7 +93,7 @@ class ConvKernelBase : public Kernel {
   cl_kernel make(ocl::Device& dev, const char* name) { return dev.kernel(kFile, opts_, name); }
   // y = act(y + bias[k] + res) in place after a GEMM wrote y; nothing to do without any of them.
   void epilogue(cl_command_queue q, const ConvRun& r) {
-    if (!s_.has_bias && !r.res && s_.ep.act == 0) return;
+    if (!s_.has_bias && !r.res && identityEpilogue(s_.ep)) return;
     const cl_int P = kint(r.OH * r.OW, s_.layer), NK = kint(r.N * s_.K, s_.layer);
     ocl::setArgs(epi_.get(), r.y, bias_.get(), r.res, P, NK, kint(s_.K, s_.layer), cl_int{0},
                  cl_int{s_.has_bias}, cl_int{r.res != nullptr}, s_.ep.alpha, s_.ep.beta);

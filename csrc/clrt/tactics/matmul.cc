@@ -37,6 +37,7 @@ bool readSpec(const ir::Layer& l, MatSpec* s) {
   if (!st || !p) return false;
   s->st = *st;
   static_cast<ir::MatMulParams&>(*s) = *p;
+  s->ep = kernelEpilogue(s->ep);
   return true;
 }
 
@@ -184,7 +185,7 @@ class MatMulKernel : public Kernel {
 
   // y = act(y + bias[n] + res) in place after CLBlast; nothing to do without any of them.
   void epilogue(cl_command_queue q, const MatPlan& p, cl_mem C, cl_mem res) {
-    if (!s_.has_bias && !res && s_.ep.act == 0) return;
+    if (!s_.has_bias && !res && identityEpilogue(s_.ep)) return;
     const cl_int inner = kint(p.N, s_.layer), outer = kint(p.batch * p.M, s_.layer);
     ocl::setArgs(epi_.get(), C, bias_.get(), res, inner, outer, inner, cl_int{1},
                  cl_int{s_.has_bias}, cl_int{res != nullptr}, s_.ep.alpha, s_.ep.beta);

@@ -152,11 +152,16 @@ class TcConvKernel : public Kernel {
     // A channels-last input of one group with dilation 1 along W: the gather walks each kernel
     // row's S * C consecutive elements (a stem's 7x7 over 3 channels).
     const bool rows = !calign && channelsLastIn(l, 0) && s_.G == 1 && win.dw == 1;
+    // Without a residual, RES_HWC follows the output's layout: the program is then the one
+    // the same tile's residual layers build (a residual has the output's layout in every
+    // channels-last network), one compile instead of two.
+    const bool res_hwc =
+        l.inputs.size() > 1 && l.inputs[1] >= 0 ? channelsLastIn(l, 1) : channelsLastOut(l, 0);
     const std::string opts =
         options(dev.info(), mma, /*conv=*/true, cfg_, s_.ep, dtCode(s_.out_dt), dtCode(s_.res_dt),
                 str("-DCALIGN=", calign ? 1 : 0, " -DIN_HWC=", int{channelsLastIn(l, 0)},
-                    " -DRES_HWC=", int{channelsLastIn(l, 1)},
-                    " -DOUT_HWC=", int{channelsLastOut(l, 0)}, rows ? " -DHWC_ROWS=1" : ""));
+                    " -DRES_HWC=", int{res_hwc}, " -DOUT_HWC=", int{channelsLastOut(l, 0)},
+                    rows ? " -DHWC_ROWS=1" : ""));
     k_ = ocl::KernelHandle(dev.kernel(kFile, opts, "tc_conv"));
   }
 

@@ -26,6 +26,7 @@ bool readSpec(const ir::Layer& l, Mma mma, Spec* s) {
   const bool int8 = mma == Mma::kS8;
   s->layer = l.name;
   static_cast<ir::MatMulParams&>(*s) = *p;
+  s->ep = kernelEpilogue(s->ep);
   s->mma = mma;
   // Constant weights are packed as one [N][K] matrix: 2-D only.
   if (s->b_weights && s->b_dims.size() != 2) return false;
@@ -76,9 +77,11 @@ class TcMatMulKernel : public Kernel {
       if (mma == Mma::kS8) svec_ = ocl::MemHandle(uploadFloats(dev, sw));
     }
     if (s_.has_bias) bias_ = ocl::MemHandle(uploadWeights(dev, l.weights.at("bias")));
-    const int res = s_.has_res ? dtCode(s_.res_dt) : 0;
-    const std::string opts = options(dev.info(), mma, /*conv=*/false, cfg_, s_.ep,
-                                     dtCode(s_.out_dt), res, resStageOption(cfg_, s_.has_res));
+    // res_dt is the precision's storage type without a residual, as in the tensor-core 1x1
+    // convolutions' GEMM: a MatMul and a 1x1 convolution of one tile share the program.
+    const std::string opts =
+        options(dev.info(), mma, /*conv=*/false, cfg_, s_.ep, dtCode(s_.out_dt),
+                dtCode(s_.res_dt), resStageOption(cfg_, s_.has_res));
     k_ = ocl::KernelHandle(dev.kernel(kFile, opts, "tc_matmul"));
     if (s_.ta || (!s_.b_weights && !s_.tb))
       tr_ = ocl::KernelHandle(dev.kernel(kFile, opts, "tc_transpose"));
