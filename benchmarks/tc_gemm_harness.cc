@@ -184,9 +184,9 @@ std::pair<double, double> runOne(Env& e, cl_kernel k, bool int8, const Problem& 
   set(4, &zero), set(4, &zero), set(4, &has_res), set(4, &one), set(4, &res_scale);
   set(4, &inv_os);
   set(4, &one), set(4, &fz);
-  const cl_int one_split = 1;  // ksplit (split-K off), then no workspace
+  const cl_int one_split = 1;  // ksplit (split-K off), then no workspace and no counters
   const cl_mem no_ws = nullptr;
-  set(4, &one_split), set(sizeof no_ws, &no_ws);
+  set(4, &one_split), set(sizeof no_ws, &no_ws), set(sizeof no_ws, &no_ws);
   const size_t blocks = static_cast<size_t>(mt) * nt;
   const size_t gs[2] = {blocks * nthr, 1}, ls[2] = {static_cast<size_t>(nthr), 1};
   double best = 1e30;

@@ -163,6 +163,10 @@ def build(model, fp16=False, half_layers=False, tactic_filter=None):
         config.tactic_filter = tactic_filter
     if fp16:
         config.set_flag(trt.BuilderFlag.FP16)
+    else:
+        # FP32 without TF32 (on tensor-core GPUs TF32 is on by default: the projections would
+        # multiply with 10-bit mantissas, and the builder keeps FP32 attention unfused there).
+        config.clear_flag(trt.BuilderFlag.TF32)
     if half_layers:  # every softmax in FP16: the fused layer inherits the constraint
         config.set_flag(trt.BuilderFlag.OBEY_PRECISION_CONSTRAINTS)
         for i in range(network.num_layers):
@@ -341,6 +345,8 @@ def check_dynamic_broadcast(d=D, dv=DV, fp16=False, tactic_filter=None):
     config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED
     if tactic_filter:
         config.tactic_filter = tactic_filter
+    if not fp16:
+        config.clear_flag(trt.BuilderFlag.TF32)  # FP32 numerics, fused (see build())
     if fp16:
         config.set_flag(trt.BuilderFlag.FP16)
         config.set_flag(trt.BuilderFlag.OBEY_PRECISION_CONSTRAINTS)

@@ -4,6 +4,7 @@
 # cp.async emulated), which CI (.ci/run) runs as its own pytest step.
 import json
 import os
+import threading
 
 import clrt as trt
 import numpy as np
@@ -643,9 +644,10 @@ def test_split_k_convolutions_and_matmul(precision, monkeypatch):
     (NCHW and channels-last gathers, a stride) and 1x1 layers in GEMM form (one with a
     residual), and on a MatMul with weights: against onnxruntime FP32, and against the same
     engine without splits (INT8: bit for bit, the int32 sums being exact; FP16/TF32 within
-    float re-association). Two runs of one context agree (the tile counters are zeroed per
-    launch). The engine file reloads under the same setting, and is refused, naming it, under
-    another."""
+    float re-association). Two runs of one context agree (the split that finishes a tile
+    zeroes its counter for the next launch), and so do two contexts running at once on two
+    threads (each queue has its own counters). The engine file reloads under the same setting,
+    and is refused, naming it, under another."""
     rng = np.random.default_rng(11)
 
     def w(*shape):
@@ -685,6 +687,20 @@ def test_split_k_convolutions_and_matmul(precision, monkeypatch):
             results[splits] = ctx.infer({"input": x})["output"]
             again = ctx.infer({"input": x})["output"]
             assert np.array_equal(results[splits], again), (tactic, splits)
+        outs = [[], []]
+
+        def work(t, engine=engine, x=x, outs=outs):
+            ctx = engine.create_execution_context()
+            outs[t] += [ctx.infer({"input": x})["output"] for _ in range(3)]
+
+        threads = [threading.Thread(target=work, args=(t,)) for t in range(2)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        assert len(outs[0]) == len(outs[1]) == 3
+        for got in outs[0] + outs[1]:
+            assert np.array_equal(got, results["3"]), tactic
         # An engine file loads under the split setting it was built with (its workspace size
         # depends on it), and another setting is named in the refusal.
         runtime = trt.Runtime(trt.Logger(trt.Logger.ERROR))

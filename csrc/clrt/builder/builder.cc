@@ -403,12 +403,14 @@ plan::EngineDesc Builder::build(const ir::Network& network, const BuilderConfig&
   foldFixedShapeInputs(net, config);
   passes::castBoundaryInputs(net);
   net.inferShapes();
-  // On tensor cores an FP32 attention's two products run as TF32 GEMMs, and the fused kernel's
-  // tensor-core path is FP16: an FP32-only build there keeps the layers apart (untimed on a
-  // GPU so far; benchmarks/RESULTS.md).
+  // On tensor cores with TF32 allowed (the default) an FP32 attention's two products run as
+  // TF32 GEMMs, and the fused kernel's tensor-core path is FP16: an FP32-only build there keeps
+  // the layers apart. Without TF32 both ways run on CUDA cores, where the fused kernel saves
+  // the score tensor's round trip (benchmarks/RESULTS.md).
   passes::PassOptions passOptions;
-  passOptions.fuse_attention =
-      dev_->info().compute_capability < 80 || config.getFlag(BuilderFlag::kFP16);
+  passOptions.fuse_attention = dev_->info().compute_capability < 80 ||
+                               config.getFlag(BuilderFlag::kFP16) ||
+                               !config.getFlag(BuilderFlag::kTF32);
   if (!passOptions.fuse_attention)
     logf(logger_, Severity::kVERBOSE,
          "attention stays unfused: FP32 on tensor cores runs its MatMuls as TF32 GEMMs (set "

@@ -260,10 +260,11 @@ inline uint saddr(__local const uint4* p) {
 
 // Split-K (ksplit > 1; grid dim 2 is the split): block z of a tile multiplies k-tiles
 // [SPLIT_LO(nk), SPLIT_HI(nk)) only. Every split writes its accumulators to the workspace `ws`
-// (after `tiles` uint counters, rounded up to 64: [tile][split][TM * TN * 4][NT] 32-bit values),
-// then counts itself in its tile's counter; the split that arrives last adds all of them in split
-// order (the same sum whoever arrives last), zeroes the counter for the next launch, and runs the
-// epilogue; the others return. The host zeroes the counters before the launch. Tiles then fill a
+// ([tile][split][TM * TN * 4][NT] 32-bit values), then counts itself in its tile's counter
+// (`cnt`, one uint per tile); the split that arrives last adds all of them in split order (the
+// same sum whoever arrives last), zeroes the counter for the next launch, and runs the
+// epilogue; the others return. The counters are the kernel's own, zeroed once when the host
+// makes them (tactics SplitCounters), so a launch needs no fill before it. Tiles then fill a
 // GPU whose layer has fewer output tiles than compute units (batch 1).
 #define SPLIT_LO(nk) (int)((long)get_group_id(2) * (nk) / ksplit)
 #define SPLIT_HI(nk) (int)((long)(get_group_id(2) + 1) * (nk) / ksplit)
@@ -272,10 +273,10 @@ inline uint saddr(__local const uint4* p) {
 #else
 #define GLOBAL_FENCE() asm volatile("membar.gl;" ::: "memory")
 #endif
-#define SPLIT_FIXUP(tile, tiles)                                                                \
+#define SPLIT_FIXUP(tile)                                                                       \
   if (ksplit > 1) {                                                                             \
-    __global uint* cnt_ = ws + (tile);                                                          \
-    __global int* part_ = (__global int*)ws + ((tiles) + 63) / 64 * 64;                         \
+    __global uint* cnt_ = cnt + (tile);                                                         \
+    __global int* part_ = (__global int*)ws;                                                    \
     const size_t per_ = (size_t)TM * TN * 4 * NT;                                               \
     __global int* mine_ = part_ + ((size_t)(tile) * ksplit + get_group_id(2)) * per_ + tid;     \
     TC_UNROLL for (int i_ = 0; i_ < TM; ++i_) TC_UNROLL for (int j_ = 0; j_ < TN; ++j_)        \
@@ -327,7 +328,7 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_matmul(
     __global uchar* Y, int M, int N, int K, int lda, int ldb, int avec, int bvec, int mtiles, int8 bdims, long8 a_bs, long8 b_bs,
     int nbd,
     int has_bias, int has_svec, int has_res, float scale, float res_scale, float inv_out_scale,
-    float alpha, float beta, int ksplit, __global uint* ws) {
+    float alpha, float beta, int ksplit, __global uint* ws, __global uint* cnt) {
   TC_PROLOGUE
   // Blocks of one column tile run together: they share its B panel in L2.
   const int gid = get_group_id(0), bat = get_group_id(1);
@@ -410,7 +411,7 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_matmul(
     barrier(CLK_LOCAL_MEM_FENCE);
   }
 #endif
-  SPLIT_FIXUP(gid + bat * get_num_groups(0), get_num_groups(0) * get_num_groups(1))
+  SPLIT_FIXUP(gid + bat * get_num_groups(0))
 
 #include "tc_mm_epilogue.clh"
 }
@@ -450,7 +451,7 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_conv(
     int H, int W, int Kout, int OH, int OW, int S, int sh, int sw, int dh, int dw, int pt, int pl,
     int Ktot, int Kpad, int mtiles, int has_bias, int has_svec, int has_res, float scale,
     float res_scale,
-    float inv_out_scale, float alpha, float beta, int G, int ksplit, __global uint* ws) {
+    float inv_out_scale, float alpha, float beta, int G, int ksplit, __global uint* ws, __global uint* cnt) {
   TC_PROLOGUE
   // Blocks of one pixel tile (all output channels) run together: they share its input in L2.
   const int gid = get_group_id(0), grp = get_group_id(1);
@@ -634,7 +635,7 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_conv(
     barrier(CLK_LOCAL_MEM_FENCE);
   }
 #endif
-  SPLIT_FIXUP(gid + grp * get_num_groups(0), get_num_groups(0) * get_num_groups(1))
+  SPLIT_FIXUP(gid + grp * get_num_groups(0))
 
   float sc[TM][2], bs[TM][2];
 #pragma unroll

@@ -45,17 +45,43 @@ int splitK(int64_t tiles, int64_t nk, const SplitPolicy& p) {
 uint64_t splitBytes(int64_t tiles, int ks, const Config& c) {
   if (ks <= 1) return 0;
   const int64_t acc = (c.bm / c.warps_m / 16) * (c.bn / c.warps_n / 8) * 4;
-  return static_cast<uint64_t>(roundUp(tiles, 64) + tiles * ks * acc * c.threads()) * 4;
+  return static_cast<uint64_t>(tiles * ks * acc * c.threads()) * 4;
 }
 
-cl_mem splitWorkspace(const ExecArgs& a, int64_t tiles, int* ks, const Config& c) {
-  if (*ks > 1 && !(a.workspace && bufferBytes(a.workspace) >= splitBytes(tiles, *ks, c))) *ks = 1;
-  if (*ks <= 1) return nullptr;
+cl_mem SplitCounters::get(cl_command_queue q, int64_t tiles) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Entry& e = byQueue_[q];
+  if (e.n >= tiles) return e.buf.get();
+  // A queue made per run (a new stream each call) would leave an entry each: past a few
+  // queues, start over. A dropped buffer lives on until the launches that use it have run.
+  if (byQueue_.size() > 8) {
+    Entry keep = std::move(e);
+    byQueue_.clear();
+    byQueue_[q] = std::move(keep);
+  }
+  Entry& f = byQueue_[q];
+  cl_context ctx = nullptr;
+  ocl::check(clGetCommandQueueInfo(q, CL_QUEUE_CONTEXT, sizeof ctx, &ctx, nullptr),
+             "clGetCommandQueueInfo (split-K counters)");
+  const int64_t n = roundUp(std::max<int64_t>(tiles, 1), 64);
+  cl_int err = CL_SUCCESS;
+  ocl::MemHandle buf(
+      clCreateBuffer(ctx, CL_MEM_READ_WRITE, static_cast<size_t>(n) * 4, nullptr, &err));
+  ocl::check(err, "clCreateBuffer (split-K counters)");
   const cl_uint zero = 0;
-  ocl::check(clEnqueueFillBuffer(a.queue, a.workspace, &zero, sizeof zero, 0,
-                                 static_cast<size_t>(tiles) * 4, 0, nullptr, nullptr),
+  ocl::check(clEnqueueFillBuffer(q, buf.get(), &zero, sizeof zero, 0, static_cast<size_t>(n) * 4, 0,
+                                 nullptr, nullptr),
              "clEnqueueFillBuffer (split-K counters)");
-  return a.workspace;
+  f.buf = std::move(buf);
+  f.n = n;
+  return f.buf.get();
+}
+
+SplitBuffers splitBuffers(const ExecArgs& a, int64_t tiles, int* ks, const Config& c,
+                          SplitCounters& counters) {
+  if (*ks > 1 && !(a.workspace && bufferBytes(a.workspace) >= splitBytes(tiles, *ks, c))) *ks = 1;
+  if (*ks <= 1) return {};
+  return {a.workspace, counters.get(a.queue, tiles)};
 }
 
 int dtCode(DataType t) {

@@ -104,13 +104,37 @@ SplitPolicy splitPolicy(const ocl::DeviceInfo& dev);
 // (ResNet-50 at batch 1 on an H200 ran its layer3 / layer4 convolutions on 4-8 blocks for 132
 // SMs); a forced count, at most nk.
 int splitK(int64_t tiles, int64_t nk, const SplitPolicy& p);
-// Workspace bytes of a launch in `ks` splits on run tile `c`: the tile counters (rounded up to
-// 64) and every split's accumulators. 0 when ks is 1.
+// Workspace bytes of a launch in `ks` splits on run tile `c`: every split's accumulators. 0 when
+// ks is 1.
 uint64_t splitBytes(int64_t tiles, int ks, const Config& c);
-// The workspace of a launch of `tiles` blocks in `*ks` splits on run tile `c`, its tile counters
-// zeroed on a.queue (the workspace is shared with other layers); null, and *ks = 1, without
-// splits or without the workspace workspaceSize asked for (not expected).
-cl_mem splitWorkspace(const ExecArgs& a, int64_t tiles, int* ks, const Config& c);
+
+// The split-K tile counters of one kernel, a buffer per command queue, zeroed once when made:
+// the split that finishes a tile resets its counter, so they are zero again after every
+// launch and need no fill before the next one (a fill per split layer and run was one more
+// command on the queue: ResNet-50 at batch 1 splits most of its convolutions). Per queue, so
+// that contexts running the same engine on two queues at once never share a counter.
+class SplitCounters {
+ public:
+  // At least `tiles` counters for launches on `q`, zero when the queue reaches the launch.
+  cl_mem get(cl_command_queue q, int64_t tiles);
+
+ private:
+  struct Entry {
+    ocl::MemHandle buf;
+    int64_t n = 0;
+  };
+  std::mutex mu_;
+  std::map<cl_command_queue, Entry> byQueue_;
+};
+
+// The split-K buffers of a launch of `tiles` blocks in `*ks` splits on run tile `c`: the
+// workspace (partial sums) and the counters; null, and *ks = 1, without splits or without the
+// workspace workspaceSize asked for (not expected).
+struct SplitBuffers {
+  cl_mem ws = nullptr, counters = nullptr;
+};
+SplitBuffers splitBuffers(const ExecArgs& a, int64_t tiles, int* ks, const Config& c,
+                          SplitCounters& counters);
 
 // A device copy of `bytes` (at least 4 bytes).
 cl_mem upload(ocl::Device& dev, const std::vector<uint8_t>& bytes);

@@ -209,7 +209,7 @@ class TcConvKernel : public Kernel {
     const float inv_os = s_.out_scale > 0 ? 1.0f / s_.out_scale : 1.0f;
     auto i = [&](int64_t v) { return kint(v, s_.layer); };
     Launch sl = launchOf(y.dims);
-    const cl_mem ws = splitWorkspace(a, sl.tiles, &sl.ks, gemm_ ? gcfg_ : cfg_);
+    const SplitBuffers sb = splitBuffers(a, sl.tiles, &sl.ks, gemm_ ? gcfg_ : cfg_, counters_);
     std::lock_guard<std::mutex> lock(mu_);
     if (gemm_) {
       CLRT_CHECK(OH == H && OW == W, kRuntime, "conv layer '", s_.layer, "': input ",
@@ -222,7 +222,8 @@ class TcConvKernel : public Kernel {
                    svec_.get(), res, y.buf, i(NP), i(s_.K), i(s_.C), i(s_.C), i(kpad_), avec,
                    cl_int{1}, i(gm), cl_int8{}, cl_long8{}, cl_long8{}, cl_int{0},
                    cl_int{s_.has_bias}, cl_int{svec_.get() != nullptr}, cl_int{res != nullptr},
-                   scale, s_.res_scale, inv_os, s_.ep.alpha, s_.ep.beta, cl_int{sl.ks}, ws);
+                   scale, s_.res_scale, inv_os, s_.ep.alpha, s_.ep.beta, cl_int{sl.ks}, sb.ws,
+                   sb.counters);
       const size_t nthr = static_cast<size_t>(gcfg_.threads());
       ocl::launch(a.queue, k_.get(),
                   {static_cast<size_t>(gm * gn) * nthr, 1, static_cast<size_t>(sl.ks)},
@@ -233,7 +234,7 @@ class TcConvKernel : public Kernel {
                  i(s_.C), i(H), i(W), i(kg), i(OH), i(OW), i(s_.S), i(w.sh), i(w.sw), i(w.dh),
                  i(w.dw), i(p.t), i(p.l), i(ktot_), i(kpad_), i(mt), cl_int{s_.has_bias},
                  cl_int{svec_.get() != nullptr}, cl_int{res != nullptr}, scale, s_.res_scale,
-                 inv_os, s_.ep.alpha, s_.ep.beta, i(s_.G), cl_int{sl.ks}, ws);
+                 inv_os, s_.ep.alpha, s_.ep.beta, i(s_.G), cl_int{sl.ks}, sb.ws, sb.counters);
     const size_t nthr = static_cast<size_t>(cfg_.threads());
     ocl::launch(a.queue, k_.get(),
                 {static_cast<size_t>(mt * nt) * nthr, gsize(s_.G), static_cast<size_t>(sl.ks)},
@@ -281,6 +282,7 @@ class TcConvKernel : public Kernel {
   int64_t ktot_ = 0, kpad_ = 0;
   SplitPolicy split_;
   std::mutex mu_;  // kernel arguments are per cl_kernel: one enqueue at a time
+  SplitCounters counters_;
   ocl::MemHandle weights_, bias_, svec_;
   ocl::KernelHandle k_;
 };

@@ -80,8 +80,8 @@ class TcMatMulKernel : public Kernel {
     // res_dt is the precision's storage type without a residual, as in the tensor-core 1x1
     // convolutions' GEMM: a MatMul and a 1x1 convolution of one tile share the program.
     const std::string opts =
-        options(dev.info(), mma, /*conv=*/false, cfg_, s_.ep, dtCode(s_.out_dt),
-                dtCode(s_.res_dt), resStageOption(cfg_, s_.has_res));
+        options(dev.info(), mma, /*conv=*/false, cfg_, s_.ep, dtCode(s_.out_dt), dtCode(s_.res_dt),
+                resStageOption(cfg_, s_.has_res));
     k_ = ocl::KernelHandle(dev.kernel(kFile, opts, "tc_matmul"));
     if (s_.ta || (!s_.b_weights && !s_.tb))
       tr_ = ocl::KernelHandle(dev.kernel(kFile, opts, "tc_transpose"));
@@ -185,12 +185,12 @@ class TcMatMulKernel : public Kernel {
     // Split-K where no operand went through the workspace (p is folded: launchOf takes it as is).
     Launch sl = launchOf(p);
     if (need > 0) sl.ks = 1;
-    const cl_mem ws = splitWorkspace(a, sl.tiles, &sl.ks, cfg_);
+    const SplitBuffers sb = splitBuffers(a, sl.tiles, &sl.ks, cfg_, counters_);
     ocl::setArgs(k_.get(), abuf, bbuf, aoff, boff, bias_.get(), svec_.get(), res, Y.buf, i(p.M),
                  i(p.N), i(p.K), i(lda), i(ldb), avec, bvec, i(mt), dims, abs, bbs,
                  static_cast<cl_int>(p.bdims.size()), cl_int{s_.has_bias},
                  cl_int{svec_.get() != nullptr}, cl_int{res != nullptr}, scale, s_.res_scale,
-                 inv_os, s_.ep.alpha, s_.ep.beta, cl_int{sl.ks}, ws);
+                 inv_os, s_.ep.alpha, s_.ep.beta, cl_int{sl.ks}, sb.ws, sb.counters);
     const size_t nthr = static_cast<size_t>(cfg_.threads());
     ocl::launch(a.queue, k_.get(),
                 {static_cast<size_t>(mt * nt) * nthr, gsize(p.batch), static_cast<size_t>(sl.ks)},
@@ -247,6 +247,7 @@ class TcMatMulKernel : public Kernel {
   Config cfg_;
   int64_t wk_ = 0, wn_ = 0, wkpad_ = 0;
   std::mutex mu_;  // kernel arguments are per cl_kernel: one enqueue at a time
+  SplitCounters counters_;
   ocl::MemHandle b_, bias_, svec_;
   SplitPolicy split_;
   ocl::KernelHandle k_, tr_;
