@@ -363,6 +363,11 @@ def main():
             torch.manual_seed(0)
             model32 = torchvision.models.get_model(name, weights=None).cuda()
             model32 = calibrate_batchnorm(model32)
+            head = getattr(getattr(model32, "heads", None), "head", None)
+            if head is not None:
+                # torchvision initializes ViT's classifier to zeros: all logits would be 0 and
+                # the accuracy columns empty (cosine 0 for every backend).
+                torch.nn.init.normal_(head.weight, std=0.02)
             for batch in args.batches:
                 x = np.random.default_rng(0).standard_normal((batch, 3, SIZE, SIZE))
                 x = x.astype(np.float32)
