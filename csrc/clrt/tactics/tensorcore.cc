@@ -50,15 +50,11 @@ uint64_t splitBytes(int64_t tiles, int ks, const Config& c) {
 
 cl_mem SplitCounters::get(cl_command_queue q, int64_t tiles) {
   std::lock_guard<std::mutex> lock(mu_);
-  Entry& e = byQueue_[q];
-  if (e.n >= tiles) return e.buf.get();
+  const auto it = byQueue_.find(q);
+  if (it != byQueue_.end() && it->second.n >= tiles) return it->second.buf.get();
   // A queue made per run (a new stream each call) would leave an entry each: past a few
   // queues, start over. A dropped buffer lives on until the launches that use it have run.
-  if (byQueue_.size() > 8) {
-    Entry keep = std::move(e);
-    byQueue_.clear();
-    byQueue_[q] = std::move(keep);
-  }
+  if (it == byQueue_.end() && byQueue_.size() >= 8) byQueue_.clear();
   Entry& f = byQueue_[q];
   cl_context ctx = nullptr;
   ocl::check(clGetCommandQueueInfo(q, CL_QUEUE_CONTEXT, sizeof ctx, &ctx, nullptr),
