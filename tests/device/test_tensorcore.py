@@ -542,6 +542,49 @@ def test_candidates_are_instantiated_in_the_layout_they_would_run_in():
     assert "is not eligible on this device" not in text
 
 
+def test_fp32_beside_fp16_is_timed_on_default_tiles():
+    """With FP16 allowed, a layer's FP32 is timed only to weigh it against FP16: up to
+    builder_optimization_level 3 on each family's default tile (conv.tc_tf32), its block-tile
+    variants neither compiled nor timed (a VERBOSE line says so); level 4 times them. FP16 is
+    timed on every tile either way, and the engine matches onnxruntime."""
+    import re
+
+    from helpers import RecordingLogger
+
+    rng = np.random.default_rng(23)
+    inits = {
+        "w": (rng.standard_normal((16, 8, 3, 3)) * 0.2).astype(np.float32),
+        "b": rng.uniform(-0.5, 0.5, 16).astype(np.float32),
+    }
+    nodes = [N("Conv", ["input", "w", "b"], ["c"], pads=[1, 1, 1, 1]), N("Relu", ["c"], ["output"])]
+    model = make_model(nodes, [("input", (1, 8, 6, 6))], [("output", (1, 16, 6, 6))], inits)
+    x = rng.uniform(-1, 1, (1, 8, 6, 6)).astype(np.float32)
+    ref = ort_run(model, {"input": x})["output"]
+
+    def timed_tiles(level):
+        log = RecordingLogger()
+        builder, network, _ = parse_network(model, logger=log)
+        config = make_config(builder, opt_level=level)
+        config.set_flag(trt.BuilderFlag.FP16)
+        engine = build(builder, network, config)
+        got = engine.create_execution_context().infer({"input": x})["output"]
+        assert rel_err(got, ref) < FP16_REL * 2
+        text = log.text()
+        choice = text[: text.index("': precision ")]  # the precision choice's lines
+        tiles = {
+            p: sorted(set(re.findall(rf"\({p}\): tactic (conv\.tc_\w+) [-+.e0-9]+ ms", choice)))
+            for p in ("FLOAT", "HALF")
+        }
+        return tiles, "2 block-tile variants left untimed" in choice
+
+    fp16 = ["conv.tc_fp16", "conv.tc_fp16_128x256", "conv.tc_fp16_64x64"]
+    tiles, noted = timed_tiles(3)
+    assert tiles == {"FLOAT": ["conv.tc_tf32"], "HALF": fp16} and noted, tiles
+    tiles, noted = timed_tiles(4)
+    tf32 = ["conv.tc_tf32", "conv.tc_tf32_128x256", "conv.tc_tf32_64x64"]
+    assert tiles == {"FLOAT": tf32, "HALF": fp16} and not noted, tiles
+
+
 @pytest.mark.parametrize(
     "precision, channels", [("fp16", 24), ("int8", 24), ("tf32", 24), ("int8", 12)]
 )

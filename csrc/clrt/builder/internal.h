@@ -68,8 +68,11 @@ struct TimingEnv {
   const BuilderConfig& config;
   ILogger* logger;
   std::mt19937 rng{1234};
-  bool time = true;           // false: take the preferred eligible tactic
-  bool time_single = false;   // time a lone candidate too (to compare precisions)
+  bool time = true;          // false: take the preferred eligible tactic
+  bool time_single = false;  // time a lone candidate too (to compare precisions)
+  // Time each tactic family's default tile only (Tactic::tileVariant): the precision is timed
+  // just to weigh it against a narrower one that the build also allows (FP32 beside FP16).
+  bool default_tiles = false;
   int timed = 0, reused = 0;  // tactic measurements taken / answered by config.timing_cache
   std::optional<ReformatCost> reformat = std::nullopt;  // reformatCost's measurement, once made
   // Timing inputs: one device buffer of random values per dtype, grown to the largest input

@@ -86,23 +86,26 @@ void hypothesis(const State& st, const ir::Layer& l, DataType p, std::vector<Dat
 }
 
 // Whether some tactic implements layer li at precision p (untimed), with the given dtypes.
+// `defaultTiles`: TimingEnv::default_tiles for this choice.
 Choice tryPrecision(State& st, int li, DataType p, const std::vector<DataType>& inDt,
-                    const std::vector<DataType>& outDt, bool time, bool timeSingle) {
+                    const std::vector<DataType>& outDt, bool time, bool timeSingle,
+                    bool defaultTiles = false) {
   ir::Layer& l = st.s.net.layers[li];
   const ir::Attrs saved = l.attrs;
   setAttrs(st, l, p, inDt, outDt);
-  const bool t0 = st.env.time, s0 = st.env.time_single;
+  const bool t0 = st.env.time, s0 = st.env.time_single, d0 = st.env.default_tiles;
   st.env.time = time;
   st.env.time_single = timeSingle;
+  st.env.default_tiles = defaultTiles;
   Choice c;
   try {
     c = chooseTactic(st.s, li, inDt, outDt, st.env);
   } catch (...) {
-    st.env.time = t0, st.env.time_single = s0;
+    st.env.time = t0, st.env.time_single = s0, st.env.default_tiles = d0;
     l.attrs = saved;
     throw;
   }
-  st.env.time = t0, st.env.time_single = s0;
+  st.env.time = t0, st.env.time_single = s0, st.env.default_tiles = d0;
   l.attrs = saved;
   return c;
 }
@@ -213,10 +216,21 @@ void choosePrecisions(State& st) {
     double bestMs = 1e30;
     bool found = false;
     const bool timed = allowed.size() > 1 && cfg.optimization_level > 0;
+    // FP32 beside FP16 is timed on each family's default tile only, up to optimization level 3:
+    // its tensor-core tiles then cost 3 programs instead of 11 in a ResNet-50 build (each about
+    // a second to compile on an H200), and a layer that ends up FP32 has every tile timed when
+    // its tactic is chosen (assemble). In an H200 timing cache of ResNet-50 at batch 64 every
+    // convolution's FP32 took 1.3-2.3x its FP16, and the default TF32 tile at most 1.63x the
+    // best TF32 one (benchmarks/RESULTS.md).
+    const bool halfToo =
+        std::find(allowed.begin(), allowed.end(), DataType::kHALF) != allowed.end();
     for (DataType p : allowed) {
       std::vector<DataType> inDt, outDt;
       hypothesis(st, l, p, inDt, outDt);
-      const Choice c = tryPrecision(st, static_cast<int>(li), p, inDt, outDt, timed, timed);
+      const bool defaultTiles =
+          timed && p == DataType::kFLOAT && halfToo && cfg.optimization_level <= 3;
+      const Choice c =
+          tryPrecision(st, static_cast<int>(li), p, inDt, outDt, timed, timed, defaultTiles);
       if (!c.tactic) {
         if (p != DataType::kFLOAT)
           logf(st.env.logger, Severity::kINFO, "layer '", l.name, "' has no ", dtypeName(p),

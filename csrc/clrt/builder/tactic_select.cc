@@ -215,6 +215,20 @@ Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
     }
     eligible.push_back(tac);
   }
+  // An FP32 time to weigh against FP16 only (TimingEnv::default_tiles): the default tile of
+  // each family, where one is eligible; the variants' programs are not even compiled.
+  if (env.default_tiles && std::any_of(eligible.begin(), eligible.end(),
+                                       [](const auto* t) { return !t->tileVariant(); })) {
+    const size_t n = eligible.size();
+    eligible.erase(std::remove_if(eligible.begin(), eligible.end(),
+                                  [](const auto* t) { return t->tileVariant(); }),
+                   eligible.end());
+    if (eligible.size() < n)
+      logf(env.logger, Severity::kVERBOSE, "layer '", l.name, "' (", dtypeName(prec),
+           "): ", n - eligible.size(),
+           " block-tile variants left untimed, this precision being weighed against FP16 only "
+           "(builder_optimization_level 4 or 5 times them)");
+  }
   // A candidate's kernel and workspace; false (with the reason in c.why) when the tactic's
   // program does not build on this device or it needs more workspace than allowed.
   auto instantiate = [&](const tactics::Tactic* tac, std::vector<Candidate>& into) {

@@ -93,6 +93,11 @@ class Tactic {
   // True for an FP32 tactic that multiplies with TF32's 10-bit mantissa (tensor cores): the
   // builder offers it FP32 layers only while BuilderFlag::kTF32 is set.
   virtual bool tf32() const { return false; }
+  // True for a block-tile variant of a family whose default tile is another tactic
+  // (conv.tc_fp16_64x64 beside conv.tc_fp16): each is its own program to compile. Where the
+  // builder times a precision only to weigh it against a narrower one (FP32 beside FP16, at
+  // builder_optimization_level 3 or less), it times the default tile alone.
+  virtual bool tileVariant() const { return false; }
   // Whether the tactic's kernels for `layer` can read input `i` (i >= 0) or write output -1 - i
   // (i < 0) stored channels last (TensorFormat kHWC): the builder gives a tensor that format
   // when its producer and every consumer can (builder/layouts.cc) and records it in the layer's

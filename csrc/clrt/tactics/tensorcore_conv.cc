@@ -294,6 +294,7 @@ class TcConvTactic : public Tactic {
   ir::LayerKind kind() const override { return ir::LayerKind::kCONVOLUTION; }
   std::vector<DataType> precisions() const override { return {precisionOf(mma_)}; }
   bool tf32() const override { return mma_ == Mma::kTF32; }
+  bool tileVariant() const override { return *tile_.suffix != 0; }
   bool eligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
                 const ocl::DeviceInfo& dev) const override {
     Spec s;
