@@ -11,7 +11,13 @@ size; the output is tiny), so infer() time is almost all the input copy. Rows:
 - clrt device only: execute_v2 on device buffers filled once (the compute alone);
 - PyTorch (when torch and CUDA are present): torch.from_numpy(x).cuda() from pageable memory,
   and .cuda(non_blocking=True) from pinned memory, each followed by the same pooling.
-Reports median ms and the effective input bandwidth (input bytes / median time).
+Then a Relu over the same input (the output as large as the input, 38.5 MB at batch 64):
+- clrt infer, output dropped: each call's result let go before the next, as a loop that
+  overwrites its variable does; its host block (page-locked on GPUs) serves the next call;
+- clrt infer, outputs kept: every result kept, so each call writes fresh host memory;
+- clrt device only: execute_v2 on device buffers.
+Reports median ms and the effective bandwidth (input bytes, or input + output bytes for the
+Relu rows, / median time).
 With --resnet50 PRECISION, the same rows for benchmarks/bench_models.py's ResNet-50 (plus
 memcpy_htod alone and memcpy_htod + execute_v2 + memcpy_dtoh), to see where infer()'s time goes.
 """
@@ -47,6 +53,33 @@ def pool_model(batch):
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [batch, 3, 1, 1])],
     )
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def relu_model(batch):
+    node = helper.make_node("Relu", ["input"], ["y"])
+    shape = [batch, 3, 224, 224]
+    graph = helper.make_graph(
+        [node],
+        "io_out",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, shape)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, shape)],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def output_rows(engine, x, iters):
+    ctx = engine.create_execution_context()
+    np.testing.assert_array_equal(ctx.infer({"input": x})["y"], np.maximum(x, 0))
+    rows = [("clrt infer, output dropped", median_ms(lambda: ctx.infer({"input": x}), iters))]
+    kept = []
+    rows.append(
+        ("clrt infer, outputs kept", median_ms(lambda: kept.append(ctx.infer({"input": x})), iters))
+    )
+    kept.clear()
+    d_in, d_out = trt.mem_alloc(x.nbytes), trt.mem_alloc(x.nbytes)
+    trt.memcpy_htod(d_in, x)
+    rows.append(("clrt device only", median_ms(lambda: ctx.execute_v2([d_in, d_out]), iters)))
+    return rows
 
 
 def context_with(engine, pinned, x):
@@ -139,17 +172,23 @@ def main():
     args = ap.parse_args()
     logger = trt.Logger(trt.Logger.WARNING)
     print(f"clrt device: {trt.current_device()}; median of {args.iters} runs")
-    print(f"{'model':<9} {'batch':>5}  {'backend':<34} {'median ms':>10} {'input GB/s':>11}")
+    print(f"{'model':<9} {'batch':>5}  {'backend':<34} {'median ms':>10} {'GB/s':>8}")
 
-    def show(model, batch, x, rows):
+    def show(model, batch, x, rows, copies=1):
         for label, ms in rows:
-            print(f"{model:<9} {batch:>5}  {label:<34} {ms:>10.3f} {x.nbytes / ms / 1e6:>11.2f}")
+            print(
+                f"{model:<9} {batch:>5}  {label:<34} {ms:>10.3f} {copies * x.nbytes / ms / 1e6:>8.2f}"
+            )
 
     for batch in args.batches:
         x = np.random.default_rng(0).standard_normal((batch, 3, 224, 224)).astype(np.float32)
         engine = build(pool_model(batch).SerializeToString(), logger)
         ref = x.mean(axis=(2, 3), keepdims=True)
         show("pool", batch, x, clrt_rows(engine, x, ref, args.iters) + torch_rows(x, args.iters))
+    for batch in args.batches:
+        x = np.random.default_rng(0).standard_normal((batch, 3, 224, 224)).astype(np.float32)
+        engine = build(relu_model(batch).SerializeToString(), logger)
+        show("relu", batch, x, output_rows(engine, x, args.iters), copies=2)
     if args.resnet50:
         model = bench_models.with_size(bench_models.export_models.make_onnx("resnet50"), 224)
         batch = max(args.batches)

@@ -456,3 +456,54 @@ def test_infer_copy_paths_agree(monkeypatch, pinned):
     for _ in range(2):
         got = ctx.infer({"x": x})["y"]
         np.testing.assert_allclose(got, x.mean(axis=(2, 3), keepdims=True), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("pinned", ["1", "0"], ids=["pinned_staging", "pageable"])
+def test_infer_outputs_live_in_recycled_blocks(monkeypatch, pinned):
+    """infer() writes each output into a host block of the context's pool (page-locked where
+    infer() stages its copies: the device writes straight into it) rather than fresh zero-filled
+    memory. An array kept keeps its block and values while later calls run; the blocks of arrays
+    let go serve the next call; arrays outlive their context and engine."""
+    import gc
+
+    shape = (3, 64, 1024)
+    model = make_model(
+        [N("Relu", ["x"], ["y"]), N("Neg", ["x"], ["z"])],
+        [("x", shape)],
+        [("y", shape), ("z", shape)],
+    )
+    engine = build_engine(model)
+    monkeypatch.setenv("CLRT_PINNED_IO", pinned)
+    ctx = engine.create_execution_context()  # the copy path is chosen at its first infer()
+    xs = [rand(shape, seed=40 + i) for i in range(3)]
+
+    def addresses(out):
+        return {v.__array_interface__["data"][0] for v in out.values()}
+
+    def check(out, x):
+        np.testing.assert_array_equal(out["y"], np.maximum(x, 0))
+        np.testing.assert_array_equal(out["z"], -x)
+
+    def made():  # new blocks of this process's pools: (page-locked, ordinary)
+        return trt._clrt._debug.host_blocks_made()
+
+    before = made()
+    first = ctx.infer({"x": xs[0]})
+    second = ctx.infer({"x": xs[1]})
+    assert not addresses(first) & addresses(second)  # both alive: four blocks
+    kind = 0 if pinned == "1" else 1
+    assert made()[kind] - before[kind] == 4 and made()[1 - kind] == before[1 - kind]
+    check(first, xs[0])
+    check(second, xs[1])
+    freed = addresses(first)
+    del first
+    third = ctx.infer({"x": xs[2]})
+    assert addresses(third) == freed and made()[kind] - before[kind] == 4
+    check(second, xs[1])
+    check(third, xs[2])
+    del ctx, engine
+    gc.collect()
+    check(second, xs[1])
+    check(third, xs[2])
+    third["y"][0, 0, 0] = 5.0  # writable, as a NumPy array of its own
+    assert third["y"][0, 0, 0] == 5.0

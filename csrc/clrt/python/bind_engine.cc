@@ -130,13 +130,13 @@ py::dict infer(Context& c, const py::dict& feeds, bool debug) {
     }
     inputs[name] = runtime::HostView{want, dims, v.data(), static_cast<size_t>(v.nbytes())};
   }
-  std::map<std::string, HostTensor> outputs;
+  std::map<std::string, runtime::HostOutput> outputs;
   DebugValues marked;
   runWithDebug(
       c,
       [&] {
         py::gil_scoped_release release;
-        outputs = c.ctx->infer(inputs);
+        outputs = c.ctx->inferPooled(inputs);
       },
       debug ? &marked : nullptr);
   py::dict out;

@@ -176,6 +176,10 @@ void bind_unit_debug(py::module_& m) {
   d.def(
       "int8_uploads", [] { return runtime::narrowUploadCount(DataType::kINT8); },
       "How many infer() uploads in this process sent a FLOAT input as INT8 (HostIO).");
+  d.def(
+      "host_blocks_made", [] { return runtime::HostBlocks::made(); },
+      "How many host blocks infer()'s output pools allocated in this process (HostBlocks): "
+      "[page-locked, ordinary].");
   d.def("optimize", &optimizeDebug, py::arg("network"), py::arg("passes") = py::none(),
         "The network after the graph passes (all, to a fixed point, when passes is None) as "
         "{'layers': [...], 'ranges': {...}, 'explicit_quantization': bool}; the network itself "

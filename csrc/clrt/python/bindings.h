@@ -20,7 +20,8 @@
 
 namespace clrt::runtime {
 class Engine;
-}
+struct HostOutput;
+}  // namespace clrt::runtime
 
 namespace clrt::python {
 
@@ -90,6 +91,8 @@ py::array contiguous(const py::handle& obj, const py::dtype& dt);
 HostTensor toHostTensor(const py::handle& obj, const std::string& what, bool float32);
 // The tensor as an ndarray that owns its bytes (moved, not copied).
 py::array toArray(HostTensor t);
+// A NumPy array over an infer() output's pooled block, which it keeps until the array goes.
+py::array toArray(runtime::HostOutput o);
 // A device pointer argument: an int, a NumPy integer, or an object with __index__/__int__
 // (DeviceAllocation, pycuda's). ValueError naming `what` and the value for anything else
 // (floats, negative numbers, None, strings).

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "clrt/python/bindings.h"
+#include "clrt/runtime/engine.h"
 
 namespace clrt::python {
 
@@ -166,6 +167,15 @@ py::array toArray(HostTensor t) {
   auto* held = new HostTensor(std::move(t));
   py::capsule owner(held, [](void* p) { delete static_cast<HostTensor*>(p); });
   return py::array(dt, shape, {}, held->bytes.data(), owner);
+}
+
+py::array toArray(runtime::HostOutput o) {
+  py::dtype dt = numpyDtype(o.dtype);
+  std::vector<py::ssize_t> shape(o.dims.begin(), o.dims.end());
+  if (!o.data) return py::array(dt, shape);  // zero elements: nothing to keep
+  auto* held = new std::shared_ptr<uint8_t>(std::move(o.data));
+  py::capsule owner(held, [](void* p) { delete static_cast<std::shared_ptr<uint8_t>*>(p); });
+  return py::array(dt, shape, {}, held->get(), owner);
 }
 
 BufferView::BufferView(const py::handle& obj, bool writable, const std::string& what) {

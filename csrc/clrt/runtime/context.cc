@@ -478,18 +478,54 @@ void ExecutionContext::stageInputs(const std::map<std::string, HostView>& inputs
   }
 }
 
+std::map<std::string, HostOutput> ExecutionContext::inferPooled(
+    const std::map<std::string, HostView>& inputs) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  auto out = finishingOnError(queue_, [&] {
+    stageInputs(inputs);
+    enqueueLayers(queue_, infer_io_, 0, -1);
+    if (!out_blocks_)
+      out_blocks_ = std::make_unique<HostBlocks>(engine_->devicePtr(), host_io_->pinned());
+    const auto& net = engine_->desc().net;
+    std::map<std::string, HostOutput> r;
+    downloadEach([&](int t, size_t bytes) -> void* {
+      HostOutput& o = r[net.tensors[t].name];
+      o.dtype = net.tensors[t].dtype;
+      o.dims = resolved_->shapes.dims[t];
+      o.bytes = bytes;
+      if (bytes) o.data = out_blocks_->take(bytes);
+      return o.data.get();
+    });
+    return r;
+  });
+  errors_.raisePending();
+  return out;
+}
+
 std::map<std::string, HostTensor> ExecutionContext::downloadOutputs() {
   const auto& net = engine_->desc().net;
   std::map<std::string, HostTensor> out;
-  for (int t : net.outputs) {
+  downloadEach([&](int t, size_t) -> void* {
     auto& slot = out[net.tensors[t].name];
     slot = HostTensor(net.tensors[t].dtype, resolved_->shapes.dims[t]);
-    if (!slot.bytes.empty())
-      host_io_->download(net.tensors[t].name, bufferOf(t, infer_io_), slot.bytes.data(),
-                         slot.bytes.size());
-  }
-  host_io_->finish();
+    return slot.bytes.data();
+  });
   return out;
+}
+
+void ExecutionContext::downloadEach(const std::function<void*(int t, size_t bytes)>& where) {
+  const auto& net = engine_->desc().net;
+  try {
+    for (int t : net.outputs) {
+      const size_t bytes = volume(resolved_->shapes.dims[t]) * dtypeSize(net.tensors[t].dtype);
+      void* dst = where(t, bytes);
+      if (bytes) host_io_->download(net.tensors[t].name, bufferOf(t, infer_io_), dst, bytes);
+    }
+    host_io_->finish();
+  } catch (...) {
+    clFinish(queue_);  // copies already enqueued write into the caller's memory
+    throw;
+  }
 }
 
 }  // namespace clrt::runtime

@@ -38,6 +38,15 @@ struct HostView {
 
 class HostIO;
 
+// An output of inferPooled(): `bytes` at `data`, a block of the context's HostBlocks, which it
+// returns to when the last copy of `data` goes (null when the output has no elements).
+struct HostOutput {
+  DataType dtype = DataType::kFLOAT;
+  Dims dims;
+  std::shared_ptr<uint8_t> data;
+  size_t bytes = 0;
+};
+
 // TensorRT's IOutputAllocator: where an output goes when its size is known only after the run
 // (data-dependent shapes), for enqueue()/execute() users.
 class OutputAllocator {
@@ -161,6 +170,9 @@ class ExecutionContext {
   // (kValue naming the tensor and what was expected); the views must hold the inputs' dtypes.
   std::map<std::string, HostTensor> infer(const std::map<std::string, HostView>& inputs);
   std::map<std::string, HostTensor> infer(const std::map<std::string, HostTensor>& inputs);
+  // infer() with the outputs in recycled host blocks (page-locked on GPUs, HostBlocks): what
+  // Python's infer() returns as NumPy arrays, without zero-filling fresh memory for each.
+  std::map<std::string, HostOutput> inferPooled(const std::map<std::string, HostView>& inputs);
   void synchronize();
   cl_command_queue queue() const { return queue_; }
 
@@ -214,6 +226,10 @@ class ExecutionContext {
   // infer()'s halves: checks, shapes and uploads into infer_io_; downloads (waits).
   void stageInputs(const std::map<std::string, HostView>& inputs);
   std::map<std::string, HostTensor> downloadOutputs();
+  // Downloads output t (its `bytes` at the resolved dims) to where(t, bytes), every one, and
+  // waits; on an error the queue is finished before it propagates, so no copy is left writing
+  // into memory the caller may then free.
+  void downloadEach(const std::function<void*(int t, size_t bytes)>& where);
 
   mutable std::recursive_mutex mu_;
   std::shared_ptr<Engine> engine_;
@@ -227,8 +243,9 @@ class ExecutionContext {
   std::vector<uint8_t> data_dependent_;         // per tensor: its dims or value depend on values
   std::vector<Narrow> narrow_inputs_;           // per tensor: how infer() may send a FLOAT input
   std::unique_ptr<Resolved> resolved_;
-  std::unique_ptr<HostIO> host_io_;  // infer()'s copies (pinned staging on GPUs)
-  std::vector<cl_mem> infer_io_;     // per tensor: infer()'s I/O buffers, null elsewhere
+  std::unique_ptr<HostIO> host_io_;         // infer()'s copies (pinned staging on GPUs)
+  std::unique_ptr<HostBlocks> out_blocks_;  // inferPooled()'s outputs
+  std::vector<cl_mem> infer_io_;            // per tensor: infer()'s I/O buffers, null elsewhere
   bool profiling_ = false;
   // The last profiled run's layer times: from marks_ when its queue gives marker times (read
   // when asked for), else measured by waiting after each layer.
