@@ -340,7 +340,7 @@ def test_fp16_engine_inputs_cross_the_bus_as_half(monkeypatch, simd):
     computes the same bits as from the FLOAT input (rounding ties, half subnormals, overflow to
     infinity, -0 and NaN included). An FP32 engine's input is sent as it is."""
     monkeypatch.setenv("CLRT_HOST_SIMD", simd)
-    shape = (2, 8, 512, 512)  # 16 MB of FLOAT: several 4 MB staging chunks
+    shape = (2, 8, 512, 512)  # 16 MB of FLOAT: 4 chunks of 2 MB staged
     w = rand((8, 8, 1, 1), seed=6)
     model = make_model(
         [N("Conv", ["x", "w"], ["c"]), N("Relu", ["c"], ["y"])],
@@ -373,7 +373,7 @@ def test_fp16_engine_inputs_cross_the_bus_as_half(monkeypatch, simd):
 @pytest.mark.parametrize(
     "shape",
     [(2, 8, 512, 512), (1, 3, 5, 7)],
-    ids=["16MB_in_chunks", "105_values"],  # 4 MB staging chunks; a count not a multiple of 8
+    ids=["16MB_in_chunks", "105_values"],  # 4 chunks of 1 MB staged; a count not a multiple of 8
 )
 def test_int8_engine_inputs_cross_the_bus_as_int8(monkeypatch, shape, simd):
     """An INT8 engine's FLOAT input read only by its quantization at one scale: with pinned

@@ -312,7 +312,8 @@ void HostIO::upload(const std::string& name, cl_mem dst, const void* src, size_t
   }
   auto* st = static_cast<uint8_t*>(stage("in:" + name, bytes));
   const auto* from = static_cast<const uint8_t*>(src);
-  sendChunks(dst, st, bytes, [&](size_t off, size_t n) { std::memcpy(st + off, from + off, n); });
+  sendChunks(dst, st, bytes, kChunk,
+             [&](size_t off, size_t n) { std::memcpy(st + off, from + off, n); });
 }
 
 void HostIO::uploadNarrow(const std::string& name, cl_mem dst, const float* src, size_t count,
@@ -331,12 +332,12 @@ void HostIO::uploadNarrow(const std::string& name, cl_mem dst, const float* src,
   }
   auto* st = static_cast<uint8_t*>(stage(str(half ? "half:" : "int8:", name), bytes));
   if (half) {
-    sendChunks(dev.first.get(), st, bytes, [&](size_t off, size_t n) {
+    sendChunks(dev.first.get(), st, bytes, kChunk / 2, [&](size_t off, size_t n) {
       toHalves(src + off / 2, reinterpret_cast<uint16_t*>(st + off), n / 2);
     });
   } else {
     const float inv = 1.0f / nw.scale;  // as the kernel gets it (int8::writeIo)
-    sendChunks(dev.first.get(), st, bytes, [&](size_t off, size_t n) {
+    sendChunks(dev.first.get(), st, bytes, kChunk / 4, [&](size_t off, size_t n) {
       quantizeAsKernel(src + off, reinterpret_cast<int8_t*>(st + off), n, inv);
     });
   }
@@ -355,8 +356,8 @@ void HostIO::uploadNarrow(const std::string& name, cl_mem dst, const float* src,
 }
 
 template <class Fill>
-void HostIO::sendChunks(cl_mem dst, uint8_t* st, size_t bytes, const Fill& fill) {
-  const size_t chunks = (bytes + kChunk - 1) / kChunk;
+void HostIO::sendChunks(cl_mem dst, uint8_t* st, size_t bytes, size_t chunk, const Fill& fill) {
+  const size_t chunks = (bytes + chunk - 1) / chunk;
   // Each worker copies a chunk into staging and enqueues its transfer itself (OpenCL enqueues are
   // thread-safe), so the bus starts on the first chunk while the others are still being copied
   // and the host copy runs at several threads' bandwidth. The chunks' transfers may reach the
@@ -366,7 +367,7 @@ void HostIO::sendChunks(cl_mem dst, uint8_t* st, size_t bytes, const Fill& fill)
   std::mutex failed_mu;
   auto work = [&] {
     for (size_t c; (c = next.fetch_add(1)) < chunks;) {
-      const size_t off = c * kChunk, n = std::min(kChunk, bytes - off);
+      const size_t off = c * chunk, n = std::min(chunk, bytes - off);
       try {
         fill(off, n);
         dev_.write(q_, dst, off, n, st + off, false);
