@@ -104,6 +104,7 @@ CASES = {
     "softmax.axis": ("FLOAT", unary("Softmax", axis=-1), 17),
     "attention.rows": ("FLOAT", attention_case(d=24), 17),
     "attention.tc_fp16": ("HALF", attention_case(), 17),
+    "attention.tc_fp16_prefetch": ("HALF", attention_case(), 17),
     "log_softmax.axis": ("FLOAT", unary("LogSoftmax", axis=1), 17),
     "reduce.axes": ("FLOAT", unary("ReduceMax", axes=[1], keepdims=0), 17),
     "transpose.strided": ("FLOAT", unary("Transpose", perm=[2, 0, 1]), 17),

@@ -11,7 +11,14 @@
 // masking and softmax run on any device.
 //
 // Build options: HD (head size of q, k and v: 32 or 64, which is also the key tile), WARPS,
-// TC_EMULATE, STORAGE_HALF (the bias and output are half; set by the tactic).
+// TC_EMULATE, STORAGE_HALF (the bias and output are half; set by the tactic), PREFETCH (1: each
+// key tile's K and V rows are loaded into registers while the tile before it is multiplied, and
+// stored to local memory at the next tile: their global latency overlaps the products instead
+// of stalling every warp once a tile; attention.tc_fp16_prefetch, which timing weighs against
+// the plain kernel).
+#ifndef PREFETCH
+#define PREFETCH 0
+#endif
 
 #ifndef TC_EMULATE
 #define TC_EMULATE 0
@@ -75,23 +82,51 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_attention(
   acc_t oacc[TM][TN][4];
   for (int j = 0; j < TN; ++j)
     for (int e = 0; e < 4; ++e) oacc[0][j][e] = 0.0f;
+  // Chunk c of key row r of the tile at key j0_ into kv_ / vv_ (zeros past the last key); both
+  // into the local tiles, V transposed: row d of Vs holds column d of the tile, key r at column
+  // r.
+#define KV_LOAD(j0_, r, c, kv_, vv_)                                                  \
+  {                                                                                   \
+    kv_ = vv_ = (uint4)(0u);                                                          \
+    if ((j0_) + (r) < skv) {                                                          \
+      kv_ = *(__global const uint4*)(k + kbase + (long)((j0_) + (r)) * s.kj + (c) * 8); \
+      vv_ = *(__global const uint4*)(v + vbase + (long)((j0_) + (r)) * s.vj + (c) * 8); \
+    }                                                                                 \
+  }
+#define KV_STORE(r, c, kv_, vv_)                                   \
+  {                                                                \
+    Ks[(r) * KCH + ((c) ^ SWZ(r))] = kv_;                          \
+    const uint w_[4] = {vv_.x, vv_.y, vv_.z, vv_.w};               \
+    for (int u_ = 0; u_ < 8; ++u_)                                 \
+      vh[HALF_AT((c) * 8 + u_, r)] = (ushort)(w_[u_ >> 1] >> (16 * (u_ & 1))); \
+  }
+#if PREFETCH
+#define KV_IT (HD * KCH / NT)  // chunks of K (and of V) a thread moves per tile
+#if HD * KCH % NT != 0
+#error "PREFETCH: a key tile's chunks must split evenly over the work-group"
+#endif
+  uint4 kr[KV_IT], vr[KV_IT];
+  TC_UNROLL for (int i = 0; i < KV_IT; ++i) {
+    const int idx = tid + i * NT, r = idx / KCH, c = idx - r * KCH;
+    KV_LOAD(0, r, c, kr[i], vr[i])
+  }
+#endif
   for (int j0 = 0; j0 < skv; j0 += HD) {
     barrier(CLK_LOCAL_MEM_FENCE);  // the last tile's readers are done
+#if PREFETCH
+    TC_UNROLL for (int i = 0; i < KV_IT; ++i) {
+      const int idx = tid + i * NT, r = idx / KCH, c = idx - r * KCH;
+      KV_STORE(r, c, kr[i], vr[i])
+      if (j0 + HD < skv) KV_LOAD(j0 + HD, r, c, kr[i], vr[i])  // in flight during the products
+    }
+#else
     for (int idx = tid; idx < HD * KCH; idx += NT) {
       const int r = idx / KCH, c = idx - r * KCH;
-      uint4 kv = (uint4)(0u), vv = (uint4)(0u);
-      if (j0 + r < skv) {
-        kv = *(__global const uint4*)(k + kbase + (long)(j0 + r) * s.kj + c * 8);
-        vv = *(__global const uint4*)(v + vbase + (long)(j0 + r) * s.vj + c * 8);
-      }
-      Ks[r * KCH + (c ^ SWZ(r))] = kv;
-      // V transposed: row d of Vs holds column d of the tile, key r at column r.
-      const uint w[4] = {vv.x, vv.y, vv.z, vv.w};
-      for (int u = 0; u < 8; ++u) {
-        const int d = c * 8 + u;
-        vh[HALF_AT(d, r)] = (ushort)(w[u >> 1] >> (16 * (u & 1)));
-      }
+      uint4 kv, vv;
+      KV_LOAD(j0, r, c, kv, vv)
+      KV_STORE(r, c, kv, vv)
     }
+#endif
     barrier(CLK_LOCAL_MEM_FENCE);
     acc_t sacc[TM][TN][4];
     for (int j = 0; j < TN; ++j)

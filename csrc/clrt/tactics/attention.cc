@@ -218,11 +218,12 @@ int tcWarps(const ocl::DeviceInfo& dev) { return tc::emulated(dev) ? 1 : 4; }
 
 class AttentionTc : public AttentionKernel {
  public:
-  AttentionTc(const ir::Layer& l, ocl::Device& dev, int64_t hd)
-      : AttentionKernel(l, dev, "tc_attention.cl",
-                        str(" -DHD=", hd, " -DWARPS=", tcWarps(dev.info()),
-                            tc::emulated(dev.info()) ? " -DTC_EMULATE=1" : ""),
-                        hd, hd),
+  AttentionTc(const ir::Layer& l, ocl::Device& dev, int64_t hd, bool prefetch)
+      : AttentionKernel(
+            l, dev, "tc_attention.cl",
+            str(" -DHD=", hd, " -DWARPS=", tcWarps(dev.info()),
+                tc::emulated(dev.info()) ? " -DTC_EMULATE=1" : "", prefetch ? " -DPREFETCH=1" : ""),
+            hd, hd),
         warps_(tcWarps(dev.info())) {
     CLRT_CHECK(st_ == DataType::kHALF && transK_, kBuild, "attention layer '", layer_,
                "': the tensor-core tactic runs FP16 with k as rows");
@@ -297,9 +298,15 @@ bool rows16(const ir::Layer& l) {
   return true;
 }
 
+// attention.tc_fp16, and attention.tc_fp16_prefetch: the same kernel loading each key tile
+// while the one before it is multiplied (tc_attention.cl PREFETCH), at the cost of the tile's
+// registers; timing picks per layer.
 class TcTactic : public Tactic {
  public:
-  std::string name() const override { return "attention.tc_fp16"; }
+  explicit TcTactic(bool prefetch) : prefetch_(prefetch) {}
+  std::string name() const override {
+    return prefetch_ ? "attention.tc_fp16_prefetch" : "attention.tc_fp16";
+  }
   ir::LayerKind kind() const override { return L::kATTENTION; }
   bool eligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
                 const ocl::DeviceInfo& dev) const override {
@@ -309,12 +316,17 @@ class TcTactic : public Tactic {
            rows16(l);
   }
   std::unique_ptr<Kernel> instantiate(const ir::Layer& l, ocl::Device& dev) const override {
-    return std::make_unique<AttentionTc>(l, dev, heads(l).first);
+    return std::make_unique<AttentionTc>(l, dev, heads(l).first, prefetch_);
   }
   std::vector<DataType> precisions() const override { return {DataType::kHALF}; }
+  // Untimed, the plain kernel first (the prefetching one is not measured better everywhere).
+  int priority() const override { return prefetch_ ? 1 : 0; }
   int untimedPriority(const ocl::DeviceInfo& dev) const override {
-    return tc::untimedOrder(0, dev);
+    return tc::untimedOrder(priority(), dev);
   }
+
+ private:
+  bool prefetch_;
 };
 
 const TacticRegistrar kRows([]() -> std::unique_ptr<Tactic> {
@@ -326,7 +338,12 @@ const TacticRegistrar kRows([]() -> std::unique_ptr<Tactic> {
       },
       std::vector<DataType>{DataType::kFLOAT, DataType::kHALF});
 });
-const TacticRegistrar kTc([]() -> std::unique_ptr<Tactic> { return std::make_unique<TcTactic>(); });
+const TacticRegistrar kTc([]() -> std::unique_ptr<Tactic> {
+  return std::make_unique<TcTactic>(/*prefetch=*/false);
+});
+const TacticRegistrar kTcPrefetch([]() -> std::unique_ptr<Tactic> {
+  return std::make_unique<TcTactic>(/*prefetch=*/true);
+});
 
 }  // namespace
 }  // namespace clrt::tactics
