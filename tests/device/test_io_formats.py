@@ -381,3 +381,55 @@ def test_channels_last_global_pooling(precision, channels, parts, monkeypatch):
     np.testing.assert_array_equal(got["m"], want_max)
     tol = 2e-3 if half else 1e-6
     np.testing.assert_allclose(got["a"], ref["a"], rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp16", "int8"])
+@pytest.mark.parametrize(
+    "k, stride, dil, w",
+    [(3, 1, 1, 9), (5, 2, 1, 11), (3, 1, 2, 10), (3, 2, 1, 4)],
+    ids=["3x3_w9", "5x5_stride2", "dilation2", "stride2_one_quad"],
+)
+def test_depthwise_four_columns_a_work_item(precision, k, stride, dil, w):
+    """conv.depthwise_w4 / conv.int8_depthwise_w4 (channels last, C a multiple of 8: four output
+    columns a work-item, a tap's weights loaded once for the four) against conv.depthwise /
+    conv.int8_depthwise (a column a work-item) between the same channels-last network I/O: the
+    same sums in the same order, so equal bit for bit, at output widths that leave a part quad,
+    strides, a dilation and 5x5 taps; and both within tolerance of onnxruntime."""
+    import json
+
+    rng = np.random.default_rng(31)
+    c = 16
+    wt = (rng.standard_normal((c, 1, k, k)) * 0.3).astype(np.float32)
+    b = rng.uniform(-0.5, 0.5, c).astype(np.float32)
+    pad = (k // 2) * dil
+    nodes = [
+        helper.make_node(
+            "Conv",
+            ["x", "w", "b"],
+            ["c"],
+            group=c,
+            pads=[pad] * 4,
+            strides=[stride] * 2,
+            dilations=[dil] * 2,
+        ),
+        helper.make_node("Relu", ["c"], ["y"]),
+    ]
+    oh, ow = (7 - 1) // stride + 1, (w - 1) // stride + 1
+    model = make_model(nodes, [("x", (2, c, 7, w))], [("y", (2, c, oh, ow))], {"w": wt, "b": b})
+    x = rng.uniform(-1, 1, (2, c, 7, w)).astype(np.float32)
+    prefix = "conv.int8_depthwise" if precision == "int8" else "conv.depthwise"
+    xt = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+    got = {}
+    for tactic in (prefix, prefix + "_w4"):
+        engine = build(model, HWC, HWC, precision, x=x, tactic_filter=tactic)
+        info = json.loads(
+            engine.create_engine_inspector().get_engine_information(trt.LayerInformationFormat.JSON)
+        )
+        convs = [layer for layer in info["Layers"] if layer["LayerType"] == "CONVOLUTION"]
+        assert [layer["TacticName"] for layer in convs] == [tactic], convs
+        assert [t["Format"] for t in convs[0]["Inputs"] + convs[0]["Outputs"]] == ["HWC"] * 2
+        got[tactic] = engine.create_execution_context().infer({"x": xt})["y"]
+    np.testing.assert_array_equal(got[prefix], got[prefix + "_w4"])
+    ref = ort_run(model, {"x": x})["y"].transpose(0, 2, 3, 1)
+    tol = {"fp32": 1e-5, "fp16": 1e-2, "int8": 0.06 * np.abs(ref).max()}[precision]
+    np.testing.assert_allclose(got[prefix + "_w4"], ref, rtol=tol, atol=tol)

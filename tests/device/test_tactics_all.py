@@ -80,6 +80,9 @@ CASES = {
         17,
     ),
     "conv.depthwise": ("HALF", conv_case(8, 8, 3, group=8, act=("Softplus", {})), 17),
+    # Its four-column kernel needs channels-last I/O (test_io_formats.py runs it); here the
+    # LINEAR network I/O takes conv.depthwise's kernels.
+    "conv.depthwise_w4": ("HALF", conv_case(8, 8, 3, group=8), 17),
     "conv.im2col_clblast": ("FLOAT", conv_case(8, 4, 3, act=("HardSwish", {})), 17),
     "conv.1x1_clblast": ("FLOAT", conv_case(8, 4, 1), 17),
     "conv.1x1_k8": ("HALF", conv_case(16, 8, 1, act=("HardSigmoid", {"alpha": 0.3})), 17),
@@ -87,6 +90,7 @@ CASES = {
     "conv.int8_direct": ("INT8", conv_case(16, 8, 3, act=("Relu", {})), 17),
     "conv.int8_1x1": ("INT8", conv_case(24, 8, 1, act=("Relu", {}), hw=7), 17),
     "conv.int8_depthwise": ("INT8", conv_case(8, 8, 3, group=8), 17),
+    "conv.int8_depthwise_w4": ("INT8", conv_case(8, 8, 3, group=8), 17),
     "conv.int8_gemm": ("INT8", conv_case(16, 8, 3, act=("Elu", {})), 17),
     "conv.tc_fp16": ("HALF", conv_case(16, 8, 3, act=("Gelu", {"approximate": "tanh"})), 20),
     "conv.tc_int8": ("INT8", conv_case(16, 16, 3), 17),

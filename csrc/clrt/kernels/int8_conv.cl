@@ -198,6 +198,51 @@ __kernel void conv_i8_depthwise_hwc8(__global const char* x, __global const floa
   store8a_any(y, o, apply_act8(v, alpha, beta), out_dt, out_inv);
 }
 
+// conv_i8_depthwise_hwc8 over four consecutive output columns a work-item
+// (conv.int8_depthwise_w4): a tap's 8 weights (32 bytes of floats, four times the tap's 8
+// bytes of activations) are loaded once for the four outputs instead of once each. Each
+// output's sum in the same order as conv_i8_depthwise_hwc8's. gid 0: channel octet + C / 8 *
+// output column quad (padded to the work-group), 1: image * OH + output row.
+__kernel void conv_i8_depthwise_hwc8x4(__global const char* x, __global const float* wt,
+                                       __global const float* mult, __global const float* bias,
+                                       __global const void* res, __global void* y, int C, int H,
+                                       int W, int OH, int OW, int NOH, int kh, int kw, int sh,
+                                       int sw, int dh, int dw, int pt, int pl, int res_dt,
+                                       float res_scale, int out_dt, float out_inv, float alpha,
+                                       float beta) {
+  const int C8 = C / 8, q = get_global_id(0), noh = get_global_id(1);
+  if (q >= C8 * ((OW + 3) / 4) || noh >= NOH) return;
+  const int quad = q / C8, c = (q - quad * C8) * 8, ow0 = quad * 4;
+  const int n = noh / OH, oh = noh - n * OH;
+  const __global char* xn = x + (size_t)n * H * W * C + c;
+  const int ih0 = oh * sh - pt;
+  float8 f[4] = {(float8)(0.0f), (float8)(0.0f), (float8)(0.0f), (float8)(0.0f)};
+  for (int r = 0; r < kh; ++r) {
+    const int ih = ih0 + r * dh;
+    if (ih < 0 || ih >= H) continue;
+    for (int s = 0; s < kw; ++s) {
+      const float8 w8 = *((__global const float8*)wt + ((size_t)(r * kw + s) * C + c) / 8);
+#pragma unroll
+      for (int u = 0; u < 4; ++u) {
+        const int iw = (ow0 + u) * sw - pl + s * dw;
+        if (iw >= 0 && iw < W)
+          f[u] = fma(convert_float8(*((__global const char8*)xn + ((size_t)ih * W + iw) * C / 8)),
+                     w8, f[u]);
+      }
+    }
+  }
+  const float8 m8 = *((__global const float8*)mult + c / 8);
+  const float8 b8 = *((__global const float8*)bias + c / 8);
+#pragma unroll
+  for (int u = 0; u < 4; ++u) {
+    if (ow0 + u >= OW) break;
+    const size_t o = ((size_t)noh * OW + ow0 + u) * C + c;
+    float8 v = fma(f[u], m8, b8);
+    if (res_dt >= 0) v += load8a_any(res, o, res_dt, res_scale);
+    store8a_any(y, o, apply_act8(v, alpha, beta), out_dt, out_inv);
+  }
+}
+
 // ---- Implicit GEMM: out[k][p] = sum_r W[k][r] * X[r][p] per group, r over (c, kr, ks) taps,
 // p over the N * OH * OW output pixels. ----
 // A GEMM_WG x GEMM_WG work-group computes I8_TM channels x I8_TN pixels; each work-item

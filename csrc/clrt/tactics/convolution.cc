@@ -156,11 +156,13 @@ class DirectConv : public ConvKernelBase {
   int64_t nkb_ = 1;
 };
 
-// ---- conv.depthwise ----
+// ---- conv.depthwise and conv.depthwise_w4 (`quad`: four output columns a work-item where the
+// 8-channel kernel runs; otherwise the same kernels) ----
 class DepthwiseConv : public ConvKernelBase {
  public:
-  DepthwiseConv(const ir::Layer& l, ocl::Device& dev)
+  DepthwiseConv(const ir::Layer& l, ocl::Device& dev, bool quad)
       : ConvKernelBase(l, dev),
+        quad_(quad),
         in_hwc_(channelsLastIn(l, 0)),
         res_hwc_(channelsLastIn(l, 1)),
         out_hwc_(channelsLastOut(l, 0)) {
@@ -174,7 +176,7 @@ class DepthwiseConv : public ConvKernelBase {
       weights_ = ocl::MemHandle(uploadWeights(
           dev, HostTensor::fromFloats({s_.K * s_.win.kh * s_.win.kw},
                                       tapMajor(l.weights.at("kernel").asFloats(), s_.K))));
-      k_ = ocl::KernelHandle(make(dev, "conv_depthwise_hwc8"));
+      k_ = ocl::KernelHandle(make(dev, quad_ ? "conv_depthwise_hwc8x4" : "conv_depthwise_hwc8"));
       return;
     }
     k_ = ocl::KernelHandle(make(dev, hwc_ ? "conv_depthwise_hwc" : "conv_depthwise"));
@@ -183,12 +185,13 @@ class DepthwiseConv : public ConvKernelBase {
     const ConvRun r = runOf(s_, a);
     if (r.N * s_.K * r.OH * r.OW == 0) return;
     const Window2d& w = s_.win;
-    if (vec_) {  // a work-item per 8 channels of an output pixel
+    if (vec_) {  // a work-item per 8 channels of an output pixel (of four: quad_)
       std::lock_guard<std::mutex> lock(mu_);
       ocl::setArgs(k_.get(), r.x, weights_.get(), bias_.get(), r.res, r.y, i(r.C), i(r.H), i(r.W),
                    i(r.OH), i(r.OW), i(r.N * r.OH), i(w.kh), i(w.kw), i(w.sh), i(w.sw), i(w.dh),
                    i(w.dw), i(r.p.t), i(r.p.l), cl_int{r.res != nullptr}, s_.ep.alpha, s_.ep.beta);
-      ocl::launch(a.queue, k_.get(), depthwiseVecGrid(r.C, r.OW, i(r.N * r.OH)), {kDepthwiseWg, 1});
+      const int64_t cols = quad_ ? (r.OW + 3) / 4 : r.OW;
+      ocl::launch(a.queue, k_.get(), depthwiseVecGrid(r.C, cols, i(r.N * r.OH)), {kDepthwiseWg, 1});
       return;
     }
     if (hwc_) {  // a work-item per output, the channel fastest
@@ -207,8 +210,9 @@ class DepthwiseConv : public ConvKernelBase {
   }
 
  private:
+  bool quad_;
   bool in_hwc_, res_hwc_, out_hwc_, hwc_ = false;  // channels-last tensors (builder/layouts.cc)
-  bool vec_ = false;  // all channels last and C a multiple of 8: conv_depthwise_hwc8
+  bool vec_ = false;  // all channels last and C a multiple of 8: conv_depthwise_hwc8(x4)
   ocl::KernelHandle k_;
 };
 
@@ -366,7 +370,7 @@ class GemmConv : public ConvKernelBase {
 // direct kernel runs 2-4x faster than im2col + CLBlast; on GPUs timing picks CLBlast (the H200,
 // YOLOv8s-style at 320x320: 62 of 63 convolutions), so there untimed builds take CLBlast first
 // (the FP32 engine of INT8 calibration among them: direct convolutions cost it 34 of 42 ms).
-enum class Variant { kDirect, kDepthwise, kIm2col, k1x1, kPointwise8, kPointwiseWg };
+enum class Variant { kDirect, kDepthwise, kDepthwiseW4, kIm2col, k1x1, kPointwise8, kPointwiseWg };
 
 class ConvTactic : public VariantTactic<ir::LayerKind::kCONVOLUTION, Variant> {
  public:
@@ -379,6 +383,7 @@ class ConvTactic : public VariantTactic<ir::LayerKind::kCONVOLUTION, Variant> {
       case Variant::kDirect:
         return true;
       case Variant::kDepthwise:
+      case Variant::kDepthwiseW4:
         return s.Cg == 1 && s.K == s.G;
       case Variant::kIm2col:
         return s.G == 1 && s.st == DataType::kFLOAT;
@@ -393,7 +398,8 @@ class ConvTactic : public VariantTactic<ir::LayerKind::kCONVOLUTION, Variant> {
   }
   std::unique_ptr<Kernel> instantiate(const ir::Layer& l, ocl::Device& dev) const override {
     if (v_ == Variant::kDirect) return std::make_unique<DirectConv>(l, dev);
-    if (v_ == Variant::kDepthwise) return std::make_unique<DepthwiseConv>(l, dev);
+    if (v_ == Variant::kDepthwise || v_ == Variant::kDepthwiseW4)
+      return std::make_unique<DepthwiseConv>(l, dev, v_ == Variant::kDepthwiseW4);
     if (v_ == Variant::kPointwise8 || v_ == Variant::kPointwiseWg)
       return std::make_unique<PointwiseConv>(l, dev, v_ == Variant::kPointwiseWg);
     return std::make_unique<GemmConv>(l, dev, /*im2col=*/v_ == Variant::kIm2col);
@@ -406,8 +412,8 @@ class ConvTactic : public VariantTactic<ir::LayerKind::kCONVOLUTION, Variant> {
   // output either way.
   bool channelsLast(const ir::Layer& l, int i) const override {
     (void)l;
-    return (v_ == Variant::kDepthwise || v_ == Variant::kPointwise8 ||
-            v_ == Variant::kPointwiseWg) &&
+    return (v_ == Variant::kDepthwise || v_ == Variant::kDepthwiseW4 ||
+            v_ == Variant::kPointwise8 || v_ == Variant::kPointwiseWg) &&
            (i == 0 || i == 1 || i == -1);
   }
   // The CLBlast tactics run FP32 only.
@@ -422,6 +428,7 @@ class ConvTactic : public VariantTactic<ir::LayerKind::kCONVOLUTION, Variant> {
 void registerConvolutionTactics() {
   registerTactic(std::make_unique<ConvTactic>("conv.direct", Variant::kDirect, 1));
   registerTactic(std::make_unique<ConvTactic>("conv.depthwise", Variant::kDepthwise, 0));
+  registerTactic(std::make_unique<ConvTactic>("conv.depthwise_w4", Variant::kDepthwiseW4, 1));
   registerTactic(std::make_unique<ConvTactic>("conv.im2col_clblast", Variant::kIm2col, 3));
   registerTactic(std::make_unique<ConvTactic>("conv.1x1_clblast", Variant::k1x1, 2));
   registerTactic(std::make_unique<ConvTactic>("conv.1x1_k8", Variant::kPointwise8, 2));

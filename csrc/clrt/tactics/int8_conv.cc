@@ -49,11 +49,13 @@ class DirectConv : public Int8ConvBase {
   int64_t cchunk_ = 1;
 };
 
-// ---- conv.int8_depthwise ----
+// ---- conv.int8_depthwise and conv.int8_depthwise_w4 (`quad`: four output columns a
+// work-item where the 8-channel kernel runs; otherwise the same kernels) ----
 class DepthwiseConv : public Int8ConvBase {
  public:
-  DepthwiseConv(const ir::Layer& l, ocl::Device& dev)
+  DepthwiseConv(const ir::Layer& l, ocl::Device& dev, bool quad)
       : Int8ConvBase(l, dev),
+        quad_(quad),
         in_hwc_(channelsLastIn(l, 0)),
         res_hwc_(channelsLastIn(l, 1)),
         out_hwc_(channelsLastOut(l, 0)) {
@@ -65,22 +67,24 @@ class DepthwiseConv : public Int8ConvBase {
     w_ = ocl::MemHandle(int8::uploadFloats(dev, vec_ ? tapMajor(wq, s_.K) : wq));
     mult_ = ocl::MemHandle(int8::uploadFloats(dev, qc.mult));
     bias_ = ocl::MemHandle(int8::uploadFloats(dev, qc.bias));
-    k_ = ocl::KernelHandle(dev.kernel(kFile, tunables(s_.ep),
-                                      vec_   ? "conv_i8_depthwise_hwc8"
-                                      : hwc_ ? "conv_i8_depthwise_hwc"
-                                             : "conv_i8_depthwise"));
+    k_ = ocl::KernelHandle(
+        dev.kernel(kFile, tunables(s_.ep),
+                   vec_   ? (quad_ ? "conv_i8_depthwise_hwc8x4" : "conv_i8_depthwise_hwc8")
+                   : hwc_ ? "conv_i8_depthwise_hwc"
+                          : "conv_i8_depthwise"));
   }
   void enqueue(const ExecArgs& a) override {
     const ConvRun r = int8::runOf(l_, s_, a);
     if (r.N * s_.K * r.OH * r.OW == 0) return;
     const Window2d& w = s_.win;
     std::lock_guard<std::mutex> lock(mu_);
-    if (vec_) {  // a work-item per 8 channels of an output pixel
+    if (vec_) {  // a work-item per 8 channels of an output pixel (of four: quad_)
       ocl::setArgs(k_.get(), r.x, w_.get(), mult_.get(), bias_.get(), r.res.buf, r.y.buf, i(r.C),
                    i(r.H), i(r.W), i(r.OH), i(r.OW), i(r.N * r.OH), i(w.kh), i(w.kw), i(w.sh),
                    i(w.sw), i(w.dh), i(w.dw), i(r.p.t), i(r.p.l), r.res.dt, r.res.scale, r.y.dt,
                    r.y.scale, s_.ep.alpha, s_.ep.beta);
-      ocl::launch(a.queue, k_.get(), depthwiseVecGrid(r.C, r.OW, i(r.N * r.OH)), {kDepthwiseWg, 1});
+      const int64_t cols = quad_ ? (r.OW + 3) / 4 : r.OW;
+      ocl::launch(a.queue, k_.get(), depthwiseVecGrid(r.C, cols, i(r.N * r.OH)), {kDepthwiseWg, 1});
       return;
     }
     if (hwc_) {  // a work-item per output, the channel fastest
@@ -101,8 +105,9 @@ class DepthwiseConv : public Int8ConvBase {
   }
 
  private:
+  bool quad_;
   bool in_hwc_, res_hwc_, out_hwc_, hwc_ = false;  // channels-last tensors (builder/layouts.cc)
-  bool vec_ = false;  // all channels last and C a multiple of 8: conv_i8_depthwise_hwc8
+  bool vec_ = false;  // all channels last and C a multiple of 8: conv_i8_depthwise_hwc8(x4)
 };
 
 // ---- conv.int8_gemm ----
@@ -154,7 +159,7 @@ class GemmConv : public Int8ConvBase {
 };
 
 // ---- tactics ----
-enum class Variant { kDirect, kDepthwise, kGemm };
+enum class Variant { kDirect, kDepthwise, kDepthwiseW4, kGemm };
 
 class Int8ConvTactic : public VariantTactic<ir::LayerKind::kCONVOLUTION, Variant> {
  public:
@@ -168,6 +173,7 @@ class Int8ConvTactic : public VariantTactic<ir::LayerKind::kCONVOLUTION, Variant
       case Variant::kDirect:
         return taps2d <= kExactTaps;
       case Variant::kDepthwise:
+      case Variant::kDepthwiseW4:
         return taps2d <= kExactTaps && s.Cg == 1 && s.K == s.G;
       case Variant::kGemm:
         return true;
@@ -181,14 +187,16 @@ class Int8ConvTactic : public VariantTactic<ir::LayerKind::kCONVOLUTION, Variant
   }
   std::unique_ptr<Kernel> instantiate(const ir::Layer& l, ocl::Device& dev) const override {
     if (v_ == Variant::kDirect) return std::make_unique<DirectConv>(l, dev);
-    if (v_ == Variant::kDepthwise) return std::make_unique<DepthwiseConv>(l, dev);
+    if (v_ == Variant::kDepthwise || v_ == Variant::kDepthwiseW4)
+      return std::make_unique<DepthwiseConv>(l, dev, v_ == Variant::kDepthwiseW4);
     return std::make_unique<GemmConv>(l, dev);
   }
   std::vector<DataType> precisions() const override { return {DataType::kINT8}; }
   // The depthwise kernel reads its input and residual and writes its output either way.
   bool channelsLast(const ir::Layer& l, int i) const override {
     (void)l;
-    return v_ == Variant::kDepthwise && (i == 0 || i == 1 || i == -1);
+    return (v_ == Variant::kDepthwise || v_ == Variant::kDepthwiseW4) &&
+           (i == 0 || i == 1 || i == -1);
   }
 };
 
@@ -196,6 +204,8 @@ class Int8ConvTactic : public VariantTactic<ir::LayerKind::kCONVOLUTION, Variant
 
 void registerInt8ConvTactics() {
   registerTactic(std::make_unique<Int8ConvTactic>("conv.int8_depthwise", Variant::kDepthwise, 0));
+  registerTactic(
+      std::make_unique<Int8ConvTactic>("conv.int8_depthwise_w4", Variant::kDepthwiseW4, 1));
   registerTactic(std::make_unique<Int8ConvTactic>("conv.int8_direct", Variant::kDirect, 1));
   registerTactic(std::make_unique<Int8ConvTactic>("conv.int8_gemm", Variant::kGemm, 2));
 }
