@@ -144,6 +144,36 @@ def test_channels_last_io_matches_onnxruntime(which, precision):
     assert not logger.warnings(), logger.warnings()
 
 
+@pytest.mark.parametrize("precision", ["fp32", "fp16"])
+def test_channels_last_io_read_in_place(precision):
+    """A channels-last network input whose reader takes it channels last in its own dtype is read
+    in place, and so is the output its producer writes so: no REFORMAT copying them (FP32). Where
+    the dtype changes (FP16 layers, FLOAT I/O) the REFORMATs stay, converting. Values against
+    onnxruntime either way."""
+    import json
+
+    rng = np.random.default_rng(8)
+    nodes = [
+        helper.make_node("MaxPool", ["x"], ["p"], kernel_shape=[2, 2]),
+        helper.make_node("Relu", ["p"], ["r"]),
+        helper.make_node("AveragePool", ["r"], ["y"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+    ]
+    model = make_model(nodes, [("x", (2, 16, 6, 8))], [("y", (2, 16, 3, 4))])
+    x = rng.uniform(-1, 1, (2, 16, 6, 8)).astype(np.float32)
+    engine = build(model, HWC, HWC, precision)
+    info = json.loads(
+        engine.create_engine_inspector().get_engine_information(trt.LayerInformationFormat.JSON)
+    )
+    kinds = [layer["LayerType"] for layer in info["Layers"]]
+    assert kinds.count("REFORMAT") == (0 if precision == "fp32" else 2), kinds
+    got = engine.create_execution_context().infer(
+        {"x": np.ascontiguousarray(x.transpose(0, 2, 3, 1))}
+    )
+    want = ort_run(model, {"x": x})["y"].transpose(0, 2, 3, 1)
+    tol = {"fp32": 1e-6, "fp16": 1e-2}[precision]
+    np.testing.assert_allclose(got["y"], want, rtol=tol, atol=tol)
+
+
 def test_channels_last_input_given_in_nchw_is_refused_by_name():
     engine = build(pool_conv_model(), in_mask=HWC)
     x = np.zeros((2, 4, 6, 8), np.float32)

@@ -288,7 +288,7 @@ plan::EngineDesc assemble(Shaped s, const BuilderConfig& config, std::shared_ptr
                           ILogger* logger) {
   ocl::Device& dev = *devp;
   plan::EngineDesc desc;
-  const size_t nl = s.net.layers.size();
+  size_t nl = s.net.layers.size();  // fewer after dropIdentityIoReformats
   desc.on_host = s.on_host;
   desc.tactics.assign(nl, "");
   TimingEnv env{dev, config, logger};
@@ -318,6 +318,18 @@ plan::EngineDesc assemble(Shaped s, const BuilderConfig& config, std::shared_ptr
     phase.step();
   }
 
+  chooseLayouts(s.net, s.on_host, desc.tactics, logger);
+  if (const int n = dropIdentityIoReformats(s.net, s.on_host, desc.tactics)) {
+    desc.on_host = s.on_host;
+    nl = s.net.layers.size();
+    for (size_t p = 0; p < s.max.size(); ++p)  // the tensors were renumbered
+      s.max[p] = runtime::resolveShapes(s.net, s.on_host,
+                                        runtime::profileInputDims(s.net, config.profiles, p, 2),
+                                        runtime::profileInputValues(s.net, config.profiles, p, 2));
+    logf(logger, Severity::kVERBOSE, "layouts: ", n,
+         " channels-last network I/O tensor(s) read or written in place, without a REFORMAT");
+  }
+
   const uint64_t align = dev.info().arena_alignment;
   uint64_t peak = 0;
   for (auto& r : s.max)
@@ -328,8 +340,6 @@ plan::EngineDesc assemble(Shaped s, const BuilderConfig& config, std::shared_ptr
              config.workspace_limit,
              " bytes; raise it with config.set_memory_pool_limit(MemoryPoolType.WORKSPACE, n) "
              "or lower the profile's max shapes");
-
-  chooseLayouts(s.net, s.on_host, desc.tactics, logger);
 
   // Instantiate the chosen tactics once more under a recorder: their programs go in the plan.
   {

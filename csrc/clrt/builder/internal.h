@@ -193,6 +193,12 @@ plan::EngineDesc guardFp16(plan::EngineDesc desc, const Shaped& pre,
 // hwc_outputs attrs say so; all others kLINEAR. Returns how many tensors are kHWC.
 int chooseLayouts(ir::Network& net, const std::vector<uint8_t>& on_host,
                   const std::vector<std::string>& tacticNames, ILogger* logger);
+// After chooseLayouts: a channels-last network input or output whose neighbour reads or writes
+// it channels last in its own dtype needs no REFORMAT (assignPrecisions put one beside it, the
+// layout not yet known): the neighbour takes the network tensor itself and the REFORMAT goes,
+// with its entries of on_host and tactics (the network compacted). Returns how many went.
+int dropIdentityIoReformats(ir::Network& net, std::vector<uint8_t>& on_host,
+                            std::vector<std::string>& tactics);
 // Layer `li` as tactic `tac` would run it if every tensor of it that can be stored channels
 // last were (the tactic takes that slot HWC; the tensor has rank 3 or 4, a device producer and
 // is no network input or output): what tactic choice instantiates and times, so that a tactic

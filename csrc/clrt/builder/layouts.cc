@@ -109,6 +109,51 @@ int chooseLayouts(ir::Network& net, const std::vector<uint8_t>& on_host,
   return chosen;
 }
 
+int dropIdentityIoReformats(ir::Network& net, std::vector<uint8_t>& on_host,
+                            std::vector<std::string>& tactics) {
+  int dropped = 0;
+  for (size_t li = 0; li < net.layers.size(); ++li) {
+    ir::Layer& r = net.layers[li];
+    if (r.dead || on_host[li] || r.kind != ir::LayerKind::kREFORMAT || r.inputs.size() != 1 ||
+        r.outputs.size() != 1 || r.inputs[0] < 0)
+      continue;
+    const std::string why = r.attrs.s("reason");
+    const int a = r.inputs[0], b = r.outputs[0];
+    const ir::Tensor &x = net.tensors[a], &y = net.tensors[b];
+    if ((why != "channels-last input" && why != "channels-last output") || x.dtype != y.dtype ||
+        x.format != ir::TensorFormat::kHWC || y.format != ir::TensorFormat::kHWC)
+      continue;
+    // The tensor that stays (the network's) and the one that goes.
+    const bool input = why == "channels-last input";
+    const int keep = input ? a : b, gone = input ? b : a;
+    if (!input) {  // the producer writes the network output itself
+      const int p = x.producer;
+      if (p < 0) continue;
+      for (int& o : net.layers[p].outputs)
+        if (o == gone) o = keep;
+      net.tensors[keep].producer = p;
+    }
+    for (size_t lj = 0; lj < net.layers.size(); ++lj)
+      if (lj != li && !net.layers[lj].dead)
+        for (int& in : net.layers[lj].inputs)
+          if (in == gone) in = keep;
+    r.dead = true;
+    ++dropped;
+  }
+  if (!dropped) return 0;
+  std::vector<uint8_t> host;
+  std::vector<std::string> names;
+  for (size_t li = 0; li < net.layers.size(); ++li)
+    if (!net.layers[li].dead) {
+      host.push_back(on_host[li]);
+      names.push_back(tactics[li]);
+    }
+  net.compact();
+  on_host = std::move(host);
+  tactics = std::move(names);
+  return dropped;
+}
+
 std::optional<ir::Layer> timedLayout(const ir::Network& net, const std::vector<uint8_t>& on_host,
                                      int li, const tactics::Tactic& tac) {
   if (!enabled()) return std::nullopt;
