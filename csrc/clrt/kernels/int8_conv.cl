@@ -210,27 +210,13 @@ __kernel void conv_i8_depthwise_hwc8x4(__global const char* x, __global const fl
                                        int sw, int dh, int dw, int pt, int pl, int res_dt,
                                        float res_scale, int out_dt, float out_inv, float alpha,
                                        float beta) {
-  const int C8 = C / 8, q = get_global_id(0), noh = get_global_id(1);
-  if (q >= C8 * ((OW + 3) / 4) || noh >= NOH) return;
-  const int quad = q / C8, c = (q - quad * C8) * 8, ow0 = quad * 4;
-  const int n = noh / OH, oh = noh - n * OH;
+  DW_QUAD_PROLOGUE
   const __global char* xn = x + (size_t)n * H * W * C + c;
-  const int ih0 = oh * sh - pt;
   float8 f[4] = {(float8)(0.0f), (float8)(0.0f), (float8)(0.0f), (float8)(0.0f)};
-  for (int r = 0; r < kh; ++r) {
-    const int ih = ih0 + r * dh;
-    if (ih < 0 || ih >= H) continue;
-    for (int s = 0; s < kw; ++s) {
-      const float8 w8 = *((__global const float8*)wt + ((size_t)(r * kw + s) * C + c) / 8);
-#pragma unroll
-      for (int u = 0; u < 4; ++u) {
-        const int iw = (ow0 + u) * sw - pl + s * dw;
-        if (iw >= 0 && iw < W)
-          f[u] = fma(convert_float8(*((__global const char8*)xn + ((size_t)ih * W + iw) * C / 8)),
-                     w8, f[u]);
-      }
-    }
-  }
+  DW_TAPS_QUAD({
+    f[u] = fma(convert_float8(*((__global const char8*)xn + ((size_t)ih * W + iw) * C / 8)), w8,
+               f[u]);
+  })
   const float8 m8 = *((__global const float8*)mult + c / 8);
   const float8 b8 = *((__global const float8*)bias + c / 8);
 #pragma unroll
