@@ -4,7 +4,8 @@
 // convolutions that turns the gather of a reduction run into contiguous 16-byte loads (NCHW puts
 // consecutive channels H*W elements apart). No reformat is inserted here: a tensor whose
 // neighbours do not all take kHWC stays kLINEAR, and so does network I/O unless its
-// allowed_formats ask for HWC (then assignPrecisions has put a REFORMAT beside it).
+// allowed_formats ask for HWC (then assignPrecisions has put a REFORMAT beside it, which
+// dropIdentityIoReformats takes away where the neighbour reads or writes it as it is).
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
