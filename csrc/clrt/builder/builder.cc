@@ -266,20 +266,27 @@ ir::Network inExecutionOrder(const ir::Network& net) {
   return out;
 }
 
+namespace {
+
+// The shapes and host values of s.net at profile p's min (corner 0), opt (1) or max (2).
+runtime::ResolvedShapes resolvedAt(const Shaped& s, const std::vector<plan::Profile>& profiles,
+                                   size_t p, int corner) {
+  return runtime::resolveShapes(s.net, s.on_host,
+                                runtime::profileInputDims(s.net, profiles, p, corner),
+                                runtime::profileInputValues(s.net, profiles, p, corner));
+}
+
+}  // namespace
+
 Shaped shape(ir::Network net, const std::vector<plan::Profile>& profiles) {
   Shaped s;
   s.net = inExecutionOrder(net);
   s.on_host = runtime::placeLayers(s.net);
   const size_t nprof = std::max<size_t>(profiles.size(), 1);
   for (size_t p = 0; p < nprof; ++p) {
-    auto at = [&](int corner) {
-      return runtime::resolveShapes(s.net, s.on_host,
-                                    runtime::profileInputDims(s.net, profiles, p, corner),
-                                    runtime::profileInputValues(s.net, profiles, p, corner));
-    };
-    s.opt.push_back(at(1));
-    s.max.push_back(at(2));
-    at(0);  // validates min
+    s.opt.push_back(resolvedAt(s, profiles, p, 1));
+    s.max.push_back(resolvedAt(s, profiles, p, 2));
+    resolvedAt(s, profiles, p, 0);  // validates min
   }
   return s;
 }
@@ -323,9 +330,7 @@ plan::EngineDesc assemble(Shaped s, const BuilderConfig& config, std::shared_ptr
     desc.on_host = s.on_host;
     nl = s.net.layers.size();
     for (size_t p = 0; p < s.max.size(); ++p)  // the tensors were renumbered
-      s.max[p] = runtime::resolveShapes(s.net, s.on_host,
-                                        runtime::profileInputDims(s.net, config.profiles, p, 2),
-                                        runtime::profileInputValues(s.net, config.profiles, p, 2));
+      s.max[p] = resolvedAt(s, config.profiles, p, 2);
     logf(logger, Severity::kVERBOSE, "layouts: ", n,
          " channels-last network I/O tensor(s) read or written in place, without a REFORMAT");
   }

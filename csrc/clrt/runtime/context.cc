@@ -405,16 +405,40 @@ std::map<std::string, HostTensor> ExecutionContext::infer(
   return infer(views);
 }
 
-std::map<std::string, HostTensor> ExecutionContext::infer(
-    const std::map<std::string, HostView>& inputs) {
+template <class Download>
+auto ExecutionContext::runInfer(const std::map<std::string, HostView>& inputs, Download&& download)
+    -> decltype(download()) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   auto out = finishingOnError(queue_, [&] {
     stageInputs(inputs);
     enqueueLayers(queue_, infer_io_, 0, -1);
-    return downloadOutputs();
+    return download();
   });
   errors_.raisePending();
   return out;
+}
+
+std::map<std::string, HostTensor> ExecutionContext::infer(
+    const std::map<std::string, HostView>& inputs) {
+  return runInfer(inputs, [&] { return downloadOutputs(); });
+}
+
+std::map<std::string, HostOutput> ExecutionContext::inferPooled(
+    const std::map<std::string, HostView>& inputs) {
+  return runInfer(inputs, [&] {
+    if (!out_blocks_)
+      out_blocks_ = std::make_unique<HostBlocks>(engine_->devicePtr(), host_io_->pinned());
+    const auto& net = engine_->desc().net;
+    std::map<std::string, HostOutput> out;
+    downloadEach([&](int t, size_t bytes) -> void* {
+      HostOutput& o = out[net.tensors[t].name];
+      o.dtype = net.tensors[t].dtype;
+      o.dims = resolved_->shapes.dims[t];
+      if (bytes) o.data = out_blocks_->take(bytes);
+      return o.data.get();
+    });
+    return out;
+  });
 }
 
 void ExecutionContext::stageInputs(const std::map<std::string, HostView>& inputs) {
@@ -476,30 +500,6 @@ void ExecutionContext::stageInputs(const std::map<std::string, HostView>& inputs
     const size_t bytes = volume(resolved_->shapes.dims[t]) * dtypeSize(net.tensors[t].dtype);
     if (!infer_io_[t]) infer_io_[t] = ioBuffer(net.tensors[t].name, bytes);
   }
-}
-
-std::map<std::string, HostOutput> ExecutionContext::inferPooled(
-    const std::map<std::string, HostView>& inputs) {
-  std::lock_guard<std::recursive_mutex> lock(mu_);
-  auto out = finishingOnError(queue_, [&] {
-    stageInputs(inputs);
-    enqueueLayers(queue_, infer_io_, 0, -1);
-    if (!out_blocks_)
-      out_blocks_ = std::make_unique<HostBlocks>(engine_->devicePtr(), host_io_->pinned());
-    const auto& net = engine_->desc().net;
-    std::map<std::string, HostOutput> r;
-    downloadEach([&](int t, size_t bytes) -> void* {
-      HostOutput& o = r[net.tensors[t].name];
-      o.dtype = net.tensors[t].dtype;
-      o.dims = resolved_->shapes.dims[t];
-      o.bytes = bytes;
-      if (bytes) o.data = out_blocks_->take(bytes);
-      return o.data.get();
-    });
-    return r;
-  });
-  errors_.raisePending();
-  return out;
 }
 
 std::map<std::string, HostTensor> ExecutionContext::downloadOutputs() {

@@ -38,13 +38,12 @@ struct HostView {
 
 class HostIO;
 
-// An output of inferPooled(): `bytes` at `data`, a block of the context's HostBlocks, which it
-// returns to when the last copy of `data` goes (null when the output has no elements).
+// An output of inferPooled(): its values at `data`, a block of the context's HostBlocks, which
+// it returns to when the last copy of `data` goes (null when the output has no elements).
 struct HostOutput {
   DataType dtype = DataType::kFLOAT;
   Dims dims;
   std::shared_ptr<uint8_t> data;
-  size_t bytes = 0;
 };
 
 // TensorRT's IOutputAllocator: where an output goes when its size is known only after the run
@@ -223,7 +222,12 @@ class ExecutionContext {
   void fitDataDependent(int from = 0);  // tensors written by layers >= from
   void afterDataDependent(int li, std::vector<Dims> dims);
   void deliverOutputs(cl_command_queue q, const std::vector<cl_mem>& io);
-  // infer()'s halves: checks, shapes and uploads into infer_io_; downloads (waits).
+  // infer() and inferPooled(): under the lock, the inputs staged and the layers enqueued, then
+  // download() (which returns the outputs); the queue finished on an error, run errors raised.
+  template <class Download>
+  auto runInfer(const std::map<std::string, HostView>& inputs, Download&& download)
+      -> decltype(download());
+  // infer()'s checks, shapes and uploads into infer_io_; downloads (waits).
   void stageInputs(const std::map<std::string, HostView>& inputs);
   std::map<std::string, HostTensor> downloadOutputs();
   // Downloads output t (its `bytes` at the resolved dims) to where(t, bytes), every one, and

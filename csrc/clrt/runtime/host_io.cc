@@ -193,8 +193,8 @@ struct HostBlocks::State {
   struct Block {
     std::unique_ptr<PinnedHost> pinned;                                      // page-locked, or
     std::unique_ptr<uint8_t, void (*)(uint8_t*)> plain{nullptr, freeBlock};  // ordinary memory
-    uint8_t* ptr = nullptr;
     size_t bytes = 0;
+    uint8_t* data() const { return pinned ? static_cast<uint8_t*>(pinned->data()) : plain.get(); }
   };
   std::shared_ptr<ocl::Device> dev;
   bool pinned = false;
@@ -247,25 +247,23 @@ std::shared_ptr<uint8_t> HostBlocks::take(size_t bytes) {
       lock_pages = true;
     }
   }
-  if (!b.ptr) {
+  if (!b.data()) {
     b.bytes = bytes;
     if (lock_pages) {
       try {
         b.pinned = std::make_unique<PinnedHost>(s_->dev, bytes);
-        b.ptr = static_cast<uint8_t*>(b.pinned->data());
         ++g_pinned_blocks;
       } catch (const Error&) {  // no page-locked memory to be had: ordinary memory will do
         std::lock_guard<std::mutex> lock(s_->mu);
         s_->pinned_bytes -= bytes;
       }
     }
-    if (!b.ptr) {
+    if (!b.pinned) {
       b.plain.reset(allocBlock(bytes));
-      b.ptr = b.plain.get();
       ++g_plain_blocks;
     }
   }
-  uint8_t* ptr = b.ptr;
+  uint8_t* ptr = b.data();
   std::weak_ptr<State> weak = s_;
   auto block = std::make_shared<State::Block>(std::move(b));
   return std::shared_ptr<uint8_t>(
