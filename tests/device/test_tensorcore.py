@@ -434,6 +434,56 @@ def test_channels_last_between_tensor_core_convs(precision):
     assert rel_err(got_linear, ref) < tol * 2
 
 
+@pytest.mark.parametrize("precision", ["fp16", "int8"])
+def test_conv_ring_with_128_byte_rows(precision):
+    """tc_conv's cp.async ring staged as 128-byte rows (CLRT_TC_CONV_KCH=8: four k-steps per
+    barrier, each thread's gather split into runs of one tap) gives exactly the 64-byte-row
+    engine's output: 3x3 convolutions over 64 channels, padded, strided, dilated and grouped
+    (64 channels a group), where an INT8 row (128 channels) spans two taps and the last tile
+    overhangs the reduction (576 = 4.5 x 128); an FP16 row is one tap. Against onnxruntime
+    too. (TF32's ring is FP16's with four floats a chunk.)"""
+    rng = np.random.default_rng(11)
+
+    def w(*shape):
+        return (rng.standard_normal(shape) * np.sqrt(2.0 / np.prod(shape[1:]))).astype(np.float32)
+
+    inits = {"w1": w(128, 64, 3, 3), "w2": w(64, 64, 3, 3), "w3": w(64, 64, 3, 3)}
+    inits.update(
+        {
+            f"b{i}": rng.uniform(-0.1, 0.1, n).astype(np.float32)
+            for i, n in [(1, 128), (2, 64), (3, 64)]
+        }
+    )
+    nodes = [
+        N("Conv", ["input", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1]),
+        N("Relu", ["c1"], ["r1"]),
+        N("Conv", ["r1", "w2", "b2"], ["c2"], pads=[1, 1, 1, 1], strides=[2, 2], group=2),
+        N("Relu", ["c2"], ["r2"]),
+        N("Conv", ["r2", "w3", "b3"], ["output"], pads=[2, 2, 2, 2], dilations=[2, 2]),
+    ]
+    shape = (2, 64, 7, 9)
+    model = make_model(nodes, [("input", shape)], [("output", (2, 64, 4, 5))], inits)
+    x = rng.uniform(-1, 1, shape).astype(np.float32)
+    ranges = all_ranges(model, {"input": x})
+    outputs, kch = {}, {}
+    for rows in ("4", "8"):
+        os.environ["CLRT_TC_CONV_KCH"] = rows
+        try:
+            engine = build_in(model, precision, ranges)
+        finally:
+            del os.environ["CLRT_TC_CONV_KCH"]
+        assert chosen(engine).count(f"conv.tc_{precision}") == 3, chosen(engine)
+        blob = bytes(engine.serialize())
+        opts = [k.split(b"|")[0] for k in blob.split(b"tc_gemm.cl|")[1:]]
+        kch[rows] = sorted(o.split(b"-DKCH=")[1][:1] for o in opts if b"-DTC_CONV=1" in o)
+        outputs[rows] = engine.create_execution_context().infer({"input": x})["output"]
+    assert kch["4"] and set(kch["4"]) == {b"4"}, kch
+    assert kch["8"] and set(kch["8"]) == {b"8"}, kch
+    np.testing.assert_array_equal(outputs["8"], outputs["4"])
+    ref = ort_run(model, {"input": x})["output"]
+    assert rel_err(outputs["8"], ref) < (FP16_REL if precision == "fp16" else INT8_REL) * 2
+
+
 @pytest.mark.parametrize("precision", ["fp16", "int8", "tf32"])
 def test_pooling_reads_and_writes_channels_last(precision):
     """Pooling between tensor-core convolutions keeps their tensors channels last: max pooling

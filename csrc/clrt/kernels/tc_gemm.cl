@@ -91,8 +91,8 @@
 #if RES_STAGE && (TC_CONV || !STAGES)
 #error "RES_STAGE: tc_matmul's cp.async ring stages the residual tile"
 #endif
-#if TC_CONV && KCH != 4
-#error "tc_conv stages 64-byte tile rows (KCH 4)"
+#if TC_CONV && KCH != 4 && !STAGES
+#error "tc_conv's register path stages 64-byte tile rows (KCH 4)"
 #endif
 #if KCH != 4 && KCH != 8
 #error "KCH must be 4 or 8"
@@ -584,22 +584,49 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_conv(
   const int Mrows = (Kout + BM - 1) / BM * BM;  // Wp holds this many (zero padded) rows a group
   Wp += (size_t)grp * Mrows * Kpad;
 #if STAGES
-  // cp.async ring (channels-last input, C a multiple of BK): tile kt is channels
-  // [kt * BK % C, + BK) of one tap, so a pixel's row of it is BK contiguous elements, copied as
-  // 16-byte chunks (zeros where the tap falls in the padding). Ktot = R * S * C is a multiple of
-  // BK: no tile of the zero-padded weights past Ktot is multiplied.
-  const int klo = SPLIT_LO(Ktot / BK), nkt = SPLIT_HI(Ktot / BK) - klo;
+  // cp.async ring (channels-last input, C a multiple of 64 bytes): a pixel's row of k-tile kt
+  // is KCH chunks, copied as RUNS runs of RCH <= 4 chunks per thread. A run lies inside one
+  // 64-byte segment of the row, so it is RCH * EPC contiguous channels of one tap (zeros where
+  // the tap falls in the padding or k reaches Ktot: 128-byte rows can overhang the reduction,
+  // over zero-padded weights). Each run keeps its tap (r, s), channel c and k, advanced by BK per
+  // issued tile, so that issuing divides nothing.
+#define RCHUNKS (KCH * BN / NT)
+#define RCH (RCHUNKS < 4 ? RCHUNKS : 4)
+#define RUNS (RCHUNKS / RCH)
+#if RCHUNKS * NT != KCH * BN || RCH * RUNS != RCHUNKS
+#error "tc_conv's ring: the B tile's chunks must split evenly into the threads' runs"
+#endif
+  const int nkall = (Ktot + BK - 1) / BK, klo = SPLIT_LO(nkall), nkt = SPLIT_HI(nkall) - klo;
+  int run_k[RUNS], run_c[RUNS], run_r[RUNS], run_s[RUNS];
+  TC_UNROLL for (int u_ = 0; u_ < RUNS; ++u_) {
+    const int k_ = klo * BK + (gh * RCHUNKS + u_ * RCH) * EPC, tap_ = k_ / C;
+    run_k[u_] = k_;
+    run_c[u_] = k_ - tap_ * C;
+    run_r[u_] = tap_ / S;
+    run_s[u_] = tap_ - run_r[u_] * S;
+  }
 #define CISSUE(kt, s)                                                                       \
   {                                                                                         \
     ISSUE_OP(As[s], BM, Wp, Mrows, Kpad, Kpad, 1, m0, (klo + (kt)) * BK)                    \
-    const int kr_ = (klo + (kt)) * BK, tap_ = kr_ / C, r_ = tap_ / S, s_ = tap_ - r_ * S;           \
-    const int ih_ = ih0 + r_ * dh, iw_ = iw0 + s_ * dw;                                     \
-    const bool ok_ = pvalid && ih_ >= 0 && ih_ < H && iw_ >= 0 && iw_ < W;                  \
-    __global const uint4* src_ =                                                            \
-        (__global const uint4*)(X + (ok_ ? XIDX(kr_ - tap_ * C + gh * ERUN, ih_, iw_) : 0)); \
-    __local uint4* row_ = &Bs[s][gr * 4];                                                   \
-    TC_UNROLL for (int q_ = 0; q_ < CPT; ++q_)                                              \
-        CP_ASYNC_ZFILL(row_ + ((gh * CPT + q_) ^ SWZ(gr)), src_ + q_, ok_);                 \
+    __local uint4* row_ = &Bs[s][gr * KCH];                                                 \
+    TC_UNROLL for (int u_ = 0; u_ < RUNS; ++u_) {                                           \
+      const int ih_ = ih0 + run_r[u_] * dh, iw_ = iw0 + run_s[u_] * dw;                     \
+      const bool ok_ =                                                                      \
+          pvalid && run_k[u_] < Ktot && ih_ >= 0 && ih_ < H && iw_ >= 0 && iw_ < W;         \
+      __global const uint4* src_ =                                                          \
+          (__global const uint4*)(X + (ok_ ? XIDX(run_c[u_], ih_, iw_) : 0));                \
+      TC_UNROLL for (int q_ = 0; q_ < RCH; ++q_)                                            \
+          CP_ASYNC_ZFILL(row_ + ((gh * RCHUNKS + u_ * RCH + q_) ^ SWZ(gr)), src_ + q_, ok_); \
+      run_k[u_] += BK;                                                                      \
+      run_c[u_] += BK;                                                                      \
+      while (run_c[u_] >= C) {                                                              \
+        run_c[u_] -= C;                                                                     \
+        if (++run_s[u_] == S) {                                                             \
+          run_s[u_] = 0;                                                                    \
+          ++run_r[u_];                                                                      \
+        }                                                                                   \
+      }                                                                                     \
+    }                                                                                       \
   }
   for (int s = 0; s < STAGES - 1; ++s) {
     if (s < nkt) CISSUE(s, s);

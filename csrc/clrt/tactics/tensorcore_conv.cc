@@ -90,6 +90,15 @@ constexpr Tile kTiles[] = {{"", Config{64, 128, 1, 4}, kGemmTile},
 
 constexpr int kStages = 3;
 
+// 16-byte chunks per staged row of tc_conv's cp.async ring (-DKCH): 4 (64-byte rows, two
+// k-steps per barrier), or 8 on tiles whose three 128-byte-row stages stay within 72 KiB of
+// local memory (64 x 128, 64 x 64), with CLRT_TC_CONV_KCH=8, to compare on one device.
+int ringRowChunks(const Config& c) {
+  const char* v = std::getenv("CLRT_TC_CONV_KCH");
+  const bool wide = v && std::strcmp(v, "8") == 0 && c.bm + c.bn <= 192;
+  return wide ? 8 : 4;
+}
+
 // How channels-last 1x1 convolutions run, CLRT_TC_CONV_GEMM (to compare on one device): "0"
 // as tc_conv, "small" through tc_matmul on kSmallGemmTile, else on the tactic's GEMM tile.
 enum class GemmForm { kOff, kBig, kSmall };
@@ -110,9 +119,13 @@ class TcConvKernel : public Kernel {
     split_ = splitPolicy(dev.info());
     // A channels-last input whose channels fill whole tiles (C a multiple of BK, 64 bytes) is
     // staged by cp.async in a 3-tile ring instead of gathered through registers.
-    if (channelsLastIn(l, 0) && s_.C % (64 / elemBytes(mma)) == 0) cfg_.stages = kStages;
+    if (channelsLastIn(l, 0) && s_.C % (64 / elemBytes(mma)) == 0) {
+      cfg_.stages = kStages;
+      cfg_.kch = ringRowChunks(cfg_);
+    }
     ktot_ = s_.C * s_.R * s_.S;
-    kpad_ = roundUp(ktot_, 64);
+    // Whole k-tiles of weights (zeros past Ktot): 64 elements, or a 128-byte INT8 row's 128.
+    kpad_ = roundUp(ktot_, std::max<int64_t>(64, cfg_.kch * 16 / elemBytes(mma)));
     const int64_t kg = s_.K / s_.G, mrows = roundUp(kg, cfg_.bm);
     // Weights as [K][(r * S + s) * C + c]: the kernel's tap-major reduction order; each group's
     // rows then packed as its own zero-padded [mrows][kpad] matrix.
@@ -263,7 +276,7 @@ class TcConvKernel : public Kernel {
     } else {
       const int64_t kg = s_.K / s_.G, bk = cfg_.kch * epc;
       l.tiles = ((kg + cfg_.bm - 1) / cfg_.bm) * ((NP + cfg_.bn - 1) / cfg_.bn) * s_.G;
-      nk = (cfg_.stages ? ktot_ : kpad_) / bk;
+      nk = ((cfg_.stages ? ktot_ : kpad_) + bk - 1) / bk;
     }
     l.ks = splitK(l.tiles, nk, split_);
     return l;
