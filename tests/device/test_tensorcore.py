@@ -592,11 +592,12 @@ def test_candidates_are_instantiated_in_the_layout_they_would_run_in():
     assert "is not eligible on this device" not in text
 
 
-def test_fp32_beside_fp16_is_timed_on_default_tiles():
-    """With FP16 allowed, a layer's FP32 is timed only to weigh it against FP16: up to
-    builder_optimization_level 3 on each family's default tile (conv.tc_tf32), its block-tile
-    variants neither compiled nor timed (a VERBOSE line says so); level 4 times them. FP16 is
-    timed on every tile either way, and the engine matches onnxruntime."""
+def test_wider_precisions_are_timed_on_default_tiles():
+    """A precision timed only to weigh it against a narrower one also allowed (FP32 beside FP16,
+    FP32 and FP16 beside INT8) is timed up to builder_optimization_level 3 on each family's
+    default tile (conv.tc_tf32, conv.tc_fp16), its block-tile variants neither compiled nor
+    timed (a VERBOSE line says so); level 4 times them. The narrowest precision is timed on
+    every tile either way, and the engine matches onnxruntime."""
     import re
 
     from helpers import RecordingLogger
@@ -610,29 +611,41 @@ def test_fp32_beside_fp16_is_timed_on_default_tiles():
     model = make_model(nodes, [("input", (1, 8, 6, 6))], [("output", (1, 16, 6, 6))], inits)
     x = rng.uniform(-1, 1, (1, 8, 6, 6)).astype(np.float32)
     ref = ort_run(model, {"input": x})["output"]
+    ranges = all_ranges(model, {"input": x})
 
-    def timed_tiles(level):
+    def timed_tiles(level, int8):
         log = RecordingLogger()
         builder, network, _ = parse_network(model, logger=log)
         config = make_config(builder, opt_level=level)
         config.set_flag(trt.BuilderFlag.FP16)
+        if int8:
+            config.set_flag(trt.BuilderFlag.INT8)
+            network.get_input(0).set_dynamic_range(-ranges["input"], ranges["input"])
+            for li in range(network.num_layers):
+                out = network.get_layer(li).get_output(0)
+                out.set_dynamic_range(-ranges[out.name], ranges[out.name])
         engine = build(builder, network, config)
         got = engine.create_execution_context().infer({"input": x})["output"]
-        assert rel_err(got, ref) < FP16_REL * 2
+        assert rel_err(got, ref) < (INT8_REL if int8 else FP16_REL) * 2
         text = log.text()
         choice = text[: text.index("': precision ")]  # the precision choice's lines
         tiles = {
             p: sorted(set(re.findall(rf"\({p}\): tactic (conv\.tc_\w+) [-+.e0-9]+ ms", choice)))
-            for p in ("FLOAT", "HALF")
+            for p in ("FLOAT", "HALF", "INT8")
         }
-        return tiles, "2 block-tile variants left untimed" in choice
+        return tiles, choice.count("2 block-tile variants left untimed")
 
-    fp16 = ["conv.tc_fp16", "conv.tc_fp16_128x256", "conv.tc_fp16_64x64"]
-    tiles, noted = timed_tiles(3)
-    assert tiles == {"FLOAT": ["conv.tc_tf32"], "HALF": fp16} and noted, tiles
-    tiles, noted = timed_tiles(4)
-    tf32 = ["conv.tc_tf32", "conv.tc_tf32_128x256", "conv.tc_tf32_64x64"]
-    assert tiles == {"FLOAT": tf32, "HALF": fp16} and not noted, tiles
+    def family(p):
+        return [f"conv.tc_{p}", f"conv.tc_{p}_128x256", f"conv.tc_{p}_64x64"]
+
+    tiles, noted = timed_tiles(3, int8=False)
+    assert tiles == {"FLOAT": ["conv.tc_tf32"], "HALF": family("fp16"), "INT8": []}, tiles
+    assert noted == 1
+    tiles, noted = timed_tiles(4, int8=False)
+    assert tiles == {"FLOAT": family("tf32"), "HALF": family("fp16"), "INT8": []} and not noted
+    tiles, noted = timed_tiles(3, int8=True)
+    want = {"FLOAT": ["conv.tc_tf32"], "HALF": ["conv.tc_fp16"], "INT8": family("int8")}
+    assert tiles == want and noted == 2, (tiles, noted)
 
 
 @pytest.mark.parametrize(

@@ -216,19 +216,19 @@ void choosePrecisions(State& st) {
     double bestMs = 1e30;
     bool found = false;
     const bool timed = allowed.size() > 1 && cfg.optimization_level > 0;
-    // FP32 beside FP16 is timed on each family's default tile only, up to optimization level 3:
-    // its tensor-core tiles then cost 3 programs instead of 11 in a ResNet-50 build (each about
-    // a second to compile on an H200), and a layer that ends up FP32 has every tile timed when
-    // its tactic is chosen (assemble). In an H200 timing cache of ResNet-50 at batch 64 every
-    // convolution's FP32 took 1.3-2.3x its FP16, and the default TF32 tile at most 1.63x the
-    // best TF32 one (benchmarks/RESULTS.md).
-    const bool halfToo =
-        std::find(allowed.begin(), allowed.end(), DataType::kHALF) != allowed.end();
+    // A precision weighed against a narrower one also allowed (FP32 beside FP16 or INT8, FP16
+    // beside INT8) is timed on each family's default tile only, up to optimization level 3: its
+    // tensor-core tiles then cost a program per family and epilogue instead of three (each about
+    // a second to compile on an H200: FP32 beside FP16 went from 11 programs to 3 in a ResNet-50
+    // build), and a layer that ends up in it has every tile timed when its tactic is chosen
+    // (assemble). In an H200 timing cache of ResNet-50 at batch 64 every convolution's FP32
+    // took 1.3-2.3x its FP16, and the default TF32 tile at most 1.63x the best TF32 one
+    // (benchmarks/RESULTS.md). The narrowest allowed precision is timed on every tile.
+    const DataType narrowest = allowed.back();  // FLOAT, then HALF, then INT8 when allowed
     for (DataType p : allowed) {
       std::vector<DataType> inDt, outDt;
       hypothesis(st, l, p, inDt, outDt);
-      const bool defaultTiles =
-          timed && p == DataType::kFLOAT && halfToo && cfg.optimization_level <= 3;
+      const bool defaultTiles = timed && p != narrowest && cfg.optimization_level <= 3;
       const Choice c =
           tryPrecision(st, static_cast<int>(li), p, inDt, outDt, timed, timed, defaultTiles);
       if (!c.tactic) {
