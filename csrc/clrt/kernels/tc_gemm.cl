@@ -9,8 +9,8 @@
 // IN_HWC/RES_HWC/OUT_HWC (tc_conv: input, residual, output stored channels last, [N][H][W][C]),
 // HWC_ROWS (tc_conv: a channels-last input of one group with dilation 1 along W, gathered a kernel
 // row at a time when C is not CALIGN),
-// OUT_DT/RES_DT (0 float, 1 half, 2 int8), ACT, TC_EMULATE; tc_matmul also KCH (16-byte chunks
-// per tile row: 4 or 8), STAGES (0, or a cp.async ring of >= 2 tiles), TC_SADDR (how a
+// OUT_DT/RES_DT (0 float, 1 half, 2 int8), ACT, TC_EMULATE, KCH (16-byte chunks per tile row: 4
+// or 8; tc_conv's register path 4), STAGES (0, or a cp.async ring of >= 2 tiles), TC_SADDR (how a
 // local pointer becomes a .shared address for cp.async, see saddr()), RES_STAGE (1: the
 // block's residual tile is copied into local memory by cp.async with the first operand tiles).
 //
@@ -101,7 +101,7 @@
 #error "STAGES is 0 or >= 2"
 #endif
 #if TC_CONV && STAGES && !(IN_HWC && CALIGN)
-#error "tc_conv's cp.async ring needs a channels-last input whose C is a multiple of BK"
+#error "tc_conv's cp.async ring needs a channels-last input whose C fills 64-byte segments"
 #endif
 
 // Unrolling inside macros (all accumulator indices must be compile-time constants).
@@ -588,7 +588,7 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_conv(
   // is KCH chunks, copied as RUNS runs of RCH <= 4 chunks per thread. A run lies inside one
   // 64-byte segment of the row, so it is RCH * EPC contiguous channels of one tap (zeros where
   // the tap falls in the padding or k reaches Ktot: 128-byte rows can overhang the reduction,
-  // over zero-padded weights). Each run keeps its tap (r, s), channel c and k, advanced by BK per
+  // over zero-padded weights). Each run keeps its tap (r, s) and channel c, advanced by BK per
   // issued tile, so that issuing divides nothing.
 #define RCHUNKS (KCH * BN / NT)
 #define RCH (RCHUNKS < 4 ? RCHUNKS : 4)
@@ -597,10 +597,10 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_conv(
 #error "tc_conv's ring: the B tile's chunks must split evenly into the threads' runs"
 #endif
   const int nkall = (Ktot + BK - 1) / BK, klo = SPLIT_LO(nkall), nkt = SPLIT_HI(nkall) - klo;
-  int run_k[RUNS], run_c[RUNS], run_r[RUNS], run_s[RUNS];
+#define RUN_K(kt, u) ((klo + (kt)) * BK + (gh * RCHUNKS + (u) * RCH) * EPC)  // a run's first k
+  int run_c[RUNS], run_r[RUNS], run_s[RUNS];
   TC_UNROLL for (int u_ = 0; u_ < RUNS; ++u_) {
-    const int k_ = klo * BK + (gh * RCHUNKS + u_ * RCH) * EPC, tap_ = k_ / C;
-    run_k[u_] = k_;
+    const int k_ = RUN_K(0, u_), tap_ = k_ / C;
     run_c[u_] = k_ - tap_ * C;
     run_r[u_] = tap_ / S;
     run_s[u_] = tap_ - run_r[u_] * S;
@@ -612,12 +612,11 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_conv(
     TC_UNROLL for (int u_ = 0; u_ < RUNS; ++u_) {                                           \
       const int ih_ = ih0 + run_r[u_] * dh, iw_ = iw0 + run_s[u_] * dw;                     \
       const bool ok_ =                                                                      \
-          pvalid && run_k[u_] < Ktot && ih_ >= 0 && ih_ < H && iw_ >= 0 && iw_ < W;         \
+          pvalid && RUN_K(kt, u_) < Ktot && ih_ >= 0 && ih_ < H && iw_ >= 0 && iw_ < W;     \
       __global const uint4* src_ =                                                          \
           (__global const uint4*)(X + (ok_ ? XIDX(run_c[u_], ih_, iw_) : 0));                \
       TC_UNROLL for (int q_ = 0; q_ < RCH; ++q_)                                            \
           CP_ASYNC_ZFILL(row_ + ((gh * RCHUNKS + u_ * RCH + q_) ^ SWZ(gr)), src_ + q_, ok_); \
-      run_k[u_] += BK;                                                                      \
       run_c[u_] += BK;                                                                      \
       while (run_c[u_] >= C) {                                                              \
         run_c[u_] -= C;                                                                     \

@@ -117,8 +117,8 @@ class TcConvKernel : public Kernel {
                "' has weights/attributes conv.tc_", suffix(mma), " does not support");
     cfg_ = runTile(tile, dev.info());
     split_ = splitPolicy(dev.info());
-    // A channels-last input whose channels fill whole tiles (C a multiple of BK, 64 bytes) is
-    // staged by cp.async in a 3-tile ring instead of gathered through registers.
+    // A channels-last input whose channels fill 64-byte segments is staged by cp.async in a
+    // 3-tile ring (rows of ringRowChunks) instead of gathered through registers.
     if (channelsLastIn(l, 0) && s_.C % (64 / elemBytes(mma)) == 0) {
       cfg_.stages = kStages;
       cfg_.kch = ringRowChunks(cfg_);
