@@ -9,62 +9,115 @@
 
 // Direct conv tiling: each work-item computes CONV_KB output channels x CONV_PB output columns
 // of one output row. Weights are pre-packed by the host as [G][Kg/KB][Cg][kh][kw][KB] (zero
-// padded) so the KB weights of one tap are one vector load; the PB inputs of one tap are one
-// vector load when stride is 1 and the row segment is inside the image.
-// (Defaults of CONV_KB, CONV_PB: window.clh.)
+// padded) so the KB weights of one tap are one vector load. The input is read from a zero-padded
+// float copy (conv_pad, in the tactic's workspace) whose rows hold every column a work-item's
+// taps reach: the loop has no bounds checks, and with stride 1 or 2 the PB inputs of a tap are
+// one vector load. On the 2-core PoCL machine this ran ResNet-style 3x3 layers 2.3-2.6x faster
+// than the same tiling reading the unpadded input with a check per tap (all of a 7x7 layer's
+// blocks touch a border). (Defaults of CONV_KB, CONV_PB: window.clh.)
 
-__kernel void conv_direct(__global const st_t* x, __global const float* wp,
+// Zero-padded float copy of images [n0, n0 + get_global_size(1) / C) of x ([N][C][H][W]) into
+// xp ([n - n0][C][Hp][Wp], origin at (-pt, -pl)): a work-item per `cpi` columns of a padded row.
+__kernel void conv_pad(__global const st_t* x, __global float* xp, int C, int H, int W, int Hp,
+                       int Wp, int pt, int pl, int n0, int cpi) {
+  const int i = get_global_id(0) % Hp, j0 = get_global_id(0) / Hp * cpi, nc = get_global_id(1);
+  if (j0 >= Wp) return;
+  const int ih = i - pt, j1 = min(j0 + cpi, Wp);
+  __global float* o = xp + ((size_t)nc * Hp + i) * Wp;
+  if (ih < 0 || ih >= H) {
+    for (int j = j0; j < j1; ++j) o[j] = 0.0f;
+    return;
+  }
+  const __global st_t* xr = x + (((size_t)n0 * C + nc) * H + ih) * W;
+  for (int j = j0; j < j1; ++j) {
+    const int iw = j - pl;
+    o[j] = iw >= 0 && iw < W ? LD(xr, iw) : 0.0f;
+  }
+}
+
+#ifdef STORAGE_HALF
+#define CONV_ST8(p, i, v) vstore_half8((v), 0, (p) + (i))
+#else
+#define CONV_ST8(p, i, v) vstore8((v), 0, (p) + (i))
+#endif
+#define CONV_TAP8(xv)                       \
+  acc[0] = fma((float16)((xv).s0), wv, acc[0]); \
+  acc[1] = fma((float16)((xv).s1), wv, acc[1]); \
+  acc[2] = fma((float16)((xv).s2), wv, acc[2]); \
+  acc[3] = fma((float16)((xv).s3), wv, acc[3]); \
+  acc[4] = fma((float16)((xv).s4), wv, acc[4]); \
+  acc[5] = fma((float16)((xv).s5), wv, acc[5]); \
+  acc[6] = fma((float16)((xv).s6), wv, acc[6]); \
+  acc[7] = fma((float16)((xv).s7), wv, acc[7])
+
+// xp: conv_pad's copy of images [n0, n0 + get_global_size(2)); Hp, Wp its padded sizes.
+__kernel void conv_direct(__global const float* xp, __global const float* wp,
                           __global const float* bp, __global const st_t* res, __global st_t* y,
-                          int N, int C, int H, int W, int K, int OH, int OW, int G, int kh, int kw,
-                          int sh, int sw, int dh, int dw, int pt, int pl, int has_res, float alpha,
+                          int n0, int C, int Hp, int Wp, int K, int OH, int OW, int G, int kh,
+                          int kw, int sh, int sw, int dh, int dw, int has_res, float alpha,
                           float beta) {
   ConvBlock blk;
-  if (!conv_block(N, C, K, G, OH, OW, sh, sw, pt, pl, CONV_KB, CONV_PB, &blk)) return;
-  const int oh = blk.oh, ow0 = blk.ow0, g = blk.g, kblk = blk.kblk, gk = blk.gk, n = blk.n;
-  const int Cg = blk.Cg, Kg = blk.Kg;
-
-  const __global st_t* xb = x + ((size_t)n * C + (size_t)g * Cg) * H * W;
+  if (!conv_block(get_global_size(2), C, K, G, OH, OW, sh, sw, 0, 0, CONV_KB, CONV_PB, &blk))
+    return;
+  const int oh = blk.oh, ow0 = blk.ow0, g = blk.g, kblk = blk.kblk, gk = blk.gk;
+  const int Cg = blk.Cg, Kg = blk.Kg, n = n0 + blk.n;
+  const __global float* xb = xp + ((size_t)blk.n * C + (size_t)g * Cg) * Hp * Wp +
+                             (size_t)oh * sh * Wp + ow0 * sw;
   const __global float* wb = wp + (size_t)gk * Cg * kh * kw * CONV_KB;
-  const int ih0 = blk.ih0, iw0 = blk.iw0;
-  const bool vec_w = sw == 1 && iw0 >= 0 && iw0 + (kw - 1) * dw + CONV_PB <= W;
+  const int taps = kh * kw;
 
   float16 acc[CONV_PB];
   for (int j = 0; j < CONV_PB; ++j) acc[j] = (float16)(0.0f);
-
   for (int c = 0; c < Cg; ++c) {
     for (int r = 0; r < kh; ++r) {
-      const int ih = ih0 + r * dh;
-      if (ih < 0 || ih >= H) continue;
-      const __global st_t* xr = xb + ((size_t)c * H + ih) * W;
-      const __global float* wr = wb + (size_t)((c * kh + r) * kw) * CONV_KB;
+      const __global float* xr = xb + ((size_t)c * Hp + r * dh) * Wp;
+      const __global float* wr = wb + (size_t)(c * taps + r * kw) * CONV_KB;
+#if CONV_PB == 8
+      if (sw == 1) {
+        for (int s = 0; s < kw; ++s) {
+          const float16 wv = vload16(s, wr);
+          CONV_TAP8(vload8(0, xr + s * dw));
+        }
+        continue;
+      }
+      if (sw == 2) {
+        for (int s = 0; s < kw; ++s) {
+          const float16 wv = vload16(s, wr);
+          CONV_TAP8(vload16(0, xr + s * dw).even);
+        }
+        continue;
+      }
+#endif
       for (int s = 0; s < kw; ++s) {
         const float16 wv = vload16(s, wr);
-        const int iw = iw0 + s * dw;
-        float xv[CONV_PB];
-        if (vec_w) {
-          vstore8(LD8(xr, iw), 0, xv);
-        } else {
-          for (int j = 0; j < CONV_PB; ++j) {
-            const int q = iw + j * sw;
-            xv[j] = (q >= 0 && q < W) ? LD(xr, q) : 0.0f;
-          }
-        }
-        for (int j = 0; j < CONV_PB; ++j) acc[j] = fma((float16)(xv[j]), wv, acc[j]);
+        const __global float* xs = xr + s * dw;
+        for (int j = 0; j < CONV_PB; ++j) acc[j] = fma((float16)(xs[j * sw]), wv, acc[j]);
       }
     }
   }
 
-  float bias[CONV_KB];
-  vstore16(vload16(gk, bp), 0, bias);
+  // The block transposed to [j][kk] so that each output channel's PB columns store together.
+  const float16 bv = vload16(gk, bp);
+  float t[CONV_PB * CONV_KB];
+  for (int j = 0; j < CONV_PB; ++j) vstore16(acc[j] + bv, j, t);
+  const bool full = ow0 + CONV_PB <= OW;
   for (int kk = 0; kk < CONV_KB; ++kk) {
     const int k = kblk * CONV_KB + kk;
     if (k >= Kg) break;
     const size_t o = (((size_t)n * K + (size_t)g * Kg + k) * OH + oh) * OW + ow0;
+#if CONV_PB == 8
+    if (full) {
+      float8 v = (float8)(t[kk], t[CONV_KB + kk], t[2 * CONV_KB + kk], t[3 * CONV_KB + kk],
+                          t[4 * CONV_KB + kk], t[5 * CONV_KB + kk], t[6 * CONV_KB + kk],
+                          t[7 * CONV_KB + kk]);
+      if (has_res) v += LD8(res, o);
+      CONV_ST8(y, o, apply_act8(v, alpha, beta));
+      continue;
+    }
+#endif
     for (int j = 0; j < CONV_PB; ++j) {
       if (ow0 + j >= OW) break;
-      float a[CONV_KB];
-      vstore16(acc[j], 0, a);
-      float v = a[kk] + bias[kk];
+      float v = t[j * CONV_KB + kk];
       if (has_res) v += LD(res, o + j);
       ST(y, o + j, apply_act(v, alpha, beta));
     }

@@ -68,6 +68,9 @@ class PoolKernel : public Kernel {
       }
     } else {
       window_ = ocl::KernelHandle(dev.kernel(kFile, opts, "pool3d"));
+      // CPUs, NCHW in and out, 1-D / 2-D windows: a work-item per output row.
+      if (!gpu_ && !hwc_in_ && !hwc_out_ && s_.window.size() <= 2)
+        rows_ = ocl::KernelHandle(dev.kernel(kFile, opts, "pool2d_rows"));
       // Channels last in and out, 2-D MAX/AVERAGE: 8 channels a work-item when C % 8 == 0.
       if (hwc_in_ && hwc_out_ && !s_.is_lp && s_.window.size() == 2)
         window8_ = ocl::KernelHandle(dev.kernel(kFile, opts, "pool2d_hwc8"));
@@ -140,6 +143,12 @@ class PoolKernel : public Kernel {
       return;
     }
     const cl_int type = s_.is_lp ? 2 : is_max;
+    if (rows_.get()) {
+      const cl_int rows = kint(NC * int64_t{g.out[1]}, s_.layer);
+      ocl::setArgs(rows_.get(), x.buf, y.buf, rows, g, type, cl_int{s_.count_include_pad}, s_.p);
+      ocl::launch(a.queue, rows_.get(), {gsize(rows)}, {});
+      return;
+    }
     ocl::setArgs(window_.get(), x.buf, y.buf, static_cast<cl_int>(n), g, type,
                  cl_int{s_.count_include_pad}, s_.p, C, cl_int{hwc_in_}, cl_int{hwc_out_});
     ocl::launch(a.queue, window_.get(), {gsize(n)}, {});
@@ -155,7 +164,7 @@ class PoolKernel : public Kernel {
   int cu_, forced_parts_;  // compute units; CLRT_GPOOL_PARTS (gpoolHwc8Parts)
   bool hwc_in_, hwc_out_;  // input / output stored channels last (builder/layouts.cc)
   std::mutex mu_;          // kernel arguments are per cl_kernel: one enqueue at a time
-  ocl::KernelHandle window_, window8_, loop_, reduce_, global8_, global8end_;
+  ocl::KernelHandle window_, window8_, rows_, loop_, reduce_, global8_, global8end_;
 };
 
 class PoolTactic : public Tactic {

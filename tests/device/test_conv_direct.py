@@ -1,0 +1,89 @@
+# conv.direct forced (config.tactic_filter) over the geometries its padded-input path handles
+# differently: stride 1 and 2 (vector loads of a tap's 8 inputs) and 3 (one load per column),
+# dilation, groups, asymmetric pads, a 1-D kernel, output rows shorter than or not a multiple of
+# the 8 columns a work-item computes, the fused residual, FP16 storage, and a batch that takes
+# several passes through the workspace. Each against onnxruntime FP32.
+import json
+
+import clrt as trt
+import numpy as np
+import pytest
+from helpers import deserialize, make_model, ort_run, parse_network, rand
+from onnx.helper import make_node as N
+
+# |clrt - ort| <= TOL * max|ort|: FP32 sums in another order; FP16 storage of input and output.
+TOL = {"FLOAT": 1e-5, "HALF": 4e-3}
+
+
+def case(x, k, kernel, residual=False, **attrs):
+    """One Conv (+ Add of a residual, + Relu) over input shape x with k output channels."""
+    c, group = x[1], attrs.get("group", 1)
+    w = rand((k, c // group, *kernel), seed=1)
+    nodes = [N("Conv", ["x", "w", "b"], ["c"], **attrs)]
+    inputs = [("x", list(x))]
+    last = "c"
+    if residual:
+        nodes.append(N("Add", ["c", "r"], ["s"]))
+        inputs.append(("r", None))  # shape filled in from onnxruntime's output below
+        last = "s"
+    nodes.append(N("Relu", [last], ["y"]))
+    return nodes, inputs, {"w": w, "b": rand((k,), seed=2)}
+
+
+CASES = {
+    "3x3-s1-pad1-w7": case((2, 16, 7, 7), 24, (3, 3), pads=[1, 1, 1, 1]),
+    "3x3-s2-pad1-w28": case((2, 5, 28, 28), 16, (3, 3), strides=[2, 2], pads=[1, 1, 1, 1]),
+    "5x5-s3-asym": case((1, 4, 17, 23), 8, (5, 5), strides=[3, 3], pads=[2, 0, 1, 3]),
+    "3x3-dil2-w19": case((2, 6, 13, 19), 10, (3, 3), dilations=[2, 2], pads=[2, 2, 2, 2]),
+    "3x3-groups4": case((1, 8, 9, 11), 12, (3, 3), group=4, pads=[1, 1, 1, 1]),
+    "7x7-s2-stem": case((1, 3, 30, 30), 16, (7, 7), strides=[2, 2], pads=[3, 3, 3, 3]),
+    "1x3-rect-w3": case((2, 4, 5, 3), 6, (1, 3), pads=[0, 1, 0, 1]),
+    "1d-k5-s2": case((2, 3, 40), 7, (5,), strides=[2], pads=[2, 2]),
+    "3x3-residual-w10": case((2, 8, 10, 10), 8, (3, 3), residual=True, pads=[1, 1, 1, 1]),
+    # 16 x 302 x 306 padded floats an image (5.9 MB): five images a pass, then two.
+    "3x3-chunks": case((7, 16, 300, 300), 16, (3, 3), pads=[1, 1, 1, 1]),
+}
+
+
+def build(model, precision):
+    builder, network, _ = parse_network(model)
+    config = builder.create_builder_config()
+    config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED
+    config.tactic_filter = "conv.direct"
+    if precision == "HALF":
+        config.set_flag(trt.BuilderFlag.FP16)
+        config.set_flag(trt.BuilderFlag.OBEY_PRECISION_CONSTRAINTS)
+        for i in range(network.num_layers):
+            layer = network.get_layer(i)
+            if layer.type == trt.LayerType.CONVOLUTION:
+                layer.precision = trt.DataType.HALF
+    engine = deserialize(bytes(builder.build_serialized_network(network, config)))
+    inspector = engine.create_engine_inspector()
+    info = inspector.get_engine_information(trt.LayerInformationFormat.JSON)
+    return engine, info
+
+
+# The workspace passes do not depend on the storage: the large case runs in FLOAT only.
+PARAMS = [(n, p) for n in sorted(CASES) for p in TOL if not (n == "3x3-chunks" and p == "HALF")]
+
+
+@pytest.mark.parametrize("name,precision", PARAMS)
+def test_direct_conv_matches_onnxruntime(name, precision):
+    nodes, inputs, inits = CASES[name]
+    x = rand(inputs[0][1], seed=3)
+    feeds = {"x": x}
+    if len(inputs) > 1:  # the residual has the convolution's output shape
+        conv_only = make_model(nodes[:1], inputs[:1], [("c",)], inits)
+        feeds["r"] = rand(ort_run(conv_only, {"x": x})["c"].shape, seed=4)
+        inputs = [inputs[0], ("r", list(feeds["r"].shape))]
+    model = make_model(nodes, inputs, [("y",)], inits)
+    want = ort_run(model, feeds)["y"]
+    engine, info = build(model, precision)
+    layers = json.loads(info)["Layers"]
+    convs = [layer for layer in layers if layer.get("LayerType") == "CONVOLUTION"]
+    assert convs and all(c["TacticName"] == "conv.direct" for c in convs), convs
+    assert all(c["Precision"] == precision for c in convs), convs
+    got = engine.create_execution_context().infer(feeds)["y"]
+    assert got.shape == want.shape
+    err = np.abs(got.astype(np.float64) - want).max()
+    assert err <= TOL[precision] * np.abs(want).max(), (name, precision, err)
