@@ -1,4 +1,4 @@
-# conv.direct forced (config.tactic_filter) over the geometries its padded-input path handles
+# conv.direct and conv.int8_direct forced (config.tactic_filter) over the geometries its padded-input path handles
 # differently: stride 1 and 2 (vector loads of a tap's 8 inputs) and 3 (one load per column),
 # dilation, groups, asymmetric pads, a 1-D kernel, output rows shorter than or not a multiple of
 # the 8 columns a work-item computes, the fused residual, FP16 storage, and a batch that takes
@@ -11,8 +11,11 @@ import pytest
 from helpers import deserialize, make_model, ort_run, parse_network, rand
 from onnx.helper import make_node as N
 
-# |clrt - ort| <= TOL * max|ort|: FP32 sums in another order; FP16 storage of input and output.
-TOL = {"FLOAT": 1e-5, "HALF": 4e-3}
+# |clrt - ort| <= TOL * max|ort|: FP32 sums in another order; FP16 storage of input and output;
+# INT8 (conv.int8_direct: per-tensor activations, per-channel weights, every tensor's range
+# its largest magnitude in onnxruntime's run).
+TOL = {"FLOAT": 1e-5, "HALF": 4e-3, "INT8": 0.06}
+TACTIC = {"FLOAT": "conv.direct", "HALF": "conv.direct", "INT8": "conv.int8_direct"}
 
 
 def case(x, k, kernel, residual=False, **attrs):
@@ -45,11 +48,21 @@ CASES = {
 }
 
 
-def build(model, precision):
+def build(model, precision, ranges):
     builder, network, _ = parse_network(model)
     config = builder.create_builder_config()
     config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED
-    config.tactic_filter = "conv.direct"
+    config.tactic_filter = TACTIC[precision]
+    if precision == "INT8":
+        config.set_flag(trt.BuilderFlag.INT8)
+        config.set_flag(trt.BuilderFlag.OBEY_PRECISION_CONSTRAINTS)
+        tensors = [network.get_input(i) for i in range(network.num_inputs)]
+        for i in range(network.num_layers):
+            network.get_layer(i).precision = trt.int8
+            tensors += [network.get_layer(i).get_output(0)]
+        for t in tensors:
+            if t.name in ranges:
+                t.set_dynamic_range(-ranges[t.name], ranges[t.name])
     if precision == "HALF":
         config.set_flag(trt.BuilderFlag.FP16)
         config.set_flag(trt.BuilderFlag.OBEY_PRECISION_CONSTRAINTS)
@@ -63,8 +76,16 @@ def build(model, precision):
     return engine, info
 
 
-# The workspace passes do not depend on the storage: the large case runs in FLOAT only.
+# The workspace passes do not depend on the storage: the large case runs in FLOAT and INT8.
 PARAMS = [(n, p) for n in sorted(CASES) for p in TOL if not (n == "3x3-chunks" and p == "HALF")]
+
+
+def tensor_ranges(nodes, inputs, inits, feeds):
+    """Largest magnitude of every network input and node output in onnxruntime's run."""
+    names = [o for node in nodes for o in node.output]
+    every = make_model(nodes, inputs, [(o,) for o in names], inits)
+    values = {**feeds, **ort_run(every, feeds)}
+    return {k: float(np.abs(v).max()) for k, v in values.items()}
 
 
 @pytest.mark.parametrize("name,precision", PARAMS)
@@ -78,10 +99,10 @@ def test_direct_conv_matches_onnxruntime(name, precision):
         inputs = [inputs[0], ("r", list(feeds["r"].shape))]
     model = make_model(nodes, inputs, [("y",)], inits)
     want = ort_run(model, feeds)["y"]
-    engine, info = build(model, precision)
+    engine, info = build(model, precision, tensor_ranges(nodes, inputs, inits, feeds))
     layers = json.loads(info)["Layers"]
     convs = [layer for layer in layers if layer.get("LayerType") == "CONVOLUTION"]
-    assert convs and all(c["TacticName"] == "conv.direct" for c in convs), convs
+    assert convs and all(c["TacticName"] == TACTIC[precision] for c in convs), convs
     assert all(c["Precision"] == precision for c in convs), convs
     got = engine.create_execution_context().infer(feeds)["y"]
     assert got.shape == want.shape

@@ -20,19 +20,7 @@
 // xp ([n - n0][C][Hp][Wp], origin at (-pt, -pl)): a work-item per `cpi` columns of a padded row.
 __kernel void conv_pad(__global const st_t* x, __global float* xp, int C, int H, int W, int Hp,
                        int Wp, int pt, int pl, int n0, int cpi) {
-  const int i = get_global_id(0) % Hp, j0 = get_global_id(0) / Hp * cpi, nc = get_global_id(1);
-  if (j0 >= Wp) return;
-  const int ih = i - pt, j1 = min(j0 + cpi, Wp);
-  __global float* o = xp + ((size_t)nc * Hp + i) * Wp;
-  if (ih < 0 || ih >= H) {
-    for (int j = j0; j < j1; ++j) o[j] = 0.0f;
-    return;
-  }
-  const __global st_t* xr = x + (((size_t)n0 * C + nc) * H + ih) * W;
-  for (int j = j0; j < j1; ++j) {
-    const int iw = j - pl;
-    o[j] = iw >= 0 && iw < W ? LD(xr, iw) : 0.0f;
-  }
+  CONV_PAD_ROW(x, LD, xp, C, H, W, Hp, Wp, pt, pl, n0, cpi)
 }
 
 #ifdef STORAGE_HALF
@@ -40,15 +28,6 @@ __kernel void conv_pad(__global const st_t* x, __global float* xp, int C, int H,
 #else
 #define CONV_ST8(p, i, v) vstore8((v), 0, (p) + (i))
 #endif
-#define CONV_TAP8(xv)                       \
-  acc[0] = fma((float16)((xv).s0), wv, acc[0]); \
-  acc[1] = fma((float16)((xv).s1), wv, acc[1]); \
-  acc[2] = fma((float16)((xv).s2), wv, acc[2]); \
-  acc[3] = fma((float16)((xv).s3), wv, acc[3]); \
-  acc[4] = fma((float16)((xv).s4), wv, acc[4]); \
-  acc[5] = fma((float16)((xv).s5), wv, acc[5]); \
-  acc[6] = fma((float16)((xv).s6), wv, acc[6]); \
-  acc[7] = fma((float16)((xv).s7), wv, acc[7])
 
 // xp: conv_pad's copy of images [n0, n0 + get_global_size(2)); Hp, Wp its padded sizes.
 __kernel void conv_direct(__global const float* xp, __global const float* wp,
@@ -64,37 +43,9 @@ __kernel void conv_direct(__global const float* xp, __global const float* wp,
   const __global float* xb = xp + ((size_t)blk.n * C + (size_t)g * Cg) * Hp * Wp +
                              (size_t)oh * sh * Wp + ow0 * sw;
   const __global float* wb = wp + (size_t)gk * Cg * kh * kw * CONV_KB;
-  const int taps = kh * kw;
-
   float16 acc[CONV_PB];
   for (int j = 0; j < CONV_PB; ++j) acc[j] = (float16)(0.0f);
-  for (int c = 0; c < Cg; ++c) {
-    for (int r = 0; r < kh; ++r) {
-      const __global float* xr = xb + ((size_t)c * Hp + r * dh) * Wp;
-      const __global float* wr = wb + (size_t)(c * taps + r * kw) * CONV_KB;
-#if CONV_PB == 8
-      if (sw == 1) {
-        for (int s = 0; s < kw; ++s) {
-          const float16 wv = vload16(s, wr);
-          CONV_TAP8(vload8(0, xr + s * dw));
-        }
-        continue;
-      }
-      if (sw == 2) {
-        for (int s = 0; s < kw; ++s) {
-          const float16 wv = vload16(s, wr);
-          CONV_TAP8(vload16(0, xr + s * dw).even);
-        }
-        continue;
-      }
-#endif
-      for (int s = 0; s < kw; ++s) {
-        const float16 wv = vload16(s, wr);
-        const __global float* xs = xr + s * dw;
-        for (int j = 0; j < CONV_PB; ++j) acc[j] = fma((float16)(xs[j * sw]), wv, acc[j]);
-      }
-    }
-  }
+  conv_padded_taps(acc, xb, wb, 0, Cg, Hp, Wp, kh, kw, sw, dh, dw);
 
   // The block transposed to [j][kk] so that each output channel's PB columns store together.
   const float16 bv = vload16(gk, bp);

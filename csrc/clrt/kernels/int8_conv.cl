@@ -28,63 +28,44 @@ __attribute__((always_inline)) inline float8 row8(const __global char* xr, int i
   return vload8(0, t);
 }
 
+// Zero-padded float copy of int8 images for conv_i8_direct: conv.cl's conv_pad for char input.
+#define LD_CHAR(p, i) ((float)(p)[i])
+__kernel void conv_i8_pad(__global const char* x, __global float* xp, int C, int H, int W, int Hp,
+                          int Wp, int pt, int pl, int n0, int cpi) {
+  CONV_PAD_ROW(x, LD_CHAR, xp, C, H, W, Hp, Wp, pt, pl, n0, cpi)
+}
+
 // Direct conv (the tiling of conv.cl's conv_direct): each work-item computes CONV_KB output
-// channels x CONV_PB output columns of one output row. The fixed-trip loops over the CONV_PB
-// columns carry `#pragma unroll`: PoCL does not unroll them by itself, and rolled they keep the
-// accumulators in memory (2x slower). Weights are the quantized values as
-// floats, packed by the host as [G][Kg/KB][Cg][kh][kw][KB] (zero padded); mult and bias are
-// packed [G][Kg/KB][KB] alike. `cchunk` channels (cchunk * kh * kw <= EXACT_TAPS) are summed in
-// float between moves into the int32 accumulators.
-// (Defaults of CONV_KB, CONV_PB: window.clh.)
+// channels x CONV_PB output columns of one output row, reading conv_i8_pad's zero-padded float
+// copy of images [n0, n0 + get_global_size(2)) (Hp x Wp planes) through conv_padded_taps
+// (window.clh). Weights are the quantized values as floats, packed by the host as
+// [G][Kg/KB][Cg][kh][kw][KB] (zero padded); mult and bias are packed [G][Kg/KB][KB] alike.
+// `cchunk` channels (cchunk * kh * kw <= EXACT_TAPS) are summed in float between moves into the
+// int32 accumulators.
 
-__kernel void conv_i8_direct(__global const char* x, __global const float* wp,
+__kernel void conv_i8_direct(__global const float* xp, __global const float* wp,
                              __global const float* mp, __global const float* bp,
-                             __global const void* res, __global void* y, int N, int C, int H,
-                             int W, int K, int OH, int OW, int G, int kh, int kw, int sh, int sw,
-                             int dh, int dw, int pt, int pl, int cchunk, int res_dt,
-                             float res_scale, int out_dt, float out_inv, float alpha, float beta) {
+                             __global const void* res, __global void* y, int n0, int C, int Hp,
+                             int Wp, int K, int OH, int OW, int G, int kh, int kw, int sh, int sw,
+                             int dh, int dw, int cchunk, int res_dt, float res_scale, int out_dt,
+                             float out_inv, float alpha, float beta) {
   ConvBlock blk;
-  if (!conv_block(N, C, K, G, OH, OW, sh, sw, pt, pl, CONV_KB, CONV_PB, &blk)) return;
-  const int oh = blk.oh, ow0 = blk.ow0, g = blk.g, kblk = blk.kblk, gk = blk.gk, n = blk.n;
-  const int Cg = blk.Cg, Kg = blk.Kg;
-
-  const __global char* xb = x + ((size_t)n * C + (size_t)g * Cg) * H * W;
+  if (!conv_block(get_global_size(2), C, K, G, OH, OW, sh, sw, 0, 0, CONV_KB, CONV_PB, &blk))
+    return;
+  const int oh = blk.oh, ow0 = blk.ow0, g = blk.g, kblk = blk.kblk, gk = blk.gk;
+  const int Cg = blk.Cg, Kg = blk.Kg, n = n0 + blk.n;
+  const __global float* xb = xp + ((size_t)blk.n * C + (size_t)g * Cg) * Hp * Wp +
+                             (size_t)oh * sh * Wp + ow0 * sw;
   const __global float* wb = wp + (size_t)gk * Cg * kh * kw * CONV_KB;
-  const int ih0 = blk.ih0, iw0 = blk.iw0;
 
   int16 acc[CONV_PB];
 #pragma unroll
   for (int j = 0; j < CONV_PB; ++j) acc[j] = (int16)(0);
-
   for (int c0 = 0; c0 < Cg; c0 += cchunk) {
-    const int c1 = min(Cg, c0 + cchunk);
     float16 f[CONV_PB];
 #pragma unroll
     for (int j = 0; j < CONV_PB; ++j) f[j] = (float16)(0.0f);
-    for (int c = c0; c < c1; ++c) {
-      for (int r = 0; r < kh; ++r) {
-        const int ih = ih0 + r * dh;
-        if (ih < 0 || ih >= H) continue;
-        const __global char* xr = xb + ((size_t)c * H + ih) * W;
-        const __global float* wr = wb + (size_t)((c * kh + r) * kw) * CONV_KB;
-        for (int s = 0; s < kw; ++s) {
-          const float16 wv = vload16(s, wr);
-          const int iw = iw0 + s * dw;
-          float xv[CONV_PB];
-          if (sw == 1) {
-            vstore8(row8(xr, iw, W), 0, xv);
-          } else {
-#pragma unroll
-            for (int j = 0; j < CONV_PB; ++j) {
-              const int q = iw + j * sw;
-              xv[j] = (q >= 0 && q < W) ? (float)xr[q] : 0.0f;
-            }
-          }
-#pragma unroll
-          for (int j = 0; j < CONV_PB; ++j) f[j] = fma((float16)(xv[j]), wv, f[j]);
-        }
-      }
-    }
+    conv_padded_taps(f, xb, wb, c0, min(Cg, c0 + cchunk), Hp, Wp, kh, kw, sw, dh, dw);
 #pragma unroll
     for (int j = 0; j < CONV_PB; ++j) acc[j] += convert_int16(f[j]);
   }

@@ -44,6 +44,56 @@ __kernel void pool_i8(__global const char* x, __global void* y, int NC, int H, i
   store_any(y, o, out, out_dt, out_inv);
 }
 
+// pool_i8 with NCHW output for CPUs: a work-item per output row of one (n, c) plane, windows
+// wholly inside the input taking a loop without checks (both divisors are then kh * kw); the
+// others count taps as pool_i8, so the results are pool_i8's. rows: NC * OH.
+__kernel void pool_i8_rows(__global const char* x, __global void* y, int rows, int H, int W,
+                           int OH, int OW, int kh, int kw, int sh, int sw, int dh, int dw, int pt,
+                           int pl, int pb, int pr, int is_max, int count_include_pad, float s_in,
+                           int out_dt, float out_inv) {
+  const int gid = get_global_id(0);
+  if (gid >= rows) return;
+  const int nc = gid / OH, oh = gid - nc * OH;
+  const __global char* xc = x + (size_t)nc * H * W;
+  const int hs = oh * sh - pt;
+  int kh_pad = 0;  // window rows inside the padded extent
+  while (kh_pad < kh && hs + kh_pad * dh < H + pb) ++kh_pad;
+  const bool rows_in = hs >= 0 && hs + (kh - 1) * dh < H;
+  for (int ow = 0; ow < OW; ++ow) {
+    const int ws = ow * sw - pl;
+    int m = -128, s = 0;
+    float out;
+    if (rows_in && ws >= 0 && ws + (kw - 1) * dw < W) {
+      const __global char* xw = xc + (size_t)hs * W + ws;
+      for (int r = 0; r < kh; ++r, xw += dh * W)
+        for (int q = 0; q < kw; ++q) {
+          const int v = xw[q * dw];
+          m = max(m, v);
+          s += v;
+        }
+      out = is_max ? (float)m * s_in : (float)s * s_in / (float)(kh * kw);
+    } else {
+      int kw_pad = 0, valid = 0;
+      while (kw_pad < kw && ws + kw_pad * dw < W + pr) ++kw_pad;
+      for (int r = 0; r < kh_pad; ++r) {
+        const int ih = hs + r * dh;
+        if (ih < 0 || ih >= H) continue;
+        for (int q = 0; q < kw_pad; ++q) {
+          const int iw = ws + q * dw;
+          if (iw < 0 || iw >= W) continue;
+          const int v = xc[(size_t)ih * W + iw];
+          m = max(m, v);
+          s += v;
+          ++valid;
+        }
+      }
+      const int div = count_include_pad ? kh_pad * kw_pad : valid;
+      out = is_max ? (float)m * s_in : (div > 0 ? (float)s * s_in / (float)div : 0.0f);
+    }
+    store_any(y, (size_t)gid * OW + ow, out, out_dt, out_inv);
+  }
+}
+
 // Windowed pooling of a channels-last input ([N][H][W][C]), VEC consecutive channels per
 // work-item (C % VEC == 0) so that a warp's loads of one tap are contiguous: gid 0 the channel
 // group, 1 the output column, 2 the image and output row. Output channels last (out_hwc) or

@@ -17,6 +17,7 @@
 
 #include "clrt/core/kernel_codes.h"
 #include "clrt/ir/layer_params.h"
+#include "clrt/ir/limits.h"
 #include "clrt/tactics/tactic.h"
 
 namespace clrt::tactics {
@@ -250,6 +251,62 @@ inline size_t bufferBytes(cl_mem m) {
   if (m) ocl::check(clGetMemObjectInfo(m, CL_MEM_SIZE, sizeof n, &n, nullptr), "CL_MEM_SIZE");
   return n;
 }
+
+// conv.direct and conv.int8_direct read a zero-padded float copy of their input (conv.cl's
+// conv_pad, int8_conv.cl's conv_i8_pad) from the workspace, as many images at a time as fit
+// kChunkBytes (at least one): the copy stays small and, on CPUs, in cache. Each padded plane
+// holds every input the work-items' taps reach: rows() x cols() floats from (-pad top, -pad left),
+// cols() with one more column for the stride-2 path's 16-wide load. `pb`: output columns a
+// work-item computes (CONV_PB).
+struct PaddedConvInput {
+  static constexpr uint64_t kChunkBytes = uint64_t{32} << 20;
+  Window2d win;
+  int64_t pb = 8;
+
+  int64_t rows(int64_t OH) const { return (OH - 1) * win.sh + (win.kh - 1) * win.dh + 1; }
+  int64_t cols(int64_t OW) const {
+    return ((OW + pb - 1) / pb * pb - 1) * win.sw + (win.kw - 1) * win.dw + 1 + (win.sw == 2);
+  }
+  uint64_t imageBytes(int64_t C, int64_t OH, int64_t OW) const {
+    return ir::hostBytes({C, rows(OH), cols(OW)}, DataType::kFLOAT);
+  }
+  static int64_t imagesPerChunk(uint64_t img) {
+    return static_cast<int64_t>(std::max<uint64_t>(1, kChunkBytes / std::max<uint64_t>(img, 1)));
+  }
+  // The workspace for input dims in[0] and output dims out[0]: 0 while they are unknown.
+  size_t workspaceSize(const std::vector<Dims>& in, const std::vector<Dims>& out) const {
+    if (in.empty() || out.empty() || in[0].size() < 2 || in[0][0] < 0 || in[0][1] < 0) return 0;
+    const auto [OH, OW] = spatialHW(out[0]);
+    if (OH < 0 || OW < 0) return 0;
+    const uint64_t img = imageBytes(in[0][1], OH, OW);
+    return static_cast<size_t>(
+        img * std::clamp<int64_t>(imagesPerChunk(img), 1, std::max<int64_t>(in[0][0], 1)));
+  }
+  // Pads the images of run r (input x) chunk by chunk into workspace ws with `pad` (arguments x,
+  // ws, C, H, W, Hp, Wp, pt, pl, n0, cpi) and calls conv(n0, images, Hp, Wp) after each: its
+  // launch reads them. On CPUs a pad work-item fills a whole padded row, on GPUs one column.
+  template <typename Conv>
+  void run(cl_command_queue q, cl_kernel pad, bool gpu, const ConvShape& r, cl_mem x, cl_mem ws,
+           const std::string& layer, Conv&& conv) const {
+    const uint64_t img = imageBytes(r.C, r.OH, r.OW);
+    const size_t have = ws ? bufferBytes(ws) : 0;
+    CLRT_CHECK(have >= img, kRuntime, "conv layer '", layer, "': the direct conv needs ", img,
+               " bytes of workspace per image, got ", have);
+    const int64_t Hp = rows(r.OH), Wp = cols(r.OW), cpi = gpu ? 1 : Wp;
+    kint(r.C * Hp * Wp, layer);
+    const int64_t chunk = std::min<int64_t>({r.N, imagesPerChunk(img), int64_t(have / img)});
+    for (int64_t n0 = 0; n0 < r.N; n0 += chunk) {
+      const int64_t images = std::min(chunk, r.N - n0);
+      ocl::setArgs(pad, x, ws, kint(r.C, layer), kint(r.H, layer), kint(r.W, layer),
+                   kint(Hp, layer), kint(Wp, layer), kint(r.p.t, layer), kint(r.p.l, layer),
+                   kint(n0, layer), kint(cpi, layer));
+      ocl::launch(
+          q, pad,
+          {gsize(kint(Hp * ((Wp + cpi - 1) / cpi), layer)), gsize(kint(images * r.C, layer))}, {});
+      conv(n0, images, Hp, Wp);
+    }
+  }
+};
 
 // Runs one CLBlast call under a process-wide lock: CLBlast's kernel database and program caches
 // are shared by every thread, and two builds timing GEMMs at once corrupted them (ASan: heap

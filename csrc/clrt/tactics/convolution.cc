@@ -141,66 +141,35 @@ class DirectConv : public ConvKernelBase {
     k_ = ocl::KernelHandle(make(dev, "conv_direct"));
     pad_ = ocl::KernelHandle(make(dev, "conv_pad"));
     nkb_ = nkb;
-    cpi_ = dev.info().is_gpu ? 1 : 0;  // conv_pad's columns a work-item (0: a whole row)
+    gpu_ = dev.info().is_gpu;
+    padded_ = {s_.win, kPB};
   }
-  // conv_direct reads a zero-padded float copy of the input: as many images at a time as fit
-  // kChunkBytes (at least one), so the copy stays small and, on CPUs, in cache.
   size_t workspaceSize(const std::vector<Dims>& in, const std::vector<Dims>& out) const override {
-    if (in.empty() || out.empty() || in[0].size() < 2 || in[0][0] < 0 || in[0][1] < 0) return 0;
-    const auto [OH, OW] = spatialHW(out[0]);
-    if (OH < 0 || OW < 0) return 0;
-    const uint64_t img = paddedImageBytes(in[0][1], OH, OW);
-    return static_cast<size_t>(
-        img * std::max<int64_t>(1, std::min<int64_t>(in[0][0], imagesPerChunk(img))));
+    return padded_.workspaceSize(in, out);
   }
   void enqueue(const ExecArgs& a) override {
     const ConvRun r = runOf(s_, a);
     if (r.N * s_.K * r.OH * r.OW == 0) return;
     const Window2d& w = s_.win;
-    const uint64_t img = paddedImageBytes(r.C, r.OH, r.OW);
-    CLRT_CHECK(a.workspace && bufferBytes(a.workspace) >= img, kRuntime, "conv layer '", s_.layer,
-               "': conv.direct needs ", img, " bytes of workspace per image, got ",
-               a.workspace ? bufferBytes(a.workspace) : 0);
-    const int64_t Hp = paddedRows(r.OH), Wp = paddedCols(r.OW);
-    kint(r.C * Hp * Wp, s_.layer);
-    const int64_t chunk =
-        std::min<int64_t>({r.N, imagesPerChunk(img), int64_t(bufferBytes(a.workspace) / img)});
-    const int64_t cpi = cpi_ ? cpi_ : Wp, nowb = (r.OW + kPB - 1) / kPB;
+    const int64_t nowb = (r.OW + kPB - 1) / kPB;
     std::lock_guard<std::mutex> lock(mu_);
-    for (int64_t n0 = 0; n0 < r.N; n0 += chunk) {
-      const int64_t nimg = std::min(chunk, r.N - n0);
-      ocl::setArgs(pad_.get(), r.x, a.workspace, i(r.C), i(r.H), i(r.W), i(Hp), i(Wp), i(r.p.t),
-                   i(r.p.l), i(n0), i(cpi));
-      ocl::launch(a.queue, pad_.get(),
-                  {gsize(i(Hp * ((Wp + cpi - 1) / cpi))), gsize(i(nimg * r.C))}, {});
-      ocl::setArgs(k_.get(), a.workspace, weights_.get(), bias_.get(), r.res, r.y, i(n0), i(r.C),
-                   i(Hp), i(Wp), i(s_.K), i(r.OH), i(r.OW), i(s_.G), i(w.kh), i(w.kw), i(w.sh),
-                   i(w.sw), i(w.dh), i(w.dw), cl_int{r.res != nullptr}, s_.ep.alpha, s_.ep.beta);
-      ocl::launch(a.queue, k_.get(), {gsize(i(r.OH * nowb)), gsize(s_.G * nkb_), gsize(i(nimg))},
-                  {wg0_, 1, 1});
-    }
+    padded_.run(a.queue, pad_.get(), gpu_, r, r.x, a.workspace, s_.layer,
+                [&](int64_t n0, int64_t images, int64_t Hp, int64_t Wp) {
+                  ocl::setArgs(k_.get(), a.workspace, weights_.get(), bias_.get(), r.res, r.y,
+                               i(n0), i(r.C), i(Hp), i(Wp), i(s_.K), i(r.OH), i(r.OW), i(s_.G),
+                               i(w.kh), i(w.kw), i(w.sh), i(w.sw), i(w.dh), i(w.dw),
+                               cl_int{r.res != nullptr}, s_.ep.alpha, s_.ep.beta);
+                  ocl::launch(a.queue, k_.get(),
+                              {gsize(i(r.OH * nowb)), gsize(s_.G * nkb_), gsize(i(images))},
+                              {wg0_, 1, 1});
+                });
   }
 
  private:
-  static constexpr uint64_t kChunkBytes = 32u << 20;
-  // Rows and columns of a padded input plane: every input a work-item's taps reach, and one more
-  // column for the stride-2 path's 16-wide load.
-  int64_t paddedRows(int64_t OH) const {
-    return (OH - 1) * s_.win.sh + (s_.win.kh - 1) * s_.win.dh + 1;
-  }
-  int64_t paddedCols(int64_t OW) const {
-    const int64_t nowb = (OW + kPB - 1) / kPB;
-    return (nowb * kPB - 1) * s_.win.sw + (s_.win.kw - 1) * s_.win.dw + 1 + (s_.win.sw == 2);
-  }
-  uint64_t paddedImageBytes(int64_t C, int64_t OH, int64_t OW) const {
-    return ir::hostBytes({C, paddedRows(OH), paddedCols(OW)}, DataType::kFLOAT);
-  }
-  static int64_t imagesPerChunk(uint64_t img) {
-    return static_cast<int64_t>(std::max<uint64_t>(1, kChunkBytes / std::max<uint64_t>(img, 1)));
-  }
-
   ocl::KernelHandle k_, pad_;
-  int64_t nkb_ = 1, cpi_ = 0;
+  int64_t nkb_ = 1;
+  bool gpu_ = false;
+  PaddedConvInput padded_;
 };
 
 // ---- conv.depthwise and conv.depthwise_w4 (`quad`: four output columns a work-item where the

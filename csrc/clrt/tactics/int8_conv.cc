@@ -29,7 +29,13 @@ class DirectConv : public Int8ConvBase {
   DirectConv(const ir::Layer& l, ocl::Device& dev) : Int8ConvBase(l, dev) {
     uploadBlocked(dev, int8::quantizeConv(l, s_));
     k_ = ocl::KernelHandle(dev.kernel(kFile, tunables(s_.ep), "conv_i8_direct"));
+    pad_ = ocl::KernelHandle(dev.kernel(kFile, tunables(s_.ep), "conv_i8_pad"));
     cchunk_ = std::max<int64_t>(1, kExactTaps / (s_.win.kh * s_.win.kw));
+    gpu_ = dev.info().is_gpu;
+    padded_ = {s_.win, kPB};
+  }
+  size_t workspaceSize(const std::vector<Dims>& in, const std::vector<Dims>& out) const override {
+    return padded_.workspaceSize(in, out);
   }
   void enqueue(const ExecArgs& a) override {
     const ConvRun r = int8::runOf(l_, s_, a);
@@ -37,16 +43,23 @@ class DirectConv : public Int8ConvBase {
     const Window2d& w = s_.win;
     const int64_t nkb = (s_.K / s_.G + kKB - 1) / kKB, nowb = (r.OW + kPB - 1) / kPB;
     std::lock_guard<std::mutex> lock(mu_);
-    ocl::setArgs(k_.get(), r.x, w_.get(), mult_.get(), bias_.get(), r.res.buf, r.y.buf, i(r.N),
-                 i(r.C), i(r.H), i(r.W), i(s_.K), i(r.OH), i(r.OW), i(s_.G), i(w.kh), i(w.kw),
-                 i(w.sh), i(w.sw), i(w.dh), i(w.dw), i(r.p.t), i(r.p.l), i(cchunk_), r.res.dt,
-                 r.res.scale, r.y.dt, r.y.scale, s_.ep.alpha, s_.ep.beta);
-    ocl::launch(a.queue, k_.get(), {gsize(i(r.OH * nowb)), gsize(s_.G * nkb), gsize(r.N)},
-                {wg0_, 1, 1});
+    padded_.run(
+        a.queue, pad_.get(), gpu_, r, r.x, a.workspace, s_.layer,
+        [&](int64_t n0, int64_t images, int64_t Hp, int64_t Wp) {
+          ocl::setArgs(k_.get(), a.workspace, w_.get(), mult_.get(), bias_.get(), r.res.buf,
+                       r.y.buf, i(n0), i(r.C), i(Hp), i(Wp), i(s_.K), i(r.OH), i(r.OW), i(s_.G),
+                       i(w.kh), i(w.kw), i(w.sh), i(w.sw), i(w.dh), i(w.dw), i(cchunk_), r.res.dt,
+                       r.res.scale, r.y.dt, r.y.scale, s_.ep.alpha, s_.ep.beta);
+          ocl::launch(a.queue, k_.get(),
+                      {gsize(i(r.OH * nowb)), gsize(s_.G * nkb), gsize(i(images))}, {wg0_, 1, 1});
+        });
   }
 
  private:
+  ocl::KernelHandle pad_;
   int64_t cchunk_ = 1;
+  bool gpu_ = false;
+  PaddedConvInput padded_;
 };
 
 // ---- conv.int8_depthwise and conv.int8_depthwise_w4 (`quad`: four output columns a

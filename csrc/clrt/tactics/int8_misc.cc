@@ -47,6 +47,9 @@ class PoolKernel : public Kernel {
       if (hwc_out_) window16_ = ocl::KernelHandle(dev.kernel(kFile, kTunables, "pool_i8_hwc16"));
     } else {
       window_ = ocl::KernelHandle(dev.kernel(kFile, kTunables, "pool_i8"));
+      // CPUs, NCHW out: a work-item per output row.
+      if (!gpu_ && !hwc_out_)
+        rows_ = ocl::KernelHandle(dev.kernel(kFile, kTunables, "pool_i8_rows"));
     }
   }
 
@@ -121,6 +124,14 @@ class PoolKernel : public Kernel {
       ocl::launch(a.queue, k, {gsize(vec ? C / 4 : C), gsize(OW), gsize(x.dims[0] * OH)}, {});
       return;
     }
+    if (rows_.get()) {
+      const cl_int rows = i(int64_t{NC} * OH);
+      ocl::setArgs(rows_.get(), x.buf, y.buf, rows, i(H), i(W), i(OH), i(OW), i(w.kh), i(w.kw),
+                   i(w.sh), i(w.sw), i(w.dh), i(w.dw), i(p.t), i(p.l), i(p.b), i(p.r), is_max,
+                   cl_int{s_.count_include_pad}, s_in_, y.dt, y.scale);
+      ocl::launch(a.queue, rows_.get(), {gsize(rows)}, {});
+      return;
+    }
     ocl::setArgs(window_.get(), x.buf, y.buf, NC, i(H), i(W), i(OH), i(OW), i(w.kh), i(w.kw),
                  i(w.sh), i(w.sw), i(w.dh), i(w.dw), i(p.t), i(p.l), i(p.b), i(p.r), is_max,
                  cl_int{s_.count_include_pad}, s_in_, y.dt, y.scale, C, cl_int{hwc_out_});
@@ -139,7 +150,7 @@ class PoolKernel : public Kernel {
   float s_in_;
   bool hwc_in_, hwc_out_;  // input / output stored channels last (builder/layouts.cc)
   std::mutex mu_;          // kernel arguments are per cl_kernel: one enqueue at a time
-  ocl::KernelHandle window_, window4_, window16_, loop_, reduce_, global8_, global8end_;
+  ocl::KernelHandle window_, window4_, window16_, rows_, loop_, reduce_, global8_, global8end_;
 };
 
 bool poolEligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
