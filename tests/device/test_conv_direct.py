@@ -1,8 +1,8 @@
-# conv.direct and conv.int8_direct forced (config.tactic_filter) over the geometries its padded-input path handles
-# differently: stride 1 and 2 (vector loads of a tap's 8 inputs) and 3 (one load per column),
-# dilation, groups, asymmetric pads, a 1-D kernel, output rows shorter than or not a multiple of
-# the 8 columns a work-item computes, the fused residual, FP16 storage, and a batch that takes
-# several passes through the workspace. Each against onnxruntime FP32.
+# conv.direct and conv.int8_direct forced (config.tactic_filter) over the geometries their
+# padded-input path handles differently: strides 1, 2 and 3, dilation, groups, asymmetric pads, a
+# 1-D kernel, output rows shorter than or not a multiple of the 8 columns a work-item computes,
+# the fused residual, FP16 storage, and a batch that takes several passes through the workspace.
+# Each against onnxruntime FP32.
 import json
 
 import clrt as trt

@@ -11,10 +11,10 @@
 // of one output row. Weights are pre-packed by the host as [G][Kg/KB][Cg][kh][kw][KB] (zero
 // padded) so the KB weights of one tap are one vector load. The input is read from a zero-padded
 // float copy (conv_pad, in the tactic's workspace) whose rows hold every column a work-item's
-// taps reach: the loop has no bounds checks, and with stride 1 or 2 the PB inputs of a tap are
-// one vector load. On the 2-core PoCL machine this ran ResNet-style 3x3 layers 2.3-2.6x faster
-// than the same tiling reading the unpadded input with a check per tap (all of a 7x7 layer's
-// blocks touch a border). (Defaults of CONV_KB, CONV_PB: window.clh.)
+// taps reach, so the loop (window.clh's conv_padded_taps) has no bounds checks. On the 2-core
+// PoCL machine ResNet-style 3x3 layers ran 3-3.6x faster than with the same tiling reading the
+// unpadded input with a check per tap (every block of a 7x7 layer touches a border).
+// (Defaults of CONV_KB, CONV_PB: window.clh.)
 
 // Zero-padded float copy of images [n0, n0 + get_global_size(1) / C) of x ([N][C][H][W]) into
 // xp ([n - n0][C][Hp][Wp], origin at (-pt, -pl)): a work-item per `cpi` columns of a padded row.

@@ -255,9 +255,8 @@ inline size_t bufferBytes(cl_mem m) {
 // conv.direct and conv.int8_direct read a zero-padded float copy of their input (conv.cl's
 // conv_pad, int8_conv.cl's conv_i8_pad) from the workspace, as many images at a time as fit
 // kChunkBytes (at least one): the copy stays small and, on CPUs, in cache. Each padded plane
-// holds every input the work-items' taps reach: rows() x cols() floats from (-pad top, -pad left),
-// cols() with one more column for the stride-2 path's 16-wide load. `pb`: output columns a
-// work-item computes (CONV_PB).
+// holds every input the work-items' taps reach: rows() x cols() floats from (-pad top, -pad
+// left). `pb`: output columns a work-item computes (CONV_PB).
 struct PaddedConvInput {
   static constexpr uint64_t kChunkBytes = uint64_t{32} << 20;
   Window2d win;
@@ -265,7 +264,7 @@ struct PaddedConvInput {
 
   int64_t rows(int64_t OH) const { return (OH - 1) * win.sh + (win.kh - 1) * win.dh + 1; }
   int64_t cols(int64_t OW) const {
-    return ((OW + pb - 1) / pb * pb - 1) * win.sw + (win.kw - 1) * win.dw + 1 + (win.sw == 2);
+    return ((OW + pb - 1) / pb * pb - 1) * win.sw + (win.kw - 1) * win.dw + 1;
   }
   uint64_t imageBytes(int64_t C, int64_t OH, int64_t OW) const {
     return ir::hostBytes({C, rows(OH), cols(OW)}, DataType::kFLOAT);
