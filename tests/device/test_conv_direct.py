@@ -42,6 +42,9 @@ CASES = {
     "7x7-s2-stem": case((1, 3, 30, 30), 16, (7, 7), strides=[2, 2], pads=[3, 3, 3, 3]),
     "1x3-rect-w3": case((2, 4, 5, 3), 6, (1, 3), pads=[0, 1, 0, 1]),
     "1d-k5-s2": case((2, 3, 40), 7, (5,), strides=[2], pads=[2, 2]),
+    # No pads and 16 columns: FLOAT reads the input in place (no padded copy), HALF and INT8 pad.
+    "1x1-in-place-w16": case((3, 24, 5, 16), 20, (1, 1)),
+    "1x1-s2-w16": case((2, 8, 6, 16), 12, (1, 1), strides=[2, 2]),
     "3x3-residual-w10": case((2, 8, 10, 10), 8, (3, 3), residual=True, pads=[1, 1, 1, 1]),
     # 16 x 302 x 306 padded floats an image (5.9 MB): five images a pass, then two.
     "3x3-chunks": case((7, 16, 300, 300), 16, (3, 3), pads=[1, 1, 1, 1]),

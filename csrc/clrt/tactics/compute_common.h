@@ -261,6 +261,10 @@ struct PaddedConvInput {
   static constexpr uint64_t kChunkBytes = uint64_t{32} << 20;
   Window2d win;
   int64_t pb = 8;
+  // FLOAT input: where the padded copy would equal the input (no pads, and the taps reach
+  // exactly its rows and columns: 1x1 stride-1 layers whose width is a multiple of pb), the conv
+  // reads the input itself and the layer needs no workspace.
+  bool float_input = false;
 
   int64_t rows(int64_t OH) const { return (OH - 1) * win.sh + (win.kh - 1) * win.dh + 1; }
   int64_t cols(int64_t OW) const {
@@ -272,21 +276,32 @@ struct PaddedConvInput {
   static int64_t imagesPerChunk(uint64_t img) {
     return static_cast<int64_t>(std::max<uint64_t>(1, kChunkBytes / std::max<uint64_t>(img, 1)));
   }
+  bool inPlace(int64_t H, int64_t W, int64_t OH, int64_t OW) const {
+    if (!float_input || rows(OH) != H || cols(OW) != W) return false;
+    const Pads p = resolvePads(win, H, W, OH, OW);
+    return p.t == 0 && p.l == 0;
+  }
   // The workspace for input dims in[0] and output dims out[0]: 0 while they are unknown.
   size_t workspaceSize(const std::vector<Dims>& in, const std::vector<Dims>& out) const {
     if (in.empty() || out.empty() || in[0].size() < 2 || in[0][0] < 0 || in[0][1] < 0) return 0;
+    const auto [H, W] = spatialHW(in[0]);
     const auto [OH, OW] = spatialHW(out[0]);
-    if (OH < 0 || OW < 0) return 0;
+    if (OH < 0 || OW < 0 || H < 0 || W < 0 || inPlace(H, W, OH, OW)) return 0;
     const uint64_t img = imageBytes(in[0][1], OH, OW);
     return static_cast<size_t>(
         img * std::clamp<int64_t>(imagesPerChunk(img), 1, std::max<int64_t>(in[0][0], 1)));
   }
   // Pads the images of run r (input x) chunk by chunk into workspace ws with `pad` (arguments x,
-  // ws, C, H, W, Hp, Wp, pt, pl, n0, cpi) and calls conv(n0, images, Hp, Wp) after each: its
-  // launch reads them. On CPUs a pad work-item fills a whole padded row, on GPUs one column.
+  // ws, C, H, W, Hp, Wp, pt, pl, n0, cpi) and calls conv(ws, n0, images, Hp, Wp) after each: its
+  // launch reads them. On CPUs a pad work-item fills a whole padded row, on GPUs one column. In
+  // place (inPlace): one conv(x, 0, N, H, W).
   template <typename Conv>
   void run(cl_command_queue q, cl_kernel pad, bool gpu, const ConvShape& r, cl_mem x, cl_mem ws,
            const std::string& layer, Conv&& conv) const {
+    if (inPlace(r.H, r.W, r.OH, r.OW)) {
+      conv(x, int64_t{0}, r.N, r.H, r.W);
+      return;
+    }
     const uint64_t img = imageBytes(r.C, r.OH, r.OW);
     const size_t have = ws ? bufferBytes(ws) : 0;
     CLRT_CHECK(have >= img, kRuntime, "conv layer '", layer, "': the direct conv needs ", img,
@@ -302,7 +317,7 @@ struct PaddedConvInput {
       ocl::launch(
           q, pad,
           {gsize(kint(Hp * ((Wp + cpi - 1) / cpi), layer)), gsize(kint(images * r.C, layer))}, {});
-      conv(n0, images, Hp, Wp);
+      conv(ws, n0, images, Hp, Wp);
     }
   }
 };

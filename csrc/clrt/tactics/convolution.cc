@@ -142,7 +142,7 @@ class DirectConv : public ConvKernelBase {
     pad_ = ocl::KernelHandle(make(dev, "conv_pad"));
     nkb_ = nkb;
     gpu_ = dev.info().is_gpu;
-    padded_ = {s_.win, kPB};
+    padded_ = {s_.win, kPB, s_.st == DataType::kFLOAT};
   }
   size_t workspaceSize(const std::vector<Dims>& in, const std::vector<Dims>& out) const override {
     return padded_.workspaceSize(in, out);
@@ -154,10 +154,10 @@ class DirectConv : public ConvKernelBase {
     const int64_t nowb = (r.OW + kPB - 1) / kPB;
     std::lock_guard<std::mutex> lock(mu_);
     padded_.run(a.queue, pad_.get(), gpu_, r, r.x, a.workspace, s_.layer,
-                [&](int64_t n0, int64_t images, int64_t Hp, int64_t Wp) {
-                  ocl::setArgs(k_.get(), a.workspace, weights_.get(), bias_.get(), r.res, r.y,
-                               i(n0), i(r.C), i(Hp), i(Wp), i(s_.K), i(r.OH), i(r.OW), i(s_.G),
-                               i(w.kh), i(w.kw), i(w.sh), i(w.sw), i(w.dh), i(w.dw),
+                [&](cl_mem src, int64_t n0, int64_t images, int64_t Hp, int64_t Wp) {
+                  ocl::setArgs(k_.get(), src, weights_.get(), bias_.get(), r.res, r.y, i(n0),
+                               i(r.C), i(Hp), i(Wp), i(s_.K), i(r.OH), i(r.OW), i(s_.G), i(w.kh),
+                               i(w.kw), i(w.sh), i(w.sw), i(w.dh), i(w.dw),
                                cl_int{r.res != nullptr}, s_.ep.alpha, s_.ep.beta);
                   ocl::launch(a.queue, k_.get(),
                               {gsize(i(r.OH * nowb)), gsize(s_.G * nkb_), gsize(i(images))},

@@ -45,11 +45,11 @@ class DirectConv : public Int8ConvBase {
     std::lock_guard<std::mutex> lock(mu_);
     padded_.run(
         a.queue, pad_.get(), gpu_, r, r.x, a.workspace, s_.layer,
-        [&](int64_t n0, int64_t images, int64_t Hp, int64_t Wp) {
-          ocl::setArgs(k_.get(), a.workspace, w_.get(), mult_.get(), bias_.get(), r.res.buf,
-                       r.y.buf, i(n0), i(r.C), i(Hp), i(Wp), i(s_.K), i(r.OH), i(r.OW), i(s_.G),
-                       i(w.kh), i(w.kw), i(w.sh), i(w.sw), i(w.dh), i(w.dw), i(cchunk_), r.res.dt,
-                       r.res.scale, r.y.dt, r.y.scale, s_.ep.alpha, s_.ep.beta);
+        [&](cl_mem src, int64_t n0, int64_t images, int64_t Hp, int64_t Wp) {
+          ocl::setArgs(k_.get(), src, w_.get(), mult_.get(), bias_.get(), r.res.buf, r.y.buf, i(n0),
+                       i(r.C), i(Hp), i(Wp), i(s_.K), i(r.OH), i(r.OW), i(s_.G), i(w.kh), i(w.kw),
+                       i(w.sh), i(w.sw), i(w.dh), i(w.dw), i(cchunk_), r.res.dt, r.res.scale,
+                       r.y.dt, r.y.scale, s_.ep.alpha, s_.ep.beta);
           ocl::launch(a.queue, k_.get(),
                       {gsize(i(r.OH * nowb)), gsize(s_.G * nkb), gsize(i(images))}, {wg0_, 1, 1});
         });
