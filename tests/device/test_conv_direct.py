@@ -2,7 +2,7 @@
 # padded-input path handles differently: strides 1, 2 and 3, dilation, groups, asymmetric pads, a
 # 1-D kernel, output rows shorter than or not a multiple of the 8 columns a work-item computes,
 # the fused residual, FP16 storage, and a batch that takes several passes through the workspace.
-# Each against onnxruntime FP32.
+# Depthwise layers likewise through conv.depthwise. Each against onnxruntime FP32.
 import json
 
 import clrt as trt
@@ -16,6 +16,9 @@ from onnx.helper import make_node as N
 # its largest magnitude in onnxruntime's run).
 TOL = {"FLOAT": 1e-5, "HALF": 4e-3, "INT8": 0.06}
 TACTIC = {"FLOAT": "conv.direct", "HALF": "conv.direct", "INT8": "conv.int8_direct"}
+# Depthwise layers ("dw-" cases): conv.depthwise, whose NCHW kernel on CPUs reads the same
+# padded copy (FLOAT and HALF; its INT8 kernel reads the input directly).
+TACTIC_DW = {"FLOAT": "conv.depthwise", "HALF": "conv.depthwise"}
 
 
 def case(x, k, kernel, residual=False, **attrs):
@@ -48,14 +51,28 @@ CASES = {
     "3x3-residual-w10": case((2, 8, 10, 10), 8, (3, 3), residual=True, pads=[1, 1, 1, 1]),
     # 16 x 302 x 306 padded floats an image (5.9 MB): five images a pass, then two.
     "3x3-chunks": case((7, 16, 300, 300), 16, (3, 3), pads=[1, 1, 1, 1]),
+    "dw-3x3-s1-w7": case((2, 16, 7, 7), 16, (3, 3), group=16, pads=[1, 1, 1, 1]),
+    "dw-3x3-s2-w28": case((2, 8, 28, 28), 8, (3, 3), group=8, strides=[2, 2], pads=[1, 1, 1, 1]),
+    "dw-5x5-s3-asym": case((1, 4, 17, 23), 4, (5, 5), group=4, strides=[3, 3], pads=[2, 0, 1, 3]),
+    "dw-3x3-dil2": case((2, 6, 13, 19), 6, (3, 3), group=6, dilations=[2, 2], pads=[2, 2, 2, 2]),
+    "dw-1d-k5-s2": case((2, 3, 40), 3, (5,), group=3, strides=[2], pads=[2, 2]),
+    "dw-3x3-residual-w16": case(
+        (2, 8, 10, 16), 8, (3, 3), group=8, residual=True, pads=[1, 1, 1, 1]
+    ),
+    # 32 x 302 x 306 padded floats an image (11.8 MB): two images a pass, twice, then one.
+    "dw-3x3-chunks": case((5, 32, 300, 300), 32, (3, 3), group=32, pads=[1, 1, 1, 1]),
 }
 
 
-def build(model, precision, ranges):
+def tactic(name, precision):
+    return (TACTIC_DW if name.startswith("dw-") else TACTIC)[precision]
+
+
+def build(model, precision, ranges, tactic_name):
     builder, network, _ = parse_network(model)
     config = builder.create_builder_config()
     config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED
-    config.tactic_filter = TACTIC[precision]
+    config.tactic_filter = tactic_name
     if precision == "INT8":
         config.set_flag(trt.BuilderFlag.INT8)
         config.set_flag(trt.BuilderFlag.OBEY_PRECISION_CONSTRAINTS)
@@ -80,7 +97,12 @@ def build(model, precision, ranges):
 
 
 # The workspace passes do not depend on the storage: the large case runs in FLOAT and INT8.
-PARAMS = [(n, p) for n in sorted(CASES) for p in TOL if not (n == "3x3-chunks" and p == "HALF")]
+PARAMS = [
+    (n, p)
+    for n in sorted(CASES)
+    for p in (TACTIC_DW if n.startswith("dw-") else TACTIC)
+    if not (n.endswith("chunks") and p == "HALF")
+]
 
 
 def tensor_ranges(nodes, inputs, inits, feeds):
@@ -102,10 +124,12 @@ def test_direct_conv_matches_onnxruntime(name, precision):
         inputs = [inputs[0], ("r", list(feeds["r"].shape))]
     model = make_model(nodes, inputs, [("y",)], inits)
     want = ort_run(model, feeds)["y"]
-    engine, info = build(model, precision, tensor_ranges(nodes, inputs, inits, feeds))
+    engine, info = build(
+        model, precision, tensor_ranges(nodes, inputs, inits, feeds), tactic(name, precision)
+    )
     layers = json.loads(info)["Layers"]
     convs = [layer for layer in layers if layer.get("LayerType") == "CONVOLUTION"]
-    assert convs and all(c["TacticName"] == TACTIC[precision] for c in convs), convs
+    assert convs and all(c["TacticName"] == tactic(name, precision) for c in convs), convs
     assert all(c["Precision"] == precision for c in convs), convs
     got = engine.create_execution_context().infer(feeds)["y"]
     assert got.shape == want.shape

@@ -335,6 +335,26 @@ plan::EngineDesc assemble(Shaped s, const BuilderConfig& config, std::shared_ptr
          " channels-last network I/O tensor(s) read or written in place, without a REFORMAT");
   }
 
+  // Instantiate the chosen tactics once more under a recorder: their programs go in the plan,
+  // and what they need of the workspace at the largest profile shapes counts too (the layouts
+  // chosen since they were timed can change it: a depthwise layer left NCHW on a CPU reads a
+  // padded copy, channels last it does not).
+  {
+    ocl::ProgramRecorder rec;
+    for (size_t li = 0; li < nl; ++li) {
+      if (s.on_host[li]) continue;
+      const ir::Layer& l = s.net.layers[li];
+      const auto k = tactics::findTactic(desc.tactics[li])->instantiate(l, dev);
+      for (const auto& r : s.max) {
+        std::vector<Dims> in, out;
+        for (int t : l.inputs) in.push_back(t >= 0 ? r.dims[t] : Dims{});
+        for (int t : l.outputs) out.push_back(r.dims[t]);
+        workspace = std::max<uint64_t>(workspace, k->workspaceSize(in, out));
+      }
+    }
+    desc.program_binaries = dev.programBinaries(rec.keys());
+  }
+
   const uint64_t align = dev.info().arena_alignment;
   uint64_t peak = 0;
   for (auto& r : s.max)
@@ -346,13 +366,6 @@ plan::EngineDesc assemble(Shaped s, const BuilderConfig& config, std::shared_ptr
              " bytes; raise it with config.set_memory_pool_limit(MemoryPoolType.WORKSPACE, n) "
              "or lower the profile's max shapes");
 
-  // Instantiate the chosen tactics once more under a recorder: their programs go in the plan.
-  {
-    ocl::ProgramRecorder rec;
-    for (size_t li = 0; li < nl; ++li)
-      if (!s.on_host[li]) tactics::findTactic(desc.tactics[li])->instantiate(s.net.layers[li], dev);
-    desc.program_binaries = dev.programBinaries(rec.keys());
-  }
   desc.net = std::move(s.net);
   desc.profiles = config.profiles;
   desc.device_fingerprint = dev.info().fingerprint();

@@ -124,6 +124,55 @@ __kernel void conv_depthwise(__global const st_t* x, __global const float* w,
   }
 }
 
+// conv_depthwise over conv_pad's zero-padded float copy of images [n0, n0 + get_global_size(2))
+// (Hp x Wp planes), for CPUs: no bounds checks, a tap's 8 inputs one vector load at stride 1,
+// the 8 outputs one store. Same sums in the same order as conv_depthwise, so the same results
+// (PoCL, 2 cores: 3x3 layers of 7x7 to 112x112 images 1.7-2.4x faster than conv_depthwise).
+__kernel void conv_depthwise_padded(__global const float* xp, __global const float* w,
+                                    __global const float* bias, __global const st_t* res,
+                                    __global st_t* y, int n0, int C, int Hp, int Wp, int OH,
+                                    int OW, int kh, int kw, int sh, int sw, int dh, int dw,
+                                    int has_res, float alpha, float beta) {
+  ConvBlock blk;
+  if (!conv_block(get_global_size(2), C, C, C, OH, OW, sh, sw, 0, 0, 1, CONV_PB, &blk)) return;
+  const int oh = blk.oh, ow0 = blk.ow0, c = blk.g, n = n0 + blk.n;
+  const __global float* xb =
+      xp + ((size_t)blk.n * C + c) * Hp * Wp + (size_t)oh * sh * Wp + ow0 * sw;
+  const __global float* wc = w + (size_t)c * kh * kw;
+  float8 acc = (float8)(0.0f);
+  for (int r = 0; r < kh; ++r) {
+    const __global float* xr = xb + (size_t)r * dh * Wp;
+    for (int s = 0; s < kw; ++s) {
+      const float wv = wc[r * kw + s];
+      const __global float* xs = xr + s * dw;
+      float8 xv;
+      if (sw == 1)
+        xv = vload8(0, xs);
+      else
+        xv = (float8)(xs[0], xs[sw], xs[2 * sw], xs[3 * sw], xs[4 * sw], xs[5 * sw], xs[6 * sw],
+                      xs[7 * sw]);
+      acc = fma(xv, (float8)(wv), acc);
+    }
+  }
+  acc += (float8)(bias[c]);
+  const size_t o = (((size_t)n * C + c) * OH + oh) * OW + ow0;
+#if CONV_PB == 8
+  if (ow0 + CONV_PB <= OW) {
+    if (has_res) acc += LD8(res, o);
+    CONV_ST8(y, o, apply_act8(acc, alpha, beta));
+    return;
+  }
+#endif
+  float a[CONV_PB];
+  vstore8(acc, 0, a);
+  for (int j = 0; j < CONV_PB; ++j) {
+    if (ow0 + j >= OW) break;
+    float v = a[j];
+    if (has_res) v += LD(res, o + j);
+    ST(y, o + j, apply_act(v, alpha, beta));
+  }
+}
+
 // Depthwise convolution where a tensor is stored channels last ([N, H, W, C]): one work-item
 // per output with the channel fastest across work-items, so that a warp's loads of one tap are
 // contiguous in an HWC input. gid 0 the channel, 1 the output column, 2 image * OH + output

@@ -5,6 +5,7 @@
 // Direct and depthwise also run FP16 layers (half activations, float weights and arithmetic);
 // the CLBlast ones are FP32 only (CLBlast's half GEMM needs cl_khr_fp16).
 #include <mutex>
+#include <optional>
 #include <tuple>
 
 #include "clrt/ir/limits.h"
@@ -195,7 +196,16 @@ class DepthwiseConv : public ConvKernelBase {
       k_ = ocl::KernelHandle(make(dev, quad_ ? "conv_depthwise_hwc8x4" : "conv_depthwise_hwc8"));
       return;
     }
+    if (!hwc_ && !dev.info().is_gpu) {  // CPUs: over a zero-padded copy (PaddedConvInput)
+      k_ = ocl::KernelHandle(make(dev, "conv_depthwise_padded"));
+      pad_ = ocl::KernelHandle(make(dev, "conv_pad"));
+      padded_ = PaddedConvInput{s_.win, kPB, s_.st == DataType::kFLOAT};
+      return;
+    }
     k_ = ocl::KernelHandle(make(dev, hwc_ ? "conv_depthwise_hwc" : "conv_depthwise"));
+  }
+  size_t workspaceSize(const std::vector<Dims>& in, const std::vector<Dims>& out) const override {
+    return padded_ ? padded_->workspaceSize(in, out) : 0;
   }
   void enqueue(const ExecArgs& a) override {
     const ConvRun r = runOf(s_, a);
@@ -219,6 +229,20 @@ class DepthwiseConv : public ConvKernelBase {
       ocl::launch(a.queue, k_.get(), {gsize(r.C), gsize(r.OW), gsize(i(r.N * r.OH))}, {});
       return;
     }
+    if (padded_) {
+      const int64_t nowb = (r.OW + kPB - 1) / kPB;
+      std::lock_guard<std::mutex> lock(mu_);
+      padded_->run(
+          a.queue, pad_.get(), false, r, r.x, a.workspace, s_.layer,
+          [&](cl_mem src, int64_t n0, int64_t images, int64_t Hp, int64_t Wp) {
+            ocl::setArgs(k_.get(), src, weights_.get(), bias_.get(), r.res, r.y, i(n0), i(r.C),
+                         i(Hp), i(Wp), i(r.OH), i(r.OW), i(w.kh), i(w.kw), i(w.sh), i(w.sw),
+                         i(w.dh), i(w.dw), cl_int{r.res != nullptr}, s_.ep.alpha, s_.ep.beta);
+            ocl::launch(a.queue, k_.get(), {gsize(i(r.OH * nowb)), gsize(r.C), gsize(i(images))},
+                        {wg0_, 1, 1});
+          });
+      return;
+    }
     launchBlocks(a.queue, k_.get(), r, r.C, r.x, weights_.get(), bias_.get(), r.res, r.y, i(r.N),
                  i(r.C), i(r.H), i(r.W), i(r.OH), i(r.OW), i(w.kh), i(w.kw), i(w.sh), i(w.sw),
                  i(w.dh), i(w.dw), i(r.p.t), i(r.p.l), cl_int{r.res != nullptr}, s_.ep.alpha,
@@ -229,7 +253,8 @@ class DepthwiseConv : public ConvKernelBase {
   bool quad_;
   bool in_hwc_, res_hwc_, out_hwc_, hwc_ = false;  // channels-last tensors (builder/layouts.cc)
   bool vec_ = false;  // all channels last and C a multiple of 8: conv_depthwise_hwc8(x4)
-  ocl::KernelHandle k_;
+  ocl::KernelHandle k_, pad_;
+  std::optional<PaddedConvInput> padded_;  // CPUs, NCHW: conv_depthwise_padded
 };
 
 // ---- conv.1x1_k8 and conv.1x1_wg (1x1, stride 1, unpadded, group 1) ----
