@@ -1,5 +1,7 @@
 # Test helpers: engine building through the public API, onnxruntime reference, model construction.
+import contextlib
 import importlib.util
+import os
 from pathlib import Path
 
 import clrt as trt
@@ -262,3 +264,24 @@ def checksum64(data):
         h = ((h ^ b) * prime) & mask
         h ^= h >> 29
     return ((h ^ len(data)) * prime) & mask
+
+
+@contextlib.contextmanager
+def env_set(**values):
+    """Environment variables set for the block, each restored (or removed) after it."""
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def channels_last_everywhere(monkeypatch):
+    """For tests of the channels-last kernels: the builder chooses channels-last tensors on GPUs
+    only unless CLRT_CHANNELS_LAST=1, which makes PoCL take them too."""
+    monkeypatch.setenv("CLRT_CHANNELS_LAST", "1")

@@ -15,7 +15,14 @@ import clrt as trt
 import numpy as np
 import onnx
 import pytest
-from helpers import EXPLICIT_BATCH, deserialize, make_model, ort_run, parse_network
+from helpers import (
+    EXPLICIT_BATCH,
+    channels_last_everywhere,
+    deserialize,
+    make_model,
+    ort_run,
+    parse_network,
+)
 from onnx import helper
 
 F32 = np.float32
@@ -363,6 +370,7 @@ def window_sums(q, k, s, p):
 )
 @pytest.mark.parametrize("op", ["GlobalAveragePool", "GlobalMaxPool"])
 def test_global_pool_int8(op, channels, parts, monkeypatch):
+    channels_last_everywhere(monkeypatch)  # the channels-last kernels, on PoCL too
     # 16 and 264 channels: 8 a work-item (gpool_i8_hwc8; 264: a second work-group of 1 octet).
     # parts: each image's 63 positions split among that many work-groups and then combined
     # (gpool_i8_hwc8_end), as on GPUs whose compute units outnumber the work-groups.

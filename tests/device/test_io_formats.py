@@ -2,13 +2,28 @@
 # network input or output channels last (NHWC), as TensorRT does; infer() then takes and returns
 # (N, H, W, C) arrays. Checked against onnxruntime on the transposed values, FP32 and FP16.
 import copy
-import os
 
 import clrt as trt
 import numpy as np
 import pytest
-from helpers import RecordingLogger, deserialize, make_config, make_model, ort_run, parse_network
+from helpers import (
+    RecordingLogger,
+    channels_last_everywhere,
+    deserialize,
+    env_set,
+    make_config,
+    make_model,
+    ort_run,
+    parse_network,
+)
 from onnx import helper
+
+
+@pytest.fixture(autouse=True)
+def _channels_last_on_any_device(monkeypatch):
+    """This module checks channels-last kernels: the builder takes them on PoCL too."""
+    channels_last_everywhere(monkeypatch)
+
 
 HWC = 1 << int(trt.TensorFormat.HWC)
 LINEAR = 1 << int(trt.TensorFormat.LINEAR)
@@ -86,11 +101,8 @@ def check_layouts_agree(model, feeds, watch, precision, tol, tactic_filter=None)
     assert all(shown[t] == "HWC" for t in watch), shown
     hwc_feeds = {**feeds, "x": np.ascontiguousarray(feeds["x"].transpose(0, 2, 3, 1))}
     got = hwc.create_execution_context().infer(hwc_feeds)["y"].transpose(0, 3, 1, 2)
-    os.environ["CLRT_CHANNELS_LAST"] = "0"  # every tensor NCHW
-    try:
+    with env_set(CLRT_CHANNELS_LAST="0"):  # every tensor NCHW
         linear = build(model, precision=precision, tactic_filter=tactic_filter)
-    finally:
-        del os.environ["CLRT_CHANNELS_LAST"]
     shown = io_formats(linear)
     assert all(shown[t] == "LINEAR" for t in watch), shown
     np.testing.assert_array_equal(got, linear.create_execution_context().infer(feeds)["y"])
@@ -463,3 +475,42 @@ def test_depthwise_four_columns_a_work_item(precision, k, stride, dil, w):
     ref = ort_run(model, {"x": x})["y"].transpose(0, 2, 3, 1)
     tol = {"fp32": 1e-5, "fp16": 1e-2, "int8": 0.06 * np.abs(ref).max()}[precision]
     np.testing.assert_allclose(got[prefix + "_w4"], ref, rtol=tol, atol=tol)
+
+
+def test_channels_last_by_default_on_gpus_only(monkeypatch):
+    """Without CLRT_CHANNELS_LAST the builder stores intermediate tensors channels last on GPUs
+    (where the tensor-core convolutions gather 16-byte runs) and keeps them all LINEAR on CPUs
+    (whose NCHW kernels are faster); =1 takes channels last on any device, =0 on none. The model:
+    two depthwise blocks with a squeeze-and-excitation gate, whose tensors the depthwise,
+    pooling and elementwise tactics could all take channels last."""
+    rng = np.random.default_rng(3)
+    c = 16
+    nodes = [
+        helper.make_node("Conv", ["x", "dw"], ["d"], group=c, pads=[1, 1, 1, 1]),
+        helper.make_node("GlobalAveragePool", ["d"], ["g"]),
+        helper.make_node("Sigmoid", ["g"], ["s"]),
+        helper.make_node("Mul", ["d", "s"], ["m"]),
+        helper.make_node("Conv", ["m", "dw2"], ["y"], group=c, pads=[1, 1, 1, 1]),
+    ]
+    inits = {
+        "dw": (rng.standard_normal((c, 1, 3, 3)) * 0.3).astype(np.float32),
+        "dw2": (rng.standard_normal((c, 1, 3, 3)) * 0.3).astype(np.float32),
+    }
+    shape = (2, c, 8, 8)
+    model = make_model(nodes, [("x", shape)], [("y", shape)], inits)
+    x = rng.uniform(-1, 1, shape).astype(np.float32)
+    ref = ort_run(model, {"x": x})["y"]
+
+    def formats(value):
+        if value is None:
+            monkeypatch.delenv("CLRT_CHANNELS_LAST", raising=False)
+        else:
+            monkeypatch.setenv("CLRT_CHANNELS_LAST", value)
+        engine = build(model)
+        got = engine.create_execution_context().infer({"x": x})["y"]
+        np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5)
+        return {io_formats(engine)[t] for t in ("d", "m")}
+
+    assert formats("1") == {"HWC"}
+    assert formats("0") == {"LINEAR"}
+    assert formats(None) == ({"HWC"} if trt.current_device().is_gpu else {"LINEAR"})

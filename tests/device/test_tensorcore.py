@@ -9,8 +9,24 @@ import threading
 import clrt as trt
 import numpy as np
 import pytest
-from helpers import EXPLICIT_BATCH, deserialize, make_config, make_model, ort_run, parse_network
+from helpers import (
+    EXPLICIT_BATCH,
+    channels_last_everywhere,
+    deserialize,
+    env_set,
+    make_config,
+    make_model,
+    ort_run,
+    parse_network,
+)
 from onnx.helper import make_node as N
+
+
+@pytest.fixture(autouse=True)
+def _channels_last_on_any_device(monkeypatch):
+    """This module checks channels-last kernels: the builder takes them on PoCL too."""
+    channels_last_everywhere(monkeypatch)
+
 
 _DEV = trt.current_device()
 _NVIDIA = "NVIDIA" in _DEV.vendor.upper()
@@ -424,11 +440,8 @@ def test_channels_last_between_tensor_core_convs(precision):
     # Per-layer values come back in NCHW order: each HWC tensor against onnxruntime's.
     check_hwc_values(engine, model, x, ranges, hwc, tol)
     # The same build with channels last turned off: every tensor LINEAR, the same answer.
-    os.environ["CLRT_CHANNELS_LAST"] = "0"
-    try:
+    with env_set(CLRT_CHANNELS_LAST="0"):
         linear = make_engine()
-    finally:
-        del os.environ["CLRT_CHANNELS_LAST"]
     assert set(formats(linear).values()) == {"LINEAR"}
     got_linear = linear.create_execution_context().infer({"input": x})["output"]
     assert rel_err(got_linear, ref) < tol * 2
@@ -573,15 +586,13 @@ def test_candidates_are_instantiated_in_the_layout_they_would_run_in():
         log = RecordingLogger()
         builder, network, _ = parse_network(model, logger=log)
         config = make_config(builder, opt_level=0)
-        os.environ.update(env)
         debug = trt._clrt._debug
         try:
             debug.fail_programs("-DIN_HWC=1")
-            engine = build(builder, network, config)
+            with env_set(**env):
+                engine = build(builder, network, config)
         finally:
             debug.fail_programs("")
-            for k in env:
-                del os.environ[k]
         return [t for t in chosen(engine) if t.startswith("conv.")], log.text()
 
     tactics, text = conv_tactics({})

@@ -325,7 +325,7 @@ plan::EngineDesc assemble(Shaped s, const BuilderConfig& config, std::shared_ptr
     phase.step();
   }
 
-  chooseLayouts(s.net, s.on_host, desc.tactics, logger);
+  chooseLayouts(s.net, s.on_host, desc.tactics, dev.info().is_gpu, logger);
   if (const int n = dropIdentityIoReformats(s.net, s.on_host, desc.tactics)) {
     desc.on_host = s.on_host;
     nl = s.net.layers.size();

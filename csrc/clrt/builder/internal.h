@@ -188,11 +188,12 @@ plan::EngineDesc guardFp16(plan::EngineDesc desc, const Shaped& pre,
                            const BuilderConfig& config, std::shared_ptr<ocl::Device> dev,
                            ILogger* logger);
 
-// Memory formats (builder/layouts.cc): every tensor whose producer and readers all have tactics
-// that take it channels last becomes TensorFormat::kHWC, and the layers' hwc_inputs /
-// hwc_outputs attrs say so; all others kLINEAR. Returns how many tensors are kHWC.
+// Memory formats (builder/layouts.cc): on GPUs (`gpu`; CLRT_CHANNELS_LAST overrides) every
+// tensor whose producer and readers all have tactics that take it channels last becomes
+// TensorFormat::kHWC, and the layers' hwc_inputs / hwc_outputs attrs say so; all others kLINEAR
+// (network I/O whose allowed_formats ask for HWC on any device). Returns how many are kHWC.
 int chooseLayouts(ir::Network& net, const std::vector<uint8_t>& on_host,
-                  const std::vector<std::string>& tacticNames, ILogger* logger);
+                  const std::vector<std::string>& tacticNames, bool gpu, ILogger* logger);
 // After chooseLayouts: a channels-last network input or output whose neighbour reads or writes
 // it channels last in its own dtype needs no REFORMAT (assignPrecisions put one beside it, the
 // layout not yet known): the neighbour takes the network tensor itself and the REFORMAT goes,
@@ -205,7 +206,7 @@ int dropIdentityIoReformats(ir::Network& net, std::vector<uint8_t>& on_host,
 // is timed in the layout it will most likely run in (chooseLayouts decides once all tactics are
 // known). nullopt when that is no tensor and the layer has no hwc attrs: the layer as it is.
 std::optional<ir::Layer> timedLayout(const ir::Network& net, const std::vector<uint8_t>& on_host,
-                                     int li, const tactics::Tactic& tac);
+                                     int li, const tactics::Tactic& tac, bool gpu);
 
 // Tactics for every device layer (timed when the optimization level allows), memory plan,
 // program binaries: the EngineDesc.

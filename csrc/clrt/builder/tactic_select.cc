@@ -235,7 +235,7 @@ Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
     std::unique_ptr<tactics::Kernel> k;
     ocl::ProgramRecorder programs;
     try {
-      const std::optional<ir::Layer> hwc = timedLayout(net, s.on_host, li, *tac);
+      const std::optional<ir::Layer> hwc = timedLayout(net, s.on_host, li, *tac, dev.info().is_gpu);
       const auto t0 = std::chrono::steady_clock::now();
       k = tac->instantiate(hwc ? *hwc : l, dev);
       buildStats().instantiate_s +=

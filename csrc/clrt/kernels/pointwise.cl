@@ -179,6 +179,25 @@ __kernel void binary_f(__global const st_t* a, __global const st_t* b, __global 
   const int2 o = binary_offsets(&p, mode, i);
   ST(y, i, binop_f(LD(a, o.x), LD(b, o.y), op));
 }
+// binary_f's modes 4 and 5 with y NCHW (a per-image-and-channel gate, p.dims[2] == 0), a
+// work-item per (image, channel) plane of S elements, for CPUs: one gate read a plane instead of
+// index arithmetic per element (PoCL, 2 cores: a squeeze-and-excitation multiply of 256 x 32 x
+// 14 x 14 4.1 -> 0.4 ms). The same op on the same values as binary_f.
+__kernel void binary_f_planes(__global const st_t* a, __global const st_t* b, __global st_t* y,
+                              int planes, int S, int op, int mode, IndexPack p) {
+  const int q = get_global_id(0);
+  if (q >= planes) return;
+  const int C = p.dims[0];
+  const int g = q / C * p.dims[3] + q % C;
+  const size_t o = (size_t)q * S;
+  if (mode == 4) {
+    const float gv = LD(b, g);
+    for (int j = 0; j < S; ++j) ST(y, o + j, binop_f(LD(a, o + j), gv, op));
+  } else {
+    const float gv = LD(a, g);
+    for (int j = 0; j < S; ++j) ST(y, o + j, binop_f(gv, LD(b, o + j), op));
+  }
+}
 // binary_f 8 elements a work-item (y's elements 8i..8i+7, n a multiple of 8) in modes 0-2, 4
 // and 5, each one aligned 8-wide access: in modes 4 / 5 the 8 elements are 8 channels of one
 // position (y channels last, C a multiple of 8: the gate's 8 values are consecutive) or 8

@@ -134,7 +134,8 @@ class BinaryKernel : public Kernel {
         k_(dev, kFile, storageOption(st_)),
         layer_(l.name),
         op_(op),
-        hwc_{channelsLastIn(l, 0), channelsLastIn(l, 1), channelsLastOut(l, 0)} {}
+        hwc_{channelsLastIn(l, 0), channelsLastIn(l, 1), channelsLastOut(l, 0)},
+        gpu_(dev.info().is_gpu) {}
   void enqueue(const ExecArgs& args) override {
     const DeviceTensor &a = args.inputs.at(0), &b = args.inputs.at(1);
     const DeviceTensor& y = args.outputs.at(0);
@@ -202,6 +203,15 @@ class BinaryKernel : public Kernel {
              str("layer '", layer_, "': elementwise on ", dtypeName(a.dtype), " is not supported"));
     }
     std::lock_guard<std::mutex> lock(k_.mutex());
+    if (!gpu_ && !wide && !compare && (mode == 4 || mode == 5) && !hwc_[2] &&
+        (a.dtype == DataType::kFLOAT || a.dtype == DataType::kHALF)) {
+      // CPUs, y NCHW under a per-channel gate: a work-item per (image, channel) plane.
+      cl_kernel kp = k_.get("binary_f_planes");
+      const cl_int planes = kint(yd[0] * yd[1], layer_);
+      ocl::setArgs(kp, a.buf, b.buf, y.buf, planes, p.dims[1], cl_int{op_}, mode, p);
+      ocl::launch(args.queue, kp, {gsize(planes)});
+      return;
+    }
     cl_kernel k = k_.get(name);
     // binary_i/_l/_b take the run's error record (integer division by zero).
     const bool recorded = !compare && a.dtype != DataType::kFLOAT && a.dtype != DataType::kHALF;
@@ -247,6 +257,7 @@ class BinaryKernel : public Kernel {
   std::string layer_;
   int op_;
   bool hwc_[3];  // a, b, y stored channels last (builder/layouts.cc)
+  bool gpu_;
 };
 
 class ScaleKernel : public Kernel {
