@@ -26,3 +26,10 @@ def builder(logger):
 @pytest.fixture(scope="session")
 def runtime():
     return get_runtime()
+
+
+@pytest.fixture
+def channels_last(monkeypatch):
+    """For tests of the channels-last kernels: the builder chooses channels-last tensors on GPUs
+    only, unless CLRT_CHANNELS_LAST=1, which makes PoCL take them too."""
+    monkeypatch.setenv("CLRT_CHANNELS_LAST", "1")

@@ -279,9 +279,3 @@ def env_set(**values):
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-
-
-def channels_last_everywhere(monkeypatch):
-    """For tests of the channels-last kernels: the builder chooses channels-last tensors on GPUs
-    only unless CLRT_CHANNELS_LAST=1, which makes PoCL take them too."""
-    monkeypatch.setenv("CLRT_CHANNELS_LAST", "1")

@@ -17,7 +17,6 @@ import onnx
 import pytest
 from helpers import (
     EXPLICIT_BATCH,
-    channels_last_everywhere,
     deserialize,
     make_model,
     ort_run,
@@ -369,8 +368,8 @@ def window_sums(q, k, s, p):
     "channels, parts", [(6, None), (16, None), (264, None), (16, "5"), (264, "3")]
 )
 @pytest.mark.parametrize("op", ["GlobalAveragePool", "GlobalMaxPool"])
+@pytest.mark.usefixtures("channels_last")  # the channels-last kernels, on PoCL too
 def test_global_pool_int8(op, channels, parts, monkeypatch):
-    channels_last_everywhere(monkeypatch)  # the channels-last kernels, on PoCL too
     # 16 and 264 channels: 8 a work-item (gpool_i8_hwc8; 264: a second work-group of 1 octet).
     # parts: each image's 63 positions split among that many work-groups and then combined
     # (gpool_i8_hwc8_end), as on GPUs whose compute units outnumber the work-groups.

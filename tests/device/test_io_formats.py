@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from helpers import (
     RecordingLogger,
-    channels_last_everywhere,
     deserialize,
     env_set,
     make_config,
@@ -18,11 +17,8 @@ from helpers import (
 )
 from onnx import helper
 
-
-@pytest.fixture(autouse=True)
-def _channels_last_on_any_device(monkeypatch):
-    """This module checks channels-last kernels: the builder takes them on PoCL too."""
-    channels_last_everywhere(monkeypatch)
+# This module checks channels-last kernels: the builder takes them on PoCL too.
+pytestmark = pytest.mark.usefixtures("channels_last")
 
 
 HWC = 1 << int(trt.TensorFormat.HWC)

@@ -11,7 +11,6 @@ import pytest
 from helpers import (
     EXPLICIT_BATCH,
     RecordingLogger,
-    channels_last_everywhere,
     deserialize,
     make_model,
     ort_run,
@@ -302,8 +301,8 @@ def run_case(name, monkeypatch):
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.usefixtures("channels_last")  # each tactic in the layout it takes on a GPU
 def test_forced_tactic_matches_onnxruntime(name, monkeypatch):
-    channels_last_everywhere(monkeypatch)  # each tactic in the layout it takes on a GPU
     assert name in _REGISTERED, f"{name} is not a registered tactic"
     chosen = run_case(name, monkeypatch)
     assert name in chosen, (name, chosen)

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 from helpers import (
     EXPLICIT_BATCH,
-    channels_last_everywhere,
     deserialize,
     env_set,
     make_config,
@@ -21,21 +20,18 @@ from helpers import (
 )
 from onnx.helper import make_node as N
 
-
-@pytest.fixture(autouse=True)
-def _channels_last_on_any_device(monkeypatch):
-    """This module checks channels-last kernels: the builder takes them on PoCL too."""
-    channels_last_everywhere(monkeypatch)
-
-
 _DEV = trt.current_device()
 _NVIDIA = "NVIDIA" in _DEV.vendor.upper()
 _EMULATED = os.environ.get("CLRT_TC_EMULATE", "0") not in ("", "0")
-pytestmark = pytest.mark.skipif(
-    not (_NVIDIA or _EMULATED),
-    reason=f"tensor-core tactics need an NVIDIA OpenCL device (current: {_DEV.name}); "
-    "CLRT_TC_EMULATE=1 runs them emulated",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        not (_NVIDIA or _EMULATED),
+        reason=f"tensor-core tactics need an NVIDIA OpenCL device (current: {_DEV.name}); "
+        "CLRT_TC_EMULATE=1 runs them emulated",
+    ),
+    # The module checks channels-last kernels: the builder takes them on PoCL too.
+    pytest.mark.usefixtures("channels_last"),
+]
 
 # FP16 storage rounds every stored value to 11 significant bits (relative 4.9e-4) and the
 # inputs too; accumulation is FP32. Errors are judged relative to the output's largest value.
