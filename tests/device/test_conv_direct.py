@@ -8,7 +8,7 @@ import json
 import clrt as trt
 import numpy as np
 import pytest
-from helpers import deserialize, make_model, ort_run, parse_network, rand
+from helpers import deserialize, make_config, make_model, ort_run, parse_network, rand
 from onnx.helper import make_node as N
 
 # |clrt - ort| <= TOL * max|ort|: FP32 sums in another order; FP16 storage of input and output;
@@ -135,3 +135,22 @@ def test_direct_conv_matches_onnxruntime(name, precision):
     assert got.shape == want.shape
     err = np.abs(got.astype(np.float64) - want).max()
     assert err <= TOL[precision] * np.abs(want).max(), (name, precision, err)
+
+
+def test_in_place_layer_at_a_shape_that_needs_the_copy():
+    """A 1x1 layer built for widths 12 to 16: at 16 it reads its FLOAT input in place, at 12
+    (no multiple of 8) through the padded copy, whose workspace the engine sized at width 16."""
+    rng = np.random.default_rng(5)
+    w = (rng.standard_normal((6, 8, 1, 1)) * 0.3).astype(np.float32)
+    model = make_model([N("Conv", ["x", "w"], ["y"])], [("x", [2, 8, 3, "W"])], [("y",)], {"w": w})
+    builder, network, _ = parse_network(model)
+    config = make_config(builder, {"x": ((2, 8, 3, 12), (2, 8, 3, 16), (2, 8, 3, 16))})
+    config.tactic_filter = "conv.direct"
+    engine = deserialize(bytes(builder.build_serialized_network(network, config)))
+    context = engine.create_execution_context()
+    for width in (16, 12, 16):
+        x = rng.uniform(-1, 1, (2, 8, 3, width)).astype(np.float32)
+        context.set_input_shape("x", x.shape)
+        got = context.infer({"x": x})["y"]
+        want = ort_run(model, {"x": x})["y"]
+        assert np.abs(got - want).max() <= TOL["FLOAT"] * np.abs(want).max(), width

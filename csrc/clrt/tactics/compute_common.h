@@ -263,7 +263,8 @@ struct PaddedConvInput {
   int64_t pb = 8;
   // FLOAT input: where the padded copy would equal the input (no pads, and the taps reach
   // exactly its rows and columns: 1x1 stride-1 layers whose width is a multiple of pb), the conv
-  // reads the input itself and the layer needs no workspace.
+  // reads the input itself. The workspace is still asked for: at the largest profile shapes it
+  // then covers any smaller shape, in place or not (a plan's workspace is sized there).
   bool float_input = false;
 
   int64_t rows(int64_t OH) const { return (OH - 1) * win.sh + (win.kh - 1) * win.dh + 1; }
@@ -284,9 +285,8 @@ struct PaddedConvInput {
   // The workspace for input dims in[0] and output dims out[0]: 0 while they are unknown.
   size_t workspaceSize(const std::vector<Dims>& in, const std::vector<Dims>& out) const {
     if (in.empty() || out.empty() || in[0].size() < 2 || in[0][0] < 0 || in[0][1] < 0) return 0;
-    const auto [H, W] = spatialHW(in[0]);
     const auto [OH, OW] = spatialHW(out[0]);
-    if (OH < 0 || OW < 0 || H < 0 || W < 0 || inPlace(H, W, OH, OW)) return 0;
+    if (OH < 0 || OW < 0) return 0;
     const uint64_t img = imageBytes(in[0][1], OH, OW);
     return static_cast<size_t>(
         img * std::clamp<int64_t>(imagesPerChunk(img), 1, std::max<int64_t>(in[0][0], 1)));
