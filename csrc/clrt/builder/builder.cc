@@ -345,12 +345,8 @@ plan::EngineDesc assemble(Shaped s, const BuilderConfig& config, std::shared_ptr
       if (s.on_host[li]) continue;
       const ir::Layer& l = s.net.layers[li];
       const auto k = tactics::findTactic(desc.tactics[li])->instantiate(l, dev);
-      for (const auto& r : s.max) {
-        std::vector<Dims> in, out;
-        for (int t : l.inputs) in.push_back(t >= 0 ? r.dims[t] : Dims{});
-        for (int t : l.outputs) out.push_back(r.dims[t]);
-        workspace = std::max<uint64_t>(workspace, k->workspaceSize(in, out));
-      }
+      for (const auto& r : s.max)
+        workspace = std::max<uint64_t>(workspace, k->workspaceAt(l, r.dims));
     }
     desc.program_binaries = dev.programBinaries(rec.keys());
   }

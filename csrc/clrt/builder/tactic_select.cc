@@ -252,11 +252,7 @@ Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
       return false;
     }
     uint64_t ws = 0;
-    for (auto& rs : s.max) {
-      std::vector<Dims> in, out;
-      dimsAt(rs, in, out);
-      ws = std::max<uint64_t>(ws, k->workspaceSize(in, out));
-    }
+    for (auto& rs : s.max) ws = std::max<uint64_t>(ws, k->workspaceAt(l, rs.dims));
     if (ws > env.config.workspace_limit) {
       c.why += str(" ", tac->name(), " needs ", ws, " bytes of workspace;");
       return false;

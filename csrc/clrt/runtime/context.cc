@@ -170,10 +170,7 @@ void ExecutionContext::resolve() {
   for (size_t li = 0; li < net.layers.size(); ++li) {
     const auto& l = net.layers[li];
     if (desc.on_host[li]) continue;
-    std::vector<Dims> inD, outD;
-    for (int t : l.inputs) inD.push_back(t >= 0 ? r->shapes.dims[t] : Dims{});
-    for (int t : l.outputs) outD.push_back(r->shapes.dims[t]);
-    ws = std::max(ws, engine_->kernel(static_cast<int>(li))->workspaceSize(inD, outD));
+    ws = std::max(ws, engine_->kernel(static_cast<int>(li))->workspaceAt(l, r->shapes.dims));
     for (int t : l.inputs) {
       if (t < 0 || !r->shapes.values[t] || engine_->constantBuffer(t) || r->host_copies.count(t))
         continue;

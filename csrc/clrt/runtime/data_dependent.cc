@@ -95,10 +95,7 @@ void ExecutionContext::afterDataDependent(int li, std::vector<Dims> dims) {
   for (size_t lj = static_cast<size_t>(li) + 1; lj < std::min(end + 1, net.layers.size()); ++lj) {
     if (desc.on_host[lj]) continue;
     const auto& m = net.layers[lj];
-    std::vector<Dims> inD, outD;
-    for (int t : m.inputs) inD.push_back(t >= 0 ? r.shapes.dims[t] : Dims{});
-    for (int t : m.outputs) outD.push_back(r.shapes.dims[t]);
-    ws = std::max(ws, engine_->kernel(static_cast<int>(lj))->workspaceSize(inD, outD));
+    ws = std::max(ws, engine_->kernel(static_cast<int>(lj))->workspaceAt(m, r.shapes.dims));
     for (int t : m.inputs) {
       if (t < 0 || !data_dependent_[t] || !r.shapes.values[t] || engine_->constantBuffer(t))
         continue;

@@ -39,11 +39,8 @@ uint64_t workspaceNeeded(const EngineDesc& desc,
         resolveShapes(net, desc.on_host, profileInputDims(net, desc.profiles, p, 2),
                       profileInputValues(net, desc.profiles, p, 2));
     for (size_t li = 0; li < net.layers.size(); ++li) {
-      if (!kernels[li]) continue;
-      std::vector<Dims> in, out;
-      for (int t : net.layers[li].inputs) in.push_back(t >= 0 ? r.dims[t] : Dims{});
-      for (int t : net.layers[li].outputs) out.push_back(r.dims[t]);
-      ws = std::max<uint64_t>(ws, kernels[li]->workspaceSize(in, out));
+      if (kernels[li])
+        ws = std::max<uint64_t>(ws, kernels[li]->workspaceAt(net.layers[li], r.dims));
     }
   }
   return ws;

@@ -266,6 +266,7 @@ struct PaddedConvInput {
   // reads the input itself. The workspace is still asked for: at the largest profile shapes it
   // then covers any smaller shape, in place or not (a plan's workspace is sized there).
   bool float_input = false;
+  bool gpu = false;  // conv_pad's work-items: a padded column each on GPUs, a whole row on CPUs
 
   int64_t rows(int64_t OH) const { return (OH - 1) * win.sh + (win.kh - 1) * win.dh + 1; }
   int64_t cols(int64_t OW) const {
@@ -293,10 +294,9 @@ struct PaddedConvInput {
   }
   // Pads the images of run r (input x) chunk by chunk into workspace ws with `pad` (arguments x,
   // ws, C, H, W, Hp, Wp, pt, pl, n0, cpi) and calls conv(ws, n0, images, Hp, Wp) after each: its
-  // launch reads them. On CPUs a pad work-item fills a whole padded row, on GPUs one column. In
-  // place (inPlace): one conv(x, 0, N, H, W).
+  // launch reads them. In place (inPlace): one conv(x, 0, N, H, W).
   template <typename Conv>
-  void run(cl_command_queue q, cl_kernel pad, bool gpu, const ConvShape& r, cl_mem x, cl_mem ws,
+  void run(cl_command_queue q, cl_kernel pad, const ConvShape& r, cl_mem x, cl_mem ws,
            const std::string& layer, Conv&& conv) const {
     if (inPlace(r.H, r.W, r.OH, r.OW)) {
       conv(x, int64_t{0}, r.N, r.H, r.W);

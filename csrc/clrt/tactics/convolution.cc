@@ -142,8 +142,7 @@ class DirectConv : public ConvKernelBase {
     k_ = ocl::KernelHandle(make(dev, "conv_direct"));
     pad_ = ocl::KernelHandle(make(dev, "conv_pad"));
     nkb_ = nkb;
-    gpu_ = dev.info().is_gpu;
-    padded_ = {s_.win, kPB, s_.st == DataType::kFLOAT};
+    padded_ = {s_.win, kPB, s_.st == DataType::kFLOAT, dev.info().is_gpu};
   }
   size_t workspaceSize(const std::vector<Dims>& in, const std::vector<Dims>& out) const override {
     return padded_.workspaceSize(in, out);
@@ -154,7 +153,7 @@ class DirectConv : public ConvKernelBase {
     const Window2d& w = s_.win;
     const int64_t nowb = (r.OW + kPB - 1) / kPB;
     std::lock_guard<std::mutex> lock(mu_);
-    padded_.run(a.queue, pad_.get(), gpu_, r, r.x, a.workspace, s_.layer,
+    padded_.run(a.queue, pad_.get(), r, r.x, a.workspace, s_.layer,
                 [&](cl_mem src, int64_t n0, int64_t images, int64_t Hp, int64_t Wp) {
                   ocl::setArgs(k_.get(), src, weights_.get(), bias_.get(), r.res, r.y, i(n0),
                                i(r.C), i(Hp), i(Wp), i(s_.K), i(r.OH), i(r.OW), i(s_.G), i(w.kh),
@@ -169,7 +168,6 @@ class DirectConv : public ConvKernelBase {
  private:
   ocl::KernelHandle k_, pad_;
   int64_t nkb_ = 1;
-  bool gpu_ = false;
   PaddedConvInput padded_;
 };
 
@@ -233,7 +231,7 @@ class DepthwiseConv : public ConvKernelBase {
       const int64_t nowb = (r.OW + kPB - 1) / kPB;
       std::lock_guard<std::mutex> lock(mu_);
       padded_->run(
-          a.queue, pad_.get(), false, r, r.x, a.workspace, s_.layer,
+          a.queue, pad_.get(), r, r.x, a.workspace, s_.layer,
           [&](cl_mem src, int64_t n0, int64_t images, int64_t Hp, int64_t Wp) {
             ocl::setArgs(k_.get(), src, weights_.get(), bias_.get(), r.res, r.y, i(n0), i(r.C),
                          i(Hp), i(Wp), i(r.OH), i(r.OW), i(w.kh), i(w.kw), i(w.sh), i(w.sw),

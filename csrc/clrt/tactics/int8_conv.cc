@@ -31,8 +31,7 @@ class DirectConv : public Int8ConvBase {
     k_ = ocl::KernelHandle(dev.kernel(kFile, tunables(s_.ep), "conv_i8_direct"));
     pad_ = ocl::KernelHandle(dev.kernel(kFile, tunables(s_.ep), "conv_i8_pad"));
     cchunk_ = std::max<int64_t>(1, kExactTaps / (s_.win.kh * s_.win.kw));
-    gpu_ = dev.info().is_gpu;
-    padded_ = {s_.win, kPB};
+    padded_ = {s_.win, kPB, false, dev.info().is_gpu};
   }
   size_t workspaceSize(const std::vector<Dims>& in, const std::vector<Dims>& out) const override {
     return padded_.workspaceSize(in, out);
@@ -44,7 +43,7 @@ class DirectConv : public Int8ConvBase {
     const int64_t nkb = (s_.K / s_.G + kKB - 1) / kKB, nowb = (r.OW + kPB - 1) / kPB;
     std::lock_guard<std::mutex> lock(mu_);
     padded_.run(
-        a.queue, pad_.get(), gpu_, r, r.x, a.workspace, s_.layer,
+        a.queue, pad_.get(), r, r.x, a.workspace, s_.layer,
         [&](cl_mem src, int64_t n0, int64_t images, int64_t Hp, int64_t Wp) {
           ocl::setArgs(k_.get(), src, w_.get(), mult_.get(), bias_.get(), r.res.buf, r.y.buf, i(n0),
                        i(r.C), i(Hp), i(Wp), i(s_.K), i(r.OH), i(r.OW), i(s_.G), i(w.kh), i(w.kw),
@@ -58,7 +57,6 @@ class DirectConv : public Int8ConvBase {
  private:
   ocl::KernelHandle pad_;
   int64_t cchunk_ = 1;
-  bool gpu_ = false;
   PaddedConvInput padded_;
 };
 

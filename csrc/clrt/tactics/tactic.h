@@ -52,6 +52,14 @@ class Kernel {
     (void)outputDims;
     return 0;
   }
+  // workspaceSize for layer l (the layer this kernel was instantiated for) where the network's
+  // tensors have dims `tensorDims` (a missing optional input: empty dims).
+  size_t workspaceAt(const ir::Layer& l, const std::vector<Dims>& tensorDims) const {
+    std::vector<Dims> in, out;
+    for (int t : l.inputs) in.push_back(t >= 0 ? tensorDims[t] : Dims{});
+    for (int t : l.outputs) out.push_back(tensorDims[t]);
+    return workspaceSize(in, out);
+  }
   virtual void enqueue(const ExecArgs& args) = 0;
   // Whether enqueue() may write args.errors (a check only the device can make, on values it
   // computes); the context then clears and reads the record around each run.
