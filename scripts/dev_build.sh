@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD="${1:-/tmp/build}"
+mkdir -p "$BUILD" && BUILD="$(cd "$BUILD" && pwd)"  # absolute: the staged links must resolve
 PY="${PYTHON:-$(command -v python3)}"
 [ -x .venv/bin/python ] && PY="${PYTHON:-.venv/bin/python}"
 if [ ! -f "$BUILD/build.ninja" ]; then

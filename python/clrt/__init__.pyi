@@ -109,10 +109,12 @@ from ._clrt import compile_count as compile_count
 from ._clrt import current_device as current_device
 from ._clrt import get_devices as get_devices
 from ._clrt import mem_alloc as mem_alloc
+from ._clrt import memcpy_dtod as memcpy_dtod
 from ._clrt import memcpy_dtoh as memcpy_dtoh
 from ._clrt import memcpy_dtoh_async as memcpy_dtoh_async
 from ._clrt import memcpy_htod as memcpy_htod
 from ._clrt import memcpy_htod_async as memcpy_htod_async
+from ._clrt import memset_d8 as memset_d8
 from ._clrt import set_device as set_device
 from ._trt_api import IOutputAllocator as IOutputAllocator
 from ._trt_api import IProfiler as IProfiler

@@ -4,6 +4,7 @@
     clrt sensitivity MODEL --data x.npy --labels y.npy --calib c.npy
     clrt precision-search MODEL --data x.npy --labels y.npy --calib c.npy --budget 0.1
     clrt classes MODEL --data x.npy --labels y.npy --calib c.npy   (onnxruntime FP32 vs engine)
+    clrt run script.py [args]    (a TensorRT script using pycuda or cuda-python, unmodified)
 
 --data/--calib hold samples on axis 0 (float, preprocessed as at inference), --labels int class
 ids; --batch splits them. --json prints the report as JSON. Progress bars (clrt.progress's
@@ -76,6 +77,11 @@ def _calibrator(args, model):
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["run"]:  # clrt run script.py: a TensorRT script on clrt, unmodified
+        from .run import main as run_main
+
+        return run_main(argv[1:])
     args = _args(argv)
     model = args.model
     if not Path(model).is_file():

@@ -110,6 +110,40 @@ void bindMemory(py::module_& m) {
       py::arg("dest"), py::arg("src"), py::arg("stream") = py::none(),
       "Same as memcpy_dtoh; it waits for work enqueued before it on every context's queue.");
 
+  m.def(
+      "memcpy_dtod",
+      [](const py::object& d, const py::object& s, size_t size) {
+        const uintptr_t dp = devicePointer(d, "memcpy_dtod dest");
+        const uintptr_t sp = devicePointer(s, "memcpy_dtod src");
+        py::gil_scoped_release release;
+        runtime::memcpyDtoD(dp, sp, size);
+      },
+      py::arg("dest"), py::arg("src"), py::arg("size"),
+      "Copies size bytes between two allocations (ValueError if either holds fewer).");
+  m.def(
+      "memset_d8",
+      [](const py::object& d, int value, size_t count) {
+        CLRT_CHECK(value >= 0 && value <= 255, kValue, "memset_d8: data ", value,
+                   " is not a byte value (0-255)");
+        const uintptr_t p = devicePointer(d, "memset_d8 dest");
+        py::gil_scoped_release release;
+        runtime::memsetD8(p, static_cast<uint8_t>(value), count);
+      },
+      py::arg("dest"), py::arg("data"), py::arg("count"),
+      "Sets the first count bytes of an allocation to data (ValueError if it holds fewer).");
+
+  m.def(
+      "_is_device_pointer",
+      [](uintptr_t ptr) {
+        try {
+          runtime::lookupAllocation(ptr);
+          return true;
+        } catch (const Error&) {
+          return false;
+        }
+      },
+      py::arg("ptr"), "Whether ptr is a live allocation from mem_alloc (cudaMemcpyDefault).");
+
   struct Stream {};
   py::class_<Stream>(m, "Stream", "pycuda's Stream: synchronize() waits for every context's queue.")
       .def(py::init<>())

@@ -93,4 +93,25 @@ void memcpyDtoH(void* dst, uintptr_t src, size_t bytes) {
   dev->read(dev->queue(), m, 0, bytes, dst);
 }
 
+void memcpyDtoD(uintptr_t dst, uintptr_t src, size_t bytes) {
+  auto [dev, d] = checkedCopyTarget(dst, bytes, "memcpy_dtod dest");
+  auto [src_dev, s] = checkedCopyTarget(src, bytes, "memcpy_dtod src");
+  CLRT_CHECK(dev == src_dev, kValue,
+             "memcpy_dtod: the two allocations belong to different OpenCL devices");
+  if (bytes == 0) return;
+  ocl::check(dev->finishAll(), "clFinish");
+  ocl::check(clEnqueueCopyBuffer(dev->queue(), s, d, 0, 0, bytes, 0, nullptr, nullptr),
+             "clEnqueueCopyBuffer");
+  ocl::check(clFinish(dev->queue()), "clFinish");
+}
+
+void memsetD8(uintptr_t dst, uint8_t value, size_t bytes) {
+  auto [dev, m] = checkedCopyTarget(dst, bytes, "memset_d8");
+  if (bytes == 0) return;
+  ocl::check(dev->finishAll(), "clFinish");
+  ocl::check(clEnqueueFillBuffer(dev->queue(), m, &value, 1, 0, bytes, 0, nullptr, nullptr),
+             "clEnqueueFillBuffer");
+  ocl::check(clFinish(dev->queue()), "clFinish");
+}
+
 }  // namespace clrt::runtime

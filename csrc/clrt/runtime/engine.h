@@ -272,5 +272,7 @@ AllocationRef retainAllocation(uintptr_t ptr);        // throws kValue if unknow
 bool allocationLive(uintptr_t ptr, uint64_t serial);  // still allocated and not freed since
 void memcpyHtoD(uintptr_t dst, const void* src, size_t bytes);
 void memcpyDtoH(void* dst, uintptr_t src, size_t bytes);
+void memcpyDtoD(uintptr_t dst, uintptr_t src, size_t bytes);  // same device; both hold `bytes`
+void memsetD8(uintptr_t dst, uint8_t value, size_t bytes);
 
 }  // namespace clrt::runtime

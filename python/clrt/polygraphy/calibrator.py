@@ -53,7 +53,7 @@ def Calibrator(
     polygraphy_write = calib.write_calibration_cache
 
     def write_calibration_cache(cache, length=None):
-        # Polygraphy calls cache.tobytes(), as TensorRT passes a buffer; clrt passes bytes.
+        # Polygraphy calls cache.tobytes() (TensorRT and clrt pass a memoryview; bytes too).
         polygraphy_write(memoryview(cache))
 
     calib._get_batch_impl = get_batch_impl
