@@ -77,8 +77,9 @@ class PyCalibrator : public B {
       return callFlexible(f, py::make_tuple(), py::int_(0));
     return py::none();
   }
-  // The cache reaches Python as a memoryview of its bytes, as TensorRT passes a buffer (Polygraphy's
-  // calibrator calls cache.tobytes()); f.write(cache) and bytes(cache) take it as they take bytes.
+  // The cache reaches Python as a memoryview of its bytes, as TensorRT passes a buffer
+  // (Polygraphy's calibrator calls cache.tobytes()); f.write(cache) and bytes(cache) take it as
+  // they take bytes.
   void writeCalibrationCache(const py::bytes& cache) override {
     if (py::function f = pyOverride("write_calibration_cache"))
       callFlexible(f, py::make_tuple(py::memoryview(cache)), py::int_(py::len(cache)));
