@@ -220,6 +220,23 @@ def _device_pointer(obj, what):
     return addr
 
 
-def report(what, error):
-    """Warns with clrt's reason for an error code, which CUDA's code alone does not carry."""
-    warnings.warn(f"{what}: {error}", RuntimeWarning, stacklevel=3)
+def call(what, fn, codes, code):
+    """cuda-python's calling convention around fn(): (success, *results) when it returns, else
+    (error code,) with a RuntimeWarning naming clrt's reason, which CUDA's code alone does not
+    carry. codes: (success, out of memory, unknown) of the API's enum; code: the error code of a
+    bad argument (ValueError, TypeError). Returns (result tuple, reason or None)."""
+    success, out_of_memory, unknown = codes
+    try:
+        result = fn()
+    except MemoryError as e:
+        code, reason = out_of_memory, e
+    except (ValueError, TypeError, OverflowError) as e:
+        reason = e
+    except _clrt.DeviceError as e:
+        code, reason = unknown, e
+    else:
+        if result is None:
+            return (success,), None
+        return ((success, *result) if isinstance(result, tuple) else (success, result)), None
+    warnings.warn(f"{what}: {reason}", RuntimeWarning, stacklevel=4)
+    return (code,), f"{what}: {reason}"

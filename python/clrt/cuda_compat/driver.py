@@ -46,27 +46,8 @@ class CUcontext:
 
 
 def _call(what, fn, code=CUresult.CUDA_ERROR_INVALID_VALUE):
-    try:
-        result = fn()
-    except MemoryError as e:
-        code, detail = CUresult.CUDA_ERROR_OUT_OF_MEMORY, e
-    except (ValueError, TypeError, OverflowError) as e:
-        detail = e
-    except _clrt.DeviceError as e:
-        code, detail = CUresult.CUDA_ERROR_UNKNOWN, e
-    else:
-        if result is None:
-            return (CUresult.CUDA_SUCCESS,)
-        return (
-            (CUresult.CUDA_SUCCESS, *result)
-            if isinstance(result, tuple)
-            else (
-                CUresult.CUDA_SUCCESS,
-                result,
-            )
-        )
-    mem.report(what, detail)
-    return (code,)
+    codes = (CUresult.CUDA_SUCCESS, CUresult.CUDA_ERROR_OUT_OF_MEMORY, CUresult.CUDA_ERROR_UNKNOWN)
+    return mem.call(what, fn, codes, code)[0]
 
 
 def _device(ordinal):

@@ -102,28 +102,15 @@ _last_detail = ""
 def _call(what, fn, code=cudaError_t.cudaErrorInvalidValue):
     """(cudaSuccess, *results) of fn(), or (code,) with a warning naming clrt's reason."""
     global _last_error, _last_detail
-    try:
-        result = fn()
-    except MemoryError as e:
-        code, detail = cudaError_t.cudaErrorMemoryAllocation, e
-    except (ValueError, TypeError, OverflowError) as e:
-        detail = e
-    except _clrt.DeviceError as e:
-        code, detail = cudaError_t.cudaErrorUnknown, e
-    else:
-        if result is None:
-            return (cudaError_t.cudaSuccess,)
-        return (
-            (cudaError_t.cudaSuccess, *result)
-            if isinstance(result, tuple)
-            else (
-                cudaError_t.cudaSuccess,
-                result,
-            )
-        )
-    _last_error, _last_detail = code, f"{what}: {detail}"
-    mem.report(what, detail)
-    return (code,)
+    codes = (
+        cudaError_t.cudaSuccess,
+        cudaError_t.cudaErrorMemoryAllocation,
+        cudaError_t.cudaErrorUnknown,
+    )
+    result, reason = mem.call(what, fn, codes, code)
+    if reason is not None:
+        _last_error, _last_detail = result[0], reason
+    return result
 
 
 def _device_index(device):
