@@ -18,7 +18,8 @@ API = {
     "fp8 int4 __version__",
     "Logger": "min_severity log",
     "Builder": "create_network create_builder_config create_optimization_profile "
-    "build_serialized_network build_engine_with_config is_network_supported platform_has_tf32 "
+    "build_serialized_network build_serialized_network_to_stream build_engine_with_config "
+    "is_network_supported platform_has_tf32 "
     "platform_has_fast_fp16 platform_has_fast_int8 num_DLA_cores max_DLA_batch_size logger "
     "max_threads reset get_plugin_registry",
     "IBuilderConfig": "set_flag clear_flag get_flag flags set_memory_pool_limit "
@@ -78,6 +79,7 @@ API = {
     "IDebugListener": "process_debug_tensor",
     "IStreamReader": "read",
     "IStreamReaderV2": "read seek",
+    "IStreamWriter": "write",
     "Classes": "IInt8EntropyCalibrator2 IInt8EntropyCalibrator IInt8MinMaxCalibrator "
     "IInt8LegacyCalibrator Profiler IRefitter IOutputAllocator IGpuAllocator "
     "IGpuAsyncAllocator ITimingCache IAlgorithmSelector IProgressMonitor IDebugListener "

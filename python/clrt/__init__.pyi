@@ -120,6 +120,7 @@ from ._trt_api import IOutputAllocator as IOutputAllocator
 from ._trt_api import IProfiler as IProfiler
 from ._trt_api import IStreamReader as IStreamReader
 from ._trt_api import IStreamReaderV2 as IStreamReaderV2
+from ._trt_api import IStreamWriter as IStreamWriter
 from ._trt_api import Profiler as Profiler
 from ._trt_api import Runtime as Runtime
 from ._trt_api import init_libnvinfer_plugins as init_libnvinfer_plugins

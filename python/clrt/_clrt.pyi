@@ -872,6 +872,9 @@ class Builder:
     def build_serialized_network(
         self, network: INetworkDefinition, config: IBuilderConfig
     ) -> IHostMemory: ...
+    def build_serialized_network_to_stream(  # set by clrt._trt_api; writer: an IStreamWriter
+        self, network: INetworkDefinition, config: IBuilderConfig, writer: Any
+    ) -> bool: ...
     def build_engine(self, network: INetworkDefinition, config: IBuilderConfig) -> ICudaEngine: ...
     def build_engine_with_config(
         self, network: INetworkDefinition, config: IBuilderConfig

@@ -51,7 +51,35 @@ class IStreamReaderV2:
         raise NotImplementedError("IStreamReaderV2 subclasses implement seek(offset, where)")
 
 
+class IStreamWriter:
+    """Receives a serialized engine in pieces (Builder.build_serialized_network_to_stream).
+    Subclasses implement write(data: bytes) -> int, the number of bytes taken."""
+
+    def write(self, data):
+        raise NotImplementedError("IStreamWriter subclasses implement write(data)")
+
+
 _CHUNK = 1 << 20
+
+
+def _build_serialized_network_to_stream(self, network, config, writer):
+    """TensorRT 10's streaming build: the serialized engine goes to writer.write(bytes) in pieces
+    of up to 1 MiB instead of one IHostMemory. True when the writer took every byte; False when
+    the build failed or the writer took fewer bytes than given (as TensorRT reports it)."""
+    if not callable(getattr(writer, "write", None)):
+        raise TypeError(
+            f"build_serialized_network_to_stream: {type(writer).__name__} has no write(data)"
+        )
+    plan = self.build_serialized_network(network, config)
+    if plan is None:
+        return False
+    data = memoryview(plan).cast("B")
+    for start in range(0, len(data), _CHUNK):
+        piece = bytes(data[start : start + _CHUNK])
+        taken = writer.write(piece)
+        if not isinstance(taken, int) or taken != len(piece):
+            return False
+    return True
 
 
 def _read_stream(reader):
@@ -165,6 +193,7 @@ def _reporting(run):
 
 
 def _install():
+    _clrt.Builder.build_serialized_network_to_stream = _build_serialized_network_to_stream
     ctx = _clrt.IExecutionContext
     ctx.profiler = property(
         _get_profiler,

@@ -23,6 +23,9 @@ class IStreamReaderV2:
     def read(self, size: int, stream: int) -> Buffer | None: ...
     def seek(self, offset: int, where: SeekPosition) -> Any: ...
 
+class IStreamWriter:
+    def write(self, data: bytes) -> int: ...
+
 class Runtime(_Runtime):
     def deserialize_cuda_engine(
         self, serialized_engine: Buffer | IStreamReader | IStreamReaderV2

@@ -194,3 +194,42 @@ def test_other_device_fingerprint(tiny_plan):
     same, _ = with_fingerprint(tiny_plan, here)
     assert same == tiny_plan
     deserialize(same)
+
+
+class Collect(trt.IStreamWriter):
+    """Keeps what it is given; `limit` makes it take fewer bytes of one piece, as a full disk."""
+
+    def __init__(self, limit=None):
+        trt.IStreamWriter.__init__(self)
+        self.pieces, self.limit = [], limit
+
+    def write(self, data):
+        self.pieces.append(bytes(data))
+        return len(data) if self.limit is None else min(len(data), self.limit)
+
+
+def test_build_serialized_network_to_stream(tiny_plan):
+    # TensorRT 10's streaming build: the pieces, joined, are an engine that deserializes and runs
+    # like one from build_serialized_network; a writer that takes fewer bytes makes it False.
+    from helpers import get_runtime, parse_network
+
+    model = make_model([oh.make_node("Relu", ["x"], ["y"])], [("x", (2, 3))], ["y"])
+    builder = trt.Builder(trt.Logger(trt.Logger.WARNING))
+    _, network, _parser = parse_network(model, builder)
+    writer = Collect()
+    assert builder.build_serialized_network_to_stream(
+        network, builder.create_builder_config(), writer
+    )
+    data = b"".join(writer.pieces)
+    assert data.startswith(MAGIC) and len(data) == len(tiny_plan)
+    engine = get_runtime().deserialize_cuda_engine(data)
+    x = np.array([[-1.0, 2.0, -3.0], [4.0, -5.0, 6.0]], np.float32)
+    np.testing.assert_array_equal(
+        engine.create_execution_context().infer({"x": x})["y"], np.maximum(x, 0)
+    )
+    short = Collect(limit=10)
+    assert not builder.build_serialized_network_to_stream(
+        network, builder.create_builder_config(), short
+    )
+    with pytest.raises(TypeError, match="has no write"):
+        builder.build_serialized_network_to_stream(network, builder.create_builder_config(), 42)
