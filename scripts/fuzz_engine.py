@@ -169,55 +169,59 @@ def parse_fields(plan):
     w.num("u64", "workspace bytes")
     w.string("engine name")
     w.num("u32", "profiling verbosity")
-    for t in range(w.num("u64", "tensor count")):
-        w.string(f"tensor {t} name")
-        w.num("i32", f"tensor {t} dtype")
-        w.dims(f"tensor {t} dims")
-        w.num("i32", f"tensor {t} producer")
-        w.num("u8", f"tensor {t} input flag")
-        w.num("u8", f"tensor {t} output flag")
-        w.num("u8", f"tensor {t} shape tensor flag")
-        w.num("u8", f"tensor {t} debug flag")
-        if w.num("u8", f"tensor {t} dynamic range present"):
-            w.num("f32", f"tensor {t} dynamic range", True)
-            w.num("f32", f"tensor {t} dynamic range", True)
-        w.string(f"tensor {t} ONNX output name")
-        w.num("u8", f"tensor {t} format")
-    for li in range(w.num("u64", "layer count")):
-        ln = f"layer {li}"
-        w.string(ln + " name")
-        w.string(ln + " kind")
-        w.ids(ln + " input")
-        w.ids(ln + " output")
-        for a in range(w.num("u64", ln + " attr count")):
-            key = w.string(f"{ln} attr {a} name").decode("latin-1")
-            an = f"{ln} attr '{key}'"
-            tag = w.num("u8", an + " type")
-            if tag == 0:
-                w.num("i64", an, True)
-            elif tag == 1:
-                w.num("f64", an, True)
-            elif tag == 2:
-                w.string(an, True)
-            elif tag in (3, 4):
-                for _ in range(w.num("u64", an + " count")):
-                    w.num("i64" if tag == 3 else "f64", an, True)
-            else:
-                raise ValueError(f"unknown attr tag {tag} at {w.at - 1}")
-        for k in range(w.num("u64", ln + " weight count")):
-            wn = f"{ln} weight {k}"
-            w.string(wn + " name")
-            w.num("i32", wn + " dtype")
-            w.dims(wn + " dims")
-            w.string(wn + " data", True)
-        for k in range(w.num("u64", ln + " onnx node count")):
-            w.string(f"{ln} onnx node {k}")
-        w.opt_dtype(ln + " precision")
-        for k in range(w.num("u64", ln + " output type count")):
-            w.opt_dtype(f"{ln} output type {k}")
-        w.num("u8", ln + " dead flag")
-    w.ids("network input")
-    w.ids("network output")
+
+    def network(pre):
+        for t in range(w.num("u64", pre + "tensor count")):
+            w.string(f"{pre}tensor {t} name")
+            w.num("i32", f"{pre}tensor {t} dtype")
+            w.dims(f"{pre}tensor {t} dims")
+            w.num("i32", f"{pre}tensor {t} producer")
+            w.num("u8", f"{pre}tensor {t} input flag")
+            w.num("u8", f"{pre}tensor {t} output flag")
+            w.num("u8", f"{pre}tensor {t} shape tensor flag")
+            w.num("u8", f"{pre}tensor {t} debug flag")
+            if w.num("u8", f"{pre}tensor {t} dynamic range present"):
+                w.num("f32", f"{pre}tensor {t} dynamic range", True)
+                w.num("f32", f"{pre}tensor {t} dynamic range", True)
+            w.string(f"{pre}tensor {t} ONNX output name")
+            w.num("u8", f"{pre}tensor {t} format")
+        for li in range(w.num("u64", pre + "layer count")):
+            ln = f"{pre}layer {li}"
+            w.string(ln + " name")
+            w.string(ln + " kind")
+            w.ids(ln + " input")
+            w.ids(ln + " output")
+            for a in range(w.num("u64", ln + " attr count")):
+                key = w.string(f"{ln} attr {a} name").decode("latin-1")
+                an = f"{ln} attr '{key}'"
+                tag = w.num("u8", an + " type")
+                if tag == 0:
+                    w.num("i64", an, True)
+                elif tag == 1:
+                    w.num("f64", an, True)
+                elif tag == 2:
+                    w.string(an, True)
+                elif tag in (3, 4):
+                    for _ in range(w.num("u64", an + " count")):
+                        w.num("i64" if tag == 3 else "f64", an, True)
+                else:
+                    raise ValueError(f"unknown attr tag {tag} at {w.at - 1}")
+            for k in range(w.num("u64", ln + " weight count")):
+                wn = f"{ln} weight {k}"
+                w.string(wn + " name")
+                w.num("i32", wn + " dtype")
+                w.dims(wn + " dims")
+                w.string(wn + " data", True)
+            for k in range(w.num("u64", ln + " onnx node count")):
+                w.string(f"{ln} onnx node {k}")
+            w.opt_dtype(ln + " precision")
+            for k in range(w.num("u64", ln + " output type count")):
+                w.opt_dtype(f"{ln} output type {k}")
+            w.num("u8", ln + " dead flag")
+        w.ids(pre + "network input")
+        w.ids(pre + "network output")
+
+    network("")
     for k in range(w.num("u64", "tactic count")):
         w.string(f"tactic {k}")
     for k in range(w.num("u64", "host placement count")):
@@ -235,6 +239,11 @@ def parse_fields(plan):
         w.string(f"program binary {b} key")
         w.num("u64", f"program binary {b} checksum")
         w.string(f"program binary {b}")
+    if w.num("u8", "refittable flag"):
+        w.num("u8", "refit pass options")
+        network("refit source ")
+        w.string("refit ONNX model")
+        w.string("refit ONNX directory")
     if w.at != len(plan):
         raise ValueError(f"parsed {w.at} bytes of {len(plan)}: the format changed?")
     return w.fields
@@ -545,7 +554,8 @@ def small_model():
 def build_small_engine(precision="fp32"):
     """The small model's engine, dynamic batch 1..4. precision "int8": INT8 with FP16 allowed
     (dynamic ranges on every tensor), so the file also holds precision-contract attrs, REFORMAT
-    layers and INT8/HALF tensors."""
+    layers and INT8/HALF tensors. "refit": FP32 with BuilderFlag.REFIT, so the file also holds
+    the refit source network and the ONNX model."""
     import clrt as trt
 
     logger = trt.Logger(trt.Logger.ERROR)
@@ -564,6 +574,8 @@ def build_small_engine(precision="fp32"):
         network.get_input(0).set_dynamic_range(-1, 1)
         config.set_flag(trt.BuilderFlag.INT8)
         config.set_flag(trt.BuilderFlag.FP16)
+    if precision == "refit":
+        config.set_flag(trt.BuilderFlag.REFIT)
     profile = builder.create_optimization_profile()
     profile.set_shape("x", (1, 1, 6, 6), (2, 1, 6, 6), (4, 1, 6, 6))
     config.add_optimization_profile(profile)
@@ -573,7 +585,9 @@ def build_small_engine(precision="fp32"):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--engine", help="engine file to edit (default: build a small one)")
-    ap.add_argument("--precision", choices=("fp32", "int8"), default="fp32", help="of that one")
+    ap.add_argument(
+        "--precision", choices=("fp32", "int8", "refit"), default="fp32", help="of that one"
+    )
     ap.add_argument("--trials", type=int, default=0, help="number of random edits")
     ap.add_argument("--minutes", type=float, default=0, help="or: run this long")
     ap.add_argument("--systematic", type=int, default=0, help="or: N edits of every field")

@@ -80,8 +80,14 @@ API = {
     "IStreamReader": "read",
     "IStreamReaderV2": "read seek",
     "IStreamWriter": "write",
+    "Refitter": "set_weights set_named_weights unset_named_weights get_named_weights "
+    "get_weights_prototype get_weights_location get_all get_all_weights get_missing "
+    "get_missing_weights refit_cuda_engine refit_cuda_engine_async weights_validation "
+    "max_threads logger set_dynamic_range get_dynamic_range get_tensors_with_dynamic_range "
+    "error_recorder",
+    "OnnxParserRefitter": "refit_from_file refit_from_bytes num_errors get_error clear_errors",
     "Classes": "IInt8EntropyCalibrator2 IInt8EntropyCalibrator IInt8MinMaxCalibrator "
-    "IInt8LegacyCalibrator Profiler IRefitter IOutputAllocator IGpuAllocator "
+    "IInt8LegacyCalibrator Profiler Refitter OnnxParserRefitter IOutputAllocator IGpuAllocator "
     "IGpuAsyncAllocator ITimingCache IAlgorithmSelector IProgressMonitor IDebugListener "
     "ISerializationConfig IPluginRegistry IPluginV2 IPluginV3 IErrorRecorder",
     "Enums": "DataType LayerType ActivationType ElementWiseOperation PoolingType "
@@ -90,7 +96,7 @@ API = {
     "TensorIOMode TensorFormat TensorLocation SeekPosition CalibrationAlgoType ErrorCode "
     "OnnxParserFlag EngineCapability TacticSource PreviewFeature HardwareCompatibilityLevel "
     "QuantizationFlag UnaryOperation ReduceOperation ResizeMode SampleMode TopKOperation "
-    "FillOperation GatherMode ScatterMode",
+    "FillOperation GatherMode ScatterMode WeightsRole",
 }
 
 # What clrt refuses on purpose, and why (a member listed here must not exist in clrt).
@@ -103,8 +109,6 @@ REFUSED = {
     "IPluginRegistry": "plugins are not offered",
     "IPluginV2": "plugins are not offered",
     "IPluginV3": "plugins are not offered",
-    "IRefitter": "engines hold weights folded and re-laid out for their tactics; refit is "
-    "not implemented",
     "IGpuAllocator": "device memory is OpenCL buffers that clrt allocates itself",
     "IGpuAsyncAllocator": "device memory is OpenCL buffers that clrt allocates itself",
     "Runtime.gpu_allocator": "device memory is OpenCL buffers that clrt allocates itself",
@@ -124,6 +128,14 @@ REFUSED = {
 
 # What clrt implements in part: the limits, shown beside "yes".
 NOTES = {
+    "Refitter": "BuilderFlag.REFIT (also REFIT_IDENTICAL, STRIP_PLAN, which keeps the weights): "
+    "a refit replays the graph passes over the new weights and reloads the engine with its "
+    "tactics, precisions and INT8 ranges; contexts made before it raise on their next run",
+    "Refitter.get_missing": "always empty: weights not set keep the engine's values",
+    "Refitter.get_missing_weights": "always empty: weights not set keep the engine's values",
+    "Refitter.get_all_weights": "the float initializers of the ONNX model the engine was parsed "
+    "from (batch norms' and others the import computes from included)",
+    "Refitter.refit_cuda_engine_async": "refits before returning",
     "Builder.is_network_supported": "runs the build and discards the engine: True exactly when "
     "build_serialized_network would succeed, at a build's cost and with its effects (calibrator "
     "read, timing cache filled)",

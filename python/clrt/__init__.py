@@ -118,6 +118,7 @@ from ._clrt import (
     memset_d8,
     set_device,
 )
+from ._refit import OnnxParserRefitter, Refitter, WeightsRole
 from ._trt_api import (
     IOutputAllocator,
     IProfiler,
@@ -214,10 +215,18 @@ def volume(iterable):
 
 class Weights:
     """Weights for a layer: an array (any array-like), a DataType for empty typed weights, or
-    nothing (empty float32). Layers copy the values when given them."""
+    nothing (empty float32). Layers copy the values when given them. Weights(dtype, ptr, count)
+    is TensorRT's form over memory at an address: a refitter's set_named_weights takes it with
+    TensorLocation.DEVICE for a device pointer (mem_alloc, cudaMalloc)."""
 
-    def __init__(self, a=None):
-        if a is None:
+    def __init__(self, a=None, ptr=None, count=None):
+        self.pointer = None
+        if isinstance(a, DataType) and ptr is not None:
+            if count is None or int(count) < 0:
+                raise ValueError("Weights(dtype, ptr, count): count must be a non-negative int")
+            self.pointer = (int(ptr), int(count))
+            self._array = np.zeros(0, nptype(a))
+        elif a is None:
             self._array = np.zeros(0, np.float32)
         elif isinstance(a, DataType):
             self._array = np.zeros(0, nptype(a))
@@ -232,7 +241,7 @@ class Weights:
 
     @property
     def size(self):
-        return self._array.size
+        return self.pointer[1] if self.pointer else self._array.size
 
     @property
     def nbytes(self):
@@ -247,7 +256,7 @@ class Weights:
         return self._array.astype(dtype)
 
     def __len__(self):
-        return self._array.size
+        return self.size
 
     def __repr__(self):
         return f"Weights({self.dtype}, size={self.size})"
@@ -378,6 +387,7 @@ __all__ = [
     "NetworkDefinitionCreationFlag",
     "OnnxParser",
     "OnnxParserFlag",
+    "OnnxParserRefitter",
     "PaddingMode",
     "ParseError",
     "ParserError",
@@ -387,6 +397,7 @@ __all__ = [
     "ProfilingVerbosity",
     "QuantizationFlag",
     "ReduceOperation",
+    "Refitter",
     "ResizeCoordinateTransformation",
     "ResizeMode",
     "ResizeRoundMode",
@@ -406,6 +417,7 @@ __all__ = [
     "UnaryOperation",
     "UnsupportedError",
     "Weights",
+    "WeightsRole",
     "__version__",
     "bfloat16",
     "bool",

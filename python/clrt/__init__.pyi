@@ -116,6 +116,9 @@ from ._clrt import memcpy_htod as memcpy_htod
 from ._clrt import memcpy_htod_async as memcpy_htod_async
 from ._clrt import memset_d8 as memset_d8
 from ._clrt import set_device as set_device
+from ._refit import OnnxParserRefitter as OnnxParserRefitter
+from ._refit import Refitter as Refitter
+from ._refit import WeightsRole as WeightsRole
 from ._trt_api import IOutputAllocator as IOutputAllocator
 from ._trt_api import IProfiler as IProfiler
 from ._trt_api import IStreamReader as IStreamReader
@@ -146,7 +149,13 @@ def nptype(trt_type: DataType) -> type[np.generic]: ...
 def volume(iterable: Iterable[int]) -> int: ...
 
 class Weights:
-    def __init__(self, a: npt.ArrayLike | DataType | None = None) -> None: ...
+    pointer: tuple[int, int] | None
+    def __init__(
+        self,
+        a: npt.ArrayLike | DataType | None = None,
+        ptr: int | None = None,
+        count: int | None = None,
+    ) -> None: ...
     @property
     def dtype(self) -> DataType: ...
     @property

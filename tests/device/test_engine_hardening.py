@@ -83,14 +83,22 @@ def int8_plan():
     return fuzz.build_small_engine("int8")
 
 
-@pytest.mark.parametrize("precision", ["fp32", "int8"])
+@pytest.fixture(scope="module")
+def refit_plan():
+    return fuzz.build_small_engine("refit")
+
+
+@pytest.mark.parametrize("precision", ["fp32", "int8", "refit"])
 def test_systematic_edits_never_crash(precision, request):
     """Seeded edits of every field of the file (two each, one for INT8; numbers: neighbours, 0, all ones, a flipped
     bit, ...; bytes: a flipped bit), each resealed and loaded in worker subprocesses. Structural
     fields must be refused or behave as the original (outputs within 1e-5); value fields
     (weights, attr values, dynamic ranges) may also change the outputs; nothing crashes, hangs or
-    fails with another error. The INT8 engine adds precision attrs, REFORMATs, INT8/HALF tensors."""
-    plan = request.getfixturevalue("plan" if precision == "fp32" else "int8_plan")
+    fails with another error. The INT8 engine adds precision attrs, REFORMATs, INT8/HALF tensors;
+    the refittable one the refit source network and ONNX model (checked at load, used by a refit)."""
+    plan = request.getfixturevalue(
+        {"fp32": "plan", "int8": "int8_plan"}.get(precision, "refit_plan")
+    )
     fields = fuzz.parse_fields(plan)
     trials = fuzz.systematic_trials(plan, seed=11, per_field=2 if precision == "fp32" else 1)
     results = fuzz.run_trials(plan, trials, workers=1, timeout=120)

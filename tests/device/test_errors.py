@@ -93,6 +93,22 @@ def test_set_input_shape_wrong_rank_and_unknown_name(static_engine):
         context.set_input_shape("nope", (2, 3, 4))
 
 
+def test_profile_for_a_tensor_that_is_no_input(builder):
+    # Written into the engine, such a shape made a file that failed to load ("malformed"); the
+    # build now refuses it, naming the inputs there are (a sample's profile for another model).
+    model = make_model([N("Relu", ["x"], ["y"])], [("x", (2, 3))], ["y"])
+    _, network, _ = parse_network(model, builder)
+    config = builder.create_builder_config()
+    profile = builder.create_optimization_profile()
+    profile.set_shape("gpu_0/data_0", (2, 3), (2, 3), (2, 3))
+    config.add_optimization_profile(profile)
+    with pytest.raises(
+        trt.BuildError,
+        match="sets shapes for 'gpu_0/data_0', which is not an input of the network \\(its inputs: 'x'\\)",
+    ):
+        builder.build_serialized_network(network, config)
+
+
 @pytest.mark.parametrize(
     "shapes", [((1, 3, 1), (2, 3, 1), (4, 3, 1)), ((1, 4), (2, 4), (4, 4))],
     ids=["wrong-rank", "static-dim-differs"],

@@ -302,7 +302,7 @@ def test_api_page_is_current(capsys):
     assert gen.main(["--check"]) == 0, capsys.readouterr().err
     table = {(owner, member): status for owner, member, status, _ in gen.rows()}
     assert table[("ICudaEngine", "get_tensor_format")] == "yes"
-    assert table[("Classes", "IRefitter")] == "refused"
+    assert table[("Classes", "Refitter")] == "yes"
 
 
 @pytest.mark.skipif(not fmnist.available(), reason="Fashion-MNIST not installed")

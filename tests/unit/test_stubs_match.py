@@ -10,7 +10,12 @@ from pathlib import Path
 import pytest
 
 PKG = Path(__file__).resolve().parents[2] / "python" / "clrt"
-MODULES = {"clrt._clrt": "_clrt.pyi", "clrt._trt_api": "_trt_api.pyi", "clrt": "__init__.pyi"}
+MODULES = {
+    "clrt._clrt": "_clrt.pyi",
+    "clrt._trt_api": "_trt_api.pyi",
+    "clrt._refit": "_refit.pyi",
+    "clrt": "__init__.pyi",
+}
 
 
 def public(name):

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -137,6 +138,18 @@ void checkProfiles(const ir::Network& net, const BuilderConfig& cfg) {
                in.name, "', min, opt, max); config.add_optimization_profile(profile))");
   }
   for (size_t p = 0; p < cfg.profiles.size(); ++p) {
+    // A shape for a tensor that is no input would be written into the engine, which then fails
+    // to load: say so at build time, naming the inputs there are.
+    for (const auto& [name, range] : cfg.profiles[p].shapes) {
+      bool isInput = false;
+      std::string inputs;
+      for (int t : net.inputs) {
+        isInput = isInput || net.tensors[t].name == name;
+        inputs += (inputs.empty() ? "'" : ", '") + net.tensors[t].name + "'";
+      }
+      CLRT_CHECK(isInput, kBuild, "optimization profile ", p, " sets shapes for '", name,
+                 "', which is not an input of the network (its inputs: ", inputs, ")");
+    }
     for (int t : net.inputs) {
       const ir::Tensor& in = net.tensors[t];
       auto it = cfg.profiles[p].shapes.find(in.name);
@@ -439,6 +452,18 @@ plan::EngineDesc Builder::build(const ir::Network& network, const BuilderConfig&
     logf(logger_, Severity::kVERBOSE,
          "attention stays unfused: FP32 on tensor cores runs its MatMuls as TF32 GEMMs (set "
          "BuilderFlag.FP16 for the fused FP16 kernel)");
+  // A refittable engine keeps the network as the passes receive it: a refit replays them over
+  // the new weights (refit.cc). TensorRT's STRIP_PLAN leaves weights out of the plan; clrt keeps
+  // them (the engine runs without a refit) and says so.
+  const bool refittable = config.getFlag(BuilderFlag::kREFIT) ||
+                          config.getFlag(BuilderFlag::kREFIT_IDENTICAL) ||
+                          config.getFlag(BuilderFlag::kSTRIP_PLAN);
+  std::optional<ir::Network> refitSource;
+  if (refittable) refitSource = net;
+  if (config.getFlag(BuilderFlag::kSTRIP_PLAN))
+    logf(logger_, Severity::kWARNING,
+         "BuilderFlag.STRIP_PLAN: clrt keeps the weights in the plan (it is not smaller), and the "
+         "engine is refittable as with BuilderFlag.REFIT");
   passes::optimize(net, logger_, passOptions);
   times.lap("graph passes");
   phase.step();
@@ -498,6 +523,15 @@ plan::EngineDesc Builder::build(const ir::Network& network, const BuilderConfig&
     times.lap("FP16 check");
   }
   phase.step();
+  if (refitSource) {
+    desc.refittable = true;
+    desc.refit_fuse_attention = passOptions.fuse_attention;
+    if (refitSource->onnx_model) {
+      desc.refit_onnx = *refitSource->onnx_model;
+      desc.refit_onnx_dir = refitSource->onnx_dir;
+    }
+    desc.refit_source = std::move(*refitSource);
+  }
   if (ownCache()) {  // claimed for this device by now if it was new
     std::vector<std::string> keys = prepKeys;
     keys.insert(keys.end(), env.chosen_programs.begin(), env.chosen_programs.end());

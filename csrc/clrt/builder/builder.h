@@ -105,6 +105,16 @@ struct BuilderConfig {
 // What a timing cache's timings are valid for: the device's fingerprint and clrt's version.
 std::string timingCacheDevice(const ocl::DeviceInfo& d);
 
+// Refit (TensorRT's IRefitter): `desc` (a refittable engine) with the weights that replaying its
+// graph passes over `source` (its refit_source with new weights) gives each of its layers. The
+// tactics, precisions, INT8 ranges and programs stay. Throws kValue naming the layer when the new
+// weights change the optimized graph (a layer appears, goes, or changes its weights' shapes).
+plan::EngineDesc refitDesc(const plan::EngineDesc& desc, ir::Network source, ILogger* logger);
+// The weights of `parsed` (the engine's ONNX model parsed again with new initializer values)
+// into the engine's refit source, layer by layer name; kValue when a layer or its weights do not
+// match (another model).
+void takeWeights(ir::Network& source, const ir::Network& parsed);
+
 class Builder {
  public:
   Builder(ILogger* logger, std::shared_ptr<ocl::Device> dev)

@@ -165,6 +165,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -303,6 +304,11 @@ class Network {
   // Set by the Q/DQ folding pass: the tensors' dynamic ranges came from Q/DQ scales (explicit
   // quantization), so the builder uses them and ignores a calibrator.
   bool explicit_quantization = false;
+  // The ONNX model the parser built this network from (its bytes, and the directory of its
+  // external data): a refittable engine keeps it, so that weights can be refit by initializer
+  // name (builder/refit.cc). Empty for networks made with the network API.
+  std::shared_ptr<const std::string> onnx_model;
+  std::string onnx_dir;
 
   int addInput(const std::string& name, DataType t, const Dims& dims);  // throws on duplicate name
   // Adds a layer with `nOutputs` fresh output tensors named "<name>_output_<i>" unless given.

@@ -409,6 +409,8 @@ bool OnnxParser::parse(const void* data, size_t size, const std::string& model_d
     }
     gi.net.indexNames(false);  // the user's network is edited directly from here on
     net_ = std::move(gi.net);
+    net_.onnx_model = std::make_shared<const std::string>(static_cast<const char*>(data), size);
+    net_.onnx_dir = model_dir;
     for (int t : net_.outputs)
       if (!net_.tensors[t].onnx_name.empty())
         logf(logger_, Severity::kINFO, "graph output '", net_.tensors[t].onnx_name,

@@ -2,6 +2,7 @@
 // before anything is built, all problems reported together.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,18 @@ struct ParserError {
   // "node 12 (Conv_12, op Conv): <reason>. Hint: <hint>"
   std::string toString() const;
 };
+
+// Refit by name: the float initializers of a serialized model (name, dims, dtype), and the model
+// with some initializers' values replaced (raw little-endian bytes of the initializer's dtype and
+// size; kValue naming the initializer otherwise).
+struct InitializerInfo {
+  std::string name;
+  Dims dims;
+  int onnx_type = 0;  // TensorProto.DataType: FLOAT, FLOAT16, DOUBLE or BFLOAT16
+};
+std::vector<InitializerInfo> floatInitializers(const std::string& model);
+std::string replaceInitializers(const std::string& model,
+                                const std::map<std::string, std::string>& values);
 
 class OnnxParser {
  public:

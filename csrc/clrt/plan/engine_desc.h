@@ -60,6 +60,14 @@ struct EngineDesc {
   uint64_t workspace_bytes = 0;        // tactic workspace at the largest profile shapes
   std::string name;                    // the network's name
   int32_t profiling_verbosity = 0;     // ProfilingVerbosity: 0 layer names, 1 none, 2 detailed
+  // BuilderFlag.REFIT: the network as the graph passes received it (weights as given), and the
+  // pass options, so that a refit replays the passes over new weights (builder/refit.cc).
+  // When the network was parsed from ONNX, that model and its external data's directory: a refit
+  // by initializer name parses it again with the new values.
+  bool refittable = false;
+  bool refit_fuse_attention = false;
+  ir::Network refit_source;
+  std::string refit_onnx, refit_onnx_dir;
 };
 
 }  // namespace clrt::plan

@@ -378,8 +378,9 @@ std::vector<uint8_t> serialize(const plan::EngineDesc& desc) {
   Writer w;
   // Weights and binaries dominate; reserving them up front avoids copying them on growth.
   size_t bulk = 4096 + 256 * (desc.net.layers.size() + desc.net.tensors.size());
-  for (const auto& l : desc.net.layers)
-    for (const auto& kv : l.weights) bulk += kv.second.bytes.size() + 64;
+  for (const auto* net : {&desc.net, &desc.refit_source})
+    for (const auto& l : net->layers)
+      for (const auto& kv : l.weights) bulk += kv.second.bytes.size() + 64;
   for (const auto& kv : desc.program_binaries) bulk += kv.second.size() + kv.first.size() + 16;
   w.reserve(bulk);
   w.raw(kMagic, sizeof kMagic);
@@ -429,6 +430,13 @@ std::vector<uint8_t> serialize(const plan::EngineDesc& desc) {
     w.string(key);
     w.u64(checksum64(bin.data(), bin.size()));
     w.bytes(bin);
+  }
+  w.u8(desc.refittable);
+  if (desc.refittable) {
+    w.u8(desc.refit_fuse_attention);
+    writeNetwork(w, desc.refit_source);
+    w.string(desc.refit_onnx);
+    w.string(desc.refit_onnx_dir);
   }
 
   auto& buf = w.buffer();
@@ -554,6 +562,15 @@ plan::EngineDesc deserialize(const uint8_t* data, size_t size, bool programBinar
                   "the binary does not match its checksum (damaged or edited); load the engine "
                   "with Runtime.rebuild_programs = True to build its programs from source");
     desc.program_binaries[key] = std::move(bin);
+  }
+  desc.refittable = r.flag("refittable flag");
+  if (desc.refittable) {
+    desc.refit_fuse_attention = r.flag("refit pass options");
+    r.context = "refit source network";
+    readNetwork(r, desc.refit_source);
+    desc.refit_onnx = r.string("refit ONNX model");
+    desc.refit_onnx_dir = r.string("refit ONNX directory");
+    r.context.clear();
   }
   if (r.remaining() != 0)
     r.malformed("end of engine", r.offset(), str(r.remaining(), " unexpected trailing bytes"));

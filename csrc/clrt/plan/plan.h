@@ -14,8 +14,9 @@ namespace clrt::plan {
 // 7: activations in separate buffers (runtime/shape_resolver.cc planMemory), so the peak
 // activation bytes an engine records changed meaning. 8: reshapes share their input's buffer
 // (planMemory's views), which changed it again. 9: the ATTENTION layer kind
-// (passes/fuse_attention.cc).
-inline constexpr uint32_t kFormatVersion = 9;
+// (passes/fuse_attention.cc). 10: refittable engines carry the network the passes received, and
+// the ONNX model it was parsed from.
+inline constexpr uint32_t kFormatVersion = 10;
 
 std::vector<uint8_t> serialize(const EngineDesc& desc);
 

@@ -199,8 +199,10 @@ void bind_compat(py::module_& m) {
   // the deprecated TensorRT 8 __len__.
   addMethod(engine, "__bool__", [](const py::object&) { return true; });
   addProperty(
-      engine, "refittable", [](const py::object&) { return false; },
-      "False: clrt has no refitter; BuilderFlag.REFIT does not make an engine refittable.");
+      engine, "refittable",
+      [](const py::object& self) { return engineOf(self)->desc().refittable; },
+      "True when built with BuilderFlag.REFIT (or REFIT_IDENTICAL, STRIP_PLAN): clrt.Refitter "
+      "can set new weights.");
 
   const py::object tensor = m.attr("ITensor");
   addProperty(

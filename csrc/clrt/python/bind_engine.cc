@@ -1,10 +1,13 @@
 // Runtime, ICudaEngine and IExecutionContext (TensorRT 10 names, TRT 8 aliases deprecated).
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <map>
 
+#include "clrt/builder/builder.h"
 #include "clrt/ocl/device.h"
+#include "clrt/onnx/parser.h"
 #include "clrt/python/bindings.h"
 #include "clrt/python/context.h"
 #include "clrt/runtime/engine.h"
@@ -151,8 +154,98 @@ py::dict infer(Context& c, const py::dict& feeds, bool debug) {
 
 void bindEngineLegacy(py::class_<Engine>& cls);
 
+// What clrt.Refitter (python/clrt/_refit.py) calls: the refittable weights, and the refit itself,
+// which builds a new engine from the refitted description (programs reused, weights packed
+// anew) and puts it in this ICudaEngine's place; contexts made before stop with an error.
+void bindRefit(py::class_<Engine>& cls) {
+  cls.def(
+         "_refit_weights",
+         [](const Engine& x) {
+           py::list out;
+           for (const ir::Layer& l : x.e->desc().refit_source.layers)
+             for (const auto& [key, w] : l.weights)
+               out.append(py::make_tuple(pyText(l.name), key, toTuple(w.dims), w.dtype));
+           return out;
+         },
+         "(layer name, weights key, dims, DataType) of every weights tensor a refit can set.")
+      .def(
+          "_refit_weights_value",
+          [](const Engine& x, const std::string& layer, const std::string& key) {
+            for (const ir::Layer& l : x.e->desc().refit_source.layers)
+              if (l.name == layer && l.weights.count(key)) return toArray(l.weights.at(key));
+            fail(ErrorKind::kValue, str("no weights '", key, "' on layer '", layer, "'"));
+          },
+          py::arg("layer"), py::arg("key"))
+      .def(
+          "_refit_named",
+          [](const Engine& x) {
+            py::list out;
+            if (!x.e->desc().refit_onnx.empty())
+              for (const auto& i : onnx::floatInitializers(x.e->desc().refit_onnx))
+                out.append(py::make_tuple(pyText(i.name), toTuple(i.dims), i.onnx_type));
+            return out;
+          },
+          "(initializer name, dims, ONNX dtype) of the float initializers of the ONNX model the "
+          "engine was parsed from (empty for network-API builds).")
+      .def(
+          "_refit",
+          [](Engine& x, const py::list& updates, const py::list& named) {
+            const plan::EngineDesc& old = x.e->desc();
+            ir::Network source = old.refit_source;
+            std::string model = old.refit_onnx;
+            ILogger* log = loggerOf(x.logger);
+            if (!named.empty()) {
+              CLRT_CHECK(!model.empty(), kValue,
+                         "refit: the engine's network was not parsed from ONNX, so it has no "
+                         "named weights; use set_weights(layer_name, role, weights)");
+              std::map<std::string, std::string> values;
+              for (py::handle u : named) {
+                auto t = u.cast<py::tuple>();
+                BufferView view(t[1], false, "refit weights");
+                values[t[0].cast<std::string>()] =
+                    std::string(static_cast<const char*>(view.data()), view.size());
+              }
+              py::gil_scoped_release release;
+              model = onnx::replaceInitializers(model, values);
+              ir::Network parsed;
+              onnx::OnnxParser parser(parsed, log);
+              if (!parser.parse(model.data(), model.size(), old.refit_onnx_dir))
+                fail(ErrorKind::kValue,
+                     str("refit: the ONNX model with the new weights does not parse: ",
+                         parser.errors().empty() ? "" : parser.errors().front().toString()));
+              builder::takeWeights(source, parsed);
+            }
+            for (py::handle u : updates) {
+              auto t = u.cast<py::tuple>();
+              const auto layer = t[0].cast<std::string>(), key = t[1].cast<std::string>();
+              const int li = source.findLayer(layer);
+              CLRT_CHECK(li >= 0 && source.layers[li].weights.count(key), kValue,
+                         "refit: no weights '", key, "' on layer '", layer, "'");
+              HostTensor& w = source.layers[li].weights.at(key);
+              BufferView view(t[2], false, "refit weights");
+              CLRT_CHECK(view.size() == w.bytes.size(), kValue, "refit: layer '", layer,
+                         "' weights '", key, "' take ", w.bytes.size(), " bytes, got ",
+                         view.size());
+              std::memcpy(w.bytes.data(), view.data(), view.size());
+            }
+            std::shared_ptr<runtime::Engine> fresh;
+            {
+              py::gil_scoped_release release;
+              plan::EngineDesc desc = builder::refitDesc(old, std::move(source), log);
+              desc.refit_onnx = std::move(model);
+              fresh = runtime::Engine::create(std::move(desc), x.e->devicePtr(), log);
+            }
+            x.e->supersede();
+            x.e = std::move(fresh);
+          },
+          py::arg("updates"), py::arg("named"),
+          "updates: [(layer name, weights key, C-contiguous buffer of the weights' dtype)]; "
+          "named: [(initializer name, buffer of the initializer's dtype)].");
+}
+
 void bindEngine(py::module_& m) {
   py::class_<Engine> cls(m, "ICudaEngine", "A built engine: I/O tensor queries and contexts.");
+  bindRefit(cls);
   cls.def_property_readonly("num_io_tensors", [](const Engine& x) { return x.e->numIOTensors(); })
       .def(
           "get_tensor_name", [](const Engine& x, int64_t i) { return pyText(ioName(*x.e, i)); },

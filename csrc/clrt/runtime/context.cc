@@ -310,6 +310,9 @@ void ExecutionContext::enqueueLayers(cl_command_queue q, const std::vector<cl_me
   const auto& desc = engine_->desc();
   const auto& net = desc.net;
   if (end < 0) end = static_cast<int>(net.layers.size());
+  CLRT_CHECK(!engine_->superseded(), kValue,
+             "this execution context was created before refit_cuda_engine() refitted its engine; "
+             "create a new context (engine.create_execution_context()) to run the new weights");
   errors_.raisePending();  // an earlier asynchronous run's error, not reported yet
   if (begin == 0 && !resolved_->bound.dims.empty()) {  // data-dependent dims: from the bounds
     resolved_->shapes = resolved_->bound;

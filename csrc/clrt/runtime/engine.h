@@ -3,6 +3,7 @@
 // NumPy-friendly infer().
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -111,6 +112,11 @@ class Engine : public std::enable_shared_from_this<Engine> {
   ShapeRange profileShape(const std::string& input, int profile) const;
 
   int numLayers() const { return static_cast<int>(desc_.net.layers.size()); }
+
+  // Set when a refit replaced this engine (the Python ICudaEngine then holds the refitted one):
+  // contexts made before it stop with an error instead of running the old weights.
+  void supersede() { superseded_ = true; }
+  bool superseded() const { return superseded_; }
   uint64_t peakActivationBytes() const { return desc_.peak_activation_bytes; }
 
   std::unique_ptr<ExecutionContext> createExecutionContext();
@@ -124,6 +130,7 @@ class Engine : public std::enable_shared_from_this<Engine> {
   bool reportsRunErrors() const { return reports_run_errors_; }  // some kernel checks values
 
  private:
+  std::atomic<bool> superseded_{false};
   Engine() = default;
   EngineDesc desc_;
   std::shared_ptr<ocl::Device> dev_;

@@ -364,6 +364,12 @@ void checkEngineDesc(const EngineDesc& d, const ocl::DeviceInfo& dev) {
   checkIoLists(net);
   checkGraph(net);
   for (size_t li = 0; li < net.layers.size(); ++li) checkLayerContract(net, li);
+  if (d.refittable) {  // what a refit replays the graph passes over: the same checks, up front
+    checkIoLists(d.refit_source);
+    checkGraph(d.refit_source);
+    for (size_t li = 0; li < d.refit_source.layers.size(); ++li)
+      checkLayerContract(d.refit_source, li);
+  }
   checkPlacementAndTactics(d);
   checkLayouts(d);
   checkProfiles(d);
