@@ -276,6 +276,10 @@ class BuilderFlag(_Enum):
     REFIT_IDENTICAL: ClassVar[BuilderFlag]
     WEIGHT_STREAMING: ClassVar[BuilderFlag]
     INT4: ClassVar[BuilderFlag]
+    REFIT_INDIVIDUAL: ClassVar[BuilderFlag]
+    STRICT_NANS: ClassVar[BuilderFlag]
+    MONITOR_MEMORY: ClassVar[BuilderFlag]
+    EDITABLE_TIMING_CACHE: ClassVar[BuilderFlag]
 
 class MemoryPoolType(_Enum):
     WORKSPACE: ClassVar[MemoryPoolType]

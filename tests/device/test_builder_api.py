@@ -154,3 +154,40 @@ def test_config_reset_restores_the_defaults():
     assert config.builder_optimization_level == fresh.builder_optimization_level
     assert (config.max_aux_streams, config.num_optimization_profiles) == (-1, 0)
     assert config.int8_calibrator is None and config.get_timing_cache() is None
+
+
+def test_later_tensorrt_flags_are_accepted_and_hold():
+    # TensorRT 10's later flags: EDITABLE_TIMING_CACHE (two builds from one timing cache give the
+    # same engine, byte for byte: the cache decides every tactic it holds), REFIT_INDIVIDUAL
+    # (refittable as REFIT), STRICT_NANS and MONITOR_MEMORY (accepted; see builder.h).
+    from helpers import MODELS, get_runtime
+
+    logger = RecordingLogger()
+
+    def build(cache, *flags):
+        builder = trt.Builder(logger)
+        network = builder.create_network(0)
+        parser = trt.OnnxParser(network, logger)
+        assert parser.parse_from_file(str(MODELS / "fmnist_cnn.onnx"))
+        config = builder.create_builder_config()
+        for flag in flags:
+            config.set_flag(flag)
+            assert config.get_flag(flag)
+        profile = builder.create_optimization_profile()
+        profile.set_shape("input", (1, 1, 28, 28), (4, 1, 28, 28), (8, 1, 28, 28))
+        config.add_optimization_profile(profile)
+        cache = cache or config.create_timing_cache(b"")
+        config.set_timing_cache(cache, True)
+        return bytes(builder.build_serialized_network(network, config)), cache
+
+    first, cache = build(None, trt.BuilderFlag.EDITABLE_TIMING_CACHE)
+    second, _ = build(cache, trt.BuilderFlag.EDITABLE_TIMING_CACHE)
+    assert first == second
+    flags = (
+        trt.BuilderFlag.REFIT_INDIVIDUAL,
+        trt.BuilderFlag.STRICT_NANS,
+        trt.BuilderFlag.MONITOR_MEMORY,
+    )
+    plan, _ = build(cache, *flags)
+    assert get_runtime().deserialize_cuda_engine(plan).refittable
+    assert not get_runtime().deserialize_cuda_engine(first).refittable

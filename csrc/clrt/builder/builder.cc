@@ -456,6 +456,7 @@ plan::EngineDesc Builder::build(const ir::Network& network, const BuilderConfig&
   // the new weights (refit.cc). TensorRT's STRIP_PLAN leaves weights out of the plan; clrt keeps
   // them (the engine runs without a refit) and says so.
   const bool refittable = config.getFlag(BuilderFlag::kREFIT) ||
+                          config.getFlag(BuilderFlag::kREFIT_INDIVIDUAL) ||
                           config.getFlag(BuilderFlag::kREFIT_IDENTICAL) ||
                           config.getFlag(BuilderFlag::kSTRIP_PLAN);
   std::optional<ir::Network> refitSource;

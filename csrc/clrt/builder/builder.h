@@ -43,6 +43,14 @@ enum class BuilderFlag : int32_t {
   kREFIT_IDENTICAL = 21,
   kWEIGHT_STREAMING = 22,
   kINT4 = 23,
+  // Later TensorRT 10 flags (clrt's own numbering continues). REFIT_INDIVIDUAL: refittable as
+  // REFIT. STRICT_NANS: clrt's graph passes simplify no arithmetic (no 0*x = 0, x-x = 0, x/x =
+  // 1), so NaNs propagate either way. MONITOR_MEMORY: accepted (nothing to monitor).
+  // EDITABLE_TIMING_CACHE: clrt's timing cache always decides a tactic it holds a timing for.
+  kREFIT_INDIVIDUAL = 24,
+  kSTRICT_NANS = 25,
+  kMONITOR_MEMORY = 26,
+  kEDITABLE_TIMING_CACHE = 27,
 };
 
 // What INT8 calibration found, per tensor (BuilderConfig::calibration_record; the Python

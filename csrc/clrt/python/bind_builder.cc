@@ -161,7 +161,11 @@ void bindEnums(py::module_& m) {
       .value("STRIP_PLAN", BuilderFlag::kSTRIP_PLAN)
       .value("REFIT_IDENTICAL", BuilderFlag::kREFIT_IDENTICAL)
       .value("WEIGHT_STREAMING", BuilderFlag::kWEIGHT_STREAMING)
-      .value("INT4", BuilderFlag::kINT4);
+      .value("INT4", BuilderFlag::kINT4)
+      .value("REFIT_INDIVIDUAL", BuilderFlag::kREFIT_INDIVIDUAL)
+      .value("STRICT_NANS", BuilderFlag::kSTRICT_NANS)
+      .value("MONITOR_MEMORY", BuilderFlag::kMONITOR_MEMORY)
+      .value("EDITABLE_TIMING_CACHE", BuilderFlag::kEDITABLE_TIMING_CACHE);
   py::enum_<MemoryPoolType>(m, "MemoryPoolType")
       .value("WORKSPACE", MemoryPoolType::kWORKSPACE)
       .value("DLA_MANAGED_SRAM", MemoryPoolType::kDLA_MANAGED_SRAM)
