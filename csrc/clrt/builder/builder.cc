@@ -455,10 +455,9 @@ plan::EngineDesc Builder::build(const ir::Network& network, const BuilderConfig&
   // A refittable engine keeps the network as the passes receive it: a refit replays them over
   // the new weights (refit.cc). TensorRT's STRIP_PLAN leaves weights out of the plan; clrt keeps
   // them (the engine runs without a refit) and says so.
-  const bool refittable = config.getFlag(BuilderFlag::kREFIT) ||
-                          config.getFlag(BuilderFlag::kREFIT_INDIVIDUAL) ||
-                          config.getFlag(BuilderFlag::kREFIT_IDENTICAL) ||
-                          config.getFlag(BuilderFlag::kSTRIP_PLAN);
+  const bool refittable =
+      config.getFlag(BuilderFlag::kREFIT) || config.getFlag(BuilderFlag::kREFIT_INDIVIDUAL) ||
+      config.getFlag(BuilderFlag::kREFIT_IDENTICAL) || config.getFlag(BuilderFlag::kSTRIP_PLAN);
   std::optional<ir::Network> refitSource;
   if (refittable) refitSource = net;
   if (config.getFlag(BuilderFlag::kSTRIP_PLAN))
