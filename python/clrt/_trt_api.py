@@ -102,7 +102,29 @@ def _read_stream(reader):
 
 
 class Runtime(_clrt.Runtime):
-    """Deserializes engines for the default OpenCL device."""
+    """Deserializes engines for the default OpenCL device.
+
+    TensorRT's settings max_threads, engine_host_code_allowed, temporary_directory and
+    tempfile_control_flags are kept as given: clrt engines carry no host code, and loading uses
+    no threads or temporary files, so nothing reads them."""
+
+    engine_host_code_allowed = False
+    temporary_directory = ""
+    tempfile_control_flags = 0
+
+    def __init__(self, logger):
+        super().__init__(logger)
+        self._max_threads = 1
+
+    @property
+    def max_threads(self):
+        return self._max_threads
+
+    @max_threads.setter
+    def max_threads(self, n):
+        if int(n) < 1:
+            raise ValueError(f"Runtime.max_threads: {n} must be >= 1")
+        self._max_threads = int(n)
 
     def deserialize_cuda_engine(self, serialized_engine):
         """bytes, bytearray, memoryview, IHostMemory, a uint8 array, or an IStreamReader /
@@ -192,8 +214,29 @@ def _reporting(run):
     return wrapper
 
 
+def _get_tensor_bytes_per_component(engine, name):
+    """-1: clrt's I/O formats are not vectorized (TensorRT answers -1 for those)."""
+    engine.get_tensor_vectorized_dim(name)  # ValueError naming an unknown tensor
+    return -1
+
+
 def _install():
     _clrt.Builder.build_serialized_network_to_stream = _build_serialized_network_to_stream
+    engine = _clrt.ICudaEngine
+    engine.engine_capability = property(
+        lambda self: _clrt.EngineCapability.STANDARD, doc="STANDARD: clrt builds no other kind."
+    )
+    engine.hardware_compatibility_level = property(
+        lambda self: _clrt.HardwareCompatibilityLevel.NONE,
+        doc="NONE: an engine runs on the device it was built for (its fingerprint).",
+    )
+    engine.num_aux_streams = property(
+        lambda self: 0, doc="0: an engine runs on its context's one OpenCL queue."
+    )
+    engine.device_memory_size_v2 = property(
+        lambda self: self.device_memory_size, doc="The same as device_memory_size."
+    )
+    engine.get_tensor_bytes_per_component = _get_tensor_bytes_per_component
     ctx = _clrt.IExecutionContext
     ctx.profiler = property(
         _get_profiler,

@@ -66,9 +66,14 @@ def test_tensor_formats_and_locations(engine):
         assert engine.get_tensor_location(name) == trt.TensorLocation.DEVICE
         assert engine.get_tensor_vectorized_dim(name) == -1
         assert engine.get_tensor_components_per_element(name) == 1
+        assert engine.get_tensor_bytes_per_component(name) == -1  # not vectorized
         assert engine.is_shape_inference_io(name) is False
     assert int(trt.TensorFormat.HWC8) == 2 and int(trt.TensorFormat.DHWC) == 12  # TensorRT's
-    for query in (engine.get_tensor_format, engine.get_tensor_location):
+    for query in (
+        engine.get_tensor_format,
+        engine.get_tensor_location,
+        engine.get_tensor_bytes_per_component,
+    ):
         with pytest.raises(ValueError, match="nope"):
             query("nope")
 
@@ -77,6 +82,22 @@ def test_engine_properties(engine):
     assert engine.refittable is False
     assert engine.num_optimization_profiles == 1
     assert engine.get_tensor_profile_shape("input", 0) == list(BATCH["input"])
+    assert engine.engine_capability == trt.EngineCapability.STANDARD
+    assert engine.hardware_compatibility_level == trt.HardwareCompatibilityLevel.NONE
+    assert engine.num_aux_streams == 0
+    assert engine.device_memory_size_v2 == engine.device_memory_size > 0
+
+
+def test_runtime_settings_are_kept():
+    runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
+    assert runtime.max_threads == 1 and runtime.engine_host_code_allowed is False
+    runtime.max_threads = 4
+    runtime.engine_host_code_allowed = True
+    runtime.temporary_directory = "/tmp"
+    assert (runtime.max_threads, runtime.engine_host_code_allowed) == (4, True)
+    assert runtime.temporary_directory == "/tmp"
+    with pytest.raises(ValueError, match="max_threads: 0 must be >= 1"):
+        runtime.max_threads = 0
 
 
 @pytest.mark.parametrize("verbosity", ["DETAILED", "LAYER_NAMES_ONLY", "NONE"])
