@@ -245,15 +245,24 @@ class Weights:
 
     @property
     def nbytes(self):
-        return self._array.nbytes
+        return self.size * self._array.dtype.itemsize
 
     def numpy(self):
-        return self._array
+        """The values; for Weights(dtype, ptr, count), read from host memory at ptr (a copy;
+        ValueError when the range is not mapped memory of this process)."""
+        if self.pointer is None:
+            return self._array
+        from .cuda_compat import _memory
+
+        ptr, count = self.pointer
+        raw = _memory.address_bytes(ptr, count * self._array.dtype.itemsize, "Weights(ptr)")
+        return raw.view(self._array.dtype).copy()
 
     def __array__(self, dtype=None, copy=None):
-        if dtype is None or np.dtype(dtype) == self._array.dtype:
-            return self._array.copy() if copy else self._array
-        return self._array.astype(dtype)
+        values = self.numpy()
+        if dtype is None or np.dtype(dtype) == values.dtype:
+            return values.copy() if copy else values
+        return values.astype(dtype)
 
     def __len__(self):
         return self.size

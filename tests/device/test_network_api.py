@@ -688,3 +688,23 @@ def test_add_einsum_refusals_name_the_call_and_leave_nothing():
         layer.equation = "ij,kj->ki"
     with pytest.raises(trt.UnsupportedError, match=r"set_input: clrt builds this layer from"):
         layer.set_input(0, b)
+
+
+def test_weights_from_a_host_pointer():
+    # TensorRT's Weights(dtype, ptr, count) over host memory: read at the address (a constant
+    # added to the input here); an unmapped address is a ValueError, not a crash.
+    values = np.linspace(-2, 2, 12, dtype=np.float32)
+    weights = trt.Weights(trt.float32, values.ctypes.data, values.size)
+    assert weights.size == 12 and weights.nbytes == 48
+    builder = trt.Builder(trt.Logger(trt.Logger.WARNING))
+    net = builder.create_network(EXPLICIT_BATCH)
+    x = net.add_input("x", trt.float32, (3, 4))
+    c = net.add_constant((3, 4), weights)
+    y = net.add_elementwise(x, c.get_output(0), trt.ElementWiseOperation.SUM).get_output(0)
+    y.name = "y"
+    net.mark_output(y)
+    plan = builder.build_serialized_network(net, builder.create_builder_config())
+    got = deserialize(plan).create_execution_context().infer({"x": np.ones((3, 4), np.float32)})
+    np.testing.assert_array_equal(got["y"], values.reshape(3, 4) + 1)
+    with pytest.raises(ValueError, match="0x10 .* is not mapped memory"):
+        trt.Weights(trt.float32, 16, 4).numpy()
