@@ -116,10 +116,8 @@ class Refitter:
             self._error(f"set_named_weights: the model has no float initializer '{name}' ({why})")
             return False
         try:
-            if _is_device(location):
+            if _is_device(location):  # host pointers: Weights.numpy() reads them
                 weights = _device_weights(weights)
-            elif getattr(weights, "pointer", None) is not None:
-                weights = _host_weights(weights)
         except ValueError as e:
             self._error(f"set_named_weights: '{name}': {e}")
             return False
@@ -254,11 +252,6 @@ def _device_weights(weights):
     array = np.empty(count, nptype(weights.dtype))
     _clrt.memcpy_dtoh(array, ptr)
     return array
-
-
-def _host_weights(weights):
-    """The values behind a Weights(dtype, host address, count)."""
-    return weights.numpy()
 
 
 class _RefitError:

@@ -135,6 +135,14 @@ def stream_destroy(stream):
         _streams.discard(handle)
 
 
+def device(ordinal):
+    """clrt's OpenCL device number `ordinal` (ValueError naming how many there are)."""
+    devices = _clrt.get_devices()
+    if not 0 <= int(ordinal) < len(devices):
+        raise ValueError(f"device {int(ordinal)} does not exist ({len(devices)} OpenCL devices)")
+    return devices[int(ordinal)]
+
+
 def synchronize():
     """Waits for all work on the default device (clrt runs every context's work in order)."""
     _clrt.Stream().synchronize()
@@ -207,10 +215,8 @@ def copy(dst, src, nbytes, direction, what):
 
 
 def memset(ptr, value, nbytes, what):
-    if not 0 <= int(value) <= 255:
-        value = int(value) & 0xFF  # CUDA sets each byte to the value's low byte
-    if int(nbytes) > 0:
-        _clrt.memset_d8(_device_pointer(ptr, what), int(value), int(nbytes))
+    if int(nbytes) > 0:  # CUDA sets each byte to the value's low byte
+        _clrt.memset_d8(_device_pointer(ptr, what), int(value) & 0xFF, int(nbytes))
 
 
 def _device_pointer(obj, what):

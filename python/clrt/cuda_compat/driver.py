@@ -50,13 +50,6 @@ def _call(what, fn, code=CUresult.CUDA_ERROR_INVALID_VALUE):
     return mem.call(what, fn, codes, code)[0]
 
 
-def _device(ordinal):
-    devices = _clrt.get_devices()
-    if not 0 <= int(ordinal) < len(devices):
-        raise ValueError(f"device {int(ordinal)} does not exist ({len(devices)} OpenCL devices)")
-    return devices[int(ordinal)]
-
-
 def cuInit(flags):
     return (CUresult.CUDA_SUCCESS,)
 
@@ -67,27 +60,29 @@ def cuDeviceGetCount():
 
 def cuDeviceGet(ordinal):
     return _call(
-        "cuDeviceGet", lambda: CUdevice(_device(ordinal).index), CUresult.CUDA_ERROR_INVALID_DEVICE
+        "cuDeviceGet",
+        lambda: CUdevice(mem.device(ordinal).index),
+        CUresult.CUDA_ERROR_INVALID_DEVICE,
     )
 
 
 def cuDeviceGetName(length, dev):
     return _call(
         "cuDeviceGetName",
-        lambda: _device(dev).name.encode()[: max(int(length) - 1, 0)],
+        lambda: mem.device(dev).name.encode()[: max(int(length) - 1, 0)],
         CUresult.CUDA_ERROR_INVALID_DEVICE,
     )
 
 
 def cuDeviceTotalMem(dev):
     return _call(
-        "cuDeviceTotalMem", lambda: _device(dev).global_mem, CUresult.CUDA_ERROR_INVALID_DEVICE
+        "cuDeviceTotalMem", lambda: mem.device(dev).global_mem, CUresult.CUDA_ERROR_INVALID_DEVICE
     )
 
 
 def cuDeviceComputeCapability(dev):
     def run():
-        cc = _device(dev).compute_capability
+        cc = mem.device(dev).compute_capability
         return divmod(cc, 10) if cc > 0 else (0, 0)
 
     return _call("cuDeviceComputeCapability", run, CUresult.CUDA_ERROR_INVALID_DEVICE)
@@ -100,14 +95,14 @@ def cuCtxCreate(*args):
     dev = args[-1]
 
     def run():
-        _clrt.set_device(_device(dev).index)
+        _clrt.set_device(mem.device(dev).index)
         return CUcontext(dev)
 
     return _call("cuCtxCreate", run, CUresult.CUDA_ERROR_INVALID_DEVICE)
 
 
 def cuDevicePrimaryCtxRetain(dev):
-    return _call("cuDevicePrimaryCtxRetain", lambda: CUcontext(_device(dev).index))
+    return _call("cuDevicePrimaryCtxRetain", lambda: CUcontext(mem.device(dev).index))
 
 
 def cuCtxSetCurrent(ctx):

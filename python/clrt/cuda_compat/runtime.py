@@ -113,13 +113,6 @@ def _call(what, fn, code=cudaError_t.cudaErrorInvalidValue):
     return result
 
 
-def _device_index(device):
-    devices = _clrt.get_devices()
-    if not 0 <= int(device) < len(devices):
-        raise ValueError(f"device {int(device)} does not exist ({len(devices)} OpenCL devices)")
-    return int(device)
-
-
 # --- memory --------------------------------------------------------------------------------------
 
 
@@ -280,7 +273,7 @@ def cudaGetDevice():
 
 def cudaSetDevice(device):
     def run():
-        _clrt.set_device(_device_index(device))
+        _clrt.set_device(mem.device(device).index)
 
     return _call("cudaSetDevice", run, cudaError_t.cudaErrorInvalidDevice)
 
@@ -288,7 +281,7 @@ def cudaSetDevice(device):
 def cudaGetDeviceProperties(device):
     return _call(
         "cudaGetDeviceProperties",
-        lambda: cudaDeviceProp(_clrt.get_devices()[_device_index(device)]),
+        lambda: cudaDeviceProp(mem.device(device)),
         cudaError_t.cudaErrorInvalidDevice,
     )
 
