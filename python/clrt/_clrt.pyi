@@ -240,6 +240,15 @@ class TopKOperation(_Enum):
     MAX: ClassVar[TopKOperation]
     MIN: ClassVar[TopKOperation]
 
+class TripLimit(_Enum):
+    COUNT: ClassVar[TripLimit]
+    WHILE: ClassVar[TripLimit]
+
+class LoopOutput(_Enum):
+    LAST_VALUE: ClassVar[LoopOutput]
+    CONCATENATE: ClassVar[LoopOutput]
+    REVERSE: ClassVar[LoopOutput]
+
 class GatherMode(_Enum):
     DEFAULT: ClassVar[GatherMode]
     ELEMENT: ClassVar[GatherMode]
@@ -610,6 +619,52 @@ class IScatterLayer(ILayer):
     mode: ScatterMode
     axis: int
 
+class ILoop:
+    name: str
+    def add_recurrence(self, initial_value: ITensor) -> IRecurrenceLayer: ...
+    def add_trip_limit(self, tensor: ITensor, kind: TripLimit) -> ITripLimitLayer: ...
+    def add_iterator(
+        self, tensor: ITensor, axis: int = 0, reverse: bool = False
+    ) -> IIteratorLayer: ...
+    def add_loop_output(
+        self, tensor: ITensor, kind: LoopOutput, axis: int = 0
+    ) -> ILoopOutputLayer: ...
+
+class ILoopBoundaryLayer(ILayer):
+    @property
+    def loop(self) -> ILoop: ...
+
+class IRecurrenceLayer(ILoopBoundaryLayer): ...
+
+class ITripLimitLayer(ILoopBoundaryLayer):
+    @property
+    def kind(self) -> TripLimit: ...
+
+class IIteratorLayer(ILoopBoundaryLayer):
+    axis: int
+    reverse: bool
+
+class ILoopOutputLayer(ILoopBoundaryLayer):
+    axis: int
+    @property
+    def kind(self) -> LoopOutput: ...
+
+class IIfConditional:
+    name: str
+    def set_condition(self, condition: ITensor) -> IConditionLayer: ...
+    def add_input(self, input: ITensor) -> IIfConditionalInputLayer: ...
+    def add_output(
+        self, true_subgraph_output: ITensor, false_subgraph_output: ITensor
+    ) -> IIfConditionalOutputLayer: ...
+
+class IIfConditionalBoundaryLayer(ILayer):
+    @property
+    def conditional(self) -> IIfConditional: ...
+
+class IConditionLayer(IIfConditionalBoundaryLayer): ...
+class IIfConditionalInputLayer(IIfConditionalBoundaryLayer): ...
+class IIfConditionalOutputLayer(IIfConditionalBoundaryLayer): ...
+
 class IOneHotLayer(ILayer):
     axis: int
     @property
@@ -747,6 +802,8 @@ class INetworkDefinition:
         self, input: ITensor, scale: ITensor, bias: ITensor, axes: int
     ) -> INormalizationLayer: ...
     def add_einsum(self, inputs: Sequence[ITensor], equation: str) -> IEinsumLayer: ...
+    def add_loop(self) -> ILoop: ...
+    def add_if_conditional(self) -> IIfConditional: ...
     def __len__(self) -> int: ...
     def __getitem__(self, index: int) -> ILayer: ...
     def __iter__(self) -> Iterator[ILayer]: ...

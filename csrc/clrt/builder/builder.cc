@@ -414,6 +414,7 @@ plan::EngineDesc Builder::build(const ir::Network& network, const BuilderConfig&
   CLRT_CHECK(!network.outputs.empty(), kBuild,
              "network has no outputs: mark at least one with network.mark_output(tensor)");
   ir::Network marked = network;
+  passes::lowerControlFlow(marked);
   ir::markShapeTensors(marked);
   checkProfiles(marked, config);
   const bool int8 = config.getFlag(BuilderFlag::kINT8);

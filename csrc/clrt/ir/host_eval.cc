@@ -280,6 +280,14 @@ bool canEvalOnHost(LayerKind k) {
     case LayerKind::kTOPK:
     case LayerKind::kSCATTER:
     case LayerKind::kPADDING:
+    // Control flow is lowered before anything evaluates (passes/lower_control_flow.cc).
+    case LayerKind::kTRIP_LIMIT:
+    case LayerKind::kRECURRENCE:
+    case LayerKind::kITERATOR:
+    case LayerKind::kLOOP_OUTPUT:
+    case LayerKind::kCONDITION:
+    case LayerKind::kIF_INPUT:
+    case LayerKind::kIF_OUTPUT:
       return false;
     default:
       return true;

@@ -68,6 +68,13 @@ constexpr KindNames kKinds[] = {
     {LayerKind::kROI_ALIGN, "ROI_ALIGN", "PLUGIN_V2"},
     // A fusion of MatMul, Softmax and MatMul layers, as TensorRT's fused multi-head attention.
     {LayerKind::kATTENTION, "ATTENTION", "PLUGIN_V2"},
+    {LayerKind::kTRIP_LIMIT, "TRIP_LIMIT", "TRIP_LIMIT"},
+    {LayerKind::kRECURRENCE, "RECURRENCE", "RECURRENCE"},
+    {LayerKind::kITERATOR, "ITERATOR", "ITERATOR"},
+    {LayerKind::kLOOP_OUTPUT, "LOOP_OUTPUT", "LOOP_OUTPUT"},
+    {LayerKind::kCONDITION, "CONDITION", "CONDITION"},
+    {LayerKind::kIF_INPUT, "IF_INPUT", "CONDITIONAL_INPUT"},
+    {LayerKind::kIF_OUTPUT, "IF_OUTPUT", "CONDITIONAL_OUTPUT"},
 };
 
 const KindNames* lookup(LayerKind k) {
@@ -200,8 +207,10 @@ std::vector<int> Network::topoOrder() const {
   for (int l = 0; l < n; ++l) {
     if (layers[l].dead) continue;
     std::unordered_set<int> seen;
-    for (int t : layers[l].inputs) {
-      if (t < 0 || t >= static_cast<int>(tensors.size())) continue;
+    const bool recurrence = layers[l].kind == LayerKind::kRECURRENCE;
+    for (size_t i = 0; i < layers[l].inputs.size(); ++i) {
+      const int t = layers[l].inputs[i];
+      if (t < 0 || t >= static_cast<int>(tensors.size()) || (recurrence && i > 0)) continue;
       const int p = tensors[t].producer;
       if (p < 0 || p >= n || layers[p].dead || !seen.insert(p).second) continue;
       succ[p].push_back(l);

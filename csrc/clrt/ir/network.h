@@ -131,6 +131,24 @@
 //                     <x>_dims, <x>_strides, <x>_offset in elements, <x>_src the input's dims);
 //                     the result written with o_strides into an output of dims o_dims.
 //
+// Control flow of the network API (TensorRT's ILoop and IIfConditional). The builder lowers these
+// before anything else (passes/lower_control_flow.cc: a loop unrolled, a conditional turned into
+// WHERE), so no tactic, plan or host evaluator ever sees them. attrs: loop / conditional, the id
+// of the construct the boundary layer belongs to.
+//  kTRIP_LIMIT    in: a 0-D INT32/INT64 count (kind "COUNT") or BOOL condition (kind "WHILE",
+//                     computed in the body from the recurrences). No outputs.
+//  kRECURRENCE    in: initial value, then (in 1) the next iteration's value: the only back edge a
+//                     network may have (topoOrder ignores it). out: the current value.
+//  kITERATOR      in: x. attrs: axis, reverse (0/1). out: x indexed by the iteration on axis.
+//  kLOOP_OUTPUT   in: x (a body value), and for kinds "CONCATENATE" / "REVERSE" in 1 the output
+//                     length along the new axis (0-D INT32/INT64, host-known, >= the trip count;
+//                     the rest is zeros). attrs: kind "LAST_VALUE" | "CONCATENATE" | "REVERSE",
+//                     axis (where the iteration axis is inserted).
+//  kCONDITION     in: a 0-D BOOL condition. No outputs.
+//  kIF_INPUT      in: x. out: x, as seen inside the branches.
+//  kIF_OUTPUT     in: the true branch's value, the false branch's (same dtype and dims). out: the
+//                     taken branch's value.
+//
 // Data-dependent kinds: an output dim depends on the input values, so it is -1 in the network
 // and known only after the layer ran (ir/data_dependent.cc computes them on the host; the
 // runtime synchronizes there and resolves the layers after it again).
@@ -222,6 +240,13 @@ enum class LayerKind : int32_t {
   kUNIQUE,
   kROI_ALIGN,
   kATTENTION,
+  kTRIP_LIMIT,
+  kRECURRENCE,
+  kITERATOR,
+  kLOOP_OUTPUT,
+  kCONDITION,
+  kIF_INPUT,
+  kIF_OUTPUT,
 };
 
 const char* layerKindName(LayerKind k);             // "CONVOLUTION"
@@ -320,7 +345,9 @@ class Network {
   int findTensor(const std::string& name) const;    // -1 if absent
   int findLayer(const std::string& name) const;     // -1 if absent
   std::vector<std::vector<int>> consumers() const;  // per tensor: layer ids reading it
-  std::vector<int> topoOrder() const;  // live layers, producers first; throws on a cycle
+  // Live layers, producers first; throws on a cycle. A RECURRENCE's input 1 (a loop's back edge)
+  // does not order it.
+  std::vector<int> topoOrder() const;
   // Drops dead layers and unreferenced tensors, renumbering ids; keeps names.
   void compact();
   // Re-runs shape inference over the whole network (static dims propagated, -1 kept).

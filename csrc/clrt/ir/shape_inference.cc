@@ -294,6 +294,8 @@ size_t requiredInputs(LayerKind k) {
     case LayerKind::kEXPAND:
     case LayerKind::kGRID_SAMPLE:
       return 2;
+    case LayerKind::kIF_OUTPUT:
+      return 2;
     case LayerKind::kWHERE:
     case LayerKind::kRANGE:
     case LayerKind::kSCATTER:
@@ -303,6 +305,51 @@ size_t requiredInputs(LayerKind k) {
     default:
       return 1;
   }
+}
+
+// TRIP_LIMIT and CONDITION: a 0-D value of the kind's dtype; no outputs.
+Result inferControl(const Layer& layer, const std::vector<TensorInfo>& ins) {
+  const bool count = layer.kind == LayerKind::kTRIP_LIMIT && layer.attrs.s("kind") == "COUNT";
+  const DataType t = ins[0].dtype;
+  const bool okType =
+      count ? (t == DataType::kINT32 || t == DataType::kINT64) : t == DataType::kBOOL;
+  if (!okType)
+    layerFail(layer,
+              str("the ", count ? "trip count" : "condition", " must be ",
+                  count ? "INT32 or INT64" : "BOOL", ", got ", dtypeName(t)),
+              ins[0].dims);
+  const Dims& d = ins[0].dims;
+  if (!(d.empty() || (d.size() == 1 && d[0] == 1)))
+    layerFail(layer, str("the ", count ? "trip count" : "condition", " must be one value (0-D)"),
+              ins[0].dims);
+  return {};
+}
+
+// LOOP_OUTPUT: x for LAST_VALUE; else x with the length (input 1, -1 until known) at axis.
+Dims inferLoopOutput(const Layer& layer, const std::vector<TensorInfo>& ins) {
+  const Dims& x = ins[0].dims;
+  const std::string kind = layer.attrs.s("kind");
+  if (kind == "LAST_VALUE") return x;
+  if (kind != "CONCATENATE" && kind != "REVERSE")
+    layerFail(layer, str("unknown loop output kind '", kind, "'"), x);
+  const int64_t r = static_cast<int64_t>(x.size());
+  const int64_t axis = axisOf(layer, layer.attrs.i("axis", 0), r + 1, x);
+  int64_t len = -1;
+  std::vector<int64_t> v;
+  if (hasInput(layer, ins, 1)) {
+    if (ins[1].dtype != DataType::kINT32 && ins[1].dtype != DataType::kINT64)
+      layerFail(layer,
+                str("the length (input 1) must be INT32 or INT64, got ", dtypeName(ins[1].dtype)),
+                x);
+    if (inputInts(layer, ins, 1, v)) {
+      if (v.size() != 1 || v[0] < 0)
+        layerFail(layer, "the length (input 1) must be one value >= 0", ins[1].dims);
+      len = v[0];
+    }
+  }
+  Dims d = x;
+  d.insert(d.begin() + axis, len);
+  return d;
 }
 
 Result inferKind(const Layer& layer, const std::vector<TensorInfo>& ins) {
@@ -492,6 +539,39 @@ Result inferKind(const Layer& layer, const std::vector<TensorInfo>& ins) {
       if (ins[2].dtype != t0)
         layerFail(layer, str("updates are ", dtypeName(ins[2].dtype), ", data ", dtypeName(t0)), x);
       return one(x, t0);
+    case LayerKind::kTRIP_LIMIT:
+    case LayerKind::kCONDITION:
+      return inferControl(layer, ins);
+    case LayerKind::kRECURRENCE:
+    case LayerKind::kIF_INPUT:
+      return one(x, t0);
+    case LayerKind::kITERATOR: {
+      if (r == 0) layerFail(layer, "cannot iterate over a scalar", x);
+      Dims d = x;
+      d.erase(d.begin() + axisOf(layer, layer.attrs.i("axis", 0), r, x));
+      return one(d, t0);
+    }
+    case LayerKind::kLOOP_OUTPUT:
+      return one(inferLoopOutput(layer, ins), t0);
+    case LayerKind::kIF_OUTPUT: {
+      const Dims& f = ins[1].dims;
+      if (ins[1].dtype != t0)
+        layerFail(layer,
+                  str("the branches give ", dtypeName(t0), " (true) and ", dtypeName(ins[1].dtype),
+                      " (false); they must give one dtype"),
+                  x);
+      bool same = f.size() == x.size();
+      for (size_t i = 0; same && i < x.size(); ++i) same = x[i] < 0 || f[i] < 0 || x[i] == f[i];
+      if (!same)
+        layerFail(layer,
+                  str("the branches give shapes ", dimsToString(x), " (true) and ", dimsToString(f),
+                      " (false); they must give one shape"),
+                  x);
+      Dims d = x;
+      for (size_t i = 0; i < d.size(); ++i)
+        if (d[i] < 0) d[i] = f[i];
+      return one(d, t0);
+    }
   }
   fail(ErrorKind::kValue,
        str("layer '", layer.name, "': unknown layer kind ", static_cast<int>(layer.kind)));

@@ -23,6 +23,9 @@ bool fuseResidualAdd(ir::Network& net);   // conv/matmul + Add(other tensor) -> 
 bool fuseActivation(ir::Network& net);    // conv/matmul + activation -> epilogue
 bool attentionViews(ir::Network& net);    // ATTENTION reads q/k/v, writes out as strided views
 bool removeDeadLayers(ir::Network& net);  // layers whose outputs reach no network output
+// Run by the builder first: the network API's loops unrolled and conditionals turned into WHERE
+// (lower_control_flow.cc); throws kBuild naming the loop when one cannot be unrolled. Compacts.
+bool lowerControlFlow(ir::Network& net);
 // Run by the builder before optimize: inputs of boundary-only dtypes (INT16, UINT16, UINT32,
 // UINT64, DOUBLE) feed their readers through a CAST to computeDtype.
 bool castBoundaryInputs(ir::Network& net);

@@ -321,6 +321,7 @@ py::object wrapLayer(const NetPtr& s, int id, bool subtype) {
   using K = ir::LayerKind;
   LayerHandle h{s, id, subtype};
   if (py::object c = wrapComposite(h); !c.is_none()) return c;
+  if (py::object c = wrapControlFlow(h); !c.is_none()) return c;
   switch (h.get().kind) {
     case K::kCONVOLUTION:
       return py::cast(ConvolutionLayer{h});
@@ -393,6 +394,7 @@ void bind_layers(py::module_& m) {
   bindMoreLayers(m);
   bindQuantLayers(m);
   bindCompositeLayers(m);
+  bindControlFlowLayers(m);
 }
 
 }  // namespace clrt::python

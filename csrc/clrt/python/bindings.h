@@ -132,6 +132,8 @@ struct NetworkState {
   // -> the TensorRT LayerType name they stand for ("ONE_HOT"), so get_layer and add_* return
   // that layer's class.
   std::map<int, std::string> composites;
+  // Loops and conditionals (add_loop, add_if_conditional; network_control_flow.cc): id -> name.
+  std::map<int64_t, std::string> constructs;
 };
 using NetPtr = std::shared_ptr<NetworkState>;
 
@@ -195,6 +197,10 @@ void bindCompositeLayers(py::module_& m);                         // network_add
 void bindCompositeAdders(py::class_<NetworkState, NetPtr>& cls);  // network_add_composite.cc
 // The class of a composite's last layer (network_add_composite.cc); None when `h` is not one.
 py::object wrapComposite(const LayerHandle& h);
+void bindControlFlowLayers(py::module_& m);                         // network_control_flow.cc
+void bindControlFlowAdders(py::class_<NetworkState, NetPtr>& cls);  // network_control_flow.cc
+// The class of a loop or conditional boundary layer; None when `h` is not one.
+py::object wrapControlFlow(const LayerHandle& h);
 
 py::object wrapTensor(const NetPtr& state, int id);  // None for -1 (absent optional input)
 // The Python class of the layer's kind; `subtype` as in LayerHandle.

@@ -328,6 +328,7 @@ void bindNetworkAdders(py::class_<NetworkState, NetPtr>& cls) {
   bindResizeAdder(cls);
   bindQuantAdders(cls);
   bindCompositeAdders(cls);
+  bindControlFlowAdders(cls);
 }
 
 }  // namespace clrt::python

@@ -4,89 +4,14 @@
 #include <memory>
 #include <optional>
 
-#include "clrt/ir/limits.h"
+#include "clrt/ir/host_values.h"
 #include "clrt/ir/shape_inference.h"
 #include "clrt/python/bindings.h"
 
 namespace clrt::python {
 namespace {
 
-// Host-known tensor values (constants and small shape subgraphs over them), computed on demand
-// with the same limits as ir::Network::inferShapes so both give the same dims.
-class HostValues {
- public:
-  explicit HostValues(const ir::Network& net) : net_(net) {}
-
-  const HostTensor* value(int t, int depth = 0) {
-    if (t < 0 || t >= static_cast<int>(net_.tensors.size())) return nullptr;
-    auto it = cache_.find(t);
-    if (it != cache_.end()) return it->second;
-    cache_[t] = nullptr;  // guards against cycles while this value is being computed
-    return compute(t, depth);
-  }
-
-  std::vector<ir::TensorInfo> inputsOf(const ir::Layer& layer, int depth = 0) {
-    std::vector<ir::TensorInfo> infos;
-    for (int t : layer.inputs) {
-      ir::TensorInfo info;
-      if (t >= 0 && t < static_cast<int>(net_.tensors.size())) {
-        info.dtype = net_.tensors[t].dtype;
-        info.dims = net_.tensors[t].dims;
-        info.value = value(t, depth + 1);
-      }
-      infos.push_back(info);
-    }
-    return infos;
-  }
-
-  void forget(int t) { cache_.erase(t); }
-
- private:
-  static constexpr int kMaxDepth = 256;
-
-  const HostTensor* compute(int t, int depth) {
-    const int p = net_.tensors[t].producer;
-    if (p < 0 || p >= static_cast<int>(net_.layers.size()) || depth > kMaxDepth) return nullptr;
-    const ir::Layer& layer = net_.layers[p];
-    if (layer.kind == ir::LayerKind::kCONSTANT) {
-      auto w = layer.weights.find("value");
-      if (w == layer.weights.end()) return nullptr;
-      return store(t, &w->second);  // the layer's weights outlive this object
-    }
-    if (!ir::canEvalOnHost(layer.kind)) return nullptr;
-    std::vector<ir::TensorInfo> ins = inputsOf(layer, depth);
-    if (layer.kind != ir::LayerKind::kSHAPE)  // SHAPE needs the dims only
-      for (const auto& in : ins)
-        if (!in.value || in.value->numel() > ir::kShapeFoldElements) return nullptr;
-    for (int o : layer.outputs) {
-      if (o < 0) return nullptr;
-      const Dims& d = net_.tensors[o].dims;
-      if (!ir::smallStatic(d)) return nullptr;
-    }
-    std::vector<HostTensor> outs;
-    try {
-      if (!ir::evalOnHost(layer, ins, outs) || outs.size() != layer.outputs.size()) return nullptr;
-    } catch (const Error&) {
-      return nullptr;
-    }
-    const HostTensor* mine = nullptr;
-    for (size_t i = 0; i < outs.size(); ++i) {
-      owned_.push_back(std::make_unique<HostTensor>(std::move(outs[i])));
-      store(layer.outputs[i], owned_.back().get());
-      if (layer.outputs[i] == t) mine = owned_.back().get();
-    }
-    return mine;
-  }
-
-  const HostTensor* store(int t, const HostTensor* v) {
-    cache_[t] = v;
-    return v;
-  }
-
-  const ir::Network& net_;
-  std::map<int, const HostTensor*> cache_;
-  std::vector<std::unique_ptr<HostTensor>> owned_;
-};
+using ir::HostValues;
 
 // Writes inferred (dtype, dims) into the layer's outputs; true when anything changed.
 bool apply(ir::Network& net, const ir::Layer& layer,
