@@ -134,11 +134,13 @@ from ._refit import Refitter as Refitter
 from ._refit import WeightsRole as WeightsRole
 from ._trt_api import IOutputAllocator as IOutputAllocator
 from ._trt_api import IProfiler as IProfiler
+from ._trt_api import ISerializationConfig as ISerializationConfig
 from ._trt_api import IStreamReader as IStreamReader
 from ._trt_api import IStreamReaderV2 as IStreamReaderV2
 from ._trt_api import IStreamWriter as IStreamWriter
 from ._trt_api import Profiler as Profiler
 from ._trt_api import Runtime as Runtime
+from ._trt_api import SerializationFlag as SerializationFlag
 from ._trt_api import init_libnvinfer_plugins as init_libnvinfer_plugins
 from ._trt_api import pagelocked_empty as pagelocked_empty
 from ._trt_api import pagelocked_zeros as pagelocked_zeros

@@ -7,7 +7,7 @@ import numpy.typing as npt
 from typing_extensions import Buffer, Self, TypeAlias
 
 from . import CalibrationReport
-from ._trt_api import IOutputAllocator, IProfiler
+from ._trt_api import IOutputAllocator, IProfiler, ISerializationConfig
 
 __version__: str
 
@@ -995,6 +995,9 @@ class ICudaEngine:
     def create_execution_context(self) -> IExecutionContext: ...
     def create_engine_inspector(self) -> EngineInspector: ...
     def serialize(self) -> IHostMemory: ...
+    # clrt._trt_api adds these
+    def create_serialization_config(self) -> ISerializationConfig: ...
+    def serialize_with_config(self, config: ISerializationConfig) -> IHostMemory: ...
     # TensorRT 8 binding API (DeprecationWarning)
     @property
     def num_bindings(self) -> int: ...
@@ -1019,7 +1022,10 @@ IEngineInspector = EngineInspector
 class IExecutionContext:
     name: str
     profiling: bool
-    profiler: IProfiler | None  # clrt._trt_api adds it
+    profiler: IProfiler | None  # clrt._trt_api adds it, and the next three
+    enqueue_emits_profile: bool
+    def report_to_profiler(self) -> bool: ...
+    def infer_shapes(self) -> list[str]: ...
     @property
     def engine(self) -> ICudaEngine: ...
     @property

@@ -62,6 +62,12 @@ class Refitter:
     refit_cuda_engine() applies everything set so far and returns True, or logs an error through
     the logger and returns False, as TensorRT does."""
 
+    # weights_validation: non-finite float weights are refused (False lets them through);
+    # max_threads: kept (a refit runs on one thread); logger: where errors go.
+    weights_validation = True
+    max_threads = 1
+    logger = None
+
     def __init__(self, engine, logger):
         if not engine.refittable:
             raise ValueError(

@@ -1,6 +1,8 @@
 """TensorRT API that clrt implements in Python over its own calls: plugin-library init, stream
 readers for deserialization, IProfiler callbacks, and pycuda's pagelocked_* host buffers."""
 
+import enum
+import warnings
 import weakref
 
 import numpy as np
@@ -198,20 +200,117 @@ def _set_profiler(context, profiler):
     context.profiling = True
 
 
+# Contexts whose enqueue_emits_profile was set False: their profiler hears of an execution only
+# when report_to_profiler() is called.
+_quiet = weakref.WeakSet()
+
+
+def _report(context):
+    profiler = _profilers.get(context)
+    if profiler is None:
+        return False
+    for name, ms in context.layer_times:
+        profiler.report_layer_time(name, ms)
+    return True
+
+
 def _reporting(run):
     """`run` (an execute method), then the context's profiler called with each layer's time."""
 
     def wrapper(self, *args, **kwargs):
         result = run(self, *args, **kwargs)
-        profiler = _profilers.get(self)
-        if profiler is not None:
-            for name, ms in self.layer_times:
-                profiler.report_layer_time(name, ms)
+        if self not in _quiet:
+            _report(self)
         return result
 
     wrapper.__name__ = run.__name__
     wrapper.__doc__ = run.__doc__
     return wrapper
+
+
+def _set_emits_profile(context, emits):
+    if emits:
+        _quiet.discard(context)
+    else:
+        _quiet.add(context)
+
+
+def _report_to_profiler(context):
+    """The last execution's layer times to the profiler (with enqueue_emits_profile False).
+    False when no profiler is set."""
+    return _report(context)
+
+
+def _infer_shapes(context):
+    """The names of the inputs whose shapes are not set yet (empty: every tensor's shape is
+    known, get_tensor_shape gives the outputs'). Raises ValueError when the set shapes do not fit
+    the network."""
+    engine = context.engine
+    names = [engine.get_tensor_name(i) for i in range(engine.num_io_tensors)]
+    missing = [
+        n
+        for n in names
+        if engine.get_tensor_mode(n) == _clrt.TensorIOMode.INPUT
+        and any(d < 0 for d in context.get_tensor_shape(n))
+    ]
+    if not missing:
+        for n in names:  # resolves the outputs' shapes: an inconsistency raises here
+            context.get_tensor_shape(n)
+    return missing
+
+
+class SerializationFlag(enum.IntEnum):
+    """What serialize_with_config leaves out (TensorRT's values)."""
+
+    EXCLUDE_WEIGHTS = 0
+    EXCLUDE_LEAN_RUNTIME = 1
+    INCLUDE_REFIT = 2
+
+
+class ISerializationConfig:
+    """engine.create_serialization_config(): flags for serialize_with_config, a bit per
+    SerializationFlag."""
+
+    flags = 0
+
+    def __init__(self, flags=0):
+        self.flags = int(flags)
+
+    def set_flag(self, flag):
+        self.flags |= 1 << int(flag)
+        return True
+
+    def clear_flag(self, flag):
+        self.flags &= ~(1 << int(flag))
+        return True
+
+    def get_flag(self, flag):
+        return bool(self.flags >> int(flag) & 1)
+
+    def __repr__(self):
+        set_ = [f.name for f in SerializationFlag if self.get_flag(f)]
+        return f"<clrt.ISerializationConfig {set_}>"
+
+
+def _create_serialization_config(engine):
+    return ISerializationConfig()
+
+
+def _serialize_with_config(engine, config):
+    """The engine's plan. EXCLUDE_WEIGHTS: clrt keeps the weights (the plan runs without a
+    refit; a warning says so), as with BuilderFlag.STRIP_PLAN. EXCLUDE_LEAN_RUNTIME: clrt has no
+    lean runtime to leave out. INCLUDE_REFIT: a refittable engine's plan stays refittable."""
+    if not isinstance(config, ISerializationConfig):
+        raise TypeError(
+            f"serialize_with_config: expected an ISerializationConfig, got {type(config).__name__}"
+        )
+    if config.get_flag(SerializationFlag.EXCLUDE_WEIGHTS):
+        warnings.warn(
+            "serialize_with_config: SerializationFlag.EXCLUDE_WEIGHTS: clrt keeps the weights in "
+            "the plan (it is not smaller, and runs without a refit)",
+            stacklevel=2,
+        )
+    return engine.serialize()
 
 
 def _get_tensor_bytes_per_component(engine, name):
@@ -243,6 +342,15 @@ def _install():
         _set_profiler,
         doc="An IProfiler called after each execution with every layer's time (None: off).",
     )
+    ctx.enqueue_emits_profile = property(
+        lambda self: self not in _quiet,
+        _set_emits_profile,
+        doc="False: the profiler hears of executions only through report_to_profiler().",
+    )
+    ctx.report_to_profiler = _report_to_profiler
+    ctx.infer_shapes = _infer_shapes
+    engine.create_serialization_config = _create_serialization_config
+    engine.serialize_with_config = _serialize_with_config
     for name in ("execute_v2", "execute_async_v2", "execute_async_v3", "infer"):
         setattr(ctx, name, _reporting(getattr(ctx, name)))
 

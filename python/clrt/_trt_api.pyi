@@ -1,4 +1,5 @@
 # Type stubs of clrt._trt_api: the TensorRT API clrt implements in Python.
+import enum
 from typing import Any
 
 import numpy as np
@@ -53,3 +54,15 @@ class IOutputAllocator:
     def notify_shape(self, tensor_name: str, shape: tuple[int, ...]) -> None: ...
 
 class Profiler(IProfiler): ...
+
+class SerializationFlag(enum.IntEnum):
+    EXCLUDE_WEIGHTS = 0
+    EXCLUDE_LEAN_RUNTIME = 1
+    INCLUDE_REFIT = 2
+
+class ISerializationConfig:
+    flags: int
+    def __init__(self, flags: int = 0) -> None: ...
+    def set_flag(self, flag: SerializationFlag) -> bool: ...
+    def clear_flag(self, flag: SerializationFlag) -> bool: ...
+    def get_flag(self, flag: SerializationFlag) -> bool: ...

@@ -215,6 +215,56 @@ def test_profiler_receives_every_layer_per_execution(engine):
         context.profiler = object()
 
 
+def test_profile_reported_on_request_when_enqueue_does_not_emit(engine):
+    context = engine.create_execution_context()
+    profiler = LayerTimes()
+    context.profiler = profiler
+    assert context.enqueue_emits_profile
+    context.enqueue_emits_profile = False
+    x = rand((2, 1, 28, 28), seed=2)
+    context.infer({"input": x})
+    assert profiler.calls == []
+    assert context.report_to_profiler()
+    assert [n for n, _ in profiler.calls] == [n for n, _ in context.layer_times]
+    context.enqueue_emits_profile = True
+    context.infer({"input": x})
+    assert len(profiler.calls) == 2 * len(context.layer_times)
+    context.profiler = None
+    assert not context.report_to_profiler()
+
+
+def test_infer_shapes_names_the_inputs_left_to_set(engine):
+    """As TensorRT's samples (common_runtime.allocate_buffers) use it: [] once every input shape
+    is set, then get_tensor_shape gives the outputs'."""
+    context = engine.create_execution_context()
+    assert context.infer_shapes() == ["input"]
+    context.set_input_shape("input", (3, 1, 28, 28))
+    assert context.infer_shapes() == []
+    assert tuple(context.get_tensor_shape("logits")) == (3, 10)
+
+
+def test_serialize_with_config(engine, plan):
+    config = engine.create_serialization_config()
+    assert config.flags == 0 and not config.get_flag(trt.SerializationFlag.EXCLUDE_WEIGHTS)
+    config.set_flag(trt.SerializationFlag.EXCLUDE_WEIGHTS)
+    config.flags |= 1 << int(trt.SerializationFlag.INCLUDE_REFIT)
+    assert config.get_flag(trt.SerializationFlag.EXCLUDE_WEIGHTS)
+    assert config.get_flag(trt.SerializationFlag.INCLUDE_REFIT)
+    with pytest.warns(UserWarning, match="keeps the weights"):
+        kept = engine.serialize_with_config(config)
+    assert bytes(kept) == bytes(engine.serialize())
+    config.clear_flag(trt.SerializationFlag.EXCLUDE_WEIGHTS)
+    assert config.flags == 1 << int(trt.SerializationFlag.INCLUDE_REFIT)
+    x = rand((2, 1, 28, 28), seed=3)
+    out = deserialize(bytes(engine.serialize_with_config(config)))
+    assert_close(
+        out.create_execution_context().infer({"input": x})["logits"],
+        ort_run(MODEL, {"input": x})["logits"],
+    )
+    with pytest.raises(TypeError, match="ISerializationConfig"):
+        engine.serialize_with_config(0)
+
+
 def test_layer_times_from_markers_or_per_layer_waits(engine, monkeypatch):
     """A profiled run is timed by markers between the layers (no wait between them): every
     layer's time is positive here and they add up to no more than the run's wall time.
