@@ -265,6 +265,30 @@ def test_serialize_with_config(engine, plan):
         engine.serialize_with_config(0)
 
 
+def test_supports_model_groups_the_nodes_that_import():
+    """As `polygraphy inspect capability --with-partitioning` reads it: runs of consecutive nodes
+    that import, the failing ones left out (their errors say why)."""
+    nodes = [
+        helper.make_node("Relu", ["x"], ["a"]),
+        helper.make_node("Relu", ["a"], ["b"]),
+        helper.make_node("NoSuchOp", ["b"], ["c"]),
+        helper.make_node("Relu", ["c"], ["y"]),
+    ]
+    bad = make_model(nodes, [("x", [2, 3])], [("y", [2, 3])])
+    good = make_model(nodes[:2], [("x", [2, 3])], [("b", [2, 3])])
+    logger = trt.Logger(trt.Logger.INTERNAL_ERROR)
+
+    def parser():
+        return trt.OnnxParser(trt.Builder(logger).create_network(0), logger)
+
+    p = parser()
+    assert p.supports_model(bad.SerializeToString()) == (False, [([0, 1], True), ([3], True)])
+    assert p.num_errors >= 1 and p.get_error(0).node() == 2
+    assert "NoSuchOp" in str(p.get_error(0))
+    assert parser().supports_model(good.SerializeToString()) == (True, [([0, 1], True)])
+    assert parser().supports_model(b"not a model") == (False, [])
+
+
 def test_layer_times_from_markers_or_per_layer_waits(engine, monkeypatch):
     """A profiled run is timed by markers between the layers (no wait between them): every
     layer's time is positive here and they add up to no more than the run's wall time.

@@ -172,6 +172,32 @@ bool OnnxParser::supportsOperator(const std::string& op) {
   return importerTable().count(op) != 0 || std::count(body.begin(), body.end(), op) != 0;
 }
 
+bool OnnxParser::supportsModel(const void* data, size_t size, const std::string& model_dir,
+                               NodeRuns& runs) {
+  const size_t before = errors_.size();
+  const bool ok = parse(data, size, model_dir);
+  runs.clear();
+  ::onnx::ModelProto model;
+  if (size == 0 || !data || size > static_cast<size_t>(INT32_MAX) ||
+      !model.ParseFromArray(data, static_cast<int>(size)))
+    return ok;
+  std::set<int> failed;
+  for (size_t i = before; i < errors_.size(); ++i)
+    if (errors_[i].node_index >= 0) failed.insert(errors_[i].node_index);
+  if (!ok && failed.empty()) return ok;  // a model-level problem (opset, bytes): nothing imports
+  std::vector<int> run;
+  for (int i = 0; i < model.graph().node_size(); ++i) {
+    if (!failed.count(i)) {
+      run.push_back(i);
+      continue;
+    }
+    if (!run.empty()) runs.emplace_back(std::move(run), true);
+    run.clear();
+  }
+  if (!run.empty()) runs.emplace_back(std::move(run), true);
+  return ok;
+}
+
 bool OnnxParser::parseFromFile(const std::string& path) {
   std::error_code ec;
   std::ifstream f;

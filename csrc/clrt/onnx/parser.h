@@ -40,6 +40,11 @@ class OnnxParser {
   // Returns false and records errors when anything fails; the network is then left unchanged.
   bool parse(const void* data, size_t size, const std::string& model_dir = "");
   bool parseFromFile(const std::string& path);
+  // TensorRT's supports_model: parse() (the network receives the model when it is supported),
+  // and the graph's nodes in runs of consecutive nodes that import (index lists, each with true:
+  // it imported), the nodes that failed left out. No runs when the failure names no node.
+  using NodeRuns = std::vector<std::pair<std::vector<int>, bool>>;
+  bool supportsModel(const void* data, size_t size, const std::string& model_dir, NodeRuns& runs);
   const std::vector<ParserError>& errors() const { return errors_; }
   void clearErrors() { errors_.clear(); }
   // The op types clrt can import (for the support matrix and supports_operator()).

@@ -68,6 +68,24 @@ bool parseBytes(Parser& p, const py::object& model, const py::object& path) {
   return p.impl->parse(view.data(), view.size(), dir);
 }
 
+py::tuple supportsModel(Parser& p, const py::object& model, const py::object& path) {
+  std::string dir;
+  if (!path.is_none()) {
+    std::filesystem::path f(pathString(path));
+    dir = std::filesystem::is_directory(f) ? f.string() : f.parent_path().string();
+  }
+  BufferView view(model, false, "OnnxParser.supports_model model");
+  onnx::OnnxParser::NodeRuns runs;
+  bool ok;
+  {
+    py::gil_scoped_release release;
+    ok = p.impl->supportsModel(view.data(), view.size(), dir, runs);
+  }
+  py::list groups;
+  for (const auto& [nodes, good] : runs) groups.append(py::make_tuple(py::cast(nodes), good));
+  return py::make_tuple(ok, groups);
+}
+
 }  // namespace
 
 void bind_parser(py::module_& m) {
@@ -121,6 +139,10 @@ void bind_parser(py::module_& m) {
       .def("parse", &parseBytes, py::arg("model"), py::arg("path") = py::none(),
            "Parses serialized ONNX bytes; `path` (the model file or its folder) locates "
            "external data. False on failure, with get_error(i) saying why.")
+      .def("supports_model", &supportsModel, py::arg("model"), py::arg("path") = py::none(),
+           "(supported, [(node indices, True), ...]): parses the model as parse() does, and "
+           "groups the graph's nodes into runs of consecutive nodes that import; the nodes "
+           "that failed (get_error(i) says why) are left out.")
       .def(
           "parse_from_file",
           [](Parser& p, const py::object& path) {
