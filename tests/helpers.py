@@ -8,6 +8,7 @@ import clrt as trt
 import numpy as np
 import onnx
 import onnxruntime as ort
+import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,6 +49,17 @@ def _load_script_module(name):
 
 
 fmnist = _load_script_module("fmnist")
+_fmnist_load = fmnist.load
+
+
+def _fmnist_load_or_skip(*args, **kwargs):
+    # Tests and fixtures of real data skip where Debian's dataset-fashion-mnist is not installed.
+    if not fmnist.available():
+        pytest.skip("Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)")
+    return _fmnist_load(*args, **kwargs)
+
+
+fmnist.load = _fmnist_load_or_skip
 packed_mha_model = _load_script_module("attention_models").packed_mha_model
 
 

@@ -23,6 +23,9 @@ from onnx.helper import make_node as N
 # in other orders), FP16 storage (11 significant bits per stored value, FP32 sums), INT8
 # (per-tensor activations, per-channel weights). TF32: FP32 layers whose products keep 10
 # mantissa bits of each operand (BuilderFlag.TF32, on by default), like FP16's 11.
+
+pytestmark = pytest.mark.usefixtures("tf32_allowed")  # the "TF32" cases
+
 TOL = {"FLOAT": 1e-4, "HALF": 4e-3, "INT8": 0.06, "TF32": 4e-3}
 
 

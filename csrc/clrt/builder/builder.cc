@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <optional>
 #include <set>
 #include <string>
@@ -398,7 +399,26 @@ bool Builder::platformHasFastFp16() const {
 bool Builder::platformHasFastInt8() const { return true; }
 bool Builder::platformHasTf32() const { return dev_->info().compute_capability >= 80; }
 
-plan::EngineDesc Builder::build(const ir::Network& network, const BuilderConfig& config) {
+namespace {
+
+// NVIDIA_TF32_OVERRIDE=0, the switch cuBLAS and cuDNN read, turns TF32 off for every build in
+// the process as it does for them, whatever the configs say (e.g. to check FP32 numerics).
+BuilderConfig withEnvironment(const BuilderConfig& config, ILogger* logger) {
+  BuilderConfig c = config;
+  const char* e = std::getenv("NVIDIA_TF32_OVERRIDE");
+  if (e && std::string(e) == "0" && c.getFlag(BuilderFlag::kTF32)) {
+    c.setFlag(BuilderFlag::kTF32, false);
+    logf(logger, Severity::kINFO,
+         "NVIDIA_TF32_OVERRIDE=0: BuilderFlag.TF32 is off for this build (FP32 layers keep FP32 "
+         "products)");
+  }
+  return c;
+}
+
+}  // namespace
+
+plan::EngineDesc Builder::build(const ir::Network& network, const BuilderConfig& userConfig) {
+  const BuilderConfig config = withEnvironment(userConfig, logger_);
   ocl::ProgramLogScope programLog(logger_);  // e.g. a damaged kernel-cache entry, rebuilt
   // The user's timing cache, when it was made on this device: its program binaries stand in for
   // compiling those programs, and this build's engine adds its own.

@@ -101,13 +101,25 @@ inline float floor_mod_f(float a, float b) {
   return (r < 0.0f) != (b < 0.0f) ? r + b : r;
 }
 
+// Pow: integral exponents 0..64 (x^2, GELU's x^3, an integer tensor's values) by products, as
+// exact as onnxruntime's std::pow (x^1 is x); pow() may be ulps off on GPUs (OpenCL allows 16).
+inline float pow_f(float a, float b) {
+  if (!(b >= 0.0f && b <= 64.0f && b == rint(b))) return pow(a, b);
+  float r = 1.0f, p = a;
+  for (int k = (int)b; k; k >>= 1) {
+    if (k & 1) r *= p;
+    if (k > 1) p *= p;
+  }
+  return r;
+}
+
 inline float binop_f(float a, float b, int op) {
   switch (op) {
     case 0: return a + b;
     case 1: return a - b;
     case 2: return a * b;
     case 3: return a / b;
-    case 4: return pow(a, b);
+    case 4: return pow_f(a, b);
     // MAX/MIN propagate NaN, as onnxruntime's do (fmax/fmin would drop it).
     case 5: return isnan(a) || isnan(b) ? a + b : fmax(a, b);
     case 12: return floor_mod_f(a, b);
