@@ -204,7 +204,9 @@ def build_plan(opts, log):
         config.set_flag(trt.BuilderFlag.INT8)
     if opts.noTF32:
         config.clear_flag(trt.BuilderFlag.TF32)
-    tf32 = "" if opts.noTF32 or not builder.platform_has_tf32 else " (TF32 tensor cores)"
+    # NVIDIA_TF32_OVERRIDE=0 turns TF32 off in the builder too (as in cuBLAS and cuDNN).
+    tf32_off = opts.noTF32 or os.environ.get("NVIDIA_TF32_OVERRIDE") == "0"
+    tf32 = "" if tf32_off or not builder.platform_has_tf32 else " (TF32 tensor cores)"
     prec = "FP32" + tf32 + ("+FP16" if opts.fp16 else "") + ("+INT8" if opts.int8 else "")
     if opts.precisionConstraints != "none":
         prec += f" ({opts.precisionConstraints} precision constraints)"

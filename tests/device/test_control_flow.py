@@ -312,6 +312,21 @@ def test_loops_that_cannot_be_unrolled_are_named():
 
     assert "set_input(1" in loop_error(no_next)
 
+    def next_of_other_shape(net):
+        x = net.add_input("x", trt.float32, (2,))
+        loop = net.add_loop()
+        loop.add_trip_limit(const(net, 2, np.int32), trt.TripLimit.COUNT)
+        r = loop.add_recurrence(x)
+        wide = net.add_concatenation([r.get_output(0), r.get_output(0)]).get_output(0)
+        wide.name = "wide"
+        r.set_input(1, wide)
+        mark(
+            net, loop.add_loop_output(r.get_output(0), trt.LoopOutput.LAST_VALUE).get_output(0), "y"
+        )
+
+    msg = loop_error(next_of_other_shape)
+    assert "'wide'" in msg and "(4,)" in msg and "initial value's dtype and shape" in msg
+
     def escapes(net):
         x = net.add_input("x", trt.float32, (2,))
         loop = net.add_loop()

@@ -225,10 +225,19 @@ void unroll(Network& net, Loop& loop) {
   if (loop.limits.empty())
     loopFail(first,
              "has no trip limit: call ILoop.add_trip_limit(tensor, TripLimit.COUNT or WHILE)");
-  for (int r : loop.recurrences)
-    if (net.layers[r].inputs.size() < 2 || net.layers[r].inputs[1] < 0)
-      loopFail(net.layers[r],
+  for (int r : loop.recurrences) {
+    const Layer& rec = net.layers[r];
+    if (rec.inputs.size() < 2 || rec.inputs[1] < 0)
+      loopFail(rec,
                "the recurrence has no next value: call set_input(1, tensor) on it before building");
+    const ir::Tensor& init = net.tensors[rec.inputs[0]];
+    const ir::Tensor& next = net.tensors[rec.inputs[1]];
+    if (init.dtype != next.dtype || init.dims != next.dims)
+      loopFail(rec,
+               str("the next value (tensor '", next.name, "', ", dtypeName(next.dtype), " ",
+                   dimsToString(next.dims), ") must have the initial value's dtype and shape (",
+                   dtypeName(init.dtype), " ", dimsToString(init.dims), ")"));
+  }
 
   // Values must leave the loop through its outputs only.
   std::set<int> inside;  // tensors defined by the loop

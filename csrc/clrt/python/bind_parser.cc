@@ -57,23 +57,22 @@ std::string pathString(const py::object& path) {
   return py::module_::import("os").attr("fspath")(path).cast<std::string>();
 }
 
+// The directory of external data: `path` is the model file or its folder (none: the cwd).
+std::string modelDir(const py::object& path) {
+  if (path.is_none()) return {};
+  std::filesystem::path f(pathString(path));
+  return std::filesystem::is_directory(f) ? f.string() : f.parent_path().string();
+}
+
 bool parseBytes(Parser& p, const py::object& model, const py::object& path) {
-  std::string dir;
-  if (!path.is_none()) {
-    std::filesystem::path f(pathString(path));
-    dir = std::filesystem::is_directory(f) ? f.string() : f.parent_path().string();
-  }
+  const std::string dir = modelDir(path);
   BufferView view(model, false, "OnnxParser.parse model");
   py::gil_scoped_release release;
   return p.impl->parse(view.data(), view.size(), dir);
 }
 
 py::tuple supportsModel(Parser& p, const py::object& model, const py::object& path) {
-  std::string dir;
-  if (!path.is_none()) {
-    std::filesystem::path f(pathString(path));
-    dir = std::filesystem::is_directory(f) ? f.string() : f.parent_path().string();
-  }
+  const std::string dir = modelDir(path);
   BufferView view(model, false, "OnnxParser.supports_model model");
   onnx::OnnxParser::NodeRuns runs;
   bool ok;
