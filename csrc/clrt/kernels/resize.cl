@@ -4,6 +4,10 @@
 
 #define RMAX 8
 
+#ifdef cl_khr_fp64
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+#endif
+
 // Same layout as ResizePack in tactics/resize.cc. outw: the output length as the transform sees
 // it (in * scale, which is not the integer output length when a scale was given).
 typedef struct {
@@ -16,28 +20,42 @@ typedef struct {
   float roi1[RMAX];
 } ResizePack;
 
+// a / b rounded once, as onnxruntime's float division: OpenCL lets a GPU's float division be
+// 2.5 ulps off, and a nearest pick at floor() of a coordinate that is exactly an integer would
+// then take the neighbour. Through double where the device has it (53 >= 2 * 24 + 2 bits: the
+// second rounding to float cannot differ from a direct one).
+inline float div_rn(float a, float b) {
+#ifdef cl_khr_fp64
+  return (float)((double)a / (double)b);
+#else
+  return a / b;
+#endif
+}
+
 // coord codes: 0 half_pixel, 1 half_pixel_symmetric, 2 pytorch_half_pixel, 3 align_corners,
-// 4 asymmetric, 5 tf_half_pixel_for_nn, 6 tf_crop_and_resize.
+// 4 asymmetric, 5 tf_half_pixel_for_nn, 6 tf_crop_and_resize. Each operation rounded on its own
+// (no fused multiply-adds), as onnxruntime computes the transforms.
 inline float source_coord(int coord, float x, float s, int lin, int lout, float outw, float r0,
                           float r1) {
+#pragma OPENCL FP_CONTRACT OFF
   switch (coord) {
     case 1: {
-      const float offset = 0.5f * lin * (1.0f - lout / outw);
-      return offset + (x + 0.5f) / s - 0.5f;
+      const float offset = 0.5f * lin * (1.0f - div_rn(lout, outw));
+      return offset + div_rn(x + 0.5f, s) - 0.5f;
     }
     case 2:
-      return outw == 1.0f ? -0.5f : (x + 0.5f) / s - 0.5f;
+      return outw == 1.0f ? -0.5f : div_rn(x + 0.5f, s) - 0.5f;
     case 3:
-      return outw == 1.0f ? 0.0f : x * (lin - 1) / (outw - 1.0f);
+      return outw == 1.0f ? 0.0f : div_rn(x * (lin - 1), outw - 1.0f);
     case 4:
-      return x / s;
+      return div_rn(x, s);
     case 5:
-      return (x + 0.5f) / s;
+      return div_rn(x + 0.5f, s);
     case 6:
       return outw == 1.0f ? 0.5f * (r0 + r1) * (lin - 1)
-                          : r0 * (lin - 1) + x * (r1 - r0) * (lin - 1) / (outw - 1.0f);
+                          : r0 * (lin - 1) + div_rn(x * (r1 - r0) * (lin - 1), outw - 1.0f);
     default:
-      return (x + 0.5f) / s - 0.5f;
+      return div_rn(x + 0.5f, s) - 0.5f;
   }
 }
 
