@@ -352,6 +352,18 @@ def test_loops_that_cannot_be_unrolled_are_named():
 
     assert "1024 iterations" in loop_error(endless)
 
+    def too_many(net):
+        x = net.add_input("x", trt.float32, (2,))
+        loop = net.add_loop()
+        loop.add_trip_limit(const(net, 5000, np.int32), trt.TripLimit.COUNT)
+        r = loop.add_recurrence(x)
+        r.set_input(1, r.get_output(0))
+        mark(
+            net, loop.add_loop_output(r.get_output(0), trt.LoopOutput.LAST_VALUE).get_output(0), "y"
+        )
+
+    assert "trip count 5000 is over the 1024" in loop_error(too_many)
+
 
 def test_bad_boundary_arguments_raise_at_once():
     _, net = new_network()

@@ -217,6 +217,9 @@ void unroll(Network& net, Loop& loop) {
                           "') is not known when the engine is built: clrt unrolls loops, so the "
                           "count must come from constants or static shapes"));
       if (*count < 0) loopFail(lim, str("the trip count is negative (", *count, ")"));
+      if (*count > kMaxIterations)
+        loopFail(lim, str("the trip count ", *count, " is over the ", kMaxIterations,
+                          " iterations clrt unrolls (each adds a copy of the loop's body)"));
     } else {
       if (whileCond >= 0) loopFail(lim, "has two WHILE trip limits");
       whileCond = lim.inputs.at(0);
