@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The sanitizer job (CI runs it after the test command): clrt's module built with AddressSanitizer
-# and UndefinedBehaviorSanitizer, then the hardening tests and the ONNX fuzz smoke test run on it.
+# and UndefinedBehaviorSanitizer, then the hardening tests, the ONNX fuzz smoke test and the
+# network-API tests (layers added while references into the network are held) run on it.
 # Any ASan or UBSan report stops the process with a stack trace and fails the job.
 #   bash scripts/sanitize.sh                 # build into build/asan (incremental), run the tests
 #   bash scripts/sanitize.sh tests/device/test_x.py # or these tests instead
@@ -38,7 +39,8 @@ if [ ${#TESTS[@]} -eq 0 ]; then
   TESTS=(tests/device/test_onnx_hardening.py tests/device/test_runtime_safety.py
     tests/device/test_engine_hardening.py tests/device/test_errors.py tests/device/test_fuzz_smoke.py
     tests/device/test_calibrator_api.py tests/device/test_timing_cache.py
-    tests/device/test_data_dependent.py)
+    tests/device/test_data_dependent.py tests/device/test_network_api.py
+    tests/device/test_network_adders.py tests/device/test_control_flow.py)
   [ -d tests/unit ] && TESTS=(tests/unit "${TESTS[@]}")
 fi
 # Python itself is not instrumented: the runtime is preloaded, leak checking is off (CPython and

@@ -142,7 +142,7 @@ py::object addOneHot(const NetPtr& s, const TensorHandle& indices, const TensorH
              "; expected INT32 or INT64");
   CLRT_CHECK(t[v].dims.size() == 1 && t[v].dims[0] == 2, kValue, w, ": values '", t[v].name,
              "' have dims ", dimsToString(t[v].dims), "; expected [2] (off value, on value)");
-  const Dims& dd = t[d].dims;
+  const Dims dd = t[d].dims;  // a copy: the parts below add tensors (t may move)
   CLRT_CHECK((t[d].dtype == DataType::kINT32 || t[d].dtype == DataType::kINT64) &&
                  (dd.empty() || (dd.size() == 1 && dd[0] == 1)),
              kValue, w, ": depth '", t[d].name, "' is ", dtypeName(t[d].dtype), " ",
