@@ -273,96 +273,64 @@ def loop_error(make):
     return str(e.value)
 
 
+def one_value_loop(limit=None, kind=trt.TripLimit.COUNT, step=None, escape=False, name=None):
+    """A builder of a loop carrying x (2 floats) until `limit` (a value, or a function of the
+    network giving the tensor); step(net, current) gives the next value (None: none is set;
+    default: the value itself). escape: a body value read after the loop instead of an output."""
+
+    def make(net):
+        x = net.add_input("x", trt.float32, (2,))
+        loop = net.add_loop()
+        if name:
+            loop.name = name
+        if limit is not None:
+            t = limit(net) if callable(limit) else const(net, limit)
+            loop.add_trip_limit(t, kind)
+        r = loop.add_recurrence(x)
+        nxt = step(net, r.get_output(0)) if step else r.get_output(0)
+        if nxt is not None:
+            r.set_input(1, nxt)
+        if escape:
+            mark(net, net.add_unary(nxt, trt.UnaryOperation.ABS).get_output(0), "y")
+            return
+        mark(
+            net, loop.add_loop_output(r.get_output(0), trt.LoopOutput.LAST_VALUE).get_output(0), "y"
+        )
+
+    return make
+
+
+def named(tensor, name):
+    tensor.name = name
+    return tensor
+
+
 def test_loops_that_cannot_be_unrolled_are_named():
     def dynamic_count(net):
-        x = net.add_input("x", trt.float32, (-1, 2))
-        loop = net.add_loop()
-        loop.name = "scan"
+        x = net.add_input("d", trt.float32, (-1, 2))
         n = net.add_gather(net.add_shape(x).get_output(0), const(net, 0, np.int32), 0)
-        cast = net.add_cast(n.get_output(0), trt.int32).get_output(0)
-        loop.add_trip_limit(cast, trt.TripLimit.COUNT)
-        r = loop.add_recurrence(const(net, np.zeros(2, np.float32)))
-        r.set_input(1, r.get_output(0))
-        mark(
-            net, loop.add_loop_output(r.get_output(0), trt.LoopOutput.LAST_VALUE).get_output(0), "y"
-        )
+        return named(net.add_cast(n.get_output(0), trt.int32).get_output(0), "n")
 
-    msg = loop_error(dynamic_count)
-    assert "scan" in msg and "trip count" in msg and "not known" in msg
-
-    def no_limit(net):
-        x = net.add_input("x", trt.float32, (2,))
-        loop = net.add_loop()
-        r = loop.add_recurrence(x)
-        r.set_input(1, r.get_output(0))
-        mark(
-            net, loop.add_loop_output(r.get_output(0), trt.LoopOutput.LAST_VALUE).get_output(0), "y"
-        )
-
-    assert "add_trip_limit" in loop_error(no_limit)
-
-    def no_next(net):
-        x = net.add_input("x", trt.float32, (2,))
-        loop = net.add_loop()
-        loop.add_trip_limit(const(net, 2, np.int32), trt.TripLimit.COUNT)
-        r = loop.add_recurrence(x)
-        mark(
-            net, loop.add_loop_output(r.get_output(0), trt.LoopOutput.LAST_VALUE).get_output(0), "y"
-        )
-
+    msg = loop_error(one_value_loop(dynamic_count, name="scan"))
+    assert "scan" in msg and "trip count (tensor 'n')" in msg and "not known" in msg
+    assert "add_trip_limit" in loop_error(one_value_loop())
+    no_next = one_value_loop(np.int32(2), step=lambda net, r: None)
     assert "set_input(1" in loop_error(no_next)
 
-    def next_of_other_shape(net):
-        x = net.add_input("x", trt.float32, (2,))
-        loop = net.add_loop()
-        loop.add_trip_limit(const(net, 2, np.int32), trt.TripLimit.COUNT)
-        r = loop.add_recurrence(x)
-        wide = net.add_concatenation([r.get_output(0), r.get_output(0)]).get_output(0)
-        wide.name = "wide"
-        r.set_input(1, wide)
-        mark(
-            net, loop.add_loop_output(r.get_output(0), trt.LoopOutput.LAST_VALUE).get_output(0), "y"
-        )
+    def wide(net, r):
+        return named(net.add_concatenation([r, r]).get_output(0), "wide")
 
-    msg = loop_error(next_of_other_shape)
+    msg = loop_error(one_value_loop(np.int32(2), step=wide))
     assert "'wide'" in msg and "(4,)" in msg and "initial value's dtype and shape" in msg
 
-    def escapes(net):
-        x = net.add_input("x", trt.float32, (2,))
-        loop = net.add_loop()
-        loop.add_trip_limit(const(net, 2, np.int32), trt.TripLimit.COUNT)
-        r = loop.add_recurrence(x)
-        inside = net.add_unary(r.get_output(0), trt.UnaryOperation.NEG).get_output(0)
-        r.set_input(1, inside)
-        inside.name = "inside"
-        mark(net, net.add_unary(inside, trt.UnaryOperation.ABS).get_output(0), "y")
+    def neg(net, r):
+        return named(net.add_unary(r, trt.UnaryOperation.NEG).get_output(0), "inside")
 
-    msg = loop_error(escapes)
+    msg = loop_error(one_value_loop(np.int32(2), step=neg, escape=True))
     assert "'inside'" in msg and "add_loop_output" in msg
-
-    def endless(net):
-        x = net.add_input("x", trt.float32, (2,))
-        loop = net.add_loop()
-        loop.add_trip_limit(const(net, True), trt.TripLimit.WHILE)
-        r = loop.add_recurrence(x)
-        r.set_input(1, r.get_output(0))
-        mark(
-            net, loop.add_loop_output(r.get_output(0), trt.LoopOutput.LAST_VALUE).get_output(0), "y"
-        )
-
+    endless = one_value_loop(True, kind=trt.TripLimit.WHILE)
     assert "1024 iterations" in loop_error(endless)
-
-    def too_many(net):
-        x = net.add_input("x", trt.float32, (2,))
-        loop = net.add_loop()
-        loop.add_trip_limit(const(net, 5000, np.int32), trt.TripLimit.COUNT)
-        r = loop.add_recurrence(x)
-        r.set_input(1, r.get_output(0))
-        mark(
-            net, loop.add_loop_output(r.get_output(0), trt.LoopOutput.LAST_VALUE).get_output(0), "y"
-        )
-
-    assert "trip count 5000 is over the 1024" in loop_error(too_many)
+    assert "trip count 5000 is over the 1024" in loop_error(one_value_loop(np.int32(5000)))
 
 
 def test_bad_boundary_arguments_raise_at_once():
