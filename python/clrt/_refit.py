@@ -89,6 +89,8 @@ class Refitter:
             for name, dims, onnx_type in engine._refit_named()
         }
         self._pending, self._named_pending = {}, {}
+        self._ranges = dict(engine._refit_ranges())  # INT8 tensor -> amax
+        self._ranges_pending, self._ranges_pending_minmax = {}, {}
 
     # --- TensorRT's interface -----------------------------------------------------------------
 
@@ -176,15 +178,63 @@ class Refitter:
         return [], []
 
     def refit_cuda_engine(self):
-        """Applies the weights set so far. True on success; False with the reason logged."""
+        """Applies the weights and ranges set so far. True on success; False with the reason
+        logged."""
         updates = [(layer, key, array) for (layer, key), array in self._pending.items()]
         named = list(self._named_pending.items())
         try:
-            self.engine._refit(updates, named)
+            self.engine._refit(updates, named, dict(self._ranges_pending))
         except (ValueError, _clrt.BuildError) as e:
             self._error(f"refit_cuda_engine: {e}")
             return False
+        self._ranges.update(self._ranges_pending)
+        self._ranges_pending.clear()
+        self._ranges_pending_minmax.clear()
         return True
+
+    def get_tensors_with_dynamic_range(self):
+        """The engine's INT8 tensors: those whose range set_dynamic_range can change."""
+        return sorted(self._ranges)
+
+    def get_dynamic_range(self, tensor_name):
+        """(min, max) of an INT8 tensor: the one set and not yet refit, else the engine's
+        (symmetric: -amax, amax). ValueError for a tensor the engine holds in no INT8 form."""
+        name = str(tensor_name)
+        if name in self._ranges_pending:
+            return self._ranges_pending_minmax[name]
+        if name not in self._ranges:
+            raise ValueError(self._no_range(name))
+        amax = float(np.float32(self._ranges[name]))
+        return (-amax, amax)
+
+    def set_dynamic_range(self, tensor_name, range, high=None):
+        """A new INT8 range for a tensor, [min, max] (TensorRT's Python form; (tensor, min, max)
+        as its C++ one is taken too), applied by refit_cuda_engine(): the scale becomes
+        max(|min|, |max|) / 127, as the builder sets it from a dynamic range (clrt's INT8 is
+        symmetric). False (with an error logged) for a tensor that is not INT8 in the engine
+        or a range that is empty or not finite."""
+        name = str(tensor_name)
+        if name not in self._ranges:
+            self._error(f"set_dynamic_range: {self._no_range(name)}")
+            return False
+        lo, hi = (range, high) if high is not None else tuple(range)
+        lo, hi = float(lo), float(hi)
+        if not (np.isfinite(lo) and np.isfinite(hi) and lo <= hi and (lo < 0 or hi > 0)):
+            self._error(
+                f"set_dynamic_range: tensor '{name}': range [{lo}, {hi}] must be finite, "
+                "ordered and not only zero"
+            )
+            return False
+        self._ranges_pending[name] = max(abs(lo), abs(hi))
+        self._ranges_pending_minmax[name] = (lo, hi)
+        return True
+
+    def _no_range(self, name):
+        some = ", ".join(sorted(self._ranges)[:5]) or "none"
+        return (
+            f"tensor '{name}' is not an INT8 tensor of the engine "
+            f"(get_tensors_with_dynamic_range() lists them; some: {some})"
+        )
 
     def refit_cuda_engine_async(self, stream_handle=0):
         """As refit_cuda_engine() (clrt refits before returning)."""

@@ -297,3 +297,57 @@ def test_onnx_refit_errors_name_the_problem(tmp_path):
     assert api.get_all_weights() == []
     assert not api.set_named_weights("k", np.zeros(3, np.float32))
     assert "not parsed from ONNX" in logger.text()
+
+
+def int8_engine(w, amax, logger):
+    """The network of network_api_engine in INT8 (untimed: the first eligible tactics, so two
+    builds choose alike), every tensor's range from `amax` (name -> max |value|)."""
+    builder = trt.Builder(logger)
+    net = builder.create_network(0)
+    x = net.add_input("x", trt.float32, SHAPE)
+    conv = net.add_convolution_nd(x, 4, (3, 3), trt.Weights(w["kernel"]), trt.Weights(w["bias"]))
+    conv.padding_nd = (1, 1)
+    relu = net.add_activation(conv.get_output(0), trt.ActivationType.RELU)
+    relu.get_output(0).name = "r"
+    const = net.add_constant((1, 4, 1, 1), trt.Weights(w["const"]))
+    out = net.add_elementwise(relu.get_output(0), const.get_output(0), trt.ElementWiseOperation.SUM)
+    out.get_output(0).name = "y"
+    net.mark_output(out.get_output(0))
+    for t in (x, conv.get_output(0), relu.get_output(0), const.get_output(0), out.get_output(0)):
+        a = amax.get(t.name, 4.0)
+        t.set_dynamic_range(-a, a)
+    config = builder.create_builder_config()
+    config.set_flag(trt.BuilderFlag.INT8)
+    config.set_flag(trt.BuilderFlag.REFIT)
+    config.builder_optimization_level = 0
+    return get_runtime().deserialize_cuda_engine(builder.build_serialized_network(net, config))
+
+
+def test_refit_int8_ranges_as_a_fresh_build_takes_them(x):
+    """Refitter.set_dynamic_range: the engine then computes what a build with that range
+    computes (bit for bit, the tactics being the same), and setting the old range back gives
+    the old outputs again."""
+    w = weights(1)
+    logger = RecordingLogger()
+    engine = int8_engine(w, {"x": 1.0, "r": 3.0}, logger)
+    before = engine.create_execution_context().infer({"x": x})["y"]
+    refitter = trt.Refitter(engine, logger)
+    names = refitter.get_tensors_with_dynamic_range()
+    assert "x" in names, names
+    assert refitter.get_dynamic_range("x") == (-1.0, 1.0)
+    assert refitter.set_dynamic_range("x", [-0.25, 0.1])  # max |.| = 0.25
+    assert refitter.get_dynamic_range("x") == (-0.25, 0.1)
+    assert refitter.refit_cuda_engine()
+    assert refitter.get_dynamic_range("x") == (-0.25, 0.25)
+    got = engine.create_execution_context().infer({"x": x})["y"]
+    fresh = int8_engine(w, {"x": 0.25, "r": 3.0}, logger)
+    np.testing.assert_array_equal(got, fresh.create_execution_context().infer({"x": x})["y"])
+    assert np.abs(got - before).max() > 0.05  # x clipped at 0.25 instead of 1
+    assert refitter.set_dynamic_range("x", -1.0, 1.0) and refitter.refit_cuda_engine()
+    again = engine.create_execution_context().infer({"x": x})["y"]
+    np.testing.assert_array_equal(again, before)
+    assert not refitter.set_dynamic_range("nope", [-1, 1])
+    assert not refitter.set_dynamic_range("x", [0, 0])
+    assert "not an INT8 tensor" in logger.text() and "not only zero" in logger.text()
+    with pytest.raises(ValueError, match="'nope' is not an INT8 tensor"):
+        refitter.get_dynamic_range("nope")

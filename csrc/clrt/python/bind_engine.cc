@@ -154,6 +154,46 @@ py::dict infer(Context& c, const py::dict& feeds, bool debug) {
 
 void bindEngineLegacy(py::class_<Engine>& cls);
 
+// The network tensor an engine tensor holds: itself, or through the builder's REFORMATs (x_INT8
+// is x quantized) the tensor they convert.
+std::string rangeName(const ir::Network& net, int t) {
+  for (int hops = 0; hops < 8; ++hops) {
+    const int p = net.tensors[t].producer;
+    if (p < 0 || net.layers[p].kind != ir::LayerKind::kREFORMAT || net.layers[p].inputs.empty() ||
+        net.layers[p].inputs[0] < 0)
+      break;
+    t = net.layers[p].inputs[0];
+  }
+  return net.tensors[t].name;
+}
+
+// New INT8 ranges (network tensor name -> amax) into a refitted engine: the scales every layer
+// reading or writing the tensor, or a REFORMAT's copy of it, keeps (the runtime derives its
+// multipliers from them when it loads).
+void setInt8Ranges(ir::Network& net, const std::map<std::string, double>& amax) {
+  if (amax.empty()) return;
+  for (ir::Layer& l : net.layers)
+    for (const char* side : {"in_scales", "out_scales"}) {
+      const auto& ts = side[0] == 'i' ? l.inputs : l.outputs;
+      std::vector<double> scales = l.attrs.floats(side);
+      bool changed = false;
+      for (size_t i = 0; i < scales.size() && i < ts.size(); ++i) {
+        if (!(scales[i] > 0) || ts[i] < 0) continue;
+        auto it = amax.find(rangeName(net, ts[i]));
+        if (it == amax.end()) continue;
+        scales[i] = it->second / 127.0;
+        changed = true;
+      }
+      if (changed) l.attrs.set(side, scales);
+    }
+  for (size_t t = 0; t < net.tensors.size(); ++t) {
+    auto it = amax.find(rangeName(net, static_cast<int>(t)));
+    if (it != amax.end() && net.tensors[t].dynamic_range)
+      net.tensors[t].dynamic_range = {static_cast<float>(-it->second),
+                                      static_cast<float>(it->second)};
+  }
+}
+
 // What clrt.Refitter (python/clrt/_refit.py) calls: the refittable weights, and the refit itself,
 // which builds a new engine from the refitted description (programs reused, weights packed
 // anew) and puts it in this ICudaEngine's place; contexts made before stop with an error.
@@ -188,8 +228,25 @@ void bindRefit(py::class_<Engine>& cls) {
           "(initializer name, dims, ONNX dtype) of the float initializers of the ONNX model the "
           "engine was parsed from (empty for network-API builds).")
       .def(
+          "_refit_ranges",
+          [](const Engine& x) {
+            std::map<std::string, double> amax;
+            const ir::Network& net = x.e->desc().net;
+            for (const ir::Layer& l : net.layers)
+              for (const char* side : {"in_scales", "out_scales"}) {
+                const auto& ts = side[0] == 'i' ? l.inputs : l.outputs;
+                const std::vector<double> scales = l.attrs.floats(side);
+                for (size_t i = 0; i < scales.size() && i < ts.size(); ++i)
+                  if (scales[i] > 0 && ts[i] >= 0) amax[rangeName(net, ts[i])] = scales[i] * 127.0;
+              }
+            py::list out;
+            for (const auto& [name, a] : amax) out.append(py::make_tuple(pyText(name), a));
+            return out;
+          },
+          "(tensor name, amax) of every INT8 tensor of the engine (scale = amax / 127).")
+      .def(
           "_refit",
-          [](Engine& x, const py::list& updates, const py::list& named) {
+          [](Engine& x, const py::list& updates, const py::list& named, const py::dict& ranges) {
             const plan::EngineDesc& old = x.e->desc();
             ir::Network source = old.refit_source;
             std::string model = old.refit_onnx;
@@ -228,19 +285,23 @@ void bindRefit(py::class_<Engine>& cls) {
                          view.size());
               std::memcpy(w.bytes.data(), view.data(), view.size());
             }
+            std::map<std::string, double> amax;  // tensor name -> new amax
+            for (auto [k, v] : ranges) amax[k.cast<std::string>()] = v.cast<double>();
             std::shared_ptr<runtime::Engine> fresh;
             {
               py::gil_scoped_release release;
               plan::EngineDesc desc = builder::refitDesc(old, std::move(source), log);
               desc.refit_onnx = std::move(model);
+              setInt8Ranges(desc.net, amax);
               fresh = runtime::Engine::create(std::move(desc), x.e->devicePtr(), log);
             }
             x.e->supersede();
             x.e = std::move(fresh);
           },
-          py::arg("updates"), py::arg("named"),
+          py::arg("updates"), py::arg("named"), py::arg("ranges") = py::dict(),
           "updates: [(layer name, weights key, C-contiguous buffer of the weights' dtype)]; "
-          "named: [(initializer name, buffer of the initializer's dtype)].");
+          "named: [(initializer name, buffer of the initializer's dtype)]; ranges: {INT8 tensor "
+          "name: amax}.");
 }
 
 void bindEngine(py::module_& m) {
