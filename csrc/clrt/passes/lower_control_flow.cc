@@ -2,7 +2,7 @@
 // plain layers, before the builder does anything else.
 //
 // A conditional becomes WHERE layers: both branches run and each output takes the taken branch's
-// value (constant folding keeps one branch when the condition is known at build time).
+// value. A condition known on the host picks its branch here (the other is left dead).
 //
 // A loop is unrolled: its body (the layers reached from its recurrences and iterators, up to its
 // outputs, trip limits and the recurrences' back edges) is copied once per iteration, each copy
@@ -35,7 +35,7 @@ bool isLoopBoundary(LayerKind k) {
 }
 
 std::string loopName(const Layer& l) {
-  return l.attrs.s("loop_name", str("loop ", l.attrs.i("loop", -1)));
+  return str("loop '", l.attrs.s("loop_name", str(l.attrs.i("loop", -1))), "'");
 }
 
 [[noreturn]] void loopFail(const Layer& l, const std::string& why) {
@@ -210,7 +210,7 @@ void unroll(Network& net, Loop& loop) {
   for (int l : loop.limits) {
     const Layer& lim = net.layers[l];
     if (lim.attrs.s("kind") == "COUNT") {
-      if (count) loopFail(lim, "has two COUNT trip limits");
+      if (count) loopFail(lim, "the loop has two COUNT trip limits");
       count = hostScalar(values, lim.inputs.at(0));
       if (!count)
         loopFail(lim, str("the trip count (tensor '", net.tensors[lim.inputs[0]].name,
@@ -221,13 +221,14 @@ void unroll(Network& net, Loop& loop) {
         loopFail(lim, str("the trip count ", *count, " is over the ", kMaxIterations,
                           " iterations clrt unrolls (each adds a copy of the loop's body)"));
     } else {
-      if (whileCond >= 0) loopFail(lim, "has two WHILE trip limits");
+      if (whileCond >= 0) loopFail(lim, "the loop has two WHILE trip limits");
       whileCond = lim.inputs.at(0);
     }
   }
   if (loop.limits.empty())
-    loopFail(first,
-             "has no trip limit: call ILoop.add_trip_limit(tensor, TripLimit.COUNT or WHILE)");
+    loopFail(
+        first,
+        "the loop has no trip limit: call ILoop.add_trip_limit(tensor, TripLimit.COUNT or WHILE)");
   for (int r : loop.recurrences) {
     const Layer& rec = net.layers[r];
     if (rec.inputs.size() < 2 || rec.inputs[1] < 0)
