@@ -90,7 +90,7 @@ class Refitter:
         }
         self._pending, self._named_pending = {}, {}
         self._ranges = dict(engine._refit_ranges())  # INT8 tensor -> amax
-        self._ranges_pending, self._ranges_pending_minmax = {}, {}
+        self._ranges_pending = {}  # tensor -> (min, max) set, not yet refit
 
     # --- TensorRT's interface -----------------------------------------------------------------
 
@@ -182,14 +182,14 @@ class Refitter:
         logged."""
         updates = [(layer, key, array) for (layer, key), array in self._pending.items()]
         named = list(self._named_pending.items())
+        amax = {name: max(abs(lo), abs(hi)) for name, (lo, hi) in self._ranges_pending.items()}
         try:
-            self.engine._refit(updates, named, dict(self._ranges_pending))
+            self.engine._refit(updates, named, amax)
         except (ValueError, _clrt.BuildError) as e:
             self._error(f"refit_cuda_engine: {e}")
             return False
-        self._ranges.update(self._ranges_pending)
+        self._ranges.update(amax)
         self._ranges_pending.clear()
-        self._ranges_pending_minmax.clear()
         return True
 
     def get_tensors_with_dynamic_range(self):
@@ -201,7 +201,7 @@ class Refitter:
         (symmetric: -amax, amax). ValueError for a tensor the engine holds in no INT8 form."""
         name = str(tensor_name)
         if name in self._ranges_pending:
-            return self._ranges_pending_minmax[name]
+            return self._ranges_pending[name]
         if name not in self._ranges:
             raise ValueError(self._no_range(name))
         amax = float(np.float32(self._ranges[name]))
@@ -225,8 +225,7 @@ class Refitter:
                 "ordered and not only zero"
             )
             return False
-        self._ranges_pending[name] = max(abs(lo), abs(hi))
-        self._ranges_pending_minmax[name] = (lo, hi)
+        self._ranges_pending[name] = (lo, hi)
         return True
 
     def _no_range(self, name):

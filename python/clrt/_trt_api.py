@@ -206,6 +206,8 @@ _quiet = weakref.WeakSet()
 
 
 def _report(context):
+    """The last execution's layer times to the context's profiler (report_to_profiler(), for
+    enqueue_emits_profile False). False when no profiler is set."""
     profiler = _profilers.get(context)
     if profiler is None:
         return False
@@ -233,12 +235,6 @@ def _set_emits_profile(context, emits):
         _quiet.discard(context)
     else:
         _quiet.add(context)
-
-
-def _report_to_profiler(context):
-    """The last execution's layer times to the profiler (with enqueue_emits_profile False).
-    False when no profiler is set."""
-    return _report(context)
 
 
 def _infer_shapes(context):
@@ -347,7 +343,7 @@ def _install():
         _set_emits_profile,
         doc="False: the profiler hears of executions only through report_to_profiler().",
     )
-    ctx.report_to_profiler = _report_to_profiler
+    ctx.report_to_profiler = _report
     ctx.infer_shapes = _infer_shapes
     engine.create_serialization_config = _create_serialization_config
     engine.serialize_with_config = _serialize_with_config

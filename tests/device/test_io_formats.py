@@ -62,8 +62,6 @@ def build(
     config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED  # the inspector's formats
     if tactic_filter:
         config.tactic_filter = tactic_filter
-    if precision == "fp32":  # FP32 proper (NVIDIA GPUs would run TF32 by default)
-        config.clear_flag(trt.BuilderFlag.TF32)
     if precision == "fp16":
         config.set_flag(trt.BuilderFlag.FP16)
     if precision == "int8":

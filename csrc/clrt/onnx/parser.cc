@@ -177,16 +177,13 @@ bool OnnxParser::supportsModel(const void* data, size_t size, const std::string&
   const size_t before = errors_.size();
   const bool ok = parse(data, size, model_dir);
   runs.clear();
-  ::onnx::ModelProto model;
-  if (size == 0 || !data || size > static_cast<size_t>(INT32_MAX) ||
-      !model.ParseFromArray(data, static_cast<int>(size)))
-    return ok;
+  if (nodes_ < 0) return ok;
   std::set<int> failed;
   for (size_t i = before; i < errors_.size(); ++i)
     if (errors_[i].node_index >= 0) failed.insert(errors_[i].node_index);
   if (!ok && failed.empty()) return ok;  // a model-level problem (opset, bytes): nothing imports
   std::vector<int> run;
-  for (int i = 0; i < model.graph().node_size(); ++i) {
+  for (int i = 0; i < nodes_; ++i) {
     if (!failed.count(i)) {
       run.push_back(i);
       continue;
@@ -383,6 +380,7 @@ bool OnnxParser::parse(const void* data, size_t size, const std::string& model_d
     report({-1, "", "", reason, hint});
     return false;
   };
+  nodes_ = -1;
   try {
     ::onnx::ModelProto model;
     if (size == 0 || !data || size > static_cast<size_t>(INT32_MAX) ||
@@ -393,6 +391,7 @@ bool OnnxParser::parse(const void* data, size_t size, const std::string& model_d
           size > static_cast<size_t>(INT32_MAX)
               ? "models over 2 GB must keep their weights in external data files"
               : "check that the bytes are a complete .onnx file (onnx.load reads it)");
+    nodes_ = model.graph().node_size();
     if (const int n = escapeModelText(model))
       logf(logger_, Severity::kWARNING, n,
            " name(s) or string attribute(s) of the model are not valid UTF-8; their other bytes "

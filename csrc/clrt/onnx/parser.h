@@ -55,6 +55,7 @@ class OnnxParser {
   ir::Network& net_;
   ILogger* logger_;
   std::vector<ParserError> errors_;
+  int nodes_ = -1;  // the last parse()'s graph nodes; -1 when its bytes were no model
 };
 
 }  // namespace clrt::onnx

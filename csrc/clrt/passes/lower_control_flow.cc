@@ -89,6 +89,7 @@ struct Loop {
   // or an error when they lead to a network output (a value leaving the loop the wrong way).
   std::vector<int> stray;
   bool blocked = false;  // its body holds another loop's boundary: unroll that one first
+  int any = -1;          // a boundary layer (each carries the loop's name), for messages
 };
 
 // The boundary layers of every loop not yet unrolled, by loop id.
@@ -100,6 +101,7 @@ std::map<int64_t, Loop> collectLoops(const Network& net) {
     Loop& loop = loops[l.attrs.i("loop", -1)];
     loop.id = l.attrs.i("loop", -1);
     const int id = static_cast<int>(i);
+    if (loop.any < 0) loop.any = id;
     switch (l.kind) {
       case LayerKind::kTRIP_LIMIT:
         loop.limits.push_back(id);
@@ -199,10 +201,7 @@ std::optional<int64_t> hostScalar(ir::HostValues& values, int t) {
 }
 
 void unroll(Network& net, Loop& loop) {
-  const Layer& first = net.layers[!loop.outputs.empty()       ? loop.outputs[0]
-                                  : !loop.recurrences.empty() ? loop.recurrences[0]
-                                  : !loop.limits.empty()      ? loop.limits[0]
-                                                              : loop.iterators[0]];
+  const Layer& first = net.layers[loop.any];
   const std::string name = loopName(first);
   ir::HostValues values(net);
   std::optional<int64_t> count;
@@ -433,10 +432,7 @@ bool lowerControlFlow(Network& net) {
       }
     }
     if (!next) {
-      const Layer& l = net.layers[loops.begin()->second.recurrences.empty()
-                                      ? loops.begin()->second.outputs.at(0)
-                                      : loops.begin()->second.recurrences[0]];
-      loopFail(l,
+      loopFail(net.layers[loops.begin()->second.any],
                "its body and another loop's reach each other's boundary layers; a loop inside "
                "another must take its values only through its own boundary layers");
     }

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <limits>
 #include <map>
+#include <type_traits>
 
 #include "clrt/builder/builder.h"
 #include "clrt/ocl/device.h"
@@ -170,22 +171,35 @@ std::string rangeName(const ir::Network& net, int t) {
 // New INT8 ranges (network tensor name -> amax) into a refitted engine: the scales every layer
 // reading or writing the tensor, or a REFORMAT's copy of it, keeps (the runtime derives its
 // multipliers from them when it loads).
-void setInt8Ranges(ir::Network& net, const std::map<std::string, double>& amax) {
-  if (amax.empty()) return;
-  for (ir::Layer& l : net.layers)
+// Calls f(network tensor name, scale) for every INT8 input and output of every layer; in a
+// non-const network a scale f changes is stored back.
+template <typename Net, typename F>
+void forEachInt8Scale(Net& net, F&& f) {
+  for (auto& l : net.layers)
     for (const char* side : {"in_scales", "out_scales"}) {
       const auto& ts = side[0] == 'i' ? l.inputs : l.outputs;
       std::vector<double> scales = l.attrs.floats(side);
       bool changed = false;
       for (size_t i = 0; i < scales.size() && i < ts.size(); ++i) {
         if (!(scales[i] > 0) || ts[i] < 0) continue;
-        auto it = amax.find(rangeName(net, ts[i]));
-        if (it == amax.end()) continue;
-        scales[i] = it->second / 127.0;
-        changed = true;
+        const double before = scales[i];
+        f(rangeName(net, ts[i]), scales[i]);
+        changed = changed || scales[i] != before;
       }
-      if (changed) l.attrs.set(side, scales);
+      if constexpr (!std::is_const_v<Net>) {
+        if (changed) l.attrs.set(side, scales);
+      } else {
+        (void)changed;
+      }
     }
+}
+
+void setInt8Ranges(ir::Network& net, const std::map<std::string, double>& amax) {
+  if (amax.empty()) return;
+  forEachInt8Scale(net, [&](const std::string& name, double& scale) {
+    auto it = amax.find(name);
+    if (it != amax.end()) scale = it->second / 127.0;
+  });
   for (size_t t = 0; t < net.tensors.size(); ++t) {
     auto it = amax.find(rangeName(net, static_cast<int>(t)));
     if (it != amax.end() && net.tensors[t].dynamic_range)
@@ -231,14 +245,9 @@ void bindRefit(py::class_<Engine>& cls) {
           "_refit_ranges",
           [](const Engine& x) {
             std::map<std::string, double> amax;
-            const ir::Network& net = x.e->desc().net;
-            for (const ir::Layer& l : net.layers)
-              for (const char* side : {"in_scales", "out_scales"}) {
-                const auto& ts = side[0] == 'i' ? l.inputs : l.outputs;
-                const std::vector<double> scales = l.attrs.floats(side);
-                for (size_t i = 0; i < scales.size() && i < ts.size(); ++i)
-                  if (scales[i] > 0 && ts[i] >= 0) amax[rangeName(net, ts[i])] = scales[i] * 127.0;
-              }
+            forEachInt8Scale(x.e->desc().net, [&](const std::string& name, double& scale) {
+              amax[name] = scale * 127.0;
+            });
             py::list out;
             for (const auto& [name, a] : amax) out.append(py::make_tuple(pyText(name), a));
             return out;

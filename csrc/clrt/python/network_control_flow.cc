@@ -71,6 +71,9 @@ std::string loopWhat(const LoopRef& loop, const char* call) {
   return str("loop '", loop.name(), "' ", call);
 }
 
+// The kind attr of TRIP_LIMIT layers.
+const char* limitKind(TripLimit k) { return k == TripLimit::kCOUNT ? "COUNT" : "WHILE"; }
+
 std::string outputKind(LoopOutput k) {
   switch (k) {
     case LoopOutput::kLAST_VALUE:
@@ -119,12 +122,11 @@ void bindLoop(py::module_& m) {
             const int x = tensorIn(l.state, t, loopWhat(l, "add_trip_limit"));
             for (const ir::Layer& b : l.state->net->layers)
               CLRT_CHECK(!(b.kind == K::kTRIP_LIMIT && b.attrs.i("loop", -1) == l.id &&
-                           b.attrs.s("kind") == (kind == TripLimit::kCOUNT ? "COUNT" : "WHILE")),
+                           b.attrs.s("kind") == limitKind(kind)),
                          kValue, loopWhat(l, "add_trip_limit"), ": the loop has a ",
-                         kind == TripLimit::kCOUNT ? "COUNT" : "WHILE", " limit already");
-            return addBoundary(l, K::kTRIP_LIMIT, "TripLimit", {x}, 0, [&](ir::Layer& b) {
-              b.attrs.set("kind", kind == TripLimit::kCOUNT ? "COUNT" : "WHILE");
-            });
+                         limitKind(kind), " limit already");
+            return addBoundary(l, K::kTRIP_LIMIT, "TripLimit", {x}, 0,
+                               [&](ir::Layer& b) { b.attrs.set("kind", limitKind(kind)); });
           },
           py::arg("tensor"), py::arg("kind"),
           "COUNT: a 0-D INT32/INT64 trip count; WHILE: a 0-D BOOL condition computed in the "
