@@ -1,16 +1,18 @@
-// Does this OpenCL driver build programs concurrently, from threads or from processes? Builds
-// kernels/tc_gemm.cl N times, first from N child processes (forked before this process touches
-// OpenCL; each writes its program's binary to a file), then one after another, then from N
-// threads, and prints the three wall times; then loads the children's binaries here (what a
-// builder handing compiles to helper processes would do: on NVIDIA the binary is PTX, so this
-// times the PTX -> SASS step, which the driver's own JIT cache may answer). Every build gets a
-// distinct SALT kernel, so its generated code differs and no driver-side cache answers it (run
-// with CUDA_CACHE_DISABLE=1 as well to be sure). Links only OpenCL:
+// Does this OpenCL driver build programs concurrently, from threads or from processes? Builds one
+// program N times, first from N child processes (forked before this process touches OpenCL;
+// each writes its program's binary to a file), then one after another, then from N threads, and
+// prints the three wall times; then loads the children's binaries here (what a builder handing
+// compiles to helper processes would do: on NVIDIA the binary is PTX, so this times the PTX ->
+// SASS step, which the driver's own JIT cache may answer). Every build gets a distinct SALT
+// kernel, so its generated code differs and no driver-side cache answers it (run with
+// CUDA_CACHE_DISABLE=1 as well to be sure). The source is a program as clrt gives it to the
+// driver (prelude in front, includes expanded), written by the module:
+//   python -c "import clrt._clrt as c; open('/tmp/tc.cl', 'w').write(
+//       c._debug.kernel_source('tc_gemm.cl'))"
 //   g++ -O2 -std=c++17 -pthread benchmarks/compile_threads.cc -lOpenCL -o /tmp/ct
-//   /tmp/ct csrc/clrt/kernels 8 ["<extra build options>"]
-// The default options build the INT8 GEMM kernel on the default tile; pass, e.g., a
-// convolution's "-DTC_CONV=1 -DIN_HWC=1 -DOUT_HWC=1 -DCALIGN=1 -DACT=1 -DOUT_DT=2 -DRES_DT=2" to
-// time the heavier kernel a ResNet-50 build compiles most.
+//   /tmp/ct /tmp/tc.cl 8 "<build options>"
+// The options are a program's as `clrtexec --verbose` logs them ("built OpenCL program
+// tc_gemm.cl [options] in N ms"); the default builds the INT8 GEMM kernel on the default tile.
 #define CL_TARGET_OPENCL_VERSION 120
 #include <CL/cl.h>
 #include <sys/wait.h>
@@ -38,10 +40,6 @@ std::string readFile(const std::string& p) {
   return s.str();
 }
 
-const char* kDefines =
-    "#define DT_FLOAT 0\n#define DT_HALF 1\n#define DT_INT8 2\n#define DT_INT32 3\n"
-    "#define ACT_CASES(x, a, b)\n";
-
 double seconds(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -59,8 +57,7 @@ cl_device_id firstDevice() {
 
 // One build in a fresh process: its own platform, context and program; the binary to `out`.
 // 0 on success.
-int childBuild(const std::string& src, const std::string& dir, const std::string& extra, int salt,
-               const std::string& out) {
+int childBuild(const std::string& src, const std::string& extra, int salt, const std::string& out) {
   cl_device_id dev = firstDevice();
   if (!dev) return 2;
   char vendor[256] = {};
@@ -70,8 +67,8 @@ int childBuild(const std::string& src, const std::string& dir, const std::string
   cl_context ctx = clCreateContext(nullptr, 1, &dev, nullptr, nullptr, &e);
   const char* s = src.c_str();
   cl_program p = clCreateProgramWithSource(ctx, 1, &s, nullptr, &e);
-  const std::string opts = "-cl-std=CL1.2 " + extra + " -I " + dir +
-                           " -DSALT=" + std::to_string(salt) + (nvidia ? "" : " -DTC_EMULATE=1");
+  const std::string opts = "-cl-std=CL1.2 " + extra + " -DSALT=" + std::to_string(salt) +
+                           (nvidia ? "" : " -DTC_EMULATE=1");
   if (clBuildProgram(p, 1, &dev, opts.c_str(), nullptr, nullptr) != CL_SUCCESS) return 1;
   size_t n = 0;
   clGetProgramInfo(p, CL_PROGRAM_BINARY_SIZES, sizeof n, &n, nullptr);
@@ -89,19 +86,16 @@ int childBuild(const std::string& src, const std::string& dir, const std::string
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: %s KERNEL_DIR N [EXTRA_OPTIONS]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s SOURCE_FILE N [BUILD_OPTIONS]\n", argv[0]);
     return 2;
   }
-  const std::string dir = argv[1];
   const int n = std::atoi(argv[2]);
   const std::string extra = argc > 3 ? argv[3] : "-DTC_INT8=1 -DTC_CONV=0 -DOUT_DT=0";
   const std::string src =
-      std::string(kDefines) + readFile(dir + "/prelude.clh") + readFile(dir + "/activation.clh") +
-      readFile(dir + "/storage_io.clh") + readFile(dir + "/run_errors.clh") + "#line 1\n" +
-      readFile(dir + "/tc_gemm.cl") +
+      readFile(argv[1]) +
       "\n__kernel void clrt_salt(__global int* p) { p[get_global_id(0)] = SALT; }\n";
   const char* nocache = std::getenv("CUDA_CACHE_DISABLE");
-  std::printf("%d builds of tc_gemm.cl [%s], CUDA_CACHE_DISABLE=%s\n", n, extra.c_str(),
+  std::printf("%d builds of %s [%s], CUDA_CACHE_DISABLE=%s\n", n, argv[1], extra.c_str(),
               nocache ? nocache : "(unset)");
 
   // Processes first, before this one opens OpenCL (a driver need not survive a fork).
@@ -112,7 +106,7 @@ int main(int argc, char** argv) {
   for (int i = 0; i < n; ++i) {
     const pid_t pid = fork();
     if (pid == 0) {
-      std::_Exit(childBuild(src, dir, extra, 3000 + i, binFiles[static_cast<size_t>(i)]));
+      std::_Exit(childBuild(src, extra, 3000 + i, binFiles[static_cast<size_t>(i)]));
     }
     kids.push_back(pid);
   }
@@ -141,7 +135,7 @@ int main(int argc, char** argv) {
     const char* s = src.c_str();
     cl_int e = CL_SUCCESS;
     cl_program p = clCreateProgramWithSource(ctx, 1, &s, nullptr, &e);
-    std::string opts = "-cl-std=CL1.2 " + extra + " -I " + dir + " -DSALT=" + std::to_string(salt) +
+    std::string opts = "-cl-std=CL1.2 " + extra + " -DSALT=" + std::to_string(salt) +
                        (nvidia ? "" : " -DTC_EMULATE=1");
     e = clBuildProgram(p, 1, &dev, opts.c_str(), nullptr, nullptr);
     if (e != CL_SUCCESS) std::fprintf(stderr, "build %d failed (%d)\n", salt, e);

@@ -3,6 +3,7 @@
 # batches in the input's own dtype, non-finite calibration data.
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import clrt as trt
 import numpy as np
@@ -373,7 +374,7 @@ def test_fp16_engine_inputs_cross_the_bus_as_half(monkeypatch, simd):
 @pytest.mark.parametrize(
     "shape",
     [(2, 8, 512, 512), (1, 3, 5, 7)],
-    ids=["16MB_in_chunks", "105_values"],  # 4 chunks of 1 MB staged; a count not a multiple of 8
+    ids=["16MB_in_chunks", "105_values"],  # 4 MB staged in chunks; a count not a multiple of 8
 )
 def test_int8_engine_inputs_cross_the_bus_as_int8(monkeypatch, shape, simd):
     """An INT8 engine's FLOAT input read only by its quantization at one scale: with pinned
@@ -445,7 +446,7 @@ def test_int8_engine_inputs_cross_the_bus_as_int8(monkeypatch, shape, simd):
 @pytest.mark.parametrize("pinned", ["1", "0"], ids=["pinned_staging", "pageable"])
 def test_infer_copy_paths_agree(monkeypatch, pinned):
     """infer()'s pinned staging (the GPU default; forced here on any device) copies a 25 MB input
-    in 4 MB chunks over several threads: same result as the direct copy and as NumPy."""
+    in chunks over the copy threads: same result as the direct copy and as NumPy."""
     model = make_model(
         [N("GlobalAveragePool", ["x"], ["y"])], [("x", (2, 3, 1024, 1024))], [("y", (2, 3, 1, 1))]
     )
@@ -456,6 +457,38 @@ def test_infer_copy_paths_agree(monkeypatch, pinned):
     for _ in range(2):
         got = ctx.infer({"x": x})["y"]
         np.testing.assert_allclose(got, x.mean(axis=(2, 3), keepdims=True), rtol=1e-5, atol=1e-6)
+
+
+def test_pinned_staging_from_many_threads(monkeypatch):
+    """Contexts on six threads at once, each staging a 12 MB input in chunks and converting it to
+    HALF (an FP16 engine's input) through the one pool of copy threads, which their calls share:
+    each gets its own input's result, as NumPy computes it, call after call."""
+    shape = (1, 3, 1024, 1024)
+    model = make_model(
+        [N("GlobalAveragePool", ["x"], ["y"])], [("x", shape)], [("y", (1, 3, 1, 1))]
+    )
+    builder, network, _ = parse_network(model)
+    config = make_config(builder, opt_level=0)
+    config.set_flag(trt.BuilderFlag.FP16)
+    engine = trt.Runtime(trt.Logger()).deserialize_cuda_engine(
+        builder.build_serialized_network(network, config)
+    )
+    monkeypatch.setenv("CLRT_PINNED_IO", "1")
+    xs = [rand(shape, seed=20 + i) for i in range(6)]
+    # The engine reads x as HALF: the reference is the mean of x rounded to half.
+    want = [x.astype(np.float16).astype(np.float32).mean(axis=(2, 3), keepdims=True) for x in xs]
+    before = trt._clrt._debug.half_uploads()
+
+    def worker(i):
+        ctx = engine.create_execution_context()
+        return [ctx.infer({"x": xs[i]})["y"] for _ in range(3)]
+
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(worker, range(6)))
+    for got, ref in zip(results, want):
+        for y in got:
+            np.testing.assert_allclose(y, ref, rtol=2e-3, atol=1e-4)
+    assert trt._clrt._debug.half_uploads() - before == 18
 
 
 @pytest.mark.parametrize("pinned", ["1", "0"], ids=["pinned_staging", "pageable"])

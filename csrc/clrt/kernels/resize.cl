@@ -22,10 +22,14 @@ typedef struct {
 
 // a / b rounded once, as onnxruntime's float division: OpenCL lets a GPU's float division be
 // 2.5 ulps off, and a nearest pick at floor() of a coordinate that is exactly an integer would
-// then take the neighbour. Through double where the device has it (53 >= 2 * 24 + 2 bits: the
-// second rounding to float cannot differ from a direct one).
+// then take the neighbour. EXACT_DIV: the program is built with
+// -cl-fp32-correctly-rounded-divide-sqrt (tactics/resize.cc, where the device offers it). Else
+// through double where the device has it (53 >= 2 * 24 + 2 bits: the second rounding to float
+// cannot differ from a direct one).
 inline float div_rn(float a, float b) {
-#ifdef cl_khr_fp64
+#if defined(EXACT_DIV)
+  return a / b;
+#elif defined(cl_khr_fp64)
   return (float)((double)a / (double)b);
 #else
   return a / b;

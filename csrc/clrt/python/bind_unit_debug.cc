@@ -209,6 +209,11 @@ void bind_unit_debug(py::module_& m) {
       "The tactics of a layer kind (TensorRT's name, e.g. 'CONVOLUTION') in the order an "
       "untimed build (builder_optimization_level 0) prefers them on a GPU or not, before "
       "eligibility.");
+  d.def(
+      "kernel_source", [](const std::string& file) { return ocl::kernelSource(file); },
+      py::arg("file"),
+      "The source of an OpenCL program file (e.g. 'tc_gemm.cl') as the driver is given it: the "
+      "kernel prelude in front, its #include lines expanded. For benchmarks/compile_threads.cc.");
   d.def("fail_programs", &ocl::setProgramFault, py::arg("pattern"),
         "From now on every OpenCL program whose 'file [options]' contains pattern fails to build "
         "(clrt.DeviceError, as a real compiler refusal); '' turns this off. For tests of what "

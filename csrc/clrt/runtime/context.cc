@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -409,11 +410,41 @@ template <class Download>
 auto ExecutionContext::runInfer(const std::map<std::string, HostView>& inputs, Download&& download)
     -> decltype(download()) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
+  // CLRT_INFER_TRACE=1: each call waits for its uploads and for its layers before going on, and
+  // prints to stderr how long the host staged the inputs, the uploads took to land, the layers
+  // ran and the outputs took to reach the caller (a diagnostic: the waits undo the overlap of
+  // copies with the host's conversions, so the call runs slower than without it).
+  static const bool trace = [] {
+    const char* v = std::getenv("CLRT_INFER_TRACE");
+    return v && *v && *v != '0';
+  }();
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point t[5];
+  auto ms = [&](int a, int b) {
+    return std::chrono::duration<double, std::milli>(t[b] - t[a]).count();
+  };
   auto out = finishingOnError(queue_, [&] {
+    if (trace) t[0] = Clock::now();
     stageInputs(inputs);
+    if (trace) {
+      t[1] = Clock::now();
+      clFinish(queue_);
+      t[2] = Clock::now();
+    }
     enqueueLayers(queue_, infer_io_, 0, -1);
+    if (trace) {
+      clFinish(queue_);
+      t[3] = Clock::now();
+    }
     return download();
   });
+  if (trace) {
+    t[4] = Clock::now();
+    std::fprintf(stderr,
+                 "clrt infer: inputs staged %.3f ms, uploads landed %.3f ms later, layers %.3f "
+                 "ms, outputs to the host %.3f ms; %.3f ms in all\n",
+                 ms(0, 1), ms(1, 2), ms(2, 3), ms(3, 4), ms(0, 4));
+  }
   errors_.raisePending();
   return out;
 }

@@ -4,9 +4,12 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <exception>
+#include <functional>
 #include <mutex>
 #include <new>
 #include <thread>
@@ -30,17 +33,94 @@ bool usePinned(const ocl::Device& dev) {
   return dev.info().is_gpu;
 }
 
-// Transfers start while later chunks are still being copied into staging; small enough that the
-// last chunk's transfer (what the copy cannot hide) is short, large enough that a transfer is
-// not dominated by its launch (~10 us).
-constexpr size_t kChunk = size_t{4} << 20;
+// A copy or conversion is split into chunks, each chunk's transfer enqueued as soon as it is
+// filled, so transfers start while later chunks are still being filled: at least four chunks a
+// thread, so that the threads end together (ResNet-50's batch of 64 sent as HALF, 19 MB staged,
+// made ten 2 MB chunks for eight threads: two rounds, the second with two threads busy), and no
+// fewer bytes than kMinChunk, below which a transfer is mostly its launch (~10 us).
+constexpr size_t kMaxChunk = size_t{4} << 20, kMinChunk = size_t{256} << 10;
 
+// Host threads for copies and conversions (the caller and the workers): CLRT_COPY_THREADS, else
+// half the cores and one, at most 8. One thread copies ~5-10 GB/s, below what the bus takes from
+// pinned memory.
 size_t copyThreads() {
-  return std::min<size_t>(8, std::max(1u, std::thread::hardware_concurrency()) / 2 + 1);
+  static const size_t n = [] {
+    if (const char* v = std::getenv("CLRT_COPY_THREADS"); v && std::atoi(v) > 0)
+      return static_cast<size_t>(std::min(64, std::atoi(v)));
+    return std::min<size_t>(8, std::max(1u, std::thread::hardware_concurrency()) / 2 + 1);
+  }();
+  return n;
 }
 
-// memcpy over several threads: one thread copies ~5-10 GB/s, below what the bus takes from
-// pinned memory, so a large input would otherwise be bound by the host copy.
+// The chunk for `bytes` staged: a multiple of 4 KB (so a narrow upload's chunks start on whole
+// source elements) between kMinChunk and `most`.
+size_t chunkFor(size_t bytes, size_t most) {
+  const size_t want = bytes / (4 * copyThreads()) + 1;
+  return (std::clamp(want, std::min(kMinChunk, most), most) + 4095) & ~size_t{4095};
+}
+
+// Threads kept for copies and conversions, so that an infer() call does not start and join
+// threads of its own (tens of microseconds each). run() makes the caller one of the runners:
+// entries no worker has taken by the time the caller's own run returns are withdrawn, so a call
+// never waits for a busy pool (another context's copy) and completes even where no worker runs
+// (a child forked from a process that had them).
+class Workers {
+ public:
+  static Workers& get() {
+    static auto* w = new Workers();  // never destroyed: workers may be blocked in wait at exit
+    return *w;
+  }
+  // work() on the calling thread and on up to `others` workers at once; returns when every run
+  // that started has returned. work() must not throw.
+  void run(size_t others, const std::function<void()>& work) {
+    Job job{&work};
+    if (others) {
+      std::lock_guard<std::mutex> lock(mu_);
+      while (threads_ < others) {
+        std::thread([this] { loop(); }).detach();
+        ++threads_;
+      }
+      for (size_t i = 0; i < others; ++i) queue_.push_back(&job);
+      job.pending = others;
+    }
+    if (others) cv_.notify_all();
+    work();
+    std::unique_lock<std::mutex> lock(mu_);
+    for (auto it = queue_.begin(); it != queue_.end();) {
+      if (*it == &job) {
+        it = queue_.erase(it);
+        --job.pending;
+      } else {
+        ++it;
+      }
+    }
+    done_.wait(lock, [&] { return job.pending == 0; });
+  }
+
+ private:
+  struct Job {
+    const std::function<void()>* work;
+    size_t pending = 0;  // entries queued or running
+  };
+  void loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [&] { return !queue_.empty(); });
+      Job* job = queue_.front();
+      queue_.pop_front();
+      lock.unlock();
+      (*job->work)();
+      lock.lock();
+      if (--job->pending == 0) done_.notify_all();
+    }
+  }
+  std::mutex mu_;
+  std::condition_variable cv_, done_;
+  std::deque<Job*> queue_;
+  size_t threads_ = 0;
+};
+
+// memcpy over several threads.
 void parallelCopy(void* dst, const void* src, size_t n) {
   constexpr size_t kSlice = size_t{2} << 20;  // below this a thread costs more than it saves
   const size_t parts = std::min(copyThreads(), n / kSlice + 1);
@@ -48,14 +128,14 @@ void parallelCopy(void* dst, const void* src, size_t n) {
     std::memcpy(dst, src, n);
     return;
   }
-  const size_t step = (n / parts + 63) & ~size_t{63};
+  const size_t step = chunkFor(n, kMaxChunk);
   auto* d = static_cast<uint8_t*>(dst);
   const auto* s = static_cast<const uint8_t*>(src);
-  std::vector<std::thread> helpers;
-  for (size_t off = step; off < n; off += step)
-    helpers.emplace_back([=] { std::memcpy(d + off, s + off, std::min(step, n - off)); });
-  std::memcpy(d, s, std::min(step, n));
-  for (auto& t : helpers) t.join();
+  std::atomic<size_t> next{0};
+  Workers::get().run(parts - 1, [&] {
+    for (size_t off; (off = next.fetch_add(step)) < n;)
+      std::memcpy(d + off, s + off, std::min(step, n - off));
+  });
 }
 
 std::mutex g_pinned_mu;
@@ -310,7 +390,7 @@ void HostIO::upload(const std::string& name, cl_mem dst, const void* src, size_t
   }
   auto* st = static_cast<uint8_t*>(stage("in:" + name, bytes));
   const auto* from = static_cast<const uint8_t*>(src);
-  sendChunks(dst, st, bytes, kChunk,
+  sendChunks(dst, st, bytes, chunkFor(bytes, kMaxChunk),
              [&](size_t off, size_t n) { std::memcpy(st + off, from + off, n); });
 }
 
@@ -330,14 +410,16 @@ void HostIO::uploadNarrow(const std::string& name, cl_mem dst, const float* src,
   }
   auto* st = static_cast<uint8_t*>(stage(str(half ? "half:" : "int8:", name), bytes));
   if (half) {
-    sendChunks(dev.first.get(), st, bytes, kChunk / 2, [&](size_t off, size_t n) {
-      toHalves(src + off / 2, reinterpret_cast<uint16_t*>(st + off), n / 2);
-    });
+    sendChunks(dev.first.get(), st, bytes, chunkFor(bytes, kMaxChunk / 2),
+               [&](size_t off, size_t n) {
+                 toHalves(src + off / 2, reinterpret_cast<uint16_t*>(st + off), n / 2);
+               });
   } else {
     const float inv = 1.0f / nw.scale;  // as the kernel gets it (int8::writeIo)
-    sendChunks(dev.first.get(), st, bytes, kChunk / 4, [&](size_t off, size_t n) {
-      quantizeAsKernel(src + off, reinterpret_cast<int8_t*>(st + off), n, inv);
-    });
+    sendChunks(dev.first.get(), st, bytes, chunkFor(bytes, kMaxChunk / 4),
+               [&](size_t off, size_t n) {
+                 quantizeAsKernel(src + off, reinterpret_cast<int8_t*>(st + off), n, inv);
+               });
   }
   // Widened 8 a work-item where the count allows (convert_any8), else one (convert_any).
   const bool eight = count % 8 == 0;
@@ -356,14 +438,14 @@ void HostIO::uploadNarrow(const std::string& name, cl_mem dst, const float* src,
 template <class Fill>
 void HostIO::sendChunks(cl_mem dst, uint8_t* st, size_t bytes, size_t chunk, const Fill& fill) {
   const size_t chunks = (bytes + chunk - 1) / chunk;
-  // Each worker copies a chunk into staging and enqueues its transfer itself (OpenCL enqueues are
+  // Each runner copies a chunk into staging and enqueues its transfer itself (OpenCL enqueues are
   // thread-safe), so the bus starts on the first chunk while the others are still being copied
   // and the host copy runs at several threads' bandwidth. The chunks' transfers may reach the
   // queue in any order; the layers are enqueued after all of them.
   std::atomic<size_t> next{0};
   std::exception_ptr failed;
   std::mutex failed_mu;
-  auto work = [&] {
+  Workers::get().run(std::min(chunks, copyThreads()) - 1, [&] {
     for (size_t c; (c = next.fetch_add(1)) < chunks;) {
       const size_t off = c * chunk, n = std::min(chunk, bytes - off);
       try {
@@ -375,11 +457,7 @@ void HostIO::sendChunks(cl_mem dst, uint8_t* st, size_t bytes, size_t chunk, con
         next.store(chunks);
       }
     }
-  };
-  std::vector<std::thread> helpers;
-  for (size_t i = 1; i < std::min(chunks, copyThreads()); ++i) helpers.emplace_back(work);
-  work();
-  for (auto& t : helpers) t.join();
+  });
   if (failed) {
     clFinish(q_);  // transfers already enqueued read the staging buffer: let them end first
     std::rethrow_exception(failed);

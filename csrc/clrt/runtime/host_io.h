@@ -113,10 +113,10 @@ class HostIO {
   };
   void* stage(const std::string& key, size_t bytes);
   // Fills `bytes` of staging `st` by chunks of `chunk` bytes (fill(offset, n) writes
-  // st[offset, offset + n)) on several threads, each chunk's transfer to dst enqueued as soon as
-  // it is filled. A narrow upload's chunks are a half or a quarter of a copy's, so that each
-  // reads as much of the caller's array: an INT8 ResNet-50 batch of 64 (38.5 MB of floats, 9.6
-  // MB staged) makes 10 chunks for 8 threads instead of 3.
+  // st[offset, offset + n)) on the copy threads, each chunk's transfer to dst enqueued as soon
+  // as it is filled. Chunks come from chunkFor (host_io.cc): at least four a thread; a narrow
+  // upload's are at most a half or a quarter of a copy's, so that each reads no more of the
+  // caller's array.
   template <class Fill>
   void sendChunks(cl_mem dst, uint8_t* st, size_t bytes, size_t chunk, const Fill& fill);
   ocl::Device& dev_;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <string>
 
 #include "clrt/ir/resample_params.h"
 #include "clrt/tactics/compute_common.h"
@@ -91,10 +92,26 @@ bool readResize(const ir::Layer& l, ResizeSpec* s) {
   return s->mode >= 0 && s->coord >= 0 && s->nearest >= 0 && (s->coord != 6 || roi);
 }
 
+// The build option that makes float division correctly rounded, where the device offers it
+// (CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT): source coordinates are quotients, and a nearest pick
+// at a coordinate that is exactly a half or an integer takes the neighbour when the division is
+// an ulp off, which OpenCL otherwise allows (NVIDIA: sizes 2 -> 7, (3 + 0.5) / 3.5 - 0.5 above
+// 0.5 picked row 1 for row 0). resize.cl's div_rn falls back on double division without it.
+std::string exactDivision(ocl::Device& dev) {
+  cl_device_fp_config fp = 0;
+  if (clGetDeviceInfo(dev.id(), CL_DEVICE_SINGLE_FP_CONFIG, sizeof fp, &fp, nullptr) != CL_SUCCESS)
+    return "";
+  return (fp & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT) != 0
+             ? " -cl-fp32-correctly-rounded-divide-sqrt -DEXACT_DIV=1"
+             : "";
+}
+
 class ResizeKernel : public Kernel {
  public:
   ResizeKernel(const ir::Layer& l, ocl::Device& dev)
-      : k_(dev, "resize.cl", storageOption(floatStorage(l).value_or(DataType::kFLOAT))), l_(l) {
+      : k_(dev, "resize.cl",
+           storageOption(floatStorage(l).value_or(DataType::kFLOAT)) + exactDivision(dev)),
+        l_(l) {
     CLRT_CHECK(readResize(l, &s_), kBuild, "resize layer '", l.name,
                "' has attributes the resize tactic does not support");
   }
