@@ -17,5 +17,5 @@ fi
 cmake --build "$BUILD" -j"${JOBS:-2}"
 mkdir -p "$BUILD/stage/clrt"
 for f in python/clrt/*; do ln -sf "$PWD/$f" "$BUILD/stage/clrt/"; done
-ln -sf "$BUILD"/_clrt*.so "$BUILD/stage/clrt/"
+ln -sf "$BUILD"/_clrt*.so "$BUILD/clrt-compile-worker" "$BUILD/stage/clrt/"
 echo "staged: PYTHONPATH=$BUILD/stage"

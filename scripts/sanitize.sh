@@ -31,7 +31,7 @@ cmake --build "$BUILD" -j"${JOBS:-$(nproc)}" | grep --line-buffered -E '^\[[0-9]
   sed -u -E 's/ Building CXX object .*\/csrc\/clrt\// compiling /; s/\.o$//'
 mkdir -p "$BUILD/stage/clrt"
 for f in python/clrt/*; do ln -sf "$PWD/$f" "$BUILD/stage/clrt/"; done
-ln -sf "$BUILD"/_clrt*.so "$BUILD/stage/clrt/"
+ln -sf "$BUILD"/_clrt*.so "$BUILD/clrt-compile-worker" "$BUILD/stage/clrt/"
 
 echo "== tests under $SAN"
 TESTS=("$@")

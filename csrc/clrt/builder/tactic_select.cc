@@ -5,11 +5,17 @@
 // uploaded): untimed, the preferred tactic (the next when it does not build or fit); timed with
 // every candidate's time in the timing cache, the fastest; otherwise every candidate.
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <sstream>
+#include <system_error>
+#include <thread>
 #include <type_traits>
 #include <variant>
 
@@ -229,36 +235,96 @@ Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
            " block-tile variants left untimed, this precision being weighed against FP16 only "
            "(builder_optimization_level 4 or 5 times them)");
   }
-  // A candidate's kernel and workspace; false (with the reason in c.why) when the tactic's
-  // program does not build on this device or it needs more workspace than allowed.
-  auto instantiate = [&](const tactics::Tactic* tac, std::vector<Candidate>& into) {
-    std::unique_ptr<tactics::Kernel> k;
+  // A candidate's kernel, made on any thread: its program keys, and the kDevice error that
+  // makes the tactic ineligible here (an OpenCL program this device's compiler refuses: an older
+  // GPU, a driver quirk); other errors (bad weights, ...) still fail the build, from `error`.
+  struct Made {
+    std::unique_ptr<tactics::Kernel> kernel;
+    std::vector<std::string> programs;
+    std::string refused;  // the kDevice error's message
+    std::exception_ptr error;
+  };
+  const ocl::ProgramScopes scopes = ocl::ProgramScopes::current();
+  auto make = [&](const tactics::Tactic* tac, const std::optional<ir::Layer>& hwc) {
+    Made m;
+    ocl::AdoptProgramScopes adopt(scopes);
     ocl::ProgramRecorder programs;
     try {
-      const std::optional<ir::Layer> hwc = timedLayout(net, s.on_host, li, *tac, dev.info().is_gpu);
-      const auto t0 = std::chrono::steady_clock::now();
-      k = tac->instantiate(hwc ? *hwc : l, dev);
-      buildStats().instantiate_s +=
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      m.kernel = tac->instantiate(hwc ? *hwc : l, dev);
     } catch (const Error& e) {
-      // An OpenCL program this device's compiler refuses (an older GPU, a driver quirk) makes
-      // the tactic ineligible here; other errors (bad weights, ...) still fail the build.
-      if (e.kind() != ErrorKind::kDevice) throw;
-      std::string why = e.what();
-      why = why.substr(0, why.find('\n'));
+      if (e.kind() == ErrorKind::kDevice)
+        m.refused = e.what();
+      else
+        m.error = std::current_exception();
+    } catch (...) {
+      m.error = std::current_exception();
+    }
+    m.programs = programs.keys();
+    return m;
+  };
+  // On the build's thread, in the order of `eligible`: the candidate into `into`, or false (with
+  // the reason in c.why) when its program does not build on this device or it needs more
+  // workspace than allowed.
+  auto accept = [&](const tactics::Tactic* tac, Made m, std::vector<Candidate>& into) {
+    ocl::ProgramRecorder::addOnThisThread(m.programs);
+    if (m.error) std::rethrow_exception(m.error);
+    if (!m.kernel) {
+      const std::string why = m.refused.substr(0, m.refused.find('\n'));
       logf(env.logger, Severity::kVERBOSE, "layer '", l.name, "' (", dtypeName(prec), "): tactic ",
-           tac->name(), " is not eligible on this device: ", e.what());
+           tac->name(), " is not eligible on this device: ", m.refused);
       c.why += str(" ", tac->name(), " could not be instantiated (", why, ");");
       return false;
     }
     uint64_t ws = 0;
-    for (auto& rs : s.max) ws = std::max<uint64_t>(ws, k->workspaceAt(l, rs.dims));
+    for (auto& rs : s.max) ws = std::max<uint64_t>(ws, m.kernel->workspaceAt(l, rs.dims));
     if (ws > env.config.workspace_limit) {
       c.why += str(" ", tac->name(), " needs ", ws, " bytes of workspace;");
       return false;
     }
-    into.push_back({tac, std::move(k), ws, programs.keys()});
+    into.push_back({tac, std::move(m.kernel), ws, std::move(m.programs)});
     return true;
+  };
+  auto layoutFor = [&](const tactics::Tactic* tac) {
+    return timedLayout(net, s.on_host, li, *tac, dev.info().is_gpu);
+  };
+  auto instantiate = [&](const tactics::Tactic* tac, std::vector<Candidate>& into) {
+    const auto t0 = std::chrono::steady_clock::now();
+    Made m = make(tac, layoutFor(tac));
+    buildStats().instantiate_s +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return accept(tac, std::move(m), into);
+  };
+  // Every candidate, each made on a thread of its own: their programs compile at once where the
+  // device's compiler allows (PoCL; a cold build compiles most programs at the first layer of
+  // each kind). CLRT_BUILD_THREADS=0 makes them one after another.
+  auto instantiateAll = [&](std::vector<Candidate>& into) {
+    static const bool parallel = [] {
+      const char* v = std::getenv("CLRT_BUILD_THREADS");
+      return !(v && *v == '0');
+    }();
+    if (!parallel || eligible.size() < 2) {
+      for (const tactics::Tactic* tac : eligible) instantiate(tac, into);
+      return;
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    std::vector<std::optional<ir::Layer>> layouts;
+    for (const tactics::Tactic* tac : eligible) layouts.push_back(layoutFor(tac));
+    std::vector<Made> made(eligible.size());
+    std::atomic<size_t> next{0};
+    auto work = [&] {
+      for (size_t i; (i = next.fetch_add(1)) < eligible.size();)
+        made[i] = make(eligible[i], layouts[i]);
+    };
+    std::vector<std::thread> threads;
+    try {
+      while (threads.size() + 1 < eligible.size()) threads.emplace_back(work);
+    } catch (const std::system_error&) {  // no more threads: those there are take the rest
+    }
+    work();
+    for (auto& t : threads) t.join();
+    buildStats().instantiate_s +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    for (size_t i = 0; i < eligible.size(); ++i) accept(eligible[i], std::move(made[i]), into);
   };
   auto none = [&] {
     if (!filtered.empty()) c.why += filterRefusal(l, inDt, outDt, filtered, env.filter);
@@ -318,7 +384,7 @@ Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
       cands.clear();
     }
   }
-  for (const tactics::Tactic* tac : eligible) instantiate(tac, cands);
+  instantiateAll(cands);
   if (cands.empty()) return none();
   size_t best = 0;
   {

@@ -8,6 +8,7 @@
 #include <CL/cl.h>
 
 #include <cstdint>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -46,6 +47,8 @@ struct DeviceInfo {
 std::vector<DeviceInfo> getDevices();
 
 // Holds one device's context and a profiling-enabled in-order queue. One per device, shared.
+struct DeferredLog;  // program_cache.cc
+
 class Device {
  public:
   static std::shared_ptr<Device> open(int index);
@@ -79,6 +82,7 @@ class Device {
   // `options` (-D...): from the engine-file binaries of a ProgramBinaryScope alive on this thread,
   // else from the in-process cache, the disk cache or a compilation of the source. Thread-safe.
   // Returns a retained program owned by the device's cache.
+  // Two threads asking for one program wait for one build; different programs build at once.
   cl_program program(const std::string& file, const std::string& options);
   // Programs built from source (or the disk cache) in this process, for the engine file:
   // key -> binary.
@@ -97,6 +101,8 @@ class Device {
 
  private:
   Device() = default;
+  cl_program buildProgram(const std::string& file, const std::string& key, const std::string& opts,
+                          const std::string& what, bool showLog, DeferredLog& warnings);
   DeviceInfo info_;
   cl_device_id dev_ = nullptr;
   cl_context ctx_ = nullptr;
@@ -105,6 +111,7 @@ class Device {
   // Key -> program built from source or the disk cache; "key#<binary checksum>" -> program made
   // from an engine file's binary (never handed to a build or to an engine without that binary).
   std::map<std::string, cl_program> programs_;
+  std::map<std::string, std::shared_future<cl_program>> building_;  // being built, by key
   int compile_count_ = 0;
   double compile_seconds_ = 0.0;
   int cache_loads_ = 0;
@@ -123,6 +130,9 @@ class ProgramRecorder {
   ProgramRecorder& operator=(const ProgramRecorder&) = delete;
   const std::vector<std::string>& keys() const { return keys_; }
   void add(const std::string& key);
+  // Records `keys` in every recorder alive on the calling thread: programs another thread
+  // built on its behalf (the builder's candidate tactics instantiated on worker threads).
+  static void addOnThisThread(const std::vector<std::string>& keys);
 
  private:
   std::vector<std::string> keys_;
@@ -146,7 +156,7 @@ class ProgramBinaryScope {
 
  private:
   std::map<std::string, Entry> entries_;
-  ProgramBinaryScope* prev_;
+  const ProgramBinaryScope* prev_;
 };
 
 // While alive on a thread, what program() meets on that thread and recovers from (a damaged
@@ -161,6 +171,25 @@ class ProgramLogScope {
 
  private:
   ILogger* prev_;
+};
+
+// The ProgramBinaryScope and ProgramLogScope alive on a thread, carried to a worker thread that
+// builds programs on its behalf (AdoptProgramScopes there). Recorders are not carried: the
+// worker records on its own and the caller adds its keys (ProgramRecorder::addOnThisThread).
+struct ProgramScopes {
+  const ProgramBinaryScope* binaries;
+  ILogger* logger;
+  static ProgramScopes current();
+};
+class AdoptProgramScopes {
+ public:
+  explicit AdoptProgramScopes(const ProgramScopes& s);
+  ~AdoptProgramScopes();
+  AdoptProgramScopes(const AdoptProgramScopes&) = delete;
+  AdoptProgramScopes& operator=(const AdoptProgramScopes&) = delete;
+
+ private:
+  ProgramScopes prev_;
 };
 
 // The kernel-cache entry on disk: "CLRTKC1\0", u64 binary length, u64 checksum64 of the binary,

@@ -10,6 +10,7 @@
 
 #include "clrt/core/checksum.h"
 #include "clrt/core/kernel_codes.h"
+#include "clrt/ocl/compile_workers.h"
 #include "clrt/ocl/device.h"
 #include "clrt/ocl/disk_cache.h"
 #include "clrt/ocl/fault.h"
@@ -21,7 +22,7 @@ const std::map<std::string, std::string>& embeddedKernels();  // generated at bu
 namespace {
 
 thread_local ProgramRecorder* t_recorder = nullptr;
-thread_local ProgramBinaryScope* t_binaries = nullptr;
+thread_local const ProgramBinaryScope* t_binaries = nullptr;
 thread_local ILogger* t_logger = nullptr;
 
 std::mutex g_fault_mu;
@@ -42,6 +43,8 @@ std::string hex(uint64_t v) {
   return buf;
 }
 
+}  // namespace
+
 // Messages logged when it goes out of scope, to the thread's ProgramLogScope logger.
 struct DeferredLog {
   std::vector<std::pair<Severity, std::string>> messages;
@@ -57,6 +60,8 @@ struct DeferredLog {
     }
   }
 };
+
+namespace {
 
 // A built program from a binary, or nullptr when the driver refuses it.
 cl_program fromBinary(cl_context ctx, cl_device_id dev, const std::vector<uint8_t>& bin,
@@ -124,6 +129,21 @@ ILogger* ProgramLogScope::current() { return t_logger; }
 
 ProgramRecorder::ProgramRecorder() : prev_(t_recorder) { t_recorder = this; }
 ProgramRecorder::~ProgramRecorder() { t_recorder = prev_; }
+void ProgramRecorder::addOnThisThread(const std::vector<std::string>& keys) {
+  if (t_recorder)
+    for (const std::string& k : keys) t_recorder->add(k);
+}
+
+ProgramScopes ProgramScopes::current() { return {t_binaries, t_logger}; }
+AdoptProgramScopes::AdoptProgramScopes(const ProgramScopes& s) : prev_{t_binaries, t_logger} {
+  t_binaries = s.binaries;
+  t_logger = s.logger;
+}
+AdoptProgramScopes::~AdoptProgramScopes() {
+  t_binaries = prev_.binaries;
+  t_logger = prev_.logger;
+}
+
 void ProgramRecorder::add(const std::string& key) {
   for (ProgramRecorder* r = this; r; r = r->prev_) {  // every recorder alive on the thread
     if (std::find(r->keys_.begin(), r->keys_.end(), key) == r->keys_.end()) r->keys_.push_back(key);
@@ -223,7 +243,6 @@ cl_program Device::program(const std::string& file, const std::string& given) {
   const std::string key = programKey(file, options);
   if (t_recorder) t_recorder->add(key);
   DeferredLog warnings;  // destroyed after the lock: a Python logger takes the GIL
-  std::lock_guard<std::mutex> lock(mu_);
   const bool showLog = buildLogWanted();
   const std::string opts =
       "-cl-std=CL1.2 " + options + (showLog && info_.is_nvidia ? " -cl-nv-verbose" : "");
@@ -235,6 +254,7 @@ cl_program Device::program(const std::string& file, const std::string& given) {
                                    " failed:\ninjected by clrt._clrt._debug.fail_programs"));
   }
 
+  std::unique_lock<std::mutex> lock(mu_);
   if (const ProgramBinaryScope::Entry* e = t_binaries ? t_binaries->find(key) : nullptr) {
     const std::string binKey = key + "#" + hex(e->checksum);
     if (auto it = programs_.find(binKey); it != programs_.end()) return it->second;
@@ -243,7 +263,37 @@ cl_program Device::program(const std::string& file, const std::string& given) {
                      " that the engine file or timing cache carries; building it from source"));
   }
   if (auto it = programs_.find(key); it != programs_.end()) return it->second;
+  // Another thread building this program: its result (or its error), without building it twice.
+  if (auto it = building_.find(key); it != building_.end()) {
+    std::shared_future<cl_program> f = it->second;
+    lock.unlock();
+    return f.get();
+  }
+  // Built here, outside the lock, so that threads building other programs build at once (the
+  // builder instantiates a layer's candidate tactics on several threads).
+  std::promise<cl_program> promise;
+  building_[key] = promise.get_future().share();
+  lock.unlock();
+  try {
+    cl_program prog = buildProgram(file, key, opts, what, showLog, warnings);
+    lock.lock();
+    programs_[key] = prog;
+    building_.erase(key);
+    promise.set_value(prog);
+    return prog;
+  } catch (...) {
+    if (!lock.owns_lock()) lock.lock();
+    building_.erase(key);
+    promise.set_exception(std::current_exception());
+    throw;
+  }
+}
 
+// The program of `key` from the disk cache, else compiled from source (and put in the cache).
+// Called without mu_; takes it only for the counters.
+cl_program Device::buildProgram(const std::string& file, const std::string& key,
+                                const std::string& opts, const std::string& what, bool showLog,
+                                DeferredLog& warnings) {
   cl_program prog = nullptr;
   const std::string dir = detail::cacheDir();
   // The ".v2" entries carry a length and a checksum; older raw entries are simply not found.
@@ -256,7 +306,10 @@ cl_program Device::program(const std::string& file, const std::string& given) {
       const std::vector<uint8_t> bin = decodeCacheEntry(entry, &why);
       if (!bin.empty()) {
         prog = fromBinary(ctx_, dev_, bin, opts);
-        if (prog) ++cache_loads_;
+        if (prog) {
+          std::lock_guard<std::mutex> lock(mu_);
+          ++cache_loads_;
+        }
         if (!prog) why = "the OpenCL driver refused its binary";
       }
       if (!prog) {
@@ -266,37 +319,55 @@ cl_program Device::program(const std::string& file, const std::string& given) {
       }
     }
   }
-  if (!prog) {
-    const std::string& src = kernelSource(file);
-    const char* s = src.c_str();
-    size_t len = src.size();
-    cl_int err = CL_SUCCESS;
-    prog = clCreateProgramWithSource(ctx_, 1, &s, &len, &err);
-    check(err, "clCreateProgramWithSource");
-    ++compile_count_;
-    const auto t0 = std::chrono::steady_clock::now();
-    const cl_int built = clBuildProgram(prog, 1, &dev_, opts.c_str(), nullptr, nullptr);
+  if (prog) return prog;
+  const std::string& src = kernelSource(file);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto counted = [&] {
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::lock_guard<std::mutex> lock(mu_);
+    ++compile_count_;
     compile_seconds_ += secs;
-    if (built != CL_SUCCESS) {
-      const std::string log = buildLog(prog, dev_);
-      clReleaseProgram(prog);
-      fail(ErrorKind::kDevice,
-           str("building OpenCL program ", what, " for ", info_.name, " failed:\n", log));
-    }
-    // Which programs a cold build spends its time on (clrtexec --verbose).
-    warnings.add(str("built OpenCL program ", what, " in ", std::lround(secs * 1000), " ms"),
-                 Severity::kVERBOSE);
-    if (showLog)
-      std::fprintf(stderr, "clrt: built %s for %s:\n%s\n", what.c_str(), info_.name.c_str(),
-                   buildLog(prog, dev_).c_str());
-    if (!dir.empty()) {
-      const std::vector<uint8_t> bin = binaryOf(prog);
-      if (!bin.empty()) detail::writeFileAtomic(dir, diskName, encodeCacheEntry(bin));
+    return secs;
+  };
+  // In a worker process where there are some (NVIDIA), loading the binary it returns; built
+  // here when it could not (a failed build then gives its own error) or the binary is refused.
+  if (!showLog) {
+    if (auto bin = detail::compileInWorker(dev_, info_.is_nvidia, src, opts)) {
+      prog = fromBinary(ctx_, dev_, *bin, opts);
+      if (prog) {
+        const double secs = counted();
+        warnings.add(str("built OpenCL program ", what, " in ", std::lround(secs * 1000),
+                         " ms (in a compile worker process)"),
+                     Severity::kVERBOSE);
+        if (!dir.empty()) detail::writeFileAtomic(dir, diskName, encodeCacheEntry(*bin));
+        return prog;
+      }
     }
   }
-  programs_[key] = prog;
+  const char* s = src.c_str();
+  size_t len = src.size();
+  cl_int err = CL_SUCCESS;
+  prog = clCreateProgramWithSource(ctx_, 1, &s, &len, &err);
+  check(err, "clCreateProgramWithSource");
+  const cl_int built = clBuildProgram(prog, 1, &dev_, opts.c_str(), nullptr, nullptr);
+  const double secs = counted();
+  if (built != CL_SUCCESS) {
+    const std::string log = buildLog(prog, dev_);
+    clReleaseProgram(prog);
+    fail(ErrorKind::kDevice,
+         str("building OpenCL program ", what, " for ", info_.name, " failed:\n", log));
+  }
+  // Which programs a cold build spends its time on (clrtexec --verbose).
+  warnings.add(str("built OpenCL program ", what, " in ", std::lround(secs * 1000), " ms"),
+               Severity::kVERBOSE);
+  if (showLog)
+    std::fprintf(stderr, "clrt: built %s for %s:\n%s\n", what.c_str(), info_.name.c_str(),
+                 buildLog(prog, dev_).c_str());
+  if (!dir.empty()) {
+    const std::vector<uint8_t> bin = binaryOf(prog);
+    if (!bin.empty()) detail::writeFileAtomic(dir, diskName, encodeCacheEntry(bin));
+  }
   return prog;
 }
 
