@@ -241,7 +241,8 @@ class BuildTimes {
     for (size_t i = 0; i < laps_.size(); ++i)
       r += str(i ? ", " : " ", laps_[i].first, " ", sec(laps_[i].second));
     r += str("; tactics: ", st.timed, " timed (", sec(st.timing_s), ") and ", st.cached,
-             " from the timing cache, kernels made in ", sec(st.instantiate_s),
+             " from the timing cache, kernels made in ", sec(st.instantiate_s), " (",
+             sec(st.ahead_s), " ahead of the choices, on several threads)",
              ", timing buffers filled in ", sec(st.buffers_s),
              "; OpenCL programs: ", dev_.compileCount() - compiles_, " compiled (",
              sec(dev_.compileSeconds() - compile_s_), "), ", dev_.cacheLoads() - loads_,
@@ -316,12 +317,28 @@ plan::EngineDesc assemble(Shaped s, const BuilderConfig& config, std::shared_ptr
   uint64_t workspace = 0;
   Phase phase("Tactic timing",
               static_cast<int32_t>(std::count(s.on_host.begin(), s.on_host.end(), uint8_t{0})));
+  auto dtypesOf = [&](const ir::Layer& l, std::vector<DataType>& inDt,
+                      std::vector<DataType>& outDt) {
+    for (int t : l.inputs) inDt.push_back(t >= 0 ? s.net.tensors[t].dtype : DataType::kFLOAT);
+    for (int t : l.outputs) outDt.push_back(s.net.tensors[t].dtype);
+  };
+  {
+    std::vector<AheadChoice> ahead;
+    for (size_t li = 0; li < nl; ++li) {
+      if (s.on_host[li]) continue;
+      AheadChoice a;
+      a.li = static_cast<int>(li);
+      a.layer = s.net.layers[li];
+      dtypesOf(a.layer, a.inDt, a.outDt);
+      ahead.push_back(std::move(a));
+    }
+    compileAhead(s, ahead, env);
+  }
   for (size_t li = 0; li < nl; ++li) {
     if (s.on_host[li]) continue;
     const auto& l = s.net.layers[li];
     std::vector<DataType> inDt, outDt;
-    for (int t : l.inputs) inDt.push_back(t >= 0 ? s.net.tensors[t].dtype : DataType::kFLOAT);
-    for (int t : l.outputs) outDt.push_back(s.net.tensors[t].dtype);
+    dtypesOf(l, inDt, outDt);
     const Choice c = chooseTactic(s, static_cast<int>(li), inDt, outDt, env);
     const DataType prec = tactics::layerPrecision(l);
     CLRT_CHECK(

@@ -59,7 +59,7 @@ struct ReformatCost {
 // thread); Builder::build resets it.
 struct BuildStats {
   int timed = 0, cached = 0;
-  double instantiate_s = 0, buffers_s = 0, timing_s = 0;
+  double instantiate_s = 0, buffers_s = 0, timing_s = 0, ahead_s = 0;
 };
 BuildStats& buildStats();
 
@@ -92,6 +92,23 @@ struct TimingEnv {
 // tensors may still hold other dtypes while precisions are being decided).
 Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
                     const std::vector<DataType>& outDt, TimingEnv& env);
+
+// One choice chooseTactic will be asked for, known before it is: layer `li` as it will be then
+// (`layer`: its precision attrs set) with these dtypes, under these TimingEnv settings.
+struct AheadChoice {
+  int li = 0;
+  ir::Layer layer;
+  std::vector<DataType> inDt, outDt;
+  bool time = true, time_single = false, default_tiles = false;
+};
+// Instantiates, on several threads at once, what chooseTactic will instantiate for each choice
+// (every eligible candidate of a timed choice the timing cache cannot answer, else the one it
+// would pick), the kernels then dropped: their programs are built by then, so the choices,
+// made one after another, find them in the device's cache. Programs compile concurrently only
+// where the device's compiler allows (PoCL threads; NVIDIA's driver builds one at a time per
+// process, so there through compile worker processes). Choices with identical signatures count
+// once. Errors are left for the choice itself to meet and report.
+void compileAhead(const Shaped& s, const std::vector<AheadChoice>& choices, TimingEnv& env);
 
 // What a REFORMAT costs on env.dev: reformat.convert FLOAT -> HALF timed on 256K and 8M
 // elements (once per device and process), the difference giving the cost per byte and the
@@ -200,13 +217,13 @@ int chooseLayouts(ir::Network& net, const std::vector<uint8_t>& on_host,
 // with its entries of on_host and tactics (the network compacted). Returns how many went.
 int dropIdentityIoReformats(ir::Network& net, std::vector<uint8_t>& on_host,
                             std::vector<std::string>& tactics);
-// Layer `li` as tactic `tac` would run it if every tensor of it that can be stored channels
+// Layer `l` of `net` as tactic `tac` would run it if every tensor of it that can be stored channels
 // last were (the tactic takes that slot HWC; the tensor has rank 3 or 4, a device producer and
 // is no network input or output): what tactic choice instantiates and times, so that a tactic
 // is timed in the layout it will most likely run in (chooseLayouts decides once all tactics are
 // known). nullopt when that is no tensor and the layer has no hwc attrs: the layer as it is.
 std::optional<ir::Layer> timedLayout(const ir::Network& net, const std::vector<uint8_t>& on_host,
-                                     int li, const tactics::Tactic& tac, bool gpu);
+                                     const ir::Layer& l, const tactics::Tactic& tac, bool gpu);
 
 // Tactics for every device layer (timed when the optimization level allows), memory plan,
 // program binaries: the EngineDesc.

@@ -163,9 +163,8 @@ int dropIdentityIoReformats(ir::Network& net, std::vector<uint8_t>& on_host,
 }
 
 std::optional<ir::Layer> timedLayout(const ir::Network& net, const std::vector<uint8_t>& on_host,
-                                     int li, const tactics::Tactic& tac, bool gpu) {
+                                     const ir::Layer& l, const tactics::Tactic& tac, bool gpu) {
   if (!enabled(gpu)) return std::nullopt;
-  const ir::Layer& l = net.layers[li];
   int64_t in = 0, out = 0;
   for (size_t i = 0; i < l.inputs.size(); ++i)
     if (mayBeChannelsLast(net, on_host, l.inputs[i]) && tac.channelsLast(l, static_cast<int>(i)))

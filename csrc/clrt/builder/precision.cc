@@ -133,12 +133,67 @@ double reformatMs(State& st, const ir::Layer& l, DataType p) {
   return ms;
 }
 
+// What decides the precisions layer l may take: whether it reads data at all, whether every
+// data input has an INT8 range, whether its values fit FP16 and whether FP16 was found lossy.
+void flagsOf(const State& st, const ir::Layer& l, bool& anyData, bool& rangesOk, bool& fp16Ok,
+             bool& lossy) {
+  const auto& net = st.s.net;
+  auto isLossy = [&](int t) {
+    return static_cast<size_t>(t) < st.s.fp16_lossy.size() && st.s.fp16_lossy[t];
+  };
+  for (size_t i = 0; i < l.inputs.size(); ++i)
+    if (isDataInput(l, i, net)) {
+      anyData = true;
+      rangesOk = rangesOk && st.hasRange(l.inputs[i]);
+      fp16Ok = fp16Ok && !st.s.fp16_unsafe[l.inputs[i]];
+      lossy = lossy || isLossy(l.inputs[i]);
+    }
+  for (int t : l.outputs)
+    if (st.origFloat[t]) {
+      fp16Ok = fp16Ok && !st.s.fp16_unsafe[t];
+      lossy = lossy || isLossy(t);
+    }
+}
+
+// The tactic choices choosePrecisions will make, each layer in each precision it may take (a
+// layer's own precision alone, untimed), for compileAhead.
+std::vector<AheadChoice> precisionChoices(State& st) {
+  auto& net = st.s.net;
+  const auto& cfg = st.env.config;
+  const bool fp16 = cfg.getFlag(BuilderFlag::kFP16), int8 = cfg.getFlag(BuilderFlag::kINT8);
+  std::vector<AheadChoice> out;
+  for (size_t li = 0; li < net.layers.size(); ++li) {
+    const ir::Layer& l = net.layers[li];
+    if (st.s.on_host[li] || isPassthrough(l.kind) || hasOwnDtypes(l.kind)) continue;
+    bool anyData = false, rangesOk = true, fp16Ok = true, lossy = false;
+    flagsOf(st, l, anyData, rangesOk, fp16Ok, lossy);
+    if (!anyData) continue;
+    std::vector<DataType> allowed{DataType::kFLOAT};
+    if (fp16 && !l.exact_float && fp16Ok && !lossy) allowed.push_back(DataType::kHALF);
+    if (int8 && rangesOk && !l.exact_float) allowed.push_back(DataType::kINT8);
+    if (l.precision && isPrecision(*l.precision)) allowed = {*l.precision};
+    const bool timed = allowed.size() > 1 && cfg.optimization_level > 0;
+    for (DataType p : allowed) {
+      AheadChoice a;
+      a.li = static_cast<int>(li);
+      a.layer = l;
+      hypothesis(st, l, p, a.inDt, a.outDt);
+      setAttrs(st, a.layer, p, a.inDt, a.outDt);
+      a.time = a.time_single = timed;
+      a.default_tiles = timed && p != allowed.back() && cfg.optimization_level <= 3;
+      out.push_back(std::move(a));
+    }
+  }
+  return out;
+}
+
 // Phase 1: the precision of every computing device layer.
 void choosePrecisions(State& st) {
   auto& net = st.s.net;
   const auto& cfg = st.env.config;
   const bool fp16 = cfg.getFlag(BuilderFlag::kFP16), int8 = cfg.getFlag(BuilderFlag::kINT8);
   const bool obey = cfg.getFlag(BuilderFlag::kOBEY_PRECISION_CONSTRAINTS);
+  compileAhead(st.s, precisionChoices(st), st.env);
   // One step per layer (candidate precisions are timed against each other).
   Phase phase("Precision selection", static_cast<int32_t>(net.layers.size()));
   for (size_t li = 0; li < net.layers.size(); ++li) {
@@ -146,21 +201,7 @@ void choosePrecisions(State& st) {
     ir::Layer& l = net.layers[li];
     if (st.s.on_host[li] || isPassthrough(l.kind) || hasOwnDtypes(l.kind)) continue;
     bool anyData = false, rangesOk = true, fp16Ok = true, lossy = false;
-    auto isLossy = [&](int t) {
-      return static_cast<size_t>(t) < st.s.fp16_lossy.size() && st.s.fp16_lossy[t];
-    };
-    for (size_t i = 0; i < l.inputs.size(); ++i)
-      if (isDataInput(l, i, net)) {
-        anyData = true;
-        rangesOk = rangesOk && st.hasRange(l.inputs[i]);
-        fp16Ok = fp16Ok && !st.s.fp16_unsafe[l.inputs[i]];
-        lossy = lossy || isLossy(l.inputs[i]);
-      }
-    for (int t : l.outputs)
-      if (st.origFloat[t]) {
-        fp16Ok = fp16Ok && !st.s.fp16_unsafe[t];
-        lossy = lossy || isLossy(t);
-      }
+    flagsOf(st, l, anyData, rangesOk, fp16Ok, lossy);
     if (!anyData) continue;
     st.isPrec[li] = true;
 

@@ -13,6 +13,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <system_error>
 #include <thread>
@@ -21,6 +22,7 @@
 
 #include "clrt/builder/internal.h"
 #include "clrt/core/checksum.h"
+#include "clrt/ocl/compile_workers.h"
 #include "clrt/runtime/layer_marks.h"
 
 namespace clrt::builder::detail {
@@ -170,14 +172,29 @@ std::string filterRefusal(const ir::Layer& l, const std::vector<DataType>& inDt,
              ir::layerKindName(l.kind), ": ", joined(all), ");");
 }
 
-}  // namespace
+// Whether builds make candidates on several threads (CLRT_BUILD_THREADS=0: one after another).
+bool buildThreads() {
+  static const bool on = [] {
+    const char* v = std::getenv("CLRT_BUILD_THREADS");
+    return !(v && *v == '0');
+  }();
+  return on;
+}
 
-Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
-                    const std::vector<DataType>& outDt, TimingEnv& env) {
+// Threads for compileAhead: on NVIDIA as many as compile worker processes (its driver builds
+// one program at a time per process; with no workers, two keep one building while the other
+// packs weights), elsewhere one a core.
+size_t compileAheadThreads(const ocl::DeviceInfo& info) {
+  if (!buildThreads()) return 1;
+  if (info.is_nvidia)
+    return static_cast<size_t>(std::max(2, ocl::detail::compileWorkerCount(true)));
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+// What the tactics see of layer l's inputs: dtypes (this choice's), dims and host-known values.
+std::vector<ir::TensorInfo> inputInfos(const Shaped& s, const ir::Layer& l,
+                                       const std::vector<DataType>& inDt) {
   const ir::Network& net = s.net;
-  const ir::Layer& l = net.layers[li];
-  ocl::Device& dev = env.dev;
-  const DataType prec = tactics::layerPrecision(l);
   const auto& r = s.opt[0];
   std::vector<ir::TensorInfo> infos;
   for (size_t i = 0; i < l.inputs.size(); ++i) {
@@ -191,6 +208,139 @@ Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
     }
     infos.push_back(ti);
   }
+  return infos;
+}
+
+// The tactics eligible for layer l in its precision, in registry order; `filtered` gets those
+// the tactic filter excludes. `defaultTiles` (TimingEnv::default_tiles): an FP32 time to weigh
+// against FP16 only, on the default tile of each family where one is eligible (the variants'
+// programs are not even compiled); `variants` gets how many were left out so.
+std::vector<const tactics::Tactic*> eligibleTactics(const ir::Layer& l,
+                                                    const std::vector<ir::TensorInfo>& infos,
+                                                    const TimingEnv& env, bool defaultTiles,
+                                                    std::vector<std::string>* filtered,
+                                                    size_t* variants) {
+  const DataType prec = tactics::layerPrecision(l);
+  const ocl::DeviceInfo& info = env.dev.info();
+  std::vector<const tactics::Tactic*> eligible;
+  for (const tactics::Tactic* tac : tactics::tacticsFor(l.kind)) {
+    const auto precs = tac->precisions();
+    if (std::find(precs.begin(), precs.end(), prec) == precs.end()) continue;
+    if (tac->tf32() && !env.config.getFlag(BuilderFlag::kTF32)) continue;
+    if (!tac->eligible(l, infos, info)) continue;
+    if (!tac->worthOffering(info) && !env.filter.names(*tac)) continue;
+    if (!env.filter.allows(*tac)) {
+      if (filtered) filtered->push_back(tac->name());
+      continue;
+    }
+    eligible.push_back(tac);
+  }
+  if (defaultTiles && std::any_of(eligible.begin(), eligible.end(),
+                                  [](const auto* t) { return !t->tileVariant(); })) {
+    const size_t n = eligible.size();
+    eligible.erase(std::remove_if(eligible.begin(), eligible.end(),
+                                  [](const auto* t) { return t->tileVariant(); }),
+                   eligible.end());
+    if (variants) *variants = n - eligible.size();
+  }
+  return eligible;
+}
+
+// Layer l's timing signature (layerSignature) at the first profile's opt shapes.
+std::string signatureAtOpt(const Shaped& s, const ir::Layer& l, const std::vector<DataType>& inDt,
+                           const std::vector<DataType>& outDt) {
+  const auto& r = s.opt[0];
+  std::vector<Dims> in, out;
+  for (int t : l.inputs) in.push_back(t >= 0 ? r.dims[t] : Dims{});
+  for (int t : l.outputs) out.push_back(r.dims[t]);
+  std::vector<const HostTensor*> values;
+  for (int t : l.inputs) values.push_back(t >= 0 && r.values[t] ? &*r.values[t] : nullptr);
+  return layerSignature(l, tactics::layerPrecision(l), in, inDt, values, out, outDt);
+}
+
+}  // namespace
+
+void compileAhead(const Shaped& s, const std::vector<AheadChoice>& choices, TimingEnv& env) {
+  ocl::Device& dev = env.dev;
+  TimingCache* cache = env.config.timing_cache.get();
+  // Tasks: a choice and the tactics to make for it, in the order the choice would try them.
+  struct Task {
+    const AheadChoice* choice;
+    std::vector<const tactics::Tactic*> tactics;
+    bool first_only;  // untimed: the first that instantiates, as the choice takes it
+  };
+  std::vector<Task> tasks;
+  std::set<std::string> seen;
+  for (const AheadChoice& a : choices) {
+    const std::vector<ir::TensorInfo> infos = inputInfos(s, a.layer, a.inDt);
+    std::vector<const tactics::Tactic*> eligible =
+        eligibleTactics(a.layer, infos, env, a.default_tiles, nullptr, nullptr);
+    if (eligible.empty()) continue;
+    const bool timed =
+        a.time && env.config.optimization_level > 0 && (eligible.size() > 1 || a.time_single);
+    const std::string sig = signatureAtOpt(s, a.layer, a.inDt, a.outDt);
+    if (!seen.insert(sig + (timed ? "|timed" : "|untimed")).second) continue;
+    if (!timed) {
+      std::stable_sort(eligible.begin(), eligible.end(), [&](const auto* x, const auto* y) {
+        return x->untimedPriority(dev.info()) < y->untimedPriority(dev.info());
+      });
+      tasks.push_back({&a, eligible, true});
+      continue;
+    }
+    if (cache) {  // every time known: the choice makes only the fastest
+      std::vector<double> hits;
+      for (const tactics::Tactic* tac : eligible)
+        if (auto hit = cache->lookup(sig, tac->name())) hits.push_back(*hit);
+      if (hits.size() == eligible.size()) {
+        const size_t b =
+            static_cast<size_t>(std::min_element(hits.begin(), hits.end()) - hits.begin());
+        tasks.push_back({&a, {eligible[b]}, true});
+        continue;
+      }
+    }
+    for (const tactics::Tactic* tac : eligible) tasks.push_back({&a, {tac}, true});
+  }
+  if (tasks.size() < 2) return;
+  const auto t0 = std::chrono::steady_clock::now();
+  const ocl::ProgramScopes scopes = ocl::ProgramScopes::current();
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    ocl::AdoptProgramScopes adopt(scopes);
+    for (size_t i; (i = next.fetch_add(1)) < tasks.size();) {
+      const Task& t = tasks[i];
+      for (const tactics::Tactic* tac : t.tactics) {
+        try {
+          const std::optional<ir::Layer> hwc =
+              timedLayout(s.net, s.on_host, t.choice->layer, *tac, dev.info().is_gpu);
+          tac->instantiate(hwc ? *hwc : t.choice->layer, dev);
+          if (t.first_only) break;
+        } catch (...) {  // the choice meets it again, and reports or skips it there
+        }
+      }
+    }
+  };
+  const size_t threads = std::min(tasks.size(), compileAheadThreads(dev.info()));
+  std::vector<std::thread> pool;
+  try {
+    while (pool.size() + 1 < threads) pool.emplace_back(work);
+  } catch (const std::system_error&) {
+  }
+  work();
+  for (auto& t : pool) t.join();
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  buildStats().ahead_s += secs;
+  logf(env.logger, Severity::kVERBOSE, "compiled ahead: ", tasks.size(), " candidate kernels of ",
+       choices.size(), " tactic choices made on ", threads, " threads in ", secs, " s");
+}
+
+Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
+                    const std::vector<DataType>& outDt, TimingEnv& env) {
+  const ir::Network& net = s.net;
+  const ir::Layer& l = net.layers[li];
+  ocl::Device& dev = env.dev;
+  const DataType prec = tactics::layerPrecision(l);
+  const auto& r = s.opt[0];
+  const std::vector<ir::TensorInfo> infos = inputInfos(s, l, inDt);
   auto dimsAt = [&](const runtime::ResolvedShapes& rs, std::vector<Dims>& in,
                     std::vector<Dims>& out) {
     for (int t : l.inputs) in.push_back(t >= 0 ? rs.dims[t] : Dims{});
@@ -206,35 +356,15 @@ Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
   auto keep = [&](const Candidate& k) {
     env.chosen_programs.insert(k.programs.begin(), k.programs.end());
   };
-  std::vector<const tactics::Tactic*> eligible;
   std::vector<std::string> filtered;  // eligible, but excluded by the tactic filter
+  size_t variants = 0;
+  const std::vector<const tactics::Tactic*> eligible =
+      eligibleTactics(l, infos, env, env.default_tiles, &filtered, &variants);
   Choice c;
-  for (const tactics::Tactic* tac : tactics::tacticsFor(l.kind)) {
-    const auto precs = tac->precisions();
-    if (std::find(precs.begin(), precs.end(), prec) == precs.end()) continue;
-    if (tac->tf32() && !env.config.getFlag(BuilderFlag::kTF32)) continue;
-    if (!tac->eligible(l, infos, dev.info())) continue;
-    if (!tac->worthOffering(dev.info()) && !env.filter.names(*tac)) continue;
-    if (!env.filter.allows(*tac)) {
-      filtered.push_back(tac->name());
-      continue;
-    }
-    eligible.push_back(tac);
-  }
-  // An FP32 time to weigh against FP16 only (TimingEnv::default_tiles): the default tile of
-  // each family, where one is eligible; the variants' programs are not even compiled.
-  if (env.default_tiles && std::any_of(eligible.begin(), eligible.end(),
-                                       [](const auto* t) { return !t->tileVariant(); })) {
-    const size_t n = eligible.size();
-    eligible.erase(std::remove_if(eligible.begin(), eligible.end(),
-                                  [](const auto* t) { return t->tileVariant(); }),
-                   eligible.end());
-    if (eligible.size() < n)
-      logf(env.logger, Severity::kVERBOSE, "layer '", l.name, "' (", dtypeName(prec),
-           "): ", n - eligible.size(),
-           " block-tile variants left untimed, this precision being weighed against FP16 only "
-           "(builder_optimization_level 4 or 5 times them)");
-  }
+  if (variants)
+    logf(env.logger, Severity::kVERBOSE, "layer '", l.name, "' (", dtypeName(prec), "): ", variants,
+         " block-tile variants left untimed, this precision being weighed against FP16 only "
+         "(builder_optimization_level 4 or 5 times them)");
   // A candidate's kernel, made on any thread: its program keys, and the kDevice error that
   // makes the tactic ineligible here (an OpenCL program this device's compiler refuses: an older
   // GPU, a driver quirk); other errors (bad weights, ...) still fail the build, from `error`.
@@ -285,7 +415,7 @@ Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
     return true;
   };
   auto layoutFor = [&](const tactics::Tactic* tac) {
-    return timedLayout(net, s.on_host, li, *tac, dev.info().is_gpu);
+    return timedLayout(net, s.on_host, l, *tac, dev.info().is_gpu);
   };
   auto instantiate = [&](const tactics::Tactic* tac, std::vector<Candidate>& into) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -298,11 +428,7 @@ Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
   // device's compiler allows (PoCL; a cold build compiles most programs at the first layer of
   // each kind). CLRT_BUILD_THREADS=0 makes them one after another.
   auto instantiateAll = [&](std::vector<Candidate>& into) {
-    static const bool parallel = [] {
-      const char* v = std::getenv("CLRT_BUILD_THREADS");
-      return !(v && *v == '0');
-    }();
-    if (!parallel || eligible.size() < 2) {
+    if (!buildThreads() || eligible.size() < 2) {
       for (const tactics::Tactic* tac : eligible) instantiate(tac, into);
       return;
     }
