@@ -318,6 +318,36 @@ def test_timed_precision_choice_counts_the_reformats_it_needs():
     assert abs(final - best) <= 1e-4 * best, (reported, best, chosen)
 
 
+def test_a_warm_cache_keeps_the_reformat_cost_its_build_measured():
+    """The reformat cost the precision choice weighs against the layers' times is kept in the
+    timing cache: a build from a warm cache reads it there instead of measuring it again (whose
+    noise could change a precision, and with it the engine), and makes the engine's precisions
+    and tactics as the first build did."""
+    builder, _, _ = parse_network(MODEL)
+    cache = make_config(builder).create_timing_cache(b"")
+    runs = []
+    for _ in range(2):
+        logger = RecordingLogger()
+        builder, network, _ = parse_network(MODEL, logger=logger)
+        config = make_config(builder, opt_level=3)
+        config.set_flag(trt.BuilderFlag.FP16)
+        config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED
+        assert config.set_timing_cache(cache, False)
+        plan = builder.build_serialized_network(network, config)
+        costs = [m for _, m in logger.lines if m.startswith("a REFORMAT costs")]
+        engine = trt.Runtime(trt.Logger(trt.Logger.ERROR)).deserialize_cuda_engine(plan)
+        layers = json.loads(
+            engine.create_engine_inspector().get_engine_information(trt.LayerInformationFormat.JSON)
+        )["Layers"]
+        runs.append((costs, [(x["Name"], x.get("Precision"), x.get("TacticName")) for x in layers]))
+    (first, layers1), (second, layers2) = runs
+    assert len(first) == 1 and not first[0].endswith("(timing cache)"), first
+    assert len(second) == 1 and second[0].endswith("(timing cache)"), second
+    # The same figures, as the first build measured them.
+    assert first[0].split(" on this device")[0] == second[0].split(" on this device")[0]
+    assert layers1 == layers2
+
+
 _WARM_THEN_COLD = """
 import sys
 import clrt as trt

@@ -594,6 +594,29 @@ Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
 ReformatCost reformatCost(TimingEnv& env) {
   if (env.reformat) return *env.reformat;
   ocl::Device& dev = env.dev;
+  // The build's timing cache keeps the measurement with the tactics' times: the precision
+  // choice weighs the two, so a build from a warm cache must not measure it afresh (a
+  // different noise flipped a ResNet-50 layer's precision on an H100, and with it a program to
+  // compile) and gives the engine the build it was taken from gave.
+  TimingCache* cache = env.config.timing_cache.get();
+  static const std::string kKey = "REFORMAT|cost";
+  auto remember = [&](const ReformatCost& c) {
+    if (!cache) return;
+    cache->insert(kKey, "fixed_ms", c.fixed_ms);
+    cache->insert(kKey, "ms_per_byte", c.ms_per_byte);
+  };
+  if (cache) {
+    const auto fixed = cache->lookup(kKey, "fixed_ms"),
+               perByte = cache->lookup(kKey, "ms_per_byte");
+    if (fixed && perByte) {
+      ReformatCost c;
+      c.fixed_ms = *fixed;
+      c.ms_per_byte = *perByte;
+      logf(env.logger, Severity::kVERBOSE, "a REFORMAT costs ", c.fixed_ms, " ms + ",
+           c.ms_per_byte * 1e6, " ms per MB read and written on this device (timing cache)");
+      return *(env.reformat = c);
+    }
+  }
   // Once per device and process: the probe is the same for every build.
   // With the probe's programs, which a timing cache keeps (a build from it measures again).
   static std::mutex mu;
@@ -605,6 +628,7 @@ ReformatCost reformatCost(TimingEnv& env) {
          c.ms_per_byte * 1e6,
          " ms per MB read and written on this device (measured earlier in this process)");
     env.chosen_programs.insert(it->second.second.begin(), it->second.second.end());
+    remember(c);
     return *(env.reformat = c);
   }
   const tactics::Tactic* tac = tactics::findTactic("reformat.convert");
@@ -639,6 +663,7 @@ ReformatCost reformatCost(TimingEnv& env) {
        c.ms_per_byte * 1e6, " ms per MB read and written on this device (FLOAT -> HALF of ", small,
        " elements: ", ts, " ms, of ", large, ": ", tl, " ms)");
   measured[dev.id()] = {c, programs.keys()};
+  remember(c);
   return *(env.reformat = c);
 }
 
