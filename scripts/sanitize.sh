@@ -40,7 +40,8 @@ if [ ${#TESTS[@]} -eq 0 ]; then
     tests/device/test_engine_hardening.py tests/device/test_errors.py tests/device/test_fuzz_smoke.py
     tests/device/test_calibrator_api.py tests/device/test_timing_cache.py
     tests/device/test_data_dependent.py tests/device/test_network_api.py
-    tests/device/test_network_adders.py tests/device/test_control_flow.py)
+    tests/device/test_network_adders.py tests/device/test_control_flow.py
+    tests/device/test_compile_workers.py)
   [ -d tests/unit ] && TESTS=(tests/unit "${TESTS[@]}")
 fi
 # Python itself is not instrumented: the runtime is preloaded, leak checking is off (CPython and
