@@ -56,7 +56,9 @@ API = {
     "ICudaEngine": "num_io_tensors get_tensor_name get_tensor_mode get_tensor_shape "
     "get_tensor_dtype get_tensor_profile_shape get_tensor_profile_values "
     "num_optimization_profiles num_layers device_memory_size device_memory_size_v2 name "
-    "create_execution_context create_engine_inspector serialize refittable "
+    "create_execution_context create_execution_context_without_device_memory "
+    "get_device_memory_size_for_profile get_device_memory_size_for_profile_v2 "
+    "create_engine_inspector serialize refittable "
     "profiling_verbosity get_tensor_format get_tensor_format_desc get_tensor_location "
     "get_tensor_vectorized_dim get_tensor_components_per_element is_shape_inference_io "
     "get_tensor_bytes_per_component has_implicit_batch_dimension engine_capability "
@@ -67,7 +69,8 @@ API = {
     "active_optimization_profile all_input_dimensions_specified all_shape_inputs_specified "
     "profiler debug_sync set_output_allocator get_output_allocator set_input_consumed_event "
     "get_max_output_size infer_shapes enqueue_emits_profile report_to_profiler "
-    "persistent_cache_limit nvtx_verbosity set_aux_streams device_memory "
+    "persistent_cache_limit nvtx_verbosity set_aux_streams device_memory set_device_memory "
+    "update_device_memory_size_for_shapes "
     "set_debug_listener get_debug_listener set_all_tensors_debug_state "
     "set_tensor_debug_state get_debug_state",
     "IHostMemory": "nbytes dtype",
@@ -94,6 +97,7 @@ API = {
     "MatrixOperation PaddingMode ScaleMode BuilderFlag MemoryPoolType "
     "NetworkDefinitionCreationFlag ProfilingVerbosity LayerInformationFormat DeviceType "
     "TensorIOMode TensorFormat TensorLocation SeekPosition CalibrationAlgoType ErrorCode "
+    "ExecutionContextAllocationStrategy "
     "OnnxParserFlag EngineCapability TacticSource PreviewFeature HardwareCompatibilityLevel "
     "QuantizationFlag UnaryOperation ReduceOperation ResizeMode SampleMode TopKOperation "
     "FillOperation GatherMode ScatterMode WeightsRole",

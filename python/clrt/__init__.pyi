@@ -22,6 +22,7 @@ from ._clrt import ElementWiseOperation as ElementWiseOperation
 from ._clrt import EngineCapability as EngineCapability
 from ._clrt import EngineFormatError as EngineFormatError
 from ._clrt import ErrorCode as ErrorCode
+from ._clrt import ExecutionContextAllocationStrategy as ExecutionContextAllocationStrategy
 from ._clrt import GatherMode as GatherMode
 from ._clrt import HardwareCompatibilityLevel as HardwareCompatibilityLevel
 from ._clrt import IActivationLayer as IActivationLayer

@@ -160,6 +160,28 @@ def test_run_clrt_against_onnxrt_fp32(polygraphy_env, tmp_path):
     assert code == 0 and "PASSED" in log, log
 
 
+@pytest.mark.parametrize("strategy", ["profile", "runtime"])
+def test_trt_runner_with_user_managed_device_memory(polygraphy_env, strategy):
+    """Polygraphy's TrtRunner (under `python -m clrt.run`, which gives it clrt as tensorrt and
+    its CUDA calls) with --allocation-strategy profile or runtime makes a USER_MANAGED
+    context and hands it device memory it sizes itself (get_device_memory_size_for_profile_v2,
+    update_device_memory_size_for_shapes, set_device_memory): outputs within FP32 tolerance of
+    onnxruntime's."""
+    exe = shutil.which("polygraphy", path=os.path.dirname(sys.executable)) or "polygraphy"
+    args = [MODEL, "--trt", "--onnxrt", *SHAPES, *FP32_TOL, "--builder-optimization-level", "0"]
+    p = subprocess.run(
+        [sys.executable, "-m", "clrt.run", exe, "run", *map(str, args)]
+        + ["--allocation-strategy", strategy],
+        env=polygraphy_env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    log = p.stdout + p.stderr
+    assert p.returncode == 0 and "PASSED" in log, log
+
+
 @needs_data
 def test_run_clrt_int8_against_onnxrt(polygraphy_env, tmp_path):
     loader = tmp_path / "data_loader.py"

@@ -15,6 +15,15 @@
 
 namespace clrt::python {
 
+// TensorRT's ExecutionContextAllocationStrategy (its values): STATIC and ON_PROFILE_CHANGE make
+// contexts that allocate their own activations (clrt sizes them for each run's shapes either
+// way), USER_MANAGED ones that use the memory given with set_device_memory.
+enum class ExecutionContextAllocationStrategy {
+  kSTATIC = 0,
+  kON_PROFILE_CHANGE = 1,
+  kUSER_MANAGED = 2
+};
+
 // [min, opt, max] of a shape input's profile values as lists (bind_builder.cc, next to
 // set_shape_input, which makes them).
 py::list valueLists(const plan::ValueRange& r);
@@ -352,22 +361,54 @@ void bindEngine(py::module_& m) {
       .def_property_readonly("num_optimization_profiles",
                              [](const Engine& x) { return std::max(x.e->numProfiles(), 1); })
       .def_property_readonly("num_layers", [](const Engine& x) { return x.e->numLayers(); })
-      .def_property_readonly("device_memory_size",
-                             [](const Engine& x) { return x.e->peakActivationBytes(); })
+      .def_property_readonly(
+          "device_memory_size",
+          [](const Engine& x) {
+            uint64_t most = 0;
+            for (int p = 0; p < std::max(x.e->numProfiles(), 1); ++p)
+              most = std::max(most, x.e->deviceMemoryForProfile(p));
+            return most;
+          },
+          "Device memory a context needs at most (activations and workspace, at the largest "
+          "profile's max shapes): what a USER_MANAGED context is to be given.")
       .def_property_readonly("peak_activation_bytes",
                              [](const Engine& x) { return x.e->peakActivationBytes(); })
       .def_readonly("name", &Engine::name)
       .def_property_readonly("has_implicit_batch_dimension", [](const Engine&) { return false; })
       .def(
           "create_execution_context",
-          [](const py::object& self) {
+          [](const py::object& self, ExecutionContextAllocationStrategy strategy) {
             Engine& x = self.cast<Engine&>();
             Context c;
-            c.ctx = x.e->createExecutionContext();
+            c.ctx = x.e->createExecutionContext(strategy ==
+                                                ExecutionContextAllocationStrategy::kUSER_MANAGED);
             c.engine = self;
             return c;
           },
-          "A context with its own shapes and buffers (several may run one engine).")
+          py::arg("strategy") = ExecutionContextAllocationStrategy::kSTATIC,
+          "A context with its own shapes and buffers (several may run one engine). STATIC and "
+          "ON_PROFILE_CHANGE: it allocates its activations itself, for the shapes each run has; "
+          "USER_MANAGED: they go in the memory given with set_device_memory.")
+      .def(
+          "create_execution_context_without_device_memory",
+          [](const py::object& self) {
+            Engine& x = self.cast<Engine&>();
+            Context c;
+            c.ctx = x.e->createExecutionContext(true);
+            c.engine = self;
+            return c;
+          },
+          "A context whose activations go in the device memory given with set_device_memory "
+          "(ExecutionContextAllocationStrategy.USER_MANAGED).")
+      .def(
+          "get_device_memory_size_for_profile",
+          [](const Engine& x, int p) { return x.e->deviceMemoryForProfile(p); },
+          py::arg("profile_index"),
+          "Bytes of device memory a USER_MANAGED context needs at the profile's max shapes.")
+      .def(
+          "get_device_memory_size_for_profile_v2",
+          [](const Engine& x, int p) { return x.e->deviceMemoryForProfile(p); },
+          py::arg("profile_index"), "get_device_memory_size_for_profile.")
       .def(
           "create_engine_inspector", [](const Engine& x) { return makeInspector(x.e); },
           "An IEngineInspector: per-layer precision, tactic and tensor types (see "
@@ -547,14 +588,39 @@ void bindContextShapes(py::class_<Context>& cls) {
 
 void bindContextExecution(py::class_<Context>& cls) {
   cls.def(
-         "set_tensor_address",
-         [](Context& c, const std::string& n, const py::object& ptr) {
-           const uintptr_t p = devicePointer(ptr, "set_tensor_address '" + n + "'");
+         "set_device_memory",
+         [](Context& c, const py::object& ptr, uint64_t size) {
+           const uintptr_t p = devicePointer(ptr, "set_device_memory");
            py::gil_scoped_release release;
-           c.ctx->setTensorAddress(n, p);
-           return true;
+           c.ctx->setDeviceMemory(p, size);
          },
-         py::arg("name"), py::arg("memory"), "A pointer from clrt.mem_alloc (int or allocation).")
+         py::arg("memory"), py::arg("size"),
+         "A USER_MANAGED context's device memory: a clrt.mem_alloc pointer of which the first "
+         "`size` bytes hold the activations (at least update_device_memory_size_for_shapes()).")
+      .def_property(
+          "device_memory", [](const Context& c) { return c.ctx->deviceMemory(); },
+          [](Context& c, const py::object& ptr) {
+            const uintptr_t p = devicePointer(ptr, "device_memory");
+            py::gil_scoped_release release;
+            c.ctx->setDeviceMemory(p, 0);
+          },
+          "A USER_MANAGED context's device memory (the whole allocation).")
+      .def(
+          "update_device_memory_size_for_shapes",
+          [](Context& c) {
+            py::gil_scoped_release release;
+            return c.ctx->deviceMemoryForShapes();
+          },
+          "Bytes of device memory a USER_MANAGED context needs at its current input shapes.")
+      .def(
+          "set_tensor_address",
+          [](Context& c, const std::string& n, const py::object& ptr) {
+            const uintptr_t p = devicePointer(ptr, "set_tensor_address '" + n + "'");
+            py::gil_scoped_release release;
+            c.ctx->setTensorAddress(n, p);
+            return true;
+          },
+          py::arg("name"), py::arg("memory"), "A pointer from clrt.mem_alloc (int or allocation).")
       .def(
           "get_tensor_address",
           [](const Context& c, const std::string& n) { return c.ctx->getTensorAddress(n); },
@@ -653,6 +719,10 @@ std::shared_ptr<runtime::Engine> engineOf(const py::handle& engine) {
 }
 
 void bind_engine(py::module_& m) {
+  py::enum_<ExecutionContextAllocationStrategy>(m, "ExecutionContextAllocationStrategy")
+      .value("STATIC", ExecutionContextAllocationStrategy::kSTATIC)
+      .value("ON_PROFILE_CHANGE", ExecutionContextAllocationStrategy::kON_PROFILE_CHANGE)
+      .value("USER_MANAGED", ExecutionContextAllocationStrategy::kUSER_MANAGED);
   py::enum_<TensorIOMode>(m, "TensorIOMode")
       .value("NONE", TensorIOMode::kNONE)
       .value("INPUT", TensorIOMode::kINPUT)

@@ -46,7 +46,8 @@ Narrow narrowOf(const ir::Network& net, int t) {
 
 }  // namespace
 
-ExecutionContext::ExecutionContext(std::shared_ptr<Engine> engine) : engine_(std::move(engine)) {
+ExecutionContext::ExecutionContext(std::shared_ptr<Engine> engine, bool userManaged)
+    : engine_(std::move(engine)), user_managed_(userManaged) {
   // A queue of its own, so contexts on two threads overlap; attached to the device, whose
   // finishAll() orders mem_alloc copies (memcpy_dtoh after execute_async_v3) after it. Engine
   // work went to the device's queue: done before this context's first layer.
@@ -136,10 +137,73 @@ void ExecutionContext::setShapeInputValues(const std::string& name, HostTensor v
   input_values_[name] = std::move(values);
 }
 
+void ExecutionContext::setDeviceMemory(uintptr_t ptr, uint64_t bytes) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  CLRT_CHECK(user_managed_, kValue,
+             "this context allocates its own device memory: set_device_memory / device_memory are "
+             "for a context made with create_execution_context(ExecutionContextAllocationStrategy"
+             ".USER_MANAGED) or create_execution_context_without_device_memory()");
+  Address a;
+  uint64_t usable = 0;
+  if (ptr) {
+    AllocationRef ref = retainAllocation(ptr);
+    CLRT_CHECK(bytes <= ref.bytes, kValue, "set_device_memory: ", bytes, " bytes at 0x", std::hex,
+               ptr, std::dec, ", an allocation of ", ref.bytes);
+    usable = bytes ? bytes : ref.bytes;
+    a = Address{ptr, ref.serial, std::move(ref.mem)};
+  }
+  clFinish(queue_);  // runs already enqueued use the old memory: let them end first
+  device_memory_ = std::move(a);
+  device_memory_bytes_ = usable;
+  memory_moved_ = true;
+}
+
+uintptr_t ExecutionContext::deviceMemory() const {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  return device_memory_.ptr;
+}
+
+uint64_t ExecutionContext::deviceMemoryForShapes() {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  const auto& desc = engine_->desc();
+  const auto& net = desc.net;
+  std::map<int, Dims> in;
+  std::map<int, HostTensor> values;
+  for (int t : net.inputs) {
+    if (auto v = input_values_.find(net.tensors[t].name); v != input_values_.end())
+      values[t] = v->second;
+    auto it = input_shapes_.find(net.tensors[t].name);
+    CLRT_CHECK(it != input_shapes_.end(), kValue, "input '", net.tensors[t].name,
+               "' has dynamic dims ", dimsToString(net.tensors[t].dims),
+               " and no shape set; call set_input_shape() first");
+    in[t] = it->second;
+  }
+  const ResolvedShapes r = resolveShapes(net, desc.on_host, in, values);
+  const uint64_t align = engine_->device().info().arena_alignment;
+  uint64_t ws = 0;
+  for (size_t li = 0; li < net.layers.size(); ++li)
+    if (!desc.on_host[li])
+      ws = std::max<uint64_t>(
+          ws, engine_->kernel(static_cast<int>(li))->workspaceAt(net.layers[li], r.dims));
+  return blockLayout(planMemory(net, desc.on_host, r.dims, align), ws, align).total;
+}
+
 void ExecutionContext::resolve() {
+  if (user_managed_) {
+    CLRT_CHECK(device_memory_.ptr, kValue,
+               "this context's device memory is user-managed and none is set: call "
+               "set_device_memory(ptr, size) or set context.device_memory, with at least "
+               "update_device_memory_size_for_shapes() bytes, before running it");
+    CLRT_CHECK(allocationLive(device_memory_.ptr, device_memory_.serial), kValue,
+               "the device memory set on this context (0x", std::hex, device_memory_.ptr, std::dec,
+               ") was freed; set the context's device memory again");
+  }
   std::map<std::string, std::vector<uint8_t>> vkey;
   for (const auto& [name, v] : input_values_) vkey[name] = v.bytes;
-  if (resolved_ && resolved_->key == input_shapes_ && resolved_->value_key == vkey) return;
+  if (resolved_ && !memory_moved_ && resolved_->key == input_shapes_ &&
+      resolved_->value_key == vkey)
+    return;
+  memory_moved_ = false;
   const auto& desc = engine_->desc();
   const auto& net = desc.net;
   std::map<int, Dims> in;
@@ -162,11 +226,6 @@ void ExecutionContext::resolve() {
   ocl::Device& dev = engine_->device();
   const uint64_t align = dev.info().arena_alignment;
   r->plan = planMemory(net, desc.on_host, r->shapes.dims, align);
-  for (uint64_t bytes : r->plan.slot_bytes)
-    r->slots.emplace_back(dev.alloc(std::max<uint64_t>(bytes, 4)));
-  r->sub.assign(net.tensors.size(), nullptr);
-  for (size_t t = 0; t < net.tensors.size(); ++t)
-    if (r->plan.slot[t] >= 0) r->sub[t] = r->slots[r->plan.slot[t]].get();
   size_t ws = 0;
   for (size_t li = 0; li < net.layers.size(); ++li) {
     const auto& l = net.layers[li];
@@ -181,7 +240,31 @@ void ExecutionContext::resolve() {
       r->host_copies[t] = std::move(m);
     }
   }
-  if (ws) r->workspace = ocl::MemHandle(dev.alloc(ws));
+  if (user_managed_) {
+    // Sub-buffers of the caller's memory, which must hold them all at these shapes.
+    const BlockLayout b = blockLayout(r->plan, ws, align);
+    CLRT_CHECK(b.total <= device_memory_bytes_, kValue, "this context needs ", b.total,
+               " bytes of device memory at its current input shapes; the memory set holds ",
+               device_memory_bytes_, " (update_device_memory_size_for_shapes() gives the size)");
+    auto sub = [&](uint64_t offset, uint64_t bytes) {
+      cl_buffer_region region{offset, std::max<uint64_t>(bytes, 4)};
+      cl_int err = CL_SUCCESS;
+      cl_mem m = clCreateSubBuffer(device_memory_.mem.get(), CL_MEM_READ_WRITE,
+                                   CL_BUFFER_CREATE_TYPE_REGION, &region, &err);
+      ocl::check(err, "clCreateSubBuffer (user-managed device memory)");
+      return ocl::MemHandle(m);
+    };
+    for (size_t i = 0; i < r->plan.slot_bytes.size(); ++i)
+      r->slots.push_back(sub(b.slot_offset[i], r->plan.slot_bytes[i]));
+    if (ws) r->workspace = sub(b.workspace_offset, ws);
+  } else {
+    for (uint64_t bytes : r->plan.slot_bytes)
+      r->slots.emplace_back(dev.alloc(std::max<uint64_t>(bytes, 4)));
+    if (ws) r->workspace = ocl::MemHandle(dev.alloc(ws));
+  }
+  r->sub.assign(net.tensors.size(), nullptr);
+  for (size_t t = 0; t < net.tensors.size(); ++t)
+    if (r->plan.slot[t] >= 0) r->sub[t] = r->slots[r->plan.slot[t]].get();
   r->workspace_bytes = ws;
   if (std::find(data_dependent_.begin(), data_dependent_.end(), 1) != data_dependent_.end())
     r->bound = r->shapes;

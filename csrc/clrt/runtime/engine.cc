@@ -189,8 +189,24 @@ ShapeRange Engine::profileShape(const std::string& input, int profile) const {
   return it->second;
 }
 
-std::unique_ptr<ExecutionContext> Engine::createExecutionContext() {
-  return std::make_unique<ExecutionContext>(shared_from_this());
+std::unique_ptr<ExecutionContext> Engine::createExecutionContext(bool userManaged) {
+  return std::make_unique<ExecutionContext>(shared_from_this(), userManaged);
+}
+
+uint64_t Engine::deviceMemoryForProfile(int p) const {
+  CLRT_CHECK(p >= 0 && p < std::max(numProfiles(), 1), kValue, "optimization profile ", p,
+             " does not exist; the engine has ", std::max(numProfiles(), 1));
+  const auto& net = desc_.net;
+  const ResolvedShapes r =
+      resolveShapes(net, desc_.on_host, profileInputDims(net, desc_.profiles, p, 2),
+                    profileInputValues(net, desc_.profiles, p, 2));
+  const uint64_t align = device().info().arena_alignment;
+  uint64_t ws = 0;
+  for (size_t li = 0; li < net.layers.size(); ++li)
+    if (!desc_.on_host[li])
+      ws =
+          std::max<uint64_t>(ws, kernel(static_cast<int>(li))->workspaceAt(net.layers[li], r.dims));
+  return blockLayout(planMemory(net, desc_.on_host, r.dims, align), ws, align).total;
 }
 
 cl_mem Engine::constantBuffer(int tensor) const {

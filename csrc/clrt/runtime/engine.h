@@ -119,7 +119,12 @@ class Engine : public std::enable_shared_from_this<Engine> {
   bool superseded() const { return superseded_; }
   uint64_t peakActivationBytes() const { return desc_.peak_activation_bytes; }
 
-  std::unique_ptr<ExecutionContext> createExecutionContext();
+  // `userManaged`: the context's activations and workspace go in device memory the caller
+  // hands it (ExecutionContext::setDeviceMemory; TensorRT's USER_MANAGED strategy).
+  std::unique_ptr<ExecutionContext> createExecutionContext(bool userManaged = false);
+  // Bytes of device memory a user-managed context needs at profile `p`'s max shapes
+  // (activations and workspace, each buffer aligned as the device's sub-buffers must be).
+  uint64_t deviceMemoryForProfile(int p) const;
 
   // Internal, used by ExecutionContext.
   tactics::Kernel* kernel(int layer) const { return kernels_[layer].get(); }
@@ -146,7 +151,7 @@ class Engine : public std::enable_shared_from_this<Engine> {
 // (calls are serialized; each sees a consistent set of shapes and buffers).
 class ExecutionContext {
  public:
-  explicit ExecutionContext(std::shared_ptr<Engine> engine);
+  explicit ExecutionContext(std::shared_ptr<Engine> engine, bool userManaged = false);
   ~ExecutionContext();
 
   Engine& engine() const { return *engine_; }
@@ -167,6 +172,14 @@ class ExecutionContext {
   // and tells it the shape. Outputs whose shape depends on values need one (or an address large
   // enough, checked after the run).
   void setOutputAllocator(const std::string& name, std::shared_ptr<OutputAllocator> a);
+  // A user-managed context's device memory: a mem_alloc pointer (0 unsets) of which the first
+  // `bytes` (0: all of it) hold the activations and workspace, as sub-buffers; referenced while
+  // set, and checked before each run to be live and large enough for the shapes then.
+  bool userManaged() const { return user_managed_; }
+  void setDeviceMemory(uintptr_t ptr, uint64_t bytes);
+  uintptr_t deviceMemory() const;
+  // Bytes of device memory this context needs at its current input shapes (all set).
+  uint64_t deviceMemoryForShapes();
   std::shared_ptr<OutputAllocator> outputAllocator(const std::string& name) const;
   // Enqueues the whole network on `queue` (the context's own queue when null); does not wait.
   void enqueue(cl_command_queue queue = nullptr);
@@ -254,7 +267,11 @@ class ExecutionContext {
   std::vector<uint8_t> data_dependent_;         // per tensor: its dims or value depend on values
   std::vector<Narrow> narrow_inputs_;           // per tensor: how infer() may send a FLOAT input
   std::unique_ptr<Resolved> resolved_;
-  std::unique_ptr<HostIO> host_io_;         // infer()'s copies (pinned staging on GPUs)
+  bool user_managed_ = false;
+  Address device_memory_;  // user-managed: the memory set, and its usable bytes
+  uint64_t device_memory_bytes_ = 0;
+  bool memory_moved_ = false;        // set since the last resolve: the buffers are placed anew
+  std::unique_ptr<HostIO> host_io_;  // infer()'s copies (pinned staging on GPUs)
   std::unique_ptr<HostBlocks> out_blocks_;  // inferPooled()'s outputs
   std::vector<cl_mem> infer_io_;            // per tensor: infer()'s I/O buffers, null elsewhere
   bool profiling_ = false;

@@ -257,4 +257,19 @@ MemoryPlan planMemory(const ir::Network& net, const std::vector<uint8_t>& on_hos
   return plan;
 }
 
+BlockLayout blockLayout(const MemoryPlan& plan, uint64_t workspace, uint64_t alignment) {
+  BlockLayout b;
+  uint64_t off = 0;
+  auto place = [&](uint64_t bytes) {
+    off = (off + alignment - 1) / alignment * alignment;
+    const uint64_t at = off;
+    off += std::max<uint64_t>(bytes, 4);
+    return at;
+  };
+  for (uint64_t bytes : plan.slot_bytes) b.slot_offset.push_back(place(bytes));
+  if (workspace) b.workspace_offset = place(workspace);
+  b.total = off;
+  return b;
+}
+
 }  // namespace clrt::runtime

@@ -70,4 +70,13 @@ struct MemoryPlan {
 MemoryPlan planMemory(const ir::Network& net, const std::vector<uint8_t>& on_host,
                       const std::vector<Dims>& dims, uint64_t alignment);
 
+// Where a user-managed context's buffers go in one block of device memory: each of the plan's
+// buffers, then the workspace, at offsets rounded up to `alignment`; `total` bytes in all.
+struct BlockLayout {
+  std::vector<uint64_t> slot_offset;
+  uint64_t workspace_offset = 0;
+  uint64_t total = 0;
+};
+BlockLayout blockLayout(const MemoryPlan& plan, uint64_t workspace, uint64_t alignment);
+
 }  // namespace clrt::runtime
