@@ -291,3 +291,29 @@ def env_set(**values):
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+def fresh_process(tmp_path, script, *args, kernels="kernels", env=None):
+    """stdout of `script` (python -c) in a new process importing this clrt, with the empty kernel
+    cache directory tmp_path / kernels and `env` added to the environment; a non-zero exit fails
+    the test."""
+    import subprocess
+    import sys
+
+    stage = os.path.dirname(os.path.dirname(os.path.abspath(trt.__file__)))
+    full = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([stage, os.environ.get("PYTHONPATH", "")]),
+        "CLRT_CACHE_DIR": str(tmp_path / kernels),
+        **(env or {}),
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", script, *map(str, args)],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=full,
+        timeout=900,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    return out.stdout

@@ -3,14 +3,11 @@
 # PoCL with CLRT_COMPILE_WORKERS. Each case runs in a fresh process with an empty kernel cache,
 # so that its programs are compiled and the worker pool starts from nothing.
 import json
-import os
-import subprocess
-import sys
 
 import clrt as trt
 import numpy as np
 import pytest
-from helpers import make_model, ort_run, rand
+from helpers import fresh_process, make_model, ort_run, rand
 from onnx import helper
 
 N = helper.make_node
@@ -67,23 +64,8 @@ def build_in_fresh_process(tmp_path, files, **env):
     """The built-program log lines and the output of a build of the model in a new process with
     an empty kernel cache and `env` added."""
     _, path, xfile, _ = files
-    stage = os.path.dirname(os.path.dirname(os.path.abspath(trt.__file__)))
-    full = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([stage, os.environ.get("PYTHONPATH", "")]),
-        "CLRT_CACHE_DIR": str(tmp_path / "kernels"),
-        **env,
-    }
-    out = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(path), str(xfile), str(tmp_path / "y.npy")],
-        capture_output=True,
-        text=True,
-        env=full,
-        check=False,
-        timeout=600,
-    )
-    assert out.returncode == 0, out.stdout + out.stderr
-    return json.loads(out.stdout.strip().splitlines()[-1]), np.load(tmp_path / "y.npy")
+    out = fresh_process(tmp_path, SCRIPT, path, xfile, tmp_path / "y.npy", env=env)
+    return json.loads(out.strip().splitlines()[-1]), np.load(tmp_path / "y.npy")
 
 
 def check_output(files, y):

@@ -7,7 +7,15 @@ import re
 import clrt as trt
 import numpy as np
 import pytest
-from helpers import RecordingLogger, checksum64, make_config, make_model, parse_network, rand
+from helpers import (
+    RecordingLogger,
+    checksum64,
+    fresh_process,
+    make_config,
+    make_model,
+    parse_network,
+    rand,
+)
 from onnx import helper
 
 N = helper.make_node
@@ -47,30 +55,6 @@ def build(cache=None, flags=(), logger=None):
     lines = [m for _, m in logger.lines if "): tactic " in m]
     cached = [m for m in lines if m.endswith("(timing cache)")]
     return bytes(plan), [m for m in lines if m not in cached], cached
-
-
-def fresh_process(tmp_path, script, *args, kernels="kernels"):
-    """stdout of `script` (python -c) in a new process importing this clrt, with the empty kernel
-    cache directory tmp_path / kernels; a non-zero exit fails the test."""
-    import os
-    import subprocess
-    import sys
-
-    stage = os.path.dirname(os.path.dirname(os.path.abspath(trt.__file__)))
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([stage, os.environ.get("PYTHONPATH", "")]),
-        "CLRT_CACHE_DIR": str(tmp_path / kernels),
-    }
-    out = subprocess.run(
-        [sys.executable, "-c", script, *map(str, args)],
-        check=False,
-        capture_output=True,
-        text=True,
-        env=env,
-    )
-    assert out.returncode == 0, out.stdout + out.stderr
-    return out.stdout
 
 
 def layer_of(line):

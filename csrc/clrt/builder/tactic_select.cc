@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -191,6 +192,36 @@ size_t compileAheadThreads(const ocl::DeviceInfo& info) {
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
+// Every eligible tactic's time for signature `key` in `cache`, in their order; empty when the
+// cache lacks one of them (or there is no cache).
+std::vector<double> allCached(const TimingCache* cache, const std::string& key,
+                              const std::vector<const tactics::Tactic*>& eligible) {
+  std::vector<double> hits;
+  if (!cache) return hits;
+  for (const tactics::Tactic* tac : eligible) {
+    const auto hit = cache->lookup(key, tac->name());
+    if (!hit) return {};
+    hits.push_back(*hit);
+  }
+  return hits;
+}
+
+size_t fastest(const std::vector<double>& ms) {
+  return static_cast<size_t>(std::min_element(ms.begin(), ms.end()) - ms.begin());
+}
+
+// work() on the calling thread and on up to `threads` - 1 more (as many as can be started),
+// returning when all have.
+void runOnThreads(size_t threads, const std::function<void()>& work) {
+  std::vector<std::thread> pool;
+  try {
+    while (pool.size() + 1 < threads) pool.emplace_back(work);
+  } catch (const std::system_error&) {  // no more threads: those there are take the rest
+  }
+  work();
+  for (auto& t : pool) t.join();
+}
+
 // What the tactics see of layer l's inputs: dtypes (this choice's), dims and host-known values.
 std::vector<ir::TensorInfo> inputInfos(const Shaped& s, const ir::Layer& l,
                                        const std::vector<DataType>& inDt) {
@@ -287,16 +318,9 @@ void compileAhead(const Shaped& s, const std::vector<AheadChoice>& choices, Timi
       tasks.push_back({&a, eligible, true});
       continue;
     }
-    if (cache) {  // every time known: the choice makes only the fastest
-      std::vector<double> hits;
-      for (const tactics::Tactic* tac : eligible)
-        if (auto hit = cache->lookup(sig, tac->name())) hits.push_back(*hit);
-      if (hits.size() == eligible.size()) {
-        const size_t b =
-            static_cast<size_t>(std::min_element(hits.begin(), hits.end()) - hits.begin());
-        tasks.push_back({&a, {eligible[b]}, true});
-        continue;
-      }
+    if (const std::vector<double> hits = allCached(cache, sig, eligible); !hits.empty()) {
+      tasks.push_back({&a, {eligible[fastest(hits)]}, true});  // the choice makes only that one
+      continue;
     }
     for (const tactics::Tactic* tac : eligible) tasks.push_back({&a, {tac}, true});
   }
@@ -320,13 +344,7 @@ void compileAhead(const Shaped& s, const std::vector<AheadChoice>& choices, Timi
     }
   };
   const size_t threads = std::min(tasks.size(), compileAheadThreads(dev.info()));
-  std::vector<std::thread> pool;
-  try {
-    while (pool.size() + 1 < threads) pool.emplace_back(work);
-  } catch (const std::system_error&) {
-  }
-  work();
-  for (auto& t : pool) t.join();
+  runOnThreads(threads, work);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   buildStats().ahead_s += secs;
   logf(env.logger, Severity::kVERBOSE, "compiled ahead: ", tasks.size(), " candidate kernels of ",
@@ -441,13 +459,7 @@ Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
       for (size_t i; (i = next.fetch_add(1)) < eligible.size();)
         made[i] = make(eligible[i], layouts[i]);
     };
-    std::vector<std::thread> threads;
-    try {
-      while (threads.size() + 1 < eligible.size()) threads.emplace_back(work);
-    } catch (const std::system_error&) {  // no more threads: those there are take the rest
-    }
-    work();
-    for (auto& t : threads) t.join();
+    runOnThreads(eligible.size(), work);
     buildStats().instantiate_s +=
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     for (size_t i = 0; i < eligible.size(); ++i) accept(eligible[i], std::move(made[i]), into);
@@ -487,12 +499,9 @@ Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
   if (cache) {
     // Every candidate's time already known (an identical layer earlier in this build, or a
     // loaded cache): only the fastest is instantiated, unless it does not build or fit.
-    std::vector<double> hits;
-    for (const tactics::Tactic* tac : eligible)
-      if (auto hit = cache->lookup(key, tac->name())) hits.push_back(*hit);
-    if (hits.size() == eligible.size()) {
-      const size_t b =
-          static_cast<size_t>(std::min_element(hits.begin(), hits.end()) - hits.begin());
+    const std::vector<double> hits = allCached(cache, key, eligible);
+    if (!hits.empty()) {
+      const size_t b = fastest(hits);
       const std::string why = c.why;
       if (instantiate(eligible[b], cands)) {
         for (size_t k = 0; k < eligible.size(); ++k)

@@ -163,12 +163,9 @@ uintptr_t ExecutionContext::deviceMemory() const {
   return device_memory_.ptr;
 }
 
-uint64_t ExecutionContext::deviceMemoryForShapes() {
-  std::lock_guard<std::recursive_mutex> lock(mu_);
-  const auto& desc = engine_->desc();
-  const auto& net = desc.net;
-  std::map<int, Dims> in;
-  std::map<int, HostTensor> values;
+void ExecutionContext::currentInputs(std::map<int, Dims>& in,
+                                     std::map<int, HostTensor>& values) const {
+  const auto& net = engine_->desc().net;
   for (int t : net.inputs) {
     if (auto v = input_values_.find(net.tensors[t].name); v != input_values_.end())
       values[t] = v->second;
@@ -178,14 +175,15 @@ uint64_t ExecutionContext::deviceMemoryForShapes() {
                " and no shape set; call set_input_shape() first");
     in[t] = it->second;
   }
-  const ResolvedShapes r = resolveShapes(net, desc.on_host, in, values);
-  const uint64_t align = engine_->device().info().arena_alignment;
-  uint64_t ws = 0;
-  for (size_t li = 0; li < net.layers.size(); ++li)
-    if (!desc.on_host[li])
-      ws = std::max<uint64_t>(
-          ws, engine_->kernel(static_cast<int>(li))->workspaceAt(net.layers[li], r.dims));
-  return blockLayout(planMemory(net, desc.on_host, r.dims, align), ws, align).total;
+}
+
+uint64_t ExecutionContext::deviceMemoryForShapes() {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  std::map<int, Dims> in;
+  std::map<int, HostTensor> values;
+  currentInputs(in, values);
+  const auto& desc = engine_->desc();
+  return engine_->deviceMemoryAt(resolveShapes(desc.net, desc.on_host, in, values).dims);
 }
 
 void ExecutionContext::resolve() {
@@ -208,15 +206,7 @@ void ExecutionContext::resolve() {
   const auto& net = desc.net;
   std::map<int, Dims> in;
   std::map<int, HostTensor> values;
-  for (int t : net.inputs) {
-    if (auto v = input_values_.find(net.tensors[t].name); v != input_values_.end())
-      values[t] = v->second;
-    auto it = input_shapes_.find(net.tensors[t].name);
-    CLRT_CHECK(it != input_shapes_.end(), kValue, "input '", net.tensors[t].name,
-               "' has dynamic dims ", dimsToString(net.tensors[t].dims),
-               " and no shape set; call set_input_shape() first");
-    in[t] = it->second;
-  }
+  currentInputs(in, values);
   auto r = std::make_unique<Resolved>();
   if (resolved_) r->io = std::move(resolved_->io);
   resolved_.reset();

@@ -197,16 +197,20 @@ uint64_t Engine::deviceMemoryForProfile(int p) const {
   CLRT_CHECK(p >= 0 && p < std::max(numProfiles(), 1), kValue, "optimization profile ", p,
              " does not exist; the engine has ", std::max(numProfiles(), 1));
   const auto& net = desc_.net;
-  const ResolvedShapes r =
-      resolveShapes(net, desc_.on_host, profileInputDims(net, desc_.profiles, p, 2),
-                    profileInputValues(net, desc_.profiles, p, 2));
+  return deviceMemoryAt(resolveShapes(net, desc_.on_host,
+                                      profileInputDims(net, desc_.profiles, p, 2),
+                                      profileInputValues(net, desc_.profiles, p, 2))
+                            .dims);
+}
+
+uint64_t Engine::deviceMemoryAt(const std::vector<Dims>& dims) const {
+  const auto& net = desc_.net;
   const uint64_t align = device().info().arena_alignment;
   uint64_t ws = 0;
   for (size_t li = 0; li < net.layers.size(); ++li)
     if (!desc_.on_host[li])
-      ws =
-          std::max<uint64_t>(ws, kernel(static_cast<int>(li))->workspaceAt(net.layers[li], r.dims));
-  return blockLayout(planMemory(net, desc_.on_host, r.dims, align), ws, align).total;
+      ws = std::max<uint64_t>(ws, kernel(static_cast<int>(li))->workspaceAt(net.layers[li], dims));
+  return blockLayout(planMemory(net, desc_.on_host, dims, align), ws, align).total;
 }
 
 cl_mem Engine::constantBuffer(int tensor) const {

@@ -125,6 +125,8 @@ class Engine : public std::enable_shared_from_this<Engine> {
   // Bytes of device memory a user-managed context needs at profile `p`'s max shapes
   // (activations and workspace, each buffer aligned as the device's sub-buffers must be).
   uint64_t deviceMemoryForProfile(int p) const;
+  // The same at resolved dims (per tensor).
+  uint64_t deviceMemoryAt(const std::vector<Dims>& dims) const;
 
   // Internal, used by ExecutionContext.
   tactics::Kernel* kernel(int layer) const { return kernels_[layer].get(); }
@@ -229,6 +231,9 @@ class ExecutionContext {
     ocl::MemHandle mem;  // a reference of the context's own
   };
   void resolve();  // shapes, host values, memory plan, activation buffers (cached per input shapes)
+  // The input dims and shape-input values resolve() starts from (kValue: a dynamic input with
+  // no shape set).
+  void currentInputs(std::map<int, Dims>& dims, std::map<int, HostTensor>& values) const;
   // Values of a shape-tensor input, checked against the active profile's range.
   void setShapeInputValues(const std::string& name, HostTensor values);
   // Enqueues every device layer with `io` (per tensor id: the I/O buffers, null elsewhere).
