@@ -143,8 +143,12 @@ NOTES = {
     "Builder.is_network_supported": "runs the build and discards the engine: True exactly when "
     "build_serialized_network would succeed, at a build's cost and with its effects (calibrator "
     "read, timing cache filled)",
-    "Builder.max_threads": "stored only (a limit in TensorRT, default 1): clrt's builder runs on "
-    "the calling thread",
+    "Builder.max_threads": "stored only (a limit in TensorRT): clrt's builder compiles on "
+    "threads of its own and, on NVIDIA, in worker processes (CLRT_BUILD_THREADS, "
+    "CLRT_COMPILE_WORKERS)",
+    "OnnxParser.set_builder_config": "accepted: clrt's import depends on no builder setting",
+    "OnnxParser.get_used_vc_plugin_libraries": "always empty: clrt loads no plugin libraries",
+    "IBuilderConfig.get_device_type": "always GPU (no DLA on OpenCL)",
     "Builder.reset": "restores max_threads, the builder's only setting",
     "IBuilderConfig.engine_capability": "STANDARD; SAFETY and DLA_STANDALONE raise "
     "UnsupportedError",

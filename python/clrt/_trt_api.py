@@ -345,6 +345,16 @@ def _install():
     )
     ctx.report_to_profiler = _report
     ctx.infer_shapes = _infer_shapes
+    parser = _clrt.OnnxParser
+    parser.set_builder_config = lambda self, config: True
+    parser.set_builder_config.__doc__ = (
+        "Accepted (True): clrt's import depends on no builder setting (TensorRT reads it for DLA "
+        "capability reports and plugins, which OpenCL has neither of)."
+    )
+    parser.get_used_vc_plugin_libraries = lambda self: []
+    parser.get_used_vc_plugin_libraries.__doc__ = "[]: clrt loads no plugin libraries."
+    _clrt.IBuilderConfig.get_device_type = lambda self, layer: _clrt.DeviceType.GPU
+    _clrt.IBuilderConfig.get_device_type.__doc__ = "GPU: every layer runs on the OpenCL device."
     engine.create_serialization_config = _create_serialization_config
     engine.serialize_with_config = _serialize_with_config
     for name in ("execute_v2", "execute_async_v2", "execute_async_v3", "infer"):

@@ -6,7 +6,7 @@ import warnings
 import clrt as trt
 import numpy as np
 import pytest
-from helpers import EXPLICIT_BATCH, RecordingLogger, assert_close, deserialize
+from helpers import EXPLICIT_BATCH, MODELS, RecordingLogger, assert_close, deserialize
 
 RNG = np.random.default_rng(5)
 W = RNG.standard_normal((3, 4)).astype(np.float32)
@@ -75,6 +75,28 @@ def test_max_threads_is_a_stored_limit_and_reset_restores_it():
         builder.max_threads = 0
     builder.reset()
     assert builder.max_threads == 1
+
+
+def test_parser_and_config_members_scripts_call_answer_as_on_a_gpu_without_plugins():
+    """OnnxParser.set_builder_config (Polygraphy's network loaders call it when given a config)
+    is accepted, get_used_vc_plugin_libraries lists no plugin library, and
+    IBuilderConfig.get_device_type says GPU for every layer; the parse and build go on as
+    without them."""
+    logger = trt.Logger(trt.Logger.WARNING)
+    builder = trt.Builder(logger)
+    network = builder.create_network(EXPLICIT_BATCH)
+    parser = trt.OnnxParser(network, logger)
+    config = builder.create_builder_config()
+    assert parser.set_builder_config(config) is True
+    assert parser.parse_from_file(str(MODELS / "fmnist_cnn.onnx"))
+    assert parser.get_used_vc_plugin_libraries() == []
+    devices = {config.get_device_type(network.get_layer(i)) for i in range(network.num_layers)}
+    assert devices == {trt.DeviceType.GPU}
+    profile = builder.create_optimization_profile()
+    profile.set_shape("input", (1, 1, 28, 28), (2, 1, 28, 28), (2, 1, 28, 28))
+    config.add_optimization_profile(profile)
+    config.builder_optimization_level = 0
+    assert builder.build_serialized_network(network, config)
 
 
 def test_engine_kinds_clrt_does_not_build_are_refused_by_name():
