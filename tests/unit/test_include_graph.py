@@ -13,6 +13,7 @@ CSRC = Path(__file__).resolve().parents[2] / "csrc" / "clrt"
 # on one level are independent of each other. kernels/ holds OpenCL C (no C++ includes).
 LEVELS = {
     "core": 0,
+    "tools": 0,  # clrt-compile-worker: a program of its own that includes no clrt header
     "ir": 1,
     "ocl": 1,
     "onnx": 2,
