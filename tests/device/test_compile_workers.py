@@ -1,7 +1,8 @@
 # OpenCL programs compiled in clrt-compile-worker processes (ocl/compile_workers.cc): the
 # default on NVIDIA, whose driver builds one program at a time per process; here forced on
-# PoCL with CLRT_COMPILE_WORKERS. Each case runs in a fresh process with an empty kernel cache,
-# so that its programs are compiled and the worker pool starts from nothing.
+# PoCL with CLRT_COMPILE_WORKERS. And compiled ahead of the tactic choices (compileAhead). Each
+# case runs in a fresh process with an empty kernel cache, so that its programs are compiled
+# and the worker pool starts from nothing.
 import json
 
 import clrt as trt
@@ -100,3 +101,68 @@ def test_workers_by_default_on_nvidia_only(tmp_path, model_files):
     nvidia = "nvidia" in trt.current_device().vendor.lower()
     assert built and all(("compile worker" in m) == nvidia for m in built), built
     check_output(model_files, y)
+
+
+AHEAD = r"""
+import sys
+import clrt as trt
+
+class Log(trt.ILogger):
+    def __init__(self):
+        trt.ILogger.__init__(self)
+        self.lines = []
+    def log(self, severity, msg):
+        self.lines.append(msg)
+
+log = Log()
+builder = trt.Builder(log)
+network = builder.create_network(0)
+assert trt.OnnxParser(network, log).parse(open(sys.argv[1], "rb").read())
+config = builder.create_builder_config()
+config.set_flag(trt.BuilderFlag.FP16)
+config.builder_optimization_level = 3
+assert builder.build_serialized_network(network, config)
+for m in log.lines:
+    if m.startswith(("built OpenCL program", "compiled ahead")) or "): chose " in m:
+        print(m)
+    elif "': precision " in m:
+        print(m)
+"""
+
+
+def test_compiled_ahead_is_what_the_choices_make(tmp_path):
+    """A timed FP16 build from an empty kernel cache: each round of tactic choices (the FP32
+    reference's, the precision choice's over FLOAT and HALF, the final one's) is preceded by the
+    candidates compiled ahead on threads, and the choices then compile nothing of their own:
+    what compileAhead predicts is what they instantiate. (The reformat cost's probe, made
+    outside the choices, is the one program a round may compile.)"""
+    nodes = [
+        N("Conv", ["x", "w1"], ["a"], pads=[1, 1, 1, 1]),
+        N("Relu", ["a"], ["ra"]),
+        N("MaxPool", ["ra"], ["p"], kernel_shape=[2, 2], strides=[2, 2]),
+        N("Conv", ["p", "w2"], ["y"]),
+    ]
+    inits = {"w1": rand((8, 8, 3, 3), seed=1), "w2": rand((4, 8, 1, 1), seed=2)}
+    model = make_model(nodes, [("x", (1, 8, 16, 16))], [("y", (1, 4, 8, 8))], inits)
+    (tmp_path / "m.onnx").write_bytes(model.SerializeToString())
+    lines = fresh_process(tmp_path, AHEAD, tmp_path / "m.onnx").splitlines()
+    rounds = [i for i, m in enumerate(lines) if m.startswith("compiled ahead")]
+    assert len(rounds) == 3, lines
+    ahead = [int(lines[i].split()[2]) for i in rounds]  # candidate kernels made ahead
+    assert ahead[1] > ahead[0] >= 2, lines  # FLOAT and HALF candidates in the precision round
+    # A round's choices log "): chose" (the FP32 reference's and the final round) or
+    # "': precision" (the precision round); between its line and its last choice nothing may
+    # be compiled but the probe. (Compiles after its last choice belong to what comes next.)
+    for start, stop in zip(rounds, rounds[1:] + [len(lines)]):
+        choices = [
+            i
+            for i in range(start + 1, stop)
+            if "): chose " in lines[i] or "': precision " in lines[i]
+        ]
+        assert choices, lines[start:stop]
+        late = [
+            m
+            for m in lines[start + 1 : choices[-1]]
+            if m.startswith("built OpenCL program") and "reformat.cl" not in m
+        ]
+        assert not late, lines
