@@ -107,7 +107,7 @@ struct AheadChoice {
 // made one after another, find them in the device's cache. Programs compile concurrently only
 // where the device's compiler allows (PoCL threads; NVIDIA's driver builds one at a time per
 // process, so there through compile worker processes). Choices with identical signatures count
-// once. Errors are left for the choice itself to meet and report.
+// once. Errors are left for the choice itself to meet and report. CLRT_BUILD_THREADS=0: none.
 void compileAhead(const Shaped& s, const std::vector<AheadChoice>& choices, TimingEnv& env);
 
 // What a REFORMAT costs on env.dev: reformat.convert FLOAT -> HALF timed on 256K and 8M

@@ -292,6 +292,7 @@ std::string signatureAtOpt(const Shaped& s, const ir::Layer& l, const std::vecto
 }  // namespace
 
 void compileAhead(const Shaped& s, const std::vector<AheadChoice>& choices, TimingEnv& env) {
+  if (!buildThreads()) return;  // one after another, it would only make every kernel twice
   ocl::Device& dev = env.dev;
   TimingCache* cache = env.config.timing_cache.get();
   // Tasks: a choice and the tactics to make for it, in the order the choice would try them.
