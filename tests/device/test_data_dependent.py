@@ -224,6 +224,22 @@ def detector_reference(thr):
     return want
 
 
+def test_max_output_size_bounds_every_run(ops_engine):
+    """get_max_output_size: a data-dependent output's bytes at its upper bound (NonZero of a
+    3x4 input: 2 x 12 int64 indices; Unique of 10 values: 10), a fixed output's exact bytes, -1
+    for a name that is no output; every run's actual output fits it."""
+    context = ops_engine.create_execution_context()
+    assert context.get_max_output_size("nz_f") == 2 * 12 * 8
+    assert context.get_max_output_size("nz_i") == 3 * 24 * 8
+    assert context.get_max_output_size("u_y") == 10 * 8
+    assert context.get_max_output_size("u_inv") == 10 * 8  # fixed: one per input value
+    assert context.get_max_output_size("x") == -1  # an input
+    assert context.get_max_output_size("no_such_tensor") == -1
+    for seed in (0, 1, 2):
+        for name, y in context.infer(op_feeds(seed)).items():
+            assert y.nbytes <= context.get_max_output_size(name), (seed, name)
+
+
 def test_detector_thresholds_are_well_separated():
     """FP16 may round a score across the threshold; these data keep every score 1e-2 away."""
     probs = ort_run(

@@ -606,6 +606,16 @@ void bindContextExecution(py::class_<Context>& cls) {
           },
           "A USER_MANAGED context's device memory (the whole allocation).")
       .def(
+          "get_max_output_size",
+          [](const Context& c, const std::string& name) {
+            py::gil_scoped_release release;
+            return c.ctx->engine().maxOutputBytes(name, c.ctx->optimizationProfile());
+          },
+          py::arg("name"),
+          "The most bytes output `name` can take under the active profile (its max shapes; a "
+          "data-dependent dim at its upper bound, as for an IOutputAllocator); -1 for a name "
+          "that is no output.")
+      .def(
           "update_device_memory_size_for_shapes",
           [](Context& c) {
             py::gil_scoped_release release;

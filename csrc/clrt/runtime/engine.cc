@@ -1,6 +1,7 @@
 // Engine: checks the device and the plan, instantiates each layer's tactic, uploads constants.
 #include "clrt/runtime/engine.h"
 
+#include <algorithm>
 #include <optional>
 
 #include "clrt/plan/byte_io.h"
@@ -201,6 +202,17 @@ uint64_t Engine::deviceMemoryForProfile(int p) const {
                                       profileInputDims(net, desc_.profiles, p, 2),
                                       profileInputValues(net, desc_.profiles, p, 2))
                             .dims);
+}
+
+int64_t Engine::maxOutputBytes(const std::string& name, int p) const {
+  const auto& net = desc_.net;
+  const auto it = std::find_if(net.outputs.begin(), net.outputs.end(),
+                               [&](int t) { return net.tensors[t].name == name; });
+  if (it == net.outputs.end()) return -1;
+  const ResolvedShapes r =
+      resolveShapes(net, desc_.on_host, profileInputDims(net, desc_.profiles, p, 2),
+                    profileInputValues(net, desc_.profiles, p, 2));
+  return static_cast<int64_t>(volume(r.dims[*it]) * dtypeSize(net.tensors[*it].dtype));
 }
 
 uint64_t Engine::deviceMemoryAt(const std::vector<Dims>& dims) const {

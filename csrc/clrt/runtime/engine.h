@@ -127,6 +127,9 @@ class Engine : public std::enable_shared_from_this<Engine> {
   uint64_t deviceMemoryForProfile(int p) const;
   // The same at resolved dims (per tensor).
   uint64_t deviceMemoryAt(const std::vector<Dims>& dims) const;
+  // Bytes output `name` can take at most under profile `p`: its dims at the profile's max
+  // shapes, a data-dependent dim at its upper bound; -1 when `name` is no output.
+  int64_t maxOutputBytes(const std::string& name, int p) const;
 
   // Internal, used by ExecutionContext.
   tactics::Kernel* kernel(int layer) const { return kernels_[layer].get(); }
