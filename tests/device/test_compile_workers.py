@@ -4,6 +4,7 @@
 # case runs in a fresh process with an empty kernel cache, so that its programs are compiled
 # and the worker pool starts from nothing.
 import json
+import sys
 
 import clrt as trt
 import numpy as np
@@ -89,6 +90,31 @@ def test_without_a_working_worker_the_build_compiles_itself(tmp_path, model_file
     its programs itself, as without workers, and the engine is the same."""
     built, y = build_in_fresh_process(
         tmp_path, model_files, CLRT_COMPILE_WORKERS="2", CLRT_COMPILE_WORKER=worker
+    )
+    assert built and not any("compile worker" in m for m in built), built
+    check_output(model_files, y)
+
+
+GARBLED = """#!{python}
+import struct, sys
+out = sys.stdout.buffer
+out.write(struct.pack("<IQ", 0, 5) + b"ready")
+out.flush()
+while sys.stdin.buffer.read(8):
+    out.write(struct.pack("<IQ", 7, 3) + b"???")  # no reply the protocol knows
+    out.flush()
+    break
+"""
+
+
+def test_a_worker_out_of_step_leaves_the_build_compiling_itself(tmp_path, model_files):
+    """A worker that answers ready and then something no reply looks like (status 7): the
+    build compiles its programs itself, and the engine is right."""
+    fake = tmp_path / "garbled-worker"
+    fake.write_text(GARBLED.format(python=sys.executable))
+    fake.chmod(0o755)
+    built, y = build_in_fresh_process(
+        tmp_path, model_files, CLRT_COMPILE_WORKERS="1", CLRT_COMPILE_WORKER=str(fake)
     )
     assert built and not any("compile worker" in m for m in built), built
     check_output(model_files, y)

@@ -154,6 +154,11 @@ class Pool {
       if (sendAll(w->fd, &no, sizeof no) && sendAll(w->fd, options.data(), no) &&
           sendAll(w->fd, &ns, sizeof ns) && sendAll(w->fd, source.data(), ns) &&
           w->read(status, reply)) {
+        if (status > 2) {  // not a reply: the stream is out of step, so the worker goes
+          w.reset();
+          lost();
+          return std::nullopt;
+        }
         give(std::move(w));
         if (status == 0 && !reply.empty()) return reply;
         return std::nullopt;  // the build failed there: the caller's own build reports it

@@ -47,11 +47,15 @@ bool readString(std::string& s) {
   return n == 0 || readAll(s.data(), n);
 }
 
+// The replies' stream: the original stdout, which main() moves away from descriptor 1 so that
+// whatever the driver prints goes to stderr instead of into a reply.
+FILE* g_replies = nullptr;
+
 void reply(uint32_t status, const void* data, uint64_t n) {
-  std::fwrite(&status, sizeof status, 1, stdout);
-  std::fwrite(&n, sizeof n, 1, stdout);
-  if (n) std::fwrite(data, 1, n, stdout);
-  std::fflush(stdout);
+  std::fwrite(&status, sizeof status, 1, g_replies);
+  std::fwrite(&n, sizeof n, 1, g_replies);
+  if (n) std::fwrite(data, 1, n, g_replies);
+  std::fflush(g_replies);
 }
 void reply(uint32_t status, const std::string& s) { reply(status, s.data(), s.size()); }
 
@@ -92,6 +96,9 @@ int main(int argc, char** argv) {
                  argv[0]);
     return 2;
   }
+  const int out = dup(STDOUT_FILENO);
+  g_replies = out >= 0 ? fdopen(out, "wb") : nullptr;
+  if (!g_replies || dup2(STDERR_FILENO, STDOUT_FILENO) < 0) return 1;
   cl_device_id dev = findDevice(std::atoi(argv[1]), std::atoi(argv[2]), argv[3]);
   cl_int err = CL_SUCCESS;
   cl_context ctx = dev ? clCreateContext(nullptr, 1, &dev, nullptr, nullptr, &err) : nullptr;
