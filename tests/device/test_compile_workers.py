@@ -14,7 +14,9 @@ from onnx import helper
 
 N = helper.make_node
 
-SCRIPT = r"""
+# A timed FP16 build of the ONNX file argv[1] with every log line kept (`log.lines`), the plan in
+# `plan`; the scripts below go on from there.
+BUILD = r"""
 import json, sys
 import clrt as trt
 import numpy as np
@@ -29,16 +31,23 @@ class Log(trt.ILogger):
 log = Log()
 builder = trt.Builder(log)
 network = builder.create_network(0)
-parser = trt.OnnxParser(network, log)
-assert parser.parse_from_file(sys.argv[1])
+assert trt.OnnxParser(network, log).parse_from_file(sys.argv[1])
 config = builder.create_builder_config()
 config.set_flag(trt.BuilderFlag.FP16)
 config.builder_optimization_level = 3
-engine = trt.Runtime(log).deserialize_cuda_engine(builder.build_serialized_network(network, config))
+plan = builder.build_serialized_network(network, config)
+assert plan
+"""
+
+SCRIPT = (
+    BUILD
+    + r"""
+engine = trt.Runtime(log).deserialize_cuda_engine(plan)
 y = engine.create_execution_context().infer({"x": np.load(sys.argv[2])})["y"]
 np.save(sys.argv[3], y)
 print(json.dumps([m for m in log.lines if m.startswith("built OpenCL program")]))
 """
+)
 
 
 @pytest.fixture(scope="module")
@@ -129,31 +138,16 @@ def test_workers_by_default_on_nvidia_only(tmp_path, model_files):
     check_output(model_files, y)
 
 
-AHEAD = r"""
-import sys
-import clrt as trt
-
-class Log(trt.ILogger):
-    def __init__(self):
-        trt.ILogger.__init__(self)
-        self.lines = []
-    def log(self, severity, msg):
-        self.lines.append(msg)
-
-log = Log()
-builder = trt.Builder(log)
-network = builder.create_network(0)
-assert trt.OnnxParser(network, log).parse(open(sys.argv[1], "rb").read())
-config = builder.create_builder_config()
-config.set_flag(trt.BuilderFlag.FP16)
-config.builder_optimization_level = 3
-assert builder.build_serialized_network(network, config)
+AHEAD = (
+    BUILD
+    + r"""
 for m in log.lines:
     if m.startswith(("built OpenCL program", "compiled ahead")) or "): chose " in m:
         print(m)
     elif "': precision " in m:
         print(m)
 """
+)
 
 
 def test_compiled_ahead_is_what_the_choices_make(tmp_path):

@@ -222,6 +222,35 @@ void runOnThreads(size_t threads, const std::function<void()>& work) {
   for (auto& t : pool) t.join();
 }
 
+// A candidate's kernel for `layer` (in the layout it is timed in), made on any thread with the
+// build thread's program scopes: its program keys, and the kDevice error that makes the tactic
+// ineligible here (an OpenCL program this device's compiler refuses: an older GPU, a driver
+// quirk); other errors (bad weights, ...) still fail the build, from `error`.
+struct Made {
+  std::unique_ptr<tactics::Kernel> kernel;
+  std::vector<std::string> programs;
+  std::string refused;  // the kDevice error's message
+  std::exception_ptr error;
+};
+Made makeKernel(const tactics::Tactic& tac, const ir::Layer& layer, ocl::Device& dev,
+                const ocl::ProgramScopes& scopes) {
+  Made m;
+  ocl::AdoptProgramScopes adopt(scopes);
+  ocl::ProgramRecorder programs;
+  try {
+    m.kernel = tac.instantiate(layer, dev);
+  } catch (const Error& e) {
+    if (e.kind() == ErrorKind::kDevice)
+      m.refused = e.what();
+    else
+      m.error = std::current_exception();
+  } catch (...) {
+    m.error = std::current_exception();
+  }
+  m.programs = programs.keys();
+  return m;
+}
+
 // What the tactics see of layer l's inputs: dtypes (this choice's), dims and host-known values.
 std::vector<ir::TensorInfo> inputInfos(const Shaped& s, const ir::Layer& l,
                                        const std::vector<DataType>& inDt) {
@@ -295,11 +324,11 @@ void compileAhead(const Shaped& s, const std::vector<AheadChoice>& choices, Timi
   if (!buildThreads()) return;  // one after another, it would only make every kernel twice
   ocl::Device& dev = env.dev;
   TimingCache* cache = env.config.timing_cache.get();
-  // Tasks: a choice and the tactics to make for it, in the order the choice would try them.
+  // Tasks: a choice and the tactics to make for it, in the order the choice would try them
+  // (the first that instantiates is the one the choice takes).
   struct Task {
     const AheadChoice* choice;
     std::vector<const tactics::Tactic*> tactics;
-    bool first_only;  // untimed: the first that instantiates, as the choice takes it
   };
   std::vector<Task> tasks;
   std::set<std::string> seen;
@@ -316,31 +345,27 @@ void compileAhead(const Shaped& s, const std::vector<AheadChoice>& choices, Timi
       std::stable_sort(eligible.begin(), eligible.end(), [&](const auto* x, const auto* y) {
         return x->untimedPriority(dev.info()) < y->untimedPriority(dev.info());
       });
-      tasks.push_back({&a, eligible, true});
+      tasks.push_back({&a, eligible});
       continue;
     }
     if (const std::vector<double> hits = allCached(cache, sig, eligible); !hits.empty()) {
-      tasks.push_back({&a, {eligible[fastest(hits)]}, true});  // the choice makes only that one
+      tasks.push_back({&a, {eligible[fastest(hits)]}});  // the choice makes only that one
       continue;
     }
-    for (const tactics::Tactic* tac : eligible) tasks.push_back({&a, {tac}, true});
+    for (const tactics::Tactic* tac : eligible) tasks.push_back({&a, {tac}});
   }
   if (tasks.size() < 2) return;
   const auto t0 = std::chrono::steady_clock::now();
   const ocl::ProgramScopes scopes = ocl::ProgramScopes::current();
   std::atomic<size_t> next{0};
   auto work = [&] {
-    ocl::AdoptProgramScopes adopt(scopes);
     for (size_t i; (i = next.fetch_add(1)) < tasks.size();) {
-      const Task& t = tasks[i];
-      for (const tactics::Tactic* tac : t.tactics) {
-        try {
-          const std::optional<ir::Layer> hwc =
-              timedLayout(s.net, s.on_host, t.choice->layer, *tac, dev.info().is_gpu);
-          tac->instantiate(hwc ? *hwc : t.choice->layer, dev);
-          if (t.first_only) break;
-        } catch (...) {  // the choice meets it again, and reports or skips it there
-        }
+      const ir::Layer& layer = tasks[i].choice->layer;
+      // Errors are dropped: the choice meets them again, and reports or skips them there.
+      for (const tactics::Tactic* tac : tasks[i].tactics) {
+        const std::optional<ir::Layer> hwc =
+            timedLayout(s.net, s.on_host, layer, *tac, dev.info().is_gpu);
+        if (makeKernel(*tac, hwc ? *hwc : layer, dev, scopes).kernel) break;
       }
     }
   };
@@ -384,33 +409,7 @@ Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
     logf(env.logger, Severity::kVERBOSE, "layer '", l.name, "' (", dtypeName(prec), "): ", variants,
          " block-tile variants left untimed, this precision being weighed against FP16 only "
          "(builder_optimization_level 4 or 5 times them)");
-  // A candidate's kernel, made on any thread: its program keys, and the kDevice error that
-  // makes the tactic ineligible here (an OpenCL program this device's compiler refuses: an older
-  // GPU, a driver quirk); other errors (bad weights, ...) still fail the build, from `error`.
-  struct Made {
-    std::unique_ptr<tactics::Kernel> kernel;
-    std::vector<std::string> programs;
-    std::string refused;  // the kDevice error's message
-    std::exception_ptr error;
-  };
   const ocl::ProgramScopes scopes = ocl::ProgramScopes::current();
-  auto make = [&](const tactics::Tactic* tac, const std::optional<ir::Layer>& hwc) {
-    Made m;
-    ocl::AdoptProgramScopes adopt(scopes);
-    ocl::ProgramRecorder programs;
-    try {
-      m.kernel = tac->instantiate(hwc ? *hwc : l, dev);
-    } catch (const Error& e) {
-      if (e.kind() == ErrorKind::kDevice)
-        m.refused = e.what();
-      else
-        m.error = std::current_exception();
-    } catch (...) {
-      m.error = std::current_exception();
-    }
-    m.programs = programs.keys();
-    return m;
-  };
   // On the build's thread, in the order of `eligible`: the candidate into `into`, or false (with
   // the reason in c.why) when its program does not build on this device or it needs more
   // workspace than allowed.
@@ -438,7 +437,8 @@ Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
   };
   auto instantiate = [&](const tactics::Tactic* tac, std::vector<Candidate>& into) {
     const auto t0 = std::chrono::steady_clock::now();
-    Made m = make(tac, layoutFor(tac));
+    const std::optional<ir::Layer> hwc = layoutFor(tac);
+    Made m = makeKernel(*tac, hwc ? *hwc : l, dev, scopes);
     buildStats().instantiate_s +=
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return accept(tac, std::move(m), into);
@@ -458,7 +458,7 @@ Choice chooseTactic(const Shaped& s, int li, const std::vector<DataType>& inDt,
     std::atomic<size_t> next{0};
     auto work = [&] {
       for (size_t i; (i = next.fetch_add(1)) < eligible.size();)
-        made[i] = make(eligible[i], layouts[i]);
+        made[i] = makeKernel(*eligible[i], layouts[i] ? *layouts[i] : l, dev, scopes);
     };
     runOnThreads(eligible.size(), work);
     buildStats().instantiate_s +=

@@ -322,6 +322,14 @@ void bindRefit(py::class_<Engine>& cls) {
           "name: amax}.");
 }
 
+// A context of the engine `self` (kept alive by it); `userManaged`: USER_MANAGED.
+Context contextOf(const py::object& self, bool userManaged) {
+  Context c;
+  c.ctx = self.cast<Engine&>().e->createExecutionContext(userManaged);
+  c.engine = self;
+  return c;
+}
+
 void bindEngine(py::module_& m) {
   py::class_<Engine> cls(m, "ICudaEngine", "A built engine: I/O tensor queries and contexts.");
   bindRefit(cls);
@@ -378,12 +386,7 @@ void bindEngine(py::module_& m) {
       .def(
           "create_execution_context",
           [](const py::object& self, ExecutionContextAllocationStrategy strategy) {
-            Engine& x = self.cast<Engine&>();
-            Context c;
-            c.ctx = x.e->createExecutionContext(strategy ==
-                                                ExecutionContextAllocationStrategy::kUSER_MANAGED);
-            c.engine = self;
-            return c;
+            return contextOf(self, strategy == ExecutionContextAllocationStrategy::kUSER_MANAGED);
           },
           py::arg("strategy") = ExecutionContextAllocationStrategy::kSTATIC,
           "A context with its own shapes and buffers (several may run one engine). STATIC and "
@@ -391,13 +394,7 @@ void bindEngine(py::module_& m) {
           "USER_MANAGED: they go in the memory given with set_device_memory.")
       .def(
           "create_execution_context_without_device_memory",
-          [](const py::object& self) {
-            Engine& x = self.cast<Engine&>();
-            Context c;
-            c.ctx = x.e->createExecutionContext(true);
-            c.engine = self;
-            return c;
-          },
+          [](const py::object& self) { return contextOf(self, true); },
           "A context whose activations go in the device memory given with set_device_memory "
           "(ExecutionContextAllocationStrategy.USER_MANAGED).")
       .def(

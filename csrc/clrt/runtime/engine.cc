@@ -194,25 +194,23 @@ std::unique_ptr<ExecutionContext> Engine::createExecutionContext(bool userManage
   return std::make_unique<ExecutionContext>(shared_from_this(), userManaged);
 }
 
-uint64_t Engine::deviceMemoryForProfile(int p) const {
+ResolvedShapes Engine::resolvedAtMax(int p) const {
   CLRT_CHECK(p >= 0 && p < std::max(numProfiles(), 1), kValue, "optimization profile ", p,
              " does not exist; the engine has ", std::max(numProfiles(), 1));
   const auto& net = desc_.net;
-  return deviceMemoryAt(resolveShapes(net, desc_.on_host,
-                                      profileInputDims(net, desc_.profiles, p, 2),
-                                      profileInputValues(net, desc_.profiles, p, 2))
-                            .dims);
+  return resolveShapes(net, desc_.on_host, profileInputDims(net, desc_.profiles, p, 2),
+                       profileInputValues(net, desc_.profiles, p, 2));
+}
+
+uint64_t Engine::deviceMemoryForProfile(int p) const {
+  return deviceMemoryAt(resolvedAtMax(p).dims);
 }
 
 int64_t Engine::maxOutputBytes(const std::string& name, int p) const {
-  const auto& net = desc_.net;
-  const auto it = std::find_if(net.outputs.begin(), net.outputs.end(),
-                               [&](int t) { return net.tensors[t].name == name; });
-  if (it == net.outputs.end()) return -1;
-  const ResolvedShapes r =
-      resolveShapes(net, desc_.on_host, profileInputDims(net, desc_.profiles, p, 2),
-                    profileInputValues(net, desc_.profiles, p, 2));
-  return static_cast<int64_t>(volume(r.dims[*it]) * dtypeSize(net.tensors[*it].dtype));
+  if (ioMode(name) != TensorIOMode::kOUTPUT) return -1;
+  const int t = ioTensorId(name);
+  return static_cast<int64_t>(volume(resolvedAtMax(p).dims[t]) *
+                              dtypeSize(desc_.net.tensors[t].dtype));
 }
 
 uint64_t Engine::deviceMemoryAt(const std::vector<Dims>& dims) const {

@@ -28,6 +28,7 @@ using plan::ShapeRange;
 using plan::ValueRange;
 
 enum class TensorIOMode { kNONE = 0, kINPUT = 1, kOUTPUT = 2 };
+struct ResolvedShapes;  // shape_resolver.h
 
 // Host memory infer() reads without copying it first (a NumPy array held by the caller).
 struct HostView {
@@ -130,6 +131,8 @@ class Engine : public std::enable_shared_from_this<Engine> {
   // Bytes output `name` can take at most under profile `p`: its dims at the profile's max
   // shapes, a data-dependent dim at its upper bound; -1 when `name` is no output.
   int64_t maxOutputBytes(const std::string& name, int p) const;
+  // Shapes at profile `p`'s max corner (kValue when there is no such profile).
+  ResolvedShapes resolvedAtMax(int p) const;
 
   // Internal, used by ExecutionContext.
   tactics::Kernel* kernel(int layer) const { return kernels_[layer].get(); }
