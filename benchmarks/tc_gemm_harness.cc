@@ -290,6 +290,35 @@ int main(int argc, char** argv) {
       std::printf("%-64s BUILD FAILED (%d)\n%s\n", argv[i], err, log.substr(0, 3000).c_str());
       continue;
     }
+    // -DTC_WGMMA=1 on NVIDIA: the PTX's "//WG:" lines uncommented and its target made sm_90a,
+    // then built again from that binary (what clrt's ocl::retargetWgmma does).
+    if (e.nvidia && optInt(opts, "TC_WGMMA", 0)) {
+      size_t bs = 0;
+      clGetProgramInfo(prog, CL_PROGRAM_BINARY_SIZES, sizeof bs, &bs, nullptr);
+      std::string ptx(bs, '\0');
+      unsigned char* bp = reinterpret_cast<unsigned char*>(&ptx[0]);
+      clGetProgramInfo(prog, CL_PROGRAM_BINARIES, sizeof bp, &bp, nullptr);
+      while (!ptx.empty() && ptx.back() == '\0') ptx.pop_back();
+      for (size_t p = ptx.find("//WG:"); p != std::string::npos; p = ptx.find("//WG:", p))
+        ptx.erase(p, 5);
+      const size_t tp = ptx.find(".target sm_90");
+      if (tp != std::string::npos && !std::isalnum(static_cast<unsigned char>(ptx[tp + 13])))
+        ptx.insert(tp + 13, "a");
+      clReleaseProgram(prog);
+      const unsigned char* pb = reinterpret_cast<const unsigned char*>(ptx.c_str());
+      size_t plen = ptx.size() + 1;
+      cl_int bst;
+      prog = clCreateProgramWithBinary(e.ctx, 1, &e.dev, &plen, &pb, &bst, &err);
+      CK(err);
+      err = clBuildProgram(prog, 1, &e.dev, "-cl-nv-verbose", nullptr, nullptr);
+      clGetProgramBuildInfo(prog, e.dev, CL_PROGRAM_BUILD_LOG, 0, nullptr, &ln);
+      log.assign(ln, '\0');
+      clGetProgramBuildInfo(prog, e.dev, CL_PROGRAM_BUILD_LOG, ln, log.data(), nullptr);
+      if (err != CL_SUCCESS) {
+        std::printf("%-64s SM_90A BUILD FAILED (%d)\n%s\n", argv[i], err, log.substr(0, 3000).c_str());
+        continue;
+      }
+    }
     // ptxas' "Used N registers" line of tc_matmul (-cl-nv-verbose).
     std::string regs = "-";
     const size_t kp = log.find("tc_matmul");

@@ -46,6 +46,21 @@ def matmul_case(m, k, n, act=None, weights=True):
     return nodes, inputs, ({"w": rand((k, n), seed=3)} if weights else {}), {}
 
 
+def conv_chain(k, c, kernels, hw=6):
+    """Convolutions one after another, c channels until the last (k): the inner tensors are
+    channels last on a GPU, so the later layers read them in the layout the warpgroup tiles
+    need (a network input stays in its own), and a 1x1 between two runs as a GEMM."""
+    nodes, inits, prev = [], {}, "x"
+    for i, kh in enumerate(kernels):
+        out = "y" if i == len(kernels) - 1 else f"c{i}"
+        n_out = k if out == "y" else c
+        nodes.append(N("Conv", [prev, f"w{i}", f"b{i}"], [out], pads=[kh // 2] * 4))
+        inits[f"w{i}"] = rand((n_out, c, kh, kh), seed=20 + i) * 0.2
+        inits[f"b{i}"] = rand((n_out,), seed=30 + i)
+        prev = out
+    return nodes, [("x", [1, c, hw, hw])], inits, {}
+
+
 def unary(op, shape=(2, 3, 4), **attrs):
     return [N(op, ["x"], ["y"], **attrs)], [("x", list(shape))], {}, {}
 
@@ -222,6 +237,13 @@ CASES = {
 for _tile in ("_64x64", "_128x256"):
     for _p in ("fp16", "int8", "tf32"):
         CASES[f"conv.tc_{_p}{_tile}"] = CASES[f"conv.tc_{_p}"]
+# Hopper's warpgroup tiles (wgmma; emulated as one 64 x 64 warpgroup tile): FP16 and INT8.
+for _p in ("fp16", "int8"):
+    _prec = "HALF" if _p == "fp16" else "INT8"
+    CASES[f"conv.tc_{_p}_wg"] = (_prec, conv_chain(16, 64, [1, 3]), 17)
+    CASES[f"conv.tc_{_p}_wg64"] = (_prec, conv_chain(24, 64, [1, 1, 1]), 17)
+    CASES[f"matmul.tc_{_p}_wg"] = (_prec, matmul_case(70, 96, 40), 17)
+    CASES[f"matmul.tc_{_p}_wg64x128"] = (_prec, matmul_case(70, 136, 72, act=("Relu", {})), 17)
 # The small tile of the tensor-core matmuls (64-byte rows, 2-tile ring: emulated as such).
 for _p in ("fp16", "int8", "tf32"):
     CASES[f"matmul.tc_{_p}_64x64"] = CASES[f"matmul.tc_{_p}"]
@@ -292,7 +314,16 @@ def run_case(name, monkeypatch):
     model = make_model(nodes, inputs, [(o,) for o in outputs], inits, opset=opset)
     feeds = feeds_of(inputs, extra)
     ref = ort_run(model, feeds)
-    ranges = {k: float(np.abs(v).max()) for k, v in {**feeds, **ref}.items()}
+    # INT8 ranges of every tensor: the inner ones from a model that also outputs them.
+    inner = [o for node in nodes[:-1] for o in node.output] if precision == "INT8" else []
+    seen = (
+        ort_run(
+            make_model(nodes, inputs, [(o,) for o in inner + outputs], inits, opset=opset), feeds
+        )
+        if inner
+        else ref
+    )
+    ranges = {k: float(np.abs(v).max()) for k, v in {**feeds, **seen}.items()}
     engine = build(model, precision, name, ranges)
     got = engine.create_execution_context().infer(feeds)
     for o in outputs:

@@ -23,6 +23,9 @@ from onnx.helper import make_node as N
 _DEV = trt.current_device()
 _NVIDIA = "NVIDIA" in _DEV.vendor.upper()
 _EMULATED = os.environ.get("CLRT_TC_EMULATE", "0") not in ("", "0")
+# Hopper's warpgroup tiles (conv.tc_*_wg*): offered on compute capability 9.0 (emulated, only
+# when the tactic filter names them: test_tactics_all.py).
+_WGMMA = _NVIDIA and _DEV.compute_capability == 90
 pytestmark = [
     pytest.mark.skipif(
         not (_NVIDIA or _EMULATED),
@@ -652,19 +655,24 @@ def test_wider_precisions_are_timed_on_default_tiles():
             p: sorted(set(re.findall(rf"\({p}\): tactic (conv\.tc_\w+) [-+.e0-9]+ ms", choice)))
             for p in ("FLOAT", "HALF", "INT8")
         }
-        return tiles, choice.count("2 block-tile variants left untimed")
+        noted = re.findall(r"\((\w+)\): (\d+) block-tile variants left untimed", choice)
+        return tiles, sorted((p, int(n)) for p, n in noted)
 
     def family(p):
-        return [f"conv.tc_{p}", f"conv.tc_{p}_128x256", f"conv.tc_{p}_64x64"]
+        tiles = [f"conv.tc_{p}", f"conv.tc_{p}_128x256", f"conv.tc_{p}_64x64"]
+        if _WGMMA and p != "tf32":  # Hopper's warpgroup tiles (no TF32 form)
+            tiles += [f"conv.tc_{p}_wg", f"conv.tc_{p}_wg64"]
+        return sorted(tiles)
 
     tiles, noted = timed_tiles(3, int8=False)
     assert tiles == {"FLOAT": ["conv.tc_tf32"], "HALF": family("fp16"), "INT8": []}, tiles
-    assert noted == 1
+    assert noted == [("FLOAT", 2)], noted
     tiles, noted = timed_tiles(4, int8=False)
     assert tiles == {"FLOAT": family("tf32"), "HALF": family("fp16"), "INT8": []} and not noted
     tiles, noted = timed_tiles(3, int8=True)
     want = {"FLOAT": ["conv.tc_tf32"], "HALF": ["conv.tc_fp16"], "INT8": family("int8")}
-    assert tiles == want and noted == 2, (tiles, noted)
+    assert tiles == want, tiles
+    assert noted == [("FLOAT", 2), ("HALF", len(family("fp16")) - 1)], noted
 
 
 @pytest.mark.parametrize(

@@ -100,6 +100,35 @@
 #if STAGES == 1
 #error "STAGES is 0 or >= 2"
 #endif
+#ifndef TC_WGMMA
+#define TC_WGMMA 0
+#endif
+#ifndef WG_ASYNC
+#define WG_ASYNC 0
+#endif
+#if TC_WGMMA
+// Hopper's warpgroup multiply (sm_90a; see tc_wgmma.clh): 128-byte swizzled rows in a cp.async
+// ring, one warpgroup per 64 rows of the block tile, each thread holding m16 x BN of a warp's
+// rows (TM 1, TN BN / 8) in the mma.sync accumulator layout, so the epilogues are shared.
+#if KCH != 8 || STAGES < 2 || WARPS_N != 1 || WARPS_M * 16 != BM || BM % 64 || TC_TF32
+#error "TC_WGMMA: KCH 8, a cp.async ring, WARPS_M = BM / 16, WARPS_N 1, BM a multiple of 64, FP16 or INT8"
+#endif
+#if WG_ASYNC && STAGES < 3
+#error "WG_ASYNC: a ring of at least 3 tiles"
+#endif
+#endif
+// WG_ASYNC: a k-tile's wgmma group stays in flight while the next is issued, so the tile
+// loaded into a ring slot is the one two behind (LAG 1), not one behind.
+#if TC_WGMMA && WG_ASYNC
+#define LAG 1
+#define WG_PENDING "1"
+#else
+#define LAG 0
+#define WG_PENDING "0"
+#endif
+#if TC_CONV && STAGES && BN > WARPS_M * WARPS_N * 32
+#error "tc_conv's ring: a thread per pixel row of the B tile at least"
+#endif
 #if TC_CONV && STAGES && !(IN_HWC && CALIGN)
 #error "tc_conv's cp.async ring needs a channels-last input whose C fills 64-byte segments"
 #endif
@@ -214,6 +243,16 @@ inline uint saddr(__local const uint4* p) {
 #define CP_WAIT_(n) asm volatile("cp.async.wait_group " #n ";" ::: "memory")
 #define CP_WAIT(n) CP_WAIT_(n)
 #endif
+// TC_WGMMA: the ring's tiles, written through the generic proxy (cp.async, stores), made
+// visible to wgmma's async proxy before the barrier that hands them over; WG_DRAIN (after the
+// main loop) waits for the last wgmma group.
+#if TC_WGMMA && !TC_EMULATE
+#define WG_PROXY_FENCE() asm volatile("//WG:fence.proxy.async.shared::cta;\n" ::: "memory")
+#else
+#define WG_PROXY_FENCE()
+#undef WG_DRAIN
+#define WG_DRAIN()
+#endif
 
 #include "tc_epilogue.clh"
 
@@ -237,11 +276,19 @@ inline uint saddr(__local const uint4* p) {
 #define NBUF (STAGES > 2 ? STAGES : 2)  // tiles of the local ring
 
 // The local tiles: both rings in one array, which the staged epilogue reuses.
+// TC_WGMMA: the rings start at a 1024-byte boundary of the shared window (the swizzle's atom).
+#if TC_WGMMA && !TC_EMULATE
+#define RING_PAD 64
+#define RING_OFF ((64 - (saddr(Sm_) >> 4) % 64) % 64)
+#else
+#define RING_PAD 0
+#define RING_OFF 0
+#endif
 #define TC_LOCAL                                                                    \
-  __local uint4 Sm_[NBUF * (BM + BN) * KCH];                                        \
+  __local uint4 Sm_[NBUF * (BM + BN) * KCH + RING_PAD];                             \
   __local int last_split_;                                                          \
-  __local uint4(*As)[BM * KCH] = (__local uint4(*)[BM * KCH])Sm_;                   \
-  __local uint4(*Bs)[BN * KCH] = (__local uint4(*)[BN * KCH])(Sm_ + NBUF * BM * KCH);
+  __local uint4(*As)[BM * KCH] = (__local uint4(*)[BM * KCH])(Sm_ + RING_OFF);      \
+  __local uint4(*Bs)[BN * KCH] = (__local uint4(*)[BN * KCH])(Sm_ + RING_OFF + NBUF * BM * KCH);
 
 // Common prologue of both kernels: lane/warp coordinates and zeroed accumulators.
 #define TC_PROLOGUE                                                          \
@@ -373,19 +420,21 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_matmul(
     ISSUE_OP(As[s], BM, Ab, M, K, lda, afull, m0, (klo + (kt)) * BK)         \
     ISSUE_OP(Bs[s], BN, Bb, N, K, ldb, bfull, n0, (klo + (kt)) * BK)         \
   }
-  for (int s = 0; s < STAGES - 1; ++s) {
+  for (int s = 0; s < STAGES - 1 - LAG; ++s) {
     if (s < nk) ISSUE(s, s);
     CP_COMMIT();
   }
   for (int kt = 0; kt < nk; ++kt) {
-    CP_WAIT(STAGES - 2);
+    CP_WAIT(STAGES - 2 - LAG);
+    WG_PROXY_FENCE();
     barrier(CLK_LOCAL_MEM_FENCE);
-    const int nx = kt + STAGES - 1;
+    const int nx = kt + STAGES - 1 - LAG;
     if (nx < nk) ISSUE(nx, nx % STAGES);
     CP_COMMIT();
     const int cur = kt % STAGES;
     TILE_MMA(As[cur], Bs[cur]);
   }
+  WG_DRAIN();
 #else
   uint4 ra[KM_IT(BM)], rb[KM_IT(BN)];
 #define LOAD_A(k0) KM_LOAD(ra, BM, Ab, M, K, lda, avec, m0, k0)
@@ -627,19 +676,21 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_conv(
       }                                                                                     \
     }                                                                                       \
   }
-  for (int s = 0; s < STAGES - 1; ++s) {
+  for (int s = 0; s < STAGES - 1 - LAG; ++s) {
     if (s < nkt) CISSUE(s, s);
     CP_COMMIT();
   }
   for (int kt = 0; kt < nkt; ++kt) {
-    CP_WAIT(STAGES - 2);
+    CP_WAIT(STAGES - 2 - LAG);
+    WG_PROXY_FENCE();
     barrier(CLK_LOCAL_MEM_FENCE);
-    const int nx = kt + STAGES - 1;
+    const int nx = kt + STAGES - 1 - LAG;
     if (nx < nkt) CISSUE(nx, nx % STAGES);
     CP_COMMIT();
     const int cur = kt % STAGES;
     TILE_MMA(As[cur], Bs[cur]);
   }
+  WG_DRAIN();
 #else
   const int klo = SPLIT_LO(Kpad / BK), nk = SPLIT_HI(Kpad / BK) - klo;
   KM_LOAD(ra, BM, Wp, Mrows, Kpad, Kpad, 1, m0, klo * BK);

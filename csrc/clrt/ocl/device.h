@@ -101,6 +101,7 @@ class Device {
 
  private:
   Device() = default;
+  cl_program retargeted(cl_program prog, const std::string& what);
   cl_program buildProgram(const std::string& file, const std::string& key, const std::string& opts,
                           const std::string& what, bool showLog, DeferredLog& warnings);
   DeviceInfo info_;
@@ -191,6 +192,11 @@ class AdoptProgramScopes {
  private:
   ProgramScopes prev_;
 };
+
+// A program binary of NVIDIA's OpenCL compiler (PTX for sm_90) built with -DTC_WGMMA=1, made the
+// sm_90a program it stands for: its "//WG:" comment markers removed (kernels/tc_wgmma.clh) and
+// its target made sm_90a. False, `bin` unchanged, when it is no such PTX.
+bool retargetWgmma(std::vector<uint8_t>& bin);
 
 // The kernel-cache entry on disk: "CLRTKC1\0", u64 binary length, u64 checksum64 of the binary,
 // the binary. decode returns the binary, or an empty vector with `why` set when the entry is

@@ -3,6 +3,7 @@
 // in-process cache, and the disk cache (~/.cache/clrt, keyed by device fingerprint + source
 // hash + options; entries checksummed), else a compilation of the embedded source.
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -92,6 +93,14 @@ std::vector<uint8_t> binaryOf(cl_program p) {
   return bin;
 }
 
+// Programs built with -DTC_WGMMA=1 (kernels/tc_gemm.cl's Hopper path) on NVIDIA: their PTX
+// holds the sm_90a instructions as comments ("//WG:"), since NVIDIA's OpenCL compiler targets
+// sm_90, where ptxas rejects wgmma. The binary is that PTX uncommented and retargeted.
+bool wantsRetarget(const std::string& opts, bool nvidia) {
+  return nvidia && opts.find("-DTC_WGMMA=1") != std::string::npos &&
+         opts.find("-DTC_EMULATE=1") == std::string::npos;
+}
+
 // CLRT_BUILD_LOG=1: every program built from source (the disk cache is not read) prints its
 // options and build log to stderr; on NVIDIA with -cl-nv-verbose, which makes the log ptxas'
 // registers, spills and shared memory per kernel.
@@ -163,7 +172,8 @@ const std::string& embedded(const std::string& file) {
   return it->second;
 }
 
-// `src` with each line `#include "part.clh"` replaced by that embedded part, followed by a
+// `src` with each line `#include "part.clh"` replaced by that embedded part (its own includes
+// expanded the same way), followed by a
 // #line that keeps the compiler's line numbers those of the file (OpenCL compilers get one
 // source string and no include path).
 std::string expandIncludes(const std::string& src) {
@@ -179,7 +189,7 @@ std::string expandIncludes(const std::string& src) {
       const size_t close = text.find('"', kDirective.size());
       CLRT_CHECK(close != std::string::npos, kRuntime,
                  "malformed #include in a kernel file: ", text);
-      out += embedded(text.substr(kDirective.size(), close - kDirective.size()));
+      out += expandIncludes(embedded(text.substr(kDirective.size(), close - kDirective.size())));
       out += str("\n#line ", line + 1, "\n");
     } else {
       out += text;
@@ -332,8 +342,10 @@ cl_program Device::buildProgram(const std::string& file, const std::string& key,
   };
   // In a worker process where there are some (NVIDIA), loading the binary it returns; built
   // here when it could not (a failed build then gives its own error) or the binary is refused.
+  const bool retarget = wantsRetarget(opts, info_.is_nvidia);
   if (!showLog) {
     if (auto bin = detail::compileInWorker(dev_, info_.is_nvidia, src, opts)) {
+      if (retarget && !retargetWgmma(*bin)) bin->clear();
       prog = fromBinary(ctx_, dev_, *bin, opts);
       if (prog) {
         const double secs = counted();
@@ -358,6 +370,7 @@ cl_program Device::buildProgram(const std::string& file, const std::string& key,
     fail(ErrorKind::kDevice,
          str("building OpenCL program ", what, " for ", info_.name, " failed:\n", log));
   }
+  if (retarget) prog = retargeted(prog, what);
   // Which programs a cold build spends its time on (clrtexec --verbose).
   warnings.add(str("built OpenCL program ", what, " in ", std::lround(secs * 1000), " ms"),
                Severity::kVERBOSE);
@@ -369,6 +382,47 @@ cl_program Device::buildProgram(const std::string& file, const std::string& key,
     if (!bin.empty()) detail::writeFileAtomic(dir, diskName, encodeCacheEntry(bin));
   }
   return prog;
+}
+
+bool retargetWgmma(std::vector<uint8_t>& bin) {
+  std::string ptx(bin.begin(), bin.end());
+  while (!ptx.empty() && ptx.back() == '\0') ptx.pop_back();
+  const std::string target = ".target sm_90";
+  const size_t t = ptx.find(target);
+  const size_t after = t + target.size();
+  if (t == std::string::npos || after >= ptx.size() ||
+      std::isalnum(static_cast<unsigned char>(ptx[after])))
+    return false;
+  ptx.insert(after, "a");
+  const std::string mark = "//WG:";
+  size_t n = 0;
+  for (size_t p = ptx.find(mark); p != std::string::npos; p = ptx.find(mark, p), ++n)
+    ptx.erase(p, mark.size());
+  if (n == 0) return false;
+  bin.assign(ptx.begin(), ptx.end());
+  bin.push_back(0);
+  return true;
+}
+
+// `prog` (built from source, wantsRetarget) replaced by the program of its retargeted PTX.
+cl_program Device::retargeted(cl_program prog, const std::string& what) {
+  std::vector<uint8_t> bin = binaryOf(prog);
+  clReleaseProgram(prog);
+  if (!retargetWgmma(bin))
+    fail(ErrorKind::kDevice, str("building OpenCL program ", what, " for ", info_.name,
+                                 ": its PTX is not the sm_90 program with wgmma lines the "
+                                 "TC_WGMMA path expects"));
+  const unsigned char* ptr = bin.data();
+  size_t n = bin.size();
+  cl_int status = CL_SUCCESS, err = CL_SUCCESS;
+  cl_program p = clCreateProgramWithBinary(ctx_, 1, &dev_, &n, &ptr, &status, &err);
+  if (err == CL_SUCCESS && status == CL_SUCCESS &&
+      clBuildProgram(p, 1, &dev_, "", nullptr, nullptr) == CL_SUCCESS)
+    return p;
+  const std::string log = p ? buildLog(p, dev_) : clErrorName(err != CL_SUCCESS ? err : status);
+  if (p) clReleaseProgram(p);
+  fail(ErrorKind::kDevice, str("building OpenCL program ", what, " for ", info_.name,
+                               " as sm_90a (wgmma) failed:\n", log));
 }
 
 std::map<std::string, std::vector<uint8_t>> Device::programBinaries(

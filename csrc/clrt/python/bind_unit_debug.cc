@@ -214,6 +214,18 @@ void bind_unit_debug(py::module_& m) {
       py::arg("file"),
       "The source of an OpenCL program file (e.g. 'tc_gemm.cl') as the driver is given it: the "
       "kernel prelude in front, its #include lines expanded. For benchmarks/compile_threads.cc.");
+  d.def(
+      "retarget_wgmma",
+      [](const py::bytes& ptx) -> py::object {
+        const std::string s = ptx;
+        std::vector<uint8_t> bin(s.begin(), s.end());
+        if (!ocl::retargetWgmma(bin)) return py::none();
+        return py::bytes(reinterpret_cast<const char*>(bin.data()), bin.size());
+      },
+      py::arg("ptx"),
+      "What the build makes of a TC_WGMMA program's PTX on NVIDIA (ocl::retargetWgmma): the "
+      "'//WG:' markers removed and the target made sm_90a (a NUL after it, as a binary); None "
+      "for PTX that is not for sm_90 or has no marker.");
   d.def("fail_programs", &ocl::setProgramFault, py::arg("pattern"),
         "From now on every OpenCL program whose 'file [options]' contains pattern fails to build "
         "(clrt.DeviceError, as a real compiler refusal); '' turns this off. For tests of what "

@@ -108,6 +108,7 @@ std::string options(const ocl::DeviceInfo& dev, Mma mma, bool conv, const Config
           " -DTC_CONV=", conv ? 1 : 0, " -DBM=", c.bm, " -DBN=", c.bn, " -DWARPS_M=", c.warps_m,
           " -DWARPS_N=", c.warps_n, " -DKCH=", c.kch, " -DSTAGES=", c.stages, " -DOUT_DT=", out_dt,
           " -DRES_DT=", std::max(res_dt, 0));
+  if (c.wgmma) o += " -DTC_WGMMA=1 -DWG_ASYNC=1";
   if (!extra.empty()) o += " " + extra;
   if (!dev.is_nvidia) o += " -DTC_EMULATE=1";
   return o;

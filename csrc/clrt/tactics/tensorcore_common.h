@@ -29,17 +29,31 @@ bool emulated(const ocl::DeviceInfo& dev);
 inline bool available(const ocl::DeviceInfo& dev) {
   return dev.compute_capability >= 80 || emulated(dev);
 }
+// Hopper's warpgroup multiply (wgmma, Config::wgmma): PTX for sm_90a, which runs on compute
+// capability 9.0 only (H100, H200), or emulated as the mma.sync tiles are.
+inline bool wgmmaAvailable(const ocl::DeviceInfo& dev) {
+  return dev.compute_capability == 90 || emulated(dev);
+}
 
 // A block tile of BM x BN outputs computed by WARPS_M x WARPS_N warps, KCH 16-byte chunks per
 // staged tile row and STAGES (0: register double buffering, else a cp.async ring; see
 // tc_gemm.cl).
 struct Config {
   int bm = 128, bn = 128, warps_m = 2, warps_n = 4, kch = 4, stages = 0;
+  // TC_WGMMA (with WG_ASYNC): warpgroups of 64 rows (warps_m = bm / 16, warps_n 1), kch 8,
+  // a ring of `stages` >= 3 tiles.
+  bool wgmma = false;
   int threads() const { return warps_m * warps_n * 32; }
   // The same data path on a 32 x 32 tile of one warp: what emulation runs (CLRT_TC_EMULATE),
-  // where PoCL compiles and runs the big tiles' emulated mma for minutes.
+  // where PoCL compiles and runs the big tiles' emulated mma for minutes. A warpgroup tile's:
+  // 64 x 64, one warpgroup.
   Config emulation() const {
     Config c = *this;
+    if (wgmma) {
+      c.bm = c.bn = 64;
+      c.warps_m = 4;
+      return c;
+    }
     c.bm = c.bn = 32;
     c.warps_m = c.warps_n = 1;
     return c;
@@ -57,6 +71,19 @@ inline constexpr Config kGemmTile{128, 128, 2, 2, /*kch=*/8, /*stages=*/3};
 // accumulators (registers) and local memory, so 4x the blocks for a small M x N (a classifier's
 // 64 x 1000 makes 8 blocks of kGemmTile, for 132 SMs) and more blocks per SM.
 inline constexpr Config kSmallGemmTile{64, 64, 2, 2, /*kch=*/4, /*stages=*/2};
+// Hopper warpgroup tiles (wgmma from sm_90a PTX, see tc_wgmma.clh), 128-byte rows in a
+// cp.async ring, one k-tile's multiply in flight while the next is issued. H100,
+// benchmarks/tc_gemm_harness.cc (RESULTS.md, 2026-12-06):
+// - 128 x 256 in two warpgroups, 4-tile ring: 4096^3 FP16 553 TFLOP/s and INT8 940 TOP/s,
+//   against 230 / 431 on kGemmTile and about 690 for cuBLAS FP16 (128 x 128: 391 / 718;
+//   without the multiply in flight 397 / 722).
+inline constexpr Config kWgTile{128, 256, 8, 1, /*kch=*/8, /*stages=*/4, /*wgmma=*/true};
+// - 64 x 128 in one warpgroup, 3-tile ring (72 KiB: blocks share an SM): ResNet-50's short
+//   1x1 GEMMs with INT8 output, 200704 x 128 x 256 0.069 ms (0.079 on the best mma.sync tile),
+//   12544 x 1024 x 256 + residual 0.044 (0.048), 50176 x 512 x 128 + residual 0.074 (0.077).
+inline constexpr Config kWgTile64x128{64, 128, 4, 1, /*kch=*/8, /*stages=*/3, /*wgmma=*/true};
+// - 128 x 64: 64 output channels, 200704 x 64 x 256 0.054 ms (0.062).
+inline constexpr Config kWgTile64{128, 64, 8, 1, /*kch=*/8, /*stages=*/3, /*wgmma=*/true};
 
 // The tile a tactic of tile `c` runs on `dev`: `c` itself, or emulated, its emulation() one;
 // CLRT_TC_EMULATE=tiles emulates `c` itself (every warp of it; PoCL then compiles each program

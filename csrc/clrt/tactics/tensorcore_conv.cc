@@ -84,9 +84,15 @@ struct Tile {
   Config cfg;
   Config gemm;
 };
+// Hopper warpgroup tiles (Config::wgmma): 128 x 256 (two warpgroups) and 64 x 128 (one, for
+// 64-channel layers), 1x1 layers on kWgTile64x128 / kWgTile64 (short reductions: more blocks
+// an SM). They need tc_conv's cp.async ring (a channels-last input whose C fills 64-byte
+// segments); other layers run on the default tile.
 constexpr Tile kTiles[] = {{"", Config{64, 128, 1, 4}, kGemmTile},
                            {"_64x64", Config{64, 64, 2, 2}, Config{128, 64, 2, 1, 4, 2}},
-                           {"_128x256", Config{128, 256, 2, 4}, Config{128, 128, 2, 2, 4, 3}}};
+                           {"_128x256", Config{128, 256, 2, 4}, Config{128, 128, 2, 2, 4, 3}},
+                           {"_wg", kWgTile, kWgTile64x128},
+                           {"_wg64", Config{64, 128, 4, 1, 8, 4, true}, kWgTile64}};
 
 constexpr int kStages = 3;
 
@@ -119,7 +125,10 @@ class TcConvKernel : public Kernel {
     split_ = splitPolicy(dev.info());
     // A channels-last input whose channels fill 64-byte segments is staged by cp.async in a
     // 3-tile ring (rows of ringRowChunks) instead of gathered through registers.
-    if (channelsLastIn(l, 0) && s_.C % (64 / elemBytes(mma)) == 0) {
+    const bool ring = channelsLastIn(l, 0) && s_.C % (64 / elemBytes(mma)) == 0;
+    if (cfg_.wgmma && !(ring && s_.C % cfg_.gatherRun(mma) == 0))
+      cfg_ = runTile(kTiles[0].cfg, dev.info());  // the warpgroup tiles read the ring only
+    if (ring && !cfg_.wgmma) {
       cfg_.stages = kStages;
       cfg_.kch = ringRowChunks(cfg_);
     }
@@ -308,10 +317,17 @@ class TcConvTactic : public Tactic {
   std::vector<DataType> precisions() const override { return {precisionOf(mma_)}; }
   bool tf32() const override { return mma_ == Mma::kTF32; }
   bool tileVariant() const override { return *tile_.suffix != 0; }
+  // The warpgroup tiles where they are Hopper's own: emulated, only when the tactic filter
+  // names them (each is a slow program for PoCL to compile).
+  bool worthOffering(const ocl::DeviceInfo& dev) const override {
+    return !tile_.cfg.wgmma || dev.compute_capability == 90;
+  }
   bool eligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
                 const ocl::DeviceInfo& dev) const override {
     Spec s;
-    if (!available(dev) || !readSpec(l, mma_, &s) || in.empty()) return false;
+    if (!(tile_.cfg.wgmma ? wgmmaAvailable(dev) : available(dev)) || !readSpec(l, mma_, &s) ||
+        in.empty())
+      return false;
     if (in[0].dtype != s.in_dt) return false;
     const size_t rank = in[0].dims.size();
     if (rank != 4 && !(rank == 3 && s.R == 1)) return false;
@@ -343,7 +359,9 @@ class TcConvTactic : public Tactic {
 
 void registerConv() {
   for (Mma m : {Mma::kF16, Mma::kS8, Mma::kTF32})
-    for (const Tile& t : kTiles) registerTactic(std::make_unique<TcConvTactic>(m, t));
+    for (const Tile& t : kTiles)
+      if (!(t.cfg.wgmma && m == Mma::kTF32))  // wgmma reads TF32 operands unrounded: not yet
+        registerTactic(std::make_unique<TcConvTactic>(m, t));
 }
 
 }  // namespace clrt::tactics::tc

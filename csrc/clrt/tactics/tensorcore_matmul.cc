@@ -259,7 +259,8 @@ struct Tile {
   const char* suffix;
   Config cfg;
 };
-constexpr Tile kTiles[] = {{"", kGemmTile}, {"_64x64", kSmallGemmTile}};
+constexpr Tile kTiles[] = {
+    {"", kGemmTile}, {"_64x64", kSmallGemmTile}, {"_wg", kWgTile}, {"_wg64x128", kWgTile64x128}};
 
 class TcMatMulTactic : public Tactic {
  public:
@@ -269,10 +270,17 @@ class TcMatMulTactic : public Tactic {
   std::vector<DataType> precisions() const override { return {precisionOf(mma_)}; }
   bool tf32() const override { return mma_ == Mma::kTF32; }
   bool tileVariant() const override { return *tile_.suffix != 0; }
+  // The warpgroup tiles where they are Hopper's own: emulated, only when the tactic filter
+  // names them (each is a slow program for PoCL to compile).
+  bool worthOffering(const ocl::DeviceInfo& dev) const override {
+    return !tile_.cfg.wgmma || dev.compute_capability == 90;
+  }
   bool eligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
                 const ocl::DeviceInfo& dev) const override {
     Spec s;
-    if (!available(dev) || !readSpec(l, mma_, &s) || in.empty() || in[0].dims.empty()) return false;
+    if (!(tile_.cfg.wgmma ? wgmmaAvailable(dev) : available(dev)) || !readSpec(l, mma_, &s) ||
+        in.empty() || in[0].dims.empty())
+      return false;
     if (in[0].dtype != s.in_dt) return false;
     if (!s.b_weights && (in.size() < 2 || in[1].dims.empty() || in[1].dtype != s.in_dt))
       return false;
@@ -300,7 +308,9 @@ class TcMatMulTactic : public Tactic {
 
 void registerMatMul() {
   for (Mma m : {Mma::kF16, Mma::kS8, Mma::kTF32})
-    for (const Tile& t : kTiles) registerTactic(std::make_unique<TcMatMulTactic>(m, t));
+    for (const Tile& t : kTiles)
+      if (!(t.cfg.wgmma && m == Mma::kTF32))  // wgmma reads TF32 operands unrounded: not yet
+        registerTactic(std::make_unique<TcMatMulTactic>(m, t));
 }
 
 }  // namespace clrt::tactics::tc
