@@ -53,7 +53,8 @@ def statement(bn: int, int8: bool) -> str:
     )
 
 
-def main() -> None:
+def render() -> str:
+    """The header's text (tests/unit/test_wgmma_retarget.py checks the file matches it)."""
     out = [HEAD]
     first = True
     for bn in SHAPES:
@@ -83,7 +84,11 @@ def main() -> None:
             )
         out.append("#endif\n")
     out.append("#endif\n")
-    OUT.write_text("".join(out))
+    return "".join(out)
+
+
+def main() -> None:
+    OUT.write_text(render())
 
 
 if __name__ == "__main__":

@@ -2,6 +2,9 @@
 # NVIDIA's OpenCL compiler emits PTX for sm_90, where ptxas refuses wgmma, so the kernel's
 # sm_90a lines are PTX comments ("//WG:") that the build uncomments before retargeting the
 # program to sm_90a. Checked here on PTX text; on an H100 / H200 the device tier runs the tiles.
+import importlib.util
+from pathlib import Path
+
 from clrt._clrt import _debug
 
 PTX = (
@@ -31,3 +34,12 @@ def test_other_ptx_left_alone():
     assert _debug.retarget_wgmma(PTX.replace("sm_90,", "sm_90a,").encode()) is None
     assert _debug.retarget_wgmma(PTX.replace("//WG:", "").encode()) is None
     assert _debug.retarget_wgmma(b"") is None
+
+
+def test_generated_header_is_current():
+    """kernels/tc_wgmma.clh is what scripts/gen_wgmma.py writes (edit the script, not the file)."""
+    root = Path(__file__).resolve().parents[2]
+    spec = importlib.util.spec_from_file_location("gen_wgmma", root / "scripts/gen_wgmma.py")
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    assert (root / "csrc/clrt/kernels/tc_wgmma.clh").read_text() == gen.render()
