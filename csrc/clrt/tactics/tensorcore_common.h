@@ -40,8 +40,8 @@ inline bool wgmmaAvailable(const ocl::DeviceInfo& dev) {
 // tc_gemm.cl).
 struct Config {
   int bm = 128, bn = 128, warps_m = 2, warps_n = 4, kch = 4, stages = 0;
-  // TC_WGMMA (with WG_ASYNC): warpgroups of 64 rows (warps_m = bm / 16, warps_n 1), kch 8,
-  // a ring of `stages` >= 3 tiles.
+  // TC_WGMMA (with WG_ASYNC): warpgroups of 64 rows (warps_m = bm / 16, warps_n 1), kch 8 or
+  // 4 (128- or 64-byte swizzled rows), a ring of `stages` >= 3 tiles.
   bool wgmma = false;
   int threads() const { return warps_m * warps_n * 32; }
   // The same data path on a 32 x 32 tile of one warp: what emulation runs (CLRT_TC_EMULATE),
