@@ -22,13 +22,16 @@ HEAD = """\
 """
 
 
-def statement(bn: int, int8: bool) -> str:
+def statement(bn: int, kind: str) -> str:
     n = bn // 2  # accumulators a thread
     regs = ",".join(f"%{i}" for i in range(n))
     da, db, p = n, n + 1, n + 2
-    if int8:
+    if kind == "int8":
         op = f"wgmma.mma_async.sync.aligned.m64n{bn}k32.s32.s8.s8 {{{regs}}}, A_, B_, p;"
         con = '"+r"'
+    elif kind == "tf32":
+        op = f"wgmma.mma_async.sync.aligned.m64n{bn}k8.f32.tf32.tf32 {{{regs}}}, A_, B_, p, 1, 1;"
+        con = '"+f"'
     else:
         op = f"wgmma.mma_async.sync.aligned.m64n{bn}k16.f32.f16.f16 {{{regs}}}, A_, B_, p, 1, 1, 0, 0;"
         con = '"+f"'
@@ -59,11 +62,11 @@ def render() -> str:
     """The header's text (tests/unit/test_wgmma_retarget.py checks the file matches it)."""
     out = [HEAD]
     first = True
+    conds = {"fp16": "!TC_INT8 && !TC_TF32", "int8": "TC_INT8", "tf32": "TC_TF32"}
     for bn in SHAPES:
-        for int8 in (False, True):
-            cond = f"BN == {bn} && {'TC_INT8' if int8 else '!TC_INT8'}"
-            out.append(f"#{'if' if first else 'elif'} {cond}\n")
-            out.append(statement(bn, int8))
+        for kind, cond in conds.items():
+            out.append(f"#{'if' if first else 'elif'} BN == {bn} && {cond}\n")
+            out.append(statement(bn, kind))
             first = False
     out.append('#else\n#error "TC_WGMMA: BN must be 64, 128 or 256"\n#endif\n')
     # WG_DRAIN: waits for every wgmma in flight; names the accumulators so that nothing reads

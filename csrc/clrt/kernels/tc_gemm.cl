@@ -111,8 +111,8 @@
 // or 4) in a cp.async ring, one warpgroup per 64 rows of the block tile, each thread holding
 // m16 x BN of a warp's rows (TM 1, TN BN / 8) in the mma.sync accumulator layout, so the
 // epilogues are shared.
-#if STAGES < 2 || WARPS_N != 1 || WARPS_M * 16 != BM || BM % 64 || TC_TF32
-#error "TC_WGMMA: a cp.async ring, WARPS_M = BM / 16, WARPS_N 1, BM a multiple of 64, FP16 or INT8"
+#if STAGES < 2 || WARPS_N != 1 || WARPS_M * 16 != BM || BM % 64
+#error "TC_WGMMA: a cp.async ring, WARPS_M = BM / 16, WARPS_N 1, BM a multiple of 64"
 #endif
 #if WG_ASYNC && STAGES < 3
 #error "WG_ASYNC: a ring of at least 3 tiles"

@@ -360,7 +360,7 @@ class TcConvTactic : public Tactic {
 void registerConv() {
   for (Mma m : {Mma::kF16, Mma::kS8, Mma::kTF32})
     for (const Tile& t : kTiles)
-      if (!(t.cfg.wgmma && m == Mma::kTF32))  // wgmma reads TF32 operands unrounded: not yet
+      if (!(t.cfg.wgmma && m == Mma::kTF32))  // TF32 on wgmma: not yet run on a GPU
         registerTactic(std::make_unique<TcConvTactic>(m, t));
 }
 
