@@ -147,6 +147,8 @@ NOTES = {
     "threads of its own and, on NVIDIA, in worker processes (CLRT_BUILD_THREADS, "
     "CLRT_COMPILE_WORKERS)",
     "OnnxParser.set_builder_config": "accepted: clrt's import depends on no builder setting",
+    "IExecutionContext.debug_sync": "execute_v2 waits for each layer and logs it (INFO): layer "
+    "name and tactic",
     "OnnxParser.get_used_vc_plugin_libraries": "always empty: clrt loads no plugin libraries",
     "IBuilderConfig.get_device_type": "always GPU (no DLA on OpenCL)",
     "Builder.reset": "restores max_threads, the builder's only setting",

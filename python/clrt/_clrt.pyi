@@ -1039,6 +1039,7 @@ IEngineInspector = EngineInspector
 class IExecutionContext:
     name: str
     profiling: bool
+    debug_sync: bool
     profiler: IProfiler | None  # clrt._trt_api adds it, and the next three
     enqueue_emits_profile: bool
     def report_to_profiler(self) -> bool: ...

@@ -540,3 +540,60 @@ def test_infer_outputs_live_in_recycled_blocks(monkeypatch, pinned):
     check(third, xs[2])
     third["y"][0, 0, 0] = 5.0  # writable, as a NumPy array of its own
     assert third["y"][0, 0, 0] == 5.0
+
+
+def test_debug_sync_logs_each_layer_of_execute_v2():
+    """IExecutionContext.debug_sync: execute_v2 waits for every device layer and logs it (INFO,
+    the engine's logger) in run order with its tactic; execute_async_v3 and contexts without
+    the flag log nothing; the outputs are the same."""
+    import json
+
+    from helpers import RecordingLogger
+
+    log = RecordingLogger()
+    model = small_net()
+    builder, network, _ = parse_network(model, logger=log)
+    config = make_config(builder, profiles={"x": ((1, 2, 4, 4), (2, 2, 4, 4), (4, 2, 4, 4))})
+    config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED
+    engine = trt.Runtime(log).deserialize_cuda_engine(
+        bytes(builder.build_serialized_network(network, config))
+    )
+    layers = json.loads(
+        engine.create_engine_inspector().get_engine_information(trt.LayerInformationFormat.JSON)
+    )["Layers"]
+    tactic = {layer["Name"]: layer.get("TacticName", "") for layer in layers}
+    x = rand((3, 2, 4, 4), seed=9)
+    want = ort_run(model, {"x": x})["y"]
+    xb, yb = trt.mem_alloc(x.nbytes), trt.mem_alloc(3 * 5 * 4)
+    trt.memcpy_htod(xb, x)
+    ctx = engine.create_execution_context()
+    ctx.set_input_shape("x", x.shape)
+    assert ctx.debug_sync is False
+
+    def run(sync, asynchronous=False):
+        ctx.debug_sync = sync
+        log.lines.clear()
+        if asynchronous:
+            ctx.set_tensor_address("x", int(xb))
+            ctx.set_tensor_address("y", int(yb))
+            ctx.execute_async_v3(0)  # memcpy_dtoh below waits for it
+        else:
+            assert ctx.execute_v2([int(xb), int(yb)])
+        got = np.empty((3, 5), np.float32)
+        trt.memcpy_dtoh(got, yb)
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+        return [m for s, m in log.lines if m.startswith("debug_sync:")]
+
+    assert run(False) == []
+    lines = run(True)
+    names = [m.split("'")[1] for m in lines]
+    assert names, "no layer logged"
+    order = [layer["Name"] for layer in layers]
+    assert all(n in order for n in names), (names, order)
+    assert [order.index(n) for n in names] == sorted(order.index(n) for n in names)
+    for m, n in zip(lines, names):
+        assert m == f"debug_sync: layer '{n}' ({tactic[n]}) finished", m
+    assert all(s == trt.Logger.INFO for s, m in log.lines if m.startswith("debug_sync:"))
+    assert run(True, asynchronous=True) == []
+    xb.free()
+    yb.free()

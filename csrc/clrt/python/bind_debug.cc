@@ -137,7 +137,8 @@ void callListener(Context& c, DebugValues& values) {
 
 }  // namespace
 
-void runWithDebug(Context& c, const std::function<void()>& run, DebugValues* all) {
+void runWithDebug(Context& c, const std::function<void()>& run, DebugValues* all,
+                  const runtime::ExecutionContext::LayerObserver& also) {
   const ir::Network& net = netOf(c);
   const bool listen = !c.debug_listener.is_none();
   std::vector<char> want(net.tensors.size(), 0);
@@ -149,7 +150,7 @@ void runWithDebug(Context& c, const std::function<void()>& run, DebugValues* all
     want[t] = all || (listen && it != c.debug_state.end() && it->second);
     any = any || want[t];
   }
-  if (!any) return run();
+  if (!any && !also) return run();
   DebugValues seen;
   runtime::Engine& engine = c.ctx->engine();
   // Read back (blocking, on the layer's queue) as each layer finishes, before arena reuse can
@@ -168,6 +169,7 @@ void runWithDebug(Context& c, const std::function<void()>& run, DebugValues* all
       take(l.inputs[i], a.inputs[i]);
     for (size_t i = 0; i < l.outputs.size() && i < a.outputs.size(); ++i)
       take(l.outputs[i], a.outputs[i]);
+    if (also) also(li, a);
   });
   try {
     run();
@@ -176,7 +178,7 @@ void runWithDebug(Context& c, const std::function<void()>& run, DebugValues* all
     throw;
   }
   c.ctx->setLayerObserver(nullptr);
-  if (listen) {
+  if (listen && any) {
     DebugValues on;
     for (const auto& [name, h] : seen) {
       auto it = c.debug_state.find(name);

@@ -50,6 +50,19 @@ struct Engine {
   std::string name;
 };
 
+// execute_v2's per-layer step under debug_sync: wait for the layer, then log it through the
+// engine's logger (which takes the GIL itself).
+runtime::ExecutionContext::LayerObserver syncEachLayer(Context& c) {
+  ILogger* log = loggerOf(c.engine.cast<Engine&>().logger);
+  const runtime::Engine& e = c.ctx->engine();
+  return [log, &e](int li, const tactics::ExecArgs& a) {
+    ocl::check(clFinish(a.queue), "clFinish (debug_sync)");
+    const auto& d = e.desc();
+    logf(log, Severity::kINFO, "debug_sync: layer '", d.net.layers[static_cast<size_t>(li)].name,
+         "' (", d.tactics[static_cast<size_t>(li)], ") finished");
+  };
+}
+
 struct Runtime {
   py::object logger;
   bool rebuild_programs = false;
@@ -638,13 +651,24 @@ void bindContextExecution(py::class_<Context>& cls) {
             std::vector<uintptr_t> bufs;
             for (py::handle b : bindings)
               bufs.push_back(devicePointer(b, str("execute_v2 bindings[", bufs.size(), "]")));
-            runWithDebug(c, [&] {
-              py::gil_scoped_release release;
-              c.ctx->execute(bufs);
-            });
+            runWithDebug(
+                c,
+                [&] {
+                  py::gil_scoped_release release;
+                  c.ctx->execute(bufs);
+                },
+                nullptr, c.debug_sync ? syncEachLayer(c) : nullptr);
             return true;
           },
-          py::arg("bindings"), "One pointer per I/O tensor (I/O order); runs and waits.")
+          py::arg("bindings"),
+          "One pointer per I/O tensor (I/O order); runs and waits. With debug_sync, each layer "
+          "is waited for and logged (INFO) as it finishes.")
+      .def_property(
+          "debug_sync", [](const Context& c) { return c.debug_sync; },
+          [](Context& c, bool on) { c.debug_sync = on; },
+          "When True, execute_v2 waits for each layer to finish and logs it (INFO, the engine's "
+          "logger: layer, tactic), so a failing kernel is the one after the last line; no "
+          "effect on execute_async_v3 (as in TensorRT).")
       .def(
           "execute_async_v3",
           [](Context& c, uintptr_t) {
