@@ -185,6 +185,8 @@ def parse_fields(plan):
                 w.num("f32", f"{pre}tensor {t} dynamic range", True)
             w.string(f"{pre}tensor {t} ONNX output name")
             w.num("u8", f"{pre}tensor {t} format")
+            for d in range(w.num("u64", f"{pre}tensor {t} dimension name count")):
+                w.string(f"{pre}tensor {t} dimension name {d}")
         for li in range(w.num("u64", pre + "layer count")):
             ln = f"{pre}layer {li}"
             w.string(ln + " name")

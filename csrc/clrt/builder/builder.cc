@@ -174,6 +174,31 @@ void checkProfiles(const ir::Network& net, const BuilderConfig& cfg) {
                    dimsToString(it->second.opt), " ", dimsToString(it->second.max));
     }
   }
+  // Dims that share a name (ITensor.set_dimension_name, the ONNX dim_param) agree in the
+  // declared dims and at each corner of every profile.
+  const char* corners[] = {"min", "opt", "max"};
+  for (size_t p = 0; p < std::max<size_t>(cfg.profiles.size(), 1); ++p)
+    for (int c = 0; c < 3; ++c) {
+      std::map<int, Dims> dims;
+      for (int t : net.inputs) {
+        const ir::Tensor& in = net.tensors[t];
+        auto it = cfg.profiles.empty() ? decltype(cfg.profiles[0].shapes.end()){}
+                                       : cfg.profiles[p].shapes.find(in.name);
+        const bool ranged = !cfg.profiles.empty() && it != cfg.profiles[p].shapes.end();
+        if (ranged)
+          dims[t] = c == 0 ? it->second.min : c == 1 ? it->second.opt : it->second.max;
+        else if (isStatic(in.dims))
+          dims[t] = in.dims;
+      }
+      const std::string m = net.namedDimMismatch(dims);
+      CLRT_CHECK(m.empty(), kBuild,
+                 cfg.profiles.empty()
+                     ? std::string("the network's input dims")
+                     : str("optimization profile ", p, "'s ", corners[c], " shapes"),
+                 ": ", m,
+                 "; dims that share a name (ITensor.set_dimension_name, an ONNX dim_param) must "
+                 "be equal");
+    }
 }
 
 // Before anything runs on the device (calibration, FP16 probing, tactic timing): a model whose

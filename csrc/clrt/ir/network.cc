@@ -5,6 +5,8 @@
 #include <functional>
 #include <memory>
 #include <queue>
+#include <string>
+#include <tuple>
 #include <unordered_set>
 
 #include "clrt/core/error.h"
@@ -115,6 +117,26 @@ int Network::addInput(const std::string& name, DataType t, const Dims& dims) {
   indexTensor(id);
   inputs.push_back(id);
   return id;
+}
+
+std::string Network::namedDimMismatch(const std::map<int, Dims>& dims) const {
+  std::map<std::string, std::tuple<int, size_t, int64_t>> first;  // name -> (tensor, dim, value)
+  for (int t : inputs) {
+    const Tensor& in = tensors[static_cast<size_t>(t)];
+    auto it = dims.find(t);
+    if (it == dims.end()) continue;
+    for (size_t i = 0; i < in.dim_names.size() && i < it->second.size(); ++i) {
+      const std::string& n = in.dim_names[i];
+      if (n.empty()) continue;
+      const int64_t v = it->second[i];
+      auto [f, fresh] = first.emplace(n, std::make_tuple(t, i, v));
+      if (fresh || std::get<2>(f->second) == v) continue;
+      const auto& [t0, i0, v0] = f->second;
+      return str("input '", tensors[static_cast<size_t>(t0)].name, "' dim ", i0, " is ", v0,
+                 " and input '", in.name, "' dim ", i, " is ", v, ", both named '", n, "'");
+    }
+  }
+  return "";
 }
 
 int Network::addLayer(LayerKind kind, const std::string& name, const std::vector<int>& ins,

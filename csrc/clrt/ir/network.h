@@ -294,6 +294,9 @@ struct Tensor {
   bool debug = false;
   TensorFormat format = TensorFormat::kLINEAR;
   uint32_t allowed_formats = kAllTrtFormats;  // ITensor.allowed_formats (network I/O only)
+  // Network inputs: ITensor.set_dimension_name (or the ONNX dim_param) per dim, "" unnamed
+  // (empty: none). Dims that share a name must be equal, in every profile and at run time.
+  std::vector<std::string> dim_names;
 };
 
 // A network input or output the user asked to be channels last: allowed_formats without LINEAR,
@@ -336,6 +339,10 @@ class Network {
   std::string onnx_dir;
 
   int addInput(const std::string& name, DataType t, const Dims& dims);  // throws on duplicate name
+  // The first two network input dims that share a name (Tensor::dim_names) but not a value in
+  // `dims` (input tensor id -> its dims), described ("input 'a' dim 0 is 2 and input 'b' dim 0
+  // is 3, both named 'n'"); "" when all agree. Inputs missing from `dims` are skipped.
+  std::string namedDimMismatch(const std::map<int, Dims>& dims) const;
   // Adds a layer with `nOutputs` fresh output tensors named "<name>_output_<i>" unless given.
   int addLayer(LayerKind kind, const std::string& name, const std::vector<int>& inputs,
                int nOutputs = 1, const std::vector<std::string>& outputNames = {});

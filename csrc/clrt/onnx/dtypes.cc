@@ -101,13 +101,15 @@ bool needsWrap(DataType logical) {
 
 }  // namespace
 
-void ImportContext::addInput(const std::string& name, DataType t, const Dims& dims) {
+void ImportContext::addInput(const std::string& name, DataType t, const Dims& dims,
+                             const std::vector<std::string>& dim_names) {
   const DataType c = computeDtype(t);
+  const int in = net_.addInput(name, t, dims);
+  net_.tensors[in].dim_names = dim_names;
   if (c == t) {
-    tensors_[name] = net_.addInput(name, t, dims);
+    tensors_[name] = in;
     return;
   }
-  const int in = net_.addInput(name, t, dims);
   const int li = net_.addLayer(LayerKind::kCAST, net_.uniqueLayerName(name + "_to_compute"), {in},
                                1, {internalName(name + "_" + dtypeName(c))});
   ir::Layer& l = net_.layers[li];

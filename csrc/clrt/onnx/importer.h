@@ -57,7 +57,9 @@ class ImportContext {
   // A host-known value (initializer or Constant output); `origin` names it in onnx_nodes.
   void addConstant(const std::string& name, HostTensor value, const std::string& origin);
   // A graph input of any boundary dtype; layers read it converted to computeDtype(t).
-  void addInput(const std::string& name, DataType t, const Dims& dims);
+  // `dim_names`: the graph input's dim_params ("" where a dim has none; empty: none at all).
+  void addInput(const std::string& name, DataType t, const Dims& dims,
+                const std::vector<std::string>& dim_names = {});
   void reserveName(const std::string& name) { reserved_.insert(name); }  // internal names avoid
   void markConsumed(const std::string& name) { consumed_.insert(name); }
   bool defined(const std::string& name) const;

@@ -103,6 +103,18 @@ Dims inputDims(const ::onnx::ValueInfoProto& in) {
   return dims;
 }
 
+// A graph input's dim_params (TensorRT's parser names the input's dims after them): "" where a
+// dim has none; empty when no dim has one.
+std::vector<std::string> inputDimNames(const ::onnx::ValueInfoProto& in) {
+  std::vector<std::string> names;
+  bool any = false;
+  for (const auto& d : in.type().tensor_type().shape().dim()) {
+    names.push_back(d.has_dim_param() ? d.dim_param() : "");
+    any = any || !names.back().empty();
+  }
+  return any ? names : std::vector<std::string>{};
+}
+
 std::string initializerHint(ErrorKind k) {
   if (k == ErrorKind::kFile)
     return "external data files must sit in the model's folder (parse(bytes) reads them relative "
@@ -280,7 +292,7 @@ void GraphImport::values() {
     if (!assigned_.insert(in.name()).second) continue;  // an initializer listed as an input
     try {
       const DataType t = inputType(in);  // the type first: a sequence has no shape either
-      ctx_.addInput(in.name(), t, inputDims(in));
+      ctx_.addInput(in.name(), t, inputDims(in), inputDimNames(in));
     } catch (const Error& e) {
       poisoned_.insert(in.name());
       modelError(e.what(), str("network inputs need a rank and a type among ", kIoTypes));

@@ -191,6 +191,11 @@ void writeNetwork(Writer& w, const ir::Network& net) {
     }
     w.string(t.onnx_name);
     w.u8(static_cast<uint8_t>(t.format));
+    if (!t.dim_names.empty() && t.dim_names.size() != t.dims.size())
+      unwritable(
+          str(what, " has ", t.dim_names.size(), " dimension names for rank ", t.dims.size()));
+    w.u64(t.dim_names.size());
+    for (const auto& n : t.dim_names) w.string(n);
   }
   w.u64(nl);
   for (const auto& l : net.layers) writeLayer(w, l, nt);
@@ -354,6 +359,12 @@ void readNetwork(Reader& r, ir::Network& net) {
     if (format > static_cast<uint8_t>(ir::TensorFormat::kHWC))
       r.malformed("format", formatAt, str("unknown tensor format ", int{format}));
     t.format = static_cast<ir::TensorFormat>(format);
+    const size_t namesAt = r.offset();
+    t.dim_names.resize(r.count("dimension name count", 8));
+    if (!t.dim_names.empty() && t.dim_names.size() != t.dims.size())
+      r.malformed("dimension name count", namesAt,
+                  str(t.dim_names.size(), " names for rank ", t.dims.size()));
+    for (auto& n : t.dim_names) n = r.string("dimension name");
   }
   r.context.clear();
   const size_t nl = r.count("layer count", kMinLayer);

@@ -15,8 +15,8 @@ namespace clrt::plan {
 // activation bytes an engine records changed meaning. 8: reshapes share their input's buffer
 // (planMemory's views), which changed it again. 9: the ATTENTION layer kind
 // (passes/fuse_attention.cc). 10: refittable engines carry the network the passes received, and
-// the ONNX model it was parsed from.
-inline constexpr uint32_t kFormatVersion = 10;
+// the ONNX model it was parsed from. 11: tensors carry their dimension names.
+inline constexpr uint32_t kFormatVersion = 11;
 
 std::vector<uint8_t> serialize(const EngineDesc& desc);
 

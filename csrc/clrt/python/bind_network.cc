@@ -95,6 +95,37 @@ void bindTensor(py::module_& m) {
           "Bit i: TensorFormat value i allowed (default: all). clrt stores a network input or "
           "output LINEAR while bit 0 is set, else HWC (bit 8; rank 3/4 FLOAT, HALF or INT8), "
           "which infer() takes and returns as (N, H, W, C) arrays.")
+      .def(
+          "set_dimension_name",
+          [](const TensorHandle& t, int64_t index, const std::string& name) {
+            ir::Tensor& x = t.get();
+            CLRT_CHECK(x.is_input, kValue, "set_dimension_name: '", x.name,
+                       "' is not a network input (dimension names are for inputs)");
+            if (index < 0 || index >= static_cast<int64_t>(x.dims.size()))
+              throw py::index_error(str("set_dimension_name: dimension ", index, " of '", x.name,
+                                        "' ", dimsToString(x.dims), " out of range [0, ",
+                                        x.dims.size(), ")"));
+            x.dim_names.resize(x.dims.size());
+            x.dim_names[static_cast<size_t>(index)] = name;
+          },
+          py::arg("index"), py::arg("name"),
+          "Names dimension `index` of this network input: dims of the network's inputs that "
+          "share a name must be equal, in every optimization profile (checked at build time) "
+          "and at run time (a clear error otherwise). The ONNX parser names them after the "
+          "model's dim_params.")
+      .def(
+          "get_dimension_name",
+          [](const TensorHandle& t, int64_t index) -> py::object {
+            const ir::Tensor& x = t.get();
+            if (index < 0 || index >= static_cast<int64_t>(x.dims.size()))
+              throw py::index_error(str("get_dimension_name: dimension ", index, " of '", x.name,
+                                        "' ", dimsToString(x.dims), " out of range [0, ",
+                                        x.dims.size(), ")"));
+            const size_t i = static_cast<size_t>(index);
+            if (i >= x.dim_names.size() || x.dim_names[i].empty()) return py::none();
+            return pyText(x.dim_names[i]);
+          },
+          py::arg("index"), "The name set_dimension_name gave dimension `index`, or None.")
       .def_property(
           "dynamic_range",
           [](const TensorHandle& t) -> py::object {

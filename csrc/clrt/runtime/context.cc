@@ -175,6 +175,10 @@ void ExecutionContext::currentInputs(std::map<int, Dims>& in,
                " and no shape set; call set_input_shape() first");
     in[t] = it->second;
   }
+  const std::string m = net.namedDimMismatch(in);
+  CLRT_CHECK(m.empty(), kValue, "input shapes: ", m,
+             "; dims that share a name (ITensor.set_dimension_name, an ONNX dim_param) must be "
+             "equal");
 }
 
 uint64_t ExecutionContext::deviceMemoryForShapes() {
