@@ -12,7 +12,9 @@
 // OUT_DT/RES_DT (0 float, 1 half, 2 int8), ACT, TC_EMULATE, KCH (16-byte chunks per tile row: 4
 // or 8; tc_conv's register path 4), STAGES (0, or a cp.async ring of >= 2 tiles), TC_SADDR (how a
 // local pointer becomes a .shared address for cp.async, see saddr()), RES_STAGE (1: the
-// block's residual tile is copied into local memory by cp.async with the first operand tiles).
+// block's residual tile is copied into local memory by cp.async with the first operand tiles),
+// TC_WGMMA (1: Hopper's warpgroup multiply, sm_90a, instead of mma.sync; see tc_wgmma.clh) and
+// WG_ASYNC (1: one k-tile's wgmma in flight while the next is issued).
 //
 // Data path: both operands are staged as "rows x BK" tiles in local memory, K-contiguous, KCH
 // 16-byte chunks per row (BK = KCH * 8 halves, KCH * 16 int8 or KCH * 4 floats), whose order is XOR-swizzled
