@@ -1,6 +1,6 @@
 # GEMM throughput: clrt FP16 and FP32 with TF32 (tensor cores on NVIDIA) and plain FP32 vs PyTorch
 # torch.matmul, one run.
-"""Usage: python benchmarks/bench_gemm.py [--sizes 4096] [--iters 20] [--no-torch] [--no-fp32]
+"""Usage: python benchmarks/bench_gemm.py [--sizes 4096] [--iters 20] [--no-torch] [--no-fp32] [--int8]
 
 For each size n, clrt builds a network with one MatrixMultiply (layer "gemm") of two network
 inputs (n x n times n x n): an FP16 engine (BuilderFlag.FP16; on NVIDIA the builder picks the
@@ -12,7 +12,10 @@ the engine also runs FLOAT<->HALF reformats. The engines run on device buffers (
 "GEMM layer" rows give the gemm layer's own profiled time (context.profiling). PyTorch runs
 torch.matmul on the same GPU (FP16; FP32 with TF32 on and off), timed with CUDA events. Inputs are
 uniform [-1, 1) rounded to half for every backend; each result is checked against NumPy:
-max |error| / max |reference| is printed.
+max |error| / max |reference| is printed. --int8 adds an INT8 engine (a @ b^T with FLOAT I/O and
+ranges [-1, 1], inputs on the INT8 grid so that quantizing rounds nothing; on NVIDIA
+matmul.tc_int8* where it times fastest) and PyTorch's torch._int_mm (cuBLAS INT8) on the same
+integers.
 """
 
 import argparse
@@ -110,6 +113,91 @@ def clrt_gemm(n, dtype, iters, tf32=True):
     return ms, min(layer_ms) or float("nan"), c, host, log.chosen.get("gemm", "?"), note
 
 
+def clrt_gemm_int8(n, iters):
+    """(engine ms, GEMM layer ms, output, inputs, tactic) of an n^3 INT8 engine: c = a @ b^T
+    (b given as [N][K], the layout an INT8 weight matrix has), FLOAT network I/O with dynamic
+    ranges [-1, 1] on a and b, the layer asked for INT8 (PREFER_PRECISION_CONSTRAINTS: a device with
+    no INT8 product of two activations runs another precision, which the tactic column shows). The engine
+    time includes the quantizing reformats of a and b; the layer time is the GEMM alone."""
+    log = TacticLog()
+    builder = trt.Builder(log)
+    network = builder.create_network(EXPLICIT_BATCH)
+    a = network.add_input("a", trt.float32, (n, n))
+    b = network.add_input("b", trt.float32, (n, n))
+    mm = network.add_matrix_multiply(a, trt.MatrixOperation.NONE, b, trt.MatrixOperation.TRANSPOSE)
+    mm.name = "gemm"
+    mm.precision = trt.int8
+    out = mm.get_output(0)
+    out.name = "c"
+    network.mark_output(out)
+    a.set_dynamic_range(-1.0, 1.0)
+    b.set_dynamic_range(-1.0, 1.0)
+    out.set_dynamic_range(-float(n), float(n))
+    config = builder.create_builder_config()
+    config.set_flag(trt.BuilderFlag.INT8)
+    config.set_flag(trt.BuilderFlag.PREFER_PRECISION_CONSTRAINTS)
+    plan = builder.build_serialized_network(network, config)
+    if plan is None:
+        raise RuntimeError("build_serialized_network returned None")
+    engine = trt.Runtime(log).deserialize_cuda_engine(plan)
+    ctx = engine.create_execution_context()
+    rng = np.random.default_rng(0)
+    # Values on the INT8 grid of the [-1, 1] range, so quantization rounds nothing.
+    host = {k: (rng.integers(-127, 128, (n, n)) / 127.0).astype(np.float32) for k in ("a", "b")}
+    bufs = {k: trt.mem_alloc(n * n * 4) for k in ("a", "b", "c")}
+    for k, v in host.items():
+        trt.memcpy_htod(bufs[k], v)
+    for k, buf in bufs.items():
+        ctx.set_tensor_address(k, int(buf))
+    stream = trt.Stream()
+    ctx.execute_async_v3(stream.handle)  # warm-up
+    stream.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(iters):
+        ctx.execute_async_v3(stream.handle)
+    stream.synchronize()
+    ms = (time.perf_counter() - t0) * 1e3 / iters
+    ctx.profiling = True
+    layer_ms = []
+    for _ in range(3):
+        ctx.execute_async_v3(stream.handle)
+        stream.synchronize()
+        layer_ms.append(sum(t for name, t in ctx.layer_times if name == "gemm"))
+    c = np.empty((n, n), np.float32)
+    trt.memcpy_dtoh(c, bufs["c"])
+    for buf in bufs.values():
+        buf.free()
+    return ms, min(layer_ms) or float("nan"), c, host, log.chosen.get("gemm", "?")
+
+
+def torch_int_mm(n, iters):
+    """(ms, int32 output as float, device) of torch._int_mm (cuBLAS INT8) on a @ b^T, or None."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    if not torch.cuda.is_available() or not hasattr(torch, "_int_mm"):
+        return None
+    rng = np.random.default_rng(0)
+    a, b = (
+        torch.from_numpy(rng.integers(-127, 128, (n, n)).astype(np.int8)).cuda() for _ in range(2)
+    )
+    bt = b.t()  # [K][N] view of the [N][K] matrix: column-major, as cuBLAS wants it
+    torch._int_mm(a, bt)
+    torch.cuda.synchronize()
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    start.record()
+    for _ in range(iters):
+        c = torch._int_mm(a, bt)
+    end.record()
+    torch.cuda.synchronize()
+    return (
+        start.elapsed_time(end) / iters,
+        c.float().cpu().numpy() / 127.0**2,
+        torch.cuda.get_device_name(),
+    )
+
+
 def torch_gemm(n, half, iters, tf32=False):
     """(ms, output) of torch.matmul on CUDA, or None when there is no CUDA device."""
     try:
@@ -148,6 +236,11 @@ def main():
     ap.add_argument("--iters", type=int, default=20)
     ap.add_argument("--no-torch", action="store_true", help="skip PyTorch")
     ap.add_argument("--no-fp32", action="store_true", help="skip the FP32 engines")
+    ap.add_argument(
+        "--int8",
+        action="store_true",
+        help="also an INT8 engine (a @ b^T) and PyTorch's torch._int_mm (cuBLAS INT8)",
+    )
     args = ap.parse_args()
 
     rows = []
@@ -167,6 +260,22 @@ def main():
             err = rel_err(c, ref)
             rows.append((n, f"clrt {label} engine", f"{tactic} ({note})", ms, flop / ms / 1e9, err))
             rows.append((n, f"clrt {label} GEMM layer", tactic, lms, flop / lms / 1e9, err))
+        if args.int8:
+            ms, lms, c, host, tactic = clrt_gemm_int8(n, args.iters)
+            ref = host["a"].astype(np.float64) @ host["b"].astype(np.float64).T
+            refs["INT8"] = ref
+            err = rel_err(c, ref)
+            rows.append((n, "clrt INT8 engine", f"{tactic} (FLOAT I/O)", ms, flop / ms / 1e9, err))
+            rows.append((n, "clrt INT8 GEMM layer", tactic, lms, flop / lms / 1e9, err))
+        if not args.no_torch and args.int8:
+            r = torch_int_mm(n, args.iters)
+            if r is not None:
+                ms, c, name = r
+                ref = refs["INT8"]
+                # torch's inputs are the same grid values: compare with the same reference.
+                rows.append(
+                    (n, "PyTorch INT8 (_int_mm)", name, ms, flop / ms / 1e9, rel_err(c, ref))
+                )
         if not args.no_torch:
             for half, tf32, label in [
                 (True, False, "FP16"),
