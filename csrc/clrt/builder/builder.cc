@@ -182,11 +182,13 @@ void checkProfiles(const ir::Network& net, const BuilderConfig& cfg) {
       std::map<int, Dims> dims;
       for (int t : net.inputs) {
         const ir::Tensor& in = net.tensors[t];
-        auto it = cfg.profiles.empty() ? decltype(cfg.profiles[0].shapes.end()){}
-                                       : cfg.profiles[p].shapes.find(in.name);
-        const bool ranged = !cfg.profiles.empty() && it != cfg.profiles[p].shapes.end();
-        if (ranged)
-          dims[t] = c == 0 ? it->second.min : c == 1 ? it->second.opt : it->second.max;
+        const plan::ShapeRange* r = nullptr;
+        if (!cfg.profiles.empty()) {
+          auto it = cfg.profiles[p].shapes.find(in.name);
+          if (it != cfg.profiles[p].shapes.end()) r = &it->second;
+        }
+        if (r)
+          dims[t] = c == 0 ? r->min : c == 1 ? r->opt : r->max;
         else if (isStatic(in.dims))
           dims[t] = in.dims;
       }

@@ -64,19 +64,31 @@ struct DeferredLog {
 
 namespace {
 
-// A built program from a binary, or nullptr when the driver refuses it.
+std::string buildLog(cl_program p, cl_device_id d) {
+  size_t n = 0;
+  clGetProgramBuildInfo(p, d, CL_PROGRAM_BUILD_LOG, 0, nullptr, &n);
+  std::string log(n, '\0');
+  if (n) clGetProgramBuildInfo(p, d, CL_PROGRAM_BUILD_LOG, n, log.data(), nullptr);
+  if (log.size() > 4000) log = log.substr(0, 4000) + "\n...";
+  return log;
+}
+
+// A built program from a binary, or nullptr when the driver refuses it (why in `*why`, when
+// given: the build log, or the refusal's error name).
 cl_program fromBinary(cl_context ctx, cl_device_id dev, const std::vector<uint8_t>& bin,
-                      const std::string& opts) {
+                      const std::string& opts, std::string* why = nullptr) {
   if (bin.empty()) return nullptr;
   const unsigned char* ptr = bin.data();
   size_t n = bin.size();
   cl_int status = CL_SUCCESS, err = CL_SUCCESS;
   cl_program p = clCreateProgramWithBinary(ctx, 1, &dev, &n, &ptr, &status, &err);
   if (err != CL_SUCCESS || status != CL_SUCCESS) {
+    if (why) *why = clErrorName(err != CL_SUCCESS ? err : status);
     if (p) clReleaseProgram(p);
     return nullptr;
   }
   if (clBuildProgram(p, 1, &dev, opts.c_str(), nullptr, nullptr) != CL_SUCCESS) {
+    if (why) *why = buildLog(p, dev);
     clReleaseProgram(p);
     return nullptr;
   }
@@ -107,15 +119,6 @@ bool wantsRetarget(const std::string& opts, bool nvidia) {
 bool buildLogWanted() {
   const char* e = std::getenv("CLRT_BUILD_LOG");
   return e && *e && *e != '0';
-}
-
-std::string buildLog(cl_program p, cl_device_id d) {
-  size_t n = 0;
-  clGetProgramBuildInfo(p, d, CL_PROGRAM_BUILD_LOG, 0, nullptr, &n);
-  std::string log(n, '\0');
-  if (n) clGetProgramBuildInfo(p, d, CL_PROGRAM_BUILD_LOG, n, log.data(), nullptr);
-  if (log.size() > 4000) log = log.substr(0, 4000) + "\n...";
-  return log;
 }
 
 }  // namespace
@@ -412,15 +415,8 @@ cl_program Device::retargeted(cl_program prog, const std::string& what) {
     fail(ErrorKind::kDevice, str("building OpenCL program ", what, " for ", info_.name,
                                  ": its PTX is not the sm_90 program with wgmma lines the "
                                  "TC_WGMMA path expects"));
-  const unsigned char* ptr = bin.data();
-  size_t n = bin.size();
-  cl_int status = CL_SUCCESS, err = CL_SUCCESS;
-  cl_program p = clCreateProgramWithBinary(ctx_, 1, &dev_, &n, &ptr, &status, &err);
-  if (err == CL_SUCCESS && status == CL_SUCCESS &&
-      clBuildProgram(p, 1, &dev_, "", nullptr, nullptr) == CL_SUCCESS)
-    return p;
-  const std::string log = p ? buildLog(p, dev_) : clErrorName(err != CL_SUCCESS ? err : status);
-  if (p) clReleaseProgram(p);
+  std::string log;
+  if (cl_program p = fromBinary(ctx_, dev_, bin, "", &log)) return p;
   fail(ErrorKind::kDevice, str("building OpenCL program ", what, " for ", info_.name,
                                " as sm_90a (wgmma) failed:\n", log));
 }

@@ -29,11 +29,6 @@ bool emulated(const ocl::DeviceInfo& dev);
 inline bool available(const ocl::DeviceInfo& dev) {
   return dev.compute_capability >= 80 || emulated(dev);
 }
-// Hopper's warpgroup multiply (wgmma, Config::wgmma): PTX for sm_90a, which runs on compute
-// capability 9.0 only (H100, H200), or emulated as the mma.sync tiles are.
-inline bool wgmmaAvailable(const ocl::DeviceInfo& dev) {
-  return dev.compute_capability == 90 || emulated(dev);
-}
 
 // A block tile of BM x BN outputs computed by WARPS_M x WARPS_N warps, KCH 16-byte chunks per
 // staged tile row and STAGES (0: register double buffering, else a cp.async ring; see
@@ -84,6 +79,20 @@ inline constexpr Config kWgTile{128, 256, 8, 1, /*kch=*/8, /*stages=*/4, /*wgmma
 inline constexpr Config kWgTile64x128{64, 128, 4, 1, /*kch=*/8, /*stages=*/3, /*wgmma=*/true};
 // - 128 x 64: 64 output channels, 200704 x 64 x 256 0.054 ms (0.062).
 inline constexpr Config kWgTile64{128, 64, 8, 1, /*kch=*/8, /*stages=*/3, /*wgmma=*/true};
+
+// Whether a tactic of tile `c` can run on `dev`: the warpgroup tiles (wgmma, PTX for sm_90a)
+// on compute capability 9.0 only (H100, H200), or emulated as the mma.sync tiles are.
+inline bool available(const Config& c, const ocl::DeviceInfo& dev) {
+  return c.wgmma ? dev.compute_capability == 90 || emulated(dev) : available(dev);
+}
+// Whether the builder offers such a tactic unasked (Tactic::worthOffering): the warpgroup tiles
+// where they are Hopper's own; emulated, only when the tactic filter names them (each is a
+// slow program for PoCL to compile).
+inline bool worthOffering(const Config& c, const ocl::DeviceInfo& dev) {
+  return !c.wgmma || dev.compute_capability == 90;
+}
+// Whether family `m` registers a tactic on tile `c`: TF32 on wgmma has not yet run on a GPU.
+inline bool registered(const Config& c, Mma m) { return !(c.wgmma && m == Mma::kTF32); }
 
 // The tile a tactic of tile `c` runs on `dev`: `c` itself, or emulated, its emulation() one;
 // CLRT_TC_EMULATE=tiles emulates `c` itself (every warp of it; PoCL then compiles each program

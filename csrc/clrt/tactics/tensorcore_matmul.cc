@@ -270,16 +270,13 @@ class TcMatMulTactic : public Tactic {
   std::vector<DataType> precisions() const override { return {precisionOf(mma_)}; }
   bool tf32() const override { return mma_ == Mma::kTF32; }
   bool tileVariant() const override { return *tile_.suffix != 0; }
-  // The warpgroup tiles where they are Hopper's own: emulated, only when the tactic filter
-  // names them (each is a slow program for PoCL to compile).
   bool worthOffering(const ocl::DeviceInfo& dev) const override {
-    return !tile_.cfg.wgmma || dev.compute_capability == 90;
+    return tc::worthOffering(tile_.cfg, dev);
   }
   bool eligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
                 const ocl::DeviceInfo& dev) const override {
     Spec s;
-    if (!(tile_.cfg.wgmma ? wgmmaAvailable(dev) : available(dev)) || !readSpec(l, mma_, &s) ||
-        in.empty() || in[0].dims.empty())
+    if (!available(tile_.cfg, dev) || !readSpec(l, mma_, &s) || in.empty() || in[0].dims.empty())
       return false;
     if (in[0].dtype != s.in_dt) return false;
     if (!s.b_weights && (in.size() < 2 || in[1].dims.empty() || in[1].dtype != s.in_dt))
@@ -309,8 +306,7 @@ class TcMatMulTactic : public Tactic {
 void registerMatMul() {
   for (Mma m : {Mma::kF16, Mma::kS8, Mma::kTF32})
     for (const Tile& t : kTiles)
-      if (!(t.cfg.wgmma && m == Mma::kTF32))  // TF32 on wgmma: not yet run on a GPU
-        registerTactic(std::make_unique<TcMatMulTactic>(m, t));
+      if (registered(t.cfg, m)) registerTactic(std::make_unique<TcMatMulTactic>(m, t));
 }
 
 }  // namespace clrt::tactics::tc
