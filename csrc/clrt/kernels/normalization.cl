@@ -141,6 +141,118 @@ __kernel void layernorm_small(__global const st_t* x, __global const float* scal
   if (stats & 2) ST(rstd_out, row, rstd);
 }
 
+// ---- LayerNorm of rows held in registers: T work-items per row (a power of two, T <= the
+// work-group), several rows per work-group. Each item loads its vectors of the row once (the
+// other kernels read it three times), so the row costs one read and one write of memory. The
+// tactic takes it where len is a multiple of LN_VEC, len <= 32 * T, scale covers the whole row
+// and bias is absent (has_bias 0) or covers it too. Vector k of item t holds values
+// [(k * T + t) * LN_VEC, +LN_VEC): consecutive items read consecutive 16 bytes. Rows start at
+// row * len, a multiple of LN_VEC, and buffers start aligned, so the accesses go through
+// pointers of the vector type (vload4 / vload_half8 assume element alignment only, which
+// NVIDIA's compiler turns into one access per element). ----
+#ifdef STORAGE_HALF
+#define LN_VEC 8  // 16 bytes of half
+typedef float8 ln_t;
+#define LN_LD(p, i) LDA8(p, i)
+#define LN_ST(p, i, v) STA8(p, i, v)
+#define LN_W(p, i) (*((__global const float8*)(p) + (i) / 8))
+inline float ln_hsum(float8 v) {
+  const float4 s = v.lo + v.hi;
+  return (s.x + s.y) + (s.z + s.w);
+}
+#else
+#define LN_VEC 4
+typedef float4 ln_t;
+#define LN_LD(p, i) (*((__global const float4*)(p) + (i) / 4))
+#define LN_ST(p, i, v) (*((__global float4*)(p) + (i) / 4) = (v))
+#define LN_W(p, i) LN_LD(p, i)
+inline float ln_hsum(float4 v) { return (v.x + v.y) + (v.z + v.w); }
+#endif
+#define LN_NV (32 / LN_VEC)  // vectors per item: 32 values in private registers
+
+// Build option LN_SHFL (NVIDIA): a slice of <= 32 items lies in one warp (the work-group is a
+// multiple of 32, items numbered along warps), so its sum needs no local memory or barrier: a
+// butterfly of shfl.sync (every lane gets the same bits, as a + b == b + a).
+#ifdef LN_SHFL
+inline float ln_shfl_xor(float v, int m) {
+  int r;
+  asm volatile("shfl.sync.bfly.b32 %0, %1, %2, 0x1f, 0xffffffff;"
+               : "=r"(r)
+               : "r"(as_int(v)), "r"(m));
+  return as_float(r);
+}
+#endif
+
+// Sum of v over the T items of this item's row; every one of them gets it. red holds the
+// work-group's size. All items of the work-group must call it (barriers, full-warp shuffles).
+inline float ln_row_sum(__local float* red, float v, int T) {
+  const int lid = get_local_id(0), t = lid & (T - 1);
+#ifdef LN_SHFL
+  for (int m = min(T, 32) / 2; m > 0; m >>= 1) v += ln_shfl_xor(v, m);
+  if (T <= 32) return v;
+  // A row over several warps: their sums meet in local memory.
+  if ((lid & 31) == 0) red[lid / 32] = v;
+  barrier(CLK_LOCAL_MEM_FENCE);
+  float s = 0.0f;
+  for (int w = (lid - t) / 32; w < (lid - t + T) / 32; ++w) s += red[w];
+  barrier(CLK_LOCAL_MEM_FENCE);  // red is written again by the next sum
+  return s;
+#else
+  red[lid] = v;
+  barrier(CLK_LOCAL_MEM_FENCE);
+  for (int s = T / 2; s > 0; s >>= 1) {
+    if (t < s) red[lid] += red[lid + s];
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+  const float r = red[lid - t];
+  barrier(CLK_LOCAL_MEM_FENCE);
+  return r;
+#endif
+}
+
+__kernel void layernorm_vec(__global const st_t* x, __global const float* scale,
+                            __global const float* bias, __global st_t* y,
+                            __global st_t* mean_out, __global st_t* rstd_out, int rows, int len,
+                            int T, int has_bias, float eps, int stats) {
+  __local float red[WG_MAX];
+  const int lid = get_local_id(0), t = lid & (T - 1);
+  const int row = get_group_id(0) * (get_local_size(0) / T) + lid / T;
+  // Items of the last work-group's missing rows load nothing but still join the sums.
+  const bool live = row < rows;
+  const long base = (long)row * len;
+  __global const st_t* xr = x + base;
+  ln_t v[LN_NV], acc = (ln_t)0.0f;
+#pragma unroll
+  for (int k = 0; k < LN_NV; ++k) {
+    const int i = (k * T + t) * LN_VEC;
+    v[k] = live && i < len ? LN_LD(xr, i) : (ln_t)0.0f;
+    acc += v[k];
+  }
+  const float mean = ln_row_sum(red, ln_hsum(acc), T) / len;
+  // Two passes over the registers, as the other kernels do over memory: the variance of the
+  // deviations, not E[x^2] - mean^2 (which cancels for rows far from zero).
+  acc = (ln_t)0.0f;
+#pragma unroll
+  for (int k = 0; k < LN_NV; ++k) {
+    const ln_t d = v[k] - mean;
+    if ((k * T + t) * LN_VEC < len) acc += d * d;
+  }
+  const float rstd = 1.0f / sqrt(ln_row_sum(red, ln_hsum(acc), T) / len + eps);
+  if (!live) return;
+  __global st_t* yr = y + base;
+#pragma unroll
+  for (int k = 0; k < LN_NV; ++k) {
+    const int i = (k * T + t) * LN_VEC;
+    if (i < len) {
+      ln_t o = (v[k] - mean) * rstd * LN_W(scale, i);
+      if (has_bias) o += LN_W(bias, i);
+      LN_ST(yr, i, o);
+    }
+  }
+  if ((stats & 1) && t == 0) ST(mean_out, row, mean);
+  if ((stats & 2) && t == 0) ST(rstd_out, row, rstd);
+}
+
 // ---- reductions. op: 0 SUM, 1 MEAN, 2 MAX, 3 MIN, 4 PROD, 5 SUM_SQUARE, 6 L2, 7 L1, 8 LOG_SUM,
 // 9 LOG_SUM_EXP. outp: kept dims (operand 0 = input strides); redp: reduced dims. ----
 inline int reduce_combine(int op) { return op == 2 ? 1 : op == 3 ? 2 : op == 4 ? 3 : 0; }

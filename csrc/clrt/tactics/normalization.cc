@@ -13,9 +13,12 @@ namespace {
 
 constexpr const char* kFile = "normalization.cl";
 // The largest work-group of the reductions (WG_MAX of normalization.cl: their local arrays),
-// passed as a build option.
+// passed as a build option. LN_SHFL (NVIDIA): layernorm_vec sums a row's items with warp
+// shuffles (inline PTX) instead of local memory and barriers.
 constexpr size_t kWgMax = 256;
-std::string programOptions(DataType st) { return storageOption(st) + str(" -DWG_MAX=", kWgMax); }
+std::string programOptions(DataType st, const ocl::DeviceInfo& dev) {
+  return storageOption(st) + str(" -DWG_MAX=", kWgMax) + (dev.is_nvidia ? " -DLN_SHFL=1" : "");
+}
 
 // Largest power of two <= min(n, kWgMax, what the kernel allows on the device).
 size_t groupSize(cl_kernel k, cl_device_id dev, int64_t n) {
@@ -56,7 +59,10 @@ cl_int toInt(int64_t v, const std::string& layer) {
 class RowKernel : public Kernel {
  protected:
   RowKernel(ocl::Device& dev, const ir::Layer& l)
-      : st_(storageOf(l)), k_(dev, kFile, programOptions(st_)), dev_(dev.id()), layer_(l.name) {}
+      : st_(storageOf(l)),
+        k_(dev, kFile, programOptions(st_, dev.info())),
+        dev_(dev.id()),
+        layer_(l.name) {}
   // A work-group of up to `len` work-items per each of `groups` rows.
   template <typename... A>
   void launchGroups(cl_command_queue q, const char* name, int64_t groups, int64_t len,
@@ -66,6 +72,8 @@ class RowKernel : public Kernel {
     ocl::setArgs(k, args...);
     ocl::launch(q, k, {static_cast<size_t>(groups) * wg}, {wg});
   }
+  // The largest work-group (a power of two, <= kWgMax) the device allows for kernel `name`.
+  size_t maxGroup(const char* name) { return groupSize(k_.get(name), dev_, kWgMax); }
   // A work-item each of n.
   template <typename... A>
   void launchItems(cl_command_queue q, const char* name, int64_t n, const A&... args) {
@@ -166,6 +174,7 @@ class LayerNormKernel : public RowKernel {
     if (args.outputs.size() > 2 && args.outputs[2].buf) rstd = args.outputs[2].buf, stats |= 2;
     cl_mem bias = hasBias_ ? bias_.get() : scale_.get();
     std::lock_guard<std::mutex> lock(k_.mutex());
+    if (vecLaunch(args.queue, x.buf, bias, y.buf, mean, rstd, rows, len, sn, bn, stats)) return;
     if (len >= 32)
       launchGroups(args.queue, "layernorm_rows", rows, len, x.buf, scale_.get(), bias, y.buf, mean,
                    rstd, static_cast<cl_int>(len), sn, bn, eps_, stats);
@@ -180,6 +189,34 @@ class LayerNormKernel : public RowKernel {
   Dims scaleDims_, biasDims_;
   bool hasBias_ = false;
   ocl::MemHandle scale_, bias_;
+
+  // layernorm_vec where it applies: rows of whole vectors (4 floats or 8 halves: 16 bytes, so
+  // every row starts aligned) that fit the registers of at most kWgMax items (32 values each),
+  // and scale / bias that do not repeat along the row. T items per row: up to a warp's 32 with
+  // at least 2 vectors each where the row has them (H100, 65536 rows of 64 halves: 9.8 us at
+  // T = 4, 12.6 at 8), more where the row needs them; rows fill work-groups of up to kWgMax
+  // items, at least 32 (whole warps, for LN_SHFL).
+  bool vecLaunch(cl_command_queue q, cl_mem x, cl_mem bias, cl_mem y, cl_mem mean, cl_mem rstd,
+                 int64_t rows, int64_t len, cl_int sn, cl_int bn, cl_int stats) {
+    // LN_VEC and LN_VEC * LN_NV of normalization.cl.
+    const int64_t vec = st_ == DataType::kHALF ? 8 : 4, perItem = 32;
+    if (len % vec != 0 || sn != len || (bn != 0 && bn != len)) return false;
+    const int64_t nvec = len / vec;
+    int64_t T = 1;
+    while (T < 32 && T * 2 < nvec) T *= 2;
+    while (T * (perItem / vec) < nvec) T *= 2;
+    const int64_t wgMax = static_cast<int64_t>(maxGroup("layernorm_vec"));
+    if (T > wgMax || wgMax < 32) return false;
+    int64_t wg = T;
+    while (wg < wgMax && wg < T * rows) wg *= 2;
+    wg = std::max<int64_t>(wg, 32);
+    const int64_t perGroup = wg / T, groups = (rows + perGroup - 1) / perGroup;
+    cl_kernel k = k_.get("layernorm_vec");
+    ocl::setArgs(k, x, scale_.get(), bias, y, mean, rstd, static_cast<cl_int>(rows),
+                 static_cast<cl_int>(len), static_cast<cl_int>(T), cl_int{bn != 0}, eps_, stats);
+    ocl::launch(q, k, {static_cast<size_t>(groups * wg)}, {static_cast<size_t>(wg)});
+    return true;
+  }
 };
 
 // Codes of the reduce kernels in normalization.cl.
