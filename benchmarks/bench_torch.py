@@ -234,7 +234,16 @@ def bench_torch(model32, x, modes, notes):
                 kind = "reduce-overhead" if mode == "compile-ro-fp16" else "default"
                 model = torch.compile(model, mode=kind, dynamic=False)
 
-            def run(model=model, xin=xin, grad_off=grad_off, graphs=mode == "compile-ro-fp16"):
+            # The TF32 switches are global: each call sets its own mode's (they were left at
+            # the last mode's set up, so the FP32 TF32 row was timed with TF32 off).
+            def run(
+                model=model,
+                xin=xin,
+                grad_off=grad_off,
+                graphs=mode == "compile-ro-fp16",
+                allow_tf32=not half,
+            ):
+                tf32(allow_tf32)
                 if graphs:  # each call is a new step: earlier outputs may be overwritten
                     torch.compiler.cudagraph_mark_step_begin()
                 with grad_off():

@@ -127,6 +127,7 @@ CASES = {
     "attention.rows": ("FLOAT", attention_case(d=24), 17),
     "attention.tc_fp16": ("HALF", attention_case(), 17),
     "attention.tc_fp16_prefetch": ("HALF", attention_case(), 17),
+    "attention.tc_fp16_flash": ("HALF", attention_case(skv=70), 17),  # two key tiles of 64
     "log_softmax.axis": ("FLOAT", unary("LogSoftmax", axis=1), 17),
     "reduce.axes": ("FLOAT", unary("ReduceMax", axes=[1], keepdims=0), 17),
     "transpose.strided": ("FLOAT", unary("Transpose", perm=[2, 0, 1]), 17),
@@ -237,9 +238,8 @@ CASES = {
 for _tile in ("_64x64", "_128x256"):
     for _p in ("fp16", "int8", "tf32"):
         CASES[f"conv.tc_{_p}{_tile}"] = CASES[f"conv.tc_{_p}"]
-# Hopper's warpgroup tiles (wgmma; emulated as one 64 x 64 warpgroup tile): FP16 and INT8.
-for _p in ("fp16", "int8"):
-    _prec = "HALF" if _p == "fp16" else "INT8"
+# Hopper's warpgroup tiles (wgmma; emulated as one 64 x 64 warpgroup tile): FP16, INT8, TF32.
+for _p, _prec in (("fp16", "HALF"), ("int8", "INT8"), ("tf32", "TF32")):
     CASES[f"conv.tc_{_p}_wg"] = (_prec, conv_chain(16, 64, [1, 3]), 17)
     CASES[f"conv.tc_{_p}_wg64"] = (_prec, conv_chain(24, 64, [1, 1, 1]), 17)
     CASES[f"matmul.tc_{_p}_wg"] = (_prec, matmul_case(70, 96, 40), 17)

@@ -84,9 +84,6 @@
 #ifndef STAGES
 #define STAGES 0
 #endif
-#ifndef TC_SADDR
-#define TC_SADDR 0
-#endif
 #ifndef RES_STAGE
 #define RES_STAGE 0
 #endif
@@ -212,40 +209,7 @@ inline uint4 pack_chunk(__global const elem_t* p, int n) {
     tile[r_ * KCH + ((idx_ % KCH) ^ SWZ(r_))] = regs[it_];               \
   }
 
-// ---- cp.async (STAGES >= 2): a 16-byte global -> local copy that completes asynchronously;
-// CP_WAIT(n) waits until at most n committed groups are pending. The emulation copies at once.
-#if TC_EMULATE
-#define CP_ASYNC(dst, src) (*(dst) = *(src))
-// Without a branch: PoCL 3.1 (-O2) stored the source of another work-item's lane when this
-// was an if/else inside the barrier loop of tc_conv.
-#define CP_ASYNC_ZFILL(dst, src, ok) (*(dst) = *(src) & (uint4)((ok) ? 0xffffffffu : 0u))
-#define CP_COMMIT()
-#define CP_WAIT(n)
-#else
-// The .shared window address of a local pointer: cp.async takes no generic address.
-// TC_SADDR 0: the pointer's integer value is the window offset; 1: it is a generic address.
-inline uint saddr(__local const uint4* p) {
-#if TC_SADDR == 1
-  ulong a;
-  asm("cvta.to.shared.u64 %0, %1;" : "=l"(a) : "l"((ulong)(size_t)p));
-  return (uint)a;
-#else
-  return (uint)(size_t)p;
-#endif
-}
-#define CP_ASYNC(dst, src)                                                                \
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(saddr(dst)),             \
-               "l"((ulong)(size_t)(src))                                                  \
-               : "memory")
-// The same copy where `ok`, else 16 zero bytes (src-size 0: nothing is read from src).
-#define CP_ASYNC_ZFILL(dst, src, ok)                                                      \
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(saddr(dst)),         \
-               "l"((ulong)(size_t)(src)), "r"((ok) ? 16u : 0u)                            \
-               : "memory")
-#define CP_COMMIT() asm volatile("cp.async.commit_group;" ::: "memory")
-#define CP_WAIT_(n) asm volatile("cp.async.wait_group " #n ";" ::: "memory")
-#define CP_WAIT(n) CP_WAIT_(n)
-#endif
+#include "tc_async.clh"
 // TC_WGMMA: the ring's tiles, written through the generic proxy (cp.async, stores), made
 // visible to wgmma's async proxy before the barrier that hands them over; WG_DRAIN (after the
 // main loop) waits for the last wgmma group.

@@ -3,7 +3,9 @@
 //   staged in local memory (FP32 or FP16 storage, float arithmetic), on any device;
 // - attention.tc_fp16 runs kernels/tc_attention.cl, the scores and the probabilities' product
 //   with V on tensor cores (mma.sync, FP16 storage, FP32 softmax and accumulation), where
-//   tc::available says (sm_80+, or CLRT_TC_EMULATE=1), for heads of 32 or 64 with k as rows.
+//   tc::available says (sm_80+, or CLRT_TC_EMULATE=1), for heads of 32 or 64 with k as rows;
+//   attention.tc_fp16_flash runs kernels/tc_flash.cl on the same layers (q fragments, scores and
+//   probabilities in registers, key tiles by cp.async, V's fragments by ldmatrix.trans).
 // Head sizes are build options, so a model compiles one program per (head sizes, storage);
 // sequence lengths and leading dims arrive per run.
 #include <optional>
@@ -216,15 +218,19 @@ class AttentionRows : public AttentionKernel {
 // runs each work-item's emulated mma loops.
 int tcWarps(const ocl::DeviceInfo& dev) { return tc::emulated(dev) ? 1 : 4; }
 
+// The tensor-core kernels: tc_attention.cl's (plain or PREFETCH) and tc_flash.cl's.
+enum class TcKernel { kPlain, kPrefetch, kFlash };
+
 class AttentionTc : public AttentionKernel {
  public:
-  AttentionTc(const ir::Layer& l, ocl::Device& dev, int64_t hd, bool prefetch)
-      : AttentionKernel(
-            l, dev, "tc_attention.cl",
-            str(" -DHD=", hd, " -DWARPS=", tcWarps(dev.info()),
-                tc::emulated(dev.info()) ? " -DTC_EMULATE=1" : "", prefetch ? " -DPREFETCH=1" : ""),
-            hd, hd),
-        warps_(tcWarps(dev.info())) {
+  AttentionTc(const ir::Layer& l, ocl::Device& dev, int64_t hd, TcKernel which)
+      : AttentionKernel(l, dev, which == TcKernel::kFlash ? "tc_flash.cl" : "tc_attention.cl",
+                        str(" -DHD=", hd, " -DWARPS=", tcWarps(dev.info()),
+                            tc::emulated(dev.info()) ? " -DTC_EMULATE=1" : "",
+                            which == TcKernel::kPrefetch ? " -DPREFETCH=1" : ""),
+                        hd, hd),
+        warps_(tcWarps(dev.info())),
+        kernel_(which == TcKernel::kFlash ? "tc_flash" : "tc_attention") {
     CLRT_CHECK(st_ == DataType::kHALF && transK_, kBuild, "attention layer '", layer_,
                "': the tensor-core tactic runs FP16 with k as rows");
   }
@@ -233,7 +239,7 @@ class AttentionTc : public AttentionKernel {
     Run run;
     if (!prepare(a, &run)) return;
     std::lock_guard<std::mutex> lock(k_.mutex());
-    cl_kernel kern = k_.get("tc_attention");
+    cl_kernel kern = k_.get(kernel_);
     const AttnStrides& s = run.s;
     // 16-byte rows of q, k and v (their columns contiguous, every start a multiple of 8 halves).
     bool rows16 = s.qd == 1 && s.kd == 1 && s.vd == 1;
@@ -253,6 +259,7 @@ class AttentionTc : public AttentionKernel {
 
  private:
   int warps_;
+  const char* kernel_;
 };
 
 // The head sizes the engine was built for (the fusion records q's and v's static last dims; q,
@@ -298,14 +305,21 @@ bool rows16(const ir::Layer& l) {
   return true;
 }
 
-// attention.tc_fp16, and attention.tc_fp16_prefetch: the same kernel loading each key tile
-// while the one before it is multiplied (tc_attention.cl PREFETCH), at the cost of the tile's
-// registers; timing picks per layer.
+// attention.tc_fp16; attention.tc_fp16_prefetch, the same kernel loading each key tile while
+// the one before it is multiplied (tc_attention.cl PREFETCH), at the cost of the tile's
+// registers; attention.tc_fp16_flash (tc_flash.cl). Timing picks per layer.
 class TcTactic : public Tactic {
  public:
-  explicit TcTactic(bool prefetch) : prefetch_(prefetch) {}
+  explicit TcTactic(TcKernel which) : which_(which) {}
   std::string name() const override {
-    return prefetch_ ? "attention.tc_fp16_prefetch" : "attention.tc_fp16";
+    switch (which_) {
+      case TcKernel::kPrefetch:
+        return "attention.tc_fp16_prefetch";
+      case TcKernel::kFlash:
+        return "attention.tc_fp16_flash";
+      default:
+        return "attention.tc_fp16";
+    }
   }
   ir::LayerKind kind() const override { return L::kATTENTION; }
   bool eligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
@@ -316,17 +330,17 @@ class TcTactic : public Tactic {
            rows16(l);
   }
   std::unique_ptr<Kernel> instantiate(const ir::Layer& l, ocl::Device& dev) const override {
-    return std::make_unique<AttentionTc>(l, dev, heads(l).first, prefetch_);
+    return std::make_unique<AttentionTc>(l, dev, heads(l).first, which_);
   }
   std::vector<DataType> precisions() const override { return {DataType::kHALF}; }
-  // Untimed, the plain kernel first (the prefetching one is not measured better everywhere).
-  int priority() const override { return prefetch_ ? 1 : 0; }
+  // Untimed, the plain kernel first (the others are not measured better everywhere).
+  int priority() const override { return static_cast<int>(which_); }
   int untimedPriority(const ocl::DeviceInfo& dev) const override {
     return tc::untimedOrder(priority(), dev);
   }
 
  private:
-  bool prefetch_;
+  TcKernel which_;
 };
 
 const TacticRegistrar kRows([]() -> std::unique_ptr<Tactic> {
@@ -339,10 +353,13 @@ const TacticRegistrar kRows([]() -> std::unique_ptr<Tactic> {
       std::vector<DataType>{DataType::kFLOAT, DataType::kHALF});
 });
 const TacticRegistrar kTc([]() -> std::unique_ptr<Tactic> {
-  return std::make_unique<TcTactic>(/*prefetch=*/false);
+  return std::make_unique<TcTactic>(TcKernel::kPlain);
 });
 const TacticRegistrar kTcPrefetch([]() -> std::unique_ptr<Tactic> {
-  return std::make_unique<TcTactic>(/*prefetch=*/true);
+  return std::make_unique<TcTactic>(TcKernel::kPrefetch);
+});
+const TacticRegistrar kTcFlash([]() -> std::unique_ptr<Tactic> {
+  return std::make_unique<TcTactic>(TcKernel::kFlash);
 });
 
 }  // namespace

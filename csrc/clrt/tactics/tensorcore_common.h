@@ -91,8 +91,6 @@ inline bool available(const Config& c, const ocl::DeviceInfo& dev) {
 inline bool worthOffering(const Config& c, const ocl::DeviceInfo& dev) {
   return !c.wgmma || dev.compute_capability == 90;
 }
-// Whether family `m` registers a tactic on tile `c`: TF32 on wgmma has not yet run on a GPU.
-inline bool registered(const Config& c, Mma m) { return !(c.wgmma && m == Mma::kTF32); }
 
 // The tile a tactic of tile `c` runs on `dev`: `c` itself, or emulated, its emulation() one;
 // CLRT_TC_EMULATE=tiles emulates `c` itself (every warp of it; PoCL then compiles each program

@@ -355,8 +355,7 @@ class TcConvTactic : public Tactic {
 
 void registerConv() {
   for (Mma m : {Mma::kF16, Mma::kS8, Mma::kTF32})
-    for (const Tile& t : kTiles)
-      if (registered(t.cfg, m)) registerTactic(std::make_unique<TcConvTactic>(m, t));
+    for (const Tile& t : kTiles) registerTactic(std::make_unique<TcConvTactic>(m, t));
 }
 
 }  // namespace clrt::tactics::tc

@@ -305,8 +305,7 @@ class TcMatMulTactic : public Tactic {
 
 void registerMatMul() {
   for (Mma m : {Mma::kF16, Mma::kS8, Mma::kTF32})
-    for (const Tile& t : kTiles)
-      if (registered(t.cfg, m)) registerTactic(std::make_unique<TcMatMulTactic>(m, t));
+    for (const Tile& t : kTiles) registerTactic(std::make_unique<TcMatMulTactic>(m, t));
 }
 
 }  // namespace clrt::tactics::tc
