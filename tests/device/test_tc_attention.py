@@ -91,3 +91,40 @@ def test_tc_attention_dynamic_and_broadcast(tactic):
     from test_fused_attention import check_dynamic_broadcast
 
     assert check_dynamic_broadcast(32, 32, fp16=True, tactic_filter=tactic) == tactic
+
+
+@pytest.mark.parametrize("tactic", TC_ATTENTION)
+def test_tc_attention_long_unmasked(tactic):
+    # No mask and keys over three tiles of 64 (the flash kernel's full tiles take its unmasked
+    # path, the last one the masked), with a NaN in one query row and an -inf in another: NaN in
+    # exactly the rows onnxruntime gives NaN, the others within FP16's error.
+    from test_fused_attention import attention_layers, build
+
+    rng = np.random.default_rng(12)
+    d, sq, skv = 64, 70, 150
+    nodes = [
+        N("Transpose", ["k"], ["kt"], perm=[0, 1, 3, 2]),
+        N("MatMul", ["q", "kt"], ["s"]),
+        N("Mul", ["s", "c"], ["sc"]),
+        N("Softmax", ["sc"], ["p"], axis=-1),
+        N("MatMul", ["p", "v"], ["y"]),
+    ]
+    shapes = {"q": (2, 2, sq, d), "k": (2, 2, skv, d), "v": (2, 2, skv, d)}
+    x = {n: rng.standard_normal(s).astype(np.float32) for n, s in shapes.items()}
+    x["q"][1, 0, 5, 3] = np.nan
+    x["q"][0, 1, 40, 7] = -np.inf
+    model = make_model(
+        nodes,
+        list(shapes.items()),
+        [("y", (2, 2, sq, d))],
+        initializers={"c": np.array(d**-0.5, np.float32)},
+    )
+    engine, _ = build(model, fp16=True, half_layers=True, tactic_filter=tactic)
+    (att,) = attention_layers(engine)
+    assert att["TacticName"] == tactic, att
+    ref = ort_run(model, x)["y"]
+    got = engine.create_execution_context().infer(x)["y"]
+    assert np.array_equal(np.isnan(got), np.isnan(ref)) and np.isnan(ref).any()
+    ok = ~np.isnan(ref)
+    err = np.abs(got[ok].astype(np.float64) - ref[ok])
+    assert (err <= 5e-3 * np.abs(ref[ok]) + 5e-3 * np.abs(ref[ok]).max()).all(), err.max()

@@ -167,10 +167,10 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_flash(
     qa[p][h] = row < sq ? *(__global const uint4*)(q + qbase + (long)row * s.qi + (t + 4 * p) * 8)
                         : (uint4)(0u);
   }
-  // Per row (h: g, g + 8): running maximum (exp2 domain), this lane's share of the sum, a NaN
-  // score seen, a bias value other than -inf seen.
+  // Per row (h: g, g + 8): running maximum (exp2 domain), this lane's share of the sum (a NaN
+  // score makes it NaN: its probability is NaN), a bias value other than -inf seen.
   float m[2] = {-INFINITY, -INFINITY}, lsum[2] = {0.0f, 0.0f};
-  int bad[2] = {0, 0}, anyb[2] = {0, 0};
+  int anyb[2] = {0, 0};
   long boff[2] = {0, 0};
   const long lb = has_bias ? (long)pack_offset(&op, 1, l) : 0;
   for (int h = 0; h < 2; ++h) boff[h] = lb + (long)min(r0 + g + 8 * h, sq - 1) * s.bi;
@@ -211,21 +211,29 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_flash(
       MMA_R(sacc[j], qa[p][0].x, qa[p][1].x, qa[p][0].y, qa[p][1].y, fb.x, fb.y);
       MMA_R(sacc[j], qa[p][0].z, qa[p][1].z, qa[p][0].w, qa[p][1].w, fb.z, fb.w);
     }
-    // Scores into the exp2 domain (scaled, biased, keys past the end masked); row maxima.
+    // Scores into the exp2 domain (scaled; biased and keys past the end masked where the layer
+    // has a bias or this is the last tile, a branch the whole work-group takes alike); row
+    // maxima.
     float tmax[2] = {-INFINITY, -INFINITY};
-    TC_UNROLL for (int j = 0; j < SN; ++j) TC_UNROLL for (int e = 0; e < 4; ++e) {
-      const int h = e >> 1, key = j0 + 8 * j + 2 * t + (e & 1);
-      float x = sacc[j][e] * sl2;
-      if (key >= skv) {
-        x = -INFINITY;
-      } else if (has_bias) {
-        const float b = LDB(bias, boff[h] + (long)key * s.bj);
-        anyb[h] |= !(b == -INFINITY);
-        x += b * LOG2E;
+    if (has_bias || j0 + KT > skv) {
+      TC_UNROLL for (int j = 0; j < SN; ++j) TC_UNROLL for (int e = 0; e < 4; ++e) {
+        const int h = e >> 1, key = j0 + 8 * j + 2 * t + (e & 1);
+        float x = sacc[j][e] * sl2;
+        if (key >= skv) {
+          x = -INFINITY;
+        } else if (has_bias) {
+          const float b = LDB(bias, boff[h] + (long)key * s.bj);
+          anyb[h] |= !(b == -INFINITY);
+          x += b * LOG2E;
+        }
+        sacc[j][e] = x;
+        tmax[h] = fmax(tmax[h], x);
       }
-      bad[h] |= isnan(x);
-      sacc[j][e] = x;
-      tmax[h] = fmax(tmax[h], x);
+    } else {
+      TC_UNROLL for (int j = 0; j < SN; ++j) TC_UNROLL for (int e = 0; e < 4; ++e) {
+        sacc[j][e] *= sl2;
+        tmax[e >> 1] = fmax(tmax[e >> 1], sacc[j][e]);
+      }
     }
     TC_UNROLL for (int h = 0; h < 2; ++h) {
       const float tm = QUAD_MAX(tmax[h]);
@@ -239,13 +247,16 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_flash(
         m[h] = tm;
       }
     }
-    // Probabilities; score tiles 2kk and 2kk + 1 are the A fragment of P V's k16 step kk.
+    // Probabilities; score tiles 2kk and 2kk + 1 are the A fragment of P V's k16 step kk. A row
+    // with no key yet (maximum -inf) has only -inf (or NaN) scores: against 0 they give 0.
+    float mref[2];
+    TC_UNROLL for (int h = 0; h < 2; ++h) mref[h] = m[h] == -INFINITY ? 0.0f : m[h];
     TC_UNROLL for (int kk = 0; kk < KT / 16; ++kk) {
       uint pa[4];
       TC_UNROLL for (int u = 0; u < 4; ++u) {
         const int j = 2 * kk + (u >> 1), h = u & 1;
-        const float p0 = m[h] == -INFINITY ? 0.0f : native_exp2(sacc[j][2 * h] - m[h]);
-        const float p1 = m[h] == -INFINITY ? 0.0f : native_exp2(sacc[j][2 * h + 1] - m[h]);
+        const float p0 = native_exp2(sacc[j][2 * h] - mref[h]);
+        const float p1 = native_exp2(sacc[j][2 * h + 1] - mref[h]);
         lsum[h] += p0 + p1;
         pa[u] = pack_h2(p0, p1);
       }
@@ -261,9 +272,8 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_flash(
   float total[2];
   int masked[2];
   TC_UNROLL for (int h = 0; h < 2; ++h) {
-    // A NaN score makes the row's sum NaN; nan_to_zero 2: no lane of the row saw a bias value
-    // other than -inf.
-    total[h] = QUAD_SUM(bad[h] ? NAN : lsum[h]);
+    // nan_to_zero 2: no lane of the row saw a bias value other than -inf.
+    total[h] = QUAD_SUM(lsum[h]);
     masked[h] = nan_to_zero == 2 && QUAD_MAX((float)anyb[h]) == 0.0f;
   }
   TC_UNROLL for (int h = 0; h < 2; ++h) {
