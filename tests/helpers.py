@@ -143,6 +143,22 @@ def build_engine(model, profiles=None, opt_level=None, workspace=None, logger=LO
     return deserialize(build_plan(model, profiles, opt_level, workspace, logger))
 
 
+def build_fp16_engine(model, detailed=False):
+    """An engine with every layer constrained to FP16 (OBEY_PRECISION_CONSTRAINTS), so nothing
+    falls back to FP32; `detailed`: the inspector reports each layer's precision and tactic."""
+    builder, network, _ = parse_network(model)
+    for i in range(network.num_layers):
+        network.get_layer(i).precision = trt.float16
+    config = builder.create_builder_config()
+    config.set_flag(trt.BuilderFlag.FP16)
+    config.set_flag(trt.BuilderFlag.OBEY_PRECISION_CONSTRAINTS)
+    if detailed:
+        config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED
+    plan = builder.build_serialized_network(network, config)
+    assert plan is not None, "build_serialized_network returned None"
+    return deserialize(bytes(plan))
+
+
 def cosine(a, b):
     """Cosine similarity of two arrays as float64; 0 when either holds a NaN or Inf."""
     a, b = np.ravel(a).astype(np.float64), np.ravel(b).astype(np.float64)

@@ -25,6 +25,7 @@ import pytest
 from helpers import (
     RecordingLogger,
     assert_close,
+    build_fp16_engine,
     deserialize,
     make_model,
     ort_run,
@@ -41,20 +42,6 @@ NON_COMPUTING = ("REFORMAT", "CONSTANT", "SHAPE", "CAST", "QUANTIZE", "DEQUANTIZ
 
 def w(*shape, seed=0, scale=0.5):
     return np.random.default_rng(seed).uniform(-scale, scale, shape).astype(np.float32)
-
-
-def build_fp16(model):
-    """An engine with every layer constrained to FP16 (OBEY_PRECISION_CONSTRAINTS)."""
-    builder, network, _ = parse_network(model)
-    for i in range(network.num_layers):
-        network.get_layer(i).precision = trt.float16
-    config = builder.create_builder_config()
-    config.set_flag(trt.BuilderFlag.FP16)
-    config.set_flag(trt.BuilderFlag.OBEY_PRECISION_CONSTRAINTS)
-    config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED  # precisions in the inspector
-    plan = builder.build_serialized_network(network, config)
-    assert plan is not None, "build_serialized_network returned None"
-    return deserialize(bytes(plan))
 
 
 def layer_precisions(engine):
@@ -93,7 +80,7 @@ def assert_ran_fp16(engine, outputs):
 
 
 def run_case(model, feeds):
-    engine = build_fp16(model)
+    engine = build_fp16_engine(model, detailed=True)
     got = engine.create_execution_context().infer(feeds)
     ref = ort_run(model, feeds)
     assert sorted(got) == sorted(ref), f"outputs {sorted(got)}, onnxruntime gives {sorted(ref)}"

@@ -18,24 +18,18 @@ to half), elementwise |clrt - ref| <= atol + rtol * |ref|:
 import clrt as trt
 import numpy as np
 import pytest
-from helpers import assert_close, build_engine, deserialize, make_model, parse_network
+from helpers import (
+    assert_close,
+    build_engine,
+    build_fp16_engine,
+    deserialize,
+    make_model,
+    parse_network,
+)
 from onnx import helper as oh
 
 N = oh.make_node
 TOL = {"fp32": 1e-4, "fp16": 2e-3}
-
-
-def build_fp16(model):
-    """Every layer constrained to FP16 (OBEY_PRECISION_CONSTRAINTS), so nothing falls back."""
-    builder, network, _ = parse_network(model)
-    for i in range(network.num_layers):
-        network.get_layer(i).precision = trt.float16
-    config = builder.create_builder_config()
-    config.set_flag(trt.BuilderFlag.FP16)
-    config.set_flag(trt.BuilderFlag.OBEY_PRECISION_CONSTRAINTS)
-    plan = builder.build_serialized_network(network, config)
-    assert plan is not None, "build_serialized_network returned None"
-    return deserialize(bytes(plan))
 
 
 def reference(x, axis, eps, scale, bias):
@@ -99,7 +93,7 @@ def test_layernorm(precision, shape, axis, sshape, bshape, offset, stats):
     node = N("LayerNormalization", names, outs, axis=axis, epsilon=eps)
     model = make_model([node], [("x", shape)], outs, inits, opset=17)
 
-    engine = build_fp16(model) if precision == "fp16" else build_engine(model)
+    engine = build_fp16_engine(model) if precision == "fp16" else build_engine(model)
     got = engine.create_execution_context().infer({"x": x})
     # The engine normalizes the input as stored: rounded to half in FP16.
     xs = x.astype(np.float16).astype(np.float32) if precision == "fp16" else x

@@ -5,16 +5,14 @@ is built once per module (PoCL compiles slowly). Tolerances: FP32 |clrt - ort| <
 |ort| (1e-4 relative for cubic sampling, GroupNormalization and the transcendental
 activations); integer outputs, TopK and BitCast are compared exactly."""
 
-import clrt as trt
 import numpy as np
 import pytest
 from helpers import (
     assert_close,
     build_engine,
-    deserialize,
+    build_fp16_engine,
     make_model,
     ort_run,
-    parse_network,
     rand,
 )
 from onnx import helper as oh
@@ -301,17 +299,6 @@ def test_batch_c(results, key, name, rtol):
         assert_close(got[name], ref[name], rtol, ATOL, name)
 
 
-def _fp16_engine(model):
-    """Every layer held to FP16, as tests/device/test_fp16.py builds."""
-    builder, network, _ = parse_network(model)
-    for i in range(network.num_layers):
-        network.get_layer(i).precision = trt.float16
-    config = builder.create_builder_config()
-    config.set_flag(trt.BuilderFlag.FP16)
-    config.set_flag(trt.BuilderFlag.OBEY_PRECISION_CONSTRAINTS)
-    return deserialize(bytes(builder.build_serialized_network(network, config)))
-
-
 def test_fp16_half_storage():
     """GridSample, CumSum and TopK on half storage: 5e-3 * |ort| + 5e-3 * max|ort| (TopK
     indices may differ only where FP16 rounding ties two values, so its values are compared)."""
@@ -333,7 +320,7 @@ def test_fp16_half_storage():
     inputs = [(k, list(v.shape)) for k, v in feeds.items()]
     outs = [("gs_lin",), ("gs_cub",), ("gs_3d",), ("cs",), ("tk",), ("tk_i", None, np.int64)]
     model = make_model(nodes, inputs, outs, inits, 22, name="batch_c_fp16")
-    got = _fp16_engine(model).create_execution_context().infer(feeds)
+    got = build_fp16_engine(model).create_execution_context().infer(feeds)
     ref = ort_run(model, feeds)
     for name in ("gs_lin", "gs_cub", "gs_3d", "cs", "tk"):
         assert_close(got[name], ref[name], 5e-3, 5e-3 * float(np.abs(ref[name]).max()), name)
@@ -407,7 +394,7 @@ def test_topk_long_lines():
         17,
         name="topk_half",
     )
-    got = _fp16_engine(model).create_execution_context().infer({"xh": xh})
+    got = build_fp16_engine(model).create_execution_context().infer({"xh": xh})
     v, ix = _topk_reference(xh, 500, 1, 1)
     np.testing.assert_array_equal(got["ih"], ix)
     np.testing.assert_array_equal(got["vh"], v)

@@ -15,10 +15,9 @@ import pytest
 from helpers import (
     assert_close,
     build_engine,
-    deserialize,
+    build_fp16_engine,
     make_model,
     ort_run,
-    parse_network,
     rand,
 )
 from onnx import helper as oh
@@ -201,14 +200,7 @@ def test_fp16():
     outs = [c[0] for c in cases] + ["scaled"]
     inits = {"two": np.array(2.0, np.float32)}
     model = make_model(nodes, INPUTS, outs, inits, opset=16, name="roi_fp16")
-    builder, network, _ = parse_network(model)
-    for i in range(network.num_layers):
-        network.get_layer(i).precision = trt.float16
-    config = builder.create_builder_config()
-    config.set_flag(trt.BuilderFlag.FP16)
-    config.set_flag(trt.BuilderFlag.OBEY_PRECISION_CONSTRAINTS)
-    config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED
-    engine = deserialize(bytes(builder.build_serialized_network(network, config)))
+    engine = build_fp16_engine(model, detailed=True)
     info = json.loads(
         engine.create_engine_inspector().get_engine_information(trt.LayerInformationFormat.JSON)
     )
