@@ -8,11 +8,15 @@
 
 // Operand offsets of a binary op. mode 0: both dense, 1: b scalar, 2: a scalar, 3: broadcast
 // through p; 4 (5): a (b) dense, b (a) one value per image and channel (squeeze-and-excitation's
-// gate), with p->dims = {C, spatial size, y channels last, the gate's image stride}.
+// gate), with p->dims = {C, spatial size, y channels last, the gate's image stride}; 6 (7): a
+// (b) dense, b (a) repeated over y's leading dims (a bias over the last dims, a position
+// embedding over the batch), p->dims[0] its element count.
 inline int2 binary_offsets(const IndexPack* p, int mode, int i) {
   if (mode == 0) return (int2)(i, i);
   if (mode == 1) return (int2)(i, 0);
   if (mode == 2) return (int2)(0, i);
+  if (mode == 6) return (int2)(i, i % p->dims[0]);
+  if (mode == 7) return (int2)(i % p->dims[0], i);
   if (mode >= 4) {
     const int C = p->dims[0], S = p->dims[1];
     const int c = p->dims[2] ? i % C : i / S % C;
@@ -210,21 +214,24 @@ __kernel void binary_f_planes(__global const st_t* a, __global const st_t* b, __
     for (int j = 0; j < S; ++j) ST(y, o + j, binop_f(gv, LD(b, o + j), op));
   }
 }
-// binary_f 8 elements a work-item (y's elements 8i..8i+7, n a multiple of 8) in modes 0-2, 4
-// and 5, each one aligned 8-wide access: in modes 4 / 5 the 8 elements are 8 channels of one
+// binary_f 8 elements a work-item (y's elements 8i..8i+7, n a multiple of 8) in modes 0-2 and
+// 4-7, each one aligned 8-wide access: in modes 4 / 5 the 8 elements are 8 channels of one
 // position (y channels last, C a multiple of 8: the gate's 8 values are consecutive) or 8
-// positions of one channel (y NCHW, the spatial size a multiple of 8: one gate value). The same
-// op on the same values as binary_f, element by element.
+// positions of one channel (y NCHW, the spatial size a multiple of 8: one gate value); in modes
+// 6 / 7 the repeated operand's count is a multiple of 8. The same op on the same values as
+// binary_f, element by element.
 __kernel void binary_f8(__global const st_t* a, __global const st_t* b, __global st_t* y, int n,
                         int op, int mode, IndexPack p) {
   const int i = get_global_id(0) * 8;
   if (i >= n) return;
   float8 u, v;
-  if (mode == 0 || mode == 1 || mode == 4) u = LDA8(a, i);
-  if (mode == 0 || mode == 2 || mode == 5) v = LDA8(b, i);
+  if (mode == 0 || mode == 1 || mode == 4 || mode == 6) u = LDA8(a, i);
+  if (mode == 0 || mode == 2 || mode == 5 || mode == 7) v = LDA8(b, i);
   if (mode == 1) v = (float8)(LD(b, 0));
   if (mode == 2) u = (float8)(LD(a, 0));
-  if (mode >= 4) {  // binary_offsets' gate offset, read from p without taking its address
+  if (mode == 6) v = LDA8(b, i % p.dims[0]);
+  if (mode == 7) u = LDA8(a, i % p.dims[0]);
+  if (mode == 4 || mode == 5) {  // binary_offsets' gate offset, read from p without taking its address
     const int C = p.dims[0], S = p.dims[1];
     const int g = i / (C * S) * p.dims[3] + (p.dims[2] ? i % C : i / S % C);
     __global const st_t* gp = mode == 4 ? b : a;

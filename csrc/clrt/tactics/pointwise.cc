@@ -157,12 +157,25 @@ class BinaryKernel : public Kernel {
         return false;
       return std::all_of(d.begin() + 2, d.end(), [](int64_t v) { return v == 1; });
     };
+    // y's trailing dims after leading 1s (right-aligned): element i reads element i % count.
+    auto repeats = [&](const Dims& d) {
+      if (d.size() > yd.size()) return false;
+      size_t k = 0;
+      while (k < d.size() && d[k] == 1) ++k;
+      return k < d.size() && std::equal(d.begin() + k, d.end(), yd.end() - (d.size() - k));
+    };
     if (na == n && nb == n && sameA && sameB) {
       mode = 0;
     } else if (na == n && nb == 1 && sameA) {
       mode = 1;
     } else if (na == 1 && nb == n && sameB) {
       mode = 2;
+    } else if (na == n && sameA && !hwc_[1] && !hwc_[2] && repeats(b.dims)) {
+      mode = 6;
+      p.dims[0] = static_cast<cl_int>(nb);
+    } else if (nb == n && sameB && !hwc_[0] && !hwc_[2] && repeats(a.dims)) {
+      mode = 7;
+      p.dims[0] = static_cast<cl_int>(na);
     } else if ((na == n && sameA && gate(b.dims)) || (nb == n && sameB && gate(a.dims))) {
       mode = na == n && sameA && gate(b.dims) ? 4 : 5;
       const Dims& g = mode == 4 ? b.dims : a.dims;
@@ -186,7 +199,8 @@ class BinaryKernel : public Kernel {
         // Float ops 8 elements a work-item where every 8-element group of y reads 8
         // consecutive elements (or one) of each operand: binary_f8.
         wide = !compare && n % 8 == 0 &&
-               (mode <= 2 || (mode >= 4 && p.dims[(p.dims[2] ? 0 : 1)] % 8 == 0));
+               (mode <= 2 || ((mode == 4 || mode == 5) && p.dims[(p.dims[2] ? 0 : 1)] % 8 == 0) ||
+                (mode >= 6 && p.dims[0] % 8 == 0));
         name = compare ? "compare_f" : wide ? "binary_f8" : "binary_f";
         break;
       case DataType::kINT32:
