@@ -66,26 +66,11 @@ def build_gemm(n, dtype, io_dtype, log, tf32=True):
     return trt.Runtime(log).deserialize_cuda_engine(plan)
 
 
-def clrt_gemm(n, dtype, iters, tf32=True):
-    """(engine ms, GEMM layer ms, output, inputs, tactic, I/O note) of an n^3 clrt engine in
-    `dtype`. HALF network I/O is tried first for FP16; where the builder does not take it, the
-    I/O is FLOAT and the engine also runs the FLOAT<->HALF reformats (the layer time excludes
-    them)."""
-    log = TacticLog()
-    io = dtype
-    try:
-        engine = build_gemm(n, dtype, io, log, tf32)
-    except Exception as e:  # fall back to FLOAT I/O; the table says so
-        if dtype == trt.float32:
-            raise
-        print(f"[bench] HALF network I/O not built ({e}); using FLOAT I/O")
-        log.chosen = {}
-        io = trt.float32
-        engine = build_gemm(n, dtype, io, log, tf32)
+def time_engine(engine, host, n, np_dt, iters):
+    """(ms per execute_async_v3 over `iters` runs, best GEMM layer ms of 3 profiled runs, output
+    c) of an engine with inputs a, b (the `host` arrays, copied once) and output c, all n x n of
+    `np_dt` on the device."""
     ctx = engine.create_execution_context()
-    np_dt = np.float16 if io == trt.float16 else np.float32
-    rng = np.random.default_rng(0)
-    host = {k: rng.uniform(-1, 1, (n, n)).astype(np.float16).astype(np_dt) for k in ("a", "b")}
     bufs = {k: trt.mem_alloc(n * n * np.dtype(np_dt).itemsize) for k in ("a", "b", "c")}
     for k, v in host.items():
         trt.memcpy_htod(bufs[k], v)
@@ -109,8 +94,31 @@ def clrt_gemm(n, dtype, iters, tf32=True):
     trt.memcpy_dtoh(c, bufs["c"])
     for buf in bufs.values():
         buf.free()
+    return ms, min(layer_ms) or float("nan"), c
+
+
+def clrt_gemm(n, dtype, iters, tf32=True):
+    """(engine ms, GEMM layer ms, output, inputs, tactic, I/O note) of an n^3 clrt engine in
+    `dtype`. HALF network I/O is tried first for FP16; where the builder does not take it, the
+    I/O is FLOAT and the engine also runs the FLOAT<->HALF reformats (the layer time excludes
+    them)."""
+    log = TacticLog()
+    io = dtype
+    try:
+        engine = build_gemm(n, dtype, io, log, tf32)
+    except Exception as e:  # fall back to FLOAT I/O; the table says so
+        if dtype == trt.float32:
+            raise
+        print(f"[bench] HALF network I/O not built ({e}); using FLOAT I/O")
+        log.chosen = {}
+        io = trt.float32
+        engine = build_gemm(n, dtype, io, log, tf32)
+    np_dt = np.float16 if io == trt.float16 else np.float32
+    rng = np.random.default_rng(0)
+    host = {k: rng.uniform(-1, 1, (n, n)).astype(np.float16).astype(np_dt) for k in ("a", "b")}
+    ms, layer_ms, c = time_engine(engine, host, n, np_dt, iters)
     note = "HALF I/O" if io == trt.float16 else "FLOAT I/O"
-    return ms, min(layer_ms) or float("nan"), c, host, log.chosen.get("gemm", "?"), note
+    return ms, layer_ms, c, host, log.chosen.get("gemm", "?"), note
 
 
 def clrt_gemm_int8(n, iters):
@@ -140,34 +148,11 @@ def clrt_gemm_int8(n, iters):
     if plan is None:
         raise RuntimeError("build_serialized_network returned None")
     engine = trt.Runtime(log).deserialize_cuda_engine(plan)
-    ctx = engine.create_execution_context()
     rng = np.random.default_rng(0)
     # Values on the INT8 grid of the [-1, 1] range, so quantization rounds nothing.
     host = {k: (rng.integers(-127, 128, (n, n)) / 127.0).astype(np.float32) for k in ("a", "b")}
-    bufs = {k: trt.mem_alloc(n * n * 4) for k in ("a", "b", "c")}
-    for k, v in host.items():
-        trt.memcpy_htod(bufs[k], v)
-    for k, buf in bufs.items():
-        ctx.set_tensor_address(k, int(buf))
-    stream = trt.Stream()
-    ctx.execute_async_v3(stream.handle)  # warm-up
-    stream.synchronize()
-    t0 = time.perf_counter()
-    for _ in range(iters):
-        ctx.execute_async_v3(stream.handle)
-    stream.synchronize()
-    ms = (time.perf_counter() - t0) * 1e3 / iters
-    ctx.profiling = True
-    layer_ms = []
-    for _ in range(3):
-        ctx.execute_async_v3(stream.handle)
-        stream.synchronize()
-        layer_ms.append(sum(t for name, t in ctx.layer_times if name == "gemm"))
-    c = np.empty((n, n), np.float32)
-    trt.memcpy_dtoh(c, bufs["c"])
-    for buf in bufs.values():
-        buf.free()
-    return ms, min(layer_ms) or float("nan"), c, host, log.chosen.get("gemm", "?")
+    ms, layer_ms, c = time_engine(engine, host, n, np.float32, iters)
+    return ms, layer_ms, c, host, log.chosen.get("gemm", "?")
 
 
 def torch_int_mm(n, iters):

@@ -2,22 +2,13 @@
 # onnxruntime: FP16 storage, FP32 softmax and accumulation. Runs where the current OpenCL device
 # is NVIDIA; elsewhere with CLRT_TC_EMULATE=1 (one warp, mma, shuffles, ldmatrix and cp.async
 # emulated), which CI (.ci/run) runs as its own pytest step.
-import os
-
-import clrt as trt
 import numpy as np
 import pytest
 from helpers import make_model, ort_run
 from onnx.helper import make_node as N
+from test_tensorcore import NEEDS_TC
 
-_DEV = trt.current_device()
-_NVIDIA = "NVIDIA" in _DEV.vendor.upper()
-_EMULATED = os.environ.get("CLRT_TC_EMULATE", "0") not in ("", "0")
-pytestmark = pytest.mark.skipif(
-    not (_NVIDIA or _EMULATED),
-    reason=f"tensor-core tactics need an NVIDIA OpenCL device (current: {_DEV.name}); "
-    "CLRT_TC_EMULATE=1 runs them emulated",
-)
+pytestmark = NEEDS_TC
 
 # The tensor-core attention kernel, the same kernel loading each key tile while the one before
 # it is multiplied (tc_attention.cl PREFETCH), and the flash kernel (tc_flash.cl).

@@ -26,12 +26,14 @@ _EMULATED = os.environ.get("CLRT_TC_EMULATE", "0") not in ("", "0")
 # Hopper's warpgroup tiles (conv.tc_*_wg*): offered on compute capability 9.0 (emulated, only
 # when the tactic filter names them: test_tactics_all.py).
 _WGMMA = _NVIDIA and _DEV.compute_capability == 90
+# Also the marker of test_tc_attention.py.
+NEEDS_TC = pytest.mark.skipif(
+    not (_NVIDIA or _EMULATED),
+    reason=f"tensor-core tactics need an NVIDIA OpenCL device (current: {_DEV.name}); "
+    "CLRT_TC_EMULATE=1 runs them emulated",
+)
 pytestmark = [
-    pytest.mark.skipif(
-        not (_NVIDIA or _EMULATED),
-        reason=f"tensor-core tactics need an NVIDIA OpenCL device (current: {_DEV.name}); "
-        "CLRT_TC_EMULATE=1 runs them emulated",
-    ),
+    NEEDS_TC,
     # The module checks channels-last kernels: the builder takes them on PoCL too.
     pytest.mark.usefixtures("channels_last"),
     pytest.mark.usefixtures("tf32_allowed"),

@@ -82,14 +82,9 @@ __kernel void attention_rows(__global const st_t* q, __global const st_t* k,
   const long ooff = s.oo + (long)pack_offset(&op, 0, l) + (long)i * s.oi;
   const bool masked = nan_to_zero == 2 && !anyb;
   if (skv > 0 && (masked || bad || m == -INFINITY || isnan(sum))) {
-    for (int d = 0; d < HDV; ++d) {
-      float z = NAN;
-      if (masked || nan_to_zero == 1) {
-        z = 0.0f;
-        for (int j = 0; j < skv; ++j) z += 0.0f * LD(v, voff + (long)j * s.vj + (long)d * s.vd);
-      }
-      ST(out, ooff + (long)d * s.od, z);
-    }
+    for (int d = 0; d < HDV; ++d)
+      ST(out, ooff + (long)d * s.od,
+         attn_empty_row(masked || nan_to_zero == 1, v, voff + (long)d * s.vd, s.vj, skv));
     return;
   }
   const float inv = skv > 0 ? 1.0f / sum : 0.0f;

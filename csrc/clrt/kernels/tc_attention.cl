@@ -208,15 +208,9 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_attention(
     for (int j = 0; j < TN; ++j)
       for (int e = 0; e < 2; ++e) {
         const int d = 8 * j + 2 * t + e;
-        float o = oacc[0][j][2 * hr + e] * inv;
-        if (nanrow) {
-          o = NAN;
-          if (masked[hr] || nan_to_zero == 1) {
-            o = 0.0f;
-            for (int key = 0; key < skv; ++key)
-              o += 0.0f * vload_half(vbase + (long)key * s.vj + d, (__global const half*)v);
-          }
-        }
+        const float o = nanrow ? attn_empty_row(masked[hr] || nan_to_zero == 1,
+                                                (__global const st_t*)v, vbase + d, s.vj, skv)
+                               : oacc[0][j][2 * hr + e] * inv;
         ST(out, obase + (long)row * s.oi + (long)d * s.od, o);
       }
   }

@@ -284,17 +284,10 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_flash(
     TC_UNROLL for (int j = 0; j < ON; ++j) {
       const int d = 8 * j + 2 * t;
       float o[2];
-      TC_UNROLL for (int e = 0; e < 2; ++e) {
-        o[e] = oacc[j][2 * h + e] * inv;
-        if (nanrow) {
-          o[e] = NAN;
-          if (masked[h] || nan_to_zero == 1) {
-            o[e] = 0.0f;
-            for (int key = 0; key < skv; ++key)
-              o[e] += 0.0f * vload_half(vbase + (long)key * s.vj + d + e, (__global const half*)v);
-          }
-        }
-      }
+      TC_UNROLL for (int e = 0; e < 2; ++e)
+        o[e] = nanrow ? attn_empty_row(masked[h] || nan_to_zero == 1, (__global const st_t*)v,
+                                       vbase + d + e, s.vj, skv)
+                      : oacc[j][2 * h + e] * inv;
       const long at = obase + (long)row * s.oi + (long)d * s.od;
 #if STORAGE_HALF
       if (s.od == 1 && (at & 1) == 0) {  // the pair as one 4-byte store

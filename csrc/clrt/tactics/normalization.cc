@@ -189,6 +189,7 @@ class LayerNormKernel : public RowKernel {
   Dims scaleDims_, biasDims_;
   bool hasBias_ = false;
   ocl::MemHandle scale_, bias_;
+  int64_t vecWgMax_ = 0;  // layernorm_vec's largest work-group on the device (0: not asked yet)
 
   // layernorm_vec where it applies: rows of whole vectors (4 floats or 8 halves: 16 bytes, so
   // every row starts aligned) that fit the registers of at most kWgMax items (32 values each),
@@ -205,7 +206,8 @@ class LayerNormKernel : public RowKernel {
     int64_t T = 1;
     while (T < 32 && T * 2 < nvec) T *= 2;
     while (T * (perItem / vec) < nvec) T *= 2;
-    const int64_t wgMax = static_cast<int64_t>(maxGroup("layernorm_vec"));
+    if (!vecWgMax_) vecWgMax_ = static_cast<int64_t>(maxGroup("layernorm_vec"));  // asked once
+    const int64_t wgMax = vecWgMax_;
     if (T > wgMax || wgMax < 32) return false;
     int64_t wg = T;
     while (wg < wgMax && wg < T * rows) wg *= 2;
