@@ -93,7 +93,9 @@ int dtCode(DataType t) {
   }
 }
 
-std::string resStageOption(const Config& c, bool has_res) {
+std::string mmEpilogueOption(const Config& c, bool has_res) {
+  const char* reg = std::getenv("CLRT_TC_EP_REG");
+  if (reg && std::string(reg) == "1" && (c.bn / c.warps_n / 8) % 4 == 0) return "-DEP_REG=1";
   const char* env = std::getenv("CLRT_TC_RES_STAGE");
   if (env && std::string(env) == "0") return "";
   return has_res && c.kch == 4 && c.stages >= 2 ? "-DRES_STAGE=1" : "";

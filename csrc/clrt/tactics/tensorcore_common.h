@@ -100,13 +100,15 @@ Config runTile(const Config& c, const ocl::DeviceInfo& dev);
 // 0 float, 1 half, 2 int8: OUT_DT / RES_DT of tc_gemm.cl; -1 for other dtypes.
 int dtCode(DataType t);
 
-// tc_matmul's RES_STAGE option for a tile with a residual: the block's residual tile copied into
-// local memory with the first operand tiles, so that a short reduction's block waits for memory
-// once. Only on 64-byte-row tiles: H200, INT8, ResNet-50's layer1 conv3 (200704 x 256 x 64 with
-// its residual) 0.148 -> 0.123 ms on 128 x 128 / KCH 4, but 0.23 -> 0.26 ms on kGemmTile, whose
-// 96 KiB of rings leave no room for it (benchmarks/RESULTS.md). CLRT_TC_RES_STAGE=0 turns it
-// off, to compare on one device.
-std::string resStageOption(const Config& c, bool has_res);
+// tc_matmul's epilogue option for a tile. RES_STAGE, for a tile with a residual: the block's
+// residual tile copied into local memory with the first operand tiles, so that a short
+// reduction's block waits for memory once. Only on 64-byte-row tiles: H200, INT8, ResNet-50's
+// layer1 conv3 (200704 x 256 x 64 with its residual) 0.148 -> 0.123 ms on 128 x 128 / KCH 4, but
+// 0.23 -> 0.26 ms on kGemmTile, whose 96 KiB of rings leave no room for it
+// (benchmarks/RESULTS.md). CLRT_TC_RES_STAGE=0 turns it off, to compare on one device.
+// CLRT_TC_EP_REG=1: EP_REG instead (the epilogue written from registers, no staging) on tiles
+// whose warps hold a multiple of four n8 tiles.
+std::string mmEpilogueOption(const Config& c, bool has_res);
 
 // Build options for one program of tc_gemm.cl (the activation comes from `ep`).
 std::string options(const ocl::DeviceInfo& dev, Mma mma, bool conv, const Config& c,

@@ -166,7 +166,7 @@ class TcConvKernel : public Kernel {
       const bool has_res = l.inputs.size() > 1 && l.inputs[1] >= 0;
       const std::string gopts =
           options(dev.info(), mma, /*conv=*/false, gcfg_, s_.ep, dtCode(s_.out_dt),
-                  dtCode(s_.res_dt), resStageOption(gcfg_, has_res));
+                  dtCode(s_.res_dt), mmEpilogueOption(gcfg_, has_res));
       k_ = ocl::KernelHandle(dev.kernel(kFile, gopts, "tc_matmul"));
       return;
     }
@@ -183,8 +183,25 @@ class TcConvKernel : public Kernel {
         options(dev.info(), mma, /*conv=*/true, cfg_, s_.ep, dtCode(s_.out_dt), dtCode(s_.res_dt),
                 str("-DCALIGN=", calign ? 1 : 0, " -DIN_HWC=", int{channelsLastIn(l, 0)},
                     " -DRES_HWC=", int{res_hwc}, " -DOUT_HWC=", int{channelsLastOut(l, 0)},
-                    rows ? " -DHWC_ROWS=1" : ""));
+                    rows ? " -DHWC_ROWS=1" : "", " -DPATCH_CAP=", patchCap(dev.info())));
     k_ = ocl::KernelHandle(dev.kernel(kFile, opts, "tc_conv"));
+  }
+
+  // Elements of tc_conv's local input patch (PATCH_CAP; 0: none): layers whose channels do not
+  // fill the gather's runs (a stem's 3) on the register path, in what local memory the tile's
+  // two buffers leave, at most kPatchBytes. Whether a layer's patch fits is decided per launch.
+  // Off unless CLRT_TC_PATCH=1: on an H100 the first version (each copy waiting for its load)
+  // made ResNet-50's FP16 stem slower than the global gather, and the copy loop that issues
+  // eight loads at a time is not timed yet (benchmarks/RESULTS.md).
+  int64_t patchCap(const ocl::DeviceInfo& dev) const {
+    constexpr int64_t kPatchBytes = 20 << 10, kMinBytes = 4 << 10;
+    const char* v = std::getenv("CLRT_TC_PATCH");
+    if (!v || std::strcmp(v, "1") != 0) return 0;
+    if (s_.C % cfg_.gatherRun(s_.mma) == 0 || cfg_.stages) return 0;
+    const int64_t tiles = 2 * (cfg_.bm + cfg_.bn) * cfg_.kch * 16;
+    const int64_t room =
+        std::min<int64_t>(kPatchBytes, static_cast<int64_t>(dev.local_mem) - tiles - 1024);
+    return room >= kMinBytes ? room / elemBytes(s_.mma) : 0;
   }
 
   size_t workspaceSize(const std::vector<Dims>& in, const std::vector<Dims>& out) const override {

@@ -81,7 +81,7 @@ class TcMatMulKernel : public Kernel {
     // convolutions' GEMM: a MatMul and a 1x1 convolution of one tile share the program.
     const std::string opts =
         options(dev.info(), mma, /*conv=*/false, cfg_, s_.ep, dtCode(s_.out_dt), dtCode(s_.res_dt),
-                resStageOption(cfg_, s_.has_res));
+                mmEpilogueOption(cfg_, s_.has_res));
     k_ = ocl::KernelHandle(dev.kernel(kFile, opts, "tc_matmul"));
     if (s_.ta || (!s_.b_weights && !s_.tb))
       tr_ = ocl::KernelHandle(dev.kernel(kFile, opts, "tc_transpose"));
