@@ -62,3 +62,29 @@ def test_repeated_operand_int_and_compare():
     np.testing.assert_array_equal(got["s"], a + b)
     np.testing.assert_array_equal(got["g"], a > b)
     assert got["g"].dtype == np.bool_
+
+
+@pytest.mark.usefixtures("channels_last")
+def test_repeated_constant_stays_linear():
+    # ViT's position embedding: a constant [1, 5, 32] added to [2, 5, 32] in an FP16 engine goes
+    # through a FLOAT -> HALF conversion, which could write it channels last and the add read it
+    # so; the builder keeps such a broadcast operand LINEAR, where the add reads it as element
+    # i % count (channels last only the general broadcast index could). With CLRT_CHANNELS_LAST=1
+    # the builder chooses layouts as on a GPU.
+    import json
+
+    import clrt as trt
+
+    rng = np.random.default_rng(5)
+    pos = rng.uniform(-1, 1, (1, 5, 32)).astype(np.float32)
+    g, beta = np.ones(32, np.float32), np.zeros(32, np.float32)
+    nodes = [N("Add", ["x", "pos"], ["a"]), N("LayerNormalization", ["a", "g", "beta"], ["y"])]
+    inits = {"pos": pos, "g": g, "beta": beta}
+    model = make_model(nodes, [("x", (2, 5, 32))], [("y", (2, 5, 32))], inits)
+    engine = build_fp16_engine(model, detailed=True)
+    info = engine.create_engine_inspector().get_engine_information(trt.LayerInformationFormat.JSON)
+    adds = [lay for lay in json.loads(info)["Layers"] if lay.get("LayerType") == "ELEMENTWISE"]
+    assert [i["Format"] for i in adds[0]["Inputs"]] == ["LINEAR", "LINEAR"], adds
+    x = {"x": rng.uniform(-2, 2, (2, 5, 32)).astype(np.float32)}
+    got = engine.create_execution_context().infer(x)["y"]
+    assert_close(got, ort_run(model, x)["y"], atol=2e-2, rtol=2e-2)

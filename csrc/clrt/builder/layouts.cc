@@ -42,6 +42,24 @@ bool mayBeChannelsLast(const ir::Network& net, const std::vector<uint8_t>& on_ho
          !x.is_shape_tensor && (x.dims.size() == 3 || x.dims.size() == 4);
 }
 
+// Whether an elementwise layer reads x broadcast over more than its images and channels (ViT's
+// position embedding [1, 197, 768] added to [64, 197, 768]): stored LINEAR, such an operand is
+// read as element i % count; channels last, only through the general broadcast index (H100:
+// 0.105 ms for that add, 8x its bytes' time). A per-image-and-channel gate ([N, C, 1, 1]) is
+// stored alike in both layouts.
+bool repeatedOperand(const ir::Network& net, const ir::Layer& l, const ir::Tensor& x) {
+  if (l.kind != ir::LayerKind::kELEMENTWISE || l.outputs.empty() || l.outputs[0] < 0) return false;
+  const auto& y = net.tensors[l.outputs[0]].dims;
+  if (x.dims == y || x.dims.size() < 3) return false;
+  return !std::all_of(x.dims.begin() + 2, x.dims.end(), [](int64_t v) { return v == 1; });
+}
+
+// The index of tensor t among layer l's outputs.
+int outputIndex(const ir::Layer& l, size_t t) {
+  return static_cast<int>(std::find(l.outputs.begin(), l.outputs.end(), static_cast<int>(t)) -
+                          l.outputs.begin());
+}
+
 }  // namespace
 
 int chooseLayouts(ir::Network& net, const std::vector<uint8_t>& on_host,
@@ -89,26 +107,50 @@ int chooseLayouts(ir::Network& net, const std::vector<uint8_t>& on_host,
     ++chosen;
   }
   if (!enabled(gpu)) return chosen;
+  // Pass 1: the tensors whose producer and readers could each take them channels last.
+  std::vector<uint8_t> hwc(net.tensors.size(), 0);
+  std::vector<std::vector<std::pair<size_t, size_t>>> readers(net.tensors.size());
   for (size_t t = 0; t < net.tensors.size(); ++t) {
-    ir::Tensor& x = net.tensors[t];
-    std::vector<std::pair<size_t, size_t>> readers;  // (layer, input index) reading t
-    for (int li : users[t])
+    const ir::Tensor& x = net.tensors[t];
+    for (int li : users[t])  // (layer, input index) reading t
       for (size_t i = 0; i < net.layers[li].inputs.size(); ++i)
         if (net.layers[li].inputs[i] == static_cast<int>(t))
-          readers.push_back({static_cast<size_t>(li), i});
+          readers[t].push_back({static_cast<size_t>(li), i});
     const int p = x.producer;
-    if (!mayBeChannelsLast(net, on_host, static_cast<int>(t)) || !tac[p] || readers.empty())
+    if (!mayBeChannelsLast(net, on_host, static_cast<int>(t)) || !tac[p] || readers[t].empty())
       continue;
-    const auto& outs = net.layers[p].outputs;
-    const size_t o = static_cast<size_t>(std::find(outs.begin(), outs.end(), static_cast<int>(t)) -
-                                         outs.begin());
-    bool ok = tac[p]->channelsLast(net.layers[p], -1 - static_cast<int>(o));
-    for (const auto& [li, i] : readers)
-      ok = ok && tac[li] && tac[li]->channelsLast(net.layers[li], static_cast<int>(i));
-    if (!ok) continue;
-    x.format = ir::TensorFormat::kHWC;
-    setBit(net.layers[p], "hwc_outputs", o);
-    for (const auto& [li, i] : readers) setBit(net.layers[li], "hwc_inputs", i);
+    bool ok = tac[p]->channelsLast(net.layers[p], -1 - outputIndex(net.layers[p], t));
+    for (const auto& [li, i] : readers[t])
+      ok = ok && tac[li] && tac[li]->channelsLast(net.layers[li], static_cast<int>(i)) &&
+           !repeatedOperand(net, net.layers[li], x);
+    hwc[t] = ok;
+  }
+  // Pass 2: an elementwise layer keeps its full-size tensors (inputs shaped as its output, and
+  // the output) in one layout: mixed, it would index through the general broadcast walk (an add
+  // reading a channels-last input into a LINEAR output for a LayerNorm). Where one of them stays
+  // LINEAR, all do, until nothing changes.
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (size_t li = 0; li < nl; ++li) {
+      const ir::Layer& l = net.layers[li];
+      if (l.kind != ir::LayerKind::kELEMENTWISE || l.outputs.empty() || l.outputs[0] < 0) continue;
+      const auto& yd = net.tensors[l.outputs[0]].dims;
+      std::vector<int> full{l.outputs[0]};
+      for (int in : l.inputs)
+        if (in >= 0 && net.tensors[in].dims == yd) full.push_back(in);
+      const bool all = std::all_of(full.begin(), full.end(), [&](int t) { return hwc[t] != 0; });
+      const bool any = std::any_of(full.begin(), full.end(), [&](int t) { return hwc[t] != 0; });
+      if (all || !any) continue;
+      for (int t : full) hwc[t] = 0;
+      changed = true;
+    }
+  }
+  for (size_t t = 0; t < net.tensors.size(); ++t) {
+    if (!hwc[t]) continue;
+    const int p = net.tensors[t].producer;
+    net.tensors[t].format = ir::TensorFormat::kHWC;
+    setBit(net.layers[p], "hwc_outputs", static_cast<size_t>(outputIndex(net.layers[p], t)));
+    for (const auto& [li, i] : readers[t]) setBit(net.layers[li], "hwc_inputs", i);
     ++chosen;
   }
   if (chosen)
