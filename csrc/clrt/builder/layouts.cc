@@ -42,16 +42,24 @@ bool mayBeChannelsLast(const ir::Network& net, const std::vector<uint8_t>& on_ho
          !x.is_shape_tensor && (x.dims.size() == 3 || x.dims.size() == 4);
 }
 
-// Whether an elementwise layer reads x broadcast over more than its images and channels (ViT's
-// position embedding [1, 197, 768] added to [64, 197, 768]): stored LINEAR, such an operand is
-// read as element i % count; channels last, only through the general broadcast index (H100:
-// 0.105 ms for that add, 8x its bytes' time). A per-image-and-channel gate ([N, C, 1, 1]) is
-// stored alike in both layouts.
-bool repeatedOperand(const ir::Network& net, const ir::Layer& l, const ir::Tensor& x) {
+// Whether l is an elementwise layer with an operand broadcast over more than the images and
+// channels (ViT's position embedding [1, 197, 768] added to [64, 197, 768], a bias over the last
+// dim): with every tensor LINEAR it reads that operand as element i % count; with any of them
+// channels last, only through the general broadcast index (H100: 0.105 ms for that add, 8x its
+// bytes' time). A per-image-and-channel gate ([N, C, 1, 1] at the output's rank, a
+// squeeze-and-excitation multiply) and a scalar are read alike in both layouts.
+bool repeatsOperand(const ir::Network& net, const ir::Layer& l) {
   if (l.kind != ir::LayerKind::kELEMENTWISE || l.outputs.empty() || l.outputs[0] < 0) return false;
   const auto& y = net.tensors[l.outputs[0]].dims;
-  if (x.dims == y || x.dims.size() < 3) return false;
-  return !std::all_of(x.dims.begin() + 2, x.dims.end(), [](int64_t v) { return v == 1; });
+  for (int in : l.inputs) {
+    if (in < 0) continue;
+    const auto& d = net.tensors[in].dims;
+    const bool gate = d.size() == y.size() && d.size() >= 3 &&
+                      std::all_of(d.begin() + 2, d.end(), [](int64_t v) { return v == 1; });
+    const bool scalar = std::all_of(d.begin(), d.end(), [](int64_t v) { return v == 1; });
+    if (d != y && !gate && !scalar) return true;
+  }
+  return false;
 }
 
 // The index of tensor t among layer l's outputs.
@@ -107,7 +115,7 @@ int chooseLayouts(ir::Network& net, const std::vector<uint8_t>& on_host,
     ++chosen;
   }
   if (!enabled(gpu)) return chosen;
-  // Pass 1: the tensors whose producer and readers could each take them channels last.
+  // The tensors whose producer and readers could each take them channels last.
   std::vector<uint8_t> hwc(net.tensors.size(), 0);
   std::vector<std::vector<std::pair<size_t, size_t>>> readers(net.tensors.size());
   for (size_t t = 0; t < net.tensors.size(); ++t) {
@@ -119,31 +127,12 @@ int chooseLayouts(ir::Network& net, const std::vector<uint8_t>& on_host,
     const int p = x.producer;
     if (!mayBeChannelsLast(net, on_host, static_cast<int>(t)) || !tac[p] || readers[t].empty())
       continue;
-    bool ok = tac[p]->channelsLast(net.layers[p], -1 - outputIndex(net.layers[p], t));
+    bool ok = tac[p]->channelsLast(net.layers[p], -1 - outputIndex(net.layers[p], t)) &&
+              !repeatsOperand(net, net.layers[p]);
     for (const auto& [li, i] : readers[t])
       ok = ok && tac[li] && tac[li]->channelsLast(net.layers[li], static_cast<int>(i)) &&
-           !repeatedOperand(net, net.layers[li], x);
+           !repeatsOperand(net, net.layers[li]);
     hwc[t] = ok;
-  }
-  // Pass 2: an elementwise layer keeps its full-size tensors (inputs shaped as its output, and
-  // the output) in one layout: mixed, it would index through the general broadcast walk (an add
-  // reading a channels-last input into a LINEAR output for a LayerNorm). Where one of them stays
-  // LINEAR, all do, until nothing changes.
-  for (bool changed = true; changed;) {
-    changed = false;
-    for (size_t li = 0; li < nl; ++li) {
-      const ir::Layer& l = net.layers[li];
-      if (l.kind != ir::LayerKind::kELEMENTWISE || l.outputs.empty() || l.outputs[0] < 0) continue;
-      const auto& yd = net.tensors[l.outputs[0]].dims;
-      std::vector<int> full{l.outputs[0]};
-      for (int in : l.inputs)
-        if (in >= 0 && net.tensors[in].dims == yd) full.push_back(in);
-      const bool all = std::all_of(full.begin(), full.end(), [&](int t) { return hwc[t] != 0; });
-      const bool any = std::any_of(full.begin(), full.end(), [&](int t) { return hwc[t] != 0; });
-      if (all || !any) continue;
-      for (int t : full) hwc[t] = 0;
-      changed = true;
-    }
   }
   for (size_t t = 0; t < net.tensors.size(); ++t) {
     if (!hwc[t]) continue;
