@@ -105,41 +105,33 @@ int chooseLayouts(ir::Network& net, const std::vector<uint8_t>& on_host,
           }
     }
     if (x.producer >= 0) {
-      const auto& outs = net.layers[x.producer].outputs;
-      const size_t o = static_cast<size_t>(
-          std::find(outs.begin(), outs.end(), static_cast<int>(t)) - outs.begin());
-      check(x.producer, -1 - static_cast<int>(o));
-      setBit(net.layers[x.producer], "hwc_outputs", o);
+      const int o = outputIndex(net.layers[x.producer], t);
+      check(x.producer, -1 - o);
+      setBit(net.layers[x.producer], "hwc_outputs", static_cast<size_t>(o));
     }
     x.format = ir::TensorFormat::kHWC;
     ++chosen;
   }
   if (!enabled(gpu)) return chosen;
-  // The tensors whose producer and readers could each take them channels last.
-  std::vector<uint8_t> hwc(net.tensors.size(), 0);
-  std::vector<std::vector<std::pair<size_t, size_t>>> readers(net.tensors.size());
   for (size_t t = 0; t < net.tensors.size(); ++t) {
-    const ir::Tensor& x = net.tensors[t];
-    for (int li : users[t])  // (layer, input index) reading t
+    ir::Tensor& x = net.tensors[t];
+    std::vector<std::pair<size_t, size_t>> readers;  // (layer, input index) reading t
+    for (int li : users[t])
       for (size_t i = 0; i < net.layers[li].inputs.size(); ++i)
         if (net.layers[li].inputs[i] == static_cast<int>(t))
-          readers[t].push_back({static_cast<size_t>(li), i});
+          readers.push_back({static_cast<size_t>(li), i});
     const int p = x.producer;
-    if (!mayBeChannelsLast(net, on_host, static_cast<int>(t)) || !tac[p] || readers[t].empty())
+    if (!mayBeChannelsLast(net, on_host, static_cast<int>(t)) || !tac[p] || readers.empty())
       continue;
-    bool ok = tac[p]->channelsLast(net.layers[p], -1 - outputIndex(net.layers[p], t)) &&
-              !repeatsOperand(net, net.layers[p]);
-    for (const auto& [li, i] : readers[t])
+    const int o = outputIndex(net.layers[p], t);
+    bool ok = tac[p]->channelsLast(net.layers[p], -1 - o) && !repeatsOperand(net, net.layers[p]);
+    for (const auto& [li, i] : readers)
       ok = ok && tac[li] && tac[li]->channelsLast(net.layers[li], static_cast<int>(i)) &&
            !repeatsOperand(net, net.layers[li]);
-    hwc[t] = ok;
-  }
-  for (size_t t = 0; t < net.tensors.size(); ++t) {
-    if (!hwc[t]) continue;
-    const int p = net.tensors[t].producer;
-    net.tensors[t].format = ir::TensorFormat::kHWC;
-    setBit(net.layers[p], "hwc_outputs", static_cast<size_t>(outputIndex(net.layers[p], t)));
-    for (const auto& [li, i] : readers[t]) setBit(net.layers[li], "hwc_inputs", i);
+    if (!ok) continue;
+    x.format = ir::TensorFormat::kHWC;
+    setBit(net.layers[p], "hwc_outputs", static_cast<size_t>(o));
+    for (const auto& [li, i] : readers) setBit(net.layers[li], "hwc_inputs", i);
     ++chosen;
   }
   if (chosen)
