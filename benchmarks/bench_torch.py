@@ -26,7 +26,8 @@ torch.compile's median moved by up to 2x between runs minutes apart):
 - clrt PREC device only: execute_v2 on device buffers filled once;
 - clrt PREC infer (copies, input as T): context.infer() on a host NumPy array (both copies
   included; T: the dtype the input crossed the bus in, INT8 or HALF when the engine quantizes or
-  halves it first);
+  halves it first); "page-locked input": the same from a trt.pagelocked_empty array (TensorRT's
+  samples allocate their host buffers page-locked with pycuda), which needs no host staging;
 - PyTorch eager FP32 (TF32): TF32 allowed for cuBLAS and cuDNN;
 - PyTorch eager FP16: model and input .half();
 - PyTorch eager FP16 (copies): NumPy array -> .cuda() -> model -> .float().cpu().numpy();
@@ -210,6 +211,22 @@ def bench_clrt(path, x, precision, logger, timing_cache=None):
     )
     rows.append(
         (f"{label} infer (copies, input as {sent})", lambda: context.infer({"input": x}), out)
+    )
+    # The same from a page-locked array (trt.pagelocked_empty, as TensorRT's samples allocate
+    # their host buffers with pycuda): no staging copy on the host.
+    xp = trt.pagelocked_empty(x.shape, x.dtype)
+    xp[...] = x
+    before = (debug.int8_uploads(), debug.half_uploads())
+    out = context.infer({"input": xp})["logits"]
+    sent = {(1, 0): "INT8", (0, 1): "HALF"}.get(
+        (debug.int8_uploads() - before[0], debug.half_uploads() - before[1]), "FLOAT"
+    )
+    rows.append(
+        (
+            f"{label} infer (copies, page-locked input as {sent})",
+            lambda: context.infer({"input": xp}),
+            out,
+        )
     )
     return rows, build_s, [d_in, d_out]
 

@@ -69,6 +69,8 @@ float fromHalf(uint16_t h) {
   return f;
 }
 
+size_t g_persist = 0;  // the option set's PERSIST (0: a block per tile)
+
 struct Env {
   cl_context ctx;
   cl_device_id dev;
@@ -187,7 +189,9 @@ std::pair<double, double> runOne(Env& e, cl_kernel k, bool int8, const Problem& 
   const cl_int one_split = 1;  // ksplit (split-K off), then no workspace and no counters
   const cl_mem no_ws = nullptr;
   set(4, &one_split), set(sizeof no_ws, &no_ws), set(sizeof no_ws, &no_ws);
-  const size_t blocks = static_cast<size_t>(mt) * nt;
+  // -DPERSIST=G: G blocks, each looping over tiles (at most one block a tile).
+  const size_t blocks =
+      std::min(static_cast<size_t>(mt) * nt, g_persist > 0 ? g_persist : SIZE_MAX);
   const size_t gs[2] = {blocks * nthr, 1}, ls[2] = {static_cast<size_t>(nthr), 1};
   double best = 1e30;
   for (int i = 0; i < std::max(iters, 1) + (iters > 0 ? 2 : 0); ++i) {
@@ -343,6 +347,7 @@ int main(int argc, char** argv) {
     cl_kernel k = clCreateKernel(prog, "tc_matmul", &err);
     CK(err);
     const int bm = optInt(argv[i], "BM", 128), bn = optInt(argv[i], "BN", 128);
+    g_persist = static_cast<size_t>(optInt(argv[i], "PERSIST", 0));
     const int nthr = optInt(argv[i], "WARPS_M", 2) * optInt(argv[i], "WARPS_N", 4) * 32;
     const auto tr = std::chrono::steady_clock::now();
     const bool hres = !int8 && optInt(argv[i], "RES_DT", 0) == 1;  // FP16 with a half residual

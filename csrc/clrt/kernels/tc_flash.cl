@@ -202,11 +202,18 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_flash(
       CP_WAIT(0);
     }
     barrier(CLK_LOCAL_MEM_FENCE);  // tile it landed for every thread
+    // A warp whose rows all lie past the end (the last work-group of a row count that is not a
+    // multiple of 16 * WARPS: ViT's 197 leaves one of four warps busy) only helps load.
+    if (r0 < sq) {
     __local const uint4* kt = Ks[st];
     __local const uint4* vt = Vs[st];
+    // k16 steps of this tile that hold a key: the last tile of ViT's 197 keys has 5 keys, and
+    // its other 48 columns of both products are skipped (the branches are uniform).
+    const int nkk = min(KT / 16, (skv - j0 + 15) >> 4);
     float sacc[SN][4];
     TC_UNROLL for (int j = 0; j < SN; ++j) TC_UNROLL for (int e = 0; e < 4; ++e) sacc[j][e] = 0.0f;
     TC_UNROLL for (int p = 0; p < KCH / 4; ++p) TC_UNROLL for (int j = 0; j < SN; ++j) {
+      if (j >= 2 * nkk) break;
       const uint4 fb = kt[(8 * j + g) * KCH + ((t + 4 * p) ^ SWZ(g))];
       MMA_R(sacc[j], qa[p][0].x, qa[p][1].x, qa[p][0].y, qa[p][1].y, fb.x, fb.y);
       MMA_R(sacc[j], qa[p][0].z, qa[p][1].z, qa[p][0].w, qa[p][1].w, fb.z, fb.w);
@@ -217,6 +224,7 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_flash(
     float tmax[2] = {-INFINITY, -INFINITY};
     if (has_bias || j0 + KT > skv) {
       TC_UNROLL for (int j = 0; j < SN; ++j) TC_UNROLL for (int e = 0; e < 4; ++e) {
+        if (j >= 2 * nkk) break;
         const int h = e >> 1, key = j0 + 8 * j + 2 * t + (e & 1);
         float x = sacc[j][e] * sl2;
         if (key >= skv) {
@@ -252,6 +260,7 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_flash(
     float mref[2];
     TC_UNROLL for (int h = 0; h < 2; ++h) mref[h] = m[h] == -INFINITY ? 0.0f : m[h];
     TC_UNROLL for (int kk = 0; kk < KT / 16; ++kk) {
+      if (kk >= nkk) break;
       uint pa[4];
       TC_UNROLL for (int u = 0; u < 4; ++u) {
         const int j = 2 * kk + (u >> 1), h = u & 1;
@@ -266,6 +275,7 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_flash(
         MMA_R(oacc[jd], pa[0], pa[1], pa[2], pa[3], fb[0], fb[1]);
         MMA_R(oacc[jd + 1], pa[0], pa[1], pa[2], pa[3], fb[2], fb[3]);
       }
+    }
     }
     barrier(CLK_LOCAL_MEM_FENCE);  // every warp is done with slot st before it is reloaded
   }
