@@ -9,6 +9,7 @@
 // per option set. With TC_DUMP=DIR set, each option set's program binary (PTX on NVIDIA) is written
 // to DIR/<n>.ptx, for ptxas / nvdisasm to show the instruction mix; with TC_LOG set, the build log
 // (ptxas' registers, spills and stack per kernel with NVIDIA's -cl-nv-verbose) is printed.
+// -DMINCTA=N in an option set asks ptxas for N blocks an SM (.minnctapersm in the PTX).
 #define CL_TARGET_OPENCL_VERSION 120
 #include <CL/cl.h>
 
@@ -68,8 +69,6 @@ float fromHalf(uint16_t h) {
   std::memcpy(&f, &b, 4);
   return f;
 }
-
-size_t g_persist = 0;  // the option set's PERSIST (0: a block per tile)
 
 struct Env {
   cl_context ctx;
@@ -189,9 +188,7 @@ std::pair<double, double> runOne(Env& e, cl_kernel k, bool int8, const Problem& 
   const cl_int one_split = 1;  // ksplit (split-K off), then no workspace and no counters
   const cl_mem no_ws = nullptr;
   set(4, &one_split), set(sizeof no_ws, &no_ws), set(sizeof no_ws, &no_ws);
-  // -DPERSIST=G: G blocks, each looping over tiles (at most one block a tile).
-  const size_t blocks =
-      std::min(static_cast<size_t>(mt) * nt, g_persist > 0 ? g_persist : SIZE_MAX);
+  const size_t blocks = static_cast<size_t>(mt) * nt;
   const size_t gs[2] = {blocks * nthr, 1}, ls[2] = {static_cast<size_t>(nthr), 1};
   double best = 1e30;
   for (int i = 0; i < std::max(iters, 1) + (iters > 0 ? 2 : 0); ++i) {
@@ -308,6 +305,13 @@ int main(int argc, char** argv) {
       const size_t tp = ptx.find(".target sm_90");
       if (tp != std::string::npos && !std::isalnum(static_cast<unsigned char>(ptx[tp + 13])))
         ptx.insert(tp + 13, "a");
+      // -DMINCTA=N (an experiment): the entry asks ptxas for N blocks an SM (.minnctapersm),
+      // capping its registers so that N fit.
+      if (const int nc = optInt(argv[i], "MINCTA", 0); nc > 0) {
+        const size_t rq = ptx.find(".reqntid");
+        if (rq != std::string::npos)
+          ptx.insert(ptx.find('\n', rq), "\n.minnctapersm " + std::to_string(nc));
+      }
       clReleaseProgram(prog);
       const unsigned char* pb = reinterpret_cast<const unsigned char*>(ptx.c_str());
       size_t plen = ptx.size() + 1;
@@ -347,7 +351,6 @@ int main(int argc, char** argv) {
     cl_kernel k = clCreateKernel(prog, "tc_matmul", &err);
     CK(err);
     const int bm = optInt(argv[i], "BM", 128), bn = optInt(argv[i], "BN", 128);
-    g_persist = static_cast<size_t>(optInt(argv[i], "PERSIST", 0));
     const int nthr = optInt(argv[i], "WARPS_M", 2) * optInt(argv[i], "WARPS_N", 4) * 32;
     const auto tr = std::chrono::steady_clock::now();
     const bool hres = !int8 && optInt(argv[i], "RES_DT", 0) == 1;  // FP16 with a half residual

@@ -244,11 +244,6 @@ for _p, _prec in (("fp16", "HALF"), ("int8", "INT8"), ("tf32", "TF32")):
     CASES[f"conv.tc_{_p}_wg64"] = (_prec, conv_chain(24, 64, [1, 1, 1]), 17)
     CASES[f"matmul.tc_{_p}_wg"] = (_prec, matmul_case(70, 96, 40), 17)
     CASES[f"matmul.tc_{_p}_wg64x128"] = (_prec, matmul_case(70, 136, 72, act=("Relu", {})), 17)
-    CASES[f"matmul.tc_{_p}_wg128x192"] = (_prec, matmul_case(70, 136, 72), 17)
-    # Persistent (emulated: 64 x 64 tiles, as many blocks as PoCL's compute units): 4 x 3 tiles,
-    # each block looping over several; and two products of activations (the batch grid dim).
-    CASES[f"matmul.tc_{_p}_wgp"] = (_prec, matmul_case(200, 136, 72, act=("Relu", {})), 17)
-    CASES[f"matmul.tc_{_p}_wgp128x192"] = (_prec, matmul_case(200, 136, 40, weights=False), 17)
 # The small tile of the tensor-core matmuls (64-byte rows, 2-tile ring: emulated as such).
 for _p in ("fp16", "int8", "tf32"):
     CASES[f"matmul.tc_{_p}_64x64"] = CASES[f"matmul.tc_{_p}"]

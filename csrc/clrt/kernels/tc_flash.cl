@@ -202,80 +202,81 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_flash(
       CP_WAIT(0);
     }
     barrier(CLK_LOCAL_MEM_FENCE);  // tile it landed for every thread
-    // A warp whose rows all lie past the end (the last work-group of a row count that is not a
-    // multiple of 16 * WARPS: ViT's 197 leaves one of four warps busy) only helps load.
+    // A warp whose rows all lie past the end (in the last work-group of a row count that is not
+    // a multiple of 16 * WARPS: ViT's 197 rows leave three of eight warps without one) only
+    // helps load.
     if (r0 < sq) {
-    __local const uint4* kt = Ks[st];
-    __local const uint4* vt = Vs[st];
-    // k16 steps of this tile that hold a key: the last tile of ViT's 197 keys has 5 keys, and
-    // its other 48 columns of both products are skipped (the branches are uniform).
-    const int nkk = min(KT / 16, (skv - j0 + 15) >> 4);
-    float sacc[SN][4];
-    TC_UNROLL for (int j = 0; j < SN; ++j) TC_UNROLL for (int e = 0; e < 4; ++e) sacc[j][e] = 0.0f;
-    TC_UNROLL for (int p = 0; p < KCH / 4; ++p) TC_UNROLL for (int j = 0; j < SN; ++j) {
-      if (j >= 2 * nkk) break;
-      const uint4 fb = kt[(8 * j + g) * KCH + ((t + 4 * p) ^ SWZ(g))];
-      MMA_R(sacc[j], qa[p][0].x, qa[p][1].x, qa[p][0].y, qa[p][1].y, fb.x, fb.y);
-      MMA_R(sacc[j], qa[p][0].z, qa[p][1].z, qa[p][0].w, qa[p][1].w, fb.z, fb.w);
-    }
-    // Scores into the exp2 domain (scaled; biased and keys past the end masked where the layer
-    // has a bias or this is the last tile, a branch the whole work-group takes alike); row
-    // maxima.
-    float tmax[2] = {-INFINITY, -INFINITY};
-    if (has_bias || j0 + KT > skv) {
-      TC_UNROLL for (int j = 0; j < SN; ++j) TC_UNROLL for (int e = 0; e < 4; ++e) {
+      __local const uint4* kt = Ks[st];
+      __local const uint4* vt = Vs[st];
+      // k16 steps of this tile that hold a key: the last tile of ViT's 197 keys has 5 keys, and
+      // its other 48 columns of both products are skipped (the branches are uniform).
+      const int nkk = min(KT / 16, (skv - j0 + 15) >> 4);
+      float sacc[SN][4];
+      TC_UNROLL for (int j = 0; j < SN; ++j) TC_UNROLL for (int e = 0; e < 4; ++e) sacc[j][e] = 0.0f;
+      TC_UNROLL for (int p = 0; p < KCH / 4; ++p) TC_UNROLL for (int j = 0; j < SN; ++j) {
         if (j >= 2 * nkk) break;
-        const int h = e >> 1, key = j0 + 8 * j + 2 * t + (e & 1);
-        float x = sacc[j][e] * sl2;
-        if (key >= skv) {
-          x = -INFINITY;
-        } else if (has_bias) {
-          const float b = LDB(bias, boff[h] + (long)key * s.bj);
-          anyb[h] |= !(b == -INFINITY);
-          x += b * LOG2E;
+        const uint4 fb = kt[(8 * j + g) * KCH + ((t + 4 * p) ^ SWZ(g))];
+        MMA_R(sacc[j], qa[p][0].x, qa[p][1].x, qa[p][0].y, qa[p][1].y, fb.x, fb.y);
+        MMA_R(sacc[j], qa[p][0].z, qa[p][1].z, qa[p][0].w, qa[p][1].w, fb.z, fb.w);
+      }
+      // Scores into the exp2 domain (scaled; biased and keys past the end masked where the layer
+      // has a bias or this is the last tile, a branch the whole work-group takes alike); row
+      // maxima.
+      float tmax[2] = {-INFINITY, -INFINITY};
+      if (has_bias || j0 + KT > skv) {
+        TC_UNROLL for (int j = 0; j < SN; ++j) TC_UNROLL for (int e = 0; e < 4; ++e) {
+          if (j >= 2 * nkk) break;
+          const int h = e >> 1, key = j0 + 8 * j + 2 * t + (e & 1);
+          float x = sacc[j][e] * sl2;
+          if (key >= skv) {
+            x = -INFINITY;
+          } else if (has_bias) {
+            const float b = LDB(bias, boff[h] + (long)key * s.bj);
+            anyb[h] |= !(b == -INFINITY);
+            x += b * LOG2E;
+          }
+          sacc[j][e] = x;
+          tmax[h] = fmax(tmax[h], x);
         }
-        sacc[j][e] = x;
-        tmax[h] = fmax(tmax[h], x);
-      }
-    } else {
-      TC_UNROLL for (int j = 0; j < SN; ++j) TC_UNROLL for (int e = 0; e < 4; ++e) {
-        sacc[j][e] *= sl2;
-        tmax[e >> 1] = fmax(tmax[e >> 1], sacc[j][e]);
-      }
-    }
-    TC_UNROLL for (int h = 0; h < 2; ++h) {
-      const float tm = QUAD_MAX(tmax[h]);
-      if (tm > m[h]) {
-        const float c = native_exp2(m[h] - tm);  // 0 while the row had no key
-        lsum[h] *= c;
-        TC_UNROLL for (int j = 0; j < ON; ++j) {
-          oacc[j][2 * h] *= c;
-          oacc[j][2 * h + 1] *= c;
+      } else {
+        TC_UNROLL for (int j = 0; j < SN; ++j) TC_UNROLL for (int e = 0; e < 4; ++e) {
+          sacc[j][e] *= sl2;
+          tmax[e >> 1] = fmax(tmax[e >> 1], sacc[j][e]);
         }
-        m[h] = tm;
       }
-    }
-    // Probabilities; score tiles 2kk and 2kk + 1 are the A fragment of P V's k16 step kk. A row
-    // with no key yet (maximum -inf) has only -inf (or NaN) scores: against 0 they give 0.
-    float mref[2];
-    TC_UNROLL for (int h = 0; h < 2; ++h) mref[h] = m[h] == -INFINITY ? 0.0f : m[h];
-    TC_UNROLL for (int kk = 0; kk < KT / 16; ++kk) {
-      if (kk >= nkk) break;
-      uint pa[4];
-      TC_UNROLL for (int u = 0; u < 4; ++u) {
-        const int j = 2 * kk + (u >> 1), h = u & 1;
-        const float p0 = native_exp2(sacc[j][2 * h] - mref[h]);
-        const float p1 = native_exp2(sacc[j][2 * h + 1] - mref[h]);
-        lsum[h] += p0 + p1;
-        pa[u] = pack_h2(p0, p1);
+      TC_UNROLL for (int h = 0; h < 2; ++h) {
+        const float tm = QUAD_MAX(tmax[h]);
+        if (tm > m[h]) {
+          const float c = native_exp2(m[h] - tm);  // 0 while the row had no key
+          lsum[h] *= c;
+          TC_UNROLL for (int j = 0; j < ON; ++j) {
+            oacc[j][2 * h] *= c;
+            oacc[j][2 * h + 1] *= c;
+          }
+          m[h] = tm;
+        }
       }
-      TC_UNROLL for (int jd = 0; jd < ON; jd += 2) {
-        uint fb[4];
-        V_FRAGS(vt, kk, jd, fb)
-        MMA_R(oacc[jd], pa[0], pa[1], pa[2], pa[3], fb[0], fb[1]);
-        MMA_R(oacc[jd + 1], pa[0], pa[1], pa[2], pa[3], fb[2], fb[3]);
+      // Probabilities; score tiles 2kk and 2kk + 1 are the A fragment of P V's k16 step kk. A row
+      // with no key yet (maximum -inf) has only -inf (or NaN) scores: against 0 they give 0.
+      float mref[2];
+      TC_UNROLL for (int h = 0; h < 2; ++h) mref[h] = m[h] == -INFINITY ? 0.0f : m[h];
+      TC_UNROLL for (int kk = 0; kk < KT / 16; ++kk) {
+        if (kk >= nkk) break;
+        uint pa[4];
+        TC_UNROLL for (int u = 0; u < 4; ++u) {
+          const int j = 2 * kk + (u >> 1), h = u & 1;
+          const float p0 = native_exp2(sacc[j][2 * h] - mref[h]);
+          const float p1 = native_exp2(sacc[j][2 * h + 1] - mref[h]);
+          lsum[h] += p0 + p1;
+          pa[u] = pack_h2(p0, p1);
+        }
+        TC_UNROLL for (int jd = 0; jd < ON; jd += 2) {
+          uint fb[4];
+          V_FRAGS(vt, kk, jd, fb)
+          MMA_R(oacc[jd], pa[0], pa[1], pa[2], pa[3], fb[0], fb[1]);
+          MMA_R(oacc[jd + 1], pa[0], pa[1], pa[2], pa[3], fb[2], fb[3]);
+        }
       }
-    }
     }
     barrier(CLK_LOCAL_MEM_FENCE);  // every warp is done with slot st before it is reloaded
   }

@@ -15,10 +15,8 @@
 // local pointer becomes a .shared address for cp.async, see saddr()), RES_STAGE (1: the
 // block's residual tile is copied into local memory by cp.async with the first operand tiles),
 // TC_WGMMA (1: Hopper's warpgroup multiply, sm_90a, instead of mma.sync; see tc_wgmma.clh) and
-// WG_ASYNC (1: one k-tile's wgmma in flight while the next is issued), EP_REG (tc_matmul: the
-// epilogue written from registers, tc_mm_epilogue.clh), PERSIST (tc_matmul: a grid of fewer
-// blocks than tiles, each looping over tiles; split-K off) and RASTER_N (tc_matmul: the tile
-// index runs along N first).
+// WG_ASYNC (1: one k-tile's wgmma in flight while the next is issued) and EP_REG (tc_matmul: the
+// epilogue written from registers, tc_mm_epilogue.clh).
 //
 // Data path: both operands are staged as "rows x BK" tiles in local memory, K-contiguous, KCH
 // 16-byte chunks per row (BK = KCH * 8 halves, KCH * 16 int8 or KCH * 4 floats), whose order is XOR-swizzled
@@ -87,12 +85,6 @@
 #endif
 #ifndef EP_REG
 #define EP_REG 0
-#endif
-#ifndef PERSIST
-#define PERSIST 0
-#endif
-#ifndef RASTER_N
-#define RASTER_N 0
 #endif
 #ifndef KCH
 #define KCH 4
@@ -270,15 +262,7 @@ inline uint4 pack_chunk(__global const elem_t* p, int n) {
 #define RING_PAD 0
 #define RING_OFF 0
 #endif
-// Emulated, the register epilogue's shuffles go through Xq_ (the ring may already hold the
-// next tile's operands: PERSIST).
-#if TC_EMULATE && EP_REG
-#define TC_LOCAL_XQ __local float Xq_[NT];
-#else
-#define TC_LOCAL_XQ
-#endif
 #define TC_LOCAL                                                                    \
-  TC_LOCAL_XQ                                                                       \
   __local uint4 Sm_[NBUF * (BM + BN) * KCH + RING_PAD];                             \
   __local int last_split_;                                                          \
   __local uint4(*As)[BM * KCH] = (__local uint4(*)[BM * KCH])(Sm_ + RING_OFF);      \
@@ -379,20 +363,7 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_matmul(
   __global const elem_t* Bb = B + b_off0 + bo;
   const int nkall = (K + BK - 1) / BK, klo = SPLIT_LO(nkall), nk = SPLIT_HI(nkall) - klo;
   const size_t obase = (size_t)bat * M * N;
-#if RASTER_N
-  // Tiles of one row panel run together instead: they share its A panel (a long K's A that
-  // does not stay in L2 whole).
-#define TILE_M0(tl) ((tl) / ((N + BN - 1) / BN) * BM)
-#define TILE_N0(tl) ((tl) % ((N + BN - 1) / BN) * BN)
-#else
-#define TILE_M0(tl) ((tl) % mtiles * BM)
-#define TILE_N0(tl) ((tl) / mtiles * BN)
-#endif
-#if PERSIST
-  int m0 = TILE_M0(gid), n0 = TILE_N0(gid);
-#else
-  const int m0 = TILE_M0(gid), n0 = TILE_N0(gid);
-#endif
+  const int m0 = (gid % mtiles) * BM, n0 = (gid / mtiles) * BN;
 #if RES_STAGE
   // The block's residual tile (BM rows of BN elements, RES_BYTES each), copied by cp.async in
   // the first operand tiles' group when it is whole and its rows are 16-byte aligned; else the
@@ -420,28 +391,17 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_matmul(
   }
 #endif
 #if STAGES
-  // Tile kt of the block tile at (mm, nn) into ring slot s (ISSUE_OP).
-#define ISSUE_AT(kt, s, mm, nn)                                                         \
-  {                                                                                     \
-    ISSUE_OP(As[s], BM, Ab, M, K, lda, avec && (mm) + BM <= M, mm, (klo + (kt)) * BK)   \
-    ISSUE_OP(Bs[s], BN, Bb, N, K, ldb, bvec && (nn) + BN <= N, nn, (klo + (kt)) * BK)   \
+  // Tile kt into ring slot s (ISSUE_OP).
+  const bool afull = avec && m0 + BM <= M, bfull = bvec && n0 + BN <= N;
+#define ISSUE(kt, s)                                                       \
+  {                                                                        \
+    ISSUE_OP(As[s], BM, Ab, M, K, lda, afull, m0, (klo + (kt)) * BK)         \
+    ISSUE_OP(Bs[s], BN, Bb, N, K, ldb, bfull, n0, (klo + (kt)) * BK)         \
   }
-#define ISSUE(kt, s) ISSUE_AT(kt, s, m0, n0)
   for (int s = 0; s < STAGES - 1 - LAG; ++s) {
     if (s < nk) ISSUE(s, s);
     CP_COMMIT();
   }
-#if PERSIST
-  // PERSIST: the grid holds fewer blocks than tiles (as many as run at once), each taking tile
-  // gid, gid + groups, ... in turn. Once a tile's last multiply is done, the next tile's first
-  // k-tiles are issued into the ring, and they land while this tile's epilogue (from registers:
-  // it needs no local memory) runs.
-#if !STAGES || !EP_REG || RES_STAGE || TC_CONV
-#error "PERSIST: tc_matmul's cp.async ring and the register epilogue"
-#endif
-  const int ntl = mtiles * ((N + BN - 1) / BN);
-  for (int tl = gid;;) {
-#endif
   for (int kt = 0; kt < nk; ++kt) {
     CP_WAIT(STAGES - 2 - LAG);
     WG_PROXY_FENCE();
@@ -453,20 +413,6 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_matmul(
     TILE_MMA(As[cur], Bs[cur]);
   }
   WG_DRAIN();
-#if PERSIST
-  const int tn = tl + (int)get_num_groups(0), nm0 = TILE_M0(tn), nn0 = TILE_N0(tn);
-  barrier(CLK_LOCAL_MEM_FENCE);  // every warp's last multiply has read its ring slots
-  for (int s = 0; s < STAGES - 1 - LAG; ++s) {
-    if (tn < ntl && s < nk) ISSUE_AT(s, s, nm0, nn0);
-    CP_COMMIT();
-  }
-#include "tc_mm_epilogue.clh"
-  if (tn >= ntl) return;
-  tl = tn, m0 = nm0, n0 = nn0;
-  TC_UNROLL for (int i_ = 0; i_ < TM; ++i_) TC_UNROLL for (int j_ = 0; j_ < TN; ++j_)
-      TC_UNROLL for (int q_ = 0; q_ < 4; ++q_) acc[i_][j_][q_] = 0;
-  }
-#endif
 #else
   uint4 ra[KM_IT(BM)], rb[KM_IT(BN)];
 #define LOAD_A(k0) KM_LOAD(ra, BM, Ab, M, K, lda, avec, m0, k0)
@@ -492,11 +438,9 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_matmul(
     barrier(CLK_LOCAL_MEM_FENCE);
   }
 #endif
-#if !PERSIST  // (its epilogue runs in the tile loop)
   SPLIT_FIXUP(gid + bat * get_num_groups(0))
 
 #include "tc_mm_epilogue.clh"
-#endif
 }
 
 // out[b] (C x R) = in[b] (R x C)^T for `batch` row-major matrices (grid dim 2): puts MatMul

@@ -94,7 +94,6 @@ int dtCode(DataType t) {
 }
 
 std::string mmEpilogueOption(const Config& c, bool has_res) {
-  if (c.persist) return "-DEP_REG=1 -DPERSIST=1";
   const char* reg = std::getenv("CLRT_TC_EP_REG");
   if (reg && std::string(reg) == "1" && (c.bn / c.warps_n / 8) % 4 == 0) return "-DEP_REG=1";
   const char* env = std::getenv("CLRT_TC_RES_STAGE");

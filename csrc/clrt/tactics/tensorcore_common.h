@@ -38,9 +38,6 @@ struct Config {
   // TC_WGMMA (with WG_ASYNC): warpgroups of 64 rows (warps_m = bm / 16, warps_n 1), kch 8 or
   // 4 (128- or 64-byte swizzled rows), a ring of `stages` >= 3 tiles.
   bool wgmma = false;
-  // tc_matmul's PERSIST (with the register epilogue, EP_REG): a block an SM, each looping over
-  // tiles, the next tile's first k-tiles loading during the epilogue; split-K off.
-  bool persist = false;
   int threads() const { return warps_m * warps_n * 32; }
   // The same data path on a 32 x 32 tile of one warp: what emulation runs (CLRT_TC_EMULATE),
   // where PoCL compiles and runs the big tiles' emulated mma for minutes. A warpgroup tile's:
@@ -82,12 +79,6 @@ inline constexpr Config kWgTile{128, 256, 8, 1, /*kch=*/8, /*stages=*/4, /*wgmma
 inline constexpr Config kWgTile64x128{64, 128, 4, 1, /*kch=*/8, /*stages=*/3, /*wgmma=*/true};
 // - 128 x 64: 64 output channels, 200704 x 64 x 256 0.054 ms (0.062).
 inline constexpr Config kWgTile64{128, 64, 8, 1, /*kch=*/8, /*stages=*/3, /*wgmma=*/true};
-// - 128 x 192, and both wide tiles persistent (tc_matmul only): ViT-B/16's GEMMs at batch 64
-//   (12608 rows, N = 768, 2304 or 3072) make 99 x 4k tiles of 128 x 192, a whole number of
-//   waves on 132 SMs, against 6.75 and 2.25 waves of 128 x 256 for N = 2304 and 768.
-inline constexpr Config kWgTile128x192{128, 192, 8, 1, /*kch=*/8, /*stages=*/4, /*wgmma=*/true};
-inline constexpr Config kWgTileP{128, 256, 8, 1, 8, 4, true, /*persist=*/true};
-inline constexpr Config kWgTileP128x192{128, 192, 8, 1, 8, 4, true, /*persist=*/true};
 
 // Whether a tactic of tile `c` can run on `dev`: the warpgroup tiles (wgmma, PTX for sm_90a)
 // on compute capability 9.0 only (H100, H200), or emulated as the mma.sync tiles are.

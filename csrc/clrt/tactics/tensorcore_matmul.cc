@@ -59,7 +59,6 @@ class TcMatMulKernel : public Kernel {
                "' has inputs/attributes matmul.tc_", suffix(mma), " does not support");
     cfg_ = runTile(tile, dev.info());
     split_ = splitPolicy(dev.info());
-    cus_ = std::max(dev.info().compute_units, 1);
     if (s_.b_weights) {
       // B as [N][Kpad] (K contiguous), zero padded; INT8 per output column (row of B^T).
       const std::vector<float> w = l.weights.at("kernel").asFloats();
@@ -193,11 +192,8 @@ class TcMatMulKernel : public Kernel {
                  cl_int{svec_.get() != nullptr}, cl_int{res != nullptr}, scale, s_.res_scale,
                  inv_os, s_.ep.alpha, s_.ep.beta, cl_int{sl.ks}, sb.ws, sb.counters);
     const size_t nthr = static_cast<size_t>(cfg_.threads());
-    // Persistent: a block an SM (the tiles' local memory admits no second), each looping over
-    // the tiles.
-    const int64_t blocks = cfg_.persist ? std::min<int64_t>(mt * nt, cus_) : mt * nt;
     ocl::launch(a.queue, k_.get(),
-                {static_cast<size_t>(blocks) * nthr, gsize(p.batch), static_cast<size_t>(sl.ks)},
+                {static_cast<size_t>(mt * nt) * nthr, gsize(p.batch), static_cast<size_t>(sl.ks)},
                 {nthr, 1, 1});
   }
 
@@ -218,7 +214,7 @@ class TcMatMulKernel : public Kernel {
     const int64_t m = oneGemm(p) ? p.M * p.batch : p.M, batch = oneGemm(p) ? 1 : p.batch;
     Launch l;
     l.tiles = ((m + cfg_.bm - 1) / cfg_.bm) * ((p.N + cfg_.bn - 1) / cfg_.bn) * batch;
-    l.ks = cfg_.persist ? 1 : splitK(l.tiles, (p.K + bk() - 1) / bk(), split_);
+    l.ks = splitK(l.tiles, (p.K + bk() - 1) / bk(), split_);
     return l;
   }
 
@@ -254,7 +250,6 @@ class TcMatMulKernel : public Kernel {
   SplitCounters counters_;
   ocl::MemHandle b_, bias_, svec_;
   SplitPolicy split_;
-  int64_t cus_ = 1;  // compute units: a persistent tile's blocks
   ocl::KernelHandle k_, tr_;
 };
 
@@ -264,13 +259,8 @@ struct Tile {
   const char* suffix;
   Config cfg;
 };
-constexpr Tile kTiles[] = {{"", kGemmTile},
-                           {"_64x64", kSmallGemmTile},
-                           {"_wg", kWgTile},
-                           {"_wg64x128", kWgTile64x128},
-                           {"_wg128x192", kWgTile128x192},
-                           {"_wgp", kWgTileP},
-                           {"_wgp128x192", kWgTileP128x192}};
+constexpr Tile kTiles[] = {
+    {"", kGemmTile}, {"_64x64", kSmallGemmTile}, {"_wg", kWgTile}, {"_wg64x128", kWgTile64x128}};
 
 class TcMatMulTactic : public Tactic {
  public:
