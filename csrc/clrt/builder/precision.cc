@@ -399,6 +399,38 @@ DataType agreed(const State& st, int t, const std::set<DataType>& w, DataType fa
   return fallback;
 }
 
+// A float layer (FP16 or FP32) whose one output every reader takes as INT8 (a precision
+// boundary: ResNet-50's FP16 stem before its INT8 max pool) writes INT8 itself where a tactic
+// can (the tensor-core convolutions' epilogue quantizes at the output's scale), instead of a
+// REFORMAT after it reading and writing the tensor again: always when the build does not time,
+// else where the narrow write's time is not above the float write's plus that REFORMAT's. Not
+// for network outputs, user output types or explicit quantization points (insertReformats
+// writes those).
+void narrowOutput(State& st, int li) {
+  const auto& net = st.s.net;
+  const ir::Layer& l = net.layers[li];
+  if (l.outputs.size() != 1 || (!l.output_types.empty() && l.output_types[0])) return;
+  const int t = l.outputs[0];
+  if (!st.origFloat[t] || !st.hasRange(t) || st.want[t] != std::set<DataType>{DataType::kINT8} ||
+      std::count(net.outputs.begin(), net.outputs.end(), t) || keepsQdqRounding(st, t))
+    return;
+  const DataType p = st.prec[li];
+  std::vector<DataType> inDt, outDt;
+  hypothesis(st, l, p, inDt, outDt);
+  const bool timed = st.env.time && st.env.config.optimization_level > 0;
+  const Choice wide = timed ? tryPrecision(st, li, p, inDt, outDt, true, true) : Choice();
+  outDt[0] = DataType::kINT8;
+  const Choice narrow = tryPrecision(st, li, p, inDt, outDt, timed, timed);
+  if (!narrow.tactic) return;
+  const Dims& d = st.s.opt[0].dims[t];
+  if (timed && wide.ms >= 0 && narrow.ms >= 0 && isStatic(d) &&
+      narrow.ms > wide.ms + reformatCost(st.env).ms(volume(d), storageOf(p), DataType::kINT8))
+    return;
+  st.dtype[t] = DataType::kINT8;
+  logf(st.env.logger, Severity::kVERBOSE, "layer '", l.name, "' (", dtypeName(p),
+       ") writes its output INT8, which every reader takes");
+}
+
 // Phase 2 (consumers first): every tensor's storage dtype.
 void chooseDtypes(State& st) {
   auto& net = st.s.net;
@@ -438,6 +470,7 @@ void chooseDtypes(State& st) {
           st.dtype[t] = keepsQdqRounding(st, t) ? DataType::kINT8
                                                 : agreed(st, t, st.want[t], DataType::kFLOAT);
       }
+      if (p != DataType::kINT8) narrowOutput(st, static_cast<int>(li));
       for (size_t i = 0; i < l.inputs.size(); ++i)
         if (isDataInput(l, i, net)) st.want[l.inputs[i]].insert(storageOf(p));
       continue;

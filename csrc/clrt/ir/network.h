@@ -171,7 +171,9 @@
 //               arithmetic) or kINT8 (int8 storage, int32 accumulation).
 //   in_dtypes   ints, the storage DataType of each input (-1 for an absent input).
 //   out_dtypes  ints, the storage DataType of each output. An INT8 layer may write FLOAT or HALF
-//               outputs (dequantizing in its epilogue); FP16/FP32 layers write their own type.
+//               outputs (dequantizing in its epilogue); FP16/FP32 layers write their own type,
+//               or INT8 at out_scales where the builder narrows a precision boundary
+//               (builder/precision.cc narrowOutput) and the tactic quantizes in its epilogue.
 //   in_scales   doubles, per input: scale = amax / 127 of an INT8 tensor, 0 otherwise.
 //   out_scales  doubles, per output: same.
 // Weights stay float32 in the network; an INT8 tactic quantizes them per output channel

@@ -61,8 +61,9 @@ bool readSpec(const ir::Layer& l, Mma mma, Spec* s) {
   if (s->out_dt == DataType::kINT8 && !(s->out_scale > 0)) return false;
   const bool has_res = l.inputs.size() > 1 && l.inputs[1] >= 0;
   if (has_res && s->res_dt == DataType::kINT8 && !(s->res_scale > 0)) return false;
-  // FP16 layers write half, FP32 layers float (the contract); INT8 layers may dequantize.
-  if (!int8 && s->out_dt != st) return false;
+  // FP16 layers write half, FP32 layers float, or INT8 where the builder narrows their output
+  // (the contract); INT8 layers may dequantize.
+  if (!int8 && s->out_dt != st && s->out_dt != DataType::kINT8) return false;
   return true;
 }
 
