@@ -417,15 +417,17 @@ void narrowOutput(State& st, int li) {
   const DataType p = st.prec[li];
   std::vector<DataType> inDt, outDt;
   hypothesis(st, l, p, inDt, outDt);
-  const bool timed = st.env.time && st.env.config.optimization_level > 0;
-  const Choice wide = timed ? tryPrecision(st, li, p, inDt, outDt, true, true) : Choice();
-  outDt[0] = DataType::kINT8;
-  const Choice narrow = tryPrecision(st, li, p, inDt, outDt, timed, timed);
-  if (!narrow.tactic) return;
+  std::vector<DataType> narrowDt = outDt;
+  narrowDt[0] = DataType::kINT8;
+  if (!tryPrecision(st, li, p, inDt, narrowDt, false, false).tactic) return;  // none can
   const Dims& d = st.s.opt[0].dims[t];
-  if (timed && wide.ms >= 0 && narrow.ms >= 0 && isStatic(d) &&
-      narrow.ms > wide.ms + reformatCost(st.env).ms(volume(d), storageOf(p), DataType::kINT8))
-    return;
+  if (st.env.time && st.env.config.optimization_level > 0 && isStatic(d)) {
+    const Choice wide = tryPrecision(st, li, p, inDt, outDt, true, true);
+    const Choice narrow = tryPrecision(st, li, p, inDt, narrowDt, true, true);
+    if (wide.ms >= 0 && narrow.ms >= 0 &&
+        narrow.ms > wide.ms + reformatCost(st.env).ms(volume(d), storageOf(p), DataType::kINT8))
+      return;
+  }
   st.dtype[t] = DataType::kINT8;
   logf(st.env.logger, Severity::kVERBOSE, "layer '", l.name, "' (", dtypeName(p),
        ") writes its output INT8, which every reader takes");
