@@ -282,10 +282,17 @@ std::vector<const tactics::Tactic*> eligibleTactics(const ir::Layer& l,
                                                     size_t* variants) {
   const DataType prec = tactics::layerPrecision(l);
   const ocl::DeviceInfo& info = env.dev.info();
+  // A float layer writing INT8 (narrowOutput): only tactics that quantize their output. (A
+  // REFORMAT carries no precision: its dtypes are its own.)
+  bool narrowed = false;
+  if (l.attrs.has("precision") && prec != DataType::kINT8)
+    for (size_t i = 0; i < l.outputs.size(); ++i)
+      narrowed = narrowed || tactics::outputDtype(l, i, prec) == DataType::kINT8;
   std::vector<const tactics::Tactic*> eligible;
   for (const tactics::Tactic* tac : tactics::tacticsFor(l.kind)) {
     const auto precs = tac->precisions();
     if (std::find(precs.begin(), precs.end(), prec) == precs.end()) continue;
+    if (narrowed && !tac->quantizesOutput()) continue;
     if (tac->tf32() && !env.config.getFlag(BuilderFlag::kTF32)) continue;
     if (!tac->eligible(l, infos, info)) continue;
     if (!tac->worthOffering(info) && !env.filter.names(*tac)) continue;

@@ -106,6 +106,10 @@ class Tactic {
   // builder times a precision only to weigh it against a narrower one (FP32 beside FP16, at
   // builder_optimization_level 3 or less), it times the default tile alone.
   virtual bool tileVariant() const { return false; }
+  // True for a tactic whose FP16/FP32 layers may write an INT8 output at its out_scales (the
+  // builder narrows a precision boundary, builder/precision.cc narrowOutput): the builder offers
+  // such a layer to these tactics only, as the others write their precision's own type.
+  virtual bool quantizesOutput() const { return false; }
   // Whether the tactic's kernels for `layer` can read input `i` (i >= 0) or write output -1 - i
   // (i < 0) stored channels last (TensorFormat kHWC): the builder gives a tensor that format
   // when its producer and every consumer can (builder/layouts.cc) and records it in the layer's

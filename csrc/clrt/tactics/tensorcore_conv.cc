@@ -335,6 +335,7 @@ class TcConvTactic : public Tactic {
   std::vector<DataType> precisions() const override { return {precisionOf(mma_)}; }
   bool tf32() const override { return mma_ == Mma::kTF32; }
   bool tileVariant() const override { return *tile_.suffix != 0; }
+  bool quantizesOutput() const override { return true; }
   bool worthOffering(const ocl::DeviceInfo& dev) const override {
     return tc::worthOffering(tile_.cfg, dev);
   }
