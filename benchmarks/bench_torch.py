@@ -158,6 +158,18 @@ class _Calibrator(trt.IInt8EntropyCalibrator2):
         pass
 
 
+def _infer_sent(context, x):
+    """(logits of context.infer on x, the dtype its input crossed the bus in: INT8, HALF or
+    FLOAT)."""
+    debug = trt._clrt._debug
+    before = (debug.int8_uploads(), debug.half_uploads())
+    out = context.infer({"input": x})["logits"]
+    sent = {(1, 0): "INT8", (0, 1): "HALF"}.get(
+        (debug.int8_uploads() - before[0], debug.half_uploads() - before[1]), "FLOAT"
+    )
+    return out, sent
+
+
 def bench_clrt(path, x, precision, logger, timing_cache=None):
     """([(label, timed callable, logits)], build seconds, buffers to free) for one engine built
     from path."""
@@ -203,12 +215,7 @@ def bench_clrt(path, x, precision, logger, timing_cache=None):
     # Host arrays in and out: infer() copies the input up and the logits back every run. The
     # input crosses the bus as INT8 or HALF when the engine's first layers quantize or halve it
     # (runtime/host_io.cc uploadNarrow): the label says which.
-    debug = trt._clrt._debug
-    before = (debug.int8_uploads(), debug.half_uploads())
-    out = context.infer({"input": x})["logits"]
-    sent = {(1, 0): "INT8", (0, 1): "HALF"}.get(
-        (debug.int8_uploads() - before[0], debug.half_uploads() - before[1]), "FLOAT"
-    )
+    out, sent = _infer_sent(context, x)
     rows.append(
         (f"{label} infer (copies, input as {sent})", lambda: context.infer({"input": x}), out)
     )
@@ -216,11 +223,7 @@ def bench_clrt(path, x, precision, logger, timing_cache=None):
     # their host buffers with pycuda): no staging copy on the host.
     xp = trt.pagelocked_empty(x.shape, x.dtype)
     xp[...] = x
-    before = (debug.int8_uploads(), debug.half_uploads())
-    out = context.infer({"input": xp})["logits"]
-    sent = {(1, 0): "INT8", (0, 1): "HALF"}.get(
-        (debug.int8_uploads() - before[0], debug.half_uploads() - before[1]), "FLOAT"
-    )
+    out, sent = _infer_sent(context, xp)
     rows.append(
         (
             f"{label} infer (copies, page-locked input as {sent})",
