@@ -37,9 +37,24 @@ CASES = {
 }
 
 
+# The space-to-depth form (conv.tc_<precision>_s2d and _s2d_wg: the input folded 2 x 2 into
+# channels, then a stride-1 convolution whose gather copies whole 16-byte chunks through the
+# cp.async ring): stride-2 layers over at most 4 channels, pads odd, even, asymmetric and none.
+S2D_CASES = {
+    "resnet": CASES["resnet"],
+    "effnet": CASES["effnet"],
+    # 5 x 5 / 2, even pads: the folded taps do not shift.
+    "even": ((2, 3, 17, 22), 16, (5, 5), (2, 2), (2, 2, 2, 2), (1, 1)),
+    # Grayscale 3 x 3 / 2, the top pad even and the left one odd.
+    "gray_asym": ((2, 1, 15, 12), 8, (3, 3), (2, 2), (0, 1, 1, 0), (1, 1)),
+    # 4 channels, a 4 x 6 kernel, no pads, odd image sides.
+    "rgba": ((1, 4, 13, 19), 24, (4, 6), (2, 2), (0, 0, 0, 0), (1, 1)),
+}
+
+
 def stem_model(case):
     """Conv (+ bias) -> ReLU of `case`, and an input."""
-    (n, c, h, w), k, (kh, kw), strides, pads, dil = CASES[case]
+    (n, c, h, w), k, (kh, kw), strides, pads, dil = {**CASES, **S2D_CASES}[case]
     rng = np.random.default_rng(7)
     wt = (rng.standard_normal((k, c, kh, kw)) / np.sqrt(c * kh * kw)).astype(np.float32)
     inits = {"w": wt, "b": rng.uniform(-0.2, 0.2, k).astype(np.float32)}
@@ -91,3 +106,39 @@ def test_tc_stem_matches_onnxruntime(precision, case, layout, monkeypatch):
     assert got.shape == ref.shape
     err = float(np.abs(got.astype(np.float64) - ref).max() / np.abs(ref).max())
     assert err < REL[precision], err
+
+
+# Every case in FP16 on both tiles with the input LINEAR, and HWC for ResNet's; INT8 (one
+# 16-byte chunk a folded pixel) and TF32 (three) on a few.
+S2D_RUNS = [("fp16", tile, case, "LINEAR") for tile in ("_s2d", "_s2d_wg") for case in S2D_CASES]
+S2D_RUNS += [("fp16", "_s2d_wg", "resnet", "HWC"), ("int8", "_s2d_wg", "resnet", "HWC")]
+S2D_RUNS += [("int8", "_s2d", "gray_asym", "LINEAR"), ("tf32", "_s2d", "resnet", "LINEAR")]
+S2D_RUNS += [("tf32", "_s2d_wg", "rgba", "LINEAR")]
+
+
+@pytest.mark.parametrize("precision,tile,case,layout", S2D_RUNS)
+def test_tc_stem_space_to_depth_matches_onnxruntime(precision, tile, case, layout, monkeypatch):
+    monkeypatch.setenv("CLRT_CHANNELS_LAST", "1" if layout == "HWC" else "0")
+    tactic = f"conv.tc_{precision}{tile}"
+    # (An FP16 or INT8 build also runs the layer in FP32, to check FP16's error and to
+    # calibrate: conv.direct does that.)
+    monkeypatch.setenv("CLRT_TACTICS", tactic + ("" if precision == "tf32" else ",conv.direct"))
+    model, x = stem_model(case)
+    engine = build_in(model, precision, all_ranges(model, {"input": x}))
+    assert tactic in chosen(engine), chosen(engine)
+    assert stem_input_format(engine) == layout
+    got = engine.create_execution_context().infer({"input": x})["y"]
+    ref = ort_run(model, {"input": x})["y"]
+    assert got.shape == ref.shape
+    err = float(np.abs(got.astype(np.float64) - ref).max() / np.abs(ref).max())
+    assert err < REL[precision], err
+
+
+def test_space_to_depth_refuses_what_it_cannot_fold(monkeypatch):
+    """A stride-1 layer has no space-to-depth form: forcing the tactic on it leaves the layer
+    without a tactic, which the build says, naming the layer and the filter."""
+    monkeypatch.setenv("CLRT_TACTICS", "conv.tc_tf32_s2d")
+    for case in ("gray", "dilated"):  # stride 1; 3 channels but stride 1 and dilated
+        model, x = stem_model(case)
+        with pytest.raises(trt.BuildError, match="Conv_0.*filter 'conv.tc_tf32_s2d'"):
+            build_in(model, "tf32", all_ranges(model, {"input": x}))

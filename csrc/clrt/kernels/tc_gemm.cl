@@ -15,8 +15,10 @@
 // local pointer becomes a .shared address for cp.async, see saddr()), RES_STAGE (1: the
 // block's residual tile is copied into local memory by cp.async with the first operand tiles),
 // TC_WGMMA (1: Hopper's warpgroup multiply, sm_90a, instead of mma.sync; see tc_wgmma.clh) and
-// WG_ASYNC (1: one k-tile's wgmma in flight while the next is issued) and EP_REG (tc_matmul: the
-// epilogue written from registers, tc_mm_epilogue.clh).
+// WG_ASYNC (1: one k-tile's wgmma in flight while the next is issued), EP_REG (tc_matmul: the
+// epilogue written from registers, tc_mm_epilogue.clh) and CONV_CA (tc_conv's ring gathers through
+// L1: cp.async.ca), CRUN (tc_conv's ring: 16-byte chunks of one tap's channels, where fewer
+// than 4, as in a space-to-depth stem's packed input, S2D_SRC_HWC, see tc_s2d_pack).
 //
 // Data path: both operands are staged as "rows x BK" tiles in local memory, K-contiguous, KCH
 // 16-byte chunks per row (BK = KCH * 8 halves, KCH * 16 int8 or KCH * 4 floats), whose order is XOR-swizzled
@@ -86,6 +88,15 @@
 #ifndef EP_REG
 #define EP_REG 0
 #endif
+#ifndef S2D_PACK
+#define S2D_PACK 0
+#endif
+#ifndef S2D_SRC_HWC
+#define S2D_SRC_HWC 0
+#endif
+#ifndef CONV_CA
+#define CONV_CA 0
+#endif
 #ifndef KCH
 #define KCH 4
 #endif
@@ -139,6 +150,9 @@
 #endif
 #if TC_CONV && STAGES && BN > WARPS_M * WARPS_N * 32
 #error "tc_conv's ring: a thread per pixel row of the B tile at least"
+#endif
+#ifndef CRUN
+#define CRUN 4
 #endif
 #if TC_CONV && STAGES && !(IN_HWC && CALIGN)
 #error "tc_conv's cp.async ring needs a channels-last input whose C fills 64-byte segments"

@@ -84,6 +84,7 @@ struct Tile {
   const char* suffix;
   Config cfg;
   Config gemm;
+  bool s2d = false;  // the space-to-depth form of a stride-2 layer over few channels (S2d)
 };
 // Hopper warpgroup tiles (Config::wgmma): 128 x 256 (two warpgroups) and 64 x 128 (one, for
 // 64-channel layers), 1x1 layers on kWgTile64x128 / kWgTile64 (short reductions: more blocks
@@ -93,7 +94,54 @@ constexpr Tile kTiles[] = {{"", Config{64, 128, 1, 4}, kGemmTile},
                            {"_64x64", Config{64, 64, 2, 2}, Config{128, 64, 2, 1, 4, 2}},
                            {"_128x256", Config{128, 256, 2, 4}, Config{128, 128, 2, 2, 4, 3}},
                            {"_wg", kWgTile, kWgTile64x128},
-                           {"_wg64", Config{64, 128, 4, 1, 8, 4, true}, kWgTile64}};
+                           {"_wg64", Config{64, 128, 4, 1, 8, 4, true}, kWgTile64},
+                           {"_s2d", Config{64, 128, 1, 4}, kGemmTile, true},
+                           {"_s2d_wg", Config{64, 128, 4, 1, 8, 4, true}, kWgTile64, true}};
+
+// A stride-2 convolution over few input channels (a stem: 7 x 7 / 2 over 3) in its
+// space-to-depth form: the input folded 2 x 2 into 4 * C channels (zero padded to whole 16-byte
+// chunks, Cp) by tc_s2d_pack into the workspace, channels last with the pads built in, then
+// convolved with stride 1 and no pads by a kernel of ceil((k + pad parity) / 2) taps a side
+// whose weights are the original ones rearranged (zeros where a folded tap has none). The
+// gather then copies whole 16-byte chunks through tc_conv's ring (CRUN chunks a tap), where the
+// direct form walks 3-channel taps an element at a time.
+struct S2d {
+  bool on = false;
+  int64_t C = 0, Cp = 0, R = 0, S = 0;  // the layer's C; the folded C, rows and columns of taps
+  int64_t at = 0, al = 0;               // the top and left pads' parity: the taps' shift
+  int64_t pt2 = 0, pl2 = 0;             // the pads rounded up to even
+};
+
+// Whether `s` (the layer's spec) has a space-to-depth form: one group, stride 2 x 2, no dilation,
+// pads known at build time, at most 4 input channels, a kernel of at least 3 x 3.
+bool s2dFits(const Spec& s) {
+  const Window2d& w = s.win;
+  return s.G == 1 && w.sh == 2 && w.sw == 2 && w.dh == 1 && w.dw == 1 &&
+         (w.auto_pad == "NOTSET" || w.auto_pad == "VALID") && s.C <= 4 && s.R >= 3 && s.S >= 3;
+}
+
+S2d s2dForm(const Spec& s) {
+  S2d f;
+  f.on = true;
+  const bool valid = s.win.auto_pad == "VALID";
+  const int64_t pt = valid ? 0 : s.win.pads[0], pl = valid ? 0 : s.win.pads[1];
+  f.C = s.C;
+  f.Cp = roundUp(4 * s.C, 16 / elemBytes(s.mma));
+  f.at = pt & 1;
+  f.al = pl & 1;
+  f.pt2 = pt + f.at;
+  f.pl2 = pl + f.al;
+  f.R = (s.R + f.at + 1) / 2;
+  f.S = (s.S + f.al + 1) / 2;
+  return f;
+}
+
+// Chunks of a run in the ring for `f`'s folded channels (tc_gemm.cl CRUN): the largest of 4, 2
+// and 1 that divides the chunks of one tap.
+int s2dRunChunks(const S2d& f, Mma mma) {
+  const int64_t cc = f.Cp * elemBytes(mma) / 16;
+  return cc % 4 == 0 ? 4 : cc % 2 == 0 ? 2 : 1;
+}
 
 constexpr int kStages = 3;
 
@@ -116,18 +164,45 @@ GemmForm gemmForm() {
   return GemmForm::kBig;
 }
 
+// Whether tc_conv's ring gathers its input through L1 (cp.async.ca, CONV_CA) instead of L2
+// alone (.cg): the windows of neighbouring pixels overlap (a 3 x 3 layer reads each input pixel
+// 9 times), and L1 serves the repeats where the tile's ring leaves it room, up to 64 KiB of
+// rings. H100, ResNet-50 INT8 at batch 64 (benchmarks/RESULTS.md): the space-to-depth stem
+// 0.235 -> 0.166 ms and layer1's 3 x 3 layers 0.081 -> 0.062 on the 64 x 128 mma.sync tile
+// (36 KiB), but the 128 x 256 warpgroup tile's 3 x 3 layers (192 KiB of rings) 5-10% slower.
+// CLRT_TC_CONV_CA=0 / 1 forces it off / on, to compare on one device.
+bool gatherThroughL1(const Config& c) {
+  const char* v = std::getenv("CLRT_TC_CONV_CA");
+  if (v && (*v == '0' || *v == '1')) return *v == '1';
+  return c.stages * (c.bm + c.bn) * c.kch * 16 <= (64 << 10);
+}
+
 class TcConvKernel : public Kernel {
  public:
   TcConvKernel(const ir::Layer& l, ocl::Device& dev, Mma mma, const Config& tile,
-               const Config& gemm_tile) {
+               const Config& gemm_tile, bool s2d) {
     CLRT_CHECK(readSpec(l, mma, &s_), kBuild, "convolution layer '", l.name,
                "' has weights/attributes conv.tc_", suffix(mma), " does not support");
+    const std::vector<float> w = l.weights.at("kernel").asFloats();
+    std::vector<float> wt;
+    if (s2d) {
+      CLRT_CHECK(s2dFits(s_), kBuild, "convolution layer '", l.name,
+                 "' has no space-to-depth form (one group, stride 2, at most 4 channels)");
+      s2d_ = s2dForm(s_);
+      wt = s2dWeights(w);
+      // From here on the layer is the folded one: stride 1, no pads, over the packed image.
+      s_.C = s2d_.Cp;
+      s_.R = s2d_.R;
+      s_.S = s2d_.S;
+      s_.win = Window2d{s2d_.R, s2d_.S, 1, 1, 1, 1, {0, 0, 0, 0}, "NOTSET"};
+    }
     cfg_ = runTile(tile, dev.info());
     split_ = splitPolicy(dev.info());
     // A channels-last input whose channels fill 64-byte segments is staged by cp.async in a
-    // 3-tile ring (rows of ringRowChunks) instead of gathered through registers.
-    const bool ring = channelsLastIn(l, 0) && s_.C % (64 / elemBytes(mma)) == 0;
-    if (cfg_.wgmma && !(ring && s_.C % cfg_.gatherRun(mma) == 0))
+    // 3-tile ring (rows of ringRowChunks) instead of gathered through registers; so is the
+    // space-to-depth form's packed image, in runs of fewer chunks where a tap has fewer.
+    const bool ring = s2d_.on || (channelsLastIn(l, 0) && s_.C % (64 / elemBytes(mma)) == 0);
+    if (cfg_.wgmma && !(ring && (s2d_.on || s_.C % cfg_.gatherRun(mma) == 0)))
       cfg_ = runTile(kTiles[0].cfg, dev.info());  // the warpgroup tiles read the ring only
     if (ring && !cfg_.wgmma) {
       cfg_.stages = kStages;
@@ -139,13 +214,14 @@ class TcConvKernel : public Kernel {
     const int64_t kg = s_.K / s_.G, mrows = roundUp(kg, cfg_.bm);
     // Weights as [K][(r * S + s) * C + c]: the kernel's tap-major reduction order; each group's
     // rows then packed as its own zero-padded [mrows][kpad] matrix.
-    const std::vector<float> w = l.weights.at("kernel").asFloats();
-    std::vector<float> wt(static_cast<size_t>(s_.K * ktot_));
-    for (int64_t m = 0; m < s_.K; ++m)
-      for (int64_t c = 0; c < s_.C; ++c)
-        for (int64_t rs = 0; rs < s_.R * s_.S; ++rs)
-          wt[static_cast<size_t>(m * ktot_ + rs * s_.C + c)] =
-              w[static_cast<size_t>((m * s_.C + c) * s_.R * s_.S + rs)];
+    if (!s2d_.on) {
+      wt.assign(static_cast<size_t>(s_.K * ktot_), 0.0f);
+      for (int64_t m = 0; m < s_.K; ++m)
+        for (int64_t c = 0; c < s_.C; ++c)
+          for (int64_t rs = 0; rs < s_.R * s_.S; ++rs)
+            wt[static_cast<size_t>(m * ktot_ + rs * s_.C + c)] =
+                w[static_cast<size_t>((m * s_.C + c) * s_.R * s_.S + rs)];
+    }
     std::vector<float> scales;
     weights_ = ocl::MemHandle(
         upload(dev, packWeights(mma, wt, kg, ktot_, mrows, kpad_, l.name, &scales, s_.G)));
@@ -171,10 +247,12 @@ class TcConvKernel : public Kernel {
       k_ = ocl::KernelHandle(dev.kernel(kFile, gopts, "tc_matmul"));
       return;
     }
-    const bool calign = s_.C % cfg_.gatherRun(mma) == 0;
+    // (The space-to-depth form's ring reads whole chunks whatever its C: CRUN, not CALIGN.)
+    const bool calign = s2d_.on || s_.C % cfg_.gatherRun(mma) == 0;
+    const bool in_hwc = s2d_.on || channelsLastIn(l, 0);
     // A channels-last input of one group with dilation 1 along W: the gather walks each kernel
     // row's S * C consecutive elements (a stem's 7x7 over 3 channels).
-    const bool rows = !calign && channelsLastIn(l, 0) && s_.G == 1 && win.dw == 1;
+    const bool rows = !calign && !s2d_.on && channelsLastIn(l, 0) && s_.G == 1 && win.dw == 1;
     // Without a residual, RES_HWC follows the output's layout: the program is then the one
     // the same tile's residual layers build (a residual has the output's layout in every
     // channels-last network), one compile instead of two.
@@ -182,10 +260,36 @@ class TcConvKernel : public Kernel {
         l.inputs.size() > 1 && l.inputs[1] >= 0 ? channelsLastIn(l, 1) : channelsLastOut(l, 0);
     const std::string opts =
         options(dev.info(), mma, /*conv=*/true, cfg_, s_.ep, dtCode(s_.out_dt), dtCode(s_.res_dt),
-                str("-DCALIGN=", calign ? 1 : 0, " -DIN_HWC=", int{channelsLastIn(l, 0)},
+                str("-DCALIGN=", calign ? 1 : 0, " -DIN_HWC=", int{in_hwc},
                     " -DRES_HWC=", int{res_hwc}, " -DOUT_HWC=", int{channelsLastOut(l, 0)},
-                    rows ? " -DHWC_ROWS=1" : "", " -DPATCH_CAP=", patchCap(dev.info())));
+                    rows ? " -DHWC_ROWS=1" : "", " -DPATCH_CAP=", patchCap(dev.info()),
+                    cfg_.stages && gatherThroughL1(cfg_) ? " -DCONV_CA=1" : "",
+                    s2d_.on ? str(" -DS2D_PACK=1 -DS2D_SRC_HWC=", int{channelsLastIn(l, 0)},
+                                  " -DCRUN=", s2dRunChunks(s2d_, mma))
+                            : std::string()));
     k_ = ocl::KernelHandle(dev.kernel(kFile, opts, "tc_conv"));
+    if (s2d_.on) pack_ = ocl::KernelHandle(dev.kernel(kFile, opts, "tc_s2d_pack"));
+  }
+
+  // The layer's weights ([K][C][kh][kw]) in the space-to-depth form's reduction order:
+  // [K][(r2 * S2 + s2) * Cp + (py * 2 + px) * C + c] holds tap (2 * r2 + py - at,
+  // 2 * s2 + px - al) of channel c, zero where that tap lies outside the kernel and for the
+  // channels past 4 * C.
+  std::vector<float> s2dWeights(const std::vector<float>& w) const {
+    const S2d& f = s2d_;
+    const int64_t kh = s_.R, kw = s_.S, ktot = f.Cp * f.R * f.S;
+    std::vector<float> wt(static_cast<size_t>(s_.K * ktot), 0.0f);
+    for (int64_t m = 0; m < s_.K; ++m)
+      for (int64_t r2 = 0; r2 < f.R; ++r2)
+        for (int64_t s2 = 0; s2 < f.S; ++s2)
+          for (int64_t q = 0; q < 4; ++q)
+            for (int64_t c = 0; c < f.C; ++c) {
+              const int64_t r = 2 * r2 + q / 2 - f.at, sx = 2 * s2 + q % 2 - f.al;
+              if (r < 0 || r >= kh || sx < 0 || sx >= kw) continue;
+              wt[static_cast<size_t>(m * ktot + (r2 * f.S + s2) * f.Cp + q * f.C + c)] =
+                  w[static_cast<size_t>(((m * f.C + c) * kh + r) * kw + sx)];
+            }
+    return wt;
   }
 
   // Elements of tc_conv's local input patch (PATCH_CAP; 0: none): layers whose channels do not
@@ -207,8 +311,17 @@ class TcConvKernel : public Kernel {
 
   size_t workspaceSize(const std::vector<Dims>& in, const std::vector<Dims>& out) const override {
     if (in.empty() || out.empty()) return 0;
+    if (s2d_.on) return packedBytes(out[0]);
     const Launch l = launchOf(out[0]);
     return static_cast<size_t>(splitBytes(l.tiles, l.ks, gemm_ ? gcfg_ : cfg_));
+  }
+
+  // The space-to-depth form's packed image for output dims `y`: [N][OH + R2 - 1][OW + S2 - 1][Cp].
+  size_t packedBytes(const Dims& y) const {
+    if (y.size() != 4) return 0;
+    const auto [OH, OW] = spatialHW(y);
+    return static_cast<size_t>(y[0] * (OH + s2d_.R - 1) * (OW + s2d_.S - 1) * s2d_.Cp *
+                               elemBytes(s_.mma));
   }
 
   void enqueue(const ExecArgs& a) override {
@@ -223,11 +336,12 @@ class TcConvKernel : public Kernel {
                "': input ", dimsToString(x.dims), " and output ", dimsToString(y.dims),
                " must both be [N,C,H,W], or [N,C,W] for a 1-D kernel");
     const int64_t N = x.dims[0], C = x.dims[1];
-    const auto [H, W] = spatialHW(x.dims);
+    auto [H, W] = spatialHW(x.dims);
     const auto [OH, OW] = spatialHW(y.dims);
-    CLRT_CHECK(C == s_.C * s_.G && y.dims[0] == N && y.dims[1] == s_.K, kRuntime, "conv layer '",
+    const int64_t want_c = s2d_.on ? s2d_.C : s_.C * s_.G;
+    CLRT_CHECK(C == want_c && y.dims[0] == N && y.dims[1] == s_.K, kRuntime, "conv layer '",
                s_.layer, "': input ", dimsToString(x.dims), " / output ", dimsToString(y.dims),
-               " do not match ", s_.K, " filters of ", s_.C, " channels in ", s_.G, " groups");
+               " do not match ", s_.K, " filters of ", want_c, " channels in ", s_.G, " groups");
     cl_mem res = nullptr;
     if (a.inputs.size() > 1 && a.inputs[1].buf) {
       check(a.inputs[1], s_.res_dt, "residual");
@@ -270,9 +384,26 @@ class TcConvKernel : public Kernel {
                   {nthr, 1, 1});
       return;
     }
-    ocl::setArgs(k_.get(), x.buf, weights_.get(), bias_.get(), svec_.get(), res, y.buf, i(N),
-                 i(s_.C), i(H), i(W), i(kg), i(OH), i(OW), i(s_.S), i(w.sh), i(w.sw), i(w.dh),
-                 i(w.dw), i(p.t), i(p.l), i(ktot_), i(kpad_), i(mt), cl_int{s_.has_bias},
+    cl_mem xin = x.buf;
+    if (s2d_.on) {
+      // Fold the input into the workspace, then convolve that: H and W become the packed
+      // image's (its pads built in: `p` is zero).
+      CLRT_CHECK(
+          x.dims.size() == 4 && a.workspace && bufferBytes(a.workspace) >= packedBytes(y.dims),
+          kRuntime, "conv layer '", s_.layer, "': the space-to-depth form needs a ",
+          packedBytes(y.dims), "-byte workspace for input ", dimsToString(x.dims));
+      const int64_t Hs = OH + s2d_.R - 1, Ws = OW + s2d_.S - 1;
+      kint(N * Hs * Ws * s2d_.Cp, s_.layer);
+      ocl::setArgs(pack_.get(), x.buf, a.workspace, i(N), i(s2d_.C), i(H), i(W), i(Hs), i(Ws),
+                   i(s2d_.Cp), i(s2d_.pt2), i(s2d_.pl2));
+      ocl::launch(a.queue, pack_.get(), {static_cast<size_t>(N * Hs * Ws)}, {256});
+      xin = a.workspace;
+      H = Hs;
+      W = Ws;
+    }
+    ocl::setArgs(k_.get(), xin, weights_.get(), bias_.get(), svec_.get(), res, y.buf, i(N), i(s_.C),
+                 i(H), i(W), i(kg), i(OH), i(OW), i(s_.S), i(w.sh), i(w.sw), i(w.dh), i(w.dw),
+                 i(p.t), i(p.l), i(ktot_), i(kpad_), i(mt), cl_int{s_.has_bias},
                  cl_int{svec_.get() != nullptr}, cl_int{res != nullptr}, scale, s_.res_scale,
                  inv_os, s_.ep.alpha, s_.ep.beta, i(s_.G), cl_int{sl.ks}, sb.ws, sb.counters);
     const size_t nthr = static_cast<size_t>(cfg_.threads());
@@ -305,7 +436,8 @@ class TcConvKernel : public Kernel {
       l.tiles = ((kg + cfg_.bm - 1) / cfg_.bm) * ((NP + cfg_.bn - 1) / cfg_.bn) * s_.G;
       nk = ((cfg_.stages ? ktot_ : kpad_) + bk - 1) / bk;
     }
-    l.ks = splitK(l.tiles, nk, split_);
+    // The space-to-depth form's workspace holds the packed image: no split-K.
+    l.ks = s2d_.on ? 1 : splitK(l.tiles, nk, split_);
     return l;
   }
 
@@ -319,12 +451,13 @@ class TcConvKernel : public Kernel {
   Spec s_;
   Config cfg_, gcfg_;
   bool gemm_ = false;  // a channels-last 1x1 convolution run by tc_matmul (gcfg_)
+  S2d s2d_;            // the space-to-depth form (pack_ folds the input first)
   int64_t ktot_ = 0, kpad_ = 0;
   SplitPolicy split_;
   std::mutex mu_;  // kernel arguments are per cl_kernel: one enqueue at a time
   SplitCounters counters_;
   ocl::MemHandle weights_, bias_, svec_;
-  ocl::KernelHandle k_;
+  ocl::KernelHandle k_, pack_;
 };
 
 class TcConvTactic : public Tactic {
@@ -344,6 +477,7 @@ class TcConvTactic : public Tactic {
     Spec s;
     if (!available(tile_.cfg, dev) || !readSpec(l, mma_, &s) || in.empty()) return false;
     if (in[0].dtype != s.in_dt) return false;
+    if (tile_.s2d && !(s2dFits(s) && in[0].dims.size() == 4)) return false;
     const size_t rank = in[0].dims.size();
     if (rank != 4 && !(rank == 3 && s.R == 1)) return false;
     if (in[0].dims[1] >= 0 && in[0].dims[1] != s.C * s.G) return false;
@@ -351,7 +485,7 @@ class TcConvTactic : public Tactic {
     return true;
   }
   std::unique_ptr<Kernel> instantiate(const ir::Layer& l, ocl::Device& dev) const override {
-    return std::make_unique<TcConvKernel>(l, dev, mma_, tile_.cfg, tile_.gemm);
+    return std::make_unique<TcConvKernel>(l, dev, mma_, tile_.cfg, tile_.gemm, tile_.s2d);
   }
   // The input, the residual and the output, each either way (IN_HWC, RES_HWC, OUT_HWC).
   bool channelsLast(const ir::Layer& l, int i) const override {
