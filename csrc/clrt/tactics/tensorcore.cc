@@ -98,7 +98,8 @@ std::string mmEpilogueOption(const Config& c, bool has_res) {
   if (reg && std::string(reg) == "1" && (c.bn / c.warps_n / 8) % 4 == 0) return "-DEP_REG=1";
   const char* env = std::getenv("CLRT_TC_RES_STAGE");
   if (env && std::string(env) == "0") return "";
-  return has_res && c.kch == 4 && c.stages >= 2 ? "-DRES_STAGE=1" : "";
+  const bool every = env && std::string(env) == "all";  // every ring tile, to compare
+  return has_res && (c.kch == 4 || every) && c.stages >= 2 ? "-DRES_STAGE=1" : "";
 }
 
 std::string options(const ocl::DeviceInfo& dev, Mma mma, bool conv, const Config& c,

@@ -105,7 +105,8 @@ int dtCode(DataType t);
 // reduction's block waits for memory once. Only on 64-byte-row tiles: H200, INT8, ResNet-50's
 // layer1 conv3 (200704 x 256 x 64 with its residual) 0.148 -> 0.123 ms on 128 x 128 / KCH 4, but
 // 0.23 -> 0.26 ms on kGemmTile, whose 96 KiB of rings leave no room for it
-// (benchmarks/RESULTS.md). CLRT_TC_RES_STAGE=0 turns it off, to compare on one device.
+// (benchmarks/RESULTS.md). CLRT_TC_RES_STAGE=0 turns it off, =all on for every ring tile, to
+// compare on one device.
 // CLRT_TC_EP_REG=1: EP_REG instead (the epilogue written from registers, no staging) on tiles
 // whose warps hold a multiple of four n8 tiles.
 std::string mmEpilogueOption(const Config& c, bool has_res);
