@@ -42,6 +42,7 @@ the logits against PyTorch FP32 eager with TF32 off on the same seeded input (th
 import argparse
 import copy
 import gc
+import json
 import statistics
 import tempfile
 import time
@@ -170,6 +171,17 @@ def _infer_sent(context, x):
     return out, sent
 
 
+def _first_conv(engine):
+    """'name: tactic (precision)' of the engine's first convolution (a stem's precision and
+    form: direct or space to depth), from the inspector; '-' when it has none."""
+    info = engine.create_engine_inspector().get_engine_information(trt.LayerInformationFormat.JSON)
+    for layer in json.loads(info)["Layers"]:
+        tactic = layer.get("TacticName", "")
+        if tactic.startswith("conv."):
+            return f"{layer.get('Name', '?')}: {tactic} ({layer.get('Precision', '?')})"
+    return "-"
+
+
 def bench_clrt(path, x, precision, logger, timing_cache=None):
     """([(label, timed callable, logits)], build seconds, buffers to free) for one engine built
     from path."""
@@ -200,6 +212,7 @@ def bench_clrt(path, x, precision, logger, timing_cache=None):
     engine = trt.Runtime(logger).deserialize_cuda_engine(plan)
     context = engine.create_execution_context()
     label = "clrt " + {"fp32": "FP32 (TF32)", "fp16": "FP16", "int8": "INT8"}[precision]
+    print(f"# {path.name} {precision}: first convolution {_first_conv(engine)}")
 
     # Device only: I/O buffers allocated and filled once, execute_v2 (synchronous) per run.
     out_shape = tuple(engine.get_tensor_shape("logits"))

@@ -8,9 +8,7 @@
 // WARPS_M/WARPS_N (warp grid), CALIGN (tc_conv: C is a multiple of the per-thread gather run),
 // IN_HWC/RES_HWC/OUT_HWC (tc_conv: input, residual, output stored channels last, [N][H][W][C]),
 // HWC_ROWS (tc_conv: a channels-last input of one group with dilation 1 along W, gathered a kernel
-// row at a time when C is not CALIGN), PATCH_CAP (tc_conv: elements of a local copy of the
-// block's input window, gathered from there where it fits; 0 none),
-// OUT_DT/RES_DT (0 float, 1 half, 2 int8), ACT, TC_EMULATE, KCH (16-byte chunks per tile row: 4
+// row at a time when C is not CALIGN), OUT_DT/RES_DT (0 float, 1 half, 2 int8), ACT, TC_EMULATE, KCH (16-byte chunks per tile row: 4
 // or 8; tc_conv's register path 4), STAGES (0, or a cp.async ring of >= 2 tiles), TC_SADDR (how a
 // local pointer becomes a .shared address for cp.async, see saddr()), RES_STAGE (1: the
 // block's residual tile is copied into local memory by cp.async with the first operand tiles),
@@ -82,9 +80,6 @@
 #ifndef TC_EMULATE
 #define TC_EMULATE 0
 #endif
-#ifndef PATCH_CAP
-#define PATCH_CAP 0
-#endif
 #ifndef EP_REG
 #define EP_REG 0
 #endif
@@ -102,9 +97,6 @@
 #endif
 #ifndef STAGES
 #define STAGES 0
-#endif
-#if PATCH_CAP && STAGES
-#error "PATCH_CAP (tc_conv's local input patch) is a register-path gather"
 #endif
 #ifndef RES_STAGE
 #define RES_STAGE 0

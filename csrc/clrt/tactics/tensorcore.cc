@@ -111,7 +111,12 @@ std::string options(const ocl::DeviceInfo& dev, Mma mma, bool conv, const Config
           " -DTC_CONV=", conv ? 1 : 0, " -DBM=", c.bm, " -DBN=", c.bn, " -DWARPS_M=", c.warps_m,
           " -DWARPS_N=", c.warps_n, " -DKCH=", c.kch, " -DSTAGES=", c.stages, " -DOUT_DT=", out_dt,
           " -DRES_DT=", std::max(res_dt, 0));
-  if (c.wgmma) o += " -DTC_WGMMA=1 -DWG_ASYNC=1";
+  if (c.wgmma) {
+    // CLRT_TC_WG_ASYNC=0: each k-tile's multiply waited for before the next is issued (the
+    // ring's prologue then issues one more tile), to compare on one device.
+    const char* a = std::getenv("CLRT_TC_WG_ASYNC");
+    o += a && *a == '0' ? " -DTC_WGMMA=1" : " -DTC_WGMMA=1 -DWG_ASYNC=1";
+  }
   if (!extra.empty()) o += " " + extra;
   if (!dev.is_nvidia) o += " -DTC_EMULATE=1";
   return o;

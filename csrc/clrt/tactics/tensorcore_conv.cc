@@ -240,6 +240,11 @@ class TcConvKernel : public Kernel {
     gemm_ = gemm_ && form != GemmForm::kOff;
     if (gemm_) {
       gcfg_ = runTile(form == GemmForm::kSmall ? kSmallGemmTile : gemm_tile, dev.info());
+      // A reduction of at most 64 bytes (layer1's conv3 and downsample in ResNet-50 INT8: 64
+      // channels) on a warpgroup tile: 64-byte rows, not 128-byte ones half zeros, which also
+      // stages the residual (mmEpilogueOption). H100, 200704 x 256 x 64 with the INT8 residual:
+      // 0.113 ms on the 64 x 128 tile against 0.127 on the best mma.sync one (RESULTS.md).
+      if (gcfg_.wgmma && s_.C * elemBytes(mma) <= 64) gcfg_.kch = 4;
       const bool has_res = l.inputs.size() > 1 && l.inputs[1] >= 0;
       const std::string gopts =
           options(dev.info(), mma, /*conv=*/false, gcfg_, s_.ep, dtCode(s_.out_dt),
@@ -258,15 +263,14 @@ class TcConvKernel : public Kernel {
     // channels-last network), one compile instead of two.
     const bool res_hwc =
         l.inputs.size() > 1 && l.inputs[1] >= 0 ? channelsLastIn(l, 1) : channelsLastOut(l, 0);
-    const std::string opts =
-        options(dev.info(), mma, /*conv=*/true, cfg_, s_.ep, dtCode(s_.out_dt), dtCode(s_.res_dt),
-                str("-DCALIGN=", calign ? 1 : 0, " -DIN_HWC=", int{in_hwc},
-                    " -DRES_HWC=", int{res_hwc}, " -DOUT_HWC=", int{channelsLastOut(l, 0)},
-                    rows ? " -DHWC_ROWS=1" : "", " -DPATCH_CAP=", patchCap(dev.info()),
-                    cfg_.stages && gatherThroughL1(cfg_) ? " -DCONV_CA=1" : "",
-                    s2d_.on ? str(" -DS2D_PACK=1 -DS2D_SRC_HWC=", int{channelsLastIn(l, 0)},
-                                  " -DCRUN=", s2dRunChunks(s2d_, mma))
-                            : std::string()));
+    const std::string opts = options(
+        dev.info(), mma, /*conv=*/true, cfg_, s_.ep, dtCode(s_.out_dt), dtCode(s_.res_dt),
+        str("-DCALIGN=", calign ? 1 : 0, " -DIN_HWC=", int{in_hwc}, " -DRES_HWC=", int{res_hwc},
+            " -DOUT_HWC=", int{channelsLastOut(l, 0)}, rows ? " -DHWC_ROWS=1" : "",
+            cfg_.stages && gatherThroughL1(cfg_) ? " -DCONV_CA=1" : "",
+            s2d_.on ? str(" -DS2D_PACK=1 -DS2D_SRC_HWC=", int{channelsLastIn(l, 0)},
+                          " -DCRUN=", s2dRunChunks(s2d_, mma))
+                    : std::string()));
     k_ = ocl::KernelHandle(dev.kernel(kFile, opts, "tc_conv"));
     if (s2d_.on) pack_ = ocl::KernelHandle(dev.kernel(kFile, opts, "tc_s2d_pack"));
   }
@@ -290,23 +294,6 @@ class TcConvKernel : public Kernel {
                   w[static_cast<size_t>(((m * f.C + c) * kh + r) * kw + sx)];
             }
     return wt;
-  }
-
-  // Elements of tc_conv's local input patch (PATCH_CAP; 0: none): layers whose channels do not
-  // fill the gather's runs (a stem's 3) on the register path, in what local memory the tile's
-  // two buffers leave, at most kPatchBytes. Whether a layer's patch fits is decided per launch.
-  // Off unless CLRT_TC_PATCH=1: on an H100 the first version (each copy waiting for its load)
-  // made ResNet-50's FP16 stem slower than the global gather, and the copy loop that issues
-  // eight loads at a time is not timed yet (benchmarks/RESULTS.md).
-  int64_t patchCap(const ocl::DeviceInfo& dev) const {
-    constexpr int64_t kPatchBytes = 20 << 10, kMinBytes = 4 << 10;
-    const char* v = std::getenv("CLRT_TC_PATCH");
-    if (!v || std::strcmp(v, "1") != 0) return 0;
-    if (s_.C % cfg_.gatherRun(s_.mma) == 0 || cfg_.stages) return 0;
-    const int64_t tiles = 2 * (cfg_.bm + cfg_.bn) * cfg_.kch * 16;
-    const int64_t room =
-        std::min<int64_t>(kPatchBytes, static_cast<int64_t>(dev.local_mem) - tiles - 1024);
-    return room >= kMinBytes ? room / elemBytes(s_.mma) : 0;
   }
 
   size_t workspaceSize(const std::vector<Dims>& in, const std::vector<Dims>& out) const override {
