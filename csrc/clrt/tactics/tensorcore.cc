@@ -22,7 +22,11 @@ DataType precisionOf(Mma m) {
 int elemBytes(Mma m) { return m == Mma::kS8 ? 1 : m == Mma::kTF32 ? 4 : 2; }
 const char* suffix(Mma m) { return m == Mma::kS8 ? "int8" : m == Mma::kTF32 ? "tf32" : "fp16"; }
 
-Config runTile(const Config& c, const ocl::DeviceInfo& dev) {
+Config runTile(const Config& c0, const ocl::DeviceInfo& dev) {
+  Config c = c0;
+  // CLRT_TC_WG_STAGES=N: warpgroup tiles' rings of at least N k-tiles, to compare on one device.
+  if (const char* st = std::getenv("CLRT_TC_WG_STAGES"); st && c.wgmma)
+    c.stages = std::max(c.stages, std::clamp(std::atoi(st), 3, 6));
   if (!emulated(dev)) return c;
   const char* e = std::getenv("CLRT_TC_EMULATE");
   return std::strcmp(e, "tiles") == 0 ? c : c.emulation();
