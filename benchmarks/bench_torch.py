@@ -176,7 +176,7 @@ def _first_conv(engine):
     form: direct or space to depth), from the inspector; '-' when it has none."""
     info = engine.create_engine_inspector().get_engine_information(trt.LayerInformationFormat.JSON)
     for layer in json.loads(info)["Layers"]:
-        tactic = layer.get("TacticName", "")
+        tactic = layer.get("TacticName", "") if isinstance(layer, dict) else ""
         if tactic.startswith("conv."):
             return f"{layer.get('Name', '?')}: {tactic} ({layer.get('Precision', '?')})"
     return "-"
@@ -192,6 +192,7 @@ def bench_clrt(path, x, precision, logger, timing_cache=None):
         errors = (str(parser.get_error(i)) for i in range(parser.num_errors))
         raise RuntimeError("parse failed: " + "; ".join(errors))
     config = builder.create_builder_config()
+    config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED  # tactics in the inspector
     if precision in ("fp16", "int8"):
         config.set_flag(trt.BuilderFlag.FP16)
     if precision == "int8":

@@ -119,7 +119,7 @@ std::string options(const ocl::DeviceInfo& dev, Mma mma, bool conv, const Config
     // CLRT_TC_WG_ASYNC=0: each k-tile's multiply waited for before the next is issued (the
     // ring's prologue then issues one more tile), to compare on one device.
     const char* a = std::getenv("CLRT_TC_WG_ASYNC");
-    o += a && *a == '0' ? " -DTC_WGMMA=1" : " -DTC_WGMMA=1 -DWG_ASYNC=1";
+    o += (a && *a == '0') || !c.wg_async ? " -DTC_WGMMA=1" : " -DTC_WGMMA=1 -DWG_ASYNC=1";
   }
   if (!extra.empty()) o += " " + extra;
   if (!dev.is_nvidia) o += " -DTC_EMULATE=1";

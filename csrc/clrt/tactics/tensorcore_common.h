@@ -38,6 +38,9 @@ struct Config {
   // TC_WGMMA (with WG_ASYNC): warpgroups of 64 rows (warps_m = bm / 16, warps_n 1), kch 8 or
   // 4 (128- or 64-byte swizzled rows), a ring of `stages` >= 3 tiles.
   bool wgmma = false;
+  // WG_ASYNC: a k-tile's multiply left in flight while the next is issued (the default). Off,
+  // a 3-tile ring's prologue issues two tiles instead of one (tensorcore_conv.cc's short 1x1s).
+  bool wg_async = true;
   int threads() const { return warps_m * warps_n * 32; }
   // The same data path on a 32 x 32 tile of one warp: what emulation runs (CLRT_TC_EMULATE),
   // where PoCL compiles and runs the big tiles' emulated mma for minutes. A warpgroup tile's:

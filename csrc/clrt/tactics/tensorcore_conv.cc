@@ -245,6 +245,14 @@ class TcConvKernel : public Kernel {
       // stages the residual (mmEpilogueOption). H100, 200704 x 256 x 64 with the INT8 residual:
       // 0.113 ms on the 64 x 128 tile against 0.127 on the best mma.sync one (RESULTS.md).
       if (gcfg_.wgmma && s_.C * elemBytes(mma) <= 64) gcfg_.kch = 4;
+      // A reduction of at most four k-tiles on a 3-tile warpgroup ring: no multiply left in
+      // flight, so that the prologue issues two k-tiles, not one (a short reduction waits for
+      // memory at nearly every k-tile). H200, ResNet-50 INT8 at batch 64: its 1x1 layers of up
+      // to 512 channels 0.002-0.005 ms faster each (200704 x 128 x 256: 0.0686 -> 0.0642 ms),
+      // longer ones (layer3's conv1, 1024 channels) slower (RESULTS.md).
+      const int64_t gk =
+          (s_.C + gcfg_.kch * 16 / elemBytes(mma) - 1) / (gcfg_.kch * 16 / elemBytes(mma));
+      if (gcfg_.wgmma && gcfg_.stages == 3 && gk <= 4) gcfg_.wg_async = false;
       const bool has_res = l.inputs.size() > 1 && l.inputs[1] >= 0;
       const std::string gopts =
           options(dev.info(), mma, /*conv=*/false, gcfg_, s_.ep, dtCode(s_.out_dt),
