@@ -29,9 +29,17 @@ pytestmark = pytest.mark.usefixtures("tf32_allowed")  # the "TF32" cases
 TOL = {"FLOAT": 1e-4, "HALF": 4e-3, "INT8": 0.06, "TF32": 4e-3}
 
 
-def conv_case(k, c, kh, group=1, act=None, hw=9):
+def conv_case(k, c, kh, group=1, act=None, hw=9, stride=1):
     w = rand((k, c // group, kh, kh), seed=1)
-    nodes = [N("Conv", ["x", "w", "b"], ["c" if act else "y"], group=group, pads=[kh // 2] * 4)]
+    conv = N(
+        "Conv",
+        ["x", "w", "b"],
+        ["c" if act else "y"],
+        group=group,
+        pads=[kh // 2] * 4,
+        strides=[stride, stride],
+    )
+    nodes = [conv]
     if act:
         nodes.append(N(act[0], ["c"], ["y"], **act[1]))
     inits = {"w": w, "b": rand((k,), seed=2)}
@@ -244,6 +252,14 @@ for _p, _prec in (("fp16", "HALF"), ("int8", "INT8"), ("tf32", "TF32")):
     CASES[f"conv.tc_{_p}_wg64"] = (_prec, conv_chain(24, 64, [1, 1, 1]), 17)
     CASES[f"matmul.tc_{_p}_wg"] = (_prec, matmul_case(70, 96, 40), 17)
     CASES[f"matmul.tc_{_p}_wg64x128"] = (_prec, matmul_case(70, 136, 72, act=("Relu", {})), 17)
+# The space-to-depth form of a stride-2 convolution over few channels (a stem): 5x5 / 2 over 3.
+for _p, _prec in (("fp16", "HALF"), ("int8", "INT8"), ("tf32", "TF32")):
+    for _tile in ("_s2d", "_s2d_wg"):
+        CASES[f"conv.tc_{_p}{_tile}"] = (
+            _prec,
+            conv_case(16, 3, 5, act=("Relu", {}), hw=11, stride=2),
+            17,
+        )
 # The small tile of the tensor-core matmuls (64-byte rows, 2-tile ring: emulated as such).
 for _p in ("fp16", "int8", "tf32"):
     CASES[f"matmul.tc_{_p}_64x64"] = CASES[f"matmul.tc_{_p}"]

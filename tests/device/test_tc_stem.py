@@ -85,6 +85,19 @@ def stem_input_format(engine):
 
 
 REL = {"fp16": FP16_REL, "int8": INT8_REL, "tf32": TF32_REL}
+
+
+def check_engine(engine, model, x, precision, layout):
+    """The convolution reads its input in `layout`, and the engine's output matches
+    onnxruntime FP32 within `precision`'s error, relative to the output's largest value."""
+    assert stem_input_format(engine) == layout
+    got = engine.create_execution_context().infer({"input": x})["y"]
+    ref = ort_run(model, {"input": x})["y"]
+    assert got.shape == ref.shape
+    err = float(np.abs(got.astype(np.float64) - ref).max() / np.abs(ref).max())
+    assert err < REL[precision], err
+
+
 # Every case in FP16 with the input LINEAR and HWC; INT8 (bytes: 64-element runs) and TF32
 # (floats: 16) on a few. An FP32 network's convolution reads the network input as it comes
 # (LINEAR): no conversion makes it channels last.
@@ -101,12 +114,7 @@ def test_tc_stem_matches_onnxruntime(precision, case, layout, monkeypatch):
     model, x = stem_model(case)
     engine = build_in(model, precision, all_ranges(model, {"input": x}))
     assert chosen(engine).count("conv.tc_" + precision) == 1, chosen(engine)
-    assert stem_input_format(engine) == layout
-    got = engine.create_execution_context().infer({"input": x})["y"]
-    ref = ort_run(model, {"input": x})["y"]
-    assert got.shape == ref.shape
-    err = float(np.abs(got.astype(np.float64) - ref).max() / np.abs(ref).max())
-    assert err < REL[precision], err
+    check_engine(engine, model, x, precision, layout)
 
 
 # Every case in FP16 on both tiles with the input LINEAR, and HWC for ResNet's; INT8 (one
@@ -127,12 +135,7 @@ def test_tc_stem_space_to_depth_matches_onnxruntime(precision, tile, case, layou
     model, x = stem_model(case)
     engine = build_in(model, precision, all_ranges(model, {"input": x}))
     assert tactic in chosen(engine), chosen(engine)
-    assert stem_input_format(engine) == layout
-    got = engine.create_execution_context().infer({"input": x})["y"]
-    ref = ort_run(model, {"input": x})["y"]
-    assert got.shape == ref.shape
-    err = float(np.abs(got.astype(np.float64) - ref).max() / np.abs(ref).max())
-    assert err < REL[precision], err
+    check_engine(engine, model, x, precision, layout)
 
 
 def test_space_to_depth_refuses_what_it_cannot_fold(monkeypatch):
