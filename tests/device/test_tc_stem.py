@@ -12,9 +12,18 @@ import json
 import clrt as trt
 import numpy as np
 import pytest
-from helpers import make_model, ort_run
+from helpers import make_config, make_model, ort_run, parse_network
 from onnx.helper import make_node as N
-from test_tensorcore import FP16_REL, INT8_REL, NEEDS_TC, TF32_REL, all_ranges, build_in, chosen
+from test_tensorcore import (
+    FP16_REL,
+    INT8_REL,
+    NEEDS_TC,
+    TF32_REL,
+    all_ranges,
+    build,
+    build_in,
+    chosen,
+)
 
 pytestmark = [NEEDS_TC, pytest.mark.usefixtures("tf32_allowed")]
 
@@ -146,3 +155,29 @@ def test_space_to_depth_refuses_what_it_cannot_fold(monkeypatch):
         model, x = stem_model(case)
         with pytest.raises(trt.BuildError, match="Conv_0.*filter 'conv.tc_tf32_s2d'"):
             build_in(model, "tf32", all_ranges(model, {"input": x}))
+
+
+def test_space_to_depth_with_dynamic_shapes(monkeypatch):
+    """One engine over a range of batch sizes and image sizes (the workspace sized for the
+    largest, the packed image for each run's own): every shape matches onnxruntime."""
+    monkeypatch.setenv("CLRT_TACTICS", "conv.tc_fp16_s2d_wg,conv.direct")
+    rng = np.random.default_rng(5)
+    wt = (rng.standard_normal((16, 3, 7, 7)) / np.sqrt(147)).astype(np.float32)
+    conv = N("Conv", ["input", "w"], ["y"], strides=[2, 2], pads=[3, 3, 3, 3])
+    model = make_model(
+        [conv], [("input", ("N", 3, "H", "W"))], [("y", ("N", 16, "OH", "OW"))], {"w": wt}
+    )
+    builder, network, _ = parse_network(model, logger=trt.Logger(trt.Logger.WARNING))
+    lo, opt, hi = (1, 3, 15, 18), (2, 3, 30, 26), (3, 3, 33, 40)
+    config = make_config(builder, profiles={"input": (lo, opt, hi)}, opt_level=0)
+    config.set_flag(trt.BuilderFlag.FP16)
+    engine = build(builder, network, config)
+    assert "conv.tc_fp16_s2d_wg" in chosen(engine), chosen(engine)
+    context = engine.create_execution_context()
+    for shape in (hi, lo, opt, (2, 3, 17, 33)):
+        x = rng.uniform(-1, 1, shape).astype(np.float32)
+        got = context.infer({"input": x})["y"]
+        ref = ort_run(model, {"input": x})["y"]
+        assert got.shape == ref.shape, (shape, got.shape, ref.shape)
+        err = float(np.abs(got.astype(np.float64) - ref).max() / np.abs(ref).max())
+        assert err < FP16_REL, (shape, err)
