@@ -250,9 +250,8 @@ class TcConvKernel : public Kernel {
       // memory at nearly every k-tile). H200, ResNet-50 INT8 at batch 64: its 1x1 layers of up
       // to 512 channels 0.002-0.005 ms faster each (200704 x 128 x 256: 0.0686 -> 0.0642 ms),
       // longer ones (layer3's conv1, 1024 channels) slower (RESULTS.md).
-      const int64_t gk =
-          (s_.C + gcfg_.kch * 16 / elemBytes(mma) - 1) / (gcfg_.kch * 16 / elemBytes(mma));
-      if (gcfg_.wgmma && gcfg_.stages == 3 && gk <= 4) gcfg_.wg_async = false;
+      const int64_t gbk = gcfg_.kch * 16 / elemBytes(mma);  // elements of a k-tile
+      if (gcfg_.wgmma && gcfg_.stages == 3 && (s_.C + gbk - 1) / gbk <= 4) gcfg_.wg_async = false;
       const bool has_res = l.inputs.size() > 1 && l.inputs[1] >= 0;
       const std::string gopts =
           options(dev.info(), mma, /*conv=*/false, gcfg_, s_.ep, dtCode(s_.out_dt),
