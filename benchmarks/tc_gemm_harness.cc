@@ -118,7 +118,7 @@ struct Problem {
 // hres (FP16 only): a half residual is added (the FP16 engine's residual layers).
 std::pair<double, double> runOne(Env& e, cl_kernel k, bool int8, const Problem& p, int iters,
                                  int check_rows, int bm, int bn, int nthr, int q8,
-                                 bool hres = false) {
+                                 bool hres = false, int ps_blocks = 0) {
   std::mt19937 rng(1234);
   std::uniform_int_distribution<int> d(-8, 8);
   const size_t esz = int8 ? 1 : 2;
@@ -188,7 +188,11 @@ std::pair<double, double> runOne(Env& e, cl_kernel k, bool int8, const Problem& 
   const cl_int one_split = 1;  // ksplit (split-K off), then no workspace and no counters
   const cl_mem no_ws = nullptr;
   set(4, &one_split), set(sizeof no_ws, &no_ws), set(sizeof no_ws, &no_ws);
-  const size_t blocks = static_cast<size_t>(mt) * nt;
+  // -DPERSIST=1: ps_blocks blocks in all (PS_BLOCKS), a whole number per column tile, at most
+  // one per row tile.
+  const size_t blocks = ps_blocks > 0
+                            ? static_cast<size_t>(std::max(1, std::min(mt, ps_blocks / nt))) * nt
+                            : static_cast<size_t>(mt) * nt;
   const size_t gs[2] = {blocks * nthr, 1}, ls[2] = {static_cast<size_t>(nthr), 1};
   double best = 1e30;
   for (int i = 0; i < std::max(iters, 1) + (iters > 0 ? 2 : 0); ++i) {
@@ -323,7 +327,8 @@ int main(int argc, char** argv) {
       log.assign(ln, '\0');
       clGetProgramBuildInfo(prog, e.dev, CL_PROGRAM_BUILD_LOG, ln, log.data(), nullptr);
       if (err != CL_SUCCESS) {
-        std::printf("%-64s SM_90A BUILD FAILED (%d)\n%s\n", argv[i], err, log.substr(0, 3000).c_str());
+        std::printf("%-64s SM_90A BUILD FAILED (%d)\n%s\n", argv[i], err,
+                    log.substr(0, 3000).c_str());
         continue;
       }
     }
@@ -354,13 +359,19 @@ int main(int argc, char** argv) {
     const int nthr = optInt(argv[i], "WARPS_M", 2) * optInt(argv[i], "WARPS_N", 4) * 32;
     const auto tr = std::chrono::steady_clock::now();
     const bool hres = !int8 && optInt(argv[i], "RES_DT", 0) == 1;  // FP16 with a half residual
-    const auto big = runOne(e, k, int8, {M, N, K, K, K}, iters, 32, bm, bn, nthr, q8, hres);
+    // -DPERSIST=1: -DPS_BLOCKS=N blocks (default 2 an SM of 132), reductions of at most NKP
+    // k-tiles (the small shapes' K capped to that).
+    const bool ps = optInt(argv[i], "PERSIST", 0) != 0;
+    const int psb = ps ? optInt(argv[i], "PS_BLOCKS", 264) : 0;
+    const int kcap =
+        ps ? optInt(argv[i], "NKP", 1) * optInt(argv[i], "KCH", 4) * (int8 ? 16 : 8) : 1 << 30;
+    const auto big = runOne(e, k, int8, {M, N, K, K, K}, iters, 32, bm, bn, nthr, q8, hres, psb);
     const double first_s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - tr).count();
-    const auto al =
-        runOne(e, k, int8, {200, 136, 200, 200, 200}, 0, 1 << 30, bm, bn, nthr, q8, hres);
-    const auto odd =
-        runOne(e, k, int8, {131, 67, 203, 203, 211}, 0, 1 << 30, bm, bn, nthr, q8, hres);
+    const auto al = runOne(e, k, int8, {200, 136, std::min(200, kcap), 200, 200}, 0, 1 << 30, bm,
+                           bn, nthr, q8, hres, psb);
+    const auto odd = runOne(e, k, int8, {131, 67, std::min(203, kcap), 203, 211}, 0, 1 << 30, bm,
+                            bn, nthr, q8, hres, psb);
     const bool ok = big.first <= tol && al.first <= tol && odd.first <= tol;
     std::printf("%-64s %5s %9.4f %9.1f %10.2e %10.2e %10.2e  %s (build %.1f s, first run %.1f s)\n",
                 argv[i], regs.c_str(), big.second, 2.0 * M * N * K / big.second / 1e9, big.first,

@@ -101,6 +101,9 @@
 #ifndef RES_STAGE
 #define RES_STAGE 0
 #endif
+#ifndef PERSIST
+#define PERSIST 0
+#endif
 #if RES_STAGE && (TC_CONV || !STAGES)
 #error "RES_STAGE: tc_matmul's cp.async ring stages the residual tile"
 #endif
@@ -133,6 +136,9 @@
 #endif
 // WG_ASYNC: a k-tile's wgmma group stays in flight while the next is issued, so the tile
 // loaded into a ring slot is the one two behind (LAG 1), not one behind.
+#if PERSIST && (TC_CONV || STAGES < 2 || !defined(NKP) || !defined(EP_ROWS) || WG_ASYNC)
+#error "PERSIST: tc_matmul on a cp.async ring, NKP k-tiles of B held, EP_ROWS staged rows a pass"
+#endif
 #if TC_WGMMA && WG_ASYNC
 #define LAG 1
 #define WG_PENDING "1"
@@ -268,11 +274,26 @@ inline uint4 pack_chunk(__global const elem_t* p, int n) {
 #define RING_PAD 0
 #define RING_OFF 0
 #endif
+#if PERSIST
+// PERSIST: the column tile's B (NKP k-tiles, held), then a ring of STAGES row tiles of A (NKP
+// k-tiles each), then the epilogue's staging (EP_ROWS rows of BN floats), so that the ring's
+// copies land while a tile's epilogue runs.
+#define PS_B (NKP * BN * KCH)
+#define PS_A (STAGES * NKP * BM * KCH)
+#define PS_EP (EP_ROWS * EP_STRIDE(BN) / 4)
+#define SM_UINT4 (PS_B + PS_A + PS_EP)
+#define AS_OFF PS_B
+#define BS_OFF 0
+#else
+#define SM_UINT4 (NBUF * (BM + BN) * KCH)
+#define AS_OFF 0
+#define BS_OFF (NBUF * BM * KCH)
+#endif
 #define TC_LOCAL                                                                    \
-  __local uint4 Sm_[NBUF * (BM + BN) * KCH + RING_PAD];                             \
+  __local uint4 Sm_[SM_UINT4 + RING_PAD];                                           \
   __local int last_split_;                                                          \
-  __local uint4(*As)[BM * KCH] = (__local uint4(*)[BM * KCH])(Sm_ + RING_OFF);      \
-  __local uint4(*Bs)[BN * KCH] = (__local uint4(*)[BN * KCH])(Sm_ + RING_OFF + NBUF * BM * KCH);
+  __local uint4(*As)[BM * KCH] = (__local uint4(*)[BM * KCH])(Sm_ + RING_OFF + AS_OFF); \
+  __local uint4(*Bs)[BN * KCH] = (__local uint4(*)[BN * KCH])(Sm_ + RING_OFF + BS_OFF);
 
 // Common prologue of both kernels: lane/warp coordinates and zeroed accumulators.
 #define TC_PROLOGUE                                                          \
@@ -339,7 +360,10 @@ inline uint4 pack_chunk(__global const elem_t* p, int n) {
 
 // tc_matmul's epilogue staging (tc_mm_epilogue.clh): EPR_M rows of BN floats a pass, in the
 // rings' memory.
-#if TC_EMULATE && BM == 32 && BN == 32
+#if PERSIST
+#define EPR_M EP_ROWS
+#define EP_BUF ((__local float*)(Sm_ + RING_OFF + PS_B + PS_A))
+#elif TC_EMULATE && BM == 32 && BN == 32
 #define EPR_M (BM / 2)  // the one-warp emulation tile: two passes, as the larger tiles take
 #define EP_BUF ((__local float*)Sm_)
 #else
@@ -369,12 +393,6 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_matmul(
   __global const elem_t* Bb = B + b_off0 + bo;
   const int nkall = (K + BK - 1) / BK, klo = SPLIT_LO(nkall), nk = SPLIT_HI(nkall) - klo;
   const size_t obase = (size_t)bat * M * N;
-  const int m0 = (gid % mtiles) * BM, n0 = (gid / mtiles) * BN;
-#if RES_STAGE
-  // The block's residual tile (BM rows of BN elements, RES_BYTES each), copied by cp.async in
-  // the first operand tiles' group when it is whole and its rows are 16-byte aligned; else the
-  // epilogue reads the residual from global memory. The output may alias the residual: each
-  // block reads its own tile before writing it.
 #if RES_DT == DT_INT8
 #define RES_BYTES 1
 #elif RES_DT == DT_HALF
@@ -384,6 +402,77 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_matmul(
 #endif
 #define RCPR (BN * RES_BYTES / 16)  // 16-byte chunks per residual tile row
 #define RROW (BN * RES_BYTES + 16)   // bytes per staged row: padded against bank conflicts
+#if PERSIST
+  // A block per share of the GPU (the host launches Q blocks per column tile, fewer than the
+  // tiles), for reductions of at most NKP k-tiles: the block holds its column tile's B in local
+  // memory, loaded once, and walks row tiles gid % Q, + Q, ..., copying each one's A k-tiles
+  // (and, RES_STAGE, its residual tile) by cp.async STAGES - 1 tiles ahead into a ring, so that
+  // the next tiles' loads are in flight while a tile is multiplied and written out, without a
+  // block's start and end between them. ksplit is 1 and nk <= NKP (the host's check).
+  const int q_ = get_num_groups(0) / ((N + BN - 1) / BN);
+  const int n0 = (gid / q_) * BN, mfirst = gid % q_;
+  const int ntiles = mfirst < mtiles ? (mtiles - 1 - mfirst) / q_ + 1 : 0;
+  const bool bfull = bvec && n0 + BN <= N;
+#if RES_STAGE
+  __local uint4 Rring[STAGES * BM * (RCPR + 1)];
+  const bool res_ok = has_res && (N * RES_BYTES) % 16 == 0 && n0 + BN <= N;
+#endif
+  // Row tile i of this block (i < ntiles) into ring slot i % STAGES: its A k-tiles and its
+  // residual tile where whole and aligned (the same test the epilogue makes).
+#define PS_ISSUE(i)                                                                           \
+  {                                                                                           \
+    const int mi_ = (mfirst + (i) * q_) * BM, sl_ = (i) % STAGES;                              \
+    const bool af_ = avec && mi_ + BM <= M;                                                   \
+    for (int kt_ = 0; kt_ < nk; ++kt_)                                                        \
+      ISSUE_OP(As[sl_ * NKP + kt_], BM, Ab, M, K, lda, af_, mi_, kt_ * BK)                    \
+    PS_ISSUE_RES(mi_, sl_)                                                                    \
+  }
+#if RES_STAGE
+#define PS_RSTAGED(mi) (res_ok && (mi) + BM <= M && ((obase + (size_t)(mi) * N + n0) * RES_BYTES) % 16 == 0)
+#define PS_ISSUE_RES(mi, sl)                                                                  \
+  if (PS_RSTAGED(mi)) {                                                                       \
+    const size_t rt_ = obase + (size_t)(mi) * N + n0;                                         \
+    TC_UNROLL for (int it_ = 0; it_ < BM * RCPR / NT; ++it_) {                                \
+      const int idx_ = tid + it_ * NT, r_ = idx_ / RCPR, c_ = idx_ - r_ * RCPR;              \
+      CP_ASYNC(&Rring[(sl) * BM * (RCPR + 1) + r_ * (RCPR + 1) + c_],                         \
+               (__global const uint4*)(res + (rt_ + (size_t)r_ * N) * RES_BYTES) + c_);       \
+    }                                                                                         \
+  }
+#else
+#define PS_ISSUE_RES(mi, sl)
+#endif
+  // The column tile's B with the first row tile's copies (group 0), then STAGES - 2 more tiles.
+  for (int kt = 0; kt < nk; ++kt) ISSUE_OP(Bs[kt], BN, Bb, N, K, ldb, bfull, n0, kt * BK)
+  for (int s = 0; s < STAGES - 1; ++s) {
+    if (s < ntiles) PS_ISSUE(s)
+    CP_COMMIT();
+  }
+  for (int i = 0; i < ntiles; ++i) {
+    // Tile i's group has landed (at most STAGES - 2 younger ones pending), and every thread is
+    // past tile i - 1's epilogue: its ring slot and the staging are free again.
+    CP_WAIT(STAGES - 2);
+    WG_PROXY_FENCE();
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (i + STAGES - 1 < ntiles) PS_ISSUE(i + STAGES - 1)
+    CP_COMMIT();
+    const int m0 = (mfirst + i * q_) * BM, slot = i % STAGES;
+    TC_UNROLL for (int i_ = 0; i_ < TM; ++i_) TC_UNROLL for (int j_ = 0; j_ < TN; ++j_)
+        TC_UNROLL for (int q2_ = 0; q2_ < 4; ++q2_) acc[i_][j_][q2_] = 0;
+    for (int kt = 0; kt < nk; ++kt) TILE_MMA(As[slot * NKP + kt], Bs[kt]);
+    WG_DRAIN();
+#if RES_STAGE
+    const bool rstaged = PS_RSTAGED(m0);
+    __local uint4* Rs = Rring + slot * BM * (RCPR + 1);
+#endif
+#include "tc_mm_epilogue.clh"
+  }
+#else  // !PERSIST
+  const int m0 = (gid % mtiles) * BM, n0 = (gid / mtiles) * BN;
+#if RES_STAGE
+  // The block's residual tile (BM rows of BN elements, RES_BYTES each), copied by cp.async in
+  // the first operand tiles' group when it is whole and its rows are 16-byte aligned; else the
+  // epilogue reads the residual from global memory. The output may alias the residual: each
+  // block reads its own tile before writing it.
   __local uint4 Rs[BM * (RCPR + 1)];
   const size_t rtile = obase + (size_t)m0 * N + n0;
   const bool rstaged = has_res && m0 + BM <= M && n0 + BN <= N && (N * RES_BYTES) % 16 == 0 &&
@@ -447,6 +536,7 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_matmul(
   SPLIT_FIXUP(gid + bat * get_num_groups(0))
 
 #include "tc_mm_epilogue.clh"
+#endif  // PERSIST
 }
 
 // out[b] (C x R) = in[b] (R x C)^T for `batch` row-major matrices (grid dim 2): puts MatMul

@@ -84,7 +84,8 @@ struct Tile {
   const char* suffix;
   Config cfg;
   Config gemm;
-  bool s2d = false;  // the space-to-depth form of a stride-2 layer over few channels (S2d)
+  bool s2d = false;      // the space-to-depth form of a stride-2 layer over few channels (S2d)
+  bool persist = false;  // 1x1 layers of short reductions only, on the persistent GEMM (Persist)
 };
 // Hopper warpgroup tiles (Config::wgmma): 128 x 256 (two warpgroups) and 64 x 128 (one, for
 // 64-channel layers), 1x1 layers on kWgTile64x128 / kWgTile64 (short reductions: more blocks
@@ -96,7 +97,64 @@ constexpr Tile kTiles[] = {{"", Config{64, 128, 1, 4}, kGemmTile},
                            {"_wg", kWgTile, kWgTile64x128},
                            {"_wg64", Config{64, 128, 4, 1, 8, 4, true}, kWgTile64},
                            {"_s2d", Config{64, 128, 1, 4}, kGemmTile, true},
-                           {"_s2d_wg", Config{64, 128, 4, 1, 8, 4, true}, kWgTile64, true}};
+                           {"_s2d_wg", Config{64, 128, 4, 1, 8, 4, true}, kWgTile64, true},
+                           {"_wgp", kWgTile, kWgTile64x128, false, true}};
+
+// The persistent form of a channels-last 1x1 layer's GEMM (tc_matmul PERSIST): a few blocks an
+// SM, each holding one column tile's weights (the whole reduction) in local memory and walking
+// its row tiles with the next tiles' pixels (and residual) copied ahead into a ring, for
+// reductions of at most kPersistMaxBytes (ResNet-50's layer1 and layer2 1x1 layers in INT8),
+// where a block per tile waits for memory, multiplies once and writes, its loads idle meanwhile.
+constexpr int64_t kPersistMaxBytes = 256;
+// Local memory a block may take so that two share an SM (Hopper: 228 KiB, 1 KiB per block kept).
+constexpr int64_t kPersistLocalBytes = 113 << 10;
+constexpr int kPersistBlocksPerCu = 2;
+
+// A 1x1 layer's persistent GEMM: the tile (64 x 128 in one warpgroup, no multiply in flight),
+// its k-tiles held (NKP), ring stages and epilogue rows a pass, chosen to fit
+// kPersistLocalBytes; nkp 0 where none fits.
+struct Persist {
+  Config cfg;
+  int nkp = 0, ep_rows = 0;
+};
+Persist persistForm(const Config& base, int64_t C, Mma mma, DataType res_dt, bool has_res) {
+  Persist f;
+  f.cfg = base;
+  f.cfg.wg_async = false;
+  const int64_t kb = C * elemBytes(mma);
+  if (kb > kPersistMaxBytes) return f;
+  f.cfg.kch = kb <= 64 ? 4 : 8;
+  const int64_t row = f.cfg.kch * 16, nkp = (kb + row - 1) / row;
+  const int64_t rb = has_res ? (res_dt == DataType::kINT8   ? 1
+                                : res_dt == DataType::kHALF ? 2
+                                                            : 4)
+                             : 0;
+  const int64_t bm = f.cfg.bm, bn = f.cfg.bn;
+  const int64_t res_stage = has_res ? bm * (bn * rb + 16) : 0;  // each ring slot's residual
+  const std::pair<int, int> order[] = {{4, 1}, {3, 1}, {4, 2}, {3, 2}, {2, 1},
+                                       {4, 4}, {3, 4}, {2, 2}, {2, 4}};
+  for (const auto& [stages, div] : order) {
+    const int64_t ep = bm / div;
+    const int64_t bytes =
+        nkp * bn * row + stages * (nkp * bm * row + res_stage) + ep * (bn + 4) * 4 + 1024;
+    if (bytes <= kPersistLocalBytes) {
+      f.cfg.stages = stages;
+      f.nkp = static_cast<int>(nkp);
+      f.ep_rows = static_cast<int>(ep);
+      return f;
+    }
+  }
+  return f;
+}
+
+// Whether `s` is a 1x1 layer the persistent GEMM may run: FP16 or INT8, one group, stride 1,
+// no pads, a reduction of at most kPersistMaxBytes.
+bool persistFits(const Spec& s) {
+  const Window2d& w = s.win;
+  return s.mma != Mma::kTF32 && s.G == 1 && s.R == 1 && s.S == 1 && w.sh == 1 && w.sw == 1 &&
+         std::all_of(std::begin(w.pads), std::end(w.pads), [](int64_t v) { return v == 0; }) &&
+         s.C * elemBytes(s.mma) <= kPersistMaxBytes;
+}
 
 // A stride-2 convolution over few input channels (a stem: 7 x 7 / 2 over 3) in its
 // space-to-depth form: the input folded 2 x 2 into 4 * C channels (zero padded to whole 16-byte
@@ -180,7 +238,7 @@ bool gatherThroughL1(const Config& c) {
 class TcConvKernel : public Kernel {
  public:
   TcConvKernel(const ir::Layer& l, ocl::Device& dev, Mma mma, const Config& tile,
-               const Config& gemm_tile, bool s2d) {
+               const Config& gemm_tile, bool s2d, bool persist) {
     CLRT_CHECK(readSpec(l, mma, &s_), kBuild, "convolution layer '", l.name,
                "' has weights/attributes conv.tc_", suffix(mma), " does not support");
     const std::vector<float> w = l.weights.at("kernel").asFloats();
@@ -253,9 +311,19 @@ class TcConvKernel : public Kernel {
       const int64_t gbk = gcfg_.kch * 16 / elemBytes(mma);  // elements of a k-tile
       if (gcfg_.wgmma && gcfg_.stages == 3 && (s_.C + gbk - 1) / gbk <= 4) gcfg_.wg_async = false;
       const bool has_res = l.inputs.size() > 1 && l.inputs[1] >= 0;
-      const std::string gopts =
-          options(dev.info(), mma, /*conv=*/false, gcfg_, s_.ep, dtCode(s_.out_dt),
-                  dtCode(s_.res_dt), mmEpilogueOption(gcfg_, has_res));
+      std::string extra = mmEpilogueOption(gcfg_, has_res);
+      if (persist && gcfg_.wgmma) {
+        const Persist f = persistForm(gcfg_, s_.C, mma, s_.res_dt, has_res);
+        if (f.nkp > 0) {
+          gcfg_ = f.cfg;
+          persist_ = true;
+          // The residual always staged: each tile's copied ahead with its pixels.
+          extra = str("-DPERSIST=1 -DNKP=", f.nkp, " -DEP_ROWS=", f.ep_rows,
+                      has_res ? " -DRES_STAGE=1" : "");
+        }
+      }
+      const std::string gopts = options(dev.info(), mma, /*conv=*/false, gcfg_, s_.ep,
+                                        dtCode(s_.out_dt), dtCode(s_.res_dt), extra);
       k_ = ocl::KernelHandle(dev.kernel(kFile, gopts, "tc_matmul"));
       return;
     }
@@ -365,6 +433,12 @@ class TcConvKernel : public Kernel {
                  " must have the same spatial size (1x1, stride 1, no padding)");
       const int64_t gm = (NP + gcfg_.bm - 1) / gcfg_.bm, gn = (s_.K + gcfg_.bn - 1) / gcfg_.bn;
       kint(gm * gn * gcfg_.threads(), s_.layer);
+      // The persistent form: a whole number of blocks per column tile (tc_matmul PERSIST), at
+      // most one per row tile.
+      const int64_t blocks =
+          persist_
+              ? std::clamp<int64_t>(split_.compute_units * kPersistBlocksPerCu / gn, 1, gm) * gn
+              : gm * gn;
       const cl_int avec = (s_.C * elemBytes(s_.mma)) % 16 == 0;
       ocl::setArgs(k_.get(), x.buf, weights_.get(), cl_long{0}, cl_long{0}, bias_.get(),
                    svec_.get(), res, y.buf, i(NP), i(s_.K), i(s_.C), i(s_.C), i(kpad_), avec,
@@ -374,7 +448,7 @@ class TcConvKernel : public Kernel {
                    sb.counters);
       const size_t nthr = static_cast<size_t>(gcfg_.threads());
       ocl::launch(a.queue, k_.get(),
-                  {static_cast<size_t>(gm * gn) * nthr, 1, static_cast<size_t>(sl.ks)},
+                  {static_cast<size_t>(blocks) * nthr, 1, static_cast<size_t>(sl.ks)},
                   {nthr, 1, 1});
       return;
     }
@@ -430,8 +504,9 @@ class TcConvKernel : public Kernel {
       l.tiles = ((kg + cfg_.bm - 1) / cfg_.bm) * ((NP + cfg_.bn - 1) / cfg_.bn) * s_.G;
       nk = ((cfg_.stages ? ktot_ : kpad_) + bk - 1) / bk;
     }
-    // The space-to-depth form's workspace holds the packed image: no split-K.
-    l.ks = s2d_.on ? 1 : splitK(l.tiles, nk, split_);
+    // The space-to-depth form's workspace holds the packed image, and the persistent form's
+    // blocks each walk several tiles: no split-K.
+    l.ks = s2d_.on || persist_ ? 1 : splitK(l.tiles, nk, split_);
     return l;
   }
 
@@ -444,8 +519,9 @@ class TcConvKernel : public Kernel {
 
   Spec s_;
   Config cfg_, gcfg_;
-  bool gemm_ = false;  // a channels-last 1x1 convolution run by tc_matmul (gcfg_)
-  S2d s2d_;            // the space-to-depth form (pack_ folds the input first)
+  bool gemm_ = false;     // a channels-last 1x1 convolution run by tc_matmul (gcfg_)
+  bool persist_ = false;  // ... in its persistent form (persistForm)
+  S2d s2d_;               // the space-to-depth form (pack_ folds the input first)
   int64_t ktot_ = 0, kpad_ = 0;
   SplitPolicy split_;
   std::mutex mu_;  // kernel arguments are per cl_kernel: one enqueue at a time
@@ -472,6 +548,7 @@ class TcConvTactic : public Tactic {
     if (!available(tile_.cfg, dev) || !readSpec(l, mma_, &s) || in.empty()) return false;
     if (in[0].dtype != s.in_dt) return false;
     if (tile_.s2d && !(s2dFits(s) && in[0].dims.size() == 4)) return false;
+    if (tile_.persist && !persistFits(s)) return false;
     const size_t rank = in[0].dims.size();
     if (rank != 4 && !(rank == 3 && s.R == 1)) return false;
     if (in[0].dims[1] >= 0 && in[0].dims[1] != s.C * s.G) return false;
@@ -479,7 +556,8 @@ class TcConvTactic : public Tactic {
     return true;
   }
   std::unique_ptr<Kernel> instantiate(const ir::Layer& l, ocl::Device& dev) const override {
-    return std::make_unique<TcConvKernel>(l, dev, mma_, tile_.cfg, tile_.gemm, tile_.s2d);
+    return std::make_unique<TcConvKernel>(l, dev, mma_, tile_.cfg, tile_.gemm, tile_.s2d,
+                                          tile_.persist);
   }
   // The input, the residual and the output, each either way (IN_HWC, RES_HWC, OUT_HWC).
   bool channelsLast(const ir::Layer& l, int i) const override {
@@ -502,7 +580,9 @@ class TcConvTactic : public Tactic {
 
 void registerConv() {
   for (Mma m : {Mma::kF16, Mma::kS8, Mma::kTF32})
-    for (const Tile& t : kTiles) registerTactic(std::make_unique<TcConvTactic>(m, t));
+    for (const Tile& t : kTiles)
+      if (!(t.persist && m == Mma::kTF32))  // the persistent form: FP16 and INT8 (persistFits)
+        registerTactic(std::make_unique<TcConvTactic>(m, t));
 }
 
 }  // namespace clrt::tactics::tc
