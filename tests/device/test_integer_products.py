@@ -1,7 +1,7 @@
 # MatMulInteger, ConvInteger, QLinearConv and QLinearMatMul: exact INT32 results at any
 # reduction length up to 65,536 (integer_product.h: 4-bit digit products in FLOAT layers, combined
 # in INT32), against NumPy's int64 arithmetic and onnxruntime, exactly (no tolerance: integer
-# outputs).
+# outputs). onnxruntime's own results are exact only where its kernels are (see QLinearConv).
 import clrt as trt
 import numpy as np
 import pytest
@@ -21,12 +21,13 @@ def engine(model, flags=()):
 
 
 def conv_ref(x, w, stride=1, pad=0, group=1):
-    """NumPy int64 convolution, [N, C, H, W] x [M, C/group, kh, kw]."""
+    """NumPy int64 convolution, [N, C, H, W] x [M, C/group, kh, kw]; stride: one or (sh, sw)."""
+    sh, sw = (stride, stride) if np.isscalar(stride) else stride
     x = np.pad(x.astype(np.int64), ((0, 0), (0, 0), (pad, pad), (pad, pad)))
     w = w.astype(np.int64)
     n, _, h, wd = x.shape
     m, cg, kh, kw = w.shape
-    oh, ow = (h - kh) // stride + 1, (wd - kw) // stride + 1
+    oh, ow = (h - kh) // sh + 1, (wd - kw) // sw + 1
     y = np.zeros((n, m, oh, ow), np.int64)
     mg = m // group
     for o in range(m):
@@ -34,7 +35,7 @@ def conv_ref(x, w, stride=1, pad=0, group=1):
         xs = x[:, g * cg : (g + 1) * cg]
         for i in range(kh):
             for j in range(kw):
-                patch = xs[:, :, i : i + stride * oh : stride, j : j + stride * ow : stride]
+                patch = xs[:, :, i : i + sh * oh : sh, j : j + sw * ow : sw]
                 y[:, o] += np.einsum("nchw,c->nhw", patch, w[o, :, i, j])
     return y
 
@@ -205,6 +206,20 @@ def test_qlinear_conv_matches_onnxruntime(w_dtype):
     }
     ins = ["x", "xs", "xzp", "w", "ws", "wzp", "ys", "yzp", "b"]
     node = helper.make_node("QLinearConv", ins, ["y"], pads=[1, 1, 1, 1], strides=[2, 1])
+    # The exact result (onnxruntime's definition): the INT32 sum of centred products plus the
+    # bias, as float32 times float32(x_scale * w_scale / y_scale), rounded half to even,
+    # + y_zero_point, saturated.
+    acc = (
+        conv_ref(
+            x.astype(np.int64) - 3,
+            w.astype(np.int64) - wzp.astype(np.int64)[:, None, None, None],
+            stride=(2, 1),
+            pad=1,
+        )
+        + bias[None, :, None, None]
+    )
+    sc = (scales["xs"] * scales["ws"] / scales["ys"]).astype(np.float32)[None, :, None, None]
+    want = np.clip(np.rint(acc.astype(np.float32) * sc) + 7, 0, 255).astype(np.uint8)
     for runtime_scales in (True, False):
         inputs = [("x", x.shape, np.uint8)]
         if runtime_scales:
@@ -217,10 +232,14 @@ def test_qlinear_conv_matches_onnxruntime(w_dtype):
                 [node], inputs, [("y", (2, 6, 5, 8), np.uint8)], {**inits, **scales}, opset=10
             )
         got = engine(model).create_execution_context().infer(feeds)["y"]
-        want = ort_run(model, feeds)["y"]
         assert got.dtype == np.uint8
         np.testing.assert_array_equal(got, want)
         assert 0 < (want == 255).sum() + (want == 0).sum() < want.size  # some saturate, not all
+        # onnxruntime agrees where its u8s8 kernels are exact: with INT8 weights on an x86 CPU
+        # without VNNI (AVX2 only) they add pairs of products in saturating 16-bit lanes, and
+        # its output then differs (seen with onnxruntime 1.32 on an AMD EPYC: up to 44).
+        if w_dtype == np.uint8:
+            np.testing.assert_array_equal(ort_run(model, feeds)["y"], want)
 
 
 def test_qlinear_matmul_exact_past_2_24():
