@@ -147,6 +147,14 @@ Persist persistForm(const Config& base, int64_t C, Mma mma, DataType res_dt, boo
   return f;
 }
 
+// Whether the builder offers the persistent form unasked: only with CLRT_TC_PERSIST=1 until it
+// is timed on a GPU (it was written and tested emulated while no GPU could be lent); a tactic
+// filter that names it runs it either way.
+bool persistOffered() {
+  const char* v = std::getenv("CLRT_TC_PERSIST");
+  return v && *v == '1';
+}
+
 // Whether `s` is a 1x1 layer the persistent GEMM may run: FP16 or INT8, one group, stride 1,
 // no pads, a reduction of at most kPersistMaxBytes.
 bool persistFits(const Spec& s) {
@@ -540,7 +548,7 @@ class TcConvTactic : public Tactic {
   bool tileVariant() const override { return *tile_.suffix != 0; }
   bool quantizesOutput() const override { return true; }
   bool worthOffering(const ocl::DeviceInfo& dev) const override {
-    return tc::worthOffering(tile_.cfg, dev);
+    return tc::worthOffering(tile_.cfg, dev) && (!tile_.persist || persistOffered());
   }
   bool eligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
                 const ocl::DeviceInfo& dev) const override {
