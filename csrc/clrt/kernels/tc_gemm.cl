@@ -16,7 +16,9 @@
 // WG_ASYNC (1: one k-tile's wgmma in flight while the next is issued), EP_REG (tc_matmul: the
 // epilogue written from registers, tc_mm_epilogue.clh) and CONV_CA (tc_conv's ring gathers through
 // L1: cp.async.ca), CRUN (tc_conv's ring: 16-byte chunks of one tap's channels, where fewer
-// than 4, as in a space-to-depth stem's packed input, S2D_SRC_HWC, see tc_s2d_pack).
+// than 4, as in a space-to-depth stem's packed input, S2D_SRC_HWC, see tc_s2d_pack), PERSIST
+// (tc_matmul: a block walks several row tiles of one column tile, NKP k-tiles of B held, EP_ROWS
+// rows staged a pass; see the kernel).
 //
 // Data path: both operands are staged as "rows x BK" tiles in local memory, K-contiguous, KCH
 // 16-byte chunks per row (BK = KCH * 8 halves, KCH * 16 int8 or KCH * 4 floats), whose order is XOR-swizzled
@@ -134,11 +136,11 @@
 #error "WG_ASYNC: a ring of at least 3 tiles"
 #endif
 #endif
-// WG_ASYNC: a k-tile's wgmma group stays in flight while the next is issued, so the tile
-// loaded into a ring slot is the one two behind (LAG 1), not one behind.
 #if PERSIST && (TC_CONV || STAGES < 2 || !defined(NKP) || !defined(EP_ROWS) || WG_ASYNC)
 #error "PERSIST: tc_matmul on a cp.async ring, NKP k-tiles of B held, EP_ROWS staged rows a pass"
 #endif
+// WG_ASYNC: a k-tile's wgmma group stays in flight while the next is issued, so the tile
+// loaded into a ring slot is the one two behind (LAG 1), not one behind.
 #if TC_WGMMA && WG_ASYNC
 #define LAG 1
 #define WG_PENDING "1"
