@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# On the lent GPU machine (carry .device, see README "GPU machine"): the persistent short-reduction
+# GEMM (tc_matmul -DPERSIST=1, conv.tc_*_wgp) against the tiles ResNet-50's 1x1 layers run on today,
+# in the harness while clrt builds; then its tests natively, bench_torch.py with CLRT_TC_PERSIST=1
+# (the builder then times it beside the others) and a clrtexec profile. Written in session 33, when
+# no GPU could be lent; results go to $OUT (RESULTS.md, session 33).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+source .device/gpu-env.sh >/dev/null
+PY=$(command -v python3); [ -x /opt/torch/.venv/bin/python ] && PY=/opt/torch/.venv/bin/python
+nvidia-smi --query-gpu=name --format=csv,noheader
+T0=$(date +%s); el() { echo "[$(( $(date +%s) - T0 )) s] $*"; }
+( CLRT_CMAKE_ARGS="-DCLRT_STATIC_LIBSTDCXX=ON" PYTHON=$PY JOBS=15 bash scripts/dev_build.sh /tmp/build > $OUT/build.log 2>&1; echo "rc=$?" >> $OUT/build.log ) &
+BPID=$!
+g++ -O2 -std=c++17 benchmarks/tc_gemm_harness.cc -lOpenCL -o /tmp/tch || exit 1
+K=csrc/clrt/kernels
+W="-DBM=64 -DBN=128 -DWARPS_M=4 -DWARPS_N=1 -DTC_WGMMA=1"
+Q="-DOUT_DT=2 -DRES_DT=2"
+P="-DPERSIST=1"
+{
+echo "== S1 layer1 conv3 200704x256x64 + res"
+/tmp/tch $K 1 200704 256 64 20 "$W -DKCH=4 -DSTAGES=3 -DRES_STAGE=1 $Q" \
+  "$W -DKCH=4 -DSTAGES=4 $P -DNKP=1 -DEP_ROWS=64 -DRES_STAGE=1 $Q -DPS_BLOCKS=264" \
+  "$W -DKCH=4 -DSTAGES=4 $P -DNKP=1 -DEP_ROWS=64 -DRES_STAGE=1 $Q -DPS_BLOCKS=132"
+echo "== S2 layer1 conv1 200704x64x256"
+/tmp/tch $K 1 200704 64 256 20 "-DBM=128 -DBN=64 -DWARPS_M=8 -DWARPS_N=1 -DTC_WGMMA=1 -DKCH=8 -DSTAGES=3 -DOUT_DT=2" \
+  "$W -DKCH=8 -DSTAGES=3 $P -DNKP=2 -DEP_ROWS=32 -DOUT_DT=2 -DPS_BLOCKS=264" \
+  "-DBM=64 -DBN=64 -DWARPS_M=4 -DWARPS_N=1 -DTC_WGMMA=1 -DKCH=8 -DSTAGES=4 $P -DNKP=2 -DEP_ROWS=64 -DOUT_DT=2 -DPS_BLOCKS=264"
+echo "== S4 layer2 conv3 50176x512x128 + res"
+/tmp/tch $K 1 50176 512 128 20 "$W -DKCH=8 -DSTAGES=3 $Q" \
+  "$W -DKCH=8 -DSTAGES=3 $P -DNKP=1 -DEP_ROWS=64 -DRES_STAGE=1 $Q -DPS_BLOCKS=264"
+echo "== S5 layer3 conv3 12544x1024x256 + res"
+/tmp/tch $K 1 12544 1024 256 20 "$W -DKCH=8 -DSTAGES=3 $Q" \
+  "$W -DKCH=8 -DSTAGES=2 $P -DNKP=2 -DEP_ROWS=32 -DRES_STAGE=1 $Q -DPS_BLOCKS=264"
+} 2>&1 | grep -v "^$" | sed 's/-DWARPS_N=1 -DTC_WGMMA=1//' | tee $OUT/harness.txt
+el harness done
+wait $BPID; tail -2 $OUT/build.log; el built
+grep -q "rc=0" $OUT/build.log || exit 1
+export PYTHONPATH=/tmp/build/stage CLRT_TC_PERSIST=1
+timeout 100 $PY -m pytest -q -p no:cacheprovider tests/device/test_tc_persist.py 2>&1 | tail -3 | tee $OUT/pytest.txt; el pytest
+timeout 220 $PY benchmarks/bench_torch.py --models resnet50 --batches 64 --precisions int8 --torch-modes compile-fp16 --rounds 2 --iters 20 --timing-cache /tmp/tc.bin 2>&1 | tee $OUT/bench.txt | tail -14
+el benched
+[ $(( $(date +%s) - T0 )) -lt 400 ] || exit 0
+mkdir -p /tmp/m && timeout 60 $PY benchmarks/bench_torch.py --models resnet50 --batches 64 --export-to /tmp/m > $OUT/export.log 2>&1 || { tail $OUT/export.log; exit 1; }
+timeout 120 $PY -m clrt.clrtexec --onnx=/tmp/m/resnet50_b64.onnx --int8 --fp16 --separateProfileRun --dumpProfile --iterations=20 --timingCacheFile=/tmp/tc.bin > $OUT/prof_default.txt 2>&1
+grep -iE "GPU Compute" $OUT/prof_default.txt | head -3; echo "wgp layers: $(grep -c 'tc_int8_wgp' $OUT/prof_default.txt)"; el profiled
+el done
