@@ -125,12 +125,9 @@ Persist persistForm(const Config& base, int64_t C, Mma mma, DataType res_dt, boo
   if (kb > kPersistMaxBytes) return f;
   f.cfg.kch = kb <= 64 ? 4 : 8;
   const int64_t row = f.cfg.kch * 16, nkp = (kb + row - 1) / row;
-  const int64_t rb = has_res ? (res_dt == DataType::kINT8   ? 1
-                                : res_dt == DataType::kHALF ? 2
-                                                            : 4)
-                             : 0;
   const int64_t bm = f.cfg.bm, bn = f.cfg.bn;
-  const int64_t res_stage = has_res ? bm * (bn * rb + 16) : 0;  // each ring slot's residual
+  // Each ring slot's residual tile (rows padded by 16 bytes, as tc_gemm.cl's RROW).
+  const int64_t res_stage = has_res ? bm * (bn * static_cast<int64_t>(dtypeSize(res_dt)) + 16) : 0;
   const std::pair<int, int> order[] = {{4, 1}, {3, 1}, {4, 2}, {3, 2}, {2, 1},
                                        {4, 4}, {3, 4}, {2, 2}, {2, 4}};
   for (const auto& [stages, div] : order) {
@@ -155,13 +152,18 @@ bool persistOffered() {
   return v && *v == '1';
 }
 
-// Whether `s` is a 1x1 layer the persistent GEMM may run: FP16 or INT8, one group, stride 1,
-// no pads, a reduction of at most kPersistMaxBytes.
-bool persistFits(const Spec& s) {
+// Whether `s` is a 1x1 convolution of one group, stride 1 and no pads: a GEMM over pixels when
+// its tensors are channels last.
+bool plain1x1(const Spec& s) {
   const Window2d& w = s.win;
-  return s.mma != Mma::kTF32 && s.G == 1 && s.R == 1 && s.S == 1 && w.sh == 1 && w.sw == 1 &&
-         std::all_of(std::begin(w.pads), std::end(w.pads), [](int64_t v) { return v == 0; }) &&
-         s.C * elemBytes(s.mma) <= kPersistMaxBytes;
+  return s.R == 1 && s.S == 1 && s.G == 1 && w.sh == 1 && w.sw == 1 &&
+         std::all_of(std::begin(w.pads), std::end(w.pads), [](int64_t v) { return v == 0; });
+}
+
+// Whether `s` is a 1x1 layer the persistent GEMM may run: FP16 or INT8, plain1x1, a reduction
+// of at most kPersistMaxBytes.
+bool persistFits(const Spec& s) {
+  return s.mma != Mma::kTF32 && plain1x1(s) && s.C * elemBytes(s.mma) <= kPersistMaxBytes;
 }
 
 // A stride-2 convolution over few input channels (a stem: 7 x 7 / 2 over 3) in its
@@ -297,11 +299,8 @@ class TcConvKernel : public Kernel {
     // the GEMM Y[pixel][K] = X[pixel][C] * W[K][C]^T: tc_matmul's kernel and tile run it, with
     // these packed weights as B ([K][Kpad], rows past K never read).
     const Window2d& win = s_.win;
-    gemm_ =
-        s_.R == 1 && s_.S == 1 && s_.G == 1 && win.sh == 1 && win.sw == 1 &&
-        std::all_of(std::begin(win.pads), std::end(win.pads), [](int64_t v) { return v == 0; }) &&
-        channelsLastIn(l, 0) && channelsLastOut(l, 0) &&
-        (l.inputs.size() < 2 || l.inputs[1] < 0 || channelsLastIn(l, 1));
+    gemm_ = plain1x1(s_) && channelsLastIn(l, 0) && channelsLastOut(l, 0) &&
+            (l.inputs.size() < 2 || l.inputs[1] < 0 || channelsLastIn(l, 1));
     const GemmForm form = gemmForm();
     gemm_ = gemm_ && form != GemmForm::kOff;
     if (gemm_) {
