@@ -118,7 +118,7 @@ struct Problem {
 // hres (FP16 only): a half residual is added (the FP16 engine's residual layers).
 std::pair<double, double> runOne(Env& e, cl_kernel k, bool int8, const Problem& p, int iters,
                                  int check_rows, int bm, int bn, int nthr, int q8,
-                                 bool hres = false, int ps_blocks = 0) {
+                                 bool hres = false, int ps_blocks = 0, bool pp = false) {
   std::mt19937 rng(1234);
   std::uniform_int_distribution<int> d(-8, 8);
   const size_t esz = int8 ? 1 : 2;
@@ -190,7 +190,9 @@ std::pair<double, double> runOne(Env& e, cl_kernel k, bool int8, const Problem& 
   set(4, &one_split), set(sizeof no_ws, &no_ws), set(sizeof no_ws, &no_ws);
   // -DPERSIST=1: ps_blocks blocks in all (PS_BLOCKS), a whole number per column tile, at most
   // one per row tile.
-  const size_t blocks = ps_blocks > 0
+  // -DPINGPONG=1: min(tiles, ps_blocks) blocks, each walking tiles gid, gid + blocks, ...
+  const size_t blocks = pp ? static_cast<size_t>(std::min(mt * nt, ps_blocks))
+                        : ps_blocks > 0
                             ? static_cast<size_t>(std::max(1, std::min(mt, ps_blocks / nt))) * nt
                             : static_cast<size_t>(mt) * nt;
   const size_t gs[2] = {blocks * nthr, 1}, ls[2] = {static_cast<size_t>(nthr), 1};
@@ -356,22 +358,31 @@ int main(int argc, char** argv) {
     cl_kernel k = clCreateKernel(prog, "tc_matmul", &err);
     CK(err);
     const int bm = optInt(argv[i], "BM", 128), bn = optInt(argv[i], "BN", 128);
-    const int nthr = optInt(argv[i], "WARPS_M", 2) * optInt(argv[i], "WARPS_N", 4) * 32;
+    // -DPINGPONG=1: a producer warpgroup beside the two consumers of WARPS_M * WARPS_N warps.
+    const bool pp = optInt(argv[i], "PINGPONG", 0) != 0;
+    const int nthr =
+        optInt(argv[i], "WARPS_M", 2) * optInt(argv[i], "WARPS_N", 4) * 32 * (pp ? 3 : 1);
     const auto tr = std::chrono::steady_clock::now();
     const bool hres = !int8 && optInt(argv[i], "RES_DT", 0) == 1;  // FP16 with a half residual
     // -DPERSIST=1: -DPS_BLOCKS=N blocks (default 2 an SM of 132), reductions of at most NKP
     // k-tiles (the small shapes' K capped to that).
     const bool ps = optInt(argv[i], "PERSIST", 0) != 0;
-    const int psb = ps ? optInt(argv[i], "PS_BLOCKS", 264) : 0;
+    const int psb = ps   ? optInt(argv[i], "PS_BLOCKS", 264)
+                    : pp ? optInt(argv[i], "PS_BLOCKS", 132)
+                         : 0;
     const int kcap =
         ps ? optInt(argv[i], "NKP", 1) * optInt(argv[i], "KCH", 4) * (int8 ? 16 : 8) : 1 << 30;
-    const auto big = runOne(e, k, int8, {M, N, K, K, K}, iters, 32, bm, bn, nthr, q8, hres, psb);
+    const auto big =
+        runOne(e, k, int8, {M, N, K, K, K}, iters, 32, bm, bn, nthr, q8, hres, psb, pp);
     const double first_s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - tr).count();
     const auto al = runOne(e, k, int8, {200, 136, std::min(200, kcap), 200, 200}, 0, 1 << 30, bm,
-                           bn, nthr, q8, hres, psb);
-    const auto odd = runOne(e, k, int8, {131, 67, std::min(203, kcap), 203, 211}, 0, 1 << 30, bm,
-                            bn, nthr, q8, hres, psb);
+                           bn, nthr, q8, hres, psb, pp);
+    // PINGPONG copies only 16-byte aligned rows: its odd shape keeps the unaligned sizes with
+    // aligned strides (an odd K, M and N).
+    const int oda = pp ? 208 : 203, odb = pp ? 216 : 211;
+    const auto odd = runOne(e, k, int8, {131, 67, std::min(203, kcap), oda, odb}, 0, 1 << 30, bm,
+                            bn, nthr, q8, hres, psb, pp);
     const bool ok = big.first <= tol && al.first <= tol && odd.first <= tol;
     std::printf("%-64s %5s %9.4f %9.1f %10.2e %10.2e %10.2e  %s (build %.1f s, first run %.1f s)\n",
                 argv[i], regs.c_str(), big.second, 2.0 * M * N * K / big.second / 1e9, big.first,

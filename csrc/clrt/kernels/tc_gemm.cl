@@ -18,7 +18,8 @@
 // L1: cp.async.ca), CRUN (tc_conv's ring: 16-byte chunks of one tap's channels, where fewer
 // than 4, as in a space-to-depth stem's packed input, S2D_SRC_HWC, see tc_s2d_pack), PERSIST
 // (tc_matmul: a block walks several row tiles of one column tile, NKP k-tiles of B held, EP_ROWS
-// rows staged a pass; see the kernel).
+// rows staged a pass; see the kernel), PINGPONG (tc_matmul: warp-specialized, a producer
+// warpgroup and two consumers; tc_pingpong.clh).
 //
 // Data path: both operands are staged as "rows x BK" tiles in local memory, K-contiguous, KCH
 // 16-byte chunks per row (BK = KCH * 8 halves, KCH * 16 int8 or KCH * 4 floats), whose order is XOR-swizzled
@@ -105,6 +106,9 @@
 #endif
 #ifndef PERSIST
 #define PERSIST 0
+#endif
+#ifndef PINGPONG
+#define PINGPONG 0
 #endif
 #if RES_STAGE && (TC_CONV || !STAGES)
 #error "RES_STAGE: tc_matmul's cp.async ring stages the residual tile"
@@ -375,6 +379,9 @@ inline uint4 pack_chunk(__global const elem_t* p, int n) {
 
 #if !TC_CONV
 
+#if PINGPONG
+#include "tc_pingpong.clh"
+#else
 // C[b] (M x N, row-major, batch-major) = A[b] (M x K) * B[b] (K x N), both operands K-major:
 // A as [M][lda], B as [N][ldb] (the host transposes operands stored the other way with
 // tc_transpose first: a transposing tile loader measured 2-3x slower on an H100).
@@ -540,6 +547,7 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_matmul(
 #include "tc_mm_epilogue.clh"
 #endif  // PERSIST
 }
+#endif  // PINGPONG
 
 // out[b] (C x R) = in[b] (R x C)^T for `batch` row-major matrices (grid dim 2): puts MatMul
 // operands stored MN-major into the K-major layout tc_matmul reads.
