@@ -18,6 +18,22 @@ K=csrc/clrt/kernels
 W="-DBM=64 -DBN=128 -DWARPS_M=4 -DWARPS_N=1 -DTC_WGMMA=1"
 Q="-DOUT_DT=2 -DRES_DT=2"
 P="-DPERSIST=1"
+# ViT-B/16's GEMMs (FP16, half output, half residual where marked): today's 128 x 256 tile
+# against the warp-specialized ping-pong GEMM (tc_matmul -DPINGPONG=1, tc_pingpong.clh: a
+# producer warpgroup, two consumers of 64 x 256 tiles; PP_REGS moves registers to them).
+WB="-DBM=128 -DBN=256 -DWARPS_M=8 -DWARPS_N=1 -DTC_WGMMA=1 -DWG_ASYNC=1 -DKCH=8 -DSTAGES=4"
+PP="-DBM=64 -DBN=256 -DWARPS_M=4 -DWARPS_N=1 -DTC_WGMMA=1 -DWG_ASYNC=1 -DKCH=8 -DEP_REG=1 -DPINGPONG=1"
+{
+echo "== V1 qkv 12608x2304x768"
+/tmp/tch $K 0 12608 2304 768 20 "$WB" "$PP -DSTAGES=4" "$PP -DSTAGES=5" "$PP -DSTAGES=5 -DPP_REGS=1"
+echo "== V2 fc2 12608x768x3072 + res"
+/tmp/tch $K 0 12608 768 3072 20 "$WB -DRES_DT=1" "$PP -DSTAGES=5 -DRES_DT=1" "$PP -DSTAGES=5 -DPP_REGS=1 -DRES_DT=1"
+echo "== V3 out_proj 12608x768x768 + res"
+/tmp/tch $K 0 12608 768 768 20 "$WB -DRES_DT=1" "$PP -DSTAGES=5 -DRES_DT=1"
+echo "== V4 4096^3"
+/tmp/tch $K 0 4096 4096 4096 20 "$WB" "$PP -DSTAGES=5" "$PP -DSTAGES=5 -DPP_REGS=1"
+} 2>&1 | grep -v "^$" | sed 's/-DWARPS_N=1 -DTC_WGMMA=1 -DWG_ASYNC=1//' | tee $OUT/pingpong.txt
+el pingpong done
 {
 echo "== S1 layer1 conv3 200704x256x64 + res"
 /tmp/tch $K 1 200704 256 64 20 "$W -DKCH=4 -DSTAGES=3 -DRES_STAGE=1 $Q" \
@@ -35,22 +51,6 @@ echo "== S5 layer3 conv3 12544x1024x256 + res"
   "$W -DKCH=8 -DSTAGES=2 $P -DNKP=2 -DEP_ROWS=32 -DRES_STAGE=1 $Q -DPS_BLOCKS=264"
 } 2>&1 | grep -v "^$" | sed 's/-DWARPS_N=1 -DTC_WGMMA=1//' | tee $OUT/harness.txt
 el harness done
-# ViT-B/16's GEMMs (FP16, half output, half residual where marked): today's 128 x 256 tile
-# against the warp-specialized ping-pong GEMM (tc_matmul -DPINGPONG=1, tc_pingpong.clh: a
-# producer warpgroup, two consumers of 64 x 256 tiles; PP_REGS moves registers to them).
-WB="-DBM=128 -DBN=256 -DWARPS_M=8 -DWARPS_N=1 -DTC_WGMMA=1 -DWG_ASYNC=1 -DKCH=8 -DSTAGES=4"
-PP="-DBM=64 -DBN=256 -DWARPS_M=4 -DWARPS_N=1 -DTC_WGMMA=1 -DWG_ASYNC=1 -DKCH=8 -DEP_REG=1 -DPINGPONG=1"
-{
-echo "== V1 qkv 12608x2304x768"
-/tmp/tch $K 0 12608 2304 768 20 "$WB" "$PP -DSTAGES=4" "$PP -DSTAGES=5" "$PP -DSTAGES=5 -DPP_REGS=1"
-echo "== V2 fc2 12608x768x3072 + res"
-/tmp/tch $K 0 12608 768 3072 20 "$WB -DRES_DT=1" "$PP -DSTAGES=5 -DRES_DT=1" "$PP -DSTAGES=5 -DPP_REGS=1 -DRES_DT=1"
-echo "== V3 out_proj 12608x768x768 + res"
-/tmp/tch $K 0 12608 768 768 20 "$WB -DRES_DT=1" "$PP -DSTAGES=5 -DRES_DT=1"
-echo "== V4 4096^3"
-/tmp/tch $K 0 4096 4096 4096 20 "$WB" "$PP -DSTAGES=5" "$PP -DSTAGES=5 -DPP_REGS=1"
-} 2>&1 | grep -v "^$" | sed 's/-DWARPS_N=1 -DTC_WGMMA=1 -DWG_ASYNC=1//' | tee $OUT/pingpong.txt
-el pingpong done
 wait $BPID; tail -2 $OUT/build.log; el built
 grep -q "rc=0" $OUT/build.log || exit 1
 export PYTHONPATH=/tmp/build/stage CLRT_TC_PERSIST=1
