@@ -97,7 +97,13 @@ int dtCode(DataType t) {
   }
 }
 
+bool pingpongOffered() {
+  const char* v = std::getenv("CLRT_TC_PINGPONG");
+  return v && *v == '1';
+}
+
 std::string mmEpilogueOption(const Config& c, bool has_res) {
+  if (c.pingpong) return "";  // options() gives it EP_REG, its consumers' epilogue
   const char* reg = std::getenv("CLRT_TC_EP_REG");
   if (reg && std::string(reg) == "1" && (c.bn / c.warps_n / 8) % 4 == 0) return "-DEP_REG=1";
   const char* env = std::getenv("CLRT_TC_RES_STAGE");
@@ -119,7 +125,11 @@ std::string options(const ocl::DeviceInfo& dev, Mma mma, bool conv, const Config
     // CLRT_TC_WG_ASYNC=0: each k-tile's multiply waited for before the next is issued (the
     // ring's prologue then issues one more tile), to compare on one device.
     const char* a = std::getenv("CLRT_TC_WG_ASYNC");
-    o += (a && *a == '0') || !c.wg_async ? " -DTC_WGMMA=1" : " -DTC_WGMMA=1 -DWG_ASYNC=1";
+    // The ping-pong block's consumers always keep one group in flight and write from registers.
+    if (c.pingpong)
+      o += " -DTC_WGMMA=1 -DWG_ASYNC=1 -DEP_REG=1 -DPINGPONG=1";
+    else
+      o += (a && *a == '0') || !c.wg_async ? " -DTC_WGMMA=1" : " -DTC_WGMMA=1 -DWG_ASYNC=1";
   }
   if (!extra.empty()) o += " " + extra;
   if (!dev.is_nvidia) o += " -DTC_EMULATE=1";

@@ -41,7 +41,13 @@ struct Config {
   // WG_ASYNC: a k-tile's multiply left in flight while the next is issued (the default). Off,
   // a 3-tile ring's prologue issues two tiles instead of one (tensorcore_conv.cc's short 1x1s).
   bool wg_async = true;
+  // PINGPONG (tc_pingpong.clh): a warp-specialized persistent block of three warpgroups, a
+  // producer and two consumers of 64 x BN tiles taken in turn; at most one block per compute
+  // unit. Needs wgmma, bm 64, warps_m 4, stages >= 3 and 16-byte aligned operand rows.
+  bool pingpong = false;
+  // Threads of one warpgroup tile's multiply (a ping-pong block has three times as many).
   int threads() const { return warps_m * warps_n * 32; }
+  int blockThreads() const { return threads() * (pingpong ? 3 : 1); }
   // The same data path on a 32 x 32 tile of one warp: what emulation runs (CLRT_TC_EMULATE),
   // where PoCL compiles and runs the big tiles' emulated mma for minutes. A warpgroup tile's:
   // 64 x 64, one warpgroup.
@@ -82,6 +88,19 @@ inline constexpr Config kWgTile{128, 256, 8, 1, /*kch=*/8, /*stages=*/4, /*wgmma
 inline constexpr Config kWgTile64x128{64, 128, 4, 1, /*kch=*/8, /*stages=*/3, /*wgmma=*/true};
 // - 128 x 64: 64 output channels, 200704 x 64 x 256 0.054 ms (0.062).
 inline constexpr Config kWgTile64{128, 64, 8, 1, /*kch=*/8, /*stages=*/3, /*wgmma=*/true};
+// - The ping-pong GEMM (PINGPONG): 64 x 256 consumer tiles, a 4-tile ring (160 KiB, as
+//   kWgTile's). Written for ViT-B/16's K = 768 GEMMs, whose 128 x 256 tiles spend about as long
+//   in the epilogue and the next tile's first loads as in their 12 k-tiles (RESULTS.md, session
+//   31); offered only with CLRT_TC_PINGPONG=1 (pingpongOffered) until a GPU has timed it.
+inline constexpr Config kPingPongTile = [] {
+  Config c{64, 256, 4, 1, /*kch=*/8, /*stages=*/4, /*wgmma=*/true};
+  c.pingpong = true;
+  return c;
+}();
+// Whether the builder offers the ping-pong tiles unasked: only with CLRT_TC_PINGPONG=1 (written
+// and tested emulated while no GPU could be lent; emulation checks its indexing, not its
+// mbarriers). A tactic filter that names them runs them either way.
+bool pingpongOffered();
 
 // Whether a tactic of tile `c` can run on `dev`: the warpgroup tiles (wgmma, PTX for sm_90a)
 // on compute capability 9.0 only (H100, H200), or emulated as the mma.sync tiles are.

@@ -1,6 +1,8 @@
 // matmul.tc_fp16 / matmul.tc_int8 / matmul.tc_tf32: MatMul on NVIDIA tensor cores (tc_matmul of
 // kernels/tc_gemm.cl): constant 2-D weights (packed once) or activation x activation, NumPy
 // batching/broadcasting, trans_a/trans_b, fused epilogue.
+#include <algorithm>
+#include <cstdlib>
 #include <mutex>
 
 #include "clrt/tactics/matmul_plan.h"
@@ -59,6 +61,11 @@ class TcMatMulKernel : public Kernel {
                "' has inputs/attributes matmul.tc_", suffix(mma), " does not support");
     cfg_ = runTile(tile, dev.info());
     split_ = splitPolicy(dev.info());
+    // A ping-pong launch's blocks: one per compute unit, or CLRT_TC_PP_BLOCKS (tests make
+    // blocks walk several tiles whatever the device; on a GPU, to compare).
+    pp_blocks_ = std::max(dev.info().compute_units, 1);
+    if (const char* e = std::getenv("CLRT_TC_PP_BLOCKS"); e && std::atoi(e) > 0)
+      pp_blocks_ = std::atoi(e);
     if (s_.b_weights) {
       // B as [N][Kpad] (K contiguous), zero padded; INT8 per output column (row of B^T).
       const std::vector<float> w = l.weights.at("kernel").asFloats();
@@ -170,6 +177,10 @@ class TcMatMulKernel : public Kernel {
     };
     const cl_int avec = vecOk(lda, p.a_bs, aoff);
     const cl_int bvec = s_.b_weights ? 1 : vecOk(ldb, p.b_bs, boff);
+    // The ping-pong block copies whole 16-byte chunks only (eligible() checks K for it).
+    CLRT_CHECK(!cfg_.pingpong || (avec && bvec), kRuntime, "matmul layer '", s_.layer,
+               "': matmul.tc_", suffix(s_.mma), "_pp needs operand rows of a multiple of 16 bytes",
+               " (K = ", p.K, ")");
     cl_int8 dims{};
     cl_long8 abs{}, bbs{};
     for (size_t k = 0; k < p.bdims.size(); ++k) {
@@ -184,16 +195,18 @@ class TcMatMulKernel : public Kernel {
     auto i = [&](int64_t v) { return kint(v, s_.layer); };
     // Split-K where no operand went through the workspace (p is folded: launchOf takes it as is).
     Launch sl = launchOf(p);
-    if (need > 0) sl.ks = 1;
+    if (need > 0 || cfg_.pingpong) sl.ks = 1;
     const SplitBuffers sb = splitBuffers(a, sl.tiles, &sl.ks, cfg_, counters_);
     ocl::setArgs(k_.get(), abuf, bbuf, aoff, boff, bias_.get(), svec_.get(), res, Y.buf, i(p.M),
                  i(p.N), i(p.K), i(lda), i(ldb), avec, bvec, i(mt), dims, abs, bbs,
                  static_cast<cl_int>(p.bdims.size()), cl_int{s_.has_bias},
                  cl_int{svec_.get() != nullptr}, cl_int{res != nullptr}, scale, s_.res_scale,
                  inv_os, s_.ep.alpha, s_.ep.beta, cl_int{sl.ks}, sb.ws, sb.counters);
-    const size_t nthr = static_cast<size_t>(cfg_.threads());
+    // A ping-pong block walks tiles gid, gid + blocks, ...: one block per compute unit at most.
+    const int64_t blocks = cfg_.pingpong ? std::min<int64_t>(mt * nt, pp_blocks_) : mt * nt;
+    const size_t nthr = static_cast<size_t>(cfg_.blockThreads());
     ocl::launch(a.queue, k_.get(),
-                {static_cast<size_t>(mt * nt) * nthr, gsize(p.batch), static_cast<size_t>(sl.ks)},
+                {static_cast<size_t>(blocks) * nthr, gsize(p.batch), static_cast<size_t>(sl.ks)},
                 {nthr, 1, 1});
   }
 
@@ -250,6 +263,7 @@ class TcMatMulKernel : public Kernel {
   SplitCounters counters_;
   ocl::MemHandle b_, bias_, svec_;
   SplitPolicy split_;
+  int64_t pp_blocks_ = 1;
   ocl::KernelHandle k_, tr_;
 };
 
@@ -259,8 +273,11 @@ struct Tile {
   const char* suffix;
   Config cfg;
 };
-constexpr Tile kTiles[] = {
-    {"", kGemmTile}, {"_64x64", kSmallGemmTile}, {"_wg", kWgTile}, {"_wg64x128", kWgTile64x128}};
+constexpr Tile kTiles[] = {{"", kGemmTile},
+                           {"_64x64", kSmallGemmTile},
+                           {"_wg", kWgTile},
+                           {"_wg64x128", kWgTile64x128},
+                           {"_pp", kPingPongTile}};
 
 class TcMatMulTactic : public Tactic {
  public:
@@ -271,7 +288,7 @@ class TcMatMulTactic : public Tactic {
   bool tf32() const override { return mma_ == Mma::kTF32; }
   bool tileVariant() const override { return *tile_.suffix != 0; }
   bool worthOffering(const ocl::DeviceInfo& dev) const override {
-    return tc::worthOffering(tile_.cfg, dev);
+    return tc::worthOffering(tile_.cfg, dev) && (!tile_.cfg.pingpong || pingpongOffered());
   }
   bool eligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
                 const ocl::DeviceInfo& dev) const override {
@@ -283,6 +300,13 @@ class TcMatMulTactic : public Tactic {
       return false;
     if (s.has_res && in[s.res_index].dtype != s.res_dt) return false;
     const size_t rb = s.b_weights ? s.b_dims.size() : in[1].dims.size();
+    if (tile_.cfg.pingpong) {
+      // Its copies are whole 16-byte chunks: rows of K elements must fill them. (The
+      // transposed operands' workspace rows are K long as well.)
+      const Dims& ad = in[0].dims;
+      const int64_t k = s.ta && ad.size() >= 2 ? ad[ad.size() - 2] : ad.back();
+      if (k <= 0 || (k * elemBytes(mma_)) % 16 != 0) return false;
+    }
     return std::max(in[0].dims.size(), rb) <= kMaxBatchDims + 2;
   }
   std::unique_ptr<Kernel> instantiate(const ir::Layer& l, ocl::Device& dev) const override {
@@ -305,7 +329,9 @@ class TcMatMulTactic : public Tactic {
 
 void registerMatMul() {
   for (Mma m : {Mma::kF16, Mma::kS8, Mma::kTF32})
-    for (const Tile& t : kTiles) registerTactic(std::make_unique<TcMatMulTactic>(m, t));
+    for (const Tile& t : kTiles)
+      if (!t.cfg.pingpong || m != Mma::kTF32)  // ping-pong: FP16 and INT8 (as the harness)
+        registerTactic(std::make_unique<TcMatMulTactic>(m, t));
 }
 
 }  // namespace clrt::tactics::tc
