@@ -5,12 +5,16 @@
 # minutes; the build is kept in build/gpu between calls). Results go to $OUT.
 #   harness  ViT-B/16's GEMMs on the ping-pong GEMM (tc_pingpong.clh) against today's 128 x 256
 #            tile (V1-V4), then ResNet-50's short 1x1 GEMMs on the persistent GEMM (PERSIST)
-#            against today's tiles (S1-S5); the harness checks each against its host reference
+#            against today's tiles and the ping-pong block on 64 x 128 tiles (S1-S5); the
+#            harness checks each against its host reference
 #   build    clrt into build/gpu (in the background while the harness runs when both are named)
 #   tests    the ping-pong and persistent tactics' tests, natively
-#   vit      bench_torch ViT-B/16 b64 FP16, without and with CLRT_TC_PINGPONG=1 (the builder
-#            then times matmul.tc_fp16_pp beside the other tiles)
-#   resnet   bench_torch ResNet-50 b64 INT8 with CLRT_TC_PERSIST=1, and a clrtexec profile
+#   vit      bench_torch ViT-B/16 b64 FP16 beside torch.compile FP16
+#   vitpp    the same FP16 engine with CLRT_TC_PINGPONG=1 (the builder then times
+#            matmul.tc_fp16_pp beside the other tiles)
+#   vit8     ViT-B/16 b64 INT8, CLRT_TC_PINGPONG=1
+#   resnet   bench_torch ResNet-50 b64 INT8 with CLRT_TC_PERSIST=1 CLRT_TC_PINGPONG=1 (the
+#            builder times conv.tc_int8_wgp / _wgpp beside the others), and a clrtexec profile
 # Written in sessions 33-35, while no GPU could be lent.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -32,6 +36,8 @@ if has harness; then
   W="-DBM=64 -DBN=128 -DWARPS_M=4 -DWARPS_N=1 -DTC_WGMMA=1"
   Q="-DOUT_DT=2 -DRES_DT=2"
   P="-DPERSIST=1"
+  # conv.tc_*_wgpp's GEMM: the ping-pong block on 64 x 128 tiles, a 6-tile ring.
+  P6="-DBM=64 -DBN=128 -DWARPS_M=4 -DWARPS_N=1 -DTC_WGMMA=1 -DWG_ASYNC=1 -DKCH=8 -DEP_REG=1 -DPINGPONG=1 -DSTAGES=6"
   # ViT-B/16's GEMMs (FP16, half output, half residual where marked): today's 128 x 256 tile
   # against the ping-pong GEMM (a producer warpgroup, two consumers of 64 x 256 tiles; PP_REGS
   # moves registers to them).
@@ -54,17 +60,18 @@ if has harness; then
   echo "== S1 layer1 conv3 200704x256x64 + res"
   timeout 60 /tmp/tch $K 1 200704 256 64 20 "$W -DKCH=4 -DSTAGES=3 -DRES_STAGE=1 $Q" \
     "$W -DKCH=4 -DSTAGES=4 $P -DNKP=1 -DEP_ROWS=64 -DRES_STAGE=1 $Q -DPS_BLOCKS=264" \
-    "$W -DKCH=4 -DSTAGES=4 $P -DNKP=1 -DEP_ROWS=64 -DRES_STAGE=1 $Q -DPS_BLOCKS=132"
+    "$W -DKCH=4 -DSTAGES=4 $P -DNKP=1 -DEP_ROWS=64 -DRES_STAGE=1 $Q -DPS_BLOCKS=132" "$P6 $Q"
   echo "== S2 layer1 conv1 200704x64x256"
   timeout 60 /tmp/tch $K 1 200704 64 256 20 "-DBM=128 -DBN=64 -DWARPS_M=8 -DWARPS_N=1 -DTC_WGMMA=1 -DKCH=8 -DSTAGES=3 -DOUT_DT=2" \
     "$W -DKCH=8 -DSTAGES=3 $P -DNKP=2 -DEP_ROWS=32 -DOUT_DT=2 -DPS_BLOCKS=264" \
-    "-DBM=64 -DBN=64 -DWARPS_M=4 -DWARPS_N=1 -DTC_WGMMA=1 -DKCH=8 -DSTAGES=4 $P -DNKP=2 -DEP_ROWS=64 -DOUT_DT=2 -DPS_BLOCKS=264"
+    "-DBM=64 -DBN=64 -DWARPS_M=4 -DWARPS_N=1 -DTC_WGMMA=1 -DKCH=8 -DSTAGES=4 $P -DNKP=2 -DEP_ROWS=64 -DOUT_DT=2 -DPS_BLOCKS=264" \
+    "$P6 -DOUT_DT=2"
   echo "== S4 layer2 conv3 50176x512x128 + res"
   timeout 60 /tmp/tch $K 1 50176 512 128 20 "$W -DKCH=8 -DSTAGES=3 $Q" \
-    "$W -DKCH=8 -DSTAGES=3 $P -DNKP=1 -DEP_ROWS=64 -DRES_STAGE=1 $Q -DPS_BLOCKS=264"
+    "$W -DKCH=8 -DSTAGES=3 $P -DNKP=1 -DEP_ROWS=64 -DRES_STAGE=1 $Q -DPS_BLOCKS=264" "$P6 $Q"
   echo "== S5 layer3 conv3 12544x1024x256 + res"
   timeout 60 /tmp/tch $K 1 12544 1024 256 20 "$W -DKCH=8 -DSTAGES=3 $Q" \
-    "$W -DKCH=8 -DSTAGES=2 $P -DNKP=2 -DEP_ROWS=32 -DRES_STAGE=1 $Q -DPS_BLOCKS=264"
+    "$W -DKCH=8 -DSTAGES=2 $P -DNKP=2 -DEP_ROWS=32 -DRES_STAGE=1 $Q -DPS_BLOCKS=264" "$P6 $Q"
   } 2>&1 | grep -v "^$" | sed 's/-DWARPS_N=1 -DTC_WGMMA=1//' | tee $OUT/harness.txt
   el harness done
 fi
@@ -73,16 +80,21 @@ export PYTHONPATH=$BD/stage
 if has tests; then
   timeout 240 $PY -m pytest -q -p no:cacheprovider tests/device/test_tc_pingpong.py tests/device/test_tc_persist.py 2>&1 | tail -4 | tee $OUT/pytest.txt; el tests
 fi
+B="--models vit_b_16 --batches 64 --torch-modes compile-fp16 --rounds 2 --iters 20 --timing-cache /tmp/tc_vit.bin"
 if has vit; then
-  B="--models vit_b_16 --batches 64 --precisions fp16 --torch-modes compile-fp16 --rounds 2 --iters 20 --timing-cache /tmp/tc_vit.bin"
-  timeout 280 $PY benchmarks/bench_torch.py $B 2>&1 | tee $OUT/vit.txt | tail -8; el vit
-  CLRT_TC_PINGPONG=1 timeout 280 $PY benchmarks/bench_torch.py $B --no-torch 2>&1 | tee $OUT/vit_pp.txt | tail -6; el vit pingpong
+  timeout 280 $PY benchmarks/bench_torch.py $B --precisions fp16 2>&1 | tee $OUT/vit.txt | tail -8; el vit
+fi
+if has vitpp; then
+  CLRT_TC_PINGPONG=1 timeout 280 $PY benchmarks/bench_torch.py $B --precisions fp16 --no-torch 2>&1 | tee $OUT/vit_pp.txt | tail -6; el vit pingpong
+fi
+if has vit8; then
+  CLRT_TC_PINGPONG=1 timeout 280 $PY benchmarks/bench_torch.py $B --precisions int8 --no-torch 2>&1 | tee $OUT/vit_int8.txt | tail -6; el vit int8
 fi
 if has resnet; then
-  CLRT_TC_PERSIST=1 timeout 250 $PY benchmarks/bench_torch.py --models resnet50 --batches 64 --precisions int8 --torch-modes compile-fp16 --rounds 2 --iters 20 --timing-cache /tmp/tc.bin 2>&1 | tee $OUT/resnet.txt | tail -10
+  CLRT_TC_PERSIST=1 CLRT_TC_PINGPONG=1 timeout 250 $PY benchmarks/bench_torch.py --models resnet50 --batches 64 --precisions int8 --torch-modes compile-fp16 --rounds 2 --iters 20 --timing-cache /tmp/tc.bin 2>&1 | tee $OUT/resnet.txt | tail -10
   el resnet
   mkdir -p /tmp/m && timeout 60 $PY benchmarks/bench_torch.py --models resnet50 --batches 64 --export-to /tmp/m > $OUT/export.log 2>&1 || { tail $OUT/export.log; exit 1; }
-  CLRT_TC_PERSIST=1 timeout 120 $PY -m clrt.clrtexec --onnx=/tmp/m/resnet50_b64.onnx --int8 --fp16 --separateProfileRun --dumpProfile --iterations=20 --timingCacheFile=/tmp/tc.bin > $OUT/prof.txt 2>&1
-  grep -iE "GPU Compute" $OUT/prof.txt | head -3; echo "wgp layers: $(grep -c 'tc_int8_wgp' $OUT/prof.txt)"; el profiled
+  CLRT_TC_PERSIST=1 CLRT_TC_PINGPONG=1 timeout 120 $PY -m clrt.clrtexec --onnx=/tmp/m/resnet50_b64.onnx --int8 --fp16 --separateProfileRun --dumpProfile --iterations=20 --timingCacheFile=/tmp/tc.bin > $OUT/prof.txt 2>&1
+  grep -iE "GPU Compute" $OUT/prof.txt | head -3; echo "wgp / wgpp layers: $(grep -c 'tc_int8_wgp ' $OUT/prof.txt) / $(grep -c 'tc_int8_wgpp' $OUT/prof.txt)"; el profiled
 fi
 el done

@@ -263,9 +263,11 @@ for _p, _prec in (("fp16", "HALF"), ("int8", "INT8"), ("tf32", "TF32")):
 # The persistent form of 1x1 layers (FP16, INT8): a chain of 1x1 layers, the inner ones GEMMs.
 for _p, _prec in (("fp16", "HALF"), ("int8", "INT8")):
     CASES[f"conv.tc_{_p}_wgp"] = (_prec, conv_chain(24, 64, [1, 1, 1], hw=12), 17)
-# The ping-pong GEMM (FP16, INT8): 64-byte-aligned rows (K = 96), more tiles than blocks.
+# The ping-pong GEMM (FP16, INT8): 16-byte-aligned rows (K = 96), more tiles than blocks; and
+# as channels-last 1x1 layers' GEMM (the inner ones of a chain).
 for _p, _prec in (("fp16", "HALF"), ("int8", "INT8")):
     CASES[f"matmul.tc_{_p}_pp"] = (_prec, matmul_case(70, 96, 136, act=("Relu", {})), 17)
+    CASES[f"conv.tc_{_p}_wgpp"] = (_prec, conv_chain(24, 64, [1, 1, 1], hw=12), 17)
 # The small tile of the tensor-core matmuls (64-byte rows, 2-tile ring: emulated as such).
 for _p in ("fp16", "int8", "tf32"):
     CASES[f"matmul.tc_{_p}_64x64"] = CASES[f"matmul.tc_{_p}"]

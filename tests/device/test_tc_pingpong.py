@@ -6,16 +6,21 @@
 # the last row and column tiles are not whole, and a reduction ends in a partial k-tile. Cases: a
 # weights MatMul with bias and ReLU (FP16); INT8 layers with an INT8 residual and an INT8 output
 # for the next layer; a batched product of two activations (B transposed through the
-# workspace). Runs where the current OpenCL device is NVIDIA; elsewhere with CLRT_TC_EMULATE=1
+# workspace); and channels-last 1x1 convolutions run as GEMMs on it (conv.tc_<precision>_wgpp:
+# 64 x 64 emulated tiles over 510 pixels, a residual, INT8 output for the next INT8 layer),
+# against conv.tc_<precision>_wg. Runs where the current OpenCL device is NVIDIA; elsewhere with CLRT_TC_EMULATE=1
 # (the tiles in lockstep: indexing, not the mbarriers), which CI runs as its own step.
+import json
+
 import clrt as trt
 import numpy as np
 import pytest
 from helpers import make_config, make_model, ort_run, parse_network
 from onnx.helper import make_node as N
+from test_tc_persist import block_model
 from test_tensorcore import FP16_REL, INT8_REL, NEEDS_TC, all_ranges, build, chosen
 
-pytestmark = [NEEDS_TC]
+pytestmark = [NEEDS_TC, pytest.mark.usefixtures("channels_last")]
 
 
 def _w(rng, *shape):
@@ -88,32 +93,61 @@ def build_forced(model, precision, feeds, tactic):
     return build(builder, network, config)
 
 
+def channels_last_layers(engine, tactic):
+    """How many layers run `tactic` with every input and output channels last: a convolution
+    tactic's 1x1 layers that run as GEMMs."""
+    info = engine.create_engine_inspector().get_engine_information(trt.LayerInformationFormat.JSON)
+    return sum(
+        layer.get("TacticName") == tactic
+        and all(t.get("Format") == "HWC" for t in layer["Inputs"] + layer["Outputs"])
+        for layer in json.loads(info)["Layers"]
+    )
+
+
 def run(engine, feeds):
     return engine.create_execution_context().infer(feeds)["output"]
 
 
+def conv_block(precision):
+    """test_tc_persist's block: 1x1 layers a (C -> c2) and p (C -> n1, the residual) on the
+    network's input, b (c2 -> n1, + p) and d (n1 -> n2) on channels-last tensors, so GEMMs.
+    INT8: C 16 (rows of whole 16-byte chunks), b's reduction 64 channels, d's 256 (two
+    k-tiles), d's 72 columns one partial tile; FP16: C 8, b's 96 channels (1.5 k-tiles), a half
+    residual. 2 x 15 x 17 = 510 pixels."""
+    dims = (16, 64, 256, 72) if precision == "int8" else (8, 96, 128, 40)
+    return block_model(*dims, (2, dims[0], 15, 17), seed=45)
+
+
+# name: precision, model, the tactic family ("matmul.tc_<p>_pp" / "conv.tc_<p>_wgpp"), the
+# layers it must run (a convolution's tactic is named by the layers that read the network's
+# input too, which run its convolution tile), the tactic of the same arithmetic to compare with.
 CASES = {
-    "dense_fp16": ("fp16", dense_model, 1),
-    "residual_int8": ("int8", residual_model, 3),
-    "batched_fp16": ("fp16", batched_model, 1),
+    "dense_fp16": ("fp16", dense_model, "matmul.tc_{}_pp", 1, "matmul.tc_{}_wg"),
+    "residual_int8": ("int8", residual_model, "matmul.tc_{}_pp", 3, "matmul.tc_{}_wg"),
+    "batched_fp16": ("fp16", batched_model, "matmul.tc_{}_pp", 1, "matmul.tc_{}_wg"),
+    "conv_int8": ("int8", lambda: conv_block("int8"), "conv.tc_{}_wgpp", 4, "conv.tc_{}_wg"),
+    "conv_fp16": ("fp16", lambda: conv_block("fp16"), "conv.tc_{}_wgpp", 4, "conv.tc_{}_wg"),
 }
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_pingpong_matches_onnxruntime_and_warpgroup_tile(name, monkeypatch):
-    precision, make, n_layers = CASES[name]
+    precision, make, family, n_layers, other = CASES[name]
+    tactic, other = family.format(precision), other.format(precision)
     monkeypatch.setenv("CLRT_TC_PP_BLOCKS", "2")
     model, x = make()
     feeds = x if isinstance(x, dict) else {"input": x}
-    engine = build_forced(model, precision, feeds, f"matmul.tc_{precision}_pp")
+    engine = build_forced(model, precision, feeds, tactic)
     tactics = chosen(engine)
-    assert tactics.count(f"matmul.tc_{precision}_pp") == n_layers, tactics
+    assert tactics.count(tactic) == n_layers, tactics
+    if tactic.startswith("conv."):  # b and d at least: GEMMs
+        assert channels_last_layers(engine, tactic) >= 2, tactics
     got = run(engine, feeds)
     ref = ort_run(model, feeds)["output"]
     err = float(np.abs(got.astype(np.float64) - ref).max() / np.abs(ref).max())
     assert err < (INT8_REL if precision == "int8" else FP16_REL), err
-    plain = build_forced(model, precision, feeds, f"matmul.tc_{precision}_wg")
-    np.testing.assert_array_equal(got, run(plain, feeds))
+    # The same k-tiles multiplied in the same order, the same epilogue: the same bits.
+    np.testing.assert_array_equal(got, run(build_forced(model, precision, feeds, other), feeds))
 
 
 def test_unaligned_reduction_is_not_offered():

@@ -102,6 +102,11 @@ bool pingpongOffered() {
   return v && *v == '1';
 }
 
+int64_t pingpongBlocks(const ocl::DeviceInfo& dev) {
+  const char* e = std::getenv("CLRT_TC_PP_BLOCKS");
+  return e && std::atoi(e) > 0 ? std::atoi(e) : std::max(dev.compute_units, 1);
+}
+
 std::string mmEpilogueOption(const Config& c, bool has_res) {
   if (c.pingpong) return "";  // options() gives it EP_REG, its consumers' epilogue
   const char* reg = std::getenv("CLRT_TC_EP_REG");

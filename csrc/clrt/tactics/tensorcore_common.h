@@ -97,10 +97,22 @@ inline constexpr Config kPingPongTile = [] {
   c.pingpong = true;
   return c;
 }();
+// - The ping-pong GEMM of channels-last 1x1 convolutions (conv.tc_*_wgpp): 64 x 128 consumer
+//   tiles (ResNet-50's 1x1 layers have 64 to 2048 output channels), a 6-tile ring (144 KiB) so
+//   that the producer runs a few tiles of a short reduction ahead.
+inline constexpr Config kPingPongTile64x128 = [] {
+  Config c{64, 128, 4, 1, /*kch=*/8, /*stages=*/6, /*wgmma=*/true};
+  c.pingpong = true;
+  return c;
+}();
 // Whether the builder offers the ping-pong tiles unasked: only with CLRT_TC_PINGPONG=1 (written
 // and tested emulated while no GPU could be lent; emulation checks its indexing, not its
 // mbarriers). A tactic filter that names them runs them either way.
 bool pingpongOffered();
+// A ping-pong launch's blocks (at most; never more than its tiles): one per compute unit, or
+// CLRT_TC_PP_BLOCKS (tests make blocks walk several tiles whatever the device; on a GPU, to
+// compare).
+int64_t pingpongBlocks(const ocl::DeviceInfo& dev);
 
 // Whether a tactic of tile `c` can run on `dev`: the warpgroup tiles (wgmma, PTX for sm_90a)
 // on compute capability 9.0 only (H100, H200), or emulated as the mma.sync tiles are.

@@ -98,7 +98,8 @@ constexpr Tile kTiles[] = {{"", Config{64, 128, 1, 4}, kGemmTile},
                            {"_wg64", Config{64, 128, 4, 1, 8, 4, true}, kWgTile64},
                            {"_s2d", Config{64, 128, 1, 4}, kGemmTile, true},
                            {"_s2d_wg", Config{64, 128, 4, 1, 8, 4, true}, kWgTile64, true},
-                           {"_wgp", kWgTile, kWgTile64x128, false, true}};
+                           {"_wgp", kWgTile, kWgTile64x128, false, true},
+                           {"_wgpp", kWgTile, kPingPongTile64x128}};
 
 // The persistent form of a channels-last 1x1 layer's GEMM (tc_matmul PERSIST): a few blocks an
 // SM, each holding one column tile's weights (the whole reduction) in local memory and walking
@@ -164,6 +165,12 @@ bool plain1x1(const Spec& s) {
 // of at most kPersistMaxBytes.
 bool persistFits(const Spec& s) {
   return s.mma != Mma::kTF32 && plain1x1(s) && s.C * elemBytes(s.mma) <= kPersistMaxBytes;
+}
+
+// Whether `s` is a 1x1 layer the ping-pong GEMM may run: FP16 or INT8, plain1x1, pixel rows of
+// whole 16-byte chunks (its copies).
+bool pingpongFits(const Spec& s) {
+  return s.mma != Mma::kTF32 && plain1x1(s) && (s.C * elemBytes(s.mma)) % 16 == 0;
 }
 
 // A stride-2 convolution over few input channels (a stem: 7 x 7 / 2 over 3) in its
@@ -266,6 +273,7 @@ class TcConvKernel : public Kernel {
     }
     cfg_ = runTile(tile, dev.info());
     split_ = splitPolicy(dev.info());
+    pp_blocks_ = pingpongBlocks(dev.info());
     // A channels-last input whose channels fill 64-byte segments is staged by cp.async in a
     // 3-tile ring (rows of ringRowChunks) instead of gathered through registers; so is the
     // space-to-depth form's packed image, in runs of fewer chunks where a tap has fewer.
@@ -309,14 +317,15 @@ class TcConvKernel : public Kernel {
       // channels) on a warpgroup tile: 64-byte rows, not 128-byte ones half zeros, which also
       // stages the residual (mmEpilogueOption). H100, 200704 x 256 x 64 with the INT8 residual:
       // 0.113 ms on the 64 x 128 tile against 0.127 on the best mma.sync one (RESULTS.md).
-      if (gcfg_.wgmma && s_.C * elemBytes(mma) <= 64) gcfg_.kch = 4;
+      if (gcfg_.wgmma && !gcfg_.pingpong && s_.C * elemBytes(mma) <= 64) gcfg_.kch = 4;
       // A reduction of at most four k-tiles on a 3-tile warpgroup ring: no multiply left in
       // flight, so that the prologue issues two k-tiles, not one (a short reduction waits for
       // memory at nearly every k-tile). H200, ResNet-50 INT8 at batch 64: its 1x1 layers of up
       // to 512 channels 0.002-0.005 ms faster each (200704 x 128 x 256: 0.0686 -> 0.0642 ms),
       // longer ones (layer3's conv1, 1024 channels) slower (RESULTS.md).
       const int64_t gbk = gcfg_.kch * 16 / elemBytes(mma);  // elements of a k-tile
-      if (gcfg_.wgmma && gcfg_.stages == 3 && (s_.C + gbk - 1) / gbk <= 4) gcfg_.wg_async = false;
+      if (gcfg_.wgmma && !gcfg_.pingpong && gcfg_.stages == 3 && (s_.C + gbk - 1) / gbk <= 4)
+        gcfg_.wg_async = false;
       const bool has_res = l.inputs.size() > 1 && l.inputs[1] >= 0;
       std::string extra = mmEpilogueOption(gcfg_, has_res);
       if (persist && gcfg_.wgmma) {
@@ -441,19 +450,23 @@ class TcConvKernel : public Kernel {
       const int64_t gm = (NP + gcfg_.bm - 1) / gcfg_.bm, gn = (s_.K + gcfg_.bn - 1) / gcfg_.bn;
       kint(gm * gn * gcfg_.threads(), s_.layer);
       // The persistent form: a whole number of blocks per column tile (tc_matmul PERSIST), at
-      // most one per row tile.
-      const int64_t blocks =
+      // most one per row tile; the ping-pong one: a block per compute unit, at most one a tile.
+      int64_t blocks =
           persist_
               ? std::clamp<int64_t>(split_.compute_units * kPersistBlocksPerCu / gn, 1, gm) * gn
               : gm * gn;
+      if (gcfg_.pingpong) blocks = std::min<int64_t>(gm * gn, pp_blocks_);
       const cl_int avec = (s_.C * elemBytes(s_.mma)) % 16 == 0;
+      CLRT_CHECK(avec || !gcfg_.pingpong, kRuntime, "conv layer '", s_.layer, "': conv.tc_",
+                 suffix(s_.mma), "_wgpp needs pixel rows of a multiple of 16 bytes (", s_.C,
+                 " channels)");
       ocl::setArgs(k_.get(), x.buf, weights_.get(), cl_long{0}, cl_long{0}, bias_.get(),
                    svec_.get(), res, y.buf, i(NP), i(s_.K), i(s_.C), i(s_.C), i(kpad_), avec,
                    cl_int{1}, i(gm), cl_int8{}, cl_long8{}, cl_long8{}, cl_int{0},
                    cl_int{s_.has_bias}, cl_int{svec_.get() != nullptr}, cl_int{res != nullptr},
                    scale, s_.res_scale, inv_os, s_.ep.alpha, s_.ep.beta, cl_int{sl.ks}, sb.ws,
                    sb.counters);
-      const size_t nthr = static_cast<size_t>(gcfg_.threads());
+      const size_t nthr = static_cast<size_t>(gcfg_.blockThreads());
       ocl::launch(a.queue, k_.get(),
                   {static_cast<size_t>(blocks) * nthr, 1, static_cast<size_t>(sl.ks)},
                   {nthr, 1, 1});
@@ -511,9 +524,9 @@ class TcConvKernel : public Kernel {
       l.tiles = ((kg + cfg_.bm - 1) / cfg_.bm) * ((NP + cfg_.bn - 1) / cfg_.bn) * s_.G;
       nk = ((cfg_.stages ? ktot_ : kpad_) + bk - 1) / bk;
     }
-    // The space-to-depth form's workspace holds the packed image, and the persistent form's
-    // blocks each walk several tiles: no split-K.
-    l.ks = s2d_.on || persist_ ? 1 : splitK(l.tiles, nk, split_);
+    // The space-to-depth form's workspace holds the packed image, and the persistent and
+    // ping-pong forms' blocks each walk several tiles: no split-K.
+    l.ks = s2d_.on || persist_ || (gemm_ && gcfg_.pingpong) ? 1 : splitK(l.tiles, nk, split_);
     return l;
   }
 
@@ -531,7 +544,8 @@ class TcConvKernel : public Kernel {
   S2d s2d_;               // the space-to-depth form (pack_ folds the input first)
   int64_t ktot_ = 0, kpad_ = 0;
   SplitPolicy split_;
-  std::mutex mu_;  // kernel arguments are per cl_kernel: one enqueue at a time
+  int64_t pp_blocks_ = 1;  // a ping-pong GEMM's blocks (pingpongBlocks)
+  std::mutex mu_;          // kernel arguments are per cl_kernel: one enqueue at a time
   SplitCounters counters_;
   ocl::MemHandle weights_, bias_, svec_;
   ocl::KernelHandle k_, pack_;
@@ -547,7 +561,8 @@ class TcConvTactic : public Tactic {
   bool tileVariant() const override { return *tile_.suffix != 0; }
   bool quantizesOutput() const override { return true; }
   bool worthOffering(const ocl::DeviceInfo& dev) const override {
-    return tc::worthOffering(tile_.cfg, dev) && (!tile_.persist || persistOffered());
+    return tc::worthOffering(tile_.cfg, dev) && (!tile_.persist || persistOffered()) &&
+           (!tile_.gemm.pingpong || pingpongOffered());
   }
   bool eligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
                 const ocl::DeviceInfo& dev) const override {
@@ -556,6 +571,7 @@ class TcConvTactic : public Tactic {
     if (in[0].dtype != s.in_dt) return false;
     if (tile_.s2d && !(s2dFits(s) && in[0].dims.size() == 4)) return false;
     if (tile_.persist && !persistFits(s)) return false;
+    if (tile_.gemm.pingpong && !pingpongFits(s)) return false;
     const size_t rank = in[0].dims.size();
     if (rank != 4 && !(rank == 3 && s.R == 1)) return false;
     if (in[0].dims[1] >= 0 && in[0].dims[1] != s.C * s.G) return false;
@@ -588,7 +604,8 @@ class TcConvTactic : public Tactic {
 void registerConv() {
   for (Mma m : {Mma::kF16, Mma::kS8, Mma::kTF32})
     for (const Tile& t : kTiles)
-      if (!(t.persist && m == Mma::kTF32))  // the persistent form: FP16 and INT8 (persistFits)
+      // The persistent and ping-pong forms: FP16 and INT8 (persistFits, pingpongFits).
+      if (!((t.persist || t.gemm.pingpong) && m == Mma::kTF32))
         registerTactic(std::make_unique<TcConvTactic>(m, t));
 }
 

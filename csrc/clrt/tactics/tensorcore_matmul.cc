@@ -2,7 +2,6 @@
 // kernels/tc_gemm.cl): constant 2-D weights (packed once) or activation x activation, NumPy
 // batching/broadcasting, trans_a/trans_b, fused epilogue.
 #include <algorithm>
-#include <cstdlib>
 #include <mutex>
 
 #include "clrt/tactics/matmul_plan.h"
@@ -61,11 +60,7 @@ class TcMatMulKernel : public Kernel {
                "' has inputs/attributes matmul.tc_", suffix(mma), " does not support");
     cfg_ = runTile(tile, dev.info());
     split_ = splitPolicy(dev.info());
-    // A ping-pong launch's blocks: one per compute unit, or CLRT_TC_PP_BLOCKS (tests make
-    // blocks walk several tiles whatever the device; on a GPU, to compare).
-    pp_blocks_ = std::max(dev.info().compute_units, 1);
-    if (const char* e = std::getenv("CLRT_TC_PP_BLOCKS"); e && std::atoi(e) > 0)
-      pp_blocks_ = std::atoi(e);
+    pp_blocks_ = pingpongBlocks(dev.info());
     if (s_.b_weights) {
       // B as [N][Kpad] (K contiguous), zero padded; INT8 per output column (row of B^T).
       const std::vector<float> w = l.weights.at("kernel").asFloats();
