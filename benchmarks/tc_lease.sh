@@ -10,12 +10,11 @@
 #   build    clrt into build/gpu (in the background while the harness runs when both are named)
 #   tests    the ping-pong and persistent tactics' tests, natively
 #   vit      bench_torch ViT-B/16 b64 FP16 beside torch.compile FP16
-#   vitpp    the same FP16 engine with CLRT_TC_PINGPONG=1 (the builder then times
-#            matmul.tc_fp16_pp beside the other tiles)
-#   vit8     ViT-B/16 b64 INT8, CLRT_TC_PINGPONG=1
-#   resnet   bench_torch ResNet-50 b64 INT8 with CLRT_TC_PERSIST=1 CLRT_TC_PINGPONG=1 (the
-#            builder times conv.tc_int8_wgp / _wgpp beside the others), and a clrtexec profile
-# Written in sessions 33-35, while no GPU could be lent.
+#   vitpp    the same FP16 engine without the ping-pong tactics (CLRT_TC_PINGPONG=0)
+#   vit8     ViT-B/16 b64 INT8
+#   resnet   bench_torch ResNet-50 b64 INT8 with CLRT_TC_PINGPONG=1 (the builder also times
+#            conv.tc_int8_wgpp beside the others), and a clrtexec profile
+# Written in sessions 33-35 (the first two without a GPU).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source .device/gpu-env.sh >/dev/null
@@ -85,16 +84,16 @@ if has vit; then
   timeout 280 $PY benchmarks/bench_torch.py $B --precisions fp16 2>&1 | tee $OUT/vit.txt | tail -8; el vit
 fi
 if has vitpp; then
-  CLRT_TC_PINGPONG=1 timeout 280 $PY benchmarks/bench_torch.py $B --precisions fp16 --no-torch 2>&1 | tee $OUT/vit_pp.txt | tail -6; el vit pingpong
+  CLRT_TC_PINGPONG=0 timeout 280 $PY benchmarks/bench_torch.py $B --precisions fp16 --no-torch 2>&1 | tee $OUT/vit_nopp.txt | tail -6; el vit without ping-pong
 fi
 if has vit8; then
-  CLRT_TC_PINGPONG=1 timeout 280 $PY benchmarks/bench_torch.py $B --precisions int8 --no-torch 2>&1 | tee $OUT/vit_int8.txt | tail -6; el vit int8
+  timeout 280 $PY benchmarks/bench_torch.py $B --precisions int8 --no-torch 2>&1 | tee $OUT/vit_int8.txt | tail -6; el vit int8
 fi
 if has resnet; then
-  CLRT_TC_PERSIST=1 CLRT_TC_PINGPONG=1 timeout 250 $PY benchmarks/bench_torch.py --models resnet50 --batches 64 --precisions int8 --torch-modes compile-fp16 --rounds 2 --iters 20 --timing-cache /tmp/tc.bin 2>&1 | tee $OUT/resnet.txt | tail -10
+  CLRT_TC_PINGPONG=1 timeout 250 $PY benchmarks/bench_torch.py --models resnet50 --batches 64 --precisions int8 --torch-modes compile-fp16 --rounds 2 --iters 20 --timing-cache /tmp/tc.bin 2>&1 | tee $OUT/resnet.txt | tail -10
   el resnet
   mkdir -p /tmp/m && timeout 60 $PY benchmarks/bench_torch.py --models resnet50 --batches 64 --export-to /tmp/m > $OUT/export.log 2>&1 || { tail $OUT/export.log; exit 1; }
-  CLRT_TC_PERSIST=1 CLRT_TC_PINGPONG=1 timeout 120 $PY -m clrt.clrtexec --onnx=/tmp/m/resnet50_b64.onnx --int8 --fp16 --separateProfileRun --dumpProfile --iterations=20 --timingCacheFile=/tmp/tc.bin > $OUT/prof.txt 2>&1
+  CLRT_TC_PINGPONG=1 timeout 120 $PY -m clrt.clrtexec --onnx=/tmp/m/resnet50_b64.onnx --int8 --fp16 --separateProfileRun --dumpProfile --iterations=20 --timingCacheFile=/tmp/tc.bin > $OUT/prof.txt 2>&1
   grep -iE "GPU Compute" $OUT/prof.txt | head -3; echo "wgp / wgpp layers: $(grep -c 'tc_int8_wgp ' $OUT/prof.txt) / $(grep -c 'tc_int8_wgpp' $OUT/prof.txt)"; el profiled
 fi
 el done

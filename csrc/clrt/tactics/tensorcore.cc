@@ -97,9 +97,9 @@ int dtCode(DataType t) {
   }
 }
 
-bool pingpongOffered() {
+bool pingpongOffered(bool conv) {
   const char* v = std::getenv("CLRT_TC_PINGPONG");
-  return v && *v == '1';
+  return conv ? v && *v == '1' : !(v && *v == '0');
 }
 
 int64_t pingpongBlocks(const ocl::DeviceInfo& dev) {

@@ -88,27 +88,24 @@ inline constexpr Config kWgTile{128, 256, 8, 1, /*kch=*/8, /*stages=*/4, /*wgmma
 inline constexpr Config kWgTile64x128{64, 128, 4, 1, /*kch=*/8, /*stages=*/3, /*wgmma=*/true};
 // - 128 x 64: 64 output channels, 200704 x 64 x 256 0.054 ms (0.062).
 inline constexpr Config kWgTile64{128, 64, 8, 1, /*kch=*/8, /*stages=*/3, /*wgmma=*/true};
-// - The ping-pong GEMM (PINGPONG): 64 x 256 consumer tiles, a 4-tile ring (160 KiB, as
-//   kWgTile's). Written for ViT-B/16's K = 768 GEMMs, whose 128 x 256 tiles spend about as long
-//   in the epilogue and the next tile's first loads as in their 12 k-tiles (RESULTS.md, session
-//   31); offered only with CLRT_TC_PINGPONG=1 (pingpongOffered) until a GPU has timed it.
+// - The ping-pong GEMM (PINGPONG, matmul.tc_*_pp, conv.tc_*_wgpp for channels-last 1x1
+//   layers): a block an SM, a producer warpgroup copying k-tiles into a 6-tile ring (144 KiB)
+//   and two consumers multiplying 64 x 128 tiles by turns, so that one writes its tile out while
+//   the other multiplies. H100 (benchmarks/RESULTS.md, session 35), FP16, half output, against
+//   kWgTile: ViT-B/16's out_proj 12608 x 768 x 768 + residual 0.0679 ms against 0.0785, its qkv
+//   12608 x 2304 x 768 0.149 against 0.138, 4096^3 far behind (337 TFLOP/s on 64 x 256 against
+//   540): one warpgroup multiplies at a time and 128 threads issue every cp.async. In ViT-B/16
+//   INT8 the builder's timing took it for 24 of the 72 GEMMs; ResNet-50's short 1x1 GEMMs ran
+//   slower on it than on kWgTile64x128 (0.169 against 0.112 ms for layer1's conv3).
 inline constexpr Config kPingPongTile = [] {
-  Config c{64, 256, 4, 1, /*kch=*/8, /*stages=*/4, /*wgmma=*/true};
-  c.pingpong = true;
-  return c;
-}();
-// - The ping-pong GEMM of channels-last 1x1 convolutions (conv.tc_*_wgpp): 64 x 128 consumer
-//   tiles (ResNet-50's 1x1 layers have 64 to 2048 output channels), a 6-tile ring (144 KiB) so
-//   that the producer runs a few tiles of a short reduction ahead.
-inline constexpr Config kPingPongTile64x128 = [] {
   Config c{64, 128, 4, 1, /*kch=*/8, /*stages=*/6, /*wgmma=*/true};
   c.pingpong = true;
   return c;
 }();
-// Whether the builder offers the ping-pong tiles unasked: only with CLRT_TC_PINGPONG=1 (written
-// and tested emulated while no GPU could be lent; emulation checks its indexing, not its
-// mbarriers). A tactic filter that names them runs them either way.
-bool pingpongOffered();
+// Whether the builder offers the ping-pong tactics unasked (a tactic filter that names them runs
+// them either way): matmul.tc_*_pp on Hopper unless CLRT_TC_PINGPONG=0; conv.tc_*_wgpp, slower
+// on every 1x1 shape timed, only with CLRT_TC_PINGPONG=1.
+bool pingpongOffered(bool conv);
 // A ping-pong launch's blocks (at most; never more than its tiles): one per compute unit, or
 // CLRT_TC_PP_BLOCKS (tests make blocks walk several tiles whatever the device; on a GPU, to
 // compare).

@@ -99,7 +99,7 @@ constexpr Tile kTiles[] = {{"", Config{64, 128, 1, 4}, kGemmTile},
                            {"_s2d", Config{64, 128, 1, 4}, kGemmTile, true},
                            {"_s2d_wg", Config{64, 128, 4, 1, 8, 4, true}, kWgTile64, true},
                            {"_wgp", kWgTile, kWgTile64x128, false, true},
-                           {"_wgpp", kWgTile, kPingPongTile64x128}};
+                           {"_wgpp", kWgTile, kPingPongTile}};
 
 // The persistent form of a channels-last 1x1 layer's GEMM (tc_matmul PERSIST): a few blocks an
 // SM, each holding one column tile's weights (the whole reduction) in local memory and walking
@@ -145,12 +145,15 @@ Persist persistForm(const Config& base, int64_t C, Mma mma, DataType res_dt, boo
   return f;
 }
 
-// Whether the builder offers the persistent form unasked: only with CLRT_TC_PERSIST=1 until it
-// is timed on a GPU (it was written and tested emulated while no GPU could be lent); a tactic
-// filter that names it runs it either way.
+// Whether the builder offers the persistent form unasked: on Hopper unless CLRT_TC_PERSIST=0 (a
+// tactic filter that names it runs it either way). H100, INT8 output, against the tiles the
+// other tactics run (benchmarks/RESULTS.md, session 35): 50176 x 512 x 128 + residual 0.0604 ms
+// against 0.0698, 12544 x 1024 x 256 + residual 0.0391 against 0.0407, 200704 x 256 x 64 +
+// residual 0.1097 against 0.1112; ResNet-50 INT8 at batch 64 2.84 ms with it offered, 2.90
+// without (bench_torch.py, the same machine).
 bool persistOffered() {
   const char* v = std::getenv("CLRT_TC_PERSIST");
-  return v && *v == '1';
+  return !(v && *v == '0');
 }
 
 // Whether `s` is a 1x1 convolution of one group, stride 1 and no pads: a GEMM over pixels when
@@ -562,7 +565,7 @@ class TcConvTactic : public Tactic {
   bool quantizesOutput() const override { return true; }
   bool worthOffering(const ocl::DeviceInfo& dev) const override {
     return tc::worthOffering(tile_.cfg, dev) && (!tile_.persist || persistOffered()) &&
-           (!tile_.gemm.pingpong || pingpongOffered());
+           (!tile_.gemm.pingpong || pingpongOffered(/*conv=*/true));
   }
   bool eligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
                 const ocl::DeviceInfo& dev) const override {

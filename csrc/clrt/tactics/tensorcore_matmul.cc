@@ -283,7 +283,8 @@ class TcMatMulTactic : public Tactic {
   bool tf32() const override { return mma_ == Mma::kTF32; }
   bool tileVariant() const override { return *tile_.suffix != 0; }
   bool worthOffering(const ocl::DeviceInfo& dev) const override {
-    return tc::worthOffering(tile_.cfg, dev) && (!tile_.cfg.pingpong || pingpongOffered());
+    return tc::worthOffering(tile_.cfg, dev) &&
+           (!tile_.cfg.pingpong || pingpongOffered(/*conv=*/false));
   }
   bool eligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
                 const ocl::DeviceInfo& dev) const override {
