@@ -374,3 +374,35 @@ def test_leading_dims_known_at_run_time_or_broadcast():
     # Hugging Face exports keep batch and sequence dynamic: the fused layer takes leading dims
     # known only at run time, and broadcasts them as the MatMuls it replaced.
     assert check_dynamic_broadcast() == "attention.rows"
+
+
+def test_ranged_scores_still_fuse():
+    """INT8 with a dynamic range on every tensor (as INT8 scripts and clrtexec's placeholder
+    ranges set them): the attention still fuses, the ranges of the scores and probabilities go
+    unused (a VERBOSE note names them), and the INT8 projections around it stay close to
+    onnxruntime FP32: |clrt - ort| <= 0.05 * max|ort| (INT8 projections, FP16 attention)."""
+    from test_tensorcore import all_ranges
+
+    model, x = packed_mha_model(D, s=SKV, b=B, in_proj=True, out_proj=True)
+    ranges = all_ranges(model, x)
+    log = RecordingLogger()
+    builder, network, _ = parse_network(model, builder=trt.Builder(log), logger=log)
+    tensors = [network.get_input(i) for i in range(network.num_inputs)]
+    for i in range(network.num_layers):
+        layer = network.get_layer(i)
+        tensors += [layer.get_output(j) for j in range(layer.num_outputs)]
+    ranged = {t.name for t in tensors if t.name in ranges and t.dtype == trt.float32}
+    for t in tensors:
+        if t.name in ranged:
+            t.set_dynamic_range(-ranges[t.name], ranges[t.name])
+    config = make_config(builder, opt_level=0)
+    config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED
+    config.set_flag(trt.BuilderFlag.INT8)
+    config.set_flag(trt.BuilderFlag.FP16)
+    engine = deserialize(builder.build_serialized_network(network, config))
+    assert len(attention_layers(engine)) == 1, log.text()
+    notes = [m for _, m in log.lines if "go unused" in m]
+    assert notes and any("'" in m for m in notes), log.text()
+    got = engine.create_execution_context().infer(x)["y"]
+    ref = ort_run(model, x)["y"]
+    assert np.abs(got - ref).max() <= 0.05 * np.abs(ref).max(), np.abs(got - ref).max()

@@ -6,7 +6,11 @@
 // launches (tactics/attention.cc). Scalar multiplies of q or k feeding only the first MatMul (the
 // sqrt(scale) PyTorch's exporter puts on both, also behind k's transpose) join the scale. The
 // scores, the probabilities and the tensors in between must be read by nothing else and be
-// neither outputs, debug tensors, Q/DQ points nor ranged by the user; q, k and v must have one
+// neither outputs, debug tensors nor Q/DQ points. A dynamic range set on one of them (trtexec's
+// placeholder ranges set one on every tensor, as do INT8 scripts that range the whole network)
+// goes unused: the fused kernel keeps scores and probabilities on chip in FP32 / FP16, and a
+// VERBOSE note names those tensors (before, a range kept the layers apart: ViT-B/16 with
+// clrtexec --int8 ran 2.7x slower than calibrated). q, k and v must have one
 // rank (their leading dims broadcast, and may be known only at run time), with head sizes known
 // and at most ir::kMaxAttentionHead.
 //
@@ -50,11 +54,20 @@ std::vector<int> usedReaders(const ir::Network& net, const detail::Consumers& co
 }
 
 // A tensor that disappears into the fused layer: `readers` used readers, nothing outside
-// watches it.
+// watches it (a dynamic range does not count: see the top).
 bool internal(const ir::Network& net, const detail::Consumers& cons, int t, size_t readers = 1) {
   const ir::Tensor& x = net.tensors[t];
-  return !x.is_output && !x.debug && !x.qdq_point && !x.dynamic_range &&
-         usedReaders(net, cons, t).size() == readers;
+  return !x.is_output && !x.debug && !x.qdq_point && usedReaders(net, cons, t).size() == readers;
+}
+
+// The names of the ranged output tensors of layers `gone` (about to disappear), comma-separated.
+std::string rangedOutputs(const ir::Network& net, const std::vector<int>& gone) {
+  std::string names;
+  for (int g : gone)
+    for (int t : net.layers[g].outputs)
+      if (t >= 0 && net.tensors[t].dynamic_range)
+        names += (names.empty() ? "'" : ", '") + net.tensors[t].name + "'";
+  return names;
 }
 
 int producer(const ir::Network& net, int t) {
@@ -692,6 +705,7 @@ bool fuseAttention(ir::Network& net) {
     const detail::Consumers cons = net.consumers();
     Match m;
     if (!match(net, cons, static_cast<int>(si), &m)) continue;
+    const std::string ranged = rangedOutputs(net, m.gone);
     ir::Layer& a = net.layers[m.keep];
     for (int g : m.gone) {
       ir::Layer& l = net.layers[g];
@@ -713,6 +727,9 @@ bool fuseAttention(ir::Network& net) {
                      : m.guard == 2 ? ", masked rows to zero"
                                     : "",
                      ")"));
+    if (!ranged.empty())
+      detail::note(str("fuseAttention: the dynamic ranges of ", ranged, " go unused: ATTENTION '",
+                       a.name, "' keeps them on chip in FP32 / FP16"));
     changed = true;
   }
   // Scalar multiplies of q and k (possibly behind a transpose only the layer reads) join the
@@ -731,6 +748,7 @@ bool fuseAttention(ir::Network& net) {
         a.inputs[static_cast<size_t>(slot)] = unscaled(net, cons, t, &m);
     }
     if (m.gone.empty()) continue;
+    const std::string ranged = rangedOutputs(net, m.gone);
     for (int g : m.gone) {
       a.onnx_nodes.insert(a.onnx_nodes.end(), net.layers[g].onnx_nodes.begin(),
                           net.layers[g].onnx_nodes.end());
@@ -738,7 +756,8 @@ bool fuseAttention(ir::Network& net) {
     }
     a.attrs.set("scale", a.attrs.f("scale", 1.0) * m.scale);
     detail::note(str("fuseAttention: ", m.gone.size(), " scalar multiplies of q or k joined the ",
-                     "scale of '", a.name, "'"));
+                     "scale of '", a.name, "'",
+                     ranged.empty() ? "" : str(" (the dynamic ranges of ", ranged, " go unused)")));
     changed = true;
   }
   return changed;
