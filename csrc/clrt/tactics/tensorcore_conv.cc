@@ -332,7 +332,12 @@ class TcConvKernel : public Kernel {
       const bool has_res = l.inputs.size() > 1 && l.inputs[1] >= 0;
       std::string extra = mmEpilogueOption(gcfg_, has_res);
       if (persist && gcfg_.wgmma) {
-        const Persist f = persistForm(gcfg_, s_.C, mma, s_.res_dt, has_res);
+        // At most 64 output channels: 64 x 64 tiles, not 64 x 128 ones half empty. H100,
+        // layer1's conv1 (200704 x 64 x 256, INT8 output): 0.0342 ms against 0.0594 on
+        // 64 x 128 and 0.0474 on kWgTile64 (benchmarks/RESULTS.md, session 35).
+        Config base = gcfg_;
+        if (s_.K <= 64) base.bn = 64;
+        const Persist f = persistForm(base, s_.C, mma, s_.res_dt, has_res);
         if (f.nkp > 0) {
           gcfg_ = f.cfg;
           persist_ = true;
