@@ -59,7 +59,9 @@ CASES = {
 def build_forced(model, precision, ranges, tactics):
     builder, network, _ = parse_network(model, logger=trt.Logger(trt.Logger.WARNING))
     if precision == "int8":
-        network.get_input(0).set_dynamic_range(-ranges["input"], ranges["input"])
+        for i in range(network.num_inputs):
+            t = network.get_input(i)
+            t.set_dynamic_range(-ranges[t.name], ranges[t.name])
         for li in range(network.num_layers):
             out = network.get_layer(li).get_output(0)
             if out.name in ranges:

@@ -15,10 +15,11 @@ import json
 import clrt as trt
 import numpy as np
 import pytest
-from helpers import make_config, make_model, ort_run, parse_network
+from helpers import make_model, ort_run
 from onnx.helper import make_node as N
 from test_tc_persist import block_model
-from test_tensorcore import FP16_REL, INT8_REL, NEEDS_TC, all_ranges, build, chosen
+from test_tc_persist import build_forced as persist_build_forced
+from test_tensorcore import FP16_REL, INT8_REL, NEEDS_TC, all_ranges, chosen
 
 pytestmark = [NEEDS_TC, pytest.mark.usefixtures("channels_last")]
 
@@ -77,20 +78,10 @@ def batched_model():
 
 
 def build_forced(model, precision, feeds, tactic):
-    builder, network, _ = parse_network(model, logger=trt.Logger(trt.Logger.WARNING))
-    if precision == "int8":
-        ranges = all_ranges(model, feeds)
-        for i in range(network.num_inputs):
-            t = network.get_input(i)
-            t.set_dynamic_range(-ranges[t.name], ranges[t.name])
-        for li in range(network.num_layers):
-            out = network.get_layer(li).get_output(0)
-            if out.name in ranges:
-                out.set_dynamic_range(-ranges[out.name], ranges[out.name])
-    config = make_config(builder, opt_level=0)
-    config.set_flag(trt.BuilderFlag.FP16 if precision == "fp16" else trt.BuilderFlag.INT8)
-    config.tactic_filter = tactic
-    return build(builder, network, config)
+    """`model` built in `precision` with only `tactic` (and the tactics of other kinds) allowed;
+    INT8 with every tensor's range from onnxruntime on `feeds`."""
+    ranges = all_ranges(model, feeds) if precision == "int8" else {}
+    return persist_build_forced(model, precision, ranges, tactic)
 
 
 def channels_last_layers(engine, tactic):
