@@ -190,7 +190,7 @@ class TcMatMulKernel : public Kernel {
     auto i = [&](int64_t v) { return kint(v, s_.layer); };
     // Split-K where no operand went through the workspace (p is folded: launchOf takes it as is).
     Launch sl = launchOf(p);
-    if (need > 0 || cfg_.pingpong) sl.ks = 1;
+    if (need > 0) sl.ks = 1;
     const SplitBuffers sb = splitBuffers(a, sl.tiles, &sl.ks, cfg_, counters_);
     ocl::setArgs(k_.get(), abuf, bbuf, aoff, boff, bias_.get(), svec_.get(), res, Y.buf, i(p.M),
                  i(p.N), i(p.K), i(lda), i(ldb), avec, bvec, i(mt), dims, abs, bbs,
@@ -222,7 +222,8 @@ class TcMatMulKernel : public Kernel {
     const int64_t m = oneGemm(p) ? p.M * p.batch : p.M, batch = oneGemm(p) ? 1 : p.batch;
     Launch l;
     l.tiles = ((m + cfg_.bm - 1) / cfg_.bm) * ((p.N + cfg_.bn - 1) / cfg_.bn) * batch;
-    l.ks = splitK(l.tiles, (p.K + bk() - 1) / bk(), split_);
+    // (A ping-pong block walks several tiles: no split-K.)
+    l.ks = cfg_.pingpong ? 1 : splitK(l.tiles, (p.K + bk() - 1) / bk(), split_);
     return l;
   }
 
