@@ -378,9 +378,9 @@ def test_leading_dims_known_at_run_time_or_broadcast():
 
 def test_ranged_scores_still_fuse():
     """INT8 with a dynamic range on every tensor (as INT8 scripts and clrtexec's placeholder
-    ranges set them): the attention still fuses, the ranges of the scores and probabilities go
-    unused (a VERBOSE note names them), and the INT8 projections around it stay close to
-    onnxruntime FP32: |clrt - ort| <= 0.05 * max|ort| (INT8 projections, FP16 attention)."""
+    ranges set them): the attention still fuses and reads q, k and v in place, the ranges of the
+    scores and probabilities go unused (a VERBOSE note names them), and the INT8 projections
+    around it stay close to onnxruntime FP32: |clrt - ort| <= 0.05 * max|ort|."""
     from test_tensorcore import all_ranges
 
     model, x = packed_mha_model(D, s=SKV, b=B, in_proj=True, out_proj=True)
@@ -401,6 +401,12 @@ def test_ranged_scores_still_fuse():
     config.set_flag(trt.BuilderFlag.FP16)
     engine = deserialize(builder.build_serialized_network(network, config))
     assert len(attention_layers(engine)) == 1, log.text()
+    # The views of the projection fold in as without ranges: no movement layer is left.
+    info = json.loads(
+        engine.create_engine_inspector().get_engine_information(trt.LayerInformationFormat.JSON)
+    )
+    kinds = [lay["LayerType"] for lay in info["Layers"]]
+    assert "TRANSPOSE" not in kinds and "GATHER" not in kinds, (kinds, log.text())
     notes = [m for _, m in log.lines if "go unused" in m]
     assert notes and any("'" in m for m in notes), log.text()
     got = engine.create_execution_context().infer(x)["y"]

@@ -17,7 +17,8 @@
 // Then the copies around it go where the shapes are static: q, k and v read through the
 // transposes, constant-index gathers, reshapes and (un)squeezes that cut them out of a packed
 // projection (PyTorch's in_proj split, the heads' transposes) as strided views of its output
-// (attrs <x>_dims, <x>_strides, <x>_offset, <x>_src), and a transpose of the result (heads back
+// (attrs <x>_dims, <x>_strides, <x>_offset, <x>_src; ranges on the tensors between go unused,
+// the source keeps its own), and a transpose of the result (heads back
 // together) becomes the strides it is written with (o_strides, o_dims). Movement layers left
 // without readers go with removeDeadLayers.
 // CLRT_FUSE_ATTENTION=0 leaves the layers apart (for comparisons), as does the builder for an
@@ -355,15 +356,16 @@ bool viewable(const ir::Network& net, int layer) {
   if (!kind || l.outputs.empty() || (l.outputs.size() != 1 && l.kind != LayerKind::kSPLIT) ||
       l.inputs.empty() || l.inputs[0] < 0 || detail::hasConstraint(l))
     return false;
+  // (A dynamic range on the tensors it moves does not count: a view's values are its source's,
+  // whose range holds for them, and the ones that disappear go unused, as at the top.)
   const ir::Tensor& x = net.tensors[l.inputs[0]];
-  if (!staticDims(x.dims) || x.qdq_point || x.dynamic_range ||
+  if (!staticDims(x.dims) || x.qdq_point ||
       (x.dtype != DataType::kFLOAT && x.dtype != DataType::kHALF))
     return false;
   for (int o : l.outputs) {
     if (o < 0) return false;
     const ir::Tensor& y = net.tensors[o];
-    if (!staticDims(y.dims) || y.debug || y.qdq_point || y.dynamic_range || x.dtype != y.dtype)
-      return false;
+    if (!staticDims(y.dims) || y.debug || y.qdq_point || x.dtype != y.dtype) return false;
   }
   return true;
 }
@@ -423,7 +425,7 @@ bool hoistRowTranspose(ir::Network& net, ir::Layer& a) {
     return false;
   const detail::Consumers cons = net.consumers();
   if (!internal(net, cons, x) || net.tensors[src].is_output || net.tensors[src].debug ||
-      net.tensors[src].qdq_point || net.tensors[src].dynamic_range)
+      net.tensors[src].qdq_point)
     return false;
   const std::vector<int64_t> perm = detail::resolvedPerm(net.layers[ti].attrs.ints("perm"), r);
   if (perm.size() != r || perm.back() != static_cast<int64_t>(r) - 1) return false;
@@ -454,7 +456,14 @@ bool hoistRowTranspose(ir::Network& net, ir::Layer& a) {
   pt.dtype = net.tensors[src].dtype;
   pt.dims = moved;
   pt.producer = mi;
+  // A transpose moves values only: P' holds P's and Y x's, so their ranges carry over (the
+  // MatMul keeps an input range for INT8 where only x had one).
+  pt.dynamic_range = net.tensors[src].dynamic_range;
   net.tensors.push_back(pt);
+  {
+    ir::Tensor& y = net.tensors[net.layers[ti].inputs[0]];
+    if (!y.dynamic_range) y.dynamic_range = net.tensors[x].dynamic_range;
+  }
   const int p2 = static_cast<int>(net.tensors.size()) - 1;
   ir::Layer& mm = net.layers[mi];
   ir::Layer& tr = net.layers[ti];
