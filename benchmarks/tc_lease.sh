@@ -7,7 +7,7 @@
 #            today's 128 x 256 tile, then ResNet-50's 64-channel 1x1 GEMMs on the 64 x 64
 #            persistent tile; the harness checks each against its host reference
 #   build    clrt into build/gpu (in the background while the harness runs when both are named)
-#   tests    the ping-pong and persistent tactics' tests, natively
+#   tests    the ping-pong, persistent and attention-fusion tests, natively
 #   vit      bench_torch ViT-B/16 b64 FP16 beside torch.compile FP16
 #   vitpp    the same FP16 engine without the ping-pong tactics (CLRT_TC_PINGPONG=0)
 #   vit8     ViT-B/16 b64 INT8
@@ -67,7 +67,7 @@ fi
 if [ -n "$BPID" ]; then wait $BPID; tail -2 $OUT/build.log; el built; grep -q "rc=0" $OUT/build.log || exit 1; fi
 export PYTHONPATH=$BD/stage
 if has tests; then
-  timeout 240 $PY -m pytest -q -p no:cacheprovider tests/device/test_tc_pingpong.py tests/device/test_tc_persist.py 2>&1 | tail -4 | tee $OUT/pytest.txt; el tests
+  timeout 240 $PY -m pytest -q -p no:cacheprovider tests/device/test_tc_pingpong.py tests/device/test_tc_persist.py tests/device/test_fused_attention.py 2>&1 | tail -4 | tee $OUT/pytest.txt; el tests
 fi
 B="--models vit_b_16 --batches 64 --torch-modes compile-fp16 --rounds 2 --iters 20 --timing-cache /tmp/tc_vit.bin"
 if has vit; then
