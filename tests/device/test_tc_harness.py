@@ -1,5 +1,5 @@
-# benchmarks/tc_gemm_harness.cc, the harness that times tc_matmul's experiments on a GPU
-# (PERSIST, PINGPONG: build options no tactic sets yet), built and run on the current device:
+# benchmarks/tc_gemm_harness.cc, the harness that times tc_matmul's forms on a GPU (PERSIST,
+# PINGPONG, beside the tactics' tiles), built and run on the current device:
 # each option set must match the harness's host reference on its three shapes (a large one, an
 # aligned small one, an odd one), exactly for INT8. Emulated (TC_EMULATE) where the device is
 # not NVIDIA, so CI's emulated step keeps the experiments' indexing from rotting between the

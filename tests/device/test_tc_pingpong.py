@@ -2,14 +2,15 @@
 # warpgroup and two consumers taking a persistent block's tiles in turn) against onnxruntime
 # FP32 and, the same k-tiles being multiplied in the same order with the same epilogue, bit for
 # bit against the ordinary warpgroup tile (matmul.tc_<precision>_wg). Two blocks
-# (CLRT_TC_PP_BLOCKS=2) walk 9 tiles, so each consumer takes several and the 4-slot ring wraps;
+# (CLRT_TC_PP_BLOCKS=2) walk 9 tiles, so each consumer takes several and the 6-slot ring wraps;
 # the last row and column tiles are not whole, and a reduction ends in a partial k-tile. Cases: a
 # weights MatMul with bias and ReLU (FP16); INT8 layers with an INT8 residual and an INT8 output
 # for the next layer; a batched product of two activations (B transposed through the
 # workspace); and channels-last 1x1 convolutions run as GEMMs on it (conv.tc_<precision>_wgpp:
 # 64 x 64 emulated tiles over 510 pixels, a residual, INT8 output for the next INT8 layer),
-# against conv.tc_<precision>_wg. Runs where the current OpenCL device is NVIDIA; elsewhere with CLRT_TC_EMULATE=1
-# (the tiles in lockstep: indexing, not the mbarriers), which CI runs as its own step.
+# against conv.tc_<precision>_wg. Runs where the current OpenCL device is NVIDIA; elsewhere
+# with CLRT_TC_EMULATE=1 (the tiles in lockstep: indexing, not the mbarriers; the turns and
+# parity waits were checked on an H100), which CI runs as its own step.
 import json
 
 import clrt as trt
