@@ -3,9 +3,10 @@
 # GPU, in steps named on the command line, e.g. `bash benchmarks/tc_lease.sh harness build tests`
 # then `bash benchmarks/tc_lease.sh vit resnet` on the same warm machine (a call may run 10
 # minutes; the build is kept in build/gpu between calls). Results go to $OUT.
-#   harness  ViT-B/16's GEMMs (FP16, INT8) on the ping-pong GEMM (tc_pingpong.clh) against
-#            today's 128 x 256 tile, then ResNet-50's 64-channel 1x1 GEMMs on the 64 x 64
-#            persistent tile; the harness checks each against its host reference
+#   harness  4096^3 and ViT-B/16's GEMMs (FP16, INT8) on the ping-pong GEMM's two forms
+#            (tc_pingpong.clh) against today's 128 x 256 tile, then ResNet-50's 64-channel 1x1
+#            GEMMs on the 64 x 64 persistent tile; the harness checks each against its host
+#            reference
 #   build    clrt into build/gpu (in the background while the harness runs when both are named)
 #   tests    the ping-pong, persistent and attention-fusion tests, natively
 #   vit      bench_torch ViT-B/16 b64 FP16 beside torch.compile FP16
@@ -14,7 +15,7 @@
 #   resnet   bench_torch ResNet-50 b64 INT8 beside torch.compile, again without the persistent
 #            1x1 GEMM (CLRT_TC_PERSIST=0), and a clrtexec profile
 #   vit8prof a clrtexec profile of ViT-B/16 INT8 with placeholder ranges
-# Written in sessions 33-35 (the first two without a GPU).
+# Written in sessions 33-36 (the first two without a GPU).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source .device/gpu-env.sh >/dev/null
@@ -35,21 +36,25 @@ if has harness; then
   W="-DBM=64 -DBN=128 -DWARPS_M=4 -DWARPS_N=1 -DTC_WGMMA=1"
   Q="-DOUT_DT=2 -DRES_DT=2"
   P="-DPERSIST=1"
-  # ViT-B/16's GEMMs, FP16 (half output, half residual where marked) and INT8 (FP32 output):
-  # today's 128 x 256 tile against matmul.tc_*_pp's ping-pong block (64 x 128, a 6-tile ring)
-  # and the 64 x 256 / ring 4 form session 35 timed in the models.
+  # The ping-pong block (tc_pingpong.clh) against today's 128 x 256 tile (WB): its 64 x 128 /
+  # ring 6 (matmul.tc_*_pp) and 64 x 256 / ring 4 (_pp256) forms. Harness rows: FP16 with half
+  # output (a half residual where marked), INT8 with FP32 output.
   WB="-DBM=128 -DBN=256 -DWARPS_M=8 -DWARPS_N=1 -DTC_WGMMA=1 -DWG_ASYNC=1 -DKCH=8 -DSTAGES=4"
-  PP="-DBM=64 -DWARPS_M=4 -DWARPS_N=1 -DTC_WGMMA=1 -DWG_ASYNC=1 -DKCH=8 -DEP_REG=1 -DPINGPONG=1"
-  P6="$PP -DBN=128 -DSTAGES=6"
-  P4="$PP -DBN=256 -DSTAGES=4"
+  PP="-DWARPS_M=4 -DWARPS_N=1 -DTC_WGMMA=1 -DWG_ASYNC=1 -DKCH=8 -DEP_REG=1 -DPINGPONG=1"
+  P6="$PP -DBM=64 -DBN=128 -DSTAGES=6"
+  P4="$PP -DBM=64 -DBN=256 -DSTAGES=4"
   {
   for mode in 0 1; do
+    echo "== mode $mode (0 FP16, 1 INT8): 4096^3"
+    timeout 60 /tmp/tch $K $mode 4096 4096 4096 20 "$WB" "$P4" "$P6"
+  done
+  for mode in 0 1; do
     R="-DRES_DT=1"; [ $mode = 1 ] && R=""  # (the harness's INT8 rows write FP32 or INT8)
-    echo "== mode $mode (0 FP16, 1 INT8): qkv 12608x2304x768, fc1 12608x3072x768, fc2 12608x768x3072 (+ res in FP16), out_proj 12608x768x768 (+ res)"
+    echo "== mode $mode: qkv 12608x2304x768, fc1 12608x3072x768, fc2 12608x768x3072 (+ res in FP16), out_proj 12608x768x768 (+ res)"
     timeout 40 /tmp/tch $K $mode 12608 2304 768 20 "$WB" "$P6" "$P4"
     timeout 40 /tmp/tch $K $mode 12608 3072 768 20 "$WB" "$P6" "$P4"
     timeout 40 /tmp/tch $K $mode 12608 768 3072 20 "$WB $R" "$P6 $R" "$P4 $R"
-    timeout 40 /tmp/tch $K $mode 12608 768 768 20 "$WB $R" "$P6 $R" "$P4 $R"
+    timeout 40 /tmp/tch $K $mode 12608 768 768 20 "$WB $R" "$P6 $R"
   done
   } 2>&1 | grep -v "^$" | sed 's/-DWARPS_N=1 -DTC_WGMMA=1 -DWG_ASYNC=1//' | tee $OUT/pingpong.txt
   el pingpong done

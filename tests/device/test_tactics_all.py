@@ -267,6 +267,7 @@ for _p, _prec in (("fp16", "HALF"), ("int8", "INT8")):
 # as channels-last 1x1 layers' GEMM (the inner ones of a chain).
 for _p, _prec in (("fp16", "HALF"), ("int8", "INT8")):
     CASES[f"matmul.tc_{_p}_pp"] = (_prec, matmul_case(70, 96, 136, act=("Relu", {})), 17)
+    CASES[f"matmul.tc_{_p}_pp256"] = CASES[f"matmul.tc_{_p}_pp"]
     CASES[f"conv.tc_{_p}_wgpp"] = (_prec, conv_chain(24, 64, [1, 1, 1], hw=12), 17)
 # The small tile of the tensor-core matmuls (64-byte rows, 2-tile ring: emulated as such).
 for _p in ("fp16", "int8", "tf32"):

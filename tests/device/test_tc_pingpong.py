@@ -1,5 +1,6 @@
 # The ping-pong GEMM (matmul.tc_fp16_pp / matmul.tc_int8_pp: tc_matmul PINGPONG, a producer
-# warpgroup and two consumers taking a persistent block's tiles in turn) against onnxruntime
+# warpgroup and two consumers taking a persistent block's tiles in turn; _pp256 with 64 x 256
+# consumer tiles) against onnxruntime
 # FP32 and, the same k-tiles being multiplied in the same order with the same epilogue, bit for
 # bit against the ordinary warpgroup tile (matmul.tc_<precision>_wg). Two blocks
 # (CLRT_TC_PP_BLOCKS=2) walk 9 tiles, so each consumer takes several and the 6-slot ring wraps;
@@ -119,6 +120,9 @@ CASES = {
     "batched_fp16": ("fp16", batched_model, "matmul.tc_{}_pp", 1, "matmul.tc_{}_wg"),
     "conv_int8": ("int8", lambda: conv_block("int8"), "conv.tc_{}_wgpp", 4, "conv.tc_{}_wg"),
     "conv_fp16": ("fp16", lambda: conv_block("fp16"), "conv.tc_{}_wgpp", 4, "conv.tc_{}_wg"),
+    # The 64 x 256 consumer tiles (natively; emulated, the same 64 x 64 tiles as _pp).
+    "dense_fp16_256": ("fp16", dense_model, "matmul.tc_{}_pp256", 1, "matmul.tc_{}_wg"),
+    "residual_int8_256": ("int8", residual_model, "matmul.tc_{}_pp256", 3, "matmul.tc_{}_wg"),
 }
 
 

@@ -91,14 +91,24 @@ inline constexpr Config kWgTile64{128, 64, 8, 1, /*kch=*/8, /*stages=*/3, /*wgmm
 // - The ping-pong GEMM (PINGPONG, matmul.tc_*_pp, conv.tc_*_wgpp for channels-last 1x1
 //   layers): a block an SM, a producer warpgroup copying k-tiles into a 6-tile ring (144 KiB)
 //   and two consumers multiplying 64 x 128 tiles by turns, so that one writes its tile out while
-//   the other multiplies. H100 (benchmarks/RESULTS.md, session 35), FP16, half output, against
-//   kWgTile: ViT-B/16's out_proj 12608 x 768 x 768 + residual 0.0679 ms against 0.0785, its qkv
-//   12608 x 2304 x 768 0.149 against 0.138, 4096^3 far behind (337 TFLOP/s on 64 x 256 against
-//   540): one warpgroup multiplies at a time and 128 threads issue every cp.async. In ViT-B/16
-//   INT8 the builder's timing took it for 24 of the 72 GEMMs; ResNet-50's short 1x1 GEMMs ran
-//   slower on it than on kWgTile64x128 (0.169 against 0.112 ms for layer1's conv3).
+//   the other multiplies. H100 (benchmarks/RESULTS.md, session 36), against kWgTile, FP16 with
+//   half output: ViT-B/16's out_proj 12608 x 768 x 768 + residual 0.0670 ms against 0.0774,
+//   qkv 12608 x 2304 x 768 0.133 against 0.138; INT8 (FP32 output) qkv 0.084 against 0.113,
+//   fc1 12608 x 3072 x 768 0.107 against 0.152. 4096^3 behind (368 TFLOP/s against 544): one
+//   warpgroup multiplies at a time. ResNet-50's short 1x1 GEMMs ran slower on it than on
+//   kWgTile64x128 (session 35: 0.169 against 0.112 ms for layer1's conv3).
 inline constexpr Config kPingPongTile = [] {
   Config c{64, 128, 4, 1, /*kch=*/8, /*stages=*/6, /*wgmma=*/true};
+  c.pingpong = true;
+  return c;
+}();
+// - The same block with 64 x 256 consumer tiles in a 4-tile ring (160 KiB): H100, session 36,
+//   FP16 against kWgTile, ViT-B/16's qkv 0.121 against 0.138 ms, fc1 0.153 / 0.186, fc2 +
+//   residual 0.176 / 0.217; INT8 (FP32 output) fc2 0.095 against 0.134; 4096^3 FP16 428
+//   TFLOP/s. (128 x 128 consumer tiles, two 64-row products a k-step, as CUTLASS's ping-pong
+//   kernels tile, were slower than the better of these two on every shape timed.)
+inline constexpr Config kPingPongTile256 = [] {
+  Config c{64, 256, 4, 1, /*kch=*/8, /*stages=*/4, /*wgmma=*/true};
   c.pingpong = true;
   return c;
 }();
