@@ -210,10 +210,22 @@ inline float ln_row_sum(__local float* red, float v, int T) {
 #endif
 }
 
+// q8: y holds INT8 values at 1 / inv_q each (rounded half to even, clamped to +-127, as
+// storage_io.clh's QROUND): the layer writes the INT8 tensor its readers take (the builder's
+// narrowOutput) instead of a REFORMAT reading its float output back.
+#ifdef STORAGE_HALF
+typedef char8 ln_q_t;
+#define LN_CONVERT_Q convert_char8
+#define LN_CONVERT_I convert_int8
+#else
+typedef char4 ln_q_t;
+#define LN_CONVERT_Q convert_char4
+#define LN_CONVERT_I convert_int4
+#endif
 __kernel void layernorm_vec(__global const st_t* x, __global const float* scale,
                             __global const float* bias, __global st_t* y,
                             __global st_t* mean_out, __global st_t* rstd_out, int rows, int len,
-                            int T, int has_bias, float eps, int stats) {
+                            int T, int has_bias, float eps, int stats, int q8, float inv_q) {
   __local float red[WG_MAX];
   const int lid = get_local_id(0), t = lid & (T - 1);
   const int row = get_group_id(0) * (get_local_size(0) / T) + lid / T;
@@ -246,7 +258,11 @@ __kernel void layernorm_vec(__global const st_t* x, __global const float* scale,
     if (i < len) {
       ln_t o = (v[k] - mean) * rstd * LN_W(scale, i);
       if (has_bias) o += LN_W(bias, i);
-      LN_ST(yr, i, o);
+      if (q8)
+        *((__global ln_q_t*)((__global char*)y + base) + i / LN_VEC) =
+            LN_CONVERT_Q(LN_CONVERT_I(QROUND(o * inv_q)));
+      else
+        LN_ST(yr, i, o);
     }
   }
   if ((stats & 1) && t == 0) ST(mean_out, row, mean);

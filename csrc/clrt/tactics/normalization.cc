@@ -131,12 +131,28 @@ bool weightFits(const Dims& w, const Dims& x, size_t axis) {
   return true;
 }
 
+// LayerNorm writing INT8 (a narrowed output, builder/precision.cc narrowOutput) runs on
+// layernorm_vec only: rows of whole 16-byte vectors of at most 8192 values (T <= 256 items a
+// row), the scale and bias not repeating along the row. `len`: the normalized values a row.
+bool quantizedRowsFit(int64_t len, DataType st, const Dims& scale, const Dims* bias) {
+  const int64_t vec = st == DataType::kHALF ? 8 : 4;
+  return len > 0 && len % vec == 0 && len <= 8192 && volume(scale) == len &&
+         (!bias || volume(*bias) == len);
+}
+
 class LayerNormKernel : public RowKernel {
  public:
   LayerNormKernel(ocl::Device& dev, const ir::Layer& l)
       : RowKernel(dev, l),
         axis_(l.attrs.i("axis", -1)),
-        eps_(static_cast<float>(l.attrs.f("epsilon", 1e-5))) {
+        eps_(static_cast<float>(l.attrs.f("epsilon", 1e-5))),
+        q8_(outputDtype(l, 0, st_) == DataType::kINT8) {
+    if (q8_) {
+      const float sc = outputScale(l, 0);
+      CLRT_CHECK(sc > 0, kBuild, "NORMALIZATION layer '", l.name,
+                 "' writes INT8 but has no output scale");
+      invQ_ = 1.0f / sc;
+    }
     auto sc = l.weights.find("scale"), bi = l.weights.find("bias");
     CLRT_CHECK(sc != l.weights.end(), kBuild, "NORMALIZATION layer '", l.name,
                "' has no 'scale' weights");
@@ -149,7 +165,10 @@ class LayerNormKernel : public RowKernel {
     }
   }
   void enqueue(const ExecArgs& args) override {
-    checkStorage(args, st_, layer_);
+    requireStorage(args.inputs.at(0), st_, layer_, "input");
+    for (size_t i = 0; i < args.outputs.size(); ++i)
+      if (args.outputs[i].buf)
+        requireStorage(args.outputs[i], i == 0 && q8_ ? DataType::kINT8 : st_, layer_, "output");
     const DeviceTensor &x = args.inputs.at(0), &y = args.outputs.at(0);
     const int64_t rank = static_cast<int64_t>(x.dims.size());
     CLRT_CHECK(rank > 0, kRuntime, "NORMALIZATION layer '", layer_,
@@ -175,6 +194,9 @@ class LayerNormKernel : public RowKernel {
     cl_mem bias = hasBias_ ? bias_.get() : scale_.get();
     std::lock_guard<std::mutex> lock(k_.mutex());
     if (vecLaunch(args.queue, x.buf, bias, y.buf, mean, rstd, rows, len, sn, bn, stats)) return;
+    CLRT_CHECK(!q8_, kRuntime, "NORMALIZATION layer '", layer_, "' writes INT8, which needs ",
+               "rows of whole ", st_ == DataType::kHALF ? 8 : 4, "-value vectors of at most 8192 ",
+               "values and a work-group of 256 items; got ", rows, " rows of ", len);
     if (len >= 32)
       launchGroups(args.queue, "layernorm_rows", rows, len, x.buf, scale_.get(), bias, y.buf, mean,
                    rstd, static_cast<cl_int>(len), sn, bn, eps_, stats);
@@ -186,6 +208,8 @@ class LayerNormKernel : public RowKernel {
  private:
   int64_t axis_;
   float eps_;
+  bool q8_;            // output 0 INT8 at 1 / invQ_ (layernorm_vec's q8)
+  float invQ_ = 1.0f;
   Dims scaleDims_, biasDims_;
   bool hasBias_ = false;
   ocl::MemHandle scale_, bias_;
@@ -215,7 +239,8 @@ class LayerNormKernel : public RowKernel {
     const int64_t perGroup = wg / T, groups = (rows + perGroup - 1) / perGroup;
     cl_kernel k = k_.get("layernorm_vec");
     ocl::setArgs(k, x, scale_.get(), bias, y, mean, rstd, static_cast<cl_int>(rows),
-                 static_cast<cl_int>(len), static_cast<cl_int>(T), cl_int{bn != 0}, eps_, stats);
+                 static_cast<cl_int>(len), static_cast<cl_int>(T), cl_int{bn != 0}, eps_, stats,
+                 cl_int{q8_}, invQ_);
     ocl::launch(q, k, {static_cast<size_t>(groups * wg)}, {static_cast<size_t>(wg)});
     return true;
   }
@@ -352,16 +377,31 @@ void registerNormalizationTactics() {
         return std::make_unique<SoftmaxKernel>(dev, l, true);
       },
       kFloatHalf));
-  registerTactic(std::make_unique<FnTactic>(
+  auto layernorm = std::make_unique<FnTactic>(
       "layernorm.rows", L::kNORMALIZATION,
       [](const ir::Layer& l, const std::vector<ir::TensorInfo>& in, const ocl::DeviceInfo&) {
-        return in.size() == 1 && floatInput(l, in) && !in[0].dims.empty() &&
-               l.weights.count("scale");
+        if (in.size() != 1 || in[0].dims.empty() || !l.weights.count("scale")) return false;
+        if (floatInput(l, in)) return true;
+        const std::optional<DataType> st = floatStorage(l);
+        if (!st || !storedAs(l, in, 0, *st) || outputDtype(l, 0, *st) != DataType::kINT8)
+          return false;
+        // An INT8 output: layernorm_vec's rows, known when the build runs.
+        const Dims& d = in[0].dims;
+        const int64_t rank = static_cast<int64_t>(d.size()), a = l.attrs.i("axis", -1);
+        if (a < -rank || a >= rank) return false;
+        int64_t len = 1;
+        for (int64_t k = a < 0 ? a + rank : a; k < rank && len > 0; ++k)
+          len = d[k] > 0 ? len * d[k] : -1;
+        const auto bias = l.weights.find("bias");
+        return len > 0 && quantizedRowsFit(len, *st, l.weights.at("scale").dims,
+                                           bias == l.weights.end() ? nullptr : &bias->second.dims);
       },
       [](const ir::Layer& l, ocl::Device& dev) -> std::unique_ptr<Kernel> {
         return std::make_unique<LayerNormKernel>(dev, l);
       },
-      kFloatHalf));
+      kFloatHalf);
+  layernorm->setQuantizesOutput(true);  // layernorm_vec's q8
+  registerTactic(std::move(layernorm));
   registerTactic(std::make_unique<FnTactic>(
       "reduce.axes", L::kREDUCE,
       [](const ir::Layer& l, const std::vector<ir::TensorInfo>& in, const ocl::DeviceInfo&) {

@@ -165,6 +165,9 @@ class FnTactic : public Tactic {
   bool channelsLast(const ir::Layer& layer, int i) const override {
     return channels_last_ && channels_last_(layer, i);
   }
+  // Tactic::quantizesOutput, false unless set.
+  void setQuantizesOutput(bool q) { quantizes_output_ = q; }
+  bool quantizesOutput() const override { return quantizes_output_; }
 
  private:
   std::string name_;
@@ -173,6 +176,7 @@ class FnTactic : public Tactic {
   MakeFn make_;
   std::vector<DataType> precisions_;
   ChannelsLastFn channels_last_;
+  bool quantizes_output_ = false;
 };
 
 }  // namespace clrt::tactics
