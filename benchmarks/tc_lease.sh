@@ -8,7 +8,9 @@
 #            GEMMs on the 64 x 64 persistent tile; the harness checks each against its host
 #            reference
 #   build    clrt into build/gpu (in the background while the harness runs when both are named)
-#   tests    the ping-pong, persistent and attention-fusion tests, natively
+#   tests    the ping-pong, persistent, attention-fusion and INT8 LayerNorm tests, natively
+#   pptests  the ping-pong and INT8 LayerNorm tests alone
+#   resnet1  ResNet-50 b64 INT8 beside torch.compile alone
 #   vit      bench_torch ViT-B/16 b64 FP16 beside torch.compile FP16
 #   vitpp    the same FP16 engine without the ping-pong tactics (CLRT_TC_PINGPONG=0)
 #   vit8     ViT-B/16 b64 INT8
@@ -72,7 +74,10 @@ fi
 if [ -n "$BPID" ]; then wait $BPID; tail -2 $OUT/build.log; el built; grep -q "rc=0" $OUT/build.log || exit 1; fi
 export PYTHONPATH=$BD/stage
 if has tests; then
-  timeout 240 $PY -m pytest -q -p no:cacheprovider tests/device/test_tc_pingpong.py tests/device/test_tc_persist.py tests/device/test_fused_attention.py 2>&1 | tail -4 | tee $OUT/pytest.txt; el tests
+  timeout 240 $PY -m pytest -q -p no:cacheprovider tests/device/test_tc_pingpong.py tests/device/test_tc_persist.py tests/device/test_fused_attention.py tests/device/test_layernorm_int8.py 2>&1 | tail -4 | tee $OUT/pytest.txt; el tests
+fi
+if has pptests; then  # the ping-pong tactics and the INT8 LayerNorm alone (about 30 s)
+  timeout 120 $PY -m pytest -q -p no:cacheprovider tests/device/test_tc_pingpong.py tests/device/test_layernorm_int8.py 2>&1 | tail -4 | tee $OUT/pytest.txt; el pptests
 fi
 B="--models vit_b_16 --batches 64 --torch-modes compile-fp16 --rounds 2 --iters 20 --timing-cache /tmp/tc_vit.bin"
 if has vit; then
@@ -83,6 +88,9 @@ if has vitpp; then
 fi
 if has vit8; then
   timeout 280 $PY benchmarks/bench_torch.py $B --precisions int8 --no-torch 2>&1 | tee $OUT/vit_int8.txt | tail -6; el vit int8
+fi
+if has resnet1; then  # bench_torch beside torch.compile only
+  timeout 200 $PY benchmarks/bench_torch.py --models resnet50 --batches 64 --precisions int8 --rounds 2 --iters 20 --torch-modes compile-fp16 --timing-cache /tmp/tc.bin 2>&1 | tee $OUT/resnet.txt | tail -8; el resnet1
 fi
 if has resnet; then
   R="--models resnet50 --batches 64 --precisions int8 --rounds 2 --iters 20"
