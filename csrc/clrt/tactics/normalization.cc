@@ -208,7 +208,7 @@ class LayerNormKernel : public RowKernel {
  private:
   int64_t axis_;
   float eps_;
-  bool q8_;            // output 0 INT8 at 1 / invQ_ (layernorm_vec's q8)
+  bool q8_;  // output 0 INT8 at 1 / invQ_ (layernorm_vec's q8)
   float invQ_ = 1.0f;
   Dims scaleDims_, biasDims_;
   bool hasBias_ = false;

@@ -269,12 +269,9 @@ struct Tile {
   const char* suffix;
   Config cfg;
 };
-constexpr Tile kTiles[] = {{"", kGemmTile},
-                           {"_64x64", kSmallGemmTile},
-                           {"_wg", kWgTile},
-                           {"_wg64x128", kWgTile64x128},
-                           {"_pp", kPingPongTile},
-                           {"_pp256", kPingPongTile256}};
+constexpr Tile kTiles[] = {{"", kGemmTile},        {"_64x64", kSmallGemmTile},
+                           {"_wg", kWgTile},       {"_wg64x128", kWgTile64x128},
+                           {"_pp", kPingPongTile}, {"_pp256", kPingPongTile256}};
 
 class TcMatMulTactic : public Tactic {
  public:
