@@ -309,10 +309,10 @@ def env_set(**values):
                 os.environ[k] = v
 
 
-def fresh_process(tmp_path, script, *args, kernels="kernels", env=None):
+def fresh_process(tmp_path, script, *args, kernels="kernels", env=None, timeout=900):
     """stdout of `script` (python -c) in a new process importing this clrt, with the empty kernel
-    cache directory tmp_path / kernels and `env` added to the environment; a non-zero exit fails
-    the test."""
+    cache directory tmp_path / kernels and `env` added to the environment; a non-zero exit (or
+    running past `timeout` seconds) fails the test."""
     import subprocess
     import sys
 
@@ -329,7 +329,7 @@ def fresh_process(tmp_path, script, *args, kernels="kernels", env=None):
         capture_output=True,
         text=True,
         env=full,
-        timeout=900,
+        timeout=timeout,
     )
     assert out.returncode == 0, out.stdout + out.stderr
     return out.stdout

@@ -71,11 +71,11 @@ def model_files(tmp_path_factory):
     return model, path, d / "x.npy", x
 
 
-def build_in_fresh_process(tmp_path, files, **env):
+def build_in_fresh_process(tmp_path, files, timeout=900, **env):
     """The built-program log lines and the output of a build of the model in a new process with
     an empty kernel cache and `env` added."""
     _, path, xfile, _ = files
-    out = fresh_process(tmp_path, SCRIPT, path, xfile, tmp_path / "y.npy", env=env)
+    out = fresh_process(tmp_path, SCRIPT, path, xfile, tmp_path / "y.npy", env=env, timeout=timeout)
     return json.loads(out.strip().splitlines()[-1]), np.load(tmp_path / "y.npy")
 
 
@@ -126,6 +126,29 @@ def test_a_worker_out_of_step_leaves_the_build_compiling_itself(tmp_path, model_
         tmp_path, model_files, CLRT_COMPILE_WORKERS="1", CLRT_COMPILE_WORKER=str(fake)
     )
     assert built and not any("compile worker" in m for m in built), built
+    check_output(model_files, y)
+
+
+# Answers ready, then leaves at its first request without a reply.
+VANISHING = """#!{python}
+import struct, sys
+sys.stdout.buffer.write(struct.pack("<IQ", 0, 5) + b"ready")
+sys.stdout.buffer.flush()
+sys.stdin.buffer.read(8)
+"""
+
+
+def test_workers_that_keep_vanishing_leave_the_pool_usable(tmp_path, model_files):
+    """One worker allowed, and every worker leaves at its first request: each request starts a
+    second, loses it too and compiles itself, and frees its place in the pool, so the build's
+    later programs do not wait for a worker for ever (they did: the place was kept)."""
+    fake = tmp_path / "vanishing-worker"
+    fake.write_text(VANISHING.format(python=sys.executable))
+    fake.chmod(0o755)
+    built, y = build_in_fresh_process(
+        tmp_path, model_files, timeout=300, CLRT_COMPILE_WORKERS="1", CLRT_COMPILE_WORKER=str(fake)
+    )
+    assert len(built) >= 2 and not any("compile worker" in m for m in built), built
     check_output(model_files, y)
 
 

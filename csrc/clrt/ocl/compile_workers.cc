@@ -1,7 +1,9 @@
 // The pool of clrt-compile-worker processes, per device: started as compiles need them (up to
 // compileWorkerCount), each handling one request at a time over a socket pair (send with
 // MSG_NOSIGNAL: a worker gone is an error here, not a SIGPIPE). A worker ends by itself after
-// kIdleSeconds without a request; a request that finds its worker gone starts another once.
+// kIdleSeconds without a request; a request that finds its worker gone starts another once, and
+// if that one goes too, frees its place in the pool (before session 36 it kept the place of the
+// third worker it had started: the next request then waited for a free worker for ever).
 #include "clrt/ocl/compile_workers.h"
 
 #include <dlfcn.h>
@@ -147,7 +149,7 @@ class Pool {
   std::optional<std::vector<uint8_t>> compile(cl_device_id dev, const std::string& source,
                                               const std::string& options) {
     std::unique_ptr<Worker> w = take(dev);
-    for (int attempt = 0; w && attempt < 2; ++attempt) {
+    for (int attempt = 0; w; ++attempt) {
       const uint64_t no = options.size(), ns = source.size();
       uint32_t status = 0;
       std::vector<uint8_t> reply;
@@ -162,6 +164,11 @@ class Pool {
         give(std::move(w));
         if (status == 0 && !reply.empty()) return reply;
         return std::nullopt;  // the build failed there: the caller's own build reports it
+      }
+      if (attempt == 1) {  // gone again: this request compiles itself, the slot is freed
+        w.reset();
+        lost();
+        break;
       }
       w = startWorker(dev);  // gone (idle too long, or crashed): one more, once
       if (!w) lost();
