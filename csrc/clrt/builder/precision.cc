@@ -390,12 +390,18 @@ void refineTimedPrecisions(State& st) {
        " ms of layer time and reformats");
 }
 
-// The one dtype all wanted, else FLOAT (INT8 only where the tensor has a range).
+// The one dtype all wanted, else FLOAT (INT8 only where the tensor has a range). Wanted as HALF
+// and as INT8 (a transformer's residual stream after an INT8 layer: the next LayerNorm reads it
+// in FP16, the next INT8 layer as its residual): HALF, so that one REFORMAT (HALF -> INT8)
+// serves the INT8 readers, where FLOAT storage wrote twice the bytes and needed two.
 DataType agreed(const State& st, int t, const std::set<DataType>& w, DataType fallback) {
   if (w.size() == 1) {
     const DataType d = *w.begin();
     if (d != DataType::kINT8 || st.hasRange(t)) return d;
   }
+  if (fallback == DataType::kFLOAT && st.hasRange(t) &&
+      w == std::set<DataType>{DataType::kHALF, DataType::kINT8})
+    return DataType::kHALF;
   return fallback;
 }
 

@@ -147,7 +147,7 @@ inline uint pack_h2(float lo, float hi) {
 __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_flash(
     __global const ushort* q, __global const ushort* k, __global const ushort* v,
     __global const bias_t* bias, __global st_t* out, int sq, int skv, float scale, int has_bias,
-    IndexPack lp, IndexPack op, AttnStrides s, int nan_to_zero) {
+    IndexPack lp, IndexPack op, AttnStrides s, int nan_to_zero, int q8, float inv_q) {
   __local uint4 Ks[2][KT * KCH], Vs[2][KT * KCH];
 #if TC_EMULATE
   __local uint xs[32 * 6];
@@ -300,6 +300,12 @@ __kernel __attribute__((reqd_work_group_size(NT, 1, 1))) void tc_flash(
                                        vbase + d + e, s.vj, skv)
                       : oacc[j][2 * h + e] * inv;
       const long at = obase + (long)row * s.oi + (long)d * s.od;
+      if (q8) {  // INT8 output at 1 / inv_q (the builder's narrowOutput), rounded as QROUND
+        __global char* oc = (__global char*)out;
+        oc[at] = (char)(int)QROUND(o[0] * inv_q);
+        oc[at + s.od] = (char)(int)QROUND(o[1] * inv_q);
+        continue;
+      }
 #if STORAGE_HALF
       if (s.od == 1 && (at & 1) == 0) {  // the pair as one 4-byte store
         *(__global uint*)((__global uchar*)out + 2 * at) = pack_h2(o[0], o[1]);

@@ -47,9 +47,11 @@ bool scaleBeforeTranspose(ir::Network& net, const detail::Consumers& cons, int y
     const HostTensor* v = detail::constantValue(net, c);
     const ir::Tensor& ut = net.tensors[u];
     if (!v || v->numel() != 1 || v->dims.size() > net.tensors[x].dims.size() || ut.is_output ||
-        ut.debug || ut.qdq_point || ut.dynamic_range || net.tensors[y].qdq_point ||
+        ut.debug || ut.qdq_point || net.tensors[y].qdq_point ||
         detail::liveConsumers(net, cons, u).size() != 1)
       continue;
+    // u's values become x * c, the values y had (transposed): y's range, if any, is theirs.
+    net.tensors[u].dynamic_range = net.tensors[y].dynamic_range;
     // e now reads x and writes u (x's shape); the transpose reads u and writes y.
     e.inputs[slot] = x;
     e.outputs = {u};
@@ -86,10 +88,14 @@ bool foldTransposeIntoMatmul(ir::Network& net) {
       const size_t rank = net.tensors[x].dims.size();
       std::vector<int64_t> rest = detail::resolvedPerm(tr.attrs.ints("perm"), rank);
       // Both tensors of one quantization (a Q/DQ point keeps the transpose), the transposed
-      // tensor not one the user watches or ranged, the precision constraints compatible.
+      // tensor not one the user watches, the precision constraints compatible. A dynamic range
+      // on it does not keep it: its values are x's (an INT8 MatMul then reads x at x's range,
+      // the same values; calibration and placeholder ranges give both the same), and the part
+      // of a transpose left keeps them too. (It kept attention's K^T apart under INT8 ranges,
+      // so the fused layer read k as columns, which the tensor-core kernels do not take.)
       if (rank < 2 || rest.empty() || net.tensors[t].dims.size() != rank ||
           net.tensors[t].qdq_point || net.tensors[x].qdq_point || net.tensors[t].debug ||
-          net.tensors[t].dynamic_range || !detail::mergeableConstraints(tr, mm))
+          !detail::mergeableConstraints(tr, mm))
         continue;
       std::swap(rest[rank - 2], rest[rank - 1]);  // the transpose left once trans_* swaps back
       const char* flag = slot == 0 ? "trans_a" : "trans_b";

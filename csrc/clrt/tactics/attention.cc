@@ -52,6 +52,7 @@ class AttentionKernel : public Kernel {
   AttentionKernel(const ir::Layer& l, ocl::Device& dev, const std::string& file,
                   const std::string& options, int64_t hd, int64_t hdv)
       : st_(floatStorage(l).value_or(DataType::kFLOAT)),
+        outDt_(outputDtype(l, 0, st_)),
         biasDt_(hasBias(l) ? inputDtype(l, 3) : DataType::kFLOAT),
         k_(dev, file,
            storageOption(st_) + options + (biasDt_ == DataType::kHALF ? " -DBIAS_HALF=1" : "")),
@@ -110,7 +111,7 @@ class AttentionKernel : public Kernel {
     const DeviceTensor &qt = a.inputs.at(0), &kt = a.inputs.at(1), &vt = a.inputs.at(2);
     const DeviceTensor& y = a.outputs.at(0);
     for (const DeviceTensor* t : {&qt, &kt, &vt, &y}) {
-      requireStorage(*t, st_, layer_, "a tensor");
+      requireStorage(*t, t == &y ? outDt_ : st_, layer_, t == &y ? "the output" : "a tensor");
       checkIndexable(volume(t->dims), what);
     }
     const Operand q = operand(qt, 0, what), k = operand(kt, 1, what), v = operand(vt, 2, what);
@@ -175,6 +176,7 @@ class AttentionKernel : public Kernel {
   }
 
   DataType st_;
+  DataType outDt_;   // st_, or INT8 where the layer's output is narrowed (tc_flash's q8)
   DataType biasDt_;  // the bias keeps its own dtype (FLOAT or HALF)
   KernelCache k_;
   std::string layer_;
@@ -234,9 +236,14 @@ class AttentionTc : public AttentionKernel {
                             which == TcKernel::kPrefetch ? " -DPREFETCH=1" : ""),
                         hd, hd),
         warps_(tcWarps(dev.info(), which)),
-        kernel_(which == TcKernel::kFlash ? "tc_flash" : "tc_attention") {
+        kernel_(which == TcKernel::kFlash ? "tc_flash" : "tc_attention"),
+        flash_(which == TcKernel::kFlash) {
     CLRT_CHECK(st_ == DataType::kHALF && transK_, kBuild, "attention layer '", layer_,
                "': the tensor-core tactic runs FP16 with k as rows");
+    CLRT_CHECK(outDt_ == st_ || (flash_ && outDt_ == DataType::kINT8 && outputScale(l, 0) > 0),
+               kBuild, "attention layer '", layer_, "': ", name(), " writes HALF",
+               flash_ ? ", or INT8 at a positive scale," : "", " not ", dtypeName(outDt_));
+    if (outDt_ == DataType::kINT8) invQ_ = 1.0f / outputScale(l, 0);
   }
 
   void enqueue(const ExecArgs& a) override {
@@ -252,9 +259,15 @@ class AttentionTc : public AttentionKernel {
       for (int d = 0; d < run.lp.rank; ++d) rows16 = rows16 && run.lp.s[o][d] % 8 == 0;
     CLRT_CHECK(rows16, kRuntime, "attention layer '", layer_,
                "': the tensor-core tactic reads q, k and v in 16-byte rows");
-    ocl::setArgs(kern, a.inputs[0].buf, a.inputs[1].buf, a.inputs[2].buf, run.bias,
-                 a.outputs[0].buf, static_cast<cl_int>(run.sq), static_cast<cl_int>(run.skv),
-                 scale_, cl_int{bias_}, run.lp, run.op, s, cl_int{guard_});
+    if (flash_)  // with its q8 and 1 / the output scale
+      ocl::setArgs(kern, a.inputs[0].buf, a.inputs[1].buf, a.inputs[2].buf, run.bias,
+                   a.outputs[0].buf, static_cast<cl_int>(run.sq), static_cast<cl_int>(run.skv),
+                   scale_, cl_int{bias_}, run.lp, run.op, s, cl_int{guard_},
+                   cl_int{outDt_ == DataType::kINT8}, invQ_);
+    else
+      ocl::setArgs(kern, a.inputs[0].buf, a.inputs[1].buf, a.inputs[2].buf, run.bias,
+                   a.outputs[0].buf, static_cast<cl_int>(run.sq), static_cast<cl_int>(run.skv),
+                   scale_, cl_int{bias_}, run.lp, run.op, s, cl_int{guard_});
     const int64_t rows = 16 * warps_, threads = 32 * warps_;
     const size_t groups = static_cast<size_t>((run.sq + rows - 1) / rows);
     ocl::launch(a.queue, kern, {groups * static_cast<size_t>(threads), static_cast<size_t>(run.nl)},
@@ -262,8 +275,13 @@ class AttentionTc : public AttentionKernel {
   }
 
  private:
+  std::string name() const {
+    return flash_ ? "attention.tc_fp16_flash" : "the tensor-core attention";
+  }
   int warps_;
   const char* kernel_;
+  bool flash_;
+  float invQ_ = 1.0f;  // 1 / the output scale where it is INT8
 };
 
 // The head sizes the engine was built for (the fusion records q's and v's static last dims; q,
@@ -273,11 +291,14 @@ bool headsInRange(const ir::Layer& l) {
   return hd > 0 && hdv > 0 && hd <= ir::kMaxAttentionHead && hdv <= ir::kMaxAttentionHead;
 }
 
-// What both tactics need: float storage of q, k, v and the output, a FLOAT or HALF bias.
-bool servesLayer(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
-                 const ocl::DeviceInfo&) {
+// What both tactics need: float storage of q, k, v and the output (or an INT8 output where
+// `int8Out`), a FLOAT or HALF bias.
+bool servesLayer(const ir::Layer& l, const std::vector<ir::TensorInfo>& in, const ocl::DeviceInfo&,
+                 bool int8Out = false) {
   const std::optional<DataType> st = floatStorage(l);
-  if (!st || in.size() < 3 || outputDtype(l, 0, *st) != *st) return false;
+  if (!st || in.size() < 3) return false;
+  const DataType o = outputDtype(l, 0, *st);
+  if (o != *st && !(int8Out && o == DataType::kINT8 && outputScale(l, 0) > 0)) return false;
   for (size_t i = 0; i < 3; ++i)
     if (!storedAs(l, in, i, *st)) return false;
   if (hasBias(l)) {  // read in its own dtype
@@ -329,14 +350,17 @@ class TcTactic : public Tactic {
   bool eligible(const ir::Layer& l, const std::vector<ir::TensorInfo>& in,
                 const ocl::DeviceInfo& dev) const override {
     const int64_t hd = l.attrs.i("head_q", 0);
-    return tc::available(dev) && floatStorage(l) == DataType::kHALF && servesLayer(l, in, dev) &&
-           l.attrs.i("trans_k", 1) != 0 && (hd == 32 || hd == 64) && l.attrs.i("head_v", 0) == hd &&
-           rows16(l);
+    return tc::available(dev) && floatStorage(l) == DataType::kHALF &&
+           servesLayer(l, in, dev, which_ == TcKernel::kFlash) && l.attrs.i("trans_k", 1) != 0 &&
+           (hd == 32 || hd == 64) && l.attrs.i("head_v", 0) == hd && rows16(l);
   }
   std::unique_ptr<Kernel> instantiate(const ir::Layer& l, ocl::Device& dev) const override {
     return std::make_unique<AttentionTc>(l, dev, heads(l).first, which_);
   }
   std::vector<DataType> precisions() const override { return {DataType::kHALF}; }
+  // tc_flash writes INT8 for an INT8 reader (its q8: ViT's out_proj in INT8 reads the heads'
+  // output without a REFORMAT between).
+  bool quantizesOutput() const override { return which_ == TcKernel::kFlash; }
   // Untimed, the plain kernel first (the others are not measured better everywhere).
   int priority() const override { return static_cast<int>(which_); }
   int untimedPriority(const ocl::DeviceInfo& dev) const override {
@@ -349,7 +373,10 @@ class TcTactic : public Tactic {
 
 const TacticRegistrar kRows([]() -> std::unique_ptr<Tactic> {
   return std::make_unique<FnTactic>(
-      "attention.rows", L::kATTENTION, servesLayer,
+      "attention.rows", L::kATTENTION,
+      [](const ir::Layer& l, const std::vector<ir::TensorInfo>& in, const ocl::DeviceInfo& dev) {
+        return servesLayer(l, in, dev);
+      },
       [](const ir::Layer& l, ocl::Device& dev) -> std::unique_ptr<Kernel> {
         const auto [hd, hdv] = heads(l);
         return std::make_unique<AttentionRows>(l, dev, hd, hdv);
