@@ -108,3 +108,45 @@ def test_layernorm_writes_int8(case):
     off = np.abs(np.rint(q) - want)
     assert off.max() <= 1, off.max()
     assert (off == 0).mean() >= 0.99, (off == 0).mean()
+
+
+def test_pre_norm_block_residual_stream_is_half():
+    """A pre-norm block in INT8 + FP16: LN -> MatMul (h), LN(h) -> MatMul + h. Both LayerNorms
+    write INT8 for their MatMuls; h, read as HALF by the second LayerNorm and as INT8 by the
+    second MatMul's residual, is stored HALF by the INT8 layer that makes it, with one REFORMAT
+    (HALF -> INT8) for the residual, where FLOAT storage needed two. The block stays within
+    INT8's tolerance of onnxruntime FP32."""
+    rng = np.random.default_rng(7)
+    c = 64
+    inits = {
+        "g1": rng.uniform(0.5, 1.5, c).astype(np.float32),
+        "g2": rng.uniform(0.5, 1.5, c).astype(np.float32),
+        "w1": (rng.standard_normal((c, c)) / 8).astype(np.float32),
+        "w2": (rng.standard_normal((c, c)) / 8).astype(np.float32),
+    }
+    nodes = [
+        N("LayerNormalization", ["input", "g1"], ["l1"], axis=-1),
+        N("MatMul", ["l1", "w1"], ["h"]),
+        N("LayerNormalization", ["h", "g2"], ["l2"], axis=-1),
+        N("MatMul", ["l2", "w2"], ["m2"]),
+        N("Add", ["m2", "h"], ["output"]),
+    ]
+    x = rng.standard_normal((2, 50, c)).astype(np.float32)
+    model = make_model(nodes, [("input", x.shape)], [("output", x.shape)], inits)
+    engine, _ = build_int8(model, x, fp16=True)
+    ls = layers(engine)
+    producer = next(lay for lay in ls if any(t["Name"] == "h" for t in lay["Outputs"]))
+    assert producer["Precision"] == "INT8", producer
+    assert producer["Outputs"][0]["Format/Datatype"] == "HALF", producer
+    h_reformats = [
+        lay
+        for lay in ls
+        if lay["LayerType"] == "REFORMAT" and any(t["Name"] == "h" for t in lay["Inputs"])
+    ]
+    assert [r["Outputs"][0]["Format/Datatype"] for r in h_reformats] == ["INT8"], h_reformats
+    norms = [lay for lay in ls if lay["LayerType"] == "NORMALIZATION"]
+    assert [n["Outputs"][0]["Format/Datatype"] for n in norms] == ["INT8", "INT8"], norms
+    got = engine.create_execution_context().infer({"input": x})["output"]
+    ref = ort_run(model, {"input": x})["output"]
+    err = float(np.abs(got - ref).max() / np.abs(ref).max())
+    assert err < INT8_REL, err

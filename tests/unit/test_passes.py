@@ -394,6 +394,22 @@ def test_fold_transpose_of_the_last_two_axes_into_matmul():
     assert kinds(r) == ["MATRIX_MULTIPLY"] and layer(r, "MATRIX_MULTIPLY")["attrs"]["trans_a"] == 1
 
 
+def test_a_ranged_transpose_still_folds():
+    # INT8 ranges on every tensor (calibration, clrtexec's placeholders) do not keep k^T: the
+    # transposed tensor holds k's values, so the MatMul reads k with trans_b, and a range set on
+    # k^T alone becomes k's. (Kept, it left fused attention reading k as columns.)
+    net = parse(attention_like([0, 1, 3, 2]))
+    for i in range(net.num_layers):
+        out = net.get_layer(i).get_output(0)
+        if out.name == "kt":
+            out.set_dynamic_range(-3.0, 3.0)
+    r = DBG.optimize(net)
+    assert kinds(r) == ["MATRIX_MULTIPLY"]
+    mm = layer(r, "MATRIX_MULTIPLY")
+    assert mm["inputs"] == ["q", "k"] and mm["attrs"]["trans_b"] == 1
+    assert r["ranges"]["k"] == pytest.approx((-3.0, 3.0))
+
+
 def test_head_split_and_transpose_keep_the_head_split():
     # perm 0,2,3,1 (head split and k^T in one): the transpose keeps 0,2,1,3, which copies rows
     # of the head dim whole, and the MatMul reads its output with trans_b.

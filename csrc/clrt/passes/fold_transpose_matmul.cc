@@ -103,6 +103,9 @@ bool foldTransposeIntoMatmul(ir::Network& net) {
       ir::Layer& transpose = net.layers[net.tensors[t].producer];  // tr, to change
       if (isIdentity(rest)) {
         mm.inputs[slot] = x;  // the transpose goes when nothing else reads it
+        // x holds the same values: a range set on the transposed tensor alone is x's too.
+        if (!net.tensors[x].dynamic_range)
+          net.tensors[x].dynamic_range = net.tensors[t].dynamic_range;
         mm.onnx_nodes.insert(mm.onnx_nodes.end(), transpose.onnx_nodes.begin(),
                              transpose.onnx_nodes.end());
         detail::note(str("foldTransposeIntoMatmul: '", transpose.name, "' became ", flag, " of '",
