@@ -8,7 +8,8 @@
 #            GEMMs on the 64 x 64 persistent tile; the harness checks each against its host
 #            reference
 #   build    clrt into build/gpu (in the background while the harness runs when both are named)
-#   tests    the ping-pong, persistent, attention-fusion and INT8 LayerNorm tests, natively
+#   tests    the ping-pong, persistent, attention-fusion, tensor-core attention (its INT8 output
+#            too) and INT8 LayerNorm tests, natively
 #   pptests  the ping-pong and INT8 LayerNorm tests alone
 #   resnet1  ResNet-50 b64 INT8 beside torch.compile alone
 #   vit      bench_torch ViT-B/16 b64 FP16 beside torch.compile FP16
@@ -74,7 +75,7 @@ fi
 if [ -n "$BPID" ]; then wait $BPID; tail -2 $OUT/build.log; el built; grep -q "rc=0" $OUT/build.log || exit 1; fi
 export PYTHONPATH=$BD/stage
 if has tests; then
-  timeout 240 $PY -m pytest -q -p no:cacheprovider tests/device/test_tc_pingpong.py tests/device/test_tc_persist.py tests/device/test_fused_attention.py tests/device/test_layernorm_int8.py 2>&1 | tail -4 | tee $OUT/pytest.txt; el tests
+  timeout 240 $PY -m pytest -q -p no:cacheprovider tests/device/test_tc_pingpong.py tests/device/test_tc_persist.py tests/device/test_fused_attention.py tests/device/test_layernorm_int8.py tests/device/test_tc_attention.py 2>&1 | tail -4 | tee $OUT/pytest.txt; el tests
 fi
 if has pptests; then  # the ping-pong tactics and the INT8 LayerNorm alone (about 30 s)
   timeout 120 $PY -m pytest -q -p no:cacheprovider tests/device/test_tc_pingpong.py tests/device/test_layernorm_int8.py 2>&1 | tail -4 | tee $OUT/pytest.txt; el pptests
