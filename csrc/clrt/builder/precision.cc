@@ -34,6 +34,9 @@ struct State {
   std::vector<bool> isPrec;     // per layer: decided by precision (not passthrough/own)
   std::vector<DataType> dtype;  // per tensor: storage decided
   std::vector<std::set<DataType>> want;
+  // Tensors an INT8 layer reads as its fused residual, in whatever storage they have
+  // (residualAnyStorage): they count as wanted INT8 only where nothing else reads them.
+  std::set<int> resRead;
   std::vector<std::map<DataType, double>> times;  // per layer: its own time per timed precision
 
   float scaleOf(int t) const {
@@ -45,6 +48,23 @@ struct State {
     return it != amax.end() && it->second > 0.0f;
   }
 };
+
+// An INT8 conv or matmul reads its fused residual (conv: input 1, matmul: the last) in the
+// epilogue, dequantized from INT8 or read as FLOAT or HALF alike (every INT8 tactic takes each):
+// the tensor keeps the storage its other readers want, with no REFORMAT for this one. A
+// transformer's residual stream is HALF for its next LayerNorm: ViT-B/16 INT8 read it through a
+// HALF -> INT8 REFORMAT twice a block, and added the residual at INT8's precision.
+bool residualAnyStorage(const ir::Layer& l, size_t i, DataType p) {
+  if (p != DataType::kINT8 || l.attrs.i("has_residual", 0) == 0 || l.inputs.empty()) return false;
+  if (l.kind == LayerKind::kCONVOLUTION) return i == 1;
+  return l.kind == LayerKind::kMATRIX_MULTIPLY && i + 1 == l.inputs.size();
+}
+
+// What t's readers want: a residual read by an INT8 layer alone wants INT8 (its precision's).
+std::set<DataType> wanted(const State& st, int t) {
+  if (st.want[t].empty() && st.resRead.count(t)) return {DataType::kINT8};
+  return st.want[t];
+}
 
 // Writes the precision attrs of a device layer for precision `p` and these dtypes.
 void setAttrs(State& st, ir::Layer& l, DataType p, const std::vector<DataType>& inDt,
@@ -117,7 +137,8 @@ double reformatMs(State& st, const ir::Layer& l, DataType p) {
   double ms = 0;
   for (size_t i = 0; i < l.inputs.size(); ++i) {
     const int t = l.inputs[i];
-    if (t < 0 || !st.origFloat[t] || !isDataInput(l, i, net)) continue;
+    if (t < 0 || !st.origFloat[t] || !isDataInput(l, i, net) || residualAnyStorage(l, i, p))
+      continue;
     const int pl = net.tensors[t].producer;
     DataType have = net.tensors[t].dtype;
     if (pl >= 0) {
@@ -417,7 +438,7 @@ void narrowOutput(State& st, int li) {
   const ir::Layer& l = net.layers[li];
   if (l.outputs.size() != 1 || (!l.output_types.empty() && l.output_types[0])) return;
   const int t = l.outputs[0];
-  if (!st.origFloat[t] || !st.hasRange(t) || st.want[t] != std::set<DataType>{DataType::kINT8} ||
+  if (!st.origFloat[t] || !st.hasRange(t) || wanted(st, t) != std::set<DataType>{DataType::kINT8} ||
       std::count(net.outputs.begin(), net.outputs.end(), t) || keepsQdqRounding(st, t))
     return;
   const DataType p = st.prec[li];
@@ -451,7 +472,10 @@ void chooseDtypes(State& st) {
         st.origFloat[l.inputs[0]]) {
       const int in = l.inputs[0];
       std::set<DataType> w;
-      for (int t : l.outputs) w.insert(st.want[t].begin(), st.want[t].end());
+      for (int t : l.outputs) {
+        const std::set<DataType> wt = wanted(st, t);
+        w.insert(wt.begin(), wt.end());
+      }
       DataType d = agreed(st, in, w, DataType::kFLOAT);
       if (d != DataType::kFLOAT) {
         std::vector<DataType> inDt, outDt;
@@ -476,11 +500,16 @@ void chooseDtypes(State& st) {
           st.dtype[t] = p;
         else  // an explicit quantization point stays INT8 whoever reads it (insertReformats)
           st.dtype[t] = keepsQdqRounding(st, t) ? DataType::kINT8
-                                                : agreed(st, t, st.want[t], DataType::kFLOAT);
+                                                : agreed(st, t, wanted(st, t), DataType::kFLOAT);
       }
       if (p != DataType::kINT8) narrowOutput(st, static_cast<int>(li));
-      for (size_t i = 0; i < l.inputs.size(); ++i)
-        if (isDataInput(l, i, net)) st.want[l.inputs[i]].insert(storageOf(p));
+      for (size_t i = 0; i < l.inputs.size(); ++i) {
+        if (!isDataInput(l, i, net)) continue;
+        if (residualAnyStorage(l, i, p))
+          st.resRead.insert(l.inputs[i]);
+        else
+          st.want[l.inputs[i]].insert(storageOf(p));
+      }
       continue;
     }
     for (int t : l.inputs)
@@ -594,6 +623,8 @@ void insertReformats(State& st) {
       DataType e;
       if (pass && i == 0)
         e = st.prec[li];
+      else if (st.isPrec[li] && residualAnyStorage(net.layers[li], i, st.prec[li]))
+        e = st.dtype[t];  // read as stored
       else if (st.isPrec[li] && isDataInput(net.layers[li], i, net))
         e = storageOf(st.prec[li]);
       else
