@@ -155,3 +155,41 @@ def test_pre_norm_block_residual_stream_is_half():
     ref = ort_run(model, {"input": x})["output"]
     err = float(np.abs(got - ref).max() / np.abs(ref).max())
     assert err < INT8_REL, err
+
+
+def test_int8_output_read_as_half_and_as_int8_is_stored_half():
+    """An INT8 MatMul's output h read by an FP16 LayerNorm and as the INT8 input of another
+    MatMul: h is stored HALF, and one REFORMAT (HALF -> INT8) serves the INT8 reader, where
+    FLOAT storage wrote twice the bytes and needed two."""
+    rng = np.random.default_rng(8)
+    c = 64
+    inits = {
+        "g": rng.uniform(0.5, 1.5, c).astype(np.float32),
+        "w1": (rng.standard_normal((c, c)) / 8).astype(np.float32),
+        "w2": (rng.standard_normal((c, c)) / 8).astype(np.float32),
+        "w3": (rng.standard_normal((c, c)) / 8).astype(np.float32),
+    }
+    nodes = [
+        N("MatMul", ["input", "w1"], ["h"]),
+        N("LayerNormalization", ["h", "g"], ["l"], axis=-1),
+        N("MatMul", ["l", "w2"], ["a"]),
+        N("MatMul", ["h", "w3"], ["b"]),
+        N("Add", ["a", "b"], ["output"]),
+    ]
+    x = rng.standard_normal((2, 50, c)).astype(np.float32)
+    model = make_model(nodes, [("input", x.shape)], [("output", x.shape)], inits)
+    engine, _ = build_int8(model, x, fp16=True)
+    ls = layers(engine)
+    producer = next(lay for lay in ls if any(t["Name"] == "h" for t in lay["Outputs"]))
+    assert producer["Precision"] == "INT8", producer
+    assert producer["Outputs"][0]["Format/Datatype"] == "HALF", producer
+    h_reformats = [
+        lay
+        for lay in ls
+        if lay["LayerType"] == "REFORMAT" and any(t["Name"] == "h" for t in lay["Inputs"])
+    ]
+    assert [r["Outputs"][0]["Format/Datatype"] for r in h_reformats] == ["INT8"], h_reformats
+    got = engine.create_execution_context().infer({"input": x})["output"]
+    ref = ort_run(model, {"input": x})["output"]
+    err = float(np.abs(got - ref).max() / np.abs(ref).max())
+    assert err < INT8_REL, err

@@ -259,15 +259,14 @@ class AttentionTc : public AttentionKernel {
       for (int d = 0; d < run.lp.rank; ++d) rows16 = rows16 && run.lp.s[o][d] % 8 == 0;
     CLRT_CHECK(rows16, kRuntime, "attention layer '", layer_,
                "': the tensor-core tactic reads q, k and v in 16-byte rows");
-    if (flash_)  // with its q8 and 1 / the output scale
-      ocl::setArgs(kern, a.inputs[0].buf, a.inputs[1].buf, a.inputs[2].buf, run.bias,
-                   a.outputs[0].buf, static_cast<cl_int>(run.sq), static_cast<cl_int>(run.skv),
-                   scale_, cl_int{bias_}, run.lp, run.op, s, cl_int{guard_},
-                   cl_int{outDt_ == DataType::kINT8}, invQ_);
-    else
-      ocl::setArgs(kern, a.inputs[0].buf, a.inputs[1].buf, a.inputs[2].buf, run.bias,
-                   a.outputs[0].buf, static_cast<cl_int>(run.sq), static_cast<cl_int>(run.skv),
-                   scale_, cl_int{bias_}, run.lp, run.op, s, cl_int{guard_});
+    ocl::setArgs(kern, a.inputs[0].buf, a.inputs[1].buf, a.inputs[2].buf, run.bias,
+                 a.outputs[0].buf, static_cast<cl_int>(run.sq), static_cast<cl_int>(run.skv),
+                 scale_, cl_int{bias_}, run.lp, run.op, s, cl_int{guard_});
+    if (flash_) {  // tc_flash's two more: its q8 and 1 / the output scale
+      const cl_int q8 = outDt_ == DataType::kINT8;
+      ocl::check(clSetKernelArg(kern, 13, sizeof q8, &q8), "clSetKernelArg");
+      ocl::check(clSetKernelArg(kern, 14, sizeof invQ_, &invQ_), "clSetKernelArg");
+    }
     const int64_t rows = 16 * warps_, threads = 32 * warps_;
     const size_t groups = static_cast<size_t>((run.sq + rows - 1) / rows);
     ocl::launch(a.queue, kern, {groups * static_cast<size_t>(threads), static_cast<size_t>(run.nl)},
