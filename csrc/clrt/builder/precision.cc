@@ -694,7 +694,7 @@ bool isDataInput(const ir::Layer& l, size_t i, const ir::Network& net) {
 }
 
 void assignPrecisions(Shaped& s, const std::map<int, float>& amax, TimingEnv& env) {
-  State st{s, env, {}, {}, {}, {}, {}, {}, {}};
+  State st{s, env, {}, {}, {}, {}, {}, {}, {}, {}};
   const size_t nt = s.net.tensors.size(), nl = s.net.layers.size();
   st.origFloat.resize(nt);
   for (size_t t = 0; t < nt; ++t)
