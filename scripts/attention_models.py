@@ -119,3 +119,46 @@ def packed_mha_model(d, heads=2, s=37, b=2, in_proj=False, out_proj=False):
     model = _model(nodes, [("x", shape)], [("y", (b, s, e) if out_proj else (s * b, e))], inits)
     x = {"x": rng.standard_normal(shape).astype(np.float32)}
     return model, x
+
+
+def separate_projections_model(d, heads=2, s=37, b=2, cross=False, sk=29, extra_reader=False):
+    """Hugging Face's BERT self-attention as its TorchScript export writes it: x [B, S, E] times
+    three seeded weights [E, E] plus biases (query, key, value), each head-split by a reshape to
+    [B, S, H, d] and a transpose (k's straight to [B, H, d, S]), sqrt(scale) on q and k^T, the
+    softmax of their product times v, the heads put back by a transpose and a reshape ([B, S,
+    E], output "y"). cross: key and value project a second input m [B, sk, E] (a decoder's
+    cross-attention). extra_reader: the key projection is also an output ("k_out")."""
+    e = heads * d
+    rng = np.random.default_rng(9)
+    n = helper.make_node
+    nodes, inits = [], {}
+    for p in "qkv":
+        src = "m" if cross and p != "q" else "x"
+        nodes += [
+            n("MatMul", [src, f"w_{p}"], [f"{p}w"], name=f"{p}_proj"),
+            n("Add", [f"b_{p}", f"{p}w"], [f"{p}b"], name=f"{p}_bias"),
+            n("Reshape", [f"{p}b", "split"], [f"{p}r"]),
+            n("Transpose", [f"{p}r"], [f"{p}t"], perm=[0, 2, 3, 1] if p == "k" else [0, 2, 1, 3]),
+        ]
+        inits[f"w_{p}"] = (rng.standard_normal((e, e)) / np.sqrt(e)).astype(np.float32)
+        inits[f"b_{p}"] = (rng.standard_normal(e) * 0.1).astype(np.float32)
+    nodes += [
+        n("Mul", ["qt", "c4"], ["qs"]),
+        n("Mul", ["kt", "c4"], ["ks"]),
+        n("MatMul", ["qs", "ks"], ["sc"]),
+        n("Softmax", ["sc"], ["p"], axis=-1),
+        n("MatMul", ["p", "vt"], ["o"]),
+        n("Transpose", ["o"], ["ot"], perm=[0, 2, 1, 3]),
+        n("Reshape", ["ot", "merge"], ["y"]),
+    ]
+    inits.update(
+        split=np.array([b, -1, heads, d], np.int64),
+        merge=np.array([b, s, e], np.int64),
+        c4=np.array(d**-0.25, np.float32),
+    )
+    inputs = [("x", (b, s, e))] + ([("m", (b, sk, e))] if cross else [])
+    outputs = [("y", (b, s, e))] + ([("k_out", (b, sk if cross else s, e))] if extra_reader else [])
+    if extra_reader:
+        nodes.append(n("Identity", ["kb"], ["k_out"]))
+    feeds = {name: rng.standard_normal(shape).astype(np.float32) for name, shape in inputs}
+    return _model(nodes, inputs, outputs, inits), feeds

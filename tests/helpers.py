@@ -60,7 +60,9 @@ def _fmnist_load_or_skip(*args, **kwargs):
 
 
 fmnist.load = _fmnist_load_or_skip
-packed_mha_model = _load_script_module("attention_models").packed_mha_model
+_attention_models = _load_script_module("attention_models")
+packed_mha_model = _attention_models.packed_mha_model
+separate_projections_model = _attention_models.separate_projections_model
 
 
 def model_bytes(model):

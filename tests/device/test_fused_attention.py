@@ -23,6 +23,7 @@ from helpers import (
     ort_run,
     packed_mha_model,
     parse_network,
+    separate_projections_model,
 )
 from onnx import helper as oh
 
@@ -296,6 +297,27 @@ def test_batch_first_projection_leaves_no_transpose(out_proj):
     want = ["MATRIX_MULTIPLY", "ATTENTION", "RESHAPE"] + ["MATRIX_MULTIPLY"] * out_proj
     assert kinds == want, (kinds, log.text())
     assert_close(engine.create_execution_context().infer(x)["y"], ort_run(model, x)["y"])
+
+
+@pytest.mark.parametrize("fp16", [False, True], ids=["fp32", "fp16"])
+@pytest.mark.parametrize("cross", [False, True], ids=["self", "cross"])
+def test_separate_projections_run_as_one_matmul(cross, fp16):
+    # Hugging Face's query, key and value MatMuls of one input run as one MatMul whose output
+    # the attention reads in place (cross-attention: key and value of the encoder's output
+    # pack, the query keeps its own): no movement layer but the final reshape (a view).
+    model, x = separate_projections_model(D, s=SKV, b=B, cross=cross, sk=SQ)
+    engine, log = build(model, fp16=fp16, half_layers=fp16)
+    info = json.loads(
+        engine.create_engine_inspector().get_engine_information(trt.LayerInformationFormat.JSON)
+    )
+    kinds = [lay["LayerType"] for lay in info["Layers"] if lay["LayerType"] != "REFORMAT"]
+    want = ["MATRIX_MULTIPLY"] * (1 + cross) + ["ATTENTION", "RESHAPE"]
+    assert kinds == want, (kinds, log.text())
+    got, ref = engine.create_execution_context().infer(x)["y"], ort_run(model, x)["y"]
+    if fp16:
+        assert_close(got, ref, rtol=5e-3, atol=5e-3 * np.abs(ref).max())
+    else:
+        assert_close(got, ref)
 
 
 def test_gpt2_attention_reads_its_projection_in_place():

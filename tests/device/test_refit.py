@@ -1,6 +1,8 @@
 # Refit (BuilderFlag.REFIT, clrt.Refitter): new weights into a built engine without a new build.
 # A refitted engine must compute what onnxruntime computes with the new weights, including
 # weights the graph passes fold (a channel scale folded into the convolution before it).
+import json
+
 import clrt as trt
 import numpy as np
 import onnx
@@ -250,6 +252,36 @@ def test_refit_from_onnx_file_recomputes_folded_batch_norms(tmp_path, images):
     np.testing.assert_array_equal(refitter.get_named_weights(gamma).numpy(), new_gamma)
     assert refitter.refit_cuda_engine(), logger.text()
     assert_close(logits(engine, images), ort_run(m3, {"input": images})["logits"], atol=1e-4)
+
+
+def test_refit_of_one_packed_projection(tmp_path):
+    # Hugging Face's query, key and value MatMuls run as one packed MatMul (fuse_attention.cc
+    # packProjections). A refit of the key weight alone, by its initializer name, packs again
+    # with the new key columns: the engine then computes what onnxruntime does on the new model.
+    from helpers import separate_projections_model
+
+    logger = RecordingLogger()
+    m1, x = separate_projections_model(8, heads=2, s=7, b=2)
+    onnx.save(m1, tmp_path / "m1.onnx")
+    builder = trt.Builder(logger)
+    net = builder.create_network(0)
+    assert trt.OnnxParser(net, logger).parse_from_file(str(tmp_path / "m1.onnx"))
+    config = builder.create_builder_config()
+    config.set_flag(trt.BuilderFlag.REFIT)
+    config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED
+    engine = get_runtime().deserialize_cuda_engine(builder.build_serialized_network(net, config))
+    info = engine.create_engine_inspector().get_engine_information(trt.LayerInformationFormat.JSON)
+    kinds = [lay["LayerType"] for lay in json.loads(info)["Layers"]]
+    assert kinds.count("MATRIX_MULTIPLY") == 1, kinds
+    assert_close(engine.create_execution_context().infer(x)["y"], ort_run(m1, x)["y"])
+    m2 = perturbed(m1, seed=13, only={"w_k"})
+    refitter = trt.Refitter(engine, logger)
+    w_k = numpy_helper.to_array(next(i for i in m2.graph.initializer if i.name == "w_k"))
+    assert refitter.set_named_weights("w_k", w_k)
+    assert refitter.refit_cuda_engine(), logger.text()
+    want = ort_run(m2, x)["y"]
+    assert np.abs(want - ort_run(m1, x)["y"]).max() > 1e-2  # the refit changes the output
+    assert_close(engine.create_execution_context().infer(x)["y"], want)
 
 
 def test_stripped_plan_refit_from_onnx_and_device_weights(tmp_path, images):

@@ -121,60 +121,82 @@ def test_tc_attention_long_unmasked(tactic):
     assert (err <= 5e-3 * np.abs(ref[ok]) + 5e-3 * np.abs(ref[ok]).max()).all(), err.max()
 
 
+def build_ranged(model, x, tactic):
+    """`model` in INT8 + FP16 with a dynamic range on every tensor (onnxruntime's max |value|),
+    its softmax, so the fused layer, in FP16 and the attention tactic limited to `tactic`.
+    Returns (engine's layers from the inspector, the ATTENTION layer, the layers reading its
+    output); asserts the output within 5% of onnxruntime's largest value."""
+    import json
+
+    import clrt as trt
+    from helpers import deserialize, make_config, parse_network
+    from test_fused_attention import attention_layers
+    from test_tensorcore import all_ranges
+
+    ranges = all_ranges(model, x)
+    builder, network, _ = parse_network(model)
+    tensors = [network.get_input(i) for i in range(network.num_inputs)]
+    for i in range(network.num_layers):
+        layer = network.get_layer(i)
+        tensors += [layer.get_output(j) for j in range(layer.num_outputs)]
+    for t in tensors:
+        if t.name in ranges and t.dtype == trt.float32:
+            t.set_dynamic_range(-ranges[t.name], ranges[t.name])
+    config = make_config(builder, opt_level=0)
+    config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED
+    config.set_flag(trt.BuilderFlag.INT8)
+    config.set_flag(trt.BuilderFlag.FP16)
+    config.tactic_filter = tactic  # (the other kinds' tactics stay allowed)
+    # The softmax, so the fused layer, in FP16: no FP32 attention tactic is asked for.
+    config.set_flag(trt.BuilderFlag.OBEY_PRECISION_CONSTRAINTS)
+    for i in range(network.num_layers):
+        if network.get_layer(i).type == trt.LayerType.SOFTMAX:
+            network.get_layer(i).precision = trt.float16
+    engine = deserialize(builder.build_serialized_network(network, config))
+    info = json.loads(
+        engine.create_engine_inspector().get_engine_information(trt.LayerInformationFormat.JSON)
+    )
+    (att,) = attention_layers(engine)
+    assert att["TacticName"] == tactic, att
+    readers = [
+        lay
+        for lay in info["Layers"]
+        if any(t["Name"] == att["Outputs"][0]["Name"] for t in lay["Inputs"])
+    ]
+    got, ref = engine.create_execution_context().infer(x)["y"], ort_run(model, x)["y"]
+    assert np.abs(got - ref).max() <= 0.05 * np.abs(ref).max(), np.abs(got - ref).max()
+    return info["Layers"], att, readers
+
+
 def test_flash_writes_int8_for_the_int8_projection():
     """torchvision's MultiheadAttention with its projections (heads of 64), INT8 + FP16 with a
     dynamic range on every tensor: attention.tc_fp16_flash writes the heads' output INT8 itself
     for the INT8 output projection (tc_flash.cl's q8), with no REFORMAT between, and the block
     stays within |clrt - ort| <= 0.05 * max|ort| of onnxruntime FP32, as the same build with its
     output quantized by a REFORMAT (the plain tensor-core kernel) does."""
-    import json
-
-    import clrt as trt
-    from helpers import deserialize, make_config, packed_mha_model, parse_network
-    from test_fused_attention import attention_layers
-    from test_tensorcore import all_ranges
+    from helpers import packed_mha_model
 
     model, x = packed_mha_model(64, in_proj=True, out_proj=True)
-    ranges = all_ranges(model, x)
-    ref = ort_run(model, x)["y"]
-
-    def build_with(tactic):
-        builder, network, _ = parse_network(model)
-        tensors = [network.get_input(i) for i in range(network.num_inputs)]
-        for i in range(network.num_layers):
-            layer = network.get_layer(i)
-            tensors += [layer.get_output(j) for j in range(layer.num_outputs)]
-        for t in tensors:
-            if t.name in ranges and t.dtype == trt.float32:
-                t.set_dynamic_range(-ranges[t.name], ranges[t.name])
-        config = make_config(builder, opt_level=0)
-        config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED
-        config.set_flag(trt.BuilderFlag.INT8)
-        config.set_flag(trt.BuilderFlag.FP16)
-        config.tactic_filter = tactic  # (the other kinds' tactics stay allowed)
-        # The softmax, so the fused layer, in FP16: no FP32 attention tactic is asked for.
-        config.set_flag(trt.BuilderFlag.OBEY_PRECISION_CONSTRAINTS)
-        for i in range(network.num_layers):
-            if network.get_layer(i).type == trt.LayerType.SOFTMAX:
-                network.get_layer(i).precision = trt.float16
-        engine = deserialize(builder.build_serialized_network(network, config))
-        info = json.loads(
-            engine.create_engine_inspector().get_engine_information(trt.LayerInformationFormat.JSON)
-        )
-        (att,) = attention_layers(engine)
-        assert att["TacticName"] == tactic, att
-        readers = [
-            lay
-            for lay in info["Layers"]
-            if any(t["Name"] == att["Outputs"][0]["Name"] for t in lay["Inputs"])
-        ]
-        got = engine.create_execution_context().infer(x)["y"]
-        assert np.abs(got - ref).max() <= 0.05 * np.abs(ref).max(), np.abs(got - ref).max()
-        return att, readers
-
-    att, readers = build_with("attention.tc_fp16_flash")
+    _, att, readers = build_ranged(model, x, "attention.tc_fp16_flash")
     assert att["Outputs"][0]["Format/Datatype"] == "INT8", att
     assert readers and all(r["LayerType"] != "REFORMAT" for r in readers), readers
-    att, readers = build_with("attention.tc_fp16")
+    _, att, readers = build_ranged(model, x, "attention.tc_fp16")
     assert att["Outputs"][0]["Format/Datatype"] == "HALF", att
     assert any(r["LayerType"] == "REFORMAT" for r in readers), readers
+
+
+def test_flash_reads_separate_projections_packed():
+    """Hugging Face's query, key and value projections (heads of 64), INT8 + FP16 with every
+    tensor ranged: one INT8 MatMul writes q, k and v side by side as HALF and
+    attention.tc_fp16_flash reads them as views of it, with no REFORMAT or TRANSPOSE between,
+    within 5% of onnxruntime's largest value."""
+    from helpers import separate_projections_model
+
+    model, x = separate_projections_model(64, heads=2, s=37, b=2)
+    layers, att, _ = build_ranged(model, x, "attention.tc_fp16_flash")
+    # (the network's FLOAT input and output are reformatted to and from INT8)
+    kinds = [lay["LayerType"] for lay in layers if lay["LayerType"] != "REFORMAT"]
+    assert kinds == ["MATRIX_MULTIPLY", "ATTENTION", "RESHAPE"], kinds
+    mm = next(lay for lay in layers if lay["LayerType"] == "MATRIX_MULTIPLY")
+    assert mm["Precision"] == "INT8" and mm["Outputs"][0]["Format/Datatype"] == "HALF", mm
+    assert {t["Name"] for t in att["Inputs"][:3]} == {mm["Outputs"][0]["Name"]}, att

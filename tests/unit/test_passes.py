@@ -10,7 +10,7 @@ even where every numeric test still passes.
 import numpy as np
 import pytest
 from clrt import _clrt
-from helpers import packed_mha_model
+from helpers import packed_mha_model, separate_projections_model
 from onnx import TensorProto, helper, numpy_helper
 from unit_helpers import parse
 
@@ -590,6 +590,60 @@ def test_the_batch_first_transpose_moves_into_the_views():
         # q[b, h, s, d] = proj[b, s, offset + h * d + d]
         assert a["attrs"][f"{n}_strides"] == [s * 3 * e, d, 3 * e, 1]
         assert a["attrs"][f"{n}_offset"] == offset
+
+
+def test_separate_projections_pack_into_one_matmul():
+    # Hugging Face's BERT: query, key and value are three MatMuls of x. They become one MatMul
+    # whose weight holds theirs side by side (and whose bias theirs), and the attention reads q,
+    # k and v as views of its [B, S, 3E] output: no transpose, two MatMuls fewer.
+    s, b, h, d = 5, 2, 2, 4
+    e = h * d
+    m, _ = separate_projections_model(d, heads=h, s=s, b=b)
+    r = DBG.optimize(parse(m))
+    assert kinds(r) == ["MATRIX_MULTIPLY", "ATTENTION", "RESHAPE"], kinds(r)
+    mm, a = layer(r, "MATRIX_MULTIPLY"), layer(r, "ATTENTION")
+    assert mm["inputs"] == ["x"] and sorted(mm["weights"]) == ["bias", "kernel"]
+    assert sorted(mm["onnx_nodes"]) == sorted(
+        f"{p}_{part}" for p in "qkv" for part in ("proj", "bias")
+    )
+    assert a["inputs"][:3] == mm["outputs"] * 3
+    for n, offset in zip("qkv", (0, e, 2 * e)):
+        assert a["attrs"][f"{n}_src"] == [b, s, 3 * e]
+        assert a["attrs"][f"{n}_offset"] == offset
+        # q[b, h, s, d] = proj[b, s, offset + h * d + d] (k read as rows: trans_k)
+        assert a["attrs"][f"{n}_strides"] == [s * 3 * e, d, 3 * e, 1]
+
+
+def test_cross_attention_packs_the_projections_of_one_input():
+    # A decoder's cross-attention: q projects x, k and v project m. k and v pack (their views
+    # read columns 0..E-1 and E..2E-1 of [B, Sk, 2E]); q keeps its own MatMul.
+    s, sk, b, h, d = 5, 3, 2, 2, 4
+    e = h * d
+    m, _ = separate_projections_model(d, heads=h, s=s, b=b, cross=True, sk=sk)
+    r = DBG.optimize(parse(m))
+    assert kinds(r) == ["MATRIX_MULTIPLY", "MATRIX_MULTIPLY", "ATTENTION", "RESHAPE"], kinds(r)
+    mms = [x for x in r["layers"] if x["kind"] == "MATRIX_MULTIPLY"]
+    assert sorted(x["inputs"][0] for x in mms) == ["m", "x"]
+    kv = next(x for x in mms if x["inputs"] == ["m"])
+    a = layer(r, "ATTENTION")
+    assert a["inputs"][1] == a["inputs"][2] == kv["outputs"][0] != a["inputs"][0]
+    assert a["attrs"]["q_src"] == [b, s, e] and a["attrs"]["q_offset"] == 0
+    for n, offset in zip("kv", (0, e)):
+        assert a["attrs"][f"{n}_src"] == [b, sk, 2 * e]
+        assert a["attrs"][f"{n}_offset"] == offset
+        assert a["attrs"][f"{n}_strides"] == [sk * 2 * e, d, 2 * e, 1]
+
+
+def test_a_projection_read_elsewhere_is_not_packed():
+    # The key projection's output is also a network output: it must stay as it is, so only
+    # query and value pack.
+    s, b, h, d = 5, 2, 2, 4
+    m, _ = separate_projections_model(d, heads=h, s=s, b=b, extra_reader=True)
+    r = DBG.optimize(parse(m))
+    mms = [x for x in r["layers"] if x["kind"] == "MATRIX_MULTIPLY"]
+    assert len(mms) == 2, kinds(r)
+    packed = next(x for x in mms if "k_proj" not in x["onnx_nodes"])
+    assert sorted(packed["onnx_nodes"]) == ["q_bias", "q_proj", "v_bias", "v_proj"]
 
 
 def test_the_sequence_first_result_is_written_batch_first():
