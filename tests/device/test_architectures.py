@@ -78,3 +78,54 @@ def test_fp16_engine_close_to_fp32(name):
     got = build(data, fp16=True).create_execution_context().infer(x)
     for k, r in ref.items():
         assert cosine(got[k], r) >= 0.99, (name, k, cosine(got[k], r))
+
+
+# INT8 + FP16 with a range on every tensor (onnxruntime's max |value|, as a calibration would
+# give): each encoder/decoder block runs as its LayerNorms, four INT8 MatMuls (query, key and
+# value packed into one; GPT-2's Conv1D projections read and write the unreshaped tensors; GELU
+# and the residual Adds in the MatMuls' epilogues) and the attention, with no ELEMENTWISE or
+# ACTIVATION layer left and no REFORMAT between a MatMul and what reads it. Before, GPT-2's
+# ranged Conv1D reshapes kept its two residual Adds and its GELU apart behind REFORMATs, and
+# BERT ran three MatMuls for query, key and value.
+@pytest.mark.parametrize("name", ["bert_tiny", "gpt2_tiny"])
+def test_int8_blocks_fuse(name):
+    import json
+
+    from test_tensorcore import all_ranges
+
+    data, x, ref = reference(name)
+    ranges = all_ranges(onnx.load_from_string(data), x)
+    builder, network, _ = parse_network(data)
+    tensors = [network.get_input(i) for i in range(network.num_inputs)]
+    for i in range(network.num_layers):
+        layer = network.get_layer(i)
+        tensors += [layer.get_output(j) for j in range(layer.num_outputs)]
+    for t in tensors:
+        if t.name in ranges and t.dtype == trt.float32:
+            t.set_dynamic_range(-ranges[t.name], ranges[t.name])
+    config = make_config(builder, opt_level=0)
+    config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED
+    config.set_flag(trt.BuilderFlag.INT8)
+    config.set_flag(trt.BuilderFlag.FP16)
+    engine = deserialize(builder.build_serialized_network(network, config))
+    layers = json.loads(
+        engine.create_engine_inspector().get_engine_information(trt.LayerInformationFormat.JSON)
+    )["Layers"]
+    kinds = [lay["LayerType"] for lay in layers]
+    blocks = kinds.count("ATTENTION")
+    assert blocks == 2, kinds
+    matmuls = [lay for lay in layers if lay["LayerType"] == "MATRIX_MULTIPLY"]
+    assert len(matmuls) == 4 * blocks and all(m["Precision"] == "INT8" for m in matmuls), kinds
+    assert not {"ELEMENTWISE", "ACTIVATION"} & set(kinds[kinds.index("ATTENTION") - 2 :]), kinds
+    made = {t["Name"] for m in matmuls for t in m["Outputs"]}
+    reformats = [r for r in layers if r["LayerType"] == "REFORMAT"]
+    assert not [r for r in reformats if r["Inputs"][0]["Name"] in made], reformats
+    # The residual stream is read as stored (HALF), not through a REFORMAT to INT8; the one
+    # reshape a block keeps (the heads put back together) is a view.
+    reformatted = {t["Name"] for r in reformats for t in r["Outputs"]}
+    residuals = [m["Inputs"][1]["Name"] for m in matmuls if len(m["Inputs"]) == 2]
+    assert len(residuals) == 2 * blocks and not reformatted & set(residuals), residuals
+    assert kinds.count("RESHAPE") <= blocks, kinds
+    got = engine.create_execution_context().infer(x)
+    for k, r in ref.items():
+        assert cosine(got[k], r) >= 0.999, (name, k, cosine(got[k], r))

@@ -80,6 +80,7 @@ def test_pipeline_order():
         "foldQdq",
         "removeIdentities",
         "foldTransposeIntoMatmul",
+        "foldReshapesAroundMatmul",
         "fuseAttention",
         "foldBatchNorm",
         "fuseBias",
@@ -661,6 +662,95 @@ def test_the_sequence_first_result_is_written_batch_first():
     out = [x for x in r["layers"] if x["kind"] == "MATRIX_MULTIPLY"][1]
     assert out["outputs"] == ["y"] and out["attrs"]["has_residual"] == 1
     assert layer(r, "RESHAPE")["attrs"]["shape"] == [b, s, h * d]
+
+
+def conv1d_mlp(k_split=1):
+    # Hugging Face's Conv1D (GPT-2's MLP): x [B, S, E] viewed as rows [B * S, E], Gemm with a
+    # bias, viewed back as [B, S, 4E]; ReLU; again for the second projection; + x. k_split > 1
+    # views the rows as [B * S * k_split, E / k_split] instead (a reshape that is no row view).
+    b, s, e = 2, 5, 8
+    rng = np.random.default_rng(3)
+    n = helper.make_node
+    nodes = [
+        n("Reshape", ["x", "rows"], ["xr"], name="view1"),
+        n("Gemm", ["xr", "w1", "b1"], ["h"], name="fc"),
+        n("Reshape", ["h", "back1"], ["hb"], name="unview1"),
+        n("Relu", ["hb"], ["a"], name="act"),
+        n("Reshape", ["a", "rows2"], ["ar"], name="view2"),
+        n("Gemm", ["ar", "w2", "b2"], ["p"], name="proj"),
+        n("Reshape", ["p", "back2"], ["pb"], name="unview2"),
+        n("Add", ["pb", "x"], ["y"], name="residual"),
+    ]
+    k = e // k_split
+    inits = [
+        ("rows", np.array([b * s * k_split, k], np.int64)),
+        ("w1", rng.standard_normal((k, 4 * e)).astype(np.float32)),
+        ("b1", rng.standard_normal(4 * e).astype(np.float32)),
+        ("back1", np.array([b, s, 4 * e * k_split], np.int64)),
+        ("rows2", np.array([b * s, 4 * e * k_split], np.int64)),
+        ("w2", rng.standard_normal((4 * e * k_split, e)).astype(np.float32)),
+        ("b2", rng.standard_normal(e).astype(np.float32)),
+        ("back2", np.array([b, s, e], np.int64)),
+    ]
+    return model(nodes, [("x", (b, s, e))], ["y"], inits)
+
+
+def test_reshapes_around_a_matmul_of_rows_fold():
+    # The MatMuls read x and write the unreshaped tensors themselves: the bias, the ReLU and the
+    # residual Add then join their epilogues, as for a MatMul on 3-D input.
+    r = DBG.optimize(parse(conv1d_mlp()))
+    assert kinds(r) == ["MATRIX_MULTIPLY", "MATRIX_MULTIPLY"], kinds(r)
+    fc, proj = r["layers"]
+    assert fc["inputs"] == ["x"] and fc["attrs"]["act"] == "RELU"
+    assert {"view1", "fc", "unview1", "act"} <= set(fc["onnx_nodes"])
+    assert proj["attrs"]["has_residual"] == 1 and proj["inputs"][-1] == "x"
+    assert proj["outputs"] == ["y"] and {"view2", "unview2", "residual"} <= set(proj["onnx_nodes"])
+
+
+def test_a_reshape_that_splits_rows_stays():
+    # [B * S * 2, E / 2] is no regrouping of x's rows: the first MatMul keeps its reshapes.
+    r = DBG.optimize(parse(conv1d_mlp(k_split=2)))
+    assert kinds(r)[:3] == ["RESHAPE", "MATRIX_MULTIPLY", "RESHAPE"], kinds(r)
+
+
+def test_ranged_tensors_fuse_through_a_reshape():
+    # A MatMul of 2-D rows viewed as [B, S, N] and then activated (branch 1) or added to another
+    # tensor (branch 2), every tensor ranged as an INT8 calibration leaves them: the activation
+    # and the Add still join the epilogue through the reshape. The MatMul's output now holds the
+    # activated values (the sum), so it takes the range of the tensor they were (y1, y2), and
+    # the residual read through a reshape keeps r's range (an INT8 MatMul needs it).
+    n = helper.make_node
+    rng = np.random.default_rng(4)
+    nodes = [
+        n("Gemm", ["x", "w1", "b1"], ["h1"], name="fc1"),
+        n("Reshape", ["h1", "back"], ["v1"], name="unview1"),
+        n("Relu", ["v1"], ["y1"], name="act"),
+        n("Gemm", ["x", "w2", "b2"], ["h2"], name="fc2"),
+        n("Reshape", ["h2", "back"], ["v2"], name="unview2"),
+        n("Add", ["v2", "r"], ["y2"], name="residual"),
+    ]
+    inits = [
+        ("w1", rng.standard_normal((8, 8)).astype(np.float32)),
+        ("b1", rng.standard_normal(8).astype(np.float32)),
+        ("w2", rng.standard_normal((8, 8)).astype(np.float32)),
+        ("b2", rng.standard_normal(8).astype(np.float32)),
+        ("back", np.array([2, 5, 8], np.int64)),
+    ]
+    net = parse(model(nodes, [("x", (10, 8)), ("r", (2, 5, 8))], ["y1", "y2"], inits))
+    width = {"x": 1.0, "r": 2.0, "h1": 3.0, "v1": 4.0, "y1": 5.0, "h2": 6.0, "v2": 7.0, "y2": 8.0}
+    tensors = [net.get_input(i) for i in range(net.num_inputs)]
+    tensors += [net.get_layer(i).get_output(0) for i in range(net.num_layers)]
+    for t in tensors:
+        if t.name in width:
+            t.set_dynamic_range(-width[t.name], width[t.name])
+    r = DBG.optimize(net)
+    assert sorted(kinds(r)) == ["MATRIX_MULTIPLY"] * 2 + ["RESHAPE"] * 3, kinds(r)
+    fc1 = next(x for x in r["layers"] if "fc1" in x["onnx_nodes"])
+    fc2 = next(x for x in r["layers"] if "fc2" in x["onnx_nodes"])
+    assert fc1["attrs"]["act"] == "RELU" and fc2["attrs"]["has_residual"] == 1
+    assert r["ranges"][fc1["outputs"][0]] == pytest.approx((-5.0, 5.0))
+    assert r["ranges"][fc2["outputs"][0]] == pytest.approx((-8.0, 8.0))
+    assert r["ranges"][fc2["inputs"][-1]] == pytest.approx((-2.0, 2.0))
 
 
 def test_written_out_tanh_gelu_becomes_one_activation():

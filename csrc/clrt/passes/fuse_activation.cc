@@ -256,12 +256,12 @@ bool fuseThroughReshape(Network& net, const detail::Consumers& cons, int u) {
   const int t = act.inputs[0], r = t >= 0 ? net.tensors[t].producer : -1;
   if (r < 0 || net.layers[r].dead || net.layers[r].kind != LayerKind::kRESHAPE ||
       net.layers[r].outputs.size() != 1 || detail::hasConstraint(net.layers[r]) ||
-      onlyReader(net, cons, t) != u || net.tensors[t].qdq_point || net.tensors[t].dynamic_range)
+      onlyReader(net, cons, t) != u || net.tensors[t].qdq_point)
     return false;
   const int y = net.layers[r].inputs.empty() ? -1 : net.layers[r].inputs[0];
   const int h = y >= 0 ? detail::fusionHost(net, cons, y, r) : -1;
   if (h < 0 || detail::hasActivation(net.layers[h]) || net.tensors[y].qdq_point ||
-      net.tensors[y].dynamic_range || !detail::mergeableConstraints(act, net.layers[h]) ||
+      !detail::mergeableConstraints(act, net.layers[h]) ||
       net.tensors[y].dtype != net.tensors[act.outputs[0]].dtype)
     return false;
   Layer& host = net.layers[h];
@@ -271,6 +271,9 @@ bool fuseThroughReshape(Network& net, const detail::Consumers& cons, int u) {
   const int z = act.outputs[0];
   net.layers[r].outputs[0] = z;
   net.tensors[z].producer = r;
+  // y now holds the activation's values before the reshape: z's range is its range (one set on
+  // the pre-activation t goes unused, as where the activation follows the host directly).
+  net.tensors[y].dynamic_range = net.tensors[z].dynamic_range;
   net.layers[u].dead = true;
   detail::note(str("fuseActivation: fused ACTIVATION ", type, " '", net.layers[u].name, "' into ",
                    ir::layerKindName(host.kind), " '", host.name, "' through reshape '",

@@ -68,8 +68,7 @@ bool fuseThroughReshape(Network& net, const detail::Consumers& cons, int u) {
     if (r < 0 || net.layers[r].dead || net.layers[r].kind != LayerKind::kRESHAPE ||
         net.layers[r].outputs.size() != 1 || net.layers[r].inputs.empty() ||
         detail::hasConstraint(net.layers[r]) || net.tensors[a].is_output || net.tensors[a].debug ||
-        net.tensors[a].qdq_point || net.tensors[a].dynamic_range ||
-        detail::liveConsumers(net, cons, a).size() != 1)
+        net.tensors[a].qdq_point || detail::liveConsumers(net, cons, a).size() != 1)
       continue;
     const int y = net.layers[r].inputs[0];
     const int h = y >= 0 ? detail::fusionHost(net, cons, y, r) : -1;
@@ -81,8 +80,7 @@ bool fuseThroughReshape(Network& net, const detail::Consumers& cons, int u) {
     if (ta.dims != tb.dims || ta.dims != out.dims || ta.dtype != tb.dtype ||
         std::count(yd.begin(), yd.end(), int64_t{-1}) > 1 ||
         std::count(yd.begin(), yd.end(), int64_t{0}) > 0 ||  // a 0 in "shape" copies a dim
-        detail::dependsOnLayer(net, b, h) || net.tensors[y].qdq_point ||
-        net.tensors[y].dynamic_range)
+        detail::dependsOnLayer(net, b, h) || net.tensors[y].qdq_point)
       continue;
     const int z = add.outputs[0];
     const std::vector<std::string> addNodes = add.onnx_nodes;
@@ -93,11 +91,15 @@ bool fuseThroughReshape(Network& net, const detail::Consumers& cons, int u) {
     const int bv = rv.outputs[0];
     net.tensors[bv].dims = yd;
     net.tensors[bv].dtype = net.tensors[b].dtype;
+    net.tensors[bv].dynamic_range = net.tensors[b].dynamic_range;  // b's values, reshaped
     Layer& host = net.layers[h];
     attachResidual(host, bv);
     host.onnx_nodes.insert(host.onnx_nodes.end(), addNodes.begin(), addNodes.end());
     net.layers[r].outputs[0] = z;
     net.tensors[z].producer = r;
+    // y now holds the sum, z's values before the reshape: z's range is its range (a range set on
+    // the reshaped host output a goes unused, as one on any tensor an epilogue absorbs).
+    net.tensors[y].dynamic_range = net.tensors[z].dynamic_range;
     net.layers[u].dead = true;
     detail::note(str("fuseResidualAdd: fused ELEMENTWISE SUM '", net.layers[u].name, "' into ",
                      ir::layerKindName(host.kind), " '", host.name, "' through reshape '",

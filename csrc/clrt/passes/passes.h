@@ -15,10 +15,11 @@ bool foldConstants(ir::Network& net);     // host-evaluable layers with known in
 bool foldQdq(ir::Network& net);           // activation Q->DQ pairs -> tensor dynamic ranges; sets
                                           // net.explicit_quantization when Q/DQ layers are seen
 bool removeIdentities(ir::Network& net);  // IDENTITY (Dropout, no-op Cast, ...) bypassed
-bool foldTransposeIntoMatmul(ir::Network& net);  // last-two-axes TRANSPOSE -> MatMul trans_a/b
-bool fuseAttention(ir::Network& net);            // MatMul [scale] [bias] Softmax [NaN guard] MatMul
-bool foldBatchNorm(ir::Network& net);            // conv/matmul followed by a per-channel affine
-bool fuseBias(ir::Network& net);                 // conv/matmul + constant Add -> bias
+bool foldTransposeIntoMatmul(ir::Network& net);   // last-two-axes TRANSPOSE -> MatMul trans_a/b
+bool foldReshapesAroundMatmul(ir::Network& net);  // Reshape [M, K] -> MatMul -> Reshape back
+bool fuseAttention(ir::Network& net);     // MatMul [scale] [bias] Softmax [NaN guard] MatMul
+bool foldBatchNorm(ir::Network& net);     // conv/matmul followed by a per-channel affine
+bool fuseBias(ir::Network& net);          // conv/matmul + constant Add -> bias
 bool fuseResidualAdd(ir::Network& net);   // conv/matmul + Add(other tensor) -> residual input
 bool fuseActivation(ir::Network& net);    // conv/matmul + activation -> epilogue
 bool attentionViews(ir::Network& net);    // ATTENTION reads q/k/v, writes out as strided views

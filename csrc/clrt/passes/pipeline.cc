@@ -10,17 +10,19 @@ using ir::Network;
 
 // Folding first exposes static shapes and dead shape subgraphs (and turns weight Q/DQ into
 // float weights before foldQdq looks at activation pairs); Q/DQ pairs go before the fusions,
-// which need the layers they sit between to be adjacent; attention fuses after the transposes
-// of k became trans_b and before a bias or residual fusion takes its mask Add, and reads its
-// operands as views once the projections producing them hold their biases; BatchNorm and bias
-// folding must see the conv before an activation or residual joins its epilogue (a scale cannot
-// pass either); dead layers go last so each round starts from a clean graph.
+// which need the layers they sit between to be adjacent; a MatMul of rows regrouped by reshapes
+// reads and writes the unreshaped tensors before any fusion looks for its neighbours; attention
+// fuses after the transposes of k became trans_b and before a bias or residual fusion takes its
+// mask Add, and reads its operands as views once the projections producing them hold their biases;
+// BatchNorm and bias folding must see the conv before an activation or residual joins its epilogue
+// (a scale cannot pass either); dead layers go last so each round starts from a clean graph.
 const std::vector<Pass>& pipeline() {
   static const std::vector<Pass> passes = {
       {"foldConstants", foldConstants},
       {"foldQdq", foldQdq},
       {"removeIdentities", removeIdentities},
       {"foldTransposeIntoMatmul", foldTransposeIntoMatmul},
+      {"foldReshapesAroundMatmul", foldReshapesAroundMatmul},
       {"fuseAttention", fuseAttention},
       {"foldBatchNorm", foldBatchNorm},
       {"fuseBias", fuseBias},
