@@ -91,22 +91,13 @@ def test_fp16_engine_close_to_fp32(name):
 def test_int8_blocks_fuse(name):
     import json
 
-    from test_tensorcore import all_ranges
+    from test_tensorcore import all_ranges, int8_fp16_config, set_all_ranges
 
     data, x, ref = reference(name)
     ranges = all_ranges(onnx.load_from_string(data), x)
     builder, network, _ = parse_network(data)
-    tensors = [network.get_input(i) for i in range(network.num_inputs)]
-    for i in range(network.num_layers):
-        layer = network.get_layer(i)
-        tensors += [layer.get_output(j) for j in range(layer.num_outputs)]
-    for t in tensors:
-        if t.name in ranges and t.dtype == trt.float32:
-            t.set_dynamic_range(-ranges[t.name], ranges[t.name])
-    config = make_config(builder, opt_level=0)
-    config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED
-    config.set_flag(trt.BuilderFlag.INT8)
-    config.set_flag(trt.BuilderFlag.FP16)
+    set_all_ranges(network, ranges)
+    config = int8_fp16_config(builder)
     engine = deserialize(builder.build_serialized_network(network, config))
     layers = json.loads(
         engine.create_engine_inspector().get_engine_information(trt.LayerInformationFormat.JSON)

@@ -210,7 +210,10 @@ def test_export_profile_sums_to_gpu_compute_time(capsys, engine_file, tmp_path):
         r"Profiled queries: GPU Compute Time mean = (\S+) ms; per-layer total (\S+) ms", out
     )
     assert float(m.group(2)) == pytest.approx(total, rel=1e-4)
-    assert total == pytest.approx(float(m.group(1)), rel=0.10)
+    # The layers' times leave out the gaps between them, which grow on a loaded machine (8.07
+    # against 7.14 ms once, with a build beside it on the 2 cores): the bounds above again.
+    compute = float(m.group(1))
+    assert 0.5 * compute <= total <= 1.05 * compute, (total, compute)
 
 
 def test_layer_info(capsys, engine_file, tmp_path):

@@ -403,24 +403,14 @@ def test_ranged_scores_still_fuse():
     ranges set them): the attention still fuses and reads q, k and v in place, the ranges of the
     scores and probabilities go unused (a VERBOSE note names them), and the INT8 projections
     around it stay close to onnxruntime FP32: |clrt - ort| <= 0.05 * max|ort|."""
-    from test_tensorcore import all_ranges
+    from test_tensorcore import all_ranges, int8_fp16_config, set_all_ranges
 
     model, x = packed_mha_model(D, s=SKV, b=B, in_proj=True, out_proj=True)
     ranges = all_ranges(model, x)
     log = RecordingLogger()
     builder, network, _ = parse_network(model, builder=trt.Builder(log), logger=log)
-    tensors = [network.get_input(i) for i in range(network.num_inputs)]
-    for i in range(network.num_layers):
-        layer = network.get_layer(i)
-        tensors += [layer.get_output(j) for j in range(layer.num_outputs)]
-    ranged = {t.name for t in tensors if t.name in ranges and t.dtype == trt.float32}
-    for t in tensors:
-        if t.name in ranged:
-            t.set_dynamic_range(-ranges[t.name], ranges[t.name])
-    config = make_config(builder, opt_level=0)
-    config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED
-    config.set_flag(trt.BuilderFlag.INT8)
-    config.set_flag(trt.BuilderFlag.FP16)
+    set_all_ranges(network, ranges)
+    config = int8_fp16_config(builder)
     engine = deserialize(builder.build_serialized_network(network, config))
     assert len(attention_layers(engine)) == 1, log.text()
     # The views of the projection fold in as without ranges: no movement layer is left.

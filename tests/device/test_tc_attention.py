@@ -129,23 +129,14 @@ def build_ranged(model, x, tactic):
     import json
 
     import clrt as trt
-    from helpers import deserialize, make_config, parse_network
+    from helpers import deserialize, parse_network
     from test_fused_attention import attention_layers
-    from test_tensorcore import all_ranges
+    from test_tensorcore import all_ranges, int8_fp16_config, set_all_ranges
 
     ranges = all_ranges(model, x)
     builder, network, _ = parse_network(model)
-    tensors = [network.get_input(i) for i in range(network.num_inputs)]
-    for i in range(network.num_layers):
-        layer = network.get_layer(i)
-        tensors += [layer.get_output(j) for j in range(layer.num_outputs)]
-    for t in tensors:
-        if t.name in ranges and t.dtype == trt.float32:
-            t.set_dynamic_range(-ranges[t.name], ranges[t.name])
-    config = make_config(builder, opt_level=0)
-    config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED
-    config.set_flag(trt.BuilderFlag.INT8)
-    config.set_flag(trt.BuilderFlag.FP16)
+    set_all_ranges(network, ranges)
+    config = int8_fp16_config(builder)
     config.tactic_filter = tactic  # (the other kinds' tactics stay allowed)
     # The softmax, so the fused layer, in FP16: no FP32 attention tactic is asked for.
     config.set_flag(trt.BuilderFlag.OBEY_PRECISION_CONSTRAINTS)

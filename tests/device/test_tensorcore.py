@@ -176,6 +176,29 @@ def all_ranges(model, feeds):
     return {k: float(np.abs(v).max()) for k, v in all_values(model, feeds).items()}
 
 
+def set_all_ranges(network, ranges):
+    """Every FLOAT network input and layer output named in `ranges` (all_ranges' output) gets
+    [-r, r] as its dynamic range, as a calibration would; returns their names."""
+    tensors = [network.get_input(i) for i in range(network.num_inputs)]
+    for i in range(network.num_layers):
+        layer = network.get_layer(i)
+        tensors += [layer.get_output(j) for j in range(layer.num_outputs)]
+    ranged = {t.name for t in tensors if t.name in ranges and t.dtype == trt.float32}
+    for t in tensors:
+        if t.name in ranged:
+            t.set_dynamic_range(-ranges[t.name], ranges[t.name])
+    return ranged
+
+
+def int8_fp16_config(builder):
+    """An untimed INT8 + FP16 config whose engine's inspector shows tactics and formats."""
+    config = make_config(builder, opt_level=0)
+    config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED
+    config.set_flag(trt.BuilderFlag.INT8)
+    config.set_flag(trt.BuilderFlag.FP16)
+    return config
+
+
 def build_in(model, precision, ranges):
     """`model`'s untimed engine in `precision`: "fp16", "int8" (every tensor's dynamic range
     from `ranges`, all_ranges' output) or "tf32" (FP32 layers, TF32 on as by default)."""
