@@ -707,6 +707,19 @@ def test_reshapes_around_a_matmul_of_rows_fold():
     assert proj["outputs"] == ["y"] and {"view2", "unview2", "residual"} <= set(proj["onnx_nodes"])
 
 
+def test_a_range_on_the_reshaped_rows_becomes_the_inputs():
+    # A range set on the rows view alone (xr) holds for x, which the MatMul now reads: it moves
+    # there, as a range on k^T alone becomes k's (an INT8 MatMul needs one on its input).
+    net = parse(conv1d_mlp())
+    for i in range(net.num_layers):
+        out = net.get_layer(i).get_output(0)
+        if out.name == "xr":
+            out.set_dynamic_range(-3.0, 3.0)
+    r = DBG.optimize(net)
+    assert kinds(r) == ["MATRIX_MULTIPLY", "MATRIX_MULTIPLY"], kinds(r)
+    assert r["ranges"]["x"] == pytest.approx((-3.0, 3.0))
+
+
 def test_a_reshape_that_splits_rows_stays():
     # [B * S * 2, E / 2] is no regrouping of x's rows: the first MatMul keeps its reshapes.
     r = DBG.optimize(parse(conv1d_mlp(k_split=2)))

@@ -75,7 +75,10 @@ bool foldReshapesAroundMatmul(ir::Network& net) {
         net.tensors[x].dtype != net.tensors[m.inputs[0]].dtype ||
         net.tensors[z].dtype != net.tensors[y].dtype)
       continue;
-    // X holds R1's values (its range holds for them); z holds y's.
+    // X holds R1's values and z y's: a range set on the reshaped tensor alone becomes theirs.
+    const int rin = m.inputs[0];
+    if (!net.tensors[x].dynamic_range)
+      net.tensors[x].dynamic_range = net.tensors[rin].dynamic_range;
     if (!net.tensors[z].dynamic_range) net.tensors[z].dynamic_range = net.tensors[y].dynamic_range;
     const std::string name1 = net.layers[r1].name, name2 = back.name;
     m.onnx_nodes.insert(m.onnx_nodes.end(), net.layers[r1].onnx_nodes.begin(),

@@ -932,6 +932,7 @@ bool packProjections(ir::Network& net, size_t ai) {
     const int p = static_cast<int>(net.tensors.size()) - 1;
     m0.weights["kernel"] = std::move(packed);
     if (anyBias) m0.weights["bias"] = HostTensor::fromFloats({total}, bias);
+    net.tensors[m0.outputs[0]].producer = -1;  // orphaned; compact() drops it
     m0.outputs[0] = p;
     m0.name = name;
     for (size_t i = 1; i < g.size(); ++i) {
