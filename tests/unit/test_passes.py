@@ -720,6 +720,26 @@ def test_a_range_on_the_reshaped_rows_becomes_the_inputs():
     assert r["ranges"]["x"] == pytest.approx((-3.0, 3.0))
 
 
+def test_a_matmul_of_a_batched_kernel_keeps_its_reshapes():
+    # x [2, 5, 8] regrouped as [5, 2, 8] for a kernel [5, 8, 4] (one weight per group of rows):
+    # the kernel broadcasts over the regrouped dims, so the MatMul is no row-wise one and
+    # cannot read x as it is.
+    n = helper.make_node
+    rng = np.random.default_rng(5)
+    nodes = [
+        n("Reshape", ["x", "groups"], ["xg"], name="view"),
+        n("MatMul", ["xg", "w"], ["h"], name="mm"),
+        n("Reshape", ["h", "back"], ["y"], name="unview"),
+    ]
+    inits = [
+        ("groups", np.array([5, 2, 8], np.int64)),
+        ("w", rng.standard_normal((5, 8, 4)).astype(np.float32)),
+        ("back", np.array([2, 5, 4], np.int64)),
+    ]
+    r = DBG.optimize(parse(model(nodes, [("x", (2, 5, 8))], ["y"], inits)))
+    assert kinds(r) == ["RESHAPE", "MATRIX_MULTIPLY", "RESHAPE"], kinds(r)
+
+
 def test_a_reshape_that_splits_rows_stays():
     # [B * S * 2, E / 2] is no regrouping of x's rows: the first MatMul keeps its reshapes.
     r = DBG.optimize(parse(conv1d_mlp(k_split=2)))

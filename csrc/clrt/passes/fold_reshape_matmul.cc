@@ -46,10 +46,7 @@ bool foldReshapesAroundMatmul(ir::Network& net) {
   detail::Consumers cons = net.consumers();
   for (size_t mi = 0; mi < net.layers.size(); ++mi) {
     ir::Layer& m = net.layers[mi];
-    if (m.dead || m.kind != LayerKind::kMATRIX_MULTIPLY || !m.weights.count("kernel") ||
-        m.inputs.size() != 1 || m.outputs.size() != 1 || m.attrs.i("trans_a", 0) != 0 ||
-        detail::hasResidual(m))
-      continue;
+    if (m.dead || !detail::rowWiseMatmul(m) || detail::hasResidual(m)) continue;
     const int r1 = plainReshape(net, cons, m.inputs[0], static_cast<int>(mi));
     if (r1 < 0) continue;
     const int x = net.layers[r1].inputs[0], y = m.outputs[0];

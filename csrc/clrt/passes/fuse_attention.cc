@@ -104,9 +104,7 @@ double scalarFactor(const ir::Network& net, int layer, int* x) {
 // A MatMul of an activation by weights, row by row (rows of the product depend on the same rows
 // of the input only), with no residual to move along: what a row permutation commutes with.
 bool rowWiseMatmul(const ir::Layer& l) {
-  return l.kind == LayerKind::kMATRIX_MULTIPLY && l.weights.count("kernel") &&
-         l.inputs.size() == 1 && l.outputs.size() == 1 && l.attrs.i("trans_a", 0) == 0 &&
-         !detail::hasResidual(l);
+  return detail::rowWiseMatmul(l) && !detail::hasResidual(l);
 }
 
 bool isMatmulOfTwo(const ir::Layer& l) {

@@ -160,6 +160,13 @@ int fusionHost(const Network& net, const Consumers& cons, int t, int user) {
   return p;
 }
 
+bool rowWiseMatmul(const Layer& l) {
+  auto k = l.weights.find("kernel");
+  return l.kind == LayerKind::kMATRIX_MULTIPLY && k != l.weights.end() &&
+         k->second.dims.size() == 2 && l.inputs.size() == 1 && l.outputs.size() == 1 &&
+         l.attrs.i("trans_a", 0) == 0;
+}
+
 static const HostTensor* weight(const Layer& l, const char* name) {
   auto it = l.weights.find(name);
   return it == l.weights.end() ? nullptr : &it->second;

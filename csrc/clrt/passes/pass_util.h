@@ -52,6 +52,10 @@ std::optional<float> scalarConst(const ir::Network& net, int t, size_t rank);
 std::vector<int64_t> resolvedPerm(std::vector<int64_t> perm, size_t rank);
 
 bool isConvOrMatmul(const ir::Layer& l);
+// A MatMul of one activation by a 2-D constant kernel, A not transposed: each row of its output
+// depends on the same row of its input only, whatever the leading dims (a kernel of more dims
+// broadcasts over them, and is no such layer).
+bool rowWiseMatmul(const ir::Layer& l);
 bool hasResidual(const ir::Layer& l);
 bool hasActivation(const ir::Layer& l);
 
