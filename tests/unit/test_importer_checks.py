@@ -315,6 +315,26 @@ def test_argmax_over_an_empty_axis_named():
     assert not ok and "empty_argmax" in " ".join(errors) and "has none" in " ".join(errors), errors
 
 
+@pytest.mark.parametrize("data", ["constant", "input"])
+def test_gather_elements_indices_past_the_data_named(data):
+    # Fuzz finding (seed 139, trial 10012, a segfault): GatherElements whose indices reach past
+    # the data off the axis ([1, 16] over [0, 64]) read outside it while the parser evaluated
+    # it on the host. Refused naming the node, with constant data (evaluated on the host) or an
+    # input (only the shapes are known), as onnxruntime refuses it.
+    inits = {"i": np.zeros((2, 3), np.int64)}
+    inputs = []
+    if data == "constant":
+        inits["d"] = np.zeros((1, 5), np.float32)
+    else:
+        inputs = [("d", (1, 5))]
+    model = make_model(
+        [N("GatherElements", ["d", "i"], ["y"], name="far_gather", axis=1)], inputs, ["y"], inits
+    )
+    ok, errors, _ = parse(model)
+    text = " ".join(errors)
+    assert not ok and "far_gather" in text and "reach past the data in dim 0" in text, errors
+
+
 @pytest.mark.parametrize("op", ["Reshape", "Expand", "ConstantOfShape"])
 def test_shape_tensor_of_2_to_the_32_values_refused_by_rank(op):
     # Fuzz finding (seed 44, trial 57260, ASan): Expand(d0, [2^32]) made a shape tensor of 2^32

@@ -455,6 +455,14 @@ Result inferKind(const Layer& layer, const std::vector<TensorInfo>& ins) {
         if (ins[1].dims.size() != x.size())
           layerFail(layer, str("indices ", dimsToString(ins[1].dims), " must have the data's rank"),
                     x);
+        // Off the axis, an output element reads the data at its own position: indices may not
+        // reach past the data there (onnxruntime refuses it too).
+        for (size_t k = 0; k < x.size(); ++k)
+          if (static_cast<int64_t>(k) != ax && x[k] >= 0 && ins[1].dims[k] > x[k])
+            layerFail(layer,
+                      str("indices ", dimsToString(ins[1].dims), " reach past the data in dim ", k,
+                          " (", ins[1].dims[k], " > ", x[k], ")"),
+                      x);
         return one(ins[1].dims, t0);
       }
       Dims out(x.begin(), x.begin() + ax);
