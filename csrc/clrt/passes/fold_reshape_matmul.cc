@@ -18,9 +18,7 @@ namespace {
 
 using ir::LayerKind;
 
-bool staticDims(const Dims& d) {
-  return std::all_of(d.begin(), d.end(), [](int64_t x) { return x > 0; });
-}
+using detail::staticDims;
 
 // A live RESHAPE (or FLATTEN) without constraints, producing tensor t, read by `reader` alone;
 // its index, else -1.

@@ -160,6 +160,10 @@ int fusionHost(const Network& net, const Consumers& cons, int t, int user) {
   return p;
 }
 
+bool staticDims(const Dims& d) {
+  return std::all_of(d.begin(), d.end(), [](int64_t x) { return x > 0; });
+}
+
 bool rowWiseMatmul(const Layer& l) {
   auto k = l.weights.find("kernel");
   return l.kind == LayerKind::kMATRIX_MULTIPLY && k != l.weights.end() &&

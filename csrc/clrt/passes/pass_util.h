@@ -56,6 +56,11 @@ bool isConvOrMatmul(const ir::Layer& l);
 // depends on the same row of its input only, whatever the leading dims (a kernel of more dims
 // broadcasts over them, and is no such layer).
 bool rowWiseMatmul(const ir::Layer& l);
+// Every dim known (> 0).
+bool staticDims(const Dims& d);
+// Separate projections of one input feeding ATTENTION layer `ai`'s q, k and v (read as views)
+// become one MatMul whose packed output it reads (pack_projections.cc). True when it changed.
+bool packProjections(ir::Network& net, size_t ai);
 bool hasResidual(const ir::Layer& l);
 bool hasActivation(const ir::Layer& l);
 
